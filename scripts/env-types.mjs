@@ -1,0 +1,28 @@
+// Generates (or with --check, verifies) each Worker's Env type with
+// `wrangler types`. One file per Worker, env only: the runtime types come from
+// @cloudflare/workers-types, and each Worker's tsconfig includes only its own.
+import { spawnSync } from "node:child_process";
+import { WORKERS } from "./workers.mjs";
+
+const check = process.argv.includes("--check");
+const others = (name) => Object.entries(WORKERS).filter(([n]) => n !== name).map(([, w]) => w.config);
+let failed = false;
+for (const [name, worker] of Object.entries(WORKERS)) {
+  const out = `workers/${name}/worker-configuration.d.ts`;
+  const args = [
+    "wrangler", "types", out,
+    "--include-runtime=false",
+    `--env-interface=${worker.envInterface}`,
+    "-c", worker.config, ...others(name).flatMap((c) => ["-c", c]),
+  ];
+  if (check) args.push("--check");
+  const result = spawnSync("npx", args, {
+    stdio: check ? "pipe" : "inherit",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  if (result.status !== 0) {
+    failed = true;
+    console.error(`${out} is out of date: run \`npm run types\`\n${result.stdout ?? ""}${result.stderr ?? ""}`);
+  }
+}
+process.exit(failed ? 1 : 0);

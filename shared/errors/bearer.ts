@@ -1,0 +1,67 @@
+/**
+ * The one error helper for protected resources (the gateway): RFC 6750 §3
+ * challenges for token problems, and a JSON 403 naming the decision id for
+ * policy denials.
+ */
+export type BearerErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope";
+
+const STATUS: Record<BearerErrorCode, number> = {
+  invalid_request: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+};
+
+export interface BearerChallenge {
+  realm: string;
+  /** Absent when the request carried no credentials (RFC 6750 §3.1). */
+  error?: BearerErrorCode;
+  description?: string;
+  scope?: string;
+  /** RFC 9728 §5.1, for MCP resources. */
+  resourceMetadata?: string;
+}
+
+/** RFC 6750 §3: auth-param values are quoted-strings; keep them printable and quote-free. */
+function quoted(value: string): string {
+  return `"${value.replace(/[^\x20-\x7e]|["\\]/g, "")}"`;
+}
+
+export function bearerChallengeHeader(challenge: BearerChallenge): string {
+  const params: string[] = [`realm=${quoted(challenge.realm)}`];
+  if (challenge.error) params.push(`error=${quoted(challenge.error)}`);
+  if (challenge.description) params.push(`error_description=${quoted(challenge.description)}`);
+  if (challenge.scope) params.push(`scope=${quoted(challenge.scope)}`);
+  if (challenge.resourceMetadata) params.push(`resource_metadata=${quoted(challenge.resourceMetadata)}`);
+  return `Bearer ${params.join(", ")}`;
+}
+
+export function bearerErrorResponse(challenge: BearerChallenge): Response {
+  const status = challenge.error ? STATUS[challenge.error] : 401;
+  const body = challenge.error
+    ? { error: challenge.error, error_description: challenge.description ?? challenge.error }
+    : { error: "unauthorized", error_description: "bearer token required" };
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      "WWW-Authenticate": bearerChallengeHeader(challenge),
+    },
+  });
+}
+
+/** A PDP denial: the caller is known, the policy says no. */
+export function policyDeniedResponse(decisionId: string, reason: string): Response {
+  return new Response(
+    JSON.stringify({ error: "access_denied", error_description: reason, decision_id: decisionId }),
+    { status: 403, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } },
+  );
+}
+
+/** Routing misses and malformed paths at the gateway, in the same JSON shape. */
+export function gatewayErrorResponse(status: 404 | 405 | 502, error: string, description: string): Response {
+  return new Response(JSON.stringify({ error, error_description: description }), {
+    status,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * The one error helper for OAuth endpoints (token, revocation, introspection):
+ * RFC 6749 §5.2 JSON bodies, `Cache-Control: no-store` (§5.1), and the right
+ * status for each code.
+ */
+export type OAuthErrorCode =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "unauthorized_client"
+  | "unsupported_grant_type"
+  | "invalid_scope"
+  /** RFC 8693 §2.2.2 */
+  | "invalid_target"
+  | "server_error"
+  | "temporarily_unavailable";
+
+const STATUS: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  server_error: 500,
+  temporarily_unavailable: 503,
+};
+
+export class OAuthError extends Error {
+  override readonly name = "OAuthError";
+  readonly status: number;
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+  ) {
+    super(`${code}: ${description}`);
+    this.status = STATUS[code];
+  }
+}
+
+export const NO_STORE_HEADERS = {
+  "Cache-Control": "no-store",
+  Pragma: "no-cache",
+} as const;
+
+export function oauthErrorResponse(error: OAuthError): Response {
+  const headers = new Headers({ "Content-Type": "application/json", ...NO_STORE_HEADERS });
+  // RFC 6749 §5.2: a 401 for invalid_client names the scheme the client
+  // should have used.
+  if (error.status === 401) headers.set("WWW-Authenticate", 'Basic realm="mono-auth"');
+  return new Response(
+    JSON.stringify({ error: error.code, error_description: error.description }),
+    { status: error.status, headers },
+  );
+}
+
+/**
+ * Anything that is not an OAuthError is our fault: it becomes a bare
+ * server_error, and the detail stays in the log, never in the response.
+ */
+export function toOAuthErrorResponse(error: unknown): Response {
+  if (error instanceof OAuthError) return oauthErrorResponse(error);
+  console.error("oauth endpoint failed", error);
+  return oauthErrorResponse(new OAuthError("server_error", "internal error"));
+}

@@ -1,0 +1,128 @@
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
+import {
+  type AccessTokenClaims,
+  JWT_TYP,
+  REQUIRED_ACCESS_TOKEN_CLAIMS,
+  SIGNING_ALG,
+} from "../contracts/tokens.ts";
+import { TokenVerificationError } from "./errors.ts";
+
+/** Finds the public key for a `kid`, or `undefined` if it is not ours. */
+export type KeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
+
+export interface VerifyAccessTokenOptions {
+  issuer: string;
+  audience: string;
+  resolveKey: KeyResolver;
+  /** Seconds of clock skew tolerated on exp/nbf/iat. */
+  clockToleranceSeconds?: number;
+  /** For tests: the verifier's notion of now, in seconds. */
+  currentDate?: Date;
+}
+
+/** A JWS compact serialization is three base64url segments. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Verifies an RFC 9068 access token. Everything is pinned before any key is
+ * touched: the algorithm (RFC 8725 §3.1), the `typ` (RFC 9068 §4, RFC 8725
+ * §3.11), then the signature, `iss`, `aud` and the required claims.
+ */
+export async function verifyAccessToken(
+  token: string,
+  options: VerifyAccessTokenOptions,
+): Promise<AccessTokenClaims> {
+  if (!COMPACT_JWS.test(token)) throw new TokenVerificationError("ERR_TOKEN_MALFORMED");
+
+  let header: ReturnType<typeof decodeProtectedHeader>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch {
+    throw new TokenVerificationError("ERR_TOKEN_MALFORMED", "protected header is not JSON");
+  }
+  // `none`, HMAC (the public-key-as-secret confusion) and every other
+  // algorithm fail here, before a key is looked up.
+  if (header.alg !== SIGNING_ALG) throw new TokenVerificationError("ERR_TOKEN_ALG", String(header.alg));
+  if (!isAccessTokenTyp(header.typ)) throw new TokenVerificationError("ERR_TOKEN_TYP", String(header.typ));
+  if (typeof header.kid !== "string" || header.kid.length === 0 || header.kid.length > 128) {
+    throw new TokenVerificationError("ERR_TOKEN_KID_UNKNOWN", "no usable kid");
+  }
+  // Critical extensions we do not understand make the JWS invalid (RFC 7515 §4.1.11).
+  if (header.crit !== undefined) throw new TokenVerificationError("ERR_TOKEN_MALFORMED", "crit not supported");
+
+  const key = await options.resolveKey(header.kid);
+  if (!key) throw new TokenVerificationError("ERR_TOKEN_KID_UNKNOWN", header.kid);
+
+  let payload: Record<string, unknown>;
+  try {
+    ({ payload } = await jwtVerify(token, key, {
+      algorithms: [SIGNING_ALG],
+      typ: JWT_TYP.accessToken,
+      issuer: options.issuer,
+      audience: options.audience,
+      requiredClaims: [...REQUIRED_ACCESS_TOKEN_CLAIMS],
+      clockTolerance: options.clockToleranceSeconds ?? 5,
+      currentDate: options.currentDate,
+    }));
+  } catch (error) {
+    throw mapJoseError(error);
+  }
+  return checkClaimShapes(payload);
+}
+
+/** RFC 9068 §4: `at+jwt`, with the `application/` prefix allowed (RFC 7515 §4.1.9). */
+function isAccessTokenTyp(typ: unknown): boolean {
+  if (typeof typ !== "string") return false;
+  const t = typ.toLowerCase();
+  return t === JWT_TYP.accessToken || t === `application/${JWT_TYP.accessToken}`;
+}
+
+function mapJoseError(error: unknown): TokenVerificationError {
+  if (error instanceof joseErrors.JWTExpired) return new TokenVerificationError("ERR_TOKEN_EXPIRED");
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.reason === "missing") return new TokenVerificationError("ERR_TOKEN_CLAIM_MISSING", error.claim);
+    switch (error.claim) {
+      case "iss":
+        return new TokenVerificationError("ERR_TOKEN_ISS");
+      case "aud":
+        return new TokenVerificationError("ERR_TOKEN_AUD");
+      case "typ":
+        return new TokenVerificationError("ERR_TOKEN_TYP");
+      case "nbf":
+        return new TokenVerificationError("ERR_TOKEN_NOT_YET_VALID");
+      case "iat":
+        return error.reason === "check_failed"
+          ? new TokenVerificationError("ERR_TOKEN_NOT_YET_VALID", "iat in the future")
+          : new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "iat");
+      default:
+        return new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", error.claim);
+    }
+  }
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenVerificationError("ERR_TOKEN_SIGNATURE");
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenVerificationError("ERR_TOKEN_ALG");
+  if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) {
+    return new TokenVerificationError("ERR_TOKEN_MALFORMED", error.message);
+  }
+  return new TokenVerificationError("ERR_TOKEN_MALFORMED", error instanceof Error ? error.name : "unknown");
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+/** jose checks presence; the types of our own claims are checked here. */
+function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
+  for (const claim of ["sub", "jti", "client_id", "org_id"] as const) {
+    if (!isNonEmptyString(payload[claim])) throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", claim);
+  }
+  if (payload.scope !== undefined && typeof payload.scope !== "string") {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "scope");
+  }
+  if (payload.sid !== undefined && !isNonEmptyString(payload.sid)) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "sid");
+  }
+  if (payload.roles !== undefined && !(Array.isArray(payload.roles) && payload.roles.every(isNonEmptyString))) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "roles");
+  }
+  return payload as unknown as AccessTokenClaims;
+}

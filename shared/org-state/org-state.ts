@@ -1,0 +1,112 @@
+import { DurableObject } from "cloudflare:workers";
+import {
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  type RevocationEntry,
+  type RevocationEvent,
+  type RevocationKind,
+  type RevocationSnapshot,
+} from "../revocation/events.ts";
+
+const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject", "client", "org"]);
+
+/**
+ * The strongly consistent control state of one organization (one object per
+ * org, named by orgStateName). For now: its revocations. Later issues add
+ * the current policy version, replay markers and the fan-out to subscribers.
+ *
+ * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
+ * revoked_at, expires_at)` and `meta(key, value)` with key `version`.
+ */
+export class OrgState extends DurableObject {
+  private readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS revocation (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, value)
+      );
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `);
+  }
+
+  /**
+   * Records a revocation and returns the new version. `jtiExpiresAt` (the
+   * token's own `exp`) lets a jti entry be pruned as soon as its token is dead.
+   */
+  async revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number> {
+    if (!KINDS.has(event.kind)) throw new RangeError(`unknown revocation kind ${String(event.kind)}`);
+    if (typeof event.value !== "string" || event.value.length === 0 || event.value.length > 256) {
+      throw new RangeError("revocation value must be 1..256 characters");
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS;
+    const expiresAt =
+      event.kind === "jti" && jtiExpiresAt !== undefined ? Math.min(jtiExpiresAt, ceiling) : ceiling;
+    this.sql.exec(
+      `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
+         expires_at = max(revocation.expires_at, excluded.expires_at)`,
+      event.kind,
+      event.value,
+      now,
+      expiresAt,
+    );
+    const version = this.bumpVersion();
+    await this.scheduleCleanup(expiresAt);
+    return version;
+  }
+
+  /** The live revocations, for gateways to cache within their staleness bound. */
+  async snapshot(orgId: string): Promise<RevocationSnapshot> {
+    const now = Math.floor(Date.now() / 1000);
+    const entries = this.sql
+      .exec<{ kind: RevocationKind; value: string; revoked_at: number; expires_at: number }>(
+        "SELECT kind, value, revoked_at, expires_at FROM revocation WHERE expires_at > ?",
+        now,
+      )
+      .toArray()
+      .map(
+        (row): RevocationEntry => ({
+          kind: row.kind,
+          value: row.value,
+          revokedAt: row.revoked_at,
+          expiresAt: row.expires_at,
+        }),
+      );
+    return { orgId, version: this.currentVersion(), entries };
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Math.floor(Date.now() / 1000);
+    this.sql.exec("DELETE FROM revocation WHERE expires_at <= ?", now);
+    const next = this.sql
+      .exec<{ next: number | null }>("SELECT min(expires_at) AS next FROM revocation")
+      .one().next;
+    if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
+  }
+
+  private currentVersion(): number {
+    const row = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'version'").toArray()[0];
+    return row?.value ?? 0;
+  }
+
+  private bumpVersion(): number {
+    return this.sql
+      .exec<{ value: number }>(
+        `INSERT INTO meta (key, value) VALUES ('version', 1)
+         ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+      )
+      .one().value;
+  }
+
+  private async scheduleCleanup(expiresAt: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > expiresAt * 1000) await this.ctx.storage.setAlarm(expiresAt * 1000);
+  }
+}

@@ -1,0 +1,41 @@
+// Builds the Workers a project's Worker under test binds to, so in-runtime
+// tests talk to the real neighbours (service bindings, the per-org Durable
+// Object) instead of stand-ins. Each is bundled by wrangler exactly as it
+// would be deployed (`deploy --dry-run`).
+import { spawnSync } from "node:child_process";
+import { resolve } from "node:path";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export function buildAuxiliaryWorker(configPath: string, bindings: Record<string, string> = {}) {
+  const config = resolve(ROOT, configPath);
+  // modulesRules and rootPath describe a source tree; the bundle needs neither.
+  const { workerOptions: { modulesRules: _rules, rootPath: _root, ...workerOptions } } = unstable_getMiniflareWorkerOptions(config);
+  const name: string | undefined = unstable_readConfig({ config }).name;
+  if (!name) throw new Error(`${configPath} has no name`);
+  const outdir = resolve(ROOT, ".build", name);
+  if (!built.has(outdir)) built.set(outdir, bundle(config, outdir, name));
+  return {
+    ...workerOptions,
+    name,
+    modules: true,
+    scriptPath: resolve(outdir, "index.js"),
+    bindings: { ...(workerOptions.bindings as Record<string, Json> | undefined), ...bindings },
+  };
+}
+
+/** One bundle per Worker per test run, however many projects bind it. */
+const built = new Map<string, true>();
+
+function bundle(config: string, outdir: string, name: string): true {
+  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "-c", config], {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  });
+  if (result.status !== 0) throw new Error(`building ${name} failed:\n${result.stdout}\n${result.stderr}`);
+  return true;
+}

@@ -1,0 +1,52 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { buildAuxiliaryWorker } from "./test/support/auxiliary-workers.ts";
+import { TEST_SECRETS } from "./test/support/secrets.ts";
+
+const migrations = await readD1Migrations("./migrations");
+
+/** One in-runtime (workerd) project per Worker, on that Worker's own config. */
+function workerProject(name: string, configPath: string, include: string[], neighbours: string[] = []) {
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath },
+        miniflare: {
+          bindings: { TEST_MIGRATIONS: migrations, ...TEST_SECRETS },
+          workers: neighbours.map((config) => buildAuxiliaryWorker(config, TEST_SECRETS)),
+        },
+      }),
+    ],
+    test: {
+      name,
+      include,
+      setupFiles: ["./test/support/runtime/apply-migrations.ts"],
+    },
+  };
+}
+
+export default defineConfig({
+  test: {
+    projects: [
+      workerProject("gateway", "./wrangler.toml", ["test/gateway/**/*.test.ts", "test/shared/**/*.test.ts"], [
+        "workers/token/wrangler.toml",
+        "workers/authn/wrangler.toml",
+        "workers/demo/wrangler.toml",
+      ]),
+      workerProject("token", "./workers/token/wrangler.toml", ["test/token/**/*.test.ts"]),
+      workerProject("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], ["workers/token/wrangler.toml"]),
+      {
+        // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,
+        // driven from Node over HTTP like a real client.
+        test: {
+          name: "system",
+          include: ["test/e2e/**/*.test.ts", "test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

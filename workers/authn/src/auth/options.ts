@@ -1,0 +1,42 @@
+import type { BetterAuthOptions } from "better-auth";
+import { organization } from "better-auth/plugins";
+
+/**
+ * The Better Auth options that do not depend on bindings. The schema generator
+ * (scripts/auth.cli.ts) and the Worker share them, so the generated D1 schema
+ * always matches what the Worker runs.
+ */
+export function baseAuthOptions(issuer: string) {
+  const secure = issuer.startsWith("https://");
+  return {
+    baseURL: issuer,
+    basePath: "/api/auth",
+    trustedOrigins: [new URL(issuer).origin],
+    emailAndPassword: {
+      enabled: true,
+      autoSignIn: true,
+      minPasswordLength: 10,
+      maxPasswordLength: 128,
+    },
+    session: {
+      expiresIn: 60 * 60 * 24 * 7,
+      updateAge: 60 * 60 * 24,
+    },
+    advanced: {
+      // `__Host-` binds the cookie to this exact origin (no Domain, Path=/,
+      // Secure); browsers only accept it over https, so plain-http local runs
+      // use an unprefixed name instead.
+      useSecureCookies: false,
+      cookiePrefix: secure ? "__Host-mono" : "mono",
+      defaultCookieAttributes: { secure, httpOnly: true, sameSite: "lax", path: "/" },
+      // Behind Cloudflare the only client address worth trusting is the one
+      // the edge sets; X-Forwarded-For is caller-controlled.
+      ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
+    },
+    plugins: [
+      organization({
+        allowUserToCreateOrganization: true,
+      }),
+    ],
+  } satisfies Omit<BetterAuthOptions, "database" | "secret">;
+}

@@ -1,0 +1,5 @@
+// Secrets are not in wrangler.toml, so `wrangler types` cannot see them.
+interface TokenEnv {
+  /** Seals the private signing keys at rest (HKDF → AES-256-GCM). */
+  KEY_ENCRYPTION_SECRET: string;
+}
