@@ -6,13 +6,19 @@ import { TEST_SECRETS } from "./test/support/secrets.ts";
 const migrations = await readD1Migrations("./migrations");
 
 /** One in-runtime (workerd) project per Worker, on that Worker's own config. */
-function workerProject(name: string, configPath: string, include: string[], neighbours: string[] = []) {
+function workerProject(
+  name: string,
+  configPath: string,
+  include: string[],
+  neighbours: string[] = [],
+  vars: Record<string, string> = {},
+) {
   return {
     plugins: [
       cloudflareTest({
         wrangler: { configPath },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, ...TEST_SECRETS },
+          bindings: { TEST_MIGRATIONS: migrations, ...TEST_SECRETS, ...vars },
           workers: neighbours.map((config) => buildAuxiliaryWorker(config, TEST_SECRETS)),
         },
       }),
@@ -32,7 +38,12 @@ export default defineConfig({
         "workers/token/wrangler.toml",
         "workers/authn/wrangler.toml",
         "workers/demo/wrangler.toml",
-      ]),
+      ], {
+        // Tests swap keys and revoke tokens between requests: no cooldown and
+        // no staleness window, so each request sees the latest state.
+        JWKS_REFETCH_COOLDOWN_MS: "0",
+        REVOCATION_MAX_STALENESS_MS: "0",
+      }),
       workerProject("token", "./workers/token/wrangler.toml", ["test/token/**/*.test.ts"]),
       workerProject("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], ["workers/token/wrangler.toml"]),
       {

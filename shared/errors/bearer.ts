@@ -59,7 +59,7 @@ export function policyDeniedResponse(decisionId: string, reason: string): Respon
 }
 
 /** Routing misses and malformed paths at the gateway, in the same JSON shape. */
-export function gatewayErrorResponse(status: 404 | 405 | 502, error: string, description: string): Response {
+export function gatewayErrorResponse(status: 404 | 405 | 502 | 503, error: string, description: string): Response {
   return new Response(JSON.stringify({ error, error_description: description }), {
     status,
     headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },

@@ -1,1 +1,24 @@
-export default { fetch: () => new Response("todo") } satisfies ExportedHandler;
+import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
+import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
+import { documentStore } from "./documents.ts";
+
+/**
+ * The seed's downstream service. It does no token parsing and no policy: it
+ * trusts the gateway's headers, and without them it refuses (fails closed).
+ */
+export default {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname !== "/api/documents") return json(404, { error: "not_found" });
+    const userId = request.headers.get(TRUSTED_HEADER.userId);
+    const orgId = request.headers.get(TRUSTED_HEADER.orgId);
+    const filter = parseDataFilter(request.headers.get(TRUSTED_HEADER.abacFilter));
+    if (!userId || !orgId || !filter) return json(403, { error: "missing_gateway_headers" });
+    const documents = documentStore(orgId).filter((row) => matchesFilter({ ...row }, filter));
+    return json(200, { user_id: userId, org_id: orgId, actor_id: request.headers.get(TRUSTED_HEADER.actorId), documents });
+  },
+} satisfies ExportedHandler;
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
+}

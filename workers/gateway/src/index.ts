@@ -1,1 +1,51 @@
-export default { fetch: () => new Response("todo") } satisfies ExportedHandler;
+import { gatewayErrorResponse } from "../../../shared/errors/bearer.ts";
+import { compilePolicy, type CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
+import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
+import { proxy } from "./forward/proxy.ts";
+import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
+import { DEFAULT_POLICY } from "./policy/default-policy.ts";
+import { protect } from "./protect.ts";
+import { matchRoute } from "./routes.ts";
+import { JwksCache } from "./trust/jwks-cache.ts";
+import { RevocationView } from "./trust/revocation-view.ts";
+
+/** Compiled once per isolate: the hot path only looks it up. */
+const defaultPolicy: CompiledPolicy = compilePolicy(DEFAULT_POLICY);
+
+interface IsolateState {
+  config: GatewayConfig;
+  jwks: JwksCache;
+  revocations: RevocationView;
+}
+
+let isolate: IsolateState | undefined;
+
+function isolateState(env: GatewayEnv): IsolateState {
+  if (!isolate) {
+    const config = parseGatewayConfig(env);
+    isolate = {
+      config,
+      jwks: new JwksCache(env, config.jwksRefetchCooldownMs),
+      revocations: new RevocationView(env, config.revocationMaxStalenessMs),
+    };
+  }
+  return isolate;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const route = matchRoute(new URL(request.url).pathname);
+    if (!route) return gatewayErrorResponse(404, "not_found", "no such route");
+    if (route.kind === "public") {
+      return proxy(env[route.upstream], request, stripUntrustedHeaders(request.headers, { keepAuthorization: true }));
+    }
+    const state = isolateState(env);
+    return protect(request, route, {
+      ...state,
+      policyFor: () => defaultPolicy,
+      upstream: env[route.upstream],
+      db: env.DB,
+      waitUntil: (promise) => ctx.waitUntil(promise),
+    });
+  },
+} satisfies ExportedHandler<GatewayEnv>;

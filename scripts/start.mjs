@@ -1,0 +1,84 @@
+// `npm start`: the whole system on one origin, as on Cloudflare.
+//   1. dev secrets, generated once and kept under .wrangler/ (never committed);
+//   2. pending D1 migrations applied to the local database;
+//   3. `wrangler dev` with the gateway first (the one origin) and the token,
+//      authn and demo Workers behind it, all sharing .wrangler/state.
+// PORT changes the port (default 8787); the issuer follows it.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const STATE = resolve(ROOT, ".wrangler/state");
+const port = Number(process.env.PORT ?? 8787);
+const origin = `http://localhost:${port}`;
+const migrateOnly = process.argv.includes("--migrate-only");
+
+const major = Number(process.versions.node.split(".")[0]);
+if (major < 22) {
+  console.error(`Node ${process.versions.node} is too old; run through npm (npm start), which uses the project's Node 22.`);
+  process.exit(1);
+}
+
+const env = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+};
+
+/** Secrets for local runs only; a deployment sets its own with `wrangler secret put`. */
+function devSecrets() {
+  const file = resolve(ROOT, ".wrangler/dev-secrets.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  mkdirSync(resolve(ROOT, ".wrangler"), { recursive: true });
+  const secrets = {
+    BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
+    KEY_ENCRYPTION_SECRET: randomBytes(32).toString("base64url"),
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+/**
+ * wrangler dev reads a `.dev.vars` beside each config (--env-file reaches only
+ * the first Worker), so each Worker gets its own: its secrets and the vars
+ * that follow the origin. They are gitignored and rewritten on every start.
+ */
+function writeDevVars(config, values) {
+  const file = resolve(ROOT, dirname(config), ".dev.vars");
+  writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+}
+
+const secrets = devSecrets();
+writeDevVars(WORKERS.gateway.config, { ISSUER: origin, API_AUDIENCE: `${origin}/api` });
+writeDevVars(WORKERS.token.config, {
+  ISSUER: origin,
+  ALLOWED_AUDIENCES: `${origin}/api`,
+  KEY_ENCRYPTION_SECRET: secrets.KEY_ENCRYPTION_SECRET,
+});
+writeDevVars(WORKERS.authn.config, { ISSUER: origin, BETTER_AUTH_SECRET: secrets.BETTER_AUTH_SECRET });
+
+const migrate = spawnSync(
+  "npx",
+  ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE, "-c", SYSTEM_CONFIGS[0]],
+  { cwd: ROOT, env: { ...env, CI: "true" }, stdio: "inherit" },
+);
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+if (migrateOnly) process.exit(0);
+
+const args = ["wrangler", "dev", ...SYSTEM_CONFIGS.flatMap((c) => ["-c", c])];
+args.push("--port", String(port), "--persist-to", STATE, "--show-interactive-dev-session=false");
+console.log(`\nMono-Auth on ${origin}  (sign up at ${origin}/sign-up)\n`);
+const dev = spawn("npx", args, { cwd: ROOT, env, stdio: "inherit", detached: true });
+const stop = () => {
+  try {
+    process.kill(-dev.pid, "SIGTERM");
+  } catch {
+    // already gone
+  }
+};
+process.on("SIGINT", stop);
+process.on("SIGTERM", stop);
+dev.on("exit", (code) => process.exit(code ?? 0));

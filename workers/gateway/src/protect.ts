@@ -1,0 +1,131 @@
+import { recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
+import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
+import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
+import {
+  bearerErrorResponse,
+  gatewayErrorResponse,
+  policyDeniedResponse,
+} from "../../../shared/errors/bearer.ts";
+import { TokenVerificationError } from "../../../shared/jwt/errors.ts";
+import { verifyAccessToken } from "../../../shared/jwt/verify-access-token.ts";
+import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
+import { decide } from "../../../shared/policy/decide.ts";
+import type { DecisionInput } from "../../../shared/policy/types.ts";
+import type { GatewayConfig } from "./config.ts";
+import { proxy } from "./forward/proxy.ts";
+import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
+import type { ProtectedRoute } from "./routes.ts";
+import { extractBearerToken } from "./trust/bearer-token.ts";
+import type { JwksCache } from "./trust/jwks-cache.ts";
+import type { RevocationView } from "./trust/revocation-view.ts";
+
+export const REALM = "mono-auth";
+
+export interface ProtectDeps {
+  config: GatewayConfig;
+  jwks: JwksCache;
+  revocations: RevocationView;
+  policyFor: (orgId: string) => CompiledPolicy;
+  upstream: Fetcher;
+  db: D1Database;
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+/**
+ * The policy enforcement point for one protected request: verify the token,
+ * check revocation, ask the PDP, then forward with the trusted headers. Every
+ * outcome is an audit event sharing the decision id the client sees.
+ */
+export async function protect(request: Request, route: ProtectedRoute, deps: ProtectDeps): Promise<Response> {
+  const decisionId = crypto.randomUUID();
+  const url = new URL(request.url);
+  const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: Record<string, string | readonly string[]>) =>
+    deps.waitUntil(
+      recordAuditInBackground(deps.db, {
+        id: decisionId,
+        kind: "gateway.decision",
+        outcome,
+        orgId: claims?.org_id ?? null,
+        subject: claims?.sub ?? null,
+        actor: claims?.act?.sub ?? null,
+        clientId: claims?.client_id ?? null,
+        detail: { method: request.method, path: url.pathname, resource: route.resource, action: route.action, ...detail },
+      }),
+    );
+
+  if (!route.methods.includes(request.method)) {
+    audit("deny", undefined, { error: "method_not_allowed" });
+    const response = gatewayErrorResponse(405, "method_not_allowed", `use ${route.methods.join(" or ")}`);
+    response.headers.set("Allow", route.methods.join(", "));
+    return response;
+  }
+
+  const extracted = extractBearerToken(request.headers);
+  if (extracted.kind === "absent") {
+    audit("deny", undefined, { error: "no_token" });
+    return bearerErrorResponse({ realm: REALM });
+  }
+  if (extracted.kind === "malformed") {
+    audit("deny", undefined, { error: "invalid_request" });
+    return bearerErrorResponse({ realm: REALM, error: "invalid_request", description: extracted.description });
+  }
+
+  let claims: AccessTokenClaims;
+  try {
+    claims = await verifyAccessToken(extracted.token, {
+      issuer: deps.config.issuer,
+      audience: deps.config.audience,
+      resolveKey: deps.jwks.resolve,
+    });
+  } catch (error) {
+    if (!(error instanceof TokenVerificationError)) throw error;
+    audit("deny", undefined, { error: error.code });
+    return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
+  }
+
+  let revoked: boolean;
+  try {
+    revoked = await deps.revocations.isRevoked(claims);
+  } catch (error) {
+    // Fail closed: without a view of revocations no newer than the bound,
+    // the gateway cannot vouch for the token.
+    console.error("revocation state unavailable", error);
+    audit("deny", claims, { error: "revocation_state_unavailable" });
+    return gatewayErrorResponse(503, "temporarily_unavailable", "revocation state unavailable, retry");
+  }
+  if (revoked) {
+    const error = new TokenVerificationError("ERR_TOKEN_REVOKED");
+    audit("deny", claims, { error: error.code, jti: claims.jti });
+    return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
+  }
+
+  const decision = decide(deps.policyFor(claims.org_id), decisionInput(claims, route, request, url), decisionId);
+  if (decision.effect === "deny") {
+    audit("deny", claims, { reason: decision.reason, matched: decision.matched, jti: claims.jti });
+    return policyDeniedResponse(decision.id, decision.reason);
+  }
+
+  const headers = stripUntrustedHeaders(request.headers, { keepAuthorization: false });
+  headers.set(TRUSTED_HEADER.userId, claims.sub);
+  headers.set(TRUSTED_HEADER.orgId, claims.org_id);
+  if (claims.act) headers.set(TRUSTED_HEADER.actorId, claims.act.sub);
+  if (decision.filter) headers.set(TRUSTED_HEADER.abacFilter, JSON.stringify(decision.filter));
+  audit("allow", claims, { matched: decision.matched, jti: claims.jti });
+  return proxy(deps.upstream, request, headers);
+}
+
+function decisionInput(claims: AccessTokenClaims, route: ProtectedRoute, request: Request, url: URL): DecisionInput {
+  return {
+    subject: {
+      id: claims.sub,
+      org_id: claims.org_id,
+      roles: claims.roles ?? [],
+      client_id: claims.client_id,
+      scope: claims.scope ? claims.scope.split(" ").filter(Boolean) : [],
+      actor: claims.act?.sub,
+    },
+    resource: { type: route.resource },
+    action: route.action,
+    context: { method: request.method, path: url.pathname },
+  };
+}

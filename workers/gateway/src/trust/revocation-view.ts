@@ -1,0 +1,79 @@
+import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/revocation/events.ts";
+import type { OrgState } from "../../../../shared/org-state/org-state.ts";
+
+export interface RevocationSource {
+  ORG_STATE: DurableObjectNamespace<OrgState>;
+}
+
+interface OrgView {
+  fetchedAt: number;
+  version: number;
+  jti: Set<string>;
+  session: Set<string>;
+  /** value → revokedAt: tokens issued at or before it are cut off. */
+  cutoffs: Map<string, number>;
+}
+
+/**
+ * An isolate's view of each org's revocations, at most `maxStalenessMs` old.
+ * The org's Durable Object is the source of truth; a view is refreshed from
+ * it once per window per isolate (concurrent requests share the refresh), so
+ * the object's load scales with isolates × orgs ÷ window, not with requests
+ * (docs/revocation.md has the model and its numbers).
+ */
+export class RevocationView {
+  private readonly views = new Map<string, OrgView>();
+  private readonly inflight = new Map<string, Promise<OrgView>>();
+
+  constructor(
+    private readonly source: RevocationSource,
+    private readonly maxStalenessMs: number,
+  ) {}
+
+  /** Whether any recorded revocation matches the token. */
+  async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
+    const view = await this.current(claims.org_id);
+    if (view.jti.has(claims.jti)) return true;
+    if (claims.sid !== undefined && view.session.has(claims.sid)) return true;
+    return (
+      issuedBy(view.cutoffs.get(`subject ${claims.sub}`), claims.iat) ||
+      issuedBy(view.cutoffs.get(`client ${claims.client_id}`), claims.iat) ||
+      issuedBy(view.cutoffs.get(`org ${claims.org_id}`), claims.iat)
+    );
+  }
+
+  private async current(orgId: string): Promise<OrgView> {
+    const cached = this.views.get(orgId);
+    if (cached && Date.now() - cached.fetchedAt < this.maxStalenessMs) return cached;
+    let pending = this.inflight.get(orgId);
+    if (!pending) {
+      pending = this.refresh(orgId).finally(() => this.inflight.delete(orgId));
+      this.inflight.set(orgId, pending);
+    }
+    return pending;
+  }
+
+  private async refresh(orgId: string): Promise<OrgView> {
+    const startedAt = Date.now();
+    const snapshot: RevocationSnapshot = await this.source.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+    const view = index(snapshot, startedAt);
+    this.views.set(orgId, view);
+    return view;
+  }
+}
+
+function index(snapshot: RevocationSnapshot, fetchedAt: number): OrgView {
+  const view: OrgView = { fetchedAt, version: snapshot.version, jti: new Set(), session: new Set(), cutoffs: new Map() };
+  for (const entry of snapshot.entries as RevocationEntry[]) {
+    if (entry.kind === "jti") view.jti.add(entry.value);
+    else if (entry.kind === "session") view.session.add(entry.value);
+    else view.cutoffs.set(`${entry.kind} ${entry.value}`, entry.revokedAt);
+  }
+  return view;
+}
+
+function issuedBy(cutoff: number | undefined, iat: number): boolean {
+  return cutoff !== undefined && iat <= cutoff;
+}
