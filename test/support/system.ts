@@ -11,12 +11,20 @@ export interface RunningSystem {
   /** The one origin, e.g. http://localhost:PORT */
   origin: string;
   fetch: (path: string, init?: RequestInit) => Promise<Response>;
+  /** Runs a read-only query on the shared D1 database (audit checks). */
+  query: <T>(sql: string, ...params: unknown[]) => Promise<T[]>;
   close: () => Promise<void>;
+}
+
+interface D1Like {
+  prepare(sql: string): { bind(...values: unknown[]): { all<T>(): Promise<{ results: T[] }> } };
 }
 
 export interface SystemOptions {
   /** Vars for the gateway (e.g. a shorter revocation staleness bound). */
   gatewayVars?: Record<string, string>;
+  /** Audiences the token Worker may mint for, besides `${origin}/api`. */
+  extraAudiences?: string[];
 }
 
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
@@ -45,7 +53,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       {
         configPath: "workers/token/wrangler.toml",
         secrets: TEST_SECRETS,
-        vars: { ...issuerVars, ALLOWED_AUDIENCES: `${origin}/api` },
+        vars: { ...issuerVars, ALLOWED_AUDIENCES: [`${origin}/api`, ...(options.extraAudiences ?? [])].join(" ") },
       },
       { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS, vars: issuerVars },
       { configPath: "workers/demo/wrangler.toml" },
@@ -58,6 +66,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   return {
     origin,
     fetch: (path, init) => fetch(new URL(path, origin), { redirect: "manual", ...init }),
+    query: async <T>(sql: string, ...params: unknown[]) => {
+      const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
+      return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+    },
     close: () => harness.close(),
   };
 }
