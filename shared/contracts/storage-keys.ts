@@ -14,3 +14,12 @@ export const JWKS_KV_TTL_SECONDS = 3600;
 export function orgStateName(orgId: string): string {
   return `org:${orgId}`;
 }
+
+/**
+ * Cache API keys (per Cloudflare location). They are URLs on a host nobody
+ * serves, so a request can never collide with a cached public response.
+ */
+export const CACHE_KEY = {
+  /** One org's revocation snapshot, shared by every isolate of a location. */
+  revocations: (orgId: string) => `https://cache.mono-auth.internal/revocations/${encodeURIComponent(orgId)}`,
+} as const;

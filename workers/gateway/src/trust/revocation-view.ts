@@ -1,10 +1,15 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
-import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { CACHE_KEY, orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/revocation/events.ts";
 import type { OrgState } from "../../../../shared/org-state/org-state.ts";
 
 export interface RevocationSource {
   ORG_STATE: DurableObjectNamespace<OrgState>;
+}
+
+interface CachedSnapshot {
+  fetchedAt: number;
+  snapshot: RevocationSnapshot;
 }
 
 interface OrgView {
@@ -18,10 +23,13 @@ interface OrgView {
 
 /**
  * An isolate's view of each org's revocations, at most `maxStalenessMs` old.
- * The org's Durable Object is the source of truth; a view is refreshed from
- * it once per window per isolate (concurrent requests share the refresh), so
- * the object's load scales with isolates × orgs ÷ window, not with requests
- * (docs/revocation.md has the model and its numbers).
+ * The org's Durable Object is the source of truth. A stale view is refreshed
+ * first from the location's Cache API copy, which carries the time it was
+ * read from the object, and only then from the object itself; concurrent
+ * requests in an isolate share one refresh. So the object sees about one
+ * read per location per window, whatever the number of isolates or requests
+ * (docs/revocation.md has the model and its numbers), and no view is ever
+ * older than the bound, however it was obtained.
  */
 export class RevocationView {
   private readonly views = new Map<string, OrgView>();
@@ -56,11 +64,43 @@ export class RevocationView {
   }
 
   private async refresh(orgId: string): Promise<OrgView> {
+    const shared = await this.fromLocationCache(orgId);
+    if (shared) {
+      this.views.set(orgId, shared);
+      return shared;
+    }
+    // Taken before the read: the snapshot is at least this fresh.
     const startedAt = Date.now();
     const snapshot: RevocationSnapshot = await this.source.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
     const view = index(snapshot, startedAt);
     this.views.set(orgId, view);
+    await this.toLocationCache(orgId, { fetchedAt: startedAt, snapshot });
     return view;
+  }
+
+  private async fromLocationCache(orgId: string): Promise<OrgView | undefined> {
+    if (this.maxStalenessMs < 1000) return undefined;
+    const hit = await caches.default.match(CACHE_KEY.revocations(orgId));
+    if (!hit) return undefined;
+    const cached = (await hit.json()) as CachedSnapshot;
+    if (Date.now() - cached.fetchedAt >= this.maxStalenessMs || cached.snapshot.orgId !== orgId) return undefined;
+    return index(cached.snapshot, cached.fetchedAt);
+  }
+
+  private async toLocationCache(orgId: string, entry: CachedSnapshot): Promise<void> {
+    // The Cache API counts in whole seconds; windows under a second are
+    // served from the object directly.
+    const ttl = Math.floor(this.maxStalenessMs / 1000);
+    if (ttl < 1) return;
+    try {
+      await caches.default.put(
+        CACHE_KEY.revocations(orgId),
+        new Response(JSON.stringify(entry), { headers: { "Cache-Control": `max-age=${ttl}`, "Content-Type": "application/json" } }),
+      );
+    } catch (error) {
+      // A cache that cannot be written costs extra reads, not correctness.
+      console.error("revocation cache write failed", error);
+    }
   }
 }
 
