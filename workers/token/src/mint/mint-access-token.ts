@@ -1,0 +1,51 @@
+import { SignJWT } from "jose";
+import { type AccessTokenClaims, JWT_TYP, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../../shared/revocation/events.ts";
+import { currentSigningKey, type KeyBindings } from "../keys/signing-keys.ts";
+
+export interface AccessTokenRequest {
+  subject: string;
+  audience: string;
+  clientId: string;
+  orgId: string;
+  scope: string;
+  roles?: string[];
+  sessionId?: string;
+  /** The token must not outlive this (seconds), e.g. the session it stands for. */
+  notAfter?: number;
+  ttlSeconds: number;
+}
+
+export interface MintedAccessToken {
+  token: string;
+  claims: AccessTokenClaims;
+  expiresIn: number;
+}
+
+/**
+ * Mints an RFC 9068 access token. Every grant that issues access tokens
+ * goes through here, so the claim set and the header are the same for all.
+ */
+export async function mintAccessToken(env: KeyBindings, issuer: string, request: AccessTokenRequest): Promise<MintedAccessToken> {
+  const iat = Math.floor(Date.now() / 1000);
+  const ttl = Math.min(request.ttlSeconds, MAX_ACCESS_TOKEN_TTL_SECONDS);
+  const exp = Math.min(iat + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);
+  const claims: AccessTokenClaims = {
+    iss: issuer,
+    sub: request.subject,
+    aud: request.audience,
+    exp,
+    iat,
+    jti: crypto.randomUUID(),
+    client_id: request.clientId,
+    scope: request.scope,
+    org_id: request.orgId,
+    ...(request.roles ? { roles: request.roles } : {}),
+    ...(request.sessionId ? { sid: request.sessionId } : {}),
+  };
+  const key = await currentSigningKey(env);
+  const token = await new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: SIGNING_ALG, typ: JWT_TYP.accessToken, kid: key.kid })
+    .sign(key.privateKey);
+  return { token, claims, expiresIn: exp - iat };
+}
