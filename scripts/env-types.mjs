@@ -5,15 +5,15 @@ import { spawnSync } from "node:child_process";
 import { WORKERS } from "./workers.mjs";
 
 const check = process.argv.includes("--check");
-const others = (name) => Object.entries(WORKERS).filter(([n]) => n !== name).map(([, w]) => w.config);
+
 let failed = false;
 for (const [name, worker] of Object.entries(WORKERS)) {
-  const out = `workers/${name}/worker-configuration.d.ts`;
+  const out = `workers/${worker.dir ?? name}/worker-configuration.d.ts`;
   const args = [
     "wrangler", "types", out,
     "--include-runtime=false",
     `--env-interface=${worker.envInterface}`,
-    "-c", worker.config, ...others(name).flatMap((c) => ["-c", c]),
+    "-c", worker.config, ...worker.typesWith.flatMap((n) => ["-c", WORKERS[n].config]),
   ];
   if (check) args.push("--check");
   const result = spawnSync("npx", args, {

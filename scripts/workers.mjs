@@ -1,11 +1,18 @@
 // The Workers of this repository and how their configs combine. Used by the
 // env-type generator, `npm start` and the benchmark, so there is one list.
+//
+// `typesWith` names the Workers whose configs `wrangler types` may see when
+// typing this one. It is deliberately only the Durable Object's and the
+// demo's: a typed binding to another Worker makes that Worker's code part of
+// this one's type check, so the token and authn Workers are plain Fetchers
+// to the gateway and each Worker type-checks on its own.
 export const WORKERS = {
-  gateway: { config: "wrangler.toml", envInterface: "GatewayEnv" },
-  token: { config: "workers/token/wrangler.toml", envInterface: "TokenEnv" },
-  authn: { config: "workers/authn/wrangler.toml", envInterface: "AuthnEnv" },
-  demo: { config: "workers/demo/wrangler.toml", envInterface: "DemoEnv" },
+  gateway: { config: "wrangler.toml", envInterface: "GatewayEnv", typesWith: ["orgState", "demo"] },
+  token: { config: "workers/token/wrangler.toml", envInterface: "TokenEnv", typesWith: ["orgState"] },
+  authn: { config: "workers/authn/wrangler.toml", envInterface: "AuthnEnv", typesWith: ["orgState"] },
+  demo: { config: "workers/demo/wrangler.toml", envInterface: "DemoEnv", typesWith: [] },
+  orgState: { config: "workers/org-state/wrangler.toml", envInterface: "OrgStateEnv", typesWith: [], dir: "org-state" },
 };
 
 /** The gateway first: it is the one origin; the rest are reached by binding. */
-export const SYSTEM_CONFIGS = ["gateway", "token", "authn", "demo"].map((n) => WORKERS[n].config);
+export const SYSTEM_CONFIGS = ["gateway", "token", "authn", "demo", "orgState"].map((n) => WORKERS[n].config);

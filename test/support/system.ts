@@ -1,4 +1,4 @@
-// Starts the whole system (gateway, token, authn, demo) with wrangler's test
+// Starts the whole system (gateway, token, authn, demo, org-state) with wrangler's test
 // harness: the same configs `npm start` runs, on one origin, with real local
 // D1, KV and Durable Objects. Used by the multi-Worker and browser tests.
 import { resolve } from "node:path";
@@ -37,6 +37,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       { configPath: "workers/token/wrangler.toml", secrets: TEST_SECRETS },
       { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS },
       { configPath: "workers/demo/wrangler.toml" },
+      { configPath: "workers/org-state/wrangler.toml" },
     ],
   });
   const { url } = await harness.listen();
@@ -57,6 +58,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       },
       { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS, vars: issuerVars },
       { configPath: "workers/demo/wrangler.toml" },
+      { configPath: "workers/org-state/wrangler.toml" },
     ],
   });
   await harness.getWorker("mono-auth-gateway").applyD1Migrations("DB");

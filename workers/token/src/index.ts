@@ -5,8 +5,6 @@ import { authorizationServerMetadata, openIdConfiguration } from "./metadata.ts"
 import { tokenSettings } from "./settings.ts";
 import { tokenEndpoint } from "./token-endpoint.ts";
 
-export { OrgState } from "../../../shared/org-state/org-state.ts";
-
 const METADATA_CACHE = "public, max-age=300";
 
 const app = new Hono<{ Bindings: TokenEnv }>();
