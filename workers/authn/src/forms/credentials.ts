@@ -1,0 +1,78 @@
+import type { Auth } from "../auth/create-auth.ts";
+
+/** What a form post turned into: a redirect with cookies, or a message for the form. */
+export type FormOutcome =
+  | { ok: true; setCookies: string[] }
+  | { ok: false; status: 400 | 401 | 409 | 422 | 429 | 500; message: string };
+
+interface BetterAuthErrorBody {
+  code?: string;
+  message?: string;
+}
+
+const MESSAGES: Record<string, string> = {
+  INVALID_EMAIL_OR_PASSWORD: "That email and password do not match an account.",
+  USER_ALREADY_EXISTS: "An account with that email already exists. Sign in instead.",
+  USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: "An account with that email already exists. Sign in instead.",
+  PASSWORD_TOO_SHORT: "Use a password of at least 10 characters.",
+  PASSWORD_TOO_LONG: "Use a password of at most 128 characters.",
+  INVALID_EMAIL: "Enter a valid email address.",
+};
+
+function field(form: FormData, name: string): string {
+  const value = form.get(name);
+  return typeof value === "string" ? value.trim() : "";
+}
+
+/** Cookies as a request would send them back, from a response's Set-Cookie lines. */
+function cookieHeader(setCookies: string[], inbound: string | null): string {
+  const pairs = setCookies.map((line) => line.split(";")[0] ?? "").filter(Boolean);
+  return [inbound, ...pairs].filter(Boolean).join("; ");
+}
+
+async function failure(response: Response): Promise<FormOutcome> {
+  const body = (await response.json().catch(() => ({}))) as BetterAuthErrorBody;
+  const status = ([400, 401, 409, 422, 429].includes(response.status) ? response.status : 500) as 400 | 401 | 409 | 422 | 429 | 500;
+  if (status === 500) console.error("auth form failed", response.status, body.code);
+  return { ok: false, status, message: (body.code && MESSAGES[body.code]) ?? body.message ?? "Something went wrong. Try again." };
+}
+
+export async function signInWithForm(auth: Auth, request: Request, form: FormData): Promise<FormOutcome> {
+  const email = field(form, "email");
+  const password = form.get("password");
+  if (!email || typeof password !== "string" || password === "") {
+    return { ok: false, status: 400, message: "Enter your email and password." };
+  }
+  const response = await auth.api.signInEmail({ body: { email, password }, headers: request.headers, asResponse: true });
+  if (!response.ok) return failure(response);
+  return { ok: true, setCookies: response.headers.getSetCookie() };
+}
+
+/**
+ * Creates the account and the person's first organization, of which they
+ * are the owner and which becomes their session's active organization, so
+ * the first token they get already names a tenant.
+ */
+export async function signUpWithForm(auth: Auth, request: Request, form: FormData): Promise<FormOutcome> {
+  const name = field(form, "name");
+  const email = field(form, "email");
+  const password = form.get("password");
+  if (!name || !email || typeof password !== "string" || password === "") {
+    return { ok: false, status: 400, message: "Enter your name, email and a password." };
+  }
+  const signUp = await auth.api.signUpEmail({ body: { name, email, password }, headers: request.headers, asResponse: true });
+  if (!signUp.ok) return failure(signUp);
+  const signUpCookies = signUp.headers.getSetCookie();
+
+  const headers = new Headers(request.headers);
+  headers.set("Cookie", cookieHeader(signUpCookies, null));
+  const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 32) || "org"}-${crypto.randomUUID().slice(0, 8)}`;
+  const org = await auth.api.createOrganization({ body: { name: `${name}'s organization`, slug }, headers, asResponse: true });
+  if (!org.ok) return failure(org);
+  return { ok: true, setCookies: [...signUpCookies, ...org.headers.getSetCookie()] };
+}
+
+export async function signOutWithForm(auth: Auth, request: Request): Promise<string[]> {
+  const response = await auth.api.signOut({ headers: request.headers, asResponse: true });
+  return response.headers.getSetCookie();
+}
