@@ -3,3 +3,8 @@ interface AuthnEnv {
   /** Better Auth's signing/encryption secret for cookies and tokens. */
   BETTER_AUTH_SECRET: string;
 }
+declare namespace Cloudflare {
+  interface Env {
+    BETTER_AUTH_SECRET: string;
+  }
+}

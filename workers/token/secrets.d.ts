@@ -3,3 +3,8 @@ interface TokenEnv {
   /** Seals the private signing keys at rest (HKDF → AES-256-GCM). */
   KEY_ENCRYPTION_SECRET: string;
 }
+declare namespace Cloudflare {
+  interface Env {
+    KEY_ENCRYPTION_SECRET: string;
+  }
+}

@@ -1,0 +1,102 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { cookiesFrom, form, ORIGIN, PASSWORD, uniqueEmail } from "./helpers.ts";
+
+describe("sign-up page", () => {
+  it("creates the user, their organization (as owner) and an active session, then goes to /app", async () => {
+    const email = uniqueEmail();
+    const response = await form("/sign-up", { name: "Grace Hopper", email, password: PASSWORD });
+    expect(response.status).toBe(303);
+    expect(response.headers.get("Location")).toBe("/app");
+    const cookie = cookiesFrom(response);
+    expect(cookie).toContain("mono.session_token=");
+
+    const row = await env.DB.prepare(
+      `SELECT u.id AS user_id, m.role, o.id AS org_id, s.active_organization_id
+         FROM user u JOIN member m ON m.user_id = u.id JOIN organization o ON o.id = m.organization_id
+         JOIN session s ON s.user_id = u.id WHERE u.email = ?`,
+    )
+      .bind(email)
+      .first<{ role: string; org_id: string; active_organization_id: string }>();
+    expect(row?.role).toBe("owner");
+    expect(row?.active_organization_id).toBe(row?.org_id);
+
+    const app = await exports.default.fetch(new Request(`${ORIGIN}/app`, { headers: { Cookie: cookie } }));
+    expect(app.status).toBe(200);
+    const html = await app.text();
+    expect(html).toContain(email);
+    expect(html).toContain("Load my documents");
+  });
+
+  it("re-renders with a clear message for bad input, never a 500", async () => {
+    const missing = await form("/sign-up", { email: uniqueEmail(), password: PASSWORD });
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toContain("Enter your name, email and a password.");
+
+    const short = await form("/sign-up", { name: "A", email: uniqueEmail(), password: "short" });
+    expect(short.status).toBe(400);
+    expect(await short.text()).toContain("Use a password of at least 10 characters.");
+
+    const email = uniqueEmail();
+    expect((await form("/sign-up", { name: "A", email, password: PASSWORD })).status).toBe(303);
+    const again = await form("/sign-up", { name: "A", email, password: PASSWORD });
+    expect(again.status).toBe(422);
+    expect(await again.text()).toContain("An account with that email already exists.");
+  });
+});
+
+describe("sign-in page", () => {
+  it("signs in with the right password and refuses the wrong one with 401", async () => {
+    const email = uniqueEmail();
+    await form("/sign-up", { name: "Ada", email, password: PASSWORD });
+    const good = await form("/sign-in", { email, password: PASSWORD });
+    expect(good.status).toBe(303);
+    expect(cookiesFrom(good)).toContain("mono.session_token=");
+
+    const bad = await form("/sign-in", { email, password: "not the password at all" });
+    expect(bad.status).toBe(401);
+    const html = await bad.text();
+    expect(html).toContain("That email and password do not match an account.");
+    expect(html).toContain(`value="${email}"`);
+
+    const unknown = await form("/sign-in", { email: uniqueEmail(), password: PASSWORD });
+    expect(unknown.status).toBe(401);
+  });
+
+  it("refuses cross-origin and Origin-less form posts (CSRF)", async () => {
+    expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" })).status).toBe(403);
+    expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, {})).status).toBe(403);
+    expect((await form("/sign-up", { name: "x", email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" })).status).toBe(403);
+  });
+
+  it("refuses a cross-origin call to Better Auth's API (trusted origins on)", async () => {
+    const response = await exports.default.fetch(
+      new Request(`${ORIGIN}/api/auth/sign-in/email`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Origin: "https://evil.example", Cookie: "mono.session_token=x" },
+        body: JSON.stringify({ email: "a@b.c", password: PASSWORD }),
+      }),
+    );
+    expect(response.status).toBe(403);
+  });
+
+  it("serves the pages with a nonce CSP and anti-framing headers", async () => {
+    const page = await exports.default.fetch(`${ORIGIN}/sign-in`);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get("Content-Security-Policy") ?? "";
+    const nonce = /script-src 'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+    expect(page.headers.get("Referrer-Policy")).toBe("no-referrer");
+    const html = await page.text();
+    expect(html).toContain(`nonce="${nonce}"`);
+    expect(html).toContain('action="/sign-in"');
+  });
+
+  it("sends /app to /sign-in without a session", async () => {
+    const response = await exports.default.fetch(new Request(`${ORIGIN}/app`, { redirect: "manual" }));
+    expect(response.status).toBe(303);
+    expect(response.headers.get("Location")).toBe("/sign-in");
+  });
+});

@@ -1,0 +1,96 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { cookiesFrom, form, ORIGIN, PASSWORD, uniqueEmail } from "./helpers.ts";
+
+describe("cookies", () => {
+  it("on http (local): HttpOnly, SameSite=Lax, unprefixed", async () => {
+    const response = await form("/sign-up", { name: "Local", email: uniqueEmail(), password: PASSWORD });
+    const session = response.headers.getSetCookie().find((c) => c.startsWith("mono.session_token="));
+    expect(session).toMatch(/HttpOnly/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    expect(session).toMatch(/Path=\//i);
+  });
+
+  it("on https: __Host- prefixed, Secure, Path=/, no Domain", async () => {
+    const issuer = "https://id.example.com";
+    const auth = getAuth({ ...env, ISSUER: issuer });
+    const response = await auth.api.signUpEmail({
+      body: { name: "Prod", email: uniqueEmail(), password: PASSWORD },
+      headers: new Headers({ Origin: issuer }),
+      asResponse: true,
+    });
+    expect(response.status).toBe(200);
+    const session = response.headers.getSetCookie().find((c) => c.startsWith("__Host-mono.session_token="));
+    expect(session).toBeDefined();
+    expect(session).toMatch(/; Secure/i);
+    expect(session).toMatch(/; HttpOnly/i);
+    expect(session).toMatch(/; Path=\/(;|$)/i);
+    expect(session).toMatch(/SameSite=Lax/i);
+    expect(session).not.toMatch(/Domain=/i);
+  });
+});
+
+type NodeScrypt = (
+  password: string,
+  salt: string,
+  keylen: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+  callback: (error: Error | null, key: { toString(encoding: "hex"): string }) => void,
+) => void;
+// A variable, so the Worker's type check (no Node types) does not resolve it.
+const NODE_CRYPTO = "node:crypto";
+
+describe("password hashing", () => {
+  it("is native node:crypto scrypt (N=16384, r=16, p=1, 64 bytes), not a JS fallback", async () => {
+    const email = uniqueEmail();
+    await form("/sign-up", { name: "Hash", email, password: PASSWORD });
+    const row = await env.DB.prepare(
+      "SELECT a.password FROM account a JOIN user u ON u.id = a.user_id WHERE u.email = ? AND a.provider_id = 'credential'",
+    )
+      .bind(email)
+      .first<{ password: string }>();
+    const [salt, hash] = row!.password.split(":") as [string, string];
+    expect(salt).toMatch(/^[0-9a-f]{32}$/);
+    // workerd's node:crypto (nodejs_compat) derives the same key natively.
+    const { scrypt } = (await import(NODE_CRYPTO)) as { scrypt: NodeScrypt };
+    const derived = await new Promise<string>((resolve, reject) =>
+      scrypt(PASSWORD.normalize("NFKC"), salt, 64, { N: 16384, r: 16, p: 1, maxmem: 128 * 16384 * 16 * 2 }, (e, k) =>
+        e ? reject(e) : resolve(k.toString("hex")),
+      ),
+    );
+    expect(derived).toBe(hash);
+    // And the module Better Auth resolved under the `workerd` export
+    // condition is the node:crypto one, not @noble/hashes' pure-JS scrypt.
+    const module = await import("@better-auth/utils/password");
+    const source = module.hashPassword.toString() + module.verifyPassword.toString();
+    expect(source).not.toMatch(/scryptAsync|noble/);
+  });
+});
+
+describe("sign-out", () => {
+  it("records a session revocation in the org's Durable Object", async () => {
+    const email = uniqueEmail();
+    const signUp = await form("/sign-up", { name: "Leaving", email, password: PASSWORD });
+    const cookie = cookiesFrom(signUp);
+    const session = await env.DB.prepare(
+      "SELECT s.id, s.active_organization_id AS org FROM session s JOIN user u ON u.id = s.user_id WHERE u.email = ?",
+    )
+      .bind(email)
+      .first<{ id: string; org: string }>();
+    const signOut = await form("/sign-out", {}, { Origin: ORIGIN, Cookie: cookie });
+    expect(signOut.status).toBe(303);
+    expect(signOut.headers.get("Location")).toBe("/sign-in");
+    const snapshot = await env.ORG_STATE.getByName(orgStateName(session!.org)).snapshot(session!.org);
+    expect(snapshot.entries).toContainEqual(expect.objectContaining({ kind: "session", value: session!.id }));
+    const audit = await env.DB.prepare("SELECT outcome FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0")
+      .bind(session!.id)
+      .first();
+    expect(audit).toEqual({ outcome: "recorded" });
+  });
+
+  it("refuses a cross-origin sign-out", async () => {
+    expect((await form("/sign-out", {}, { Origin: "https://evil.example" })).status).toBe(403);
+  });
+});
