@@ -58,7 +58,11 @@ writeDevVars(WORKERS.token.config, {
   ALLOWED_AUDIENCES: `${origin}/api`,
   KEY_ENCRYPTION_SECRET: secrets.KEY_ENCRYPTION_SECRET,
 });
-writeDevVars(WORKERS.authn.config, { ISSUER: origin, BETTER_AUTH_SECRET: secrets.BETTER_AUTH_SECRET });
+writeDevVars(WORKERS.authn.config, {
+  ISSUER: origin,
+  API_AUDIENCE: `${origin}/api`,
+  BETTER_AUTH_SECRET: secrets.BETTER_AUTH_SECRET,
+});
 
 const migrate = spawnSync(
   "npx",

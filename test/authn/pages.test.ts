@@ -63,6 +63,20 @@ describe("sign-in page", () => {
     expect(unknown.status).toBe(401);
   });
 
+  it("starts a new session in the person's first organization", async () => {
+    const email = uniqueEmail();
+    await form("/sign-up", { name: "Returning", email, password: PASSWORD });
+    await form("/sign-in", { email, password: PASSWORD });
+    const { results } = await env.DB.prepare(
+      `SELECT s.active_organization_id AS active, m.organization_id AS org
+         FROM session s JOIN user u ON u.id = s.user_id JOIN member m ON m.user_id = u.id WHERE u.email = ?`,
+    )
+      .bind(email)
+      .all<{ active: string; org: string }>();
+    expect(results).toHaveLength(2);
+    for (const row of results) expect(row.active).toBe(row.org);
+  });
+
   it("refuses cross-origin and Origin-less form posts (CSRF)", async () => {
     expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" })).status).toBe(403);
     expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, {})).status).toBe(403);
@@ -88,7 +102,7 @@ describe("sign-in page", () => {
     expect(nonce).toBeTruthy();
     expect(csp).toContain("frame-ancestors 'none'");
     expect(page.headers.get("X-Frame-Options")).toBe("DENY");
-    expect(page.headers.get("Referrer-Policy")).toBe("no-referrer");
+    expect(page.headers.get("Referrer-Policy")).toBe("same-origin");
     const html = await page.text();
     expect(html).toContain(`nonce="${nonce}"`);
     expect(html).toContain('action="/sign-in"');

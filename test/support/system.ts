@@ -56,7 +56,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
         secrets: TEST_SECRETS,
         vars: { ...issuerVars, ALLOWED_AUDIENCES: [`${origin}/api`, ...(options.extraAudiences ?? [])].join(" ") },
       },
-      { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS, vars: issuerVars },
+      { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS, vars: { ...issuerVars, API_AUDIENCE: `${origin}/api` } },
       { configPath: "workers/demo/wrangler.toml" },
       { configPath: "workers/org-state/wrangler.toml" },
     ],

@@ -1,5 +1,6 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
+import { asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../../../../shared/db/schema.ts";
 import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
@@ -17,6 +18,20 @@ function createAuth(env: AuthBindings) {
     database: drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema }),
     databaseHooks: {
       session: {
+        create: {
+          // A new session starts in the person's first organization, so a
+          // returning user's first token names a tenant without an extra
+          // "choose organization" step (Better Auth's documented pattern).
+          before: async (session) => {
+            const first = await drizzle(env.DB, { schema })
+              .select({ orgId: schema.member.organizationId })
+              .from(schema.member)
+              .where(eq(schema.member.userId, session.userId))
+              .orderBy(asc(schema.member.createdAt))
+              .get();
+            return first ? { data: { ...session, activeOrganizationId: first.orgId } } : undefined;
+          },
+        },
         delete: {
           // Sign-out ends the session's access tokens at the gateway too:
           // every token minted from it carries `sid`. The revocation is in

@@ -4,6 +4,7 @@ const STYLE = `
   :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
   body { max-width: 44rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5; }
   h1 { font-size: 1.6rem; margin-bottom: .25rem; }
+  form { margin-top: 1.25rem; }
   form.card { display: grid; gap: .75rem; max-width: 24rem; }
   label { display: grid; gap: .25rem; font-weight: 600; }
   input { font: inherit; padding: .5rem .6rem; border: 1px solid #8889; border-radius: .4rem; }

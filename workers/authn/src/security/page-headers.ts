@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 /**
  * Security headers for the server-rendered pages. Scripts and styles run
  * only with this response's nonce (CSP Level 3); the pages cannot be framed
- * (clickjacking on a login form) and send no Referer.
+ * (clickjacking on a login form) and send no Referer to other sites.
  */
 export const pageSecurityHeaders: MiddlewareHandler<{ Variables: { nonce: string } }> = async (c, next) => {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
@@ -24,6 +24,8 @@ export const pageSecurityHeaders: MiddlewareHandler<{ Variables: { nonce: string
   );
   c.header("X-Frame-Options", "DENY");
   c.header("X-Content-Type-Options", "nosniff");
-  c.header("Referrer-Policy", "no-referrer");
+  // Not `no-referrer`: with it, browsers send `Origin: null` on form posts,
+  // and the same-origin check needs the real origin.
+  c.header("Referrer-Policy", "same-origin");
   c.header("Cache-Control", "no-store");
 };

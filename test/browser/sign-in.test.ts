@@ -1,0 +1,67 @@
+// The newcomer's path in a real browser, on the one origin: sign up, see the
+// protected documents through the gateway, sign out, sign back in.
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { launchChromium } from "../support/chromium.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+let system: RunningSystem;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  system = await startSystem();
+  browser = await launchChromium();
+  page = await browser.newPage();
+});
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+const email = `grace-${crypto.randomUUID().slice(0, 8)}@example.com`;
+const password = "a long enough passphrase";
+
+async function loadDocuments(): Promise<string[]> {
+  await page.getByRole("button", { name: "Load my documents" }).click();
+  await page.getByTestId("document-row").first().waitFor();
+  return page.getByTestId("document-row").locator("td:nth-child(2)").allTextContents();
+}
+
+it("signs up, reads the documents the policy allows, signs out and back in", async () => {
+  await page.goto(`${system.origin}/sign-up`);
+  await page.getByLabel("Name").fill("Grace Hopper");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${system.origin}/app`);
+  await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
+
+  // She owns her new organization: public, internal and confidential, never restricted.
+  expect((await loadDocuments()).sort()).toEqual(["confidential", "internal", "public"]);
+  await expect(page.getByTestId("status").textContent()).resolves.toContain("3 document(s)");
+  await page.screenshot({ path: "test/browser/.artifacts/app.png" }).catch(() => undefined);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(`${system.origin}/sign-in`);
+
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("wrong password entirely");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("form-error").textContent()).resolves.toBe("That email and password do not match an account.");
+
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${system.origin}/app`);
+  expect((await loadDocuments()).sort()).toEqual(["confidential", "internal", "public"]);
+});
+
+it("runs the page under its CSP with no violations", async () => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await page.goto(`${system.origin}/app`);
+  await loadDocuments();
+  expect(violations).toEqual([]);
+});
