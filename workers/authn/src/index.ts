@@ -1,0 +1,26 @@
+import { Hono } from "hono";
+import { getAuth } from "./auth/create-auth.ts";
+import { type AuthnApp, appPage, home, showCredentialsForm, signOut, submitCredentialsForm } from "./pages/handlers.tsx";
+import { pageSecurityHeaders } from "./security/page-headers.ts";
+
+const app = new Hono<AuthnApp>();
+
+// Better Auth's own API, with its own CSRF (trusted origin) checks.
+app.on(["GET", "POST"], "/api/auth/*", (c) => getAuth(c.env).handler(c.req.raw));
+
+for (const path of ["/", "/sign-in", "/sign-up", "/sign-out", "/app"]) app.use(path, pageSecurityHeaders);
+app.get("/", home);
+app.get("/sign-in", showCredentialsForm("sign-in"));
+app.get("/sign-up", showCredentialsForm("sign-up"));
+app.post("/sign-in", submitCredentialsForm("sign-in"));
+app.post("/sign-up", submitCredentialsForm("sign-up"));
+app.post("/sign-out", signOut);
+app.get("/app", appPage);
+
+app.notFound((c) => c.json({ error: "not_found", error_description: "no such page" }, 404));
+app.onError((error, c) => {
+  console.error("authn worker failed", error);
+  return c.json({ error: "server_error" }, 500);
+});
+
+export default app satisfies ExportedHandler<AuthnEnv>;
