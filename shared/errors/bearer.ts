@@ -57,11 +57,3 @@ export function policyDeniedResponse(decisionId: string, reason: string): Respon
     { status: 403, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } },
   );
 }
-
-/** Routing misses and malformed paths at the gateway, in the same JSON shape. */
-export function gatewayErrorResponse(status: 404 | 405 | 502 | 503, error: string, description: string): Response {
-  return new Response(JSON.stringify({ error, error_description: description }), {
-    status,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
-  });
-}

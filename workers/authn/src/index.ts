@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
 import { getAuth } from "./auth/create-auth.ts";
 import { type AuthnApp, appPage, home, showCredentialsForm, signOut, submitCredentialsForm } from "./pages/handlers.tsx";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
@@ -17,10 +18,7 @@ app.post("/sign-up", submitCredentialsForm("sign-up"));
 app.post("/sign-out", signOut);
 app.get("/app", appPage);
 
-app.notFound((c) => c.json({ error: "not_found", error_description: "no such page" }, 404));
-app.onError((error, c) => {
-  console.error("authn worker failed", error);
-  return c.json({ error: "server_error" }, 500);
-});
+app.notFound(() => jsonErrorResponse(404, "not_found", "no such page"));
+app.onError((error) => internalErrorResponse("authn worker", error));
 
 export default app satisfies ExportedHandler<AuthnEnv>;

@@ -1,4 +1,5 @@
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
+import { jsonErrorResponse } from "../../../shared/errors/http.ts";
 import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
 import { documentStore } from "./documents.ts";
 
@@ -9,16 +10,15 @@ import { documentStore } from "./documents.ts";
 export default {
   async fetch(request) {
     const url = new URL(request.url);
-    if (url.pathname !== "/api/documents") return json(404, { error: "not_found" });
+    if (url.pathname !== "/api/documents") return jsonErrorResponse(404, "not_found", "no such path");
     const userId = request.headers.get(TRUSTED_HEADER.userId);
     const orgId = request.headers.get(TRUSTED_HEADER.orgId);
     const filter = parseDataFilter(request.headers.get(TRUSTED_HEADER.abacFilter));
-    if (!userId || !orgId || !filter) return json(403, { error: "missing_gateway_headers" });
+    if (!userId || !orgId || !filter) {
+      return jsonErrorResponse(403, "missing_gateway_headers", "this service is reachable only through the gateway");
+    }
     const documents = documentStore(orgId).filter((row) => matchesFilter({ ...row }, filter));
-    return json(200, { user_id: userId, org_id: orgId, actor_id: request.headers.get(TRUSTED_HEADER.actorId), documents });
+    return Response.json({ user_id: userId, org_id: orgId, actor_id: request.headers.get(TRUSTED_HEADER.actorId), documents });
   },
 } satisfies ExportedHandler;
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json" } });
-}

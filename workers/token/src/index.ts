@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { gatewayErrorResponse } from "../../../shared/errors/bearer.ts";
+import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
 import { readJwks } from "./keys/signing-keys.ts";
 import { authorizationServerMetadata, openIdConfiguration } from "./metadata.ts";
 import { tokenSettings } from "./settings.ts";
@@ -22,10 +22,7 @@ app.get("/.well-known/jwks.json", async (c) => {
 });
 app.post("/oauth2/token", tokenEndpoint);
 
-app.notFound(() => gatewayErrorResponse(404, "not_found", "no such endpoint"));
-app.onError((error) => {
-  console.error("token worker failed", error);
-  return new Response(JSON.stringify({ error: "server_error" }), { status: 500, headers: { "Content-Type": "application/json" } });
-});
+app.notFound(() => jsonErrorResponse(404, "not_found", "no such endpoint"));
+app.onError((error) => internalErrorResponse("token worker", error));
 
 export default app satisfies ExportedHandler<TokenEnv>;
