@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { orgStateName, KV_KEY } from "../../shared/contracts/storage-keys.ts";
+import { accessTokenClaims } from "../support/runtime/access-token-claims.ts";
 
 // The gateway with the real demo service behind it and the real per-org
 // Durable Object; the token is signed by a key this test publishes in the
@@ -25,21 +26,7 @@ beforeEach(async () => {
 });
 
 function claims(overrides: Record<string, unknown> = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    sub: "user-1",
-    aud: AUDIENCE,
-    iat: now,
-    exp: now + 300,
-    jti: crypto.randomUUID(),
-    client_id: "mono-auth-web",
-    org_id: "org-1",
-    roles: ["member"],
-    scope: "documents:read",
-    sid: "session-1",
-    ...overrides,
-  };
+  return accessTokenClaims(ISSUER, AUDIENCE, { roles: ["member"], sid: "session-1", ...overrides });
 }
 
 function sign(payload: Record<string, unknown>, header: Record<string, unknown> = {}) {

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { REQUIRED_ACCESS_TOKEN_CLAIMS } from "../../shared/contracts/tokens.ts";
 import { TokenVerificationError } from "../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../shared/jwt/verify-access-token.ts";
+import { accessTokenClaims } from "../support/runtime/access-token-claims.ts";
 
 const ISSUER = "https://issuer.example";
 const AUDIENCE = "https://issuer.example/api";
@@ -21,19 +22,7 @@ const resolveKey = async (kid: string) => (kid === KID ? publicKey : undefined);
 const verify = (token: string) => verifyAccessToken(token, { issuer: ISSUER, audience: AUDIENCE, resolveKey });
 
 function claims(overrides: Record<string, unknown> = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    sub: "user-1",
-    aud: AUDIENCE,
-    iat: now,
-    exp: now + 300,
-    jti: crypto.randomUUID(),
-    client_id: "client-1",
-    org_id: "org-1",
-    scope: "documents:read",
-    ...overrides,
-  };
+  return accessTokenClaims(ISSUER, AUDIENCE, overrides);
 }
 
 function sign(payload: Record<string, unknown>, header: Record<string, unknown> = {}, key: CryptoKey = privateKey) {
