@@ -94,3 +94,14 @@ describe("sign-out", () => {
     expect((await form("/sign-out", {}, { Origin: "https://evil.example" })).status).toBe(403);
   });
 });
+
+describe("client address", () => {
+  it("records the edge's cf-connecting-ip, never a caller-supplied X-Forwarded-For", async () => {
+    const email = uniqueEmail();
+    await form("/sign-up", { name: "Edge", email, password: PASSWORD }, { Origin: ORIGIN, "cf-connecting-ip": "203.0.113.7", "X-Forwarded-For": "198.51.100.9" });
+    const row = await env.DB.prepare("SELECT s.ip_address AS ip FROM session s JOIN user u ON u.id = s.user_id WHERE u.email = ?")
+      .bind(email)
+      .first<{ ip: string }>();
+    expect(row?.ip).toBe("203.0.113.7");
+  });
+});
