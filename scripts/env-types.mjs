@@ -12,6 +12,9 @@ for (const [name, worker] of Object.entries(WORKERS)) {
   const args = [
     "wrangler", "types", out,
     "--include-runtime=false",
+    // Types must not depend on local state: `npm start` writes .dev.vars
+    // (secrets, the local origin), which wrangler would otherwise read.
+    "--env-file", "/dev/null",
     `--env-interface=${worker.envInterface}`,
     "-c", worker.config, ...worker.typesWith.flatMap((n) => ["-c", WORKERS[n].config]),
   ];
