@@ -27,6 +27,8 @@ function workerProject(
       name,
       include,
       setupFiles: ["./test/support/runtime/apply-migrations.ts"],
+      // Audit rows arrive through the audit Queue's batches (about a second).
+      expect: { poll: { timeout: 10_000, interval: 100 } },
     },
   };
 }
@@ -46,7 +48,11 @@ export default defineConfig({
         REVOCATION_MAX_STALENESS_MS: "0",
       }),
       workerProject("token", "./workers/token/wrangler.toml", ["test/token/**/*.test.ts"], ["workers/org-state/wrangler.toml"]),
-      workerProject("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], ["workers/org-state/wrangler.toml"]),
+      workerProject("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], [
+        "workers/org-state/wrangler.toml",
+        // The audit Queue's consumer.
+        "workers/token/wrangler.toml",
+      ]),
       {
         // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,
         // driven from Node over HTTP like a real client.
@@ -57,6 +63,7 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          expect: { poll: { timeout: 10_000, interval: 100 } },
         },
       },
     ],

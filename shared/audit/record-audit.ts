@@ -1,5 +1,4 @@
-import { drizzle } from "drizzle-orm/d1";
-import { auditEvent } from "../db/schema.ts";
+import type { AuditRecord } from "./audit-record.ts";
 
 export type AuditKind =
   | "gateway.decision"
@@ -23,10 +22,15 @@ export interface AuditEventInput {
   detail?: Record<string, AuditDetailValue>;
 }
 
+/** The binding an audit producer needs: the queue, never D1 itself. */
+export interface AuditSink {
+  AUDIT_QUEUE: Queue<AuditRecord>;
+}
+
 /**
  * Keys that could carry a credential. An audit record is read by operators
  * and exported; it must never hold a bearer token, secret or password, so a
- * value under such a key is replaced before it is written (`jti` and
+ * value under such a key is replaced before it leaves the Worker (`jti` and
  * `token_type` identify, they do not authenticate).
  */
 const SECRET_KEY = /token|secret|password|assertion|authorization|cookie|credential|private/i;
@@ -41,32 +45,30 @@ export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Rec
 }
 
 /**
- * Records one audit event. Callers on a request path run it in
- * `ctx.waitUntil` so the response never waits on D1's primary; a later issue
- * moves the write behind a Queue with a per-org hash chain.
+ * Records one audit event: it is put on the audit Queue, and the consumer
+ * (the token Worker) writes events to D1 in batches, so no request path
+ * writes to D1's single primary (DESIGN, "Scale"). Returns the event id.
  */
-export async function recordAudit(db: D1Database, event: AuditEventInput): Promise<string> {
+export async function recordAudit(sink: AuditSink, event: AuditEventInput): Promise<string> {
   const id = event.id ?? crypto.randomUUID();
-  await drizzle(db)
-    .insert(auditEvent)
-    .values({
-      id,
-      occurredAt: new Date(),
-      orgId: event.orgId ?? null,
-      kind: event.kind,
-      outcome: event.outcome,
-      subject: event.subject ?? null,
-      actor: event.actor ?? null,
-      clientId: event.clientId ?? null,
-      detail: JSON.stringify(redactAuditDetail(event.detail ?? {})),
-    });
+  await sink.AUDIT_QUEUE.send({
+    id,
+    occurredAt: Date.now(),
+    orgId: event.orgId ?? null,
+    kind: event.kind,
+    outcome: event.outcome,
+    subject: event.subject ?? null,
+    actor: event.actor ?? null,
+    clientId: event.clientId ?? null,
+    detail: JSON.stringify(redactAuditDetail(event.detail ?? {})),
+  });
   return id;
 }
 
-/** For `waitUntil`: an audit write that fails is logged, never thrown at a client. */
-export function recordAuditInBackground(db: D1Database, event: AuditEventInput): Promise<void> {
-  return recordAudit(db, event).then(
+/** For `waitUntil`: an audit event that cannot be queued is logged, never thrown at a client. */
+export function recordAuditInBackground(sink: AuditSink, event: AuditEventInput): Promise<void> {
+  return recordAudit(sink, event).then(
     () => undefined,
-    (error: unknown) => console.error("audit write failed", event.kind, error),
+    (error: unknown) => console.error("audit enqueue failed", event.kind, error),
   );
 }

@@ -1,11 +1,10 @@
-import { recordAuditInBackground } from "../audit/record-audit.ts";
+import { type AuditSink, recordAuditInBackground } from "../audit/record-audit.ts";
 import { orgStateName } from "../contracts/storage-keys.ts";
 import type { OrgState } from "../org-state/org-state.ts";
 import type { RevocationEvent } from "./events.ts";
 
-export interface RevocationBindings {
+export interface RevocationBindings extends AuditSink {
   ORG_STATE: DurableObjectNamespace<OrgState>;
-  DB: D1Database;
 }
 
 /**
@@ -20,7 +19,7 @@ export async function recordRevocation(
 ): Promise<number> {
   const stub = env.ORG_STATE.getByName(orgStateName(event.orgId));
   const version = await stub.revoke(event, options.jtiExpiresAt);
-  const audit = recordAuditInBackground(env.DB, {
+  const audit = recordAuditInBackground(env, {
     kind: "revocation.recorded",
     outcome: "recorded",
     orgId: event.orgId,

@@ -84,10 +84,11 @@ describe("sign-out", () => {
     expect(signOut.headers.get("Location")).toBe("/sign-in");
     const snapshot = await env.ORG_STATE.getByName(orgStateName(session!.org)).snapshot(session!.org);
     expect(snapshot.entries).toContainEqual(expect.objectContaining({ kind: "session", value: session!.id }));
-    const audit = await env.DB.prepare("SELECT outcome FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0")
-      .bind(session!.id)
-      .first();
-    expect(audit).toEqual({ outcome: "recorded" });
+    await expect
+      .poll(() =>
+        env.DB.prepare("SELECT outcome FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0").bind(session!.id).first(),
+      )
+      .toEqual({ outcome: "recorded" });
   });
 
   it("refuses a cross-origin sign-out", async () => {

@@ -44,7 +44,7 @@ export default {
       ...state,
       policyFor: () => defaultPolicy,
       upstream: env[route.upstream],
-      db: env.DB,
+      audit: env,
       waitUntil: (promise) => ctx.waitUntil(promise),
     });
   },

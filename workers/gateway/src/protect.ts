@@ -1,4 +1,4 @@
-import { recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
+import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import { bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
@@ -24,7 +24,7 @@ export interface ProtectDeps {
   revocations: RevocationView;
   policyFor: (orgId: string) => CompiledPolicy;
   upstream: Fetcher;
-  db: D1Database;
+  audit: AuditSink;
   waitUntil: (promise: Promise<unknown>) => void;
 }
 
@@ -38,7 +38,7 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
   const url = new URL(request.url);
   const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: Record<string, string | readonly string[]>) =>
     deps.waitUntil(
-      recordAuditInBackground(deps.db, {
+      recordAuditInBackground(deps.audit, {
         id: decisionId,
         kind: "gateway.decision",
         outcome,

@@ -1,5 +1,7 @@
 import { Hono } from "hono";
+import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { consumeAuditBatch } from "./audit-consumer.ts";
 import { readJwks } from "./keys/signing-keys.ts";
 import { authorizationServerMetadata, openIdConfiguration } from "./metadata.ts";
 import { tokenSettings } from "./settings.ts";
@@ -25,4 +27,7 @@ app.post("/oauth2/token", tokenEndpoint);
 app.notFound(() => jsonErrorResponse(404, "not_found", "no such endpoint"));
 app.onError((error) => internalErrorResponse("token worker", error));
 
-export default app satisfies ExportedHandler<TokenEnv>;
+export default {
+  fetch: app.fetch,
+  queue: consumeAuditBatch,
+} satisfies ExportedHandler<TokenEnv, AuditRecord>;

@@ -25,7 +25,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const settings = tokenSettings(env);
     const { minted, scope } = await exchangeSessionForAccessToken(env, settings, params);
     c.executionCtx.waitUntil(
-      recordAuditInBackground(env.DB, {
+      recordAuditInBackground(env, {
         kind: "token.issued",
         outcome: "issued",
         orgId: minted.claims.org_id,
@@ -48,7 +48,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
   } catch (error) {
     const response = toOAuthErrorResponse(error);
     c.executionCtx.waitUntil(
-      recordAuditInBackground(env.DB, {
+      recordAuditInBackground(env, {
         kind: "token.refused",
         outcome: "refused",
         detail: {
