@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { jwtVerify, createLocalJWKSet } from "jose";
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
 import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
@@ -31,7 +31,7 @@ describe("signing keys", () => {
     expect(results).toHaveLength(1);
     const jwks = (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as { keys: { kid: string }[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual([results[0]?.kid]);
-    const keySet = createLocalJWKSet(jwks as never);
+    const keySet = createLocalJWKSet(jwks as JSONWebKeySet);
     for (const token of tokens) await expect(jwtVerify(token, keySet)).resolves.toBeDefined();
   });
 

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { FIRST_PARTY_CLIENT_ID, GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { seedSession } from "./fixtures.ts";
@@ -46,7 +46,7 @@ describe("POST /oauth2/token: session exchange", () => {
     const token = body.access_token as string;
     const keys = await jwks();
     expect(decodeProtectedHeader(token)).toEqual({ alg: "ES256", typ: "at+jwt", kid: keys.keys[0]?.kid });
-    const { payload } = await jwtVerify(token, createLocalJWKSet(keys as never), {
+    const { payload } = await jwtVerify(token, createLocalJWKSet(keys as JSONWebKeySet), {
       issuer: env.ISSUER,
       audience: AUDIENCE,
       typ: "at+jwt",
