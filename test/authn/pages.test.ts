@@ -45,6 +45,9 @@ describe("sign-up page", () => {
   });
 });
 
+/** Better Auth's stable error code for a request from an untrusted origin. */
+const BETTER_AUTH_ORIGIN_ERROR = "INVALID_ORIGIN";
+
 describe("sign-in page", () => {
   it("signs in with the right password and refuses the wrong one with 401", async () => {
     const email = uniqueEmail();
@@ -78,9 +81,14 @@ describe("sign-in page", () => {
   });
 
   it("refuses cross-origin and Origin-less form posts (CSRF)", async () => {
-    expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" })).status).toBe(403);
-    expect((await form("/sign-in", { email: "a@b.c", password: PASSWORD }, {})).status).toBe(403);
-    expect((await form("/sign-up", { name: "x", email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" })).status).toBe(403);
+    for (const response of [
+      await form("/sign-in", { email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" }),
+      await form("/sign-in", { email: "a@b.c", password: PASSWORD }, {}),
+      await form("/sign-up", { name: "x", email: "a@b.c", password: PASSWORD }, { Origin: "https://evil.example" }),
+    ]) {
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: string }).error).toBe("cross_origin_post");
+    }
   });
 
   it("refuses a cross-origin call to Better Auth's API (trusted origins on)", async () => {
@@ -92,6 +100,7 @@ describe("sign-in page", () => {
       }),
     );
     expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe(BETTER_AUTH_ORIGIN_ERROR);
   });
 
   it("serves the pages with a nonce CSP and anti-framing headers", async () => {

@@ -92,7 +92,9 @@ describe("sign-out", () => {
   });
 
   it("refuses a cross-origin sign-out", async () => {
-    expect((await form("/sign-out", {}, { Origin: "https://evil.example" })).status).toBe(403);
+    const response = await form("/sign-out", {}, { Origin: "https://evil.example" });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe("cross_origin_post");
   });
 });
 

@@ -174,3 +174,14 @@ describe("gateway: denials", () => {
     expect(((await missing.json()) as { error: string }).error).toBe("not_found");
   });
 });
+
+describe("demo service behind the gateway", () => {
+  it("fails closed when reached without the gateway's headers or with a malformed filter", async () => {
+    const cases: Record<string, string>[] = [{}, { "X-User-ID": "u", "X-Org-ID": "o", "X-ABAC-Filter": '{"org_id":{"$ne":"x"}}' }];
+    for (const headers of cases) {
+      const response = await env.DEMO.fetch("http://demo.internal/api/documents", { headers });
+      expect(response.status).toBe(403);
+      expect(((await response.json()) as { error: string }).error).toBe("missing_gateway_headers");
+    }
+  });
+});

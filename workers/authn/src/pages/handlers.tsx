@@ -4,12 +4,17 @@ import type { Context } from "hono";
 import { organization } from "../../../../shared/db/schema.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
+import { jsonErrorResponse } from "../../../../shared/errors/http.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
 
 export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string } };
 type PageContext = Context<AuthnApp>;
+
+function crossOriginRefused(): Response {
+  return jsonErrorResponse(403, "cross_origin_post", "form posts must come from this origin");
+}
 
 export async function home(c: PageContext) {
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
@@ -23,7 +28,7 @@ export function showCredentialsForm(mode: "sign-in" | "sign-up") {
 /** POST /sign-in and /sign-up: a redirect to /app, or the form again with a message. */
 export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
   return async (c: PageContext) => {
-    if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return c.text("cross-origin form post refused", 403);
+    if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return crossOriginRefused();
     const form = await c.req.raw.formData().catch(() => new FormData());
     const auth = getAuth(c.env);
     const outcome: FormOutcome =
@@ -44,7 +49,7 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
 }
 
 export async function signOut(c: PageContext) {
-  if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return c.text("cross-origin form post refused", 403);
+  if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return crossOriginRefused();
   for (const cookie of await signOutWithForm(getAuth(c.env), c.req.raw)) c.header("Set-Cookie", cookie, { append: true });
   return c.redirect("/sign-in", 303);
 }
