@@ -36,23 +36,39 @@ function workerProject(
 export default defineConfig({
   test: {
     projects: [
-      workerProject("gateway", "./wrangler.toml", ["test/gateway/**/*.test.ts", "test/shared/**/*.test.ts"], [
-        "workers/token/wrangler.toml",
-        "workers/authn/wrangler.toml",
-        "workers/demo/wrangler.toml",
-        "workers/org-state/wrangler.toml",
-      ], {
-        // Tests swap keys and revoke tokens between requests: no cooldown and
-        // no staleness window, so each request sees the latest state.
-        JWKS_REFETCH_COOLDOWN_MS: "0",
-        REVOCATION_MAX_STALENESS_MS: "0",
-      }),
-      workerProject("token", "./workers/token/wrangler.toml", ["test/token/**/*.test.ts"], ["workers/org-state/wrangler.toml"]),
-      workerProject("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], [
-        "workers/org-state/wrangler.toml",
-        // The audit Queue's consumer.
-        "workers/token/wrangler.toml",
-      ]),
+      workerProject(
+        "gateway",
+        "./wrangler.toml",
+        ["test/gateway/**/*.test.ts", "test/shared/**/*.test.ts"],
+        [
+          "workers/token/wrangler.toml",
+          "workers/authn/wrangler.toml",
+          "workers/demo/wrangler.toml",
+          "workers/org-state/wrangler.toml",
+        ],
+        {
+          // Tests swap keys and revoke tokens between requests: no cooldown and
+          // no staleness window, so each request sees the latest state.
+          JWKS_REFETCH_COOLDOWN_MS: "0",
+          REVOCATION_MAX_STALENESS_MS: "0",
+        },
+      ),
+      workerProject(
+        "token",
+        "./workers/token/wrangler.toml",
+        ["test/token/**/*.test.ts"],
+        ["workers/org-state/wrangler.toml"],
+      ),
+      workerProject(
+        "authn",
+        "./workers/authn/wrangler.toml",
+        ["test/authn/**/*.test.ts"],
+        [
+          "workers/org-state/wrangler.toml",
+          // The audit Queue's consumer.
+          "workers/token/wrangler.toml",
+        ],
+      ),
       {
         // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,
         // driven from Node over HTTP like a real client.

@@ -10,13 +10,18 @@ let failed = false;
 for (const [name, worker] of Object.entries(WORKERS)) {
   const out = `workers/${worker.dir ?? name}/worker-configuration.d.ts`;
   const args = [
-    "wrangler", "types", out,
+    "wrangler",
+    "types",
+    out,
     "--include-runtime=false",
     // Types must not depend on local state: `npm start` writes .dev.vars
     // (secrets, the local origin), which wrangler would otherwise read.
-    "--env-file", "/dev/null",
+    "--env-file",
+    "/dev/null",
     `--env-interface=${worker.envInterface}`,
-    "-c", worker.config, ...worker.typesWith.flatMap((n) => ["-c", WORKERS[n].config]),
+    "-c",
+    worker.config,
+    ...worker.typesWith.flatMap((n) => ["-c", WORKERS[n].config]),
   ];
   if (check) args.push("--check");
   const result = spawnSync("npx", args, {

@@ -18,7 +18,9 @@ const migrateOnly = process.argv.includes("--migrate-only");
 
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
-  console.error(`Node ${process.versions.node} is too old; run through npm (npm start), which uses the project's Node 22.`);
+  console.error(
+    `Node ${process.versions.node} is too old; run through npm (npm start), which uses the project's Node 22.`,
+  );
   process.exit(1);
 }
 
@@ -48,7 +50,13 @@ function devSecrets() {
  */
 function writeDevVars(config, values) {
   const file = resolve(ROOT, dirname(config), ".dev.vars");
-  writeFileSync(file, Object.entries(values).map(([k, v]) => `${k}=${v}`).join("\n") + "\n", { mode: 0o600 });
+  writeFileSync(
+    file,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join("\n") + "\n",
+    { mode: 0o600 },
+  );
 }
 
 const secrets = devSecrets();

@@ -89,7 +89,10 @@ function summarise(runs: RunResult[], names: readonly string[]): Throughput {
       ];
     }),
   );
-  const [gateway, passthrough] = names.map((n) => medians[n]) as [Throughput["medians"][string], Throughput["medians"][string]];
+  const [gateway, passthrough] = names.map((n) => medians[n]) as [
+    Throughput["medians"][string],
+    Throughput["medians"][string],
+  ];
   return {
     runs,
     invalidRuns: runs.length - valid.length,
@@ -164,7 +167,17 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     });
 
     log(`temp tree ${tree.root}; applying D1 migrations`);
-    wranglerSync(tree.root, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, "-c", configs.gateway]);
+    wranglerSync(tree.root, [
+      "d1",
+      "migrations",
+      "apply",
+      "DB",
+      "--local",
+      "--persist-to",
+      state,
+      "-c",
+      configs.gateway,
+    ]);
 
     log(`starting the system (gateway, token, authn, demo, …) on ${origin}`);
     const system = await startDevServer({
@@ -183,15 +196,25 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     const client = new BrowserLikeClient(httpOrigin(origin));
     const { orgId } = await client.signUp(user.email, user.password);
 
-    const wrangler = JSON.parse(readFileSync(join(CHECKOUT, "node_modules/wrangler/package.json"), "utf8")) as { version: string };
+    const wrangler = JSON.parse(readFileSync(join(CHECKOUT, "node_modules/wrangler/package.json"), "utf8")) as {
+      version: string;
+    };
     const result: Result = {
       date: new Date().toISOString(),
-      machine: { cores: availableParallelism(), cpu: cpus()[0]?.model ?? "unknown", node: process.version, wrangler: wrangler.version },
+      machine: {
+        cores: availableParallelism(),
+        cpu: cpus()[0]?.model ?? "unknown",
+        node: process.version,
+        wrangler: wrangler.version,
+      },
       // Other work on the machine skews both contestants, not always alike: keep the load with the numbers.
       loadAverage: { atStart: loadavg().map((v) => round(v)) },
       options: o,
     };
-    if ((loadavg()[0] ?? 0) > 0.5) log(`note: load average ${loadavg()[0]?.toFixed(2)} before measuring; other work on the machine skews the numbers`);
+    if ((loadavg()[0] ?? 0) > 0.5)
+      log(
+        `note: load average ${loadavg()[0]?.toFixed(2)} before measuring; other work on the machine skews the numbers`,
+      );
 
     if (!o.signInOnly) {
       const exchange = await client.exchangeSessionForToken(audience, "documents:read");
@@ -219,10 +242,14 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
       for (const c of contestants) {
         const response = await fetch(c.url, { headers: c.headers });
         const body = await response.text();
-        if (response.status !== 200) throw new Error(`${c.name}: GET /api/documents answered ${response.status}: ${body.slice(0, 300)}`);
+        if (response.status !== 200)
+          throw new Error(`${c.name}: GET /api/documents answered ${response.status}: ${body.slice(0, 300)}`);
         rows.push((JSON.parse(body) as { documents: unknown[] }).documents.length);
       }
-      if (rows[0] !== rows[1]) throw new Error(`the contestants return different rows (${rows.join(" vs ")}): the pass-through's fixed filter is out of date`);
+      if (rows[0] !== rows[1])
+        throw new Error(
+          `the contestants return different rows (${rows.join(" vs ")}): the pass-through's fixed filter is out of date`,
+        );
       log(`both contestants answer 200 with ${String(rows[0])} documents`);
 
       const load = { connections: o.connections, durationSeconds: o.durationSeconds };
@@ -237,20 +264,37 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         for (const c of order) {
           const run = await loadRun(c, round, load);
           runs.push(run);
-          const flag = run.valid ? "" : `  INVALID: non-2xx ${run.non2xx}, errors ${run.errors}, timeouts ${run.timeouts} ${JSON.stringify(run.statusCodes)}`;
-          log(`round ${round} ${c.name.padEnd(12)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms${flag}`);
+          const flag = run.valid
+            ? ""
+            : `  INVALID: non-2xx ${run.non2xx}, errors ${run.errors}, timeouts ${run.timeouts} ${JSON.stringify(run.statusCodes)}`;
+          log(
+            `round ${round} ${c.name.padEnd(12)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms${flag}`,
+          );
         }
       }
-      result.throughput = summarise(runs, contestants.map((c) => c.name));
+      result.throughput = summarise(
+        runs,
+        contestants.map((c) => c.name),
+      );
       console.log(`\n${formatThroughput(result.throughput, o)}`);
-      if (result.throughput.invalidRuns > 0) console.log(`\n${result.throughput.invalidRuns} run(s) had non-2xx responses or errors and are left out of the medians.`);
+      if (result.throughput.invalidRuns > 0)
+        console.log(
+          `\n${result.throughput.invalidRuns} run(s) had non-2xx responses or errors and are left out of the medians.`,
+        );
       console.log("");
       await stop(passthrough);
     }
 
     if (!o.skipSignIn) {
       log("starting the hash Worker");
-      const hash = await startDevServer({ name: "hash", cwd: tree.root, configs: [HASH_CONFIG], port: portHash, readyPath: "/?hash=0", logDir });
+      const hash = await startDevServer({
+        name: "hash",
+        cwd: tree.root,
+        configs: [HASH_CONFIG],
+        port: portHash,
+        readyPath: "/?hash=0",
+        logDir,
+      });
       servers.push(hash);
       log(`timing ${o.signIns} sign-ins and ${o.signIns} bare hashes, one at a time`);
       result.signIn = await measureSignIn(origin, hash.origin, o.signIns, user);

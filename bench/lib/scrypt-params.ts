@@ -12,6 +12,8 @@ export function hashOnce(): Promise<void> {
   const { N, r, p, dkLen } = BETTER_AUTH_SCRYPT;
   const salt = randomBytes(16).toString("hex");
   return new Promise((resolve, reject) => {
-    scrypt(PASSWORD.normalize("NFKC"), salt, dkLen, { N, r, p, maxmem: 128 * N * r * 2 }, (error) => (error ? reject(error) : resolve()));
+    scrypt(PASSWORD.normalize("NFKC"), salt, dkLen, { N, r, p, maxmem: 128 * N * r * 2 }, (error) =>
+      error ? reject(error) : resolve(),
+    );
   });
 }

@@ -40,7 +40,9 @@ export function shadowTree(checkout: string, target: string, configs: readonly s
   return {
     root: target,
     writeDevVars(config, values) {
-      const body = Object.entries(values).map(([key, value]) => `${key}=${value}`).join("\n");
+      const body = Object.entries(values)
+        .map(([key, value]) => `${key}=${value}`)
+        .join("\n");
       writeFileSync(join(target, dirname(config), ".dev.vars"), `${body}\n`, { mode: 0o600 });
     },
   };

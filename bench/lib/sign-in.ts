@@ -23,11 +23,19 @@ async function drain(response: Response, step: string): Promise<void> {
   if (!response.ok) throw new Error(`${step}: HTTP ${response.status} ${text.slice(0, 300)}`);
 }
 
-export async function measureSignIn(systemOrigin: string, hashOrigin: string, count: number, user: { email: string; password: string }): Promise<SignInResult> {
+export async function measureSignIn(
+  systemOrigin: string,
+  hashOrigin: string,
+  count: number,
+  user: { email: string; password: string },
+): Promise<SignInResult> {
   // One warm-up call each, so no figure includes a cold isolate or first bundle load.
   const signIn = async () => {
     // A fresh client each time: a sign-in without a session cookie, as after a browser restart.
-    await drain(await new BrowserLikeClient(httpOrigin(systemOrigin)).postJson("/api/auth/sign-in/email", user), "sign-in");
+    await drain(
+      await new BrowserLikeClient(httpOrigin(systemOrigin)).postJson("/api/auth/sign-in/email", user),
+      "sign-in",
+    );
   };
   await signIn();
   const signInSamples = await timeSequential(count, signIn);
@@ -36,7 +44,9 @@ export async function measureSignIn(systemOrigin: string, hashOrigin: string, co
   const ok = await fetch(new URL("/api/auth/ok", systemOrigin));
   await ok.arrayBuffer();
   if (ok.status === 200) {
-    authnRoundTripMs = median(await timeSequential(count, async () => drain(await fetch(new URL("/api/auth/ok", systemOrigin)), "authn ok")));
+    authnRoundTripMs = median(
+      await timeSequential(count, async () => drain(await fetch(new URL("/api/auth/ok", systemOrigin)), "authn ok")),
+    );
   }
 
   const hash = async () => drain(await fetch(hashOrigin), "workerd hash");
@@ -58,7 +68,11 @@ export async function measureSignIn(systemOrigin: string, hashOrigin: string, co
     workerdRoundTripMs,
     nodeHashMs: median(nodeHashSamples),
     signInOverHash: signInMs / workerdHashMs,
-    samples: { signInMs: signInSamples.map((v) => round(v)), workerdHashMs: workerdHashSamples.map((v) => round(v)), nodeHashMs: nodeHashSamples.map((v) => round(v)) },
+    samples: {
+      signInMs: signInSamples.map((v) => round(v)),
+      workerdHashMs: workerdHashSamples.map((v) => round(v)),
+      nodeHashMs: nodeHashSamples.map((v) => round(v)),
+    },
   };
 }
 

@@ -1,10 +1,6 @@
 import type { AuditRecord } from "./audit-record.ts";
 
-export type AuditKind =
-  | "gateway.decision"
-  | "token.issued"
-  | "token.refused"
-  | "revocation.recorded";
+export type AuditKind = "gateway.decision" | "token.issued" | "token.refused" | "revocation.recorded";
 
 export type AuditOutcome = "allow" | "deny" | "issued" | "refused" | "recorded";
 

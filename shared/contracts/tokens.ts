@@ -63,13 +63,4 @@ export interface ActorClaim {
 }
 
 /** Claims every access token must carry (DESIGN: exp, iat, jti always). */
-export const REQUIRED_ACCESS_TOKEN_CLAIMS = [
-  "iss",
-  "sub",
-  "aud",
-  "exp",
-  "iat",
-  "jti",
-  "client_id",
-  "org_id",
-] as const;
+export const REQUIRED_ACCESS_TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "org_id"] as const;

@@ -52,8 +52,8 @@ export function bearerErrorResponse(challenge: BearerChallenge): Response {
 
 /** A PDP denial: the caller is known, the policy says no. */
 export function policyDeniedResponse(decisionId: string, reason: string): Response {
-  return new Response(
-    JSON.stringify({ error: "access_denied", error_description: reason, decision_id: decisionId }),
-    { status: 403, headers: { "Content-Type": "application/json", "Cache-Control": "no-store" } },
-  );
+  return new Response(JSON.stringify({ error: "access_denied", error_description: reason, decision_id: decisionId }), {
+    status: 403,
+    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
+  });
 }

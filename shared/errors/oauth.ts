@@ -49,10 +49,10 @@ export function oauthErrorResponse(error: OAuthError): Response {
   // RFC 6749 §5.2: a 401 for invalid_client names the scheme the client
   // should have used.
   if (error.status === 401) headers.set("WWW-Authenticate", 'Basic realm="mono-auth"');
-  return new Response(
-    JSON.stringify({ error: error.code, error_description: error.description }),
-    { status: error.status, headers },
-  );
+  return new Response(JSON.stringify({ error: error.code, error_description: error.description }), {
+    status: error.status,
+    headers,
+  });
 }
 
 /**

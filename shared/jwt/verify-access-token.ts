@@ -1,10 +1,5 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import {
-  type AccessTokenClaims,
-  JWT_TYP,
-  REQUIRED_ACCESS_TOKEN_CLAIMS,
-  SIGNING_ALG,
-} from "../contracts/tokens.ts";
+import { type AccessTokenClaims, JWT_TYP, REQUIRED_ACCESS_TOKEN_CLAIMS, SIGNING_ALG } from "../contracts/tokens.ts";
 import { TokenVerificationError } from "./errors.ts";
 
 /** Finds the public key for a `kid`, or `undefined` if it is not ours. */
@@ -28,10 +23,7 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
  * touched: the algorithm (RFC 8725 §3.1), the `typ` (RFC 9068 §4, RFC 8725
  * §3.11), then the signature, `iss`, `aud` and the required claims.
  */
-export async function verifyAccessToken(
-  token: string,
-  options: VerifyAccessTokenOptions,
-): Promise<AccessTokenClaims> {
+export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
   if (!COMPACT_JWS.test(token)) throw new TokenVerificationError("ERR_TOKEN_MALFORMED");
 
   let header: ReturnType<typeof decodeProtectedHeader>;
@@ -102,7 +94,8 @@ function mapJoseError(error: unknown): TokenVerificationError {
         return new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", error.claim);
     }
   }
-  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new TokenVerificationError("ERR_TOKEN_SIGNATURE");
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed)
+    return new TokenVerificationError("ERR_TOKEN_SIGNATURE");
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return new TokenVerificationError("ERR_TOKEN_ALG");
   if (error instanceof joseErrors.JWTInvalid || error instanceof joseErrors.JWSInvalid) {
     return new TokenVerificationError("ERR_TOKEN_MALFORMED", error.message);

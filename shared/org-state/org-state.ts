@@ -46,8 +46,7 @@ export class OrgState extends DurableObject {
     }
     const now = Math.floor(Date.now() / 1000);
     const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS;
-    const expiresAt =
-      event.kind === "jti" && jtiExpiresAt !== undefined ? Math.min(jtiExpiresAt, ceiling) : ceiling;
+    const expiresAt = event.kind === "jti" && jtiExpiresAt !== undefined ? Math.min(jtiExpiresAt, ceiling) : ceiling;
     this.sql.exec(
       `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
@@ -85,9 +84,7 @@ export class OrgState extends DurableObject {
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM revocation WHERE expires_at <= ?", now);
-    const next = this.sql
-      .exec<{ next: number | null }>("SELECT min(expires_at) AS next FROM revocation")
-      .one().next;
+    const next = this.sql.exec<{ next: number | null }>("SELECT min(expires_at) AS next FROM revocation").one().next;
     if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
   }
 

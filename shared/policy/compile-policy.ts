@@ -75,7 +75,8 @@ function compileRule(rule: PolicyRule, path: string): CompiledRule {
   if (rule.effect !== "allow" && rule.effect !== "deny") {
     throw new PolicyError("ERR_POLICY_SHAPE", `${path}.effect`, 'effect must be "allow" or "deny"');
   }
-  if (!isName(rule.resource)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.resource`, "resource must be a short name");
+  if (!isName(rule.resource))
+    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.resource`, "resource must be a short name");
   if (!Array.isArray(rule.actions) || rule.actions.length === 0 || !rule.actions.every(isName)) {
     throw new PolicyError("ERR_POLICY_SHAPE", `${path}.actions`, "actions must be a non-empty list of names");
   }
@@ -97,7 +98,8 @@ function compileCondition(node: Condition, path: string, depth: number, budget: 
   switch (op) {
     case "all":
     case "any": {
-      if (!Array.isArray(arg) || arg.length === 0) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs a non-empty list");
+      if (!Array.isArray(arg) || arg.length === 0)
+        throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs a non-empty list");
       const parts = arg.map((c: Condition, i) => compileCondition(c, `${path}.${op}[${i}]`, depth + 1, budget));
       return op === "all" ? (input) => parts.every((p) => p(input)) : (input) => parts.some((p) => p(input));
     }
@@ -116,7 +118,8 @@ function compileCondition(node: Condition, path: string, depth: number, budget: 
     case "ne":
     case "in":
     case "has": {
-      if (!Array.isArray(arg) || arg.length !== 2) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs two operands");
+      if (!Array.isArray(arg) || arg.length !== 2)
+        throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs two operands");
       const left = compileOperand(arg[0] as Operand, `${path}.${op}[0]`, budget);
       const right = compileOperand(arg[1] as Operand, `${path}.${op}[1]`, budget);
       if (op === "eq") return (input) => scalarEquals(left(input), right(input));
@@ -153,7 +156,12 @@ function compileOperand(operand: Operand, path: string, budget: { nodes: number 
   throw new PolicyError("ERR_POLICY_SHAPE", path, "operand must be a scalar, a list or { var }");
 }
 
-function compileFilter(template: FilterTemplate, path: string, depth: number, budget: { nodes: number }): FilterBuilder {
+function compileFilter(
+  template: FilterTemplate,
+  path: string,
+  depth: number,
+  budget: { nodes: number },
+): FilterBuilder {
   spend(budget, depth, path);
   if (!isRecord(template)) throw new PolicyError("ERR_POLICY_SHAPE", path, "filter must be an object");
   if ("any" in template) {
@@ -168,7 +176,8 @@ function compileFilter(template: FilterTemplate, path: string, depth: number, bu
     };
   }
   const fields = Object.entries(template).map(([field, value]) => {
-    if (!/^[a-z_][a-z0-9_]{0,63}$/.test(field)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "bad field name");
+    if (!/^[a-z_][a-z0-9_]{0,63}$/.test(field))
+      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "bad field name");
     if (isRecord(value) && "in" in value) {
       const read = compileOperand(value.in as Operand, `${path}.${field}.in`, budget);
       return { field, read, list: true };
@@ -195,7 +204,8 @@ function compileFilter(template: FilterTemplate, path: string, depth: number, bu
 
 function spend(budget: { nodes: number }, depth: number, path: string): void {
   budget.nodes += 1;
-  if (depth > POLICY_LIMITS.depth) throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `nested deeper than ${POLICY_LIMITS.depth}`);
+  if (depth > POLICY_LIMITS.depth)
+    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `nested deeper than ${POLICY_LIMITS.depth}`);
   if (budget.nodes > POLICY_LIMITS.nodesPerRule) {
     throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `more than ${POLICY_LIMITS.nodesPerRule} nodes in one rule`);
   }
@@ -210,11 +220,21 @@ function contains(list: AttributeValue, value: AttributeValue): boolean {
 }
 
 function isScalar(value: unknown): value is FilterScalar {
-  return value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value));
+  return (
+    value === null ||
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    (typeof value === "number" && Number.isFinite(value))
+  );
 }
 
 function isName(value: unknown): value is string {
-  return typeof value === "string" && value.length > 0 && value.length <= POLICY_LIMITS.idLength && /^[A-Za-z0-9_.:-]+$/.test(value);
+  return (
+    typeof value === "string" &&
+    value.length > 0 &&
+    value.length <= POLICY_LIMITS.idLength &&
+    /^[A-Za-z0-9_.:-]+$/.test(value)
+  );
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

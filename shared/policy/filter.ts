@@ -53,11 +53,19 @@ function isDataFilter(value: unknown, depth: number): value is DataFilter {
   if (depth > 8 || typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const record = value as Record<string, unknown>;
   if ("any" in record) {
-    return Object.keys(record).length === 1 && Array.isArray(record.any) && record.any.every((f) => isDataFilter(f, depth + 1));
+    return (
+      Object.keys(record).length === 1 &&
+      Array.isArray(record.any) &&
+      record.any.every((f) => isDataFilter(f, depth + 1))
+    );
   }
   return Object.values(record).every(
     (c) =>
       isScalar(c) ||
-      (typeof c === "object" && c !== null && Object.keys(c).length === 1 && Array.isArray((c as { in?: unknown }).in) && (c as { in: unknown[] }).in.every(isScalar)),
+      (typeof c === "object" &&
+        c !== null &&
+        Object.keys(c).length === 1 &&
+        Array.isArray((c as { in?: unknown }).in) &&
+        (c as { in: unknown[] }).in.every(isScalar)),
   );
 }

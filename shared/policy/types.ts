@@ -48,9 +48,7 @@ export type Condition =
   /** The attribute is present and not null. */
   | { exists: VarRef };
 
-export type FilterTemplate =
-  | { any: FilterTemplate[] }
-  | { [field: string]: Operand | { in: Operand } };
+export type FilterTemplate = { any: FilterTemplate[] } | { [field: string]: Operand | { in: Operand } };
 
 export type AttributeValue = FilterScalar | FilterScalar[] | undefined;
 

@@ -2,7 +2,11 @@ import { env, exports } from "cloudflare:workers";
 
 export const ORIGIN = new URL(env.ISSUER).origin;
 
-export function form(path: string, fields: Record<string, string>, headers: Record<string, string> = { Origin: ORIGIN }) {
+export function form(
+  path: string,
+  fields: Record<string, string>,
+  headers: Record<string, string> = { Origin: ORIGIN },
+) {
   return exports.default.fetch(
     new Request(`${ORIGIN}${path}`, {
       method: "POST",

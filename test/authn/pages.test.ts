@@ -40,8 +40,26 @@ describe("sign-up page", () => {
     const email = uniqueEmail();
     expect((await form("/sign-up", { name: "A", email, password: PASSWORD })).status).toBe(303);
     const again = await form("/sign-up", { name: "A", email, password: PASSWORD });
-    expect(again.status).toBe(422);
-    expect(await again.text()).toContain("An account with that email already exists.");
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain("An account with that email already exists. Sign in instead.");
+
+    const invalid = await form("/sign-up", { name: "A", email: "not-an-address", password: PASSWORD });
+    expect(invalid.status).toBe(400);
+    expect(await invalid.text()).toContain("Enter a valid email address.");
+
+    const longName = await form("/sign-up", { name: "n".repeat(101), email: uniqueEmail(), password: PASSWORD });
+    expect(longName.status).toBe(400);
+    expect(await longName.text()).toContain("Use a name of at most 100 characters.");
+  });
+
+  it("serves the sign-up form with labelled fields", async () => {
+    const page = await exports.default.fetch(`${ORIGIN}/sign-up`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<form class="card" method="post" action="/sign-up">');
+    for (const field of ['name="name"', 'name="email"', 'name="password"']) expect(html).toContain(field);
+    expect(html).toContain("Create account");
   });
 });
 
@@ -111,10 +129,24 @@ describe("sign-in page", () => {
     expect(nonce).toBeTruthy();
     expect(csp).toContain("frame-ancestors 'none'");
     expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+    expect(page.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    // `same-origin`, not `no-referrer`: see workers/authn/src/security/page-headers.ts.
     expect(page.headers.get("Referrer-Policy")).toBe("same-origin");
     const html = await page.text();
     expect(html).toContain(`nonce="${nonce}"`);
     expect(html).toContain('action="/sign-in"');
+  });
+
+  it("sends / to /app with a session and to /sign-in without one", async () => {
+    const cookie = cookiesFrom(await form("/sign-up", { name: "Home", email: uniqueEmail(), password: PASSWORD }));
+    const signedIn = await exports.default.fetch(
+      new Request(`${ORIGIN}/`, { headers: { Cookie: cookie }, redirect: "manual" }),
+    );
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get("Location")).toBe("/app");
+    const anonymous = await exports.default.fetch(new Request(`${ORIGIN}/`, { redirect: "manual" }));
+    expect(anonymous.status).toBe(303);
+    expect(anonymous.headers.get("Location")).toBe("/sign-in");
   });
 
   it("sends /app to /sign-in without a session", async () => {

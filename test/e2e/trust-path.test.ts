@@ -15,7 +15,10 @@ let alice: BrowserLikeClient;
 let aliceIds: { userId: string; orgId: string };
 
 beforeAll(async () => {
-  system = await startSystem({ extraAudiences: [OTHER_AUDIENCE], gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" } });
+  system = await startSystem({
+    extraAudiences: [OTHER_AUDIENCE],
+    gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" },
+  });
   alice = new BrowserLikeClient(system);
   aliceIds = await alice.signUp(`alice-${crypto.randomUUID()}@example.com`);
 });
@@ -91,7 +94,9 @@ describe("the trust path", () => {
     const forged = Buffer.from(JSON.stringify({ ...claims, org_id: "org_someone_else" })).toString("base64url");
     const response = await documents(`${header}.${forged}.${signature}`);
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { error_description: string }).error_description).toMatch(/^ERR_TOKEN_SIGNATURE:/);
+    expect(((await response.json()) as { error_description: string }).error_description).toMatch(
+      /^ERR_TOKEN_SIGNATURE:/,
+    );
   });
 
   it("401 with a Bearer challenge and no error when there is no token", async () => {
@@ -105,7 +110,11 @@ describe("the trust path", () => {
     const { jti } = decodeJwt(token);
     expect((await documents(token)).status).toBe(200);
     await expect
-      .poll(async () => (await system.query<{ kind: string }>("SELECT kind FROM audit_event WHERE instr(detail, ?) > 0", jti)).map((r) => r.kind).sort())
+      .poll(async () =>
+        (await system.query<{ kind: string }>("SELECT kind FROM audit_event WHERE instr(detail, ?) > 0", jti))
+          .map((r) => r.kind)
+          .sort(),
+      )
       .toEqual(["gateway.decision", "token.issued"]);
     const leaked = await system.query("SELECT id FROM audit_event WHERE instr(detail, ?) > 0", token.split(".")[2]);
     expect(leaked).toEqual([]);
@@ -120,10 +129,14 @@ describe("the trust path", () => {
     expect(signOut.status).toBe(200);
     // The gateway's view is at most REVOCATION_MAX_STALENESS_MS (1 s here) old.
     await expect
-      .poll(async () => ((await (await documents(token)).json()) as { error_description?: string }).error_description ?? "ok", {
-        timeout: 10_000,
-        interval: 250,
-      })
+      .poll(
+        async () =>
+          ((await (await documents(token)).json()) as { error_description?: string }).error_description ?? "ok",
+        {
+          timeout: 10_000,
+          interval: 250,
+        },
+      )
       .toMatch(/^ERR_TOKEN_REVOKED:/);
   });
 });
@@ -132,7 +145,10 @@ describe("interop with a client we did not write (oauth4webapi)", () => {
   it("discovers the issuer, exchanges a session for a token and validates it as an RFC 9068 resource server", async () => {
     const issuer = new URL(system.origin);
     const options = { [oauth.allowInsecureRequests]: true };
-    const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...options, algorithm: "oauth2" }));
+    const as = await oauth.processDiscoveryResponse(
+      issuer,
+      await oauth.discoveryRequest(issuer, { ...options, algorithm: "oauth2" }),
+    );
     expect(as.token_endpoint).toBe(`${system.origin}/oauth2/token`);
     const client: oauth.Client = { client_id: FIRST_PARTY_CLIENT_ID };
     const { token: sessionToken } = await alice.session();
@@ -153,7 +169,9 @@ describe("interop with a client we did not write (oauth4webapi)", () => {
     expect(result.token_type).toBe("bearer");
     expect(result.issued_token_type).toBe(TOKEN_TYPE.accessToken);
 
-    const request = new Request(`${system.origin}/api/documents`, { headers: { Authorization: `Bearer ${result.access_token}` } });
+    const request = new Request(`${system.origin}/api/documents`, {
+      headers: { Authorization: `Bearer ${result.access_token}` },
+    });
     const claims = await oauth.validateJwtAccessToken(as, request, `${system.origin}/api`, options);
     expect(claims).toMatchObject({ sub: aliceIds.userId, client_id: FIRST_PARTY_CLIENT_ID });
   });
@@ -162,7 +180,12 @@ describe("interop with a client we did not write (oauth4webapi)", () => {
     const response = await alice.request("/oauth2/token", {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: GRANT_TYPE.tokenExchange, subject_token: "nope", subject_token_type: TOKEN_TYPE.session, audience: `${system.origin}/api` }),
+      body: new URLSearchParams({
+        grant_type: GRANT_TYPE.tokenExchange,
+        subject_token: "nope",
+        subject_token_type: TOKEN_TYPE.session,
+        audience: `${system.origin}/api`,
+      }),
     });
     expect(response.status).toBe(400);
     expect(response.headers.get("Cache-Control")).toBe("no-store");

@@ -42,7 +42,9 @@ describe("JwksCache", () => {
     const withPrivate = { ...(await exportJWK(privateKey)), kid: "has-d" };
     await env.KV.put(
       KV_KEY.jwks,
-      JSON.stringify({ keys: [good, withPrivate, { ...good, kid: "rs", alg: "RS256" }, { ...good, kid: "enc", use: "enc" }] }),
+      JSON.stringify({
+        keys: [good, withPrivate, { ...good, kid: "rs", alg: "RS256" }, { ...good, kid: "enc", use: "enc" }],
+      }),
     );
     const cache = new JwksCache(countingSources().sources, 60_000);
     expect(await cache.resolve("good")).toBeDefined();

@@ -42,14 +42,21 @@ async function expectInvalidToken(response: Response, code: string) {
   const challenge = response.headers.get("WWW-Authenticate") ?? "";
   expect(challenge).toMatch(/^Bearer realm="mono-auth", error="invalid_token", error_description="/);
   expect(challenge).toContain(`${code}:`);
-  expect(await response.json()).toMatchObject({ error: "invalid_token", error_description: expect.stringMatching(new RegExp(`^${code}:`)) });
+  expect(await response.json()).toMatchObject({
+    error: "invalid_token",
+    error_description: expect.stringMatching(new RegExp(`^${code}:`)),
+  });
 }
 
 describe("gateway: allowed requests", () => {
   it("forwards with the trusted headers, and the demo returns only what the filter allows", async () => {
     const response = await get({ Authorization: `Bearer ${await sign(claims())}` });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { user_id: string; org_id: string; documents: { org_id: string; classification: string }[] };
+    const body = (await response.json()) as {
+      user_id: string;
+      org_id: string;
+      documents: { org_id: string; classification: string }[];
+    };
     expect(body.user_id).toBe("user-1");
     expect(body.org_id).toBe("org-1");
     expect(body.documents.map((d) => d.classification).sort()).toEqual(["internal", "public"]);
@@ -68,7 +75,12 @@ describe("gateway: allowed requests", () => {
       ["Connection", "X-ABAC-Filter"],
     ]);
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { user_id: string; org_id: string; actor_id: string | null; documents: { classification: string }[] };
+    const body = (await response.json()) as {
+      user_id: string;
+      org_id: string;
+      actor_id: string | null;
+      documents: { classification: string }[];
+    };
     expect(body).toMatchObject({ user_id: "user-1", org_id: "org-1", actor_id: null });
     expect(body.documents.map((d) => d.classification).sort()).toEqual(["internal", "public"]);
   });
@@ -82,10 +94,14 @@ describe("gateway: allowed requests", () => {
     const jti = crypto.randomUUID();
     const token = await sign(claims({ jti }));
     expect((await get({ Authorization: `Bearer ${token}` })).status).toBe(200);
-    await expect.poll(async () => {
-      const row = await env.DB.prepare("SELECT outcome, subject, org_id, detail FROM audit_event WHERE detail LIKE ?").bind(`%${jti}%`).first();
-      return row;
-    }).toMatchObject({ outcome: "allow", subject: "user-1", org_id: "org-1" });
+    await expect
+      .poll(async () => {
+        const row = await env.DB.prepare("SELECT outcome, subject, org_id, detail FROM audit_event WHERE detail LIKE ?")
+          .bind(`%${jti}%`)
+          .first();
+        return row;
+      })
+      .toMatchObject({ outcome: "allow", subject: "user-1", org_id: "org-1" });
     const all = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
     expect(all.results.some((r) => r.detail.includes(token.split(".")[2] as string))).toBe(false);
   });
@@ -109,13 +125,25 @@ describe("gateway: denials", () => {
 
   it("401 for an expired token", async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims({ iat: now - 900, exp: now - 60 }))}` }), "ERR_TOKEN_EXPIRED");
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims({ iat: now - 900, exp: now - 60 }))}` }),
+      "ERR_TOKEN_EXPIRED",
+    );
   });
 
   it("401 for the wrong audience, issuer or typ", async () => {
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims({ aud: "https://other.example/api" }))}` }), "ERR_TOKEN_AUD");
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims({ iss: "https://evil.example" }))}` }), "ERR_TOKEN_ISS");
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims(), { typ: "JWT" })}` }), "ERR_TOKEN_TYP");
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims({ aud: "https://other.example/api" }))}` }),
+      "ERR_TOKEN_AUD",
+    );
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims({ iss: "https://evil.example" }))}` }),
+      "ERR_TOKEN_ISS",
+    );
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims(), { typ: "JWT" })}` }),
+      "ERR_TOKEN_TYP",
+    );
   });
 
   it("401 for alg none and for HS256 keyed with the public key", async () => {
@@ -136,7 +164,9 @@ describe("gateway: denials", () => {
 
   it("401 for a kid the JWKS does not have, after one refetch", async () => {
     const other = await generateKeyPair("ES256");
-    const token = await new SignJWT(claims()).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "not-ours" }).sign(other.privateKey);
+    const token = await new SignJWT(claims())
+      .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: "not-ours" })
+      .sign(other.privateKey);
     await expectInvalidToken(await get({ Authorization: `Bearer ${token}` }), "ERR_TOKEN_KID_UNKNOWN");
   });
 
@@ -147,12 +177,20 @@ describe("gateway: denials", () => {
     await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(byJti)}` }), "ERR_TOKEN_REVOKED");
 
     await stub.revoke({ orgId: "org-revoked", kind: "session", value: "session-gone", reason: "sign-out" });
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sid: "session-gone" }))}` }), "ERR_TOKEN_REVOKED");
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sid: "session-gone" }))}` }),
+      "ERR_TOKEN_REVOKED",
+    );
 
     await stub.revoke({ orgId: "org-revoked", kind: "subject", value: "user-9", reason: "offboarded" });
-    await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-9" }))}` }), "ERR_TOKEN_REVOKED");
+    await expectInvalidToken(
+      await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-9" }))}` }),
+      "ERR_TOKEN_REVOKED",
+    );
     // A subject revocation cuts off tokens issued before it, not other subjects.
-    expect((await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-8" }))}` })).status).toBe(200);
+    expect(
+      (await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-8" }))}` })).status,
+    ).toBe(200);
   });
 
   it("403 with a decision id when the policy denies (no scope)", async () => {
@@ -162,7 +200,9 @@ describe("gateway: denials", () => {
     expect(body.error).toBe("access_denied");
     expect(body.error_description).toBe("explicit_deny");
     expect(body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
-    await expect.poll(() => env.DB.prepare("SELECT outcome FROM audit_event WHERE id = ?").bind(body.decision_id).first()).toEqual({ outcome: "deny" });
+    await expect
+      .poll(() => env.DB.prepare("SELECT outcome FROM audit_event WHERE id = ?").bind(body.decision_id).first())
+      .toEqual({ outcome: "deny" });
   });
 
   it("405 for a method the route does not serve, 404 for unknown paths", async () => {
@@ -177,7 +217,10 @@ describe("gateway: denials", () => {
 
 describe("demo service behind the gateway", () => {
   it("fails closed when reached without the gateway's headers or with a malformed filter", async () => {
-    const cases: Record<string, string>[] = [{}, { "X-User-ID": "u", "X-Org-ID": "o", "X-ABAC-Filter": '{"org_id":{"$ne":"x"}}' }];
+    const cases: Record<string, string>[] = [
+      {},
+      { "X-User-ID": "u", "X-Org-ID": "o", "X-ABAC-Filter": '{"org_id":{"$ne":"x"}}' },
+    ];
     for (const headers of cases) {
       const response = await env.DEMO.fetch("http://demo.internal/api/documents", { headers });
       expect(response.status).toBe(403);

@@ -6,7 +6,17 @@ import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.
 
 function token(orgId: string, overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims {
   const now = Math.floor(Date.now() / 1000);
-  return { iss: "i", aud: "a", sub: "u", exp: now + 60, iat: now, jti: crypto.randomUUID(), client_id: "c", org_id: orgId, ...overrides };
+  return {
+    iss: "i",
+    aud: "a",
+    sub: "u",
+    exp: now + 60,
+    iat: now,
+    jti: crypto.randomUUID(),
+    client_id: "c",
+    org_id: orgId,
+    ...overrides,
+  };
 }
 
 describe("RevocationView", () => {
@@ -16,7 +26,10 @@ describe("RevocationView", () => {
     const firstIsolate = new RevocationView(env, 1000);
     expect(await firstIsolate.isRevoked(t)).toBe(false);
 
-    await env.ORG_STATE.getByName(orgStateName(orgId)).revoke({ orgId, kind: "jti", value: t.jti, reason: "test" }, t.exp);
+    await env.ORG_STATE.getByName(orgStateName(orgId)).revoke(
+      { orgId, kind: "jti", value: t.jti, reason: "test" },
+      t.exp,
+    );
 
     // A second isolate in the same location within the window reuses the
     // location's copy instead of reading the object again.
@@ -40,6 +53,8 @@ describe("RevocationView", () => {
     await stub.revoke({ orgId, kind: "org", value: orgId, reason: "suspended" });
     expect(await view.isRevoked(token(orgId, { client_id: "other", iat: before.iat }))).toBe(true);
     // A token issued after the cut-off is not caught by it.
-    expect(await view.isRevoked(token(orgId, { client_id: "other", iat: Math.floor(Date.now() / 1000) + 2 }))).toBe(false);
+    expect(await view.isRevoked(token(orgId, { client_id: "other", iat: Math.floor(Date.now() / 1000) + 2 }))).toBe(
+      false,
+    );
   });
 });

@@ -48,8 +48,12 @@ describe("default policy", () => {
   });
 
   it("denies by default: unknown action or resource", () => {
-    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "delete")).reason).toBe("no_matching_allow");
-    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "read", "payroll")).reason).toBe("no_matching_allow");
+    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "delete")).reason).toBe(
+      "no_matching_allow",
+    );
+    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "read", "payroll")).reason).toBe(
+      "no_matching_allow",
+    );
   });
 
   it("does not allow when the filter cannot be built (no org)", () => {
@@ -70,14 +74,18 @@ describe("compilePolicy", () => {
     expect(policyErrorCode({ format: 1, rules: [{ ...rule, effect: "maybe" }] })).toBe("ERR_POLICY_SHAPE");
     expect(policyErrorCode({ format: 1, rules: [{ ...rule, actions: [] }] })).toBe("ERR_POLICY_SHAPE");
     expect(policyErrorCode({ format: 1, rules: [rule, rule] })).toBe("ERR_POLICY_DUPLICATE_RULE");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, effect: "deny", filter: { a: 1 } }] })).toBe("ERR_POLICY_SHAPE");
+    expect(policyErrorCode({ format: 1, rules: [{ ...rule, effect: "deny", filter: { a: 1 } }] })).toBe(
+      "ERR_POLICY_SHAPE",
+    );
   });
 
   it("refuses unknown operators and attributes (no eval, no prototype access)", () => {
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { regex: ["a", "b"] } }] })).toBe("ERR_POLICY_UNKNOWN_OPERATOR");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { eq: [{ var: "subject.__proto__.x" }, 1] } }] })).toBe(
-      "ERR_POLICY_UNKNOWN_ATTRIBUTE",
+    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { regex: ["a", "b"] } }] })).toBe(
+      "ERR_POLICY_UNKNOWN_OPERATOR",
     );
+    expect(
+      policyErrorCode({ format: 1, rules: [{ ...rule, when: { eq: [{ var: "subject.__proto__.x" }, 1] } }] }),
+    ).toBe("ERR_POLICY_UNKNOWN_ATTRIBUTE");
     expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { eq: [{ var: "env.SECRET" }, 1] } }] })).toBe(
       "ERR_POLICY_UNKNOWN_ATTRIBUTE",
     );
@@ -90,14 +98,20 @@ describe("compilePolicy", () => {
     const wide = { any: Array.from({ length: POLICY_LIMITS.nodesPerRule }, () => ({ eq: [1, 1] })) };
     expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: wide }] })).toBe("ERR_POLICY_TOO_LARGE");
     const longList = Array.from({ length: POLICY_LIMITS.listItems + 1 }, (_, i) => `v${i}`);
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { in: [{ var: "action" }, longList] } }] })).toBe("ERR_POLICY_SHAPE");
+    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { in: [{ var: "action" }, longList] } }] })).toBe(
+      "ERR_POLICY_SHAPE",
+    );
   });
 
   it("evaluates operators over attributes", () => {
     const p = compilePolicy({
       format: 1,
       rules: [
-        { ...rule, id: "a", when: { all: [{ eq: [{ var: "context.method" }, "GET"] }, { in: [{ var: "subject.id" }, ["u1", "u2"]] }] } },
+        {
+          ...rule,
+          id: "a",
+          when: { all: [{ eq: [{ var: "context.method" }, "GET"] }, { in: [{ var: "subject.id" }, ["u1", "u2"]] }] },
+        },
         { ...rule, id: "b", effect: "deny", when: { ne: [{ var: "subject.tier" }, "gold"] } },
       ],
     });

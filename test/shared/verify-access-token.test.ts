@@ -43,7 +43,12 @@ const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
 describe("verifyAccessToken", () => {
   it("accepts a well-formed token and returns its claims", async () => {
     const c = claims({ roles: ["member"], sid: "s1" });
-    await expect(verify(await sign(c))).resolves.toMatchObject({ sub: "user-1", org_id: "org-1", roles: ["member"], sid: "s1" });
+    await expect(verify(await sign(c))).resolves.toMatchObject({
+      sub: "user-1",
+      org_id: "org-1",
+      roles: ["member"],
+      sid: "s1",
+    });
   });
 
   it("accepts typ application/at+jwt (RFC 7515 §4.1.9)", async () => {
@@ -61,7 +66,10 @@ describe("verifyAccessToken", () => {
   });
 
   it("refuses a token not yet valid (nbf)", async () => {
-    await expectCode(verify(await sign(claims({ nbf: Math.floor(Date.now() / 1000) + 600 }))), "ERR_TOKEN_NOT_YET_VALID");
+    await expectCode(
+      verify(await sign(claims({ nbf: Math.floor(Date.now() / 1000) + 600 }))),
+      "ERR_TOKEN_NOT_YET_VALID",
+    );
   });
 
   it("refuses the wrong audience", async () => {
@@ -88,12 +96,17 @@ describe("verifyAccessToken", () => {
   it("refuses HS256 signed with the public key as the HMAC secret", async () => {
     const jwk = await exportJWK(publicKey);
     const secret = new TextEncoder().encode(JSON.stringify(jwk));
-    const token = await new SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: KID }).sign(secret);
+    const token = await new SignJWT(claims())
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: KID })
+      .sign(secret);
     await expectCode(verify(token), "ERR_TOKEN_ALG");
   });
 
   it("refuses an unknown kid and a missing kid", async () => {
-    await expectCode(verify(await sign(claims(), { kid: "someone-elses-key" }, otherPrivateKey)), "ERR_TOKEN_KID_UNKNOWN");
+    await expectCode(
+      verify(await sign(claims(), { kid: "someone-elses-key" }, otherPrivateKey)),
+      "ERR_TOKEN_KID_UNKNOWN",
+    );
     await expectCode(verify(await sign(claims(), { kid: undefined })), "ERR_TOKEN_KID_UNKNOWN");
   });
 

@@ -13,7 +13,9 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export function buildAuxiliaryWorker(configPath: string, bindings: Record<string, string> = {}) {
   const config = resolve(ROOT, configPath);
   // modulesRules and rootPath describe a source tree; the bundle needs neither.
-  const { workerOptions: { modulesRules: _rules, rootPath: _root, ...workerOptions } } = unstable_getMiniflareWorkerOptions(config);
+  const {
+    workerOptions: { modulesRules: _rules, rootPath: _root, ...workerOptions },
+  } = unstable_getMiniflareWorkerOptions(config);
   const name: string | undefined = unstable_readConfig({ config }).name;
   if (!name) throw new Error(`${configPath} has no name`);
   const outdir = resolve(ROOT, ".build", name);

@@ -40,7 +40,11 @@ export class BrowserLikeClient {
   }
 
   postJson(path: string, body: unknown): Promise<Response> {
-    return this.request(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    return this.request(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
   }
 
   /** Signs up through Better Auth's API and creates (and activates) an organization. */
@@ -57,7 +61,9 @@ export class BrowserLikeClient {
 
   async session(): Promise<{ token: string; id: string; activeOrganizationId: string | null }> {
     const response = await this.request("/api/auth/get-session");
-    const body = (await response.json()) as { session: { token: string; id: string; activeOrganizationId: string | null } } | null;
+    const body = (await response.json()) as {
+      session: { token: string; id: string; activeOrganizationId: string | null };
+    } | null;
     if (!body) throw new Error("no session");
     return body.session;
   }

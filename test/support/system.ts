@@ -56,7 +56,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
         secrets: TEST_SECRETS,
         vars: { ...issuerVars, ALLOWED_AUDIENCES: [`${origin}/api`, ...(options.extraAudiences ?? [])].join(" ") },
       },
-      { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS, vars: { ...issuerVars, API_AUDIENCE: `${origin}/api` } },
+      {
+        configPath: "workers/authn/wrangler.toml",
+        secrets: TEST_SECRETS,
+        vars: { ...issuerVars, API_AUDIENCE: `${origin}/api` },
+      },
       { configPath: "workers/demo/wrangler.toml" },
       { configPath: "workers/org-state/wrangler.toml" },
     ],
@@ -70,7 +74,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     fetch: (path, init) => fetch(new URL(path, origin), { redirect: "manual", ...init }),
     query: async <T>(sql: string, ...params: unknown[]) => {
       const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
-      return (await env.DB.prepare(sql).bind(...params).all<T>()).results;
+      return (
+        await env.DB.prepare(sql)
+          .bind(...params)
+          .all<T>()
+      ).results;
     },
     close: () => harness.close(),
   };

@@ -18,7 +18,13 @@ function exchange(params: Record<string, string> | URLSearchParams, init: { cont
 }
 
 function sessionParams(token: string, extra: Record<string, string> = {}) {
-  return { grant_type: GRANT_TYPE.tokenExchange, subject_token: token, subject_token_type: TOKEN_TYPE.session, audience: AUDIENCE, ...extra };
+  return {
+    grant_type: GRANT_TYPE.tokenExchange,
+    subject_token: token,
+    subject_token_type: TOKEN_TYPE.session,
+    audience: AUDIENCE,
+    ...extra,
+  };
 }
 
 async function expectOAuthError(response: Response, status: number, error: string) {
@@ -30,7 +36,9 @@ async function expectOAuthError(response: Response, status: number, error: strin
 }
 
 async function jwks() {
-  return (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as { keys: Record<string, unknown>[] };
+  return (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as {
+    keys: Record<string, unknown>[];
+  };
 }
 
 describe("POST /oauth2/token: session exchange", () => {
@@ -40,7 +48,11 @@ describe("POST /oauth2/token: session exchange", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ issued_token_type: TOKEN_TYPE.accessToken, token_type: "Bearer", scope: "documents:read" });
+    expect(body).toMatchObject({
+      issued_token_type: TOKEN_TYPE.accessToken,
+      token_type: "Bearer",
+      scope: "documents:read",
+    });
     expect(body.expires_in).toBe(Number(env.ACCESS_TOKEN_TTL_SECONDS));
 
     const token = body.access_token as string;
@@ -74,28 +86,60 @@ describe("POST /oauth2/token: session exchange", () => {
     const s = await seedSession();
     const { access_token } = (await (await exchange(sessionParams(s.token))).json()) as { access_token: string };
     await expect
-      .poll(() => env.DB.prepare("SELECT outcome, subject, org_id, detail FROM audit_event WHERE kind = 'token.issued' AND subject = ?").bind(s.userId).first())
+      .poll(() =>
+        env.DB.prepare(
+          "SELECT outcome, subject, org_id, detail FROM audit_event WHERE kind = 'token.issued' AND subject = ?",
+        )
+          .bind(s.userId)
+          .first(),
+      )
       .toMatchObject({ outcome: "issued", org_id: s.orgId });
     const rows = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
-    expect(rows.results.some((r) => r.detail.includes(access_token.split(".")[2] as string) || r.detail.includes(s.token))).toBe(false);
+    expect(
+      rows.results.some((r) => r.detail.includes(access_token.split(".")[2] as string) || r.detail.includes(s.token)),
+    ).toBe(false);
   });
 });
 
 describe("POST /oauth2/token: errors (RFC 6749 §5.2, RFC 8693 §2.2.2)", () => {
   it("invalid_request: not form-encoded, missing or repeated parameters, wrong token types", async () => {
     const s = await seedSession();
-    await expectOAuthError(await exchange(sessionParams(s.token), { contentType: "application/json" }), 400, "invalid_request");
-    await expectOAuthError(await exchange({ grant_type: GRANT_TYPE.tokenExchange, subject_token_type: TOKEN_TYPE.session, audience: AUDIENCE }), 400, "invalid_request");
+    await expectOAuthError(
+      await exchange(sessionParams(s.token), { contentType: "application/json" }),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(
+      await exchange({
+        grant_type: GRANT_TYPE.tokenExchange,
+        subject_token_type: TOKEN_TYPE.session,
+        audience: AUDIENCE,
+      }),
+      400,
+      "invalid_request",
+    );
     const repeated = new URLSearchParams(sessionParams(s.token));
     repeated.append("audience", AUDIENCE);
     await expectOAuthError(await exchange(repeated), 400, "invalid_request");
-    await expectOAuthError(await exchange(sessionParams(s.token, { subject_token_type: TOKEN_TYPE.jwt })), 400, "invalid_request");
-    await expectOAuthError(await exchange(sessionParams(s.token, { requested_token_type: TOKEN_TYPE.idJag })), 400, "invalid_request");
+    await expectOAuthError(
+      await exchange(sessionParams(s.token, { subject_token_type: TOKEN_TYPE.jwt })),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(
+      await exchange(sessionParams(s.token, { requested_token_type: TOKEN_TYPE.idJag })),
+      400,
+      "invalid_request",
+    );
     await expectOAuthError(await exchange({ subject_token: s.token }), 400, "invalid_request");
   });
 
   it("unsupported_grant_type", async () => {
-    await expectOAuthError(await exchange({ grant_type: "password", username: "a", password: "b" }), 400, "unsupported_grant_type");
+    await expectOAuthError(
+      await exchange({ grant_type: "password", username: "a", password: "b" }),
+      400,
+      "unsupported_grant_type",
+    );
   });
 
   it("invalid_grant: unknown, expired, org-less or non-member sessions", async () => {
@@ -110,12 +154,20 @@ describe("POST /oauth2/token: errors (RFC 6749 §5.2, RFC 8693 §2.2.2)", () => 
 
   it("invalid_target for an audience we do not serve", async () => {
     const s = await seedSession();
-    await expectOAuthError(await exchange(sessionParams(s.token, { audience: "https://elsewhere.example/api" })), 400, "invalid_target");
+    await expectOAuthError(
+      await exchange(sessionParams(s.token, { audience: "https://elsewhere.example/api" })),
+      400,
+      "invalid_target",
+    );
   });
 
   it("invalid_scope for a scope we do not know", async () => {
     const s = await seedSession();
-    await expectOAuthError(await exchange(sessionParams(s.token, { scope: "documents:read admin" })), 400, "invalid_scope");
+    await expectOAuthError(
+      await exchange(sessionParams(s.token, { scope: "documents:read admin" })),
+      400,
+      "invalid_scope",
+    );
   });
 
   it("invalid_client (401) for any client but the first-party one", async () => {
@@ -128,7 +180,14 @@ describe("POST /oauth2/token: errors (RFC 6749 §5.2, RFC 8693 §2.2.2)", () => 
   it("records refusals as audit events", async () => {
     await exchange(sessionParams("definitely-not-a-session"));
     await expect
-      .poll(async () => (await env.DB.prepare("SELECT count(*) AS n FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%invalid_grant%'").first<{ n: number }>())?.n)
+      .poll(
+        async () =>
+          (
+            await env.DB.prepare(
+              "SELECT count(*) AS n FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%invalid_grant%'",
+            ).first<{ n: number }>()
+          )?.n,
+      )
       .toBeGreaterThan(0);
     const rows = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
     expect(rows.results.some((r) => r.detail.includes("definitely-not-a-session"))).toBe(false);

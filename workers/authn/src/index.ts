@@ -1,7 +1,14 @@
 import { Hono } from "hono";
 import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
 import { getAuth } from "./auth/create-auth.ts";
-import { type AuthnApp, appPage, home, showCredentialsForm, signOut, submitCredentialsForm } from "./pages/handlers.tsx";
+import {
+  type AuthnApp,
+  appPage,
+  home,
+  showCredentialsForm,
+  signOut,
+  submitCredentialsForm,
+} from "./pages/handlers.tsx";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
 
 const app = new Hono<AuthnApp>();

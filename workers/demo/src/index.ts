@@ -18,7 +18,11 @@ export default {
       return jsonErrorResponse(403, "missing_gateway_headers", "this service is reachable only through the gateway");
     }
     const documents = documentStore(orgId).filter((row) => matchesFilter({ ...row }, filter));
-    return Response.json({ user_id: userId, org_id: orgId, actor_id: request.headers.get(TRUSTED_HEADER.actorId), documents });
+    return Response.json({
+      user_id: userId,
+      org_id: orgId,
+      actor_id: request.headers.get(TRUSTED_HEADER.actorId),
+      documents,
+    });
   },
 } satisfies ExportedHandler;
-

@@ -9,7 +9,10 @@ export interface GatewayConfig {
   jwksRefetchCooldownMs: number;
 }
 
-type ConfigVars = Pick<GatewayEnv, "ISSUER" | "API_AUDIENCE" | "REVOCATION_MAX_STALENESS_MS" | "JWKS_REFETCH_COOLDOWN_MS">;
+type ConfigVars = Pick<
+  GatewayEnv,
+  "ISSUER" | "API_AUDIENCE" | "REVOCATION_MAX_STALENESS_MS" | "JWKS_REFETCH_COOLDOWN_MS"
+>;
 
 export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
   return {

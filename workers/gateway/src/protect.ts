@@ -36,7 +36,11 @@ export interface ProtectDeps {
 export async function protect(request: Request, route: ProtectedRoute, deps: ProtectDeps): Promise<Response> {
   const decisionId = crypto.randomUUID();
   const url = new URL(request.url);
-  const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: Record<string, string | readonly string[]>) =>
+  const audit = (
+    outcome: "allow" | "deny",
+    claims: AccessTokenClaims | undefined,
+    detail: Record<string, string | readonly string[]>,
+  ) =>
     deps.waitUntil(
       recordAuditInBackground(deps.audit, {
         id: decisionId,
@@ -46,7 +50,13 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
         subject: claims?.sub ?? null,
         actor: claims?.act?.sub ?? null,
         clientId: claims?.client_id ?? null,
-        detail: { method: request.method, path: url.pathname, resource: route.resource, action: route.action, ...detail },
+        detail: {
+          method: request.method,
+          path: url.pathname,
+          resource: route.resource,
+          action: route.action,
+          ...detail,
+        },
       }),
     );
 

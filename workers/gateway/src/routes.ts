@@ -20,13 +20,15 @@ export interface ProtectedRoute {
 
 export type Route = PublicRoute | ProtectedRoute;
 
-const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map(Object.entries({
-  "/": "AUTHN",
-  "/sign-in": "AUTHN",
-  "/sign-up": "AUTHN",
-  "/sign-out": "AUTHN",
-  "/app": "AUTHN",
-}) as [string, Upstream][]);
+const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map(
+  Object.entries({
+    "/": "AUTHN",
+    "/sign-in": "AUTHN",
+    "/sign-up": "AUTHN",
+    "/sign-out": "AUTHN",
+    "/app": "AUTHN",
+  }) as [string, Upstream][],
+);
 
 const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [
   ["/api/auth/", "AUTHN"],
@@ -35,7 +37,14 @@ const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [
 ];
 
 const PROTECTED: readonly (ProtectedRoute & { path: string })[] = [
-  { kind: "protected", path: "/api/documents", upstream: "DEMO", resource: "documents", action: "read", methods: ["GET", "HEAD"] },
+  {
+    kind: "protected",
+    path: "/api/documents",
+    upstream: "DEMO",
+    resource: "documents",
+    action: "read",
+    methods: ["GET", "HEAD"],
+  },
 ];
 
 /** Exact path or a sub-path of it; `/api/documentsX` is not `/api/documents`. */

@@ -9,7 +9,9 @@ export interface TokenSettings {
 
 let parsed: TokenSettings | undefined;
 
-export function tokenSettings(env: Pick<TokenEnv, "ISSUER" | "ACCESS_TOKEN_TTL_SECONDS" | "ALLOWED_AUDIENCES">): TokenSettings {
+export function tokenSettings(
+  env: Pick<TokenEnv, "ISSUER" | "ACCESS_TOKEN_TTL_SECONDS" | "ALLOWED_AUDIENCES">,
+): TokenSettings {
   if (parsed) return parsed;
   const issuer = new URL(env.ISSUER);
   if (issuer.protocol !== "https:" && issuer.protocol !== "http:") throw new Error("ISSUER must be an http(s) URL");

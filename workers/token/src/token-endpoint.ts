@@ -31,7 +31,13 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
         orgId: minted.claims.org_id,
         subject: minted.claims.sub,
         clientId: minted.claims.client_id,
-        detail: { jti: minted.claims.jti, grant_type: grantType, aud: audienceOf(minted.claims.aud), scope, exp: minted.claims.exp },
+        detail: {
+          jti: minted.claims.jti,
+          grant_type: grantType,
+          aud: audienceOf(minted.claims.aud),
+          scope,
+          exp: minted.claims.exp,
+        },
       }),
     );
     // RFC 8693 §2.2.1

@@ -6,7 +6,9 @@ import * as schema from "../../../../shared/db/schema.ts";
 import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { baseAuthOptions } from "./options.ts";
 
-export type AuthBindings = Pick<AuthnEnv, "DB" | "ORG_STATE" | "AUDIT_QUEUE" | "BETTER_AUTH_SECRET"> & { ISSUER: string };
+export type AuthBindings = Pick<AuthnEnv, "DB" | "ORG_STATE" | "AUDIT_QUEUE" | "BETTER_AUTH_SECRET"> & {
+  ISSUER: string;
+};
 
 function createAuth(env: AuthBindings) {
   if (!env.BETTER_AUTH_SECRET || env.BETTER_AUTH_SECRET.length < 32) {

@@ -10,14 +10,33 @@ interface BetterAuthErrorBody {
   message?: string;
 }
 
-const MESSAGES: Record<string, string> = {
-  INVALID_EMAIL_OR_PASSWORD: "That email and password do not match an account.",
-  USER_ALREADY_EXISTS: "An account with that email already exists. Sign in instead.",
-  USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: "An account with that email already exists. Sign in instead.",
-  PASSWORD_TOO_SHORT: "Use a password of at least 10 characters.",
-  PASSWORD_TOO_LONG: "Use a password of at most 128 characters.",
-  INVALID_EMAIL: "Enter a valid email address.",
+type FormStatus = Extract<FormOutcome, { ok: false }>["status"];
+
+const NO_MATCH = "That email and password do not match an account.";
+const BAD_EMAIL = "Enter a valid email address.";
+/**
+ * Better Auth's stable error codes, as the person at the form should read
+ * them. An existing email is a conflict (409), whatever status Better Auth
+ * gives it (422 in 1.7).
+ */
+const REFUSALS: Record<string, { status?: FormStatus; message: string }> = {
+  INVALID_EMAIL_OR_PASSWORD: { message: NO_MATCH },
+  USER_ALREADY_EXISTS: { status: 409, message: "An account with that email already exists. Sign in instead." },
+  USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL: {
+    status: 409,
+    message: "An account with that email already exists. Sign in instead.",
+  },
+  PASSWORD_TOO_SHORT: { message: "Use a password of at least 10 characters." },
+  PASSWORD_TOO_LONG: { message: "Use a password of at most 128 characters." },
+  INVALID_EMAIL: { message: BAD_EMAIL },
+  // Better Auth's body schema: our forms send every field as a string, so
+  // the one check it can fail is the email address's syntax.
+  VALIDATION_ERROR: { status: 400, message: BAD_EMAIL },
 };
+
+/** The same caps the form's inputs carry (RFC 5321 §4.5.3.1.3 for the address), enforced here too. */
+const MAX_NAME = 100;
+const MAX_EMAIL = 254;
 
 function field(form: FormData, name: string): string {
   const value = form.get(name);
@@ -30,11 +49,17 @@ function cookieHeader(setCookies: string[], inbound: string | null): string {
   return [inbound, ...pairs].filter(Boolean).join("; ");
 }
 
+function isFormStatus(status: number): status is FormStatus {
+  return status === 400 || status === 401 || status === 409 || status === 422 || status === 429;
+}
+
 async function failure(response: Response): Promise<FormOutcome> {
   const body = (await response.json().catch(() => ({}))) as BetterAuthErrorBody;
-  const status = ([400, 401, 409, 422, 429].includes(response.status) ? response.status : 500) as 400 | 401 | 409 | 422 | 429 | 500;
+  const known = body.code ? REFUSALS[body.code] : undefined;
+  const status: FormStatus = known?.status ?? (isFormStatus(response.status) ? response.status : 500);
   if (status === 500) console.error("auth form failed", response.status, body.code);
-  return { ok: false, status, message: (body.code && MESSAGES[body.code]) ?? body.message ?? "Something went wrong. Try again." };
+  const message = known?.message ?? (status === 500 ? undefined : body.message) ?? "Something went wrong. Try again.";
+  return { ok: false, status, message };
 }
 
 export async function signInWithForm(auth: Auth, request: Request, form: FormData): Promise<FormOutcome> {
@@ -43,7 +68,12 @@ export async function signInWithForm(auth: Auth, request: Request, form: FormDat
   if (!email || typeof password !== "string" || password === "") {
     return { ok: false, status: 400, message: "Enter your email and password." };
   }
-  const response = await auth.api.signInEmail({ body: { email, password }, headers: request.headers, asResponse: true });
+  if (email.length > MAX_EMAIL) return { ok: false, status: 401, message: NO_MATCH };
+  const response = await auth.api.signInEmail({
+    body: { email, password },
+    headers: request.headers,
+    asResponse: true,
+  });
   if (!response.ok) return failure(response);
   return { ok: true, setCookies: response.headers.getSetCookie() };
 }
@@ -60,14 +90,31 @@ export async function signUpWithForm(auth: Auth, request: Request, form: FormDat
   if (!name || !email || typeof password !== "string" || password === "") {
     return { ok: false, status: 400, message: "Enter your name, email and a password." };
   }
-  const signUp = await auth.api.signUpEmail({ body: { name, email, password }, headers: request.headers, asResponse: true });
+  if (name.length > MAX_NAME)
+    return { ok: false, status: 400, message: `Use a name of at most ${MAX_NAME} characters.` };
+  if (email.length > MAX_EMAIL) return { ok: false, status: 400, message: BAD_EMAIL };
+  const signUp = await auth.api.signUpEmail({
+    body: { name, email, password },
+    headers: request.headers,
+    asResponse: true,
+  });
   if (!signUp.ok) return failure(signUp);
   const signUpCookies = signUp.headers.getSetCookie();
 
   const headers = new Headers(request.headers);
   headers.set("Cookie", cookieHeader(signUpCookies, null));
-  const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 32) || "org"}-${crypto.randomUUID().slice(0, 8)}`;
-  const org = await auth.api.createOrganization({ body: { name: `${name}'s organization`, slug }, headers, asResponse: true });
+  const slug = `${
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 32) || "org"
+  }-${crypto.randomUUID().slice(0, 8)}`;
+  const org = await auth.api.createOrganization({
+    body: { name: `${name}'s organization`, slug },
+    headers,
+    asResponse: true,
+  });
   if (!org.ok) return failure(org);
   return { ok: true, setCookies: [...signUpCookies, ...org.headers.getSetCookie()] };
 }

@@ -39,7 +39,13 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
         return typeof value === "string" ? value : "";
       };
       return c.html(
-        <CredentialsForm mode={mode} nonce={c.var.nonce} error={outcome.message} email={text("email")} name={text("name")} />,
+        <CredentialsForm
+          mode={mode}
+          nonce={c.var.nonce}
+          error={outcome.message}
+          email={text("email")}
+          name={text("name")}
+        />,
         outcome.status,
       );
     }
@@ -50,7 +56,8 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
 
 export async function signOut(c: PageContext) {
   if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return crossOriginRefused();
-  for (const cookie of await signOutWithForm(getAuth(c.env), c.req.raw)) c.header("Set-Cookie", cookie, { append: true });
+  for (const cookie of await signOutWithForm(getAuth(c.env), c.req.raw))
+    c.header("Set-Cookie", cookie, { append: true });
   return c.redirect("/sign-in", 303);
 }
 
@@ -59,9 +66,18 @@ export async function appPage(c: PageContext) {
   if (!session) return c.redirect("/sign-in", 303);
   const orgId = session.session.activeOrganizationId;
   const org = orgId
-    ? await drizzle(c.env.DB).select({ id: organization.id, name: organization.name }).from(organization).where(eq(organization.id, orgId)).get()
+    ? await drizzle(c.env.DB)
+        .select({ id: organization.id, name: organization.name })
+        .from(organization)
+        .where(eq(organization.id, orgId))
+        .get()
     : undefined;
   return c.html(
-    <AppPage nonce={c.var.nonce} user={{ name: session.user.name, email: session.user.email }} org={org ?? null} audience={c.env.API_AUDIENCE} />,
+    <AppPage
+      nonce={c.var.nonce}
+      user={{ name: session.user.name, email: session.user.email }}
+      org={org ?? null}
+      audience={c.env.API_AUDIENCE}
+    />,
   );
 }

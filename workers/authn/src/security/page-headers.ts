@@ -24,8 +24,10 @@ export const pageSecurityHeaders: MiddlewareHandler<{ Variables: { nonce: string
   );
   c.header("X-Frame-Options", "DENY");
   c.header("X-Content-Type-Options", "nosniff");
-  // Not `no-referrer`: with it, browsers send `Origin: null` on form posts,
-  // and the same-origin check needs the real origin.
+  // Not `no-referrer`: under it the Fetch standard ("serializing a request
+  // origin") makes a browser send `Origin: null` on our own form posts
+  // (Chromium does), and the same-origin CSRF check needs the real origin.
+  // `same-origin` still sends nothing to any other site.
   c.header("Referrer-Policy", "same-origin");
   c.header("Cache-Control", "no-store");
 };

@@ -95,7 +95,9 @@ export class RevocationView {
     try {
       await caches.default.put(
         CACHE_KEY.revocations(orgId),
-        new Response(JSON.stringify(entry), { headers: { "Cache-Control": `max-age=${ttl}`, "Content-Type": "application/json" } }),
+        new Response(JSON.stringify(entry), {
+          headers: { "Cache-Control": `max-age=${ttl}`, "Content-Type": "application/json" },
+        }),
       );
     } catch (error) {
       // A cache that cannot be written costs extra reads, not correctness.
@@ -105,7 +107,13 @@ export class RevocationView {
 }
 
 function index(snapshot: RevocationSnapshot, fetchedAt: number): OrgView {
-  const view: OrgView = { fetchedAt, version: snapshot.version, jti: new Set(), session: new Set(), cutoffs: new Map() };
+  const view: OrgView = {
+    fetchedAt,
+    version: snapshot.version,
+    jti: new Set(),
+    session: new Set(),
+    cutoffs: new Map(),
+  };
   for (const entry of snapshot.entries as RevocationEntry[]) {
     if (entry.kind === "jti") view.jti.add(entry.value);
     else if (entry.kind === "session") view.session.add(entry.value);

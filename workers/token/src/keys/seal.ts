@@ -15,10 +15,13 @@ function sealingKey(secret: string): Promise<CryptoKey> {
     key = crypto.subtle
       .importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveKey"])
       .then((base) =>
-        crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt: SALT, info: INFO }, base, { name: "AES-GCM", length: 256 }, false, [
-          "encrypt",
-          "decrypt",
-        ]),
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: SALT, info: INFO },
+          base,
+          { name: "AES-GCM", length: 256 },
+          false,
+          ["encrypt", "decrypt"],
+        ),
       );
     derived.set(secret, key);
   }
@@ -26,7 +29,10 @@ function sealingKey(secret: string): Promise<CryptoKey> {
 }
 
 function toBase64Url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
 }
 
 function fromBase64Url(text: string): Uint8Array {

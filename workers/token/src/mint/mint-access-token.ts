@@ -26,7 +26,11 @@ export interface MintedAccessToken {
  * Mints an RFC 9068 access token. Every grant that issues access tokens
  * goes through here, so the claim set and the header are the same for all.
  */
-export async function mintAccessToken(env: KeyBindings, issuer: string, request: AccessTokenRequest): Promise<MintedAccessToken> {
+export async function mintAccessToken(
+  env: KeyBindings,
+  issuer: string,
+  request: AccessTokenRequest,
+): Promise<MintedAccessToken> {
   const iat = Math.floor(Date.now() / 1000);
   const ttl = Math.min(request.ttlSeconds, MAX_ACCESS_TOKEN_TTL_SECONDS);
   const exp = Math.min(iat + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);

@@ -26,7 +26,12 @@ export async function resolveSession(
 ): Promise<ResolvedSession | SessionLookupFailure> {
   const db = drizzle(env.DB);
   const row = await db
-    .select({ id: session.id, userId: session.userId, orgId: session.activeOrganizationId, expiresAt: session.expiresAt })
+    .select({
+      id: session.id,
+      userId: session.userId,
+      orgId: session.activeOrganizationId,
+      expiresAt: session.expiresAt,
+    })
     .from(session)
     .where(eq(session.token, token))
     .get();
@@ -43,7 +48,10 @@ export async function resolveSession(
     userId: row.userId,
     orgId: row.orgId,
     // Better Auth stores several roles comma-separated.
-    roles: membership.role.split(",").map((r) => r.trim()).filter(Boolean),
+    roles: membership.role
+      .split(",")
+      .map((r) => r.trim())
+      .filter(Boolean),
     expiresAt: Math.floor(row.expiresAt.getTime() / 1000),
   };
 }
