@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
+import { originVars, SECRETS, SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = resolve(ROOT, ".wrangler/state");
@@ -33,12 +33,13 @@ const env = {
 /** Secrets for local runs only; a deployment sets its own with `wrangler secret put`. */
 function devSecrets() {
   const file = resolve(ROOT, ".wrangler/dev-secrets.json");
-  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const secrets = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
+  const needed = [...new Set(Object.values(SECRETS).flat())];
+  const missing = needed.filter((name) => !secrets[name]);
+  if (missing.length === 0) return secrets;
+  // A secret added since the last start is generated; existing ones are kept.
+  for (const name of missing) secrets[name] = randomBytes(32).toString("base64url");
   mkdirSync(resolve(ROOT, ".wrangler"), { recursive: true });
-  const secrets = {
-    BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
-    KEY_ENCRYPTION_SECRET: randomBytes(32).toString("base64url"),
-  };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
 }
@@ -60,17 +61,12 @@ function writeDevVars(config, values) {
 }
 
 const secrets = devSecrets();
-writeDevVars(WORKERS.gateway.config, { ISSUER: origin, API_AUDIENCE: `${origin}/api` });
-writeDevVars(WORKERS.token.config, {
-  ISSUER: origin,
-  ALLOWED_AUDIENCES: `${origin}/api`,
-  KEY_ENCRYPTION_SECRET: secrets.KEY_ENCRYPTION_SECRET,
-});
-writeDevVars(WORKERS.authn.config, {
-  ISSUER: origin,
-  API_AUDIENCE: `${origin}/api`,
-  BETTER_AUTH_SECRET: secrets.BETTER_AUTH_SECRET,
-});
+const vars = originVars(origin);
+for (const [name, worker] of Object.entries(WORKERS)) {
+  const values = { ...vars[name] };
+  for (const secret of SECRETS[name]) values[secret] = secrets[secret];
+  if (Object.keys(values).length > 0) writeDevVars(worker.config, values);
+}
 
 const migrate = spawnSync(
   "npx",

@@ -16,3 +16,28 @@ export const WORKERS = {
 
 /** The gateway first: it is the one origin; the rest are reached by binding. */
 export const SYSTEM_CONFIGS = ["gateway", "token", "authn", "demo", "orgState"].map((n) => WORKERS[n].config);
+
+/**
+ * The vars that follow the public origin, per Worker: the one issuer and the
+ * audiences derived from it. `npm start`, the system tests and the bench all
+ * set them from here, so a new origin-dependent var is added in one place.
+ */
+export function originVars(origin) {
+  const api = `${origin}/api`;
+  return {
+    gateway: { ISSUER: origin, API_AUDIENCE: api },
+    token: { ISSUER: origin, ALLOWED_AUDIENCES: api },
+    authn: { ISSUER: origin, API_AUDIENCE: api },
+    demo: {},
+    orgState: {},
+  };
+}
+
+/** Which secrets each Worker needs (set with `wrangler secret put`; generated locally). */
+export const SECRETS = {
+  gateway: [],
+  token: ["KEY_ENCRYPTION_SECRET"],
+  authn: ["BETTER_AUTH_SECRET"],
+  demo: [],
+  orgState: [],
+};

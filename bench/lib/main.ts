@@ -1,5 +1,6 @@
 // `npm run bench`: the gateway against a bare pass-through, then a sign-in
 // against one bare hash. See bench/README.md for how to read the numbers.
+import { originVars } from "../../scripts/workers.mjs";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
@@ -152,17 +153,16 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
 
     // The issuer and audiences follow the bench's own origin; the secrets are
     // fresh for a fresh database (scripts/start.mjs does the same for `npm start`).
-    tree.writeDevVars(configs.gateway, { ISSUER: origin, API_AUDIENCE: audience });
+    const vars = originVars(origin);
+    tree.writeDevVars(configs.gateway, vars.gateway);
     tree.writeDevVars(configs.token, {
-      ISSUER: origin,
-      ALLOWED_AUDIENCES: audience,
+      ...vars.token,
       // Long enough that no token expires during a long run.
       ACCESS_TOKEN_TTL_SECONDS: "3600",
       KEY_ENCRYPTION_SECRET: randomBytes(32).toString("base64url"),
     });
     tree.writeDevVars(configs.authn, {
-      ISSUER: origin,
-      API_AUDIENCE: audience,
+      ...vars.authn,
       BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
     });
 

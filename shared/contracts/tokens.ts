@@ -62,5 +62,16 @@ export interface ActorClaim {
   act?: ActorClaim;
 }
 
+/**
+ * No access token lives longer than this, whatever a Worker is configured
+ * with. Verifiers refuse a token whose `exp - iat` is longer, and a
+ * revocation entry can be forgotten this long (plus the clock tolerance)
+ * after it is made.
+ */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+/** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */
+export const CLOCK_TOLERANCE_SECONDS = 5;
+
 /** Claims every access token must carry (DESIGN: exp, iat, jti always). */
 export const REQUIRED_ACCESS_TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "org_id"] as const;

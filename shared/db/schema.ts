@@ -4,7 +4,7 @@
  * Mono-Auth's. drizzle-kit turns both into migrations/.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export * from "./auth-schema.ts";
 
@@ -44,4 +44,22 @@ export const auditEvent = sqliteTable(
     detail: text("detail").notNull(),
   },
   (table) => [index("audit_event_org_time_idx").on(table.orgId, table.occurredAt)],
+);
+
+/**
+ * Every organization a browser session has minted tokens for. Written before
+ * the first token for that org is signed, so ending the session can revoke
+ * its tokens in each of those orgs' Durable Objects, whatever the session's
+ * active organization is by then (the session row itself is mutable by its
+ * user). Deliberately no foreign key: the rows must outlive the session until
+ * its revocation is recorded.
+ */
+export const sessionOrg = sqliteTable(
+  "session_org",
+  {
+    sessionId: text("session_id").notNull(),
+    orgId: text("org_id").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.orgId] })],
 );

@@ -1,3 +1,5 @@
+import { jsonErrorResponse } from "./json-error.ts";
+
 /**
  * The one error helper for protected resources (the gateway): RFC 6750 §3
  * challenges for token problems, and a JSON 403 naming the decision id for
@@ -40,20 +42,10 @@ export function bearerErrorResponse(challenge: BearerChallenge): Response {
   const body = challenge.error
     ? { error: challenge.error, error_description: challenge.description ?? challenge.error }
     : { error: "unauthorized", error_description: "bearer token required" };
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: {
-      "Content-Type": "application/json",
-      "Cache-Control": "no-store",
-      "WWW-Authenticate": bearerChallengeHeader(challenge),
-    },
-  });
+  return jsonErrorResponse(status, body, { "WWW-Authenticate": bearerChallengeHeader(challenge) });
 }
 
 /** A PDP denial: the caller is known, the policy says no. */
 export function policyDeniedResponse(decisionId: string, reason: string): Response {
-  return new Response(JSON.stringify({ error: "access_denied", error_description: reason, decision_id: decisionId }), {
-    status: 403,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
-  });
+  return jsonErrorResponse(403, { error: "access_denied", error_description: reason, decision_id: decisionId });
 }

@@ -1,19 +1,43 @@
-/**
- * Errors that belong to no protocol (an unknown path, a wrong method, our
- * own failure), in the same JSON shape the protocol helpers use, so a
- * client parses one shape everywhere. Never a stack trace or internal detail.
- */
-export type HttpErrorStatus = 403 | 404 | 405 | 500 | 502 | 503;
+import { jsonErrorResponse } from "./json-error.ts";
 
-export function jsonErrorResponse(status: HttpErrorStatus, error: string, description: string): Response {
-  return new Response(JSON.stringify({ error, error_description: description }), {
-    status,
-    headers: { "Content-Type": "application/json", "Cache-Control": "no-store" },
-  });
+/**
+ * Errors that belong to no protocol (an unknown path, a wrong method, a body
+ * too large, a flood, our own failure). Each code is stable and has one
+ * status; tests assert the code.
+ */
+export type HttpErrorCode =
+  | "not_found"
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "rate_limited"
+  | "cross_origin_post"
+  | "missing_gateway_headers"
+  | "upstream_response_refused"
+  | "temporarily_unavailable"
+  | "server_error";
+
+const STATUS: Record<HttpErrorCode, number> = {
+  not_found: 404,
+  method_not_allowed: 405,
+  payload_too_large: 413,
+  rate_limited: 429,
+  cross_origin_post: 403,
+  missing_gateway_headers: 403,
+  upstream_response_refused: 502,
+  temporarily_unavailable: 503,
+  server_error: 500,
+};
+
+export function httpErrorStatus(code: HttpErrorCode): number {
+  return STATUS[code];
+}
+
+export function httpErrorResponse(code: HttpErrorCode, description: string, headers?: HeadersInit): Response {
+  return jsonErrorResponse(STATUS[code], { error: code, error_description: description }, headers);
 }
 
 /** For a Worker's last-resort handler: log the cause, answer without it. */
 export function internalErrorResponse(where: string, error: unknown): Response {
   console.error(`${where} failed`, error);
-  return jsonErrorResponse(500, "server_error", "internal error");
+  return httpErrorResponse("server_error", "internal error");
 }

@@ -1,3 +1,6 @@
+import { REALM } from "../contracts/endpoints.ts";
+import { jsonErrorResponse } from "./json-error.ts";
+
 /**
  * The one error helper for OAuth endpoints (token, revocation, introspection):
  * RFC 6749 §5.2 JSON bodies, `Cache-Control: no-store` (§5.1), and the right
@@ -45,14 +48,11 @@ export const NO_STORE_HEADERS = {
 } as const;
 
 export function oauthErrorResponse(error: OAuthError): Response {
-  const headers = new Headers({ "Content-Type": "application/json", ...NO_STORE_HEADERS });
+  const headers = new Headers(NO_STORE_HEADERS);
   // RFC 6749 §5.2: a 401 for invalid_client names the scheme the client
   // should have used.
-  if (error.status === 401) headers.set("WWW-Authenticate", 'Basic realm="mono-auth"');
-  return new Response(JSON.stringify({ error: error.code, error_description: error.description }), {
-    status: error.status,
-    headers,
-  });
+  if (error.status === 401) headers.set("WWW-Authenticate", `Basic realm="${REALM}"`);
+  return jsonErrorResponse(error.status, { error: error.code, error_description: error.description }, headers);
 }
 
 /**

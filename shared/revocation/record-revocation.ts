@@ -1,10 +1,10 @@
 import { type AuditSink, recordAuditInBackground } from "../audit/record-audit.ts";
 import { orgStateName } from "../contracts/storage-keys.ts";
-import type { OrgState } from "../org-state/org-state.ts";
-import type { RevocationEvent } from "./events.ts";
+import type { OrgStateNamespace } from "../contracts/org-state.ts";
+import type { RevocationEvent } from "../contracts/revocation.ts";
 
 export interface RevocationBindings extends AuditSink {
-  ORG_STATE: DurableObjectNamespace<OrgState>;
+  ORG_STATE: OrgStateNamespace;
 }
 
 /**

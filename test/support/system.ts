@@ -3,6 +3,7 @@
 // D1, KV and Durable Objects. Used by the multi-Worker and browser tests.
 import { resolve } from "node:path";
 import { createTestHarness } from "wrangler";
+import { originVars, SECRETS, WORKERS, type WorkerName } from "../../scripts/workers.mjs";
 import { TEST_SECRETS } from "./secrets.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -27,44 +28,32 @@ export interface SystemOptions {
   extraAudiences?: string[];
 }
 
+/** The system's Workers in `npm start`'s order (the gateway, the one origin, first). */
+const ORDER: readonly WorkerName[] = ["gateway", "token", "authn", "demo", "orgState"];
+
+function harnessWorkers(vars?: Record<WorkerName, Record<string, string>>) {
+  return ORDER.map((name) => ({
+    configPath: WORKERS[name].config,
+    secrets: Object.fromEntries(
+      SECRETS[name].map((secret) => [secret, TEST_SECRETS[secret as keyof typeof TEST_SECRETS]]),
+    ),
+    ...(vars ? { vars: vars[name] } : {}),
+  }));
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   // The issuer must be the origin the clients use, which is only known once
   // the harness listens; so listen first, then reload with the right vars.
-  const harness = createTestHarness({
-    root: ROOT,
-    workers: [
-      { configPath: "wrangler.toml", secrets: TEST_SECRETS },
-      { configPath: "workers/token/wrangler.toml", secrets: TEST_SECRETS },
-      { configPath: "workers/authn/wrangler.toml", secrets: TEST_SECRETS },
-      { configPath: "workers/demo/wrangler.toml" },
-      { configPath: "workers/org-state/wrangler.toml" },
-    ],
-  });
+  const harness = createTestHarness({ root: ROOT, workers: harnessWorkers() });
   const { url } = await harness.listen();
   const origin = url.origin.replace("127.0.0.1", "localhost");
-  const issuerVars = { ISSUER: origin };
-  await harness.update({
-    root: ROOT,
-    workers: [
-      {
-        configPath: "wrangler.toml",
-        secrets: TEST_SECRETS,
-        vars: { ...issuerVars, API_AUDIENCE: `${origin}/api`, ...options.gatewayVars },
-      },
-      {
-        configPath: "workers/token/wrangler.toml",
-        secrets: TEST_SECRETS,
-        vars: { ...issuerVars, ALLOWED_AUDIENCES: [`${origin}/api`, ...(options.extraAudiences ?? [])].join(" ") },
-      },
-      {
-        configPath: "workers/authn/wrangler.toml",
-        secrets: TEST_SECRETS,
-        vars: { ...issuerVars, API_AUDIENCE: `${origin}/api` },
-      },
-      { configPath: "workers/demo/wrangler.toml" },
-      { configPath: "workers/org-state/wrangler.toml" },
-    ],
-  });
+  const vars = originVars(origin);
+  vars.gateway = { ...vars.gateway, ...options.gatewayVars };
+  vars.token = {
+    ...vars.token,
+    ALLOWED_AUDIENCES: [vars.token.ALLOWED_AUDIENCES, ...(options.extraAudiences ?? [])].join(" "),
+  };
+  await harness.update({ root: ROOT, workers: harnessWorkers(vars) });
   await harness.getWorker("mono-auth-gateway").applyD1Migrations("DB");
   const { url: finalUrl } = await harness.listen();
   const finalOrigin = finalUrl.origin.replace("127.0.0.1", "localhost");

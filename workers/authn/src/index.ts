@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { getAuth } from "./auth/create-auth.ts";
 import {
   type AuthnApp,
@@ -25,7 +25,7 @@ app.post("/sign-up", submitCredentialsForm("sign-up"));
 app.post("/sign-out", signOut);
 app.get("/app", appPage);
 
-app.notFound(() => jsonErrorResponse(404, "not_found", "no such page"));
+app.notFound(() => httpErrorResponse("not_found", "no such page"));
 app.onError((error) => internalErrorResponse("authn worker", error));
 
 export default app satisfies ExportedHandler<AuthnEnv>;

@@ -1,5 +1,5 @@
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
-import { jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
 import { documentStore } from "./documents.ts";
 
@@ -10,12 +10,12 @@ import { documentStore } from "./documents.ts";
 export default {
   async fetch(request) {
     const url = new URL(request.url);
-    if (url.pathname !== "/api/documents") return jsonErrorResponse(404, "not_found", "no such path");
+    if (url.pathname !== "/api/documents") return httpErrorResponse("not_found", "no such path");
     const userId = request.headers.get(TRUSTED_HEADER.userId);
     const orgId = request.headers.get(TRUSTED_HEADER.orgId);
     const filter = parseDataFilter(request.headers.get(TRUSTED_HEADER.abacFilter));
     if (!userId || !orgId || !filter) {
-      return jsonErrorResponse(403, "missing_gateway_headers", "this service is reachable only through the gateway");
+      return httpErrorResponse("missing_gateway_headers", "this service is reachable only through the gateway");
     }
     const documents = documentStore(orgId).filter((row) => matchesFilter({ ...row }, filter));
     return Response.json({

@@ -1,4 +1,4 @@
-import { jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { compilePolicy, type CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
 import { proxy } from "./forward/proxy.ts";
@@ -35,7 +35,7 @@ function isolateState(env: GatewayEnv): IsolateState {
 export default {
   async fetch(request, env, ctx) {
     const route = matchRoute(new URL(request.url).pathname);
-    if (!route) return jsonErrorResponse(404, "not_found", "no such route");
+    if (!route) return httpErrorResponse("not_found", "no such route");
     if (route.kind === "public") {
       return proxy(env[route.upstream], request, stripUntrustedHeaders(request.headers, { keepAuthorization: true }));
     }

@@ -2,7 +2,7 @@ import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/r
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import { bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
-import { jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { TokenVerificationError } from "../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../shared/jwt/verify-access-token.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
@@ -62,7 +62,7 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
 
   if (!route.methods.includes(request.method)) {
     audit("deny", undefined, { error: "method_not_allowed" });
-    const response = jsonErrorResponse(405, "method_not_allowed", `use ${route.methods.join(" or ")}`);
+    const response = httpErrorResponse("method_not_allowed", `use ${route.methods.join(" or ")}`);
     response.headers.set("Allow", route.methods.join(", "));
     return response;
   }
@@ -98,7 +98,7 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
     // the gateway cannot vouch for the token.
     console.error("revocation state unavailable", error);
     audit("deny", claims, { error: "revocation_state_unavailable" });
-    return jsonErrorResponse(503, "temporarily_unavailable", "revocation state unavailable, retry");
+    return httpErrorResponse("temporarily_unavailable", "revocation state unavailable, retry");
   }
   if (revoked) {
     const error = new TokenVerificationError("ERR_TOKEN_REVOKED");

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
-import { internalErrorResponse, jsonErrorResponse } from "../../../shared/errors/http.ts";
+import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
 import { readJwks } from "./keys/signing-keys.ts";
 import { authorizationServerMetadata, openIdConfiguration } from "./metadata.ts";
@@ -24,7 +24,7 @@ app.get("/.well-known/jwks.json", async (c) => {
 });
 app.post("/oauth2/token", tokenEndpoint);
 
-app.notFound(() => jsonErrorResponse(404, "not_found", "no such endpoint"));
+app.notFound(() => httpErrorResponse("not_found", "no such endpoint"));
 app.onError((error) => internalErrorResponse("token worker", error));
 
 export default {

@@ -1,4 +1,4 @@
-import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/revocation/events.ts";
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 
 /** The token Worker's settings, parsed and checked once per isolate. */
 export interface TokenSettings {

@@ -4,7 +4,7 @@ import type { Context } from "hono";
 import { organization } from "../../../../shared/db/schema.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
-import { jsonErrorResponse } from "../../../../shared/errors/http.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
@@ -13,7 +13,7 @@ export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string } };
 type PageContext = Context<AuthnApp>;
 
 function crossOriginRefused(): Response {
-  return jsonErrorResponse(403, "cross_origin_post", "form posts must come from this origin");
+  return httpErrorResponse("cross_origin_post", "form posts must come from this origin");
 }
 
 export async function home(c: PageContext) {

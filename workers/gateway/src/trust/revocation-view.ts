@@ -1,10 +1,10 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { CACHE_KEY, orgStateName } from "../../../../shared/contracts/storage-keys.ts";
-import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/revocation/events.ts";
-import type { OrgState } from "../../../../shared/org-state/org-state.ts";
+import type { OrgStateNamespace } from "../../../../shared/contracts/org-state.ts";
+import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
 
 export interface RevocationSource {
-  ORG_STATE: DurableObjectNamespace<OrgState>;
+  ORG_STATE: OrgStateNamespace;
 }
 
 interface CachedSnapshot {

@@ -1,6 +1,10 @@
 import { SignJWT } from "jose";
-import { type AccessTokenClaims, JWT_TYP, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
-import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../../shared/revocation/events.ts";
+import {
+  type AccessTokenClaims,
+  JWT_TYP,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  SIGNING_ALG,
+} from "../../../../shared/contracts/tokens.ts";
 import { currentSigningKey, type KeyBindings } from "../keys/signing-keys.ts";
 
 export interface AccessTokenRequest {

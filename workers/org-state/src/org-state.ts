@@ -1,11 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  MAX_ACCESS_TOKEN_TTL_SECONDS,
-  type RevocationEntry,
-  type RevocationEvent,
-  type RevocationKind,
-  type RevocationSnapshot,
-} from "../revocation/events.ts";
+import type { OrgStateRpc } from "../../../shared/contracts/org-state.ts";
+import type {
+  RevocationEntry,
+  RevocationEvent,
+  RevocationKind,
+  RevocationSnapshot,
+} from "../../../shared/contracts/revocation.ts";
+import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 
 const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject", "client", "org"]);
 
@@ -17,7 +18,7 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject",
  * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
  * revoked_at, expires_at)` and `meta(key, value)` with key `version`.
  */
-export class OrgState extends DurableObject {
+export class OrgState extends DurableObject implements OrgStateRpc {
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {

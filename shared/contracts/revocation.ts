@@ -29,10 +29,3 @@ export interface RevocationSnapshot {
   version: number;
   entries: RevocationEntry[];
 }
-
-/**
- * No access token lives longer than this, whatever a Worker is configured
- * with; a revocation entry can therefore be forgotten this long after it is
- * made (a jti entry: once its token has expired).
- */
-export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;

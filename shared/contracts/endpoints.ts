@@ -1,0 +1,36 @@
+/**
+ * Every public path of the one origin, spelled once. The gateway's route
+ * table, the Workers' routers, the metadata documents and the tests import
+ * them from here.
+ */
+export const ENDPOINT = {
+  /** RFC 6749 §3.2 */
+  token: "/oauth2/token",
+  /** RFC 7009 */
+  revocation: "/oauth2/revoke",
+  /** RFC 7662 */
+  introspection: "/oauth2/introspect",
+  /** RFC 7517 */
+  jwks: "/.well-known/jwks.json",
+  /** RFC 8414 §3 */
+  authorizationServerMetadata: "/.well-known/oauth-authorization-server",
+  /** OpenID Connect Discovery 1.0 §4 */
+  openIdConfiguration: "/.well-known/openid-configuration",
+  /** Better Auth's API (its own routes below this prefix). */
+  authApi: "/api/auth",
+  /**
+   * The first-party page's session-to-token exchange, done on the server
+   * from the session cookie (docs/endpoints.md, "Session exchange").
+   */
+  sessionToken: "/app/token",
+  home: "/",
+  signIn: "/sign-in",
+  signUp: "/sign-up",
+  signOut: "/sign-out",
+  app: "/app",
+  /** The demo downstream service, behind the gateway. */
+  documents: "/api/documents",
+} as const;
+
+/** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */
+export const REALM = "mono-auth";

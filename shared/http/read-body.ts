@@ -1,0 +1,44 @@
+/**
+ * Reads a request body with a byte cap that holds whether or not the client
+ * sent `Content-Length` (a chunked body has none, and a declared length can
+ * lie). Reading stops at the first byte past the cap.
+ */
+export class BodyTooLargeError extends Error {
+  override readonly name = "BodyTooLargeError";
+  readonly code = "ERR_BODY_TOO_LARGE";
+  constructor(readonly maxBytes: number) {
+    super(`request body larger than ${maxBytes} bytes`);
+  }
+}
+
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > maxBytes) throw new BodyTooLargeError(maxBytes);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new BodyTooLargeError(maxBytes);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** The body as UTF-8 text, capped as above. */
+export async function readTextCapped(request: Request, maxBytes: number): Promise<string> {
+  return new TextDecoder().decode(await readBodyCapped(request, maxBytes));
+}
