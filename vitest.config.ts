@@ -26,7 +26,8 @@ function workerProject(
     test: {
       name,
       include,
-      setupFiles: ["./test/support/runtime/apply-migrations.ts"],
+      // The org-state Worker binds no D1: nothing to migrate there.
+      setupFiles: name === "org-state" ? [] : ["./test/support/runtime/apply-migrations.ts"],
       // Audit rows arrive through the audit Queue's batches (about a second).
       expect: { poll: { timeout: 10_000, interval: 100 } },
     },
@@ -53,6 +54,7 @@ export default defineConfig({
           REVOCATION_MAX_STALENESS_MS: "0",
         },
       ),
+      workerProject("org-state", "./workers/org-state/wrangler.toml", ["test/org-state/**/*.test.ts"]),
       workerProject(
         "token",
         "./workers/token/wrangler.toml",

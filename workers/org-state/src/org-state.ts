@@ -46,8 +46,13 @@ export class OrgState extends DurableObject implements OrgStateRpc {
       throw new RangeError("revocation value must be 1..256 characters");
     }
     const now = Math.floor(Date.now() / 1000);
-    const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS;
-    const expiresAt = event.kind === "jti" && jtiExpiresAt !== undefined ? Math.min(jtiExpiresAt, ceiling) : ceiling;
+    // A verifier still accepts a token up to the clock tolerance past its
+    // `exp`, so the entry must outlive that too.
+    const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
+    const expiresAt =
+      event.kind === "jti" && jtiExpiresAt !== undefined
+        ? Math.min(jtiExpiresAt + CLOCK_TOLERANCE_SECONDS, ceiling)
+        : ceiling;
     this.sql.exec(
       `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,

@@ -1,0 +1,48 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
+
+function stub(orgId: string) {
+  return env.ORG_STATE.getByName(orgStateName(orgId));
+}
+
+describe("OrgState: revocations", () => {
+  it("records each kind, bumps the version, and serves them in a snapshot", async () => {
+    const org = `org-${crypto.randomUUID()}`;
+    const s = stub(org);
+    expect(await s.revoke({ orgId: org, kind: "session", value: "sess-1", reason: "sign-out" })).toBe(1);
+    expect(await s.revoke({ orgId: org, kind: "subject", value: "user-1", reason: "member-removed" })).toBe(2);
+    const snapshot = await s.snapshot(org);
+    expect(snapshot.version).toBe(2);
+    expect(snapshot.entries.map((e) => `${e.kind}:${e.value}`).sort()).toEqual(["session:sess-1", "subject:user-1"]);
+  });
+
+  it("keeps a jti entry until its token's exp plus the clock tolerance, never past the longest lifetime", async () => {
+    const org = `org-${crypto.randomUUID()}`;
+    const s = stub(org);
+    const now = Math.floor(Date.now() / 1000);
+    await s.revoke({ orgId: org, kind: "jti", value: "short", reason: "test" }, now + 60);
+    await s.revoke({ orgId: org, kind: "jti", value: "forged-long", reason: "test" }, now + 10 * 86400);
+    const entries = new Map((await s.snapshot(org)).entries.map((e) => [e.value, e.expiresAt]));
+    expect(entries.get("short")).toBe(now + 60 + CLOCK_TOLERANCE_SECONDS);
+    expect(entries.get("forged-long")).toBeLessThanOrEqual(
+      now + 1 + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS,
+    );
+  });
+
+  it("drops expired entries in its alarm and keeps storage bounded", async () => {
+    const org = `org-${crypto.randomUUID()}`;
+    const s = stub(org);
+    const now = Math.floor(Date.now() / 1000);
+    await s.revoke({ orgId: org, kind: "jti", value: "old", reason: "test" }, now - 3600);
+    await s.revoke({ orgId: org, kind: "jti", value: "live", reason: "test" }, now + 600);
+    // The first entry's alarm is due at once and may already have run.
+    await runDurableObjectAlarm(s);
+    const remaining = await runInDurableObject(s, (_instance, state) =>
+      state.storage.sql.exec<{ value: string }>("SELECT value FROM revocation").toArray(),
+    );
+    expect(remaining.map((r) => r.value)).toEqual(["live"]);
+  });
+});
