@@ -2,6 +2,7 @@
  * Sealing of private signing keys at rest: AES-256-GCM under a key derived
  * with HKDF-SHA256 from the KEY_ENCRYPTION_SECRET secret. The kid is the
  * associated data, so a sealed key cannot be swapped onto another row.
+ * The secret's length is checked once, in config.ts.
  */
 const INFO = new TextEncoder().encode("mono-auth signing-key seal v1");
 const SALT = new TextEncoder().encode("mono-auth");
@@ -9,7 +10,6 @@ const SALT = new TextEncoder().encode("mono-auth");
 const derived = new Map<string, Promise<CryptoKey>>();
 
 function sealingKey(secret: string): Promise<CryptoKey> {
-  if (secret.length < 32) throw new Error("KEY_ENCRYPTION_SECRET must be at least 32 characters");
   let key = derived.get(secret);
   if (!key) {
     key = crypto.subtle

@@ -1,12 +1,22 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
-import { JWKS_KV_TTL_SECONDS, KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
+import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { signingKey } from "../../../../shared/db/schema.ts";
+import type { TokenConfig } from "../config.ts";
 import { seal, unseal } from "./seal.ts";
 
-export type KeyBindings = Pick<TokenEnv, "DB" | "KV" | "KEY_ENCRYPTION_SECRET">;
+/** Where the keys live: D1 is the truth, KV holds the public copy the gateway reads. */
+export interface KeyStore {
+  DB: D1Database;
+  KV: KVNamespace;
+  sealingSecret: string;
+}
+
+export function keyStore(env: Pick<TokenEnv, "DB" | "KV">, config: TokenConfig): KeyStore {
+  return { DB: env.DB, KV: env.KV, sealingSecret: config.keyEncryptionSecret };
+}
 
 export interface SigningKey {
   kid: string;
@@ -27,29 +37,30 @@ let cached: { key: SigningKey; loadedAt: number } | undefined;
  * create it, the partial unique index on `status = 'current'` lets exactly
  * one INSERT win and every racer then signs with the winner.
  */
-export async function currentSigningKey(env: KeyBindings): Promise<SigningKey> {
+export async function currentSigningKey(store: KeyStore): Promise<SigningKey> {
   if (cached && Date.now() - cached.loadedAt < KEY_CACHE_MS) return cached.key;
-  const db = drizzle(env.DB);
+  const db = drizzle(store.DB);
   let row = await db.select().from(signingKey).where(eq(signingKey.status, "current")).get();
   if (!row) {
-    await insertNewKey(env);
+    await insertNewKey(store);
     row = await db.select().from(signingKey).where(eq(signingKey.status, "current")).get();
     if (!row) throw new Error("no current signing key after creation");
-    await publishJwks(env);
+    // The key set changed: this is when the KV copy is rewritten.
+    await publishJwks(store);
   }
-  const jwk = JSON.parse(await unseal(env.KEY_ENCRYPTION_SECRET, row.kid, row.privateJwkSealed)) as JWK;
+  const jwk = JSON.parse(await unseal(store.sealingSecret, row.kid, row.privateJwkSealed)) as JWK;
   const key = { kid: row.kid, privateKey: (await importJWK(jwk, SIGNING_ALG)) as CryptoKey };
   cached = { key, loadedAt: Date.now() };
   return key;
 }
 
-async function insertNewKey(env: KeyBindings): Promise<void> {
+async function insertNewKey(store: KeyStore): Promise<void> {
   const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
   const publicJwk = await exportJWK(publicKey);
   // RFC 7638 thumbprint: the same key always has the same kid.
   const kid = await calculateJwkThumbprint(publicJwk);
-  const sealed = await seal(env.KEY_ENCRYPTION_SECRET, kid, JSON.stringify(await exportJWK(privateKey)));
-  await drizzle(env.DB)
+  const sealed = await seal(store.sealingSecret, kid, JSON.stringify(await exportJWK(privateKey)));
+  await drizzle(store.DB)
     .insert(signingKey)
     .values({
       kid,
@@ -63,8 +74,8 @@ async function insertNewKey(env: KeyBindings): Promise<void> {
 }
 
 /** The JWKS as D1 has it: every key that may still verify a live token. */
-export async function jwksFromDatabase(env: Pick<KeyBindings, "DB">): Promise<Jwks> {
-  const rows = await drizzle(env.DB)
+export async function jwksFromDatabase(db: D1Database): Promise<Jwks> {
+  const rows = await drizzle(db)
     .select({ publicJwk: signingKey.publicJwk })
     .from(signingKey)
     .where(and(inArray(signingKey.status, ["current", "previous"]), eq(signingKey.alg, SIGNING_ALG)))
@@ -72,25 +83,13 @@ export async function jwksFromDatabase(env: Pick<KeyBindings, "DB">): Promise<Jw
   return { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
 }
 
-/** Rebuilds the KV copy of the JWKS from D1 (the gateway reads it there). */
-export async function publishJwks(env: Pick<KeyBindings, "DB" | "KV">): Promise<Jwks> {
-  const jwks = await jwksFromDatabase(env);
-  await env.KV.put(KV_KEY.jwks, JSON.stringify(jwks), { expirationTtl: JWKS_KV_TTL_SECONDS });
-  return jwks;
-}
-
 /**
- * The JWKS for /.well-known/jwks.json: the KV copy when there is one, else
- * (or when the caller asks for a fresh one) rebuilt from D1. An empty D1
- * gets its first key here, so a verifier never sees an empty set.
+ * Rewrites the KV copy of the JWKS from D1. Called when the key set changes
+ * (and when KV lost its copy), never on a read: the copy has no expiration,
+ * so between changes every JWKS read is one KV read and nothing else.
  */
-export async function readJwks(env: KeyBindings, options: { fresh: boolean }): Promise<Jwks> {
-  if (!options.fresh) {
-    const stored = await env.KV.get<Jwks>(KV_KEY.jwks, "json");
-    if (stored && Array.isArray(stored.keys) && stored.keys.length > 0) return stored;
-  }
-  const jwks = await publishJwks(env);
-  if (jwks.keys.length > 0) return jwks;
-  await currentSigningKey(env);
-  return publishJwks(env);
+export async function publishJwks(store: Pick<KeyStore, "DB" | "KV">): Promise<Jwks> {
+  const jwks = await jwksFromDatabase(store.DB);
+  if (jwks.keys.length > 0) await store.KV.put(KV_KEY.jwks, JSON.stringify(jwks));
+  return jwks;
 }

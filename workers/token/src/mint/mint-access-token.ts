@@ -5,7 +5,7 @@ import {
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   SIGNING_ALG,
 } from "../../../../shared/contracts/tokens.ts";
-import { currentSigningKey, type KeyBindings } from "../keys/signing-keys.ts";
+import { currentSigningKey, type KeyStore } from "../keys/signing-keys.ts";
 
 export interface AccessTokenRequest {
   subject: string;
@@ -31,7 +31,7 @@ export interface MintedAccessToken {
  * goes through here, so the claim set and the header are the same for all.
  */
 export async function mintAccessToken(
-  env: KeyBindings,
+  keys: KeyStore,
   issuer: string,
   request: AccessTokenRequest,
 ): Promise<MintedAccessToken> {
@@ -51,7 +51,7 @@ export async function mintAccessToken(
     ...(request.roles ? { roles: request.roles } : {}),
     ...(request.sessionId ? { sid: request.sessionId } : {}),
   };
-  const key = await currentSigningKey(env);
+  const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })
     .setProtectedHeader({ alg: SIGNING_ALG, typ: JWT_TYP.accessToken, kid: key.kid })
     .sign(key.privateKey);

@@ -1,0 +1,54 @@
+import type { AuditDetailValue, AuditEventInput } from "../../../../shared/audit/record-audit.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import type { IssuedToken } from "../grants/types.ts";
+
+/** Where a token request came in: the public endpoint or the RPC entrypoint. */
+export type TokenChannel = "endpoint" | "rpc";
+
+/** `token.issued`: who got which token, never the token itself. */
+export function issuedEvent(
+  issued: IssuedToken,
+  channel: TokenChannel,
+  detail: Record<string, AuditDetailValue>,
+): AuditEventInput {
+  const { claims } = issued.minted;
+  return {
+    kind: "token.issued",
+    outcome: "issued",
+    orgId: claims.org_id,
+    subject: claims.sub,
+    clientId: claims.client_id,
+    detail: {
+      ...detail,
+      channel,
+      jti: claims.jti,
+      aud: Array.isArray(claims.aud) ? claims.aud.join(" ") : claims.aud,
+      scope: issued.scope,
+      exp: claims.exp,
+      ...(claims.sid ? { sid: claims.sid } : {}),
+    },
+  };
+}
+
+/** `token.refused`: the error code and status; never what the client sent as a credential. */
+export function refusedEvent(
+  error: unknown,
+  status: number,
+  channel: TokenChannel,
+  detail: Record<string, AuditDetailValue>,
+  clientId: string | null = null,
+): AuditEventInput {
+  return {
+    kind: "token.refused",
+    outcome: "refused",
+    clientId,
+    detail: { ...detail, channel, error: refusalCode(error), status },
+  };
+}
+
+function refusalCode(error: unknown): string {
+  if (error instanceof OAuthError) return error.code;
+  if (error instanceof BodyTooLargeError) return "payload_too_large";
+  return "server_error";
+}

@@ -1,0 +1,51 @@
+import type { Context } from "hono";
+import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { TOKEN_ENDPOINT_AUTH_METHODS } from "../clients/authenticate.ts";
+import { tokenConfig } from "../config.ts";
+import { ADVERTISED_GRANT_TYPES } from "../grants/registry.ts";
+
+/** The documents change only with a deployment; a short public cache is safe. */
+const METADATA_CACHE = "public, max-age=300";
+
+type TokenContext = Context<{ Bindings: TokenEnv }>;
+
+/**
+ * RFC 8414 authorization-server metadata for the one issuer. Only what is
+ * really served is listed: the grant types and client authentication
+ * methods come from their registries (grants/registry.ts,
+ * clients/authenticate.ts), so they cannot drift from the endpoint.
+ */
+export function authorizationServerMetadata(issuer: string) {
+  return {
+    issuer,
+    jwks_uri: `${issuer}${ENDPOINT.jwks}`,
+    token_endpoint: `${issuer}${ENDPOINT.token}`,
+    // §2: omitting it would mean ["authorization_code", "implicit"]; an
+    // empty list says that no grant is open to clients yet.
+    grant_types_supported: [...ADVERTISED_GRANT_TYPES],
+    token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    scopes_supported: [...ALL_SCOPES],
+    response_types_supported: [] as string[],
+    // RFC 9068 §2.1 / RFC 8414 §2
+    access_token_signing_alg_values_supported: [SIGNING_ALG],
+  };
+}
+
+/** OpenID discovery (OIDC Discovery §3) for the same issuer. */
+export function openIdConfiguration(issuer: string) {
+  return {
+    ...authorizationServerMetadata(issuer),
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: [SIGNING_ALG],
+  };
+}
+
+export function authorizationServerMetadataEndpoint(c: TokenContext): Response {
+  return c.json(authorizationServerMetadata(tokenConfig(c.env).issuer), 200, { "Cache-Control": METADATA_CACHE });
+}
+
+export function openIdConfigurationEndpoint(c: TokenContext): Response {
+  return c.json(openIdConfiguration(tokenConfig(c.env).issuer), 200, { "Cache-Control": METADATA_CACHE });
+}

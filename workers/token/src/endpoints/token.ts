@@ -1,0 +1,49 @@
+import type { Context } from "hono";
+import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
+import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
+import { authenticateClient } from "../clients/authenticate.ts";
+import { tokenConfig } from "../config.ts";
+import { grantHandler } from "../grants/registry.ts";
+import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import { tokenResponse } from "../tokens/token-response.ts";
+
+type TokenContext = Context<{ Bindings: TokenEnv }>;
+
+/**
+ * POST /oauth2/token (RFC 6749 §3.2): read the form, look the grant type up
+ * in the registry (grants/registry.ts), authenticate the client
+ * (clients/authenticate.ts), let the grant issue. Every issue and every
+ * refusal is an audit event.
+ */
+export async function tokenEndpoint(c: TokenContext): Promise<Response> {
+  const env = c.env;
+  const audit: { grant_type: string | null } = { grant_type: null };
+  let clientId: string | null = null;
+  try {
+    const params = await readTokenRequestForm(c.req.raw);
+    const grantType = requireParam(params, "grant_type");
+    audit.grant_type = grantType;
+    // Before client authentication: an unknown grant costs no credential check.
+    const grant = grantHandler(grantType);
+    if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");
+    const config = tokenConfig(env);
+    const headers = c.req.raw.headers;
+    const client = await authenticateClient({ params, headers }, { env, config });
+    clientId = client.clientId;
+    const issued = await grant.handle({ params, client, headers }, { env, config });
+    c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
+    return tokenResponse(issued);
+  } catch (error) {
+    const response =
+      error instanceof BodyTooLargeError
+        ? httpErrorResponse("payload_too_large", `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`)
+        : toOAuthErrorResponse(error);
+    c.executionCtx.waitUntil(
+      recordAuditInBackground(env, refusedEvent(error, response.status, "endpoint", audit, clientId)),
+    );
+    return response;
+  }
+}

@@ -1,0 +1,44 @@
+import type { AuthenticatedClient } from "../clients/types.ts";
+import type { TokenConfig } from "../config.ts";
+import type { MintedAccessToken } from "../mint/mint-access-token.ts";
+
+/** The parameters of a token request (RFC 6749 §3.2), each present at most once. */
+export type TokenParams = ReadonlyMap<string, string>;
+
+/** A token request once its client is authenticated (clients/authenticate.ts). */
+export interface GrantRequest {
+  params: TokenParams;
+  client: AuthenticatedClient;
+  /** The request's headers, for grants that read proofs sent there (RFC 9449 `DPoP`). */
+  headers: Headers;
+}
+
+export interface GrantContext {
+  env: TokenEnv;
+  config: TokenConfig;
+}
+
+/** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */
+export interface IssuedToken {
+  minted: MintedAccessToken;
+  scope: string;
+  /** RFC 8693 §2.2.1: present on a token-exchange response only. */
+  issuedTokenType?: string;
+}
+
+/**
+ * One grant type of the token endpoint (RFC 6749 §4, RFC 8693, RFC 7523).
+ * The endpoint dispatches on `grant_type` through grants/registry.ts, and
+ * the metadata's `grant_types_supported` lists the advertised ones.
+ */
+export interface GrantHandler {
+  /** The `grant_type` value (RFC 6749 §4.x, or an absolute URI per §4.5). */
+  grantType: string;
+  /**
+   * Whether a client that can exist today can complete this grant at the
+   * public endpoint; RFC 8414 `grant_types_supported` lists only those.
+   */
+  advertised: boolean;
+  /** Issues a token or throws an OAuthError with the RFC's code. */
+  handle(request: GrantRequest, context: GrantContext): Promise<IssuedToken>;
+}

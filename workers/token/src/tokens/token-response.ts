@@ -1,0 +1,37 @@
+import type { TokenServiceResult } from "../../../../shared/contracts/token-service.ts";
+import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
+import type { IssuedToken } from "../grants/types.ts";
+
+/** RFC 6749 §5.1 (and RFC 8693 §2.2.1 for `issued_token_type`). */
+export function tokenResponseBody(issued: IssuedToken): Record<string, string | number> {
+  return {
+    access_token: issued.minted.token,
+    ...(issued.issuedTokenType ? { issued_token_type: issued.issuedTokenType } : {}),
+    token_type: "Bearer",
+    expires_in: issued.minted.expiresIn,
+    scope: issued.scope,
+  };
+}
+
+/** §5.1: the response carries a credential, so it is never stored. */
+export function tokenResponse(issued: IssuedToken): Response {
+  return new Response(JSON.stringify(tokenResponseBody(issued)), {
+    status: 200,
+    headers: { "Content-Type": "application/json", ...NO_STORE_HEADERS },
+  });
+}
+
+/** The same answer for a caller that is not HTTP (the RPC entrypoint). */
+export function tokenServiceSuccess(issued: IssuedToken): TokenServiceResult {
+  return { status: 200, body: tokenResponseBody(issued) };
+}
+
+/**
+ * The §5.2 body with its status. Anything that is not an OAuthError is our
+ * fault: a bare server_error, the cause only in the log.
+ */
+export function tokenServiceFailure(error: unknown): TokenServiceResult {
+  if (!(error instanceof OAuthError)) console.error("token service failed", error);
+  const known = error instanceof OAuthError ? error : new OAuthError("server_error", "internal error");
+  return { status: known.status, body: { error: known.code, error_description: known.description } };
+}
