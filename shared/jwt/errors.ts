@@ -10,6 +10,7 @@ export type TokenErrorCode =
   | "ERR_TOKEN_SIGNATURE"
   | "ERR_TOKEN_EXPIRED"
   | "ERR_TOKEN_NOT_YET_VALID"
+  | "ERR_TOKEN_LIFETIME"
   | "ERR_TOKEN_ISS"
   | "ERR_TOKEN_AUD"
   | "ERR_TOKEN_CLAIM_MISSING"
@@ -25,6 +26,7 @@ const DESCRIPTION: Record<TokenErrorCode, string> = {
   ERR_TOKEN_SIGNATURE: "token signature invalid",
   ERR_TOKEN_EXPIRED: "token expired",
   ERR_TOKEN_NOT_YET_VALID: "token not yet valid",
+  ERR_TOKEN_LIFETIME: "token lifetime longer than allowed",
   ERR_TOKEN_ISS: "token issuer not accepted",
   ERR_TOKEN_AUD: "token audience not accepted",
   ERR_TOKEN_CLAIM_MISSING: "token lacks a required claim",

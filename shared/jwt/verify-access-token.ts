@@ -1,5 +1,12 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from "jose";
-import { type AccessTokenClaims, JWT_TYP, REQUIRED_ACCESS_TOKEN_CLAIMS, SIGNING_ALG } from "../contracts/tokens.ts";
+import {
+  type AccessTokenClaims,
+  CLOCK_TOLERANCE_SECONDS,
+  JWT_TYP,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  REQUIRED_ACCESS_TOKEN_CLAIMS,
+  SIGNING_ALG,
+} from "../contracts/tokens.ts";
 import { TokenVerificationError } from "./errors.ts";
 
 /** Finds the public key for a `kid`, or `undefined` if it is not ours. */
@@ -9,8 +16,6 @@ export interface VerifyAccessTokenOptions {
   issuer: string;
   audience: string;
   resolveKey: KeyResolver;
-  /** Seconds of clock skew tolerated on exp/nbf/iat. */
-  clockToleranceSeconds?: number;
   /** For tests: the verifier's notion of now, in seconds. */
   currentDate?: Date;
 }
@@ -21,7 +26,9 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /**
  * Verifies an RFC 9068 access token. Everything is pinned before any key is
  * touched: the algorithm (RFC 8725 §3.1), the `typ` (RFC 9068 §4, RFC 8725
- * §3.11), then the signature, `iss`, `aud` and the required claims.
+ * §3.11), then the signature, `iss`, `aud` and the required claims. Clock
+ * skew on `exp`, `nbf` and `iat` is the one tolerance every verifier uses
+ * (CLOCK_TOLERANCE_SECONDS).
  */
 export async function verifyAccessToken(token: string, options: VerifyAccessTokenOptions): Promise<AccessTokenClaims> {
   if (!COMPACT_JWS.test(token)) throw new TokenVerificationError("ERR_TOKEN_MALFORMED");
@@ -53,7 +60,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
       issuer: options.issuer,
       audience: options.audience,
       requiredClaims: [...REQUIRED_ACCESS_TOKEN_CLAIMS],
-      clockTolerance: options.clockToleranceSeconds ?? 5,
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: options.currentDate,
     }));
   } catch (error) {
@@ -64,8 +71,15 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
   // is either a clock fault or a forgery, and it would outlive its `exp`
   // window's intent, so it is refused like `nbf`.
   const now = Math.floor((options.currentDate ?? new Date()).getTime() / 1000);
-  if (claims.iat > now + (options.clockToleranceSeconds ?? 5)) {
+  if (claims.iat > now + CLOCK_TOLERANCE_SECONDS) {
     throw new TokenVerificationError("ERR_TOKEN_NOT_YET_VALID", "iat in the future");
+  }
+  // No issuer of ours mints a longer-lived token. One that claims a longer
+  // life was minted by a misconfigured or compromised signer, and it would
+  // also outlive the revocation entries that are kept only that long
+  // (shared/contracts/tokens.ts, MAX_ACCESS_TOKEN_TTL_SECONDS).
+  if (claims.exp - claims.iat > MAX_ACCESS_TOKEN_TTL_SECONDS) {
+    throw new TokenVerificationError("ERR_TOKEN_LIFETIME", `exp - iat = ${claims.exp - claims.iat}`);
   }
   return claims;
 }
@@ -118,7 +132,11 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
   if (payload.sid !== undefined && !isNonEmptyString(payload.sid)) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "sid");
   }
-  if (typeof payload.iat !== "number") throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "iat");
+  for (const claim of ["iat", "exp"] as const) {
+    if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {
+      throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", claim);
+    }
+  }
   if (payload.act !== undefined && !isActor(payload.act, 0)) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "act");
   }

@@ -1,6 +1,10 @@
 import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { REQUIRED_ACCESS_TOKEN_CLAIMS } from "../../shared/contracts/tokens.ts";
+import {
+  CLOCK_TOLERANCE_SECONDS,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  REQUIRED_ACCESS_TOKEN_CLAIMS,
+} from "../../shared/contracts/tokens.ts";
 import { TokenVerificationError } from "../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../shared/jwt/verify-access-token.ts";
 import { accessTokenClaims } from "../support/runtime/access-token-claims.ts";
@@ -63,6 +67,31 @@ describe("verifyAccessToken", () => {
   it("refuses a token issued in the future", async () => {
     const now = Math.floor(Date.now() / 1000);
     await expectCode(verify(await sign(claims({ iat: now + 600, exp: now + 900 }))), "ERR_TOKEN_NOT_YET_VALID");
+  });
+
+  it("tolerates CLOCK_TOLERANCE_SECONDS of skew on exp and iat, and no more", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const at = (seconds: number) => new Date((now + seconds) * 1000);
+    const token = await sign(claims({ iat: now, exp: now + 60 }));
+    const verifyAt = (seconds: number) =>
+      verifyAccessToken(token, { issuer: ISSUER, audience: AUDIENCE, resolveKey, currentDate: at(seconds) });
+    await expect(verifyAt(60 + CLOCK_TOLERANCE_SECONDS - 1)).resolves.toBeDefined();
+    await expectCode(verifyAt(60 + CLOCK_TOLERANCE_SECONDS + 1), "ERR_TOKEN_EXPIRED");
+    await expect(verifyAt(-CLOCK_TOLERANCE_SECONDS)).resolves.toBeDefined();
+    await expectCode(verifyAt(-CLOCK_TOLERANCE_SECONDS - 2), "ERR_TOKEN_NOT_YET_VALID");
+  });
+
+  it("refuses a token whose exp - iat is longer than the maximum lifetime", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await expect(
+      verify(await sign(claims({ iat: now, exp: now + MAX_ACCESS_TOKEN_TTL_SECONDS }))),
+    ).resolves.toBeDefined();
+    await expectCode(
+      verify(await sign(claims({ iat: now, exp: now + MAX_ACCESS_TOKEN_TTL_SECONDS + 1 }))),
+      "ERR_TOKEN_LIFETIME",
+    );
+    // Backdating iat to stretch a long-lived token into the window does not help.
+    await expectCode(verify(await sign(claims({ iat: now - 86_400, exp: now + 60 }))), "ERR_TOKEN_LIFETIME");
   });
 
   it("refuses a token not yet valid (nbf)", async () => {
