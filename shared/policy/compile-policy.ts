@@ -1,4 +1,4 @@
-import type { DataFilter, FilterScalar } from "./filter.ts";
+import { type DataFilter, FILTER_FIELD_NAME, type FilterScalar, isFilterScalar, MAX_FILTER_DEPTH } from "./filter.ts";
 import { PolicyError } from "./errors.ts";
 import type {
   AttributeValue,
@@ -135,6 +135,7 @@ function compileCondition(node: Condition, path: string, depth: number, budget: 
 function compileOperand(operand: Operand, path: string, budget: { nodes: number }, varOnly = false): OperandReader {
   budget.nodes += 1;
   if (isRecord(operand) && "var" in operand) {
+    if (Object.keys(operand).length !== 1) throw new PolicyError("ERR_POLICY_SHAPE", path, "{ var } stands alone");
     const name = operand.var;
     if (typeof name !== "string" || !ATTRIBUTE.test(name)) {
       throw new PolicyError("ERR_POLICY_UNKNOWN_ATTRIBUTE", path, `unknown attribute ${JSON.stringify(name)}`);
@@ -146,16 +147,23 @@ function compileOperand(operand: Operand, path: string, budget: { nodes: number 
   }
   if (varOnly) throw new PolicyError("ERR_POLICY_SHAPE", path, "expected { var }");
   if (Array.isArray(operand)) {
-    if (operand.length > POLICY_LIMITS.listItems || !operand.every(isScalar)) {
+    if (operand.length > POLICY_LIMITS.listItems || !operand.every(isFilterScalar)) {
       throw new PolicyError("ERR_POLICY_SHAPE", path, `a list holds at most ${POLICY_LIMITS.listItems} scalars`);
     }
     const list = [...operand];
     return () => list;
   }
-  if (isScalar(operand)) return () => operand;
+  if (isFilterScalar(operand)) return () => operand;
   throw new PolicyError("ERR_POLICY_SHAPE", path, "operand must be a scalar, a list or { var }");
 }
 
+/**
+ * A filter template compiles to a builder that fills in attribute values at
+ * decision time. Values are scalars (shared/policy/filter.ts): a literal list
+ * or object where a scalar belongs, or a scalar where `in` needs a list, is
+ * refused here; an attribute that turns out to hold the wrong kind at
+ * decision time yields no filter, and the rule does not allow.
+ */
 function compileFilter(
   template: FilterTemplate,
   path: string,
@@ -163,11 +171,16 @@ function compileFilter(
   budget: { nodes: number },
 ): FilterBuilder {
   spend(budget, depth, path);
+  // The downstream's parser holds the same limit (parseDataFilter); decide()
+  // flattens the `any` it adds, so a compiled filter never grows deeper.
+  if (depth > MAX_FILTER_DEPTH) {
+    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `filter nested deeper than ${MAX_FILTER_DEPTH}`);
+  }
   if (!isRecord(template)) throw new PolicyError("ERR_POLICY_SHAPE", path, "filter must be an object");
   if ("any" in template) {
     const list: unknown = (template as { any: unknown }).any;
-    if (!Array.isArray(list) || Object.keys(template).length !== 1) {
-      throw new PolicyError("ERR_POLICY_SHAPE", path, '"any" takes a list and stands alone');
+    if (!Array.isArray(list) || list.length === 0 || Object.keys(template).length !== 1) {
+      throw new PolicyError("ERR_POLICY_SHAPE", path, '"any" takes a non-empty list and stands alone');
     }
     const parts = list.map((t, i) => compileFilter(t as FilterTemplate, `${path}.any[${i}]`, depth + 1, budget));
     return (input) => {
@@ -176,11 +189,17 @@ function compileFilter(
     };
   }
   const fields = Object.entries(template).map(([field, value]) => {
-    if (!/^[a-z_][a-z0-9_]{0,63}$/.test(field))
-      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "bad field name");
+    if (!FILTER_FIELD_NAME.test(field)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "bad field name");
     if (isRecord(value) && "in" in value) {
-      const read = compileOperand(value.in as Operand, `${path}.${field}.in`, budget);
-      return { field, read, list: true };
+      const listPath = `${path}.${field}.in`;
+      if (Object.keys(value).length !== 1) throw new PolicyError("ERR_POLICY_SHAPE", listPath, '"in" stands alone');
+      if (!Array.isArray(value.in) && !isVarRef(value.in)) {
+        throw new PolicyError("ERR_POLICY_SHAPE", listPath, '"in" takes a list of scalars or { var }');
+      }
+      return { field, read: compileOperand(value.in as Operand, listPath, budget), list: true };
+    }
+    if (!isFilterScalar(value) && !isVarRef(value)) {
+      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "a field takes a scalar, { var } or { in }");
     }
     return { field, read: compileOperand(value as Operand, `${path}.${field}`, budget), list: false };
   });
@@ -191,10 +210,10 @@ function compileFilter(
     for (const { field, read, list } of fields) {
       const value = read(input);
       if (list) {
-        if (!Array.isArray(value)) return undefined;
-        out[field] = { in: value };
+        if (!Array.isArray(value) || !value.every(isFilterScalar)) return undefined;
+        out[field] = { in: [...value] };
       } else {
-        if (value === undefined || Array.isArray(value)) return undefined;
+        if (!isFilterScalar(value)) return undefined;
         out[field] = value;
       }
     }
@@ -219,13 +238,8 @@ function contains(list: AttributeValue, value: AttributeValue): boolean {
   return Array.isArray(list) && value !== undefined && !Array.isArray(value) && list.includes(value);
 }
 
-function isScalar(value: unknown): value is FilterScalar {
-  return (
-    value === null ||
-    typeof value === "string" ||
-    typeof value === "boolean" ||
-    (typeof value === "number" && Number.isFinite(value))
-  );
+function isVarRef(value: unknown): boolean {
+  return isRecord(value) && "var" in value;
 }
 
 function isName(value: unknown): value is string {
