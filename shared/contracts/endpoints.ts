@@ -30,6 +30,8 @@ export const ENDPOINT = {
   app: "/app",
   /** The demo downstream service, behind the gateway. */
   documents: "/api/documents",
+  /** Demo only: echoes what a downstream receives, to test the gateway's header rules. */
+  demoEcho: "/api/echo",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */

@@ -1,4 +1,10 @@
 /**
+ * Header names the gateway's trust boundary is built from, spelled once.
+ * Every list below holds the spelling-insensitive (canonical) form, so a
+ * check is `SET.has(canonicalHeaderName(name))`.
+ */
+
+/**
  * The gateway's promise to downstream services (DESIGN, "The gateway's
  * promise"): these request headers, and no others, are set by the gateway.
  */
@@ -21,12 +27,12 @@ export function canonicalHeaderName(name: string): string {
   return name.toLowerCase().replaceAll("_", "-");
 }
 
-export const TRUSTED_HEADER_CANONICAL: ReadonlySet<string> = new Set(
-  Object.values(TRUSTED_HEADER).map(canonicalHeaderName),
-);
+const canonicalSet = (names: readonly string[]): ReadonlySet<string> => new Set(names.map(canonicalHeaderName));
+
+export const TRUSTED_HEADER_CANONICAL: ReadonlySet<string> = canonicalSet(Object.values(TRUSTED_HEADER));
 
 /** RFC 9110 §7.6.1: connection-specific fields a proxy must not forward. */
-export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
+export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = canonicalSet([
   "connection",
   "keep-alive",
   "proxy-connection",
@@ -36,4 +42,104 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   "trailer",
   "transfer-encoding",
   "upgrade",
+]);
+
+/**
+ * Request headers that carry a credential of the caller. None of them crosses
+ * the gateway to a protected route's downstream: the downstream trusts the
+ * gateway's headers instead, and a credential passed on would let any service
+ * behind the gateway act as the caller (a session cookie is a valid
+ * `subject_token` for the session exchange; a bearer token is token
+ * passthrough). Public routes (login, the token endpoint) keep them: that is
+ * where credentials are presented.
+ */
+export const CREDENTIAL_HEADERS: ReadonlySet<string> = canonicalSet([
+  // RFC 9110 §11.6.2, §11.7.2
+  "authorization",
+  "proxy-authorization",
+  // RFC 6265 §5.4, and the obsolete RFC 2965 §3.3.4
+  "cookie",
+  "cookie2",
+  // RFC 9449 §4: a DPoP proof is bound to the caller's key
+  "dpop",
+  // Widespread ad-hoc API key and token headers
+  "x-api-key",
+  "api-key",
+  "x-auth-token",
+  "x-access-token",
+  "x-id-token",
+  "x-refresh-token",
+  "x-session-token",
+  "x-csrf-token",
+  "x-xsrf-token",
+]);
+
+/**
+ * Request headers some frameworks and proxies let override the method or the
+ * path that was routed on. The gateway decided on the method and path it saw,
+ * so a downstream must not act on another one.
+ */
+export const ROUTING_OVERRIDE_HEADERS: ReadonlySet<string> = canonicalSet([
+  "x-http-method-override",
+  "x-http-method",
+  "x-method-override",
+  "x-original-method",
+  "x-original-url",
+  "x-rewrite-url",
+  "x-original-uri",
+  "x-override-url",
+]);
+
+/**
+ * The forwarding headers the gateway writes itself (from the request URL and
+ * `cf-connecting-ip`, which Cloudflare's edge sets); any inbound header of
+ * these names, or starting with `x-forwarded-`, is the caller's to forge and
+ * is dropped first.
+ */
+export const FORWARDING_HEADER = {
+  /** RFC 7239 */
+  forwarded: "Forwarded",
+  forwardedFor: "X-Forwarded-For",
+  forwardedProto: "X-Forwarded-Proto",
+  forwardedHost: "X-Forwarded-Host",
+  /** Set by Cloudflare's edge; the only client address the gateway believes. */
+  connectingIp: "cf-connecting-ip",
+} as const;
+
+export const FORWARDING_HEADER_PREFIX = "x-forwarded-";
+
+export const FORWARDING_HEADERS: ReadonlySet<string> = canonicalSet([
+  ...Object.values(FORWARDING_HEADER),
+  "true-client-ip",
+  "x-real-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "client-ip",
+  "x-originating-ip",
+]);
+
+/**
+ * The response headers a protected route's downstream may send back through
+ * the one origin, which is the identity provider's: representation and
+ * caching metadata only. Everything else (`Set-Cookie`, `Clear-Site-Data`,
+ * CORS, `Refresh`, `Link`, `Service-Worker-Allowed`, HSTS, …) would let a
+ * downstream act on the identity origin, so it is dropped. `Location` is
+ * handled apart (same origin only).
+ */
+export const DOWNSTREAM_RESPONSE_HEADERS: ReadonlySet<string> = canonicalSet([
+  "content-type",
+  "content-length",
+  "content-encoding",
+  "content-language",
+  "content-range",
+  "content-disposition",
+  "accept-ranges",
+  "cache-control",
+  "expires",
+  "etag",
+  "last-modified",
+  "vary",
+  "age",
+  "date",
+  "retry-after",
 ]);

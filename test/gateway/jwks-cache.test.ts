@@ -2,18 +2,20 @@ import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
-import { JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
+import { tokenService } from "../../workers/gateway/src/config.ts";
+import { type JwksSources, JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
 
-/** The real token Worker, with a count of how often the cache goes to it. */
-function countingSources() {
-  const calls = { token: 0 };
-  const TOKEN = {
-    fetch: (input: RequestInfo | URL, init?: RequestInit) => {
-      calls.token += 1;
-      return env.TOKEN.fetch(input, init);
+/** The real token Worker's RPC entrypoint, with a count of how often the cache goes to it. */
+function countingSources(): { sources: JwksSources; calls: { jwks: number } } {
+  const calls = { jwks: 0 };
+  const real = tokenService(env);
+  const counting: JwksSources["tokenService"] = {
+    jwks: async () => {
+      calls.jwks += 1;
+      return await real.jwks();
     },
-  } as Fetcher;
-  return { sources: { KV: env.KV, TOKEN }, calls };
+  };
+  return { sources: { KV: env.KV, tokenService: counting }, calls };
 }
 
 async function publicJwk(kid: string) {
@@ -22,18 +24,31 @@ async function publicJwk(kid: string) {
 }
 
 describe("JwksCache", () => {
-  it("serves known kids from memory and refetches unknown ones at most once per cooldown", async () => {
+  it("serves known kids from memory and asks the token Worker for unknown ones at most once per cooldown", async () => {
     await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [await publicJwk("kid-a")] }));
     const { sources, calls } = countingSources();
     const cache = new JwksCache(sources, 60_000);
 
     expect(await cache.resolve("kid-a")).toBeDefined();
     expect(await cache.resolve("kid-a")).toBeDefined();
-    expect(calls.token).toBe(0);
+    expect(calls.jwks).toBe(0);
 
-    // A flood of made-up kids costs one trip to the token Worker, not one each.
+    // A flood of made-up kids costs one call to the token Worker, not one each.
     for (let i = 0; i < 20; i++) expect(await cache.resolve(`made-up-${i}`)).toBeUndefined();
-    expect(calls.token).toBe(1);
+    expect(calls.jwks).toBe(1);
+  });
+
+  it("finds a key that D1 has and the KV copy does not yet, through the TokenService RPC", async () => {
+    // The token Worker creates its first signing key on first need; its JWKS
+    // RPC answers from D1, so the key is there even with KV holding another.
+    const fromDatabase = await tokenService(env).jwks();
+    const kid = (fromDatabase.keys[0] as { kid?: string } | undefined)?.kid;
+    expect(kid).toEqual(expect.any(String));
+    await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [await publicJwk("kv-only")] }));
+    const { sources, calls } = countingSources();
+    const cache = new JwksCache(sources, 60_000);
+    expect(await cache.resolve(kid as string)).toBeDefined();
+    expect(calls.jwks).toBe(1);
   });
 
   it("ignores keys it must not use: private members, other curves or algorithms", async () => {

@@ -1,36 +1,25 @@
 import { env, exports } from "cloudflare:workers";
-import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { base64url, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { orgStateName, KV_KEY } from "../../shared/contracts/storage-keys.ts";
-import { accessTokenClaims } from "../support/runtime/access-token-claims.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { KID, memberClaims as claims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The gateway with the real demo service behind it and the real per-org
 // Durable Object; the token is signed by a key this test publishes in the
 // KV copy of the JWKS, exactly where the token Worker would put its own.
-const ISSUER = env.ISSUER;
-const AUDIENCE = env.API_AUDIENCE;
-const KID = "gateway-test-key";
-const URL_DOCS = "http://localhost:8787/api/documents";
+const URL_DOCS = `http://localhost:8787${ENDPOINT.documents}`;
 
-let privateKey: CryptoKey;
-let publicJwk: Record<string, unknown>;
+let signer: TestSigner;
 
 beforeAll(async () => {
-  const pair = await generateKeyPair("ES256", { extractable: true });
-  privateKey = pair.privateKey;
-  publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" };
+  signer = await testSigner();
 });
 
-beforeEach(async () => {
-  await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [publicJwk] }));
-});
-
-function claims(overrides: Record<string, unknown> = {}) {
-  return accessTokenClaims(ISSUER, AUDIENCE, { roles: ["member"], sid: "session-1", ...overrides });
-}
+beforeEach(() => signer.publish());
 
 function sign(payload: Record<string, unknown>, header: Record<string, unknown> = {}) {
-  return new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: KID, ...header }).sign(privateKey);
+  return signer.sign(payload, header);
 }
 
 function get(headers: Record<string, string> | [string, string][] = {}) {
@@ -152,7 +141,7 @@ describe("gateway: denials", () => {
     await expectInvalidToken(await get({ Authorization: `Bearer ${header}.${payload}.AAAA` }), "ERR_TOKEN_ALG");
     const hmac = await new SignJWT(claims())
       .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: KID })
-      .sign(new TextEncoder().encode(JSON.stringify(publicJwk)));
+      .sign(new TextEncoder().encode(JSON.stringify(signer.publicJwk)));
     await expectInvalidToken(await get({ Authorization: `Bearer ${hmac}` }), "ERR_TOKEN_ALG");
   });
 

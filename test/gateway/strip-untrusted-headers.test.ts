@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { setForwardingHeaders } from "../../workers/gateway/src/forward/forwarding-headers.ts";
 import { stripUntrustedHeaders } from "../../workers/gateway/src/forward/strip-untrusted-headers.ts";
+
+const PROTECTED = { keepCredentials: false };
+const PUBLIC = { keepCredentials: true };
 
 describe("stripUntrustedHeaders", () => {
   it("drops every spelling of the trusted headers", () => {
@@ -13,8 +17,7 @@ describe("stripUntrustedHeaders", () => {
       ["X-Gateway-Assertion", "f"],
       ["Accept", "application/json"],
     ]);
-    const out = stripUntrustedHeaders(inbound, { keepAuthorization: false });
-    expect([...out.keys()]).toEqual(["accept"]);
+    expect([...stripUntrustedHeaders(inbound, PUBLIC).keys()]).toEqual(["accept"]);
   });
 
   it("drops headers named in Connection, and hop-by-hop headers", () => {
@@ -26,12 +29,84 @@ describe("stripUntrustedHeaders", () => {
       TE: "trailers",
       "X-Other": "3",
     });
-    expect([...stripUntrustedHeaders(inbound, { keepAuthorization: false }).keys()]).toEqual(["x-other"]);
+    expect([...stripUntrustedHeaders(inbound, PROTECTED).keys()]).toEqual(["x-other"]);
   });
 
-  it("keeps Authorization only where asked", () => {
-    const inbound = new Headers({ Authorization: "Basic abc" });
-    expect(stripUntrustedHeaders(inbound, { keepAuthorization: false }).has("authorization")).toBe(false);
-    expect(stripUntrustedHeaders(inbound, { keepAuthorization: true }).get("authorization")).toBe("Basic abc");
+  it("drops every credential-bearing header, in any spelling, on protected routes only", () => {
+    const credentials: [string, string][] = [
+      ["Authorization", "Bearer abc"],
+      ["Cookie", "session=1"],
+      ["cookie2", "$Version=1"],
+      ["DPoP", "proof"],
+      ["X-API-Key", "k"],
+      ["x_api_key", "k"],
+      ["Api-Key", "k"],
+      ["X-Auth-Token", "t"],
+      ["X-Access-Token", "t"],
+      ["X-Refresh-Token", "t"],
+      ["X-CSRF-Token", "t"],
+    ];
+    const inbound = new Headers([...credentials, ["Accept", "*/*"]]);
+    expect([...stripUntrustedHeaders(inbound, PROTECTED).keys()]).toEqual(["accept"]);
+    const kept = stripUntrustedHeaders(inbound, PUBLIC);
+    expect(kept.get("authorization")).toBe("Bearer abc");
+    expect(kept.get("cookie")).toBe("session=1");
+    expect(kept.get("dpop")).toBe("proof");
+  });
+
+  it("drops method and URL overrides and forwarding headers on every route", () => {
+    const inbound = new Headers([
+      ["X-HTTP-Method-Override", "DELETE"],
+      ["x_http_method_override", "DELETE"],
+      ["X-HTTP-Method", "PUT"],
+      ["X-Method-Override", "PATCH"],
+      ["X-Original-URL", "/admin"],
+      ["X-Rewrite-URL", "/admin"],
+      ["Forwarded", "for=1.2.3.4"],
+      ["X-Forwarded-For", "1.2.3.4"],
+      ["X_Forwarded_For", "1.2.3.4"],
+      ["X-Forwarded-Host", "evil.example"],
+      ["X-Forwarded-Proto", "https"],
+      ["X-Forwarded-Prefix", "/admin"],
+      ["True-Client-IP", "1.2.3.4"],
+      ["True_Client_IP", "1.2.3.4"],
+      ["X-Real-IP", "1.2.3.4"],
+      ["cf_connecting_ip", "1.2.3.4"],
+      ["Accept", "*/*"],
+    ]);
+    for (const options of [PROTECTED, PUBLIC]) {
+      expect([...stripUntrustedHeaders(inbound, options).keys()]).toEqual(["accept"]);
+    }
+  });
+});
+
+describe("setForwardingHeaders", () => {
+  function forwarded(url: string, connectingIp?: string) {
+    const request = new Request(url, { headers: connectingIp ? { "cf-connecting-ip": connectingIp } : {} });
+    const out = new Headers();
+    setForwardingHeaders(out, request);
+    return Object.fromEntries(out);
+  }
+
+  it("writes the client address from cf-connecting-ip and the scheme and host of the request URL", () => {
+    expect(forwarded("https://id.example.com/api/echo", "203.0.113.7")).toEqual({
+      "cf-connecting-ip": "203.0.113.7",
+      "x-forwarded-for": "203.0.113.7",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "id.example.com",
+      forwarded: 'for=203.0.113.7;host="id.example.com";proto=https',
+    });
+  });
+
+  it("quotes an IPv6 node (RFC 7239 §6) and says unknown for an address that is not one", () => {
+    expect(forwarded("http://localhost:8787/x", "2001:DB8::1").forwarded).toBe(
+      'for="[2001:db8::1]";host="localhost:8787";proto=http',
+    );
+    for (const bogus of [undefined, "1.2.3.4, 5.6.7.8", "evil;proto=https", "999.1.1.1", "fe80::1%eth0"]) {
+      const out = forwarded("http://localhost:8787/x", bogus);
+      expect(out.forwarded).toBe('for=unknown;host="localhost:8787";proto=http');
+      expect(out["x-forwarded-for"]).toBeUndefined();
+      expect(out["cf-connecting-ip"]).toBeUndefined();
+    }
   });
 });

@@ -1,26 +1,42 @@
+import { normaliseIssuer } from "../../../shared/config/issuer.ts";
+import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
+
 /**
  * The gateway's settings, parsed and checked once per isolate (a bad value
  * fails loudly at the first request, not silently per request).
  */
 export interface GatewayConfig {
+  /** Normalised (shared/config/issuer.ts): `https://id.example.com/` is `https://id.example.com`. */
   issuer: string;
   audience: string;
   revocationMaxStalenessMs: number;
+  revocationViewMaxOrgs: number;
   jwksRefetchCooldownMs: number;
 }
 
-type ConfigVars = Pick<
-  GatewayEnv,
-  "ISSUER" | "API_AUDIENCE" | "REVOCATION_MAX_STALENESS_MS" | "JWKS_REFETCH_COOLDOWN_MS"
+/** The vars as strings: the generated types carry the local values, a deployment has its own. */
+type ConfigVars = Record<
+  "ISSUER" | "API_AUDIENCE" | "REVOCATION_MAX_STALENESS_MS" | "REVOCATION_VIEW_MAX_ORGS" | "JWKS_REFETCH_COOLDOWN_MS",
+  string
 >;
 
 export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
   return {
-    issuer: absoluteUrl("ISSUER", vars.ISSUER),
+    issuer: normaliseIssuer(vars.ISSUER),
     audience: absoluteUrl("API_AUDIENCE", vars.API_AUDIENCE),
-    revocationMaxStalenessMs: milliseconds("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 60_000),
-    jwksRefetchCooldownMs: milliseconds("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 3_600_000),
+    revocationMaxStalenessMs: integer("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 0, 60_000),
+    revocationViewMaxOrgs: integer("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
+    jwksRefetchCooldownMs: integer("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
   };
+}
+
+/**
+ * The token Worker's RPC entrypoint. `wrangler types` sees a plain Fetcher:
+ * the token Worker's code is deliberately not part of this Worker's type
+ * check (scripts/workers.mjs), so the contract gives the binding its shape.
+ */
+export function tokenService(env: Pick<GatewayEnv, "TOKEN_SERVICE">): TokenServiceBinding {
+  return env.TOKEN_SERVICE as unknown as TokenServiceBinding;
 }
 
 function absoluteUrl(name: string, value: string): string {
@@ -33,8 +49,10 @@ function absoluteUrl(name: string, value: string): string {
   throw new Error(`${name} must be an absolute http(s) URL`);
 }
 
-function milliseconds(name: string, value: string, max: number): number {
+function integer(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be an integer from 0 to ${max}`);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}`);
+  }
   return n;
 }

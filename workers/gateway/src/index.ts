@@ -1,6 +1,7 @@
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
-import { compilePolicy, type CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
-import { type GatewayConfig, parseGatewayConfig } from "./config.ts";
+import { type CompiledPolicy, compilePolicy } from "../../../shared/policy/compile-policy.ts";
+import { type GatewayConfig, parseGatewayConfig, tokenService } from "./config.ts";
+import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { DEFAULT_POLICY } from "./policy/default-policy.ts";
@@ -25,8 +26,11 @@ function isolateState(env: GatewayEnv): IsolateState {
     const config = parseGatewayConfig(env);
     isolate = {
       config,
-      jwks: new JwksCache(env, config.jwksRefetchCooldownMs),
-      revocations: new RevocationView(env, config.revocationMaxStalenessMs),
+      jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
+      revocations: new RevocationView(env, {
+        maxStalenessMs: config.revocationMaxStalenessMs,
+        maxOrgs: config.revocationViewMaxOrgs,
+      }),
     };
   }
   return isolate;
@@ -37,7 +41,11 @@ export default {
     const route = matchRoute(new URL(request.url).pathname);
     if (!route) return httpErrorResponse("not_found", "no such route");
     if (route.kind === "public") {
-      return proxy(env[route.upstream], request, stripUntrustedHeaders(request.headers, { keepAuthorization: true }));
+      // Login and token endpoints are where credentials are presented, and
+      // their Workers set the session cookie: both pass unchanged.
+      const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
+      setForwardingHeaders(headers, request);
+      return proxy(env[route.upstream], request, headers);
     }
     const state = isolateState(env);
     return protect(request, route, {

@@ -1,6 +1,7 @@
 import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
-import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
+import { REALM } from "../../../shared/contracts/endpoints.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
+import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { TokenVerificationError } from "../../../shared/jwt/errors.ts";
@@ -9,14 +10,14 @@ import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
 import type { DecisionInput } from "../../../shared/policy/types.ts";
 import type { GatewayConfig } from "./config.ts";
+import { filterDownstreamResponse } from "./forward/downstream-response.ts";
+import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import type { ProtectedRoute } from "./routes.ts";
 import { extractBearerToken } from "./trust/bearer-token.ts";
 import type { JwksCache } from "./trust/jwks-cache.ts";
 import type { RevocationView } from "./trust/revocation-view.ts";
-
-export const REALM = "mono-auth";
 
 export interface ProtectDeps {
   config: GatewayConfig;
@@ -30,8 +31,10 @@ export interface ProtectDeps {
 
 /**
  * The policy enforcement point for one protected request: verify the token,
- * check revocation, ask the PDP, then forward with the trusted headers. Every
- * outcome is an audit event sharing the decision id the client sees.
+ * check revocation, ask the PDP, then forward with the trusted headers and
+ * none of the caller's credentials, and let back only what the identity
+ * origin may serve. Every outcome is an audit event sharing the decision id
+ * the client sees.
  */
 export async function protect(request: Request, route: ProtectedRoute, deps: ProtectDeps): Promise<Response> {
   const decisionId = crypto.randomUUID();
@@ -67,7 +70,7 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
     return response;
   }
 
-  const extracted = extractBearerToken(request.headers);
+  const extracted = extractBearerToken(request.headers, url);
   if (extracted.kind === "absent") {
     audit("deny", undefined, { error: "no_token" });
     return bearerErrorResponse({ realm: REALM });
@@ -112,13 +115,17 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
     return policyDeniedResponse(decision.id, decision.reason);
   }
 
-  const headers = stripUntrustedHeaders(request.headers, { keepAuthorization: false });
+  const headers = stripUntrustedHeaders(request.headers, { keepCredentials: false });
+  setForwardingHeaders(headers, request);
   headers.set(TRUSTED_HEADER.userId, claims.sub);
   headers.set(TRUSTED_HEADER.orgId, claims.org_id);
   if (claims.act) headers.set(TRUSTED_HEADER.actorId, claims.act.sub);
-  if (decision.filter) headers.set(TRUSTED_HEADER.abacFilter, JSON.stringify(decision.filter));
+  // Always sent on an allow (`{}` = everything the route exposes): a
+  // downstream refuses a request without it (fails closed).
+  headers.set(TRUSTED_HEADER.abacFilter, JSON.stringify(decision.filter));
   audit("allow", claims, { matched: decision.matched, jti: claims.jti });
-  return proxy(deps.upstream, request, headers);
+  const response = await proxy(deps.upstream, request, headers);
+  return filterDownstreamResponse(response, url, { allowActiveContent: route.allowActiveContent });
 }
 
 function decisionInput(claims: AccessTokenClaims, route: ProtectedRoute, request: Request, url: URL): DecisionInput {

@@ -1,6 +1,9 @@
+import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
+
 /**
  * The gateway's route table: which paths of the one origin go where, and
  * which are protected (token + policy) rather than public (login, tokens).
+ * Every path comes from shared/contracts/endpoints.ts.
  */
 export type Upstream = "AUTHN" | "TOKEN" | "DEMO";
 
@@ -16,34 +19,53 @@ export interface ProtectedRoute {
   resource: string;
   action: string;
   methods: readonly string[];
+  /**
+   * Whether the downstream may answer with active content (HTML, SVG,
+   * scripts) served as the identity origin (forward/downstream-response.ts).
+   */
+  allowActiveContent: boolean;
 }
 
 export type Route = PublicRoute | ProtectedRoute;
 
-const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map(
-  Object.entries({
-    "/": "AUTHN",
-    "/sign-in": "AUTHN",
-    "/sign-up": "AUTHN",
-    "/sign-out": "AUTHN",
-    "/app": "AUTHN",
-  }) as [string, Upstream][],
-);
+const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map<string, Upstream>([
+  [ENDPOINT.home, "AUTHN"],
+  [ENDPOINT.signIn, "AUTHN"],
+  [ENDPOINT.signUp, "AUTHN"],
+  [ENDPOINT.signOut, "AUTHN"],
+  [ENDPOINT.app, "AUTHN"],
+  [ENDPOINT.sessionToken, "AUTHN"],
+  [ENDPOINT.token, "TOKEN"],
+  [ENDPOINT.revocation, "TOKEN"],
+  [ENDPOINT.introspection, "TOKEN"],
+  [ENDPOINT.jwks, "TOKEN"],
+  [ENDPOINT.authorizationServerMetadata, "TOKEN"],
+  [ENDPOINT.openIdConfiguration, "TOKEN"],
+]);
 
-const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [
-  ["/api/auth/", "AUTHN"],
-  ["/.well-known/", "TOKEN"],
-  ["/oauth2/", "TOKEN"],
-];
+/** Better Auth serves its own routes below its prefix. */
+const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [[`${ENDPOINT.authApi}/`, "AUTHN"]];
 
 const PROTECTED: readonly (ProtectedRoute & { path: string })[] = [
   {
     kind: "protected",
-    path: "/api/documents",
+    path: ENDPOINT.documents,
     upstream: "DEMO",
     resource: "documents",
     action: "read",
     methods: ["GET", "HEAD"],
+    allowActiveContent: false,
+  },
+  {
+    // Demo only: the demo service echoes the request it received, so tests
+    // can see exactly what crosses the gateway.
+    kind: "protected",
+    path: ENDPOINT.demoEcho,
+    upstream: "DEMO",
+    resource: "demo-echo",
+    action: "read",
+    methods: ["GET", "HEAD"],
+    allowActiveContent: false,
   },
 ];
 

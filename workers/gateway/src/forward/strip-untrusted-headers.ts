@@ -1,22 +1,39 @@
 import {
+  CREDENTIAL_HEADERS,
   canonicalHeaderName,
+  FORWARDING_HEADER_PREFIX,
+  FORWARDING_HEADERS,
   HOP_BY_HOP_HEADERS,
+  ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER_CANONICAL,
 } from "../../../../shared/contracts/headers.ts";
 
+export interface StripOptions {
+  /**
+   * Public routes (login, Better Auth's API, the token endpoint) keep the
+   * caller's credentials: that is where they are presented. Protected routes
+   * never pass them on (shared/contracts/headers.ts, CREDENTIAL_HEADERS).
+   */
+  keepCredentials: boolean;
+}
+
 /**
  * Returns a copy of the inbound headers without anything a client could use
- * to impersonate the gateway (DESIGN, "The gateway's promise"):
- * - every trusted header name in any case or with `_` for `-`;
+ * to impersonate the gateway or to steer the downstream (DESIGN, "The
+ * gateway's promise"). Every name is compared in its canonical form (any
+ * case, `_` for `-`), so `X_User_ID` and `COOKIE` go like `X-User-ID` and
+ * `Cookie`:
+ * - the trusted headers, which only the gateway sets;
  * - every header the `Connection` header names, and the hop-by-hop headers
  *   themselves (RFC 9110 §7.6.1), since a proxy could otherwise be told to
  *   drop the gateway's own headers on the next hop;
- * - for protected routes, the `Authorization` header: the downstream trusts
- *   the gateway's headers, and passing a bearer token on is token
- *   passthrough. Public routes (login, token endpoint) keep it, since client
- *   authentication may use it.
+ * - method and URL overrides: the gateway routed and authorised the method
+ *   and path it saw;
+ * - forwarding headers (`Forwarded`, `X-Forwarded-*`, `True-Client-IP`, …):
+ *   the gateway writes its own (forwarding-headers.ts);
+ * - unless kept, every credential-bearing header.
  */
-export function stripUntrustedHeaders(inbound: Headers, options: { keepAuthorization: boolean }): Headers {
+export function stripUntrustedHeaders(inbound: Headers, options: StripOptions): Headers {
   const named = new Set<string>();
   for (const token of (inbound.get("Connection") ?? "").split(",")) {
     const name = token.trim();
@@ -29,7 +46,10 @@ export function stripUntrustedHeaders(inbound: Headers, options: { keepAuthoriza
       TRUSTED_HEADER_CANONICAL.has(canonical) ||
       HOP_BY_HOP_HEADERS.has(canonical) ||
       named.has(canonical) ||
-      (canonical === "authorization" && !options.keepAuthorization)
+      ROUTING_OVERRIDE_HEADERS.has(canonical) ||
+      FORWARDING_HEADERS.has(canonical) ||
+      canonical.startsWith(FORWARDING_HEADER_PREFIX) ||
+      (!options.keepCredentials && CREDENTIAL_HEADERS.has(canonical))
     ) {
       continue;
     }

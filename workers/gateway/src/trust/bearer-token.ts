@@ -1,10 +1,16 @@
 /**
  * RFC 6750 §2.1: the token comes in `Authorization: Bearer <token68>`, only.
- * Query (§2.3) and body (§2.2) tokens are not accepted: they leak into logs.
+ * A token in the query (§2.3) or a form body (§2.2) is not accepted: it
+ * leaks into logs, histories and `Referer`, and the query one would be
+ * forwarded to the downstream with the URL. A query `access_token` is
+ * refused outright, even beside a valid header, rather than ignored.
  */
 
 /** Larger headers are refused before any parsing or crypto. */
 export const MAX_AUTHORIZATION_HEADER_BYTES = 4096;
+
+/** RFC 6750 §2.3's parameter name. */
+const QUERY_TOKEN_PARAMETER = "access_token";
 
 export type BearerExtraction =
   | { kind: "token"; token: string }
@@ -13,7 +19,16 @@ export type BearerExtraction =
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-export function extractBearerToken(headers: Headers): BearerExtraction {
+export function extractBearerToken(headers: Headers, url: URL): BearerExtraction {
+  // Any case: a downstream framework may read query names case-insensitively.
+  for (const name of url.searchParams.keys()) {
+    if (name.toLowerCase() === QUERY_TOKEN_PARAMETER) {
+      return {
+        kind: "malformed",
+        description: "access_token in the query is not accepted; use the Authorization header",
+      };
+    }
+  }
   const value = headers.get("Authorization");
   if (value === null) return { kind: "absent" };
   if (value.length > MAX_AUTHORIZATION_HEADER_BYTES) {

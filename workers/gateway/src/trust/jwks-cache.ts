@@ -1,18 +1,22 @@
 import { importJWK, type JWK } from "jose";
 import { JWKS_KV_TTL_SECONDS, KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
+import type { TokenServiceRpc } from "../../../../shared/contracts/token-service.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 
 export interface JwksSources {
   KV: KVNamespace;
-  TOKEN: Fetcher;
+  /** The token Worker's RPC entrypoint (config.ts types the binding). */
+  tokenService: Pick<TokenServiceRpc, "jwks">;
 }
 
 /**
  * The verification keys, held in isolate memory. They come from the KV copy
  * of the JWKS; an unknown `kid` (a key rotated in since) triggers one reload,
- * first from KV and then from the token Worker, at most once per cooldown so
- * a flood of made-up kids cannot turn into a flood of fetches.
+ * first from KV and then from the token Worker's `jwks()` RPC (D1's view,
+ * reachable only over the service binding, so no public request can make
+ * the token Worker read D1), at most once per cooldown so a flood of
+ * made-up kids cannot turn into a flood of reads.
  */
 export class JwksCache {
   private keys = new Map<string, CryptoKey>();
@@ -31,7 +35,7 @@ export class JwksCache {
     const known = this.keys.get(kid);
     if (known && fresh) return known;
     try {
-      await this.reload(!fresh);
+      await this.reload(kid, !fresh);
     } catch (error) {
       // The keys we already hold stay valid; a token under a kid we cannot
       // fetch right now is refused as unknown rather than failing the request.
@@ -40,28 +44,26 @@ export class JwksCache {
     return this.keys.get(kid);
   };
 
-  private reload(expired: boolean): Promise<void> {
-    this.inflight ??= this.doReload(expired).finally(() => {
+  /** Concurrent callers share one reload (the first caller's kid decides whether it goes on to the token Worker). */
+  private reload(kid: string, expired: boolean): Promise<void> {
+    this.inflight ??= this.doReload(kid, expired).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
   }
 
-  private async doReload(expired: boolean): Promise<void> {
+  private async doReload(kid: string, expired: boolean): Promise<void> {
     const now = Date.now();
     if (expired || now - this.lastKvReload >= this.cooldownMs) {
       this.lastKvReload = now;
       const fromKv = await this.sources.KV.get<{ keys?: unknown }>(KV_KEY.jwks, "json");
-      if (fromKv && (await this.adopt(fromKv.keys))) return;
+      if (fromKv) await this.adopt(fromKv.keys);
+      // The KV copy can lag a key the token Worker has just created.
+      if (this.keys.has(kid)) return;
     }
     if (now - this.lastOriginReload < this.cooldownMs) return;
     this.lastOriginReload = now;
-    // `no-cache` asks the token Worker to rebuild the JWKS from D1.
-    const response = await this.sources.TOKEN.fetch("https://token.internal/.well-known/jwks.json", {
-      headers: { "Cache-Control": "no-cache" },
-    });
-    if (!response.ok) throw new Error(`JWKS fetch failed with ${response.status}`);
-    const body = (await response.json()) as { keys?: unknown };
+    const body: { keys?: unknown } = await this.sources.tokenService.jwks();
     await this.adopt(body.keys);
   }
 

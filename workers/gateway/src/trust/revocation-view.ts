@@ -21,6 +21,17 @@ interface OrgView {
   cutoffs: Map<string, number>;
 }
 
+export interface RevocationViewOptions {
+  /** No view is older than this (docs/revocation.md). */
+  maxStalenessMs: number;
+  /**
+   * How many orgs' views one isolate holds; the least recently used goes
+   * first. An evicted org costs one refresh (usually from the location's
+   * cache) the next time a token of it arrives, never a wrong answer.
+   */
+  maxOrgs: number;
+}
+
 /**
  * An isolate's view of each org's revocations, at most `maxStalenessMs` old.
  * The org's Durable Object is the source of truth. A stale view is refreshed
@@ -32,13 +43,24 @@ interface OrgView {
  * older than the bound, however it was obtained.
  */
 export class RevocationView {
+  /** In least-recently-used order: a hit moves the org to the end. */
   private readonly views = new Map<string, OrgView>();
   private readonly inflight = new Map<string, Promise<OrgView>>();
+  private readonly maxStalenessMs: number;
+  private readonly maxOrgs: number;
 
   constructor(
     private readonly source: RevocationSource,
-    private readonly maxStalenessMs: number,
-  ) {}
+    options: RevocationViewOptions,
+  ) {
+    this.maxStalenessMs = options.maxStalenessMs;
+    this.maxOrgs = options.maxOrgs;
+  }
+
+  /** How many orgs' views this isolate holds now (at most `maxOrgs`). */
+  get size(): number {
+    return this.views.size;
+  }
 
   /** Whether any recorded revocation matches the token. */
   async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
@@ -54,7 +76,10 @@ export class RevocationView {
 
   private async current(orgId: string): Promise<OrgView> {
     const cached = this.views.get(orgId);
-    if (cached && Date.now() - cached.fetchedAt < this.maxStalenessMs) return cached;
+    if (cached && Date.now() - cached.fetchedAt < this.maxStalenessMs) {
+      this.remember(orgId, cached);
+      return cached;
+    }
     let pending = this.inflight.get(orgId);
     if (!pending) {
       pending = this.refresh(orgId).finally(() => this.inflight.delete(orgId));
@@ -66,14 +91,14 @@ export class RevocationView {
   private async refresh(orgId: string): Promise<OrgView> {
     const shared = await this.fromLocationCache(orgId);
     if (shared) {
-      this.views.set(orgId, shared);
+      this.remember(orgId, shared);
       return shared;
     }
     // Taken before the read: the snapshot is at least this fresh.
     const startedAt = Date.now();
     const snapshot: RevocationSnapshot = await this.source.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
     const view = index(snapshot, startedAt);
-    this.views.set(orgId, view);
+    this.remember(orgId, view);
     await this.toLocationCache(orgId, { fetchedAt: startedAt, snapshot });
     return view;
   }
@@ -82,9 +107,25 @@ export class RevocationView {
     if (this.maxStalenessMs < 1000) return undefined;
     const hit = await caches.default.match(CACHE_KEY.revocations(orgId));
     if (!hit) return undefined;
-    const cached = (await hit.json()) as CachedSnapshot;
-    if (Date.now() - cached.fetchedAt >= this.maxStalenessMs || cached.snapshot.orgId !== orgId) return undefined;
+    const cached: unknown = await hit.json().catch(() => undefined);
+    if (!isCachedSnapshot(cached) || cached.snapshot.orgId !== orgId) return undefined;
+    const age = Date.now() - cached.fetchedAt;
+    // An entry claiming to be from the future (a skewed clock, or a forged
+    // or corrupted entry) would pass the age check for as long as it claims,
+    // stretching the bound: only the object itself is believed then.
+    if (age < 0 || age >= this.maxStalenessMs) return undefined;
     return index(cached.snapshot, cached.fetchedAt);
+  }
+
+  /** Holds the org's view as the most recently used, evicting the least recently used beyond the bound. */
+  private remember(orgId: string, view: OrgView): void {
+    this.views.delete(orgId);
+    this.views.set(orgId, view);
+    while (this.views.size > this.maxOrgs) {
+      const oldest = this.views.keys().next();
+      if (oldest.done) break;
+      this.views.delete(oldest.value);
+    }
   }
 
   private async toLocationCache(orgId: string, entry: CachedSnapshot): Promise<void> {
@@ -104,6 +145,20 @@ export class RevocationView {
       console.error("revocation cache write failed", error);
     }
   }
+}
+
+function isCachedSnapshot(value: unknown): value is CachedSnapshot {
+  if (typeof value !== "object" || value === null) return false;
+  const { fetchedAt, snapshot } = value as Partial<CachedSnapshot>;
+  return (
+    typeof fetchedAt === "number" &&
+    Number.isFinite(fetchedAt) &&
+    typeof snapshot === "object" &&
+    snapshot !== null &&
+    typeof snapshot.orgId === "string" &&
+    typeof snapshot.version === "number" &&
+    Array.isArray(snapshot.entries)
+  );
 }
 
 function index(snapshot: RevocationSnapshot, fetchedAt: number): OrgView {

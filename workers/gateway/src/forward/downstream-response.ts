@@ -1,0 +1,78 @@
+import { canonicalHeaderName, DOWNSTREAM_RESPONSE_HEADERS } from "../../../../shared/contracts/headers.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+
+export interface ResponsePolicy {
+  /** The route serves documents a browser may run (HTML, SVG, scripts…) as the identity origin. */
+  allowActiveContent: boolean;
+}
+
+/**
+ * What a protected route's downstream may send back through the one origin,
+ * which is the identity provider's: a page or script served from it runs
+ * with the login pages' authority, and a cookie set from it lands beside the
+ * session cookie. So, unless the route says otherwise:
+ * - a response whose media type is active content is refused (502
+ *   `upstream_response_refused`) rather than rewritten: a downstream that
+ *   serves HTML here is misconfigured, and a rewritten type would hide that;
+ * - only representation and caching headers pass
+ *   (shared/contracts/headers.ts, DOWNSTREAM_RESPONSE_HEADERS): no
+ *   `Set-Cookie`, no CORS, no `Clear-Site-Data`; `Location` only within the
+ *   origin (no open redirect from the identity origin);
+ * - `X-Content-Type-Options: nosniff` stops a browser from guessing an
+ *   active type for a passive one, and a sandboxing CSP keeps anything that
+ *   still renders from running script or being framed.
+ */
+export function filterDownstreamResponse(response: Response, requestUrl: URL, policy: ResponsePolicy): Response {
+  const contentType = response.headers.get("Content-Type");
+  if (!policy.allowActiveContent && contentType !== null && isActiveContent(contentType)) {
+    console.warn("downstream answered with active content", { path: requestUrl.pathname, contentType });
+    return httpErrorResponse(
+      "upstream_response_refused",
+      "the service answered with content this origin does not serve",
+    );
+  }
+  const headers = new Headers();
+  for (const [name, value] of response.headers) {
+    if (DOWNSTREAM_RESPONSE_HEADERS.has(canonicalHeaderName(name))) headers.append(name, value);
+  }
+  const location = sameOriginLocation(response.headers.get("Location"), requestUrl);
+  if (location) headers.set("Location", location);
+  headers.set("X-Content-Type-Options", "nosniff");
+  if (!policy.allowActiveContent) {
+    headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox");
+  }
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * Media types a browser renders as a document that can run script, or runs
+ * as script (WHATWG MIME Sniffing §4.6 lists the JavaScript essences). Any
+ * XML type counts: an XML document can carry XHTML or SVG with script.
+ * A header that names several types is refused: browsers disagree on which
+ * one wins.
+ */
+export function isActiveContent(contentType: string): boolean {
+  if (contentType.includes(",")) return true;
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
+  return (
+    essence === "text/html" ||
+    essence === "application/xhtml+xml" ||
+    essence === "image/svg+xml" ||
+    essence === "text/xml" ||
+    essence === "application/xml" ||
+    essence === "text/xsl" ||
+    essence.endsWith("+xml") ||
+    essence === "multipart/x-mixed-replace" ||
+    /(java|ecma|j|live)script/.test(essence)
+  );
+}
+
+function sameOriginLocation(value: string | null, requestUrl: URL): string | undefined {
+  if (value === null) return undefined;
+  try {
+    const target = new URL(value, requestUrl);
+    return target.origin === requestUrl.origin ? target.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,35 @@
+import { FORWARDING_HEADER } from "../../../../shared/contracts/headers.ts";
+import { ipv6Prefix64 } from "../../../../shared/rate-limit/client-address.ts";
+
+/**
+ * Writes the forwarding headers from what the gateway itself knows, onto
+ * headers already stripped of the caller's versions (strip-untrusted-headers.ts):
+ * the client's address from `cf-connecting-ip` only (Cloudflare's edge sets
+ * it; anything else in the request is the caller's to write), and the scheme
+ * and host of the URL the gateway was asked for. A downstream that logs or
+ * limits by address therefore sees one consistent, unforgeable value.
+ */
+export function setForwardingHeaders(out: Headers, request: Request): void {
+  const url = new URL(request.url);
+  const proto = url.protocol.slice(0, -1);
+  const address = clientAddress(request.headers);
+  if (address) {
+    out.set(FORWARDING_HEADER.connectingIp, address);
+    out.set(FORWARDING_HEADER.forwardedFor, address);
+  }
+  out.set(FORWARDING_HEADER.forwardedProto, proto);
+  out.set(FORWARDING_HEADER.forwardedHost, url.host);
+  // RFC 7239 §4: an IPv6 node and a host with a port are quoted strings;
+  // an address the gateway does not know is `unknown` (§6.3).
+  const node = address === undefined ? "unknown" : address.includes(":") ? `"[${address}]"` : address;
+  out.set(FORWARDING_HEADER.forwarded, `for=${node};host="${url.host}";proto=${proto}`);
+}
+
+/** The edge's client address, if it is one: a single IPv4 or IPv6 literal. */
+function clientAddress(headers: Headers): string | undefined {
+  const raw = headers.get(FORWARDING_HEADER.connectingIp)?.trim();
+  if (!raw) return undefined;
+  if (/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/.test(raw)) return raw;
+  if (raw.includes(":") && !raw.includes("%") && ipv6Prefix64(raw) !== undefined) return raw.toLowerCase();
+  return undefined;
+}
