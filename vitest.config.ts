@@ -1,9 +1,21 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { unstable_readConfig } from "wrangler";
 import { defineConfig } from "vitest/config";
 import { buildAuxiliaryWorker } from "./test/support/auxiliary-workers.ts";
 import { TEST_SECRETS } from "./test/support/secrets.ts";
 
 const migrations = await readD1Migrations("./migrations");
+const auditMigrations = await readD1Migrations("./migrations/audit");
+
+/**
+ * The audit database as the token Worker (its only writer) binds it. Test
+ * projects that read audit rows bind the same database id, which Miniflare
+ * shares with the token Worker running beside them.
+ */
+const auditDatabaseId = unstable_readConfig({ config: "./workers/token/wrangler.toml" }).d1_databases.find(
+  (d: { binding: string; database_id?: string }) => d.binding === "AUDIT_DB",
+)?.database_id;
+if (!auditDatabaseId) throw new Error("workers/token/wrangler.toml binds no AUDIT_DB");
 
 /** One in-runtime (workerd) project per Worker, on that Worker's own config. */
 function workerProject(
@@ -18,7 +30,9 @@ function workerProject(
       cloudflareTest({
         wrangler: { configPath },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, ...TEST_SECRETS, ...vars },
+          bindings: { TEST_MIGRATIONS: migrations, TEST_AUDIT_MIGRATIONS: auditMigrations, ...TEST_SECRETS, ...vars },
+          // The org-state Worker binds no D1; every other project reads audit rows.
+          d1Databases: name === "org-state" ? {} : { AUDIT_DB: auditDatabaseId },
           workers: neighbours.map((config) => buildAuxiliaryWorker(config, TEST_SECRETS)),
         },
       }),
@@ -58,7 +72,8 @@ export default defineConfig({
       workerProject(
         "token",
         "./workers/token/wrangler.toml",
-        ["test/token/**/*.test.ts"],
+        // The audit producer and consumer run here: the token Worker consumes the audit Queue.
+        ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
         ["workers/org-state/wrangler.toml"],
       ),
       workerProject(
@@ -76,7 +91,7 @@ export default defineConfig({
         // driven from Node over HTTP like a real client.
         test: {
           name: "system",
-          include: ["test/e2e/**/*.test.ts", "test/browser/**/*.test.ts"],
+          include: ["test/e2e/**/*.test.ts", "test/browser/**/*.test.ts", "test/audit/system/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 120_000,

@@ -1,6 +1,6 @@
 // `npm start`: the whole system on one origin, as on Cloudflare.
 //   1. dev secrets, generated once and kept under .wrangler/ (never committed);
-//   2. pending D1 migrations applied to the local database;
+//   2. pending D1 migrations applied to the local databases (main and audit);
 //   3. `wrangler dev` with the gateway first (the one origin) and the token,
 //      authn and demo Workers behind it, all sharing .wrangler/state.
 // PORT changes the port (default 8787); the issuer follows it.
@@ -68,12 +68,19 @@ for (const [name, worker] of Object.entries(WORKERS)) {
   if (Object.keys(values).length > 0) writeDevVars(worker.config, values);
 }
 
-const migrate = spawnSync(
-  "npx",
-  ["wrangler", "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE, "-c", SYSTEM_CONFIGS[0]],
-  { cwd: ROOT, env: { ...env, CI: "true" }, stdio: "inherit" },
-);
-if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// The main database through the gateway's config; the audit database through
+// the token Worker's, the only one that binds it.
+for (const [binding, config] of [
+  ["DB", SYSTEM_CONFIGS[0]],
+  ["AUDIT_DB", WORKERS.token.config],
+]) {
+  const migrate = spawnSync(
+    "npx",
+    ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", STATE, "-c", config],
+    { cwd: ROOT, env: { ...env, CI: "true" }, stdio: "inherit" },
+  );
+  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+}
 if (migrateOnly) process.exit(0);
 
 const args = ["wrangler", "dev", ...SYSTEM_CONFIGS.flatMap((c) => ["-c", c])];

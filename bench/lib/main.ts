@@ -167,17 +167,13 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     });
 
     log(`temp tree ${tree.root}; applying D1 migrations`);
-    wranglerSync(tree.root, [
-      "d1",
-      "migrations",
-      "apply",
-      "DB",
-      "--local",
-      "--persist-to",
-      state,
-      "-c",
-      configs.gateway,
-    ]);
+    // The main database through the gateway's config, the audit database through the token Worker's (its only binder).
+    for (const [binding, config] of [
+      ["DB", configs.gateway],
+      ["AUDIT_DB", configs.token],
+    ] as const) {
+      wranglerSync(tree.root, ["d1", "migrations", "apply", binding, "--local", "--persist-to", state, "-c", config]);
+    }
 
     log(`starting the system (gateway, token, authn, demo, …) on ${origin}`);
     const system = await startDevServer({

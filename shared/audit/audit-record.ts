@@ -1,4 +1,4 @@
-/** One audit event as it travels on the audit Queue and lands in `audit_event`. */
+/** One audit event as it travels on the audit Queue and lands in the audit database's `audit_event`. */
 export interface AuditRecord {
   id: string;
   /** Milliseconds since the epoch, when the event happened (not when it was written). */
@@ -9,6 +9,25 @@ export interface AuditRecord {
   subject: string | null;
   actor: string | null;
   clientId: string | null;
-  /** JSON, already redacted by the producer. */
+  /** JSON, already redacted and capped by the producer (caps.ts). */
   detail: string;
+}
+
+const NULLABLE_TEXT = ["orgId", "subject", "actor", "clientId"] as const;
+const TEXT = ["id", "kind", "outcome", "detail"] as const;
+
+/**
+ * Whether a queue message's body can be written as an audit row. A message
+ * that cannot (sent by an older or broken producer) must not fail the whole
+ * batch it arrived in: the consumer sets it apart.
+ */
+export function isAuditRecord(value: unknown): value is AuditRecord {
+  if (typeof value !== "object" || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return (
+    TEXT.every((key) => typeof record[key] === "string" && record[key] !== "") &&
+    NULLABLE_TEXT.every((key) => record[key] === null || typeof record[key] === "string") &&
+    typeof record.occurredAt === "number" &&
+    Number.isFinite(record.occurredAt)
+  );
 }

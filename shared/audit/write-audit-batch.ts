@@ -1,13 +1,15 @@
 import { drizzle } from "drizzle-orm/d1";
-import { auditEvent } from "../db/schema.ts";
+import { auditEvent } from "../db/audit-schema.ts";
 import type { AuditRecord } from "./audit-record.ts";
 
 /** D1 caps bound parameters per statement; 9 columns × 10 rows stays under it. */
 const ROWS_PER_STATEMENT = 10;
 
 /**
- * Writes a batch of audit records in one D1 round trip. Queues deliver at
- * least once, so an id already written is skipped, not duplicated.
+ * Writes a batch of audit records to the audit database in one D1 round
+ * trip (one transaction). It is keyed by event id: Queues deliver at least
+ * once and the dead-letter queue replays, so an id already written is
+ * skipped, never duplicated.
  */
 export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<void> {
   if (records.length === 0) return;

@@ -12,8 +12,10 @@ export interface RunningSystem {
   /** The one origin, e.g. http://localhost:PORT */
   origin: string;
   fetch: (path: string, init?: RequestInit) => Promise<Response>;
-  /** Runs a read-only query on the shared D1 database (audit checks). */
+  /** Runs a read-only query on the audit database (`AUDIT_DB`, bound by the token Worker). */
   query: <T>(sql: string, ...params: unknown[]) => Promise<T[]>;
+  /** Runs a read-only query on the main database (`DB`: users, sessions, keys, …). */
+  queryMain: <T>(sql: string, ...params: unknown[]) => Promise<T[]>;
   close: () => Promise<void>;
 }
 
@@ -55,6 +57,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   };
   await harness.update({ root: ROOT, workers: harnessWorkers(vars) });
   await harness.getWorker("mono-auth-gateway").applyD1Migrations("DB");
+  // The audit database is bound only by the token Worker, its one writer.
+  await harness.getWorker("mono-auth-token").applyD1Migrations("AUDIT_DB");
   const { url: finalUrl } = await harness.listen();
   const finalOrigin = finalUrl.origin.replace("127.0.0.1", "localhost");
   if (finalOrigin !== origin) throw new Error(`harness moved from ${origin} to ${finalOrigin}`);
@@ -62,13 +66,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     origin,
     fetch: (path, init) => fetch(new URL(path, origin), { redirect: "manual", ...init }),
     query: async <T>(sql: string, ...params: unknown[]) => {
+      const env = (await harness.getWorker("mono-auth-token").getEnv()) as { AUDIT_DB: D1Like };
+      return all<T>(env.AUDIT_DB, sql, params);
+    },
+    queryMain: async <T>(sql: string, ...params: unknown[]) => {
       const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
-      return (
-        await env.DB.prepare(sql)
-          .bind(...params)
-          .all<T>()
-      ).results;
+      return all<T>(env.DB, sql, params);
     },
     close: () => harness.close(),
   };
+}
+
+async function all<T>(db: D1Like, sql: string, params: unknown[]): Promise<T[]> {
+  return (
+    await db
+      .prepare(sql)
+      .bind(...params)
+      .all<T>()
+  ).results;
 }

@@ -1,5 +1,7 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
+import { expect } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { member, organization, session, user } from "../../shared/db/schema.ts";
 
 /** A user with a session in an org, written to D1 the way Better Auth writes them. */
@@ -36,4 +38,60 @@ export async function seedSession(
     activeOrganizationId: options.activeOrg === false ? null : orgId,
   });
   return { userId, orgId, token, sessionId: `s-${id}` };
+}
+
+/** The first audience the token Worker may mint for. */
+export const AUDIENCE = env.ALLOWED_AUDIENCES.split(" ")[0] as string;
+
+const hextet = () => Math.floor(Math.random() * 0x10000).toString(16);
+
+/**
+ * An IPv6 /64 no other request uses (2001:db8::/32 is the documentation
+ * prefix). Requests get one each so that the per-address limit on the token
+ * endpoint never counts one test's requests against another's.
+ */
+export function freshPrefix64(): string {
+  return `2001:db8:${hextet()}:${hextet()}`;
+}
+
+export function freshClientAddress(): string {
+  return `${freshPrefix64()}::1`;
+}
+
+export interface TokenRequestOptions {
+  contentType?: string;
+  /** `cf-connecting-ip`; a fresh address when absent. */
+  clientAddress?: string;
+  headers?: Record<string, string>;
+}
+
+export type TokenRequestBody = Record<string, string> | URLSearchParams | ReadableStream<Uint8Array> | string;
+
+function toBody(body: TokenRequestBody): BodyInit {
+  if (typeof body === "string" || body instanceof URLSearchParams || body instanceof ReadableStream) return body;
+  return new URLSearchParams(body);
+}
+
+/** POST /oauth2/token as a client would send it. */
+export function tokenRequest(body: TokenRequestBody, options: TokenRequestOptions = {}): Promise<Response> {
+  return exports.default.fetch(
+    new Request(`http://localhost${ENDPOINT.token}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": options.contentType ?? "application/x-www-form-urlencoded",
+        "cf-connecting-ip": options.clientAddress ?? freshClientAddress(),
+        ...options.headers,
+      },
+      body: toBody(body),
+    }),
+  );
+}
+
+/** RFC 6749 §5.2: the exact code, its status, a description, never cached. */
+export async function expectOAuthError(response: Response, status: number, error: string) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+  const body = (await response.json()) as { error: string; error_description: string };
+  expect(body.error).toBe(error);
+  expect(typeof body.error_description).toBe("string");
 }

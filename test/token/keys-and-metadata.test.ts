@@ -1,44 +1,49 @@
 import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { ALL_SCOPES } from "../../shared/contracts/scopes.ts";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
-import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
-import { seedSession } from "./fixtures.ts";
+import { SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { AUDIENCE, seedSession } from "./fixtures.ts";
 
+interface Jwks {
+  keys: Record<string, unknown>[];
+}
+
+async function servedJwks(headers: HeadersInit = {}): Promise<Jwks> {
+  const response = await exports.default.fetch(`http://localhost${ENDPOINT.jwks}`, { headers });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Jwks;
+}
+
+async function currentKids(): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    "SELECT kid FROM signing_key WHERE status IN ('current', 'previous') ORDER BY kid",
+  ).all<{ kid: string }>();
+  return results.map((r) => r.kid);
+}
+
+const kids = (jwks: Jwks) => jwks.keys.map((k) => k.kid as string).sort();
+
+// The first test starts from no key at all; the rest of the file runs on the key it creates.
 describe("signing keys", () => {
-  it("creates exactly one current key when many requests race for the first one", async () => {
+  it("creates exactly one current key when many exchanges race for the first one", async () => {
     await env.DB.prepare("DELETE FROM signing_key").run();
     await env.KV.delete(KV_KEY.jwks);
     const sessions = await Promise.all(Array.from({ length: 12 }, () => seedSession()));
-    const responses = await Promise.all(
-      sessions.map((s) =>
-        exports.default.fetch(
-          new Request("http://localhost/oauth2/token", {
-            method: "POST",
-            headers: { "Content-Type": "application/x-www-form-urlencoded" },
-            body: new URLSearchParams({
-              grant_type: GRANT_TYPE.tokenExchange,
-              subject_token: s.token,
-              subject_token_type: TOKEN_TYPE.session,
-              audience: env.ALLOWED_AUDIENCES.split(" ")[0] as string,
-            }),
-          }),
-        ),
-      ),
+    const results = await Promise.all(
+      sessions.map((s) => exports.TokenService.exchangeSession({ sessionToken: s.token, audience: AUDIENCE })),
     );
-    const tokens = await Promise.all(
-      responses.map(async (r) => ((await r.json()) as { access_token: string }).access_token),
-    );
-    const { results } = await env.DB.prepare("SELECT kid FROM signing_key WHERE status = 'current'").all<{
+    expect(results.map((r) => r.status)).toEqual(results.map(() => 200));
+    const current = await env.DB.prepare("SELECT kid FROM signing_key WHERE status = 'current'").all<{
       kid: string;
     }>();
-    expect(results).toHaveLength(1);
-    const jwks = (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as {
-      keys: { kid: string }[];
-    };
-    expect(jwks.keys.map((k) => k.kid)).toEqual([results[0]?.kid]);
+    expect(current.results).toHaveLength(1);
+    const jwks = await servedJwks();
+    expect(kids(jwks)).toEqual([current.results[0]?.kid]);
     const keySet = createLocalJWKSet(jwks as JSONWebKeySet);
-    for (const token of tokens) await expect(jwtVerify(token, keySet)).resolves.toBeDefined();
+    for (const r of results) await expect(jwtVerify(String(r.body.access_token), keySet)).resolves.toBeDefined();
   });
 
   it("stores the private key sealed, never in clear", async () => {
@@ -56,47 +61,104 @@ describe("signing keys", () => {
   });
 });
 
-describe("JWKS and metadata", () => {
-  it("serves only public members, and keeps the KV copy the gateway reads", async () => {
-    const jwks = (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as {
-      keys: Record<string, unknown>[];
-    };
+describe("GET /.well-known/jwks.json", () => {
+  it("serves only public members, and the KV copy the gateway reads, written without an expiration", async () => {
+    const jwks = await servedJwks();
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const key of jwks.keys) {
-      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+      expect(key).toMatchObject({ kty: "EC", crv: "P-256", alg: SIGNING_ALG, use: "sig" });
       expect(key).not.toHaveProperty("d");
     }
     expect(await env.KV.get(KV_KEY.jwks, "json")).toEqual(jwks);
+    const listed = await env.KV.list({ prefix: KV_KEY.jwks });
+    expect(listed.keys).toHaveLength(1);
+    expect(listed.keys[0]?.expiration).toBeUndefined();
   });
 
-  it("rebuilds the JWKS from D1 when asked for a fresh copy", async () => {
-    await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [{ kid: "stale" }] }));
-    const fresh = (await (
-      await exports.default.fetch("http://localhost/.well-known/jwks.json", {
-        headers: { "Cache-Control": "no-cache" },
-      })
-    ).json()) as { keys: { kid: string }[] };
-    expect(fresh.keys.map((k) => k.kid)).not.toContain("stale");
-    expect(((await env.KV.get(KV_KEY.jwks, "json")) as { keys: { kid: string }[] }).keys).toEqual(fresh.keys);
+  it("serves the KV copy whatever the request says: no-cache never reaches D1", async () => {
+    const published = await env.KV.get(KV_KEY.jwks);
+    const sentinel = { keys: [{ kty: "EC", crv: "P-256", kid: `sentinel-${crypto.randomUUID()}`, x: "x", y: "y" }] };
+    await env.KV.put(KV_KEY.jwks, JSON.stringify(sentinel));
+    // A key only D1 knows: a response that holds it was built from D1.
+    const d1Only = `d1-only-${crypto.randomUUID()}`;
+    await env.DB.prepare(
+      "INSERT INTO signing_key (kid, alg, status, public_jwk, private_jwk_sealed, created_at) VALUES (?, ?, 'previous', ?, 'x', ?)",
+    )
+      .bind(d1Only, SIGNING_ALG, JSON.stringify({ kty: "EC", kid: d1Only }), Date.now())
+      .run();
+    try {
+      const served = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          servedJwks(i % 2 ? { "Cache-Control": "no-cache" } : { "Cache-Control": "no-cache", Pragma: "no-cache" }),
+        ),
+      );
+      for (const jwks of served) expect(jwks).toEqual(sentinel);
+      // Nothing was rebuilt and written back either.
+      expect(await env.KV.get(KV_KEY.jwks, "json")).toEqual(sentinel);
+    } finally {
+      await env.DB.prepare("DELETE FROM signing_key WHERE kid = ?").bind(d1Only).run();
+      if (published) await env.KV.put(KV_KEY.jwks, published);
+    }
   });
 
-  it("serves RFC 8414 metadata and OpenID discovery for the one issuer", async () => {
-    const as = (await (
-      await exports.default.fetch("http://localhost/.well-known/oauth-authorization-server")
-    ).json()) as Record<string, unknown>;
+  it("rebuilds from D1 and writes KV back when KV has no JWKS; concurrent requests all get it", async () => {
+    await env.KV.delete(KV_KEY.jwks);
+    const served = await Promise.all(Array.from({ length: 10 }, () => servedJwks()));
+    const expected = await currentKids();
+    for (const jwks of served) expect(kids(jwks)).toEqual(expected);
+    expect(kids((await env.KV.get(KV_KEY.jwks, "json")) as Jwks)).toEqual(expected);
+    expect((await env.KV.list({ prefix: KV_KEY.jwks })).keys[0]?.expiration).toBeUndefined();
+  });
+
+  it("creates the first key when D1 has none, so a verifier never sees an empty set", async () => {
+    const saved = await env.DB.prepare("SELECT * FROM signing_key").all<Record<string, unknown>>();
+    await env.DB.prepare("DELETE FROM signing_key").run();
+    await env.KV.delete(KV_KEY.jwks);
+    try {
+      const jwks = await servedJwks();
+      expect(jwks.keys).toHaveLength(1);
+      expect(kids(jwks)).toEqual(await currentKids());
+    } finally {
+      // Put the file's key back: this isolate keeps signing with it.
+      await env.DB.prepare("DELETE FROM signing_key").run();
+      for (const row of saved.results) {
+        await env.DB.prepare(
+          "INSERT INTO signing_key (kid, alg, status, public_jwk, private_jwk_sealed, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+          .bind(row.kid, row.alg, row.status, row.public_jwk, row.private_jwk_sealed, row.created_at)
+          .run();
+      }
+      await env.KV.delete(KV_KEY.jwks);
+    }
+  });
+});
+
+describe("metadata", () => {
+  it("serves RFC 8414 metadata derived from the grant and client-authentication registries", async () => {
+    const response = await exports.default.fetch(`http://localhost${ENDPOINT.authorizationServerMetadata}`);
+    expect(response.status).toBe(200);
+    const as = (await response.json()) as Record<string, unknown>;
     expect(as).toMatchObject({
       issuer: env.ISSUER,
-      jwks_uri: `${env.ISSUER}/.well-known/jwks.json`,
-      token_endpoint: `${env.ISSUER}/oauth2/token`,
-      grant_types_supported: [GRANT_TYPE.tokenExchange],
+      jwks_uri: `${env.ISSUER}${ENDPOINT.jwks}`,
+      token_endpoint: `${env.ISSUER}${ENDPOINT.token}`,
+      // No grant is open to a client at the public endpoint: sessions are
+      // exchanged over the RPC entrypoint only.
+      grant_types_supported: [],
+      token_endpoint_auth_methods_supported: ["none"],
+      scopes_supported: [...ALL_SCOPES],
+      access_token_signing_alg_values_supported: [SIGNING_ALG],
     });
+  });
+
+  it("serves OpenID discovery for the same issuer", async () => {
     const oidc = (await (
-      await exports.default.fetch("http://localhost/.well-known/openid-configuration")
+      await exports.default.fetch(`http://localhost${ENDPOINT.openIdConfiguration}`)
     ).json()) as Record<string, unknown>;
     expect(oidc).toMatchObject({
       issuer: env.ISSUER,
       subject_types_supported: ["public"],
-      id_token_signing_alg_values_supported: ["ES256"],
+      id_token_signing_alg_values_supported: [SIGNING_ALG],
     });
   });
 

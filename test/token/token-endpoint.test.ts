@@ -1,22 +1,11 @@
 import { env, exports } from "cloudflare:workers";
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
+import { ENDPOINT, REALM } from "../../shared/contracts/endpoints.ts";
 import { FIRST_PARTY_CLIENT_ID, GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
-import { seedSession } from "./fixtures.ts";
+import { MAX_TOKEN_REQUEST_BYTES } from "../../workers/token/src/http/read-form.ts";
+import { AUDIENCE, expectOAuthError, freshClientAddress, seedSession, tokenRequest } from "./fixtures.ts";
 
-const AUDIENCE = env.ALLOWED_AUDIENCES.split(" ")[0] as string;
-
-function exchange(params: Record<string, string> | URLSearchParams, init: { contentType?: string } = {}) {
-  const body = params instanceof URLSearchParams ? params : new URLSearchParams(params);
-  return exports.default.fetch(
-    new Request("http://localhost/oauth2/token", {
-      method: "POST",
-      headers: { "Content-Type": init.contentType ?? "application/x-www-form-urlencoded" },
-      body,
-    }),
-  );
-}
-
+/** A request as the browser page used to send it: a session as subject_token. */
 function sessionParams(token: string, extra: Record<string, string> = {}) {
   return {
     grant_type: GRANT_TYPE.tokenExchange,
@@ -27,169 +16,199 @@ function sessionParams(token: string, extra: Record<string, string> = {}) {
   };
 }
 
-async function expectOAuthError(response: Response, status: number, error: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("Cache-Control")).toBe("no-store");
-  const body = (await response.json()) as { error: string; error_description: string };
-  expect(body.error).toBe(error);
-  expect(typeof body.error_description).toBe("string");
+/** A request the grant would take further if it were valid: the client and grant checks run. */
+const EXCHANGE = {
+  grant_type: GRANT_TYPE.tokenExchange,
+  subject_token: "some-token",
+  subject_token_type: TOKEN_TYPE.accessToken,
+  audience: AUDIENCE,
+};
+
+/** A body of exactly `bytes` bytes that is a valid form. */
+function formOfSize(bytes: number): string {
+  const head = `grant_type=password&pad=`;
+  return head + "a".repeat(bytes - head.length);
 }
 
-async function jwks() {
-  return (await (await exports.default.fetch("http://localhost/.well-known/jwks.json")).json()) as {
-    keys: Record<string, unknown>[];
-  };
+/** A body streamed in chunks, so the request carries no Content-Length. */
+function streamedBody(totalBytes: number, chunkBytes = 1024): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode("a".repeat(chunkBytes));
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= totalBytes) {
+        controller.close();
+        return;
+      }
+      const n = Math.min(chunkBytes, totalBytes - sent);
+      controller.enqueue(n === chunkBytes ? chunk : chunk.slice(0, n));
+      sent += n;
+    },
+  });
 }
 
-describe("POST /oauth2/token: session exchange", () => {
-  it("mints an RFC 9068 access token that verifies against the served JWKS", async () => {
-    const s = await seedSession({ role: "owner,admin" });
-    const response = await exchange(sessionParams(s.token));
-    expect(response.status).toBe(200);
-    expect(response.headers.get("Cache-Control")).toBe("no-store");
-    const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({
-      issued_token_type: TOKEN_TYPE.accessToken,
-      token_type: "Bearer",
-      scope: "documents:read",
-    });
-    expect(body.expires_in).toBe(Number(env.ACCESS_TOKEN_TTL_SECONDS));
-
-    const token = body.access_token as string;
-    const keys = await jwks();
-    expect(decodeProtectedHeader(token)).toEqual({ alg: "ES256", typ: "at+jwt", kid: keys.keys[0]?.kid });
-    const { payload } = await jwtVerify(token, createLocalJWKSet(keys as JSONWebKeySet), {
-      issuer: env.ISSUER,
-      audience: AUDIENCE,
-      typ: "at+jwt",
-      algorithms: ["ES256"],
-    });
-    expect(payload).toMatchObject({
-      sub: s.userId,
-      client_id: FIRST_PARTY_CLIENT_ID,
-      scope: "documents:read",
-      org_id: s.orgId,
-      roles: ["owner", "admin"],
-      sid: s.sessionId,
-    });
-    expect(payload.exp! - payload.iat!).toBe(Number(env.ACCESS_TOKEN_TTL_SECONDS));
-    expect(payload.jti).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it("never lets a token outlive its session", async () => {
-    const s = await seedSession({ expiresInMs: 60_000 });
-    const body = (await (await exchange(sessionParams(s.token))).json()) as { expires_in: number };
-    expect(body.expires_in).toBeLessThanOrEqual(60);
-  });
-
-  it("records an audit event for the issue, without the token", async () => {
+describe("POST /oauth2/token: a session is never a subject_token here", () => {
+  it("invalid_request for a session subject_token (RFC 8693 §2.2.2), and nothing is minted or bound", async () => {
     const s = await seedSession();
-    const { access_token } = (await (await exchange(sessionParams(s.token))).json()) as { access_token: string };
-    await expect
-      .poll(() =>
-        env.DB.prepare(
-          "SELECT outcome, subject, org_id, detail FROM audit_event WHERE kind = 'token.issued' AND subject = ?",
-        )
-          .bind(s.userId)
-          .first(),
-      )
-      .toMatchObject({ outcome: "issued", org_id: s.orgId });
-    const rows = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
-    expect(
-      rows.results.some((r) => r.detail.includes(access_token.split(".")[2] as string) || r.detail.includes(s.token)),
-    ).toBe(false);
+    for (const params of [sessionParams(s.token), sessionParams(s.token, { client_id: FIRST_PARTY_CLIENT_ID })]) {
+      const response = await tokenRequest(params);
+      await expectOAuthError(response, 400, "invalid_request");
+    }
+    const bound = await env.DB.prepare("SELECT 1 FROM session_org WHERE session_id = ?").bind(s.sessionId).all();
+    expect(bound.results).toEqual([]);
+  });
+
+  it("invalid_request for any other subject_token_type, and for a missing subject_token (§2.1)", async () => {
+    await expectOAuthError(await tokenRequest(EXCHANGE), 400, "invalid_request");
+    await expectOAuthError(
+      await tokenRequest({ ...EXCHANGE, subject_token_type: TOKEN_TYPE.jwt }),
+      400,
+      "invalid_request",
+    );
+    const { subject_token: _omitted, ...withoutSubject } = EXCHANGE;
+    await expectOAuthError(await tokenRequest(withoutSubject), 400, "invalid_request");
   });
 });
 
-describe("POST /oauth2/token: errors (RFC 6749 §5.2, RFC 8693 §2.2.2)", () => {
-  it("invalid_request: not form-encoded, missing or repeated parameters, wrong token types", async () => {
-    const s = await seedSession();
+describe("POST /oauth2/token: the request (RFC 6749 §3.2)", () => {
+  it("invalid_request: not form-encoded, missing grant_type, repeated parameters, not UTF-8", async () => {
     await expectOAuthError(
-      await exchange(sessionParams(s.token), { contentType: "application/json" }),
+      await tokenRequest(JSON.stringify(EXCHANGE), { contentType: "application/json" }),
+      400,
+      "invalid_request",
+    );
+    await expectOAuthError(await tokenRequest({ audience: AUDIENCE }), 400, "invalid_request");
+    const repeated = new URLSearchParams(EXCHANGE);
+    repeated.append("audience", AUDIENCE);
+    await expectOAuthError(await tokenRequest(repeated), 400, "invalid_request");
+    const notUtf8 = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array([0x67, 0x3d, 0xff, 0xfe]));
+        controller.close();
+      },
+    });
+    await expectOAuthError(await tokenRequest(notUtf8), 400, "invalid_request");
+  });
+
+  it("unsupported_grant_type for grant types no handler serves", async () => {
+    for (const grant_type of ["password", GRANT_TYPE.clientCredentials, GRANT_TYPE.jwtBearer]) {
+      await expectOAuthError(
+        await tokenRequest({ grant_type, username: "a", password: "b" }),
+        400,
+        "unsupported_grant_type",
+      );
+    }
+  });
+
+  it("405 with Allow: POST for other methods", async () => {
+    const response = await exports.default.fetch(`http://localhost${ENDPOINT.token}`);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("POST");
+    expect(((await response.json()) as { error: string }).error).toBe("method_not_allowed");
+  });
+});
+
+describe("POST /oauth2/token: body cap", () => {
+  it("413 payload_too_large for a streamed body over the cap, sent without Content-Length", async () => {
+    const request = new Request(`http://localhost${ENDPOINT.token}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "cf-connecting-ip": freshClientAddress() },
+      body: streamedBody(MAX_TOKEN_REQUEST_BYTES + 1),
+    });
+    expect(request.headers.get("Content-Length")).toBeNull();
+    const response = await exports.default.fetch(request);
+    expect(response.status).toBe(413);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(((await response.json()) as { error: string }).error).toBe("payload_too_large");
+  });
+
+  it("413 for a body much larger than the cap, and for a declared Content-Length over it", async () => {
+    const huge = await tokenRequest(streamedBody(1024 * 1024, 64 * 1024));
+    expect(huge.status).toBe(413);
+    const declared = await tokenRequest(formOfSize(MAX_TOKEN_REQUEST_BYTES + 1));
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { error: string }).error).toBe("payload_too_large");
+  });
+
+  it("reads a body of exactly the cap, streamed or not", async () => {
+    const exact = formOfSize(MAX_TOKEN_REQUEST_BYTES);
+    await expectOAuthError(await tokenRequest(exact), 400, "unsupported_grant_type");
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        const bytes = new TextEncoder().encode(exact);
+        controller.enqueue(bytes.slice(0, 5000));
+        controller.enqueue(bytes.slice(5000));
+        controller.close();
+      },
+    });
+    await expectOAuthError(await tokenRequest(streamed), 400, "unsupported_grant_type");
+  });
+});
+
+describe("POST /oauth2/token: client authentication (RFC 6749 §2.3)", () => {
+  const basic = `Basic ${btoa("client:secret")}`;
+
+  it("invalid_request when a request uses more than one authentication method (§2.3.1)", async () => {
+    await expectOAuthError(
+      await tokenRequest(
+        { ...EXCHANGE, client_id: "client", client_secret: "secret" },
+        { headers: { Authorization: basic } },
+      ),
       400,
       "invalid_request",
     );
     await expectOAuthError(
-      await exchange({
-        grant_type: GRANT_TYPE.tokenExchange,
-        subject_token_type: TOKEN_TYPE.session,
-        audience: AUDIENCE,
+      await tokenRequest({
+        ...EXCHANGE,
+        client_id: "client",
+        client_secret: "secret",
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: "a.b.c",
       }),
       400,
       "invalid_request",
     );
-    const repeated = new URLSearchParams(sessionParams(s.token));
-    repeated.append("audience", AUDIENCE);
-    await expectOAuthError(await exchange(repeated), 400, "invalid_request");
-    await expectOAuthError(
-      await exchange(sessionParams(s.token, { subject_token_type: TOKEN_TYPE.jwt })),
-      400,
-      "invalid_request",
-    );
-    await expectOAuthError(
-      await exchange(sessionParams(s.token, { requested_token_type: TOKEN_TYPE.idJag })),
-      400,
-      "invalid_request",
-    );
-    await expectOAuthError(await exchange({ subject_token: s.token }), 400, "invalid_request");
   });
 
-  it("unsupported_grant_type", async () => {
-    await expectOAuthError(
-      await exchange({ grant_type: "password", username: "a", password: "b" }),
-      400,
-      "unsupported_grant_type",
-    );
+  it("invalid_client (401, Basic challenge) for a method this endpoint does not accept", async () => {
+    for (const [params, headers] of [
+      [EXCHANGE, { Authorization: basic }],
+      [{ ...EXCHANGE, client_id: "client", client_secret: "secret" }, {}],
+      [
+        {
+          ...EXCHANGE,
+          client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          client_assertion: "a.b.c",
+        },
+        {},
+      ],
+    ] as const) {
+      const response = await tokenRequest(params, { headers });
+      await expectOAuthError(response, 401, "invalid_client");
+      expect(response.headers.get("WWW-Authenticate")).toBe(`Basic realm="${REALM}"`);
+    }
   });
 
-  it("invalid_grant: unknown, expired, org-less or non-member sessions", async () => {
-    await expectOAuthError(await exchange(sessionParams("no-such-session")), 400, "invalid_grant");
-    const expired = await seedSession({ expiresInMs: -1000 });
-    await expectOAuthError(await exchange(sessionParams(expired.token)), 400, "invalid_grant");
-    const noOrg = await seedSession({ activeOrg: false });
-    await expectOAuthError(await exchange(sessionParams(noOrg.token)), 400, "invalid_grant");
-    const notMember = await seedSession({ member: false });
-    await expectOAuthError(await exchange(sessionParams(notMember.token)), 400, "invalid_grant");
+  it("invalid_client for a client_id nobody registered", async () => {
+    await expectOAuthError(await tokenRequest({ ...EXCHANGE, client_id: "someone-else" }), 401, "invalid_client");
   });
+});
 
-  it("invalid_target for an audience we do not serve", async () => {
-    const s = await seedSession();
-    await expectOAuthError(
-      await exchange(sessionParams(s.token, { audience: "https://elsewhere.example/api" })),
-      400,
-      "invalid_target",
-    );
-  });
-
-  it("invalid_scope for a scope we do not know", async () => {
-    const s = await seedSession();
-    await expectOAuthError(
-      await exchange(sessionParams(s.token, { scope: "documents:read admin" })),
-      400,
-      "invalid_scope",
-    );
-  });
-
-  it("invalid_client (401) for any client but the first-party one", async () => {
-    const s = await seedSession();
-    const response = await exchange(sessionParams(s.token, { client_id: "someone-else" }));
-    await expectOAuthError(response, 401, "invalid_client");
-    expect(response.headers.get("WWW-Authenticate")).toContain("Basic");
-  });
-
-  it("records refusals as audit events", async () => {
-    await exchange(sessionParams("definitely-not-a-session"));
+describe("POST /oauth2/token: audit", () => {
+  it("records refusals, without what the client sent as a credential", async () => {
+    const secret = `definitely-not-a-session-${crypto.randomUUID()}`;
+    await expectOAuthError(await tokenRequest(sessionParams(secret)), 400, "invalid_request");
     await expect
       .poll(
         async () =>
           (
-            await env.DB.prepare(
-              "SELECT count(*) AS n FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%invalid_grant%'",
+            await env.AUDIT_DB.prepare(
+              "SELECT count(*) AS n FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%invalid_request%'",
             ).first<{ n: number }>()
           )?.n,
       )
       .toBeGreaterThan(0);
-    const rows = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
-    expect(rows.results.some((r) => r.detail.includes("definitely-not-a-session"))).toBe(false);
+    const rows = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
+    expect(rows.results.some((r) => r.detail.includes(secret))).toBe(false);
   });
 });

@@ -2,5 +2,8 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    TEST_AUDIT_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    /** The audit database (bound by the token Worker; tests that read audit rows bind it too). */
+    AUDIT_DB: D1Database;
   }
 }

@@ -1,5 +1,5 @@
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
-import { currentSigningKey, type Jwks, jwksFromDatabase, type KeyStore, publishJwks } from "./signing-keys.ts";
+import { type Jwks, jwksFromDatabase, type KeyStore, loadCurrentSigningKey, publishJwks } from "./signing-keys.ts";
 
 /**
  * The JWKS public clients get: the KV copy. Nothing a client sends changes
@@ -24,7 +24,7 @@ async function rebuildPublishedJwks(store: KeyStore): Promise<Jwks> {
   if (jwks.keys.length > 0) return jwks;
   // An empty D1 gets its first key here (which publishes it), so a verifier
   // never sees an empty set.
-  await currentSigningKey(store);
+  await loadCurrentSigningKey(store);
   return publishJwks(store);
 }
 
@@ -36,6 +36,6 @@ async function rebuildPublishedJwks(store: KeyStore): Promise<Jwks> {
 export async function databaseJwks(store: KeyStore): Promise<Jwks> {
   const jwks = await jwksFromDatabase(store.DB);
   if (jwks.keys.length > 0) return jwks;
-  await currentSigningKey(store);
+  await loadCurrentSigningKey(store);
   return jwksFromDatabase(store.DB);
 }

@@ -39,6 +39,11 @@ let cached: { key: SigningKey; loadedAt: number } | undefined;
  */
 export async function currentSigningKey(store: KeyStore): Promise<SigningKey> {
   if (cached && Date.now() - cached.loadedAt < KEY_CACHE_MS) return cached.key;
+  return loadCurrentSigningKey(store);
+}
+
+/** As currentSigningKey, but always from D1 (creating the first key if there is none). */
+export async function loadCurrentSigningKey(store: KeyStore): Promise<SigningKey> {
   const db = drizzle(store.DB);
   let row = await db.select().from(signingKey).where(eq(signingKey.status, "current")).get();
   if (!row) {

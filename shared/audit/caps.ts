@@ -1,0 +1,88 @@
+/**
+ * Size caps on everything an audit event echoes. Refusals are recorded for
+ * requests nobody has authenticated, so any field may carry what an attacker
+ * chose (a path, a grant type, a client id, a description); without caps one
+ * request could write megabytes to the audit database. The caps are applied
+ * in the producing Worker, before the event is queued.
+ *
+ * - a string longer than its cap keeps its first characters (never half of a
+ *   surrogate pair) and ends with TRUNCATED;
+ * - a list keeps its first MAX_LIST_ITEMS items, each capped, and then one
+ *   more item, TRUNCATED, when items were dropped;
+ * - `detail` keeps at most MAX_DETAIL_KEYS keys, and its JSON is at most
+ *   MAX_DETAIL_BYTES bytes of UTF-8: fields that do not fit are left out and
+ *   counted under `_truncated_fields`.
+ */
+import type { AuditDetailValue } from "./record-audit.ts";
+
+/** Appended to every value that was cut, so a reader knows it was. */
+export const TRUNCATED = "…[truncated]";
+
+export const AUDIT_CAPS = {
+  /** The record's own string fields (org, subject, actor, client) and each string in `detail`. */
+  fieldChars: 256,
+  /** Each string inside a list in `detail` (scopes, matched rule ids). */
+  listItemChars: 128,
+  listItems: 16,
+  /** `detail` key names come from code, but are capped too. */
+  keyChars: 64,
+  detailKeys: 24,
+  detailBytes: 4096,
+} as const;
+
+/** The key under which `detail` reports how many fields did not fit. */
+export const TRUNCATED_FIELDS_KEY = "_truncated_fields";
+
+export function capString(value: string, maxChars: number): string {
+  if (value.length <= maxChars) return value;
+  let end = maxChars;
+  const last = value.charCodeAt(end - 1);
+  // A high surrogate at the cut would leave an unpaired half.
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return value.slice(0, end) + TRUNCATED;
+}
+
+export function capNullable(value: string | null | undefined): string | null {
+  return value == null ? null : capString(value, AUDIT_CAPS.fieldChars);
+}
+
+function capValue(value: AuditDetailValue): AuditDetailValue {
+  if (typeof value === "string") return capString(value, AUDIT_CAPS.fieldChars);
+  if (Array.isArray(value)) {
+    const items = value.slice(0, AUDIT_CAPS.listItems).map((item) => capString(String(item), AUDIT_CAPS.listItemChars));
+    if (value.length > AUDIT_CAPS.listItems) items.push(TRUNCATED);
+    return items;
+  }
+  // Not JSON numbers: JSON.stringify would write null anyway; say so.
+  if (typeof value === "number" && !Number.isFinite(value)) return null;
+  return value;
+}
+
+const encoder = new TextEncoder();
+
+/** `detail` with every value capped, serialised to at most AUDIT_CAPS.detailBytes bytes. */
+export function serialiseCappedDetail(detail: Readonly<Record<string, AuditDetailValue>>): string {
+  const entries = Object.entries(detail);
+  const out: Record<string, AuditDetailValue> = {};
+  // Room for `,"_truncated_fields":NN` and the closing brace.
+  const budget = AUDIT_CAPS.detailBytes - 32;
+  let size = 2; // "{}"
+  let dropped = 0;
+  for (const [index, [rawKey, rawValue]] of entries.entries()) {
+    if (index >= AUDIT_CAPS.detailKeys) {
+      dropped += entries.length - index;
+      break;
+    }
+    const key = capString(rawKey, AUDIT_CAPS.keyChars);
+    const value = capValue(rawValue);
+    const entrySize = encoder.encode(`${JSON.stringify(key)}:${JSON.stringify(value)},`).byteLength;
+    if (size + entrySize > budget) {
+      dropped += 1;
+      continue;
+    }
+    out[key] = value;
+    size += entrySize;
+  }
+  if (dropped > 0) out[TRUNCATED_FIELDS_KEY] = dropped;
+  return JSON.stringify(out);
+}
