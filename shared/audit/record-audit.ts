@@ -1,6 +1,16 @@
-import type { AuditRecord } from "./audit-record.ts";
+import { aggregateAnonymousRefusal, isAnonymousRefusal } from "./anonymous-refusals.ts";
+import { capNullable, serialiseCappedDetail } from "./caps.ts";
+import { type AuditSink, enqueueAuditRecord } from "./enqueue.ts";
 
-export type AuditKind = "gateway.decision" | "token.issued" | "token.refused" | "revocation.recorded";
+export type { AuditSink } from "./enqueue.ts";
+
+export type AuditKind =
+  | "gateway.decision"
+  | "token.issued"
+  | "token.refused"
+  | "revocation.recorded"
+  | "auth.sign_in_failed"
+  | "auth.rate_limited";
 
 export type AuditOutcome = "allow" | "deny" | "issued" | "refused" | "recorded";
 
@@ -16,11 +26,6 @@ export interface AuditEventInput {
   actor?: string | null;
   clientId?: string | null;
   detail?: Record<string, AuditDetailValue>;
-}
-
-/** The binding an audit producer needs: the queue, never D1 itself. */
-export interface AuditSink {
-  AUDIT_QUEUE: Queue<AuditRecord>;
 }
 
 /**
@@ -41,30 +46,46 @@ export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Rec
 }
 
 /**
- * Records one audit event: it is put on the audit Queue, and the consumer
- * (the token Worker) writes events to D1 in batches, so no request path
- * writes to D1's single primary (DESIGN, "Scale"). Returns the event id.
+ * Records one audit event: it is redacted and capped here, in the producing
+ * Worker, then put on the audit Queue; the consumer (the token Worker) writes
+ * events to the audit database in batches, so no request path writes to a D1
+ * primary (DESIGN, "Scale"). A refusal without an authenticated principal is
+ * folded into a per-isolate aggregate instead (anonymous-refusals.ts).
+ *
+ * Resolves once the event is queued, folded into an aggregate, or — after
+ * retries — counted and logged in full (enqueue.ts); it never rejects for a
+ * queue failure. What can be lost: an authenticated event, nothing short of a
+ * crash of the runtime before the send completes; for anonymous refusals see
+ * anonymous-refusals.ts. Returns the event id.
  */
 export async function recordAudit(sink: AuditSink, event: AuditEventInput): Promise<string> {
   const id = event.id ?? crypto.randomUUID();
-  await sink.AUDIT_QUEUE.send({
+  const detail = redactAuditDetail(event.detail ?? {});
+  if (isAnonymousRefusal(event)) {
+    await aggregateAnonymousRefusal(sink, { ...event, id }, detail);
+    return id;
+  }
+  await enqueueAuditRecord(sink, {
     id,
     occurredAt: Date.now(),
-    orgId: event.orgId ?? null,
+    orgId: capNullable(event.orgId),
     kind: event.kind,
     outcome: event.outcome,
-    subject: event.subject ?? null,
-    actor: event.actor ?? null,
-    clientId: event.clientId ?? null,
-    detail: JSON.stringify(redactAuditDetail(event.detail ?? {})),
+    subject: capNullable(event.subject),
+    actor: capNullable(event.actor),
+    clientId: capNullable(event.clientId),
+    detail: serialiseCappedDetail(detail),
   });
   return id;
 }
 
-/** For `waitUntil`: an audit event that cannot be queued is logged, never thrown at a client. */
+/**
+ * For `waitUntil`: the promise must be held there, because it may wait out an
+ * anonymous refusal's aggregation window. It never rejects.
+ */
 export function recordAuditInBackground(sink: AuditSink, event: AuditEventInput): Promise<void> {
   return recordAudit(sink, event).then(
     () => undefined,
-    (error: unknown) => console.error("audit enqueue failed", event.kind, error),
+    (error: unknown) => console.error("audit record failed", event.kind, error),
   );
 }

@@ -1,0 +1,140 @@
+// Refusals without an authenticated principal are aggregated per isolate and
+// window (shared/audit/anonymous-refusals.ts): N of them become one row with
+// a count, so nobody can fill the audit database by being refused.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  ANONYMOUS_REFUSAL_WINDOW_MS,
+  MAX_PENDING_KEYS,
+  OTHER_TARGET,
+} from "../../../shared/audit/anonymous-refusals.ts";
+import { recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
+import { arrivedRows } from "./audit-rows.ts";
+
+interface AggregateDetail {
+  error: string;
+  path?: string;
+  grant_type?: string;
+  count: number;
+  first_at: number;
+  last_at: number;
+}
+
+describe("anonymous refusals", () => {
+  it("N refusals in a window become one event with count N, held by the first caller's waitUntil", async () => {
+    const grant = `urn:test:${crypto.randomUUID()}`;
+    const before = Date.now();
+    await Promise.all(
+      Array.from({ length: 7 }, () =>
+        recordAuditInBackground(env, {
+          kind: "token.refused",
+          outcome: "refused",
+          detail: { grant_type: grant, error: "unsupported_grant_type", status: 400 },
+        }),
+      ),
+    );
+    const rows = await arrivedRows(
+      "SELECT * FROM audit_event WHERE kind = 'token.refused' AND json_extract(detail, '$.grant_type') = ?",
+      grant,
+    );
+    expect(rows).toHaveLength(1);
+    const [row] = rows;
+    expect(row).toMatchObject({ outcome: "refused", org_id: null, subject: null, actor: null, client_id: null });
+    const detail = JSON.parse(row?.detail ?? "null") as AggregateDetail;
+    expect(Object.keys(detail).sort()).toEqual(["count", "error", "first_at", "grant_type", "last_at"]);
+    expect(detail).toMatchObject({ grant_type: grant, error: "unsupported_grant_type", count: 7 });
+    expect(detail.first_at).toBeGreaterThanOrEqual(before);
+    expect(detail.last_at).toBeGreaterThanOrEqual(detail.first_at);
+    expect(row?.occurred_at).toBe(detail.first_at);
+    expect(ANONYMOUS_REFUSAL_WINDOW_MS).toBe(1_000);
+  });
+
+  it("refusals at the token endpoint: one row per key, the attacker-sized grant type capped", async () => {
+    const grant = `urn:${crypto.randomUUID()}:${"g".repeat(2_000)}`;
+    for (let i = 0; i < 5; i++) {
+      const response = await exports.default.fetch(
+        new Request("http://localhost/oauth2/token", {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ grant_type: grant }),
+        }),
+      );
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe("unsupported_grant_type");
+    }
+    const capped = `${grant.slice(0, 128)}…[truncated]`;
+    const rows = await arrivedRows(
+      "SELECT * FROM audit_event WHERE kind = 'token.refused' AND json_extract(detail, '$.grant_type') = ?",
+      capped,
+    );
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]?.detail ?? "null")).toMatchObject({
+      grant_type: capped,
+      error: "unsupported_grant_type",
+      count: 5,
+    });
+  });
+
+  it("past MAX_PENDING_KEYS distinct paths in a window, the rest share one row", async () => {
+    // A code of its own, so that only this test's refusals share these keys.
+    const error = `test_${crypto.randomUUID()}`;
+    const total = MAX_PENDING_KEYS + 8;
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        recordAuditInBackground(env, {
+          kind: "gateway.decision",
+          outcome: "deny",
+          detail: { method: "GET", path: `/api/documents/${i}`, error },
+        }),
+      ),
+    );
+    const read = async () =>
+      (
+        await env.AUDIT_DB.prepare(
+          "SELECT detail FROM audit_event WHERE kind = 'gateway.decision' AND json_extract(detail, '$.error') = ?",
+        )
+          .bind(error)
+          .all<{ detail: string }>()
+      ).results.map((r) => JSON.parse(r.detail) as AggregateDetail);
+    await expect.poll(async () => (await read()).reduce((sum, d) => sum + d.count, 0)).toBe(total);
+    const details = await read();
+    const other = details.filter((d) => d.path === OTHER_TARGET);
+    expect(other).toHaveLength(1);
+    // Every admitted path has a row of its own with count 1; the rest were folded.
+    const own = details.filter((d) => d.path !== OTHER_TARGET);
+    expect(own.every((d) => d.count === 1)).toBe(true);
+    expect(own.length).toBeLessThanOrEqual(MAX_PENDING_KEYS);
+    expect(other[0]?.count).toBe(total - own.length);
+  });
+
+  it("an authenticated refusal is never aggregated", async () => {
+    const subject = `user-${crypto.randomUUID()}`;
+    await Promise.all(
+      Array.from({ length: 3 }, () =>
+        recordAuditInBackground(env, {
+          kind: "gateway.decision",
+          outcome: "deny",
+          orgId: "org-1",
+          subject,
+          detail: { path: "/api/documents", error: "ERR_TOKEN_REVOKED" },
+        }),
+      ),
+    );
+    await expect
+      .poll(
+        async () =>
+          (
+            await env.AUDIT_DB.prepare("SELECT count(*) AS n FROM audit_event WHERE subject = ?")
+              .bind(subject)
+              .first<{ n: number }>()
+          )?.n,
+      )
+      .toBe(3);
+    const rows = await arrivedRows("SELECT detail FROM audit_event WHERE subject = ?", subject);
+    expect(rows.map((r) => JSON.parse(r.detail))).toEqual([
+      { path: "/api/documents", error: "ERR_TOKEN_REVOKED" },
+      { path: "/api/documents", error: "ERR_TOKEN_REVOKED" },
+      { path: "/api/documents", error: "ERR_TOKEN_REVOKED" },
+    ]);
+  });
+});
