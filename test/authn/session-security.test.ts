@@ -96,7 +96,9 @@ describe("sign-out", () => {
     expect(snapshot.entries).toContainEqual(expect.objectContaining({ kind: "session", value: session!.id }));
     await expect
       .poll(() =>
-        env.DB.prepare("SELECT outcome FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0")
+        env.AUDIT_DB.prepare(
+          "SELECT outcome FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0",
+        )
           .bind(session!.id)
           .first(),
       )

@@ -85,13 +85,15 @@ describe("gateway: allowed requests", () => {
     expect((await get({ Authorization: `Bearer ${token}` })).status).toBe(200);
     await expect
       .poll(async () => {
-        const row = await env.DB.prepare("SELECT outcome, subject, org_id, detail FROM audit_event WHERE detail LIKE ?")
+        const row = await env.AUDIT_DB.prepare(
+          "SELECT outcome, subject, org_id, detail FROM audit_event WHERE detail LIKE ?",
+        )
           .bind(`%${jti}%`)
           .first();
         return row;
       })
       .toMatchObject({ outcome: "allow", subject: "user-1", org_id: "org-1" });
-    const all = await env.DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
+    const all = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
     expect(all.results.some((r) => r.detail.includes(token.split(".")[2] as string))).toBe(false);
   });
 });
@@ -190,7 +192,7 @@ describe("gateway: denials", () => {
     expect(body.error_description).toBe("explicit_deny");
     expect(body.decision_id).toMatch(/^[0-9a-f-]{36}$/);
     await expect
-      .poll(() => env.DB.prepare("SELECT outcome FROM audit_event WHERE id = ?").bind(body.decision_id).first())
+      .poll(() => env.AUDIT_DB.prepare("SELECT outcome FROM audit_event WHERE id = ?").bind(body.decision_id).first())
       .toEqual({ outcome: "deny" });
   });
 
