@@ -26,7 +26,14 @@ export interface TokenServiceResult {
 export interface TokenServiceRpc {
   /**
    * RFC 8693 exchange of a first-party browser session for an access token,
-   * on the authn Worker's behalf (docs/endpoints.md, "Session exchange").
+   * on the authn Worker's behalf (docs/endpoints.md, "Session exchange"),
+   * for the first-party client. Before a token is signed, the (session, org)
+   * pair is recorded in `session_org`, so ending the session can revoke it in
+   * every org it minted for. Never rejects for a refusal; the body's `error`
+   * is one of: `invalid_request` (no session token or audience),
+   * `invalid_target` (audience not allowed), `invalid_scope` (unknown scope),
+   * `invalid_grant` (session unknown, expired or signed out, no active org,
+   * or no longer a member), `server_error` (500).
    */
   exchangeSession(request: SessionExchangeRequest): Promise<TokenServiceResult>;
   /**

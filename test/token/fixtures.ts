@@ -72,7 +72,7 @@ function toBody(body: TokenRequestBody): BodyInit {
   return new URLSearchParams(body);
 }
 
-/** POST /oauth2/token as a client would send it. */
+/** POST ENDPOINT.token as a client would send it. */
 export function tokenRequest(body: TokenRequestBody, options: TokenRequestOptions = {}): Promise<Response> {
   return exports.default.fetch(
     new Request(`http://localhost${ENDPOINT.token}`, {

@@ -61,7 +61,7 @@ describe("signing keys", () => {
   });
 });
 
-describe("GET /.well-known/jwks.json", () => {
+describe(`GET ${ENDPOINT.jwks}`, () => {
   it("serves only public members, and the KV copy the gateway reads, written without an expiration", async () => {
     const jwks = await servedJwks();
     expect(jwks.keys.length).toBeGreaterThan(0);

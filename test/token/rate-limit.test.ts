@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { TOKEN_ENDPOINT_LIMIT } from "../../workers/token/src/http/rate-limit.ts";
 import { freshPrefix64, tokenRequest } from "./fixtures.ts";
 
@@ -47,7 +48,7 @@ async function expectRateLimited(response: Response) {
   expect(typeof body.error_description).toBe("string");
 }
 
-describe("POST /oauth2/token: rate limit per client address", () => {
+describe(`POST ${ENDPOINT.token}: rate limit per client address`, () => {
   it("lets exactly the limit through (TOKEN_ENDPOINT_LIMIT agrees with the binding in wrangler.toml)", async () => {
     await inOneWindow(async () => {
       const address = `${freshPrefix64()}::1`;

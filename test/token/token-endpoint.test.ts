@@ -5,6 +5,9 @@ import { FIRST_PARTY_CLIENT_ID, GRANT_TYPE, TOKEN_TYPE } from "../../shared/cont
 import { MAX_TOKEN_REQUEST_BYTES } from "../../workers/token/src/http/read-form.ts";
 import { AUDIENCE, expectOAuthError, freshClientAddress, seedSession, tokenRequest } from "./fixtures.ts";
 
+/** RFC 7523 §2.2 */
+const JWT_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
 /** A request as the browser page used to send it: a session as subject_token. */
 function sessionParams(token: string, extra: Record<string, string> = {}) {
   return {
@@ -47,7 +50,7 @@ function streamedBody(totalBytes: number, chunkBytes = 1024): ReadableStream<Uin
   });
 }
 
-describe("POST /oauth2/token: a session is never a subject_token here", () => {
+describe(`POST ${ENDPOINT.token}: a session is never a subject_token here`, () => {
   it("invalid_request for a session subject_token (RFC 8693 §2.2.2), and nothing is minted or bound", async () => {
     const s = await seedSession();
     for (const params of [sessionParams(s.token), sessionParams(s.token, { client_id: FIRST_PARTY_CLIENT_ID })]) {
@@ -70,7 +73,7 @@ describe("POST /oauth2/token: a session is never a subject_token here", () => {
   });
 });
 
-describe("POST /oauth2/token: the request (RFC 6749 §3.2)", () => {
+describe(`POST ${ENDPOINT.token}: the request (RFC 6749 §3.2)`, () => {
   it("invalid_request: not form-encoded, missing grant_type, repeated parameters, not UTF-8", async () => {
     await expectOAuthError(
       await tokenRequest(JSON.stringify(EXCHANGE), { contentType: "application/json" }),
@@ -108,7 +111,7 @@ describe("POST /oauth2/token: the request (RFC 6749 §3.2)", () => {
   });
 });
 
-describe("POST /oauth2/token: body cap", () => {
+describe(`POST ${ENDPOINT.token}: body cap`, () => {
   it("413 payload_too_large for a streamed body over the cap, sent without Content-Length", async () => {
     const request = new Request(`http://localhost${ENDPOINT.token}`, {
       method: "POST",
@@ -145,7 +148,7 @@ describe("POST /oauth2/token: body cap", () => {
   });
 });
 
-describe("POST /oauth2/token: client authentication (RFC 6749 §2.3)", () => {
+describe(`POST ${ENDPOINT.token}: client authentication (RFC 6749 §2.3)`, () => {
   const basic = `Basic ${btoa("client:secret")}`;
 
   it("invalid_request when a request uses more than one authentication method (§2.3.1)", async () => {
@@ -162,7 +165,7 @@ describe("POST /oauth2/token: client authentication (RFC 6749 §2.3)", () => {
         ...EXCHANGE,
         client_id: "client",
         client_secret: "secret",
-        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion_type: JWT_CLIENT_ASSERTION,
         client_assertion: "a.b.c",
       }),
       400,
@@ -177,7 +180,7 @@ describe("POST /oauth2/token: client authentication (RFC 6749 §2.3)", () => {
       [
         {
           ...EXCHANGE,
-          client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+          client_assertion_type: JWT_CLIENT_ASSERTION,
           client_assertion: "a.b.c",
         },
         {},
@@ -194,7 +197,7 @@ describe("POST /oauth2/token: client authentication (RFC 6749 §2.3)", () => {
   });
 });
 
-describe("POST /oauth2/token: audit", () => {
+describe(`POST ${ENDPOINT.token}: audit`, () => {
   it("records refusals, without what the client sent as a credential", async () => {
     const secret = `definitely-not-a-session-${crypto.randomUUID()}`;
     await expectOAuthError(await tokenRequest(sessionParams(secret)), 400, "invalid_request");

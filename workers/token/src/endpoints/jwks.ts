@@ -10,7 +10,7 @@ import { keyStore } from "../keys/signing-keys.ts";
 const JWKS_CACHE = "public, max-age=300";
 
 /**
- * GET /.well-known/jwks.json (RFC 7517 §5): the KV copy (keys/jwks.ts).
+ * ENDPOINT.jwks (RFC 7517 §5): the KV copy (keys/jwks.ts).
  * Request headers are not read: a client's `Cache-Control: no-cache` must
  * not reach D1.
  */

@@ -13,7 +13,7 @@ import { tokenResponse } from "../tokens/token-response.ts";
 type TokenContext = Context<{ Bindings: TokenEnv }>;
 
 /**
- * POST /oauth2/token (RFC 6749 §3.2): read the form, look the grant type up
+ * POST ENDPOINT.token (RFC 6749 §3.2): read the form, look the grant type up
  * in the registry (grants/registry.ts), authenticate the client
  * (clients/authenticate.ts), let the grant issue. Every issue and every
  * refusal is an audit event.

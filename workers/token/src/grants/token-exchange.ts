@@ -16,7 +16,7 @@ type SubjectTokenExchange = (request: GrantRequest, context: GrantContext) => Pr
  */
 const SUBJECT_TOKEN_TYPES: ReadonlyMap<string, SubjectTokenExchange> = new Map();
 
-/** RFC 8693 token exchange at POST /oauth2/token. */
+/** RFC 8693 token exchange at the token endpoint (ENDPOINT.token). */
 export const tokenExchangeGrant: GrantHandler = {
   grantType: GRANT_TYPE.tokenExchange,
   advertised: SUBJECT_TOKEN_TYPES.size > 0,
