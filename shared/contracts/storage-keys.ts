@@ -7,7 +7,11 @@ export const KV_KEY = {
   jwks: "jwks:v1",
 } as const;
 
-/** TTL of the KV copy of the JWKS; the token Worker rewrites it on rotation. */
+/**
+ * How long a verifier keeps the JWKS it loaded before re-reading the KV copy.
+ * The copy itself has no expiration: the token Worker rewrites it whenever
+ * the key set changes (workers/token/src/keys/signing-keys.ts).
+ */
 export const JWKS_KV_TTL_SECONDS = 3600;
 
 /** One Durable Object per organization, addressed by name. */
