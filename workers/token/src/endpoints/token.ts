@@ -21,6 +21,7 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
 export async function tokenEndpoint(c: TokenContext): Promise<Response> {
   const env = c.env;
   const audit: { grant_type: string | null } = { grant_type: null };
+  /** The authenticated client, for the audit of a refusal. */
   let clientId: string | null = null;
   try {
     const params = await readTokenRequestForm(c.req.raw);
@@ -32,7 +33,9 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const config = tokenConfig(env);
     const headers = c.req.raw.headers;
     const client = await authenticateClient({ params, headers }, { env, config });
-    clientId = client.clientId;
+    // A public client (`none`) is named, not authenticated: anyone can send
+    // its id, so its refusals stay anonymous (shared/audit aggregates those).
+    if (client.method !== "none") clientId = client.clientId;
     const issued = await grant.handle({ params, client, headers }, { env, config });
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
     return tokenResponse(issued);
