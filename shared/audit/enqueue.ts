@@ -10,7 +10,7 @@ export interface AuditSink {
 export const ENQUEUE_ATTEMPTS = 3;
 const RETRY_PAUSE_MS = [50, 250] as const;
 
-/** The `event` field of the log line a lost enqueue writes (shared/audit/README in the docs). */
+/** The `event` field of the structured log line a lost enqueue writes. */
 export const ENQUEUE_FAILED_EVENT = "audit.enqueue_failed";
 
 let enqueueFailures = 0;
