@@ -1,52 +1,82 @@
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
-import { asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../../../../shared/db/schema.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { authnConfig } from "../config.ts";
+import { revocationEndpointHooks } from "../revocation/endpoint-hooks.ts";
+import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/membership-revocation.ts";
+import { revocationReason } from "../revocation/record-or-refuse.ts";
+import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { baseAuthOptions } from "./options.ts";
+import { sessionStartHook } from "./session-start.ts";
 
-export type AuthBindings = Pick<AuthnEnv, "DB" | "ORG_STATE" | "AUDIT_QUEUE" | "BETTER_AUTH_SECRET"> & {
+export type AuthBindings = Pick<
+  AuthnEnv,
+  | "DB"
+  | "ORG_STATE"
+  | "AUDIT_QUEUE"
+  | "BETTER_AUTH_SECRET"
+  | "API_AUDIENCE"
+  | "MAX_REQUEST_BODY_BYTES"
+  | "MAX_ORGANIZATIONS_PER_USER"
+  | "MAX_SESSIONS_PER_USER"
+> & {
   ISSUER: string;
 };
 
+interface EndingSessionRow {
+  id: string;
+  activeOrganizationId?: string | null;
+}
+
 function createAuth(env: AuthBindings) {
-  if (!env.BETTER_AUTH_SECRET || env.BETTER_AUTH_SECRET.length < 32) {
-    throw new Error("BETTER_AUTH_SECRET must be set to at least 32 characters");
-  }
-  return betterAuth({
-    ...baseAuthOptions(env.ISSUER),
-    secret: env.BETTER_AUTH_SECRET,
+  const config = authnConfig(env);
+  // Ends a session through Better Auth (so its delete hooks run); bound to
+  // the instance once it exists.
+  let endSession: (token: string) => Promise<void> = async () => {
+    throw new Error("Better Auth is not ready");
+  };
+  const auth = betterAuth({
+    ...baseAuthOptions(config.issuer, {
+      organizationLimit: config.maxOrganizationsPerUser,
+      organizationHooks: membershipRevocationHooks(env),
+    }),
+    secret: config.betterAuthSecret,
     database: drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema }),
+    hooks: revocationEndpointHooks(env),
     databaseHooks: {
       session: {
         create: {
-          // A new session starts in the person's first organization, so a
-          // returning user's first token names a tenant without an extra
-          // "choose organization" step (Better Auth's documented pattern).
-          before: async (session) => {
-            const first = await drizzle(env.DB, { schema })
-              .select({ orgId: schema.member.organizationId })
-              .from(schema.member)
-              .where(eq(schema.member.userId, session.userId))
-              .orderBy(asc(schema.member.createdAt))
-              .get();
-            return first ? { data: { ...session, activeOrganizationId: first.orgId } } : undefined;
+          before: sessionStartHook(env, config.maxSessionsPerUser, (token) => endSession(token)),
+        },
+        // Every session end revokes the session's tokens in every org it
+        // minted for: revocation/session-revocation.ts has the design.
+        delete: {
+          before: async (session, context) => {
+            const reason = revocationReason("session-ended", context?.path);
+            await revokeSessionEverywhere(env, session as EndingSessionRow, reason, true);
+          },
+          after: async (session, context) => {
+            const reason = revocationReason("session-ended", context?.path);
+            await revokeSessionEverywhere(env, session as EndingSessionRow, reason, false);
           },
         },
+      },
+      user: {
         delete: {
-          // Sign-out ends the session's access tokens at the gateway too:
-          // every token minted from it carries `sid`. The revocation is in
-          // the org's Durable Object before the sign-out response leaves.
-          after: async (session) => {
-            const orgId = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
-            if (!orgId) return;
-            await recordRevocation(env, { orgId, kind: "session", value: session.id, reason: "sign-out" });
+          // The user's memberships go with the row (foreign keys), without
+          // the organization hooks: cut off their tokens in each org first.
+          before: async (user, context) => {
+            await revokeUserEverywhere(env, user.id, revocationReason("user-deleted", context?.path));
           },
         },
       },
     },
   });
+  endSession = async (token) => {
+    await (await auth.$context).internalAdapter.deleteSession(token);
+  };
+  return auth;
 }
 
 export type Auth = ReturnType<typeof createAuth>;

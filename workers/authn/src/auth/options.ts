@@ -1,12 +1,21 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
 
+type OrganizationOptions = NonNullable<Parameters<typeof organization>[0]>;
+
+/** What the running Worker adds to the organization plugin; the schema generator needs none of it. */
+export interface OrganizationRuntime {
+  /** Organizations a person may create (Better Auth's `organizationLimit`). */
+  organizationLimit: number;
+  organizationHooks: OrganizationOptions["organizationHooks"];
+}
+
 /**
  * The Better Auth options that do not depend on bindings. The schema generator
  * (scripts/auth.cli.ts) and the Worker share them, so the generated D1 schema
  * always matches what the Worker runs.
  */
-export function baseAuthOptions(issuer: string) {
+export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime) {
   const secure = issuer.startsWith("https://");
   return {
     baseURL: issuer,
@@ -22,6 +31,11 @@ export function baseAuthOptions(issuer: string) {
       expiresIn: 60 * 60 * 24 * 7,
       updateAge: 60 * 60 * 24,
     },
+    // Better Auth's own limiter keeps its counters in the isolate's memory
+    // (and is off outside NODE_ENV=production); credential attempts are
+    // limited on the Workers rate-limiting binding instead
+    // (limits/credential-limits.ts), for the pages and the API alike.
+    rateLimit: { enabled: false },
     advanced: {
       // `__Host-` binds the cookie to this exact origin (no Domain, Path=/,
       // Secure); browsers only accept it over https, so plain-http local runs
@@ -36,6 +50,7 @@ export function baseAuthOptions(issuer: string) {
     plugins: [
       organization({
         allowUserToCreateOrganization: true,
+        ...runtime,
       }),
     ],
   } satisfies Omit<BetterAuthOptions, "database" | "secret">;

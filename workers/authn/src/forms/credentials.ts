@@ -1,9 +1,10 @@
+import { isAPIError } from "better-auth/api";
 import type { Auth } from "../auth/create-auth.ts";
 
 /** What a form post turned into: a redirect with cookies, or a message for the form. */
 export type FormOutcome =
   | { ok: true; setCookies: string[] }
-  | { ok: false; status: 400 | 401 | 409 | 422 | 429 | 500; message: string };
+  | { ok: false; status: 400 | 401 | 409 | 422 | 429 | 500; message: string; code?: string };
 
 interface BetterAuthErrorBody {
   code?: string;
@@ -59,7 +60,7 @@ async function failure(response: Response): Promise<FormOutcome> {
   const status: FormStatus = known?.status ?? (isFormStatus(response.status) ? response.status : 500);
   if (status === 500) console.error("auth form failed", response.status, body.code);
   const message = known?.message ?? (status === 500 ? undefined : body.message) ?? "Something went wrong. Try again.";
-  return { ok: false, status, message };
+  return { ok: false, status, message, ...(body.code ? { code: body.code } : {}) };
 }
 
 export async function signInWithForm(auth: Auth, request: Request, form: FormData): Promise<FormOutcome> {
@@ -119,7 +120,21 @@ export async function signUpWithForm(auth: Auth, request: Request, form: FormDat
   return { ok: true, setCookies: [...signUpCookies, ...org.headers.getSetCookie()] };
 }
 
-export async function signOutWithForm(auth: Auth, request: Request): Promise<string[]> {
-  const response = await auth.api.signOut({ headers: request.headers, asResponse: true });
-  return response.headers.getSetCookie();
+/**
+ * Ends the cookie's session. Not ok when it could not be ended safely (its
+ * tokens' revocation was not recorded: revocation/endpoint-hooks.ts); the
+ * cookie then stays, so the person can try again.
+ */
+export async function signOutWithForm(auth: Auth, request: Request): Promise<{ ok: boolean; setCookies: string[] }> {
+  let response: Response;
+  try {
+    response = await auth.api.signOut({ headers: request.headers, asResponse: true });
+  } catch (error) {
+    // A `hooks.before` refusal is thrown even with asResponse.
+    if (!isAPIError(error)) throw error;
+    console.error("sign-out refused", error.body?.code);
+    return { ok: false, setCookies: [] };
+  }
+  if (!response.ok) console.error("sign-out failed", response.status);
+  return { ok: response.ok, setCookies: response.ok ? response.headers.getSetCookie() : [] };
 }

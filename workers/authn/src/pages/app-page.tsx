@@ -1,4 +1,5 @@
-import { GRANT_TYPE, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { Layout } from "./layout.tsx";
 
 export interface AppPageProps {
@@ -9,9 +10,11 @@ export interface AppPageProps {
 }
 
 /**
- * What the page's script does, in the order a client of Mono-Auth would:
- * read the session, exchange it for an access token (RFC 8693), and call the
- * protected API through the gateway with it. Values come from the JSON
+ * What the page's script does, in the order a client of Mono-Auth would: get
+ * an access token for the session and call the protected API through the
+ * gateway with it. The token comes from POST /app/token, which exchanges the
+ * session on the server from the HttpOnly cookie: the script never holds the
+ * session's own token (session-token/exchange.ts). Values come from the JSON
  * config block, never from string-building in the script.
  */
 const SCRIPT = `
@@ -22,18 +25,16 @@ function show(text, isError) { status.textContent = text; status.className = isE
 document.getElementById("load").addEventListener("click", async () => {
   rows.replaceChildren();
   try {
-    show("Reading your session…");
-    const session = await (await fetch("/api/auth/get-session")).json();
-    if (!session) return show("Your session has ended. Sign in again.", true);
-    show("Exchanging the session for an access token…");
-    const exchange = await fetch("/oauth2/token", {
+    show("Getting an access token for your session…");
+    const exchange = await fetch(cfg.tokenPath, {
       method: "POST",
-      body: new URLSearchParams({ grant_type: cfg.grantType, subject_token: session.session.token, subject_token_type: cfg.subjectTokenType, audience: cfg.audience, scope: cfg.scope }),
+      body: new URLSearchParams({ audience: cfg.audience, scope: cfg.scope }),
     });
     const token = await exchange.json();
+    if (exchange.status === 400 && token.error === "invalid_grant") return show("Your session has ended. Sign in again.", true);
     if (!exchange.ok) return show("Token refused: " + token.error + " (" + token.error_description + ")", true);
     show("Calling /api/documents through the gateway…");
-    const response = await fetch("/api/documents", { headers: { Authorization: "Bearer " + token.access_token } });
+    const response = await fetch(cfg.documentsPath, { headers: { Authorization: "Bearer " + token.access_token } });
     const body = await response.json();
     if (!response.ok) return show("Gateway said " + response.status + ": " + (body.error_description || body.error), true);
     for (const doc of body.documents) {
@@ -55,10 +56,10 @@ document.getElementById("load").addEventListener("click", async () => {
 
 export function AppPage(props: AppPageProps) {
   const config = JSON.stringify({
-    grantType: GRANT_TYPE.tokenExchange,
-    subjectTokenType: TOKEN_TYPE.session,
+    tokenPath: ENDPOINT.sessionToken,
+    documentsPath: ENDPOINT.documents,
     audience: props.audience,
-    scope: "documents:read",
+    scope: SCOPE.documentsRead,
   }).replaceAll("<", "\\u003c");
   return (
     <Layout title="Your documents" nonce={props.nonce}>

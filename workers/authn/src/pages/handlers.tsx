@@ -1,15 +1,22 @@
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { organization } from "../../../../shared/db/schema.ts";
-import { getAuth } from "../auth/create-auth.ts";
-import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { auditFailedSignIn, auditRateLimited } from "../audit/credential-audit.ts";
+import { getAuth } from "../auth/create-auth.ts";
+import { authnConfig } from "../config.ts";
+import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
+import { checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
 
-export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string } };
+export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string; body: Uint8Array } };
+
+/** What the form says when a credential limit refuses the attempt (limits/credential-limits.ts). */
+export const TOO_MANY_ATTEMPTS = "Too many attempts. Wait a minute, then try again.";
 type PageContext = Context<AuthnApp>;
 
 function crossOriginRefused(): Response {
@@ -18,52 +25,69 @@ function crossOriginRefused(): Response {
 
 export async function home(c: PageContext) {
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
-  return c.redirect(session ? "/app" : "/sign-in", 303);
+  return c.redirect(session ? ENDPOINT.app : ENDPOINT.signIn, 303);
 }
 
 export function showCredentialsForm(mode: "sign-in" | "sign-up") {
   return (c: PageContext) => c.html(<CredentialsForm mode={mode} nonce={c.var.nonce} />);
 }
 
-/** POST /sign-in and /sign-up: a redirect to /app, or the form again with a message. */
+/**
+ * POST /sign-in and /sign-up: a redirect to /app, or the form again with a
+ * message. Each post is a password attempt under the same limits as Better
+ * Auth's API (one budget for both), and a wrong password is audited.
+ */
 export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
   return async (c: PageContext) => {
-    if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return crossOriginRefused();
+    if (!isSameOriginPost(c.req.raw, authnConfig(c.env).issuer)) return crossOriginRefused();
     const form = await c.req.raw.formData().catch(() => new FormData());
+    const text = (name: string) => {
+      const value = form.get(name);
+      return typeof value === "string" ? value : "";
+    };
+    const again = (error: string, status: Extract<FormOutcome, { ok: false }>["status"]) =>
+      c.html(
+        <CredentialsForm mode={mode} nonce={c.var.nonce} error={error} email={text("email")} name={text("name")} />,
+        status,
+      );
+
+    const path = mode === "sign-in" ? ENDPOINT.signIn : ENDPOINT.signUp;
+    const email = text("email").trim() || undefined;
+    const verdict = await checkCredentialAttempt(c.env, authnConfig(c.env), c.req.raw.headers, email);
+    if (verdict.limited) {
+      c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: verdict.by, attempt: verdict.attempt }));
+      for (const [name, value] of Object.entries(retryAfterHeader(verdict))) c.header(name, value);
+      return again(TOO_MANY_ATTEMPTS, 429);
+    }
+
     const auth = getAuth(c.env);
     const outcome: FormOutcome =
       mode === "sign-in" ? await signInWithForm(auth, c.req.raw, form) : await signUpWithForm(auth, c.req.raw, form);
     if (!outcome.ok) {
-      const text = (name: string) => {
-        const value = form.get(name);
-        return typeof value === "string" ? value : "";
-      };
-      return c.html(
-        <CredentialsForm
-          mode={mode}
-          nonce={c.var.nonce}
-          error={outcome.message}
-          email={text("email")}
-          name={text("name")}
-        />,
-        outcome.status,
-      );
+      if (mode === "sign-in" && outcome.status === 401 && email) {
+        const error = outcome.code ?? "unauthorized";
+        c.executionCtx.waitUntil(auditFailedSignIn(c.env, { path, error, email, attempt: verdict.attempt }));
+      }
+      return again(outcome.message, outcome.status);
     }
     for (const cookie of outcome.setCookies) c.header("Set-Cookie", cookie, { append: true });
-    return c.redirect("/app", 303);
+    return c.redirect(ENDPOINT.app, 303);
   };
 }
 
 export async function signOut(c: PageContext) {
-  if (!isSameOriginPost(c.req.raw, c.env.ISSUER)) return crossOriginRefused();
-  for (const cookie of await signOutWithForm(getAuth(c.env), c.req.raw))
-    c.header("Set-Cookie", cookie, { append: true });
-  return c.redirect("/sign-in", 303);
+  if (!isSameOriginPost(c.req.raw, authnConfig(c.env).issuer)) return crossOriginRefused();
+  const outcome = await signOutWithForm(getAuth(c.env), c.req.raw);
+  if (!outcome.ok) {
+    return httpErrorResponse("temporarily_unavailable", "the sign-out could not be completed safely; try again");
+  }
+  for (const cookie of outcome.setCookies) c.header("Set-Cookie", cookie, { append: true });
+  return c.redirect(ENDPOINT.signIn, 303);
 }
 
 export async function appPage(c: PageContext) {
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
-  if (!session) return c.redirect("/sign-in", 303);
+  if (!session) return c.redirect(ENDPOINT.signIn, 303);
   const orgId = session.session.activeOrganizationId;
   const org = orgId
     ? await drizzle(c.env.DB)
@@ -77,7 +101,7 @@ export async function appPage(c: PageContext) {
       nonce={c.var.nonce}
       user={{ name: session.user.name, email: session.user.email }}
       org={org ?? null}
-      audience={c.env.API_AUDIENCE}
+      audience={authnConfig(c.env).apiAudience}
     />,
   );
 }

@@ -1,0 +1,43 @@
+import type { MiddlewareHandler } from "hono";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { authnConfig } from "../config.ts";
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * Every request body the authn Worker handles — the pages' forms and Better
+ * Auth's API alike — is read here, once, under config.maxRequestBodyBytes,
+ * whether or not it declares a Content-Length (a chunked body has none and a
+ * declared length can lie): `413 payload_too_large` past the cap, before
+ * any parser or Better Auth sees a byte. The request is then re-created from
+ * the bytes read, for the handlers and Better Auth, and the bytes are kept
+ * as `c.var.body` for the checks that need them (limits/attempted-email.ts).
+ */
+export const capRequestBody: MiddlewareHandler<{
+  Bindings: AuthnEnv;
+  Variables: { body: Uint8Array };
+}> = async (c, next) => {
+  const request = c.req.raw;
+  if (request.body === null) {
+    c.set("body", EMPTY);
+    return next();
+  }
+  const maxBytes = authnConfig(c.env).maxRequestBodyBytes;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readBodyCapped(request, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return httpErrorResponse("payload_too_large", `request body larger than ${maxBytes} bytes`);
+    }
+    throw error;
+  }
+  const headers = new Headers(request.headers);
+  // The body is now a fixed buffer: its length is what was read, not what was claimed.
+  headers.delete("Content-Length");
+  headers.delete("Transfer-Encoding");
+  c.req.raw = new Request(request.url, { method: request.method, headers, body: bytes, redirect: request.redirect });
+  c.set("body", bytes);
+  return next();
+};

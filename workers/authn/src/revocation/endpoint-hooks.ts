@@ -1,0 +1,82 @@
+/**
+ * Better Auth endpoint hooks (`hooks.before` / `hooks.after`) for the two
+ * endpoints whose revocations the database and organization hooks cannot
+ * guarantee on their own:
+ *
+ * - `/sign-out` catches and logs any error from deleting the session and
+ *   answers 200 regardless (better-auth/dist/api/routes/sign-out.mjs), so a
+ *   failed revocation in the session delete hook would still read as a
+ *   successful sign-out. Here the revocations are recorded before the
+ *   endpoint runs (a failure answers 503 and the session and cookie stay),
+ *   and afterwards anything left (the session row, or a (session, org) row a
+ *   racing mint wrote) turns the answer into a 503.
+ * - `/organization/leave` deletes the membership without the organization
+ *   hooks, so it gets the before/after pair of membership-revocation.ts here.
+ */
+import { createAuthMiddleware, isAPIError } from "better-auth/api";
+import { isMember, type MembershipRevocationEnv, revokeMemberTokens } from "./membership-revocation.ts";
+import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
+import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
+
+const SIGN_OUT = "/sign-out";
+const LEAVE_ORG = "/organization/leave";
+
+/** Where the before hook leaves the id of the session being signed out, for the after hook. */
+const ENDING_SESSION = "monoAuthEndingSessionId";
+
+type HookContext = Parameters<Parameters<typeof createAuthMiddleware>[0]>[0];
+
+/** The live session named by the request's signed session cookie, if any. */
+async function cookieSession(ctx: HookContext) {
+  const token = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret);
+  if (!token) return null;
+  return ctx.context.internalAdapter.findSession(token);
+}
+
+function endingSessionId(ctx: HookContext): string | undefined {
+  const value = (ctx as unknown as Record<string, unknown>)[ENDING_SESSION];
+  return typeof value === "string" ? value : undefined;
+}
+
+function memberOf(returned: unknown): { userId: string; organizationId: string } | undefined {
+  if (!returned || typeof returned !== "object" || isAPIError(returned)) return undefined;
+  const { userId, organizationId } = returned as Record<string, unknown>;
+  return typeof userId === "string" && typeof organizationId === "string" ? { userId, organizationId } : undefined;
+}
+
+export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRevocationEnv) {
+  return {
+    before: createAuthMiddleware(async (ctx) => {
+      if (ctx.path === SIGN_OUT) {
+        const found = await cookieSession(ctx);
+        if (!found) return;
+        await revokeSessionEverywhere(env, found.session, revocationReason("session-ended", SIGN_OUT), true);
+        return { context: { [ENDING_SESSION]: found.session.id } };
+      }
+      if (ctx.path === LEAVE_ORG) {
+        const found = await cookieSession(ctx);
+        const orgId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
+        // Only a member's own tokens, in an org they are in: anything else
+        // is refused by the endpoint and must not write to a foreign org.
+        if (!found || typeof orgId !== "string" || !(await isMember(env, orgId, found.user.id))) return;
+        await revokeMemberTokens(env, orgId, found.user.id, "member-left");
+      }
+    }),
+    after: createAuthMiddleware(async (ctx) => {
+      if (ctx.path === SIGN_OUT) {
+        const sessionId = endingSessionId(ctx);
+        if (!sessionId) return;
+        const left = await sessionLeftovers(env, sessionId);
+        if (left.unrevokedOrgs > 0) {
+          await revokeSessionEverywhere(env, { id: sessionId }, revocationReason("session-ended", SIGN_OUT), false);
+        }
+        if (left.sessionExists) throw revocationNotRecorded();
+        return;
+      }
+      if (ctx.path === LEAVE_ORG) {
+        const left = memberOf(ctx.context.returned);
+        if (left) await revokeMemberTokens(env, left.organizationId, left.userId, "member-left");
+      }
+    }),
+  };
+}

@@ -1,0 +1,86 @@
+/**
+ * Membership changes cut off the tokens they invalidate. A token names its
+ * org and carries the subject's roles there (shared/contracts/tokens.ts), so
+ * removing a member, a member leaving, or a change of role makes every token
+ * the person holds for that org wrong; deleting the org makes every token
+ * for it wrong. Each records a cutoff in the org's Durable Object: `subject`
+ * (that person's tokens issued up to now) or `org` (all of them). New tokens
+ * are minted from the membership as it is after the change.
+ *
+ * Recorded before the change (a failure stops it: Better Auth's organization
+ * hooks run just before the write, after its permission checks, and a throw
+ * aborts the endpoint) and again after it: a token minted while the change
+ * was being made carries an `iat` past the first cutoff, and the second,
+ * later cutoff catches it.
+ */
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { member } from "../../../../shared/db/schema.ts";
+import type { RevocationBindings } from "../../../../shared/revocation/record-revocation.ts";
+import { recordAllOrRefuse } from "./record-or-refuse.ts";
+
+export type MembershipRevocationEnv = RevocationBindings & { DB: D1Database };
+
+/** Cuts off one person's tokens in one org. Throws `revocationNotRecorded()` on failure. */
+export function revokeMemberTokens(
+  env: MembershipRevocationEnv,
+  orgId: string,
+  userId: string,
+  reason: string,
+): Promise<void> {
+  return recordAllOrRefuse(env, [{ orgId, kind: "subject", value: userId, reason }]);
+}
+
+/** Cuts off every token of one org. Throws `revocationNotRecorded()` on failure. */
+export function revokeOrgTokens(env: MembershipRevocationEnv, orgId: string, reason: string): Promise<void> {
+  return recordAllOrRefuse(env, [{ orgId, kind: "org", value: orgId, reason }]);
+}
+
+/**
+ * Cuts off a person's tokens in every org they belong to (a deleted user:
+ * their memberships go with them, without the organization hooks).
+ */
+export async function revokeUserEverywhere(env: MembershipRevocationEnv, userId: string, reason: string) {
+  const orgs = await drizzle(env.DB)
+    .select({ orgId: member.organizationId })
+    .from(member)
+    .where(eq(member.userId, userId))
+    .all();
+  await recordAllOrRefuse(
+    env,
+    orgs.map(({ orgId }) => ({ orgId, kind: "subject", value: userId, reason })),
+  );
+}
+
+export async function isMember(env: Pick<MembershipRevocationEnv, "DB">, orgId: string, userId: string) {
+  const row = await drizzle(env.DB)
+    .select({ id: member.id })
+    .from(member)
+    .where(and(eq(member.organizationId, orgId), eq(member.userId, userId)))
+    .get();
+  return row !== undefined;
+}
+
+interface MemberChange {
+  member: { userId: string; organizationId: string };
+}
+
+/** Better Auth's organization plugin hooks (`organizationHooks`) that revoke. */
+export function membershipRevocationHooks(env: MembershipRevocationEnv) {
+  const memberChanged =
+    (reason: string) =>
+    async ({ member: changed }: MemberChange) => {
+      await revokeMemberTokens(env, changed.organizationId, changed.userId, reason);
+    };
+  const orgDeleted = async ({ organization }: { organization: { id: string } }) => {
+    await revokeOrgTokens(env, organization.id, "org-deleted");
+  };
+  return {
+    beforeRemoveMember: memberChanged("member-removed"),
+    afterRemoveMember: memberChanged("member-removed"),
+    beforeUpdateMemberRole: memberChanged("role-changed"),
+    afterUpdateMemberRole: memberChanged("role-changed"),
+    beforeDeleteOrganization: orgDeleted,
+    afterDeleteOrganization: orgDeleted,
+  };
+}
