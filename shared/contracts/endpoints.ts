@@ -16,6 +16,10 @@ export const ENDPOINT = {
   authorizationServerMetadata: "/.well-known/oauth-authorization-server",
   /** OpenID Connect Discovery 1.0 §4 */
   openIdConfiguration: "/.well-known/openid-configuration",
+  /** Host bootstrap: a host redeems its invite JWT and registers its key. */
+  hostBootstrap: "/oauth2/host-bootstrap",
+  /** The versioned admin API (operators and the `mono-auth` CLI). */
+  admin: "/admin/v1",
   /** Better Auth's API (its own routes below this prefix). */
   authApi: "/api/auth",
   /**
@@ -36,3 +40,8 @@ export const ENDPOINT = {
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */
 export const REALM = "mono-auth";
+
+/** The audience of tokens for the admin API: the issuer's admin path. */
+export function adminAudience(issuer: string): string {
+  return `${issuer}${ENDPOINT.admin}`;
+}

@@ -2,8 +2,14 @@
 export const SCOPE = {
   /** Read the demo service's documents through the gateway. */
   documentsRead: "documents:read",
+  /** The admin API (ENDPOINT.admin); granted only to operator clients. */
+  admin: "admin",
 } as const;
 
 export type Scope = (typeof SCOPE)[keyof typeof SCOPE];
 
-export const ALL_SCOPES: ReadonlySet<string> = new Set(Object.values(SCOPE));
+/**
+ * Scopes a person's session or an org's client may be granted. `admin` is
+ * not among them: only platform operator clients carry it.
+ */
+export const ALL_SCOPES: ReadonlySet<string> = new Set([SCOPE.documentsRead]);

@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export * from "./auth-schema.ts";
+export * from "./machine-schema.ts";
 
 /** Token-signing keys. The private half is stored encrypted (AES-GCM). */
 export const signingKey = sqliteTable(
@@ -15,8 +16,14 @@ export const signingKey = sqliteTable(
   {
     kid: text("kid").primaryKey(),
     alg: text("alg").notNull(),
-    /** `current` signs; `previous` only verifies; `retired` is kept for audit. */
-    status: text("status", { enum: ["current", "previous", "retired"] }).notNull(),
+    /**
+     * `next` is published in the JWKS before it signs (staged rotation);
+     * `current` signs; `previous` only verifies until every token it signed
+     * has expired; `retired` no longer verifies and is kept for audit.
+     */
+    status: text("status", { enum: ["next", "current", "previous", "retired"] }).notNull(),
+    /** When it stopped signing (became `previous`); drives when it retires. */
+    retiredFromSigningAt: integer("retired_from_signing_at", { mode: "timestamp_ms" }),
     publicJwk: text("public_jwk").notNull(),
     /** base64url(iv ‖ AES-GCM ciphertext) of the private JWK. */
     privateJwkSealed: text("private_jwk_sealed").notNull(),

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { replayGuardName } from "../../shared/contracts/replay.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
 
@@ -44,5 +45,30 @@ describe("OrgState: revocations", () => {
       state.storage.sql.exec<{ value: string }>("SELECT value FROM revocation").toArray(),
     );
     expect(remaining.map((r) => r.value)).toEqual(["live"]);
+  });
+});
+
+describe("ReplayGuard: single use under concurrency", () => {
+  it("accepts a marker exactly once out of 1000 concurrent attempts", async () => {
+    const guard = env.REPLAY_GUARD.getByName(replayGuardName(`test:${crypto.randomUUID()}`));
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const results = await Promise.all(Array.from({ length: 1000 }, () => guard.consume("jti-1", exp)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await guard.consume("jti-2", exp)).toBe(true);
+  });
+
+  it("forgets a marker once it has expired, in its alarm", async () => {
+    const guard = env.REPLAY_GUARD.getByName(replayGuardName(`test:${crypto.randomUUID()}`));
+    const now = Math.floor(Date.now() / 1000);
+    expect(await guard.consume("soon", now + 1)).toBe(true);
+    expect(await guard.consume("later", now + 600)).toBe(true);
+    await runInDurableObject(guard, (_instance, state) =>
+      state.storage.sql.exec("UPDATE used SET expires_at = 0 WHERE value = 'soon'"),
+    );
+    await runDurableObjectAlarm(guard);
+    const rows = await runInDurableObject(guard, (_instance, state) =>
+      state.storage.sql.exec<{ value: string }>("SELECT value FROM used").toArray(),
+    );
+    expect(rows.map((r) => r.value)).toEqual(["later"]);
   });
 });
