@@ -67,3 +67,15 @@ it("runs the page under its CSP with no violations", async () => {
   await loadDocuments();
   expect(violations).toEqual([]);
 });
+
+it("gives the page's scripts no raw session token to read", async () => {
+  await page.goto(`${system.origin}/app`);
+  const seen = await page.evaluate(async () => {
+    const session = (await (await fetch("/api/auth/get-session")).json()) as { session: Record<string, unknown> };
+    return { fields: Object.keys(session.session), cookie: document.cookie };
+  });
+  expect(seen.fields).toContain("id");
+  expect(seen.fields).not.toContain("token");
+  // The session cookie is HttpOnly.
+  expect(seen.cookie).not.toContain("session_token");
+});

@@ -1,7 +1,11 @@
 // A client that behaves like a browser on the one origin: it keeps cookies
 // and sends an Origin header on state-changing requests (Better Auth's CSRF
-// check requires it), and nothing else that a real browser would not send.
-import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+// check requires it), and nothing else that a real browser would not send —
+// except, when given one, the client address Cloudflare's edge would put in
+// `cf-connecting-ip` (locally nothing sets it), so tests can stand for
+// clients at different addresses.
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { SCOPE } from "../../shared/contracts/scopes.ts";
 import type { RunningSystem } from "./system.ts";
 
 /** What the client needs of a running system: its origin and a way to reach it. */
@@ -17,14 +21,17 @@ export class BrowserLikeClient {
   // A plain field, not a parameter property: the benchmark runs this file
   // with Node's type stripping, which does not rewrite parameter properties.
   private readonly system: Origin;
+  private readonly clientAddress: string | undefined;
 
-  constructor(system: Origin) {
+  constructor(system: Origin, options: { clientAddress?: string } = {}) {
     this.system = system;
+    this.clientAddress = options.clientAddress;
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
     if (this.cookies.size > 0) headers.set("Cookie", [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "));
+    if (this.clientAddress) headers.set("cf-connecting-ip", this.clientAddress);
     if (init.method && init.method !== "GET") headers.set("Origin", this.system.origin);
     const response = await this.system.fetch(path, { ...init, headers });
     for (const line of response.headers.getSetCookie()) {
@@ -59,28 +66,29 @@ export class BrowserLikeClient {
     return { userId: user.id, orgId };
   }
 
-  async session(): Promise<{ token: string; id: string; activeOrganizationId: string | null }> {
-    const response = await this.request("/api/auth/get-session");
+  /** The session as Better Auth's get-session shows it to a page script: no raw token. */
+  async session(): Promise<{ id: string; activeOrganizationId: string | null }> {
+    const response = await this.request(`${ENDPOINT.authApi}/get-session`);
     const body = (await response.json()) as {
-      session: { token: string; id: string; activeOrganizationId: string | null };
+      session: { id: string; activeOrganizationId: string | null };
     } | null;
     if (!body) throw new Error("no session");
     return body.session;
   }
 
-  /** The session-to-token exchange (RFC 8693) the /app page performs. */
-  async exchangeSessionForToken(audience = `${this.system.origin}/api`, scope = "documents:read"): Promise<Response> {
-    const { token } = await this.session();
-    return this.request("/oauth2/token", {
+  /**
+   * What the /app page does for an access token: POST /app/token from this
+   * origin with the session cookie; the authn Worker exchanges the session
+   * on the server (RFC 8693, through the token Worker).
+   */
+  exchangeSessionForToken(
+    audience = `${this.system.origin}/api`,
+    scope: string = SCOPE.documentsRead,
+  ): Promise<Response> {
+    return this.request(ENDPOINT.sessionToken, {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: GRANT_TYPE.tokenExchange,
-        subject_token: token,
-        subject_token_type: TOKEN_TYPE.session,
-        audience,
-        scope,
-      }),
+      body: new URLSearchParams({ audience, scope }),
     });
   }
 }
