@@ -165,6 +165,23 @@ describe("per account", () => {
   });
 });
 
+describe("the limited paths", () => {
+  it("no spelling of a limited path other than its own reaches Better Auth", async () => {
+    // The limits match exact paths (workers/authn/src/api/better-auth-api.ts);
+    // Better Auth's router must not answer any variant of them.
+    for (const path of [
+      "/sign-in/email/",
+      "/sign-in//email",
+      "/Sign-In/email",
+      "/sign-in%2Femail",
+      "/sign-up/email/",
+    ]) {
+      const response = await api(path, { email: uniqueEmail(), password: PASSWORD });
+      expect(response.status, path).toBe(404);
+    }
+  });
+});
+
 interface AuditRow {
   kind: string;
   outcome: string;

@@ -5,11 +5,13 @@
  *
  * - `/sign-out` catches and logs any error from deleting the session and
  *   answers 200 regardless (better-auth/dist/api/routes/sign-out.mjs), so a
- *   failed revocation in the session delete hook would still read as a
- *   successful sign-out. Here the revocations are recorded before the
- *   endpoint runs (a failure answers 503 and the session and cookie stay),
- *   and afterwards anything left (the session row, or a (session, org) row a
- *   racing mint wrote) turns the answer into a 503.
+ *   revocation the session delete hooks could not record would still read
+ *   as a successful sign-out. The before hook notes which session is being
+ *   signed out; the after hook checks that it is gone and that none of its
+ *   (session, org) rows is left unrevoked (recording any that are), and
+ *   otherwise turns the answer into `503 REVOCATION_NOT_RECORDED`. The
+ *   callers drop the answer's cookie deletion then (api/better-auth-api.ts,
+ *   forms/credentials.ts), so the person can sign out again.
  * - `/organization/leave` deletes the membership without the organization
  *   hooks, so it gets the before/after pair of membership-revocation.ts here.
  */
@@ -49,9 +51,7 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
     before: createAuthMiddleware(async (ctx) => {
       if (ctx.path === SIGN_OUT) {
         const found = await cookieSession(ctx);
-        if (!found) return;
-        await revokeSessionEverywhere(env, found.session, revocationReason("session-ended", SIGN_OUT), true);
-        return { context: { [ENDING_SESSION]: found.session.id } };
+        return found ? { context: { [ENDING_SESSION]: found.session.id } } : undefined;
       }
       if (ctx.path === LEAVE_ORG) {
         const found = await cookieSession(ctx);
