@@ -10,6 +10,8 @@ export const JWT_TYP = {
   /** draft-ietf-oauth-identity-assertion-authz-grant */
   idJag: "oauth-id-jag+jwt",
   hostInvite: "mono-invite+jwt",
+  /** A host's proof that it holds the key it registers at ENDPOINT.hostBootstrap (RFC 7800 §3.1 ideas). */
+  hostBootstrapProof: "mono-host-pop+jwt",
   gatewayAssertion: "mono-gateway+jwt",
 } as const;
 
@@ -36,6 +38,23 @@ export const GRANT_TYPE = {
  * browser cannot keep a secret), so it may only exchange a live session.
  */
 export const FIRST_PARTY_CLIENT_ID = "mono-auth-web";
+
+/**
+ * Every registered (oauth_client) client id starts with this, so one can
+ * never equal a user's `sub` (RFC 9700 §4.15); shared/crypto/client-id.ts
+ * makes them.
+ */
+export const CLIENT_ID_PREFIX = "mac_";
+
+/**
+ * The `org_id` of tokens minted for platform operator clients (oauth_client
+ * rows with no org): they act on every org, so they belong to none. No
+ * organization row has this id (Better Auth and the admin API generate ids).
+ */
+export const PLATFORM_ORG_ID = "platform";
+
+/** RFC 7523 §2.2 `client_assertion_type` of a `private_key_jwt` client assertion. */
+export const CLIENT_ASSERTION_TYPE_JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /** Claims of an RFC 9068 access token as Mono-Auth issues it. */
 export interface AccessTokenClaims {
@@ -69,6 +88,13 @@ export interface ActorClaim {
  * after it is made.
  */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+/**
+ * The longest a host invite may live (24 h). A signing key must stay in the
+ * JWKS at least this long after it stops signing, or the invites it signed
+ * stop verifying before they expire.
+ */
+export const MAX_HOST_INVITE_TTL_SECONDS = 86_400;
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
