@@ -18,6 +18,14 @@ export const TRUSTED_HEADER = {
 
 export type TrustedHeaderName = (typeof TRUSTED_HEADER)[keyof typeof TRUSTED_HEADER];
 
+/** RFC 9449 request and response header names. */
+export const DPOP_HEADER = {
+  /** §4.1: the proof, on token and resource requests. */
+  proof: "DPoP",
+  /** §8.1 / §9: a server-provided nonce. */
+  nonce: "DPoP-Nonce",
+} as const;
+
 /**
  * The spelling-insensitive form of a header name: lower case, `_` as `-`.
  * Some proxies and frameworks treat `X_User_ID` as `X-User-ID` (CGI, nginx

@@ -13,10 +13,25 @@ export const JWT_TYP = {
   /** A host's proof that it holds the key it registers at ENDPOINT.hostBootstrap (RFC 7800 §3.1 ideas). */
   hostBootstrapProof: "mono-host-pop+jwt",
   gatewayAssertion: "mono-gateway+jwt",
+  /** RFC 9449 §4.2: a DPoP proof. */
+  dpopProof: "dpop+jwt",
 } as const;
 
 /** The one signing algorithm. Verifiers pin it; `none` and HMAC never pass. */
 export const SIGNING_ALG = "ES256" as const;
+
+/**
+ * RFC 9449 §5.1 / RFC 8414 `dpop_signing_alg_values_supported`: the
+ * asymmetric algorithms a client may sign a DPoP proof with (§4.3 step 5:
+ * never `none`, never a MAC). RSA keys are held to 2048 bits by jose.
+ */
+export const DPOP_SIGNING_ALGS = ["ES256", "ES384", "EdDSA", "RS256", "PS256"] as const;
+
+/** RFC 6749 §7.1 `token_type` of an issued access token: RFC 9449 §5 for a DPoP-bound one. */
+export const ACCESS_TOKEN_TYPE = {
+  bearer: "Bearer",
+  dpop: "DPoP",
+} as const;
 
 /** RFC 8693 §3 token type identifiers, plus our own for a Better Auth session. */
 export const TOKEN_TYPE = {
@@ -73,6 +88,8 @@ export interface AccessTokenClaims {
   sid?: string;
   /** RFC 8693 §4.1 delegation: who acts for `sub` (nested for chains). */
   act?: ActorClaim;
+  /** RFC 9449 §6.1 / RFC 7800: the token is bound to this DPoP key (RFC 7638 thumbprint). */
+  cnf?: { jkt: string };
 }
 
 export interface ActorClaim {

@@ -15,6 +15,12 @@ export type OAuthErrorCode =
   | "invalid_scope"
   /** RFC 8693 §2.2.2 */
   | "invalid_target"
+  /** RFC 9449 §5: the DPoP proof at the token endpoint is missing or invalid. */
+  | "invalid_dpop_proof"
+  /** RFC 9449 §8: the proof lacks the nonce the server requires (a `DPoP-Nonce` header carries one). */
+  | "use_dpop_nonce"
+  /** RFC 7009 §2.2.1: the server does not revoke tokens of this type. */
+  | "unsupported_token_type"
   | "server_error"
   | "temporarily_unavailable";
 
@@ -26,6 +32,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   invalid_target: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  unsupported_token_type: 400,
   server_error: 500,
   temporarily_unavailable: 503,
 };

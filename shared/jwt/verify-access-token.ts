@@ -143,6 +143,10 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
   if (payload.roles !== undefined && !(Array.isArray(payload.roles) && payload.roles.every(isNonEmptyString))) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "roles");
   }
+  // RFC 9449 §6.1: a confirmation we cannot read would silently unbind the token.
+  if (payload.cnf !== undefined && !isDpopConfirmation(payload.cnf)) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "cnf");
+  }
   return payload as unknown as AccessTokenClaims;
 }
 
@@ -151,4 +155,11 @@ function isActor(value: unknown, depth: number): boolean {
   if (depth > 8 || typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const act = value as Record<string, unknown>;
   return isNonEmptyString(act.sub) && (act.act === undefined || isActor(act.act, depth + 1));
+}
+
+/** RFC 7800 §3.1 `cnf` as RFC 9449 §6.1 uses it: `{ "jkt": <RFC 7638 thumbprint> }`, nothing else we would ignore. */
+function isDpopConfirmation(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const cnf = value as Record<string, unknown>;
+  return Object.keys(cnf).length === 1 && isNonEmptyString(cnf.jkt) && cnf.jkt.length <= 128;
 }
