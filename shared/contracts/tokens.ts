@@ -31,6 +31,8 @@ export const DPOP_SIGNING_ALGS = ["ES256", "ES384", "EdDSA", "RS256", "PS256"] a
 export const ACCESS_TOKEN_TYPE = {
   bearer: "Bearer",
   dpop: "DPoP",
+  /** RFC 8693 §2.2.1: the issued token is not an access token (an ID-JAG). */
+  notApplicable: "N_A",
 } as const;
 
 /** RFC 8693 §3 token type identifiers, plus our own for a Better Auth session. */
@@ -112,6 +114,43 @@ export const MAX_ACCESS_TOKEN_TTL_SECONDS = 3600;
  * stop verifying before they expire.
  */
 export const MAX_HOST_INVITE_TTL_SECONDS = 86_400;
+
+/**
+ * The longest an ID-JAG may live, issued or accepted (draft-ietf-oauth-
+ * identity-assertion-authz-grant: a short-lived grant, five minutes).
+ */
+export const MAX_ID_JAG_LIFETIME_SECONDS = 300;
+
+/**
+ * draft-ietf-oauth-identity-assertion-authz-grant §7.2: the profile a
+ * resource authorization server lists in `authorization_grant_profiles_supported`.
+ */
+export const ID_JAG_GRANT_PROFILE = "urn:ietf:params:oauth:grant-profile:id-jag";
+
+/**
+ * Claims of an Identity Assertion JWT Authorization Grant (the draft's
+ * §3.1) as Mono-Auth issues and reads it. `tenant` is the org the subject
+ * belongs to (§6.1: a multi-tenant issuer names the tenant).
+ */
+export interface IdJagClaims {
+  iss: string;
+  sub: string;
+  /** The resource authorization server's issuer identifier (RFC 8414 §2). */
+  aud: string | string[];
+  /** The client at the resource authorization server that will act for `sub`. */
+  client_id: string;
+  jti: string;
+  exp: number;
+  iat: number;
+  /** RFC 8707 §2 resource indicator(s) of the resource server. */
+  resource?: string | string[];
+  scope?: string;
+  tenant?: string;
+  /** The human session behind the grant (OIDC `sid`), so its end cuts the grant off. */
+  sid?: string;
+  /** RFC 8693 §4.1, when the subject token was itself delegated. */
+  act?: ActorClaim;
+}
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */
 export const CLOCK_TOLERANCE_SECONDS = 5;
