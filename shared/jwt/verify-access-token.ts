@@ -14,7 +14,8 @@ export type KeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
 
 export interface VerifyAccessTokenOptions {
   issuer: string;
-  audience: string;
+  /** The `aud` the token must carry; with a list, any one of them (the token Worker accepts tokens for every audience it serves). */
+  audience: string | readonly string[];
   resolveKey: KeyResolver;
   /** For tests: the verifier's notion of now, in seconds. */
   currentDate?: Date;
@@ -58,7 +59,7 @@ export async function verifyAccessToken(token: string, options: VerifyAccessToke
       algorithms: [SIGNING_ALG],
       typ: JWT_TYP.accessToken,
       issuer: options.issuer,
-      audience: options.audience,
+      audience: typeof options.audience === "string" ? options.audience : [...options.audience],
       requiredClaims: [...REQUIRED_ACCESS_TOKEN_CLAIMS],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       currentDate: options.currentDate,
