@@ -10,7 +10,9 @@ export type AuditKind =
   | "token.refused"
   | "revocation.recorded"
   | "auth.sign_in_failed"
-  | "auth.rate_limited";
+  | "auth.rate_limited"
+  /** Every call of the admin API (workers/token/src/admin), allowed or refused. */
+  | "admin.action";
 
 export type AuditOutcome = "allow" | "deny" | "issued" | "refused" | "recorded";
 

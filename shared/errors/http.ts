@@ -7,6 +7,12 @@ import { jsonErrorResponse } from "./json-error.ts";
  */
 export type HttpErrorCode =
   | "not_found"
+  /** A request body that is not what the endpoint accepts (the admin API names the field). */
+  | "invalid_body"
+  /** The caller is known but may not do this. */
+  | "forbidden"
+  /** The request contradicts what exists (a slug or issuer already taken). */
+  | "conflict"
   | "method_not_allowed"
   | "payload_too_large"
   | "rate_limited"
@@ -18,6 +24,9 @@ export type HttpErrorCode =
 
 const STATUS: Record<HttpErrorCode, number> = {
   not_found: 404,
+  invalid_body: 400,
+  forbidden: 403,
+  conflict: 409,
   method_not_allowed: 405,
   payload_too_large: 413,
   rate_limited: 429,
