@@ -145,7 +145,8 @@ describe("metadata", () => {
       // No grant is open to a client at the public endpoint: sessions are
       // exchanged over the RPC entrypoint only.
       grant_types_supported: [],
-      token_endpoint_auth_methods_supported: ["none"],
+      token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],
+      token_endpoint_auth_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       scopes_supported: [...ALL_SCOPES],
       access_token_signing_alg_values_supported: [SIGNING_ALG],
     });

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
+import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
 import { jwksEndpoint } from "./endpoints/jwks.ts";
 import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from "./endpoints/metadata.ts";
@@ -18,6 +19,7 @@ app.get(ENDPOINT.jwks, jwksEndpoint);
 app.post(ENDPOINT.token, limitTokenRequestsByAddress(), tokenEndpoint);
 // RFC 6749 §3.2: the token endpoint takes POST only.
 app.all(ENDPOINT.token, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
+app.route(ENDPOINT.admin, adminRouter());
 
 app.notFound(() => httpErrorResponse("not_found", "no such endpoint"));
 app.onError((error) => internalErrorResponse("token worker", error));

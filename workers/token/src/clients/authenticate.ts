@@ -1,5 +1,8 @@
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { CLIENT_ASSERTION_ALGS } from "./client-keys.ts";
+import { clientSecretBasic, clientSecretPost } from "./methods/client-secret.ts";
 import { publicClient } from "./methods/none.ts";
+import { privateKeyJwt } from "./methods/private-key-jwt.ts";
 import type {
   AuthenticatedClient,
   ClientAuthContext,
@@ -27,11 +30,19 @@ const PRESENTATIONS: readonly { method: ClientAuthMethod; presented: (request: C
 
 /** The methods this token endpoint accepts, each in its own module under methods/. */
 const AUTHENTICATORS: ReadonlyMap<ClientAuthMethod, ClientAuthenticator> = new Map(
-  [publicClient].map((a) => [a.method, a]),
+  [publicClient, clientSecretBasic, clientSecretPost, privateKeyJwt].map((a) => [a.method, a]),
 );
 
 /** RFC 8414 §2 `token_endpoint_auth_methods_supported`. */
 export const TOKEN_ENDPOINT_AUTH_METHODS: readonly ClientAuthMethod[] = [...AUTHENTICATORS.keys()];
+
+/**
+ * RFC 8414 §2 `token_endpoint_auth_signing_alg_values_supported`: required
+ * when `private_key_jwt` is offered; never `none`.
+ */
+export const TOKEN_ENDPOINT_AUTH_SIGNING_ALGS: readonly string[] = AUTHENTICATORS.has("private_key_jwt")
+  ? CLIENT_ASSERTION_ALGS
+  : [];
 
 /**
  * Determines the client a token request is made by (RFC 6749 §2.3). Every

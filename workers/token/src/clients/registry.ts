@@ -1,5 +1,10 @@
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
-import type { ClientAuthContext, RegisteredClient } from "./types.ts";
+import { isClientId } from "../../../../shared/crypto/client-id.ts";
+import { oauthClient } from "../../../../shared/db/machine-schema.ts";
+import { storedClientFromRow } from "./stored-client.ts";
+import type { ClientAuthContext, RegisteredClient, StoredClient } from "./types.ts";
 
 /**
  * The first-party client the edge pages use. Public (RFC 6749 §2.1: a
@@ -12,15 +17,23 @@ const FIRST_PARTY_CLIENT: RegisteredClient = {
   authMethod: "none",
 };
 
-/** Longest client_id looked up; longer ones are unknown without a lookup. */
-const MAX_CLIENT_ID_LENGTH = 256;
-
 /**
- * Finds a registered client by its id. Asynchronous and given the Worker's
- * context because registered clients are stored per org; the first-party
- * client is built in.
+ * Finds a registered client by its id: the built-in first-party client, or
+ * an `oauth_client` row. Every lookup reads D1 (no isolate cache): a client
+ * disabled a moment ago must not authenticate again, or it could mint a
+ * token issued after its revocation's cutoff. An id without the
+ * CLIENT_ID_PREFIX shape is unknown without a lookup.
  */
-export async function findClient(clientId: string, _context: ClientAuthContext): Promise<RegisteredClient | undefined> {
-  if (clientId.length > MAX_CLIENT_ID_LENGTH) return undefined;
-  return clientId === FIRST_PARTY_CLIENT.clientId ? FIRST_PARTY_CLIENT : undefined;
+export async function findClient(clientId: string, context: ClientAuthContext): Promise<RegisteredClient | undefined> {
+  if (clientId === FIRST_PARTY_CLIENT.clientId) return FIRST_PARTY_CLIENT;
+  const stored = await findStoredClient(context.env.DB, clientId);
+  if (!stored) return undefined;
+  return { clientId: stored.clientId, type: "confidential", authMethod: stored.authMethod, stored };
+}
+
+/** An `oauth_client` row by id, whatever its status or org. */
+export async function findStoredClient(db: D1Database, clientId: string): Promise<StoredClient | undefined> {
+  if (!isClientId(clientId)) return undefined;
+  const row = await drizzle(db).select().from(oauthClient).where(eq(oauthClient.clientId, clientId)).get();
+  return row ? storedClientFromRow(row) : undefined;
 }

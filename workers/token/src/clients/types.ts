@@ -6,8 +6,53 @@ import type { TokenConfig } from "../config.ts";
  */
 export type ClientAuthMethod = "none" | "client_secret_basic" | "client_secret_post" | "private_key_jwt";
 
+/** The methods a stored (confidential) client may register. */
+export type ConfidentialAuthMethod = Exclude<ClientAuthMethod, "none">;
+
 /** RFC 6749 §2.1 client types. */
 export type ClientType = "public" | "confidential";
+
+/** What a registered client is: it picks the org's TTL guardrail (clients/org-policy.ts). */
+export type ClientKind = "machine" | "agent" | "service";
+
+/** `pending`: registered, awaiting approval; only `active` clients authenticate. */
+export type ClientStatus = "active" | "disabled" | "pending";
+
+/**
+ * A client as stored in `oauth_client` (shared/db/machine-schema.ts), lists
+ * split. What grants need of it travels on AuthenticatedClient as a
+ * ClientRegistration, without its credentials.
+ */
+export interface StoredClient {
+  clientId: string;
+  /** null: a platform operator client (tokens carry PLATFORM_ORG_ID). */
+  orgId: string | null;
+  name: string;
+  kind: ClientKind;
+  ownerUserId: string | null;
+  authMethod: ConfidentialAuthMethod;
+  /** shared/crypto/secret-hash.ts output, for the secret methods. */
+  secretHash: string | null;
+  /** RFC 7591 `jwks` (JSON text) or `jwks_uri`, for private_key_jwt. */
+  jwks: string | null;
+  jwksUri: string | null;
+  grantTypes: readonly string[];
+  scopes: readonly string[];
+  /** Resources (RFC 8707) / audiences it may get tokens for. */
+  audiences: readonly string[];
+  maxTtlSeconds: number | null;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`. */
+  requireDpop: boolean;
+  /** May introspect and revoke any of its org's tokens (RFC 7662 §2.1). */
+  resourceServer: boolean;
+  status: ClientStatus;
+  createdAt: Date;
+  updatedAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** A stored client without its credentials: what grants may look at. */
+export type ClientRegistration = Omit<StoredClient, "secretHash" | "jwks" | "jwksUri">;
 
 /** A client as the registry knows it (clients/registry.ts). */
 export interface RegisteredClient {
@@ -15,6 +60,8 @@ export interface RegisteredClient {
   type: ClientType;
   /** The one method this client authenticates with (RFC 7591 §2). */
   authMethod: ClientAuthMethod;
+  /** The stored registration; absent only for the built-in first-party client. */
+  stored?: StoredClient;
 }
 
 /** The client a token request is made by, once authenticated. */
@@ -23,6 +70,11 @@ export interface AuthenticatedClient {
   type: ClientType;
   /** How it authenticated (`none`: a public client, identified but not authenticated). */
   method: ClientAuthMethod;
+  /**
+   * Its registration, for the grants' checks (grant types, scopes,
+   * audiences, org, TTL). Absent for the built-in first-party client.
+   */
+  registration?: ClientRegistration;
 }
 
 /** What client authentication may look at: the form and the headers (RFC 6749 §2.3.1). */

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
-import { TOKEN_ENDPOINT_AUTH_METHODS } from "../clients/authenticate.ts";
+import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_ENDPOINT_AUTH_SIGNING_ALGS } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
 import { ADVERTISED_GRANT_TYPES } from "../grants/registry.ts";
 
@@ -26,6 +26,9 @@ export function authorizationServerMetadata(issuer: string) {
     // empty list says that no grant is open to clients yet.
     grant_types_supported: [...ADVERTISED_GRANT_TYPES],
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
+    ...(TOKEN_ENDPOINT_AUTH_SIGNING_ALGS.length > 0
+      ? { token_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS] }
+      : {}),
     scopes_supported: [...ALL_SCOPES],
     response_types_supported: [] as string[],
     // RFC 9068 §2.1 / RFC 8414 §2

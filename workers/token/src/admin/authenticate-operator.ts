@@ -1,0 +1,116 @@
+import type { MiddlewareHandler } from "hono";
+import { importJWK, type JWK } from "jose";
+import { adminAudience, REALM } from "../../../../shared/contracts/endpoints.ts";
+import type { RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
+import { SCOPE } from "../../../../shared/contracts/scopes.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { type AccessTokenClaims, PLATFORM_ORG_ID, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
+import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import { findStoredClient } from "../clients/registry.ts";
+import { tokenConfig } from "../config.ts";
+import { jwksFromDatabase } from "../keys/signing-keys.ts";
+import type { AdminEnv } from "./types.ts";
+
+/** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
+const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+
+/**
+ * Authenticates the admin API's caller as a platform operator: an RFC 9068
+ * access token (shared/jwt/verify-access-token.ts) for the admin audience
+ * (adminAudience(issuer)) carrying the `admin` scope, minted by client
+ * credentials for an operator client (an `oauth_client` row with no org,
+ * still active) and not revoked in the platform's revocation state.
+ *
+ * Answers (RFC 6750 §3.1): no bearer token → 401 with a bare challenge; a
+ * malformed header → 400 `invalid_request`; a token that does not verify,
+ * is for another audience, or is revoked → 401 `invalid_token` with the
+ * verifier's code; a valid token without `admin` → 403
+ * `insufficient_scope`; an `admin` token not of the platform → 403 `forbidden`.
+ *
+ * Every check reads the source of truth (D1 for keys and the client, the
+ * platform's Durable Object for revocations): admin calls are rare, and an
+ * operator disabled or a key withdrawn a moment ago must not act again.
+ */
+export function authenticateOperator(): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const header = c.req.header("Authorization");
+    if (header === undefined || !/^bearer(\s|$)/i.test(header)) return bearerErrorResponse({ realm: REALM });
+    const token = BEARER.exec(header)?.[1];
+    if (!token) {
+      return bearerErrorResponse({
+        realm: REALM,
+        error: "invalid_request",
+        description: "malformed Authorization header",
+      });
+    }
+    const issuer = tokenConfig(c.env).issuer;
+    let claims: AccessTokenClaims;
+    try {
+      claims = await verifyAccessToken(token, {
+        issuer,
+        audience: adminAudience(issuer),
+        resolveKey: (kid) => databaseKey(c.env.DB, kid),
+      });
+      if (await isRevoked(c.env, claims)) throw new TokenVerificationError("ERR_TOKEN_REVOKED");
+    } catch (error) {
+      if (!(error instanceof TokenVerificationError)) throw error;
+      return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
+    }
+    const scopes = (claims.scope ?? "").split(" ");
+    if (!scopes.includes(SCOPE.admin)) {
+      return bearerErrorResponse({
+        realm: REALM,
+        error: "insufficient_scope",
+        description: "the admin API needs the admin scope",
+        scope: SCOPE.admin,
+      });
+    }
+    // Only platform operator clients (no org) may hold `admin`; a token that
+    // claims it for an org was not minted by this issuer's grants.
+    if (claims.org_id !== PLATFORM_ORG_ID) {
+      return httpErrorResponse("forbidden", "only platform operators may use the admin API");
+    }
+    c.set("operator", { clientId: claims.client_id, subject: claims.sub, jti: claims.jti });
+    await next();
+  };
+}
+
+/**
+ * Whether the token is revoked: its operator client is gone, disabled or no
+ * longer an operator, or the platform's revocation state names its `jti`,
+ * its client or its subject (cut off at or after it was issued).
+ */
+async function isRevoked(env: TokenEnv, claims: AccessTokenClaims): Promise<boolean> {
+  const client = await findStoredClient(env.DB, claims.client_id);
+  if (!client || client.status !== "active" || client.orgId !== null || !client.scopes.includes(SCOPE.admin)) {
+    return true;
+  }
+  const snapshot: RevocationSnapshot = await env.ORG_STATE.getByName(orgStateName(PLATFORM_ORG_ID)).snapshot(
+    PLATFORM_ORG_ID,
+  );
+  return snapshot.entries.some((entry) => {
+    if (entry.kind === "jti") return entry.value === claims.jti;
+    if (entry.kind === "session") return entry.value === claims.sid;
+    const cutOff = entry.revokedAt >= claims.iat;
+    if (entry.kind === "client") return cutOff && entry.value === claims.client_id;
+    if (entry.kind === "subject") return cutOff && entry.value === claims.sub;
+    return cutOff && entry.value === claims.org_id;
+  });
+}
+
+/** Imported public keys by kid; which kids are live is read from D1 on every call. */
+const imported = new Map<string, CryptoKey>();
+
+async function databaseKey(db: D1Database, kid: string): Promise<CryptoKey | undefined> {
+  const jwk = (await jwksFromDatabase(db)).keys.find((key) => key.kid === kid);
+  if (!jwk) return undefined;
+  let key = imported.get(kid);
+  if (!key) {
+    key = (await importJWK(jwk as JWK, SIGNING_ALG)) as CryptoKey;
+    imported.set(kid, key);
+  }
+  return key;
+}

@@ -1,0 +1,18 @@
+import { Hono } from "hono";
+import { auditAdminCalls } from "./audit.ts";
+import { authenticateOperator } from "./authenticate-operator.ts";
+import { adminErrorResponse } from "./errors.ts";
+import type { AdminApp, AdminEnv } from "./types.ts";
+
+/**
+ * The admin API (ENDPOINT.admin, JSON in and out), for platform operators
+ * and the `mono-auth` CLI. Every call is audited (admin/audit.ts), then
+ * authenticated (admin/authenticate-operator.ts); each noun registers its
+ * own routes, one line each below.
+ */
+export function adminRouter(): AdminApp {
+  const admin = new Hono<AdminEnv>();
+  admin.use("*", auditAdminCalls(), authenticateOperator());
+  admin.onError((error) => adminErrorResponse(error));
+  return admin;
+}

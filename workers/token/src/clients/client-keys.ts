@@ -1,0 +1,182 @@
+import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import type { StoredClient } from "./types.ts";
+
+/**
+ * The public keys a `private_key_jwt` client signs its assertions with
+ * (RFC 7591 §2 `jwks` / `jwks_uri`, RFC 7523 §3 item 9). Inline sets are
+ * read from the row; remote sets are fetched with caps on time and size and
+ * cached per isolate.
+ */
+
+/** The algorithms a client assertion may use: asymmetric only (RFC 8725 §3.1); never `none` or HMAC. */
+export const CLIENT_ASSERTION_ALGS = ["ES256", "RS256", "EdDSA"] as const;
+
+/** Most keys one client set may hold; a rotation needs two or three. */
+export const MAX_CLIENT_KEYS = 16;
+/** Largest JWKS document read from a `jwks_uri`, in bytes. */
+export const MAX_JWKS_BYTES = 64 * 1024;
+/** How long a `jwks_uri` fetch may take before the assertion is refused. */
+const JWKS_FETCH_TIMEOUT_MS = 3_000;
+/** How long an isolate trusts a fetched set before it reads it again. */
+const JWKS_CACHE_MS = 5 * 60_000;
+/**
+ * Shortest time between two fetches of one set when an assertion names a
+ * key the cached set lacks (the client rotated): a stream of assertions
+ * with unknown `kid`s cannot turn into a stream of fetches.
+ */
+const JWKS_REFETCH_COOLDOWN_MS = 30_000;
+/** Most remote sets one isolate holds; the oldest entry goes first. */
+const MAX_CACHED_SETS = 256;
+
+export class ClientKeysError extends Error {
+  override readonly name = "ClientKeysError";
+}
+
+/** Hosts a `jwks_uri` may use plain http for: the local machine (development and tests). */
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A `jwks_uri` we fetch: https (RFC 7591 §2 "jwks_uri"), or http on the local machine only; no credentials in it. */
+export function isAcceptableJwksUri(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.hash) return false;
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+/**
+ * The keys of a JWKS document (RFC 7517 §5) that may verify an assertion:
+ * public EC, RSA or OKP keys meant for signatures. Private or symmetric key
+ * material is never used (nor accepted at registration: admin/clients.ts).
+ */
+export function verificationKeys(document: unknown): JWK[] {
+  if (typeof document !== "object" || document === null || !Array.isArray((document as { keys?: unknown }).keys)) {
+    throw new ClientKeysError("not a JWKS document");
+  }
+  const keys = (document as { keys: unknown[] }).keys;
+  if (keys.length > MAX_CLIENT_KEYS) throw new ClientKeysError(`more than ${MAX_CLIENT_KEYS} keys`);
+  return keys.filter((key): key is JWK => isPublicSigningKey(key));
+}
+
+function isPublicSigningKey(key: unknown): boolean {
+  if (typeof key !== "object" || key === null || Array.isArray(key)) return false;
+  const jwk = key as Record<string, unknown>;
+  if (jwk.kty !== "EC" && jwk.kty !== "RSA" && jwk.kty !== "OKP") return false;
+  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return false;
+  if (jwk.use !== undefined && jwk.use !== "sig") return false;
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) return false;
+  return jwk.alg === undefined || (CLIENT_ASSERTION_ALGS as readonly unknown[]).includes(jwk.alg);
+}
+
+interface CachedSet {
+  keys: JWK[];
+  fetchedAt: number;
+}
+
+const remoteSets = new Map<string, CachedSet>();
+const inflight = new Map<string, Promise<CachedSet>>();
+
+/** The key resolver for a client's assertions: its inline set, or its remote set (cached). */
+export async function clientKeyResolver(client: StoredClient): Promise<JWTVerifyGetKey> {
+  if (client.jwks !== null) {
+    let document: unknown;
+    try {
+      document = JSON.parse(client.jwks);
+    } catch {
+      throw new ClientKeysError("stored jwks is not JSON");
+    }
+    return createLocalJWKSet({ keys: verificationKeys(document) });
+  }
+  const uri = remoteUri(client);
+  const cached = remoteSets.get(uri);
+  const set = cached && Date.now() - cached.fetchedAt < JWKS_CACHE_MS ? cached : await fetchShared(uri);
+  return createLocalJWKSet({ keys: set.keys });
+}
+
+/**
+ * The resolver after the cached remote set lacked the assertion's key (the
+ * client rotated): the set is read again, at most once per cooldown.
+ * Undefined when that would change nothing (inline keys, or the cooldown
+ * has not passed).
+ */
+export async function refreshedClientKeyResolver(client: StoredClient): Promise<JWTVerifyGetKey | undefined> {
+  if (client.jwks !== null) return undefined;
+  const uri = remoteUri(client);
+  const cached = remoteSets.get(uri);
+  if (cached && Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) return undefined;
+  return createLocalJWKSet({ keys: (await fetchShared(uri)).keys });
+}
+
+function remoteUri(client: StoredClient): string {
+  if (client.jwksUri === null) throw new ClientKeysError("client has neither jwks nor jwks_uri");
+  return client.jwksUri;
+}
+
+/** Concurrent misses in one isolate share one fetch. */
+function fetchShared(uri: string): Promise<CachedSet> {
+  let pending = inflight.get(uri);
+  if (!pending) {
+    pending = fetchKeySet(uri).finally(() => inflight.delete(uri));
+    inflight.set(uri, pending);
+  }
+  return pending;
+}
+
+async function fetchKeySet(uri: string): Promise<CachedSet> {
+  if (!isAcceptableJwksUri(uri)) throw new ClientKeysError("jwks_uri not acceptable");
+  let response: Response;
+  try {
+    // No redirects: the registered URI is the one trusted, not wherever it points.
+    response = await fetch(uri, {
+      redirect: "manual",
+      headers: { Accept: "application/json" },
+      signal: AbortSignal.timeout(JWKS_FETCH_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new ClientKeysError(`jwks_uri fetch failed: ${error instanceof Error ? error.name : "unknown"}`);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new ClientKeysError(`jwks_uri answered ${response.status}`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(new TextDecoder().decode(await readCapped(response, MAX_JWKS_BYTES)));
+  } catch (error) {
+    throw error instanceof ClientKeysError ? error : new ClientKeysError("jwks_uri did not return JSON");
+  }
+  const set = { keys: verificationKeys(document), fetchedAt: Date.now() };
+  if (remoteSets.size >= MAX_CACHED_SETS) remoteSets.delete(remoteSets.keys().next().value as string);
+  remoteSets.set(uri, set);
+  return set;
+}
+
+/** The response body, refused as soon as it passes `maxBytes` (a declared length can lie). */
+async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new ClientKeysError(`jwks_uri document larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
