@@ -12,7 +12,11 @@ export type AuditKind =
   | "auth.sign_in_failed"
   | "auth.rate_limited"
   /** Every call of the admin API (workers/token/src/admin), allowed or refused. */
-  | "admin.action";
+  | "admin.action"
+  /** A host redeemed its invite (workers/token/src/endpoints/host-bootstrap.ts): a client was made. */
+  | "host_invite.redeemed"
+  /** A host's bootstrap was refused: the error code, and the invite's org and jti when it verified. */
+  | "host_invite.refused";
 
 export type AuditOutcome = "allow" | "deny" | "issued" | "refused" | "recorded";
 
