@@ -1,0 +1,155 @@
+import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { decodeJwt } from "jose";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { generateHostKey, possessionProof } from "../host/possession-proof.ts";
+import { CliError, refusalFrom } from "../lib/errors.ts";
+import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
+import { keyValueTable, printResult } from "../lib/output.ts";
+
+interface HostBootstrapOptions extends Omit<CommonOptions, "url"> {
+  invite: string;
+  out: string;
+  url?: string;
+}
+
+/** What the bootstrap endpoint answers on success (docs/endpoints.md, "Host bootstrap"). */
+interface BootstrapResponse {
+  client_id: string;
+  org_id: string;
+  issuer: string;
+  token_endpoint: string;
+  token_endpoint_auth_method: string;
+  kid: string;
+  scope: string;
+  audiences: string[];
+}
+
+/**
+ * `host bootstrap`: what a new host runs with the invite an operator gave
+ * it. The private key never leaves this machine: it is written to the
+ * credentials file (mode 0600) before the invite is redeemed — so a
+ * redeemed invite never ends with a lost key — and never printed.
+ */
+export function registerHostCommands(program: Command): void {
+  const host = program.command("host").description("host machines");
+  withCommonOptions(
+    host
+      .command("bootstrap")
+      .description(
+        "redeem a host invite: generate an ES256 key pair, prove possession, register as a private_key_jwt client, store the credentials",
+      )
+      .requiredOption("--invite <jwt>", "the invite JWT from `mono-auth invite create`")
+      .option("--out <file>", "where to write the credentials (created, mode 0600)", "mono-auth-host.json"),
+    // The invite names its issuer; --url only overrides it.
+    undefined,
+  ).action(async (options: HostBootstrapOptions) => {
+    const issuer = options.url ?? issuerOf(options.invite);
+    const endpoint = await bootstrapEndpoint(issuer);
+    const key = await generateHostKey();
+    const out = resolve(options.out);
+    const credentials = { issuer, client_id: null as string | null, private_jwk: key.privateJwk };
+    try {
+      // `wx`: never overwrite a host's existing credentials.
+      writeFileSync(out, `${JSON.stringify({ ...credentials, status: "pending" }, null, 2)}\n`, {
+        mode: 0o600,
+        flag: "wx",
+      });
+    } catch (error) {
+      const exists = (error as NodeJS.ErrnoException).code === "EEXIST";
+      throw new CliError(
+        exists ? `${out} exists; choose another --out or move it away` : `cannot write ${out}: ${String(error)}`,
+      );
+    }
+    let registered: BootstrapResponse;
+    try {
+      registered = await redeem(endpoint, options.invite, await possessionProof(key, options.invite, endpoint));
+    } catch (error) {
+      rmSync(out, { force: true });
+      throw error;
+    }
+    const stored = {
+      issuer: registered.issuer,
+      token_endpoint: registered.token_endpoint,
+      client_id: registered.client_id,
+      org_id: registered.org_id,
+      token_endpoint_auth_method: registered.token_endpoint_auth_method,
+      scope: registered.scope,
+      audiences: registered.audiences,
+      private_jwk: key.privateJwk,
+    };
+    const temporary = `${out}.${process.pid}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    renameSync(temporary, out);
+    const result = {
+      client_id: registered.client_id,
+      org_id: registered.org_id,
+      issuer: registered.issuer,
+      token_endpoint: registered.token_endpoint,
+      kid: registered.kid,
+      scope: registered.scope,
+      audiences: registered.audiences,
+      credentials_file: out,
+    };
+    printResult(options.json, result, () =>
+      keyValueTable([
+        ["client_id", result.client_id],
+        ["org_id", result.org_id],
+        ["token_endpoint", result.token_endpoint],
+        ["kid", result.kid],
+        ["scope", result.scope],
+        ["audiences", result.audiences.join(" ")],
+        ["credentials", `${out} (private key; mode 0600)`],
+      ]),
+    );
+  });
+}
+
+/** The invite's `iss`, read without verifying it: the server verifies; this only says where to go. */
+function issuerOf(invite: string): string {
+  let iss: unknown;
+  try {
+    iss = decodeJwt(invite).iss;
+  } catch {
+    throw new CliError("--invite: not a JWT");
+  }
+  if (typeof iss !== "string") throw new CliError("--invite: the invite names no issuer; pass --url");
+  try {
+    return parseUrl(iss);
+  } catch {
+    throw new CliError("--invite: the invite's issuer is not an http(s) URL; pass --url");
+  }
+}
+
+/** RFC 8414 metadata's `host_bootstrap_endpoint`. */
+async function bootstrapEndpoint(issuer: string): Promise<string> {
+  const response = await send(`${issuer}${ENDPOINT.authorizationServerMetadata}`, { redirect: "error" });
+  if (!response.ok) throw await refusalFrom(response, "metadata request");
+  const metadata = (await response.json()) as { issuer?: unknown; host_bootstrap_endpoint?: unknown };
+  // RFC 8414 §3.3: the metadata must name the issuer it was fetched for.
+  if (metadata.issuer !== issuer) throw new CliError(`${issuer} serves metadata for another issuer`);
+  if (typeof metadata.host_bootstrap_endpoint !== "string") {
+    throw new CliError(`${issuer} advertises no host_bootstrap_endpoint`);
+  }
+  return metadata.host_bootstrap_endpoint;
+}
+
+async function redeem(endpoint: string, invite: string, proof: string): Promise<BootstrapResponse> {
+  const response = await send(endpoint, {
+    method: "POST",
+    redirect: "error",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify({ invite, proof }),
+  });
+  if (response.status !== 201) throw await refusalFrom(response, "host bootstrap");
+  return (await response.json()) as BootstrapResponse;
+}
+
+async function send(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    throw new CliError(`cannot reach ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

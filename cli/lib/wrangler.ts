@@ -1,0 +1,32 @@
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { dirname, resolve } from "node:path";
+import { CliError } from "./errors.ts";
+import { CHECKOUT_ROOT } from "./options.ts";
+
+/**
+ * Runs the checkout's own wrangler with this process's Node (the project's
+ * Node 22, which wrangler needs; a bare `wrangler` on PATH may run under an
+ * older one). Its output is captured: a `--json` command must print nothing
+ * but its own document, and on failure wrangler's words go to stderr.
+ */
+export function runWrangler(args: readonly string[]): string {
+  const require = createRequire(import.meta.url);
+  const wranglerPackage = require.resolve("wrangler/package.json");
+  const bin = resolve(
+    dirname(wranglerPackage),
+    (require(wranglerPackage) as { bin: { wrangler: string } }).bin.wrangler,
+  );
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: CHECKOUT_ROOT,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    encoding: "utf8",
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (result.error) throw new CliError(`could not run wrangler: ${result.error.message}`);
+  if (result.status !== 0) {
+    const said = `${result.stderr}\n${result.stdout}`.trim().split("\n").slice(-15).join("\n");
+    throw new CliError(`wrangler ${args.slice(0, 2).join(" ")} failed (exit ${result.status}):\n${said}`);
+  }
+  return result.stdout;
+}

@@ -1,0 +1,40 @@
+import { Command, CommanderError } from "commander";
+import { registerHostCommands } from "./commands/host.ts";
+import { registerOperatorCommands } from "./commands/operator.ts";
+import { CliError } from "./lib/errors.ts";
+
+/**
+ * `mono-auth <noun> <verb> [--flags]` (DESIGN, "Operators and the CLI").
+ * Every command takes `--url`, `--json` and `--profile`; results go to
+ * stdout, errors to stderr with exit code 1.
+ */
+export function buildProgram(): Command {
+  const program = new Command("mono-auth")
+    .description("Mono-Auth's operator CLI: talks to the admin API of one issuer")
+    // Usage errors throw instead of exiting, so run() owns the exit code.
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerOperatorCommands(program);
+  registerHostCommands(program);
+  return program;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      return error.exitCode;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`mono-auth: error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`mono-auth: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
