@@ -10,7 +10,7 @@
 // whose entries link back to the checkout, and everything else is one link.
 // Bundlers resolve imports through the links' real paths, so the code built
 // is the checkout's code; `.wrangler/` (bundles, state) stays in the tree.
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 
 /** Never linked: local state and local secrets belong to the checkout's own runs. */
@@ -31,6 +31,8 @@ export interface ShadowTree {
   root: string;
   /** Writes the `.dev.vars` wrangler reads beside `config` (a path relative to the root). */
   writeDevVars(config: string, values: Record<string, string>): void;
+  /** Replaces a linked file (relative to the root) with an edited private copy. */
+  editFile(path: string, edit: (text: string) => string): void;
 }
 
 /** Builds the tree under `target` for the given configs (paths relative to `checkout`). */
@@ -44,6 +46,11 @@ export function shadowTree(checkout: string, target: string, configs: readonly s
         .map(([key, value]) => `${key}=${value}`)
         .join("\n");
       writeFileSync(join(target, dirname(config), ".dev.vars"), `${body}\n`, { mode: 0o600 });
+    },
+    editFile(path, edit) {
+      const text = edit(readFileSync(join(checkout, path), "utf8"));
+      rmSync(join(target, path));
+      writeFileSync(join(target, path), text);
     },
   };
 }
