@@ -92,7 +92,15 @@ export async function clientKeyResolver(client: StoredClient): Promise<JWTVerify
     }
     return createLocalJWKSet({ keys: verificationKeys(document) });
   }
-  const uri = remoteUri(client);
+  return remoteKeyResolver(remoteUri(client));
+}
+
+/**
+ * The resolver for any remote set we trust (a client's `jwks_uri`, an
+ * ID-JAG issuer's, id-jag/issuer-keys.ts): fetched with the caps above,
+ * cached per isolate.
+ */
+export async function remoteKeyResolver(uri: string): Promise<JWTVerifyGetKey> {
   const cached = remoteSets.get(uri);
   const set = cached && Date.now() - cached.fetchedAt < JWKS_CACHE_MS ? cached : await fetchShared(uri);
   return createLocalJWKSet({ keys: set.keys });
@@ -106,7 +114,11 @@ export async function clientKeyResolver(client: StoredClient): Promise<JWTVerify
  */
 export async function refreshedClientKeyResolver(client: StoredClient): Promise<JWTVerifyGetKey | undefined> {
   if (client.jwks !== null) return undefined;
-  const uri = remoteUri(client);
+  return refreshedRemoteKeyResolver(remoteUri(client));
+}
+
+/** remoteKeyResolver after the cached set lacked a key: read again, at most once per cooldown. */
+export async function refreshedRemoteKeyResolver(uri: string): Promise<JWTVerifyGetKey | undefined> {
   const cached = remoteSets.get(uri);
   if (cached && Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) return undefined;
   return createLocalJWKSet({ keys: (await fetchShared(uri)).keys });
