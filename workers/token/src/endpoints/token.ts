@@ -6,8 +6,12 @@ import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
 import { authenticateClient } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
+import { dpopBindingFor, dpopNonceHeader } from "../dpop/token-request-binding.ts";
 import { grantHandler } from "../grants/registry.ts";
+import type { GrantContext } from "../grants/types.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import { keyStore } from "../keys/signing-keys.ts";
+import { mintAccessToken } from "../mint/mint-access-token.ts";
 import { tokenResponse } from "../tokens/token-response.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
@@ -15,8 +19,9 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
 /**
  * POST ENDPOINT.token (RFC 6749 §3.2): read the form, look the grant type up
  * in the registry (grants/registry.ts), authenticate the client
- * (clients/authenticate.ts), let the grant issue. Every issue and every
- * refusal is an audit event.
+ * (clients/authenticate.ts), decide the DPoP binding once for whatever the
+ * grant mints (dpop/token-request-binding.ts), let the grant issue. Every
+ * issue and every refusal is an audit event.
  */
 export async function tokenEndpoint(c: TokenContext): Promise<Response> {
   const env = c.env;
@@ -36,9 +41,13 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     // A public client (`none`) is named, not authenticated: anyone can send
     // its id, so its refusals stay anonymous (shared/audit aggregates those).
     if (client.method !== "none") clientId = client.clientId;
-    const issued = await grant.handle({ params, client, headers }, { env, config });
+    const dpop = await dpopBindingFor({ method: c.req.method, headers, client }, { env, config });
+    const keys = keyStore(env, config);
+    const mint: GrantContext["mint"] = (request) =>
+      mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop });
+    const issued = await grant.handle({ params, client, headers }, { env, config, mint });
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
-    return tokenResponse(issued);
+    return tokenResponse(issued, await nonceHeaders(env, c.req.raw.headers));
   } catch (error) {
     const response =
       error instanceof BodyTooLargeError
@@ -47,6 +56,20 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     c.executionCtx.waitUntil(
       recordAuditInBackground(env, refusedEvent(error, response.status, "endpoint", audit, clientId)),
     );
+    for (const [name, value] of Object.entries(await nonceHeaders(env, c.req.raw.headers, error))) {
+      response.headers.set(name, value);
+    }
     return response;
   }
+}
+
+/** RFC 9449 §8: the nonce a DPoP client needs next; none when config itself is what failed. */
+async function nonceHeaders(env: TokenEnv, headers: Headers, error?: unknown): Promise<Record<string, string>> {
+  let config: ReturnType<typeof tokenConfig>;
+  try {
+    config = tokenConfig(env);
+  } catch {
+    return {};
+  }
+  return (await dpopNonceHeader(config, { headers, error })) ?? {};
 }

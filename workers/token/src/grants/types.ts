@@ -1,6 +1,6 @@
 import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
-import type { MintedAccessToken } from "../mint/mint-access-token.ts";
+import type { AccessTokenRequest, MintedAccessToken } from "../mint/mint-access-token.ts";
 
 /** The parameters of a token request (RFC 6749 §3.2), each present at most once. */
 export type TokenParams = ReadonlyMap<string, string>;
@@ -16,6 +16,14 @@ export interface GrantRequest {
 export interface GrantContext {
   env: TokenEnv;
   config: TokenConfig;
+  /**
+   * Mints this request's access token (mint/mint-access-token.ts) with what
+   * the endpoint decided once for the whole request already applied: the
+   * DPoP binding (RFC 9449 §5, dpop/token-request-binding.ts). Grants mint
+   * through this, never through mintAccessToken directly, so no grant can
+   * forget the binding.
+   */
+  mint: (request: AccessTokenRequest) => Promise<MintedAccessToken>;
 }
 
 /** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */

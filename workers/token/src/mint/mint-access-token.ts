@@ -18,6 +18,8 @@ export interface AccessTokenRequest {
   /** The token must not outlive this (seconds), e.g. the session it stands for. */
   notAfter?: number;
   ttlSeconds: number;
+  /** RFC 9449 §6.1: binds the token to a DPoP key (endpoints/token.ts decides it once per request). */
+  confirmation?: { jkt: string };
 }
 
 export interface MintedAccessToken {
@@ -50,6 +52,7 @@ export async function mintAccessToken(
     org_id: request.orgId,
     ...(request.roles ? { roles: request.roles } : {}),
     ...(request.sessionId ? { sid: request.sessionId } : {}),
+    ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

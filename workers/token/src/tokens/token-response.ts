@@ -1,4 +1,5 @@
 import type { TokenServiceResult } from "../../../../shared/contracts/token-service.ts";
+import { ACCESS_TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { IssuedToken } from "../grants/types.ts";
 
@@ -7,17 +8,18 @@ export function tokenResponseBody(issued: IssuedToken): Record<string, string | 
   return {
     access_token: issued.minted.token,
     ...(issued.issuedTokenType ? { issued_token_type: issued.issuedTokenType } : {}),
-    token_type: "Bearer",
+    // RFC 9449 §5: a DPoP-bound token says so; read from the token itself, so it cannot drift.
+    token_type: issued.minted.claims.cnf ? ACCESS_TOKEN_TYPE.dpop : ACCESS_TOKEN_TYPE.bearer,
     expires_in: issued.minted.expiresIn,
     scope: issued.scope,
   };
 }
 
 /** §5.1: the response carries a credential, so it is never stored. */
-export function tokenResponse(issued: IssuedToken): Response {
+export function tokenResponse(issued: IssuedToken, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(tokenResponseBody(issued)), {
     status: 200,
-    headers: { "Content-Type": "application/json", ...NO_STORE_HEADERS },
+    headers: { ...headers, "Content-Type": "application/json", ...NO_STORE_HEADERS },
   });
 }
 
