@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import {
   type AccessTokenClaims,
+  type ActorClaim,
   JWT_TYP,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   SIGNING_ALG,
@@ -15,6 +16,8 @@ export interface AccessTokenRequest {
   scope: string;
   roles?: string[];
   sessionId?: string;
+  /** RFC 8693 §4.1: who acts for `subject`, outermost the current actor (grants/token-exchange*.ts). */
+  actor?: ActorClaim;
   /** The token must not outlive this (seconds), e.g. the session it stands for. */
   notAfter?: number;
   ttlSeconds: number;
@@ -52,6 +55,7 @@ export async function mintAccessToken(
     org_id: request.orgId,
     ...(request.roles ? { roles: request.roles } : {}),
     ...(request.sessionId ? { sid: request.sessionId } : {}),
+    ...(request.actor ? { act: request.actor } : {}),
     ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
   };
   const key = await currentSigningKey(keys);
