@@ -38,6 +38,7 @@ const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map<string, Upstream>([
   [ENDPOINT.token, "TOKEN"],
   [ENDPOINT.revocation, "TOKEN"],
   [ENDPOINT.introspection, "TOKEN"],
+  [ENDPOINT.hostBootstrap, "TOKEN"],
   [ENDPOINT.jwks, "TOKEN"],
   [ENDPOINT.authorizationServerMetadata, "TOKEN"],
   [ENDPOINT.openIdConfiguration, "TOKEN"],

@@ -4,6 +4,7 @@ import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
+import { hostBootstrapEndpoint } from "./endpoints/host-bootstrap.ts";
 import { jwksEndpoint } from "./endpoints/jwks.ts";
 import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from "./endpoints/metadata.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
@@ -19,6 +20,9 @@ app.get(ENDPOINT.jwks, jwksEndpoint);
 app.post(ENDPOINT.token, limitTokenRequestsByAddress(), tokenEndpoint);
 // RFC 6749 §3.2: the token endpoint takes POST only.
 app.all(ENDPOINT.token, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
+// One address limit with the token endpoint: both are unauthenticated POSTs.
+app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
+app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.route(ENDPOINT.admin, adminRouter());
 
 app.notFound(() => httpErrorResponse("not_found", "no such endpoint"));

@@ -22,6 +22,8 @@ export function authorizationServerMetadata(issuer: string) {
     issuer,
     jwks_uri: `${issuer}${ENDPOINT.jwks}`,
     token_endpoint: `${issuer}${ENDPOINT.token}`,
+    // Ours (docs/endpoints.md, "Host bootstrap"): where a host redeems its invite.
+    host_bootstrap_endpoint: `${issuer}${ENDPOINT.hostBootstrap}`,
     // §2: omitting it would mean ["authorization_code", "implicit"]; an
     // empty list says that no grant is open to clients yet.
     grant_types_supported: [...ADVERTISED_GRANT_TYPES],
