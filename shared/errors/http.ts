@@ -41,6 +41,22 @@ export function httpErrorStatus(code: HttpErrorCode): number {
   return STATUS[code];
 }
 
+/**
+ * A refusal that belongs to no protocol, thrown where it is decided and
+ * answered where the response is written (e.g. a client's mint rate limit,
+ * thrown by a grant and answered by the token endpoint).
+ */
+export class HttpError extends Error {
+  override readonly name = "HttpError";
+  constructor(
+    readonly code: HttpErrorCode,
+    readonly description: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(`${code}: ${description}`);
+  }
+}
+
 export function httpErrorResponse(code: HttpErrorCode, description: string, headers?: HeadersInit): Response {
   return jsonErrorResponse(STATUS[code], { error: code, error_description: description }, headers);
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { ALL_SCOPES } from "../../shared/contracts/scopes.ts";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
-import { SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { GRANT_TYPE, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { AUDIENCE, seedSession } from "./fixtures.ts";
 
 interface Jwks {
@@ -142,9 +142,9 @@ describe("metadata", () => {
       issuer: env.ISSUER,
       jwks_uri: `${env.ISSUER}${ENDPOINT.jwks}`,
       token_endpoint: `${env.ISSUER}${ENDPOINT.token}`,
-      // No grant is open to a client at the public endpoint: sessions are
-      // exchanged over the RPC entrypoint only.
-      grant_types_supported: [],
+      // Sessions are exchanged over the RPC entrypoint only; registered
+      // clients use client credentials.
+      grant_types_supported: expect.arrayContaining([GRANT_TYPE.clientCredentials]),
       token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],
       token_endpoint_auth_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
       scopes_supported: [...ALL_SCOPES],

@@ -1,4 +1,5 @@
 import type { AuditDetailValue, AuditEventInput } from "../../../../shared/audit/record-audit.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import type { IssuedToken } from "../grants/types.ts";
@@ -50,5 +51,6 @@ export function refusedEvent(
 function refusalCode(error: unknown): string {
   if (error instanceof OAuthError) return error.code;
   if (error instanceof BodyTooLargeError) return "payload_too_large";
+  if (error instanceof HttpError) return error.code;
   return "server_error";
 }

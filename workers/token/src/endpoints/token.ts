@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
-import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { HttpError, httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
@@ -45,14 +45,17 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const keys = keyStore(env, config);
     const mint: GrantContext["mint"] = (request) =>
       mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop });
-    const issued = await grant.handle({ params, client, headers }, { env, config, mint });
+    const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+    const issued = await grant.handle({ params, client, headers }, { env, config, mint, waitUntil });
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
     return tokenResponse(issued, await nonceHeaders(env, c.req.raw.headers));
   } catch (error) {
     const response =
       error instanceof BodyTooLargeError
         ? httpErrorResponse("payload_too_large", `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`)
-        : toOAuthErrorResponse(error);
+        : error instanceof HttpError
+          ? httpErrorResponse(error.code, error.description, error.headers)
+          : toOAuthErrorResponse(error);
     c.executionCtx.waitUntil(
       recordAuditInBackground(env, refusedEvent(error, response.status, "endpoint", audit, clientId)),
     );

@@ -1,8 +1,9 @@
+import { clientCredentialsGrant } from "./client-credentials.ts";
 import { tokenExchangeGrant } from "./token-exchange.ts";
 import type { GrantHandler } from "./types.ts";
 
 /** Every grant type the token endpoint knows, each in its own module. */
-const GRANTS: readonly GrantHandler[] = [tokenExchangeGrant];
+const GRANTS: readonly GrantHandler[] = [clientCredentialsGrant, tokenExchangeGrant];
 
 const BY_GRANT_TYPE: ReadonlyMap<string, GrantHandler> = new Map(GRANTS.map((g) => [g.grantType, g]));
 

@@ -24,6 +24,8 @@ export interface GrantContext {
    * forget the binding.
    */
   mint: (request: AccessTokenRequest) => Promise<MintedAccessToken>;
+  /** Keeps background work (a `last_used_at` update) alive after the answer, never delaying it. */
+  waitUntil: (promise: Promise<unknown>) => void;
 }
 
 /** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */
