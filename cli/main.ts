@@ -1,6 +1,9 @@
 import { Command, CommanderError } from "commander";
+import { registerClientCommands } from "./commands/client.ts";
 import { registerHostCommands } from "./commands/host.ts";
+import { registerInviteCommands } from "./commands/invite.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
+import { registerOrgCommands } from "./commands/org.ts";
 import { CliError } from "./lib/errors.ts";
 
 /**
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   registerOperatorCommands(program);
+  registerOrgCommands(program);
+  registerClientCommands(program);
+  registerInviteCommands(program);
   registerHostCommands(program);
   return program;
 }

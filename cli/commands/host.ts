@@ -5,6 +5,7 @@ import { decodeJwt } from "jose";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { generateHostKey, possessionProof } from "../host/possession-proof.ts";
 import { CliError, refusalFrom } from "../lib/errors.ts";
+import { send } from "../lib/http.ts";
 import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
 
@@ -124,7 +125,7 @@ function issuerOf(invite: string): string {
 
 /** RFC 8414 metadata's `host_bootstrap_endpoint`. */
 async function bootstrapEndpoint(issuer: string): Promise<string> {
-  const response = await send(`${issuer}${ENDPOINT.authorizationServerMetadata}`, { redirect: "error" });
+  const response = await send(`${issuer}${ENDPOINT.authorizationServerMetadata}`);
   if (!response.ok) throw await refusalFrom(response, "metadata request");
   const metadata = (await response.json()) as { issuer?: unknown; host_bootstrap_endpoint?: unknown };
   // RFC 8414 §3.3: the metadata must name the issuer it was fetched for.
@@ -138,18 +139,9 @@ async function bootstrapEndpoint(issuer: string): Promise<string> {
 async function redeem(endpoint: string, invite: string, proof: string): Promise<BootstrapResponse> {
   const response = await send(endpoint, {
     method: "POST",
-    redirect: "error",
     headers: { "Content-Type": "application/json", Accept: "application/json" },
     body: JSON.stringify({ invite, proof }),
   });
   if (response.status !== 201) throw await refusalFrom(response, "host bootstrap");
   return (await response.json()) as BootstrapResponse;
-}
-
-async function send(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    throw new CliError(`cannot reach ${url}: ${error instanceof Error ? error.message : String(error)}`);
-  }
 }

@@ -34,7 +34,7 @@ export function parseUrl(value: string): string {
   try {
     return normaliseIssuer(value);
   } catch {
-    throw new InvalidArgumentError("must be an absolute http(s) URL with no query, fragment or credentials.");
+    throw new InvalidArgumentError("Must be an absolute http(s) URL with no query, fragment or credentials.");
   }
 }
 
@@ -44,7 +44,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 /** `--scopes "a b"`: space-separated scope tokens, at least one. */
 export function parseScopes(value: string): string[] {
   const scopes = [...new Set(value.split(/\s+/).filter(Boolean))];
-  if (scopes.length === 0) throw new InvalidArgumentError("name at least one scope.");
+  if (scopes.length === 0) throw new InvalidArgumentError("Name at least one scope.");
   const bad = scopes.find((scope) => !SCOPE_TOKEN.test(scope));
   if (bad !== undefined) throw new InvalidArgumentError(`"${bad}" is not a scope token (RFC 6749 §3.3).`);
   return scopes;
@@ -53,7 +53,7 @@ export function parseScopes(value: string): string[] {
 /** `--audiences "u1 u2"`: space-separated absolute URIs (RFC 8707 §2 resources). */
 export function parseAudiences(value: string): string[] {
   const audiences = [...new Set(value.split(/\s+/).filter(Boolean))];
-  if (audiences.length === 0) throw new InvalidArgumentError("name at least one audience.");
+  if (audiences.length === 0) throw new InvalidArgumentError("Name at least one audience.");
   for (const audience of audiences) {
     if (!URL.canParse(audience)) throw new InvalidArgumentError(`"${audience}" is not an absolute URI.`);
   }
@@ -66,9 +66,9 @@ const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 8
 /** `--ttl 1h`: a whole number of seconds, minutes, hours or days (no unit: seconds). */
 export function parseDuration(value: string): number {
   const match = DURATION.exec(value.trim());
-  if (!match) throw new InvalidArgumentError("use a whole number with an optional unit: 90s, 30m, 1h, 1d.");
+  if (!match) throw new InvalidArgumentError("Use a whole number with an optional unit: 90s, 30m, 1h, 1d.");
   const seconds = Number(match[1]) * (UNIT_SECONDS[match[2] ?? ""] ?? 1);
-  if (seconds <= 0) throw new InvalidArgumentError("must be longer than zero.");
+  if (seconds <= 0) throw new InvalidArgumentError("Must be longer than zero.");
   return seconds;
 }
 
@@ -79,6 +79,6 @@ const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 export function collectLabel(value: string, previous: Record<string, string> = {}): Record<string, string> {
   const at = value.indexOf("=");
   const key = at < 0 ? "" : value.slice(0, at);
-  if (!LABEL_KEY.test(key)) throw new InvalidArgumentError("use key=value with a key of letters, digits, . _ / -.");
+  if (!LABEL_KEY.test(key)) throw new InvalidArgumentError("Use key=value with a key of letters, digits, . _ / -.");
   return { ...previous, [key]: value.slice(at + 1) };
 }
