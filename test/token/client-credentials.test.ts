@@ -111,7 +111,7 @@ describe("client_credentials: target (RFC 8707 resource, or audience)", () => {
       { resource: AUDIENCE },
       { audience: AUDIENCE },
       { resource: AUDIENCE, audience: AUDIENCE },
-    ]) {
+    ] as Record<string, string>[]) {
       expect((await issued(await clientCredentials(client, params))).claims.aud).toBe(AUDIENCE);
     }
   });

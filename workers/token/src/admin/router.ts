@@ -1,7 +1,11 @@
 import { Hono } from "hono";
 import { auditAdminCalls } from "./audit.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
+import { clientRoutes } from "./clients.ts";
 import { adminErrorResponse } from "./errors.ts";
+import { orgRoutes } from "./orgs.ts";
+import { tokenPolicyRoutes } from "./token-policy.ts";
+import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 
 /**
@@ -14,5 +18,9 @@ export function adminRouter(): AdminApp {
   const admin = new Hono<AdminEnv>();
   admin.use("*", auditAdminCalls(), authenticateOperator());
   admin.onError((error) => adminErrorResponse(error));
+  orgRoutes(admin);
+  clientRoutes(admin);
+  tokenPolicyRoutes(admin);
+  trustedIssuerRoutes(admin);
   return admin;
 }

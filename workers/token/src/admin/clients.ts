@@ -1,0 +1,171 @@
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import { generateClientId } from "../../../../shared/crypto/client-id.ts";
+import { generateClientSecret, hashSecret } from "../../../../shared/crypto/secret-hash.ts";
+import { member } from "../../../../shared/db/auth-schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { deleteClient, findOrgClient, insertClient, listClients, updateClient } from "../clients/client-store.ts";
+import { revokeClientTokens } from "../clients/revoke-client.ts";
+import type { StoredClient } from "../clients/types.ts";
+import { tokenConfig } from "../config.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { type ClientFields, parseClientChanges, parseClientKeys, parseNewClient } from "./client-body.ts";
+import { clientView } from "./client-view.ts";
+import { requireOrg } from "./orgs.ts";
+import type { AdminApp, AdminEnv } from "./types.ts";
+import { onlyFields } from "./validate.ts";
+
+type AdminContext = Context<AdminEnv>;
+
+/** The client a path names, in the org it names, or 404 `not_found`. */
+async function requireClient(c: AdminContext, orgId: string): Promise<StoredClient> {
+  const clientId = c.req.param("id") ?? "";
+  auditDetail(c, { client_id: clientId });
+  const client = await findOrgClient(c.env.DB, orgId, clientId);
+  if (!client) throw new HttpError("not_found", "no such client in this organization");
+  return client;
+}
+
+/** An owner must be a member of the client's org. */
+async function checkOwner(db: D1Database, orgId: string, ownerUserId: string | null | undefined): Promise<void> {
+  if (!ownerUserId) return;
+  const row = await drizzle(db)
+    .select({ id: member.id })
+    .from(member)
+    .where(and(eq(member.organizationId, orgId), eq(member.userId, ownerUserId)))
+    .get();
+  if (!row) throw new HttpError("invalid_body", "owner_user_id: not a member of this organization");
+}
+
+/** Whether a change takes something away the client's live tokens may hold: they are then revoked. */
+function narrows(before: StoredClient, changes: ClientFields): boolean {
+  const lost = (was: readonly string[], now: string[] | undefined) =>
+    now !== undefined && was.some((v) => !now.includes(v));
+  return (
+    (changes.status !== undefined && changes.status !== "active" && before.status === "active") ||
+    lost(before.scopes, changes.scopes) ||
+    lost(before.audiences, changes.audiences) ||
+    lost(before.grantTypes, changes.grantTypes) ||
+    (changes.maxTtlSeconds !== undefined &&
+      changes.maxTtlSeconds !== null &&
+      (before.maxTtlSeconds === null || changes.maxTtlSeconds < before.maxTtlSeconds)) ||
+    (changes.requireDpop === true && !before.requireDpop) ||
+    (changes.resourceServer === false && before.resourceServer)
+  );
+}
+
+function waitUntil(c: AdminContext) {
+  return (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
+}
+
+/**
+ * An org's clients (machines, agents, services):
+ *
+ * - POST   /orgs/{org}/clients                  → 201, the client and, for the secret methods, its `client_secret` (once)
+ * - GET    /orgs/{org}/clients                  → `{ clients: [...] }`
+ * - GET    /orgs/{org}/clients/{id}             → the client
+ * - PATCH  /orgs/{org}/clients/{id}             → the client (its tokens revoked when the change narrows what they may hold)
+ * - DELETE /orgs/{org}/clients/{id}             → `{ client_id, deleted: true }`, its tokens revoked first
+ * - POST   /orgs/{org}/clients/{id}/rotate-secret → a new `client_secret` (once), or `{ jwks | jwks_uri }` replacing a private_key_jwt client's keys; its tokens revoked
+ * - POST   /orgs/{org}/clients/{id}/disable     → the client, disabled, its tokens revoked
+ *
+ * Fields: admin/client-body.ts. Every revocation is recorded (in the org's
+ * Durable Object) before the answer reports success.
+ */
+export function clientRoutes(admin: AdminApp): void {
+  admin.post("/orgs/:org/clients", async (c) => {
+    const orgId = await requireOrg(c);
+    const fields = await parseNewClient(await readJsonObject(c), tokenConfig(c.env));
+    await checkOwner(c.env.DB, orgId, fields.ownerUserId);
+    const secret = fields.authMethod === "private_key_jwt" ? undefined : generateClientSecret();
+    const client = await insertClient(c.env.DB, {
+      clientId: generateClientId(),
+      orgId,
+      name: fields.name,
+      kind: fields.kind,
+      ownerUserId: fields.ownerUserId,
+      authMethod: fields.authMethod,
+      secretHash: secret === undefined ? null : await hashSecret(secret),
+      jwks: fields.keys.jwks,
+      jwksUri: fields.keys.jwksUri,
+      grantTypes: fields.grantTypes,
+      scopes: fields.scopes,
+      audiences: fields.audiences,
+      maxTtlSeconds: fields.maxTtlSeconds,
+      requireDpop: fields.requireDpop,
+      resourceServer: fields.resourceServer,
+      status: fields.status,
+    });
+    auditDetail(c, { action: "client.create", client_id: client.clientId });
+    return c.json(clientView(client, secret), 201);
+  });
+
+  admin.get("/orgs/:org/clients", async (c) => {
+    const orgId = await requireOrg(c);
+    auditDetail(c, { action: "client.list" });
+    return c.json({ clients: (await listClients(c.env.DB, orgId)).map((client) => clientView(client)) });
+  });
+
+  admin.get("/orgs/:org/clients/:id", async (c) => {
+    const client = await requireClient(c, await requireOrg(c));
+    auditDetail(c, { action: "client.read" });
+    return c.json(clientView(client));
+  });
+
+  admin.patch("/orgs/:org/clients/:id", async (c) => {
+    const orgId = await requireOrg(c);
+    const before = await requireClient(c, orgId);
+    const changes = parseClientChanges(await readJsonObject(c), tokenConfig(c.env));
+    await checkOwner(c.env.DB, orgId, changes.ownerUserId);
+    auditDetail(c, {
+      action: "client.update",
+      fields: Object.keys(changes).filter((k) => changes[k as keyof ClientFields] !== undefined),
+    });
+    // Written first, so no new token is minted under the old registration
+    // after the revocation's cutoff; revoked before success is reported.
+    const after = await updateClient(c.env.DB, before.clientId, changes);
+    if (narrows(before, changes)) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
+    return c.json(clientView(after));
+  });
+
+  admin.delete("/orgs/:org/clients/:id", async (c) => {
+    const client = await requireClient(c, await requireOrg(c));
+    auditDetail(c, { action: "client.delete" });
+    // Disabled first (no new token after the cutoff), revoked, then gone: if
+    // the revocation fails, the row is still there for the retry.
+    await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+    await revokeClientTokens(c.env, client, "client deleted", waitUntil(c));
+    await deleteClient(c.env.DB, client.clientId);
+    return c.json({ client_id: client.clientId, deleted: true });
+  });
+
+  admin.post("/orgs/:org/clients/:id/rotate-secret", async (c) => {
+    const client = await requireClient(c, await requireOrg(c));
+    auditDetail(c, { action: "client.rotate" });
+    let secret: string | undefined;
+    let changed: StoredClient;
+    if (client.authMethod === "private_key_jwt") {
+      const body = await readJsonObject(c);
+      onlyFields(body, ["jwks", "jwks_uri"]);
+      const keys = await parseClientKeys(body, "private_key_jwt");
+      changed = await updateClient(c.env.DB, client.clientId, { jwks: keys.jwks, jwksUri: keys.jwksUri });
+    } else {
+      secret = generateClientSecret();
+      changed = await updateClient(c.env.DB, client.clientId, { secretHash: await hashSecret(secret) });
+    }
+    // A rotation usually answers a suspected leak: what the old credential
+    // minted goes with it.
+    await revokeClientTokens(c.env, client, "credentials rotated", waitUntil(c));
+    return c.json(clientView(changed, secret));
+  });
+
+  admin.post("/orgs/:org/clients/:id/disable", async (c) => {
+    const client = await requireClient(c, await requireOrg(c));
+    auditDetail(c, { action: "client.disable" });
+    const disabled = await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+    await revokeClientTokens(c.env, client, "client disabled", waitUntil(c));
+    return c.json(clientView(disabled));
+  });
+}

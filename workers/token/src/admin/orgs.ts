@@ -1,0 +1,106 @@
+import { asc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
+import { organization } from "../../../../shared/db/auth-schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import type { AdminApp, AdminEnv } from "./types.ts";
+import { onlyFields, optionalString, requiredString } from "./validate.ts";
+
+/** Better Auth's organization slug shape: lower-case words joined by single hyphens. */
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+/** Most orgs one list returns; the list is for operators, not for paging through a tenant base. */
+const MAX_LISTED_ORGS = 1000;
+
+export interface OrgView {
+  id: string;
+  name: string;
+  slug: string;
+  created_at: string;
+}
+
+function orgView(row: typeof organization.$inferSelect): OrgView {
+  return { id: row.id, name: row.name, slug: row.slug, created_at: row.createdAt.toISOString() };
+}
+
+/** 32 random base62 characters, the shape of Better Auth's own ids. */
+function generateOrgId(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+function slugFrom(name: string): string {
+  const base = name
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
+  const suffix = crypto.randomUUID().slice(0, 8);
+  return base ? `${base}-${suffix}` : `org-${suffix}`;
+}
+
+/**
+ * The org a path names, or 404 `not_found`. PLATFORM_ORG_ID is never an
+ * organization: operator clients are not managed through org routes.
+ */
+export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
+  const orgId = c.req.param("org") ?? "";
+  auditDetail(c, { org_id: orgId });
+  const row =
+    orgId === PLATFORM_ORG_ID || orgId.length > 128
+      ? undefined
+      : await drizzle(c.env.DB)
+          .select({ id: organization.id })
+          .from(organization)
+          .where(eq(organization.id, orgId))
+          .get();
+  if (!row) throw new HttpError("not_found", "no such organization");
+  return row.id;
+}
+
+/**
+ * POST /orgs `{ name, slug? }` → 201 `{ id, name, slug, created_at }`: a
+ * Better Auth organization row (shared/db/auth-schema.ts), written directly;
+ * a taken slug is 409 `conflict`. GET /orgs → `{ orgs: [...] }`.
+ */
+export function orgRoutes(admin: AdminApp): void {
+  admin.post("/orgs", async (c) => {
+    const body = await readJsonObject(c);
+    onlyFields(body, ["name", "slug"]);
+    const name = requiredString(body, "name", { max: 100 });
+    const slug =
+      optionalString(body, "slug", {
+        max: 64,
+        pattern: SLUG,
+        patternText: "lower-case letters, digits and single hyphens",
+      }) ?? slugFrom(name);
+    const db = drizzle(c.env.DB);
+    const taken = await db.select({ id: organization.id }).from(organization).where(eq(organization.slug, slug)).get();
+    if (taken) throw new HttpError("conflict", "slug already taken");
+    const row = await db
+      .insert(organization)
+      .values({ id: generateOrgId(), name, slug, createdAt: new Date(), metadata: null })
+      .onConflictDoNothing()
+      .returning()
+      .get();
+    // Two creations raced for the slug; the unique index let one win.
+    if (!row) throw new HttpError("conflict", "slug already taken");
+    auditDetail(c, { org_id: row.id, action: "org.create" });
+    return c.json(orgView(row), 201);
+  });
+
+  admin.get("/orgs", async (c) => {
+    auditDetail(c, { action: "org.list" });
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(organization)
+      .orderBy(asc(organization.createdAt), asc(organization.id))
+      .limit(MAX_LISTED_ORGS)
+      .all();
+    return c.json({ orgs: rows.map(orgView) });
+  });
+}

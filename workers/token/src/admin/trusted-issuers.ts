@@ -1,0 +1,105 @@
+import { and, asc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { isAcceptableJwksUri } from "../clients/client-keys.ts";
+import { tokenConfig } from "../config.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import type { AdminApp } from "./types.ts";
+import { onlyFields, requiredString } from "./validate.ts";
+
+/** Most external issuers one org may trust. */
+const MAX_TRUSTED_ISSUERS = 32;
+
+function issuerView(row: typeof trustedIssuer.$inferSelect) {
+  return {
+    id: row.id,
+    org_id: row.orgId,
+    issuer: row.issuer,
+    jwks_uri: row.jwksUri,
+    created_at: row.createdAt.toISOString(),
+  };
+}
+
+/**
+ * RFC 8414 §2: an issuer identifier is an https URL with no query or
+ * fragment (http only on localhost, for development).
+ */
+function isIssuerIdentifier(value: string): boolean {
+  return isAcceptableJwksUri(value) && !new URL(value).search;
+}
+
+/**
+ * External identity providers an org trusts to issue ID-JAGs to us
+ * (redeemed with the jwt-bearer grant):
+ *
+ * - POST   /orgs/{org}/trusted-issuers      `{ issuer, jwks_uri }` → 201 `{ id, org_id, issuer, jwks_uri, created_at }`
+ * - GET    /orgs/{org}/trusted-issuers      → `{ trusted_issuers: [...] }`
+ * - DELETE /orgs/{org}/trusted-issuers/{id} → `{ id, deleted: true }`
+ *
+ * Our own issuer needs no entry. An issuer already trusted is 409 `conflict`.
+ */
+export function trustedIssuerRoutes(admin: AdminApp): void {
+  admin.post("/orgs/:org/trusted-issuers", async (c) => {
+    const orgId = await requireOrg(c);
+    const body = await readJsonObject(c);
+    onlyFields(body, ["issuer", "jwks_uri"]);
+    const issuer = requiredString(body, "issuer", {
+      max: 2048,
+      check: isIssuerIdentifier,
+      patternText: "must be an https URL without query or fragment (http only on localhost)",
+    });
+    const jwksUri = requiredString(body, "jwks_uri", {
+      max: 2048,
+      check: isAcceptableJwksUri,
+      patternText: "must be an https URL (http only on localhost), without credentials",
+    });
+    if (issuer === tokenConfig(c.env).issuer)
+      throw new HttpError("invalid_body", "issuer: our own issuer needs no entry");
+    const db = drizzle(c.env.DB);
+    const existing = await db
+      .select({ id: trustedIssuer.id })
+      .from(trustedIssuer)
+      .where(eq(trustedIssuer.orgId, orgId))
+      .all();
+    if (existing.length >= MAX_TRUSTED_ISSUERS) {
+      throw new HttpError("conflict", `an organization trusts at most ${MAX_TRUSTED_ISSUERS} issuers`);
+    }
+    const row = await db
+      .insert(trustedIssuer)
+      .values({ id: crypto.randomUUID(), orgId, issuer, jwksUri, createdAt: new Date() })
+      .onConflictDoNothing()
+      .returning()
+      .get();
+    if (!row) throw new HttpError("conflict", "this issuer is already trusted by the organization");
+    auditDetail(c, { action: "trusted_issuer.create", trusted_issuer_id: row.id, issuer });
+    return c.json(issuerView(row), 201);
+  });
+
+  admin.get("/orgs/:org/trusted-issuers", async (c) => {
+    const orgId = await requireOrg(c);
+    auditDetail(c, { action: "trusted_issuer.list" });
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(trustedIssuer)
+      .where(eq(trustedIssuer.orgId, orgId))
+      .orderBy(asc(trustedIssuer.createdAt), asc(trustedIssuer.id))
+      .all();
+    return c.json({ trusted_issuers: rows.map(issuerView) });
+  });
+
+  admin.delete("/orgs/:org/trusted-issuers/:id", async (c) => {
+    const orgId = await requireOrg(c);
+    const id = c.req.param("id");
+    auditDetail(c, { action: "trusted_issuer.delete", trusted_issuer_id: id });
+    const row = await drizzle(c.env.DB)
+      .delete(trustedIssuer)
+      .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.id, id)))
+      .returning()
+      .get();
+    if (!row) throw new HttpError("not_found", "no such trusted issuer in this organization");
+    return c.json({ id: row.id, deleted: true });
+  });
+}

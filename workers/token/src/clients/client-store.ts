@@ -1,0 +1,90 @@
+import { and, asc, eq, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { oauthClient } from "../../../../shared/db/machine-schema.ts";
+import { joinList, storedClientFromRow } from "./stored-client.ts";
+import type { StoredClient } from "./types.ts";
+
+/**
+ * Writes to `oauth_client` (the admin API and host bootstrap create and
+ * change clients through here; the token endpoint only reads,
+ * clients/registry.ts). Lists are stored space-separated.
+ */
+export type NewClient = Omit<StoredClient, "createdAt" | "updatedAt" | "lastUsedAt">;
+
+export type ClientChanges = Partial<
+  Omit<StoredClient, "clientId" | "orgId" | "authMethod" | "createdAt" | "updatedAt" | "lastUsedAt">
+>;
+
+function listColumns(values: Partial<Pick<StoredClient, "grantTypes" | "scopes" | "audiences">>) {
+  return {
+    ...(values.grantTypes ? { grantTypes: joinList(values.grantTypes) } : {}),
+    ...(values.scopes ? { scopes: joinList(values.scopes) } : {}),
+    ...(values.audiences ? { audiences: joinList(values.audiences) } : {}),
+  };
+}
+
+export async function insertClient(db: D1Database, client: NewClient): Promise<StoredClient> {
+  const now = new Date();
+  const { kind, grantTypes, scopes, audiences, ...rest } = client;
+  const row = await drizzle(db)
+    .insert(oauthClient)
+    .values({
+      ...rest,
+      type: kind,
+      grantTypes: joinList(grantTypes),
+      scopes: joinList(scopes),
+      audiences: joinList(audiences),
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+    })
+    .returning()
+    .get();
+  return storedClientFromRow(row);
+}
+
+/** The org's clients (orgId null: the platform's operator clients), oldest first. */
+export async function listClients(db: D1Database, orgId: string | null): Promise<StoredClient[]> {
+  const rows = await drizzle(db)
+    .select()
+    .from(oauthClient)
+    .where(orgId === null ? isNull(oauthClient.orgId) : eq(oauthClient.orgId, orgId))
+    .orderBy(asc(oauthClient.createdAt), asc(oauthClient.clientId))
+    .all();
+  return rows.map(storedClientFromRow);
+}
+
+/** One client of one org, or undefined (a client of another org is not found either). */
+export async function findOrgClient(
+  db: D1Database,
+  orgId: string,
+  clientId: string,
+): Promise<StoredClient | undefined> {
+  const row = await drizzle(db)
+    .select()
+    .from(oauthClient)
+    .where(and(eq(oauthClient.orgId, orgId), eq(oauthClient.clientId, clientId)))
+    .get();
+  return row ? storedClientFromRow(row) : undefined;
+}
+
+export async function updateClient(db: D1Database, clientId: string, changes: ClientChanges): Promise<StoredClient> {
+  const { kind, grantTypes, scopes, audiences, ...rest } = changes;
+  const row = await drizzle(db)
+    .update(oauthClient)
+    .set({
+      ...rest,
+      ...(kind ? { type: kind } : {}),
+      ...listColumns({ grantTypes, scopes, audiences }),
+      updatedAt: new Date(),
+    })
+    .where(eq(oauthClient.clientId, clientId))
+    .returning()
+    .get();
+  if (!row) throw new Error(`client ${clientId} vanished during an update`);
+  return storedClientFromRow(row);
+}
+
+export async function deleteClient(db: D1Database, clientId: string): Promise<void> {
+  await drizzle(db).delete(oauthClient).where(eq(oauthClient.clientId, clientId)).run();
+}
