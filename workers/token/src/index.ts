@@ -9,6 +9,7 @@ import { jwksEndpoint } from "./endpoints/jwks.ts";
 import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from "./endpoints/metadata.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
+import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
 
 export { TokenService } from "./rpc/token-service.ts";
 
@@ -31,4 +32,5 @@ app.onError((error) => internalErrorResponse("token worker", error));
 export default {
   fetch: app.fetch,
   queue: consumeAuditBatch,
+  scheduled: rotateOnSchedule,
 } satisfies ExportedHandler<TokenEnv, AuditRecord>;

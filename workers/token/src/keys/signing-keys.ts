@@ -1,11 +1,12 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
+import { importJWK, type JWK } from "jose";
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { signingKey } from "../../../../shared/db/schema.ts";
 import type { TokenConfig } from "../config.ts";
-import { seal, unseal } from "./seal.ts";
+import { generateSigningKey } from "./generate-key.ts";
+import { unseal } from "./seal.ts";
 
 /** Where the keys live: D1 is the truth, KV holds the public copy the gateway reads. */
 export interface KeyStore {
@@ -27,8 +28,22 @@ export interface Jwks {
   keys: JWK[];
 }
 
-/** How long an isolate signs with the key it loaded before re-reading D1 (picks up rotations). */
-const KEY_CACHE_MS = 60_000;
+/**
+ * How long an isolate signs with the key it loaded before re-reading D1.
+ * This bounds how long a rotation takes to reach every isolate: after an
+ * emergency rotation (keys/rotation.ts) another isolate may still sign with
+ * the compromised key for up to this long, and those tokens fail
+ * verification at once (the key is out of the JWKS). After a normal
+ * rotation the old key keeps verifying, and its retirement window counts
+ * this bound in. One D1 read per isolate per window is the price.
+ */
+export const SIGNING_KEY_CACHE_MS = 10_000;
+
+/**
+ * The statuses whose keys are published (RFC 7517 §5): `next` before it
+ * signs, `current`, and `previous` until every token it signed has expired.
+ */
+export const PUBLISHED_STATUSES = ["next", "current", "previous"] as const;
 
 let cached: { key: SigningKey; loadedAt: number } | undefined;
 
@@ -38,8 +53,13 @@ let cached: { key: SigningKey; loadedAt: number } | undefined;
  * one INSERT win and every racer then signs with the winner.
  */
 export async function currentSigningKey(store: KeyStore): Promise<SigningKey> {
-  if (cached && Date.now() - cached.loadedAt < KEY_CACHE_MS) return cached.key;
+  if (cached && Date.now() - cached.loadedAt < SIGNING_KEY_CACHE_MS) return cached.key;
   return loadCurrentSigningKey(store);
+}
+
+/** Drops this isolate's cached key, so the next mint reads D1 (after a rotation made here). */
+export function forgetCachedSigningKey(): void {
+  cached = undefined;
 }
 
 /** As currentSigningKey, but always from D1 (creating the first key if there is none). */
@@ -47,7 +67,7 @@ export async function loadCurrentSigningKey(store: KeyStore): Promise<SigningKey
   const db = drizzle(store.DB);
   let row = await db.select().from(signingKey).where(eq(signingKey.status, "current")).get();
   if (!row) {
-    await insertNewKey(store);
+    await insertFirstKey(store);
     row = await db.select().from(signingKey).where(eq(signingKey.status, "current")).get();
     if (!row) throw new Error("no current signing key after creation");
     // The key set changed: this is when the KV copy is rewritten.
@@ -59,31 +79,21 @@ export async function loadCurrentSigningKey(store: KeyStore): Promise<SigningKey
   return key;
 }
 
-async function insertNewKey(store: KeyStore): Promise<void> {
-  const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
-  const publicJwk = await exportJWK(publicKey);
-  // RFC 7638 thumbprint: the same key always has the same kid.
-  const kid = await calculateJwkThumbprint(publicJwk);
-  const sealed = await seal(store.sealingSecret, kid, JSON.stringify(await exportJWK(privateKey)));
+async function insertFirstKey(store: KeyStore): Promise<void> {
+  const key = await generateSigningKey(store.sealingSecret);
   await drizzle(store.DB)
     .insert(signingKey)
-    .values({
-      kid,
-      alg: SIGNING_ALG,
-      status: "current",
-      publicJwk: JSON.stringify({ ...publicJwk, kid, alg: SIGNING_ALG, use: "sig" }),
-      privateJwkSealed: sealed,
-      createdAt: new Date(),
-    })
+    .values({ ...key, status: "current", createdAt: new Date(key.createdAt) })
     .onConflictDoNothing();
 }
 
-/** The JWKS as D1 has it: every key that may still verify a live token. */
+/** The JWKS as D1 has it: the next key and every key that may still verify a live token. */
 export async function jwksFromDatabase(db: D1Database): Promise<Jwks> {
   const rows = await drizzle(db)
     .select({ publicJwk: signingKey.publicJwk })
     .from(signingKey)
-    .where(and(inArray(signingKey.status, ["current", "previous"]), eq(signingKey.alg, SIGNING_ALG)))
+    .where(and(inArray(signingKey.status, [...PUBLISHED_STATUSES]), eq(signingKey.alg, SIGNING_ALG)))
+    .orderBy(signingKey.createdAt)
     .all();
   return { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
 }
