@@ -44,8 +44,14 @@ const PUBLIC_EXACT: ReadonlyMap<string, Upstream> = new Map<string, Upstream>([
   [ENDPOINT.openIdConfiguration, "TOKEN"],
 ]);
 
-/** Better Auth serves its own routes below its prefix. */
-const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [[`${ENDPOINT.authApi}/`, "AUTHN"]];
+/**
+ * Better Auth serves its own routes below its prefix; the token Worker
+ * serves the admin API below its own, and authenticates its operators itself.
+ */
+const PUBLIC_PREFIX: readonly (readonly [string, Upstream])[] = [
+  [`${ENDPOINT.authApi}/`, "AUTHN"],
+  [`${ENDPOINT.admin}/`, "TOKEN"],
+];
 
 const PROTECTED: readonly (ProtectedRoute & { path: string })[] = [
   {
