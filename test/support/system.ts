@@ -16,6 +16,11 @@ export interface RunningSystem {
   query: <T>(sql: string, ...params: unknown[]) => Promise<T[]>;
   /** Runs a read-only query on the main database (`DB`: users, sessions, keys, …). */
   queryMain: <T>(sql: string, ...params: unknown[]) => Promise<T[]>;
+  /**
+   * Writes to the main database: only for what no public API can create,
+   * e.g. the first platform operator, as `mono-auth operator bootstrap` does.
+   */
+  execMain: (sql: string, ...params: unknown[]) => Promise<void>;
   close: () => Promise<void>;
 }
 
@@ -72,6 +77,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     queryMain: async <T>(sql: string, ...params: unknown[]) => {
       const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
       return all<T>(env.DB, sql, params);
+    },
+    execMain: async (sql: string, ...params: unknown[]) => {
+      const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
+      await all(env.DB, sql, params);
     },
     close: () => harness.close(),
   };
