@@ -5,6 +5,10 @@ export interface Contestant {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /** GET without one. */
+  method?: "GET" | "POST";
+  /** The same body on every request (autocannon sets its Content-Length). */
+  body?: string;
 }
 
 export interface RunResult {
@@ -30,7 +34,9 @@ export interface LoadOptions {
 export async function loadRun(contestant: Contestant, round: number, options: LoadOptions): Promise<RunResult> {
   const result = await autocannon({
     url: contestant.url,
+    method: contestant.method ?? "GET",
     headers: contestant.headers,
+    ...(contestant.body === undefined ? {} : { body: contestant.body }),
     connections: options.connections,
     duration: options.durationSeconds,
   });

@@ -1,0 +1,99 @@
+// The gateway part of `npm run bench`: GET /api/documents through the
+// gateway against a bare pass-through to the same demo service.
+import { join } from "node:path";
+import type { DevServer, StartOptions } from "./dev-server.ts";
+import type { Contestant, RunResult } from "./load.ts";
+import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
+import { table } from "./stats.ts";
+
+export const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
+const DEMO_CONFIG = "workers/demo/wrangler.toml";
+
+export interface Throughput {
+  runs: RunResult[];
+  invalidRuns: number;
+  medians: Record<string, Medians>;
+  ratio: { requestsPerSecond: number; p50: number; p99: number };
+}
+
+export interface GatewayPartInput {
+  temp: string;
+  origin: string;
+  /** An access token of the bench user for the demo service. */
+  accessToken: string;
+  port: number;
+  rounds: RoundOptions;
+  start(options: Omit<StartOptions, "logDir" | "cwd">): Promise<DevServer>;
+  stop(server: DevServer): Promise<void>;
+}
+
+export async function measureGateway(input: GatewayPartInput): Promise<Throughput> {
+  const passthrough = await input.start({
+    name: "passthrough",
+    configs: [PASSTHROUGH_CONFIG, DEMO_CONFIG],
+    port: input.port,
+    persistTo: join(input.temp, "state-passthrough"),
+    readyPath: "/api/documents",
+  });
+  try {
+    const contestants: [Contestant, Contestant] = [
+      {
+        name: "gateway",
+        url: `${input.origin}/api/documents`,
+        headers: { Authorization: `Bearer ${input.accessToken}` },
+      },
+      { name: "pass-through", url: `${passthrough.origin}/api/documents`, headers: {} },
+    ];
+    // Both must answer 200 with the same number of rows, or they do different work.
+    const rows: number[] = [];
+    for (const c of contestants) {
+      const response = await fetch(c.url, { headers: c.headers });
+      const body = await response.text();
+      if (response.status !== 200)
+        throw new Error(`${c.name}: GET /api/documents answered ${response.status}: ${body.slice(0, 300)}`);
+      rows.push((JSON.parse(body) as { documents: unknown[] }).documents.length);
+    }
+    if (rows[0] !== rows[1])
+      throw new Error(
+        `the contestants return different rows (${rows.join(" vs ")}): the pass-through's fixed filter is out of date`,
+      );
+    log(`both contestants answer 200 with ${String(rows[0])} documents`);
+
+    const runs = await alternatingRuns(contestants, input.rounds);
+    const medians = mediansOf(
+      runs,
+      contestants.map((c) => c.name),
+    );
+    const gateway = medians.gateway as Medians;
+    const base = medians["pass-through"] as Medians;
+    return {
+      runs,
+      invalidRuns: runs.filter((r) => !r.valid).length,
+      medians,
+      ratio: {
+        requestsPerSecond: gateway.requestsPerSecond / base.requestsPerSecond,
+        p50: gateway.p50Ms / base.p50Ms,
+        p99: gateway.p99Ms / base.p99Ms,
+      },
+    };
+  } finally {
+    await input.stop(passthrough);
+  }
+}
+
+export function formatThroughput(t: Throughput, o: RoundOptions): string {
+  const rows = Object.entries(t.medians).map(([name, m]) => [
+    name,
+    figure(m.requestsPerSecond, 0),
+    figure(m.p50Ms),
+    figure(m.p99Ms),
+  ]);
+  rows.push([
+    "ratio gateway / pass-through",
+    figure(t.ratio.requestsPerSecond, 2),
+    figure(t.ratio.p50, 2),
+    figure(t.ratio.p99, 2),
+  ]);
+  const head = `GET /api/documents, medians of ${o.rounds} alternating runs × ${o.durationSeconds} s, ${o.connections} connections`;
+  return `${head}\n${table(["contestant", "req/s", "p50 ms", "p99 ms"], rows)}`;
+}

@@ -1,0 +1,298 @@
+// The tokens part of `npm run bench`: our token endpoint's client_credentials
+// against Better Auth's oauth-provider's, and our token exchange with an
+// actor against our client_credentials. See bench/README.md, "Tokens".
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { SCOPE } from "../../shared/contracts/scopes.ts";
+import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { type DevServer, freePort, type StartOptions, wranglerSync } from "./dev-server.ts";
+import type { Contestant, RunResult } from "./load.ts";
+import {
+  AdminApi,
+  AdminCallError,
+  type ClientCredentials,
+  jwtPayload,
+  requestToken,
+  tokenRequest,
+} from "./machine-clients.ts";
+import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
+import type { ShadowTree } from "./shadow-tree.ts";
+import { table } from "./stats.ts";
+
+export const OAUTH_PROVIDER_CONFIG = "bench/oauth-provider/wrangler.toml";
+
+/** Goals from issue 6, "Tests and benchmark". */
+export const GOAL = {
+  /** Our client_credentials tokens/s over Better Auth's: at least this. */
+  clientCredentialsSpeedup: 3,
+  /** Our token exchange's p50 over our client_credentials' p50: at most this. */
+  exchangeP50Ratio: 1.2,
+} as const;
+
+const NAME = {
+  ours: "ours: client_credentials",
+  betterAuth: "Better Auth oauth-provider: client_credentials",
+  exchange: "ours: token exchange with actor",
+} as const;
+
+export interface TokenResult {
+  betterAuth: { package: string; version: string; token: string };
+  runs: RunResult[];
+  invalidRuns: number;
+  medians: Record<string, Medians>;
+  exchange: { available: true } | { available: false; reason: string };
+  ratios: {
+    /** Ours over Better Auth's, tokens/s; goal ≥ GOAL.clientCredentialsSpeedup. */
+    clientCredentialsTokensPerSecond: number;
+    /** Our token exchange's p50 over our client_credentials' p50; goal ≤ GOAL.exchangeP50Ratio. */
+    exchangeP50OverClientCredentialsP50: number | null;
+  };
+}
+
+export interface TokenPartInput {
+  tree: ShadowTree;
+  temp: string;
+  checkout: string;
+  /** The system's origin (gateway, token Worker, …) and the audience its tokens are for. */
+  origin: string;
+  audience: string;
+  operator: ClientCredentials;
+  /** The bench user, an org it owns, and an access token it got by session exchange (the subject token). */
+  user: { userId: string; orgId: string; accessToken: string };
+  rounds: RoundOptions;
+  start(options: Omit<StartOptions, "logDir" | "cwd">): Promise<DevServer>;
+  stop(server: DevServer): Promise<void>;
+}
+
+function contestant(name: string, url: string, client: ClientCredentials, params: Record<string, string>): Contestant {
+  return { name, url, method: "POST", ...tokenRequest(client, params) };
+}
+
+/** One request of the contestant, checked: 200 and a JWT with these claims. */
+async function check(c: Contestant, expect: (claims: Record<string, unknown>) => string | undefined): Promise<void> {
+  const response = await fetch(c.url, { method: "POST", headers: c.headers, body: c.body });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`${c.name}: HTTP ${response.status} ${text.slice(0, 300)}`);
+  const { access_token: token } = JSON.parse(text) as { access_token?: string };
+  if (!token) throw new Error(`${c.name}: no access_token`);
+  const problem = expect(jwtPayload(token));
+  if (problem) throw new Error(`${c.name}: ${problem}`);
+}
+
+function audienceOf(claims: Record<string, unknown>): string[] {
+  return Array.isArray(claims.aud) ? (claims.aud as string[]) : [String(claims.aud)];
+}
+
+function forResource(resource: string) {
+  return (claims: Record<string, unknown>) => {
+    if (!audienceOf(claims).includes(resource)) return `aud ${JSON.stringify(claims.aud)}, expected ${resource}`;
+    if (!String(claims.scope).split(" ").includes(SCOPE.documentsRead)) return `scope ${String(claims.scope)}`;
+    return undefined;
+  };
+}
+
+/** Better Auth's Worker on its own port, database and secrets; its registered client. */
+async function startBetterAuth(
+  input: TokenPartInput,
+): Promise<{ server: DevServer; client: ClientCredentials; resource: string }> {
+  const port = await freePort();
+  const origin = `http://localhost:${port}`;
+  const resource = `${origin}/api`;
+  const setupSecret = randomBytes(24).toString("base64url");
+  input.tree.writeDevVars(OAUTH_PROVIDER_CONFIG, {
+    BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
+    BASE_URL: origin,
+    RESOURCE: resource,
+    SETUP_SECRET: setupSecret,
+  });
+  const state = join(input.temp, "state-oauth-provider");
+  wranglerSync(input.tree.root, [
+    "d1",
+    "migrations",
+    "apply",
+    "DB",
+    "--local",
+    "--persist-to",
+    state,
+    "-c",
+    OAUTH_PROVIDER_CONFIG,
+  ]);
+  log(`starting Better Auth's oauth-provider Worker on ${origin}`);
+  const server = await input.start({
+    name: "oauth-provider",
+    configs: [OAUTH_PROVIDER_CONFIG],
+    port,
+    persistTo: state,
+    readyPath: "/api/auth/ok",
+  });
+  const setup = await fetch(`${origin}/bench/setup`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${setupSecret}` },
+  });
+  const text = await setup.text();
+  if (setup.status !== 201) throw new Error(`Better Auth setup: HTTP ${setup.status} ${text.slice(0, 300)}`);
+  const registered = JSON.parse(text) as { client_id: string; client_secret: string };
+  return { server, client: { clientId: registered.client_id, clientSecret: registered.client_secret }, resource };
+}
+
+/**
+ * The exchange contestant: the agent, a live delegation grant from the
+ * user, the agent's own client_credentials token as `actor_token`. Any step
+ * the running system does not offer yet makes it "not available".
+ */
+async function exchangeContestant(
+  input: TokenPartInput,
+  admin: AdminApi,
+  agent: ClientCredentials,
+): Promise<Contestant | string> {
+  const tokenEndpoint = `${input.origin}${ENDPOINT.token}`;
+  try {
+    await admin.createDelegationGrant(input.user.orgId, {
+      subject: input.user.userId,
+      actorClientId: agent.clientId,
+      scopes: [SCOPE.documentsRead],
+      audiences: [input.audience],
+    });
+  } catch (error) {
+    if (error instanceof AdminCallError && (error.status === 404 || error.status === 405)) {
+      return "the admin API has no delegation-grants route";
+    }
+    throw error;
+  }
+  const actorToken = await requestToken(tokenEndpoint, agent, {
+    grant_type: GRANT_TYPE.clientCredentials,
+    scope: SCOPE.documentsRead,
+    resource: input.audience,
+  });
+  const exchange = contestant(NAME.exchange, tokenEndpoint, agent, {
+    grant_type: GRANT_TYPE.tokenExchange,
+    subject_token: input.user.accessToken,
+    subject_token_type: TOKEN_TYPE.accessToken,
+    actor_token: actorToken,
+    actor_token_type: TOKEN_TYPE.accessToken,
+    resource: input.audience,
+    scope: SCOPE.documentsRead,
+  });
+  const probe = await fetch(exchange.url, { method: "POST", headers: exchange.headers, body: exchange.body });
+  const text = await probe.text();
+  if (probe.status === 400 && /unsupported_grant_type|unsupported_token_type/.test(text)) {
+    return `the token endpoint refuses it: ${text.slice(0, 200)}`;
+  }
+  await check(exchange, (claims) => {
+    const act = claims.act as { client_id?: unknown } | undefined;
+    if (claims.sub !== input.user.userId) return `sub ${String(claims.sub)}, expected the user ${input.user.userId}`;
+    if (act?.client_id !== agent.clientId) return `act ${JSON.stringify(claims.act)}, expected the agent`;
+    return forResource(input.audience)(claims);
+  });
+  return exchange;
+}
+
+export async function measureTokens(input: TokenPartInput): Promise<TokenResult> {
+  const tokenEndpoint = `${input.origin}${ENDPOINT.token}`;
+  const admin = await AdminApi.signIn(input.origin, input.operator);
+  const orgId = input.user.orgId;
+  // The org's per-client mint limit would refuse a load run's thousands of
+  // mints a minute with 429s; the bench measures the work, not the limit.
+  await admin.putTokenPolicy(orgId, { mints_per_minute_per_client: 60_000 });
+  const machine = await admin.createClient(orgId, {
+    name: "bench machine",
+    type: "machine",
+    grantTypes: [GRANT_TYPE.clientCredentials],
+    scope: SCOPE.documentsRead,
+    audiences: [input.audience],
+  });
+  const agent = await admin.createClient(orgId, {
+    name: "bench agent",
+    type: "agent",
+    grantTypes: [GRANT_TYPE.clientCredentials, GRANT_TYPE.tokenExchange],
+    scope: SCOPE.documentsRead,
+    audiences: [input.audience],
+  });
+  log(`operator created a machine client and an agent client in org ${orgId}`);
+
+  const ours = contestant(NAME.ours, tokenEndpoint, machine, {
+    grant_type: GRANT_TYPE.clientCredentials,
+    scope: SCOPE.documentsRead,
+    resource: input.audience,
+  });
+  await check(ours, forResource(input.audience));
+  const exchange = await exchangeContestant(input, admin, agent);
+  if (typeof exchange === "string") log(`token exchange with an actor: skipped, not available (${exchange})`);
+
+  const betterAuth = await startBetterAuth(input);
+  try {
+    const theirs = contestant(
+      NAME.betterAuth,
+      `${betterAuth.server.origin}/api/auth${ENDPOINT.token}`,
+      betterAuth.client,
+      {
+        grant_type: GRANT_TYPE.clientCredentials,
+        scope: SCOPE.documentsRead,
+        resource: betterAuth.resource,
+      },
+    );
+    await check(theirs, forResource(betterAuth.resource));
+    log("every contestant answers 200 with a JWT access token for its resource");
+
+    const contestants = [ours, theirs, ...(typeof exchange === "string" ? [] : [exchange])];
+    const runs = await alternatingRuns(contestants, input.rounds);
+    const medians = mediansOf(
+      runs,
+      contestants.map((c) => c.name),
+    );
+    const m = (name: string) => medians[name] as Medians;
+    const version = (
+      JSON.parse(
+        readFileSync(join(input.checkout, "node_modules/@better-auth/oauth-provider/package.json"), "utf8"),
+      ) as { version: string }
+    ).version;
+    return {
+      betterAuth: {
+        package: "@better-auth/oauth-provider",
+        version,
+        token: "JWT access token (at+jwt, ES256, resource named); not stored",
+      },
+      runs,
+      invalidRuns: runs.filter((r) => !r.valid).length,
+      medians,
+      exchange: typeof exchange === "string" ? { available: false, reason: exchange } : { available: true },
+      ratios: {
+        clientCredentialsTokensPerSecond: m(NAME.ours).requestsPerSecond / m(NAME.betterAuth).requestsPerSecond,
+        exchangeP50OverClientCredentialsP50:
+          typeof exchange === "string" ? null : m(NAME.exchange).p50Ms / m(NAME.ours).p50Ms,
+      },
+    };
+  } finally {
+    await input.stop(betterAuth.server);
+  }
+}
+
+function verdict(value: number, goal: number, atLeast: boolean): string {
+  if (!Number.isFinite(value)) return "no valid runs";
+  return (atLeast ? value >= goal : value <= goal) ? "met" : "MISSED";
+}
+
+export function formatTokens(t: TokenResult, o: RoundOptions): string {
+  const rows = Object.entries(t.medians).map(([name, m]) => [
+    name,
+    figure(m.requestsPerSecond, 0),
+    figure(m.p50Ms),
+    figure(m.p99Ms),
+  ]);
+  if (!t.exchange.available) rows.push([NAME.exchange, "skipped", "", ""]);
+  const speedup = t.ratios.clientCredentialsTokensPerSecond;
+  const p50 = t.ratios.exchangeP50OverClientCredentialsP50;
+  const head = `POST /oauth2/token (client_secret_basic), medians of ${o.rounds} rotating runs × ${o.durationSeconds} s, ${o.connections} connections`;
+  const lines = [
+    head,
+    table(["contestant", "tokens/s", "p50 ms", "p99 ms"], rows),
+    "",
+    `client_credentials tokens/s, ours / Better Auth:  ${figure(speedup, 2)}  (goal ≥ ${GOAL.clientCredentialsSpeedup}: ${verdict(speedup, GOAL.clientCredentialsSpeedup, true)})`,
+    p50 === null
+      ? `token exchange p50 / client_credentials p50:      skipped: not available (${t.exchange.available ? "" : t.exchange.reason})`
+      : `token exchange p50 / client_credentials p50:      ${figure(p50, 2)}  (goal ≤ ${GOAL.exchangeP50Ratio}: ${verdict(p50, GOAL.exchangeP50Ratio, false)})`,
+  ];
+  return lines.join("\n");
+}
