@@ -75,6 +75,8 @@ export default defineConfig({
         // The audit producer and consumer run here: the token Worker consumes the audit Queue.
         ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
         ["workers/org-state/wrangler.toml"],
+        // A second audience, so token exchange can be asked for one its subject token does not hold.
+        { ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api" },
       ),
       workerProject(
         "authn",

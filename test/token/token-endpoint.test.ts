@@ -62,7 +62,11 @@ describe(`POST ${ENDPOINT.token}: a session is never a subject_token here`, () =
   });
 
   it("invalid_request for any other subject_token_type, and for a missing subject_token (§2.1)", async () => {
-    await expectOAuthError(await tokenRequest(EXCHANGE), 400, "invalid_request");
+    await expectOAuthError(
+      await tokenRequest({ ...EXCHANGE, subject_token_type: "urn:example:unknown" }),
+      400,
+      "invalid_request",
+    );
     await expectOAuthError(
       await tokenRequest({ ...EXCHANGE, subject_token_type: TOKEN_TYPE.jwt }),
       400,
@@ -94,7 +98,7 @@ describe(`POST ${ENDPOINT.token}: the request (RFC 6749 §3.2)`, () => {
   });
 
   it("unsupported_grant_type for grant types no handler serves", async () => {
-    for (const grant_type of ["password", GRANT_TYPE.jwtBearer]) {
+    for (const grant_type of ["password", "urn:example:grant-type:unknown"]) {
       await expectOAuthError(
         await tokenRequest({ grant_type, username: "a", password: "b" }),
         400,

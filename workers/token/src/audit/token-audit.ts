@@ -17,8 +17,11 @@ export function issuedEvent(
   return {
     kind: "token.issued",
     outcome: "issued",
-    orgId: claims.org_id,
+    // An ID-JAG names its org as `tenant` (id-jag/sign-id-jag.ts).
+    orgId: "org_id" in claims ? claims.org_id : (claims.tenant ?? null),
     subject: claims.sub,
+    // RFC 8693 §4.1: the current actor of a delegated token.
+    actor: claims.act?.sub ?? null,
     clientId: claims.client_id,
     detail: {
       ...detail,

@@ -1,9 +1,10 @@
 import { clientCredentialsGrant } from "./client-credentials.ts";
+import { jwtBearerGrant } from "./jwt-bearer.ts";
 import { tokenExchangeGrant } from "./token-exchange.ts";
 import type { GrantHandler } from "./types.ts";
 
 /** Every grant type the token endpoint knows, each in its own module. */
-const GRANTS: readonly GrantHandler[] = [clientCredentialsGrant, tokenExchangeGrant];
+const GRANTS: readonly GrantHandler[] = [clientCredentialsGrant, tokenExchangeGrant, jwtBearerGrant];
 
 const BY_GRANT_TYPE: ReadonlyMap<string, GrantHandler> = new Map(GRANTS.map((g) => [g.grantType, g]));
 

@@ -1,40 +1,114 @@
 import { GRANT_TYPE, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { mintGuardrails } from "../clients/guardrails.ts";
 import { requireParam } from "../http/read-form.ts";
-import type { GrantContext, GrantHandler, GrantRequest, IssuedToken } from "./types.ts";
+import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
+import type { TokenVerifier } from "../subject-tokens/types.ts";
+import { verificationContext } from "../subject-tokens/verification-context.ts";
+import { issueExchangedAccessToken } from "./token-exchange-access.ts";
+import { requireOrgClient } from "./token-exchange-client.ts";
+import { issueIdJagByExchange } from "./token-exchange-id-jag.ts";
+import { resolveParties } from "./token-exchange-parties.ts";
+import type { GrantHandler, TokenParams } from "./types.ts";
 
-/** One accepted `subject_token_type` (RFC 8693 §3) and how a token of that type is exchanged. */
-type SubjectTokenExchange = (request: GrantRequest, context: GrantContext) => Promise<IssuedToken>;
+/** A token-exchange request (RFC 8693 §2.1) once its parameters are read. */
+export interface ExchangeRequest {
+  subjectToken: string;
+  subjectVerifier: TokenVerifier;
+  actor?: { token: string; verifier: TokenVerifier };
+  /** TOKEN_TYPE.accessToken (the default) or TOKEN_TYPE.idJag. */
+  requestedTokenType: string;
+  audience?: string;
+  resource?: string;
+  scope?: string;
+}
 
 /**
- * The subject token types the public endpoint exchanges. A Better Auth
- * session (TOKEN_TYPE.session) is deliberately not one of them: a session
- * token that leaked to a page script or a log would otherwise mint tokens
- * for the session's whole lifetime. Sessions are exchanged only over the
- * RPC entrypoint (sessions/exchange-session.ts), by the authn Worker, from
- * the cookie it reads on the server.
+ * The `requested_token_type`s issued here. An ID-JAG is the identity
+ * chaining type (the ID-JAG draft §7.1), advertised as such in the metadata.
  */
-const SUBJECT_TOKEN_TYPES: ReadonlyMap<string, SubjectTokenExchange> = new Map();
+const REQUESTED_TOKEN_TYPES: ReadonlySet<string> = new Set([TOKEN_TYPE.accessToken, TOKEN_TYPE.idJag]);
 
-/** RFC 8693 token exchange at the token endpoint (ENDPOINT.token). */
+/** draft-ietf-oauth-identity-chaining `identity_chaining_requested_token_types_supported`. */
+export const IDENTITY_CHAINING_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.idJag];
+
+/**
+ * RFC 8693 token exchange at the token endpoint (ENDPOINT.token), for
+ * registered confidential clients of an org. In order:
+ *
+ * 1. the request (§2.1) — `invalid_request`;
+ * 2. the client may use the grant — `unauthorized_client`
+ *    (grants/token-exchange-client.ts);
+ * 3. the subject token, and the actor token if any, verify and are not
+ *    revoked — `invalid_grant` (subject-tokens/);
+ * 4. the client may use them: it is the actor, or the subject token was
+ *    issued to it; the `act` chain and its depth — `invalid_grant`
+ *    (grants/token-exchange-parties.ts);
+ * 5. what is issued: an access token (grants/token-exchange-access.ts) or an
+ *    ID-JAG (grants/token-exchange-id-jag.ts), for the intersection of what
+ *    was asked, what the subject token holds, what the client may have and
+ *    what the org allows — `invalid_target`, `invalid_scope` — and, when the
+ *    client acts for the subject, a live delegation grant — `invalid_grant`.
+ */
 export const tokenExchangeGrant: GrantHandler = {
   grantType: GRANT_TYPE.tokenExchange,
-  advertised: SUBJECT_TOKEN_TYPES.size > 0,
+  advertised: true,
   async handle(request, context) {
-    // §2.1: both are REQUIRED.
-    requireParam(request.params, "subject_token");
-    const type = requireParam(request.params, "subject_token_type");
-    const exchange = SUBJECT_TOKEN_TYPES.get(type);
-    // §2.2.2: a subject token that is "unacceptable based on policy" is
-    // invalid_request.
-    if (!exchange) {
-      throw new OAuthError(
-        "invalid_request",
-        type === TOKEN_TYPE.session
-          ? "a session is not exchanged at the token endpoint"
-          : "unsupported subject_token_type",
-      );
-    }
-    return exchange(request, context);
+    const exchange = readExchangeRequest(request.params);
+    const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
+    const guardrails = await mintGuardrails(context.env.DB, context.config, client.registration);
+    const verification = verificationContext(context);
+    const subject = await exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification);
+    const actor = exchange.actor
+      ? await exchange.actor.verifier(exchange.actor.token, "actor_token", verification)
+      : undefined;
+    const parties = resolveParties(client, subject, actor, guardrails.policy.maxDelegationDepth);
+    const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
+    return issue({ exchange, client, guardrails, parties }, context);
   },
 };
+
+/** RFC 8693 §2.1; every problem here is `invalid_request` (RFC 6749 §5.2). */
+function readExchangeRequest(params: TokenParams): ExchangeRequest {
+  const subjectToken = requireParam(params, "subject_token");
+  const subjectType = requireParam(params, "subject_token_type");
+  const subjectVerifier = subjectTokenVerifier(subjectType);
+  // §2.2.2: a subject token type that is unacceptable based on policy is invalid_request.
+  if (!subjectVerifier) {
+    throw new OAuthError(
+      "invalid_request",
+      subjectType === TOKEN_TYPE.session
+        ? "a session is not exchanged at the token endpoint"
+        : "unsupported subject_token_type",
+    );
+  }
+  const actorToken = params.get("actor_token");
+  const actorType = params.get("actor_token_type");
+  // §2.1: actor_token_type is REQUIRED with actor_token and MUST NOT be sent without it.
+  if ((actorToken === undefined) !== (actorType === undefined)) {
+    throw new OAuthError("invalid_request", "actor_token and actor_token_type go together");
+  }
+  let actor: ExchangeRequest["actor"];
+  if (actorToken !== undefined && actorType !== undefined) {
+    const verifier = actorTokenVerifier(actorType);
+    if (!verifier || actorToken === "") throw new OAuthError("invalid_request", "unsupported actor_token_type");
+    actor = { token: actorToken, verifier };
+  }
+  const requestedTokenType = params.get("requested_token_type") || TOKEN_TYPE.accessToken;
+  if (!REQUESTED_TOKEN_TYPES.has(requestedTokenType)) {
+    throw new OAuthError("invalid_request", "unsupported requested_token_type");
+  }
+  return {
+    subjectToken,
+    subjectVerifier,
+    ...(actor ? { actor } : {}),
+    requestedTokenType,
+    ...optional("audience", params.get("audience")),
+    ...optional("resource", params.get("resource")),
+    ...optional("scope", params.get("scope")),
+  };
+}
+
+function optional<K extends string>(name: K, value: string | undefined): Partial<Record<K, string>> {
+  return value === undefined || value === "" ? {} : ({ [name]: value } as Record<K, string>);
+}

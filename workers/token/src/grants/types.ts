@@ -1,5 +1,6 @@
 import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
+import type { MintedIdJag } from "../id-jag/sign-id-jag.ts";
 import type { AccessTokenRequest, MintedAccessToken } from "../mint/mint-access-token.ts";
 
 /** The parameters of a token request (RFC 6749 §3.2), each present at most once. */
@@ -30,7 +31,8 @@ export interface GrantContext {
 
 /** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */
 export interface IssuedToken {
-  minted: MintedAccessToken;
+  /** An access token, or (RFC 8693 §2.2.1 `issued_token_type` id-jag) an ID-JAG, which is none. */
+  minted: MintedAccessToken | MintedIdJag;
   scope: string;
   /** RFC 8693 §2.2.1: present on a token-exchange response only. */
   issuedTokenType?: string;

@@ -1,5 +1,5 @@
 import type { TokenServiceResult } from "../../../../shared/contracts/token-service.ts";
-import { ACCESS_TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { ACCESS_TOKEN_TYPE, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { IssuedToken } from "../grants/types.ts";
 
@@ -8,11 +8,20 @@ export function tokenResponseBody(issued: IssuedToken): Record<string, string | 
   return {
     access_token: issued.minted.token,
     ...(issued.issuedTokenType ? { issued_token_type: issued.issuedTokenType } : {}),
-    // RFC 9449 §5: a DPoP-bound token says so; read from the token itself, so it cannot drift.
-    token_type: issued.minted.claims.cnf ? ACCESS_TOKEN_TYPE.dpop : ACCESS_TOKEN_TYPE.bearer,
+    token_type: tokenType(issued),
     expires_in: issued.minted.expiresIn,
     scope: issued.scope,
   };
+}
+
+/**
+ * RFC 8693 §2.2.1: `N_A` for a token that is not an access token (an ID-JAG,
+ * the ID-JAG draft §4.3.4); RFC 9449 §5: a DPoP-bound token says so. Read
+ * from what was issued, so it cannot drift.
+ */
+function tokenType(issued: IssuedToken): string {
+  if (issued.issuedTokenType === TOKEN_TYPE.idJag) return ACCESS_TOKEN_TYPE.notApplicable;
+  return "cnf" in issued.minted.claims && issued.minted.claims.cnf ? ACCESS_TOKEN_TYPE.dpop : ACCESS_TOKEN_TYPE.bearer;
 }
 
 /** §5.1: the response carries a credential, so it is never stored. */

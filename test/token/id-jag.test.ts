@@ -1,0 +1,267 @@
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { GRANT_TYPE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { trustedIssuer } from "../../shared/db/schema.ts";
+import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
+import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
+import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
+import {
+  authorization,
+  clientToken,
+  delegationParams,
+  exchange,
+  grantDelegation,
+  issued,
+  registerAgent,
+  seedMember,
+  signWithOurKey,
+  userToken,
+} from "./token-exchange-fixtures.ts";
+
+const ISSUER = env.ISSUER;
+/** Another resource authorization server an agent may be registered for. */
+const PARTNER_AS = "https://as.partner.example";
+
+/** An org, a person, an agent with the person's delegation, and an ID-JAG for our own API. */
+async function idJagSetup() {
+  const orgId = await createTestOrg();
+  const userId = await seedMember(orgId);
+  const agent = await registerAgent(orgId);
+  await grantDelegation(orgId, userId, agent);
+  const subject = await userToken(orgId, userId, { sessionId: `s-${crypto.randomUUID()}` });
+  const response = await exchange(
+    agent,
+    delegationParams(subject, await clientToken(agent), {
+      requested_token_type: TOKEN_TYPE.idJag,
+      audience: ISSUER,
+      resource: AUDIENCE,
+      scope: "documents:read",
+    }),
+  );
+  const { body } = await issued(response);
+  return { orgId, userId, agent, body, idJag: body.access_token };
+}
+
+function redeem(client: TestClient, assertion: string, extra: Record<string, string> = {}) {
+  return tokenRequest({ grant_type: GRANT_TYPE.jwtBearer, assertion, ...extra }, { headers: authorization(client) });
+}
+
+/** ID-JAG claims of ours, to override per case (signed with our key: what our own grants never mint). */
+function jagClaims(orgId: string, sub: string, clientId: string, overrides: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: ISSUER,
+    sub,
+    aud: ISSUER,
+    client_id: clientId,
+    jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + 120,
+    resource: AUDIENCE,
+    scope: "documents:read",
+    tenant: orgId,
+    ...overrides,
+  };
+}
+
+describe("ID-JAG issued by token exchange (Mono-Auth as the IdP)", () => {
+  it("is an oauth-id-jag+jwt with the draft's claims, answered with issued_token_type id-jag and token_type N_A", async () => {
+    const { orgId, userId, agent, body, idJag } = await idJagSetup();
+    expect(body).toMatchObject({ issued_token_type: TOKEN_TYPE.idJag, token_type: "N_A", scope: "documents:read" });
+    expect(body.refresh_token).toBeUndefined();
+    expect(body.expires_in).toBeGreaterThan(0);
+    expect(body.expires_in).toBeLessThanOrEqual(300);
+    expect(decodeProtectedHeader(idJag)).toMatchObject({ alg: "ES256", typ: JWT_TYP.idJag });
+    expect(typeof decodeProtectedHeader(idJag).kid).toBe("string");
+    const claims = decodeJwt(idJag);
+    expect(claims).toMatchObject({
+      iss: ISSUER,
+      sub: userId,
+      aud: ISSUER,
+      client_id: agent.clientId,
+      resource: AUDIENCE,
+      scope: "documents:read",
+      tenant: orgId,
+      act: { sub: agent.clientId, client_id: agent.clientId },
+    });
+    expect(typeof claims.jti).toBe("string");
+    expect((claims.exp as number) - (claims.iat as number)).toBeLessThanOrEqual(300);
+  });
+
+  it("issues for another resource authorization server the client is registered for", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId, { audiences: [AUDIENCE, PARTNER_AS] });
+    const { body } = await issued(
+      await exchange(agent, {
+        subject_token: await clientToken(agent),
+        subject_token_type: TOKEN_TYPE.accessToken,
+        requested_token_type: TOKEN_TYPE.idJag,
+        audience: PARTNER_AS,
+      }),
+    );
+    expect(decodeJwt(body.access_token)).toMatchObject({
+      aud: PARTNER_AS,
+      sub: agent.clientId,
+      client_id: agent.clientId,
+    });
+  });
+
+  it("invalid_request without audience (the draft §4.3: REQUIRED); invalid_target for a server the client is not registered for", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const base = {
+      subject_token: await clientToken(agent),
+      subject_token_type: TOKEN_TYPE.accessToken,
+      requested_token_type: TOKEN_TYPE.idJag,
+    };
+    await expectOAuthError(await exchange(agent, base), 400, "invalid_request");
+    await expectOAuthError(await exchange(agent, { ...base, audience: PARTNER_AS }), 400, "invalid_target");
+  });
+
+  it("an ID-JAG is never an access token, and an access token never an ID-JAG (typ, RFC 8725 §3.11)", async () => {
+    const { agent, idJag } = await idJagSetup();
+    await expectOAuthError(
+      await exchange(agent, { subject_token: idJag, subject_token_type: TOKEN_TYPE.accessToken }),
+      400,
+      "invalid_grant",
+    );
+    await expectOAuthError(await redeem(agent, await clientToken(agent)), 400, "invalid_grant");
+  });
+});
+
+describe("ID-JAG redeemed with the jwt-bearer grant (Mono-Auth as the resource authorization server)", () => {
+  it("an ID-JAG of our own issuer: an access token for the client acting for the subject, no refresh token", async () => {
+    const { orgId, userId, agent, idJag } = await idJagSetup();
+    const { body, claims } = await issued(await redeem(agent, idJag));
+    expect(body).toMatchObject({ token_type: "Bearer", scope: "documents:read" });
+    expect(body.issued_token_type).toBeUndefined();
+    expect(body.refresh_token).toBeUndefined();
+    expect(claims).toMatchObject({
+      iss: ISSUER,
+      sub: userId,
+      client_id: agent.clientId,
+      org_id: orgId,
+      aud: AUDIENCE,
+      act: { sub: agent.clientId, client_id: agent.clientId },
+    });
+  });
+
+  it("invalid_grant for a replayed jti", async () => {
+    const { agent, idJag } = await idJagSetup();
+    expect((await redeem(agent, idJag)).status).toBe(200);
+    await expectOAuthError(await redeem(agent, idJag), 400, "invalid_grant");
+  });
+
+  it("invalid_grant when client_id is another client; the grant stays usable by its own client", async () => {
+    const { orgId, agent, idJag } = await idJagSetup();
+    const other = await registerAgent(orgId);
+    await expectOAuthError(await redeem(other, idJag), 400, "invalid_grant");
+    expect((await redeem(agent, idJag)).status).toBe(200);
+  });
+
+  it("invalid_grant for a wrong aud, several auds, a lifetime over 5 minutes, an expired grant, another org's tenant, a wrong typ", async () => {
+    const orgId = await createTestOrg();
+    const userId = await seedMember(orgId);
+    const agent = await registerAgent(orgId);
+    const now = Math.floor(Date.now() / 1000);
+    const forged = [
+      await signWithOurKey(
+        JWT_TYP.idJag,
+        jagClaims(orgId, userId, agent.clientId, { aud: "https://other-as.example" }),
+      ),
+      await signWithOurKey(
+        JWT_TYP.idJag,
+        jagClaims(orgId, userId, agent.clientId, { aud: [ISSUER, "https://other-as.example"] }),
+      ),
+      await signWithOurKey(JWT_TYP.idJag, jagClaims(orgId, userId, agent.clientId, { exp: now + 301 })),
+      await signWithOurKey(JWT_TYP.idJag, jagClaims(orgId, userId, agent.clientId, { iat: now - 200, exp: now - 100 })),
+      await signWithOurKey(JWT_TYP.idJag, jagClaims(orgId, userId, agent.clientId, { tenant: await createTestOrg() })),
+      await signWithOurKey(JWT_TYP.accessToken, jagClaims(orgId, userId, agent.clientId)),
+    ];
+    for (const assertion of forged) await expectOAuthError(await redeem(agent, assertion), 400, "invalid_grant");
+    // The same claims, well-formed, pass: each case above fails for its one defect.
+    expect(
+      (await redeem(agent, await signWithOurKey(JWT_TYP.idJag, jagClaims(orgId, userId, agent.clientId)))).status,
+    ).toBe(200);
+  });
+
+  it("invalid_grant for an issuer the client's org does not trust", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const { privateKey } = await generateKeyPair("ES256");
+    const assertion = await new SignJWT(
+      jagClaims(orgId, "user-at-idp", agent.clientId, { iss: "https://idp.untrusted.example" }),
+    )
+      .setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "k1" })
+      .sign(privateKey);
+    await expectOAuthError(await redeem(agent, assertion), 400, "invalid_grant");
+  });
+
+  it("invalid_grant once the subject is revoked in the org", async () => {
+    const { orgId, userId, agent, idJag } = await idJagSetup();
+    await recordRevocation(env, { orgId, kind: "subject", value: userId, reason: "test" });
+    await expectOAuthError(await redeem(agent, idJag), 400, "invalid_grant");
+  });
+
+  it("unauthorized_client for a client not registered for jwt-bearer; invalid_request without an assertion", async () => {
+    const { orgId, idJag } = await idJagSetup();
+    const machine = await registerTestClient({ orgId, grantTypes: [GRANT_TYPE.clientCredentials] });
+    await expectOAuthError(await redeem(machine, idJag), 400, "unauthorized_client");
+    await expectOAuthError(
+      await tokenRequest({ grant_type: GRANT_TYPE.jwtBearer }, { headers: authorization(machine) }),
+      400,
+      "invalid_request",
+    );
+  });
+});
+
+describe("ID-JAG from an external IdP the org trusts (trusted_issuer)", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("is redeemed against the issuer's JWKS; its sub must not read as a client id", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const idp = "https://idp.partner.example";
+    const jwksUri = `${idp}/jwks`;
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "partner-1", alg: "ES256", use: "sig" };
+    await drizzle(env.DB)
+      .insert(trustedIssuer)
+      .values({ id: crypto.randomUUID(), orgId, issuer: idp, jwksUri, createdAt: new Date() });
+    // The IdP is not ours: its JWKS endpoint is the one thing stood in for.
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+      String(input instanceof Request ? input.url : input) === jwksUri
+        ? Promise.resolve(Response.json({ keys: [jwk] }))
+        : realFetch(input, init),
+    );
+    const sign = (claims: Record<string, unknown>) =>
+      new SignJWT(claims).setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "partner-1" }).sign(privateKey);
+    const { claims } = await issued(
+      await redeem(agent, await sign(jagClaims(orgId, "alice@partner", agent.clientId, { iss: idp, tenant: "acme" }))),
+    );
+    expect(claims).toMatchObject({ sub: "alice@partner", client_id: agent.clientId, org_id: orgId, aud: AUDIENCE });
+    expect(claims.act).toBeUndefined();
+    await expectOAuthError(
+      await redeem(agent, await sign(jagClaims(orgId, agent.clientId, agent.clientId, { iss: idp }))),
+      400,
+      "invalid_grant",
+    );
+  });
+});
+
+describe("ID-JAG jti single use under concurrency", () => {
+  it("1000 concurrent redemptions of one ID-JAG: exactly one access token, every other answer invalid_grant", async () => {
+    const { orgId, agent, idJag } = await idJagSetup();
+    // The client's mint budget is not what this measures.
+    await setOrgPolicy(orgId, { mintsPerMinutePerClient: 100_000 });
+    const responses = await Promise.all(Array.from({ length: 1000 }, () => redeem(agent, idJag)));
+    const bodies = await Promise.all(responses.map((r) => r.json() as Promise<{ error?: string }>));
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(1);
+    const refused = responses.map((r, i) => [r.status, bodies[i]?.error]).filter(([status]) => status !== 200);
+    expect(refused).toHaveLength(999);
+    expect(refused.every(([status, error]) => status === 400 && error === "invalid_grant")).toBe(true);
+  }, 120_000);
+});

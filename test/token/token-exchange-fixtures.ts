@@ -1,0 +1,169 @@
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { decodeJwt, SignJWT } from "jose";
+import {
+  type ActorClaim,
+  FIRST_PARTY_CLIENT_ID,
+  GRANT_TYPE,
+  JWT_TYP,
+  SIGNING_ALG,
+  TOKEN_TYPE,
+} from "../../shared/contracts/tokens.ts";
+import { member, user } from "../../shared/db/schema.ts";
+import { tokenConfig } from "../../workers/token/src/config.ts";
+import { createDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
+import { currentSigningKey, keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
+import { basicAuthorization, registerTestClient, type TestClient, type TestClientOptions } from "./clients-fixtures.ts";
+import { AUDIENCE, tokenRequest } from "./fixtures.ts";
+
+/** The token project's second audience (vitest.config.ts): one a subject token may not hold. */
+export const OTHER_AUDIENCE = env.ALLOWED_AUDIENCES.split(" ")[1] as string;
+
+/** Every grant a delegating agent needs. */
+export const AGENT_GRANTS = [GRANT_TYPE.clientCredentials, GRANT_TYPE.tokenExchange, GRANT_TYPE.jwtBearer];
+
+/** A user who is a member of the org, written the way Better Auth writes them. */
+export async function seedMember(orgId: string, role = "member"): Promise<string> {
+  const id = crypto.randomUUID();
+  const userId = `user-${id}`;
+  const now = new Date();
+  const db = drizzle(env.DB);
+  await db.insert(user).values({
+    id: userId,
+    name: "Test",
+    email: `${id}@example.com`,
+    emailVerified: false,
+    createdAt: now,
+    updatedAt: now,
+  });
+  await db.insert(member).values({ id: `m-${id}`, organizationId: orgId, userId, role, createdAt: now });
+  return userId;
+}
+
+/** An agent client of the org that may delegate (client credentials, token exchange, jwt-bearer). */
+export function registerAgent(orgId: string, options: TestClientOptions = {}): Promise<TestClient> {
+  return registerTestClient({
+    orgId,
+    kind: "agent",
+    grantTypes: AGENT_GRANTS,
+    audiences: [AUDIENCE, OTHER_AUDIENCE],
+    ...options,
+  });
+}
+
+export interface UserTokenOptions {
+  /** Another audience than AUDIENCE, or several (then the token is signed here, not minted). */
+  audience?: string | string[];
+  scope?: string;
+  clientId?: string;
+  sessionId?: string;
+  roles?: string[];
+  ttlSeconds?: number;
+  actor?: ActorClaim;
+}
+
+/**
+ * A person's access token as the session exchange mints it (the first-party
+ * client, through the one minting function and the real signing key).
+ */
+export async function userToken(orgId: string, userId: string, options: UserTokenOptions = {}): Promise<string> {
+  const fields = {
+    subject: userId,
+    clientId: options.clientId ?? FIRST_PARTY_CLIENT_ID,
+    orgId,
+    scope: options.scope ?? "documents:read",
+    ...(options.roles ? { roles: options.roles } : {}),
+    ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+    ...(options.actor ? { actor: options.actor } : {}),
+    ttlSeconds: options.ttlSeconds ?? 300,
+  };
+  if (options.audience === undefined) {
+    const config = tokenConfig(env);
+    return (await mintAccessToken(keyStore(env, config), config.issuer, { ...fields, audience: AUDIENCE })).token;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  return signWithOurKey(JWT_TYP.accessToken, {
+    iss: env.ISSUER,
+    sub: userId,
+    aud: options.audience,
+    iat: now,
+    exp: now + fields.ttlSeconds,
+    jti: crypto.randomUUID(),
+    client_id: fields.clientId,
+    org_id: orgId,
+    scope: fields.scope,
+    ...(options.sessionId ? { sid: options.sessionId } : {}),
+    ...(options.actor ? { act: options.actor } : {}),
+  });
+}
+
+/** Any claims, signed with the issuer's current key under `typ` (to forge what our grants never mint). */
+export async function signWithOurKey(typ: string, claims: Record<string, unknown>): Promise<string> {
+  const key = await currentSigningKey(keyStore(env, tokenConfig(env)));
+  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid }).sign(key.privateKey);
+}
+
+export function authorization(client: TestClient): Record<string, string> {
+  return { Authorization: basicAuthorization(client.clientId, client.secret) };
+}
+
+/** The agent's own access token, by client credentials at the token endpoint (the actor token). */
+export async function clientToken(client: TestClient, audience = AUDIENCE): Promise<string> {
+  const response = await tokenRequest(
+    { grant_type: GRANT_TYPE.clientCredentials, resource: audience },
+    { headers: authorization(client) },
+  );
+  if (response.status !== 200) throw new Error(`client_credentials: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A token-exchange request by `client` (RFC 8693 §2.1). */
+export function exchange(client: TestClient, params: Record<string, string>): Promise<Response> {
+  return tokenRequest({ grant_type: GRANT_TYPE.tokenExchange, ...params }, { headers: authorization(client) });
+}
+
+/** The params of an exchange of a person's token with the agent's own as actor. */
+export function delegationParams(subjectToken: string, actorToken: string, extra: Record<string, string> = {}) {
+  return {
+    subject_token: subjectToken,
+    subject_token_type: TOKEN_TYPE.accessToken,
+    actor_token: actorToken,
+    actor_token_type: TOKEN_TYPE.accessToken,
+    ...extra,
+  };
+}
+
+export interface GrantOptions {
+  scopes?: string[];
+  audiences?: string[];
+  expiresAt?: Date | null;
+}
+
+/** A person's consent that the agent may act for them (grants/delegation-grants.ts). */
+export function grantDelegation(orgId: string, subject: string, actor: TestClient, options: GrantOptions = {}) {
+  return createDelegationGrant(env.DB, {
+    orgId,
+    subject,
+    actorClientId: actor.clientId,
+    scopes: options.scopes ?? ["documents:read"],
+    audiences: options.audiences ?? [AUDIENCE],
+    expiresAt: options.expiresAt ?? null,
+    createdBy: "test",
+  });
+}
+
+export interface TokenBody {
+  access_token: string;
+  issued_token_type?: string;
+  token_type: string;
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+}
+
+export async function issued(response: Response): Promise<{ body: TokenBody; claims: Record<string, unknown> }> {
+  if (response.status !== 200) throw new Error(`expected 200, got ${response.status} ${await response.text()}`);
+  const body = (await response.json()) as TokenBody;
+  return { body, claims: decodeJwt(body.access_token) };
+}

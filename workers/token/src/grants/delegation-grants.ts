@@ -1,0 +1,195 @@
+import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { delegationGrant } from "../../../../shared/db/machine-schema.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+
+/**
+ * Delegation grants (`delegation_grant`): a person's consent that an agent
+ * client may act for them, for some scopes at some audiences, until an
+ * expiry or a revocation. A token exchange that makes a client the current
+ * actor (`act`, RFC 8693 §4.1) for a subject honours only a live grant; the
+ * admin API (admin/delegation-grants.ts) creates, lists and revokes them.
+ */
+export interface DelegationGrant {
+  id: string;
+  orgId: string;
+  /** The user the agent acts for (the token's `sub`). */
+  subject: string;
+  actorClientId: string;
+  scopes: readonly string[];
+  audiences: readonly string[];
+  status: "active" | "revoked";
+  expiresAt: Date | null;
+  createdBy: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Who acts for whom, on what: the question a token exchange asks. */
+export interface DelegationQuery {
+  orgId: string;
+  subject: string;
+  actorClientId: string;
+  /** Every audience or resource the token will be for; a grant must name them all. */
+  targets: readonly string[];
+  /** The scopes the token could carry before the grant is consulted. */
+  scopes: readonly string[];
+}
+
+/** The grant a token rests on, and what it allows of the query. */
+export interface HonouredDelegation {
+  grantId: string;
+  /** The query's scopes the grant covers (never empty). */
+  scopes: readonly string[];
+  /** Seconds since the epoch; a delegated token never outlives its grant. */
+  notAfter?: number;
+}
+
+/**
+ * The live grant (active, not expired, this org, subject and actor client)
+ * that covers every target and the most of the scopes. None: `invalid_grant`
+ * (RFC 6749 §5.2: the authorization presented — here the subject's token
+ * offered for delegation — is not backed by the resource owner's grant).
+ * Read from D1's primary on every exchange: a grant revoked a moment ago
+ * must stop the next exchange.
+ */
+export async function requireDelegation(
+  db: D1Database,
+  query: DelegationQuery,
+  now = new Date(),
+): Promise<HonouredDelegation> {
+  const live = await liveDelegationGrants(db, query, now);
+  let best: HonouredDelegation | undefined;
+  for (const grant of live) {
+    if (!query.targets.every((target) => grant.audiences.includes(target))) continue;
+    const scopes = query.scopes.filter((scope) => grant.scopes.includes(scope));
+    if (scopes.length === 0) continue;
+    const notAfter = grant.expiresAt ? Math.floor(grant.expiresAt.getTime() / 1000) : undefined;
+    if (!best || isBetter({ grantId: grant.id, scopes, notAfter }, best)) {
+      best = { grantId: grant.id, scopes, ...(notAfter !== undefined ? { notAfter } : {}) };
+    }
+  }
+  if (!best)
+    throw new OAuthError("invalid_grant", "no live delegation grant lets this client act for the subject here");
+  return best;
+}
+
+/** More scopes first, then the longer-lived grant. */
+function isBetter(candidate: HonouredDelegation, best: HonouredDelegation): boolean {
+  if (candidate.scopes.length !== best.scopes.length) return candidate.scopes.length > best.scopes.length;
+  return (candidate.notAfter ?? Number.POSITIVE_INFINITY) > (best.notAfter ?? Number.POSITIVE_INFINITY);
+}
+
+async function liveDelegationGrants(
+  db: D1Database,
+  query: Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">,
+  now: Date,
+): Promise<DelegationGrant[]> {
+  const rows = await drizzle(db)
+    .select()
+    .from(delegationGrant)
+    .where(
+      and(
+        eq(delegationGrant.orgId, query.orgId),
+        eq(delegationGrant.subject, query.subject),
+        eq(delegationGrant.actorClientId, query.actorClientId),
+        eq(delegationGrant.status, "active"),
+        or(isNull(delegationGrant.expiresAt), gt(delegationGrant.expiresAt, now)),
+      ),
+    )
+    .all();
+  return rows.map(fromRow);
+}
+
+export interface NewDelegationGrant {
+  orgId: string;
+  subject: string;
+  actorClientId: string;
+  scopes: readonly string[];
+  audiences: readonly string[];
+  expiresAt: Date | null;
+  createdBy: string;
+}
+
+export async function createDelegationGrant(db: D1Database, input: NewDelegationGrant): Promise<DelegationGrant> {
+  const row = {
+    id: `dg_${crypto.randomUUID()}`,
+    orgId: input.orgId,
+    subject: input.subject,
+    actorClientId: input.actorClientId,
+    scopes: joinList(input.scopes),
+    audiences: joinList(input.audiences),
+    status: "active" as const,
+    expiresAt: input.expiresAt,
+    createdBy: input.createdBy,
+    createdAt: new Date(),
+    revokedAt: null,
+  };
+  await drizzle(db).insert(delegationGrant).values(row);
+  return fromRow(row);
+}
+
+/** An org's grants, newest first, optionally for one subject or one actor client. */
+export async function listDelegationGrants(
+  db: D1Database,
+  orgId: string,
+  filter: { subject?: string; actorClientId?: string; limit: number },
+): Promise<DelegationGrant[]> {
+  const rows = await drizzle(db)
+    .select()
+    .from(delegationGrant)
+    .where(
+      and(
+        eq(delegationGrant.orgId, orgId),
+        filter.subject !== undefined ? eq(delegationGrant.subject, filter.subject) : undefined,
+        filter.actorClientId !== undefined ? eq(delegationGrant.actorClientId, filter.actorClientId) : undefined,
+      ),
+    )
+    .orderBy(desc(delegationGrant.createdAt))
+    .limit(filter.limit)
+    .all();
+  return rows.map(fromRow);
+}
+
+/**
+ * Revokes a grant of the org: no exchange honours it from now on. Tokens
+ * already minted under it live out their (short) lifetime; a revocation of
+ * the subject or the actor client cuts those off too (shared/revocation).
+ * Returns the grant, or undefined if the org has no such grant.
+ */
+export async function revokeDelegationGrant(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  now = new Date(),
+): Promise<DelegationGrant | undefined> {
+  const orm = drizzle(db);
+  const where = and(eq(delegationGrant.orgId, orgId), eq(delegationGrant.id, id));
+  // Only an active grant changes; revoking twice keeps the first time.
+  await orm
+    .update(delegationGrant)
+    .set({ status: "revoked", revokedAt: now })
+    .where(and(where, eq(delegationGrant.status, "active")));
+  const row = await orm.select().from(delegationGrant).where(where).get();
+  return row ? fromRow(row) : undefined;
+}
+
+function fromRow(row: typeof delegationGrant.$inferSelect): DelegationGrant {
+  return {
+    id: row.id,
+    orgId: row.orgId,
+    subject: row.subject,
+    actorClientId: row.actorClientId,
+    scopes: row.scopes.split(" ").filter(Boolean),
+    audiences: row.audiences.split(" ").filter(Boolean),
+    status: row.status,
+    expiresAt: row.expiresAt,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    revokedAt: row.revokedAt,
+  };
+}
+
+function joinList(values: readonly string[]): string {
+  return [...new Set(values)].join(" ");
+}

@@ -1,0 +1,128 @@
+import { GRANT_TYPE, ID_JAG_GRANT_PROFILE } from "../../../../shared/contracts/tokens.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { mintGuardrails } from "../clients/guardrails.ts";
+import { touchLastUsed } from "../clients/last-used.ts";
+import { takeMint } from "../clients/mint-limit.ts";
+import { requireParam } from "../http/read-form.ts";
+import { spendIdJag, verifyIdJag } from "../id-jag/verify-id-jag.ts";
+import { RevocationReader } from "../subject-tokens/revocations.ts";
+import { requireDelegation } from "./delegation-grants.ts";
+import { actorDepth } from "./token-exchange-act.ts";
+import { requireOrgClient } from "./token-exchange-client.ts";
+import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from "./token-exchange-targets.ts";
+import type { GrantHandler } from "./types.ts";
+
+/**
+ * draft-ietf-oauth-identity-assertion-authz-grant §7.2
+ * `authorization_grant_profiles_supported`: the profiles this grant serves.
+ */
+export const AUTHORIZATION_GRANT_PROFILES: readonly string[] = [ID_JAG_GRANT_PROFILE];
+
+/**
+ * RFC 7523 §2.1 JWT-bearer authorization grant, for one profile: the ID-JAG
+ * (the draft's §4.4), Mono-Auth acting as the resource authorization
+ * server. The assertion is an ID-JAG from our own issuer or from an
+ * external IdP the client's org trusts; it is checked in full
+ * (id-jag/verify-id-jag.ts), then:
+ *
+ * - the subject is not revoked in the org (subject, session, client, org),
+ *   read from the org's Durable Object;
+ * - the target is the request's `resource`/`audience` or the grant's one
+ *   `resource`, within the grant's resources and what the client may have
+ *   under its org's policy — `invalid_target`;
+ * - the scope is the intersection of the grant's `scope` (none: nothing was
+ *   delegated), what was asked and what the client may have — RFC 6749
+ *   §3.3, `invalid_scope` when nothing is left;
+ * - a grant of ours that carries `act` still rests on a live delegation
+ *   grant, and its chain on the org's depth limit;
+ * - only then is the `jti` spent (once, globally), and an access token
+ *   minted: `sub` the grant's subject, `client_id` the client, in the
+ *   client's org. No refresh token (§4.4.3).
+ *
+ * Every problem with the assertion is `invalid_grant` (RFC 7521 §4.1.1,
+ * the draft §4.4.1).
+ *
+ * The draft (§9.3) has an IdP never redeem an ID-JAG it issued itself, for
+ * fear of widening what was authorized. This issuer does, on purpose: it is
+ * one deployment's IdP and resource authorization server at once, and a
+ * grant of its own is held here to exactly the limits its issue met
+ * (grants/token-exchange-id-jag.ts), re-checked now against the current
+ * policy, delegation grants and revocations — it can never buy more than a
+ * direct token exchange would have.
+ */
+export const jwtBearerGrant: GrantHandler = {
+  grantType: GRANT_TYPE.jwtBearer,
+  advertised: true,
+  async handle(request, context) {
+    const assertion = requireParam(request.params, "assertion");
+    const client = requireOrgClient(request.client, GRANT_TYPE.jwtBearer);
+    const guardrails = await mintGuardrails(context.env.DB, context.config, client.registration);
+    const verified = await verifyIdJag(assertion, client, context);
+    const { claims } = verified;
+
+    const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({
+      orgId: client.orgId,
+      jti: claims.jti,
+      subject: claims.sub,
+      clientId: claims.client_id,
+      issuedAt: claims.iat,
+      ...(claims.sid ? { sessionId: claims.sid } : {}),
+      ...(claims.act ? { act: claims.act } : {}),
+    });
+    if (revoked) throw new OAuthError("invalid_grant", "assertion: its subject or session is revoked");
+
+    const resources = claims.resource === undefined ? [] : [claims.resource].flat();
+    const named = requestedTarget(
+      request.params.get("audience") || undefined,
+      request.params.get("resource") || undefined,
+    );
+    const target = named ?? onlyResource(resources);
+    const audience = requireTarget(target, [guardrails.audiences, resources.length > 0 ? resources : null]);
+    let scopes = narrowScopes(requestedScopes(request.params.get("scope")), [
+      guardrails.scopes,
+      (claims.scope ?? "").split(" ").filter(Boolean),
+    ]);
+
+    let notAfter: number | undefined;
+    if (claims.act) {
+      if (actorDepth(claims.act) > guardrails.policy.maxDelegationDepth) {
+        throw new OAuthError("invalid_grant", "assertion: delegation chain longer than the org allows");
+      }
+      const delegation = await requireDelegation(context.env.DB, {
+        orgId: client.orgId,
+        subject: claims.sub,
+        actorClientId: client.clientId,
+        targets: [audience],
+        scopes,
+      });
+      scopes = [...delegation.scopes];
+      notAfter = delegation.notAfter;
+    }
+
+    // The client's budget before the grant's single use: a client over its
+    // limit keeps its ID-JAG for a retry.
+    await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+    await spendIdJag(verified, context);
+    const scope = scopes.join(" ");
+    const minted = await context.mint({
+      subject: claims.sub,
+      audience,
+      clientId: client.clientId,
+      orgId: client.orgId,
+      scope,
+      ...(claims.sid ? { sessionId: claims.sid } : {}),
+      ...(claims.act ? { actor: claims.act } : {}),
+      ...(notAfter !== undefined ? { notAfter } : {}),
+      ttlSeconds: guardrails.ttlSeconds,
+    });
+    const touched = touchLastUsed(context.env.DB, client.registration);
+    if (touched) context.waitUntil(touched);
+    return { minted, scope };
+  },
+};
+
+/** RFC 8707 §2: with no resource named, the grant's own, if it names exactly one. */
+function onlyResource(resources: readonly string[]): string {
+  if (resources.length !== 1) throw new OAuthError("invalid_target", "name the resource");
+  return resources[0] as string;
+}

@@ -1,0 +1,106 @@
+import { TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { touchLastUsed } from "../clients/last-used.ts";
+import { takeMint } from "../clients/mint-limit.ts";
+import { signIdJag } from "../id-jag/sign-id-jag.ts";
+import { keyStore } from "../keys/signing-keys.ts";
+import { requireDelegation } from "./delegation-grants.ts";
+import type { ExchangeIssuer } from "./token-exchange-issue.ts";
+import { defaultTarget, requireLifetime } from "./token-exchange-parties.ts";
+import { type Limit, narrowScopes, requestedScopes, requireTarget } from "./token-exchange-targets.ts";
+
+/** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+/** Longest `scope` value read. */
+const MAX_SCOPE_LENGTH = 1024;
+
+/**
+ * An ID-JAG by token exchange (draft-ietf-oauth-identity-assertion-authz-
+ * grant §4.3: `requested_token_type` id-jag), Mono-Auth acting as the IdP:
+ *
+ * - `audience` (REQUIRED) is the resource authorization server's issuer.
+ *   Our own issuer: the `resource` is one of our audiences, under the same
+ *   limits an exchanged access token meets (what the subject token holds,
+ *   what the client may have, the org's policy), because redeeming the
+ *   grant here mints exactly such a token. Another issuer: it, and the
+ *   `resource` if named, must be among the client's registered audiences
+ *   that the org's policy allows; the scope is the other server's, so only
+ *   the client's registered scopes and the org's ceiling limit it.
+ * - `client_id` is the authenticated client: no mapping of client ids to
+ *   other servers is kept (§5), so a client uses the same id there.
+ * - When the client acts for the subject, a live delegation grant covers
+ *   every target; the `act` chain goes into the grant (§3.1 `act`).
+ * - `tenant` names the subject's org (§6.1), `sid` its session when the
+ *   subject token had one.
+ *
+ * The answer (§4.3.4): `issued_token_type` id-jag, `token_type` N_A, no
+ * refresh token.
+ */
+export const issueIdJagByExchange: ExchangeIssuer = async ({ exchange, client, guardrails, parties }, context) => {
+  const { subject } = parties;
+  if (exchange.audience === undefined) {
+    throw new OAuthError("invalid_request", "missing parameter audience (the resource authorization server)");
+  }
+  const ours = exchange.audience === context.config.issuer;
+  let targets: string[];
+  let scopes: string[];
+  if (ours) {
+    const resource = requireTarget(exchange.resource ?? defaultTarget(subject), [
+      guardrails.audiences,
+      subject.audiences,
+    ]);
+    targets = [resource];
+    scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
+  } else {
+    const registered: Limit[] = [client.registration.audiences, guardrails.policy.allowedAudiences];
+    targets = [exchange.audience, ...(exchange.resource !== undefined ? [exchange.resource] : [])].map((target) =>
+      requireTarget(target, registered),
+    );
+    scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
+  }
+  let notAfter = parties.notAfter;
+  if (parties.delegated) {
+    const delegation = await requireDelegation(context.env.DB, {
+      orgId: client.orgId,
+      subject: subject.subject,
+      actorClientId: client.clientId,
+      targets,
+      scopes,
+    });
+    scopes = [...delegation.scopes];
+    notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
+  }
+  const scope = scopes.join(" ");
+  notAfter = requireLifetime(notAfter);
+  // Last, so a request refused for its content does not spend the client's budget.
+  await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+  const minted = await signIdJag(keyStore(context.env, context.config), context.config.issuer, {
+    subject: subject.subject,
+    audience: exchange.audience,
+    clientId: client.clientId,
+    orgId: client.orgId,
+    ...(ours ? { resource: targets[0] } : exchange.resource !== undefined ? { resource: exchange.resource } : {}),
+    scope,
+    ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+    ...(parties.act ? { act: parties.act } : {}),
+    notAfter,
+  });
+  const touched = touchLastUsed(context.env.DB, client.registration);
+  if (touched) context.waitUntil(touched);
+  return { minted, scope, issuedTokenType: TOKEN_TYPE.idJag };
+};
+
+/**
+ * Scopes at another server are not ours to know (so not checked against
+ * ALL_SCOPES), but they are still RFC 6749 §3.3 scope-tokens, and only
+ * those the client registered and the org's ceiling allows; none asked:
+ * all of those.
+ */
+function narrowForeignScopes(raw: string | undefined, registered: readonly string[], ceiling: Limit): string[] {
+  if (raw === undefined) return narrowScopes([...registered], [ceiling]);
+  const asked = [...new Set(raw.split(" ").filter(Boolean))];
+  if (raw.length > MAX_SCOPE_LENGTH || !asked.every((scope) => SCOPE_TOKEN.test(scope))) {
+    throw new OAuthError("invalid_scope", "malformed scope");
+  }
+  return narrowScopes(asked, [registered, ceiling]);
+}

@@ -1,0 +1,112 @@
+import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import type { VerifiedToken } from "../subject-tokens/types.ts";
+import { actorDepth, nestActor } from "./token-exchange-act.ts";
+import type { OrgClient } from "./token-exchange-client.ts";
+
+/** Who the token to issue is about, and who acts for them. */
+export interface ExchangeParties {
+  subject: VerifiedToken;
+  /** The `act` of the token to issue (RFC 8693 §4.1). */
+  act?: ActorClaim;
+  /**
+   * Set when the client is the current actor for the subject: the exchange
+   * must then rest on a live delegation grant (grants/delegation-grants.ts).
+   */
+  delegated: boolean;
+  /** Seconds since the epoch: the issued token never outlives the tokens it came from. */
+  notAfter: number;
+}
+
+/**
+ * Decides whether the authenticated client may use these tokens, and builds
+ * the `act` chain. The rule:
+ *
+ * - With an `actor_token`, the authenticated client must be the actor: the
+ *   actor token was issued to this client and names the client acting as
+ *   itself (`sub` = `client_id`, no `act` of its own). RFC 8693 §2.1 makes
+ *   the actor token "the identity of the acting party"; §5 warns that a
+ *   token presented by one party must not let another act, so a client can
+ *   never present another client's token as its own identity. The new token
+ *   names it outermost in `act`, nesting the subject token's chain (§4.1).
+ * - Without one, the client may only narrow a token issued to itself
+ *   (`client_id` continuity, as the ID-JAG draft §4.3.3 asks of an identity
+ *   assertion's audience): a token it was merely handed is not its to
+ *   exchange — delegation "is impossible with only a subject_token"
+ *   (RFC 8693 Appendix A.1.1). A chain it already carries stays as it is.
+ *
+ * Every token must belong to the client's org. A chain deeper than the
+ * org's `max_delegation_depth` is refused. All refusals are `invalid_grant`
+ * (RFC 6749 §5.2: "issued to another client", or not acceptable here).
+ */
+export function resolveParties(
+  client: OrgClient,
+  subject: VerifiedToken,
+  actor: VerifiedToken | undefined,
+  maxDelegationDepth: number,
+): ExchangeParties {
+  if (subject.orgId !== client.orgId) throw new OAuthError("invalid_grant", "subject_token belongs to another org");
+  let act: ActorClaim | undefined;
+  let delegated: boolean;
+  if (actor) {
+    if (actor.orgId !== client.orgId) throw new OAuthError("invalid_grant", "actor_token belongs to another org");
+    if (actor.clientId !== client.clientId) {
+      throw new OAuthError("invalid_grant", "actor_token was issued to another client");
+    }
+    if (actor.subject !== actor.clientId || actor.act) {
+      throw new OAuthError("invalid_grant", "actor_token must be the client's own token, acting for no one");
+    }
+    // RFC 9449 §6.1: a sender-constrained subject token is bound to its
+    // holder's key; no other client can show that it holds it.
+    if (subject.boundKey !== undefined && subject.clientId !== client.clientId) {
+      throw new OAuthError("invalid_grant", "subject_token is bound to another client's key");
+    }
+    act = nestActor({ sub: actor.subject, client_id: actor.clientId }, subject.act);
+    delegated = true;
+  } else {
+    if (subject.clientId !== client.clientId) {
+      throw new OAuthError(
+        "invalid_grant",
+        "subject_token was issued to another client; an actor presents an actor_token",
+      );
+    }
+    act = subject.act;
+    // The client is already the current actor of this chain: it narrows its
+    // own delegated token, which still needs the grant behind it.
+    delegated = act !== undefined;
+    if (act && act.client_id !== client.clientId) {
+      throw new OAuthError("invalid_grant", "subject_token names another current actor");
+    }
+  }
+  if (actorDepth(act) > maxDelegationDepth) {
+    throw new OAuthError("invalid_grant", `delegation chain longer than the org allows (${maxDelegationDepth})`);
+  }
+  return {
+    subject,
+    ...(act ? { act } : {}),
+    delegated,
+    notAfter: Math.min(subject.expiresAt, actor?.expiresAt ?? Number.POSITIVE_INFINITY),
+  };
+}
+
+/**
+ * The latest a token issued now may live to. A subject token that expires
+ * within the clock tolerance verified, but nothing is issued from it that
+ * would be born expired: RFC 6749 §5.2 `invalid_grant` (expired).
+ */
+export function requireLifetime(notAfter: number): number {
+  if (notAfter <= Math.floor(Date.now() / 1000))
+    throw new OAuthError("invalid_grant", "the tokens presented have expired");
+  return notAfter;
+}
+
+/**
+ * The target when the client named none: the subject token's own audience
+ * (RFC 8693 §2.1 lets the server pick; exchanging for the same audience is
+ * narrowing scope). A subject token with several leaves the client to name one.
+ */
+export function defaultTarget(subject: VerifiedToken): string {
+  if (subject.audiences.length !== 1)
+    throw new OAuthError("invalid_target", "name the target with audience or resource");
+  return subject.audiences[0] as string;
+}

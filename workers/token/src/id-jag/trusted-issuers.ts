@@ -1,0 +1,26 @@
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
+
+export interface TrustedIssuer {
+  issuer: string;
+  jwksUri: string;
+}
+
+/**
+ * The external identity provider an org trusts to issue ID-JAGs to us
+ * (`trusted_issuer`, managed through the admin API), or undefined. Read
+ * from D1 on every redemption: an issuer an org stopped trusting a moment
+ * ago must not mint again.
+ */
+export async function findTrustedIssuer(
+  db: D1Database,
+  orgId: string,
+  issuer: string,
+): Promise<TrustedIssuer | undefined> {
+  return drizzle(db)
+    .select({ issuer: trustedIssuer.issuer, jwksUri: trustedIssuer.jwksUri })
+    .from(trustedIssuer)
+    .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.issuer, issuer)))
+    .get();
+}

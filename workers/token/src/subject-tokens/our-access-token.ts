@@ -1,0 +1,64 @@
+import { TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
+import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import type { TokenVerifier, VerifiedToken } from "./types.ts";
+
+/** Longest token read before parsing: ours are well under 2 KiB. */
+const MAX_TOKEN_LENGTH = 8 * 1024;
+
+/**
+ * One of our own RFC 9068 access tokens as a subject or actor token
+ * (TOKEN_TYPE.accessToken). Which audience it must carry: any audience this
+ * issuer mints for (ALLOWED_AUDIENCES), so a token a person got for an API
+ * can be handed on under delegation; the exchange then never targets an
+ * audience the subject token does not hold (grants/token-exchange-targets.ts).
+ * A token for the admin API (adminAudience) is not among them, so it never
+ * turns into anything else.
+ *
+ * Refusals are `invalid_grant` (RFC 6749 §5.2: the grant presented is
+ * invalid, expired or revoked), with the verifier's stable code in the
+ * description.
+ */
+export const verifyOurAccessToken: TokenVerifier = async (token, role, context) => {
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new OAuthError(
+      "invalid_grant",
+      `${role}: ${new TokenVerificationError("ERR_TOKEN_MALFORMED").publicDescription}`,
+    );
+  }
+  let verified: VerifiedToken;
+  try {
+    const claims = await verifyAccessToken(token, {
+      issuer: context.config.issuer,
+      audience: [...context.config.allowedAudiences],
+      resolveKey: context.resolveKey,
+    });
+    verified = {
+      type: TOKEN_TYPE.accessToken,
+      subject: claims.sub,
+      orgId: claims.org_id,
+      clientId: claims.client_id,
+      audiences: typeof claims.aud === "string" ? [claims.aud] : claims.aud,
+      scopes: (claims.scope ?? "").split(" ").filter(Boolean),
+      jti: claims.jti,
+      issuedAt: claims.iat,
+      expiresAt: claims.exp,
+      ...(claims.sid ? { sessionId: claims.sid } : {}),
+      ...(claims.roles ? { roles: claims.roles } : {}),
+      ...(claims.act ? { act: claims.act } : {}),
+      ...(claims.cnf ? { boundKey: claims.cnf.jkt } : {}),
+    };
+  } catch (error) {
+    if (error instanceof TokenVerificationError)
+      throw new OAuthError("invalid_grant", `${role}: ${error.publicDescription}`);
+    throw error;
+  }
+  if (await context.revocations.isRevoked(verified)) {
+    throw new OAuthError(
+      "invalid_grant",
+      `${role}: ${new TokenVerificationError("ERR_TOKEN_REVOKED").publicDescription}`,
+    );
+  }
+  return verified;
+};

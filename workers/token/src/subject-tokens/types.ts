@@ -1,0 +1,49 @@
+import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
+import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
+import type { GrantContext } from "../grants/types.ts";
+import type { RevocationReader } from "./revocations.ts";
+
+/**
+ * A subject or actor token (RFC 8693 §2.1) once verified, whatever its type
+ * (§3): what a token exchange reads of it. Each accepted type maps its own
+ * claims onto this shape (subject-tokens/registry.ts), so the exchange never
+ * looks at a raw claim set.
+ */
+export interface VerifiedToken {
+  /** The RFC 8693 §3 token type it was presented as. */
+  type: string;
+  subject: string;
+  orgId: string;
+  /** The client the token was issued to (RFC 9068 `client_id`). */
+  clientId: string;
+  audiences: readonly string[];
+  scopes: readonly string[];
+  jti: string;
+  /** Seconds since the epoch. */
+  issuedAt: number;
+  expiresAt: number;
+  /** The human session the token stands for, if any. */
+  sessionId?: string;
+  roles?: readonly string[];
+  /** RFC 8693 §4.1: who already acts for `subject` (outermost = current actor). */
+  act?: ActorClaim;
+  /** RFC 9449 §6.1: the key the token is bound to, if it is sender-constrained. */
+  boundKey?: string;
+}
+
+/** Which parameter a token came in (RFC 8693 §2.1), for the error a client reads. */
+export type TokenRole = "subject_token" | "actor_token";
+
+/** What verifiers share within one request, so a subject and an actor token cost one read each. */
+export interface VerificationContext extends GrantContext {
+  /** Our signing keys as D1 has them (subject-tokens/our-keys.ts). */
+  resolveKey: KeyResolver;
+  /** Each org's revocations from its Durable Object (subject-tokens/revocations.ts). */
+  revocations: RevocationReader;
+}
+
+/**
+ * Verifies one token type. Throws OAuthError `invalid_grant` for a token
+ * that is malformed, forged, expired, revoked or not ours.
+ */
+export type TokenVerifier = (token: string, role: TokenRole, context: VerificationContext) => Promise<VerifiedToken>;
