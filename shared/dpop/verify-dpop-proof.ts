@@ -52,7 +52,7 @@ const KEY_SHAPE: Record<(typeof DPOP_SIGNING_ALGS)[number], { kty: string; crv?:
 /** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
 const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_JTI_LENGTH = 256;
 const MAX_URI_LENGTH = 2048;
 const MAX_NONCE_LENGTH = 512;
