@@ -3,6 +3,7 @@ import { auditAdminCalls } from "./audit.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
 import { clientRoutes } from "./clients.ts";
 import { adminErrorResponse } from "./errors.ts";
+import { inviteRoutes } from "./invites.ts";
 import { orgRoutes } from "./orgs.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
@@ -22,5 +23,6 @@ export function adminRouter(): AdminApp {
   clientRoutes(admin);
   tokenPolicyRoutes(admin);
   trustedIssuerRoutes(admin);
+  inviteRoutes(admin);
   return admin;
 }
