@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { auditAdminCalls } from "./audit.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
 import { clientRoutes } from "./clients.ts";
+import { delegationGrantRoutes } from "./delegation-grants.ts";
 import { adminErrorResponse } from "./errors.ts";
 import { inviteRoutes } from "./invites.ts";
 import { orgRoutes } from "./orgs.ts";
@@ -23,6 +24,7 @@ export function adminRouter(): AdminApp {
   clientRoutes(admin);
   tokenPolicyRoutes(admin);
   trustedIssuerRoutes(admin);
+  delegationGrantRoutes(admin);
   inviteRoutes(admin);
   return admin;
 }
