@@ -6,7 +6,9 @@ import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
 import { hostBootstrapEndpoint } from "./endpoints/host-bootstrap.ts";
 import { jwksEndpoint } from "./endpoints/jwks.ts";
+import { introspectionEndpoint } from "./endpoints/introspection.ts";
 import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from "./endpoints/metadata.ts";
+import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
@@ -21,6 +23,11 @@ app.get(ENDPOINT.jwks, jwksEndpoint);
 app.post(ENDPOINT.token, limitTokenRequestsByAddress(), tokenEndpoint);
 // RFC 6749 §3.2: the token endpoint takes POST only.
 app.all(ENDPOINT.token, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
+// RFC 7009 §2.1 and RFC 7662 §2.1: POST only; one address limit with the token endpoint (both authenticate clients).
+app.post(ENDPOINT.revocation, limitTokenRequestsByAddress(), revocationEndpoint);
+app.all(ENDPOINT.revocation, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
+app.post(ENDPOINT.introspection, limitTokenRequestsByAddress(), introspectionEndpoint);
+app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 // One address limit with the token endpoint: both are unauthenticated POSTs.
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
 app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { DPOP_SIGNING_ALGS, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_ENDPOINT_AUTH_SIGNING_ALGS } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
 import { ADVERTISED_GRANT_TYPES } from "../grants/registry.ts";
+import { MANAGING_CLIENT_AUTH_METHODS } from "../presented-tokens/managing-client.ts";
 
 /** The documents change only with a deployment; a short public cache is safe. */
 const METADATA_CACHE = "public, max-age=300";
@@ -31,6 +32,19 @@ export function authorizationServerMetadata(issuer: string) {
     ...(TOKEN_ENDPOINT_AUTH_SIGNING_ALGS.length > 0
       ? { token_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS] }
       : {}),
+    // RFC 8414 §2 / RFC 7009, RFC 7662: authenticated clients only.
+    revocation_endpoint: `${issuer}${ENDPOINT.revocation}`,
+    revocation_endpoint_auth_methods_supported: [...MANAGING_CLIENT_AUTH_METHODS],
+    introspection_endpoint: `${issuer}${ENDPOINT.introspection}`,
+    introspection_endpoint_auth_methods_supported: [...MANAGING_CLIENT_AUTH_METHODS],
+    ...(TOKEN_ENDPOINT_AUTH_SIGNING_ALGS.length > 0
+      ? {
+          revocation_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS],
+          introspection_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS],
+        }
+      : {}),
+    // RFC 9449 §5.1
+    dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
     scopes_supported: [...ALL_SCOPES],
     response_types_supported: [] as string[],
     // RFC 9068 §2.1 / RFC 8414 §2

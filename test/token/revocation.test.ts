@@ -1,0 +1,162 @@
+import { env, exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { CLOCK_TOLERANCE_SECONDS, JWT_TYP } from "../../shared/contracts/tokens.ts";
+import { registerTestClient } from "./clients-fixtures.ts";
+import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
+import {
+  clientToken,
+  type Credentials,
+  introspected,
+  jtiOf,
+  makeResourceServer,
+  managementRequest,
+  revoke,
+  revokedJtis,
+  signedByUs,
+} from "./revocation-fixtures.ts";
+
+describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
+  it("records the token's jti in its org's Durable Object, kept until its exp, before answering 200", async () => {
+    const client = await registerTestClient();
+    const token = await clientToken(client);
+    const response = await revoke(token, client);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(await response.text()).toBe("");
+    // Read right after the answer: already there.
+    const entries = await revokedJtis(client.orgId as string);
+    expect(entries).toEqual([
+      { value: jtiOf(token), expiresAt: (decodeJwt(token).exp as number) + CLOCK_TOLERANCE_SECONDS },
+    ]);
+    expect(await introspected(token, client)).toEqual({ active: false });
+  });
+
+  it("is audited as a recorded revocation naming the client", async () => {
+    const client = await registerTestClient();
+    const token = await clientToken(client);
+    expect((await revoke(token, client)).status).toBe(200);
+    await expect
+      .poll(async () =>
+        (
+          await env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE kind = 'revocation.recorded' AND org_id = ?")
+            .bind(client.orgId)
+            .all<{ detail: string }>()
+        ).results.map((r) => JSON.parse(r.detail) as Record<string, unknown>),
+      )
+      .toEqual([
+        expect.objectContaining({
+          revocation_kind: "jti",
+          value: jtiOf(token),
+          reason: `rfc7009 by ${client.clientId}`,
+        }),
+      ]);
+  });
+
+  it("ignores token_type_hint, whatever it says (§2.1)", async () => {
+    const client = await registerTestClient();
+    for (const hint of ["refresh_token", "access_token", "nonsense"]) {
+      const token = await clientToken(client);
+      expect((await revoke(token, client, hint)).status).toBe(200);
+      expect((await revokedJtis(client.orgId as string)).map((e) => e.value)).toContain(jtiOf(token));
+    }
+  });
+
+  it("refuses another client's token with unauthorized_client, and it stays active", async () => {
+    const owner = await registerTestClient();
+    const other = await registerTestClient({ orgId: owner.orgId });
+    const token = await clientToken(owner);
+    await expectOAuthError(await revoke(token, other), 400, "unauthorized_client");
+    expect(await revokedJtis(owner.orgId as string)).toEqual([]);
+    expect(await introspected(token, owner)).toMatchObject({ active: true });
+  });
+
+  it("lets a resource server of the token's org revoke it, and no other org's", async () => {
+    const owner = await registerTestClient();
+    const server = await registerTestClient({ orgId: owner.orgId });
+    const foreignServer = await registerTestClient();
+    await makeResourceServer(server);
+    await makeResourceServer(foreignServer);
+    const token = await clientToken(owner);
+    await expectOAuthError(await revoke(token, foreignServer), 400, "unauthorized_client");
+    expect((await revoke(token, server)).status).toBe(200);
+    expect((await revokedJtis(owner.orgId as string)).map((e) => e.value)).toEqual([jtiOf(token)]);
+  });
+
+  it("answers 200 for tokens that are invalid, expired, forged or not ours, recording nothing (§2.2)", async () => {
+    const client = await registerTestClient();
+    const now = Math.floor(Date.now() / 1000);
+    const claims = {
+      iss: env.ISSUER,
+      sub: client.clientId,
+      aud: AUDIENCE,
+      client_id: client.clientId,
+      org_id: client.orgId,
+      jti: crypto.randomUUID(),
+    };
+    const valid = await clientToken(client);
+    const [header, payload] = valid.split(".");
+    for (const token of [
+      "not-a-token",
+      await signedByUs({ ...claims, iat: now - 600, exp: now - 300 }),
+      `${header}.${payload}.${"A".repeat(86)}`,
+      await signedByUs({ ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
+    ]) {
+      expect((await revoke(token, client)).status).toBe(200);
+    }
+    expect(await revokedJtis(client.orgId as string)).toEqual([]);
+  });
+
+  it("refuses a JWT of ours that is not an access token with unsupported_token_type (§2.2.1)", async () => {
+    const client = await registerTestClient();
+    const now = Math.floor(Date.now() / 1000);
+    const idJag = await signedByUs(
+      {
+        iss: env.ISSUER,
+        sub: "user-1",
+        aud: "https://as.example",
+        client_id: client.clientId,
+        jti: "j",
+        iat: now,
+        exp: now + 60,
+      },
+      JWT_TYP.idJag,
+    );
+    await expectOAuthError(await revoke(idJag, client), 400, "unsupported_token_type");
+  });
+
+  it("authenticates the client: none or a wrong secret is invalid_client (401), a public client too", async () => {
+    const client = await registerTestClient();
+    const token = await clientToken(client);
+    const cases: Credentials[] = [
+      { headers: {} },
+      { headers: { Authorization: `Basic ${btoa(`${client.clientId}:wrong`)}` } },
+      { headers: {}, params: { client_id: "mono-auth-web" } },
+    ];
+    for (const credentials of cases) {
+      const response = await managementRequest(ENDPOINT.revocation, { token }, credentials);
+      await expectOAuthError(response, 401, "invalid_client");
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
+    }
+    expect(await revokedJtis(client.orgId as string)).toEqual([]);
+  });
+
+  it("needs the token parameter (invalid_request) and POST (405)", async () => {
+    const client = await registerTestClient();
+    await expectOAuthError(await managementRequest(ENDPOINT.revocation, {}, { client }), 400, "invalid_request");
+    const get = await exports.default.fetch(`http://localhost${ENDPOINT.revocation}`);
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as { error: string }).error).toBe("method_not_allowed");
+  });
+
+  it("is advertised with the methods that authenticate", async () => {
+    const response = await exports.default.fetch(`http://localhost${ENDPOINT.authorizationServerMetadata}`);
+    const metadata = (await response.json()) as Record<string, unknown>;
+    expect(metadata.revocation_endpoint).toBe(`${env.ISSUER}${ENDPOINT.revocation}`);
+    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(
+      (metadata.token_endpoint_auth_methods_supported as string[]).filter((m) => m !== "none"),
+    );
+    expect(metadata.revocation_endpoint_auth_methods_supported).not.toContain("none");
+  });
+});

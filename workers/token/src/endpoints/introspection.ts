@@ -1,0 +1,78 @@
+import type { Context } from "hono";
+import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { NO_STORE_HEADERS, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
+import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import { tokenConfig } from "../config.ts";
+import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import { authenticateManagingClient, mayManageToken } from "../presented-tokens/managing-client.ts";
+import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
+import { isRevokedNow } from "../presented-tokens/revocation-state.ts";
+
+type TokenContext = Context<{ Bindings: TokenEnv }>;
+
+/**
+ * POST ENDPOINT.introspection (RFC 7662). Only authenticated clients may ask
+ * (§2.1), and only about tokens issued to them, unless they are a resource
+ * server of the token's org. Anything revoked (the org's Durable Object is
+ * read every time), expired, signed by a retired key, unknown, not an access
+ * token or not the caller's is `{ "active": false }` and nothing else
+ * (§2.2, §4: no hint of why). `token_type_hint` is ignored (§2.1 lets the
+ * server search every type; we have one).
+ */
+export async function introspectionEndpoint(c: TokenContext): Promise<Response> {
+  const env = c.env;
+  try {
+    const params = await readTokenRequestForm(c.req.raw);
+    const config = tokenConfig(env);
+    const client = await authenticateManagingClient({ params, headers: c.req.raw.headers }, { env, config });
+    const token = requireParam(params, "token");
+    const presented = await readPresentedToken(token, { env, config });
+    if (presented.kind !== "access_token") return introspectionResponse({ active: false });
+    const { claims } = presented;
+    if (!mayManageToken(client, claims) || (await isRevokedNow(env, claims))) {
+      return introspectionResponse({ active: false });
+    }
+    return introspectionResponse(activeMembers(claims));
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return httpErrorResponse(
+        "payload_too_large",
+        `an introspection request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+      );
+    }
+    return toOAuthErrorResponse(error);
+  }
+}
+
+/**
+ * §2.2's members for an active token, with the token's own claims: `cnf`
+ * (RFC 9449 §6.2) and `act` (RFC 8693 §2.2.1 / §4.1) when it has them, and
+ * our `org_id` and `roles`. The session id stays inside.
+ */
+function activeMembers(claims: AccessTokenClaims): Record<string, unknown> {
+  return {
+    active: true,
+    iss: claims.iss,
+    sub: claims.sub,
+    aud: claims.aud,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    client_id: claims.client_id,
+    ...(claims.scope !== undefined ? { scope: claims.scope } : {}),
+    token_type: claims.cnf ? ACCESS_TOKEN_TYPE.dpop : ACCESS_TOKEN_TYPE.bearer,
+    org_id: claims.org_id,
+    ...(claims.roles ? { roles: claims.roles } : {}),
+    ...(claims.act ? { act: claims.act } : {}),
+    ...(claims.cnf ? { cnf: { jkt: claims.cnf.jkt } } : {}),
+  };
+}
+
+/** §2.2: JSON; it describes a credential, so it is never stored. */
+function introspectionResponse(body: Record<string, unknown>): Response {
+  return new Response(JSON.stringify(body), {
+    status: 200,
+    headers: { "Content-Type": "application/json", ...NO_STORE_HEADERS },
+  });
+}

@@ -1,0 +1,66 @@
+import type { Context } from "hono";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { NO_STORE_HEADERS, OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
+import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { tokenConfig } from "../config.ts";
+import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import { authenticateManagingClient, mayManageToken } from "../presented-tokens/managing-client.ts";
+import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
+
+type TokenContext = Context<{ Bindings: TokenEnv }>;
+
+/**
+ * POST ENDPOINT.revocation (RFC 7009). An authenticated client (§2.1)
+ * revokes one of our access tokens by its `jti`: the entry goes to the
+ * token's org's Durable Object (shared/revocation/record-revocation.ts) and
+ * is kept until the token's `exp` (plus the clock tolerance), and only once
+ * it is recorded is 200 answered; if it cannot be, 503 (§2.2.1), and the
+ * client retries. A client revokes only the tokens issued to it, unless it
+ * is a resource server of the token's org (`unauthorized_client` otherwise).
+ *
+ * `token_type_hint` is only a hint (§2.1: an unknown value is ignored): the
+ * token is recognised by its signature and `typ`. An invalid, expired or
+ * unknown token is answered 200 (§2.2), as there is nothing left to
+ * revoke. A JWT we signed that is not an access token (an ID-JAG, a host
+ * invite) is `unsupported_token_type` (§2.2.1). No grant issues refresh
+ * tokens, so there are none to revoke; one presented is an unknown token.
+ */
+export async function revocationEndpoint(c: TokenContext): Promise<Response> {
+  const env = c.env;
+  try {
+    const params = await readTokenRequestForm(c.req.raw);
+    const config = tokenConfig(env);
+    const client = await authenticateManagingClient({ params, headers: c.req.raw.headers }, { env, config });
+    const token = requireParam(params, "token");
+    const presented = await readPresentedToken(token, { env, config });
+    if (presented.kind === "other_type") {
+      throw new OAuthError("unsupported_token_type", "only access tokens are revoked here");
+    }
+    if (presented.kind === "access_token") {
+      const { claims } = presented;
+      if (!mayManageToken(client, claims)) {
+        throw new OAuthError("unauthorized_client", "the token was not issued to this client");
+      }
+      try {
+        await recordRevocation(
+          env,
+          { orgId: claims.org_id, kind: "jti", value: claims.jti, reason: `rfc7009 by ${client.clientId}` },
+          { jtiExpiresAt: claims.exp, waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+        );
+      } catch (error) {
+        console.error("token revocation not recorded", claims.jti, error);
+        throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
+      }
+    }
+    return new Response(null, { status: 200, headers: NO_STORE_HEADERS });
+  } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return httpErrorResponse("payload_too_large", `a revocation request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`);
+    }
+    const response = toOAuthErrorResponse(error);
+    // RFC 7009 §2.2.1: a 503 may say when to retry.
+    if (response.status === 503) response.headers.set("Retry-After", "1");
+    return response;
+  }
+}
