@@ -9,7 +9,7 @@ import { send } from "../lib/http.ts";
 import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
 
-interface HostBootstrapOptions extends Omit<CommonOptions, "url"> {
+interface HostBootstrapOptions extends Omit<CommonOptions, "url" | "profile"> {
   invite: string;
   out: string;
   url?: string;
@@ -42,9 +42,10 @@ export function registerHostCommands(program: Command): void {
         "redeem a host invite: generate an ES256 key pair, prove possession, register as a private_key_jwt client, store the credentials",
       )
       .requiredOption("--invite <jwt>", "the invite JWT from `mono-auth invite create`")
-      .option("--out <file>", "where to write the credentials (created, mode 0600)", "mono-auth-host.json"),
-    // The invite names its issuer; --url only overrides it.
-    undefined,
+      .option("--out <file>", "where to write the credentials (created, mode 0600)", "mono-auth-host.json")
+      .addHelpText("after", "\n--url defaults to the issuer the invite names."),
+    // The invite names its issuer; --url only overrides it. A host is no operator: no profile.
+    { urlDefault: null, profile: false },
   ).action(async (options: HostBootstrapOptions) => {
     const issuer = options.url ?? issuerOf(options.invite);
     const endpoint = await bootstrapEndpoint(issuer);

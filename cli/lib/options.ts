@@ -19,15 +19,26 @@ export interface CommonOptions {
 }
 
 /**
- * Adds `--url`, `--json` and `--profile` to a leaf command, so each
- * command's `--help` lists them. `url` is normalised like the Workers'
- * ISSUER (shared/config/issuer.ts), so it names the same issuer.
+ * Adds `--url`, `--json` and (for commands that act as the operator)
+ * `--profile` to a leaf command, so each command's `--help` lists them.
+ * `url` is normalised like the Workers' ISSUER (shared/config/issuer.ts),
+ * so it names the same issuer. `urlDefault: null`: no default, the command
+ * finds the URL itself.
  */
-export function withCommonOptions(command: Command, urlDefault: string | undefined = DEFAULT_URL): Command {
-  return command
+export function withCommonOptions(
+  command: Command,
+  options: { urlDefault?: string | null; profile?: boolean } = {},
+): Command {
+  const urlDefault = options.urlDefault === undefined ? DEFAULT_URL : (options.urlDefault ?? undefined);
+  command
     .option("--url <url>", "the Mono-Auth origin, i.e. the issuer", parseUrl, urlDefault)
-    .option("--json", "print exactly one JSON document on stdout and nothing else", false)
-    .option("--profile <file>", "the operator credentials file written by `operator bootstrap`", DEFAULT_PROFILE);
+    .option("--json", "print exactly one JSON document on stdout and nothing else", false);
+  if (options.profile === false) return command;
+  return command.option(
+    "--profile <file>",
+    "the operator credentials file written by `operator bootstrap`",
+    DEFAULT_PROFILE,
+  );
 }
 
 export function parseUrl(value: string): string {
