@@ -5,6 +5,7 @@ import { clientRoutes } from "./clients.ts";
 import { delegationGrantRoutes } from "./delegation-grants.ts";
 import { adminErrorResponse } from "./errors.ts";
 import { inviteRoutes } from "./invites.ts";
+import { keyRoutes } from "./keys.ts";
 import { orgRoutes } from "./orgs.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
@@ -26,5 +27,6 @@ export function adminRouter(): AdminApp {
   trustedIssuerRoutes(admin);
   delegationGrantRoutes(admin);
   inviteRoutes(admin);
+  keyRoutes(admin);
   return admin;
 }

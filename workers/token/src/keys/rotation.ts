@@ -89,8 +89,15 @@ export interface RotationReport {
   published: boolean;
 }
 
+/** Why an operator's rotation was refused: no such published key, or a next key published too recently. */
 export class RotationRefused extends Error {
   override readonly name = "RotationRefused";
+  constructor(
+    readonly reason: "unknown_key" | "next_not_ready",
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 interface RotationTime {
@@ -142,7 +149,7 @@ export async function operatorRotation(
   if (options.emergency) {
     const target = options.kid ?? current.kid;
     const key = keys.find((k) => k.kid === target);
-    if (!key) throw new RotationRefused(`no published key ${target}`);
+    if (!key) throw new RotationRefused("unknown_key", `no published key ${target}`);
     report.retired.push(...(await retireNow(store, key, now, report)));
     keys = await readKeys(store.DB);
     const after = keys.find((k) => k.status === "current");
@@ -154,6 +161,7 @@ export async function operatorRotation(
     const since = next ? Math.floor((now - next.createdAt) / 1000) : 0;
     await finish(store, keys, report);
     throw new RotationRefused(
+      "next_not_ready",
       `the next key has been published for ${since} s; it may sign after ${PUBLISH_LEAD_MS / 1000} s`,
     );
   }
