@@ -60,7 +60,7 @@ export function optionalBoolean(body: Body, field: string): boolean | undefined 
   return value;
 }
 
-/** An integer in [min, max]; null when the field is null and `nullable`. */
+/** An integer in [min, max]; null or undefined as sent (callers decide what absence means). */
 export function optionalInteger(
   body: Body,
   field: string,
