@@ -150,6 +150,8 @@ export interface IdJagClaims {
   sid?: string;
   /** RFC 8693 §4.1, when the subject token was itself delegated. */
   act?: ActorClaim;
+  /** The draft's §9.8 / RFC 9449 §6.1: only a client proving this DPoP key may redeem it. */
+  cnf?: { jkt: string };
 }
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */

@@ -4,15 +4,15 @@
 // one invite make exactly one client.
 import { env, exports } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
-import { base64url } from "jose";
+import { base64url, decodeJwt, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { JWT_TYP } from "../../shared/contracts/tokens.ts";
+import { CLIENT_ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE, JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { organization } from "../../shared/db/schema.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { createInvite, type InviteRequest } from "../../workers/token/src/invites/create-invite.ts";
 import { signInvite } from "../../workers/token/src/invites/invite-token.ts";
-import { freshClientAddress } from "./fixtures.ts";
+import { freshClientAddress, tokenRequest } from "./fixtures.ts";
 import {
   hostKey,
   inviteClaims,
@@ -128,6 +128,35 @@ describe("host bootstrap", () => {
     expect(jwks.keys).toEqual([{ ...key.publicJwk, kid: body.kid, alg: "ES256", use: "sig" }]);
     expect(await inviteRow(claims.jti)).toMatchObject({ client_id: body.client_id });
     expect((await inviteRow(claims.jti))?.redeemed_at).toEqual(expect.any(Number));
+  });
+
+  it("makes a client that authenticates with the host's key (RFC 7523) and gets tokens for the invite's org", async () => {
+    const { invite: jwt, claims } = await invite({ scopes: ["documents:read"] });
+    const key = await hostKey();
+    const registered = (await (await redeem(jwt, key)).json()) as { client_id: string; kid: string };
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: key.alg, kid: registered.kid })
+      .setIssuer(registered.client_id)
+      .setSubject(registered.client_id)
+      .setAudience(issuer)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 60)
+      .sign(key.privateKey);
+    const response = await tokenRequest({
+      grant_type: GRANT_TYPE.clientCredentials,
+      client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
+      client_assertion: assertion,
+    });
+    expect(response.status).toBe(200);
+    const { access_token } = (await response.json()) as { access_token: string };
+    expect(decodeJwt(access_token)).toMatchObject({
+      sub: registered.client_id,
+      client_id: registered.client_id,
+      org_id: claims.org_id,
+      scope: "documents:read",
+      aud: AUDIENCE,
+    });
   });
 
   it("refuses a second redemption with invite_already_used, whatever key the second host brings", async () => {

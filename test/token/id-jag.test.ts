@@ -2,10 +2,13 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
 import { GRANT_TYPE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { trustedIssuer } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
+import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
 import {
   authorization,
@@ -249,6 +252,48 @@ describe("ID-JAG from an external IdP the org trusts (trusted_issuer)", () => {
       400,
       "invalid_grant",
     );
+  });
+});
+
+describe("ID-JAG bound to a DPoP key (the draft's §9.8)", () => {
+  const htu = `${ISSUER}${ENDPOINT.token}`;
+
+  /** RFC 9449 §8: the server's nonce, learnt from a first proof without one. */
+  async function nonceFor(send: (dpop: string) => Promise<Response>, key: DpopKey): Promise<string> {
+    const response = await send(await dpopProof(key, { htm: "POST", htu }));
+    await expectOAuthError(response.clone(), 400, "use_dpop_nonce");
+    return response.headers.get(DPOP_HEADER.nonce) as string;
+  }
+
+  it("carries cnf.jkt of the key the request proved, and is redeemed only with a proof of that key", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const key = await dpopKey();
+    const params = {
+      grant_type: GRANT_TYPE.tokenExchange,
+      subject_token: await clientToken(agent),
+      subject_token_type: TOKEN_TYPE.accessToken,
+      requested_token_type: TOKEN_TYPE.idJag,
+      audience: ISSUER,
+    };
+    const send = (dpop: string) => tokenRequest(params, { headers: { ...authorization(agent), DPoP: dpop } });
+    const nonce = await nonceFor(send, key);
+    const { body } = await issued(await send(await dpopProof(key, { htm: "POST", htu, nonce })));
+    expect(body.token_type).toBe("N_A");
+    expect(decodeJwt(body.access_token).cnf).toEqual({ jkt: key.jkt });
+
+    // Without a proof, or with another key's: invalid_grant, and the grant is not spent.
+    await expectOAuthError(await redeem(agent, body.access_token), 400, "invalid_grant");
+    const other = await dpopKey();
+    const withProof = (proofKey: DpopKey) => async () =>
+      tokenRequest(
+        { grant_type: GRANT_TYPE.jwtBearer, assertion: body.access_token },
+        { headers: { ...authorization(agent), DPoP: await dpopProof(proofKey, { htm: "POST", htu, nonce }) } },
+      );
+    await expectOAuthError(await withProof(other)(), 400, "invalid_grant");
+    const { body: redeemed, claims } = await issued(await withProof(key)());
+    expect(redeemed.token_type).toBe("DPoP");
+    expect(claims.cnf).toEqual({ jkt: key.jkt });
   });
 });
 

@@ -46,7 +46,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const mint: GrantContext["mint"] = (request) =>
       mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop });
     const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-    const issued = await grant.handle({ params, client, headers }, { env, config, mint, waitUntil });
+    const context: GrantContext = { env, config, mint, waitUntil, ...(dpop ? { confirmation: dpop } : {}) };
+    const issued = await grant.handle({ params, client, headers }, context);
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
     return tokenResponse(issued, await nonceHeaders(env, c.req.raw.headers));
   } catch (error) {

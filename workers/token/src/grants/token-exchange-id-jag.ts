@@ -31,7 +31,8 @@ const MAX_SCOPE_LENGTH = 1024;
  * - When the client acts for the subject, a live delegation grant covers
  *   every target; the `act` chain goes into the grant (§3.1 `act`).
  * - `tenant` names the subject's org (§6.1), `sid` its session when the
- *   subject token had one.
+ *   subject token had one; `cnf.jkt` the DPoP key the request proved, if
+ *   any (§9.8.1.1).
  *
  * The answer (§4.3.4): `issued_token_type` id-jag, `token_type` N_A, no
  * refresh token.
@@ -83,6 +84,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async ({ exchange, client, g
     scope,
     ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
     ...(parties.act ? { act: parties.act } : {}),
+    ...(context.confirmation ? { confirmation: context.confirmation } : {}),
     notAfter,
   });
   const touched = touchLastUsed(context.env.DB, client.registration);

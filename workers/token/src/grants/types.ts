@@ -25,6 +25,13 @@ export interface GrantContext {
    * forget the binding.
    */
   mint: (request: AccessTokenRequest) => Promise<MintedAccessToken>;
+  /**
+   * The DPoP key this request proved possession of (RFC 9449 §4.3), which
+   * `mint` binds already. For what a grant checks or issues besides an
+   * access token: an ID-JAG is bound to it and redeemed only with it
+   * (draft-ietf-oauth-identity-assertion-authz-grant §9.8).
+   */
+  confirmation?: { jkt: string };
   /** Keeps background work (a `last_used_at` update) alive after the answer, never delaying it. */
   waitUntil: (promise: Promise<unknown>) => void;
 }

@@ -22,6 +22,8 @@ export interface IdJagRequest {
   act?: ActorClaim;
   /** Seconds since the epoch: the grant never outlives what it was issued from. */
   notAfter: number;
+  /** The DPoP key the request proved (the draft's §9.8.1.1: then the grant MUST carry it). */
+  confirmation?: { jkt: string };
 }
 
 export interface MintedIdJag {
@@ -53,6 +55,7 @@ export async function signIdJag(keys: KeyStore, issuer: string, request: IdJagRe
     tenant: request.orgId,
     ...(request.sessionId ? { sid: request.sessionId } : {}),
     ...(request.act ? { act: request.act } : {}),
+    ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

@@ -60,6 +60,8 @@ function refused(description: string): OAuthError {
  * - `aud` is our issuer, alone (a string, or an array of exactly one: the
  *   draft's defence against audience injection).
  * - `client_id` is the authenticated client (client continuity).
+ * - A grant bound to a DPoP key (`cnf.jkt`) is redeemed only by a request
+ *   that proved that key (§9.8.1.2: none, or another, is `invalid_grant`).
  * - `exp`, `iat`, `jti`, `sub` present; not expired, not issued in the
  *   future, and living at most MAX_ID_JAG_LIFETIME_SECONDS.
  * - An ID-JAG of ours names the client's org as `tenant`. An external one
@@ -96,6 +98,9 @@ export async function verifyIdJag(assertion: string, client: OrgClient, context:
   if (claims.client_id !== client.clientId) throw refused("client_id is not the authenticated client");
   if (own && claims.tenant !== client.orgId) throw refused("issued for another org");
   if (!own && claims.sub.startsWith(CLIENT_ID_PREFIX)) throw refused("sub reads as a client id");
+  if (claims.cnf && claims.cnf.jkt !== context.confirmation?.jkt) {
+    throw refused("proof of possession of the grant's DPoP key required");
+  }
 
   return { claims, own };
 }
@@ -185,7 +190,10 @@ function describe(error: unknown): OAuthError {
 
 /** jose checks presence and time; the shapes the draft (§3.1) gives each claim are checked here. */
 function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
-  const { sub, jti, client_id, iat, exp, aud, scope, resource, tenant, sid, act } = payload as Record<string, unknown>;
+  const { sub, jti, client_id, iat, exp, aud, scope, resource, tenant, sid, act, cnf } = payload as Record<
+    string,
+    unknown
+  >;
   if (!isId(sub)) throw refused("sub invalid");
   if (!isId(jti)) throw refused("jti invalid");
   if (!isId(client_id)) throw refused("client_id invalid");
@@ -202,6 +210,8 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
   // sessions and actors live in a namespace we cannot check.
   if (own && sid !== undefined && !isId(sid)) throw refused("sid invalid");
   if (own && act !== undefined && !isActor(act, 0)) throw refused("act invalid");
+  // A confirmation we could not read would silently unbind the grant.
+  if (cnf !== undefined && !isConfirmation(cnf)) throw refused("cnf invalid");
   return {
     iss: payload.iss as string,
     sub,
@@ -215,7 +225,15 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     ...(typeof tenant === "string" ? { tenant } : {}),
     ...(own && typeof sid === "string" ? { sid } : {}),
     ...(own && act !== undefined ? { act: act as ActorClaim } : {}),
+    ...(cnf !== undefined ? { cnf: cnf as { jkt: string } } : {}),
   };
+}
+
+/** RFC 7800 §3.1 as RFC 9449 §6.1 uses it: `{ "jkt": <RFC 7638 thumbprint> }`. */
+function isConfirmation(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const members = value as Record<string, unknown>;
+  return Object.keys(members).length === 1 && isId(members.jkt);
 }
 
 function isId(value: unknown): value is string {
