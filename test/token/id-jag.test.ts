@@ -1,10 +1,10 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
-import { GRANT_TYPE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { trustedIssuer } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
@@ -68,6 +68,18 @@ function jagClaims(orgId: string, sub: string, clientId: string, overrides: Reco
     ...overrides,
   };
 }
+
+describe("metadata (RFC 8414) for ID-JAG in both directions", () => {
+  it("advertises both grants, ID-JAG as the identity-chaining token type, and the ID-JAG grant profile", async () => {
+    const response = await exports.default.fetch(`http://localhost${ENDPOINT.authorizationServerMetadata}`);
+    const metadata = (await response.json()) as Record<string, unknown>;
+    expect(metadata.grant_types_supported).toEqual(
+      expect.arrayContaining([GRANT_TYPE.tokenExchange, GRANT_TYPE.jwtBearer]),
+    );
+    expect(metadata.identity_chaining_requested_token_types_supported).toEqual([TOKEN_TYPE.idJag]);
+    expect(metadata.authorization_grant_profiles_supported).toEqual([ID_JAG_GRANT_PROFILE]);
+  });
+});
 
 describe("ID-JAG issued by token exchange (Mono-Auth as the IdP)", () => {
   it("is an oauth-id-jag+jwt with the draft's claims, answered with issued_token_type id-jag and token_type N_A", async () => {

@@ -1,10 +1,12 @@
 import type { Context } from "hono";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { DPOP_SIGNING_ALGS, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { DPOP_SIGNING_ALGS, GRANT_TYPE, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { TOKEN_ENDPOINT_AUTH_METHODS, TOKEN_ENDPOINT_AUTH_SIGNING_ALGS } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
+import { AUTHORIZATION_GRANT_PROFILES } from "../grants/jwt-bearer.ts";
 import { ADVERTISED_GRANT_TYPES } from "../grants/registry.ts";
+import { IDENTITY_CHAINING_TOKEN_TYPES } from "../grants/token-exchange.ts";
 import { MANAGING_CLIENT_AUTH_METHODS } from "../presented-tokens/managing-client.ts";
 
 /** The documents change only with a deployment; a short public cache is safe. */
@@ -42,6 +44,16 @@ export function authorizationServerMetadata(issuer: string) {
           revocation_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS],
           introspection_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS],
         }
+      : {}),
+    // draft-ietf-oauth-identity-chaining / the ID-JAG draft §7.1: what token
+    // exchange issues for identity chaining (an ID-JAG), as an IdP.
+    ...(ADVERTISED_GRANT_TYPES.includes(GRANT_TYPE.tokenExchange)
+      ? { identity_chaining_requested_token_types_supported: [...IDENTITY_CHAINING_TOKEN_TYPES] }
+      : {}),
+    // The ID-JAG draft §7.2: what jwt-bearer redeems, as a resource
+    // authorization server; only alongside jwt-bearer in grant_types_supported.
+    ...(ADVERTISED_GRANT_TYPES.includes(GRANT_TYPE.jwtBearer)
+      ? { authorization_grant_profiles_supported: [...AUTHORIZATION_GRANT_PROFILES] }
       : {}),
     // RFC 9449 §5.1
     dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
