@@ -23,7 +23,6 @@ export const MAX_HOST_BOOTSTRAP_BYTES = 16 * 1024;
 export async function hostBootstrapEndpoint(c: TokenContext): Promise<Response> {
   const env = c.env;
   const attempt: BootstrapAttempt = { orgId: null, jti: null };
-  let response: Response;
   try {
     const request = await readBootstrapRequest(c.req.raw);
     const config = tokenConfig(env);
@@ -44,20 +43,20 @@ export async function hostBootstrapEndpoint(c: TokenContext): Promise<Response> 
       { status: 201, headers: NO_STORE_HEADERS },
     );
   } catch (error) {
-    let code: HostBootstrapError | string;
-    if (error instanceof HostBootstrapError) {
-      response = hostBootstrapErrorResponse(error);
-      code = error;
-    } else if (error instanceof BodyTooLargeError) {
-      response = httpErrorResponse("payload_too_large", `a bootstrap request is at most ${error.maxBytes} bytes`);
-      code = "payload_too_large";
-    } else {
-      response = internalErrorResponse("host bootstrap", error);
-      code = "server_error";
-    }
+    const { response, code } = refusal(error);
     c.executionCtx.waitUntil(recordAuditInBackground(env, refusedEvent(attempt, code, response.status)));
     return response;
   }
+}
+
+/** The answer to a failed bootstrap and the code its audit event names. */
+function refusal(error: unknown): { response: Response; code: string } {
+  if (error instanceof HostBootstrapError) return { response: hostBootstrapErrorResponse(error), code: error.code };
+  if (error instanceof BodyTooLargeError) {
+    const description = `a bootstrap request is at most ${error.maxBytes} bytes`;
+    return { response: httpErrorResponse("payload_too_large", description), code: "payload_too_large" };
+  }
+  return { response: internalErrorResponse("host bootstrap", error), code: "server_error" };
 }
 
 /** `{ "invite": "<JWT>", "proof": "<JWS>" }`, as application/json (RFC 8259), capped. */

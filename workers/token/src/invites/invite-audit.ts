@@ -1,6 +1,5 @@
 import type { AuditEventInput } from "../../../../shared/audit/record-audit.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import type { HostBootstrapError } from "./errors.ts";
 
 /**
  * The host-bootstrap lifecycle's audit events. An invite's creation is an
@@ -32,12 +31,11 @@ export function redeemedEvent(attempt: { orgId: string; jti: string; clientId: s
  * floods of them into aggregates (anonymous-refusals.ts); with one, it is
  * recorded in full against the invite's org.
  */
-export function refusedEvent(attempt: BootstrapAttempt, error: HostBootstrapError | string, status: number) {
-  const code = typeof error === "string" ? error : error.code;
+export function refusedEvent(attempt: BootstrapAttempt, code: string, status: number): AuditEventInput {
   return {
     kind: "host_invite.refused",
     outcome: "refused",
     orgId: attempt.orgId,
     detail: { error: code, status, path: ENDPOINT.hostBootstrap, ...(attempt.jti ? { jti: attempt.jti } : {}) },
-  } satisfies AuditEventInput;
+  };
 }
