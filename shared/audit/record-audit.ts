@@ -41,7 +41,7 @@ export interface AuditEventInput {
  * `token_type` identify, they do not authenticate).
  */
 const SECRET_KEY = /token|secret|password|assertion|authorization|cookie|credential|private/i;
-const SAFE_KEYS = new Set(["jti", "token_type", "requested_token_type", "subject_token_type"]);
+const SAFE_KEYS = new Set(["jti", "token_type", "requested_token_type", "subject_token_type", "issued_token_type"]);
 
 export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Record<string, AuditDetailValue> {
   const out: Record<string, AuditDetailValue> = {};

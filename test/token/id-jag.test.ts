@@ -8,6 +8,7 @@ import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, JWT_TYP, TOKEN_TYPE } from "../../sha
 import { trustedIssuer } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
+import { arrivedRows } from "../audit/runtime/audit-rows.ts";
 import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
 import {
@@ -103,6 +104,21 @@ describe("ID-JAG issued by token exchange (Mono-Auth as the IdP)", () => {
     });
     expect(typeof claims.jti).toBe("string");
     expect((claims.exp as number) - (claims.iat as number)).toBeLessThanOrEqual(300);
+  });
+
+  it("is audited as token.issued in the subject's org, naming the acting agent, never holding the grant", async () => {
+    const { orgId, userId, agent, idJag } = await idJagSetup();
+    const { jti } = decodeJwt(idJag);
+    const [row] = await arrivedRows(
+      "SELECT * FROM audit_event WHERE kind = 'token.issued' AND instr(detail, ?) > 0",
+      jti as string,
+    );
+    expect(row).toMatchObject({ org_id: orgId, subject: userId, actor: agent.clientId, client_id: agent.clientId });
+    expect(JSON.parse(row?.detail ?? "{}")).toMatchObject({
+      grant_type: GRANT_TYPE.tokenExchange,
+      issued_token_type: TOKEN_TYPE.idJag,
+    });
+    expect(row?.detail).not.toContain(idJag.split(".")[2]);
   });
 
   it("issues for another resource authorization server the client is registered for", async () => {

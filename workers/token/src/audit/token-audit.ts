@@ -30,6 +30,8 @@ export function issuedEvent(
       aud: Array.isArray(claims.aud) ? claims.aud.join(" ") : claims.aud,
       scope: issued.scope,
       exp: claims.exp,
+      // RFC 8693 §2.2.1: what a token exchange issued (an access token, an ID-JAG).
+      ...(issued.issuedTokenType ? { issued_token_type: issued.issuedTokenType } : {}),
       ...(claims.sid ? { sid: claims.sid } : {}),
     },
   };

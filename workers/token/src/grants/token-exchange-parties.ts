@@ -25,10 +25,13 @@ export interface ExchangeParties {
  * - With an `actor_token`, the authenticated client must be the actor: the
  *   actor token was issued to this client and names the client acting as
  *   itself (`sub` = `client_id`, no `act` of its own). RFC 8693 §2.1 makes
- *   the actor token "the identity of the acting party"; §5 warns that a
- *   token presented by one party must not let another act, so a client can
- *   never present another client's token as its own identity. The new token
- *   names it outermost in `act`, nesting the subject token's chain (§4.1).
+ *   the actor token "the identity of the acting party", and §5 makes client
+ *   authentication the place for "additional authorization checks by the
+ *   STS as to which entities are permitted to [...] receive delegations":
+ *   so the identity is the authenticated one, never a token some other
+ *   client passed on, and a live delegation grant (our `may_act`, §4.4)
+ *   decides the rest. The new token names the client outermost in `act`,
+ *   nesting the subject token's chain (§4.1).
  * - Without one, the client may only narrow a token issued to itself
  *   (`client_id` continuity, as the ID-JAG draft §4.3.3 asks of an identity
  *   assertion's audience): a token it was merely handed is not its to
