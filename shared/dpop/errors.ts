@@ -18,7 +18,9 @@ export type DpopErrorCode =
   | "ERR_DPOP_IAT"
   | "ERR_DPOP_ATH"
   | "ERR_DPOP_KEY_BINDING"
-  | "ERR_DPOP_REPLAY";
+  | "ERR_DPOP_REPLAY"
+  | "ERR_DPOP_SCHEME"
+  | "ERR_DPOP_NOT_BOUND";
 
 interface CodeInfo {
   /** The RFC 9449 clause the check comes from. */
@@ -43,13 +45,16 @@ const INFO: Record<DpopErrorCode, CodeInfo> = {
   ERR_DPOP_ATH: { clause: "§4.3 step 12", description: "the DPoP proof's ath does not match the access token" },
   ERR_DPOP_KEY_BINDING: { clause: "§4.3 step 12, §7.1", description: "the DPoP proof's key is not the token's key" },
   ERR_DPOP_REPLAY: { clause: "§11.1", description: "the DPoP proof was already used" },
+  ERR_DPOP_SCHEME: { clause: "§7.1, §7.2", description: "a DPoP-bound token must be sent with the DPoP scheme" },
+  ERR_DPOP_NOT_BOUND: { clause: "§7.1", description: "the token is not DPoP-bound; send it with the Bearer scheme" },
 };
 
 /**
  * The RFC 9449 §12.2 error code a refusal is answered with: `use_dpop_nonce`
- * for a missing or stale nonce (§8, §9), `invalid_token` when the proof is
- * fine but the token is bound to another key (§7.1's example), and
- * `invalid_dpop_proof` for everything else.
+ * for a missing or stale nonce (§8, §9), `invalid_token` when the token
+ * does not go with the proof or the scheme (bound to another key, §7.1's
+ * example; bound but sent as Bearer; sent as DPoP but not bound), and
+ * `invalid_dpop_proof` for everything about the proof itself.
  */
 export type DpopProtocolError = "invalid_dpop_proof" | "use_dpop_nonce" | "invalid_token";
 
@@ -70,7 +75,9 @@ export class DpopProofError extends Error {
 
   get protocolError(): DpopProtocolError {
     if (this.code === "ERR_DPOP_NONCE") return "use_dpop_nonce";
-    if (this.code === "ERR_DPOP_KEY_BINDING") return "invalid_token";
+    if (this.code === "ERR_DPOP_KEY_BINDING" || this.code === "ERR_DPOP_SCHEME" || this.code === "ERR_DPOP_NOT_BOUND") {
+      return "invalid_token";
+    }
     return "invalid_dpop_proof";
   }
 

@@ -5,15 +5,26 @@ import { jsonErrorResponse } from "./json-error.ts";
  * challenges for token problems, and a JSON 403 naming the decision id for
  * policy denials.
  */
-export type BearerErrorCode = "invalid_request" | "invalid_token" | "insufficient_scope";
+export type BearerErrorCode =
+  | "invalid_request"
+  | "invalid_token"
+  | "insufficient_scope"
+  /** RFC 9449 §7.1: the DPoP proof sent with a DPoP-bound token is missing or invalid. */
+  | "invalid_dpop_proof"
+  /** RFC 9449 §9: the resource requires a nonce in the proof. */
+  | "use_dpop_nonce";
 
 const STATUS: Record<BearerErrorCode, number> = {
   invalid_request: 400,
   invalid_token: 401,
   insufficient_scope: 403,
+  invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
 };
 
 export interface BearerChallenge {
+  /** RFC 6750 `Bearer` (the default), or RFC 9449 §7.1 `DPoP` for a request made with that scheme. */
+  scheme?: "Bearer" | "DPoP";
   realm: string;
   /** Absent when the request carried no credentials (RFC 6750 §3.1). */
   error?: BearerErrorCode;
@@ -21,6 +32,8 @@ export interface BearerChallenge {
   scope?: string;
   /** RFC 9728 §5.1, for MCP resources. */
   resourceMetadata?: string;
+  /** RFC 9449 §7.1 `algs`: the DPoP proof algorithms accepted (DPoP scheme only). */
+  algs?: readonly string[];
 }
 
 /** RFC 6750 §3: auth-param values are quoted-strings; keep them printable and quote-free. */
@@ -34,7 +47,8 @@ export function bearerChallengeHeader(challenge: BearerChallenge): string {
   if (challenge.description) params.push(`error_description=${quoted(challenge.description)}`);
   if (challenge.scope) params.push(`scope=${quoted(challenge.scope)}`);
   if (challenge.resourceMetadata) params.push(`resource_metadata=${quoted(challenge.resourceMetadata)}`);
-  return `Bearer ${params.join(", ")}`;
+  if (challenge.algs && challenge.algs.length > 0) params.push(`algs=${quoted(challenge.algs.join(" "))}`);
+  return `${challenge.scheme ?? "Bearer"} ${params.join(", ")}`;
 }
 
 export function bearerErrorResponse(challenge: BearerChallenge): Response {

@@ -6,6 +6,7 @@ import { parseGatewayConfig, tokenService } from "../../workers/gateway/src/conf
 import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
 import { protect } from "../../workers/gateway/src/protect.ts";
 import { matchRoute, type ProtectedRoute } from "../../workers/gateway/src/routes.ts";
+import { DpopReplayCache } from "../../workers/gateway/src/trust/dpop-replay-cache.ts";
 import { JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
@@ -53,6 +54,7 @@ describe("gateway config", () => {
         config,
         jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
         revocations: new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 }),
+        dpopReplays: new DpopReplayCache(10),
         policyFor: () => compilePolicy(DEFAULT_POLICY),
         upstream: env[route.upstream],
         audit: env,

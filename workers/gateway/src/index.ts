@@ -7,6 +7,7 @@ import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { DEFAULT_POLICY } from "./policy/default-policy.ts";
 import { protect } from "./protect.ts";
 import { matchRoute } from "./routes.ts";
+import { DEFAULT_DPOP_REPLAY_ENTRIES, DpopReplayCache } from "./trust/dpop-replay-cache.ts";
 import { JwksCache } from "./trust/jwks-cache.ts";
 import { RevocationView } from "./trust/revocation-view.ts";
 
@@ -17,6 +18,7 @@ interface IsolateState {
   config: GatewayConfig;
   jwks: JwksCache;
   revocations: RevocationView;
+  dpopReplays: DpopReplayCache;
 }
 
 let isolate: IsolateState | undefined;
@@ -31,6 +33,7 @@ function isolateState(env: GatewayEnv): IsolateState {
         maxStalenessMs: config.revocationMaxStalenessMs,
         maxOrgs: config.revocationViewMaxOrgs,
       }),
+      dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
     };
   }
   return isolate;

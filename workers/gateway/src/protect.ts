@@ -16,6 +16,8 @@ import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import type { ProtectedRoute } from "./routes.ts";
 import { extractBearerToken } from "./trust/bearer-token.ts";
+import { checkDpopBinding, DPOP_CHALLENGE_ALGS } from "./trust/dpop-binding.ts";
+import type { DpopReplayCache } from "./trust/dpop-replay-cache.ts";
 import type { JwksCache } from "./trust/jwks-cache.ts";
 import type { RevocationView } from "./trust/revocation-view.ts";
 
@@ -23,6 +25,8 @@ export interface ProtectDeps {
   config: GatewayConfig;
   jwks: JwksCache;
   revocations: RevocationView;
+  /** Isolate-local replay check of DPoP proofs (trust/dpop-replay-cache.ts). */
+  dpopReplays: DpopReplayCache;
   policyFor: (orgId: string) => CompiledPolicy;
   upstream: Fetcher;
   audit: AuditSink;
@@ -90,7 +94,28 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
   } catch (error) {
     if (!(error instanceof TokenVerificationError)) throw error;
     audit("deny", undefined, { error: error.code });
-    return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
+    return bearerErrorResponse({
+      scheme: extracted.scheme,
+      realm: REALM,
+      error: "invalid_token",
+      description: error.publicDescription,
+    });
+  }
+
+  // RFC 9449 §7: a DPoP-bound token only with a proof for this request, by its key.
+  const dpopRefusal = await checkDpopBinding(
+    { request, url, scheme: extracted.scheme, token: extracted.token, claims },
+    { origin: new URL(deps.config.issuer).origin, replays: deps.dpopReplays },
+  );
+  if (dpopRefusal) {
+    audit("deny", claims, { error: dpopRefusal.code, jti: claims.jti });
+    return bearerErrorResponse({
+      scheme: "DPoP",
+      realm: REALM,
+      error: dpopRefusal.protocolError,
+      description: dpopRefusal.publicDescription,
+      algs: DPOP_CHALLENGE_ALGS,
+    });
   }
 
   let revoked: boolean;
@@ -106,7 +131,12 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
   if (revoked) {
     const error = new TokenVerificationError("ERR_TOKEN_REVOKED");
     audit("deny", claims, { error: error.code, jti: claims.jti });
-    return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
+    return bearerErrorResponse({
+      scheme: extracted.scheme,
+      realm: REALM,
+      error: "invalid_token",
+      description: error.publicDescription,
+    });
   }
 
   const decision = decide(deps.policyFor(claims.org_id), decisionInput(claims, route, request, url), decisionId);
