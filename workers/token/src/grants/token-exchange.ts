@@ -56,12 +56,14 @@ export const tokenExchangeGrant: GrantHandler = {
   async handle(request, context) {
     const exchange = readExchangeRequest(request.params);
     const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
-    const guardrails = await mintGuardrails(context.env.DB, context.config, client.registration);
     const verification = verificationContext(context);
-    const subject = await exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification);
-    const actor = exchange.actor
-      ? await exchange.actor.verifier(exchange.actor.token, "actor_token", verification)
-      : undefined;
+    // Independent reads side by side: the org's policy (D1), and both tokens,
+    // which share one read of our keys and one of the org's revocations.
+    const [guardrails, subject, actor] = await Promise.all([
+      mintGuardrails(context.env.DB, context.config, client.registration),
+      exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
+      exchange.actor?.verifier(exchange.actor.token, "actor_token", verification),
+    ]);
     const parties = resolveParties(client, subject, actor, guardrails.policy.maxDelegationDepth);
     const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
     return issue({ exchange, client, guardrails, parties }, context);
