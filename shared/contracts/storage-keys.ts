@@ -10,9 +10,12 @@ export const KV_KEY = {
 /**
  * How long a verifier keeps the JWKS it loaded before re-reading the KV copy.
  * The copy itself has no expiration: the token Worker rewrites it whenever
- * the key set changes (workers/token/src/keys/signing-keys.ts).
+ * the key set changes (workers/token/src/keys/rotation.ts). This, plus KV's
+ * propagation (up to 60 s), bounds how long a gateway isolate still accepts
+ * a key the token Worker has withdrawn — retired after its window, or by an
+ * emergency rotation — at the price of one KV read per isolate per interval.
  */
-export const JWKS_KV_TTL_SECONDS = 3600;
+export const JWKS_KV_TTL_SECONDS = 60;
 
 /** One Durable Object per organization, addressed by name. */
 export function orgStateName(orgId: string): string {

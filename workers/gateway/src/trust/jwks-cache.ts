@@ -28,10 +28,12 @@ export class JwksCache {
   constructor(
     private readonly sources: JwksSources,
     private readonly cooldownMs: number,
+    /** How long a loaded set is used before the KV copy is read again (keys withdrawn since drop out then). */
+    private readonly maxAgeMs: number = JWKS_KV_TTL_SECONDS * 1000,
   ) {}
 
   readonly resolve: KeyResolver = async (kid) => {
-    const fresh = Date.now() - this.loadedAt < JWKS_KV_TTL_SECONDS * 1000;
+    const fresh = Date.now() - this.loadedAt < this.maxAgeMs;
     const known = this.keys.get(kid);
     if (known && fresh) return known;
     try {
