@@ -8,7 +8,7 @@
 // in memory (no persist directory a second process could open), so here the
 // CLI hands its SQL over with `--sql-out` and the test applies it through
 // the harness's own D1 binding; the wrangler path itself is exercised
-// against a local persist directory in the last test.
+// against a local persist directory in cli-operator-bootstrap.test.ts.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,34 +17,18 @@ import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import { type CliRun as Run, runCli } from "../support/mono-auth-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const CLI = resolve(ROOT, "cli/mono-auth.mjs");
 
 let system: RunningSystem;
 let dir: string;
 let profile: string;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the binary with this process's Node (the project's Node 22), never blocking the harness's event loop. */
-function run(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { cwd: options.cwd ?? dir, env: { ...process.env, ...options.env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+/** The binary, run in the test's own directory. */
+function run(args: readonly string[]): Promise<Run> {
+  return runCli(args, { cwd: dir });
 }
 
 /** A command against the system, as the operator whose profile the test keeps. */
@@ -370,62 +354,5 @@ describe("mono-auth", () => {
     await refused(run(["org", "list", "--url", "http://localhost:9", "--profile", profile]), /no operator credentials/);
     await refused(cli("operator", "bootstrap", "--email", "not-an-email"), /--email/);
     await refused(cli("nonsense"), /unknown command/);
-  });
-
-  it("operator bootstrap writes the operator through wrangler into a local persist directory", async () => {
-    const state = join(dir, "state");
-    const wrangler = (...args: string[]) =>
-      new Promise<Run>((done) =>
-        execFile(
-          process.execPath,
-          [resolve(ROOT, "node_modules/wrangler/bin/wrangler.js"), ...args],
-          { cwd: ROOT, env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" } },
-          (error, stdout, stderr) => done({ code: error ? 1 : 0, stdout, stderr }),
-        ),
-      );
-    const d1 = ["DB", "--local", "--persist-to", state, "-c", "wrangler.toml"];
-    expect((await wrangler("d1", "migrations", "apply", ...d1)).code).toBe(0);
-    const local = join(dir, "local-profile.json");
-    const first = await run([
-      "operator",
-      "bootstrap",
-      "--email",
-      "root@example.com",
-      "--persist-to",
-      state,
-      "--profile",
-      local,
-      "--json",
-    ]);
-    expect(first.code, first.stderr).toBe(0);
-    // Again for the same person: a second operator client, the same user and operator rows.
-    const second = await run([
-      "operator",
-      "bootstrap",
-      "--email",
-      "root@example.com",
-      "--persist-to",
-      state,
-      "--profile",
-      local,
-      "--json",
-    ]);
-    expect(second.code, second.stderr).toBe(0);
-    const query = await wrangler(
-      "d1",
-      "execute",
-      ...d1,
-      "--json",
-      "--command",
-      "SELECT (SELECT count(*) FROM user) AS users, (SELECT count(*) FROM platform_operator) AS operators, (SELECT group_concat(client_id) FROM oauth_client WHERE org_id IS NULL) AS clients",
-    );
-    expect(query.code, query.stderr).toBe(0);
-    const [{ results }] = JSON.parse(query.stdout) as [
-      { results: { users: number; operators: number; clients: string }[] },
-    ];
-    expect(results[0]).toMatchObject({ users: 1, operators: 1 });
-    expect(results[0]?.clients.split(",").sort()).toEqual(
-      [JSON.parse(first.stdout).client_id, JSON.parse(second.stdout).client_id].sort(),
-    );
   });
 });
