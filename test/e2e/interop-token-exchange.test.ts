@@ -191,10 +191,10 @@ describe("oauth4webapi: token exchange with an actor (RFC 8693)", () => {
     expect(headers.get(TRUSTED_HEADER.actorId.toLowerCase())).toBe(agent.client.client_id);
   });
 
-  it("gets invalid_grant it can parse without an actor token (a token it was merely handed)", async () => {
+  it("gets invalid_request (RFC 8693 §2.2.2) it can parse without an actor token (a token it was merely handed)", async () => {
     await expectOAuthError(
       grant(GRANT_TYPE.tokenExchange, { subject_token: personToken, subject_token_type: TOKEN_TYPE.accessToken }),
-      "invalid_grant",
+      "invalid_request",
     );
   });
 });

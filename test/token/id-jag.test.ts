@@ -156,7 +156,7 @@ describe("ID-JAG issued by token exchange (Mono-Auth as the IdP)", () => {
     await expectOAuthError(
       await exchange(agent, { subject_token: idJag, subject_token_type: TOKEN_TYPE.accessToken }),
       400,
-      "invalid_grant",
+      "invalid_request",
     );
     await expectOAuthError(await redeem(agent, await clientToken(agent)), 400, "invalid_grant");
   });

@@ -77,7 +77,7 @@ describe("admin API: an org's delegation grants", () => {
     const first = (await revoked.json()) as GrantView;
     expect(first).toMatchObject({ id: grant.id, status: "revoked" });
     expect(first.revoked_at).not.toBeNull();
-    await expectOAuthError(await attempt(), 400, "invalid_grant");
+    await expectOAuthError(await attempt(), 400, "invalid_request");
     // Revoking again keeps the first time.
     const again = (await (
       await adminRequest("DELETE", `${grantsPath(orgId)}/${grant.id}`, { token })

@@ -69,14 +69,14 @@ describe("token exchange without an actor token (RFC 8693 §2.1)", () => {
     expect(out.act).toBeUndefined();
   });
 
-  it("invalid_grant for a person's token the client was merely handed: delegation needs an actor_token", async () => {
+  it("invalid_request for a person's token the client was merely handed: delegation needs an actor_token", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);
     const response = await exchange(agent, {
       subject_token: await userToken(orgId, userId),
       subject_token_type: TOKEN_TYPE.accessToken,
     });
-    await expectOAuthError(response, 400, "invalid_grant");
+    await expectOAuthError(response, 400, "invalid_request");
   });
 });
 
@@ -106,13 +106,13 @@ describe("delegation: an actor token and a live delegation grant", () => {
     expect(out.exp as number).toBeLessThanOrEqual(Math.floor(Date.now() / 1000) + 120);
   });
 
-  it("invalid_grant without a grant, with an expired, revoked or another agent's grant, or one for another audience", async () => {
+  it("invalid_request without a grant, with an expired, revoked or another agent's grant, or one for another audience", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     const other = await registerAgent(orgId);
     const subject = await userToken(orgId, userId);
     const actor = await clientToken(agent);
     const attempt = () => exchange(agent, delegationParams(subject, actor));
-    await expectOAuthError(await attempt(), 400, "invalid_grant");
+    await expectOAuthError(await attempt(), 400, "invalid_request");
 
     await grantDelegation(orgId, userId, agent, { expiresAt: new Date(Date.now() - 1000) });
     await grantDelegation(orgId, userId, other);
@@ -120,7 +120,7 @@ describe("delegation: an actor token and a live delegation grant", () => {
     await grantDelegation(orgId, userId, agent, { scopes: ["other:scope"] });
     const revoked = await grantDelegation(orgId, userId, agent);
     await revokeDelegationGrant(env.DB, orgId, revoked.id);
-    await expectOAuthError(await attempt(), 400, "invalid_grant");
+    await expectOAuthError(await attempt(), 400, "invalid_request");
 
     await grantDelegation(orgId, userId, agent);
     expect((await attempt()).status).toBe(200);
@@ -136,7 +136,7 @@ describe("delegation: an actor token and a live delegation grant", () => {
     expect(out.exp as number).toBeLessThanOrEqual(Math.floor(expiresAt.getTime() / 1000));
   });
 
-  it("invalid_grant when the actor token is another client's, is itself delegated, or belongs to another org", async () => {
+  it("invalid_request when the actor token is another client's, is itself delegated, or belongs to another org", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     const other = await registerAgent(orgId);
     await grantDelegation(orgId, userId, agent);
@@ -145,19 +145,19 @@ describe("delegation: an actor token and a live delegation grant", () => {
     await expectOAuthError(
       await exchange(agent, delegationParams(subject, await clientToken(other))),
       400,
-      "invalid_grant",
+      "invalid_request",
     );
     // A delegated token is not the client acting as itself.
     const delegated = (await issued(await exchange(agent, delegationParams(subject, await clientToken(agent))))).body
       .access_token;
-    await expectOAuthError(await exchange(agent, delegationParams(subject, delegated)), 400, "invalid_grant");
+    await expectOAuthError(await exchange(agent, delegationParams(subject, delegated)), 400, "invalid_request");
     // A subject token of another org.
     const elsewhere = await createTestOrg();
     const stranger = await seedMember(elsewhere);
     await expectOAuthError(
       await exchange(agent, delegationParams(await userToken(elsewhere, stranger), await clientToken(agent))),
       400,
-      "invalid_grant",
+      "invalid_request",
     );
   });
 
@@ -203,10 +203,10 @@ describe("act chains (RFC 8693 §4.1) and the org's delegation depth", () => {
     });
   });
 
-  it("invalid_grant for a chain longer than the org's max_delegation_depth", async () => {
+  it("invalid_request for a chain longer than the org's max_delegation_depth", async () => {
     const { orgId, b, first } = await chain();
     await setOrgPolicy(orgId, { maxDelegationDepth: 1 });
-    await expectOAuthError(await exchange(b, delegationParams(first, await clientToken(b))), 400, "invalid_grant");
+    await expectOAuthError(await exchange(b, delegationParams(first, await clientToken(b))), 400, "invalid_request");
   });
 
   it("the current actor may narrow its own delegated token without a new actor token, under the same grant", async () => {
@@ -222,13 +222,13 @@ describe("act chains (RFC 8693 §4.1) and the org's delegation depth", () => {
     await expectOAuthError(
       await exchange(a, { subject_token: first, subject_token_type: TOKEN_TYPE.accessToken }),
       400,
-      "invalid_grant",
+      "invalid_request",
     );
   });
 });
 
 describe("the subject and actor tokens must be live tokens of ours", () => {
-  it("invalid_grant for an expired, forged, admin-audience or malformed subject token", async () => {
+  it("invalid_request for an expired, forged, admin-audience or malformed subject token", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);
     const actor = await clientToken(agent);
@@ -243,11 +243,11 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
       .sign(privateKey);
     const admin = await signWithOurKey(JWT_TYP.accessToken, claims(orgId, userId, { aud: adminAudience(env.ISSUER) }));
     for (const subject of [expired, forged, admin, "not.a.jwt"]) {
-      await expectOAuthError(await exchange(agent, delegationParams(subject, actor)), 400, "invalid_grant");
+      await expectOAuthError(await exchange(agent, delegationParams(subject, actor)), 400, "invalid_request");
     }
   });
 
-  it("invalid_grant for a subject token revoked by jti, by session or by subject, read from the org's Durable Object", async () => {
+  it("invalid_request for a subject token revoked by jti, by session or by subject, read from the org's Durable Object", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);
     const actor = await clientToken(agent);
@@ -258,15 +258,15 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
     await recordRevocation(env, { orgId, kind: "session", value: sid, reason: "test" });
     for (const subject of [byJti, bySession]) {
       const token = await signWithOurKey(JWT_TYP.accessToken, subject);
-      await expectOAuthError(await exchange(agent, delegationParams(token, actor)), 400, "invalid_grant");
+      await expectOAuthError(await exchange(agent, delegationParams(token, actor)), 400, "invalid_request");
     }
     const live = await userToken(orgId, userId);
     expect((await exchange(agent, delegationParams(live, actor))).status).toBe(200);
     await recordRevocation(env, { orgId, kind: "subject", value: userId, reason: "test" });
-    await expectOAuthError(await exchange(agent, delegationParams(live, actor)), 400, "invalid_grant");
+    await expectOAuthError(await exchange(agent, delegationParams(live, actor)), 400, "invalid_request");
   });
 
-  it("invalid_grant for an actor token whose client was revoked", async () => {
+  it("invalid_request for an actor token whose client was revoked", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);
     const actor = await clientToken(agent);
@@ -274,7 +274,7 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
     await expectOAuthError(
       await exchange(agent, delegationParams(await userToken(orgId, userId), actor)),
       400,
-      "invalid_grant",
+      "invalid_request",
     );
   });
 });

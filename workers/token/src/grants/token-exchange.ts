@@ -40,35 +40,58 @@ export const IDENTITY_CHAINING_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.idJa
  * 2. the client may use the grant — `unauthorized_client`
  *    (grants/token-exchange-client.ts);
  * 3. the subject token, and the actor token if any, verify and are not
- *    revoked — `invalid_grant` (subject-tokens/);
+ *    revoked (subject-tokens/);
  * 4. the client may use them: it is the actor, or the subject token was
- *    issued to it; the `act` chain and its depth — `invalid_grant`
+ *    issued to it; the `act` chain and its depth
  *    (grants/token-exchange-parties.ts);
  * 5. what is issued: an access token (grants/token-exchange-access.ts) or an
  *    ID-JAG (grants/token-exchange-id-jag.ts), for the intersection of what
  *    was asked, what the subject token holds, what the client may have and
  *    what the org allows — `invalid_target`, `invalid_scope` — and, when the
- *    client acts for the subject, a live delegation grant — `invalid_grant`.
+ *    client acts for the subject, a live delegation grant.
+ *
+ * Steps 3, 4 and the grant check answer `invalid_request`: RFC 8693 §2.2.2
+ * says a subject or actor token that is "invalid for any reason, or
+ * unacceptable based on policy" MUST get that code. The checks themselves
+ * are shared with the jwt-bearer grant, where RFC 7523 §3.1 calls the same
+ * failures `invalid_grant`, so they say `invalid_grant` and this grant
+ * translates at its boundary (`asExchangeRefusal`).
  */
 export const tokenExchangeGrant: GrantHandler = {
   grantType: GRANT_TYPE.tokenExchange,
   advertised: true,
   async handle(request, context) {
-    const exchange = readExchangeRequest(request.params);
-    const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
-    const verification = verificationContext(context);
-    // Independent reads side by side: the org's policy (D1), and both tokens,
-    // which share one read of our keys and one of the org's revocations.
-    const [guardrails, subject, actor] = await Promise.all([
-      mintGuardrails(context.env.DB, context.config, client.registration),
-      exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
-      exchange.actor?.verifier(exchange.actor.token, "actor_token", verification),
-    ]);
-    const parties = resolveParties(client, subject, actor, guardrails.policy.maxDelegationDepth);
-    const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
-    return issue({ exchange, client, guardrails, parties }, context);
+    try {
+      return await exchangeTokens(request, context);
+    } catch (error) {
+      throw asExchangeRefusal(error);
+    }
   },
 };
+
+async function exchangeTokens(...[request, context]: Parameters<GrantHandler["handle"]>) {
+  const exchange = readExchangeRequest(request.params);
+  const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
+  const verification = verificationContext(context);
+  // Independent reads side by side: the org's policy (D1), and both tokens,
+  // which share one read of our keys and one of the org's revocations.
+  const [guardrails, subject, actor] = await Promise.all([
+    mintGuardrails(context.env.DB, context.config, client.registration),
+    exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
+    exchange.actor?.verifier(exchange.actor.token, "actor_token", verification),
+  ]);
+  const parties = resolveParties(client, subject, actor, guardrails.policy.maxDelegationDepth);
+  const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
+  return issue({ exchange, client, guardrails, parties }, context);
+}
+
+/** RFC 8693 §2.2.2: an invalid or unacceptable subject or actor token is `invalid_request`. */
+function asExchangeRefusal(error: unknown): unknown {
+  if (error instanceof OAuthError && error.code === "invalid_grant") {
+    return new OAuthError("invalid_request", error.description);
+  }
+  return error;
+}
 
 /** RFC 8693 §2.1; every problem here is `invalid_request` (RFC 6749 §5.2). */
 function readExchangeRequest(params: TokenParams): ExchangeRequest {
