@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { groupCpuSeconds } from "./cpu.ts";
 
 export const WRANGLER_ENV: Readonly<Record<string, string>> = {
   WRANGLER_SEND_METRICS: "false",
@@ -17,7 +18,11 @@ export const WRANGLER_ENV: Readonly<Record<string, string>> = {
 export interface DevServer {
   name: string;
   origin: string;
+  /** workerd's DevTools inspector (`wrangler dev --inspector-port`), for CPU profiles (lib/profile.ts). */
+  inspectorPort: number;
   logFile: string;
+  /** CPU seconds used so far by the whole `wrangler dev` (lib/cpu.ts); null where /proc is missing. */
+  cpuSeconds(): number | null;
   stop(): Promise<void>;
 }
 
@@ -139,7 +144,10 @@ export async function startDevServer(options: StartOptions): Promise<DevServer> 
     try {
       const response = await fetch(new URL(options.readyPath, origin), { signal: AbortSignal.timeout(5_000) });
       await response.arrayBuffer();
-      if (response.status < 500) return { name: options.name, origin, logFile, stop };
+      if (response.status < 500) {
+        const pgid = child.pid as number;
+        return { name: options.name, origin, inspectorPort, logFile, cpuSeconds: () => groupCpuSeconds(pgid), stop };
+      }
     } catch {
       // Not listening yet.
     }

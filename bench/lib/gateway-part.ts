@@ -6,19 +6,21 @@ import type { Contestant, RunResult } from "./load.ts";
 import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
 import { table } from "./stats.ts";
 
-export const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
+const PASSTHROUGH_CONFIG = "bench/passthrough/wrangler.toml";
 const DEMO_CONFIG = "workers/demo/wrangler.toml";
 
 export interface Throughput {
   runs: RunResult[];
   invalidRuns: number;
   medians: Record<string, Medians>;
-  ratio: { requestsPerSecond: number; p50: number; p99: number };
+  ratio: { requestsPerSecond: number; p50: number; p99: number; cpuPerRequest: number };
 }
 
 export interface GatewayPartInput {
   temp: string;
   origin: string;
+  /** The whole system's `wrangler dev` (gateway, token, authn, demo, …). */
+  system: DevServer;
   /** An access token of the bench user for the demo service. */
   accessToken: string;
   port: number;
@@ -41,8 +43,14 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
         name: "gateway",
         url: `${input.origin}/api/documents`,
         headers: { Authorization: `Bearer ${input.accessToken}` },
+        cpuSeconds: input.system.cpuSeconds,
       },
-      { name: "pass-through", url: `${passthrough.origin}/api/documents`, headers: {} },
+      {
+        name: "pass-through",
+        url: `${passthrough.origin}/api/documents`,
+        headers: {},
+        cpuSeconds: passthrough.cpuSeconds,
+      },
     ];
     // Both must answer 200 with the same number of rows, or they do different work.
     const rows: number[] = [];
@@ -74,6 +82,7 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
         requestsPerSecond: gateway.requestsPerSecond / base.requestsPerSecond,
         p50: gateway.p50Ms / base.p50Ms,
         p99: gateway.p99Ms / base.p99Ms,
+        cpuPerRequest: gateway.cpuMsPerRequest / base.cpuMsPerRequest,
       },
     };
   } finally {
@@ -87,13 +96,15 @@ export function formatThroughput(t: Throughput, o: RoundOptions): string {
     figure(m.requestsPerSecond, 0),
     figure(m.p50Ms),
     figure(m.p99Ms),
+    figure(m.cpuMsPerRequest, 2),
   ]);
   rows.push([
     "ratio gateway / pass-through",
     figure(t.ratio.requestsPerSecond, 2),
     figure(t.ratio.p50, 2),
     figure(t.ratio.p99, 2),
+    figure(t.ratio.cpuPerRequest, 2),
   ]);
   const head = `GET /api/documents, medians of ${o.rounds} alternating runs × ${o.durationSeconds} s, ${o.connections} connections`;
-  return `${head}\n${table(["contestant", "req/s", "p50 ms", "p99 ms"], rows)}`;
+  return `${head}\n${table(["contestant", "req/s", "p50 ms", "p99 ms", "CPU ms/req"], rows)}`;
 }

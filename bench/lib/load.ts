@@ -9,6 +9,8 @@ export interface Contestant {
   method?: "GET" | "POST";
   /** The same body on every request (autocannon sets its Content-Length). */
   body?: string;
+  /** CPU seconds used so far by the server(s) that answer it (DevServer.cpuSeconds). */
+  cpuSeconds?: () => number | null;
 }
 
 export interface RunResult {
@@ -17,6 +19,8 @@ export interface RunResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU the contestant's `wrangler dev` spent per completed request, in ms; null if unknown. */
+  cpuMsPerRequest: number | null;
   requests: number;
   non2xx: number;
   errors: number;
@@ -26,12 +30,16 @@ export interface RunResult {
   valid: boolean;
 }
 
+/** How long after a run its contestant's CPU is read (see loadRun). */
+const CPU_SETTLE_MS = 1_500;
+
 export interface LoadOptions {
   connections: number;
   durationSeconds: number;
 }
 
 export async function loadRun(contestant: Contestant, round: number, options: LoadOptions): Promise<RunResult> {
+  const cpuBefore = contestant.cpuSeconds?.() ?? null;
   const result = await autocannon({
     url: contestant.url,
     method: contestant.method ?? "GET",
@@ -40,6 +48,11 @@ export async function loadRun(contestant: Contestant, round: number, options: Lo
     connections: options.connections,
     duration: options.durationSeconds,
   });
+  // The audit Queue's consumer writes its batch up to a second after the
+  // last request (workers/token/wrangler.toml, max_batch_timeout): that work
+  // is part of the requests' cost too.
+  if (contestant.cpuSeconds) await new Promise((resolve) => setTimeout(resolve, CPU_SETTLE_MS));
+  const cpuAfter = contestant.cpuSeconds?.() ?? null;
   const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
   return {
     contestant: contestant.name,
@@ -49,6 +62,10 @@ export async function loadRun(contestant: Contestant, round: number, options: Lo
     requestsPerSecond: result.requests.total / result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
+    cpuMsPerRequest:
+      cpuBefore === null || cpuAfter === null || result.requests.total === 0
+        ? null
+        : ((cpuAfter - cpuBefore) * 1000) / result.requests.total,
     requests: result.requests.total,
     non2xx: result.non2xx,
     errors: result.errors,

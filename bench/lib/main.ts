@@ -8,14 +8,14 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BrowserLikeClient, httpOrigin } from "../../test/support/browser-like-client.ts";
 import { type DevServer, freePort, type StartOptions, startDevServer, stopAllNow, wranglerSync } from "./dev-server.ts";
-import { formatThroughput, measureGateway, PASSTHROUGH_CONFIG, type Throughput } from "./gateway-part.ts";
+import { formatThroughput, measureGateway, type Throughput } from "./gateway-part.ts";
 import { bootstrapOperator } from "./machine-clients.ts";
 import { type Options, options, PARTS } from "./options.ts";
 import { log, type RoundOptions } from "./rounds.ts";
 import { shadowTree } from "./shadow-tree.ts";
 import { formatSignIn, measureSignIn, type SignInResult } from "./sign-in.ts";
 import { round } from "./stats.ts";
-import { formatTokens, measureTokens, OAUTH_PROVIDER_CONFIG, type TokenResult } from "./token-part.ts";
+import { formatTokens, measureTokens, type TokenResult } from "./token-part.ts";
 
 const CHECKOUT = resolve(import.meta.dirname, "../..");
 const HASH_CONFIG = "bench/hash/wrangler.toml";
@@ -61,12 +61,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     servers.splice(servers.indexOf(server), 1);
   };
   try {
-    const tree = shadowTree(CHECKOUT, join(temp, "tree"), [
-      ...configs.all,
-      PASSTHROUGH_CONFIG,
-      HASH_CONFIG,
-      OAUTH_PROVIDER_CONFIG,
-    ]);
+    const tree = shadowTree(CHECKOUT, join(temp, "tree"));
     const logDir = join(temp, "logs");
     mkdirSync(logDir);
     const start = async (options: Omit<StartOptions, "logDir" | "cwd">) => {
@@ -119,7 +114,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
       : undefined;
 
     log(`starting the system (gateway, token, authn, demo, …) on ${origin}`);
-    await start({
+    const system = await start({
       name: "system",
       configs: configs.all,
       port: portA,
@@ -162,7 +157,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     }
 
     if (wants("gateway")) {
-      result.throughput = await measureGateway({ temp, origin, accessToken, port: portB, rounds, start, stop });
+      result.throughput = await measureGateway({ temp, origin, system, accessToken, port: portB, rounds, start, stop });
       console.log(`\n${formatThroughput(result.throughput, rounds)}\n`);
       if (result.throughput.invalidRuns > 0)
         console.log(
@@ -177,6 +172,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         checkout: CHECKOUT,
         origin,
         audience,
+        system,
         operator,
         user: { userId, orgId, accessToken },
         rounds,

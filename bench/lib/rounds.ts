@@ -11,6 +11,8 @@ export interface Medians {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /** NaN when the CPU could not be read (lib/cpu.ts). */
+  cpuMsPerRequest: number;
 }
 
 export function log(message: string): void {
@@ -40,7 +42,7 @@ export async function alternatingRuns(contestants: readonly Contestant[], o: Rou
         ? ""
         : `  INVALID: non-2xx ${run.non2xx}, errors ${run.errors}, timeouts ${run.timeouts} ${JSON.stringify(run.statusCodes)}`;
       log(
-        `round ${round} ${c.name.padEnd(width)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms${flag}`,
+        `round ${round} ${c.name.padEnd(width)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  CPU ${run.cpuMsPerRequest === null ? "n/a" : run.cpuMsPerRequest.toFixed(2)} ms/req${flag}`,
       );
     }
   }
@@ -59,6 +61,7 @@ export function mediansOf(runs: readonly RunResult[], names: readonly string[]):
           requestsPerSecond: median(mine.map((r) => r.requestsPerSecond)),
           p50Ms: median(mine.map((r) => r.p50Ms)),
           p99Ms: median(mine.map((r) => r.p99Ms)),
+          cpuMsPerRequest: median(mine.flatMap((r) => (r.cpuMsPerRequest === null ? [] : [r.cpuMsPerRequest]))),
         },
       ];
     }),

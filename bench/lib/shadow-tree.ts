@@ -1,4 +1,4 @@
-// A private view of the repository for one bench run.
+// A private snapshot of the repository for one bench run.
 //
 // `wrangler dev` with several configs passes `--var` and `--env-file` to the
 // first Worker only; every other Worker reads its secrets and var overrides
@@ -6,24 +6,39 @@
 // and `--env` renames the Workers (`name-env`), which breaks service
 // bindings. The bench needs its own ISSUER (its own port) and must not touch
 // the `.dev.vars` files `npm start` keeps in the checkout, so it runs wrangler
-// in a temporary tree: each directory holding a config is a real directory
-// whose entries link back to the checkout, and everything else is one link.
-// Bundlers resolve imports through the links' real paths, so the code built
-// is the checkout's code; `.wrangler/` (bundles, state) stays in the tree.
-import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join, normalize } from "node:path";
+// in a temporary tree.
+//
+// The tree is a copy of the checkout's files, not links to them: `wrangler
+// dev` watches every file it bundled (by its real path) and rebuilds and
+// restarts the Workers when one changes, so with links an edit in the
+// checkout during a run would restart a contestant mid-measurement. Only
+// `node_modules` is linked (nothing edits it during a run; bundlers resolve
+// packages through the link). `.wrangler/` (bundles, state) stays in the tree.
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 
-/** Never linked: local state and local secrets belong to the checkout's own runs. */
-const NOT_LINKED: ReadonlySet<string> = new Set([".git", ".wrangler", ".dev.vars", ".env", ".env.local"]);
+/** Never copied: local state, local secrets and build output belong to the checkout's own runs. */
+const NOT_COPIED: ReadonlySet<string> = new Set([".git", ".wrangler", ".build", ".dev.vars", ".env", ".env.local"]);
 
-function mirror(source: string, target: string, relative: string, realDirs: ReadonlySet<string>): void {
+function copyTree(source: string, target: string): void {
   mkdirSync(target, { recursive: true });
   for (const entry of readdirSync(source, { withFileTypes: true })) {
-    if (NOT_LINKED.has(entry.name) || entry.name.startsWith(".dev.vars.")) continue;
-    const rel = relative === "" ? entry.name : `${relative}/${entry.name}`;
-    const needsRealDir = entry.isDirectory() && [...realDirs].some((d) => d === rel || d.startsWith(`${rel}/`));
-    if (needsRealDir) mirror(join(source, entry.name), join(target, entry.name), rel, realDirs);
-    else symlinkSync(join(source, entry.name), join(target, entry.name));
+    if (NOT_COPIED.has(entry.name) || entry.name.startsWith(".dev.vars.")) continue;
+    const from = join(source, entry.name);
+    const to = join(target, entry.name);
+    if (entry.name === "node_modules") symlinkSync(from, to);
+    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(from), to);
+    else if (entry.isDirectory()) copyTree(from, to);
+    else if (entry.isFile()) copyFileSync(from, to);
   }
 }
 
@@ -31,14 +46,13 @@ export interface ShadowTree {
   root: string;
   /** Writes the `.dev.vars` wrangler reads beside `config` (a path relative to the root). */
   writeDevVars(config: string, values: Record<string, string>): void;
-  /** Replaces a linked file (relative to the root) with an edited private copy. */
+  /** Replaces a copied file (relative to the root) with an edited version of the checkout's. */
   editFile(path: string, edit: (text: string) => string): void;
 }
 
-/** Builds the tree under `target` for the given configs (paths relative to `checkout`). */
-export function shadowTree(checkout: string, target: string, configs: readonly string[]): ShadowTree {
-  const realDirs = new Set(configs.map((c) => normalize(dirname(c))).filter((d) => d !== "."));
-  mirror(checkout, target, "", realDirs);
+/** Copies the checkout to `target`. */
+export function shadowTree(checkout: string, target: string): ShadowTree {
+  copyTree(checkout, target);
   return {
     root: target,
     writeDevVars(config, values) {

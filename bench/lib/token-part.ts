@@ -21,7 +21,7 @@ import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOption
 import type { ShadowTree } from "./shadow-tree.ts";
 import { table } from "./stats.ts";
 
-export const OAUTH_PROVIDER_CONFIG = "bench/oauth-provider/wrangler.toml";
+const OAUTH_PROVIDER_CONFIG = "bench/oauth-provider/wrangler.toml";
 
 /** Goals from issue 6, "Tests and benchmark". */
 export const GOAL = {
@@ -48,6 +48,10 @@ export interface TokenResult {
     clientCredentialsTokensPerSecond: number;
     /** Our token exchange's p50 over our client_credentials' p50; goal ≤ GOAL.exchangeP50Ratio. */
     exchangeP50OverClientCredentialsP50: number | null;
+    /** Better Auth's CPU per client_credentials token over ours: how many times less ours spends. */
+    clientCredentialsCpuBetterAuthOverOurs: number;
+    /** Our token exchange's CPU per token over our client_credentials'. */
+    exchangeCpuOverClientCredentialsCpu: number | null;
   };
 }
 
@@ -58,6 +62,8 @@ export interface TokenPartInput {
   /** The system's origin (gateway, token Worker, …) and the audience its tokens are for. */
   origin: string;
   audience: string;
+  /** The whole system's `wrangler dev`, whose CPU our contestants are charged. */
+  system: DevServer;
   operator: ClientCredentials;
   /** The bench user, an org it owns, and an access token it got by session exchange (the subject token). */
   user: { userId: string; orgId: string; accessToken: string };
@@ -66,8 +72,14 @@ export interface TokenPartInput {
   stop(server: DevServer): Promise<void>;
 }
 
-function contestant(name: string, url: string, client: ClientCredentials, params: Record<string, string>): Contestant {
-  return { name, url, method: "POST", ...tokenRequest(client, params) };
+function contestant(
+  name: string,
+  server: DevServer,
+  url: string,
+  client: ClientCredentials,
+  params: Record<string, string>,
+): Contestant {
+  return { name, url, method: "POST", ...tokenRequest(client, params), cpuSeconds: server.cpuSeconds };
 }
 
 /** One request of the contestant, checked: 200 and a JWT with these claims. */
@@ -166,7 +178,7 @@ async function exchangeContestant(
     scope: SCOPE.documentsRead,
     resource: input.audience,
   });
-  const exchange = contestant(NAME.exchange, tokenEndpoint, agent, {
+  const exchange = contestant(NAME.exchange, input.system, tokenEndpoint, agent, {
     grant_type: GRANT_TYPE.tokenExchange,
     subject_token: input.user.accessToken,
     subject_token_type: TOKEN_TYPE.accessToken,
@@ -212,7 +224,7 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
   });
   log(`operator created a machine client and an agent client in org ${orgId}`);
 
-  const ours = contestant(NAME.ours, tokenEndpoint, machine, {
+  const ours = contestant(NAME.ours, input.system, tokenEndpoint, machine, {
     grant_type: GRANT_TYPE.clientCredentials,
     scope: SCOPE.documentsRead,
     resource: input.audience,
@@ -225,6 +237,7 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
   try {
     const theirs = contestant(
       NAME.betterAuth,
+      betterAuth.server,
       `${betterAuth.server.origin}/api/auth${ENDPOINT.token}`,
       betterAuth.client,
       {
@@ -262,6 +275,9 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
         clientCredentialsTokensPerSecond: m(NAME.ours).requestsPerSecond / m(NAME.betterAuth).requestsPerSecond,
         exchangeP50OverClientCredentialsP50:
           typeof exchange === "string" ? null : m(NAME.exchange).p50Ms / m(NAME.ours).p50Ms,
+        clientCredentialsCpuBetterAuthOverOurs: m(NAME.betterAuth).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
+        exchangeCpuOverClientCredentialsCpu:
+          typeof exchange === "string" ? null : m(NAME.exchange).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
       },
     };
   } finally {
@@ -280,19 +296,25 @@ export function formatTokens(t: TokenResult, o: RoundOptions): string {
     figure(m.requestsPerSecond, 0),
     figure(m.p50Ms),
     figure(m.p99Ms),
+    figure(m.cpuMsPerRequest, 2),
   ]);
-  if (!t.exchange.available) rows.push([NAME.exchange, "skipped", "", ""]);
-  const speedup = t.ratios.clientCredentialsTokensPerSecond;
-  const p50 = t.ratios.exchangeP50OverClientCredentialsP50;
+  if (!t.exchange.available) rows.push([NAME.exchange, "skipped", "", "", ""]);
+  const r = t.ratios;
+  const speedup = r.clientCredentialsTokensPerSecond;
+  const p50 = r.exchangeP50OverClientCredentialsP50;
   const head = `POST /oauth2/token (client_secret_basic), medians of ${o.rounds} rotating runs × ${o.durationSeconds} s, ${o.connections} connections`;
   const lines = [
     head,
-    table(["contestant", "tokens/s", "p50 ms", "p99 ms"], rows),
+    table(["contestant", "tokens/s", "p50 ms", "p99 ms", "CPU ms/token"], rows),
     "",
-    `client_credentials tokens/s, ours / Better Auth:  ${figure(speedup, 2)}  (goal ≥ ${GOAL.clientCredentialsSpeedup}: ${verdict(speedup, GOAL.clientCredentialsSpeedup, true)})`,
+    `client_credentials tokens/s, ours / Better Auth:    ${figure(speedup, 2)}  (goal ≥ ${GOAL.clientCredentialsSpeedup}: ${verdict(speedup, GOAL.clientCredentialsSpeedup, true)})`,
     p50 === null
-      ? `token exchange p50 / client_credentials p50:      skipped: not available (${t.exchange.available ? "" : t.exchange.reason})`
-      : `token exchange p50 / client_credentials p50:      ${figure(p50, 2)}  (goal ≤ ${GOAL.exchangeP50Ratio}: ${verdict(p50, GOAL.exchangeP50Ratio, false)})`,
+      ? `token exchange p50 / client_credentials p50:        skipped: not available (${t.exchange.available ? "" : t.exchange.reason})`
+      : `token exchange p50 / client_credentials p50:        ${figure(p50, 2)}  (goal ≤ ${GOAL.exchangeP50Ratio}: ${verdict(p50, GOAL.exchangeP50Ratio, false)})`,
+    `client_credentials CPU per token, Better Auth / ours: ${figure(r.clientCredentialsCpuBetterAuthOverOurs, 2)}`,
+    ...(r.exchangeCpuOverClientCredentialsCpu === null
+      ? []
+      : [`token exchange CPU / client_credentials CPU:        ${figure(r.exchangeCpuOverClientCredentialsCpu, 2)}`]),
   ];
   return lines.join("\n");
 }
