@@ -10,8 +10,24 @@ import { tokenConfig } from "../../workers/token/src/config.ts";
 import { currentDpopNonce, DPOP_NONCE_WINDOW_SECONDS } from "../../workers/token/src/dpop/nonce.ts";
 import { dpopBindingFor, dpopNonceHeader } from "../../workers/token/src/dpop/token-request-binding.ts";
 import { dpopKey, dpopProof, type DpopKey } from "../support/runtime/dpop-proof.ts";
-import { basicAuthorization, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
+import {
+  basicAuthorization,
+  createTestOrg,
+  registerTestClient,
+  setOrgPolicy,
+  type TestClient,
+} from "./clients-fixtures.ts";
 import { tokenRequest } from "./fixtures.ts";
+import {
+  authorization,
+  clientToken,
+  delegationParams,
+  grantDelegation,
+  issued,
+  registerAgent,
+  seedMember,
+  userToken,
+} from "./token-exchange-fixtures.ts";
 
 /** What a client signs: the token endpoint as the metadata advertises it. */
 const HTU = `${env.ISSUER}${ENDPOINT.token}`;
@@ -179,6 +195,23 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
       await expectRefusal(response, "use_dpop_nonce", "ERR_DPOP_NONCE");
       expect(response.headers.get(DPOP_HEADER.nonce)).not.toBe(nonce);
     }
+  });
+
+  it("binds a delegated token from token exchange the same way: one decision for every grant", async () => {
+    const orgId = await createTestOrg();
+    const userId = await seedMember(orgId);
+    const agent = await registerAgent(orgId);
+    await grantDelegation(orgId, userId, agent);
+    const params = delegationParams(await userToken(orgId, userId), await clientToken(agent));
+    const key = await dpopKey();
+    const nonce = await learnNonce(agent, key);
+    const response = await tokenRequest(
+      { grant_type: GRANT_TYPE.tokenExchange, ...params },
+      { headers: { ...authorization(agent), DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce }) } },
+    );
+    const { body, claims } = await issued(response);
+    expect(body.token_type).toBe("DPoP");
+    expect(claims).toMatchObject({ sub: userId, cnf: { jkt: key.jkt }, act: { sub: agent.clientId } });
   });
 
   it("advertises the proof algorithms (RFC 9449 §5.1)", async () => {
