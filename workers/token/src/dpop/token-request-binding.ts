@@ -1,14 +1,12 @@
-import { eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../../../shared/contracts/headers.ts";
 import { replayGuardName } from "../../../../shared/contracts/replay.ts";
 import { CLOCK_TOLERANCE_SECONDS } from "../../../../shared/contracts/tokens.ts";
-import { orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { DpopProofError } from "../../../../shared/dpop/errors.ts";
 import { readDpopProofHeader } from "../../../../shared/dpop/read-proof-header.ts";
 import { verifyDpopProof } from "../../../../shared/dpop/verify-dpop-proof.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { loadOrgTokenPolicy } from "../clients/org-policy.ts";
 import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
 import { currentDpopNonce, isAcceptedDpopNonce } from "./nonce.ts";
@@ -109,10 +107,5 @@ async function dpopRequired(client: AuthenticatedClient, db: D1Database): Promis
   if (!registration) return false;
   if (registration.requireDpop) return true;
   if (registration.kind !== "agent" || registration.orgId === null) return false;
-  const policy = await drizzle(db)
-    .select({ requireDpopForAgents: orgTokenPolicy.requireDpopForAgents })
-    .from(orgTokenPolicy)
-    .where(eq(orgTokenPolicy.orgId, registration.orgId))
-    .get();
-  return policy?.requireDpopForAgents ?? false;
+  return (await loadOrgTokenPolicy(db, registration.orgId)).requireDpopForAgents;
 }
