@@ -1,17 +1,16 @@
 import type { MiddlewareHandler } from "hono";
-import { importJWK, type JWK } from "jose";
 import { adminAudience, REALM } from "../../../../shared/contracts/endpoints.ts";
 import type { RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
-import { type AccessTokenClaims, PLATFORM_ORG_ID, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
-import { jwksFromDatabase } from "../keys/signing-keys.ts";
+import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import type { AdminEnv } from "./types.ts";
 
 /** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
@@ -52,7 +51,7 @@ export function authenticateOperator(): MiddlewareHandler<AdminEnv> {
       claims = await verifyAccessToken(token, {
         issuer,
         audience: adminAudience(issuer),
-        resolveKey: (kid) => databaseKey(c.env.DB, kid),
+        resolveKey: databaseKeyResolver(c.env.DB),
       });
       if (await isRevoked(c.env, claims)) throw new TokenVerificationError("ERR_TOKEN_REVOKED");
     } catch (error) {
@@ -99,18 +98,4 @@ async function isRevoked(env: TokenEnv, claims: AccessTokenClaims): Promise<bool
     if (entry.kind === "subject") return cutOff && entry.value === claims.sub;
     return cutOff && entry.value === claims.org_id;
   });
-}
-
-/** Imported public keys by kid; which kids are live is read from D1 on every call. */
-const imported = new Map<string, CryptoKey>();
-
-async function databaseKey(db: D1Database, kid: string): Promise<CryptoKey | undefined> {
-  const jwk = (await jwksFromDatabase(db)).keys.find((key) => key.kid === kid);
-  if (!jwk) return undefined;
-  let key = imported.get(kid);
-  if (!key) {
-    key = (await importJWK(jwk as JWK, SIGNING_ALG)) as CryptoKey;
-    imported.set(kid, key);
-  }
-  return key;
 }

@@ -25,7 +25,7 @@ import {
 } from "../clients/client-keys.ts";
 import type { GrantContext } from "../grants/types.ts";
 import type { OrgClient } from "../grants/token-exchange-client.ts";
-import { ourKeyResolver } from "../subject-tokens/our-keys.ts";
+import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { findTrustedIssuer } from "./trusted-issuers.ts";
 
 /** An ID-JAG that passed every check but the single use of its `jti` (spendIdJag). */
@@ -126,7 +126,7 @@ function isIdJagTyp(typ: unknown): boolean {
 }
 
 function ownKeys(db: D1Database): JWTVerifyGetKey {
-  const resolve = ourKeyResolver(db);
+  const resolve = databaseKeyResolver(db);
   return async (header) => {
     const key = typeof header.kid === "string" ? await resolve(header.kid) : undefined;
     if (!key) throw new joseErrors.JWKSNoMatchingKey();

@@ -36,7 +36,7 @@ export type TokenRole = "subject_token" | "actor_token";
 
 /** What verifiers share within one request, so a subject and an actor token cost one read each. */
 export interface VerificationContext extends GrantContext {
-  /** Our signing keys as D1 has them (subject-tokens/our-keys.ts). */
+  /** Our signing keys as D1 has them (keys/database-key-resolver.ts). */
   resolveKey: KeyResolver;
   /** Each org's revocations from its Durable Object (subject-tokens/revocations.ts). */
   revocations: RevocationReader;

@@ -1,5 +1,5 @@
 import type { GrantContext } from "../grants/types.ts";
-import { ourKeyResolver } from "./our-keys.ts";
+import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { RevocationReader } from "./revocations.ts";
 import type { VerificationContext } from "./types.ts";
 
@@ -7,7 +7,7 @@ import type { VerificationContext } from "./types.ts";
 export function verificationContext(context: GrantContext): VerificationContext {
   return {
     ...context,
-    resolveKey: ourKeyResolver(context.env.DB),
+    resolveKey: databaseKeyResolver(context.env.DB),
     revocations: new RevocationReader(context.env.ORG_STATE),
   };
 }
