@@ -12,8 +12,27 @@ export interface OrgStateRpc {
    * Resolves only once the entry is durably stored; throws otherwise.
    */
   revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number>;
-  /** The live revocations, for gateways to cache within their staleness bound. */
+  /**
+   * The live revocations and the current policy version, for gateways to
+   * cache within their staleness bound.
+   */
   snapshot(orgId: string): Promise<RevocationSnapshot>;
+  /**
+   * Makes `version` the org's current policy version (publish or rollback)
+   * and answers with it and the org's publish counter, which grows by one
+   * with every call: of two calls, the one with the higher `sequence` took
+   * effect last. Resolves only once durably stored; throws otherwise.
+   */
+  setPolicyVersion(version: number): Promise<PolicyPublication>;
+  /** The current policy version (null: none published) and the publish counter. */
+  policyPublication(): Promise<PolicyPublication>;
+}
+
+export interface PolicyPublication {
+  /** null until the org publishes a version. */
+  version: number | null;
+  /** 0 until the first publish; then +1 per setPolicyVersion. */
+  sequence: number;
 }
 
 /** The binding as shared code needs it. */

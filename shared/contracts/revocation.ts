@@ -23,9 +23,19 @@ export interface RevocationEntry {
   expiresAt: number;
 }
 
+/**
+ * What a gateway reads from the org's Durable Object once per staleness
+ * window: its revocations and, alongside, which policy version is current,
+ * so one refresh switches both (docs/revocation.md).
+ */
 export interface RevocationSnapshot {
   orgId: string;
   /** Increases with every recorded revocation. */
   version: number;
   entries: RevocationEntry[];
+  /**
+   * The org's published policy version (the KV snapshot KV_KEY.policy), or
+   * null when it has published none and the default policy applies.
+   */
+  policyVersion: number | null;
 }

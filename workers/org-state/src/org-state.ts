@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { OrgStateRpc } from "../../../shared/contracts/org-state.ts";
+import type { OrgStateRpc, PolicyPublication } from "../../../shared/contracts/org-state.ts";
 import type {
   RevocationEntry,
   RevocationEvent,
@@ -12,11 +12,13 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject",
 
 /**
  * The strongly consistent control state of one organization (one object per
- * org, named by orgStateName). For now: its revocations. Later issues add
- * the current policy version, replay markers and the fan-out to subscribers.
+ * org, named by orgStateName): its revocations and which policy version is
+ * current.
  *
  * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
- * revoked_at, expires_at)` and `meta(key, value)` with key `version`.
+ * revoked_at, expires_at)` and `meta(key, value)` with keys `version` (the
+ * revocation version), `policy_version` (the current policy version, absent
+ * until the first publish) and `policy_sequence` (the publish counter).
  */
 export class OrgState extends DurableObject implements OrgStateRpc {
   private readonly sql: SqlStorage;
@@ -84,7 +86,37 @@ export class OrgState extends DurableObject implements OrgStateRpc {
           expiresAt: row.expires_at,
         }),
       );
-    return { orgId, version: this.currentVersion(), entries };
+    return { orgId, version: this.currentVersion(), entries, policyVersion: this.metaValue("policy_version") ?? null };
+  }
+
+  /**
+   * Makes `version` current. The policy lifecycle writes the version's KV
+   * snapshot before calling this (workers/token/src/policies/publish.ts), so
+   * a gateway that reads the new number can load it. Any published version
+   * may become current again (rollback): the number moves both ways, the
+   * counter only up.
+   */
+  async setPolicyVersion(version: number): Promise<PolicyPublication> {
+    if (!Number.isSafeInteger(version) || version < 1)
+      throw new RangeError("policy version must be a positive integer");
+    const sequence = this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO meta (key, value) VALUES ('policy_version', ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        version,
+      );
+      return this.sql
+        .exec<{ value: number }>(
+          `INSERT INTO meta (key, value) VALUES ('policy_sequence', 1)
+           ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+        )
+        .one().value;
+    });
+    return { version, sequence };
+  }
+
+  async policyPublication(): Promise<PolicyPublication> {
+    return { version: this.metaValue("policy_version") ?? null, sequence: this.metaValue("policy_sequence") ?? 0 };
   }
 
   override async alarm(): Promise<void> {
@@ -95,8 +127,11 @@ export class OrgState extends DurableObject implements OrgStateRpc {
   }
 
   private currentVersion(): number {
-    const row = this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'version'").toArray()[0];
-    return row?.value ?? 0;
+    return this.metaValue("version") ?? 0;
+  }
+
+  private metaValue(key: string): number | undefined {
+    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0]?.value;
   }
 
   private bumpVersion(): number {
