@@ -5,6 +5,12 @@
 export const KV_KEY = {
   /** The public JWKS as served at /.well-known/jwks.json (JSON). */
   jwks: "jwks:v1",
+  /**
+   * A published policy version's document (JSON), written before the org's
+   * Durable Object names the version current and never changed after:
+   * gateways compile it once per isolate and keep it for good.
+   */
+  policy: (orgId: string, version: number) => `policy:${orgId}:v${version}`,
 } as const;
 
 /**
