@@ -176,6 +176,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         operator,
         user: { userId, orgId, accessToken },
         rounds,
+        sequentialCount: o.sequential,
         start,
         stop,
       });

@@ -12,6 +12,8 @@ export interface Options {
   warmupSeconds: number;
   connections: number;
   signIns: number;
+  /** Requests per contestant timed one at a time in the tokens part. */
+  sequential: number;
   keepTemp: boolean;
 }
 
@@ -44,6 +46,7 @@ export function options(argv: readonly string[]): Options {
       warmup: { type: "string", default: "3" },
       connections: { type: "string", default: "10" },
       "sign-ins": { type: "string", default: "20" },
+      sequential: { type: "string", default: "100" },
       "sign-in-only": { type: "boolean", default: false },
       "no-sign-in": { type: "boolean", default: false },
       "no-tokens": { type: "boolean", default: false },
@@ -59,6 +62,7 @@ export function options(argv: readonly string[]): Options {
     warmupSeconds: int("warmup", values.warmup),
     connections: int("connections", values.connections),
     signIns: int("sign-ins", values["sign-ins"]),
+    sequential: int("sequential", values.sequential),
     keepTemp: values["keep-temp"],
   };
 }

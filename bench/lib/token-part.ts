@@ -17,6 +17,7 @@ import {
   requestToken,
   tokenRequest,
 } from "./machine-clients.ts";
+import { type SequentialLatency, interleavedLatency } from "./sequential.ts";
 import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
 import type { ShadowTree } from "./shadow-tree.ts";
 import { table } from "./stats.ts";
@@ -42,12 +43,16 @@ export interface TokenResult {
   runs: RunResult[];
   invalidRuns: number;
   medians: Record<string, Medians>;
+  /** The same requests one at a time, interleaved (lib/sequential.ts). */
+  sequential: SequentialLatency;
   exchange: { available: true } | { available: false; reason: string };
   ratios: {
     /** Ours over Better Auth's, tokens/s; goal ≥ GOAL.clientCredentialsSpeedup. */
     clientCredentialsTokensPerSecond: number;
-    /** Our token exchange's p50 over our client_credentials' p50; goal ≤ GOAL.exchangeP50Ratio. */
+    /** Our token exchange's p50 over our client_credentials' p50 in the load runs; goal ≤ GOAL.exchangeP50Ratio. */
     exchangeP50OverClientCredentialsP50: number | null;
+    /** The same, one request at a time; the goal applies too. */
+    exchangeSequentialP50OverClientCredentialsP50: number | null;
     /** Better Auth's CPU per client_credentials token over ours: how many times less ours spends. */
     clientCredentialsCpuBetterAuthOverOurs: number;
     /** Our token exchange's CPU per token over our client_credentials'. */
@@ -68,6 +73,8 @@ export interface TokenPartInput {
   /** The bench user, an org it owns, and an access token it got by session exchange (the subject token). */
   user: { userId: string; orgId: string; accessToken: string };
   rounds: RoundOptions;
+  /** Requests per contestant in the one-at-a-time latency measurement. */
+  sequentialCount: number;
   start(options: Omit<StartOptions, "logDir" | "cwd">): Promise<DevServer>;
   stop(server: DevServer): Promise<void>;
 }
@@ -251,6 +258,9 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
 
     const contestants = [ours, theirs, ...(typeof exchange === "string" ? [] : [exchange])];
     const runs = await alternatingRuns(contestants, input.rounds);
+    log(`${input.sequentialCount} requests per contestant one at a time, interleaved`);
+    const sequential = await interleavedLatency(contestants, input.sequentialCount);
+    const seq = (name: string) => sequential.byContestant[name]?.p50Ms ?? Number.NaN;
     const medians = mediansOf(
       runs,
       contestants.map((c) => c.name),
@@ -270,11 +280,14 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
       runs,
       invalidRuns: runs.filter((r) => !r.valid).length,
       medians,
+      sequential,
       exchange: typeof exchange === "string" ? { available: false, reason: exchange } : { available: true },
       ratios: {
         clientCredentialsTokensPerSecond: m(NAME.ours).requestsPerSecond / m(NAME.betterAuth).requestsPerSecond,
         exchangeP50OverClientCredentialsP50:
           typeof exchange === "string" ? null : m(NAME.exchange).p50Ms / m(NAME.ours).p50Ms,
+        exchangeSequentialP50OverClientCredentialsP50:
+          typeof exchange === "string" ? null : seq(NAME.exchange) / seq(NAME.ours),
         clientCredentialsCpuBetterAuthOverOurs: m(NAME.betterAuth).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
         exchangeCpuOverClientCredentialsCpu:
           typeof exchange === "string" ? null : m(NAME.exchange).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
@@ -297,20 +310,22 @@ export function formatTokens(t: TokenResult, o: RoundOptions): string {
     figure(m.p50Ms),
     figure(m.p99Ms),
     figure(m.cpuMsPerRequest, 2),
+    figure(t.sequential.byContestant[name]?.p50Ms ?? Number.NaN),
   ]);
-  if (!t.exchange.available) rows.push([NAME.exchange, "skipped", "", "", ""]);
+  if (!t.exchange.available) rows.push([NAME.exchange, "skipped", "", "", "", ""]);
   const r = t.ratios;
   const speedup = r.clientCredentialsTokensPerSecond;
   const p50 = r.exchangeP50OverClientCredentialsP50;
-  const head = `POST /oauth2/token (client_secret_basic), medians of ${o.rounds} rotating runs × ${o.durationSeconds} s, ${o.connections} connections`;
+  const p50Sequential = r.exchangeSequentialP50OverClientCredentialsP50;
+  const head = `POST /oauth2/token (client_secret_basic), medians of ${o.rounds} rotating runs × ${o.durationSeconds} s, ${o.connections} connections; then ${t.sequential.count} requests each one at a time, interleaved`;
   const lines = [
     head,
-    table(["contestant", "tokens/s", "p50 ms", "p99 ms", "CPU ms/token"], rows),
+    table(["contestant", "tokens/s", "p50 ms", "p99 ms", "CPU ms/token", "p50 ms, one at a time"], rows),
     "",
     `client_credentials tokens/s, ours / Better Auth:    ${figure(speedup, 2)}  (goal ≥ ${GOAL.clientCredentialsSpeedup}: ${verdict(speedup, GOAL.clientCredentialsSpeedup, true)})`,
     p50 === null
       ? `token exchange p50 / client_credentials p50:        skipped: not available (${t.exchange.available ? "" : t.exchange.reason})`
-      : `token exchange p50 / client_credentials p50:        ${figure(p50, 2)}  (goal ≤ ${GOAL.exchangeP50Ratio}: ${verdict(p50, GOAL.exchangeP50Ratio, false)})`,
+      : `token exchange p50 / client_credentials p50:        ${figure(p50, 2)} under load, ${figure(p50Sequential ?? Number.NaN, 2)} one at a time  (goal ≤ ${GOAL.exchangeP50Ratio}: ${verdict(p50, GOAL.exchangeP50Ratio, false)} under load, ${verdict(p50Sequential ?? Number.NaN, GOAL.exchangeP50Ratio, false)} one at a time)`,
     `client_credentials CPU per token, Better Auth / ours: ${figure(r.clientCredentialsCpuBetterAuthOverOurs, 2)}`,
     ...(r.exchangeCpuOverClientCredentialsCpu === null
       ? []
