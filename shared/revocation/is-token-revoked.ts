@@ -1,18 +1,22 @@
 import type { RevocationSnapshot } from "../contracts/revocation.ts";
-import type { AccessTokenClaims } from "../contracts/tokens.ts";
+import type { AccessTokenClaims, ActorClaim } from "../contracts/tokens.ts";
 
 /** The claims a revocation can match. */
-export type RevocableClaims = Pick<AccessTokenClaims, "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid">;
+export type RevocableClaims = Pick<AccessTokenClaims, "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act">;
 
 /**
  * Whether any entry of an org's revocation snapshot (its Durable Object,
  * the source of truth) matches the token: its `jti` or its session, or a
  * subject, client or org cut-off made at or after the token was issued
- * (shared/contracts/revocation.ts). For callers that read one snapshot per
- * token (introspection, revocation); the gateway keeps an indexed view of
- * the same rules (workers/gateway/src/trust/revocation-view.ts).
+ * (shared/contracts/revocation.ts). A client cut-off matches the token's own
+ * client and every client along its `act` chain (tokenClients): an actor
+ * client that was revoked (disabled, deleted) must not keep delegating
+ * through tokens it passed on. For callers that read one snapshot per
+ * token (the token Worker); the gateway keeps an indexed view of the same
+ * rules (workers/gateway/src/trust/revocation-view.ts).
  */
 export function isTokenRevoked(snapshot: RevocationSnapshot, claims: RevocableClaims): boolean {
+  const clients = tokenClients(claims);
   return snapshot.entries.some((entry) => {
     switch (entry.kind) {
       case "jti":
@@ -22,11 +26,24 @@ export function isTokenRevoked(snapshot: RevocationSnapshot, claims: RevocableCl
       case "subject":
         return entry.value === claims.sub && claims.iat <= entry.revokedAt;
       case "client":
-        return entry.value === claims.client_id && claims.iat <= entry.revokedAt;
+        return clients.includes(entry.value) && claims.iat <= entry.revokedAt;
       case "org":
         return entry.value === claims.org_id && claims.iat <= entry.revokedAt;
       default:
         return false;
     }
   });
+}
+
+/**
+ * The clients a client revocation cuts a token off for: the one it was
+ * issued to, then each actor's along the `act` chain (RFC 8693 §4.1,
+ * outermost first).
+ */
+export function tokenClients(claims: Pick<RevocableClaims, "client_id" | "act">): string[] {
+  const clients = [claims.client_id];
+  for (let actor: ActorClaim | undefined = claims.act; actor; actor = actor.act) {
+    if (actor.client_id !== undefined) clients.push(actor.client_id);
+  }
+  return clients;
 }

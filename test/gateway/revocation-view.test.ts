@@ -64,6 +64,30 @@ describe("RevocationView", () => {
     );
   });
 
+  it("cuts off a delegated token when a client along its act chain is revoked", async () => {
+    const orgId = newOrg();
+    const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 100 });
+    const iat = Math.floor(Date.now() / 1000) - 10;
+    // Issued to agent-b acting for u, through agent-a's earlier delegation.
+    const delegated = token(orgId, {
+      iat,
+      client_id: "agent-b",
+      act: { sub: "agent-b", client_id: "agent-b", act: { sub: "agent-a", client_id: "agent-a" } },
+    });
+    const unrelated = token(orgId, { iat, client_id: "agent-b", act: { sub: "agent-b", client_id: "agent-b" } });
+    expect(await view.isRevoked(delegated)).toBe(false);
+    await env.ORG_STATE.getByName(orgStateName(orgId)).revoke({
+      orgId,
+      kind: "client",
+      value: "agent-a",
+      reason: "agent disabled",
+    });
+    expect(await view.isRevoked(delegated)).toBe(true);
+    expect(await view.isRevoked(unrelated)).toBe(false);
+    // Like any client cut-off, it does not reach a chain issued after it.
+    expect(await view.isRevoked({ ...delegated, iat: Math.floor(Date.now() / 1000) + 2 })).toBe(false);
+  });
+
   it("holds at most maxOrgs views, evicting the least recently used", async () => {
     // A long window: within it, only an evicted org is read again.
     const view = new RevocationView(env, { maxStalenessMs: 60_000, maxOrgs: 2 });

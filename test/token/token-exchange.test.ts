@@ -277,6 +277,18 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
       "invalid_request",
     );
   });
+
+  it("invalid_request for a subject token whose act chain names a revoked client", async () => {
+    const { orgId, userId, agent } = await orgWithAgent();
+    const earlier = await registerAgent(orgId);
+    await grantDelegation(orgId, userId, agent);
+    const actor = await clientToken(agent);
+    // A token that names `earlier` only in its act chain, not as its client.
+    const passedOn = await userToken(orgId, userId, { actor: { sub: earlier.clientId, client_id: earlier.clientId } });
+    expect((await exchange(agent, delegationParams(passedOn, actor))).status).toBe(200);
+    await recordRevocation(env, { orgId, kind: "client", value: earlier.clientId, reason: "test" });
+    await expectOAuthError(await exchange(agent, delegationParams(passedOn, actor)), 400, "invalid_request");
+  });
 });
 
 describe("audience and scope: what was asked ∩ what the subject holds ∩ what the client may have ∩ org policy", () => {

@@ -2,6 +2,7 @@ import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { CACHE_KEY, orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import type { OrgStateNamespace } from "../../../../shared/contracts/org-state.ts";
 import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
+import { tokenClients } from "../../../../shared/revocation/is-token-revoked.ts";
 
 export interface RevocationSource {
   ORG_STATE: OrgStateNamespace;
@@ -19,6 +20,8 @@ interface OrgView {
   session: Set<string>;
   /** value → revokedAt: tokens issued at or before it are cut off. */
   cutoffs: Map<string, number>;
+  /** The org's current policy version, read in the same snapshot (policy/policy-store.ts). */
+  policyVersion: number | null;
 }
 
 export interface RevocationViewOptions {
@@ -62,16 +65,26 @@ export class RevocationView {
     return this.views.size;
   }
 
-  /** Whether any recorded revocation matches the token. */
+  /**
+   * Whether any recorded revocation matches the token, by the rules of
+   * shared/revocation/is-token-revoked.ts: a client cut-off matches the
+   * token's client and every actor client along its `act` chain, so an
+   * agent that was revoked stops acting through the tokens it passed on.
+   */
   async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
     const view = await this.current(claims.org_id);
     if (view.jti.has(claims.jti)) return true;
     if (claims.sid !== undefined && view.session.has(claims.sid)) return true;
     return (
       issuedBy(view.cutoffs.get(`subject ${claims.sub}`), claims.iat) ||
-      issuedBy(view.cutoffs.get(`client ${claims.client_id}`), claims.iat) ||
+      tokenClients(claims).some((client) => issuedBy(view.cutoffs.get(`client ${client}`), claims.iat)) ||
       issuedBy(view.cutoffs.get(`org ${claims.org_id}`), claims.iat)
     );
+  }
+
+  /** The org's current policy version as of its view, which is no older than the bound; null: none published. */
+  async policyVersion(orgId: string): Promise<number | null> {
+    return (await this.current(orgId)).policyVersion;
   }
 
   private async current(orgId: string): Promise<OrgView> {
@@ -157,7 +170,8 @@ function isCachedSnapshot(value: unknown): value is CachedSnapshot {
     snapshot !== null &&
     typeof snapshot.orgId === "string" &&
     typeof snapshot.version === "number" &&
-    Array.isArray(snapshot.entries)
+    Array.isArray(snapshot.entries) &&
+    (snapshot.policyVersion === null || typeof snapshot.policyVersion === "number")
   );
 }
 
@@ -168,6 +182,7 @@ function index(snapshot: RevocationSnapshot, fetchedAt: number): OrgView {
     jti: new Set(),
     session: new Set(),
     cutoffs: new Map(),
+    policyVersion: snapshot.policyVersion,
   };
   for (const entry of snapshot.entries as RevocationEntry[]) {
     if (entry.kind === "jti") view.jti.add(entry.value);

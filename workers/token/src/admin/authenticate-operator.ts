@@ -1,8 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { adminAudience, REALM } from "../../../../shared/contracts/endpoints.ts";
-import type { RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
-import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
@@ -11,6 +9,7 @@ import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
 import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
+import { RevocationReader } from "../revocation/revocation-reader.ts";
 import type { AdminEnv } from "./types.ts";
 
 /** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
@@ -87,15 +86,5 @@ async function isRevoked(env: TokenEnv, claims: AccessTokenClaims): Promise<bool
   if (!client || client.status !== "active" || client.orgId !== null || !client.scopes.includes(SCOPE.admin)) {
     return true;
   }
-  const snapshot: RevocationSnapshot = await env.ORG_STATE.getByName(orgStateName(PLATFORM_ORG_ID)).snapshot(
-    PLATFORM_ORG_ID,
-  );
-  return snapshot.entries.some((entry) => {
-    if (entry.kind === "jti") return entry.value === claims.jti;
-    if (entry.kind === "session") return entry.value === claims.sid;
-    const cutOff = entry.revokedAt >= claims.iat;
-    if (entry.kind === "client") return cutOff && entry.value === claims.client_id;
-    if (entry.kind === "subject") return cutOff && entry.value === claims.sub;
-    return cutOff && entry.value === claims.org_id;
-  });
+  return new RevocationReader(env.ORG_STATE).isRevoked(claims, PLATFORM_ORG_ID);
 }

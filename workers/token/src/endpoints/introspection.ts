@@ -1,13 +1,13 @@
 import type { Context } from "hono";
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { NO_STORE_HEADERS, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
+import { NO_STORE_HEADERS, OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { tokenConfig } from "../config.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
 import { authenticateManagingClient, mayManageToken } from "../presented-tokens/managing-client.ts";
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
-import { isRevokedNow } from "../presented-tokens/revocation-state.ts";
+import { RevocationReader } from "../revocation/revocation-reader.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
 
@@ -42,6 +42,21 @@ export async function introspectionEndpoint(c: TokenContext): Promise<Response> 
       );
     }
     return toOAuthErrorResponse(error);
+  }
+}
+
+/**
+ * Whether the token is revoked, from its org's Durable Object (read every
+ * time: introspection must answer `active: false` the moment a revocation
+ * is recorded). Without that state no answer can be vouched for: 503
+ * `temporarily_unavailable`, for the caller to retry.
+ */
+async function isRevokedNow(env: TokenEnv, claims: AccessTokenClaims): Promise<boolean> {
+  try {
+    return await new RevocationReader(env.ORG_STATE).isRevoked(claims);
+  } catch (error) {
+    console.error("revocation state unavailable", error);
+    throw new OAuthError("temporarily_unavailable", "revocation state unavailable, retry");
   }
 }
 

@@ -5,7 +5,7 @@ import { touchLastUsed } from "../clients/last-used.ts";
 import { takeMint } from "../clients/mint-limit.ts";
 import { requireParam } from "../http/read-form.ts";
 import { spendIdJag, verifyIdJag } from "../id-jag/verify-id-jag.ts";
-import { RevocationReader } from "../subject-tokens/revocations.ts";
+import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { requireDelegation } from "./delegation-grants.ts";
 import { actorDepth } from "./token-exchange-act.ts";
 import { requireOrgClient } from "./token-exchange-client.ts";
@@ -60,15 +60,7 @@ export const jwtBearerGrant: GrantHandler = {
     const verified = await verifyIdJag(assertion, client, context);
     const { claims } = verified;
 
-    const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({
-      orgId: client.orgId,
-      jti: claims.jti,
-      subject: claims.sub,
-      clientId: claims.client_id,
-      issuedAt: claims.iat,
-      ...(claims.sid ? { sessionId: claims.sid } : {}),
-      ...(claims.act ? { act: claims.act } : {}),
-    });
+    const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({ ...claims, org_id: client.orgId });
     if (revoked) throw new OAuthError("invalid_grant", "assertion: its subject or session is revoked");
 
     const resources = claims.resource === undefined ? [] : [claims.resource].flat();

@@ -1,8 +1,8 @@
-import { TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
-import type { TokenVerifier, VerifiedToken } from "./types.ts";
+import type { TokenVerifier } from "./types.ts";
 
 /** Longest token read before parsing: ours are well under 2 KiB. */
 const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -27,38 +27,37 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
       `${role}: ${new TokenVerificationError("ERR_TOKEN_MALFORMED").publicDescription}`,
     );
   }
-  let verified: VerifiedToken;
+  let claims: AccessTokenClaims;
   try {
-    const claims = await verifyAccessToken(token, {
+    claims = await verifyAccessToken(token, {
       issuer: context.config.issuer,
       audience: [...context.config.allowedAudiences],
       resolveKey: context.resolveKey,
     });
-    verified = {
-      type: TOKEN_TYPE.accessToken,
-      subject: claims.sub,
-      orgId: claims.org_id,
-      clientId: claims.client_id,
-      audiences: typeof claims.aud === "string" ? [claims.aud] : claims.aud,
-      scopes: (claims.scope ?? "").split(" ").filter(Boolean),
-      jti: claims.jti,
-      issuedAt: claims.iat,
-      expiresAt: claims.exp,
-      ...(claims.sid ? { sessionId: claims.sid } : {}),
-      ...(claims.roles ? { roles: claims.roles } : {}),
-      ...(claims.act ? { act: claims.act } : {}),
-      ...(claims.cnf ? { boundKey: claims.cnf.jkt } : {}),
-    };
   } catch (error) {
     if (error instanceof TokenVerificationError)
       throw new OAuthError("invalid_grant", `${role}: ${error.publicDescription}`);
     throw error;
   }
-  if (await context.revocations.isRevoked(verified)) {
+  if (await context.revocations.isRevoked(claims)) {
     throw new OAuthError(
       "invalid_grant",
       `${role}: ${new TokenVerificationError("ERR_TOKEN_REVOKED").publicDescription}`,
     );
   }
-  return verified;
+  return {
+    type: TOKEN_TYPE.accessToken,
+    subject: claims.sub,
+    orgId: claims.org_id,
+    clientId: claims.client_id,
+    audiences: typeof claims.aud === "string" ? [claims.aud] : claims.aud,
+    scopes: (claims.scope ?? "").split(" ").filter(Boolean),
+    jti: claims.jti,
+    issuedAt: claims.iat,
+    expiresAt: claims.exp,
+    ...(claims.sid ? { sessionId: claims.sid } : {}),
+    ...(claims.roles ? { roles: claims.roles } : {}),
+    ...(claims.act ? { act: claims.act } : {}),
+    ...(claims.cnf ? { boundKey: claims.cnf.jkt } : {}),
+  };
 };

@@ -1,7 +1,7 @@
 import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import type { GrantContext } from "../grants/types.ts";
-import type { RevocationReader } from "./revocations.ts";
+import type { RevocationReader } from "../revocation/revocation-reader.ts";
 
 /**
  * A subject or actor token (RFC 8693 §2.1) once verified, whatever its type
@@ -38,7 +38,7 @@ export type TokenRole = "subject_token" | "actor_token";
 export interface VerificationContext extends GrantContext {
   /** Our signing keys as D1 has them (keys/database-key-resolver.ts). */
   resolveKey: KeyResolver;
-  /** Each org's revocations from its Durable Object (subject-tokens/revocations.ts). */
+  /** Each org's revocations from its Durable Object (revocation/revocation-reader.ts). */
   revocations: RevocationReader;
 }
 
