@@ -5,6 +5,7 @@ import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { DEFAULT_POLICY } from "./policy/default-policy.ts";
+import { POLICY_STORE_DEFAULTS, PolicyStore } from "./policy/policy-store.ts";
 import { protect } from "./protect.ts";
 import { matchRoute } from "./routes.ts";
 import { DEFAULT_DPOP_REPLAY_ENTRIES, DpopReplayCache } from "./trust/dpop-replay-cache.ts";
@@ -18,6 +19,7 @@ interface IsolateState {
   config: GatewayConfig;
   jwks: JwksCache;
   revocations: RevocationView;
+  policies: PolicyStore;
   dpopReplays: DpopReplayCache;
 }
 
@@ -26,13 +28,16 @@ let isolate: IsolateState | undefined;
 function isolateState(env: GatewayEnv): IsolateState {
   if (!isolate) {
     const config = parseGatewayConfig(env);
+    const revocations = new RevocationView(env, {
+      maxStalenessMs: config.revocationMaxStalenessMs,
+      maxOrgs: config.revocationViewMaxOrgs,
+    });
     isolate = {
       config,
       jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
-      revocations: new RevocationView(env, {
-        maxStalenessMs: config.revocationMaxStalenessMs,
-        maxOrgs: config.revocationViewMaxOrgs,
-      }),
+      revocations,
+      // The policy version arrives with the revocations, in the same refresh.
+      policies: new PolicyStore(env.KV, revocations, { defaultPolicy, ...POLICY_STORE_DEFAULTS }),
       dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
     };
   }
@@ -53,7 +58,7 @@ export default {
     const state = isolateState(env);
     return protect(request, route, {
       ...state,
-      policyFor: () => defaultPolicy,
+      policyFor: (orgId) => state.policies.policyFor(orgId),
       upstream: env[route.upstream],
       audit: env,
       waitUntil: (promise) => ctx.waitUntil(promise),

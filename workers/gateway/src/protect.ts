@@ -27,7 +27,8 @@ export interface ProtectDeps {
   revocations: RevocationView;
   /** Isolate-local replay check of DPoP proofs (trust/dpop-replay-cache.ts). */
   dpopReplays: DpopReplayCache;
-  policyFor: (orgId: string) => CompiledPolicy;
+  /** The org's current policy (policy/policy-store.ts); throws when none can be vouched for. */
+  policyFor: (orgId: string) => CompiledPolicy | Promise<CompiledPolicy>;
   upstream: Fetcher;
   audit: AuditSink;
   waitUntil: (promise: Promise<unknown>) => void;
@@ -139,7 +140,16 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
     });
   }
 
-  const decision = decide(deps.policyFor(claims.org_id), decisionInput(claims, route, request, url), decisionId);
+  let policy: CompiledPolicy;
+  try {
+    policy = await deps.policyFor(claims.org_id);
+  } catch (error) {
+    // Fail closed, like revocation: no policy the org published can be loaded, so nothing is decided.
+    console.error("policy unavailable", error);
+    audit("deny", claims, { error: "policy_unavailable" });
+    return httpErrorResponse("temporarily_unavailable", "policy unavailable, retry");
+  }
+  const decision = decide(policy, decisionInput(claims, route, request, url), decisionId);
   if (decision.effect === "deny") {
     audit("deny", claims, { reason: decision.reason, matched: decision.matched, jti: claims.jti });
     return policyDeniedResponse(decision.id, decision.reason);
