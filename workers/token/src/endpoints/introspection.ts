@@ -1,12 +1,8 @@
 import type { Context } from "hono";
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
-import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { NO_STORE_HEADERS, OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
-import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
-import { tokenConfig } from "../config.ts";
-import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
-import { authenticateManagingClient, mayManageToken } from "../presented-tokens/managing-client.ts";
-import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
+import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
+import { mayManageToken } from "../presented-tokens/managing-client.ts";
+import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
@@ -21,27 +17,16 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * server search every type; we have one).
  */
 export async function introspectionEndpoint(c: TokenContext): Promise<Response> {
-  const env = c.env;
   try {
-    const params = await readTokenRequestForm(c.req.raw);
-    const config = tokenConfig(env);
-    const client = await authenticateManagingClient({ params, headers: c.req.raw.headers }, { env, config });
-    const token = requireParam(params, "token");
-    const presented = await readPresentedToken(token, { env, config });
+    const { client, presented } = await readManagementRequest(c.req.raw, c.env);
     if (presented.kind !== "access_token") return introspectionResponse({ active: false });
     const { claims } = presented;
-    if (!mayManageToken(client, claims) || (await isRevokedNow(env, claims))) {
+    if (!mayManageToken(client, claims) || (await isRevokedNow(c.env, claims))) {
       return introspectionResponse({ active: false });
     }
     return introspectionResponse(activeMembers(claims));
   } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return httpErrorResponse(
-        "payload_too_large",
-        `an introspection request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`,
-      );
-    }
-    return toOAuthErrorResponse(error);
+    return managementErrorResponse(error, "an introspection request");
   }
 }
 

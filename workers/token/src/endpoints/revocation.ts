@@ -1,12 +1,8 @@
 import type { Context } from "hono";
-import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { NO_STORE_HEADERS, OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
-import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
-import { tokenConfig } from "../config.ts";
-import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
-import { authenticateManagingClient, mayManageToken } from "../presented-tokens/managing-client.ts";
-import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
+import { mayManageToken } from "../presented-tokens/managing-client.ts";
+import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
 
@@ -27,13 +23,8 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * tokens, so there are none to revoke; one presented is an unknown token.
  */
 export async function revocationEndpoint(c: TokenContext): Promise<Response> {
-  const env = c.env;
   try {
-    const params = await readTokenRequestForm(c.req.raw);
-    const config = tokenConfig(env);
-    const client = await authenticateManagingClient({ params, headers: c.req.raw.headers }, { env, config });
-    const token = requireParam(params, "token");
-    const presented = await readPresentedToken(token, { env, config });
+    const { client, presented } = await readManagementRequest(c.req.raw, c.env);
     if (presented.kind === "other_type") {
       throw new OAuthError("unsupported_token_type", "only access tokens are revoked here");
     }
@@ -44,7 +35,7 @@ export async function revocationEndpoint(c: TokenContext): Promise<Response> {
       }
       try {
         await recordRevocation(
-          env,
+          c.env,
           { orgId: claims.org_id, kind: "jti", value: claims.jti, reason: `rfc7009 by ${client.clientId}` },
           { jtiExpiresAt: claims.exp, waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
         );
@@ -55,10 +46,7 @@ export async function revocationEndpoint(c: TokenContext): Promise<Response> {
     }
     return new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   } catch (error) {
-    if (error instanceof BodyTooLargeError) {
-      return httpErrorResponse("payload_too_large", `a revocation request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`);
-    }
-    const response = toOAuthErrorResponse(error);
+    const response = managementErrorResponse(error, "a revocation request");
     // RFC 7009 §2.2.1: a 503 may say when to retry.
     if (response.status === 503) response.headers.set("Retry-After", "1");
     return response;
