@@ -1,4 +1,5 @@
 import { normaliseIssuer } from "../../../shared/config/issuer.ts";
+import { absoluteUrlVar, integerVar, secretVar } from "../../../shared/config/vars.ts";
 import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
 
 /**
@@ -53,19 +54,20 @@ type ConfigSource = Record<
 
 export function parseAuthnConfig(env: ConfigSource): AuthnConfig {
   const issuer = normaliseIssuer(env.ISSUER);
-  const secret = env.BETTER_AUTH_SECRET;
-  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(`BETTER_AUTH_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
-  }
   return {
     issuer,
     origin: new URL(issuer).origin,
-    apiAudience: absoluteUrl("API_AUDIENCE", env.API_AUDIENCE),
-    betterAuthSecret: secret,
-    maxRequestBodyBytes: integer("MAX_REQUEST_BODY_BYTES", env.MAX_REQUEST_BODY_BYTES, 1024, 1_048_576),
-    maxOrganizationsPerUser: integer("MAX_ORGANIZATIONS_PER_USER", env.MAX_ORGANIZATIONS_PER_USER, 1, 1000),
+    apiAudience: absoluteUrlVar("API_AUDIENCE", env.API_AUDIENCE),
+    betterAuthSecret: secretVar("BETTER_AUTH_SECRET", env.BETTER_AUTH_SECRET, MIN_SECRET_LENGTH),
+    maxRequestBodyBytes: integerVar("MAX_REQUEST_BODY_BYTES", env.MAX_REQUEST_BODY_BYTES, 1024, 1_048_576),
+    maxOrganizationsPerUser: integerVar("MAX_ORGANIZATIONS_PER_USER", env.MAX_ORGANIZATIONS_PER_USER, 1, 1000),
     // Kept below Better Auth's bulk-delete limit, with room for sign-ins racing past the cap.
-    maxSessionsPerUser: integer("MAX_SESSIONS_PER_USER", env.MAX_SESSIONS_PER_USER, 1, BETTER_AUTH_FIND_MANY_LIMIT / 2),
+    maxSessionsPerUser: integerVar(
+      "MAX_SESSIONS_PER_USER",
+      env.MAX_SESSIONS_PER_USER,
+      1,
+      BETTER_AUTH_FIND_MANY_LIMIT / 2,
+    ),
   };
 }
 
@@ -89,22 +91,4 @@ export function authnConfig(env: ConfigSource): AuthnConfig {
  */
 export function tokenService(env: Pick<AuthnEnv, "TOKEN_SERVICE">): TokenServiceBinding {
   return env.TOKEN_SERVICE as unknown as TokenServiceBinding;
-}
-
-function absoluteUrl(name: string, value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "https:" || url.protocol === "http:") return value;
-  } catch {
-    // fall through
-  }
-  throw new Error(`${name} must be an absolute http(s) URL`);
-}
-
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value ?? "") || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
 }

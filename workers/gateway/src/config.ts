@@ -1,4 +1,5 @@
 import { normaliseIssuer } from "../../../shared/config/issuer.ts";
+import { absoluteUrlVar, integerVar } from "../../../shared/config/vars.ts";
 import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
 
 /**
@@ -23,10 +24,10 @@ type ConfigVars = Record<
 export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
   return {
     issuer: normaliseIssuer(vars.ISSUER),
-    audience: absoluteUrl("API_AUDIENCE", vars.API_AUDIENCE),
-    revocationMaxStalenessMs: integer("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 0, 60_000),
-    revocationViewMaxOrgs: integer("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
-    jwksRefetchCooldownMs: integer("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
+    audience: absoluteUrlVar("API_AUDIENCE", vars.API_AUDIENCE),
+    revocationMaxStalenessMs: integerVar("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 0, 60_000),
+    revocationViewMaxOrgs: integerVar("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
+    jwksRefetchCooldownMs: integerVar("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
   };
 }
 
@@ -37,22 +38,4 @@ export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
  */
 export function tokenService(env: Pick<GatewayEnv, "TOKEN_SERVICE">): TokenServiceBinding {
   return env.TOKEN_SERVICE as unknown as TokenServiceBinding;
-}
-
-function absoluteUrl(name: string, value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.protocol === "https:" || url.protocol === "http:") return value;
-  } catch {
-    // fall through
-  }
-  throw new Error(`${name} must be an absolute http(s) URL`);
-}
-
-function integer(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
 }

@@ -1,4 +1,5 @@
 import { normaliseIssuer } from "../../../shared/config/issuer.ts";
+import { integerVar, secretVar } from "../../../shared/config/vars.ts";
 import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 
 /**
@@ -32,45 +33,40 @@ const MIN_SECRET_LENGTH = 32;
 const MIN_ROTATION_SECONDS = 86_400;
 const MAX_ROTATION_SECONDS = 366 * 86_400;
 
-type ConfigSource = Pick<
-  TokenEnv,
+/** The vars and secret this module reads, as strings: the generated types carry the local values, a deployment has its own. */
+type ConfigSource = Record<
   | "ISSUER"
   | "ACCESS_TOKEN_TTL_SECONDS"
   | "ALLOWED_AUDIENCES"
   | "KEY_ENCRYPTION_SECRET"
   | "DPOP_NONCE_REQUIRED"
-  | "SIGNING_KEY_ROTATION_SECONDS"
+  | "SIGNING_KEY_ROTATION_SECONDS",
+  string
 >;
 
 export function parseTokenConfig(env: ConfigSource): TokenConfig {
-  const ttl = Number(env.ACCESS_TOKEN_TTL_SECONDS);
-  if (!Number.isInteger(ttl) || ttl < MIN_ACCESS_TOKEN_TTL_SECONDS || ttl > MAX_ACCESS_TOKEN_TTL_SECONDS) {
-    throw new Error(
-      `ACCESS_TOKEN_TTL_SECONDS must be an integer from ${MIN_ACCESS_TOKEN_TTL_SECONDS} to ${MAX_ACCESS_TOKEN_TTL_SECONDS}`,
-    );
-  }
   const audiences = (env.ALLOWED_AUDIENCES ?? "").split(/\s+/).filter(Boolean);
   if (audiences.length === 0) throw new Error("ALLOWED_AUDIENCES must name at least one audience");
-  const secret = env.KEY_ENCRYPTION_SECRET;
-  if (typeof secret !== "string" || secret.length < MIN_SECRET_LENGTH) {
-    throw new Error(`KEY_ENCRYPTION_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
-  }
   const nonceRequired = env.DPOP_NONCE_REQUIRED;
   if (nonceRequired !== "true" && nonceRequired !== "false")
     throw new Error('DPOP_NONCE_REQUIRED must be "true" or "false"');
-  const rotation = Number(env.SIGNING_KEY_ROTATION_SECONDS);
-  if (!Number.isInteger(rotation) || rotation < MIN_ROTATION_SECONDS || rotation > MAX_ROTATION_SECONDS) {
-    throw new Error(
-      `SIGNING_KEY_ROTATION_SECONDS must be an integer from ${MIN_ROTATION_SECONDS} to ${MAX_ROTATION_SECONDS}`,
-    );
-  }
   return {
     issuer: normaliseIssuer(env.ISSUER),
-    accessTokenTtlSeconds: ttl,
+    accessTokenTtlSeconds: integerVar(
+      "ACCESS_TOKEN_TTL_SECONDS",
+      env.ACCESS_TOKEN_TTL_SECONDS,
+      MIN_ACCESS_TOKEN_TTL_SECONDS,
+      MAX_ACCESS_TOKEN_TTL_SECONDS,
+    ),
     allowedAudiences: new Set(audiences),
-    keyEncryptionSecret: secret,
+    keyEncryptionSecret: secretVar("KEY_ENCRYPTION_SECRET", env.KEY_ENCRYPTION_SECRET, MIN_SECRET_LENGTH),
     dpopNonceRequired: nonceRequired === "true",
-    signingKeyRotationSeconds: rotation,
+    signingKeyRotationSeconds: integerVar(
+      "SIGNING_KEY_ROTATION_SECONDS",
+      env.SIGNING_KEY_ROTATION_SECONDS,
+      MIN_ROTATION_SECONDS,
+      MAX_ROTATION_SECONDS,
+    ),
   };
 }
 
