@@ -1,4 +1,5 @@
 import { base64url } from "jose";
+import { deriveKeyFromSecret } from "../keys/derive-key.ts";
 
 /**
  * RFC 9449 §8 nonces for the token endpoint, stateless: a nonce is the
@@ -10,34 +11,19 @@ import { base64url } from "jose";
  * Every client of a window gets the same nonce; it is a freshness token,
  * not a secret. The HMAC key is derived with HKDF from KEY_ENCRYPTION_SECRET
  * under its own label, so it is independent of the key that seals signing
- * keys (keys/seal.ts) and needs no secret of its own.
+ * keys (keys/derive-key.ts).
  */
 export const DPOP_NONCE_WINDOW_SECONDS = 300;
 
-const INFO = new TextEncoder().encode("mono-auth dpop-nonce v1");
-const SALT = new TextEncoder().encode("mono-auth");
 const NONCE = /^([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
 
-const derived = new Map<string, Promise<CryptoKey>>();
 let issued: { secret: string; window: number; nonce: string } | undefined;
 
 function nonceKey(secret: string): Promise<CryptoKey> {
-  let key = derived.get(secret);
-  if (!key) {
-    key = crypto.subtle
-      .importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveKey"])
-      .then((base) =>
-        crypto.subtle.deriveKey(
-          { name: "HKDF", hash: "SHA-256", salt: SALT, info: INFO },
-          base,
-          { name: "HMAC", hash: "SHA-256", length: 256 },
-          false,
-          ["sign", "verify"],
-        ),
-      );
-    derived.set(secret, key);
-  }
-  return key;
+  return deriveKeyFromSecret(secret, "mono-auth dpop-nonce v1", { name: "HMAC", hash: "SHA-256", length: 256 }, [
+    "sign",
+    "verify",
+  ]);
 }
 
 const windowOf = (nowSeconds: number) => Math.floor(nowSeconds / DPOP_NONCE_WINDOW_SECONDS);

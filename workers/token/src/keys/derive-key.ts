@@ -1,0 +1,42 @@
+/** One salt for every key derived from KEY_ENCRYPTION_SECRET; the label (HKDF `info`) keeps them apart. */
+const SALT = new TextEncoder().encode("mono-auth");
+
+/** Derived keys by label, then by secret: derivation runs once per isolate for each. */
+const derived = new Map<string, Map<string, Promise<CryptoKey>>>();
+
+/**
+ * A key derived with HKDF-SHA256 (RFC 5869) from the KEY_ENCRYPTION_SECRET
+ * secret under its own label, so each use (sealing signing keys,
+ * keys/seal.ts; DPoP nonces, dpop/nonce.ts) has a key independent of every
+ * other's and none needs a secret of its own. A label names its use and
+ * version ("mono-auth <use> v1"): changing it changes the key. Not
+ * extractable. The secret's length is checked once, in config.ts.
+ */
+export function deriveKeyFromSecret(
+  secret: string,
+  label: string,
+  algorithm: SubtleCryptoImportKeyAlgorithm,
+  usages: string[],
+): Promise<CryptoKey> {
+  let byLabel = derived.get(label);
+  if (!byLabel) {
+    byLabel = new Map();
+    derived.set(label, byLabel);
+  }
+  let key = byLabel.get(secret);
+  if (!key) {
+    key = crypto.subtle
+      .importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveKey"])
+      .then((base) =>
+        crypto.subtle.deriveKey(
+          { name: "HKDF", hash: "SHA-256", salt: SALT, info: new TextEncoder().encode(label) },
+          base,
+          algorithm,
+          false,
+          usages,
+        ),
+      );
+    byLabel.set(secret, key);
+  }
+  return key;
+}
