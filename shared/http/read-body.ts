@@ -1,7 +1,7 @@
 /**
- * Reads a request body with a byte cap that holds whether or not the client
- * sent `Content-Length` (a chunked body has none, and a declared length can
- * lie). Reading stops at the first byte past the cap.
+ * Reads a body with a byte cap that holds whether or not the sender
+ * declared `Content-Length` (a chunked body has none, and a declared length
+ * can lie). Reading stops at the first byte past the cap.
  */
 export class BodyTooLargeError extends Error {
   override readonly name = "BodyTooLargeError";
@@ -11,11 +11,23 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+/** A request's body, capped; a `Content-Length` over the cap is refused before anything is read. */
 export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > maxBytes) throw new BodyTooLargeError(maxBytes);
-  if (!request.body) return new Uint8Array(0);
-  const reader = request.body.getReader();
+  return readStreamCapped(request.body, maxBytes);
+}
+
+/**
+ * Any body stream (a request's, a fetched response's), capped: past
+ * `maxBytes` the stream is cancelled and BodyTooLargeError thrown.
+ */
+export async function readStreamCapped(
+  stream: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {

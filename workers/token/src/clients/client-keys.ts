@@ -1,4 +1,5 @@
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import { BodyTooLargeError, readStreamCapped } from "../../../../shared/http/read-body.ts";
 import type { StoredClient } from "./types.ts";
 
 /**
@@ -158,37 +159,16 @@ async function fetchKeySet(uri: string): Promise<CachedSet> {
   }
   let document: unknown;
   try {
-    document = JSON.parse(new TextDecoder().decode(await readCapped(response, MAX_JWKS_BYTES)));
+    document = JSON.parse(new TextDecoder().decode(await readStreamCapped(response.body, MAX_JWKS_BYTES)));
   } catch (error) {
-    throw error instanceof ClientKeysError ? error : new ClientKeysError("jwks_uri did not return JSON");
+    throw new ClientKeysError(
+      error instanceof BodyTooLargeError
+        ? `jwks_uri document larger than ${MAX_JWKS_BYTES} bytes`
+        : "jwks_uri did not return JSON",
+    );
   }
   const set = { keys: verificationKeys(document), fetchedAt: Date.now() };
   if (remoteSets.size >= MAX_CACHED_SETS) remoteSets.delete(remoteSets.keys().next().value as string);
   remoteSets.set(uri, set);
   return set;
-}
-
-/** The response body, refused as soon as it passes `maxBytes` (a declared length can lie). */
-async function readCapped(response: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!response.body) return new Uint8Array(0);
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new ClientKeysError(`jwks_uri document larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
