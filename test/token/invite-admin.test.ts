@@ -4,7 +4,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
-import { issuerKeyResolver, verifyInvite } from "../../workers/token/src/invites/invite-token.ts";
+import { verifyInvite } from "../../workers/token/src/invites/invite-token.ts";
+import { databaseKeyResolver } from "../../workers/token/src/keys/database-key-resolver.ts";
 import { adminRequest, adminToken, expectHttpError, registerOperator } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 import { freshClientAddress } from "./fixtures.ts";
@@ -48,7 +49,7 @@ describe("admin API: host invites", () => {
       labels: { role: "web", rack: "r1" },
       bootstrap_endpoint: `${issuer}${ENDPOINT.hostBootstrap}`,
     });
-    const claims = await verifyInvite(body.invite, { issuer, resolveKey: issuerKeyResolver(env.DB) });
+    const claims = await verifyInvite(body.invite, { issuer, resolveKey: databaseKeyResolver(env.DB) });
     expect(claims).toMatchObject({ jti: body.jti, org_id: orgId, scope: "documents:read", labels: body.labels });
     expect(claims.exp - claims.iat).toBe(600);
     expect(claims.iat).toBeGreaterThanOrEqual(before);

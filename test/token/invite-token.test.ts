@@ -15,7 +15,8 @@ import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { JWT_TYP, MAX_HOST_INVITE_TTL_SECONDS, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { HostBootstrapError } from "../../workers/token/src/invites/errors.ts";
-import { issuerKeyResolver, signInvite, verifyInvite } from "../../workers/token/src/invites/invite-token.ts";
+import { signInvite, verifyInvite } from "../../workers/token/src/invites/invite-token.ts";
+import { databaseKeyResolver } from "../../workers/token/src/keys/database-key-resolver.ts";
 import { PROOF_MAX_AGE_SECONDS, verifyPossessionProof } from "../../workers/token/src/invites/possession-proof.ts";
 import {
   bootstrapEndpoint,
@@ -27,7 +28,7 @@ import {
   signWithIssuerKey,
 } from "./invite-fixtures.ts";
 
-const verify = (invite: string) => verifyInvite(invite, { issuer, resolveKey: issuerKeyResolver(env.DB) });
+const verify = (invite: string) => verifyInvite(invite, { issuer, resolveKey: databaseKeyResolver(env.DB) });
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   const error = await promise.then(

@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, importJWK, errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import {
   CLOCK_TOLERANCE_SECONDS,
@@ -6,7 +6,8 @@ import {
   MAX_HOST_INVITE_TTL_SECONDS,
   SIGNING_ALG,
 } from "../../../../shared/contracts/tokens.ts";
-import { currentSigningKey, jwksFromDatabase, type KeyStore } from "../keys/signing-keys.ts";
+import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
+import { currentSigningKey, type KeyStore } from "../keys/signing-keys.ts";
 import { HostBootstrapError } from "./errors.ts";
 
 /**
@@ -44,24 +45,14 @@ export async function signInvite(keys: KeyStore, claims: InviteClaims): Promise<
     .sign(key.privateKey);
 }
 
-/** Finds the public key for a `kid`, or `undefined` if it is not ours. */
-export type InviteKeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
-
-/**
- * The issuer's own keys, read from D1 (the truth, not the KV copy): an
- * invite is redeemed once per host, so one read per redemption costs
- * nothing and never misses a key published a moment ago.
- */
-export function issuerKeyResolver(db: D1Database): InviteKeyResolver {
-  return async (kid) => {
-    const jwk = (await jwksFromDatabase(db)).keys.find((k) => k.kid === kid);
-    return jwk ? ((await importJWK(jwk, SIGNING_ALG)) as CryptoKey) : undefined;
-  };
-}
-
 export interface VerifyInviteOptions {
   issuer: string;
-  resolveKey: InviteKeyResolver;
+  /**
+   * The issuer's own keys: redemption reads them from D1
+   * (keys/database-key-resolver.ts), the truth rather than the KV copy, so
+   * it never misses a key published a moment ago.
+   */
+  resolveKey: KeyResolver;
   /** For tests: the verifier's notion of now. */
   currentDate?: Date;
 }

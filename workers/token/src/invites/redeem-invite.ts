@@ -3,8 +3,9 @@ import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { generateClientId } from "../../../../shared/crypto/client-id.ts";
 import { splitList } from "../clients/stored-client.ts";
 import type { TokenConfig } from "../config.ts";
+import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import type { BootstrapAttempt } from "./invite-audit.ts";
-import { hostBootstrapAudience, issuerKeyResolver, verifyInvite } from "./invite-token.ts";
+import { hostBootstrapAudience, verifyInvite } from "./invite-token.ts";
 import { verifyPossessionProof } from "./possession-proof.ts";
 import { redeemInvite, redemptionRefusal } from "./store.ts";
 
@@ -39,7 +40,7 @@ export async function redeemHostInvite(
   attempt: BootstrapAttempt,
 ): Promise<RedeemedInvite> {
   const { env, config } = context;
-  const claims = await verifyInvite(request.invite, { issuer: config.issuer, resolveKey: issuerKeyResolver(env.DB) });
+  const claims = await verifyInvite(request.invite, { issuer: config.issuer, resolveKey: databaseKeyResolver(env.DB) });
   attempt.orgId = claims.org_id;
   attempt.jti = claims.jti;
   const key = await verifyPossessionProof(request.proof, {
