@@ -1,254 +1,186 @@
-import { type DataFilter, FILTER_FIELD_NAME, type FilterScalar, isFilterScalar, MAX_FILTER_DEPTH } from "./filter.ts";
+import type { Bindings } from "./cel-environment.ts";
+import { type CompiledCondition, compileCondition } from "./compile-condition.ts";
+import { compileFilter, type FilterBuilder } from "./compile-filter.ts";
 import { PolicyError } from "./errors.ts";
-import type {
-  AttributeValue,
-  Condition,
-  DecisionInput,
-  FilterTemplate,
-  Operand,
-  PolicyDocument,
-  PolicyRule,
-} from "./types.ts";
+import { POLICY_LIMITS } from "./limits.ts";
 
-/** Limits that keep evaluation bounded whatever a policy author writes. */
-export const POLICY_LIMITS = {
-  rules: 512,
-  nodesPerRule: 256,
-  depth: 16,
-  listItems: 64,
-  idLength: 128,
-} as const;
-
-const ATTRIBUTE = /^(subject|resource|context)\.[a-z_][a-z0-9_]{0,63}$|^action$/;
-
-type Evaluator = (input: DecisionInput) => boolean;
-type OperandReader = (input: DecisionInput) => AttributeValue;
-type FilterBuilder = (input: DecisionInput) => DataFilter | undefined;
+/** A rule's `resource` or `actions` entry that matches every resource type or action. */
+export const ANY = "*";
 
 export interface CompiledRule {
-  id: string;
-  effect: "allow" | "deny";
-  applies: Evaluator;
-  filter?: FilterBuilder;
+  readonly id: string;
+  /** Where the rule stands in the document: matched ids and combined filters follow this order. */
+  readonly position: number;
+  readonly effect: "allow" | "deny";
+  /** A resource type, or ANY. */
+  readonly resource: string;
+  /** Actions, or [ANY]. */
+  readonly actions: readonly string[];
+  /** The condition reads `actor`: it takes part only in delegated requests (docs/policy.md, "Delegation"). */
+  readonly namesActor: boolean;
+  /** Absent: the rule always applies. Throws on a CEL evaluation error. */
+  readonly condition?: (bindings: Bindings) => boolean;
+  /** Allow rules only: fills in the data filter; absent means `{}`. */
+  readonly filter?: FilterBuilder;
+}
+
+/** The rules one (resource type, action) key holds, denies apart so they can be decided first. */
+export interface Bucket {
+  readonly denies: readonly CompiledRule[];
+  readonly allows: readonly CompiledRule[];
 }
 
 export interface CompiledPolicy {
-  /** Rules by `${resource} ${action}`, in document order. */
-  readonly index: ReadonlyMap<string, readonly CompiledRule[]>;
+  /** Every rule, in document order. */
+  readonly rules: readonly CompiledRule[];
+  /**
+   * resource type → action → bucket, ANY standing for "every". A request
+   * looks at most four buckets up ((type, action), (type, ANY), (ANY,
+   * action), (ANY, ANY)), so its cost grows with the rules that can match
+   * it, not with the whole document.
+   */
+  readonly index: ReadonlyMap<string, ReadonlyMap<string, Bucket>>;
   readonly ruleCount: number;
 }
 
-export function ruleKey(resource: string, action: string): string {
-  return `${resource} ${action}`;
-}
+const DOCUMENT_KEYS = new Set(["format", "description", "rules"]);
+const RULE_KEYS = new Set(["id", "description", "effect", "resource", "actions", "when", "filter"]);
+const NAME = /^[A-Za-z0-9_.:-]+$/;
 
 /**
- * Validates a policy document and compiles it into closures, once, so the
- * per-request work is a map lookup and a few comparisons.
+ * Validates a policy document (docs/policy.md) and compiles it, once per
+ * version: every condition parsed and type-checked, every filter template
+ * checked, the rules indexed. Throws PolicyError with a stable code and the
+ * path of the first offending part.
  */
 export function compilePolicy(document: unknown): CompiledPolicy {
-  if (!isRecord(document) || document.format !== 1 || !Array.isArray(document.rules)) {
-    throw new PolicyError("ERR_POLICY_SHAPE", "$", "expected { format: 1, rules: [...] }");
+  if (!isRecord(document)) throw new PolicyError("ERR_POLICY_SHAPE", "$", "expected { format: 2, rules: [...] }");
+  if (document.format !== 2) {
+    throw new PolicyError("ERR_POLICY_FORMAT", "$.format", "this PDP compiles format 2 (CEL conditions)");
   }
-  const doc = document as unknown as PolicyDocument;
-  if (doc.rules.length > POLICY_LIMITS.rules) {
+  refuseUnknownKeys(document, DOCUMENT_KEYS, "$");
+  if (document.description !== undefined) checkDescription(document.description, "$.description");
+  const rules: unknown = document.rules;
+  if (!Array.isArray(rules)) throw new PolicyError("ERR_POLICY_SHAPE", "$.rules", "rules must be a list");
+  if (rules.length > POLICY_LIMITS.rules) {
     throw new PolicyError("ERR_POLICY_TOO_LARGE", "$.rules", `at most ${POLICY_LIMITS.rules} rules`);
   }
-  const index = new Map<string, CompiledRule[]>();
+  // Large policies repeat conditions: each distinct one is parsed and checked once.
+  const conditions = new Map<string, CompiledCondition>();
   const ids = new Set<string>();
-  doc.rules.forEach((rule, i) => {
-    const path = `$.rules[${i}]`;
-    const compiled = compileRule(rule, path);
-    if (ids.has(compiled.id)) throw new PolicyError("ERR_POLICY_DUPLICATE_RULE", `${path}.id`, compiled.id);
-    ids.add(compiled.id);
-    for (const action of rule.actions) {
-      const key = ruleKey(rule.resource, action);
-      index.set(key, [...(index.get(key) ?? []), compiled]);
-    }
+  const compiled = rules.map((rule: unknown, position) => {
+    const path = `$.rules[${position}]`;
+    const result = compileRule(rule, path, position, conditions);
+    if (ids.has(result.id)) throw new PolicyError("ERR_POLICY_DUPLICATE_RULE", `${path}.id`, result.id);
+    ids.add(result.id);
+    return result;
   });
-  return { index, ruleCount: doc.rules.length };
+  return { rules: compiled, index: buildIndex(compiled), ruleCount: compiled.length };
 }
 
-function compileRule(rule: PolicyRule, path: string): CompiledRule {
-  if (!isRecord(rule)) throw new PolicyError("ERR_POLICY_SHAPE", path, "rule must be an object");
+function compileRule(
+  rule: unknown,
+  path: string,
+  position: number,
+  conditions: Map<string, CompiledCondition>,
+): CompiledRule {
+  if (!isRecord(rule)) throw new PolicyError("ERR_POLICY_SHAPE", path, "a rule is an object");
+  // A misspelt key (`condition` for `when`) would otherwise leave a rule that always applies.
+  refuseUnknownKeys(rule, RULE_KEYS, path);
   if (!isName(rule.id)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.id`, "id must be a short name");
+  if (rule.description !== undefined) checkDescription(rule.description, `${path}.description`);
   if (rule.effect !== "allow" && rule.effect !== "deny") {
     throw new PolicyError("ERR_POLICY_SHAPE", `${path}.effect`, 'effect must be "allow" or "deny"');
   }
-  if (!isName(rule.resource))
-    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.resource`, "resource must be a short name");
-  if (!Array.isArray(rule.actions) || rule.actions.length === 0 || !rule.actions.every(isName)) {
-    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.actions`, "actions must be a non-empty list of names");
+  if (rule.resource !== ANY && !isName(rule.resource)) {
+    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.resource`, 'resource must be a resource type or "*"');
   }
-  const budget = { nodes: 0 };
-  const applies = rule.when === undefined ? () => true : compileCondition(rule.when, `${path}.when`, 0, budget);
-  if (rule.filter !== undefined && rule.effect === "deny") {
-    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.filter`, "only allow rules carry a filter");
+  const actions = compileActions(rule.actions, `${path}.actions`);
+  let condition: CompiledCondition | undefined;
+  if (rule.when !== undefined) {
+    condition = typeof rule.when === "string" ? conditions.get(rule.when) : undefined;
+    if (!condition) {
+      condition = compileCondition(rule.when, `${path}.when`);
+      conditions.set(rule.when as string, condition);
+    }
   }
-  const filter = rule.filter === undefined ? undefined : compileFilter(rule.filter, `${path}.filter`, 0, budget);
-  return { id: rule.id, effect: rule.effect, applies, ...(filter ? { filter } : {}) };
-}
-
-function compileCondition(node: Condition, path: string, depth: number, budget: { nodes: number }): Evaluator {
-  spend(budget, depth, path);
-  if (!isRecord(node) || Object.keys(node).length !== 1) {
-    throw new PolicyError("ERR_POLICY_SHAPE", path, "a condition has exactly one operator");
+  const namesActor = condition?.namesActor ?? false;
+  let filter: FilterBuilder | undefined;
+  if (rule.filter !== undefined) {
+    if (rule.effect === "deny")
+      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.filter`, "only allow rules carry a filter");
+    if (namesActor) {
+      throw new PolicyError(
+        "ERR_POLICY_ACTOR_FILTER",
+        `${path}.filter`,
+        "a rule that names actor is a gate for the actor and carries no filter: the rows are the subject's",
+      );
+    }
+    filter = compileFilter(rule.filter, `${path}.filter`);
   }
-  const [op, arg] = Object.entries(node)[0] as [string, unknown];
-  switch (op) {
-    case "all":
-    case "any": {
-      if (!Array.isArray(arg) || arg.length === 0)
-        throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs a non-empty list");
-      const parts = arg.map((c: Condition, i) => compileCondition(c, `${path}.${op}[${i}]`, depth + 1, budget));
-      return op === "all" ? (input) => parts.every((p) => p(input)) : (input) => parts.some((p) => p(input));
-    }
-    case "not": {
-      const inner = compileCondition(arg as Condition, `${path}.not`, depth + 1, budget);
-      return (input) => !inner(input);
-    }
-    case "exists": {
-      const read = compileOperand(arg as Operand, `${path}.exists`, budget, true);
-      return (input) => {
-        const v = read(input);
-        return v !== undefined && v !== null;
-      };
-    }
-    case "eq":
-    case "ne":
-    case "in":
-    case "has": {
-      if (!Array.isArray(arg) || arg.length !== 2)
-        throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${op}`, "needs two operands");
-      const left = compileOperand(arg[0] as Operand, `${path}.${op}[0]`, budget);
-      const right = compileOperand(arg[1] as Operand, `${path}.${op}[1]`, budget);
-      if (op === "eq") return (input) => scalarEquals(left(input), right(input));
-      if (op === "ne") return (input) => !scalarEquals(left(input), right(input));
-      if (op === "in") return (input) => contains(right(input), left(input));
-      return (input) => contains(left(input), right(input));
-    }
-    default:
-      throw new PolicyError("ERR_POLICY_UNKNOWN_OPERATOR", path, `unknown operator "${op}"`);
-  }
-}
-
-function compileOperand(operand: Operand, path: string, budget: { nodes: number }, varOnly = false): OperandReader {
-  budget.nodes += 1;
-  if (isRecord(operand) && "var" in operand) {
-    if (Object.keys(operand).length !== 1) throw new PolicyError("ERR_POLICY_SHAPE", path, "{ var } stands alone");
-    const name = operand.var;
-    if (typeof name !== "string" || !ATTRIBUTE.test(name)) {
-      throw new PolicyError("ERR_POLICY_UNKNOWN_ATTRIBUTE", path, `unknown attribute ${JSON.stringify(name)}`);
-    }
-    if (name === "action") return (input) => input.action;
-    const [scope, key] = name.split(".") as ["subject" | "resource" | "context", string];
-    // Own properties only: an attribute name can never reach the prototype.
-    return (input) => (Object.hasOwn(input[scope], key) ? input[scope][key] : undefined);
-  }
-  if (varOnly) throw new PolicyError("ERR_POLICY_SHAPE", path, "expected { var }");
-  if (Array.isArray(operand)) {
-    if (operand.length > POLICY_LIMITS.listItems || !operand.every(isFilterScalar)) {
-      throw new PolicyError("ERR_POLICY_SHAPE", path, `a list holds at most ${POLICY_LIMITS.listItems} scalars`);
-    }
-    const list = [...operand];
-    return () => list;
-  }
-  if (isFilterScalar(operand)) return () => operand;
-  throw new PolicyError("ERR_POLICY_SHAPE", path, "operand must be a scalar, a list or { var }");
-}
-
-/**
- * A filter template compiles to a builder that fills in attribute values at
- * decision time. Values are scalars (shared/policy/filter.ts): a literal list
- * or object where a scalar belongs, or a scalar where `in` needs a list, is
- * refused here; an attribute that turns out to hold the wrong kind at
- * decision time yields no filter, and the rule does not allow.
- */
-function compileFilter(
-  template: FilterTemplate,
-  path: string,
-  depth: number,
-  budget: { nodes: number },
-): FilterBuilder {
-  spend(budget, depth, path);
-  // The downstream's parser holds the same limit (parseDataFilter); decide()
-  // flattens the `any` it adds, so a compiled filter never grows deeper.
-  if (depth > MAX_FILTER_DEPTH) {
-    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `filter nested deeper than ${MAX_FILTER_DEPTH}`);
-  }
-  if (!isRecord(template)) throw new PolicyError("ERR_POLICY_SHAPE", path, "filter must be an object");
-  if ("any" in template) {
-    const list: unknown = (template as { any: unknown }).any;
-    if (!Array.isArray(list) || list.length === 0 || Object.keys(template).length !== 1) {
-      throw new PolicyError("ERR_POLICY_SHAPE", path, '"any" takes a non-empty list and stands alone');
-    }
-    const parts = list.map((t, i) => compileFilter(t as FilterTemplate, `${path}.any[${i}]`, depth + 1, budget));
-    return (input) => {
-      const built = parts.map((p) => p(input));
-      return built.every((f) => f !== undefined) ? { any: built as DataFilter[] } : undefined;
-    };
-  }
-  const fields = Object.entries(template).map(([field, value]) => {
-    if (!FILTER_FIELD_NAME.test(field)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "bad field name");
-    if (isRecord(value) && "in" in value) {
-      const listPath = `${path}.${field}.in`;
-      if (Object.keys(value).length !== 1) throw new PolicyError("ERR_POLICY_SHAPE", listPath, '"in" stands alone');
-      if (!Array.isArray(value.in) && !isVarRef(value.in)) {
-        throw new PolicyError("ERR_POLICY_SHAPE", listPath, '"in" takes a list of scalars or { var }');
-      }
-      return { field, read: compileOperand(value.in as Operand, listPath, budget), list: true };
-    }
-    if (!isFilterScalar(value) && !isVarRef(value)) {
-      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${field}`, "a field takes a scalar, { var } or { in }");
-    }
-    return { field, read: compileOperand(value as Operand, `${path}.${field}`, budget), list: false };
-  });
-  // A filter whose attribute is missing (or of the wrong kind) yields no
-  // filter at all, and the rule then cannot allow: fail closed.
-  return (input) => {
-    const out: Record<string, FilterScalar | { in: FilterScalar[] }> = {};
-    for (const { field, read, list } of fields) {
-      const value = read(input);
-      if (list) {
-        if (!Array.isArray(value) || !value.every(isFilterScalar)) return undefined;
-        out[field] = { in: [...value] };
-      } else {
-        if (!isFilterScalar(value)) return undefined;
-        out[field] = value;
-      }
-    }
-    return out;
+  return {
+    id: rule.id,
+    position,
+    effect: rule.effect,
+    resource: rule.resource,
+    actions,
+    namesActor,
+    ...(condition ? { condition: condition.evaluate } : {}),
+    ...(filter ? { filter } : {}),
   };
 }
 
-function spend(budget: { nodes: number }, depth: number, path: string): void {
-  budget.nodes += 1;
-  if (depth > POLICY_LIMITS.depth)
-    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `nested deeper than ${POLICY_LIMITS.depth}`);
-  if (budget.nodes > POLICY_LIMITS.nodesPerRule) {
-    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `more than ${POLICY_LIMITS.nodesPerRule} nodes in one rule`);
+function compileActions(actions: unknown, path: string): string[] {
+  if (!Array.isArray(actions) || actions.length === 0) {
+    throw new PolicyError("ERR_POLICY_SHAPE", path, 'actions must be a non-empty list of names, or ["*"]');
+  }
+  if (actions.length > POLICY_LIMITS.actionsPerRule) {
+    throw new PolicyError("ERR_POLICY_TOO_LARGE", path, `at most ${POLICY_LIMITS.actionsPerRule} actions`);
+  }
+  if (actions.includes(ANY)) {
+    if (actions.length !== 1) throw new PolicyError("ERR_POLICY_SHAPE", path, '"*" stands alone');
+    return [ANY];
+  }
+  actions.forEach((action, i) => {
+    if (!isName(action)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}[${i}]`, "an action is a short name");
+  });
+  return [...new Set(actions as string[])];
+}
+
+function buildIndex(rules: readonly CompiledRule[]): Map<string, Map<string, Bucket>> {
+  const index = new Map<string, Map<string, { denies: CompiledRule[]; allows: CompiledRule[] }>>();
+  for (const rule of rules) {
+    let byAction = index.get(rule.resource);
+    if (!byAction) {
+      byAction = new Map();
+      index.set(rule.resource, byAction);
+    }
+    for (const action of rule.actions) {
+      let bucket = byAction.get(action);
+      if (!bucket) {
+        bucket = { denies: [], allows: [] };
+        byAction.set(action, bucket);
+      }
+      (rule.effect === "deny" ? bucket.denies : bucket.allows).push(rule);
+    }
+  }
+  return index;
+}
+
+function refuseUnknownKeys(record: Record<string, unknown>, known: ReadonlySet<string>, path: string): void {
+  for (const key of Object.keys(record)) {
+    if (!known.has(key)) throw new PolicyError("ERR_POLICY_SHAPE", `${path}.${key}`, `unknown key "${key}"`);
   }
 }
 
-function scalarEquals(a: AttributeValue, b: AttributeValue): boolean {
-  return a !== undefined && !Array.isArray(a) && !Array.isArray(b) && a === b;
-}
-
-function contains(list: AttributeValue, value: AttributeValue): boolean {
-  return Array.isArray(list) && value !== undefined && !Array.isArray(value) && list.includes(value);
-}
-
-function isVarRef(value: unknown): boolean {
-  return isRecord(value) && "var" in value;
+function checkDescription(description: unknown, path: string): void {
+  if (typeof description !== "string" || description.length > 1024) {
+    throw new PolicyError("ERR_POLICY_SHAPE", path, "a description is a string of at most 1024 characters");
+  }
 }
 
 function isName(value: unknown): value is string {
-  return (
-    typeof value === "string" &&
-    value.length > 0 &&
-    value.length <= POLICY_LIMITS.idLength &&
-    /^[A-Za-z0-9_.:-]+$/.test(value)
-  );
+  return typeof value === "string" && value.length <= POLICY_LIMITS.nameLength && NAME.test(value);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

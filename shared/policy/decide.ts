@@ -1,12 +1,20 @@
-import { type CompiledPolicy, ruleKey } from "./compile-policy.ts";
+import { type Bindings, InputTooLargeError, toBindings } from "./cel-environment.ts";
+import { ANY, type Bucket, type CompiledPolicy, type CompiledRule } from "./compile-policy.ts";
 import type { DataFilter } from "./filter.ts";
 import type { DecisionInput } from "./types.ts";
 
 interface DecisionBase {
   /** Shared with the audit record and the 403 body. */
   id: string;
-  /** Rule ids that applied, so a decision can be explained. */
+  /**
+   * Rule ids, in document order, that explain the decision: the allow rules
+   * that granted it (subject and actor rules); for `explicit_deny` the deny
+   * rules that held; for `actor_not_permitted` the subject's allow rules
+   * that held without an actor rule beside them; otherwise none.
+   */
   matched: string[];
+  /** Rules whose condition raised a CEL error, or whose filter could not be built: they did not allow. */
+  errored: string[];
 }
 
 /**
@@ -19,44 +27,143 @@ export interface AllowDecision extends DecisionBase {
   filter: DataFilter;
 }
 
+export type DenyReason =
+  /** A deny rule held. */
+  | "explicit_deny"
+  /** No allow rule for the subject held (default deny). */
+  | "no_matching_allow"
+  /** Delegated: the subject may, but no rule naming `actor` lets this actor act for them. */
+  | "actor_not_permitted"
+  /** A deny rule's condition could not be evaluated: it counts as holding (fail closed). */
+  | "condition_error"
+  /** The request's attributes exceed POLICY_LIMITS. */
+  | "input_too_large";
+
 export interface DenyDecision extends DecisionBase {
   effect: "deny";
-  reason: "explicit_deny" | "no_matching_allow";
+  reason: DenyReason;
 }
 
 export type Decision = AllowDecision | DenyDecision;
 
+/**
+ * Default deny; an explicit deny wins over any allow (DESIGN, "Policy").
+ * A delegated request (`actor` present) is allowed only when the subject is
+ * allowed by a rule that does not name `actor` and the actor by one that
+ * does (ASVS 5.0 8.3.3; docs/policy.md, "Delegation"). Allowed filters
+ * combine with `any`: a row one of the subject's allow rules grants is granted.
+ */
+export function decide(policy: CompiledPolicy, input: DecisionInput, id: string = crypto.randomUUID()): Decision {
+  let bindings: Bindings;
+  try {
+    bindings = toBindings(input);
+  } catch (error) {
+    if (error instanceof InputTooLargeError) return deny(id, "input_too_large", [], []);
+    throw error;
+  }
+  const delegated = input.actor !== undefined;
+  const buckets = bucketsFor(policy, bindings.resource.type, bindings.action);
+  const errored: CompiledRule[] = [];
+
+  const denies: CompiledRule[] = [];
+  for (const bucket of buckets) {
+    for (const rule of bucket.denies) {
+      // An actor rule speaks of the actor: a direct request has none.
+      if (rule.namesActor && !delegated) continue;
+      const holds = evaluate(rule, bindings);
+      if (holds === true) denies.push(rule);
+      else if (holds === ERROR) errored.push(rule);
+    }
+  }
+  if (denies.length > 0) return deny(id, "explicit_deny", denies, errored);
+  if (errored.length > 0) return deny(id, "condition_error", [], errored);
+
+  const grants: { rule: CompiledRule; filter: DataFilter }[] = [];
+  const actorGrants: CompiledRule[] = [];
+  for (const bucket of buckets) {
+    for (const rule of bucket.allows) {
+      if (rule.namesActor && !delegated) continue;
+      const holds = evaluate(rule, bindings);
+      if (holds === ERROR) errored.push(rule);
+      if (holds !== true) continue;
+      if (rule.namesActor) {
+        actorGrants.push(rule);
+        continue;
+      }
+      const filter = rule.filter ? rule.filter(bindings) : EVERYTHING;
+      // An allow whose filter cannot be built (an attribute of the wrong kind) does not allow.
+      if (filter === undefined) errored.push(rule);
+      else grants.push({ rule, filter });
+    }
+  }
+  if (grants.length === 0) return deny(id, "no_matching_allow", [], errored);
+  if (delegated && actorGrants.length === 0) {
+    return deny(
+      id,
+      "actor_not_permitted",
+      grants.map((g) => g.rule),
+      errored,
+    );
+  }
+  if (buckets.length > 1) grants.sort((a, b) => a.rule.position - b.rule.position);
+  return {
+    id,
+    effect: "allow",
+    reason: "allowed",
+    matched: ids([...grants.map((g) => g.rule), ...actorGrants]),
+    errored: ids(errored),
+    filter: combine(grants.map((g) => g.filter)),
+  };
+}
+
+const ERROR = Symbol("condition error");
+
+function evaluate(rule: CompiledRule, bindings: Bindings): boolean | typeof ERROR {
+  if (!rule.condition) return true;
+  try {
+    return rule.condition(bindings);
+  } catch {
+    // A CEL evaluation error (a missing key, division by zero, an invalid
+    // timestamp): the rule neither allows nor is ignored; see decide().
+    return ERROR;
+  }
+}
+
+/** The (at most four) buckets whose rules can match a request of this resource type and action. */
+function bucketsFor(policy: CompiledPolicy, type: string, action: string): Bucket[] {
+  const found: Bucket[] = [];
+  const add = (bucket: Bucket | undefined) => {
+    if (bucket) found.push(bucket);
+  };
+  const exact = policy.index.get(type);
+  add(exact?.get(action));
+  if (action !== ANY) add(exact?.get(ANY));
+  if (type !== ANY) {
+    const anyType = policy.index.get(ANY);
+    add(anyType?.get(action));
+    if (action !== ANY) add(anyType?.get(ANY));
+  }
+  return found;
+}
+
+function deny(id: string, reason: DenyReason, matched: CompiledRule[], errored: CompiledRule[]): DenyDecision {
+  return { id, effect: "deny", reason, matched: ids(matched), errored: ids(errored) };
+}
+
+/** Ids in document order (rules from several buckets interleave). */
+function ids(rules: readonly CompiledRule[]): string[] {
+  if (rules.length === 0) return [];
+  if (rules.length === 1) return [(rules[0] as CompiledRule).id];
+  return [...rules].sort((a, b) => a.position - b.position).map((r) => r.id);
+}
+
 /** An allow rule without a filter template: no row condition. */
 const EVERYTHING: DataFilter = {};
 
-/**
- * Default deny; an explicit deny wins over any allow (DESIGN, "Policy").
- * Allowed filters combine with `any`: a row one allow rule grants is granted.
- */
-export function decide(policy: CompiledPolicy, input: DecisionInput, id: string = crypto.randomUUID()): Decision {
-  const rules = policy.index.get(ruleKey(String(input.resource.type ?? ""), input.action)) ?? [];
-  const allows: { id: string; filter: DataFilter }[] = [];
-  const denies: string[] = [];
-  for (const rule of rules) {
-    if (!rule.applies(input)) continue;
-    if (rule.effect === "deny") {
-      denies.push(rule.id);
-      continue;
-    }
-    const filter = rule.filter ? rule.filter(input) : EVERYTHING;
-    // An allow whose filter cannot be built (missing attribute, wrong kind) does not allow.
-    if (filter === undefined) continue;
-    allows.push({ id: rule.id, filter });
-  }
-  if (denies.length > 0) return { id, effect: "deny", matched: denies, reason: "explicit_deny" };
-  if (allows.length === 0) return { id, effect: "deny", matched: [], reason: "no_matching_allow" };
-  const matched = allows.map((a) => a.id);
-  if (allows.some((a) => a.filter === EVERYTHING))
-    return { id, effect: "allow", matched, reason: "allowed", filter: {} };
-  if (allows.length === 1)
-    return { id, effect: "allow", matched, reason: "allowed", filter: (allows[0] as { filter: DataFilter }).filter };
+function combine(filters: readonly DataFilter[]): DataFilter {
+  if (filters.some((f) => f === EVERYTHING || Object.keys(f).length === 0)) return {};
+  if (filters.length === 1) return filters[0] as DataFilter;
   // `any` of `any`s is one `any`: flattening keeps the combined filter no
   // deeper than the deepest rule's, within the limit the downstream parses.
-  const any = allows.flatMap((a) => ("any" in a.filter && Array.isArray(a.filter.any) ? a.filter.any : [a.filter]));
-  return { id, effect: "allow", matched, reason: "allowed", filter: { any } };
+  return { any: filters.flatMap((f) => ("any" in f && Array.isArray(f.any) ? (f.any as DataFilter[]) : [f])) };
 }

@@ -1,254 +1,421 @@
 import { describe, expect, it } from "vitest";
-import { compilePolicy, POLICY_LIMITS } from "../../shared/policy/compile-policy.ts";
+import { compilePolicy } from "../../shared/policy/compile-policy.ts";
 import { decide } from "../../shared/policy/decide.ts";
-import { PolicyError } from "../../shared/policy/errors.ts";
-import { type DataFilter, MAX_FILTER_DEPTH, matchesFilter, parseDataFilter } from "../../shared/policy/filter.ts";
-import type { DecisionInput } from "../../shared/policy/types.ts";
+import { MAX_FILTER_DEPTH, matchesFilter, parseDataFilter } from "../../shared/policy/filter.ts";
+import { POLICY_LIMITS } from "../../shared/policy/limits.ts";
+import { tokenAttributes } from "../../shared/policy/token-attributes.ts";
+import type { FilterTemplate } from "../../shared/policy/types.ts";
 import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
-
-function input(subject: DecisionInput["subject"], action = "read", type = "documents"): DecisionInput {
-  return { subject, resource: { type }, action, context: { method: "GET" } };
-}
-
-function policyErrorCode(document: unknown): string | undefined {
-  try {
-    compilePolicy(document);
-    return undefined;
-  } catch (error) {
-    expect(error).toBeInstanceOf(PolicyError);
-    return (error as PolicyError).code;
-  }
-}
+import { AGENT, allowedFilter, compileError, policyOf, request, rule, ruleError } from "./policy-fixtures.ts";
 
 const policy = compilePolicy(DEFAULT_POLICY);
 
-/** The filter of an allow; fails the test on a deny. */
-function allowedFilter(d: ReturnType<typeof decide>): DataFilter {
-  expect(d.effect).toBe("allow");
-  if (d.effect !== "allow") throw new Error(`expected allow, got ${d.reason}`);
-  return d.filter;
-}
-
 /** `{ any: [ { any: [ … { a: 1 } ] } ] }`, `levels` deep. */
-function nestedFilter(levels: number): Record<string, unknown> {
-  let filter: Record<string, unknown> = { a: 1 };
+function nestedFilter(levels: number): FilterTemplate {
+  let filter: FilterTemplate = { a: 1 };
   for (let i = 0; i < levels; i++) filter = { any: [filter] };
   return filter;
 }
 
 describe("default policy", () => {
   it("lets a member read public and internal documents of their org", () => {
-    const d = decide(policy, input({ org_id: "o1", roles: ["member"], scope: ["documents:read"] }));
-    expect(d).toMatchObject({ effect: "allow", matched: ["documents.members-read"], reason: "allowed" });
+    const d = decide(policy, request({ roles: ["member"] }));
+    expect(d).toMatchObject({ effect: "allow", matched: ["documents.members-read"], reason: "allowed", errored: [] });
     expect(allowedFilter(d)).toEqual({ org_id: "o1", classification: { in: ["public", "internal"] } });
   });
 
-  it("adds confidential for owners, combining filters with any", () => {
-    const d = decide(policy, input({ org_id: "o1", roles: ["owner"], scope: ["documents:read"] }));
-    expect(d.effect).toBe("allow");
-    expect(d.matched).toEqual(["documents.members-read", "documents.admins-read-confidential"]);
-    expect(allowedFilter(d)).toEqual({
-      any: [
-        { org_id: "o1", classification: { in: ["public", "internal"] } },
-        { org_id: "o1", classification: { in: ["confidential"] } },
-      ],
-    });
+  it("adds confidential for owners and admins, combining filters with any", () => {
+    for (const role of ["owner", "admin"]) {
+      const d = decide(policy, request({ roles: [role] }));
+      expect(d.matched).toEqual(["documents.members-read", "documents.admins-read-confidential"]);
+      expect(allowedFilter(d)).toEqual({
+        any: [
+          { org_id: "o1", classification: { in: ["public", "internal"] } },
+          { org_id: "o1", classification: { in: ["confidential"] } },
+        ],
+      });
+    }
   });
 
-  it("denies explicitly without the scope, even for an owner", () => {
-    const d = decide(policy, input({ org_id: "o1", roles: ["owner"], scope: [] }));
+  it("denies explicitly without the documents:read scope, even for an owner", () => {
+    const d = decide(policy, request({ roles: ["owner"], scope: [] }));
     expect(d).toMatchObject({ effect: "deny", reason: "explicit_deny", matched: ["documents.require-scope"] });
     expect("filter" in d).toBe(false);
   });
 
-  it("denies by default: unknown action or resource", () => {
-    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "delete")).reason).toBe(
-      "no_matching_allow",
-    );
-    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }, "read", "payroll")).reason).toBe(
-      "no_matching_allow",
-    );
-  });
-
-  it("does not allow when the filter cannot be built (no org)", () => {
-    expect(decide(policy, input({ roles: ["member"], scope: ["documents:read"] })).effect).toBe("deny");
+  it("denies by default: an unknown action or resource type, a subject with no org", () => {
+    expect(decide(policy, request({}, { action: "delete" }))).toMatchObject({
+      effect: "deny",
+      reason: "no_matching_allow",
+      matched: [],
+    });
+    expect(decide(policy, request({}, { type: "payroll" })).reason).toBe("no_matching_allow");
+    expect(decide(policy, request({ org_id: "" })).reason).toBe("no_matching_allow");
   });
 
   it("allows the demo echo for members with the scope, with the explicit everything-filter {}", () => {
-    const d = decide(
-      policy,
-      input({ org_id: "o1", roles: ["member"], scope: ["documents:read"] }, "read", "demo-echo"),
-    );
+    const d = decide(policy, request({}, { type: "demo-echo" }));
     expect(d).toMatchObject({ effect: "allow", matched: ["demo-echo.members-read"] });
     expect(allowedFilter(d)).toEqual({});
-    expect(decide(policy, input({ org_id: "o1", scope: [] }, "read", "demo-echo")).effect).toBe("deny");
+    expect(decide(policy, request({ scope: [] }, { type: "demo-echo" })).reason).toBe("no_matching_allow");
+  });
+
+  it("lets an agent the token service delegated to read for the person, with the person's rows", () => {
+    const d = decide(policy, request({ roles: ["owner"] }, { actor: AGENT }));
+    expect(d.matched).toEqual([
+      "documents.members-read",
+      "documents.admins-read-confidential",
+      "documents.delegated-agents",
+    ]);
+    expect(allowedFilter(d)).toEqual(allowedFilter(decide(policy, request({ roles: ["owner"] }))));
+    expect(decide(policy, request({}, { actor: AGENT, type: "demo-echo" })).effect).toBe("allow");
+  });
+
+  it("never lets delegation widen: an agent for a person without the scope is denied like the person", () => {
+    expect(decide(policy, request({ scope: [] }, { actor: AGENT }))).toMatchObject({
+      effect: "deny",
+      reason: "explicit_deny",
+      matched: ["documents.require-scope"],
+    });
   });
 
   it("uses the decision id it is given", () => {
-    expect(decide(policy, input({ org_id: "o1", scope: ["documents:read"] }), "d-1").id).toBe("d-1");
+    expect(decide(policy, request(), "d-1").id).toBe("d-1");
+    expect(decide(policy, request({ scope: [] }), "d-2").id).toBe("d-2");
   });
 });
 
-describe("compilePolicy", () => {
-  const rule = { id: "r", effect: "allow", resource: "documents", actions: ["read"] };
+describe("delegation: decided on both the subject and the actor (ASVS 8.3.3)", () => {
+  const subjectRule = rule({ id: "subject", when: '"documents:read" in subject.scope' });
+  const actorRule = rule({ id: "actor", when: 'actor.client_id == "mac_agent"' });
+  const p = policyOf(subjectRule, actorRule);
 
-  it("refuses malformed documents with a code", () => {
-    expect(policyErrorCode(null)).toBe("ERR_POLICY_SHAPE");
-    expect(policyErrorCode({ format: 2, rules: [] })).toBe("ERR_POLICY_SHAPE");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, effect: "maybe" }] })).toBe("ERR_POLICY_SHAPE");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, actions: [] }] })).toBe("ERR_POLICY_SHAPE");
-    expect(policyErrorCode({ format: 1, rules: [rule, rule] })).toBe("ERR_POLICY_DUPLICATE_RULE");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, effect: "deny", filter: { a: 1 } }] })).toBe(
-      "ERR_POLICY_SHAPE",
-    );
+  it("allows a delegated request only when a subject rule and an actor rule both hold", () => {
+    expect(decide(p, request({}, { actor: AGENT }))).toMatchObject({ effect: "allow", matched: ["subject", "actor"] });
   });
 
-  it("refuses unknown operators and attributes (no eval, no prototype access)", () => {
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { regex: ["a", "b"] } }] })).toBe(
-      "ERR_POLICY_UNKNOWN_OPERATOR",
-    );
-    expect(
-      policyErrorCode({ format: 1, rules: [{ ...rule, when: { eq: [{ var: "subject.__proto__.x" }, 1] } }] }),
-    ).toBe("ERR_POLICY_UNKNOWN_ATTRIBUTE");
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { eq: [{ var: "env.SECRET" }, 1] } }] })).toBe(
-      "ERR_POLICY_UNKNOWN_ATTRIBUTE",
-    );
-  });
-
-  it("bounds depth and size", () => {
-    let deep: unknown = { eq: [1, 1] };
-    for (let i = 0; i <= POLICY_LIMITS.depth + 1; i++) deep = { not: deep };
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: deep }] })).toBe("ERR_POLICY_TOO_LARGE");
-    const wide = { any: Array.from({ length: POLICY_LIMITS.nodesPerRule }, () => ({ eq: [1, 1] })) };
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: wide }] })).toBe("ERR_POLICY_TOO_LARGE");
-    const longList = Array.from({ length: POLICY_LIMITS.listItems + 1 }, (_, i) => `v${i}`);
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, when: { in: [{ var: "action" }, longList] } }] })).toBe(
-      "ERR_POLICY_SHAPE",
-    );
-  });
-
-  it("evaluates operators over attributes", () => {
-    const p = compilePolicy({
-      format: 1,
-      rules: [
-        {
-          ...rule,
-          id: "a",
-          when: { all: [{ eq: [{ var: "context.method" }, "GET"] }, { in: [{ var: "subject.id" }, ["u1", "u2"]] }] },
-        },
-        { ...rule, id: "b", effect: "deny", when: { ne: [{ var: "subject.tier" }, "gold"] } },
-      ],
+  it("denies actor_not_permitted when no rule naming actor lets this actor act, naming the subject's rules", () => {
+    const other = { ...AGENT, id: "mac_other", client_id: "mac_other" };
+    expect(decide(p, request({}, { actor: other }))).toMatchObject({
+      effect: "deny",
+      reason: "actor_not_permitted",
+      matched: ["subject"],
     });
-    expect(decide(p, input({ id: "u1", tier: "gold" })).effect).toBe("allow");
-    expect(decide(p, input({ id: "u1", tier: "tin" })).reason).toBe("explicit_deny");
-    expect(decide(p, input({ id: "u3", tier: "gold" })).reason).toBe("no_matching_allow");
+    expect(decide(policyOf(subjectRule), request({}, { actor: AGENT })).reason).toBe("actor_not_permitted");
+  });
+
+  it("an actor rule alone never allows: the subject must be allowed on their own", () => {
+    expect(decide(p, request({ scope: [] }, { actor: AGENT }))).toMatchObject({
+      effect: "deny",
+      reason: "no_matching_allow",
+    });
+    const both = rule({ id: "both", when: 'actor.client_id == "mac_agent" && "owner" in subject.roles' });
+    expect(decide(policyOf(both), request({ roles: ["owner"] }, { actor: AGENT })).reason).toBe("no_matching_allow");
+  });
+
+  it("actor rules take no part in a direct request: they neither allow nor deny it", () => {
+    expect(decide(policyOf(actorRule), request()).reason).toBe("no_matching_allow");
+    const denyAgents = rule({ id: "no-agents", effect: "deny", when: 'actor.id != ""' });
+    expect(decide(policyOf(subjectRule, denyAgents), request()).effect).toBe("allow");
+    expect(decide(policyOf(subjectRule, actorRule, denyAgents), request({}, { actor: AGENT }))).toMatchObject({
+      effect: "deny",
+      reason: "explicit_deny",
+      matched: ["no-agents"],
+    });
+  });
+
+  it("sees the whole chain and context.delegated", () => {
+    const direct = rule({ id: "direct-only", actions: ["write"], when: "!context.delegated" });
+    const shallow = rule({ id: "no-sub-delegation", when: "size(actor.chain) == 1" });
+    const p2 = policyOf(subjectRule, shallow, direct);
+    expect(decide(p2, request({}, { actor: AGENT })).effect).toBe("allow");
+    const chained = { ...AGENT, chain: ["mac_agent", "mac_first"] };
+    expect(decide(p2, request({}, { actor: chained })).reason).toBe("actor_not_permitted");
+    expect(decide(p2, request({}, { action: "write" })).effect).toBe("allow");
+    expect(decide(p2, request({}, { action: "write", actor: AGENT })).reason).toBe("no_matching_allow");
+  });
+
+  it("reads subject and actor from a token's claims, the chain outermost first (RFC 8693 §4.1)", () => {
+    const claims = {
+      iss: "i",
+      aud: "a",
+      exp: 2,
+      iat: 1,
+      jti: "j",
+      sub: "u1",
+      client_id: "mac_agent",
+      org_id: "o1",
+      scope: "documents:read  openid",
+      act: { sub: "mac_agent", client_id: "mac_agent", act: { sub: "mac_first", client_id: "mac_first" } },
+    };
+    expect(tokenAttributes(claims)).toEqual({
+      subject: { id: "u1", org_id: "o1", client_id: "mac_agent", roles: [], scope: ["documents:read", "openid"] },
+      actor: { id: "mac_agent", client_id: "mac_agent", chain: ["mac_agent", "mac_first"] },
+    });
+    const { act: _, ...direct } = claims;
+    expect(tokenAttributes(direct)).not.toHaveProperty("actor");
   });
 });
 
-describe("data filter", () => {
-  const rows = [
-    { org_id: "o1", classification: "public" },
-    { org_id: "o1", classification: "restricted" },
-    { org_id: "o2", classification: "public" },
-  ];
-
-  it("matches rows by equality, in-lists and any", () => {
-    const f = { org_id: "o1", classification: { in: ["public", "internal"] } };
-    expect(rows.filter((r) => matchesFilter(r, f))).toEqual([rows[0]]);
-    expect(rows.filter((r) => matchesFilter(r, { any: [f, { org_id: "o2" }] }))).toEqual([rows[0], rows[2]]);
+describe("compilePolicy: every error code, with the path of the offending part", () => {
+  it("ERR_POLICY_FORMAT: anything but format 2", () => {
+    expect(compileError({ format: 1, rules: [] })).toMatchObject({ code: "ERR_POLICY_FORMAT", path: "$.format" });
+    expect(compileError({ rules: [] })?.code).toBe("ERR_POLICY_FORMAT");
   });
 
-  it("parses only well-formed filters", () => {
-    expect(parseDataFilter('{"org_id":"o1"}')).toEqual({ org_id: "o1" });
-    expect(parseDataFilter(null)).toBeUndefined();
-    expect(parseDataFilter("not json")).toBeUndefined();
-    expect(parseDataFilter("[]")).toBeUndefined();
-    expect(parseDataFilter('{"org_id":{"$ne":"x"}}')).toBeUndefined();
-    expect(parseDataFilter('{"any":{"org_id":"o1"}}')).toBeUndefined();
+  it("ERR_POLICY_SHAPE: the document, a rule, its fields", () => {
+    expect(compileError(null)).toMatchObject({ code: "ERR_POLICY_SHAPE", path: "$" });
+    expect(compileError({ format: 2, rules: {} })).toMatchObject({ code: "ERR_POLICY_SHAPE", path: "$.rules" });
+    expect(compileError({ format: 2, rules: [], extra: 1 })).toMatchObject({ path: "$.extra" });
+    expect(compileError({ format: 2, rules: ["r"] })).toMatchObject({ code: "ERR_POLICY_SHAPE", path: "$.rules[0]" });
+    const cases: [Record<string, unknown>, string][] = [
+      [{ effect: "maybe" }, "$.rules[0].effect"],
+      [{ id: "has space" }, "$.rules[0].id"],
+      [{ id: "x".repeat(POLICY_LIMITS.nameLength + 1) }, "$.rules[0].id"],
+      [{ resource: "" }, "$.rules[0].resource"],
+      [{ resource: ["documents"] }, "$.rules[0].resource"],
+      [{ actions: [] }, "$.rules[0].actions"],
+      [{ actions: "read" }, "$.rules[0].actions"],
+      [{ actions: ["read", "*"] }, "$.rules[0].actions"],
+      [{ actions: ["read", 7] }, "$.rules[0].actions[1]"],
+      // A misspelt `when` would leave a rule that always applies.
+      [{ condition: "false" }, "$.rules[0].condition"],
+      [{ when: "" }, "$.rules[0].when"],
+      [{ when: true }, "$.rules[0].when"],
+      [{ description: 7 }, "$.rules[0].description"],
+      [{ effect: "deny", filter: { a: 1 } }, "$.rules[0].filter"],
+    ];
+    for (const [partial, path] of cases) {
+      expect(ruleError(partial), JSON.stringify(partial)).toEqual({ code: "ERR_POLICY_SHAPE", path });
+    }
+  });
+
+  it("ERR_POLICY_DUPLICATE_RULE", () => {
+    const r = rule({ id: "r" });
+    expect(compileError({ format: 2, rules: [r, { ...r, actions: ["write"] }] })).toMatchObject({
+      code: "ERR_POLICY_DUPLICATE_RULE",
+      path: "$.rules[1].id",
+    });
+  });
+
+  it("ERR_POLICY_SYNTAX: not CEL", () => {
+    for (const when of ["subject.id ==", "(true", "subject.roles.exists(1, true)", "a ? b", "'unterminated"]) {
+      expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_SYNTAX", path: "$.rules[0].when" });
+    }
+  });
+
+  it("ERR_POLICY_UNKNOWN_ATTRIBUTE: variables and fields the language does not define", () => {
+    for (const when of [
+      "env.SECRET == 1",
+      'subject.tier == "gold"',
+      "has(subject.password)",
+      'actor.roles == ["x"]',
+      'context.headers == ""',
+      "subject.constructor == 1",
+      'google.protobuf.Timestamp == ""',
+      "r",
+    ]) {
+      expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_UNKNOWN_ATTRIBUTE", path: "$.rules[0].when" });
+    }
+  });
+
+  it("ERR_POLICY_UNKNOWN_FUNCTION: outside the documented set, matches included (no backtracking regexes)", () => {
+    for (const when of [
+      'subject.id.matches("^(a+)+$")',
+      "f(subject.id)",
+      'subject.id.split(",") == []',
+      "cel.bind(x, 1, x == 1)",
+      "type(subject.id) == string",
+      'dyn(subject.id) == "u1"',
+    ]) {
+      expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_UNKNOWN_FUNCTION", path: "$.rules[0].when" });
+    }
+  });
+
+  it("ERR_POLICY_TYPE: not a bool, or operators on the wrong types", () => {
+    for (const when of [
+      "subject.id",
+      "subject.roles",
+      "1 + 1",
+      "subject.id == 1",
+      '"owner" in subject.id',
+      "context.dpop_bound + 1 == 2",
+      "size(context.dpop_bound) == 1",
+      "context.time == 1",
+    ]) {
+      expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_TYPE", path: "$.rules[0].when" });
+    }
+  });
+
+  it("ERR_POLICY_RESERVED_NAME: a macro variable may not hide a variable or another macro's", () => {
+    for (const when of ["subject.roles.exists(subject, true)", "subject.roles.all(action, action != '')"]) {
+      expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_RESERVED_NAME", path: "$.rules[0].when" });
+    }
+  });
+
+  it("ERR_POLICY_ACTOR_FILTER: an actor rule is a gate, and a filter never reads the actor", () => {
+    expect(ruleError({ when: 'actor.id != ""', filter: { org_id: "o1" } })).toEqual({
+      code: "ERR_POLICY_ACTOR_FILTER",
+      path: "$.rules[0].filter",
+    });
+    expect(ruleError({ filter: { agent: { attr: "actor.id" } } })).toEqual({
+      code: "ERR_POLICY_ACTOR_FILTER",
+      path: "$.rules[0].filter.agent.attr",
+    });
+  });
+
+  it("ERR_POLICY_TOO_LARGE: rules, expression length, nodes, depth, list and map literals, nested macros", () => {
+    const many = Array.from({ length: POLICY_LIMITS.rules + 1 }, (_, i) => rule({ id: `r${i}` }));
+    expect(compileError({ format: 2, rules: many })).toMatchObject({ code: "ERR_POLICY_TOO_LARGE", path: "$.rules" });
+    const manyActions = Array.from({ length: POLICY_LIMITS.actionsPerRule + 1 }, (_, i) => `a${i}`);
+    const long = `subject.id == "${"x".repeat(POLICY_LIMITS.expressionLength)}"`;
+    const wide = Array.from({ length: POLICY_LIMITS.expressionNodes }, () => "true").join(" || ");
+    const deep = `${"(".repeat(POLICY_LIMITS.expressionDepth + 1)}true${")".repeat(POLICY_LIMITS.expressionDepth + 1)}`;
+    const list = `subject.id in [${Array.from({ length: POLICY_LIMITS.listItems + 1 }, (_, i) => `"v${i}"`)}]`;
+    const map = `size({${Array.from({ length: POLICY_LIMITS.mapEntries + 1 }, (_, i) => `"k${i}": 1`)}}) > 0`;
+    const nested = "subject.roles.exists(r, subject.scope.exists(s, s == r))";
+    for (const [partial, path] of [
+      [{ actions: manyActions }, "$.rules[0].actions"],
+      [{ when: long }, "$.rules[0].when"],
+      [{ when: wide }, "$.rules[0].when"],
+      [{ when: deep }, "$.rules[0].when"],
+      [{ when: list }, "$.rules[0].when"],
+      [{ when: map }, "$.rules[0].when"],
+      [{ when: nested }, "$.rules[0].when"],
+      [{ filter: nestedFilter(MAX_FILTER_DEPTH + 1) }, `$.rules[0].filter${".any[0]".repeat(MAX_FILTER_DEPTH + 1)}`],
+    ] as const) {
+      expect(ruleError(partial), JSON.stringify(partial).slice(0, 80)).toEqual({ code: "ERR_POLICY_TOO_LARGE", path });
+    }
+  });
+
+  it("compiles the limits themselves: a macro beside a macro, lists and depth at the cap", () => {
+    const atCap = `subject.id in [${Array.from({ length: POLICY_LIMITS.listItems }, (_, i) => `"v${i}"`)}]`;
+    for (const when of [
+      atCap,
+      'subject.roles.exists(r, r == "owner") && subject.scope.all(s, s != "")',
+      'subject.roles.filter(r, r != "").exists(r, r == "owner")',
+    ]) {
+      expect(ruleError({ when }), when).toBeUndefined();
+    }
   });
 });
 
 describe("filters: one contract for the PDP and the downstream", () => {
-  const rule = { id: "r", effect: "allow", resource: "documents", actions: ["read"] } as const;
+  it("fills attribute references in, scalars and lists", () => {
+    const p = policyOf(
+      rule({
+        id: "r",
+        filter: {
+          org_id: { attr: "subject.org_id" },
+          role: { in: { attr: "subject.roles" } },
+          owner: { attr: "subject.id" },
+          kind: { attr: "resource.type" },
+          verb: { attr: "action" },
+          bound: { attr: "context.dpop_bound" },
+          tier: { attr: "resource.attributes.tier" },
+          public: true,
+          level: 3,
+          none: null,
+          labels: { in: ["a", 1, false, null] },
+        },
+      }),
+    );
+    const input = request({ roles: ["member", "auditor"] });
+    input.resource.attributes = { tier: 2 };
+    expect(allowedFilter(decide(p, input))).toEqual({
+      org_id: "o1",
+      role: { in: ["member", "auditor"] },
+      owner: "u1",
+      kind: "documents",
+      verb: "read",
+      bound: false,
+      tier: 2,
+      public: true,
+      level: 3,
+      none: null,
+      labels: { in: ["a", 1, false, null] },
+    });
+  });
 
   it("an allow without a filter template carries {} (everything the route exposes), also beside others", () => {
-    const p = compilePolicy({
-      format: 1,
-      rules: [
-        { ...rule, id: "all" },
-        { ...rule, id: "some", filter: { org_id: { var: "subject.org_id" } } },
-      ],
-    });
-    const d = decide(p, input({ org_id: "o1" }));
+    const p = policyOf(rule({ id: "all" }), rule({ id: "some", filter: { org_id: { attr: "subject.org_id" } } }));
+    const d = decide(p, request());
     expect(d.matched).toEqual(["all", "some"]);
     expect(allowedFilter(d)).toEqual({});
     expect(parseDataFilter(JSON.stringify(allowedFilter(d)))).toEqual({});
   });
 
   it("compiles filters up to MAX_FILTER_DEPTH and refuses deeper ones, like parseDataFilter", () => {
-    expect(
-      policyErrorCode({ format: 1, rules: [{ ...rule, filter: nestedFilter(MAX_FILTER_DEPTH) }] }),
-    ).toBeUndefined();
-    expect(policyErrorCode({ format: 1, rules: [{ ...rule, filter: nestedFilter(MAX_FILTER_DEPTH + 1) }] })).toBe(
-      "ERR_POLICY_TOO_LARGE",
-    );
+    expect(ruleError({ filter: nestedFilter(MAX_FILTER_DEPTH) })).toBeUndefined();
+    expect(ruleError({ filter: nestedFilter(MAX_FILTER_DEPTH + 1) })?.code).toBe("ERR_POLICY_TOO_LARGE");
     expect(parseDataFilter(JSON.stringify(nestedFilter(MAX_FILTER_DEPTH)))).toBeDefined();
     expect(parseDataFilter(JSON.stringify(nestedFilter(MAX_FILTER_DEPTH + 1)))).toBeUndefined();
   });
 
   it("combining allows never makes a filter deeper than the downstream accepts", () => {
-    const p = compilePolicy({
-      format: 1,
-      rules: [
-        { ...rule, id: "deep", filter: nestedFilter(MAX_FILTER_DEPTH) },
-        { ...rule, id: "flat", filter: { b: 2 } },
-      ],
-    });
-    const filter = allowedFilter(decide(p, input({})));
+    const p = policyOf(
+      rule({ id: "deep", filter: nestedFilter(MAX_FILTER_DEPTH) }),
+      rule({ id: "flat", filter: { b: 2 } }),
+    );
+    const filter = allowedFilter(decide(p, request()));
     expect(parseDataFilter(JSON.stringify(filter))).toEqual(filter);
     expect(matchesFilter({ a: 1 }, filter)).toBe(true);
     expect(matchesFilter({ b: 2 }, filter)).toBe(true);
     expect(matchesFilter({ c: 3 }, filter)).toBe(false);
   });
 
-  it("refuses lists, objects and non-finite numbers where a scalar belongs, and scalars where in needs a list, at compile time", () => {
-    const bad: unknown[] = [
+  it("refuses at compile time what is not a scalar where a scalar belongs, or not a list under in", () => {
+    const shape: unknown[] = [
       { org_id: ["o1", "o2"] },
       { org_id: { nested: "x" } },
-      { org_id: { var: "subject.org_id", extra: 1 } },
+      { org_id: { attr: "subject.org_id", extra: 1 } },
       { classification: { in: "public" } },
       { classification: { in: ["public", { x: 1 }] } },
       { classification: { in: ["public"], also: 1 } },
+      { "Org-Id": "x" },
       { any: [] },
+      { any: [{ a: 1 }], b: 2 },
+      "org_id",
     ];
-    for (const filter of bad) {
-      expect(policyErrorCode({ format: 1, rules: [{ ...rule, filter }] }), JSON.stringify(filter)).toBe(
-        "ERR_POLICY_SHAPE",
-      );
+    for (const filter of shape) {
+      expect(ruleError({ filter })?.code, JSON.stringify(filter)).toBe("ERR_POLICY_SHAPE");
+    }
+    const types: unknown[] = [
+      { org_id: { attr: "subject.roles" } },
+      { org_id: { in: { attr: "subject.org_id" } } },
+      { at: { attr: "context.time" } },
+      { attrs: { attr: "resource.attributes" } },
+      { verb: { in: { attr: "action" } } },
+    ];
+    for (const filter of types) {
+      expect(ruleError({ filter })?.code, JSON.stringify(filter)).toBe("ERR_POLICY_TYPE");
+    }
+    for (const attr of ["subject.tier", "env.SECRET", "subject", "subject.org_id.x", "resource.attributes."]) {
+      expect(ruleError({ filter: { a: { attr } } })?.code, attr).toBe("ERR_POLICY_UNKNOWN_ATTRIBUTE");
     }
   });
 
-  it("does not allow when an attribute holds the wrong kind at decision time", () => {
-    const p = compilePolicy({
-      format: 1,
-      rules: [{ ...rule, filter: { org_id: { var: "subject.org_id" }, role: { in: { var: "subject.roles" } } } }],
+  it("does not allow when an open-ended attribute holds the wrong kind at decision time, and says which rule", () => {
+    const p = policyOf(
+      rule({
+        id: "r",
+        filter: { tier: { attr: "resource.attributes.tier" }, tag: { in: { attr: "resource.attributes.tags" } } },
+      }),
+    );
+    const withAttributes = (attributes: Record<string, unknown>) => {
+      const input = request();
+      input.resource.attributes = attributes as never;
+      return decide(p, input);
+    };
+    expect(allowedFilter(withAttributes({ tier: "gold", tags: ["a", 2] }))).toEqual({
+      tier: "gold",
+      tag: { in: ["a", 2] },
     });
-    expect(allowedFilter(decide(p, input({ org_id: "o1", roles: ["member"] })))).toEqual({
-      org_id: "o1",
-      role: { in: ["member"] },
-    });
-    // A list where a scalar belongs, a scalar where a list belongs, and a
-    // value no claim could hold (an object smuggled into the attributes).
-    const smuggled = { nested: true } as unknown as string;
-    for (const subject of [
-      { org_id: ["o1", "o2"], roles: ["member"] },
-      { org_id: "o1", roles: "member" },
-      { org_id: smuggled, roles: ["member"] },
-      { org_id: "o1", roles: [smuggled] },
-    ]) {
-      expect(decide(p, input(subject)), JSON.stringify(subject)).toMatchObject({
+    for (const attributes of [{ tags: ["a"] }, { tier: ["gold"], tags: ["a"] }, { tier: "gold", tags: "a" }]) {
+      expect(withAttributes(attributes), JSON.stringify(attributes)).toMatchObject({
         effect: "deny",
         reason: "no_matching_allow",
+        errored: ["r"],
       });
     }
   });
@@ -257,5 +424,8 @@ describe("filters: one contract for the PDP and the downstream", () => {
     expect(parseDataFilter('{"__proto__":"x"}')).toBeUndefined();
     expect(parseDataFilter('{"Org-Id":"x"}')).toBeUndefined();
     expect(parseDataFilter('{"org_id":"x"}')).toEqual({ org_id: "x" });
+    expect(parseDataFilter(null)).toBeUndefined();
+    expect(parseDataFilter("not json")).toBeUndefined();
+    expect(parseDataFilter('{"org_id":{"$ne":"x"}}')).toBeUndefined();
   });
 });

@@ -8,6 +8,7 @@ import { TokenVerificationError } from "../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../shared/jwt/verify-access-token.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
+import { tokenAttributes } from "../../../shared/policy/token-attributes.ts";
 import type { DecisionInput } from "../../../shared/policy/types.ts";
 import type { GatewayConfig } from "./config.ts";
 import { filterDownstreamResponse } from "./forward/downstream-response.ts";
@@ -170,16 +171,15 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
 
 function decisionInput(claims: AccessTokenClaims, route: ProtectedRoute, request: Request, url: URL): DecisionInput {
   return {
-    subject: {
-      id: claims.sub,
-      org_id: claims.org_id,
-      roles: claims.roles ?? [],
-      client_id: claims.client_id,
-      scope: claims.scope ? claims.scope.split(" ").filter(Boolean) : [],
-      actor: claims.act?.sub,
-    },
+    ...tokenAttributes(claims),
     resource: { type: route.resource },
     action: route.action,
-    context: { method: request.method, path: url.pathname },
+    context: {
+      method: request.method,
+      path: url.pathname,
+      ip: request.headers.get("CF-Connecting-IP") ?? "",
+      // checkDpopBinding above has verified the proof for a cnf.jkt token.
+      dpop_bound: claims.cnf?.jkt !== undefined,
+    },
   };
 }

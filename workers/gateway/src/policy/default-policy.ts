@@ -2,7 +2,8 @@ import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import type { PolicyDocument } from "../../../../shared/policy/types.ts";
 
 /**
- * The policy every organization starts with.
+ * The policy every organization starts with (docs/policy.md, "The default
+ * policy").
  *
  * - Anyone in the org with the `documents:read` scope reads the org's public
  *   and internal documents.
@@ -11,9 +12,14 @@ import type { PolicyDocument } from "../../../../shared/policy/types.ts";
  * - Without the scope, an explicit deny (so no other allow can open it).
  * - Demo only: members with the scope may call the demo service's echo
  *   (routes.ts), which has no rows, so its allow carries the filter `{}`.
+ * - Delegation: an agent acting for a person (`act`) may do what the person
+ *   may, with the delegated token's scope. The token Worker issued that
+ *   token only under the person's live delegation grant, to a client of the
+ *   org acting as itself (workers/token/src/grants/token-exchange-parties.ts),
+ *   so any such actor passes; an org narrows this by naming actors.
  */
 export const DEFAULT_POLICY: PolicyDocument = {
-  format: 1,
+  format: 2,
   rules: [
     {
       id: "documents.require-scope",
@@ -21,7 +27,7 @@ export const DEFAULT_POLICY: PolicyDocument = {
       effect: "deny",
       resource: "documents",
       actions: ["read"],
-      when: { not: { has: [{ var: "subject.scope" }, SCOPE.documentsRead] } },
+      when: `!("${SCOPE.documentsRead}" in subject.scope)`,
     },
     {
       id: "documents.members-read",
@@ -29,8 +35,8 @@ export const DEFAULT_POLICY: PolicyDocument = {
       effect: "allow",
       resource: "documents",
       actions: ["read"],
-      when: { exists: { var: "subject.org_id" } },
-      filter: { org_id: { var: "subject.org_id" }, classification: { in: ["public", "internal"] } },
+      when: 'subject.org_id != ""',
+      filter: { org_id: { attr: "subject.org_id" }, classification: { in: ["public", "internal"] } },
     },
     {
       id: "documents.admins-read-confidential",
@@ -38,8 +44,8 @@ export const DEFAULT_POLICY: PolicyDocument = {
       effect: "allow",
       resource: "documents",
       actions: ["read"],
-      when: { any: [{ has: [{ var: "subject.roles" }, "owner"] }, { has: [{ var: "subject.roles" }, "admin"] }] },
-      filter: { org_id: { var: "subject.org_id" }, classification: { in: ["confidential"] } },
+      when: '"owner" in subject.roles || "admin" in subject.roles',
+      filter: { org_id: { attr: "subject.org_id" }, classification: { in: ["confidential"] } },
     },
     {
       id: "demo-echo.members-read",
@@ -47,7 +53,23 @@ export const DEFAULT_POLICY: PolicyDocument = {
       effect: "allow",
       resource: "demo-echo",
       actions: ["read"],
-      when: { all: [{ exists: { var: "subject.org_id" } }, { has: [{ var: "subject.scope" }, SCOPE.documentsRead] }] },
+      when: `subject.org_id != "" && "${SCOPE.documentsRead}" in subject.scope`,
+    },
+    {
+      id: "documents.delegated-agents",
+      description: "An agent the token service delegated to may read documents for the person",
+      effect: "allow",
+      resource: "documents",
+      actions: ["read"],
+      when: 'actor.client_id != ""',
+    },
+    {
+      id: "demo-echo.delegated-agents",
+      description: "Demo only: an agent the token service delegated to may call the echo service for the person",
+      effect: "allow",
+      resource: "demo-echo",
+      actions: ["read"],
+      when: 'actor.client_id != ""',
     },
   ],
 };
