@@ -11,6 +11,7 @@ import { type DevServer, freePort, type StartOptions, startDevServer, stopAllNow
 import { formatThroughput, measureGateway, type Throughput } from "./gateway-part.ts";
 import { bootstrapOperator } from "./machine-clients.ts";
 import { type Options, options, PARTS } from "./options.ts";
+import { formatPdp, measurePdp } from "./pdp-part.ts";
 import { log, type RoundOptions } from "./rounds.ts";
 import { shadowTree } from "./shadow-tree.ts";
 import { formatSignIn, measureSignIn, type SignInResult } from "./sign-in.ts";
@@ -40,6 +41,8 @@ interface Result {
 
 export async function main(argv: readonly string[], configs: SystemConfigs): Promise<void> {
   const o = options(argv);
+  // In this process, before any Worker starts; alone: `npx node bench/lib/pdp-part.ts`.
+  if (o.parts.length === PARTS.length) console.log(`\n${formatPdp(measurePdp())}\n`);
   const wants = (part: (typeof PARTS)[number]) => o.parts.includes(part);
   const rounds: RoundOptions = {
     rounds: o.rounds,
