@@ -3,6 +3,7 @@ import { DPOP_SIGNING_ALGS, JWT_TYP } from "../contracts/tokens.ts";
 import { accessTokenHash } from "./access-token-hash.ts";
 import { DpopProofError } from "./errors.ts";
 import { normaliseHtu } from "./normalise-htu.ts";
+import { PRIVATE_JWK_MEMBERS } from "../jwt/jwk.ts";
 
 /** What the receiving server knows about the request a proof came with. */
 export interface DpopProofExpectations {
@@ -48,9 +49,6 @@ const KEY_SHAPE: Record<(typeof DPOP_SIGNING_ALGS)[number], { kty: string; crv?:
   RS256: { kty: "RSA" },
   PS256: { kty: "RSA" },
 };
-
-/** JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_JTI_LENGTH = 256;
@@ -171,7 +169,7 @@ function publicJwk(value: unknown, alg: keyof typeof KEY_SHAPE): JWK {
     throw new DpopProofError("ERR_DPOP_JWK", "jwk header missing or not an object");
   }
   const jwk = value as Record<string, unknown>;
-  for (const member of PRIVATE_MEMBERS) {
+  for (const member of PRIVATE_JWK_MEMBERS) {
     if (jwk[member] !== undefined) throw new DpopProofError("ERR_DPOP_JWK", `private member ${member}`);
   }
   const shape = KEY_SHAPE[alg];

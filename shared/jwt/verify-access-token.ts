@@ -8,6 +8,7 @@ import {
   SIGNING_ALG,
 } from "../contracts/tokens.ts";
 import { TokenVerificationError } from "./errors.ts";
+import { COMPACT_JWS } from "./compact-jws.ts";
 
 /** Finds the public key for a `kid`, or `undefined` if it is not ours. */
 export type KeyResolver = (kid: string) => Promise<CryptoKey | undefined>;
@@ -20,9 +21,6 @@ export interface VerifyAccessTokenOptions {
   /** For tests: the verifier's notion of now, in seconds. */
   currentDate?: Date;
 }
-
-/** A JWS compact serialization is three base64url segments. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
  * Verifies an RFC 9068 access token. Everything is pinned before any key is

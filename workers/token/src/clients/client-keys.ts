@@ -1,6 +1,7 @@
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, errors as joseErrors, type JWK, type JWTVerifyGetKey } from "jose";
 import { BodyTooLargeError, readStreamCapped } from "../../../../shared/http/read-body.ts";
 import type { StoredClient } from "./types.ts";
+import { PRIVATE_JWK_MEMBERS } from "../../../../shared/jwt/jwk.ts";
 
 /**
  * The public keys a `private_key_jwt` client signs its assertions with
@@ -48,8 +49,6 @@ export function isAcceptableJwksUri(value: string): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
 }
 
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
-
 /**
  * The keys of a JWKS document (RFC 7517 §5) that may verify an assertion:
  * public EC, RSA or OKP keys meant for signatures. Private or symmetric key
@@ -68,7 +67,7 @@ function isPublicSigningKey(key: unknown): boolean {
   if (typeof key !== "object" || key === null || Array.isArray(key)) return false;
   const jwk = key as Record<string, unknown>;
   if (jwk.kty !== "EC" && jwk.kty !== "RSA" && jwk.kty !== "OKP") return false;
-  if (PRIVATE_MEMBERS.some((member) => member in jwk)) return false;
+  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) return false;
   if (jwk.use !== undefined && jwk.use !== "sig") return false;
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) return false;
   return jwk.alg === undefined || (CLIENT_ASSERTION_ALGS as readonly unknown[]).includes(jwk.alg);
@@ -123,6 +122,27 @@ export async function refreshedRemoteKeyResolver(uri: string): Promise<JWTVerify
   const cached = remoteSets.get(uri);
   if (cached && Date.now() - cached.fetchedAt < JWKS_REFETCH_COOLDOWN_MS) return undefined;
   return createLocalJWKSet({ keys: (await fetchShared(uri)).keys });
+}
+
+/**
+ * Runs `verify` with a key set and, when the set lacks the JWS's key (the
+ * signer rotated: jose's JWKSNoMatchingKey), once more with the set `reread`
+ * gives, if any (refreshedClientKeyResolver, refreshedRemoteKeyResolver:
+ * at most once per cooldown). Every other failure is `verify`'s own.
+ */
+export async function verifyWithKeyReread<T>(
+  keys: JWTVerifyGetKey,
+  reread: () => Promise<JWTVerifyGetKey | undefined>,
+  verify: (keys: JWTVerifyGetKey) => Promise<T>,
+): Promise<T> {
+  try {
+    return await verify(keys);
+  } catch (error) {
+    if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
+    const fresh = await reread();
+    if (!fresh) throw error;
+    return verify(fresh);
+  }
 }
 
 function remoteUri(client: StoredClient): string {

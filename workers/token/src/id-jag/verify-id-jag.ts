@@ -22,11 +22,13 @@ import {
   ClientKeysError,
   refreshedRemoteKeyResolver,
   remoteKeyResolver,
+  verifyWithKeyReread,
 } from "../clients/client-keys.ts";
 import type { GrantContext } from "../grants/types.ts";
 import type { OrgClient } from "../grants/token-exchange-client.ts";
 import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { findTrustedIssuer } from "./trusted-issuers.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 
 /** An ID-JAG that passed every check but the single use of its `jti` (spendIdJag). */
 export interface VerifiedIdJag {
@@ -35,8 +37,6 @@ export interface VerifiedIdJag {
   own: boolean;
 }
 
-/** A JWS compact serialization is three base64url segments. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** Longest assertion read before parsing. */
 const MAX_ASSERTION_LENGTH = 8 * 1024;
 /** Longest `jti` or `sub` accepted (the ReplayGuard holds markers of at most 512 characters). */
@@ -143,15 +143,12 @@ async function verifyExternal(
   const trusted = await findTrustedIssuer(context.env.DB, client.orgId, issuer);
   if (!trusted) throw refused("issuer not trusted by this org");
   const algorithms = [...CLIENT_ASSERTION_ALGS];
-  try {
-    return await verifyJwt(assertion, issuer, await remoteKeyResolver(trusted.jwksUri), algorithms, context);
-  } catch (error) {
-    // The issuer may have rotated: read its set again (at most once per cooldown).
-    if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
-    const refreshed = await refreshedRemoteKeyResolver(trusted.jwksUri);
-    if (!refreshed) throw error;
-    return verifyJwt(assertion, issuer, refreshed, algorithms, context);
-  }
+  // The issuer may have rotated: its set is read again once when it lacks the key.
+  return verifyWithKeyReread(
+    await remoteKeyResolver(trusted.jwksUri),
+    () => refreshedRemoteKeyResolver(trusted.jwksUri),
+    (keys) => verifyJwt(assertion, issuer, keys, algorithms, context),
+  );
 }
 
 function verifyJwt(

@@ -9,6 +9,7 @@ import {
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import { currentSigningKey, type KeyStore } from "../keys/signing-keys.ts";
 import { HostBootstrapError } from "./errors.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 
 /**
  * A host invite's claims. The registered ones (RFC 7519 §4.1) make it
@@ -57,8 +58,7 @@ export interface VerifyInviteOptions {
   currentDate?: Date;
 }
 
-/** A JWS compact serialization is three base64url segments; an invite is well under this. */
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** Longest invite read before parsing; an invite is well under it. */
 export const MAX_INVITE_CHARS = 8192;
 
 const REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti", "org_id"] as const;

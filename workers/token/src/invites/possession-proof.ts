@@ -10,6 +10,8 @@ import {
 import { CLOCK_TOLERANCE_SECONDS, JWT_TYP } from "../../../../shared/contracts/tokens.ts";
 import { CLIENT_ASSERTION_ALGS } from "../clients/client-keys.ts";
 import { HostBootstrapError } from "./errors.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { PRIVATE_JWK_MEMBERS } from "../../../../shared/jwt/jwk.ts";
 
 /**
  * Proof that a host holds the private key it registers (docs/endpoints.md,
@@ -45,12 +47,7 @@ type HostKeyAlgorithm = (typeof HOST_KEY_ALGORITHMS)[number];
 /** RFC 7518 §3.3: an RSA key of fewer than 2048 bits must not be used. */
 const MIN_RSA_MODULUS_BITS = 2048;
 
-/** The members a private JWK has and a public one never (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2). */
-const PRIVATE_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
-
 export const MAX_PROOF_CHARS = 8192;
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /** The key a proof registered: its public members only, named by its RFC 7638 thumbprint. */
 export interface ProvenKey {
@@ -146,7 +143,7 @@ function publicMembers(value: unknown, alg: HostKeyAlgorithm): JWK {
     throw badKey("the proof's protected header must carry the public key as jwk");
   }
   const jwk = value as Record<string, unknown>;
-  if (PRIVATE_MEMBERS.some((member) => member in jwk)) {
+  if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk)) {
     throw badKey("the jwk carries private key material; generate a new key and send only its public part");
   }
   const text = (name: string): string => {

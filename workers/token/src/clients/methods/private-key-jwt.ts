@@ -14,9 +14,11 @@ import {
   ClientKeysError,
   clientKeyResolver,
   refreshedClientKeyResolver,
+  verifyWithKeyReread,
 } from "../client-keys.ts";
 import { AUTHENTICATION_FAILED, authenticatedClient, findConfidentialClient } from "../confidential-client.ts";
 import type { ClientAuthenticator, StoredClient } from "../types.ts";
+import { COMPACT_JWS } from "../../../../../shared/jwt/compact-jws.ts";
 
 /**
  * How far ahead an assertion's `exp` may be. RFC 7523 §3 item 4 only asks
@@ -28,8 +30,6 @@ export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const MAX_ASSERTION_LENGTH = 8 * 1024;
 /** Longest `jti` remembered (the ReplayGuard takes up to 512). */
 const MAX_JTI_LENGTH = 256;
-
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 /**
  * `typ` values an assertion may carry: none (RFC 7523 defines none), `JWT`,
@@ -112,15 +112,11 @@ export const privateKeyJwt: ClientAuthenticator = {
 /** Verifies signature and claims; on a `kid` the cached remote set lacks, re-reads it once. */
 async function verifySignedAssertion(assertion: string, client: StoredClient, issuer: string): Promise<JWTPayload> {
   try {
-    const keys = await clientKeyResolver(client);
-    try {
-      return await verifyAssertionClaims(assertion, keys, client.clientId, issuer);
-    } catch (error) {
-      if (!(error instanceof joseErrors.JWKSNoMatchingKey)) throw error;
-      const refreshed = await refreshedClientKeyResolver(client);
-      if (!refreshed) throw error;
-      return await verifyAssertionClaims(assertion, refreshed, client.clientId, issuer);
-    }
+    return await verifyWithKeyReread(
+      await clientKeyResolver(client),
+      () => refreshedClientKeyResolver(client),
+      (keys) => verifyAssertionClaims(assertion, keys, client.clientId, issuer),
+    );
   } catch (error) {
     if (error instanceof OAuthError) throw error;
     if (error instanceof ClientKeysError) {
