@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { originVars, SECRETS, SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
+import { DERIVED_SECRETS, derivedSecrets, originVars, SECRETS, SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const STATE = resolve(ROOT, ".wrangler/state");
@@ -34,7 +34,7 @@ const env = {
 function devSecrets() {
   const file = resolve(ROOT, ".wrangler/dev-secrets.json");
   const secrets = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : {};
-  const needed = [...new Set(Object.values(SECRETS).flat())];
+  const needed = [...new Set(Object.values(SECRETS).flat())].filter((name) => !DERIVED_SECRETS.includes(name));
   const missing = needed.filter((name) => !secrets[name]);
   if (missing.length === 0) return secrets;
   // A secret added since the last start is generated; existing ones are kept.
@@ -61,6 +61,7 @@ function writeDevVars(config, values) {
 }
 
 const secrets = devSecrets();
+Object.assign(secrets, await derivedSecrets(secrets));
 const vars = originVars(origin);
 for (const [name, worker] of Object.entries(WORKERS)) {
   const values = { ...vars[name] };

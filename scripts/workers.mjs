@@ -6,6 +6,8 @@
 // demo's: a typed binding to another Worker makes that Worker's code part of
 // this one's type check, so the token and authn Workers are plain Fetchers
 // to the gateway and each Worker type-checks on its own.
+import { gatewayAssertionJwks } from "../shared/gateway-assertion/signing-key.ts";
+
 export const WORKERS = {
   gateway: { config: "wrangler.toml", envInterface: "GatewayEnv", typesWith: ["orgState", "demo"] },
   token: { config: "workers/token/wrangler.toml", envInterface: "TokenEnv", typesWith: ["orgState"] },
@@ -26,18 +28,33 @@ export function originVars(origin) {
   const api = `${origin}/api`;
   return {
     gateway: { ISSUER: origin, API_AUDIENCE: api },
-    token: { ISSUER: origin, ALLOWED_AUDIENCES: api },
+    // The MCP demo route's audience is its own resource identifier (workers/gateway/src/routing/route-table.ts).
+    token: { ISSUER: origin, ALLOWED_AUDIENCES: `${api} ${origin}/mcp/demo` },
     authn: { ISSUER: origin, API_AUDIENCE: api },
-    demo: {},
+    // The demo service checks the gateway assertion's issuer and audience.
+    demo: { ISSUER: origin, API_AUDIENCE: api },
     orgState: {},
   };
 }
 
 /** Which secrets each Worker needs (set with `wrangler secret put`; generated locally). */
 export const SECRETS = {
-  gateway: [],
+  gateway: ["GATEWAY_ASSERTION_KEY"],
   token: ["KEY_ENCRYPTION_SECRET"],
   authn: ["BETTER_AUTH_SECRET"],
-  demo: [],
+  demo: ["GATEWAY_ASSERTION_JWKS"],
   orgState: [],
 };
+
+/**
+ * Secrets that are not random but computed from the others: the demo service
+ * pins the gateway's public assertion keys, derived from GATEWAY_ASSERTION_KEY
+ * as the gateway derives them (shared/gateway-assertion/signing-key.ts). Not
+ * secret at all, but set like one, so a deployment sets it with
+ * `wrangler secret put` from ENDPOINT.gatewayJwks.
+ */
+export const DERIVED_SECRETS = ["GATEWAY_ASSERTION_JWKS"];
+
+export async function derivedSecrets(secrets) {
+  return { GATEWAY_ASSERTION_JWKS: JSON.stringify(await gatewayAssertionJwks(secrets.GATEWAY_ASSERTION_KEY)) };
+}

@@ -36,6 +36,15 @@ export const ENDPOINT = {
   documents: "/api/documents",
   /** Demo only: echoes what a downstream receives, to test the gateway's header rules. */
   demoEcho: "/api/echo",
+  /** The demo MCP server (streamable HTTP, JSON-RPC over POST), behind the gateway. */
+  mcpDemo: "/mcp/demo",
+  /**
+   * RFC 9728 §3: an MCP route's protected-resource metadata is at this path
+   * followed by the route's own path; the bare path is the root form.
+   */
+  protectedResourceMetadata: "/.well-known/oauth-protected-resource",
+  /** The gateway's public keys for its signed assertions (shared/gateway-assertion); never the issuer's JWKS. */
+  gatewayJwks: "/.well-known/gateway-jwks.json",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */

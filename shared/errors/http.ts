@@ -13,11 +13,19 @@ export type HttpErrorCode =
   | "forbidden"
   /** The request contradicts what exists (a slug or issuer already taken). */
   | "conflict"
+  /** A policy version's own test cases fail, so it is not published (workers/token/src/policies/). */
+  | "policy_tests_failed"
   | "method_not_allowed"
   | "payload_too_large"
   | "rate_limited"
   | "cross_origin_post"
   | "missing_gateway_headers"
+  /** A request path the gateway cannot normalise safely (workers/gateway/src/routing/normalise-path.ts). */
+  | "invalid_path"
+  /** An MCP request whose JSON-RPC body is unreadable, or whose Mcp-* headers disagree with it. */
+  | "invalid_mcp_request"
+  /** A downstream's refusal of a request whose gateway assertion is missing or does not verify. */
+  | "invalid_gateway_assertion"
   | "upstream_response_refused"
   | "temporarily_unavailable"
   | "server_error";
@@ -27,11 +35,15 @@ const STATUS: Record<HttpErrorCode, number> = {
   invalid_body: 400,
   forbidden: 403,
   conflict: 409,
+  policy_tests_failed: 422,
   method_not_allowed: 405,
   payload_too_large: 413,
   rate_limited: 429,
   cross_origin_post: 403,
   missing_gateway_headers: 403,
+  invalid_path: 400,
+  invalid_mcp_request: 400,
+  invalid_gateway_assertion: 403,
   upstream_response_refused: 502,
   temporarily_unavailable: 503,
   server_error: 500,

@@ -5,7 +5,9 @@ import { compilePolicy } from "../../shared/policy/compile-policy.ts";
 import { parseGatewayConfig, tokenService } from "../../workers/gateway/src/config.ts";
 import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
 import { protect } from "../../workers/gateway/src/protect.ts";
-import { matchRoute, type ProtectedRoute } from "../../workers/gateway/src/routes.ts";
+import { AssertionSigner } from "../../workers/gateway/src/assertion/assertion-signer.ts";
+import { type ProtectedRoute, RouteTable } from "../../workers/gateway/src/routing/match-route.ts";
+import { ROUTES } from "../../workers/gateway/src/routing/route-table.ts";
 import { DpopReplayCache } from "../../workers/gateway/src/trust/dpop-replay-cache.ts";
 import { JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
@@ -35,6 +37,7 @@ describe("gateway config", () => {
       ["REVOCATION_VIEW_MAX_ORGS", "0"],
       ["REVOCATION_VIEW_MAX_ORGS", "many"],
       ["JWKS_REFETCH_COOLDOWN_MS", ""],
+      ["GATEWAY_ASSERTION_KEY", "too-short"],
     ];
     for (const [name, value] of bad) {
       expect(() => parseGatewayConfig({ ...env, [name]: value }), `${name}=${value}`).toThrow(name);
@@ -43,22 +46,29 @@ describe("gateway config", () => {
 
   it("verifies tokens of the issuer when ISSUER is configured with a trailing slash", async () => {
     const config = parseGatewayConfig({ ...env, ISSUER: `${env.ISSUER}/` });
-    const route = matchRoute(ENDPOINT.demoEcho) as ProtectedRoute;
+    const routes = new RouteTable(ROUTES, { issuer: config.issuer, apiAudience: config.audience });
+    const route = routes.match(ENDPOINT.demoEcho) as ProtectedRoute;
     const pending: Promise<unknown>[] = [];
+    const url = new URL(`${env.ISSUER}${ENDPOINT.demoEcho}`);
     const response = await protect(
-      new Request(`${env.ISSUER}${ENDPOINT.demoEcho}`, {
+      new Request(url, {
         headers: { Authorization: `Bearer ${await signer.sign(memberClaims({ iss: env.ISSUER }))}` },
       }),
+      url,
+      url.pathname,
       route,
       {
-        config,
+        issuer: config.issuer,
+        origin: url.origin,
         jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
         revocations: new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 }),
         dpopReplays: new DpopReplayCache(10),
         policyFor: () => compilePolicy(DEFAULT_POLICY),
-        upstream: env[route.upstream],
+        signer: AssertionSigner.create(config.assertionSecret, config.issuer),
+        upstream: env.DEMO,
+        target: url.href,
         audit: env,
-        waitUntil: (promise) => pending.push(promise),
+        waitUntil: (promise: Promise<unknown>) => pending.push(promise),
       },
     );
     expect(response.status).toBe(200);

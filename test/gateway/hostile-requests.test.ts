@@ -147,13 +147,15 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
     expect(received.get(TRUSTED_HEADER.orgId)).toBe("org-1");
     expect(received.get(TRUSTED_HEADER.abacFilter)).toBe("{}");
     expect(received.has(TRUSTED_HEADER.actorId)).toBe(false);
-    expect(received.has(TRUSTED_HEADER.gatewayAssertion)).toBe(false);
+    // The gateway's own assertion, never the caller's.
+    expect(received.get(TRUSTED_HEADER.gatewayAssertion)).not.toBe("forged");
+    expect(received.get(TRUSTED_HEADER.gatewayAssertion)?.split(".")).toHaveLength(3);
     expect(received.has("X-Hop-Secret")).toBe(false);
     expect(received.has("Connection")).toBe(false);
     const trusted = new Set(Object.values(TRUSTED_HEADER).map(canonicalHeaderName));
     const names = receivedCanonical(received).filter((name) => trusted.has(name));
     // One of each, spelled as the gateway spells it.
-    expect(names.sort()).toEqual(["x-abac-filter", "x-org-id", "x-user-id"]);
+    expect(names.sort()).toEqual(["x-abac-filter", "x-gateway-assertion", "x-org-id", "x-user-id"]);
     expect([...received.keys()].filter((name) => name.includes("_"))).toEqual([]);
   });
 

@@ -75,7 +75,8 @@ describe("gateway: allowed requests", () => {
   });
 
   it("passes the delegating actor on as X-Actor-ID", async () => {
-    const response = await get({ Authorization: `Bearer ${await sign(claims({ act: { sub: "agent-7" } }))}` });
+    const act = { sub: "agent-7", client_id: "mac_agent-7" };
+    const response = await get({ Authorization: `Bearer ${await sign(claims({ act }))}` });
     expect(((await response.json()) as { actor_id: string }).actor_id).toBe("agent-7");
   });
 

@@ -5,5 +5,7 @@ declare namespace Cloudflare {
     TEST_AUDIT_MIGRATIONS: import("cloudflare:test").D1Migration[];
     /** The audit database (bound by the token Worker; tests that read audit rows bind it too). */
     AUDIT_DB: D1Database;
+    /** The demo service's pinned gateway keys (test/support/secrets.ts), bound to every test Worker. */
+    GATEWAY_ASSERTION_JWKS: string;
   }
 }

@@ -1,33 +1,52 @@
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
+import { GatewayAssertionError } from "../../../shared/gateway-assertion/errors.ts";
 import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
-import { documentStore } from "./documents.ts";
+import { type DemoConfig, type DemoVars, parseDemoConfig } from "./config.ts";
 import { echo } from "./echo.ts";
+import { filteredRows, handleMcp } from "./mcp.ts";
+
+let config: DemoConfig | undefined;
 
 /**
  * The seed's downstream service. It does no token parsing and no policy: it
- * trusts the gateway's headers, and without them it refuses (fails closed).
+ * trusts the gateway's headers, and only once the gateway's signed assertion
+ * (shared/gateway-assertion) vouches that they were set by the gateway, for
+ * this request and this service; without them it refuses (fails closed).
  */
 export default {
-  async fetch(request) {
+  async fetch(request, env) {
+    config ??= parseDemoConfig(env);
     const url = new URL(request.url);
-    if (url.pathname !== ENDPOINT.documents && url.pathname !== ENDPOINT.demoEcho) {
-      return httpErrorResponse("not_found", "no such path");
-    }
+    const path = url.pathname;
+    const audience =
+      path === ENDPOINT.mcpDemo
+        ? config.mcpAudience
+        : path === ENDPOINT.documents || path === ENDPOINT.demoEcho
+          ? config.apiAudience
+          : undefined;
+    if (!audience) return httpErrorResponse("not_found", "no such path");
     const userId = request.headers.get(TRUSTED_HEADER.userId);
     const orgId = request.headers.get(TRUSTED_HEADER.orgId);
     const filter = parseDataFilter(request.headers.get(TRUSTED_HEADER.abacFilter));
     if (!userId || !orgId || !filter) {
       return httpErrorResponse("missing_gateway_headers", "this service is reachable only through the gateway");
     }
-    if (url.pathname === ENDPOINT.demoEcho) return echo(request, url);
-    const documents = documentStore(orgId).filter((row) => matchesFilter({ ...row }, filter));
+    try {
+      await config.assertions.verify(request, url, { audience });
+    } catch (error) {
+      if (!(error instanceof GatewayAssertionError)) throw error;
+      return httpErrorResponse("invalid_gateway_assertion", error.publicDescription);
+    }
+    const rows = () => filteredRows(orgId, (row) => matchesFilter({ ...row }, filter));
+    if (path === ENDPOINT.demoEcho) return echo(request, url);
+    if (path === ENDPOINT.mcpDemo) return handleMcp(request, rows);
     return Response.json({
       user_id: userId,
       org_id: orgId,
       actor_id: request.headers.get(TRUSTED_HEADER.actorId),
-      documents,
+      documents: rows(),
     });
   },
-} satisfies ExportedHandler;
+} satisfies ExportedHandler<DemoVars>;

@@ -1,6 +1,7 @@
 import { normaliseIssuer } from "../../../shared/config/issuer.ts";
-import { absoluteUrlVar, integerVar } from "../../../shared/config/vars.ts";
+import { absoluteUrlVar, integerVar, secretVar } from "../../../shared/config/vars.ts";
 import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
+import { MIN_GATEWAY_ASSERTION_SECRET_LENGTH } from "../../../shared/gateway-assertion/signing-key.ts";
 
 /**
  * The gateway's settings, parsed and checked once per isolate (a bad value
@@ -13,11 +14,18 @@ export interface GatewayConfig {
   revocationMaxStalenessMs: number;
   revocationViewMaxOrgs: number;
   jwksRefetchCooldownMs: number;
+  /** The secret the assertion key is derived from (shared/gateway-assertion/signing-key.ts). */
+  assertionSecret: string;
 }
 
 /** The vars as strings: the generated types carry the local values, a deployment has its own. */
 type ConfigVars = Record<
-  "ISSUER" | "API_AUDIENCE" | "REVOCATION_MAX_STALENESS_MS" | "REVOCATION_VIEW_MAX_ORGS" | "JWKS_REFETCH_COOLDOWN_MS",
+  | "ISSUER"
+  | "API_AUDIENCE"
+  | "REVOCATION_MAX_STALENESS_MS"
+  | "REVOCATION_VIEW_MAX_ORGS"
+  | "JWKS_REFETCH_COOLDOWN_MS"
+  | "GATEWAY_ASSERTION_KEY",
   string
 >;
 
@@ -28,6 +36,11 @@ export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
     revocationMaxStalenessMs: integerVar("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 0, 60_000),
     revocationViewMaxOrgs: integerVar("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
     jwksRefetchCooldownMs: integerVar("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
+    assertionSecret: secretVar(
+      "GATEWAY_ASSERTION_KEY",
+      vars.GATEWAY_ASSERTION_KEY,
+      MIN_GATEWAY_ASSERTION_SECRET_LENGTH,
+    ),
   };
 }
 

@@ -1,26 +1,34 @@
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../shared/policy/compile-policy.ts";
+import { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { type GatewayConfig, parseGatewayConfig, tokenService } from "./config.ts";
 import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
+import { forwardUrl, upstreamFetcher } from "./forward/upstream.ts";
 import { DEFAULT_POLICY } from "./policy/default-policy.ts";
 import { POLICY_STORE_DEFAULTS, PolicyStore } from "./policy/policy-store.ts";
 import { protect } from "./protect.ts";
-import { matchRoute } from "./routes.ts";
+import { RouteTable } from "./routing/match-route.ts";
+import { normalisePath, PathError } from "./routing/normalise-path.ts";
+import { ROUTES } from "./routing/route-table.ts";
 import { DEFAULT_DPOP_REPLAY_ENTRIES, DpopReplayCache } from "./trust/dpop-replay-cache.ts";
 import { JwksCache } from "./trust/jwks-cache.ts";
 import { RevocationView } from "./trust/revocation-view.ts";
+import { serveLocal } from "./well-known/serve-local.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
 const defaultPolicy: CompiledPolicy = compilePolicy(DEFAULT_POLICY);
 
 interface IsolateState {
   config: GatewayConfig;
+  origin: string;
+  routes: RouteTable;
   jwks: JwksCache;
   revocations: RevocationView;
   policies: PolicyStore;
   dpopReplays: DpopReplayCache;
+  signer: Promise<AssertionSigner>;
 }
 
 let isolate: IsolateState | undefined;
@@ -32,13 +40,19 @@ function isolateState(env: GatewayEnv): IsolateState {
       maxStalenessMs: config.revocationMaxStalenessMs,
       maxOrgs: config.revocationViewMaxOrgs,
     });
+    const signer = AssertionSigner.create(config.assertionSecret, config.issuer);
+    // Handled where it is awaited; this keeps an early failure from being reported as unhandled.
+    signer.catch(() => undefined);
     isolate = {
       config,
+      origin: new URL(config.issuer).origin,
+      routes: new RouteTable(ROUTES, { issuer: config.issuer, apiAudience: config.audience }),
       jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
       revocations,
       // The policy version arrives with the revocations, in the same refresh.
       policies: new PolicyStore(env.KV, revocations, { defaultPolicy, ...POLICY_STORE_DEFAULTS }),
       dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
+      signer,
     };
   }
   return isolate;
@@ -46,22 +60,37 @@ function isolateState(env: GatewayEnv): IsolateState {
 
 export default {
   async fetch(request, env, ctx) {
-    const route = matchRoute(new URL(request.url).pathname);
-    if (!route) return httpErrorResponse("not_found", "no such route");
-    if (route.kind === "public") {
-      // Login and token endpoints are where credentials are presented, and
-      // their Workers set the session cookie: both pass unchanged.
-      const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
-      setForwardingHeaders(headers, request);
-      return proxy(env[route.upstream], request, headers);
+    const url = new URL(request.url);
+    let path: string;
+    try {
+      path = normalisePath(url.pathname);
+    } catch (error) {
+      if (error instanceof PathError) return httpErrorResponse("invalid_path", error.publicDescription);
+      throw error;
     }
     const state = isolateState(env);
-    return protect(request, route, {
-      ...state,
-      policyFor: (orgId) => state.policies.policyFor(orgId),
-      upstream: env[route.upstream],
-      audit: env,
-      waitUntil: (promise) => ctx.waitUntil(promise),
-    });
+    const route = state.routes.match(path);
+    if (!route) return httpErrorResponse("not_found", "no such route");
+    switch (route.kind) {
+      case "local":
+        return serveLocal(route, path, request, { issuer: state.config.issuer, ...state });
+      case "public": {
+        // Login and token endpoints are where credentials are presented, and
+        // their Workers set the session cookie: both pass unchanged.
+        const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
+        setForwardingHeaders(headers, request);
+        return proxy(upstreamFetcher(route.upstream, env), forwardUrl(route.upstream, url, path), request, headers);
+      }
+      case "protected":
+        return protect(request, url, path, route, {
+          ...state,
+          issuer: state.config.issuer,
+          policyFor: (orgId) => state.policies.policyFor(orgId),
+          upstream: upstreamFetcher(route.upstream, env),
+          target: forwardUrl(route.upstream, url, path),
+          audit: env,
+          waitUntil: (promise) => ctx.waitUntil(promise),
+        });
+    }
   },
 } satisfies ExportedHandler<GatewayEnv>;

@@ -1,55 +1,56 @@
 import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
 import { REALM } from "../../../shared/contracts/endpoints.ts";
-import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
+import { FORWARDING_HEADER, TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
-import { bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
+import { type BearerChallenge, bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
-import { TokenVerificationError } from "../../../shared/jwt/errors.ts";
-import { verifyAccessToken } from "../../../shared/jwt/verify-access-token.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
-import { tokenAttributes } from "../../../shared/policy/token-attributes.ts";
-import type { DecisionInput } from "../../../shared/policy/types.ts";
-import type { GatewayConfig } from "./config.ts";
+import type { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { filterDownstreamResponse } from "./forward/downstream-response.ts";
 import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
-import type { ProtectedRoute } from "./routes.ts";
-import { extractBearerToken } from "./trust/bearer-token.ts";
-import { checkDpopBinding, DPOP_CHALLENGE_ALGS } from "./trust/dpop-binding.ts";
-import type { DpopReplayCache } from "./trust/dpop-replay-cache.ts";
-import type { JwksCache } from "./trust/jwks-cache.ts";
-import type { RevocationView } from "./trust/revocation-view.ts";
+import { type McpRequest, McpRequestError, readMcpRequest } from "./mcp/read-mcp-request.ts";
+import { decisionInput } from "./policy/decision-input.ts";
+import type { ProtectedRoute } from "./routing/match-route.ts";
+import { type AuthenticateDeps, authenticate } from "./trust/authenticate.ts";
 
-export interface ProtectDeps {
-  config: GatewayConfig;
-  jwks: JwksCache;
-  revocations: RevocationView;
-  /** Isolate-local replay check of DPoP proofs (trust/dpop-replay-cache.ts). */
-  dpopReplays: DpopReplayCache;
+export interface ProtectDeps extends AuthenticateDeps {
   /** The org's current policy (policy/policy-store.ts); throws when none can be vouched for. */
   policyFor: (orgId: string) => CompiledPolicy | Promise<CompiledPolicy>;
+  /** Signs the assertion sent upstream (assertion/assertion-signer.ts). */
+  signer: Promise<AssertionSigner>;
   upstream: Fetcher;
+  /** Where the request goes: the upstream's URL for the normalised path (forward/upstream.ts). */
+  target: string;
   audit: AuditSink;
   waitUntil: (promise: Promise<unknown>) => void;
 }
 
+type AuditDetail = Record<string, string | readonly string[]>;
+
 /**
- * The policy enforcement point for one protected request: verify the token,
- * check revocation, ask the PDP, then forward with the trusted headers and
- * none of the caller's credentials, and let back only what the identity
- * origin may serve. Every outcome is an audit event sharing the decision id
- * the client sees.
+ * The policy enforcement point for one protected request: verify the token
+ * for this route's audience, check revocation, check the route's scopes,
+ * read an MCP request's method and tool, ask the PDP, then forward with the
+ * trusted headers, the signed assertion and none of the caller's
+ * credentials, and let back only what the identity origin may serve. Every
+ * outcome is an audit event sharing the decision id the client sees.
+ *
+ * `path` is the normalised path (routing/normalise-path.ts): decided on,
+ * audited and forwarded alike.
  */
-export async function protect(request: Request, route: ProtectedRoute, deps: ProtectDeps): Promise<Response> {
+export async function protect(
+  request: Request,
+  url: URL,
+  path: string,
+  route: ProtectedRoute,
+  deps: ProtectDeps,
+): Promise<Response> {
   const decisionId = crypto.randomUUID();
-  const url = new URL(request.url);
-  const audit = (
-    outcome: "allow" | "deny",
-    claims: AccessTokenClaims | undefined,
-    detail: Record<string, string | readonly string[]>,
-  ) =>
+  const mcpTrail: AuditDetail = {};
+  const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: AuditDetail) =>
     deps.waitUntil(
       recordAuditInBackground(deps.audit, {
         id: decisionId,
@@ -59,86 +60,66 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
         subject: claims?.sub ?? null,
         actor: claims?.act?.sub ?? null,
         clientId: claims?.client_id ?? null,
-        detail: {
-          method: request.method,
-          path: url.pathname,
-          resource: route.resource,
-          action: route.action,
-          ...detail,
-        },
+        detail: { method: request.method, path, resource: route.resource, ...mcpTrail, ...detail },
       }),
     );
+  // RFC 9728 §5.1 and the MCP authorization spec: an MCP route's challenges
+  // name its metadata and the scopes it needs.
+  const challenge = (params: Omit<BearerChallenge, "realm">): BearerChallenge => ({
+    realm: REALM,
+    ...params,
+    ...(route.mcp
+      ? { resourceMetadata: route.resourceMetadataUrl, scope: params.scope ?? (route.scopes.join(" ") || undefined) }
+      : {}),
+  });
 
-  if (!route.methods.includes(request.method)) {
+  const action = route.methods[request.method];
+  if (action === undefined) {
     audit("deny", undefined, { error: "method_not_allowed" });
-    const response = httpErrorResponse("method_not_allowed", `use ${route.methods.join(" or ")}`);
-    response.headers.set("Allow", route.methods.join(", "));
-    return response;
+    const allowed = Object.keys(route.methods).join(", ");
+    return httpErrorResponse("method_not_allowed", `use ${allowed}`, { Allow: allowed });
   }
 
-  const extracted = extractBearerToken(request.headers, url);
-  if (extracted.kind === "absent") {
-    audit("deny", undefined, { error: "no_token" });
-    return bearerErrorResponse({ realm: REALM });
+  const auth = await authenticate(request, url, route.audienceUri, deps);
+  if (!auth.ok) {
+    if ("unavailable" in auth) {
+      audit("deny", auth.claims, { error: "revocation_state_unavailable" });
+      return httpErrorResponse("temporarily_unavailable", "revocation state unavailable, retry");
+    }
+    audit("deny", auth.claims, { error: auth.code, ...(auth.claims ? { jti: auth.claims.jti } : {}) });
+    return bearerErrorResponse(challenge(auth.challenge));
   }
-  if (extracted.kind === "malformed") {
-    audit("deny", undefined, { error: "invalid_request" });
-    return bearerErrorResponse({ realm: REALM, error: "invalid_request", description: extracted.description });
+  const { claims } = auth;
+
+  // RFC 6750 §3.1: a token without the route's scopes is refused naming all of
+  // them, so a client steps up once (MCP authorization, "Scope Challenge Handling").
+  const granted = claims.scope ? claims.scope.split(" ") : [];
+  if (route.scopes.some((scope) => !granted.includes(scope))) {
+    audit("deny", claims, { error: "insufficient_scope", jti: claims.jti });
+    return bearerErrorResponse(
+      challenge({
+        scheme: auth.scheme,
+        error: "insufficient_scope",
+        description: `this resource needs the scope ${route.scopes.join(" ")}`,
+        scope: route.scopes.join(" "),
+      }),
+    );
   }
 
-  let claims: AccessTokenClaims;
-  try {
-    claims = await verifyAccessToken(extracted.token, {
-      issuer: deps.config.issuer,
-      audience: deps.config.audience,
-      resolveKey: deps.jwks.resolve,
-    });
-  } catch (error) {
-    if (!(error instanceof TokenVerificationError)) throw error;
-    audit("deny", undefined, { error: error.code });
-    return bearerErrorResponse({
-      scheme: extracted.scheme,
-      realm: REALM,
-      error: "invalid_token",
-      description: error.publicDescription,
-    });
-  }
-
-  // RFC 9449 §7: a DPoP-bound token only with a proof for this request, by its key.
-  const dpopRefusal = await checkDpopBinding(
-    { request, url, scheme: extracted.scheme, token: extracted.token, claims },
-    { origin: new URL(deps.config.issuer).origin, replays: deps.dpopReplays },
-  );
-  if (dpopRefusal) {
-    audit("deny", claims, { error: dpopRefusal.code, jti: claims.jti });
-    return bearerErrorResponse({
-      scheme: "DPoP",
-      realm: REALM,
-      error: dpopRefusal.protocolError,
-      description: dpopRefusal.publicDescription,
-      algs: DPOP_CHALLENGE_ALGS,
-    });
-  }
-
-  let revoked: boolean;
-  try {
-    revoked = await deps.revocations.isRevoked(claims);
-  } catch (error) {
-    // Fail closed: without a view of revocations no newer than the bound,
-    // the gateway cannot vouch for the token.
-    console.error("revocation state unavailable", error);
-    audit("deny", claims, { error: "revocation_state_unavailable" });
-    return httpErrorResponse("temporarily_unavailable", "revocation state unavailable, retry");
-  }
-  if (revoked) {
-    const error = new TokenVerificationError("ERR_TOKEN_REVOKED");
-    audit("deny", claims, { error: error.code, jti: claims.jti });
-    return bearerErrorResponse({
-      scheme: extracted.scheme,
-      realm: REALM,
-      error: "invalid_token",
-      description: error.publicDescription,
-    });
+  // Read only now: an unauthenticated caller never makes the gateway buffer a body.
+  let mcp: McpRequest | undefined;
+  if (route.mcp) {
+    try {
+      mcp = await readMcpRequest(request);
+    } catch (error) {
+      if (!(error instanceof McpRequestError)) throw error;
+      audit("deny", claims, { error: error.code, jti: claims.jti });
+      if (error.code === "ERR_MCP_BODY_TOO_LARGE")
+        return httpErrorResponse("payload_too_large", error.publicDescription);
+      return httpErrorResponse("invalid_mcp_request", error.publicDescription);
+    }
+    mcpTrail.mcp_method = mcp.method;
+    if (mcp.tool !== undefined) mcpTrail.mcp_tool = mcp.tool;
   }
 
   let policy: CompiledPolicy;
@@ -150,7 +131,12 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
     audit("deny", claims, { error: "policy_unavailable" });
     return httpErrorResponse("temporarily_unavailable", "policy unavailable, retry");
   }
-  const decision = decide(policy, decisionInput(claims, route, request, url), decisionId);
+  const ip = request.headers.get(FORWARDING_HEADER.connectingIp) ?? undefined;
+  const decision = decide(
+    policy,
+    decisionInput(claims, route.resource, action, { method: request.method, path, ip, mcp }),
+    decisionId,
+  );
   if (decision.effect === "deny") {
     audit("deny", claims, { reason: decision.reason, matched: decision.matched, jti: claims.jti });
     return policyDeniedResponse(decision.id, decision.reason);
@@ -163,23 +149,23 @@ export async function protect(request: Request, route: ProtectedRoute, deps: Pro
   if (claims.act) headers.set(TRUSTED_HEADER.actorId, claims.act.sub);
   // Always sent on an allow (`{}` = everything the route exposes): a
   // downstream refuses a request without it (fails closed).
-  headers.set(TRUSTED_HEADER.abacFilter, JSON.stringify(decision.filter));
-  audit("allow", claims, { matched: decision.matched, jti: claims.jti });
-  const response = await proxy(deps.upstream, request, headers);
-  return filterDownstreamResponse(response, url, { allowActiveContent: route.allowActiveContent });
-}
-
-function decisionInput(claims: AccessTokenClaims, route: ProtectedRoute, request: Request, url: URL): DecisionInput {
-  return {
-    ...tokenAttributes(claims),
-    resource: { type: route.resource },
-    action: route.action,
-    context: {
+  const abacFilter = JSON.stringify(decision.filter);
+  headers.set(TRUSTED_HEADER.abacFilter, abacFilter);
+  headers.set(
+    TRUSTED_HEADER.gatewayAssertion,
+    await (await deps.signer).sign({
+      audience: route.audienceUri,
+      sub: claims.sub,
+      orgId: claims.org_id,
+      act: claims.act,
+      clientId: claims.client_id,
+      decisionId,
+      abacFilter,
       method: request.method,
-      path: url.pathname,
-      ip: request.headers.get("CF-Connecting-IP") ?? "",
-      // checkDpopBinding above has verified the proof for a cnf.jkt token.
-      dpop_bound: claims.cnf?.jkt !== undefined,
-    },
-  };
+      path,
+    }),
+  );
+  audit("allow", claims, { matched: decision.matched, jti: claims.jti });
+  const response = await proxy(deps.upstream, deps.target, request, headers, mcp?.body);
+  return filterDownstreamResponse(response, url, { allowActiveContent: route.allowActiveContent });
 }

@@ -1,0 +1,59 @@
+import { base64url } from "jose";
+import type { ActorClaim } from "../contracts/tokens.ts";
+
+/**
+ * The gateway assertion: a short-lived JWT the gateway signs for every
+ * request it lets through (header `typ` JWT_TYP.gatewayAssertion, in
+ * TRUSTED_HEADER.gatewayAssertion), so a downstream can prove that the
+ * trusted headers it received are the gateway's, for this request, and
+ * meant for it (DESIGN, "Tokens").
+ */
+export interface GatewayAssertionClaims {
+  /** The issuer: the gateway serves the issuer's origin. */
+  iss: string;
+  /** The upstream: the route's audience (workers/gateway/src/routing/route-table.ts). */
+  aud: string;
+  /** The subject, as in X-User-ID. */
+  sub: string;
+  /** The org, as in X-Org-ID. */
+  org_id: string;
+  /** RFC 8693 §4.1: who acts for the subject (X-Actor-ID is `act.sub`). */
+  act?: ActorClaim;
+  /** The client the access token was issued to. */
+  client_id: string;
+  /** The PDP decision that allowed the request; the same id is in the audit trail. */
+  decision_id: string;
+  /** base64url SHA-256 of the exact X-ABAC-Filter value sent with it (filterHash). */
+  abac_filter_sha256: string;
+  /** The request it was made for: method and the normalised path forwarded. */
+  method: string;
+  path: string;
+  iat: number;
+  exp: number;
+  jti: string;
+}
+
+/** How long an assertion is valid: one request's worth, with room for clock skew. */
+export const GATEWAY_ASSERTION_LIFETIME_SECONDS = 60;
+
+/** The claims every assertion carries; a verifier refuses one without any of them. */
+export const REQUIRED_GATEWAY_ASSERTION_CLAIMS = [
+  "iss",
+  "aud",
+  "sub",
+  "org_id",
+  "client_id",
+  "decision_id",
+  "abac_filter_sha256",
+  "method",
+  "path",
+  "iat",
+  "exp",
+  "jti",
+] as const;
+
+/** base64url(SHA-256(UTF-8 bytes)) of a header value, as `abac_filter_sha256` carries it. */
+export async function filterHash(value: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
+  return base64url.encode(new Uint8Array(digest));
+}

@@ -1,0 +1,223 @@
+import { env } from "cloudflare:workers";
+import { base64url, generateKeyPair, SignJWT } from "jose";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { TRUSTED_HEADER } from "../../shared/contracts/headers.ts";
+import { JWT_TYP } from "../../shared/contracts/tokens.ts";
+import { filterHash, type GatewayAssertionClaims } from "../../shared/gateway-assertion/claims.ts";
+import { deriveGatewayAssertionKey, type GatewayAssertionKey } from "../../shared/gateway-assertion/signing-key.ts";
+import { GatewayAssertionVerifier } from "../../shared/gateway-assertion/verify-gateway-assertion.ts";
+import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+
+// The assertion end to end: the gateway signs one per allowed request, the
+// demo service (behind it, pinning the gateway's public keys) refuses any
+// request whose assertion is missing, forged, for another service or request,
+// or whose trusted headers differ from what was signed.
+const ORIGIN = "http://localhost:8787";
+
+let signer: TestSigner;
+let gatewayKey: GatewayAssertionKey;
+
+beforeAll(async () => {
+  signer = await testSigner();
+  gatewayKey = await deriveGatewayAssertionKey(env.GATEWAY_ASSERTION_KEY);
+});
+
+beforeEach(() => signer.publish());
+
+interface Echo {
+  headers: [string, string][];
+}
+
+/** What the demo received behind the gateway for an echo request. */
+async function echoed(claims = memberClaims()): Promise<Headers> {
+  const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}`, {
+    headers: { Authorization: `Bearer ${await signer.sign(claims)}` },
+  });
+  expect(response.status).toBe(200);
+  return new Headers(((await response.json()) as Echo).headers);
+}
+
+function decodePayload(jwt: string): GatewayAssertionClaims {
+  return JSON.parse(new TextDecoder().decode(base64url.decode(jwt.split(".")[1] as string)));
+}
+
+describe("the gateway signs an assertion for every request it lets through", () => {
+  it("binds subject, org, actor, client, decision, filter hash, method and path, for the route's audience, for 60 s", async () => {
+    const act = { sub: "agent-7", client_id: "mac_agent-7" };
+    const received = await echoed(memberClaims({ act }));
+    const assertion = received.get(TRUSTED_HEADER.gatewayAssertion) as string;
+    const header = JSON.parse(new TextDecoder().decode(base64url.decode(assertion.split(".")[0] as string)));
+    expect(header).toEqual({ alg: "ES256", typ: JWT_TYP.gatewayAssertion, kid: gatewayKey.publicJwk.kid });
+    const claims = decodePayload(assertion);
+    expect(claims).toMatchObject({
+      iss: env.ISSUER,
+      aud: env.API_AUDIENCE,
+      sub: "user-1",
+      org_id: "org-1",
+      act,
+      client_id: memberClaims().client_id,
+      method: "GET",
+      path: ENDPOINT.demoEcho,
+      abac_filter_sha256: await filterHash(received.get(TRUSTED_HEADER.abacFilter) as string),
+    });
+    expect(claims.exp - claims.iat).toBe(60);
+    expect(claims.decision_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("publishes its public key at ENDPOINT.gatewayJwks: the key the demo pins, never the issuer's JWKS", async () => {
+    const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.gatewayJwks}`);
+    expect(response.status).toBe(200);
+    const jwks = (await response.json()) as { keys: Record<string, unknown>[] };
+    expect(jwks).toEqual(JSON.parse(env.GATEWAY_ASSERTION_JWKS));
+    expect(jwks.keys[0]).toMatchObject({ kty: "EC", crv: "P-256", alg: "ES256", use: "sig" });
+    expect(jwks.keys[0]).not.toHaveProperty("d");
+    // A downstream verifies with it.
+    const received = await echoed();
+    const verifier = new GatewayAssertionVerifier({ issuer: env.ISSUER, jwks: jwks as never });
+    const request = new Request(`${ORIGIN}${ENDPOINT.demoEcho}`, { headers: received });
+    await expect(verifier.verify(request, new URL(request.url), { audience: env.API_AUDIENCE })).resolves.toMatchObject(
+      { sub: "user-1" },
+    );
+  });
+});
+
+describe("the demo service refuses what the gateway did not sign for it", () => {
+  /** A request to the demo that bypasses the gateway, with the given headers. */
+  function atDemo(path: string, headers: Headers) {
+    return env.DEMO.fetch(`${ORIGIN}${path}`, { headers });
+  }
+
+  async function expectRefused(response: Response, code: string) {
+    expect(response.status).toBe(403);
+    expect(await response.json()).toMatchObject({
+      error: "invalid_gateway_assertion",
+      error_description: expect.stringMatching(new RegExp(`^${code}:`)),
+    });
+  }
+
+  /** The trusted headers the gateway sent for a real request, to replay or tamper with. */
+  async function genuine(): Promise<Headers> {
+    const received = await echoed();
+    return new Headers(
+      [...received].filter(([name]) => Object.values(TRUSTED_HEADER).some((t) => t.toLowerCase() === name)),
+    );
+  }
+
+  /** An assertion with valid claims for the echo, changed by `edit`, signed by `key` with `header`. */
+  async function forged(
+    headers: Headers,
+    edit: (claims: GatewayAssertionClaims) => Record<string, unknown>,
+    header: Record<string, unknown> = {},
+    key: CryptoKey = gatewayKey.privateKey,
+  ): Promise<Headers> {
+    const claims = decodePayload(headers.get(TRUSTED_HEADER.gatewayAssertion) as string);
+    const jwt = await new SignJWT(edit(claims))
+      .setProtectedHeader({ alg: "ES256", typ: JWT_TYP.gatewayAssertion, kid: gatewayKey.publicJwk.kid, ...header })
+      .sign(key);
+    const out = new Headers(headers);
+    out.set(TRUSTED_HEADER.gatewayAssertion, jwt);
+    return out;
+  }
+
+  it("accepts the genuine headers as they came (the control case)", async () => {
+    expect((await atDemo(ENDPOINT.demoEcho, await genuine())).status).toBe(200);
+  });
+
+  it("ERR_ASSERTION_MISSING: trusted headers without an assertion", async () => {
+    const headers = await genuine();
+    headers.delete(TRUSTED_HEADER.gatewayAssertion);
+    await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_MISSING");
+  });
+
+  it("ERR_ASSERTION_FILTER_MISMATCH: a widened X-ABAC-Filter under a genuine assertion", async () => {
+    const headers = await genuine();
+    headers.set(TRUSTED_HEADER.abacFilter, JSON.stringify({ org_id: "org_someone_else" }));
+    await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_FILTER_MISMATCH");
+  });
+
+  it("ERR_ASSERTION_HEADER_MISMATCH: another subject, org or actor under a genuine assertion", async () => {
+    for (const [name, value] of [
+      [TRUSTED_HEADER.userId, "attacker"],
+      [TRUSTED_HEADER.orgId, "org_someone_else"],
+      [TRUSTED_HEADER.actorId, "evil-agent"],
+    ] as const) {
+      const headers = await genuine();
+      headers.set(name, value);
+      await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_HEADER_MISMATCH");
+    }
+  });
+
+  it("ERR_ASSERTION_REQUEST_MISMATCH: a genuine assertion replayed on another path or method", async () => {
+    await expectRefused(await atDemo(ENDPOINT.documents, await genuine()), "ERR_ASSERTION_REQUEST_MISMATCH");
+    const response = await env.DEMO.fetch(`${ORIGIN}${ENDPOINT.demoEcho}`, {
+      method: "DELETE",
+      headers: await genuine(),
+    });
+    await expectRefused(response, "ERR_ASSERTION_REQUEST_MISMATCH");
+  });
+
+  it("ERR_ASSERTION_AUD: an assertion for another service (the MCP route's audience)", async () => {
+    const headers = await forged(await genuine(), (c) => ({ ...c, aud: `${env.ISSUER}${ENDPOINT.mcpDemo}` }));
+    await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_AUD");
+  });
+
+  it("ERR_ASSERTION_ISS, _EXPIRED, _NOT_YET_VALID, _LIFETIME, _CLAIM_INVALID: signed by the gateway's key, wrong claims", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [(c: GatewayAssertionClaims) => Record<string, unknown>, string][] = [
+      [(c) => ({ ...c, iss: "https://evil.example" }), "ERR_ASSERTION_ISS"],
+      [(c) => ({ ...c, iat: now - 120, exp: now - 60 }), "ERR_ASSERTION_EXPIRED"],
+      [(c) => ({ ...c, iat: now + 600, exp: now + 630 }), "ERR_ASSERTION_NOT_YET_VALID"],
+      [(c) => ({ ...c, iat: now, exp: now + 3600 }), "ERR_ASSERTION_LIFETIME"],
+      [(c) => ({ ...c, decision_id: undefined }), "ERR_ASSERTION_CLAIM_INVALID"],
+      [(c) => ({ ...c, sub: 42 }), "ERR_ASSERTION_CLAIM_INVALID"],
+    ];
+    for (const [edit, code] of cases) {
+      await expectRefused(await atDemo(ENDPOINT.demoEcho, await forged(await genuine(), edit)), code);
+    }
+  });
+
+  it("ERR_ASSERTION_SIGNATURE, _KID_UNKNOWN, _ALG, _TYP, _MALFORMED: forged signatures and headers", async () => {
+    const other = await generateKeyPair("ES256");
+    const same = (c: GatewayAssertionClaims) => ({ ...c });
+    await expectRefused(
+      await atDemo(ENDPOINT.demoEcho, await forged(await genuine(), same, {}, other.privateKey)),
+      "ERR_ASSERTION_SIGNATURE",
+    );
+    await expectRefused(
+      await atDemo(ENDPOINT.demoEcho, await forged(await genuine(), same, { kid: "attacker" }, other.privateKey)),
+      "ERR_ASSERTION_KID_UNKNOWN",
+    );
+    // An access token (the issuer's key, typ at+jwt) is not an assertion.
+    await expectRefused(
+      await atDemo(ENDPOINT.demoEcho, await forged(await genuine(), same, { typ: JWT_TYP.accessToken })),
+      "ERR_ASSERTION_TYP",
+    );
+    const genuineHeaders = await genuine();
+    const [, payload] = (genuineHeaders.get(TRUSTED_HEADER.gatewayAssertion) as string).split(".");
+    for (const alg of ["none", "HS256"]) {
+      const header = base64url.encode(
+        JSON.stringify({ alg, typ: JWT_TYP.gatewayAssertion, kid: gatewayKey.publicJwk.kid }),
+      );
+      const headers = new Headers(genuineHeaders);
+      headers.set(TRUSTED_HEADER.gatewayAssertion, `${header}.${payload}.AAAA`);
+      await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_ALG");
+    }
+    const malformed = new Headers(genuineHeaders);
+    malformed.set(TRUSTED_HEADER.gatewayAssertion, "not-a-jws");
+    await expectRefused(await atDemo(ENDPOINT.demoEcho, malformed), "ERR_ASSERTION_MALFORMED");
+  });
+
+  it("an assertion presented to the gateway as a bearer token is refused: ERR_TOKEN_TYP", async () => {
+    const assertion = (await genuine()).get(TRUSTED_HEADER.gatewayAssertion) as string;
+    const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}`, {
+      headers: { Authorization: `Bearer ${assertion}` },
+    });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({
+      error: "invalid_token",
+      error_description: expect.stringMatching(/^ERR_TOKEN_TYP:/),
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import { base64url } from "jose";
+import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
+import { JWT_TYP, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import {
+  filterHash,
+  GATEWAY_ASSERTION_LIFETIME_SECONDS,
+  type GatewayAssertionClaims,
+} from "../../../../shared/gateway-assertion/claims.ts";
+import { deriveGatewayAssertionKey, type GatewayPublicJwk } from "../../../../shared/gateway-assertion/signing-key.ts";
+
+export interface AssertionInput {
+  audience: string;
+  sub: string;
+  orgId: string;
+  act: ActorClaim | undefined;
+  clientId: string;
+  decisionId: string;
+  /** The exact X-ABAC-Filter value sent with the assertion. */
+  abacFilter: string;
+  method: string;
+  path: string;
+}
+
+const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" } as const;
+const encoder = new TextEncoder();
+
+/**
+ * Signs the gateway assertion (shared/gateway-assertion/claims.ts) for each
+ * request the gateway lets through. The key is derived and imported once per
+ * isolate and the protected header encoded once; a request costs one SHA-256
+ * of the filter and one ES256 signature, both native.
+ */
+export class AssertionSigner {
+  private constructor(
+    private readonly issuer: string,
+    private readonly privateKey: CryptoKey,
+    private readonly encodedHeader: string,
+    readonly publicJwk: GatewayPublicJwk,
+  ) {}
+
+  static async create(secret: string, issuer: string): Promise<AssertionSigner> {
+    const { privateKey, publicJwk } = await deriveGatewayAssertionKey(secret);
+    const header = { alg: SIGNING_ALG, typ: JWT_TYP.gatewayAssertion, kid: publicJwk.kid };
+    return new AssertionSigner(issuer, privateKey, base64url.encode(JSON.stringify(header)), publicJwk);
+  }
+
+  async sign(input: AssertionInput): Promise<string> {
+    const iat = Math.floor(Date.now() / 1000);
+    const claims: GatewayAssertionClaims = {
+      iss: this.issuer,
+      aud: input.audience,
+      sub: input.sub,
+      org_id: input.orgId,
+      ...(input.act ? { act: input.act } : {}),
+      client_id: input.clientId,
+      decision_id: input.decisionId,
+      abac_filter_sha256: await filterHash(input.abacFilter),
+      method: input.method,
+      path: input.path,
+      iat,
+      exp: iat + GATEWAY_ASSERTION_LIFETIME_SECONDS,
+      jti: crypto.randomUUID(),
+    };
+    const signingInput = `${this.encodedHeader}.${base64url.encode(JSON.stringify(claims))}`;
+    // WebCrypto's ECDSA signature is r || s, which is exactly JWS's (RFC 7518 §3.4).
+    const signature = await crypto.subtle.sign(ECDSA_SHA256, this.privateKey, encoder.encode(signingInput));
+    return `${signingInput}.${base64url.encode(new Uint8Array(signature))}`;
+  }
+}

@@ -1,0 +1,150 @@
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { SCOPE } from "../../../../shared/contracts/scopes.ts";
+
+/**
+ * The gateway's routes, declared as data: which paths of the one origin go
+ * where, and what a protected route demands. Every path comes from
+ * shared/contracts/endpoints.ts. A path no route names is answered 404 by
+ * the gateway itself, without touching an upstream.
+ *
+ * Matching is on the normalised path (normalise-path.ts), most specific route
+ * first: `exact` is the path itself; `below` is any path under `path/` (not
+ * the path itself); `subtree` is both.
+ */
+export type Match = "exact" | "below" | "subtree";
+
+/** A service binding of the gateway (wrangler.toml `[[services]]`). */
+export type UpstreamBinding = "AUTHN" | "TOKEN" | "DEMO";
+
+/**
+ * Where a route's requests go: a service binding, or an https origin
+ * (optionally with a base path) that receives the normalised path after it.
+ */
+export type Upstream = { binding: UpstreamBinding } | { url: string };
+
+interface RouteBase {
+  path: string;
+  match: Match;
+}
+
+/** Login pages, the token endpoints, metadata: passed on with the caller's credentials. */
+export interface PublicRouteConfig extends RouteBase {
+  kind: "public";
+  upstream: Upstream;
+}
+
+/** Documents the gateway answers itself. */
+export interface LocalRouteConfig extends RouteBase {
+  kind: "local";
+  handler: "protected-resource-metadata" | "gateway-jwks";
+}
+
+/**
+ * A protected route: a token for its audience, revocation, the PDP, then the
+ * upstream with the trusted headers and the signed assertion.
+ */
+export interface ProtectedRouteConfig extends RouteBase {
+  kind: "protected";
+  upstream: Upstream;
+  /**
+   * The `aud` a token must carry here (RFC 8707 §2, RFC 9068 §4), which is
+   * also the audience of the gateway assertion sent upstream:
+   * - `api`: the API_AUDIENCE var, shared by the REST APIs behind the gateway;
+   * - `resource`: the route's own resource identifier, `<issuer><path>` —
+   *   what an MCP server must use (MCP authorization, "Canonical Server URI").
+   */
+  audience: "api" | "resource";
+  /** The resource type the PDP is asked about. */
+  resource: string;
+  /** The HTTP methods served, each with the action the PDP is asked about. */
+  methods: Readonly<Record<string, string>>;
+  /**
+   * Scopes every token must carry here; missing ones are refused with
+   * `insufficient_scope` naming them (RFC 6750 §3.1). For MCP routes they are
+   * also the metadata's `scopes_supported` and the challenges' `scope`.
+   * Empty: the policy alone decides (today's documents and echo routes).
+   */
+  scopes: readonly string[];
+  /**
+   * An MCP server (streamable HTTP): RFC 9728 metadata is served for it,
+   * challenges name it, and the JSON-RPC method and tool are PDP inputs.
+   */
+  mcp: boolean;
+  /**
+   * Whether the downstream may answer with active content (HTML, SVG,
+   * scripts) served as the identity origin (forward/downstream-response.ts).
+   */
+  allowActiveContent: boolean;
+}
+
+export type RouteConfig = PublicRouteConfig | LocalRouteConfig | ProtectedRouteConfig;
+
+const AUTHN: Upstream = { binding: "AUTHN" };
+const TOKEN: Upstream = { binding: "TOKEN" };
+const DEMO: Upstream = { binding: "DEMO" };
+
+const READ = { GET: "read", HEAD: "read" } as const;
+
+export const ROUTES: readonly RouteConfig[] = [
+  // The edge pages and Better Auth's API: the authn Worker sets the session cookie.
+  { kind: "public", path: ENDPOINT.home, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.signIn, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.signUp, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.signOut, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.app, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.sessionToken, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.authApi, match: "below", upstream: AUTHN },
+  // The token Worker's endpoints and metadata; its admin API authenticates operators itself.
+  { kind: "public", path: ENDPOINT.token, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.revocation, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.introspection, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.hostBootstrap, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.jwks, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.admin, match: "below", upstream: TOKEN },
+  // The gateway's own documents: RFC 9728 metadata (root and path-suffixed forms) and its assertion keys.
+  { kind: "local", path: ENDPOINT.protectedResourceMetadata, match: "subtree", handler: "protected-resource-metadata" },
+  { kind: "local", path: ENDPOINT.gatewayJwks, match: "exact", handler: "gateway-jwks" },
+  {
+    kind: "protected",
+    path: ENDPOINT.documents,
+    match: "subtree",
+    upstream: DEMO,
+    audience: "api",
+    resource: "documents",
+    methods: READ,
+    scopes: [],
+    mcp: false,
+    allowActiveContent: false,
+  },
+  {
+    // Demo only: the demo service echoes the request it received, so tests
+    // can see exactly what crosses the gateway.
+    kind: "protected",
+    path: ENDPOINT.demoEcho,
+    match: "subtree",
+    upstream: DEMO,
+    audience: "api",
+    resource: "demo-echo",
+    methods: READ,
+    scopes: [],
+    mcp: false,
+    allowActiveContent: false,
+  },
+  {
+    // The demo MCP server (workers/demo/src/mcp.ts). Streamable HTTP is one
+    // POST per JSON-RPC message; GET and DELETE are refused with 405, as the
+    // transport's current revision asks of a server without sessions.
+    kind: "protected",
+    path: ENDPOINT.mcpDemo,
+    match: "exact",
+    upstream: DEMO,
+    audience: "resource",
+    resource: "mcp-demo",
+    methods: { POST: "call" },
+    scopes: [SCOPE.documentsRead],
+    mcp: true,
+    allowActiveContent: false,
+  },
+];

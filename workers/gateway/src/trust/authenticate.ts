@@ -1,0 +1,106 @@
+import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import type { BearerChallenge } from "../../../../shared/errors/bearer.ts";
+import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
+import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import { extractBearerToken, type TokenScheme } from "./bearer-token.ts";
+import { checkDpopBinding, DPOP_CHALLENGE_ALGS } from "./dpop-binding.ts";
+import type { DpopReplayCache } from "./dpop-replay-cache.ts";
+import type { JwksCache } from "./jwks-cache.ts";
+import type { RevocationView } from "./revocation-view.ts";
+
+export interface AuthenticateDeps {
+  issuer: string;
+  /** The public origin: DPoP proofs sign `htu` against it. */
+  origin: string;
+  jwks: JwksCache;
+  revocations: RevocationView;
+  dpopReplays: DpopReplayCache;
+}
+
+export type Authentication =
+  | { ok: true; claims: AccessTokenClaims; scheme: TokenScheme }
+  | {
+      ok: false;
+      /** The RFC 6750 / RFC 9449 challenge, without the route's own parameters (realm, resource_metadata). */
+      challenge: Omit<BearerChallenge, "realm">;
+      /** Verified claims when the token itself verified (a DPoP or revocation refusal). */
+      claims?: AccessTokenClaims;
+      /** The stable code for the audit record. */
+      code: string;
+    }
+  | { ok: false; unavailable: true; claims: AccessTokenClaims };
+
+/**
+ * Who is calling, checked in the order that costs an attacker most and us
+ * least: the credential's syntax (RFC 6750 §2.1; a query token refused), the
+ * JWT (alg, typ, iss, this route's `aud`, exp/nbf/iat within the shared
+ * tolerance, lifetime, claim shapes: shared/jwt/verify-access-token.ts), the
+ * DPoP binding (RFC 9449 §7), then revocation within the staleness bound
+ * (fail closed when no view can be had).
+ */
+export async function authenticate(
+  request: Request,
+  url: URL,
+  audience: string,
+  deps: AuthenticateDeps,
+): Promise<Authentication> {
+  const extracted = extractBearerToken(request.headers, url);
+  if (extracted.kind === "absent") return { ok: false, challenge: {}, code: "no_token" };
+  if (extracted.kind === "malformed") {
+    return {
+      ok: false,
+      challenge: { error: "invalid_request", description: extracted.description },
+      code: "invalid_request",
+    };
+  }
+
+  let claims: AccessTokenClaims;
+  try {
+    claims = await verifyAccessToken(extracted.token, { issuer: deps.issuer, audience, resolveKey: deps.jwks.resolve });
+  } catch (error) {
+    if (!(error instanceof TokenVerificationError)) throw error;
+    return {
+      ok: false,
+      challenge: { scheme: extracted.scheme, error: "invalid_token", description: error.publicDescription },
+      code: error.code,
+    };
+  }
+
+  const dpopRefusal = await checkDpopBinding(
+    { request, url, scheme: extracted.scheme, token: extracted.token, claims },
+    { origin: deps.origin, replays: deps.dpopReplays },
+  );
+  if (dpopRefusal) {
+    return {
+      ok: false,
+      challenge: {
+        scheme: "DPoP",
+        error: dpopRefusal.protocolError,
+        description: dpopRefusal.publicDescription,
+        algs: DPOP_CHALLENGE_ALGS,
+      },
+      claims,
+      code: dpopRefusal.code,
+    };
+  }
+
+  let revoked: boolean;
+  try {
+    revoked = await deps.revocations.isRevoked(claims);
+  } catch (error) {
+    // Fail closed: without a view of revocations no newer than the bound,
+    // the gateway cannot vouch for the token.
+    console.error("revocation state unavailable", error);
+    return { ok: false, unavailable: true, claims };
+  }
+  if (revoked) {
+    const error = new TokenVerificationError("ERR_TOKEN_REVOKED");
+    return {
+      ok: false,
+      challenge: { scheme: extracted.scheme, error: "invalid_token", description: error.publicDescription },
+      claims,
+      code: error.code,
+    };
+  }
+  return { ok: true, claims, scheme: extracted.scheme };
+}

@@ -1,0 +1,32 @@
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import type { AssertionSigner } from "../assertion/assertion-signer.ts";
+import type { RouteTable } from "../routing/match-route.ts";
+import type { LocalRouteConfig } from "../routing/route-table.ts";
+import { protectedResourceMetadata } from "./protected-resource-metadata.ts";
+
+export interface LocalDeps {
+  issuer: string;
+  routes: RouteTable;
+  signer: Promise<AssertionSigner>;
+}
+
+/** Public metadata: cacheable, and readable by browser-based clients of any origin (it carries no credential). */
+const METADATA_HEADERS = {
+  "Cache-Control": "public, max-age=300",
+  "Access-Control-Allow-Origin": "*",
+} as const;
+
+/** The documents the gateway answers itself: RFC 9728 metadata and its assertion keys. */
+export async function serveLocal(route: LocalRouteConfig, path: string, request: Request, deps: LocalDeps) {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return httpErrorResponse("method_not_allowed", "use GET", { Allow: "GET, HEAD" });
+  }
+  if (route.handler === "gateway-jwks") {
+    const signer = await deps.signer;
+    return Response.json({ keys: [signer.publicJwk] }, { headers: METADATA_HEADERS });
+  }
+  const metadata = protectedResourceMetadata(path, ENDPOINT.protectedResourceMetadata, deps.issuer, deps.routes);
+  if (!metadata) return httpErrorResponse("not_found", "no protected resource at this path");
+  return Response.json(metadata, { headers: METADATA_HEADERS });
+}
