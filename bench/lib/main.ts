@@ -1,8 +1,9 @@
 // `npm run bench`: the gateway against a bare pass-through, our token
 // endpoint against Better Auth's oauth-provider, then a sign-in against one
 // bare hash. See bench/README.md for how to read the numbers.
-import { originVars } from "../../scripts/workers.mjs";
+import * as topology from "../../scripts/workers.mjs";
 import { randomBytes } from "node:crypto";
+import type { WorkerEntry, WorkerName } from "../../scripts/workers.mjs";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -37,6 +38,19 @@ interface Result {
   throughput?: Throughput;
   tokens?: TokenResult;
   signIn?: SignInResult;
+}
+
+/** What scripts/workers.mjs may add: secrets computed from the others (e.g. public keys), not random. */
+interface DerivedSecrets {
+  DERIVED_SECRETS?: readonly string[];
+  derivedSecrets?: (secrets: Record<string, string>) => Promise<Record<string, string>>;
+}
+
+async function freshSecrets(): Promise<Record<string, string>> {
+  const { DERIVED_SECRETS = [], derivedSecrets } = topology as unknown as DerivedSecrets;
+  const names = [...new Set(Object.values(topology.SECRETS).flat())].filter((n) => !DERIVED_SECRETS.includes(n));
+  const secrets = Object.fromEntries(names.map((n) => [n, randomBytes(32).toString("base64url")]));
+  return { ...secrets, ...(derivedSecrets ? await derivedSecrets(secrets) : {}) };
 }
 
 export async function main(argv: readonly string[], configs: SystemConfigs): Promise<void> {
@@ -77,31 +91,29 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     const origin = `http://localhost:${portA}`;
     const audience = `${origin}/api`;
 
-    // The issuer and audiences follow the bench's own origin; the secrets are
-    // fresh for a fresh database (scripts/start.mjs does the same for `npm start`).
-    // The rate limits (`[[ratelimits]]` in the authn and token configs: the
-    // credential limiters and the token endpoint's TOKEN_ENDPOINT_LIMITER)
-    // would refuse the bench's repeated sign-ins and token requests from one
-    // address with 429s; the bench measures the work, not the limiter, so its
-    // private copies of those configs raise them. (The org's per-client mint
-    // limit is raised through the admin API: token-part.ts.)
-    for (const config of [configs.authn, configs.token]) {
-      tree.editFile(config, (toml) =>
+    // The rate limits (`[[ratelimits]]`: authn's credential limiters, the
+    // token endpoint's TOKEN_ENDPOINT_LIMITER, any other) would refuse the
+    // bench's repeated sign-ins and token requests from one address with
+    // 429s; the bench measures the work, not the limiter, so its private
+    // copies of the configs raise them. (The org's per-client mint limit is
+    // raised through the admin API: token-part.ts.)
+    for (const worker of Object.values(topology.WORKERS)) {
+      tree.editFile(worker.config, (toml) =>
         toml.replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }"),
       );
     }
-    const vars = originVars(origin);
-    tree.writeDevVars(configs.gateway, vars.gateway);
-    tree.writeDevVars(configs.token, {
-      ...vars.token,
+    // The issuer and audiences follow the bench's own origin; every secret
+    // is fresh for a fresh database, the derived ones computed from them,
+    // as scripts/start.mjs does for `npm start` (one list: scripts/workers.mjs).
+    const secrets = await freshSecrets();
+    const vars = topology.originVars(origin);
+    for (const [name, worker] of Object.entries(topology.WORKERS) as [WorkerName, WorkerEntry][]) {
+      const values: Record<string, string> = { ...vars[name] };
+      for (const secret of topology.SECRETS[name]) values[secret] = secrets[secret] as string;
       // Long enough that no token expires during a long run.
-      ACCESS_TOKEN_TTL_SECONDS: "3600",
-      KEY_ENCRYPTION_SECRET: randomBytes(32).toString("base64url"),
-    });
-    tree.writeDevVars(configs.authn, {
-      ...vars.authn,
-      BETTER_AUTH_SECRET: randomBytes(32).toString("base64url"),
-    });
+      if (name === "token") values.ACCESS_TOKEN_TTL_SECONDS = "3600";
+      tree.writeDevVars(worker.config, values);
+    }
 
     log(`temp tree ${tree.root}; applying D1 migrations`);
     // The main database through the gateway's config, the audit database through the token Worker's (its only binder).
