@@ -10,15 +10,22 @@ import type { ClientRegistration } from "./types.ts";
  */
 const LAST_USED_PRECISION_MS = 60_000;
 
+/** What a grant hands over: the database, and the request's `waitUntil`. */
+export interface LastUsedContext {
+  env: { DB: D1Database };
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
 /**
- * Records that a client minted, for `waitUntil`: never awaited by the
- * request, never rejects (a failure is logged; the token was issued anyway).
+ * Records that a client minted, in the background (`waitUntil`): never
+ * awaited by the request, never rejects (a failure is logged; the token was
+ * issued anyway). Every grant calls it once it has minted.
  */
-export function touchLastUsed(db: D1Database, client: ClientRegistration): Promise<void> | undefined {
+export function touchLastUsed(context: LastUsedContext, client: ClientRegistration): void {
   const now = Date.now();
-  if (client.lastUsedAt && now - client.lastUsedAt.getTime() < LAST_USED_PRECISION_MS) return undefined;
+  if (client.lastUsedAt && now - client.lastUsedAt.getTime() < LAST_USED_PRECISION_MS) return;
   const staleBefore = new Date(now - LAST_USED_PRECISION_MS);
-  return drizzle(db)
+  const update = drizzle(context.env.DB)
     .update(oauthClient)
     .set({ lastUsedAt: new Date(now) })
     .where(
@@ -32,4 +39,5 @@ export function touchLastUsed(db: D1Database, client: ClientRegistration): Promi
       () => undefined,
       (error: unknown) => console.error("last_used_at update failed", client.clientId, error),
     );
+  context.waitUntil(update);
 }

@@ -40,8 +40,7 @@ export const clientCredentialsGrant: GrantHandler = {
       scope,
       ttlSeconds: guardrails.ttlSeconds,
     });
-    const touched = touchLastUsed(context.env.DB, registration);
-    if (touched) context.waitUntil(touched);
+    touchLastUsed(context, registration);
     return { minted, scope };
   },
 };

@@ -107,8 +107,7 @@ export const jwtBearerGrant: GrantHandler = {
       ...(notAfter !== undefined ? { notAfter } : {}),
       ttlSeconds: guardrails.ttlSeconds,
     });
-    const touched = touchLastUsed(context.env.DB, client.registration);
-    if (touched) context.waitUntil(touched);
+    touchLastUsed(context, client.registration);
     return { minted, scope };
   },
 };

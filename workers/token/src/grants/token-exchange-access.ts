@@ -1,9 +1,7 @@
 import { TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
-import { takeMint } from "../clients/mint-limit.ts";
-import { requireDelegation } from "./delegation-grants.ts";
-import type { ExchangeIssuer } from "./token-exchange-issue.ts";
-import { defaultTarget, requireLifetime } from "./token-exchange-parties.ts";
+import { type ExchangeIssuer, settleExchange } from "./token-exchange-issue.ts";
+import { defaultTarget } from "./token-exchange-parties.ts";
 import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from "./token-exchange-targets.ts";
 
 /**
@@ -17,29 +15,15 @@ import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from ".
  * session's end cuts it off too), the `act` chain, and never outlives the
  * tokens it came from or the grant behind it.
  */
-export const issueExchangedAccessToken: ExchangeIssuer = async ({ exchange, client, guardrails, parties }, context) => {
+export const issueExchangedAccessToken: ExchangeIssuer = async (decision, context) => {
+  const { exchange, client, guardrails, parties } = decision;
   const { subject } = parties;
   const audience = requireTarget(requestedTarget(exchange.audience, exchange.resource) ?? defaultTarget(subject), [
     guardrails.audiences,
     subject.audiences,
   ]);
-  let scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
-  let notAfter = parties.notAfter;
-  if (parties.delegated) {
-    const delegation = await requireDelegation(context.env.DB, {
-      orgId: client.orgId,
-      subject: subject.subject,
-      actorClientId: client.clientId,
-      targets: [audience],
-      scopes,
-    });
-    scopes = [...delegation.scopes];
-    notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
-  }
-  const scope = scopes.join(" ");
-  notAfter = requireLifetime(notAfter);
-  // Last, so a request refused for its content does not spend the client's budget.
-  await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+  const scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
+  const { scope, notAfter } = await settleExchange(decision, context, [audience], scopes);
   const minted = await context.mint({
     subject: subject.subject,
     audience,
@@ -52,7 +36,6 @@ export const issueExchangedAccessToken: ExchangeIssuer = async ({ exchange, clie
     notAfter,
     ttlSeconds: guardrails.ttlSeconds,
   });
-  const touched = touchLastUsed(context.env.DB, client.registration);
-  if (touched) context.waitUntil(touched);
+  touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.accessToken };
 };

@@ -1,12 +1,10 @@
 import { TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
-import { takeMint } from "../clients/mint-limit.ts";
 import { signIdJag } from "../id-jag/sign-id-jag.ts";
 import { keyStore } from "../keys/signing-keys.ts";
-import { requireDelegation } from "./delegation-grants.ts";
-import type { ExchangeIssuer } from "./token-exchange-issue.ts";
-import { defaultTarget, requireLifetime } from "./token-exchange-parties.ts";
+import { type ExchangeIssuer, settleExchange } from "./token-exchange-issue.ts";
+import { defaultTarget } from "./token-exchange-parties.ts";
 import { type Limit, narrowScopes, requestedScopes, requireTarget } from "./token-exchange-targets.ts";
 
 /** RFC 6749 §3.3 scope-token: printable ASCII but space, `"` and `\`. */
@@ -37,7 +35,8 @@ const MAX_SCOPE_LENGTH = 1024;
  * The answer (§4.3.4): `issued_token_type` id-jag, `token_type` N_A, no
  * refresh token.
  */
-export const issueIdJagByExchange: ExchangeIssuer = async ({ exchange, client, guardrails, parties }, context) => {
+export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) => {
+  const { exchange, client, guardrails, parties } = decision;
   const { subject } = parties;
   if (exchange.audience === undefined) {
     throw new OAuthError("invalid_request", "missing parameter audience (the resource authorization server)");
@@ -59,22 +58,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async ({ exchange, client, g
     );
     scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
   }
-  let notAfter = parties.notAfter;
-  if (parties.delegated) {
-    const delegation = await requireDelegation(context.env.DB, {
-      orgId: client.orgId,
-      subject: subject.subject,
-      actorClientId: client.clientId,
-      targets,
-      scopes,
-    });
-    scopes = [...delegation.scopes];
-    notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
-  }
-  const scope = scopes.join(" ");
-  notAfter = requireLifetime(notAfter);
-  // Last, so a request refused for its content does not spend the client's budget.
-  await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+  const { scope, notAfter } = await settleExchange(decision, context, targets, scopes);
   const minted = await signIdJag(keyStore(context.env, context.config), context.config.issuer, {
     subject: subject.subject,
     audience: exchange.audience,
@@ -87,8 +71,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async ({ exchange, client, g
     ...(context.confirmation ? { confirmation: context.confirmation } : {}),
     notAfter,
   });
-  const touched = touchLastUsed(context.env.DB, client.registration);
-  if (touched) context.waitUntil(touched);
+  touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.idJag };
 };
 

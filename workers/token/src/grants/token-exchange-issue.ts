@@ -1,7 +1,9 @@
 import type { MintGuardrails } from "../clients/guardrails.ts";
+import { takeMint } from "../clients/mint-limit.ts";
+import { requireDelegation } from "./delegation-grants.ts";
 import type { ExchangeRequest } from "./token-exchange.ts";
 import type { OrgClient } from "./token-exchange-client.ts";
-import type { ExchangeParties } from "./token-exchange-parties.ts";
+import { type ExchangeParties, requireLifetime } from "./token-exchange-parties.ts";
 import type { GrantContext, IssuedToken } from "./types.ts";
 
 /** Everything a token exchange has established before it decides what to issue. */
@@ -14,3 +16,44 @@ export interface ExchangeDecision {
 
 /** Issues one `requested_token_type` (grants/token-exchange-access.ts, grants/token-exchange-id-jag.ts). */
 export type ExchangeIssuer = (decision: ExchangeDecision, context: GrantContext) => Promise<IssuedToken>;
+
+/** What an exchange issues under, once its targets and scopes are settled. */
+export interface ExchangeTerms {
+  /** RFC 6749 §3.3: the scope issued, as the token carries it. */
+  scope: string;
+  /** Seconds since the epoch: the latest the issued token may live to. */
+  notAfter: number;
+}
+
+/**
+ * The last checks every exchange makes, whatever it issues: when the client
+ * acts for the subject, a live delegation grant must cover every target and
+ * the scopes (grants/delegation-grants.ts), narrowing the scope to what it
+ * grants and the lifetime to its end; nothing is issued that would outlive
+ * the tokens presented (requireLifetime); and, last, one mint is taken from
+ * the client's budget (clients/mint-limit.ts), so a request refused for its
+ * content does not spend it.
+ */
+export async function settleExchange(
+  { client, guardrails, parties }: ExchangeDecision,
+  context: GrantContext,
+  targets: string[],
+  scopes: string[],
+): Promise<ExchangeTerms> {
+  let notAfter = parties.notAfter;
+  if (parties.delegated) {
+    const delegation = await requireDelegation(context.env.DB, {
+      orgId: client.orgId,
+      subject: parties.subject.subject,
+      actorClientId: client.clientId,
+      targets,
+      scopes,
+    });
+    scopes = [...delegation.scopes];
+    notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
+  }
+  const scope = scopes.join(" ");
+  notAfter = requireLifetime(notAfter);
+  await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+  return { scope, notAfter };
+}
