@@ -1,8 +1,8 @@
 import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
-import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { grantAudience, grantScope, mintGuardrails } from "../clients/guardrails.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
 import { takeMint } from "../clients/mint-limit.ts";
+import { requireRegisteredClient } from "./grant-client.ts";
 import type { GrantHandler } from "./types.ts";
 
 /**
@@ -17,16 +17,8 @@ export const clientCredentialsGrant: GrantHandler = {
   grantType: GRANT_TYPE.clientCredentials,
   advertised: true,
   async handle({ params, client }, context) {
-    // §4.4: "MUST only be used by confidential clients"; authentication
-    // already refused every client that is not active (clients/confidential-client.ts).
-    const registration = client.registration;
-    if (client.type !== "confidential" || !registration) {
-      throw new OAuthError("unauthorized_client", "client credentials are for confidential clients");
-    }
-    // §5.2: a grant type the client is not registered for.
-    if (!registration.grantTypes.includes(GRANT_TYPE.clientCredentials)) {
-      throw new OAuthError("unauthorized_client", "the client may not use client_credentials");
-    }
+    // Authentication already refused every client that is not active (clients/confidential-client.ts).
+    const registration = requireRegisteredClient(client, GRANT_TYPE.clientCredentials);
     const guardrails = await mintGuardrails(context.env.DB, context.config, registration);
     const scope = grantScope(params.get("scope"), guardrails.scopes);
     const audience = grantAudience(params, registration, guardrails.audiences);

@@ -8,7 +8,7 @@ import { spendIdJag, verifyIdJag } from "../id-jag/verify-id-jag.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { requireDelegation } from "./delegation-grants.ts";
 import { actorDepth } from "./token-exchange-act.ts";
-import { requireOrgClient } from "./token-exchange-client.ts";
+import { requireOrgClient } from "./grant-client.ts";
 import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from "./token-exchange-targets.ts";
 import type { GrantHandler } from "./types.ts";
 

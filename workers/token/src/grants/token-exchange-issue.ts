@@ -2,7 +2,7 @@ import type { MintGuardrails } from "../clients/guardrails.ts";
 import { takeMint } from "../clients/mint-limit.ts";
 import { requireDelegation } from "./delegation-grants.ts";
 import type { ExchangeRequest } from "./token-exchange.ts";
-import type { OrgClient } from "./token-exchange-client.ts";
+import type { OrgClient } from "./grant-client.ts";
 import { type ExchangeParties, requireLifetime } from "./token-exchange-parties.ts";
 import type { GrantContext, IssuedToken } from "./types.ts";
 

@@ -2,7 +2,7 @@ import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { VerifiedToken } from "../subject-tokens/types.ts";
 import { actorDepth, nestActor } from "./token-exchange-act.ts";
-import type { OrgClient } from "./token-exchange-client.ts";
+import type { OrgClient } from "./grant-client.ts";
 
 /** Who the token to issue is about, and who acts for them. */
 export interface ExchangeParties {

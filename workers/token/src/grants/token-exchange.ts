@@ -6,7 +6,7 @@ import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/regi
 import type { TokenVerifier } from "../subject-tokens/types.ts";
 import { verificationContext } from "../subject-tokens/verification-context.ts";
 import { issueExchangedAccessToken } from "./token-exchange-access.ts";
-import { requireOrgClient } from "./token-exchange-client.ts";
+import { requireOrgClient } from "./grant-client.ts";
 import { issueIdJagByExchange } from "./token-exchange-id-jag.ts";
 import { resolveParties } from "./token-exchange-parties.ts";
 import type { GrantHandler, TokenParams } from "./types.ts";
@@ -38,7 +38,7 @@ export const IDENTITY_CHAINING_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.idJa
  *
  * 1. the request (§2.1) — `invalid_request`;
  * 2. the client may use the grant — `unauthorized_client`
- *    (grants/token-exchange-client.ts);
+ *    (grants/grant-client.ts);
  * 3. the subject token, and the actor token if any, verify and are not
  *    revoked (subject-tokens/);
  * 4. the client may use them: it is the actor, or the subject token was

@@ -25,7 +25,7 @@ import {
   verifyWithKeyReread,
 } from "../clients/client-keys.ts";
 import type { GrantContext } from "../grants/types.ts";
-import type { OrgClient } from "../grants/token-exchange-client.ts";
+import type { OrgClient } from "../grants/grant-client.ts";
 import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { findTrustedIssuer } from "./trusted-issuers.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
