@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import type { DevServer, StartOptions } from "./dev-server.ts";
 import type { Contestant, RunResult } from "./load.ts";
+import type { ShadowTree } from "./shadow-tree.ts";
 import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
 import { table } from "./stats.ts";
 
@@ -17,6 +18,9 @@ export interface Throughput {
 }
 
 export interface GatewayPartInput {
+  tree: ShadowTree;
+  /** The gateway's .dev.vars (lib/main.ts): the pass-through signs the gateway assertion with them. */
+  gatewayVars: Readonly<Record<string, string>>;
   temp: string;
   origin: string;
   /** The whole system's `wrangler dev` (gateway, token, authn, demo, …). */
@@ -30,6 +34,7 @@ export interface GatewayPartInput {
 }
 
 export async function measureGateway(input: GatewayPartInput): Promise<Throughput> {
+  input.tree.writeDevVars(PASSTHROUGH_CONFIG, { ...input.gatewayVars });
   const passthrough = await input.start({
     name: "passthrough",
     configs: [PASSTHROUGH_CONFIG, DEMO_CONFIG],

@@ -107,12 +107,14 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     // as scripts/start.mjs does for `npm start` (one list: scripts/workers.mjs).
     const secrets = await freshSecrets();
     const vars = topology.originVars(origin);
+    const devVars: Partial<Record<WorkerName, Record<string, string>>> = {};
     for (const [name, worker] of Object.entries(topology.WORKERS) as [WorkerName, WorkerEntry][]) {
       const values: Record<string, string> = { ...vars[name] };
       for (const secret of topology.SECRETS[name]) values[secret] = secrets[secret] as string;
       // Long enough that no token expires during a long run.
       if (name === "token") values.ACCESS_TOKEN_TTL_SECONDS = "3600";
       tree.writeDevVars(worker.config, values);
+      devVars[name] = values;
     }
 
     log(`temp tree ${tree.root}; applying D1 migrations`);
@@ -172,7 +174,18 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
     }
 
     if (wants("gateway")) {
-      result.throughput = await measureGateway({ temp, origin, system, accessToken, port: portB, rounds, start, stop });
+      result.throughput = await measureGateway({
+        tree,
+        gatewayVars: devVars.gateway ?? {},
+        temp,
+        origin,
+        system,
+        accessToken,
+        port: portB,
+        rounds,
+        start,
+        stop,
+      });
       console.log(`\n${formatThroughput(result.throughput, rounds)}\n`);
       if (result.throughput.invalidRuns > 0)
         console.log(
