@@ -4,57 +4,33 @@
 // TypeScript SDK's ClientCredentialsProvider and PrivateKeyJwtProvider. The
 // clients are registered through the admin API, as an operator would, with
 // an operator token obtained by client credentials.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fetchToken } from "@modelcontextprotocol/sdk/client/auth.js";
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 import type { AuthorizationServerMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
-import { decodeJwt, exportJWK, generateKeyPair, type JWK } from "jose";
+import { decodeJwt, exportJWK, generateKeyPair } from "jose";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operatorBootstrapStatements } from "../../cli/operator/bootstrap-sql.ts";
-import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import { generateClientId } from "../../shared/crypto/client-id.ts";
-import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
+import {
+  type CreatedClient,
+  INSECURE,
+  type InteropOperator,
+  interopOperator,
+  type JwksServer,
+  startJwksServer,
+} from "../support/interop.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
-
 let system: RunningSystem;
+let operator: InteropOperator;
 let as: oauth.AuthorizationServer;
-let adminBearer: string;
 let orgId: string;
 /** Serves a client's JWKS on the loopback interface, for a jwks_uri client. */
-let jwksServer: Server;
-let servedJwks: { keys: JWK[] } = { keys: [] };
+let jwksServer: JwksServer;
 
-interface CreatedClient {
-  client_id: string;
-  client_secret?: string;
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return system.fetch(`${ENDPOINT.admin}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${adminBearer}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-async function registerClient(body: Record<string, unknown>): Promise<CreatedClient> {
-  const response = await admin("POST", `/orgs/${orgId}/clients`, {
-    client_name: "interop",
-    client_type: "machine",
-    scope: "documents:read",
-    audiences: [`${system.origin}/api`],
-    ...body,
-  });
-  expect(response.status).toBe(201);
-  return (await response.json()) as CreatedClient;
+function registerClient(body: Record<string, unknown>): Promise<CreatedClient> {
+  return operator.registerClient(orgId, body);
 }
 
 /**
@@ -101,45 +77,14 @@ async function clientCredentials(
 
 beforeAll(async () => {
   system = await startSystem({ gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" } });
-  const issuer = new URL(system.origin);
-  as = await oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { ...INSECURE, algorithm: "oauth2" }),
-  );
-
-  // The first platform operator, written as `mono-auth operator bootstrap` writes it.
-  const operator = { clientId: generateClientId(), secret: generateClientSecret() };
-  for (const sql of operatorBootstrapStatements({
-    email: `operator-${crypto.randomUUID()}@example.com`,
-    userId: `user-${crypto.randomUUID()}`,
-    clientId: operator.clientId,
-    secretHash: await hashSecret(operator.secret),
-    audience: adminAudience(system.origin),
-    now: Date.now(),
-  })) {
-    await system.execMain(sql);
-  }
-  const adminGrant = await clientCredentials(operator.clientId, oauth.ClientSecretBasic(operator.secret), {
-    resource: adminAudience(system.origin),
-  });
-  adminBearer = adminGrant.access_token;
-
-  const created = await admin("POST", "/orgs", { name: "Interop" });
-  expect(created.status).toBe(201);
-  orgId = ((await created.json()) as { id: string }).id;
-
-  jwksServer = createServer((request, response) => {
-    if (request.url !== "/jwks.json") {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(servedJwks));
-  });
-  await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
+  operator = await interopOperator(system);
+  as = operator.as;
+  orgId = await operator.createOrg("Interop");
+  jwksServer = await startJwksServer();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => jwksServer?.close(resolve));
+  await jwksServer?.close();
   await system?.close();
 });
 
@@ -183,11 +128,10 @@ describe("oauth4webapi", () => {
 
   it("client_credentials with private_key_jwt, keys fetched from the client's jwks_uri", async () => {
     const { publicKey, privateKey } = await generateKeyPair("RS256");
-    servedJwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "remote-1", alg: "RS256", use: "sig" }] };
-    const { port } = jwksServer.address() as AddressInfo;
+    jwksServer.serve({ keys: [{ ...(await exportJWK(publicKey)), kid: "remote-1", alg: "RS256", use: "sig" }] });
     const client = await registerClient({
       token_endpoint_auth_method: "private_key_jwt",
-      jwks_uri: `http://127.0.0.1:${port}/jwks.json`,
+      jwks_uri: `${jwksServer.origin}/jwks.json`,
     });
     const grant = await clientCredentials(client.client_id, oauth.PrivateKeyJwt({ key: privateKey, kid: "remote-1" }));
     expect(decodeJwt(grant.access_token).sub).toBe(client.client_id);
@@ -239,7 +183,7 @@ describe("disabling a client over the admin API", () => {
     const echo = () => system.fetch("/api/echo", { headers: { Authorization: `Bearer ${access_token}` } });
     expect((await echo()).status).toBe(200);
 
-    const disabled = await admin("POST", `/orgs/${orgId}/clients/${client.client_id}/disable`);
+    const disabled = await operator.admin("POST", `/orgs/${orgId}/clients/${client.client_id}/disable`);
     expect(disabled.status).toBe(200);
     await expect
       .poll(async () => {

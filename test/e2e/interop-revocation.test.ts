@@ -4,18 +4,14 @@
 // client_credentials, protected calls through the gateway.
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operatorBootstrapStatements } from "../../cli/operator/bootstrap-sql.ts";
-import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DPOP_SIGNING_ALGS } from "../../shared/contracts/tokens.ts";
-import { generateClientId } from "../../shared/crypto/client-id.ts";
-import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
+import { INSECURE, type InteropOperator, interopOperator } from "../support/interop.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
-
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 
 let system: RunningSystem;
 let as: oauth.AuthorizationServer;
-let adminBearer: string;
+let operator: InteropOperator;
 let orgId: string;
 
 interface RegisteredClient {
@@ -23,28 +19,9 @@ interface RegisteredClient {
   auth: oauth.ClientAuth;
 }
 
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return system.fetch(`${ENDPOINT.admin}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${adminBearer}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
 async function registerClient(body: Record<string, unknown> = {}): Promise<RegisteredClient> {
-  const response = await admin("POST", `/orgs/${orgId}/clients`, {
-    client_name: "interop",
-    client_type: "machine",
-    scope: "documents:read",
-    audiences: [`${system.origin}/api`],
-    ...body,
-  });
-  expect(response.status).toBe(201);
-  const created = (await response.json()) as { client_id: string; client_secret: string };
-  return { client: { client_id: created.client_id }, auth: oauth.ClientSecretBasic(created.client_secret) };
+  const created = await operator.registerClient(orgId, body);
+  return { client: { client_id: created.client_id }, auth: oauth.ClientSecretBasic(created.client_secret as string) };
 }
 
 async function clientToken(
@@ -92,32 +69,9 @@ async function refusalCode(response: Response): Promise<string | undefined> {
 
 beforeAll(async () => {
   system = await startSystem({ gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" } });
-  const issuer = new URL(system.origin);
-  as = await oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { ...INSECURE, algorithm: "oauth2" }),
-  );
-
-  // The first platform operator, written as `mono-auth operator bootstrap` writes it.
-  const operator = { clientId: generateClientId(), secret: generateClientSecret() };
-  for (const sql of operatorBootstrapStatements({
-    email: `operator-${crypto.randomUUID()}@example.com`,
-    userId: `user-${crypto.randomUUID()}`,
-    clientId: operator.clientId,
-    secretHash: await hashSecret(operator.secret),
-    audience: adminAudience(system.origin),
-    now: Date.now(),
-  })) {
-    await system.execMain(sql);
-  }
-  const adminGrant = await clientToken(
-    { client: { client_id: operator.clientId }, auth: oauth.ClientSecretBasic(operator.secret) },
-    { parameters: { resource: adminAudience(system.origin) } },
-  );
-  adminBearer = adminGrant.access_token;
-  const created = await admin("POST", "/orgs", { name: "Revocation interop" });
-  expect(created.status).toBe(201);
-  orgId = ((await created.json()) as { id: string }).id;
+  operator = await interopOperator(system);
+  as = operator.as;
+  orgId = await operator.createOrg("Revocation interop");
 });
 afterAll(() => system?.close());
 

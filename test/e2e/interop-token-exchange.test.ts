@@ -4,43 +4,31 @@
 // `recognizedTokenTypes` hook for RFC 8693's `N_A`). A person signs up at
 // the edge; an agent registered through the admin API acts for them under
 // a delegation grant, then carries the delegation across an ID-JAG.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, SignJWT } from "jose";
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operatorBootstrapStatements } from "../../cli/operator/bootstrap-sql.ts";
-import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { TRUSTED_HEADER } from "../../shared/contracts/headers.ts";
 import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
-import { generateClientId } from "../../shared/crypto/client-id.ts";
-import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
+import {
+  INSECURE,
+  type InteropOperator,
+  interopOperator,
+  type JwksServer,
+  startJwksServer,
+} from "../support/interop.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
-
-const INSECURE = { [oauth.allowInsecureRequests]: true } as const;
 
 let system: RunningSystem;
 let as: oauth.AuthorizationServer;
 let api: string;
-let adminBearer: string;
+let admin: InteropOperator["admin"];
 let person: { userId: string; orgId: string };
 let personToken: string;
 let agent: { client: oauth.Client; auth: oauth.ClientAuth };
 /** An external IdP's JWKS, served on the loopback interface. */
-let idpServer: Server;
-let idpJwks: { keys: unknown[] } = { keys: [] };
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return system.fetch(`${ENDPOINT.admin}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${adminBearer}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+let idp: JwksServer;
 
 /** A token-endpoint request of any grant, as oauth4webapi makes it. */
 async function grant(
@@ -80,37 +68,8 @@ async function expectOAuthError(attempt: Promise<unknown>, error: string) {
 beforeAll(async () => {
   system = await startSystem();
   api = `${system.origin}/api`;
-  const issuer = new URL(system.origin);
-  as = await oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { ...INSECURE, algorithm: "oauth2" }),
-  );
-
-  // The first platform operator, written as `mono-auth operator bootstrap` writes it.
-  const operator = { clientId: generateClientId(), secret: generateClientSecret() };
-  for (const sql of operatorBootstrapStatements({
-    email: `operator-${crypto.randomUUID()}@example.com`,
-    userId: `user-${crypto.randomUUID()}`,
-    clientId: operator.clientId,
-    secretHash: await hashSecret(operator.secret),
-    audience: adminAudience(system.origin),
-    now: Date.now(),
-  })) {
-    await system.execMain(sql);
-  }
-  const operatorClient = { client_id: operator.clientId };
-  const adminGrant = await oauth.processClientCredentialsResponse(
-    as,
-    operatorClient,
-    await oauth.clientCredentialsGrantRequest(
-      as,
-      operatorClient,
-      oauth.ClientSecretBasic(operator.secret),
-      { resource: adminAudience(system.origin) },
-      INSECURE,
-    ),
-  );
-  adminBearer = adminGrant.access_token;
+  const operator = await interopOperator(system);
+  ({ as, admin } = operator);
 
   // A person signs up at the edge and gets a token for the API, as the /app page does.
   const browser = new BrowserLikeClient(system);
@@ -120,16 +79,15 @@ beforeAll(async () => {
   personToken = ((await exchanged.json()) as { access_token: string }).access_token;
 
   // An agent of the person's org, registered by the operator, and the person's delegation to it.
-  const created = await admin("POST", `/orgs/${person.orgId}/clients`, {
+  const registered = await operator.registerClient(person.orgId, {
     client_name: "assistant",
     client_type: "agent",
     grant_types: [GRANT_TYPE.clientCredentials, GRANT_TYPE.tokenExchange, GRANT_TYPE.jwtBearer],
-    scope: "documents:read",
-    audiences: [api],
   });
-  expect(created.status).toBe(201);
-  const registered = (await created.json()) as { client_id: string; client_secret: string };
-  agent = { client: { client_id: registered.client_id }, auth: oauth.ClientSecretBasic(registered.client_secret) };
+  agent = {
+    client: { client_id: registered.client_id },
+    auth: oauth.ClientSecretBasic(registered.client_secret as string),
+  };
   const delegation = await admin("POST", `/orgs/${person.orgId}/delegation-grants`, {
     subject: person.userId,
     actor_client_id: registered.client_id,
@@ -138,18 +96,11 @@ beforeAll(async () => {
   });
   expect(delegation.status).toBe(201);
 
-  idpServer = createServer((request, response) => {
-    if (request.url !== "/jwks.json") {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(idpJwks));
-  });
-  await new Promise<void>((resolve) => idpServer.listen(0, "127.0.0.1", resolve));
+  idp = await startJwksServer();
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => idpServer?.close(resolve));
+  await idp?.close();
   await system?.close();
 });
 
@@ -247,18 +198,16 @@ describe("oauth4webapi: ID-JAG issued, then redeemed with jwt-bearer", () => {
   });
 
   it("redeems an ID-JAG of an external IdP the org trusts, its keys fetched from the IdP's jwks_uri", async () => {
-    const { port } = idpServer.address() as AddressInfo;
-    const idp = `http://127.0.0.1:${port}`;
     const { publicKey, privateKey } = await generateKeyPair("RS256");
-    idpJwks = { keys: [{ ...(await exportJWK(publicKey)), kid: "idp-1", alg: "RS256", use: "sig" }] };
+    idp.serve({ keys: [{ ...(await exportJWK(publicKey)), kid: "idp-1", alg: "RS256", use: "sig" }] });
     const trusted = await admin("POST", `/orgs/${person.orgId}/trusted-issuers`, {
-      issuer: idp,
-      jwks_uri: `${idp}/jwks.json`,
+      issuer: idp.origin,
+      jwks_uri: `${idp.origin}/jwks.json`,
     });
     expect(trusted.status).toBe(201);
     const now = Math.floor(Date.now() / 1000);
     const assertion = await new SignJWT({
-      iss: idp,
+      iss: idp.origin,
       sub: "ada@idp.example",
       aud: system.origin,
       client_id: agent.client.client_id,
