@@ -7,6 +7,7 @@ import { adminErrorResponse } from "./errors.ts";
 import { inviteRoutes } from "./invites.ts";
 import { keyRoutes } from "./keys.ts";
 import { orgRoutes } from "./orgs.ts";
+import { policyRoutes } from "./policies.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
@@ -28,5 +29,6 @@ export function adminRouter(): AdminApp {
   delegationGrantRoutes(admin);
   inviteRoutes(admin);
   keyRoutes(admin);
+  policyRoutes(admin);
   return admin;
 }
