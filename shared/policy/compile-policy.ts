@@ -16,12 +16,34 @@ export interface CompiledRule {
   readonly resource: string;
   /** Actions, or [ANY]. */
   readonly actions: readonly string[];
+  /** The compiled condition and filter; in a lazy policy, compiled on first call. */
+  readonly body: () => RuleBody;
+}
+
+export interface RuleBody {
   /** The condition reads `actor`: it takes part only in delegated requests (docs/policy.md, "Delegation"). */
   readonly namesActor: boolean;
   /** Absent: the rule always applies. Throws on a CEL evaluation error. */
   readonly condition?: (bindings: Bindings) => boolean;
   /** Allow rules only: fills in the data filter; absent means `{}`. */
   readonly filter?: FilterBuilder;
+  /**
+   * A lazy policy's rule that did not compile when first needed (a snapshot
+   * validated by another version of this code): it is decided like a
+   * condition that raised, so it never allows and a deny denies.
+   */
+  readonly broken?: true;
+}
+
+export interface CompileOptions {
+  /**
+   * Check the document's shape now but compile each rule's condition and
+   * filter only when a request first reaches its bucket. For a document a
+   * full compile has already accepted (a published snapshot): a gateway
+   * then pays, in time and memory, for the resource types it serves, not
+   * for the whole policy (10 000 compiled rules hold about 30 MiB).
+   */
+  lazy?: boolean;
 }
 
 /** The rules one (resource type, action) key holds, denies apart so they can be decided first. */
@@ -51,9 +73,10 @@ const NAME = /^[A-Za-z0-9_.:-]+$/;
  * Validates a policy document (docs/policy.md) and compiles it, once per
  * version: every condition parsed and type-checked, every filter template
  * checked, the rules indexed. Throws PolicyError with a stable code and the
- * path of the first offending part.
+ * path of the first offending part. With `lazy`, only the document's shape
+ * is checked now (CompileOptions).
  */
-export function compilePolicy(document: unknown): CompiledPolicy {
+export function compilePolicy(document: unknown, options: CompileOptions = {}): CompiledPolicy {
   if (!isRecord(document)) throw new PolicyError("ERR_POLICY_SHAPE", "$", "expected { format: 2, rules: [...] }");
   if (document.format !== 2) {
     throw new PolicyError("ERR_POLICY_FORMAT", "$.format", "this PDP compiles format 2 (CEL conditions)");
@@ -70,7 +93,7 @@ export function compilePolicy(document: unknown): CompiledPolicy {
   const ids = new Set<string>();
   const compiled = rules.map((rule: unknown, position) => {
     const path = `$.rules[${position}]`;
-    const result = compileRule(rule, path, position, conditions);
+    const result = compileRule(rule, path, position, conditions, options.lazy === true);
     if (ids.has(result.id)) throw new PolicyError("ERR_POLICY_DUPLICATE_RULE", `${path}.id`, result.id);
     ids.add(result.id);
     return result;
@@ -83,6 +106,7 @@ function compileRule(
   path: string,
   position: number,
   conditions: Map<string, CompiledCondition>,
+  lazy: boolean,
 ): CompiledRule {
   if (!isRecord(rule)) throw new PolicyError("ERR_POLICY_SHAPE", path, "a rule is an object");
   // A misspelt key (`condition` for `when`) would otherwise leave a rule that always applies.
@@ -95,20 +119,55 @@ function compileRule(
   if (rule.resource !== ANY && !isName(rule.resource)) {
     throw new PolicyError("ERR_POLICY_SHAPE", `${path}.resource`, 'resource must be a resource type or "*"');
   }
+  if (rule.filter !== undefined && rule.effect === "deny") {
+    throw new PolicyError("ERR_POLICY_SHAPE", `${path}.filter`, "only allow rules carry a filter");
+  }
+  const effect: "allow" | "deny" = rule.effect;
+  const head = { id: rule.id, position, effect, resource: rule.resource };
   const actions = compileActions(rule.actions, `${path}.actions`);
+  const { when, filter } = rule;
+  if (!lazy) {
+    const body = compileBody(when, filter, path, conditions);
+    return { ...head, actions, body: () => body };
+  }
+  let body: RuleBody | undefined;
+  return {
+    ...head,
+    actions,
+    body: () => {
+      if (!body) {
+        try {
+          body = compileBody(when, filter, path, conditions);
+        } catch (error) {
+          console.error(
+            `policy rule ${head.id} does not compile`,
+            error instanceof PolicyError ? error.message : error,
+          );
+          body = { namesActor: false, broken: true };
+        }
+      }
+      return body;
+    },
+  };
+}
+
+function compileBody(
+  when: unknown,
+  filterTemplate: unknown,
+  path: string,
+  conditions: Map<string, CompiledCondition>,
+): RuleBody {
   let condition: CompiledCondition | undefined;
-  if (rule.when !== undefined) {
-    condition = typeof rule.when === "string" ? conditions.get(rule.when) : undefined;
+  if (when !== undefined) {
+    condition = typeof when === "string" ? conditions.get(when) : undefined;
     if (!condition) {
-      condition = compileCondition(rule.when, `${path}.when`);
-      conditions.set(rule.when as string, condition);
+      condition = compileCondition(when, `${path}.when`);
+      conditions.set(when as string, condition);
     }
   }
   const namesActor = condition?.namesActor ?? false;
   let filter: FilterBuilder | undefined;
-  if (rule.filter !== undefined) {
-    if (rule.effect === "deny")
-      throw new PolicyError("ERR_POLICY_SHAPE", `${path}.filter`, "only allow rules carry a filter");
+  if (filterTemplate !== undefined) {
     if (namesActor) {
       throw new PolicyError(
         "ERR_POLICY_ACTOR_FILTER",
@@ -116,14 +175,9 @@ function compileRule(
         "a rule that names actor is a gate for the actor and carries no filter: the rows are the subject's",
       );
     }
-    filter = compileFilter(rule.filter, `${path}.filter`);
+    filter = compileFilter(filterTemplate, `${path}.filter`);
   }
   return {
-    id: rule.id,
-    position,
-    effect: rule.effect,
-    resource: rule.resource,
-    actions,
     namesActor,
     ...(condition ? { condition: condition.evaluate } : {}),
     ...(filter ? { filter } : {}),

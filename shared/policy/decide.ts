@@ -1,5 +1,5 @@
 import { type Bindings, InputTooLargeError, toBindings } from "./cel-environment.ts";
-import { ANY, type Bucket, type CompiledPolicy, type CompiledRule } from "./compile-policy.ts";
+import { ANY, type Bucket, type CompiledPolicy, type CompiledRule, type RuleBody } from "./compile-policy.ts";
 import type { DataFilter } from "./filter.ts";
 import type { DecisionInput } from "./types.ts";
 
@@ -68,9 +68,10 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
   const denies: CompiledRule[] = [];
   for (const bucket of buckets) {
     for (const rule of bucket.denies) {
+      const body = rule.body();
       // An actor rule speaks of the actor: a direct request has none.
-      if (rule.namesActor && !delegated) continue;
-      const holds = evaluate(rule, bindings);
+      if (body.namesActor && !delegated) continue;
+      const holds = evaluate(body, bindings);
       if (holds === true) denies.push(rule);
       else if (holds === ERROR) errored.push(rule);
     }
@@ -82,15 +83,16 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
   const actorGrants: CompiledRule[] = [];
   for (const bucket of buckets) {
     for (const rule of bucket.allows) {
-      if (rule.namesActor && !delegated) continue;
-      const holds = evaluate(rule, bindings);
+      const body = rule.body();
+      if (body.namesActor && !delegated) continue;
+      const holds = evaluate(body, bindings);
       if (holds === ERROR) errored.push(rule);
       if (holds !== true) continue;
-      if (rule.namesActor) {
+      if (body.namesActor) {
         actorGrants.push(rule);
         continue;
       }
-      const filter = rule.filter ? rule.filter(bindings) : EVERYTHING;
+      const filter = body.filter ? body.filter(bindings) : EVERYTHING;
       // An allow whose filter cannot be built (an attribute of the wrong kind) does not allow.
       if (filter === undefined) errored.push(rule);
       else grants.push({ rule, filter });
@@ -118,10 +120,11 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
 
 const ERROR = Symbol("condition error");
 
-function evaluate(rule: CompiledRule, bindings: Bindings): boolean | typeof ERROR {
-  if (!rule.condition) return true;
+function evaluate(body: RuleBody, bindings: Bindings): boolean | typeof ERROR {
+  if (body.broken) return ERROR;
+  if (!body.condition) return true;
   try {
-    return rule.condition(bindings);
+    return body.condition(bindings);
   } catch {
     // A CEL evaluation error (a missing key, division by zero, an invalid
     // timestamp): the rule neither allows nor is ignored; see decide().

@@ -16,8 +16,10 @@ function naiveDecide(policy: CompiledPolicy, input: DecisionInput, id: string): 
   const bindings = toBindings(input);
   const delegated = input.actor !== undefined;
   const holds = (r: CompiledRule, b: Bindings): boolean | "error" => {
+    const { condition, broken } = r.body();
+    if (broken) return "error";
     try {
-      return r.condition ? r.condition(b) : true;
+      return condition ? condition(b) : true;
     } catch {
       return "error";
     }
@@ -25,7 +27,7 @@ function naiveDecide(policy: CompiledPolicy, input: DecisionInput, id: string): 
   const results = policy.rules
     .filter((r) => r.resource === ANY || r.resource === input.resource.type)
     .filter((r) => r.actions.includes(ANY) || r.actions.includes(input.action))
-    .filter((r) => delegated || !r.namesActor)
+    .filter((r) => delegated || !r.body().namesActor)
     .map((r) => ({ rule: r, holds: holds(r, bindings) }));
   const errored = results.filter((x) => x.holds === "error").map((x) => x.rule);
   const deny = (reason: DenyReason, matched: CompiledRule[], err: CompiledRule[]): Decision => ({
@@ -43,14 +45,15 @@ function naiveDecide(policy: CompiledPolicy, input: DecisionInput, id: string): 
   const allows = results.filter((x) => x.rule.effect === "allow" && x.holds === true).map((x) => x.rule);
   const subjectAllows: { rule: CompiledRule; filter: DataFilter }[] = [];
   const unbuilt: CompiledRule[] = [];
-  for (const r of allows.filter((a) => !a.namesActor)) {
-    const filter = r.filter ? r.filter(bindings) : {};
+  for (const r of allows.filter((a) => !a.body().namesActor)) {
+    const build = r.body().filter;
+    const filter = build ? build(bindings) : {};
     if (filter === undefined) unbuilt.push(r);
     else subjectAllows.push({ rule: r, filter });
   }
   const allErrored = [...errored, ...unbuilt].sort((a, b) => a.position - b.position);
   if (subjectAllows.length === 0) return deny("no_matching_allow", [], allErrored);
-  const actorAllows = allows.filter((a) => a.namesActor);
+  const actorAllows = allows.filter((a) => a.body().namesActor);
   if (delegated && actorAllows.length === 0) {
     return deny(
       "actor_not_permitted",
@@ -164,13 +167,16 @@ const decisionInput: fc.Arbitrary<DecisionInput> = fc
     context: { method: r.method, path: "/x", dpop_bound: r.dpop, time: new Date("2026-11-29T10:30:00Z") },
   }));
 
-describe("the index decides exactly as evaluating every rule would", () => {
+describe("the index decides exactly as evaluating every rule would, compiled eagerly or lazily", () => {
   it("on generated policies and requests (property)", () => {
     fc.assert(
       fc.property(document, fc.array(decisionInput, { minLength: 1, maxLength: 8 }), (doc, inputs) => {
         const policy = compilePolicy(doc);
+        const lazy = compilePolicy(doc, { lazy: true });
         for (const input of inputs) {
-          expect(decide(policy, input, "d")).toEqual(naiveDecide(policy, input, "d"));
+          const naive = naiveDecide(policy, input, "d");
+          expect(decide(policy, input, "d")).toEqual(naive);
+          expect(decide(lazy, input, "d")).toEqual(naive);
         }
       }),
       { numRuns: 300 },
@@ -223,6 +229,44 @@ describe("the index", () => {
   it("compiles a repeated condition once and shares it", () => {
     const when = '"documents:read" in subject.scope';
     const p = policyOf(rule({ id: "a", when }), rule({ id: "b", resource: "reports", when }));
-    expect(p.rules[0]?.condition).toBe(p.rules[1]?.condition);
+    expect(p.rules[0]?.body().condition).toBe(p.rules[1]?.body().condition);
+  });
+});
+
+describe("lazy compilation (a published snapshot in the gateway)", () => {
+  const documentWith = (when: string) => ({
+    format: 2,
+    rules: [
+      rule({ id: "reports.broken", effect: "deny", resource: "reports", when }),
+      rule({ id: "reports.allow", resource: "reports" }),
+      rule({ id: "payroll.broken", resource: "payroll", when }),
+      rule({ id: "payroll.allow", resource: "payroll", filter: { org_id: { attr: "subject.org_id" } } }),
+      rule({ id: "documents.allow" }),
+    ],
+  });
+
+  it("still refuses a document of the wrong shape at once", () => {
+    expect(() => compilePolicy({ format: 2, rules: [{ id: "r" }] }, { lazy: true })).toThrow(/effect/);
+    expect(() => compilePolicy({ format: 1, rules: [] }, { lazy: true })).toThrow(/format/);
+  });
+
+  it("compiles a condition only when a request reaches its bucket", () => {
+    const p = compilePolicy(documentWith("subject.nope == 1"), { lazy: true });
+    expect(decide(p, request()).matched).toEqual(["documents.allow"]);
+    expect(() => compilePolicy(documentWith("subject.nope == 1"))).toThrow(/subject\.nope/);
+  });
+
+  it("decides a rule that no longer compiles as one that raised: a deny denies, an allow does not allow", () => {
+    const p = compilePolicy(documentWith("subject.nope == 1"), { lazy: true });
+    expect(decide(p, request({}, { type: "reports" }))).toMatchObject({
+      effect: "deny",
+      reason: "condition_error",
+      errored: ["reports.broken"],
+    });
+    expect(decide(p, request({}, { type: "payroll" }))).toMatchObject({
+      effect: "allow",
+      matched: ["payroll.allow"],
+      errored: ["payroll.broken"],
+    });
   });
 });

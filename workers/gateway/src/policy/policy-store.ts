@@ -104,7 +104,8 @@ export class PolicyStore {
     let policy: CompiledPolicy | undefined;
     try {
       const text = await this.kv.get(KV_KEY.policy(orgId, version), "text");
-      if (text !== null) policy = compilePolicy(JSON.parse(text));
+      // Published only after a full compile and its tests: compile each rule when a request first needs it.
+      if (text !== null) policy = compilePolicy(JSON.parse(text), { lazy: true });
     } catch (error) {
       // KV unreachable, or a snapshot that no longer compiles (it was valid
       // when published): the same answer as a snapshot not there yet.
