@@ -8,9 +8,10 @@
  * were and when the first and last happened.
  *
  * No timer outlives a request: the first refusal of a window returns a
- * promise that waits out the window and then queues the aggregate; the caller
- * holds it in `waitUntil` (as every caller of `recordAuditInBackground` does),
- * so the runtime keeps the request's context alive until it has been sent.
+ * promise that waits out the window and then queues the aggregate (into the
+ * isolate's batch, shared/audit/enqueue.ts); the caller holds it in
+ * `waitUntil` (as every caller of `recordAuditInBackground` does), so the
+ * runtime keeps the request's context alive until it has been handed over.
  * Later refusals of the same window only count and return at once.
  *
  * What can be lost: only what the isolate holds when the runtime itself dies
@@ -21,7 +22,7 @@
  */
 import type { AuditRecord } from "./audit-record.ts";
 import { capString } from "./caps.ts";
-import { type AuditSink, enqueueAuditRecord } from "./enqueue.ts";
+import { type AuditSink, queueAuditRecord } from "./enqueue.ts";
 import type { AuditDetailValue, AuditEventInput } from "./record-audit.ts";
 
 export const ANONYMOUS_REFUSAL_WINDOW_MS = 1_000;
@@ -71,9 +72,9 @@ function keyOf(event: AuditEventInput, fields: Record<string, string>): string {
 
 /**
  * Folds one anonymous refusal (already redacted) into its window's
- * aggregate. The returned promise resolves once that aggregate is queued (or
- * counted as lost, shared/audit/enqueue.ts) for the window's first refusal,
- * and at once for the others.
+ * aggregate. The returned promise resolves, for the window's first refusal,
+ * once that aggregate is in a batch (shared/audit/enqueue.ts says when that
+ * batch is sent); for the others, at once.
  */
 export function aggregateAnonymousRefusal(
   sink: AuditSink,
@@ -113,7 +114,7 @@ export function aggregateAnonymousRefusal(
   return new Promise<void>((resolve) => setTimeout(resolve, ANONYMOUS_REFUSAL_WINDOW_MS)).then(async () => {
     // Closed before sending: a refusal that arrives while it is being sent opens the next window.
     pending.delete(key);
-    await enqueueAuditRecord(sink, {
+    await queueAuditRecord(sink, {
       ...aggregate.record,
       detail: JSON.stringify({
         ...aggregate.keyDetail,

@@ -1,6 +1,6 @@
 import { aggregateAnonymousRefusal, isAnonymousRefusal } from "./anonymous-refusals.ts";
 import { capNullable, serialiseCappedDetail } from "./caps.ts";
-import { type AuditSink, enqueueAuditRecord } from "./enqueue.ts";
+import { type AuditSink, queueAuditRecord } from "./enqueue.ts";
 
 export type { AuditSink } from "./enqueue.ts";
 
@@ -18,7 +18,8 @@ export type AuditKind =
   /** A host's bootstrap was refused: the error code, and the invite's org and jti when it verified. */
   | "host_invite.refused";
 
-export type AuditOutcome = "allow" | "deny" | "issued" | "refused" | "recorded";
+export const AUDIT_OUTCOMES = ["allow", "deny", "issued", "refused", "recorded"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 export type AuditDetailValue = string | number | boolean | null | readonly string[];
 
@@ -53,16 +54,19 @@ export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Rec
 
 /**
  * Records one audit event: it is redacted and capped here, in the producing
- * Worker, then put on the audit Queue; the consumer (the token Worker) writes
- * events to the audit database in batches, so no request path writes to a D1
- * primary (DESIGN, "Scale"). A refusal without an authenticated principal is
- * folded into a per-isolate aggregate instead (anonymous-refusals.ts).
+ * Worker, then put on the audit Queue in this isolate's next batched send
+ * (enqueue.ts); the consumer (the token Worker) chains and writes events to
+ * the audit database in batches, so no request path writes to a D1 primary
+ * (DESIGN, "Scale"). A refusal without an authenticated principal is folded
+ * into a per-isolate aggregate instead (anonymous-refusals.ts).
  *
- * Resolves once the event is queued, folded into an aggregate, or — after
- * retries — counted and logged in full (enqueue.ts); it never rejects for a
- * queue failure. What can be lost: an authenticated event, nothing short of a
- * crash of the runtime before the send completes; for anonymous refusals see
- * anonymous-refusals.ts. Returns the event id.
+ * Resolves once the event is in a batch whose send is held by a request's
+ * `waitUntil` (or, when this event opened the batch, once it is sent),
+ * folded into an aggregate, or — after retries — counted and logged in full
+ * (enqueue.ts); it never rejects for a queue failure. What can be lost: an
+ * authenticated event, nothing short of a crash of the runtime before its
+ * batch is sent (at most AUDIT_BATCH.windowMs of the isolate's events); for
+ * anonymous refusals see anonymous-refusals.ts. Returns the event id.
  */
 export async function recordAudit(sink: AuditSink, event: AuditEventInput): Promise<string> {
   const id = event.id ?? crypto.randomUUID();
@@ -71,7 +75,7 @@ export async function recordAudit(sink: AuditSink, event: AuditEventInput): Prom
     await aggregateAnonymousRefusal(sink, { ...event, id }, detail);
     return id;
   }
-  await enqueueAuditRecord(sink, {
+  await queueAuditRecord(sink, {
     id,
     occurredAt: Date.now(),
     orgId: capNullable(event.orgId),
@@ -86,8 +90,9 @@ export async function recordAudit(sink: AuditSink, event: AuditEventInput): Prom
 }
 
 /**
- * For `waitUntil`: the promise must be held there, because it may wait out an
- * anonymous refusal's aggregation window. It never rejects.
+ * For `waitUntil`: the promise must be held there, because it may wait out
+ * the batch window (enqueue.ts) or an anonymous refusal's aggregation window
+ * and then send. It never rejects.
  */
 export function recordAuditInBackground(sink: AuditSink, event: AuditEventInput): Promise<void> {
   return recordAudit(sink, event).then(

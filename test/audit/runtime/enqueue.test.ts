@@ -1,42 +1,166 @@
-// An audit event that cannot be queued is retried, then counted and logged in
-// full (shared/audit/enqueue.ts): never only a bare log line.
-import { env } from "cloudflare:workers";
+// Audit records are coalesced per isolate into batched queue sends
+// (shared/audit/enqueue.ts): fewer sends than events, every record lands,
+// and a record the queue refuses is retried, then counted and logged in full.
+//
+// The sinks below wrap the real local audit Queue only to count calls; every
+// record still goes through it to the real consumer and the real audit
+// database.
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import {
+  AUDIT_BATCH,
+  type AuditSink,
   auditEnqueueFailures,
+  auditQueueSends,
   ENQUEUE_ATTEMPTS,
   ENQUEUE_FAILED_EVENT,
-  enqueueAuditRecord,
+  queueAuditRecord,
 } from "../../../shared/audit/enqueue.ts";
+import { recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
+import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
+import { adminToken } from "../../token/admin-fixtures.ts";
 import { arrivedRows } from "./audit-rows.ts";
 
-function record(detail: string): AuditRecord {
+function record(detail: string, subject = "user-1"): AuditRecord {
   return {
     id: crypto.randomUUID(),
     occurredAt: Date.now(),
     orgId: "org-1",
     kind: "gateway.decision",
     outcome: "allow",
-    subject: "user-1",
+    subject,
     actor: null,
     clientId: "c",
     detail,
   };
 }
 
+/** The real audit Queue, with each call counted (how many messages it carried). */
+function countingSink(): { sink: AuditSink; calls: number[] } {
+  const calls: number[] = [];
+  const real = env.AUDIT_QUEUE;
+  const queue = {
+    send: (body: AuditRecord, options?: QueueSendOptions) => {
+      calls.push(1);
+      return real.send(body, options);
+    },
+    sendBatch: (messages: Iterable<MessageSendRequest<AuditRecord>>, options?: QueueSendBatchOptions) => {
+      const list = [...messages];
+      calls.push(list.length);
+      return real.sendBatch(list, options);
+    },
+  } as Queue<AuditRecord>;
+  return { sink: { AUDIT_QUEUE: queue }, calls };
+}
+
+async function countBySubject(subject: string): Promise<number> {
+  const row = await env.AUDIT_DB.prepare("SELECT count(*) AS n FROM audit_event WHERE subject = ?")
+    .bind(subject)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
 afterEach(() => {
+  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
-describe("audit enqueue", () => {
-  it("a send the queue refuses is retried, then counted and logged with the whole record", async () => {
+describe("audit enqueue: coalescing", () => {
+  it("N events from one isolate within the window: one sendBatch, every row lands", async () => {
+    const { sink, calls } = countingSink();
+    const subject = `coalesced-${crypto.randomUUID()}`;
+    const n = 40;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        recordAuditInBackground(sink, {
+          kind: "gateway.decision",
+          outcome: "allow",
+          orgId: "org-1",
+          subject,
+          detail: { i },
+        }),
+      ),
+    );
+    expect(calls).toEqual([n]);
+    await expect.poll(() => countBySubject(subject)).toBe(n);
+  });
+
+  it("a batch holds at most maxRecords: 250 events are three sends", async () => {
+    const { sink, calls } = countingSink();
+    const subject = `full-${crypto.randomUUID()}`;
+    await Promise.all(Array.from({ length: 250 }, () => queueAuditRecord(sink, record("{}", subject))));
+    expect(AUDIT_BATCH.maxRecords).toBe(100);
+    expect(calls).toEqual([100, 100, 50]);
+    await expect.poll(() => countBySubject(subject)).toBe(250);
+  });
+
+  it("a batch holds at most maxBytes: large records close it early", async () => {
+    const { sink, calls } = countingSink();
+    const subject = `bytes-${crypto.randomUUID()}`;
+    // About 12 KiB each as the batch measures them (3 bytes per character).
+    const large = JSON.stringify({ blob: "x".repeat(4_000) });
+    await Promise.all(Array.from({ length: 20 }, () => queueAuditRecord(sink, record(large, subject))));
+    expect(calls.length).toBeGreaterThan(1);
+    expect(calls.reduce((a, b) => a + b, 0)).toBe(20);
+    await expect.poll(() => countBySubject(subject)).toBe(20);
+  });
+
+  it("concurrent requests to the Worker share batches: fewer sends than events", async () => {
+    const token = await adminToken();
+    // Let the token request's own audit event go out first.
+    await new Promise((resolve) => setTimeout(resolve, AUDIT_BATCH.windowMs * 2));
+    const before = auditQueueSends();
+    const n = 20;
+    const responses = await Promise.all(
+      Array.from({ length: n }, () =>
+        exports.default.fetch(
+          new Request(`http://localhost${ENDPOINT.admin}/keys`, { headers: { Authorization: `Bearer ${token}` } }),
+        ),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(n).fill(200));
+    const jti = JSON.parse(atob(token.split(".")[1] ?? "")).jti as string;
+    const read = () =>
+      env.AUDIT_DB.prepare(
+        "SELECT count(*) AS n FROM audit_event WHERE kind = 'admin.action' AND json_extract(detail, '$.operator_jti') = ?",
+      )
+        .bind(jti)
+        .first<{ n: number }>();
+    await expect.poll(async () => (await read())?.n).toBe(n);
+    const sends = auditQueueSends() - before;
+    expect(sends).toBeGreaterThan(0);
+    expect(sends).toBeLessThan(n);
+  });
+
+  it("a batch its opener never held is sent by the next record", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    const { sink, calls } = countingSink();
+    const subject = `stranded-${crypto.randomUUID()}`;
+    // The opener's promise is dropped and its timer never fires: its request is gone.
+    void queueAuditRecord(sink, record("{}", subject));
+    vi.setSystemTime(Date.now() + AUDIT_BATCH.strandedMs + 1);
+    await queueAuditRecord(sink, record("{}", subject));
+    vi.useRealTimers();
+    expect(calls).toEqual([2]);
+    await expect.poll(() => countBySubject(subject)).toBe(2);
+  });
+});
+
+describe("audit enqueue: failures", () => {
+  it("a batch the queue refuses is retried, then each record alone: only the bad one is lost, logged whole", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const before = auditEnqueueFailures();
-    // Producers never build this (caps.ts bounds a record to a few KiB); the
-    // real local queue refuses a message over its 128 KB limit on every attempt.
-    const oversized = record(JSON.stringify({ blob: "x".repeat(200_000) }));
-    expect(await enqueueAuditRecord(env, oversized)).toBe(false);
+    const { sink, calls } = countingSink();
+    const subject = `refused-${crypto.randomUUID()}`;
+    // No producer builds this (record-audit.ts writes capped strings): a
+    // field the batch does not measure, over the queue's 128 KB message
+    // limit, so the real queue refuses every batch it is in.
+    const unsendable = { ...record("{}", subject), actor: { blob: "x".repeat(200_000) } as unknown as string };
+    const fine = [record("{}", subject), record("{}", subject)];
+    await Promise.all([fine[0], unsendable, fine[1]].map((r) => queueAuditRecord(sink, r as AuditRecord)));
+    // Three whole-batch attempts, then one send per record.
+    expect(calls).toEqual([3, 3, 3, 1, 1, 1]);
     expect(auditEnqueueFailures()).toBe(before + 1);
     const lines = errors.mock.calls.map((call) => JSON.parse(String(call[0])) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
@@ -44,15 +168,30 @@ describe("audit enqueue", () => {
       event: ENQUEUE_FAILED_EVENT,
       attempts: ENQUEUE_ATTEMPTS,
       failures_in_isolate: before + 1,
-      record: oversized,
+      record: { id: unsendable.id, subject, detail: "{}" },
     });
-    expect(ENQUEUE_ATTEMPTS).toBe(3);
+    expect(ENQUEUE_ATTEMPTS).toBe(4);
+    await expect.poll(() => countBySubject(subject)).toBe(2);
+  });
+
+  it("a record too large for the queue is sent alone, and logged whole when refused", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const before = auditEnqueueFailures();
+    const { sink, calls } = countingSink();
+    // Producers never build this (caps.ts bounds a record to a few KiB); the
+    // real local queue refuses a message over its 128 KB limit.
+    const oversized = record(JSON.stringify({ blob: "x".repeat(200_000) }));
+    await queueAuditRecord(sink, oversized);
+    expect(calls).toEqual([1, 1, 1, 1]);
+    expect(auditEnqueueFailures()).toBe(before + 1);
+    const lines = errors.mock.calls.map((call) => JSON.parse(String(call[0])) as Record<string, unknown>);
+    expect(lines).toEqual([expect.objectContaining({ event: ENQUEUE_FAILED_EVENT, record: oversized })]);
   });
 
   it("a send that succeeds is not counted, and the record arrives", async () => {
     const before = auditEnqueueFailures();
     const ok = record(JSON.stringify({ ok: true }));
-    expect(await enqueueAuditRecord(env, ok)).toBe(true);
+    await queueAuditRecord(env, ok);
     expect(auditEnqueueFailures()).toBe(before);
     const rows = await arrivedRows("SELECT id, detail FROM audit_event WHERE id = ?", ok.id);
     expect(rows).toEqual([{ id: ok.id, detail: ok.detail }]);
