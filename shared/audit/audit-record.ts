@@ -27,7 +27,7 @@ export function isAuditRecord(value: unknown): value is AuditRecord {
   return (
     TEXT.every((key) => typeof record[key] === "string" && record[key] !== "") &&
     NULLABLE_TEXT.every((key) => record[key] === null || typeof record[key] === "string") &&
-    typeof record.occurredAt === "number" &&
-    Number.isFinite(record.occurredAt)
+    // Integer milliseconds: the hash chain serialises the number as stored (chain.ts).
+    Number.isSafeInteger(record.occurredAt)
   );
 }

@@ -1,24 +1,171 @@
-import { drizzle } from "drizzle-orm/d1";
-import { auditEvent } from "../db/audit-schema.ts";
 import type { AuditRecord } from "./audit-record.ts";
+import { type ChainedRecord, type ChainedRow, chainOf, GENESIS_HASH, rowHash } from "./chain.ts";
 
-/** D1 caps bound parameters per statement; 9 columns × 10 rows stays under it. */
-const ROWS_PER_STATEMENT = 10;
+/** D1 binds at most 100 parameters per statement; 13 columns × 7 rows stays under it. */
+const ROWS_PER_INSERT = 7;
+const IDS_PER_LOOKUP = 100;
 
 /**
- * Writes a batch of audit records to the audit database in one D1 round
- * trip (one transaction). It is keyed by event id: Queues deliver at least
- * once and the dead-letter queue replays, so an id already written is
- * skipped, never duplicated.
+ * Attempts per delivery when another writer chained onto the same head
+ * first. The consumer runs one invocation at a time (max_concurrency = 1 in
+ * workers/token/wrangler.toml), but the dead-letter queue's consumer may run
+ * beside it; each lost race costs one attempt, and past these the delivery
+ * is retried by the queue.
  */
-export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  const orm = drizzle(db);
-  const statements = [];
-  for (let i = 0; i < records.length; i += ROWS_PER_STATEMENT) {
-    const rows = records.slice(i, i + ROWS_PER_STATEMENT).map((r) => ({ ...r, occurredAt: new Date(r.occurredAt) }));
-    statements.push(orm.insert(auditEvent).values(rows).onConflictDoNothing());
+export const CHAIN_WRITE_ATTEMPTS = 5;
+
+export interface WriteReport {
+  /** Rows written (chained) by this call. */
+  written: number;
+  /** Records skipped because a row with their id exists (a redelivery or a replay). */
+  skipped: number;
+  /** Chain writes it took, 1 unless another writer won a race. */
+  attempts: number;
+  /** Each chain this call extended, with its new head (for the consumer's log). */
+  heads: { chain: string; seq: number; hash: string }[];
+}
+
+/**
+ * Writes a delivery of audit records, each appended to its org's hash chain
+ * (shared/audit/chain.ts), in one D1 batch (one transaction) after one read
+ * round trip.
+ *
+ * Idempotent by event id: Queues deliver at least once and the dead-letter
+ * queue replays, so a record whose id is already written is skipped before
+ * it is given a place in a chain, never chained twice.
+ *
+ * Race-free: the next place of a chain is read, then written with a plain
+ * INSERT. Two writers that read the same head both insert (chain, seq) for
+ * the same seq, the unique index refuses the second, its whole batch rolls
+ * back, and it starts again from the reads. The same holds for an id written
+ * by another writer between the read and the write (the primary key refuses
+ * it). Nothing is ever half-chained.
+ */
+export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<WriteReport> {
+  const unique = [...new Map(records.map((record) => [record.id, record])).values()];
+  if (unique.length === 0) return { written: 0, skipped: 0, attempts: 0, heads: [] };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const report = await chainOnce(db, unique);
+      return { ...report, skipped: records.length - report.written, attempts: attempt };
+    } catch (error) {
+      if (!isUniquenessConflict(error) || attempt >= CHAIN_WRITE_ATTEMPTS) throw error;
+    }
   }
-  const [first, ...rest] = statements;
-  if (first) await orm.batch([first, ...rest]);
+}
+
+async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promise<Omit<WriteReport, "skipped">> {
+  const chains = [...new Set(records.map((record) => chainOf(record.orgId)))];
+  const lookups: D1PreparedStatement[] = [];
+  for (let i = 0; i < records.length; i += IDS_PER_LOOKUP) {
+    const ids = records.slice(i, i + IDS_PER_LOOKUP).map((record) => record.id);
+    lookups.push(db.prepare(`SELECT id FROM audit_event WHERE id IN (${placeholders(ids.length)})`).bind(...ids));
+  }
+  for (const chain of chains) lookups.push(headStatement(db, chain));
+  const results = await db.batch<{ id?: string; seq?: number; hash?: string }>(lookups);
+  const idLookups = Math.ceil(records.length / IDS_PER_LOOKUP);
+  const existing = new Set(results.slice(0, idLookups).flatMap((result) => result.results.map((row) => row.id)));
+  const heads = new Map<string, { seq: number; hash: string }>();
+  chains.forEach((chain, i) => {
+    heads.set(chain, newestHead(results[idLookups + i]?.results ?? []));
+  });
+
+  const rows: ChainedRow[] = [];
+  const fresh = records
+    .filter((record) => !existing.has(record.id))
+    // Within a delivery, a chain's new rows follow the events' own order.
+    .sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const record of fresh) {
+    const chain = chainOf(record.orgId);
+    const head = heads.get(chain) ?? { seq: 0, hash: GENESIS_HASH };
+    const link: ChainedRecord = { ...record, chain, seq: head.seq + 1, prevHash: head.hash };
+    const hash = await rowHash(link);
+    heads.set(chain, { seq: link.seq, hash });
+    rows.push({ ...link, hash });
+  }
+  if (rows.length === 0) return { written: 0, attempts: 1, heads: [] };
+
+  const writes: D1PreparedStatement[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
+    writes.push(insertStatement(db, rows.slice(i, i + ROWS_PER_INSERT)));
+  const touched = [...new Set(rows.map((row) => row.chain))].map((chain) => {
+    const head = heads.get(chain) ?? { seq: 0, hash: GENESIS_HASH };
+    return { chain, ...head };
+  });
+  const now = Date.now();
+  for (const head of touched) {
+    writes.push(
+      db
+        .prepare(
+          `INSERT INTO audit_chain_head (chain, seq, hash, updated_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at`,
+        )
+        .bind(head.chain, head.seq, head.hash, now),
+    );
+  }
+  await db.batch(writes);
+  return { written: rows.length, attempts: 1, heads: touched };
+}
+
+/**
+ * A chain's newest link: the head table's, or the newest chained row's if
+ * that is further on. Both are read because either could have been tampered
+ * with: chaining onto the greater one never reuses a seq (which would stall
+ * every later write on the unique index), and leaves the damage for
+ * verify to name.
+ */
+function headStatement(db: D1Database, chain: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT seq, hash FROM audit_chain_head WHERE chain = ?
+       UNION ALL
+       SELECT seq, hash FROM (SELECT seq, hash FROM audit_event WHERE chain = ? AND seq IS NOT NULL ORDER BY seq DESC LIMIT 1)`,
+    )
+    .bind(chain, chain);
+}
+
+function newestHead(rows: readonly { seq?: number; hash?: string }[]): { seq: number; hash: string } {
+  let head = { seq: 0, hash: GENESIS_HASH };
+  for (const row of rows) {
+    if (typeof row.seq === "number" && typeof row.hash === "string" && row.seq > head.seq) {
+      head = { seq: row.seq, hash: row.hash };
+    }
+  }
+  return head;
+}
+
+function insertStatement(db: D1Database, rows: readonly ChainedRow[]): D1PreparedStatement {
+  const values = rows.map(() => `(${placeholders(13)})`).join(", ");
+  return db
+    .prepare(
+      `INSERT INTO audit_event (id, occurred_at, org_id, kind, outcome, subject, actor, client_id, detail, chain, seq, prev_hash, hash)
+       VALUES ${values}`,
+    )
+    .bind(
+      ...rows.flatMap((row) => [
+        row.id,
+        row.occurredAt,
+        row.orgId,
+        row.kind,
+        row.outcome,
+        row.subject,
+        row.actor,
+        row.clientId,
+        row.detail,
+        row.chain,
+        row.seq,
+        row.prevHash,
+        row.hash,
+      ]),
+    );
+}
+
+function placeholders(count: number): string {
+  return Array.from({ length: count }, () => "?").join(", ");
+}
+
+/** D1 reports SQLite's constraint errors in its message (e.g. "UNIQUE constraint failed: …: SQLITE_CONSTRAINT"). */
+function isUniquenessConflict(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  return /UNIQUE constraint failed|PRIMARY KEY constraint failed|SQLITE_CONSTRAINT/.test(message);
 }

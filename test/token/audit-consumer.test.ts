@@ -119,7 +119,7 @@ describe("audit dead-letter queue consumer (the replay path)", () => {
     expect(result.explicitAcks.sort()).toEqual(["m0", "m1", "m2", "m3", "m4", "m5"]);
     expect(result.retryMessages).toEqual([]);
     expect(await countRows(batchId)).toBe(6);
-    expect(loggedEvents(logs)).toEqual([{ event: CONSUMER_LOG_EVENT.replayed, messages: 6 }]);
+    expect(loggedEvents(logs)).toEqual([{ event: CONSUMER_LOG_EVENT.replayed, messages: 6, written: 3, skipped: 3 }]);
     // A second replay of the same batch changes nothing.
     await deliver(AUDIT_DEAD_LETTER_QUEUE_NAME, bodies);
     expect(await countRows(batchId)).toBe(6);

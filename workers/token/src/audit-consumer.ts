@@ -1,7 +1,7 @@
 import { isAuditRecord } from "../../../shared/audit/audit-record.ts";
 import { capString } from "../../../shared/audit/caps.ts";
 import { AUDIT_DEAD_LETTER_QUEUE_NAME } from "../../../shared/audit/queues.ts";
-import { writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
+import { type WriteReport, writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
 
 /** The `event` fields of the consumer's structured log lines. */
 export const CONSUMER_LOG_EVENT = {
@@ -12,8 +12,10 @@ export const CONSUMER_LOG_EVENT = {
 
 /**
  * The consumer of the audit Queue and of its dead-letter queue: one write to
- * the audit database per delivery, keyed by event id, so a redelivery or a
- * replay from the dead-letter queue never stores an event twice.
+ * the audit database per delivery, each event appended to its org's hash
+ * chain (shared/audit/write-audit-batch.ts), keyed by event id, so a
+ * redelivery or a replay from the dead-letter queue never stores or chains
+ * an event twice. It is the only writer of the audit database.
  *
  * A delivery is acknowledged only once its rows are written. If the write
  * fails, every message is retried (the consumer's `retry_delay`); after
@@ -43,8 +45,9 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<
     message.retry();
   }
   if (writable.length === 0) return;
+  let report: WriteReport;
   try {
-    await writeAuditBatch(env.AUDIT_DB, writable.map((m) => m.body).filter(isAuditRecord));
+    report = await writeAuditBatch(env.AUDIT_DB, writable.map((m) => m.body).filter(isAuditRecord));
   } catch (error) {
     log(CONSUMER_LOG_EVENT.writeFailed, {
       queue: batch.queue,
@@ -57,7 +60,16 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<
     return;
   }
   for (const message of writable) message.ack();
-  if (deadLetter) console.log(JSON.stringify({ event: CONSUMER_LOG_EVENT.replayed, messages: writable.length }));
+  if (deadLetter) {
+    console.log(
+      JSON.stringify({
+        event: CONSUMER_LOG_EVENT.replayed,
+        messages: writable.length,
+        written: report.written,
+        skipped: report.skipped,
+      }),
+    );
+  }
 }
 
 function log(event: string, fields: Record<string, unknown>): void {
