@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { auditAdminCalls } from "./audit.ts";
+import { auditTrailRoutes } from "./audit-trail.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
 import { clientRoutes } from "./clients.ts";
 import { delegationGrantRoutes } from "./delegation-grants.ts";
@@ -29,6 +30,7 @@ export function adminRouter(): AdminApp {
   delegationGrantRoutes(admin);
   inviteRoutes(admin);
   keyRoutes(admin);
+  auditTrailRoutes(admin);
   policyRoutes(admin);
   return admin;
 }

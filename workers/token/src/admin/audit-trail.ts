@@ -1,0 +1,155 @@
+import type { Context } from "hono";
+import { AUDIT_CAPS, TRUNCATED } from "../../../../shared/audit/caps.ts";
+import { AUDIT_OUTCOMES } from "../../../../shared/audit/record-audit.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import {
+  type AuditQuery,
+  DEFAULT_QUERY_LIMIT,
+  decodeQueryCursor,
+  MAX_QUERY_LIMIT,
+  queryAuditEvents,
+} from "../audit/query-events.ts";
+import { CHAIN_START, decodePosition, MAX_VERIFY_ROWS, verifyChain } from "../audit/verify-chain.ts";
+import { auditDetail } from "./audit.ts";
+import type { AdminApp, AdminEnv } from "./types.ts";
+
+/** A stored field is at most its cap plus the truncation mark; nothing longer can match. */
+const FIELD_MAX = AUDIT_CAPS.fieldChars + TRUNCATED.length;
+/** `gateway.decision`, or `host_invite.*` for every kind under `host_invite.`. */
+const KIND = /^[a-z][a-z_]*(\.[a-z][a-z_]*)*(\.\*)?$/;
+
+const QUERY_PARAMETERS = [
+  "org",
+  "subject",
+  "actor",
+  "client",
+  "kind",
+  "outcome",
+  "decision",
+  "from",
+  "to",
+  "cursor",
+  "limit",
+] as const;
+const VERIFY_PARAMETERS = ["org", "cursor", "limit"] as const;
+
+/**
+ * The audit trail for platform operators (docs/audit.md):
+ *
+ * GET /audit/events?org=&subject=&actor=&client=&kind=&outcome=&decision=&from=&to=&cursor=&limit=
+ * → `{ events: [...], next_cursor }`, newest first. `org` names a chain (an
+ * org id, or `platform` for events of no org); `kind` is exact or ends in
+ * `.*`; `from`/`to` are ISO 8601 or epoch milliseconds (from inclusive, to
+ * exclusive); `limit` 1–200 (default 50); `cursor` is the previous page's
+ * `next_cursor`.
+ *
+ * GET /audit/verify?org=&cursor=&limit= → walks the org's hash chain from the
+ * start (or from `cursor`, a `seq:hash` a previous call returned) for at most
+ * `limit` rows (1–1000, default 1000) and reports the first broken link, or
+ * ok with the rows checked and where to go on.
+ *
+ * A parameter it does not know, or one given twice, is 400 `invalid_body`
+ * (the admin API's code for input it refuses): a misspelt filter must not
+ * widen a search to everything.
+ */
+export function auditTrailRoutes(admin: AdminApp): void {
+  admin.get("/audit/events", async (c) => {
+    const params = readParameters(c, QUERY_PARAMETERS);
+    const query: AuditQuery = { limit: limitOf(params.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT) };
+    const chain = text("org", params.org, 128);
+    const subject = text("subject", params.subject, FIELD_MAX);
+    const actor = text("actor", params.actor, FIELD_MAX);
+    const clientId = text("client", params.client, FIELD_MAX);
+    const decision = text("decision", params.decision, 128);
+    if (chain !== undefined) query.chain = chain;
+    if (subject !== undefined) query.subject = subject;
+    if (actor !== undefined) query.actor = actor;
+    if (clientId !== undefined) query.clientId = clientId;
+    if (decision !== undefined) query.decision = decision;
+    if (params.kind !== undefined) {
+      if (params.kind.length > 64 || !KIND.test(params.kind)) {
+        throw new HttpError("invalid_body", "kind: an event kind (e.g. gateway.decision), or a prefix ending in .*");
+      }
+      query.kind = params.kind.endsWith(".*") ? { prefix: params.kind.slice(0, -1) } : { exact: params.kind };
+    }
+    if (params.outcome !== undefined) {
+      if (!(AUDIT_OUTCOMES as readonly string[]).includes(params.outcome)) {
+        throw new HttpError("invalid_body", `outcome: one of ${AUDIT_OUTCOMES.join(", ")}`);
+      }
+      query.outcome = params.outcome;
+    }
+    if (params.from !== undefined) query.from = timeOf("from", params.from);
+    if (params.to !== undefined) query.to = timeOf("to", params.to);
+    if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
+      throw new HttpError("invalid_body", "from: must be before to");
+    }
+    if (params.cursor !== undefined) {
+      query.after = decodeQueryCursor(params.cursor);
+      if (!query.after) throw new HttpError("invalid_body", "cursor: not a cursor this API returned");
+    }
+    // `queried_org`, not `org_id`: reading the trail is recorded in the
+    // platform chain, so a poll of an org's events never adds to that org's.
+    auditDetail(c, {
+      action: "audit.query",
+      ...(query.chain !== undefined ? { queried_org: query.chain } : {}),
+      filters: Object.keys(params).filter((name) => name !== "cursor" && name !== "limit"),
+    });
+    return c.json(await queryAuditEvents(c.env.AUDIT_DB, query));
+  });
+
+  admin.get("/audit/verify", async (c) => {
+    const params = readParameters(c, VERIFY_PARAMETERS);
+    const chain = text("org", params.org, 128);
+    if (chain === undefined) throw new HttpError("invalid_body", "org: required (an org id, or platform)");
+    const limit = limitOf(params.limit, MAX_VERIFY_ROWS, MAX_VERIFY_ROWS);
+    const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
+    if (!from) throw new HttpError("invalid_body", "cursor: `seq:hash` as a previous verify returned it");
+    auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
+    const report = await verifyChain(c.env.AUDIT_DB, chain, from, limit);
+    auditDetail(c, {
+      ok: report.ok,
+      rows_checked: report.rows_checked,
+      ...(report.broken ? { broken_seq: report.broken.seq } : {}),
+    });
+    return c.json(report);
+  });
+}
+
+/** The query string, each known parameter at most once; an unknown one is refused. */
+function readParameters<const T extends string>(
+  c: Context<AdminEnv>,
+  allowed: readonly T[],
+): Partial<Record<T, string>> {
+  const out: Partial<Record<T, string>> = {};
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    if (!(allowed as readonly string[]).includes(name)) {
+      throw new HttpError("invalid_body", `${name}: unknown query parameter (known: ${allowed.join(", ")})`);
+    }
+    if (out[name as T] !== undefined) throw new HttpError("invalid_body", `${name}: given more than once`);
+    out[name as T] = value;
+  }
+  return out;
+}
+
+function text(name: string, value: string | undefined, max: number): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") throw new HttpError("invalid_body", `${name}: must not be empty`);
+  if (value.length > max) throw new HttpError("invalid_body", `${name}: at most ${max} characters`);
+  return value;
+}
+
+function limitOf(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const limit = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new HttpError("invalid_body", `limit: an integer from 1 to ${max}`);
+  }
+  return limit;
+}
+
+/** ISO 8601, or milliseconds since the epoch. */
+function timeOf(name: string, raw: string): number {
+  const time = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(time)) throw new HttpError("invalid_body", `${name}: an ISO 8601 time or epoch milliseconds`);
+  return time;
+}
