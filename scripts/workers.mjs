@@ -28,8 +28,7 @@ export function originVars(origin) {
   const api = `${origin}/api`;
   return {
     gateway: { ISSUER: origin, API_AUDIENCE: api },
-    // The MCP demo route's audience is its own resource identifier (workers/gateway/src/routing/route-table.ts).
-    token: { ISSUER: origin, ALLOWED_AUDIENCES: `${api} ${origin}/mcp/demo` },
+    token: { ISSUER: origin, ALLOWED_AUDIENCES: api },
     authn: { ISSUER: origin, API_AUDIENCE: api },
     // The demo service checks the gateway assertion's issuer and audience.
     demo: { ISSUER: origin, API_AUDIENCE: api },

@@ -17,7 +17,16 @@ import type { PolicyDocument } from "../../../../shared/policy/types.ts";
  *   token only under the person's live delegation grant, to a client of the
  *   org acting as itself (workers/token/src/grants/token-exchange-parties.ts),
  *   so any such actor passes; an org narrows this by naming actors.
+ * - The demo MCP server (route-table.ts, workers/demo/src/mcp.ts): members
+ *   with the scope may start a session, list the tools and call the harmless
+ *   `list_documents`; only owners and admins may call the sensitive
+ *   `purge_documents`. Delegated agents get the harmless part only.
  */
+/** The demo MCP server's session methods and its harmless tool. */
+const MCP_DEMO_HARMLESS =
+  'context.mcp_method in ["initialize", "notifications/initialized", "ping", "tools/list"] || ' +
+  '(context.mcp_method == "tools/call" && context.mcp_tool == "list_documents")';
+
 export const DEFAULT_POLICY: PolicyDocument = {
   format: 2,
   rules: [
@@ -62,6 +71,33 @@ export const DEFAULT_POLICY: PolicyDocument = {
       resource: "documents",
       actions: ["read"],
       when: 'actor.client_id != ""',
+    },
+    {
+      id: "mcp-demo.members-harmless",
+      description: "Demo MCP server: members with documents:read may list the tools and call list_documents",
+      effect: "allow",
+      resource: "mcp-demo",
+      actions: ["call"],
+      when: `subject.org_id != "" && "${SCOPE.documentsRead}" in subject.scope && (${MCP_DEMO_HARMLESS})`,
+      // The tools read the org's documents: the same rows a member reads at ENDPOINT.documents.
+      filter: { org_id: { attr: "subject.org_id" }, classification: { in: ["public", "internal"] } },
+    },
+    {
+      id: "mcp-demo.admins-purge",
+      description: "Demo MCP server: only owners and admins may call the sensitive purge_documents",
+      effect: "allow",
+      resource: "mcp-demo",
+      actions: ["call"],
+      when: `("owner" in subject.roles || "admin" in subject.roles) && context.mcp_method == "tools/call" && context.mcp_tool == "purge_documents"`,
+      filter: { org_id: { attr: "subject.org_id" } },
+    },
+    {
+      id: "mcp-demo.delegated-agents-harmless",
+      description: "Demo MCP server: an agent the token service delegated to gets the harmless part only",
+      effect: "allow",
+      resource: "mcp-demo",
+      actions: ["call"],
+      when: `actor.client_id != "" && (${MCP_DEMO_HARMLESS})`,
     },
     {
       id: "demo-echo.delegated-agents",

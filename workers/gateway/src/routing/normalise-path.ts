@@ -24,8 +24,12 @@
  * - a path longer than MAX_PATH_LENGTH.
  */
 
-/** Longer paths are refused before any work (the one origin serves nothing that long). */
-export const MAX_PATH_LENGTH = 2048;
+/**
+ * Longer paths are refused before any work: the one origin serves nothing
+ * that long. (Cloudflare itself refuses URLs over 16 KB; audit records cap
+ * the path they keep, shared/audit/caps.ts.)
+ */
+export const MAX_PATH_LENGTH = 8192;
 
 export type PathErrorCode =
   | "ERR_PATH_NOT_ABSOLUTE"
