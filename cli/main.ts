@@ -4,6 +4,7 @@ import { registerHostCommands } from "./commands/host.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
 import { registerOrgCommands } from "./commands/org.ts";
+import { registerPolicyCommands } from "./commands/policy.ts";
 import { CliError } from "./lib/errors.ts";
 
 /**
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerInviteCommands(program);
   registerHostCommands(program);
+  registerPolicyCommands(program);
   return program;
 }
 
