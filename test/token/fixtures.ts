@@ -95,3 +95,20 @@ export async function expectOAuthError(response: Response, status: number, error
   expect(body.error).toBe(error);
   expect(typeof body.error_description).toBe("string");
 }
+
+/** A body streamed in chunks, so the request carries no Content-Length. */
+export function streamedBody(totalBytes: number, chunkBytes = 1024): ReadableStream<Uint8Array> {
+  const chunk = new TextEncoder().encode("a".repeat(chunkBytes));
+  let sent = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= totalBytes) {
+        controller.close();
+        return;
+      }
+      const n = Math.min(chunkBytes, totalBytes - sent);
+      controller.enqueue(n === chunkBytes ? chunk : chunk.slice(0, n));
+      sent += n;
+    },
+  });
+}

@@ -41,6 +41,30 @@ export async function signedByUs(claims: Record<string, unknown>, typ: string = 
   return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid }).sign(key.privateKey);
 }
 
+/**
+ * Tokens the revocation and introspection endpoints must treat as not ours
+ * (RFC 7009 §2.2, RFC 7662 §2.2): malformed, expired, with a forged
+ * signature, and from another issuer (each otherwise like the client's own).
+ */
+export async function unusableTokens(client: TestClient): Promise<string[]> {
+  const now = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: env.ISSUER,
+    sub: client.clientId,
+    aud: AUDIENCE,
+    client_id: client.clientId,
+    org_id: client.orgId,
+    jti: crypto.randomUUID(),
+  };
+  const [header, payload] = (await clientToken(client)).split(".");
+  return [
+    "not-a-token",
+    await signedByUs({ ...claims, iat: now - 600, exp: now - 300 }),
+    `${header}.${payload}.${"A".repeat(86)}`,
+    await signedByUs({ ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
+  ];
+}
+
 export type Credentials = { client: TestClient } | { headers: Record<string, string>; params?: Record<string, string> };
 
 /** POST to the revocation or introspection endpoint, authenticated with client_secret_basic by default. */

@@ -1,20 +1,19 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { CLOCK_TOLERANCE_SECONDS, JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { registerTestClient } from "./clients-fixtures.ts";
-import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
+import { expectOAuthError } from "./fixtures.ts";
 import {
   clientToken,
-  type Credentials,
   introspected,
   jtiOf,
   makeResourceServer,
-  managementRequest,
   revoke,
   revokedJtis,
   signedByUs,
+  unusableTokens,
 } from "./revocation-fixtures.ts";
 
 describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
@@ -86,23 +85,7 @@ describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
 
   it("answers 200 for tokens that are invalid, expired, forged or not ours, recording nothing (§2.2)", async () => {
     const client = await registerTestClient();
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      iss: env.ISSUER,
-      sub: client.clientId,
-      aud: AUDIENCE,
-      client_id: client.clientId,
-      org_id: client.orgId,
-      jti: crypto.randomUUID(),
-    };
-    const valid = await clientToken(client);
-    const [header, payload] = valid.split(".");
-    for (const token of [
-      "not-a-token",
-      await signedByUs({ ...claims, iat: now - 600, exp: now - 300 }),
-      `${header}.${payload}.${"A".repeat(86)}`,
-      await signedByUs({ ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
-    ]) {
+    for (const token of await unusableTokens(client)) {
       expect((await revoke(token, client)).status).toBe(200);
     }
     expect(await revokedJtis(client.orgId as string)).toEqual([]);
@@ -124,39 +107,5 @@ describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
       JWT_TYP.idJag,
     );
     await expectOAuthError(await revoke(idJag, client), 400, "unsupported_token_type");
-  });
-
-  it("authenticates the client: none or a wrong secret is invalid_client (401), a public client too", async () => {
-    const client = await registerTestClient();
-    const token = await clientToken(client);
-    const cases: Credentials[] = [
-      { headers: {} },
-      { headers: { Authorization: `Basic ${btoa(`${client.clientId}:wrong`)}` } },
-      { headers: {}, params: { client_id: "mono-auth-web" } },
-    ];
-    for (const credentials of cases) {
-      const response = await managementRequest(ENDPOINT.revocation, { token }, credentials);
-      await expectOAuthError(response, 401, "invalid_client");
-      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
-    }
-    expect(await revokedJtis(client.orgId as string)).toEqual([]);
-  });
-
-  it("needs the token parameter (invalid_request) and POST (405)", async () => {
-    const client = await registerTestClient();
-    await expectOAuthError(await managementRequest(ENDPOINT.revocation, {}, { client }), 400, "invalid_request");
-    const get = await exports.default.fetch(`http://localhost${ENDPOINT.revocation}`);
-    expect(get.status).toBe(405);
-    expect(((await get.json()) as { error: string }).error).toBe("method_not_allowed");
-  });
-
-  it("is advertised with the methods that authenticate", async () => {
-    const response = await exports.default.fetch(`http://localhost${ENDPOINT.authorizationServerMetadata}`);
-    const metadata = (await response.json()) as Record<string, unknown>;
-    expect(metadata.revocation_endpoint).toBe(`${env.ISSUER}${ENDPOINT.revocation}`);
-    expect(metadata.revocation_endpoint_auth_methods_supported).toEqual(
-      (metadata.token_endpoint_auth_methods_supported as string[]).filter((m) => m !== "none"),
-    );
-    expect(metadata.revocation_endpoint_auth_methods_supported).not.toContain("none");
   });
 });

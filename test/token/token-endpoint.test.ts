@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ENDPOINT, REALM } from "../../shared/contracts/endpoints.ts";
 import { FIRST_PARTY_CLIENT_ID, GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { MAX_TOKEN_REQUEST_BYTES } from "../../workers/token/src/http/read-form.ts";
-import { AUDIENCE, expectOAuthError, freshClientAddress, seedSession, tokenRequest } from "./fixtures.ts";
+import { AUDIENCE, expectOAuthError, freshClientAddress, seedSession, streamedBody, tokenRequest } from "./fixtures.ts";
 
 /** RFC 7523 §2.2 */
 const JWT_CLIENT_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -31,23 +31,6 @@ const EXCHANGE = {
 function formOfSize(bytes: number): string {
   const head = `grant_type=password&pad=`;
   return head + "a".repeat(bytes - head.length);
-}
-
-/** A body streamed in chunks, so the request carries no Content-Length. */
-function streamedBody(totalBytes: number, chunkBytes = 1024): ReadableStream<Uint8Array> {
-  const chunk = new TextEncoder().encode("a".repeat(chunkBytes));
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= totalBytes) {
-        controller.close();
-        return;
-      }
-      const n = Math.min(chunkBytes, totalBytes - sent);
-      controller.enqueue(n === chunkBytes ? chunk : chunk.slice(0, n));
-      sent += n;
-    },
-  });
 }
 
 describe(`POST ${ENDPOINT.token}: a session is never a subject_token here`, () => {
