@@ -3,7 +3,7 @@ import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError, httpErrorStatus } from "../../../../shared/errors/http.ts";
 import { jsonErrorResponse } from "../../../../shared/errors/json-error.ts";
 import { readBodyCapped } from "../../../../shared/http/read-body.ts";
-import { compilePolicy } from "../../../../shared/policy/compile-policy.ts";
+import { type CompiledPolicy, compilePolicy } from "../../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../../shared/policy/decide.ts";
 // The policy every gateway applies to an org that has published none: what-if
 // and show answer with the same document.
@@ -142,7 +142,7 @@ async function whatIfHandler(c: PolicyContext): Promise<Response> {
   const input = readDecisionRequest(body.request, "request");
   let source: "document" | "version" | "current" | "default";
   let version: number | null = null;
-  let compiled: ReturnType<typeof compilePolicy>;
+  let compiled: CompiledPolicy;
   if (body.document !== undefined) {
     source = "document";
     compiled = validateDocument(body.document).compiled;
