@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { registerAuditCommands } from "./commands/audit.ts";
 import { registerClientCommands } from "./commands/client.ts";
 import { registerHostCommands } from "./commands/host.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerInviteCommands(program);
   registerHostCommands(program);
+  registerAuditCommands(program);
   registerPolicyCommands(program);
   return program;
 }
