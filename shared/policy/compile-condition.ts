@@ -77,6 +77,10 @@ export function compileCondition(source: unknown, path: string): CompiledConditi
 function visit(node: ASTNode, walk: Walk): void {
   switch (node.op) {
     case "value":
+      // No attribute is bytes, and the library compares bytes literals wrongly (cel-spec's eq_bytes).
+      if (node.args instanceof Uint8Array) {
+        throw new PolicyError("ERR_POLICY_TYPE", walk.path, "bytes are not part of the policy language");
+      }
       return;
     case "id":
       return visitIdentifier(node.args, walk);

@@ -242,6 +242,7 @@ describe("compilePolicy: every error code, with the path of the offending part",
       "context.dpop_bound + 1 == 2",
       "size(context.dpop_bound) == 1",
       "context.time == 1",
+      "b'abc' == b'abc'",
     ]) {
       expect(ruleError({ when }), when).toEqual({ code: "ERR_POLICY_TYPE", path: "$.rules[0].when" });
     }
