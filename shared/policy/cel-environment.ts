@@ -181,11 +181,14 @@ function celAttribute(value: AttributeValue, what: string): CelAttribute {
   return value as boolean | null;
 }
 
+/** Conditions only read it: one for every request whose route names no attributes. */
+const NO_ATTRIBUTES: ReadonlyMap<string, CelAttribute> = new Map();
+
 function resourceAttributes(
   attributes: Readonly<Record<string, AttributeValue>> | undefined,
-): Map<string, CelAttribute> {
+): ReadonlyMap<string, CelAttribute> {
+  if (attributes === undefined) return NO_ATTRIBUTES;
   const map = new Map<string, CelAttribute>();
-  if (attributes === undefined) return map;
   const names = Object.keys(attributes);
   if (names.length > POLICY_LIMITS.inputAttributes) throw new InputTooLargeError("resource.attributes");
   for (const name of names)
