@@ -79,6 +79,31 @@ describe("default policy", () => {
     });
   });
 
+  it("decides the demo MCP server per tool: harmless for members and agents, purge for owners and admins only", () => {
+    const mcp = (tool: string, method = "tools/call") => ({
+      type: "mcp-demo",
+      action: "call",
+      context: { method: "POST", path: "/mcp", mcp_method: method, mcp_tool: tool },
+    });
+    expect(decide(policy, request({}, mcp("list_documents"))).matched).toEqual(["mcp-demo.members-harmless"]);
+    expect(decide(policy, request({}, mcp("", "tools/list"))).effect).toBe("allow");
+    expect(decide(policy, request({}, mcp("purge_documents"))).reason).toBe("no_matching_allow");
+    expect(decide(policy, request({ roles: ["owner"] }, mcp("purge_documents")))).toMatchObject({
+      effect: "allow",
+      matched: ["mcp-demo.admins-purge"],
+      filter: { org_id: "o1" },
+    });
+    expect(decide(policy, request({ roles: ["owner"] }, { ...mcp("purge_documents"), actor: AGENT }))).toMatchObject({
+      effect: "deny",
+      reason: "actor_not_permitted",
+      matched: ["mcp-demo.admins-purge"],
+    });
+    expect(decide(policy, request({}, { ...mcp("list_documents"), actor: AGENT })).matched).toEqual([
+      "mcp-demo.members-harmless",
+      "mcp-demo.delegated-agents-harmless",
+    ]);
+  });
+
   it("uses the decision id it is given", () => {
     expect(decide(policy, request(), "d-1").id).toBe("d-1");
     expect(decide(policy, request({ scope: [] }), "d-2").id).toBe("d-2");
