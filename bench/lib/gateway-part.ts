@@ -2,6 +2,7 @@
 // gateway against a bare pass-through to the same demo service.
 import { join } from "node:path";
 import type { DevServer, StartOptions } from "./dev-server.ts";
+import { OAUTH_PROVIDER_CONTESTANT, startOAuthProviderContestant } from "./gateway-oauth-provider.ts";
 import type { Contestant, RunResult } from "./load.ts";
 import type { ShadowTree } from "./shadow-tree.ts";
 import { alternatingRuns, figure, log, type Medians, mediansOf, type RoundOptions } from "./rounds.ts";
@@ -15,6 +16,8 @@ export interface Throughput {
   invalidRuns: number;
   medians: Record<string, Medians>;
   ratio: { requestsPerSecond: number; p50: number; p99: number; cpuPerRequest: number };
+  /** Gateway against @cloudflare/workers-oauth-provider protecting the same service (goal ≥ 1.4 req/s). */
+  ratioOAuthProvider: { requestsPerSecond: number; p50: number; p99: number; cpuPerRequest: number };
 }
 
 export interface GatewayPartInput {
@@ -28,6 +31,8 @@ export interface GatewayPartInput {
   /** An access token of the bench user for the demo service. */
   accessToken: string;
   port: number;
+  /** For the workers-oauth-provider contestant (lib/gateway-oauth-provider.ts). */
+  oauthProviderPort: number;
   rounds: RoundOptions;
   start(options: Omit<StartOptions, "logDir" | "cwd">): Promise<DevServer>;
   stop(server: DevServer): Promise<void>;
@@ -42,8 +47,9 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
     persistTo: join(input.temp, "state-passthrough"),
     readyPath: "/api/documents",
   });
+  const oauthProvider = await startOAuthProviderContestant({ ...input, port: input.oauthProviderPort });
   try {
-    const contestants: [Contestant, Contestant] = [
+    const contestants: Contestant[] = [
       {
         name: "gateway",
         url: `${input.origin}/api/documents`,
@@ -56,6 +62,7 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
         headers: {},
         cpuSeconds: passthrough.cpuSeconds,
       },
+      oauthProvider.contestant,
     ];
     // Both must answer 200 with the same number of rows, or they do different work.
     const rows: number[] = [];
@@ -66,11 +73,11 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
         throw new Error(`${c.name}: GET /api/documents answered ${response.status}: ${body.slice(0, 300)}`);
       rows.push((JSON.parse(body) as { documents: unknown[] }).documents.length);
     }
-    if (rows[0] !== rows[1])
+    if (rows.some((n) => n !== rows[0]))
       throw new Error(
         `the contestants return different rows (${rows.join(" vs ")}): the pass-through's fixed filter is out of date`,
       );
-    log(`both contestants answer 200 with ${String(rows[0])} documents`);
+    log(`every contestant answers 200 with ${String(rows[0])} documents`);
 
     const runs = await alternatingRuns(contestants, input.rounds);
     const medians = mediansOf(
@@ -79,6 +86,7 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
     );
     const gateway = medians.gateway as Medians;
     const base = medians["pass-through"] as Medians;
+    const other = medians[OAUTH_PROVIDER_CONTESTANT] as Medians;
     return {
       runs,
       invalidRuns: runs.filter((r) => !r.valid).length,
@@ -89,9 +97,16 @@ export async function measureGateway(input: GatewayPartInput): Promise<Throughpu
         p99: gateway.p99Ms / base.p99Ms,
         cpuPerRequest: gateway.cpuMsPerRequest / base.cpuMsPerRequest,
       },
+      ratioOAuthProvider: {
+        requestsPerSecond: gateway.requestsPerSecond / other.requestsPerSecond,
+        p50: gateway.p50Ms / other.p50Ms,
+        p99: gateway.p99Ms / other.p99Ms,
+        cpuPerRequest: gateway.cpuMsPerRequest / other.cpuMsPerRequest,
+      },
     };
   } finally {
     await input.stop(passthrough);
+    await input.stop(oauthProvider.server);
   }
 }
 
@@ -109,6 +124,13 @@ export function formatThroughput(t: Throughput, o: RoundOptions): string {
     figure(t.ratio.p50, 2),
     figure(t.ratio.p99, 2),
     figure(t.ratio.cpuPerRequest, 2),
+  ]);
+  rows.push([
+    `ratio gateway / ${OAUTH_PROVIDER_CONTESTANT}`,
+    figure(t.ratioOAuthProvider.requestsPerSecond, 2),
+    figure(t.ratioOAuthProvider.p50, 2),
+    figure(t.ratioOAuthProvider.p99, 2),
+    figure(t.ratioOAuthProvider.cpuPerRequest, 2),
   ]);
   const head = `GET /api/documents, medians of ${o.rounds} alternating runs × ${o.durationSeconds} s, ${o.connections} connections`;
   return `${head}\n${table(["contestant", "req/s", "p50 ms", "p99 ms", "CPU ms/req"], rows)}`;

@@ -9,6 +9,7 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { BrowserLikeClient, httpOrigin } from "../../test/support/browser-like-client.ts";
 import { type DevServer, freePort, type StartOptions, startDevServer, stopAllNow, wranglerSync } from "./dev-server.ts";
+import { type BundleSize, formatBundles, measureBundles } from "./gateway-bundle-sizes.ts";
 import { formatThroughput, measureGateway, type Throughput } from "./gateway-part.ts";
 import { bootstrapOperator } from "./machine-clients.ts";
 import { type Options, options, PARTS } from "./options.ts";
@@ -38,6 +39,7 @@ interface Result {
   throughput?: Throughput;
   tokens?: TokenResult;
   signIn?: SignInResult;
+  bundles?: BundleSize[];
 }
 
 /** What scripts/workers.mjs may add: secrets computed from the others (e.g. public keys), not random. */
@@ -80,6 +82,9 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
   try {
     const tree = shadowTree(CHECKOUT, join(temp, "tree"));
     const logDir = join(temp, "logs");
+    // Before any Worker runs: bundling takes a core.
+    const bundles = wants("bundles") ? measureBundles(tree.root, join(temp, "bundles")) : undefined;
+    if (bundles) console.log(`\n${formatBundles(bundles)}\n`);
     mkdirSync(logDir);
     const start = async (options: Omit<StartOptions, "logDir" | "cwd">) => {
       const server = await startDevServer({ ...options, cwd: tree.root, logDir });
@@ -158,6 +163,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
       // Other work on the machine skews both contestants, not always alike: keep the load with the numbers.
       loadAverage: { atStart: loadavg().map((v) => round(v)) },
       options: o,
+      bundles,
     };
     if ((loadavg()[0] ?? 0) > 0.5)
       log(
@@ -182,6 +188,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         system,
         accessToken,
         port: portB,
+        oauthProviderPort: await freePort(),
         rounds,
         start,
         stop,

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** The bench's parts, in the order they run. */
-export const PARTS = ["gateway", "tokens", "sign-in"] as const;
+export const PARTS = ["gateway", "tokens", "sign-in", "bundles"] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface Options {
