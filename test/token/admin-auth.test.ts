@@ -4,26 +4,9 @@ import { describe, expect, it } from "vitest";
 import { adminAudience, REALM } from "../../shared/contracts/endpoints.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { PLATFORM_ORG_ID } from "../../shared/contracts/tokens.ts";
-import { tokenConfig } from "../../workers/token/src/config.ts";
-import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
-import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
 import { adminRequest, adminToken, expectHttpError, registerOperator } from "./admin-fixtures.ts";
-import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
+import { basicAuthorization, mintedToken, registerTestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, tokenRequest } from "./fixtures.ts";
-
-/** A token signed by our own key with the claims given: what no grant would mint. */
-async function signedByUs(claims: { clientId: string; audience: string; scope: string; orgId: string }) {
-  const config = tokenConfig(env);
-  const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
-    subject: claims.clientId,
-    clientId: claims.clientId,
-    audience: claims.audience,
-    scope: claims.scope,
-    orgId: claims.orgId,
-    ttlSeconds: 60,
-  });
-  return minted.token;
-}
 
 async function expectBearerError(response: Response, status: number, error: string, code?: string) {
   const challenge = response.headers.get("WWW-Authenticate") ?? "";
@@ -76,8 +59,7 @@ describe("admin API: operator authentication (RFC 6750)", () => {
 
   it("403 insufficient_scope for an admin-audience token without the admin scope", async () => {
     const operator = await registerOperator();
-    const token = await signedByUs({
-      clientId: operator.clientId,
+    const token = await mintedToken(operator, {
       audience: adminAudience(env.ISSUER),
       scope: "documents:read",
       orgId: PLATFORM_ORG_ID,
@@ -89,8 +71,7 @@ describe("admin API: operator authentication (RFC 6750)", () => {
 
   it("403 forbidden for an admin token that is not the platform's", async () => {
     const operator = await registerOperator();
-    const token = await signedByUs({
-      clientId: operator.clientId,
+    const token = await mintedToken(operator, {
       audience: adminAudience(env.ISSUER),
       scope: "admin",
       orgId: "org-someone",
@@ -100,8 +81,7 @@ describe("admin API: operator authentication (RFC 6750)", () => {
 
   it("401 ERR_TOKEN_REVOKED for an admin token of an org client, a disabled operator, or a revoked jti", async () => {
     const orgClient = await registerTestClient();
-    const forged = await signedByUs({
-      clientId: orgClient.clientId,
+    const forged = await mintedToken(orgClient, {
       audience: adminAudience(env.ISSUER),
       scope: "admin",
       orgId: PLATFORM_ORG_ID,

@@ -1,11 +1,9 @@
 import { env, exports } from "cloudflare:workers";
-import { expect } from "vitest";
 import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import { basicAuthorization, registerTestClient, type TestClient } from "./clients-fixtures.ts";
-import { tokenRequest } from "./fixtures.ts";
+import { clientToken, registerTestClient, type TestClient } from "./clients-fixtures.ts";
+import { expectOAuthError } from "./fixtures.ts";
 
 /** A platform operator client (no org, `admin`, the admin audience), as `operator bootstrap` writes one. */
 export function registerOperator(options: { status?: "active" | "disabled" } = {}): Promise<TestClient> {
@@ -19,13 +17,7 @@ export function registerOperator(options: { status?: "active" | "disabled" } = {
 
 /** An admin token, by client credentials, as the CLI gets one. */
 export async function adminToken(operator?: TestClient): Promise<string> {
-  const client = operator ?? (await registerOperator());
-  const response = await tokenRequest(
-    { grant_type: GRANT_TYPE.clientCredentials },
-    { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
+  return clientToken(operator ?? (await registerOperator()), adminAudience(env.ISSUER));
 }
 
 export interface AdminRequestOptions {
@@ -53,15 +45,8 @@ export function adminRequest(method: string, path: string, options: AdminRequest
   );
 }
 
-/** An http.ts error body: the exact code and status. */
-export async function expectHttpError(response: Response, status: number, error: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get("Cache-Control")).toBe("no-store");
-  const body = (await response.json()) as { error: string; error_description: string };
-  expect(body.error).toBe(error);
-  expect(typeof body.error_description).toBe("string");
-  return body;
-}
+/** An http.ts error body: the exact code and status (the OAuth error's JSON, so the same check). */
+export const expectHttpError = expectOAuthError;
 
 /** The client revocations the org's Durable Object holds. */
 export async function clientRevocations(orgId: string): Promise<string[]> {

@@ -5,7 +5,10 @@ import { GRANT_TYPE, CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contr
 import { generateClientId } from "../../shared/crypto/client-id.ts";
 import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
 import { oauthClient, organization, orgTokenPolicy } from "../../shared/db/schema.ts";
-import { AUDIENCE } from "./fixtures.ts";
+import { tokenConfig } from "../../workers/token/src/config.ts";
+import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { type AccessTokenRequest, mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
+import { AUDIENCE, tokenRequest } from "./fixtures.ts";
 
 export type AssertionAlg = "ES256" | "RS256" | "EdDSA";
 
@@ -130,6 +133,31 @@ export function unsignedJwt(header: Record<string, unknown>, claims: Record<stri
   const part = (value: object) =>
     btoa(JSON.stringify(value)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
   return `${part(header)}.${part(claims)}.`;
+}
+
+/** The client's own access token, by client_credentials at the token endpoint, for `audience` (RFC 8707 `resource`). */
+export async function clientToken(client: TestClient, audience = AUDIENCE): Promise<string> {
+  const response = await tokenRequest(
+    { grant_type: GRANT_TYPE.clientCredentials, resource: audience },
+    { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
+  );
+  if (response.status !== 200) throw new Error(`client_credentials: ${response.status} ${await response.text()}`);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** A token minted directly for the client (for claims no grant gives a test client: `act`, `cnf`, another org). */
+export async function mintedToken(client: TestClient, extra: Partial<AccessTokenRequest> = {}): Promise<string> {
+  const config = tokenConfig(env);
+  const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
+    subject: client.clientId,
+    audience: AUDIENCE,
+    clientId: client.clientId,
+    orgId: client.orgId as string,
+    scope: "documents:read",
+    ttlSeconds: 300,
+    ...extra,
+  });
+  return minted.token;
 }
 
 export type { JWK };

@@ -16,11 +16,11 @@ import {
   registerTestClient,
   setOrgPolicy,
   type TestClient,
+  clientToken,
 } from "./clients-fixtures.ts";
 import { tokenRequest } from "./fixtures.ts";
 import {
   authorization,
-  clientToken,
   delegationParams,
   grantDelegation,
   issued,

@@ -1,8 +1,35 @@
 import { env, exports } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
+import { SignJWT } from "jose";
 import { expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { member, organization, session, user } from "../../shared/db/schema.ts";
+import { tokenConfig } from "../../workers/token/src/config.ts";
+import { currentSigningKey, keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+
+/** A user (`user-<id>`), written to D1 the way Better Auth writes one. */
+export async function seedUser(id: string = crypto.randomUUID()): Promise<string> {
+  const userId = `user-${id}`;
+  const now = new Date();
+  await drizzle(env.DB)
+    .insert(user)
+    .values({
+      id: userId,
+      name: "Test",
+      email: `${id}@example.com`,
+      emailVerified: false,
+      createdAt: now,
+      updatedAt: now,
+    });
+  return userId;
+}
+
+/** Any claims, signed with the issuer's current key under `typ` (to forge what our grants never mint). */
+export async function signWithOurKey(typ: string, claims: Record<string, unknown>): Promise<string> {
+  const key = await currentSigningKey(keyStore(env, tokenConfig(env)));
+  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid }).sign(key.privateKey);
+}
 
 /** A user with a session in an org, written to D1 the way Better Auth writes them. */
 export async function seedSession(
@@ -14,14 +41,7 @@ export async function seedSession(
   const orgId = `org-${id}`;
   const token = `session-token-${id}`;
   const now = new Date();
-  await db.insert(user).values({
-    id: userId,
-    name: "Test",
-    email: `${id}@example.com`,
-    emailVerified: false,
-    createdAt: now,
-    updatedAt: now,
-  });
+  await seedUser(id);
   await db.insert(organization).values({ id: orgId, name: "Org", slug: `org-${id}`, createdAt: now });
   if (options.member !== false) {
     await db
@@ -87,13 +107,18 @@ export function tokenRequest(body: TokenRequestBody, options: TokenRequestOption
   );
 }
 
-/** RFC 6749 §5.2: the exact code, its status, a description, never cached. */
+/**
+ * RFC 6749 §5.2: the exact code, its status, a description, never cached.
+ * The admin API's errors (shared/errors/http.ts) are the same JSON
+ * (shared/errors/json-error.ts): admin-fixtures.ts checks them with this too.
+ */
 export async function expectOAuthError(response: Response, status: number, error: string) {
   expect(response.status).toBe(status);
   expect(response.headers.get("Cache-Control")).toBe("no-store");
   const body = (await response.json()) as { error: string; error_description: string };
   expect(body.error).toBe(error);
   expect(typeof body.error_description).toBe("string");
+  return body;
 }
 
 /** A body streamed in chunks, so the request carries no Content-Length. */

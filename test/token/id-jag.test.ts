@@ -7,20 +7,18 @@ import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
 import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { trustedIssuer } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
-import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
+import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient, clientToken } from "./clients-fixtures.ts";
 import { arrivedRows } from "../audit/runtime/audit-rows.ts";
 import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
-import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
+import { AUDIENCE, expectOAuthError, tokenRequest, signWithOurKey } from "./fixtures.ts";
 import {
   authorization,
-  clientToken,
   delegationParams,
   exchange,
   grantDelegation,
   issued,
   registerAgent,
   seedMember,
-  signWithOurKey,
   userToken,
 } from "./token-exchange-fixtures.ts";
 

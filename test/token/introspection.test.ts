@@ -7,17 +7,9 @@ import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { operatorRotation } from "../../workers/token/src/keys/rotation.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
-import { registerTestClient } from "./clients-fixtures.ts";
-import { AUDIENCE } from "./fixtures.ts";
-import {
-  clientToken,
-  introspected,
-  makeResourceServer,
-  mintedToken,
-  revoke,
-  signedByUs,
-  unusableTokens,
-} from "./revocation-fixtures.ts";
+import { registerTestClient, clientToken, mintedToken } from "./clients-fixtures.ts";
+import { AUDIENCE, signWithOurKey } from "./fixtures.ts";
+import { introspected, makeResourceServer, revoke, unusableTokens } from "./revocation-fixtures.ts";
 
 const INACTIVE = { active: false };
 
@@ -109,8 +101,8 @@ describe(`RFC 7662 introspection at ${ENDPOINT.introspection}`, () => {
     };
     for (const token of [
       ...(await unusableTokens(client)),
-      await signedByUs({ ...claims, aud: "https://not-served.example" }),
-      await signedByUs(claims, JWT_TYP.idJag),
+      await signWithOurKey(JWT_TYP.accessToken, { ...claims, aud: "https://not-served.example" }),
+      await signWithOurKey(JWT_TYP.idJag, claims),
     ]) {
       expect(await introspected(token, client)).toEqual(INACTIVE);
     }

@@ -5,9 +5,9 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { MAX_TOKEN_REQUEST_BYTES } from "../../workers/token/src/http/read-form.ts";
-import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
+import { basicAuthorization, registerTestClient, clientToken } from "./clients-fixtures.ts";
 import { expectOAuthError, freshClientAddress, streamedBody } from "./fixtures.ts";
-import { clientToken, type Credentials, managementRequest, revokedJtis } from "./revocation-fixtures.ts";
+import { type Credentials, managementRequest, revokedJtis } from "./revocation-fixtures.ts";
 
 describe.each([ENDPOINT.revocation, ENDPOINT.introspection])("POST %s", (path) => {
   it("authenticates the client: none, a wrong secret or a public client is invalid_client (401, Basic challenge)", async () => {

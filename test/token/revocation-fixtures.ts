@@ -1,45 +1,11 @@
 import { env, exports } from "cloudflare:workers";
-import { decodeJwt, SignJWT } from "jose";
+import { decodeJwt } from "jose";
 import { expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { GRANT_TYPE, JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
-import { tokenConfig } from "../../workers/token/src/config.ts";
-import { currentSigningKey, keyStore } from "../../workers/token/src/keys/signing-keys.ts";
-import { type AccessTokenRequest, mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
-import { basicAuthorization, type TestClient } from "./clients-fixtures.ts";
-import { AUDIENCE, freshClientAddress, tokenRequest } from "./fixtures.ts";
-
-/** An access token for the client, by client_credentials at the token endpoint. */
-export async function clientToken(client: TestClient): Promise<string> {
-  const response = await tokenRequest(
-    { grant_type: GRANT_TYPE.clientCredentials },
-    { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
-/** A token minted directly (for claims no grant gives a test client: `act`, `cnf`). */
-export async function mintedToken(client: TestClient, extra: Partial<AccessTokenRequest> = {}): Promise<string> {
-  const config = tokenConfig(env);
-  const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
-    subject: client.clientId,
-    audience: AUDIENCE,
-    clientId: client.clientId,
-    orgId: client.orgId as string,
-    scope: "documents:read",
-    ttlSeconds: 300,
-    ...extra,
-  });
-  return minted.token;
-}
-
-/** A JWT signed with our current key, with any `typ` and claims (an expired token, an ID-JAG). */
-export async function signedByUs(claims: Record<string, unknown>, typ: string = JWT_TYP.accessToken): Promise<string> {
-  const key = await currentSigningKey(keyStore(env, tokenConfig(env)));
-  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid }).sign(key.privateKey);
-}
+import { JWT_TYP } from "../../shared/contracts/tokens.ts";
+import { basicAuthorization, clientToken, type TestClient } from "./clients-fixtures.ts";
+import { AUDIENCE, freshClientAddress, signWithOurKey } from "./fixtures.ts";
 
 /**
  * Tokens the revocation and introspection endpoints must treat as not ours
@@ -59,9 +25,9 @@ export async function unusableTokens(client: TestClient): Promise<string[]> {
   const [header, payload] = (await clientToken(client)).split(".");
   return [
     "not-a-token",
-    await signedByUs({ ...claims, iat: now - 600, exp: now - 300 }),
+    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iat: now - 600, exp: now - 300 }),
     `${header}.${payload}.${"A".repeat(86)}`,
-    await signedByUs({ ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
+    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
   ];
 }
 

@@ -1,15 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { createTestOrg } from "./clients-fixtures.ts";
+import { createTestOrg, clientToken } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
-import {
-  clientToken,
-  delegationParams,
-  exchange,
-  registerAgent,
-  seedMember,
-  userToken,
-} from "./token-exchange-fixtures.ts";
+import { delegationParams, exchange, registerAgent, seedMember, userToken } from "./token-exchange-fixtures.ts";
 
 interface GrantView {
   id: string;

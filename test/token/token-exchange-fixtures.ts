@@ -1,21 +1,20 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
-import { decodeJwt, SignJWT } from "jose";
+import { decodeJwt } from "jose";
 import {
   type ActorClaim,
   FIRST_PARTY_CLIENT_ID,
   GRANT_TYPE,
   JWT_TYP,
-  SIGNING_ALG,
   TOKEN_TYPE,
 } from "../../shared/contracts/tokens.ts";
-import { member, user } from "../../shared/db/schema.ts";
+import { member } from "../../shared/db/schema.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { createDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
-import { currentSigningKey, keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
 import { basicAuthorization, registerTestClient, type TestClient, type TestClientOptions } from "./clients-fixtures.ts";
-import { AUDIENCE, tokenRequest } from "./fixtures.ts";
+import { AUDIENCE, seedUser, signWithOurKey, tokenRequest } from "./fixtures.ts";
 
 /** The token project's second audience (vitest.config.ts): one a subject token may not hold. */
 export const OTHER_AUDIENCE = env.ALLOWED_AUDIENCES.split(" ")[1] as string;
@@ -26,18 +25,10 @@ export const AGENT_GRANTS = [GRANT_TYPE.clientCredentials, GRANT_TYPE.tokenExcha
 /** A user who is a member of the org, written the way Better Auth writes them. */
 export async function seedMember(orgId: string, role = "member"): Promise<string> {
   const id = crypto.randomUUID();
-  const userId = `user-${id}`;
-  const now = new Date();
-  const db = drizzle(env.DB);
-  await db.insert(user).values({
-    id: userId,
-    name: "Test",
-    email: `${id}@example.com`,
-    emailVerified: false,
-    createdAt: now,
-    updatedAt: now,
-  });
-  await db.insert(member).values({ id: `m-${id}`, organizationId: orgId, userId, role, createdAt: now });
+  const userId = await seedUser(id);
+  await drizzle(env.DB)
+    .insert(member)
+    .values({ id: `m-${id}`, organizationId: orgId, userId, role, createdAt: new Date() });
   return userId;
 }
 
@@ -98,24 +89,8 @@ export async function userToken(orgId: string, userId: string, options: UserToke
   });
 }
 
-/** Any claims, signed with the issuer's current key under `typ` (to forge what our grants never mint). */
-export async function signWithOurKey(typ: string, claims: Record<string, unknown>): Promise<string> {
-  const key = await currentSigningKey(keyStore(env, tokenConfig(env)));
-  return new SignJWT(claims).setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid }).sign(key.privateKey);
-}
-
 export function authorization(client: TestClient): Record<string, string> {
   return { Authorization: basicAuthorization(client.clientId, client.secret) };
-}
-
-/** The agent's own access token, by client credentials at the token endpoint (the actor token). */
-export async function clientToken(client: TestClient, audience = AUDIENCE): Promise<string> {
-  const response = await tokenRequest(
-    { grant_type: GRANT_TYPE.clientCredentials, resource: audience },
-    { headers: authorization(client) },
-  );
-  if (response.status !== 200) throw new Error(`client_credentials: ${response.status} ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
 }
 
 /** A token-exchange request by `client` (RFC 8693 §2.1). */

@@ -8,10 +8,9 @@ import { GRANT_TYPE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.t
 import { oauthClient } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { listDelegationGrants, revokeDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
-import { createTestOrg, registerTestClient, setOrgPolicy } from "./clients-fixtures.ts";
-import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
+import { createTestOrg, registerTestClient, setOrgPolicy, clientToken } from "./clients-fixtures.ts";
+import { AUDIENCE, expectOAuthError, tokenRequest, signWithOurKey } from "./fixtures.ts";
 import {
-  clientToken,
   delegationParams,
   exchange,
   grantDelegation,
@@ -19,7 +18,6 @@ import {
   OTHER_AUDIENCE,
   registerAgent,
   seedMember,
-  signWithOurKey,
   userToken,
 } from "./token-exchange-fixtures.ts";
 
