@@ -4,27 +4,14 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { TOO_MANY_ATTEMPTS } from "../../workers/authn/src/pages/handlers.tsx";
+import {
+  ACCOUNT_LIMIT,
+  ADDRESS_LIMIT,
+  inOneWindow,
+  PERIOD_SECONDS,
+  RATE_LIMITED_BODY,
+} from "../support/credential-limits.ts";
 import { api, clientAddress, form, ORIGIN, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
-
-/** workers/authn/wrangler.toml `[[ratelimits]]`: attempts per period. */
-const ADDRESS_LIMIT = 30;
-const ACCOUNT_LIMIT = 10;
-const PERIOD_SECONDS = 60;
-
-/**
- * The limiter counts in windows aligned to the clock (one per period). A
- * run that crosses into the next window has its count reset halfway, which
- * says nothing about the limit, so such a run is repeated with fresh keys.
- */
-async function inOneWindow<T>(run: () => Promise<T>): Promise<T> {
-  const window = () => Math.floor(Date.now() / (PERIOD_SECONDS * 1000));
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const started = window();
-    const result = await run();
-    if (window() === started) return result;
-  }
-  throw new Error("could not stay within one limiter window");
-}
 
 /** A page sign-in that is refused before any password is checked, but counts: cheap to repeat. */
 function emptyPageAttempt(email: string, address: string) {
@@ -43,10 +30,7 @@ async function expectPageLimited(response: Response) {
 async function expectApiLimited(response: Response) {
   expect(response.status).toBe(429);
   expect(response.headers.get("Retry-After")).toBe(String(PERIOD_SECONDS));
-  expect(await response.json()).toEqual({
-    error: "rate_limited",
-    error_description: "too many attempts; try again later",
-  });
+  expect(await response.json()).toEqual(RATE_LIMITED_BODY);
 }
 
 describe("per client address", () => {

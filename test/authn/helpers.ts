@@ -1,18 +1,12 @@
 import { env, exports } from "cloudflare:workers";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { clientAddress } from "../support/credential-limits.ts";
 
 export const ORIGIN = new URL(env.ISSUER).origin;
 
-/**
- * A client address of its own (from 198.18.0.0/15, the benchmarking range of
- * RFC 2544), so a test's password attempts do not spend another test's
- * per-address budget (workers/authn/src/limits/credential-limits.ts).
- */
-export function clientAddress(): string {
-  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3)) as unknown as [number, number, number];
-  return `198.${18 + (a & 1)}.${b}.${c}`;
-}
+/** A client address of a test's own (test/support/credential-limits.ts). */
+export { clientAddress };
 
 /** A form post as a browser on another address would send it: Origin, and `cf-connecting-ip` from the edge. */
 export function form(

@@ -2,12 +2,15 @@
 // the per-address and per-account limits hold across requests, for the
 // pages and Better Auth's API under one budget.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ACCOUNT_LIMIT,
+  ADDRESS_LIMIT,
+  clientAddress,
+  inOneWindow,
+  PERIOD_SECONDS,
+  RATE_LIMITED_BODY,
+} from "../support/credential-limits.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
-
-/** workers/authn/wrangler.toml `[[ratelimits]]`. */
-const ADDRESS_LIMIT = 30;
-const ACCOUNT_LIMIT = 10;
-const PERIOD_SECONDS = 60;
 
 let system: RunningSystem;
 
@@ -15,23 +18,6 @@ beforeAll(async () => {
   system = await startSystem();
 });
 afterAll(() => system?.close());
-
-/** Repeats a run that crossed into the limiter's next window (windows follow the clock). */
-async function inOneWindow<T>(run: () => Promise<T>): Promise<T> {
-  const window = () => Math.floor(Date.now() / (PERIOD_SECONDS * 1000));
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const started = window();
-    const result = await run();
-    if (window() === started) return result;
-  }
-  throw new Error("could not stay within one limiter window");
-}
-
-/** An address from 198.18.0.0/15 (RFC 2544), as Cloudflare's edge would report it. */
-function address(): string {
-  const [a, b, c] = crypto.getRandomValues(new Uint8Array(3)) as unknown as [number, number, number];
-  return `198.${18 + (a & 1)}.${b}.${c}`;
-}
 
 function email(): string {
   return `limit-${crypto.randomUUID()}@example.com`;
@@ -71,13 +57,13 @@ async function refusal(response: Response) {
 const RATE_LIMITED = {
   status: 429,
   retryAfter: String(PERIOD_SECONDS),
-  body: { error: "rate_limited", error_description: "too many attempts; try again later" },
+  body: RATE_LIMITED_BODY,
 };
 
 describe("credential limits through the gateway", () => {
   it("per address: the attempt past the limit is refused with 429 and Retry-After", async () => {
     const outcome = await inOneWindow(async () => {
-      const from = address();
+      const from = clientAddress();
       const within: number[] = [];
       for (let i = 0; i < ADDRESS_LIMIT; i++) within.push(await statusOf(pageAttempt(email(), from)));
       const page = await pageAttempt(email(), from);
@@ -99,9 +85,11 @@ describe("credential limits through the gateway", () => {
       const account = email();
       const within: number[] = [];
       for (let i = 0; i < ACCOUNT_LIMIT; i++) {
-        within.push(await statusOf(i % 2 === 0 ? pageAttempt(account, address()) : apiAttempt(account, address())));
+        within.push(
+          await statusOf(i % 2 === 0 ? pageAttempt(account, clientAddress()) : apiAttempt(account, clientAddress())),
+        );
       }
-      return { within, api: await refusal(await apiAttempt(account, address())) };
+      return { within, api: await refusal(await apiAttempt(account, clientAddress())) };
     });
     expect(outcome.within).toEqual(Array.from({ length: ACCOUNT_LIMIT }, (_, i) => (i % 2 === 0 ? 400 : 401)));
     expect(outcome.api).toEqual(RATE_LIMITED);
