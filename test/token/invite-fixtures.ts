@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { base64url, exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
-import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { hostBootstrapAudience, type InviteClaims } from "../../workers/token/src/invites/invite-token.ts";
 import { inviteHash } from "../../workers/token/src/invites/possession-proof.ts";
-import { currentSigningKey, keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { signWithOurKey } from "./fixtures.ts";
 
 export const issuer = tokenConfig(env).issuer;
 export const bootstrapEndpoint = hostBootstrapAudience(issuer);
@@ -27,12 +28,9 @@ export function inviteClaims(overrides: Partial<InviteClaims> = {}): InviteClaim
   };
 }
 
-/** Signs anything with the issuer's own current key: for invites that are wrong in one way only. */
-export async function signWithIssuerKey(payload: JWTPayload, header: { typ?: string } = {}): Promise<string> {
-  const key = await currentSigningKey(issuerKeys());
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: JWT_TYP.hostInvite, kid: key.kid, ...header })
-    .sign(key.privateKey);
+/** Signs anything with the issuer's own current key, as an invite unless `typ` says otherwise: for invites that are wrong in one way only. */
+export function signWithIssuerKey(payload: JWTPayload, header: { typ?: string } = {}): Promise<string> {
+  return signWithOurKey(header.typ ?? JWT_TYP.hostInvite, payload);
 }
 
 export type HostAlg = "ES256" | "EdDSA" | "RS256";
