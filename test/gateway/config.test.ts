@@ -11,6 +11,7 @@ import { ROUTES } from "../../workers/gateway/src/routing/route-table.ts";
 import { DpopReplayCache } from "../../workers/gateway/src/trust/dpop-replay-cache.ts";
 import { JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { VerifiedTokenCache } from "../../workers/gateway/src/trust/verified-token-cache.ts";
 import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 let signer: TestSigner;
@@ -63,6 +64,7 @@ describe("gateway config", () => {
         jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
         revocations: new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 }),
         dpopReplays: new DpopReplayCache(10),
+        verifiedTokens: new VerifiedTokenCache(10),
         policyFor: () => compilePolicy(DEFAULT_POLICY),
         signer: AssertionSigner.create(config.assertionSecret, config.issuer),
         upstream: env.DEMO,

@@ -15,6 +15,7 @@ import { ROUTES } from "./routing/route-table.ts";
 import { DEFAULT_DPOP_REPLAY_ENTRIES, DpopReplayCache } from "./trust/dpop-replay-cache.ts";
 import { JwksCache } from "./trust/jwks-cache.ts";
 import { RevocationView } from "./trust/revocation-view.ts";
+import { DEFAULT_VERIFIED_TOKEN_ENTRIES, VerifiedTokenCache } from "./trust/verified-token-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
@@ -28,6 +29,7 @@ interface IsolateState {
   revocations: RevocationView;
   policies: PolicyStore;
   dpopReplays: DpopReplayCache;
+  verifiedTokens: VerifiedTokenCache;
   signer: Promise<AssertionSigner>;
 }
 
@@ -52,6 +54,7 @@ function isolateState(env: GatewayEnv): IsolateState {
       // The policy version arrives with the revocations, in the same refresh.
       policies: new PolicyStore(env.KV, revocations, { defaultPolicy, ...POLICY_STORE_DEFAULTS }),
       dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
+      verifiedTokens: new VerifiedTokenCache(DEFAULT_VERIFIED_TOKEN_ENTRIES),
       signer,
     };
   }

@@ -7,6 +7,7 @@ import { checkDpopBinding, DPOP_CHALLENGE_ALGS } from "./dpop-binding.ts";
 import type { DpopReplayCache } from "./dpop-replay-cache.ts";
 import type { JwksCache } from "./jwks-cache.ts";
 import type { RevocationView } from "./revocation-view.ts";
+import type { VerifiedTokenCache } from "./verified-token-cache.ts";
 
 export interface AuthenticateDeps {
   issuer: string;
@@ -15,6 +16,8 @@ export interface AuthenticateDeps {
   jwks: JwksCache;
   revocations: RevocationView;
   dpopReplays: DpopReplayCache;
+  /** Tokens this isolate has verified (verified-token-cache.ts). */
+  verifiedTokens: VerifiedTokenCache;
 }
 
 export type Authentication =
@@ -54,16 +57,25 @@ export async function authenticate(
     };
   }
 
-  let claims: AccessTokenClaims;
-  try {
-    claims = await verifyAccessToken(extracted.token, { issuer: deps.issuer, audience, resolveKey: deps.jwks.resolve });
-  } catch (error) {
-    if (!(error instanceof TokenVerificationError)) throw error;
-    return {
-      ok: false,
-      challenge: { scheme: extracted.scheme, error: "invalid_token", description: error.publicDescription },
-      code: error.code,
+  let claims = await deps.verifiedTokens.get(extracted.token, audience, deps.jwks.resolve);
+  if (!claims) {
+    let used: { kid: string; key: CryptoKey } | undefined;
+    const resolveKey = async (kid: string) => {
+      const key = await deps.jwks.resolve(kid);
+      if (key) used = { kid, key };
+      return key;
     };
+    try {
+      claims = await verifyAccessToken(extracted.token, { issuer: deps.issuer, audience, resolveKey });
+    } catch (error) {
+      if (!(error instanceof TokenVerificationError)) throw error;
+      return {
+        ok: false,
+        challenge: { scheme: extracted.scheme, error: "invalid_token", description: error.publicDescription },
+        code: error.code,
+      };
+    }
+    if (used) deps.verifiedTokens.remember(extracted.token, audience, claims, used.kid, used.key);
   }
 
   const dpopRefusal = await checkDpopBinding(
