@@ -2,14 +2,13 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { operatorRotation } from "../../workers/token/src/keys/rotation.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { registerTestClient, clientToken, mintedToken } from "./clients-fixtures.ts";
-import { AUDIENCE, signWithOurKey } from "./fixtures.ts";
-import { introspected, makeResourceServer, revoke, unusableTokens } from "./revocation-fixtures.ts";
+import { AUDIENCE } from "./fixtures.ts";
+import { introspected, makeResourceServer, revoke, ourNonAccessToken, unusableTokens } from "./revocation-fixtures.ts";
 
 const INACTIVE = { active: false };
 
@@ -88,22 +87,7 @@ describe(`RFC 7662 introspection at ${ENDPOINT.introspection}`, () => {
 
   it("is inactive for expired, malformed, forged, foreign and non-access tokens", async () => {
     const client = await registerTestClient();
-    const now = Math.floor(Date.now() / 1000);
-    const claims = {
-      iss: env.ISSUER,
-      sub: client.clientId,
-      aud: AUDIENCE,
-      client_id: client.clientId,
-      org_id: client.orgId,
-      jti: crypto.randomUUID(),
-      iat: now,
-      exp: now + 60,
-    };
-    for (const token of [
-      ...(await unusableTokens(client)),
-      await signWithOurKey(JWT_TYP.accessToken, { ...claims, aud: "https://not-served.example" }),
-      await signWithOurKey(JWT_TYP.idJag, claims),
-    ]) {
+    for (const token of [...(await unusableTokens(client)), await ourNonAccessToken(client)]) {
       expect(await introspected(token, client)).toEqual(INACTIVE);
     }
   });

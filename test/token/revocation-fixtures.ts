@@ -7,28 +7,42 @@ import { JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { basicAuthorization, clientToken, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, freshClientAddress, signWithOurKey } from "./fixtures.ts";
 
-/**
- * Tokens the revocation and introspection endpoints must treat as not ours
- * (RFC 7009 §2.2, RFC 7662 §2.2): malformed, expired, with a forged
- * signature, and from another issuer (each otherwise like the client's own).
- */
-export async function unusableTokens(client: TestClient): Promise<string[]> {
+/** The claims of an access token of the client's, issued now for a minute, to break one way per case. */
+function claimsOf(client: TestClient) {
   const now = Math.floor(Date.now() / 1000);
-  const claims = {
+  return {
     iss: env.ISSUER,
     sub: client.clientId,
     aud: AUDIENCE,
     client_id: client.clientId,
     org_id: client.orgId,
     jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + 60,
   };
+}
+
+/**
+ * Tokens the revocation and introspection endpoints must treat as not ours
+ * (RFC 7009 §2.2, RFC 7662 §2.2): malformed, expired, with a forged
+ * signature, from another issuer, and for an audience we do not serve (each
+ * otherwise like the client's own).
+ */
+export async function unusableTokens(client: TestClient): Promise<string[]> {
+  const claims = claimsOf(client);
   const [header, payload] = (await clientToken(client)).split(".");
   return [
     "not-a-token",
-    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iat: now - 600, exp: now - 300 }),
+    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iat: claims.iat - 600, exp: claims.iat - 300 }),
     `${header}.${payload}.${"A".repeat(86)}`,
-    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iss: "https://elsewhere.example", iat: now, exp: now + 60 }),
+    await signWithOurKey(JWT_TYP.accessToken, { ...claims, iss: "https://elsewhere.example" }),
+    await signWithOurKey(JWT_TYP.accessToken, { ...claims, aud: "https://not-served.example" }),
   ];
+}
+
+/** A JWT we signed that is not an access token (an ID-JAG): a type neither endpoint acts on (RFC 7009 §2.2.1). */
+export function ourNonAccessToken(client: TestClient): Promise<string> {
+  return signWithOurKey(JWT_TYP.idJag, claimsOf(client));
 }
 
 export type Credentials = { client: TestClient } | { headers: Record<string, string>; params?: Record<string, string> };

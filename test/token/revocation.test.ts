@@ -2,10 +2,18 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { CLOCK_TOLERANCE_SECONDS, JWT_TYP } from "../../shared/contracts/tokens.ts";
+import { CLOCK_TOLERANCE_SECONDS } from "../../shared/contracts/tokens.ts";
 import { registerTestClient, clientToken } from "./clients-fixtures.ts";
-import { expectOAuthError, signWithOurKey } from "./fixtures.ts";
-import { introspected, jtiOf, makeResourceServer, revoke, revokedJtis, unusableTokens } from "./revocation-fixtures.ts";
+import { expectOAuthError } from "./fixtures.ts";
+import {
+  introspected,
+  jtiOf,
+  makeResourceServer,
+  revoke,
+  revokedJtis,
+  ourNonAccessToken,
+  unusableTokens,
+} from "./revocation-fixtures.ts";
 
 describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
   it("records the token's jti in its org's Durable Object, kept until its exp, before answering 200", async () => {
@@ -84,16 +92,6 @@ describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
 
   it("refuses a JWT of ours that is not an access token with unsupported_token_type (§2.2.1)", async () => {
     const client = await registerTestClient();
-    const now = Math.floor(Date.now() / 1000);
-    const idJag = await signWithOurKey(JWT_TYP.idJag, {
-      iss: env.ISSUER,
-      sub: "user-1",
-      aud: "https://as.example",
-      client_id: client.clientId,
-      jti: "j",
-      iat: now,
-      exp: now + 60,
-    });
-    await expectOAuthError(await revoke(idJag, client), 400, "unsupported_token_type");
+    await expectOAuthError(await revoke(await ourNonAccessToken(client), client), 400, "unsupported_token_type");
   });
 });
