@@ -4,15 +4,13 @@
 // staleness bound (1 s here, so the location cache path is the one used);
 // a rollback brings the earlier version back the same way.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { operatorBootstrapStatements } from "../../cli/operator/bootstrap-sql.ts";
-import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import { generateClientId } from "../../shared/crypto/client-id.ts";
-import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
+import { type InteropOperator, interopOperator } from "../support/interop.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 let system: RunningSystem;
-let adminBearer: string;
+let admin: InteropOperator["admin"];
 let orgId: string;
 let clientBearer: string;
 
@@ -36,25 +34,14 @@ function basic(clientId: string, secret: string): string {
   return `Basic ${btoa(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`)}`;
 }
 
-async function clientCredentials(clientId: string, secret: string, resource?: string): Promise<string> {
+async function clientCredentials(clientId: string, secret: string): Promise<string> {
   const response = await system.fetch(ENDPOINT.token, {
     method: "POST",
     headers: { Authorization: basic(clientId, secret), "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ grant_type: GRANT_TYPE.clientCredentials, ...(resource ? { resource } : {}) }),
+    body: new URLSearchParams({ grant_type: GRANT_TYPE.clientCredentials }),
   });
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
-}
-
-async function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return system.fetch(`${ENDPOINT.admin}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${adminBearer}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 }
 
 /** What the gateway lets the org's machine client read: the classifications it sees, or the refusal. */
@@ -94,29 +81,11 @@ async function saveAndPublish(document: unknown, tests: unknown[]): Promise<numb
 
 beforeAll(async () => {
   system = await startSystem({ gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" } });
-  // The first platform operator, written as `mono-auth operator bootstrap` writes it.
-  const operator = { clientId: generateClientId(), secret: generateClientSecret() };
-  for (const sql of operatorBootstrapStatements({
-    email: `operator-${crypto.randomUUID()}@example.com`,
-    userId: `user-${crypto.randomUUID()}`,
-    clientId: operator.clientId,
-    secretHash: await hashSecret(operator.secret),
-    audience: adminAudience(system.origin),
-    now: Date.now(),
-  })) {
-    await system.execMain(sql);
-  }
-  adminBearer = await clientCredentials(operator.clientId, operator.secret, adminAudience(system.origin));
-  const org = await admin("POST", "/orgs", { name: "Policy lifecycle" });
-  orgId = ((await org.json()) as { id: string }).id;
-  const client = await admin("POST", `/orgs/${orgId}/clients`, {
-    client_name: "reader",
-    client_type: "machine",
-    scope: "documents:read",
-    audiences: [`${system.origin}/api`],
-  });
-  const created = (await client.json()) as { client_id: string; client_secret: string };
-  clientBearer = await clientCredentials(created.client_id, created.client_secret);
+  const operator = await interopOperator(system);
+  admin = operator.admin;
+  orgId = await operator.createOrg("Policy lifecycle");
+  const created = await operator.registerClient(orgId, { client_name: "reader" });
+  clientBearer = await clientCredentials(created.client_id, created.client_secret as string);
 });
 afterAll(() => system?.close());
 
