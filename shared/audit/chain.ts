@@ -16,9 +16,12 @@ export const CHAIN_FORMAT = "mono-auth-audit/v1";
 /** The `prev_hash` of a chain's first row (seq 1). */
 export const GENESIS_HASH = "0".repeat(64);
 
-/** The chain an event belongs to. No org id equals PLATFORM_ORG_ID (shared/contracts/tokens.ts). */
+/**
+ * The chain an event belongs to: its org, or PLATFORM_ORG_ID when it names
+ * none (null or empty). No organization has that id (shared/contracts/tokens.ts).
+ */
 export function chainOf(orgId: string | null): string {
-  return orgId ?? PLATFORM_ORG_ID;
+  return orgId ? orgId : PLATFORM_ORG_ID;
 }
 
 /** A record with its place in its chain: what one audit_event row holds. */

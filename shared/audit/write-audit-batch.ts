@@ -21,8 +21,6 @@ export interface WriteReport {
   skipped: number;
   /** Chain writes it took, 1 unless another writer won a race. */
   attempts: number;
-  /** Each chain this call extended, with its new head (for the consumer's log). */
-  heads: { chain: string; seq: number; hash: string }[];
 }
 
 /**
@@ -43,18 +41,19 @@ export interface WriteReport {
  */
 export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<WriteReport> {
   const unique = [...new Map(records.map((record) => [record.id, record])).values()];
-  if (unique.length === 0) return { written: 0, skipped: 0, attempts: 0, heads: [] };
+  if (unique.length === 0) return { written: 0, skipped: 0, attempts: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
-      const report = await chainOnce(db, unique);
-      return { ...report, skipped: records.length - report.written, attempts: attempt };
+      const written = await chainOnce(db, unique);
+      return { written, skipped: records.length - written, attempts: attempt };
     } catch (error) {
       if (!isUniquenessConflict(error) || attempt >= CHAIN_WRITE_ATTEMPTS) throw error;
     }
   }
 }
 
-async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promise<Omit<WriteReport, "skipped">> {
+/** One read round trip, one write transaction; resolves with the rows written. */
+async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promise<number> {
   const chains = [...new Set(records.map((record) => chainOf(record.orgId)))];
   const lookups: D1PreparedStatement[] = [];
   for (let i = 0; i < records.length; i += IDS_PER_LOOKUP) {
@@ -83,7 +82,7 @@ async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promi
     heads.set(chain, { seq: link.seq, hash });
     rows.push({ ...link, hash });
   }
-  if (rows.length === 0) return { written: 0, attempts: 1, heads: [] };
+  if (rows.length === 0) return 0;
 
   const writes: D1PreparedStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT)
@@ -104,7 +103,7 @@ async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promi
     );
   }
   await db.batch(writes);
-  return { written: rows.length, attempts: 1, heads: touched };
+  return rows.length;
 }
 
 /**

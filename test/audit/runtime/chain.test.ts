@@ -153,6 +153,26 @@ describe("audit hash chain: writing", () => {
     expect((await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).ok).toBe(true);
   });
 
+  it("rows from before chains: migration 0002 names their org; they are queried, never walked", async () => {
+    const orgId = freshOrg();
+    const legacy = auditRecord(orgId, { occurredAt: Date.now() - 1000 });
+    // As the consumer wrote them before migration 0001: no chain columns.
+    await exec(
+      "INSERT INTO audit_event (id, occurred_at, org_id, kind, outcome, subject, actor, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ...[legacy.id, legacy.occurredAt, orgId, legacy.kind, legacy.outcome, legacy.subject, null, legacy.clientId],
+      legacy.detail,
+    );
+    const migration = env.TEST_AUDIT_MIGRATIONS.find((m) => m.name.startsWith("0002_"));
+    for (const query of migration?.queries ?? []) await exec(query);
+    const { rows } = await chainOf(2, orgId);
+    expect(rows.map((r) => [r.id === legacy.id, r.seq])).toEqual([
+      [true, null],
+      [false, 1],
+      [false, 2],
+    ]);
+    expect(await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).toMatchObject({ ok: true, rows_checked: 2 });
+  });
+
   it("a tail deleted before the next write: the next row chains from the head, so the gap stays visible", async () => {
     const { orgId, rows } = await chainOf(4);
     await exec("DELETE FROM audit_event WHERE chain = ? AND seq >= 3", orgId);
