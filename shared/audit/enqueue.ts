@@ -1,8 +1,8 @@
 /**
  * Putting audit records on the audit Queue, coalesced per isolate.
  *
- * One queue send per event was the largest cost of a gateway request after
- * the proxy itself (README, "Measured"). So each isolate gathers the records
+ * One queue send per event was a large part of what a gateway request cost
+ * (README, "Measured"). So each isolate gathers the records
  * its requests produce into one open batch per queue binding and sends it
  * with one `sendBatch` once it is AUDIT_BATCH.windowMs old; a full batch
  * takes no more records, and the next record opens another.
@@ -18,7 +18,8 @@
  *
  * What can be lost: the records of one open batch (at most windowMs of this
  * isolate's events, at most maxRecords of them) if the runtime itself dies —
- * a crash, or an eviction that ignores `waitUntil` — before the send. A send
+ * a crash, or an eviction that ignores `waitUntil` — or kills the request
+ * that opened the batch outright (a CPU or memory limit) before the send. A send
  * the queue refuses is retried, then each record is tried on its own, and
  * one that still fails is counted and logged in full (ENQUEUE_FAILED_EVENT).
  */
