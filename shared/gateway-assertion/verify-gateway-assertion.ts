@@ -7,6 +7,7 @@ import {
   type GatewayAssertionClaims,
   REQUIRED_GATEWAY_ASSERTION_CLAIMS,
 } from "./claims.ts";
+import { COMPACT_JWS } from "../jwt/compact-jws.ts";
 import { GatewayAssertionError } from "./errors.ts";
 
 /**
@@ -40,7 +41,6 @@ export interface VerifyOptions {
   currentDate?: Date;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 /** An assertion is a few hundred bytes; anything much larger is not one. */
 const MAX_ASSERTION_LENGTH = 4096;
 
