@@ -10,13 +10,9 @@ import { adminAudience, REALM } from "../../shared/contracts/endpoints.ts";
 import { PLATFORM_ORG_ID } from "../../shared/contracts/tokens.ts";
 import type { AuditEventView, QueryPage } from "../../workers/token/src/audit/query-events.ts";
 import type { VerifyReport } from "../../workers/token/src/audit/verify-chain.ts";
-import { tokenConfig } from "../../workers/token/src/config.ts";
-import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
-import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
 import { auditRecord, chainRows, deliver } from "../audit/runtime/deliveries.ts";
 import { adminRequest, adminToken, expectHttpError, registerOperator } from "./admin-fixtures.ts";
-import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
-import { tokenRequest } from "./fixtures.ts";
+import { clientToken, mintedToken, registerTestClient } from "./clients-fixtures.ts";
 
 let token: string;
 
@@ -229,26 +225,8 @@ describe("admin API: GET /audit/verify", () => {
 describe("admin API: who may read the audit trail", () => {
   const paths = ["/audit/events?org=x", "/audit/verify?org=x"];
 
-  async function signed(clientId: string, scope: string, orgId: string): Promise<string> {
-    const config = tokenConfig(env);
-    const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
-      subject: clientId,
-      clientId,
-      audience: adminAudience(env.ISSUER),
-      scope,
-      orgId,
-      ttlSeconds: 60,
-    });
-    return minted.token;
-  }
-
   it("401 without a token; 401 invalid_token for an org client's API token", async () => {
-    const client = await registerTestClient();
-    const response = await tokenRequest(
-      { grant_type: "client_credentials" },
-      { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
-    );
-    const apiToken = ((await response.json()) as { access_token: string }).access_token;
+    const apiToken = await clientToken(await registerTestClient());
     for (const path of paths) {
       const bare = await adminRequest("GET", path);
       expect(bare.headers.get("WWW-Authenticate")).toBe(`Bearer realm="${REALM}"`);
@@ -261,8 +239,9 @@ describe("admin API: who may read the audit trail", () => {
 
   it("403 insufficient_scope without admin; 403 forbidden for an admin token of an org", async () => {
     const operator = await registerOperator();
-    const noAdmin = await signed(operator.clientId, "documents:read", PLATFORM_ORG_ID);
-    const ofAnOrg = await signed(operator.clientId, "admin", "org-someone");
+    const audience = adminAudience(env.ISSUER);
+    const noAdmin = await mintedToken(operator, { audience, scope: "documents:read", orgId: PLATFORM_ORG_ID });
+    const ofAnOrg = await mintedToken(operator, { audience, scope: "admin", orgId: "org-someone" });
     for (const path of paths) {
       const scoped = await adminRequest("GET", path, { token: noAdmin });
       expect(scoped.headers.get("WWW-Authenticate")).toContain('scope="admin"');
