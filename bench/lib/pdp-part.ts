@@ -5,7 +5,7 @@
 import { type CompiledPolicy, compilePolicy } from "../../shared/policy/compile-policy.ts";
 import { decide } from "../../shared/policy/decide.ts";
 import type { DecisionInput, PolicyRule } from "../../shared/policy/types.ts";
-import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
 import { median, round, table } from "./stats.ts";
 
 export const PDP_SIZES = [10, 1_000, 10_000] as const;

@@ -3,7 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { compilePolicy } from "../../shared/policy/compile-policy.ts";
 import { parseGatewayConfig, tokenService } from "../../workers/gateway/src/config.ts";
-import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
 import { protect } from "../../workers/gateway/src/protect.ts";
 import { AssertionSigner } from "../../workers/gateway/src/assertion/assertion-signer.ts";
 import { type ProtectedRoute, RouteTable } from "../../workers/gateway/src/routing/match-route.ts";

@@ -3,7 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { KV_KEY, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { type CompiledPolicy, compilePolicy } from "../../shared/policy/compile-policy.ts";
-import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
 import {
   PolicyStore,
   type PolicyStoreOptions,

@@ -5,7 +5,7 @@ import { MAX_FILTER_DEPTH, matchesFilter, parseDataFilter } from "../../shared/p
 import { POLICY_LIMITS } from "../../shared/policy/limits.ts";
 import { tokenAttributes } from "../../shared/policy/token-attributes.ts";
 import type { FilterTemplate } from "../../shared/policy/types.ts";
-import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
 import { AGENT, allowedFilter, compileError, policyOf, request, rule, ruleError } from "./policy-fixtures.ts";
 
 const policy = compilePolicy(DEFAULT_POLICY);

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compilePolicy } from "../../shared/policy/compile-policy.ts";
 import { PolicyError } from "../../shared/policy/errors.ts";
-import { DEFAULT_POLICY } from "../../workers/gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 import {

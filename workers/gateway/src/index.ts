@@ -6,7 +6,7 @@ import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { forwardUrl, upstreamFetcher } from "./forward/upstream.ts";
-import { DEFAULT_POLICY } from "./policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../../shared/policy/default-policy.ts";
 import { POLICY_STORE_DEFAULTS, PolicyStore } from "./policy/policy-store.ts";
 import { protect } from "./protect.ts";
 import { RouteTable } from "./routing/match-route.ts";

@@ -8,7 +8,7 @@ export interface PolicyVersionSource {
 }
 
 export interface PolicyStoreOptions {
-  /** What an org that has published no version gets (policy/default-policy.ts, compiled). */
+  /** What an org that has published no version gets (shared/policy/default-policy.ts, compiled). */
   defaultPolicy: CompiledPolicy;
   /**
    * How many compiled versions one isolate holds, least recently used going

@@ -7,7 +7,7 @@ import { type CompiledPolicy, compilePolicy } from "../../../../shared/policy/co
 import { decide } from "../../../../shared/policy/decide.ts";
 // The policy every gateway applies to an org that has published none: what-if
 // and show answer with the same document.
-import { DEFAULT_POLICY } from "../../../gateway/src/policy/default-policy.ts";
+import { DEFAULT_POLICY } from "../../../../shared/policy/default-policy.ts";
 import { readDecisionRequest } from "../policies/decision-request.ts";
 import { compileStored, PolicyRefusal, validateDocument } from "../policies/document.ts";
 import { makeCurrent, type Publication } from "../policies/publish.ts";

@@ -1,5 +1,5 @@
-import { SCOPE } from "../../../../shared/contracts/scopes.ts";
-import type { PolicyDocument } from "../../../../shared/policy/types.ts";
+import { SCOPE } from "../contracts/scopes.ts";
+import type { PolicyDocument } from "./types.ts";
 
 /**
  * The policy every organization starts with (docs/policy.md, "The default
