@@ -1,4 +1,4 @@
-import type { RevocationEvent, RevocationSnapshot } from "./revocation.ts";
+import type { RevocationChanges, RevocationEvent, RevocationSnapshot } from "./revocation.ts";
 
 /**
  * The RPC surface of the per-org Durable Object (workers/org-state): what
@@ -17,6 +17,11 @@ export interface OrgStateRpc {
    * cache within their staleness bound.
    */
   snapshot(orgId: string): Promise<RevocationSnapshot>;
+  /**
+   * The revocations recorded after version `after`, one bounded page, or an
+   * explicit "resync from snapshot" when they are no longer all in the log.
+   */
+  changesSince(after: number): Promise<RevocationChanges>;
   /**
    * Makes `version` the org's current policy version (publish or rollback)
    * and answers with it and the org's publish counter, which grows by one

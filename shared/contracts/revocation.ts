@@ -39,3 +39,32 @@ export interface RevocationSnapshot {
    */
   policyVersion: number | null;
 }
+
+/**
+ * One recorded revocation as the org's Durable Object logs it and sends it to
+ * live subscribers: `seq` is the revocation version the write produced, so
+ * events arrive (and are resumed) in version order. Snake case: this is the
+ * wire shape subscribers read.
+ */
+export interface RevocationLogEvent {
+  seq: number;
+  kind: RevocationKind;
+  value: string;
+  revoked_at: number;
+  expires_at: number;
+  reason: string;
+}
+
+/** The most events one changesSince answer carries. */
+export const REVOCATION_CHANGES_PAGE = 500;
+
+/**
+ * What changesSince(after) answers. `changes`: the events with seq > after
+ * (at most REVOCATION_CHANGES_PAGE, oldest first; `more` says another page
+ * follows). `resync`: events after `after` are no longer in the log (pruned
+ * with their expired entries, or `after` is ahead of this object), so the
+ * caller starts over from snapshot() at `version`.
+ */
+export type RevocationChanges =
+  | { kind: "changes"; version: number; events: RevocationLogEvent[]; more: boolean }
+  | { kind: "resync"; version: number };

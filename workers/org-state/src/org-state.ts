@@ -1,12 +1,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { OrgStateRpc, PolicyPublication } from "../../../shared/contracts/org-state.ts";
 import type {
+  RevocationChanges,
   RevocationEntry,
   RevocationEvent,
   RevocationKind,
   RevocationSnapshot,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { RevocationLog } from "./revocation-log.ts";
 
 const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject", "client", "org"]);
 
@@ -16,12 +18,15 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject",
  * current.
  *
  * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
- * revoked_at, expires_at)` and `meta(key, value)` with keys `version` (the
- * revocation version), `policy_version` (the current policy version, absent
- * until the first publish) and `policy_sequence` (the publish counter).
+ * revoked_at, expires_at)`, the event log `revocation_event` (revocation-log.ts)
+ * and `meta(key, value)` with keys `version` (the revocation version),
+ * `log_floor` (see revocation-log.ts), `policy_version` (the current policy
+ * version, absent until the first publish) and `policy_sequence` (the
+ * publish counter).
  */
 export class OrgState extends DurableObject implements OrgStateRpc {
   private readonly sql: SqlStorage;
+  private readonly log: RevocationLog;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -36,6 +41,7 @@ export class OrgState extends DurableObject implements OrgStateRpc {
       );
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
+    this.log = new RevocationLog(this.sql);
   }
 
   /**
@@ -55,18 +61,36 @@ export class OrgState extends DurableObject implements OrgStateRpc {
       event.kind === "jti" && jtiExpiresAt !== undefined
         ? Math.min(jtiExpiresAt + CLOCK_TOLERANCE_SECONDS, ceiling)
         : ceiling;
-    this.sql.exec(
-      `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
-         expires_at = max(revocation.expires_at, excluded.expires_at)`,
-      event.kind,
-      event.value,
-      now,
-      expiresAt,
-    );
-    const version = this.bumpVersion();
+    // Entry, version and log event are one transaction: a subscriber that
+    // sees version N can always read event N.
+    const version = this.ctx.storage.transactionSync(() => {
+      this.sql.exec(
+        `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
+           expires_at = max(revocation.expires_at, excluded.expires_at)`,
+        event.kind,
+        event.value,
+        now,
+        expiresAt,
+      );
+      const seq = this.bumpVersion();
+      this.log.append({
+        seq,
+        kind: event.kind,
+        value: event.value,
+        revoked_at: now,
+        expires_at: expiresAt,
+        reason: String(event.reason ?? ""),
+      });
+      return seq;
+    });
     await this.scheduleCleanup(expiresAt);
     return version;
+  }
+
+  /** The events after version `after` (one page), or "resync" when some are no longer logged. */
+  async changesSince(after: number): Promise<RevocationChanges> {
+    return this.log.changesSince(after, this.currentVersion());
   }
 
   /** The live revocations, for gateways to cache within their staleness bound. */
@@ -122,7 +146,14 @@ export class OrgState extends DurableObject implements OrgStateRpc {
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM revocation WHERE expires_at <= ?", now);
-    const next = this.sql.exec<{ next: number | null }>("SELECT min(expires_at) AS next FROM revocation").one().next;
+    this.log.prune(now);
+    // An older event may expire before its entry's row (a later revocation
+    // of the same value extends the row, not the event), so both tables set the next alarm.
+    const next = this.sql
+      .exec<{ next: number | null }>(
+        "SELECT min(e) AS next FROM (SELECT min(expires_at) AS e FROM revocation UNION ALL SELECT min(expires_at) FROM revocation_event)",
+      )
+      .one().next;
     if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
   }
 

@@ -1,0 +1,85 @@
+import {
+  REVOCATION_CHANGES_PAGE,
+  type RevocationChanges,
+  type RevocationKind,
+  type RevocationLogEvent,
+} from "../../../shared/contracts/revocation.ts";
+
+/** A reason is for the audit trail and subscribers, never a reason to refuse a revocation. */
+const MAX_REASON_LENGTH = 256;
+
+/**
+ * The org's revocation event log in the object's SQLite storage: one row per
+ * recorded revocation, keyed by the revocation version it produced, so a
+ * subscriber (or a gateway) syncs incrementally with changesSince.
+ *
+ * `meta.log_floor` is the highest seq that may be missing from the log: the
+ * version when the log was introduced (older revocations were never logged)
+ * or the last event pruned. Asking for changes after a position below it
+ * answers "resync" instead of silently skipping events.
+ */
+export class RevocationLog {
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec(`
+      CREATE TABLE IF NOT EXISTS revocation_event (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        revoked_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+      );
+      INSERT OR IGNORE INTO meta (key, value)
+        VALUES ('log_floor', coalesce((SELECT value FROM meta WHERE key = 'version'), 0));
+    `);
+  }
+
+  append(event: RevocationLogEvent): RevocationLogEvent {
+    const logged = { ...event, reason: event.reason.slice(0, MAX_REASON_LENGTH) };
+    this.sql.exec(
+      "INSERT INTO revocation_event (seq, kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+      logged.seq,
+      logged.kind,
+      logged.value,
+      logged.revoked_at,
+      logged.expires_at,
+      logged.reason,
+    );
+    return logged;
+  }
+
+  changesSince(after: number, version: number): RevocationChanges {
+    if (!Number.isSafeInteger(after) || after < 0) throw new RangeError("after must be a non-negative integer");
+    if (after < this.floor() || after > version) return { kind: "resync", version };
+    const rows = this.sql
+      .exec<{
+        seq: number;
+        kind: RevocationKind;
+        value: string;
+        revoked_at: number;
+        expires_at: number;
+        reason: string;
+      }>(
+        "SELECT seq, kind, value, revoked_at, expires_at, reason FROM revocation_event WHERE seq > ? ORDER BY seq LIMIT ?",
+        after,
+        REVOCATION_CHANGES_PAGE + 1,
+      )
+      .toArray();
+    const events = rows.slice(0, REVOCATION_CHANGES_PAGE).map((row) => ({ ...row }));
+    return { kind: "changes", version, events, more: rows.length > REVOCATION_CHANGES_PAGE };
+  }
+
+  /** Drops events whose entries have expired and raises the floor past them. */
+  prune(now: number): void {
+    const pruned = this.sql
+      .exec<{ seq: number | null }>("SELECT max(seq) AS seq FROM revocation_event WHERE expires_at <= ?", now)
+      .one().seq;
+    if (pruned === null) return;
+    this.sql.exec("DELETE FROM revocation_event WHERE expires_at <= ?", now);
+    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = 'log_floor'", pruned);
+  }
+
+  private floor(): number {
+    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'log_floor'").one().value;
+  }
+}
