@@ -68,3 +68,13 @@ export const REVOCATION_CHANGES_PAGE = 500;
 export type RevocationChanges =
   | { kind: "changes"; version: number; events: RevocationLogEvent[]; more: boolean }
   | { kind: "resync"; version: number };
+
+/**
+ * One message on an org's revocation stream (WebSocket text frame or SSE
+ * `data:`): a recorded revocation, or "resync" when the events after the
+ * subscriber's position are no longer logged — it then reads the snapshot
+ * and carries on from `version`.
+ */
+export type RevocationStreamMessage =
+  | ({ type: "revocation" } & RevocationLogEvent)
+  | { type: "resync"; version: number };

@@ -9,6 +9,7 @@ import type {
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 import { RevocationLog } from "./revocation-log.ts";
+import { RevocationSubscribers } from "./revocation-subscribers.ts";
 
 const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject", "client", "org"]);
 
@@ -27,6 +28,7 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject",
 export class OrgState extends DurableObject implements OrgStateRpc {
   private readonly sql: SqlStorage;
   private readonly log: RevocationLog;
+  private readonly subscribers: RevocationSubscribers;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -42,6 +44,27 @@ export class OrgState extends DurableObject implements OrgStateRpc {
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     `);
     this.log = new RevocationLog(this.sql);
+    this.subscribers = new RevocationSubscribers(ctx, this.log, () => this.currentVersion());
+  }
+
+  /**
+   * The live revocation stream (revocation-subscribers.ts): the only HTTP
+   * this object serves, reached through `stub.fetch` by the admin API
+   * (workers/token/src/revocations/), which authenticates the caller.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    return this.subscribers.connect(request);
+  }
+
+  /** Subscribers only listen; anything but the runtime-answered "ping" is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // Already closed by the runtime's automatic close reply.
+    }
   }
 
   /**
@@ -63,7 +86,7 @@ export class OrgState extends DurableObject implements OrgStateRpc {
         : ceiling;
     // Entry, version and log event are one transaction: a subscriber that
     // sees version N can always read event N.
-    const version = this.ctx.storage.transactionSync(() => {
+    const logged = this.ctx.storage.transactionSync(() => {
       this.sql.exec(
         `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
@@ -74,7 +97,7 @@ export class OrgState extends DurableObject implements OrgStateRpc {
         expiresAt,
       );
       const seq = this.bumpVersion();
-      this.log.append({
+      return this.log.append({
         seq,
         kind: event.kind,
         value: event.value,
@@ -82,10 +105,11 @@ export class OrgState extends DurableObject implements OrgStateRpc {
         expires_at: expiresAt,
         reason: String(event.reason ?? ""),
       });
-      return seq;
     });
+    // After the commit and before any await: subscribers see events in seq order.
+    this.subscribers.publish(logged);
     await this.scheduleCleanup(expiresAt);
-    return version;
+    return logged.seq;
   }
 
   /** The events after version `after` (one page), or "resync" when some are no longer logged. */
