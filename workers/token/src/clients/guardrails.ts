@@ -41,7 +41,8 @@ export async function mintGuardrails(
       policy: DEFAULT_ORG_TOKEN_POLICY,
     };
   }
-  const policy = await loadOrgTokenPolicy(db, client.orgId);
+  // Read with the client when it authenticated (clients/registry.ts); fresh for this request either way.
+  const policy = client.orgPolicy ?? (await loadOrgTokenPolicy(db, client.orgId));
   return {
     orgId: client.orgId,
     scopes: intersect(client.scopes, ALL_SCOPES, policy.scopeCeiling),

@@ -4,6 +4,8 @@ import { orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { splitList } from "./stored-client.ts";
 import type { ClientKind } from "./types.ts";
 
+type OrgTokenPolicyRow = typeof orgTokenPolicy.$inferSelect;
+
 /**
  * An org's mint guardrails (`org_token_policy`), as every grant reads them.
  * Each value narrows the issuer's own limits, never widens them.
@@ -45,7 +47,13 @@ export const DEFAULT_ORG_TOKEN_POLICY: OrgTokenPolicy = {
 
 /** The org's guardrails, or the defaults when it set none. Read from D1 on every mint (no cache: a tightened policy applies at once). */
 export async function loadOrgTokenPolicy(db: D1Database, orgId: string): Promise<OrgTokenPolicy> {
-  const row = await drizzle(db).select().from(orgTokenPolicy).where(eq(orgTokenPolicy.orgId, orgId)).get();
+  return orgTokenPolicyFromRow(
+    await drizzle(db).select().from(orgTokenPolicy).where(eq(orgTokenPolicy.orgId, orgId)).get(),
+  );
+}
+
+/** An `org_token_policy` row as guardrails; no row (an org that set none): the defaults. */
+export function orgTokenPolicyFromRow(row: OrgTokenPolicyRow | null | undefined): OrgTokenPolicy {
   if (!row) return DEFAULT_ORG_TOKEN_POLICY;
   return {
     maxTtlMachineSeconds: row.maxTtlMachineSeconds,

@@ -1,4 +1,5 @@
 import type { TokenConfig } from "../config.ts";
+import type { OrgTokenPolicy } from "./org-policy.ts";
 
 /**
  * RFC 8414 §2 / RFC 7591 §2 `token_endpoint_auth_method` values: how a
@@ -49,6 +50,12 @@ export interface StoredClient {
   createdAt: Date;
   updatedAt: Date;
   lastUsedAt: Date | null;
+  /**
+   * Its org's token policy, when it was read in the same query as the
+   * client (the token endpoint's lookup, clients/registry.ts); absent
+   * elsewhere and for platform operator clients.
+   */
+  orgPolicy?: OrgTokenPolicy;
 }
 
 /** A stored client without its credentials: what grants may look at. */

@@ -107,5 +107,5 @@ async function dpopRequired(client: AuthenticatedClient, db: D1Database): Promis
   if (!registration) return false;
   if (registration.requireDpop) return true;
   if (registration.kind !== "agent" || registration.orgId === null) return false;
-  return (await loadOrgTokenPolicy(db, registration.orgId)).requireDpopForAgents;
+  return (registration.orgPolicy ?? (await loadOrgTokenPolicy(db, registration.orgId))).requireDpopForAgents;
 }
