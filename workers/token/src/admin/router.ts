@@ -9,6 +9,7 @@ import { inviteRoutes } from "./invites.ts";
 import { keyRoutes } from "./keys.ts";
 import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
+import { revocationRoutes } from "./revocations.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
@@ -32,5 +33,6 @@ export function adminRouter(): AdminApp {
   keyRoutes(admin);
   auditTrailRoutes(admin);
   policyRoutes(admin);
+  revocationRoutes(admin);
   return admin;
 }

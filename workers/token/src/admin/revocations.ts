@@ -1,0 +1,78 @@
+import type { RevocationKind } from "../../../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import { forwardRevocationStream } from "../revocations/stream.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import type { AdminApp } from "./types.ts";
+import { oneOf, onlyFields, optionalString } from "./validate.ts";
+
+const KINDS: readonly RevocationKind[] = ["jti", "session", "subject", "client", "org"];
+/** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
+const MAX_VALUE_LENGTH = 256;
+const MAX_REASON_LENGTH = 200;
+
+/** `?after=N`: a non-negative integer, 0 when absent. */
+function afterParam(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (!/^\d{1,15}$/.test(raw)) throw new HttpError("invalid_body", "after: a non-negative integer (a seq)");
+  return Number(raw);
+}
+
+/**
+ * Operator revocation and the org's revocation events.
+ *
+ * POST /orgs/{org}/revocations `{ kind, value, reason? }` → 201
+ * `{ org_id, seq, kind, value, reason }` once the org's Durable Object has
+ * recorded it (503 `temporarily_unavailable` otherwise). `kind: "org"`
+ * revokes every token the org issued up to now; its value is the org id
+ * (given or not).
+ *
+ * GET /orgs/{org}/revocations?after=N → the events after seq N, one page
+ * (`{ kind: "changes", version, events, more }`), or `{ kind: "resync",
+ * version }` when they are no longer logged.
+ *
+ * GET /orgs/{org}/revocations/stream?after=N (WebSocket upgrade or `Accept:
+ * text/event-stream`) → the live stream, served by the org's object.
+ */
+export function revocationRoutes(admin: AdminApp): void {
+  admin.post("/orgs/:org/revocations", async (c) => {
+    const orgId = await requireOrg(c);
+    const body = await readJsonObject(c);
+    onlyFields(body, ["kind", "value", "reason"]);
+    const kind = oneOf(body, "kind", KINDS);
+    const given = optionalString(body, "value", { max: MAX_VALUE_LENGTH });
+    if (kind === "org" && given !== undefined && given !== orgId) {
+      throw new HttpError("invalid_body", "value: an org revocation names the org of the path");
+    }
+    const value = kind === "org" ? orgId : given;
+    if (value === undefined) throw new HttpError("invalid_body", "value: required");
+    const reason = optionalString(body, "reason", { max: MAX_REASON_LENGTH }) ?? "operator";
+    auditDetail(c, { action: "revocations.record", revocation_kind: kind, value });
+    const seq = await recordOperatorRevocation(c.env, { orgId, kind, value, reason }, (p) =>
+      c.executionCtx.waitUntil(p),
+    );
+    return c.json({ org_id: orgId, seq, kind, value, reason }, 201);
+  });
+
+  admin.get("/orgs/:org/revocations", async (c) => {
+    const orgId = await requireOrg(c);
+    const after = afterParam(c.req.query("after"));
+    auditDetail(c, { action: "revocations.list" });
+    try {
+      return c.json(await c.env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(after));
+    } catch (error) {
+      console.error("revocation events not read", orgId, error);
+      throw new HttpError("temporarily_unavailable", "the revocation events could not be read; retry");
+    }
+  });
+
+  admin.get("/orgs/:org/revocations/stream", async (c) => {
+    const orgId = await requireOrg(c);
+    afterParam(c.req.query("after"));
+    auditDetail(c, { action: "revocations.stream" });
+    return forwardRevocationStream(c.env, orgId, c.req.raw);
+  });
+}
