@@ -6,6 +6,8 @@ import { registerInviteCommands } from "./commands/invite.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
 import { registerOrgCommands } from "./commands/org.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
+import { registerRevocationCommands } from "./commands/revocations.ts";
+import { registerRevokeCommand } from "./commands/revoke.ts";
 import { CliError } from "./lib/errors.ts";
 
 /**
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerHostCommands(program);
   registerAuditCommands(program);
   registerPolicyCommands(program);
+  registerRevokeCommand(program);
+  registerRevocationCommands(program);
   return program;
 }
 

@@ -37,6 +37,17 @@ export class AdminApi {
     return (await response.json()) as T;
   }
 
+  /** A GET whose body the caller reads as it arrives (an event stream); refused answers throw like request's. */
+  async open(path: string, headers: Record<string, string>, signal?: AbortSignal): Promise<Response> {
+    const token = await (this.#token ??= this.#fetchToken());
+    const response = await send(`${this.#issuer}${ENDPOINT.admin}${path}`, {
+      headers: { Authorization: `Bearer ${token}`, ...headers },
+      ...(signal ? { signal } : {}),
+    });
+    if (!response.ok) throw await refusalFrom(response, `GET ${ENDPOINT.admin}${path}`);
+    return response;
+  }
+
   async #fetchToken(): Promise<string> {
     const credentials = operatorFor(this.#profile, this.#issuer);
     // RFC 6749 §2.3.1: id and secret are form-encoded before Basic encoding.

@@ -1,0 +1,104 @@
+import { type Command, InvalidArgumentError } from "commander";
+import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
+import { AdminApi } from "../lib/admin-api.ts";
+import { CliError } from "../lib/errors.ts";
+import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
+
+interface WatchOptions extends CommonOptions {
+  org: string;
+  after?: number;
+  count?: number;
+}
+
+function parseSeq(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError("Use a seq: a whole number, 0 or more.");
+  return Number(value);
+}
+
+function parseCount(value: string): number {
+  const n = /^\d{1,6}$/.test(value) ? Number(value) : 0;
+  if (n < 1) throw new InvalidArgumentError("Use a whole number from 1 to 999999.");
+  return n;
+}
+
+function line(message: RevocationStreamMessage, json: boolean): string {
+  if (json) return JSON.stringify(message);
+  if (message.type === "resync") return `resync  version ${message.version} (events before it were pruned)`;
+  const at = new Date(message.revoked_at * 1000).toISOString();
+  return `${message.seq}  ${at}  ${message.kind}  ${message.value}  ${message.reason}`;
+}
+
+/** The `data:` of each complete SSE event in `buffer`, and what is left of it (WHATWG HTML, server-sent events). */
+function takeEvents(buffer: string): { events: string[]; rest: string } {
+  const blocks = buffer.replace(/\r\n?/g, "\n").split("\n\n");
+  const rest = blocks.pop() ?? "";
+  const events = blocks.flatMap((block) => {
+    const data = block
+      .split("\n")
+      .filter((field) => field.startsWith("data:"))
+      .map((field) => field.slice(5).replace(/^ /, ""));
+    return data.length > 0 ? [data.join("\n")] : [];
+  });
+  return { events, rest };
+}
+
+/**
+ * `mono-auth revocations watch --org ORG [--after N]`: prints the org's
+ * revocations after seq N (default: from now on) as they are recorded,
+ * over Server-Sent Events from the admin API's stream. When the stream ends
+ * (the org's object restarted) it reconnects after the last seq it printed,
+ * so nothing is printed twice or skipped. Ctrl-C exits 0.
+ */
+export function registerRevocationCommands(program: Command): void {
+  const revocations = program.command("revocations").description("an org's recorded revocations");
+
+  withCommonOptions(
+    revocations
+      .command("watch")
+      .description("print an org's revocations as they are recorded (--json: one JSON object per line)")
+      .requiredOption("--org <org>", "the organization's id")
+      .option("--after <seq>", "start after this seq (default: only new ones)", parseSeq)
+      .option("--count <n>", "exit after printing this many revocations", parseCount),
+  ).action(async (options: WatchOptions) => {
+    await watch(options);
+  });
+}
+
+async function watch(options: WatchOptions): Promise<void> {
+  const api = new AdminApi(options);
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort();
+  process.once("SIGINT", onInterrupt);
+  let after = options.after;
+  let printed = 0;
+  try {
+    while (!stop.signal.aborted) {
+      const query = after === undefined ? "" : `?after=${after}`;
+      const response = await api.open(
+        `/orgs/${encodeURIComponent(options.org)}/revocations/stream${query}`,
+        { Accept: "text/event-stream" },
+        stop.signal,
+      );
+      if (!response.body) throw new CliError("the revocation stream answered without a body");
+      let buffer = "";
+      for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
+        const { events, rest } = takeEvents(buffer + chunk);
+        buffer = rest;
+        for (const data of events) {
+          const message = JSON.parse(data) as RevocationStreamMessage;
+          after = message.type === "revocation" ? message.seq : message.version;
+          process.stdout.write(`${line(message, options.json)}\n`);
+          if (message.type === "revocation") printed += 1;
+          if (options.count !== undefined && printed >= options.count) return;
+        }
+      }
+    }
+  } catch (error) {
+    // Ctrl-C aborts the open request or the read: a clean exit, not an error.
+    if (stop.signal.aborted) return;
+    throw error;
+  } finally {
+    process.off("SIGINT", onInterrupt);
+    stop.abort();
+  }
+}
