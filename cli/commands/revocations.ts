@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from "commander";
-import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
+import type { RevocationChanges, RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
@@ -47,7 +47,8 @@ function takeEvents(buffer: string): { events: string[]; rest: string } {
  * revocations after seq N (default: from now on) as they are recorded,
  * over Server-Sent Events from the admin API's stream. When the stream ends
  * (the org's object restarted) it reconnects after the last seq it printed,
- * so nothing is printed twice or skipped. Ctrl-C exits 0.
+ * so nothing is printed twice or skipped; a refused reconnection ends it with
+ * the error. Ctrl-C exits 0.
  */
 export function registerRevocationCommands(program: Command): void {
   const revocations = program.command("revocations").description("an org's recorded revocations");
@@ -64,18 +65,31 @@ export function registerRevocationCommands(program: Command): void {
   });
 }
 
+/** Between a stream that ended and the next connection: no tight loop against a server that keeps closing. */
+const RECONNECT_DELAY_MS = 1000;
+
 async function watch(options: WatchOptions): Promise<void> {
-  const api = new AdminApi(options);
   const stop = new AbortController();
   const onInterrupt = () => stop.abort();
   process.once("SIGINT", onInterrupt);
-  let after = options.after;
   let printed = 0;
   try {
-    while (!stop.signal.aborted) {
-      const query = after === undefined ? "" : `?after=${after}`;
+    // "From now on" is pinned to a seq at once, so a reconnection before the
+    // first event still resumes from there, not from a later "now".
+    let after =
+      options.after ??
+      (
+        await new AdminApi(options).request<RevocationChanges>(
+          "GET",
+          `/orgs/${encodeURIComponent(options.org)}/revocations?after=0`,
+        )
+      ).version;
+    for (let attempt = 0; !stop.signal.aborted; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
+      // A fresh operator token per connection: the stream outlives the token it was opened with.
+      const api = new AdminApi(options);
       const response = await api.open(
-        `/orgs/${encodeURIComponent(options.org)}/revocations/stream${query}`,
+        `/orgs/${encodeURIComponent(options.org)}/revocations/stream?after=${after}`,
         { Accept: "text/event-stream" },
         stop.signal,
       );
