@@ -3,7 +3,9 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
+import { mintLimiterName } from "../../shared/contracts/mint-limit.ts";
 import { GRANT_TYPE, PLATFORM_ORG_ID } from "../../shared/contracts/tokens.ts";
+import { inOneWindow } from "../support/credential-limits.ts";
 import { basicAuthorization, registerTestClient, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
 
@@ -190,6 +192,33 @@ describe("client_credentials: mint rate limit", () => {
     expect((await clientCredentials(first)).status).toBe(200);
     expect((await clientCredentials(first)).status).toBe(429);
     expect((await clientCredentials(second)).status).toBe(200);
+  });
+
+  it("takes mints from the client's MintLimiter ten at a time: 25 mints make 3 calls, each counted when handed out", async () => {
+    await inOneWindow(async () => {
+      const client = await registerTestClient();
+      await setOrgPolicy(client.orgId as string, { mintsPerMinutePerClient: 100 });
+      for (let i = 0; i < 25; i++) expect((await clientCredentials(client)).status).toBe(200);
+      // What is left for every other isolate: 100 less three takes of ten, not less the 25 made.
+      const rest = await env.MINT_LIMITER.getByName(mintLimiterName(client.clientId)).take(100, 60, 100);
+      expect(rest).toMatchObject({ allowed: true, granted: 70 });
+    });
+  });
+
+  it("never mints past the limit when mints are taken in batches: 30 at once under a limit of 20", async () => {
+    await inOneWindow(async () => {
+      const client = await registerTestClient();
+      await setOrgPolicy(client.orgId as string, { mintsPerMinutePerClient: 20 });
+      const responses = await Promise.all(Array.from({ length: 30 }, () => clientCredentials(client)));
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(20);
+      const refused = responses.filter((r) => r.status === 429);
+      expect(refused).toHaveLength(10);
+      for (const response of refused) {
+        expect(Number(response.headers.get("Retry-After"))).toBeGreaterThanOrEqual(1);
+        expect(((await response.json()) as { error: string }).error).toBe("rate_limited");
+      }
+    });
   });
 
   it("a refused request (bad scope) does not spend the budget", async () => {

@@ -7,6 +7,9 @@ import type { MintLimiterRpc, MintLimitVerdict } from "../../../shared/contracts
  * cannot both take the last slot. The window slides: the previous fixed
  * window's count is weighted by how much of it still overlaps the last
  * `windowSeconds` (so a burst at a window's edge cannot double the limit).
+ * A caller may take several mints at once (workers/token/src/clients/mint-limit.ts
+ * spends them from its isolate); they count when handed out, so the limit
+ * holds however many isolates hold some.
  *
  * Storage (SQLite, docs/storage-schema.md): `mint_window(start PRIMARY KEY,
  * count)`, at most the current and the previous window.
@@ -20,9 +23,9 @@ export class MintLimiter extends DurableObject implements MintLimiterRpc {
     this.sql.exec("CREATE TABLE IF NOT EXISTS mint_window (start INTEGER PRIMARY KEY, count INTEGER NOT NULL)");
   }
 
-  async take(limit: number, windowSeconds: number): Promise<MintLimitVerdict> {
-    if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(windowSeconds) || windowSeconds < 1) {
-      throw new RangeError("limit and windowSeconds must be positive integers");
+  async take(limit: number, windowSeconds: number, wanted = 1): Promise<MintLimitVerdict> {
+    if (![limit, windowSeconds, wanted].every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new RangeError("limit, windowSeconds and wanted must be positive integers");
     }
     const nowMs = Date.now();
     const windowMs = windowSeconds * 1000;
@@ -33,17 +36,24 @@ export class MintLimiter extends DurableObject implements MintLimiterRpc {
       this.sql.exec<{ count: number }>("SELECT count FROM mint_window WHERE start = ?", at).toArray()[0]?.count ?? 0;
     const current = count(start);
     const previous = count(previousStart);
-    if (estimate(current, previous, nowMs - start, windowMs) >= limit) {
+    const windowEndsAt = start + windowMs;
+    // One more mint fits while the estimate is below the limit, so k more fit while estimate + k - 1 < limit.
+    const fits = Math.ceil(limit - estimate(current, previous, nowMs - start, windowMs));
+    if (fits < 1) {
       return {
         allowed: false,
+        granted: 0,
         retryAfterSeconds: secondsUntilAllowed(current, previous, nowMs - start, windowMs, limit),
+        windowEndsAt,
       };
     }
+    const granted = Math.min(wanted, fits);
     this.sql.exec(
-      "INSERT INTO mint_window (start, count) VALUES (?, 1) ON CONFLICT (start) DO UPDATE SET count = count + 1",
+      "INSERT INTO mint_window (start, count) VALUES (?, ?) ON CONFLICT (start) DO UPDATE SET count = count + excluded.count",
       start,
+      granted,
     );
-    return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: true, granted, retryAfterSeconds: 0, windowEndsAt };
   }
 }
 
