@@ -19,11 +19,24 @@ export class RevocationReader {
 
   /** Whether a revocation recorded for `orgId` (the token's own org unless named) matches the token. */
   async isRevoked(claims: RevocableClaims, orgId: string = claims.org_id): Promise<boolean> {
+    return isTokenRevoked(await this.snapshot(orgId), claims);
+  }
+
+  /**
+   * Starts reading an org's revocations now, so the read overlaps other
+   * work; the check itself still happens in isRevoked, on this same read,
+   * and a failed read surfaces there.
+   */
+  prefetch(orgId: string): void {
+    this.snapshot(orgId).catch(() => undefined);
+  }
+
+  private snapshot(orgId: string): Promise<RevocationSnapshot> {
     let snapshot = this.snapshots.get(orgId);
     if (!snapshot) {
       snapshot = this.orgState.getByName(orgStateName(orgId)).snapshot(orgId);
       this.snapshots.set(orgId, snapshot);
     }
-    return isTokenRevoked(await snapshot, claims);
+    return snapshot;
   }
 }
