@@ -28,7 +28,8 @@ export function originVars(origin) {
   const api = `${origin}/api`;
   return {
     gateway: { ISSUER: origin, API_AUDIENCE: api },
-    token: { ISSUER: origin, ALLOWED_AUDIENCES: api },
+    // The first audience is the default one (an invite that names none gets it).
+    token: { ISSUER: origin, ALLOWED_AUDIENCES: `${api} ${origin}/mcp/demo` },
     authn: { ISSUER: origin, API_AUDIENCE: api },
     // The demo service checks the gateway assertion's issuer and audience.
     demo: { ISSUER: origin, API_AUDIENCE: api },

@@ -22,5 +22,7 @@ describe("token config", () => {
   it("reads the audiences as a whitespace-separated list", () => {
     const config = parseTokenConfig({ ...env, ALLOWED_AUDIENCES: " https://a.example/api\n https://b.example/api " });
     expect([...config.allowedAudiences]).toEqual(["https://a.example/api", "https://b.example/api"]);
+    // The first is the default audience (admin/invites.ts: an invite that names none gets it only).
+    expect(config.defaultAudience).toBe("https://a.example/api");
   });
 });

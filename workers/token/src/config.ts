@@ -13,6 +13,15 @@ export interface TokenConfig {
   accessTokenTtlSeconds: number;
   /** RFC 8693 §2.1 `audience` values a token may be minted for. */
   allowedAudiences: ReadonlySet<string>;
+  /**
+   * The first of ALLOWED_AUDIENCES (the API's audience): what a host invite
+   * grants when the operator names no audiences. Never all of them: a client
+   * holding several audiences must name one with `resource` at every
+   * client_credentials request (RFC 8707 §2, clients/guardrails.ts), so
+   * adding an audience to the issuer (an MCP server, say) must not widen —
+   * and break — clients created without a choice.
+   */
+  defaultAudience: string;
   /** Seals the private signing keys at rest (keys/seal.ts); DPoP nonces are keyed from it too (dpop/nonce.ts). */
   keyEncryptionSecret: string;
   /** RFC 9449 §8: whether a DPoP proof at the token endpoint must carry a nonce we issued. */
@@ -59,6 +68,7 @@ export function parseTokenConfig(env: ConfigSource): TokenConfig {
       MAX_ACCESS_TOKEN_TTL_SECONDS,
     ),
     allowedAudiences: new Set(audiences),
+    defaultAudience: audiences[0] as string,
     keyEncryptionSecret: secretVar("KEY_ENCRYPTION_SECRET", env.KEY_ENCRYPTION_SECRET, MIN_SECRET_LENGTH),
     dpopNonceRequired: nonceRequired === "true",
     signingKeyRotationSeconds: integerVar(

@@ -39,8 +39,10 @@ function labelsOf(body: Body): Record<string, string> {
  * bootstrap_endpoint }`: a single-use host invite (invites/create-invite.ts)
  * that a host redeems at ENDPOINT.hostBootstrap for a `private_key_jwt`
  * machine client with these scopes and audiences. Without `audiences`, the
- * host may get tokens for every audience the issuer serves (its org's
- * policy still narrows them at each mint, clients/guardrails.ts).
+ * host gets the issuer's default audience only (config.ts
+ * `defaultAudience`, the API): a host that needs another resource (an MCP
+ * server) is invited for it by name. Its org's policy still narrows the
+ * audiences at each mint (clients/guardrails.ts).
  */
 export function inviteRoutes(admin: AdminApp): void {
   admin.post("/orgs/:org/invites", async (c) => {
@@ -55,7 +57,7 @@ export function inviteRoutes(admin: AdminApp): void {
       allowed: config.allowedAudiences,
       maxItems: 32,
       itemMax: 1024,
-    }) ?? [...config.allowedAudiences];
+    }) ?? [config.defaultAudience];
     if (audiences.length === 0) throw new HttpError("invalid_body", "audiences: must name at least one value");
     const ttl = optionalInteger(body, "ttl_seconds", { min: MIN_INVITE_TTL_SECONDS, max: MAX_HOST_INVITE_TTL_SECONDS });
     if (ttl === undefined || ttl === null) throw new HttpError("invalid_body", "ttl_seconds: required");
