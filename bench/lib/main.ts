@@ -15,6 +15,7 @@ import { bootstrapOperator } from "./machine-clients.ts";
 import { type Options, options, PARTS } from "./options.ts";
 import { formatPdp, measurePdp } from "./pdp-part.ts";
 import { log, type RoundOptions } from "./rounds.ts";
+import { formatRevocation, measureRevocation, type RevocationResult } from "./revocation-part.ts";
 import { shadowTree } from "./shadow-tree.ts";
 import { formatSignIn, measureSignIn, type SignInResult } from "./sign-in.ts";
 import { round } from "./stats.ts";
@@ -38,6 +39,7 @@ interface Result {
   options: Options;
   throughput?: Throughput;
   tokens?: TokenResult;
+  revocation?: RevocationResult;
   signIn?: SignInResult;
   bundles?: BundleSize[];
 }
@@ -131,18 +133,20 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
       wranglerSync(tree.root, ["d1", "migrations", "apply", binding, "--local", "--persist-to", state, "-c", config]);
     }
     // The first platform operator, as `mono-auth operator bootstrap` writes it, before anything runs.
-    const operator = wants("tokens")
-      ? await bootstrapOperator({ cwd: tree.root, persistTo: state, config: configs.gateway, issuer: origin })
-      : undefined;
+    const operator =
+      wants("tokens") || wants("revocation")
+        ? await bootstrapOperator({ cwd: tree.root, persistTo: state, config: configs.gateway, issuer: origin })
+        : undefined;
 
     log(`starting the system (gateway, token, authn, demo, …) on ${origin}`);
-    const system = await start({
+    const systemOptions = {
       name: "system",
       configs: configs.all,
       port: portA,
       persistTo: state,
       readyPath: "/.well-known/oauth-authorization-server",
-    });
+    };
+    let system = await start(systemOptions);
 
     const user = { email: `bench-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" };
     // The same client the e2e tests use: sign-up, an organization, cookies.
@@ -220,6 +224,28 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         console.log(
           `${result.tokens.invalidRuns} run(s) had non-2xx responses or errors and are left out of the medians.\n`,
         );
+    }
+
+    if (wants("revocation") && operator) {
+      const gatewayConfig = topology.WORKERS.gateway.config;
+      result.revocation = await measureRevocation({
+        origin,
+        audience,
+        operator,
+        client,
+        orgId,
+        trials: o.trials,
+        revokedEntries: o.revoked,
+        rounds,
+        // Same state and port; only the gateway's bound changes.
+        restartWithBound: async (boundMs) => {
+          await stop(system);
+          tree.writeDevVars(gatewayConfig, { ...devVars.gateway, REVOCATION_MAX_STALENESS_MS: String(boundMs) });
+          system = await start(systemOptions);
+          return system;
+        },
+      });
+      console.log(`\n${formatRevocation(result.revocation)}\n`);
     }
 
     if (wants("sign-in")) {

@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 
 /** The bench's parts, in the order they run. */
-export const PARTS = ["gateway", "tokens", "sign-in", "bundles"] as const;
+export const PARTS = ["gateway", "tokens", "revocation", "sign-in", "bundles"] as const;
 export type Part = (typeof PARTS)[number];
 
 export interface Options {
@@ -14,6 +14,10 @@ export interface Options {
   signIns: number;
   /** Requests per contestant timed one at a time in the tokens part. */
   sequential: number;
+  /** Revoke → first refusal trials per bound in the revocation part. */
+  trials: number;
+  /** jti entries recorded for the revocation part's check-cost table (0: skip it). */
+  revoked: number;
   keepTemp: boolean;
 }
 
@@ -47,6 +51,8 @@ export function options(argv: readonly string[]): Options {
       connections: { type: "string", default: "10" },
       "sign-ins": { type: "string", default: "20" },
       sequential: { type: "string", default: "100" },
+      trials: { type: "string", default: "100" },
+      revoked: { type: "string", default: "5000" },
       "sign-in-only": { type: "boolean", default: false },
       "no-sign-in": { type: "boolean", default: false },
       "no-tokens": { type: "boolean", default: false },
@@ -63,6 +69,8 @@ export function options(argv: readonly string[]): Options {
     connections: int("connections", values.connections),
     signIns: int("sign-ins", values["sign-ins"]),
     sequential: int("sequential", values.sequential),
+    trials: int("trials", values.trials),
+    revoked: int("revoked", values.revoked),
     keepTemp: values["keep-temp"],
   };
 }
