@@ -12,6 +12,8 @@ export interface GatewayConfig {
   issuer: string;
   audience: string;
   revocationMaxStalenessMs: number;
+  /** How old a view may be served while the org's object is unreachable; then 503 (trust/revocation-view.ts). */
+  revocationHardLimitMs: number;
   revocationViewMaxOrgs: number;
   jwksRefetchCooldownMs: number;
   /** The secret the assertion key is derived from (shared/gateway-assertion/signing-key.ts). */
@@ -23,6 +25,7 @@ type ConfigVars = Record<
   | "ISSUER"
   | "API_AUDIENCE"
   | "REVOCATION_MAX_STALENESS_MS"
+  | "REVOCATION_HARD_LIMIT_MS"
   | "REVOCATION_VIEW_MAX_ORGS"
   | "JWKS_REFETCH_COOLDOWN_MS"
   | "GATEWAY_ASSERTION_KEY",
@@ -30,10 +33,23 @@ type ConfigVars = Record<
 >;
 
 export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
+  const revocationMaxStalenessMs = integerVar(
+    "REVOCATION_MAX_STALENESS_MS",
+    vars.REVOCATION_MAX_STALENESS_MS,
+    0,
+    60_000,
+  );
   return {
     issuer: normaliseIssuer(vars.ISSUER),
     audience: absoluteUrlVar("API_AUDIENCE", vars.API_AUDIENCE),
-    revocationMaxStalenessMs: integerVar("REVOCATION_MAX_STALENESS_MS", vars.REVOCATION_MAX_STALENESS_MS, 0, 60_000),
+    revocationMaxStalenessMs,
+    // Below the staleness bound it would fail closed before a view is even due a refresh.
+    revocationHardLimitMs: integerVar(
+      "REVOCATION_HARD_LIMIT_MS",
+      vars.REVOCATION_HARD_LIMIT_MS,
+      revocationMaxStalenessMs,
+      3_600_000,
+    ),
     revocationViewMaxOrgs: integerVar("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
     jwksRefetchCooldownMs: integerVar("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
     assertionSecret: secretVar(

@@ -41,6 +41,7 @@ function isolateState(env: GatewayEnv): IsolateState {
     const revocations = new RevocationView(env, {
       maxStalenessMs: config.revocationMaxStalenessMs,
       maxOrgs: config.revocationViewMaxOrgs,
+      hardLimitMs: config.revocationHardLimitMs,
     });
     const signer = AssertionSigner.create(config.assertionSecret, config.issuer);
     // Handled where it is awaited; this keeps an early failure from being reported as unhandled.

@@ -33,6 +33,14 @@ export interface RevocationViewOptions {
    * cache) the next time a token of it arrives, never a wrong answer.
    */
   maxOrgs: number;
+  /**
+   * How old a view may grow while the org's object cannot be read: until
+   * then a failed refresh keeps serving the view it had (and logs it);
+   * past it, the check fails and the gateway answers 503 (fail closed).
+   * At least `maxStalenessMs` (config.ts); left out, it is `maxStalenessMs`:
+   * no grace, a failed refresh fails the check.
+   */
+  hardLimitMs?: number;
 }
 
 /**
@@ -51,6 +59,7 @@ export class RevocationView {
   private readonly inflight = new Map<string, Promise<OrgView>>();
   private readonly maxStalenessMs: number;
   private readonly maxOrgs: number;
+  private readonly hardLimitMs: number;
 
   constructor(
     private readonly source: RevocationSource,
@@ -58,6 +67,7 @@ export class RevocationView {
   ) {
     this.maxStalenessMs = options.maxStalenessMs;
     this.maxOrgs = options.maxOrgs;
+    this.hardLimitMs = Math.max(options.hardLimitMs ?? 0, options.maxStalenessMs);
   }
 
   /** How many orgs' views this isolate holds now (at most `maxOrgs`). */
@@ -98,7 +108,20 @@ export class RevocationView {
       pending = this.refresh(orgId).finally(() => this.inflight.delete(orgId));
       this.inflight.set(orgId, pending);
     }
-    return pending;
+    try {
+      return await pending;
+    } catch (error) {
+      // A brief outage of the org's object should not take every request of
+      // the org down with it: the last view still answers, beyond the bound
+      // but within the hard limit. Its read time is kept, so the next
+      // request tries the object again and the limit counts from the last
+      // successful read.
+      if (cached && Date.now() - cached.fetchedAt < this.hardLimitMs) {
+        console.error("revocation refresh failed; serving the last view", orgId, Date.now() - cached.fetchedAt, error);
+        return cached;
+      }
+      throw error;
+    }
   }
 
   private async refresh(orgId: string): Promise<OrgView> {
