@@ -4,47 +4,11 @@ import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseDuration, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
 import { operatorFor } from "../lib/profile.ts";
-
-/** An audit event as the admin API shows it (workers/token/src/audit/query-events.ts). */
-interface AuditEvent {
-  id: string;
-  occurred_at: string;
-  org_id: string | null;
-  chain: string;
-  seq: number | null;
-  kind: string;
-  outcome: string;
-  subject: string | null;
-  actor: string | null;
-  client_id: string | null;
-  detail: unknown;
-  prev_hash: string | null;
-  hash: string | null;
-}
-
-interface EventPage {
-  events: AuditEvent[];
-  next_cursor: string | null;
-}
-
-/** A verify answer (workers/token/src/audit/verify-chain.ts). */
-interface VerifyReport {
-  org: string;
-  ok: boolean;
-  rows_checked: number;
-  last_seq: number;
-  last_hash: string;
-  complete: boolean;
-  next_cursor: string | null;
-  broken: {
-    reason: string;
-    id: string | null;
-    seq: number | null;
-    expected_seq: number;
-    expected_hash: string | null;
-    found_hash: string | null;
-  } | null;
-}
+import type {
+  AuditEventView as AuditEvent,
+  QueryPage as EventPage,
+  VerifyReport,
+} from "../../shared/contracts/audit-trail.ts";
 
 /** The search filters `query` and `tail` share, as the admin API names them. */
 interface FilterOptions {

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, lt, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { auditEvent } from "../../../../shared/db/audit-schema.ts";
+import type { AuditEventView, QueryPage } from "../../../../shared/contracts/audit-trail.ts";
 
 /** Events one query returns at most; the caller pages on with the cursor. */
 export const MAX_QUERY_LIMIT = 200;
@@ -30,28 +31,6 @@ export interface AuditQuery {
 export interface QueryPosition {
   occurredAt: number;
   id: string;
-}
-
-export interface AuditEventView {
-  id: string;
-  occurred_at: string;
-  org_id: string | null;
-  chain: string;
-  /** Null for rows older than the hash chains. */
-  seq: number | null;
-  kind: string;
-  outcome: string;
-  subject: string | null;
-  actor: string | null;
-  client_id: string | null;
-  detail: unknown;
-  prev_hash: string | null;
-  hash: string | null;
-}
-
-export interface QueryPage {
-  events: AuditEventView[];
-  next_cursor: string | null;
 }
 
 /** Opaque to callers: base64url of `[occurred_at, id]`. */

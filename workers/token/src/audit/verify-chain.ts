@@ -1,37 +1,8 @@
 import { type ChainedRow, GENESIS_HASH, HASH_PATTERN, rowHash } from "../../../../shared/audit/chain.ts";
+import type { BrokenLink, VerifyReport } from "../../../../shared/contracts/audit-trail.ts";
 
 /** Rows one verify call checks at most: the work of a call is bounded, the caller pages on. */
 export const MAX_VERIFY_ROWS = 1000;
-
-/**
- * Why a link is broken (docs/audit.md, "verify"):
- * - `hash_mismatch`: the row's fields no longer hash to its stored hash (it was edited);
- * - `prev_hash_mismatch`: the row does not point at the row before it (that row was
- *   edited and re-hashed, replaced, or the two were reordered);
- * - `missing_rows`: seqs are skipped (rows were deleted), before this row or, with
- *   `id` null, at the end of the chain (the chain's head names a later row);
- * - `unexpected_seq`: a seq repeats or goes backwards;
- * - `head_mismatch` / `head_missing`: the chain's head record disagrees with its last
- *   row, or is gone.
- */
-export type BrokenLinkReason =
-  | "hash_mismatch"
-  | "prev_hash_mismatch"
-  | "missing_rows"
-  | "unexpected_seq"
-  | "head_mismatch"
-  | "head_missing";
-
-export interface BrokenLink {
-  reason: BrokenLinkReason;
-  /** The row where the break shows; null when no row is there (rows missing at the end). */
-  id: string | null;
-  seq: number | null;
-  /** The seq the walk expected here. */
-  expected_seq: number;
-  expected_hash: string | null;
-  found_hash: string | null;
-}
 
 /** Where a walk resumes: after the row with this seq, whose hash is this. */
 export interface ChainPosition {
@@ -40,20 +11,6 @@ export interface ChainPosition {
 }
 
 export const CHAIN_START: ChainPosition = { seq: 0, hash: GENESIS_HASH };
-
-export interface VerifyReport {
-  org: string;
-  ok: boolean;
-  rows_checked: number;
-  /** The last row checked and found sound (the resume point), or where the walk started. */
-  last_seq: number;
-  last_hash: string;
-  /** The walk reached the chain's end (and checked its head). */
-  complete: boolean;
-  /** Pass as `cursor` to check the next rows; null when complete or broken. */
-  next_cursor: string | null;
-  broken: BrokenLink | null;
-}
 
 /** `<seq>:<hash>`: readable, so an operator can keep a head they verified and check from it later. */
 export function encodePosition(position: ChainPosition): string {
