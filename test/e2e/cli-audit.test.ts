@@ -4,13 +4,16 @@
 // minted, a gateway decision), travel through the audit Queue, and are read
 // back through the admin API.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { type CliRun, ROOT, runCli } from "../support/mono-auth-cli.ts";
+import {
+  clientCredentialsToken,
+  type MachineClient,
+  type OperatorCli,
+  operatorCli,
+  orgWithMachineClient,
+} from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 interface AuditEvent {
@@ -27,57 +30,24 @@ interface AuditEvent {
 const CLI = resolve(ROOT, "cli/mono-auth.mjs");
 
 let system: RunningSystem;
-let dir: string;
-let profile: string;
+let operator: OperatorCli;
 let orgId: string;
-let client: { client_id: string; client_secret: string };
+let client: MachineClient;
 
-function cli(...args: string[]): Promise<CliRun> {
-  return runCli([...args, "--url", system.origin, "--profile", profile], { cwd: dir });
-}
-
-/** `--json`: exactly one JSON document on stdout, nothing on stderr, exit 0. */
-async function json<T>(...args: string[]): Promise<T> {
-  const result = await cli(...args, "--json");
-  expect(result.stderr, result.stderr).toBe("");
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
+const cli = (...args: string[]): Promise<CliRun> => operator.cli(...args);
+const json = <T>(...args: string[]): Promise<T> => operator.json<T>(...args);
 
 /** A gateway decision in the org's chain: a request to the protected API with the client's token. */
 async function gatewayDecision(): Promise<void> {
-  const token = await system.fetch(ENDPOINT.token, {
-    method: "POST",
-    headers: {
-      Authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ grant_type: GRANT_TYPE.clientCredentials }),
-  });
-  expect(token.status).toBe(200);
-  const { access_token } = (await token.json()) as { access_token: string };
-  const response = await system.fetch("/api/documents", { headers: { Authorization: `Bearer ${access_token}` } });
+  const accessToken = await clientCredentialsToken(system, client);
+  const response = await system.fetch("/api/documents", { headers: { Authorization: `Bearer ${accessToken}` } });
   expect([200, 403]).toContain(response.status);
 }
 
 beforeAll(async () => {
   system = await startSystem();
-  dir = mkdtempSync(join(tmpdir(), "mono-auth-cli-audit-"));
-  profile = join(dir, "profile.json");
-  const sql = join(dir, "operator.sql");
-  const bootstrap = await cli("operator", "bootstrap", "--email", "ops@example.com", "--sql-out", sql, "--json");
-  expect(bootstrap.code, bootstrap.stderr).toBe(0);
-  // What wrangler would run, applied through the harness's own D1 binding (as in cli.test.ts).
-  for (const statement of readFileSync(sql, "utf8")
-    .split(";\n")
-    .filter((s) => s.trim())) {
-    await system.execMain(statement);
-  }
-  orgId = (await json<{ id: string }>("org", "create", "--name", "Audited")).id;
-  client = await json<{ client_id: string; client_secret: string }>(
-    ...["client", "create", "--org", orgId, "--name", "job", "--type", "machine"],
-    ...["--auth", "client_secret_basic", "--scopes", "documents:read"],
-  );
+  operator = await operatorCli(system, "cli-audit");
+  ({ orgId, client } = await orgWithMachineClient(operator, "Audited"));
   await gatewayDecision();
 });
 afterAll(() => system?.close());
@@ -100,7 +70,7 @@ describe("mono-auth audit", () => {
       "audit tail": ["--org", "--kind", "--lines", "--interval", "--count"],
     };
     for (const [command, expected] of Object.entries(flags)) {
-      const help = await runCli([...command.split(" "), "--help"], { cwd: dir });
+      const help = await runCli([...command.split(" "), "--help"], { cwd: operator.dir });
       expect(help.code, command).toBe(0);
       for (const flag of [...expected, "--url", "--json", "--help"]) expect(help.stdout, command).toContain(flag);
     }
@@ -180,9 +150,9 @@ describe("mono-auth audit", () => {
       process.execPath,
       [
         ...[CLI, "audit", "tail", "--org", orgId, "--kind", "gateway.decision", "--lines", "1", "--count", "2"],
-        ...["--interval", "1s", "--json", "--url", system.origin, "--profile", profile],
+        ...["--interval", "1s", "--json", "--url", system.origin, "--profile", operator.profile],
       ],
-      { cwd: dir },
+      { cwd: operator.dir },
     );
     let stdout = "";
     let stderr = "";

@@ -4,47 +4,29 @@
 // refuses the token within its staleness bound (1 s here); a watcher prints
 // the event as one JSON line.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
-import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import { type CliRun, ROOT, runCli } from "../support/mono-auth-cli.ts";
+import { type CliRun, ROOT } from "../support/mono-auth-cli.ts";
+import {
+  clientCredentialsToken,
+  type MachineClient,
+  type OperatorCli,
+  operatorCli,
+  orgWithMachineClient,
+} from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const CLI = resolve(ROOT, "cli/mono-auth.mjs");
 
 let system: RunningSystem;
-let dir: string;
-let profile: string;
+let operator: OperatorCli;
 let orgId: string;
-let client: { client_id: string; client_secret: string };
+let client: MachineClient;
 
-function cli(...args: string[]): Promise<CliRun> {
-  return runCli([...args, "--url", system.origin, "--profile", profile], { cwd: dir });
-}
-
-async function json<T>(...args: string[]): Promise<T> {
-  const result = await cli(...args, "--json");
-  expect(result.stderr, result.stderr).toBe("");
-  expect(result.code).toBe(0);
-  return JSON.parse(result.stdout) as T;
-}
-
-async function clientAccessToken(): Promise<string> {
-  const response = await system.fetch(ENDPOINT.token, {
-    method: "POST",
-    headers: {
-      Authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
-      "Content-Type": "application/x-www-form-urlencoded",
-    },
-    body: new URLSearchParams({ grant_type: GRANT_TYPE.clientCredentials }),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
+const cli = (...args: string[]): Promise<CliRun> => operator.cli(...args);
+const json = <T>(...args: string[]): Promise<T> => operator.json<T>(...args);
+const clientAccessToken = (): Promise<string> => clientCredentialsToken(system, client);
 
 function jtiOf(token: string): string {
   const payload = JSON.parse(Buffer.from(token.split(".")[1] ?? "", "base64url").toString("utf8")) as { jti: string };
@@ -68,8 +50,8 @@ interface Watcher {
 function watch(...args: string[]): Watcher {
   const child = spawn(
     process.execPath,
-    [CLI, "revocations", "watch", "--org", orgId, ...args, "--url", system.origin, "--profile", profile],
-    { cwd: dir },
+    [CLI, "revocations", "watch", "--org", orgId, ...args, "--url", system.origin, "--profile", operator.profile],
+    { cwd: operator.dir },
   );
   let stdout = "";
   let stderr = "";
@@ -85,21 +67,8 @@ function watch(...args: string[]): Watcher {
 
 beforeAll(async () => {
   system = await startSystem({ gatewayVars: { REVOCATION_MAX_STALENESS_MS: "1000" } });
-  dir = mkdtempSync(join(tmpdir(), "mono-auth-cli-revocations-"));
-  profile = join(dir, "profile.json");
-  const sql = join(dir, "operator.sql");
-  const bootstrap = await cli("operator", "bootstrap", "--email", "ops@example.com", "--sql-out", sql, "--json");
-  expect(bootstrap.code, bootstrap.stderr).toBe(0);
-  for (const statement of readFileSync(sql, "utf8")
-    .split(";\n")
-    .filter((s) => s.trim())) {
-    await system.execMain(statement);
-  }
-  orgId = (await json<{ id: string }>("org", "create", "--name", "Revoked")).id;
-  client = await json<{ client_id: string; client_secret: string }>(
-    ...["client", "create", "--org", orgId, "--name", "job", "--type", "machine"],
-    ...["--auth", "client_secret_basic", "--scopes", "documents:read"],
-  );
+  operator = await operatorCli(system, "cli-revocations");
+  ({ orgId, client } = await orgWithMachineClient(operator, "Revoked"));
 });
 afterAll(() => system?.close());
 
