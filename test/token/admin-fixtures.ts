@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { PROBLEM_CONTENT_TYPE, type ProblemBody, problemType } from "../../shared/errors/problem.ts";
 import { clientToken, registerTestClient, type TestClient } from "./clients-fixtures.ts";
 import { expectOAuthError } from "./fixtures.ts";
 
@@ -45,8 +47,21 @@ export function adminRequest(method: string, path: string, options: AdminRequest
   );
 }
 
-/** An http.ts error body: the exact code and status (the OAuth error's JSON, so the same check). */
-export const expectHttpError = expectOAuthError;
+/**
+ * An admin API error: RFC 9457 problem details (shared/errors/problem.ts)
+ * with the exact code and status, its stable `type`, and the code under the
+ * names every Mono-Auth error carries (so expectOAuthError's check holds too).
+ */
+export async function expectHttpError(response: Response, status: number, code: string) {
+  expect(response.headers.get("Content-Type")).toBe(PROBLEM_CONTENT_TYPE);
+  const body = (await expectOAuthError(response, status, code)) as ProblemBody;
+  expect(body.type).toBe(problemType(code));
+  expect(body.status).toBe(status);
+  expect(body.code).toBe(code);
+  expect(body.detail).toBe(body.error_description);
+  expect(typeof body.title).toBe("string");
+  return body;
+}
 
 /** The client revocations the org's Durable Object holds. */
 export async function clientRevocations(orgId: string): Promise<string[]> {

@@ -9,6 +9,7 @@ import { inviteRoutes } from "./invites.ts";
 import { keyRoutes } from "./keys.ts";
 import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
+import { problemDetails } from "./problem-details.ts";
 import { revocationRoutes } from "./revocations.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
@@ -22,7 +23,7 @@ import type { AdminApp, AdminEnv } from "./types.ts";
  */
 export function adminRouter(): AdminApp {
   const admin = new Hono<AdminEnv>();
-  admin.use("*", auditAdminCalls(), authenticateOperator());
+  admin.use("*", problemDetails(), auditAdminCalls(), authenticateOperator());
   admin.onError((error) => adminErrorResponse(error));
   orgRoutes(admin);
   clientRoutes(admin);
