@@ -32,6 +32,17 @@ export const ENDPOINT = {
   signUp: "/sign-up",
   signOut: "/sign-out",
   app: "/app",
+  /** OAuth consent for browser flows (the authn Worker's OIDC provider). */
+  consent: "/consent",
+  verifyEmail: "/verify-email",
+  forgotPassword: "/forgot-password",
+  resetPassword: "/reset-password",
+  /** The second-factor challenge after a password sign-in. */
+  twoFactor: "/two-factor",
+  /** A person's own account: sessions, passkeys, 2FA, API keys. */
+  account: "/account",
+  /** Dev only (never in production): the local mailbox a developer reads mail in. */
+  devMailbox: "/dev/mailbox",
   /** The demo downstream service, behind the gateway. */
   documents: "/api/documents",
   /** Demo only: echoes what a downstream receives, to test the gateway's header rules. */

@@ -12,7 +12,7 @@ export class BodyTooLargeError extends Error {
 }
 
 /** A request's body, capped; a `Content-Length` over the cap is refused before anything is read. */
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
   const declared = request.headers.get("Content-Length");
   if (declared !== null && Number(declared) > maxBytes) throw new BodyTooLargeError(maxBytes);
   return readStreamCapped(request.body, maxBytes);
@@ -25,7 +25,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
 export async function readStreamCapped(
   stream: ReadableStream<Uint8Array> | null,
   maxBytes: number,
-): Promise<Uint8Array> {
+): Promise<Uint8Array<ArrayBuffer>> {
   if (!stream) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
@@ -40,7 +40,8 @@ export async function readStreamCapped(
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  // Stream chunks own their buffers (never shared memory), so the narrower type holds.
+  if (chunks.length === 1) return chunks[0] as Uint8Array<ArrayBuffer>;
   const out = new Uint8Array(total);
   let offset = 0;
   for (const chunk of chunks) {

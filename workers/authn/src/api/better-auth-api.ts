@@ -8,7 +8,7 @@ import { withoutSessionTokens } from "../http/session-token-fields.ts";
 import { attemptedEmail } from "../limits/attempted-email.ts";
 import { type CredentialVerdict, checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 
-type ApiContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array } }>;
+type ApiContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
 
 /**
  * Better Auth's endpoints that check a password (or a secret standing in for

@@ -1,5 +1,10 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
+import { apiKeyPlugin } from "./plugins/api-key.ts";
+import { oauthProviderPlugins } from "./plugins/oauth-provider.ts";
+import { passkeyPlugin } from "./plugins/passkey.ts";
+import { ssoPlugin } from "./plugins/sso.ts";
+import { twoFactorPlugin } from "./plugins/two-factor.ts";
 
 type OrganizationOptions = NonNullable<Parameters<typeof organization>[0]>;
 
@@ -52,6 +57,11 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime) {
         allowUserToCreateOrganization: true,
         ...runtime,
       }),
+      twoFactorPlugin(issuer),
+      passkeyPlugin(issuer),
+      apiKeyPlugin(),
+      ssoPlugin(),
+      ...oauthProviderPlugins(issuer),
     ],
   } satisfies Omit<BetterAuthOptions, "database" | "secret">;
 }

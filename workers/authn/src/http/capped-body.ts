@@ -16,7 +16,7 @@ const EMPTY = new Uint8Array(0);
  */
 export const capRequestBody: MiddlewareHandler<{
   Bindings: AuthnEnv;
-  Variables: { body: Uint8Array };
+  Variables: { body: Uint8Array<ArrayBuffer> };
 }> = async (c, next) => {
   const request = c.req.raw;
   if (request.body === null) {
@@ -24,7 +24,7 @@ export const capRequestBody: MiddlewareHandler<{
     return next();
   }
   const maxBytes = authnConfig(c.env).maxRequestBodyBytes;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   try {
     bytes = await readBodyCapped(request, maxBytes);
   } catch (error) {

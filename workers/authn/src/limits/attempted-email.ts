@@ -8,7 +8,7 @@
  */
 const JSON_MEDIA_TYPE = /^application\/([a-z0-9.+-]*\+)?json/i;
 
-export async function attemptedEmail(headers: Headers, body: Uint8Array): Promise<string | undefined> {
+export async function attemptedEmail(headers: Headers, body: Uint8Array<ArrayBuffer>): Promise<string | undefined> {
   const type = (headers.get("Content-Type") ?? "").toLowerCase();
   if (body.byteLength === 0) return undefined;
   try {

@@ -13,7 +13,7 @@ import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
 
-export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string; body: Uint8Array } };
+export type AuthnApp = { Bindings: AuthnEnv; Variables: { nonce: string; body: Uint8Array<ArrayBuffer> } };
 
 /** What the form says when a credential limit refuses the attempt (limits/credential-limits.ts). */
 export const TOO_MANY_ATTEMPTS = "Too many attempts. Wait a minute, then try again.";

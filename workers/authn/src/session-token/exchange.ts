@@ -5,7 +5,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig, tokenService } from "../config.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 
-type ExchangeContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array } }>;
+type ExchangeContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
 
 /**
  * POST /app/token: the first-party page's session exchange, done here on the
@@ -58,7 +58,7 @@ export async function sessionTokenEndpoint(c: ExchangeContext): Promise<Response
  * The form's parameters, each at most once (RFC 6749 §3.2: parameters must
  * not be included more than once), or why not.
  */
-function formParams(headers: Headers, body: Uint8Array): Map<string, string> | string {
+function formParams(headers: Headers, body: Uint8Array<ArrayBuffer>): Map<string, string> | string {
   const type = (headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") return "the body must be application/x-www-form-urlencoded";
   const params = new Map<string, string>();
