@@ -10,6 +10,7 @@ import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm
 export * from "./auth-schema.ts";
 export * from "./machine-schema.ts";
 export * from "./policy-schema.ts";
+export * from "./mcp-schema.ts";
 
 /** Token-signing keys. The private half is stored encrypted (AES-GCM). */
 export const signingKey = sqliteTable(
