@@ -11,6 +11,7 @@ export * from "./auth-schema.ts";
 export * from "./machine-schema.ts";
 export * from "./policy-schema.ts";
 export * from "./mcp-schema.ts";
+export * from "./ssf-schema.ts";
 
 /** Token-signing keys. The private half is stored encrypted (AES-GCM). */
 export const signingKey = sqliteTable(
