@@ -12,6 +12,7 @@ export * from "./machine-schema.ts";
 export * from "./policy-schema.ts";
 export * from "./mcp-schema.ts";
 export * from "./ssf-schema.ts";
+export * from "./vault-schema.ts";
 
 /** Token-signing keys. The private half is stored encrypted (AES-GCM). */
 export const signingKey = sqliteTable(
