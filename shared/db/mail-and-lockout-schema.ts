@@ -1,0 +1,39 @@
+/**
+ * The authn Worker's own tables for mail and sign-in throttling
+ * (workers/authn/src/email, workers/authn/src/limits/sign-in-throttle.ts).
+ */
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * The dev mailbox: mail the authn Worker sent while `MAIL_TRANSPORT` is
+ * `dev-mailbox` (local development and tests only), so a developer can read
+ * it at ENDPOINT.devMailbox. Never written under any other transport.
+ */
+export const devMail = sqliteTable(
+  "dev_mail",
+  {
+    id: text("id").primaryKey(),
+    recipient: text("recipient").notNull(),
+    subject: text("subject").notNull(),
+    text: text("text").notNull(),
+    /** What the mail is for (email/message.ts MailKind): lets a reader pick the newest of a kind. */
+    kind: text("kind").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("dev_mail_recipient").on(table.recipient, table.createdAt)],
+);
+
+/**
+ * Failed sign-ins per key (`account:<keyed hash of the email>` or
+ * `address:<client address key>`), for the progressive delay. In D1, not KV:
+ * the counter is incremented by one atomic upsert, so parallel guesses
+ * cannot race past it.
+ */
+export const signInThrottle = sqliteTable("sign_in_throttle", {
+  key: text("key").primaryKey(),
+  failures: integer("failures").notNull(),
+  /** The first failure of the current run; a run older than the policy's window starts over. */
+  firstFailureAt: integer("first_failure_at", { mode: "timestamp_ms" }).notNull(),
+  /** No sign-in for this key is tried before this instant. */
+  blockedUntil: integer("blocked_until", { mode: "timestamp_ms" }).notNull(),
+});
