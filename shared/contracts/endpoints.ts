@@ -20,6 +20,8 @@ export const ENDPOINT = {
   hostBootstrap: "/oauth2/host-bootstrap",
   /** The versioned admin API (operators and the `mono-auth` CLI). */
   admin: "/admin/v1",
+  /** The admin API's OpenAPI 3.1 document (public: it describes, it grants nothing). */
+  adminOpenApi: "/admin/v1/openapi.json",
   /** Better Auth's API (its own routes below this prefix). */
   authApi: "/api/auth",
   /**
@@ -56,6 +58,14 @@ export const ENDPOINT = {
   protectedResourceMetadata: "/.well-known/oauth-protected-resource",
   /** The gateway's public keys for its signed assertions (shared/gateway-assertion); never the issuer's JWKS. */
   gatewayJwks: "/.well-known/gateway-jwks.json",
+  /** SSF 1.0 §7.2: the transmitter's configuration metadata. */
+  ssfConfiguration: "/.well-known/ssf-configuration",
+  /**
+   * The Shared Signals transmitter's endpoints (stream management, status,
+   * subjects, verification, poll) and the org's live revocation stream for
+   * its own clients: everything below it needs a token for ssfAudience.
+   */
+  ssf: "/ssf",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */
@@ -64,4 +74,12 @@ export const REALM = "mono-auth";
 /** The audience of tokens for the admin API: the issuer's admin path. */
 export function adminAudience(issuer: string): string {
   return `${issuer}${ENDPOINT.admin}`;
+}
+
+/**
+ * The audience of tokens an org's clients use at the transmitter (ENDPOINT.ssf):
+ * stream management, polling and the org's live revocation stream.
+ */
+export function ssfAudience(issuer: string): string {
+  return `${issuer}${ENDPOINT.ssf}`;
 }

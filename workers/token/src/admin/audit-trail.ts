@@ -12,6 +12,8 @@ import {
 import { CHAIN_START, decodePosition, MAX_VERIFY_ROWS, verifyChain } from "../audit/verify-chain.ts";
 import { auditDetail } from "./audit.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
+import { auditSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** A stored field is at most its cap plus the truncation mark; nothing longer can match. */
 const FIELD_MAX = AUDIT_CAPS.fieldChars + TRUNCATED.length;
@@ -53,66 +55,88 @@ const VERIFY_PARAMETERS = ["org", "cursor", "limit"] as const;
  * widen a search to everything.
  */
 export function auditTrailRoutes(admin: AdminApp): void {
-  admin.get("/audit/events", async (c) => {
-    const params = readParameters(c, QUERY_PARAMETERS);
-    const query: AuditQuery = { limit: limitOf(params.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT) };
-    const chain = text("org", params.org, 128);
-    const subject = text("subject", params.subject, FIELD_MAX);
-    const actor = text("actor", params.actor, FIELD_MAX);
-    const clientId = text("client", params.client, FIELD_MAX);
-    const decision = text("decision", params.decision, 128);
-    if (chain !== undefined) query.chain = chain;
-    if (subject !== undefined) query.subject = subject;
-    if (actor !== undefined) query.actor = actor;
-    if (clientId !== undefined) query.clientId = clientId;
-    if (decision !== undefined) query.decision = decision;
-    if (params.kind !== undefined) {
-      if (params.kind.length > 64 || !KIND.test(params.kind)) {
-        throw new HttpError("invalid_body", "kind: an event kind (e.g. gateway.decision), or a prefix ending in .*");
+  route(
+    admin,
+    "get",
+    "/audit/events",
+    {
+      summary: "Search the audit trail, newest first (an org admin: org= one of its orgs)",
+      query: auditSchemas.query,
+      response: auditSchemas.page,
+      orgAdmins: "self",
+    },
+    async (c) => {
+      const params = readParameters(c, QUERY_PARAMETERS);
+      const query: AuditQuery = { limit: limitOf(params.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT) };
+      const chain = text("org", params.org, 128);
+      const subject = text("subject", params.subject, FIELD_MAX);
+      const actor = text("actor", params.actor, FIELD_MAX);
+      const clientId = text("client", params.client, FIELD_MAX);
+      const decision = text("decision", params.decision, 128);
+      if (chain !== undefined) query.chain = chain;
+      if (subject !== undefined) query.subject = subject;
+      if (actor !== undefined) query.actor = actor;
+      if (clientId !== undefined) query.clientId = clientId;
+      if (decision !== undefined) query.decision = decision;
+      if (params.kind !== undefined) {
+        if (params.kind.length > 64 || !KIND.test(params.kind)) {
+          throw new HttpError("invalid_body", "kind: an event kind (e.g. gateway.decision), or a prefix ending in .*");
+        }
+        query.kind = params.kind.endsWith(".*") ? { prefix: params.kind.slice(0, -1) } : { exact: params.kind };
       }
-      query.kind = params.kind.endsWith(".*") ? { prefix: params.kind.slice(0, -1) } : { exact: params.kind };
-    }
-    if (params.outcome !== undefined) {
-      if (!(AUDIT_OUTCOMES as readonly string[]).includes(params.outcome)) {
-        throw new HttpError("invalid_body", `outcome: one of ${AUDIT_OUTCOMES.join(", ")}`);
+      if (params.outcome !== undefined) {
+        if (!(AUDIT_OUTCOMES as readonly string[]).includes(params.outcome)) {
+          throw new HttpError("invalid_body", `outcome: one of ${AUDIT_OUTCOMES.join(", ")}`);
+        }
+        query.outcome = params.outcome;
       }
-      query.outcome = params.outcome;
-    }
-    if (params.from !== undefined) query.from = timeOf("from", params.from);
-    if (params.to !== undefined) query.to = timeOf("to", params.to);
-    if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
-      throw new HttpError("invalid_body", "from: must be before to");
-    }
-    if (params.cursor !== undefined) {
-      query.after = decodeQueryCursor(params.cursor);
-      if (!query.after) throw new HttpError("invalid_body", "cursor: not a cursor this API returned");
-    }
-    // `queried_org`, not `org_id`: reading the trail is recorded in the
-    // platform chain, so a poll of an org's events never adds to that org's.
-    auditDetail(c, {
-      action: "audit.query",
-      ...(query.chain !== undefined ? { queried_org: query.chain } : {}),
-      filters: Object.keys(params).filter((name) => name !== "cursor" && name !== "limit"),
-    });
-    return c.json(await queryAuditEvents(c.env.AUDIT_DB, query));
-  });
+      if (params.from !== undefined) query.from = timeOf("from", params.from);
+      if (params.to !== undefined) query.to = timeOf("to", params.to);
+      if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
+        throw new HttpError("invalid_body", "from: must be before to");
+      }
+      if (params.cursor !== undefined) {
+        query.after = decodeQueryCursor(params.cursor);
+        if (!query.after) throw new HttpError("invalid_body", "cursor: not a cursor this API returned");
+      }
+      // `queried_org`, not `org_id`: reading the trail is recorded in the
+      // platform chain, so a poll of an org's events never adds to that org's.
+      auditDetail(c, {
+        action: "audit.query",
+        ...(query.chain !== undefined ? { queried_org: query.chain } : {}),
+        filters: Object.keys(params).filter((name) => name !== "cursor" && name !== "limit"),
+      });
+      return c.json(await queryAuditEvents(c.env.AUDIT_DB, query));
+    },
+  );
 
-  admin.get("/audit/verify", async (c) => {
-    const params = readParameters(c, VERIFY_PARAMETERS);
-    const chain = text("org", params.org, 128);
-    if (chain === undefined) throw new HttpError("invalid_body", "org: required (an org id, or platform)");
-    const limit = limitOf(params.limit, MAX_VERIFY_ROWS, MAX_VERIFY_ROWS);
-    const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
-    if (!from) throw new HttpError("invalid_body", "cursor: `seq:hash` as a previous verify returned it");
-    auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
-    const report = await verifyChain(c.env.AUDIT_DB, chain, from, limit);
-    auditDetail(c, {
-      ok: report.ok,
-      rows_checked: report.rows_checked,
-      ...(report.broken ? { broken_seq: report.broken.seq } : {}),
-    });
-    return c.json(report);
-  });
+  route(
+    admin,
+    "get",
+    "/audit/verify",
+    {
+      summary: "Verify an org's audit hash chain",
+      query: auditSchemas.verifyQuery,
+      response: auditSchemas.report,
+      orgAdmins: "self",
+    },
+    async (c) => {
+      const params = readParameters(c, VERIFY_PARAMETERS);
+      const chain = text("org", params.org, 128);
+      if (chain === undefined) throw new HttpError("invalid_body", "org: required (an org id, or platform)");
+      const limit = limitOf(params.limit, MAX_VERIFY_ROWS, MAX_VERIFY_ROWS);
+      const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
+      if (!from) throw new HttpError("invalid_body", "cursor: `seq:hash` as a previous verify returned it");
+      auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
+      const report = await verifyChain(c.env.AUDIT_DB, chain, from, limit);
+      auditDetail(c, {
+        ok: report.ok,
+        rows_checked: report.rows_checked,
+        ...(report.broken ? { broken_seq: report.broken.seq } : {}),
+      });
+      return c.json(report);
+    },
+  );
 }
 
 /** The query string, each known parameter at most once; an unknown one is refused. */

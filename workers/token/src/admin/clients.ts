@@ -16,6 +16,8 @@ import { clientView } from "./client-view.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields } from "./validate.ts";
+import { clientSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 type AdminContext = Context<AdminEnv>;
 
@@ -75,97 +77,156 @@ function waitUntil(c: AdminContext) {
  * Durable Object) before the answer reports success.
  */
 export function clientRoutes(admin: AdminApp): void {
-  admin.post("/orgs/:org/clients", async (c) => {
-    const orgId = await requireOrg(c);
-    const fields = await parseNewClient(await readJsonObject(c), tokenConfig(c.env));
-    await checkOwner(c.env.DB, orgId, fields.ownerUserId);
-    const secret = fields.authMethod === "private_key_jwt" ? undefined : generateClientSecret();
-    const client = await insertClient(c.env.DB, {
-      clientId: generateClientId(),
-      orgId,
-      name: fields.name,
-      kind: fields.kind,
-      ownerUserId: fields.ownerUserId,
-      authMethod: fields.authMethod,
-      secretHash: secret === undefined ? null : await hashSecret(secret),
-      jwks: fields.keys.jwks,
-      jwksUri: fields.keys.jwksUri,
-      grantTypes: fields.grantTypes,
-      scopes: fields.scopes,
-      audiences: fields.audiences,
-      maxTtlSeconds: fields.maxTtlSeconds,
-      requireDpop: fields.requireDpop,
-      resourceServer: fields.resourceServer,
-      status: fields.status,
-    });
-    auditDetail(c, { action: "client.create", client_id: client.clientId });
-    return c.json(clientView(client, secret), 201);
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/clients",
+    {
+      summary: "Register a client; the answer holds its secret once",
+      body: clientSchemas.create,
+      response: clientSchemas.view,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const fields = await parseNewClient(await readJsonObject(c), tokenConfig(c.env));
+      await checkOwner(c.env.DB, orgId, fields.ownerUserId);
+      const secret = fields.authMethod === "private_key_jwt" ? undefined : generateClientSecret();
+      const client = await insertClient(c.env.DB, {
+        clientId: generateClientId(),
+        orgId,
+        name: fields.name,
+        kind: fields.kind,
+        ownerUserId: fields.ownerUserId,
+        authMethod: fields.authMethod,
+        secretHash: secret === undefined ? null : await hashSecret(secret),
+        jwks: fields.keys.jwks,
+        jwksUri: fields.keys.jwksUri,
+        grantTypes: fields.grantTypes,
+        scopes: fields.scopes,
+        audiences: fields.audiences,
+        maxTtlSeconds: fields.maxTtlSeconds,
+        requireDpop: fields.requireDpop,
+        resourceServer: fields.resourceServer,
+        status: fields.status,
+      });
+      auditDetail(c, { action: "client.create", client_id: client.clientId });
+      return c.json(clientView(client, secret), 201);
+    },
+  );
 
-  admin.get("/orgs/:org/clients", async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "client.list" });
-    return c.json({ clients: (await listClients(c.env.DB, orgId)).map((client) => clientView(client)) });
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/clients",
+    { summary: "List an organization's clients", response: clientSchemas.list, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "client.list" });
+      return c.json({ clients: (await listClients(c.env.DB, orgId)).map((client) => clientView(client)) });
+    },
+  );
 
-  admin.get("/orgs/:org/clients/:id", async (c) => {
-    const client = await requireClient(c, await requireOrg(c));
-    auditDetail(c, { action: "client.read" });
-    return c.json(clientView(client));
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/clients/:id",
+    { summary: "Read a client", response: clientSchemas.view, orgAdmins: "org" },
+    async (c) => {
+      const client = await requireClient(c, await requireOrg(c));
+      auditDetail(c, { action: "client.read" });
+      return c.json(clientView(client));
+    },
+  );
 
-  admin.patch("/orgs/:org/clients/:id", async (c) => {
-    const orgId = await requireOrg(c);
-    const before = await requireClient(c, orgId);
-    const changes = parseClientChanges(await readJsonObject(c), tokenConfig(c.env));
-    await checkOwner(c.env.DB, orgId, changes.ownerUserId);
-    auditDetail(c, {
-      action: "client.update",
-      fields: Object.keys(changes).filter((k) => changes[k as keyof ClientFields] !== undefined),
-    });
-    // Written first, so no new token is minted under the old registration
-    // after the revocation's cutoff; revoked before success is reported.
-    const after = await updateClient(c.env.DB, before.clientId, changes);
-    if (narrows(before, changes)) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
-    return c.json(clientView(after));
-  });
+  route(
+    admin,
+    "patch",
+    "/orgs/:org/clients/:id",
+    {
+      summary: "Change a client (its tokens are revoked when the change narrows them)",
+      body: clientSchemas.update,
+      response: clientSchemas.view,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const before = await requireClient(c, orgId);
+      const changes = parseClientChanges(await readJsonObject(c), tokenConfig(c.env));
+      await checkOwner(c.env.DB, orgId, changes.ownerUserId);
+      auditDetail(c, {
+        action: "client.update",
+        fields: Object.keys(changes).filter((k) => changes[k as keyof ClientFields] !== undefined),
+      });
+      // Written first, so no new token is minted under the old registration
+      // after the revocation's cutoff; revoked before success is reported.
+      const after = await updateClient(c.env.DB, before.clientId, changes);
+      if (narrows(before, changes)) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
+      return c.json(clientView(after));
+    },
+  );
 
-  admin.delete("/orgs/:org/clients/:id", async (c) => {
-    const client = await requireClient(c, await requireOrg(c));
-    auditDetail(c, { action: "client.delete" });
-    // Disabled first (no new token after the cutoff), revoked, then gone: if
-    // the revocation fails, the row is still there for the retry.
-    await updateClient(c.env.DB, client.clientId, { status: "disabled" });
-    await revokeClientTokens(c.env, client, "client deleted", waitUntil(c));
-    await deleteClient(c.env.DB, client.clientId);
-    return c.json({ client_id: client.clientId, deleted: true });
-  });
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/clients/:id",
+    { summary: "Delete a client, its tokens revoked first", response: clientSchemas.deleted, orgAdmins: "org" },
+    async (c) => {
+      const client = await requireClient(c, await requireOrg(c));
+      auditDetail(c, { action: "client.delete" });
+      // Disabled first (no new token after the cutoff), revoked, then gone: if
+      // the revocation fails, the row is still there for the retry.
+      await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+      await revokeClientTokens(c.env, client, "client deleted", waitUntil(c));
+      await deleteClient(c.env.DB, client.clientId);
+      return c.json({ client_id: client.clientId, deleted: true });
+    },
+  );
 
-  admin.post("/orgs/:org/clients/:id/rotate-secret", async (c) => {
-    const client = await requireClient(c, await requireOrg(c));
-    auditDetail(c, { action: "client.rotate" });
-    let secret: string | undefined;
-    let changed: StoredClient;
-    if (client.authMethod === "private_key_jwt") {
-      const body = await readJsonObject(c);
-      onlyFields(body, ["jwks", "jwks_uri"]);
-      const keys = await parseClientKeys(body, "private_key_jwt");
-      changed = await updateClient(c.env.DB, client.clientId, { jwks: keys.jwks, jwksUri: keys.jwksUri });
-    } else {
-      secret = generateClientSecret();
-      changed = await updateClient(c.env.DB, client.clientId, { secretHash: await hashSecret(secret) });
-    }
-    // A rotation usually answers a suspected leak: what the old credential
-    // minted goes with it.
-    await revokeClientTokens(c.env, client, "credentials rotated", waitUntil(c));
-    return c.json(clientView(changed, secret));
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/clients/:id/rotate-secret",
+    {
+      summary: "Rotate a client's credentials (a new secret, shown once, or new keys); its tokens are revoked",
+      body: clientSchemas.rotate,
+      bodyOptional: true,
+      response: clientSchemas.view,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const client = await requireClient(c, await requireOrg(c));
+      auditDetail(c, { action: "client.rotate" });
+      let secret: string | undefined;
+      let changed: StoredClient;
+      if (client.authMethod === "private_key_jwt") {
+        const body = await readJsonObject(c);
+        onlyFields(body, ["jwks", "jwks_uri"]);
+        const keys = await parseClientKeys(body, "private_key_jwt");
+        changed = await updateClient(c.env.DB, client.clientId, { jwks: keys.jwks, jwksUri: keys.jwksUri });
+      } else {
+        secret = generateClientSecret();
+        changed = await updateClient(c.env.DB, client.clientId, { secretHash: await hashSecret(secret) });
+      }
+      // A rotation usually answers a suspected leak: what the old credential
+      // minted goes with it.
+      await revokeClientTokens(c.env, client, "credentials rotated", waitUntil(c));
+      return c.json(clientView(changed, secret));
+    },
+  );
 
-  admin.post("/orgs/:org/clients/:id/disable", async (c) => {
-    const client = await requireClient(c, await requireOrg(c));
-    auditDetail(c, { action: "client.disable" });
-    const disabled = await updateClient(c.env.DB, client.clientId, { status: "disabled" });
-    await revokeClientTokens(c.env, client, "client disabled", waitUntil(c));
-    return c.json(clientView(disabled));
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/clients/:id/disable",
+    { summary: "Disable a client and revoke its tokens", response: clientSchemas.view, orgAdmins: "org" },
+    async (c) => {
+      const client = await requireClient(c, await requireOrg(c));
+      auditDetail(c, { action: "client.disable" });
+      const disabled = await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+      await revokeClientTokens(c.env, client, "client disabled", waitUntil(c));
+      return c.json(clientView(disabled));
+    },
+  );
 }

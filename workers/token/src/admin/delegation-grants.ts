@@ -16,6 +16,9 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { type Body, onlyFields, optionalList, optionalString, requiredString } from "./validate.ts";
+import { z } from "zod";
+import { delegationGrantSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 const PATH = "/orgs/:org/delegation-grants";
 const USER_ID = { max: 128 };
@@ -71,62 +74,91 @@ function grantView(grant: DelegationGrant): DelegationGrantView {
  *   honours it; revoking twice keeps the first time); 404 if the org has none.
  */
 export function delegationGrantRoutes(admin: AdminApp): void {
-  admin.post(PATH, async (c) => {
-    const orgId = await requireOrg(c);
-    const body = await readJsonObject(c);
-    onlyFields(body, ["subject", "actor_client_id", "scopes", "audiences", "expires_at"]);
-    const subject = requiredString(body, "subject", USER_ID);
-    const actorClientId = requiredString(body, "actor_client_id", CLIENT_ID);
-    const scopes = requiredList(body, "scopes", { allowed: ALL_SCOPES, maxItems: MAX_LIST_ITEMS, itemMax: 128 });
-    const audiences = requiredList(body, "audiences", {
-      maxItems: MAX_LIST_ITEMS,
-      itemMax: MAX_AUDIENCE_LENGTH,
-      check: isAbsoluteUri,
-    });
-    const expiresAt = futureTime(body, "expires_at");
-    await requireMember(c.env.DB, orgId, subject);
-    const actor = await findStoredClient(c.env.DB, actorClientId);
-    if (!actor || actor.orgId !== orgId)
-      throw new HttpError("invalid_body", "actor_client_id: no such client in this org");
-    const grant = await createDelegationGrant(c.env.DB, {
-      orgId,
-      subject,
-      actorClientId,
-      scopes,
-      audiences,
-      expiresAt,
-      createdBy: c.get("operator").subject,
-    });
-    auditDetail(c, {
-      action: "delegation_grant.create",
-      delegation_grant_id: grant.id,
-      subject,
-      actor_client_id: actorClientId,
-    });
-    return c.json(grantView(grant), 201);
-  });
+  route(
+    admin,
+    "post",
+    PATH,
+    {
+      summary: "Let an agent act for a member (a delegation grant)",
+      body: delegationGrantSchemas.create,
+      response: delegationGrantSchemas.view,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["subject", "actor_client_id", "scopes", "audiences", "expires_at"]);
+      const subject = requiredString(body, "subject", USER_ID);
+      const actorClientId = requiredString(body, "actor_client_id", CLIENT_ID);
+      const scopes = requiredList(body, "scopes", { allowed: ALL_SCOPES, maxItems: MAX_LIST_ITEMS, itemMax: 128 });
+      const audiences = requiredList(body, "audiences", {
+        maxItems: MAX_LIST_ITEMS,
+        itemMax: MAX_AUDIENCE_LENGTH,
+        check: isAbsoluteUri,
+      });
+      const expiresAt = futureTime(body, "expires_at");
+      await requireMember(c.env.DB, orgId, subject);
+      const actor = await findStoredClient(c.env.DB, actorClientId);
+      if (!actor || actor.orgId !== orgId)
+        throw new HttpError("invalid_body", "actor_client_id: no such client in this org");
+      const grant = await createDelegationGrant(c.env.DB, {
+        orgId,
+        subject,
+        actorClientId,
+        scopes,
+        audiences,
+        expiresAt,
+        createdBy: c.get("operator").subject,
+      });
+      auditDetail(c, {
+        action: "delegation_grant.create",
+        delegation_grant_id: grant.id,
+        subject,
+        actor_client_id: actorClientId,
+      });
+      return c.json(grantView(grant), 201);
+    },
+  );
 
-  admin.get(PATH, async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "delegation_grant.list" });
-    const subject = c.req.query("subject");
-    const actorClientId = c.req.query("actor_client_id");
-    const grants = await listDelegationGrants(c.env.DB, orgId, {
-      ...(subject ? { subject } : {}),
-      ...(actorClientId ? { actorClientId } : {}),
-      limit: listLimit(c),
-    });
-    return c.json({ grants: grants.map(grantView) });
-  });
+  route(
+    admin,
+    "get",
+    PATH,
+    {
+      summary: "List delegation grants, newest first",
+      query: { subject: z.string(), actor_client_id: z.string(), limit: z.string() },
+      response: delegationGrantSchemas.list,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "delegation_grant.list" });
+      const subject = c.req.query("subject");
+      const actorClientId = c.req.query("actor_client_id");
+      const grants = await listDelegationGrants(c.env.DB, orgId, {
+        ...(subject ? { subject } : {}),
+        ...(actorClientId ? { actorClientId } : {}),
+        limit: listLimit(c),
+      });
+      return c.json({ grants: grants.map(grantView) });
+    },
+  );
 
-  admin.delete(`${PATH}/:id`, async (c) => {
-    const orgId = await requireOrg(c);
-    const id = c.req.param("id");
-    auditDetail(c, { action: "delegation_grant.revoke", delegation_grant_id: id });
-    const grant = await revokeDelegationGrant(c.env.DB, orgId, id);
-    if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");
-    return c.json(grantView(grant));
-  });
+  route(
+    admin,
+    "delete",
+    `${PATH}/:id`,
+    { summary: "Revoke a delegation grant", response: delegationGrantSchemas.view, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "delegation_grant.revoke", delegation_grant_id: id });
+      const grant = await revokeDelegationGrant(c.env.DB, orgId, id);
+      if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");
+      return c.json(grantView(grant));
+    },
+  );
 }
 
 function requiredList(body: Body, field: string, rule: Parameters<typeof optionalList>[2]): string[] {

@@ -8,6 +8,8 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
 import { type Body, onlyFields, optionalInteger, optionalList } from "./validate.ts";
+import { inviteSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** Shortest invite worth making: a host needs time to receive and run it. */
 const MIN_INVITE_TTL_SECONDS = 60;
@@ -45,45 +47,60 @@ function labelsOf(body: Body): Record<string, string> {
  * audiences at each mint (clients/guardrails.ts).
  */
 export function inviteRoutes(admin: AdminApp): void {
-  admin.post("/orgs/:org/invites", async (c) => {
-    const orgId = await requireOrg(c);
-    const config = tokenConfig(c.env);
-    const body = await readJsonObject(c);
-    onlyFields(body, ["scopes", "audiences", "labels", "ttl_seconds"]);
-    // `admin` is not among ALL_SCOPES: no host can ever hold it.
-    const scopes = optionalList(body, "scopes", { allowed: ALL_SCOPES, maxItems: 32, itemMax: 128 });
-    if (!scopes || scopes.length === 0) throw new HttpError("invalid_body", "scopes: required");
-    const audiences = optionalList(body, "audiences", {
-      allowed: config.allowedAudiences,
-      maxItems: 32,
-      itemMax: 1024,
-    }) ?? [config.defaultAudience];
-    if (audiences.length === 0) throw new HttpError("invalid_body", "audiences: must name at least one value");
-    const ttl = optionalInteger(body, "ttl_seconds", { min: MIN_INVITE_TTL_SECONDS, max: MAX_HOST_INVITE_TTL_SECONDS });
-    if (ttl === undefined || ttl === null) throw new HttpError("invalid_body", "ttl_seconds: required");
-    const { invite, claims } = await createInvite(c.env, config, {
-      orgId,
-      labels: labelsOf(body),
-      scopes,
-      audiences,
-      ttlSeconds: ttl,
-      createdBy: c.get("operator").clientId,
-    });
-    auditDetail(c, { action: "invite.create", jti: claims.jti, scope: claims.scope, ttl_seconds: ttl });
-    return c.json(
-      {
-        invite,
-        jti: claims.jti,
-        org_id: orgId,
-        expires_at: new Date(claims.exp * 1000).toISOString(),
-        scopes: claims.scope.split(" "),
-        audiences: claims.audiences,
-        labels: claims.labels,
-        bootstrap_endpoint: claims.aud,
-      },
-      201,
-      // The invite is a credential until it is redeemed.
-      { "Cache-Control": "no-store" },
-    );
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/invites",
+    {
+      summary: "Create a single-use host invite",
+      body: inviteSchemas.create,
+      response: inviteSchemas.created,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const config = tokenConfig(c.env);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["scopes", "audiences", "labels", "ttl_seconds"]);
+      // `admin` is not among ALL_SCOPES: no host can ever hold it.
+      const scopes = optionalList(body, "scopes", { allowed: ALL_SCOPES, maxItems: 32, itemMax: 128 });
+      if (!scopes || scopes.length === 0) throw new HttpError("invalid_body", "scopes: required");
+      const audiences = optionalList(body, "audiences", {
+        allowed: config.allowedAudiences,
+        maxItems: 32,
+        itemMax: 1024,
+      }) ?? [config.defaultAudience];
+      if (audiences.length === 0) throw new HttpError("invalid_body", "audiences: must name at least one value");
+      const ttl = optionalInteger(body, "ttl_seconds", {
+        min: MIN_INVITE_TTL_SECONDS,
+        max: MAX_HOST_INVITE_TTL_SECONDS,
+      });
+      if (ttl === undefined || ttl === null) throw new HttpError("invalid_body", "ttl_seconds: required");
+      const { invite, claims } = await createInvite(c.env, config, {
+        orgId,
+        labels: labelsOf(body),
+        scopes,
+        audiences,
+        ttlSeconds: ttl,
+        createdBy: c.get("operator").clientId,
+      });
+      auditDetail(c, { action: "invite.create", jti: claims.jti, scope: claims.scope, ttl_seconds: ttl });
+      return c.json(
+        {
+          invite,
+          jti: claims.jti,
+          org_id: orgId,
+          expires_at: new Date(claims.exp * 1000).toISOString(),
+          scopes: claims.scope.split(" "),
+          audiences: claims.audiences,
+          labels: claims.labels,
+          bootstrap_endpoint: claims.aud,
+        },
+        201,
+        // The invite is a credential until it is redeemed.
+        { "Cache-Control": "no-store" },
+      );
+    },
+  );
 }

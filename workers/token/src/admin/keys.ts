@@ -6,6 +6,8 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import type { AdminApp } from "./types.ts";
 import { onlyFields, optionalBoolean, optionalString } from "./validate.ts";
+import { keySchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** Most keys one list returns, newest first; a key is created about once per rotation period. */
 const MAX_LISTED_KEYS = 100;
@@ -45,36 +47,52 @@ function keyView(key: KeyRecord): KeyView {
  * retired `kid` is 404 `not_found`.
  */
 export function keyRoutes(admin: AdminApp): void {
-  admin.get("/keys", async (c) => {
-    auditDetail(c, { action: "keys.list" });
-    const keys = await readKeys(c.env.DB, { includeRetired: true });
-    return c.json({ keys: keys.reverse().slice(0, MAX_LISTED_KEYS).map(keyView) });
-  });
+  route(
+    admin,
+    "get",
+    "/keys",
+    { summary: "List the signing keys, newest first (public halves only)", response: keySchemas.list },
+    async (c) => {
+      auditDetail(c, { action: "keys.list" });
+      const keys = await readKeys(c.env.DB, { includeRetired: true });
+      return c.json({ keys: keys.reverse().slice(0, MAX_LISTED_KEYS).map(keyView) });
+    },
+  );
 
-  admin.post("/keys/rotate", async (c) => {
-    const body = await readJsonObject(c);
-    onlyFields(body, ["emergency", "kid"]);
-    const emergency = optionalBoolean(body, "emergency") ?? false;
-    const kid = optionalString(body, "kid", { max: 128 });
-    if (kid !== undefined && !emergency) throw new HttpError("invalid_body", "kid: only with emergency");
-    auditDetail(c, { action: "keys.rotate", emergency, ...(kid ? { kid } : {}) });
-    try {
-      const report = await operatorRotation(keyStore(c.env, tokenConfig(c.env)), { emergency, kid });
-      auditDetail(c, {
-        current: report.current,
-        retired: report.retired,
-        ...(report.promoted ? { promoted_from: report.promoted.from, promoted_to: report.promoted.to } : {}),
-      });
-      return c.json({
-        current: report.current,
-        next: report.next,
-        promoted: report.promoted,
-        retired: report.retired,
-        created: report.created,
-      });
-    } catch (error) {
-      if (!(error instanceof RotationRefused)) throw error;
-      throw new HttpError(error.reason === "unknown_key" ? "not_found" : "conflict", error.message);
-    }
-  });
+  route(
+    admin,
+    "post",
+    "/keys/rotate",
+    {
+      summary: "Rotate the signing key (staged, or emergency: retire a key at once)",
+      body: keySchemas.rotate,
+      response: keySchemas.rotated,
+    },
+    async (c) => {
+      const body = await readJsonObject(c);
+      onlyFields(body, ["emergency", "kid"]);
+      const emergency = optionalBoolean(body, "emergency") ?? false;
+      const kid = optionalString(body, "kid", { max: 128 });
+      if (kid !== undefined && !emergency) throw new HttpError("invalid_body", "kid: only with emergency");
+      auditDetail(c, { action: "keys.rotate", emergency, ...(kid ? { kid } : {}) });
+      try {
+        const report = await operatorRotation(keyStore(c.env, tokenConfig(c.env)), { emergency, kid });
+        auditDetail(c, {
+          current: report.current,
+          retired: report.retired,
+          ...(report.promoted ? { promoted_from: report.promoted.from, promoted_to: report.promoted.to } : {}),
+        });
+        return c.json({
+          current: report.current,
+          next: report.next,
+          promoted: report.promoted,
+          retired: report.retired,
+          created: report.created,
+        });
+      } catch (error) {
+        if (!(error instanceof RotationRefused)) throw error;
+        throw new HttpError(error.reason === "unknown_key" ? "not_found" : "conflict", error.message);
+      }
+    },
+  );
 }

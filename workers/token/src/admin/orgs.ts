@@ -8,6 +8,8 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalString, requiredString } from "./validate.ts";
+import { orgListSchema, orgSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** Better Auth's organization slug shape: lower-case words joined by single hyphens. */
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -68,39 +70,55 @@ export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
  * a taken slug is 409 `conflict`. GET /orgs → `{ orgs: [...] }`.
  */
 export function orgRoutes(admin: AdminApp): void {
-  admin.post("/orgs", async (c) => {
-    const body = await readJsonObject(c);
-    onlyFields(body, ["name", "slug"]);
-    const name = requiredString(body, "name", { max: 100 });
-    const slug =
-      optionalString(body, "slug", {
-        max: 64,
-        pattern: SLUG,
-        patternText: "lower-case letters, digits and single hyphens",
-      }) ?? slugFrom(name);
-    const db = drizzle(c.env.DB);
-    const taken = await db.select({ id: organization.id }).from(organization).where(eq(organization.slug, slug)).get();
-    if (taken) throw new HttpError("conflict", "slug already taken");
-    const row = await db
-      .insert(organization)
-      .values({ id: generateOrgId(), name, slug, createdAt: new Date(), metadata: null })
-      .onConflictDoNothing()
-      .returning()
-      .get();
-    // Two creations raced for the slug; the unique index let one win.
-    if (!row) throw new HttpError("conflict", "slug already taken");
-    auditDetail(c, { org_id: row.id, action: "org.create" });
-    return c.json(orgView(row), 201);
-  });
+  route(
+    admin,
+    "post",
+    "/orgs",
+    { summary: "Create an organization", body: orgSchemas.create, response: orgSchemas.view, status: 201 },
+    async (c) => {
+      const body = await readJsonObject(c);
+      onlyFields(body, ["name", "slug"]);
+      const name = requiredString(body, "name", { max: 100 });
+      const slug =
+        optionalString(body, "slug", {
+          max: 64,
+          pattern: SLUG,
+          patternText: "lower-case letters, digits and single hyphens",
+        }) ?? slugFrom(name);
+      const db = drizzle(c.env.DB);
+      const taken = await db
+        .select({ id: organization.id })
+        .from(organization)
+        .where(eq(organization.slug, slug))
+        .get();
+      if (taken) throw new HttpError("conflict", "slug already taken");
+      const row = await db
+        .insert(organization)
+        .values({ id: generateOrgId(), name, slug, createdAt: new Date(), metadata: null })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      // Two creations raced for the slug; the unique index let one win.
+      if (!row) throw new HttpError("conflict", "slug already taken");
+      auditDetail(c, { org_id: row.id, action: "org.create" });
+      return c.json(orgView(row), 201);
+    },
+  );
 
-  admin.get("/orgs", async (c) => {
-    auditDetail(c, { action: "org.list" });
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(organization)
-      .orderBy(asc(organization.createdAt), asc(organization.id))
-      .limit(MAX_LISTED_ORGS)
-      .all();
-    return c.json({ orgs: rows.map(orgView) });
-  });
+  route(
+    admin,
+    "get",
+    "/orgs",
+    { summary: "List organizations (an org admin: its own)", response: orgListSchema, orgAdmins: "self" },
+    async (c) => {
+      auditDetail(c, { action: "org.list" });
+      const rows = await drizzle(c.env.DB)
+        .select()
+        .from(organization)
+        .orderBy(asc(organization.createdAt), asc(organization.id))
+        .limit(MAX_LISTED_ORGS)
+        .all();
+      return c.json({ orgs: rows.map(orgView) });
+    },
+  );
 }

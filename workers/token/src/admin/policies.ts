@@ -24,6 +24,8 @@ import { MAX_ADMIN_BODY_BYTES, readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { type Body, onlyFields, optionalBoolean } from "./validate.ts";
+import { policySchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 const PATH = "/orgs/:org/policies";
 const VERSION_PATH = `${PATH}/:version{[0-9]{1,9}}`;
@@ -58,16 +60,116 @@ type PolicyContext = Context<AdminEnv>;
  * org's Durable Object's answer; D1's statuses record it.
  */
 export function policyRoutes(admin: AdminApp): void {
-  admin.get(PATH, answer(listHandler));
-  admin.post(PATH, answer(createHandler));
-  admin.post(`${PATH}/validate`, answer(validateHandler));
-  admin.post(`${PATH}/test`, answer(testDraftHandler));
-  admin.post(`${PATH}/what-if`, answer(whatIfHandler));
-  admin.get(`${PATH}/current`, answer(currentHandler));
-  admin.get(VERSION_PATH, answer(showHandler));
-  admin.post(`${VERSION_PATH}/test`, answer(testVersionHandler));
-  admin.post(`${VERSION_PATH}/publish`, answer(publishHandler));
-  admin.post(`${VERSION_PATH}/rollback`, answer(rollbackHandler));
+  route(
+    admin,
+    "get",
+    PATH,
+    {
+      summary: "List policy versions, newest first",
+      query: policySchemas.listQuery,
+      response: policySchemas.list,
+      orgAdmins: "org",
+    },
+    answer(listHandler),
+  );
+  route(
+    admin,
+    "post",
+    PATH,
+    {
+      summary: "Save a draft policy version",
+      body: policySchemas.document,
+      response: policySchemas.version,
+      status: 201,
+      orgAdmins: "org",
+    },
+    answer(createHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${PATH}/validate`,
+    {
+      summary: "Validate a policy document and its tests (nothing saved)",
+      body: policySchemas.document,
+      response: policySchemas.validated,
+      orgAdmins: "org",
+    },
+    answer(validateHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${PATH}/test`,
+    {
+      summary: "Run a document's tests (nothing saved)",
+      body: policySchemas.document,
+      response: policySchemas.any,
+      orgAdmins: "org",
+    },
+    answer(testDraftHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${PATH}/what-if`,
+    {
+      summary: "The decision a version, a document or the current policy gives a request",
+      body: policySchemas.whatIf,
+      response: policySchemas.any,
+      orgAdmins: "org",
+    },
+    answer(whatIfHandler),
+  );
+  route(
+    admin,
+    "get",
+    `${PATH}/current`,
+    {
+      summary: "The current policy (the default when none is published)",
+      response: policySchemas.any,
+      orgAdmins: "org",
+    },
+    answer(currentHandler),
+  );
+  route(
+    admin,
+    "get",
+    VERSION_PATH,
+    { summary: "One policy version", response: policySchemas.version, orgAdmins: "org" },
+    answer(showHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${VERSION_PATH}/test`,
+    { summary: "Run a stored version's tests", response: policySchemas.any, orgAdmins: "org" },
+    answer(testVersionHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${VERSION_PATH}/publish`,
+    {
+      summary: "Publish a version (its tests must pass: 422 policy_tests_failed)",
+      response: policySchemas.publication,
+      orgAdmins: "org",
+    },
+    answer(publishHandler),
+  );
+  route(
+    admin,
+    "post",
+    `${VERSION_PATH}/rollback`,
+    {
+      summary: "Make a previously published version current again",
+      body: policySchemas.rollback,
+      bodyOptional: true,
+      response: policySchemas.publication,
+      orgAdmins: "org",
+    },
+    answer(rollbackHandler),
+  );
 }
 
 async function createHandler(c: PolicyContext): Promise<Response> {

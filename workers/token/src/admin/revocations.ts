@@ -8,6 +8,8 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
 import { oneOf, onlyFields, optionalString } from "./validate.ts";
+import { revocationSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 const KINDS: readonly RevocationKind[] = ["jti", "session", "subject", "client", "org"];
 /** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
@@ -38,41 +40,75 @@ function afterParam(raw: string | undefined): number {
  * text/event-stream`) → the live stream, served by the org's object.
  */
 export function revocationRoutes(admin: AdminApp): void {
-  admin.post("/orgs/:org/revocations", async (c) => {
-    const orgId = await requireOrg(c);
-    const body = await readJsonObject(c);
-    onlyFields(body, ["kind", "value", "reason"]);
-    const kind = oneOf(body, "kind", KINDS);
-    const given = optionalString(body, "value", { max: MAX_VALUE_LENGTH });
-    if (kind === "org" && given !== undefined && given !== orgId) {
-      throw new HttpError("invalid_body", "value: an org revocation names the org of the path");
-    }
-    const value = kind === "org" ? orgId : given;
-    if (value === undefined) throw new HttpError("invalid_body", "value: required");
-    const reason = optionalString(body, "reason", { max: MAX_REASON_LENGTH }) ?? "operator";
-    auditDetail(c, { action: "revocations.record", revocation_kind: kind, value });
-    const seq = await recordOperatorRevocation(c.env, { orgId, kind, value, reason }, (p) =>
-      c.executionCtx.waitUntil(p),
-    );
-    return c.json({ org_id: orgId, seq, kind, value, reason }, 201);
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/revocations",
+    {
+      summary: "Revoke (a jti, session, subject, client, or the whole org)",
+      body: revocationSchemas.create,
+      response: revocationSchemas.created,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["kind", "value", "reason"]);
+      const kind = oneOf(body, "kind", KINDS);
+      const given = optionalString(body, "value", { max: MAX_VALUE_LENGTH });
+      if (kind === "org" && given !== undefined && given !== orgId) {
+        throw new HttpError("invalid_body", "value: an org revocation names the org of the path");
+      }
+      const value = kind === "org" ? orgId : given;
+      if (value === undefined) throw new HttpError("invalid_body", "value: required");
+      const reason = optionalString(body, "reason", { max: MAX_REASON_LENGTH }) ?? "operator";
+      auditDetail(c, { action: "revocations.record", revocation_kind: kind, value });
+      const seq = await recordOperatorRevocation(c.env, { orgId, kind, value, reason }, (p) =>
+        c.executionCtx.waitUntil(p),
+      );
+      return c.json({ org_id: orgId, seq, kind, value, reason }, 201);
+    },
+  );
 
-  admin.get("/orgs/:org/revocations", async (c) => {
-    const orgId = await requireOrg(c);
-    const after = afterParam(c.req.query("after"));
-    auditDetail(c, { action: "revocations.list" });
-    try {
-      return c.json(await c.env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(after));
-    } catch (error) {
-      console.error("revocation events not read", orgId, error);
-      throw new HttpError("temporarily_unavailable", "the revocation events could not be read; retry");
-    }
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/revocations",
+    {
+      summary: "The org's revocation events after a seq",
+      query: { after: revocationSchemas.after },
+      response: revocationSchemas.changes,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const after = afterParam(c.req.query("after"));
+      auditDetail(c, { action: "revocations.list" });
+      try {
+        return c.json(await c.env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(after));
+      } catch (error) {
+        console.error("revocation events not read", orgId, error);
+        throw new HttpError("temporarily_unavailable", "the revocation events could not be read; retry");
+      }
+    },
+  );
 
-  admin.get("/orgs/:org/revocations/stream", async (c) => {
-    const orgId = await requireOrg(c);
-    afterParam(c.req.query("after"));
-    auditDetail(c, { action: "revocations.stream" });
-    return forwardRevocationStream(c.env, orgId, c.req.raw);
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/revocations/stream",
+    {
+      summary: "The live revocation stream (SSE with Accept: text/event-stream, or a WebSocket upgrade)",
+      query: { after: revocationSchemas.after },
+      stream: true,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      afterParam(c.req.query("after"));
+      auditDetail(c, { action: "revocations.stream" });
+      return forwardRevocationStream(c.env, orgId, c.req.raw);
+    },
+  );
 }

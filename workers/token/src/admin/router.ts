@@ -1,4 +1,8 @@
 import { Hono } from "hono";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { tokenConfig } from "../config.ts";
+import { openApiJson } from "../openapi/document.ts";
+import { accessRequestRoutes } from "./access-requests.ts";
 import { auditAdminCalls } from "./audit.ts";
 import { auditTrailRoutes } from "./audit-trail.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
@@ -7,22 +11,36 @@ import { delegationGrantRoutes } from "./delegation-grants.ts";
 import { adminErrorResponse } from "./errors.ts";
 import { inviteRoutes } from "./invites.ts";
 import { keyRoutes } from "./keys.ts";
+import { mcpServerRoutes } from "./mcp-servers.ts";
 import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
 import { problemDetails } from "./problem-details.ts";
 import { revocationRoutes } from "./revocations.ts";
+import { route } from "./route.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 
+/** The document's path inside the router (ENDPOINT.adminOpenApi). */
+const OPENAPI_PATH = ENDPOINT.adminOpenApi.slice(ENDPOINT.admin.length);
+
 /**
  * The admin API (ENDPOINT.admin, JSON in and out), for platform operators
  * and the `mono-auth` CLI. Every call is audited (admin/audit.ts), then
- * authenticated (admin/authenticate-operator.ts); each noun registers its
- * own routes, one line each below.
+ * authenticated (admin/authenticate-operator.ts); errors are problem details
+ * (admin/problem-details.ts). Each noun registers its own routes, one line
+ * each below, with admin/route.ts so the OpenAPI document
+ * (openapi/document.ts, served first and unauthenticated) describes them.
  */
 export function adminRouter(): AdminApp {
   const admin = new Hono<AdminEnv>();
+  // Registered before the middleware: answered without authentication or audit.
+  route(admin, "get", OPENAPI_PATH, { summary: "This OpenAPI document (no authentication)", orgAdmins: "self" }, (c) =>
+    c.body(openApiJson(admin, tokenConfig(c.env).issuer), 200, {
+      "Content-Type": "application/json",
+      "Cache-Control": "public, max-age=300",
+    }),
+  );
   admin.use("*", problemDetails(), auditAdminCalls(), authenticateOperator());
   admin.onError((error) => adminErrorResponse(error));
   orgRoutes(admin);
@@ -35,5 +53,7 @@ export function adminRouter(): AdminApp {
   auditTrailRoutes(admin);
   policyRoutes(admin);
   revocationRoutes(admin);
+  mcpServerRoutes(admin);
+  accessRequestRoutes(admin);
   return admin;
 }

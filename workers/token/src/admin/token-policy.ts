@@ -10,6 +10,8 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
 import { optionalBoolean, optionalInteger, optionalList, onlyFields } from "./validate.ts";
+import { tokenPolicySchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** The verifier follows `act` chains at most this deep (shared/jwt/verify-access-token.ts). */
 const MAX_DELEGATION_DEPTH = 8;
@@ -56,47 +58,64 @@ function policyView(orgId: string, policy: OrgTokenPolicy) {
  * issued keep their lifetime, which is bounded by MAX_ACCESS_TOKEN_TTL_SECONDS.
  */
 export function tokenPolicyRoutes(admin: AdminApp): void {
-  admin.get("/orgs/:org/token-policy", async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "token_policy.read" });
-    return c.json(policyView(orgId, await loadOrgTokenPolicy(c.env.DB, orgId)));
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/token-policy",
+    { summary: "Read the org's mint guardrails", response: tokenPolicySchemas.view, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "token_policy.read" });
+      return c.json(policyView(orgId, await loadOrgTokenPolicy(c.env.DB, orgId)));
+    },
+  );
 
-  admin.put("/orgs/:org/token-policy", async (c) => {
-    const orgId = await requireOrg(c);
-    const body = await readJsonObject(c);
-    onlyFields(body, FIELDS);
-    const config = tokenConfig(c.env);
-    const ttl = { min: MIN_TTL_SECONDS, max: MAX_ACCESS_TOKEN_TTL_SECONDS };
-    const audiences = optionalList(body, "allowed_audiences", {
-      allowed: config.allowedAudiences,
-      maxItems: 64,
-      itemMax: 1024,
-    });
-    const scopes = optionalList(body, "scope_ceiling", { allowed: ALL_SCOPES, maxItems: 64, itemMax: 128 });
-    const values = {
-      orgId,
-      maxTtlMachineSeconds: optionalInteger(body, "max_ttl_machine_seconds", ttl) ?? null,
-      maxTtlAgentSeconds: optionalInteger(body, "max_ttl_agent_seconds", ttl) ?? null,
-      allowedAudiences: audiences == null ? null : joinList(audiences),
-      scopeCeiling: scopes == null ? null : joinList(scopes),
-      maxDelegationDepth:
-        optionalInteger(body, "max_delegation_depth", { min: 0, max: MAX_DELEGATION_DEPTH }) ??
-        DEFAULT_ORG_TOKEN_POLICY.maxDelegationDepth,
-      requireDpopForAgents:
-        optionalBoolean(body, "require_dpop_for_agents") ?? DEFAULT_ORG_TOKEN_POLICY.requireDpopForAgents,
-      mintsPerMinutePerClient:
-        optionalInteger(body, "mints_per_minute_per_client", { min: 1, max: MAX_MINTS_PER_MINUTE }) ??
-        DEFAULT_ORG_TOKEN_POLICY.mintsPerMinutePerClient,
-      updatedAt: new Date(),
-    };
-    const { orgId: _key, ...update } = values;
-    await drizzle(c.env.DB)
-      .insert(orgTokenPolicy)
-      .values(values)
-      .onConflictDoUpdate({ target: orgTokenPolicy.orgId, set: update })
-      .run();
-    auditDetail(c, { action: "token_policy.update" });
-    return c.json(policyView(orgId, await loadOrgTokenPolicy(c.env.DB, orgId)));
-  });
+  route(
+    admin,
+    "put",
+    "/orgs/:org/token-policy",
+    {
+      summary: "Replace the org's mint guardrails",
+      body: tokenPolicySchemas.put,
+      response: tokenPolicySchemas.view,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, FIELDS);
+      const config = tokenConfig(c.env);
+      const ttl = { min: MIN_TTL_SECONDS, max: MAX_ACCESS_TOKEN_TTL_SECONDS };
+      const audiences = optionalList(body, "allowed_audiences", {
+        allowed: config.allowedAudiences,
+        maxItems: 64,
+        itemMax: 1024,
+      });
+      const scopes = optionalList(body, "scope_ceiling", { allowed: ALL_SCOPES, maxItems: 64, itemMax: 128 });
+      const values = {
+        orgId,
+        maxTtlMachineSeconds: optionalInteger(body, "max_ttl_machine_seconds", ttl) ?? null,
+        maxTtlAgentSeconds: optionalInteger(body, "max_ttl_agent_seconds", ttl) ?? null,
+        allowedAudiences: audiences == null ? null : joinList(audiences),
+        scopeCeiling: scopes == null ? null : joinList(scopes),
+        maxDelegationDepth:
+          optionalInteger(body, "max_delegation_depth", { min: 0, max: MAX_DELEGATION_DEPTH }) ??
+          DEFAULT_ORG_TOKEN_POLICY.maxDelegationDepth,
+        requireDpopForAgents:
+          optionalBoolean(body, "require_dpop_for_agents") ?? DEFAULT_ORG_TOKEN_POLICY.requireDpopForAgents,
+        mintsPerMinutePerClient:
+          optionalInteger(body, "mints_per_minute_per_client", { min: 1, max: MAX_MINTS_PER_MINUTE }) ??
+          DEFAULT_ORG_TOKEN_POLICY.mintsPerMinutePerClient,
+        updatedAt: new Date(),
+      };
+      const { orgId: _key, ...update } = values;
+      await drizzle(c.env.DB)
+        .insert(orgTokenPolicy)
+        .values(values)
+        .onConflictDoUpdate({ target: orgTokenPolicy.orgId, set: update })
+        .run();
+      auditDetail(c, { action: "token_policy.update" });
+      return c.json(policyView(orgId, await loadOrgTokenPolicy(c.env.DB, orgId)));
+    },
+  );
 }

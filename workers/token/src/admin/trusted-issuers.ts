@@ -9,6 +9,8 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
 import { onlyFields, requiredString } from "./validate.ts";
+import { trustedIssuerSchemas } from "../openapi/schemas.ts";
+import { route } from "./route.ts";
 
 /** Most external issuers one org may trust. */
 const MAX_TRUSTED_ISSUERS = 32;
@@ -42,64 +44,88 @@ function isIssuerIdentifier(value: string): boolean {
  * Our own issuer needs no entry. An issuer already trusted is 409 `conflict`.
  */
 export function trustedIssuerRoutes(admin: AdminApp): void {
-  admin.post("/orgs/:org/trusted-issuers", async (c) => {
-    const orgId = await requireOrg(c);
-    const body = await readJsonObject(c);
-    onlyFields(body, ["issuer", "jwks_uri"]);
-    const issuer = requiredString(body, "issuer", {
-      max: 2048,
-      check: isIssuerIdentifier,
-      patternText: "must be an https URL without query or fragment (http only on localhost)",
-    });
-    const jwksUri = requiredString(body, "jwks_uri", {
-      max: 2048,
-      check: isAcceptableJwksUri,
-      patternText: "must be an https URL (http only on localhost), without credentials",
-    });
-    if (issuer === tokenConfig(c.env).issuer)
-      throw new HttpError("invalid_body", "issuer: our own issuer needs no entry");
-    const db = drizzle(c.env.DB);
-    const existing = await db
-      .select({ id: trustedIssuer.id })
-      .from(trustedIssuer)
-      .where(eq(trustedIssuer.orgId, orgId))
-      .all();
-    if (existing.length >= MAX_TRUSTED_ISSUERS) {
-      throw new HttpError("conflict", `an organization trusts at most ${MAX_TRUSTED_ISSUERS} issuers`);
-    }
-    const row = await db
-      .insert(trustedIssuer)
-      .values({ id: crypto.randomUUID(), orgId, issuer, jwksUri, createdAt: new Date() })
-      .onConflictDoNothing()
-      .returning()
-      .get();
-    if (!row) throw new HttpError("conflict", "this issuer is already trusted by the organization");
-    auditDetail(c, { action: "trusted_issuer.create", trusted_issuer_id: row.id, issuer });
-    return c.json(issuerView(row), 201);
-  });
+  route(
+    admin,
+    "post",
+    "/orgs/:org/trusted-issuers",
+    {
+      summary: "Trust an external issuer of ID-JAGs",
+      body: trustedIssuerSchemas.create,
+      response: trustedIssuerSchemas.view,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["issuer", "jwks_uri"]);
+      const issuer = requiredString(body, "issuer", {
+        max: 2048,
+        check: isIssuerIdentifier,
+        patternText: "must be an https URL without query or fragment (http only on localhost)",
+      });
+      const jwksUri = requiredString(body, "jwks_uri", {
+        max: 2048,
+        check: isAcceptableJwksUri,
+        patternText: "must be an https URL (http only on localhost), without credentials",
+      });
+      if (issuer === tokenConfig(c.env).issuer)
+        throw new HttpError("invalid_body", "issuer: our own issuer needs no entry");
+      const db = drizzle(c.env.DB);
+      const existing = await db
+        .select({ id: trustedIssuer.id })
+        .from(trustedIssuer)
+        .where(eq(trustedIssuer.orgId, orgId))
+        .all();
+      if (existing.length >= MAX_TRUSTED_ISSUERS) {
+        throw new HttpError("conflict", `an organization trusts at most ${MAX_TRUSTED_ISSUERS} issuers`);
+      }
+      const row = await db
+        .insert(trustedIssuer)
+        .values({ id: crypto.randomUUID(), orgId, issuer, jwksUri, createdAt: new Date() })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (!row) throw new HttpError("conflict", "this issuer is already trusted by the organization");
+      auditDetail(c, { action: "trusted_issuer.create", trusted_issuer_id: row.id, issuer });
+      return c.json(issuerView(row), 201);
+    },
+  );
 
-  admin.get("/orgs/:org/trusted-issuers", async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "trusted_issuer.list" });
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(trustedIssuer)
-      .where(eq(trustedIssuer.orgId, orgId))
-      .orderBy(asc(trustedIssuer.createdAt), asc(trustedIssuer.id))
-      .all();
-    return c.json({ trusted_issuers: rows.map(issuerView) });
-  });
+  route(
+    admin,
+    "get",
+    "/orgs/:org/trusted-issuers",
+    { summary: "List the org's trusted issuers", response: trustedIssuerSchemas.list, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "trusted_issuer.list" });
+      const rows = await drizzle(c.env.DB)
+        .select()
+        .from(trustedIssuer)
+        .where(eq(trustedIssuer.orgId, orgId))
+        .orderBy(asc(trustedIssuer.createdAt), asc(trustedIssuer.id))
+        .all();
+      return c.json({ trusted_issuers: rows.map(issuerView) });
+    },
+  );
 
-  admin.delete("/orgs/:org/trusted-issuers/:id", async (c) => {
-    const orgId = await requireOrg(c);
-    const id = c.req.param("id");
-    auditDetail(c, { action: "trusted_issuer.delete", trusted_issuer_id: id });
-    const row = await drizzle(c.env.DB)
-      .delete(trustedIssuer)
-      .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.id, id)))
-      .returning()
-      .get();
-    if (!row) throw new HttpError("not_found", "no such trusted issuer in this organization");
-    return c.json({ id: row.id, deleted: true });
-  });
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/trusted-issuers/:id",
+    { summary: "Stop trusting an issuer", response: trustedIssuerSchemas.deleted, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "trusted_issuer.delete", trusted_issuer_id: id });
+      const row = await drizzle(c.env.DB)
+        .delete(trustedIssuer)
+        .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.id, id)))
+        .returning()
+        .get();
+      if (!row) throw new HttpError("not_found", "no such trusted issuer in this organization");
+      return c.json({ id: row.id, deleted: true });
+    },
+  );
 }

@@ -1,0 +1,135 @@
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { MCP_SERVER_NAME, mcpServerPath } from "../../../../shared/contracts/mcp.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { tokenConfig } from "../config.ts";
+import {
+  createMcpServer,
+  deleteMcpServer,
+  findMcpServer,
+  listMcpServers,
+  type McpServer,
+  updateMcpServer,
+} from "../mcp/registry.ts";
+import { readServerFields } from "../mcp/server-body.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import type { AdminApp } from "./types.ts";
+import { onlyFields, requiredString } from "./validate.ts";
+
+const PATH = "/orgs/:org/mcp-servers";
+const FIELDS = ["upstream", "scopes", "tools", "description", "owner", "status"] as const;
+
+/** A server as the admin API (and the console) shows it: snake_case, ISO 8601 times. */
+export interface McpServerView {
+  id: string;
+  org_id: string;
+  name: string;
+  /** `<issuer>/mcp/<name>`: where agents connect, and the audience of their tokens. */
+  resource: string;
+  /** RFC 9728 metadata of the route. */
+  resource_metadata: string;
+  upstream: string | { binding: string };
+  scopes: string[];
+  tools: { name: string; sensitivity: string }[];
+  description: string;
+  owner: string;
+  status: string;
+  built_in: boolean;
+  created_at: string | null;
+  updated_at: string | null;
+}
+
+export function serverView(server: McpServer, issuer: string): McpServerView {
+  return {
+    id: server.id,
+    org_id: server.orgId,
+    name: server.name,
+    resource: server.resource,
+    resource_metadata: `${issuer}${ENDPOINT.protectedResourceMetadata}${mcpServerPath(server.name)}`,
+    upstream: "url" in server.upstream ? server.upstream.url : { binding: server.upstream.binding },
+    scopes: server.scopes,
+    tools: server.tools,
+    description: server.description,
+    owner: server.owner,
+    status: server.status,
+    built_in: server.builtIn,
+    created_at: server.createdAt?.toISOString() ?? null,
+    updated_at: server.updatedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * An org's MCP server registry (mcp/registry.ts). Registering a server makes
+ * the gateway front it at `/mcp/<name>` (workers/gateway/src/mcp/).
+ *
+ * - POST `{ name, upstream, scopes?, tools, description?, owner, status? }`
+ *   → 201 the server; 400 `invalid_body` naming the field; 409 `conflict`
+ *   `ERR_MCP_SERVER_EXISTS` (the org has that name) or
+ *   `ERR_MCP_NAME_RESERVED` (`demo`).
+ * - GET → `{ servers: [...] }`, the built-in demo first.
+ * - GET `/{name}` → the server; 404 `not_found`.
+ * - PATCH `/{name}` with any of the fields → the server; `status:
+ *   "disabled"` stops the gateway fronting it. 409 `conflict`
+ *   `ERR_MCP_SERVER_BUILTIN` for the demo.
+ * - DELETE `/{name}` → 200 the removed server; 404, or 409 for the demo.
+ */
+export function mcpServerRoutes(admin: AdminApp): void {
+  admin.post(PATH, async (c) => {
+    const orgId = await requireOrg(c);
+    const body = await readJsonObject(c);
+    onlyFields(body, ["name", ...FIELDS]);
+    const name = requiredString(body, "name", {
+      max: 63,
+      pattern: MCP_SERVER_NAME,
+      patternText: "a lowercase letter, then lowercase letters, digits and -",
+    });
+    auditDetail(c, { action: "mcp_server.create", mcp_server: name });
+    const issuer = tokenConfig(c.env).issuer;
+    const server = await createMcpServer(c.env.DB, issuer, orgId, name, readServerFields(body));
+    auditDetail(c, { mcp_server_id: server.id });
+    return c.json(serverView(server, issuer), 201);
+  });
+
+  admin.get(PATH, async (c) => {
+    const orgId = await requireOrg(c);
+    auditDetail(c, { action: "mcp_server.list" });
+    const issuer = tokenConfig(c.env).issuer;
+    const servers = await listMcpServers(c.env.DB, issuer, orgId);
+    return c.json({ servers: servers.map((s) => serverView(s, issuer)) });
+  });
+
+  admin.get(`${PATH}/:name`, async (c) => {
+    const orgId = await requireOrg(c);
+    const name = c.req.param("name");
+    auditDetail(c, { action: "mcp_server.show", mcp_server: name });
+    const issuer = tokenConfig(c.env).issuer;
+    const server = await findMcpServer(c.env.DB, issuer, orgId, name);
+    if (!server) throw new HttpError("not_found", "no such MCP server in this org");
+    return c.json(serverView(server, issuer));
+  });
+
+  admin.patch(`${PATH}/:name`, async (c) => {
+    const orgId = await requireOrg(c);
+    const name = c.req.param("name");
+    auditDetail(c, { action: "mcp_server.update", mcp_server: name });
+    const issuer = tokenConfig(c.env).issuer;
+    const current = await findMcpServer(c.env.DB, issuer, orgId, name);
+    if (!current) throw new HttpError("not_found", "no such MCP server in this org");
+    const body = await readJsonObject(c);
+    onlyFields(body, FIELDS);
+    const fields = readServerFields(body, current);
+    const server = await updateMcpServer(c.env.DB, issuer, orgId, name, fields);
+    if (!server) throw new HttpError("not_found", "no such MCP server in this org");
+    return c.json(serverView(server, issuer));
+  });
+
+  admin.delete(`${PATH}/:name`, async (c) => {
+    const orgId = await requireOrg(c);
+    const name = c.req.param("name");
+    auditDetail(c, { action: "mcp_server.delete", mcp_server: name });
+    const server = await deleteMcpServer(c.env.DB, orgId, name);
+    if (!server) throw new HttpError("not_found", "no such MCP server in this org");
+    return c.json(serverView(server, tokenConfig(c.env).issuer));
+  });
+}
