@@ -24,6 +24,7 @@ function workerProject(
   include: string[],
   neighbours: string[] = [],
   vars: Record<string, string> = {},
+  serviceBindings: Record<string, string> = {},
 ) {
   return {
     plugins: [
@@ -34,6 +35,7 @@ function workerProject(
           // The org-state Worker binds no D1; every other project reads audit rows.
           d1Databases: name === "org-state" ? {} : { AUDIT_DB: auditDatabaseId },
           workers: neighbours.map((config) => buildAuxiliaryWorker(config, TEST_SECRETS)),
+          serviceBindings,
         },
       }),
     ],
@@ -74,9 +76,15 @@ export default defineConfig({
         "./workers/token/wrangler.toml",
         // The audit producer and consumer run here: the token Worker consumes the audit Queue.
         ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
-        ["workers/org-state/wrangler.toml"],
-        // A second audience, so token exchange can be asked for one its subject token does not hold.
-        { ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api" },
+        ["workers/org-state/wrangler.toml", "test/support/runtime/ssf-receiver/wrangler.toml"],
+        // A second audience, so token exchange can be asked for one its subject token does not hold;
+        // the transmitter's, so org clients can manage SSF streams.
+        {
+          ALLOWED_AUDIENCES:
+            "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
+        },
+        // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
+        { SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver", SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver" },
       ),
       workerProject(
         "authn",

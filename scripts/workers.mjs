@@ -29,7 +29,7 @@ export function originVars(origin) {
   return {
     gateway: { ISSUER: origin, API_AUDIENCE: api },
     // The first audience is the default one (an invite that names none gets it).
-    token: { ISSUER: origin, ALLOWED_AUDIENCES: `${api} ${origin}/mcp/demo` },
+    token: { ISSUER: origin, ALLOWED_AUDIENCES: `${api} ${origin}/mcp/demo ${origin}/ssf` },
     authn: { ISSUER: origin, API_AUDIENCE: api },
     // The demo service checks the gateway assertion's issuer and audience.
     demo: { ISSUER: origin, API_AUDIENCE: api },

@@ -66,6 +66,14 @@ export const ENDPOINT = {
    * its own clients: everything below it needs a token for ssfAudience.
    */
   ssf: "/ssf",
+  /** SSF 1.0 §7.2: the transmitter's configuration metadata. */
+  ssfConfiguration: "/.well-known/ssf-configuration",
+  /**
+   * The Shared Signals transmitter's endpoints (stream management, status,
+   * subjects, verification, poll) and the org's live revocation stream for
+   * its own clients: everything below it needs a token for ssfAudience.
+   */
+  ssf: "/ssf",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */
@@ -74,6 +82,14 @@ export const REALM = "mono-auth";
 /** The audience of tokens for the admin API: the issuer's admin path. */
 export function adminAudience(issuer: string): string {
   return `${issuer}${ENDPOINT.admin}`;
+}
+
+/**
+ * The audience of tokens an org's clients use at the transmitter (ENDPOINT.ssf):
+ * stream management, polling and the org's live revocation stream.
+ */
+export function ssfAudience(issuer: string): string {
+  return `${issuer}${ENDPOINT.ssf}`;
 }
 
 /**

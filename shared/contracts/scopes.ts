@@ -4,6 +4,13 @@ export const SCOPE = {
   documentsRead: "documents:read",
   /** The admin API (ENDPOINT.admin); granted only to operator clients. */
   admin: "admin",
+  /**
+   * Manage the org's Shared Signals streams and poll their events
+   * (workers/token/src/ssf/): granted to an org's clients, for the org only.
+   */
+  ssfManage: "ssf:manage",
+  /** Subscribe to the org's live revocation stream (WebSocket or SSE), for the org only. */
+  revocationsRead: "revocations:read",
 } as const;
 
 export type Scope = (typeof SCOPE)[keyof typeof SCOPE];
@@ -12,4 +19,4 @@ export type Scope = (typeof SCOPE)[keyof typeof SCOPE];
  * Scopes a person's session or an org's client may be granted. `admin` is
  * not among them: only platform operator clients carry it.
  */
-export const ALL_SCOPES: ReadonlySet<string> = new Set([SCOPE.documentsRead]);
+export const ALL_SCOPES: ReadonlySet<string> = new Set([SCOPE.documentsRead, SCOPE.ssfManage, SCOPE.revocationsRead]);

@@ -8,16 +8,18 @@ interface __BaseEnv_TokenEnv {
 	TOKEN_ENDPOINT_LIMITER: RateLimit;
 	ISSUER: "http://localhost:8787";
 	ACCESS_TOKEN_TTL_SECONDS: "600";
-	ALLOWED_AUDIENCES: "http://localhost:8787/api http://localhost:8787/mcp/demo";
+	ALLOWED_AUDIENCES: "http://localhost:8787/api http://localhost:8787/mcp/demo http://localhost:8787/ssf";
 	DPOP_NONCE_REQUIRED: "true";
 	SIGNING_KEY_ROTATION_SECONDS: "2592000";
 	ORG_STATE: DurableObjectNamespace<import("../org-state/src/index").OrgState>;
 	REPLAY_GUARD: DurableObjectNamespace<import("../org-state/src/index").ReplayGuard>;
 	MINT_LIMITER: DurableObjectNamespace<import("../org-state/src/index").MintLimiter>;
+	SSF_TRANSMITTER: DurableObjectNamespace<import("./src/index").SsfTransmitter>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
 		mainModule: typeof import("./src/index");
+		durableNamespaces: "SsfTransmitter";
 	}
 	interface Env extends __BaseEnv_TokenEnv {}
 }

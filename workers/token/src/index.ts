@@ -12,8 +12,11 @@ import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
+import { ssfConfigurationEndpoint } from "./ssf/configuration.ts";
+import { ssfRoutes } from "./ssf/routes.ts";
 
 export { TokenService } from "./rpc/token-service.ts";
+export { SsfTransmitter } from "./ssf/transmitter.ts";
 
 const app = new Hono<{ Bindings: TokenEnv }>();
 
@@ -32,6 +35,9 @@ app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "u
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
 app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.route(ENDPOINT.admin, adminRouter());
+// The Shared Signals transmitter (SSF 1.0): its metadata, stream management, poll, the org live stream.
+app.get(ENDPOINT.ssfConfiguration, ssfConfigurationEndpoint);
+app.route(ENDPOINT.ssf, ssfRoutes());
 
 app.notFound(() => httpErrorResponse("not_found", "no such endpoint"));
 app.onError((error) => internalErrorResponse("token worker", error));

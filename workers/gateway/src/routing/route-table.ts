@@ -103,6 +103,9 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.admin, match: "below", upstream: TOKEN },
+  // The Shared Signals transmitter: its metadata, and everything below /ssf (each call carries an org client's token).
+  { kind: "public", path: ENDPOINT.ssfConfiguration, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.ssf, match: "below", upstream: TOKEN },
   // The gateway's own documents: RFC 9728 metadata (root and path-suffixed forms) and its assertion keys.
   { kind: "local", path: ENDPOINT.protectedResourceMetadata, match: "subtree", handler: "protected-resource-metadata" },
   { kind: "local", path: ENDPOINT.gatewayJwks, match: "exact", handler: "gateway-jwks" },

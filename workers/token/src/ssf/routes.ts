@@ -1,0 +1,94 @@
+import { Hono } from "hono";
+import { SCOPE } from "../../../../shared/contracts/scopes.ts";
+import { SSF_PATH } from "../../../../shared/contracts/ssf.ts";
+import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
+import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { forwardRevocationStream } from "../revocations/stream.ts";
+import { authorizeOrgClient, type OrgPrincipal, requireSameOrg } from "./authorize.ts";
+import { StreamOperations } from "./stream-operations.ts";
+
+type SsfApp = Hono<{ Bindings: TokenEnv; Variables: { principal: OrgPrincipal } }>;
+
+/** A stream body with a push Authorization and sixteen event types fits many times over. */
+const MAX_BODY_BYTES = 32 * 1024;
+
+/**
+ * The transmitter's endpoints below ENDPOINT.ssf (SSF 1.0 §8.1, RFC 8936),
+ * for an org's own client (ssf/authorize.ts: `ssf:manage`), acting on its
+ * org's streams only; and the org's live revocation stream for a client
+ * holding `revocations:read` for that org. Errors are shared/errors/http.ts
+ * JSON with a stable code, or RFC 6750 challenges for the token.
+ */
+export function ssfRoutes(): SsfApp {
+  const ssf: SsfApp = new Hono();
+  ssf.onError((error) => {
+    if (error instanceof HttpError) return httpErrorResponse(error.code, error.description, error.headers);
+    if (error instanceof BodyTooLargeError) {
+      return httpErrorResponse("payload_too_large", `a body is at most ${error.maxBytes} bytes`);
+    }
+    return internalErrorResponse("ssf", error);
+  });
+
+  // The org's live revocation stream: WebSocket or SSE, served by the org's own object.
+  ssf.get(`${SSF_PATH.orgs}/:org/revocations/stream`, async (c) => {
+    const principal = await authorizeOrgClient(c.env, c.req.raw, SCOPE.revocationsRead);
+    if (principal instanceof Response) return principal;
+    requireSameOrg(principal, c.req.param("org"));
+    return forwardRevocationStream(c.env, principal.orgId, c.req.raw);
+  });
+
+  ssf.use("*", async (c, next) => {
+    const principal = await authorizeOrgClient(c.env, c.req.raw, SCOPE.ssfManage);
+    if (principal instanceof Response) return principal;
+    c.set("principal", principal);
+    await next();
+  });
+  const ops = (c: { env: TokenEnv; get: (key: "principal") => OrgPrincipal }) =>
+    new StreamOperations(c.env, c.get("principal").orgId);
+
+  ssf.post(SSF_PATH.streams, async (c) =>
+    c.json(await ops(c).create(await readJson(c.req.raw), c.get("principal").clientId), 201),
+  );
+  ssf.get(SSF_PATH.streams, async (c) => c.json(await ops(c).read(c.req.query("stream_id"))));
+  ssf.patch(SSF_PATH.streams, async (c) => c.json(await ops(c).update(await readJson(c.req.raw), false)));
+  ssf.put(SSF_PATH.streams, async (c) => c.json(await ops(c).update(await readJson(c.req.raw), true)));
+  ssf.delete(SSF_PATH.streams, async (c) => {
+    await ops(c).remove(c.req.query("stream_id"));
+    return c.body(null, 204);
+  });
+  ssf.get(SSF_PATH.status, async (c) => c.json(await ops(c).status(c.req.query("stream_id"))));
+  ssf.post(SSF_PATH.status, async (c) => c.json(await ops(c).setStatus(await readJson(c.req.raw))));
+  ssf.post(SSF_PATH.addSubject, async (c) => {
+    await ops(c).addSubject(await readJson(c.req.raw));
+    return c.body(null, 200);
+  });
+  ssf.post(SSF_PATH.removeSubject, async (c) => {
+    await ops(c).removeSubject(await readJson(c.req.raw));
+    return c.body(null, 204);
+  });
+  ssf.post(SSF_PATH.verify, async (c) => {
+    await ops(c).verify(await readJson(c.req.raw));
+    return c.body(null, 204);
+  });
+  ssf.post(`${SSF_PATH.poll}/:stream`, async (c) =>
+    c.json(await ops(c).poll(c.req.param("stream"), await readJson(c.req.raw))),
+  );
+  return ssf;
+}
+
+/** A JSON object body (`application/json`, capped); 400 `invalid_body` otherwise. */
+async function readJson(request: Request): Promise<Record<string, unknown>> {
+  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") throw new HttpError("invalid_body", "the body must be application/json");
+  const bytes = await readBodyCapped(request, MAX_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new HttpError("invalid_body", "the body is not JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new HttpError("invalid_body", "the body must be a JSON object");
+  }
+  return value as Record<string, unknown>;
+}

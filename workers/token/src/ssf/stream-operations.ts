@@ -1,0 +1,258 @@
+import {
+  SSF_DELIVERY,
+  SSF_EVENT,
+  SSF_STREAM_STATUSES,
+  type SsfStreamConfiguration,
+  type SsfStreamStatus,
+  type SsfStreamStatusBody,
+  ssfTransmitterName,
+} from "../../../../shared/contracts/ssf.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { tokenConfig } from "../config.ts";
+import { keyStore } from "../keys/signing-keys.ts";
+import { streamConfiguration } from "./configuration.ts";
+import type { SecurityEvent } from "./revocation-events.ts";
+import { signSecurityEvent } from "./security-event-token.ts";
+import { parseAudience, parseStreamSettings } from "./stream-settings.ts";
+import {
+  countLiveStreams,
+  deleteStream,
+  excludeSubject,
+  findStream,
+  includeSubject,
+  insertStream,
+  listStreams,
+  newStreamId,
+  type StreamRecord,
+  updateStreamSettings,
+  updateStreamStatus,
+} from "./stream-store.ts";
+import { canonicalSubject, parseSubject } from "./subjects.ts";
+
+type Body = Record<string, unknown>;
+const MAX_REASON_LENGTH = 256;
+const MAX_STATE_LENGTH = 256;
+
+/**
+ * The stream operations of SSF 1.0 §8.1, for one org: the spec's endpoints
+ * (ssf/routes.ts, the org taken from the client's token) and the admin API
+ * (admin/ssf-streams.ts, the org from the path, for operators) both call
+ * these. Each change is written to D1 first, then the org's transmitter
+ * object is told; a stream of another org is 403 `forbidden`, an unknown
+ * one 404 `not_found`.
+ */
+export class StreamOperations {
+  constructor(
+    private readonly env: TokenEnv,
+    private readonly orgId: string,
+  ) {}
+
+  private get issuer(): string {
+    return tokenConfig(this.env).issuer;
+  }
+
+  private transmitter() {
+    return this.env.SSF_TRANSMITTER.getByName(ssfTransmitterName(this.orgId));
+  }
+
+  /** SSF 1.0 §8.1.1.1. */
+  async create(body: Body, createdBy: string): Promise<SsfStreamConfiguration> {
+    const streamId = newStreamId();
+    const config = tokenConfig(this.env);
+    const audience = parseAudience(body.aud, createdBy);
+    const settings = await parseStreamSettings(
+      { ...body, aud: undefined },
+      { issuer: config.issuer, streamId, sealingSecret: config.keyEncryptionSecret },
+    );
+    const stream = await insertStream(this.env.DB, { streamId, orgId: this.orgId, createdBy, audience, ...settings });
+    await this.tellTransmitter((t) => t.start(this.orgId));
+    return streamConfiguration(this.issuer, stream);
+  }
+
+  /** The org's stream, or 404 / 403. */
+  async stream(streamId: unknown): Promise<StreamRecord> {
+    if (typeof streamId !== "string" || streamId === "") throw new HttpError("invalid_body", "stream_id: required");
+    const stream = await findStream(this.env.DB, streamId);
+    if (!stream) throw new HttpError("not_found", "no such stream");
+    if (stream.orgId !== this.orgId) throw new HttpError("forbidden", "the stream belongs to another organization");
+    return stream;
+  }
+
+  /** SSF 1.0 §8.1.1.2: one stream, or all of the org's. */
+  async read(streamId: string | undefined): Promise<SsfStreamConfiguration | SsfStreamConfiguration[]> {
+    if (streamId !== undefined) return streamConfiguration(this.issuer, await this.stream(streamId));
+    return (await listStreams(this.env.DB, this.orgId)).map((s) => streamConfiguration(this.issuer, s));
+  }
+
+  /** SSF 1.0 §8.1.1.3 (PATCH, `replace` false) and §8.1.1.4 (PUT, `replace` true). */
+  async update(body: Body, replace: boolean): Promise<SsfStreamConfiguration> {
+    const stream = await this.stream(body.stream_id);
+    const config = tokenConfig(this.env);
+    const settings = await parseStreamSettings(
+      body,
+      { issuer: config.issuer, streamId: stream.streamId, sealingSecret: config.keyEncryptionSecret },
+      replace ? undefined : stream,
+    );
+    await updateStreamSettings(this.env.DB, stream.streamId, settings);
+    if (settings.method !== stream.method) {
+      await this.tellTransmitter((t) => t.methodChanged(stream.streamId, settings.method === SSF_DELIVERY.push));
+    }
+    return streamConfiguration(this.issuer, { ...stream, ...settings });
+  }
+
+  /** SSF 1.0 §8.1.1.5. */
+  async remove(streamId: string | undefined): Promise<void> {
+    const stream = await this.stream(streamId);
+    await deleteStream(this.env.DB, stream.streamId);
+    await this.tellTransmitter(async (t) => {
+      await t.dropStream(stream.streamId);
+      if ((await countLiveStreams(this.env.DB, this.orgId)) === 0) await t.stop();
+    });
+  }
+
+  /** SSF 1.0 §8.1.2.1. */
+  async status(streamId: string | undefined): Promise<SsfStreamStatusBody> {
+    const stream = await this.stream(streamId);
+    return statusBody(stream);
+  }
+
+  /**
+   * SSF 1.0 §8.1.2.2. Paused: SETs are made and held, sent once enabled
+   * again. Disabled: nothing is made or held (what waited is dropped). A
+   * change to enabled or paused is itself announced on the stream
+   * (stream-updated, §8.1.5).
+   */
+  async setStatus(body: Body): Promise<SsfStreamStatusBody> {
+    const stream = await this.stream(body.stream_id);
+    if (typeof body.status !== "string" || !SSF_STREAM_STATUSES.includes(body.status as SsfStreamStatus)) {
+      throw new HttpError("invalid_body", `status: one of ${SSF_STREAM_STATUSES.join(", ")}`);
+    }
+    const status = body.status as SsfStreamStatus;
+    const reason = optionalText(body.reason, "reason", MAX_REASON_LENGTH);
+    await updateStreamStatus(this.env.DB, stream.streamId, status, reason);
+    const updated = { ...stream, status, statusReason: reason };
+    if (status !== stream.status) {
+      await this.tellTransmitter(async (t) => {
+        if (status === "disabled") {
+          await t.dropStream(stream.streamId);
+          if ((await countLiveStreams(this.env.DB, this.orgId)) === 0) await t.stop();
+          return;
+        }
+        await t.start(this.orgId);
+        await this.send(updated, {
+          type: SSF_EVENT.streamUpdated,
+          subId: { format: "opaque", id: stream.streamId },
+          body: { status, ...(reason ? { reason } : {}) },
+        });
+      });
+    }
+    return statusBody(updated);
+  }
+
+  /** SSF 1.0 §8.1.3.2: events about the subject flow (again). */
+  async addSubject(body: Body): Promise<void> {
+    const stream = await this.stream(body.stream_id);
+    const subject = parseSubject(body.subject);
+    if (body.verified !== undefined && typeof body.verified !== "boolean") {
+      throw new HttpError("invalid_body", "verified: a boolean");
+    }
+    await includeSubject(this.env.DB, stream.streamId, canonicalSubject(subject));
+  }
+
+  /** SSF 1.0 §8.1.3.3: no more events about the subject on this stream. */
+  async removeSubject(body: Body): Promise<void> {
+    const stream = await this.stream(body.stream_id);
+    await excludeSubject(this.env.DB, stream.streamId, canonicalSubject(parseSubject(body.subject)));
+  }
+
+  /**
+   * SSF 1.0 §8.1.4.2: a verification event with the receiver's `state`,
+   * sent on the stream whatever it requested (§8.1.4.1: its subject is the
+   * stream). A disabled stream sends nothing: 409 `conflict`.
+   */
+  async verify(body: Body): Promise<void> {
+    const stream = await this.stream(body.stream_id);
+    if (stream.status === "disabled") throw new HttpError("conflict", "the stream is disabled");
+    const state = optionalText(body.state, "state", MAX_STATE_LENGTH);
+    await this.tellTransmitter(() =>
+      this.send(stream, {
+        type: SSF_EVENT.verification,
+        subId: { format: "opaque", id: stream.streamId },
+        body: state ? { state } : {},
+      }),
+    );
+  }
+
+  /** RFC 8936 §2.4 for one poll stream of the org. */
+  async poll(streamId: string, body: Body) {
+    const stream = await this.stream(streamId);
+    if (stream.method !== SSF_DELIVERY.poll) throw new HttpError("invalid_body", "the stream delivers by push");
+    for (const key of Object.keys(body)) {
+      if (!["ack", "maxEvents", "returnImmediately", "setErrs"].includes(key)) {
+        throw new HttpError("invalid_body", `${key}: not a poll member (RFC 8936 §2.4)`);
+      }
+    }
+    const ack = body.ack ?? [];
+    if (!Array.isArray(ack) || ack.length > 1000 || !ack.every((j) => typeof j === "string" && j.length <= 64)) {
+      throw new HttpError("invalid_body", "ack: at most 1000 jti strings");
+    }
+    const setErrs = body.setErrs ?? {};
+    if (typeof setErrs !== "object" || setErrs === null || Array.isArray(setErrs)) {
+      throw new HttpError("invalid_body", "setErrs: an object of jti → {err, description}");
+    }
+    const errored = Object.keys(setErrs);
+    if (errored.length > 1000) throw new HttpError("invalid_body", "setErrs: at most 1000 entries");
+    for (const jti of errored) console.warn("ssf receiver reported a SET error", stream.streamId, jti.slice(0, 64));
+    const maxEvents = body.maxEvents ?? 100;
+    if (typeof maxEvents !== "number" || !Number.isInteger(maxEvents) || maxEvents < 0) {
+      throw new HttpError("invalid_body", "maxEvents: a non-negative integer");
+    }
+    if (body.returnImmediately !== undefined && typeof body.returnImmediately !== "boolean") {
+      throw new HttpError("invalid_body", "returnImmediately: a boolean");
+    }
+    return this.tellTransmitter((t) =>
+      t.poll(stream.streamId, [...(ack as string[]), ...errored], maxEvents, stream.status !== "enabled"),
+    );
+  }
+
+  /** Signs one SET for one stream and hands it to the transmitter. */
+  private async send(stream: StreamRecord, event: SecurityEvent): Promise<void> {
+    const set = await signSecurityEvent(keyStore(this.env, tokenConfig(this.env)), this.issuer, stream.audience, event);
+    await this.transmitter().enqueue(
+      this.orgId,
+      stream.streamId,
+      set.jti,
+      set.jwt,
+      stream.method === SSF_DELIVERY.push,
+    );
+  }
+
+  /** The transmitter object's part; if it cannot be reached, 503 (the D1 change stands, and is retried on its own). */
+  private async tellTransmitter<T>(
+    call: (transmitter: ReturnType<StreamOperations["transmitter"]>) => Promise<T> | T,
+  ): Promise<T> {
+    try {
+      return await call(this.transmitter());
+    } catch (error) {
+      if (error instanceof HttpError) throw error;
+      console.error("ssf transmitter not reached", this.orgId, error);
+      throw new HttpError("temporarily_unavailable", "the transmitter could not be reached; retry");
+    }
+  }
+}
+
+function statusBody(stream: StreamRecord): SsfStreamStatusBody {
+  return {
+    stream_id: stream.streamId,
+    status: stream.status,
+    ...(stream.statusReason ? { reason: stream.statusReason } : {}),
+  };
+}
+
+function optionalText(value: unknown, field: string, max: number): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || value.length > max) {
+    throw new HttpError("invalid_body", `${field}: at most ${max} characters`);
+  }
+  return value;
+}

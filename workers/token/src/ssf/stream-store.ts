@@ -1,0 +1,196 @@
+import { and, count, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { base64url } from "jose";
+import {
+  MAX_SSF_STREAMS_PER_ORG,
+  type SsfDeliveryMethod,
+  type SsfStreamStatus,
+} from "../../../../shared/contracts/ssf.ts";
+import { ssfStream, ssfStreamExclusion } from "../../../../shared/db/ssf-schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+
+/** One stream as the transmitter works with it (shared/db/ssf-schema.ts). */
+export interface StreamRecord {
+  streamId: string;
+  orgId: string;
+  createdBy: string;
+  audience: string[];
+  eventsRequested: string[];
+  eventsDelivered: string[];
+  method: SsfDeliveryMethod;
+  endpointUrl: string | null;
+  authorizationSealed: string | null;
+  description: string | null;
+  status: SsfStreamStatus;
+  statusReason: string | null;
+}
+
+/** What a receiver sets (create, replace, update). */
+export type StreamSettings = Pick<
+  StreamRecord,
+  "eventsRequested" | "eventsDelivered" | "method" | "endpointUrl" | "authorizationSealed" | "description"
+>;
+
+type Row = typeof ssfStream.$inferSelect;
+
+function fromRow(row: Row): StreamRecord {
+  return {
+    streamId: row.streamId,
+    orgId: row.orgId,
+    createdBy: row.createdBy,
+    audience: JSON.parse(row.audience) as string[],
+    eventsRequested: JSON.parse(row.eventsRequested) as string[],
+    eventsDelivered: JSON.parse(row.eventsDelivered) as string[],
+    method: row.deliveryMethod,
+    endpointUrl: row.endpointUrl,
+    authorizationSealed: row.authorizationSealed,
+    description: row.description,
+    status: row.status,
+    statusReason: row.statusReason,
+  };
+}
+
+/** `ssf_` + 22 base64url characters (128 random bits): unguessable, never reused. */
+export function newStreamId(): string {
+  return `ssf_${base64url.encode(crypto.getRandomValues(new Uint8Array(16)))}`;
+}
+
+/**
+ * Creates a stream, enabled (SSF 1.0 §8.1.1.1). An org holds at most
+ * MAX_SSF_STREAMS_PER_ORG: the count and the insert are one conditional
+ * statement, so racing creates cannot pass the cap (409 `conflict`).
+ */
+export async function insertStream(
+  db: D1Database,
+  stream: Omit<StreamRecord, "status" | "statusReason">,
+): Promise<StreamRecord> {
+  const now = Date.now();
+  const result = await db
+    .prepare(
+      `INSERT INTO ssf_stream (stream_id, org_id, created_by, audience, events_requested, events_delivered,
+         delivery_method, endpoint_url, authorization_sealed, description, status, status_reason, created_at, updated_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'enabled', NULL, ?, ?
+       WHERE (SELECT count(*) FROM ssf_stream WHERE org_id = ?) < ?`,
+    )
+    .bind(
+      stream.streamId,
+      stream.orgId,
+      stream.createdBy,
+      JSON.stringify(stream.audience),
+      JSON.stringify(stream.eventsRequested),
+      JSON.stringify(stream.eventsDelivered),
+      stream.method,
+      stream.endpointUrl,
+      stream.authorizationSealed,
+      stream.description,
+      now,
+      now,
+      stream.orgId,
+      MAX_SSF_STREAMS_PER_ORG,
+    )
+    .run();
+  if (result.meta.changes !== 1) {
+    throw new HttpError("conflict", `an organization holds at most ${MAX_SSF_STREAMS_PER_ORG} streams`);
+  }
+  return { ...stream, status: "enabled", statusReason: null };
+}
+
+export async function findStream(db: D1Database, streamId: string): Promise<StreamRecord | undefined> {
+  if (!/^ssf_[A-Za-z0-9_-]{22}$/.test(streamId)) return undefined;
+  const row = await drizzle(db).select().from(ssfStream).where(eq(ssfStream.streamId, streamId)).get();
+  return row ? fromRow(row) : undefined;
+}
+
+export async function listStreams(db: D1Database, orgId: string): Promise<StreamRecord[]> {
+  const rows = await drizzle(db).select().from(ssfStream).where(eq(ssfStream.orgId, orgId)).all();
+  return rows.map(fromRow);
+}
+
+/** The streams of an org that still take events (enabled or paused), with their excluded subjects. */
+export async function liveStreams(
+  db: D1Database,
+  orgId: string,
+): Promise<{ stream: StreamRecord; excluded: Set<string> }[]> {
+  const streams = (await listStreams(db, orgId)).filter((s) => s.status !== "disabled");
+  if (streams.length === 0) return [];
+  const rows = await drizzle(db)
+    .select({ streamId: ssfStreamExclusion.streamId, subject: ssfStreamExclusion.subject })
+    .from(ssfStreamExclusion)
+    .innerJoin(ssfStream, eq(ssfStream.streamId, ssfStreamExclusion.streamId))
+    .where(eq(ssfStream.orgId, orgId))
+    .all();
+  return streams.map((stream) => ({
+    stream,
+    excluded: new Set(rows.filter((r) => r.streamId === stream.streamId).map((r) => r.subject)),
+  }));
+}
+
+export async function updateStreamSettings(db: D1Database, streamId: string, settings: StreamSettings): Promise<void> {
+  await drizzle(db)
+    .update(ssfStream)
+    .set({
+      eventsRequested: JSON.stringify(settings.eventsRequested),
+      eventsDelivered: JSON.stringify(settings.eventsDelivered),
+      deliveryMethod: settings.method,
+      endpointUrl: settings.endpointUrl,
+      authorizationSealed: settings.authorizationSealed,
+      description: settings.description,
+      updatedAt: new Date(),
+    })
+    .where(eq(ssfStream.streamId, streamId))
+    .run();
+}
+
+export async function updateStreamStatus(
+  db: D1Database,
+  streamId: string,
+  status: SsfStreamStatus,
+  reason: string | null,
+): Promise<void> {
+  await drizzle(db)
+    .update(ssfStream)
+    .set({ status, statusReason: reason, updatedAt: new Date() })
+    .where(eq(ssfStream.streamId, streamId))
+    .run();
+}
+
+/** Deletes a stream and its exclusions in one batch. */
+export async function deleteStream(db: D1Database, streamId: string): Promise<void> {
+  const d = drizzle(db);
+  await d.batch([
+    d.delete(ssfStreamExclusion).where(eq(ssfStreamExclusion.streamId, streamId)),
+    d.delete(ssfStream).where(eq(ssfStream.streamId, streamId)),
+  ]);
+}
+
+/** How many of an org's streams still take events. */
+export async function countLiveStreams(db: D1Database, orgId: string): Promise<number> {
+  const row = await drizzle(db)
+    .select({ n: count() })
+    .from(ssfStream)
+    .where(and(eq(ssfStream.orgId, orgId), eq(ssfStream.status, "enabled")))
+    .get();
+  const paused = await drizzle(db)
+    .select({ n: count() })
+    .from(ssfStream)
+    .where(and(eq(ssfStream.orgId, orgId), eq(ssfStream.status, "paused")))
+    .get();
+  return (row?.n ?? 0) + (paused?.n ?? 0);
+}
+
+/** SSF 1.0 §8.1.3.3: the receiver no longer wants events about `subject` (canonical JSON). */
+export async function excludeSubject(db: D1Database, streamId: string, subject: string): Promise<void> {
+  await drizzle(db)
+    .insert(ssfStreamExclusion)
+    .values({ streamId, subject, createdAt: new Date() })
+    .onConflictDoNothing()
+    .run();
+}
+
+/** SSF 1.0 §8.1.3.2: events about `subject` flow again (streams carry every subject by default). */
+export async function includeSubject(db: D1Database, streamId: string, subject: string): Promise<void> {
+  await drizzle(db)
+    .delete(ssfStreamExclusion)
+    .where(and(eq(ssfStreamExclusion.streamId, streamId), eq(ssfStreamExclusion.subject, subject)))
+    .run();
+}

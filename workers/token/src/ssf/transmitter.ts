@@ -1,0 +1,248 @@
+import { DurableObject } from "cloudflare:workers";
+import type { RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
+import { SSF_DELIVERY, type SsfPollResponse } from "../../../../shared/contracts/ssf.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { tokenConfig } from "../config.ts";
+import { keyStore } from "../keys/signing-keys.ts";
+import { Outbox } from "./outbox.ts";
+import { pushBackoffMs, pushSet, pushTransport } from "./push.ts";
+import { securityEventFor } from "./revocation-events.ts";
+import { signSecurityEvent } from "./security-event-token.ts";
+import { unsealAuthorization } from "./stream-settings.ts";
+import { findStream, liveStreams } from "./stream-store.ts";
+import { isExcluded } from "./subjects.ts";
+
+/**
+ * How often the transmitter reads the org's event log while the org has a
+ * live stream: the feed's added latency (a push leaves at most this long
+ * after the revocation was recorded), for one small read of the org's
+ * object per interval — well inside its budget (docs/revocation.md).
+ */
+export const FEED_INTERVAL_MS = 1000;
+/** Log pages (500 events each) turned into SETs per run, so one run's signing stays bounded. */
+const MAX_PAGES_PER_FEED = 2;
+/** Pushes per run; the rest go in the next run, which follows at once. */
+const PUSH_BATCH = 25;
+/** A paused stream's pushes are looked at again after this long. */
+const PAUSED_RECHECK_MS = 5000;
+/**
+ * How long an undelivered or unacknowledged SET is kept: far beyond every
+ * token a revocation can name (MAX_ACCESS_TOKEN_TTL_SECONDS), so a receiver
+ * down for a day still hears of every session revoked meanwhile.
+ */
+const RETENTION_MS = 24 * 3600 * 1000;
+const MAX_POLL_EVENTS = 100;
+
+/**
+ * One org's Shared Signals transmitter (named `ssf:<org id>`). The org's own
+ * Durable Object (OrgState) stays the one source of truth: this object reads
+ * its event log (changesSince) from a cursor kept here, turns each recorded
+ * revocation into one SET per live stream that asked for its type and has
+ * not removed its subject, and keeps those SETs in its SQLite outbox until
+ * a push is answered (RFC 8935) or a poll acknowledges them (RFC 8936). The
+ * cursor moves in the same transaction that stores the SETs, so a crash
+ * loses or repeats nothing; a push is removed only after the receiver's
+ * answer, so delivery is at least once (a receiver dedupes by `jti`, RFC
+ * 8935 §2). Work runs in its alarm: every FEED_INTERVAL_MS while the org
+ * has a live stream, and when a failed push falls due (exponential backoff).
+ */
+export class SsfTransmitter extends DurableObject<TokenEnv> {
+  private readonly outbox: Outbox;
+  private feeding: Promise<void> | undefined;
+
+  constructor(ctx: DurableObjectState, env: TokenEnv) {
+    super(ctx, env);
+    this.outbox = new Outbox(ctx.storage.sql);
+  }
+
+  /**
+   * A stream of the org was created or enabled: feed from the org's current
+   * version on (a new stream hears of what happens after it), run soon.
+   */
+  async start(orgId: string): Promise<void> {
+    this.outbox.setMeta("org_id", orgId);
+    if (this.outbox.getMeta("cursor") === undefined) {
+      this.outbox.setMeta("cursor", String(await this.currentVersion(orgId)));
+    }
+    this.outbox.setMeta("active", "1");
+    await this.scheduleWithin(FEED_INTERVAL_MS);
+  }
+
+  /** The org has no live stream left: stop reading its log (pending pushes still go out). */
+  stop(): void {
+    this.outbox.setMeta("active", "0");
+  }
+
+  /** A SET made outside the feed (verification, stream-updated) for one stream. */
+  async enqueue(orgId: string, streamId: string, jti: string, jwt: string, push: boolean): Promise<void> {
+    this.outbox.setMeta("org_id", orgId);
+    this.outbox.add(streamId, jti, jwt, push, Date.now());
+    if (push) await this.scheduleWithin(0);
+  }
+
+  /** A stream now delivers by push or poll: what waits for it follows. */
+  async methodChanged(streamId: string, push: boolean): Promise<void> {
+    this.outbox.setStreamMethod(streamId, push, Date.now());
+    if (push) await this.scheduleWithin(0);
+  }
+
+  /** A deleted or disabled stream: SSF 1.0 §8.1.2.1, nothing is held for it. */
+  dropStream(streamId: string): void {
+    this.outbox.dropStream(streamId);
+  }
+
+  /**
+   * RFC 8936 §2.4: removes the acknowledged SETs (and those the receiver
+   * reported errors for, §2.4.1: it has them), then answers up to
+   * `maxEvents` unacknowledged ones. The feed runs first, so a poll right
+   * after a revocation already sees it. Always answers at once (the
+   * long-poll form of §2.4 is not offered); `held` answers none (a paused
+   * or disabled stream) but still takes acknowledgements.
+   */
+  async poll(streamId: string, ack: readonly string[], maxEvents: number, held: boolean): Promise<SsfPollResponse> {
+    if (this.outbox.getMeta("active") === "1") await this.feed();
+    this.outbox.acknowledge(streamId, ack);
+    if (held || maxEvents === 0) return { sets: {}, moreAvailable: false };
+    const { rows, more } = this.outbox.unacknowledged(streamId, Math.min(maxEvents, MAX_POLL_EVENTS));
+    return { sets: Object.fromEntries(rows.map((r) => [r.jti, r.set_jwt])), moreAvailable: more };
+  }
+
+  /** What waits for a stream (operators, tests). */
+  stats(streamId: string): { waiting: number; maxAttempts: number; lastError: string | null } {
+    return this.outbox.stats(streamId);
+  }
+
+  override async alarm(): Promise<void> {
+    if (this.outbox.getMeta("active") === "1") {
+      await this.feed().catch((error) => console.error("ssf feed failed", error));
+    }
+    await this.deliverDue().catch((error) => console.error("ssf push run failed", error));
+    this.outbox.prune(Date.now() - RETENTION_MS);
+    await this.scheduleNext();
+  }
+
+  /** One feed at a time: a poll and the alarm must not both turn the same events into SETs. */
+  private feed(): Promise<void> {
+    this.feeding ??= this.feedOnce().finally(() => {
+      this.feeding = undefined;
+    });
+    return this.feeding;
+  }
+
+  private async feedOnce(): Promise<void> {
+    const orgId = this.outbox.getMeta("org_id");
+    if (orgId === undefined) return;
+    const config = tokenConfig(this.env);
+    const keys = keyStore(this.env, config);
+    const orgState = this.env.ORG_STATE.getByName(orgStateName(orgId));
+    let cursor = Number(this.outbox.getMeta("cursor") ?? (await this.currentVersion(orgId)));
+    let streams: Awaited<ReturnType<typeof liveStreams>> | undefined;
+    for (let page = 0; page < MAX_PAGES_PER_FEED; page++) {
+      const changes = await orgState.changesSince(cursor);
+      if (changes.kind === "resync") {
+        // The events after the cursor were pruned (they outlived every token they named) or the
+        // object is behind us: nothing can be sent for them; carry on from its version.
+        console.warn("ssf feed resynced", orgId, cursor, changes.version);
+        this.outbox.setMeta("cursor", String(changes.version));
+        return;
+      }
+      const last = changes.events.at(-1);
+      if (!last) return;
+      streams ??= await liveStreams(this.env.DB, orgId);
+      const sets = await this.setsFor(config.issuer, orgId, changes.events, streams, keys);
+      const now = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        for (const s of sets) this.outbox.add(s.streamId, s.jti, s.jwt, s.push, now);
+        this.outbox.setMeta("cursor", String(last.seq));
+        if (streams?.length === 0) this.outbox.setMeta("active", "0");
+      });
+      cursor = last.seq;
+      if (!changes.more) return;
+    }
+  }
+
+  private async setsFor(
+    issuer: string,
+    orgId: string,
+    events: readonly RevocationLogEvent[],
+    streams: Awaited<ReturnType<typeof liveStreams>>,
+    keys: ReturnType<typeof keyStore>,
+  ): Promise<{ streamId: string; jti: string; jwt: string; push: boolean }[]> {
+    const out: { streamId: string; jti: string; jwt: string; push: boolean }[] = [];
+    for (const logged of events) {
+      const event = securityEventFor(issuer, orgId, logged);
+      for (const { stream, excluded } of streams) {
+        if (!stream.eventsDelivered.includes(event.type) || isExcluded(event.subId, excluded)) continue;
+        const set = await signSecurityEvent(keys, issuer, stream.audience, event);
+        out.push({ streamId: stream.streamId, ...set, push: stream.method === SSF_DELIVERY.push });
+      }
+    }
+    return out;
+  }
+
+  /** Pushes what is due, oldest first; a stream that fails waits (its later SETs too, to keep order). */
+  private async deliverDue(): Promise<void> {
+    const now = Date.now();
+    const rows = this.outbox.due(now, PUSH_BATCH);
+    if (rows.length === 0) return;
+    const secret = tokenConfig(this.env).keyEncryptionSecret;
+    const transport = pushTransport(this.env);
+    const blocked = new Set<string>();
+    const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
+    for (const row of rows) {
+      if (blocked.has(row.stream_id)) continue;
+      if (!streams.has(row.stream_id)) streams.set(row.stream_id, await findStream(this.env.DB, row.stream_id));
+      const stream = streams.get(row.stream_id);
+      if (!stream || stream.status === "disabled") {
+        this.outbox.dropStream(row.stream_id);
+        blocked.add(row.stream_id);
+        continue;
+      }
+      if (stream.status === "paused") {
+        this.outbox.holdStream(row.stream_id, now + PAUSED_RECHECK_MS);
+        blocked.add(row.stream_id);
+        continue;
+      }
+      if (stream.method !== SSF_DELIVERY.push || stream.endpointUrl === null) {
+        this.outbox.setStreamMethod(row.stream_id, false, now);
+        blocked.add(row.stream_id);
+        continue;
+      }
+      const authorization = stream.authorizationSealed
+        ? await unsealAuthorization(secret, stream.streamId, stream.authorizationSealed)
+        : undefined;
+      const outcome = await pushSet(transport, stream.endpointUrl, authorization, row.set_jwt);
+      if (outcome.kind === "delivered") {
+        this.outbox.remove(row.stream_id, row.jti);
+      } else if (outcome.kind === "rejected") {
+        console.warn("ssf push rejected by the receiver", row.stream_id, row.jti, outcome.err);
+        this.outbox.remove(row.stream_id, row.jti);
+      } else {
+        this.outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), outcome.error);
+        blocked.add(row.stream_id);
+      }
+    }
+  }
+
+  /** The org's revocation version now: asking for changes after "infinity" answers resync at it. */
+  private async currentVersion(orgId: string): Promise<number> {
+    const answer = await this.env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(Number.MAX_SAFE_INTEGER);
+    return answer.version;
+  }
+
+  /** Runs the alarm within `ms` (never later than one already set). */
+  private async scheduleWithin(ms: number): Promise<void> {
+    const at = Date.now() + ms;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  private async scheduleNext(): Promise<void> {
+    const now = Date.now();
+    const candidates: number[] = [];
+    if (this.outbox.getMeta("active") === "1") candidates.push(now + FEED_INTERVAL_MS);
+    const due = this.outbox.nextDue();
+    if (due !== undefined) candidates.push(Math.max(due, now));
+    if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
+  }
+}
