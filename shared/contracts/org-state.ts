@@ -1,4 +1,4 @@
-import type { RevocationChanges, RevocationEvent, RevocationSnapshot } from "./revocation.ts";
+import type { RevocationChanges, RevocationEvent, RevocationSnapshot, RevocationSync } from "./revocation.ts";
 
 /**
  * The RPC surface of the per-org Durable Object (workers/org-state): what
@@ -22,6 +22,12 @@ export interface OrgStateRpc {
    * explicit "resync from snapshot" when they are no longer all in the log.
    */
   changesSince(after: number): Promise<RevocationChanges>;
+  /**
+   * What a gateway reads to bring its view from version `after` (null: it
+   * has none) up to date, with the policy version: the changes since, or the
+   * whole snapshot when the log cannot serve them (RevocationSync).
+   */
+  sync(orgId: string, after: number | null): Promise<RevocationSync>;
   /**
    * Makes `version` the org's current policy version (publish or rollback)
    * and answers with it and the org's publish counter, which grows by one

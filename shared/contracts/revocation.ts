@@ -1,9 +1,14 @@
 /**
  * Revocation events (DESIGN, "Revocation"). A token is revoked when any of
  * these matches it; subject, client and org revocations cut off every token
- * issued at or before the revocation.
+ * issued at or before the revocation. A `grant` revocation (a delegation
+ * grant's id) cuts off every token minted under that grant: its `grant_id`
+ * claim (shared/contracts/tokens.ts).
  */
-export type RevocationKind = "jti" | "session" | "subject" | "client" | "org";
+export type RevocationKind = "jti" | "session" | "subject" | "client" | "grant" | "org";
+
+/** Every kind, for validation (the object refuses anything else). */
+export const REVOCATION_KINDS: readonly RevocationKind[] = ["jti", "session", "subject", "client", "grant", "org"];
 
 export interface RevocationEvent {
   orgId: string;
@@ -78,3 +83,50 @@ export type RevocationChanges =
 export type RevocationStreamMessage =
   | ({ type: "revocation" } & RevocationLogEvent)
   | { type: "resync"; version: number };
+
+/**
+ * How many events a gateway sync answer reaches back beyond what its caller
+ * asked for, so the copy one isolate writes to its location's cache also
+ * catches up every other isolate there that is up to this many versions
+ * behind (workers/gateway/src/trust/revocation-sync.ts).
+ */
+export const REVOCATION_SYNC_TAIL = 64;
+
+/**
+ * What a gateway reads from the org's Durable Object to bring its view up to
+ * date (sync(after)), with the policy version alongside:
+ * - `delta`: the events with seq in (from, through], oldest first, so a view
+ *   at any version in [from, through] reaches `through` by applying the ones
+ *   above its own. `more`: the object is further on; ask again after
+ *   `through`. Otherwise `through` is the object's version.
+ * - `snapshot`: the caller is too far behind (or ahead) for the log: every
+ *   live entry at `snapshot.version`.
+ */
+export type RevocationSync =
+  | {
+      kind: "delta";
+      orgId: string;
+      from: number;
+      through: number;
+      events: RevocationLogEvent[];
+      more: boolean;
+      policyVersion: number | null;
+    }
+  | { kind: "snapshot"; snapshot: RevocationSnapshot };
+
+/**
+ * What the org's Durable Object sends on a gateway's push channel (a
+ * hibernatable WebSocket, workers/gateway/src/trust/revocation-channel.ts):
+ * the stream's messages, plus `state` once the backlog after the channel's
+ * starting version is sent, and `policy` whenever the current policy
+ * version changes. The runtime answers the text frame "ping" with "pong"
+ * after every frame sent before it, which is how a gateway proves its view
+ * is current without waking the object.
+ */
+export type GatewayChannelMessage =
+  | RevocationStreamMessage
+  | { type: "state"; version: number; policyVersion: number | null }
+  | { type: "policy"; policyVersion: number | null };
+
+/** The object's path for a gateway's push channel (never forwarded by the admin API). */
+export const GATEWAY_CHANNEL_PATH = "/revocations/gateway-channel";

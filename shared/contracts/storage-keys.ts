@@ -11,6 +11,13 @@ export const KV_KEY = {
    * gateways compile it once per isolate and keep it for good.
    */
   policy: (orgId: string, version: number) => `policy:${orgId}:v${version}`,
+  /**
+   * A copy of an org's revocation snapshot (RevocationSnapshot, JSON),
+   * written by its Durable Object a few seconds after a change. Only a cold
+   * gateway isolate reads it, as a starting point it then brings up to date
+   * from the object: never the freshness guarantee.
+   */
+  revocationMirror: (orgId: string) => `revocations:${orgId}`,
 } as const;
 
 /**

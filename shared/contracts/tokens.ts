@@ -92,6 +92,11 @@ export interface AccessTokenClaims {
   act?: ActorClaim;
   /** RFC 9449 §6.1 / RFC 7800: the token is bound to this DPoP key (RFC 7638 thumbprint). */
   cnf?: { jkt: string };
+  /**
+   * The delegation grant the token was minted under (a private claim): a
+   * `grant` revocation of this id cuts the token off (shared/revocation).
+   */
+  grant_id?: string;
 }
 
 export interface ActorClaim {

@@ -131,6 +131,10 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
   if (payload.sid !== undefined && !isNonEmptyString(payload.sid)) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "sid");
   }
+  // A grant id we cannot read would silently escape its grant's revocation.
+  if (payload.grant_id !== undefined && !isNonEmptyString(payload.grant_id)) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_id");
+  }
   for (const claim of ["iat", "exp"] as const) {
     if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {
       throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", claim);

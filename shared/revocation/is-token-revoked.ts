@@ -2,11 +2,15 @@ import type { RevocationSnapshot } from "../contracts/revocation.ts";
 import type { AccessTokenClaims, ActorClaim } from "../contracts/tokens.ts";
 
 /** The claims a revocation can match. */
-export type RevocableClaims = Pick<AccessTokenClaims, "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act">;
+export type RevocableClaims = Pick<
+  AccessTokenClaims,
+  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
+>;
 
 /**
  * Whether any entry of an org's revocation snapshot (its Durable Object,
- * the source of truth) matches the token: its `jti` or its session, or a
+ * the source of truth) matches the token: its `jti`, its session or the
+ * delegation grant it was minted under (`grant_id`), or a
  * subject, client or org cut-off made at or after the token was issued
  * (shared/contracts/revocation.ts). A client cut-off matches the token's own
  * client and every client along its `act` chain (tokenClients): an actor
@@ -23,6 +27,8 @@ export function isTokenRevoked(snapshot: RevocationSnapshot, claims: RevocableCl
         return entry.value === claims.jti;
       case "session":
         return claims.sid !== undefined && entry.value === claims.sid;
+      case "grant":
+        return claims.grant_id !== undefined && entry.value === claims.grant_id;
       case "subject":
         return entry.value === claims.sub && claims.iat <= entry.revokedAt;
       case "client":

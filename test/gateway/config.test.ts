@@ -37,6 +37,7 @@ describe("gateway config", () => {
       ["REVOCATION_MAX_STALENESS_MS", "1e3"],
       ["REVOCATION_VIEW_MAX_ORGS", "0"],
       ["REVOCATION_VIEW_MAX_ORGS", "many"],
+      ["REVOCATION_PUSH", "yes"],
       ["JWKS_REFETCH_COOLDOWN_MS", ""],
       ["GATEWAY_ASSERTION_KEY", "too-short"],
     ];

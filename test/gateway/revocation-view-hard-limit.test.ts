@@ -24,17 +24,18 @@ function token(orgId: string): AccessTokenClaims {
  * down every read of the object fails as an unreachable object does (a
  * rejected RPC). Nothing else is replaced.
  */
-function withOutage(): { source: { ORG_STATE: OrgStateNamespace }; down(on: boolean): void } {
+function withOutage(): { source: { ORG_STATE: OrgStateNamespace; KV: KVNamespace }; down(on: boolean): void } {
   let unreachable = false;
   const real = env.ORG_STATE;
   const namespace = {
     getByName(name: string) {
       if (!unreachable) return real.getByName(name);
-      return { snapshot: () => Promise.reject(new Error("Durable Object unreachable")) };
+      const refuse = () => Promise.reject(new Error("Durable Object unreachable"));
+      return { sync: refuse, snapshot: refuse, fetch: refuse };
     },
   } as unknown as OrgStateNamespace;
   return {
-    source: { ORG_STATE: namespace },
+    source: { ORG_STATE: namespace, KV: env.KV },
     down(on) {
       unreachable = on;
     },

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CACHE_KEY, orgStateName } from "../../shared/contracts/storage-keys.ts";
+import type { OrgStateNamespace } from "../../shared/contracts/org-state.ts";
+import { REVOCATION_SYNC_TAIL, type RevocationSync } from "../../shared/contracts/revocation.ts";
+import { CACHE_KEY, KV_KEY, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 
@@ -20,72 +22,116 @@ function token(orgId: string, overrides: Partial<AccessTokenClaims> = {}): Acces
 }
 
 const newOrg = () => `org-${crypto.randomUUID()}`;
+const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 
 function revokeJti(orgId: string, t: AccessTokenClaims) {
-  return env.ORG_STATE.getByName(orgStateName(orgId)).revoke(
-    { orgId, kind: "jti", value: t.jti, reason: "test" },
-    t.exp,
-  );
+  return stub(orgId).revoke({ orgId, kind: "jti", value: t.jti, reason: "test" }, t.exp);
 }
 
-describe("RevocationView", () => {
-  it("shares one read of the org's object per location window, and never serves a view older than the bound", async () => {
+/**
+ * The real org-state namespace, recording every sync a view makes (what it
+ * asked for and what the object answered). Nothing is replaced: each call
+ * goes to the real object.
+ */
+function recordingSource() {
+  const syncs: { after: number | null; answer: RevocationSync }[] = [];
+  const namespace = {
+    getByName(name: string) {
+      const real = env.ORG_STATE.getByName(name);
+      return {
+        async sync(orgId: string, after: number | null) {
+          const answer = await real.sync(orgId, after);
+          syncs.push({ after, answer });
+          return answer;
+        },
+        fetch: (input: RequestInfo | URL, init?: RequestInit) => real.fetch(input, init),
+      };
+    },
+  } as unknown as OrgStateNamespace;
+  return { source: { ORG_STATE: namespace, KV: env.KV }, syncs };
+}
+
+async function writeMirror(orgId: string): Promise<void> {
+  await env.KV.put(KV_KEY.revocationMirror(orgId), JSON.stringify(await stub(orgId).snapshot(orgId)));
+}
+
+/** Collects what a view hands to waitUntil, as a request's context would keep it alive. */
+function requestContext() {
+  const held: Promise<unknown>[] = [];
+  return { waitUntil: (promise: Promise<unknown>) => void held.push(promise.catch(() => undefined)), held };
+}
+
+describe("RevocationView: pulling", () => {
+  it("shares one read of the org's object per location window between warm isolates", async () => {
     const orgId = newOrg();
     const t = token(orgId);
-    const firstIsolate = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
-    expect(await firstIsolate.isRevoked(t)).toBe(false);
+    const { source, syncs } = recordingSource();
+    const first = new RevocationView(source, { maxStalenessMs: 1000, maxOrgs: 100 });
+    const second = new RevocationView(source, { maxStalenessMs: 1000, maxOrgs: 100 });
+    expect(await first.isRevoked(t)).toBe(false);
+    expect(await second.isRevoked(t)).toBe(false);
 
     await revokeJti(orgId, t);
+    // Within the window neither reads again: a view younger than the bound is current.
+    expect(await first.isRevoked(t)).toBe(false);
 
-    // A second isolate in the same location within the window reuses the
-    // location's copy instead of reading the object again.
-    const secondIsolate = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
-    expect(await secondIsolate.isRevoked(t)).toBe(false);
-
-    // Once the window has passed, both see the revocation.
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await firstIsolate.isRevoked(t)).toBe(true);
-    expect(await secondIsolate.isRevoked(t)).toBe(true);
+    const before = syncs.length;
+    // The first to find its view stale reads the object and shares the answer in the
+    // location's cache; the second applies that copy without reading the object.
+    expect(await first.isRevoked(t)).toBe(true);
+    expect(await second.isRevoked(t)).toBe(true);
+    expect(syncs.length - before).toBe(1);
   });
 
-  it("cuts off client and org revocations by issue time", async () => {
+  it("asks the object only for the changes since its version, never the whole list again", async () => {
     const orgId = newOrg();
-    const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 100 });
-    const stub = env.ORG_STATE.getByName(orgStateName(orgId));
-    const before = token(orgId, { iat: Math.floor(Date.now() / 1000) - 10 });
-    await stub.revoke({ orgId, kind: "client", value: "c", reason: "compromised" });
-    expect(await view.isRevoked(before)).toBe(true);
-    expect(await view.isRevoked(token(orgId, { client_id: "other", iat: before.iat }))).toBe(false);
-    await stub.revoke({ orgId, kind: "org", value: orgId, reason: "suspended" });
-    expect(await view.isRevoked(token(orgId, { client_id: "other", iat: before.iat }))).toBe(true);
-    // A token issued after the cut-off is not caught by it.
-    expect(await view.isRevoked(token(orgId, { client_id: "other", iat: Math.floor(Date.now() / 1000) + 2 }))).toBe(
-      false,
-    );
+    const total = REVOCATION_SYNC_TAIL + 20;
+    for (let i = 0; i < total; i++) await stub(orgId).revoke({ orgId, kind: "jti", value: `j${i}`, reason: "test" });
+    const { source, syncs } = recordingSource();
+    const view = new RevocationView(source, { maxStalenessMs: 0, maxOrgs: 10 });
+    expect(await view.isRevoked(token(orgId, { jti: "j1" }))).toBe(true);
+    // Cold, with no KV mirror yet: the one snapshot.
+    expect(syncs.at(-1)?.answer.kind).toBe("snapshot");
+
+    const late = token(orgId);
+    await revokeJti(orgId, late);
+    expect(await view.isRevoked(late)).toBe(true);
+    const answer = syncs.at(-1)?.answer;
+    expect(syncs.at(-1)?.after).toBe(total);
+    expect(answer?.kind).toBe("delta");
+    if (answer?.kind !== "delta") throw new Error("expected a delta");
+    // The new event plus the shared tail, not the org's whole list.
+    expect(answer.events.length).toBe(REVOCATION_SYNC_TAIL);
+    expect(answer.through).toBe(total + 1);
   });
 
-  it("cuts off a delegated token when a client along its act chain is revoked", async () => {
+  it("starts a cold isolate from the org's KV mirror and syncs only what changed after it", async () => {
     const orgId = newOrg();
-    const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 100 });
-    const iat = Math.floor(Date.now() / 1000) - 10;
-    // Issued to agent-b acting for u, through agent-a's earlier delegation.
-    const delegated = token(orgId, {
-      iat,
-      client_id: "agent-b",
-      act: { sub: "agent-b", client_id: "agent-b", act: { sub: "agent-a", client_id: "agent-a" } },
-    });
-    const unrelated = token(orgId, { iat, client_id: "agent-b", act: { sub: "agent-b", client_id: "agent-b" } });
-    expect(await view.isRevoked(delegated)).toBe(false);
-    await env.ORG_STATE.getByName(orgStateName(orgId)).revoke({
-      orgId,
-      kind: "client",
-      value: "agent-a",
-      reason: "agent disabled",
-    });
-    expect(await view.isRevoked(delegated)).toBe(true);
-    expect(await view.isRevoked(unrelated)).toBe(false);
-    // Like any client cut-off, it does not reach a chain issued after it.
-    expect(await view.isRevoked({ ...delegated, iat: Math.floor(Date.now() / 1000) + 2 })).toBe(false);
+    const early = token(orgId);
+    await revokeJti(orgId, early);
+    // The mirror as the object's alarm writes it a few seconds after a change (test/org-state).
+    await writeMirror(orgId);
+    const late = token(orgId);
+    await revokeJti(orgId, late);
+
+    const { source, syncs } = recordingSource();
+    const view = new RevocationView(source, { maxStalenessMs: 0, maxOrgs: 10 });
+    expect(await view.isRevoked(early)).toBe(true);
+    expect(await view.isRevoked(late)).toBe(true);
+    expect(syncs[0]?.after).toBe(1);
+    expect(syncs[0]?.answer.kind).toBe("delta");
+  });
+
+  it("never trusts the KV mirror as current: with the object down, a view from it alone fails closed", async () => {
+    const orgId = newOrg();
+    await revokeJti(orgId, token(orgId));
+    await writeMirror(orgId);
+    const down = {
+      getByName: () => ({ sync: () => Promise.reject(new Error("Durable Object unreachable")) }),
+    } as unknown as OrgStateNamespace;
+    const view = new RevocationView({ ORG_STATE: down, KV: env.KV }, { maxStalenessMs: 1000, maxOrgs: 10 });
+    await expect(view.isRevoked(token(orgId))).rejects.toThrow("Durable Object unreachable");
   });
 
   it("holds at most maxOrgs views, evicting the least recently used", async () => {
@@ -101,13 +147,9 @@ describe("RevocationView", () => {
     expect(await view.isRevoked(token(c))).toBe(false);
     expect(view.size).toBe(2);
 
-    // Both a and b are revoked now; without the location's copies, only an
-    // org that is no longer held is read again from its object and shows it.
-    // a is still held, fresh within the window; b was evicted.
+    // Both are revoked now; only the org that is no longer held is read again.
     await revokeJti(a, ta);
     await revokeJti(b, tb);
-    await caches.default.delete(CACHE_KEY.revocations(a));
-    await caches.default.delete(CACHE_KEY.revocations(b));
     expect(await view.isRevoked(ta)).toBe(false);
     expect(await view.isRevoked(tb)).toBe(true);
     expect(view.size).toBe(2);
@@ -116,30 +158,92 @@ describe("RevocationView", () => {
   it("never believes a location-cache entry that claims to be from the future", async () => {
     const orgId = newOrg();
     const t = token(orgId);
+    const view = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
+    expect(await view.isRevoked(t)).toBe(false);
     await revokeJti(orgId, t);
-    // An entry that says "no revocations, read a minute from now" would pass
-    // the age check for a minute past the bound.
+    // "Nothing changed, read a minute from now" would pass the age check for a
+    // minute past the bound.
     await caches.default.put(
       CACHE_KEY.revocations(orgId),
-      new Response(JSON.stringify({ fetchedAt: Date.now() + 60_000, snapshot: { orgId, version: 0, entries: [] } }), {
-        headers: { "Cache-Control": "max-age=60", "Content-Type": "application/json" },
-      }),
+      new Response(
+        JSON.stringify({
+          fetchedAt: Date.now() + 60_000,
+          delta: { kind: "delta", orgId, from: 0, through: 0, events: [], more: false, policyVersion: null },
+        }),
+        { headers: { "Cache-Control": "max-age=60", "Content-Type": "application/json" } },
+      ),
     );
-    const view = new RevocationView(env, { maxStalenessMs: 5000, maxOrgs: 100 });
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await view.isRevoked(t)).toBe(true);
   });
 
-  it("refetches from the object when the location-cache entry is not a snapshot", async () => {
+  it("reads the object when the location-cache entry is not a delta", async () => {
     const orgId = newOrg();
     const t = token(orgId);
+    const view = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
+    expect(await view.isRevoked(t)).toBe(false);
     await revokeJti(orgId, t);
     await caches.default.put(
       CACHE_KEY.revocations(orgId),
-      new Response(JSON.stringify({ fetchedAt: Date.now(), snapshot: { orgId } }), {
+      new Response(JSON.stringify({ fetchedAt: Date.now(), delta: { orgId } }), {
         headers: { "Cache-Control": "max-age=60", "Content-Type": "application/json" },
       }),
     );
-    const view = new RevocationView(env, { maxStalenessMs: 5000, maxOrgs: 100 });
+    await new Promise((r) => setTimeout(r, 1100));
     expect(await view.isRevoked(t)).toBe(true);
+  });
+});
+
+describe("RevocationView: push from the org's object", () => {
+  it("applies a revocation as it is recorded, without pulling, and keeps the view confirmed by pings", async () => {
+    const orgId = newOrg();
+    const t = token(orgId);
+    const { source, syncs } = recordingSource();
+    const context = requestContext();
+    // A bound of 400 ms: without the channel's pings the view would pull again every 400 ms.
+    const view = new RevocationView(source, { maxStalenessMs: 400, maxOrgs: 10, push: { maxAgeMs: 20_000 } });
+    expect(await view.isRevoked(t, context)).toBe(false);
+    expect(syncs.length).toBe(1);
+    await expect.poll(() => view.openChannels).toBe(1);
+
+    await revokeJti(orgId, t);
+    await expect.poll(() => view.isRevoked(t, context)).toBe(true);
+    // Well past the bound, still no second read: the pings prove the view current.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(await view.isRevoked(token(orgId), context)).toBe(false);
+    expect(syncs.length).toBe(1);
+  });
+
+  it("hears a policy switch on the channel, so the policy version is as fresh as the revocations", async () => {
+    const orgId = newOrg();
+    const { source } = recordingSource();
+    const context = requestContext();
+    const view = new RevocationView(source, { maxStalenessMs: 60_000, maxOrgs: 10, push: { maxAgeMs: 20_000 } });
+    expect(await view.isRevoked(token(orgId), context)).toBe(false);
+    await expect.poll(() => view.openChannels).toBe(1);
+    await stub(orgId).setPolicyVersion(3);
+    await expect.poll(() => view.policyVersion(orgId)).toBe(3);
+  });
+
+  it("falls back to pulling within the bound when the channel cannot be opened", async () => {
+    const orgId = newOrg();
+    const t = token(orgId);
+    const { source, syncs } = recordingSource();
+    const noChannel = {
+      getByName(name: string) {
+        const recorded = source.ORG_STATE.getByName(name);
+        return { sync: recorded.sync.bind(recorded), fetch: () => Promise.reject(new Error("no channel")) };
+      },
+    } as unknown as OrgStateNamespace;
+    const context = requestContext();
+    const view = new RevocationView(
+      { ORG_STATE: noChannel, KV: env.KV },
+      { maxStalenessMs: 300, maxOrgs: 10, push: { maxAgeMs: 20_000 } },
+    );
+    expect(await view.isRevoked(t, context)).toBe(false);
+    await revokeJti(orgId, t);
+    await expect.poll(() => view.isRevoked(t, context)).toBe(true);
+    expect(syncs.length).toBeGreaterThan(1);
+    expect(view.openChannels).toBe(0);
   });
 });

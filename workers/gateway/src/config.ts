@@ -15,6 +15,8 @@ export interface GatewayConfig {
   /** How old a view may be served while the org's object is unreachable; then 503 (trust/revocation-view.ts). */
   revocationHardLimitMs: number;
   revocationViewMaxOrgs: number;
+  /** Whether isolates hold a push channel from each org's object (trust/revocation-channel.ts). */
+  revocationPush: boolean;
   jwksRefetchCooldownMs: number;
   /** The secret the assertion key is derived from (shared/gateway-assertion/signing-key.ts). */
   assertionSecret: string;
@@ -27,6 +29,7 @@ type ConfigVars = Record<
   | "REVOCATION_MAX_STALENESS_MS"
   | "REVOCATION_HARD_LIMIT_MS"
   | "REVOCATION_VIEW_MAX_ORGS"
+  | "REVOCATION_PUSH"
   | "JWKS_REFETCH_COOLDOWN_MS"
   | "GATEWAY_ASSERTION_KEY",
   string
@@ -51,6 +54,7 @@ export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
       3_600_000,
     ),
     revocationViewMaxOrgs: integerVar("REVOCATION_VIEW_MAX_ORGS", vars.REVOCATION_VIEW_MAX_ORGS, 1, 1_000_000),
+    revocationPush: switchVar("REVOCATION_PUSH", vars.REVOCATION_PUSH),
     jwksRefetchCooldownMs: integerVar("JWKS_REFETCH_COOLDOWN_MS", vars.JWKS_REFETCH_COOLDOWN_MS, 0, 3_600_000),
     assertionSecret: secretVar(
       "GATEWAY_ASSERTION_KEY",
@@ -67,4 +71,11 @@ export function parseGatewayConfig(vars: ConfigVars): GatewayConfig {
  */
 export function tokenService(env: Pick<GatewayEnv, "TOKEN_SERVICE">): TokenServiceBinding {
   return env.TOKEN_SERVICE as unknown as TokenServiceBinding;
+}
+
+/** "on" or "off"; anything else fails loudly. */
+function switchVar(name: string, value: string | undefined): boolean {
+  if (value === "on") return true;
+  if (value === "off") return false;
+  throw new Error(`${name} must be "on" or "off"`);
 }

@@ -14,6 +14,7 @@ import { normalisePath, PathError } from "./routing/normalise-path.ts";
 import { ROUTES } from "./routing/route-table.ts";
 import { DEFAULT_DPOP_REPLAY_ENTRIES, DpopReplayCache } from "./trust/dpop-replay-cache.ts";
 import { JwksCache } from "./trust/jwks-cache.ts";
+import { CHANNEL_MAX_AGE_MS } from "./trust/revocation-channel.ts";
 import { RevocationView } from "./trust/revocation-view.ts";
 import { DEFAULT_VERIFIED_TOKEN_ENTRIES, VerifiedTokenCache } from "./trust/verified-token-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
@@ -42,6 +43,7 @@ function isolateState(env: GatewayEnv): IsolateState {
       maxStalenessMs: config.revocationMaxStalenessMs,
       maxOrgs: config.revocationViewMaxOrgs,
       hardLimitMs: config.revocationHardLimitMs,
+      ...(config.revocationPush ? { push: { maxAgeMs: CHANNEL_MAX_AGE_MS } } : {}),
     });
     const signer = AssertionSigner.create(config.assertionSecret, config.issuer);
     // Handled where it is awaited; this keeps an early failure from being reported as unhandled.

@@ -1,17 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
 import type { OrgStateRpc, PolicyPublication } from "../../../shared/contracts/org-state.ts";
-import type {
-  RevocationChanges,
-  RevocationEntry,
-  RevocationEvent,
-  RevocationKind,
-  RevocationSnapshot,
+import {
+  REVOCATION_KINDS,
+  REVOCATION_SYNC_TAIL,
+  type RevocationChanges,
+  type RevocationEntry,
+  type RevocationEvent,
+  type RevocationKind,
+  type RevocationSnapshot,
+  type RevocationSync,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 import { RevocationLog } from "./revocation-log.ts";
+import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
 
-const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject", "client", "org"]);
+const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
 
 /**
  * The strongly consistent control state of one organization (one object per
@@ -22,13 +26,15 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(["jti", "session", "subject",
  * revoked_at, expires_at)`, the event log `revocation_event` (revocation-log.ts)
  * and `meta(key, value)` with keys `version` (the revocation version),
  * `log_floor` (see revocation-log.ts), `policy_version` (the current policy
- * version, absent until the first publish) and `policy_sequence` (the
- * publish counter).
+ * version, absent until the first publish), `policy_sequence` (the
+ * publish counter) and `mirror_version` (revocation-mirror.ts); `org(id)`
+ * remembers which org this object is, for the KV mirror its alarm writes.
  */
 export class OrgState extends DurableObject implements OrgStateRpc {
   private readonly sql: SqlStorage;
   private readonly log: RevocationLog;
   private readonly subscribers: RevocationSubscribers;
+  private readonly mirror: RevocationMirror;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -42,15 +48,21 @@ export class OrgState extends DurableObject implements OrgStateRpc {
         PRIMARY KEY (kind, value)
       );
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS org (id TEXT PRIMARY KEY);
     `);
     this.log = new RevocationLog(this.sql);
-    this.subscribers = new RevocationSubscribers(ctx, this.log, () => this.currentVersion());
+    this.mirror = new RevocationMirror(this.sql, env.KV);
+    this.subscribers = new RevocationSubscribers(ctx, this.log, () => ({
+      version: this.currentVersion(),
+      policyVersion: this.metaValue("policy_version") ?? null,
+    }));
   }
 
   /**
    * The live revocation stream (revocation-subscribers.ts): the only HTTP
    * this object serves, reached through `stub.fetch` by the admin API
-   * (workers/token/src/revocations/), which authenticates the caller.
+   * (workers/token/src/revocations/), which authenticates the caller, and
+   * by gateways for their push channel (GATEWAY_CHANNEL_PATH).
    */
   override async fetch(request: Request): Promise<Response> {
     return this.subscribers.connect(request);
@@ -87,6 +99,7 @@ export class OrgState extends DurableObject implements OrgStateRpc {
     // Entry, version and log event are one transaction: a subscriber that
     // sees version N can always read event N.
     const logged = this.ctx.storage.transactionSync(() => {
+      this.sql.exec("INSERT OR IGNORE INTO org (id) VALUES (?)", event.orgId);
       this.sql.exec(
         `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
@@ -108,8 +121,32 @@ export class OrgState extends DurableObject implements OrgStateRpc {
     });
     // After the commit and before any await: subscribers see events in seq order.
     this.subscribers.publish(logged);
-    await this.scheduleCleanup(expiresAt);
+    await this.scheduleAlarm(Math.min(expiresAt * 1000, Date.now() + MIRROR_DELAY_MS));
     return logged.seq;
+  }
+
+  /**
+   * What a gateway needs to bring its view from version `after` to now, in
+   * one read: the events since (reaching REVOCATION_SYNC_TAIL further back,
+   * so the copy it shares in its location serves isolates a little behind
+   * it too) and the policy version; or the whole snapshot when `after` is
+   * null (a cold isolate without a KV mirror), predates the log, or is ahead
+   * of this object.
+   */
+  async sync(orgId: string, after: number | null): Promise<RevocationSync> {
+    const version = this.currentVersion();
+    const policyVersion = this.metaValue("policy_version") ?? null;
+    const floor = this.log.floor();
+    // Below the floor some events after `after` may be missing: only the snapshot is whole then.
+    if (after !== null && Number.isSafeInteger(after) && after >= floor && after <= version) {
+      const from = Math.max(floor, Math.min(after, version - REVOCATION_SYNC_TAIL));
+      const changes = this.log.changesSince(from, version);
+      if (changes.kind === "changes") {
+        const through = changes.more ? (changes.events.at(-1)?.seq ?? version) : version;
+        return { kind: "delta", orgId, from, through, events: changes.events, more: changes.more, policyVersion };
+      }
+    }
+    return { kind: "snapshot", snapshot: await this.snapshot(orgId) };
   }
 
   /** The events after version `after` (one page), or "resync" when some are no longer logged. */
@@ -160,6 +197,9 @@ export class OrgState extends DurableObject implements OrgStateRpc {
         )
         .one().value;
     });
+    // Gateways holding a push channel treat their view as current, policy
+    // version included: they must hear of the switch as they would of a revocation.
+    this.subscribers.publishPolicy(version);
     return { version, sequence };
   }
 
@@ -167,10 +207,19 @@ export class OrgState extends DurableObject implements OrgStateRpc {
     return { version: this.metaValue("policy_version") ?? null, sequence: this.metaValue("policy_sequence") ?? 0 };
   }
 
+  /**
+   * Drops what has expired and brings the KV mirror up to date. Idempotent:
+   * a repeated or early run deletes nothing live and writes the mirror only
+   * when it is behind; if the mirror write fails the runtime retries the
+   * alarm, and the cleanup simply finds nothing left to do.
+   */
   override async alarm(): Promise<void> {
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM revocation WHERE expires_at <= ?", now);
     this.log.prune(now);
+    const orgId = this.sql.exec<{ id: string }>("SELECT id FROM org LIMIT 1").toArray()[0]?.id;
+    const version = this.currentVersion();
+    if (orgId !== undefined && this.mirror.isBehind(version)) await this.mirror.write(await this.snapshot(orgId));
     // An older event may expire before its entry's row (a later revocation
     // of the same value extends the row, not the event), so both tables set the next alarm.
     const next = this.sql
@@ -198,8 +247,9 @@ export class OrgState extends DurableObject implements OrgStateRpc {
       .one().value;
   }
 
-  private async scheduleCleanup(expiresAt: number): Promise<void> {
+  /** The alarm runs at `at` (ms) or earlier: one alarm serves both cleanup and the mirror. */
+  private async scheduleAlarm(at: number): Promise<void> {
     const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > expiresAt * 1000) await this.ctx.storage.setAlarm(expiresAt * 1000);
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }

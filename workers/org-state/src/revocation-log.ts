@@ -79,7 +79,8 @@ export class RevocationLog {
     this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = 'log_floor'", pruned);
   }
 
-  private floor(): number {
+  /** The highest seq that may be missing from the log (see the class comment). */
+  floor(): number {
     return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'log_floor'").one().value;
   }
 }

@@ -1,9 +1,23 @@
-import type { RevocationLogEvent, RevocationStreamMessage } from "../../../shared/contracts/revocation.ts";
+import {
+  GATEWAY_CHANNEL_PATH,
+  type GatewayChannelMessage,
+  REVOCATION_CHANGES_PAGE,
+  type RevocationLogEvent,
+  type RevocationStreamMessage,
+} from "../../../shared/contracts/revocation.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
 /** The hibernation tag every subscriber socket carries. */
 const SUBSCRIBER_TAG = "revocation-subscriber";
+/** The tag of gateways' push channels (workers/gateway/src/trust/revocation-channel.ts). */
+const GATEWAY_TAG = "gateway-channel";
+
+/** The object's versions as a channel starts from them. */
+export interface ObjectVersions {
+  version: number;
+  policyVersion: number | null;
+}
 
 const encoder = new TextEncoder();
 
@@ -19,6 +33,11 @@ const encoder = new TextEncoder();
  * the runtime without waking the object. SSE subscribers are streams this
  * instance holds in memory: they keep it alive while connected and end when
  * it is evicted, after which they reconnect with `Last-Event-ID` and resume.
+ *
+ * Gateways connect to GATEWAY_CHANNEL_PATH instead: the same hibernatable
+ * socket and events, plus a `state` message once their backlog is sent and
+ * a `policy` message at every policy switch, so a gateway holding one can
+ * keep its view current between reads.
  */
 export class RevocationSubscribers {
   private readonly sseWriters = new Set<WritableStreamDefaultWriter<Uint8Array>>();
@@ -26,7 +45,7 @@ export class RevocationSubscribers {
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly log: RevocationLog,
-    private readonly currentVersion: () => number,
+    private readonly versions: () => ObjectVersions,
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -36,8 +55,10 @@ export class RevocationSubscribers {
     const url = new URL(request.url);
     const after = parseAfter(url.searchParams.get("after") ?? request.headers.get("last-event-id"));
     if (after === undefined) return httpErrorResponse("invalid_body", "after must be a non-negative integer");
-    const position = after ?? this.currentVersion();
-    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    const position = after ?? this.versions().version;
+    const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) return this.connectGateway(position);
+    if (upgrade) {
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [SUBSCRIBER_TAG]);
       this.backlog(position, (message) => server.send(JSON.stringify(message)));
@@ -55,24 +76,54 @@ export class RevocationSubscribers {
     return httpErrorResponse("invalid_body", "connect with a WebSocket upgrade or Accept: text/event-stream");
   }
 
-  /** Sends a just-recorded event to every subscriber; call it right after the write. */
+  /** Sends a just-recorded event to every subscriber and gateway; call it right after the write. */
   publish(event: RevocationLogEvent): void {
     const message: RevocationStreamMessage = { type: "revocation", ...event };
     const frame = JSON.stringify(message);
-    for (const socket of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
+    this.sendAll(SUBSCRIBER_TAG, frame);
+    this.sendAll(GATEWAY_TAG, frame);
+    for (const writer of this.sseWriters) this.writeEvent(writer, message);
+  }
+
+  /** Tells every gateway channel the policy version switched (subscribers only follow revocations). */
+  publishPolicy(policyVersion: number | null): void {
+    const message: GatewayChannelMessage = { type: "policy", policyVersion };
+    this.sendAll(GATEWAY_TAG, JSON.stringify(message));
+  }
+
+  /**
+   * A gateway's channel: the backlog after its view's version, then `state`.
+   * A gateway far behind is told to resync (read from the object) rather
+   * than sent a long backlog over the socket.
+   */
+  private connectGateway(after: number): Response {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [GATEWAY_TAG]);
+    const send = (message: GatewayChannelMessage) => server.send(JSON.stringify(message));
+    const versions = this.versions();
+    if (versions.version - after > REVOCATION_CHANGES_PAGE) {
+      send({ type: "resync", version: versions.version });
+    } else {
+      this.backlog(after, send);
+      send({ type: "state", ...versions });
+    }
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private sendAll(tag: string, frame: string): void {
+    for (const socket of this.ctx.getWebSockets(tag)) {
       try {
         socket.send(frame);
       } catch {
-        // A socket closing under us: the subscriber resumes from its last seq.
+        // A socket closing under us: a subscriber resumes from its last seq, a gateway reads the object.
       }
     }
-    for (const writer of this.sseWriters) this.writeEvent(writer, message);
   }
 
   private backlog(after: number, send: (message: RevocationStreamMessage) => void): void {
     let position = after;
     for (;;) {
-      const changes = this.log.changesSince(position, this.currentVersion());
+      const changes = this.log.changesSince(position, this.versions().version);
       if (changes.kind === "resync") {
         send({ type: "resync", version: changes.version });
         return;

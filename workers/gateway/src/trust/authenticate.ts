@@ -18,6 +18,8 @@ export interface AuthenticateDeps {
   dpopReplays: DpopReplayCache;
   /** Tokens this isolate has verified (verified-token-cache.ts). */
   verifiedTokens: VerifiedTokenCache;
+  /** Lets the revocation view keep its push channel open past this request (trust/revocation-channel.ts). */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 export type Authentication =
@@ -98,7 +100,7 @@ export async function authenticate(
 
   let revoked: boolean;
   try {
-    revoked = await deps.revocations.isRevoked(claims);
+    revoked = await deps.revocations.isRevoked(claims, { waitUntil: deps.waitUntil });
   } catch (error) {
     // Fail closed: without a view of revocations no newer than the bound,
     // the gateway cannot vouch for the token.

@@ -1,28 +1,9 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
-import { CACHE_KEY, orgStateName } from "../../../../shared/contracts/storage-keys.ts";
-import type { OrgStateNamespace } from "../../../../shared/contracts/org-state.ts";
-import type { RevocationEntry, RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
-import { tokenClients } from "../../../../shared/revocation/is-token-revoked.ts";
+import { CHANNEL_RETRY_MS, RevocationChannel } from "./revocation-channel.ts";
+import type { OrgRevocations } from "./revocation-index.ts";
+import { pullRevocations, type RevocationSource } from "./revocation-sync.ts";
 
-export interface RevocationSource {
-  ORG_STATE: OrgStateNamespace;
-}
-
-interface CachedSnapshot {
-  fetchedAt: number;
-  snapshot: RevocationSnapshot;
-}
-
-interface OrgView {
-  fetchedAt: number;
-  version: number;
-  jti: Set<string>;
-  session: Set<string>;
-  /** value → revokedAt: tokens issued at or before it are cut off. */
-  cutoffs: Map<string, number>;
-  /** The org's current policy version, read in the same snapshot (policy/policy-store.ts). */
-  policyVersion: number | null;
-}
+export type { RevocationSource } from "./revocation-sync.ts";
 
 export interface RevocationViewOptions {
   /** No view is older than this (docs/revocation.md). */
@@ -41,25 +22,42 @@ export interface RevocationViewOptions {
    * no grace, a failed refresh fails the check.
    */
   hardLimitMs?: number;
+  /**
+   * Push (revocation-channel.ts): while an org has traffic, each isolate
+   * holds a channel from its object, which delivers revocations as they are
+   * recorded and keeps the view confirmed without pulling. Off, or for a
+   * request that brings no waitUntil, the view only pulls.
+   */
+  push?: { maxAgeMs: number };
 }
 
+/** What a check may hand over so the view can hold a push channel past the request. */
+export interface CheckContext {
+  waitUntil?: (promise: Promise<unknown>) => void;
+}
+
+/** Below this bound a channel's pings could not keep up: such views only pull. */
+const MIN_PUSH_STALENESS_MS = 100;
+
 /**
- * An isolate's view of each org's revocations, at most `maxStalenessMs` old.
- * The org's Durable Object is the source of truth. A stale view is refreshed
- * first from the location's Cache API copy, which carries the time it was
- * read from the object, and only then from the object itself; concurrent
- * requests in an isolate share one refresh. So the object sees about one
- * read per location per window, whatever the number of isolates or requests
- * (docs/revocation.md has the model and its numbers), and no view is ever
- * older than the bound, however it was obtained.
+ * An isolate's view of each org's revocations, never believed fresher than
+ * `maxStalenessMs` (docs/revocation.md). The org's Durable Object is the
+ * source of truth. A view is current while it was confirmed against the
+ * object less than the bound ago — by its push channel's pings, or by a
+ * pull (revocation-sync.ts: the location's cache, then the object, changes
+ * only). Concurrent requests in an isolate share one pull, so the object
+ * sees about one read per location per window, whatever the number of
+ * isolates or requests, plus one channel per isolate and org with traffic.
  */
 export class RevocationView {
   /** In least-recently-used order: a hit moves the org to the end. */
-  private readonly views = new Map<string, OrgView>();
-  private readonly inflight = new Map<string, Promise<OrgView>>();
+  private readonly views = new Map<string, OrgRevocations>();
+  private readonly channels = new Map<string, RevocationChannel>();
+  private readonly inflight = new Map<string, Promise<OrgRevocations>>();
   private readonly maxStalenessMs: number;
   private readonly maxOrgs: number;
   private readonly hardLimitMs: number;
+  private readonly push: { maxAgeMs: number } | undefined;
 
   constructor(
     private readonly source: RevocationSource,
@@ -68,6 +66,7 @@ export class RevocationView {
     this.maxStalenessMs = options.maxStalenessMs;
     this.maxOrgs = options.maxOrgs;
     this.hardLimitMs = Math.max(options.hardLimitMs ?? 0, options.maxStalenessMs);
+    this.push = options.maxStalenessMs >= MIN_PUSH_STALENESS_MS ? options.push : undefined;
   }
 
   /** How many orgs' views this isolate holds now (at most `maxOrgs`). */
@@ -75,146 +74,89 @@ export class RevocationView {
     return this.views.size;
   }
 
+  /** How many push channels this isolate holds open now. */
+  get openChannels(): number {
+    let open = 0;
+    for (const channel of this.channels.values()) if (channel.live) open++;
+    return open;
+  }
+
   /**
-   * Whether any recorded revocation matches the token, by the rules of
-   * shared/revocation/is-token-revoked.ts: a client cut-off matches the
-   * token's client and every actor client along its `act` chain, so an
-   * agent that was revoked stops acting through the tokens it passed on.
+   * Whether any recorded revocation matches the token (revocation-index.ts:
+   * jti, session, grant, and subject, client — along the `act` chain too —
+   * and org cut-offs). Throws when no view within the hard limit can be had:
+   * the caller fails closed.
    */
-  async isRevoked(claims: AccessTokenClaims): Promise<boolean> {
-    const view = await this.current(claims.org_id);
-    if (view.jti.has(claims.jti)) return true;
-    if (claims.sid !== undefined && view.session.has(claims.sid)) return true;
-    return (
-      issuedBy(view.cutoffs.get(`subject ${claims.sub}`), claims.iat) ||
-      tokenClients(claims).some((client) => issuedBy(view.cutoffs.get(`client ${client}`), claims.iat)) ||
-      issuedBy(view.cutoffs.get(`org ${claims.org_id}`), claims.iat)
-    );
+  async isRevoked(claims: AccessTokenClaims, context: CheckContext = {}): Promise<boolean> {
+    const view = await this.current(claims.org_id, context);
+    return view.matches(claims, Math.floor(Date.now() / 1000));
   }
 
   /** The org's current policy version as of its view, which is no older than the bound; null: none published. */
   async policyVersion(orgId: string): Promise<number | null> {
-    return (await this.current(orgId)).policyVersion;
+    return (await this.current(orgId, {})).policyVersion;
   }
 
-  private async current(orgId: string): Promise<OrgView> {
-    const cached = this.views.get(orgId);
-    if (cached && Date.now() - cached.fetchedAt < this.maxStalenessMs) {
-      this.remember(orgId, cached);
-      return cached;
+  private async current(orgId: string, context: CheckContext): Promise<OrgRevocations> {
+    const held = this.views.get(orgId);
+    if (held && Date.now() - held.confirmedAt < this.maxStalenessMs) {
+      this.remember(orgId, held);
+      this.keepChannel(held, context);
+      return held;
     }
     let pending = this.inflight.get(orgId);
     if (!pending) {
-      pending = this.refresh(orgId).finally(() => this.inflight.delete(orgId));
+      pending = pullRevocations(this.source, orgId, held, this.maxStalenessMs).finally(() =>
+        this.inflight.delete(orgId),
+      );
       this.inflight.set(orgId, pending);
     }
     try {
-      return await pending;
+      const view = await pending;
+      this.remember(orgId, view);
+      this.keepChannel(view, context);
+      return view;
     } catch (error) {
       // A brief outage of the org's object should not take every request of
       // the org down with it: the last view still answers, beyond the bound
-      // but within the hard limit. Its read time is kept, so the next
-      // request tries the object again and the limit counts from the last
-      // successful read.
-      if (cached && Date.now() - cached.fetchedAt < this.hardLimitMs) {
-        console.error("revocation refresh failed; serving the last view", orgId, Date.now() - cached.fetchedAt, error);
-        return cached;
+      // but within the hard limit. Its confirmation time is kept, so the
+      // next request tries the object again and the limit counts from the
+      // last successful read.
+      if (held && Date.now() - held.confirmedAt < this.hardLimitMs) {
+        console.error("revocation refresh failed; serving the last view", orgId, Date.now() - held.confirmedAt, error);
+        return held;
       }
       throw error;
     }
   }
 
-  private async refresh(orgId: string): Promise<OrgView> {
-    const shared = await this.fromLocationCache(orgId);
-    if (shared) {
-      this.remember(orgId, shared);
-      return shared;
-    }
-    // Taken before the read: the snapshot is at least this fresh.
-    const startedAt = Date.now();
-    const snapshot: RevocationSnapshot = await this.source.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
-    const view = index(snapshot, startedAt);
-    this.remember(orgId, view);
-    await this.toLocationCache(orgId, { fetchedAt: startedAt, snapshot });
-    return view;
-  }
-
-  private async fromLocationCache(orgId: string): Promise<OrgView | undefined> {
-    if (this.maxStalenessMs < 1000) return undefined;
-    const hit = await caches.default.match(CACHE_KEY.revocations(orgId));
-    if (!hit) return undefined;
-    const cached: unknown = await hit.json().catch(() => undefined);
-    if (!isCachedSnapshot(cached) || cached.snapshot.orgId !== orgId) return undefined;
-    const age = Date.now() - cached.fetchedAt;
-    // An entry claiming to be from the future (a skewed clock, or a forged
-    // or corrupted entry) would pass the age check for as long as it claims,
-    // stretching the bound: only the object itself is believed then.
-    if (age < 0 || age >= this.maxStalenessMs) return undefined;
-    return index(cached.snapshot, cached.fetchedAt);
+  /** Opens (or replaces, when it nears its end or follows a replaced view) the org's push channel. */
+  private keepChannel(view: OrgRevocations, context: CheckContext): void {
+    if (!this.push || !context.waitUntil) return;
+    const channel = this.channels.get(view.orgId);
+    if (channel?.view === view && (channel.live || Date.now() - channel.openedAt < CHANNEL_RETRY_MS)) return;
+    if (channel && channel.view !== view) channel.close();
+    this.channels.set(
+      view.orgId,
+      RevocationChannel.open(
+        this.source.ORG_STATE,
+        view,
+        { maxStalenessMs: this.maxStalenessMs, maxAgeMs: this.push.maxAgeMs },
+        context.waitUntil,
+      ),
+    );
   }
 
   /** Holds the org's view as the most recently used, evicting the least recently used beyond the bound. */
-  private remember(orgId: string, view: OrgView): void {
+  private remember(orgId: string, view: OrgRevocations): void {
     this.views.delete(orgId);
     this.views.set(orgId, view);
     while (this.views.size > this.maxOrgs) {
       const oldest = this.views.keys().next();
       if (oldest.done) break;
       this.views.delete(oldest.value);
+      this.channels.get(oldest.value)?.close();
+      this.channels.delete(oldest.value);
     }
   }
-
-  private async toLocationCache(orgId: string, entry: CachedSnapshot): Promise<void> {
-    // The Cache API counts in whole seconds; windows under a second are
-    // served from the object directly.
-    const ttl = Math.floor(this.maxStalenessMs / 1000);
-    if (ttl < 1) return;
-    try {
-      await caches.default.put(
-        CACHE_KEY.revocations(orgId),
-        new Response(JSON.stringify(entry), {
-          headers: { "Cache-Control": `max-age=${ttl}`, "Content-Type": "application/json" },
-        }),
-      );
-    } catch (error) {
-      // A cache that cannot be written costs extra reads, not correctness.
-      console.error("revocation cache write failed", error);
-    }
-  }
-}
-
-function isCachedSnapshot(value: unknown): value is CachedSnapshot {
-  if (typeof value !== "object" || value === null) return false;
-  const { fetchedAt, snapshot } = value as Partial<CachedSnapshot>;
-  return (
-    typeof fetchedAt === "number" &&
-    Number.isFinite(fetchedAt) &&
-    typeof snapshot === "object" &&
-    snapshot !== null &&
-    typeof snapshot.orgId === "string" &&
-    typeof snapshot.version === "number" &&
-    Array.isArray(snapshot.entries) &&
-    (snapshot.policyVersion === null || typeof snapshot.policyVersion === "number")
-  );
-}
-
-function index(snapshot: RevocationSnapshot, fetchedAt: number): OrgView {
-  const view: OrgView = {
-    fetchedAt,
-    version: snapshot.version,
-    jti: new Set(),
-    session: new Set(),
-    cutoffs: new Map(),
-    policyVersion: snapshot.policyVersion,
-  };
-  for (const entry of snapshot.entries as RevocationEntry[]) {
-    if (entry.kind === "jti") view.jti.add(entry.value);
-    else if (entry.kind === "session") view.session.add(entry.value);
-    else view.cutoffs.set(`${entry.kind} ${entry.value}`, entry.revokedAt);
-  }
-  return view;
-}
-
-function issuedBy(cutoff: number | undefined, iat: number): boolean {
-  return cutoff !== undefined && iat <= cutoff;
 }
