@@ -13,6 +13,9 @@ import {
 } from "./pages/handlers.tsx";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
 import { sessionTokenEndpoint } from "./session-token/exchange.ts";
+import { ACCOUNT_PATH } from "./pages/account-paths.ts";
+import * as account from "./pages/account-handlers.tsx";
+import { showTwoFactor, submitTwoFactor } from "./pages/two-factor-handlers.tsx";
 
 const app = new Hono<AuthnApp>();
 
@@ -31,6 +34,20 @@ app.post(ENDPOINT.signUp, submitCredentialsForm("sign-up"));
 app.post(ENDPOINT.signOut, signOut);
 app.get(ENDPOINT.app, appPage);
 app.post(ENDPOINT.sessionToken, sessionTokenEndpoint);
+// The second factor and the person's own account (sessions, passkeys, 2FA, API keys).
+for (const path of [ENDPOINT.twoFactor, ENDPOINT.account, `${ENDPOINT.account}/*`]) app.use(path, pageSecurityHeaders);
+app.get(ENDPOINT.twoFactor, showTwoFactor);
+app.post(ENDPOINT.twoFactor, submitTwoFactor);
+app.get(ENDPOINT.account, account.showAccount);
+app.get(ACCOUNT_PATH.webauthnScript, account.webauthnScript);
+app.post(ACCOUNT_PATH.revokeSession, account.revokeSession);
+app.post(ACCOUNT_PATH.renamePasskey, account.renamePasskey);
+app.post(ACCOUNT_PATH.deletePasskey, account.deletePasskey);
+app.post(ACCOUNT_PATH.enableTwoFactor, account.enableTwoFactor);
+app.post(ACCOUNT_PATH.confirmTwoFactor, account.confirmTwoFactor);
+app.post(ACCOUNT_PATH.disableTwoFactor, account.disableTwoFactor);
+app.post(ACCOUNT_PATH.createKey, account.createApiKey);
+app.post(ACCOUNT_PATH.revokeKey, account.revokeApiKey);
 
 app.notFound(() => httpErrorResponse("not_found", "no such page"));
 app.onError((error) => internalErrorResponse("authn worker", error));

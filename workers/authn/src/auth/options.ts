@@ -1,6 +1,6 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
-import { apiKeyPlugin } from "./plugins/api-key.ts";
+import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
 import { oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
 import { ssoPlugin } from "./plugins/sso.ts";
@@ -55,6 +55,8 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime) {
     plugins: [
       organization({
         allowUserToCreateOrganization: true,
+        // Owners and admins manage the org's API keys; members do not.
+        ...organizationRolesWithApiKeys(),
         ...runtime,
       }),
       twoFactorPlugin(issuer),

@@ -3,7 +3,7 @@ import type { Auth } from "../auth/create-auth.ts";
 
 /** What a form post turned into: a redirect with cookies, or a message for the form. */
 export type FormOutcome =
-  | { ok: true; setCookies: string[] }
+  | { ok: true; setCookies: string[]; twoFactor?: true }
   | { ok: false; status: 400 | 401 | 409 | 422 | 429 | 500; message: string; code?: string };
 
 interface BetterAuthErrorBody {
@@ -76,7 +76,12 @@ export async function signInWithForm(auth: Auth, request: Request, form: FormDat
     asResponse: true,
   });
   if (!response.ok) return failure(response);
-  return { ok: true, setCookies: response.headers.getSetCookie() };
+  const setCookies = response.headers.getSetCookie();
+  // The password was right and the person has 2FA on: Better Auth set only
+  // the challenge cookie (auth/plugins/two-factor.ts), no session yet.
+  const signedIn = (await response.json().catch(() => ({}))) as { twoFactorRedirect?: boolean };
+  if (signedIn.twoFactorRedirect) return { ok: true, setCookies, twoFactor: true };
+  return { ok: true, setCookies };
 }
 
 /**

@@ -20,6 +20,13 @@ export const SESSION_TOKEN_PATHS: ReadonlySet<string> = new Set(
     "/list-sessions",
     "/update-session",
     "/change-password",
+    // The second factor's answers: the new (or stepped-up) session's `token`,
+    // and a passkey sign-in's (or registration's) `session.token`.
+    "/two-factor/verify-totp",
+    "/two-factor/verify-backup-code",
+    "/two-factor/verify-otp",
+    "/passkey/verify-authentication",
+    "/passkey/verify-registration",
   ].map((path) => `${ENDPOINT.authApi}${path}`),
 );
 

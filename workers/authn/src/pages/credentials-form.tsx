@@ -1,4 +1,5 @@
 import { Layout } from "./layout.tsx";
+import { PasskeySignIn } from "./passkey-sign-in.tsx";
 
 export interface CredentialsFormProps {
   mode: "sign-in" | "sign-up";
@@ -44,6 +45,7 @@ export function CredentialsForm(props: CredentialsFormProps) {
         </label>
         <button type="submit">{signUp ? "Create account" : "Sign in"}</button>
       </form>
+      {signUp ? null : <PasskeySignIn nonce={props.nonce} />}
       <p>
         {signUp ? (
           <>

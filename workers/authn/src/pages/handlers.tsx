@@ -71,7 +71,7 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
       return again(outcome.message, outcome.status);
     }
     for (const cookie of outcome.setCookies) c.header("Set-Cookie", cookie, { append: true });
-    return c.redirect(ENDPOINT.app, 303);
+    return c.redirect(outcome.twoFactor ? ENDPOINT.twoFactor : ENDPOINT.app, 303);
   };
 }
 

@@ -4,6 +4,7 @@ import { NO_STORE_HEADERS, OAuthError, oauthErrorResponse } from "../../../../sh
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig, tokenService } from "../config.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
+import { secondFactorSatisfied } from "../two-factor/second-factor.ts";
 
 type ExchangeContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
 
@@ -21,7 +22,8 @@ type ExchangeContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Arr
  * `scope` (optional, RFC 6749 §3.3). Errors: `403 cross_origin_post` for a
  * cross-origin or Origin-less call (shared/errors/http.ts), RFC 6749 errors
  * otherwise: `invalid_request` for a malformed body, `invalid_grant` when
- * the cookie carries no live session, `temporarily_unavailable` when the
+ * the cookie carries no live session or a session of a person with 2FA on
+ * that has not passed it (two-factor/second-factor.ts), `temporarily_unavailable` when the
  * token Worker cannot be reached; and whatever the token Worker answers.
  */
 export async function sessionTokenEndpoint(c: ExchangeContext): Promise<Response> {
@@ -34,8 +36,13 @@ export async function sessionTokenEndpoint(c: ExchangeContext): Promise<Response
   const audience = params.get("audience");
   if (!audience) return oauthErrorResponse(new OAuthError("invalid_request", "audience is required"));
 
-  const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
+  // Never from the cookie cache: the session must still be in D1 (GHSA-xg6x-h9c9-2m83).
+  const auth = getAuth(c.env);
+  const session = await auth.api.getSession({ headers: c.req.raw.headers, query: { disableCookieCache: true } });
   if (!session) return oauthErrorResponse(new OAuthError("invalid_grant", "no live session"));
+  if (!(await secondFactorSatisfied((await auth.$context).internalAdapter, session))) {
+    return oauthErrorResponse(new OAuthError("invalid_grant", "the session has not passed its second factor"));
+  }
 
   let result: Awaited<ReturnType<ReturnType<typeof tokenService>["exchangeSession"]>>;
   try {

@@ -94,6 +94,9 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.app, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.sessionToken, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.authApi, match: "below", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.twoFactor, match: "exact", upstream: AUTHN },
+  // The account page, its forms and its WebAuthn script.
+  { kind: "public", path: ENDPOINT.account, match: "subtree", upstream: AUTHN },
   // The token Worker's endpoints and metadata; its admin API authenticates operators itself.
   { kind: "public", path: ENDPOINT.token, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.revocation, match: "exact", upstream: TOKEN },

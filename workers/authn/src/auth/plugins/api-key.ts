@@ -1,12 +1,57 @@
 import { apiKey } from "@better-auth/api-key";
+import { createAccessControl } from "better-auth/plugins/access";
+import { adminAc, defaultStatements, memberAc, ownerAc } from "better-auth/plugins/organization/access";
+
+/** Days a key may live; a key is never created without an expiry. */
+export const API_KEY_MAX_DAYS = 365;
+export const API_KEY_DEFAULT_DAYS = 90;
+
+const DAY_SECONDS = 24 * 60 * 60;
 
 /**
- * Keys owned by a person (`user`) or by an organization (`org`); Better Auth
- * stores only their hash and shows a key once, when it is created.
+ * Keys owned by a person (`user`) or by an organization (`org`). Better
+ * Auth stores only the key's SHA-256 hash (and its first characters, to
+ * tell keys apart in a list) and shows the key once, when it is created.
+ * Every key expires; its scopes are set only by the server (the account
+ * page, from the scopes the issuer knows: pages/account-actions.ts), never
+ * by the caller of Better Auth's API, so a key made there carries none.
  */
 export function apiKeyPlugin() {
+  const common = {
+    keyExpiration: {
+      defaultExpiresIn: API_KEY_DEFAULT_DAYS * DAY_SECONDS,
+      minExpiresIn: 1,
+      maxExpiresIn: API_KEY_MAX_DAYS,
+    },
+    permissions: { defaultPermissions: {} },
+    enableMetadata: false,
+    requireName: true,
+    maximumNameLength: 64,
+    startingCharactersConfig: { shouldStore: true, charactersLength: 8 },
+  };
   return apiKey([
-    { configId: "user", references: "user", defaultPrefix: "mak_" },
-    { configId: "org", references: "organization", defaultPrefix: "mao_" },
+    { configId: "user", references: "user", defaultPrefix: "mak_", ...common },
+    { configId: "org", references: "organization", defaultPrefix: "mao_", ...common },
   ]);
+}
+
+const API_KEY_ACTIONS = ["create", "read", "update", "delete"] as const;
+
+/**
+ * The organization roles with the right to manage the org's API keys: owners
+ * and admins may, members may not. Better Auth's api-key plugin asks the
+ * organization plugin for the `apiKey` permission of the member's role; its
+ * default roles know no `apiKey` statement, so without these only the owner
+ * could. The rest of each role is Better Auth's default.
+ */
+export function organizationRolesWithApiKeys() {
+  const ac = createAccessControl({ ...defaultStatements, apiKey: API_KEY_ACTIONS });
+  return {
+    ac,
+    roles: {
+      owner: ac.newRole({ ...ownerAc.statements, apiKey: [...API_KEY_ACTIONS] }),
+      admin: ac.newRole({ ...adminAc.statements, apiKey: [...API_KEY_ACTIONS] }),
+      member: ac.newRole({ ...memberAc.statements }),
+    },
+  };
 }

@@ -1,9 +1,120 @@
+import { APIError, createAuthMiddleware, getSessionFromCtx, isAPIError } from "better-auth/api";
 import { twoFactor } from "better-auth/plugins";
+import { SECOND_FACTOR_REQUIRED } from "../../../../../shared/contracts/second-factor.ts";
+import { hasSecondFactorMark, markSecondFactor, secondFactorSatisfied } from "../../two-factor/second-factor.ts";
 
-/** TOTP second factor with backup codes and trusted devices. */
+/**
+ * Endpoints whose success proves the second factor. Each either starts a new
+ * session (the challenge after a password sign-in; enabling 2FA) or, called
+ * with a session, steps that session up.
+ */
+const SECOND_FACTOR_PATHS: ReadonlySet<string> = new Set([
+  "/two-factor/verify-totp",
+  "/two-factor/verify-backup-code",
+  "/two-factor/verify-otp",
+  // A passkey with user verification (auth/plugins/passkey.ts requires it) is
+  // possession plus a PIN or biometric: two factors in one gesture.
+  "/passkey/verify-authentication",
+]);
+
+/**
+ * Password sign-ins. Better Auth's 2FA hook (which runs before ours) ends the
+ * session such a sign-in made unless a valid trusted-device cookie let it
+ * through, so a session still standing after it has passed the second factor.
+ */
+const PASSWORD_SIGN_IN_PATHS: ReadonlySet<string> = new Set(["/sign-in/email", "/sign-in/username"]);
+
+/**
+ * What a session of a 2FA person may do only once it passed the second
+ * factor: manage credentials. Better Auth would accept any live session
+ * here, including one from a sign-in path that never asked for the second
+ * factor.
+ */
+function needsSecondFactor(path: string): boolean {
+  if (path === "/passkey/generate-authenticate-options" || path === "/passkey/verify-authentication") return false;
+  return (
+    path.startsWith("/api-key/") ||
+    path.startsWith("/passkey/") ||
+    path === "/two-factor/disable" ||
+    path === "/two-factor/generate-backup-codes" ||
+    path === "/two-factor/get-totp-uri" ||
+    path === "/list-sessions" ||
+    path === "/revoke-session" ||
+    path === "/revoke-sessions" ||
+    path === "/revoke-other-sessions" ||
+    path === "/change-password" ||
+    path === "/change-email"
+  );
+}
+
+/** Seconds a password sign-in waits for its second factor (Better Auth's `twoFactorCookieMaxAge`). */
+export const TWO_FACTOR_CHALLENGE_SECONDS = 5 * 60;
+/** Days a device stays trusted after "trust this device" (Better Auth's `trustDeviceMaxAge`). */
+export const TRUSTED_DEVICE_DAYS = 30;
+
+/**
+ * TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s) with backup codes and
+ * trusted devices, plus the mark (two-factor/second-factor.ts) that lets the
+ * rest of the Worker tell a session that passed the second factor from one
+ * that did not.
+ */
 export function twoFactorPlugin(issuer: string) {
-  return twoFactor({
+  const plugin = twoFactor({
     // The authenticator app shows this as the account's label.
     issuer: new URL(issuer).host,
+    twoFactorCookieMaxAge: TWO_FACTOR_CHALLENGE_SECONDS,
+    trustDeviceMaxAge: TRUSTED_DEVICE_DAYS * 24 * 60 * 60,
+    // Ten single-use codes, kept encrypted with the Better Auth secret.
+    backupCodeOptions: { amount: 10, length: 10, storeBackupCodes: "encrypted" },
+    // NIST SP 800-63B §5.2.2: ten consecutive failures lock the second factor for 15 minutes.
+    accountLockout: { enabled: true, maxFailedAttempts: 10, durationSeconds: 15 * 60 },
   });
+
+  const refuseUnverifiedSession = createAuthMiddleware(async (ctx) => {
+    const current = await getSessionFromCtx(ctx, { disableCookieCache: true });
+    if (!current) return;
+    if (await secondFactorSatisfied(ctx.context.internalAdapter, current)) return;
+    throw new APIError("FORBIDDEN", {
+      code: SECOND_FACTOR_REQUIRED,
+      message: "This session has not passed its second factor",
+    });
+  });
+
+  const markVerifiedSession = createAuthMiddleware(async (ctx) => {
+    if (isAPIError(ctx.context.returned) || ctx.context.returned instanceof Error) return;
+    const store = ctx.context.internalAdapter;
+    const fresh = ctx.context.newSession;
+    const prior = ctx.context.session;
+    if (fresh) {
+      if (!fresh.user.twoFactorEnabled) return;
+      const proven =
+        SECOND_FACTOR_PATHS.has(ctx.path) ||
+        PASSWORD_SIGN_IN_PATHS.has(ctx.path) ||
+        // A session replaced by its own person's authenticated action (a
+        // password change, say) keeps what the session it replaces had.
+        (prior !== null &&
+          prior.user.id === fresh.user.id &&
+          prior.session.id !== fresh.session.id &&
+          (await hasSecondFactorMark(store, prior)));
+      if (proven) await markSecondFactor(store, fresh);
+      return;
+    }
+    // Verifying a code with a session and no new one: the session steps up.
+    if (!SECOND_FACTOR_PATHS.has(ctx.path)) return;
+    const current = prior ?? (await getSessionFromCtx(ctx, { disableCookieCache: true }));
+    if (current) await markSecondFactor(store, current);
+  });
+
+  return {
+    ...plugin,
+    hooks: {
+      before: [
+        {
+          matcher: (context: { path?: string }) => needsSecondFactor(context.path ?? ""),
+          handler: refuseUnverifiedSession,
+        },
+      ],
+      after: [...plugin.hooks.after, { matcher: () => true, handler: markVerifiedSession }],
+    },
+  };
 }
