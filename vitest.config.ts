@@ -34,7 +34,13 @@ function workerProject(
           bindings: { TEST_MIGRATIONS: migrations, TEST_AUDIT_MIGRATIONS: auditMigrations, ...TEST_SECRETS, ...vars },
           // The org-state Worker binds no D1; every other project reads audit rows.
           d1Databases: name === "org-state" ? {} : { AUDIT_DB: auditDatabaseId },
-          workers: neighbours.map((config) => buildAuxiliaryWorker(config, TEST_SECRETS)),
+          // The plugin runs the Worker under test as `vitest-plugin-runner-<project>`
+          // (@cloudflare/vitest-plugin, getRunnerName): neighbours binding back to it are pointed there.
+          workers: neighbours.map((config) =>
+            buildAuxiliaryWorker(config, TEST_SECRETS, {
+              [unstable_readConfig({ config: configPath }).name ?? name]: `vitest-plugin-runner-${name}`,
+            }),
+          ),
           serviceBindings,
         },
       }),
@@ -76,7 +82,12 @@ export default defineConfig({
         "./workers/token/wrangler.toml",
         // The audit producer and consumer run here: the token Worker consumes the audit Queue.
         ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
-        ["workers/org-state/wrangler.toml", "test/support/runtime/ssf-receiver/wrangler.toml"],
+        // The authn Worker: the token endpoint forwards the browser provider's grants to it (AUTHN).
+        [
+          "workers/org-state/wrangler.toml",
+          "test/support/runtime/ssf-receiver/wrangler.toml",
+          "workers/authn/wrangler.toml",
+        ],
         // A second audience, so token exchange can be asked for one its subject token does not hold;
         // the transmitter's, so org clients can manage SSF streams.
         {

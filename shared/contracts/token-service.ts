@@ -41,7 +41,32 @@ export interface TokenServiceRpc {
    * clients read the KV copy at /.well-known/jwks.json instead.
    */
   jwks(): Promise<{ keys: JsonWebKey[] }>;
+  /**
+   * Signs a browser-flow token with the issuer's current key after checking
+   * the invariants every token of the one issuer keeps
+   * (workers/token/src/oidc/sign-browser-token.ts): `iss` is the issuer;
+   * an access token carries `sub`, `client_id`, `org_id`, `jti`, only
+   * audiences the issuer serves and at most MAX_ACCESS_TOKEN_TTL_SECONDS of
+   * life; an ID token is for a browser client and lives at most
+   * MAX_ID_TOKEN_TTL_SECONDS.
+   */
+  signBrowserToken(request: BrowserTokenSigningRequest): Promise<BrowserTokenSigningResult>;
 }
+
+/**
+ * A token the browser OpenID provider (the authn Worker's Better Auth
+ * `oauth-provider`, through its jwt plugin's `sign`) asks the one issuer to
+ * sign with its current key, so it verifies against ENDPOINT.jwks.
+ */
+export interface BrowserTokenSigningRequest {
+  /** `access_token`: `typ` at+jwt (RFC 9068 §2.1); `id_token`: `typ` JWT (OIDC Core §2). */
+  kind: "access_token" | "id_token";
+  /** The complete claim set; the signer checks it and never adds to it. */
+  claims: Record<string, unknown>;
+}
+
+/** The compact JWS, or why the claim set was refused (a code for the log, never shown to a client). */
+export type BrowserTokenSigningResult = { ok: true; token: string } | { ok: false; error: string };
 
 /** The binding as callers need it (declare it in the Worker's config.ts). */
 export type TokenServiceBinding = Service<TokenServiceRpc & Rpc.WorkerEntrypointBranded>;

@@ -10,7 +10,17 @@ const ROOT = resolve(import.meta.dirname, "../..");
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
-export function buildAuxiliaryWorker(configPath: string, bindings: Record<string, string> = {}) {
+/**
+ * `renamed` maps a Worker's configured name to the name it runs under in
+ * this project: the plugin renames the Worker under test to its runner, so
+ * a neighbour's service binding back to it (the token Worker's AUTHN, the
+ * authn Worker's TOKEN_SERVICE) is pointed at the runner.
+ */
+export function buildAuxiliaryWorker(
+  configPath: string,
+  bindings: Record<string, string> = {},
+  renamed: Record<string, string> = {},
+) {
   const config = resolve(ROOT, configPath);
   // modulesRules and rootPath describe a source tree; the bundle needs neither.
   const {
@@ -20,6 +30,12 @@ export function buildAuxiliaryWorker(configPath: string, bindings: Record<string
   if (!name) throw new Error(`${configPath} has no name`);
   const outdir = resolve(ROOT, ".build", name);
   if (!built.has(outdir)) built.set(outdir, bundle(config, outdir, name));
+  for (const target of Object.values(workerOptions.serviceBindings ?? {})) {
+    const named = target as { name?: unknown };
+    if (typeof named === "object" && typeof named.name === "string" && named.name in renamed) {
+      named.name = renamed[named.name];
+    }
+  }
   return {
     ...workerOptions,
     name,

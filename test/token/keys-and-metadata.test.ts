@@ -6,6 +6,7 @@ import { ALL_SCOPES } from "../../shared/contracts/scopes.ts";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
 import { GRANT_TYPE, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { AUDIENCE, seedSession } from "./fixtures.ts";
+import { OIDC_SCOPE } from "../../shared/contracts/oidc.ts";
 
 interface Jwks {
   keys: Record<string, unknown>[];
@@ -147,7 +148,8 @@ describe("metadata", () => {
       grant_types_supported: expect.arrayContaining([GRANT_TYPE.clientCredentials]),
       token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"],
       token_endpoint_auth_signing_alg_values_supported: ["ES256", "RS256", "EdDSA"],
-      scopes_supported: [...ALL_SCOPES],
+      // The browser OpenID provider's scopes first (test/token/oidc-metadata.test.ts).
+      scopes_supported: [...Object.values(OIDC_SCOPE), ...ALL_SCOPES],
       access_token_signing_alg_values_supported: [SIGNING_ALG],
     });
   });

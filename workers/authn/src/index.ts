@@ -3,6 +3,7 @@ import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { capRequestBody } from "./http/capped-body.ts";
+import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import {
   type AuthnApp,
   appPage,
@@ -48,6 +49,10 @@ app.post(ACCOUNT_PATH.confirmTwoFactor, account.confirmTwoFactor);
 app.post(ACCOUNT_PATH.disableTwoFactor, account.disableTwoFactor);
 app.post(ACCOUNT_PATH.createKey, account.createApiKey);
 app.post(ACCOUNT_PATH.revokeKey, account.revokeApiKey);
+
+app.use(ENDPOINT.consent, consentPageHeaders);
+app.get(ENDPOINT.consent, showConsent);
+app.post(ENDPOINT.consent, submitConsent);
 
 app.notFound(() => httpErrorResponse("not_found", "no such page"));
 app.onError((error) => internalErrorResponse("authn worker", error));

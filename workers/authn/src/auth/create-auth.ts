@@ -6,6 +6,7 @@ import { authnConfig } from "../config.ts";
 import { revocationEndpointHooks } from "../revocation/endpoint-hooks.ts";
 import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/membership-revocation.ts";
 import { revocationReason } from "../revocation/record-or-refuse.ts";
+import { oidcRuntime } from "../oidc/runtime.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { baseAuthOptions } from "./options.ts";
 import { sessionStartHook } from "./session-start.ts";
@@ -20,6 +21,7 @@ export type AuthBindings = Pick<
   | "MAX_REQUEST_BODY_BYTES"
   | "MAX_ORGANIZATIONS_PER_USER"
   | "MAX_SESSIONS_PER_USER"
+  | "TOKEN_SERVICE"
 > & {
   ISSUER: string;
 };
@@ -37,10 +39,14 @@ function createAuth(env: AuthBindings) {
     throw new Error("Better Auth is not ready");
   };
   const auth = betterAuth({
-    ...baseAuthOptions(config.issuer, {
-      organizationLimit: config.maxOrganizationsPerUser,
-      organizationHooks: membershipRevocationHooks(env),
-    }),
+    ...baseAuthOptions(
+      config.issuer,
+      {
+        organizationLimit: config.maxOrganizationsPerUser,
+        organizationHooks: membershipRevocationHooks(env),
+      },
+      oidcRuntime(env, config),
+    ),
     secret: config.betterAuthSecret,
     database: drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema }),
     hooks: revocationEndpointHooks(env),

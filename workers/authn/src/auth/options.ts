@@ -1,7 +1,7 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
-import { oauthProviderPlugins } from "./plugins/oauth-provider.ts";
+import { type OidcRuntime, oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
 import { ssoPlugin } from "./plugins/sso.ts";
 import { twoFactorPlugin } from "./plugins/two-factor.ts";
@@ -20,7 +20,7 @@ export interface OrganizationRuntime {
  * (scripts/auth.cli.ts) and the Worker share them, so the generated D1 schema
  * always matches what the Worker runs.
  */
-export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime) {
+export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, oidc?: OidcRuntime) {
   const secure = issuer.startsWith("https://");
   return {
     baseURL: issuer,
@@ -63,7 +63,7 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime) {
       passkeyPlugin(issuer),
       apiKeyPlugin(),
       ssoPlugin(),
-      ...oauthProviderPlugins(issuer),
+      ...oauthProviderPlugins(issuer, oidc),
     ],
   } satisfies Omit<BetterAuthOptions, "database" | "secret">;
 }

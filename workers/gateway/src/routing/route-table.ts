@@ -94,6 +94,8 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.app, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.sessionToken, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.authApi, match: "below", upstream: AUTHN },
+  // The browser OpenID provider's consent page (the authorize endpoint is below authApi).
+  { kind: "public", path: ENDPOINT.consent, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.twoFactor, match: "exact", upstream: AUTHN },
   // The account page, its forms and its WebAuthn script.
   { kind: "public", path: ENDPOINT.account, match: "subtree", upstream: AUTHN },

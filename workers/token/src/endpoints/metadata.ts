@@ -7,6 +7,7 @@ import { tokenConfig } from "../config.ts";
 import { AUTHORIZATION_GRANT_PROFILES } from "../grants/jwt-bearer.ts";
 import { ADVERTISED_GRANT_TYPES } from "../grants/registry.ts";
 import { IDENTITY_CHAINING_TOKEN_TYPES } from "../grants/token-exchange.ts";
+import { browserProviderMetadata, ID_TOKEN_CLAIMS_SUPPORTED } from "../oidc/browser-metadata.ts";
 import { MANAGING_CLIENT_AUTH_METHODS } from "../presented-tokens/managing-client.ts";
 
 /** The documents change only with a deployment; a short public cache is safe. */
@@ -21,15 +22,19 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * clients/authenticate.ts), so they cannot drift from the endpoint.
  */
 export function authorizationServerMetadata(issuer: string) {
+  // The browser OpenID provider's part (oidc/browser-metadata.ts): its
+  // authorization and userinfo endpoints, its grants forwarded by ENDPOINT.token.
+  const { grant_types: browserGrants, scopes: browserScopes, ...browser } = browserProviderMetadata(issuer);
   return {
     issuer,
+    ...browser,
     jwks_uri: `${issuer}${ENDPOINT.jwks}`,
     token_endpoint: `${issuer}${ENDPOINT.token}`,
     // Ours (docs/endpoints.md, "Host bootstrap"): where a host redeems its invite.
     host_bootstrap_endpoint: `${issuer}${ENDPOINT.hostBootstrap}`,
     // §2: omitting it would mean ["authorization_code", "implicit"]; an
     // empty list says that no grant is open to clients yet.
-    grant_types_supported: [...ADVERTISED_GRANT_TYPES],
+    grant_types_supported: [...browserGrants, ...ADVERTISED_GRANT_TYPES],
     token_endpoint_auth_methods_supported: [...TOKEN_ENDPOINT_AUTH_METHODS],
     ...(TOKEN_ENDPOINT_AUTH_SIGNING_ALGS.length > 0
       ? { token_endpoint_auth_signing_alg_values_supported: [...TOKEN_ENDPOINT_AUTH_SIGNING_ALGS] }
@@ -57,8 +62,7 @@ export function authorizationServerMetadata(issuer: string) {
       : {}),
     // RFC 9449 §5.1
     dpop_signing_alg_values_supported: [...DPOP_SIGNING_ALGS],
-    scopes_supported: [...ALL_SCOPES],
-    response_types_supported: [] as string[],
+    scopes_supported: [...browserScopes, ...ALL_SCOPES],
     // RFC 9068 §2.1 / RFC 8414 §2
     access_token_signing_alg_values_supported: [SIGNING_ALG],
   };
@@ -70,6 +74,7 @@ export function openIdConfiguration(issuer: string) {
     ...authorizationServerMetadata(issuer),
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [SIGNING_ALG],
+    claims_supported: [...ID_TOKEN_CLAIMS_SUPPORTED],
   };
 }
 

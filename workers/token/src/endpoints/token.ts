@@ -12,6 +12,7 @@ import type { GrantContext } from "../grants/types.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { mintAccessToken } from "../mint/mint-access-token.ts";
+import { forwardBrowserGrant, isBrowserGrant } from "../oidc/forward-browser-grant.ts";
 import { tokenResponse } from "../tokens/token-response.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
@@ -32,6 +33,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const params = await readTokenRequestForm(c.req.raw);
     const grantType = requireParam(params, "grant_type");
     audit.grant_type = grantType;
+    // The browser provider's grants are redeemed where its codes live (oidc/forward-browser-grant.ts).
+    if (isBrowserGrant(grantType)) return await forwardBrowserGrant(env, tokenConfig(env), c.req.raw, params);
     // Before client authentication: an unknown grant costs no credential check.
     const grant = grantHandler(grantType);
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");

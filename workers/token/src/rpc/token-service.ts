@@ -1,6 +1,8 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
 import type {
+  BrowserTokenSigningRequest,
+  BrowserTokenSigningResult,
   SessionExchangeRequest,
   TokenServiceResult,
   TokenServiceRpc,
@@ -10,6 +12,7 @@ import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
 import { tokenConfig } from "../config.ts";
 import { databaseJwks } from "../keys/jwks.ts";
 import { keyStore } from "../keys/signing-keys.ts";
+import { signBrowserToken } from "../oidc/sign-browser-token.ts";
 import { exchangeSession } from "../sessions/exchange-session.ts";
 import { tokenServiceFailure, tokenServiceSuccess } from "../tokens/token-response.ts";
 
@@ -48,5 +51,10 @@ export class TokenService extends WorkerEntrypoint<TokenEnv> implements TokenSer
   async jwks(): Promise<{ keys: JsonWebKey[] }> {
     const jwks = await databaseJwks(keyStore(this.env, tokenConfig(this.env)));
     return { keys: jwks.keys as JsonWebKey[] };
+  }
+
+  async signBrowserToken(request: BrowserTokenSigningRequest): Promise<BrowserTokenSigningResult> {
+    const config = tokenConfig(this.env);
+    return signBrowserToken(keyStore(this.env, config), config, request);
   }
 }

@@ -1,21 +1,111 @@
 import { oauthProvider } from "@better-auth/oauth-provider";
 import { jwt } from "better-auth/plugins";
 import { ENDPOINT } from "../../../../../shared/contracts/endpoints.ts";
+import { OIDC_CLIENT_ID_PREFIX, OIDC_GRANT_TYPE, OIDC_SCOPE } from "../../../../../shared/contracts/oidc.ts";
+import { ALL_SCOPES } from "../../../../../shared/contracts/scopes.ts";
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALG } from "../../../../../shared/contracts/tokens.ts";
+import { hashSecret, verifySecret } from "../../../../../shared/crypto/secret-hash.ts";
+import type { JWTPayload } from "jose";
+
+/** The jwt plugin's `sign` hook: Better Auth builds the claims, the one issuer signs them. */
+export type IssuerSign = (payload: JWTPayload, header?: { typ?: string; cty?: string }) => Promise<string>;
+
+/**
+ * What the running Worker gives the provider (oidc/runtime.ts); the schema
+ * generator (scripts/auth.cli.ts, in Node) passes none, so nothing here may
+ * need a binding's type.
+ */
+export interface OidcRuntime {
+  /** Signs with the token Worker's key (oidc/issuer-signer.ts). */
+  sign: IssuerSign;
+  /** The access token's `org_id`, checked against the person's memberships (oidc/org-claim.ts). */
+  orgClaim: (userId: string | undefined, orgId: string | undefined) => Promise<{ org_id: string }>;
+  /** RFC 8707 resources a browser client may ask tokens for (the API's audience). */
+  resources: readonly string[];
+}
+
+const signerUnavailable: IssuerSign = async () => {
+  throw new Error("no signer: the plugins were built without bindings");
+};
+
+/** OIDC Core §3.1.2.1 / §11 scopes, then the scopes a person's token may carry (never `admin`). */
+export const OIDC_PROVIDER_SCOPES = [...Object.values(OIDC_SCOPE), ...ALL_SCOPES];
+
+/** An ID token needs to outlive neither the access token nor the issuer's cap (shared/contracts/oidc.ts). */
+const ID_TOKEN_TTL_SECONDS = 3600;
+/** RFC 9700 §4.14.2: refresh tokens rotate; a family ends after this at the latest. */
+const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+/** RFC 6749 §4.1.2: codes are short-lived; one minute covers any honest redirect. */
+const CODE_TTL_SECONDS = 60;
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(18));
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
+}
 
 /**
  * The OAuth 2.1 / OpenID provider for browser flows: authorization code with
- * PKCE, a consent page, refresh-token rotation. Its tokens share the one
- * issuer (DESIGN.md "One issuer").
+ * PKCE S256, a consent page, refresh-token rotation. Its tokens are signed by
+ * the one issuer (DESIGN.md "One issuer"): the jwt plugin's `sign` hands every
+ * claim set to the token Worker, which checks it and signs with the key
+ * published at ENDPOINT.jwks; the token Worker serves the metadata and the
+ * token endpoint (which forwards this provider's grants here).
  */
-export function oauthProviderPlugins(issuer: string) {
+export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
+  const sign = runtime?.sign ?? signerUnavailable;
   return [
-    jwt({ jwt: { issuer } }),
+    jwt({
+      // `remoteUrl` turns Better Auth's own JWKS endpoint off (its `jwks`
+      // table stays empty) and is where it fetches keys when it verifies one
+      // of these tokens itself (userinfo with a JWT access token).
+      jwks: { remoteUrl: `${issuer}${ENDPOINT.jwks}`, keyPairConfig: { alg: SIGNING_ALG } },
+      jwt: { issuer, sign },
+      // No session JWT in a response header: only OAuth clients get tokens.
+      disableSettingJwtHeader: true,
+    }),
     oauthProvider({
       loginPage: ENDPOINT.signIn,
       consentPage: ENDPOINT.consent,
-      // RFC 9700 §2.1.1: PKCE for every client, S256 only.
-      requirePKCE: true,
+      scopes: OIDC_PROVIDER_SCOPES,
+      resources: [...(runtime?.resources ?? [])],
+      // RFC 8707 §2: a client gets tokens only for the resources its
+      // registration names (admin/oidc-clients.ts in the token Worker links them).
+      enforcePerClientResources: true,
+      // The token Worker owns client_credentials (workers/token/src/grants).
+      grantTypes: [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken],
+      // GHSA-9h47-pqcx-hjr4: no open registration; clients come from the
+      // operator's admin API only. The spread keeps the unauthenticated form off too.
       allowDynamicClientRegistration: false,
+      allowUnauthenticatedClientRegistration: false,
+      allowPublicClientPrelogin: false,
+      accessTokenExpiresIn: MAX_ACCESS_TOKEN_TTL_SECONDS,
+      idTokenExpiresIn: ID_TOKEN_TTL_SECONDS,
+      refreshTokenExpiresIn: REFRESH_TOKEN_TTL_SECONDS,
+      codeExpiresIn: CODE_TTL_SECONDS,
+      // RFC 9700 §4.14.2 / GHSA-pw9m-5jxm-xr6h: any second use of a rotated
+      // refresh token is replay, and ends the family.
+      refreshTokenReuseInterval: 0,
+      generateClientId: () => `${OIDC_CLIENT_ID_PREFIX}${randomId()}`,
+      // The same secret hash as the machine clients (shared/crypto), so the
+      // token Worker's admin API can register browser clients too.
+      storeClientSecret: { hash: hashSecret, verify: (secret, stored) => verifySecret(secret, stored) },
+      // The active org at consent becomes the grant's reference, and each
+      // access token's `org_id` (oidc/org-claim.ts).
+      postLogin: {
+        page: ENDPOINT.consent,
+        shouldRedirect: () => false,
+        consentReferenceId: ({ session }) => {
+          const active = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
+          return active ?? undefined;
+        },
+      },
+      customAccessTokenClaims: async ({ user, referenceId }) => {
+        if (!runtime) throw new Error("no bindings");
+        return runtime.orgClaim(user?.id, referenceId);
+      },
       // `oauth_client` is the token Worker's table of machine and agent
       // clients (shared/db/machine-schema.ts); the browser provider's tables
       // carry an `oidc_` prefix so the two never meet.

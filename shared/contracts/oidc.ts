@@ -1,0 +1,51 @@
+/**
+ * The browser OpenID provider (the authn Worker's `@better-auth/oauth-provider`)
+ * on the one issuer (DESIGN.md "One issuer"): its public paths, the shape of
+ * its client ids and the claims its tokens carry. Spelled once; the token
+ * Worker's metadata, its signer and the authn Worker import them.
+ */
+import { ENDPOINT } from "./endpoints.ts";
+
+/** Better Auth serves the provider below ENDPOINT.authApi; these are its public paths. */
+export const OIDC_ENDPOINT = {
+  /** RFC 6749 §3.1 / OIDC Core §3.1.2 */
+  authorize: `${ENDPOINT.authApi}/oauth2/authorize`,
+  /** OIDC Core §5.3 */
+  userinfo: `${ENDPOINT.authApi}/oauth2/userinfo`,
+  /** Where the provider's own token endpoint listens; clients use ENDPOINT.token, which forwards here. */
+  token: `${ENDPOINT.authApi}/oauth2/token`,
+  /** Better Auth's consent decision (the consent page posts to it server-side). */
+  consent: `${ENDPOINT.authApi}/oauth2/consent`,
+} as const;
+
+/**
+ * Every browser (OIDC) client id starts with this, so it never equals a
+ * machine client id (`mac_`, shared/contracts/tokens.ts) or a user `sub`
+ * (RFC 9700 §4.15), and the token endpoint can tell whose grant it is.
+ */
+export const OIDC_CLIENT_ID_PREFIX = "oidc_";
+
+/** OIDC Core §5.4 scopes plus `offline_access` (§11) for refresh tokens. */
+export const OIDC_SCOPE = {
+  openid: "openid",
+  profile: "profile",
+  email: "email",
+  offlineAccess: "offline_access",
+} as const;
+
+/** RFC 6749 grant types the browser provider completes (at ENDPOINT.token, forwarded). */
+export const OIDC_GRANT_TYPE = {
+  authorizationCode: "authorization_code",
+  refreshToken: "refresh_token",
+} as const;
+
+/** The one PKCE method (RFC 7636 §4.2; RFC 9700 §2.1.1: never `plain`). */
+export const PKCE_METHOD = "S256";
+
+/** The most an ID token lives (seconds): the signer refuses longer. */
+export const MAX_ID_TOKEN_TTL_SECONDS = 3600;
+
+/** The audience Better Auth adds to an access token that may call userinfo. */
+export function userinfoAudience(issuer: string): string {
+  return `${issuer}${OIDC_ENDPOINT.userinfo}`;
+}

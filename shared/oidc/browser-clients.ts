@@ -1,0 +1,179 @@
+import { desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { OIDC_CLIENT_ID_PREFIX, OIDC_GRANT_TYPE, OIDC_SCOPE } from "../contracts/oidc.ts";
+import { ALL_SCOPES } from "../contracts/scopes.ts";
+import { generateClientSecret, hashSecret } from "../crypto/secret-hash.ts";
+import { oidcClient, oidcClientResource, oidcResource } from "../db/schema.ts";
+
+/**
+ * Browser (authorization code) clients of the authn Worker's OpenID provider,
+ * registered by an operator (the token Worker's admin API, `mono-auth
+ * oidc-client create`), never by open registration (GHSA-9h47-pqcx-hjr4).
+ * Rows are written in the shape Better Auth's `oauth-provider` reads
+ * (shared/db/auth-schema.ts, the `oidc_*` tables); the secret is stored with
+ * the hash the provider is configured to verify
+ * (workers/authn/src/auth/plugins/oauth-provider.ts, `storeClientSecret`).
+ */
+export interface BrowserClientInput {
+  name: string;
+  redirectUris: string[];
+  /** `confidential`: a server-side app with a secret; `public`: a SPA or native app (PKCE alone). */
+  type: "confidential" | "public";
+  scopes: string[];
+  /** RFC 8707 resources the client may ask tokens for (the token Worker checks them against ALLOWED_AUDIENCES). */
+  resources: string[];
+}
+
+export interface BrowserClientView {
+  client_id: string;
+  client_name: string;
+  redirect_uris: string[];
+  token_endpoint_auth_method: string;
+  scope: string;
+  resources: string[];
+  created_at: string | null;
+}
+
+export class BrowserClientInputError extends Error {
+  override readonly name = "BrowserClientInputError";
+}
+
+/** Scopes a browser client may be registered for: OIDC's and a person's (never `admin`). */
+export const BROWSER_CLIENT_SCOPES: ReadonlySet<string> = new Set([...Object.values(OIDC_SCOPE), ...ALL_SCOPES]);
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * RFC 9700 §2.1 / §4.1.3: a redirect URI is registered whole and compared
+ * exactly; it must be absolute, carry no fragment (RFC 6749 §3.1.2) and no
+ * userinfo (`https://good@evil` tricks, GHSA-86j7-9j95-vpqj), and be https
+ * unless it is a loopback address for local development (RFC 8252 §7.3).
+ */
+export function checkRedirectUri(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new BrowserClientInputError(`redirect URI ${value} is not an absolute URL`);
+  }
+  if (url.href !== value)
+    throw new BrowserClientInputError(`redirect URI ${value} is not in normal form (${url.href})`);
+  if (url.hash || value.includes("#")) throw new BrowserClientInputError(`redirect URI ${value} has a fragment`);
+  if (url.username || url.password) throw new BrowserClientInputError(`redirect URI ${value} has userinfo`);
+  const loopback = url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol !== "https:" && !loopback) {
+    throw new BrowserClientInputError(`redirect URI ${value} must be https (or http on a loopback host)`);
+  }
+  return value;
+}
+
+function checkInput(input: BrowserClientInput): void {
+  if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 100) {
+    throw new BrowserClientInputError("name must be 1-100 characters");
+  }
+  if (!Array.isArray(input.redirectUris) || input.redirectUris.length === 0 || input.redirectUris.length > 10) {
+    throw new BrowserClientInputError("redirect_uris must list 1-10 URIs");
+  }
+  for (const uri of input.redirectUris) checkRedirectUri(uri);
+  if (input.type !== "confidential" && input.type !== "public") {
+    throw new BrowserClientInputError("type must be confidential or public");
+  }
+  if (!input.scopes.includes(OIDC_SCOPE.openid)) throw new BrowserClientInputError("scopes must include openid");
+  for (const scope of input.scopes) {
+    if (!BROWSER_CLIENT_SCOPES.has(scope)) throw new BrowserClientInputError(`unknown scope ${scope}`);
+  }
+}
+
+function randomId(bytes = 18): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...raw))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
+}
+
+/** Registers a client; its secret (confidential clients) is returned once and stored only as a hash. */
+export async function registerBrowserClient(
+  db: D1Database,
+  input: BrowserClientInput,
+): Promise<{ client: BrowserClientView; clientSecret?: string }> {
+  checkInput(input);
+  const clientId = `${OIDC_CLIENT_ID_PREFIX}${randomId()}`;
+  const clientSecret = input.type === "confidential" ? generateClientSecret() : undefined;
+  const now = new Date();
+  const method = input.type === "confidential" ? "client_secret_basic" : "none";
+  const orm = drizzle(db);
+  const statements = [
+    ...input.resources.map((identifier) =>
+      orm
+        .insert(oidcResource)
+        .values({ id: crypto.randomUUID(), identifier, name: identifier, createdAt: now, updatedAt: now })
+        .onConflictDoNothing(),
+    ),
+    orm.insert(oidcClient).values({
+      id: crypto.randomUUID(),
+      clientId,
+      clientSecret: clientSecret ? await hashSecret(clientSecret) : null,
+      disabled: false,
+      skipConsent: false,
+      scopes: input.scopes,
+      redirectUris: input.redirectUris,
+      tokenEndpointAuthMethod: method,
+      grantTypes: [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken],
+      responseTypes: ["code"],
+      // RFC 9700 §2.1.1: PKCE for every client, confidential ones too.
+      requirePKCE: true,
+      name: input.name.trim(),
+      createdAt: now,
+      updatedAt: now,
+    }),
+    ...input.resources.map((identifier) =>
+      orm
+        .insert(oidcClientResource)
+        .values({ id: crypto.randomUUID(), clientId, resourceId: identifier, createdAt: now }),
+    ),
+  ];
+  await orm.batch(statements as unknown as Parameters<typeof orm.batch>[0]);
+  return {
+    client: {
+      client_id: clientId,
+      client_name: input.name.trim(),
+      redirect_uris: input.redirectUris,
+      token_endpoint_auth_method: method,
+      scope: input.scopes.join(" "),
+      resources: input.resources,
+      created_at: now.toISOString(),
+    },
+    ...(clientSecret ? { clientSecret } : {}),
+  };
+}
+
+/** Every browser client, newest first, with the resources each may ask for. */
+export async function listBrowserClients(db: D1Database): Promise<BrowserClientView[]> {
+  const orm = drizzle(db);
+  const rows = await orm.select().from(oidcClient).orderBy(desc(oidcClient.createdAt)).all();
+  const links = await orm.select().from(oidcClientResource).all();
+  return rows.map((row) => ({
+    client_id: row.clientId,
+    client_name: row.name ?? "",
+    redirect_uris: (row.redirectUris as string[]) ?? [],
+    token_endpoint_auth_method: row.tokenEndpointAuthMethod ?? "client_secret_basic",
+    scope: ((row.scopes as string[] | null) ?? []).join(" "),
+    resources: links.filter((l) => l.clientId === row.clientId).map((l) => l.resourceId),
+    created_at: row.createdAt ? row.createdAt.toISOString() : null,
+  }));
+}
+
+/** What the consent page shows of a client, or undefined when there is no such (enabled) client. */
+export async function browserClientForConsent(
+  db: D1Database,
+  clientId: string,
+): Promise<{ name: string; redirectUris: string[] } | undefined> {
+  const row = await drizzle(db)
+    .select({ name: oidcClient.name, disabled: oidcClient.disabled, redirectUris: oidcClient.redirectUris })
+    .from(oidcClient)
+    .where(eq(oidcClient.clientId, clientId))
+    .get();
+  if (!row || row.disabled) return undefined;
+  return { name: row.name ?? clientId, redirectUris: (row.redirectUris as string[]) ?? [] };
+}

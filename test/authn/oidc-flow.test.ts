@@ -1,0 +1,77 @@
+import { env } from "cloudflare:workers";
+import { decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { tokenService } from "../../workers/authn/src/config.ts";
+import { verifyAccessToken } from "../../shared/jwt/verify-access-token.ts";
+import { signUp } from "./helpers.ts";
+import {
+  authorizeAndConsent,
+  browserClient,
+  codeRequest,
+  ISSUER,
+  pkce,
+  REDIRECT_URI,
+  type TokenResponse,
+  tokenRequest,
+  verifyIdToken,
+} from "./oidc-helpers.ts";
+
+/** The gateway's verifier, on the issuer's keys as the token Worker holds them. */
+async function verifyAtGatewayRules(token: string) {
+  const { keys } = await tokenService(env).jwks();
+  return verifyAccessToken(token, {
+    issuer: ISSUER,
+    audience: env.API_AUDIENCE,
+    resolveKey: async (kid) => {
+      const jwk = keys.find((k) => (k as { kid?: string }).kid === kid);
+      return jwk
+        ? crypto.subtle.importKey("jwk", jwk, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"])
+        : undefined;
+    },
+  });
+}
+
+describe("browser OpenID provider: authorization code + PKCE on the one issuer", () => {
+  it("issues an ID token and an at+jwt access token signed with the token Worker's key, for the active org", async () => {
+    const person = await signUp();
+    const client = await browserClient();
+    const { verifier, challenge } = await pkce();
+    const request = codeRequest(client.clientId, challenge);
+
+    const back = await authorizeAndConsent(request, person.cookie);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT_URI);
+    expect(back.searchParams.get("state")).toBe(request.state);
+    // RFC 9207 §2: the authorization response names the issuer.
+    expect(back.searchParams.get("iss")).toBe(ISSUER);
+    const code = back.searchParams.get("code") ?? "";
+    expect(code).not.toBe("");
+
+    const response = await tokenRequest(
+      {
+        grant_type: "authorization_code",
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+        resource: env.API_AUDIENCE,
+      },
+      client,
+    );
+    expect(response.status).toBe(200);
+    const tokens = (await response.json()) as TokenResponse;
+    expect(tokens.token_type).toBe("Bearer");
+    expect(tokens.refresh_token).toBeTruthy();
+
+    // One JWKS: the access token passes the gateway's own verifier.
+    expect(decodeProtectedHeader(tokens.access_token).typ).toBe("at+jwt");
+    const claims = await verifyAtGatewayRules(tokens.access_token);
+    expect(claims).toMatchObject({ iss: ISSUER, sub: person.userId, client_id: client.clientId, org_id: person.orgId });
+    expect(claims.scope?.split(" ")).toContain("documents:read");
+
+    const id = await verifyIdToken(tokens.id_token ?? "", client.clientId);
+    expect(id).toMatchObject({ iss: ISSUER, sub: person.userId, aud: client.clientId, nonce: request.nonce });
+
+    // Better Auth's own key table stays empty: no second JWKS exists.
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM jwks").first<{ n: number }>()) ?? { n: -1 };
+    expect(n).toBe(0);
+  });
+});

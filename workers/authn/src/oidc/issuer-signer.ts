@@ -1,0 +1,30 @@
+import type { BrowserTokenSigningRequest } from "../../../../shared/contracts/token-service.ts";
+import { JWT_TYP } from "../../../../shared/contracts/tokens.ts";
+import type { IssuerSign } from "../auth/plugins/oauth-provider.ts";
+import { tokenService } from "../config.ts";
+
+/**
+ * Signs the browser provider's tokens with the token Worker's current key
+ * (TokenServiceRpc.signBrowserToken), so ID tokens and access tokens verify
+ * against ENDPOINT.jwks like every other token of the issuer (DESIGN.md "One
+ * issuer") and Better Auth's own `jwks` table never holds a key.
+ *
+ * Better Auth asks for an access token with `typ: at+jwt` and for an ID token
+ * with no header; anything else it might sign (the jwt plugin's session JWT,
+ * back-channel logout tokens) is not a token this issuer hands out, so it is
+ * refused here and never reaches the signer.
+ */
+export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">): IssuerSign {
+  return async (payload, header) => {
+    const kind = kindOf(header);
+    const result = await tokenService(env).signBrowserToken({ kind, claims: { ...payload } });
+    if (!result.ok) throw new Error(`the issuer refused to sign a browser ${kind}: ${result.error}`);
+    return result.token;
+  };
+}
+
+function kindOf(header: { typ?: string; cty?: string } | undefined): BrowserTokenSigningRequest["kind"] {
+  if (header?.typ === JWT_TYP.accessToken) return "access_token";
+  if (header === undefined || (header.typ === undefined && header.cty === undefined)) return "id_token";
+  throw new Error(`no browser token has typ ${String(header.typ)}`);
+}

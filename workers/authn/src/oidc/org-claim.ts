@@ -1,0 +1,33 @@
+import { APIError } from "better-auth/api";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { member } from "../../../../shared/db/schema.ts";
+
+/**
+ * The org a browser-flow access token is for: the session's active org when
+ * the person consented (Better Auth keeps it as the consent's, the code's and
+ * the refresh token's `referenceId`, see auth/plugins/oauth-provider.ts), and
+ * only while the person is still a member of it, checked at every issue
+ * (refresh included), so a removed member's refresh token stops yielding
+ * tokens for the org. RFC 6749 §5.2 `invalid_grant` otherwise.
+ */
+export async function orgIdClaim(db: D1Database, userId: string | undefined, orgId: string | undefined) {
+  if (!userId || !orgId) {
+    throw new APIError("BAD_REQUEST", {
+      error: "invalid_grant",
+      error_description: "the authorization names no organization",
+    });
+  }
+  const row = await drizzle(db)
+    .select({ id: member.id })
+    .from(member)
+    .where(and(eq(member.userId, userId), eq(member.organizationId, orgId)))
+    .get();
+  if (!row) {
+    throw new APIError("BAD_REQUEST", {
+      error: "invalid_grant",
+      error_description: "no longer a member of the authorized organization",
+    });
+  }
+  return { org_id: orgId };
+}

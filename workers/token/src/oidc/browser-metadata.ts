@@ -1,0 +1,38 @@
+import { OIDC_ENDPOINT, OIDC_SCOPE, PKCE_METHOD } from "../../../../shared/contracts/oidc.ts";
+import { BROWSER_GRANT_TYPES } from "./forward-browser-grant.ts";
+
+/**
+ * What the browser OpenID provider (the authn Worker) adds to the one
+ * issuer's metadata (RFC 8414 §2, OIDC Discovery §3). Only what it really
+ * serves: the code flow alone (no implicit, no hybrid), PKCE S256 alone.
+ */
+export function browserProviderMetadata(issuer: string) {
+  return {
+    authorization_endpoint: `${issuer}${OIDC_ENDPOINT.authorize}`,
+    userinfo_endpoint: `${issuer}${OIDC_ENDPOINT.userinfo}`,
+    response_types_supported: ["code"],
+    response_modes_supported: ["query"],
+    grant_types: [...BROWSER_GRANT_TYPES],
+    scopes: Object.values(OIDC_SCOPE),
+    // RFC 7636 §4.2 / RFC 9700 §2.1.1: never `plain`.
+    code_challenge_methods_supported: [PKCE_METHOD],
+    // RFC 9207 §3: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: true,
+  };
+}
+
+/** OIDC Discovery §3 fields only an OpenID Provider lists. */
+export const ID_TOKEN_CLAIMS_SUPPORTED = [
+  "iss",
+  "sub",
+  "aud",
+  "exp",
+  "iat",
+  "auth_time",
+  "nonce",
+  "at_hash",
+  "name",
+  "email",
+  "email_verified",
+  "picture",
+] as const;

@@ -1,0 +1,107 @@
+import { SignJWT } from "jose";
+import {
+  MAX_ID_TOKEN_TTL_SECONDS,
+  OIDC_CLIENT_ID_PREFIX,
+  OIDC_SCOPE,
+  userinfoAudience,
+} from "../../../../shared/contracts/oidc.ts";
+import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
+import type {
+  BrowserTokenSigningRequest,
+  BrowserTokenSigningResult,
+} from "../../../../shared/contracts/token-service.ts";
+import {
+  CLOCK_TOLERANCE_SECONDS,
+  JWT_TYP,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+  SIGNING_ALG,
+} from "../../../../shared/contracts/tokens.ts";
+import type { TokenConfig } from "../config.ts";
+import { currentSigningKey, type KeyStore } from "../keys/signing-keys.ts";
+
+/** OIDC Core §2: an ID token is a plain JWT; its `typ` must never read as an access token's. */
+const ID_TOKEN_TYP = "JWT";
+
+/** Scopes a browser-flow token may carry: OIDC's own and those a person's token may hold (never `admin`). */
+const BROWSER_SCOPES: ReadonlySet<string> = new Set([...Object.values(OIDC_SCOPE), ...ALL_SCOPES]);
+
+class ClaimRefused extends Error {}
+
+/**
+ * Signs a token of the authn Worker's OpenID provider with the issuer's
+ * current key (DESIGN.md "One issuer"). The provider builds the claims; this
+ * is the one place that decides whether the issuer puts its name to them, so
+ * a bug or a compromise in the browser flow cannot mint what the issuer
+ * never issues: another `iss`, an audience the issuer does not serve, a
+ * token without an org, `admin`, an `act` chain, a longer life.
+ */
+export async function signBrowserToken(
+  keys: KeyStore,
+  config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
+  request: BrowserTokenSigningRequest,
+): Promise<BrowserTokenSigningResult> {
+  try {
+    const claims = request?.claims;
+    if (!claims || typeof claims !== "object") throw new ClaimRefused("no claims");
+    if (claims.iss !== config.issuer) throw new ClaimRefused("iss");
+    if (!isNonEmptyString(claims.sub)) throw new ClaimRefused("sub");
+    const now = Math.floor(Date.now() / 1000);
+    const { iat, exp } = claims;
+    if (typeof iat !== "number" || Math.abs(iat - now) > CLOCK_TOLERANCE_SECONDS) throw new ClaimRefused("iat");
+    if (typeof exp !== "number" || exp <= iat) throw new ClaimRefused("exp");
+
+    let typ: string;
+    if (request.kind === "access_token") {
+      checkAccessTokenClaims(claims, config);
+      if (exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
+      typ = JWT_TYP.accessToken;
+    } else if (request.kind === "id_token") {
+      // OIDC Core §2: `aud` is the client the person signed in to.
+      if (!isNonEmptyString(claims.aud) || !claims.aud.startsWith(OIDC_CLIENT_ID_PREFIX)) throw new ClaimRefused("aud");
+      if (exp - iat > MAX_ID_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
+      typ = ID_TOKEN_TYP;
+    } else {
+      throw new ClaimRefused("kind");
+    }
+
+    const key = await currentSigningKey(keys);
+    const token = await new SignJWT({ ...claims })
+      .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid })
+      .sign(key.privateKey);
+    return { ok: true, token };
+  } catch (error) {
+    if (error instanceof ClaimRefused) return { ok: false, error: `refused claim: ${error.message}` };
+    throw error;
+  }
+}
+
+/** RFC 9068 §2.2 plus what the gateway requires of every access token (shared/jwt/verify-access-token.ts). */
+function checkAccessTokenClaims(
+  claims: Record<string, unknown>,
+  config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
+): void {
+  for (const claim of ["jti", "client_id", "org_id"] as const) {
+    if (!isNonEmptyString(claims[claim])) throw new ClaimRefused(claim);
+  }
+  if (!(claims.client_id as string).startsWith(OIDC_CLIENT_ID_PREFIX)) throw new ClaimRefused("client_id");
+  // RFC 8707 §2: only resources the issuer serves, plus the provider's own
+  // userinfo endpoint; at least one real resource (a userinfo-only token is opaque).
+  const audiences = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
+  if (!Array.isArray(audiences) || audiences.length === 0) throw new ClaimRefused("aud");
+  const userinfo = userinfoAudience(config.issuer);
+  let served = 0;
+  for (const aud of audiences) {
+    if (typeof aud === "string" && config.allowedAudiences.has(aud)) served++;
+    else if (aud !== userinfo) throw new ClaimRefused("aud");
+  }
+  if (served === 0) throw new ClaimRefused("aud");
+  if (typeof claims.scope !== "string" || !claims.scope.split(" ").every((s) => BROWSER_SCOPES.has(s))) {
+    throw new ClaimRefused("scope");
+  }
+  // Delegation chains come only from token exchange (grants/token-exchange*.ts).
+  if (claims.act !== undefined || claims.may_act !== undefined) throw new ClaimRefused("act");
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
