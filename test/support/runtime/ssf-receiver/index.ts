@@ -51,7 +51,8 @@ export default {
     const accepted = await log.attempt(Number(url.searchParams.get("fail") ?? "0"), {
       authorization: request.headers.get("authorization"),
       contentType: request.headers.get("content-type"),
-      body: await request.text(),
+      // A SET is ASCII (a compact JWS); read as bytes, not as text of a declared text type.
+      body: new TextDecoder().decode(await request.arrayBuffer()),
     });
     return new Response(null, { status: accepted ? 202 : 503 });
   },

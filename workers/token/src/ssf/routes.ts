@@ -57,7 +57,7 @@ export function ssfRoutes(): SsfApp {
     return c.body(null, 204);
   });
   ssf.get(SSF_PATH.status, async (c) => c.json(await ops(c).status(c.req.query("stream_id"))));
-  ssf.post(SSF_PATH.status, async (c) => c.json(await ops(c).setStatus(await readJson(c.req.raw))));
+  ssf.post(SSF_PATH.status, async (c) => c.json(await ops(c).setStatus(await readJson(c.req.raw), false)));
   ssf.post(SSF_PATH.addSubject, async (c) => {
     await ops(c).addSubject(await readJson(c.req.raw));
     return c.body(null, 200);

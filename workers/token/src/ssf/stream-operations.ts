@@ -118,11 +118,12 @@ export class StreamOperations {
 
   /**
    * SSF 1.0 §8.1.2.2. Paused: SETs are made and held, sent once enabled
-   * again. Disabled: nothing is made or held (what waited is dropped). A
-   * change to enabled or paused is itself announced on the stream
-   * (stream-updated, §8.1.5).
+   * again. Disabled: nothing is made or held (what waited is dropped). With
+   * `announce` (the transmitter's side changed it: an operator), a change to
+   * enabled or paused is itself sent on the stream (stream-updated,
+   * §8.1.5); a receiver that changed it knows already.
    */
-  async setStatus(body: Body): Promise<SsfStreamStatusBody> {
+  async setStatus(body: Body, announce: boolean): Promise<SsfStreamStatusBody> {
     const stream = await this.stream(body.stream_id);
     if (typeof body.status !== "string" || !SSF_STREAM_STATUSES.includes(body.status as SsfStreamStatus)) {
       throw new HttpError("invalid_body", `status: one of ${SSF_STREAM_STATUSES.join(", ")}`);
@@ -139,6 +140,7 @@ export class StreamOperations {
           return;
         }
         await t.start(this.orgId);
+        if (!announce) return;
         await this.send(updated, {
           type: SSF_EVENT.streamUpdated,
           subId: { format: "opaque", id: stream.streamId },
@@ -227,7 +229,11 @@ export class StreamOperations {
     );
   }
 
-  /** The transmitter object's part; if it cannot be reached, 503 (the D1 change stands, and is retried on its own). */
+  /**
+   * The transmitter object's part of an operation. If it cannot be reached:
+   * 503, and the D1 change stands; setting the stream's status to enabled
+   * again starts the org's feed.
+   */
   private async tellTransmitter<T>(
     call: (transmitter: ReturnType<StreamOperations["transmitter"]>) => Promise<T> | T,
   ): Promise<T> {
