@@ -86,6 +86,8 @@ export default defineConfig({
         [
           "workers/org-state/wrangler.toml",
           "test/support/runtime/ssf-receiver/wrangler.toml",
+          // The saved-token vault's provider: a real OAuth server the token Worker is the client of.
+          "test/support/runtime/vault-upstream/wrangler.toml",
           "workers/authn/wrangler.toml",
         ],
         // A second audience, so token exchange can be asked for one its subject token does not hold;
@@ -95,7 +97,12 @@ export default defineConfig({
             "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
         },
         // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
-        { SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver", SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver" },
+        {
+          SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver",
+          SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver",
+          // The saved-token vault's tests reach the provider above as a real server.
+          VAULT_UPSTREAM: "mono-auth-test-vault-upstream",
+        },
       ),
       workerProject(
         "authn",

@@ -40,7 +40,7 @@ export function originVars(origin) {
 /** Which secrets each Worker needs (set with `wrangler secret put`; generated locally). */
 export const SECRETS = {
   gateway: ["GATEWAY_ASSERTION_KEY"],
-  token: ["KEY_ENCRYPTION_SECRET"],
+  token: ["KEY_ENCRYPTION_SECRET", "VAULT_KEY"],
   authn: ["BETTER_AUTH_SECRET"],
   demo: ["GATEWAY_ASSERTION_JWKS"],
   orgState: [],

@@ -6,6 +6,12 @@ export type { AuditSink } from "./enqueue.ts";
 
 export type AuditKind =
   | "gateway.decision"
+  /** A saved token was put on a gateway request (workers/token/src/vault/saved-token.ts): ids only, never the token. */
+  | "vault.token_used"
+  /** A saved token was not given: the refusal and, when one matched, the connection. */
+  | "vault.token_refused"
+  /** A connection flow saved (or replaced) a connection's tokens (workers/token/src/vault/routes.ts). */
+  | "vault.connection_saved"
   | "token.issued"
   | "token.refused"
   | "revocation.recorded"

@@ -28,6 +28,14 @@ export type HttpErrorCode =
   | "invalid_gateway_assertion"
   | "upstream_response_refused"
   | "temporarily_unavailable"
+  /** The saved-token vault (workers/token/src/vault/): no API ever gives out a saved token. */
+  | "saved_token_not_readable"
+  /** A vault connection flow needs a signed-in person. */
+  | "login_required"
+  /** A vault callback whose state is missing, unknown, spent, expired or another session's (RFC 6749 §10.12). */
+  | "invalid_state"
+  /** The provider refused a vault connection flow, or its token endpoint failed. */
+  | "connection_failed"
   | "server_error";
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -46,6 +54,10 @@ const STATUS: Record<HttpErrorCode, number> = {
   invalid_gateway_assertion: 403,
   upstream_response_refused: 502,
   temporarily_unavailable: 503,
+  saved_token_not_readable: 403,
+  login_required: 401,
+  invalid_state: 400,
+  connection_failed: 502,
   server_error: 500,
 };
 

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
+import { VAULT_PATH } from "../../../shared/contracts/vault.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
@@ -12,10 +13,12 @@ import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
+import { vaultFlowRoutes } from "./vault/routes.ts";
 import { ssfConfigurationEndpoint } from "./ssf/configuration.ts";
 import { ssfRoutes } from "./ssf/routes.ts";
 
 export { TokenService } from "./rpc/token-service.ts";
+export { VaultService } from "./vault/vault-service.ts";
 export { SsfTransmitter } from "./ssf/transmitter.ts";
 
 const app = new Hono<{ Bindings: TokenEnv }>();
@@ -35,6 +38,8 @@ app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "u
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
 app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.route(ENDPOINT.admin, adminRouter());
+// The saved-token vault's connection flow; nothing below it ever reveals a saved token.
+app.route(VAULT_PATH.base, vaultFlowRoutes());
 // The Shared Signals transmitter (SSF 1.0): its metadata, stream management, poll, the org live stream.
 app.get(ENDPOINT.ssfConfiguration, ssfConfigurationEndpoint);
 app.route(ENDPOINT.ssf, ssfRoutes());

@@ -4,6 +4,7 @@ import type { Context } from "hono";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import {
   createDelegationGrant,
@@ -70,8 +71,12 @@ function grantView(grant: DelegationGrant): DelegationGrantView {
  *   `expires_at` (ISO 8601) in the future; anything else 400 `invalid_body`
  *   naming the field.
  * - GET `?subject=&actor_client_id=&limit=` → `{ grants: [...] }`, newest first.
- * - DELETE `/{id}` → 200 the grant, revoked (from then on no exchange
- *   honours it; revoking twice keeps the first time); 404 if the org has none.
+ * - DELETE `/{id}` → 200 the grant, revoked: from then on no exchange
+ *   honours it, and a `grant` revocation recorded in the org's Durable
+ *   Object (before the 200; 503 `temporarily_unavailable` otherwise, and a
+ *   retry records it) cuts off every token already minted under it
+ *   (`grant_id`) at every gateway within the staleness bound. Revoking twice
+ *   keeps the first time; 404 if the org has none.
  */
 export function delegationGrantRoutes(admin: AdminApp): void {
   route(
@@ -156,6 +161,11 @@ export function delegationGrantRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "delegation_grant.revoke", delegation_grant_id: id });
       const grant = await revokeDelegationGrant(c.env.DB, orgId, id);
       if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");
+      await recordOperatorRevocation(
+        c.env,
+        { orgId, kind: "grant", value: grant.id, reason: "delegation grant revoked" },
+        (promise) => c.executionCtx.waitUntil(promise),
+      );
       return c.json(grantView(grant));
     },
   );

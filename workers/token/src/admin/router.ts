@@ -19,6 +19,7 @@ import { revocationRoutes } from "./revocations.ts";
 import { route } from "./route.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
+import { vaultRoutes } from "./vault.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 
 /** The document's path inside the router (ENDPOINT.adminOpenApi). */
@@ -53,6 +54,7 @@ export function adminRouter(): AdminApp {
   auditTrailRoutes(admin);
   policyRoutes(admin);
   revocationRoutes(admin);
+  vaultRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
   return admin;

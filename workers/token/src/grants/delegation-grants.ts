@@ -153,8 +153,8 @@ export async function listDelegationGrants(
 
 /**
  * Revokes a grant of the org: no exchange honours it from now on. Tokens
- * already minted under it live out their (short) lifetime; a revocation of
- * the subject or the actor client cuts those off too (shared/revocation).
+ * already minted under it carry its id (`grant_id`); the admin API records a
+ * `grant` revocation for them (admin/delegation-grants.ts).
  * Returns the grant, or undefined if the org has no such grant.
  */
 export async function revokeDelegationGrant(

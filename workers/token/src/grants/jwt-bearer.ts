@@ -76,6 +76,7 @@ export const jwtBearerGrant: GrantHandler = {
     ]);
 
     let notAfter: number | undefined;
+    let grantId: string | undefined;
     if (claims.act) {
       if (actorDepth(claims.act) > guardrails.policy.maxDelegationDepth) {
         throw new OAuthError("invalid_grant", "assertion: delegation chain longer than the org allows");
@@ -89,6 +90,7 @@ export const jwtBearerGrant: GrantHandler = {
       });
       scopes = [...delegation.scopes];
       notAfter = delegation.notAfter;
+      grantId = delegation.grantId;
     }
 
     // The client's budget before the grant's single use: a client over its
@@ -106,6 +108,7 @@ export const jwtBearerGrant: GrantHandler = {
       ...(claims.act ? { actor: claims.act } : {}),
       ...(notAfter !== undefined ? { notAfter } : {}),
       ttlSeconds: guardrails.ttlSeconds,
+      ...(grantId ? { grantId } : {}),
     });
     touchLastUsed(context, client.registration);
     return { minted, scope };

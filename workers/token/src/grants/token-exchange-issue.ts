@@ -23,6 +23,8 @@ export interface ExchangeTerms {
   scope: string;
   /** Seconds since the epoch: the latest the issued token may live to. */
   notAfter: number;
+  /** The delegation grant the token rests on, when the client acts for the subject. */
+  grantId?: string;
 }
 
 /**
@@ -41,6 +43,7 @@ export async function settleExchange(
   scopes: string[],
 ): Promise<ExchangeTerms> {
   let notAfter = parties.notAfter;
+  let grantId: string | undefined;
   if (parties.delegated) {
     const delegation = await requireDelegation(context.env.DB, {
       orgId: client.orgId,
@@ -51,9 +54,10 @@ export async function settleExchange(
     });
     scopes = [...delegation.scopes];
     notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
+    grantId = delegation.grantId;
   }
   const scope = scopes.join(" ");
   notAfter = requireLifetime(notAfter);
   await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
-  return { scope, notAfter };
+  return { scope, notAfter, ...(grantId ? { grantId } : {}) };
 }

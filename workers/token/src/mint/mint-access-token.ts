@@ -23,6 +23,8 @@ export interface AccessTokenRequest {
   ttlSeconds: number;
   /** RFC 9449 §6.1: binds the token to a DPoP key (endpoints/token.ts decides it once per request). */
   confirmation?: { jkt: string };
+  /** The delegation grant it is minted under: its revocation cuts the token off (`grant_id`). */
+  grantId?: string;
 }
 
 export interface MintedAccessToken {
@@ -57,6 +59,7 @@ export async function mintAccessToken(
     ...(request.sessionId ? { sid: request.sessionId } : {}),
     ...(request.actor ? { act: request.actor } : {}),
     ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
+    ...(request.grantId ? { grant_id: request.grantId } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })
