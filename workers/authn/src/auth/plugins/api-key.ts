@@ -28,6 +28,8 @@ export function apiKeyPlugin() {
     requireName: true,
     maximumNameLength: 64,
     startingCharactersConfig: { shouldStore: true, charactersLength: 8 },
+    // Better Auth's default is 10 uses a day; a key is for a program.
+    rateLimit: { enabled: true, timeWindow: 60_000, maxRequests: 600 },
   };
   return apiKey([
     { configId: "user", references: "user", defaultPrefix: "mak_", ...common },

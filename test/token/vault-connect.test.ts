@@ -1,0 +1,293 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { registerTestClient } from "./clients-fixtures.ts";
+import { expectOAuthError, seedSession } from "./fixtures.ts";
+import {
+  atProvider,
+  callback,
+  connectAsUser,
+  createProvider,
+  routeUpstream,
+  seedMemberSession,
+  sessionCookie,
+  startAsUser,
+  UPSTREAM,
+  UPSTREAM_CLIENT,
+  upstreamRequests,
+  vaultGet,
+} from "./vault-fixtures.ts";
+
+beforeEach(() => routeUpstream());
+afterEach(() => vi.restoreAllMocks());
+
+describe("vault connection flow (we are the OAuth client)", () => {
+  it("runs authorization code + PKCE S256 with exact redirect and saves the connection for the person", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const authorize = await startAsUser(s, provider.name);
+    expect(authorize.origin + authorize.pathname).toBe(`${UPSTREAM}/authorize`);
+    const p = authorize.searchParams;
+    expect(p.get("response_type")).toBe("code");
+    expect(p.get("client_id")).toBe(UPSTREAM_CLIENT.id);
+    expect(p.get("redirect_uri")).toBe(`${env.ISSUER}${VAULT_PATH.callback}`);
+    expect(p.get("code_challenge_method")).toBe("S256");
+    expect(p.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(p.get("state")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(p.get("scope")).toBe("read write");
+
+    const back = await atProvider(authorize);
+    const done = await callback(back, s);
+    expect(done.status).toBe(200);
+    expect(done.headers.get("Cache-Control")).toBe("no-store");
+    const body = (await done.json()) as { connected: boolean; connection: Record<string, unknown> };
+    expect(body.connected).toBe(true);
+    expect(body.connection).toMatchObject({
+      org_id: s.orgId,
+      provider_id: provider.id,
+      resource: "demo-echo",
+      owner: { kind: "user", id: s.userId },
+      client_id: UPSTREAM_CLIENT.id,
+      has_refresh_token: true,
+      scopes: ["read", "write"],
+      agents: [],
+    });
+    // Metadata only: nothing that could be a token.
+    expect(JSON.stringify(body)).not.toMatch(/up-at-|up-rt-|"access_token"|"refresh_token"/);
+    const exchanged = (await upstreamRequests()).at(-1);
+    expect(exchanged).toEqual({
+      grant_type: "authorization_code",
+      client_auth: "client_secret_basic",
+      code_verifier: true,
+    });
+  });
+
+  it("connecting again replaces the tokens on the same connection", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const first = await connectAsUser(s, provider.name);
+    const second = await connectAsUser(s, provider.name);
+    expect(second.id).toBe(first.id);
+  });
+
+  it("refuses to start without a signed-in person: 401 login_required", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    await expectOAuthError(await vaultGet(`${VAULT_PATH.connect}/${provider.name}`), 401, "login_required");
+    await expectOAuthError(
+      await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, { Cookie: "mono.session_token=not-a-session.sig" }),
+      401,
+      "login_required",
+    );
+  });
+
+  it("knows only the person's own org's providers: 404 not_found", async () => {
+    const s = await seedSession();
+    const elsewhere = await seedSession();
+    const provider = await createProvider(elsewhere.orgId);
+    await expectOAuthError(
+      await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, { Cookie: sessionCookie(s) }),
+      404,
+      "not_found",
+    );
+  });
+
+  it("refuses a callback without state, with a spent state, or from another session: 400 invalid_state", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const back = await atProvider(await startAsUser(s, provider.name));
+    const noState = new URL(back);
+    noState.searchParams.delete("state");
+    await expectOAuthError(await callback(noState, s), 400, "invalid_state");
+
+    // RFC 6749 §10.12: a code delivered into another person's browser is not saved there.
+    const other = await seedMemberSession(s.orgId);
+    await expectOAuthError(await callback(back, other), 400, "invalid_state");
+    // The state was spent by that attempt: single use, even for its own session.
+    await expectOAuthError(await callback(back, s), 400, "invalid_state");
+
+    const fresh = await atProvider(await startAsUser(s, provider.name));
+    expect((await callback(fresh, s)).status).toBe(200);
+    await expectOAuthError(await callback(fresh, s), 400, "invalid_state");
+  });
+
+  it("reports the provider's refusal: 502 connection_failed", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const denied = await atProvider(await startAsUser(s, provider.name), { deny: "1" });
+    expect(denied.searchParams.get("error")).toBe("access_denied");
+    await expectOAuthError(await callback(denied, s), 502, "connection_failed");
+  });
+
+  it("reports a client the provider does not accept: 502 connection_failed", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId, { client_secret: "wrong-secret" });
+    const back = await atProvider(await startAsUser(s, provider.name));
+    await expectOAuthError(await callback(back, s), 502, "connection_failed");
+    expect((await upstreamRequests()).at(-1)?.client_auth).toBe("failed");
+  });
+
+  it("lets an operator start the org's own connection (state bound to the operator)", async () => {
+    const orgId = (await seedSession()).orgId;
+    const token = await adminToken();
+    const provider = await createProvider(orgId, {}, token);
+    const started = await adminRequest("POST", `/orgs/${orgId}/vault/providers/${provider.id}/connect`, {
+      token,
+      body: {},
+    });
+    expect(started.status).toBe(201);
+    const { authorization_url } = (await started.json()) as { authorization_url: string };
+    const done = await callback(await atProvider(new URL(authorization_url)));
+    expect(done.status).toBe(200);
+    const { connection } = (await done.json()) as { connection: { owner: unknown; created_by: string } };
+    expect(connection.owner).toEqual({ kind: "org", id: orgId });
+    expect(connection.created_by).toMatch(/^operator:mac_/);
+    await expectHttpError(
+      await adminRequest("POST", `/orgs/${orgId}/vault/providers/${provider.id}/connect`, {
+        token,
+        body: { owner: "user-not-a-member" },
+      }),
+      400,
+      "invalid_body",
+    );
+  });
+});
+
+describe("a saved token is never revealed", () => {
+  it("answers 403 saved_token_not_readable below /vault, to an agent's bearer token or anyone", async () => {
+    const agent = await registerTestClient({ kind: "agent" });
+    for (const path of ["/vault/tokens", "/vault/connections/x/token", `${VAULT_PATH.base}`]) {
+      await expectOAuthError(
+        await vaultGet(path, { Authorization: `Bearer agent-${agent.clientId}` }),
+        403,
+        "saved_token_not_readable",
+      );
+    }
+  });
+
+  it("answers 403 saved_token_not_readable in the admin API, even to a platform operator", async () => {
+    const s = await seedSession();
+    const token = await adminToken();
+    const provider = await createProvider(s.orgId, {}, token);
+    const connection = await connectAsUser(s, provider.name);
+    await expectHttpError(
+      await adminRequest("GET", `/orgs/${s.orgId}/vault/connections/${connection.id}/token`, { token }),
+      403,
+      "saved_token_not_readable",
+    );
+    const shown = await adminRequest("GET", `/orgs/${s.orgId}/vault/connections/${connection.id}`, { token });
+    expect(shown.status).toBe(200);
+    const text = await shown.text();
+    expect(text).not.toMatch(/up-at-|up-rt-|sealed/);
+  });
+});
+
+describe("vault providers and connections (admin API)", () => {
+  it("creates, lists, changes and deletes providers; the client secret is sealed and never shown", async () => {
+    const orgId = (await seedSession()).orgId;
+    const token = await adminToken();
+    const provider = await createProvider(orgId, { name: "github" }, token);
+    expect(provider).toMatchObject({ name: "github", has_client_secret: true });
+    expect(JSON.stringify(provider)).not.toContain(UPSTREAM_CLIENT.secret);
+    const row = await env.DB.prepare("SELECT * FROM vault_provider WHERE id = ?").bind(provider.id).first();
+    expect(JSON.stringify(row)).not.toContain(UPSTREAM_CLIENT.secret);
+
+    await expectHttpError(
+      await adminRequest("POST", `/orgs/${orgId}/vault/providers`, {
+        token,
+        body: {
+          name: "github",
+          resource: "r",
+          authorization_endpoint: `${UPSTREAM}/authorize`,
+          token_endpoint: `${UPSTREAM}/token`,
+          client_id: "c",
+        },
+      }),
+      409,
+      "conflict",
+    );
+    await expectHttpError(
+      await adminRequest("POST", `/orgs/${orgId}/vault/providers`, {
+        token,
+        body: {
+          name: "plain",
+          resource: "r",
+          authorization_endpoint: "http://upstream.example/authorize",
+          token_endpoint: `${UPSTREAM}/token`,
+          client_id: "c",
+        },
+      }),
+      400,
+      "invalid_body",
+    );
+    await expectHttpError(
+      await adminRequest("POST", `/orgs/${orgId}/vault/providers`, { token, body: { name: "x", client_sercet: "s" } }),
+      400,
+      "invalid_body",
+    );
+
+    const patched = await adminRequest("PATCH", `/orgs/${orgId}/vault/providers/${provider.id}`, {
+      token,
+      body: { client_secret: null, scopes: ["read"] },
+    });
+    expect(await patched.json()).toMatchObject({ has_client_secret: false, scopes: ["read"] });
+    const listed = (await (await adminRequest("GET", `/orgs/${orgId}/vault/providers`, { token })).json()) as {
+      providers: { id: string }[];
+    };
+    expect(listed.providers.map((p) => p.id)).toEqual([provider.id]);
+    const deleted = await adminRequest("DELETE", `/orgs/${orgId}/vault/providers/${provider.id}`, { token });
+    expect(await deleted.json()).toEqual({ id: provider.id, deleted: true, connections_deleted: 0 });
+    await expectHttpError(
+      await adminRequest("GET", `/orgs/${orgId}/vault/providers/${provider.id}`, { token }),
+      404,
+      "not_found",
+    );
+  });
+
+  it("lists and deletes saved connections (metadata only); deleting a provider deletes its connections", async () => {
+    const s = await seedSession();
+    const token = await adminToken();
+    const provider = await createProvider(s.orgId, {}, token);
+    const connection = await connectAsUser(s, provider.name);
+    const agent = await registerTestClient({ orgId: s.orgId, kind: "agent" });
+    const bound = await adminRequest(
+      "PUT",
+      `/orgs/${s.orgId}/vault/connections/${connection.id}/agents/${agent.clientId}`,
+      {
+        token,
+      },
+    );
+    expect(await bound.json()).toEqual({ connection_id: connection.id, client_id: agent.clientId, bound: true });
+    const foreign = await registerTestClient({ kind: "agent" });
+    await expectHttpError(
+      await adminRequest("PUT", `/orgs/${s.orgId}/vault/connections/${connection.id}/agents/${foreign.clientId}`, {
+        token,
+      }),
+      404,
+      "not_found",
+    );
+
+    const listed = (await (await adminRequest("GET", `/orgs/${s.orgId}/vault/connections`, { token })).json()) as {
+      connections: { id: string; agents: string[] }[];
+    };
+    expect(listed.connections).toEqual([expect.objectContaining({ id: connection.id, agents: [agent.clientId] })]);
+
+    const second = await createProvider(s.orgId, {}, token);
+    const other = await connectAsUser(s, second.name);
+    const removed = await adminRequest("DELETE", `/orgs/${s.orgId}/vault/connections/${other.id}`, { token });
+    expect(await removed.json()).toEqual({ id: other.id, deleted: true });
+    await expectHttpError(
+      await adminRequest("DELETE", `/orgs/${s.orgId}/vault/connections/${other.id}`, { token }),
+      404,
+      "not_found",
+    );
+
+    const gone = await adminRequest("DELETE", `/orgs/${s.orgId}/vault/providers/${provider.id}`, { token });
+    expect(await gone.json()).toEqual({ id: provider.id, deleted: true, connections_deleted: 1 });
+    const bindings = await env.DB.prepare("SELECT count(*) AS n FROM vault_connection_agent WHERE connection_id = ?")
+      .bind(connection.id)
+      .first<{ n: number }>();
+    expect(bindings?.n).toBe(0);
+  });
+});

@@ -1,0 +1,162 @@
+import { env, exports } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { expect, vi } from "vitest";
+import { VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { member, session } from "../../shared/db/schema.ts";
+import { vaultConnection } from "../../shared/db/vault-schema.ts";
+import { adminRequest, adminToken } from "./admin-fixtures.ts";
+import { seedSession, seedUser } from "./fixtures.ts";
+
+/**
+ * The third-party provider (test/support/runtime/vault-upstream): a real
+ * OAuth server Worker. Its origin is an https name of its own; the test
+ * routes the token Worker's fetches for that origin to the Worker (the one
+ * thing stood in for is the network between two parties).
+ */
+export const UPSTREAM = "https://upstream.vault.test";
+export const UPSTREAM_CLIENT = { id: "vault-test-client", secret: "vault-test-secret" };
+
+export function upstream(): Fetcher {
+  return (env as unknown as { VAULT_UPSTREAM: Fetcher }).VAULT_UPSTREAM;
+}
+
+/** Sends the token Worker's requests for UPSTREAM to the provider Worker; call in beforeEach. */
+export function routeUpstream(): void {
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+    const request = new Request(input, init);
+    return new URL(request.url).origin === UPSTREAM ? upstream().fetch(request) : realFetch(input, init);
+  });
+}
+
+/** What the provider received at its token endpoint (grant type, client authentication, verifier sent). */
+export async function upstreamRequests(): Promise<
+  { grant_type: string; client_auth: string; code_verifier: boolean }[]
+> {
+  return (await upstream().fetch(`${UPSTREAM}/requests`)).json();
+}
+
+export async function upstreamActive(token: string): Promise<boolean> {
+  const response = await upstream().fetch(`${UPSTREAM}/introspect`, {
+    method: "POST",
+    body: new URLSearchParams({ token }),
+  });
+  return ((await response.json()) as { active: boolean }).active;
+}
+
+export interface ProviderView {
+  id: string;
+  name: string;
+  resource: string;
+  has_client_secret: boolean;
+  [key: string]: unknown;
+}
+
+/** A provider configured through the admin API. */
+export async function createProvider(
+  orgId: string,
+  overrides: Record<string, unknown> = {},
+  token?: string,
+): Promise<ProviderView> {
+  const response = await adminRequest("POST", `/orgs/${orgId}/vault/providers`, {
+    token: token ?? (await adminToken()),
+    body: {
+      name: `upstream-${crypto.randomUUID().slice(0, 8)}`,
+      resource: "demo-echo",
+      authorization_endpoint: `${UPSTREAM}/authorize`,
+      token_endpoint: `${UPSTREAM}/token`,
+      client_id: UPSTREAM_CLIENT.id,
+      client_secret: UPSTREAM_CLIENT.secret,
+      scopes: "read write",
+      ...overrides,
+    },
+  });
+  expect(response.status).toBe(201);
+  return response.json();
+}
+
+/** A signed-in member of the org (another person than seedSession's), as Better Auth writes them. */
+export async function seedMemberSession(orgId: string) {
+  const id = crypto.randomUUID();
+  const userId = await seedUser(id);
+  const db = drizzle(env.DB);
+  const now = new Date();
+  await db.insert(member).values({ id: `m-${id}`, organizationId: orgId, userId, role: "member", createdAt: now });
+  await db.insert(session).values({
+    id: `s-${id}`,
+    token: `session-token-${id}`,
+    userId,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    createdAt: now,
+    updatedAt: now,
+    activeOrganizationId: orgId,
+  });
+  return { userId, orgId, token: `session-token-${id}`, sessionId: `s-${id}` };
+}
+
+export type SeededSession = Awaited<ReturnType<typeof seedSession>>;
+
+/** The session cookie as the browser sends it: `<token>.<signature>` (the signature is Better Auth's). */
+export function sessionCookie(s: { token: string }): string {
+  return `mono.session_token=${encodeURIComponent(`${s.token}.c2lnbmF0dXJl`)}`;
+}
+
+export function vaultGet(pathAndQuery: string, headers: Record<string, string> = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`http://localhost${pathAndQuery}`, { headers, redirect: "manual" }));
+}
+
+/** Starts the flow as a signed-in person: the provider's authorization URL we redirect to. */
+export async function startAsUser(s: { token: string }, providerName: string): Promise<URL> {
+  const started = await vaultGet(`${VAULT_PATH.connect}/${providerName}`, { Cookie: sessionCookie(s) });
+  expect(started.status).toBe(302);
+  return new URL(started.headers.get("Location") ?? "");
+}
+
+/** The browser at the provider: where the provider sends it back (our callback, with code and state). */
+export async function atProvider(authorizationUrl: URL, extra: Record<string, string> = {}): Promise<URL> {
+  const url = new URL(authorizationUrl);
+  for (const [k, v] of Object.entries(extra)) url.searchParams.set(k, v);
+  const response = await upstream().fetch(url, { redirect: "manual" });
+  expect(response.status).toBe(302);
+  return new URL(response.headers.get("Location") ?? "");
+}
+
+/** Back at our callback, as the same browser. */
+export function callback(back: URL, s?: { token: string }): Promise<Response> {
+  return vaultGet(`${back.pathname}${back.search}`, s ? { Cookie: sessionCookie(s) } : {});
+}
+
+export interface ConnectionView {
+  id: string;
+  owner: { kind: string; id: string };
+  [key: string]: unknown;
+}
+
+/** The whole flow as a person: returns the saved connection's metadata. */
+export async function connectAsUser(
+  s: { token: string },
+  providerName: string,
+  atProviderExtra: Record<string, string> = {},
+): Promise<ConnectionView> {
+  const back = await atProvider(await startAsUser(s, providerName), atProviderExtra);
+  const done = await callback(back, s);
+  expect(done.status).toBe(200);
+  const body = (await done.json()) as { connected: boolean; connection: ConnectionView };
+  expect(body.connected).toBe(true);
+  return body.connection;
+}
+
+export async function connectionRow(id: string) {
+  const row = await drizzle(env.DB).select().from(vaultConnection).where(eq(vaultConnection.id, id)).get();
+  if (!row) throw new Error(`no connection ${id}`);
+  return row;
+}
+
+/** Binds an agent to a connection through the admin API. */
+export async function bindAgent(orgId: string, connectionId: string, clientId: string, token?: string) {
+  const response = await adminRequest("PUT", `/orgs/${orgId}/vault/connections/${connectionId}/agents/${clientId}`, {
+    token: token ?? (await adminToken()),
+  });
+  expect(response.status).toBe(200);
+}

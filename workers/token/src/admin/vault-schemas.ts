@@ -1,0 +1,63 @@
+import { z } from "zod";
+
+/**
+ * The vault's admin API shapes for the OpenAPI document (admin/vault.ts
+ * registers them with its routes). Tokens and client secrets appear in no
+ * answer: only `has_client_secret` and `has_refresh_token`.
+ */
+const time = z.iso.datetime().describe("ISO 8601");
+const list = z.union([z.array(z.string()), z.string()]);
+
+const provider = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  name: z.string(),
+  resource: z.string(),
+  authorization_endpoint: z.string(),
+  token_endpoint: z.string(),
+  client_id: z.string(),
+  has_client_secret: z.boolean(),
+  scopes: z.array(z.string()),
+  created_at: time,
+  updated_at: time,
+});
+const providerFields = {
+  name: z.string().max(64),
+  resource: z.string().max(2048),
+  authorization_endpoint: z.string().url(),
+  token_endpoint: z.string().url(),
+  client_id: z.string().max(512),
+  client_secret: z.string().max(1024).optional(),
+  scopes: list.optional(),
+};
+const connection = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  provider_id: z.string(),
+  resource: z.string(),
+  owner: z.object({ kind: z.enum(["user", "org"]), id: z.string() }),
+  token_endpoint: z.string(),
+  client_id: z.string(),
+  has_refresh_token: z.boolean(),
+  expires_at: time.nullable(),
+  scopes: z.array(z.string()),
+  agents: z.array(z.string()),
+  created_by: z.string(),
+  created_at: time,
+  updated_at: time,
+  last_used_at: time.nullable(),
+});
+
+export const vaultSchemas = {
+  provider,
+  providerCreate: z.object(providerFields),
+  providerPatch: z.object({ ...providerFields, client_secret: z.string().max(1024).nullable() }).partial(),
+  providerList: z.object({ providers: z.array(provider) }),
+  providerDeleted: z.object({ id: z.string(), deleted: z.literal(true), connections_deleted: z.number().int() }),
+  connect: z.object({ owner: z.string().describe('"org" (default) or a member\'s user id').optional() }),
+  connectStarted: z.object({ authorization_url: z.string().url(), expires_at: time }),
+  connection,
+  connectionList: z.object({ connections: z.array(connection) }),
+  deleted: z.object({ id: z.string(), deleted: z.literal(true) }),
+  binding: z.object({ connection_id: z.string(), client_id: z.string(), bound: z.boolean() }),
+};

@@ -1,0 +1,356 @@
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { member } from "../../../../shared/db/schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { isAcceptableJwksUri } from "../clients/client-keys.ts";
+import { tokenConfig } from "../config.ts";
+import { startConnect } from "../vault/connect-flow.ts";
+import {
+  agentsOf,
+  bindAgent,
+  connectionView,
+  deleteConnection,
+  getConnection,
+  listConnections,
+  unbindAgent,
+} from "../vault/connections.ts";
+import {
+  createProvider,
+  deleteProvider,
+  getProvider,
+  listProviders,
+  type ProviderFields,
+  providerView,
+  updateProvider,
+} from "../vault/providers.ts";
+import { vaultSecret } from "../vault/vault-key.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import { route } from "./route.ts";
+import type { AdminApp } from "./types.ts";
+import { vaultSchemas } from "./vault-schemas.ts";
+import { type Body, onlyFields, optionalList, optionalString, requiredString, type StringRule } from "./validate.ts";
+
+const NAME: StringRule = {
+  max: 64,
+  pattern: /^[a-z0-9][a-z0-9._-]*$/,
+  patternText: "lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
+};
+const RESOURCE: StringRule = { max: 2048, pattern: /^\S+$/, patternText: "no spaces" };
+/** RFC 6749 §3.1, §3.2: endpoints we call as a client, https only (http on localhost), no credentials or fragment. */
+const ENDPOINT_URL: StringRule = {
+  max: 2048,
+  check: isAcceptableJwksUri,
+  patternText: "must be an https URL (http only on localhost), without credentials or fragment",
+};
+const CLIENT_ID: StringRule = { max: 512, pattern: /^[\x21-\x7e]+$/, patternText: "printable ASCII, no spaces" };
+const CLIENT_SECRET: StringRule = { max: 1024 };
+const SCOPES = { maxItems: 64, itemMax: 256 };
+const PROVIDER_FIELDS = [
+  "name",
+  "resource",
+  "authorization_endpoint",
+  "token_endpoint",
+  "client_id",
+  "client_secret",
+  "scopes",
+] as const;
+/** Most providers one org may configure. */
+const MAX_PROVIDERS = 64;
+
+function providerPatch(body: Body): Partial<ProviderFields> {
+  const patch: Partial<ProviderFields> = {};
+  const name = optionalString(body, "name", NAME);
+  if (name !== undefined) patch.name = name;
+  const resource = optionalString(body, "resource", RESOURCE);
+  if (resource !== undefined) patch.resource = resource;
+  const authorization = optionalString(body, "authorization_endpoint", ENDPOINT_URL);
+  if (authorization !== undefined) patch.authorizationEndpoint = authorization;
+  const token = optionalString(body, "token_endpoint", ENDPOINT_URL);
+  if (token !== undefined) patch.tokenEndpoint = token;
+  const clientId = optionalString(body, "client_id", CLIENT_ID);
+  if (clientId !== undefined) patch.clientId = clientId;
+  // null removes the secret (a public client); absent leaves it.
+  if (body.client_secret === null) patch.clientSecret = null;
+  else {
+    const secret = optionalString(body, "client_secret", CLIENT_SECRET);
+    if (secret !== undefined) patch.clientSecret = secret;
+  }
+  const scopes = optionalList(body, "scopes", SCOPES);
+  if (scopes !== undefined) patch.scopes = scopes ?? [];
+  return patch;
+}
+
+async function requireProvider(c: Parameters<typeof requireOrg>[0], orgId: string) {
+  const id = c.req.param("id") ?? "";
+  auditDetail(c, { provider_id: id });
+  const row = await getProvider(c.env.DB, orgId, id);
+  if (!row) throw new HttpError("not_found", "no such vault provider in this organization");
+  return row;
+}
+
+function notReadable(): never {
+  throw new HttpError("saved_token_not_readable", "saved tokens are never given out; the gateway uses them");
+}
+
+/**
+ * The saved-token vault's operator surface (workers/token/src/vault/):
+ *
+ * Providers (the upstream authorization servers the org connects to, with
+ * the client registration we use there; the client secret is sealed and
+ * never shown, only `has_client_secret`):
+ * - POST   /orgs/{org}/vault/providers        `{ name, resource, authorization_endpoint, token_endpoint, client_id, client_secret?, scopes? }` → 201
+ * - GET    /orgs/{org}/vault/providers        → `{ providers: [...] }`
+ * - GET    /orgs/{org}/vault/providers/{id}
+ * - PATCH  /orgs/{org}/vault/providers/{id}   any of the fields (`client_secret: null` removes it)
+ * - DELETE /orgs/{org}/vault/providers/{id}   → `{ id, deleted: true, connections_deleted }`
+ * - POST   /orgs/{org}/vault/providers/{id}/connect `{ owner?: "org" | <user id> }` → 201 `{ authorization_url, expires_at }`:
+ *   an operator-started flow (state bound to the operator), for the org's own connection or a member's
+ *
+ * Saved connections (metadata only):
+ * - GET    /orgs/{org}/vault/connections      → `{ connections: [...] }`
+ * - GET    /orgs/{org}/vault/connections/{id}
+ * - DELETE /orgs/{org}/vault/connections/{id} → `{ id, deleted: true }`
+ * - PUT    /orgs/{org}/vault/connections/{id}/agents/{client_id}    bind an agent (default deny)
+ * - DELETE /orgs/{org}/vault/connections/{id}/agents/{client_id}
+ * - anything below /orgs/{org}/vault/connections/{id}/token: 403 `saved_token_not_readable`, for everyone
+ */
+export function vaultRoutes(admin: AdminApp): void {
+  route(
+    admin,
+    "post",
+    "/orgs/:org/vault/providers",
+    {
+      summary: "Configure a provider the org connects saved tokens from",
+      body: vaultSchemas.providerCreate,
+      response: vaultSchemas.provider,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, PROVIDER_FIELDS);
+      const fields: ProviderFields = {
+        name: requiredString(body, "name", NAME),
+        resource: requiredString(body, "resource", RESOURCE),
+        authorizationEndpoint: requiredString(body, "authorization_endpoint", ENDPOINT_URL),
+        tokenEndpoint: requiredString(body, "token_endpoint", ENDPOINT_URL),
+        clientId: requiredString(body, "client_id", CLIENT_ID),
+        clientSecret: optionalString(body, "client_secret", CLIENT_SECRET) ?? null,
+        scopes: optionalList(body, "scopes", SCOPES) ?? [],
+      };
+      if ((await listProviders(c.env.DB, orgId)).length >= MAX_PROVIDERS)
+        throw new HttpError("conflict", `an organization has at most ${MAX_PROVIDERS} vault providers`);
+      const row = await createProvider(c.env.DB, vaultSecret(c.env), orgId, fields);
+      if (!row) throw new HttpError("conflict", "a vault provider of this name exists in the organization");
+      auditDetail(c, { action: "vault_provider.create", provider_id: row.id, name: row.name, resource: row.resource });
+      return c.json(providerView(row), 201);
+    },
+  );
+
+  route(
+    admin,
+    "get",
+    "/orgs/:org/vault/providers",
+    { summary: "List the org's vault providers", response: vaultSchemas.providerList, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "vault_provider.list" });
+      return c.json({ providers: (await listProviders(c.env.DB, orgId)).map(providerView) });
+    },
+  );
+
+  route(
+    admin,
+    "get",
+    "/orgs/:org/vault/providers/:id",
+    { summary: "Show a vault provider (never its client secret)", response: vaultSchemas.provider, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "vault_provider.show" });
+      return c.json(providerView(await requireProvider(c, orgId)));
+    },
+  );
+
+  route(
+    admin,
+    "patch",
+    "/orgs/:org/vault/providers/:id",
+    {
+      summary: "Change a vault provider",
+      body: vaultSchemas.providerPatch,
+      response: vaultSchemas.provider,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "vault_provider.update", provider_id: id });
+      const body = await readJsonObject(c);
+      onlyFields(body, PROVIDER_FIELDS);
+      const patch = providerPatch(body);
+      let row: Awaited<ReturnType<typeof updateProvider>>;
+      try {
+        row = await updateProvider(c.env.DB, vaultSecret(c.env), orgId, id, patch);
+      } catch (error) {
+        // The (org, name) unique index: another provider has the new name.
+        if (patch.name !== undefined && String(error).includes("UNIQUE"))
+          throw new HttpError("conflict", "a vault provider of this name exists in the organization");
+        throw error;
+      }
+      if (!row) throw new HttpError("not_found", "no such vault provider in this organization");
+      return c.json(providerView(row));
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/vault/providers/:id",
+    {
+      summary: "Delete a vault provider and every connection made through it",
+      response: vaultSchemas.providerDeleted,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "vault_provider.delete", provider_id: id });
+      const deleted = await deleteProvider(c.env.DB, orgId, id);
+      if (deleted === null) throw new HttpError("not_found", "no such vault provider in this organization");
+      return c.json({ id, deleted: true, connections_deleted: deleted });
+    },
+  );
+
+  route(
+    admin,
+    "post",
+    "/orgs/:org/vault/providers/:id/connect",
+    {
+      summary: "Start a connection flow as the operator (PKCE S256; state bound to the operator)",
+      body: vaultSchemas.connect,
+      response: vaultSchemas.connectStarted,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const provider = await requireProvider(c, orgId);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["owner"]);
+      const owner = optionalString(body, "owner", { max: 128 }) ?? "org";
+      if (owner !== "org") {
+        const isMember = await drizzle(c.env.DB)
+          .select({ id: member.id })
+          .from(member)
+          .where(and(eq(member.organizationId, orgId), eq(member.userId, owner)))
+          .get();
+        if (!isMember) throw new HttpError("invalid_body", 'owner: must be "org" or a member\'s user id');
+      }
+      const operator = c.get("operator");
+      const started = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
+        provider,
+        ownerKind: owner === "org" ? "org" : "user",
+        ownerId: owner === "org" ? orgId : owner,
+        binding: { operator: operator.clientId },
+      });
+      auditDetail(c, { action: "vault_connection.start", owner_kind: owner === "org" ? "org" : "user" });
+      return c.json({ authorization_url: started.authorizationUrl, expires_at: started.expiresAt.toISOString() }, 201);
+    },
+  );
+
+  route(
+    admin,
+    "get",
+    "/orgs/:org/vault/connections",
+    {
+      summary: "List the org's saved connections (metadata only)",
+      response: vaultSchemas.connectionList,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "vault_connection.list" });
+      return c.json({ connections: await listConnections(c.env.DB, orgId) });
+    },
+  );
+
+  // No API reveals a saved token, to anyone: the route exists only to say so.
+  route(
+    admin,
+    "get",
+    "/orgs/:org/vault/connections/:id/token",
+    { summary: "Always refused: 403 saved_token_not_readable", orgAdmins: "org" },
+    () => notReadable(),
+  );
+
+  route(
+    admin,
+    "get",
+    "/orgs/:org/vault/connections/:id",
+    { summary: "Show a saved connection (metadata only)", response: vaultSchemas.connection, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "vault_connection.show", connection_id: id });
+      const row = await getConnection(c.env.DB, orgId, id);
+      if (!row) throw new HttpError("not_found", "no such saved connection in this organization");
+      return c.json(connectionView(row, await agentsOf(c.env.DB, id)));
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/vault/connections/:id",
+    { summary: "Delete a saved connection", response: vaultSchemas.deleted, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "vault_connection.delete", connection_id: id });
+      if (!(await deleteConnection(c.env.DB, orgId, id)))
+        throw new HttpError("not_found", "no such saved connection in this organization");
+      return c.json({ id, deleted: true });
+    },
+  );
+
+  route(
+    admin,
+    "put",
+    "/orgs/:org/vault/connections/:id/agents/:client",
+    {
+      summary: "Let an agent (a client of the org) use the connection",
+      response: vaultSchemas.binding,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      const clientId = c.req.param("client");
+      auditDetail(c, { action: "vault_connection.bind_agent", connection_id: id, agent_client_id: clientId });
+      const outcome = await bindAgent(c.env.DB, orgId, id, clientId, c.get("operator").subject);
+      if (outcome === "no_connection")
+        throw new HttpError("not_found", "no such saved connection in this organization");
+      if (outcome === "no_client") throw new HttpError("not_found", "no such client in this organization");
+      return c.json({ connection_id: id, client_id: clientId, bound: true });
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/vault/connections/:id/agents/:client",
+    { summary: "Stop an agent using the connection", response: vaultSchemas.binding, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      const clientId = c.req.param("client");
+      auditDetail(c, { action: "vault_connection.unbind_agent", connection_id: id, agent_client_id: clientId });
+      if (!(await unbindAgent(c.env.DB, orgId, id, clientId)))
+        throw new HttpError("not_found", "this agent is not bound to the connection");
+      return c.json({ connection_id: id, client_id: clientId, bound: false });
+    },
+  );
+}

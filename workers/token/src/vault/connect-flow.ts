@@ -1,0 +1,144 @@
+import { base64url } from "jose";
+import { and, eq, gt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { VAULT_CONNECT_STATE_TTL_SECONDS, VAULT_PATH } from "../../../../shared/contracts/vault.ts";
+import { vaultConnectState } from "../../../../shared/db/vault-schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { type ConnectionRow, type OwnerKind, saveConnection } from "./connections.ts";
+import { VaultError } from "./errors.ts";
+import { getProvider, type ProviderRow, providerClient } from "./providers.ts";
+import { openField, sealField } from "./sealed-field.ts";
+import { requestUpstreamTokens } from "./upstream-token.ts";
+import { orgDataKey } from "./vault-key.ts";
+
+/** Who started a flow; the callback must come from the same one. */
+export type FlowBinding = { session: string } | { operator: string };
+
+function boundTo(binding: FlowBinding): string {
+  return "session" in binding ? `session:${binding.session}` : `operator:${binding.operator}`;
+}
+
+async function sha256(value: string): Promise<string> {
+  return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))));
+}
+
+function randomValue(): string {
+  return base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** The redirect URI registered at every provider: exactly our callback (RFC 6749 §3.1.2, RFC 9700 §4.1.1). */
+export function vaultRedirectUri(issuer: string): string {
+  return `${issuer}${VAULT_PATH.callback}`;
+}
+
+function verifierPlace(orgId: string, stateHash: string) {
+  return { orgId, table: "vault_connect_state", rowId: stateHash, column: "code_verifier" };
+}
+
+export interface StartConnect {
+  provider: ProviderRow;
+  ownerKind: OwnerKind;
+  ownerId: string;
+  binding: FlowBinding;
+}
+
+/**
+ * Starts a connection flow (RFC 6749 §4.1.1 with PKCE S256, RFC 7636 §4):
+ * a fresh `state` and code verifier, kept as the state's hash and the
+ * verifier sealed, bound to whoever started it. Returns where to send the
+ * browser.
+ */
+export async function startConnect(
+  db: D1Database,
+  secret: string,
+  issuer: string,
+  start: StartConnect,
+): Promise<{ authorizationUrl: string; expiresAt: Date }> {
+  const { provider } = start;
+  const state = randomValue();
+  const verifier = randomValue();
+  const stateHash = await sha256(state);
+  const now = Date.now();
+  const expiresAt = new Date(now + VAULT_CONNECT_STATE_TTL_SECONDS * 1000);
+  const key = await orgDataKey(db, secret, provider.orgId);
+  await drizzle(db)
+    .insert(vaultConnectState)
+    .values({
+      stateHash,
+      orgId: provider.orgId,
+      providerId: provider.id,
+      ownerKind: start.ownerKind,
+      ownerId: start.ownerId,
+      boundTo: boundTo(start.binding),
+      codeVerifierSealed: await sealField(key, verifierPlace(provider.orgId, stateHash), verifier),
+      expiresAt,
+      createdAt: new Date(now),
+    });
+  const url = new URL(provider.authorizationEndpoint);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", provider.clientId);
+  url.searchParams.set("redirect_uri", vaultRedirectUri(issuer));
+  url.searchParams.set("state", state);
+  url.searchParams.set("code_challenge", await sha256(verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  if (provider.scopes) url.searchParams.set("scope", provider.scopes);
+  return { authorizationUrl: url.toString(), expiresAt };
+}
+
+/**
+ * Finishes a connection flow at our callback: the state is spent by one
+ * conditional DELETE (single use, unexpired), must have been started by
+ * the same session (or by an operator), and only then is the code exchanged
+ * with its verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). Refusals:
+ * 400 `invalid_state` (missing, unknown, spent, expired or another
+ * session's state: CSRF, RFC 6749 §10.12), 502 `connection_failed` (the
+ * provider answered an error, or its token endpoint refused the code).
+ */
+export async function completeConnect(
+  db: D1Database,
+  secret: string,
+  issuer: string,
+  url: URL,
+  sessionId: string | undefined,
+): Promise<ConnectionRow> {
+  const state = url.searchParams.get("state");
+  if (!state) throw new HttpError("invalid_state", "the callback carries no state");
+  const stateHash = await sha256(state);
+  const flow = await drizzle(db)
+    .delete(vaultConnectState)
+    .where(and(eq(vaultConnectState.stateHash, stateHash), gt(vaultConnectState.expiresAt, new Date())))
+    .returning()
+    .get();
+  if (!flow) throw new HttpError("invalid_state", "unknown, spent or expired state");
+  if (flow.boundTo.startsWith("session:") && flow.boundTo !== `session:${sessionId ?? ""}`)
+    throw new HttpError("invalid_state", "this flow was started by another session");
+  // RFC 6749 §4.1.2.1: the provider refused (the person declined, or the request was bad).
+  const upstreamError = url.searchParams.get("error");
+  if (upstreamError !== null)
+    throw new HttpError("connection_failed", `the provider answered ${upstreamError.slice(0, 64)}`);
+  const code = url.searchParams.get("code");
+  if (!code) throw new HttpError("connection_failed", "the provider's answer carries no code");
+  const provider = await getProvider(db, flow.orgId, flow.providerId);
+  if (!provider) throw new HttpError("connection_failed", "the provider was removed during the flow");
+  const key = await orgDataKey(db, secret, flow.orgId);
+  const verifier = await openField(key, verifierPlace(flow.orgId, stateHash), flow.codeVerifierSealed);
+  let tokens: Awaited<ReturnType<typeof requestUpstreamTokens>>;
+  try {
+    tokens = await requestUpstreamTokens(await providerClient(db, secret, provider), {
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: vaultRedirectUri(issuer),
+      code_verifier: verifier,
+    });
+  } catch (error) {
+    if (error instanceof VaultError) throw new HttpError("connection_failed", error.message);
+    throw error;
+  }
+  return saveConnection(db, secret, {
+    provider,
+    ownerKind: flow.ownerKind,
+    ownerId: flow.ownerId,
+    tokens,
+    createdBy: flow.boundTo.startsWith("session:") ? `user:${flow.ownerId}` : flow.boundTo,
+  });
+}

@@ -1,0 +1,57 @@
+import { and, eq, gt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { member, session } from "../../../../shared/db/schema.ts";
+
+/** A signed-in person, in their session's active org. */
+export interface SessionOwner {
+  sessionId: string;
+  userId: string;
+  orgId: string;
+}
+
+/**
+ * Better Auth's session cookie names, as the authn Worker configures them
+ * (workers/authn/src/auth/options.ts: prefix `__Host-mono` on https, `mono`
+ * on plain-http local runs).
+ */
+const SESSION_COOKIES = ["__Host-mono.session_token", "mono.session_token"] as const;
+
+function cookieValue(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * The person whose browser sent this request, from their session cookie.
+ * The cookie is `<token>.<signature>`: the token is the session's bearer
+ * secret (random, unique, looked up in D1 like Better Auth does), so it is
+ * what is checked; the signature, keyed by the authn Worker's secret, adds
+ * nothing a holder of the token lacks, and checking it would give this
+ * Worker BETTER_AUTH_SECRET. The session must be live and its user a member
+ * of its active org. Undefined when there is no such session.
+ */
+export async function sessionOwner(db: D1Database, request: Request): Promise<SessionOwner | undefined> {
+  const cookies = request.headers.get("Cookie");
+  const raw = SESSION_COOKIES.map((name) => cookieValue(cookies, name)).find((v) => v !== undefined);
+  if (!raw) return undefined;
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  const dot = value.lastIndexOf(".");
+  const token = dot > 0 ? value.slice(0, dot) : value;
+  if (!token || token.length > 256) return undefined;
+  const row = await drizzle(db)
+    .select({ sessionId: session.id, userId: session.userId, orgId: session.activeOrganizationId })
+    .from(session)
+    .innerJoin(member, and(eq(member.userId, session.userId), eq(member.organizationId, session.activeOrganizationId)))
+    .where(and(eq(session.token, token), gt(session.expiresAt, new Date())))
+    .get();
+  if (!row || !row.orgId) return undefined;
+  return { sessionId: row.sessionId, userId: row.userId, orgId: row.orgId };
+}

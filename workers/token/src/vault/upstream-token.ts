@@ -1,0 +1,101 @@
+import { readStreamCapped } from "../../../../shared/http/read-body.ts";
+import { VaultError } from "./errors.ts";
+
+/** How long a provider's token endpoint may take, and how much it may answer. */
+const TOKEN_ENDPOINT_TIMEOUT_MS = 5_000;
+const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
+/** Longest token we keep: far above any real one, below what could fill a row. */
+const MAX_TOKEN_LENGTH = 16 * 1024;
+
+/** How we authenticate at the provider (RFC 6749 §2.3.1): the client id, and its secret when it has one. */
+export interface ProviderClient {
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string | null;
+}
+
+/** An RFC 6749 §5.1 answer, checked. */
+export interface UpstreamTokens {
+  accessToken: string;
+  tokenType: string;
+  refreshToken: string | null;
+  /** Absolute, in ms; null when the provider did not say. */
+  expiresAt: number | null;
+  scope: string | null;
+}
+
+/** RFC 6749 §2.3.1: the client id and secret form-urlencoded, then Basic. */
+function basic(clientId: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+");
+  return `Basic ${btoa(`${encode(clientId)}:${encode(secret)}`)}`;
+}
+
+/**
+ * One request to the provider's token endpoint as its OAuth client:
+ * `client_secret_basic` when we hold a secret, else the public client's
+ * `client_id` in the body (RFC 6749 §3.2.1). No redirects (the endpoint
+ * configured is the one trusted), bounded in time and size.
+ */
+export async function requestUpstreamTokens(
+  client: ProviderClient,
+  params: Record<string, string>,
+): Promise<UpstreamTokens> {
+  const body = new URLSearchParams(params);
+  const headers: Record<string, string> = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    Accept: "application/json",
+  };
+  if (client.clientSecret) headers.Authorization = basic(client.clientId, client.clientSecret);
+  else body.set("client_id", client.clientId);
+  let response: Response;
+  try {
+    response = await fetch(client.tokenEndpoint, {
+      method: "POST",
+      headers,
+      body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(TOKEN_ENDPOINT_TIMEOUT_MS),
+    });
+  } catch (error) {
+    throw new VaultError(
+      "ERR_VAULT_UPSTREAM",
+      `token endpoint unreachable (${error instanceof Error ? error.name : "?"})`,
+    );
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(new TextDecoder().decode(await readStreamCapped(response.body, MAX_TOKEN_RESPONSE_BYTES)));
+  } catch {
+    throw new VaultError("ERR_VAULT_UPSTREAM", `token endpoint answered ${response.status} without a JSON body`);
+  }
+  const fields = (typeof document === "object" && document !== null ? document : {}) as Record<string, unknown>;
+  if (response.status !== 200) {
+    // RFC 6749 §5.2: the error code is safe to log; its description may echo input, so it is left out.
+    const code = typeof fields.error === "string" ? fields.error.slice(0, 64) : "no error code";
+    throw new VaultError("ERR_VAULT_UPSTREAM", `token endpoint answered ${response.status} (${code})`);
+  }
+  return tokensFrom(fields);
+}
+
+function tokensFrom(fields: Record<string, unknown>): UpstreamTokens {
+  const accessToken = fields.access_token;
+  const tokenType = fields.token_type;
+  if (typeof accessToken !== "string" || accessToken === "" || accessToken.length > MAX_TOKEN_LENGTH)
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response without a usable access_token");
+  // RFC 6749 §7.1: we can only put a bearer token on a request (RFC 6750 §2.1).
+  if (typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer")
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response's token_type is not Bearer");
+  const refresh = fields.refresh_token;
+  if (refresh !== undefined && (typeof refresh !== "string" || refresh === "" || refresh.length > MAX_TOKEN_LENGTH))
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response with an unusable refresh_token");
+  const expiresIn = fields.expires_in;
+  if (expiresIn !== undefined && (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn < 0))
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response with a malformed expires_in");
+  return {
+    accessToken,
+    tokenType: "Bearer",
+    refreshToken: typeof refresh === "string" ? refresh : null,
+    expiresAt: typeof expiresIn === "number" ? Date.now() + expiresIn * 1000 : null,
+    scope: typeof fields.scope === "string" ? fields.scope.slice(0, 2048) : null,
+  };
+}
