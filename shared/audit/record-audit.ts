@@ -22,7 +22,11 @@ export type AuditKind =
   /** A host redeemed its invite (workers/token/src/endpoints/host-bootstrap.ts): a client was made. */
   | "host_invite.redeemed"
   /** A host's bootstrap was refused: the error code, and the invite's org and jti when it verified. */
-  | "host_invite.refused";
+  | "host_invite.refused"
+  /** An agent's MCP access request filed, approved, denied or expired (workers/token/src/mcp/review.ts). */
+  | "mcp.access_request"
+  /** An MCP grant created by an approval, or revoked (workers/token/src/mcp/review.ts). */
+  | "mcp.grant";
 
 export const AUDIT_OUTCOMES = ["allow", "deny", "issued", "refused", "recorded"] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];

@@ -20,6 +20,11 @@ export const ENDPOINT = {
   hostBootstrap: "/oauth2/host-bootstrap",
   /** The versioned admin API (operators and the `mono-auth` CLI). */
   admin: "/admin/v1",
+  /**
+   * The agent API (token Worker): MCP server discovery and access requests,
+   * for an agent's token of the API audience (shared/contracts/mcp.ts AGENT_API).
+   */
+  agentApi: "/agent/v1",
   /** The admin API's OpenAPI 3.1 document (public: it describes, it grants nothing). */
   adminOpenApi: "/admin/v1/openapi.json",
   /** Better Auth's API (its own routes below this prefix). */

@@ -12,12 +12,14 @@ import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from
 import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
+import { agentApi } from "./mcp/agent-api.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
 import { vaultFlowRoutes } from "./vault/routes.ts";
 import { ssfConfigurationEndpoint } from "./ssf/configuration.ts";
 import { ssfRoutes } from "./ssf/routes.ts";
 
 export { TokenService } from "./rpc/token-service.ts";
+export { McpRegistryService } from "./mcp/registry-service.ts";
 export { VaultService } from "./vault/vault-service.ts";
 export { SsfTransmitter } from "./ssf/transmitter.ts";
 
@@ -38,6 +40,7 @@ app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "u
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
 app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.route(ENDPOINT.admin, adminRouter());
+app.route(ENDPOINT.agentApi, agentApi());
 // The saved-token vault's connection flow; nothing below it ever reveals a saved token.
 app.route(VAULT_PATH.base, vaultFlowRoutes());
 // The Shared Signals transmitter (SSF 1.0): its metadata, stream management, poll, the org live stream.

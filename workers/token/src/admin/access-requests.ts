@@ -17,6 +17,7 @@ import { accessRequestView, grantView } from "../mcp/views.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { route } from "./route.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalInteger, optionalList, optionalString, requiredString } from "./validate.ts";
 
@@ -46,52 +47,64 @@ const MAX_LIST_LIMIT = 1000;
  *   GET → `{ url }` (null when none); DELETE → `{ url: null }`.
  */
 export function accessRequestRoutes(admin: AdminApp): void {
-  admin.get(REQUESTS, async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "access_request.list" });
-    const status = c.req.query("status");
-    if (status !== undefined && !(ACCESS_REQUEST_STATUS as readonly string[]).includes(status)) {
-      throw new HttpError("invalid_body", `status: must be one of ${ACCESS_REQUEST_STATUS.join(", ")}`);
-    }
-    const clientId = c.req.query("client_id");
-    const requests = await listAccessRequests(c.env.DB, orgId, {
-      ...(status ? { status: status as AccessRequestStatus } : {}),
-      ...(clientId ? { clientId } : {}),
-      limit: listLimit(c),
-    });
-    return c.json({ access_requests: requests.map(accessRequestView) });
-  });
+  route(
+    admin,
+    "get",
+    REQUESTS,
+    { summary: "Agents' access requests, newest first (overdue pending ones read as expired)" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "access_request.list" });
+      const status = c.req.query("status");
+      if (status !== undefined && !(ACCESS_REQUEST_STATUS as readonly string[]).includes(status)) {
+        throw new HttpError("invalid_body", `status: must be one of ${ACCESS_REQUEST_STATUS.join(", ")}`);
+      }
+      const clientId = c.req.query("client_id");
+      const requests = await listAccessRequests(c.env.DB, orgId, {
+        ...(status ? { status: status as AccessRequestStatus } : {}),
+        ...(clientId ? { clientId } : {}),
+        limit: listLimit(c),
+      });
+      return c.json({ access_requests: requests.map(accessRequestView) });
+    },
+  );
 
-  admin.get(`${REQUESTS}/:id`, async (c) => {
+  route(admin, "get", `${REQUESTS}/:id`, { summary: "One access request" }, async (c) => {
     const orgId = await requireOrg(c);
     const id = c.req.param("id");
     auditDetail(c, { action: "access_request.show", request_id: id });
     return c.json(accessRequestView(await requireRequest(c, orgId, id)));
   });
 
-  admin.post(`${REQUESTS}/:id/approve`, async (c) => {
-    const orgId = await requireOrg(c);
-    const id = c.req.param("id");
-    auditDetail(c, { action: "access_request.approve", request_id: id });
-    const body = await readJsonObject(c);
-    onlyFields(body, ["tools", "scopes", "ttl_seconds", "note"]);
-    const tools = optionalList(body, "tools", { maxItems: 64, itemMax: 128 });
-    const scopes = optionalList(body, "scopes", { maxItems: 32, itemMax: 128 });
-    const ttlSeconds = optionalInteger(body, "ttl_seconds", { min: 60, max: MAX_GRANT_TTL_SECONDS });
-    const note = optionalString(body, "note", { max: 1024 }) ?? null;
-    const request = await requireRequest(c, orgId, id);
-    const result = await approve(reviewDeps(c), request, {
-      ...(tools != null ? { tools } : {}),
-      ...(scopes != null ? { scopes } : {}),
-      ...(ttlSeconds != null ? { ttlSeconds } : {}),
-      note,
-      decidedBy: c.get("operator").subject,
-    });
-    auditDetail(c, { grant_id: result.grant.id, client_id: request.clientId });
-    return c.json({ access_request: accessRequestView(result.request), grant: grantView(result.grant) });
-  });
+  route(
+    admin,
+    "post",
+    `${REQUESTS}/:id/approve`,
+    { summary: "Approve a pending request, optionally narrowing tools, scopes and TTL: creates a grant" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "access_request.approve", request_id: id });
+      const body = await readJsonObject(c);
+      onlyFields(body, ["tools", "scopes", "ttl_seconds", "note"]);
+      const tools = optionalList(body, "tools", { maxItems: 64, itemMax: 128 });
+      const scopes = optionalList(body, "scopes", { maxItems: 32, itemMax: 128 });
+      const ttlSeconds = optionalInteger(body, "ttl_seconds", { min: 60, max: MAX_GRANT_TTL_SECONDS });
+      const note = optionalString(body, "note", { max: 1024 }) ?? null;
+      const request = await requireRequest(c, orgId, id);
+      const result = await approve(reviewDeps(c), request, {
+        ...(tools != null ? { tools } : {}),
+        ...(scopes != null ? { scopes } : {}),
+        ...(ttlSeconds != null ? { ttlSeconds } : {}),
+        note,
+        decidedBy: c.get("operator").subject,
+      });
+      auditDetail(c, { grant_id: result.grant.id, client_id: request.clientId });
+      return c.json({ access_request: accessRequestView(result.request), grant: grantView(result.grant) });
+    },
+  );
 
-  admin.post(`${REQUESTS}/:id/deny`, async (c) => {
+  route(admin, "post", `${REQUESTS}/:id/deny`, { summary: "Deny a pending request" }, async (c) => {
     const orgId = await requireOrg(c);
     const id = c.req.param("id");
     auditDetail(c, { action: "access_request.deny", request_id: id });
@@ -103,7 +116,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json({ access_request: accessRequestView(denied) });
   });
 
-  admin.get(GRANTS, async (c) => {
+  route(admin, "get", GRANTS, { summary: "The org's MCP grants" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "mcp_grant.list" });
     const status = c.req.query("status");
@@ -119,7 +132,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json({ grants: grants.map(grantView) });
   });
 
-  admin.delete(`${GRANTS}/:id`, async (c) => {
+  route(admin, "delete", `${GRANTS}/:id`, { summary: "Revoke an MCP grant (a revocation event)" }, async (c) => {
     const orgId = await requireOrg(c);
     const id = c.req.param("id");
     auditDetail(c, { action: "mcp_grant.revoke", grant_id: id });
@@ -128,13 +141,13 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json(grantView(grant));
   });
 
-  admin.get(WEBHOOK, async (c) => {
+  route(admin, "get", WEBHOOK, { summary: "The org's access-request webhook" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "access_webhook.show" });
     return c.json({ url: (await webhookUrl(c.env.DB, orgId)) ?? null });
   });
 
-  admin.put(WEBHOOK, async (c) => {
+  route(admin, "put", WEBHOOK, { summary: "Set the org's access-request webhook (signed JWS POSTs)" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "access_webhook.set" });
     const body = await readJsonObject(c);
@@ -144,7 +157,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json({ url });
   });
 
-  admin.delete(WEBHOOK, async (c) => {
+  route(admin, "delete", WEBHOOK, { summary: "Remove the org's access-request webhook" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "access_webhook.delete" });
     await setWebhookUrl(c.env.DB, orgId, null);

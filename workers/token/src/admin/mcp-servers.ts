@@ -14,6 +14,7 @@ import { readServerFields } from "../mcp/server-body.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 import { onlyFields, requiredString } from "./validate.ts";
 
@@ -75,23 +76,29 @@ export function serverView(server: McpServer, issuer: string): McpServerView {
  * - DELETE `/{name}` → 200 the removed server; 404, or 409 for the demo.
  */
 export function mcpServerRoutes(admin: AdminApp): void {
-  admin.post(PATH, async (c) => {
-    const orgId = await requireOrg(c);
-    const body = await readJsonObject(c);
-    onlyFields(body, ["name", ...FIELDS]);
-    const name = requiredString(body, "name", {
-      max: 63,
-      pattern: MCP_SERVER_NAME,
-      patternText: "a lowercase letter, then lowercase letters, digits and -",
-    });
-    auditDetail(c, { action: "mcp_server.create", mcp_server: name });
-    const issuer = tokenConfig(c.env).issuer;
-    const server = await createMcpServer(c.env.DB, issuer, orgId, name, readServerFields(body));
-    auditDetail(c, { mcp_server_id: server.id });
-    return c.json(serverView(server, issuer), 201);
-  });
+  route(
+    admin,
+    "post",
+    PATH,
+    { summary: "Register an MCP server the gateway fronts at /mcp/<name>", status: 201 },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = await readJsonObject(c);
+      onlyFields(body, ["name", ...FIELDS]);
+      const name = requiredString(body, "name", {
+        max: 63,
+        pattern: MCP_SERVER_NAME,
+        patternText: "a lowercase letter, then lowercase letters, digits and -",
+      });
+      auditDetail(c, { action: "mcp_server.create", mcp_server: name });
+      const issuer = tokenConfig(c.env).issuer;
+      const server = await createMcpServer(c.env.DB, issuer, orgId, name, readServerFields(body));
+      auditDetail(c, { mcp_server_id: server.id });
+      return c.json(serverView(server, issuer), 201);
+    },
+  );
 
-  admin.get(PATH, async (c) => {
+  route(admin, "get", PATH, { summary: "The org's MCP servers, the built-in demo first" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "mcp_server.list" });
     const issuer = tokenConfig(c.env).issuer;
@@ -99,7 +106,7 @@ export function mcpServerRoutes(admin: AdminApp): void {
     return c.json({ servers: servers.map((s) => serverView(s, issuer)) });
   });
 
-  admin.get(`${PATH}/:name`, async (c) => {
+  route(admin, "get", `${PATH}/:name`, { summary: "One MCP server of the org" }, async (c) => {
     const orgId = await requireOrg(c);
     const name = c.req.param("name");
     auditDetail(c, { action: "mcp_server.show", mcp_server: name });
@@ -109,22 +116,28 @@ export function mcpServerRoutes(admin: AdminApp): void {
     return c.json(serverView(server, issuer));
   });
 
-  admin.patch(`${PATH}/:name`, async (c) => {
-    const orgId = await requireOrg(c);
-    const name = c.req.param("name");
-    auditDetail(c, { action: "mcp_server.update", mcp_server: name });
-    const issuer = tokenConfig(c.env).issuer;
-    const current = await findMcpServer(c.env.DB, issuer, orgId, name);
-    if (!current) throw new HttpError("not_found", "no such MCP server in this org");
-    const body = await readJsonObject(c);
-    onlyFields(body, FIELDS);
-    const fields = readServerFields(body, current);
-    const server = await updateMcpServer(c.env.DB, issuer, orgId, name, fields);
-    if (!server) throw new HttpError("not_found", "no such MCP server in this org");
-    return c.json(serverView(server, issuer));
-  });
+  route(
+    admin,
+    "patch",
+    `${PATH}/:name`,
+    { summary: "Change an MCP server (status disabled stops the gateway fronting it)" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const name = c.req.param("name");
+      auditDetail(c, { action: "mcp_server.update", mcp_server: name });
+      const issuer = tokenConfig(c.env).issuer;
+      const current = await findMcpServer(c.env.DB, issuer, orgId, name);
+      if (!current) throw new HttpError("not_found", "no such MCP server in this org");
+      const body = await readJsonObject(c);
+      onlyFields(body, FIELDS);
+      const fields = readServerFields(body, current);
+      const server = await updateMcpServer(c.env.DB, issuer, orgId, name, fields);
+      if (!server) throw new HttpError("not_found", "no such MCP server in this org");
+      return c.json(serverView(server, issuer));
+    },
+  );
 
-  admin.delete(`${PATH}/:name`, async (c) => {
+  route(admin, "delete", `${PATH}/:name`, { summary: "Remove an MCP server" }, async (c) => {
     const orgId = await requireOrg(c);
     const name = c.req.param("name");
     auditDetail(c, { action: "mcp_server.delete", mcp_server: name });
