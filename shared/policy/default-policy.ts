@@ -20,12 +20,30 @@ import type { PolicyDocument } from "./types.ts";
  * - The demo MCP server (route-table.ts, workers/demo/src/mcp.ts): members
  *   with the scope may start a session, list the tools and call the harmless
  *   `list_documents`; only owners and admins may call the sensitive
- *   `purge_documents`. Delegated agents get the harmless part only.
+ *   `purge_documents`. Delegated agents get the harmless part only. An
+ *   agent whose live grant names a sensitive tool (the gateway checks it:
+ *   workers/gateway/src/mcp/tool-gate.ts) may call it too.
+ * - MCP servers an org registered (type `mcp-<name>`): members and agents
+ *   use the session methods and the tools registered `normal`; sensitive
+ *   tools are for owners and admins, and for agents a live grant names
+ *   them to. An org's own policy narrows this by naming the server's type.
  */
 /** The demo MCP server's session methods and its harmless tool. */
 const MCP_DEMO_HARMLESS =
   'context.mcp_method in ["initialize", "notifications/initialized", "ping", "tools/list"] || ' +
   '(context.mcp_method == "tools/call" && context.mcp_tool == "list_documents")';
+
+/** MCP session methods every MCP rule lets through with the tool list. */
+const MCP_SESSION = 'context.mcp_method in ["initialize", "notifications/initialized", "ping", "tools/list"]';
+/**
+ * What the gateway tells the PDP of a tool call (shared/contracts/mcp.ts
+ * MCP_RESOURCE_ATTRIBUTE): the registered sensitivity, and whether a live
+ * grant an operator approved names the tool for this agent.
+ */
+const GRANTED = "has(resource.attributes.granted) && resource.attributes.granted == true";
+const NORMAL_TOOL = 'has(resource.attributes.tool_sensitivity) && resource.attributes.tool_sensitivity == "normal"';
+/** An MCP server an org registered (its type is `mcp-<name>`), not the demo, which has its own rules above. */
+const REGISTERED_MCP = 'resource.type.startsWith("mcp-") && resource.type != "mcp-demo"';
 
 export const DEFAULT_POLICY: PolicyDocument = {
   format: 2,
@@ -98,6 +116,54 @@ export const DEFAULT_POLICY: PolicyDocument = {
       resource: "mcp-demo",
       actions: ["call"],
       when: `actor.client_id != "" && (${MCP_DEMO_HARMLESS})`,
+    },
+    {
+      id: "mcp-demo.granted-agents-sensitive",
+      description:
+        "Demo MCP server: an agent acting as itself may call a sensitive tool a live grant names (the gateway checked the grant: resource.attributes.granted)",
+      effect: "allow",
+      resource: "mcp-demo",
+      actions: ["call"],
+      when: `subject.org_id != "" && subject.id == subject.client_id && context.mcp_method == "tools/call" && ${GRANTED}`,
+      filter: { org_id: { attr: "subject.org_id" } },
+    },
+    {
+      id: "mcp-demo.granted-actors-sensitive",
+      description:
+        "Demo MCP server: a delegated agent may call a sensitive tool a live grant names, for a person allowed it",
+      effect: "allow",
+      resource: "mcp-demo",
+      actions: ["call"],
+      when: `actor.client_id != "" && context.mcp_method == "tools/call" && ${GRANTED}`,
+    },
+    {
+      id: "mcp.registered-members",
+      description:
+        "MCP servers an org registered: members and the org's agents may start a session, list the tools and call the ones registered as normal",
+      effect: "allow",
+      resource: "*",
+      actions: ["call"],
+      when: `${REGISTERED_MCP} && subject.org_id != "" && (${MCP_SESSION} || (context.mcp_method == "tools/call" && ${NORMAL_TOOL}))`,
+      filter: { org_id: { attr: "subject.org_id" } },
+    },
+    {
+      id: "mcp.registered-sensitive",
+      description:
+        "MCP servers an org registered: a sensitive tool for owners and admins, or for an agent a live grant names it to",
+      effect: "allow",
+      resource: "*",
+      actions: ["call"],
+      when: `${REGISTERED_MCP} && subject.org_id != "" && context.mcp_method == "tools/call" && ("owner" in subject.roles || "admin" in subject.roles || (subject.id == subject.client_id && ${GRANTED}))`,
+      filter: { org_id: { attr: "subject.org_id" } },
+    },
+    {
+      id: "mcp.registered-delegated-agents",
+      description:
+        "MCP servers an org registered: a delegated agent may do the normal part for the person, and a sensitive tool its live grant names",
+      effect: "allow",
+      resource: "*",
+      actions: ["call"],
+      when: `actor.client_id != "" && ${REGISTERED_MCP} && (${MCP_SESSION} || (context.mcp_method == "tools/call" && (${NORMAL_TOOL} || ${GRANTED})))`,
     },
     {
       id: "demo-echo.delegated-agents",
