@@ -16,6 +16,7 @@ import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
 import { problemDetails } from "./problem-details.ts";
 import { revocationRoutes } from "./revocations.ts";
+import { ssfStreamRoutes } from "./ssf-streams.ts";
 import { route } from "./route.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
@@ -54,6 +55,7 @@ export function adminRouter(): AdminApp {
   auditTrailRoutes(admin);
   policyRoutes(admin);
   revocationRoutes(admin);
+  ssfStreamRoutes(admin);
   vaultRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);

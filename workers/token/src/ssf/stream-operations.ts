@@ -217,6 +217,12 @@ export class StreamOperations {
     );
   }
 
+  /** What waits for one of the org's streams in its transmitter (operators). */
+  async deliveryStats(streamId: string) {
+    const stream = await this.stream(streamId);
+    return this.tellTransmitter((t) => t.stats(stream.streamId));
+  }
+
   /** Signs one SET for one stream and hands it to the transmitter. */
   private async send(stream: StreamRecord, event: SecurityEvent): Promise<void> {
     const set = await signSecurityEvent(keyStore(this.env, tokenConfig(this.env)), this.issuer, stream.audience, event);
