@@ -16,6 +16,7 @@ interface __BaseEnv_GatewayEnv {
 	TOKEN: Fetcher /* mono-auth-token */;
 	DEMO: Service<typeof import("../demo/src/index").default>;
 	TOKEN_SERVICE: Service /* entrypoint TokenService from mono-auth-token */;
+	VAULT_SERVICE: Service /* entrypoint VaultService from mono-auth-token */;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {

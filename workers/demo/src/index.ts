@@ -1,4 +1,5 @@
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
+import { VAULT_DEMO } from "../../../shared/contracts/vault.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { GatewayAssertionError } from "../../../shared/gateway-assertion/errors.ts";
@@ -15,6 +16,11 @@ let config: DemoConfig | undefined;
  * (shared/gateway-assertion) vouches that they were set by the gateway, for
  * this request and this service; without them it refuses (fails closed).
  */
+/** The echo service, also where the gateway serves it with a saved connection (shared/contracts/vault.ts). */
+function isEcho(path: string): boolean {
+  return path === ENDPOINT.demoEcho || path === VAULT_DEMO.path;
+}
+
 export default {
   async fetch(request, env) {
     config ??= parseDemoConfig(env);
@@ -23,7 +29,7 @@ export default {
     const audience =
       path === ENDPOINT.mcpDemo
         ? config.mcpAudience
-        : path === ENDPOINT.documents || path === ENDPOINT.demoEcho
+        : path === ENDPOINT.documents || isEcho(path)
           ? config.apiAudience
           : undefined;
     if (!audience) return httpErrorResponse("not_found", "no such path");
@@ -40,7 +46,7 @@ export default {
       return httpErrorResponse("invalid_gateway_assertion", error.publicDescription);
     }
     const rows = () => filteredRows(orgId, (row) => matchesFilter({ ...row }, filter));
-    if (path === ENDPOINT.demoEcho) return echo(request, url);
+    if (isEcho(path)) return echo(request, url);
     if (path === ENDPOINT.mcpDemo) return handleMcp(request, rows);
     return Response.json({
       user_id: userId,

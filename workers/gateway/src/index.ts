@@ -9,6 +9,7 @@ import { forwardUrl, upstreamFetcher } from "./forward/upstream.ts";
 import { DEFAULT_POLICY } from "../../../shared/policy/default-policy.ts";
 import { POLICY_STORE_DEFAULTS, PolicyStore } from "./policy/policy-store.ts";
 import { protect } from "./protect.ts";
+import { vaultService } from "./vault/saved-token.ts";
 import { RouteTable } from "./routing/match-route.ts";
 import { normalisePath, PathError } from "./routing/normalise-path.ts";
 import { ROUTES } from "./routing/route-table.ts";
@@ -95,6 +96,7 @@ export default {
           upstream: upstreamFetcher(route.upstream, env),
           target: forwardUrl(route.upstream, url, path),
           audit: env,
+          vault: vaultService(env),
           waitUntil: (promise) => ctx.waitUntil(promise),
         });
     }

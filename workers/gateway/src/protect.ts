@@ -2,6 +2,7 @@ import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/r
 import { REALM } from "../../../shared/contracts/endpoints.ts";
 import { FORWARDING_HEADER, TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
+import type { VaultServiceBinding } from "../../../shared/contracts/vault.ts";
 import { type BearerChallenge, bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
@@ -15,6 +16,7 @@ import { type McpRequest, McpRequestError, readMcpRequest } from "./mcp/read-mcp
 import { decisionInput } from "./policy/decision-input.ts";
 import type { ProtectedRoute } from "./routing/match-route.ts";
 import { type AuthenticateDeps, authenticate } from "./trust/authenticate.ts";
+import { retryOnUpstream401, savedTokenFor, savedTokenRefusedResponse } from "./vault/saved-token.ts";
 
 export interface ProtectDeps extends AuthenticateDeps {
   /** The org's current policy (policy/policy-store.ts); throws when none can be vouched for. */
@@ -25,6 +27,8 @@ export interface ProtectDeps extends AuthenticateDeps {
   /** Where the request goes: the upstream's URL for the normalised path (forward/upstream.ts). */
   target: string;
   audit: AuditSink;
+  /** The token Worker's vault (vault/saved-token.ts), for routes served with a saved connection. */
+  vault?: VaultServiceBinding;
   waitUntil: (promise: Promise<unknown>) => void;
 }
 
@@ -165,7 +169,26 @@ export async function protect(
       path,
     }),
   );
-  audit("allow", claims, { matched: decision.matched, jti: claims.jti });
-  const response = await proxy(deps.upstream, deps.target, request, headers, mcp?.body);
+  // A route served with a saved connection (route-table.ts): the upstream gets the saved token, never the caller's.
+  const vaultResource = route.savedConnection?.resource;
+  const saved = vaultResource ? await savedTokenFor(deps.vault, vaultResource, claims, decisionId) : undefined;
+  if (saved && !saved.ok) {
+    audit("deny", claims, { reason: saved.refusal, jti: claims.jti });
+    return savedTokenRefusedResponse(decisionId, saved.refusal);
+  }
+  if (saved) headers.set("Authorization", saved.authorization);
+  audit("allow", claims, {
+    matched: decision.matched,
+    jti: claims.jti,
+    ...(saved ? { connection_id: saved.connectionId } : {}),
+  });
+  const send = () => proxy(deps.upstream, deps.target, request, headers, mcp?.body);
+  let response = await send();
+  if (vaultResource && saved)
+    response = await retryOnUpstream401(response, {
+      replayable: request.body === null || mcp !== undefined,
+      refresh: () => savedTokenFor(deps.vault, vaultResource, claims, decisionId, true),
+      send: (authorization) => (headers.set("Authorization", authorization), send()),
+    });
   return filterDownstreamResponse(response, url, { allowActiveContent: route.allowActiveContent });
 }

@@ -1,5 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
+import { VAULT_DEMO } from "../../../../shared/contracts/vault.ts";
 
 /**
  * The gateway's routes, declared as data: which paths of the one origin go
@@ -75,6 +76,13 @@ export interface ProtectedRouteConfig extends RouteBase {
    * scripts) served as the identity origin (forward/downstream-response.ts).
    */
   allowActiveContent: boolean;
+  /**
+   * Served with a saved connection (the token Worker's vault): the gateway
+   * puts the saved upstream token for this resource on the request as its
+   * `Authorization`, chosen and decrypted by the token Worker for this
+   * subject and agent (shared/contracts/vault.ts). Absent: no saved token.
+   */
+  savedConnection?: { resource: string };
 }
 
 export type RouteConfig = PublicRouteConfig | LocalRouteConfig | ProtectedRouteConfig;
@@ -139,6 +147,21 @@ export const ROUTES: readonly RouteConfig[] = [
     scopes: [],
     mcp: false,
     allowActiveContent: false,
+  },
+  {
+    // Demo only: the echo service reached with a saved connection, so tests
+    // see the saved upstream token arrive and the caller's token not.
+    kind: "protected",
+    path: VAULT_DEMO.path,
+    match: "exact",
+    upstream: DEMO,
+    audience: "api",
+    resource: "demo-echo",
+    methods: READ,
+    scopes: [],
+    mcp: false,
+    allowActiveContent: false,
+    savedConnection: { resource: VAULT_DEMO.resource },
   },
   {
     // The demo MCP server (workers/demo/src/mcp.ts). Streamable HTTP is one

@@ -1,0 +1,73 @@
+import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import type { SavedTokenRefusal, SavedTokenResult, VaultServiceBinding } from "../../../../shared/contracts/vault.ts";
+import { policyDeniedResponse } from "../../../../shared/errors/bearer.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+
+/** The vault's RPC entrypoint as the gateway binds it (wrangler.toml `VAULT_SERVICE`). */
+export function vaultService(env: Pick<GatewayEnv, "VAULT_SERVICE">): VaultServiceBinding {
+  return env.VAULT_SERVICE as unknown as VaultServiceBinding;
+}
+
+/**
+ * Asks the token Worker for the saved token this request may use
+ * (shared/contracts/vault.ts). The gateway holds no VAULT_KEY and decides
+ * nothing about connections itself: the token Worker, which holds the key,
+ * checks who may use which connection (least privilege: a flaw in the
+ * internet-facing Worker can obtain one token for one authorised request,
+ * audited, never the key that opens every org's tokens). The agent is the
+ * actor of a delegated request, else the client the token was issued to.
+ */
+export async function savedTokenFor(
+  vault: VaultServiceBinding | undefined,
+  resource: string,
+  claims: AccessTokenClaims,
+  decisionId: string,
+  forceRefresh = false,
+): Promise<SavedTokenResult> {
+  if (!vault) return { ok: false, refusal: "vault_unavailable" };
+  try {
+    return await vault.savedToken({
+      orgId: claims.org_id,
+      subject: claims.sub,
+      agentClientId: claims.act?.client_id ?? claims.client_id,
+      resource,
+      decisionId,
+      forceRefresh,
+    });
+  } catch (error) {
+    console.error("vault service unreachable", error);
+    return { ok: false, refusal: "vault_unavailable" };
+  }
+}
+
+/**
+ * A refusal as the caller sees it: the policy-denial 403 (`access_denied`,
+ * the refusal as its reason, the decision id), or 503 when the vault could
+ * not answer (fail closed: the request is never sent without its token).
+ */
+export function savedTokenRefusedResponse(decisionId: string, refusal: SavedTokenRefusal): Response {
+  if (refusal === "vault_unavailable")
+    return httpErrorResponse("temporarily_unavailable", "saved token unavailable, retry");
+  return policyDeniedResponse(decisionId, refusal);
+}
+
+/**
+ * RFC 6750 §3.1: an upstream that answers 401 to the saved token we sent
+ * has revoked or expired it early; refresh it once and send the request
+ * again, when the request can be sent again (no body, or a body the gateway
+ * already read). A refresh that fails leaves the upstream's 401 as the answer.
+ */
+export async function retryOnUpstream401(
+  first: Response,
+  options: {
+    replayable: boolean;
+    refresh: () => Promise<SavedTokenResult>;
+    send: (authorization: string) => Promise<Response>;
+  },
+): Promise<Response> {
+  if (first.status !== 401 || !options.replayable) return first;
+  const refreshed = await options.refresh();
+  if (!refreshed.ok) return first;
+  await first.body?.cancel();
+  return options.send(refreshed.authorization);
+}
