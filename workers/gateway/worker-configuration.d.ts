@@ -17,6 +17,7 @@ interface __BaseEnv_GatewayEnv {
 	DEMO: Service<typeof import("../demo/src/index").default>;
 	TOKEN_SERVICE: Service /* entrypoint TokenService from mono-auth-token */;
 	VAULT_SERVICE: Service /* entrypoint VaultService from mono-auth-token */;
+	MCP_REGISTRY: Service /* entrypoint McpRegistryService from mono-auth-token */;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {

@@ -9,6 +9,8 @@ export interface DemoConfig {
   apiAudience: string;
   /** The MCP route's audience: its resource identifier. */
   mcpAudience: string;
+  /** Normalised; an MCP server registered with the DEMO binding is `<issuer>/mcp/<name>` (shared/contracts/mcp.ts). */
+  issuer: string;
   assertions: GatewayAssertionVerifier;
 }
 
@@ -29,6 +31,7 @@ export function parseDemoConfig(vars: DemoVars): DemoConfig {
   return {
     apiAudience: absoluteUrlVar("API_AUDIENCE", vars.API_AUDIENCE),
     mcpAudience: `${issuer}${ENDPOINT.mcpDemo}`,
+    issuer,
     assertions: new GatewayAssertionVerifier({ issuer, jwks: jwks as { keys: [] } }),
   };
 }

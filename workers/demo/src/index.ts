@@ -6,7 +6,7 @@ import { GatewayAssertionError } from "../../../shared/gateway-assertion/errors.
 import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
 import { type DemoConfig, type DemoVars, parseDemoConfig } from "./config.ts";
 import { echo } from "./echo.ts";
-import { filteredRows, handleMcp } from "./mcp.ts";
+import { filteredRows, handleMcp, isRegisteredMcpPath } from "./mcp.ts";
 
 let config: DemoConfig | undefined;
 
@@ -29,9 +29,11 @@ export default {
     const audience =
       path === ENDPOINT.mcpDemo
         ? config.mcpAudience
-        : path === ENDPOINT.documents || isEcho(path)
-          ? config.apiAudience
-          : undefined;
+        : isRegisteredMcpPath(path)
+          ? `${config.issuer}${path}`
+          : path === ENDPOINT.documents || isEcho(path)
+            ? config.apiAudience
+            : undefined;
     if (!audience) return httpErrorResponse("not_found", "no such path");
     const userId = request.headers.get(TRUSTED_HEADER.userId);
     const orgId = request.headers.get(TRUSTED_HEADER.orgId);
@@ -47,7 +49,7 @@ export default {
     }
     const rows = () => filteredRows(orgId, (row) => matchesFilter({ ...row }, filter));
     if (isEcho(path)) return echo(request, url);
-    if (path === ENDPOINT.mcpDemo) return handleMcp(request, rows);
+    if (path === ENDPOINT.mcpDemo || isRegisteredMcpPath(path)) return handleMcp(request, rows);
     return Response.json({
       user_id: userId,
       org_id: orgId,

@@ -1,3 +1,4 @@
+import { MCP_PATH_PREFIX, MCP_SERVER_NAME } from "../../../shared/contracts/mcp.ts";
 import { type DocumentRow, documentStore } from "./documents.ts";
 
 /**
@@ -91,4 +92,14 @@ function rpcError(id: string | number | null, code: number, message: string, sta
 /** The rows of the org the filter allows (also used by the REST route). */
 export function filteredRows(orgId: string, keep: (row: DocumentRow) => boolean): DocumentRow[] {
   return documentStore(orgId).filter(keep);
+}
+
+/**
+ * An MCP server an org registered with the gateway's DEMO binding as its
+ * upstream (shared/contracts/mcp.ts): the same tools under its own path and
+ * resource identifier, so the registry can be tried without another server.
+ */
+export function isRegisteredMcpPath(path: string): boolean {
+  if (!path.startsWith(`${MCP_PATH_PREFIX}/`)) return false;
+  return MCP_SERVER_NAME.test(path.slice(MCP_PATH_PREFIX.length + 1));
 }

@@ -18,6 +18,8 @@ import { JwksCache } from "./trust/jwks-cache.ts";
 import { CHANNEL_MAX_AGE_MS } from "./trust/revocation-channel.ts";
 import { RevocationView } from "./trust/revocation-view.ts";
 import { DEFAULT_VERIFIED_TOKEN_ENTRIES, VerifiedTokenCache } from "./trust/verified-token-cache.ts";
+import { mcpToolGate, type RegisteredMcpRoute, registeredMcpRoute } from "./mcp/registered-route.ts";
+import { McpRegistryCache, mcpRegistryBinding, REGISTRY_CACHE_MAX_ENTRIES } from "./mcp/registry-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
@@ -33,6 +35,8 @@ interface IsolateState {
   dpopReplays: DpopReplayCache;
   verifiedTokens: VerifiedTokenCache;
   signer: Promise<AssertionSigner>;
+  /** Registered MCP servers and agents' grants, kept within the revocation bound (mcp/registry-cache.ts). */
+  mcpRegistry: McpRegistryCache;
 }
 
 let isolate: IsolateState | undefined;
@@ -60,6 +64,10 @@ function isolateState(env: GatewayEnv): IsolateState {
       dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
       verifiedTokens: new VerifiedTokenCache(DEFAULT_VERIFIED_TOKEN_ENTRIES),
       signer,
+      mcpRegistry: new McpRegistryCache(mcpRegistryBinding(env), {
+        maxAgeMs: config.revocationMaxStalenessMs,
+        maxEntries: REGISTRY_CACHE_MAX_ENTRIES,
+      }),
     };
   }
   return isolate;
@@ -76,7 +84,15 @@ export default {
       throw error;
     }
     const state = isolateState(env);
-    const route = state.routes.match(path);
+    let route = state.routes.match(path);
+    // Not in the table: an MCP server an org registered (mcp/registered-route.ts), if any.
+    let registered: RegisteredMcpRoute | undefined;
+    if (!route) {
+      const found = await registeredMcpRoute(path, request, url, state.mcpRegistry, state.config.issuer);
+      if (found instanceof Response) return found;
+      registered = found;
+      route = found?.route;
+    }
     if (!route) return httpErrorResponse("not_found", "no such route");
     switch (route.kind) {
       case "local":
@@ -94,7 +110,9 @@ export default {
           issuer: state.config.issuer,
           policyFor: (orgId) => state.policies.policyFor(orgId),
           upstream: upstreamFetcher(route.upstream, env),
-          target: forwardUrl(route.upstream, url, path),
+          target: registered?.target ?? forwardUrl(route.upstream, url, path),
+          ...(registered ? { onlyOrgId: registered.onlyOrgId } : {}),
+          ...(route.mcp ? { mcpToolGate: mcpToolGate(route, registered, state.mcpRegistry) } : {}),
           audit: env,
           vault: vaultService(env),
           waitUntil: (promise) => ctx.waitUntil(promise),

@@ -13,6 +13,7 @@ import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { type McpRequest, McpRequestError, readMcpRequest } from "./mcp/read-mcp-request.ts";
+import type { ToolGate } from "./mcp/tool-gate.ts";
 import { decisionInput } from "./policy/decision-input.ts";
 import type { ProtectedRoute } from "./routing/match-route.ts";
 import { type AuthenticateDeps, authenticate } from "./trust/authenticate.ts";
@@ -26,6 +27,10 @@ export interface ProtectDeps extends AuthenticateDeps {
   upstream: Fetcher;
   /** Where the request goes: the upstream's URL for the normalised path (forward/upstream.ts). */
   target: string;
+  /** An MCP route's per-tool rule from the registry (mcp/tool-gate.ts), asked before the PDP. */
+  mcpToolGate?: (claims: AccessTokenClaims, mcp: McpRequest) => Promise<ToolGate>;
+  /** A registered MCP server's route serves one org (mcp/registered-route.ts); a token of another is refused. */
+  onlyOrgId?: string;
   audit: AuditSink;
   /** The token Worker's vault (vault/saved-token.ts), for routes served with a saved connection. */
   vault?: VaultServiceBinding;
@@ -94,6 +99,10 @@ export async function protect(
     return bearerErrorResponse(challenge(auth.challenge));
   }
   const { claims } = auth;
+  if (deps.onlyOrgId !== undefined && claims.org_id !== deps.onlyOrgId) {
+    audit("deny", claims, { error: "ERR_MCP_SERVER_UNKNOWN", jti: claims.jti });
+    return httpErrorResponse("not_found", "ERR_MCP_SERVER_UNKNOWN: the token's org has no such MCP server");
+  }
 
   // RFC 6750 §3.1: a token without the route's scopes is refused naming all of
   // them, so a client steps up once (MCP authorization, "Scope Challenge Handling").
@@ -125,6 +134,18 @@ export async function protect(
     mcpTrail.mcp_method = mcp.method;
     if (mcp.tool !== undefined) mcpTrail.mcp_tool = mcp.tool;
   }
+  const gate = mcp && deps.mcpToolGate ? await deps.mcpToolGate(claims, mcp) : undefined;
+  if (gate?.kind === "unavailable") {
+    audit("deny", claims, { error: "grants_unavailable" });
+    return httpErrorResponse("temporarily_unavailable", "access grants unavailable, retry");
+  }
+  if (gate?.kind === "refused") {
+    audit("deny", claims, { error: gate.code, jti: claims.jti });
+    return bearerErrorResponse(
+      challenge({ scheme: auth.scheme, error: "insufficient_scope", description: `${gate.code}: ${gate.description}` }),
+    );
+  }
+  if (gate?.grantId) mcpTrail.mcp_grant = gate.grantId;
 
   let policy: CompiledPolicy;
   try {
@@ -138,7 +159,7 @@ export async function protect(
   const ip = request.headers.get(FORWARDING_HEADER.connectingIp) ?? undefined;
   const decision = decide(
     policy,
-    decisionInput(claims, route.resource, action, { method: request.method, path, ip, mcp }),
+    decisionInput(claims, route.resource, action, { method: request.method, path, ip, mcp }, gate?.attributes),
     decisionId,
   );
   if (decision.effect === "deny") {

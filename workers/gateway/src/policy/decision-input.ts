@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { tokenAttributes } from "../../../../shared/policy/token-attributes.ts";
-import type { DecisionInput } from "../../../../shared/policy/types.ts";
+import type { AttributeValue, DecisionInput } from "../../../../shared/policy/types.ts";
 import type { McpRequest } from "../mcp/read-mcp-request.ts";
 
 export interface RequestFacts {
@@ -19,10 +19,12 @@ export function decisionInput(
   resource: string,
   action: string,
   facts: RequestFacts,
+  /** What the route knows of the resource (an MCP tool's sensitivity and grant: mcp/tool-gate.ts). */
+  attributes?: Readonly<Record<string, AttributeValue>>,
 ): DecisionInput {
   return {
     ...tokenAttributes(claims),
-    resource: { type: resource },
+    resource: attributes ? { type: resource, attributes } : { type: resource },
     action,
     context: {
       method: facts.method,

@@ -3,12 +3,15 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import type { AssertionSigner } from "../assertion/assertion-signer.ts";
 import type { RouteTable } from "../routing/match-route.ts";
 import type { LocalRouteConfig } from "../routing/route-table.ts";
+import { registeredMcpMetadata } from "../mcp/registered-route.ts";
+import type { McpRegistryCache } from "../mcp/registry-cache.ts";
 import { protectedResourceMetadata } from "./protected-resource-metadata.ts";
 
 export interface LocalDeps {
   issuer: string;
   routes: RouteTable;
   signer: Promise<AssertionSigner>;
+  mcpRegistry: McpRegistryCache;
 }
 
 /** Public metadata: cacheable, and readable by browser-based clients of any origin (it carries no credential). */
@@ -26,7 +29,16 @@ export async function serveLocal(route: LocalRouteConfig, path: string, request:
     const signer = await deps.signer;
     return Response.json({ keys: [signer.publicJwk] }, { headers: METADATA_HEADERS });
   }
-  const metadata = protectedResourceMetadata(path, ENDPOINT.protectedResourceMetadata, deps.issuer, deps.routes);
+  let metadata = protectedResourceMetadata(path, ENDPOINT.protectedResourceMetadata, deps.issuer, deps.routes);
+  if (!metadata) {
+    // An MCP server an org registered (mcp/registered-route.ts).
+    try {
+      metadata = await registeredMcpMetadata(path, deps.mcpRegistry, deps.issuer);
+    } catch (error) {
+      console.error("mcp registry unavailable", error);
+      return httpErrorResponse("temporarily_unavailable", "MCP registry unavailable, retry");
+    }
+  }
   if (!metadata) return httpErrorResponse("not_found", "no protected resource at this path");
   return Response.json(metadata, { headers: METADATA_HEADERS });
 }
