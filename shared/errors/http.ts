@@ -7,6 +7,8 @@ import { jsonErrorResponse } from "./json-error.ts";
  */
 export type HttpErrorCode =
   | "not_found"
+  /** No credentials the endpoint accepts (the console's session is gone); bearer endpoints use RFC 6750 instead. */
+  | "unauthorized"
   /** A request body that is not what the endpoint accepts (the admin API names the field). */
   | "invalid_body"
   /** The caller is known but may not do this. */
@@ -40,6 +42,7 @@ export type HttpErrorCode =
 
 const STATUS: Record<HttpErrorCode, number> = {
   not_found: 404,
+  unauthorized: 401,
   invalid_body: 400,
   forbidden: 403,
   conflict: 409,

@@ -11,6 +11,7 @@ import {
 } from "../audit/query-events.ts";
 import { CHAIN_START, decodePosition, MAX_VERIFY_ROWS, verifyChain } from "../audit/verify-chain.ts";
 import { auditDetail } from "./audit.ts";
+import { requireReach } from "./authorize.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { auditSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
@@ -73,6 +74,8 @@ export function auditTrailRoutes(admin: AdminApp): void {
       const actor = text("actor", params.actor, FIELD_MAX);
       const clientId = text("client", params.client, FIELD_MAX);
       const decision = text("decision", params.decision, 128);
+      // An org admin reads its orgs' chains only, one at a time (admin/authorize.ts).
+      requireReach(c, chain);
       if (chain !== undefined) query.chain = chain;
       if (subject !== undefined) query.subject = subject;
       if (actor !== undefined) query.actor = actor;
@@ -124,6 +127,7 @@ export function auditTrailRoutes(admin: AdminApp): void {
       const params = readParameters(c, VERIFY_PARAMETERS);
       const chain = text("org", params.org, 128);
       if (chain === undefined) throw new HttpError("invalid_body", "org: required (an org id, or platform)");
+      requireReach(c, chain);
       const limit = limitOf(params.limit, MAX_VERIFY_ROWS, MAX_VERIFY_ROWS);
       const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
       if (!from) throw new HttpError("invalid_body", "cursor: `seq:hash` as a previous verify returned it");

@@ -35,7 +35,8 @@ export function auditAdminCalls(): MiddlewareHandler<AdminEnv> {
           path: new URL(c.req.url).pathname,
           status,
           ...(error ? { error } : {}),
-          ...(operator ? { operator_jti: operator.jti } : {}),
+          ...(operator?.jti ? { operator_jti: operator.jti } : {}),
+          ...(operator?.sessionId ? { via: "console", operator_session: operator.sessionId } : {}),
         },
       }),
     );

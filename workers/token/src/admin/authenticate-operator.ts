@@ -71,7 +71,13 @@ export function authenticateOperator(): MiddlewareHandler<AdminEnv> {
     if (claims.org_id !== PLATFORM_ORG_ID) {
       return httpErrorResponse("forbidden", "only platform operators may use the admin API");
     }
-    c.set("operator", { clientId: claims.client_id, subject: claims.sub, jti: claims.jti });
+    c.set("operator", {
+      clientId: claims.client_id,
+      subject: claims.sub,
+      jti: claims.jti,
+      sessionId: null,
+      reach: { platform: true },
+    });
     await next();
   };
 }

@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { asc, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
@@ -112,9 +112,12 @@ export function orgRoutes(admin: AdminApp): void {
     { summary: "List organizations (an org admin: its own)", response: orgListSchema, orgAdmins: "self" },
     async (c) => {
       auditDetail(c, { action: "org.list" });
+      const { reach } = c.get("operator");
       const rows = await drizzle(c.env.DB)
         .select()
         .from(organization)
+        // An org admin sees the orgs it administers, never the tenant list.
+        .where(reach.platform ? undefined : inArray(organization.id, [...reach.orgIds]))
         .orderBy(asc(organization.createdAt), asc(organization.id))
         .limit(MAX_LISTED_ORGS)
         .all();

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { tokenConfig } from "../config.ts";
 import { openApiJson } from "../openapi/document.ts";
@@ -6,11 +6,15 @@ import { accessRequestRoutes } from "./access-requests.ts";
 import { auditAdminCalls } from "./audit.ts";
 import { auditTrailRoutes } from "./audit-trail.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
+import { authorizeReach } from "./authorize.ts";
 import { clientRoutes } from "./clients.ts";
 import { delegationGrantRoutes } from "./delegation-grants.ts";
 import { adminErrorResponse } from "./errors.ts";
 import { inviteRoutes } from "./invites.ts";
 import { keyRoutes } from "./keys.ts";
+import { meRoutes } from "./me.ts";
+import { memberRoutes } from "./members.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { mcpServerRoutes } from "./mcp-servers.ts";
 import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
@@ -28,13 +32,15 @@ const OPENAPI_PATH = ENDPOINT.adminOpenApi.slice(ENDPOINT.admin.length);
 
 /**
  * The admin API (ENDPOINT.admin, JSON in and out), for platform operators
- * and the `mono-auth` CLI. Every call is audited (admin/audit.ts), then
- * authenticated (admin/authenticate-operator.ts); errors are problem details
+ * and the `mono-auth` CLI (bearer tokens, admin/authenticate-operator.ts)
+ * and for the console (sessions over RPC, admin/console-entrypoint.ts).
+ * Every call is audited (admin/audit.ts), then authenticated, then
+ * authorised per org (admin/authorize.ts); errors are problem details
  * (admin/problem-details.ts). Each noun registers its own routes, one line
  * each below, with admin/route.ts so the OpenAPI document
  * (openapi/document.ts, served first and unauthenticated) describes them.
  */
-export function adminRouter(): AdminApp {
+export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenticateOperator()): AdminApp {
   const admin = new Hono<AdminEnv>();
   // Registered before the middleware: answered without authentication or audit.
   route(admin, "get", OPENAPI_PATH, { summary: "This OpenAPI document (no authentication)", orgAdmins: "self" }, (c) =>
@@ -43,7 +49,7 @@ export function adminRouter(): AdminApp {
       "Cache-Control": "public, max-age=300",
     }),
   );
-  admin.use("*", problemDetails(), auditAdminCalls(), authenticateOperator());
+  admin.use("*", problemDetails(), auditAdminCalls(), authenticate, authorizeReach());
   admin.onError((error) => adminErrorResponse(error));
   orgRoutes(admin);
   clientRoutes(admin);
@@ -57,6 +63,9 @@ export function adminRouter(): AdminApp {
   revocationRoutes(admin);
   ssfStreamRoutes(admin);
   vaultRoutes(admin);
+  memberRoutes(admin);
+  metricsRoutes(admin);
+  meRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
   return admin;

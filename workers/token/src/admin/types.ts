@@ -1,13 +1,27 @@
 import type { Hono } from "hono";
 import type { AuditDetailValue } from "../../../../shared/audit/record-audit.ts";
 
-/** The platform operator a request was authenticated as (admin/authenticate-operator.ts). */
+/**
+ * Which organizations a caller may act on: every one (a platform operator),
+ * or those it administers (an owner or admin of them, through the console).
+ */
+export type OperatorReach = { platform: true } | { platform: false; orgIds: ReadonlySet<string> };
+
+/**
+ * Who a request of the admin API was authenticated as: a platform operator
+ * client's token (admin/authenticate-operator.ts) or a person's console
+ * session (admin/console-session.ts).
+ */
 export interface Operator {
-  /** The operator client's id (the token's `client_id` and `sub`). */
+  /** The operator client's id (the token's `client_id`), or CONSOLE_CLIENT_ID for a console session. */
   clientId: string;
+  /** The token's `sub` (the operator client), or the person's user id. */
   subject: string;
-  /** The token's `jti`, for the audit trail. */
-  jti: string;
+  /** The token's `jti`, for the audit trail; null for a session. */
+  jti: string | null;
+  /** The Better Auth session a console call was made in; null for a token. */
+  sessionId: string | null;
+  reach: OperatorReach;
 }
 
 export interface AdminEnv {

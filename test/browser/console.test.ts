@@ -1,0 +1,210 @@
+// The operator console (/console) in Chromium on the one origin: an org
+// admin (the owner of the org sign-up made) manages its own org — clients
+// with the secret shown once, an invite, policies (validate, save, publish,
+// roll back), revocations (live), the audit trail with chain verification —
+// and is refused everything else; a platform operator sees every org, the
+// counts, and the signing keys. Screenshots go to test/artifacts/ (ignored).
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { launchChromium } from "../support/chromium.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
+
+let system: RunningSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  system = await startSystem();
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+const password = "a long enough passphrase";
+
+/** A format 2 policy (docs/policy.md) and the test case that shows what it decides. */
+const POLICY = {
+  format: 2,
+  rules: [
+    {
+      id: "members-read",
+      effect: "allow",
+      resource: "documents",
+      actions: ["read"],
+      when: '"documents:read" in subject.scope',
+      filter: { org_id: { attr: "subject.org_id" } },
+    },
+  ],
+};
+const POLICY_TESTS = [
+  {
+    name: "members read their org's documents",
+    request: {
+      subject: { id: "user-1", org_id: "org-1", roles: ["member"], scope: ["documents:read"] },
+      resource: { type: "documents" },
+      action: "read",
+      context: { method: "GET", path: "/api/documents" },
+    },
+    expect: "allow",
+    matched: ["members-read"],
+    filter: { org_id: "org-1" },
+  },
+];
+
+/** A new person through the sign-up page, in a browser context of their own (they own a new org). */
+async function signUp(name: string): Promise<{ page: Page; email: string }> {
+  const page = await (await browser.newContext()).newPage();
+  const email = `${name.toLowerCase()}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  await page.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
+  return { page, email };
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: resolve(ARTIFACTS, `console-${name}.png`), fullPage: true });
+}
+
+describe("console", () => {
+  let owner: Page;
+  let orgUrl: string;
+
+  it("sends a person without a session to sign in", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${system.origin}${ENDPOINT.console}`);
+    expect(new URL(page.url()).pathname).toBe(ENDPOINT.signIn);
+    await page.close();
+  });
+
+  it("an org owner sees their org only, creates a client and sees its secret once", async () => {
+    ({ page: owner } = await signUp("Ada"));
+    await owner.goto(`${system.origin}${ENDPOINT.console}`);
+    await expect(owner.getByTestId("console-who").textContent()).resolves.toContain("organization admin");
+    await expect(owner.getByTestId("org-row").count()).resolves.toBe(1);
+    await owner.getByTestId("org-row").getByRole("link").click();
+    orgUrl = owner.url();
+    expect(new URL(orgUrl).pathname).toMatch(/^\/console\/orgs\/[^/]+$/);
+
+    await owner.getByLabel("Name", { exact: true }).fill("ci-runner");
+    await owner.getByRole("button", { name: "Create client" }).click();
+    const secret = (await owner.getByTestId("client-secret").textContent()) ?? "";
+    expect(secret.length).toBeGreaterThan(20);
+    await shot(owner, "client-created");
+    // Shown once: the org page, loaded again, has the client but not its secret.
+    await owner.goto(orgUrl);
+    await expect(owner.getByTestId("client-row").count()).resolves.toBe(1);
+    expect(await owner.content()).not.toContain(secret);
+
+    await owner.getByRole("button", { name: "Rotate secret" }).click();
+    const rotated = (await owner.getByTestId("client-secret").textContent()) ?? "";
+    expect(rotated).not.toBe(secret);
+    await owner.getByRole("button", { name: "Disable" }).click();
+    await expect(owner.getByTestId("client-status").textContent()).resolves.toBe("disabled");
+
+    await owner.getByRole("button", { name: "Create invite" }).click();
+    await expect(owner.getByTestId("invite").textContent()).resolves.toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
+    await expect(owner.getByTestId("member-row").count()).resolves.toBe(1);
+    await shot(owner, "org");
+  });
+
+  it("validates, saves, publishes and rolls back a policy", async () => {
+    await owner.goto(`${orgUrl}/policies`);
+    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("the default policy");
+    const editor = owner.getByLabel("Policy document (JSON)");
+    await editor.fill('{"rules": "not a list"}');
+    await owner.getByRole("button", { name: "Validate" }).click();
+    await expect(owner.getByTestId("problem").textContent()).resolves.toContain("invalid_body");
+    // A policy with the test that shows what it decides: save it twice, publish both in turn, roll back.
+    for (let i = 0; i < 2; i++) {
+      await owner.getByLabel("Policy document (JSON)").fill(JSON.stringify(POLICY));
+      await owner.getByLabel("Test cases (JSON array; publishing runs them)").fill(JSON.stringify(POLICY_TESTS));
+      await owner.getByRole("button", { name: "Validate" }).click();
+      await expect(owner.getByTestId("notice").textContent()).resolves.toBe("Valid: 1 rule(s), 1 test(s).");
+      await owner.getByRole("button", { name: "Save as a draft" }).click();
+      await expect(owner.getByTestId("notice").textContent()).resolves.toBe(`Saved as draft version ${i + 1}.`);
+    }
+    await owner.getByRole("button", { name: "Publish" }).last().click();
+    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
+    await owner.getByRole("button", { name: "Publish" }).click();
+    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 2");
+    await owner.getByRole("button", { name: "Roll back to it" }).click();
+    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
+    await shot(owner, "policies");
+  });
+
+  it("records a revocation, and the open page receives the next one live", async () => {
+    await owner.goto(`${orgUrl}/revocations`);
+    await owner.getByLabel("Kind").selectOption("subject");
+    await owner.getByLabel("Value").fill("user-to-cut-off");
+    await owner.getByRole("button", { name: "Revoke" }).click();
+    await expect(owner.getByTestId("notice").textContent()).resolves.toMatch(/^Revoked \(seq \d+\)\.$/);
+    await expect(owner.getByTestId("revocation-row").first().textContent()).resolves.toContain("user-to-cut-off");
+
+    // A second tab revokes; the first one, left open, shows it without a reload.
+    await owner.waitForSelector('[data-testid="live-status"][data-state="live"]');
+    const before = await owner.getByTestId("revocation-row").count();
+    const other = await owner.context().newPage();
+    await other.goto(`${orgUrl}/revocations`);
+    await other.getByLabel("Kind").selectOption("jti");
+    await other.getByLabel("Value").fill("jti-seen-live");
+    await other.getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => owner.getByTestId("revocation-row").count()).toBe(before + 1);
+    await expect(owner.getByTestId("revocation-row").first().textContent()).resolves.toContain("jti-seen-live");
+    await other.close();
+    await shot(owner, "revocations");
+  });
+
+  it("shows the org's audit trail and verifies its chain", async () => {
+    const org = decodeURIComponent(new URL(orgUrl).pathname.split("/").at(-1) ?? "");
+    await owner.goto(`${system.origin}${ENDPOINT.console}/audit?org=${encodeURIComponent(org)}`);
+    await expect
+      .poll(async () => {
+        await owner.reload();
+        return owner.getByTestId("audit-row").count();
+      })
+      .toBeGreaterThan(0);
+    await owner.getByRole("button", { name: "Verify the chain" }).click();
+    await expect(owner.getByTestId("verify-result").textContent()).resolves.toMatch(/^Chain intact: \d+ row/);
+    await shot(owner, "audit");
+  });
+
+  it("refuses an org admin the platform's pages and other orgs", async () => {
+    await owner.goto(`${system.origin}${ENDPOINT.console}/keys`);
+    await expect(owner.getByTestId("problem").textContent()).resolves.toContain("(forbidden)");
+    const { page: stranger } = await signUp("Eve");
+    await stranger.goto(orgUrl);
+    await expect(stranger.getByTestId("problem").first().textContent()).resolves.toContain("(forbidden)");
+    await stranger.context().close();
+  });
+
+  it("a platform operator sees every org, the counts and the signing keys", async () => {
+    const { page: operator, email } = await signUp("Grace");
+    await system.execMain(
+      `INSERT INTO platform_operator (user_id, email, created_at) SELECT id, email, ? FROM "user" WHERE email = ?`,
+      Date.now(),
+      email,
+    );
+    await operator.goto(`${system.origin}${ENDPOINT.console}`);
+    await expect(operator.getByTestId("console-who").textContent()).resolves.toContain("platform operator");
+    expect(await operator.getByTestId("org-row").count()).toBeGreaterThanOrEqual(3);
+    expect(Number(await operator.getByTestId("count-revocations").textContent())).toBeGreaterThanOrEqual(2);
+    await shot(operator, "overview");
+    await operator.getByRole("link", { name: "Keys" }).click();
+    await expect(operator.getByTestId("key-status").allTextContents()).resolves.toContain("current");
+    await shot(operator, "keys");
+    await operator.getByRole("link", { name: "Audit" }).click();
+    await operator.getByRole("button", { name: "Verify the chain" }).click();
+    await expect(operator.getByTestId("verify-result").textContent()).resolves.toMatch(/^Chain intact/);
+    await operator.context().close();
+  });
+});

@@ -1,0 +1,46 @@
+import { Hono } from "hono";
+import { pageSecurityHeaders } from "../security/page-headers.ts";
+import { auditPage, keysPage, rotateKeys } from "./audit-pages.tsx";
+import {
+  createClient,
+  createInvite,
+  createOrg,
+  disableClient,
+  orgPage,
+  overviewPage,
+  rotateClient,
+} from "./org-pages.tsx";
+import { changeCurrent, policiesPage, submitPolicy } from "./policy-pages.tsx";
+import { revocationsPage, revocationStream, revoke } from "./revocation-pages.tsx";
+import { consoleSession } from "./session.tsx";
+import type { ConsoleEnv } from "./types.ts";
+
+/**
+ * The operator console (ENDPOINT.console): server-rendered pages over the
+ * admin API, called as the signed-in person through the token Worker's
+ * ConsoleAdmin entrypoint (shared/contracts/console-admin.ts). What a person
+ * may see and do is the admin API's decision, never the page's: an org admin
+ * is shown its orgs only because the API answers with those only.
+ */
+export function consoleApp(): Hono<ConsoleEnv> {
+  const app = new Hono<ConsoleEnv>();
+  app.use("*", pageSecurityHeaders, consoleSession);
+  app.get("/", (c) => overviewPage(c));
+  app.post("/orgs", createOrg);
+  app.get("/orgs/:org", (c) => orgPage(c));
+  app.post("/orgs/:org/clients", createClient);
+  app.post("/orgs/:org/clients/:id/rotate", rotateClient);
+  app.post("/orgs/:org/clients/:id/disable", disableClient);
+  app.post("/orgs/:org/invites", createInvite);
+  app.get("/orgs/:org/policies", (c) => policiesPage(c));
+  app.post("/orgs/:org/policies", submitPolicy);
+  app.post("/orgs/:org/policies/:version/publish", changeCurrent("publish"));
+  app.post("/orgs/:org/policies/:version/rollback", changeCurrent("rollback"));
+  app.get("/orgs/:org/revocations", (c) => revocationsPage(c));
+  app.post("/orgs/:org/revocations", revoke);
+  app.get("/orgs/:org/revocations/stream", revocationStream);
+  app.get("/audit", auditPage);
+  app.get("/keys", (c) => keysPage(c));
+  app.post("/keys/rotate", rotateKeys);
+  return app;
+}

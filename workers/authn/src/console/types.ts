@@ -1,0 +1,18 @@
+import type { Context } from "hono";
+
+/** Who the console's person is to the admin API (its GET /me), read once per request. */
+export interface ConsoleCaller {
+  /** The Better Auth session token, read on the server from the signed cookie; never rendered. */
+  sessionToken: string;
+  email: string;
+  platformOperator: boolean;
+  /** The orgs an org admin administers (empty for a platform operator: every org). */
+  orgIds: readonly string[];
+}
+
+export type ConsoleEnv = {
+  Bindings: AuthnEnv;
+  Variables: { nonce: string; body: Uint8Array; caller: ConsoleCaller };
+};
+
+export type ConsoleContext = Context<ConsoleEnv>;

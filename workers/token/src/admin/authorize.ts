@@ -1,0 +1,58 @@
+import type { Context, MiddlewareHandler } from "hono";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { HttpError, httpErrorResponse } from "../../../../shared/errors/http.ts";
+import type { AdminEnv, Operator } from "./types.ts";
+
+/**
+ * Paths outside `/orgs/{org}/…` that an org admin may call: each narrows its
+ * answer to the caller's orgs itself (admin/orgs.ts lists only them,
+ * admin/audit-trail.ts and admin/metrics.ts require one of them).
+ */
+const SELF_NARROWING: ReadonlySet<string> = new Set([
+  "GET /orgs",
+  "GET /audit/events",
+  "GET /audit/verify",
+  "GET /metrics",
+  "GET /me",
+]);
+
+/** `/orgs/{org}/…` → the org id; anything else → undefined. */
+function orgOfPath(path: string): string | undefined {
+  const match = /^\/orgs\/([^/]+)\/./.exec(path);
+  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+}
+
+/**
+ * Per-org authorisation, deny by default: a platform operator may call
+ * everything; an org admin only routes under `/orgs/{org}/` of an org it
+ * administers, and the few self-narrowing reads above. A route a noun adds
+ * is therefore open to org admins exactly when it lives under its org, and
+ * a platform-wide one (keys, org creation) stays the platform's without
+ * anyone remembering to close it. 403 `forbidden` otherwise.
+ */
+export function authorizeReach(): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const { reach } = c.get("operator");
+    if (!reach.platform) {
+      const path = new URL(c.req.url).pathname.slice(ENDPOINT.admin.length) || "/";
+      const org = orgOfPath(path);
+      const allowed = org === undefined ? SELF_NARROWING.has(`${c.req.method} ${path}`) : reach.orgIds.has(org);
+      if (!allowed) return httpErrorResponse("forbidden", "you administer other organizations only");
+    }
+    await next();
+  };
+}
+
+/** Whether the caller may act on (or read about) this org. */
+export function mayActOn(operator: Operator, orgId: string): boolean {
+  return operator.reach.platform || operator.reach.orgIds.has(orgId);
+}
+
+/** For self-narrowing routes: the org named must be the caller's (403 `forbidden`). */
+export function requireReach(c: Context<AdminEnv>, orgId: string | undefined): void {
+  const operator = c.get("operator");
+  if (operator.reach.platform) return;
+  if (orgId === undefined || !mayActOn(operator, orgId)) {
+    throw new HttpError("forbidden", "name one of the organizations you administer (org=)");
+  }
+}

@@ -1,0 +1,72 @@
+import { and, eq, gt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { MiddlewareHandler } from "hono";
+import { CONSOLE_CLIENT_ID, ORG_ADMIN_ROLES } from "../../../../shared/contracts/console-admin.ts";
+import { member, session } from "../../../../shared/db/auth-schema.ts";
+import { platformOperator } from "../../../../shared/db/machine-schema.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import type { AdminEnv, Operator } from "./types.ts";
+
+/**
+ * The session token each console request was handed over with
+ * (admin/console-entrypoint.ts). Keyed by the Request object itself: only
+ * code in this Worker that holds the object can attach one, so nothing a
+ * caller sends (a header, a cookie) can claim a session here.
+ */
+const consoleSessions = new WeakMap<Request, string>();
+
+export function attachConsoleSession(request: Request, sessionToken: string): void {
+  consoleSessions.set(request, sessionToken);
+}
+
+/** Whether a Better Auth member role (comma-separated when several) makes its holder an org admin. */
+function isAdminRole(role: string): boolean {
+  return role.split(",").some((r) => ORG_ADMIN_ROLES.includes(r.trim()));
+}
+
+/**
+ * The person behind a live Better Auth session, as an admin API caller:
+ * undefined when the session is unknown or expired. Read from D1 on every
+ * call (Better Auth's own store): a signed-out session, a person no longer
+ * a platform operator or demoted in an org, acts no more from that moment.
+ */
+export async function consoleOperator(db: D1Database, sessionToken: string): Promise<Operator | undefined> {
+  if (!sessionToken || sessionToken.length > 512) return undefined;
+  const orm = drizzle(db);
+  const live = await orm
+    .select({ id: session.id, userId: session.userId })
+    .from(session)
+    .where(and(eq(session.token, sessionToken), gt(session.expiresAt, new Date())))
+    .get();
+  if (!live) return undefined;
+  const [operatorRow, memberships] = await orm.batch([
+    orm
+      .select({ userId: platformOperator.userId })
+      .from(platformOperator)
+      .where(eq(platformOperator.userId, live.userId)),
+    orm.select({ orgId: member.organizationId, role: member.role }).from(member).where(eq(member.userId, live.userId)),
+  ]);
+  const base = { clientId: CONSOLE_CLIENT_ID, subject: live.userId, jti: null, sessionId: live.id };
+  if (operatorRow.length > 0) return { ...base, reach: { platform: true } };
+  const orgIds = new Set(memberships.filter((m) => isAdminRole(m.role)).map((m) => m.orgId));
+  return { ...base, reach: { platform: false, orgIds } };
+}
+
+/**
+ * Authenticates a console call (in place of admin/authenticate-operator.ts,
+ * for the router the ConsoleAdmin entrypoint serves): 401 `unauthorized`
+ * without a live session, 403 `forbidden` for a person who administers
+ * nothing.
+ */
+export function authenticateConsoleSession(): MiddlewareHandler<AdminEnv> {
+  return async (c, next) => {
+    const token = consoleSessions.get(c.req.raw);
+    const operator = token === undefined ? undefined : await consoleOperator(c.env.DB, token);
+    if (!operator) return httpErrorResponse("unauthorized", "no live session; sign in again");
+    if (!operator.reach.platform && operator.reach.orgIds.size === 0) {
+      return httpErrorResponse("forbidden", "the console is for platform operators and organization admins");
+    }
+    c.set("operator", operator);
+    await next();
+  };
+}
