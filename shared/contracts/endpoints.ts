@@ -41,6 +41,8 @@ export const ENDPOINT = {
   app: "/app",
   /** The operator console: server-rendered pages over the admin API (workers/authn/src/console). */
   console: "/console",
+  /** The operator console: server-rendered pages over the admin API (workers/authn/src/console). */
+  console: "/console",
   /** OAuth consent for browser flows (the authn Worker's OIDC provider). */
   consent: "/consent",
   verifyEmail: "/verify-email",

@@ -3,6 +3,7 @@ import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { consoleApp } from "./console/app.tsx";
+import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import {
@@ -36,6 +37,8 @@ app.post(ENDPOINT.signUp, submitCredentialsForm("sign-up"));
 app.post(ENDPOINT.signOut, signOut);
 app.get(ENDPOINT.app, appPage);
 app.post(ENDPOINT.sessionToken, sessionTokenEndpoint);
+// The operator console (src/console): its own pages, session check and security headers.
+app.route(ENDPOINT.console, consoleApp());
 // The operator console (src/console): its own pages, session check and security headers.
 app.route(ENDPOINT.console, consoleApp());
 // The second factor and the person's own account (sessions, passkeys, 2FA, API keys).

@@ -104,6 +104,8 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authApi, match: "below", upstream: AUTHN },
   // The operator console: pages for operators and org admins, session-authenticated by the authn Worker.
   { kind: "public", path: ENDPOINT.console, match: "subtree", upstream: AUTHN },
+  // The operator console: pages for operators and org admins, session-authenticated by the authn Worker.
+  { kind: "public", path: ENDPOINT.console, match: "subtree", upstream: AUTHN },
   // The browser OpenID provider's consent page (the authorize endpoint is below authApi).
   { kind: "public", path: ENDPOINT.consent, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.twoFactor, match: "exact", upstream: AUTHN },
