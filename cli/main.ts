@@ -8,6 +8,7 @@ import { registerOrgCommands } from "./commands/org.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
 import { registerRevocationCommands } from "./commands/revocations.ts";
 import { registerRevokeCommand } from "./commands/revoke.ts";
+import { registerVaultCommands } from "./commands/vault.ts";
 import { registerSsfCommands } from "./commands/ssf.ts";
 import { CliError } from "./lib/errors.ts";
 
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerRevokeCommand(program);
   registerRevocationCommands(program);
+  registerVaultCommands(program);
   registerSsfCommands(program);
   return program;
 }

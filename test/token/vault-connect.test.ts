@@ -251,18 +251,16 @@ describe("vault providers and connections (admin API)", () => {
     const provider = await createProvider(s.orgId, {}, token);
     const connection = await connectAsUser(s, provider.name);
     const agent = await registerTestClient({ orgId: s.orgId, kind: "agent" });
-    const bound = await adminRequest(
-      "PUT",
-      `/orgs/${s.orgId}/vault/connections/${connection.id}/agents/${agent.clientId}`,
-      {
-        token,
-      },
-    );
+    const bound = await adminRequest("POST", `/orgs/${s.orgId}/vault/connections/${connection.id}/agents`, {
+      token,
+      body: { client_id: agent.clientId },
+    });
     expect(await bound.json()).toEqual({ connection_id: connection.id, client_id: agent.clientId, bound: true });
     const foreign = await registerTestClient({ kind: "agent" });
     await expectHttpError(
-      await adminRequest("PUT", `/orgs/${s.orgId}/vault/connections/${connection.id}/agents/${foreign.clientId}`, {
+      await adminRequest("POST", `/orgs/${s.orgId}/vault/connections/${connection.id}/agents`, {
         token,
+        body: { client_id: foreign.clientId },
       }),
       404,
       "not_found",

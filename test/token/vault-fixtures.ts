@@ -155,8 +155,9 @@ export async function connectionRow(id: string) {
 
 /** Binds an agent to a connection through the admin API. */
 export async function bindAgent(orgId: string, connectionId: string, clientId: string, token?: string) {
-  const response = await adminRequest("PUT", `/orgs/${orgId}/vault/connections/${connectionId}/agents/${clientId}`, {
+  const response = await adminRequest("POST", `/orgs/${orgId}/vault/connections/${connectionId}/agents`, {
     token: token ?? (await adminToken()),
+    body: { client_id: clientId },
   });
   expect(response.status).toBe(200);
 }

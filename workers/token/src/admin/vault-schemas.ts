@@ -59,5 +59,6 @@ export const vaultSchemas = {
   connection,
   connectionList: z.object({ connections: z.array(connection) }),
   deleted: z.object({ id: z.string(), deleted: z.literal(true) }),
+  bind: z.object({ client_id: z.string() }),
   binding: z.object({ connection_id: z.string(), client_id: z.string(), bound: z.boolean() }),
 };

@@ -112,7 +112,7 @@ function notReadable(): never {
  * - GET    /orgs/{org}/vault/connections      → `{ connections: [...] }`
  * - GET    /orgs/{org}/vault/connections/{id}
  * - DELETE /orgs/{org}/vault/connections/{id} → `{ id, deleted: true }`
- * - PUT    /orgs/{org}/vault/connections/{id}/agents/{client_id}    bind an agent (default deny)
+ * - POST   /orgs/{org}/vault/connections/{id}/agents `{ client_id }` bind an agent (default deny)
  * - DELETE /orgs/{org}/vault/connections/{id}/agents/{client_id}
  * - anything below /orgs/{org}/vault/connections/{id}/token: 403 `saved_token_not_readable`, for everyone
  */
@@ -318,17 +318,20 @@ export function vaultRoutes(admin: AdminApp): void {
 
   route(
     admin,
-    "put",
-    "/orgs/:org/vault/connections/:id/agents/:client",
+    "post",
+    "/orgs/:org/vault/connections/:id/agents",
     {
       summary: "Let an agent (a client of the org) use the connection",
+      body: vaultSchemas.bind,
       response: vaultSchemas.binding,
       orgAdmins: "org",
     },
     async (c) => {
       const orgId = await requireOrg(c);
       const id = c.req.param("id");
-      const clientId = c.req.param("client");
+      const body = await readJsonObject(c);
+      onlyFields(body, ["client_id"]);
+      const clientId = requiredString(body, "client_id", CLIENT_ID);
       auditDetail(c, { action: "vault_connection.bind_agent", connection_id: id, agent_client_id: clientId });
       const outcome = await bindAgent(c.env.DB, orgId, id, clientId, c.get("operator").subject);
       if (outcome === "no_connection")

@@ -1,0 +1,239 @@
+import type { Command } from "commander";
+import { AdminApi } from "../lib/admin-api.ts";
+import { type CommonOptions, parseScopes, withCommonOptions } from "../lib/options.ts";
+import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+
+/** A vault provider as the admin API shows it (workers/token/src/admin/vault.ts): never its client secret. */
+interface Provider {
+  id: string;
+  name: string;
+  resource: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  client_id: string;
+  has_client_secret: boolean;
+  scopes: string[];
+  created_at: string;
+}
+
+/** A saved connection's metadata; no answer carries its tokens. */
+interface Connection {
+  id: string;
+  provider_id: string;
+  resource: string;
+  owner: { kind: string; id: string };
+  has_refresh_token: boolean;
+  expires_at: string | null;
+  scopes: string[];
+  agents: string[];
+  last_used_at: string | null;
+}
+
+interface OrgOption extends CommonOptions {
+  org: string;
+}
+
+interface ProviderOptions extends OrgOption {
+  name?: string;
+  resource?: string;
+  authorizationEndpoint?: string;
+  tokenEndpoint?: string;
+  clientId?: string;
+  clientSecret?: string;
+  publicClient?: boolean;
+  scopes?: string[];
+}
+
+function providerBody(options: ProviderOptions): Record<string, unknown> {
+  return {
+    ...(options.name ? { name: options.name } : {}),
+    ...(options.resource ? { resource: options.resource } : {}),
+    ...(options.authorizationEndpoint ? { authorization_endpoint: options.authorizationEndpoint } : {}),
+    ...(options.tokenEndpoint ? { token_endpoint: options.tokenEndpoint } : {}),
+    ...(options.clientId ? { client_id: options.clientId } : {}),
+    ...(options.clientSecret ? { client_secret: options.clientSecret } : {}),
+    ...(options.publicClient ? { client_secret: null } : {}),
+    ...(options.scopes ? { scopes: options.scopes } : {}),
+  };
+}
+
+function providerTable(p: Provider): string {
+  return keyValueTable([
+    ["id", p.id],
+    ["name", p.name],
+    ["resource", p.resource],
+    ["authorization_endpoint", p.authorization_endpoint],
+    ["token_endpoint", p.token_endpoint],
+    ["client_id", p.client_id],
+    ["client_secret", p.has_client_secret ? "(sealed)" : "(none: public client)"],
+    ["scopes", p.scopes.join(" ")],
+  ]);
+}
+
+function withProviderFields(command: Command): Command {
+  return command
+    .option("--name <name>", "its name in the org: GET /vault/connect/<name>")
+    .option(
+      "--resource <resource>",
+      "what it serves: a gateway route's saved-connection resource, a URL or an MCP server",
+    )
+    .option("--authorization-endpoint <url>", "the provider's authorization endpoint (https)")
+    .option("--token-endpoint <url>", "the provider's token endpoint (https)")
+    .option("--client-id <id>", "our client id at the provider")
+    .option("--client-secret <secret>", "our client secret there (sealed at rest, never shown again)")
+    .option("--scopes <scopes>", "scopes to ask for (space-separated)", parseScopes);
+}
+
+/**
+ * `mono-auth vault provider|connection …`: the saved-token vault's operator
+ * surface (admin API /orgs/{org}/vault/…). Tokens are never printed: the
+ * API has no answer that carries one.
+ */
+export function registerVaultCommands(program: Command): void {
+  const vault = program.command("vault").description("the saved-token vault: providers and saved connections");
+  const provider = vault.command("provider").description("upstream OAuth providers the org connects to");
+  const connection = vault.command("connection").description("saved connections (metadata only)");
+
+  withCommonOptions(
+    withProviderFields(
+      provider.command("create").description("configure a provider").requiredOption("--org <org>", "the org id"),
+    ),
+  ).action(async (options: ProviderOptions) => {
+    const created = await new AdminApi(options).request<Provider>(
+      "POST",
+      `/orgs/${encodeURIComponent(options.org)}/vault/providers`,
+      providerBody(options),
+    );
+    printResult(options.json, created, () => providerTable(created));
+  });
+
+  withCommonOptions(
+    withProviderFields(
+      provider
+        .command("update")
+        .description("change a provider's fields")
+        .requiredOption("--org <org>", "the org id")
+        .requiredOption("--id <id>", "the provider id")
+        .option("--public-client", "drop the client secret (PKCE only)"),
+    ),
+  ).action(async (options: ProviderOptions & { id: string }) => {
+    const updated = await new AdminApi(options).request<Provider>(
+      "PATCH",
+      `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}`,
+      providerBody(options),
+    );
+    printResult(options.json, updated, () => providerTable(updated));
+  });
+
+  withCommonOptions(
+    provider.command("list").description("list the org's providers").requiredOption("--org <org>", "the org id"),
+  ).action(async (options: OrgOption) => {
+    const listed = await new AdminApi(options).request<{ providers: Provider[] }>(
+      "GET",
+      `/orgs/${encodeURIComponent(options.org)}/vault/providers`,
+    );
+    printResult(options.json, listed, () =>
+      columnsTable(
+        ["id", "name", "resource", "client_id", "scopes"],
+        listed.providers.map((p) => [p.id, p.name, p.resource, p.client_id, p.scopes.join(" ")]),
+      ),
+    );
+  });
+
+  withCommonOptions(
+    provider
+      .command("delete")
+      .description("delete a provider and every connection made through it")
+      .requiredOption("--org <org>", "the org id")
+      .requiredOption("--id <id>", "the provider id"),
+  ).action(async (options: OrgOption & { id: string }) => {
+    const deleted = await new AdminApi(options).request<{ id: string; connections_deleted: number }>(
+      "DELETE",
+      `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}`,
+    );
+    printResult(options.json, deleted, () => `deleted ${deleted.id} (${deleted.connections_deleted} connections)`);
+  });
+
+  withCommonOptions(
+    provider
+      .command("connect")
+      .description("start a connection flow as the operator; open the printed URL in a browser")
+      .requiredOption("--org <org>", "the org id")
+      .requiredOption("--id <id>", "the provider id")
+      .option("--owner <owner>", '"org" (default) or a member\'s user id'),
+  ).action(async (options: OrgOption & { id: string; owner?: string }) => {
+    const started = await new AdminApi(options).request<{ authorization_url: string; expires_at: string }>(
+      "POST",
+      `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}/connect`,
+      options.owner ? { owner: options.owner } : {},
+    );
+    printResult(options.json, started, () =>
+      keyValueTable([
+        ["authorization_url", started.authorization_url],
+        ["expires_at", started.expires_at],
+      ]),
+    );
+  });
+
+  withCommonOptions(
+    connection.command("list").description("list saved connections").requiredOption("--org <org>", "the org id"),
+  ).action(async (options: OrgOption) => {
+    const listed = await new AdminApi(options).request<{ connections: Connection[] }>(
+      "GET",
+      `/orgs/${encodeURIComponent(options.org)}/vault/connections`,
+    );
+    printResult(options.json, listed, () =>
+      columnsTable(
+        ["id", "resource", "owner", "expires_at", "agents", "last_used_at"],
+        listed.connections.map((c) => [
+          c.id,
+          c.resource,
+          `${c.owner.kind}:${c.owner.id}`,
+          c.expires_at ?? "-",
+          c.agents.join(" ") || "(none)",
+          c.last_used_at ?? "-",
+        ]),
+      ),
+    );
+  });
+
+  withCommonOptions(
+    connection
+      .command("delete")
+      .description("delete a saved connection (its tokens go with it)")
+      .requiredOption("--org <org>", "the org id")
+      .requiredOption("--id <id>", "the connection id"),
+  ).action(async (options: OrgOption & { id: string }) => {
+    const deleted = await new AdminApi(options).request<{ id: string }>(
+      "DELETE",
+      `/orgs/${encodeURIComponent(options.org)}/vault/connections/${encodeURIComponent(options.id)}`,
+    );
+    printResult(options.json, deleted, () => `deleted ${deleted.id}`);
+  });
+
+  for (const [verb, method, description] of [
+    ["bind", "POST", "let an agent (a client of the org) use the connection"],
+    ["unbind", "DELETE", "stop an agent using the connection"],
+  ] as const) {
+    withCommonOptions(
+      connection
+        .command(verb)
+        .description(description)
+        .requiredOption("--org <org>", "the org id")
+        .requiredOption("--id <id>", "the connection id")
+        .requiredOption("--client <client_id>", "the agent's client id"),
+    ).action(async (options: OrgOption & { id: string; client: string }) => {
+      const base = `/orgs/${encodeURIComponent(options.org)}/vault/connections/${encodeURIComponent(options.id)}/agents`;
+      const result = await new AdminApi(options).request<{ connection_id: string; client_id: string; bound: boolean }>(
+        method,
+        method === "POST" ? base : `${base}/${encodeURIComponent(options.client)}`,
+        method === "POST" ? { client_id: options.client } : undefined,
+      );
+      printResult(
+        options.json,
+        result,
+        () => `${result.client_id} ${result.bound ? "may use" : "may no longer use"} ${result.connection_id}`,
+      );
+    });
+  }
+}
