@@ -89,7 +89,9 @@ export async function protect(
     return httpErrorResponse("method_not_allowed", `use ${allowed}`, { Allow: allowed });
   }
 
-  const auth = await authenticate(request, url, route.audienceUri, deps);
+  const auth = await authenticate(request, url, route.audienceUri, deps, {
+    whenRevocationUnavailable: route.whenRevocationUnavailable,
+  });
   if (!auth.ok) {
     if ("unavailable" in auth) {
       audit("deny", auth.claims, { error: "revocation_state_unavailable" });
@@ -99,6 +101,8 @@ export async function protect(
     return bearerErrorResponse(challenge(auth.challenge));
   }
   const { claims } = auth;
+  // Every later audit record of this request says revocation was decided on an old view.
+  if (auth.revocationLastKnown) mcpTrail.revocation = "last_known";
   if (deps.onlyOrgId !== undefined && claims.org_id !== deps.onlyOrgId) {
     audit("deny", claims, { error: "ERR_MCP_SERVER_UNKNOWN", jti: claims.jti });
     return httpErrorResponse("not_found", "ERR_MCP_SERVER_UNKNOWN: the token's org has no such MCP server");

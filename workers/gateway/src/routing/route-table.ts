@@ -77,6 +77,17 @@ export interface ProtectedRouteConfig extends RouteBase {
    */
   allowActiveContent: boolean;
   /**
+   * What the gateway does when it cannot vouch for the org's revocations
+   * (no view, or the org's object unreachable for longer than
+   * REVOCATION_HARD_LIMIT_MS: trust/revocation-view.ts):
+   * - `fail-closed` (absent = this): 503 `temporarily_unavailable`;
+   * - `last-known`: decide on the last view the isolate holds, however old
+   *   (a revocation it knew of still refuses; one it never heard of does
+   *   not), audited `revocation: "last_known"`. Only for a route whose
+   *   availability matters more than the staleness bound.
+   */
+  whenRevocationUnavailable?: "fail-closed" | "last-known";
+  /**
    * Served with a saved connection (the token Worker's vault): the gateway
    * puts the saved upstream token for this resource on the request as its
    * `Authorization`, chosen and decrypted by the token Worker for this

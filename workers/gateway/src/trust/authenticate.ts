@@ -23,7 +23,13 @@ export interface AuthenticateDeps {
 }
 
 export type Authentication =
-  | { ok: true; claims: AccessTokenClaims; scheme: TokenScheme }
+  | {
+      ok: true;
+      claims: AccessTokenClaims;
+      scheme: TokenScheme;
+      /** Revocation was decided on the last view held, however old (a `last-known` route while the state was unavailable). */
+      revocationLastKnown?: true;
+    }
   | {
       ok: false;
       /** The RFC 6750 / RFC 9449 challenge, without the route's own parameters (realm, resource_metadata). */
@@ -41,13 +47,15 @@ export type Authentication =
  * JWT (alg, typ, iss, this route's `aud`, exp/nbf/iat within the shared
  * tolerance, lifetime, claim shapes: shared/jwt/verify-access-token.ts), the
  * DPoP binding (RFC 9449 §7), then revocation within the staleness bound
- * (fail closed when no view can be had).
+ * (fail closed when no view can be had, unless the route says `last-known`:
+ * routing/route-table.ts `whenRevocationUnavailable`).
  */
 export async function authenticate(
   request: Request,
   url: URL,
   audience: string,
   deps: AuthenticateDeps,
+  options: { whenRevocationUnavailable?: "fail-closed" | "last-known" } = {},
 ): Promise<Authentication> {
   const extracted = extractBearerToken(request.headers, url);
   if (extracted.kind === "absent") return { ok: false, challenge: {}, code: "no_token" };
@@ -99,13 +107,17 @@ export async function authenticate(
   }
 
   let revoked: boolean;
+  let lastKnown = false;
   try {
     revoked = await deps.revocations.isRevoked(claims, { waitUntil: deps.waitUntil });
   } catch (error) {
-    // Fail closed: without a view of revocations no newer than the bound,
-    // the gateway cannot vouch for the token.
     console.error("revocation state unavailable", error);
-    return { ok: false, unavailable: true, claims };
+    // Fail closed: without a view of revocations no newer than the bound,
+    // the gateway cannot vouch for the token — unless the route chose
+    // availability, and then what this isolate last knew still refuses.
+    if (options.whenRevocationUnavailable !== "last-known") return { ok: false, unavailable: true, claims };
+    revoked = deps.revocations.isRevokedLastKnown(claims);
+    lastKnown = true;
   }
   if (revoked) {
     const error = new TokenVerificationError("ERR_TOKEN_REVOKED");
@@ -116,5 +128,5 @@ export async function authenticate(
       code: error.code,
     };
   }
-  return { ok: true, claims, scheme: extracted.scheme };
+  return { ok: true, claims, scheme: extracted.scheme, ...(lastKnown ? { revocationLastKnown: true as const } : {}) };
 }

@@ -92,6 +92,15 @@ export class RevocationView {
     return view.matches(claims, Math.floor(Date.now() / 1000));
   }
 
+  /**
+   * The same check on whatever view this isolate holds, however old, and
+   * "not revoked" with none: only for routes that chose availability over
+   * the bound while the org's object cannot be read (authenticate.ts).
+   */
+  isRevokedLastKnown(claims: AccessTokenClaims): boolean {
+    return this.views.get(claims.org_id)?.matches(claims, Math.floor(Date.now() / 1000)) ?? false;
+  }
+
   /** The org's current policy version as of its view, which is no older than the bound; null: none published. */
   async policyVersion(orgId: string): Promise<number | null> {
     return (await this.current(orgId, {})).policyVersion;
