@@ -48,6 +48,8 @@ export const ENDPOINT = {
   verifyEmail: "/verify-email",
   forgotPassword: "/forgot-password",
   resetPassword: "/reset-password",
+  /** The owner's link past the sign-in delay (workers/authn/src/limits/unlock-sign-in.ts). */
+  unlockSignIn: "/unlock-sign-in",
   /** The second-factor challenge after a password sign-in. */
   twoFactor: "/two-factor",
   /** A person's own account: sessions, passkeys, 2FA, API keys. */

@@ -83,6 +83,3 @@ export interface VaultServiceRpc {
    */
   savedToken(request: SavedTokenRequest): Promise<SavedTokenResult>;
 }
-
-/** The binding as the gateway needs it (`entrypoint = "VaultService"`). */
-export type VaultServiceBinding = Service<VaultServiceRpc & Rpc.WorkerEntrypointBranded>;

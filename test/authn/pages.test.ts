@@ -35,7 +35,7 @@ describe("sign-up page", () => {
 
     const short = await form("/sign-up", { name: "A", email: uniqueEmail(), password: "short" });
     expect(short.status).toBe(400);
-    expect(await short.text()).toContain("Use a password of at least 10 characters.");
+    expect(await short.text()).toContain("Use a password of at least 8 characters.");
 
     const email = uniqueEmail();
     expect((await form("/sign-up", { name: "A", email, password: PASSWORD })).status).toBe(303);

@@ -2,9 +2,15 @@
 interface AuthnEnv {
   /** Better Auth's signing/encryption secret for cookies and tokens. */
   BETTER_AUTH_SECRET: string;
+  /** The HTTP email API's key; only with MAIL_TRANSPORT = "http". */
+  MAIL_API_KEY?: string;
+  /** The HTTP email API's endpoint (a var, set only with MAIL_TRANSPORT = "http"). */
+  MAIL_API_URL?: string;
 }
 declare namespace Cloudflare {
   interface Env {
     BETTER_AUTH_SECRET: string;
+    MAIL_API_KEY?: string;
+    MAIL_API_URL?: string;
   }
 }

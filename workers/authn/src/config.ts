@@ -22,6 +22,33 @@ export interface AuthnConfig {
   maxOrganizationsPerUser: number;
   /** Live sessions a person may hold (auth/session-start.ts). */
   maxSessionsPerUser: number;
+  /**
+   * Origins whose state-changing requests are accepted (CSRF, and the
+   * callbackURL/redirect checks): the issuer's own, then TRUSTED_ORIGINS and
+   * CORS_ALLOWED_ORIGINS (security/trusted-origins.ts).
+   */
+  trustedOrigins: string[];
+  /** Origins that may call /api/auth/* from their own pages (CORS); none by default. */
+  corsAllowedOrigins: string[];
+  /** Sign-in is refused until the address is verified (auth/email-options.ts). */
+  requireEmailVerification: boolean;
+  mail: MailConfig;
+  sessions: SessionLimits;
+}
+
+/** Where mail goes (email/mail-sender.ts). */
+export type MailConfig =
+  | { transport: "dev-mailbox"; from: string }
+  | { transport: "http"; from: string; apiUrl: string };
+
+/** Session lifetimes, in seconds (auth/session-limits.ts). */
+export interface SessionLimits {
+  /** A session unused this long has ended (Better Auth's sliding `expiresIn`). */
+  idleTimeoutSeconds: number;
+  /** No session outlives this, however busy (clamped on every refresh). */
+  absoluteTimeoutSeconds: number;
+  /** How long after sign-in a session may change the email or password, or delete the account, without signing in again. */
+  freshAgeSeconds: number;
 }
 
 /**
@@ -50,10 +77,27 @@ type ConfigSource = Record<
   | "MAX_ORGANIZATIONS_PER_USER"
   | "MAX_SESSIONS_PER_USER",
   string
->;
+> &
+  Partial<
+    Record<
+      | "TRUSTED_ORIGINS"
+      | "CORS_ALLOWED_ORIGINS"
+      | "REQUIRE_EMAIL_VERIFICATION"
+      | "MAIL_TRANSPORT"
+      | "MAIL_FROM"
+      | "MAIL_API_URL"
+      | "SESSION_IDLE_TIMEOUT_SECONDS"
+      | "SESSION_ABSOLUTE_TIMEOUT_SECONDS"
+      | "SESSION_FRESH_AGE_SECONDS",
+      string
+    >
+  >;
+
+const DAY = 24 * 60 * 60;
 
 export function parseAuthnConfig(env: ConfigSource): AuthnConfig {
   const issuer = normaliseIssuer(env.ISSUER);
+  const cors = originList("CORS_ALLOWED_ORIGINS", env.CORS_ALLOWED_ORIGINS);
   return {
     issuer,
     origin: new URL(issuer).origin,
@@ -68,7 +112,77 @@ export function parseAuthnConfig(env: ConfigSource): AuthnConfig {
       1,
       BETTER_AUTH_FIND_MANY_LIMIT / 2,
     ),
+    trustedOrigins: [new URL(issuer).origin, ...originList("TRUSTED_ORIGINS", env.TRUSTED_ORIGINS), ...cors].filter(
+      (origin, i, all) => all.indexOf(origin) === i,
+    ),
+    corsAllowedOrigins: cors,
+    // Secure by default: only an explicit "false" lets an unverified address sign in.
+    requireEmailVerification: booleanVar("REQUIRE_EMAIL_VERIFICATION", env.REQUIRE_EMAIL_VERIFICATION, true),
+    mail: parseMailConfig(env),
+    sessions: parseSessionLimits(env),
   };
+}
+
+function parseSessionLimits(env: ConfigSource): SessionLimits {
+  const idle = integerVar(
+    "SESSION_IDLE_TIMEOUT_SECONDS",
+    env.SESSION_IDLE_TIMEOUT_SECONDS ?? String(7 * DAY),
+    300,
+    90 * DAY,
+  );
+  const absolute = integerVar(
+    "SESSION_ABSOLUTE_TIMEOUT_SECONDS",
+    env.SESSION_ABSOLUTE_TIMEOUT_SECONDS ?? String(30 * DAY),
+    300,
+    365 * DAY,
+  );
+  if (absolute < idle)
+    throw new Error("SESSION_ABSOLUTE_TIMEOUT_SECONDS must be at least SESSION_IDLE_TIMEOUT_SECONDS");
+  return {
+    idleTimeoutSeconds: idle,
+    absoluteTimeoutSeconds: absolute,
+    freshAgeSeconds: integerVar("SESSION_FRESH_AGE_SECONDS", env.SESSION_FRESH_AGE_SECONDS ?? "900", 60, DAY),
+  };
+}
+
+function parseMailConfig(env: ConfigSource): MailConfig {
+  const from = env.MAIL_FROM?.trim();
+  if (!from) throw new Error("MAIL_FROM must name the sender, e.g. Mono-Auth <no-reply@id.example.com>");
+  switch (env.MAIL_TRANSPORT) {
+    case "dev-mailbox":
+      return { transport: "dev-mailbox", from };
+    case "http": {
+      const apiUrl = absoluteUrlVar("MAIL_API_URL", env.MAIL_API_URL);
+      if (!apiUrl.startsWith("https://")) throw new Error("MAIL_API_URL must be https");
+      return { transport: "http", from, apiUrl };
+    }
+    default:
+      throw new Error('MAIL_TRANSPORT must be "http" (production) or "dev-mailbox" (local only)');
+  }
+}
+
+/** Space-separated origins (scheme://host[:port]), each written as its own origin. */
+function originList(name: string, value: string | undefined): string[] {
+  const origins = (value ?? "").split(/\s+/).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      // refused below
+    }
+    if (!parsed || parsed.origin !== origin || !/^https?:$/.test(parsed.protocol)) {
+      throw new Error(`${name} must be space-separated origins like https://app.example.com (got ${origin})`);
+    }
+  }
+  return origins;
+}
+
+function booleanVar(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === "") return fallback;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  throw new Error(`${name} must be "true" or "false"`);
 }
 
 // The env object is the same for every request an isolate serves, so this

@@ -3,7 +3,6 @@ import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { consoleApp } from "./console/app.tsx";
-import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import {
@@ -16,6 +15,16 @@ import {
 } from "./pages/handlers.tsx";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
 import { sessionTokenEndpoint } from "./session-token/exchange.ts";
+import { devMailbox } from "./pages/dev-mailbox.tsx";
+import {
+  showForgotPassword,
+  showResetPassword,
+  submitForgotPassword,
+  submitResetPassword,
+} from "./pages/password-reset.tsx";
+import { showUnlockSignIn, submitUnlockSignIn } from "./pages/unlock-sign-in.tsx";
+import { showVerifyEmail, submitVerifyEmail } from "./pages/verify-email.tsx";
+import { apiOriginPolicy } from "./security/api-origin.ts";
 import { ACCOUNT_PATH } from "./pages/account-paths.ts";
 import * as account from "./pages/account-handlers.tsx";
 import { showTwoFactor, submitTwoFactor } from "./pages/two-factor-handlers.tsx";
@@ -25,6 +34,7 @@ const app = new Hono<AuthnApp>();
 // Every body is read once, under the byte cap, before any handler sees it.
 app.use("*", capRequestBody);
 
+app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
 const PAGES = [ENDPOINT.home, ENDPOINT.signIn, ENDPOINT.signUp, ENDPOINT.signOut, ENDPOINT.app];
@@ -37,8 +47,24 @@ app.post(ENDPOINT.signUp, submitCredentialsForm("sign-up"));
 app.post(ENDPOINT.signOut, signOut);
 app.get(ENDPOINT.app, appPage);
 app.post(ENDPOINT.sessionToken, sessionTokenEndpoint);
-// The operator console (src/console): its own pages, session check and security headers.
-app.route(ENDPOINT.console, consoleApp());
+// Email flows (verification, reset, the sign-in unlock) and the local dev mailbox.
+const EMAIL_FLOW_PAGES = [
+  ENDPOINT.verifyEmail,
+  ENDPOINT.forgotPassword,
+  ENDPOINT.resetPassword,
+  ENDPOINT.unlockSignIn,
+  ENDPOINT.devMailbox,
+];
+for (const path of EMAIL_FLOW_PAGES) app.use(path, pageSecurityHeaders);
+app.get(ENDPOINT.verifyEmail, showVerifyEmail);
+app.post(ENDPOINT.verifyEmail, submitVerifyEmail);
+app.get(ENDPOINT.forgotPassword, showForgotPassword);
+app.post(ENDPOINT.forgotPassword, submitForgotPassword);
+app.get(ENDPOINT.resetPassword, showResetPassword);
+app.post(ENDPOINT.resetPassword, submitResetPassword);
+app.get(ENDPOINT.unlockSignIn, showUnlockSignIn);
+app.post(ENDPOINT.unlockSignIn, submitUnlockSignIn);
+app.get(ENDPOINT.devMailbox, devMailbox);
 // The operator console (src/console): its own pages, session check and security headers.
 app.route(ENDPOINT.console, consoleApp());
 // The second factor and the person's own account (sessions, passkeys, 2FA, API keys).

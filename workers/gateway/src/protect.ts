@@ -2,7 +2,6 @@ import { type AuditSink, recordAuditInBackground } from "../../../shared/audit/r
 import { REALM } from "../../../shared/contracts/endpoints.ts";
 import { FORWARDING_HEADER, TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
-import type { VaultServiceBinding } from "../../../shared/contracts/vault.ts";
 import { type BearerChallenge, bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
@@ -17,7 +16,12 @@ import type { ToolGate } from "./mcp/tool-gate.ts";
 import { decisionInput } from "./policy/decision-input.ts";
 import type { ProtectedRoute } from "./routing/match-route.ts";
 import { type AuthenticateDeps, authenticate } from "./trust/authenticate.ts";
-import { retryOnUpstream401, savedTokenFor, savedTokenRefusedResponse } from "./vault/saved-token.ts";
+import {
+  retryOnUpstream401,
+  savedTokenFor,
+  savedTokenRefusedResponse,
+  type VaultServiceBinding,
+} from "./vault/saved-token.ts";
 
 export interface ProtectDeps extends AuthenticateDeps {
   /** The org's current policy (policy/policy-store.ts); throws when none can be vouched for. */

@@ -7,28 +7,10 @@ import { authnConfig } from "../config.ts";
 import { withoutSessionTokens } from "../http/session-token-fields.ts";
 import { attemptedEmail } from "../limits/attempted-email.ts";
 import { type CredentialVerdict, checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
+import { limitedEndpoint } from "../limits/limited-endpoints.ts";
+import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
 
 type ApiContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
-
-/**
- * Better Auth's endpoints that check a password (or a secret standing in for
- * one), and where the account they aim at is named: in the body, or by the
- * session (a stolen session guessing its person's password). All are limited
- * with the pages' attempts (limits/credential-limits.ts).
- */
-const CREDENTIAL_ENDPOINTS: ReadonlyMap<string, "body" | "session" | "none"> = new Map(
-  (
-    [
-      ["/sign-in/email", "body"],
-      ["/sign-up/email", "body"],
-      ["/request-password-reset", "body"],
-      ["/reset-password", "none"],
-      ["/change-password", "session"],
-      ["/verify-password", "session"],
-      ["/delete-user", "session"],
-    ] as const
-  ).map(([path, account]) => [`${ENDPOINT.authApi}${path}`, account]),
-);
 
 const SIGN_IN = `${ENDPOINT.authApi}/sign-in/email`;
 const SIGN_OUT = `${ENDPOINT.authApi}/sign-out`;
@@ -43,7 +25,7 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
   const auth = getAuth(c.env);
   const request = c.req.raw;
 
-  const named = request.method === "POST" ? CREDENTIAL_ENDPOINTS.get(path) : undefined;
+  const named = limitedEndpoint(request.method, path);
   let verdict: CredentialVerdict | undefined;
   let email: string | undefined;
   if (named) {
@@ -60,8 +42,23 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
     }
   }
 
+  // The progressive delay (limits/sign-in-throttle.ts), checked after the
+  // rate limits and before any password is looked at.
+  const delay = path === SIGN_IN && verdict ? await signInDelay(c.env, verdict.attempt) : undefined;
+  if (delay?.delayed) {
+    return httpErrorResponse("rate_limited", SIGN_IN_DELAYED, retryAfterHeader(delay));
+  }
+
   let response = await auth.handler(request);
 
+  if (delay && verdict) {
+    await afterSignIn(
+      c.env,
+      authnConfig(c.env),
+      { attempt: verdict.attempt, verdict: delay, email, status: response.status },
+      (work) => c.executionCtx.waitUntil(work),
+    );
+  }
   if (path === SIGN_IN && response.status === 401 && verdict && email) {
     const failed = response.clone();
     const attempt = verdict.attempt;

@@ -1,14 +1,17 @@
+import { waitUntil } from "cloudflare:workers";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "../../../../shared/db/schema.ts";
 import { authnConfig } from "../config.ts";
+import { authMailOptions } from "../email/auth-mail.ts";
 import { revocationEndpointHooks } from "../revocation/endpoint-hooks.ts";
 import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/membership-revocation.ts";
 import { revocationReason } from "../revocation/record-or-refuse.ts";
-import { oidcRuntime } from "../oidc/runtime.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
+import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
+import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limits.ts";
 import { sessionStartHook } from "./session-start.ts";
 
 export type AuthBindings = Pick<
@@ -22,6 +25,16 @@ export type AuthBindings = Pick<
   | "MAX_ORGANIZATIONS_PER_USER"
   | "MAX_SESSIONS_PER_USER"
   | "TOKEN_SERVICE"
+  | "MAIL_TRANSPORT"
+  | "MAIL_FROM"
+  | "MAIL_API_KEY"
+  | "MAIL_API_URL"
+  | "REQUIRE_EMAIL_VERIFICATION"
+  | "TRUSTED_ORIGINS"
+  | "CORS_ALLOWED_ORIGINS"
+  | "SESSION_IDLE_TIMEOUT_SECONDS"
+  | "SESSION_ABSOLUTE_TIMEOUT_SECONDS"
+  | "SESSION_FRESH_AGE_SECONDS"
 > & {
   ISSUER: string;
 };
@@ -38,15 +51,28 @@ function createAuth(env: AuthBindings) {
   let endSession: (token: string) => Promise<void> = async () => {
     throw new Error("Better Auth is not ready");
   };
+  const base = baseAuthOptions(
+    config.issuer,
+    {
+      organizationLimit: config.maxOrganizationsPerUser,
+      organizationHooks: membershipRevocationHooks(env),
+    },
+    oidcRuntime(env, config),
+  );
+  const mail = authMailOptions(env, config);
   const auth = betterAuth({
-    ...baseAuthOptions(
-      config.issuer,
-      {
-        organizationLimit: config.maxOrganizationsPerUser,
-        organizationHooks: membershipRevocationHooks(env),
-      },
-      oidcRuntime(env, config),
-    ),
+    ...base,
+    trustedOrigins: config.trustedOrigins,
+    emailAndPassword: { ...base.emailAndPassword, ...mail.emailAndPassword },
+    emailVerification: mail.emailVerification,
+    user: { changeEmail: mail.changeEmail },
+    session: betterAuthSessionOptions(config.sessions),
+    advanced: {
+      ...base.advanced,
+      // Mail goes out after the answer: a sign-up, reset request or resend
+      // for an address with an account then takes as long as one without.
+      backgroundTasks: { handler: waitUntil },
+    },
     secret: config.betterAuthSecret,
     database: drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema }),
     hooks: revocationEndpointHooks(env),
@@ -57,6 +83,7 @@ function createAuth(env: AuthBindings) {
         },
         // Every session end revokes the session's tokens in every org it
         // minted for: revocation/session-revocation.ts has the design.
+        update: { after: clampToAbsoluteTimeout(env, config.sessions) },
         delete: {
           before: async (session, context) => {
             const reason = revocationReason("session-ended", context?.path);

@@ -1,5 +1,7 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
+import { freshSessionPlugin } from "../security/fresh-session.ts";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "../security/password-policy.ts";
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
 import { type OidcRuntime, oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
@@ -29,8 +31,12 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
     emailAndPassword: {
       enabled: true,
       autoSignIn: true,
-      minPasswordLength: 10,
-      maxPasswordLength: 128,
+      // security/password-policy.ts: length here, the common-password list in its plugin.
+      minPasswordLength: MIN_PASSWORD_LENGTH,
+      maxPasswordLength: MAX_PASSWORD_LENGTH,
+      // A reset ends every session (each through the revocation hooks) and
+      // signs nobody in: the next sign-in faces the second factor as usual.
+      revokeSessionsOnPasswordReset: true,
     },
     session: {
       expiresIn: 60 * 60 * 24 * 7,
@@ -53,6 +59,8 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
     },
     plugins: [
+      passwordPolicyPlugin(),
+      freshSessionPlugin(),
       organization({
         allowUserToCreateOrganization: true,
         // Owners and admins manage the org's API keys; members do not.

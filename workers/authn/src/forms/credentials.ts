@@ -1,10 +1,13 @@
 import { isAPIError } from "better-auth/api";
 import type { Auth } from "../auth/create-auth.ts";
+import { apiResponse } from "./api-response.ts";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_TOO_COMMON } from "../security/password-policy.ts";
 
 /** What a form post turned into: a redirect with cookies, or a message for the form. */
 export type FormOutcome =
-  | { ok: true; setCookies: string[]; twoFactor?: true }
-  | { ok: false; status: 400 | 401 | 409 | 422 | 429 | 500; message: string; code?: string };
+  /** `verifyEmail`: the account exists (or the address was already taken: the same answer) and waits for its address to be confirmed. */
+  | { ok: true; setCookies: string[]; verifyEmail?: true; twoFactor?: true }
+  | { ok: false; status: 400 | 401 | 403 | 409 | 422 | 429 | 500; message: string; code?: string };
 
 interface BetterAuthErrorBody {
   code?: string;
@@ -27,8 +30,14 @@ const REFUSALS: Record<string, { status?: FormStatus; message: string }> = {
     status: 409,
     message: "An account with that email already exists. Sign in instead.",
   },
-  PASSWORD_TOO_SHORT: { message: "Use a password of at least 10 characters." },
-  PASSWORD_TOO_LONG: { message: "Use a password of at most 128 characters." },
+  PASSWORD_TOO_SHORT: { message: `Use a password of at least ${MIN_PASSWORD_LENGTH} characters.` },
+  PASSWORD_TOO_LONG: { message: `Use a password of at most ${MAX_PASSWORD_LENGTH} characters.` },
+  [PASSWORD_TOO_COMMON]: { status: 400, message: "That password is one of the most common ones. Choose another." },
+  // Only after the right password (Better Auth checks it first), so it tells a guesser nothing.
+  EMAIL_NOT_VERIFIED: {
+    status: 403,
+    message: "Confirm your email address first: we have sent you a new link.",
+  },
   INVALID_EMAIL: { message: BAD_EMAIL },
   // Better Auth's body schema: our forms send every field as a string, so
   // the one check it can fail is the email address's syntax.
@@ -51,7 +60,7 @@ function cookieHeader(setCookies: string[], inbound: string | null): string {
 }
 
 function isFormStatus(status: number): status is FormStatus {
-  return status === 400 || status === 401 || status === 409 || status === 422 || status === 429;
+  return status === 400 || status === 401 || status === 403 || status === 409 || status === 422 || status === 429;
 }
 
 async function failure(response: Response): Promise<FormOutcome> {
@@ -77,11 +86,49 @@ export async function signInWithForm(auth: Auth, request: Request, form: FormDat
   });
   if (!response.ok) return failure(response);
   const setCookies = response.headers.getSetCookie();
+  // An account whose address had to be confirmed first was created without
+  // a session, so without its organization: its first sign-in creates it.
+  const signedIn = (await response.json().catch(() => ({}))) as {
+    user?: { id?: string; name?: string };
+    twoFactorRedirect?: boolean;
+  };
   // The password was right and the person has 2FA on: Better Auth set only
   // the challenge cookie (auth/plugins/two-factor.ts), no session yet.
-  const signedIn = (await response.json().catch(() => ({}))) as { twoFactorRedirect?: boolean };
   if (signedIn.twoFactorRedirect) return { ok: true, setCookies, twoFactor: true };
+  if (signedIn.user?.id && !(await hasOrganization(auth, signedIn.user.id))) {
+    const org = await createFirstOrganization(auth, request, signedIn.user.name ?? "My", setCookies);
+    if (!org.ok) return failure(org);
+    return { ok: true, setCookies: [...setCookies, ...org.headers.getSetCookie()] };
+  }
   return { ok: true, setCookies };
+}
+
+async function hasOrganization(auth: Auth, userId: string): Promise<boolean> {
+  const context = await auth.$context;
+  const memberships = await context.adapter.count({ model: "member", where: [{ field: "userId", value: userId }] });
+  return memberships > 0;
+}
+
+/**
+ * The person's first organization, of which they are the owner and which
+ * becomes their session's active organization, so the first token they get
+ * already names a tenant.
+ */
+async function createFirstOrganization(auth: Auth, request: Request, name: string, sessionCookies: string[]) {
+  const headers = new Headers(request.headers);
+  headers.set("Cookie", cookieHeader(sessionCookies, null));
+  const slug = `${
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "")
+      .slice(0, 32) || "org"
+  }-${crypto.randomUUID().slice(0, 8)}`;
+  return auth.api.createOrganization({
+    body: { name: `${name}'s organization`, slug },
+    headers,
+    asResponse: true,
+  });
 }
 
 /**
@@ -99,28 +146,20 @@ export async function signUpWithForm(auth: Auth, request: Request, form: FormDat
   if (name.length > MAX_NAME)
     return { ok: false, status: 400, message: `Use a name of at most ${MAX_NAME} characters.` };
   if (email.length > MAX_EMAIL) return { ok: false, status: 400, message: BAD_EMAIL };
-  const signUp = await auth.api.signUpEmail({
-    body: { name, email, password },
-    headers: request.headers,
-    asResponse: true,
-  });
+  const signUp = await apiResponse(() =>
+    auth.api.signUpEmail({
+      body: { name, email, password },
+      headers: request.headers,
+      asResponse: true,
+    }),
+  );
   if (!signUp.ok) return failure(signUp);
   const signUpCookies = signUp.headers.getSetCookie();
+  // No session: the address must be confirmed first (REQUIRE_EMAIL_VERIFICATION),
+  // and an address that already had an account gets this very answer too.
+  if (signUpCookies.length === 0) return { ok: true, setCookies: [], verifyEmail: true };
 
-  const headers = new Headers(request.headers);
-  headers.set("Cookie", cookieHeader(signUpCookies, null));
-  const slug = `${
-    name
-      .toLowerCase()
-      .replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-|-$/g, "")
-      .slice(0, 32) || "org"
-  }-${crypto.randomUUID().slice(0, 8)}`;
-  const org = await auth.api.createOrganization({
-    body: { name: `${name}'s organization`, slug },
-    headers,
-    asResponse: true,
-  });
+  const org = await createFirstOrganization(auth, request, name, signUpCookies);
   if (!org.ok) return failure(org);
   return { ok: true, setCookies: [...signUpCookies, ...org.headers.getSetCookie()] };
 }

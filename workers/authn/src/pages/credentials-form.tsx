@@ -1,3 +1,5 @@
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../security/password-policy.ts";
 import { Layout } from "./layout.tsx";
 import { PasskeySignIn } from "./passkey-sign-in.tsx";
 
@@ -39,8 +41,8 @@ export function CredentialsForm(props: CredentialsFormProps) {
             type="password"
             autocomplete={signUp ? "new-password" : "current-password"}
             required
-            minlength={signUp ? 10 : undefined}
-            maxlength={128}
+            minlength={signUp ? MIN_PASSWORD_LENGTH : undefined}
+            maxlength={MAX_PASSWORD_LENGTH}
           />
         </label>
         <button type="submit">{signUp ? "Create account" : "Sign in"}</button>
@@ -53,7 +55,8 @@ export function CredentialsForm(props: CredentialsFormProps) {
           </>
         ) : (
           <>
-            New here? <a href="/sign-up">Create an account</a>
+            New here? <a href="/sign-up">Create an account</a> ·{" "}
+            <a href={ENDPOINT.forgotPassword}>Forgot your password?</a>
           </>
         )}
       </p>

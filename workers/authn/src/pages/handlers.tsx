@@ -9,6 +9,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
 import { checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
+import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
@@ -60,9 +61,25 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
       return again(TOO_MANY_ATTEMPTS, 429);
     }
 
+    // The progressive delay (limits/sign-in-throttle.ts), as at the API.
+    const delay = mode === "sign-in" ? await signInDelay(c.env, verdict.attempt) : undefined;
+    if (delay?.delayed) {
+      for (const [name, value] of Object.entries(retryAfterHeader(delay))) c.header(name, value);
+      return again(SIGN_IN_DELAYED, 429);
+    }
+
     const auth = getAuth(c.env);
     const outcome: FormOutcome =
       mode === "sign-in" ? await signInWithForm(auth, c.req.raw, form) : await signUpWithForm(auth, c.req.raw, form);
+    if (delay) {
+      const status = outcome.ok ? 200 : outcome.status;
+      await afterSignIn(
+        c.env,
+        authnConfig(c.env),
+        { attempt: verdict.attempt, verdict: delay, email, status },
+        (work) => c.executionCtx.waitUntil(work),
+      );
+    }
     if (!outcome.ok) {
       if (mode === "sign-in" && outcome.status === 401 && email) {
         const error = outcome.code ?? "unauthorized";
@@ -70,6 +87,7 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
       }
       return again(outcome.message, outcome.status);
     }
+    if (outcome.verifyEmail) return c.redirect(`${ENDPOINT.verifyEmail}?sent=1`, 303);
     for (const cookie of outcome.setCookies) c.header("Set-Cookie", cookie, { append: true });
     return c.redirect(outcome.twoFactor ? ENDPOINT.twoFactor : ENDPOINT.app, 303);
   };

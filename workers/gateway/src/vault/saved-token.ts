@@ -1,7 +1,10 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
-import type { SavedTokenRefusal, SavedTokenResult, VaultServiceBinding } from "../../../../shared/contracts/vault.ts";
+import type { SavedTokenRefusal, SavedTokenResult, VaultServiceRpc } from "../../../../shared/contracts/vault.ts";
 import { policyDeniedResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+
+/** The token Worker's `VaultService` entrypoint as the gateway binds it (wrangler.toml `VAULT_SERVICE`). */
+export type VaultServiceBinding = Service<VaultServiceRpc & Rpc.WorkerEntrypointBranded>;
 
 /** The vault's RPC entrypoint as the gateway binds it (wrangler.toml `VAULT_SERVICE`). */
 export function vaultService(env: Pick<GatewayEnv, "VAULT_SERVICE">): VaultServiceBinding {

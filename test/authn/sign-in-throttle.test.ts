@@ -1,0 +1,123 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { delayAfter, SIGN_IN_THROTTLE_POLICY } from "../../workers/authn/src/limits/sign-in-throttle.ts";
+import { createUnlockToken } from "../../workers/authn/src/limits/unlock-sign-in.ts";
+import { apiTo, envWith, formTo, getFrom, linksIn, mailTo, tokenFromMail } from "./email-helpers.ts";
+import { clientAddress, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
+
+const LOCAL = envWith({});
+const WRONG = "not the password at all";
+const FREE = SIGN_IN_THROTTLE_POLICY.freeFailuresPerAccount;
+
+/** The answer to an attempt made while its account or address must wait. */
+async function expectDelayed(response: Response) {
+  expect(response.status).toBe(429);
+  const retryAfter = Number(response.headers.get("Retry-After"));
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(SIGN_IN_THROTTLE_POLICY.maxDelaySeconds);
+  const body = (await response.json()) as { error: string };
+  expect(body.error).toBe("rate_limited");
+}
+
+/** `n` wrong passwords for `email`, each from its own address (so only the account counts). */
+async function failures(email: string, n: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < n; i++) statuses.push((await apiTo(LOCAL, "/sign-in/email", { email, password: WRONG })).status);
+  return statuses;
+}
+
+describe("progressive delay per account", { timeout: 60_000 }, () => {
+  it("doubles the wait after the free failures; even the right password waits", async () => {
+    expect([1, FREE, FREE + 1, FREE + 2, FREE + 3, 100].map((n) => delayAfter(n, FREE))).toEqual([
+      0,
+      0,
+      2,
+      4,
+      8,
+      SIGN_IN_THROTTLE_POLICY.maxDelaySeconds,
+    ]);
+    const person = await signUp("Target");
+    expect(await failures(person.email, FREE + 1)).toEqual(Array(FREE + 1).fill(401));
+    await expectDelayed(await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD }));
+    const page = await formTo(LOCAL, "/sign-in", { email: person.email, password: PASSWORD });
+    expect(page.status).toBe(429);
+    expect(await page.text()).toContain("Too many failed sign-ins.");
+  });
+
+  it("delays an unknown address exactly like a known one (no enumeration)", async () => {
+    const person = await signUp("Known");
+    const stranger = uniqueEmail();
+    // Interleaved, so neither wait (2 s after the first slowed failure) runs out before it is checked.
+    for (let i = 0; i <= FREE; i++) {
+      await failures(person.email, 1);
+      await failures(stranger, 1);
+    }
+    const known = await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: WRONG });
+    const unknown = await apiTo(LOCAL, "/sign-in/email", { email: stranger, password: WRONG });
+    expect(known.status).toBe(429);
+    expect(unknown.status).toBe(429);
+    expect(await known.text()).toBe(await unknown.text());
+    // Only a real account gets the unlock mail.
+    expect(await mailTo(stranger)).toEqual([]);
+  });
+
+  it("cannot lock the owner out: the unlock link mailed when the delay starts lets them in at once", async () => {
+    const person = await signUp("Owner");
+    await failures(person.email, FREE + 1);
+    const unlockMails = (await mailTo(person.email)).filter((m) => m.kind === "unlock-sign-in");
+    expect(unlockMails).toHaveLength(1);
+    expect(linksIn(unlockMails[0]!)).toHaveLength(1);
+    await expectDelayed(await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD }));
+
+    const token = await tokenFromMail(person.email, "unlock-sign-in");
+    // Opening the link changes nothing; its POST does.
+    expect((await getFrom(LOCAL, `/unlock-sign-in?token=${encodeURIComponent(token)}`)).status).toBe(200);
+    const unlocked = await formTo(LOCAL, "/unlock-sign-in", { token });
+    expect(unlocked.status).toBe(200);
+    expect(await unlocked.text()).toContain('data-testid="unlocked"');
+    expect((await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it("refuses a forged, altered or expired unlock token with 400", async () => {
+    const secret = env.BETTER_AUTH_SECRET;
+    const good = await createUnlockToken(secret, "some-account-hash");
+    const expired = await createUnlockToken(secret, "some-account-hash", Date.now() - 2 * 60 * 60 * 1000);
+    const altered = good.replace("some-account-hash", "another-account");
+    for (const token of ["", "x.y.z", altered, expired]) {
+      const response = await formTo(LOCAL, "/unlock-sign-in", { token });
+      expect(response.status).toBe(400);
+      expect(await response.text()).toContain("This link is invalid or has expired.");
+    }
+  });
+
+  it("clears the account's count on a successful sign-in", async () => {
+    const person = await signUp("Clean");
+    await failures(person.email, FREE - 1);
+    expect((await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD })).status).toBe(200);
+    // Uncleared, the second of these would be the sixth failure and the third would wait.
+    // (Few attempts in all: the per-account rate limit, 10 a minute, also counts them.)
+    expect(await failures(person.email, 3)).toEqual([401, 401, 401]);
+  });
+});
+
+describe("progressive delay per client address", { timeout: 60_000 }, () => {
+  it("slows one address guessing across many accounts", async () => {
+    const address = clientAddress();
+    const statuses: number[] = [];
+    for (let i = 0; i <= SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress; i++) {
+      const response = await apiTo(
+        LOCAL,
+        "/sign-in/email",
+        { email: uniqueEmail(), password: WRONG },
+        { "cf-connecting-ip": address },
+      );
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual(Array(SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress + 1).fill(401));
+    await expectDelayed(
+      await apiTo(LOCAL, "/sign-in/email", { email: uniqueEmail(), password: WRONG }, { "cf-connecting-ip": address }),
+    );
+    // Another address is not slowed.
+    expect((await apiTo(LOCAL, "/sign-in/email", { email: uniqueEmail(), password: WRONG })).status).toBe(401);
+  });
+});

@@ -1,0 +1,53 @@
+import type { MailMessage } from "./message.ts";
+
+/**
+ * Every mail the authn Worker sends. Each carries exactly one link (or none)
+ * and nothing else a reader could act on: no account details, no second
+ * link a phish could imitate.
+ */
+export function verifyEmailMessage(to: string, link: string): MailMessage {
+  return {
+    to,
+    kind: "verify-email",
+    subject: "Confirm your email address",
+    text: `Confirm that this address is yours by opening this link:\n\n${link}\n\nIf you did not create a Mono-Auth account, ignore this mail.\n`,
+  };
+}
+
+/** To the current address, before an email change goes ahead. */
+export function changeEmailMessage(to: string, link: string): MailMessage {
+  return {
+    to,
+    kind: "change-email",
+    subject: "Confirm the change of your email address",
+    text: `Someone signed in to your Mono-Auth account asked to change its email address. To approve it, open this link:\n\n${link}\n\nIf it was not you, ignore this mail and change your password.\n`,
+  };
+}
+
+export function resetPasswordMessage(to: string, link: string, minutes: number): MailMessage {
+  return {
+    to,
+    kind: "reset-password",
+    subject: "Reset your password",
+    text: `To choose a new password, open this link within ${minutes} minutes:\n\n${link}\n\nIt works once. If you did not ask for it, ignore this mail: your password stays as it is.\n`,
+  };
+}
+
+/** A sign-up named an address that already has an account: tell its owner, not the caller. */
+export function accountExistsMessage(to: string, forgotPasswordLink: string): MailMessage {
+  return {
+    to,
+    kind: "account-exists",
+    subject: "You already have an account",
+    text: `Someone tried to create a Mono-Auth account with this address, which already has one. If it was you and you forgot your password, open:\n\n${forgotPasswordLink}\n\nIf not, ignore this mail.\n`,
+  };
+}
+
+export function unlockSignInMessage(to: string, link: string, minutes: number): MailMessage {
+  return {
+    to,
+    kind: "unlock-sign-in",
+    subject: "Sign-in attempts on your account were slowed down",
+    text: `Several sign-ins to your account failed, so new attempts are being slowed down. If it was you, open this link within ${minutes} minutes to sign in without waiting:\n\n${link}\n\nIf not, nobody got in; consider changing your password.\n`,
+  };
+}
