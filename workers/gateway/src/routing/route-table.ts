@@ -122,6 +122,13 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.twoFactor, match: "exact", upstream: AUTHN },
   // The account page, its forms and its WebAuthn script.
   { kind: "public", path: ENDPOINT.account, match: "subtree", upstream: AUTHN },
+  // Email flows and the sign-in unlock (authn pages); the dev mailbox is 404 there unless
+  // MAIL_TRANSPORT=dev-mailbox on a loopback issuer (workers/authn/src/email/dev-mailbox-access.ts).
+  { kind: "public", path: ENDPOINT.verifyEmail, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.forgotPassword, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.resetPassword, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.unlockSignIn, match: "exact", upstream: AUTHN },
+  { kind: "public", path: ENDPOINT.devMailbox, match: "exact", upstream: AUTHN },
   // The token Worker's endpoints and metadata; its admin API authenticates operators itself.
   { kind: "public", path: ENDPOINT.token, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.revocation, match: "exact", upstream: TOKEN },
