@@ -1,6 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
-import { VAULT_DEMO } from "../../../../shared/contracts/vault.ts";
+import { VAULT_DEMO, VAULT_PATH } from "../../../../shared/contracts/vault.ts";
 
 /**
  * The gateway's routes, declared as data: which paths of the one origin go
@@ -138,6 +138,8 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.admin, match: "below", upstream: TOKEN },
+  // The saved-token vault's connection flow (the person's session cookie passes); nothing there reveals a token.
+  { kind: "public", path: VAULT_PATH.base, match: "subtree", upstream: TOKEN },
   // The Shared Signals transmitter: its metadata, and everything below /ssf (each call carries an org client's token).
   { kind: "public", path: ENDPOINT.ssfConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.ssf, match: "below", upstream: TOKEN },
