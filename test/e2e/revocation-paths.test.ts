@@ -8,6 +8,7 @@
 import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
 import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
 import { INSECURE, type InteropOperator, interopOperator } from "../support/interop.ts";
@@ -141,5 +142,30 @@ describe("revoked at every producer, refused at the gateway (default bound, push
     expect(await revoked.json()).toMatchObject({ id: grantId, status: "revoked" });
     await expectRefused(delegated);
     expect(await gateway(personToken)).toBe("allowed");
+  });
+});
+
+describe("live subscribers over HTTP", () => {
+  it("a WebSocket subscriber through the gateway hears each revocation once, in order, with its seq", async () => {
+    // The stream is the admin API's, authenticated by the operator's admin token.
+    const token = operator.bearer;
+    const url = `${system.origin.replace(/^http/, "ws")}${ENDPOINT.admin}/orgs/${orgId}/revocations/stream`;
+    const init = { headers: { Authorization: `Bearer ${token}` } } as unknown as string[];
+    const socket = new WebSocket(url, init);
+    const messages: RevocationStreamMessage[] = [];
+    socket.addEventListener("message", (event) => messages.push(JSON.parse(String(event.data))));
+    await new Promise((resolve, reject) => {
+      socket.addEventListener("open", resolve);
+      socket.addEventListener("error", reject);
+    });
+    for (const value of ["ws-1", "ws-2"]) {
+      expect((await operator.admin("POST", `/orgs/${orgId}/revocations`, { kind: "jti", value })).status).toBe(201);
+    }
+    await expect
+      .poll(() => messages.map((m) => (m.type === "revocation" ? m.value : m.type)))
+      .toEqual(["ws-1", "ws-2"]);
+    const [first, second] = messages;
+    expect(first?.type === "revocation" && second?.type === "revocation" && second.seq === first.seq + 1).toBe(true);
+    socket.close(1000, "done");
   });
 });

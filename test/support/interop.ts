@@ -24,6 +24,8 @@ export interface CreatedClient {
 export interface InteropOperator {
   /** The issuer's RFC 8414 metadata, as oauth4webapi discovered it. */
   as: oauth.AuthorizationServer;
+  /** The operator's admin access token (for what admin() cannot send, such as a WebSocket upgrade). */
+  bearer: string;
   /** A call to the admin API (ENDPOINT.admin + path) with the operator's token; a body is sent as JSON. */
   admin(method: string, path: string, body?: unknown): Promise<Response>;
   /** A new org, by the admin API; its id. */
@@ -83,6 +85,7 @@ export async function interopOperator(system: RunningSystem): Promise<InteropOpe
   };
   return {
     as,
+    bearer: adminBearer,
     admin,
     createOrg: async (name) => (await created<{ id: string }>(await admin("POST", "/orgs", { name }), "create org")).id,
     registerClient: async (orgId, body = {}) =>

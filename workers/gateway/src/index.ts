@@ -102,6 +102,9 @@ export default {
         // their Workers set the session cookie: both pass unchanged.
         const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
         setForwardingHeaders(headers, request);
+        // Upgrade is hop-by-hop and stripped above; a WebSocket upgrade (the admin API's
+        // revocation stream) is asked for again, so the runtime hands the socket through.
+        if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") headers.set("Upgrade", "websocket");
         return proxy(upstreamFetcher(route.upstream, env), forwardUrl(route.upstream, url, path), request, headers);
       }
       case "protected":
