@@ -3,6 +3,7 @@ import { registerAuditCommands } from "./commands/audit.ts";
 import { registerClientCommands } from "./commands/client.ts";
 import { registerHostCommands } from "./commands/host.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
+import { registerOidcClientCommands } from "./commands/oidc-client.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
 import { registerOrgCommands } from "./commands/org.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerRevocationCommands(program);
   registerVaultCommands(program);
   registerSsfCommands(program);
+  registerOidcClientCommands(program);
   return program;
 }
 

@@ -3,18 +3,9 @@ import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { tokenService } from "../../workers/authn/src/config.ts";
 import { verifyAccessToken } from "../../shared/jwt/verify-access-token.ts";
-import { signUp } from "./helpers.ts";
-import {
-  authorizeAndConsent,
-  browserClient,
-  codeRequest,
-  ISSUER,
-  pkce,
-  REDIRECT_URI,
-  type TokenResponse,
-  tokenRequest,
-  verifyIdToken,
-} from "./oidc-helpers.ts";
+import { ISSUER, oidc, pkce, REDIRECT_URI, type TokenResponse } from "./oidc-helpers.ts";
+
+const { authorizeAndConsent, browserClient, codeRequest, signUp, tokenRequest, verifyIdToken } = oidc;
 
 /** The gateway's verifier, on the issuer's keys as the token Worker holds them. */
 async function verifyAtGatewayRules(token: string) {

@@ -15,6 +15,7 @@ import { keyRoutes } from "./keys.ts";
 import { meRoutes } from "./me.ts";
 import { memberRoutes } from "./members.ts";
 import { metricsRoutes } from "./metrics.ts";
+import { oidcClientRoutes } from "./oidc-clients.ts";
 import { mcpServerRoutes } from "./mcp-servers.ts";
 import { orgRoutes } from "./orgs.ts";
 import { policyRoutes } from "./policies.ts";
@@ -68,5 +69,6 @@ export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenti
   meRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
+  oidcClientRoutes(admin);
   return admin;
 }

@@ -1,4 +1,10 @@
 import { OIDC_ENDPOINT, OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import {
+  NO_STORE_HEADERS,
+  OAuthError,
+  type OAuthErrorCode,
+  oauthErrorResponse,
+} from "../../../../shared/errors/oauth.ts";
 import type { TokenConfig } from "../config.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
@@ -15,7 +21,9 @@ export function isBrowserGrant(grantType: string): boolean {
  * AUTHN service binding with the client's own credentials (Authorization,
  * DPoP) and the form as read here; it authenticates the client, redeems the
  * code or rotates the refresh token, and the token Worker signs the result
- * (oidc/sign-browser-token.ts). Its answer, RFC 6749 §5.1 or §5.2, is passed on.
+ * (oidc/sign-browser-token.ts). A success is passed on; a refusal is
+ * restated through the one OAuth error helper (shared/errors/oauth.ts), so
+ * every grant at this endpoint fails with the same codes and statuses.
  */
 export async function forwardBrowserGrant(
   env: Pick<TokenEnv, "AUTHN">,
@@ -34,5 +42,39 @@ export async function forwardBrowserGrant(
     headers,
     body: new URLSearchParams([...params]).toString(),
   });
-  return env.AUTHN.fetch(forwarded);
+  const answer = await env.AUTHN.fetch(forwarded);
+  if (answer.ok) {
+    const headers = new Headers(answer.headers);
+    for (const [name, value] of Object.entries(NO_STORE_HEADERS)) headers.set(name, value);
+    return new Response(answer.body, { status: answer.status, headers });
+  }
+  return oauthErrorResponse(await restatedError(answer));
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
+  "invalid_request",
+  "invalid_client",
+  "invalid_grant",
+  "unauthorized_client",
+  "unsupported_grant_type",
+  "invalid_scope",
+  "invalid_target",
+  "invalid_dpop_proof",
+  "use_dpop_nonce",
+]);
+
+/**
+ * Better Auth's refusal, in our terms. RFC 7636 §4.6: a `code_verifier` that
+ * does not match the challenge is `invalid_grant` (Better Auth says
+ * `invalid_request` with a 401); anything we cannot read is our fault.
+ */
+async function restatedError(answer: Response): Promise<OAuthError> {
+  const body = (await answer.json().catch(() => ({}))) as { error?: unknown; error_description?: unknown };
+  const description = typeof body.error_description === "string" ? body.error_description : "refused";
+  if (description === "code verification failed") return new OAuthError("invalid_grant", description);
+  if (typeof body.error === "string" && KNOWN_CODES.has(body.error)) {
+    return new OAuthError(body.error as OAuthErrorCode, description);
+  }
+  console.error("browser grant failed", answer.status, body.error);
+  return new OAuthError("server_error", "internal error");
 }

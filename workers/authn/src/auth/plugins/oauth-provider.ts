@@ -1,4 +1,6 @@
 import { oauthProvider } from "@better-auth/oauth-provider";
+import type { BetterAuthPlugin } from "better-auth";
+import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
 import { ENDPOINT } from "../../../../../shared/contracts/endpoints.ts";
 import { OIDC_CLIENT_ID_PREFIX, OIDC_GRANT_TYPE, OIDC_SCOPE } from "../../../../../shared/contracts/oidc.ts";
@@ -47,6 +49,25 @@ function randomId(): string {
 }
 
 /**
+ * The jwt plugin's own endpoint would hand a signed-in person a JWT of their
+ * session: not a token this issuer issues (the signer refuses it,
+ * oidc/issuer-signer.ts), so the path does not exist.
+ */
+const noSessionJwt = {
+  id: "mono-auth-no-session-jwt",
+  hooks: {
+    before: [
+      {
+        matcher: (ctx) => ctx.path === "/token",
+        handler: createAuthMiddleware(async () => {
+          throw new APIError("NOT_FOUND");
+        }),
+      },
+    ],
+  },
+} satisfies BetterAuthPlugin;
+
+/**
  * The OAuth 2.1 / OpenID provider for browser flows: authorization code with
  * PKCE S256, a consent page, refresh-token rotation. Its tokens are signed by
  * the one issuer (DESIGN.md "One issuer"): the jwt plugin's `sign` hands every
@@ -66,6 +87,7 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       // No session JWT in a response header: only OAuth clients get tokens.
       disableSettingJwtHeader: true,
     }),
+    noSessionJwt,
     oauthProvider({
       loginPage: ENDPOINT.signIn,
       consentPage: ENDPOINT.consent,
@@ -81,6 +103,11 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       allowDynamicClientRegistration: false,
       allowUnauthenticatedClientRegistration: false,
       allowPublicClientPrelogin: false,
+      // Nobody registers, reads or edits clients or resources through Better
+      // Auth's API, signed in or not: operators do, through the admin API
+      // (workers/token/src/admin/oidc-clients.ts).
+      clientPrivileges: async () => false,
+      resourcePrivileges: async () => false,
       accessTokenExpiresIn: MAX_ACCESS_TOKEN_TTL_SECONDS,
       idTokenExpiresIn: ID_TOKEN_TTL_SECONDS,
       refreshTokenExpiresIn: REFRESH_TOKEN_TTL_SECONDS,

@@ -1,0 +1,240 @@
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { BrowserClientInputError, checkRedirectUri } from "../../shared/oidc/browser-clients.ts";
+import { ISSUER, oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
+
+const { answerConsent, authorize, browserClient, codeRequest, showConsentPage, signUp } = oidc;
+
+/** The redirect back to the client, as the query (or, for a refused response type, fragment) it carries. */
+function answer(response: Response) {
+  const location = response.headers.get("Location") ?? "";
+  const url = new URL(location, ISSUER);
+  const fields = new URLSearchParams(url.search || url.hash.slice(1));
+  return { status: response.status, location, target: `${url.origin}${url.pathname}`, fields };
+}
+
+async function setUp() {
+  const person = await signUp();
+  const client = await browserClient();
+  const { challenge, verifier } = await pkce();
+  return { person, client, challenge, verifier };
+}
+
+describe("authorization endpoint: PKCE S256 only (RFC 7636, RFC 9700 §2.1.1)", () => {
+  it("refuses code_challenge_method=plain with invalid_request, and says who answered (RFC 9207)", async () => {
+    const { person, client, verifier } = await setUp();
+    const request = codeRequest(client.clientId, verifier, { code_challenge_method: "plain" });
+    const { status, target, fields } = answer(await authorize(request, person.cookie));
+    expect(status).toBe(302);
+    expect(target).toBe(REDIRECT_URI);
+    expect(fields.get("error")).toBe("invalid_request");
+    expect(fields.get("error_description")).toBe("code_challenge_method must be one of: S256");
+    expect(fields.get("state")).toBe(request.state);
+    expect(fields.get("iss")).toBe(ISSUER);
+    expect(fields.has("code")).toBe(false);
+  });
+
+  it("refuses a request without a code_challenge with invalid_request", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge, {
+      code_challenge: undefined,
+      code_challenge_method: undefined,
+    });
+    const { target, fields } = answer(await authorize(request, person.cookie));
+    expect(target).toBe(REDIRECT_URI);
+    expect(fields.get("error")).toBe("invalid_request");
+    expect(fields.get("error_description")).toBe("pkce is required for this client");
+    expect(fields.get("iss")).toBe(ISSUER);
+  });
+
+  it("refuses a public client without PKCE too", async () => {
+    const person = await signUp();
+    const client = await browserClient({ type: "public" });
+    const request = codeRequest(client.clientId, "", { code_challenge: undefined, code_challenge_method: undefined });
+    const { fields } = answer(await authorize(request, person.cookie));
+    expect(fields.get("error")).toBe("invalid_request");
+  });
+
+  it("serves the code flow only: response_type=token is unsupported_response_type (RFC 9700 §2.1.2)", async () => {
+    const { person, client, challenge } = await setUp();
+    const { fields } = answer(
+      await authorize(codeRequest(client.clientId, challenge, { response_type: "token" }), person.cookie),
+    );
+    expect(fields.get("error")).toBe("unsupported_response_type");
+    expect(fields.has("access_token")).toBe(false);
+  });
+
+  it("refuses an RFC 8707 resource that is not registered with invalid_target", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge, { resource: "https://evil.example/api" });
+    const { fields } = answer(await authorize(request, person.cookie));
+    expect(fields.get("error")).toBe("invalid_target");
+    expect(fields.get("iss")).toBe(ISSUER);
+  });
+});
+
+describe("GHSA-86j7-9j95-vpqj: redirect_uri must equal a registered URI exactly (RFC 9700 §4.1.3)", () => {
+  const near = [
+    ["a trailing slash", `${REDIRECT_URI}/`],
+    ["another port", "https://rp.example.test:8443/callback"],
+    ["another path", "https://rp.example.test/callback2"],
+    ["a path below it", "https://rp.example.test/callback/evil"],
+    ["an added query", `${REDIRECT_URI}?next=https://evil.example`],
+    ["userinfo naming the real host", "https://rp.example.test@evil.example/callback"],
+    ["another host", "https://evil.example/callback"],
+    ["another case in the host", "https://RP.example.test/callback"],
+  ] as const;
+  for (const [what, uri] of near) {
+    it(`never redirects to ${what}: invalid_redirect on our own error page`, async () => {
+      const { person, client, challenge } = await setUp();
+      const response = await authorize(codeRequest(client.clientId, challenge, { redirect_uri: uri }), person.cookie);
+      const { status, location, fields } = answer(response);
+      expect(status).toBe(302);
+      // RFC 6749 §4.1.2.1: with an invalid redirect URI the person is told, the client is not.
+      expect(location.startsWith(`${ISSUER}${ENDPOINT.authApi}/error?`)).toBe(true);
+      expect(fields.get("error")).toBe("invalid_redirect");
+    });
+  }
+
+  it("refuses http for a non-loopback host before comparing", async () => {
+    const { person, client, challenge } = await setUp();
+    const response = await authorize(
+      codeRequest(client.clientId, challenge, { redirect_uri: "http://rp.example.test/callback" }),
+      person.cookie,
+    );
+    const { location, fields } = answer(response);
+    expect(location.startsWith(`${ISSUER}${ENDPOINT.authApi}/error?`)).toBe(true);
+    expect(fields.get("error")).toBe("invalid_request");
+  });
+
+  it("registration refuses URIs with userinfo, a fragment, plain http or a non-normal form", () => {
+    for (const uri of [
+      "https://rp.example.test@evil.example/cb",
+      "https://rp.example.test/cb#frag",
+      "http://rp.example.test/cb",
+      "https://RP.example.test/cb",
+      "rp.example.test/cb",
+    ]) {
+      expect(() => checkRedirectUri(uri), uri).toThrow(BrowserClientInputError);
+    }
+    expect(checkRedirectUri("http://localhost:3000/cb")).toBe("http://localhost:3000/cb");
+  });
+});
+
+describe("consent page", () => {
+  it("shows the client's name, the active org and the scopes, then Deny answers access_denied with iss", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge);
+    const first = await authorize(request, person.cookie);
+    const location = first.headers.get("Location") ?? "";
+    expect(location.startsWith(`${ENDPOINT.consent}?`) || location.startsWith(`${ISSUER}${ENDPOINT.consent}?`)).toBe(
+      true,
+    );
+
+    const page = await showConsentPage(location, person.cookie);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain("Example RP");
+    expect(html).toContain(client.clientId);
+    expect(html).toContain("documents:read");
+    expect(html).toContain("offline_access");
+    const org = await env.DB.prepare("SELECT name FROM organization WHERE id = ?")
+      .bind(person.orgId)
+      .first<{ name: string }>();
+    // hono/jsx escapes text: the org's name as the page carries it.
+    const escaped = (org?.name ?? "no org").replaceAll("&", "&amp;").replaceAll("'", "&#39;");
+    expect(html).toContain(`data-testid="consent-org">${escaped}<`);
+    expect(page.headers.get("Content-Security-Policy")).toContain("form-action 'self' https://rp.example.test");
+    expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+
+    const denied = await answerConsent(new URL(location, ISSUER).search.slice(1), false, person.cookie);
+    expect(denied.status).toBe(303);
+    const { target, fields } = answer(denied);
+    expect(target).toBe(REDIRECT_URI);
+    expect(fields.get("error")).toBe("access_denied");
+    expect(fields.get("state")).toBe(request.state);
+    expect(fields.get("iss")).toBe(ISSUER);
+  });
+
+  it("refuses a consent post from another origin (CSRF): 403 cross_origin_post", async () => {
+    const { person, client, challenge } = await setUp();
+    const location =
+      (await authorize(codeRequest(client.clientId, challenge), person.cookie)).headers.get("Location") ?? "";
+    const response = await answerConsent(
+      new URL(location, ISSUER).search.slice(1),
+      true,
+      person.cookie,
+      "https://evil.example",
+    );
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe("cross_origin_post");
+  });
+
+  it("refuses a tampered request (another redirect URI in the signed query): no code is issued", async () => {
+    const { person, client, challenge } = await setUp();
+    const location =
+      (await authorize(codeRequest(client.clientId, challenge), person.cookie)).headers.get("Location") ?? "";
+    const query = new URL(location, ISSUER).searchParams;
+    query.set("scope", "openid documents:read ssf:manage");
+    const response = await answerConsent(query.toString(), true, person.cookie);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("Location")).toBeNull();
+  });
+
+  it("shows no page for an unknown client (400)", async () => {
+    const person = await signUp();
+    const response = await showConsentPage(
+      `${ENDPOINT.consent}?client_id=oidc_nope&redirect_uri=${encodeURIComponent(REDIRECT_URI)}&scope=openid`,
+      person.cookie,
+    );
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("not registered");
+  });
+});
+
+describe("GHSA-9h47-pqcx-hjr4: no open client registration", () => {
+  const registration = { redirect_uris: ["https://evil.example/cb"], token_endpoint_auth_method: "none" };
+  async function register(path: string, cookie?: string) {
+    return exports.default.fetch(
+      new Request(`${ISSUER}${ENDPOINT.authApi}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Origin: ISSUER, ...(cookie ? { Cookie: cookie } : {}) },
+        body: JSON.stringify(registration),
+      }),
+    );
+  }
+
+  it("refuses dynamic client registration without a session", async () => {
+    const response = await register("/oauth2/register");
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe("access_denied");
+  });
+
+  it("refuses dynamic client registration for a signed-in person", async () => {
+    const person = await signUp();
+    const response = await register("/oauth2/register", person.cookie);
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe("access_denied");
+  });
+
+  it("a signed-in person cannot create a client through Better Auth's client API either", async () => {
+    const person = await signUp();
+    const response = await register("/oauth2/create-client", person.cookie);
+    expect(response.status).toBe(401);
+    const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM oidc_client WHERE redirect_uris LIKE ?")
+      .bind("%evil.example%")
+      .first<{ n: number }>()) ?? { n: -1 };
+    expect(n).toBe(0);
+  });
+
+  it("Better Auth's own JWKS and session-JWT endpoints are closed: one JWKS, one issuer", async () => {
+    const person = await signUp();
+    const jwks = await exports.default.fetch(new Request(`${ISSUER}${ENDPOINT.authApi}/jwks`));
+    expect(jwks.status).toBe(404);
+    const sessionJwt = await exports.default.fetch(
+      new Request(`${ISSUER}${ENDPOINT.authApi}/token`, { headers: { Cookie: person.cookie } }),
+    );
+    expect(sessionJwt.status).toBe(404);
+  });
+});

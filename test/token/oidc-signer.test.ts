@@ -1,0 +1,72 @@
+import { env } from "cloudflare:workers";
+import { decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { userinfoAudience } from "../../shared/contracts/oidc.ts";
+import { tokenConfig } from "../../workers/token/src/config.ts";
+import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { signBrowserToken } from "../../workers/token/src/oidc/sign-browser-token.ts";
+
+const config = tokenConfig(env);
+const API = config.defaultAudience;
+
+function accessClaims(overrides: Record<string, unknown> = {}) {
+  const iat = Math.floor(Date.now() / 1000);
+  return {
+    iss: config.issuer,
+    sub: "user-1",
+    aud: [API, userinfoAudience(config.issuer)],
+    client_id: "oidc_client",
+    azp: "oidc_client",
+    org_id: "org-1",
+    scope: "openid documents:read",
+    jti: crypto.randomUUID(),
+    iat,
+    exp: iat + 600,
+    ...overrides,
+  };
+}
+
+function sign(kind: "access_token" | "id_token", claims: Record<string, unknown>) {
+  return signBrowserToken(keyStore(env, config), config, { kind, claims });
+}
+
+describe("TokenService.signBrowserToken: the issuer signs only what it issues", () => {
+  it("signs a well-formed access token as at+jwt with the current key", async () => {
+    const result = await sign("access_token", accessClaims());
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(decodeProtectedHeader(result.token)).toMatchObject({ alg: "ES256", typ: "at+jwt" });
+  });
+
+  const refusals: [string, Record<string, unknown>, string][] = [
+    ["another issuer", { iss: "https://evil.example" }, "iss"],
+    ["an audience the issuer does not serve", { aud: ["https://evil.example/api"] }, "aud"],
+    ["only the userinfo audience", { aud: [userinfoAudience(config.issuer)] }, "aud"],
+    ["no org", { org_id: undefined }, "org_id"],
+    ["a machine client's id", { client_id: "mac_abc" }, "client_id"],
+    ["the operators' admin scope", { scope: "openid admin" }, "scope"],
+    ["a delegation chain", { act: { sub: "agent" } }, "act"],
+    ["a longer life than any access token", { exp: Math.floor(Date.now() / 1000) + 7200 }, "lifetime"],
+    ["an iat far from now", { iat: Math.floor(Date.now() / 1000) - 600 }, "iat"],
+  ];
+  for (const [what, overrides, claim] of refusals) {
+    it(`refuses an access token with ${what}`, async () => {
+      expect(await sign("access_token", accessClaims(overrides))).toEqual({
+        ok: false,
+        error: `refused claim: ${claim}`,
+      });
+    });
+  }
+
+  it("signs an ID token for a browser client as a plain JWT, and refuses one for anyone else", async () => {
+    const iat = Math.floor(Date.now() / 1000);
+    const id = { iss: config.issuer, sub: "user-1", aud: "oidc_client", iat, exp: iat + 3600 };
+    const result = await sign("id_token", id);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(decodeProtectedHeader(result.token).typ).toBe("JWT");
+    expect(await sign("id_token", { ...id, aud: API })).toEqual({ ok: false, error: "refused claim: aud" });
+    expect(await sign("id_token", { ...id, exp: iat + 36_000 })).toEqual({
+      ok: false,
+      error: "refused claim: lifetime",
+    });
+  });
+});

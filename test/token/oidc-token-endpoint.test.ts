@@ -1,0 +1,148 @@
+import { env, exports } from "cloudflare:workers";
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
+import { oidcDriver, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+
+const ISSUER = env.ISSUER;
+const API = [...env.ALLOWED_AUDIENCES.split(" ")][0] as string;
+
+/** The token Worker under test is the one token endpoint; the authn Worker beside it holds the codes. */
+const oidc = oidcDriver({
+  issuer: ISSUER,
+  apiAudience: API,
+  db: env.DB,
+  authn: (request) => env.AUTHN.fetch(request),
+  tokenEndpoint: `${ISSUER}${ENDPOINT.token}`,
+  token: (request) => exports.default.fetch(request),
+  jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),
+});
+
+async function error(response: Response) {
+  return { status: response.status, ...((await response.json()) as { error: string }) };
+}
+
+/** A person, a client, and a fresh code for it (with its verifier). */
+async function freshCode() {
+  const person = await oidc.signUp();
+  const client = await oidc.browserClient();
+  const { verifier, challenge } = await pkce();
+  const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+  return { person, client, verifier, code: back.searchParams.get("code") ?? "" };
+}
+
+function redeem(code: string, verifier: string, client: { clientId: string; clientSecret: string }, extra = {}) {
+  return oidc.tokenRequest(
+    { grant_type: "authorization_code", code, redirect_uri: REDIRECT_URI, code_verifier: verifier, ...extra },
+    client,
+  );
+}
+
+function refresh(refreshToken: string, client: { clientId: string; clientSecret: string }) {
+  return oidc.tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken }, client);
+}
+
+describe("ENDPOINT.token forwards the browser provider's grants (one token endpoint)", () => {
+  it("redeems a code for at+jwt + ID token + refresh token, no-store, verifying against the one JWKS", async () => {
+    const { tokens, client, person, request } = await oidc.issuedTokens();
+    expect(decodeProtectedHeader(tokens.access_token).typ).toBe("at+jwt");
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      iss: ISSUER,
+      org_id: person.orgId,
+      client_id: client.clientId,
+    });
+    const id = await oidc.verifyIdToken(tokens.id_token ?? "", client.clientId);
+    expect(id).toMatchObject({ sub: person.userId, nonce: request.nonce });
+  });
+
+  it("refuses a wrong code_verifier with invalid_grant (RFC 7636 §4.6), and the code is spent", async () => {
+    const { client, verifier, code } = await freshCode();
+    const wrong = await redeem(code, "x".repeat(43), client);
+    expect(wrong.headers.get("Cache-Control")).toBe("no-store");
+    expect(await error(wrong)).toMatchObject({ status: 400, error: "invalid_grant" });
+    expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
+  it("refuses a redirect_uri other than the authorization request's with invalid_grant (RFC 6749 §4.1.3)", async () => {
+    const { client, verifier, code } = await freshCode();
+    const response = await redeem(code, verifier, client, { redirect_uri: `${REDIRECT_URI}/` });
+    expect(await error(response)).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
+  it("refuses a wrong client secret with 401 invalid_client", async () => {
+    const { client, verifier, code } = await freshCode();
+    const response = await redeem(code, verifier, { ...client, clientSecret: "mas_wrong" });
+    expect(await error(response)).toMatchObject({ status: 401, error: "invalid_client" });
+    expect(response.headers.get("WWW-Authenticate")).toContain("Basic");
+  });
+});
+
+describe("GHSA-7w99-5wm4-3g79, GHSA-392p-2q2v-4372: a code is redeemed once, even under concurrency", () => {
+  it("20 parallel redemptions of one code: exactly one succeeds, the rest are invalid_grant", async () => {
+    const { client, verifier, code } = await freshCode();
+    const responses = await Promise.all(Array.from({ length: 20 }, () => redeem(code, verifier, client)));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    for (const response of responses.filter((r) => r.status !== 200)) {
+      expect(await error(response)).toMatchObject({ status: 400, error: "invalid_grant" });
+    }
+  });
+
+  it("a replayed code is refused and the tokens it yielded are revoked (RFC 6749 §4.1.2)", async () => {
+    const { client, verifier, code } = await freshCode();
+    const first = await redeem(code, verifier, client);
+    expect(first.status).toBe(200);
+    const { refresh_token } = (await first.json()) as TokenResponse;
+    expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+    expect(await error(await refresh(refresh_token ?? "", client))).toMatchObject({
+      status: 400,
+      error: "invalid_grant",
+    });
+  });
+});
+
+describe("GHSA-pw9m-5jxm-xr6h: refresh tokens rotate, and reuse ends the family (RFC 9700 §4.14.2)", () => {
+  it("rotates on every use; a reused one is invalid_grant and its successor dies with it", async () => {
+    const { tokens, client, person } = await oidc.issuedTokens();
+    const first = tokens.refresh_token ?? "";
+    const rotated = await refresh(first, client);
+    expect(rotated.status).toBe(200);
+    const next = (await rotated.json()) as TokenResponse;
+    expect(next.refresh_token).toBeTruthy();
+    expect(next.refresh_token).not.toBe(first);
+    expect(decodeJwt(next.access_token)).toMatchObject({ org_id: person.orgId, sub: person.userId });
+
+    // The old one again: replay. The whole family is revoked.
+    expect(await error(await refresh(first, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+    expect(await error(await refresh(next.refresh_token ?? "", client))).toMatchObject({
+      status: 400,
+      error: "invalid_grant",
+    });
+  });
+
+  it("parallel uses of one refresh token: at most one succeeds, and the family then ends", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => refresh(tokens.refresh_token ?? "", client)));
+    const ok = responses.filter((r) => r.status === 200);
+    expect(ok.length).toBeLessThanOrEqual(1);
+    for (const response of responses.filter((r) => r.status !== 200)) {
+      expect(await error(response)).toMatchObject({ status: 400, error: "invalid_grant" });
+    }
+    for (const response of ok) {
+      const successor = ((await response.json()) as TokenResponse).refresh_token ?? "";
+      expect(await error(await refresh(successor, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+    }
+  });
+
+  it("a person removed from the org gets no more tokens for it: invalid_grant", async () => {
+    const { tokens, client, person } = await oidc.issuedTokens();
+    await env.DB.prepare("DELETE FROM member WHERE user_id = ? AND organization_id = ?")
+      .bind(person.userId, person.orgId)
+      .run();
+    expect(await error(await refresh(tokens.refresh_token ?? "", client))).toMatchObject({
+      status: 400,
+      error: "invalid_grant",
+    });
+  });
+});
