@@ -180,5 +180,8 @@ export interface McpRegistryRpc {
   liveGrants(query: McpGrantQuery): Promise<McpGrantCover[]>;
 }
 
-/** The binding as the gateway declares it. */
-export type McpRegistryBinding = Service<McpRegistryRpc & Rpc.WorkerEntrypointBranded>;
+/** Whether an audience is an MCP server's resource identifier on this issuer (`<issuer>/mcp/<name>`). */
+export function isMcpResource(issuer: string, audience: string): boolean {
+  const prefix = `${issuer}${MCP_PATH_PREFIX}/`;
+  return audience.startsWith(prefix) && MCP_SERVER_NAME.test(audience.slice(prefix.length));
+}

@@ -247,3 +247,11 @@ describe("a registered MCP server, fronted at /mcp/<name>", () => {
     expect(gone.status).toBe(404);
   });
 });
+
+describe("the agent API's route", () => {
+  it("passes /agent/v1/* to the token Worker, which asks for an agent's token (RFC 6750 §3)", async () => {
+    const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.agentApi}/mcp-servers`);
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="mono-auth"');
+  });
+});

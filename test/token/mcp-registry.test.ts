@@ -1,7 +1,10 @@
 import { env, exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { createTestOrg } from "./clients-fixtures.ts";
+import { basicAuthorization, createTestOrg, registerTestClient } from "./clients-fixtures.ts";
+import { expectOAuthError, tokenRequest } from "./fixtures.ts";
 
 // The MCP server registry of an org (workers/token/src/admin/mcp-servers.ts,
 // workers/token/src/mcp/registry.ts) and what the gateway reads of it
@@ -188,5 +191,61 @@ describe("MCP registry: what the gateway reads (McpRegistryService)", () => {
     const demo = await registry.serversNamed("demo");
     expect(demo).toHaveLength(1);
     expect(demo[0]).toMatchObject({ name: "demo", upstream: { binding: "DEMO" } });
+  });
+});
+
+describe("MCP registry: tokens for a registered server (RFC 8707 resource)", () => {
+  async function clientCredentials(client: { clientId: string; secret: string }, resource: string) {
+    return tokenRequest(
+      { grant_type: GRANT_TYPE.clientCredentials, resource },
+      { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
+    );
+  }
+
+  it("an org's client gets a token for <issuer>/mcp/<name> while the org has the server active; then invalid_target", async () => {
+    const orgId = await createTestOrg();
+    const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
+    const resource = `${env.ISSUER}/mcp/${name}`;
+    // The admin API accepts an MCP server's resource identifier as a client audience.
+    const created = await adminRequest("POST", `/orgs/${orgId}/clients`, {
+      token,
+      body: { client_name: "crm agent", client_type: "agent", scope: "documents:read", audiences: [resource] },
+    });
+    expect(created.status).toBe(201);
+    const { client_id, client_secret } = (await created.json()) as { client_id: string; client_secret: string };
+    const client = { clientId: client_id, secret: client_secret };
+    await expectOAuthError(await clientCredentials(client, resource), 400, "invalid_target");
+
+    await register(orgId, { ...CRM, name });
+    const issued = await clientCredentials(client, resource);
+    expect(issued.status).toBe(200);
+    const { access_token } = (await issued.json()) as { access_token: string };
+    expect(decodeJwt(access_token)).toMatchObject({ aud: resource, org_id: orgId, sub: client_id });
+
+    const disabled = await adminRequest("PATCH", path(orgId, name), { token, body: { status: "disabled" } });
+    expect(disabled.status).toBe(200);
+    await expectOAuthError(await clientCredentials(client, resource), 400, "invalid_target");
+  });
+
+  it("a client of another org holding the same audience gets no token for it", async () => {
+    const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
+    const resource = `${env.ISSUER}/mcp/${name}`;
+    await register(await createTestOrg(), { ...CRM, name });
+    const other = await registerTestClient({ audiences: [resource] });
+    await expectOAuthError(await clientCredentials(other, resource), 400, "invalid_target");
+  });
+
+  it("400 invalid_body for an audience that is neither the issuer's nor an MCP resource identifier", async () => {
+    const orgId = await createTestOrg();
+    const response = await adminRequest("POST", `/orgs/${orgId}/clients`, {
+      token,
+      body: {
+        client_name: "x",
+        client_type: "agent",
+        scope: "documents:read",
+        audiences: [`${env.ISSUER}/mcp/Not_A_Name`],
+      },
+    });
+    expect((await expectHttpError(response, 400, "invalid_body")).detail).toMatch(/^audiences:/);
   });
 });

@@ -1,10 +1,4 @@
-import type {
-  McpGrantCover,
-  McpGrantQuery,
-  McpRegistryBinding,
-  McpRegistryRpc,
-  McpServerRoute,
-} from "../../../../shared/contracts/mcp.ts";
+import type { McpGrantCover, McpGrantQuery, McpRegistryRpc, McpServerRoute } from "../../../../shared/contracts/mcp.ts";
 
 export interface RegistryCacheSettings {
   /**
@@ -81,6 +75,8 @@ export class McpRegistryCache {
  * `MCP_REGISTRY`). `wrangler types` sees a plain Fetcher: the contract gives
  * the binding its shape, as config.ts does for TOKEN_SERVICE.
  */
+export type McpRegistryBinding = Service<McpRegistryRpc & Rpc.WorkerEntrypointBranded>;
+
 export function mcpRegistryBinding(env: object): McpRegistryBinding {
   return (env as { MCP_REGISTRY: McpRegistryBinding }).MCP_REGISTRY;
 }

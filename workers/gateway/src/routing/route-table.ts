@@ -138,6 +138,8 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.admin, match: "below", upstream: TOKEN },
+  // The agent API (MCP discovery, access requests): the token Worker authenticates the agent's token itself.
+  { kind: "public", path: ENDPOINT.agentApi, match: "below", upstream: TOKEN },
   // The saved-token vault's connection flow (the person's session cookie passes); nothing there reveals a token.
   { kind: "public", path: VAULT_PATH.base, match: "subtree", upstream: TOKEN },
   // The Shared Signals transmitter: its metadata, and everything below /ssf (each call carries an org client's token).

@@ -1,4 +1,5 @@
 import { importJWK, type JWK } from "jose";
+import { isMcpResource } from "../../../../shared/contracts/mcp.ts";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { GRANT_TYPE, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
@@ -97,7 +98,9 @@ function commonFields(body: Body, config: TokenConfig): ClientFields {
     audiences: nonEmpty(
       "audiences",
       optionalList(body, "audiences", {
-        allowed: config.allowedAudiences,
+        // The issuer's audiences, or an MCP server's resource identifier: whether the
+        // org has that server active is checked at every mint (clients/guardrails.ts).
+        check: (audience) => config.allowedAudiences.has(audience) || isMcpResource(config.issuer, audience),
         maxItems: MAX_LIST_ITEMS,
         itemMax: 1024,
       }),

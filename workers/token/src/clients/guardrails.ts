@@ -3,6 +3,7 @@ import { ALL_SCOPES, SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { TokenConfig } from "../config.ts";
+import { registeredMcpAudiences } from "../mcp/audiences.ts";
 import { DEFAULT_ORG_TOKEN_POLICY, loadOrgTokenPolicy, maxTtlForKind, type OrgTokenPolicy } from "./org-policy.ts";
 import type { ClientRegistration } from "./types.ts";
 
@@ -43,10 +44,11 @@ export async function mintGuardrails(
   }
   // Read with the client when it authenticated (clients/registry.ts); fresh for this request either way.
   const policy = client.orgPolicy ?? (await loadOrgTokenPolicy(db, client.orgId));
+  const mcpAudiences = await registeredMcpAudiences(db, config, client.orgId, client.audiences);
   return {
     orgId: client.orgId,
     scopes: intersect(client.scopes, ALL_SCOPES, policy.scopeCeiling),
-    audiences: intersect(client.audiences, config.allowedAudiences, policy.allowedAudiences),
+    audiences: intersect(client.audiences, [...config.allowedAudiences, ...mcpAudiences], policy.allowedAudiences),
     ttlSeconds: Math.min(
       config.accessTokenTtlSeconds,
       maxTtlForKind(policy, client.kind) ?? Number.POSITIVE_INFINITY,
