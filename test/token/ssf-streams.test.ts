@@ -6,7 +6,16 @@ import { SSF_DELIVERY, SSF_EVENT } from "../../shared/contracts/ssf.ts";
 import { adminToken } from "./admin-fixtures.ts";
 import { clientToken, registerTestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
-import { createStream, receiverToken, registerReceiver, SSF_AUDIENCE, ssfRequest } from "./ssf-fixtures.ts";
+import {
+  createStream,
+  poll,
+  receiverToken,
+  registerReceiver,
+  revokeInOrg,
+  SSF_AUDIENCE,
+  ssfRequest,
+} from "./ssf-fixtures.ts";
+import { decodeJwt } from "jose";
 
 describe("SSF transmitter metadata (SSF 1.0 §7)", () => {
   it("serves /.well-known/ssf-configuration for the one issuer", async () => {
@@ -160,6 +169,51 @@ describe("SSF stream management (SSF 1.0 §8.1)", () => {
     const refused = await ssfRequest("GET", "/streams", token);
     await expectOAuthError(refused, 401, "invalid_token");
     expect(refused.headers.get("WWW-Authenticate")).toContain("ERR_TOKEN_REVOKED");
+  });
+
+  it("audits every call, with the client and never a body", async () => {
+    const client = await registerReceiver();
+    const token = await receiverToken(client);
+    await ssfRequest("POST", "/streams", token, {
+      delivery: {
+        method: SSF_DELIVERY.push,
+        endpoint_url: "https://receiver.example/audited",
+        authorization_header: "Bearer audit-must-not-see-this",
+      },
+    });
+    let detail = "";
+    await expect
+      .poll(async () => {
+        const row = await env.AUDIT_DB.prepare(
+          "SELECT client_id, outcome, detail FROM audit_event WHERE kind = 'admin.action' AND org_id = ?",
+        )
+          .bind(client.orgId)
+          .first<{ client_id: string; outcome: string; detail: string }>();
+        detail = row?.detail ?? "";
+        return row && { client_id: row.client_id, outcome: row.outcome };
+      })
+      .toEqual({ client_id: client.clientId, outcome: "allow" });
+    expect(JSON.parse(detail)).toMatchObject({ action: "ssf", method: "POST", path: "/ssf/streams", status: 201 });
+    expect(detail).not.toContain("audit-must-not-see-this");
+  });
+
+  it("starts a new stream from now: events recorded while the org had no live stream are not sent to it", async () => {
+    const client = await registerReceiver();
+    const token = await receiverToken(client);
+    const sessions = { events_requested: [SSF_EVENT.sessionRevoked] };
+    const first = await createStream(token, sessions);
+    expect((await ssfRequest("DELETE", `/streams?stream_id=${first}`, token)).status).toBe(204);
+    await revokeInOrg(client.orgId as string, "session", "before-the-stream");
+    const second = await createStream(token, sessions);
+    await revokeInOrg(client.orgId as string, "session", "after-the-stream");
+    let sets: Record<string, string> = {};
+    await expect
+      .poll(async () => {
+        sets = (await poll(token, second)).sets;
+        return Object.keys(sets).length;
+      })
+      .toBe(1);
+    expect(decodeJwt(Object.values(sets)[0] as string).sub_id).toMatchObject({ session: { id: "after-the-stream" } });
   });
 
   it("lets an org hold at most 10 streams (409 conflict)", async () => {

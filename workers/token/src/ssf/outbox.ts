@@ -122,8 +122,20 @@ export class Outbox {
     return { waiting: row.waiting, maxAttempts: row.max_attempts ?? 0, lastError: row.last_error };
   }
 
-  prune(olderThan: number): void {
+  /** Drops SETs older than `olderThan`, and each stream's oldest past `maxPerStream`. */
+  prune(olderThan: number, maxPerStream: number): void {
     this.sql.exec("DELETE FROM outbox WHERE created_at < ?", olderThan);
+    const crowded = this.sql
+      .exec<{ stream_id: string }>("SELECT stream_id FROM outbox GROUP BY stream_id HAVING count(*) > ?", maxPerStream)
+      .toArray();
+    for (const { stream_id } of crowded) {
+      this.sql.exec(
+        `DELETE FROM outbox WHERE rowid IN (
+           SELECT rowid FROM outbox WHERE stream_id = ? ORDER BY created_at DESC, rowid DESC LIMIT -1 OFFSET ?)`,
+        stream_id,
+        maxPerStream,
+      );
+    }
   }
 
   getMeta(key: string): string | undefined {

@@ -1,4 +1,5 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
+import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { SSF_PATH } from "../../../../shared/contracts/ssf.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
@@ -29,10 +30,13 @@ export function ssfRoutes(): SsfApp {
     return internalErrorResponse("ssf", error);
   });
 
+  ssf.use("*", auditSsfCalls());
+
   // The org's live revocation stream: WebSocket or SSE, served by the org's own object.
   ssf.get(`${SSF_PATH.orgs}/:org/revocations/stream`, async (c) => {
     const principal = await authorizeOrgClient(c.env, c.req.raw, SCOPE.revocationsRead);
     if (principal instanceof Response) return principal;
+    c.set("principal", principal);
     requireSameOrg(principal, c.req.param("org"));
     return forwardRevocationStream(c.env, principal.orgId, c.req.raw);
   });
@@ -74,6 +78,37 @@ export function ssfRoutes(): SsfApp {
     c.json(await ops(c).poll(c.req.param("stream"), await readJson(c.req.raw))),
   );
   return ssf;
+}
+
+/**
+ * Every call below ENDPOINT.ssf is an audit event (`admin.action`: a
+ * receiver managing its org's streams acts as that org's admin), allowed or
+ * refused, with the client, the method, the path and the status; never a
+ * body (a push Authorization is a secret). A refusal before the client is
+ * known has no principal, so shared/audit folds floods of them together.
+ */
+function auditSsfCalls(): MiddlewareHandler<{ Bindings: TokenEnv; Variables: { principal: OrgPrincipal } }> {
+  return async (c, next) => {
+    await next();
+    const principal = c.get("principal") as OrgPrincipal | undefined;
+    const status = c.res.status;
+    c.executionCtx.waitUntil(
+      recordAuditInBackground(c.env, {
+        kind: "admin.action",
+        outcome: status < 400 ? "allow" : "deny",
+        orgId: principal?.orgId ?? null,
+        subject: principal?.clientId ?? null,
+        clientId: principal?.clientId ?? null,
+        detail: {
+          action: "ssf",
+          method: c.req.method,
+          path: new URL(c.req.url).pathname,
+          status,
+          ...(principal ? { caller_jti: principal.jti } : {}),
+        },
+      }),
+    );
+  };
 }
 
 /** A JSON object body (`application/json`, capped); 400 `invalid_body` otherwise. */

@@ -15,7 +15,6 @@ import type { SecurityEvent } from "./revocation-events.ts";
 import { signSecurityEvent } from "./security-event-token.ts";
 import { parseAudience, parseStreamSettings } from "./stream-settings.ts";
 import {
-  countLiveStreams,
   deleteStream,
   excludeSubject,
   findStream,
@@ -106,7 +105,7 @@ export class StreamOperations {
     await deleteStream(this.env.DB, stream.streamId);
     await this.tellTransmitter(async (t) => {
       await t.dropStream(stream.streamId);
-      if ((await countLiveStreams(this.env.DB, this.orgId)) === 0) await t.stop();
+      await t.stop(this.orgId);
     });
   }
 
@@ -136,7 +135,7 @@ export class StreamOperations {
       await this.tellTransmitter(async (t) => {
         if (status === "disabled") {
           await t.dropStream(stream.streamId);
-          if ((await countLiveStreams(this.env.DB, this.orgId)) === 0) await t.stop();
+          await t.stop(this.orgId);
           return;
         }
         await t.start(this.orgId);
@@ -164,6 +163,7 @@ export class StreamOperations {
   /** SSF 1.0 §8.1.3.3: no more events about the subject on this stream. */
   async removeSubject(body: Body): Promise<void> {
     const stream = await this.stream(body.stream_id);
+    if (body.verified !== undefined) throw new HttpError("invalid_body", "verified: only when adding a subject");
     await excludeSubject(this.env.DB, stream.streamId, canonicalSubject(parseSubject(body.subject)));
   }
 

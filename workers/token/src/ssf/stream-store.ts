@@ -1,4 +1,4 @@
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { base64url } from "jose";
 import {
@@ -163,28 +163,41 @@ export async function deleteStream(db: D1Database, streamId: string): Promise<vo
   ]);
 }
 
-/** How many of an org's streams still take events. */
+/** How many of an org's streams still take events (enabled or paused). */
 export async function countLiveStreams(db: D1Database, orgId: string): Promise<number> {
   const row = await drizzle(db)
     .select({ n: count() })
     .from(ssfStream)
-    .where(and(eq(ssfStream.orgId, orgId), eq(ssfStream.status, "enabled")))
+    .where(and(eq(ssfStream.orgId, orgId), inArray(ssfStream.status, ["enabled", "paused"])))
     .get();
-  const paused = await drizzle(db)
-    .select({ n: count() })
-    .from(ssfStream)
-    .where(and(eq(ssfStream.orgId, orgId), eq(ssfStream.status, "paused")))
-    .get();
-  return (row?.n ?? 0) + (paused?.n ?? 0);
+  return row?.n ?? 0;
 }
 
-/** SSF 1.0 §8.1.3.3: the receiver no longer wants events about `subject` (canonical JSON). */
+/** The most subjects one stream may have removed. */
+const MAX_EXCLUSIONS_PER_STREAM = 1000;
+
+/**
+ * SSF 1.0 §8.1.3.3: the receiver no longer wants events about `subject`
+ * (canonical JSON). The count and the insert are one statement, so racing
+ * removals cannot pass MAX_EXCLUSIONS_PER_STREAM (409 `conflict`).
+ */
 export async function excludeSubject(db: D1Database, streamId: string, subject: string): Promise<void> {
-  await drizzle(db)
-    .insert(ssfStreamExclusion)
-    .values({ streamId, subject, createdAt: new Date() })
-    .onConflictDoNothing()
+  const result = await db
+    .prepare(
+      `INSERT OR IGNORE INTO ssf_stream_exclusion (stream_id, subject, created_at)
+       SELECT ?, ?, ? WHERE (SELECT count(*) FROM ssf_stream_exclusion WHERE stream_id = ?) < ?`,
+    )
+    .bind(streamId, subject, Date.now(), streamId, MAX_EXCLUSIONS_PER_STREAM)
     .run();
+  if (result.meta.changes === 0) {
+    const already = await db
+      .prepare("SELECT 1 FROM ssf_stream_exclusion WHERE stream_id = ? AND subject = ?")
+      .bind(streamId, subject)
+      .first();
+    if (!already) {
+      throw new HttpError("conflict", `a stream removes at most ${MAX_EXCLUSIONS_PER_STREAM} subjects`);
+    }
+  }
 }
 
 /** SSF 1.0 §8.1.3.2: events about `subject` flow again (streams carry every subject by default). */

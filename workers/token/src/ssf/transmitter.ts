@@ -9,7 +9,7 @@ import { pushBackoffMs, pushSet, pushTransport } from "./push.ts";
 import { securityEventFor } from "./revocation-events.ts";
 import { signSecurityEvent } from "./security-event-token.ts";
 import { unsealAuthorization } from "./stream-settings.ts";
-import { findStream, liveStreams } from "./stream-store.ts";
+import { countLiveStreams, findStream, liveStreams } from "./stream-store.ts";
 import { isExcluded } from "./subjects.ts";
 
 /**
@@ -32,6 +32,12 @@ const PAUSED_RECHECK_MS = 5000;
  */
 const RETENTION_MS = 24 * 3600 * 1000;
 const MAX_POLL_EVENTS = 100;
+/**
+ * The most SETs kept for one stream; past it the oldest go first. A receiver
+ * that never acknowledges or never answers cannot make the object grow
+ * without bound (verification requests included).
+ */
+const MAX_WAITING_PER_STREAM = 10_000;
 
 /**
  * One org's Shared Signals transmitter (named `ssf:<org id>`). The org's own
@@ -49,6 +55,8 @@ const MAX_POLL_EVENTS = 100;
 export class SsfTransmitter extends DurableObject<TokenEnv> {
   private readonly outbox: Outbox;
   private feeding: Promise<void> | undefined;
+  /** Counts start() calls, so a stop() that read D1 before a racing start() does not undo it. */
+  private starts = 0;
 
   constructor(ctx: DurableObjectState, env: TokenEnv) {
     super(ctx, env);
@@ -60,17 +68,26 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
    * version on (a new stream hears of what happens after it), run soon.
    */
   async start(orgId: string): Promise<void> {
+    this.starts += 1;
     this.outbox.setMeta("org_id", orgId);
-    if (this.outbox.getMeta("cursor") === undefined) {
-      this.outbox.setMeta("cursor", String(await this.currentVersion(orgId)));
+    if (this.outbox.getMeta("active") !== "1") {
+      // Idle until now: what the log holds past an old cursor happened before any live stream.
+      const version = await this.currentVersion(orgId);
+      if (this.outbox.getMeta("active") !== "1") this.outbox.setMeta("cursor", String(version));
     }
     this.outbox.setMeta("active", "1");
     await this.scheduleWithin(FEED_INTERVAL_MS);
   }
 
-  /** The org has no live stream left: stop reading its log (pending pushes still go out). */
-  stop(): void {
-    this.outbox.setMeta("active", "0");
+  /**
+   * A stream was deleted or disabled: when the org has no live stream left
+   * (read here, after the D1 change), stop reading its log. Pending pushes
+   * still go out. A start() while D1 was read wins: its stream is live.
+   */
+  async stop(orgId: string): Promise<void> {
+    const starts = this.starts;
+    const live = await countLiveStreams(this.env.DB, orgId);
+    if (live === 0 && starts === this.starts) this.outbox.setMeta("active", "0");
   }
 
   /** A SET made outside the feed (verification, stream-updated) for one stream. */
@@ -117,7 +134,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
       await this.feed().catch((error) => console.error("ssf feed failed", error));
     }
     await this.deliverDue().catch((error) => console.error("ssf push run failed", error));
-    this.outbox.prune(Date.now() - RETENTION_MS);
+    this.outbox.prune(Date.now() - RETENTION_MS, MAX_WAITING_PER_STREAM);
     await this.scheduleNext();
   }
 
@@ -154,7 +171,6 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
       this.ctx.storage.transactionSync(() => {
         for (const s of sets) this.outbox.add(s.streamId, s.jti, s.jwt, s.push, now);
         this.outbox.setMeta("cursor", String(last.seq));
-        if (streams?.length === 0) this.outbox.setMeta("active", "0");
       });
       cursor = last.seq;
       if (!changes.more) return;
