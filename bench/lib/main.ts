@@ -236,11 +236,12 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         orgId,
         trials: o.trials,
         revokedEntries: o.revoked,
+        fanOut: o.fanOut,
         rounds,
-        // Same state and port; only the gateway's bound changes.
-        restartWithBound: async (boundMs) => {
+        // Same state and port; only the gateway's revocation vars change.
+        restartWithGatewayVars: async (vars) => {
           await stop(system);
-          tree.writeDevVars(gatewayConfig, { ...devVars.gateway, REVOCATION_MAX_STALENESS_MS: String(boundMs) });
+          tree.writeDevVars(gatewayConfig, { ...devVars.gateway, ...vars });
           system = await start(systemOptions);
           return system;
         },

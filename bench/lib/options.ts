@@ -18,6 +18,8 @@ export interface Options {
   trials: number;
   /** jti entries recorded for the revocation part's check-cost table (0: skip it). */
   revoked: number;
+  /** WebSocket subscriber counts for the revocation part's fan-out table (none: skip it). */
+  fanOut: number[];
   keepTemp: boolean;
 }
 
@@ -52,7 +54,8 @@ export function options(argv: readonly string[]): Options {
       "sign-ins": { type: "string", default: "20" },
       sequential: { type: "string", default: "100" },
       trials: { type: "string", default: "100" },
-      revoked: { type: "string", default: "5000" },
+      revoked: { type: "string", default: "100000" },
+      fanout: { type: "string", default: "1,100,1000" },
       "sign-in-only": { type: "boolean", default: false },
       "no-sign-in": { type: "boolean", default: false },
       "no-tokens": { type: "boolean", default: false },
@@ -71,6 +74,7 @@ export function options(argv: readonly string[]): Options {
     sequential: int("sequential", values.sequential),
     trials: int("trials", values.trials),
     revoked: int("revoked", values.revoked),
+    fanOut: values.fanout === "" ? [] : values.fanout.split(",").map((n) => int("fanout", n.trim())),
     keepTemp: values["keep-temp"],
   };
 }
