@@ -31,6 +31,8 @@ interface D1Like {
 export interface SystemOptions {
   /** Vars for the gateway (e.g. a shorter revocation staleness bound). */
   gatewayVars?: Record<string, string>;
+  /** Vars for the authn Worker (e.g. REQUIRE_EMAIL_VERIFICATION on, as in production). */
+  authnVars?: Record<string, string>;
   /** Audiences the token Worker may mint for, besides `${origin}/api`. */
   extraAudiences?: string[];
 }
@@ -56,6 +58,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   const origin = url.origin.replace("127.0.0.1", "localhost");
   const vars = originVars(origin);
   vars.gateway = { ...vars.gateway, ...options.gatewayVars };
+  vars.authn = { ...vars.authn, ...options.authnVars };
   vars.token = {
     ...vars.token,
     ALLOWED_AUDIENCES: [vars.token.ALLOWED_AUDIENCES, ...(options.extraAudiences ?? [])].join(" "),
