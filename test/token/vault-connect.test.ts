@@ -112,6 +112,26 @@ describe("vault connection flow (we are the OAuth client)", () => {
     await expectOAuthError(await callback(fresh, s), 400, "invalid_state");
   });
 
+  it("refuses an expired state (400 invalid_state), and drops unfinished flows as new ones start", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const back = await atProvider(await startAsUser(s, provider.name));
+    await env.DB.prepare("UPDATE vault_connect_state SET expires_at = ? WHERE org_id = ?")
+      .bind(Date.now() - 1000, s.orgId)
+      .run();
+    await expectOAuthError(await callback(back, s), 400, "invalid_state");
+    const stale = await atProvider(await startAsUser(s, provider.name));
+    await env.DB.prepare("UPDATE vault_connect_state SET expires_at = ? WHERE org_id = ?")
+      .bind(Date.now() - 1000, s.orgId)
+      .run();
+    await startAsUser(s, provider.name);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM vault_connect_state WHERE org_id = ?")
+      .bind(s.orgId)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(1);
+    await expectOAuthError(await callback(stale, s), 400, "invalid_state");
+  });
+
   it("reports the provider's refusal: 502 connection_failed", async () => {
     const s = await seedSession();
     const provider = await createProvider(s.orgId);

@@ -1,5 +1,5 @@
 import { base64url } from "jose";
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { VAULT_CONNECT_STATE_TTL_SECONDS, VAULT_PATH } from "../../../../shared/contracts/vault.ts";
 import { vaultConnectState } from "../../../../shared/db/vault-schema.ts";
@@ -61,9 +61,13 @@ export async function startConnect(
   const now = Date.now();
   const expiresAt = new Date(now + VAULT_CONNECT_STATE_TTL_SECONDS * 1000);
   const key = await orgDataKey(db, secret, provider.orgId);
-  await drizzle(db)
-    .insert(vaultConnectState)
-    .values({
+  const orm = drizzle(db);
+  // Flows nobody finished are dropped as new ones start (the org's only): the table holds live flows, not history.
+  await orm.batch([
+    orm
+      .delete(vaultConnectState)
+      .where(and(eq(vaultConnectState.orgId, provider.orgId), lte(vaultConnectState.expiresAt, new Date(now)))),
+    orm.insert(vaultConnectState).values({
       stateHash,
       orgId: provider.orgId,
       providerId: provider.id,
@@ -73,7 +77,8 @@ export async function startConnect(
       codeVerifierSealed: await sealField(key, verifierPlace(provider.orgId, stateHash), verifier),
       expiresAt,
       createdAt: new Date(now),
-    });
+    }),
+  ]);
   const url = new URL(provider.authorizationEndpoint);
   url.searchParams.set("response_type", "code");
   url.searchParams.set("client_id", provider.clientId);
