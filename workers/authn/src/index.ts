@@ -68,7 +68,8 @@ app.get(ENDPOINT.devMailbox, devMailbox);
 // The operator console (src/console): its own pages, session check and security headers.
 app.route(ENDPOINT.console, consoleApp());
 // The second factor and the person's own account (sessions, passkeys, 2FA, API keys).
-for (const path of [ENDPOINT.twoFactor, ENDPOINT.account, `${ENDPOINT.account}/*`]) app.use(path, pageSecurityHeaders);
+// (Hono's `/account/*` also matches `/account`: once, so the page's nonce is the header's.)
+for (const path of [ENDPOINT.twoFactor, `${ENDPOINT.account}/*`]) app.use(path, pageSecurityHeaders);
 app.get(ENDPOINT.twoFactor, showTwoFactor);
 app.post(ENDPOINT.twoFactor, submitTwoFactor);
 app.get(ENDPOINT.account, account.showAccount);
