@@ -135,4 +135,47 @@ describe("saved-token vault over HTTP", () => {
     const audited = await system.query<{ detail: string }>("SELECT detail FROM audit_event WHERE org_id = ?", orgId);
     expect(JSON.stringify(audited)).not.toMatch(/up-at-|up-rt-/);
   });
+
+  it("refreshes a saved token about to expire before it goes upstream, at the provider's token endpoint", async () => {
+    const browser = new BrowserLikeClient(system);
+    const { orgId } = await browser.signUp(`vault-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    // This provider issues tokens that live 30 s: inside the vault's refresh margin from the start.
+    const created = await operator.json<Provider>(
+      ...["vault", "provider", "create", "--org", orgId, "--name", "short-lived", "--resource", VAULT_DEMO.resource],
+      ...["--authorization-endpoint", `${provider.origin}/authorize?expires_in=30`],
+      ...["--token-endpoint", `${provider.origin}/token`],
+      ...["--client-id", "vault-test-client", "--client-secret", "vault-test-secret"],
+    );
+    const started = await operator.json<{ authorization_url: string }>(
+      ...["vault", "provider", "connect", "--org", orgId, "--id", created.id],
+    );
+    const connection = (
+      (await (await system.fetch(await atProvider(started.authorization_url))).json()) as {
+        connection: Connection;
+      }
+    ).connection;
+    const agent = await operator.json<{ client_id: string; client_secret: string }>(
+      ...["client", "create", "--org", orgId, "--name", "agent", "--type", "agent"],
+      ...["--auth", "client_secret_basic", "--scopes", "documents:read"],
+    );
+    await operator.json(
+      ...["vault", "connection", "bind", "--org", orgId, "--id", connection.id, "--client", agent.client_id],
+    );
+    const agentToken = await clientCredentialsToken(system, agent);
+    const response = await system.fetch(VAULT_DEMO.path, { headers: { Authorization: `Bearer ${agentToken}` } });
+    expect(response.status).toBe(200);
+    const requests = (await (await provider.fetch("/requests")).json()) as {
+      grant_type: string;
+      client_auth: string;
+    }[];
+    expect(requests.at(-1)).toMatchObject({ grant_type: "refresh_token", client_auth: "client_secret_basic" });
+    await expect
+      .poll(() =>
+        system.query<{ detail: string }>(
+          "SELECT detail FROM audit_event WHERE org_id = ? AND kind = 'vault.token_used'",
+          orgId,
+        ),
+      )
+      .toEqual([{ detail: expect.stringContaining('"refreshed":true') }]);
+  });
 });
