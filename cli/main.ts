@@ -1,8 +1,10 @@
 import { Command, CommanderError } from "commander";
+import { registerAccessRequestCommands } from "./commands/access-request.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerClientCommands } from "./commands/client.ts";
 import { registerHostCommands } from "./commands/host.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
+import { registerMcpCommands } from "./commands/mcp.ts";
 import { registerOidcClientCommands } from "./commands/oidc-client.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
 import { registerOrgCommands } from "./commands/org.ts";
@@ -34,6 +36,8 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerRevokeCommand(program);
   registerRevocationCommands(program);
+  registerMcpCommands(program);
+  registerAccessRequestCommands(program);
   registerVaultCommands(program);
   registerSsfCommands(program);
   registerOidcClientCommands(program);

@@ -1,0 +1,129 @@
+import { type Command, InvalidArgumentError } from "commander";
+import { MCP_TOOL_SENSITIVITY, MCP_UPSTREAM_BINDINGS, type McpTool } from "../../shared/contracts/mcp.ts";
+import { AdminApi } from "../lib/admin-api.ts";
+import { type CommonOptions, parseScopes, withCommonOptions } from "../lib/options.ts";
+import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+
+/** An MCP server as the admin API shows it (workers/token/src/admin/mcp-servers.ts). */
+interface McpServer {
+  id: string;
+  org_id: string;
+  name: string;
+  resource: string;
+  resource_metadata: string;
+  upstream: string | { binding: string };
+  scopes: string[];
+  tools: McpTool[];
+  description: string;
+  owner: string;
+  status: string;
+  built_in: boolean;
+}
+
+interface RegisterOptions extends CommonOptions {
+  org: string;
+  name: string;
+  upstream: string;
+  tool: McpTool[];
+  scopes?: string[];
+  description?: string;
+  owner: string;
+  disabled?: boolean;
+}
+
+/** `--upstream https://…` or `--upstream binding:DEMO`. */
+function parseUpstream(value: string): string | { binding: string } {
+  if (value.startsWith("binding:")) {
+    const binding = value.slice("binding:".length);
+    if (!(MCP_UPSTREAM_BINDINGS as readonly string[]).includes(binding)) {
+      throw new InvalidArgumentError(`Use binding:${MCP_UPSTREAM_BINDINGS.join(" or binding:")}, or an https URL.`);
+    }
+    return { binding };
+  }
+  if (!URL.canParse(value)) throw new InvalidArgumentError("Use an https URL or binding:<name>.");
+  return value;
+}
+
+/** `--tool name[:sensitive]`, repeatable. */
+function collectTool(value: string, previous: McpTool[] = []): McpTool[] {
+  const [name, sensitivity = "normal"] = value.split(":");
+  if (!name || !(MCP_TOOL_SENSITIVITY as readonly string[]).includes(sensitivity)) {
+    throw new InvalidArgumentError(`Use name or name:${MCP_TOOL_SENSITIVITY.join("|")}.`);
+  }
+  return [...previous, { name, sensitivity: sensitivity as McpTool["sensitivity"] }];
+}
+
+function upstreamText(upstream: McpServer["upstream"]): string {
+  return typeof upstream === "string" ? upstream : `binding:${upstream.binding}`;
+}
+
+/**
+ * `mono-auth mcp register|list`: an org's MCP servers (the admin API's
+ * `/orgs/{org}/mcp-servers`). A registered server is fronted by the gateway
+ * at its `resource`, with RFC 9728 metadata at `resource_metadata`.
+ */
+export function registerMcpCommands(program: Command): void {
+  const mcp = program.command("mcp").description("MCP servers an org puts behind the gateway");
+
+  withCommonOptions(
+    mcp
+      .command("register")
+      .description("register an MCP server; the gateway fronts it at /mcp/<name>")
+      .requiredOption("--org <org>", "the organization's id")
+      .requiredOption("--name <name>", "its name: the path /mcp/<name> (lowercase letters, digits, -)")
+      .requiredOption("--upstream <url|binding:NAME>", "where the gateway sends its calls", parseUpstream)
+      .requiredOption("--tool <name[:sensitive]>", "a tool it exposes (repeatable)", collectTool)
+      .requiredOption("--owner <owner>", "who answers for it (a team, an address)")
+      .option("--scopes <scopes>", "space-separated scopes it understands", parseScopes)
+      .option("--description <text>", "what it is for")
+      .option("--disabled", "register it disabled (not fronted yet)"),
+  ).action(async (options: RegisterOptions) => {
+    const created = await new AdminApi(options).request<McpServer>("POST", `/orgs/${options.org}/mcp-servers`, {
+      name: options.name,
+      upstream: options.upstream,
+      tools: options.tool,
+      owner: options.owner,
+      ...(options.scopes ? { scopes: options.scopes } : {}),
+      ...(options.description ? { description: options.description } : {}),
+      ...(options.disabled ? { status: "disabled" } : {}),
+    });
+    printResult(options.json, created, () =>
+      keyValueTable([
+        ["name", created.name],
+        ["resource", created.resource],
+        ["resource_metadata", created.resource_metadata],
+        ["upstream", upstreamText(created.upstream)],
+        ["scopes", created.scopes.join(" ")],
+        [
+          "tools",
+          created.tools.map((t) => `${t.name}${t.sensitivity === "sensitive" ? " (sensitive)" : ""}`).join(", "),
+        ],
+        ["status", created.status],
+      ]),
+    );
+  });
+
+  withCommonOptions(
+    mcp
+      .command("list")
+      .description("list an org's MCP servers (the built-in demo first)")
+      .requiredOption("--org <org>", "the organization's id"),
+  ).action(async (options: CommonOptions & { org: string }) => {
+    const listed = await new AdminApi(options).request<{ servers: McpServer[] }>(
+      "GET",
+      `/orgs/${options.org}/mcp-servers`,
+    );
+    printResult(options.json, listed, () =>
+      columnsTable(
+        ["name", "status", "resource", "upstream", "tools"],
+        listed.servers.map((s) => [
+          s.name,
+          s.status,
+          s.resource,
+          upstreamText(s.upstream),
+          s.tools.map((t) => (t.sensitivity === "sensitive" ? `${t.name}*` : t.name)).join(","),
+        ]),
+      ),
+    );
+  });
+}
