@@ -6,11 +6,14 @@ interface AuthnEnv {
   MAIL_API_KEY?: string;
   /** The HTTP email API's endpoint (a var, set only with MAIL_TRANSPORT = "http"). */
   MAIL_API_URL?: string;
+  /** Cloudflare Email Service's send_email binding; only with MAIL_TRANSPORT = "cloudflare". */
+  EMAIL?: SendEmail;
 }
 declare namespace Cloudflare {
   interface Env {
     BETTER_AUTH_SECRET: string;
     MAIL_API_KEY?: string;
     MAIL_API_URL?: string;
+    EMAIL?: SendEmail;
   }
 }

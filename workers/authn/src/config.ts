@@ -39,6 +39,7 @@ export interface AuthnConfig {
 /** Where mail goes (email/mail-sender.ts). */
 export type MailConfig =
   | { transport: "dev-mailbox"; from: string }
+  | { transport: "cloudflare"; from: string }
   | { transport: "http"; from: string; apiUrl: string };
 
 /** Session lifetimes, in seconds (auth/session-limits.ts). */
@@ -150,14 +151,15 @@ function parseMailConfig(env: ConfigSource): MailConfig {
   if (!from) throw new Error("MAIL_FROM must name the sender, e.g. Mono-Auth <no-reply@id.example.com>");
   switch (env.MAIL_TRANSPORT) {
     case "dev-mailbox":
-      return { transport: "dev-mailbox", from };
+    case "cloudflare":
+      return { transport: env.MAIL_TRANSPORT, from };
     case "http": {
       const apiUrl = absoluteUrlVar("MAIL_API_URL", env.MAIL_API_URL);
       if (!apiUrl.startsWith("https://")) throw new Error("MAIL_API_URL must be https");
       return { transport: "http", from, apiUrl };
     }
     default:
-      throw new Error('MAIL_TRANSPORT must be "http" (production) or "dev-mailbox" (local only)');
+      throw new Error('MAIL_TRANSPORT must be "http" or "cloudflare" (production) or "dev-mailbox" (local only)');
   }
 }
 

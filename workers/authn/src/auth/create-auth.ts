@@ -29,6 +29,7 @@ export type AuthBindings = Pick<
   | "MAIL_FROM"
   | "MAIL_API_KEY"
   | "MAIL_API_URL"
+  | "EMAIL"
   | "REQUIRE_EMAIL_VERIFICATION"
   | "TRUSTED_ORIGINS"
   | "CORS_ALLOWED_ORIGINS"
