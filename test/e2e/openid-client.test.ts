@@ -1,0 +1,221 @@
+// openid-client 6 (unmodified) as a real relying party of the browser OpenID
+// provider, against the whole system on one origin: discovery from the one
+// issuer, authorization code + PKCE S256 with a scripted person (sign-up
+// page, cookie jar, consent page), the RFC 9207 `iss` check it performs
+// itself, the ID token against the one JWKS, userinfo, refresh rotation, and
+// the access token at the gateway like any other. The client is registered by
+// an operator with `mono-auth oidc-client create`.
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import * as client from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+const REDIRECT_URI = "http://localhost:4999/callback";
+
+let system: RunningSystem;
+let operator: OperatorCli;
+let registered: { client_id: string; client_secret: string };
+let config: client.Configuration;
+
+/** A person in a browser: the cookies the system set, sent back. */
+class Browser {
+  cookies = new Map<string, string>();
+  remember(response: Response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ""] = line.split(";");
+      const at = pair.indexOf("=");
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  }
+  header() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+  async get(url: string) {
+    const response = await fetch(url, { headers: { Cookie: this.header(), Accept: "text/html" }, redirect: "manual" });
+    this.remember(response);
+    return response;
+  }
+  async post(path: string, fields: Record<string, string>) {
+    const response = await system.fetch(path, {
+      method: "POST",
+      headers: { Cookie: this.header(), Origin: system.origin, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+    this.remember(response);
+    return response;
+  }
+}
+
+async function signedUpPerson() {
+  const browser = new Browser();
+  const email = `${crypto.randomUUID()}@example.com`;
+  const response = await browser.post(ENDPOINT.signUp, {
+    name: "Relying Person",
+    email,
+    password: "correct horse battery staple",
+  });
+  expect(response.status).toBe(303);
+  return { browser, email };
+}
+
+/**
+ * Where the authorize endpoint sends the person. To a navigation (Fetch
+ * Metadata `Sec-Fetch-Mode: navigate`) Better Auth answers 302; Node's fetch
+ * always sends `Sec-Fetch-Mode: cors`, to which it answers the same target as
+ * JSON `{ redirect: true, url }` (test/browser/consent.test.ts drives a real
+ * navigation in Chromium).
+ */
+async function redirectTarget(response: Response): Promise<string> {
+  if (response.status === 302) return response.headers.get("Location") ?? "";
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { redirect?: boolean; url?: string };
+  expect(body.redirect).toBe(true);
+  return body.url ?? "";
+}
+
+/** Runs the browser part: authorize → consent page → Allow; the callback URL the RP receives. */
+async function authorizeInBrowser(browser: Browser, url: URL): Promise<URL> {
+  const authorize = await browser.get(url.href);
+  const consentLocation = new URL(await redirectTarget(authorize), system.origin);
+  expect(consentLocation.pathname).toBe(ENDPOINT.consent);
+  const page = await browser.get(consentLocation.href);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("openid-client RP");
+  const answer = await browser.post(ENDPOINT.consent, {
+    oauth_query: consentLocation.search.slice(1),
+    accept: "true",
+  });
+  expect(answer.status).toBe(303);
+  return new URL(answer.headers.get("Location") ?? "");
+}
+
+beforeAll(async () => {
+  system = await startSystem();
+  operator = await operatorCli(system, "oidc-rp");
+  registered = await operator.json<{ client_id: string; client_secret: string }>(
+    ...["oidc-client", "create", "--name", "openid-client RP", "--redirect-uri", REDIRECT_URI],
+    ...["--scope", "openid profile email offline_access documents:read"],
+  );
+  // The client was registered for client_secret_basic (the CLI's default for a confidential client).
+  config = await client.discovery(
+    new URL(system.origin),
+    registered.client_id,
+    { token_endpoint_auth_method: "client_secret_basic" },
+    client.ClientSecretBasic(registered.client_secret),
+    { execute: [client.allowInsecureRequests] },
+  );
+});
+
+afterAll(async () => {
+  await system?.close();
+});
+
+describe("openid-client 6 against the browser OpenID provider", () => {
+  it("the operator's CLI lists the client it registered, without its secret", async () => {
+    const listed = await operator.json<{ oidc_clients: { client_id: string; redirect_uris: string[] }[] }>(
+      "oidc-client",
+      "list",
+    );
+    const mine = listed.oidc_clients.find((c) => c.client_id === registered.client_id);
+    expect(mine?.redirect_uris).toEqual([REDIRECT_URI]);
+    expect(JSON.stringify(listed)).not.toContain(registered.client_secret);
+  });
+
+  it("discovers one issuer: authorization, token, userinfo and JWKS endpoints, S256 only, RFC 9207", () => {
+    const metadata = config.serverMetadata();
+    expect(metadata.issuer).toBe(system.origin);
+    expect(metadata.token_endpoint).toBe(`${system.origin}${ENDPOINT.token}`);
+    expect(metadata.jwks_uri).toBe(`${system.origin}${ENDPOINT.jwks}`);
+    expect(metadata.code_challenge_methods_supported).toEqual(["S256"]);
+    expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
+    expect(metadata.response_types_supported).toEqual(["code"]);
+  });
+
+  it("authorization code + PKCE + consent → ID token, at+jwt access token that the gateway accepts, userinfo, refresh rotation", async () => {
+    const { browser, email } = await signedUpPerson();
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const nonce = client.randomNonce();
+    const resource = `${system.origin}/api`;
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: "openid profile email offline_access documents:read",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+      nonce,
+      resource,
+    });
+    const callback = await authorizeInBrowser(browser, url);
+    expect(callback.searchParams.get("iss")).toBe(system.origin);
+
+    // openid-client checks state, iss (RFC 9207), the ID token's signature
+    // against jwks_uri, its iss/aud/nonce, and PKCE on the token request.
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      callback,
+      { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce },
+      { resource },
+    );
+    const claims = tokens.claims();
+    expect(claims?.iss).toBe(system.origin);
+    expect(claims?.aud).toBe(registered.client_id);
+    expect(decodeProtectedHeader(tokens.access_token).typ).toBe("at+jwt");
+    const access = decodeJwt(tokens.access_token);
+    expect(access).toMatchObject({ iss: system.origin, sub: claims?.sub, client_id: registered.client_id });
+    expect(typeof access.org_id).toBe("string");
+
+    // The same token works at the gateway, like any token of the issuer.
+    const documents = await system.fetch("/api/documents", {
+      headers: { Authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(documents.status).toBe(200);
+
+    const userinfo = await client.fetchUserInfo(config, tokens.access_token, claims?.sub ?? "");
+    expect(userinfo.email).toBe(email);
+
+    // Rotation: a new refresh token each time; the spent one is refused and takes its family with it.
+    const first = tokens.refresh_token ?? "";
+    const rotated = await client.refreshTokenGrant(config, first, { resource });
+    expect(rotated.refresh_token).toBeTruthy();
+    expect(rotated.refresh_token).not.toBe(first);
+    const replay = await client.refreshTokenGrant(config, first).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(replay).toBeInstanceOf(client.ResponseBodyError);
+    expect((replay as client.ResponseBodyError).error).toBe("invalid_grant");
+    const family = await client.refreshTokenGrant(config, rotated.refresh_token ?? "").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((family as client.ResponseBodyError).error).toBe("invalid_grant");
+  });
+
+  it("a wrong PKCE verifier is invalid_grant at the one token endpoint (RFC 7636 §4.6)", async () => {
+    const { browser } = await signedUpPerson();
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+    });
+    const callback = await authorizeInBrowser(browser, url);
+    const refused = await client
+      .authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: state,
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    expect(refused).toBeInstanceOf(client.ResponseBodyError);
+    expect((refused as client.ResponseBodyError).error).toBe("invalid_grant");
+  });
+});
