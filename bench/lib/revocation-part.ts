@@ -9,6 +9,7 @@ import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import type { BrowserLikeClient } from "../../test/support/browser-like-client.ts";
 import type { DevServer } from "./dev-server.ts";
 import { type ClientCredentials, jwtPayload, requestToken } from "./machine-clients.ts";
+import { type CheckCostInProcess, formatCheckCost, measureCheckCost } from "./revocation-check-cost.ts";
 import { type FanOutRow, formatFanOut, measureFanOut } from "./revocation-fanout.ts";
 import { alternatingRuns, figure, log, mediansOf, type RoundOptions } from "./rounds.ts";
 import { median, table } from "./stats.ts";
@@ -41,6 +42,8 @@ export interface RevocationResult {
   latency: LatencyRow[];
   checkCost?: { rows: CheckCostRow[]; ratio: number; recordSeconds: number; requested: number };
   fanOut?: FanOutRow[];
+  /** The check alone, in this process (lib/revocation-check-cost.ts). */
+  checkInProcess?: CheckCostInProcess[];
   invalidRuns: number;
 }
 
@@ -183,6 +186,8 @@ async function throughput(input: RevocationPartInput, token: string, name: strin
 export async function measureRevocation(input: RevocationPartInput): Promise<RevocationResult> {
   let revoker = await Revoker.signIn(input.origin, input.operator, input.orgId);
   const result: RevocationResult = { latency: [], invalidRuns: 0 };
+  log("check cost in process: the gateway's index with 0 and 100 000 entries");
+  result.checkInProcess = measureCheckCost();
   // A long-lived token for the load runs; never revoked.
   const loadToken = (await mint(input)).token;
 
@@ -255,6 +260,7 @@ export function formatRevocation(r: RevocationResult): string {
     "just after such a read, so every wait is close to the whole bound (the worst case a client can see).",
   ];
   if (r.fanOut) parts.push("", formatFanOut(r.fanOut));
+  if (r.checkInProcess) parts.push("", formatCheckCost(r.checkInProcess));
   if (r.checkCost) {
     const c = r.checkCost;
     parts.push(

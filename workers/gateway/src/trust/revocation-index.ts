@@ -29,16 +29,27 @@ export class OrgRevocations {
   private readonly jti = new Map<string, number>();
   private readonly session = new Map<string, number>();
   private readonly grant = new Map<string, number>();
-  /** `${kind} ${value}` for subject, client and org cut-offs. */
-  private readonly cutoffs = new Map<string, Cutoff>();
+  /**
+   * Cut-offs by kind, keyed by the claim's own string (no key is built per
+   * check, so a claim string's cached hash serves every lookup).
+   */
+  private readonly cutoffs = {
+    subject: new Map<string, Cutoff>(),
+    client: new Map<string, Cutoff>(),
+    org: new Map<string, Cutoff>(),
+  };
   private nextSweep = 0;
+  readonly orgId: string;
+  version: number;
+  /** The org's current policy version (policy/policy-store.ts); null: none published. */
+  policyVersion: number | null;
 
-  private constructor(
-    readonly orgId: string,
-    public version: number,
-    /** The org's current policy version (policy/policy-store.ts); null: none published. */
-    public policyVersion: number | null,
-  ) {}
+  // Plain fields, no parameter properties: the bench imports this file into Node (type stripping only).
+  private constructor(orgId: string, version: number, policyVersion: number | null) {
+    this.orgId = orgId;
+    this.version = version;
+    this.policyVersion = policyVersion;
+  }
 
   static fromSnapshot(snapshot: RevocationSnapshot): OrgRevocations {
     const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion);
@@ -49,7 +60,8 @@ export class OrgRevocations {
 
   /** Entries held (expired ones included until the next sweep). */
   get size(): number {
-    return this.jti.size + this.session.size + this.grant.size + this.cutoffs.size;
+    const { subject, client, org } = this.cutoffs;
+    return this.jti.size + this.session.size + this.grant.size + subject.size + client.size + org.size;
   }
 
   /**
@@ -75,17 +87,19 @@ export class OrgRevocations {
    */
   matches(claims: AccessTokenClaims, nowSeconds: number): boolean {
     const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > nowSeconds;
-    const cutsOff = (key: string) => {
-      const cutoff = this.cutoffs.get(key);
+    const cutsOff = (map: Map<string, Cutoff>, value: string) => {
+      if (map.size === 0) return false;
+      const cutoff = map.get(value);
       return cutoff !== undefined && cutoff.expiresAt > nowSeconds && claims.iat <= cutoff.revokedAt;
     };
+    const { subject, client, org } = this.cutoffs;
     return (
       live(this.jti.get(claims.jti)) ||
       (claims.sid !== undefined && live(this.session.get(claims.sid))) ||
       (claims.grant_id !== undefined && live(this.grant.get(claims.grant_id))) ||
-      cutsOff(`subject ${claims.sub}`) ||
-      tokenClients(claims).some((client) => cutsOff(`client ${client}`)) ||
-      cutsOff(`org ${claims.org_id}`)
+      cutsOff(subject, claims.sub) ||
+      (client.size > 0 && tokenClients(claims).some((id) => cutsOff(client, id))) ||
+      cutsOff(org, claims.org_id)
     );
   }
 
@@ -97,7 +111,9 @@ export class OrgRevocations {
     for (const map of [this.jti, this.session, this.grant]) {
       for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value);
     }
-    for (const [key, cutoff] of this.cutoffs) if (cutoff.expiresAt <= now) this.cutoffs.delete(key);
+    for (const map of Object.values(this.cutoffs)) {
+      for (const [value, cutoff] of map) if (cutoff.expiresAt <= now) map.delete(value);
+    }
   }
 
   private add(kind: RevocationLogEvent["kind"], value: string, revokedAt: number, expiresAt: number): void {
@@ -116,9 +132,9 @@ export class OrgRevocations {
       case "client":
       case "org": {
         // A later revocation of the same value moves the cut-off forward (the object does the same).
-        const key = `${kind} ${value}`;
-        const before = this.cutoffs.get(key);
-        this.cutoffs.set(key, {
+        const map = this.cutoffs[kind];
+        const before = map.get(value);
+        map.set(value, {
           revokedAt: Math.max(before?.revokedAt ?? 0, revokedAt),
           expiresAt: Math.max(before?.expiresAt ?? 0, expiresAt),
         });
