@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
-import { SSF_DELIVERY, SSF_EVENT } from "../../shared/contracts/ssf.ts";
+import { SSF_DELIVERY, SSF_EVENT, ssfTransmitterName } from "../../shared/contracts/ssf.ts";
 import { adminToken } from "./admin-fixtures.ts";
 import { clientToken, registerTestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
@@ -214,6 +214,16 @@ describe("SSF stream management (SSF 1.0 §8.1)", () => {
       })
       .toBe(1);
     expect(decodeJwt(Object.values(sets)[0] as string).sub_id).toMatchObject({ session: { id: "after-the-stream" } });
+  });
+
+  it("subscribes to the org's object while the org has a live stream, and lets go after the last one", async () => {
+    const client = await registerReceiver();
+    const token = await receiverToken(client);
+    const transmitter = env.SSF_TRANSMITTER.getByName(ssfTransmitterName(client.orgId as string));
+    const streamId = await createStream(token, { events_requested: [SSF_EVENT.sessionRevoked] });
+    expect(await transmitter.feedState()).toMatchObject({ active: true, subscribed: true });
+    expect((await ssfRequest("DELETE", `/streams?stream_id=${streamId}`, token)).status).toBe(204);
+    expect(await transmitter.feedState()).toMatchObject({ active: false, subscribed: false });
   });
 
   it("lets an org hold at most 10 streams (409 conflict)", async () => {

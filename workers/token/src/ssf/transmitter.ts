@@ -14,11 +14,19 @@ import { isExcluded } from "./subjects.ts";
 
 /**
  * How often the transmitter reads the org's event log while the org has a
- * live stream: the feed's added latency (a push leaves at most this long
- * after the revocation was recorded), for one small read of the org's
- * object per interval — well inside its budget (docs/revocation.md).
+ * live stream and it holds no subscription to the org's object (below): the
+ * feed's added latency then (a push leaves at most this long after the
+ * revocation was recorded), for one small read of the org's object per
+ * interval — well inside its budget (docs/revocation.md).
  */
 export const FEED_INTERVAL_MS = 1000;
+/**
+ * With a live subscription, each recorded revocation wakes the feed at once;
+ * the log is still read this often, in case the socket died silently.
+ */
+const SUBSCRIBED_FEED_INTERVAL_MS = 10_000;
+/** The org's object's live stream (workers/org-state/src/revocation-subscribers.ts), reached by stub.fetch. */
+const ORG_STREAM_URL = "https://org-state/revocations/stream";
 /** Log pages (500 events each) turned into SETs per run, so one run's signing stays bounded. */
 const MAX_PAGES_PER_FEED = 2;
 /** Pushes per run; the rest go in the next run, which follows at once. */
@@ -49,14 +57,26 @@ const MAX_WAITING_PER_STREAM = 10_000;
  * cursor moves in the same transaction that stores the SETs, so a crash
  * loses or repeats nothing; a push is removed only after the receiver's
  * answer, so delivery is at least once (a receiver dedupes by `jti`, RFC
- * 8935 §2). Work runs in its alarm: every FEED_INTERVAL_MS while the org
- * has a live stream, and when a failed push falls due (exponential backoff).
+ * 8935 §2). While the org has a live stream, the object holds a WebSocket
+ * to the org's object's revocation stream, so each recorded revocation is
+ * turned into SETs and pushed at once; its alarm reads the log as well
+ * (every FEED_INTERVAL_MS without that socket, SUBSCRIBED_FEED_INTERVAL_MS
+ * with it) and runs failed pushes when they fall due (exponential backoff).
  */
 export class SsfTransmitter extends DurableObject<TokenEnv> {
   private readonly outbox: Outbox;
   private feeding: Promise<void> | undefined;
+  private delivering: Promise<void> | undefined;
   /** Counts start() calls, so a stop() that read D1 before a racing start() does not undo it. */
   private starts = 0;
+  /**
+   * A WebSocket to the org's object's revocation stream while the org has a
+   * live stream: each message is a revocation just recorded, and wakes the
+   * feed (which still reads from its own cursor, so a lost or repeated
+   * message changes nothing). The object is kept in memory while it is
+   * open; the alarm reopens it after an eviction.
+   */
+  private subscription: WebSocket | undefined;
 
   constructor(ctx: DurableObjectState, env: TokenEnv) {
     super(ctx, env);
@@ -76,6 +96,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
       if (this.outbox.getMeta("active") !== "1") this.outbox.setMeta("cursor", String(version));
     }
     this.outbox.setMeta("active", "1");
+    await this.subscribe(orgId);
     await this.scheduleWithin(FEED_INTERVAL_MS);
   }
 
@@ -87,7 +108,10 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   async stop(orgId: string): Promise<void> {
     const starts = this.starts;
     const live = await countLiveStreams(this.env.DB, orgId);
-    if (live === 0 && starts === this.starts) this.outbox.setMeta("active", "0");
+    if (live === 0 && starts === this.starts) {
+      this.outbox.setMeta("active", "0");
+      this.unsubscribe();
+    }
   }
 
   /** A SET made outside the feed (verification, stream-updated) for one stream. */
@@ -124,17 +148,74 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     return { sets: Object.fromEntries(rows.map((r) => [r.jti, r.set_jwt])), moreAvailable: more };
   }
 
+  /** How the org's feed runs (operators, tests): reading the log, over a live subscription, and from where. */
+  feedState(): { active: boolean; subscribed: boolean; cursor: number | null } {
+    const cursor = this.outbox.getMeta("cursor");
+    return {
+      active: this.outbox.getMeta("active") === "1",
+      subscribed: this.subscription !== undefined,
+      cursor: cursor === undefined ? null : Number(cursor),
+    };
+  }
+
   /** What waits for a stream (operators, tests). */
   stats(streamId: string): { waiting: number; maxAttempts: number; lastError: string | null } {
     return this.outbox.stats(streamId);
   }
 
   override async alarm(): Promise<void> {
-    if (this.outbox.getMeta("active") === "1") {
+    const orgId = this.outbox.getMeta("org_id");
+    if (this.outbox.getMeta("active") === "1" && orgId !== undefined) {
+      await this.subscribe(orgId);
       await this.feed().catch((error) => console.error("ssf feed failed", error));
     }
     await this.deliverDue().catch((error) => console.error("ssf push run failed", error));
     this.outbox.prune(Date.now() - RETENTION_MS, MAX_WAITING_PER_STREAM);
+    await this.scheduleNext();
+  }
+
+  /** Opens the subscription to the org's object unless one is open; a failure leaves the alarm's polling. */
+  private async subscribe(orgId: string): Promise<void> {
+    if (this.subscription) return;
+    try {
+      const response = await this.env.ORG_STATE.getByName(orgStateName(orgId)).fetch(ORG_STREAM_URL, {
+        headers: { Upgrade: "websocket" },
+      });
+      const socket = response.webSocket;
+      if (!socket) {
+        await response.body?.cancel();
+        throw new Error(`no WebSocket (HTTP ${response.status})`);
+      }
+      socket.accept();
+      this.subscription = socket;
+      socket.addEventListener("message", () => {
+        this.ctx.waitUntil(this.onRecorded());
+      });
+      const forget = () => {
+        if (this.subscription === socket) this.subscription = undefined;
+      };
+      socket.addEventListener("close", forget);
+      socket.addEventListener("error", forget);
+    } catch (error) {
+      console.warn("ssf subscription to the org's object not opened; polling its log", orgId, error);
+    }
+  }
+
+  private unsubscribe(): void {
+    const socket = this.subscription;
+    this.subscription = undefined;
+    try {
+      socket?.close(1000, "no live stream");
+    } catch {
+      // Already closing.
+    }
+  }
+
+  /** A revocation was just recorded: make and push its SETs now, not at the next alarm. */
+  private async onRecorded(): Promise<void> {
+    if (this.outbox.getMeta("active") !== "1") return;
+    await this.feed().catch((error) => console.error("ssf feed failed", error));
+    await this.deliverDue().catch((error) => console.error("ssf push run failed", error));
     await this.scheduleNext();
   }
 
@@ -196,8 +277,16 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     return out;
   }
 
+  /** One push run at a time: two runs would read the same due rows and push them twice. */
+  private deliverDue(): Promise<void> {
+    this.delivering ??= this.deliverDueOnce().finally(() => {
+      this.delivering = undefined;
+    });
+    return this.delivering;
+  }
+
   /** Pushes what is due, oldest first; a stream that fails waits (its later SETs too, to keep order). */
-  private async deliverDue(): Promise<void> {
+  private async deliverDueOnce(): Promise<void> {
     const now = Date.now();
     const rows = this.outbox.due(now, PUSH_BATCH);
     if (rows.length === 0) return;
@@ -256,7 +345,9 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   private async scheduleNext(): Promise<void> {
     const now = Date.now();
     const candidates: number[] = [];
-    if (this.outbox.getMeta("active") === "1") candidates.push(now + FEED_INTERVAL_MS);
+    if (this.outbox.getMeta("active") === "1") {
+      candidates.push(now + (this.subscription ? SUBSCRIBED_FEED_INTERVAL_MS : FEED_INTERVAL_MS));
+    }
     const due = this.outbox.nextDue();
     if (due !== undefined) candidates.push(Math.max(due, now));
     if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
