@@ -1,0 +1,111 @@
+// The OAuth consent screen in a real browser (Chromium), on the one origin:
+// a signed-in person follows a relying party's authorization request, sees
+// the consent page (the client's name, the active org, the scopes), allows
+// it, and lands on the client's redirect URI with a code, the state and the
+// issuer (RFC 9207); the code then redeems at the one token endpoint.
+// Screenshots go to test/artifacts/ (git-ignored).
+import { mkdirSync } from "node:fs";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { launchChromium } from "../support/chromium.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+const ARTIFACTS = "test/artifacts";
+/** The relying party's callback: the browser's request there is answered by the test (page.route). */
+const REDIRECT_URI = "http://localhost:4998/callback";
+
+let system: RunningSystem;
+let operator: OperatorCli;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  system = await startSystem();
+  operator = await operatorCli(system, "consent-rp");
+  browser = await launchChromium();
+  page = await browser.newPage();
+  await page.route(`${REDIRECT_URI}**`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/html", body: "<h1>Back at the relying party</h1>" }),
+  );
+});
+afterAll(async () => {
+  await browser?.close();
+  await system?.close();
+});
+
+function base64Url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString("base64url");
+}
+
+it("shows the consent page for an OAuth client and, once allowed, returns a code with iss to the client", async () => {
+  const client = await operator.json<{ client_id: string; client_secret: string }>(
+    ...["oidc-client", "create", "--name", "Reports Dashboard", "--redirect-uri", REDIRECT_URI],
+    ...["--scope", "openid profile email offline_access documents:read"],
+  );
+
+  await page.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await page.getByLabel("Name").fill("Ada Lovelace");
+  await page.getByLabel("Email").fill(`ada-${crypto.randomUUID().slice(0, 8)}@example.com`);
+  await page.getByLabel("Password").fill("a long enough passphrase");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
+
+  const verifier = base64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64Url(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
+  const state = crypto.randomUUID();
+  const authorize = new URL(`${system.origin}${OIDC_ENDPOINT.authorize}`);
+  for (const [name, value] of Object.entries({
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: "openid profile email offline_access documents:read",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  })) {
+    authorize.searchParams.set(name, value);
+  }
+  await page.goto(authorize.href);
+  await page.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
+  await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+    "Allow Reports Dashboard to access your account?",
+  );
+  await expect(page.getByTestId("consent-client-id").textContent()).resolves.toBe(client.client_id);
+  await expect(page.getByTestId("consent-org").textContent()).resolves.toBe("Ada Lovelace's organization");
+  const scopes = await page.getByTestId("consent-scopes").locator("li code").allTextContents();
+  expect(scopes).toEqual(["openid", "profile", "email", "offline_access", "documents:read"]);
+  await page.screenshot({ path: `${ARTIFACTS}/consent.png`, fullPage: true });
+
+  await page.getByTestId("consent-approve").click();
+  await page.waitForURL(`${REDIRECT_URI}?**`);
+  const back = new URL(page.url());
+  expect(back.searchParams.get("state")).toBe(state);
+  expect(back.searchParams.get("iss")).toBe(system.origin);
+  const code = back.searchParams.get("code") ?? "";
+  expect(code).not.toBe("");
+  await page.screenshot({ path: `${ARTIFACTS}/consent-returned.png` });
+
+  const token = await system.fetch(ENDPOINT.token, {
+    method: "POST",
+    headers: {
+      Authorization: `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`,
+      "Content-Type": "application/x-www-form-urlencoded",
+    },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    }),
+  });
+  expect(token.status).toBe(200);
+  const tokens = (await token.json()) as { id_token?: string; refresh_token?: string };
+  expect(tokens.id_token).toBeTruthy();
+  expect(tokens.refresh_token).toBeTruthy();
+});
