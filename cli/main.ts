@@ -3,7 +3,9 @@ import { registerAccessRequestCommands } from "./commands/access-request.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerClientCommands } from "./commands/client.ts";
 import { registerHostCommands } from "./commands/host.ts";
+import { registerInitCommand } from "./commands/init.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
+import { registerKeysCommands } from "./commands/keys.ts";
 import { registerMcpCommands } from "./commands/mcp.ts";
 import { registerOidcClientCommands } from "./commands/oidc-client.ts";
 import { registerOperatorCommands } from "./commands/operator.ts";
@@ -11,6 +13,7 @@ import { registerOrgCommands } from "./commands/org.ts";
 import { registerPolicyCommands } from "./commands/policy.ts";
 import { registerRevocationCommands } from "./commands/revocations.ts";
 import { registerRevokeCommand } from "./commands/revoke.ts";
+import { registerUserCommands } from "./commands/user.ts";
 import { registerVaultCommands } from "./commands/vault.ts";
 import { registerSsfCommands } from "./commands/ssf.ts";
 import { CliError } from "./lib/errors.ts";
@@ -27,8 +30,11 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  registerInitCommand(program);
   registerOperatorCommands(program);
   registerOrgCommands(program);
+  registerUserCommands(program);
+  registerKeysCommands(program);
   registerClientCommands(program);
   registerInviteCommands(program);
   registerHostCommands(program);

@@ -10,3 +10,5 @@ export const WORKERS: Record<WorkerName, WorkerEntry>;
 export const SYSTEM_CONFIGS: string[];
 export function originVars(origin: string): Record<WorkerName, Record<string, string>>;
 export const SECRETS: Record<WorkerName, string[]>;
+export const DERIVED_SECRETS: string[];
+export function derivedSecrets(secrets: Record<string, string>): Promise<Record<string, string>>;

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { normaliseIssuer } from "../../shared/config/issuer.ts";
+import { remoteIssuer } from "./profile.ts";
 
 /** The checkout the CLI runs from: the profile and wrangler's state live under it, whatever the cwd. */
 export const CHECKOUT_ROOT = resolve(import.meta.dirname, "../..");
@@ -34,11 +35,21 @@ export function withCommonOptions(
     .option("--url <url>", "the Mono-Auth origin, i.e. the issuer", parseUrl, urlDefault)
     .option("--json", "print exactly one JSON document on stdout and nothing else", false);
   if (options.profile === false) return command;
-  return command.option(
-    "--profile <file>",
-    "the operator credentials file written by `operator bootstrap`",
-    DEFAULT_PROFILE,
-  );
+  command.option("--profile <file>", "the operator credentials file written by `operator bootstrap`", DEFAULT_PROFILE);
+  // A command with a `--remote` of its own (operator bootstrap: the deployed D1) means the same account by it.
+  if (!command.options.some((option) => option.long === "--remote")) {
+    command.option(
+      "--remote",
+      "the deployed issuer `mono-auth init --url` saved in the profile, instead of --url",
+      false,
+    );
+  }
+  return command.hook("preAction", (self) => {
+    const { remote, profile } = self.opts<{ remote?: boolean; profile: string }>();
+    // An explicit --url names the deployed issuer itself (`operator bootstrap --remote --url …`).
+    if (!remote || self.getOptionValueSource("url") === "cli") return;
+    self.setOptionValue("url", remoteIssuer(profile));
+  });
 }
 
 export function parseUrl(value: string): string {

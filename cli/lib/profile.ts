@@ -19,6 +19,8 @@ interface ProfileDocument {
   version: 1;
   /** Keyed by issuer (the normalised `--url`). */
   operators: Record<string, OperatorCredentials>;
+  /** The deployed issuer `--remote` stands for (written by `mono-auth init --url …`). */
+  remote?: string;
 }
 
 function readDocument(path: string): ProfileDocument {
@@ -33,18 +35,39 @@ function readDocument(path: string): ProfileDocument {
   if (typeof operators !== "object" || operators === null) {
     throw new CliError(`the profile ${path} is not a mono-auth profile`);
   }
-  return { version: 1, operators };
+  const remote = (document as Partial<ProfileDocument>).remote;
+  return { version: 1, operators, ...(typeof remote === "string" ? { remote } : {}) };
 }
 
-export function saveOperator(path: string, issuer: string, credentials: OperatorCredentials): void {
-  const document = readDocument(path);
-  document.operators[issuer] = credentials;
+function writeDocument(path: string, document: ProfileDocument): void {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
   // The mode given to writeFileSync applies only to a file it creates.
   chmodSync(temporary, 0o600);
   renameSync(temporary, path);
+}
+
+/** Remembers the deployed issuer, so `--remote` names it. */
+export function saveRemote(path: string, issuer: string): void {
+  writeDocument(path, { ...readDocument(path), remote: issuer });
+}
+
+/** The deployed issuer `--remote` stands for. */
+export function remoteIssuer(path: string): string {
+  const remote = readDocument(path).remote;
+  if (!remote) {
+    throw new CliError(
+      `no remote issuer in ${path}; run \`mono-auth init --url https://your.issuer\` (or pass --url instead of --remote)`,
+    );
+  }
+  return remote;
+}
+
+export function saveOperator(path: string, issuer: string, credentials: OperatorCredentials): void {
+  const document = readDocument(path);
+  document.operators[issuer] = credentials;
+  writeDocument(path, document);
 }
 
 export function operatorFor(path: string, issuer: string): OperatorCredentials {

@@ -7,10 +7,11 @@ import { CHECKOUT_ROOT } from "./options.ts";
 /**
  * Runs the checkout's own wrangler with this process's Node (the project's
  * Node 22, which wrangler needs; a bare `wrangler` on PATH may run under an
- * older one). Its output is captured: a `--json` command must print nothing
+ * older one). `input` goes to its stdin (`secret put` reads the value
+ * there, so a secret is never on a command line). Its output is captured: a `--json` command must print nothing
  * but its own document, and on failure wrangler's words go to stderr.
  */
-export function runWrangler(args: readonly string[]): string {
+export function runWrangler(args: readonly string[], input?: string): string {
   const require = createRequire(import.meta.url);
   const wranglerPackage = require.resolve("wrangler/package.json");
   const bin = resolve(
@@ -19,7 +20,9 @@ export function runWrangler(args: readonly string[]): string {
   );
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd: CHECKOUT_ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    // CI: never a prompt (a migration's "Ok to proceed?"); stdin carries a secret's value.
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    ...(input === undefined ? {} : { input }),
     encoding: "utf8",
     maxBuffer: 16 * 1024 * 1024,
   });

@@ -1,0 +1,154 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import {
+  DERIVED_SECRETS,
+  derivedSecrets,
+  originVars,
+  SECRETS,
+  WORKERS,
+  type WorkerName,
+} from "../../scripts/workers.mjs";
+import { CliError } from "../lib/errors.ts";
+import { CHECKOUT_ROOT } from "../lib/options.ts";
+import { runWrangler } from "../lib/wrangler.ts";
+import type { Progress } from "./progress.ts";
+
+/** The D1 databases and the config that binds each (the audit one only the token Worker binds). */
+export const MIGRATED_DATABASES: readonly { binding: string; config: string }[] = [
+  { binding: "DB", config: WORKERS.gateway.config },
+  { binding: "AUDIT_DB", config: WORKERS.token.config },
+];
+
+/** Every secret the Workers need that is random (the derived ones are computed from these). */
+export function randomSecretNames(): string[] {
+  return [...new Set(Object.values(SECRETS).flat())].filter((name) => !DERIVED_SECRETS.includes(name));
+}
+
+export function generateSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export interface LocalInitOptions {
+  /** The issuer the local system serves as (its origin). */
+  url: string;
+  /** wrangler's local state directory (`npm start` uses .wrangler/state). */
+  persistTo: string;
+  /** Where local secrets are kept (`npm start` uses .wrangler/dev-secrets.json). */
+  secretsFile: string;
+}
+
+export interface LocalInitResult {
+  mode: "local";
+  issuer: string;
+  persist_to: string;
+  /** Names only: secret values are never printed. */
+  secrets: { file: string; generated: string[]; kept: string[] };
+  /** Per Worker, the keys written (missing ones, and derived ones that no longer matched); names only. */
+  dev_vars: { worker: string; file: string; added: string[] }[];
+  migrations: { binding: string; config: string; applied: string[] }[];
+}
+
+function readSecrets(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  try {
+    return JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+  } catch {
+    throw new CliError(`${file} is not JSON; move it away and run \`mono-auth init --local\` again`);
+  }
+}
+
+/** A `.dev.vars` file's `KEY=value` lines (none when it is missing). */
+function readDevVars(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  const values: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0 && !line.startsWith("#")) values[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return values;
+}
+
+/** The migration files wrangler reports it applied (its table rows: `│ 0001_x.sql │ ✅ │`). */
+function appliedMigrations(output: string): string[] {
+  return [...output.matchAll(/(\d{4}_[\w-]+\.sql)\s*│\s*✅/g)].map((m) => m[1] ?? "");
+}
+
+/**
+ * `mono-auth init --local`: what `npm start` needs and nothing more. Local
+ * secrets are generated once (existing ones kept); each Worker's `.dev.vars`
+ * gets the keys it is missing (a value already there is kept, except a
+ * derived one that no longer matches its source); pending D1 migrations are
+ * applied to the local state of both databases. No operator, org or client
+ * is created.
+ */
+export async function initLocal(options: LocalInitOptions, progress: Progress): Promise<LocalInitResult> {
+  progress.step("local secrets");
+  const secrets = readSecrets(options.secretsFile);
+  const needed = randomSecretNames();
+  const generated = needed.filter((name) => !secrets[name]);
+  for (const name of generated) secrets[name] = generateSecret();
+  if (generated.length > 0) {
+    mkdirSync(dirname(options.secretsFile), { recursive: true });
+    writeFileSync(options.secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  }
+
+  progress.step("each Worker's .dev.vars");
+  const vars = originVars(options.url);
+  const files = (Object.keys(WORKERS) as WorkerName[]).map((name) => {
+    const file = resolve(CHECKOUT_ROOT, dirname(WORKERS[name].config), ".dev.vars");
+    return { name, file, existing: readDevVars(file) };
+  });
+  // A value already in a .dev.vars is kept; derived ones follow what the Workers will really use.
+  const effective: Record<string, string> = { ...secrets };
+  for (const { name, existing } of files) {
+    for (const secret of SECRETS[name]) if (existing[secret]) effective[secret] = existing[secret];
+  }
+  const derived = (await derivedSecrets(effective)) as Record<string, string>;
+  const devVars: LocalInitResult["dev_vars"] = [];
+  for (const { name, file, existing } of files) {
+    const wanted: Record<string, string> = { ...vars[name] };
+    for (const secret of SECRETS[name]) wanted[secret] = derived[secret] ?? effective[secret] ?? "";
+    if (Object.keys(wanted).length === 0) continue;
+    const added = Object.keys(wanted).filter((key) => existing[key] === undefined);
+    const stale = DERIVED_SECRETS.filter(
+      (key) => key in wanted && existing[key] !== undefined && existing[key] !== wanted[key],
+    );
+    if (added.length > 0 || stale.length > 0) {
+      const merged = {
+        ...existing,
+        ...Object.fromEntries([...added, ...stale].map((key) => [key, wanted[key] ?? ""])),
+      };
+      const text = `${Object.entries(merged)
+        .map(([k, v]) => `${k}=${v}`)
+        .join("\n")}\n`;
+      writeFileSync(file, text, { mode: 0o600 });
+    }
+    devVars.push({ worker: name, file, added: [...added, ...stale] });
+  }
+
+  const migrations: LocalInitResult["migrations"] = [];
+  for (const { binding, config } of MIGRATED_DATABASES) {
+    progress.step(`migrations of ${binding}`);
+    const output = runWrangler([
+      "d1",
+      "migrations",
+      "apply",
+      binding,
+      "--local",
+      "--persist-to",
+      options.persistTo,
+      "-c",
+      config,
+    ]);
+    migrations.push({ binding, config, applied: appliedMigrations(output) });
+  }
+  return {
+    mode: "local",
+    issuer: options.url,
+    persist_to: options.persistTo,
+    secrets: { file: options.secretsFile, generated, kept: needed.filter((n) => !generated.includes(n)) },
+    dev_vars: devVars,
+    migrations,
+  };
+}
