@@ -94,6 +94,22 @@ describe("the demo's sensitive tool: refused to an agent until a live grant name
 
     const id = await grant(orgId, clientId, "demo", "purge_documents");
     expect(await resultText(await post(ENDPOINT.mcpDemo, purge(), token))).toMatch(/^would purge \d+ documents$/);
+    // Audited: the refusal with its code, the use with the grant it rested on.
+    const decisions = () =>
+      env.AUDIT_DB.prepare(
+        "SELECT outcome, detail FROM audit_event WHERE org_id = ? AND kind = 'gateway.decision' AND detail LIKE '%purge_documents%'",
+      )
+        .bind(orgId)
+        .all<{ outcome: string; detail: string }>()
+        .then((r) =>
+          r.results.map((row) => [row.outcome, JSON.parse(row.detail).error ?? JSON.parse(row.detail).mcp_grant]),
+        );
+    await expect.poll(decisions).toEqual(
+      expect.arrayContaining([
+        ["deny", "ERR_GRANT_REQUIRED"],
+        ["allow", id],
+      ]),
+    );
 
     await env.DB.prepare("UPDATE mcp_grant SET status = 'revoked', revoked_at = ? WHERE id = ?")
       .bind(Date.now(), id)

@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from "jose";
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { ACCESS_EVENT_JWT_TYP, AGENT_API } from "../../shared/contracts/mcp.ts";
@@ -8,7 +8,7 @@ import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken, createTestOrg, mintedToken, registerTestClient, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError, seedUser } from "./fixtures.ts";
 import { createVersion, MEMBERS_READ, MEMBERS_READ_TESTS, publish } from "./policies-fixtures.ts";
-import { seedMember } from "./token-exchange-fixtures.ts";
+import { delegationParams, exchange, registerAgent, seedMember, userToken } from "./token-exchange-fixtures.ts";
 
 // The operator review cycle of agent access (workers/token/src/mcp/review.ts):
 // an agent files a request through the agent API, an operator approves
@@ -457,5 +457,57 @@ describe("audit: who asked, who decided, what was granted", () => {
         ]),
       );
     expect(grant.id).toMatch(/^mg_/);
+  });
+});
+
+describe("token exchange honours only live grants (an agent acting for a person)", () => {
+  it("no exchange before approval; after it the delegated token names the grant; revoked, none again and a grant revocation is recorded", async () => {
+    const orgId = await createTestOrg();
+    const userId = await seedMember(orgId);
+    const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
+    const resource = `${env.ISSUER}/mcp/${name}`;
+    const registered = await adminRequest("POST", `/orgs/${orgId}/mcp-servers`, {
+      token: operator,
+      body: {
+        name,
+        upstream: { binding: "DEMO" },
+        scopes: ["documents:read"],
+        tools: [{ name: "purge_documents", sensitivity: "sensitive" }],
+        owner: "ops",
+      },
+    });
+    expect(registered.status).toBe(201);
+    const agent = await registerAgent(orgId, { audiences: [AUDIENCE, resource] });
+    const agentToken = await clientToken(agent);
+    // The person's token holds the server's resource (RFC 8693: an exchange narrows, never widens, audiences).
+    const subjectToken = await userToken(orgId, userId, { audience: [AUDIENCE, resource] });
+    // Without a live grant: invalid_request (RFC 8693 §2.2.2, grants/token-exchange.ts).
+    const tryExchange = () =>
+      exchange(agent, delegationParams(subjectToken, agentToken, { resource, scope: "documents:read" }));
+    await expectOAuthError(await tryExchange(), 400, "invalid_request");
+
+    const request = await fileRequest(agentToken, {
+      server: name,
+      tools: ["purge_documents"],
+      scopes: ["documents:read"],
+      on_behalf_of: userId,
+      reason: "act for the person",
+    });
+    const { grant } = (await (await approve(orgId, request.id)).json()) as { grant: GrantView };
+    const issued = await tryExchange();
+    expect(issued.status).toBe(200);
+    const { access_token } = (await issued.json()) as { access_token: string };
+    expect(decodeJwt(access_token)).toMatchObject({
+      sub: userId,
+      aud: resource,
+      act: { sub: agent.clientId },
+      grant_id: grant.delegation_grant_id,
+    });
+
+    const revoked = await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${grant.id}`, { token: operator });
+    expect(revoked.status).toBe(200);
+    await expectOAuthError(await tryExchange(), 400, "invalid_request");
+    const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+    expect(snapshot.entries.filter((e) => e.kind === "grant").map((e) => e.value)).toEqual([grant.delegation_grant_id]);
   });
 });
