@@ -12,3 +12,12 @@ export function secondFactorMarkIdentifier(sessionId: string): string {
 
 /** Better Auth's error code for a session that has not passed its second factor. */
 export const SECOND_FACTOR_REQUIRED = "SECOND_FACTOR_REQUIRED";
+
+/**
+ * A TOTP code already accepted for this person (RFC 6238 §5.2: the verifier
+ * must not accept it a second time): a `verification` row that outlives the
+ * code's validity window.
+ */
+export function usedTotpIdentifier(userId: string, code: string): string {
+  return `totp-used:${userId}:${code}`;
+}

@@ -2,7 +2,7 @@
 // them: plain form posts, same-origin only, each answer a page or a redirect.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { secretFromOtpauthUri, totp } from "../support/totp.ts";
+import { nextTotp, secretFromOtpauthUri, totp } from "../support/totp.ts";
 import { form, get, PASSWORD, signUp } from "./helpers.ts";
 import { enableTotp, passwordSignIn, updatedCookies } from "./two-factor-flow.ts";
 
@@ -35,7 +35,7 @@ describe("two-factor and account pages", () => {
     expect(await wrong.text()).toContain("That code is not right.");
     const right = await form(
       "/two-factor",
-      { code: await totp(secret) },
+      { code: await nextTotp(secret) },
       { Origin: new URL(env.ISSUER).origin, Cookie: challenge },
     );
     expect(right.status).toBe(303);

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SECOND_FACTOR_REQUIRED } from "../../shared/contracts/second-factor.ts";
-import { totp } from "../support/totp.ts";
+import { nextTotp } from "../support/totp.ts";
 import { api, exchange, get, PASSWORD, signUp } from "./helpers.ts";
 import { enableTotp, passwordSignIn, updatedCookies } from "./two-factor-flow.ts";
 
@@ -83,7 +83,8 @@ describe("TOTP second factor", () => {
     const wrong = await api("/two-factor/verify-totp", { code: "000000" }, { Cookie: signIn.cookie });
     expect(wrong.status).toBe(401);
     expect(((await wrong.json()) as { code: string }).code).toBe("INVALID_CODE");
-    const verified = await api("/two-factor/verify-totp", { code: await totp(secret) }, { Cookie: signIn.cookie });
+    const code = await nextTotp(secret);
+    const verified = await api("/two-factor/verify-totp", { code }, { Cookie: signIn.cookie });
     expect(verified.status).toBe(200);
     const body = (await verified.json()) as Record<string, unknown>;
     // The raw session token never reaches a page script (http/session-token-fields.ts).
@@ -91,9 +92,15 @@ describe("TOTP second factor", () => {
     const cookie = updatedCookies(signIn.cookie, verified);
     expect((await exchange(cookie)).status).toBe(200);
     // The challenge cookie is spent.
-    const again = await api("/two-factor/verify-totp", { code: await totp(secret) }, { Cookie: signIn.cookie });
+    const again = await api("/two-factor/verify-totp", { code }, { Cookie: signIn.cookie });
     expect(again.status).toBe(401);
     expect(((await again.json()) as { code: string }).code).toBe("INVALID_TWO_FACTOR_COOKIE");
+    // RFC 6238 §5.2: the accepted code does not work a second time, even with a new challenge.
+    const replay = await passwordSignIn(person.email);
+    const replayed = await api("/two-factor/verify-totp", { code }, { Cookie: replay.cookie });
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { code: string }).code).toBe("INVALID_CODE");
+    expect(await sessionOf(updatedCookies(replay.cookie, replayed))).toBeNull();
   });
 
   it("accepts each backup code once", async () => {
@@ -118,7 +125,7 @@ describe("TOTP second factor", () => {
     const first = await passwordSignIn(person.email);
     const trusted = await api(
       "/two-factor/verify-totp",
-      { code: await totp(secret), trustDevice: true },
+      { code: await nextTotp(secret), trustDevice: true },
       { Cookie: first.cookie },
     );
     expect(trusted.status).toBe(200);
@@ -155,7 +162,7 @@ describe("TOTP second factor", () => {
     expect(account.headers.get("Location")).toBe("/two-factor");
 
     // The session proves the second factor itself and may then act.
-    const stepUp = await api("/two-factor/verify-totp", { code: await totp(secret) }, { Cookie: other.cookie });
+    const stepUp = await api("/two-factor/verify-totp", { code: await nextTotp(secret) }, { Cookie: other.cookie });
     expect(stepUp.status).toBe(200);
     expect((await exchange(other.cookie)).status).toBe(200);
   });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { screenshot, signInWithPassword, signOut, signUpThroughPages } from "../support/browser-account.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
-import { totp } from "../support/totp.ts";
+import { nextTotp, totp } from "../support/totp.ts";
 
 let system: RunningSystem;
 let browser: Browser;
@@ -52,7 +52,8 @@ it("turns on TOTP, then signs in with password and code", async () => {
   await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
     "That code is not right. Check the time on your device and try again.",
   );
-  await page.getByLabel("Authentication code").fill(await totp(secret));
+  // Not the code that turned 2FA on: each code is accepted once (RFC 6238 §5.2).
+  await page.getByLabel("Authentication code").fill(await nextTotp(secret));
   await page.getByRole("button", { name: "Verify" }).click();
   await page.waitForURL(`${system.origin}/app`);
   await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
