@@ -63,6 +63,10 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       freshSessionPlugin(),
       organization({
         allowUserToCreateOrganization: true,
+        // GHSA-fmh4-wcc4-5jm3: accepting (or rejecting) an invitation needs
+        // the invited address, verified, on the signed-in account; Better
+        // Auth would otherwise skip the verification with its default ids.
+        requireEmailVerificationOnInvitation: true,
         // Owners and admins manage the org's API keys; members do not.
         ...organizationRolesWithApiKeys(),
         ...runtime,
