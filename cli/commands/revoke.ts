@@ -20,6 +20,7 @@ interface RevokeOptions extends CommonOptions {
   session?: string;
   subject?: string;
   client?: string;
+  grant?: string;
   all?: boolean;
   reason?: string;
 }
@@ -31,17 +32,18 @@ function target(options: RevokeOptions): { kind: RevocationKind; value?: string 
   if (options.session !== undefined) given.push({ kind: "session", value: options.session });
   if (options.subject !== undefined) given.push({ kind: "subject", value: options.subject });
   if (options.client !== undefined) given.push({ kind: "client", value: options.client });
+  if (options.grant !== undefined) given.push({ kind: "grant", value: options.grant });
   if (options.all) given.push({ kind: "org" });
   const [only] = given;
   if (given.length !== 1 || !only) {
-    throw new CliError("name exactly one of --jti, --session, --subject, --client or --all");
+    throw new CliError("name exactly one of --jti, --session, --subject, --client, --grant or --all");
   }
   return only;
 }
 
 /**
  * `mono-auth revoke --org ORG (--jti X | --session X | --subject X |
- * --client X | --all)`: records the revocation in the org's Durable Object
+ * --client X | --grant X | --all)`: records the revocation in the org's Durable Object
  * through the admin API; it prints only once the revocation is recorded.
  */
 export function registerRevokeCommand(program: Command): void {
@@ -54,6 +56,7 @@ export function registerRevokeCommand(program: Command): void {
       .option("--session <id>", "every token minted for a session")
       .option("--subject <sub>", "every token issued until now to a user or machine")
       .option("--client <client_id>", "every token issued until now to a client, or naming it in act")
+      .option("--grant <grant_id>", "every token minted under a delegation grant (its grant_id)")
       .option("--all", "every token the org issued until now (kill switch)")
       .option("--reason <text>", "why, for the audit trail and subscribers"),
   ).action(async (options: RevokeOptions) => {

@@ -142,6 +142,10 @@ describe("revoked at every producer, refused at the gateway (default bound, push
     expect(await revoked.json()).toMatchObject({ id: grantId, status: "revoked" });
     await expectRefused(delegated);
     expect(await gateway(personToken)).toBe("allowed");
+    // An operator may record the same kind directly (mono-auth revoke --grant).
+    const direct = await operator.admin("POST", `/orgs/${person.orgId}/revocations`, { kind: "grant", value: grantId });
+    expect(direct.status).toBe(201);
+    expect(await direct.json()).toMatchObject({ kind: "grant", value: grantId });
   });
 });
 

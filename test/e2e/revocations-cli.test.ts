@@ -124,7 +124,7 @@ describe("mono-auth revoke and revocations watch", () => {
     const none = await cli("revoke", "--org", orgId);
     expect(none.code).not.toBe(0);
     expect(none.stdout).toBe("");
-    expect(none.stderr).toContain("exactly one of --jti, --session, --subject, --client or --all");
+    expect(none.stderr).toContain("exactly one of --jti, --session, --subject, --client, --grant or --all");
     const two = await cli("revoke", "--org", orgId, "--jti", "a", "--all");
     expect(two.code).not.toBe(0);
     const unknownOrg = await cli("revoke", "--org", "no-such-org", "--jti", "a");

@@ -1,4 +1,4 @@
-import type { RevocationKind } from "../../../../shared/contracts/revocation.ts";
+import { REVOCATION_KINDS, type RevocationKind } from "../../../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
@@ -11,7 +11,7 @@ import { oneOf, onlyFields, optionalString } from "./validate.ts";
 import { revocationSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
 
-const KINDS: readonly RevocationKind[] = ["jti", "session", "subject", "client", "org"];
+const KINDS: readonly RevocationKind[] = REVOCATION_KINDS;
 /** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
 const MAX_VALUE_LENGTH = 256;
 const MAX_REASON_LENGTH = 200;

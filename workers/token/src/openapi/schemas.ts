@@ -178,7 +178,7 @@ export const keySchemas = {
   }),
 };
 
-const revocationKind = z.enum(["jti", "session", "subject", "client", "org"]);
+const revocationKind = z.enum(["jti", "session", "subject", "client", "grant", "org"]);
 export const revocationSchemas = {
   create: z.object({
     kind: revocationKind,
