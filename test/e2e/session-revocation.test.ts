@@ -123,6 +123,9 @@ describe("a token minted while org A was active dies with its session", () => {
     });
     expect(invite.status).toBe(200);
     const { id: invitationId } = (await invite.json()) as { id: string };
+    // Accepting needs the invited address verified (GHSA-fmh4-wcc4-5jm3,
+    // test/authn/org-invitation.test.ts); this test is about what removal revokes.
+    await system.execMain("UPDATE user SET email_verified = 1 WHERE email = ?", member.email);
     expect((await member.client.postJson("/api/auth/organization/accept-invitation", { invitationId })).status).toBe(
       200,
     );
