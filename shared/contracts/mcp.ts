@@ -76,9 +76,6 @@ export const DEMO_MCP_SERVER = {
   owner: "platform",
 } as const;
 
-/** ENDPOINT.mcpDemo must be the demo's registry path. */
-export const DEMO_MCP_PATH: string = ENDPOINT.mcpDemo;
-
 /** `on_behalf_of` for an agent acting as itself, for its org (not for a person). */
 export const ON_BEHALF_OF_ORG = "org";
 
@@ -110,12 +107,17 @@ export interface McpGrantCover {
 }
 
 /**
- * Whether a live grant lets this agent call this tool for this principal: an
- * agent acting as itself (`sub` = its client_id) needs an `org` grant; one
- * acting for a person (RFC 8693 `act`) needs that person's grant.
+ * The live grant that lets this agent call this tool for this principal, if
+ * any: an agent acting as itself (`sub` is its client_id) needs an `org`
+ * grant; one acting for a person (RFC 8693 `act`) needs that person's.
  */
-export function grantCovers(grants: readonly McpGrantCover[], tool: string, onBehalfOf: string, now: number): boolean {
-  return grants.some((g) => g.expiresAt > now && g.onBehalfOf === onBehalfOf && g.tools.includes(tool));
+export function coveringGrant(
+  grants: readonly McpGrantCover[],
+  tool: string,
+  onBehalfOf: string,
+  now: number,
+): McpGrantCover | undefined {
+  return grants.find((g) => g.expiresAt > now && g.onBehalfOf === onBehalfOf && g.tools.includes(tool));
 }
 
 /** The `typ` of a signed notification (workers/token/src/mcp/notify.ts; RFC 8725 §3.11). */

@@ -223,6 +223,22 @@ describe("agent API: access requests", () => {
     expect(error.error_description).toMatch(detail);
   });
 
+  it("400 invalid_body for a body that is not a JSON object; 413 payload_too_large past 16 KiB", async () => {
+    const { token } = await setup();
+    const post = (body: string, type = "application/json") =>
+      exports.default.fetch(
+        new Request(`http://localhost${AGENT_API.accessRequests}`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}`, "Content-Type": type },
+          body,
+        }),
+      );
+    await expectOAuthError(await post("{not json"), 400, "invalid_body");
+    await expectOAuthError(await post("[]"), 400, "invalid_body");
+    await expectOAuthError(await post("{}", "text/plain"), 400, "invalid_body");
+    await expectOAuthError(await post(JSON.stringify({ reason: "x".repeat(17 * 1024) })), 413, "payload_too_large");
+  });
+
   it("asks on behalf of a member of the org", async () => {
     const { orgId, token } = await setup();
     const userId = await seedMember(orgId);

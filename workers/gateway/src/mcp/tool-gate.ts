@@ -1,4 +1,9 @@
-import { agentPrincipal, MCP_RESOURCE_ATTRIBUTE, type McpTool } from "../../../../shared/contracts/mcp.ts";
+import {
+  agentPrincipal,
+  coveringGrant,
+  MCP_RESOURCE_ATTRIBUTE,
+  type McpTool,
+} from "../../../../shared/contracts/mcp.ts";
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import type { AttributeValue } from "../../../../shared/policy/types.ts";
 import type { McpRequest } from "./read-mcp-request.ts";
@@ -52,8 +57,7 @@ export async function gateTool(
     console.error("mcp grants unavailable", error);
     return { kind: "unavailable" };
   }
-  const now = Date.now();
-  const grant = grants.find((g) => g.expiresAt > now && g.onBehalfOf === agent.onBehalfOf && g.tools.includes(tool));
+  const grant = coveringGrant(grants, tool, agent.onBehalfOf, Date.now());
   if (!grant) {
     return {
       kind: "refused",

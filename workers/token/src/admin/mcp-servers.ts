@@ -131,7 +131,7 @@ export function mcpServerRoutes(admin: AdminApp): void {
       const body = await readJsonObject(c);
       onlyFields(body, FIELDS);
       const fields = readServerFields(body, current);
-      const server = await updateMcpServer(c.env.DB, issuer, orgId, name, fields);
+      const server = await updateMcpServer(c.env.DB, orgId, name, fields);
       if (!server) throw new HttpError("not_found", "no such MCP server in this org");
       return c.json(serverView(server, issuer));
     },

@@ -75,16 +75,15 @@ export function agentApi(): Hono<AgentEnv> {
   return api;
 }
 
+/** The JSON object body (`application/json`, at most MAX_BODY_BYTES: 413 `payload_too_large` beyond); 400 `invalid_body` otherwise. */
 async function readJson(request: Request): Promise<Record<string, unknown>> {
   const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/json") throw new HttpError("invalid_body", "the body must be application/json");
+  const bytes = await readBodyCapped(request, MAX_BODY_BYTES);
   let value: unknown;
   try {
-    value = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(await readBodyCapped(request, MAX_BODY_BYTES)),
-    );
-  } catch (error) {
-    if (error instanceof HttpError || (error instanceof Error && error.name === "BodyTooLargeError")) throw error;
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
     throw new HttpError("invalid_body", "the body is not JSON");
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {

@@ -1,6 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import {
-  grantCovers,
+  coveringGrant,
   MCP_RESOURCE_ATTRIBUTE,
   mcpResourceType,
   mcpServerPath,
@@ -67,7 +67,7 @@ export async function discoverServers(env: TokenEnv, issuer: string, agent: Agen
     if (!ask("tools/list", "", false)) continue;
     const tools: DiscoveredTool[] = [];
     for (const tool of server.tools) {
-      const granted = grantCovers(covers, tool.name, agent.onBehalfOf, now);
+      const granted = coveringGrant(covers, tool.name, agent.onBehalfOf, now) !== undefined;
       const sensitive = tool.sensitivity === "sensitive";
       const allowed = ask("tools/call", tool.name, granted);
       const allowedWithGrant = sensitive && !granted && ask("tools/call", tool.name, true);

@@ -121,7 +121,6 @@ export async function createMcpServer(
 
 export async function updateMcpServer(
   db: D1Database,
-  issuer: string,
   orgId: string,
   name: string,
   fields: McpServerFields,
@@ -133,7 +132,7 @@ export async function updateMcpServer(
     .where(and(eq(mcpServer.orgId, orgId), eq(mcpServer.name, name)))
     .returning()
     .all();
-  return updated[0] ? fromRow(updated[0]) : findMcpServer(db, issuer, orgId, name);
+  return updated[0] ? fromRow(updated[0]) : undefined;
 }
 
 /** Removes the server; the gateway stops fronting it within its cache bound (workers/gateway/src/mcp/). */
