@@ -59,7 +59,7 @@ describe("admin API: operator revocation", () => {
     const token = await adminToken();
     const orgId = await newOrg(token);
     const post = (body: unknown) => adminRequest("POST", `/orgs/${orgId}/revocations`, { token, body });
-    await expectHttpError(await post({ kind: "grant", value: "g" }), 400, "invalid_body");
+    await expectHttpError(await post({ kind: "user", value: "g" }), 400, "invalid_body");
     await expectHttpError(await post({ kind: "jti" }), 400, "invalid_body");
     await expectHttpError(await post({ kind: "jti", value: "" }), 400, "invalid_body");
     await expectHttpError(await post({ kind: "jti", value: "x".repeat(257) }), 400, "invalid_body");
