@@ -193,6 +193,39 @@ describe("consent page", () => {
   });
 });
 
+describe("a signed-out person", () => {
+  it("is sent to sign in, and once signed in comes back to the authorization (then consent), once", async () => {
+    const client = await browserClient();
+    const { challenge } = await pkce();
+    const request = codeRequest(client.clientId, challenge);
+    const signedOut = await authorize(request, "");
+    expect(signedOut.status).toBe(302);
+    expect(new URL(signedOut.headers.get("Location") ?? "", ISSUER).pathname).toBe(ENDPOINT.signIn);
+    const kept = signedOut.headers.getSetCookie().find((c) => c.startsWith("mono.oidc_resume="));
+    expect(kept).toMatch(/HttpOnly/);
+    expect(kept).toMatch(/SameSite=Lax/);
+    expect(kept).toMatch(/Max-Age=600/);
+    const resumeCookie = (kept ?? "").split(";")[0];
+
+    const person = await signUp();
+    const landed = await exports.default.fetch(
+      new Request(`${ISSUER}${ENDPOINT.app}`, {
+        headers: { Cookie: `${person.cookie}; ${resumeCookie}` },
+        redirect: "manual",
+      }),
+    );
+    expect(landed.status).toBe(303);
+    const resumed = new URL(landed.headers.get("Location") ?? "", ISSUER);
+    expect(resumed.pathname).toBe(`${ENDPOINT.authApi}/oauth2/authorize`);
+    expect(resumed.searchParams.get("state")).toBe(request.state);
+    // The cookie is spent.
+    expect(landed.headers.getSetCookie().some((c) => c.startsWith("mono.oidc_resume=;"))).toBe(true);
+
+    const consent = await authorize(Object.fromEntries(resumed.searchParams), person.cookie);
+    expect(new URL(consent.headers.get("Location") ?? "", ISSUER).pathname).toBe(ENDPOINT.consent);
+  });
+});
+
 describe("GHSA-9h47-pqcx-hjr4: no open client registration", () => {
   const registration = { redirect_uris: ["https://evil.example/cb"], token_endpoint_auth_method: "none" };
   async function register(path: string, cookie?: string) {

@@ -1,10 +1,12 @@
 import { Hono } from "hono";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../../shared/contracts/oidc.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
+import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
 import {
   type AuthnApp,
   appPage,
@@ -34,6 +36,9 @@ const app = new Hono<AuthnApp>();
 // Every body is read once, under the byte cap, before any handler sees it.
 app.use("*", capRequestBody);
 
+// A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
+app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
+app.get(ENDPOINT.app, resumeAuthorization);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
