@@ -87,6 +87,9 @@ app.post(ACCOUNT_PATH.confirmTwoFactor, account.confirmTwoFactor);
 app.post(ACCOUNT_PATH.disableTwoFactor, account.disableTwoFactor);
 app.post(ACCOUNT_PATH.createKey, account.createApiKey);
 app.post(ACCOUNT_PATH.revokeKey, account.revokeApiKey);
+app.post(ACCOUNT_PATH.switchOrganization, account.switchOrganization);
+app.post(ACCOUNT_PATH.memberRole, account.changeMemberRole);
+app.post(ACCOUNT_PATH.removeMember, account.removeMember);
 
 app.use(ENDPOINT.consent, consentPageHeaders);
 app.get(ENDPOINT.consent, showConsent);

@@ -10,10 +10,10 @@ import type { PageSession } from "../two-factor/page-session.ts";
 /** What an account action turned into: a message for the page, and cookies when Better Auth replaced the session. */
 export type ActionOutcome =
   | { ok: true; notice: string; setCookies?: string[] }
-  | { ok: false; status: 400 | 401 | 403 | 404 | 429 | 500; message: string };
+  | { ok: false; status: 400 | 401 | 403 | 404 | 429 | 500 | 503; message: string };
 
 /** Better Auth's error codes as the person at the account page should read them. */
-const REFUSALS: Record<string, { status: 400 | 401 | 403 | 404; message: string }> = {
+const REFUSALS: Record<string, { status: 400 | 401 | 403 | 404 | 503; message: string }> = {
   INVALID_PASSWORD: { status: 401, message: "That password is not right." },
   INVALID_CODE: { status: 401, message: "That code is not right. Check the time on your device and try again." },
   TOTP_ALREADY_ENABLED: { status: 400, message: "Two-factor authentication is already on." },
@@ -29,6 +29,16 @@ const REFUSALS: Record<string, { status: 400 | 401 | 403 | 404; message: string 
     message: "Only the organization's owners and admins manage its keys.",
   },
   SECOND_FACTOR_REQUIRED: { status: 403, message: "Confirm your second factor first." },
+  YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION: { status: 403, message: "You are not a member of that organization." },
+  YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER: { status: 403, message: "You may not change that member's role." },
+  YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER: { status: 403, message: "You may not remove that member." },
+  MEMBER_NOT_FOUND: { status: 404, message: "No such member." },
+  YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER: {
+    status: 400,
+    message: "The organization needs an owner: make someone else owner first.",
+  },
+  // revocation/endpoint-hooks.ts: the member's tokens could not be cut off, so nothing changed.
+  REVOCATION_NOT_RECORDED: { status: 503, message: "The change could not be recorded safely. Try again." },
 };
 
 export type ActionRefusal = Extract<ActionOutcome, { ok: false }>;
@@ -76,6 +86,15 @@ export async function activeMembership(env: AuthnEnv, session: PageSession) {
     .where(and(eq(member.userId, session.user.id), eq(member.organizationId, orgId)))
     .get();
   return row ?? null;
+}
+
+export async function isMemberOf(env: AuthnEnv, userId: string, organizationId: string): Promise<boolean> {
+  const row = await drizzle(env.DB)
+    .select({ id: member.id })
+    .from(member)
+    .where(and(eq(member.userId, userId), eq(member.organizationId, organizationId)))
+    .get();
+  return row !== undefined;
 }
 
 export function managesOrgKeys(role: string | undefined): boolean {

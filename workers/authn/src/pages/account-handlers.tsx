@@ -12,6 +12,7 @@ import {
   type ActionOutcome,
   activeMembership,
   createKey,
+  isMemberOf,
   managesOrgKeys,
   permissionsAsScopes,
   readNewKey,
@@ -31,6 +32,7 @@ type PageContext = Context<AuthnApp>;
 const DONE: Record<string, string> = {
   "two-factor-on": "Two-factor authentication is on.",
   "two-factor-off": "Two-factor authentication is off.",
+  "org-switched": "Active organization switched.",
 };
 type Extra = Pick<AccountPageProps, "notice" | "error" | "createdKey">;
 
@@ -44,19 +46,23 @@ async function renderAccount(
   c: PageContext,
   session: PageSession,
   extra: Extra = {},
-  status: 200 | 400 | 401 | 403 | 404 | 429 | 500 = 200,
+  status: 200 | 400 | 401 | 403 | 404 | 429 | 500 | 503 = 200,
 ) {
   const auth = getAuth(c.env);
   const headers = c.req.raw.headers;
   const membership = await activeMembership(c.env, session);
   const managesKeys = managesOrgKeys(membership?.role);
-  const [sessions, passkeys, userKeys, orgKeys] = await Promise.all([
+  const [sessions, passkeys, userKeys, orgKeys, orgs, members] = await Promise.all([
     auth.api.listSessions({ headers }),
     auth.api.listPasskeys({ headers }),
     auth.api.listApiKeys({ headers, query: { configId: "user" } }),
     managesKeys && membership
       ? auth.api.listApiKeys({ headers, query: { configId: "org", organizationId: membership.id } })
       : Promise.resolve({ apiKeys: [] }),
+    auth.api.listOrganizations({ headers }),
+    membership
+      ? auth.api.listMembers({ headers, query: { organizationId: membership.id } })
+      : Promise.resolve({ members: [] }),
   ]);
   const keys = [...userKeys.apiKeys, ...orgKeys.apiKeys].map((k) => ({
     id: k.id,
@@ -89,6 +95,18 @@ async function renderAccount(
         createdAt: p.createdAt ? new Date(p.createdAt) : null,
       }))}
       keys={keys}
+      organizations={{
+        orgs: orgs.map((o) => ({ id: o.id, name: o.name, active: o.id === membership?.id })),
+        members: members.members.map((m) => ({
+          id: m.id,
+          name: m.user.name,
+          email: m.user.email,
+          role: m.role,
+          self: m.userId === session.user.id,
+        })),
+        activeName: membership?.name ?? null,
+        managesMembers: managesKeys,
+      }}
       {...extra}
     />,
     status,
@@ -286,4 +304,62 @@ export const revokeApiKey = accountAction(async (c, _session, form) => {
     return refusal(error);
   }
   return { ok: true, notice: "API key revoked." };
+});
+
+export const switchOrganization = accountAction(async (c, session, form) => {
+  const organizationId = text(form, "organizationId");
+  // Better Auth answers a switch to someone else's org by unsetting the
+  // session's active org; a forged post should change nothing at all.
+  if (!(await isMemberOf(c.env, session.user.id, organizationId))) {
+    return { ok: false, status: 403, message: "You are not a member of that organization." };
+  }
+  try {
+    const response = await getAuth(c.env).api.setActiveOrganization({
+      body: { organizationId },
+      headers: c.req.raw.headers,
+      asResponse: true,
+    });
+    if (!response.ok) {
+      const body = (await response.json().catch(() => ({}))) as { code?: string };
+      return body.code === "YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION" || response.status === 403
+        ? { ok: false, status: 403, message: "You are not a member of that organization." }
+        : { ok: false, status: 400, message: "That organization could not be made active." };
+    }
+    // The session changed: the page is read again from it.
+    return { ok: true, notice: DONE["org-switched"] ?? "", setCookies: response.headers.getSetCookie() };
+  } catch (error) {
+    return refusal(error);
+  }
+});
+
+const MEMBER_ROLES: ReadonlySet<string> = new Set(["member", "admin", "owner"]);
+
+/** Better Auth decides who may change whom (owners and admins; never above their own role). */
+export const changeMemberRole = accountAction(async (c, session, form) => {
+  const role = text(form, "role");
+  if (!MEMBER_ROLES.has(role)) return { ok: false, status: 400, message: "Choose member, admin or owner." };
+  const organizationId = session.session.activeOrganizationId ?? "";
+  try {
+    await getAuth(c.env).api.updateMemberRole({
+      body: { memberId: text(form, "memberId"), role, organizationId },
+      headers: c.req.raw.headers,
+    });
+  } catch (error) {
+    return refusal(error);
+  }
+  return { ok: true, notice: "Role changed." };
+});
+
+/** Removing a member revokes the tokens they hold in the org (revocation/membership-revocation.ts). */
+export const removeMember = accountAction(async (c, session, form) => {
+  const organizationId = session.session.activeOrganizationId ?? "";
+  try {
+    await getAuth(c.env).api.removeMember({
+      body: { memberIdOrEmail: text(form, "memberId"), organizationId },
+      headers: c.req.raw.headers,
+    });
+  } catch (error) {
+    return refusal(error);
+  }
+  return { ok: true, notice: "Member removed." };
 });

@@ -3,6 +3,7 @@ import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { API_KEY_DEFAULT_DAYS, API_KEY_MAX_DAYS } from "../auth/plugins/api-key.ts";
 import { ACCOUNT_PATH } from "./account-paths.ts";
 import { Layout } from "./layout.tsx";
+import { OrganizationsSection, type OrganizationsSectionProps } from "./organizations-section.tsx";
 
 export interface AccountSessionRow {
   id: string;
@@ -35,6 +36,7 @@ export interface AccountPageProps {
   sessions: AccountSessionRow[];
   passkeys: AccountPasskeyRow[];
   keys: AccountKeyRow[];
+  organizations: OrganizationsSectionProps;
   notice?: string;
   error?: string;
   /** A key just created: shown on this one page, never again. */
@@ -51,6 +53,9 @@ const STYLE = `
   .secret { display: block; padding: .6rem; border: 1px dashed #8888; border-radius: .4rem; word-break: break-all; }
   fieldset { border: 1px solid #8884; border-radius: .4rem; display: grid; gap: .25rem; }
   label.check { display: flex; gap: .4rem; font-weight: 400; align-items: center; }
+  div.card { display: grid; gap: .5rem; max-width: 24rem; margin-top: 1rem; }
+  div.card p { margin: 0; }
+  select { font: inherit; padding: .5rem .6rem; border: 1px solid #8889; border-radius: .4rem; }
 `;
 
 function when(date: Date | null): string {
@@ -83,6 +88,8 @@ export function AccountPage(props: AccountPageProps) {
           {props.error}
         </p>
       ) : null}
+
+      <OrganizationsSection {...props.organizations} />
 
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Sessions</h2>

@@ -13,6 +13,9 @@ export const ACCOUNT_PATH = {
   disableTwoFactor: `${ENDPOINT.account}/two-factor/disable`,
   createKey: `${ENDPOINT.account}/api-keys/create`,
   revokeKey: `${ENDPOINT.account}/api-keys/revoke`,
+  switchOrganization: `${ENDPOINT.account}/organizations/switch`,
+  memberRole: `${ENDPOINT.account}/members/role`,
+  removeMember: `${ENDPOINT.account}/members/remove`,
   /** The WebAuthn ceremonies (pages/webauthn-script.ts): the only script the sign-in and account pages load. */
   webauthnScript: `${ENDPOINT.account}/webauthn.js`,
 } as const;
