@@ -54,6 +54,17 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
     });
     const id = await oidc.verifyIdToken(tokens.id_token ?? "", client.clientId);
     expect(id).toMatchObject({ sub: person.userId, nonce: request.nonce });
+    // Audited like every token of the issuer: who, which org, which client; never the token.
+    const jti = decodeJwt(tokens.access_token).jti;
+    await expect
+      .poll(async () =>
+        env.AUDIT_DB.prepare(
+          "SELECT org_id, subject, client_id, detail FROM audit_event WHERE kind = 'token.issued' AND detail LIKE ?",
+        )
+          .bind(`%${jti}%`)
+          .first<{ org_id: string; subject: string; client_id: string; detail: string }>(),
+      )
+      .toMatchObject({ org_id: person.orgId, subject: person.userId, client_id: client.clientId });
   });
 
   it("refuses a wrong code_verifier with invalid_grant (RFC 7636 §4.6), and the code is spent", async () => {
@@ -61,6 +72,16 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
     const wrong = await redeem(code, "x".repeat(43), client);
     expect(wrong.headers.get("Cache-Control")).toBe("no-store");
     expect(await error(wrong)).toMatchObject({ status: 400, error: "invalid_grant" });
+    // Refusals are audited as at every grant (endpoints/token.ts), with the client when it authenticated.
+    await expect
+      .poll(async () =>
+        (
+          await env.AUDIT_DB.prepare(
+            "SELECT detail FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%authorization_code%'",
+          ).all<{ detail: string }>()
+        ).results.some((r) => (JSON.parse(r.detail) as { error: string }).error === "invalid_grant"),
+      )
+      .toBe(true);
     expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
   });
 

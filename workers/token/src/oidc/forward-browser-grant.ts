@@ -21,9 +21,9 @@ export function isBrowserGrant(grantType: string): boolean {
  * AUTHN service binding with the client's own credentials (Authorization,
  * DPoP) and the form as read here; it authenticates the client, redeems the
  * code or rotates the refresh token, and the token Worker signs the result
- * (oidc/sign-browser-token.ts). A success is passed on; a refusal is
- * restated through the one OAuth error helper (shared/errors/oauth.ts), so
- * every grant at this endpoint fails with the same codes and statuses.
+ * (oidc/sign-browser-token.ts, which audits each access token). A success
+ * is passed on; a refusal is thrown as the OAuthError it amounts to, so the
+ * endpoint answers and audits it like any other grant's (endpoints/token.ts).
  */
 export async function forwardBrowserGrant(
   env: Pick<TokenEnv, "AUTHN">,
@@ -48,7 +48,7 @@ export async function forwardBrowserGrant(
     for (const [name, value] of Object.entries(NO_STORE_HEADERS)) headers.set(name, value);
     return new Response(answer.body, { status: answer.status, headers });
   }
-  return oauthErrorResponse(await restatedError(answer));
+  throw await restatedError(answer);
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([

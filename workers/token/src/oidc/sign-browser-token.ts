@@ -1,4 +1,5 @@
 import { SignJWT } from "jose";
+import type { AuditEventInput } from "../../../../shared/audit/record-audit.ts";
 import {
   MAX_ID_TOKEN_TTL_SECONDS,
   OIDC_CLIENT_ID_PREFIX,
@@ -104,4 +105,25 @@ function checkAccessTokenClaims(
 
 function isNonEmptyString(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
+}
+
+/** `token.issued` for a browser-flow access token (checked and signed above): who got it, never the token. */
+export function browserTokenIssuedEvent(claims: Record<string, unknown>): AuditEventInput {
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return {
+    kind: "token.issued",
+    outcome: "issued",
+    orgId: text(claims.org_id),
+    subject: text(claims.sub),
+    clientId: text(claims.client_id),
+    detail: {
+      channel: "rpc",
+      flow: "browser",
+      jti: text(claims.jti) ?? "",
+      aud: Array.isArray(claims.aud) ? claims.aud.join(" ") : (text(claims.aud) ?? ""),
+      scope: text(claims.scope) ?? "",
+      exp: typeof claims.exp === "number" ? claims.exp : 0,
+      ...(text(claims.sid) ? { sid: text(claims.sid) as string } : {}),
+    },
+  };
 }
