@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { apiTo, envWith, formTo, getFrom, linksIn, mailTo, tokenFromMail } from "./email-helpers.ts";
 import { cookiesFrom, PASSWORD, revocations, signUp, uniqueEmail } from "./helpers.ts";
+import { enableTotp } from "./two-factor-flow.ts";
 
 const LOCAL = envWith({});
 const NEW_PASSWORD = "a brand new passphrase for reset";
@@ -48,6 +49,20 @@ describe("password reset", { timeout: 60_000 }, () => {
 
     expect((await formTo(LOCAL, "/sign-in", { email: person.email, password: PASSWORD })).status).toBe(401);
     expect((await formTo(LOCAL, "/sign-in", { email: person.email, password: NEW_PASSWORD })).status).toBe(303);
+  });
+
+  it("does not bypass the second factor: after a reset the new password still stops at the TOTP challenge", async () => {
+    const person = await signUp("Two Factor");
+    await enableTotp(person.cookie);
+    await formTo(LOCAL, "/forgot-password", { email: person.email });
+    const token = await tokenFromMail(person.email, "reset-password");
+    const reset = await formTo(LOCAL, "/reset-password", { token, password: NEW_PASSWORD });
+    expect(reset.status).toBe(200);
+    expect(reset.headers.getSetCookie().some((c) => /session_token=[^;]/.test(c))).toBe(false);
+    const signIn = await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: NEW_PASSWORD });
+    expect(signIn.status).toBe(200);
+    expect(await signIn.json()).toMatchObject({ twoFactorRedirect: true });
+    expect(signIn.headers.getSetCookie().some((c) => /session_token=[^;]/.test(c))).toBe(false);
   });
 
   it("refuses an expired link with INVALID_TOKEN", async () => {

@@ -45,7 +45,8 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
   // The progressive delay (limits/sign-in-throttle.ts), checked after the
   // rate limits and before any password is looked at.
   const delay = path === SIGN_IN && verdict ? await signInDelay(c.env, verdict.attempt) : undefined;
-  if (delay?.delayed) {
+  if (delay?.delayed && verdict) {
+    c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
     return httpErrorResponse("rate_limited", SIGN_IN_DELAYED, retryAfterHeader(delay));
   }
 

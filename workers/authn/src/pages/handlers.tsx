@@ -64,6 +64,7 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
     // The progressive delay (limits/sign-in-throttle.ts), as at the API.
     const delay = mode === "sign-in" ? await signInDelay(c.env, verdict.attempt) : undefined;
     if (delay?.delayed) {
+      c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
       for (const [name, value] of Object.entries(retryAfterHeader(delay))) c.header(name, value);
       return again(SIGN_IN_DELAYED, 429);
     }
