@@ -1,0 +1,29 @@
+import type { BetterAuthPlugin } from "better-auth";
+import { APIError, createAuthMiddleware } from "better-auth/api";
+
+/** Better Auth's error code when a provider would belong to no organization. */
+export const SSO_PROVIDER_ORGANIZATION_REQUIRED = "SSO_PROVIDER_ORGANIZATION_REQUIRED";
+
+const REGISTER = "/sso/register";
+
+/**
+ * Every SSO provider belongs to one organization, registered by an owner or
+ * admin of that organization. @better-auth/sso checks the role only when the
+ * body names an `organizationId` (GHSA-gv74-j8m3-fg5f: before 1.6.11 it
+ * checked membership alone); without one it registers a personal provider
+ * that any signed-in person may create. So the body must name one, and the
+ * plugin's own check (owner or admin of that organization, else 403) always
+ * runs.
+ */
+export const requireOrganizationOnRegister: NonNullable<NonNullable<BetterAuthPlugin["hooks"]>["before"]>[number] = {
+  matcher: (context) => context.path === REGISTER,
+  handler: createAuthMiddleware(async (ctx) => {
+    const organizationId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
+    if (typeof organizationId !== "string" || organizationId === "") {
+      throw new APIError("BAD_REQUEST", {
+        code: SSO_PROVIDER_ORGANIZATION_REQUIRED,
+        message: "an SSO provider belongs to an organization: name its organizationId",
+      });
+    }
+  }),
+};
