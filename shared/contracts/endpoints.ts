@@ -39,8 +39,11 @@ export const ENDPOINT = {
   signUp: "/sign-up",
   signOut: "/sign-out",
   app: "/app",
-  /** The operator console: server-rendered pages over the admin API (workers/authn/src/console). */
-  console: "/console",
+  /**
+   * Liveness: the gateway answers it for itself and the Workers it binds;
+   * each Worker answers its own on its service binding.
+   */
+  health: "/health",
   /** The operator console: server-rendered pages over the admin API (workers/authn/src/console). */
   console: "/console",
   /** OAuth consent for browser flows (the authn Worker's OIDC provider). */
@@ -77,14 +80,6 @@ export const ENDPOINT = {
    * its own clients: everything below it needs a token for ssfAudience.
    */
   ssf: "/ssf",
-  /** SSF 1.0 §7.2: the transmitter's configuration metadata. */
-  ssfConfiguration: "/.well-known/ssf-configuration",
-  /**
-   * The Shared Signals transmitter's endpoints (stream management, status,
-   * subjects, verification, poll) and the org's live revocation stream for
-   * its own clients: everything below it needs a token for ssfAudience.
-   */
-  ssf: "/ssf",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */
@@ -93,14 +88,6 @@ export const REALM = "mono-auth";
 /** The audience of tokens for the admin API: the issuer's admin path. */
 export function adminAudience(issuer: string): string {
   return `${issuer}${ENDPOINT.admin}`;
-}
-
-/**
- * The audience of tokens an org's clients use at the transmitter (ENDPOINT.ssf):
- * stream management, polling and the org's live revocation stream.
- */
-export function ssfAudience(issuer: string): string {
-  return `${issuer}${ENDPOINT.ssf}`;
 }
 
 /**

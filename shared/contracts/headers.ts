@@ -18,6 +18,14 @@ export const TRUSTED_HEADER = {
 
 export type TrustedHeaderName = (typeof TRUSTED_HEADER)[keyof typeof TRUSTED_HEADER];
 
+/**
+ * The id the gateway gives every request (observability): set on what it
+ * forwards to a Worker or a downstream and on its answer, and logged with
+ * it by each Worker (shared/observability/log.ts). An inbound one is the
+ * caller's to forge, so the gateway replaces it, in any spelling.
+ */
+export const REQUEST_ID_HEADER = "X-Request-ID";
+
 /** RFC 9449 request and response header names. */
 export const DPOP_HEADER = {
   /** §4.1: the proof, on token and resource requests. */

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../shared/contracts/oidc.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
+import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
@@ -35,6 +36,9 @@ const app = new Hono<AuthnApp>();
 
 // Every body is read once, under the byte cap, before any handler sees it.
 app.use("*", capRequestBody);
+// One JSON line per refused, failed or slow request, with the gateway's request id; liveness on the binding.
+app.use("*", requestLog("authn"));
+app.get(ENDPOINT.health, () => healthResponse("authn"));
 
 // A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);

@@ -2,6 +2,7 @@ import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { VAULT_DEMO } from "../../../shared/contracts/vault.ts";
 import { TRUSTED_HEADER } from "../../../shared/contracts/headers.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
+import { healthResponse } from "../../../shared/observability/log.ts";
 import { GatewayAssertionError } from "../../../shared/gateway-assertion/errors.ts";
 import { matchesFilter, parseDataFilter } from "../../../shared/policy/filter.ts";
 import { type DemoConfig, type DemoVars, parseDemoConfig } from "./config.ts";
@@ -26,6 +27,8 @@ export default {
     config ??= parseDemoConfig(env);
     const url = new URL(request.url);
     const path = url.pathname;
+    // Liveness on the binding (the gateway's /health asks it); it reveals nothing.
+    if (path === ENDPOINT.health) return healthResponse("demo");
     const audience =
       path === ENDPOINT.mcpDemo
         ? config.mcpAudience

@@ -1,4 +1,5 @@
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
+import { logJson, worthLogging } from "../../../shared/observability/log.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../shared/policy/compile-policy.ts";
 import { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { type GatewayConfig, parseGatewayConfig, tokenService } from "./config.ts";
@@ -21,6 +22,8 @@ import { DEFAULT_VERIFIED_TOKEN_ENTRIES, VerifiedTokenCache } from "./trust/veri
 import { mcpToolGate, type RegisteredMcpRoute, registeredMcpRoute } from "./mcp/registered-route.ts";
 import { McpRegistryCache, mcpRegistryBinding, REGISTRY_CACHE_MAX_ENTRIES } from "./mcp/registry-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
+import { gatewayHealth } from "./observability/health.ts";
+import { tagResponse, withRequestId } from "./observability/request-id.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
 const defaultPolicy: CompiledPolicy = compilePolicy(DEFAULT_POLICY);
@@ -73,53 +76,86 @@ function isolateState(env: GatewayEnv): IsolateState {
   return isolate;
 }
 
+/** Routes one request, which already carries the gateway's request id. */
+async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, requestId: string): Promise<Response> {
+  const url = new URL(request.url);
+  let path: string;
+  try {
+    path = normalisePath(url.pathname);
+  } catch (error) {
+    if (error instanceof PathError) return httpErrorResponse("invalid_path", error.publicDescription);
+    throw error;
+  }
+  const state = isolateState(env);
+  let route = state.routes.match(path);
+  // Not in the table: an MCP server an org registered (mcp/registered-route.ts), if any.
+  let registered: RegisteredMcpRoute | undefined;
+  if (!route) {
+    const found = await registeredMcpRoute(path, request, url, state.mcpRegistry, state.config.issuer);
+    if (found instanceof Response) return found;
+    registered = found;
+    route = found?.route;
+  }
+  if (!route) return httpErrorResponse("not_found", "no such route");
+  switch (route.kind) {
+    case "local":
+      if (route.handler === "health") return gatewayHealth(env, requestId);
+      return serveLocal(route, path, request, { issuer: state.config.issuer, ...state });
+    case "public": {
+      // Login and token endpoints are where credentials are presented, and
+      // their Workers set the session cookie: both pass unchanged.
+      const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
+      setForwardingHeaders(headers, request);
+      // Upgrade is hop-by-hop and stripped above; a WebSocket upgrade (the admin API's
+      // revocation stream) is asked for again, so the runtime hands the socket through.
+      if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") headers.set("Upgrade", "websocket");
+      return proxy(upstreamFetcher(route.upstream, env), forwardUrl(route.upstream, url, path), request, headers);
+    }
+    case "protected":
+      return protect(request, url, path, route, {
+        ...state,
+        issuer: state.config.issuer,
+        policyFor: (orgId) => state.policies.policyFor(orgId),
+        upstream: upstreamFetcher(route.upstream, env),
+        target: registered?.target ?? forwardUrl(route.upstream, url, path),
+        ...(registered ? { onlyOrgId: registered.onlyOrgId } : {}),
+        ...(route.mcp ? { mcpToolGate: mcpToolGate(route, registered, state.mcpRegistry) } : {}),
+        audit: env,
+        vault: vaultService(env),
+        waitUntil: (promise) => ctx.waitUntil(promise),
+      });
+  }
+}
+
 export default {
-  async fetch(request, env, ctx) {
-    const url = new URL(request.url);
-    let path: string;
+  /**
+   * Every request gets the gateway's request id (observability/request-id.ts):
+   * forwarded to whichever Worker or downstream serves it, returned on the
+   * answer, and logged as one JSON line when the request is refused, fails
+   * or is slow (shared/observability/log.ts).
+   */
+  async fetch(inbound, env, ctx) {
+    const started = Date.now();
+    const { request, id } = withRequestId(inbound);
+    let response: Response;
     try {
-      path = normalisePath(url.pathname);
+      response = await handle(request, env, ctx, id);
     } catch (error) {
-      if (error instanceof PathError) return httpErrorResponse("invalid_path", error.publicDescription);
-      throw error;
+      logJson("error", { event: "http.failed", worker: "gateway", request_id: id, error: String(error) });
+      response = httpErrorResponse("server_error", "internal error");
     }
-    const state = isolateState(env);
-    let route = state.routes.match(path);
-    // Not in the table: an MCP server an org registered (mcp/registered-route.ts), if any.
-    let registered: RegisteredMcpRoute | undefined;
-    if (!route) {
-      const found = await registeredMcpRoute(path, request, url, state.mcpRegistry, state.config.issuer);
-      if (found instanceof Response) return found;
-      registered = found;
-      route = found?.route;
+    const durationMs = Date.now() - started;
+    if (worthLogging(response.status, durationMs)) {
+      logJson(response.status >= 500 ? "error" : "info", {
+        event: "http.request",
+        worker: "gateway",
+        request_id: id,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: response.status,
+        duration_ms: durationMs,
+      });
     }
-    if (!route) return httpErrorResponse("not_found", "no such route");
-    switch (route.kind) {
-      case "local":
-        return serveLocal(route, path, request, { issuer: state.config.issuer, ...state });
-      case "public": {
-        // Login and token endpoints are where credentials are presented, and
-        // their Workers set the session cookie: both pass unchanged.
-        const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
-        setForwardingHeaders(headers, request);
-        // Upgrade is hop-by-hop and stripped above; a WebSocket upgrade (the admin API's
-        // revocation stream) is asked for again, so the runtime hands the socket through.
-        if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") headers.set("Upgrade", "websocket");
-        return proxy(upstreamFetcher(route.upstream, env), forwardUrl(route.upstream, url, path), request, headers);
-      }
-      case "protected":
-        return protect(request, url, path, route, {
-          ...state,
-          issuer: state.config.issuer,
-          policyFor: (orgId) => state.policies.policyFor(orgId),
-          upstream: upstreamFetcher(route.upstream, env),
-          target: registered?.target ?? forwardUrl(route.upstream, url, path),
-          ...(registered ? { onlyOrgId: registered.onlyOrgId } : {}),
-          ...(route.mcp ? { mcpToolGate: mcpToolGate(route, registered, state.mcpRegistry) } : {}),
-          audit: env,
-          vault: vaultService(env),
-          waitUntil: (promise) => ctx.waitUntil(promise),
-        });
-    }
+    return tagResponse(response, id);
   },
 } satisfies ExportedHandler<GatewayEnv>;

@@ -3,6 +3,7 @@ import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { VAULT_PATH } from "../../../shared/contracts/vault.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
+import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
 import { hostBootstrapEndpoint } from "./endpoints/host-bootstrap.ts";
@@ -26,6 +27,10 @@ export { VaultService } from "./vault/vault-service.ts";
 export { SsfTransmitter } from "./ssf/transmitter.ts";
 
 const app = new Hono<{ Bindings: TokenEnv }>();
+
+// One JSON line per refused, failed or slow request, with the gateway's request id; liveness on the binding.
+app.use("*", requestLog("token"));
+app.get(ENDPOINT.health, () => healthResponse("token"));
 
 app.get(ENDPOINT.authorizationServerMetadata, authorizationServerMetadataEndpoint);
 app.get(ENDPOINT.openIdConfiguration, openIdConfigurationEndpoint);

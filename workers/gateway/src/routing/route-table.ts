@@ -37,7 +37,7 @@ export interface PublicRouteConfig extends RouteBase {
 /** Documents the gateway answers itself. */
 export interface LocalRouteConfig extends RouteBase {
   kind: "local";
-  handler: "protected-resource-metadata" | "gateway-jwks";
+  handler: "protected-resource-metadata" | "gateway-jwks" | "health";
 }
 
 /**
@@ -148,6 +148,8 @@ export const ROUTES: readonly RouteConfig[] = [
   // The gateway's own documents: RFC 9728 metadata (root and path-suffixed forms) and its assertion keys.
   { kind: "local", path: ENDPOINT.protectedResourceMetadata, match: "subtree", handler: "protected-resource-metadata" },
   { kind: "local", path: ENDPOINT.gatewayJwks, match: "exact", handler: "gateway-jwks" },
+  // Liveness of the gateway and of each Worker it binds (observability/health.ts).
+  { kind: "local", path: ENDPOINT.health, match: "exact", handler: "health" },
   {
     kind: "protected",
     path: ENDPOINT.documents,

@@ -1,0 +1,58 @@
+import type { MiddlewareHandler } from "hono";
+import { REQUEST_ID_HEADER } from "../contracts/headers.ts";
+
+/** A structured log line's fields: JSON values only, never a token, a cookie or a body. */
+export type LogFields = Record<string, string | number | boolean | null>;
+
+/**
+ * One JSON object per line on the Worker's log (`wrangler tail --format
+ * json`, Workers Logs, Logpush all index its fields): the event, the Worker
+ * and the request id the gateway assigned (shared/contracts/headers.ts), so
+ * one request can be followed across Workers.
+ */
+export function logJson(level: "info" | "warn" | "error", fields: LogFields & { event: string; worker: string }): void {
+  const line = JSON.stringify({ level, time: new Date().toISOString(), ...fields });
+  if (level === "error") console.error(line);
+  else if (level === "warn") console.warn(line);
+  else console.log(line);
+}
+
+/** Requests slower than this are logged even when they succeed. */
+const SLOW_REQUEST_MS = 1000;
+
+/** Whether a request is worth a line: a refusal, a failure, or slow (a line per success would cost the hot path). */
+export function worthLogging(status: number, durationMs: number): boolean {
+  return status >= 400 || durationMs >= SLOW_REQUEST_MS;
+}
+
+/**
+ * For the Workers behind the gateway (reached only by service binding, so
+ * the request id they receive is the gateway's): one `http.request` line
+ * for each refused, failed or slow request, with that id.
+ */
+export function requestLog(worker: string): MiddlewareHandler {
+  return async (c, next) => {
+    const started = Date.now();
+    await next();
+    const durationMs = Date.now() - started;
+    if (!worthLogging(c.res.status, durationMs)) return;
+    logJson(c.res.status >= 500 ? "error" : "info", {
+      event: "http.request",
+      worker,
+      request_id: c.req.header(REQUEST_ID_HEADER) ?? null,
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      status: c.res.status,
+      duration_ms: durationMs,
+    });
+  };
+}
+
+/** GET /health of a Worker: it runs and answers; `checks` name what it depends on. */
+export function healthResponse(worker: string, checks: Record<string, "ok" | "down"> = {}): Response {
+  const ok = Object.values(checks).every((state) => state === "ok");
+  return Response.json(
+    { status: ok ? "ok" : "degraded", worker, ...(Object.keys(checks).length > 0 ? { checks } : {}) },
+    { status: ok ? 200 : 503, headers: { "Cache-Control": "no-store" } },
+  );
+}
