@@ -50,6 +50,8 @@ export class RevocationChannel {
   private readonly pings: number[] = [];
   readonly openedAt = Date.now();
   private closed = false;
+  /** Whether this channel counts in the view's policyChannels. */
+  private followsPolicy = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private socket: WebSocket | undefined;
   private finish: () => void = () => undefined;
@@ -79,6 +81,7 @@ export class RevocationChannel {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.followsPolicy) this.view.policyChannels--;
     if (this.timer !== undefined) clearInterval(this.timer);
     try {
       this.socket?.close(1000, "done");
@@ -149,6 +152,8 @@ export class RevocationChannel {
           return;
         }
         this.view.policyVersion = message.policyVersion;
+        this.followsPolicy = true;
+        this.view.policyChannels++;
         this.view.confirmedAt = Math.max(this.view.confirmedAt, requestedAt);
         this.startPinging();
         return;

@@ -26,6 +26,13 @@ interface Cutoff {
 export class OrgRevocations {
   /** When (this isolate's clock, ms) the object was last known to be at `version`; 0: never. */
   confirmedAt = 0;
+  /**
+   * Push channels that have synced and follow every policy switch
+   * (revocation-channel.ts). While one does, the policy version it delivers
+   * is the newest, and a pull that was read before a switch must not put
+   * the older one back.
+   */
+  policyChannels = 0;
   private readonly jti = new Map<string, number>();
   private readonly session = new Map<string, number>();
   private readonly grant = new Map<string, number>();

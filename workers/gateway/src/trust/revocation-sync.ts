@@ -49,8 +49,7 @@ export async function pullRevocations(
     const shared = await fromLocationCache(orgId, maxStalenessMs);
     if (shared && shared.delta.from <= view.version && view.version <= shared.delta.through) {
       if (view.apply(shared.delta.events)) {
-        view.version = shared.delta.through;
-        view.policyVersion = shared.delta.policyVersion;
+        adopt(view, shared.delta);
         view.confirmedAt = Math.max(view.confirmedAt, shared.fetchedAt);
         return view;
       }
@@ -80,8 +79,7 @@ async function fromObject(
       view = await snapshotOf(stub, orgId);
       break;
     }
-    view.version = answer.through;
-    view.policyVersion = answer.policyVersion;
+    adopt(view, answer);
     if (!answer.more) {
       if (page === 0) await toLocationCache(orgId, { fetchedAt: startedAt, delta: answer }, maxStalenessMs);
       break;
@@ -92,6 +90,16 @@ async function fromObject(
   view.confirmedAt = Math.max(view.confirmedAt, startedAt);
   view.sweep(Date.now());
   return view;
+}
+
+/**
+ * Takes a delta's version and policy version once its events are applied.
+ * A push channel may have moved the view further meanwhile: neither number
+ * ever goes back.
+ */
+function adopt(view: OrgRevocations, delta: Delta): void {
+  view.version = Math.max(view.version, delta.through);
+  if (view.policyChannels === 0) view.policyVersion = delta.policyVersion;
 }
 
 async function snapshotOf(stub: ReturnType<OrgStateNamespace["getByName"]>, orgId: string): Promise<OrgRevocations> {
