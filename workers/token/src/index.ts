@@ -21,7 +21,6 @@ import { ssfRoutes } from "./ssf/routes.ts";
 
 export { TokenService } from "./rpc/token-service.ts";
 export { ConsoleAdmin } from "./admin/console-entrypoint.ts";
-export { ConsoleAdmin } from "./admin/console-entrypoint.ts";
 export { McpRegistryService } from "./mcp/registry-service.ts";
 export { VaultService } from "./vault/vault-service.ts";
 export { SsfTransmitter } from "./ssf/transmitter.ts";
