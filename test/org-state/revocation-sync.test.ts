@@ -174,4 +174,30 @@ describe("OrgState: a gateway's push channel", () => {
     await expect.poll(() => messages).toEqual([{ type: "resync", version: REVOCATION_CHANGES_PAGE + 2 }]);
     socket.close(1000, "done");
   });
+
+  it("loses nothing across an eviction: the gateway's socket ends, and a new channel from its version gets every event since", async () => {
+    const org = newOrg();
+    await revokeJtis(org, 2, "before-");
+    const { socket, messages } = await channel(org, 0);
+    let closed = false;
+    socket.addEventListener("close", () => {
+      closed = true;
+    });
+    await expect.poll(() => messages.at(-1)).toEqual({ type: "state", version: 2, policyVersion: null });
+    await runInDurableObject(stub(org), (_instance, state) => state.abort?.("evicted by the test")).catch(
+      () => undefined,
+    );
+    await revokeJtis(org, 2, "after-");
+    // The view stops being confirmed once its socket is gone (the gateway then pulls or reconnects).
+    await expect.poll(() => closed).toBe(true);
+    const again = await channel(org, 2);
+    await expect
+      .poll(() => again.messages)
+      .toEqual([
+        expect.objectContaining({ type: "revocation", seq: 3, value: "after-0" }),
+        expect.objectContaining({ type: "revocation", seq: 4, value: "after-1" }),
+        { type: "state", version: 4, policyVersion: null },
+      ]);
+    again.socket.close(1000, "done");
+  });
 });
