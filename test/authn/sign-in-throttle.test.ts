@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { delayAfter, SIGN_IN_THROTTLE_POLICY } from "../../workers/authn/src/limits/sign-in-throttle.ts";
 import { createUnlockToken } from "../../workers/authn/src/limits/unlock-sign-in.ts";
 import { apiTo, envWith, formTo, getFrom, linksIn, mailTo, tokenFromMail } from "./email-helpers.ts";
-import { clientAddress, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
+import { ACCOUNT_LIMIT } from "../support/credential-limits.ts";
+import { clientAddress, cookiesFrom, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
 
 const LOCAL = envWith({});
 const WRONG = "not the password at all";
@@ -77,6 +78,34 @@ describe("progressive delay per account", { timeout: 60_000 }, () => {
     expect(unlocked.status).toBe(200);
     expect(await unlocked.text()).toContain('data-testid="unlocked"');
     expect((await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD })).status).toBe(200);
+  });
+
+  it("keeps the owner in even while a guesser holds the account at its delay and its rate limit", async () => {
+    const person = await signUp("Besieged");
+    await failures(person.email, FREE + 1);
+    const token = await tokenFromMail(person.email, "unlock-sign-in");
+    const unlocked = await formTo(LOCAL, "/unlock-sign-in", { token });
+    const line = unlocked.headers.getSetCookie().find((c) => c.startsWith("mono.sign_in_unlock="));
+    expect(line).toMatch(/; HttpOnly; SameSite=Lax$/);
+    const cookie = cookiesFrom(unlocked);
+
+    // The guesser goes on from many addresses, past the delay and the account's rate limit.
+    expect(await failures(person.email, ACCOUNT_LIMIT)).toContain(429);
+    const stranger = await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD });
+    expect(stranger.status).toBe(429);
+    // The owner's browser, holding the cookie, is not held by the account's limits.
+    const owner = await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD }, { Cookie: cookie });
+    expect(owner.status).toBe(200);
+    // The cookie opens its own account only.
+    const other = await signUp("Neighbour");
+    await failures(other.email, FREE + 1);
+    const elsewhere = await apiTo(
+      LOCAL,
+      "/sign-in/email",
+      { email: other.email, password: PASSWORD },
+      { Cookie: cookie },
+    );
+    expect(elsewhere.status).toBe(429);
   });
 
   it("refuses a forged, altered or expired unlock token with 400", async () => {

@@ -2,6 +2,7 @@ import { checkLimits } from "../../../../shared/rate-limit/check-limits.ts";
 import { clientAddressKey } from "../../../../shared/rate-limit/client-address.ts";
 import { type AuthnConfig, CREDENTIAL_LIMIT_PERIOD_SECONDS } from "../config.ts";
 import { accountHash } from "./account-key.ts";
+import { unlockedByCookie } from "./unlock-sign-in.ts";
 
 /**
  * Password attempts — sign-in, sign-up and Better Auth's other password
@@ -23,6 +24,8 @@ export interface CredentialAttempt {
   clientAddress: string;
   /** The account's keyed hash, when the request names one. */
   account: string | undefined;
+  /** The browser holds its owner's unlock cookie for this account (limits/unlock-sign-in.ts): the account's own limits do not apply. */
+  unlocked: boolean;
 }
 
 export type CredentialVerdict =
@@ -31,13 +34,15 @@ export type CredentialVerdict =
 
 export async function checkCredentialAttempt(
   env: CredentialLimitEnv,
-  config: Pick<AuthnConfig, "betterAuthSecret">,
+  config: Pick<AuthnConfig, "betterAuthSecret" | "issuer">,
   headers: Headers,
   email: string | undefined,
 ): Promise<CredentialVerdict> {
+  const account = email ? await accountHash(config.betterAuthSecret, email) : undefined;
   const attempt: CredentialAttempt = {
     clientAddress: clientAddressKey(headers),
-    account: email ? await accountHash(config.betterAuthSecret, email) : undefined,
+    account,
+    unlocked: account !== undefined && (await unlockedByCookie(headers, config, account)),
   };
   const periodSeconds = CREDENTIAL_LIMIT_PERIOD_SECONDS;
   const byAddress = await checkLimits([
@@ -46,7 +51,7 @@ export async function checkCredentialAttempt(
   if (byAddress.limited) {
     return { limited: true, attempt, by: "address", retryAfterSeconds: byAddress.retryAfterSeconds };
   }
-  if (attempt.account) {
+  if (attempt.account && !attempt.unlocked) {
     const byAccount = await checkLimits([
       { limiter: env.CREDENTIAL_ACCOUNT_LIMITER, key: `account:${attempt.account}`, periodSeconds },
     ]);

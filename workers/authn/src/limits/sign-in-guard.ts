@@ -35,8 +35,10 @@ function keys(attempt: CredentialAttempt): ThrottleKey[] {
   return list;
 }
 
+/** The owner's browser with its unlock cookie waits only on its address (limits/unlock-sign-in.ts). */
 export function signInDelay(env: SignInGuardEnv, attempt: CredentialAttempt): Promise<ThrottleVerdict> {
-  return checkSignInThrottle(env.DB, keys(attempt));
+  const waitingOn = attempt.unlocked ? keys(attempt).filter((key) => key.kind === "address") : keys(attempt);
+  return checkSignInThrottle(env.DB, waitingOn);
 }
 
 export async function afterSignIn(

@@ -71,3 +71,35 @@ export async function verifyUnlockToken(secret: string, token: string, now = Dat
   if (!valid || Number(expText) * 1000 <= now) return undefined;
   return accountHash;
 }
+
+/**
+ * Opening the link also leaves the owner's browser a cookie holding the same
+ * token (HttpOnly, for the link's remaining life): with it, that account's
+ * own limits — the per-account rate limit and the per-account delay — do not
+ * apply to this browser, so a guesser who keeps the account at its limits
+ * from many addresses still cannot keep its owner out. The per-address
+ * limits still do.
+ */
+export function unlockCookieName(config: { issuer: string }): string {
+  // `__Host-` as for the session cookie (auth/options.ts): only on https.
+  return config.issuer.startsWith("https://") ? "__Host-mono.sign_in_unlock" : "mono.sign_in_unlock";
+}
+
+export function unlockCookie(config: { issuer: string }, token: string): string {
+  const secure = config.issuer.startsWith("https://") ? "; Secure" : "";
+  return `${unlockCookieName(config)}=${token}; Max-Age=${UNLOCK_LINK_TTL_SECONDS}; Path=/; HttpOnly${secure}; SameSite=Lax`;
+}
+
+/** Whether the request carries a live unlock cookie for exactly this account. */
+export async function unlockedByCookie(
+  headers: Headers,
+  config: { issuer: string; betterAuthSecret: string },
+  accountHash: string,
+): Promise<boolean> {
+  const prefix = `${unlockCookieName(config)}=`;
+  for (const pair of (headers.get("Cookie") ?? "").split(/;\s*/)) {
+    if (!pair.startsWith(prefix)) continue;
+    if ((await verifyUnlockToken(config.betterAuthSecret, pair.slice(prefix.length))) === accountHash) return true;
+  }
+  return false;
+}

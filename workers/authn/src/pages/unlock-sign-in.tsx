@@ -1,14 +1,15 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { authnConfig } from "../config.ts";
 import { clearAccountThrottle } from "../limits/sign-in-throttle.ts";
-import { verifyUnlockToken } from "../limits/unlock-sign-in.ts";
+import { unlockCookie, verifyUnlockToken } from "../limits/unlock-sign-in.ts";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 
 /**
  * ENDPOINT.unlockSignIn: the owner's link past the sign-in delay
  * (limits/unlock-sign-in.ts). A button, then a same-origin POST that clears
- * the account's failure count; the address's own count stays.
+ * the account's failure count and leaves this browser the unlock cookie, past
+ * the account's own limits for the link's life; the address's limits stay.
  */
 const TITLE = "Sign in without waiting";
 
@@ -31,11 +32,14 @@ export async function submitUnlockSignIn(c: FlowContext) {
   const nonce = c.var.nonce;
   const limited = await overLimit(c, undefined);
   if (limited) return c.html(<FlowPage title={TITLE} nonce={nonce} error={TOO_MANY_ATTEMPTS} />, 429, limited);
-  const account = await verifyUnlockToken(authnConfig(c.env).betterAuthSecret, field("token"));
+  const config = authnConfig(c.env);
+  const token = field("token");
+  const account = await verifyUnlockToken(config.betterAuthSecret, token);
   if (!account) {
     return c.html(<FlowPage title={TITLE} nonce={nonce} error="This link is invalid or has expired." />, 400);
   }
   await clearAccountThrottle(c.env.DB, account);
+  c.header("Set-Cookie", unlockCookie(config, token), { append: true });
   return c.html(
     <FlowPage title={TITLE} nonce={nonce}>
       <p data-testid="unlocked">
