@@ -13,6 +13,7 @@ export * from "./policy-schema.ts";
 export * from "./mcp-schema.ts";
 export * from "./ssf-schema.ts";
 export * from "./vault-schema.ts";
+export * from "./operator-schema.ts";
 
 /** Token-signing keys. The private half is stored encrypted (AES-GCM). */
 export const signingKey = sqliteTable(
