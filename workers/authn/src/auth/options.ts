@@ -5,6 +5,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
 import { type OidcRuntime, oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
+import { socialSignInPlugin } from "./plugins/social.ts";
 import { ssoPlugin } from "./plugins/sso.ts";
 import { twoFactorPlugin } from "./plugins/two-factor.ts";
 
@@ -75,6 +76,7 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       passkeyPlugin(issuer),
       apiKeyPlugin(),
       ssoPlugin(),
+      socialSignInPlugin(),
       ...oauthProviderPlugins(issuer, oidc),
     ],
   } satisfies Omit<BetterAuthOptions, "database" | "secret">;
