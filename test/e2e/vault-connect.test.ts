@@ -136,13 +136,13 @@ describe("saved-token vault over HTTP", () => {
     expect(JSON.stringify(audited)).not.toMatch(/up-at-|up-rt-/);
   });
 
-  it("refreshes a saved token about to expire before it goes upstream, at the provider's token endpoint", async () => {
+  it("refreshes an expired saved token before it goes upstream, at the provider's token endpoint", async () => {
     const browser = new BrowserLikeClient(system);
     const { orgId } = await browser.signUp(`vault-${crypto.randomUUID().slice(0, 8)}@example.com`);
-    // This provider issues tokens that live 30 s: inside the vault's refresh margin from the start.
+    // This provider issues tokens that expire at once: the first use must refresh.
     const created = await operator.json<Provider>(
       ...["vault", "provider", "create", "--org", orgId, "--name", "short-lived", "--resource", VAULT_DEMO.resource],
-      ...["--authorization-endpoint", `${provider.origin}/authorize?expires_in=30`],
+      ...["--authorization-endpoint", `${provider.origin}/authorize?expires_in=0&tag=short-lived`],
       ...["--token-endpoint", `${provider.origin}/token`],
       ...["--client-id", "vault-test-client", "--client-secret", "vault-test-secret"],
     );
@@ -164,7 +164,7 @@ describe("saved-token vault over HTTP", () => {
     const agentToken = await clientCredentialsToken(system, agent);
     const response = await system.fetch(VAULT_DEMO.path, { headers: { Authorization: `Bearer ${agentToken}` } });
     expect(response.status).toBe(200);
-    const requests = (await (await provider.fetch("/requests")).json()) as {
+    const requests = (await (await provider.fetch("/requests?tag=short-lived")).json()) as {
       grant_type: string;
       client_auth: string;
     }[];

@@ -28,6 +28,7 @@ describe("vault connection flow (we are the OAuth client)", () => {
     const provider = await createProvider(s.orgId);
     const authorize = await startAsUser(s, provider.name);
     expect(authorize.origin + authorize.pathname).toBe(`${UPSTREAM}/authorize`);
+    expect(authorize.searchParams.get("tag")).toBe(provider.name);
     const p = authorize.searchParams;
     expect(p.get("response_type")).toBe("code");
     expect(p.get("client_id")).toBe(UPSTREAM_CLIENT.id);
@@ -55,7 +56,7 @@ describe("vault connection flow (we are the OAuth client)", () => {
     });
     // Metadata only: nothing that could be a token.
     expect(JSON.stringify(body)).not.toMatch(/up-at-|up-rt-|"access_token"|"refresh_token"/);
-    const exchanged = (await upstreamRequests()).at(-1);
+    const exchanged = (await upstreamRequests(provider.name)).at(-1);
     expect(exchanged).toEqual({
       grant_type: "authorization_code",
       client_auth: "client_secret_basic",
@@ -145,7 +146,7 @@ describe("vault connection flow (we are the OAuth client)", () => {
     const provider = await createProvider(s.orgId, { client_secret: "wrong-secret" });
     const back = await atProvider(await startAsUser(s, provider.name));
     await expectOAuthError(await callback(back, s), 502, "connection_failed");
-    expect((await upstreamRequests()).at(-1)?.client_auth).toBe("failed");
+    expect((await upstreamRequests(provider.name)).at(-1)?.client_auth).toBe("failed");
   });
 
   it("lets an operator start the org's own connection (state bound to the operator)", async () => {

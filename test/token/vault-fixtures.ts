@@ -31,10 +31,10 @@ export function routeUpstream(): void {
 }
 
 /** What the provider received at its token endpoint (grant type, client authentication, verifier sent). */
-export async function upstreamRequests(): Promise<
-  { grant_type: string; client_auth: string; code_verifier: boolean }[]
-> {
-  return (await upstream().fetch(`${UPSTREAM}/requests`)).json();
+export async function upstreamRequests(
+  providerName: string,
+): Promise<{ grant_type: string; client_auth: string; code_verifier: boolean }[]> {
+  return (await upstream().fetch(`${UPSTREAM}/requests?tag=${encodeURIComponent(providerName)}`)).json();
 }
 
 export async function upstreamActive(token: string): Promise<boolean> {
@@ -53,18 +53,23 @@ export interface ProviderView {
   [key: string]: unknown;
 }
 
-/** A provider configured through the admin API. */
+/**
+ * A provider configured through the admin API. Its authorization endpoint
+ * carries its name as the provider's `tag`, so upstreamRequests(name) sees
+ * this provider's token requests only, whatever other tests run beside it.
+ */
 export async function createProvider(
   orgId: string,
   overrides: Record<string, unknown> = {},
   token?: string,
 ): Promise<ProviderView> {
+  const name = typeof overrides.name === "string" ? overrides.name : `upstream-${crypto.randomUUID().slice(0, 8)}`;
   const response = await adminRequest("POST", `/orgs/${orgId}/vault/providers`, {
     token: token ?? (await adminToken()),
     body: {
-      name: `upstream-${crypto.randomUUID().slice(0, 8)}`,
+      name,
       resource: "demo-echo",
-      authorization_endpoint: `${UPSTREAM}/authorize`,
+      authorization_endpoint: `${UPSTREAM}/authorize?tag=${name}`,
       token_endpoint: `${UPSTREAM}/token`,
       client_id: UPSTREAM_CLIENT.id,
       client_secret: UPSTREAM_CLIENT.secret,

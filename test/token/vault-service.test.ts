@@ -131,8 +131,12 @@ describe("VaultService.savedToken (the gateway's RPC): who may use which connect
 
 describe("refresh: handled by us before expiry", () => {
   it("refreshes a token about to expire, rotating the refresh token, and saves the new one sealed", async () => {
-    const { s, connection, agent } = await connected({ expires_in: "30" });
+    const { s, provider, connection, agent } = await connected();
     await bindAgent(s.orgId, connection.id, agent.clientId);
+    // Saved an hour ago, 30 s left: inside VAULT_REFRESH_MARGIN_SECONDS.
+    await env.DB.prepare("UPDATE vault_connection SET updated_at = ?, expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 3_600_000, Date.now() + 30_000, connection.id)
+      .run();
     const before = await connectionRow(connection.id);
     const key = await orgDataKey(env.DB, env.VAULT_KEY, s.orgId);
     const oldAccess = await openField(key, tokenPlace(before, "access_token"), before.accessTokenSealed);
@@ -141,7 +145,7 @@ describe("refresh: handled by us before expiry", () => {
     const fresh = bearer(result.authorization);
     expect(fresh).not.toBe(oldAccess);
     expect(await upstreamActive(fresh)).toBe(true);
-    expect((await upstreamRequests()).at(-1)).toEqual({
+    expect((await upstreamRequests(provider.name)).at(-1)).toEqual({
       grant_type: "refresh_token",
       client_auth: "client_secret_basic",
       code_verifier: false,
@@ -150,6 +154,16 @@ describe("refresh: handled by us before expiry", () => {
     expect(after.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
     expect(after.refreshTokenSealed).not.toBe(before.refreshTokenSealed);
     expect(JSON.stringify(after)).not.toContain(fresh);
+  });
+
+  it("does not refresh a short-lived token before half its lifetime has passed", async () => {
+    const { s, provider, connection, agent } = await connected({ expires_in: "30" });
+    await bindAgent(s.orgId, connection.id, agent.clientId);
+    const before = await connectionRow(connection.id);
+    const result = await ask({ orgId: s.orgId, subject: s.userId, agentClientId: agent.clientId });
+    expect(result.ok).toBe(true);
+    expect((await connectionRow(connection.id)).updatedAt).toEqual(before.updatedAt);
+    expect((await upstreamRequests(provider.name)).at(-1)?.grant_type).toBe("authorization_code");
   });
 
   it("refreshes on the gateway's word that the upstream refused the token (forceRefresh)", async () => {

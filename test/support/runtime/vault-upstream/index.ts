@@ -13,8 +13,10 @@
  *   the old one is spent, RFC 9700 §4.14.2), for its one confidential client
  *   (`client_secret_basic`) and one public client (`client_id` only).
  * - `POST /introspect`: RFC 7662 `{ active }` for an access token.
- * - `GET /requests`: the token requests received, without their secrets
- *   (grant type, how the client authenticated, whether a verifier came).
+ * - `GET /requests?tag=T`: the token requests received for codes issued
+ *   under `tag=T` (a test's own provider sets it on its authorization
+ *   endpoint), without their secrets: grant type, how the client
+ *   authenticated, whether a verifier came.
  */
 
 const CLIENTS: Record<string, string | null> = {
@@ -23,6 +25,7 @@ const CLIENTS: Record<string, string | null> = {
 };
 
 interface PendingCode {
+  tag: string;
   clientId: string;
   redirectUri: string;
   challenge: string;
@@ -31,6 +34,7 @@ interface PendingCode {
 }
 
 interface Grant {
+  tag: string;
   clientId: string;
   scope: string;
   ttl: number;
@@ -39,7 +43,7 @@ interface Grant {
 const codes = new Map<string, PendingCode>();
 const refreshTokens = new Map<string, Grant>();
 const accessTokens = new Map<string, number>();
-const requests: Record<string, string | boolean>[] = [];
+const requests: { tag: string; grant_type: string; client_auth: string; code_verifier: boolean }[] = [];
 
 /** A form body, read as bytes (workerd warns when a form is read with `.text()`). */
 async function form(request: Request): Promise<URLSearchParams> {
@@ -101,7 +105,10 @@ function authenticate(request: Request, form: URLSearchParams): { clientId: stri
 async function token(request: Request): Promise<Response> {
   const params = await form(request);
   const client = authenticate(request, params);
+  const tag =
+    codes.get(params.get("code") ?? "")?.tag ?? refreshTokens.get(params.get("refresh_token") ?? "")?.tag ?? "";
   requests.push({
+    tag,
     grant_type: params.get("grant_type") ?? "",
     client_auth: client?.method ?? "failed",
     code_verifier: params.has("code_verifier"),
@@ -114,7 +121,7 @@ async function token(request: Request): Promise<Response> {
     if (!pending || pending.clientId !== client.clientId) return oauthError("invalid_grant");
     if (params.get("redirect_uri") !== pending.redirectUri) return oauthError("invalid_grant");
     if ((await s256(params.get("code_verifier") ?? "")) !== pending.challenge) return oauthError("invalid_grant");
-    return issue({ clientId: client.clientId, scope: pending.scope, ttl: pending.ttl });
+    return issue({ tag: pending.tag, clientId: client.clientId, scope: pending.scope, ttl: pending.ttl });
   }
   if (params.get("grant_type") === "refresh_token") {
     const presented = params.get("refresh_token") ?? "";
@@ -141,6 +148,7 @@ function authorize(url: URL): Response {
   } else {
     const code = random("up-code-");
     codes.set(code, {
+      tag: p.get("tag") ?? "",
       clientId,
       redirectUri,
       challenge: p.get("code_challenge") ?? "",
@@ -161,7 +169,10 @@ export default {
       const expires = accessTokens.get((await form(request)).get("token") ?? "");
       return Response.json({ active: expires !== undefined && expires > Date.now() });
     }
-    if (request.method === "GET" && url.pathname === "/requests") return Response.json(requests);
+    if (request.method === "GET" && url.pathname === "/requests") {
+      const tag = url.searchParams.get("tag") ?? "";
+      return Response.json(requests.filter((r) => r.tag === tag).map(({ tag: _, ...rest }) => rest));
+    }
     return new Response("not found", { status: 404 });
   },
 };

@@ -18,8 +18,16 @@ export interface SavedTokenOutcome {
   used?: ConnectionRow;
 }
 
+/**
+ * Whether to refresh before use: inside the margin before expiry, but never
+ * earlier than half the token's lifetime (from when it was saved), so a
+ * provider issuing short-lived tokens does not get a refresh on every request.
+ */
 function needsRefresh(row: ConnectionRow, now: number): boolean {
-  return row.expiresAt !== null && row.expiresAt.getTime() - VAULT_REFRESH_MARGIN_SECONDS * 1000 <= now;
+  if (row.expiresAt === null) return false;
+  const expiresAt = row.expiresAt.getTime();
+  const margin = Math.min(VAULT_REFRESH_MARGIN_SECONDS * 1000, (expiresAt - row.updatedAt.getTime()) / 2);
+  return expiresAt - margin <= now;
 }
 
 /**
