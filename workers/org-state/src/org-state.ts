@@ -30,13 +30,23 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
  * publish counter) and `mirror_version` (revocation-mirror.ts); `org(id)`
  * remembers which org this object is, for the KV mirror its alarm writes.
  */
-export class OrgState extends DurableObject implements OrgStateRpc {
+/**
+ * The bindings this object uses, spelled here rather than taken from
+ * Cloudflare.Env: the other Workers type-check this class under their own
+ * Env (scripts/workers.mjs `typesWith`), which need not bind KV.
+ */
+interface OrgStateBindings {
+  /** Where the snapshot is mirrored for cold gateway isolates (revocation-mirror.ts). */
+  KV: KVNamespace;
+}
+
+export class OrgState extends DurableObject<OrgStateBindings> implements OrgStateRpc {
   private readonly sql: SqlStorage;
   private readonly log: RevocationLog;
   private readonly subscribers: RevocationSubscribers;
   private readonly mirror: RevocationMirror;
 
-  constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
+  constructor(ctx: DurableObjectState, env: OrgStateBindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(`
