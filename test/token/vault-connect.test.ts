@@ -81,6 +81,14 @@ describe("vault connection flow (we are the OAuth client)", () => {
       401,
       "login_required",
     );
+    // Only the cookie this issuer sets counts (plain http here: `mono.`); another name carrying a live session does not.
+    await expectOAuthError(
+      await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, {
+        Cookie: sessionCookie(s).replace("mono.session_token", "__Host-mono.session_token"),
+      }),
+      401,
+      "login_required",
+    );
   });
 
   it("knows only the person's own org's providers: 404 not_found", async () => {

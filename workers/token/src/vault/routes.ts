@@ -33,7 +33,7 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
   );
 
   vault.get(`${VAULT_PATH.connect.slice(VAULT_PATH.base.length)}/:provider`, async (c) => {
-    const owner = await sessionOwner(c.env.DB, c.req.raw);
+    const owner = await sessionOwner(c.env.DB, tokenConfig(c.env).issuer, c.req.raw);
     if (!owner) throw new HttpError("login_required", "sign in first, then connect");
     const provider = await getProviderByName(c.env.DB, owner.orgId, c.req.param("provider"));
     if (!provider) throw new HttpError("not_found", "no such provider in your organization");
@@ -47,7 +47,7 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
   });
 
   vault.get(VAULT_PATH.callback.slice(VAULT_PATH.base.length), async (c) => {
-    const owner = await sessionOwner(c.env.DB, c.req.raw);
+    const owner = await sessionOwner(c.env.DB, tokenConfig(c.env).issuer, c.req.raw);
     const row = await completeConnect(
       c.env.DB,
       vaultSecret(c.env),

@@ -10,11 +10,16 @@ export interface SessionOwner {
 }
 
 /**
- * Better Auth's session cookie names, as the authn Worker configures them
- * (workers/authn/src/auth/options.ts: prefix `__Host-mono` on https, `mono`
- * on plain-http local runs).
+ * Better Auth's session cookie name, as the authn Worker configures it
+ * (workers/authn/src/auth/options.ts: prefix `__Host-mono` on an https
+ * issuer, `mono` on plain-http local runs). Only the one the issuer sets is
+ * read: on https, a `mono.session_token` planted by a sibling host (no
+ * `__Host-` guarantee) must not start a flow that saves someone's tokens
+ * into the planter's account.
  */
-const SESSION_COOKIES = ["__Host-mono.session_token", "mono.session_token"] as const;
+function sessionCookieName(issuer: string): string {
+  return issuer.startsWith("https:") ? "__Host-mono.session_token" : "mono.session_token";
+}
 
 function cookieValue(header: string | null, name: string): string | undefined {
   for (const part of (header ?? "").split(";")) {
@@ -33,9 +38,12 @@ function cookieValue(header: string | null, name: string): string | undefined {
  * Worker BETTER_AUTH_SECRET. The session must be live and its user a member
  * of its active org. Undefined when there is no such session.
  */
-export async function sessionOwner(db: D1Database, request: Request): Promise<SessionOwner | undefined> {
-  const cookies = request.headers.get("Cookie");
-  const raw = SESSION_COOKIES.map((name) => cookieValue(cookies, name)).find((v) => v !== undefined);
+export async function sessionOwner(
+  db: D1Database,
+  issuer: string,
+  request: Request,
+): Promise<SessionOwner | undefined> {
+  const raw = cookieValue(request.headers.get("Cookie"), sessionCookieName(issuer));
   if (!raw) return undefined;
   let value: string;
   try {
