@@ -33,7 +33,7 @@ export const CHANNEL_RETRY_MS = 1_000;
  * reaches this isolate in one network hop instead of at the next refresh.
  *
  * What makes the view provably current is the ping: every
- * maxStalenessMs / 4 the channel sends "ping", which the runtime answers
+ * maxStalenessMs / 3 the channel sends "ping", which the runtime answers
  * "pong" without waking the object, on the same ordered socket, after every
  * frame the object sent before it. So a pong to a ping sent at time T proves
  * the view holds every revocation recorded before T, and the view's
@@ -164,7 +164,11 @@ export class RevocationChannel {
   }
 
   private startPinging(): void {
-    const every = Math.max(25, Math.floor(this.options.maxStalenessMs / 4));
+    // A pong must be back within the bound minus one interval for the view to
+    // stay confirmed: a third leaves two thirds of the bound for the round
+    // trip, at three pings a second per channel at the default bound. A
+    // slower round trip only costs pulls, never a stale answer.
+    const every = Math.max(25, Math.floor(this.options.maxStalenessMs / 3));
     this.timer = setInterval(() => {
       const oldest = this.pings[0];
       if (oldest !== undefined && Date.now() - oldest >= this.options.maxStalenessMs) {
