@@ -1,6 +1,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { member, session } from "../../../../shared/db/schema.ts";
+import { APIError } from "better-auth/api";
+import { member, session, userBan } from "../../../../shared/db/schema.ts";
 
 interface StartingSession {
   userId: string;
@@ -12,6 +13,8 @@ interface StartingSession {
  * A new session starts in the person's first organization, so a returning
  * user's first token names a tenant without an extra "choose organization"
  * step (Better Auth's documented pattern).
+ *
+ * A banned person (shared/db/operator-schema.ts) starts none: 403 USER_BANNED.
  *
  * And a person holds at most `maxSessions` live sessions: at the cap, the
  * oldest end (through Better Auth, so their tokens are revoked like any
@@ -27,7 +30,8 @@ export function sessionStartHook(
 ) {
   return async <S extends StartingSession>(starting: S) => {
     const db = drizzle(env.DB);
-    const [firstOrg, live] = await db.batch([
+    const [banned, firstOrg, live] = await db.batch([
+      db.select({ userId: userBan.userId }).from(userBan).where(eq(userBan.userId, starting.userId)).limit(1),
       db
         .select({ orgId: member.organizationId })
         .from(member)
@@ -40,6 +44,8 @@ export function sessionStartHook(
         .where(and(eq(session.userId, starting.userId), gt(session.expiresAt, new Date())))
         .orderBy(asc(session.createdAt)),
     ]);
+    // A person a platform operator banned (admin API POST /users/{id}/ban) starts no session, by any sign-in method.
+    if (banned.length > 0) throw new APIError("FORBIDDEN", { message: "This account is banned.", code: "USER_BANNED" });
     const excess = live.length - (maxSessions - 1);
     for (const old of live.slice(0, Math.max(0, excess))) await endSession(old.token);
     const orgId = firstOrg[0]?.orgId;

@@ -25,6 +25,7 @@ import { ssfStreamRoutes } from "./ssf-streams.ts";
 import { route } from "./route.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
+import { userRoutes } from "./users.ts";
 import { vaultRoutes } from "./vault.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 
@@ -67,6 +68,7 @@ export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenti
   memberRoutes(admin);
   metricsRoutes(admin);
   meRoutes(admin);
+  userRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
   oidcClientRoutes(admin);

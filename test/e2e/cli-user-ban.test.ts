@@ -1,0 +1,80 @@
+// `mono-auth user list|ban|unban` against the locally served system: a
+// person who signed up is banned through the CLI; the token their session
+// got is refused at the gateway, their session is gone, and signing in
+// again is refused (403 USER_BANNED) until the ban is lifted.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { BrowserLikeClient } from "../support/browser-like-client.ts";
+import { type CliRun } from "../support/mono-auth-cli.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+let system: RunningSystem;
+let operator: OperatorCli;
+
+beforeAll(async () => {
+  system = await startSystem();
+  operator = await operatorCli(system, "banner");
+});
+afterAll(() => system?.close());
+
+async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
+  const { code, stdout, stderr } = await result;
+  expect(code).not.toBe(0);
+  expect(stdout).toBe("");
+  expect(stderr).toMatch(message);
+}
+
+const password = "correct horse battery staple";
+
+async function sessionToken(person: BrowserLikeClient): Promise<Response> {
+  return person.request(ENDPOINT.sessionToken, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ audience: `${system.origin}/api` }),
+  });
+}
+
+describe("mono-auth user ban", () => {
+  it("cuts a person off everywhere until the ban is lifted", async () => {
+    const email = `mallory-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const person = new BrowserLikeClient(system);
+    const { userId, orgId } = await person.signUp(email, password);
+    const exchanged = await sessionToken(person);
+    expect(exchanged.status).toBe(200);
+    const { access_token } = (await exchanged.json()) as { access_token: string };
+    const documents = () => system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${access_token}` } });
+    expect((await documents()).status).toBe(200);
+
+    const members = await operator.json<{ members: { user_id: string; role: string }[] }>(
+      "user",
+      "list",
+      "--org",
+      orgId,
+    );
+    expect(members.members).toEqual([expect.objectContaining({ user_id: userId, role: "owner" })]);
+
+    const ban = await operator.json<{ banned: boolean; revoked_in_orgs: string[]; sessions_ended: number }>(
+      "user",
+      "ban",
+      "--id",
+      userId,
+      "--reason",
+      "abuse",
+    );
+    expect(ban).toMatchObject({ banned: true, revoked_in_orgs: [orgId], sessions_ended: 1 });
+    // Recorded before the answer; the gateway sees it within its staleness bound.
+    await expect.poll(async () => (await documents()).status, { timeout: 15_000 }).toBe(401);
+    expect((await sessionToken(person)).status).toBe(400);
+
+    const signIn = () => new BrowserLikeClient(system).postJson("/api/auth/sign-in/email", { email, password });
+    const blocked = await signIn();
+    expect(blocked.status).toBe(403);
+    expect(((await blocked.json()) as { code: string }).code).toBe("USER_BANNED");
+
+    await operator.json("user", "unban", "--id", userId);
+    expect((await signIn()).status).toBe(200);
+    await refused(operator.cli("user", "unban", "--id", userId), /refused \(404 not_found\): this user is not banned/);
+    await refused(operator.cli("user", "ban"), /required option '--id <user_id>'/);
+  });
+});

@@ -1,0 +1,161 @@
+import { asc, eq, inArray } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { member, session, user } from "../../../../shared/db/auth-schema.ts";
+import { userBan } from "../../../../shared/db/operator-schema.ts";
+import { sessionOrg } from "../../../../shared/db/schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { route } from "./route.ts";
+import type { AdminApp } from "./types.ts";
+import { onlyFields, optionalString } from "./validate.ts";
+
+const MAX_LISTED_USERS = 100;
+
+const userView = z.object({
+  id: z.string(),
+  email: z.string(),
+  name: z.string(),
+  created_at: z.iso.datetime(),
+  banned_at: z.iso.datetime().nullable(),
+});
+
+const banView = z.object({
+  user_id: z.string(),
+  banned: z.boolean(),
+  banned_at: z.iso.datetime().nullable(),
+  reason: z.string().nullable(),
+  revoked_in_orgs: z.array(z.string()),
+  sessions_ended: z.number().int(),
+});
+
+/**
+ * People, for platform operators:
+ *
+ * - GET /users?email= → `{ users: [...] }` (at most 100, oldest first; `email` exact).
+ * - POST /users/{id}/ban `{ reason? }` → the person can no longer start a
+ *   session (the authn Worker refuses it), every token they hold is revoked
+ *   (a `subject` revocation in every org they belong to or minted in,
+ *   recorded before the answer), and their sessions end. Banning again is
+ *   harmless (the first ban's time and reason stay).
+ * - DELETE /users/{id}/ban → lifted; what was revoked stays revoked.
+ */
+export function userRoutes(admin: AdminApp): void {
+  route(
+    admin,
+    "get",
+    "/users",
+    {
+      summary: "List people (platform operators)",
+      query: { email: z.string() },
+      response: z.object({ users: z.array(userView) }),
+    },
+    async (c) => {
+      const email = c.req.query("email")?.trim().toLowerCase();
+      auditDetail(c, { action: "user.list" });
+      const rows = await drizzle(c.env.DB)
+        .select({ user, bannedAt: userBan.bannedAt })
+        .from(user)
+        .leftJoin(userBan, eq(userBan.userId, user.id))
+        .where(email ? eq(user.email, email) : undefined)
+        .orderBy(asc(user.createdAt), asc(user.id))
+        .limit(MAX_LISTED_USERS)
+        .all();
+      return c.json({
+        users: rows.map((r) => ({
+          id: r.user.id,
+          email: r.user.email,
+          name: r.user.name,
+          created_at: r.user.createdAt.toISOString(),
+          banned_at: r.bannedAt?.toISOString() ?? null,
+        })),
+      });
+    },
+  );
+
+  route(
+    admin,
+    "post",
+    "/users/:id/ban",
+    {
+      summary: "Ban a person: no new session, every token revoked, sessions ended",
+      body: z.object({ reason: z.string().max(200).optional() }),
+      bodyOptional: true,
+      response: banView,
+    },
+    async (c) => {
+      const userId = c.req.param("id");
+      auditDetail(c, { action: "user.ban", user_id: userId });
+      const body = c.req.header("Content-Type") ? await readJsonObject(c) : {};
+      onlyFields(body, ["reason"]);
+      const reason = optionalString(body, "reason", { max: 200 }) ?? "operator";
+      const db = drizzle(c.env.DB);
+      const person = await db.select({ id: user.id }).from(user).where(eq(user.id, userId)).get();
+      if (!person) throw new HttpError("not_found", "no such user");
+      // Recorded first: from here on no new session starts, so none can outrun the revocations below.
+      await db
+        .insert(userBan)
+        .values({ userId, reason, bannedBy: c.get("operator").subject, bannedAt: new Date() })
+        .onConflictDoNothing()
+        .run();
+      const [memberships, sessions] = await db.batch([
+        db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
+        db.select({ id: session.id }).from(session).where(eq(session.userId, userId)),
+      ]);
+      const minted =
+        sessions.length === 0
+          ? []
+          : await db
+              .select({ orgId: sessionOrg.orgId })
+              .from(sessionOrg)
+              .where(
+                inArray(
+                  sessionOrg.sessionId,
+                  sessions.map((s) => s.id),
+                ),
+              )
+              .all();
+      const orgIds = [...new Set([...memberships, ...minted].map((m) => m.orgId))].sort();
+      for (const orgId of orgIds) {
+        await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason: "user banned" }, (p) =>
+          c.executionCtx.waitUntil(p),
+        );
+      }
+      // The tokens are cut off; now the sessions go, so none can be exchanged again.
+      await db.delete(session).where(eq(session.userId, userId)).run();
+      const ban = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
+      auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessions.length });
+      return c.json({
+        user_id: userId,
+        banned: true,
+        banned_at: ban?.bannedAt.toISOString() ?? null,
+        reason: ban?.reason ?? reason,
+        revoked_in_orgs: orgIds,
+        sessions_ended: sessions.length,
+      });
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/users/:id/ban",
+    { summary: "Lift a ban (what was revoked stays revoked)", response: banView },
+    async (c) => {
+      const userId = c.req.param("id");
+      auditDetail(c, { action: "user.unban", user_id: userId });
+      const lifted = await drizzle(c.env.DB).delete(userBan).where(eq(userBan.userId, userId)).returning().get();
+      if (!lifted) throw new HttpError("not_found", "this user is not banned");
+      return c.json({
+        user_id: userId,
+        banned: false,
+        banned_at: null,
+        reason: null,
+        revoked_in_orgs: [],
+        sessions_ended: 0,
+      });
+    },
+  );
+}
