@@ -117,6 +117,23 @@ describe("console", () => {
     await shot(owner, "org");
   });
 
+  it("registers an MCP server and shows the org's access requests and grants", async () => {
+    await owner.goto(`${orgUrl}/mcp`);
+    // The built-in demo server is every org's.
+    await expect(owner.getByTestId("mcp-server-row").first().textContent()).resolves.toContain("demo");
+    await owner.getByLabel("Server name").fill("notes");
+    await owner.getByLabel("Upstream URL").fill("https://notes.example.com/mcp");
+    await owner.getByLabel("Tools (name or name:sensitive)").fill("read_notes purge_notes:sensitive");
+    await owner.getByRole("button", { name: "Register server" }).click();
+    await expect(owner.getByTestId("notice").textContent()).resolves.toContain("/mcp/notes");
+    await expect(owner.getByTestId("mcp-server-row").allTextContents()).resolves.toContainEqual(
+      expect.stringContaining("purge_notes (sensitive)"),
+    );
+    await expect(owner.getByTestId("access-requests").isVisible()).resolves.toBe(true);
+    await expect(owner.getByTestId("mcp-grants").isVisible()).resolves.toBe(true);
+    await shot(owner, "mcp");
+  });
+
   it("validates, saves, publishes and rolls back a policy", async () => {
     await owner.goto(`${orgUrl}/policies`);
     await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("the default policy");

@@ -10,6 +10,7 @@ import {
   overviewPage,
   rotateClient,
 } from "./org-pages.tsx";
+import { decideRequest, mcpPage, registerServer, revokeGrant } from "./mcp-pages.tsx";
 import { changeCurrent, policiesPage, submitPolicy } from "./policy-pages.tsx";
 import { revocationsPage, revocationStream, revoke } from "./revocation-pages.tsx";
 import { consoleSession } from "./session.tsx";
@@ -39,6 +40,11 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.get("/orgs/:org/revocations", (c) => revocationsPage(c));
   app.post("/orgs/:org/revocations", revoke);
   app.get("/orgs/:org/revocations/stream", revocationStream);
+  app.get("/orgs/:org/mcp", (c) => mcpPage(c));
+  app.post("/orgs/:org/mcp/servers", registerServer);
+  app.post("/orgs/:org/mcp/requests/:id/approve", decideRequest("approve"));
+  app.post("/orgs/:org/mcp/requests/:id/deny", decideRequest("deny"));
+  app.post("/orgs/:org/mcp/grants/:id/revoke", revokeGrant);
   app.get("/audit", auditPage);
   app.get("/keys", (c) => keysPage(c));
   app.post("/keys/rotate", rotateKeys);
