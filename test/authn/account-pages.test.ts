@@ -77,6 +77,7 @@ describe("two-factor and account pages", () => {
     const uri = /data-testid="totp-uri">([^<]+)</.exec(html)?.[1] ?? "";
     expect(uri).toMatch(/^otpauth:\/\/totp\//);
     expect(html.match(/<li><code>[^<]+<\/code><\/li>/g)).toHaveLength(10);
+    expect(html).toMatch(/data-testid="totp-qr"><svg [^>]*role="img" aria-label="QR code of your authenticator key"/);
 
     const confirmed = await form(
       "/account/two-factor/confirm",
