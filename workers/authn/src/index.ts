@@ -4,6 +4,7 @@ import { OIDC_ENDPOINT } from "../../../shared/contracts/oidc.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
 import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
+import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
@@ -36,6 +37,8 @@ const app = new Hono<AuthnApp>();
 
 // Every body is read once, under the byte cap, before any handler sees it.
 app.use("*", capRequestBody);
+// Better Auth's set-up settles in the request that starts it (auth/create-auth.ts).
+app.use("*", authReady);
 // One JSON line per refused, failed or slow request, with the gateway's request id; liveness on the binding.
 app.use("*", requestLog("authn"));
 app.get(ENDPOINT.health, () => healthResponse("authn"));

@@ -2,6 +2,7 @@ import { waitUntil } from "cloudflare:workers";
 import { betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { drizzle } from "drizzle-orm/d1";
+import type { MiddlewareHandler } from "hono";
 import * as schema from "../../../../shared/db/schema.ts";
 import { authnConfig } from "../config.ts";
 import { authMailOptions } from "../email/auth-mail.ts";
@@ -126,3 +127,18 @@ export function getAuth(env: AuthBindings): Auth {
   }
   return auth;
 }
+
+/**
+ * Every request waits until the isolate's Better Auth instance has finished
+ * its asynchronous set-up (`$context`). The instance is shared by the
+ * isolate's requests, and workerd settles a promise only inside the request
+ * that created it: a request that built the instance and returned without
+ * awaiting it (a refused form post) would leave its set-up pending forever,
+ * and every later request awaiting it would fail. Awaited here, it settles
+ * in the request that started it; afterwards this is an already-settled
+ * promise.
+ */
+export const authReady: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
+  await getAuth(c.env).$context;
+  await next();
+};
