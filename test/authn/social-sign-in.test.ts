@@ -6,7 +6,7 @@
 // callback (better-auth/dist/oauth2/link-account.mjs). The rule is proven
 // live through a real upstream IdP in test/e2e/sso-oidc.test.ts.
 import { env } from "cloudflare:workers";
-import { betterAuth } from "better-auth";
+import { type BetterAuthOptions, betterAuth } from "better-auth";
 import { drizzleAdapter } from "better-auth/adapters/drizzle";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
@@ -81,7 +81,7 @@ describe("GHSA-g38m-r43w-p2q7: no implicit link to an unverified local address",
   it("the running Worker trusts no provider by name and requires both addresses verified", async () => {
     const context = await getAuth(env).$context;
     expect(context.trustedProviders).toEqual([]);
-    expect(context.options.account?.accountLinking).toEqual(ACCOUNT_LINKING);
+    expect((context.options as BetterAuthOptions).account?.accountLinking).toEqual(ACCOUNT_LINKING);
     expect(ACCOUNT_LINKING).toMatchObject({
       trustedProviders: [],
       requireLocalEmailVerified: true,
@@ -93,6 +93,6 @@ describe("GHSA-g38m-r43w-p2q7: no implicit link to an unverified local address",
     const context = await authWith(ALL).$context;
     expect(context.socialProviders.map((p) => p.id).sort()).toEqual(["github", "google", "microsoft"]);
     expect(context.trustedProviders).toEqual([]);
-    expect(context.options.account?.accountLinking).toEqual(ACCOUNT_LINKING);
+    expect((context.options as BetterAuthOptions).account?.accountLinking).toEqual(ACCOUNT_LINKING);
   });
 });

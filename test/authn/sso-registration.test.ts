@@ -5,6 +5,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { emailInProviderDomain } from "../../workers/authn/src/sso/provider-domain.ts";
 import { api, signUp } from "./helpers.ts";
 
 const IDP = "https://idp.example.com";
@@ -157,5 +158,19 @@ describe("SSO domain verification", () => {
       { Cookie: member.cookie },
     );
     expect(response.status).toBe(403);
+  });
+});
+
+describe("which addresses a provider may create accounts for", () => {
+  it.each([
+    ["jane@acme.test", "acme.test", true],
+    ["jane@EU.Acme.test", "acme.test", true],
+    ["jane@acme.test", "other.test, acme.test", true],
+    ["jane@notacme.test", "acme.test", false],
+    ["jane@acme.test.evil", "acme.test", false],
+    ["jane@other.test", "acme.test", false],
+    ["not-an-address", "acme.test", false],
+  ])("%s in %s: %s", (email, domains, inside) => {
+    expect(emailInProviderDomain(email, domains)).toBe(inside);
   });
 });

@@ -156,4 +156,43 @@ describe("SSO over OIDC with a real upstream IdP", () => {
     );
     expect(accounts).toEqual([{ provider_id: "credential" }]);
   });
+
+  it("a local account with the same, verified address is linked and signed in", async () => {
+    const email = `alice-${crypto.randomUUID().slice(0, 8)}@${DOMAIN}`;
+    const alice = new BrowserLikeClient(system, { clientAddress: address() });
+    const signUp = await alice.postJson("/api/auth/sign-up/email", {
+      name: "Alice",
+      email,
+      password: "correct horse battery staple",
+    });
+    expect(signUp.status).toBe(200);
+    const { user } = (await signUp.json()) as { user: { id: string } };
+    // She confirmed her address (the dev mailbox link, test/authn/email-verification.test.ts).
+    await system.execMain("UPDATE user SET email_verified = 1 WHERE id = ?", user.id);
+
+    idp.signInAs({ sub: `alice-${crypto.randomUUID()}`, email, name: "Alice" });
+    const laptop = new BrowserLikeClient(system, { clientAddress: address() });
+    const landed = await signInThroughIdp(laptop);
+    expect(landed.headers.get("location")).toBe("/app");
+    const session = (await (await laptop.request("/api/auth/get-session")).json()) as { user: { id: string } };
+    expect(session.user.id).toBe(user.id);
+    const accounts = await system.queryMain<{ provider_id: string }>(
+      "SELECT provider_id FROM account WHERE user_id = ? ORDER BY provider_id",
+      user.id,
+    );
+    expect(accounts).toEqual([{ provider_id: PROVIDER_ID }, { provider_id: "credential" }]);
+  });
+
+  it("an address outside the provider's verified domain gets no account: SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN", async () => {
+    const email = `ceo-${crypto.randomUUID().slice(0, 8)}@other-company.test`;
+    idp.signInAs({ sub: `outsider-${crypto.randomUUID()}`, email, name: "Not Ours" });
+    const person = new BrowserLikeClient(system, { clientAddress: address() });
+    const landed = await signInThroughIdp(person);
+    expect(landed.status).toBe(302);
+    expect(new URL(landed.headers.get("location") ?? "", system.origin).searchParams.get("error")).toBe(
+      "SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN",
+    );
+    expect(await (await person.request("/api/auth/get-session")).json()).toBeNull();
+    expect(await system.queryMain("SELECT id FROM user WHERE email = ?", email)).toEqual([]);
+  });
 });

@@ -1,5 +1,6 @@
 import { sso } from "@better-auth/sso";
 import type { BetterAuthPlugin } from "better-auth";
+import { userInProviderDomain } from "../../sso/provider-domain.ts";
 import { requireOrganizationOnRegister } from "../../sso/provider-registration.ts";
 
 /**
@@ -13,13 +14,16 @@ import { requireOrganizationOnRegister } from "../../sso/provider-registration.t
  *   internal IdP is allowed only by naming its origin in TRUSTED_ORIGINS.
  * - Domain verification: a provider signs nobody in until its email domain
  *   is proven by a DNS TXT record (`/sso/request-domain-verification`, then
- *   `/sso/verify-domain`), so one org cannot claim another's people.
+ *   `/sso/verify-domain`), so one org cannot claim another's people; and it
+ *   creates accounts only for addresses in that domain
+ *   (sso/provider-domain.ts).
  * - Just-in-time membership: a person signing in through the provider
  *   becomes a `member` of its organization, never more; roles are raised by
  *   the org's admins.
  * - The provider's `email_verified` claim is not trusted
  *   (`trustEmailVerified` off): an existing account is linked only through
- *   a verified-domain provider for an address in that domain.
+ *   a verified-domain provider for an address in that domain, and only if
+ *   the account's own address is verified (auth/plugins/social.ts).
  */
 export function ssoPlugin() {
   const plugin = sso({
@@ -27,9 +31,17 @@ export function ssoPlugin() {
     organizationProvisioning: { defaultRole: "member" },
     trustEmailVerified: false,
   });
-  const own = (plugin as BetterAuthPlugin).hooks;
+  const { hooks, init } = plugin as BetterAuthPlugin;
   return {
     ...plugin,
-    hooks: { before: [...(own?.before ?? []), requireOrganizationOnRegister], after: own?.after ?? [] },
-  };
+    init: (ctx) => {
+      const own = init?.(ctx);
+      if (own instanceof Promise) throw new Error("@better-auth/sso's init is expected to be synchronous");
+      return {
+        ...own,
+        options: { ...own?.options, databaseHooks: { user: { create: { before: userInProviderDomain } } } },
+      };
+    },
+    hooks: { before: [...(hooks?.before ?? []), requireOrganizationOnRegister], after: hooks?.after ?? [] },
+  } satisfies BetterAuthPlugin;
 }
