@@ -20,7 +20,9 @@ export function TotpSetupPage(props: TotpSetupPageProps) {
   const secret = new URL(props.totpUri).searchParams.get("secret") ?? "";
   return (
     <Layout title="Set up two-factor authentication" nonce={props.nonce}>
-      <style nonce={props.nonce}>{".qr svg { display: block; width: 12rem; height: 12rem; margin: .5rem 0; }"}</style>
+      <style nonce={props.nonce}>
+        {".qr svg { display: block; width: 12rem; height: 12rem; margin: .5rem 0; } a.uri { word-break: break-all; }"}
+      </style>
       <h1>Set up two-factor authentication</h1>
       {props.error ? (
         <p class="error" role="alert" data-testid="form-error">
@@ -37,7 +39,7 @@ export function TotpSetupPage(props: TotpSetupPageProps) {
             dangerouslySetInnerHTML={{ __html: qrSvg(props.totpUri, "QR code of your authenticator key") }}
           />
           Or add it by hand: open the link{" "}
-          <a href={props.totpUri} data-testid="totp-uri">
+          <a class="uri" href={props.totpUri} data-testid="totp-uri">
             {props.totpUri}
           </a>{" "}
           on the device, or type the key <code data-testid="totp-secret">{secret}</code>.
