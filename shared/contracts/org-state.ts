@@ -1,4 +1,11 @@
 import type { RevocationChanges, RevocationEvent, RevocationSnapshot, RevocationSync } from "./revocation.ts";
+import type { AccessTokenClaims } from "./tokens.ts";
+
+/** The claims a revocation can match (shared/revocation/is-token-revoked.ts). */
+export type RevocableClaims = Pick<
+  AccessTokenClaims,
+  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
+>;
 
 /**
  * The RPC surface of the per-org Durable Object (workers/org-state): what
@@ -28,6 +35,13 @@ export interface OrgStateRpc {
    * whole snapshot when the log cannot serve them (RevocationSync).
    */
   sync(orgId: string, after: number | null): Promise<RevocationSync>;
+  /**
+   * Whether a live entry matches the token, by the rules of
+   * shared/revocation/is-token-revoked.ts, looked up by key in the object's
+   * storage: for callers that check one token against the source of truth
+   * (the token Worker), at the same cost with 0 or 100 000 entries.
+   */
+  isRevoked(claims: RevocableClaims): Promise<boolean>;
   /**
    * Makes `version` the org's current policy version (publish or rollback)
    * and answers with it and the org's publish counter, which grows by one

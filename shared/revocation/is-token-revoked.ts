@@ -1,11 +1,8 @@
+import type { RevocableClaims } from "../contracts/org-state.ts";
 import type { RevocationSnapshot } from "../contracts/revocation.ts";
-import type { AccessTokenClaims, ActorClaim } from "../contracts/tokens.ts";
+import type { ActorClaim } from "../contracts/tokens.ts";
 
-/** The claims a revocation can match. */
-export type RevocableClaims = Pick<
-  AccessTokenClaims,
-  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
->;
+export type { RevocableClaims } from "../contracts/org-state.ts";
 
 /**
  * Whether any entry of an org's revocation snapshot (its Durable Object,

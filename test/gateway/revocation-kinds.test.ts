@@ -23,9 +23,9 @@ interface Row {
 
 /**
  * Every kind blocks exactly what it names and nothing else (issue 8). The
- * same table runs through the gateway's indexed view and the shared rule the
- * token Worker uses (shared/revocation/is-token-revoked.ts), so the two
- * cannot drift apart.
+ * same table runs through the gateway's indexed view, the shared rule
+ * (shared/revocation/is-token-revoked.ts) and the object's own keyed check
+ * the token Worker asks (OrgState.isRevoked), so the three cannot drift apart.
  */
 const TABLE: Row[] = [
   {
@@ -109,6 +109,7 @@ describe("every revocation kind blocks exactly what it names", () => {
         const t = token(orgId, claims);
         expect({ claims, gateway: await view.isRevoked(t) }).toEqual({ claims, gateway: expected });
         expect({ claims, shared: isTokenRevoked(snapshot, t) }).toEqual({ claims, shared: expected });
+        expect({ claims, object: await stub.isRevoked(t) }).toEqual({ claims, object: expected });
       }
     });
   }

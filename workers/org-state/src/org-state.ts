@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { OrgStateRpc, PolicyPublication } from "../../../shared/contracts/org-state.ts";
+import type { OrgStateRpc, PolicyPublication, RevocableClaims } from "../../../shared/contracts/org-state.ts";
 import {
   REVOCATION_KINDS,
   REVOCATION_SYNC_TAIL,
@@ -11,6 +11,7 @@ import {
   type RevocationSync,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 import { RevocationLog } from "./revocation-log.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
@@ -162,6 +163,36 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   /** The events after version `after` (one page), or "resync" when some are no longer logged. */
   async changesSince(after: number): Promise<RevocationChanges> {
     return this.log.changesSince(after, this.currentVersion());
+  }
+
+  /**
+   * One token against the live entries, each looked up by its primary key
+   * (kind, value): jti, session and grant by value, subject, client (the
+   * token's and every actor's along `act`) and org when made at or after the
+   * token was issued (shared/revocation/is-token-revoked.ts).
+   */
+  async isRevoked(claims: RevocableClaims): Promise<boolean> {
+    const now = Math.floor(Date.now() / 1000);
+    const keys: [RevocationKind, string, number][] = [
+      ["jti", claims.jti, 0],
+      ["subject", claims.sub, claims.iat],
+      ["org", claims.org_id, claims.iat],
+      ...tokenClients(claims).map((client): [RevocationKind, string, number] => ["client", client, claims.iat]),
+    ];
+    if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
+    if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
+    return keys.some(
+      ([kind, value, issuedAt]) =>
+        this.sql
+          .exec(
+            "SELECT 1 FROM revocation WHERE kind = ? AND value = ? AND expires_at > ? AND revoked_at >= ? LIMIT 1",
+            kind,
+            value,
+            now,
+            issuedAt,
+          )
+          .toArray().length > 0,
+    );
   }
 
   /** The live revocations, for gateways to cache within their staleness bound. */

@@ -73,14 +73,9 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
   const exchange = readExchangeRequest(request.params);
   const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
   const verification = verificationContext(context);
-  // The client's org is the one its tokens' revocations are read from in the
-  // usual case (an agent acting for a member): read them while our keys are
-  // read and the signatures checked, instead of after. The client has
-  // authenticated, and every token is still checked against this read.
-  verification.revocations.prefetch(client.orgId);
   // Independent work side by side: the guardrails (the org's policy was read
-  // with the client), and both tokens, which share one read of our keys and
-  // one of the org's revocations.
+  // with the client), and both tokens, which share one read of our keys; each
+  // token is checked against its org's object by key (revocation-reader.ts).
   const [guardrails, subject, actor] = await Promise.all([
     mintGuardrails(context.env.DB, context.config, client.registration),
     exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
