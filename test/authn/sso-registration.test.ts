@@ -130,7 +130,7 @@ describe("SSO domain verification", () => {
     );
     expect(requested.status).toBe(201);
     const { domainVerificationToken } = (await requested.json()) as { domainVerificationToken: string };
-    expect(domainVerificationToken).toMatch(/^[A-Za-z0-9]{24}$/);
+    expect(domainVerificationToken).toMatch(/^[A-Za-z0-9_-]{24}$/);
     // ...publishes `_better-auth-token-<providerId>.<domain> TXT <value>` and calls
     // /sso/verify-domain, which resolves it. No DNS zone can be published from a
     // test, so the row is marked verified the way verify-domain's success does.
@@ -172,5 +172,46 @@ describe("which addresses a provider may create accounts for", () => {
     ["not-an-address", "acme.test", false],
   ])("%s in %s: %s", (email, domains, inside) => {
     expect(emailInProviderDomain(email, domains)).toBe(inside);
+  });
+});
+
+describe("SSO provider management", () => {
+  async function verifiedProvider() {
+    const { owner, member } = await orgWithMember();
+    const body = provider(owner.orgId);
+    expect((await api("/sso/register", body, { Cookie: owner.cookie })).status).toBe(200);
+    // Marked verified as /sso/verify-domain's success does (no DNS zone can be published from a test).
+    await env.DB.prepare("UPDATE sso_provider SET domain_verified = 1 WHERE provider_id = ?")
+      .bind(body.providerId)
+      .run();
+    return { owner, member, providerId: body.providerId };
+  }
+
+  it("a plain member can neither change nor delete the organization's provider", async () => {
+    const { member, providerId } = await verifiedProvider();
+    const update = await api("/sso/update-provider", { providerId, domain: "victim.test" }, { Cookie: member.cookie });
+    expect(update.status).toBe(403);
+    const remove = await api("/sso/delete-provider", { providerId }, { Cookie: member.cookie });
+    expect(remove.status).toBe(403);
+    expect(await providerRow(providerId)).toMatchObject({ domain_verified: 1 });
+  });
+
+  it("moving a verified provider to another domain makes it unverified again: it signs nobody in", async () => {
+    const { owner, providerId } = await verifiedProvider();
+    const update = await api("/sso/update-provider", { providerId, domain: "victim.test" }, { Cookie: owner.cookie });
+    expect(update.status).toBe(200);
+    expect(await providerRow(providerId)).toMatchObject({ domain_verified: 0 });
+    const refused = await api("/sign-in/sso", { providerId, callbackURL: "/app" });
+    expect(refused.status).toBe(401);
+    expect(await error(refused)).toMatchObject({ message: "Provider domain has not been verified" });
+  });
+
+  it("the owner deletes the provider; it signs nobody in", async () => {
+    const { owner, providerId } = await verifiedProvider();
+    const remove = await api("/sso/delete-provider", { providerId }, { Cookie: owner.cookie });
+    expect(remove.status).toBe(200);
+    expect(await providerRow(providerId)).toBeNull();
+    const refused = await api("/sign-in/sso", { providerId, callbackURL: "/app" });
+    expect(refused.status).toBe(404);
   });
 });
