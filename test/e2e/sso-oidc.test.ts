@@ -129,6 +129,15 @@ describe("SSO over OIDC with a real upstream IdP", () => {
       session.user.id,
     );
     expect(accounts).toEqual([{ provider_id: PROVIDER_ID }]);
+
+    // As a member of the org, they get a token for it and read its documents through the gateway.
+    expect((await person.postJson("/api/auth/organization/set-active", { organizationId: orgId })).status).toBe(200);
+    const exchanged = await person.exchangeSessionForToken();
+    expect(exchanged.status).toBe(200);
+    const { access_token } = (await exchanged.json()) as { access_token: string };
+    const documents = await system.fetch("/api/documents", { headers: { Authorization: `Bearer ${access_token}` } });
+    expect(documents.status).toBe(200);
+    await documents.arrayBuffer();
   });
 
   it("GHSA-g38m-r43w-p2q7: a local account with the same, unverified address is not linked", async () => {
