@@ -143,7 +143,8 @@ describe("console", () => {
     await expect(owner.getByTestId("problem").textContent()).resolves.toContain("invalid_body");
     // A policy with the test that shows what it decides: save it twice, publish both in turn, roll back.
     for (let i = 0; i < 2; i++) {
-      await owner.getByLabel("Policy document (JSON)").fill(JSON.stringify(POLICY));
+      const document = i === 0 ? POLICY : { ...POLICY, rules: [{ description: "members read", ...POLICY.rules[0] }] };
+      await owner.getByLabel("Policy document (JSON)").fill(JSON.stringify(document));
       await owner.getByLabel("Test cases (JSON array; publishing runs them)").fill(JSON.stringify(POLICY_TESTS));
       await owner.getByRole("button", { name: "Validate" }).click();
       await expect(owner.getByTestId("notice").textContent()).resolves.toBe("Valid: 1 rule(s), 1 test(s).");
@@ -154,7 +155,20 @@ describe("console", () => {
     await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
     await owner.getByRole("button", { name: "Publish" }).click();
     await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 2");
-    await owner.getByRole("button", { name: "Roll back to it" }).click();
+    // Each version's own tests run on request.
+    await owner.getByRole("button", { name: "Test" }).first().click();
+    await expect(owner.getByTestId("notice").textContent()).resolves.toBe("Version 2: 1 of 1 test(s) passed.");
+    // What the current policy decides for a request.
+    await owner.getByRole("button", { name: "What if" }).click();
+    await expect(owner.getByTestId("what-if-decision").textContent()).resolves.toContain('"effect": "allow"');
+    // A rollback shows what it changes first: version 2's description goes.
+    await owner.getByTestId("rollback-link").click();
+    await expect(owner.locator('[data-kind="removed"]').allTextContents()).resolves.toEqual([
+      expect.stringContaining('"description": "members read"'),
+    ]);
+    await expect(owner.locator('[data-kind="added"]').count()).resolves.toBe(0);
+    await shot(owner, "rollback-diff");
+    await owner.getByRole("button", { name: "Roll back" }).click();
     await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
     await shot(owner, "policies");
   });
@@ -219,6 +233,19 @@ describe("console", () => {
     await operator.getByRole("link", { name: "Keys" }).click();
     await expect(operator.getByTestId("key-status").allTextContents()).resolves.toContain("current");
     await shot(operator, "keys");
+    // A person is banned from the People page: their open session is gone at once.
+    const { page: mallory, email: malloryEmail } = await signUp("Mallory");
+    await operator.getByRole("link", { name: "People" }).click();
+    await operator.getByLabel("Email").fill(malloryEmail);
+    await operator.getByRole("button", { name: "Find" }).click();
+    await operator.getByRole("button", { name: "Ban", exact: true }).click();
+    await expect(operator.getByTestId("notice").textContent()).resolves.toMatch(/^Banned .*1 org\(s\), 1 session/);
+    const row = operator.getByTestId("user-row").filter({ hasText: malloryEmail });
+    await expect(row.getByTestId("user-banned").textContent()).resolves.not.toBe("-");
+    await shot(operator, "people");
+    await mallory.goto(`${system.origin}${ENDPOINT.app}`);
+    expect(new URL(mallory.url()).pathname).toBe(ENDPOINT.signIn);
+    await mallory.context().close();
     await operator.getByRole("link", { name: "Audit" }).click();
     await operator.getByRole("button", { name: "Verify the chain" }).click();
     await expect(operator.getByTestId("verify-result").textContent()).resolves.toMatch(/^Chain intact/);

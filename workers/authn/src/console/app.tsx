@@ -11,10 +11,11 @@ import {
   rotateClient,
 } from "./org-pages.tsx";
 import { decideRequest, mcpPage, registerServer, revokeGrant } from "./mcp-pages.tsx";
-import { changeCurrent, policiesPage, submitPolicy } from "./policy-pages.tsx";
+import { changeCurrent, policiesPage, rollbackPreview, submitPolicy, testVersion, whatIf } from "./policy-pages.tsx";
 import { revocationsPage, revocationStream, revoke } from "./revocation-pages.tsx";
 import { consoleSession } from "./session.tsx";
 import type { ConsoleEnv } from "./types.ts";
+import { banUser, usersPage } from "./user-pages.tsx";
 
 /**
  * The operator console (ENDPOINT.console): server-rendered pages over the
@@ -36,6 +37,9 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.get("/orgs/:org/policies", (c) => policiesPage(c));
   app.post("/orgs/:org/policies", submitPolicy);
   app.post("/orgs/:org/policies/:version/publish", changeCurrent("publish"));
+  app.post("/orgs/:org/policies/what-if", whatIf);
+  app.post("/orgs/:org/policies/:version/test", testVersion);
+  app.get("/orgs/:org/policies/:version/rollback", rollbackPreview);
   app.post("/orgs/:org/policies/:version/rollback", changeCurrent("rollback"));
   app.get("/orgs/:org/revocations", (c) => revocationsPage(c));
   app.post("/orgs/:org/revocations", revoke);
@@ -45,6 +49,9 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.post("/orgs/:org/mcp/requests/:id/approve", decideRequest("approve"));
   app.post("/orgs/:org/mcp/requests/:id/deny", decideRequest("deny"));
   app.post("/orgs/:org/mcp/grants/:id/revoke", revokeGrant);
+  app.get("/users", (c) => usersPage(c));
+  app.post("/users/:id/ban", banUser("ban"));
+  app.post("/users/:id/unban", banUser("unban"));
   app.get("/audit", auditPage);
   app.get("/keys", (c) => keysPage(c));
   app.post("/keys/rotate", rotateKeys);

@@ -30,6 +30,7 @@ export function ConsoleLayout(props: { title: string; nonce: string; caller: Con
       <style nonce={props.nonce}>{CONSOLE_STYLE}</style>
       <nav class="console" aria-label="Console">
         <a href={base}>Organizations</a>
+        {props.caller.platformOperator ? <a href={`${base}/users`}>People</a> : null}
         {props.caller.platformOperator ? <a href={`${base}/keys`}>Keys</a> : null}
         <a href={`${base}/audit`}>Audit</a>
         <span class="who muted" data-testid="console-who">

@@ -2,6 +2,7 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { adminCall, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields } from "./form.ts";
+import { lineDiff } from "./line-diff.ts";
 import type { ConsoleContext } from "./types.ts";
 
 interface Version {
@@ -25,6 +26,8 @@ interface PolicyPageOnce {
   /** The editor's text, kept after a validation or a refused save. */
   draft?: string;
   tests?: string;
+  whatIfRequest?: string;
+  decision?: unknown;
 }
 
 const policiesUrl = (org: string) => `${ENDPOINT.console}/orgs/${encodeURIComponent(org)}/policies`;
@@ -85,16 +88,19 @@ export async function policiesPage(c: ConsoleContext, once: PolicyPageOnce = {})
               <td>{v.created_at}</td>
               <td>{v.published_at ?? "-"}</td>
               <td>
+                <form method="post" class="inline" action={`${url}/${v.version}/test`}>
+                  <button type="submit" class="secondary">
+                    Test
+                  </button>
+                </form>{" "}
                 {v.current ? null : v.published_at === null ? (
                   <form method="post" class="inline" action={`${url}/${v.version}/publish`}>
                     <button type="submit">Publish</button>
                   </form>
                 ) : (
-                  <form method="post" class="inline" action={`${url}/${v.version}/rollback`}>
-                    <button type="submit" class="secondary">
-                      Roll back to it
-                    </button>
-                  </form>
+                  <a href={`${url}/${v.version}/rollback`} data-testid="rollback-link">
+                    Roll back to it…
+                  </a>
                 )}
               </td>
             </tr>
@@ -123,6 +129,108 @@ export async function policiesPage(c: ConsoleContext, once: PolicyPageOnce = {})
             Save as a draft
           </button>
         </p>
+      </form>
+      <h2>What if</h2>
+      <form method="post" action={`${url}/what-if`}>
+        <label>
+          Decision request (JSON): what the current policy decides for it
+          <textarea name="request" spellcheck={false}>
+            {once.whatIfRequest ?? JSON.stringify(EXAMPLE_REQUEST, null, 2)}
+          </textarea>
+        </label>
+        <p>
+          <button type="submit" class="secondary">
+            What if
+          </button>
+        </p>
+      </form>
+      {once.decision ? <pre data-testid="what-if-decision">{JSON.stringify(once.decision, null, 2)}</pre> : null}
+    </ConsoleLayout>,
+  );
+}
+
+/** A decision request to start from (docs/policy.md): a member reading documents. */
+const EXAMPLE_REQUEST = {
+  subject: { id: "user-1", org_id: "org-1", roles: ["member"], scope: ["documents:read"] },
+  resource: { type: "documents" },
+  action: "read",
+  context: { method: "GET", path: "/api/documents" },
+};
+
+/** POST /console/orgs/{org}/policies/what-if: the current policy's full decision for a request. */
+export async function whatIf(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const text = formFields(c).get("request") ?? "";
+  let request: unknown;
+  try {
+    request = JSON.parse(text);
+  } catch {
+    return policiesPage(c, {
+      whatIfRequest: text,
+      problem: { status: 400, code: "invalid_body", title: "Invalid request", detail: "the request is not JSON" },
+    });
+  }
+  const answer = await adminCall<{ decision: unknown }>(c, "POST", `${orgPath(org)}/policies/what-if`, { request });
+  if (!answer.ok) return policiesPage(c, { whatIfRequest: text, problem: answer.problem });
+  return policiesPage(c, { whatIfRequest: text, decision: answer.body.decision });
+}
+
+/** POST /console/orgs/{org}/policies/{version}/test: the stored version's own tests, run. */
+export async function testVersion(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const version = c.req.param("version") ?? "";
+  const run = await adminCall<{ total: number; passed: boolean; failed: number }>(
+    c,
+    "POST",
+    `${orgPath(org)}/policies/${encodeURIComponent(version)}/test`,
+  );
+  if (!run.ok) return policiesPage(c, { problem: run.problem });
+  return policiesPage(c, {
+    notice: `Version ${version}: ${run.body.total - run.body.failed} of ${run.body.total} test(s) passed${run.body.failed ? `, ${run.body.failed} failed` : ""}.`,
+  });
+}
+
+/**
+ * GET /console/orgs/{org}/policies/{version}/rollback: what rolling back
+ * changes (a line diff of the current document against that version's),
+ * and the button that does it.
+ */
+export async function rollbackPreview(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const version = c.req.param("version") ?? "";
+  const base = `${orgPath(org)}/policies`;
+  const [current, target] = await Promise.all([
+    adminCall<Current>(c, "GET", `${base}/current`),
+    adminCall<{ version: number; document: unknown }>(c, "GET", `${base}/${encodeURIComponent(version)}`),
+  ]);
+  const failed = !current.ok ? current.problem : !target.ok ? target.problem : undefined;
+  const diff =
+    current.ok && target.ok
+      ? lineDiff(JSON.stringify(current.body.document, null, 2), JSON.stringify(target.body.document, null, 2))
+      : [];
+  const from = current.ok
+    ? current.body.version === null
+      ? "the default policy"
+      : `version ${current.body.version}`
+    : "?";
+  return c.html(
+    <ConsoleLayout title={`Roll back to version ${version}`} nonce={c.var.nonce} caller={c.var.caller}>
+      <p>
+        <a href={policiesUrl(org)}>Back to the policies</a>
+      </p>
+      <ProblemNotice problem={failed} />
+      <p>
+        From {from} to version {version}: lines marked − go, lines marked + come.
+      </p>
+      <pre data-testid="rollback-diff">
+        {diff.map((line) => (
+          <span class={line.kind === "removed" ? "error" : line.kind === "added" ? "ok" : ""} data-kind={line.kind}>
+            {`${line.kind === "removed" ? "−" : line.kind === "added" ? "+" : " "} ${line.text}\n`}
+          </span>
+        ))}
+      </pre>
+      <form method="post" action={`${policiesUrl(org)}/${encodeURIComponent(version)}/rollback`}>
+        <button type="submit">Roll back</button>
       </form>
     </ConsoleLayout>,
   );
