@@ -1,11 +1,7 @@
 import type { RevocationChanges, RevocationEvent, RevocationSnapshot, RevocationSync } from "./revocation.ts";
-import type { AccessTokenClaims } from "./tokens.ts";
+import type { RevocableClaims } from "./revocation.ts";
 
-/** The claims a revocation can match (shared/revocation/is-token-revoked.ts). */
-export type RevocableClaims = Pick<
-  AccessTokenClaims,
-  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
->;
+export type { RevocableClaims } from "./revocation.ts";
 
 /**
  * The RPC surface of the per-org Durable Object (workers/org-state): what

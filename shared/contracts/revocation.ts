@@ -1,3 +1,5 @@
+import type { AccessTokenClaims } from "./tokens.ts";
+
 /**
  * Revocation events (DESIGN, "Revocation"). A token is revoked when any of
  * these matches it; subject, client and org revocations cut off every token
@@ -130,3 +132,13 @@ export type GatewayChannelMessage =
 
 /** The object's path for a gateway's push channel (never forwarded by the admin API). */
 export const GATEWAY_CHANNEL_PATH = "/revocations/gateway-channel";
+
+/**
+ * The claims a revocation can match (shared/revocation/is-token-revoked.ts).
+ * It lives here, beside the events, because Node-side code (the CLI, system
+ * tests) reads it and must not pull in the Workers types org-state.ts uses.
+ */
+export type RevocableClaims = Pick<
+  AccessTokenClaims,
+  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
+>;

@@ -1,8 +1,8 @@
-import type { RevocableClaims } from "../contracts/org-state.ts";
+import type { RevocableClaims } from "../contracts/revocation.ts";
 import type { RevocationSnapshot } from "../contracts/revocation.ts";
 import type { ActorClaim } from "../contracts/tokens.ts";
 
-export type { RevocableClaims } from "../contracts/org-state.ts";
+export type { RevocableClaims } from "../contracts/revocation.ts";
 
 /**
  * Whether any entry of an org's revocation snapshot (its Durable Object,
