@@ -152,6 +152,9 @@ describe("TOTP second factor", () => {
       ["/api-key/create", { configId: "user", name: "k" }],
       ["/two-factor/generate-backup-codes", { password: PASSWORD }],
       ["/two-factor/disable", { password: PASSWORD }],
+      ["/organization/create", { name: "Sneaky", slug: `sneaky-${crypto.randomUUID().slice(0, 8)}` }],
+      ["/delete-user", { password: PASSWORD }],
+      ["/oauth2/consent", { accept: true }],
     ] as const) {
       const refused = await api(path, body, { Cookie: other.cookie });
       expect(refused.status).toBe(403);

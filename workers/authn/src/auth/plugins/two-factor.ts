@@ -24,17 +24,36 @@ const SECOND_FACTOR_PATHS: ReadonlySet<string> = new Set([
  */
 const PASSWORD_SIGN_IN_PATHS: ReadonlySet<string> = new Set(["/sign-in/email", "/sign-in/username"]);
 
+/** The OAuth endpoints that authenticate a client or a token, never the browser's session. */
+const OAUTH2_WITHOUT_SESSION: ReadonlySet<string> = new Set([
+  "/oauth2/token",
+  "/oauth2/introspect",
+  "/oauth2/revoke",
+  "/oauth2/register",
+  "/oauth2/userinfo",
+  "/oauth2/end-session",
+  "/oauth2/public-client",
+  "/oauth2/public-client-prelogin",
+]);
+
 /**
  * What a session of a 2FA person may do only once it passed the second
- * factor: manage credentials. Better Auth would accept any live session
- * here, including one from a sign-in path that never asked for the second
- * factor.
+ * factor: manage credentials, the account, organizations, SSO and SCIM, and
+ * authorize OAuth clients (a code from /oauth2/authorize is a token for the
+ * person). Better Auth would accept any live session there, including one
+ * from a sign-in path that never asked for the second factor. Signing in,
+ * signing out, reading the session and proving the second factor stay open.
  */
 function needsSecondFactor(path: string): boolean {
   if (path === "/passkey/generate-authenticate-options" || path === "/passkey/verify-authentication") return false;
+  if (path.startsWith("/oauth2/")) return !OAUTH2_WITHOUT_SESSION.has(path);
+  if (path.startsWith("/sso/")) return path !== "/sso/callback" && !path.startsWith("/sso/saml2/");
   return (
     path.startsWith("/api-key/") ||
     path.startsWith("/passkey/") ||
+    path.startsWith("/organization/") ||
+    path.startsWith("/scim/") ||
+    path.startsWith("/admin/") ||
     path === "/two-factor/disable" ||
     path === "/two-factor/generate-backup-codes" ||
     path === "/two-factor/get-totp-uri" ||
@@ -43,7 +62,12 @@ function needsSecondFactor(path: string): boolean {
     path === "/revoke-sessions" ||
     path === "/revoke-other-sessions" ||
     path === "/change-password" ||
-    path === "/change-email"
+    path === "/change-email" ||
+    path === "/update-user" ||
+    path === "/delete-user" ||
+    path === "/link-social" ||
+    path === "/unlink-account" ||
+    path === "/list-accounts"
   );
 }
 
