@@ -82,7 +82,7 @@ export default defineConfig({
         "./workers/token/wrangler.toml",
         // The audit producer and consumer run here: the token Worker consumes the audit Queue.
         ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
-        // The authn Worker: the token endpoint forwards the browser provider's grants to it (AUTHN).
+        // The authn Worker: the token endpoint hands the browser provider's grants to it (OIDC_GRANTS).
         [
           "workers/org-state/wrangler.toml",
           "test/support/runtime/ssf-receiver/wrangler.toml",
@@ -102,6 +102,8 @@ export default defineConfig({
           SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver",
           // The saved-token vault's tests reach the provider above as a real server.
           VAULT_UPSTREAM: "mono-auth-test-vault-upstream",
+          // The browser provider's pages (sign-up, authorize, consent), driven as a browser would (test/token/oidc-*.test.ts).
+          AUTHN_PAGES: "mono-auth-authn",
         },
       ),
       workerProject(

@@ -13,7 +13,8 @@ const oidc = oidcDriver({
   issuer: ISSUER,
   apiAudience: API,
   db: env.DB,
-  authn: (request) => env.AUTHN.fetch(request),
+  // A test binding to the real authn Worker (vitest.config.ts): its pages, as a browser reaches them.
+  authn: (request) => (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(request),
   tokenEndpoint: `${ISSUER}${ENDPOINT.token}`,
   token: (request) => exports.default.fetch(request),
   jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),

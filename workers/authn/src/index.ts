@@ -8,6 +8,7 @@ import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
+import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
 import {
   type AuthnApp,
@@ -46,6 +47,8 @@ app.get(ENDPOINT.health, () => healthResponse("authn"));
 // A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
 app.get(ENDPOINT.app, resumeAuthorization);
+// The provider's grants arrive over RPC from the token endpoint (OidcGrants), never from the internet.
+app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
@@ -105,4 +108,5 @@ app.post(ENDPOINT.consent, submitConsent);
 app.notFound(() => httpErrorResponse("not_found", "no such page"));
 app.onError((error) => internalErrorResponse("authn worker", error));
 
+export { OidcGrants } from "./oidc/grant-entrypoint.ts";
 export default app satisfies ExportedHandler<AuthnEnv>;

@@ -34,7 +34,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const grantType = requireParam(params, "grant_type");
     audit.grant_type = grantType;
     // The browser provider's grants are redeemed where its codes live (oidc/forward-browser-grant.ts).
-    if (isBrowserGrant(grantType)) return await forwardBrowserGrant(env, tokenConfig(env), c.req.raw, params);
+    if (isBrowserGrant(grantType)) return await forwardBrowserGrant(env, c.req.raw, params);
     // Before client authentication: an unknown grant costs no credential check.
     const grant = grantHandler(grantType);
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");

@@ -1,11 +1,6 @@
-import { OIDC_ENDPOINT, OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
-import {
-  NO_STORE_HEADERS,
-  OAuthError,
-  type OAuthErrorCode,
-  oauthErrorResponse,
-} from "../../../../shared/errors/oauth.ts";
-import type { TokenConfig } from "../config.ts";
+import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import type { OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
 export const BROWSER_GRANT_TYPES: readonly string[] = [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken];
@@ -18,37 +13,38 @@ export function isBrowserGrant(grantType: string): boolean {
  * The one issuer has one token endpoint (RFC 8414 §2 `token_endpoint`), but
  * the browser provider's codes, PKCE verifiers, consents and refresh-token
  * families live in the authn Worker. Its grants are handed to it over the
- * AUTHN service binding with the client's own credentials (Authorization,
- * DPoP) and the form as read here; it authenticates the client, redeems the
+ * OIDC_GRANTS binding (the authn Worker's `OidcGrants` RPC entrypoint,
+ * shared/contracts/oidc-grants.ts) with the client's own credentials
+ * (Authorization, DPoP) and the form as read here; it authenticates the client, redeems the
  * code or rotates the refresh token, and the token Worker signs the result
  * (oidc/sign-browser-token.ts, which audits each access token). A success
  * is passed on; a refusal is thrown as the OAuthError it amounts to, so the
  * endpoint answers and audits it like any other grant's (endpoints/token.ts).
  */
 export async function forwardBrowserGrant(
-  env: Pick<TokenEnv, "AUTHN">,
-  config: Pick<TokenConfig, "issuer">,
+  env: Pick<TokenEnv, "OIDC_GRANTS">,
   request: Request,
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
-  const headers = new Headers();
-  for (const name of ["Authorization", "DPoP", "Accept", "cf-connecting-ip"]) {
-    const value = request.headers.get(name);
-    if (value !== null) headers.set(name, value);
-  }
-  headers.set("Content-Type", "application/x-www-form-urlencoded");
-  const forwarded = new Request(`${config.issuer}${OIDC_ENDPOINT.token}`, {
-    method: "POST",
-    headers,
-    body: new URLSearchParams([...params]).toString(),
+  const optional = (name: string) => request.headers.get(name) ?? undefined;
+  const answer = await oidcGrants(env).grant({
+    form: new URLSearchParams([...params]).toString(),
+    authorization: optional("Authorization"),
+    dpop: optional("DPoP"),
+    clientAddress: optional("cf-connecting-ip"),
   });
-  const answer = await env.AUTHN.fetch(forwarded);
-  if (answer.ok) {
-    const headers = new Headers(answer.headers);
-    for (const [name, value] of Object.entries(NO_STORE_HEADERS)) headers.set(name, value);
-    return new Response(answer.body, { status: answer.status, headers });
+  if (answer.status === 200) {
+    return new Response(answer.body, {
+      status: 200,
+      headers: { "Content-Type": "application/json", ...NO_STORE_HEADERS },
+    });
   }
-  throw await restatedError(answer);
+  throw restatedError(answer.body);
+}
+
+/** `wrangler types` sees a plain Fetcher; the contract gives the binding its RPC shape. */
+function oidcGrants(env: Pick<TokenEnv, "OIDC_GRANTS">): OidcGrantsBinding {
+  return env.OIDC_GRANTS as unknown as OidcGrantsBinding;
 }
 
 const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
@@ -68,13 +64,18 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
  * does not match the challenge is `invalid_grant` (Better Auth says
  * `invalid_request` with a 401); anything we cannot read is our fault.
  */
-async function restatedError(answer: Response): Promise<OAuthError> {
-  const body = (await answer.json().catch(() => ({}))) as { error?: unknown; error_description?: unknown };
+function restatedError(text: string): OAuthError {
+  let body: { error?: unknown; error_description?: unknown } = {};
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    // Not JSON: our fault, below.
+  }
   const description = typeof body.error_description === "string" ? body.error_description : "refused";
   if (description === "code verification failed") return new OAuthError("invalid_grant", description);
   if (typeof body.error === "string" && KNOWN_CODES.has(body.error)) {
     return new OAuthError(body.error as OAuthErrorCode, description);
   }
-  console.error("browser grant failed", answer.status, body.error);
+  console.error("browser grant failed", body.error);
   return new OAuthError("server_error", "internal error");
 }

@@ -1,0 +1,34 @@
+/**
+ * The authn Worker's RPC entrypoint `OidcGrants`: the browser OpenID
+ * provider's grants (authorization_code, refresh_token), redeemed for the
+ * token Worker, whose ENDPOINT.token is the issuer's one token endpoint.
+ * Reachable only over a service binding with `entrypoint = "OidcGrants"`;
+ * Better Auth's own token path is closed to the internet
+ * (workers/authn/src/oidc/grant-entrypoint.ts), so nothing redeems a code
+ * or a refresh token past the token endpoint's limits and audit.
+ */
+
+/** A token request as the token endpoint read it, with the client's own credentials. */
+export interface BrowserGrantRequest {
+  /** The application/x-www-form-urlencoded body. */
+  form: string;
+  /** RFC 6749 §2.3.1 client_secret_basic, as sent. */
+  authorization?: string;
+  /** RFC 9449 §4 proof, as sent. */
+  dpop?: string;
+  /** The client's address (the edge's `cf-connecting-ip`). */
+  clientAddress?: string;
+}
+
+/** The provider's answer: an RFC 6749 §5.1 or §5.2 JSON body and its status. */
+export interface BrowserGrantAnswer {
+  status: number;
+  body: string;
+}
+
+export interface OidcGrantsRpc {
+  grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
+}
+
+/** The binding as callers need it (declare it in the Worker's config.ts or where it is used). */
+export type OidcGrantsBinding = Service<OidcGrantsRpc & Rpc.WorkerEntrypointBranded>;

@@ -1,0 +1,45 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type { Context } from "hono";
+import type {
+  BrowserGrantAnswer,
+  BrowserGrantRequest,
+  OidcGrantsRpc,
+} from "../../../../shared/contracts/oidc-grants.ts";
+import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { getAuth } from "../auth/create-auth.ts";
+import { authnConfig } from "../config.ts";
+
+/**
+ * The browser provider's token endpoint, for the token Worker only
+ * (shared/contracts/oidc-grants.ts): the request it read is handed to Better
+ * Auth's `/oauth2/token`, which authenticates the client, checks PKCE and
+ * redeems the code once or rotates the refresh token; the tokens it signs go
+ * through the issuer's signer (oidc/issuer-signer.ts).
+ */
+export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
+  async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
+    const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
+    // An RPC caller is another Worker, but its argument is still checked.
+    if (typeof request?.authorization === "string") headers.set("Authorization", request.authorization);
+    if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
+    if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
+    const answer = await getAuth(this.env).handler(
+      new Request(`${authnConfig(this.env).issuer}${OIDC_ENDPOINT.token}`, {
+        method: "POST",
+        headers,
+        body: typeof request?.form === "string" ? request.form : "",
+      }),
+    );
+    return { status: answer.status, body: await answer.text() };
+  }
+}
+
+/**
+ * Better Auth's own token path, from the internet: not found. The issuer's
+ * token endpoint is ENDPOINT.token (RFC 8414 `token_endpoint`), which
+ * reaches the provider over RPC after its rate limit, and audits.
+ */
+export function closedTokenPath(_c: Context): Response {
+  return httpErrorResponse("not_found", `use the issuer's token endpoint, not ${OIDC_ENDPOINT.token}`);
+}
