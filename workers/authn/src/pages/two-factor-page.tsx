@@ -11,6 +11,11 @@ export interface TwoFactorPageProps {
 export function TwoFactorPage(props: TwoFactorPageProps) {
   return (
     <Layout title="Two-factor authentication" nonce={props.nonce}>
+      <style nonce={props.nonce}>
+        {
+          "label.check { display: flex; gap: .4rem; font-weight: 400; align-items: center; } details { margin-top: 1.25rem; }"
+        }
+      </style>
       <h1>Two-factor authentication</h1>
       <p class="muted">Enter the 6-digit code your authenticator app shows for Mono-Auth.</p>
       {props.error ? (
