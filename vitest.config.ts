@@ -114,7 +114,12 @@ export default defineConfig({
           "workers/org-state/wrangler.toml",
           // The audit Queue's consumer.
           "workers/token/wrangler.toml",
+          // MCP clients' metadata-document hosts (workers/authn/src/mcp-clients).
+          "test/support/runtime/cimd-host/wrangler.toml",
         ],
+        {},
+        // The resolver's tests route https://*.example.test to that host as a real server.
+        { CIMD_HOST: "mono-auth-test-cimd-host" },
       ),
       {
         // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,

@@ -1,0 +1,65 @@
+// Answers by path; the document's client_id is the URL it was asked at, so
+// any https host routed here serves a document that is its own.
+const hits = new Map<string, number>();
+
+/** Longer than the resolver's time cap (workers/authn/src/mcp-clients/metadata-document.ts). */
+const SLOW_MS = 10_000;
+
+function document(url: string, extra: Record<string, unknown> = {}) {
+  return {
+    client_id: url,
+    client_name: "Example MCP client",
+    redirect_uris: ["https://client.example.test/callback"],
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+    ...extra,
+  };
+}
+
+const json = (body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json", ...headers } });
+
+export default {
+  async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const key = `${url.host}${url.pathname}`;
+    if (url.pathname === "/hits") {
+      return json({ hits: hits.get(url.searchParams.get("key") ?? "") ?? 0 });
+    }
+    hits.set(key, (hits.get(key) ?? 0) + 1);
+    switch (url.pathname) {
+      case "/clients/good":
+        return json(document(request.url), { "Cache-Control": "public, max-age=60" });
+      case "/clients/no-store":
+        return json(document(request.url), { "Cache-Control": "no-store" });
+      case "/clients/mismatch":
+        return json(document("https://other.example.test/clients/mismatch"));
+      case "/clients/secret":
+        return json(
+          document(request.url, { client_secret: "s3cret", token_endpoint_auth_method: "client_secret_post" }),
+        );
+      case "/clients/redirect-private":
+        return new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } });
+      case "/clients/oversize":
+        return json(document(request.url, { padding: "x".repeat(6 * 1024) }));
+      case "/clients/oversize-stream": {
+        // No Content-Length: the cap must hold on the bytes actually read.
+        const chunk = new TextEncoder().encode(" ".repeat(1024));
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ < 64) controller.enqueue(chunk);
+            else controller.close();
+          },
+        });
+        return new Response(body, { headers: { "Content-Type": "application/json" } });
+      }
+      case "/clients/slow":
+        await new Promise((resolve) => setTimeout(resolve, SLOW_MS));
+        return json(document(request.url));
+      default:
+        return new Response("not found", { status: 404 });
+    }
+  },
+};
