@@ -4,6 +4,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { MAX_API_KEYS_PER_OWNER } from "../../workers/authn/src/auth/plugins/api-key.ts";
 import { api, cookiesFrom, get, ORIGIN, signUp } from "./helpers.ts";
 
 type Person = Awaited<ReturnType<typeof signUp>>;
@@ -157,6 +158,24 @@ describe("API keys", () => {
       .bind(row?.id ?? "")
       .first<{ n: number }>();
     expect(still?.n).toBe(1);
+  });
+
+  it("caps the keys one owner holds: 403 API_KEY_LIMIT_REACHED", async () => {
+    const person = await signUp();
+    const future = Date.now() + 24 * 60 * 60 * 1000;
+    await env.DB.batch(
+      Array.from({ length: MAX_API_KEYS_PER_OWNER }, () =>
+        env.DB.prepare(
+          "INSERT INTO apikey (id, config_id, name, reference_id, key, expires_at, created_at, updated_at) VALUES (?, 'user', 'filler', ?, ?, ?, ?, ?)",
+        ).bind(crypto.randomUUID(), person.userId, crypto.randomUUID(), future, Date.now(), Date.now()),
+      ),
+    );
+    const page = await createKey(person, { name: "one more", owner: "user", scope: "documents:read", days: "7" });
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain("That is as many keys as one owner may hold. Revoke one first.");
+    const direct = await api("/api-key/create", { configId: "user", name: "one more" }, { Cookie: person.cookie });
+    expect(direct.status).toBe(403);
+    expect(((await direct.json()) as { code: string }).code).toBe("API_KEY_LIMIT_REACHED");
   });
 
   it("gives an org's keys to its owners and admins, never to a member (403 INSUFFICIENT_API_KEY_PERMISSIONS)", async () => {

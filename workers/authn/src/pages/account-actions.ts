@@ -29,6 +29,7 @@ const REFUSALS: Record<string, { status: 400 | 401 | 403 | 404 | 503; message: s
     message: "Only the organization's owners and admins manage its keys.",
   },
   SECOND_FACTOR_REQUIRED: { status: 403, message: "Confirm your second factor first." },
+  API_KEY_LIMIT_REACHED: { status: 403, message: "That is as many keys as one owner may hold. Revoke one first." },
   YOU_ARE_NOT_A_MEMBER_OF_THIS_ORGANIZATION: { status: 403, message: "You are not a member of that organization." },
   YOU_ARE_NOT_ALLOWED_TO_UPDATE_THIS_MEMBER: { status: 403, message: "You may not change that member's role." },
   YOU_ARE_NOT_ALLOWED_TO_DELETE_THIS_MEMBER: { status: 403, message: "You may not remove that member." },

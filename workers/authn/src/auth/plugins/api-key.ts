@@ -1,10 +1,14 @@
 import { apiKey } from "@better-auth/api-key";
+import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
 import { createAccessControl } from "better-auth/plugins/access";
 import { adminAc, defaultStatements, memberAc, ownerAc } from "better-auth/plugins/organization/access";
 
 /** Days a key may live; a key is never created without an expiry. */
 export const API_KEY_MAX_DAYS = 365;
 export const API_KEY_DEFAULT_DAYS = 90;
+
+/** Keys one person or one organization may hold at once (revoked and expired keys do not count). */
+export const MAX_API_KEYS_PER_OWNER = 50;
 
 const DAY_SECONDS = 24 * 60 * 60;
 
@@ -31,10 +35,45 @@ export function apiKeyPlugin() {
     // Better Auth's default is 10 uses a day; a key is for a program.
     rateLimit: { enabled: true, timeWindow: 60_000, maxRequests: 600 },
   };
-  return apiKey([
+  const plugin = apiKey([
     { configId: "user", references: "user", defaultPrefix: "mak_", ...common },
     { configId: "org", references: "organization", defaultPrefix: "mao_", ...common },
   ]);
+
+  // Bounded like a person's organizations and sessions: keys cannot be piled
+  // up without limit by a script holding a session.
+  const capKeys = createAuthMiddleware(async (ctx) => {
+    const body = (ctx.body ?? {}) as { configId?: unknown; organizationId?: unknown; userId?: unknown };
+    const owner =
+      body.configId === "org"
+        ? body.organizationId
+        : ((await getSessionFromCtx(ctx, { disableCookieCache: true }))?.user.id ?? body.userId);
+    if (typeof owner !== "string" || !owner) return;
+    const held = await ctx.context.adapter.count({
+      model: "apikey",
+      where: [
+        { field: "referenceId", value: owner },
+        { field: "expiresAt", operator: "gt", value: new Date() },
+      ],
+    });
+    if (held >= MAX_API_KEYS_PER_OWNER) {
+      throw new APIError("FORBIDDEN", {
+        code: "API_KEY_LIMIT_REACHED",
+        message: `At most ${MAX_API_KEYS_PER_OWNER} API keys at once; revoke one first`,
+      });
+    }
+  });
+
+  return {
+    ...plugin,
+    hooks: {
+      ...plugin.hooks,
+      before: [
+        ...(plugin.hooks?.before ?? []),
+        { matcher: (context: { path?: string }) => context.path === "/api-key/create", handler: capKeys },
+      ],
+    },
+  };
 }
 
 const API_KEY_ACTIONS = ["create", "read", "update", "delete"] as const;
