@@ -47,13 +47,13 @@ it("signs up, reads the documents the policy allows, signs out and back in", asy
 
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("wrong password entirely");
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
     "That email and password do not match an account.",
   );
 
   await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL(`${system.origin}/app`);
   expect((await loadDocuments()).sort()).toEqual(["confidential", "internal", "public"]);
 });
