@@ -2,7 +2,9 @@
 // a signed-in person follows a relying party's authorization request, sees
 // the consent page (the client's name, the active org, the scopes), allows
 // it, and lands on the client's redirect URI with a code, the state and the
-// issuer (RFC 9207); the code then redeems at the one token endpoint.
+// issuer (RFC 9207); the code then redeems at the one token endpoint. A
+// signed-out person is sent to sign in first and comes back to the consent
+// page; denying sends access_denied to the client.
 // Screenshots go to test/artifacts/ (git-ignored).
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
@@ -108,4 +110,58 @@ it("shows the consent page for an OAuth client and, once allowed, returns a code
   const tokens = (await token.json()) as { id_token?: string; refresh_token?: string };
   expect(tokens.id_token).toBeTruthy();
   expect(tokens.refresh_token).toBeTruthy();
+});
+
+it("a signed-out person is sent to sign in and, once signed in, comes straight back to the consent page", async () => {
+  const client = await operator.json<{ client_id: string; client_secret: string }>(
+    ...["oidc-client", "create", "--name", "Calendar Sync", "--redirect-uri", REDIRECT_URI, "--scope", "openid email"],
+  );
+  const email = `lin-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  // An account that exists, then a fresh browser with no session.
+  const setup = await browser.newContext();
+  const first = await setup.newPage();
+  await first.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await first.getByLabel("Name").fill("Lin Yutang");
+  await first.getByLabel("Email").fill(email);
+  await first.getByLabel("Password").fill("a long enough passphrase");
+  await first.getByRole("button", { name: "Create account" }).click();
+  await first.waitForURL(`${system.origin}${ENDPOINT.app}`);
+  await setup.close();
+
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await fresh.route(`${REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, body: "back" }));
+  const verifier = base64Url(crypto.getRandomValues(new Uint8Array(32)));
+  const challenge = base64Url(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  );
+  const authorize = new URL(`${system.origin}${OIDC_ENDPOINT.authorize}`);
+  for (const [name, value] of Object.entries({
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: "openid email",
+    state: "resume-me",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  })) {
+    authorize.searchParams.set(name, value);
+  }
+  await fresh.goto(authorize.href);
+  await fresh.waitForURL(`${system.origin}${ENDPOINT.signIn}?**`);
+  await fresh.getByLabel("Email").fill(email);
+  await fresh.getByLabel("Password").fill("a long enough passphrase");
+  await fresh.getByRole("button", { name: "Sign in", exact: true }).click();
+  await fresh.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
+  await expect(fresh.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+    "Allow Calendar Sync to access your account?",
+  );
+  await fresh.screenshot({ path: `${ARTIFACTS}/consent-after-sign-in.png` });
+  await fresh.getByTestId("consent-deny").click();
+  await fresh.waitForURL(`${REDIRECT_URI}?**`);
+  const back = new URL(fresh.url());
+  expect(back.searchParams.get("error")).toBe("access_denied");
+  expect(back.searchParams.get("state")).toBe("resume-me");
+  expect(back.searchParams.get("iss")).toBe(system.origin);
+  await context.close();
 });
