@@ -18,3 +18,15 @@ export function normaliseIssuer(value: string | undefined): string {
   }
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * True for a plain-http loopback issuer: a developer's machine or a test,
+ * never a public deployment (browsers and RFC 8414 both want https there).
+ * Conveniences that would be unsafe in production are allowed only here.
+ */
+export function isLocalIssuer(issuer: string): boolean {
+  const url = new URL(issuer);
+  return url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname);
+}

@@ -80,13 +80,18 @@ describe("mail configuration", { timeout: 60_000 }, () => {
     expect(() => parseAuthnConfig({ ...base, MAIL_TRANSPORT: "dev-mailbox", MAIL_FROM: " " })).toThrow(/MAIL_FROM/);
   });
 
-  it("requires email verification unless told otherwise", () => {
+  it("requires email verification unless told otherwise on a local issuer", () => {
     const config = { ...base, MAIL_TRANSPORT: "dev-mailbox" };
     expect(parseAuthnConfig(config).requireEmailVerification).toBe(true);
-    expect(parseAuthnConfig({ ...config, REQUIRE_EMAIL_VERIFICATION: "false" }).requireEmailVerification).toBe(false);
+    const local = { ...config, ISSUER: "http://localhost:8787", API_AUDIENCE: "http://localhost:8787/api" };
+    expect(parseAuthnConfig({ ...local, REQUIRE_EMAIL_VERIFICATION: "false" }).requireEmailVerification).toBe(false);
     expect(() => parseAuthnConfig({ ...config, REQUIRE_EMAIL_VERIFICATION: "no" })).toThrow(
       /REQUIRE_EMAIL_VERIFICATION/,
     );
+    // A public issuer verifies whatever the var says: a deployment that kept
+    // the local wrangler.toml value still verifies addresses.
+    const deployed = { ...config, REQUIRE_EMAIL_VERIFICATION: "false" };
+    expect(parseAuthnConfig(deployed).requireEmailVerification).toBe(true);
   });
 });
 

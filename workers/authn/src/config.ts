@@ -1,4 +1,4 @@
-import { normaliseIssuer } from "../../../shared/config/issuer.ts";
+import { isLocalIssuer, normaliseIssuer } from "../../../shared/config/issuer.ts";
 import { absoluteUrlVar, integerVar, secretVar } from "../../../shared/config/vars.ts";
 import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
 
@@ -117,8 +117,11 @@ export function parseAuthnConfig(env: ConfigSource): AuthnConfig {
       (origin, i, all) => all.indexOf(origin) === i,
     ),
     corsAllowedOrigins: cors,
-    // Secure by default: only an explicit "false" lets an unverified address sign in.
-    requireEmailVerification: booleanVar("REQUIRE_EMAIL_VERIFICATION", env.REQUIRE_EMAIL_VERIFICATION, true),
+    // Secure by default: an unverified address signs in only where an explicit
+    // "false" meets a local (plain-http loopback) issuer, so a production
+    // deployment that kept the local wrangler.toml value still verifies.
+    requireEmailVerification:
+      booleanVar("REQUIRE_EMAIL_VERIFICATION", env.REQUIRE_EMAIL_VERIFICATION, true) || !isLocalIssuer(issuer),
     mail: parseMailConfig(env),
     sessions: parseSessionLimits(env),
   };

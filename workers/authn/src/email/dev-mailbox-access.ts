@@ -1,6 +1,5 @@
+import { isLocalIssuer } from "../../../../shared/config/issuer.ts";
 import type { AuthnConfig } from "../config.ts";
-
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
  * The dev mailbox holds every reset and verification link sent, so it is
@@ -10,7 +9,5 @@ const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * transport by mistake then loses its mail; it never publishes it.
  */
 export function devMailboxReadable(config: Pick<AuthnConfig, "issuer" | "mail">): boolean {
-  if (config.mail.transport !== "dev-mailbox") return false;
-  const issuer = new URL(config.issuer);
-  return issuer.protocol === "http:" && LOOPBACK_HOSTS.has(issuer.hostname);
+  return config.mail.transport === "dev-mailbox" && isLocalIssuer(config.issuer);
 }
