@@ -3,7 +3,7 @@
  * provider's grants (authorization_code, refresh_token), redeemed for the
  * token Worker, whose ENDPOINT.token is the issuer's one token endpoint.
  * Reachable only over a service binding with `entrypoint = "OidcGrants"`;
- * Better Auth's own token path is closed to the internet
+ * Better Auth's own token and revocation paths are closed to the internet
  * (workers/authn/src/oidc/grant-entrypoint.ts), so nothing redeems a code
  * or a refresh token past the token endpoint's limits and audit.
  */
@@ -28,6 +28,11 @@ export interface BrowserGrantAnswer {
 
 export interface OidcGrantsRpc {
   grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
+  /**
+   * RFC 7009 for a browser client's tokens (its refresh tokens live in the
+   * authn Worker), handed over by the token Worker's ENDPOINT.revocation.
+   */
+  revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
 }
 
 /** The binding as callers need it (declare it in the Worker's config.ts or where it is used). */

@@ -14,6 +14,8 @@ export const OIDC_ENDPOINT = {
   userinfo: `${ENDPOINT.authApi}/oauth2/userinfo`,
   /** Where the provider's own token endpoint listens; clients use ENDPOINT.token, which forwards here. */
   token: `${ENDPOINT.authApi}/oauth2/token`,
+  /** Where the provider's own RFC 7009 endpoint listens; clients use ENDPOINT.revocation, which hands over here. */
+  revocation: `${ENDPOINT.authApi}/oauth2/revoke`,
   /** Better Auth's consent decision (the consent page posts to it server-side). */
   consent: `${ENDPOINT.authApi}/oauth2/consent`,
 } as const;

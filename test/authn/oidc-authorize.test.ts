@@ -261,16 +261,18 @@ describe("GHSA-9h47-pqcx-hjr4: no open client registration", () => {
     expect(n).toBe(0);
   });
 
-  it("Better Auth's own token path is closed to the internet: 404, the issuer's token endpoint is /oauth2/token", async () => {
-    const response = await exports.default.fetch(
-      new Request(`${ISSUER}${ENDPOINT.authApi}/oauth2/token`, {
-        method: "POST",
-        headers: { "Content-Type": "application/x-www-form-urlencoded" },
-        body: "grant_type=authorization_code&code=x",
-      }),
-    );
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as { error: string }).error).toBe("not_found");
+  it("Better Auth's own token and revocation paths are closed to the internet: 404 (the issuer's are /oauth2/*)", async () => {
+    for (const path of ["/oauth2/token", "/oauth2/revoke"]) {
+      const response = await exports.default.fetch(
+        new Request(`${ISSUER}${ENDPOINT.authApi}${path}`, {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          body: "grant_type=authorization_code&code=x&token=x",
+        }),
+      );
+      expect(response.status, path).toBe(404);
+      expect(((await response.json()) as { error: string }).error).toBe("not_found");
+    }
   });
 
   it("Better Auth's own JWKS and session-JWT endpoints are closed: one JWKS, one issuer", async () => {

@@ -168,3 +168,36 @@ describe("GHSA-pw9m-5jxm-xr6h: refresh tokens rotate, and reuse ends the family 
     });
   });
 });
+
+describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
+  function revoke(token: string, client: { clientId: string; clientSecret: string }) {
+    return exports.default.fetch(
+      new Request(`${ISSUER}${ENDPOINT.revocation}`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+        },
+        body: new URLSearchParams({ token, token_type_hint: "refresh_token" }),
+      }),
+    );
+  }
+
+  it("revokes a refresh token at the issuer's one revocation endpoint; it then yields nothing", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const response = await revoke(tokens.refresh_token ?? "", client);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("Cache-Control")).toBe("no-store");
+    expect(await error(await refresh(tokens.refresh_token ?? "", client))).toMatchObject({
+      status: 400,
+      error: "invalid_grant",
+    });
+  });
+
+  it("refuses a wrong client secret with 401 invalid_client, and the token lives on", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const response = await revoke(tokens.refresh_token ?? "", { ...client, clientSecret: "mas_wrong" });
+    expect(await error(response)).toMatchObject({ status: 401, error: "invalid_client" });
+    expect((await refresh(tokens.refresh_token ?? "", client)).status).toBe(200);
+  });
+});

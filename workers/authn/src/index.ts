@@ -47,8 +47,9 @@ app.get(ENDPOINT.health, () => healthResponse("authn"));
 // A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
 app.get(ENDPOINT.app, resumeAuthorization);
-// The provider's grants arrive over RPC from the token endpoint (OidcGrants), never from the internet.
+// The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
+app.post(OIDC_ENDPOINT.revocation, closedTokenPath);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 

@@ -11,7 +11,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 
 /**
- * The browser provider's token endpoint, for the token Worker only
+ * The browser provider's token and revocation endpoints, for the token Worker only
  * (shared/contracts/oidc-grants.ts): the request it read is handed to Better
  * Auth's `/oauth2/token`, which authenticates the client, checks PKCE and
  * redeems the code once or rotates the refresh token; the tokens it signs go
@@ -19,13 +19,21 @@ import { authnConfig } from "../config.ts";
  */
 export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
+    return this.handOver(OIDC_ENDPOINT.token, request);
+  }
+
+  async revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
+    return this.handOver(OIDC_ENDPOINT.revocation, request);
+  }
+
+  private async handOver(path: string, request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
     // An RPC caller is another Worker, but its argument is still checked.
     if (typeof request?.authorization === "string") headers.set("Authorization", request.authorization);
     if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
     if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
     const answer = await getAuth(this.env).handler(
-      new Request(`${authnConfig(this.env).issuer}${OIDC_ENDPOINT.token}`, {
+      new Request(`${authnConfig(this.env).issuer}${path}`, {
         method: "POST",
         headers,
         body: typeof request?.form === "string" ? request.form : "",
@@ -36,10 +44,11 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
 }
 
 /**
- * Better Auth's own token path, from the internet: not found. The issuer's
- * token endpoint is ENDPOINT.token (RFC 8414 `token_endpoint`), which
- * reaches the provider over RPC after its rate limit, and audits.
+ * Better Auth's own token and revocation paths, from the internet: not
+ * found. The issuer's are ENDPOINT.token and ENDPOINT.revocation (RFC 8414
+ * `token_endpoint`, `revocation_endpoint`), which reach the provider over RPC
+ * after their rate limits, and audit.
  */
-export function closedTokenPath(_c: Context): Response {
-  return httpErrorResponse("not_found", `use the issuer's token endpoint, not ${OIDC_ENDPOINT.token}`);
+export function closedTokenPath(c: Context): Response {
+  return httpErrorResponse("not_found", `use the issuer's own endpoint, not ${c.req.path}`);
 }

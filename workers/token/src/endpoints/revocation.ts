@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { browserRevocation } from "../oidc/browser-revocation.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 
@@ -24,6 +25,9 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  */
 export async function revocationEndpoint(c: TokenContext): Promise<Response> {
   try {
+    // A browser client's tokens are the authn Worker's to revoke (oidc/browser-revocation.ts).
+    const browser = await browserRevocation(c.env, c.req.raw);
+    if (browser) return browser;
     const { client, presented } = await readManagementRequest(c.req.raw, c.env);
     if (presented.kind === "other_type") {
       throw new OAuthError("unsupported_token_type", "only access tokens are revoked here");

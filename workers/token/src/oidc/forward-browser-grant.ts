@@ -43,7 +43,7 @@ export async function forwardBrowserGrant(
 }
 
 /** `wrangler types` sees a plain Fetcher; the contract gives the binding its RPC shape. */
-function oidcGrants(env: Pick<TokenEnv, "OIDC_GRANTS">): OidcGrantsBinding {
+export function oidcGrants(env: Pick<TokenEnv, "OIDC_GRANTS">): OidcGrantsBinding {
   return env.OIDC_GRANTS as unknown as OidcGrantsBinding;
 }
 
@@ -64,7 +64,7 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
  * does not match the challenge is `invalid_grant` (Better Auth says
  * `invalid_request` with a 401); anything we cannot read is our fault.
  */
-function restatedError(text: string): OAuthError {
+export function restatedError(text: string): OAuthError {
   let body: { error?: unknown; error_description?: unknown } = {};
   try {
     body = JSON.parse(text) as typeof body;
