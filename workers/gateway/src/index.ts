@@ -23,7 +23,7 @@ import { mcpToolGate, type RegisteredMcpRoute, registeredMcpRoute } from "./mcp/
 import { McpRegistryCache, mcpRegistryBinding, REGISTRY_CACHE_MAX_ENTRIES } from "./mcp/registry-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
 import { gatewayHealth } from "./observability/health.ts";
-import { tagResponse, withRequestId } from "./observability/request-id.ts";
+import { newRequestId, setRequestId, tagResponse } from "./observability/request-id.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
 const defaultPolicy: CompiledPolicy = compilePolicy(DEFAULT_POLICY);
@@ -76,7 +76,7 @@ function isolateState(env: GatewayEnv): IsolateState {
   return isolate;
 }
 
-/** Routes one request, which already carries the gateway's request id. */
+/** Routes one request; `requestId` goes on whatever is forwarded (observability/request-id.ts). */
 async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, requestId: string): Promise<Response> {
   const url = new URL(request.url);
   let path: string;
@@ -105,7 +105,8 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
       // Login and token endpoints are where credentials are presented, and
       // their Workers set the session cookie: both pass unchanged.
       const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
-      setForwardingHeaders(headers, request);
+      setForwardingHeaders(headers, request, url);
+      setRequestId(headers, requestId);
       // Upgrade is hop-by-hop and stripped above; a WebSocket upgrade (the admin API's
       // revocation stream) is asked for again, so the runtime hands the socket through.
       if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") headers.set("Upgrade", "websocket");
@@ -114,6 +115,7 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
     case "protected":
       return protect(request, url, path, route, {
         ...state,
+        requestId,
         issuer: state.config.issuer,
         policyFor: (orgId) => state.policies.policyFor(orgId),
         upstream: upstreamFetcher(route.upstream, env),
@@ -134,9 +136,9 @@ export default {
    * answer, and logged as one JSON line when the request is refused, fails
    * or is slow (shared/observability/log.ts).
    */
-  async fetch(inbound, env, ctx) {
+  async fetch(request, env, ctx) {
     const started = Date.now();
-    const { request, id } = withRequestId(inbound);
+    const id = newRequestId();
     let response: Response;
     try {
       response = await handle(request, env, ctx, id);

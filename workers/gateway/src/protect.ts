@@ -11,6 +11,7 @@ import { filterDownstreamResponse } from "./forward/downstream-response.ts";
 import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
+import { setRequestId } from "./observability/request-id.ts";
 import { type McpRequest, McpRequestError, readMcpRequest } from "./mcp/read-mcp-request.ts";
 import type { ToolGate } from "./mcp/tool-gate.ts";
 import { decisionInput } from "./policy/decision-input.ts";
@@ -39,6 +40,8 @@ export interface ProtectDeps extends AuthenticateDeps {
   /** The token Worker's vault (vault/saved-token.ts), for routes served with a saved connection. */
   vault?: VaultServiceBinding;
   waitUntil: (promise: Promise<unknown>) => void;
+  /** The gateway's id for this request, forwarded upstream (observability/request-id.ts); index.ts always gives one. */
+  requestId?: string;
 }
 
 type AuditDetail = Record<string, string | readonly string[]>;
@@ -176,7 +179,8 @@ export async function protect(
   }
 
   const headers = stripUntrustedHeaders(request.headers, { keepCredentials: false });
-  setForwardingHeaders(headers, request);
+  setForwardingHeaders(headers, request, url);
+  if (deps.requestId !== undefined) setRequestId(headers, deps.requestId);
   headers.set(TRUSTED_HEADER.userId, claims.sub);
   headers.set(TRUSTED_HEADER.orgId, claims.org_id);
   if (claims.act) headers.set(TRUSTED_HEADER.actorId, claims.act.sub);

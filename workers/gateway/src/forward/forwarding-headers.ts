@@ -6,11 +6,11 @@ import { ipv6Prefix64 } from "../../../../shared/rate-limit/client-address.ts";
  * headers already stripped of the caller's versions (strip-untrusted-headers.ts):
  * the client's address from `cf-connecting-ip` only (Cloudflare's edge sets
  * it; anything else in the request is the caller's to write), and the scheme
- * and host of the URL the gateway was asked for. A downstream that logs or
+ * and host of the URL the gateway was asked for (`url`: the request's, parsed
+ * once by the caller). A downstream that logs or
  * limits by address therefore sees one consistent, unforgeable value.
  */
-export function setForwardingHeaders(out: Headers, request: Request): void {
-  const url = new URL(request.url);
+export function setForwardingHeaders(out: Headers, request: Request, url: URL = new URL(request.url)): void {
   const proto = url.protocol.slice(0, -1);
   const address = clientAddress(request.headers);
   if (address) {

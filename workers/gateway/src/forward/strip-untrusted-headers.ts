@@ -7,6 +7,7 @@ import {
   ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER_CANONICAL,
 } from "../../../../shared/contracts/headers.ts";
+import { REQUEST_ID_CANONICAL } from "../observability/request-id.ts";
 
 export interface StripOptions {
   /**
@@ -23,7 +24,8 @@ export interface StripOptions {
  * gateway's promise"). Every name is compared in its canonical form (any
  * case, `_` for `-`), so `X_User_ID` and `COOKIE` go like `X-User-ID` and
  * `Cookie`:
- * - the trusted headers, which only the gateway sets;
+ * - the trusted headers and the request id, which only the gateway sets
+ *   (observability/request-id.ts);
  * - every header the `Connection` header names, and the hop-by-hop headers
  *   themselves (RFC 9110 §7.6.1), since a proxy could otherwise be told to
  *   drop the gateway's own headers on the next hop;
@@ -44,6 +46,7 @@ export function stripUntrustedHeaders(inbound: Headers, options: StripOptions): 
     const canonical = canonicalHeaderName(name);
     if (
       TRUSTED_HEADER_CANONICAL.has(canonical) ||
+      canonical === REQUEST_ID_CANONICAL ||
       HOP_BY_HOP_HEADERS.has(canonical) ||
       named.has(canonical) ||
       ROUTING_OVERRIDE_HEADERS.has(canonical) ||

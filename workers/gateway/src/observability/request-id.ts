@@ -1,23 +1,40 @@
 import { canonicalHeaderName, REQUEST_ID_HEADER } from "../../../../shared/contracts/headers.ts";
 
-const CANONICAL = canonicalHeaderName(REQUEST_ID_HEADER);
+/** The request id's name in canonical form (any case, `_` for `-`), for stripping every spelling. */
+export const REQUEST_ID_CANONICAL = canonicalHeaderName(REQUEST_ID_HEADER);
 
 /**
- * The request with the gateway's own request id: any inbound one, in any
- * spelling (`x_request_id` too), is dropped first, so a caller can neither
- * choose the id its request is logged under nor smuggle one to a Worker.
+ * The gateway's own id for a request. It reaches a Worker or downstream only
+ * in the headers the gateway forwards, which are built afresh: an inbound
+ * one, in any spelling (`x_request_id` too), is dropped there with the other
+ * headers only the gateway sets (forward/strip-untrusted-headers.ts) and this
+ * one set in its place (setRequestId), so a caller can neither choose the id
+ * its request is logged under nor smuggle one to a Worker. The inbound
+ * request itself is not copied: nothing reads the caller's id from it.
  */
-export function withRequestId(request: Request): { request: Request; id: string } {
-  const id = crypto.randomUUID();
-  const headers = new Headers(request.headers);
-  for (const name of [...headers.keys()]) if (canonicalHeaderName(name) === CANONICAL) headers.delete(name);
-  headers.set(REQUEST_ID_HEADER, id);
-  return { request: new Request(request, { headers }), id };
+export function newRequestId(): string {
+  return crypto.randomUUID();
 }
 
-/** The answer, naming the request id (so a caller can quote it); an upgrade (WebSocket) is passed as it is. */
+/** On headers already stripped of any inbound request id (strip-untrusted-headers.ts). */
+export function setRequestId(headers: Headers, id: string): void {
+  headers.set(REQUEST_ID_HEADER, id);
+}
+
+/**
+ * The answer, naming the request id (so a caller can quote it); an upgrade
+ * (WebSocket) is passed as it is. A response the gateway built has mutable
+ * headers and is tagged in place; one passed through as fetched (a public
+ * route's) has immutable headers and is copied.
+ */
 export function tagResponse(response: Response, id: string): Response {
   if (response.status === 101 || response.webSocket) return response;
+  try {
+    response.headers.set(REQUEST_ID_HEADER, id);
+    return response;
+  } catch {
+    // TypeError: immutable headers.
+  }
   const tagged = new Response(response.body, response);
   tagged.headers.set(REQUEST_ID_HEADER, id);
   return tagged;

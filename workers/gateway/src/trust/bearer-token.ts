@@ -31,7 +31,8 @@ const SCHEMES: ReadonlyMap<string, TokenScheme> = new Map([
 
 export function extractBearerToken(headers: Headers, url: URL): BearerExtraction {
   // Any case: a downstream framework may read query names case-insensitively.
-  for (const name of url.searchParams.keys()) {
+  // (No query, no parameters: most requests skip parsing one.)
+  for (const name of url.search === "" ? [] : url.searchParams.keys()) {
     if (name.toLowerCase() === QUERY_TOKEN_PARAMETER) {
       return {
         kind: "malformed",
