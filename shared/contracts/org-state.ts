@@ -39,6 +39,12 @@ export interface OrgStateRpc {
    */
   isRevoked(claims: RevocableClaims): Promise<boolean>;
   /**
+   * isRevoked for several tokens of this org in one call, answers in the
+   * same order (the token Worker's exchange checks its subject and actor
+   * tokens with one round trip).
+   */
+  areRevoked(claims: readonly RevocableClaims[]): Promise<boolean[]>;
+  /**
    * Makes `version` the org's current policy version (publish or rollback)
    * and answers with it and the org's publish counter, which grows by one
    * with every call: of two calls, the one with the higher `sequence` took

@@ -110,6 +110,9 @@ describe("every revocation kind blocks exactly what it names", () => {
         expect({ claims, gateway: await view.isRevoked(t) }).toEqual({ claims, gateway: expected });
         expect({ claims, shared: isTokenRevoked(snapshot, t) }).toEqual({ claims, shared: expected });
         expect({ claims, object: await stub.isRevoked(t) }).toEqual({ claims, object: expected });
+        // The batched form the token Worker's exchange uses, beside a token nothing revokes.
+        const unrevoked = token(orgId, { jti: "jti-none", sub: "user-none", client_id: "mac_none", later: true });
+        expect({ claims, batch: await stub.areRevoked([t, unrevoked]) }).toEqual({ claims, batch: [expected, false] });
       }
     });
   }

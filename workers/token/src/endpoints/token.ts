@@ -10,6 +10,7 @@ import { dpopBindingFor, dpopNonceHeader } from "../dpop/token-request-binding.t
 import { grantHandler } from "../grants/registry.ts";
 import type { GrantContext } from "../grants/types.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { mintAccessToken } from "../mint/mint-access-token.ts";
 import { forwardBrowserGrant, isBrowserGrant } from "../oidc/forward-browser-grant.ts";
@@ -40,6 +41,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");
     const config = tokenConfig(env);
     const headers = c.req.raw.headers;
+    // Our keys (public) are read beside client authentication's D1 read, not after it.
+    const ourKeys = grant.verifiesOurTokens ? databaseKeyResolver(env.DB, { readNow: true }) : undefined;
     const client = await authenticateClient({ params, headers }, { env, config });
     // A public client (`none`) is named, not authenticated: anyone can send
     // its id, so its refusals stay anonymous (shared/audit aggregates those).
@@ -49,7 +52,14 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const mint: GrantContext["mint"] = (request) =>
       mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop });
     const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
-    const context: GrantContext = { env, config, mint, waitUntil, ...(dpop ? { confirmation: dpop } : {}) };
+    const context: GrantContext = {
+      env,
+      config,
+      mint,
+      waitUntil,
+      ...(ourKeys ? { ourKeys } : {}),
+      ...(dpop ? { confirmation: dpop } : {}),
+    };
     const issued = await grant.handle({ params, client, headers }, context);
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
     return tokenResponse(issued, await nonceHeaders(env, c.req.raw.headers));

@@ -58,7 +58,15 @@ export async function requireDelegation(
   query: DelegationQuery,
   now = new Date(),
 ): Promise<HonouredDelegation> {
-  const live = await liveDelegationGrants(db, query, now);
+  return chooseDelegation(await liveDelegationGrants(db, query, now), query);
+}
+
+/**
+ * requireDelegation over grants already read for this request by
+ * liveDelegationGrants (a token exchange reads them beside its revocation
+ * check, grants/token-exchange.ts): the same rule, no second read.
+ */
+export function chooseDelegation(live: readonly DelegationGrant[], query: DelegationQuery): HonouredDelegation {
   let best: HonouredDelegation | undefined;
   for (const grant of live) {
     if (!query.targets.every((target) => grant.audiences.includes(target))) continue;
@@ -80,7 +88,8 @@ function isBetter(candidate: HonouredDelegation, best: HonouredDelegation): bool
   return (candidate.notAfter ?? Number.POSITIVE_INFINITY) > (best.notAfter ?? Number.POSITIVE_INFINITY);
 }
 
-async function liveDelegationGrants(
+/** The org's live grants (active, not expired at `now`) of this subject to this actor client. */
+export async function liveDelegationGrants(
   db: D1Database,
   query: Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">,
   now: Date,

@@ -1,6 +1,6 @@
 import type { MintGuardrails } from "../clients/guardrails.ts";
 import { takeMint } from "../clients/mint-limit.ts";
-import { requireDelegation } from "./delegation-grants.ts";
+import { chooseDelegation, type DelegationGrant, requireDelegation } from "./delegation-grants.ts";
 import type { ExchangeRequest } from "./token-exchange.ts";
 import type { OrgClient } from "./grant-client.ts";
 import { type ExchangeParties, requireLifetime } from "./token-exchange-parties.ts";
@@ -12,6 +12,12 @@ export interface ExchangeDecision {
   client: OrgClient;
   guardrails: MintGuardrails;
   parties: ExchangeParties;
+  /**
+   * The live delegation grants of the subject to the client, when the
+   * exchange started reading them early (beside its revocation check,
+   * grants/token-exchange.ts); absent, settleExchange reads them itself.
+   */
+  delegationGrants?: Promise<readonly DelegationGrant[]>;
 }
 
 /** Issues one `requested_token_type` (grants/token-exchange-access.ts, grants/token-exchange-id-jag.ts). */
@@ -37,7 +43,7 @@ export interface ExchangeTerms {
  * content does not spend it.
  */
 export async function settleExchange(
-  { client, guardrails, parties }: ExchangeDecision,
+  { client, guardrails, parties, delegationGrants }: ExchangeDecision,
   context: GrantContext,
   targets: string[],
   scopes: string[],
@@ -45,13 +51,16 @@ export async function settleExchange(
   let notAfter = parties.notAfter;
   let grantId: string | undefined;
   if (parties.delegated) {
-    const delegation = await requireDelegation(context.env.DB, {
+    const query = {
       orgId: client.orgId,
       subject: parties.subject.subject,
       actorClientId: client.clientId,
       targets,
       scopes,
-    });
+    };
+    const delegation = delegationGrants
+      ? chooseDelegation(await delegationGrants, query)
+      : await requireDelegation(context.env.DB, query);
     scopes = [...delegation.scopes];
     notAfter = Math.min(notAfter, delegation.notAfter ?? Number.POSITIVE_INFINITY);
     grantId = delegation.grantId;

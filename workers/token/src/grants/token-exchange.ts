@@ -3,8 +3,10 @@ import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { mintGuardrails } from "../clients/guardrails.ts";
 import { requireParam } from "../http/read-form.ts";
 import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
-import type { TokenVerifier } from "../subject-tokens/types.ts";
+import { requireNotRevoked } from "../subject-tokens/not-revoked.ts";
+import type { TokenVerifier, VerifiedToken } from "../subject-tokens/types.ts";
 import { verificationContext } from "../subject-tokens/verification-context.ts";
+import { liveDelegationGrants } from "./delegation-grants.ts";
 import { issueExchangedAccessToken } from "./token-exchange-access.ts";
 import { requireOrgClient } from "./grant-client.ts";
 import { issueIdJagByExchange } from "./token-exchange-id-jag.ts";
@@ -60,6 +62,7 @@ export const IDENTITY_CHAINING_TOKEN_TYPES: readonly string[] = [TOKEN_TYPE.idJa
 export const tokenExchangeGrant: GrantHandler = {
   grantType: GRANT_TYPE.tokenExchange,
   advertised: true,
+  verifiesOurTokens: true,
   async handle(request, context) {
     try {
       return await exchangeTokens(request, context);
@@ -74,16 +77,45 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
   const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
   const verification = verificationContext(context);
   // Independent work side by side: the guardrails (the org's policy was read
-  // with the client), and both tokens, which share one read of our keys; each
-  // token is checked against its org's object by key (revocation-reader.ts).
+  // with the client), and both tokens' signatures and claims, which share one
+  // read of our keys (started by the endpoint beside client authentication).
   const [guardrails, subject, actor] = await Promise.all([
     mintGuardrails(context.env.DB, context.config, client.registration),
     exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
     exchange.actor?.verifier(exchange.actor.token, "actor_token", verification),
   ]);
-  const parties = resolveParties(client, subject, actor, guardrails.policy.maxDelegationDepth);
+  // The client acts for the subject (resolveParties' `delegated`): the grants
+  // behind that are read now, beside the revocation check, and consulted only
+  // once every check before them passed (settleExchange).
+  const delegationGrants =
+    actor !== undefined || subject.unchecked.act !== undefined
+      ? startReading(
+          liveDelegationGrants(
+            context.env.DB,
+            { orgId: client.orgId, subject: subject.unchecked.subject, actorClientId: client.clientId },
+            new Date(),
+          ),
+        )
+      : undefined;
+  // Both tokens against their org's object in one call (subject-tokens/not-revoked.ts).
+  const [subjectToken, actorToken] = await requireNotRevoked(
+    actor ? [subject, actor] : [subject],
+    verification.revocations,
+  );
+  const parties = resolveParties(
+    client,
+    subjectToken as VerifiedToken,
+    actorToken,
+    guardrails.policy.maxDelegationDepth,
+  );
   const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
-  return issue({ exchange, client, guardrails, parties }, context);
+  return issue({ exchange, client, guardrails, parties, ...(delegationGrants ? { delegationGrants } : {}) }, context);
+}
+
+/** A read started before it is awaited: a refusal in between must not leave its failure unhandled. */
+function startReading<T>(read: Promise<T>): Promise<T> {
+  read.catch(() => undefined);
+  return read;
 }
 
 /** RFC 8693 §2.2.2: an invalid or unacceptable subject or actor token is `invalid_request`. */

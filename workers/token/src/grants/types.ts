@@ -1,3 +1,4 @@
+import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
 import type { MintedIdJag } from "../id-jag/sign-id-jag.ts";
@@ -32,6 +33,13 @@ export interface GrantContext {
    * (draft-ietf-oauth-identity-assertion-authz-grant §9.8).
    */
   confirmation?: { jkt: string };
+  /**
+   * Our verification keys as D1 has them, read at most once per request
+   * (keys/database-key-resolver.ts): for a grant that verifies our own
+   * tokens (`verifiesOurTokens`), the endpoint starts that read beside client
+   * authentication. Absent, the grant reads them when it first needs them.
+   */
+  ourKeys?: KeyResolver;
   /** Keeps background work (a `last_used_at` update) alive after the answer, never delaying it. */
   waitUntil: (promise: Promise<unknown>) => void;
 }
@@ -58,6 +66,8 @@ export interface GrantHandler {
    * public endpoint; RFC 8414 `grant_types_supported` lists only those.
    */
   advertised: boolean;
+  /** It verifies tokens we issued (RFC 8693 subject and actor tokens): the endpoint reads our keys early for it. */
+  verifiesOurTokens?: boolean;
   /** Issues a token or throws an OAuthError with the RFC's code. */
   handle(request: GrantRequest, context: GrantContext): Promise<IssuedToken>;
 }

@@ -21,13 +21,16 @@ const MAX_IMPORTED = 16;
  * longer verifies here at once, whatever the gateway's cached JWKS still
  * holds: the token Worker mints, so it reads the truth.
  */
-export function databaseKeyResolver(db: D1Database): KeyResolver {
+export function databaseKeyResolver(db: D1Database, options: { readNow?: boolean } = {}): KeyResolver {
   let keys: Promise<ReadonlyMap<string, JWK>> | undefined;
-  return async (kid) => {
-    keys ??= jwksFromDatabase(db).then(
+  const read = () =>
+    (keys ??= jwksFromDatabase(db).then(
       (jwks) => new Map(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [[k.kid, k] as const] : []))),
-    );
-    const jwk = (await keys).get(kid);
+    ));
+  // Read now, so the read overlaps other work (endpoints/token.ts); a failure surfaces at the first lookup.
+  if (options.readNow) read().catch(() => undefined);
+  return async (kid) => {
+    const jwk = (await read()).get(kid);
     return jwk ? importOnce(kid, jwk) : undefined;
   };
 }

@@ -16,17 +16,49 @@ export class RevocationReader {
 
   /** Whether a revocation recorded for `orgId` (the token's own org unless named) matches the token. */
   async isRevoked(claims: RevocableClaims, orgId: string = claims.org_id): Promise<boolean> {
-    const { jti, sub, client_id, org_id, iat, sid, act, grant_id } = claims;
-    // Only the claims a revocation can match cross to the object.
-    return this.orgState.getByName(orgStateName(orgId)).isRevoked({
-      jti,
-      sub,
-      client_id,
-      org_id,
-      iat,
-      ...(sid !== undefined ? { sid } : {}),
-      ...(act !== undefined ? { act } : {}),
-      ...(grant_id !== undefined ? { grant_id } : {}),
-    });
+    return this.orgState.getByName(orgStateName(orgId)).isRevoked(revocableOnly(claims));
   }
+
+  /**
+   * isRevoked for several tokens, each against its own org, answered in
+   * order: one call per org, the orgs side by side, so a token exchange's
+   * subject and actor tokens (one org) cost one round trip, not two.
+   */
+  async areRevoked(tokens: readonly RevocableClaims[]): Promise<boolean[]> {
+    const byOrg = new Map<string, number[]>();
+    tokens.forEach((claims, index) => {
+      const indexes = byOrg.get(claims.org_id);
+      if (indexes) indexes.push(index);
+      else byOrg.set(claims.org_id, [index]);
+    });
+    const answers = new Array<boolean>(tokens.length).fill(false);
+    await Promise.all(
+      [...byOrg].map(async ([orgId, indexes]) => {
+        const stub = this.orgState.getByName(orgStateName(orgId));
+        const revoked = await stub.areRevoked(indexes.map((index) => revocableOnly(tokens[index] as RevocableClaims)));
+        // A short answer would leave a token unchecked: refuse it rather than read false.
+        if (revoked.length !== indexes.length)
+          throw new Error("OrgState.areRevoked answered for the wrong number of tokens");
+        indexes.forEach((index, position) => {
+          answers[index] = revoked[position] === true;
+        });
+      }),
+    );
+    return answers;
+  }
+}
+
+/** Only the claims a revocation can match cross to the object. */
+function revocableOnly(claims: RevocableClaims): RevocableClaims {
+  const { jti, sub, client_id, org_id, iat, sid, act, grant_id } = claims;
+  return {
+    jti,
+    sub,
+    client_id,
+    org_id,
+    iat,
+    ...(sid !== undefined ? { sid } : {}),
+    ...(act !== undefined ? { act } : {}),
+    ...(grant_id !== undefined ? { grant_id } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import { type AccessTokenClaims, TOKEN_TYPE } from "../../../../shared/contracts
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
-import type { TokenVerifier } from "./types.ts";
+import type { TokenVerifier, VerifiedToken } from "./types.ts";
 
 /** Longest token read before parsing: ours are well under 2 KiB. */
 const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -18,7 +18,8 @@ const MAX_TOKEN_LENGTH = 8 * 1024;
  *
  * Refusals are `invalid_grant` (RFC 6749 §5.2: the grant presented is
  * invalid, expired or revoked), with the verifier's stable code in the
- * description.
+ * description. Revocation is checked next, by requireNotRevoked
+ * (subject-tokens/not-revoked.ts), for the request's tokens together.
  */
 export const verifyOurAccessToken: TokenVerifier = async (token, role, context) => {
   if (token.length > MAX_TOKEN_LENGTH) {
@@ -39,13 +40,7 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
       throw new OAuthError("invalid_grant", `${role}: ${error.publicDescription}`);
     throw error;
   }
-  if (await context.revocations.isRevoked(claims)) {
-    throw new OAuthError(
-      "invalid_grant",
-      `${role}: ${new TokenVerificationError("ERR_TOKEN_REVOKED").publicDescription}`,
-    );
-  }
-  return {
+  const unchecked: VerifiedToken = {
     type: TOKEN_TYPE.accessToken,
     subject: claims.sub,
     orgId: claims.org_id,
@@ -60,4 +55,5 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
     ...(claims.act ? { act: claims.act } : {}),
     ...(claims.cnf ? { boundKey: claims.cnf.jkt } : {}),
   };
+  return { role, revocable: claims, unchecked };
 };

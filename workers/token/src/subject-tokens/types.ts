@@ -1,3 +1,4 @@
+import type { RevocableClaims } from "../../../../shared/contracts/revocation.ts";
 import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import type { GrantContext } from "../grants/types.ts";
@@ -31,6 +32,20 @@ export interface VerifiedToken {
   boundKey?: string;
 }
 
+/**
+ * A token whose signature and claims verified, before its revocation check:
+ * what a verifier returns. Only requireNotRevoked (subject-tokens/not-revoked.ts)
+ * turns it into a VerifiedToken, checking every token of a request against
+ * its org's object in one call.
+ */
+export interface SignedToken {
+  role: TokenRole;
+  /** What a revocation can match (shared/contracts/revocation.ts). */
+  revocable: RevocableClaims;
+  /** The token as the exchange reads it, once requireNotRevoked passed. */
+  unchecked: VerifiedToken;
+}
+
 /** Which parameter a token came in (RFC 8693 §2.1), for the error a client reads. */
 export type TokenRole = "subject_token" | "actor_token";
 
@@ -38,12 +53,13 @@ export type TokenRole = "subject_token" | "actor_token";
 export interface VerificationContext extends GrantContext {
   /** Our signing keys as D1 has them (keys/database-key-resolver.ts). */
   resolveKey: KeyResolver;
-  /** Each org's revocations from its Durable Object (revocation/revocation-reader.ts). */
+  /** Each org's revocations from its Durable Object (revocation/revocation-reader.ts), for requireNotRevoked. */
   revocations: RevocationReader;
 }
 
 /**
- * Verifies one token type. Throws OAuthError `invalid_grant` for a token
- * that is malformed, forged, expired, revoked or not ours.
+ * Verifies one token type, all but revocation (requireNotRevoked checks
+ * that for every token of the request at once). Throws OAuthError
+ * `invalid_grant` for a token that is malformed, forged, expired or not ours.
  */
-export type TokenVerifier = (token: string, role: TokenRole, context: VerificationContext) => Promise<VerifiedToken>;
+export type TokenVerifier = (token: string, role: TokenRole, context: VerificationContext) => Promise<SignedToken>;
