@@ -172,4 +172,57 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
       await client.close();
     }
   });
+
+  it("refuses a resource the client may not have: invalid_target at the authorization endpoint (RFC 8707 §2), and at the token endpoint", async () => {
+    // The person is signed in from the test above.
+    const elsewhere = `${system.origin}/mcp/nowhere`;
+    const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+    const challenge = Buffer.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+    ).toString("base64url");
+    const authorize = (resource: string) => {
+      const url = new URL(`${system.origin}${ENDPOINT.authApi}/oauth2/authorize`);
+      for (const [name, value] of Object.entries({
+        response_type: "code",
+        client_id: clientId,
+        redirect_uri: REDIRECT_URI,
+        scope: "documents:read",
+        state: "target",
+        code_challenge: challenge,
+        code_challenge_method: "S256",
+        resource,
+      })) {
+        url.searchParams.set(name, value);
+      }
+      return url.href;
+    };
+    // A server redirect to the callback is not routed by page.route (Playwright follows it on the
+    // network): the request Chromium makes there is what the client would receive.
+    const callback = () => page.waitForRequest((r) => r.url().startsWith(`${REDIRECT_URI}?`));
+    const [toClient] = await Promise.all([callback(), page.goto(authorize(elsewhere)).catch(() => null)]);
+    const refused = new URL(toClient.url());
+    expect(refused.searchParams.get("error")).toBe("invalid_target");
+    expect(refused.searchParams.get("state")).toBe("target");
+    expect(refused.searchParams.get("iss")).toBe(system.origin);
+
+    // A code granted for /mcp/demo cannot be redeemed for another resource.
+    // Consent was given above: the code comes straight back.
+    const [granted] = await Promise.all([callback(), page.goto(authorize(mcpUrl.href)).catch(() => null)]);
+    const code = new URL(granted.url()).searchParams.get("code") ?? "";
+    expect(code).not.toBe("");
+    const token = await system.fetch(ENDPOINT.token, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: clientId,
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+        resource: elsewhere,
+      }),
+    });
+    const body = (await token.json()) as { error?: string };
+    expect({ status: token.status, error: body.error }).toEqual({ status: 400, error: "invalid_target" });
+  });
 });
