@@ -138,11 +138,12 @@ export async function revocationStream(c: ConsoleContext) {
     "GET",
     `${orgPath(org)}/revocations/stream?after=${after}`,
     undefined,
-    {
-      Accept: "text/event-stream",
-    },
-  );
-  if (!response.ok || response.body === null) return c.body(null, response.ok ? 502 : (response.status as 400));
+    { Accept: "text/event-stream" },
+  ).catch(() => undefined);
+  // EventSource retries on its own; a refusal or an unreachable API is passed on as a status, no body.
+  if (!response?.ok || response.body === null) {
+    return new Response(null, { status: response && !response.ok ? response.status : 503 });
+  }
   return new Response(response.body, {
     headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-store" },
   });

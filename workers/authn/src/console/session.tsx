@@ -25,7 +25,13 @@ export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => 
   }
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
   if (!session) return c.redirect(ENDPOINT.signIn, 303);
-  const response = await adminFetch(c, session.session.token, "GET", "/me");
+  let response: Response;
+  try {
+    response = await adminFetch(c, session.session.token, "GET", "/me");
+  } catch (error) {
+    console.error("console: admin API unreachable", error);
+    return httpErrorResponse("temporarily_unavailable", "the admin API cannot be reached; retry");
+  }
   if (!response.ok) {
     return c.html(
       <Layout title="Console" nonce={c.var.nonce}>
