@@ -6,9 +6,15 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 import { withoutSessionTokens } from "../http/session-token-fields.ts";
 import { attemptedEmail } from "../limits/attempted-email.ts";
-import { type CredentialVerdict, checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
+import {
+  type CredentialVerdict,
+  checkCredentialLimits,
+  credentialAttempt,
+  retryAfterHeader,
+} from "../limits/credential-limits.ts";
 import { limitedEndpoint } from "../limits/limited-endpoints.ts";
 import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
+import type { ThrottleVerdict } from "../limits/sign-in-throttle.ts";
 
 type ApiContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
 
@@ -27,6 +33,7 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
 
   const named = limitedEndpoint(request.method, path);
   let verdict: CredentialVerdict | undefined;
+  let delay: ThrottleVerdict | undefined;
   let email: string | undefined;
   if (named) {
     email =
@@ -35,16 +42,22 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
         : named === "session"
           ? (await auth.api.getSession({ headers: request.headers }))?.user.email
           : undefined;
-    verdict = await checkCredentialAttempt(c.env, authnConfig(c.env), request.headers, email);
+    const attempt = await credentialAttempt(authnConfig(c.env), request.headers, email);
+    // The progressive delay's read (limits/sign-in-throttle.ts, a D1 read
+    // that changes nothing) goes alongside the rate limiters instead of
+    // after them: one round trip less before the password is checked. A
+    // rate-limited attempt is still refused first and its read unused.
+    [verdict, delay] = await Promise.all([
+      checkCredentialLimits(c.env, attempt),
+      path === SIGN_IN ? signInDelay(c.env, attempt) : undefined,
+    ]);
     if (verdict.limited) {
       c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: verdict.by, attempt: verdict.attempt }));
       return httpErrorResponse("rate_limited", "too many attempts; try again later", retryAfterHeader(verdict));
     }
   }
 
-  // The progressive delay (limits/sign-in-throttle.ts), checked after the
-  // rate limits and before any password is looked at.
-  const delay = path === SIGN_IN && verdict ? await signInDelay(c.env, verdict.attempt) : undefined;
+  // The progressive delay, checked after the rate limits and before any password is looked at.
   if (delay?.delayed && verdict) {
     c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
     return httpErrorResponse("rate_limited", SIGN_IN_DELAYED, retryAfterHeader(delay));

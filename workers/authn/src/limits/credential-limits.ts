@@ -38,12 +38,28 @@ export async function checkCredentialAttempt(
   headers: Headers,
   email: string | undefined,
 ): Promise<CredentialVerdict> {
+  return checkCredentialLimits(env, await credentialAttempt(config, headers, email));
+}
+
+/** Who attempts, at which account: no limiter is asked yet. */
+export async function credentialAttempt(
+  config: Pick<AuthnConfig, "betterAuthSecret" | "issuer">,
+  headers: Headers,
+  email: string | undefined,
+): Promise<CredentialAttempt> {
   const account = email ? await accountHash(config.betterAuthSecret, email) : undefined;
-  const attempt: CredentialAttempt = {
+  return {
     clientAddress: clientAddressKey(headers),
     account,
     unlocked: account !== undefined && (await unlockedByCookie(headers, config, account)),
   };
+}
+
+/** Counts the attempt on the limiters, the address first (see above). */
+export async function checkCredentialLimits(
+  env: CredentialLimitEnv,
+  attempt: CredentialAttempt,
+): Promise<CredentialVerdict> {
   const periodSeconds = CREDENTIAL_LIMIT_PERIOD_SECONDS;
   const byAddress = await checkLimits([
     { limiter: env.CREDENTIAL_ADDRESS_LIMITER, key: attempt.clientAddress, periodSeconds },

@@ -8,7 +8,7 @@ import { auditFailedSignIn, auditRateLimited } from "../audit/credential-audit.t
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
-import { checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
+import { checkCredentialLimits, credentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { AppPage } from "./app-page.tsx";
@@ -54,7 +54,12 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
 
     const path = mode === "sign-in" ? ENDPOINT.signIn : ENDPOINT.signUp;
     const email = text("email").trim() || undefined;
-    const verdict = await checkCredentialAttempt(c.env, authnConfig(c.env), c.req.raw.headers, email);
+    const attempt = await credentialAttempt(authnConfig(c.env), c.req.raw.headers, email);
+    // The progressive delay's read goes alongside the rate limiters, as at the API (api/better-auth-api.ts).
+    const [verdict, delay] = await Promise.all([
+      checkCredentialLimits(c.env, attempt),
+      mode === "sign-in" ? signInDelay(c.env, attempt) : undefined,
+    ]);
     if (verdict.limited) {
       c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: verdict.by, attempt: verdict.attempt }));
       for (const [name, value] of Object.entries(retryAfterHeader(verdict))) c.header(name, value);
@@ -62,7 +67,6 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
     }
 
     // The progressive delay (limits/sign-in-throttle.ts), as at the API.
-    const delay = mode === "sign-in" ? await signInDelay(c.env, verdict.attempt) : undefined;
     if (delay?.delayed) {
       c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
       for (const [name, value] of Object.entries(retryAfterHeader(delay))) c.header(name, value);
