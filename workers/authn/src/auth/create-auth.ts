@@ -89,7 +89,14 @@ function createAuth(env: AuthBindings) {
         delete: {
           before: async (session, context) => {
             const reason = revocationReason("session-ended", context?.path);
-            await revokeSessionEverywhere(env, session as EndingSessionRow, reason, true);
+            // The session this very request started and now discards (the
+            // two-factor plugin deletes a password sign-in's session before
+            // answering with its challenge) never left the Worker: no token
+            // can name it, so its active org gets no revocation (an org
+            // Durable Object call and an audit event per 2FA sign-in). Its
+            // `session_org` rows, which cannot exist, are still read.
+            const started = context?.context.newSession?.session.id === (session as EndingSessionRow).id;
+            await revokeSessionEverywhere(env, session as EndingSessionRow, reason, !started);
           },
           after: async (session, context) => {
             const reason = revocationReason("session-ended", context?.path);
