@@ -2,8 +2,12 @@
 // parameters. All three workerd figures are timed the same way, from this
 // process, one request at a time, so their HTTP overhead is alike and the
 // ratio shows how much of a sign-in is the hash.
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BrowserLikeClient, httpOrigin } from "../../test/support/browser-like-client.ts";
+import { type SoftKey, softAssertion } from "../../test/support/soft-authenticator.ts";
+import { nextTotp } from "../../test/support/totp.ts";
 import { hashOnce } from "./scrypt-params.ts";
+import { enableTotp, registerPasskey, signedUpPerson } from "./sign-in-accounts.ts";
 import { median, round, table, timeSequential } from "./stats.ts";
 
 export interface SignInResult {
@@ -15,7 +19,23 @@ export interface SignInResult {
   workerdRoundTripMs: number;
   nodeHashMs: number;
   signInOverHash: number;
-  samples: { signInMs: number[]; workerdHashMs: number[]; nodeHashMs: number[] };
+  /** A person with TOTP on: the password step, then `POST /two-factor/verify-totp` alone (p50). */
+  totpVerifyMs: number;
+  /** Both steps of that sign-in, password and code (p50). */
+  totpSignInMs: number;
+  /** A passkey sign-in, both requests: the options (challenge) and `POST /passkey/verify-authentication` (p50). */
+  passkeySignInMs: number;
+  /** `POST /passkey/verify-authentication` alone (p50). */
+  passkeyVerifyMs: number;
+  samples: {
+    signInMs: number[];
+    workerdHashMs: number[];
+    nodeHashMs: number[];
+    totpVerifyMs: number[];
+    totpSignInMs: number[];
+    passkeySignInMs: number[];
+    passkeyVerifyMs: number[];
+  };
 }
 
 async function drain(response: Response, step: string): Promise<void> {
@@ -58,6 +78,9 @@ export async function measureSignIn(
   await hashOnce();
   const nodeHashSamples = await timeSequential(count, hashOnce);
 
+  const totpTimes = await measureTotp(systemOrigin, count, user.password);
+  const passkeyTimes = await measurePasskey(systemOrigin, count, user.password);
+
   const signInMs = median(signInSamples);
   const workerdHashMs = median(workerdHashSamples);
   return {
@@ -68,10 +91,18 @@ export async function measureSignIn(
     workerdRoundTripMs,
     nodeHashMs: median(nodeHashSamples),
     signInOverHash: signInMs / workerdHashMs,
+    totpVerifyMs: median(totpTimes.verify),
+    totpSignInMs: median(totpTimes.whole),
+    passkeySignInMs: median(passkeyTimes.whole),
+    passkeyVerifyMs: median(passkeyTimes.verify),
     samples: {
       signInMs: signInSamples.map((v) => round(v)),
       workerdHashMs: workerdHashSamples.map((v) => round(v)),
       nodeHashMs: nodeHashSamples.map((v) => round(v)),
+      totpVerifyMs: totpTimes.verify.map((v) => round(v)),
+      totpSignInMs: totpTimes.whole.map((v) => round(v)),
+      passkeySignInMs: passkeyTimes.whole.map((v) => round(v)),
+      passkeyVerifyMs: passkeyTimes.verify.map((v) => round(v)),
     },
   };
 }
@@ -87,6 +118,86 @@ export function formatSignIn(result: SignInResult): string {
       ["hash Worker without hashing (round trip)", ms(result.workerdRoundTripMs)],
       ["one bare scrypt hash in Node (node:crypto, in process)", ms(result.nodeHashMs)],
       ["ratio sign-in / bare hash (workerd)", round(result.signInOverHash, 2).toFixed(2)],
+      ["TOTP: POST /api/auth/two-factor/verify-totp (after the password step)", ms(result.totpVerifyMs)],
+      ["TOTP: whole sign-in (password step + verify-totp)", ms(result.totpSignInMs)],
+      ["passkey: POST /api/auth/passkey/verify-authentication", ms(result.passkeyVerifyMs)],
+      ["passkey: whole sign-in (authenticate options + verify)", ms(result.passkeySignInMs)],
     ],
   );
+}
+
+interface Timings {
+  /** The second request alone. */
+  verify: number[];
+  /** Both requests. */
+  whole: number[];
+}
+
+/**
+ * A TOTP sign-in per sample, each by a person of its own: a code is accepted
+ * once (RFC 6238 §5.2, auth/plugins/two-factor.ts), and one person has at
+ * most three acceptable codes in a 30 s window, so `count` sign-ins in a few
+ * seconds need `count` people (one more for the warm-up). Each sample: a
+ * fresh client (no cookie), the password step (it answers
+ * `twoFactorRedirect` and the challenge cookie), then the code computed here.
+ */
+async function measureTotp(origin: string, count: number, password: string): Promise<Timings> {
+  const people = [];
+  for (let i = 0; i <= count; i++) {
+    const person = await signedUpPerson(origin, `bench-totp-${crypto.randomUUID()}@example.com`, password);
+    people.push({ email: person.email, secret: await enableTotp(person) });
+  }
+  const timings: Timings = { verify: [], whole: [] };
+  for (const [i, person] of people.entries()) {
+    const client = new BrowserLikeClient(httpOrigin(origin));
+    const started = performance.now();
+    const step = await client.postJson(`${ENDPOINT.authApi}/sign-in/email`, { email: person.email, password });
+    const body = (await step.json()) as { twoFactorRedirect?: boolean };
+    if (step.status !== 200 || body.twoFactorRedirect !== true)
+      throw new Error(`TOTP password step: HTTP ${step.status}, no twoFactorRedirect`);
+    // The next step's code: the verifier's window takes it, and the current
+    // step's may be the one spent turning TOTP on (refused as a replay).
+    const code = await nextTotp(person.secret);
+    const verifyStarted = performance.now();
+    await drain(await client.postJson(`${ENDPOINT.authApi}/two-factor/verify-totp`, { code }), "verify-totp");
+    const ended = performance.now();
+    // The first is the warm-up.
+    if (i === 0) continue;
+    timings.verify.push(ended - verifyStarted);
+    timings.whole.push(ended - started);
+  }
+  return timings;
+}
+
+/**
+ * Passkey sign-ins by one person with a software passkey registered through
+ * the plugin's ceremony: per sample a fresh client asks for the options
+ * (the challenge and its cookie), signs an assertion (WebCrypto, outside
+ * the timed requests' server work but inside the whole sign-in's time, as a
+ * real authenticator's signature is) and posts it.
+ */
+async function measurePasskey(origin: string, count: number, password: string): Promise<Timings> {
+  const person = await signedUpPerson(origin, `bench-passkey-${crypto.randomUUID()}@example.com`, password);
+  const key: SoftKey = await registerPasskey(person, origin);
+  let counter = 0;
+  const timings: Timings = { verify: [], whole: [] };
+  for (let i = 0; i <= count; i++) {
+    const client = new BrowserLikeClient(httpOrigin(origin));
+    const started = performance.now();
+    const options = await client.request(`${ENDPOINT.authApi}/passkey/generate-authenticate-options`);
+    const { challenge } = (await options.json()) as { challenge: string };
+    if (options.status !== 200) throw new Error(`passkey options: HTTP ${options.status}`);
+    counter += 1;
+    const response = await softAssertion(key, origin, challenge, true, counter);
+    const verifyStarted = performance.now();
+    await drain(
+      await client.postJson(`${ENDPOINT.authApi}/passkey/verify-authentication`, { response }),
+      "passkey verify-authentication",
+    );
+    const ended = performance.now();
+    if (i === 0) continue;
+    timings.verify.push(ended - verifyStarted);
+    timings.whole.push(ended - started);
+  }
+  return timings;
 }
