@@ -63,6 +63,21 @@ const encoder = new TextEncoder();
 /** `detail` with every value capped, serialised to at most AUDIT_CAPS.detailBytes bytes. */
 export function serialiseCappedDetail(detail: Readonly<Record<string, AuditDetailValue>>): string {
   const entries = Object.entries(detail);
+  // The usual event is a few short fields: when even 3 bytes per UTF-16 unit
+  // (UTF-8's most) keeps every field within the budget, the measured walk
+  // below would keep every field too, so its result is this one.
+  if (entries.length <= AUDIT_CAPS.detailKeys) {
+    const capped: Record<string, AuditDetailValue> = {};
+    let collided = false;
+    for (const [rawKey, rawValue] of entries) {
+      const key = capString(rawKey, AUDIT_CAPS.keyChars);
+      if (Object.hasOwn(capped, key)) collided = true;
+      capped[key] = capValue(rawValue);
+    }
+    const json = JSON.stringify(capped);
+    // The walk counts `key:value,` per field: the JSON's length minus its braces, plus one comma.
+    if (!collided && 2 + 3 * (json.length - 1) <= AUDIT_CAPS.detailBytes - 32) return json;
+  }
   const out: Record<string, AuditDetailValue> = {};
   // Room for `,"_truncated_fields":NN` and the closing brace.
   const budget = AUDIT_CAPS.detailBytes - 32;

@@ -15,6 +15,9 @@ describe("stripUntrustedHeaders", () => {
       ["X-ACTOR-ID", "e"],
       ["x-abac_filter", "{}"],
       ["X-Gateway-Assertion", "f"],
+      // The request id is the gateway's own too (observability/request-id.ts).
+      ["X-Request-ID", "g"],
+      ["x_request_id", "h"],
       ["Accept", "application/json"],
     ]);
     expect([...stripUntrustedHeaders(inbound, PUBLIC).keys()]).toEqual(["accept"]);

@@ -24,13 +24,25 @@ export interface AssertionInput {
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" } as const;
 const encoder = new TextEncoder();
 
+/** How many distinct X-ABAC-Filter values an isolate keeps the hash of (a filter is per org and role, not per request). */
+export const FILTER_HASH_ENTRIES = 1_000;
+
 /**
  * Signs the gateway assertion (shared/gateway-assertion/claims.ts) for each
  * request the gateway lets through. The key is derived and imported once per
- * isolate and the protected header encoded once; a request costs one SHA-256
- * of the filter and one ES256 signature, both native.
+ * isolate and the protected header encoded once; a request costs one ES256
+ * signature (native) and, for a filter value this isolate has not sent
+ * before, one SHA-256 of it.
+ *
+ * The signature itself is made afresh for every request and never reused:
+ * each assertion names its own decision (`decision_id`, the id the audit
+ * record and the client see) and its own `jti`, so two requests with the
+ * same headers still get two different assertions.
  */
 export class AssertionSigner {
+  /** `abac_filter_sha256` by filter value: the same bytes always hash the same. */
+  private readonly filterHashes = new Map<string, string>();
+
   private constructor(
     private readonly issuer: string,
     private readonly privateKey: CryptoKey,
@@ -54,7 +66,7 @@ export class AssertionSigner {
       ...(input.act ? { act: input.act } : {}),
       client_id: input.clientId,
       decision_id: input.decisionId,
-      abac_filter_sha256: await filterHash(input.abacFilter),
+      abac_filter_sha256: await this.filterHashOf(input.abacFilter),
       method: input.method,
       path: input.path,
       iat,
@@ -65,5 +77,18 @@ export class AssertionSigner {
     // WebCrypto's ECDSA signature is r || s, which is exactly JWS's (RFC 7518 §3.4).
     const signature = await crypto.subtle.sign(ECDSA_SHA256, this.privateKey, encoder.encode(signingInput));
     return `${signingInput}.${base64url.encode(new Uint8Array(signature))}`;
+  }
+
+  private async filterHashOf(abacFilter: string): Promise<string> {
+    const known = this.filterHashes.get(abacFilter);
+    if (known !== undefined) return known;
+    const hash = await filterHash(abacFilter);
+    // Bounded: past the limit the oldest value goes first (a miss costs one hash, never a wrong one).
+    if (this.filterHashes.size >= FILTER_HASH_ENTRIES) {
+      const oldest = this.filterHashes.keys().next();
+      if (!oldest.done) this.filterHashes.delete(oldest.value);
+    }
+    this.filterHashes.set(abacFilter, hash);
+    return hash;
   }
 }
