@@ -16,6 +16,15 @@ import { revocationsPage, revocationStream, revoke } from "./revocation-pages.ts
 import { consoleSession } from "./session.tsx";
 import type { ConsoleEnv } from "./types.ts";
 import { banUser, usersPage } from "./user-pages.tsx";
+import {
+  bindAgent,
+  createProvider,
+  deleteConnection,
+  deleteProvider,
+  startConnect,
+  unbindAgent,
+  vaultPage,
+} from "./vault-pages.tsx";
 
 /**
  * The operator console (ENDPOINT.console): server-rendered pages over the
@@ -49,6 +58,13 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.post("/orgs/:org/mcp/requests/:id/approve", decideRequest("approve"));
   app.post("/orgs/:org/mcp/requests/:id/deny", decideRequest("deny"));
   app.post("/orgs/:org/mcp/grants/:id/revoke", revokeGrant);
+  app.get("/orgs/:org/vault", (c) => vaultPage(c));
+  app.post("/orgs/:org/vault/providers", createProvider);
+  app.post("/orgs/:org/vault/providers/:id/connect", startConnect);
+  app.post("/orgs/:org/vault/providers/:id/delete", deleteProvider);
+  app.post("/orgs/:org/vault/connections/:id/delete", deleteConnection);
+  app.post("/orgs/:org/vault/connections/:id/agents", bindAgent);
+  app.post("/orgs/:org/vault/connections/:id/agents/:client/unbind", unbindAgent);
   app.get("/users", (c) => usersPage(c));
   app.post("/users/:id/ban", banUser("ban"));
   app.post("/users/:id/unban", banUser("unban"));

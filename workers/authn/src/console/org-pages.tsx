@@ -145,7 +145,7 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
     <ConsoleLayout title={name} nonce={c.var.nonce} caller={c.var.caller}>
       <p>
         <a href={`${url}/policies`}>Policies</a> · <a href={`${url}/revocations`}>Revocations</a> ·{" "}
-        <a href={`${url}/mcp`}>MCP servers and access</a> ·{" "}
+        <a href={`${url}/mcp`}>MCP servers and access</a> · <a href={`${url}/vault`}>Saved connections</a> ·{" "}
         <a href={`${ENDPOINT.console}/audit?org=${encodeURIComponent(org)}`}>Audit trail</a>
       </p>
       <Notice text={once.notice} />

@@ -1,0 +1,121 @@
+// The console's saved connections page (/console/orgs/{org}/vault) in
+// Chromium: an org admin configures a provider (its client secret written
+// once and never shown), connects the org's own account through the real
+// flow (a third-party OAuth provider on 127.0.0.1,
+// test/support/vault-provider-server.ts), sees the connection's metadata
+// only, binds an agent client to it, unbinds it and deletes the connection.
+// Screenshots go to test/artifacts/ (ignored).
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { VAULT_DEMO, VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { launchChromium } from "../support/chromium.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+import { type ProviderServer, startProviderServer } from "../support/vault-provider-server.ts";
+
+const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
+// What the test provider (test/support/runtime/vault-upstream) expects of its one client.
+const CLIENT_SECRET = "vault-test-secret";
+
+let system: RunningSystem;
+let provider: ProviderServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [system, provider] = await Promise.all([startSystem(), startProviderServer()]);
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([system?.close(), provider?.close()]);
+});
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: resolve(ARTIFACTS, `console-${name}.png`), fullPage: true });
+}
+
+describe("console: saved connections", () => {
+  it("configures a provider, connects the org's account, binds and unbinds an agent, deletes the connection", async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${system.origin}${ENDPOINT.signUp}`);
+    await page.getByLabel("Name").fill("Vera");
+    await page.getByLabel("Email").fill(`vera-${crypto.randomUUID().slice(0, 8)}@example.com`);
+    await page.getByLabel("Password").fill("a long enough passphrase");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
+    await page.goto(`${system.origin}${ENDPOINT.console}`);
+    await page.getByTestId("org-row").getByRole("link").click();
+    const orgUrl = page.url();
+
+    // An agent client of the org, to bind later.
+    await page.getByLabel("Name", { exact: true }).fill("vault-agent");
+    await page.getByLabel("Type").selectOption("agent");
+    await page.getByRole("button", { name: "Create client" }).click();
+    const agentId = ((await page.getByTestId("client-row").first().locator("code").textContent()) ?? "").trim();
+    expect(agentId).not.toBe("");
+
+    await page.getByRole("link", { name: "Saved connections" }).click();
+    expect(page.url()).toBe(`${orgUrl}/vault`);
+    await expect(page.getByTestId("vault-provider-row").count()).resolves.toBe(0);
+    await page.getByLabel("Provider name").fill("upstream");
+    await page.getByLabel("Authorization endpoint").fill(`${provider.origin}/authorize`);
+    await page.getByLabel("Token endpoint").fill(`${provider.origin}/token`);
+    await page.getByLabel("Provider client id").fill("vault-test-client");
+    await page.getByLabel("Provider client secret (never shown again)").fill(CLIENT_SECRET);
+    await page.getByLabel("Scopes").fill("read");
+    await page.getByLabel("Resource (what it serves)").fill(VAULT_DEMO.resource);
+    await page.getByRole("button", { name: "Add provider" }).click();
+    await expect(page.getByTestId("notice").textContent()).resolves.toBe(
+      `Added provider upstream for ${VAULT_DEMO.resource}.`,
+    );
+    const row = page.getByTestId("vault-provider-row");
+    await expect(row.count()).resolves.toBe(1);
+    await expect(row.textContent()).resolves.toContain("vault-test-client");
+    await expect(row.textContent()).resolves.toContain("set");
+    expect(await page.content()).not.toContain(CLIENT_SECRET);
+    await shot(page, "vault-provider");
+
+    // The org's connect flow: a link to the provider (PKCE S256), which approves and sends the browser to our callback.
+    await page.getByRole("button", { name: "Connect for the org" }).click();
+    const authorization = new URL((await page.getByTestId("connect-link").getAttribute("href")) ?? "");
+    expect(authorization.origin).toBe(provider.origin);
+    expect(authorization.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(authorization.searchParams.get("redirect_uri")).toBe(`${system.origin}${VAULT_PATH.callback}`);
+    await page.getByTestId("connect-link").click();
+    await page.waitForURL((url) => url.pathname === VAULT_PATH.callback);
+    await expect(page.locator("body").textContent()).resolves.toContain('"connected":true');
+
+    // Metadata only: owner, provider, scopes, expiry; never a token.
+    await page.goto(`${orgUrl}/vault`);
+    const connection = page.getByTestId("vault-connection-row");
+    await expect(connection.count()).resolves.toBe(1);
+    const text = (await connection.textContent()) ?? "";
+    expect(text).toContain("the organization");
+    expect(text).toContain("upstream");
+    expect(text).toContain("read");
+    expect(await page.content()).not.toMatch(/up-(at|rt)-/);
+
+    await connection.getByLabel("Agent client id").fill(agentId);
+    await connection.getByRole("button", { name: "Bind", exact: true }).click();
+    await expect(page.getByTestId("notice").textContent()).resolves.toBe(`Agent ${agentId} may use the connection.`);
+    await expect(page.getByTestId("vault-connection-row").textContent()).resolves.toContain(agentId);
+    await shot(page, "vault-connections");
+
+    // A client that is not the org's is refused with the admin API's code.
+    await page.getByTestId("vault-connection-row").getByLabel("Agent client id").fill("no-such-client");
+    await page.getByTestId("vault-connection-row").getByRole("button", { name: "Bind", exact: true }).click();
+    await expect(page.getByTestId("problem").textContent()).resolves.toContain("(not_found)");
+
+    await page.getByTestId("vault-connection-row").getByRole("button", { name: "Unbind" }).click();
+    await expect(page.getByTestId("notice").textContent()).resolves.toBe(
+      `Agent ${agentId} no longer uses the connection.`,
+    );
+    await page.getByTestId("vault-connection-row").getByRole("button", { name: "Delete" }).click();
+    await expect(page.getByTestId("notice").textContent()).resolves.toBe("Saved connection deleted.");
+    await expect(page.getByTestId("vault-connection-row").count()).resolves.toBe(0);
+    await page.context().close();
+  });
+});

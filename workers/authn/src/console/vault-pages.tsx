@@ -1,0 +1,298 @@
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { adminCall, orgPath, type Problem } from "./admin-call.ts";
+import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
+import { formFields, listField } from "./form.ts";
+import type { ConsoleContext } from "./types.ts";
+
+/** The admin API's provider view (workers/token/src/admin/vault-schemas.ts): never the client secret. */
+interface Provider {
+  id: string;
+  name: string;
+  resource: string;
+  authorization_endpoint: string;
+  token_endpoint: string;
+  client_id: string;
+  has_client_secret: boolean;
+  scopes: string[];
+}
+/** A saved connection's metadata: the admin API never answers with a token. */
+interface Connection {
+  id: string;
+  provider_id: string;
+  resource: string;
+  owner: { kind: "user" | "org"; id: string };
+  has_refresh_token: boolean;
+  expires_at: string | null;
+  scopes: string[];
+  agents: string[];
+  last_used_at: string | null;
+}
+
+/** What a POST on the vault page shows: a notice, the provider's authorization URL, or what went wrong. */
+interface VaultPageOnce {
+  notice?: string;
+  problem?: Problem;
+  connect?: { providerId: string; url: string; expiresAt: string };
+}
+
+const vaultUrl = (org: string) => `${ENDPOINT.console}/orgs/${encodeURIComponent(org)}/vault`;
+const part = (value: string) => encodeURIComponent(value);
+
+/**
+ * GET /console/orgs/{org}/vault: the org's saved-token providers (admin API
+ * /orgs/{org}/vault/providers) with a form to configure one, and its saved
+ * connections (/orgs/{org}/vault/connections, metadata only) with the agents
+ * bound to each (docs/vault.md). A client secret is written, never shown:
+ * the API answers `has_client_secret` only.
+ */
+export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
+  const org = c.req.param("org") ?? "";
+  const base = orgPath(org);
+  const [providers, connections] = await Promise.all([
+    adminCall<{ providers: Provider[] }>(c, "GET", `${base}/vault/providers`),
+    adminCall<{ connections: Connection[] }>(c, "GET", `${base}/vault/connections`),
+  ]);
+  const url = vaultUrl(org);
+  const providerList = providers.ok ? providers.body.providers : [];
+  const providerName = (id: string) => providerList.find((p) => p.id === id)?.name ?? id;
+  const failed = [providers, connections].find((a) => !a.ok);
+  return c.html(
+    <ConsoleLayout title="Saved connections" nonce={c.var.nonce} caller={c.var.caller}>
+      <p>
+        <a href={`${ENDPOINT.console}/orgs/${part(org)}`}>Back to the organization</a>
+      </p>
+      <Notice text={once.notice} />
+      <ProblemNotice problem={once.problem ?? (failed && !failed.ok ? failed.problem : undefined)} />
+      {once.connect ? (
+        <section>
+          {/* A link, not a redirect: the console's CSP (form-action 'self') stops a form post from ending on another site. */}
+          <p class="notice">
+            Connect {providerName(once.connect.providerId)} for the organization: continue at the provider before{" "}
+            {once.connect.expiresAt}. The flow is single use.
+          </p>
+          <p>
+            <a href={once.connect.url} data-testid="connect-link" rel="noreferrer">
+              Continue to {providerName(once.connect.providerId)}
+            </a>
+          </p>
+        </section>
+      ) : null}
+      <h2>Providers</h2>
+      <table data-testid="vault-providers">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Resource</th>
+            <th>Endpoints</th>
+            <th>Client id</th>
+            <th>Secret</th>
+            <th>Scopes</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {providerList.map((p) => (
+            <tr data-testid="vault-provider-row">
+              <td>{p.name}</td>
+              <td>
+                <code>{p.resource}</code>
+              </td>
+              <td>
+                <code>{p.authorization_endpoint}</code>
+                <br />
+                <code>{p.token_endpoint}</code>
+              </td>
+              <td>
+                <code>{p.client_id}</code>
+              </td>
+              <td>{p.has_client_secret ? "set" : "none (public client)"}</td>
+              <td>{p.scopes.join(" ")}</td>
+              <td>
+                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/connect`}>
+                  <button type="submit">Connect for the org</button>
+                </form>{" "}
+                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/delete`}>
+                  <button type="submit" class="secondary">
+                    Delete provider
+                  </button>
+                </form>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>Configure a provider</h3>
+      <form method="post" action={`${url}/providers`} class="row">
+        <label>
+          Provider name
+          <input name="name" required maxlength={64} pattern="[a-z0-9][a-z0-9._\-]*" />
+        </label>
+        <label>
+          Authorization endpoint
+          <input name="authorization_endpoint" required type="url" />
+        </label>
+        <label>
+          Token endpoint
+          <input name="token_endpoint" required type="url" />
+        </label>
+        <label>
+          Provider client id
+          <input name="client_id" required />
+        </label>
+        <label>
+          Provider client secret (never shown again)
+          <input name="client_secret" type="password" autocomplete="off" />
+        </label>
+        <label>
+          Scopes
+          <input name="scopes" />
+        </label>
+        <label>
+          Resource (what it serves)
+          <input name="resource" required />
+        </label>
+        <button type="submit">Add provider</button>
+      </form>
+      <h2>Saved connections</h2>
+      <table data-testid="vault-connections">
+        <thead>
+          <tr>
+            <th>Owner</th>
+            <th>Provider</th>
+            <th>Scopes</th>
+            <th>Expires</th>
+            <th>Last used</th>
+            <th>Agents</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {(connections.ok ? connections.body.connections : []).map((k) => {
+            const at = `${url}/connections/${part(k.id)}`;
+            return (
+              <tr data-testid="vault-connection-row">
+                <td>{k.owner.kind === "org" ? "the organization" : `user ${k.owner.id}`}</td>
+                <td>{providerName(k.provider_id)}</td>
+                <td>{k.scopes.join(" ")}</td>
+                <td>
+                  {k.expires_at ?? "no expiry given"}
+                  {k.has_refresh_token ? " (refreshable)" : ""}
+                </td>
+                <td>{k.last_used_at ?? "never"}</td>
+                <td>
+                  {k.agents.map((agent) => (
+                    <>
+                      <code>{agent}</code>{" "}
+                      <form method="post" class="inline" action={`${at}/agents/${part(agent)}/unbind`}>
+                        <button type="submit" class="secondary">
+                          Unbind
+                        </button>
+                      </form>{" "}
+                    </>
+                  ))}
+                  <form method="post" class="inline" action={`${at}/agents`}>
+                    <label>
+                      Agent client id
+                      <input name="client_id" required />
+                    </label>{" "}
+                    <button type="submit">Bind</button>
+                  </form>
+                </td>
+                <td>
+                  <form method="post" class="inline" action={`${at}/delete`}>
+                    <button type="submit" class="secondary">
+                      Delete
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </ConsoleLayout>,
+  );
+}
+
+/** POST /console/orgs/{org}/vault/providers: the secret goes to the admin API, which seals it; the page never echoes it. */
+export async function createProvider(c: ConsoleContext) {
+  const form = formFields(c);
+  const org = c.req.param("org") ?? "";
+  const secret = form.get("client_secret") ?? "";
+  const created = await adminCall<Provider>(c, "POST", `${orgPath(org)}/vault/providers`, {
+    name: form.get("name") ?? "",
+    authorization_endpoint: form.get("authorization_endpoint") ?? "",
+    token_endpoint: form.get("token_endpoint") ?? "",
+    client_id: form.get("client_id") ?? "",
+    // Empty means a public client: no secret at all rather than an empty one.
+    ...(secret ? { client_secret: secret } : {}),
+    scopes: listField(form, "scopes"),
+    resource: form.get("resource") ?? "",
+  });
+  if (!created.ok) return vaultPage(c, { problem: created.problem });
+  return vaultPage(c, { notice: `Added provider ${created.body.name} for ${created.body.resource}.` });
+}
+
+/** POST …/vault/providers/{id}/delete: the provider and every connection made through it. */
+export async function deleteProvider(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const done = await adminCall<{ connections_deleted: number }>(
+    c,
+    "DELETE",
+    `${orgPath(org)}/vault/providers/${part(id)}`,
+  );
+  if (!done.ok) return vaultPage(c, { problem: done.problem });
+  return vaultPage(c, { notice: `Provider deleted with ${done.body.connections_deleted} connection(s).` });
+}
+
+/** POST …/vault/providers/{id}/connect: the org's own connection; state is bound to this person as the operator. */
+export async function startConnect(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const started = await adminCall<{ authorization_url: string; expires_at: string }>(
+    c,
+    "POST",
+    `${orgPath(org)}/vault/providers/${part(id)}/connect`,
+    { owner: "org" },
+  );
+  if (!started.ok) return vaultPage(c, { problem: started.problem });
+  return vaultPage(c, {
+    connect: {
+      providerId: id,
+      url: started.body.authorization_url,
+      expiresAt: started.body.expires_at,
+    },
+  });
+}
+
+/** POST …/vault/connections/{id}/delete. */
+export async function deleteConnection(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const done = await adminCall(c, "DELETE", `${orgPath(org)}/vault/connections/${part(id)}`);
+  if (!done.ok) return vaultPage(c, { problem: done.problem });
+  return vaultPage(c, { notice: "Saved connection deleted." });
+}
+
+/** POST …/vault/connections/{id}/agents: the agent may use the connection (deny by default otherwise). */
+export async function bindAgent(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const clientId = formFields(c).get("client_id") ?? "";
+  const done = await adminCall(c, "POST", `${orgPath(org)}/vault/connections/${part(id)}/agents`, {
+    client_id: clientId,
+  });
+  if (!done.ok) return vaultPage(c, { problem: done.problem });
+  return vaultPage(c, { notice: `Agent ${clientId} may use the connection.` });
+}
+
+/** POST …/vault/connections/{id}/agents/{client}/unbind. */
+export async function unbindAgent(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const clientId = c.req.param("client") ?? "";
+  const done = await adminCall(c, "DELETE", `${orgPath(org)}/vault/connections/${part(id)}/agents/${part(clientId)}`);
+  if (!done.ok) return vaultPage(c, { problem: done.problem });
+  return vaultPage(c, { notice: `Agent ${clientId} no longer uses the connection.` });
+}
