@@ -14,6 +14,7 @@ import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
 import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limits.ts";
 import { sessionStartHook } from "./session-start.ts";
+import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 
 export type AuthBindings = Pick<
   AuthnEnv,
@@ -64,6 +65,9 @@ function createAuth(env: AuthBindings) {
   const mail = authMailOptions(env, config);
   const auth = betterAuth({
     ...base,
+    // Runtime-only plugins (no schema of their own) come after the base ones,
+    // so their hooks run after the plugins they build on.
+    plugins: [...base.plugins, totpCodeClaim(env.DB)],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: { ...base.emailAndPassword, ...mail.emailAndPassword },
     emailVerification: mail.emailVerification,
