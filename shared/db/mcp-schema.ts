@@ -29,6 +29,11 @@ export const mcpServer = sqliteTable(
     description: text("description").notNull(),
     owner: text("owner").notNull(),
     status: text("status", { enum: ["active", "disabled"] }).notNull(),
+    /**
+     * The org's vault provider (`vault_provider.id`) whose saved token the
+     * gateway puts on requests to this server (docs/vault.md); null: none.
+     */
+    savedConnection: text("saved_connection"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
