@@ -57,9 +57,22 @@ const SAFE_KEYS = new Set(["jti", "token_type", "requested_token_type", "subject
 export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Record<string, AuditDetailValue> {
   const out: Record<string, AuditDetailValue> = {};
   for (const [key, value] of Object.entries(detail)) {
-    out[key] = SECRET_KEY.test(key) && !SAFE_KEYS.has(key) ? "[redacted]" : value;
+    out[key] = isSecretKey(key) ? "[redacted]" : value;
   }
   return out;
+}
+
+/** Detail keys come from code, a few dozen names: each is judged once per isolate (at most this many kept). */
+const KEY_VERDICTS_MAX = 256;
+const keyVerdicts = new Map<string, boolean>();
+
+function isSecretKey(key: string): boolean {
+  let secret = keyVerdicts.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key) && !SAFE_KEYS.has(key);
+    if (keyVerdicts.size < KEY_VERDICTS_MAX) keyVerdicts.set(key, secret);
+  }
+  return secret;
 }
 
 /**

@@ -47,7 +47,9 @@ export class VerifiedTokenCache {
     currentKey: (kid: string) => Promise<CryptoKey | undefined>,
     now: number = Math.floor(Date.now() / 1000),
   ): Promise<AccessTokenClaims | undefined> {
-    const entry = this.entries.get(this.keyOf(token, audience));
+    // Built once: a token is most of a kilobyte, and each lookup of a fresh string hashes all of it.
+    const key = this.keyOf(token, audience);
+    const entry = this.entries.get(key);
     if (!entry) return undefined;
     const { claims } = entry;
     const nbf = (claims as { nbf?: unknown }).nbf;
@@ -57,11 +59,10 @@ export class VerifiedTokenCache {
       (typeof nbf === "number" && nbf > now + CLOCK_TOLERANCE_SECONDS) ||
       (await currentKey(entry.kid)) !== entry.key
     ) {
-      this.entries.delete(this.keyOf(token, audience));
+      this.entries.delete(key);
       return undefined;
     }
     // Most recently used last.
-    const key = this.keyOf(token, audience);
     this.entries.delete(key);
     this.entries.set(key, entry);
     return claims;
