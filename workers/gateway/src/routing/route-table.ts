@@ -115,8 +115,6 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authApi, match: "below", upstream: AUTHN },
   // The operator console: pages for operators and org admins, session-authenticated by the authn Worker.
   { kind: "public", path: ENDPOINT.console, match: "subtree", upstream: AUTHN },
-  // The operator console: pages for operators and org admins, session-authenticated by the authn Worker.
-  { kind: "public", path: ENDPOINT.console, match: "subtree", upstream: AUTHN },
   // The browser OpenID provider's consent page (the authorize endpoint is below authApi).
   { kind: "public", path: ENDPOINT.consent, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.twoFactor, match: "exact", upstream: AUTHN },
@@ -138,10 +136,10 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.admin, match: "below", upstream: TOKEN },
-  // The agent API (MCP discovery, access requests): the token Worker authenticates the agent's token itself.
-  { kind: "public", path: ENDPOINT.agentApi, match: "below", upstream: TOKEN },
   // The saved-token vault's connection flow (the person's session cookie passes); nothing there reveals a token.
   { kind: "public", path: VAULT_PATH.base, match: "subtree", upstream: TOKEN },
+  // The agent API (MCP discovery, access requests): the token Worker authenticates the agent's token itself.
+  { kind: "public", path: ENDPOINT.agentApi, match: "below", upstream: TOKEN },
   // The Shared Signals transmitter: its metadata, and everything below /ssf (each call carries an org client's token).
   { kind: "public", path: ENDPOINT.ssfConfiguration, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.ssf, match: "below", upstream: TOKEN },
