@@ -144,7 +144,7 @@ export function twoFactorPlugin(issuer: string) {
     const store = ctx.context.internalAdapter;
     const fresh = ctx.context.newSession;
     const prior = ctx.context.session;
-    if (ctx.path === VERIFY_TOTP) {
+    const spendCode = async () => {
       const person = fresh?.user.id ?? prior?.user.id ?? (await totpPerson(ctx));
       const code = submittedCode(ctx.body);
       if (person && code) {
@@ -154,25 +154,31 @@ export function twoFactorPlugin(issuer: string) {
           expiresAt: new Date(Date.now() + USED_CODE_SECONDS * 1000),
         });
       }
-    }
-    if (fresh) {
-      if (!fresh.user.twoFactorEnabled) return;
-      const proven =
-        SECOND_FACTOR_PATHS.has(ctx.path) ||
-        PASSWORD_SIGN_IN_PATHS.has(ctx.path) ||
-        // A session replaced by its own person's authenticated action (a
-        // password change, say) keeps what the session it replaces had.
-        (prior !== null &&
-          prior.user.id === fresh.user.id &&
-          prior.session.id !== fresh.session.id &&
-          (await hasSecondFactorMark(store, prior)));
-      if (proven) await markSecondFactor(store, fresh);
-      return;
-    }
-    // Verifying a code with a session and no new one: the session steps up.
-    if (!SECOND_FACTOR_PATHS.has(ctx.path)) return;
-    const current = prior ?? (await getSessionFromCtx(ctx, { disableCookieCache: true }));
-    if (current) await markSecondFactor(store, current);
+    };
+    const markSession = async () => {
+      if (fresh) {
+        if (!fresh.user.twoFactorEnabled) return;
+        const proven =
+          SECOND_FACTOR_PATHS.has(ctx.path) ||
+          PASSWORD_SIGN_IN_PATHS.has(ctx.path) ||
+          // A session replaced by its own person's authenticated action (a
+          // password change, say) keeps what the session it replaces had.
+          (prior !== null &&
+            prior.user.id === fresh.user.id &&
+            prior.session.id !== fresh.session.id &&
+            (await hasSecondFactorMark(store, prior)));
+        if (proven) await markSecondFactor(store, fresh);
+        return;
+      }
+      // Verifying a code with a session and no new one: the session steps up.
+      if (!SECOND_FACTOR_PATHS.has(ctx.path)) return;
+      const current = prior ?? (await getSessionFromCtx(ctx, { disableCookieCache: true }));
+      if (current) await markSecondFactor(store, current);
+    };
+    // Two independent D1 writes on a TOTP sign-in (the spent code, the new
+    // session's mark): made together rather than one after the other, and
+    // both done before the answer goes out.
+    await Promise.all([ctx.path === VERIFY_TOTP ? spendCode() : undefined, markSession()]);
   });
 
   return {
