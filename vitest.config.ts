@@ -119,7 +119,7 @@ export default defineConfig({
         ],
         {},
         // The resolver's tests route https://*.example.test to that host as a real server.
-        { CIMD_HOST: "mono-auth-test-cimd-host" },
+        { CIMD_HOST: "mono-auth-test-cimd-host", CIMD_OUTBOUND: "mono-auth-test-cimd-host" },
       ),
       {
         // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,

@@ -58,7 +58,7 @@ export async function signBrowserToken(
       typ = JWT_TYP.accessToken;
     } else if (request.kind === "id_token") {
       // OIDC Core §2: `aud` is the client the person signed in to.
-      if (!isNonEmptyString(claims.aud) || !claims.aud.startsWith(OIDC_CLIENT_ID_PREFIX)) throw new ClaimRefused("aud");
+      if (!isNonEmptyString(claims.aud) || !isBrowserClientId(claims.aud)) throw new ClaimRefused("aud");
       if (exp - iat > MAX_ID_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
       typ = ID_TOKEN_TYP;
     } else {
@@ -84,7 +84,7 @@ function checkAccessTokenClaims(
   for (const claim of ["jti", "client_id", "org_id"] as const) {
     if (!isNonEmptyString(claims[claim])) throw new ClaimRefused(claim);
   }
-  if (!(claims.client_id as string).startsWith(OIDC_CLIENT_ID_PREFIX)) throw new ClaimRefused("client_id");
+  if (!isBrowserClientId(claims.client_id as string)) throw new ClaimRefused("client_id");
   // RFC 8707 §2: only resources the issuer serves, plus the provider's own
   // userinfo endpoint; at least one real resource (a userinfo-only token is opaque).
   const audiences = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
@@ -101,6 +101,11 @@ function checkAccessTokenClaims(
   }
   // Delegation chains come only from token exchange (grants/token-exchange*.ts).
   if (claims.act !== undefined || claims.may_act !== undefined) throw new ClaimRefused("act");
+}
+
+/** An operator-registered browser client, or an MCP client known by its metadata document's https URL (workers/authn/src/mcp-clients). */
+function isBrowserClientId(clientId: string): boolean {
+  return clientId.startsWith(OIDC_CLIENT_ID_PREFIX) || clientId.startsWith("https://");
 }
 
 function isNonEmptyString(value: unknown): value is string {

@@ -1,4 +1,4 @@
-import { oauthProvider } from "@better-auth/oauth-provider";
+import { type ClientDiscovery, oauthProvider } from "@better-auth/oauth-provider";
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { jwt } from "better-auth/plugins";
@@ -24,6 +24,9 @@ export interface OidcRuntime {
   orgClaim: (userId: string | undefined, orgId: string | undefined) => Promise<{ org_id: string }>;
   /** RFC 8707 resources a browser client may ask tokens for (the API's audience). */
   resources: readonly string[];
+  /** MCP clients' Client ID Metadata Documents (mcp-clients/client-discovery.ts), and the resources such a client may ask for. */
+  clientDiscovery?: ClientDiscovery;
+  metadataDocumentResources?: readonly string[];
 }
 
 const signerUnavailable: IssuerSign = async () => {
@@ -116,6 +119,9 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       // refresh token is replay, and ends the family.
       refreshTokenReuseInterval: 0,
       generateClientId: () => `${OIDC_CLIENT_ID_PREFIX}${randomId()}`,
+      // An https client_id is a Client ID Metadata Document (mcp-clients/), the MCP spec's preferred registration.
+      extensions: runtime?.clientDiscovery ? [{ clientDiscovery: runtime.clientDiscovery }] : [],
+      clientRegistrationDefaultResources: [...(runtime?.metadataDocumentResources ?? [])],
       // The same secret hash as the machine clients (shared/crypto), so the
       // token Worker's admin API can register browser clients too.
       storeClientSecret: { hash: hashSecret, verify: (secret, stored) => verifySecret(secret, stored) },

@@ -1,0 +1,113 @@
+// An MCP client known only by its Client ID Metadata Document, through the
+// browser provider (workers/authn/src/mcp-clients/client-discovery.ts): the
+// authorize endpoint resolves the https client_id at its host (the real host
+// Worker test/support/runtime/cimd-host, bound as CIMD_OUTBOUND in this
+// project), the person consents, and the code redeems for a token whose
+// audience is exactly the demo MCP server (RFC 8707). Refusals: a document
+// naming another client_id, a redirect URI the document does not list, a
+// private address, a resource the client may not have.
+import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
+import { ISSUER, oidc, pkce, type TokenResponse } from "./oidc-helpers.ts";
+
+const { authorize, authorizeAndConsent, codeRequest, signUp, tokenRequest } = oidc;
+
+const CLIENT_ID = "https://client.example.test/clients/good";
+const CALLBACK = "https://client.example.test/callback";
+const DEMO = mcpResource(ISSUER, DEMO_MCP_SERVER.name);
+
+function mcpRequest(clientId: string, challenge: string, overrides: Record<string, string> = {}) {
+  return codeRequest(clientId, challenge, {
+    redirect_uri: CALLBACK,
+    // What the MCP SDK asks for (the challenge's scope); with openid the provider adds its userinfo audience.
+    scope: "documents:read",
+    nonce: undefined,
+    resource: DEMO,
+    ...overrides,
+  });
+}
+
+/** What the authorize endpoint answered: a redirect to the client, or an error body. */
+async function refusal(params: Record<string, string>, cookie: string) {
+  const response = await authorize(params, cookie);
+  const location = response.headers.get("Location") ?? "";
+  if (location.startsWith(CALLBACK)) {
+    const url = new URL(location);
+    return {
+      to: "client",
+      error: url.searchParams.get("error"),
+      description: url.searchParams.get("error_description"),
+    };
+  }
+  const search = location ? new URL(location, ISSUER).searchParams : undefined;
+  const body = search ? null : ((await response.json().catch(() => null)) as Record<string, string> | null);
+  return {
+    to: "provider",
+    status: response.status,
+    error: search?.get("error") ?? body?.error ?? null,
+    description: search?.get("error_description") ?? body?.error_description ?? null,
+  };
+}
+
+describe("MCP clients by Client ID Metadata Document at the authorization endpoint", () => {
+  it("resolves the client from its document, and the code redeems for a token for exactly /mcp/demo", async () => {
+    const person = await signUp();
+    const { verifier, challenge } = await pkce();
+    const request = mcpRequest(CLIENT_ID, challenge);
+    const back = await authorizeAndConsent(request, person.cookie);
+    expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
+    expect(back.searchParams.get("iss")).toBe(ISSUER);
+    const response = await tokenRequest({
+      grant_type: "authorization_code",
+      client_id: CLIENT_ID,
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: CALLBACK,
+      code_verifier: verifier,
+      resource: DEMO,
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const tokens = (await response.json()) as TokenResponse;
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      iss: ISSUER,
+      aud: DEMO,
+      client_id: CLIENT_ID,
+      sub: person.userId,
+      org_id: person.orgId,
+    });
+  });
+
+  it("refuses a document whose client_id is another URL: invalid_client ERR_CIMD_CLIENT_ID_MISMATCH", async () => {
+    const person = await signUp();
+    const { challenge } = await pkce();
+    const answer = await refusal(mcpRequest("https://client.example.test/clients/mismatch", challenge), person.cookie);
+    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    expect(answer.description).toContain("ERR_CIMD_CLIENT_ID_MISMATCH");
+  });
+
+  it("refuses a private address without fetching: invalid_client ERR_CIMD_FORBIDDEN_ADDRESS", async () => {
+    const person = await signUp();
+    const { challenge } = await pkce();
+    const answer = await refusal(mcpRequest("https://169.254.169.254/clients/good", challenge), person.cookie);
+    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    expect(answer.description).toContain("ERR_CIMD_FORBIDDEN_ADDRESS");
+  });
+
+  it("refuses a redirect URI the document does not list (never redirects there)", async () => {
+    const person = await signUp();
+    const { challenge } = await pkce();
+    const answer = await refusal(
+      mcpRequest(CLIENT_ID, challenge, { redirect_uri: "https://client.example.test/callback/other" }),
+      person.cookie,
+    );
+    expect(answer).toMatchObject({ to: "provider", error: "invalid_redirect" });
+  });
+
+  it("refuses a resource a metadata-document client may not have: invalid_target", async () => {
+    const person = await signUp();
+    const { challenge } = await pkce();
+    const answer = await refusal(mcpRequest(CLIENT_ID, challenge, { resource: env.API_AUDIENCE }), person.cookie);
+    expect(answer).toMatchObject({ to: "client", error: "invalid_target" });
+  });
+});
