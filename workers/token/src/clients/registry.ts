@@ -1,9 +1,10 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
 import { isClientId } from "../../../../shared/crypto/client-id.ts";
 import { oauthClient, orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { orgTokenPolicyFromRow } from "./org-policy.ts";
+import { preparedPerDatabase } from "./prepared-query.ts";
 import { storedClientFromRow } from "./stored-client.ts";
 import type { ClientAuthContext, RegisteredClient, StoredClient } from "./types.ts";
 
@@ -41,16 +42,21 @@ export async function findClient(clientId: string, context: ClientAuthContext): 
  */
 async function findStoredClientWithPolicy(db: D1Database, clientId: string): Promise<StoredClient | undefined> {
   if (!isClientId(clientId)) return undefined;
-  const row = await drizzle(db)
-    .select({ client: oauthClient, policy: orgTokenPolicy })
-    .from(oauthClient)
-    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
-    .where(eq(oauthClient.clientId, clientId))
-    .get();
+  const row = await clientWithPolicyQuery(db).get({ clientId });
   if (!row) return undefined;
   const stored = storedClientFromRow(row.client);
   return row.client.orgId === null ? stored : { ...stored, orgPolicy: orgTokenPolicyFromRow(row.policy) };
 }
+
+/** findStoredClientWithPolicy's query (clients/prepared-query.ts). */
+const clientWithPolicyQuery = preparedPerDatabase((db) =>
+  drizzle(db)
+    .select({ client: oauthClient, policy: orgTokenPolicy })
+    .from(oauthClient)
+    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
+    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
+    .prepare(),
+);
 
 /** An `oauth_client` row by id, whatever its status or org. */
 export async function findStoredClient(db: D1Database, clientId: string): Promise<StoredClient | undefined> {
