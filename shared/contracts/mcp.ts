@@ -44,6 +44,12 @@ export interface McpServerRoute {
   scopes: string[];
   tools: McpTool[];
   status: McpServerStatus;
+  /**
+   * Served with a saved connection (docs/vault.md): the vault resource whose
+   * saved token the upstream gets instead of the caller's. `""` when the
+   * provider the server names is gone: the vault finds nothing (fail closed).
+   */
+  savedConnection?: { resource: string };
 }
 
 /** The PDP's resource type for a server: `mcp-<name>` (the demo's is `mcp-demo`). */

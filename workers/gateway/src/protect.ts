@@ -204,7 +204,8 @@ export async function protect(
   );
   // A route served with a saved connection (route-table.ts): the upstream gets the saved token, never the caller's.
   const vaultResource = route.savedConnection?.resource;
-  const saved = vaultResource ? await savedTokenFor(deps.vault, vaultResource, claims, decisionId) : undefined;
+  const saved =
+    vaultResource !== undefined ? await savedTokenFor(deps.vault, vaultResource, claims, decisionId) : undefined;
   if (saved && !saved.ok) {
     audit("deny", claims, { reason: saved.refusal, jti: claims.jti });
     return savedTokenRefusedResponse(decisionId, saved.refusal);
@@ -217,7 +218,7 @@ export async function protect(
   });
   const send = () => proxy(deps.upstream, deps.target, request, headers, mcp?.body);
   let response = await send();
-  if (vaultResource && saved)
+  if (vaultResource !== undefined && saved)
     response = await retryOnUpstream401(response, {
       replayable: request.body === null || mcp !== undefined,
       refresh: () => savedTokenFor(deps.vault, vaultResource, claims, decisionId, true),

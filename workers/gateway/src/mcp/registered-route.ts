@@ -83,6 +83,8 @@ export async function registeredMcpRoute(
     audienceUri: resourceUri,
     resourceUri,
     resourceMetadataUrl: `${issuer}${ENDPOINT.protectedResourceMetadata}${path}`,
+    // The upstream gets the org's saved token for the server, never the agent's (docs/vault.md).
+    ...(server?.savedConnection ? { savedConnection: server.savedConnection } : {}),
   };
   const target = "url" in upstream ? `${upstream.url}${url.search}` : `${url.origin}${path}${url.search}`;
   return { route, target, onlyOrgId: server?.orgId ?? "", server: { name, tools: server?.tools ?? [] } };

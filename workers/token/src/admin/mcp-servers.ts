@@ -10,7 +10,8 @@ import {
   type McpServer,
   updateMcpServer,
 } from "../mcp/registry.ts";
-import { readServerFields } from "../mcp/server-body.ts";
+import { type McpServerFields, readServerFields } from "../mcp/server-body.ts";
+import { getProvider, getProviderByName } from "../vault/providers.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
@@ -19,7 +20,7 @@ import type { AdminApp } from "./types.ts";
 import { onlyFields, requiredString } from "./validate.ts";
 
 const PATH = "/orgs/:org/mcp-servers";
-const FIELDS = ["upstream", "scopes", "tools", "description", "owner", "status"] as const;
+const FIELDS = ["upstream", "scopes", "tools", "description", "owner", "status", "saved_connection"] as const;
 
 /** A server as the admin API (and the console) shows it: snake_case, ISO 8601 times. */
 export interface McpServerView {
@@ -36,9 +37,28 @@ export interface McpServerView {
   description: string;
   owner: string;
   status: string;
+  /** The vault provider (its id) whose saved token the gateway sends the server; null: none. */
+  saved_connection: string | null;
   built_in: boolean;
   created_at: string | null;
   updated_at: string | null;
+}
+
+/**
+ * `saved_connection` as written (a vault provider's id or name) → the id of
+ * that provider of this org; a provider of another org is no provider.
+ */
+async function withProvider(
+  db: D1Database,
+  orgId: string,
+  fields: McpServerFields,
+  written: boolean,
+): Promise<McpServerFields> {
+  const ref = fields.savedConnectionProvider;
+  if (!written || ref === null) return fields;
+  const provider = (await getProvider(db, orgId, ref)) ?? (await getProviderByName(db, orgId, ref));
+  if (!provider) throw new HttpError("invalid_body", "saved_connection: no such vault provider in this organization");
+  return { ...fields, savedConnectionProvider: provider.id };
 }
 
 export function serverView(server: McpServer, issuer: string): McpServerView {
@@ -54,6 +74,7 @@ export function serverView(server: McpServer, issuer: string): McpServerView {
     description: server.description,
     owner: server.owner,
     status: server.status,
+    saved_connection: server.savedConnectionProvider,
     built_in: server.builtIn,
     created_at: server.createdAt?.toISOString() ?? null,
     updated_at: server.updatedAt?.toISOString() ?? null,
@@ -64,8 +85,9 @@ export function serverView(server: McpServer, issuer: string): McpServerView {
  * An org's MCP server registry (mcp/registry.ts). Registering a server makes
  * the gateway front it at `/mcp/<name>` (workers/gateway/src/mcp/).
  *
- * - POST `{ name, upstream, scopes?, tools, description?, owner, status? }`
- *   → 201 the server; 400 `invalid_body` naming the field; 409 `conflict`
+ * - POST `{ name, upstream, scopes?, tools, description?, owner, status?, saved_connection? }`
+ *   → 201 the server; 400 `invalid_body` naming the field (`saved_connection`:
+ *   no vault provider of the org by that id or name); 409 `conflict`
  *   `ERR_MCP_SERVER_EXISTS` (the org has that name) or
  *   `ERR_MCP_NAME_RESERVED` (`demo`).
  * - GET → `{ servers: [...] }`, the built-in demo first.
@@ -92,7 +114,8 @@ export function mcpServerRoutes(admin: AdminApp): void {
       });
       auditDetail(c, { action: "mcp_server.create", mcp_server: name });
       const issuer = tokenConfig(c.env).issuer;
-      const server = await createMcpServer(c.env.DB, issuer, orgId, name, readServerFields(body));
+      const fields = await withProvider(c.env.DB, orgId, readServerFields(body), true);
+      const server = await createMcpServer(c.env.DB, issuer, orgId, name, fields);
       auditDetail(c, { mcp_server_id: server.id });
       return c.json(serverView(server, issuer), 201);
     },
@@ -130,7 +153,12 @@ export function mcpServerRoutes(admin: AdminApp): void {
       if (!current) throw new HttpError("not_found", "no such MCP server in this org");
       const body = await readJsonObject(c);
       onlyFields(body, FIELDS);
-      const fields = readServerFields(body, current);
+      const fields = await withProvider(
+        c.env.DB,
+        orgId,
+        readServerFields(body, current),
+        body.saved_connection !== undefined,
+      );
       const server = await updateMcpServer(c.env.DB, orgId, name, fields);
       if (!server) throw new HttpError("not_found", "no such MCP server in this org");
       return c.json(serverView(server, issuer));

@@ -9,6 +9,7 @@ import {
   mcpResource,
 } from "../../../../shared/contracts/mcp.ts";
 import { mcpServer } from "../../../../shared/db/mcp-schema.ts";
+import { vaultProvider } from "../../../../shared/db/vault-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 
 /**
@@ -21,6 +22,8 @@ export interface McpServer extends McpServerRoute {
   id: string;
   description: string;
   owner: string;
+  /** The org's vault provider (its id) whose saved token the upstream gets; null: none. */
+  savedConnectionProvider: string | null;
   /** The demo: listed in every org, never stored, changed or removed. */
   builtIn: boolean;
   createdAt: Date | null;
@@ -34,6 +37,8 @@ export interface McpServerFields {
   description: string;
   owner: string;
   status: McpServerStatus;
+  /** The org's vault provider (its id) whose saved token the upstream gets; null: none. */
+  savedConnectionProvider: string | null;
 }
 
 export function demoServer(issuer: string, orgId: string): McpServer {
@@ -48,6 +53,7 @@ export function demoServer(issuer: string, orgId: string): McpServer {
     description: DEMO_MCP_SERVER.description,
     owner: DEMO_MCP_SERVER.owner,
     status: "active",
+    savedConnectionProvider: null,
     builtIn: true,
     createdAt: null,
     updatedAt: null,
@@ -62,7 +68,7 @@ export async function listMcpServers(db: D1Database, issuer: string, orgId: stri
     .where(eq(mcpServer.orgId, orgId))
     .orderBy(asc(mcpServer.name))
     .all();
-  return [demoServer(issuer, orgId), ...rows.map(fromRow)];
+  return [demoServer(issuer, orgId), ...rows.map((row) => fromRow(row))];
 }
 
 /** One server of the org by name (the demo included), or undefined. */
@@ -81,15 +87,24 @@ export async function findMcpServer(
   return row ? fromRow(row) : undefined;
 }
 
-/** Whether any org has an active server of this name (the demo always): the gateway's metadata question. */
+/**
+ * Whether any org has an active server of this name (the demo always): the
+ * gateway's metadata question. A server that names a vault provider carries
+ * the provider's resource, read with it (the same org's provider only), so
+ * the gateway asks the vault for that resource's saved token.
+ */
 export async function activeMcpServersNamed(db: D1Database, issuer: string, name: string): Promise<McpServer[]> {
   if (name === DEMO_MCP_SERVER.name) return [demoServer(issuer, "")];
   const rows = await drizzle(db)
-    .select()
+    .select({ server: mcpServer, providerResource: vaultProvider.resource })
     .from(mcpServer)
+    .leftJoin(
+      vaultProvider,
+      and(eq(vaultProvider.id, mcpServer.savedConnection), eq(vaultProvider.orgId, mcpServer.orgId)),
+    )
     .where(and(eq(mcpServer.name, name), eq(mcpServer.status, "active")))
     .all();
-  return rows.map(fromRow);
+  return rows.map((row) => fromRow(row.server, row.providerResource));
 }
 
 export async function createMcpServer(
@@ -161,10 +176,12 @@ function toColumns(fields: McpServerFields) {
     description: fields.description,
     owner: fields.owner,
     status: fields.status,
+    savedConnection: fields.savedConnectionProvider,
   };
 }
 
-function fromRow(row: typeof mcpServer.$inferSelect): McpServer {
+/** `providerResource`: the named vault provider's resource where it was read (activeMcpServersNamed). */
+function fromRow(row: typeof mcpServer.$inferSelect, providerResource: string | null = null): McpServer {
   return {
     id: row.id,
     orgId: row.orgId,
@@ -176,6 +193,9 @@ function fromRow(row: typeof mcpServer.$inferSelect): McpServer {
     description: row.description,
     owner: row.owner,
     status: row.status,
+    savedConnectionProvider: row.savedConnection,
+    // A provider deleted since registration leaves "": no connection has it, so nothing is sent (fail closed).
+    ...(row.savedConnection ? { savedConnection: { resource: providerResource ?? "" } } : {}),
     builtIn: false,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -192,5 +212,6 @@ export function serverRoute(server: McpServer): McpServerRoute {
     scopes: server.scopes,
     tools: server.tools,
     status: server.status,
+    ...(server.savedConnection ? { savedConnection: server.savedConnection } : {}),
   };
 }

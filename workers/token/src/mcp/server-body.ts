@@ -13,13 +13,17 @@ import { publicHttpsUrl } from "./public-url.ts";
 import { type Body, oneOf, optionalList, optionalString, requiredString } from "../admin/validate.ts";
 import type { McpServerFields } from "./registry.ts";
 
+export type { McpServerFields };
+
 export const MAX_TOOLS = 64;
 
 /**
  * An MCP server's registration body (admin/mcp-servers.ts): `upstream` is an
  * https URL or `{ "binding": "<name>" }`; `scopes` the issuer's scopes the
  * server understands (its tokens can carry no other); `tools` its tools with
- * their sensitivity. `current` fills what an update leaves out.
+ * their sensitivity; `saved_connection` a vault provider whose saved token
+ * the gateway sends the server instead of the agent's (docs/vault.md).
+ * `current` fills what an update leaves out.
  */
 export function readServerFields(body: Body, current?: McpServerFields): McpServerFields {
   const upstream = body.upstream === undefined && current ? current.upstream : readUpstream(body.upstream);
@@ -31,7 +35,12 @@ export function readServerFields(body: Body, current?: McpServerFields): McpServ
     ? (optionalString(body, "owner", { max: 256 }) ?? current.owner)
     : requiredString(body, "owner", { max: 256 });
   const status = oneOf(body, "status", MCP_SERVER_STATUS, current?.status ?? "active");
-  return { upstream, scopes, tools, description, owner, status };
+  // A vault provider's id or name as written (admin/mcp-servers.ts resolves it in the org); null removes it.
+  const savedConnectionProvider =
+    body.saved_connection === null
+      ? null
+      : (optionalString(body, "saved_connection", { max: 128 }) ?? current?.savedConnectionProvider ?? null);
+  return { upstream, scopes, tools, description, owner, status, savedConnectionProvider };
 }
 
 function invalid(field: string, problem: string): never {

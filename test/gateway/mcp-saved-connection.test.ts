@@ -1,0 +1,143 @@
+import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { oauthClient } from "../../shared/db/machine-schema.ts";
+import { bindAgent, saveConnection } from "../../workers/token/src/vault/connections.ts";
+import { createProvider, deleteProvider } from "../../workers/token/src/vault/providers.ts";
+import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+
+// A registered MCP server that names a vault provider (mcp_server.saved_connection):
+// the gateway asks the real token Worker's VaultService for the org's saved
+// token and sends it upstream instead of the agent's, so the agent never
+// holds the third party's token. The registry row and the saved connection
+// are written to the real D1 with the token Worker's own code, as the admin
+// API and a connection flow would leave them (the test holds VAULT_KEY only
+// for that; the gateway has no such binding).
+const ORIGIN = "http://localhost:8787";
+const VAULT_KEY = (env as unknown as { VAULT_KEY: string }).VAULT_KEY;
+
+let signer: TestSigner;
+beforeAll(async () => {
+  signer = await testSigner();
+});
+beforeEach(() => signer.publish());
+
+async function registerAgent(orgId: string): Promise<string> {
+  const clientId = `mac_${crypto.randomUUID().replaceAll("-", "")}`;
+  const now = new Date();
+  await drizzle(env.DB).insert(oauthClient).values({
+    clientId,
+    orgId,
+    name: "agent",
+    type: "agent",
+    authMethod: "client_secret_basic",
+    grantTypes: "client_credentials",
+    scopes: "documents:read",
+    audiences: env.API_AUDIENCE,
+    status: "active",
+    createdAt: now,
+    updatedAt: now,
+  });
+  return clientId;
+}
+
+/** An org with a registered server (upstream: the DEMO binding) that names the org's provider, connected by the org. */
+async function serverWithSavedConnection(upstreamToken: string) {
+  const orgId = `org-${crypto.randomUUID()}`;
+  const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
+  const provider = await createProvider(env.DB, VAULT_KEY, orgId, {
+    name: "crm",
+    resource: "https://crm.example/mcp",
+    authorizationEndpoint: "https://crm.example/authorize",
+    tokenEndpoint: "https://crm.example/token",
+    clientId: "our-client",
+    clientSecret: "our-secret",
+    scopes: ["read"],
+  });
+  if (!provider) throw new Error("provider not created");
+  const connection = await saveConnection(env.DB, VAULT_KEY, {
+    provider,
+    ownerKind: "org",
+    ownerId: orgId,
+    tokens: { accessToken: upstreamToken, tokenType: "Bearer", refreshToken: null, expiresAt: null, scope: null },
+    createdBy: "operator:test",
+  });
+  await env.DB.prepare(
+    `INSERT INTO mcp_server (id, org_id, name, upstream_kind, upstream, resource, scopes, tools, description, owner, status, saved_connection, created_at, updated_at)
+     VALUES (?, ?, ?, 'binding', 'DEMO', ?, 'documents:read', ?, 'test', 'ops', 'active', ?, ?, ?)`,
+  )
+    .bind(
+      `mcps_${crypto.randomUUID()}`,
+      orgId,
+      name,
+      `${env.ISSUER}/mcp/${name}`,
+      JSON.stringify([{ name: "list_documents", sensitivity: "normal" }]),
+      provider.id,
+      Date.now(),
+      Date.now(),
+    )
+    .run();
+  return { orgId, name, provider, connection };
+}
+
+async function toolsList(name: string, orgId: string, clientId: string) {
+  const token = await signer.sign(
+    memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: clientId, client_id: clientId, org_id: orgId }),
+  );
+  const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
+    method: "POST",
+    headers: {
+      "Content-Type": "application/json",
+      Accept: "application/json, text/event-stream",
+      Authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+  return { response, token };
+}
+
+async function expectRefused(response: Response, reason: string) {
+  expect(response.status).toBe(403);
+  expect(await response.json()).toMatchObject({ error: "access_denied", error_description: reason });
+}
+
+describe("a registered MCP server served with a saved connection", () => {
+  it("the upstream call carries the org's saved token for a bound agent, and the use is audited without it", async () => {
+    const upstreamToken = `crm-at-${crypto.randomUUID()}`;
+    const { orgId, name, connection } = await serverWithSavedConnection(upstreamToken);
+    const agent = await registerAgent(orgId);
+    await bindAgent(env.DB, orgId, connection.id, agent, "test");
+    const { response } = await toolsList(name, orgId, agent);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ result: { tools: expect.any(Array) } });
+    // The gateway's allow names the connection whose token went upstream; the vault recorded the use.
+    const rows = () =>
+      env.AUDIT_DB.prepare("SELECT kind, outcome, detail FROM audit_event WHERE org_id = ? AND detail LIKE ?")
+        .bind(orgId, `%${connection.id}%`)
+        .all<{ kind: string; outcome: string; detail: string }>()
+        .then((r) => r.results);
+    await expect
+      .poll(async () => (await rows()).map((row) => [row.kind, row.outcome]))
+      .toEqual(
+        expect.arrayContaining([
+          ["gateway.decision", "allow"],
+          ["vault.token_used", "issued"],
+        ]),
+      );
+    expect(JSON.stringify(await rows())).not.toContain(upstreamToken);
+  });
+
+  it("refuses an agent not bound to the connection: 403 access_denied saved_connection_not_permitted", async () => {
+    const { orgId, name } = await serverWithSavedConnection(`crm-at-${crypto.randomUUID()}`);
+    const agent = await registerAgent(orgId);
+    await expectRefused((await toolsList(name, orgId, agent)).response, "saved_connection_not_permitted");
+  });
+
+  it("fails closed once the provider is deleted: 403 access_denied no_saved_connection, nothing forwarded", async () => {
+    const { orgId, name, provider, connection } = await serverWithSavedConnection(`crm-at-${crypto.randomUUID()}`);
+    const agent = await registerAgent(orgId);
+    await bindAgent(env.DB, orgId, connection.id, agent, "test");
+    await deleteProvider(env.DB, orgId, provider.id);
+    await expectRefused((await toolsList(name, orgId, agent)).response, "no_saved_connection");
+  });
+});
