@@ -1,7 +1,8 @@
-import { and, desc, eq, gt, isNull, or } from "drizzle-orm";
+import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { delegationGrant } from "../../../../shared/db/machine-schema.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { preparedPerDatabase } from "../clients/prepared-query.ts";
 
 /**
  * Delegation grants (`delegation_grant`): a person's consent that an agent
@@ -94,21 +95,32 @@ export async function liveDelegationGrants(
   query: Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">,
   now: Date,
 ): Promise<DelegationGrant[]> {
-  const rows = await drizzle(db)
+  const rows = await liveGrantsQuery(db).all({
+    orgId: query.orgId,
+    subject: query.subject,
+    actorClientId: query.actorClientId,
+    // `expires_at` is stored in milliseconds (timestamp_ms); a placeholder takes the stored form.
+    now: now.getTime(),
+  });
+  return rows.map(fromRow);
+}
+
+/** Read on every token exchange that acts for someone, so built once (clients/prepared-query.ts). */
+const liveGrantsQuery = preparedPerDatabase((db) =>
+  drizzle(db)
     .select()
     .from(delegationGrant)
     .where(
       and(
-        eq(delegationGrant.orgId, query.orgId),
-        eq(delegationGrant.subject, query.subject),
-        eq(delegationGrant.actorClientId, query.actorClientId),
+        eq(delegationGrant.orgId, sql.placeholder("orgId")),
+        eq(delegationGrant.subject, sql.placeholder("subject")),
+        eq(delegationGrant.actorClientId, sql.placeholder("actorClientId")),
         eq(delegationGrant.status, "active"),
-        or(isNull(delegationGrant.expiresAt), gt(delegationGrant.expiresAt, now)),
+        or(isNull(delegationGrant.expiresAt), gt(delegationGrant.expiresAt, sql.placeholder("now"))),
       ),
     )
-    .all();
-  return rows.map(fromRow);
-}
+    .prepare(),
+);
 
 export interface NewDelegationGrant {
   orgId: string;
