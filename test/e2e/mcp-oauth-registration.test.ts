@@ -3,7 +3,8 @@
 // every org (Better Auth's allowDynamicClientRegistration is false in
 // workers/authn/src/auth/plugins/oauth-provider.ts; there is no per-org
 // setting to turn it on): the metadata advertises no registration endpoint,
-// and a registration request at either spelling of the path registers nothing.
+// and a registration request at either spelling of the path registers nothing;
+// it advertises Client ID Metadata Documents instead.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { interopOperator } from "../support/interop.ts";
@@ -33,6 +34,9 @@ describe("Dynamic Client Registration is off", () => {
     expect(as.registration_endpoint).toBeUndefined();
     const oidc = (await (await system.fetch("/.well-known/openid-configuration")).json()) as Record<string, unknown>;
     expect(oidc.registration_endpoint).toBeUndefined();
+    // The registration MCP clients use instead (draft-ietf-oauth-client-id-metadata-document §5).
+    expect(as.client_id_metadata_document_supported).toBe(true);
+    expect(oidc.client_id_metadata_document_supported).toBe(true);
   });
 
   it("POST /oauth2/register on the issuer: 404 not_found, the gateway has no such public route", async () => {
