@@ -17,6 +17,8 @@ interface McpServer {
   description: string;
   owner: string;
   status: string;
+  /** The vault provider (its id) whose saved token the gateway sends the server; null: none. */
+  saved_connection: string | null;
   built_in: boolean;
 }
 
@@ -29,6 +31,7 @@ interface RegisterOptions extends CommonOptions {
   description?: string;
   owner: string;
   disabled?: boolean;
+  savedConnection?: string;
 }
 
 /** `--upstream https://…` or `--upstream binding:DEMO`. */
@@ -76,7 +79,11 @@ export function registerMcpCommands(program: Command): void {
       .requiredOption("--owner <owner>", "who answers for it (a team, an address)")
       .option("--scopes <scopes>", "space-separated scopes it understands", parseScopes)
       .option("--description <text>", "what it is for")
-      .option("--disabled", "register it disabled (not fronted yet)"),
+      .option("--disabled", "register it disabled (not fronted yet)")
+      .option(
+        "--saved-connection <provider>",
+        "a vault provider of the org (id or name) whose saved token the gateway sends the server instead of the agent's",
+      ),
   ).action(async (options: RegisterOptions) => {
     const created = await new AdminApi(options).request<McpServer>("POST", `/orgs/${options.org}/mcp-servers`, {
       name: options.name,
@@ -86,6 +93,7 @@ export function registerMcpCommands(program: Command): void {
       ...(options.scopes ? { scopes: options.scopes } : {}),
       ...(options.description ? { description: options.description } : {}),
       ...(options.disabled ? { status: "disabled" } : {}),
+      ...(options.savedConnection ? { saved_connection: options.savedConnection } : {}),
     });
     printResult(options.json, created, () =>
       keyValueTable([
@@ -99,6 +107,7 @@ export function registerMcpCommands(program: Command): void {
           created.tools.map((t) => `${t.name}${t.sensitivity === "sensitive" ? " (sensitive)" : ""}`).join(", "),
         ],
         ["status", created.status],
+        ["saved_connection", created.saved_connection ?? "-"],
       ]),
     );
   });
