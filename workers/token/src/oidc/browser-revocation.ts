@@ -1,7 +1,7 @@
-import { OIDC_CLIENT_ID_PREFIX } from "../../../../shared/contracts/oidc.ts";
 import { NO_STORE_HEADERS } from "../../../../shared/errors/oauth.ts";
 import { readTokenRequestForm } from "../http/read-form.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
+import { isBrowserClientId } from "./sign-browser-token.ts";
 
 /**
  * RFC 6749 §2.3.1: the client a request names, by HTTP Basic (form-encoded
@@ -22,7 +22,8 @@ function namedClient(params: ReadonlyMap<string, string>, headers: Headers): str
 }
 
 /**
- * ENDPOINT.revocation (RFC 7009) for a browser client (`oidc_…`): its
+ * ENDPOINT.revocation (RFC 7009) for a browser client (`oidc_…`, or an MCP
+ * client named by its metadata document's https URL): its
  * refresh tokens live in the authn Worker, so the request goes there over
  * the OIDC_GRANTS entrypoint, which authenticates the client and revokes
  * (§2.2: 200 also for a token that is unknown or already gone). Undefined for
@@ -34,7 +35,8 @@ export async function browserRevocation(
   request: Request,
 ): Promise<Response | undefined> {
   const params = await readTokenRequestForm(request.clone());
-  if (!namedClient(params, request.headers)?.startsWith(OIDC_CLIENT_ID_PREFIX)) return undefined;
+  const clientId = namedClient(params, request.headers);
+  if (!clientId || !isBrowserClientId(clientId)) return undefined;
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   const answer = await oidcGrants(env).revoke({
     form: new URLSearchParams([...params]).toString(),

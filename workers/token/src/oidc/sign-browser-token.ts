@@ -104,7 +104,7 @@ function checkAccessTokenClaims(
 }
 
 /** An operator-registered browser client, or an MCP client known by its metadata document's https URL (workers/authn/src/mcp-clients). */
-function isBrowserClientId(clientId: string): boolean {
+export function isBrowserClientId(clientId: string): boolean {
   return clientId.startsWith(OIDC_CLIENT_ID_PREFIX) || clientId.startsWith("https://");
 }
 
