@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { oauthClient } from "../../shared/db/machine-schema.ts";
 import { bindAgent, saveConnection } from "../../workers/token/src/vault/connections.ts";
 import { createProvider, deleteProvider } from "../../workers/token/src/vault/providers.ts";
@@ -12,7 +12,8 @@ import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signe
 // holds the third party's token. The registry row and the saved connection
 // are written to the real D1 with the token Worker's own code, as the admin
 // API and a connection flow would leave them (the test holds VAULT_KEY only
-// for that; the gateway has no such binding).
+// for that; the gateway has no such binding). The third party's server is
+// the one thing stood in for: an https host the test answers for.
 const ORIGIN = "http://localhost:8787";
 const VAULT_KEY = (env as unknown as { VAULT_KEY: string }).VAULT_KEY;
 
@@ -21,6 +22,26 @@ beforeAll(async () => {
   signer = await testSigner();
 });
 beforeEach(() => signer.publish());
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/**
+ * The third party's MCP server on the internet: the gateway reaches an https
+ * upstream with the runtime's fetch (workers/gateway/src/forward/upstream.ts),
+ * so the test stands in for that one host only and records what it received.
+ */
+function externalServer(host: string): Request[] {
+  const received: Request[] = [];
+  const internet = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    if (new URL(request.url).host !== host) return internet(input, init);
+    received.push(request);
+    return Response.json({ jsonrpc: "2.0", id: 1, result: { tools: [] } });
+  });
+  return received;
+}
 
 async function registerAgent(orgId: string): Promise<string> {
   const clientId = `mac_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -41,8 +62,8 @@ async function registerAgent(orgId: string): Promise<string> {
   return clientId;
 }
 
-/** An org with a registered server (upstream: the DEMO binding) that names the org's provider, connected by the org. */
-async function serverWithSavedConnection(upstreamToken: string) {
+/** An org with a registered server (the DEMO binding, or an https URL) that names the org's provider, connected by the org. */
+async function serverWithSavedConnection(upstreamToken: string, upstream?: string) {
   const orgId = `org-${crypto.randomUUID()}`;
   const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
   const provider = await createProvider(env.DB, VAULT_KEY, orgId, {
@@ -64,12 +85,14 @@ async function serverWithSavedConnection(upstreamToken: string) {
   });
   await env.DB.prepare(
     `INSERT INTO mcp_server (id, org_id, name, upstream_kind, upstream, resource, scopes, tools, description, owner, status, saved_connection, created_at, updated_at)
-     VALUES (?, ?, ?, 'binding', 'DEMO', ?, 'documents:read', ?, 'test', 'ops', 'active', ?, ?, ?)`,
+     VALUES (?, ?, ?, ?, ?, ?, 'documents:read', ?, 'test', 'ops', 'active', ?, ?, ?)`,
   )
     .bind(
       `mcps_${crypto.randomUUID()}`,
       orgId,
       name,
+      upstream ? "url" : "binding",
+      upstream ?? "DEMO",
       `${env.ISSUER}/mcp/${name}`,
       JSON.stringify([{ name: "list_documents", sensitivity: "normal" }]),
       provider.id,
@@ -102,7 +125,25 @@ async function expectRefused(response: Response, reason: string) {
 }
 
 describe("a registered MCP server served with a saved connection", () => {
-  it("the upstream call carries the org's saved token for a bound agent, and the use is audited without it", async () => {
+  it("the external server receives the saved token, never the agent's", async () => {
+    const received = externalServer("crm-mcp.example.com");
+    const upstreamToken = `crm-at-${crypto.randomUUID()}`;
+    const { orgId, name, connection } = await serverWithSavedConnection(
+      upstreamToken,
+      "https://crm-mcp.example.com/mcp",
+    );
+    const agent = await registerAgent(orgId);
+    await bindAgent(env.DB, orgId, connection.id, agent, "test");
+    const { response, token } = await toolsList(name, orgId, agent);
+    expect(response.status).toBe(200);
+    expect(received).toHaveLength(1);
+    const upstream = received[0] as Request;
+    expect(upstream.url).toBe("https://crm-mcp.example.com/mcp");
+    expect(upstream.headers.get("Authorization")).toBe(`Bearer ${upstreamToken}`);
+    expect(JSON.stringify([...upstream.headers])).not.toContain(token);
+  });
+
+  it("a bound agent's call is allowed, the gateway and the vault audit the connection used, never its token", async () => {
     const upstreamToken = `crm-at-${crypto.randomUUID()}`;
     const { orgId, name, connection } = await serverWithSavedConnection(upstreamToken);
     const agent = await registerAgent(orgId);
