@@ -2,7 +2,8 @@
 // Chromium: an org admin configures a provider (its client secret written
 // once and never shown), connects the org's own account through the real
 // flow (a third-party OAuth provider on 127.0.0.1,
-// test/support/vault-provider-server.ts), sees the connection's metadata
+// test/support/vault-provider-server.ts), names the provider as an MCP
+// server's saved connection on the MCP page, sees the connection's metadata
 // only, binds an agent client to it, unbinds it and deletes the connection.
 // Screenshots go to test/artifacts/ (ignored).
 import { mkdirSync } from "node:fs";
@@ -77,6 +78,20 @@ describe("console: saved connections", () => {
     await expect(row.textContent()).resolves.toContain("set");
     expect(await page.content()).not.toContain(CLIENT_SECRET);
     await shot(page, "vault-provider");
+
+    // An external MCP server served with this provider's saved token (the MCP page names it).
+    await page.goto(`${orgUrl}/mcp`);
+    await page.getByLabel("Server name").fill("crm");
+    await page.getByLabel("Upstream URL").fill("https://crm.example.com/mcp");
+    await page.getByLabel("Tools (name or name:sensitive)").fill("find_customer");
+    await page.getByLabel("Saved connection (vault provider, optional)").fill("upstream");
+    await page.getByRole("button", { name: "Register server" }).click();
+    await expect(page.getByTestId("notice").textContent()).resolves.toContain("/mcp/crm");
+    // Stored as the provider's id (vpr_…), resolved from the name in the org.
+    await expect(
+      page.getByTestId("mcp-server-row").filter({ hasText: "find_customer" }).locator("code").last().textContent(),
+    ).resolves.toMatch(/^vpr_[0-9a-f]{32}$/);
+    await page.goto(`${orgUrl}/vault`);
 
     // The org's connect flow: a link to the provider (PKCE S256), which approves and sends the browser to our callback.
     await page.getByRole("button", { name: "Connect for the org" }).click();

@@ -11,6 +11,8 @@ interface McpServer {
   tools: { name: string; sensitivity: string }[];
   owner: string;
   status: string;
+  /** The vault provider (its id) whose saved token the gateway sends the server; null: none. */
+  saved_connection: string | null;
   built_in: boolean;
 }
 interface AccessRequest {
@@ -69,6 +71,7 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
             <th>Tools</th>
             <th>Owner</th>
             <th>Status</th>
+            <th>Saved connection</th>
           </tr>
         </thead>
         <tbody>
@@ -87,6 +90,7 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
               </td>
               <td>{s.owner}</td>
               <td>{s.status}</td>
+              <td>{s.saved_connection ? <code>{s.saved_connection}</code> : "-"}</td>
             </tr>
           ))}
         </tbody>
@@ -108,6 +112,10 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
         <label>
           Owner
           <input name="owner" required value={c.var.caller.email} />
+        </label>
+        <label>
+          Saved connection (vault provider, optional)
+          <input name="saved_connection" />
         </label>
         <button type="submit">Register server</button>
       </form>
@@ -207,6 +215,7 @@ export async function registerServer(c: ConsoleContext) {
     upstream: form.get("upstream") ?? "",
     tools,
     owner: form.get("owner") ?? "",
+    ...(form.get("saved_connection") ? { saved_connection: form.get("saved_connection") } : {}),
   });
   if (!created.ok) return mcpPage(c, { problem: created.problem });
   return mcpPage(c, { notice: `Registered ${created.body.name}: agents connect to ${created.body.resource}.` });
