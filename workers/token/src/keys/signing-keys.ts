@@ -4,6 +4,7 @@ import { importJWK, type JWK } from "jose";
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { signingKey } from "../../../../shared/db/schema.ts";
+import { preparedPerDatabase } from "../clients/prepared-query.ts";
 import type { TokenConfig } from "../config.ts";
 import { generateSigningKey } from "./generate-key.ts";
 import { unseal } from "./seal.ts";
@@ -89,14 +90,19 @@ async function insertFirstKey(store: KeyStore): Promise<void> {
 
 /** The JWKS as D1 has it: the next key and every key that may still verify a live token. */
 export async function jwksFromDatabase(db: D1Database): Promise<Jwks> {
-  const rows = await drizzle(db)
+  const rows = await publishedKeysQuery(db).all();
+  return { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
+}
+
+/** Read on every token exchange (keys/database-key-resolver.ts), so built once (clients/prepared-query.ts). */
+const publishedKeysQuery = preparedPerDatabase((db) =>
+  drizzle(db)
     .select({ publicJwk: signingKey.publicJwk })
     .from(signingKey)
     .where(and(inArray(signingKey.status, [...PUBLISHED_STATUSES]), eq(signingKey.alg, SIGNING_ALG)))
     .orderBy(signingKey.createdAt)
-    .all();
-  return { keys: rows.map((r) => JSON.parse(r.publicJwk) as JWK) };
-}
+    .prepare(),
+);
 
 /**
  * Rewrites the KV copy of the JWKS from D1. Called when the key set changes
