@@ -1,5 +1,6 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { registerTestClient } from "./clients-fixtures.ts";
@@ -180,6 +181,39 @@ describe("vault connection flow (we are the OAuth client)", () => {
       400,
       "invalid_body",
     );
+  });
+});
+
+describe("a connection flow an org admin starts from the console", () => {
+  it("is finished only by that admin's own session (RFC 6749 §10.12): anyone else holding the link gets 400 invalid_state", async () => {
+    const admin = await seedSession({ role: "admin" });
+    const provider = await createProvider(admin.orgId);
+    const start = () =>
+      exports.ConsoleAdmin.fetchAs(
+        admin.token,
+        new Request(`http://localhost${ENDPOINT.admin}/orgs/${admin.orgId}/vault/providers/${provider.id}/connect`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: "{}",
+        }),
+      );
+    const leaked = (await (await start()).json()) as { authorization_url: string };
+    // Someone the link was sent to (another member, or nobody signed in) cannot finish it.
+    const stranger = await seedMemberSession(admin.orgId);
+    await expectOAuthError(
+      await callback(await atProvider(new URL(leaked.authorization_url)), stranger),
+      400,
+      "invalid_state",
+    );
+    const own = (await (await start()).json()) as { authorization_url: string };
+    const notSignedIn = await callback(await atProvider(new URL(own.authorization_url)));
+    await expectOAuthError(notSignedIn, 400, "invalid_state");
+    const mine = (await (await start()).json()) as { authorization_url: string };
+    const done = await callback(await atProvider(new URL(mine.authorization_url)), admin);
+    expect(done.status).toBe(200);
+    const { connection } = (await done.json()) as { connection: { owner: unknown; created_by: string } };
+    expect(connection.owner).toEqual({ kind: "org", id: admin.orgId });
+    expect(connection.created_by).toBe(`session:s-${admin.token.replace("session-token-", "")}`);
   });
 });
 

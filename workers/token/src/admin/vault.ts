@@ -229,7 +229,8 @@ export function vaultRoutes(admin: AdminApp): void {
     "post",
     "/orgs/:org/vault/providers/:id/connect",
     {
-      summary: "Start a connection flow as the operator (PKCE S256; state bound to the operator)",
+      summary:
+        "Start a connection flow as the operator (PKCE S256; state bound to the console session, or to the operator)",
       body: vaultSchemas.connect,
       response: vaultSchemas.connectStarted,
       status: 201,
@@ -254,7 +255,12 @@ export function vaultRoutes(admin: AdminApp): void {
         provider,
         ownerKind: owner === "org" ? "org" : "user",
         ownerId: owner === "org" ? orgId : owner,
-        binding: { operator: operator.clientId },
+        // From the console the person's own session finishes the flow
+        // (RFC 6749 §10.12): every console user shares one client id, so
+        // binding to it would let anyone holding the link connect their
+        // account into this org. A CLI operator has no browser session; the
+        // single-use state is its binding.
+        binding: operator.sessionId ? { session: operator.sessionId } : { operator: operator.clientId },
       });
       auditDetail(c, { action: "vault_connection.start", owner_kind: owner === "org" ? "org" : "user" });
       return c.json({ authorization_url: started.authorizationUrl, expires_at: started.expiresAt.toISOString() }, 201);

@@ -144,6 +144,8 @@ export async function completeConnect(
     ownerKind: flow.ownerKind,
     ownerId: flow.ownerId,
     tokens,
-    createdBy: flow.boundTo.startsWith("session:") ? `user:${flow.ownerId}` : flow.boundTo,
+    // A person connecting their own account is named; a flow an admin started
+    // from the console is named by its session, an operator's by its client.
+    createdBy: flow.boundTo.startsWith("session:") && flow.ownerKind === "user" ? `user:${flow.ownerId}` : flow.boundTo,
   });
 }
