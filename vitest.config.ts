@@ -93,8 +93,7 @@ export default defineConfig({
         // A second audience, so token exchange can be asked for one its subject token does not hold;
         // the transmitter's, so org clients can manage SSF streams.
         {
-          ALLOWED_AUDIENCES:
-            "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
+          ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
         },
         // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
         {
