@@ -2,13 +2,22 @@ import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { ACCESS_EVENT_JWT_TYP, AGENT_API } from "../../shared/contracts/mcp.ts";
+import { ACCESS_EVENT_JWT_TYP } from "../../shared/contracts/mcp.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { clientToken, createTestOrg, mintedToken, registerTestClient, type TestClient } from "./clients-fixtures.ts";
-import { AUDIENCE, expectOAuthError, seedUser } from "./fixtures.ts";
-import { createVersion, MEMBERS_READ, MEMBERS_READ_TESTS, publish } from "./policies-fixtures.ts";
+import { adminRequest, expectHttpError } from "./admin-fixtures.ts";
+import { clientToken, createTestOrg } from "./clients-fixtures.ts";
+import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
 import { delegationParams, exchange, registerAgent, seedMember, userToken } from "./token-exchange-fixtures.ts";
+import {
+  approve,
+  discovered,
+  fileRequest,
+  type GrantView,
+  operatorToken,
+  type RequestView,
+  requestsPath,
+  setup,
+} from "./mcp-access-fixtures.ts";
 
 // The operator review cycle of agent access (workers/token/src/mcp/review.ts):
 // an agent files a request through the agent API, an operator approves
@@ -16,235 +25,13 @@ import { delegationParams, exchange, registerAgent, seedMember, userToken } from
 // gateway reads (McpRegistryService.liveGrants), revoking it is a revocation
 // event, and a request nobody decides expires.
 
-interface RequestView {
-  id: string;
-  org_id: string;
-  client_id: string;
-  server: string;
-  resource: string;
-  scopes: string[];
-  tools: string[];
-  on_behalf_of: string;
-  reason: string;
-  ttl_seconds: number;
-  status: string;
-  decided_by: string | null;
-  grant_id: string | null;
-}
-
-interface GrantView {
-  id: string;
-  client_id: string;
-  server: string;
-  tools: string[];
-  scopes: string[];
-  on_behalf_of: string;
-  status: string;
-  expires_at: string;
-  delegation_grant_id: string | null;
-  revoked_at: string | null;
-}
-
 let operator: string;
 beforeAll(async () => {
-  operator = await adminToken();
+  operator = await operatorToken();
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
-});
-
-function agentRequest(method: string, path: string, token: string | undefined, body?: unknown) {
-  const headers: Record<string, string> = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  return exports.default.fetch(
-    new Request(`http://localhost${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-}
-
-async function setup() {
-  const orgId = await createTestOrg();
-  const agent = await registerTestClient({ orgId, scopes: ["documents:read"], audiences: [AUDIENCE] });
-  const token = await clientToken(agent);
-  return { orgId, agent, token };
-}
-
-const PURGE = { server: "demo", tools: ["purge_documents"], reason: "clean up the test org", ttl_seconds: 3600 };
-
-async function fileRequest(token: string, body: Record<string, unknown> = PURGE): Promise<RequestView> {
-  const response = await agentRequest("POST", AGENT_API.accessRequests, token, body);
-  expect(response.status).toBe(201);
-  return (await response.json()) as RequestView;
-}
-
-const requestsPath = (orgId: string, id = "") => `/orgs/${orgId}/access-requests${id ? `/${id}` : ""}`;
-
-async function approve(orgId: string, id: string, body: Record<string, unknown> = {}) {
-  return adminRequest("POST", `${requestsPath(orgId, id)}/approve`, { token: operator, body });
-}
-
-async function discovered(token: string) {
-  const response = await agentRequest("GET", AGENT_API.mcpServers, token);
-  expect(response.status).toBe(200);
-  return (await response.json()) as {
-    servers: {
-      name: string;
-      resource: string;
-      tools: { name: string; callable: boolean; requires_grant: boolean }[];
-      grants: { id: string }[];
-    }[];
-  };
-}
-
-describe("agent API: discovery", () => {
-  it("lists the demo with list_documents callable and purge_documents needing a grant", async () => {
-    const { token } = await setup();
-    const { servers } = await discovered(token);
-    expect(servers).toEqual([
-      {
-        name: "demo",
-        resource: `${env.ISSUER}${ENDPOINT.mcpDemo}`,
-        resource_metadata: `${env.ISSUER}${ENDPOINT.protectedResourceMetadata}${ENDPOINT.mcpDemo}`,
-        scopes: ["documents:read"],
-        description: expect.any(String),
-        tools: [
-          { name: "list_documents", sensitivity: "normal", callable: true, requires_grant: false },
-          { name: "purge_documents", sensitivity: "sensitive", callable: false, requires_grant: true },
-        ],
-        grants: [],
-      },
-    ]);
-  });
-
-  it("lists a registered server with what the default policy allows of it, and leaves out disabled ones", async () => {
-    const { orgId, token } = await setup();
-    for (const [name, status] of [
-      ["crm", "active"],
-      ["old", "disabled"],
-    ]) {
-      const created = await adminRequest("POST", `/orgs/${orgId}/mcp-servers`, {
-        token: operator,
-        body: {
-          name,
-          upstream: "https://crm.example.com",
-          tools: [{ name: "find" }, { name: "wipe", sensitivity: "sensitive" }],
-          owner: "ops",
-          status,
-        },
-      });
-      expect(created.status).toBe(201);
-    }
-    const { servers } = await discovered(token);
-    expect(servers.map((s) => s.name)).toEqual(["demo", "crm"]);
-    expect(servers[1]).toMatchObject({
-      resource: `${env.ISSUER}/mcp/crm`,
-      tools: [
-        { name: "find", sensitivity: "normal", callable: true, requires_grant: false },
-        { name: "wipe", sensitivity: "sensitive", callable: false, requires_grant: true },
-      ],
-    });
-  });
-
-  it("filters by the org's published policy: a server the policy denies the agent is left out", async () => {
-    const { orgId, token } = await setup();
-    // A published policy with no MCP rule (documents only): default deny for every MCP server.
-    const version = await createVersion(operator, orgId, MEMBERS_READ, MEMBERS_READ_TESTS);
-    await publish(operator, orgId, version.version);
-    expect((await discovered(token)).servers).toEqual([]);
-  });
-
-  it("401 without a token, 401 invalid_token ERR_TOKEN_AUD for an MCP server's token, 403 ERR_NOT_AN_AGENT for a person's token", async () => {
-    const { agent } = await setup();
-    const anonymous = await agentRequest("GET", AGENT_API.mcpServers, undefined);
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.headers.get("WWW-Authenticate")).toBe('Bearer realm="mono-auth"');
-
-    const other = await mintedToken(agent, { audience: "https://reports.example.test/api" });
-    const wrongAudience = await agentRequest("GET", AGENT_API.mcpServers, other);
-    expect(wrongAudience.status).toBe(401);
-    expect(((await wrongAudience.json()) as { error_description: string }).error_description).toMatch(
-      /^ERR_TOKEN_AUD:/,
-    );
-
-    const person = await mintedToken(agent, { subject: await seedUser() });
-    const refused = await agentRequest("GET", AGENT_API.mcpServers, person);
-    await expectOAuthError(refused, 403, "forbidden");
-  });
-});
-
-describe("agent API: access requests", () => {
-  it("files a pending request the org's operators see; the agent sees its own", async () => {
-    const { orgId, agent, token } = await setup();
-    const request = await fileRequest(token);
-    expect(request).toMatchObject({
-      org_id: orgId,
-      client_id: agent.clientId,
-      server: "demo",
-      resource: `${env.ISSUER}${ENDPOINT.mcpDemo}`,
-      tools: ["purge_documents"],
-      scopes: [],
-      on_behalf_of: "org",
-      reason: PURGE.reason,
-      ttl_seconds: 3600,
-      status: "pending",
-      decided_by: null,
-      grant_id: null,
-    });
-    expect(request.id).toMatch(/^ar_/);
-
-    const listed = await adminRequest("GET", `${requestsPath(orgId)}?status=pending`, { token: operator });
-    expect(((await listed.json()) as { access_requests: RequestView[] }).access_requests.map((r) => r.id)).toEqual([
-      request.id,
-    ]);
-    const own = await agentRequest("GET", AGENT_API.accessRequests, token);
-    expect(((await own.json()) as { access_requests: RequestView[] }).access_requests.map((r) => r.id)).toEqual([
-      request.id,
-    ]);
-  });
-
-  it.each([
-    [{ ...PURGE, server: "nope" }, /^server: no such active MCP server/],
-    [{ ...PURGE, tools: ["drop_tables"] }, /^tools: drop_tables is not a tool of demo/],
-    [{ ...PURGE, tools: [], scopes: ["profile"] }, /^scopes: demo does not understand profile/],
-    [{ server: "demo", reason: "x" }, /^tools, scopes: ask for at least one/],
-    [{ ...PURGE, reason: undefined }, /^reason: required/],
-    [{ ...PURGE, ttl_seconds: 10 }, /^ttl_seconds: must be an integer from 60/],
-    [{ ...PURGE, on_behalf_of: "user-not-a-member" }, /^on_behalf_of: not a member of this org/],
-    [{ ...PURGE, extra: 1 }, /^extra: unknown field/],
-  ])("400 invalid_body naming the field: %j", async (body, detail) => {
-    const { token } = await setup();
-    const response = await agentRequest("POST", AGENT_API.accessRequests, token, body);
-    const error = (await expectOAuthError(response, 400, "invalid_body")) as { error_description: string };
-    expect(error.error_description).toMatch(detail);
-  });
-
-  it("400 invalid_body for a body that is not a JSON object; 413 payload_too_large past 16 KiB", async () => {
-    const { token } = await setup();
-    const post = (body: string, type = "application/json") =>
-      exports.default.fetch(
-        new Request(`http://localhost${AGENT_API.accessRequests}`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": type },
-          body,
-        }),
-      );
-    await expectOAuthError(await post("{not json"), 400, "invalid_body");
-    await expectOAuthError(await post("[]"), 400, "invalid_body");
-    await expectOAuthError(await post("{}", "text/plain"), 400, "invalid_body");
-    await expectOAuthError(await post(JSON.stringify({ reason: "x".repeat(17 * 1024) })), 413, "payload_too_large");
-  });
-
-  it("asks on behalf of a member of the org", async () => {
-    const { orgId, token } = await setup();
-    const userId = await seedMember(orgId);
-    const request = await fileRequest(token, { ...PURGE, scopes: ["documents:read"], on_behalf_of: userId });
-    expect(request.on_behalf_of).toBe(userId);
-  });
 });
 
 describe("operator review: approve, deny, expire", () => {
