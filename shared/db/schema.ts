@@ -59,3 +59,4 @@ export const sessionOrg = sqliteTable(
   (table) => [primaryKey({ columns: [table.sessionId, table.orgId] })],
 );
 export * from "./mail-and-lockout-schema.ts";
+export * from "./scim-schema.ts";
