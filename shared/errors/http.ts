@@ -11,6 +11,8 @@ export type HttpErrorCode =
   | "unauthorized"
   /** A request body that is not what the endpoint accepts (the admin API names the field). */
   | "invalid_body"
+  /** A query parameter a read cannot use (the admin API names the parameter); the body is not involved. */
+  | "invalid_query"
   /** The caller is known but may not do this. */
   | "forbidden"
   /** The request contradicts what exists (a slug or issuer already taken). */
@@ -44,6 +46,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   not_found: 404,
   unauthorized: 401,
   invalid_body: 400,
+  invalid_query: 400,
   forbidden: 403,
   conflict: 409,
   policy_tests_failed: 422,

@@ -32,6 +32,7 @@ export const PROBLEM_TITLES: Readonly<Record<string, string>> = {
   forbidden: "Forbidden",
   not_found: "Not found",
   invalid_body: "Invalid request",
+  invalid_query: "Invalid query parameter",
   conflict: "Conflict",
   policy_tests_failed: "Policy tests failed",
   method_not_allowed: "Method not allowed",

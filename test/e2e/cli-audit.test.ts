@@ -203,8 +203,8 @@ describe("mono-auth audit", () => {
       [["audit", "verify"], /required option '--org <org>'/],
       [["audit", "query", "--limit", "0"], /Use a whole number from 1 to 200/],
       [["audit", "query", "--from", "yesterday"], /Use an ISO 8601 time/],
-      [["audit", "query", "--outcome", "maybe"], /refused \(400 invalid_body\): outcome: one of/],
-      [["audit", "verify", "--org", orgId, "--after", "nope"], /refused \(400 invalid_body\): cursor: /],
+      [["audit", "query", "--outcome", "maybe"], /refused \(400 invalid_query\): outcome: one of/],
+      [["audit", "verify", "--org", orgId, "--after", "nope"], /refused \(400 invalid_query\): cursor: /],
     ];
     for (const [args, message] of cases) {
       const result = await cli(...args);

@@ -131,7 +131,7 @@ describe("admin API: GET /audit/events", () => {
     expect(page.events).toEqual([expect.objectContaining({ id: record.id, org_id: null, chain: PLATFORM_ORG_ID })]);
   });
 
-  it("400 invalid_body for a parameter it does not know, twice, empty, or malformed", async () => {
+  it("400 invalid_query for a parameter it does not know, twice, empty, or malformed", async () => {
     const refusals: [string, RegExp][] = [
       ["orgg=x", /^orgg: unknown query parameter/],
       ["org=a&org=b", /^org: given more than once/],
@@ -152,7 +152,7 @@ describe("admin API: GET /audit/events", () => {
       const body = await expectHttpError(
         await adminRequest("GET", `/audit/events?${query}`, { token }),
         400,
-        "invalid_body",
+        "invalid_query",
       );
       expect(body.error_description, query).toMatch(description);
     }
@@ -202,7 +202,7 @@ describe("admin API: GET /audit/verify", () => {
     expect(rest).toMatchObject({ ok: true, complete: true, rows_checked: 2, last_seq: 7, next_cursor: null });
   });
 
-  it("400 invalid_body without org, with a bad cursor or limit, or an unknown parameter", async () => {
+  it("400 invalid_query without org, with a bad cursor or limit, or an unknown parameter", async () => {
     const refusals: [string, RegExp][] = [
       ["", /^org: required/],
       ["org=x&cursor=12", /^cursor: `seq:hash`/],
@@ -214,7 +214,7 @@ describe("admin API: GET /audit/verify", () => {
       const body = await expectHttpError(
         await adminRequest("GET", `/audit/verify?${query}`, { token }),
         400,
-        "invalid_body",
+        "invalid_query",
       );
       expect(body.error_description, query).toMatch(description);
     }

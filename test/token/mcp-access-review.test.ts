@@ -164,7 +164,7 @@ describe("operator review: approve, deny, expire", () => {
     await expectHttpError(
       await adminRequest("GET", `${requestsPath(elsewhere)}?status=maybe`, { token: operator }),
       400,
-      "invalid_body",
+      "invalid_query",
     );
   });
 });

@@ -336,8 +336,8 @@ describe("show and list", () => {
     expect(all.versions[0]).not.toHaveProperty("document");
     const page = (await (await get(orgId, "?limit=1&before=3")).json()) as { versions: VersionBody[] };
     expect(page.versions.map((v) => v.version)).toEqual([2]);
-    await expectHttpError(await get(orgId, "?limit=0"), 400, "invalid_body");
-    await expectHttpError(await get(orgId, "?limit=many"), 400, "invalid_body");
+    await expectHttpError(await get(orgId, "?limit=0"), 400, "invalid_query");
+    await expectHttpError(await get(orgId, "?limit=many"), 400, "invalid_query");
   });
 });
 

@@ -77,7 +77,7 @@ describe("admin API: operator revocation", () => {
     await expectHttpError(
       await adminRequest("GET", `/orgs/${orgId}/revocations?after=-1`, { token }),
       400,
-      "invalid_body",
+      "invalid_query",
     );
     await expectHttpError(
       await adminRequest("POST", "/orgs/no-such-org/revocations", { token, body: { kind: "jti", value: "x" } }),

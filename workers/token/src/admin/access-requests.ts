@@ -1,11 +1,5 @@
 import type { Context } from "hono";
-import {
-  ACCESS_REQUEST_STATUS,
-  type AccessRequestStatus,
-  MAX_GRANT_TTL_SECONDS,
-  MCP_GRANT_STATUS,
-  type McpGrantStatus,
-} from "../../../../shared/contracts/mcp.ts";
+import { ACCESS_REQUEST_STATUS, MAX_GRANT_TTL_SECONDS, MCP_GRANT_STATUS } from "../../../../shared/contracts/mcp.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import { findAccessRequest, listAccessRequests } from "../mcp/access-requests.ts";
@@ -17,6 +11,7 @@ import { accessRequestView, grantView } from "../mcp/views.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { queryInteger, queryOneOf } from "./query.ts";
 import { route } from "./route.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalInteger, optionalList, optionalString, requiredString } from "./validate.ts";
@@ -55,13 +50,10 @@ export function accessRequestRoutes(admin: AdminApp): void {
     async (c) => {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "access_request.list" });
-      const status = c.req.query("status");
-      if (status !== undefined && !(ACCESS_REQUEST_STATUS as readonly string[]).includes(status)) {
-        throw new HttpError("invalid_body", `status: must be one of ${ACCESS_REQUEST_STATUS.join(", ")}`);
-      }
+      const status = queryOneOf(c.req.query("status"), "status", ACCESS_REQUEST_STATUS);
       const clientId = c.req.query("client_id");
       const requests = await listAccessRequests(c.env.DB, orgId, {
-        ...(status ? { status: status as AccessRequestStatus } : {}),
+        ...(status ? { status } : {}),
         ...(clientId ? { clientId } : {}),
         limit: listLimit(c),
       });
@@ -119,13 +111,10 @@ export function accessRequestRoutes(admin: AdminApp): void {
   route(admin, "get", GRANTS, { summary: "The org's MCP grants" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "mcp_grant.list" });
-    const status = c.req.query("status");
-    if (status !== undefined && !(MCP_GRANT_STATUS as readonly string[]).includes(status)) {
-      throw new HttpError("invalid_body", `status: must be one of ${MCP_GRANT_STATUS.join(", ")}`);
-    }
+    const status = queryOneOf(c.req.query("status"), "status", MCP_GRANT_STATUS);
     const clientId = c.req.query("client_id");
     const grants = await listMcpGrants(c.env.DB, orgId, {
-      ...(status ? { status: status as McpGrantStatus } : {}),
+      ...(status ? { status } : {}),
       ...(clientId ? { clientId } : {}),
       limit: listLimit(c),
     });
@@ -180,11 +169,5 @@ async function requireRequest(c: Context<AdminEnv>, orgId: string, id: string) {
 }
 
 function listLimit(c: Context<AdminEnv>): number {
-  const raw = c.req.query("limit");
-  if (raw === undefined) return DEFAULT_LIST_LIMIT;
-  const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new HttpError("invalid_body", `limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-  }
-  return limit;
+  return queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
 }

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { AUDIT_CAPS, TRUNCATED } from "../../../../shared/audit/caps.ts";
 import { AUDIT_OUTCOMES } from "../../../../shared/audit/record-audit.ts";
-import { HttpError } from "../../../../shared/errors/http.ts";
 import {
   type AuditQuery,
   DEFAULT_QUERY_LIMIT,
@@ -14,6 +13,7 @@ import { auditDetail } from "./audit.ts";
 import { requireReach } from "./authorize.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { auditSchemas } from "../openapi/schemas.ts";
+import { invalidQuery } from "./query.ts";
 import { route } from "./route.ts";
 
 /** A stored field is at most its cap plus the truncation mark; nothing longer can match. */
@@ -51,8 +51,8 @@ const VERIFY_PARAMETERS = ["org", "cursor", "limit"] as const;
  * `limit` rows (1–1000, default 1000) and reports the first broken link, or
  * ok with the rows checked and where to go on.
  *
- * A parameter it does not know, or one given twice, is 400 `invalid_body`
- * (the admin API's code for input it refuses): a misspelt filter must not
+ * A parameter it does not know, or one given twice, is 400 `invalid_query`
+ * (admin/query.ts), like any value it cannot use: a misspelt filter must not
  * widen a search to everything.
  */
 export function auditTrailRoutes(admin: AdminApp): void {
@@ -83,24 +83,24 @@ export function auditTrailRoutes(admin: AdminApp): void {
       if (decision !== undefined) query.decision = decision;
       if (params.kind !== undefined) {
         if (params.kind.length > 64 || !KIND.test(params.kind)) {
-          throw new HttpError("invalid_body", "kind: an event kind (e.g. gateway.decision), or a prefix ending in .*");
+          invalidQuery("kind", "an event kind (e.g. gateway.decision), or a prefix ending in .*");
         }
         query.kind = params.kind.endsWith(".*") ? { prefix: params.kind.slice(0, -1) } : { exact: params.kind };
       }
       if (params.outcome !== undefined) {
         if (!(AUDIT_OUTCOMES as readonly string[]).includes(params.outcome)) {
-          throw new HttpError("invalid_body", `outcome: one of ${AUDIT_OUTCOMES.join(", ")}`);
+          invalidQuery("outcome", `one of ${AUDIT_OUTCOMES.join(", ")}`);
         }
         query.outcome = params.outcome;
       }
       if (params.from !== undefined) query.from = timeOf("from", params.from);
       if (params.to !== undefined) query.to = timeOf("to", params.to);
       if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
-        throw new HttpError("invalid_body", "from: must be before to");
+        invalidQuery("from", "must be before to");
       }
       if (params.cursor !== undefined) {
         query.after = decodeQueryCursor(params.cursor);
-        if (!query.after) throw new HttpError("invalid_body", "cursor: not a cursor this API returned");
+        if (!query.after) invalidQuery("cursor", "not a cursor this API returned");
       }
       // `queried_org`, not `org_id`: reading the trail is recorded in the
       // platform chain, so a poll of an org's events never adds to that org's.
@@ -126,11 +126,11 @@ export function auditTrailRoutes(admin: AdminApp): void {
     async (c) => {
       const params = readParameters(c, VERIFY_PARAMETERS);
       const chain = text("org", params.org, 128);
-      if (chain === undefined) throw new HttpError("invalid_body", "org: required (an org id, or platform)");
+      if (chain === undefined) invalidQuery("org", "required (an org id, or platform)");
       requireReach(c, chain);
       const limit = limitOf(params.limit, MAX_VERIFY_ROWS, MAX_VERIFY_ROWS);
       const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
-      if (!from) throw new HttpError("invalid_body", "cursor: `seq:hash` as a previous verify returned it");
+      if (!from) invalidQuery("cursor", "`seq:hash` as a previous verify returned it");
       auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
       const report = await verifyChain(c.env.AUDIT_DB, chain, from, limit);
       auditDetail(c, {
@@ -151,9 +151,9 @@ function readParameters<const T extends string>(
   const out: Partial<Record<T, string>> = {};
   for (const [name, value] of new URL(c.req.url).searchParams) {
     if (!(allowed as readonly string[]).includes(name)) {
-      throw new HttpError("invalid_body", `${name}: unknown query parameter (known: ${allowed.join(", ")})`);
+      invalidQuery(name, `unknown query parameter (known: ${allowed.join(", ")})`);
     }
-    if (out[name as T] !== undefined) throw new HttpError("invalid_body", `${name}: given more than once`);
+    if (out[name as T] !== undefined) invalidQuery(name, "given more than once");
     out[name as T] = value;
   }
   return out;
@@ -161,8 +161,8 @@ function readParameters<const T extends string>(
 
 function text(name: string, value: string | undefined, max: number): string | undefined {
   if (value === undefined) return undefined;
-  if (value === "") throw new HttpError("invalid_body", `${name}: must not be empty`);
-  if (value.length > max) throw new HttpError("invalid_body", `${name}: at most ${max} characters`);
+  if (value === "") invalidQuery(name, "must not be empty");
+  if (value.length > max) invalidQuery(name, `at most ${max} characters`);
   return value;
 }
 
@@ -170,7 +170,7 @@ function limitOf(raw: string | undefined, fallback: number, max: number): number
   if (raw === undefined) return fallback;
   const limit = /^\d{1,6}$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isInteger(limit) || limit < 1 || limit > max) {
-    throw new HttpError("invalid_body", `limit: an integer from 1 to ${max}`);
+    invalidQuery("limit", `an integer from 1 to ${max}`);
   }
   return limit;
 }
@@ -178,6 +178,6 @@ function limitOf(raw: string | undefined, fallback: number, max: number): number
 /** ISO 8601, or milliseconds since the epoch. */
 function timeOf(name: string, raw: string): number {
   const time = /^\d{1,15}$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(time)) throw new HttpError("invalid_body", `${name}: an ISO 8601 time or epoch milliseconds`);
+  if (!Number.isFinite(time)) invalidQuery(name, "an ISO 8601 time or epoch milliseconds");
   return time;
 }

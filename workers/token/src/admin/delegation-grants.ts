@@ -15,6 +15,7 @@ import {
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { queryInteger } from "./query.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { type Body, onlyFields, optionalList, optionalString, requiredString } from "./validate.ts";
 import { z } from "zod";
@@ -207,11 +208,5 @@ async function requireMember(db: D1Database, orgId: string, userId: string): Pro
 }
 
 function listLimit(c: Context<AdminEnv>): number {
-  const raw = c.req.query("limit");
-  if (raw === undefined) return DEFAULT_LIST_LIMIT;
-  const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new HttpError("invalid_body", `limit: must be an integer from 1 to ${MAX_LIST_LIMIT}`);
-  }
-  return limit;
+  return queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
 }

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
-import { HttpError } from "../../../../shared/errors/http.ts";
 import { auditDetail } from "./audit.ts";
 import { requireReach } from "./authorize.ts";
+import { invalidQuery } from "./query.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 
@@ -44,9 +44,9 @@ export function metricsRoutes(admin: AdminApp): void {
       const hoursRaw = c.req.query("hours") ?? "24";
       const hours = /^\d{1,4}$/.test(hoursRaw) ? Number(hoursRaw) : Number.NaN;
       if (!(hours >= 1 && hours * 3_600_000 <= MAX_WINDOW_MS)) {
-        throw new HttpError("invalid_body", `hours: an integer from 1 to ${MAX_WINDOW_MS / 3_600_000}`);
+        invalidQuery("hours", `an integer from 1 to ${MAX_WINDOW_MS / 3_600_000}`);
       }
-      if (org !== undefined && org.length > 128) throw new HttpError("invalid_body", "org: at most 128 characters");
+      if (org !== undefined && org.length > 128) invalidQuery("org", "at most 128 characters");
       const since = Date.now() - hours * 3_600_000;
       auditDetail(c, { action: "metrics.read", queried_org: org ?? null, hours });
       const statement =

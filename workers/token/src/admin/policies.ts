@@ -22,6 +22,7 @@ import {
 import { auditDetail } from "./audit.ts";
 import { MAX_ADMIN_BODY_BYTES, readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { queryInteger } from "./query.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { type Body, onlyFields, optionalBoolean } from "./validate.ts";
 import { policySchemas } from "../openapi/schemas.ts";
@@ -192,8 +193,8 @@ async function createHandler(c: PolicyContext): Promise<Response> {
 async function listHandler(c: PolicyContext): Promise<Response> {
   const orgId = await requireOrg(c);
   auditDetail(c, { action: "policy.list" });
-  const limit = queryInteger(c, "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
-  const before = queryInteger(c, "before", 999_999_999);
+  const limit = queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
+  const before = queryInteger(c.req.query("before"), "before", 999_999_999);
   const [current, versions] = await Promise.all([
     currentVersion(c, orgId),
     listVersions(c.env.DB, orgId, { limit, ...(before === undefined ? {} : { before }) }),
@@ -356,16 +357,6 @@ async function optionalJsonObject(c: PolicyContext): Promise<Body> {
 function versionNumber(value: unknown): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
     throw new HttpError("invalid_body", "version: must be a positive integer");
-  }
-  return value;
-}
-
-function queryInteger(c: PolicyContext, name: string, max: number): number | undefined {
-  const raw = c.req.query(name);
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < 1 || value > max) {
-    throw new HttpError("invalid_body", `${name}: must be an integer from 1 to ${max}`);
   }
   return value;
 }

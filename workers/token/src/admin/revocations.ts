@@ -7,6 +7,7 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
+import { invalidQuery } from "./query.ts";
 import { oneOf, onlyFields, optionalString } from "./validate.ts";
 import { revocationSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
@@ -19,7 +20,7 @@ const MAX_REASON_LENGTH = 200;
 /** `?after=N`: a non-negative integer, 0 when absent. */
 function afterParam(raw: string | undefined): number {
   if (raw === undefined) return 0;
-  if (!/^\d{1,15}$/.test(raw)) throw new HttpError("invalid_body", "after: a non-negative integer (a seq)");
+  if (!/^\d{1,15}$/.test(raw)) invalidQuery("after", "a non-negative integer (a seq)");
   return Number(raw);
 }
 
