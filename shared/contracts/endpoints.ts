@@ -80,6 +80,11 @@ export const ENDPOINT = {
    * its own clients: everything below it needs a token for ssfAudience.
    */
   ssf: "/ssf",
+  /**
+   * SCIM 2.0 (RFC 7644 §3.2): an org's directory provisions people and groups
+   * below it with the org's SCIM bearer token (workers/authn/src/scim/).
+   */
+  scim: "/scim/v2",
 } as const;
 
 /** The realm named in every `WWW-Authenticate` challenge (RFC 6750 §3, RFC 7617 §2). */

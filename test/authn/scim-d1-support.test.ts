@@ -1,10 +1,12 @@
-// Why SCIM provisioning is not enabled: @better-auth/scim 1.7.5 requires a
+// Why SCIM provisioning is our own module (workers/authn/src/scim, app.ts
+// has the design) and not @better-auth/scim: the plugin (1.7.5) requires a
 // database adapter with native (interactive) transactions and refuses to
-// start without one (its init, `assertNativeSCIMTransactions`), because its
-// lifecycle fencing (deprovisioning, group membership, credential rotation)
-// depends on them. D1 runs no BEGIN/COMMIT: Drizzle's transaction on D1
-// fails on its first statement. This test is the tripwire: when either side
-// changes, it fails and SCIM can be wired in (workers/authn/src/auth/plugins).
+// start without one (its init, `assertNativeSCIMTransactions`); inside them
+// it reads its own writes and branches on conditional writes, which D1's
+// atomic but all-up-front `batch()` cannot serve. D1 runs no BEGIN/COMMIT:
+// Drizzle's transaction on D1 fails on its first statement. This test pins
+// both facts: when either changes it fails, and the plugin can be weighed
+// again against the module (test/authn/scim-users.test.ts, scim-groups.test.ts).
 import { env } from "cloudflare:workers";
 import { scim } from "@better-auth/scim";
 import { betterAuth } from "better-auth";

@@ -19,6 +19,7 @@ import {
   submitCredentialsForm,
 } from "./pages/handlers.tsx";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
+import { scimApp } from "./scim/app.ts";
 import { sessionTokenEndpoint } from "./session-token/exchange.ts";
 import { devMailbox } from "./pages/dev-mailbox.tsx";
 import {
@@ -101,6 +102,9 @@ app.post(ACCOUNT_PATH.revokeKey, account.revokeApiKey);
 app.post(ACCOUNT_PATH.switchOrganization, account.switchOrganization);
 app.post(ACCOUNT_PATH.memberRole, account.changeMemberRole);
 app.post(ACCOUNT_PATH.removeMember, account.removeMember);
+
+// SCIM 2.0 provisioning for each org's directory (src/scim): its own bearer tokens and RFC 7644 errors.
+app.route(ENDPOINT.scim, scimApp());
 
 app.use(ENDPOINT.consent, consentPageHeaders);
 app.get(ENDPOINT.consent, showConsent);

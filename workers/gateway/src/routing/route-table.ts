@@ -127,6 +127,8 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.resetPassword, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.unlockSignIn, match: "exact", upstream: AUTHN },
   { kind: "public", path: ENDPOINT.devMailbox, match: "exact", upstream: AUTHN },
+  // SCIM 2.0 provisioning: the authn Worker checks the org's SCIM bearer token itself.
+  { kind: "public", path: ENDPOINT.scim, match: "below", upstream: AUTHN },
   // The token Worker's endpoints and metadata; its admin API authenticates operators itself.
   { kind: "public", path: ENDPOINT.token, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.revocation, match: "exact", upstream: TOKEN },

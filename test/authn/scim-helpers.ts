@@ -1,0 +1,87 @@
+import { env, exports } from "cloudflare:workers";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { generateScimToken } from "../../shared/crypto/scim-token.ts";
+import { hashSecret } from "../../shared/crypto/secret-hash.ts";
+import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { ORIGIN, signUp } from "./helpers.ts";
+
+export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
+export const PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/**
+ * An org (its owner signed up through the page) and a SCIM token for it,
+ * written as the admin API writes one (workers/token/src/admin/scim-tokens.ts,
+ * tested in the token project): only its hash is stored.
+ */
+export async function scimOrg() {
+  const owner = await signUp("SCIM Owner");
+  const { id, token } = generateScimToken();
+  await env.DB.prepare(
+    "INSERT INTO scim_token (id, org_id, token_hash, created_by, created_at) VALUES (?, ?, ?, 'test', ?)",
+  )
+    .bind(id, owner.orgId, await hashSecret(token), Date.now())
+    .run();
+  return { owner, orgId: owner.orgId, token };
+}
+
+/** A SCIM request with the org's token (or the headers given). */
+export function scim(
+  method: string,
+  path: string,
+  token: string | undefined,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return exports.default.fetch(
+    new Request(`${ORIGIN}${ENDPOINT.scim}${path}`, {
+      method,
+      headers: {
+        ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+        ...(body === undefined ? {} : { "Content-Type": "application/scim+json" }),
+        ...headers,
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+}
+
+export function userBody(userName: string, extra: Record<string, unknown> = {}) {
+  return { schemas: [USER_SCHEMA], userName, name: { givenName: "Ada", familyName: "Lovelace" }, ...extra };
+}
+
+export function scimUserName(): string {
+  return `${crypto.randomUUID()}@corp.example`;
+}
+
+/** Provisions one person; their SCIM resource. */
+export async function provision(token: string, userName = scimUserName()) {
+  const response = await scim("POST", "/Users", token, userBody(userName));
+  if (response.status !== 201) throw new Error(`provision failed: ${response.status} ${await response.text()}`);
+  return (await response.json()) as { id: string; userName: string; active: boolean };
+}
+
+/** A session for a person with no password (a directory's people sign in through SSO): through Better Auth, with its hooks. */
+export async function startSession(userId: string) {
+  return (await getAuth(env).$context).internalAdapter.createSession(userId);
+}
+
+/** RFC 7644 §3.12's error body, exactly. */
+export function scimError(status: number, scimType: string | undefined, detail: string) {
+  return {
+    schemas: [ERROR_SCHEMA],
+    status: String(status),
+    ...(scimType ? { scimType } : {}),
+    detail,
+    error: scimType ?? expectPlainCode(status),
+    error_description: detail,
+  };
+}
+
+function expectPlainCode(status: number): string {
+  const codes: Record<number, string> = { 401: "unauthorized", 404: "not_found", 503: "unavailable" };
+  const code = codes[status];
+  if (!code) throw new Error(`no plain SCIM error code for ${status}`);
+  return code;
+}

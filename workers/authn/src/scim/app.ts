@@ -1,0 +1,39 @@
+/**
+ * SCIM 2.0 provisioning (RFC 7643, RFC 7644) under ENDPOINT.scim, for one
+ * org's directory per bearer token (scim/authenticate.ts).
+ *
+ * Why our own module and not @better-auth/scim: the plugin (1.7.5) runs
+ * every provisioning change inside an interactive database transaction and
+ * refuses adapters without one. Inside those callbacks it reads its own
+ * writes (it creates the `scimUser` row, then reads it back by id to
+ * project roles) and branches on conditional writes (`incrementOne` fences
+ * on the connection and subject rows decide whether it goes on). D1 has no
+ * interactive transactions; its `batch()` is atomic but takes all its
+ * statements up front, so it can neither answer a read of a write it has
+ * not run yet nor report a fence's outcome mid-callback. A `transaction`
+ * shim over D1 would therefore either give no atomicity or emulate a
+ * database in memory — neither is a transaction. This module instead makes
+ * each change one D1 batch whose statements need no intermediate answers
+ * (user-store.ts, group-store.ts), with uniqueness decided by D1's indexes.
+ * test/authn/scim-d1-support.test.ts keeps the plugin's refusal pinned.
+ */
+import { Hono } from "hono";
+import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
+import { internalErrorResponse } from "../../../../shared/errors/http.ts";
+import { authenticateScim, type ScimApp } from "./authenticate.ts";
+import { discoveryRoutes } from "./discovery.ts";
+import { groupRoutes } from "./groups.ts";
+import { userRoutes } from "./users.ts";
+
+export function scimApp(): Hono<ScimApp> {
+  const app = new Hono<ScimApp>();
+  app.use("*", authenticateScim);
+  discoveryRoutes(app);
+  userRoutes(app);
+  groupRoutes(app);
+  app.notFound(() => scimErrorResponse(new ScimError("not_found", "no such SCIM endpoint")));
+  app.onError((error) =>
+    error instanceof ScimError ? scimErrorResponse(error) : internalErrorResponse("authn worker (SCIM)", error),
+  );
+  return app;
+}

@@ -1,0 +1,78 @@
+/**
+ * Deprovisioning (RFC 7644 §3.6 DELETE, or `active: false`, RFC 7643
+ * §4.1.1): the person can start no new session, every session they hold
+ * ends, and their tokens in the org are cut off — all recorded before the
+ * directory is told it worked.
+ *
+ * - No new session: a deactivated person gets a `user_ban` row
+ *   (shared/db/operator-schema.ts), which the session hook already refuses
+ *   every sign-in method with (auth/session-start.ts); `banned_by` is
+ *   `scim:<org>` so reactivation lifts only the directory's own ban, never a
+ *   platform operator's. The row is written in the same D1 batch as
+ *   `active = false`.
+ * - Sessions end through Better Auth's internal adapter, so each ending
+ *   runs the session delete hooks (auth/create-auth.ts) and with them the
+ *   one session-end revocation, revocation/session-revocation.ts
+ *   `revokeSessionEverywhere` (a `session` revocation in every org the
+ *   session minted for). A revocation that cannot be recorded fails the
+ *   call with 503 and the directory retries; the person stays deactivated.
+ * - Tokens not bound to a session (the subject's) are cut off in the org
+ *   with revocation/membership-revocation.ts `revokeMemberTokens`.
+ *
+ * Every step is idempotent, so a retried request converges.
+ */
+import { and, eq, like } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { APIError } from "better-auth/api";
+import { userBan } from "../../../../shared/db/schema.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
+import { getAuth } from "../auth/create-auth.ts";
+import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
+import { REVOCATION_NOT_RECORDED } from "../revocation/record-or-refuse.ts";
+
+const BANNED_BY_PREFIX = "scim:";
+
+/** The ban row (for a batch) that keeps a deactivated person from signing in. */
+export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: string, now: Date) {
+  return db
+    .insert(userBan)
+    .values({
+      userId,
+      reason: "deactivated by the organization's directory (SCIM)",
+      bannedBy: `${BANNED_BY_PREFIX}${orgId}`,
+      bannedAt: now,
+    })
+    .onConflictDoNothing();
+}
+
+/** Lifts the directory's own ban (for a batch); a platform operator's ban stays. */
+export function liftDeactivationBan(db: DrizzleD1Database, userId: string) {
+  return db.delete(userBan).where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${BANNED_BY_PREFIX}%`)));
+}
+
+/** Ends every session of the person and cuts off their tokens in the org; 503 if a revocation is not recorded. */
+export function endAccess(env: AuthnEnv, orgId: string, userId: string, reason: string): Promise<void> {
+  return orUnavailable(async () => {
+    const { internalAdapter } = await getAuth(env).$context;
+    await internalAdapter.deleteUserSessions(userId);
+    await revokeMemberTokens(env, orgId, userId, reason);
+  });
+}
+
+/** Deletes the Better Auth user (its accounts, membership and SCIM rows go with it); their access must have ended. */
+export function deleteUser(env: AuthnEnv, userId: string): Promise<void> {
+  // Through Better Auth, so its user delete hook cuts off their tokens in every org they belong to.
+  return orUnavailable(async () => (await getAuth(env).$context).internalAdapter.deleteUser(userId));
+}
+
+/** A revocation that could not be recorded (record-or-refuse.ts) is a 503 the directory retries. */
+export async function orUnavailable<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof APIError && error.body?.code === REVOCATION_NOT_RECORDED) {
+      throw new ScimError("unavailable", "the revocation could not be recorded; try again");
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * RFC 7644 §4 discovery: what this server supports (ServiceProviderConfig,
+ * RFC 7643 §5) and which resources it serves (ResourceTypes, §6), so a
+ * directory configures itself instead of guessing. Answered to an
+ * authenticated directory only, like every other SCIM path here.
+ */
+import type { Hono } from "hono";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { authnConfig } from "../config.ts";
+import type { ScimApp } from "./authenticate.ts";
+import { scimJson } from "./http.ts";
+import { MAX_RESULTS } from "./query.ts";
+import { listResponse, SCIM_SCHEMA } from "./resources.ts";
+
+export function discoveryRoutes(app: Hono<ScimApp>): void {
+  app.get("/ServiceProviderConfig", (c) =>
+    scimJson({
+      schemas: [SCIM_SCHEMA.serviceProviderConfig],
+      patch: { supported: true },
+      bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+      // Only `attribute eq "value"` (scim/query.ts).
+      filter: { supported: true, maxResults: MAX_RESULTS },
+      changePassword: { supported: false },
+      sort: { supported: false },
+      etag: { supported: false },
+      authenticationSchemes: [
+        {
+          type: "oauthbearertoken",
+          name: "OAuth Bearer Token",
+          description: "The organization's SCIM token (mono-auth scim token create --org ORG)",
+          specUri: "https://www.rfc-editor.org/rfc/rfc6750",
+          primary: true,
+        },
+      ],
+      meta: { resourceType: "ServiceProviderConfig" },
+    }),
+  );
+
+  app.get("/ResourceTypes", (c) => {
+    const base = `${authnConfig(c.env).issuer}${ENDPOINT.scim}/ResourceTypes`;
+    const types = [
+      { id: "User", name: "User", endpoint: "/Users", schema: SCIM_SCHEMA.user },
+      { id: "Group", name: "Group", endpoint: "/Groups", schema: SCIM_SCHEMA.group },
+    ].map((t) => ({
+      schemas: [SCIM_SCHEMA.resourceType],
+      ...t,
+      meta: { resourceType: "ResourceType", location: `${base}/${t.id}` },
+    }));
+    return scimJson(listResponse(types, types.length, 1));
+  });
+}

@@ -1,0 +1,152 @@
+/**
+ * The SCIM Group rows of one org. Each change is one D1 `batch()`: the
+ * group row, its member rows and the role projection (scim/roles.ts) land
+ * together. Members are inserted with INSERT … SELECT from the org's own
+ * `scim_user` rows, so even an id that raced in from elsewhere can never
+ * put another org's person in this org's group (GHSA-j8v8-g9cx-5qf4); the
+ * read before the batch only turns an unknown id into a clear 400.
+ */
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import { scimGroup, scimGroupMember, scimUser } from "../../../../shared/db/schema.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
+import { orUnavailable } from "./deprovision.ts";
+import type { ListQuery } from "./query.ts";
+import type { GroupState, StoredGroup } from "./resources.ts";
+import { currentRoles, projectRoles, type RoleChange, revokeChangedRoles } from "./roles.ts";
+import { uniquely } from "./user-store.ts";
+
+export const GROUP_FILTERS: Readonly<Record<string, string>> = {
+  displayname: "displayName",
+  externalid: "externalId",
+  id: "id",
+};
+
+const GROUP_TAKEN = "a Group with this displayName already exists";
+
+const columns = {
+  id: scimGroup.id,
+  displayName: scimGroup.displayName,
+  externalId: scimGroup.externalId,
+  createdAt: scimGroup.createdAt,
+  updatedAt: scimGroup.updatedAt,
+};
+
+type GroupRow = Omit<StoredGroup, "members" | "memberIds">;
+
+async function withMembers(db: DrizzleD1Database, rows: GroupRow[]): Promise<StoredGroup[]> {
+  const out: StoredGroup[] = [];
+  for (const row of rows) {
+    const members = await db
+      .select({ id: scimUser.userId, userName: scimUser.userName })
+      .from(scimGroupMember)
+      .innerJoin(scimUser, eq(scimUser.userId, scimGroupMember.userId))
+      .where(eq(scimGroupMember.groupId, row.id))
+      .orderBy(asc(scimUser.userNameKey))
+      .all();
+    out.push({ ...row, members, memberIds: members.map((m) => m.id) });
+  }
+  return out;
+}
+
+export async function requireGroup(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredGroup> {
+  const row = await db
+    .select(columns)
+    .from(scimGroup)
+    .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
+    .get();
+  const found = row ? (await withMembers(db, [row]))[0] : undefined;
+  if (!found) throw new ScimError("not_found", "no such Group");
+  return found;
+}
+
+export async function listGroups(db: DrizzleD1Database, orgId: string, query: ListQuery) {
+  const f = query.filter;
+  const inOrg = eq(scimGroup.orgId, orgId);
+  const where = !f
+    ? inOrg
+    : f.attribute === "displayName"
+      ? and(inOrg, eq(scimGroup.displayNameKey, f.value.toLowerCase()))
+      : f.attribute === "externalId"
+        ? and(inOrg, eq(scimGroup.externalId, f.value))
+        : and(inOrg, eq(scimGroup.id, f.value));
+  const [rows, total] = await db.batch([
+    db
+      .select(columns)
+      .from(scimGroup)
+      .where(where)
+      .orderBy(asc(scimGroup.createdAt), asc(scimGroup.id))
+      .limit(query.count)
+      .offset(query.startIndex - 1),
+    db.select({ n: count() }).from(scimGroup).where(where),
+  ]);
+  return { groups: await withMembers(db, rows), total: total[0]?.n ?? 0 };
+}
+
+/** 400 `invalidValue` unless every id is a User of this org's directory. */
+async function requireOwnUsers(db: DrizzleD1Database, orgId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const [found] = await db
+    .select({ n: count() })
+    .from(scimUser)
+    .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids)));
+  if ((found?.n ?? 0) !== ids.length) {
+    throw new ScimError("invalidValue", "every member must be a User of this organization's directory");
+  }
+}
+
+function insertMembers(db: DrizzleD1Database, orgId: string, groupId: string, ids: string[], now: Date) {
+  return db.run(sql`INSERT OR IGNORE INTO scim_group_member (group_id, user_id, created_at)
+    SELECT ${groupId}, user_id, ${now.getTime()} FROM scim_user
+    WHERE ${and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids))}`);
+}
+
+/**
+ * Writes a group's next state (`current` undefined: a new group; `next`
+ * undefined: deleted) with its role projection, then revokes the tokens of
+ * everyone whose role changed.
+ */
+export async function writeGroup(
+  env: AuthnEnv,
+  orgId: string,
+  id: string,
+  current: StoredGroup | undefined,
+  next: GroupState | undefined,
+): Promise<void> {
+  const db = drizzle(env.DB);
+  if (next) await requireOwnUsers(db, orgId, next.memberIds);
+  const affected = [...new Set([...(current?.memberIds ?? []), ...(next?.memberIds ?? [])])];
+  const before: RoleChange[] = affected.length > 0 ? await currentRoles(db, orgId, affected).all() : [];
+  const now = new Date();
+  const displayName = next ? { displayName: next.displayName, displayNameKey: next.displayName.toLowerCase() } : {};
+  const writes = [
+    !current && next
+      ? db.insert(scimGroup).values({
+          id,
+          orgId,
+          displayName: next.displayName,
+          displayNameKey: next.displayName.toLowerCase(),
+          externalId: next.externalId,
+          createdAt: now,
+          updatedAt: now,
+        })
+      : next
+        ? db
+            .update(scimGroup)
+            .set({ ...displayName, externalId: next.externalId, updatedAt: now })
+            .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
+        : db.delete(scimGroup).where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id))),
+    ...(current && next ? [db.delete(scimGroupMember).where(eq(scimGroupMember.groupId, id))] : []),
+    ...(next && next.memberIds.length > 0 ? [insertMembers(db, orgId, id, next.memberIds, now)] : []),
+  ] as const;
+  if (affected.length === 0) {
+    await uniquely(() => db.batch([writes[0], ...writes.slice(1)]), GROUP_TAKEN);
+    return;
+  }
+  const results = await uniquely(
+    () => db.batch([writes[0], ...writes.slice(1), projectRoles(db, orgId, affected)]),
+    GROUP_TAKEN,
+  );
+  const after = results[results.length - 1] as RoleChange[];
+  await orUnavailable(() => revokeChangedRoles(env, orgId, before, after));
+}

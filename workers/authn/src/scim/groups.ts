@@ -1,0 +1,63 @@
+/**
+ * /scim/v2/Groups (RFC 7644 §3.3–§3.6) for the calling token's org only;
+ * scim/roles.ts says what a Group means for its members' org roles.
+ */
+import { drizzle } from "drizzle-orm/d1";
+import type { Context, Hono } from "hono";
+import { authnConfig } from "../config.ts";
+import type { ScimApp } from "./authenticate.ts";
+import { GROUP_FILTERS, listGroups, requireGroup, writeGroup } from "./group-store.ts";
+import { scimBody, scimJson } from "./http.ts";
+import { patchGroup, patchOperations } from "./patch.ts";
+import { listQuery } from "./query.ts";
+import { groupResource, groupStateFromBody, listResponse } from "./resources.ts";
+
+async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
+  const stored = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, id);
+  const resource = groupResource(authnConfig(c.env).issuer, stored);
+  return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
+}
+
+export function groupRoutes(app: Hono<ScimApp>): void {
+  app.get("/Groups", async (c) => {
+    const query = listQuery(new URL(c.req.url).searchParams, GROUP_FILTERS);
+    const { groups, total } = await listGroups(drizzle(c.env.DB), c.var.scim.orgId, query);
+    const issuer = authnConfig(c.env).issuer;
+    return scimJson(
+      listResponse(
+        groups.map((g) => groupResource(issuer, g)),
+        total,
+        query.startIndex,
+      ),
+    );
+  });
+
+  app.get("/Groups/:id", (c) => answer(c, c.req.param("id"), 200));
+
+  app.post("/Groups", async (c) => {
+    const next = groupStateFromBody(await scimBody(c));
+    const id = crypto.randomUUID();
+    await writeGroup(c.env, c.var.scim.orgId, id, undefined, next);
+    return answer(c, id, 201);
+  });
+
+  app.put("/Groups/:id", async (c) => {
+    const next = groupStateFromBody(await scimBody(c));
+    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
+    await writeGroup(c.env, c.var.scim.orgId, current.id, current, next);
+    return answer(c, current.id, 200);
+  });
+
+  app.patch("/Groups/:id", async (c) => {
+    const operations = patchOperations(await scimBody(c));
+    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
+    await writeGroup(c.env, c.var.scim.orgId, current.id, current, patchGroup(current, operations));
+    return answer(c, current.id, 200);
+  });
+
+  app.delete("/Groups/:id", async (c) => {
+    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
+    await writeGroup(c.env, c.var.scim.orgId, current.id, current, undefined);
+    return c.body(null, 204);
+  });
+}

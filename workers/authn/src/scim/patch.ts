@@ -1,0 +1,128 @@
+/**
+ * RFC 7644 §3.5.2 PATCH, applied to a resource's current state to give its
+ * next state; the handlers then write that state exactly as a PUT would, so
+ * PATCH and PUT share one write path and one set of checks. Paths are the
+ * attributes resources.ts keeps (case-insensitive, RFC 7644 §3.10); an
+ * extension attribute (`urn:…`) is ignored like any attribute this server
+ * does not store (§3.3); any other unknown path is a 400 `invalidPath`.
+ */
+import { ScimError } from "../../../../shared/errors/scim.ts";
+import {
+  booleanValue,
+  emailOf,
+  type GroupState,
+  isObject,
+  memberIdsOf,
+  optionalText,
+  requiredText,
+  SCIM_SCHEMA,
+  type UserState,
+} from "./resources.ts";
+
+type Op = "add" | "replace" | "remove";
+
+interface Operation {
+  op: Op;
+  path: string | undefined;
+  value: unknown;
+}
+
+const MAX_OPERATIONS = 100;
+
+export function patchOperations(body: unknown): Operation[] {
+  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  if (!Array.isArray(body.schemas) || !body.schemas.includes(SCIM_SCHEMA.patchOp)) {
+    throw new ScimError("invalidSyntax", `schemas must include ${SCIM_SCHEMA.patchOp}`);
+  }
+  const ops = body.Operations;
+  if (!Array.isArray(ops) || ops.length === 0)
+    throw new ScimError("invalidSyntax", "Operations must be a non-empty list");
+  if (ops.length > MAX_OPERATIONS) throw new ScimError("tooMany", `at most ${MAX_OPERATIONS} operations`);
+  return ops.map((raw) => {
+    if (!isObject(raw) || typeof raw.op !== "string")
+      throw new ScimError("invalidSyntax", "each operation needs an op");
+    const op = raw.op.toLowerCase();
+    if (op !== "add" && op !== "replace" && op !== "remove") {
+      throw new ScimError("invalidSyntax", "op must be add, replace or remove");
+    }
+    if (raw.path !== undefined && typeof raw.path !== "string")
+      throw new ScimError("invalidPath", "path must be a string");
+    const path = raw.path?.trim();
+    if (op === "remove" && !path) throw new ScimError("noTarget", "remove needs a path"); // §3.5.2.2
+    if (op !== "remove" && raw.value === undefined) throw new ScimError("invalidValue", `${op} needs a value`);
+    return { op, path: path || undefined, value: raw.value };
+  });
+}
+
+/** Operations without a path carry an object whose members are each applied as if they were paths (§3.5.2.1, §3.5.2.3). */
+function expand(operation: Operation): { op: Op; path: string; value: unknown }[] {
+  if (operation.path !== undefined) return [{ op: operation.op, path: operation.path, value: operation.value }];
+  if (!isObject(operation.value))
+    throw new ScimError("invalidValue", "an operation without a path needs an object value");
+  return Object.entries(operation.value)
+    .filter(([key]) => key !== "schemas")
+    .map(([path, value]) => ({ op: operation.op, path, value }));
+}
+
+/** `emails[type eq "work"].value`, the filtered path some directories write the address with. */
+const EMAIL_VALUE_PATH = /^emails(\[[^\]]*\])?\.value$/i;
+
+export function patchUser(current: UserState, operations: Operation[]): UserState {
+  const next = { ...current };
+  for (const { op, path, value } of operations.flatMap(expand)) {
+    const key = path.toLowerCase();
+    if (op === "remove") {
+      if (key === "externalid") next.externalId = null;
+      else if (key === "displayname") next.displayName = null;
+      else if (key === "name.givenname") next.givenName = null;
+      else if (key === "name.familyname") next.familyName = null;
+      else if (key === "name") Object.assign(next, { givenName: null, familyName: null });
+      else if (["username", "active", "emails"].includes(key) || EMAIL_VALUE_PATH.test(key)) {
+        throw new ScimError("mutability", `${path} is required and cannot be removed`);
+      } else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
+      continue;
+    }
+    if (key === "active") next.active = booleanValue(value, "active");
+    else if (key === "username") next.userName = requiredText(value, "userName");
+    else if (key === "displayname") next.displayName = optionalText(value, "displayName");
+    else if (key === "externalid") next.externalId = optionalText(value, "externalId");
+    else if (key === "name.givenname") next.givenName = optionalText(value, "name.givenName");
+    else if (key === "name.familyname") next.familyName = optionalText(value, "name.familyName");
+    else if (key === "name") {
+      if (!isObject(value)) throw new ScimError("invalidValue", "name must be an object");
+      if ("givenName" in value) next.givenName = optionalText(value.givenName, "name.givenName");
+      if ("familyName" in value) next.familyName = optionalText(value.familyName, "name.familyName");
+    } else if (key === "emails") next.email = emailOf(next.userName, value);
+    else if (EMAIL_VALUE_PATH.test(key)) next.email = emailOf(next.userName, [{ value, primary: true }]);
+    else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
+  }
+  return next;
+}
+
+/** `members[value eq "id"]`: the one filter a member removal names (§3.5.2.2). */
+const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
+
+export function patchGroup(current: GroupState, operations: Operation[]): GroupState {
+  const next = { ...current, memberIds: [...current.memberIds] };
+  for (const { op, path, value } of operations.flatMap(expand)) {
+    const key = path.toLowerCase();
+    const filtered = MEMBER_FILTER.exec(path);
+    if (filtered?.[1] !== undefined) {
+      if (op !== "remove") throw new ScimError("invalidPath", "a filtered members path is only for remove");
+      const id = filtered[1];
+      next.memberIds = next.memberIds.filter((m) => m !== id);
+    } else if (key === "members") {
+      const ids = value === undefined ? [] : memberIdsOf(Array.isArray(value) ? value : [value]);
+      if (op === "add") next.memberIds = [...new Set([...next.memberIds, ...ids])];
+      else if (op === "replace") next.memberIds = ids;
+      // A remove with a value list removes those members; without one, every member (§3.5.2.2).
+      else next.memberIds = value === undefined ? [] : next.memberIds.filter((m) => !ids.includes(m));
+    } else if (key === "displayname") {
+      if (op === "remove") throw new ScimError("mutability", "displayName is required and cannot be removed");
+      next.displayName = requiredText(value, "displayName");
+    } else if (key === "externalid") {
+      next.externalId = op === "remove" ? null : optionalText(value, "externalId");
+    } else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
+  }
+  return next;
+}

@@ -1,0 +1,57 @@
+/**
+ * The list query of RFC 7644 §3.4.2: `filter` (§3.4.2.2), restricted to the
+ * one form directories use to find a resource before creating it — a single
+ * `attribute eq "value"` on an attribute named below — and the pagination
+ * parameters `startIndex` and `count` (§3.4.2.4). Any other filter is a 400
+ * `invalidFilter`, never a silently wider answer.
+ */
+import { ScimError } from "../../../../shared/errors/scim.ts";
+
+export const MAX_RESULTS = 100;
+
+export interface EqFilter {
+  attribute: string;
+  value: string;
+}
+
+export interface ListQuery {
+  filter: EqFilter | undefined;
+  startIndex: number;
+  count: number;
+}
+
+const EQ = /^\s*([A-Za-z][\w.]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i;
+
+/**
+ * `allowed` maps the attribute as written (compared case-insensitively,
+ * RFC 7644 §3.4.2.2: attribute names are case-insensitive) to the name the
+ * caller uses.
+ */
+export function listQuery(params: URLSearchParams, allowed: Readonly<Record<string, string>>): ListQuery {
+  const raw = params.get("filter");
+  let filter: EqFilter | undefined;
+  if (raw !== null) {
+    const match = EQ.exec(raw);
+    const attribute = match?.[1] === undefined ? undefined : allowed[match[1].toLowerCase()];
+    if (!match || attribute === undefined) {
+      throw new ScimError(
+        "invalidFilter",
+        `filter must be one \`attribute eq "value"\` on ${Object.keys(allowed).join(", ")}`,
+      );
+    }
+    filter = { attribute, value: (match[2] ?? "").replace(/\\(.)/g, "$1") };
+  }
+  return {
+    filter,
+    // §3.4.2.4: a startIndex below 1 is read as 1; a negative count as 0.
+    startIndex: Math.max(1, integerParam(params, "startIndex") ?? 1),
+    count: Math.min(MAX_RESULTS, Math.max(0, integerParam(params, "count") ?? MAX_RESULTS)),
+  };
+}
+
+function integerParam(params: URLSearchParams, name: string): number | undefined {
+  const value = params.get(name);
+  if (value === null) return undefined;
+  if (!/^-?\d{1,9}$/.test(value)) throw new ScimError("invalidValue", `${name} must be an integer`);
+  return Number(value);
+}

@@ -1,0 +1,200 @@
+/**
+ * SCIM resources as this server reads and writes them (RFC 7643 §4.1 User,
+ * §4.2 Group; RFC 7644 §3.4.2 ListResponse). Only the attributes an org's
+ * directory needs to provision people are kept; others in a request are
+ * ignored, as RFC 7644 §3.3 allows for attributes the server does not
+ * support.
+ */
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
+
+export const SCIM_SCHEMA = {
+  user: "urn:ietf:params:scim:schemas:core:2.0:User",
+  group: "urn:ietf:params:scim:schemas:core:2.0:Group",
+  listResponse: "urn:ietf:params:scim:api:messages:2.0:ListResponse",
+  patchOp: "urn:ietf:params:scim:api:messages:2.0:PatchOp",
+  serviceProviderConfig: "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
+  resourceType: "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+} as const;
+
+const MAX_TEXT = 256;
+/** The same shape check Better Auth applies to an address (one `@`, something on each side, a dot after). */
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** What the directory says about one person. */
+export interface UserState {
+  userName: string;
+  externalId: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  displayName: string | null;
+  /** The Better Auth account's address: the primary email, else the first, else userName. */
+  email: string;
+  active: boolean;
+}
+
+export interface StoredUser extends UserState {
+  id: string;
+  createdAt: Date;
+  updatedAt: Date;
+  groups: { id: string; displayName: string }[];
+}
+
+export interface GroupState {
+  displayName: string;
+  externalId: string | null;
+  memberIds: string[];
+}
+
+export interface StoredGroup extends GroupState {
+  id: string;
+  createdAt: Date;
+  updatedAt: Date;
+  members: { id: string; userName: string }[];
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A string attribute: absent/null → null; not a string, empty or too long → 400 invalidValue. */
+export function optionalText(value: unknown, name: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string" || value.trim() === "" || value.length > MAX_TEXT) {
+    throw new ScimError("invalidValue", `${name} must be a non-empty string of at most ${MAX_TEXT} characters`);
+  }
+  return value.trim();
+}
+
+export function requiredText(value: unknown, name: string): string {
+  const text = optionalText(value, name);
+  if (text === null) throw new ScimError("invalidValue", `${name} is required`);
+  return text;
+}
+
+export function booleanValue(value: unknown, name: string): boolean {
+  // RFC 7643 §2.3.2 booleans; some directories send them as strings ("False"), which §3.5.2 PATCH values allow for.
+  if (typeof value === "boolean") return value;
+  if (typeof value === "string" && /^(true|false)$/i.test(value)) return value.toLowerCase() === "true";
+  throw new ScimError("invalidValue", `${name} must be a boolean`);
+}
+
+export function emailOf(userName: string, emails: unknown): string {
+  let chosen: string | undefined;
+  if (emails !== undefined && emails !== null) {
+    if (!Array.isArray(emails) || !emails.every(isObject)) throw new ScimError("invalidValue", "emails must be a list");
+    const primary = emails.find((e) => e.primary === true) ?? emails[0];
+    if (primary !== undefined) chosen = requiredText(primary.value, "emails.value");
+  }
+  const email = (chosen ?? userName).toLowerCase();
+  if (!EMAIL.test(email)) {
+    throw new ScimError("invalidValue", "a User needs an email address (emails, or a userName that is one)");
+  }
+  return email;
+}
+
+/** A full User from a POST or PUT body (RFC 7644 §3.3, §3.5.1). */
+export function userStateFromBody(body: unknown): UserState {
+  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  requireSchema(body, SCIM_SCHEMA.user);
+  const userName = requiredText(body.userName, "userName");
+  const name = body.name === undefined || body.name === null ? {} : body.name;
+  if (!isObject(name)) throw new ScimError("invalidValue", "name must be an object");
+  return {
+    userName,
+    externalId: optionalText(body.externalId, "externalId"),
+    givenName: optionalText(name.givenName, "name.givenName"),
+    familyName: optionalText(name.familyName, "name.familyName"),
+    displayName: optionalText(body.displayName, "displayName"),
+    email: emailOf(userName, body.emails),
+    active: body.active === undefined ? true : booleanValue(body.active, "active"),
+  };
+}
+
+/** A full Group from a POST or PUT body. */
+export function groupStateFromBody(body: unknown): GroupState {
+  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  requireSchema(body, SCIM_SCHEMA.group);
+  return {
+    displayName: requiredText(body.displayName, "displayName"),
+    externalId: optionalText(body.externalId, "externalId"),
+    memberIds: memberIdsOf(body.members ?? []),
+  };
+}
+
+export function memberIdsOf(members: unknown): string[] {
+  if (!Array.isArray(members) || !members.every(isObject)) {
+    throw new ScimError("invalidValue", "members must be a list of { value }");
+  }
+  return [...new Set(members.map((m) => requiredText(m.value, "members.value")))];
+}
+
+/** RFC 7643 §3: every resource names its schemas; a body for another resource type is refused. */
+function requireSchema(body: Record<string, unknown>, schema: string): void {
+  if (!Array.isArray(body.schemas) || !body.schemas.includes(schema)) {
+    throw new ScimError("invalidSyntax", `schemas must include ${schema}`);
+  }
+}
+
+/** The person's Better Auth display name: displayName, else given and family name, else userName. */
+export function betterAuthName(state: UserState): string {
+  const full = [state.givenName, state.familyName].filter(Boolean).join(" ");
+  return state.displayName ?? (full || state.userName);
+}
+
+function location(issuer: string, kind: "Users" | "Groups", id: string): string {
+  return `${issuer}${ENDPOINT.scim}/${kind}/${encodeURIComponent(id)}`;
+}
+
+export function userResource(issuer: string, u: StoredUser) {
+  return {
+    schemas: [SCIM_SCHEMA.user],
+    id: u.id,
+    ...(u.externalId ? { externalId: u.externalId } : {}),
+    userName: u.userName,
+    name: {
+      ...(u.givenName ? { givenName: u.givenName } : {}),
+      ...(u.familyName ? { familyName: u.familyName } : {}),
+    },
+    displayName: betterAuthName(u),
+    emails: [{ value: u.email, primary: true, type: "work" }],
+    active: u.active,
+    groups: u.groups.map((g) => ({
+      value: g.id,
+      display: g.displayName,
+      $ref: location(issuer, "Groups", g.id),
+    })),
+    meta: {
+      resourceType: "User",
+      created: u.createdAt.toISOString(),
+      lastModified: u.updatedAt.toISOString(),
+      location: location(issuer, "Users", u.id),
+    },
+  };
+}
+
+export function groupResource(issuer: string, g: StoredGroup) {
+  return {
+    schemas: [SCIM_SCHEMA.group],
+    id: g.id,
+    ...(g.externalId ? { externalId: g.externalId } : {}),
+    displayName: g.displayName,
+    members: g.members.map((m) => ({ value: m.id, display: m.userName, $ref: location(issuer, "Users", m.id) })),
+    meta: {
+      resourceType: "Group",
+      created: g.createdAt.toISOString(),
+      lastModified: g.updatedAt.toISOString(),
+      location: location(issuer, "Groups", g.id),
+    },
+  };
+}
+
+export function listResponse<T>(resources: T[], total: number, startIndex: number) {
+  return {
+    schemas: [SCIM_SCHEMA.listResponse],
+    totalResults: total,
+    startIndex,
+    itemsPerPage: resources.length,
+    Resources: resources,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * How SCIM Groups map onto the org (the organization plugin runs without
+ * teams here, auth/options.ts): a Group is the directory's grouping of its
+ * people, stored and served as it was sent; a Group named after an org role
+ * the directory may grant projects that role onto its members' `member`
+ * rows. The directory may grant `admin` (the role Better Auth's
+ * organization plugin gives org administration) and nothing above it: a
+ * Group called "owner" is only a Group, and a membership whose role is
+ * `owner` (made in the org's own pages) is never rewritten, so a SCIM token
+ * cannot mint owners, demote them, or reach past its org
+ * (GHSA-j8v8-g9cx-5qf4).
+ *
+ * The projected role is written in the same D1 batch as the group change
+ * that causes it (`projectRoles` is one UPDATE computed from the group rows
+ * as that batch leaves them), so a role never disagrees with the groups.
+ * Each person whose role changed has their tokens in the org cut off
+ * (revocation/membership-revocation.ts) before the answer: their tokens
+ * carry the old role.
+ */
+import { and, eq, inArray, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { member } from "../../../../shared/db/schema.ts";
+import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
+
+/** Group displayName (lower-cased) → the org role it grants. */
+export const GROUP_ROLES: Readonly<Record<string, "admin">> = { admin: "admin" };
+
+/** Roles the projection may write, and the only roles it may overwrite. */
+const PROJECTED_ROLES = ["member", "admin"];
+
+export type RoleChange = { userId: string; role: string };
+
+/** The current roles of these people in the org, to compare with the projection's result. */
+export function currentRoles(db: DrizzleD1Database, orgId: string, userIds: string[]) {
+  return db
+    .select({ userId: member.userId, role: member.role })
+    .from(member)
+    .where(and(eq(member.organizationId, orgId), inArray(member.userId, userIds)));
+}
+
+/** The UPDATE (for a batch) that sets each person's role from the groups they are in. */
+export function projectRoles(db: DrizzleD1Database, orgId: string, userIds: string[]) {
+  const admin = Object.keys(GROUP_ROLES);
+  return db
+    .update(member)
+    .set({
+      // "member"."user_id" spelled out: inside the sub-query an unqualified user_id would be the group member's.
+      role: sql`CASE WHEN EXISTS (SELECT 1 FROM scim_group_member gm JOIN scim_group g ON g.id = gm.group_id
+        WHERE gm.user_id = "member"."user_id" AND g.org_id = ${orgId}
+        AND g.display_name_key IN (${sql.join(
+          admin.map((name) => sql`${name}`),
+          sql`, `,
+        )})) THEN 'admin' ELSE 'member' END`,
+    })
+    .where(
+      and(eq(member.organizationId, orgId), inArray(member.userId, userIds), inArray(member.role, PROJECTED_ROLES)),
+    )
+    .returning({ userId: member.userId, role: member.role });
+}
+
+/** Cuts off the tokens of everyone whose role the projection changed (a failure is a 503 to the directory). */
+export async function revokeChangedRoles(
+  env: AuthnEnv,
+  orgId: string,
+  before: RoleChange[],
+  after: RoleChange[],
+): Promise<void> {
+  const was = new Map(before.map((r) => [r.userId, r.role]));
+  for (const { userId, role } of after) {
+    if (was.get(userId) !== role) await revokeMemberTokens(env, orgId, userId, "scim-role-changed");
+  }
+}

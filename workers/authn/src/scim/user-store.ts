@@ -1,0 +1,185 @@
+/**
+ * The SCIM User rows of one org and the Better Auth rows under them. Every
+ * write is one D1 `batch()`, which D1 runs as one transaction: the user, its
+ * membership and its SCIM row land together or not at all. Uniqueness (the
+ * org's userName, case-insensitive; the account's email across the
+ * deployment) is decided by the unique indexes inside that batch, so of two
+ * directories' concurrent creates exactly one commits and the other is a
+ * 409 `uniqueness` (RFC 7644 §3.3).
+ */
+import { and, asc, count, eq } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { member, scimGroup, scimGroupMember, scimUser, user } from "../../../../shared/db/schema.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
+import { deactivationBan, liftDeactivationBan } from "./deprovision.ts";
+import type { ListQuery } from "./query.ts";
+import { betterAuthName, type StoredUser, type UserState } from "./resources.ts";
+
+/** SCIM attribute (lower-cased) → what a filter on it compares; RFC 7643 §4.1.1 makes userName case-insensitive. */
+export const USER_FILTERS: Readonly<Record<string, string>> = {
+  username: "userName",
+  externalid: "externalId",
+  id: "id",
+  "emails.value": "email",
+};
+
+const columns = {
+  id: scimUser.userId,
+  userName: scimUser.userName,
+  externalId: scimUser.externalId,
+  givenName: scimUser.givenName,
+  familyName: scimUser.familyName,
+  displayName: scimUser.displayName,
+  active: scimUser.active,
+  createdAt: scimUser.createdAt,
+  updatedAt: scimUser.updatedAt,
+  email: user.email,
+};
+
+function filterCondition(orgId: string, query: ListQuery) {
+  const inOrg = eq(scimUser.orgId, orgId);
+  const f = query.filter;
+  if (!f) return inOrg;
+  if (f.attribute === "userName") return and(inOrg, eq(scimUser.userNameKey, f.value.toLowerCase()));
+  if (f.attribute === "externalId") return and(inOrg, eq(scimUser.externalId, f.value));
+  if (f.attribute === "email") return and(inOrg, eq(user.email, f.value.toLowerCase()));
+  return and(inOrg, eq(scimUser.userId, f.value));
+}
+
+async function withGroups(db: DrizzleD1Database, rows: Omit<StoredUser, "groups">[]): Promise<StoredUser[]> {
+  const out: StoredUser[] = [];
+  for (const row of rows) {
+    const groups = await db
+      .select({ id: scimGroup.id, displayName: scimGroup.displayName })
+      .from(scimGroupMember)
+      .innerJoin(scimGroup, eq(scimGroup.id, scimGroupMember.groupId))
+      .where(eq(scimGroupMember.userId, row.id))
+      .orderBy(asc(scimGroup.displayNameKey))
+      .all();
+    out.push({ ...row, groups });
+  }
+  return out;
+}
+
+export async function findUser(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredUser | undefined> {
+  const row = await db
+    .select(columns)
+    .from(scimUser)
+    .innerJoin(user, eq(user.id, scimUser.userId))
+    .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, id)))
+    .get();
+  return row ? (await withGroups(db, [row]))[0] : undefined;
+}
+
+/** Or 404: a User of another org is, to this org's directory, no User at all. */
+export async function requireUser(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredUser> {
+  const found = await findUser(db, orgId, id);
+  if (!found) throw new ScimError("not_found", "no such User");
+  return found;
+}
+
+export async function listUsers(db: DrizzleD1Database, orgId: string, query: ListQuery) {
+  const where = filterCondition(orgId, query);
+  const [rows, total] = await db.batch([
+    db
+      .select(columns)
+      .from(scimUser)
+      .innerJoin(user, eq(user.id, scimUser.userId))
+      .where(where)
+      .orderBy(asc(scimUser.createdAt), asc(scimUser.userId))
+      .limit(query.count)
+      .offset(query.startIndex - 1),
+    db.select({ n: count() }).from(scimUser).innerJoin(user, eq(user.id, scimUser.userId)).where(where),
+  ]);
+  return { users: await withGroups(db, rows), total: total[0]?.n ?? 0 };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e.message.includes("UNIQUE constraint failed")) return true;
+  }
+  return false;
+}
+
+const USER_TAKEN = "a User with this userName or email already exists";
+
+/** Runs a batch; a unique index's refusal is the 409 `uniqueness` of RFC 7644 §3.3 and §3.5.1. */
+export async function uniquely<T>(write: () => Promise<T>, detail = USER_TAKEN): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw new ScimError("uniqueness", detail);
+    throw error;
+  }
+}
+
+/**
+ * A new person: a Better Auth user (email not verified: the directory says
+ * who it is, not that the address was proven to reach them), a `member`
+ * membership, and the SCIM row, in one batch. An existing account with the
+ * same email is never linked: that person may belong to other orgs, which
+ * this org's directory must not reach (GHSA-j8v8-g9cx-5qf4).
+ */
+export async function insertUser(db: DrizzleD1Database, orgId: string, state: UserState): Promise<string> {
+  const id = crypto.randomUUID();
+  const now = new Date();
+  await uniquely(() =>
+    db.batch([
+      db.insert(user).values({
+        id,
+        name: betterAuthName(state),
+        email: state.email,
+        emailVerified: false,
+        createdAt: now,
+        updatedAt: now,
+      }),
+      db
+        .insert(member)
+        .values({ id: crypto.randomUUID(), organizationId: orgId, userId: id, role: "member", createdAt: now }),
+      db.insert(scimUser).values({ userId: id, orgId, ...scimColumns(state), createdAt: now, updatedAt: now }),
+      ...(state.active ? [] : [deactivationBan(db, orgId, id, now)]),
+    ]),
+  );
+  return id;
+}
+
+/** The person's next state (PUT or PATCH), in one batch; the caller ends their access if now inactive. */
+export async function updateUser(
+  db: DrizzleD1Database,
+  orgId: string,
+  current: StoredUser,
+  next: UserState,
+): Promise<void> {
+  const now = new Date();
+  const emailChanged = next.email !== current.email;
+  await uniquely(() =>
+    db.batch([
+      db
+        .update(user)
+        .set({
+          name: betterAuthName(next),
+          email: next.email,
+          ...(emailChanged ? { emailVerified: false } : {}),
+          updatedAt: now,
+        })
+        .where(eq(user.id, current.id)),
+      db
+        .update(scimUser)
+        .set({ ...scimColumns(next), updatedAt: now })
+        .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, current.id))),
+      next.active ? liftDeactivationBan(db, current.id) : deactivationBan(db, orgId, current.id, now),
+    ]),
+  );
+}
+
+function scimColumns(state: UserState) {
+  return {
+    userName: state.userName,
+    userNameKey: state.userName.toLowerCase(),
+    externalId: state.externalId,
+    givenName: state.givenName,
+    familyName: state.familyName,
+    displayName: state.displayName,
+    active: state.active,
+  };
+}
