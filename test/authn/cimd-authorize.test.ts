@@ -7,9 +7,11 @@
 // naming another client_id, a redirect URI the document does not list, a
 // private address, a resource the client may not have.
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
+import { mcpServer } from "../../shared/db/mcp-schema.ts";
 import { ISSUER, oidc, pkce, type TokenResponse } from "./oidc-helpers.ts";
 
 const { authorize, authorizeAndConsent, codeRequest, signUp, tokenRequest } = oidc;
@@ -109,5 +111,45 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     const { challenge } = await pkce();
     const answer = await refusal(mcpRequest(CLIENT_ID, challenge, { resource: env.API_AUDIENCE }), person.cookie);
     expect(answer).toMatchObject({ to: "client", error: "invalid_target" });
+  });
+
+  it("a client seen for the first time may ask for a server its person's org registered (mcp-clients/org-resources.ts)", async () => {
+    const person = await signUp();
+    const name = `notes-${crypto.randomUUID().slice(0, 8)}`;
+    const now = new Date();
+    // The row the token Worker's registry writes (workers/token/src/mcp/registry.ts).
+    await drizzle(env.DB)
+      .insert(mcpServer)
+      .values({
+        id: crypto.randomUUID(),
+        orgId: person.orgId,
+        name,
+        upstreamKind: "url",
+        upstream: "https://notes.example.com/mcp",
+        resource: mcpResource(ISSUER, name),
+        scopes: "documents:read",
+        tools: "[]",
+        description: "",
+        owner: "platform@example.com",
+        status: "active",
+        createdAt: now,
+        updatedAt: now,
+      });
+    const clientId = `https://${crypto.randomUUID()}.example.test/clients/good`;
+    const { verifier, challenge } = await pkce();
+    const resource = mcpResource(ISSUER, name);
+    const back = await authorizeAndConsent(mcpRequest(clientId, challenge, { resource }), person.cookie);
+    expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
+    const response = await tokenRequest({
+      grant_type: "authorization_code",
+      client_id: clientId,
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: CALLBACK,
+      code_verifier: verifier,
+      resource,
+    });
+    expect(response.status, await response.clone().text()).toBe(200);
+    const tokens = (await response.json()) as TokenResponse;
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: resource, org_id: person.orgId, client_id: clientId });
   });
 });

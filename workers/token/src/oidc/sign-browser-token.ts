@@ -40,6 +40,7 @@ export async function signBrowserToken(
   keys: KeyStore,
   config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
   request: BrowserTokenSigningRequest,
+  registeredAudiences: RegisteredAudiences = async () => [],
 ): Promise<BrowserTokenSigningResult> {
   try {
     const claims = request?.claims;
@@ -53,7 +54,7 @@ export async function signBrowserToken(
 
     let typ: string;
     if (request.kind === "access_token") {
-      checkAccessTokenClaims(claims, config);
+      checkAccessTokenClaims(claims, config, await orgServers(claims, registeredAudiences));
       if (exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
       typ = JWT_TYP.accessToken;
     } else if (request.kind === "id_token") {
@@ -76,10 +77,22 @@ export async function signBrowserToken(
   }
 }
 
+/** The MCP servers among `audiences` that the org has registered and active (mcp/audiences.ts). */
+export type RegisteredAudiences = (orgId: string, audiences: readonly string[]) => Promise<string[]>;
+
+/** The token's audiences that are MCP servers its org serves (the authn Worker checked them at authorize and token, workers/authn/src/mcp-clients/org-resources.ts; checked again here). */
+async function orgServers(claims: Record<string, unknown>, registered: RegisteredAudiences): Promise<Set<string>> {
+  const audiences = typeof claims.aud === "string" ? [claims.aud] : claims.aud;
+  if (!isNonEmptyString(claims.org_id) || !Array.isArray(audiences)) return new Set();
+  const strings = audiences.filter((a): a is string => typeof a === "string");
+  return new Set(await registered(claims.org_id, strings));
+}
+
 /** RFC 9068 §2.2 plus what the gateway requires of every access token (shared/jwt/verify-access-token.ts). */
 function checkAccessTokenClaims(
   claims: Record<string, unknown>,
   config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
+  orgServed: ReadonlySet<string>,
 ): void {
   for (const claim of ["jti", "client_id", "org_id"] as const) {
     if (!isNonEmptyString(claims[claim])) throw new ClaimRefused(claim);
@@ -92,7 +105,7 @@ function checkAccessTokenClaims(
   const userinfo = userinfoAudience(config.issuer);
   let served = 0;
   for (const aud of audiences) {
-    if (typeof aud === "string" && config.allowedAudiences.has(aud)) served++;
+    if (typeof aud === "string" && (config.allowedAudiences.has(aud) || orgServed.has(aud))) served++;
     else if (aud !== userinfo) throw new ClaimRefused("aud");
   }
   if (served === 0) throw new ClaimRefused("aud");

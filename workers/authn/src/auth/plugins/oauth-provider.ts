@@ -27,6 +27,8 @@ export interface OidcRuntime {
   /** MCP clients' Client ID Metadata Documents (mcp-clients/client-discovery.ts), and the resources such a client may ask for. */
   clientDiscovery?: ClientDiscovery;
   metadataDocumentResources?: readonly string[];
+  /** The org's registered MCP servers as resources (mcp-clients/org-resources.ts): its authorize hook, and the check at every token. */
+  orgResources?: { plugin: BetterAuthPlugin; assertActiveIn: (orgId: string, resources?: string[]) => Promise<void> };
 }
 
 const signerUnavailable: IssuerSign = async () => {
@@ -91,6 +93,7 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       disableSettingJwtHeader: true,
     }),
     noSessionJwt,
+    ...(runtime?.orgResources ? [runtime.orgResources.plugin] : []),
     oauthProvider({
       loginPage: ENDPOINT.signIn,
       consentPage: ENDPOINT.consent,
@@ -135,9 +138,12 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
           return active ?? undefined;
         },
       },
-      customAccessTokenClaims: async ({ user, referenceId }) => {
+      customAccessTokenClaims: async ({ user, referenceId, resources }) => {
         if (!runtime) throw new Error("no bindings");
-        return runtime.orgClaim(user?.id, referenceId);
+        const claim = await runtime.orgClaim(user?.id, referenceId);
+        // RFC 8707 §2 at every token a code or refresh token yields: an org's server, still active in this org.
+        await runtime.orgResources?.assertActiveIn(claim.org_id, resources);
+        return claim;
       },
       // `oauth_client` is the token Worker's table of machine and agent
       // clients (shared/db/machine-schema.ts); the browser provider's tables
