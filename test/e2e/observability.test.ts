@@ -26,7 +26,7 @@ describe("observability", () => {
     expect(await response.json()).toEqual({
       status: "ok",
       worker: "gateway",
-      checks: { token: "ok", authn: "ok", demo: "ok" },
+      checks: { token: "ok", authn: "ok", demo: "ok", "org-state": "ok" },
     });
     expect(response.headers.get(REQUEST_ID_HEADER)).toMatch(UUID);
   });

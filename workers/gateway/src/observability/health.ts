@@ -11,10 +11,17 @@ const CHECK_TIMEOUT_MS = 2000;
  * answer 200; 503 `degraded` naming the one that did not).
  */
 export async function gatewayHealth(
-  env: Pick<GatewayEnv, "AUTHN" | "TOKEN" | "DEMO">,
+  env: Pick<GatewayEnv, "AUTHN" | "TOKEN" | "DEMO" | "ORG_STATE_WORKER">,
   requestId: string,
 ): Promise<Response> {
-  const bindings = { token: env.TOKEN, authn: env.AUTHN, demo: env.DEMO } as const;
+  const bindings = {
+    token: env.TOKEN,
+    authn: env.AUTHN,
+    demo: env.DEMO,
+    // Every revocation check and mint limit lives in its objects: a gateway that
+    // cannot reach that Worker is not healthy, whatever else answers.
+    "org-state": env.ORG_STATE_WORKER,
+  } as const;
   const entries = await Promise.all(
     Object.entries(bindings).map(async ([name, binding]) => {
       try {
