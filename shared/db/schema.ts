@@ -60,3 +60,4 @@ export const sessionOrg = sqliteTable(
 );
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
+export * from "./client-registration-schema.ts";
