@@ -7,6 +7,7 @@ import { auditAdminCalls } from "./audit.ts";
 import { auditTrailRoutes } from "./audit-trail.ts";
 import { authenticateOperator } from "./authenticate-operator.ts";
 import { authorizeReach } from "./authorize.ts";
+import { clientRegistrationRoutes } from "./client-registration.ts";
 import { clientRoutes } from "./clients.ts";
 import { delegationGrantRoutes } from "./delegation-grants.ts";
 import { adminErrorResponse } from "./errors.ts";
@@ -23,6 +24,7 @@ import { problemDetails } from "./problem-details.ts";
 import { revocationRoutes } from "./revocations.ts";
 import { ssfStreamRoutes } from "./ssf-streams.ts";
 import { route } from "./route.ts";
+import { scimTokenRoutes } from "./scim-tokens.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import { userRoutes } from "./users.ts";
@@ -72,5 +74,6 @@ export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenti
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
   oidcClientRoutes(admin);
+  scimTokenRoutes(admin);
   return admin;
 }

@@ -1,0 +1,136 @@
+import { and, asc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { z } from "zod";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { generateScimToken } from "../../../../shared/crypto/scim-token.ts";
+import { hashSecret } from "../../../../shared/crypto/secret-hash.ts";
+import { scimToken } from "../../../../shared/db/schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { tokenConfig } from "../config.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import { route } from "./route.ts";
+import type { AdminApp } from "./types.ts";
+import { onlyFields, optionalInteger, optionalString } from "./validate.ts";
+
+const MAX_LIFETIME_DAYS = 730;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const tokenView = z.object({
+  id: z.string(),
+  org_id: z.string(),
+  description: z.string().nullable(),
+  created_by: z.string(),
+  created_at: z.iso.datetime(),
+  expires_at: z.iso.datetime().nullable(),
+});
+
+type Row = typeof scimToken.$inferSelect;
+
+function view(row: Row) {
+  return {
+    id: row.id,
+    org_id: row.orgId,
+    description: row.description,
+    created_by: row.createdBy,
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * An org's SCIM tokens (shared/crypto/scim-token.ts), for platform operators
+ * and the org's owners and admins (`orgAdmins: "org"`, admin/authorize.ts):
+ * a member cannot mint the credential that provisions the org's people.
+ * A token reaches exactly the org in the path (workers/authn/src/scim/),
+ * never another org and never the platform: requireOrg refuses the
+ * platform's own id (GHSA-j8v8-g9cx-5qf4).
+ *
+ * - POST /orgs/{org}/scim-tokens `{ description?, expires_in_days? }` → 201
+ *   with `token`, shown this once (only its hash is stored), and `scim_url`,
+ *   the base URL the directory is given.
+ * - GET /orgs/{org}/scim-tokens → `{ scim_tokens: [...] }`, never a token.
+ * - DELETE /orgs/{org}/scim-tokens/{id} → the token stops working at once
+ *   (each SCIM request reads its row).
+ */
+export function scimTokenRoutes(admin: AdminApp): void {
+  route(
+    admin,
+    "post",
+    "/orgs/:org/scim-tokens",
+    {
+      summary: "Create a SCIM provisioning token for the org (shown once)",
+      body: z.object({
+        description: z.string().max(200).optional(),
+        expires_in_days: z.number().int().min(1).max(MAX_LIFETIME_DAYS).optional(),
+      }),
+      bodyOptional: true,
+      response: tokenView.extend({ token: z.string(), scim_url: z.string() }),
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const body = c.req.header("Content-Type") ? await readJsonObject(c) : {};
+      onlyFields(body, ["description", "expires_in_days"]);
+      const description = optionalString(body, "description", { max: 200 }) ?? null;
+      const days = optionalInteger(body, "expires_in_days", { min: 1, max: MAX_LIFETIME_DAYS });
+      const { id, token } = generateScimToken();
+      const now = new Date();
+      const row: Row = {
+        id,
+        orgId,
+        tokenHash: await hashSecret(token),
+        description,
+        createdBy: c.get("operator").subject,
+        createdAt: now,
+        expiresAt: days ? new Date(now.getTime() + days * DAY_MS) : null,
+      };
+      await drizzle(c.env.DB).insert(scimToken).values(row).run();
+      auditDetail(c, { action: "scim.token.create", scim_token_id: id });
+      return c.json({ ...view(row), token, scim_url: `${tokenConfig(c.env).issuer}${ENDPOINT.scim}` }, 201);
+    },
+  );
+
+  route(
+    admin,
+    "get",
+    "/orgs/:org/scim-tokens",
+    {
+      summary: "The org's SCIM tokens (never the tokens themselves)",
+      response: z.object({ scim_tokens: z.array(tokenView) }),
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "scim.token.list" });
+      const rows = await drizzle(c.env.DB)
+        .select()
+        .from(scimToken)
+        .where(eq(scimToken.orgId, orgId))
+        .orderBy(asc(scimToken.createdAt), asc(scimToken.id))
+        .all();
+      return c.json({ scim_tokens: rows.map(view) });
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/scim-tokens/:id",
+    { summary: "Delete a SCIM token: it stops working at once", response: tokenView, orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "scim.token.delete", scim_token_id: id });
+      const deleted = await drizzle(c.env.DB)
+        .delete(scimToken)
+        .where(and(eq(scimToken.orgId, orgId), eq(scimToken.id, id)))
+        .returning()
+        .get();
+      if (!deleted) throw new HttpError("not_found", "no such SCIM token in this organization");
+      return c.json(view(deleted));
+    },
+  );
+}
