@@ -70,6 +70,8 @@ export interface SsfStreamConfiguration {
   events_delivered: string[];
   delivery: { method: SsfDeliveryMethod; endpoint_url: string };
   description?: string;
+  /** Transmitter-supplied: the fewest seconds between two verification requests (SSF 1.0 §8.1.1). */
+  min_verification_interval: number;
 }
 
 /** SSF 1.0 §8.1.2: a stream's status. */

@@ -3,6 +3,7 @@ import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { CAEP_CLIENT_CREDENTIAL_TYPE, SET_MEDIA_TYPE, SSF_DELIVERY, SSF_EVENT } from "../../shared/contracts/ssf.ts";
+import { expectOAuthError } from "./fixtures.ts";
 import {
   createStream,
   poll,
@@ -211,6 +212,29 @@ describe("poll delivery (RFC 8936)", () => {
     const { payload } = await verifySet(Object.values(sets)[0] as string, client.clientId);
     expect(payload.sub_id).toEqual({ format: "opaque", id: streamId });
     expect(payload.events).toEqual({ [SSF_EVENT.verification]: { state: "abc123" } });
+  });
+
+  it("refuses a verification request within min_verification_interval with 429 rate_limited (SSF 1.0 §8.1.1)", async () => {
+    const token = await receiverToken(await registerReceiver());
+    const streamId = await createStream(token);
+    const config = (await (await ssfRequest("GET", `/streams?stream_id=${streamId}`, token)).json()) as {
+      min_verification_interval: number;
+    };
+    expect(config.min_verification_interval).toBe(30);
+    expect((await ssfRequest("POST", "/verify", token, { stream_id: streamId, state: "first" })).status).toBe(204);
+    const again = await ssfRequest("POST", "/verify", token, { stream_id: streamId, state: "second" });
+    const retryAfter = Number(again.headers.get("Retry-After"));
+    await expectOAuthError(again, 429, "rate_limited");
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(30);
+    // Only the first was signed and enqueued.
+    const sets = await poll(token, streamId);
+    expect(Object.values(sets.sets).map((jwt) => decodeJwt(jwt).events)).toEqual([
+      { [SSF_EVENT.verification]: { state: "first" } },
+    ]);
+    // Another stream of the org has its own interval.
+    const other = await createStream(token);
+    expect((await ssfRequest("POST", "/verify", token, { stream_id: other })).status).toBe(204);
   });
 
   it("refuses malformed poll requests with 400 invalid_body", async () => {

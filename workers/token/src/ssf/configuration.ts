@@ -5,6 +5,13 @@ import { tokenConfig } from "../config.ts";
 import type { StreamRecord } from "./stream-store.ts";
 import { SSF_EVENTS_SUPPORTED } from "../../../../shared/contracts/ssf.ts";
 
+/**
+ * SSF 1.0 §8.1.1 `min_verification_interval`: a stream's verification
+ * requests closer together than this are 429 `rate_limited` (§8.1.4.2), so
+ * a receiver cannot make the transmitter sign SETs as fast as it can ask.
+ */
+export const MIN_VERIFICATION_INTERVAL_SECONDS = 30;
+
 /** The document changes only with a deployment; a short public cache is safe. */
 const METADATA_CACHE = "public, max-age=300";
 
@@ -57,5 +64,6 @@ export function streamConfiguration(issuer: string, stream: StreamRecord): SsfSt
     events_delivered: stream.eventsDelivered,
     delivery: { method: stream.method, endpoint_url: endpoint },
     ...(stream.description !== null ? { description: stream.description } : {}),
+    min_verification_interval: MIN_VERIFICATION_INTERVAL_SECONDS,
   };
 }

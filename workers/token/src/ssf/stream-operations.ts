@@ -10,7 +10,7 @@ import {
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import { keyStore } from "../keys/signing-keys.ts";
-import { streamConfiguration } from "./configuration.ts";
+import { MIN_VERIFICATION_INTERVAL_SECONDS, streamConfiguration } from "./configuration.ts";
 import type { SecurityEvent } from "./revocation-events.ts";
 import { signSecurityEvent } from "./security-event-token.ts";
 import { parseAudience, parseStreamSettings } from "./stream-settings.ts";
@@ -170,19 +170,37 @@ export class StreamOperations {
   /**
    * SSF 1.0 §8.1.4.2: a verification event with the receiver's `state`,
    * sent on the stream whatever it requested (§8.1.4.1: its subject is the
-   * stream). A disabled stream sends nothing: 409 `conflict`.
+   * stream). A disabled stream sends nothing: 409 `conflict`. A request
+   * less than the stream's `min_verification_interval` after the last one
+   * it sent is 429 `rate_limited` with Retry-After (§8.1.1); the transmitter
+   * object decides and enqueues in one step, so two racing requests cannot
+   * both pass.
    */
   async verify(body: Body): Promise<void> {
     const stream = await this.stream(body.stream_id);
     if (stream.status === "disabled") throw new HttpError("conflict", "the stream is disabled");
     const state = optionalText(body.state, "state", MAX_STATE_LENGTH);
-    await this.tellTransmitter(() =>
-      this.send(stream, {
-        type: SSF_EVENT.verification,
-        subId: { format: "opaque", id: stream.streamId },
-        body: state ? { state } : {},
-      }),
+    const set = await this.sign(stream, {
+      type: SSF_EVENT.verification,
+      subId: { format: "opaque", id: stream.streamId },
+      body: state ? { state } : {},
+    });
+    const waitMs = await this.tellTransmitter((t) =>
+      t.enqueueVerification(
+        this.orgId,
+        stream.streamId,
+        set,
+        stream.method === SSF_DELIVERY.push,
+        MIN_VERIFICATION_INTERVAL_SECONDS * 1000,
+      ),
     );
+    if (waitMs > 0) {
+      throw new HttpError(
+        "rate_limited",
+        `at most one verification request per ${MIN_VERIFICATION_INTERVAL_SECONDS} s (min_verification_interval)`,
+        { "Retry-After": String(Math.ceil(waitMs / 1000)) },
+      );
+    }
   }
 
   /** RFC 8936 §2.4 for one poll stream of the org. */
@@ -225,7 +243,7 @@ export class StreamOperations {
 
   /** Signs one SET for one stream and hands it to the transmitter. */
   private async send(stream: StreamRecord, event: SecurityEvent): Promise<void> {
-    const set = await signSecurityEvent(keyStore(this.env, tokenConfig(this.env)), this.issuer, stream.audience, event);
+    const set = await this.sign(stream, event);
     await this.transmitter().enqueue(
       this.orgId,
       stream.streamId,
@@ -233,6 +251,10 @@ export class StreamOperations {
       set.jwt,
       stream.method === SSF_DELIVERY.push,
     );
+  }
+
+  private sign(stream: StreamRecord, event: SecurityEvent): Promise<{ jti: string; jwt: string }> {
+    return signSecurityEvent(keyStore(this.env, tokenConfig(this.env)), this.issuer, stream.audience, event);
   }
 
   /**

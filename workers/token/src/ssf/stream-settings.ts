@@ -12,7 +12,7 @@ const MAX_AUDIENCE_LENGTH = 256;
 
 /** Receiver-supplied members (SSF 1.0 §8.1.1); transmitter-supplied ones a receiver may echo back are ignored. */
 const RECEIVER_FIELDS = ["events_requested", "delivery", "description"];
-const ECHOED_FIELDS = ["stream_id", "iss", "aud", "events_supported", "events_delivered"];
+const ECHOED_FIELDS = ["stream_id", "iss", "aud", "events_supported", "events_delivered", "min_verification_interval"];
 
 type Body = Record<string, unknown>;
 

@@ -121,6 +121,28 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     if (push) await this.scheduleWithin(0);
   }
 
+  /**
+   * A verification SET (SSF 1.0 §8.1.4.2), enqueued unless the stream's last
+   * one was less than `minIntervalMs` ago (§8.1.1 min_verification_interval).
+   * Answers 0 when enqueued, else the ms left to wait. Check and record run
+   * without an await between them: the object serialises racing requests.
+   */
+  async enqueueVerification(
+    orgId: string,
+    streamId: string,
+    set: { jti: string; jwt: string },
+    push: boolean,
+    minIntervalMs: number,
+  ): Promise<number> {
+    const key = verifiedAtKey(streamId);
+    const now = Date.now();
+    const last = Number(this.outbox.getMeta(key) ?? Number.NEGATIVE_INFINITY);
+    if (now - last < minIntervalMs) return minIntervalMs - (now - last);
+    this.outbox.setMeta(key, String(now));
+    await this.enqueue(orgId, streamId, set.jti, set.jwt, push);
+    return 0;
+  }
+
   /** A stream now delivers by push or poll: what waits for it follows. */
   async methodChanged(streamId: string, push: boolean): Promise<void> {
     this.outbox.setStreamMethod(streamId, push, Date.now());
@@ -130,6 +152,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   /** A deleted or disabled stream: SSF 1.0 §8.1.2.1, nothing is held for it. */
   dropStream(streamId: string): void {
     this.outbox.dropStream(streamId);
+    this.outbox.deleteMeta(verifiedAtKey(streamId));
   }
 
   /**
@@ -352,4 +375,9 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     if (due !== undefined) candidates.push(Math.max(due, now));
     if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
   }
+}
+
+/** The outbox meta key holding when (ms) a stream's last verification SET was enqueued. */
+function verifiedAtKey(streamId: string): string {
+  return `verified_at:${streamId}`;
 }
