@@ -13,6 +13,14 @@ export const WRANGLER_ENV: Readonly<Record<string, string>> = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   // One log line per request otherwise: megabytes and CPU during a load run.
   WRANGLER_WRITE_LOGS: "false",
+  // Miniflare's local observability collector (the local explorer's traces):
+  // a Worker in the same workerd that writes every invocation, subrequest and
+  // binding call of every Worker to SQLite. Under the gateway part it took
+  // more CPU than the gateway Worker itself, and its cost grows with the spans
+  // a request makes, so it weighed on a contestant of several Workers (gateway,
+  // demo, audit queue and consumer) more than on one of one. Cloudflare runs
+  // nothing like it on a Worker's CPU: every contestant is measured without it.
+  X_LOCAL_OBSERVABILITY: "false",
 };
 
 export interface DevServer {
