@@ -96,9 +96,19 @@ async function requireOwnUsers(db: DrizzleD1Database, orgId: string, ids: string
 }
 
 function insertMembers(db: DrizzleD1Database, orgId: string, groupId: string, ids: string[], now: Date) {
-  return db.run(sql`INSERT OR IGNORE INTO scim_group_member (group_id, user_id, created_at)
-    SELECT ${groupId}, user_id, ${now.getTime()} FROM scim_user
-    WHERE ${and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids))}`);
+  return db
+    .insert(scimGroupMember)
+    .select(
+      db
+        .select({
+          groupId: sql<string>`${groupId}`.as("group_id"),
+          userId: scimUser.userId,
+          createdAt: sql<Date>`${now.getTime()}`.as("created_at"),
+        })
+        .from(scimUser)
+        .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids))),
+    )
+    .onConflictDoNothing();
 }
 
 /**
