@@ -14,6 +14,7 @@ import { MIN_VERIFICATION_INTERVAL_SECONDS, streamConfiguration } from "./config
 import type { SecurityEvent } from "./revocation-events.ts";
 import { signSecurityEvent } from "./security-event-token.ts";
 import { parseAudience, parseStreamSettings } from "./stream-settings.ts";
+import { LONG_POLL_MAX_MS } from "./transmitter.ts";
 import {
   deleteStream,
   excludeSubject,
@@ -230,8 +231,10 @@ export class StreamOperations {
     if (body.returnImmediately !== undefined && typeof body.returnImmediately !== "boolean") {
       throw new HttpError("invalid_body", "returnImmediately: a boolean");
     }
+    // RFC 8936 §2.4: returnImmediately defaults to false, a long poll.
+    const waitMs = body.returnImmediately === true ? 0 : LONG_POLL_MAX_MS;
     return this.tellTransmitter((t) =>
-      t.poll(stream.streamId, [...(ack as string[]), ...errored], maxEvents, stream.status !== "enabled"),
+      t.poll(stream.streamId, [...(ack as string[]), ...errored], maxEvents, stream.status !== "enabled", waitMs),
     );
   }
 

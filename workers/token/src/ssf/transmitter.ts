@@ -41,6 +41,12 @@ const PAUSED_RECHECK_MS = 5000;
 const RETENTION_MS = 24 * 3600 * 1000;
 const MAX_POLL_EVENTS = 100;
 /**
+ * RFC 8936 §2.4 long poll (`returnImmediately: false`, the default): how
+ * long a poll that finds nothing waits for a SET before answering none. Well
+ * inside the timeouts of proxies and HTTP clients between a receiver and us.
+ */
+export const LONG_POLL_MAX_MS = 10_000;
+/**
  * The most SETs kept for one stream; past it the oldest go first. A receiver
  * that never acknowledges or never answers cannot make the object grow
  * without bound (verification requests included).
@@ -77,6 +83,8 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
    * open; the alarm reopens it after an eviction.
    */
   private subscription: WebSocket | undefined;
+  /** Long polls waiting for a SET (RFC 8936 §2.4): woken whenever the outbox gains one. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(ctx: DurableObjectState, env: TokenEnv) {
     super(ctx, env);
@@ -118,6 +126,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   async enqueue(orgId: string, streamId: string, jti: string, jwt: string, push: boolean): Promise<void> {
     this.outbox.setMeta("org_id", orgId);
     this.outbox.add(streamId, jti, jwt, push, Date.now());
+    if (!push) this.wakePolls();
     if (push) await this.scheduleWithin(0);
   }
 
@@ -159,16 +168,47 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
    * RFC 8936 §2.4: removes the acknowledged SETs (and those the receiver
    * reported errors for, §2.4.1: it has them), then answers up to
    * `maxEvents` unacknowledged ones. The feed runs first, so a poll right
-   * after a revocation already sees it. Always answers at once (the
-   * long-poll form of §2.4 is not offered); `held` answers none (a paused
-   * or disabled stream) but still takes acknowledgements.
+   * after a revocation already sees it. With none to answer and
+   * `waitMs` > 0 (a long poll), it waits until a SET for the stream arrives
+   * (each one the feed or a verification adds wakes it) or `waitMs` passes.
+   * `held` answers none at once (a paused or disabled stream) but still
+   * takes acknowledgements.
    */
-  async poll(streamId: string, ack: readonly string[], maxEvents: number, held: boolean): Promise<SsfPollResponse> {
+  async poll(
+    streamId: string,
+    ack: readonly string[],
+    maxEvents: number,
+    held: boolean,
+    waitMs = 0,
+  ): Promise<SsfPollResponse> {
     if (this.outbox.getMeta("active") === "1") await this.feed();
     this.outbox.acknowledge(streamId, ack);
     if (held || maxEvents === 0) return { sets: {}, moreAvailable: false };
-    const { rows, more } = this.outbox.unacknowledged(streamId, Math.min(maxEvents, MAX_POLL_EVENTS));
-    return { sets: Object.fromEntries(rows.map((r) => [r.jti, r.set_jwt])), moreAvailable: more };
+    const limit = Math.min(maxEvents, MAX_POLL_EVENTS);
+    let found = this.outbox.unacknowledged(streamId, limit);
+    const deadline = Date.now() + Math.min(waitMs, LONG_POLL_MAX_MS);
+    while (found.rows.length === 0 && Date.now() < deadline) {
+      await this.nextSet(deadline - Date.now());
+      found = this.outbox.unacknowledged(streamId, limit);
+    }
+    return { sets: Object.fromEntries(found.rows.map((r) => [r.jti, r.set_jwt])), moreAvailable: found.more };
+  }
+
+  /** Resolves when the outbox next gains a SET (any stream's), or after `ms`. */
+  private nextSet(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiting.add(wake);
+    });
+  }
+
+  private wakePolls(): void {
+    for (const wake of [...this.waiting]) wake();
   }
 
   /** How the org's feed runs (operators, tests): reading the log, over a live subscription, and from where. */
@@ -276,6 +316,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
         for (const s of sets) this.outbox.add(s.streamId, s.jti, s.jwt, s.push, now);
         this.outbox.setMeta("cursor", String(last.seq));
       });
+      if (sets.some((s) => !s.push)) this.wakePolls();
       cursor = last.seq;
       if (!changes.more) return;
     }
