@@ -1,18 +1,13 @@
 import type { RevocationLogEvent, RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
-import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
-import { tokenClients } from "../../../../shared/revocation/is-token-revoked.ts";
+import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import { RevocationTable } from "./revocation-table.ts";
 
 /** Expired entries are dropped at most this often (a check ignores them meanwhile). */
 const SWEEP_EVERY_MS = 60_000;
 
-interface Cutoff {
-  /** Tokens issued at or before this (s) are cut off. */
-  revokedAt: number;
-  expiresAt: number;
-}
-
 /**
- * One org's revocations as an isolate holds them: a hash map per kind, so a
+ * One org's revocations as an isolate holds them: one hash table of every
+ * kind (revocation-table.ts: typed arrays, off the JavaScript heap), so a
  * check costs the same with 0 or 100 000 entries, and `version`, the last
  * revocation of the org's Durable Object it reflects. It is brought forward
  * by applying the object's events in order (a sync delta or the push
@@ -33,18 +28,7 @@ export class OrgRevocations {
    * the older one back.
    */
   policyChannels = 0;
-  private readonly jti = new Map<string, number>();
-  private readonly session = new Map<string, number>();
-  private readonly grant = new Map<string, number>();
-  /**
-   * Cut-offs by kind, keyed by the claim's own string (no key is built per
-   * check, so a claim string's cached hash serves every lookup).
-   */
-  private readonly cutoffs = {
-    subject: new Map<string, Cutoff>(),
-    client: new Map<string, Cutoff>(),
-    org: new Map<string, Cutoff>(),
-  };
+  private readonly entries: RevocationTable;
   private nextSweep = 0;
   readonly orgId: string;
   version: number;
@@ -52,14 +36,15 @@ export class OrgRevocations {
   policyVersion: number | null;
 
   // Plain fields, no parameter properties: the bench imports this file into Node (type stripping only).
-  private constructor(orgId: string, version: number, policyVersion: number | null) {
+  private constructor(orgId: string, version: number, policyVersion: number | null, expectedEntries: number) {
     this.orgId = orgId;
     this.version = version;
     this.policyVersion = policyVersion;
+    this.entries = new RevocationTable(expectedEntries);
   }
 
   static fromSnapshot(snapshot: RevocationSnapshot): OrgRevocations {
-    const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion);
+    const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion, snapshot.entries.length);
     for (const entry of snapshot.entries) view.add(entry.kind, entry.value, entry.revokedAt, entry.expiresAt);
     view.nextSweep = Date.now() + SWEEP_EVERY_MS;
     return view;
@@ -67,8 +52,7 @@ export class OrgRevocations {
 
   /** Entries held (expired ones included until the next sweep). */
   get size(): number {
-    const { subject, client, org } = this.cutoffs;
-    return this.jti.size + this.session.size + this.grant.size + subject.size + client.size + org.size;
+    return this.entries.size;
   }
 
   /**
@@ -93,60 +77,36 @@ export class OrgRevocations {
    * its `act` chain) or org cut-off made at or after it was issued.
    */
   matches(claims: AccessTokenClaims, nowSeconds: number): boolean {
-    const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > nowSeconds;
-    const cutsOff = (map: Map<string, Cutoff>, value: string) => {
-      if (map.size === 0) return false;
-      const cutoff = map.get(value);
-      return cutoff !== undefined && cutoff.expiresAt > nowSeconds && claims.iat <= cutoff.revokedAt;
-    };
-    const { subject, client, org } = this.cutoffs;
-    return (
-      live(this.jti.get(claims.jti)) ||
-      (claims.sid !== undefined && live(this.session.get(claims.sid))) ||
-      (claims.grant_id !== undefined && live(this.grant.get(claims.grant_id))) ||
-      cutsOff(subject, claims.sub) ||
-      (client.size > 0 && tokenClients(claims).some((id) => cutsOff(client, id))) ||
-      cutsOff(org, claims.org_id)
-    );
+    const entries = this.entries;
+    // Runs on every request: no closure, no array, nothing hashed for a kind the org has no entry of.
+    if (entries.size === 0) return false;
+    const { iat } = claims;
+    if (entries.matches("jti", claims.jti, iat, nowSeconds)) return true;
+    if (claims.sid !== undefined && entries.matches("session", claims.sid, iat, nowSeconds)) return true;
+    if (claims.grant_id !== undefined && entries.matches("grant", claims.grant_id, iat, nowSeconds)) return true;
+    if (entries.matches("subject", claims.sub, iat, nowSeconds)) return true;
+    if (entries.matches("org", claims.org_id, iat, nowSeconds)) return true;
+    if (!entries.has("client")) return false;
+    // The token's own client, then each actor's along the `act` chain
+    // (shared/revocation/is-token-revoked.ts tokenClients, without its array).
+    if (entries.matches("client", claims.client_id, iat, nowSeconds)) return true;
+    for (let actor: ActorClaim | undefined = claims.act; actor; actor = actor.act) {
+      if (actor.client_id !== undefined && entries.matches("client", actor.client_id, iat, nowSeconds)) return true;
+    }
+    return false;
   }
 
   /** Forgets expired entries, at most once per SWEEP_EVERY_MS, so memory follows the object's pruning. */
   sweep(nowMs: number): void {
     if (nowMs < this.nextSweep) return;
     this.nextSweep = nowMs + SWEEP_EVERY_MS;
-    const now = Math.floor(nowMs / 1000);
-    for (const map of [this.jti, this.session, this.grant]) {
-      for (const [value, expiresAt] of map) if (expiresAt <= now) map.delete(value);
-    }
-    for (const map of Object.values(this.cutoffs)) {
-      for (const [value, cutoff] of map) if (cutoff.expiresAt <= now) map.delete(value);
-    }
+    this.entries.dropExpired(Math.floor(nowMs / 1000));
   }
 
   private add(kind: RevocationLogEvent["kind"], value: string, revokedAt: number, expiresAt: number): void {
-    const keep = (map: Map<string, number>) => map.set(value, Math.max(map.get(value) ?? 0, expiresAt));
-    switch (kind) {
-      case "jti":
-        keep(this.jti);
-        return;
-      case "session":
-        keep(this.session);
-        return;
-      case "grant":
-        keep(this.grant);
-        return;
-      case "subject":
-      case "client":
-      case "org": {
-        // A later revocation of the same value moves the cut-off forward (the object does the same).
-        const map = this.cutoffs[kind];
-        const before = map.get(value);
-        map.set(value, {
-          revokedAt: Math.max(before?.revokedAt ?? 0, revokedAt),
-          expiresAt: Math.max(before?.expiresAt ?? 0, expiresAt),
-        });
-        return;
-      }
-    }
+    // A cut-off (subject, client, org) spares tokens issued after it; the
+    // other kinds name their token, session or grant whenever it was issued.
+    const cutsOff = kind === "subject" || kind === "client" || kind === "org";
+    this.entries.add(kind, value, cutsOff ? revokedAt : null, expiresAt);
   }
 }
