@@ -16,6 +16,7 @@ import { registerRevokeCommand } from "./commands/revoke.ts";
 import { registerUserCommands } from "./commands/user.ts";
 import { registerVaultCommands } from "./commands/vault.ts";
 import { registerSsfCommands } from "./commands/ssf.ts";
+import { registerScimCommands } from "./commands/scim.ts";
 import { CliError } from "./lib/errors.ts";
 
 /**
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerVaultCommands(program);
   registerSsfCommands(program);
   registerOidcClientCommands(program);
+  registerScimCommands(program);
   return program;
 }
 
