@@ -26,7 +26,9 @@ export type AuditKind =
   /** An agent's MCP access request filed, approved, denied or expired (workers/token/src/mcp/review.ts). */
   | "mcp.access_request"
   /** An MCP grant created by an approval, or revoked (workers/token/src/mcp/review.ts). */
-  | "mcp.grant";
+  | "mcp.grant"
+  /** An RFC 7591 registration at an org's registration endpoint, or its refusal (workers/token/src/oidc/client-registration.ts). */
+  | "client.registered";
 
 export const AUDIT_OUTCOMES = ["allow", "deny", "issued", "refused", "recorded"] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];

@@ -18,6 +18,8 @@ export const ENDPOINT = {
   openIdConfiguration: "/.well-known/openid-configuration",
   /** Host bootstrap: a host redeems its invite JWT and registers its key. */
   hostBootstrap: "/oauth2/host-bootstrap",
+  /** RFC 7591 Dynamic Client Registration, one endpoint per org below it (`/oauth2/register/<org>`), open only where the org turned it on. */
+  clientRegistration: "/oauth2/register",
   /** The versioned admin API (operators and the `mono-auth` CLI). */
   admin: "/admin/v1",
   /**

@@ -21,6 +21,12 @@ export type OAuthErrorCode =
   | "use_dpop_nonce"
   /** RFC 7009 §2.2.1: the server does not revoke tokens of this type. */
   | "unsupported_token_type"
+  /** RFC 7591 §3.2.2: a registration's redirect URI is refused. */
+  | "invalid_redirect_uri"
+  /** RFC 7591 §3.2.2: a registration's other metadata is refused. */
+  | "invalid_client_metadata"
+  /** RFC 6749 §4.1.2.1; at the registration endpoint: registration is off (workers/token/src/oidc/client-registration.ts). */
+  | "access_denied"
   | "server_error"
   | "temporarily_unavailable";
 
@@ -35,6 +41,9 @@ const STATUS: Record<OAuthErrorCode, number> = {
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
   unsupported_token_type: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
+  access_denied: 403,
   server_error: 500,
   temporarily_unavailable: 503,
 };

@@ -13,6 +13,7 @@ import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from
 import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
+import { clientRegistrationEndpoint } from "./oidc/client-registration.ts";
 import { agentApi } from "./mcp/agent-api.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
 import { vaultFlowRoutes } from "./vault/routes.ts";
@@ -45,6 +46,7 @@ app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "u
 // One address limit with the token endpoint: both are unauthenticated POSTs.
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
 app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
+app.post(`${ENDPOINT.clientRegistration}/:org`, limitTokenRequestsByAddress(), clientRegistrationEndpoint);
 app.route(ENDPOINT.admin, adminRouter());
 app.route(ENDPOINT.agentApi, agentApi());
 // The saved-token vault's connection flow; nothing below it ever reveals a saved token.

@@ -134,6 +134,7 @@ export const ROUTES: readonly RouteConfig[] = [
   { kind: "public", path: ENDPOINT.revocation, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.introspection, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.hostBootstrap, match: "exact", upstream: TOKEN },
+  { kind: "public", path: ENDPOINT.clientRegistration, match: "below", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.jwks, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.authorizationServerMetadata, match: "exact", upstream: TOKEN },
   { kind: "public", path: ENDPOINT.openIdConfiguration, match: "exact", upstream: TOKEN },

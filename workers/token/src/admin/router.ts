@@ -75,5 +75,6 @@ export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenti
   accessRequestRoutes(admin);
   oidcClientRoutes(admin);
   scimTokenRoutes(admin);
+  clientRegistrationRoutes(admin);
   return admin;
 }

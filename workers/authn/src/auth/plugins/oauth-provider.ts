@@ -7,6 +7,7 @@ import { OIDC_CLIENT_ID_PREFIX, OIDC_GRANT_TYPE, OIDC_SCOPE } from "../../../../
 import { ALL_SCOPES } from "../../../../../shared/contracts/scopes.ts";
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALG } from "../../../../../shared/contracts/tokens.ts";
 import { hashSecret, verifySecret } from "../../../../../shared/crypto/secret-hash.ts";
+import { assertClientOrg } from "../../mcp-clients/org-clients.ts";
 import type { JWTPayload } from "jose";
 
 /** The jwt plugin's `sign` hook: Better Auth builds the claims, the one issuer signs them. */
@@ -138,9 +139,10 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
           return active ?? undefined;
         },
       },
-      customAccessTokenClaims: async ({ user, referenceId, resources }) => {
+      customAccessTokenClaims: async ({ user, referenceId, resources, metadata }) => {
         if (!runtime) throw new Error("no bindings");
         const claim = await runtime.orgClaim(user?.id, referenceId);
+        assertClientOrg(metadata, claim.org_id);
         // RFC 8707 §2 at every token a code or refresh token yields: an org's server, still active in this org.
         await runtime.orgResources?.assertActiveIn(claim.org_id, resources);
         return claim;
