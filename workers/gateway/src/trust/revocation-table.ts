@@ -5,12 +5,6 @@ const MIN_CAPACITY = 16;
 /** Seconds as the table stores them (unsigned 32 bits: good until 2106). */
 const MAX_SECONDS = 0xffff_ffff;
 
-/**
- * A per-isolate seed, so which values share a probe run cannot be worked
- * out from outside (hash flooding): the slots are fixed only per isolate.
- */
-const SEED = crypto.getRandomValues(new Uint32Array(1))[0] as number;
-
 const KIND_INDEX: Readonly<Record<RevocationKind, number>> = Object.fromEntries(
   REVOCATION_KINDS.map((kind, i) => [kind, i]),
 ) as Record<RevocationKind, number>;
@@ -24,11 +18,11 @@ interface Key {
 /**
  * 64 bits of (kind, value): two multiply-xorshift lanes over the value's
  * UTF-16 code units (cyrb53's mixing without its 53-bit fold), seeded with
- * the kind and the isolate's SEED.
+ * the kind and the table's random seed.
  */
-function hash(kind: number, value: string, out: Key): void {
-  let h1 = 0xdeadbeef ^ SEED ^ kind;
-  let h2 = 0x41c6ce57 ^ SEED ^ Math.imul(kind + 1, 0x9e3779b1);
+function hash(seed: number, kind: number, value: string, out: Key): void {
+  let h1 = 0xdeadbeef ^ seed ^ kind;
+  let h2 = 0x41c6ce57 ^ seed ^ Math.imul(kind + 1, 0x9e3779b1);
   for (let i = 0; i < value.length; i++) {
     const ch = value.charCodeAt(i);
     h1 = Math.imul(h1 ^ ch, 2654435761);
@@ -74,6 +68,12 @@ export class RevocationTable {
   private used = 0;
   private readonly perKind = new Uint32Array(REVOCATION_KINDS.length);
   private readonly key: Key = { hi: 0, lo: 0 };
+  /**
+   * Random per table, so which values share a probe run cannot be worked out
+   * from outside (hash flooding). Drawn here, not at module scope: the
+   * Workers runtime allows random values only inside a handler.
+   */
+  private readonly seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
 
   constructor(expectedEntries = 0) {
     let capacity = MIN_CAPACITY;
@@ -104,7 +104,7 @@ export class RevocationTable {
    */
   add(kind: RevocationKind, value: string, revokedAt: number | null, expiresAt: number): void {
     const k = KIND_INDEX[kind];
-    hash(k, value, this.key);
+    hash(this.seed, k, value, this.key);
     const at = revokedAt === null ? MAX_SECONDS : seconds(revokedAt);
     const until = Math.max(1, seconds(expiresAt));
     const slot = this.find(k, this.key.hi, this.key.lo);
@@ -122,7 +122,7 @@ export class RevocationTable {
   matches(kind: RevocationKind, value: string, issuedAt: number, nowSeconds: number): boolean {
     const k = KIND_INDEX[kind];
     if (this.perKind[k] === 0) return false;
-    hash(k, value, this.key);
+    hash(this.seed, k, value, this.key);
     const slot = this.find(k, this.key.hi, this.key.lo);
     return (this.expiresAt[slot] as number) > nowSeconds && issuedAt <= (this.revokedAt[slot] as number);
   }
