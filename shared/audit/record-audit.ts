@@ -28,7 +28,9 @@ export type AuditKind =
   /** An MCP grant created by an approval, or revoked (workers/token/src/mcp/review.ts). */
   | "mcp.grant"
   /** An RFC 7591 registration at an org's registration endpoint, or its refusal (workers/token/src/oidc/client-registration.ts). */
-  | "client.registered";
+  | "client.registered"
+  /** A change an org's directory made over SCIM, or its refusal (workers/authn/src/scim/audit.ts): ids and status, never the token. */
+  | "scim.action";
 
 export const AUDIT_OUTCOMES = ["allow", "deny", "issued", "refused", "recorded"] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];

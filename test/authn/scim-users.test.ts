@@ -144,6 +144,10 @@ describe("SCIM Users", () => {
     expect(entries).toContainEqual(expect.objectContaining({ kind: "subject", value: person.id }));
     await expect(startSession(person.id)).rejects.toMatchObject({ body: { code: "USER_BANNED" } });
 
+    // A PUT that leaves `active` out does not bring the person back.
+    const put = await scim("PUT", `/Users/${person.id}`, token, userBody(person.userName));
+    expect(((await put.json()) as { active: boolean }).active).toBe(false);
+
     const on = await scim("PATCH", `/Users/${person.id}`, token, {
       schemas: [PATCH_SCHEMA],
       Operations: [{ op: "replace", path: "active", value: true }],
@@ -163,6 +167,24 @@ describe("SCIM Users", () => {
     expect(await env.DB.prepare("SELECT user_id FROM user_ban WHERE user_id = ?").bind(person.id).first()).toBeNull();
     expect((await scim("GET", `/Users/${person.id}`, token)).status).toBe(404);
     expect((await scim("DELETE", `/Users/${person.id}`, token)).status).toBe(404);
+    // Each change is audited in the org, the token's id as actor, never the token.
+    const audited = async () =>
+      (
+        await env.AUDIT_DB.prepare(
+          "SELECT outcome, actor, detail FROM audit_event WHERE kind = 'scim.action' AND org_id = ? ORDER BY rowid",
+        )
+          .bind(orgId)
+          .all<{ outcome: string; actor: string; detail: string }>()
+      ).results;
+    await expect.poll(async () => (await audited()).length).toBe(3);
+    const events = await audited();
+    expect(events.map((e) => [e.outcome, JSON.parse(e.detail).method, JSON.parse(e.detail).status])).toEqual([
+      ["recorded", "POST", 201],
+      ["recorded", "DELETE", 204],
+      ["refused", "DELETE", 404],
+    ]);
+    expect(events[0]?.actor).toBe(`scim:${token.split(".")[0]}`);
+    expect(JSON.stringify(events)).not.toContain(token.split(".")[1]);
   });
 
   it("PUT replaces the person's attributes and email; a taken email is 409 uniqueness", async () => {

@@ -20,6 +20,7 @@
 import { Hono } from "hono";
 import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
 import { internalErrorResponse } from "../../../../shared/errors/http.ts";
+import { auditScimWrites } from "./audit.ts";
 import { authenticateScim, type ScimApp } from "./authenticate.ts";
 import { discoveryRoutes } from "./discovery.ts";
 import { groupRoutes } from "./groups.ts";
@@ -27,7 +28,7 @@ import { userRoutes } from "./users.ts";
 
 export function scimApp(): Hono<ScimApp> {
   const app = new Hono<ScimApp>();
-  app.use("*", authenticateScim);
+  app.use("*", authenticateScim, auditScimWrites);
   discoveryRoutes(app);
   userRoutes(app);
   groupRoutes(app);

@@ -93,8 +93,13 @@ export function emailOf(userName: string, emails: unknown): string {
   return email;
 }
 
-/** A full User from a POST or PUT body (RFC 7644 §3.3, §3.5.1). */
-export function userStateFromBody(body: unknown): UserState {
+/**
+ * A full User from a POST or PUT body (RFC 7644 §3.3, §3.5.1). `active`
+ * left out is true for a new User and unchanged for a replaced one: a PUT
+ * that does not mention it must not bring back a person the directory
+ * deactivated.
+ */
+export function userStateFromBody(body: unknown, activeByDefault = true): UserState {
   if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
   requireSchema(body, SCIM_SCHEMA.user);
   const userName = requiredText(body.userName, "userName");
@@ -107,7 +112,7 @@ export function userStateFromBody(body: unknown): UserState {
     familyName: optionalText(name.familyName, "name.familyName"),
     displayName: optionalText(body.displayName, "displayName"),
     email: emailOf(userName, body.emails),
-    active: body.active === undefined ? true : booleanValue(body.active, "active"),
+    active: body.active === undefined ? activeByDefault : booleanValue(body.active, "active"),
   };
 }
 

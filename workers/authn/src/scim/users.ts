@@ -53,9 +53,9 @@ export function userRoutes(app: Hono<ScimApp>): void {
   });
 
   app.put("/Users/:id", async (c) => {
-    const next = userStateFromBody(await scimBody(c));
+    const body = await scimBody(c);
     const current = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return apply(c, current, next);
+    return apply(c, current, userStateFromBody(body, current.active));
   });
 
   app.patch("/Users/:id", async (c) => {
