@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
+import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
 
@@ -10,6 +11,16 @@ interface Org {
   slug: string;
   created_at: string;
 }
+
+/** An org's RFC 7591 switch as the admin API shows it (workers/token/src/admin/client-registration.ts). */
+interface ClientRegistrationSetting {
+  org_id: string;
+  dynamic_client_registration: boolean;
+  registration_endpoint: string;
+  updated_at: string | null;
+}
+
+const ON_OFF: Record<string, boolean> = { on: true, off: false };
 
 export function registerOrgCommands(program: Command): void {
   const org = program.command("org").description("organizations (tenants)");
@@ -46,4 +57,30 @@ export function registerOrgCommands(program: Command): void {
       );
     },
   );
+
+  withCommonOptions(
+    org
+      .command("set <org>")
+      .description("change an organization's settings; prints them")
+      .requiredOption(
+        "--dcr <on|off>",
+        "RFC 7591 dynamic client registration for the org's MCP clients (off by default)",
+      ),
+  ).action(async (orgId: string, options: CommonOptions & { dcr: string }) => {
+    const on = ON_OFF[options.dcr];
+    if (on === undefined) throw new CliError(`--dcr must be on or off, not ${options.dcr}`);
+    const setting = await new AdminApi(options).request<ClientRegistrationSetting>(
+      "PUT",
+      `/orgs/${encodeURIComponent(orgId)}/client-registration`,
+      { dynamic_client_registration: on },
+    );
+    printResult(options.json, setting, () =>
+      keyValueTable([
+        ["org_id", setting.org_id],
+        ["dcr", setting.dynamic_client_registration ? "on" : "off"],
+        ["registration_endpoint", setting.registration_endpoint],
+        ["updated_at", setting.updated_at ?? ""],
+      ]),
+    );
+  });
 }

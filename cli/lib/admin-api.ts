@@ -22,7 +22,7 @@ export class AdminApi {
     this.#profile = options.profile;
   }
 
-  async request<T>(method: "GET" | "POST" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
+  async request<T>(method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
     const token = await (this.#token ??= this.#fetchToken());
     const response = await send(`${this.#issuer}${ENDPOINT.admin}${path}`, {
       method,

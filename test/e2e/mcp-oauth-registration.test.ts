@@ -1,13 +1,15 @@
-// How MCP clients may not onboard: Dynamic Client Registration (RFC 7591),
-// which the MCP authorization specification now deprecates. It is off for
-// every org (Better Auth's allowDynamicClientRegistration is false in
-// workers/authn/src/auth/plugins/oauth-provider.ts; there is no per-org
-// setting to turn it on): the metadata advertises no registration endpoint,
-// and a registration request at either spelling of the path registers nothing;
-// it advertises Client ID Metadata Documents instead.
+// Dynamic Client Registration (RFC 7591), which the MCP authorization
+// specification now deprecates. Off by default for every org (Better Auth's
+// allowDynamicClientRegistration is false in
+// workers/authn/src/auth/plugins/oauth-provider.ts): the metadata advertises
+// no registration endpoint, and a registration request at either spelling of
+// the issuer-wide path registers nothing; Client ID Metadata Documents are
+// advertised instead. An org's operator may open its own endpoint,
+// /oauth2/register/<org> (`mono-auth org set <org> --dcr on`), and close it again.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { interopOperator } from "../support/interop.ts";
+import { operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 let system: RunningSystem;
@@ -60,5 +62,48 @@ describe("Dynamic Client Registration is off", () => {
       error: "access_denied",
       error_description: "Client registration is disabled",
     });
+  });
+});
+
+describe("an org's own registration endpoint, opened and closed with the CLI", () => {
+  it("mono-auth org set ORG --dcr on: the org's MCP clients register through the gateway (201); --dcr off: 403 ERR_DCR_DISABLED", async () => {
+    const operator = await operatorCli(system, "dcr");
+    const orgId = (await operator.json<{ id: string }>("org", "create", "--name", "dcr-org")).id;
+    const register = () =>
+      system.fetch(`${ENDPOINT.clientRegistration}/${orgId}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(REGISTRATION),
+      });
+    const closed = await register();
+    expect(closed.status).toBe(403);
+    expect(await closed.json()).toMatchObject({
+      error: "access_denied",
+      error_description: expect.stringMatching(/^ERR_DCR_DISABLED:/),
+    });
+
+    const on = await operator.json<{ dynamic_client_registration: boolean; registration_endpoint: string }>(
+      ...["org", "set", orgId, "--dcr", "on"],
+    );
+    expect(on).toMatchObject({
+      dynamic_client_registration: true,
+      registration_endpoint: `${system.origin}${ENDPOINT.clientRegistration}/${orgId}`,
+    });
+    const registered = await register();
+    expect(registered.status).toBe(201);
+    expect(await registered.json()).toMatchObject({
+      client_id: expect.stringMatching(/^oidc_/),
+      redirect_uris: REGISTRATION.redirect_uris,
+      token_endpoint_auth_method: "none",
+    });
+
+    const off = await operator.cli("org", "set", orgId, "--dcr", "off");
+    expect(off.code).toBe(0);
+    expect(off.stdout).toContain("off");
+    expect((await register()).status).toBe(403);
+
+    const wrong = await operator.cli("org", "set", orgId, "--dcr", "maybe");
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toContain("--dcr must be on or off");
   });
 });
