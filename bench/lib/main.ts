@@ -247,6 +247,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
         revokedEntries: o.revoked,
         fanOut: o.fanOut,
         rounds,
+        cpuSeconds: () => system.cpuSeconds(),
         // Same state and port; only the gateway's revocation vars change.
         restartWithGatewayVars: async (vars) => {
           await stop(system);
