@@ -128,7 +128,7 @@ describe("SCIM Groups", () => {
     ).toBeNull();
   });
 
-  it("discovery: ServiceProviderConfig and ResourceTypes, to an authenticated directory", async () => {
+  it("discovery: ServiceProviderConfig, ResourceTypes and Schemas, to an authenticated directory", async () => {
     const { token } = await scimOrg();
     const config = (await (await scim("GET", "/ServiceProviderConfig", token)).json()) as Record<string, unknown>;
     expect(config).toMatchObject({
@@ -139,6 +139,11 @@ describe("SCIM Groups", () => {
     });
     const types = (await (await scim("GET", "/ResourceTypes", token)).json()) as { Resources: { id: string }[] };
     expect(types.Resources.map((t) => t.id)).toEqual(["User", "Group"]);
+    const schemas = (await (await scim("GET", "/Schemas", token)).json()) as {
+      Resources: { id: string; attributes: { name: string }[] }[];
+    };
+    expect(schemas.Resources.map((s) => s.id)).toEqual(["urn:ietf:params:scim:schemas:core:2.0:User", GROUP_SCHEMA]);
+    expect(schemas.Resources[0]?.attributes.map((a) => a.name)).toContain("userName");
     expect((await scim("GET", "/ServiceProviderConfig", undefined)).status).toBe(401);
   });
 });

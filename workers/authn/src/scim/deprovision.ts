@@ -56,6 +56,11 @@ export function endAccess(env: AuthnEnv, orgId: string, userId: string, reason: 
     const { internalAdapter } = await getAuth(env).$context;
     await internalAdapter.deleteUserSessions(userId);
     await revokeMemberTokens(env, orgId, userId, reason);
+    // A sign-in that read "no ban" just before the ban row landed may insert
+    // its session after the first pass read the table: the second pass,
+    // after the revocation's round trip, ends it too (the operator ban in
+    // workers/token/src/admin/users.ts has the same window, once).
+    await internalAdapter.deleteUserSessions(userId);
   });
 }
 

@@ -1,16 +1,19 @@
 /**
  * RFC 7644 §4 discovery: what this server supports (ServiceProviderConfig,
- * RFC 7643 §5) and which resources it serves (ResourceTypes, §6), so a
+ * RFC 7643 §5), which resources it serves (ResourceTypes, §6) and their
+ * attributes (Schemas, §7, scim/schemas.ts), so a
  * directory configures itself instead of guessing. Answered to an
  * authenticated directory only, like every other SCIM path here.
  */
 import type { Hono } from "hono";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
 import { authnConfig } from "../config.ts";
 import type { ScimApp } from "./authenticate.ts";
 import { scimJson } from "./http.ts";
 import { MAX_RESULTS } from "./query.ts";
 import { listResponse, SCIM_SCHEMA } from "./resources.ts";
+import { schemaResources } from "./schemas.ts";
 
 export function discoveryRoutes(app: Hono<ScimApp>): void {
   app.get("/ServiceProviderConfig", (c) =>
@@ -47,5 +50,18 @@ export function discoveryRoutes(app: Hono<ScimApp>): void {
       meta: { resourceType: "ResourceType", location: `${base}/${t.id}` },
     }));
     return scimJson(listResponse(types, types.length, 1));
+  });
+
+  app.get("/Schemas", (c) => {
+    const schemas = schemaResources(`${authnConfig(c.env).issuer}${ENDPOINT.scim}/Schemas`);
+    return scimJson(listResponse(schemas, schemas.length, 1));
+  });
+
+  app.get("/Schemas/:id", (c) => {
+    const schema = schemaResources(`${authnConfig(c.env).issuer}${ENDPOINT.scim}/Schemas`).find(
+      (s) => s.id === c.req.param("id"),
+    );
+    if (!schema) throw new ScimError("not_found", "no such Schema");
+    return scimJson(schema);
   });
 }
