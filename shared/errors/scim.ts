@@ -28,9 +28,16 @@ export type ScimType =
  * Codes of errors without a `scimType` (§3.12 defines none for them): the
  * bearer token is missing or not this server's (401), the resource is not
  * the token's org's (404), the method or path is not SCIM (404/405), a
- * failure to record a revocation (503).
+ * failure to record a revocation (503), our own failure (500, nothing of
+ * its cause in the body).
  */
-export type ScimPlainError = "unauthorized" | "not_found" | "method_not_allowed" | "unavailable" | "payload_too_large";
+export type ScimPlainError =
+  | "unauthorized"
+  | "not_found"
+  | "method_not_allowed"
+  | "unavailable"
+  | "payload_too_large"
+  | "server_error";
 
 const PLAIN_STATUS: Record<ScimPlainError, number> = {
   unauthorized: 401,
@@ -38,6 +45,7 @@ const PLAIN_STATUS: Record<ScimPlainError, number> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   unavailable: 503,
+  server_error: 500,
 };
 
 /** §3.12 table 9: every scimType but `uniqueness` is a 400; `uniqueness` is 409. */

@@ -21,7 +21,8 @@ function patch(...Operations: unknown[]) {
   return { schemas: [PATCH_SCHEMA], Operations };
 }
 
-describe("SCIM Groups", () => {
+// Each test makes a dozen or more requests, each a few D1 statements: slow on a loaded machine, not wrong.
+describe("SCIM Groups", { timeout: 30_000 }, () => {
   it("a Group keeps its members; PATCH adds and removes them (filtered path); DELETE removes it", async () => {
     const { token } = await scimOrg();
     const [ada, bob] = [await provision(token), await provision(token)];

@@ -29,7 +29,8 @@ async function sessionCount(userId: string) {
   return row?.n ?? 0;
 }
 
-describe("SCIM Users", () => {
+// Each test makes a dozen or more requests, each a few D1 statements: slow on a loaded machine, not wrong.
+describe("SCIM Users", { timeout: 30_000 }, () => {
   it("POST creates the person and their org membership; GET and `userName eq` find them", async () => {
     const { orgId, token } = await scimOrg();
     const userName = `Grace.${crypto.randomUUID()}@Corp.Example`;

@@ -19,7 +19,6 @@
  */
 import { Hono } from "hono";
 import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
-import { internalErrorResponse } from "../../../../shared/errors/http.ts";
 import { auditScimWrites } from "./audit.ts";
 import { authenticateScim, type ScimApp } from "./authenticate.ts";
 import { discoveryRoutes } from "./discovery.ts";
@@ -33,8 +32,10 @@ export function scimApp(): Hono<ScimApp> {
   userRoutes(app);
   groupRoutes(app);
   app.notFound(() => scimErrorResponse(new ScimError("not_found", "no such SCIM endpoint")));
-  app.onError((error) =>
-    error instanceof ScimError ? scimErrorResponse(error) : internalErrorResponse("authn worker (SCIM)", error),
-  );
+  app.onError((error) => {
+    if (error instanceof ScimError) return scimErrorResponse(error);
+    console.error("authn worker (SCIM) failed", error);
+    return scimErrorResponse(new ScimError("server_error", "internal error"));
+  });
   return app;
 }

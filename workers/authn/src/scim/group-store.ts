@@ -34,19 +34,25 @@ const columns = {
 
 type GroupRow = Omit<StoredGroup, "members" | "memberIds">;
 
+/** Each group's members, in one query for the whole page. */
 async function withMembers(db: DrizzleD1Database, rows: GroupRow[]): Promise<StoredGroup[]> {
-  const out: StoredGroup[] = [];
-  for (const row of rows) {
-    const members = await db
-      .select({ id: scimUser.userId, userName: scimUser.userName })
-      .from(scimGroupMember)
-      .innerJoin(scimUser, eq(scimUser.userId, scimGroupMember.userId))
-      .where(eq(scimGroupMember.groupId, row.id))
-      .orderBy(asc(scimUser.userNameKey))
-      .all();
-    out.push({ ...row, members, memberIds: members.map((m) => m.id) });
-  }
-  return out;
+  if (rows.length === 0) return [];
+  const members = await db
+    .select({ groupId: scimGroupMember.groupId, id: scimUser.userId, userName: scimUser.userName })
+    .from(scimGroupMember)
+    .innerJoin(scimUser, eq(scimUser.userId, scimGroupMember.userId))
+    .where(
+      inArray(
+        scimGroupMember.groupId,
+        rows.map((r) => r.id),
+      ),
+    )
+    .orderBy(asc(scimUser.userNameKey))
+    .all();
+  return rows.map((row) => {
+    const own = members.filter((m) => m.groupId === row.id).map(({ id, userName }) => ({ id, userName }));
+    return { ...row, members: own, memberIds: own.map((m) => m.id) };
+  });
 }
 
 export async function requireGroup(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredGroup> {

@@ -11,10 +11,10 @@ import { scimJson, scimBody } from "./http.ts";
 import { patchOperations, patchUser } from "./patch.ts";
 import { listQuery } from "./query.ts";
 import { listResponse, type StoredUser, type UserState, userResource, userStateFromBody } from "./resources.ts";
-import { findUser, insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
+import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
 
 async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
-  const stored = (await findUser(drizzle(c.env.DB), c.var.scim.orgId, id)) as StoredUser;
+  const stored = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, id);
   const resource = userResource(authnConfig(c.env).issuer, stored);
   return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
 }
@@ -41,10 +41,7 @@ export function userRoutes(app: Hono<ScimApp>): void {
     );
   });
 
-  app.get("/Users/:id", async (c) => {
-    await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return answer(c, c.req.param("id"), 200);
-  });
+  app.get("/Users/:id", (c) => answer(c, c.req.param("id"), 200));
 
   app.post("/Users", async (c) => {
     const state = userStateFromBody(await scimBody(c));
