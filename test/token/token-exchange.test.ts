@@ -7,7 +7,10 @@ import { adminAudience } from "../../shared/contracts/endpoints.ts";
 import { GRANT_TYPE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { oauthClient } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
+import { tokenConfig } from "../../workers/token/src/config.ts";
 import { listDelegationGrants, revokeDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
+import { operatorRotation } from "../../workers/token/src/keys/rotation.ts";
+import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { createTestOrg, registerTestClient, setOrgPolicy, clientToken } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest, signWithOurKey } from "./fixtures.ts";
 import {
@@ -262,6 +265,19 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
     expect((await exchange(agent, delegationParams(live, actor))).status).toBe(200);
     await recordRevocation(env, { orgId, kind: "subject", value: userId, reason: "test" });
     await expectOAuthError(await exchange(agent, delegationParams(live, actor)), 400, "invalid_request");
+  });
+
+  it("invalid_request at once for tokens whose signing key an emergency rotation retired, right after they exchanged", async () => {
+    const { orgId, userId, agent } = await orgWithAgent();
+    await grantDelegation(orgId, userId, agent);
+    const params = delegationParams(await userToken(orgId, userId), await clientToken(agent));
+    // This exchange reads our keys, so the next one starts its reads with them
+    // before its own read answers (grants/token-exchange-prefetch.ts).
+    expect((await exchange(agent, params)).status).toBe(200);
+    await operatorRotation(keyStore(env, tokenConfig(env)), { emergency: true });
+    await expectOAuthError(await exchange(agent, params), 400, "invalid_request");
+    const signedByTheNextKey = delegationParams(await userToken(orgId, userId), await clientToken(agent));
+    expect((await exchange(agent, signedByTheNextKey)).status).toBe(200);
   });
 
   it("invalid_request for an actor token whose client was revoked", async () => {

@@ -43,6 +43,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const headers = c.req.raw.headers;
     // Our keys (public) are read beside client authentication's D1 read, not after it.
     const ourKeys = grant.verifiesOurTokens ? databaseKeyResolver(env.DB, { readNow: true }) : undefined;
+    // And whatever else the grant can start before it knows the client (it never throws).
+    const prefetched = grant.prefetch?.(params, { env, config });
     const client = await authenticateClient({ params, headers }, { env, config });
     // A public client (`none`) is named, not authenticated: anyone can send
     // its id, so its refusals stay anonymous (shared/audit aggregates those).
@@ -58,6 +60,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
       mint,
       waitUntil,
       ...(ourKeys ? { ourKeys } : {}),
+      ...(prefetched ? { prefetched } : {}),
       ...(dpop ? { confirmation: dpop } : {}),
     };
     const issued = await grant.handle({ params, client, headers }, context);

@@ -4,12 +4,13 @@ import { mintGuardrails } from "../clients/guardrails.ts";
 import { requireParam } from "../http/read-form.ts";
 import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
 import { requireNotRevoked } from "../subject-tokens/not-revoked.ts";
-import type { TokenVerifier, VerifiedToken } from "../subject-tokens/types.ts";
+import type { TokenRole, TokenVerifier, VerifiedToken } from "../subject-tokens/types.ts";
 import { verificationContext } from "../subject-tokens/verification-context.ts";
 import { liveDelegationGrants } from "./delegation-grants.ts";
 import { issueExchangedAccessToken } from "./token-exchange-access.ts";
 import { requireOrgClient } from "./grant-client.ts";
 import { issueIdJagByExchange } from "./token-exchange-id-jag.ts";
+import { confirmEarlyToken, type EarlyToken, prefetchedGrants, prefetchExchange } from "./token-exchange-prefetch.ts";
 import { resolveParties } from "./token-exchange-parties.ts";
 import type { GrantHandler, TokenParams } from "./types.ts";
 
@@ -63,6 +64,7 @@ export const tokenExchangeGrant: GrantHandler = {
   grantType: GRANT_TYPE.tokenExchange,
   advertised: true,
   verifiesOurTokens: true,
+  prefetch: prefetchExchange,
   async handle(request, context) {
     try {
       return await exchangeTokens(request, context);
@@ -76,31 +78,36 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
   const exchange = readExchangeRequest(request.params);
   const client = requireOrgClient(request.client, GRANT_TYPE.tokenExchange);
   const verification = verificationContext(context);
+  // Reads started beside client authentication (grants/token-exchange-prefetch.ts), used only where they match.
+  const early = await context.prefetched;
+  const verify = async (token: string, role: TokenRole, verifier: TokenVerifier, prefetched?: EarlyToken) =>
+    (await confirmEarlyToken(prefetched, token, verification.resolveKey)) ?? verifier(token, role, verification);
   // Independent work side by side: the guardrails (the org's policy was read
   // with the client), and both tokens' signatures and claims, which share one
   // read of our keys (started by the endpoint beside client authentication).
   const [guardrails, subject, actor] = await Promise.all([
     mintGuardrails(context.env.DB, context.config, client.registration),
-    exchange.subjectVerifier(exchange.subjectToken, "subject_token", verification),
-    exchange.actor?.verifier(exchange.actor.token, "actor_token", verification),
+    verify(exchange.subjectToken, "subject_token", exchange.subjectVerifier, early?.subject),
+    exchange.actor && verify(exchange.actor.token, "actor_token", exchange.actor.verifier, early?.actor),
   ]);
   // The client acts for the subject (resolveParties' `delegated`): the grants
-  // behind that are read now, beside the revocation check, and consulted only
-  // once every check before them passed (settleExchange).
+  // behind that are read now (or were, beside authentication), beside the
+  // revocation check, and consulted only once every check before them passed
+  // (settleExchange).
+  const grantsQuery = { orgId: client.orgId, subject: subject.unchecked.subject, actorClientId: client.clientId };
   const delegationGrants =
     actor !== undefined || subject.unchecked.act !== undefined
-      ? startReading(
-          liveDelegationGrants(
-            context.env.DB,
-            { orgId: client.orgId, subject: subject.unchecked.subject, actorClientId: client.clientId },
-            new Date(),
-          ),
-        )
+      ? (prefetchedGrants(early, grantsQuery) ??
+        startReading(liveDelegationGrants(context.env.DB, grantsQuery, new Date())))
       : undefined;
-  // Both tokens against their org's object in one call (subject-tokens/not-revoked.ts).
+  // Both tokens against their org's object in one call (subject-tokens/not-revoked.ts),
+  // made beside authentication when these are the very tokens that were verified then.
+  const presented = actor ? [subject, actor] : [subject];
+  const sameTokens = early !== undefined && subject === early.subject.signed && actor === early.actor?.signed;
   const [subjectToken, actorToken] = await requireNotRevoked(
-    actor ? [subject, actor] : [subject],
+    presented,
     verification.revocations,
+    sameTokens ? early.revoked : undefined,
   );
   const parties = resolveParties(
     client,

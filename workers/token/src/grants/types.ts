@@ -3,6 +3,7 @@ import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
 import type { MintedIdJag } from "../id-jag/sign-id-jag.ts";
 import type { AccessTokenRequest, MintedAccessToken } from "../mint/mint-access-token.ts";
+import type { ExchangePrefetch } from "./token-exchange-prefetch.ts";
 
 /** The parameters of a token request (RFC 6749 §3.2), each present at most once. */
 export type TokenParams = ReadonlyMap<string, string>;
@@ -42,6 +43,8 @@ export interface GrantContext {
   ourKeys?: KeyResolver;
   /** Keeps background work (a `last_used_at` update) alive after the answer, never delaying it. */
   waitUntil: (promise: Promise<unknown>) => void;
+  /** What the grant's `prefetch` started beside client authentication, if it has one. */
+  prefetched?: Promise<ExchangePrefetch | undefined>;
 }
 
 /** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */
@@ -68,6 +71,13 @@ export interface GrantHandler {
   advertised: boolean;
   /** It verifies tokens we issued (RFC 8693 subject and actor tokens): the endpoint reads our keys early for it. */
   verifiesOurTokens?: boolean;
+  /**
+   * Starts reads the grant will need while the endpoint authenticates the
+   * client (grants/token-exchange-prefetch.ts), handed back as
+   * GrantContext.prefetched. It never throws and decides nothing: the grant
+   * makes every check itself, after authentication.
+   */
+  prefetch?(params: TokenParams, context: Pick<GrantContext, "env" | "config">): Promise<ExchangePrefetch | undefined>;
   /** Issues a token or throws an OAuthError with the RFC's code. */
   handle(request: GrantRequest, context: GrantContext): Promise<IssuedToken>;
 }

@@ -1,7 +1,7 @@
 import { importJWK, type JWK } from "jose";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
-import { jwksFromDatabase } from "./signing-keys.ts";
+import { jwksFromDatabase, SIGNING_KEY_CACHE_MS } from "./signing-keys.ts";
 
 /**
  * Imported public keys by kid, with the JWK text they came from: importing
@@ -23,15 +23,57 @@ const MAX_IMPORTED = 16;
  */
 export function databaseKeyResolver(db: D1Database, options: { readNow?: boolean } = {}): KeyResolver {
   let keys: Promise<ReadonlyMap<string, JWK>> | undefined;
-  const read = () =>
-    (keys ??= jwksFromDatabase(db).then(
-      (jwks) => new Map(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [[k.kid, k] as const] : []))),
-    ));
+  const read = () => {
+    const startedAt = Date.now();
+    return (keys ??= jwksFromDatabase(db).then((jwks) => {
+      const byKid = new Map(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [[k.kid, k] as const] : [])));
+      remember(byKid, startedAt);
+      return byKid;
+    }));
+  };
   // Read now, so the read overlaps other work (endpoints/token.ts); a failure surfaces at the first lookup.
   if (options.readNow) read().catch(() => undefined);
   return async (kid) => {
     const jwk = (await read()).get(kid);
     return jwk ? importOnce(kid, jwk) : undefined;
+  };
+}
+
+/**
+ * The keys the latest D1 read in this isolate found published, as JWK text
+ * by kid, and when that read started (recentKeyResolver).
+ */
+let latestRead: { startedAt: number; jwks: ReadonlyMap<string, string> } | undefined;
+
+/**
+ * How old the latest read may be for recentKeyResolver to use it. Not what
+ * makes a token valid (the request's own read does that), only which keys
+ * may start work before it answers; SIGNING_KEY_CACHE_MS is the bound the
+ * issuer already accepts for a rotation to reach every isolate.
+ */
+const RECENT_READ_MS = SIGNING_KEY_CACHE_MS;
+
+function remember(byKid: ReadonlyMap<string, JWK>, startedAt: number): void {
+  if (latestRead && latestRead.startedAt > startedAt) return;
+  latestRead = { startedAt, jwks: new Map([...byKid].map(([kid, jwk]) => [kid, JSON.stringify(jwk)])) };
+}
+
+/**
+ * A key resolver without I/O, for work a request starts before its own read
+ * of our keys answers (grants/token-exchange-prefetch.ts): a key this
+ * isolate imported, when the latest D1 read here, at most RECENT_READ_MS
+ * ago, published it with the same JWK. Never the last word on a token: the
+ * key it gave must be the very key the request's own resolver gives
+ * (the same CryptoKey: importOnce keeps one per kid and JWK text), or
+ * whatever was verified with it is verified again.
+ */
+export function recentKeyResolver(now = Date.now()): KeyResolver | undefined {
+  const read = latestRead;
+  if (!read || now - read.startedAt > RECENT_READ_MS) return undefined;
+  return async (kid) => {
+    const text = read.jwks.get(kid);
+    const hit = imported.get(kid);
+    return text !== undefined && hit?.jwk === text ? hit.key : undefined;
   };
 }
 

@@ -14,8 +14,12 @@ import type { SignedToken, VerifiedToken } from "./types.ts";
 export async function requireNotRevoked(
   tokens: readonly SignedToken[],
   revocations: RevocationReader,
+  /** The same call's answers for exactly these tokens, started earlier (grants/token-exchange-prefetch.ts). */
+  answered?: Promise<readonly boolean[]>,
 ): Promise<VerifiedToken[]> {
-  const revoked = await revocations.areRevoked(tokens.map((token) => token.revocable));
+  const revoked = await (answered ?? revocations.areRevoked(tokens.map((token) => token.revocable)));
+  // A short answer would leave a token unchecked: refuse it rather than read it as not revoked.
+  if (revoked.length !== tokens.length) throw new Error("revocation check answered for the wrong number of tokens");
   const first = tokens.find((_, index) => revoked[index] !== false);
   if (first) {
     throw new OAuthError(

@@ -62,4 +62,8 @@ export interface VerificationContext extends GrantContext {
  * that for every token of the request at once). Throws OAuthError
  * `invalid_grant` for a token that is malformed, forged, expired or not ours.
  */
-export type TokenVerifier = (token: string, role: TokenRole, context: VerificationContext) => Promise<SignedToken>;
+export type TokenVerifier = (
+  token: string,
+  role: TokenRole,
+  context: Pick<VerificationContext, "config" | "resolveKey">,
+) => Promise<SignedToken>;

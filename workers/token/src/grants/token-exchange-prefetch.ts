@@ -1,0 +1,136 @@
+import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
+import { recentKeyResolver } from "../keys/database-key-resolver.ts";
+import { RevocationReader } from "../revocation/revocation-reader.ts";
+import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
+import type { SignedToken, TokenRole, TokenVerifier } from "../subject-tokens/types.ts";
+import { type DelegationGrant, type DelegationQuery, liveDelegationGrants } from "./delegation-grants.ts";
+import type { GrantContext, TokenParams } from "./types.ts";
+
+/** A presented token as verified before the request's own read of our keys, and the key that verified it. */
+export interface EarlyToken {
+  token: string;
+  signed: SignedToken;
+  kid: string;
+  key: CryptoKey;
+}
+
+/** Who a delegation-grant read was for. */
+export type GrantsQuery = Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">;
+
+/**
+ * What a token exchange starts while its client authenticates
+ * (GrantHandler.prefetch), so that the revocation check and the delegation
+ * grants cost no round trip after authentication: without it, an exchange
+ * with an actor waited for the client's D1 read, then for its org's Durable
+ * Object (bench/README.md, "Measured"). The checks themselves, their order
+ * and their refusals are unchanged (grants/token-exchange.ts): this only
+ * starts reads, and the exchange relies on what it read only where it is
+ * exactly what it would have read itself — the same tokens, verified with
+ * the very key the request's own read of our keys gives (confirmEarlyToken),
+ * and the grants of the same org, subject and client.
+ */
+export interface ExchangePrefetch {
+  subject: EarlyToken;
+  actor?: EarlyToken;
+  /** OrgState.areRevoked for [subject, actor], in that order (subject-tokens/not-revoked.ts). */
+  revoked: Promise<readonly boolean[]>;
+  /** The live grants of the subject to the acting client, when the tokens name one. */
+  grants?: { query: GrantsQuery; live: Promise<DelegationGrant[]> };
+}
+
+/**
+ * Starts an exchange's reads before client authentication, or does nothing.
+ * It starts them only for tokens whose signatures verify with a key this
+ * isolate imported and its latest read of our keys, moments ago, found
+ * published (keys/database-key-resolver.ts recentKeyResolver): so only a
+ * holder of a genuine token of ours makes it read anything, and only that
+ * token's own org object and grants. Never throws, and never leaves a
+ * rejected promise unhandled: a refusal is for the exchange to make, in its
+ * order, after authentication.
+ */
+export async function prefetchExchange(
+  params: TokenParams,
+  context: Pick<GrantContext, "env" | "config">,
+): Promise<ExchangePrefetch | undefined> {
+  try {
+    const resolveKey = recentKeyResolver();
+    if (!resolveKey) return undefined;
+    const subjectVerifier = subjectTokenVerifier(params.get("subject_token_type") ?? "");
+    const actorToken = params.get("actor_token");
+    const actorVerifier = actorTokenVerifier(params.get("actor_token_type") ?? "");
+    const verify = (token: string | undefined, role: TokenRole, verifier: TokenVerifier | undefined) =>
+      token && verifier ? verifyEarly(token, role, verifier, context.config, resolveKey) : undefined;
+    const [subject, actor] = await Promise.all([
+      verify(params.get("subject_token"), "subject_token", subjectVerifier),
+      actorToken === undefined ? undefined : verify(actorToken, "actor_token", actorVerifier),
+    ]);
+    if (!subject || (actorToken !== undefined && !actor)) return undefined;
+    const tokens = actor ? [subject, actor] : [subject];
+    const revoked = new RevocationReader(context.env.ORG_STATE).areRevoked(tokens.map((t) => t.signed.revocable));
+    revoked.catch(() => undefined);
+    // The client that acts: the actor token's, or the current actor of a delegated subject token.
+    const actorClientId = actor ? actor.signed.unchecked.clientId : subject.signed.unchecked.act?.client_id;
+    if (actorClientId === undefined) return { subject, ...(actor ? { actor } : {}), revoked };
+    const query: GrantsQuery = {
+      orgId: subject.signed.unchecked.orgId,
+      subject: subject.signed.unchecked.subject,
+      actorClientId,
+    };
+    const live = liveDelegationGrants(context.env.DB, query, new Date());
+    live.catch(() => undefined);
+    return { subject, ...(actor ? { actor } : {}), revoked, grants: { query, live } };
+  } catch {
+    return undefined;
+  }
+}
+
+/** One token through its verifier, with a resolver that notes the key it gave; undefined if it does not verify. */
+async function verifyEarly(
+  token: string,
+  role: TokenRole,
+  verifier: TokenVerifier,
+  config: GrantContext["config"],
+  recent: KeyResolver,
+): Promise<EarlyToken | undefined> {
+  let used: { kid: string; key: CryptoKey } | undefined;
+  const resolveKey: KeyResolver = async (kid) => {
+    const key = await recent(kid);
+    if (key) used = { kid, key };
+    return key;
+  };
+  try {
+    const signed = await verifier(token, role, { config, resolveKey });
+    return used ? { token, signed, ...used } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The early verification of `token`, if it is this token's and the request's
+ * own resolver (D1, read for this request) gives the very key that verified
+ * it: then verifying again would check the same signature and claims with
+ * the same key, so it is not done twice. Otherwise undefined: verify as usual.
+ */
+export async function confirmEarlyToken(
+  early: EarlyToken | undefined,
+  token: string,
+  resolveKey: KeyResolver,
+): Promise<SignedToken | undefined> {
+  if (!early || early.token !== token) return undefined;
+  return (await resolveKey(early.kid)) === early.key ? early.signed : undefined;
+}
+
+/** The prefetched grants, if they were read for exactly this org, subject and acting client. */
+export function prefetchedGrants(
+  prefetch: ExchangePrefetch | undefined,
+  query: GrantsQuery,
+): Promise<DelegationGrant[]> | undefined {
+  const grants = prefetch?.grants;
+  if (!grants) return undefined;
+  const same =
+    grants.query.orgId === query.orgId &&
+    grants.query.subject === query.subject &&
+    grants.query.actorClientId === query.actorClientId;
+  return same ? grants.live : undefined;
+}
