@@ -94,11 +94,15 @@ export default defineConfig({
         // the transmitter's, so org clients can manage SSF streams.
         {
           ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
+          // Access webhooks retried at once (the consumer's backoff starts from 0), so a test sees every attempt.
+          ACCESS_WEBHOOK_RETRY_BASE_SECONDS: "0",
         },
         // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
         {
           SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver",
           SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver",
+          // Access webhooks leave through the same receiver (workers/token/src/mcp/webhook-delivery.ts).
+          ACCESS_WEBHOOK_OUTBOUND: "mono-auth-test-ssf-receiver",
           // The saved-token vault's tests reach the provider above as a real server.
           VAULT_UPSTREAM: "mono-auth-test-vault-upstream",
           // The browser provider's pages (sign-up, authorize, consent), driven as a browser would (test/token/oidc-*.test.ts).

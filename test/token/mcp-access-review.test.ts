@@ -1,8 +1,7 @@
 import { env, exports } from "cloudflare:workers";
-import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, jwtVerify } from "jose";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { decodeJwt } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { ACCESS_EVENT_JWT_TYP } from "../../shared/contracts/mcp.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { adminRequest, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken, createTestOrg } from "./clients-fixtures.ts";
@@ -28,10 +27,6 @@ import {
 let operator: string;
 beforeAll(async () => {
   operator = await operatorToken();
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
 });
 
 describe("operator review: approve, deny, expire", () => {
@@ -188,53 +183,6 @@ describe("operator review: revoking a grant", () => {
     // Revoking twice keeps the first time.
     const again = await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${grant.id}`, { token: operator });
     expect(((await again.json()) as GrantView).revoked_at).toBe(revoked.revoked_at);
-  });
-});
-
-describe("notifications: the org's signed webhook", () => {
-  it("refuses a webhook URL that is not public https (400 invalid_body)", async () => {
-    const orgId = await createTestOrg();
-    for (const url of ["http://hooks.example.com", "https://192.168.1.1/hook", "not a url"]) {
-      const response = await adminRequest("PUT", `/orgs/${orgId}/access-webhook`, { token: operator, body: { url } });
-      expect((await expectHttpError(response, 400, "invalid_body")).detail).toMatch(/^url:/);
-    }
-  });
-
-  it("POSTs a JWS signed with the issuer's key (typ mono-access-event+jwt) on a new request and on its decision", async () => {
-    const { orgId, token } = await setup();
-    const hook = "https://hooks.example.com/mono-auth";
-    const set = await adminRequest("PUT", `/orgs/${orgId}/access-webhook`, { token: operator, body: { url: hook } });
-    expect(await set.json()).toEqual({ url: hook });
-    // The receiver is outside the system: stand in for it at the network.
-    const received: { url: string; contentType: string | null; body: string }[] = [];
-    const realFetch = globalThis.fetch;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-      if (url !== hook) return realFetch(input, init);
-      received.push({ url, contentType: new Headers(init?.headers).get("Content-Type"), body: String(init?.body) });
-      return new Response(null, { status: 204 });
-    });
-    const request = await fileRequest(token);
-    await expect.poll(() => received.length).toBe(1);
-    await approve(orgId, request.id);
-    await expect.poll(() => received.length).toBe(2);
-
-    const jwks = (await (await exports.default.fetch(`http://localhost${ENDPOINT.jwks}`)).json()) as JSONWebKeySet;
-    const events: string[] = [];
-    for (const delivery of received) {
-      expect(delivery.contentType).toBe("application/jwt");
-      const { payload, protectedHeader } = await jwtVerify(delivery.body, createLocalJWKSet(jwks), {
-        issuer: env.ISSUER,
-        audience: hook,
-        typ: ACCESS_EVENT_JWT_TYP,
-      });
-      expect(protectedHeader.alg).toBe("ES256");
-      expect(payload.org_id).toBe(orgId);
-      const [type, event] = Object.entries(payload.events as Record<string, { access_request: RequestView }>)[0] ?? [];
-      expect(event?.access_request.id).toBe(request.id);
-      events.push(type as string);
-    }
-    expect(events).toEqual(["access_request.created", "access_request.approved"]);
   });
 });
 

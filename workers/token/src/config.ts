@@ -28,6 +28,8 @@ export interface TokenConfig {
   dpopNonceRequired: boolean;
   /** How long a key signs before the scheduled rotation replaces it (keys/rotation.ts). */
   signingKeyRotationSeconds: number;
+  /** The wait before an access webhook's second attempt, doubled for each after (mcp/webhook-delivery.ts). */
+  accessWebhookRetryBaseSeconds: number;
 }
 
 /** Shortest lifetime worth issuing: below it a client re-mints on almost every call. */
@@ -49,7 +51,8 @@ type ConfigSource = Record<
   | "ALLOWED_AUDIENCES"
   | "KEY_ENCRYPTION_SECRET"
   | "DPOP_NONCE_REQUIRED"
-  | "SIGNING_KEY_ROTATION_SECONDS",
+  | "SIGNING_KEY_ROTATION_SECONDS"
+  | "ACCESS_WEBHOOK_RETRY_BASE_SECONDS",
   string
 >;
 
@@ -76,6 +79,13 @@ export function parseTokenConfig(env: ConfigSource): TokenConfig {
       env.SIGNING_KEY_ROTATION_SECONDS,
       MIN_ROTATION_SECONDS,
       MAX_ROTATION_SECONDS,
+    ),
+    // 0 lets a test's queue retry at once; an hour is the longest a receiver should wait for the second try.
+    accessWebhookRetryBaseSeconds: integerVar(
+      "ACCESS_WEBHOOK_RETRY_BASE_SECONDS",
+      env.ACCESS_WEBHOOK_RETRY_BASE_SECONDS,
+      0,
+      3600,
     ),
   };
 }

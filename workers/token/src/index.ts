@@ -15,6 +15,7 @@ import { tokenEndpoint } from "./endpoints/token.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { clientRegistrationEndpoint } from "./oidc/client-registration.ts";
 import { agentApi } from "./mcp/agent-api.ts";
+import { ACCESS_WEBHOOK_QUEUE, consumeWebhookDeliveries, type WebhookDelivery } from "./mcp/webhook-delivery.ts";
 import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
 import { vaultFlowRoutes } from "./vault/routes.ts";
 import { ssfConfigurationEndpoint } from "./ssf/configuration.ts";
@@ -60,6 +61,10 @@ app.onError((error) => internalErrorResponse("token worker", error));
 
 export default {
   fetch: app.fetch,
-  queue: consumeAuditBatch,
+  // Two queues: access webhooks to retry (wrangler.toml), and audit events (with their dead letters).
+  queue: (batch, env) =>
+    batch.queue === ACCESS_WEBHOOK_QUEUE
+      ? consumeWebhookDeliveries(batch as unknown as MessageBatch<WebhookDelivery>, env)
+      : consumeAuditBatch(batch, env),
   scheduled: rotateOnSchedule,
 } satisfies ExportedHandler<TokenEnv, AuditRecord>;

@@ -6,6 +6,7 @@ import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { mcpWebhook } from "../../../../shared/db/mcp-schema.ts";
 import type { TokenConfig } from "../config.ts";
 import { currentSigningKey, keyStore } from "../keys/signing-keys.ts";
+import { scheduleRetry, sendWebhook, type WebhookDelivery, webhookTransport } from "./webhook-delivery.ts";
 
 /**
  * Notifications of access requests and decisions: each org may name one
@@ -19,16 +20,17 @@ import { currentSigningKey, keyStore } from "../keys/signing-keys.ts";
  * its payload; the header's `typ` is ACCESS_EVENT_JWT_TYP, so it can never
  * pass as an access token (RFC 8725 §3.11).
  *
- * Delivery is best effort, once, within DELIVERY_TIMEOUT_MS, off the
- * request's path (waitUntil): the access request and the audit trail are
- * the record; the webhook only tells someone to look.
+ * Delivery is off the request's path (waitUntil): the first attempt at
+ * once, then retries with a bounded backoff through a Queue, the same body
+ * and `Webhook-Id` each time, until delivered or given up on and audited
+ * (webhook-delivery.ts). The access request and the audit trail are the
+ * record; the webhook only tells someone to look.
  */
-export const DELIVERY_TIMEOUT_MS = 5_000;
 
 export type AccessEventPayload = Record<string, unknown>;
 
 export interface NotifyDeps {
-  env: Pick<TokenEnv, "DB" | "KV">;
+  env: TokenEnv;
   config: TokenConfig;
   /** The network; tests pass a receiver of their own. */
   fetch?: typeof fetch;
@@ -59,6 +61,7 @@ export async function signAccessEvent(
   orgId: string,
   type: AccessEventType,
   payload: AccessEventPayload,
+  jti: string = crypto.randomUUID(),
 ): Promise<string> {
   const key = await currentSigningKey(keyStore(deps.env, deps.config));
   return new SignJWT({ org_id: orgId, events: { [type]: payload } })
@@ -66,7 +69,7 @@ export async function signAccessEvent(
     .setIssuer(deps.config.issuer)
     .setAudience(audience)
     .setIssuedAt()
-    .setJti(crypto.randomUUID())
+    .setJti(jti)
     .sign(key.privateKey);
 }
 
@@ -80,17 +83,16 @@ export async function notifyAccessEvent(
   try {
     const url = await webhookUrl(deps.env.DB, orgId);
     if (!url) return;
-    const body = await signAccessEvent(deps, url, orgId, type, payload);
-    const send = deps.fetch ?? fetch;
-    const response = await send(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/jwt" },
-      body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    if (!response.ok) console.warn("access webhook refused", orgId, type, response.status);
-    await response.body?.cancel();
+    // The event's jti is its delivery id: one id for every attempt, so a receiver can drop repeats.
+    const deliveryId = crypto.randomUUID();
+    const body = await signAccessEvent(deps, url, orgId, type, payload, deliveryId);
+    const delivery: WebhookDelivery = { delivery_id: deliveryId, org_id: orgId, event: type, url, body };
+    const transport = deps.fetch ? { fetch: deps.fetch } : webhookTransport(deps.env);
+    const error = await sendWebhook(transport, delivery);
+    if (error !== undefined) {
+      console.warn("access webhook not delivered, will retry", orgId, type, error);
+      await scheduleRetry(deps.env, delivery, error);
+    }
   } catch (error) {
     console.warn("access webhook not delivered", orgId, type, error);
   }
