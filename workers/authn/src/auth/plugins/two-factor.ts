@@ -1,6 +1,6 @@
 import { APIError, createAuthMiddleware, getSessionFromCtx, isAPIError } from "better-auth/api";
 import { twoFactor } from "better-auth/plugins";
-import { SECOND_FACTOR_REQUIRED, usedTotpIdentifier } from "../../../../../shared/contracts/second-factor.ts";
+import { SECOND_FACTOR_REQUIRED } from "../../../../../shared/contracts/second-factor.ts";
 import { hasSecondFactorMark, markSecondFactor, secondFactorSatisfied } from "../../two-factor/second-factor.ts";
 
 /**
@@ -71,16 +71,6 @@ function needsSecondFactor(path: string): boolean {
   );
 }
 
-const VERIFY_TOTP = "/two-factor/verify-totp";
-/** Better Auth's challenge cookie name (better-auth's two-factor/constant.mjs; not exported). */
-const CHALLENGE_COOKIE = "two_factor";
-/**
- * How long an accepted code stays refused: Better Auth accepts the code of
- * the previous, current and next 30 s step, so a code is valid for at most
- * three steps.
- */
-const USED_CODE_SECONDS = 3 * 30;
-
 /** Seconds a password sign-in waits for its second factor (Better Auth's `twoFactorCookieMaxAge`). */
 export const TWO_FACTOR_CHALLENGE_SECONDS = 5 * 60;
 /** Days a device stays trusted after "trust this device" (Better Auth's `trustDeviceMaxAge`). */
@@ -90,7 +80,10 @@ export const TRUSTED_DEVICE_DAYS = 30;
  * TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s) with backup codes and
  * trusted devices, plus the mark (two-factor/second-factor.ts) that lets the
  * rest of the Worker tell a session that passed the second factor from one
- * that did not.
+ * that did not. A code is accepted once (RFC 6238 §5.2): the runtime plugin
+ * two-factor/totp-code-claim.ts claims it before Better Auth checks it, in
+ * one conditional INSERT that is both the replay check and the record of
+ * the spent code, so nothing here reads or writes it again.
  */
 export function twoFactorPlugin(issuer: string) {
   const plugin = twoFactor({
@@ -114,71 +107,29 @@ export function twoFactorPlugin(issuer: string) {
     });
   });
 
-  // The person a TOTP verification is for: the session's, or the pending
-  // sign-in's that Better Auth's signed challenge cookie names.
-  const totpPerson = async (ctx: Parameters<Parameters<typeof createAuthMiddleware>[0]>[0]) => {
-    const current = await getSessionFromCtx(ctx, { disableCookieCache: true });
-    if (current) return current.user.id;
-    const cookie = ctx.context.createAuthCookie(CHALLENGE_COOKIE);
-    const challenge = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
-    if (!challenge) return null;
-    return (await ctx.context.internalAdapter.findVerificationValue(challenge))?.value ?? null;
-  };
-  const submittedCode = (body: unknown) =>
-    body && typeof body === "object" && "code" in body && typeof body.code === "string" ? body.code : "";
-
-  // RFC 6238 §5.2: a code is accepted once. Better Auth accepts it again
-  // within its window, so an observed code (shoulder, screen share, proxy)
-  // would work a second time.
-  const refuseReplayedCode = createAuthMiddleware(async (ctx) => {
-    const code = submittedCode(ctx.body);
-    const person = code ? await totpPerson(ctx) : null;
-    if (!person) return;
-    if (await ctx.context.internalAdapter.findVerificationValue(usedTotpIdentifier(person, code))) {
-      throw new APIError("UNAUTHORIZED", { code: "INVALID_CODE", message: "Invalid code" });
-    }
-  });
-
   const markVerifiedSession = createAuthMiddleware(async (ctx) => {
     if (isAPIError(ctx.context.returned) || ctx.context.returned instanceof Error) return;
     const store = ctx.context.internalAdapter;
     const fresh = ctx.context.newSession;
     const prior = ctx.context.session;
-    const spendCode = async () => {
-      const person = fresh?.user.id ?? prior?.user.id ?? (await totpPerson(ctx));
-      const code = submittedCode(ctx.body);
-      if (person && code) {
-        await store.createVerificationValue({
-          identifier: usedTotpIdentifier(person, code),
-          value: person,
-          expiresAt: new Date(Date.now() + USED_CODE_SECONDS * 1000),
-        });
-      }
-    };
-    const markSession = async () => {
-      if (fresh) {
-        if (!fresh.user.twoFactorEnabled) return;
-        const proven =
-          SECOND_FACTOR_PATHS.has(ctx.path) ||
-          PASSWORD_SIGN_IN_PATHS.has(ctx.path) ||
-          // A session replaced by its own person's authenticated action (a
-          // password change, say) keeps what the session it replaces had.
-          (prior !== null &&
-            prior.user.id === fresh.user.id &&
-            prior.session.id !== fresh.session.id &&
-            (await hasSecondFactorMark(store, prior)));
-        if (proven) await markSecondFactor(store, fresh);
-        return;
-      }
-      // Verifying a code with a session and no new one: the session steps up.
-      if (!SECOND_FACTOR_PATHS.has(ctx.path)) return;
-      const current = prior ?? (await getSessionFromCtx(ctx, { disableCookieCache: true }));
-      if (current) await markSecondFactor(store, current);
-    };
-    // Two independent D1 writes on a TOTP sign-in (the spent code, the new
-    // session's mark): made together rather than one after the other, and
-    // both done before the answer goes out.
-    await Promise.all([ctx.path === VERIFY_TOTP ? spendCode() : undefined, markSession()]);
+    if (fresh) {
+      if (!fresh.user.twoFactorEnabled) return;
+      const proven =
+        SECOND_FACTOR_PATHS.has(ctx.path) ||
+        PASSWORD_SIGN_IN_PATHS.has(ctx.path) ||
+        // A session replaced by its own person's authenticated action (a
+        // password change, say) keeps what the session it replaces had.
+        (prior !== null &&
+          prior.user.id === fresh.user.id &&
+          prior.session.id !== fresh.session.id &&
+          (await hasSecondFactorMark(store, prior)));
+      if (proven) await markSecondFactor(store, fresh);
+      return;
+    }
+    // Verifying a code with a session and no new one: the session steps up.
+    if (!SECOND_FACTOR_PATHS.has(ctx.path)) return;
+    const current = prior ?? (await getSessionFromCtx(ctx, { disableCookieCache: true }));
+    if (current) await markSecondFactor(store, current);
   });
 
   return {
@@ -189,7 +140,6 @@ export function twoFactorPlugin(issuer: string) {
           matcher: (context: { path?: string }) => needsSecondFactor(context.path ?? ""),
           handler: refuseUnverifiedSession,
         },
-        { matcher: (context: { path?: string }) => context.path === VERIFY_TOTP, handler: refuseReplayedCode },
       ],
       after: [...plugin.hooks.after, { matcher: () => true, handler: markVerifiedSession }],
     },
