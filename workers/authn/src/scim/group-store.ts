@@ -89,14 +89,30 @@ export async function listGroups(db: DrizzleD1Database, orgId: string, query: Li
   return { groups: await withMembers(db, rows), total: total[0]?.n ?? 0 };
 }
 
+/**
+ * D1 binds at most 100 parameters per statement: ids go in slices that
+ * leave room for the others (org, group, time). The slices of one write are
+ * statements of the same batch, so the write stays one transaction.
+ */
+const IDS_PER_STATEMENT = 90;
+
+function slices(ids: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) out.push(ids.slice(i, i + IDS_PER_STATEMENT));
+  return out;
+}
+
 /** 400 `invalidValue` unless every id is a User of this org's directory. */
 async function requireOwnUsers(db: DrizzleD1Database, orgId: string, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  const [found] = await db
-    .select({ n: count() })
-    .from(scimUser)
-    .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids)));
-  if ((found?.n ?? 0) !== ids.length) {
+  let found = 0;
+  for (const slice of slices(ids)) {
+    const [row] = await db
+      .select({ n: count() })
+      .from(scimUser)
+      .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, slice)));
+    found += row?.n ?? 0;
+  }
+  if (found !== ids.length) {
     throw new ScimError("invalidValue", "every member must be a User of this organization's directory");
   }
 }
@@ -132,12 +148,21 @@ export async function writeGroup(
   const db = drizzle(env.DB);
   if (next) await requireOwnUsers(db, orgId, next.memberIds);
   const affected = [...new Set([...(current?.memberIds ?? []), ...(next?.memberIds ?? [])])];
-  const before: RoleChange[] = affected.length > 0 ? await currentRoles(db, orgId, affected).all() : [];
+  const before: RoleChange[] = [];
+  for (const slice of slices(affected)) before.push(...(await currentRoles(db, orgId, slice).all()));
   const now = new Date();
-  const displayName = next ? { displayName: next.displayName, displayNameKey: next.displayName.toLowerCase() } : {};
-  const writes = [
-    !current && next
-      ? db.insert(scimGroup).values({
+  const group = next
+    ? current
+      ? db
+          .update(scimGroup)
+          .set({
+            displayName: next.displayName,
+            displayNameKey: next.displayName.toLowerCase(),
+            externalId: next.externalId,
+            updatedAt: now,
+          })
+          .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
+      : db.insert(scimGroup).values({
           id,
           orgId,
           displayName: next.displayName,
@@ -146,23 +171,14 @@ export async function writeGroup(
           createdAt: now,
           updatedAt: now,
         })
-      : next
-        ? db
-            .update(scimGroup)
-            .set({ ...displayName, externalId: next.externalId, updatedAt: now })
-            .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
-        : db.delete(scimGroup).where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id))),
+    : db.delete(scimGroup).where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)));
+  const members = [
     ...(current && next ? [db.delete(scimGroupMember).where(eq(scimGroupMember.groupId, id))] : []),
-    ...(next && next.memberIds.length > 0 ? [insertMembers(db, orgId, id, next.memberIds, now)] : []),
-  ] as const;
-  if (affected.length === 0) {
-    await uniquely(() => db.batch([writes[0], ...writes.slice(1)]), GROUP_TAKEN);
-    return;
-  }
-  const results = await uniquely(
-    () => db.batch([writes[0], ...writes.slice(1), projectRoles(db, orgId, affected)]),
-    GROUP_TAKEN,
-  );
-  const after = results[results.length - 1] as RoleChange[];
+    ...slices(next?.memberIds ?? []).map((slice) => insertMembers(db, orgId, id, slice, now)),
+  ];
+  // Last in the batch, so each reads the group rows as the statements before it left them.
+  const projections = slices(affected).map((slice) => projectRoles(db, orgId, slice));
+  const results = await uniquely(() => db.batch([group, ...members, ...projections]), GROUP_TAKEN);
+  const after = results.slice(1 + members.length).flat() as RoleChange[];
   await orUnavailable(() => revokeChangedRoles(env, orgId, before, after));
 }

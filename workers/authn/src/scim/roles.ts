@@ -11,8 +11,9 @@
  * (GHSA-j8v8-g9cx-5qf4).
  *
  * The projected role is written in the same D1 batch as the group change
- * that causes it (`projectRoles` is one UPDATE computed from the group rows
- * as that batch leaves them), so a role never disagrees with the groups.
+ * that causes it (`projectRoles` UPDATEs, last in the batch, compute it from
+ * the group rows as the batch leaves them), so a role never disagrees with
+ * the groups.
  * Each person whose role changed has their tokens in the org cut off
  * (revocation/membership-revocation.ts) before the answer: their tokens
  * carry the old role.
@@ -20,7 +21,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member } from "../../../../shared/db/schema.ts";
-import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
+import { recordAllOrRefuse } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
 export const GROUP_ROLES: Readonly<Record<string, "admin">> = { admin: "admin" };
@@ -58,7 +59,13 @@ export function projectRoles(db: DrizzleD1Database, orgId: string, userIds: stri
     .returning({ userId: member.userId, role: member.role });
 }
 
-/** Cuts off the tokens of everyone whose role the projection changed (a failure is a 503 to the directory). */
+/**
+ * Cuts off the tokens of everyone whose role the projection changed: one
+ * `subject` revocation each in the org, as revocation/membership-revocation.ts
+ * `revokeMemberTokens` records for a role change, all sent at once (a large
+ * group's change is one round of Durable Object calls, not one per person).
+ * A failure is a 503 to the directory.
+ */
 export async function revokeChangedRoles(
   env: AuthnEnv,
   orgId: string,
@@ -66,7 +73,9 @@ export async function revokeChangedRoles(
   after: RoleChange[],
 ): Promise<void> {
   const was = new Map(before.map((r) => [r.userId, r.role]));
-  for (const { userId, role } of after) {
-    if (was.get(userId) !== role) await revokeMemberTokens(env, orgId, userId, "scim-role-changed");
-  }
+  const changed = after.filter(({ userId, role }) => was.get(userId) !== role);
+  await recordAllOrRefuse(
+    env,
+    changed.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: "scim-role-changed" })),
+  );
 }
