@@ -6,7 +6,11 @@
 // person signs up, sees the consent page and allows it in a real Chromium;
 // the SDK's transport finishes the code exchange (finishAuth) and the client
 // lists tools and calls the harmless one. The token's audience is exactly
-// /mcp/demo. Screenshots go to test/artifacts/ (git-ignored).
+// /mcp/demo. Then the same with no registration at all: the SDK's
+// `clientMetadataUrl`, a Client ID Metadata Document the authn Worker
+// fetches from its https host (test/support/runtime/cimd-host, reached
+// through CIMD_OUTBOUND in this system: no network). Screenshots go to
+// test/artifacts/ (git-ignored).
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -79,7 +83,7 @@ class BrowserClientProvider implements OAuthClientProvider {
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  system = await startSystem();
+  system = await startSystem({ cimdHost: true });
   mcpUrl = new URL("/mcp/demo", system.origin);
   const operator = await interopOperator(system);
   // Pre-registered by the operator (docs/endpoints.md, browser clients): a
@@ -224,5 +228,75 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     });
     const body = (await token.json()) as { error?: string };
     expect({ status: token.status, error: body.error }).toEqual({ status: 400, error: "invalid_target" });
+  });
+
+  it("onboards by Client ID Metadata Document (the SDK's clientMetadataUrl): the document's URL is the client_id, and the token is for /mcp/demo", async () => {
+    const documentUrl = "https://client.example.test/clients/good";
+    // The document's only redirect URI (test/support/runtime/cimd-host/index.ts).
+    const callback = "https://client.example.test/callback";
+    const provider = new (class extends BrowserClientProvider {
+      saved?: OAuthClientInformationMixed;
+      clientMetadataUrl = documentUrl;
+      override get redirectUrl() {
+        return callback;
+      }
+      override get clientMetadata(): OAuthClientMetadata {
+        return { ...super.clientMetadata, redirect_uris: [callback] };
+      }
+      override clientInformation() {
+        return this.saved as OAuthClientInformationMixed;
+      }
+      saveClientInformation(info: OAuthClientInformationMixed) {
+        this.saved = info;
+      }
+    })();
+    const first = await new Client({ name: "mono-auth-mcp-cimd", version: "1.0.0" })
+      .connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(first).toBeInstanceOf(UnauthorizedError);
+    const authorize = provider.authorizationUrl;
+    if (!authorize) throw new Error("no authorization URL");
+    expect(authorize.searchParams.get("client_id")).toBe(documentUrl);
+
+    // A person of their own, in a fresh browser context.
+    const person = await browser.newPage();
+    await person.route(`${callback}**`, (route) =>
+      route.fulfill({ status: 200, contentType: "text/html", body: "<h1>Back at the MCP client</h1>" }),
+    );
+    try {
+      await person.goto(`${system.origin}${ENDPOINT.signUp}`);
+      await person.getByLabel("Name").fill("Ada Lovelace");
+      await person.getByLabel("Email").fill(`ada-${crypto.randomUUID().slice(0, 8)}@example.com`);
+      await person.getByLabel("Password").fill("a long enough passphrase");
+      await person.getByRole("button", { name: "Create account" }).click();
+      await person.waitForURL(`${system.origin}${ENDPOINT.app}`);
+      await person.goto(authorize.href);
+      await person.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
+      await expect(person.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+        "Allow Example MCP client to access your account?",
+      );
+      await person.getByTestId("consent-approve").click();
+      await person.waitForURL(`${callback}?**`);
+      const code = new URL(person.url()).searchParams.get("code") ?? "";
+      expect(code).not.toBe("");
+
+      const transport = new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider });
+      await transport.finishAuth(code);
+      const access = provider.tokensSaved?.access_token ?? "";
+      expect(decodeJwt(access)).toMatchObject({ iss: system.origin, aud: mcpUrl.href, client_id: documentUrl });
+      const client = new Client({ name: "mono-auth-mcp-cimd", version: "1.0.0" });
+      await client.connect(transport);
+      try {
+        const listed = await client.callTool({ name: "list_documents", arguments: {} });
+        expect(listed.isError ?? false).toBe(false);
+      } finally {
+        await client.close();
+      }
+    } finally {
+      await person.close();
+    }
   });
 });

@@ -35,10 +35,29 @@ export interface SystemOptions {
   authnVars?: Record<string, string>;
   /** Audiences the token Worker may mint for, besides `${origin}/api`. */
   extraAudiences?: string[];
+  /**
+   * Adds the metadata-document host of MCP clients (test/support/runtime/cimd-host,
+   * its https://*.example.test documents) and sends the authn Worker's
+   * Client ID Metadata Document fetches there (CIMD_OUTBOUND): https
+   * client_ids without a network.
+   */
+  cimdHost?: boolean;
 }
 
 /** The system's Workers in `npm start`'s order (the gateway, the one origin, first). */
 const ORDER: readonly WorkerName[] = ["gateway", "token", "authn", "demo", "orgState"];
+
+const CIMD_HOST = { configPath: "test/support/runtime/cimd-host/wrangler.toml", name: "mono-auth-test-cimd-host" };
+
+function withCimdHost<W extends { configPath: string }>(workers: W[], options: SystemOptions) {
+  if (!options.cimdHost) return workers;
+  return [
+    ...workers.map((w) =>
+      w.configPath === WORKERS.authn.config ? { ...w, bindingOverrides: { CIMD_OUTBOUND: CIMD_HOST.name } } : w,
+    ),
+    { configPath: CIMD_HOST.configPath },
+  ];
+}
 
 function harnessWorkers(vars?: Record<WorkerName, Record<string, string>>) {
   return ORDER.map((name) => ({
@@ -53,7 +72,7 @@ function harnessWorkers(vars?: Record<WorkerName, Record<string, string>>) {
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
   // The issuer must be the origin the clients use, which is only known once
   // the harness listens; so listen first, then reload with the right vars.
-  const harness = createTestHarness({ root: ROOT, workers: harnessWorkers() });
+  const harness = createTestHarness({ root: ROOT, workers: withCimdHost(harnessWorkers(), options) });
   const { url } = await harness.listen();
   const origin = url.origin.replace("127.0.0.1", "localhost");
   const vars = originVars(origin);
@@ -63,7 +82,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     ...vars.token,
     ALLOWED_AUDIENCES: [vars.token.ALLOWED_AUDIENCES, ...(options.extraAudiences ?? [])].join(" "),
   };
-  await harness.update({ root: ROOT, workers: harnessWorkers(vars) });
+  await harness.update({ root: ROOT, workers: withCimdHost(harnessWorkers(vars), options) });
   await harness.getWorker("mono-auth-gateway").applyD1Migrations("DB");
   // The audit database is bound only by the token Worker, its one writer.
   await harness.getWorker("mono-auth-token").applyD1Migrations("AUDIT_DB");
