@@ -24,6 +24,21 @@ export interface AssertionInput {
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" } as const;
 const encoder = new TextEncoder();
 
+const BASE64URL = { alphabet: "base64url", omitPadding: true } as const;
+/** The runtime's own base64 (TC39 "Uint8Array to/from base64"), where it has one: workerd does, Node 22 does not. */
+type NativeBase64 = Uint8Array & { toBase64?: (options: typeof BASE64URL) => string };
+
+/**
+ * RFC 7515 §2 base64url without padding. Natively where the runtime can:
+ * jose's encoder (a binary string through `btoa`, then three regex passes)
+ * was a few per cent of the gateway's CPU in a workerd profile, for the
+ * claims and the signature of every assertion.
+ */
+function base64urlOf(bytes: Uint8Array): string {
+  const native = (bytes as NativeBase64).toBase64;
+  return native ? native.call(bytes, BASE64URL) : base64url.encode(bytes);
+}
+
 /** How many distinct X-ABAC-Filter values an isolate keeps the hash of (a filter is per org and role, not per request). */
 export const FILTER_HASH_ENTRIES = 1_000;
 
@@ -73,10 +88,10 @@ export class AssertionSigner {
       exp: iat + GATEWAY_ASSERTION_LIFETIME_SECONDS,
       jti: crypto.randomUUID(),
     };
-    const signingInput = `${this.encodedHeader}.${base64url.encode(JSON.stringify(claims))}`;
+    const signingInput = `${this.encodedHeader}.${base64urlOf(encoder.encode(JSON.stringify(claims)))}`;
     // WebCrypto's ECDSA signature is r || s, which is exactly JWS's (RFC 7518 §3.4).
     const signature = await crypto.subtle.sign(ECDSA_SHA256, this.privateKey, encoder.encode(signingInput));
-    return `${signingInput}.${base64url.encode(new Uint8Array(signature))}`;
+    return `${signingInput}.${base64urlOf(new Uint8Array(signature))}`;
   }
 
   private async filterHashOf(abacFilter: string): Promise<string> {
