@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
 import { isClientId } from "../../../../shared/crypto/client-id.ts";
 import { oauthClient, orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
+import { type Jwks, publishedJwksColumn, publishedJwksFromColumn } from "../keys/signing-keys.ts";
 import { orgTokenPolicyFromRow } from "./org-policy.ts";
 import { preparedPerDatabase } from "./prepared-query.ts";
 import { storedClientFromRow } from "./stored-client.ts";
@@ -28,7 +29,7 @@ const FIRST_PARTY_CLIENT: RegisteredClient = {
  */
 export async function findClient(clientId: string, context: ClientAuthContext): Promise<RegisteredClient | undefined> {
   if (clientId === FIRST_PARTY_CLIENT.clientId) return FIRST_PARTY_CLIENT;
-  const stored = await findStoredClientWithPolicy(context.env.DB, clientId);
+  const stored = await findStoredClientWithPolicy(context.env.DB, clientId, context.onPublishedKeys);
   if (!stored) return undefined;
   return { clientId: stored.clientId, type: "confidential", authMethod: stored.authMethod, stored };
 }
@@ -40,9 +41,20 @@ export async function findClient(clientId: string, context: ClientAuthContext): 
  * client_credentials token under wrangler dev (bench/README.md, "Measured").
  * Still read on every request, so a tightened policy applies at once.
  */
-async function findStoredClientWithPolicy(db: D1Database, clientId: string): Promise<StoredClient | undefined> {
+async function findStoredClientWithPolicy(
+  db: D1Database,
+  clientId: string,
+  onPublishedKeys?: (jwks: Jwks) => void,
+): Promise<StoredClient | undefined> {
   if (!isClientId(clientId)) return undefined;
-  const row = await clientWithPolicyQuery(db).get({ clientId });
+  let row: Awaited<ReturnType<ReturnType<typeof clientWithPolicyQuery>["get"]>>;
+  if (onPublishedKeys) {
+    const withKeys = await clientWithPolicyAndKeysQuery(db).get({ clientId });
+    if (withKeys) onPublishedKeys(publishedJwksFromColumn(withKeys.publishedJwks));
+    row = withKeys;
+  } else {
+    row = await clientWithPolicyQuery(db).get({ clientId });
+  }
   if (!row) return undefined;
   const stored = storedClientFromRow(row.client);
   return row.client.orgId === null ? stored : { ...stored, orgPolicy: orgTokenPolicyFromRow(row.policy) };
@@ -52,6 +64,24 @@ async function findStoredClientWithPolicy(db: D1Database, clientId: string): Pro
 const clientWithPolicyQuery = preparedPerDatabase((db) =>
   drizzle(db)
     .select({ client: oauthClient, policy: orgTokenPolicy })
+    .from(oauthClient)
+    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
+    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
+    .prepare(),
+);
+
+/**
+ * findStoredClientWithPolicy's query with our published verification keys
+ * (keys/signing-keys.ts publishedJwksColumn) as one more column, for a
+ * request that verifies our own tokens: a token exchange read them in a
+ * D1 query of its own, which under wrangler dev cost about as much CPU as the
+ * rest of the difference between an exchange and a client_credentials mint
+ * (bench/README.md, "Measured"). Same freshness: read by this request, from
+ * D1, before anything is verified with them.
+ */
+const clientWithPolicyAndKeysQuery = preparedPerDatabase((db) =>
+  drizzle(db)
+    .select({ client: oauthClient, policy: orgTokenPolicy, publishedJwks: publishedJwksColumn })
     .from(oauthClient)
     .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
     .where(eq(oauthClient.clientId, sql.placeholder("clientId")))

@@ -1,4 +1,5 @@
 import type { TokenConfig } from "../config.ts";
+import type { Jwks } from "../keys/signing-keys.ts";
 import type { OrgTokenPolicy } from "./org-policy.ts";
 
 /**
@@ -93,6 +94,12 @@ export interface ClientAuthRequest {
 export interface ClientAuthContext {
   env: TokenEnv;
   config: TokenConfig;
+  /**
+   * Set by a request that will verify our own tokens (endpoints/token.ts):
+   * the client's D1 read then also reads our published verification keys, in
+   * the same statement (clients/registry.ts), and hands them here.
+   */
+  onPublishedKeys?: (jwks: Jwks) => void;
 }
 
 /** One client authentication method (clients/authenticate.ts dispatches to it). */

@@ -10,7 +10,7 @@ import { dpopBindingFor, dpopNonceHeader } from "../dpop/token-request-binding.t
 import { grantHandler } from "../grants/registry.ts";
 import type { GrantContext } from "../grants/types.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
-import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
+import { keysWithClientRead } from "../keys/database-key-resolver.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { mintAccessToken } from "../mint/mint-access-token.ts";
 import { forwardBrowserGrant, isBrowserGrant } from "../oidc/forward-browser-grant.ts";
@@ -41,11 +41,16 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");
     const config = tokenConfig(env);
     const headers = c.req.raw.headers;
-    // Our keys (public) are read beside client authentication's D1 read, not after it.
-    const ourKeys = grant.verifiesOurTokens ? databaseKeyResolver(env.DB, { readNow: true }) : undefined;
+    // Our keys (public) come with the client's own D1 read (clients/registry.ts), not after it.
+    const keysRead = grant.verifiesOurTokens ? keysWithClientRead(env.DB) : undefined;
+    const ourKeys = keysRead?.resolveKey;
     // And whatever else the grant can start before it knows the client (it never throws).
     const prefetched = grant.prefetch?.(params, { env, config });
-    const client = await authenticateClient({ params, headers }, { env, config });
+    const client = await authenticateClient(
+      { params, headers },
+      { env, config, ...(keysRead ? { onPublishedKeys: keysRead.deliver } : {}) },
+    );
+    keysRead?.readIfNotDelivered();
     // A public client (`none`) is named, not authenticated: anyone can send
     // its id, so its refusals stay anonymous (shared/audit aggregates those).
     if (client.method !== "none") clientId = client.clientId;

@@ -1,7 +1,7 @@
 import { importJWK, type JWK } from "jose";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
-import { jwksFromDatabase, SIGNING_KEY_CACHE_MS } from "./signing-keys.ts";
+import { type Jwks, jwksFromDatabase, SIGNING_KEY_CACHE_MS } from "./signing-keys.ts";
 
 /**
  * Imported public keys by kid, with the JWK text they came from: importing
@@ -22,20 +22,73 @@ const MAX_IMPORTED = 16;
  * holds: the token Worker mints, so it reads the truth.
  */
 export function databaseKeyResolver(db: D1Database, options: { readNow?: boolean } = {}): KeyResolver {
+  const resolver = resolverOver(() => jwksFromDatabase(db));
+  // Read now, so the read overlaps other work; a failure surfaces at the first lookup.
+  if (options.readNow) resolver.read().catch(() => undefined);
+  return resolver.resolveKey;
+}
+
+/** A request's resolver whose keys another D1 read of the request may bring (keysWithClientRead). */
+export interface KeysWithClientRead {
+  resolveKey: KeyResolver;
+  /** Hands over the keys a query read with the client (ClientAuthContext.onPublishedKeys). */
+  deliver: (jwks: Jwks) => void;
+  /** Reads them on their own if nothing delivered them (no client row was read: a public or unknown client). */
+  readIfNotDelivered: () => void;
+}
+
+/**
+ * databaseKeyResolver for a request that reads its client from D1 first
+ * (endpoints/token.ts): the client's query brings our published keys in the
+ * same statement (clients/registry.ts), so verifying the request's tokens
+ * costs no D1 read of its own. The keys are this request's read of D1 all
+ * the same: an emergency-retired key stops verifying here at once.
+ */
+export function keysWithClientRead(db: D1Database): KeysWithClientRead {
+  let settled = false;
+  let resolve!: (jwks: Jwks) => void;
+  let reject!: (error: unknown) => void;
+  const keys = new Promise<Jwks>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  keys.catch(() => undefined);
+  const resolver = resolverOver(() => keys);
+  return {
+    resolveKey: resolver.resolveKey,
+    deliver: (jwks) => {
+      if (settled) return;
+      settled = true;
+      resolve(jwks);
+    },
+    readIfNotDelivered: () => {
+      if (settled) return;
+      settled = true;
+      jwksFromDatabase(db).then(resolve, reject);
+    },
+  };
+}
+
+/** Lookups by kid over one read of our keys (made on the first lookup), each imported once per isolate. */
+function resolverOver(load: () => Promise<Jwks>): {
+  read: () => Promise<ReadonlyMap<string, JWK>>;
+  resolveKey: KeyResolver;
+} {
   let keys: Promise<ReadonlyMap<string, JWK>> | undefined;
   const read = () => {
     const startedAt = Date.now();
-    return (keys ??= jwksFromDatabase(db).then((jwks) => {
+    return (keys ??= load().then((jwks) => {
       const byKid = new Map(jwks.keys.flatMap((k) => (typeof k.kid === "string" ? [[k.kid, k] as const] : [])));
       remember(byKid, startedAt);
       return byKid;
     }));
   };
-  // Read now, so the read overlaps other work (endpoints/token.ts); a failure surfaces at the first lookup.
-  if (options.readNow) read().catch(() => undefined);
-  return async (kid) => {
-    const jwk = (await read()).get(kid);
-    return jwk ? importOnce(kid, jwk) : undefined;
+  return {
+    read,
+    resolveKey: async (kid) => {
+      const jwk = (await read()).get(kid);
+      return jwk ? importOnce(kid, jwk) : undefined;
+    },
   };
 }
 

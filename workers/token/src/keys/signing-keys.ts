@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { importJWK, type JWK } from "jose";
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
@@ -103,6 +103,29 @@ const publishedKeysQuery = preparedPerDatabase((db) =>
     .orderBy(signingKey.createdAt)
     .prepare(),
 );
+
+/**
+ * The same keys as jwksFromDatabase, in the same order, as one JSON array
+ * column another query can carry (clients/registry.ts reads them with the
+ * client, in one statement, for a request that verifies our tokens).
+ */
+export const publishedJwksColumn = sql<string>`(
+  select json_group_array(json(published.public_jwk)) from (
+    select public_jwk from signing_key
+    where status in (${sql.join(
+      PUBLISHED_STATUSES.map((status) => sql`${status}`),
+      sql`, `,
+    )}) and alg = ${SIGNING_ALG}
+    order by created_at
+  ) as published
+)`;
+
+/** publishedJwksColumn's value as a JWKS; anything but an array of objects is no key at all. */
+export function publishedJwksFromColumn(column: string | null): Jwks {
+  const parsed: unknown = column === null ? [] : JSON.parse(column);
+  if (!Array.isArray(parsed)) return { keys: [] };
+  return { keys: parsed.filter((k): k is JWK => typeof k === "object" && k !== null) };
+}
 
 /**
  * Rewrites the KV copy of the JWKS from D1. Called when the key set changes
