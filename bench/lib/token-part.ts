@@ -36,6 +36,8 @@ const NAME = {
   ours: "ours: client_credentials",
   betterAuth: "Better Auth oauth-provider: client_credentials",
   exchange: "ours: token exchange with actor",
+  oursFloor: "floor, ours: metadata (gateway → token)",
+  betterAuthFloor: "floor, Better Auth: /api/auth/ok",
 } as const;
 
 export interface TokenResult {
@@ -57,6 +59,14 @@ export interface TokenResult {
     clientCredentialsCpuBetterAuthOverOurs: number;
     /** Our token exchange's CPU per token over our client_credentials'. */
     exchangeCpuOverClientCredentialsCpu: number | null;
+    /**
+     * clientCredentialsCpuBetterAuthOverOurs with each contestant's floor
+     * (a route on the same path that does no work) taken off first: what the
+     * token work itself costs, without `wrangler dev`'s fixed cost per request.
+     */
+    clientCredentialsCpuAboveFloorBetterAuthOverOurs: number;
+    /** Better Auth's client_credentials tokens/s over our floor's req/s: the most tokens/s ratio any token endpoint behind our path could show here. */
+    floorTokensPerSecondCeiling: number;
   };
 }
 
@@ -257,13 +267,30 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
     log("every contestant answers 200 with a JWT access token for its resource");
 
     const contestants = [ours, theirs, ...(typeof exchange === "string" ? [] : [exchange])];
-    const runs = await alternatingRuns(contestants, input.rounds);
+    // What a request costs here when the Worker does no work, on each
+    // contestant's own path: ours through the gateway to the token Worker's
+    // metadata document (no binding touched), Better Auth's health route.
+    const floors: Contestant[] = [
+      {
+        name: NAME.oursFloor,
+        url: `${input.origin}${ENDPOINT.authorizationServerMetadata}`,
+        headers: {},
+        cpuSeconds: input.system.cpuSeconds,
+      },
+      {
+        name: NAME.betterAuthFloor,
+        url: `${betterAuth.server.origin}/api/auth/ok`,
+        headers: {},
+        cpuSeconds: betterAuth.server.cpuSeconds,
+      },
+    ];
+    const runs = await alternatingRuns([...contestants, ...floors], input.rounds);
     log(`${input.sequentialCount} requests per contestant one at a time, interleaved`);
     const sequential = await interleavedLatency(contestants, input.sequentialCount);
     const seq = (name: string) => sequential.byContestant[name]?.p50Ms ?? Number.NaN;
     const medians = mediansOf(
       runs,
-      contestants.map((c) => c.name),
+      [...contestants, ...floors].map((c) => c.name),
     );
     const m = (name: string) => medians[name] as Medians;
     const version = (
@@ -291,6 +318,10 @@ export async function measureTokens(input: TokenPartInput): Promise<TokenResult>
         clientCredentialsCpuBetterAuthOverOurs: m(NAME.betterAuth).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
         exchangeCpuOverClientCredentialsCpu:
           typeof exchange === "string" ? null : m(NAME.exchange).cpuMsPerRequest / m(NAME.ours).cpuMsPerRequest,
+        clientCredentialsCpuAboveFloorBetterAuthOverOurs:
+          (m(NAME.betterAuth).cpuMsPerRequest - m(NAME.betterAuthFloor).cpuMsPerRequest) /
+          (m(NAME.ours).cpuMsPerRequest - m(NAME.oursFloor).cpuMsPerRequest),
+        floorTokensPerSecondCeiling: m(NAME.oursFloor).requestsPerSecond / m(NAME.betterAuth).requestsPerSecond,
       },
     };
   } finally {
@@ -330,6 +361,8 @@ export function formatTokens(t: TokenResult, o: RoundOptions): string {
     ...(r.exchangeCpuOverClientCredentialsCpu === null
       ? []
       : [`token exchange CPU / client_credentials CPU:        ${figure(r.exchangeCpuOverClientCredentialsCpu, 2)}`]),
+    `the same, each contestant's floor taken off first:  ${figure(r.clientCredentialsCpuAboveFloorBetterAuthOverOurs, 2)} (client_credentials CPU above the floor, Better Auth / ours)`,
+    `floor req/s ours / Better Auth client_credentials:  ${figure(r.floorTokensPerSecondCeiling, 2)} (no token endpoint behind our gateway could show more tokens/s than this here)`,
   ];
   return lines.join("\n");
 }
