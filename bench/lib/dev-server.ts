@@ -31,6 +31,8 @@ export interface DevServer {
   logFile: string;
   /** CPU seconds used so far by the whole `wrangler dev` (lib/cpu.ts); null where /proc is missing. */
   cpuSeconds(): number | null;
+  /** The process group of the whole `wrangler dev` (for readings of one kind of process in it: lib/sign-in.ts). */
+  pgid: number;
   stop(): Promise<void>;
 }
 
@@ -154,7 +156,15 @@ export async function startDevServer(options: StartOptions): Promise<DevServer> 
       await response.arrayBuffer();
       if (response.status < 500) {
         const pgid = child.pid as number;
-        return { name: options.name, origin, inspectorPort, logFile, cpuSeconds: () => groupCpuSeconds(pgid), stop };
+        return {
+          name: options.name,
+          origin,
+          inspectorPort,
+          logFile,
+          cpuSeconds: () => groupCpuSeconds(pgid),
+          pgid,
+          stop,
+        };
       }
     } catch {
       // Not listening yet.

@@ -263,7 +263,7 @@ export async function main(argv: readonly string[], configs: SystemConfigs): Pro
       log("starting the hash Worker");
       const hash = await start({ name: "hash", configs: [HASH_CONFIG], port: portHash, readyPath: "/?hash=0" });
       log(`timing ${o.signIns} sign-ins and ${o.signIns} bare hashes, one at a time`);
-      result.signIn = await measureSignIn(origin, hash.origin, o.signIns, user);
+      result.signIn = await measureSignIn(system, hash, o.signIns, user);
       await stop(hash);
       console.log(`\n${formatSignIn(result.signIn)}\n`);
     }
