@@ -1,4 +1,5 @@
 import { ENDPOINT } from "./endpoints.ts";
+import { OIDC_CLIENT_ID_PREFIX } from "./oidc.ts";
 import { SCOPE } from "./scopes.ts";
 
 /**
@@ -149,8 +150,12 @@ export const AGENT_API = {
 /**
  * Who an access token is as an agent: a client acting as itself (`sub` is
  * its client_id) is the agent for its org; a delegated token's current
- * actor (RFC 8693 §4.1 `act`) is the agent, for the person in `sub`. A
- * person's own token is no agent (undefined): policy alone decides for them.
+ * actor (RFC 8693 §4.1 `act`) is the agent, for the person in `sub`; so is
+ * a client the person authorized in the browser (an MCP client's
+ * authorization code token: an operator-registered `oidc_` client, or a
+ * Client ID Metadata Document's https URL), which acts for them without
+ * being them. A person's own token (the first-party app's) is no agent
+ * (undefined): policy alone decides for them.
  */
 export function agentPrincipal(claims: {
   sub: string;
@@ -159,7 +164,13 @@ export function agentPrincipal(claims: {
 }): { clientId: string; onBehalfOf: string } | undefined {
   if (claims.act) return { clientId: claims.act.client_id ?? claims.act.sub, onBehalfOf: claims.sub };
   if (claims.sub === claims.client_id) return { clientId: claims.client_id, onBehalfOf: ON_BEHALF_OF_ORG };
+  if (isBrowserFlowClientId(claims.client_id)) return { clientId: claims.client_id, onBehalfOf: claims.sub };
   return undefined;
+}
+
+/** A client of the browser (authorization code) provider: operator- or self-registered, or known by its metadata document's URL. */
+export function isBrowserFlowClientId(clientId: string): boolean {
+  return clientId.startsWith(OIDC_CLIENT_ID_PREFIX) || clientId.startsWith("https://");
 }
 
 /**

@@ -9,7 +9,13 @@ import { member } from "../../../../shared/db/schema.ts";
  * the refresh token's `referenceId`, see auth/plugins/oauth-provider.ts), and
  * only while the person is still a member of it, checked at every issue
  * (refresh included), so a removed member's refresh token stops yielding
- * tokens for the org. RFC 6749 §5.2 `invalid_grant` otherwise.
+ * tokens for the org. RFC 6749 §5.2 `invalid_grant` otherwise. The
+ * person's roles in the org at that moment go with it (RFC 9068 §2.2.3.1
+ * `roles`, as in the first-party app's tokens), so the org's policy decides
+ * for a client acting for the person what it decides for the person: no
+ * more (an MCP client's sensitive tool also needs an approved grant,
+ * workers/gateway/src/mcp/tool-gate.ts), and a role lost shows at the next
+ * refresh.
  */
 export async function orgIdClaim(db: D1Database, userId: string | undefined, orgId: string | undefined) {
   if (!userId || !orgId) {
@@ -19,7 +25,7 @@ export async function orgIdClaim(db: D1Database, userId: string | undefined, org
     });
   }
   const row = await drizzle(db)
-    .select({ id: member.id })
+    .select({ id: member.id, role: member.role })
     .from(member)
     .where(and(eq(member.userId, userId), eq(member.organizationId, orgId)))
     .get();
@@ -29,5 +35,10 @@ export async function orgIdClaim(db: D1Database, userId: string | undefined, org
       error_description: "no longer a member of the authorized organization",
     });
   }
-  return { org_id: orgId };
+  // Better Auth stores several roles comma-separated.
+  const roles = row.role
+    .split(",")
+    .map((r) => r.trim())
+    .filter(Boolean);
+  return { org_id: orgId, roles };
 }

@@ -1,6 +1,9 @@
 import type { MiddlewareHandler } from "hono";
 import { REALM } from "../../../../shared/contracts/endpoints.ts";
-import { agentPrincipal } from "../../../../shared/contracts/mcp.ts";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { agentPrincipal, isBrowserFlowClientId } from "../../../../shared/contracts/mcp.ts";
+import { oidcClient } from "../../../../shared/db/schema.ts";
 import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
@@ -26,6 +29,27 @@ export interface AgentEnv {
   Variables: { agent: Agent };
 }
 
+/**
+ * The token's client is still there and still the org's: a machine or agent
+ * client (`oauth_client`), or a browser-flow client (`oidc_client`, the
+ * authn Worker's provider) not disabled, and, when an org registered it
+ * for itself (RFC 7591, oidc/client-registration.ts), that org's.
+ */
+async function clientStillActive(db: D1Database, claims: AccessTokenClaims): Promise<boolean> {
+  if (isBrowserFlowClientId(claims.client_id)) {
+    const row = await drizzle(db)
+      .select({ disabled: oidcClient.disabled, metadata: oidcClient.metadata })
+      .from(oidcClient)
+      .where(eq(oidcClient.clientId, claims.client_id))
+      .get();
+    if (!row || row.disabled) return false;
+    const owner = (row.metadata as { org_id?: unknown } | null)?.org_id;
+    return owner === undefined || owner === claims.org_id;
+  }
+  const client = await findStoredClient(db, claims.client_id);
+  return !!client && client.status === "active" && client.orgId === claims.org_id;
+}
+
 /** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
@@ -35,7 +59,8 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  * first of ALLOWED_AUDIENCES — the agent API is one of the platform's
  * APIs, and a token for an MCP server is for that server only, RFC 8707),
  * of an org, not revoked, whose client is still active, held by an agent
- * (mcp.ts agentPrincipal: a client acting as itself, or a delegated token).
+ * (mcp.ts agentPrincipal: a client acting as itself, a delegated token, or
+ * a client a person authorized in the browser, asking for that person).
  *
  * Answers (RFC 6750 §3.1): no bearer token → 401 with a bare challenge; a
  * malformed header → 400 `invalid_request`; a token that does not verify,
@@ -63,10 +88,7 @@ export function authenticateAgent(): MiddlewareHandler<AgentEnv> {
         audience: config.defaultAudience,
         resolveKey: databaseKeyResolver(c.env.DB),
       });
-      const client = await findStoredClient(c.env.DB, claims.client_id);
-      if (!client || client.status !== "active" || client.orgId !== claims.org_id) {
-        throw new TokenVerificationError("ERR_TOKEN_REVOKED");
-      }
+      if (!(await clientStillActive(c.env.DB, claims))) throw new TokenVerificationError("ERR_TOKEN_REVOKED");
       if (await new RevocationReader(c.env.ORG_STATE).isRevoked(claims)) {
         throw new TokenVerificationError("ERR_TOKEN_REVOKED");
       }
