@@ -87,7 +87,7 @@ function bindersOf(header: string, key: string, value: string): string[] {
 
 export const D1_DATABASES = ["mono-auth", "mono-auth-audit"] as const;
 export const KV_NAMESPACE = { binding: "KV", title: "mono-auth" } as const;
-export const QUEUES = ["mono-auth-audit", "mono-auth-audit-dlq"] as const;
+export const QUEUES = ["mono-auth-audit", "mono-auth-audit-dlq", "mono-auth-access-webhooks"] as const;
 
 /** The steps of `mono-auth init --url …` (remote), in order; `--dry-run` prints exactly these. */
 export function remotePlan(issuer: string): RemoteStep[] {

@@ -6,7 +6,7 @@
 // path cannot run here (no Cloudflare account), so its exact steps are
 // checked with --dry-run; bad input is refused with a clear message.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -135,13 +135,25 @@ describe("mono-auth init (remote)", () => {
     };
     expect(plan).toMatchObject({ mode: "remote", dry_run: true, issuer: "https://id.example.com" });
     const commands = plan.steps.map((s) => s.command).filter(Boolean);
-    expect(commands.slice(0, 5)).toEqual([
+    expect(commands.slice(0, 6)).toEqual([
       "npx wrangler d1 create mono-auth",
       "npx wrangler d1 create mono-auth-audit",
       "npx wrangler kv namespace create mono-auth",
       "npx wrangler queues create mono-auth-audit",
       "npx wrangler queues create mono-auth-audit-dlq",
+      "npx wrangler queues create mono-auth-access-webhooks",
     ]);
+    // Every queue a Worker's config names must be created, or its deploy fails.
+    const workers = join(ROOT, "workers");
+    const configs = [
+      join(ROOT, "wrangler.toml"),
+      ...readdirSync(workers).map((w) => join(workers, w, "wrangler.toml")),
+    ];
+    for (const config of configs.filter((c) => existsSync(c))) {
+      for (const [, queue] of readFileSync(config, "utf8").matchAll(/^\s*queue\s*=\s*"([^"]+)"/gm)) {
+        expect(commands).toContain(`npx wrangler queues create ${queue}`);
+      }
+    }
     expect(commands).toContain("npx wrangler secret put KEY_ENCRYPTION_SECRET -c workers/token/wrangler.toml");
     expect(commands).toContain("npx wrangler secret put BETTER_AUTH_SECRET -c workers/authn/wrangler.toml");
     expect(commands.slice(-2)).toEqual([
