@@ -1,8 +1,21 @@
+import { availableParallelism } from "node:os";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { unstable_readConfig } from "wrangler";
 import { defineConfig } from "vitest/config";
-import { buildAuxiliaryWorker } from "./test/support/auxiliary-workers.ts";
+import { SYSTEM_CONFIGS } from "./scripts/workers.mjs";
+import { buildAuxiliaryWorker, prebuildWorkers } from "./test/support/auxiliary-workers.ts";
 import { TEST_SECRETS } from "./test/support/secrets.ts";
+
+// Every Worker any project runs, bundled once for the whole run (two at a
+// time): the in-runtime projects load them as neighbours, and the system
+// project's harness loads the five of the system prebuilt instead of
+// bundling them again for each of its files (test/support/system.ts).
+await prebuildWorkers([
+  ...SYSTEM_CONFIGS,
+  "test/support/runtime/ssf-receiver/wrangler.toml",
+  "test/support/runtime/vault-upstream/wrangler.toml",
+  "test/support/runtime/cimd-host/wrangler.toml",
+]);
 
 const migrations = await readD1Migrations("./migrations");
 const auditMigrations = await readD1Migrations("./migrations/audit");
@@ -50,6 +63,10 @@ function workerProject(
       include,
       // The org-state Worker binds no D1: nothing to migrate there.
       setupFiles: name === "org-state" ? [] : ["./test/support/runtime/apply-migrations.ts"],
+      // Vitest's 5 s default is for unit tests; these hash passwords and cross
+      // several Workers, two files at a time on two shared cores.
+      testTimeout: 30_000,
+      hookTimeout: 60_000,
       // Audit rows arrive through the audit Queue's batches (about a second).
       expect: { poll: { timeout: 10_000, interval: 100 } },
     },
@@ -58,6 +75,12 @@ function workerProject(
 
 export default defineConfig({
   test: {
+    // Vitest's default is one fewer than the cores: one file at a time on CI's
+    // two. A file spends most of its time with one process busy (its
+    // Miniflare or harness starting, then requests one at a time through
+    // workerd), so two at once keep both cores working; every file starts
+    // its own runtime, storage and port, so none shares state with another.
+    maxWorkers: Math.max(2, availableParallelism()),
     projects: [
       workerProject(
         "gateway",
@@ -131,9 +154,10 @@ export default defineConfig({
           name: "system",
           include: ["test/e2e/**/*.test.ts", "test/browser/**/*.test.ts", "test/audit/system/**/*.test.ts"],
           environment: "node",
+          // The bundles prebuildWorkers made above: each file's harness loads them as they are.
+          env: { MONO_AUTH_PREBUILT_WORKERS: "1" },
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          fileParallelism: false,
           expect: { poll: { timeout: 10_000, interval: 100 } },
         },
       },

@@ -2,7 +2,7 @@
 // tests talk to the real neighbours (service bindings, the per-org Durable
 // Object) instead of stand-ins. Each is bundled by wrangler exactly as it
 // would be deployed (`deploy --dry-run`).
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 
@@ -28,7 +28,7 @@ export function buildAuxiliaryWorker(
   } = unstable_getMiniflareWorkerOptions(config);
   const name: string | undefined = unstable_readConfig({ config }).name;
   if (!name) throw new Error(`${configPath} has no name`);
-  const outdir = resolve(ROOT, ".build", name);
+  const outdir = bundleDir(configPath);
   if (!built.has(outdir)) built.set(outdir, bundle(config, outdir, name));
   for (const target of Object.values(workerOptions.serviceBindings ?? {})) {
     const named = target as { name?: unknown };
@@ -48,12 +48,55 @@ export function buildAuxiliaryWorker(
 /** One bundle per Worker per test run, however many projects bind it. */
 const built = new Map<string, true>();
 
+const BUNDLE_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+
+function bundleArgs(config: string, outdir: string): string[] {
+  return ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "-c", config];
+}
+
 function bundle(config: string, outdir: string, name: string): true {
-  const result = spawnSync("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outdir, "-c", config], {
-    cwd: ROOT,
-    encoding: "utf8",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  });
+  const result = spawnSync("npx", bundleArgs(config, outdir), { cwd: ROOT, encoding: "utf8", env: BUNDLE_ENV });
   if (result.status !== 0) throw new Error(`building ${name} failed:\n${result.stdout}\n${result.stderr}`);
   return true;
+}
+
+/** Where a Worker's bundle lands: `.build/<its configured name>`. */
+export function bundleDir(configPath: string): string {
+  const name = unstable_readConfig({ config: resolve(ROOT, configPath) }).name;
+  if (!name) throw new Error(`${configPath} has no name`);
+  return resolve(ROOT, ".build", name);
+}
+
+/**
+ * Bundles these Workers up front, two at a time (each bundle is mostly one
+ * wrangler process waiting on its own start-up, so a second overlaps it on
+ * CI's two cores), so buildAuxiliaryWorker finds them built and the test
+ * harness (test/support/system.ts) can load them as `prebuiltWorkerDir`
+ * instead of bundling all five Workers again for every test file.
+ */
+export async function prebuildWorkers(configPaths: readonly string[], concurrency = 2): Promise<void> {
+  const queue = [...new Set(configPaths)].map((configPath) => ({
+    config: resolve(ROOT, configPath),
+    outdir: bundleDir(configPath),
+  }));
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const { config, outdir } = next;
+      if (built.has(outdir)) continue;
+      built.set(outdir, true);
+      await new Promise<void>((done, fail) => {
+        const child = spawn("npx", bundleArgs(config, outdir), { cwd: ROOT, env: BUNDLE_ENV });
+        let output = "";
+        child.stdout.on("data", (chunk) => {
+          output += chunk;
+        });
+        child.stderr.on("data", (chunk) => {
+          output += chunk;
+        });
+        child.on("error", fail);
+        child.on("close", (code) => (code === 0 ? done() : fail(new Error(`building ${config} failed:\n${output}`))));
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
 }

@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import { createTestHarness } from "wrangler";
 import { originVars, SECRETS, WORKERS, type WorkerName } from "../../scripts/workers.mjs";
+import { bundleDir } from "./auxiliary-workers.ts";
 import { TEST_SECRETS } from "./secrets.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -47,6 +48,16 @@ export interface SystemOptions {
 /** The system's Workers in `npm start`'s order (the gateway, the one origin, first). */
 const ORDER: readonly WorkerName[] = ["gateway", "token", "authn", "demo", "orgState"];
 
+/**
+ * Under vitest the config has bundled every Worker once for the run
+ * (vitest.config.ts, prebuildWorkers) exactly as `wrangler deploy` would: the
+ * harness loads those bundles rather than building all of them again, twice,
+ * for every file that starts a system.
+ */
+function prebuilt(configPath: string): { prebuiltWorkerDir?: string } {
+  return process.env.MONO_AUTH_PREBUILT_WORKERS === "1" ? { prebuiltWorkerDir: bundleDir(configPath) } : {};
+}
+
 const CIMD_HOST = { configPath: "test/support/runtime/cimd-host/wrangler.toml", name: "mono-auth-test-cimd-host" };
 
 function withCimdHost<W extends { configPath: string }>(workers: W[], options: SystemOptions) {
@@ -55,13 +66,14 @@ function withCimdHost<W extends { configPath: string }>(workers: W[], options: S
     ...workers.map((w) =>
       w.configPath === WORKERS.authn.config ? { ...w, bindingOverrides: { CIMD_OUTBOUND: CIMD_HOST.name } } : w,
     ),
-    { configPath: CIMD_HOST.configPath },
+    { configPath: CIMD_HOST.configPath, ...prebuilt(CIMD_HOST.configPath) },
   ];
 }
 
 function harnessWorkers(vars?: Record<WorkerName, Record<string, string>>) {
   return ORDER.map((name) => ({
     configPath: WORKERS[name].config,
+    ...prebuilt(WORKERS[name].config),
     secrets: Object.fromEntries(
       SECRETS[name].map((secret) => [secret, TEST_SECRETS[secret as keyof typeof TEST_SECRETS]]),
     ),
