@@ -30,20 +30,21 @@ export function totpCodeClaim(db: D1Database): BetterAuthPlugin {
             const code =
               body && typeof body === "object" && "code" in body && typeof body.code === "string" ? body.code : "";
             if (!code) return;
-            const person = await challengedPerson(ctx);
-            if (!person) return;
             const now = Date.now();
-            const claimed = await db
-              .prepare(
-                `INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at)
-                 SELECT ?1, ?2, ?3, ?4, ?5, ?5
-                 WHERE NOT EXISTS (SELECT 1 FROM verification WHERE identifier = ?2 AND expires_at > ?5)`,
-              )
-              .bind(crypto.randomUUID(), usedTotpIdentifier(person, code), person, now + CLAIM_SECONDS * 1000, now)
-              .run();
-            if (claimed.meta.changes !== 1) {
-              throw new APIError("UNAUTHORIZED", { code: "INVALID_CODE", message: "Invalid code" });
+            // Enabling 2FA or stepping a session up: the session's person.
+            const current = await getSessionFromCtx(ctx, { disableCookieCache: true });
+            if (current) {
+              if (!(await claimForPerson(db, current.user.id, code, now))) throw invalidCode();
+              return;
             }
+            // Signing in: the person the challenge cookie's row names.
+            const cookie = ctx.context.createAuthCookie(CHALLENGE_COOKIE);
+            const challenge = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
+            if (!challenge) return;
+            if (await claimForChallenge(db, challenge, code, now)) return;
+            // Nothing claimed: a spent code, or no such challenge, which
+            // Better Auth's own check answers (INVALID_TWO_FACTOR_COOKIE).
+            if (await ctx.context.internalAdapter.findVerificationValue(challenge)) throw invalidCode();
           }),
         },
       ],
@@ -51,14 +52,45 @@ export function totpCodeClaim(db: D1Database): BetterAuthPlugin {
   };
 }
 
-type HookContext = Parameters<Parameters<typeof createAuthMiddleware>[0]>[0];
+function invalidCode(): APIError {
+  return new APIError("UNAUTHORIZED", { code: "INVALID_CODE", message: "Invalid code" });
+}
 
-/** The person the code is for: the session's (enabling, stepping up), or the challenge cookie's (signing in). */
-async function challengedPerson(ctx: HookContext): Promise<string | null> {
-  const current = await getSessionFromCtx(ctx, { disableCookieCache: true });
-  if (current) return current.user.id;
-  const cookie = ctx.context.createAuthCookie(CHALLENGE_COOKIE);
-  const challenge = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
-  if (!challenge) return null;
-  return (await ctx.context.internalAdapter.findVerificationValue(challenge))?.value ?? null;
+async function claimForPerson(db: D1Database, person: string, code: string, now: number): Promise<boolean> {
+  const claimed = await db
+    .prepare(
+      `INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?5
+       WHERE NOT EXISTS (SELECT 1 FROM verification WHERE identifier = ?2 AND expires_at > ?5)`,
+    )
+    .bind(crypto.randomUUID(), usedTotpIdentifier(person, code), person, now + CLAIM_SECONDS * 1000, now)
+    .run();
+  return claimed.meta.changes === 1;
+}
+
+/**
+ * The same claim for the person a sign-in challenge names, found in the same
+ * statement (the challenge's newest row, as Better Auth's
+ * `findVerificationValue` reads it), so a TOTP sign-in makes one D1 round
+ * trip before the code is checked, not two. The used-code identifier is
+ * `usedTotpIdentifier` around the person's id, built in SQL from its two
+ * fixed parts.
+ */
+async function claimForChallenge(db: D1Database, challenge: string, code: string, now: number): Promise<boolean> {
+  const [before, after, extra] = usedTotpIdentifier("\u0000", code).split("\u0000");
+  if (before === undefined || after === undefined || extra !== undefined) {
+    throw new Error("usedTotpIdentifier must name the person exactly once");
+  }
+  const claimed = await db
+    .prepare(
+      `INSERT INTO verification (id, identifier, value, expires_at, created_at, updated_at)
+       SELECT ?1, ?2 || challenge.value || ?3, challenge.value, ?4, ?5, ?5
+       FROM (SELECT value FROM verification WHERE identifier = ?6 ORDER BY created_at DESC LIMIT 1) AS challenge
+       WHERE NOT EXISTS (
+         SELECT 1 FROM verification WHERE identifier = ?2 || challenge.value || ?3 AND expires_at > ?5
+       )`,
+    )
+    .bind(crypto.randomUUID(), before, after, now + CLAIM_SECONDS * 1000, now, challenge)
+    .run();
+  return claimed.meta.changes === 1;
 }
