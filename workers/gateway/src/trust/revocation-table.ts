@@ -4,21 +4,31 @@ import { REVOCATION_KINDS, type RevocationKind } from "../../../../shared/contra
 const MIN_CAPACITY = 16;
 /** Seconds as the table stores them (unsigned 32 bits: good until 2106). */
 const MAX_SECONDS = 0xffff_ffff;
+/** Words per slot: the key's high half, its low half (kind in the low 3 bits), expiry, revoked-at. */
+const STRIDE = 4;
+const HI = 0;
+const LO = 1;
+/** Seconds; 0 marks a free slot (an entry always expires after 1970). */
+const EXPIRES = 2;
+/** Tokens issued at or before this (s) match; for jti, session and grant every token does. */
+const REVOKED = 3;
+const KIND_BITS = 0b111;
 
 const KIND_INDEX: Readonly<Record<RevocationKind, number>> = Object.fromEntries(
   REVOCATION_KINDS.map((kind, i) => [kind, i]),
 ) as Record<RevocationKind, number>;
 
-/** The two 32-bit halves of a value's key, written by `hash` (one pair per table: no allocation per lookup). */
+/** A value's key, written by `hash` (one pair per table: no allocation per lookup). */
 interface Key {
   hi: number;
   lo: number;
 }
 
 /**
- * 64 bits of (kind, value): two multiply-xorshift lanes over the value's
+ * The key of (kind, value): two multiply-xorshift lanes over the value's
  * UTF-16 code units (cyrb53's mixing without its 53-bit fold), seeded with
- * the kind and the table's random seed.
+ * the kind and the table's random seed — 61 bits of hash and the kind in
+ * the low 3 bits, so one comparison of both words also compares the kind.
  */
 function hash(seed: number, kind: number, value: string, out: Key): void {
   let h1 = 0xdeadbeef ^ seed ^ kind;
@@ -32,8 +42,8 @@ function hash(seed: number, kind: number, value: string, out: Key): void {
   h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  out.hi = h1 | 0;
-  out.lo = h2 | 0;
+  out.hi = h1 >>> 0;
+  out.lo = ((h2 & ~KIND_BITS) | kind) >>> 0;
 }
 
 function seconds(value: number): number {
@@ -41,29 +51,24 @@ function seconds(value: number): number {
 }
 
 /**
- * The revocation entries of one org as one open-addressing hash table in
- * typed arrays: per entry a 64-bit key of (kind, value), its kind, when it
- * was revoked and when it expires — 18 bytes a slot, outside the JavaScript
- * heap. A Map of strings costs about 100 bytes an entry on the heap (the
- * value's string, a boxed expiry, the map's own slots), and 100 000 such
- * objects are what every full garbage collection of the isolate walks; a
- * typed array is one object whatever it holds. The values themselves are
- * not kept: two different values share a key with probability 2⁻⁶⁴ per
- * pair, so at 100 000 entries a token is refused wrongly with probability
- * about 5·10⁻¹⁵ per check — a refusal, never an acceptance.
+ * The revocation entries of one org as one open-addressing hash table in a
+ * single typed array: per entry four 32-bit words — a 61-bit key of the
+ * value with its kind, when it expires, when it was revoked — 16 bytes in
+ * one cache line, outside the JavaScript heap. A Map of strings costs about
+ * 100 bytes an entry on the heap (the value's string, a boxed expiry, the
+ * map's own slots), and 100 000 such objects are what every full garbage
+ * collection of the isolate walks; a typed array is one object whatever it
+ * holds. The values themselves are not kept: two different values of a
+ * kind share a key with probability 2⁻⁶¹ per pair, so at 100 000 entries a
+ * token is refused wrongly with probability about 4·10⁻¹⁴ per check — a
+ * refusal, never an acceptance.
  *
- * A lookup hashes the claim (tens of nanoseconds) and probes from its key's
- * slot: O(1) in the number of entries. Kinds the org has no entry of are
- * not hashed at all (`has`).
+ * A lookup hashes the claim and probes from its key's slot, usually one
+ * cache line: O(1) in the number of entries. Kinds the org has no entry of
+ * are not hashed at all (`has`).
  */
 export class RevocationTable {
-  private keyHi: Int32Array;
-  private keyLo: Int32Array;
-  private kinds: Uint8Array;
-  /** Tokens issued at or before this (s) match; for jti, session and grant every token does. */
-  private revokedAt: Uint32Array;
-  /** Seconds; 0 marks a free slot (an entry always expires after 1970). */
-  private expiresAt: Uint32Array;
+  private slots: Uint32Array;
   private mask: number;
   private used = 0;
   private readonly perKind = new Uint32Array(REVOCATION_KINDS.length);
@@ -76,13 +81,8 @@ export class RevocationTable {
   private readonly seed = crypto.getRandomValues(new Uint32Array(1))[0] as number;
 
   constructor(expectedEntries = 0) {
-    let capacity = MIN_CAPACITY;
-    while (capacity * 3 < expectedEntries * 4) capacity *= 2;
-    this.keyHi = new Int32Array(capacity);
-    this.keyLo = new Int32Array(capacity);
-    this.kinds = new Uint8Array(capacity);
-    this.revokedAt = new Uint32Array(capacity);
-    this.expiresAt = new Uint32Array(capacity);
+    const capacity = capacityFor(expectedEntries);
+    this.slots = new Uint32Array(capacity * STRIDE);
     this.mask = capacity - 1;
   }
 
@@ -103,17 +103,17 @@ export class RevocationTable {
    * session, grant).
    */
   add(kind: RevocationKind, value: string, revokedAt: number | null, expiresAt: number): void {
-    const k = KIND_INDEX[kind];
-    hash(this.seed, k, value, this.key);
+    hash(this.seed, KIND_INDEX[kind], value, this.key);
     const at = revokedAt === null ? MAX_SECONDS : seconds(revokedAt);
     const until = Math.max(1, seconds(expiresAt));
-    const slot = this.find(k, this.key.hi, this.key.lo);
-    if (this.expiresAt[slot] !== 0) {
-      this.revokedAt[slot] = Math.max(this.revokedAt[slot] as number, at);
-      this.expiresAt[slot] = Math.max(this.expiresAt[slot] as number, until);
+    const slots = this.slots;
+    const base = this.find(this.key.hi, this.key.lo);
+    if (slots[base + EXPIRES] !== 0) {
+      slots[base + REVOKED] = Math.max(slots[base + REVOKED] as number, at);
+      slots[base + EXPIRES] = Math.max(slots[base + EXPIRES] as number, until);
       return;
     }
-    this.place(slot, k, this.key.hi, this.key.lo, at, until);
+    this.place(base, this.key.hi, this.key.lo, until, at);
     // Nothing is dropped on growth (0: every entry expires after it).
     if (this.used * 4 > (this.mask + 1) * 3) this.rebuild(0, (this.mask + 1) * 2);
   }
@@ -123,61 +123,63 @@ export class RevocationTable {
     const k = KIND_INDEX[kind];
     if (this.perKind[k] === 0) return false;
     hash(this.seed, k, value, this.key);
-    const slot = this.find(k, this.key.hi, this.key.lo);
-    return (this.expiresAt[slot] as number) > nowSeconds && issuedAt <= (this.revokedAt[slot] as number);
+    const base = this.find(this.key.hi, this.key.lo);
+    return (this.slots[base + EXPIRES] as number) > nowSeconds && issuedAt <= (this.slots[base + REVOKED] as number);
   }
 
   /** Forgets the entries expired at `nowSeconds`, rebuilding the table (an open-addressing table has no cheap delete). */
   dropExpired(nowSeconds: number): void {
     let live = 0;
-    for (let i = 0; i <= this.mask; i++) {
-      const until = this.expiresAt[i] as number;
+    for (let base = 0; base < this.slots.length; base += STRIDE) {
+      const until = this.slots[base + EXPIRES] as number;
       if (until !== 0 && until > nowSeconds) live++;
     }
-    if (live === this.used) return;
-    let capacity = MIN_CAPACITY;
-    while (capacity * 3 < live * 4) capacity *= 2;
-    this.rebuild(nowSeconds, capacity);
+    if (live !== this.used) this.rebuild(nowSeconds, capacityFor(live));
   }
 
-  /** The slot holding the key, or the free slot where it would go. */
-  private find(kind: number, hi: number, lo: number): number {
+  /** The first word of the slot holding the key, or of the free slot where it would go. */
+  private find(hi: number, lo: number): number {
+    const slots = this.slots;
     let slot = hi & this.mask;
     for (;;) {
-      if (this.expiresAt[slot] === 0) return slot;
-      if (this.keyHi[slot] === hi && this.keyLo[slot] === lo && this.kinds[slot] === kind) return slot;
+      const base = slot * STRIDE;
+      if (slots[base + EXPIRES] === 0) return base;
+      if (slots[base + HI] === hi && slots[base + LO] === lo) return base;
       slot = (slot + 1) & this.mask;
     }
   }
 
-  private place(slot: number, kind: number, hi: number, lo: number, revokedAt: number, expiresAt: number): void {
-    this.keyHi[slot] = hi;
-    this.keyLo[slot] = lo;
-    this.kinds[slot] = kind;
-    this.revokedAt[slot] = revokedAt;
-    this.expiresAt[slot] = expiresAt;
+  private place(base: number, hi: number, lo: number, expiresAt: number, revokedAt: number): void {
+    const slots = this.slots;
+    slots[base + HI] = hi;
+    slots[base + LO] = lo;
+    slots[base + EXPIRES] = expiresAt;
+    slots[base + REVOKED] = revokedAt;
     this.used++;
+    const kind = lo & KIND_BITS;
     this.perKind[kind] = (this.perKind[kind] as number) + 1;
   }
 
-  /** Moves every entry expiring after `nowSeconds` into fresh arrays of `capacity` slots. */
+  /** Moves every entry expiring after `nowSeconds` into a fresh array of `capacity` slots. */
   private rebuild(nowSeconds: number, capacity: number): void {
-    const { keyHi, keyLo, kinds, revokedAt, expiresAt } = this;
-    this.keyHi = new Int32Array(capacity);
-    this.keyLo = new Int32Array(capacity);
-    this.kinds = new Uint8Array(capacity);
-    this.revokedAt = new Uint32Array(capacity);
-    this.expiresAt = new Uint32Array(capacity);
+    const old = this.slots;
+    this.slots = new Uint32Array(capacity * STRIDE);
     this.mask = capacity - 1;
     this.used = 0;
     this.perKind.fill(0);
-    for (let i = 0; i < expiresAt.length; i++) {
-      const until = expiresAt[i] as number;
+    for (let base = 0; base < old.length; base += STRIDE) {
+      const until = old[base + EXPIRES] as number;
       if (until === 0 || until <= nowSeconds) continue;
-      const hi = keyHi[i] as number;
-      const lo = keyLo[i] as number;
-      const kind = kinds[i] as number;
-      this.place(this.find(kind, hi, lo), kind, hi, lo, revokedAt[i] as number, until);
+      const hi = old[base + HI] as number;
+      const lo = old[base + LO] as number;
+      this.place(this.find(hi, lo), hi, lo, until, old[base + REVOKED] as number);
     }
   }
+}
+
+/** The smallest power of two with `entries` at most three quarters of it. */
+function capacityFor(entries: number): number {
+  let capacity = MIN_CAPACITY;
+  while (capacity * 3 < entries * 4) capacity *= 2;
+  return capacity;
 }
