@@ -181,9 +181,10 @@ async function recordMany(revoker: Revoker, count: number, concurrency: number):
   let next = 0;
   const worker = async () => {
     while (next < count) {
-      next++;
+      const n = ++next;
       await revoker.revokeJti(`bench-${crypto.randomUUID()}`);
-      if (next % 10_000 === 0) log(`  ${next} recorded`);
+      // This worker's own count: `next` has moved on by now (it printed 100000 once per worker).
+      if (n % 10_000 === 0) log(`  about ${n} recorded`);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
