@@ -23,7 +23,7 @@ import { mcpToolGate, type RegisteredMcpRoute, registeredMcpRoute } from "./mcp/
 import { McpRegistryCache, mcpRegistryBinding, REGISTRY_CACHE_MAX_ENTRIES } from "./mcp/registry-cache.ts";
 import { serveLocal } from "./well-known/serve-local.ts";
 import { gatewayHealth } from "./observability/health.ts";
-import { newRequestId, setRequestId, tagResponse } from "./observability/request-id.ts";
+import { newRequestId, setRequestId, tagFetched, tagResponse } from "./observability/request-id.ts";
 
 /** Compiled once per isolate: the hot path only looks it up. */
 const defaultPolicy: CompiledPolicy = compilePolicy(DEFAULT_POLICY);
@@ -110,7 +110,13 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
       // Upgrade is hop-by-hop and stripped above; a WebSocket upgrade (the admin API's
       // revocation stream) is asked for again, so the runtime hands the socket through.
       if (request.headers.get("Upgrade")?.toLowerCase() === "websocket") headers.set("Upgrade", "websocket");
-      return proxy(upstreamFetcher(route.upstream, env), forwardUrl(route.upstream, url, path), request, headers);
+      const fetched = await proxy(
+        upstreamFetcher(route.upstream, env),
+        forwardUrl(route.upstream, url, path),
+        request,
+        headers,
+      );
+      return tagFetched(fetched, requestId);
     }
     case "protected":
       return protect(request, url, path, route, {
