@@ -25,6 +25,7 @@ import { median, table } from "./stats.ts";
 export const DEFAULT_BOUND_MS = 1000;
 /** workers/org-state/src/revocation-mirror.ts's; not imported: Node's type stripping cannot load that file (parameter properties). */
 const MIRROR_DELAY_MS = 5_000;
+const MIRROR_MS_PER_ENTRY = 0.5;
 /** How often one revoke is tried when the admin API answers 503. */
 const REVOKE_ATTEMPTS = 5;
 /** A trial that sees no refusal by then is a failure, not a slow sample. */
@@ -241,13 +242,14 @@ export async function measureRevocation(input: RevocationPartInput): Promise<Rev
     // Two one-off costs of the recording itself, kept out of the rounds: the
     // gateway's catch-up (its view of the org fell behind once the channel
     // closed: pages of changes, then the snapshot) and the org's object
-    // copying its snapshot to KV MIRROR_DELAY_MS after the last change
-    // (workers/org-state/src/revocation-mirror.ts).
+    // copying its snapshot to KV once its turn comes after the last change:
+    // writes are spaced by the size of the previous one
+    // (workers/org-state/src/revocation-mirror.ts, nextMirrorAt).
     if ((await call(`${input.origin}/api/documents`, loadToken)) !== "ok")
       throw new Error("the load token was refused");
-    await new Promise((resolve) => setTimeout(resolve, MIRROR_DELAY_MS + 3_000));
     // The org also holds the trials' and fan-out's own entries.
     const total = input.revokedEntries + 2 * input.trials;
+    await new Promise((resolve) => setTimeout(resolve, MIRROR_DELAY_MS + total * MIRROR_MS_PER_ENTRY + 3_000));
     costRows.push(...(await load.run("after", total, input.rounds)));
     result.checkCost = checkCostResult(costRows, recordSeconds, input.revokedEntries);
   }

@@ -115,6 +115,32 @@ describe("OrgState: the KV mirror and the alarm", () => {
     expect(mirrored.value).toBe(2);
   });
 
+  it("spaces mirror writes by the size of the last one: a change soon after waits for its turn, then is written", async () => {
+    const org = newOrg();
+    const mirror = () => env.KV.get<RevocationSnapshot>(KV_KEY.revocationMirror(org), "json");
+    await stub(org).revoke({ orgId: org, kind: "jti", value: "j1", reason: "t" });
+    await runInDurableObject(stub(org), (instance) => instance.alarm());
+    expect((await mirror())?.version).toBe(1);
+    const notBefore = await runInDurableObject(stub(org), (_instance, state) =>
+      state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'mirror_not_before'").one(),
+    );
+    expect(notBefore.value).toBeGreaterThan(Date.now());
+
+    await stub(org).revoke({ orgId: org, kind: "jti", value: "j2", reason: "t" });
+    await runInDurableObject(stub(org), (instance) => instance.alarm());
+    expect((await mirror())?.version).toBe(1);
+    const alarm = await runInDurableObject(stub(org), (_instance, state) => state.storage.getAlarm());
+    expect(alarm).toBe(notBefore.value);
+
+    // Its turn comes (moved into the past here rather than waited for): the alarm writes it.
+    await runInDurableObject(stub(org), (_instance, state) =>
+      state.storage.sql.exec("UPDATE meta SET value = 0 WHERE key = 'mirror_not_before'"),
+    );
+    await runInDurableObject(stub(org), (instance) => instance.alarm());
+    expect((await mirror())?.version).toBe(2);
+    expect((await mirror())?.entries.map((e) => e.value).sort()).toEqual(["j1", "j2"]);
+  });
+
   it("keeps an alarm scheduled while entries remain, so storage stays bounded", async () => {
     const org = newOrg();
     await stub(org).revoke({ orgId: org, kind: "session", value: "s1", reason: "t" });

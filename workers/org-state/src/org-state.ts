@@ -249,7 +249,13 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     this.log.prune(now);
     const orgId = this.sql.exec<{ id: string }>("SELECT id FROM org LIMIT 1").toArray()[0]?.id;
     const version = this.currentVersion();
-    if (orgId !== undefined && this.mirror.isBehind(version)) await this.mirror.write(await this.snapshot(orgId));
+    // A mirror write too soon after the last (revocation-mirror.ts, nextMirrorAt) waits for its turn.
+    let mirrorDueAt: number | null = null;
+    if (orgId !== undefined && this.mirror.isBehind(version)) {
+      const notBefore = this.mirror.notBefore();
+      if (Date.now() >= notBefore) await this.mirror.write(await this.snapshot(orgId));
+      else mirrorDueAt = notBefore;
+    }
     // An older event may expire before its entry's row (a later revocation
     // of the same value extends the row, not the event), so both tables set the next alarm.
     const next = this.sql
@@ -257,7 +263,8 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
         "SELECT min(e) AS next FROM (SELECT min(expires_at) AS e FROM revocation UNION ALL SELECT min(expires_at) FROM revocation_event)",
       )
       .one().next;
-    if (next !== null) await this.ctx.storage.setAlarm(next * 1000);
+    const at = [next === null ? null : next * 1000, mirrorDueAt].filter((t): t is number => t !== null);
+    if (at.length > 0) await this.ctx.storage.setAlarm(Math.min(...at));
   }
 
   private currentVersion(): number {
