@@ -6,7 +6,11 @@
 // person signs up, sees the consent page and allows it in a real Chromium;
 // the SDK's transport finishes the code exchange (finishAuth) and the client
 // lists tools and calls the harmless one. The token's audience is exactly
-// /mcp/demo. Then the same with no registration at all: the SDK's
+// /mcp/demo. The same client is an agent acting for the person: the
+// sensitive tool is refused (403 insufficient_scope ERR_GRANT_REQUIRED)
+// until the client's access request, filed at the agent API, is approved;
+// then the SDK's call succeeds, and once the grant is revoked it is refused
+// again within the revocation bound. Then the same with no registration at all: the SDK's
 // `clientMetadataUrl`, a Client ID Metadata Document the authn Worker
 // fetches from its https host (test/support/runtime/cimd-host, reached
 // through CIMD_OUTBOUND in this system: no network). Screenshots go to
@@ -39,6 +43,7 @@ let browser: Browser;
 let page: Page;
 let clientId: string;
 let mcpUrl: URL;
+let operator: Awaited<ReturnType<typeof interopOperator>>;
 
 /**
  * The MCP client application's side of OAuthClientProvider: where it keeps
@@ -85,7 +90,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
   system = await startSystem({ cimdHost: true });
   mcpUrl = new URL("/mcp/demo", system.origin);
-  const operator = await interopOperator(system);
+  operator = await interopOperator(system);
   // Pre-registered by the operator (docs/endpoints.md, browser clients): a
   // public client (PKCE, no secret) that may ask tokens for the demo MCP server.
   const registered = await operator.admin("POST", "/oidc-clients", {
@@ -93,7 +98,8 @@ beforeAll(async () => {
     redirect_uris: [REDIRECT_URI],
     type: "public",
     scope: ["openid", "documents:read"],
-    resources: [mcpUrl.href],
+    // The API audience too: the client files its access requests at the agent API.
+    resources: [mcpUrl.href, new URL("/api", system.origin).href],
   });
   expect(registered.status, await registered.clone().text()).toBe(201);
   clientId = ((await registered.json()) as { client_id: string }).client_id;
@@ -109,9 +115,51 @@ afterAll(async () => {
   await system?.close();
 });
 
+/** The SDK client of the first test, kept for the review cycle after it. */
+let onboarded: BrowserClientProvider | undefined;
+
+/** The authorization request (RFC 6749 §4.1.1, PKCE S256, RFC 8707 `resource`) of the pre-registered client. */
+function authorizeUrl(resource: string, challenge: string, state: string): string {
+  const url = new URL(`${system.origin}${ENDPOINT.authApi}/oauth2/authorize`);
+  for (const [name, value] of Object.entries({
+    response_type: "code",
+    client_id: clientId,
+    redirect_uri: REDIRECT_URI,
+    scope: "documents:read",
+    state,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    resource,
+  })) {
+    url.searchParams.set(name, value);
+  }
+  return url.href;
+}
+
+/** A code for `resource` from the signed-in person's browser, allowing the consent page if it is shown. */
+async function authorizationCode(resource: string, challenge: string, state: string): Promise<string> {
+  const url = authorizeUrl(resource, challenge, state);
+  // A server redirect to the callback is not routed by page.route (Playwright follows it on the
+  // network): the request Chromium makes there is what the client would receive. A resource the
+  // person has not consented to for this client yet shows the consent page first.
+  const back = page.waitForRequest((r) => r.url().startsWith(`${REDIRECT_URI}?`));
+  await page.goto(url).catch(() => null);
+  if (page.url().startsWith(`${system.origin}${ENDPOINT.consent}`)) await page.getByTestId("consent-approve").click();
+  return new URL((await back).url()).searchParams.get("code") ?? "";
+}
+
+async function pkcePair() {
+  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  const challenge = Buffer.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
+  ).toString("base64url");
+  return { verifier, challenge };
+}
+
 describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", () => {
   it("onboards, gets a token for exactly /mcp/demo, lists tools and calls the harmless one", async () => {
     const provider = new BrowserClientProvider();
+    onboarded = provider;
 
     // 1. The first connect: 401 → resource metadata → AS metadata → authorization URL.
     const first = await new Client({ name: "mono-auth-mcp-oauth", version: "1.0.0" })
@@ -180,26 +228,8 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
   it("refuses a resource the client may not have: invalid_target at the authorization endpoint (RFC 8707 §2), and at the token endpoint", async () => {
     // The person is signed in from the test above.
     const elsewhere = `${system.origin}/mcp/nowhere`;
-    const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-    const challenge = Buffer.from(
-      new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-    ).toString("base64url");
-    const authorize = (resource: string) => {
-      const url = new URL(`${system.origin}${ENDPOINT.authApi}/oauth2/authorize`);
-      for (const [name, value] of Object.entries({
-        response_type: "code",
-        client_id: clientId,
-        redirect_uri: REDIRECT_URI,
-        scope: "documents:read",
-        state: "target",
-        code_challenge: challenge,
-        code_challenge_method: "S256",
-        resource,
-      })) {
-        url.searchParams.set(name, value);
-      }
-      return url.href;
-    };
+    const { verifier, challenge } = await pkcePair();
+    const authorize = (resource: string) => authorizeUrl(resource, challenge, "target");
     // A server redirect to the callback is not routed by page.route (Playwright follows it on the
     // network): the request Chromium makes there is what the client would receive.
     const callback = () => page.waitForRequest((r) => r.url().startsWith(`${REDIRECT_URI}?`));
@@ -228,6 +258,107 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     });
     const body = (await token.json()) as { error?: string };
     expect({ status: token.status, error: body.error }).toEqual({ status: 400, error: "invalid_target" });
+  });
+
+  it("is refused the sensitive tool until the person's org approves the client's request; a revoked grant refuses it again", async () => {
+    const provider = onboarded;
+    expect(provider?.tokensSaved).toBeDefined();
+    if (!provider) return;
+    const mcpToken = provider.tokensSaved?.access_token ?? "";
+    const orgId = String(decodeJwt(mcpToken).org_id);
+    const purge = async () => {
+      const client = new Client({ name: "mono-auth-mcp-oauth", version: "1.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }));
+      try {
+        return await client.callTool({ name: "purge_documents", arguments: {} });
+      } finally {
+        await client.close();
+      }
+    };
+    // What the SDK's transport gets from the gateway, exactly.
+    const refusal = async () => {
+      const response = await system.fetch(ENDPOINT.mcpDemo, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json, text/event-stream",
+          Authorization: `Bearer ${mcpToken}`,
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: { name: "purge_documents", arguments: {} },
+        }),
+      });
+      return {
+        status: response.status,
+        body: (await response.json()) as { error?: string; error_description?: string },
+      };
+    };
+
+    // 1. A client the person authorized is an agent acting for them: the sensitive tool needs a grant.
+    await expect(purge()).rejects.toThrow();
+    const refused = await refusal();
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toBe("insufficient_scope");
+    expect(refused.body.error_description).toMatch(/^ERR_GRANT_REQUIRED:/);
+
+    // 2. The client files an access request at the agent API, with its token for the API audience.
+    const { verifier, challenge } = await pkcePair();
+    const api = new URL("/api", system.origin).href;
+    const code = await authorizationCode(api, challenge, "agent-api");
+    expect(code).not.toBe("");
+    const apiToken = await system.fetch(ENDPOINT.token, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        grant_type: "authorization_code",
+        client_id: clientId,
+        code,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+        resource: api,
+      }),
+    });
+    expect(apiToken.status, await apiToken.clone().text()).toBe(200);
+    const filed = await system.fetch("/agent/v1/access-requests", {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/json",
+        Authorization: `Bearer ${((await apiToken.json()) as { access_token: string }).access_token}`,
+      },
+      body: JSON.stringify({ server: "demo", tools: ["purge_documents"], reason: "clean up my documents" }),
+    });
+    expect(filed.status, await filed.clone().text()).toBe(201);
+    const request = (await filed.json()) as { id: string; status: string };
+    expect(request.status).toBe("pending");
+
+    // 3. The org's admin approves it; the SDK's next call succeeds.
+    const org = encodeURIComponent(orgId);
+    const approved = await operator.admin(
+      "POST",
+      `/orgs/${org}/access-requests/${encodeURIComponent(request.id)}/approve`,
+      {
+        note: "ok for today",
+      },
+    );
+    expect(approved.status, await approved.clone().text()).toBe(200);
+    const { grant } = (await approved.json()) as { grant: { id: string } };
+    // The gateway reuses registry answers for at most the revocation bound (gateway/src/mcp/registry-cache.ts).
+    await expect.poll(async () => (await refusal()).status, { timeout: 5_000, interval: 200 }).toBe(200);
+    const done = await purge();
+    const content = done.content as { type: string; text: string }[];
+    expect(content[0]?.text).toMatch(/^would purge \d+ documents$/);
+
+    // 4. The grant is revoked (a grant revocation in the org's object before the 200): refused again.
+    const revoked = await operator.admin("DELETE", `/orgs/${org}/mcp-grants/${encodeURIComponent(grant.id)}`);
+    expect(revoked.status).toBe(200);
+    await expect.poll(async () => (await refusal()).status, { timeout: 5_000, interval: 200 }).toBe(403);
+    await expect(purge()).rejects.toThrow();
+    const again = await refusal();
+    expect(again.status).toBe(403);
+    expect(again.body.error_description).toMatch(/^ERR_GRANT_REQUIRED:/);
   });
 
   it("onboards by Client ID Metadata Document (the SDK's clientMetadataUrl): the document's URL is the client_id, and the token is for /mcp/demo", async () => {
