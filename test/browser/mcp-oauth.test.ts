@@ -115,6 +115,24 @@ afterAll(async () => {
   await system?.close();
 });
 
+/** A new person signs up in `tab`, follows the authorization URL and allows the client on the consent page. */
+async function signUpAndAllow(tab: Page, name: string, authorize: string, screenshot?: string) {
+  const first = name.split(" ")[0]?.toLowerCase() ?? "person";
+  await tab.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await tab.getByLabel("Name").fill(name);
+  await tab.getByLabel("Email").fill(`${first}-${crypto.randomUUID().slice(0, 8)}@example.com`);
+  await tab.getByLabel("Password").fill("a long enough passphrase");
+  await tab.getByRole("button", { name: "Create account" }).click();
+  await tab.waitForURL(`${system.origin}${ENDPOINT.app}`);
+  await tab.goto(authorize);
+  await tab.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
+  await expect(tab.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
+    "Allow Example MCP client to access your account?",
+  );
+  if (screenshot) await tab.screenshot({ path: screenshot, fullPage: true });
+  await tab.getByTestId("consent-approve").click();
+}
+
 /** The SDK client of the first test, kept for the review cycle after it. */
 let onboarded: BrowserClientProvider | undefined;
 
@@ -183,19 +201,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     });
 
     // 2. The person: signs up, follows the authorization URL, allows on the consent page.
-    await page.goto(`${system.origin}${ENDPOINT.signUp}`);
-    await page.getByLabel("Name").fill("Grace Hopper");
-    await page.getByLabel("Email").fill(`grace-${crypto.randomUUID().slice(0, 8)}@example.com`);
-    await page.getByLabel("Password").fill("a long enough passphrase");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
-    await page.goto(authorize.href);
-    await page.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
-    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-      "Allow Example MCP client to access your account?",
-    );
-    await page.screenshot({ path: `${ARTIFACTS}/mcp-oauth-consent.png`, fullPage: true });
-    await page.getByTestId("consent-approve").click();
+    await signUpAndAllow(page, "Grace Hopper", authorize.href, `${ARTIFACTS}/mcp-oauth-consent.png`);
     await page.waitForURL(`${REDIRECT_URI}?**`);
     const back = new URL(page.url());
     // RFC 9207: the issuer in the authorization response.
@@ -398,18 +404,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
       route.fulfill({ status: 200, contentType: "text/html", body: "<h1>Back at the MCP client</h1>" }),
     );
     try {
-      await person.goto(`${system.origin}${ENDPOINT.signUp}`);
-      await person.getByLabel("Name").fill("Ada Lovelace");
-      await person.getByLabel("Email").fill(`ada-${crypto.randomUUID().slice(0, 8)}@example.com`);
-      await person.getByLabel("Password").fill("a long enough passphrase");
-      await person.getByRole("button", { name: "Create account" }).click();
-      await person.waitForURL(`${system.origin}${ENDPOINT.app}`);
-      await person.goto(authorize.href);
-      await person.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
-      await expect(person.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-        "Allow Example MCP client to access your account?",
-      );
-      await person.getByTestId("consent-approve").click();
+      await signUpAndAllow(person, "Ada Lovelace", authorize.href);
       await person.waitForURL(`${callback}?**`);
       const code = new URL(person.url()).searchParams.get("code") ?? "";
       expect(code).not.toBe("");
