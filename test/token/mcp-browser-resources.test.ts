@@ -3,8 +3,8 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { mcpResource } from "../../shared/contracts/mcp.ts";
-import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
-import { oidcDriver, pkce, REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+import { pkce, REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+import { API, ISSUER, oidc } from "./oidc-fixture.ts";
 import { adminRequest } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 import { operatorToken } from "./mcp-access-fixtures.ts";
@@ -13,19 +13,6 @@ import { operatorToken } from "./mcp-access-fixtures.ts";
 // (workers/authn/src/mcp-clients/org-resources.ts): a person may authorize a
 // client for `<issuer>/mcp/<name>` while their active org has that server
 // active; another org's server, or one nobody registered, is invalid_target.
-
-const ISSUER = env.ISSUER;
-const API = [...env.ALLOWED_AUDIENCES.split(" ")][0] as string;
-
-const oidc = oidcDriver({
-  issuer: ISSUER,
-  apiAudience: API,
-  db: env.DB,
-  authn: (request) => (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(request),
-  tokenEndpoint: `${ISSUER}${ENDPOINT.token}`,
-  token: (request) => exports.default.fetch(request),
-  jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),
-});
 
 let operator: string;
 beforeAll(async () => {

@@ -3,9 +3,9 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { mcpResource } from "../../shared/contracts/mcp.ts";
-import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
 import { clientAddress } from "../support/credential-limits.ts";
-import { oidcDriver, pkce, REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+import { pkce, REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+import { API, ISSUER, oidc } from "./oidc-fixture.ts";
 import { CLIENT_REGISTRATION_LIMIT } from "../../workers/token/src/oidc/client-registration.ts";
 import { adminRequest, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
@@ -15,19 +15,6 @@ import { operatorToken } from "./mcp-access-fixtures.ts";
 // (workers/token/src/oidc/client-registration.ts, admin/client-registration.ts):
 // off unless the org's admins turn it on; on, an MCP client registers at
 // /oauth2/register/<org> and is a browser client of that org only.
-
-const ISSUER = env.ISSUER;
-const API = [...env.ALLOWED_AUDIENCES.split(" ")][0] as string;
-
-const oidc = oidcDriver({
-  issuer: ISSUER,
-  apiAudience: API,
-  db: env.DB,
-  authn: (request) => (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(request),
-  tokenEndpoint: `${ISSUER}${ENDPOINT.token}`,
-  token: (request) => exports.default.fetch(request),
-  jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),
-});
 
 let operator: string;
 beforeAll(async () => {

@@ -2,23 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
-import { oidcDriver, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
-
-const ISSUER = env.ISSUER;
-const API = [...env.ALLOWED_AUDIENCES.split(" ")][0] as string;
-
-/** The token Worker under test is the one token endpoint; the authn Worker beside it holds the codes. */
-const oidc = oidcDriver({
-  issuer: ISSUER,
-  apiAudience: API,
-  db: env.DB,
-  // A test binding to the real authn Worker (vitest.config.ts): its pages, as a browser reaches them.
-  authn: (request) => (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(request),
-  tokenEndpoint: `${ISSUER}${ENDPOINT.token}`,
-  token: (request) => exports.default.fetch(request),
-  jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),
-});
+import { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { API, ISSUER, oidc } from "./oidc-fixture.ts";
 
 async function error(response: Response) {
   return { status: response.status, ...((await response.json()) as { error: string }) };
