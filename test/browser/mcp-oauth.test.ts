@@ -166,6 +166,22 @@ async function authorizationCode(resource: string, challenge: string, state: str
   return new URL((await back).url()).searchParams.get("code") ?? "";
 }
 
+/** Redeems a code of the pre-registered public client at the token endpoint (PKCE, RFC 8707 `resource`). */
+function redeem(code: string, verifier: string, resource: string): Promise<Response> {
+  return system.fetch(ENDPOINT.token, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      client_id: clientId,
+      code,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+      resource,
+    }),
+  });
+}
+
 async function pkcePair() {
   const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
   const challenge = Buffer.from(
@@ -250,18 +266,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     const [granted] = await Promise.all([callback(), page.goto(authorize(mcpUrl.href)).catch(() => null)]);
     const code = new URL(granted.url()).searchParams.get("code") ?? "";
     expect(code).not.toBe("");
-    const token = await system.fetch(ENDPOINT.token, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        client_id: clientId,
-        code,
-        redirect_uri: REDIRECT_URI,
-        code_verifier: verifier,
-        resource: elsewhere,
-      }),
-    });
+    const token = await redeem(code, verifier, elsewhere);
     const body = (await token.json()) as { error?: string };
     expect({ status: token.status, error: body.error }).toEqual({ status: 400, error: "invalid_target" });
   });
@@ -315,18 +320,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     const api = new URL("/api", system.origin).href;
     const code = await authorizationCode(api, challenge, "agent-api");
     expect(code).not.toBe("");
-    const apiToken = await system.fetch(ENDPOINT.token, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        client_id: clientId,
-        code,
-        redirect_uri: REDIRECT_URI,
-        code_verifier: verifier,
-        resource: api,
-      }),
-    });
+    const apiToken = await redeem(code, verifier, api);
     expect(apiToken.status, await apiToken.clone().text()).toBe(200);
     const filed = await system.fetch("/agent/v1/access-requests", {
       method: "POST",
