@@ -81,6 +81,21 @@ describe("audit hash chain: writing", () => {
     });
   });
 
+  it("a delivery larger than one insert statement's JSON chunk lands whole, values and types as sent", async () => {
+    // 100 events of ~6 KB detail each: about 1.8 MB counted as UTF-8, so several chunks (write-audit-batch.ts).
+    const orgId = freshOrg();
+    const t = Date.now();
+    const records = Array.from({ length: 100 }, (_, i) =>
+      auditRecord(orgId, { occurredAt: t + i, detail: JSON.stringify({ i, pad: "é\"\\".repeat(2_000) }) }),
+    );
+    expect((await deliver(AUDIT_QUEUE_NAME, records)).retryMessages).toEqual([]);
+    const rows = await chainRows(orgId);
+    expect(rows.map((r) => JSON.parse(r.detail).i)).toEqual([...Array(100).keys()]);
+    expect(rows.map((r) => r.detail)).toEqual(records.map((r) => r.detail));
+    expect(rows.every((r, i) => r.occurred_at === t + i && typeof r.seq === "number")).toBe(true);
+    await expectLinear(rows);
+  });
+
   it("the canonical form is the documented JSON array, detail as stored text", () => {
     const form = canonicalForm({
       ...auditRecord("org-x", { id: "e1", occurredAt: 1700000000000, detail: '{"a":"\\u00e9"}' }),
