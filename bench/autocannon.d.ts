@@ -8,6 +8,10 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     method?: string;
     body?: string;
+    /** Per-request hooks; `onResponse` sees every answer (status, body, headers). */
+    requests?: Array<{
+      onResponse?: (status: number, body: string, context: object, headers: Record<string, string>) => void;
+    }>;
   }
   interface Histogram {
     mean: number;

@@ -26,9 +26,14 @@ export interface RunResult {
   errors: number;
   timeouts: number;
   statusCodes: Record<string, number>;
+  /** The first few non-2xx answers, so an invalid run says what failed (our error bodies carry no secrets). */
+  failures: string[];
   /** A run with any non-2xx response, error or timeout measures something else. */
   valid: boolean;
 }
+
+/** How many non-2xx answers a run keeps (loadRun). */
+const FAILURES_KEPT = 3;
 
 /** How long after a run its contestant's CPU is read (see loadRun). */
 const CPU_SETTLE_MS = 1_500;
@@ -40,6 +45,7 @@ export interface LoadOptions {
 
 export async function loadRun(contestant: Contestant, round: number, options: LoadOptions): Promise<RunResult> {
   const cpuBefore = contestant.cpuSeconds?.() ?? null;
+  const failures: string[] = [];
   const result = await autocannon({
     url: contestant.url,
     method: contestant.method ?? "GET",
@@ -47,6 +53,15 @@ export async function loadRun(contestant: Contestant, round: number, options: Lo
     ...(contestant.body === undefined ? {} : { body: contestant.body }),
     connections: options.connections,
     duration: options.durationSeconds,
+    requests: [
+      {
+        onResponse: (status, body, _context, headers) => {
+          if (status < 300 || failures.length >= FAILURES_KEPT) return;
+          const id = Object.entries(headers).find(([name]) => name.toLowerCase() === "x-request-id")?.[1] ?? "-";
+          failures.push(`${status} request ${id}: ${body.slice(0, 300)}`);
+        },
+      },
+    ],
   });
   // The audit Queue's consumer writes its batch up to a second after the
   // last request (workers/token/wrangler.toml, max_batch_timeout): that work
@@ -71,6 +86,7 @@ export async function loadRun(contestant: Contestant, round: number, options: Lo
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes,
+    failures,
     valid: result.non2xx === 0 && result.errors === 0 && result.timeouts === 0 && result.requests.total > 0,
   };
 }

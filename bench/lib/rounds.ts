@@ -44,6 +44,7 @@ export async function alternatingRuns(contestants: readonly Contestant[], o: Rou
       log(
         `round ${round} ${c.name.padEnd(width)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${run.p50Ms} ms  p99 ${run.p99Ms} ms  CPU ${run.cpuMsPerRequest === null ? "n/a" : run.cpuMsPerRequest.toFixed(2)} ms/req${flag}`,
       );
+      for (const failure of run.failures) log(`  ${failure}`);
     }
   }
   return runs;
