@@ -86,7 +86,7 @@ describe("audit hash chain: writing", () => {
     const orgId = freshOrg();
     const t = Date.now();
     const records = Array.from({ length: 100 }, (_, i) =>
-      auditRecord(orgId, { occurredAt: t + i, detail: JSON.stringify({ i, pad: "é\"\\".repeat(2_000) }) }),
+      auditRecord(orgId, { occurredAt: t + i, detail: JSON.stringify({ i, pad: 'é"\\'.repeat(2_000) }) }),
     );
     expect((await deliver(AUDIT_QUEUE_NAME, records)).retryMessages).toEqual([]);
     const rows = await chainRows(orgId);
