@@ -3,7 +3,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
 import { isClientId } from "../../../../shared/crypto/client-id.ts";
 import { oauthClient, orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
-import { type Jwks, publishedJwksColumn, publishedJwksFromColumn } from "../keys/signing-keys.ts";
+import { delegationGrantsFromColumn, liveGrantsToClientColumn } from "../grants/delegation-grants.ts";
+import { publishedJwksColumn, publishedJwksFromColumn } from "../keys/signing-keys.ts";
 import { orgTokenPolicyFromRow } from "./org-policy.ts";
 import { preparedPerDatabase } from "./prepared-query.ts";
 import { storedClientFromRow } from "./stored-client.ts";
@@ -29,7 +30,7 @@ const FIRST_PARTY_CLIENT: RegisteredClient = {
  */
 export async function findClient(clientId: string, context: ClientAuthContext): Promise<RegisteredClient | undefined> {
   if (clientId === FIRST_PARTY_CLIENT.clientId) return FIRST_PARTY_CLIENT;
-  const stored = await findStoredClientWithPolicy(context.env.DB, clientId, context.onPublishedKeys);
+  const stored = await findStoredClientWithPolicy(context.env.DB, clientId, context);
   if (!stored) return undefined;
   return { clientId: stored.clientId, type: "confidential", authMethod: stored.authMethod, stored };
 }
@@ -44,11 +45,29 @@ export async function findClient(clientId: string, context: ClientAuthContext): 
 async function findStoredClientWithPolicy(
   db: D1Database,
   clientId: string,
-  onPublishedKeys?: (jwks: Jwks) => void,
+  reads: Pick<ClientAuthContext, "onPublishedKeys" | "delegationGrantsOf">,
 ): Promise<StoredClient | undefined> {
   if (!isClientId(clientId)) return undefined;
+  const { onPublishedKeys, delegationGrantsOf } = reads;
   let row: Awaited<ReturnType<ReturnType<typeof clientWithPolicyQuery>["get"]>>;
-  if (onPublishedKeys) {
+  if (delegationGrantsOf) {
+    const withGrants = await clientWithPolicyKeysAndGrantsQuery(db).get({
+      clientId,
+      grantSubject: delegationGrantsOf.subject,
+      grantsNow: Date.now(),
+    });
+    if (withGrants) {
+      onPublishedKeys?.(publishedJwksFromColumn(withGrants.publishedJwks));
+      const orgId = withGrants.client.orgId;
+      if (orgId !== null) {
+        delegationGrantsOf.deliver({
+          parties: { orgId, subject: delegationGrantsOf.subject, actorClientId: withGrants.client.clientId },
+          live: delegationGrantsFromColumn(withGrants.liveGrants),
+        });
+      }
+    }
+    row = withGrants;
+  } else if (onPublishedKeys) {
     const withKeys = await clientWithPolicyAndKeysQuery(db).get({ clientId });
     if (withKeys) onPublishedKeys(publishedJwksFromColumn(withKeys.publishedJwks));
     row = withKeys;
@@ -82,6 +101,26 @@ const clientWithPolicyQuery = preparedPerDatabase((db) =>
 const clientWithPolicyAndKeysQuery = preparedPerDatabase((db) =>
   drizzle(db)
     .select({ client: oauthClient, policy: orgTokenPolicy, publishedJwks: publishedJwksColumn })
+    .from(oauthClient)
+    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
+    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
+    .prepare(),
+);
+
+/**
+ * clientWithPolicyAndKeysQuery with the live delegation grants of one
+ * subject to this client (grants/delegation-grants.ts
+ * liveGrantsToClientColumn) as one more column, for a token exchange that
+ * acts for someone: its grants cost no D1 statement of their own.
+ */
+const clientWithPolicyKeysAndGrantsQuery = preparedPerDatabase((db) =>
+  drizzle(db)
+    .select({
+      client: oauthClient,
+      policy: orgTokenPolicy,
+      publishedJwks: publishedJwksColumn,
+      liveGrants: liveGrantsToClientColumn,
+    })
     .from(oauthClient)
     .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
     .where(eq(oauthClient.clientId, sql.placeholder("clientId")))

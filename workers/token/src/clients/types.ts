@@ -1,4 +1,5 @@
 import type { TokenConfig } from "../config.ts";
+import type { DelegationGrantsRead } from "../grants/delegation-grants.ts";
 import type { Jwks } from "../keys/signing-keys.ts";
 import type { OrgTokenPolicy } from "./org-policy.ts";
 
@@ -100,6 +101,13 @@ export interface ClientAuthContext {
    * the same statement (clients/registry.ts), and hands them here.
    */
   onPublishedKeys?: (jwks: Jwks) => void;
+  /**
+   * Set by a request whose grant will consult delegation grants (a token
+   * exchange that acts for someone, endpoints/token.ts): the client's D1 read
+   * then also reads the live grants of `subject` to that client in its org,
+   * in the same statement (clients/registry.ts), and hands them here.
+   */
+  delegationGrantsOf?: { subject: string; deliver: (read: DelegationGrantsRead) => void };
 }
 
 /** One client authentication method (clients/authenticate.ts dispatches to it). */

@@ -7,6 +7,7 @@ import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
 import { authenticateClient } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
 import { dpopBindingFor, dpopNonceHeader } from "../dpop/token-request-binding.ts";
+import type { DelegationGrantsRead } from "../grants/delegation-grants.ts";
 import { grantHandler } from "../grants/registry.ts";
 import type { GrantContext } from "../grants/types.ts";
 import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
@@ -44,11 +45,28 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     // Our keys (public) come with the client's own D1 read (clients/registry.ts), not after it.
     const keysRead = grant.verifiesOurTokens ? keysWithClientRead(env.DB) : undefined;
     const ourKeys = keysRead?.resolveKey;
+    // And the delegation grants it will consult, in that same statement.
+    const grantsSubject = grant.delegationSubject?.(params);
+    let delegationGrantsRead: DelegationGrantsRead | undefined;
+    const grantsOf =
+      grantsSubject === undefined
+        ? undefined
+        : {
+            subject: grantsSubject,
+            deliver: (read: DelegationGrantsRead) => {
+              delegationGrantsRead = read;
+            },
+          };
     // And whatever else the grant can start before it knows the client (it never throws).
     const prefetched = grant.prefetch?.(params, { env, config });
     const client = await authenticateClient(
       { params, headers },
-      { env, config, ...(keysRead ? { onPublishedKeys: keysRead.deliver } : {}) },
+      {
+        env,
+        config,
+        ...(keysRead ? { onPublishedKeys: keysRead.deliver } : {}),
+        ...(grantsOf ? { delegationGrantsOf: grantsOf } : {}),
+      },
     );
     keysRead?.readIfNotDelivered();
     // A public client (`none`) is named, not authenticated: anyone can send
@@ -66,6 +84,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
       waitUntil,
       ...(ourKeys ? { ourKeys } : {}),
       ...(prefetched ? { prefetched } : {}),
+      ...(delegationGrantsRead ? { delegationGrantsRead } : {}),
       ...(dpop ? { confirmation: dpop } : {}),
     };
     const issued = await grant.handle({ params, client, headers }, context);

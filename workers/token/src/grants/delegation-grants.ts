@@ -1,6 +1,6 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { delegationGrant } from "../../../../shared/db/machine-schema.ts";
+import { delegationGrant, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { preparedPerDatabase } from "../clients/prepared-query.ts";
 
@@ -24,6 +24,20 @@ export interface DelegationGrant {
   createdBy: string;
   createdAt: Date;
   revokedAt: Date | null;
+}
+
+/** Whose grants to whom: the org, the subject and the acting client. */
+export type DelegationParties = Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">;
+
+/** The live grants of one subject to one client, as read for a request (liveDelegationGrants, or with the client). */
+export interface DelegationGrantsRead {
+  parties: DelegationParties;
+  live: DelegationGrant[];
+}
+
+/** Whether a read was for exactly these parties: only then may an exchange rely on it. */
+export function sameParties(a: DelegationParties, b: DelegationParties): boolean {
+  return a.orgId === b.orgId && a.subject === b.subject && a.actorClientId === b.actorClientId;
 }
 
 /** Who acts for whom, on what: the question a token exchange asks. */
@@ -92,7 +106,7 @@ function isBetter(candidate: HonouredDelegation, best: HonouredDelegation): bool
 /** The org's live grants (active, not expired at `now`) of this subject to this actor client. */
 export async function liveDelegationGrants(
   db: D1Database,
-  query: Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">,
+  query: DelegationParties,
   now: Date,
 ): Promise<DelegationGrant[]> {
   const rows = await liveGrantsQuery(db).all({
@@ -121,6 +135,60 @@ const liveGrantsQuery = preparedPerDatabase((db) =>
     )
     .prepare(),
 );
+
+/**
+ * liveDelegationGrants as one column of a query over `oauth_client`
+ * (clients/registry.ts): the live grants, in the client's own org, of the
+ * subject bound to the `grantSubject` placeholder to that very client, at
+ * `grantsNow` (milliseconds, as `expires_at` is stored). So a token exchange
+ * that acts for someone reads its grants in its client's D1 statement, not
+ * in a round trip of its own: that read cost as much CPU under wrangler dev
+ * as a D1 statement does (bench/README.md, "Measured"). Same freshness: read
+ * from D1 by this request.
+ */
+export const liveGrantsToClientColumn = sql<string>`(
+  select json_group_array(json_object(
+    'id', ${delegationGrant.id}, 'org_id', ${delegationGrant.orgId}, 'subject', ${delegationGrant.subject},
+    'actor_client_id', ${delegationGrant.actorClientId}, 'scopes', ${delegationGrant.scopes},
+    'audiences', ${delegationGrant.audiences}, 'status', ${delegationGrant.status},
+    'expires_at', ${delegationGrant.expiresAt}, 'created_by', ${delegationGrant.createdBy},
+    'created_at', ${delegationGrant.createdAt}, 'revoked_at', ${delegationGrant.revokedAt}
+  )) from ${delegationGrant}
+  where ${delegationGrant.orgId} = ${oauthClient.orgId}
+    and ${delegationGrant.subject} = ${sql.placeholder("grantSubject")}
+    and ${delegationGrant.actorClientId} = ${oauthClient.clientId}
+    and ${delegationGrant.status} = 'active'
+    and (${delegationGrant.expiresAt} is null or ${delegationGrant.expiresAt} > ${sql.placeholder("grantsNow")})
+)`;
+
+/** liveGrantsToClientColumn's value as grants; anything but an array of rows is none. */
+export function delegationGrantsFromColumn(column: string | null): DelegationGrant[] {
+  const parsed: unknown = column === null ? [] : JSON.parse(column);
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((value: unknown) => {
+    if (typeof value !== "object" || value === null) return [];
+    const row = value as Record<string, unknown>;
+    const text = (name: string) => (typeof row[name] === "string" ? (row[name] as string) : "");
+    const time = (name: string) => (typeof row[name] === "number" ? new Date(row[name] as number) : null);
+    const createdAt = time("created_at");
+    if (createdAt === null || row.status !== "active") return [];
+    return [
+      fromRow({
+        id: text("id"),
+        orgId: text("org_id"),
+        subject: text("subject"),
+        actorClientId: text("actor_client_id"),
+        scopes: text("scopes"),
+        audiences: text("audiences"),
+        status: "active",
+        expiresAt: time("expires_at"),
+        createdBy: text("created_by"),
+        createdAt,
+        revokedAt: time("revoked_at"),
+      }),
+    ];
+  });
+}
 
 export interface NewDelegationGrant {
   orgId: string;

@@ -1,9 +1,9 @@
+import { decodeJwt } from "jose";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import { recentKeyResolver } from "../keys/database-key-resolver.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
 import type { SignedToken, TokenRole, TokenVerifier } from "../subject-tokens/types.ts";
-import { type DelegationGrant, type DelegationQuery, liveDelegationGrants } from "./delegation-grants.ts";
 import type { GrantContext, TokenParams } from "./types.ts";
 
 /** A presented token as verified before the request's own read of our keys, and the key that verified it. */
@@ -14,28 +14,24 @@ export interface EarlyToken {
   key: CryptoKey;
 }
 
-/** Who a delegation-grant read was for. */
-export type GrantsQuery = Pick<DelegationQuery, "orgId" | "subject" | "actorClientId">;
-
 /**
  * What a token exchange starts while its client authenticates
- * (GrantHandler.prefetch), so that the revocation check and the delegation
- * grants cost no round trip after authentication: without it, an exchange
- * with an actor waited for the client's D1 read, then for its org's Durable
- * Object (bench/README.md, "Measured"). The checks themselves, their order
- * and their refusals are unchanged (grants/token-exchange.ts): this only
- * starts reads, and the exchange relies on what it read only where it is
- * exactly what it would have read itself — the same tokens, verified with
- * the very key the request's own read of our keys gives (confirmEarlyToken),
- * and the grants of the same org, subject and client.
+ * (GrantHandler.prefetch), so that the revocation check costs no round trip
+ * after authentication: without it, an exchange with an actor waited for the
+ * client's D1 read, then for its org's Durable Object (bench/README.md,
+ * "Measured"). The delegation grants need no read here: they come in the
+ * client's own statement (exchangeDelegationSubject). The checks themselves,
+ * their order and their refusals are unchanged (grants/token-exchange.ts):
+ * this only starts reads, and the exchange relies on what it read only where
+ * it is exactly what it would have read itself — the same tokens, verified
+ * with the very key the request's own read of our keys gives
+ * (confirmEarlyToken).
  */
 export interface ExchangePrefetch {
   subject: EarlyToken;
   actor?: EarlyToken;
   /** OrgState.areRevoked for [subject, actor], in that order (subject-tokens/not-revoked.ts). */
   revoked: Promise<readonly boolean[]>;
-  /** The live grants of the subject to the acting client, when the tokens name one. */
-  grants?: { query: GrantsQuery; live: Promise<DelegationGrant[]> };
 }
 
 /**
@@ -44,7 +40,7 @@ export interface ExchangePrefetch {
  * isolate imported and its latest read of our keys, moments ago, found
  * published (keys/database-key-resolver.ts recentKeyResolver): so only a
  * holder of a genuine token of ours makes it read anything, and only that
- * token's own org object and grants. Never throws, and never leaves a
+ * token's own org object. Never throws, and never leaves a
  * rejected promise unhandled: a refusal is for the exchange to make, in its
  * order, after authentication.
  */
@@ -68,17 +64,7 @@ export async function prefetchExchange(
     const tokens = actor ? [subject, actor] : [subject];
     const revoked = new RevocationReader(context.env.ORG_STATE).areRevoked(tokens.map((t) => t.signed.revocable));
     revoked.catch(() => undefined);
-    // The client that acts: the actor token's, or the current actor of a delegated subject token.
-    const actorClientId = actor ? actor.signed.unchecked.clientId : subject.signed.unchecked.act?.client_id;
-    if (actorClientId === undefined) return { subject, ...(actor ? { actor } : {}), revoked };
-    const query: GrantsQuery = {
-      orgId: subject.signed.unchecked.orgId,
-      subject: subject.signed.unchecked.subject,
-      actorClientId,
-    };
-    const live = liveDelegationGrants(context.env.DB, query, new Date());
-    live.catch(() => undefined);
-    return { subject, ...(actor ? { actor } : {}), revoked, grants: { query, live } };
+    return { subject, ...(actor ? { actor } : {}), revoked };
   } catch {
     return undefined;
   }
@@ -121,16 +107,24 @@ export async function confirmEarlyToken(
   return (await resolveKey(early.kid)) === early.key ? early.signed : undefined;
 }
 
-/** The prefetched grants, if they were read for exactly this org, subject and acting client. */
-export function prefetchedGrants(
-  prefetch: ExchangePrefetch | undefined,
-  query: GrantsQuery,
-): Promise<DelegationGrant[]> | undefined {
-  const grants = prefetch?.grants;
-  if (!grants) return undefined;
-  const same =
-    grants.query.orgId === query.orgId &&
-    grants.query.subject === query.subject &&
-    grants.query.actorClientId === query.actorClientId;
-  return same ? grants.live : undefined;
+/**
+ * GrantHandler.delegationSubject for a token exchange: the `sub` of the
+ * subject token as it reads before verification, when the exchange will act
+ * for it — an actor token is presented, or the subject token already names
+ * an actor (grants/token-exchange-parties.ts). The endpoint reads that
+ * subject's grants to the authenticating client in the client's statement;
+ * the exchange uses them only if the verified subject is this one
+ * (grants/token-exchange.ts), so a forged value reads nothing it will use.
+ */
+export function exchangeDelegationSubject(params: TokenParams): string | undefined {
+  const token = params.get("subject_token");
+  if (!token) return undefined;
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(token);
+  } catch {
+    return undefined;
+  }
+  if (params.get("actor_token") === undefined && claims.act === undefined) return undefined;
+  return typeof claims.sub === "string" ? claims.sub : undefined;
 }

@@ -6,11 +6,16 @@ import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/regi
 import { requireNotRevoked } from "../subject-tokens/not-revoked.ts";
 import type { TokenRole, TokenVerifier, VerifiedToken } from "../subject-tokens/types.ts";
 import { verificationContext } from "../subject-tokens/verification-context.ts";
-import { liveDelegationGrants } from "./delegation-grants.ts";
+import { liveDelegationGrants, sameParties } from "./delegation-grants.ts";
 import { issueExchangedAccessToken } from "./token-exchange-access.ts";
 import { requireOrgClient } from "./grant-client.ts";
 import { issueIdJagByExchange } from "./token-exchange-id-jag.ts";
-import { confirmEarlyToken, type EarlyToken, prefetchedGrants, prefetchExchange } from "./token-exchange-prefetch.ts";
+import {
+  confirmEarlyToken,
+  type EarlyToken,
+  exchangeDelegationSubject,
+  prefetchExchange,
+} from "./token-exchange-prefetch.ts";
 import { resolveParties } from "./token-exchange-parties.ts";
 import type { GrantHandler, TokenParams } from "./types.ts";
 
@@ -65,6 +70,7 @@ export const tokenExchangeGrant: GrantHandler = {
   advertised: true,
   verifiesOurTokens: true,
   prefetch: prefetchExchange,
+  delegationSubject: exchangeDelegationSubject,
   async handle(request, context) {
     try {
       return await exchangeTokens(request, context);
@@ -91,14 +97,17 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
     exchange.actor && verify(exchange.actor.token, "actor_token", exchange.actor.verifier, early?.actor),
   ]);
   // The client acts for the subject (resolveParties' `delegated`): the grants
-  // behind that are read now (or were, beside authentication), beside the
-  // revocation check, and consulted only once every check before them passed
-  // (settleExchange).
-  const grantsQuery = { orgId: client.orgId, subject: subject.unchecked.subject, actorClientId: client.clientId };
+  // behind that came with the client's own D1 statement when they are this
+  // subject's to this client (endpoints/token.ts), or are read now, beside
+  // the revocation check; either way they are consulted only once every
+  // check before them passed (settleExchange).
+  const parties = { orgId: client.orgId, subject: subject.unchecked.subject, actorClientId: client.clientId };
+  const withClient = context.delegationGrantsRead;
   const delegationGrants =
     actor !== undefined || subject.unchecked.act !== undefined
-      ? (prefetchedGrants(early, grantsQuery) ??
-        startReading(liveDelegationGrants(context.env.DB, grantsQuery, new Date())))
+      ? withClient && sameParties(withClient.parties, parties)
+        ? Promise.resolve(withClient.live)
+        : startReading(liveDelegationGrants(context.env.DB, parties, new Date()))
       : undefined;
   // Both tokens against their org's object in one call (subject-tokens/not-revoked.ts),
   // made beside authentication when these are the very tokens that were verified then.
@@ -109,14 +118,17 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
     verification.revocations,
     sameTokens ? early.revoked : undefined,
   );
-  const parties = resolveParties(
+  const resolved = resolveParties(
     client,
     subjectToken as VerifiedToken,
     actorToken,
     guardrails.policy.maxDelegationDepth,
   );
   const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
-  return issue({ exchange, client, guardrails, parties, ...(delegationGrants ? { delegationGrants } : {}) }, context);
+  return issue(
+    { exchange, client, guardrails, parties: resolved, ...(delegationGrants ? { delegationGrants } : {}) },
+    context,
+  );
 }
 
 /** A read started before it is awaited: a refusal in between must not leave its failure unhandled. */

@@ -3,6 +3,7 @@ import type { AuthenticatedClient } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
 import type { MintedIdJag } from "../id-jag/sign-id-jag.ts";
 import type { AccessTokenRequest, MintedAccessToken } from "../mint/mint-access-token.ts";
+import type { DelegationGrantsRead } from "./delegation-grants.ts";
 import type { ExchangePrefetch } from "./token-exchange-prefetch.ts";
 
 /** The parameters of a token request (RFC 6749 §3.2), each present at most once. */
@@ -45,6 +46,12 @@ export interface GrantContext {
   waitUntil: (promise: Promise<unknown>) => void;
   /** What the grant's `prefetch` started beside client authentication, if it has one. */
   prefetched?: Promise<ExchangePrefetch | undefined>;
+  /**
+   * The live delegation grants of the grant's `delegationSubject` to the
+   * client, read in the client's own D1 statement (clients/registry.ts). The
+   * grant relies on them only for exactly the parties it then checks.
+   */
+  delegationGrantsRead?: DelegationGrantsRead;
 }
 
 /** What a grant hands back to the endpoint, which answers (RFC 6749 §5.1) and audits it. */
@@ -78,6 +85,13 @@ export interface GrantHandler {
    * makes every check itself, after authentication.
    */
   prefetch?(params: TokenParams, context: Pick<GrantContext, "env" | "config">): Promise<ExchangePrefetch | undefined>;
+  /**
+   * The subject whose delegation grants to the client the grant will
+   * consult, as far as the request shows before anything is verified: the
+   * endpoint reads those grants in the client's own D1 statement
+   * (GrantContext.delegationGrantsRead). Decides nothing.
+   */
+  delegationSubject?(params: TokenParams): string | undefined;
   /** Issues a token or throws an OAuthError with the RFC's code. */
   handle(request: GrantRequest, context: GrantContext): Promise<IssuedToken>;
 }
