@@ -1,6 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { delayAfter, SIGN_IN_THROTTLE_POLICY } from "../../workers/authn/src/limits/sign-in-throttle.ts";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { signInThrottle } from "../../shared/db/schema.ts";
+import {
+  accountThrottleKey,
+  addressThrottleKey,
+  delayAfter,
+  recordSignInFailure,
+  SIGN_IN_THROTTLE_POLICY,
+} from "../../workers/authn/src/limits/sign-in-throttle.ts";
 import { createUnlockToken } from "../../workers/authn/src/limits/unlock-sign-in.ts";
 import { apiTo, envWith, formTo, getFrom, linksIn, mailTo, tokenFromMail } from "./email-helpers.ts";
 import { ACCOUNT_LIMIT, inOneWindow } from "../support/credential-limits.ts";
@@ -167,5 +176,39 @@ describe("progressive delay per client address", { timeout: 60_000 }, () => {
     );
     // Another address is not slowed.
     expect((await apiTo(LOCAL, "/sign-in/email", { email: uniqueEmail(), password: WRONG })).status).toBe(401);
+  });
+});
+
+describe("the failure count's one-batch upsert", () => {
+  it("counts each key, doubles its wait past the free failures, never shortens a wait, and starts a stale run over", async () => {
+    const account = accountThrottleKey(`test-${crypto.randomUUID()}`);
+    const address = addressThrottleKey(`test-${crypto.randomUUID()}`);
+    const row = async (key: string) =>
+      drizzle(env.DB).select().from(signInThrottle).where(eq(signInThrottle.key, key)).get();
+    const start = Date.UTC(2026, 0, 1);
+    for (let n = 1; n <= FREE + 3; n++) {
+      const now = start + n * 1000;
+      const counts = await recordSignInFailure(env.DB, [address, account], now);
+      expect([counts.get("account"), counts.get("address")]).toEqual([n, n]);
+      expect((await row(account.key))?.blockedUntil.getTime()).toBe(
+        n <= FREE ? start + 1000 : now + delayAfter(n, FREE) * 1000,
+      );
+      // The address has more free failures: not slowed yet, its first instant kept.
+      expect((await row(address.key))?.blockedUntil.getTime()).toBe(start + 1000);
+    }
+    // A later failure whose wait ends sooner keeps the longer one (MAX).
+    const longWait = (await row(account.key))?.blockedUntil.getTime() ?? 0;
+    await drizzle(env.DB)
+      .update(signInThrottle)
+      .set({ blockedUntil: new Date(longWait + 3_600_000) })
+      .where(eq(signInThrottle.key, account.key));
+    await recordSignInFailure(env.DB, [account], start + 20_000);
+    expect((await row(account.key))?.blockedUntil.getTime()).toBe(longWait + 3_600_000);
+    // A run older than the window starts over at 1, with its first failure now and no new wait.
+    const later = start + 20_000 + SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000 + 1;
+    const counts = await recordSignInFailure(env.DB, [account], later);
+    expect(counts.get("account")).toBe(1);
+    expect((await row(account.key))?.firstFailureAt.getTime()).toBe(later);
+    expect((await row(account.key))?.blockedUntil.getTime()).toBe(longWait + 3_600_000);
   });
 });

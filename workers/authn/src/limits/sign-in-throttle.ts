@@ -92,8 +92,14 @@ export async function checkSignInThrottle(
 }
 
 /**
- * Counts one failure against each key (atomically: `failures + 1` in the
- * upsert) and sets its wait. Returns each key's count in the current run.
+ * Counts one failure against each key and sets its wait, for every key in
+ * one D1 batch (one round trip and one transaction, where it was an upsert
+ * and then possibly an update per key, one after another): the upsert adds
+ * one to the run atomically (`failures + 1`, or 1 when the run is older
+ * than the window) and in the same statement moves `blocked_until` to the
+ * wait `delayAfter` gives for that new count. SQLite evaluates every SET
+ * expression against the row as it was, so the new count is written out in
+ * each. Returns each key's count in the current run.
  */
 export async function recordSignInFailure(
   db: D1Database,
@@ -102,29 +108,36 @@ export async function recordSignInFailure(
 ): Promise<Map<ThrottleKey["kind"], number>> {
   const d1 = drizzle(db);
   const windowStart = now - SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000;
-  const counts = new Map<ThrottleKey["kind"], number>();
-  for (const { kind, key } of keys) {
-    const [row] = await d1
+  const upserts = keys.map(({ kind, key }) => {
+    const free = freeFailures(kind);
+    const failures = sql`(CASE WHEN ${signInThrottle.firstFailureAt} <= ${windowStart} THEN 1 ELSE ${signInThrottle.failures} + 1 END)`;
+    // delayAfter() in SQL: past the free failures, 2^(failures - free) s, at most maxDelaySeconds.
+    const waitMs = sql`MIN(${SIGN_IN_THROTTLE_POLICY.maxDelaySeconds}, 1 << MIN(${failures} - ${free}, 16)) * 1000`;
+    return d1
       .insert(signInThrottle)
-      .values({ key, failures: 1, firstFailureAt: new Date(now), blockedUntil: new Date(now) })
+      .values({
+        key,
+        failures: 1,
+        firstFailureAt: new Date(now),
+        blockedUntil: new Date(now + delayAfter(1, free) * 1000),
+      })
       .onConflictDoUpdate({
         target: signInThrottle.key,
         set: {
-          failures: sql`CASE WHEN ${signInThrottle.firstFailureAt} <= ${windowStart} THEN 1 ELSE ${signInThrottle.failures} + 1 END`,
+          failures,
           firstFailureAt: sql`CASE WHEN ${signInThrottle.firstFailureAt} <= ${windowStart} THEN ${now} ELSE ${signInThrottle.firstFailureAt} END`,
+          blockedUntil: sql`CASE WHEN ${failures} > ${free} THEN MAX(${signInThrottle.blockedUntil}, ${now} + ${waitMs}) ELSE ${signInThrottle.blockedUntil} END`,
         },
       })
       .returning({ failures: signInThrottle.failures });
-    const failures = row?.failures ?? 1;
-    counts.set(kind, failures);
-    const delay = delayAfter(failures, freeFailures(kind));
-    if (delay > 0) {
-      await d1
-        .update(signInThrottle)
-        .set({ blockedUntil: sql`MAX(${signInThrottle.blockedUntil}, ${now + delay * 1000})` })
-        .where(sql`${signInThrottle.key} = ${key}`);
-    }
-  }
+  });
+  const counts = new Map<ThrottleKey["kind"], number>();
+  const [first, ...rest] = upserts;
+  if (!first) return counts;
+  const rows = await d1.batch([first, ...rest]);
+  keys.forEach(({ kind }, i) => {
+    counts.set(kind, rows[i]?.[0]?.failures ?? 1);
+  });
   return counts;
 }
 
