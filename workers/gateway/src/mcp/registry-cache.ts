@@ -1,4 +1,5 @@
 import type { McpGrantCover, McpGrantQuery, McpRegistryRpc, McpServerRoute } from "../../../../shared/contracts/mcp.ts";
+import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 
 export interface RegistryCacheSettings {
   /**
@@ -14,7 +15,8 @@ export interface RegistryCacheSettings {
 export const REGISTRY_CACHE_MAX_ENTRIES = 10_000;
 
 interface Entry<T> {
-  value: Promise<T>;
+  value: T;
+  /** When the call that answered it was made. */
   at: number;
 }
 
@@ -27,11 +29,14 @@ interface Entry<T> {
  * D1 from here: the token Worker owns the tables and their meaning (the
  * built-in demo, expiry), and one reader keeps them one shape. Each answer
  * is kept in the isolate for at most `maxAgeMs`; concurrent misses share
- * one call. A failed call is not cached (the caller fails closed).
+ * one call (shared/isolate/single-flight.ts). A failed call is not cached
+ * (the caller fails closed).
  */
 export class McpRegistryCache {
   private readonly servers = new Map<string, Entry<McpServerRoute[]>>();
   private readonly grants = new Map<string, Entry<McpGrantCover[]>>();
+  private readonly serverCalls = new SingleFlight<Entry<McpServerRoute[]>>();
+  private readonly grantCalls = new SingleFlight<Entry<McpGrantCover[]>>();
 
   constructor(
     private readonly rpc: McpRegistryRpc,
@@ -39,34 +44,38 @@ export class McpRegistryCache {
   ) {}
 
   serversNamed(name: string): Promise<McpServerRoute[]> {
-    return this.cached(this.servers, name, () => this.rpc.serversNamed(name));
+    return this.cached(this.servers, this.serverCalls, name, () => this.rpc.serversNamed(name));
   }
 
   liveGrants(query: McpGrantQuery): Promise<McpGrantCover[]> {
     const key = JSON.stringify([query.orgId, query.clientId, query.server]);
-    return this.cached(this.grants, key, () => this.rpc.liveGrants(query));
+    return this.cached(this.grants, this.grantCalls, key, () => this.rpc.liveGrants(query));
   }
 
-  private cached<T>(map: Map<string, Entry<T>>, key: string, load: () => Promise<T>): Promise<T> {
-    const now = Date.now();
+  private async cached<T>(
+    map: Map<string, Entry<T>>,
+    calls: SingleFlight<Entry<T>>,
+    key: string,
+    load: () => Promise<T>,
+  ): Promise<T> {
     const hit = map.get(key);
-    if (hit && now - hit.at < this.settings.maxAgeMs) {
+    if (hit && Date.now() - hit.at < this.settings.maxAgeMs) {
       map.delete(key);
       map.set(key, hit);
       return hit.value;
     }
-    const value = load();
-    const entry = { value, at: now };
-    map.set(key, entry);
-    value.catch(() => {
-      if (map.get(key) === entry) map.delete(key);
+    const entry = await calls.run(key, async () => {
+      const at = Date.now();
+      return { value: await load(), at };
     });
+    map.delete(key);
+    map.set(key, entry);
     while (map.size > this.settings.maxEntries) {
       const oldest = map.keys().next().value;
       if (oldest === undefined) break;
       map.delete(oldest);
     }
-    return value;
+    return entry.value;
   }
 }
 

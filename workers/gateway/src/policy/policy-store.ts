@@ -1,4 +1,5 @@
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
+import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../../shared/policy/compile-policy.ts";
 
 /** Which policy version is current for an org, as of the gateway's last refresh (≤ the staleness bound). */
@@ -56,7 +57,7 @@ export class PolicyStore {
   private readonly lastServed = new Map<string, CompiledPolicy>();
   /** When a version KV did not have may be asked for again. */
   private readonly retryAt = new Map<string, number>();
-  private readonly inflight = new Map<string, Promise<CompiledPolicy | undefined>>();
+  private readonly loads = new SingleFlight<CompiledPolicy | undefined>();
 
   constructor(
     private readonly kv: KVNamespace,
@@ -86,17 +87,12 @@ export class PolicyStore {
     return hit;
   }
 
-  /** One KV read and compile per version however many requests wait for it. */
+  /** One KV read and compile per version however many requests wait for it (shared/isolate/single-flight.ts). */
   private load(orgId: string, version: number): Promise<CompiledPolicy | undefined> {
     const key = entryKey(orgId, version);
     const retryAt = this.retryAt.get(key);
     if (retryAt !== undefined && Date.now() < retryAt) return Promise.resolve(undefined);
-    let pending = this.inflight.get(key);
-    if (!pending) {
-      pending = this.read(orgId, version).finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
-    }
-    return pending;
+    return this.loads.run(key, () => this.read(orgId, version));
   }
 
   private async read(orgId: string, version: number): Promise<CompiledPolicy | undefined> {

@@ -1,5 +1,6 @@
 import { importJWK, type JWK } from "jose";
 import { JWKS_KV_TTL_SECONDS, KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
+import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 import type { TokenServiceRpc } from "../../../../shared/contracts/token-service.ts";
 import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
@@ -23,7 +24,7 @@ export class JwksCache {
   private loadedAt = 0;
   private lastKvReload = Number.NEGATIVE_INFINITY;
   private lastOriginReload = Number.NEGATIVE_INFINITY;
-  private inflight: Promise<void> | undefined;
+  private readonly reloads = new SingleFlight<void>();
 
   constructor(
     private readonly sources: JwksSources,
@@ -46,12 +47,12 @@ export class JwksCache {
     return this.keys.get(kid);
   };
 
-  /** Concurrent callers share one reload (the first caller's kid decides whether it goes on to the token Worker). */
+  /**
+   * Concurrent callers share one reload (shared/isolate/single-flight.ts);
+   * the first caller's kid decides whether it goes on to the token Worker.
+   */
   private reload(kid: string, expired: boolean): Promise<void> {
-    this.inflight ??= this.doReload(kid, expired).finally(() => {
-      this.inflight = undefined;
-    });
-    return this.inflight;
+    return this.reloads.run("keys", () => this.doReload(kid, expired));
   }
 
   private async doReload(kid: string, expired: boolean): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 import { CHANNEL_RETRY_MS, RevocationChannel } from "./revocation-channel.ts";
 import type { OrgRevocations } from "./revocation-index.ts";
 import { pullRevocations, type RevocationSource } from "./revocation-sync.ts";
@@ -53,7 +54,8 @@ export class RevocationView {
   /** In least-recently-used order: a hit moves the org to the end. */
   private readonly views = new Map<string, OrgRevocations>();
   private readonly channels = new Map<string, RevocationChannel>();
-  private readonly inflight = new Map<string, Promise<OrgRevocations>>();
+  /** Concurrent requests of an org share one pull (shared/isolate/single-flight.ts: never one another's promise). */
+  private readonly pulls = new SingleFlight<OrgRevocations>();
   private readonly maxStalenessMs: number;
   private readonly maxOrgs: number;
   private readonly hardLimitMs: number;
@@ -113,15 +115,8 @@ export class RevocationView {
       this.keepChannel(held, context);
       return held;
     }
-    let pending = this.inflight.get(orgId);
-    if (!pending) {
-      pending = pullRevocations(this.source, orgId, held, this.maxStalenessMs).finally(() =>
-        this.inflight.delete(orgId),
-      );
-      this.inflight.set(orgId, pending);
-    }
     try {
-      const view = await pending;
+      const view = await this.pulls.run(orgId, () => pullRevocations(this.source, orgId, held, this.maxStalenessMs));
       this.remember(orgId, view);
       this.keepChannel(view, context);
       return view;
