@@ -2,6 +2,7 @@ import { createLocalJWKSet, errors as joseErrors, type JWK, type JWTVerifyGetKey
 import { BodyTooLargeError, readStreamCapped } from "../../../../shared/http/read-body.ts";
 import type { StoredClient } from "./types.ts";
 import { PRIVATE_JWK_MEMBERS } from "../../../../shared/jwt/jwk.ts";
+import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 
 /**
  * The public keys a `private_key_jwt` client signs its assertions with
@@ -79,7 +80,8 @@ interface CachedSet {
 }
 
 const remoteSets = new Map<string, CachedSet>();
-const inflight = new Map<string, Promise<CachedSet>>();
+/** Concurrent misses share one fetch, taken as data (shared/isolate/single-flight.ts). */
+const fetches = new SingleFlight<CachedSet>();
 
 /** The key resolver for a client's assertions: its inline set, or its remote set (cached). */
 export async function clientKeyResolver(client: StoredClient): Promise<JWTVerifyGetKey> {
@@ -152,12 +154,7 @@ function remoteUri(client: StoredClient): string {
 
 /** Concurrent misses in one isolate share one fetch. */
 function fetchShared(uri: string): Promise<CachedSet> {
-  let pending = inflight.get(uri);
-  if (!pending) {
-    pending = fetchKeySet(uri).finally(() => inflight.delete(uri));
-    inflight.set(uri, pending);
-  }
-  return pending;
+  return fetches.run(uri, () => fetchKeySet(uri));
 }
 
 async function fetchKeySet(uri: string): Promise<CachedSet> {
