@@ -205,6 +205,17 @@ describe("client_credentials: mint rate limit", () => {
     });
   });
 
+  it("takes a hundredth of a limit above 1000 a minute at a time: 30 mints under 2000 make 2 calls of 20", async () => {
+    await inOneWindow(async () => {
+      const client = await registerTestClient();
+      await setOrgPolicy(client.orgId as string, { mintsPerMinutePerClient: 2_000 });
+      for (let i = 0; i < 30; i++) expect((await clientCredentials(client)).status).toBe(200);
+      // Ten at a time would have made three calls and left 1970.
+      const rest = await env.MINT_LIMITER.getByName(mintLimiterName(client.clientId)).take(2_000, 60, 2_000);
+      expect(rest).toMatchObject({ allowed: true, granted: 1_960 });
+    });
+  });
+
   it("never mints past the limit when mints are taken in batches: 30 at once under a limit of 20", async () => {
     await inOneWindow(async () => {
       const client = await registerTestClient();

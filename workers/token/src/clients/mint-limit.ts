@@ -4,21 +4,31 @@ import { HttpError } from "../../../../shared/errors/http.ts";
 /** The policy's unit: mints per minute. */
 const MINT_WINDOW_SECONDS = 60;
 
-/** Most mints an isolate takes from a client's MintLimiter at once. */
-const MAX_MINTS_PER_TAKE = 10;
+/** Most mints an isolate takes from a client's MintLimiter at once, for a limit up to 1000 a minute… */
+const SMALL_LIMIT_MAX_TAKE = 10;
+/** …and for a larger one, a hundredth of it, up to this many. */
+const MAX_MINTS_PER_TAKE = 100;
 
 /** Clients whose mints this isolate holds before it drops the expired ones. */
 const SWEEP_ABOVE_CLIENTS = 1000;
 
 /**
  * How many mints an isolate takes per Durable Object call: a tenth of the
- * per-minute limit, at most MAX_MINTS_PER_TAKE, at least one. Mints held by
- * an isolate are spent for every other one, so a small share keeps a client
- * that several isolates serve from being refused early; a limit below 20
- * takes them one at a time, as before.
+ * per-minute limit, at most SMALL_LIMIT_MAX_TAKE (a limit below 20 takes
+ * them one at a time); for a limit above 1000 a minute, a hundredth of it,
+ * at most MAX_MINTS_PER_TAKE. Mints held by an isolate are spent for every
+ * other one, so a small share keeps a client that several isolates serve
+ * from being refused early: at most a tenth of a small limit, at most a
+ * hundredth of a large one. A client allowed thousands of mints a minute
+ * otherwise paid one call (a write in the object) per ten tokens: under
+ * wrangler dev about 0.25 ms of CPU per client_credentials token
+ * (bench/README.md, "Measured"). Never more than the limit is minted per
+ * window whatever the share: the object counts mints when it hands them out.
  */
 export function mintsPerTake(mintsPerMinute: number): number {
-  return Math.max(1, Math.min(MAX_MINTS_PER_TAKE, Math.floor(mintsPerMinute / 10)));
+  const tenth = Math.min(SMALL_LIMIT_MAX_TAKE, Math.floor(mintsPerMinute / 10));
+  const hundredth = Math.min(MAX_MINTS_PER_TAKE, Math.floor(mintsPerMinute / 100));
+  return Math.max(1, tenth, hundredth);
 }
 
 /** Mints this isolate took for a client and has not made yet. */
