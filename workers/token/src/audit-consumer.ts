@@ -59,7 +59,9 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<
     for (const message of writable) message.retry();
     return;
   }
-  for (const message of writable) message.ack();
+  // Every message written (the usual case): one acknowledgement for the whole delivery, not one call per message.
+  if (writable.length === batch.messages.length) batch.ackAll();
+  else for (const message of writable) message.ack();
   if (deadLetter) {
     console.log(
       JSON.stringify({
