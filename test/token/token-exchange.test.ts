@@ -267,6 +267,21 @@ describe("the subject and actor tokens must be live tokens of ours", () => {
     await expectOAuthError(await exchange(agent, delegationParams(live, actor)), 400, "invalid_request");
   });
 
+  it("the same tokens exchange again and again (verified once per isolate), and are refused at once when the actor token is revoked", async () => {
+    const { orgId, userId, agent } = await orgWithAgent();
+    await grantDelegation(orgId, userId, agent);
+    const actor = await clientToken(agent);
+    const params = delegationParams(await userToken(orgId, userId), actor);
+    for (let i = 0; i < 3; i++) expect((await exchange(agent, params)).status).toBe(200);
+    // Revocation is never remembered: the org's object is asked on every exchange.
+    const { jti, exp } = JSON.parse(atob(actor.split(".")[1]?.replaceAll("-", "+").replaceAll("_", "/") ?? "")) as {
+      jti: string;
+      exp: number;
+    };
+    await recordRevocation(env, { orgId, kind: "jti", value: jti, reason: "test" }, { jtiExpiresAt: exp });
+    await expectOAuthError(await exchange(agent, params), 400, "invalid_request");
+  });
+
   it("invalid_request at once for tokens whose signing key an emergency rotation retired, right after they exchanged", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);

@@ -1,5 +1,8 @@
 import { decodeJwt } from "jose";
+import type { RevocableClaims } from "../../../../shared/contracts/revocation.ts";
+import { CLOCK_TOLERANCE_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
+import type { TokenConfig } from "../config.ts";
 import { recentKeyResolver } from "../keys/database-key-resolver.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { actorTokenVerifier, subjectTokenVerifier } from "../subject-tokens/registry.ts";
@@ -70,7 +73,50 @@ export async function prefetchExchange(
   }
 }
 
-/** One token through its verifier, with a resolver that notes the key it gave; undefined if it does not verify. */
+/**
+ * Tokens this isolate verified early, per configuration and verifier, by
+ * role and token text, at most REMEMBERED_MAX of them (least recently used
+ * dropped first). An agent presents the same actor token, and often the same
+ * subject token, exchange after exchange: checking the same signature with
+ * the same key again gives the same answer, and it was, with jose's claim
+ * checks, most of what an exchange costs beyond a client_credentials mint
+ * under wrangler dev (bench/README.md, "Measured"). What depends on the time
+ * is checked again on every use (rememberedValid); the key must be the very
+ * key this isolate's latest read of our keys still publishes (the same check
+ * as a fresh verification's, recentKeyResolver), and the request's own read
+ * confirms it once more (confirmEarlyToken). Revocation is never remembered:
+ * it is asked of the org's object on every exchange.
+ */
+const remembered = new WeakMap<TokenConfig, WeakMap<TokenVerifier, Map<string, EarlyToken>>>();
+const REMEMBERED_MAX = 256;
+
+function rememberedFor(config: TokenConfig, verifier: TokenVerifier): Map<string, EarlyToken> {
+  let byVerifier = remembered.get(config);
+  if (!byVerifier) {
+    byVerifier = new WeakMap();
+    remembered.set(config, byVerifier);
+  }
+  let tokens = byVerifier.get(verifier);
+  if (!tokens) {
+    tokens = new Map();
+    byVerifier.set(verifier, tokens);
+  }
+  return tokens;
+}
+
+/**
+ * The time checks of verifyAccessToken (shared/jwt/verify-access-token.ts),
+ * with its tolerance, for a token verified before: not expired, not issued
+ * in the future, not before its `nbf`.
+ */
+function rememberedValid(signed: SignedToken, now: number): boolean {
+  const claims = signed.revocable as RevocableClaims & { exp?: unknown; nbf?: unknown };
+  if (typeof claims.exp !== "number" || claims.exp <= now - CLOCK_TOLERANCE_SECONDS) return false;
+  if (claims.iat > now + CLOCK_TOLERANCE_SECONDS) return false;
+  return claims.nbf === undefined || (typeof claims.nbf === "number" && claims.nbf <= now + CLOCK_TOLERANCE_SECONDS);
+}
+
+/** One token through its verifier (or as this isolate verified it before), noting the key; undefined if it does not verify. */
 async function verifyEarly(
   token: string,
   role: TokenRole,
@@ -78,6 +124,16 @@ async function verifyEarly(
   config: GrantContext["config"],
   recent: KeyResolver,
 ): Promise<EarlyToken | undefined> {
+  const memo = rememberedFor(config, verifier);
+  const memoKey = `${role} ${token}`;
+  const before = memo.get(memoKey);
+  if (before) {
+    memo.delete(memoKey);
+    if ((await recent(before.kid)) === before.key && rememberedValid(before.signed, Math.floor(Date.now() / 1000))) {
+      memo.set(memoKey, before);
+      return before;
+    }
+  }
   let used: { kid: string; key: CryptoKey } | undefined;
   const resolveKey: KeyResolver = async (kid) => {
     const key = await recent(kid);
@@ -86,7 +142,11 @@ async function verifyEarly(
   };
   try {
     const signed = await verifier(token, role, { config, resolveKey });
-    return used ? { token, signed, ...used } : undefined;
+    if (!used) return undefined;
+    const early = { token, signed, ...used };
+    if (memo.size >= REMEMBERED_MAX) memo.delete(memo.keys().next().value as string);
+    memo.set(memoKey, early);
+    return early;
   } catch {
     return undefined;
   }
