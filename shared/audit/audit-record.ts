@@ -31,3 +31,28 @@ export function isAuditRecord(value: unknown): value is AuditRecord {
     Number.isSafeInteger(record.occurredAt)
   );
 }
+
+/**
+ * Several records in one queue message (enqueue.ts packs each batch it
+ * sends): one message per send instead of one per event, which keeps a busy
+ * gateway far under a queue's messages-per-second limit and its per-message
+ * operations, and spares the consumer a message per event.
+ */
+export interface AuditPack {
+  pack: readonly AuditRecord[];
+}
+
+/** A message on the audit Queue: a pack, or one record (a record sent on its own, or by a producer from before packs). */
+export type AuditMessage = AuditPack | AuditRecord;
+
+/**
+ * The records an audit message carries, or undefined when it is not one (the
+ * consumer sets it apart). A pack counts only if every record in it is one:
+ * a pack is written whole or not at all, like a message.
+ */
+export function auditRecordsOf(body: unknown): readonly AuditRecord[] | undefined {
+  if (isAuditRecord(body)) return [body];
+  if (typeof body !== "object" || body === null) return undefined;
+  const pack = (body as { pack?: unknown }).pack;
+  return Array.isArray(pack) && pack.length > 0 && pack.every(isAuditRecord) ? pack : undefined;
+}

@@ -4,7 +4,8 @@
  * One queue send per event was a large part of what a gateway request cost
  * (README, "Measured"). So each isolate gathers the records
  * its requests produce into one open batch per queue binding and sends it
- * with one `sendBatch` once it is AUDIT_BATCH.windowMs old; a full batch
+ * with one `sendBatch` once it is AUDIT_BATCH.windowMs old, its records
+ * packed into as few messages as fit (audit-record.ts, AuditPack); a full batch
  * takes no more records, and the next record opens another.
  *
  * No timer outlives a request: the record that opens a batch gets a promise
@@ -23,12 +24,12 @@
  * the queue refuses is retried, then each record is tried on its own, and
  * one that still fails is counted and logged in full (ENQUEUE_FAILED_EVENT).
  */
-import type { AuditRecord } from "./audit-record.ts";
+import type { AuditMessage, AuditRecord } from "./audit-record.ts";
 import { capString } from "./caps.ts";
 
 /** The binding an audit producer needs: the queue, never the audit database itself. */
 export interface AuditSink {
-  AUDIT_QUEUE: Queue<AuditRecord>;
+  AUDIT_QUEUE: Queue<AuditMessage>;
 }
 
 export const AUDIT_BATCH = {
@@ -38,6 +39,8 @@ export const AUDIT_BATCH = {
   maxRecords: 100,
   /** …and 256 KB in all; records are measured conservatively (estimatedBytes). */
   maxBytes: 192 * 1024,
+  /** One message holds at most 128 KB: a batch goes as packs of at most this many (estimated) bytes. */
+  maxPackBytes: 96 * 1024,
   /** A batch still open this long after it opened was never held by its opener's waitUntil. */
   strandedMs: 2_000,
 } as const;
@@ -60,7 +63,7 @@ interface OpenBatch {
   taken: boolean;
 }
 
-const openBatches = new WeakMap<Queue<AuditRecord>, OpenBatch>();
+const openBatches = new WeakMap<Queue<AuditMessage>, OpenBatch>();
 
 let enqueueFailures = 0;
 let queueSends = 0;
@@ -128,7 +131,7 @@ export function queueAuditRecord(sink: AuditSink, record: AuditRecord): Promise<
  * in workerd. Only a batch its own first record fills (a record near the
  * size limit) goes at once.
  */
-function openBatch(queue: Queue<AuditRecord>, first: AuditRecord, size: number): Promise<void> {
+function openBatch(queue: Queue<AuditMessage>, first: AuditRecord, size: number): Promise<void> {
   const batch: OpenBatch = { records: [], bytes: 0, openedAt: Date.now(), taken: false };
   openBatches.set(queue, batch);
   add(queue, batch, first, size);
@@ -142,14 +145,14 @@ function openBatch(queue: Queue<AuditRecord>, first: AuditRecord, size: number):
   return new Promise<void>((resolve) => setTimeout(resolve, AUDIT_BATCH.windowMs)).then(send);
 }
 
-function add(queue: Queue<AuditRecord>, batch: OpenBatch, record: AuditRecord, size: number): void {
+function add(queue: Queue<AuditMessage>, batch: OpenBatch, record: AuditRecord, size: number): void {
   batch.records.push(record);
   batch.bytes += size;
   if (batch.records.length >= AUDIT_BATCH.maxRecords || batch.bytes >= AUDIT_BATCH.maxBytes) close(queue, batch);
 }
 
 /** No more records join it; the next record opens a new batch. */
-function close(queue: Queue<AuditRecord>, batch: OpenBatch): void {
+function close(queue: Queue<AuditMessage>, batch: OpenBatch): void {
   if (openBatches.get(queue) === batch) openBatches.delete(queue);
 }
 
@@ -158,19 +161,20 @@ function pause(ms: number): Promise<void> {
 }
 
 /**
- * Sends records with one sendBatch, retried; if the batch still fails, each
- * record on its own, so one the queue refuses (e.g. too large) does not take
+ * Sends records with one sendBatch, packed into as few messages as the
+ * queue's message size allows (AuditPack: usually one), retried; if the
+ * batch still fails, each record on its own message, so one the queue refuses (e.g. too large) does not take
  * the others with it. Never throws: a record that cannot be queued is counted
  * and logged in full (it is already capped and redacted, the same bytes the
  * audit database would hold).
  */
-export async function sendRecords(queue: Queue<AuditRecord>, records: readonly AuditRecord[]): Promise<void> {
+export async function sendRecords(queue: Queue<AuditMessage>, records: readonly AuditRecord[]): Promise<void> {
   let lastError: unknown;
   for (let attempt = 0; attempt < BATCH_SEND_ATTEMPTS; attempt++) {
     if (attempt > 0) await pause(RETRY_PAUSE_MS[attempt - 1] ?? 250);
     try {
       queueSends += 1;
-      await queue.sendBatch(records.map((body) => ({ body })));
+      await queue.sendBatch(packs(records).map((pack) => ({ body: { pack } })));
       return;
     } catch (error) {
       lastError = error;
@@ -184,6 +188,25 @@ export async function sendRecords(queue: Queue<AuditRecord>, records: readonly A
       lost(record, error ?? lastError);
     }
   }
+}
+
+/** The records in order, in packs of at most AUDIT_BATCH.maxPackBytes each (a record larger than that alone). */
+function packs(records: readonly AuditRecord[]): AuditRecord[][] {
+  const out: AuditRecord[][] = [];
+  let current: AuditRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = estimatedBytes(record);
+    if (current.length > 0 && bytes + size > AUDIT_BATCH.maxPackBytes) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 function lost(record: AuditRecord, error: unknown): void {

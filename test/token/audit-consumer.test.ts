@@ -105,6 +105,39 @@ describe("audit Queue consumer", () => {
   });
 });
 
+describe("audit Queue consumer: packs (one message, many records)", () => {
+  it("writes every record of every pack, beside single-record messages, and acks the delivery whole", async () => {
+    const batchId = crypto.randomUUID();
+    const bodies = [
+      { pack: Array.from({ length: 40 }, (_, i) => record(i, batchId)) },
+      record(40, batchId),
+      { pack: Array.from({ length: 9 }, (_, i) => record(41 + i, batchId)) },
+    ];
+    const result = await deliver(AUDIT_QUEUE_NAME, bodies);
+    expect(result.ackAll).toBe(true);
+    expect(result.retryMessages).toEqual([]);
+    expect(await countRows(batchId)).toBe(50);
+  });
+
+  it("sets apart a pack holding anything that is not an audit record, whole, and writes the rest", async () => {
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
+    const batchId = crypto.randomUUID();
+    const bodies = [
+      { pack: [record(0, batchId), { id: `${batchId}-bad` }] },
+      { pack: [] },
+      { pack: [record(2, batchId), record(3, batchId)] },
+    ];
+    const result = await deliver(AUDIT_QUEUE_NAME, bodies);
+    expect(result.explicitAcks).toEqual(["m2"]);
+    expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(["m0", "m1"]);
+    expect(await countRows(batchId)).toBe(2);
+    expect(loggedEvents(errors).map((line) => [line.event, line.message_id])).toEqual([
+      [CONSUMER_LOG_EVENT.invalidMessage, "m0"],
+      [CONSUMER_LOG_EVENT.invalidMessage, "m1"],
+    ]);
+  });
+});
+
 describe("audit dead-letter queue consumer (the replay path)", () => {
   it("writes replayed events once, skipping those already written", async () => {
     const logs = vi.spyOn(console, "log").mockImplementation(() => {});

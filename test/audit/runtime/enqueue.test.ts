@@ -7,7 +7,7 @@
 // database.
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
+import type { AuditMessage, AuditRecord } from "../../../shared/audit/audit-record.ts";
 import {
   AUDIT_BATCH,
   type AuditSink,
@@ -36,22 +36,29 @@ function record(detail: string, subject = "user-1"): AuditRecord {
   };
 }
 
-/** The real audit Queue, with each call counted (how many messages it carried). */
-function countingSink(): { sink: AuditSink; calls: number[] } {
+/**
+ * The real audit Queue, with each call counted: `calls` holds the records
+ * each call carried, `messages` the messages (a pack is one message).
+ */
+function countingSink(): { sink: AuditSink; calls: number[]; messages: number[] } {
   const calls: number[] = [];
+  const messages: number[] = [];
   const real = env.AUDIT_QUEUE;
+  const recordsIn = (body: AuditMessage) => ("pack" in body ? body.pack.length : 1);
   const queue = {
-    send: (body: AuditRecord, options?: QueueSendOptions) => {
-      calls.push(1);
+    send: (body: AuditMessage, options?: QueueSendOptions) => {
+      calls.push(recordsIn(body));
+      messages.push(1);
       return real.send(body, options);
     },
-    sendBatch: (messages: Iterable<MessageSendRequest<AuditRecord>>, options?: QueueSendBatchOptions) => {
-      const list = [...messages];
-      calls.push(list.length);
+    sendBatch: (sent: Iterable<MessageSendRequest<AuditMessage>>, options?: QueueSendBatchOptions) => {
+      const list = [...sent];
+      calls.push(list.reduce((n, m) => n + recordsIn(m.body), 0));
+      messages.push(list.length);
       return real.sendBatch(list, options);
     },
-  } as Queue<AuditRecord>;
-  return { sink: { AUDIT_QUEUE: queue }, calls };
+  } as Queue<AuditMessage>;
+  return { sink: { AUDIT_QUEUE: queue }, calls, messages };
 }
 
 async function countBySubject(subject: string): Promise<number> {
@@ -67,8 +74,8 @@ afterEach(() => {
 });
 
 describe("audit enqueue: coalescing", () => {
-  it("N events from one isolate within the window: one sendBatch, every row lands", async () => {
-    const { sink, calls } = countingSink();
+  it("N events from one isolate within the window: one sendBatch of one message (a pack), every row lands", async () => {
+    const { sink, calls, messages } = countingSink();
     const subject = `coalesced-${crypto.randomUUID()}`;
     const n = 40;
     await Promise.all(
@@ -83,6 +90,7 @@ describe("audit enqueue: coalescing", () => {
       ),
     );
     expect(calls).toEqual([n]);
+    expect(messages).toEqual([1]);
     await expect.poll(() => countBySubject(subject)).toBe(n);
   });
 
@@ -96,13 +104,15 @@ describe("audit enqueue: coalescing", () => {
   });
 
   it("a batch holds at most maxBytes: large records close it early", async () => {
-    const { sink, calls } = countingSink();
+    const { sink, calls, messages } = countingSink();
     const subject = `bytes-${crypto.randomUUID()}`;
     // About 12 KiB each as the batch measures them (3 bytes per character).
     const large = JSON.stringify({ blob: "x".repeat(4_000) });
     await Promise.all(Array.from({ length: 20 }, () => queueAuditRecord(sink, record(large, subject))));
     expect(calls.length).toBeGreaterThan(1);
     expect(calls.reduce((a, b) => a + b, 0)).toBe(20);
+    // A batch larger than one message's room goes as several packs.
+    expect(Math.max(...messages)).toBeGreaterThan(1);
     await expect.poll(() => countBySubject(subject)).toBe(20);
   });
 

@@ -1,4 +1,4 @@
-import { isAuditRecord } from "../../../shared/audit/audit-record.ts";
+import { type AuditRecord, auditRecordsOf } from "../../../shared/audit/audit-record.ts";
 import { capString } from "../../../shared/audit/caps.ts";
 import { AUDIT_DEAD_LETTER_QUEUE_NAME } from "../../../shared/audit/queues.ts";
 import { type WriteReport, writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
@@ -23,7 +23,8 @@ export const CONSUMER_LOG_EVENT = {
  * (workers/token/wrangler.toml), which this same consumer keeps retrying
  * hourly. A message whose body is not an audit record cannot be written and
  * would fail its whole batch: it is retried on its own (and so ends in the
- * dead-letter queue for an operator) while the rest are written.
+ * dead-letter queue for an operator) while the rest are written. A message
+ * carries one record or a pack of them (shared/audit/audit-record.ts).
  *
  * On the dead-letter queue, each failure logs the records in full, so an
  * event the queue eventually drops is still in the Worker's logs.
@@ -31,9 +32,12 @@ export const CONSUMER_LOG_EVENT = {
 export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<TokenEnv, "AUDIT_DB">): Promise<void> {
   const deadLetter = batch.queue === AUDIT_DEAD_LETTER_QUEUE_NAME;
   const writable: Message<unknown>[] = [];
+  const records: AuditRecord[] = [];
   for (const message of batch.messages) {
-    if (isAuditRecord(message.body)) {
+    const carried = auditRecordsOf(message.body);
+    if (carried) {
       writable.push(message);
+      records.push(...carried);
       continue;
     }
     log(CONSUMER_LOG_EVENT.invalidMessage, {
@@ -47,14 +51,14 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<
   if (writable.length === 0) return;
   let report: WriteReport;
   try {
-    report = await writeAuditBatch(env.AUDIT_DB, writable.map((m) => m.body).filter(isAuditRecord));
+    report = await writeAuditBatch(env.AUDIT_DB, records);
   } catch (error) {
     log(CONSUMER_LOG_EVENT.writeFailed, {
       queue: batch.queue,
       messages: writable.length,
       max_attempts: Math.max(...writable.map((m) => m.attempts)),
       error: capString(error instanceof Error ? error.message : String(error), 512),
-      ...(deadLetter ? { records: writable.map((m) => m.body) } : {}),
+      ...(deadLetter ? { records } : {}),
     });
     for (const message of writable) message.retry();
     return;
