@@ -66,8 +66,13 @@ export function canonicalForm(row: ChainedRecord): string {
 const encoder = new TextEncoder();
 
 /** SHA-256 of the canonical form, lower-case hex. */
-export async function rowHash(row: ChainedRecord): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(canonicalForm(row))));
+export function rowHash(row: ChainedRecord): Promise<string> {
+  return canonicalHash(canonicalForm(row));
+}
+
+/** SHA-256 of a canonical form already built (canonicalForm), lower-case hex. */
+export async function canonicalHash(canonical: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(canonical)));
   let hex = "";
   for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
   return hex;

@@ -1,5 +1,5 @@
 import type { AuditRecord } from "./audit-record.ts";
-import { type ChainedRecord, type ChainedRow, chainOf, GENESIS_HASH, rowHash } from "./chain.ts";
+import { type ChainedRecord, canonicalForm, canonicalHash, chainOf, GENESIS_HASH } from "./chain.ts";
 
 const IDS_PER_LOOKUP = 100;
 
@@ -75,7 +75,7 @@ async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promi
     heads.set(chain, newestHead(results[idLookups + i]?.results ?? []));
   });
 
-  const rows: ChainedRow[] = [];
+  const rows: WrittenRow[] = [];
   const fresh = records
     .filter((record) => !existing.has(record.id))
     // Within a delivery, a chain's new rows follow the events' own order.
@@ -84,9 +84,10 @@ async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promi
     const chain = chainOf(record.orgId);
     const head = heads.get(chain) ?? { seq: 0, hash: GENESIS_HASH };
     const link: ChainedRecord = { ...record, chain, seq: head.seq + 1, prevHash: head.hash };
-    const hash = await rowHash(link);
+    const canonical = canonicalForm(link);
+    const hash = await canonicalHash(canonical);
     heads.set(chain, { seq: link.seq, hash });
-    rows.push({ ...link, hash });
+    rows.push({ chain, canonical, hash });
   }
   if (rows.length === 0) return 0;
 
@@ -137,10 +138,23 @@ function newestHead(rows: readonly { seq?: number; hash?: string }[]): { seq: nu
   return head;
 }
 
-const INSERT_FROM_JSON = `INSERT INTO audit_event (id, occurred_at, org_id, kind, outcome, subject, actor, client_id, detail, chain, seq, prev_hash, hash)
-  SELECT ${Array.from({ length: 13 }, (_, i) => `json_extract(value, '$[${i}]')`).join(", ")} FROM json_each(?)`;
+/** A row to insert: its chain, the canonical form its hash covers (chain.ts), and that hash. */
+interface WrittenRow {
+  chain: string;
+  canonical: string;
+  hash: string;
+}
 
-function insertStatements(db: D1Database, rows: readonly ChainedRow[]): D1PreparedStatement[] {
+/**
+ * Each row travels as its canonical form (chain.ts: [format, chain, seq,
+ * prev_hash, id, occurred_at, org_id, kind, outcome, subject, actor,
+ * client_id, detail], built once for the hash) with the hash appended, so
+ * what is stored is read from the very text that was hashed.
+ */
+const INSERT_FROM_JSON = `INSERT INTO audit_event (chain, seq, prev_hash, id, occurred_at, org_id, kind, outcome, subject, actor, client_id, detail, hash)
+  SELECT ${Array.from({ length: 13 }, (_, i) => `json_extract(value, '$[${i + 1}]')`).join(", ")} FROM json_each(?)`;
+
+function insertStatements(db: D1Database, rows: readonly WrittenRow[]): D1PreparedStatement[] {
   const statements: D1PreparedStatement[] = [];
   let chunk: string[] = [];
   let bytes = 0;
@@ -150,22 +164,7 @@ function insertStatements(db: D1Database, rows: readonly ChainedRow[]): D1Prepar
     bytes = 0;
   };
   for (const row of rows) {
-    // The columns in INSERT_FROM_JSON's order; JSON keeps their types (integers, text, null).
-    const json = JSON.stringify([
-      row.id,
-      row.occurredAt,
-      row.orgId,
-      row.kind,
-      row.outcome,
-      row.subject,
-      row.actor,
-      row.clientId,
-      row.detail,
-      row.chain,
-      row.seq,
-      row.prevHash,
-      row.hash,
-    ]);
+    const json = `${row.canonical.slice(0, -1)},"${row.hash}"]`;
     // Every UTF-16 unit as up to 3 bytes of UTF-8: on the safe side.
     if (chunk.length > 0 && bytes + json.length * 3 > INSERT_CHUNK_BYTES) flush();
     chunk.push(json);
