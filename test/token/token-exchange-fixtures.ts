@@ -13,7 +13,13 @@ import { tokenConfig } from "../../workers/token/src/config.ts";
 import { createDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
-import { basicAuthorization, registerTestClient, type TestClient, type TestClientOptions } from "./clients-fixtures.ts";
+import {
+  basicAuthorization,
+  createTestOrg,
+  registerTestClient,
+  type TestClient,
+  type TestClientOptions,
+} from "./clients-fixtures.ts";
 import { AUDIENCE, seedUser, signWithOurKey, tokenRequest } from "./fixtures.ts";
 
 /** The token project's second audience (vitest.config.ts): one a subject token may not hold. */
@@ -141,4 +147,29 @@ export async function issued(response: Response): Promise<{ body: TokenBody; cla
   if (response.status !== 200) throw new Error(`expected 200, got ${response.status} ${await response.text()}`);
   const body = (await response.json()) as TokenBody;
   return { body, claims: decodeJwt(body.access_token) };
+}
+
+/** An org with a person and an agent that may delegate. */
+export async function orgWithAgent() {
+  const orgId = await createTestOrg();
+  const userId = await seedMember(orgId, "admin");
+  const agent = await registerAgent(orgId);
+  return { orgId, userId, agent };
+}
+
+/** A claim set of ours, issued now, to override per case. */
+export function claims(orgId: string, sub: string, overrides: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: env.ISSUER,
+    sub,
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 300,
+    jti: crypto.randomUUID(),
+    client_id: "mono-auth-web",
+    org_id: orgId,
+    scope: "documents:read",
+    ...overrides,
+  };
 }
