@@ -13,8 +13,9 @@
  * "Cannot perform I/O on behalf of a different request", a 500 for every
  * waiter at once. The bench saw such bursts at the start of load, when the
  * revocation views of ten concurrent requests were due one refresh
- * (bench/README.md, "Seen under load"). Plain data — the loaded value, an
- * error — crosses requests safely; only promises and I/O objects do not.
+ * (README.md, "Measured", "Seen under load, found and fixed"). Plain data
+ * — the loaded value, an error — crosses requests safely; only promises and
+ * I/O objects do not.
  *
  * A waiter also never hangs on a leader that cannot finish (its request was
  * cancelled mid-load): after `maxWaitMs` it loads on its own.
