@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
 import { isClientId } from "../../../../shared/crypto/client-id.ts";
+import type { SelectedFields } from "drizzle-orm/sqlite-core";
 import { oauthClient, orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { delegationGrantsFromColumn, liveGrantsToClientColumn } from "../grants/delegation-grants.ts";
 import { publishedJwksColumn, publishedJwksFromColumn } from "../keys/signing-keys.ts";
@@ -79,15 +80,23 @@ async function findStoredClientWithPolicy(
   return row.client.orgId === null ? stored : { ...stored, orgPolicy: orgTokenPolicyFromRow(row.policy) };
 }
 
-/** findStoredClientWithPolicy's query (clients/prepared-query.ts). */
-const clientWithPolicyQuery = preparedPerDatabase((db) =>
-  drizzle(db)
-    .select({ client: oauthClient, policy: orgTokenPolicy })
-    .from(oauthClient)
-    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
-    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
-    .prepare(),
-);
+/**
+ * A client by id with its org's token policy, and `extra` columns read in
+ * the same statement (prepared once per database: clients/prepared-query.ts).
+ */
+function clientWithPolicyAnd<Extra extends SelectedFields>(extra: Extra) {
+  return preparedPerDatabase((db) =>
+    drizzle(db)
+      .select({ client: oauthClient, policy: orgTokenPolicy, ...extra })
+      .from(oauthClient)
+      .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
+      .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
+      .prepare(),
+  );
+}
+
+/** findStoredClientWithPolicy's query. */
+const clientWithPolicyQuery = clientWithPolicyAnd({});
 
 /**
  * findStoredClientWithPolicy's query with our published verification keys
@@ -98,14 +107,7 @@ const clientWithPolicyQuery = preparedPerDatabase((db) =>
  * (bench/README.md, "Measured"). Same freshness: read by this request, from
  * D1, before anything is verified with them.
  */
-const clientWithPolicyAndKeysQuery = preparedPerDatabase((db) =>
-  drizzle(db)
-    .select({ client: oauthClient, policy: orgTokenPolicy, publishedJwks: publishedJwksColumn })
-    .from(oauthClient)
-    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
-    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
-    .prepare(),
-);
+const clientWithPolicyAndKeysQuery = clientWithPolicyAnd({ publishedJwks: publishedJwksColumn });
 
 /**
  * clientWithPolicyAndKeysQuery with the live delegation grants of one
@@ -113,19 +115,10 @@ const clientWithPolicyAndKeysQuery = preparedPerDatabase((db) =>
  * liveGrantsToClientColumn) as one more column, for a token exchange that
  * acts for someone: its grants cost no D1 statement of their own.
  */
-const clientWithPolicyKeysAndGrantsQuery = preparedPerDatabase((db) =>
-  drizzle(db)
-    .select({
-      client: oauthClient,
-      policy: orgTokenPolicy,
-      publishedJwks: publishedJwksColumn,
-      liveGrants: liveGrantsToClientColumn,
-    })
-    .from(oauthClient)
-    .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
-    .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
-    .prepare(),
-);
+const clientWithPolicyKeysAndGrantsQuery = clientWithPolicyAnd({
+  publishedJwks: publishedJwksColumn,
+  liveGrants: liveGrantsToClientColumn,
+});
 
 /** An `oauth_client` row by id, whatever its status or org. */
 export async function findStoredClient(db: D1Database, clientId: string): Promise<StoredClient | undefined> {
