@@ -91,6 +91,20 @@ describe("setForwardingHeaders", () => {
     return Object.fromEntries(out);
   }
 
+  it("judges the same after hundreds of new names as before: the per-isolate memo is bounded, never a gate", () => {
+    // More distinct names than the memo keeps: what is judged afresh must be judged alike.
+    const noise = new Headers(Array.from({ length: 700 }, (_, i): [string, string] => [`x-noise-${i}`, "1"]));
+    expect([...stripUntrustedHeaders(noise, PROTECTED).keys()]).toHaveLength(700);
+    const inbound = new Headers([
+      ["x-forwarded-anything-new", "1"],
+      ["X_USER_ID", "2"],
+      ["x-refresh-token", "3"],
+      ["x-noise-new", "4"],
+    ]);
+    expect([...stripUntrustedHeaders(inbound, PROTECTED).keys()]).toEqual(["x-noise-new"]);
+    expect([...stripUntrustedHeaders(inbound, PUBLIC).keys()]).toEqual(["x-noise-new", "x-refresh-token"]);
+  });
+
   it("writes the client address from cf-connecting-ip and the scheme and host of the request URL", () => {
     expect(forwarded("https://id.example.com/api/echo", "203.0.113.7")).toEqual({
       "cf-connecting-ip": "203.0.113.7",

@@ -33,7 +33,7 @@ export function filterDownstreamResponse(response: Response, requestUrl: URL, po
   }
   const headers = new Headers();
   for (const [name, value] of response.headers) {
-    if (DOWNSTREAM_RESPONSE_HEADERS.has(canonicalHeaderName(name))) headers.append(name, value);
+    if (passes(name)) headers.append(name, value);
   }
   const location = sameOriginLocation(response.headers.get("Location"), requestUrl);
   if (location) headers.set("Location", location);
@@ -42,6 +42,19 @@ export function filterDownstreamResponse(response: Response, requestUrl: URL, po
     headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox");
   }
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/** Judged once per name and isolate, like the request side's (strip-untrusted-headers.ts); bounded. */
+const PASSES_MAX = 256;
+const passing = new Map<string, boolean>();
+
+function passes(name: string): boolean {
+  let verdict = passing.get(name);
+  if (verdict === undefined) {
+    verdict = DOWNSTREAM_RESPONSE_HEADERS.has(canonicalHeaderName(name));
+    if (passing.size < PASSES_MAX) passing.set(name, verdict);
+  }
+  return verdict;
 }
 
 /**

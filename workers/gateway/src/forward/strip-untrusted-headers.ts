@@ -36,27 +36,55 @@ export interface StripOptions {
  * - unless kept, every credential-bearing header.
  */
 export function stripUntrustedHeaders(inbound: Headers, options: StripOptions): Headers {
+  const connection = inbound.get("Connection");
   const named = new Set<string>();
-  for (const token of (inbound.get("Connection") ?? "").split(",")) {
+  for (const token of connection === null ? [] : connection.split(",")) {
     const name = token.trim();
     if (name) named.add(canonicalHeaderName(name));
   }
   const out = new Headers();
   for (const [name, value] of inbound) {
-    const canonical = canonicalHeaderName(name);
-    if (
-      TRUSTED_HEADER_CANONICAL.has(canonical) ||
-      canonical === REQUEST_ID_CANONICAL ||
-      HOP_BY_HOP_HEADERS.has(canonical) ||
-      named.has(canonical) ||
-      ROUTING_OVERRIDE_HEADERS.has(canonical) ||
-      FORWARDING_HEADERS.has(canonical) ||
-      canonical.startsWith(FORWARDING_HEADER_PREFIX) ||
-      (!options.keepCredentials && CREDENTIAL_HEADERS.has(canonical))
-    ) {
-      continue;
-    }
+    const verdict = verdictOf(name);
+    if (verdict === DROP || (verdict === CREDENTIAL && !options.keepCredentials)) continue;
+    if (named.size > 0 && named.has(canonicalHeaderName(name))) continue;
     out.append(name, value);
   }
   return out;
+}
+
+const KEEP = 0;
+const DROP = 1;
+const CREDENTIAL = 2;
+type Verdict = typeof KEEP | typeof DROP | typeof CREDENTIAL;
+
+/**
+ * A name's verdict depends on the name alone, and a gateway sees the same
+ * few dozen names on every request: each is judged once per isolate. The
+ * memo is bounded, so a caller sending ever new names only makes the gateway
+ * judge them afresh, never grow it.
+ */
+const VERDICTS_MAX = 512;
+const verdicts = new Map<string, Verdict>();
+
+function verdictOf(name: string): Verdict {
+  let verdict = verdicts.get(name);
+  if (verdict === undefined) {
+    verdict = judge(canonicalHeaderName(name));
+    if (verdicts.size < VERDICTS_MAX) verdicts.set(name, verdict);
+  }
+  return verdict;
+}
+
+function judge(canonical: string): Verdict {
+  if (
+    TRUSTED_HEADER_CANONICAL.has(canonical) ||
+    canonical === REQUEST_ID_CANONICAL ||
+    HOP_BY_HOP_HEADERS.has(canonical) ||
+    ROUTING_OVERRIDE_HEADERS.has(canonical) ||
+    FORWARDING_HEADERS.has(canonical) ||
+    canonical.startsWith(FORWARDING_HEADER_PREFIX)
+  ) {
+    return DROP;
+  }
+  return CREDENTIAL_HEADERS.has(canonical) ? CREDENTIAL : KEEP;
 }
