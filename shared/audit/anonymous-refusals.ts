@@ -20,6 +20,7 @@
  * only the key's fields: the other detail of each refusal (e.g. its method or
  * its exact time within the window) is not kept.
  */
+import { timeOrderedId } from "../ids/time-ordered-id.ts";
 import type { AuditRecord } from "./audit-record.ts";
 import { capString } from "./caps.ts";
 import { type AuditSink, queueAuditRecord } from "./enqueue.ts";
@@ -96,7 +97,7 @@ export function aggregateAnonymousRefusal(
   }
   const aggregate: Pending = {
     record: {
-      id: event.id ?? crypto.randomUUID(),
+      id: event.id ?? timeOrderedId(),
       occurredAt: now,
       orgId: null,
       kind: event.kind,

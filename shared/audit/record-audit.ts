@@ -1,3 +1,4 @@
+import { timeOrderedId } from "../ids/time-ordered-id.ts";
 import { aggregateAnonymousRefusal, isAnonymousRefusal } from "./anonymous-refusals.ts";
 import { capNullable, serialiseCappedDetail } from "./caps.ts";
 import { type AuditSink, queueAuditRecord } from "./enqueue.ts";
@@ -98,7 +99,7 @@ function isSecretKey(key: string): boolean {
  * anonymous refusals see anonymous-refusals.ts. Returns the event id.
  */
 export async function recordAudit(sink: AuditSink, event: AuditEventInput): Promise<string> {
-  const id = event.id ?? crypto.randomUUID();
+  const id = event.id ?? timeOrderedId();
   const detail = redactAuditDetail(event.detail ?? {});
   if (isAnonymousRefusal(event)) {
     await aggregateAnonymousRefusal(sink, { ...event, id }, detail);

@@ -5,7 +5,7 @@
 // concurrent deliveries keep the chain linear.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { canonicalForm, GENESIS_HASH, rowHash } from "../../../shared/audit/chain.ts";
+import { canonicalForm, canonicalHash, GENESIS_HASH, rowHash } from "../../../shared/audit/chain.ts";
 import { AUDIT_DEAD_LETTER_QUEUE_NAME, AUDIT_QUEUE_NAME } from "../../../shared/audit/queues.ts";
 import { writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
 import { PLATFORM_ORG_ID } from "../../../shared/contracts/tokens.ts";
@@ -106,6 +106,13 @@ describe("audit hash chain: writing", () => {
     expect(form).toBe(
       `["mono-auth-audit/v1","org-x",1,"${GENESIS_HASH}","e1",1700000000000,"org-x","gateway.decision","allow","user-1",null,"c","{\\"a\\":\\"\\\\u00e9\\"}"]`,
     );
+  });
+
+  it("a row's hash is SHA-256 of the canonical form's UTF-8, lower-case hex (known answers, non-ASCII too)", async () => {
+    expect(await canonicalHash("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    expect(await canonicalHash("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    // UTF-8, not UTF-16 or Latin-1: an exported row rebuilt by another language's SHA-256 (here Python's hashlib) agrees.
+    expect(await canonicalHash('["é",1,"\u2028"]')).toBe("f49f134548699fdf522b9e7b5a30d5375c8d3fc696f37e870aa4463bbeec1ec1");
   });
 
   it("events of no org join the platform chain", async () => {

@@ -4,6 +4,7 @@ import { FORWARDING_HEADER, TRUSTED_HEADER } from "../../../shared/contracts/hea
 import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
 import { type BearerChallenge, bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
+import { timeOrderedId } from "../../../shared/ids/time-ordered-id.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
 import type { AssertionSigner } from "./assertion/assertion-signer.ts";
@@ -64,7 +65,7 @@ export async function protect(
   route: ProtectedRoute,
   deps: ProtectDeps,
 ): Promise<Response> {
-  const decisionId = crypto.randomUUID();
+  const decisionId = timeOrderedId();
   const mcpTrail: AuditDetail = {};
   const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: AuditDetail) =>
     deps.waitUntil(
