@@ -112,7 +112,9 @@ describe("audit hash chain: writing", () => {
     expect(await canonicalHash("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(await canonicalHash("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     // UTF-8, not UTF-16 or Latin-1: an exported row rebuilt by another language's SHA-256 (here Python's hashlib) agrees.
-    expect(await canonicalHash('["é",1,"\u2028"]')).toBe("f49f134548699fdf522b9e7b5a30d5375c8d3fc696f37e870aa4463bbeec1ec1");
+    expect(await canonicalHash('["é",1,"\u2028"]')).toBe(
+      "f49f134548699fdf522b9e7b5a30d5375c8d3fc696f37e870aa4463bbeec1ec1",
+    );
   });
 
   it("events of no org join the platform chain", async () => {
