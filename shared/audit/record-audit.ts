@@ -1,4 +1,5 @@
 import { timeOrderedId } from "../ids/time-ordered-id.ts";
+import { boundedMemo } from "../isolate/bounded-memo.ts";
 import { aggregateAnonymousRefusal, isAnonymousRefusal } from "./anonymous-refusals.ts";
 import { capNullable, serialiseCappedDetail } from "./caps.ts";
 import { type AuditSink, queueAuditRecord } from "./enqueue.ts";
@@ -69,18 +70,8 @@ export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Rec
   return out;
 }
 
-/** Detail keys come from code, a few dozen names: each is judged once per isolate (at most this many kept). */
-const KEY_VERDICTS_MAX = 256;
-const keyVerdicts = new Map<string, boolean>();
-
-function isSecretKey(key: string): boolean {
-  let secret = keyVerdicts.get(key);
-  if (secret === undefined) {
-    secret = SECRET_KEY.test(key) && !SAFE_KEYS.has(key);
-    if (keyVerdicts.size < KEY_VERDICTS_MAX) keyVerdicts.set(key, secret);
-  }
-  return secret;
-}
+/** Detail keys come from code, a few dozen names: each is judged once per isolate. */
+const isSecretKey = boundedMemo(256, (key) => SECRET_KEY.test(key) && !SAFE_KEYS.has(key));
 
 /**
  * Records one audit event: it is redacted and capped here, in the producing

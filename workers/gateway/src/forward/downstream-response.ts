@@ -1,5 +1,6 @@
 import { canonicalHeaderName, DOWNSTREAM_RESPONSE_HEADERS } from "../../../../shared/contracts/headers.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { boundedMemo } from "../../../../shared/isolate/bounded-memo.ts";
 
 export interface ResponsePolicy {
   /** The route serves documents a browser may run (HTML, SVG, scripts…) as the identity origin. */
@@ -44,18 +45,8 @@ export function filterDownstreamResponse(response: Response, requestUrl: URL, po
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }
 
-/** Judged once per name and isolate, like the request side's (strip-untrusted-headers.ts); bounded. */
-const PASSES_MAX = 256;
-const passing = new Map<string, boolean>();
-
-function passes(name: string): boolean {
-  let verdict = passing.get(name);
-  if (verdict === undefined) {
-    verdict = DOWNSTREAM_RESPONSE_HEADERS.has(canonicalHeaderName(name));
-    if (passing.size < PASSES_MAX) passing.set(name, verdict);
-  }
-  return verdict;
-}
+/** Judged once per name and isolate, like the request side's (strip-untrusted-headers.ts). */
+const passes = boundedMemo(256, (name) => DOWNSTREAM_RESPONSE_HEADERS.has(canonicalHeaderName(name)));
 
 /**
  * Media types a browser renders as a document that can run script, or runs

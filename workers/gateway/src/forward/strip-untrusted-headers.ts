@@ -7,6 +7,7 @@ import {
   ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER_CANONICAL,
 } from "../../../../shared/contracts/headers.ts";
+import { boundedMemo } from "../../../../shared/isolate/bounded-memo.ts";
 import { REQUEST_ID_CANONICAL } from "../observability/request-id.ts";
 
 export interface StripOptions {
@@ -57,23 +58,8 @@ const DROP = 1;
 const CREDENTIAL = 2;
 type Verdict = typeof KEEP | typeof DROP | typeof CREDENTIAL;
 
-/**
- * A name's verdict depends on the name alone, and a gateway sees the same
- * few dozen names on every request: each is judged once per isolate. The
- * memo is bounded, so a caller sending ever new names only makes the gateway
- * judge them afresh, never grow it.
- */
-const VERDICTS_MAX = 512;
-const verdicts = new Map<string, Verdict>();
-
-function verdictOf(name: string): Verdict {
-  let verdict = verdicts.get(name);
-  if (verdict === undefined) {
-    verdict = judge(canonicalHeaderName(name));
-    if (verdicts.size < VERDICTS_MAX) verdicts.set(name, verdict);
-  }
-  return verdict;
-}
+/** A name's verdict depends on the name alone, and a gateway sees the same few dozen names on every request. */
+const verdictOf = boundedMemo(512, (name): Verdict => judge(canonicalHeaderName(name)));
 
 function judge(canonical: string): Verdict {
   if (
