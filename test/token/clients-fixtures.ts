@@ -148,15 +148,20 @@ export async function clientToken(client: TestClient, audience = AUDIENCE): Prom
 /** A token minted directly for the client (for claims no grant gives a test client: `act`, `cnf`, another org). */
 export async function mintedToken(client: TestClient, extra: Partial<AccessTokenRequest> = {}): Promise<string> {
   const config = tokenConfig(env);
-  const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
-    subject: client.clientId,
-    audience: AUDIENCE,
-    clientId: client.clientId,
-    orgId: client.orgId as string,
-    scope: "documents:read",
-    ttlSeconds: 300,
-    ...extra,
-  });
+  const minted = await mintAccessToken(
+    keyStore(env, config),
+    config.issuer,
+    {
+      subject: client.clientId,
+      audience: AUDIENCE,
+      clientId: client.clientId,
+      orgId: client.orgId as string,
+      scope: "documents:read",
+      ttlSeconds: 300,
+      ...extra,
+    },
+    Date.now(),
+  );
   return minted.token;
 }
 

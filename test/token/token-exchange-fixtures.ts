@@ -77,7 +77,8 @@ export async function userToken(orgId: string, userId: string, options: UserToke
   };
   if (options.audience === undefined) {
     const config = tokenConfig(env);
-    return (await mintAccessToken(keyStore(env, config), config.issuer, { ...fields, audience: AUDIENCE })).token;
+    return (await mintAccessToken(keyStore(env, config), config.issuer, { ...fields, audience: AUDIENCE }, Date.now()))
+      .token;
   }
   const now = Math.floor(Date.now() / 1000);
   return signWithOurKey(JWT_TYP.accessToken, {

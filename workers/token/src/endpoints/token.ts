@@ -27,6 +27,8 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * issue and every refusal is an audit event.
  */
 export async function tokenEndpoint(c: TokenContext): Promise<Response> {
+  // Before any read that can allow a token: its `iat` (mint/mint-access-token.ts).
+  const authorizedAtMs = Date.now();
   const env = c.env;
   const audit: { grant_type: string | null } = { grant_type: null };
   /** The authenticated client, for the audit of a refusal. */
@@ -75,7 +77,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const dpop = await dpopBindingFor({ method: c.req.method, headers, client }, { env, config });
     const keys = keyStore(env, config);
     const mint: GrantContext["mint"] = (request) =>
-      mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop });
+      mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop }, authorizedAtMs);
     const waitUntil = (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise);
     const context: GrantContext = {
       env,

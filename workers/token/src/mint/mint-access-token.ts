@@ -36,13 +36,25 @@ export interface MintedAccessToken {
 /**
  * Mints an RFC 9068 access token. Every grant that issues access tokens
  * goes through here, so the claim set and the header are the same for all.
+ *
+ * `authorizedAtMs` is a moment taken before the caller read anything that
+ * allowed the token (the client row, a session, a membership, a delegation
+ * grant), and it is the token's `iat`, not the moment of signing. A
+ * subject, client or org revocation cuts off tokens issued at or before its
+ * time (shared/revocation/is-token-revoked.ts), and every producer records
+ * it after the change it stands for (a client disabled, sessions ended), so
+ * a mint that read the old state started before the change and its token
+ * is cut off too, however long the mint took to finish. With the signing
+ * time as `iat`, a mint that read the old state and signed in the next
+ * second would outlive the revocation.
  */
 export async function mintAccessToken(
   keys: KeyStore,
   issuer: string,
   request: AccessTokenRequest,
+  authorizedAtMs: number,
 ): Promise<MintedAccessToken> {
-  const iat = Math.floor(Date.now() / 1000);
+  const iat = Math.floor(authorizedAtMs / 1000);
   const ttl = Math.min(request.ttlSeconds, MAX_ACCESS_TOKEN_TTL_SECONDS);
   const exp = Math.min(iat + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);
   const claims: AccessTokenClaims = {

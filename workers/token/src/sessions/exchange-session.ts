@@ -38,20 +38,27 @@ export async function exchangeSession(
   const scope = normaliseScope(request.scope);
   if (!request.sessionToken) throw new OAuthError("invalid_request", "missing session token");
 
-  // RFC 6749 §5.2: an expired or revoked grant is invalid_grant.
+  // RFC 6749 §5.2: an expired or revoked grant is invalid_grant. The moment
+  // before the session is read is the token's `iat` (mint/mint-access-token.ts).
+  const authorizedAtMs = Date.now();
   const session = await bindSession(env.DB, request.sessionToken);
   if (typeof session === "string") throw new OAuthError("invalid_grant", REFUSAL[session]);
 
-  const minted = await mintAccessToken(keyStore(env, config), config.issuer, {
-    subject: session.userId,
-    audience,
-    clientId: FIRST_PARTY_CLIENT_ID,
-    orgId: session.orgId,
-    scope,
-    roles: session.roles,
-    sessionId: session.sessionId,
-    notAfter: session.expiresAt,
-    ttlSeconds: config.accessTokenTtlSeconds,
-  });
+  const minted = await mintAccessToken(
+    keyStore(env, config),
+    config.issuer,
+    {
+      subject: session.userId,
+      audience,
+      clientId: FIRST_PARTY_CLIENT_ID,
+      orgId: session.orgId,
+      scope,
+      roles: session.roles,
+      sessionId: session.sessionId,
+      notAfter: session.expiresAt,
+      ttlSeconds: config.accessTokenTtlSeconds,
+    },
+    authorizedAtMs,
+  );
   return { minted, scope, issuedTokenType: TOKEN_TYPE.accessToken };
 }
