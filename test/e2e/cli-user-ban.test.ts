@@ -1,7 +1,8 @@
 // `mono-auth user list|ban|unban` against the locally served system: a
 // person who signed up is banned through the CLI; the token their session
 // got is refused at the gateway, their session is gone, and signing in
-// again is refused (403 USER_BANNED) until the ban is lifted.
+// again is refused (403 USER_BANNED) until the ban is lifted. And a ban
+// that races sign-ins and session exchanges leaves nothing usable behind.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
@@ -76,5 +77,59 @@ describe("mono-auth user ban", () => {
     expect((await signIn()).status).toBe(200);
     await refused(operator.cli("user", "unban", "--id", userId), /refused \(404 not_found\): this user is not banned/);
     await refused(operator.cli("user", "ban"), /required option '--id <user_id>'/);
+  });
+
+  it("leaves no session and no usable token when it races sign-ins and session exchanges", async () => {
+    const email = `mallet-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const { userId } = await new BrowserLikeClient(system).signUp(email, password);
+    let banned = false;
+    const ban = operator.json<{ banned: boolean }>("user", "ban", "--id", userId).finally(() => {
+      banned = true;
+    });
+    const signIns: Response[] = [];
+    const exchanges: Response[] = [];
+    const people: BrowserLikeClient[] = [];
+    // Two browsers sign in and exchange their sessions over and over until
+    // the ban has answered (three sign-ins each at most: the account's
+    // sign-in limit is ten a minute, and the sign-up counted one).
+    const racer = async () => {
+      for (let attempt = 0; attempt < 3 && !banned; attempt++) {
+        const person = new BrowserLikeClient(system);
+        const signedIn = await person.postJson("/api/auth/sign-in/email", { email, password });
+        signIns.push(signedIn.clone());
+        if (signedIn.status !== 200) return;
+        people.push(person);
+        while (!banned) {
+          const exchanged = await sessionToken(person);
+          exchanges.push(exchanged);
+          if (exchanged.status !== 200) break;
+        }
+      }
+    };
+    await Promise.all([ban, racer(), racer()]);
+
+    // Each sign-in either started a session before the ban or was refused as banned: never a failure of ours.
+    for (const answer of signIns) {
+      expect([200, 403]).toContain(answer.status);
+      if (answer.status === 403) expect(((await answer.json()) as { code: string }).code).toBe("USER_BANNED");
+    }
+    const tokens: string[] = [];
+    for (const answer of exchanges) {
+      expect([200, 400]).toContain(answer.status);
+      const body = (await answer.json()) as { access_token?: string; error?: string };
+      if (answer.status === 200) tokens.push(body.access_token as string);
+      else expect(body.error).toBe("invalid_grant");
+    }
+    // Whatever started before the ban is gone: every session, and every token minted from one.
+    for (const person of people) {
+      expect(await (await person.request(`${ENDPOINT.authApi}/get-session`)).json()).toBeNull();
+      expect((await sessionToken(person)).status).toBe(400);
+    }
+    for (const token of tokens) {
+      const documents = () => system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
+      await expect.poll(async () => (await documents()).status, { timeout: 15_000 }).toBe(401);
+    }
+    const late = await new BrowserLikeClient(system).postJson("/api/auth/sign-in/email", { email, password });
+    expect(late.status).toBe(403);
   });
 });

@@ -15,6 +15,7 @@ import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
 import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limits.ts";
+import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 
@@ -87,7 +88,7 @@ function createAuth(env: AuthBindings) {
       database: { joins: true },
     },
     secret: config.betterAuthSecret,
-    database: drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema }),
+    database: refusingBannedSessions(drizzleAdapter(drizzle(env.DB, { schema }), { provider: "sqlite", schema })),
     hooks: revocationEndpointHooks(env),
     databaseHooks: {
       session: {

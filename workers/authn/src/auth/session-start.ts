@@ -1,7 +1,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { APIError } from "better-auth/api";
 import { member, session, userBan } from "../../../../shared/db/schema.ts";
+import { userBannedError } from "./banned-session-insert.ts";
 
 interface StartingSession {
   userId: string;
@@ -15,6 +15,8 @@ interface StartingSession {
  * step (Better Auth's documented pattern).
  *
  * A banned person (shared/db/operator-schema.ts) starts none: 403 USER_BANNED.
+ * (A sign-in that read the ban table just before the ban was written is
+ * stopped by the session table's trigger instead: auth/banned-session-insert.ts.)
  *
  * And a person holds at most `maxSessions` live sessions: at the cap, the
  * oldest end (through Better Auth, so their tokens are revoked like any
@@ -45,7 +47,7 @@ export function sessionStartHook(
         .orderBy(asc(session.createdAt)),
     ]);
     // A person a platform operator banned (admin API POST /users/{id}/ban) starts no session, by any sign-in method.
-    if (banned.length > 0) throw new APIError("FORBIDDEN", { message: "This account is banned.", code: "USER_BANNED" });
+    if (banned.length > 0) throw userBannedError();
     const excess = live.length - (maxSessions - 1);
     for (const old of live.slice(0, Math.max(0, excess))) await endSession(old.token);
     const orgId = firstOrg[0]?.orgId;

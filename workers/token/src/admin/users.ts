@@ -94,7 +94,9 @@ export function userRoutes(admin: AdminApp): void {
       const db = drizzle(c.env.DB);
       const person = await db.select({ id: user.id }).from(user).where(eq(user.id, userId)).get();
       if (!person) throw new HttpError("not_found", "no such user");
-      // Recorded first: from here on no new session starts, so none can outrun the revocations below.
+      // Recorded first: from here on no new session starts (the session
+      // table's trigger refuses one, migrations/0014), so none can outrun
+      // the revocations below.
       await db
         .insert(userBan)
         .values({ userId, reason, bannedBy: c.get("operator").subject, bannedAt: new Date() })
@@ -118,13 +120,20 @@ export function userRoutes(admin: AdminApp): void {
               )
               .all();
       const orgIds = [...new Set([...memberships, ...minted].map((m) => m.orgId))].sort();
-      for (const orgId of orgIds) {
-        await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason: "user banned" }, (p) =>
-          c.executionCtx.waitUntil(p),
-        );
-      }
+      const cutOff = async () => {
+        for (const orgId of orgIds) {
+          await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason: "user banned" }, (p) =>
+            c.executionCtx.waitUntil(p),
+          );
+        }
+      };
+      await cutOff();
       // The tokens are cut off; now the sessions go, so none can be exchanged again.
       await db.delete(session).where(eq(session.userId, userId)).run();
+      // And cut off again: an exchange that read a session before it went
+      // mints with that moment as `iat` (token mint/mint-access-token.ts),
+      // which may fall after the first cut-off but never after this one.
+      await cutOff();
       const ban = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
       auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessions.length });
       return c.json({
