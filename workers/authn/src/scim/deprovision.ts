@@ -6,7 +6,8 @@
  *
  * - No new session: a deactivated person gets a `user_ban` row
  *   (shared/db/operator-schema.ts), which the session hook already refuses
- *   every sign-in method with (auth/session-start.ts); `banned_by` is
+ *   every sign-in method with (auth/session-start.ts), and the session
+ *   table's trigger a sign-in that raced it (migrations/0014); `banned_by` is
  *   `scim:<org>` so reactivation lifts only the directory's own ban, never a
  *   platform operator's. The row is written in the same D1 batch as
  *   `active = false`.
