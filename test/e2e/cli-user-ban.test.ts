@@ -123,7 +123,9 @@ describe("mono-auth user ban", () => {
     // Whatever started before the ban is gone: every session, and every token minted from one.
     for (const person of people) {
       expect(await (await person.request(`${ENDPOINT.authApi}/get-session`)).json()).toBeNull();
-      expect((await sessionToken(person)).status).toBe(400);
+      const refused = await sessionToken(person);
+      expect(refused.status).toBe(400);
+      expect(((await refused.json()) as { error: string }).error).toBe("invalid_grant");
     }
     for (const token of tokens) {
       const documents = () => system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
@@ -131,5 +133,6 @@ describe("mono-auth user ban", () => {
     }
     const late = await new BrowserLikeClient(system).postJson("/api/auth/sign-in/email", { email, password });
     expect(late.status).toBe(403);
+    expect(((await late.json()) as { code: string }).code).toBe("USER_BANNED");
   });
 });
