@@ -130,6 +130,7 @@ describe("mono-auth user ban", () => {
     for (const token of tokens) {
       const documents = () => system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
       await expect.poll(async () => (await documents()).status, { timeout: 15_000 }).toBe(401);
+      expect((await documents()).headers.get("WWW-Authenticate")).toMatch(/error="invalid_token"/);
     }
     const late = await new BrowserLikeClient(system).postJson("/api/auth/sign-in/email", { email, password });
     expect(late.status).toBe(403);
