@@ -6,10 +6,12 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { MAX_ID_JAG_LIFETIME_SECONDS } from "../../shared/contracts/tokens.ts";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { isTokenRevoked } from "../../shared/revocation/is-token-revoked.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { signIdJag } from "../../workers/token/src/id-jag/sign-id-jag.ts";
 import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
 import { registerTestClient } from "./clients-fixtures.ts";
@@ -40,6 +42,27 @@ describe("a minted token's iat", () => {
     const claims = await mintFor(client, authorizedAtMs);
     expect(claims.iat).toBe(Math.floor(authorizedAtMs / 1000));
     expect(claims.exp - claims.iat).toBe(300);
+  });
+
+  it("is stamped the same way on an ID-JAG, whose lifetime counts from there too", async () => {
+    const client = await registerTestClient();
+    const config = tokenConfig(env);
+    const authorizedAtMs = Date.UTC(2026, 10, 29, 12, 0, 0, 999);
+    const { claims } = await signIdJag(
+      keyStore(env, config),
+      config.issuer,
+      {
+        subject: "user-1",
+        audience: "https://as.example.com",
+        clientId: client.clientId,
+        orgId: client.orgId as string,
+        scope: "documents:read",
+        notAfter: Number.MAX_SAFE_INTEGER,
+      },
+      authorizedAtMs,
+    );
+    expect(claims.iat).toBe(Math.floor(authorizedAtMs / 1000));
+    expect(claims.exp - claims.iat).toBe(MAX_ID_JAG_LIFETIME_SECONDS);
   });
 
   it("falls under a client cut-off recorded after the mint read the client, however late it signs", async () => {

@@ -83,6 +83,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
       env,
       config,
       mint,
+      authorizedAtMs,
       waitUntil,
       ...(ourKeys ? { ourKeys } : {}),
       ...(prefetched ? { prefetched } : {}),

@@ -59,18 +59,23 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
     scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
   }
   const { scope, notAfter } = await settleExchange(decision, context, targets, scopes);
-  const minted = await signIdJag(keyStore(context.env, context.config), context.config.issuer, {
-    subject: subject.subject,
-    audience: exchange.audience,
-    clientId: client.clientId,
-    orgId: client.orgId,
-    ...(ours ? { resource: targets[0] } : exchange.resource !== undefined ? { resource: exchange.resource } : {}),
-    scope,
-    ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
-    ...(parties.act ? { act: parties.act } : {}),
-    ...(context.confirmation ? { confirmation: context.confirmation } : {}),
-    notAfter,
-  });
+  const minted = await signIdJag(
+    keyStore(context.env, context.config),
+    context.config.issuer,
+    {
+      subject: subject.subject,
+      audience: exchange.audience,
+      clientId: client.clientId,
+      orgId: client.orgId,
+      ...(ours ? { resource: targets[0] } : exchange.resource !== undefined ? { resource: exchange.resource } : {}),
+      scope,
+      ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
+      ...(parties.act ? { act: parties.act } : {}),
+      ...(context.confirmation ? { confirmation: context.confirmation } : {}),
+      notAfter,
+    },
+    context.authorizedAtMs,
+  );
   touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.idJag };
 };

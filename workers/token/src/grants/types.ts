@@ -42,6 +42,12 @@ export interface GrantContext {
    * authentication. Absent, the grant reads them when it first needs them.
    */
   ourKeys?: KeyResolver;
+  /**
+   * The moment the request arrived, before anything that allows a token was
+   * read: the `iat` of whatever the grant issues (mint/mint-access-token.ts
+   * explains why), which `mint` stamps already.
+   */
+  authorizedAtMs: number;
   /** Keeps background work (a `last_used_at` update) alive after the answer, never delaying it. */
   waitUntil: (promise: Promise<unknown>) => void;
   /** What the grant's `prefetch` started beside client authentication, if it has one. */

@@ -37,10 +37,19 @@ export interface MintedIdJag {
  * (draft-ietf-oauth-identity-assertion-authz-grant §3): typed
  * `oauth-id-jag+jwt` (RFC 8725 §3.11) so it can never pass as an access
  * token, with our one key and algorithm, living at most
- * MAX_ID_JAG_LIFETIME_SECONDS.
+ * MAX_ID_JAG_LIFETIME_SECONDS from `authorizedAtMs`, the moment before the
+ * exchange read what allows it.
  */
-export async function signIdJag(keys: KeyStore, issuer: string, request: IdJagRequest): Promise<MintedIdJag> {
-  const iat = Math.floor(Date.now() / 1000);
+export async function signIdJag(
+  keys: KeyStore,
+  issuer: string,
+  request: IdJagRequest,
+  authorizedAtMs: number,
+): Promise<MintedIdJag> {
+  // Stamped as an access token is (mint/mint-access-token.ts): a cut-off
+  // recorded after what allowed the grant was read also covers the grant,
+  // and so its redemption (grants/jwt-bearer.ts asks the org's object).
+  const iat = Math.floor(authorizedAtMs / 1000);
   const exp = Math.min(iat + MAX_ID_JAG_LIFETIME_SECONDS, request.notAfter);
   const claims: IdJagClaims = {
     iss: issuer,
