@@ -8,6 +8,7 @@ import type {
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
+import { markGrantStart } from "./grant-start.ts";
 import { authnConfig } from "../config.ts";
 
 /**
@@ -19,28 +20,38 @@ import { authnConfig } from "../config.ts";
  */
 export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
-    return this.handOver(OIDC_ENDPOINT.token, request);
+    return handOverToProvider(this.env, OIDC_ENDPOINT.token, request, Date.now());
   }
 
   async revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
-    return this.handOver(OIDC_ENDPOINT.revocation, request);
+    return handOverToProvider(this.env, OIDC_ENDPOINT.revocation, request, Date.now());
   }
+}
 
-  private async handOver(path: string, request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
-    const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
-    // An RPC caller is another Worker, but its argument is still checked.
-    if (typeof request?.authorization === "string") headers.set("Authorization", request.authorization);
-    if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
-    if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
-    const answer = await getAuth(this.env).handler(
-      new Request(`${authnConfig(this.env).issuer}${path}`, {
-        method: "POST",
-        headers,
-        body: typeof request?.form === "string" ? request.form : "",
-      }),
-    );
-    return { status: answer.status, body: await answer.text() };
-  }
+/**
+ * One grant or revocation request, received at `receivedAtMs`, handed to
+ * Better Auth: the moment is what the access token's `iat` says
+ * (oidc/grant-start.ts).
+ */
+export async function handOverToProvider(
+  env: AuthnEnv,
+  path: string,
+  request: BrowserGrantRequest,
+  receivedAtMs: number,
+): Promise<BrowserGrantAnswer> {
+  const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
+  // An RPC caller is another Worker, but its argument is still checked.
+  if (typeof request?.authorization === "string") headers.set("Authorization", request.authorization);
+  if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
+  if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
+  const handed = new Request(`${authnConfig(env).issuer}${path}`, {
+    method: "POST",
+    headers,
+    body: typeof request?.form === "string" ? request.form : "",
+  });
+  markGrantStart(handed, receivedAtMs);
+  const answer = await getAuth(env).handler(handed);
+  return { status: answer.status, body: await answer.text() };
 }
 
 /**

@@ -2,6 +2,8 @@ import type { BrowserTokenSigningRequest } from "../../../../shared/contracts/to
 import { JWT_TYP } from "../../../../shared/contracts/tokens.ts";
 import type { IssuerSign } from "../auth/plugins/oauth-provider.ts";
 import { tokenService } from "../config.ts";
+import { grantStartOf, stampedAtGrantStart } from "./grant-start.ts";
+import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 
 /**
  * Signs the browser provider's tokens with the token Worker's current key
@@ -17,7 +19,14 @@ import { tokenService } from "../config.ts";
 export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">): IssuerSign {
   return async (payload, header) => {
     const kind = kindOf(header);
-    const result = await tokenService(env).signBrowserToken({ kind, claims: { ...payload } });
+    // The access token's `iat` is the grant's arrival, not this moment
+    // (oidc/grant-start.ts); Better Auth's endpoint context carries the request.
+    const receivedAtMs = grantStartOf(tryGetCurrentAuthEndpointContext()?.request);
+    const claims =
+      kind === "access_token" && receivedAtMs !== undefined
+        ? stampedAtGrantStart({ ...payload }, receivedAtMs)
+        : { ...payload };
+    const result = await tokenService(env).signBrowserToken({ kind, claims });
     if (!result.ok) throw new Error(`the issuer refused to sign a browser ${kind}: ${result.error}`);
     return result.token;
   };
