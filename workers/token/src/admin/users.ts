@@ -106,34 +106,34 @@ export function userRoutes(admin: AdminApp): void {
         db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
         db.select({ id: session.id }).from(session).where(eq(session.userId, userId)),
       ]);
-      const minted =
-        sessions.length === 0
+      // Every org a session of theirs minted in (D1 `session_org`, written before each token is signed).
+      const sessionIds = sessions.map((s) => s.id);
+      const mintedIn = async () =>
+        sessionIds.length === 0
           ? []
           : await db
               .select({ orgId: sessionOrg.orgId })
               .from(sessionOrg)
-              .where(
-                inArray(
-                  sessionOrg.sessionId,
-                  sessions.map((s) => s.id),
-                ),
-              )
+              .where(inArray(sessionOrg.sessionId, sessionIds))
               .all();
-      const orgIds = [...new Set([...memberships, ...minted].map((m) => m.orgId))].sort();
-      const cutOff = async () => {
+      const cutOff = async (orgIds: string[]) => {
         for (const orgId of orgIds) {
           await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason: "user banned" }, (p) =>
             c.executionCtx.waitUntil(p),
           );
         }
       };
-      await cutOff();
+      const before = uniqueOrgs([...memberships, ...(await mintedIn())]);
+      await cutOff(before);
       // The tokens are cut off; now the sessions go, so none can be exchanged again.
       await db.delete(session).where(eq(session.userId, userId)).run();
-      // And cut off again: an exchange that read a session before it went
-      // mints with that moment as `iat` (token mint/mint-access-token.ts),
+      // And cut off again, in any org an exchange racing the delete wrote
+      // too (the list of sessions is complete: the ban row, written first,
+      // lets no new one start). An exchange that read a session before it
+      // went mints with that moment as `iat` (token mint/mint-access-token.ts),
       // which may fall after the first cut-off but never after this one.
-      await cutOff();
+      const orgIds = uniqueOrgs([...before.map((orgId) => ({ orgId })), ...(await mintedIn())]);
+      await cutOff(orgIds);
       const ban = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
       auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessions.length });
       return c.json({
@@ -167,4 +167,8 @@ export function userRoutes(admin: AdminApp): void {
       });
     },
   );
+}
+
+function uniqueOrgs(rows: { orgId: string }[]): string[] {
+  return [...new Set(rows.map((row) => row.orgId))].sort();
 }
