@@ -145,8 +145,15 @@ export async function clientToken(client: TestClient, audience = AUDIENCE): Prom
   return ((await response.json()) as { access_token: string }).access_token;
 }
 
-/** A token minted directly for the client (for claims no grant gives a test client: `act`, `cnf`, another org). */
-export async function mintedToken(client: TestClient, extra: Partial<AccessTokenRequest> = {}): Promise<string> {
+/**
+ * A token minted directly for the client (for claims no grant gives a test
+ * client: `act`, `cnf`, another org, an `iat` from another moment).
+ */
+export async function mintedToken(
+  client: TestClient,
+  extra: Partial<AccessTokenRequest> = {},
+  authorizedAtMs = Date.now(),
+): Promise<string> {
   const config = tokenConfig(env);
   const minted = await mintAccessToken(
     keyStore(env, config),
@@ -160,7 +167,7 @@ export async function mintedToken(client: TestClient, extra: Partial<AccessToken
       ttlSeconds: 300,
       ...extra,
     },
-    Date.now(),
+    authorizedAtMs,
   );
   return minted.token;
 }

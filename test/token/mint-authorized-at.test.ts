@@ -12,27 +12,11 @@ import { isTokenRevoked } from "../../shared/revocation/is-token-revoked.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { signIdJag } from "../../workers/token/src/id-jag/sign-id-jag.ts";
-import { mintAccessToken } from "../../workers/token/src/mint/mint-access-token.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
-import { registerTestClient } from "./clients-fixtures.ts";
-import { AUDIENCE } from "./fixtures.ts";
+import { mintedToken, registerTestClient, type TestClient } from "./clients-fixtures.ts";
 
-async function mintFor(client: { clientId: string; orgId: string | null }, authorizedAtMs: number) {
-  const config = tokenConfig(env);
-  const { token } = await mintAccessToken(
-    keyStore(env, config),
-    config.issuer,
-    {
-      subject: client.clientId,
-      audience: AUDIENCE,
-      clientId: client.clientId,
-      orgId: client.orgId as string,
-      scope: "documents:read",
-      ttlSeconds: 300,
-    },
-    authorizedAtMs,
-  );
-  return decodeJwt(token) as unknown as RevocableClaims & { exp: number };
+async function mintFor(client: TestClient, authorizedAtMs: number) {
+  return decodeJwt(await mintedToken(client, {}, authorizedAtMs)) as unknown as RevocableClaims & { exp: number };
 }
 
 describe("a minted token's iat", () => {
