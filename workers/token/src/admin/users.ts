@@ -123,7 +123,7 @@ export function userRoutes(admin: AdminApp): void {
           );
         }
       };
-      const before = uniqueOrgs([...memberships, ...(await mintedIn())]);
+      const before = uniqueOrgs([...memberships, ...(await mintedIn())].map((row) => row.orgId));
       await cutOff(before);
       // The tokens are cut off; now the sessions go, so none can be exchanged again.
       await db.delete(session).where(eq(session.userId, userId)).run();
@@ -132,7 +132,7 @@ export function userRoutes(admin: AdminApp): void {
       // lets no new one start). An exchange that read a session before it
       // went mints with that moment as `iat` (token mint/mint-access-token.ts),
       // which may fall after the first cut-off but never after this one.
-      const orgIds = uniqueOrgs([...before.map((orgId) => ({ orgId })), ...(await mintedIn())]);
+      const orgIds = uniqueOrgs([...before, ...(await mintedIn()).map((row) => row.orgId)]);
       await cutOff(orgIds);
       const ban = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
       auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessions.length });
@@ -169,6 +169,6 @@ export function userRoutes(admin: AdminApp): void {
   );
 }
 
-function uniqueOrgs(rows: { orgId: string }[]): string[] {
-  return [...new Set(rows.map((row) => row.orgId))].sort();
+function uniqueOrgs(orgIds: string[]): string[] {
+  return [...new Set(orgIds)].sort();
 }
