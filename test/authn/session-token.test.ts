@@ -98,11 +98,12 @@ describe("POST /app/token", () => {
     expect(((await scope.json()) as ErrorBody).error).toBe("invalid_scope");
   });
 
-  it("answers GET with 404: it only exchanges on a POST", async () => {
+  it("answers GET with 405 and Allow: POST: it only exchanges on a POST", async () => {
     const person = await signUp();
     const response = await get("/app/token", { Cookie: person.cookie });
-    expect(response.status).toBe(404);
-    expect(((await response.json()) as ErrorBody).error).toBe("not_found");
+    expect(response.status).toBe(405);
+    expect(response.headers.get("Allow")).toBe("POST");
+    expect(((await response.json()) as ErrorBody).error).toBe("method_not_allowed");
   });
 });
 

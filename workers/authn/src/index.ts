@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../shared/contracts/oidc.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
+import { answerUnsupportedMethods } from "../../../shared/http/unsupported-methods.ts";
 import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { authReady } from "./auth/create-auth.ts";
@@ -110,6 +111,8 @@ app.use(ENDPOINT.consent, consentPageHeaders);
 app.get(ENDPOINT.consent, showConsent);
 app.post(ENDPOINT.consent, submitConsent);
 
+// Last: a path above asked with a method it does not take is 405 with Allow, not 404.
+answerUnsupportedMethods(app);
 app.notFound(() => httpErrorResponse("not_found", "no such page"));
 app.onError((error) => internalErrorResponse("authn worker", error));
 

@@ -3,6 +3,7 @@ import type { AuditRecord } from "../../../shared/audit/audit-record.ts";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { VAULT_PATH } from "../../../shared/contracts/vault.ts";
 import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors/http.ts";
+import { answerUnsupportedMethods } from "../../../shared/http/unsupported-methods.ts";
 import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { adminRouter } from "./admin/router.ts";
 import { consumeAuditBatch } from "./audit-consumer.ts";
@@ -36,17 +37,13 @@ app.get(ENDPOINT.health, () => healthResponse("token"));
 app.get(ENDPOINT.authorizationServerMetadata, authorizationServerMetadataEndpoint);
 app.get(ENDPOINT.openIdConfiguration, openIdConfigurationEndpoint);
 app.get(ENDPOINT.jwks, jwksEndpoint);
+// RFC 6749 §3.2: the token endpoint takes POST only (other methods: 405, below).
 app.post(ENDPOINT.token, limitTokenRequestsByAddress(), tokenEndpoint);
-// RFC 6749 §3.2: the token endpoint takes POST only.
-app.all(ENDPOINT.token, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 // RFC 7009 §2.1 and RFC 7662 §2.1: POST only; one address limit with the token endpoint (both authenticate clients).
 app.post(ENDPOINT.revocation, limitTokenRequestsByAddress(), revocationEndpoint);
-app.all(ENDPOINT.revocation, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.post(ENDPOINT.introspection, limitTokenRequestsByAddress(), introspectionEndpoint);
-app.all(ENDPOINT.introspection, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 // One address limit with the token endpoint: both are unauthenticated POSTs.
 app.post(ENDPOINT.hostBootstrap, limitTokenRequestsByAddress(), hostBootstrapEndpoint);
-app.all(ENDPOINT.hostBootstrap, () => httpErrorResponse("method_not_allowed", "use POST", { Allow: "POST" }));
 app.post(`${ENDPOINT.clientRegistration}/:org`, limitTokenRequestsByAddress(), clientRegistrationEndpoint);
 app.route(ENDPOINT.admin, adminRouter());
 app.route(ENDPOINT.agentApi, agentApi());
@@ -56,6 +53,8 @@ app.route(VAULT_PATH.base, vaultFlowRoutes());
 app.get(ENDPOINT.ssfConfiguration, ssfConfigurationEndpoint);
 app.route(ENDPOINT.ssf, ssfRoutes());
 
+// Last: a path above asked with a method it does not take is 405 with Allow, not 404.
+answerUnsupportedMethods(app);
 app.notFound(() => httpErrorResponse("not_found", "no such endpoint"));
 app.onError((error) => internalErrorResponse("token worker", error));
 

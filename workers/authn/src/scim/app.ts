@@ -19,6 +19,7 @@
  */
 import { Hono } from "hono";
 import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
+import { answerUnsupportedMethods } from "../../../../shared/http/unsupported-methods.ts";
 import { auditScimWrites } from "./audit.ts";
 import { authenticateScim, type ScimApp } from "./authenticate.ts";
 import { discoveryRoutes } from "./discovery.ts";
@@ -31,6 +32,12 @@ export function scimApp(): Hono<ScimApp> {
   discoveryRoutes(app);
   userRoutes(app);
   groupRoutes(app);
+  // In SCIM's own error format, before the authn app adds its generic 405s.
+  answerUnsupportedMethods(app, (allow) => {
+    const response = scimErrorResponse(new ScimError("method_not_allowed", `use ${allow}`));
+    response.headers.set("Allow", allow);
+    return response;
+  });
   app.notFound(() => scimErrorResponse(new ScimError("not_found", "no such SCIM endpoint")));
   app.onError((error) => {
     if (error instanceof ScimError) return scimErrorResponse(error);

@@ -46,7 +46,7 @@ export const apiOriginPolicy: MiddlewareHandler<{ Bindings: AuthnEnv }> = async 
 
   if (request.method === "OPTIONS") {
     // A preflight: answered only for an allowlisted origin; anyone else gets
-    // no CORS headers (and the 404 every unknown route gets).
+    // no CORS headers (and the 405 of a method the API does not take: index.ts).
     if (origin && config.corsAllowedOrigins.includes(origin) && !NO_CORS.has(path)) {
       return new Response(null, { status: 204, headers: corsHeaders(origin, true) });
     }
