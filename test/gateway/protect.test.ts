@@ -205,6 +205,15 @@ describe("gateway: denials", () => {
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: string }).error).toBe("not_found");
   });
+
+  it("405 for anything but a read of what the gateway answers itself: its health, keys and metadata", async () => {
+    for (const path of [ENDPOINT.health, ENDPOINT.gatewayJwks, ENDPOINT.protectedResourceMetadata]) {
+      const response = await exports.default.fetch(new Request(`http://localhost:8787${path}`, { method: "POST" }));
+      expect(response.status, path).toBe(405);
+      expect(response.headers.get("Allow"), path).toBe("GET, HEAD");
+      expect(((await response.json()) as { error: string }).error, path).toBe("method_not_allowed");
+    }
+  });
 });
 
 describe("demo service behind the gateway", () => {

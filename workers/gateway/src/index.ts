@@ -99,8 +99,11 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
   if (!route) return httpErrorResponse("not_found", "no such route");
   switch (route.kind) {
     case "local":
-      if (route.handler === "health") return gatewayHealth(env, requestId);
-      return serveLocal(route, path, request, { issuer: state.config.issuer, ...state });
+      return serveLocal(route, path, request, {
+        issuer: state.config.issuer,
+        ...state,
+        health: () => gatewayHealth(env, requestId),
+      });
     case "public": {
       // Login and token endpoints are where credentials are presented, and
       // their Workers set the session cookie: both pass unchanged.

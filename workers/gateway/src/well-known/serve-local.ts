@@ -1,5 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { methodNotAllowed } from "../../../../shared/http/unsupported-methods.ts";
 import type { AssertionSigner } from "../assertion/assertion-signer.ts";
 import type { RouteTable } from "../routing/match-route.ts";
 import type { LocalRouteConfig } from "../routing/route-table.ts";
@@ -12,6 +13,8 @@ export interface LocalDeps {
   routes: RouteTable;
   signer: Promise<AssertionSigner>;
   mcpRegistry: McpRegistryCache;
+  /** GET /health (observability/health.ts), bound to this request. */
+  health: () => Promise<Response>;
 }
 
 /** Public metadata: cacheable, and readable by browser-based clients of any origin (it carries no credential). */
@@ -20,11 +23,10 @@ const METADATA_HEADERS = {
   "Access-Control-Allow-Origin": "*",
 } as const;
 
-/** The documents the gateway answers itself: RFC 9728 metadata and its assertion keys. */
+/** What the gateway answers itself: RFC 9728 metadata, its assertion keys, its health. All are reads. */
 export async function serveLocal(route: LocalRouteConfig, path: string, request: Request, deps: LocalDeps) {
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    return httpErrorResponse("method_not_allowed", "use GET", { Allow: "GET, HEAD" });
-  }
+  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
+  if (route.handler === "health") return deps.health();
   if (route.handler === "gateway-jwks") {
     const signer = await deps.signer;
     return Response.json({ keys: [signer.publicJwk] }, { headers: METADATA_HEADERS });
