@@ -147,6 +147,33 @@ describe("per account", () => {
     await expectApiLimited(outcome.urlEncoded);
     await expectApiLimited(outcome.vendorJson);
   });
+
+  it("counts a repeated email field as Better Auth reads it (the last), never a decoy before it", async () => {
+    const outcome = await inOneWindow(async () => {
+      const email = uniqueEmail();
+      for (let i = 0; i < ACCOUNT_LIMIT; i++) await api("/sign-up/email", { name: "Dup", email, password: "short" });
+      const decoyFirst = (body: URLSearchParams | FormData) =>
+        exports.default.fetch(
+          new Request(`${ORIGIN}/api/auth/sign-in/email`, {
+            method: "POST",
+            headers: { Origin: ORIGIN, "cf-connecting-ip": clientAddress() },
+            body,
+          }),
+        );
+      const urlEncoded = new URLSearchParams([
+        ["email", uniqueEmail()],
+        ["email", email],
+        ["password", PASSWORD],
+      ]);
+      const multipart = new FormData();
+      multipart.append("email", uniqueEmail());
+      multipart.append("email", email);
+      multipart.append("password", PASSWORD);
+      return { urlEncoded: await decoyFirst(urlEncoded), multipart: await decoyFirst(multipart) };
+    });
+    await expectApiLimited(outcome.urlEncoded);
+    await expectApiLimited(outcome.multipart);
+  });
 });
 
 describe("the limited paths", () => {

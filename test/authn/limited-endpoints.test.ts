@@ -13,6 +13,10 @@ const NEW_FLOWS = [
   "/reset-password",
   "/send-verification-email",
   "/change-email",
+  "/two-factor/enable",
+  "/two-factor/disable",
+  "/two-factor/get-totp-uri",
+  "/two-factor/generate-backup-codes",
   "/two-factor/verify-totp",
   "/two-factor/verify-otp",
   "/two-factor/verify-backup-code",
@@ -24,7 +28,7 @@ const NEW_FLOWS = [
 ];
 
 describe("credential limits on every new flow", { timeout: 120_000 }, () => {
-  it("lists reset, verification resend, OTP/TOTP, passkey, SSO and consent (POST only)", () => {
+  it("lists reset, verification resend, 2FA set-up, OTP/TOTP, passkey, SSO and consent (POST only)", () => {
     for (const path of NEW_FLOWS)
       expect({ path, limited: limitedEndpoint("POST", `/api/auth${path}`) }).not.toEqual({
         path,

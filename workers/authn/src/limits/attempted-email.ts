@@ -23,7 +23,10 @@ export async function attemptedEmail(headers: Headers, body: Uint8Array<ArrayBuf
         headers: { "Content-Type": headers.get("Content-Type") ?? "" },
         body,
       }).formData();
-      const email = form.get("email");
+      // better-call fills its object field by field, so of a repeated
+      // field the last one is what Better Auth checks the password of: the
+      // limits count that one, never a decoy placed before it.
+      const email = form.getAll("email").at(-1);
       return typeof email === "string" ? email : undefined;
     }
   } catch {

@@ -24,6 +24,11 @@ const LIMITED: ReadonlyArray<readonly [string, AccountSource]> = [
   ["/reset-password", "none"],
   ["/send-verification-email", "body"],
   ["/change-email", "session"],
+  // Second-factor set-up checks the password (better-auth/plugins twoFactor).
+  ["/two-factor/enable", "session"],
+  ["/two-factor/disable", "session"],
+  ["/two-factor/get-totp-uri", "session"],
+  ["/two-factor/generate-backup-codes", "session"],
   // Second factors (better-auth/plugins twoFactor): codes are guessable.
   ["/two-factor/verify-totp", "none"],
   ["/two-factor/verify-otp", "none"],
