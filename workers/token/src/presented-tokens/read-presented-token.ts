@@ -1,5 +1,6 @@
-import { compactVerify, decodeProtectedHeader } from "jose";
+import { compactVerify, decodeJwt, decodeProtectedHeader } from "jose";
 import { adminAudience } from "../../../../shared/contracts/endpoints.ts";
+import { isMcpResource } from "../../../../shared/contracts/mcp.ts";
 import { type AccessTokenClaims, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
@@ -26,7 +27,8 @@ export interface PresentedTokenContext {
 /**
  * Verifies a presented token as the gateway would (shared/jwt/
  * verify-access-token.ts), against the keys D1 holds now, for any audience
- * this issuer mints for. Never throws for the token's own faults.
+ * this issuer mints for (servedAudiences). Never throws for the token's own
+ * faults.
  */
 export async function readPresentedToken(token: string, context: PresentedTokenContext): Promise<PresentedToken> {
   const { config } = context;
@@ -34,7 +36,7 @@ export async function readPresentedToken(token: string, context: PresentedTokenC
   try {
     const claims = await verifyAccessToken(token, {
       issuer: config.issuer,
-      audience: [...config.allowedAudiences, adminAudience(config.issuer)],
+      audience: servedAudiences(token, config),
       resolveKey,
     });
     return { kind: "access_token", claims };
@@ -55,4 +57,33 @@ export async function readPresentedToken(token: string, context: PresentedTokenC
   } catch {
     return { kind: "unknown" };
   }
+}
+
+/**
+ * Every audience this issuer mints for that the token names: the configured
+ * ones, the admin API's, and any registered MCP server's (`<issuer>/mcp/<name>`,
+ * clients/guardrails.ts). The MCP ones live in D1 per org and change without
+ * a deploy, so they are recognised by shape (isMcpResource) rather than
+ * listed: the signature by one of our keys, the `typ` and the `iss` that
+ * verifyAccessToken still checks already prove we minted the token, and the
+ * gateway accepts such a token whether or not the server is still
+ * registered. Leaving them out made RFC 7009 revocation record nothing for
+ * an MCP token the gateway kept honouring, and RFC 7662 call it inactive.
+ * The names read here are unverified; they only widen the list the
+ * verified `aud` is checked against, and only with MCP resources of ours.
+ */
+function servedAudiences(token: string, config: TokenConfig): string[] {
+  const served = [...config.allowedAudiences, adminAudience(config.issuer)];
+  let aud: unknown;
+  try {
+    aud = decodeJwt(token).aud;
+  } catch {
+    // Malformed: verifyAccessToken says so with its own code.
+    return served;
+  }
+  const named = typeof aud === "string" ? [aud] : Array.isArray(aud) ? aud : [];
+  for (const value of named) {
+    if (typeof value === "string" && isMcpResource(config.issuer, value)) served.push(value);
+  }
+  return served;
 }
