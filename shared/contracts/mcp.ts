@@ -195,6 +195,12 @@ export interface McpGrantQuery {
 export interface McpRegistryRpc {
   /** Every org's active server of this name (the demo for `demo`). */
   serversNamed(name: string): Promise<McpServerRoute[]>;
+  /**
+   * Every name some org has an active server of, the demo's included: the
+   * gateway answers a name not in it 404 without asking for that name, so
+   * made-up `/mcp/<name>` paths cost no D1 read each.
+   */
+  activeServerNames(): Promise<string[]>;
   /** The agent's live grants at the server. */
   liveGrants(query: McpGrantQuery): Promise<McpGrantCover[]>;
 }

@@ -31,25 +31,49 @@ interface Entry<T> {
  * is kept in the isolate for at most `maxAgeMs`; concurrent misses share
  * one call (shared/isolate/single-flight.ts). A failed call is not cached
  * (the caller fails closed).
+ *
+ * A name is asked for only if it is in the list of active names
+ * (`activeServerNames`), itself kept for at most `maxAgeMs`: `/mcp/<name>`
+ * is public, so without it every made-up name an unauthenticated caller
+ * sends would be one D1 read on the primary, and one more entry pushing
+ * real servers out of the map. With it an isolate reads D1 for names at
+ * most once per `maxAgeMs` plus once per registered name, whatever it is
+ * sent, and a server registered since appears within the same bound.
  */
 export class McpRegistryCache {
   private readonly servers = new Map<string, Entry<McpServerRoute[]>>();
   private readonly grants = new Map<string, Entry<McpGrantCover[]>>();
   private readonly serverCalls = new SingleFlight<Entry<McpServerRoute[]>>();
   private readonly grantCalls = new SingleFlight<Entry<McpGrantCover[]>>();
+  /** Every active name; bounded by what orgs registered, never by what callers send. */
+  private names: Entry<ReadonlySet<string>> | undefined;
+  private readonly nameCalls = new SingleFlight<Entry<ReadonlySet<string>>>();
 
   constructor(
     private readonly rpc: McpRegistryRpc,
     private readonly settings: RegistryCacheSettings,
   ) {}
 
-  serversNamed(name: string): Promise<McpServerRoute[]> {
+  async serversNamed(name: string): Promise<McpServerRoute[]> {
+    if (!(await this.activeNames()).has(name)) return [];
     return this.cached(this.servers, this.serverCalls, name, () => this.rpc.serversNamed(name));
   }
 
   liveGrants(query: McpGrantQuery): Promise<McpGrantCover[]> {
     const key = JSON.stringify([query.orgId, query.clientId, query.server]);
     return this.cached(this.grants, this.grantCalls, key, () => this.rpc.liveGrants(query));
+  }
+
+  private async activeNames(): Promise<ReadonlySet<string>> {
+    const known = this.names;
+    if (known && Date.now() - known.at < this.settings.maxAgeMs) return known.value;
+    const entry = await this.nameCalls.run("", async () => {
+      const at = Date.now();
+      return { value: new Set(await this.rpc.activeServerNames()), at };
+    });
+    // A slower call that started earlier never replaces a fresher list.
+    if (!this.names || this.names.at <= entry.at) this.names = entry;
+    return entry.value;
   }
 
   private async cached<T>(

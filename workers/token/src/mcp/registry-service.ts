@@ -1,5 +1,14 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
-import type { McpGrantCover, McpGrantQuery, McpRegistryRpc, McpServerRoute } from "../../../../shared/contracts/mcp.ts";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import {
+  DEMO_MCP_SERVER,
+  type McpGrantCover,
+  type McpGrantQuery,
+  type McpRegistryRpc,
+  type McpServerRoute,
+} from "../../../../shared/contracts/mcp.ts";
+import { mcpServer } from "../../../../shared/db/mcp-schema.ts";
 import { tokenConfig } from "../config.ts";
 import { grantCover, liveMcpGrants } from "./grants.ts";
 import { activeMcpServersNamed, serverRoute } from "./registry.ts";
@@ -16,6 +25,16 @@ export class McpRegistryService extends WorkerEntrypoint<TokenEnv> implements Mc
     if (typeof name !== "string" || name.length > 63) return [];
     const servers = await activeMcpServersNamed(this.env.DB, tokenConfig(this.env).issuer, name);
     return servers.map(serverRoute);
+  }
+
+  async activeServerNames(): Promise<string[]> {
+    // Names only (mcp_server_name_idx): the list is as long as what orgs registered, never what callers send.
+    const rows = await drizzle(this.env.DB)
+      .selectDistinct({ name: mcpServer.name })
+      .from(mcpServer)
+      .where(eq(mcpServer.status, "active"))
+      .all();
+    return [DEMO_MCP_SERVER.name, ...rows.map((row) => row.name)];
   }
 
   async liveGrants(query: McpGrantQuery): Promise<McpGrantCover[]> {
