@@ -140,5 +140,5 @@ export const GATEWAY_CHANNEL_PATH = "/revocations/gateway-channel";
  */
 export type RevocableClaims = Pick<
   AccessTokenClaims,
-  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id"
+  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id" | "grant_chain"
 >;

@@ -97,7 +97,18 @@ export interface AccessTokenClaims {
    * `grant` revocation of this id cuts the token off (shared/revocation).
    */
   grant_id?: string;
+  /**
+   * The delegation grants of the tokens this one was exchanged from, when
+   * they rest on other grants than `grant_id` (a private claim, at most
+   * MAX_GRANT_CHAIN_LENGTH): a token made from a delegated token rests on
+   * that token's grant too, so a `grant` revocation of any of them cuts it
+   * off (shared/revocation).
+   */
+  grant_chain?: string[];
 }
+
+/** The most grants a token's `grant_chain` may name; an exchange that would need more is refused. */
+export const MAX_GRANT_CHAIN_LENGTH = 16;
 
 export interface ActorClaim {
   sub: string;

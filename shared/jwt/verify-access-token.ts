@@ -4,6 +4,7 @@ import {
   CLOCK_TOLERANCE_SECONDS,
   JWT_TYP,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
+  MAX_GRANT_CHAIN_LENGTH,
   REQUIRED_ACCESS_TOKEN_CLAIMS,
   SIGNING_ALG,
 } from "../contracts/tokens.ts";
@@ -135,6 +136,9 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
   if (payload.grant_id !== undefined && !isNonEmptyString(payload.grant_id)) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_id");
   }
+  if (payload.grant_chain !== undefined && !isGrantChain(payload.grant_chain)) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_chain");
+  }
   for (const claim of ["iat", "exp"] as const) {
     if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {
       throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", claim);
@@ -151,6 +155,11 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "cnf");
   }
   return payload as unknown as AccessTokenClaims;
+}
+
+/** The grants a token also rests on: non-empty ids, bounded like `act`. */
+function isGrantChain(value: unknown): boolean {
+  return Array.isArray(value) && value.length <= MAX_GRANT_CHAIN_LENGTH && value.every(isNonEmptyString);
 }
 
 /** RFC 8693 §4.1: `act` is an object with a `sub`, nesting for chains (bounded). */

@@ -7,7 +7,7 @@ export type { RevocableClaims } from "../contracts/revocation.ts";
 /**
  * Whether any entry of an org's revocation snapshot (its Durable Object,
  * the source of truth) matches the token: its `jti`, its session or the
- * delegation grant it was minted under (`grant_id`), or a
+ * delegation grants it rests on (`grant_id`, `grant_chain`), or a
  * subject, client or org cut-off made at or after the token was issued
  * (shared/contracts/revocation.ts). A client cut-off matches the token's own
  * client and every client along its `act` chain (tokenClients): an actor
@@ -25,7 +25,7 @@ export function isTokenRevoked(snapshot: RevocationSnapshot, claims: RevocableCl
       case "session":
         return claims.sid !== undefined && entry.value === claims.sid;
       case "grant":
-        return claims.grant_id !== undefined && entry.value === claims.grant_id;
+        return entry.value === claims.grant_id || (claims.grant_chain?.includes(entry.value) ?? false);
       case "subject":
         return entry.value === claims.sub && claims.iat <= entry.revokedAt;
       case "client":

@@ -64,8 +64,21 @@ const TABLE: Row[] = [
   {
     kind: "grant",
     value: "dg_x",
-    revoked: [{ grant_id: "dg_x" }, { grant_id: "dg_x", later: true }],
-    kept: [{ grant_id: "dg_y" }, {}, { jti: "dg_x" }, { sid: "dg_x" }, { client_id: "dg_x" }],
+    // A token made from a delegated token rests on that token's grant too (`grant_chain`).
+    revoked: [
+      { grant_id: "dg_x" },
+      { grant_id: "dg_x", later: true },
+      { grant_id: "dg_y", grant_chain: ["dg_x"] },
+      { grant_id: "dg_y", grant_chain: ["dg_z", "dg_x"], later: true },
+    ],
+    kept: [
+      { grant_id: "dg_y" },
+      {},
+      { jti: "dg_x" },
+      { sid: "dg_x" },
+      { client_id: "dg_x" },
+      { grant_id: "dg_y", grant_chain: ["dg_z"] },
+    ],
   },
   {
     kind: "org",

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   CLOCK_TOLERANCE_SECONDS,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
+  MAX_GRANT_CHAIN_LENGTH,
   REQUIRED_ACCESS_TOKEN_CLAIMS,
 } from "../../shared/contracts/tokens.ts";
 import { TokenVerificationError } from "../../shared/jwt/errors.ts";
@@ -184,5 +185,18 @@ describe("verifyAccessToken: delegation", () => {
     const act = { sub: "agent-1", act: { sub: "agent-0" } };
     await expect(verify(await sign(claims({ act })))).resolves.toMatchObject({ act });
     await expectCode(verify(await sign(claims({ act: { client_id: "x" } }))), "ERR_TOKEN_CLAIM_INVALID");
+  });
+
+  it("accepts the grants a token rests on, and refuses a chain it could not match against a revocation", async () => {
+    const grants = { grant_id: "dg_b", grant_chain: ["dg_a"] };
+    await expect(verify(await sign(claims(grants)))).resolves.toMatchObject(grants);
+    for (const grant_chain of [
+      "dg_a",
+      [""],
+      [42],
+      Array.from({ length: MAX_GRANT_CHAIN_LENGTH + 1 }, (_, i) => `dg_${i}`),
+    ]) {
+      await expectCode(verify(await sign(claims({ grant_chain }))), "ERR_TOKEN_CLAIM_INVALID");
+    }
   });
 });

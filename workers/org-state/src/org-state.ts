@@ -301,6 +301,7 @@ function matchesLiveEntry(sql: SqlStorage, claims: RevocableClaims, now: number)
   ];
   if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
   if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
+  for (const grant of claims.grant_chain ?? []) keys.push(["grant", grant, 0]);
   return keys.some(
     ([kind, value, issuedAt]) =>
       sql

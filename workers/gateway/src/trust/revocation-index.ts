@@ -84,6 +84,9 @@ export class OrgRevocations {
     if (entries.matches("jti", claims.jti, iat, nowSeconds)) return true;
     if (claims.sid !== undefined && entries.matches("session", claims.sid, iat, nowSeconds)) return true;
     if (claims.grant_id !== undefined && entries.matches("grant", claims.grant_id, iat, nowSeconds)) return true;
+    if (claims.grant_chain !== undefined && entries.has("grant")) {
+      for (const grant of claims.grant_chain) if (entries.matches("grant", grant, iat, nowSeconds)) return true;
+    }
     if (entries.matches("subject", claims.sub, iat, nowSeconds)) return true;
     if (entries.matches("org", claims.org_id, iat, nowSeconds)) return true;
     if (!entries.has("client")) return false;

@@ -23,7 +23,7 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     subject.audiences,
   ]);
   const scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
-  const { scope, notAfter, grantId } = await settleExchange(decision, context, [audience], scopes);
+  const { scope, notAfter, grantId, grantChain } = await settleExchange(decision, context, [audience], scopes);
   const minted = await context.mint({
     subject: subject.subject,
     audience,
@@ -35,8 +35,9 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     ...(parties.act ? { actor: parties.act } : {}),
     notAfter,
     ttlSeconds: guardrails.ttlSeconds,
-    // Revoking the grant cuts the token off at every gateway (shared/revocation).
+    // Revoking the grant, or one the subject token rests on, cuts the token off at every gateway (shared/revocation).
     ...(grantId ? { grantId } : {}),
+    ...(grantChain ? { grantChain } : {}),
   });
   touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.accessToken };

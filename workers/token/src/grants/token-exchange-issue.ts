@@ -1,3 +1,5 @@
+import { MAX_GRANT_CHAIN_LENGTH } from "../../../../shared/contracts/tokens.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { MintGuardrails } from "../clients/guardrails.ts";
 import { takeMint } from "../clients/mint-limit.ts";
 import { chooseDelegation, type DelegationGrant, requireDelegation } from "./delegation-grants.ts";
@@ -31,6 +33,8 @@ export interface ExchangeTerms {
   notAfter: number;
   /** The delegation grant the token rests on, when the client acts for the subject. */
   grantId?: string;
+  /** The other grants it rests on: those of the subject token (grantChain). */
+  grantChain?: readonly string[];
 }
 
 /**
@@ -38,7 +42,8 @@ export interface ExchangeTerms {
  * acts for the subject, a live delegation grant must cover every target and
  * the scopes (grants/delegation-grants.ts), narrowing the scope to what it
  * grants and the lifetime to its end; nothing is issued that would outlive
- * the tokens presented (requireLifetime); and, last, one mint is taken from
+ * the tokens presented (requireLifetime), nor escape the revocation of a
+ * grant the subject token rests on (grantChain); and, last, one mint is taken from
  * the client's budget (clients/mint-limit.ts), so a request refused for its
  * content does not spend it.
  */
@@ -67,6 +72,21 @@ export async function settleExchange(
   }
   const scope = scopes.join(" ");
   notAfter = requireLifetime(notAfter);
+  const chain = grantChain(parties.subject.grants, grantId);
   await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
-  return { scope, notAfter, ...(grantId ? { grantId } : {}) };
+  return { scope, notAfter, ...(grantId ? { grantId } : {}), ...(chain.length ? { grantChain: chain } : {}) };
+}
+
+/**
+ * The grants a token made from `subject` rests on besides its own: every
+ * grant the subject token rests on. Agent B exchanging agent A's delegated
+ * token acts under B's grant, but what it holds came through A's: revoking
+ * A's grant must cut off B's token as it cuts off A's (shared/revocation).
+ */
+export function grantChain(subjectGrants: readonly string[] | undefined, grantId: string | undefined): string[] {
+  const chain = [...new Set(subjectGrants ?? [])].filter((grant) => grant !== grantId);
+  if (chain.length > MAX_GRANT_CHAIN_LENGTH) {
+    throw new OAuthError("invalid_grant", `the token rests on more delegation grants than ${MAX_GRANT_CHAIN_LENGTH}`);
+  }
+  return chain;
 }

@@ -25,6 +25,8 @@ export interface AccessTokenRequest {
   confirmation?: { jkt: string };
   /** The delegation grant it is minted under: its revocation cuts the token off (`grant_id`). */
   grantId?: string;
+  /** The grants of the tokens it was made from (`grant_chain`): each one's revocation cuts it off too. */
+  grantChain?: readonly string[];
 }
 
 export interface MintedAccessToken {
@@ -72,6 +74,7 @@ export async function mintAccessToken(
     ...(request.actor ? { act: request.actor } : {}),
     ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
     ...(request.grantId ? { grant_id: request.grantId } : {}),
+    ...(request.grantChain?.length ? { grant_chain: [...request.grantChain] } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

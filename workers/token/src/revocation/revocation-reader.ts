@@ -50,7 +50,7 @@ export class RevocationReader {
 
 /** Only the claims a revocation can match cross to the object. */
 function revocableOnly(claims: RevocableClaims): RevocableClaims {
-  const { jti, sub, client_id, org_id, iat, sid, act, grant_id } = claims;
+  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = claims;
   return {
     jti,
     sub,
@@ -60,5 +60,6 @@ function revocableOnly(claims: RevocableClaims): RevocableClaims {
     ...(sid !== undefined ? { sid } : {}),
     ...(act !== undefined ? { act } : {}),
     ...(grant_id !== undefined ? { grant_id } : {}),
+    ...(grant_chain !== undefined ? { grant_chain } : {}),
   };
 }

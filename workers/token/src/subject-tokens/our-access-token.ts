@@ -54,6 +54,9 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
     ...(claims.roles ? { roles: claims.roles } : {}),
     ...(claims.act ? { act: claims.act } : {}),
     ...(claims.cnf ? { boundKey: claims.cnf.jkt } : {}),
+    ...(claims.grant_id || claims.grant_chain
+      ? { grants: [...(claims.grant_id ? [claims.grant_id] : []), ...(claims.grant_chain ?? [])] }
+      : {}),
   };
   return { role, revocable: claims, unchecked };
 };

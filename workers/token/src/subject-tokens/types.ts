@@ -30,6 +30,8 @@ export interface VerifiedToken {
   act?: ActorClaim;
   /** RFC 9449 §6.1: the key the token is bound to, if it is sender-constrained. */
   boundKey?: string;
+  /** The delegation grants it rests on (`grant_id`, then `grant_chain`): what a token made from it rests on too. */
+  grants?: readonly string[];
 }
 
 /**
