@@ -222,6 +222,32 @@ describe("MCP route: hostile requests", () => {
     }
   });
 
+  it("400 ERR_MCP_AMBIGUOUS_MEMBER for a member named twice or in two cases: parsers part on which one counts", async () => {
+    // The owner may call the sensitive tool, so only the refusal stands between each body and a 200.
+    const token = await mcpToken({ roles: ["owner"] });
+    const bodies = [
+      // Go's encoding/json matches names case-insensitively: it reads the second tool.
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_documents","Name":"purge_documents"}}',
+      '{"jsonrpc":"2.0","id":2,"method":"tools/list","Method":"tools/call","params":{"name":"purge_documents"}}',
+      // JSON.parse keeps the last duplicate; first-wins parsers read the other tool.
+      '{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"purge_documents","name":"list_documents"}}',
+      // Escapes and Unicode folding: `\u0061` is `a`, Go folds `ſ` (U+017F) to `s`.
+      '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"list_documents","n\\u0061me":"purge_documents"}}',
+      '{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"list_documents"},"paramſ":{"name":"purge_documents"}}',
+      // Any depth: the arguments the server reads are the ones decided on.
+      '{"jsonrpc":"2.0","id":6,"method":"tools/call","params":{"name":"list_documents","arguments":{"q":[{"a":1,"A":2}]}}}',
+    ];
+    for (const body of bodies) {
+      await expectMcpError(await post(body, token), 400, "invalid_mcp_request", "ERR_MCP_AMBIGUOUS_MEMBER");
+    }
+    // Names that are merely alike, in objects side by side, and the same name in sibling objects pass.
+    const call = await post(
+      '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"list_documents","arguments":{"name":"x","names":["name","Name"],"a":{"k":1},"b":{"k":1}}}}',
+      token,
+    );
+    expect(call.status).toBe(200);
+  });
+
   it("413 for a body over the cap, with or without Content-Length", async () => {
     const token = await mcpToken();
     const big = JSON.stringify(

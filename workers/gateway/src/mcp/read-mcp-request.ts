@@ -1,4 +1,5 @@
 import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { hasAmbiguousMemberNames } from "./ambiguous-members.ts";
 
 /**
  * The largest JSON-RPC message the gateway reads to decide on an MCP request.
@@ -23,12 +24,14 @@ export type McpRequestErrorCode =
   | "ERR_MCP_BODY_TOO_LARGE"
   | "ERR_MCP_NOT_JSON_RPC"
   | "ERR_MCP_BATCH"
+  | "ERR_MCP_AMBIGUOUS_MEMBER"
   | "ERR_MCP_HEADER_MISMATCH";
 
 const DESCRIPTION: Record<McpRequestErrorCode, string> = {
   ERR_MCP_BODY_TOO_LARGE: `the JSON-RPC message is larger than ${MAX_MCP_BODY_BYTES} bytes`,
   ERR_MCP_NOT_JSON_RPC: "the body is not one JSON-RPC 2.0 request or notification",
   ERR_MCP_BATCH: "JSON-RPC batches are not accepted; send one message per request",
+  ERR_MCP_AMBIGUOUS_MEMBER: "an object in the message names a member twice, or two members that differ only in case",
   ERR_MCP_HEADER_MISMATCH: "Mcp-Method or Mcp-Name does not match the JSON-RPC body",
 };
 
@@ -58,6 +61,18 @@ const NAME_PARAM: Readonly<Record<string, "name" | "uri">> = {
  * them, must say the same (Base64 sentinel `=?base64?…?=` decoded first),
  * or the request is refused, so no hop can route or decide on a header that
  * the MCP server would read differently ("Server Validation").
+ *
+ * The same holds for the body itself: the bytes are forwarded as they came,
+ * so the server must read them as the gateway did. JSON parsers part on
+ * duplicate and case-colliding member names (ambiguous-members.ts), so a
+ * message with any, in any object at any depth (tool arguments too: the
+ * server's reading of them is what an audited decision let through), is
+ * refused. Refusing, not re-serialising what `JSON.parse` read: a canonical
+ * copy would silently decide for the client which reading was meant, and
+ * would change bytes a client may rely on (an `id` past 2^53 loses digits
+ * through a JS number, escapes and number spellings change). Refused, the
+ * client learns its message was ambiguous; forwarded as sent, the id and
+ * arguments arrive exactly.
  */
 export async function readMcpRequest(request: Request): Promise<McpRequest> {
   let body: Uint8Array;
@@ -67,13 +82,17 @@ export async function readMcpRequest(request: Request): Promise<McpRequest> {
     if (error instanceof BodyTooLargeError) throw new McpRequestError("ERR_MCP_BODY_TOO_LARGE");
     throw error;
   }
+  let text: string;
   let message: unknown;
   try {
-    message = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body));
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);
+    message = JSON.parse(text);
   } catch {
     throw new McpRequestError("ERR_MCP_NOT_JSON_RPC");
   }
   if (Array.isArray(message)) throw new McpRequestError("ERR_MCP_BATCH");
+  // Only on text JSON.parse accepted: the scan assumes valid JSON.
+  if (hasAmbiguousMemberNames(text)) throw new McpRequestError("ERR_MCP_AMBIGUOUS_MEMBER");
   if (typeof message !== "object" || message === null) throw new McpRequestError("ERR_MCP_NOT_JSON_RPC");
   const { jsonrpc, method, params } = message as { jsonrpc?: unknown; method?: unknown; params?: unknown };
   if (jsonrpc !== "2.0" || typeof method !== "string" || method.length === 0) {
