@@ -43,15 +43,20 @@ async function startSignIn(client: BrowserLikeClient) {
   return client.postJson("/api/auth/sign-in/sso", { providerId: PROVIDER_ID, callbackURL: "/app" });
 }
 
-/** The whole round trip: our sign-in → the IdP (scripted person) → our callback. */
-async function signInThroughIdp(client: BrowserLikeClient) {
+/** Our sign-in → the IdP (scripted person) → the path and query it sends the browser back to. */
+async function throughIdp(client: BrowserLikeClient): Promise<string> {
   const started = await startSignIn(client);
   expect(started.status).toBe(200);
   const { url } = (await started.json()) as { url: string };
   expect(url.startsWith(`${idp.issuer}/`)).toBe(true);
   const callback = await followIdpRedirects(url, system.origin);
   expect(callback.startsWith(`${system.origin}/api/auth/sso/callback/${PROVIDER_ID}?`)).toBe(true);
-  return client.request(callback.slice(system.origin.length));
+  return callback.slice(system.origin.length);
+}
+
+/** The whole round trip: our sign-in → the IdP → our callback. */
+async function signInThroughIdp(client: BrowserLikeClient) {
+  return client.request(await throughIdp(client));
 }
 
 describe("SSO over OIDC with a real upstream IdP", () => {
@@ -201,6 +206,23 @@ describe("SSO over OIDC with a real upstream IdP", () => {
     expect(new URL(landed.headers.get("location") ?? "", system.origin).searchParams.get("error")).toBe(
       "SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN",
     );
+    expect(await (await person.request("/api/auth/get-session")).json()).toBeNull();
+    expect(await system.queryMain("SELECT id FROM user WHERE email = ?", email)).toEqual([]);
+  });
+
+  it("the shared /sso/callback is not served: the IdP cannot route an outside address around the domain check", async () => {
+    // The IdP is the org admin's to configure: it sends the browser, with a
+    // valid code and state for this provider, to the plugin's shared
+    // callback (provider read from the state) instead of the provider's own.
+    const email = `ceo-${crypto.randomUUID().slice(0, 8)}@other-company.test`;
+    idp.signInAs({ sub: `outsider-${crypto.randomUUID()}`, email, name: "Not Ours" });
+    const person = new BrowserLikeClient(system, { clientAddress: address() });
+    const callback = await throughIdp(person);
+    const shared = callback.replace(`/api/auth/sso/callback/${PROVIDER_ID}?`, "/api/auth/sso/callback?");
+    const landed = await person.request(shared);
+    // No such route: Better Auth's router answers an empty 404, before any code is redeemed.
+    expect(landed.status).toBe(404);
+    expect(await landed.text()).toBe("");
     expect(await (await person.request("/api/auth/get-session")).json()).toBeNull();
     expect(await system.queryMain("SELECT id FROM user WHERE email = ?", email)).toEqual([]);
   });

@@ -1,5 +1,5 @@
 import type { BetterAuthOptions } from "better-auth";
-import { APIError } from "better-auth/api";
+import { APIError, getOAuthState } from "better-auth/api";
 
 /** Better Auth's error code (and the callback's `?error=`) for an address outside the provider's domain. */
 export const SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN = "SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN";
@@ -22,6 +22,38 @@ export function emailInProviderDomain(email: string, domains: string): boolean {
 type UserCreateBefore = NonNullable<
   NonNullable<NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["user"]>["create"]>["before"]
 >;
+type HookContext = Parameters<UserCreateBefore>[1];
+
+/** Where @better-auth/sso keeps, in the OAuth state's server-only part, the provider a sign-in was started with. */
+const SSO_PROVIDER_STATE_KEY = "ssoProviderReference";
+
+/** The provider named by the OAuth state this callback parsed (server-stored, not client-supplied), if any. */
+async function providerInOAuthState(): Promise<string | undefined> {
+  let state: Awaited<ReturnType<typeof getOAuthState>>;
+  try {
+    state = await getOAuthState();
+  } catch {
+    // Outside a request's state (no OAuth flow at all): nothing names a provider.
+    return undefined;
+  }
+  const reference = state?.serverContext?.[SSO_PROVIDER_STATE_KEY];
+  if (typeof reference !== "object" || reference === null) return undefined;
+  const providerId = (reference as { providerId?: unknown }).providerId;
+  return typeof providerId === "string" && providerId !== "" ? providerId : undefined;
+}
+
+/**
+ * The provider whose IdP asserted this identity, found the way the plugin
+ * finds it: the OIDC callbacks take it from the OAuth state (the shared
+ * `/sso/callback` only from there; `/sso/callback/:providerId` checks the path
+ * against it), the SAML ACS from its path. Two that disagree name no provider.
+ */
+async function ssoProviderOf(context: NonNullable<HookContext>): Promise<string | undefined> {
+  const fromState = await providerInOAuthState();
+  const fromPath = typeof context.params?.providerId === "string" ? context.params.providerId : undefined;
+  if (fromState !== undefined && fromPath !== undefined && fromState !== fromPath) return undefined;
+  return fromState ?? fromPath;
+}
 
 /**
  * A provider's IdP is run by the organization that registered it, and its
@@ -30,14 +62,24 @@ type UserCreateBefore = NonNullable<
  * members claiming anyone's address (unverified, but theirs to show). An
  * existing account is never linked to such an identity anyway (the plugin
  * trusts a provider only for its verified domain; auth/plugins/social.ts).
+ *
+ * Every account the SSO plugin creates passes here, whichever of its paths
+ * created it (`/sso/callback/:providerId`, the shared `/sso/callback`, the
+ * SAML ACS), and fails closed: an account created on an `/sso/` path whose
+ * provider cannot be determined is refused like one outside the domain.
+ * Keying on the path's `:providerId` alone let the shared callback, which
+ * has none, create anyone.
  */
 export const userInProviderDomain: UserCreateBefore = async (user, context) => {
-  const providerId = context?.params?.providerId;
-  if (!context?.path?.startsWith("/sso/callback") || typeof providerId !== "string") return;
-  const provider = await context.context.adapter.findOne<{ domain: string }>({
-    model: "ssoProvider",
-    where: [{ field: "providerId", value: providerId }],
-  });
+  if (!context?.path?.startsWith("/sso/")) return;
+  const providerId = await ssoProviderOf(context);
+  const provider =
+    providerId === undefined
+      ? null
+      : await context.context.adapter.findOne<{ domain: string }>({
+          model: "ssoProvider",
+          where: [{ field: "providerId", value: providerId }],
+        });
   if (!provider || !emailInProviderDomain(user.email, provider.domain)) {
     throw new APIError("FORBIDDEN", {
       code: SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN,

@@ -24,6 +24,11 @@ import { requireOrganizationOnRegister } from "../../sso/provider-registration.t
  *   (`trustEmailVerified` off): an existing account is linked only through
  *   a verified-domain provider for an address in that domain, and only if
  *   the account's own address is verified (auth/plugins/social.ts).
+ * - One callback per provider, `/sso/callback/<providerId>`: the URL the
+ *   plugin registers every provider with while its `redirectURI` option is
+ *   unset. The shared `/sso/callback` (provider taken from the OAuth state,
+ *   for a deployment with one `redirectURI` for all) is not served, so an
+ *   IdP cannot send its people down a second path (404).
  */
 export function ssoPlugin() {
   const plugin = sso({
@@ -32,8 +37,10 @@ export function ssoPlugin() {
     trustEmailVerified: false,
   });
   const { hooks, init } = plugin as BetterAuthPlugin;
+  const { callbackSSOShared: _shared, ...endpoints } = plugin.endpoints;
   return {
     ...plugin,
+    endpoints,
     init: (ctx) => {
       const own = init?.(ctx);
       if (own instanceof Promise) throw new Error("@better-auth/sso's init is expected to be synchronous");
