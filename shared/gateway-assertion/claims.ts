@@ -25,7 +25,12 @@ export interface GatewayAssertionClaims {
   decision_id: string;
   /** base64url SHA-256 of the exact X-ABAC-Filter value sent with it (filterHash). */
   abac_filter_sha256: string;
-  /** The request it was made for: method and the normalised path forwarded. */
+  /**
+   * The request it was made for: the method, and the path of the URL the
+   * gateway sends it to — what the downstream sees as its own request's
+   * path (for an https upstream, the upstream URL's path, not the public
+   * one; the public resource is `aud`).
+   */
   method: string;
   path: string;
   iat: number;

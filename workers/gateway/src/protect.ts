@@ -200,7 +200,9 @@ export async function protect(
       decisionId,
       abacFilter,
       method: request.method,
-      path,
+      // The path the upstream receives, which its verifier compares with its own request's:
+      // an https upstream (a registered MCP server's URL, a route's base path) is not sent `path`.
+      path: new URL(deps.target).pathname,
     }),
   );
   // A route served with a saved connection (route-table.ts): the upstream gets the saved token, never the caller's.

@@ -1,0 +1,80 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { GatewayAssertionVerifier } from "../../shared/gateway-assertion/verify-gateway-assertion.ts";
+import { freshMcpName, registerMcpServer } from "./mcp-server-rows.ts";
+import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+
+// A registered MCP server at an https URL receives the request at that URL
+// (docs/mcp.md), not at the public `/mcp/<name>`. The gateway assertion it
+// gets must name the path it receives, or the shared verifier — which
+// compares the signed path with the downstream's own request — refuses every
+// request it is sent. The real gateway signs (its route, its signer, its
+// key); the third party's server is the one thing stood in for, as in
+// mcp-saved-connection.test.ts: an https host the test answers for.
+const ORIGIN = "http://localhost:8787";
+
+let signer: TestSigner;
+beforeAll(async () => {
+  signer = await testSigner();
+});
+beforeEach(() => signer.publish());
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** The third party's MCP server on the internet (the gateway reaches it with the runtime's fetch): what it received. */
+function externalServer(host: string): Request[] {
+  const received: Request[] = [];
+  const internet = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+    const request = new Request(input, init);
+    if (new URL(request.url).host !== host) return internet(input, init);
+    received.push(request);
+    return Response.json({ jsonrpc: "2.0", id: 1, result: { tools: [] } });
+  });
+  return received;
+}
+
+describe("the gateway assertion sent to a registered https MCP server", () => {
+  it("names the path the server receives: it verifies there, and at any other path is ERR_ASSERTION_REQUEST_MISMATCH", async () => {
+    const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    const received = externalServer(host);
+    const orgId = `org-${crypto.randomUUID()}`;
+    const name = freshMcpName();
+    await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
+    const audience = `${env.ISSUER}/mcp/${name}`;
+    const clientId = `mac_${crypto.randomUUID()}`;
+    const token = await signer.sign(memberClaims({ aud: audience, sub: clientId, client_id: clientId, org_id: orgId }));
+
+    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}?session=1`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(200);
+    expect(received).toHaveLength(1);
+    const sent = received[0] as Request;
+    expect(sent.url).toBe(`https://${host}/rpc?session=1`);
+
+    // The downstream's side, as the shared verifier runs it on the request it received.
+    const verifier = new GatewayAssertionVerifier({ issuer: env.ISSUER, jwks: JSON.parse(env.GATEWAY_ASSERTION_JWKS) });
+    const atUpstream = new Request(sent.url, { method: "POST", headers: sent.headers });
+    await expect(verifier.verify(atUpstream, new URL(atUpstream.url), { audience })).resolves.toMatchObject({
+      aud: audience,
+      org_id: orgId,
+      method: "POST",
+      path: "/rpc",
+    });
+    // The same assertion replayed at the public path or another endpoint of the host proves nothing there.
+    for (const path of [`/mcp/${name}`, "/admin/rpc"]) {
+      const elsewhere = new Request(`https://${host}${path}`, { method: "POST", headers: sent.headers });
+      await expect(verifier.verify(elsewhere, new URL(elsewhere.url), { audience })).rejects.toMatchObject({
+        code: "ERR_ASSERTION_REQUEST_MISMATCH",
+      });
+    }
+  });
+});
