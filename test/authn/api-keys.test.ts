@@ -126,6 +126,25 @@ describe("API keys", () => {
     expect(await verify(key)).toMatchObject({ valid: false, error: { code: "KEY_EXPIRED" } });
   });
 
+  it("never lets an update take a key's expiry away: 400 API_KEY_EXPIRY_REQUIRED", async () => {
+    const person = await signUp();
+    await createKey(person, { name: "kept", owner: "user", scope: "documents:read", days: "7" });
+    const row = await env.DB.prepare("SELECT id, expires_at FROM apikey WHERE reference_id = ?")
+      .bind(person.userId)
+      .first<{ id: string; expires_at: number }>();
+    const update = (expiresIn: number | null) =>
+      api("/api-key/update", { configId: "user", keyId: row?.id, expiresIn }, { Cookie: person.cookie });
+    const refused = await update(null);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { code: string }).code).toBe("API_KEY_EXPIRY_REQUIRED");
+    const after = await env.DB.prepare("SELECT expires_at FROM apikey WHERE id = ?")
+      .bind(row?.id ?? "")
+      .first<{ expires_at: number | null }>();
+    expect(after?.expires_at).toBe(row?.expires_at);
+    // A new expiry within the bounds is the owner's to set.
+    expect((await update(30 * 24 * 60 * 60)).status).toBe(200);
+  });
+
   it("revokes a key", async () => {
     const person = await signUp();
     const key = shownKey(

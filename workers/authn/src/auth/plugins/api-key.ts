@@ -64,6 +64,20 @@ export function apiKeyPlugin() {
     }
   });
 
+  // Better Auth's update takes `expiresIn: null` as "never expires" (it
+  // checks the bounds only of a number): a key would then outlive every
+  // expiry rule and drop out of the cap above, which counts live keys by
+  // their expiry. A new expiry is a number of seconds within the bounds.
+  const keepExpiry = createAuthMiddleware(async (ctx) => {
+    const body = (ctx.body ?? {}) as { expiresIn?: unknown };
+    if (body.expiresIn === null) {
+      throw new APIError("BAD_REQUEST", {
+        code: "API_KEY_EXPIRY_REQUIRED",
+        message: `Every API key expires; give expiresIn in seconds (at most ${API_KEY_MAX_DAYS} days)`,
+      });
+    }
+  });
+
   return {
     ...plugin,
     hooks: {
@@ -71,6 +85,7 @@ export function apiKeyPlugin() {
       before: [
         ...(plugin.hooks?.before ?? []),
         { matcher: (context: { path?: string }) => context.path === "/api-key/create", handler: capKeys },
+        { matcher: (context: { path?: string }) => context.path === "/api-key/update", handler: keepExpiry },
       ],
     },
   };
