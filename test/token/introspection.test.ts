@@ -2,13 +2,22 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { CLOCK_TOLERANCE_SECONDS } from "../../shared/contracts/tokens.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { operatorRotation } from "../../workers/token/src/keys/rotation.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { registerTestClient, clientToken, mintedToken } from "./clients-fixtures.ts";
 import { AUDIENCE } from "./fixtures.ts";
-import { introspected, makeResourceServer, revoke, ourNonAccessToken, unusableTokens } from "./revocation-fixtures.ts";
+import {
+  introspected,
+  jtiOf,
+  makeResourceServer,
+  ourNonAccessToken,
+  revoke,
+  revokedJtis,
+  unusableTokens,
+} from "./revocation-fixtures.ts";
 
 const INACTIVE = { active: false };
 
@@ -90,6 +99,21 @@ describe(`RFC 7662 introspection at ${ENDPOINT.introspection}`, () => {
     for (const token of [...(await unusableTokens(client)), await ourNonAccessToken(client)]) {
       expect(await introspected(token, client)).toEqual(INACTIVE);
     }
+  });
+
+  it("is inactive the moment exp passes: verification's clock tolerance does not apply here (§2.2)", async () => {
+    const client = await registerTestClient();
+    // Minted as if authorized 62 s ago for a minute: expired 2 s ago, within
+    // CLOCK_TOLERANCE_SECONDS of its exp.
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await mintedToken(client, { ttlSeconds: 60 }, (now - 62) * 1000);
+    expect(decodeJwt(expired).exp).toBe(now - 2);
+    expect(await introspected(expired, client)).toEqual(INACTIVE);
+    // Revocation keeps the tolerance (a gateway whose clock is behind still honours it): recorded.
+    expect((await revoke(expired, client)).status).toBe(200);
+    expect(await revokedJtis(client.orgId as string)).toEqual([
+      { value: jtiOf(expired), expiresAt: now - 2 + CLOCK_TOLERANCE_SECONDS },
+    ]);
   });
 
   it("is inactive at once for a token whose signing key an emergency rotation retired", async () => {

@@ -21,13 +21,28 @@ export async function introspectionEndpoint(c: TokenContext): Promise<Response> 
     const { client, presented } = await readManagementRequest(c.req.raw, c.env);
     if (presented.kind !== "access_token") return introspectionResponse({ active: false });
     const { claims } = presented;
-    if (!mayManageToken(client, claims) || (await isRevokedNow(c.env, claims))) {
+    if (isExpired(claims) || !mayManageToken(client, claims) || (await isRevokedNow(c.env, claims))) {
       return introspectionResponse({ active: false });
     }
     return introspectionResponse(activeMembers(claims));
   } catch (error) {
     return managementErrorResponse(error, "an introspection request");
   }
+}
+
+/**
+ * RFC 7662 §2.2: an expired token is inactive, and RFC 7519 §4.1.4 puts the
+ * end at `exp` itself, so no clock tolerance here. The verification's
+ * CLOCK_TOLERANCE_SECONDS is for a verifier that reads its own clock against
+ * ours; the caller here asks this server's clock instead, and an answer of
+ * `active` for a token past its `exp` would let a resource server accept it
+ * for that much longer than it was issued for. Revocation keeps the
+ * tolerance on purpose (endpoints/revocation.ts): a gateway whose clock is
+ * behind still honours such a token for up to the tolerance, so revoking it
+ * then must still record the jti, and recording it costs nothing.
+ */
+function isExpired(claims: AccessTokenClaims): boolean {
+  return claims.exp <= Math.floor(Date.now() / 1000);
 }
 
 /**

@@ -19,7 +19,11 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * `token_type_hint` is only a hint (§2.1: an unknown value is ignored): the
  * token is recognised by its signature and `typ`. An invalid, expired or
  * unknown token is answered 200 (§2.2), as there is nothing left to
- * revoke. A JWT we signed that is not an access token (an ID-JAG, a host
+ * revoke. "Expired" here keeps the verifiers' clock tolerance, unlike
+ * introspection's zero (endpoints/introspection.ts): a gateway whose clock
+ * is behind ours still accepts a token for up to CLOCK_TOLERANCE_SECONDS
+ * after its `exp`, so a token revoked in that window is still recorded (the
+ * entry is kept that long anyway) rather than left honoured there. A JWT we signed that is not an access token (an ID-JAG, a host
  * invite) is `unsupported_token_type` (§2.2.1). No grant issues refresh
  * tokens, so there are none to revoke; one presented is an unknown token.
  */
