@@ -185,6 +185,47 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
       }
     }
   });
+
+  it("400 invalid_request for every spelling a downstream framework reads as access_token: `;`, PHP names, arrays, encodings", async () => {
+    const token = bearer.slice("Bearer ".length);
+    for (const query of [
+      // `;` separates parameters for some servers (HTML 4, older Python).
+      `x=1;access_token=${token}`,
+      `x=1%26y=2;ACCESS_TOKEN=${token}`,
+      // PHP reads `.` and a space in a name as `_`, and `[]` as an array of it (so do Rack and qs).
+      `access.token=${token}`,
+      `access+token=${token}`,
+      `access%20token=${token}`,
+      `access_token[]=${token}`,
+      `access_token%5B%5D=${token}`,
+      `access_token[0]=${token}`,
+      `access[token=${token}`,
+      // Case, separators and encodings a framework may normalise away, or decode twice.
+      `Access-Token=${token}`,
+      `accessToken=${token}`,
+      `%61ccess_token=${token}`,
+      `access%255Ftoken=${token}`,
+      "access_token",
+    ]) {
+      const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}?${query}`, {
+        headers: [["Authorization", bearer]],
+      });
+      expect(response.status, query.slice(0, 24)).toBe(400);
+      expect(response.headers.get("WWW-Authenticate")).toMatch(/^Bearer realm="mono-auth", error="invalid_request"/);
+      expect(((await response.json()) as { error: string }).error).toBe("invalid_request");
+    }
+  });
+
+  it("an ordinary query, other token-named parameters included, reaches the downstream as sent", async () => {
+    // `token`, `page_token`, `id_token`, `api_key` are not the gateway's credential and common in APIs: kept.
+    const query =
+      "q=access_token&page_token=abc&token=t1&id_token=i&api_key=k&access[token]=1&x.access_token=2&a=1;b=2";
+    const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}?${query}`, {
+      headers: [["Authorization", bearer]],
+    });
+    expect(response.status).toBe(200);
+    expect(new URL(((await response.json()) as Echo).url).search).toBe(`?${query}`);
+  });
 });
 
 describe("hostile downstream answers: the identity origin serves only what it should", () => {

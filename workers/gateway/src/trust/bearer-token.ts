@@ -5,14 +5,19 @@
  * A token in the query (§2.3) or a form body (§2.2) is not accepted: it
  * leaks into logs, histories and `Referer`, and the query one would be
  * forwarded to the downstream with the URL. A query `access_token` is
- * refused outright, even beside a valid header, rather than ignored.
+ * refused outright, even beside a valid header, rather than ignored, in
+ * every spelling a downstream framework could read as it
+ * (isQueryTokenParameter).
  */
 
 /** Larger headers are refused before any parsing or crypto. */
 export const MAX_AUTHORIZATION_HEADER_BYTES = 4096;
 
-/** RFC 6750 §2.3's parameter name. */
-const QUERY_TOKEN_PARAMETER = "access_token";
+/**
+ * RFC 6750 §2.3's parameter name, as compared: lower case, letters and
+ * digits only (isQueryTokenParameter).
+ */
+const QUERY_TOKEN_PARAMETER = "accesstoken";
 
 /** The HTTP authentication scheme the token came with (RFC 9110 §11.1: matched case-insensitively). */
 export type TokenScheme = "Bearer" | "DPoP";
@@ -30,15 +35,12 @@ const SCHEMES: ReadonlyMap<string, TokenScheme> = new Map([
 ]);
 
 export function extractBearerToken(headers: Headers, url: URL): BearerExtraction {
-  // Any case: a downstream framework may read query names case-insensitively.
-  // (No query, no parameters: most requests skip parsing one.)
-  for (const name of url.search === "" ? [] : url.searchParams.keys()) {
-    if (name.toLowerCase() === QUERY_TOKEN_PARAMETER) {
-      return {
-        kind: "malformed",
-        description: "access_token in the query is not accepted; use the Authorization header",
-      };
-    }
+  // (No query, no parameters: most requests skip looking.)
+  if (url.search !== "" && hasQueryToken(url.search)) {
+    return {
+      kind: "malformed",
+      description: "access_token in the query is not accepted, in any spelling; use the Authorization header",
+    };
   }
   const value = headers.get("Authorization");
   if (value === null) return { kind: "absent" };
@@ -54,4 +56,55 @@ export function extractBearerToken(headers: Headers, url: URL): BearerExtraction
   const token = match[2] as string;
   if (!TOKEN68.test(token)) return { kind: "malformed", description: "bearer credential is not token68" };
   return { kind: "token", token, scheme };
+}
+
+/**
+ * Whether a query (`url.search`, still percent-encoded) has a parameter a
+ * downstream framework could read as `access_token`. The gateway does not
+ * see the downstream's parser, so it refuses what any common one would map
+ * there:
+ * - parameters split on `&` and on `;` (HTML 4's alternative separator,
+ *   still honoured by some servers and older Python);
+ * - the name form-decoded (`+` is a space), percent-decoded leniently (an
+ *   invalid escape stays as is, as PHP leaves it) and again while it keeps
+ *   changing, up to three times, for a framework that decodes twice;
+ * - compared case-insensitively on its letters and digits alone, so
+ *   `ACCESS_TOKEN`, PHP's `access.token` and `access token` (both read as
+ *   `access_token`), `access-token` and `accessToken` all count;
+ * - with an array or map suffix cut (`access_token[]`, `access_token[0]`:
+ *   PHP, Rack and qs read these as `access_token`).
+ *
+ * Only `access_token`, RFC 6750 §2.3's name: it is the one a bearer-aware
+ * framework authenticates from (the gateway's token would then stand in
+ * for the gateway's headers). `token`, `id_token`, `api_key` are not ours
+ * and are common in APIs for other things (page and continuation tokens,
+ * a downstream's own key to a third party); refusing them would break
+ * legitimate queries without stopping anyone from pasting a token under
+ * another name.
+ */
+function hasQueryToken(search: string): boolean {
+  for (const parameter of search.slice(search.startsWith("?") ? 1 : 0).split(/[&;]/)) {
+    const equals = parameter.indexOf("=");
+    let name = equals === -1 ? parameter : parameter.slice(0, equals);
+    // A name holding none of the letters cannot be one, whatever it decodes to: the common case stops here.
+    if (name.length < QUERY_TOKEN_PARAMETER.length) continue;
+    name = name.replaceAll("+", " ");
+    for (let round = 0; round < 3 && name.includes("%"); round++) {
+      const decoded = name.replace(PERCENT_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      if (decoded === name) break;
+      name = decoded;
+    }
+    if (isQueryTokenParameter(name)) return true;
+  }
+  return false;
+}
+
+/** `%XX` for an ASCII byte: the parameter looked for is ASCII, so other bytes need no decoding to compare. */
+const PERCENT_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+
+function isQueryTokenParameter(decodedName: string): boolean {
+  const bracket = decodedName.indexOf("[");
+  // `access_token[]` is an array of it; `access[token]` is another parameter (`access`).
+  const base = bracket > 0 && decodedName.includes("]", bracket) ? decodedName.slice(0, bracket) : decodedName;
+  return base.toLowerCase().replace(/[^a-z0-9]/g, "") === QUERY_TOKEN_PARAMETER;
 }
