@@ -144,6 +144,17 @@ export const MAX_ID_JAG_LIFETIME_SECONDS = 300;
 export const ID_JAG_GRANT_PROFILE = "urn:ietf:params:oauth:grant-profile:id-jag";
 
 /**
+ * A private claim (RFC 7519 §4.3, named as a URI so that no other issuer's
+ * claim can collide with it, §4.2) of the ID-JAGs we issue for our own
+ * issuer: seconds since the epoch, the latest the tokens the grant was made
+ * from allow — the subject and actor tokens' `exp`, the delegation grant's
+ * end. The grant's own `exp` bounds only when it may be redeemed (at most
+ * MAX_ID_JAG_LIFETIME_SECONDS); redeeming it here never mints a token that
+ * lives past this (grants/jwt-bearer.ts).
+ */
+export const ID_JAG_NOT_AFTER_CLAIM = "urn:mono-auth:claim:not-after";
+
+/**
  * Claims of an Identity Assertion JWT Authorization Grant (the draft's
  * §3.1) as Mono-Auth issues and reads it. `tenant` is the org the subject
  * belongs to (§6.1: a multi-tenant issuer names the tenant).
@@ -168,6 +179,8 @@ export interface IdJagClaims {
   act?: ActorClaim;
   /** The draft's §9.8 / RFC 9449 §6.1: only a client proving this DPoP key may redeem it. */
   cnf?: { jkt: string };
+  /** Ours only (ID_JAG_NOT_AFTER_CLAIM): the latest a token redeemed from it may live to. */
+  [ID_JAG_NOT_AFTER_CLAIM]?: number;
 }
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */

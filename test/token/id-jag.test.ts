@@ -7,10 +7,11 @@ import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
 import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { trustedIssuer } from "../../shared/db/schema.ts";
 import { recordRevocation } from "../../shared/revocation/record-revocation.ts";
-import { createTestOrg, registerTestClient, setOrgPolicy, type TestClient, clientToken } from "./clients-fixtures.ts";
+import { createTestOrg, registerTestClient, setOrgPolicy, clientToken } from "./clients-fixtures.ts";
 import { arrivedRows } from "../audit/runtime/audit-rows.ts";
 import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest, signWithOurKey } from "./fixtures.ts";
+import { ISSUER, jagClaims, redeem } from "./id-jag-fixtures.ts";
 import {
   authorization,
   delegationParams,
@@ -22,7 +23,6 @@ import {
   userToken,
 } from "./token-exchange-fixtures.ts";
 
-const ISSUER = env.ISSUER;
 /** Another resource authorization server an agent may be registered for. */
 const PARTNER_AS = "https://as.partner.example";
 
@@ -44,28 +44,6 @@ async function idJagSetup() {
   );
   const { body } = await issued(response);
   return { orgId, userId, agent, body, idJag: body.access_token };
-}
-
-function redeem(client: TestClient, assertion: string, extra: Record<string, string> = {}) {
-  return tokenRequest({ grant_type: GRANT_TYPE.jwtBearer, assertion, ...extra }, { headers: authorization(client) });
-}
-
-/** ID-JAG claims of ours, to override per case (signed with our key: what our own grants never mint). */
-function jagClaims(orgId: string, sub: string, clientId: string, overrides: Record<string, unknown> = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: ISSUER,
-    sub,
-    aud: ISSUER,
-    client_id: clientId,
-    jti: crypto.randomUUID(),
-    iat: now,
-    exp: now + 120,
-    resource: AUDIENCE,
-    scope: "documents:read",
-    tenant: orgId,
-    ...overrides,
-  };
 }
 
 describe("metadata (RFC 8414) for ID-JAG in both directions", () => {
@@ -268,10 +246,11 @@ describe("ID-JAG from an external IdP the org trusts (trusted_issuer)", () => {
     );
     const sign = (claims: Record<string, unknown>) =>
       new SignJWT(claims).setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "partner-1" }).sign(privateKey);
-    const { claims } = await issued(
-      await redeem(agent, await sign(jagClaims(orgId, "alice@partner", agent.clientId, { iss: idp, tenant: "acme" }))),
-    );
+    const external = jagClaims(orgId, "alice@partner", agent.clientId, { iss: idp, tenant: "acme" });
+    const { claims } = await issued(await redeem(agent, await sign(external)));
     expect(claims).toMatchObject({ sub: "alice@partner", client_id: agent.clientId, org_id: orgId, aud: AUDIENCE });
+    // RFC 7523 §3: the assertion's exp bounds its presentation, not the token it buys.
+    expect(claims.exp as number).toBeGreaterThan(external.exp);
     expect(claims.act).toBeUndefined();
     await expectOAuthError(
       await redeem(agent, await sign(jagClaims(orgId, agent.clientId, agent.clientId, { iss: idp }))),

@@ -1,14 +1,15 @@
-import { GRANT_TYPE, ID_JAG_GRANT_PROFILE } from "../../../../shared/contracts/tokens.ts";
+import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, ID_JAG_NOT_AFTER_CLAIM } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { mintGuardrails } from "../clients/guardrails.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
 import { takeMint } from "../clients/mint-limit.ts";
 import { requireParam } from "../http/read-form.ts";
-import { spendIdJag, verifyIdJag } from "../id-jag/verify-id-jag.ts";
+import { spendIdJag, type VerifiedIdJag, verifyIdJag } from "../id-jag/verify-id-jag.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { requireDelegation } from "./delegation-grants.ts";
 import { actorDepth } from "./token-exchange-act.ts";
 import { requireOrgClient } from "./grant-client.ts";
+import { requireLifetime } from "./token-exchange-parties.ts";
 import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from "./token-exchange-targets.ts";
 import type { GrantHandler } from "./types.ts";
 
@@ -35,6 +36,8 @@ export const AUTHORIZATION_GRANT_PROFILES: readonly string[] = [ID_JAG_GRANT_PRO
  *   §3.3, `invalid_scope` when nothing is left;
  * - a grant of ours that carries `act` still rests on a live delegation
  *   grant, and its chain on the org's depth limit;
+ * - a grant of ours never buys a token that outlives the tokens it was made
+ *   from, nor its delegation grant (redeemedNotAfter);
  * - only then is the `jti` spent (once, globally), and an access token
  *   minted: `sub` the grant's subject, `client_id` the client, in the
  *   client's org. No refresh token (§4.4.3).
@@ -75,7 +78,7 @@ export const jwtBearerGrant: GrantHandler = {
       (claims.scope ?? "").split(" ").filter(Boolean),
     ]);
 
-    let notAfter: number | undefined;
+    let notAfter = redeemedNotAfter(verified);
     let grantId: string | undefined;
     if (claims.act) {
       if (actorDepth(claims.act) > guardrails.policy.maxDelegationDepth) {
@@ -89,9 +92,12 @@ export const jwtBearerGrant: GrantHandler = {
         scopes,
       });
       scopes = [...delegation.scopes];
-      notAfter = delegation.notAfter;
+      if (delegation.notAfter !== undefined) notAfter = Math.min(notAfter ?? delegation.notAfter, delegation.notAfter);
       grantId = delegation.grantId;
     }
+    // The grant verified within the clock tolerance of its `exp`, which may
+    // be its limit: nothing is minted that would be born expired.
+    if (notAfter !== undefined) notAfter = requireLifetime(notAfter);
 
     // The client's budget before the grant's single use: a client over its
     // limit keeps its ID-JAG for a retry.
@@ -114,6 +120,29 @@ export const jwtBearerGrant: GrantHandler = {
     return { minted, scope };
   },
 };
+
+/**
+ * The latest a token redeemed from this grant may live to (its delegation
+ * grant's end aside):
+ *
+ * - Ours: the limit it carries (ID_JAG_NOT_AFTER_CLAIM), which is what a
+ *   direct exchange of the tokens it was made from was held to — so a
+ *   round trip through an ID-JAG can never outlive a subject token about
+ *   to expire, nor be repeated to keep one alive. Not the grant's own
+ *   `exp`: that is at most five minutes, and would cut every redeemed
+ *   token to that. A grant of ours without the claim was signed before
+ *   it existed; its `exp`, capped by the same limit at issue, is the safe
+ *   reading.
+ * - An external IdP's: none. RFC 7523 §3 (item 4) makes an assertion's
+ *   `exp` the end of the time it may be presented, not of what it is
+ *   exchanged for, and the ID-JAG draft leaves the access token to the
+ *   resource authorization server's policy: the client's TTL applies, as
+ *   for any grant, and the IdP's sessions reach us only as revocations.
+ */
+function redeemedNotAfter(verified: VerifiedIdJag): number | undefined {
+  if (!verified.own) return undefined;
+  return verified.claims[ID_JAG_NOT_AFTER_CLAIM] ?? verified.claims.exp;
+}
 
 /** RFC 8707 §2: with no resource named, the grant's own, if it names exactly one. */
 function onlyResource(resources: readonly string[]): string {

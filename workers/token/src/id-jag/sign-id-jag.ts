@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import {
   type ActorClaim,
+  ID_JAG_NOT_AFTER_CLAIM,
   type IdJagClaims,
   JWT_TYP,
   MAX_ID_JAG_LIFETIME_SECONDS,
@@ -20,7 +21,10 @@ export interface IdJagRequest {
   scope: string;
   sessionId?: string;
   act?: ActorClaim;
-  /** Seconds since the epoch: the grant never outlives what it was issued from. */
+  /**
+   * Seconds since the epoch: the grant never outlives what it was issued
+   * from, and for our own issuer neither does what it is redeemed for.
+   */
   notAfter: number;
   /** The DPoP key the request proved (the draft's §9.8.1.1: then the grant MUST carry it). */
   confirmation?: { jkt: string };
@@ -65,6 +69,9 @@ export async function signIdJag(
     ...(request.sessionId ? { sid: request.sessionId } : {}),
     ...(request.act ? { act: request.act } : {}),
     ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
+    // Our own redemption needs the limit past the grant's five minutes
+    // (grants/jwt-bearer.ts); another server has its own lifetimes to set.
+    ...(request.audience === issuer ? { [ID_JAG_NOT_AFTER_CLAIM]: request.notAfter } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

@@ -11,6 +11,7 @@ import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
   CLOCK_TOLERANCE_SECONDS,
+  ID_JAG_NOT_AFTER_CLAIM,
   type IdJagClaims,
   JWT_TYP,
   MAX_ID_JAG_LIFETIME_SECONDS,
@@ -187,10 +188,21 @@ function describe(error: unknown): OAuthError {
 
 /** jose checks presence and time; the shapes the draft (§3.1) gives each claim are checked here. */
 function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
-  const { sub, jti, client_id, iat, exp, aud, scope, resource, tenant, sid, act, cnf } = payload as Record<
-    string,
-    unknown
-  >;
+  const {
+    sub,
+    jti,
+    client_id,
+    iat,
+    exp,
+    aud,
+    scope,
+    resource,
+    tenant,
+    sid,
+    act,
+    cnf,
+    [ID_JAG_NOT_AFTER_CLAIM]: notAfter,
+  } = payload as Record<string, unknown>;
   if (!isId(sub)) throw refused("sub invalid");
   if (!isId(jti)) throw refused("jti invalid");
   if (!isId(client_id)) throw refused("client_id invalid");
@@ -207,6 +219,9 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
   // sessions and actors live in a namespace we cannot check.
   if (own && sid !== undefined && !isId(sid)) throw refused("sid invalid");
   if (own && act !== undefined && !isActor(act, 0)) throw refused("act invalid");
+  // Our own limit on what the grant buys (grants/jwt-bearer.ts); a value we
+  // could not read would silently lift it.
+  if (own && notAfter !== undefined && !Number.isSafeInteger(notAfter)) throw refused("not-after invalid");
   // A confirmation we could not read would silently unbind the grant.
   if (cnf !== undefined && !isConfirmation(cnf)) throw refused("cnf invalid");
   return {
@@ -223,6 +238,7 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     ...(own && typeof sid === "string" ? { sid } : {}),
     ...(own && act !== undefined ? { act: act as ActorClaim } : {}),
     ...(cnf !== undefined ? { cnf: cnf as { jkt: string } } : {}),
+    ...(own && typeof notAfter === "number" ? { [ID_JAG_NOT_AFTER_CLAIM]: notAfter } : {}),
   };
 }
 

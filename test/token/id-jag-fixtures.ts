@@ -1,0 +1,31 @@
+import { env } from "cloudflare:workers";
+import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import type { TestClient } from "./clients-fixtures.ts";
+import { AUDIENCE, tokenRequest } from "./fixtures.ts";
+import { authorization } from "./token-exchange-fixtures.ts";
+
+/** Our issuer: the `aud` of an ID-JAG redeemed here, and the `iss` of our own. */
+export const ISSUER = env.ISSUER;
+
+/** A jwt-bearer redemption of `assertion` by `client` (RFC 7523 §2.1). */
+export function redeem(client: TestClient, assertion: string, extra: Record<string, string> = {}) {
+  return tokenRequest({ grant_type: GRANT_TYPE.jwtBearer, assertion, ...extra }, { headers: authorization(client) });
+}
+
+/** ID-JAG claims of ours, to override per case (signed with our key: what our own grants never mint). */
+export function jagClaims(orgId: string, sub: string, clientId: string, overrides: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: ISSUER,
+    sub,
+    aud: ISSUER,
+    client_id: clientId,
+    jti: crypto.randomUUID(),
+    iat: now,
+    exp: now + 120,
+    resource: AUDIENCE,
+    scope: "documents:read",
+    tenant: orgId,
+    ...overrides,
+  };
+}
