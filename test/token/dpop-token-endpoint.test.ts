@@ -3,7 +3,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
-import { DPOP_SIGNING_ALGS, GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import { DPOP_SIGNING_ALGS, GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../shared/errors/oauth.ts";
 import type { AuthenticatedClient } from "../../workers/token/src/clients/types.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
@@ -17,6 +17,7 @@ import {
   setOrgPolicy,
   type TestClient,
   clientToken,
+  mintedToken,
 } from "./clients-fixtures.ts";
 import { tokenRequest } from "./fixtures.ts";
 import {
@@ -218,6 +219,61 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
     const response = await exports.default.fetch(`http://localhost${ENDPOINT.authorizationServerMetadata}`);
     const metadata = (await response.json()) as Record<string, unknown>;
     expect(metadata.dpop_signing_alg_values_supported).toEqual([...DPOP_SIGNING_ALGS]);
+  });
+});
+
+describe("a DPoP-bound token keeps its binding through token exchange (RFC 9449 §6, §7)", () => {
+  /** Exchanges with `params`, proving `proofKey` (none: no DPoP header). */
+  async function exchangeProving(agent: TestClient, params: Record<string, string>, proofKey?: DpopKey) {
+    const nonce = proofKey && (await learnNonce(agent, proofKey));
+    const dpop = proofKey && { DPoP: await dpopProof(proofKey, { htm: "POST", htu: HTU, nonce }) };
+    return tokenRequest(
+      { grant_type: GRANT_TYPE.tokenExchange, ...params },
+      { headers: { ...authorization(agent), ...dpop } },
+    );
+  }
+
+  it("its own bound token, no actor: refused without a proof of its key, bound to that key with one", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const key = await dpopKey();
+    const params = {
+      subject_token: await mintedToken(agent, { confirmation: { jkt: key.jkt } }),
+      subject_token_type: TOKEN_TYPE.accessToken,
+    };
+    await expectRefusal(await exchangeProving(agent, params), "invalid_dpop_proof", "ERR_DPOP_MISSING");
+    await expectRefusal(
+      await exchangeProving(agent, params, await dpopKey()),
+      "invalid_dpop_proof",
+      "ERR_DPOP_KEY_BINDING",
+    );
+    const { body, claims } = await issued(await exchangeProving(agent, params, key));
+    expect(body.token_type).toBe("DPoP");
+    expect(claims).toMatchObject({ sub: agent.clientId, cnf: { jkt: key.jkt } });
+  });
+
+  it("delegation: a bound actor token proves its own key, and a bound subject token is not laundered through an actor", async () => {
+    const orgId = await createTestOrg();
+    const userId = await seedMember(orgId);
+    const agent = await registerAgent(orgId);
+    await grantDelegation(orgId, userId, agent);
+    const key = await dpopKey();
+    const boundActor = delegationParams(
+      await userToken(orgId, userId),
+      await mintedToken(agent, { confirmation: { jkt: key.jkt } }),
+    );
+    await expectRefusal(await exchangeProving(agent, boundActor), "invalid_dpop_proof", "ERR_DPOP_MISSING");
+    const { claims } = await issued(await exchangeProving(agent, boundActor, key));
+    expect(claims).toMatchObject({ sub: userId, act: { sub: agent.clientId }, cnf: { jkt: key.jkt } });
+
+    // The person's token, bound to the agent's key, with a bearer actor token beside it.
+    const boundSubject = delegationParams(
+      await mintedToken(agent, { subject: userId, confirmation: { jkt: key.jkt } }),
+      await clientToken(agent),
+    );
+    await expectRefusal(await exchangeProving(agent, boundSubject), "invalid_dpop_proof", "ERR_DPOP_MISSING");
+    const { claims: bound } = await issued(await exchangeProving(agent, boundSubject, key));
+    expect(bound).toMatchObject({ sub: userId, cnf: { jkt: key.jkt } });
   });
 });
 

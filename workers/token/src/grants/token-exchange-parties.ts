@@ -1,6 +1,7 @@
 import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
+import { DpopProofError } from "../../../../shared/dpop/errors.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
-import type { VerifiedToken } from "../subject-tokens/types.ts";
+import type { TokenRole, VerifiedToken } from "../subject-tokens/types.ts";
 import { actorDepth, nestActor } from "./token-exchange-act.ts";
 import type { OrgClient } from "./grant-client.ts";
 
@@ -39,14 +40,18 @@ export interface ExchangeParties {
  *   (RFC 8693 Appendix A.1.1). A chain it already carries stays as it is.
  *
  * Every token must belong to the client's org. A chain deeper than the
- * org's `max_delegation_depth` is refused. All refusals are `invalid_grant`
- * (RFC 6749 §5.2: "issued to another client", or not acceptable here).
+ * org's `max_delegation_depth` is refused. These refusals are
+ * `invalid_grant` (RFC 6749 §5.2: "issued to another client", or not
+ * acceptable here); a sender-constrained token presented without proof of
+ * its key is `invalid_dpop_proof` (requireProvenKey).
  */
 export function resolveParties(
   client: OrgClient,
   subject: VerifiedToken,
   actor: VerifiedToken | undefined,
   maxDelegationDepth: number,
+  /** The DPoP key this request proved (RFC 9449 §4.3), which the token issued is bound to. */
+  confirmation: { jkt: string } | undefined,
 ): ExchangeParties {
   if (subject.orgId !== client.orgId) throw new OAuthError("invalid_grant", "subject_token belongs to another org");
   let act: ActorClaim | undefined;
@@ -64,6 +69,7 @@ export function resolveParties(
     if (subject.boundKey !== undefined && subject.clientId !== client.clientId) {
       throw new OAuthError("invalid_grant", "subject_token is bound to another client's key");
     }
+    requireProvenKey(actor, "actor_token", confirmation);
     act = nestActor({ sub: actor.subject, client_id: actor.clientId }, subject.act);
     delegated = true;
   } else {
@@ -81,6 +87,7 @@ export function resolveParties(
       throw new OAuthError("invalid_grant", "subject_token names another current actor");
     }
   }
+  requireProvenKey(subject, "subject_token", confirmation);
   if (actorDepth(act) > maxDelegationDepth) {
     throw new OAuthError("invalid_grant", `delegation chain longer than the org allows (${maxDelegationDepth})`);
   }
@@ -90,6 +97,35 @@ export function resolveParties(
     delegated,
     notAfter: Math.min(subject.expiresAt, actor?.expiresAt ?? Number.POSITIVE_INFINITY),
   };
+}
+
+/**
+ * RFC 9449 §6, §7: a DPoP-bound token is usable only with a proof of its
+ * key, and a token exchange is a use of it. Were the subject token accepted
+ * without one, the exchange would launder it into a bearer token (or one
+ * bound to any key the caller holds), and the binding would protect
+ * nothing. So every bound token a request presents, subject or actor, must
+ * be bound to the one key the request's proof shows; the token issued is
+ * then bound to that same key (GrantContext.mint, the ID-JAG's `cnf`), and
+ * the binding carries through. With an actor token the actor proves its own
+ * key; a bound subject token can only be the client's own there (a token
+ * bound to another client's key is refused above), so the client proves it
+ * with the same proof: a client that presents two bound tokens holds them
+ * under one key. A bearer token imposes nothing: binding it is an upgrade.
+ *
+ * The answer is `invalid_dpop_proof`, not RFC 8693 §2.2.2's
+ * `invalid_request`: the token itself is acceptable, in its holder's hands;
+ * what fails is the proof. RFC 9449 §4.3 step 12 makes a proof whose key is
+ * not the presented token's a failed proof check, a missing proof where one
+ * is needed is ERR_DPOP_MISSING as everywhere else, and §5 answers both
+ * `invalid_dpop_proof` at the token endpoint (the resource server's
+ * `invalid_token` is RFC 6750's, not an RFC 6749 §5.2 code) — with the
+ * nonce for the retry (dpop/token-request-binding.ts).
+ */
+function requireProvenKey(token: VerifiedToken, role: TokenRole, confirmation: { jkt: string } | undefined): void {
+  if (token.boundKey === undefined || token.boundKey === confirmation?.jkt) return;
+  const error = new DpopProofError(confirmation ? "ERR_DPOP_KEY_BINDING" : "ERR_DPOP_MISSING");
+  throw new OAuthError("invalid_dpop_proof", `${error.publicDescription} (the ${role} is DPoP-bound)`);
 }
 
 /**

@@ -123,6 +123,7 @@ async function exchangeTokens(...[request, context]: Parameters<GrantHandler["ha
     subjectToken as VerifiedToken,
     actorToken,
     guardrails.policy.maxDelegationDepth,
+    context.confirmation,
   );
   const issue = exchange.requestedTokenType === TOKEN_TYPE.idJag ? issueIdJagByExchange : issueExchangedAccessToken;
   return issue(
