@@ -4,7 +4,11 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 /** Better Auth's error code when a provider would belong to no organization. */
 export const SSO_PROVIDER_ORGANIZATION_REQUIRED = "SSO_PROVIDER_ORGANIZATION_REQUIRED";
 
+/** Better Auth's error code for a provider configured for SAML, which this deployment does not offer. */
+export const SSO_SAML_NOT_OFFERED = "SSO_SAML_NOT_OFFERED";
+
 const REGISTER = "/sso/register";
+const UPDATE = "/sso/update-provider";
 
 /**
  * Every SSO provider belongs to one organization, registered by an owner or
@@ -23,6 +27,25 @@ export const requireOrganizationOnRegister: NonNullable<NonNullable<BetterAuthPl
       throw new APIError("BAD_REQUEST", {
         code: SSO_PROVIDER_ORGANIZATION_REQUIRED,
         message: "an SSO provider belongs to an organization: name its organizationId",
+      });
+    }
+  }),
+};
+
+/**
+ * SAML is not offered, and its endpoints are not served (auth/plugins/sso.ts):
+ * a provider stored with a `samlConfig` could sign nobody in, and would be
+ * the first to, should an endpoint ever be served again without anyone
+ * reviewing the SAML path. So neither a registration nor an update may set one.
+ */
+export const refuseSamlConfig: NonNullable<NonNullable<BetterAuthPlugin["hooks"]>["before"]>[number] = {
+  matcher: (context) => context.path === REGISTER || context.path === UPDATE,
+  handler: createAuthMiddleware(async (ctx) => {
+    const samlConfig = (ctx.body as { samlConfig?: unknown } | undefined)?.samlConfig;
+    if (samlConfig !== undefined && samlConfig !== null) {
+      throw new APIError("BAD_REQUEST", {
+        code: SSO_SAML_NOT_OFFERED,
+        message: "SAML single sign-on is not offered: register the provider with oidcConfig",
       });
     }
   }),

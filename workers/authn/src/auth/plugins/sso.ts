@@ -1,10 +1,13 @@
 import { sso } from "@better-auth/sso";
 import type { BetterAuthPlugin } from "better-auth";
 import { userInProviderDomain } from "../../sso/provider-domain.ts";
-import { requireOrganizationOnRegister } from "../../sso/provider-registration.ts";
+import { refuseSamlConfig, requireOrganizationOnRegister } from "../../sso/provider-registration.ts";
 
 /**
- * Per-organization OIDC single sign-on (SAML is not offered).
+ * Per-organization OIDC single sign-on. SAML is not offered: the plugin's
+ * SAML endpoints (ACS, SLO, SP metadata) are not served and a provider with a
+ * `samlConfig` is refused (sso/provider-registration.ts), so no SAML
+ * response is ever parsed and no account is made from one.
  *
  * - Registration: only an owner or admin of the organization the provider
  *   belongs to (sso/provider-registration.ts; GHSA-gv74-j8m3-fg5f). The
@@ -37,7 +40,14 @@ export function ssoPlugin() {
     trustEmailVerified: false,
   });
   const { hooks, init } = plugin as BetterAuthPlugin;
-  const { callbackSSOShared: _shared, ...endpoints } = plugin.endpoints;
+  const {
+    callbackSSOShared: _shared,
+    acsEndpoint: _acs,
+    sloEndpoint: _slo,
+    initiateSLO: _initiateSlo,
+    spMetadata: _spMetadata,
+    ...endpoints
+  } = plugin.endpoints;
   return {
     ...plugin,
     endpoints,
@@ -49,6 +59,9 @@ export function ssoPlugin() {
         options: { ...own?.options, databaseHooks: { user: { create: { before: userInProviderDomain } } } },
       };
     },
-    hooks: { before: [...(hooks?.before ?? []), requireOrganizationOnRegister], after: hooks?.after ?? [] },
+    hooks: {
+      before: [...(hooks?.before ?? []), requireOrganizationOnRegister, refuseSamlConfig],
+      after: hooks?.after ?? [],
+    },
   } satisfies BetterAuthPlugin;
 }
