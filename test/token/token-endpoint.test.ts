@@ -68,8 +68,9 @@ describe(`POST ${ENDPOINT.token}: the request (RFC 6749 §3.2)`, () => {
       "invalid_request",
     );
     await expectOAuthError(await tokenRequest({ audience: AUDIENCE }), 400, "invalid_request");
+    // A repeated target is invalid_target instead (repeated-targets.test.ts).
     const repeated = new URLSearchParams(EXCHANGE);
-    repeated.append("audience", AUDIENCE);
+    repeated.append("subject_token_type", TOKEN_TYPE.accessToken);
     await expectOAuthError(await tokenRequest(repeated), 400, "invalid_request");
     const notUtf8 = new ReadableStream<Uint8Array>({
       start(controller) {

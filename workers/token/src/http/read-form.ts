@@ -9,15 +9,41 @@ import { OAuthError } from "../../../../shared/errors/oauth.ts";
 export const MAX_TOKEN_REQUEST_BYTES = 16 * 1024;
 
 /**
+ * The parameters that name the token's target: RFC 8707 §2 `resource` and
+ * RFC 8693 §2.1 `audience`, which those RFCs let a client send several
+ * times. Every token here has one audience, so several targets are a
+ * target we cannot issue for, `invalid_target` (RFC 8707 §2), not the
+ * malformed request RFC 6749 §3.2's "MUST NOT be included more than once"
+ * makes of any other repeated parameter.
+ */
+const TARGET_PARAMETERS: ReadonlySet<string> = new Set(["resource", "audience"]);
+
+export interface TokenRequestFormOptions {
+  /**
+   * Whether the endpoint reads TARGET_PARAMETERS: the token endpoint does;
+   * revocation (RFC 7009) and introspection (RFC 7662) do not, so there a
+   * repeat of one is as malformed as any other.
+   */
+  targets: boolean;
+}
+
+export const TOKEN_ENDPOINT_FORM: TokenRequestFormOptions = { targets: true };
+export const MANAGEMENT_ENDPOINT_FORM: TokenRequestFormOptions = { targets: false };
+
+/**
  * Reads an application/x-www-form-urlencoded token request (RFC 6749 §3.2).
  * The body is read with a byte cap that holds without Content-Length
  * (shared/http/read-body.ts throws BodyTooLargeError, answered with 413),
  * decoded here and parsed with URLSearchParams: workerd's own form parser
  * logs a warning per request, which costs more than the rest of a mint.
  * A parameter sent twice is refused (§3.2: "MUST NOT be included more than
- * once"), as is any other content type.
+ * once"), as is any other content type; a repeated target is refused as
+ * `invalid_target` instead (TARGET_PARAMETERS).
  */
-export async function readTokenRequestForm(request: Request): Promise<Map<string, string>> {
+export async function readTokenRequestForm(
+  request: Request,
+  options: TokenRequestFormOptions = TOKEN_ENDPOINT_FORM,
+): Promise<Map<string, string>> {
   const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") {
     throw new OAuthError("invalid_request", "the request body must be application/x-www-form-urlencoded");
@@ -31,7 +57,12 @@ export async function readTokenRequestForm(request: Request): Promise<Map<string
   }
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
-    if (params.has(name)) throw new OAuthError("invalid_request", `parameter ${name} is repeated`);
+    if (params.has(name)) {
+      if (options.targets && TARGET_PARAMETERS.has(name)) {
+        throw new OAuthError("invalid_target", `one ${name} only: a token is issued for one target`);
+      }
+      throw new OAuthError("invalid_request", `parameter ${name} is repeated`);
+    }
     params.set(name, value);
   }
   return params;

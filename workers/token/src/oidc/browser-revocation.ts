@@ -1,5 +1,5 @@
 import { NO_STORE_HEADERS } from "../../../../shared/errors/oauth.ts";
-import { readTokenRequestForm } from "../http/read-form.ts";
+import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
@@ -34,7 +34,7 @@ export async function browserRevocation(
   env: Pick<TokenEnv, "OIDC_GRANTS">,
   request: Request,
 ): Promise<Response | undefined> {
-  const params = await readTokenRequestForm(request.clone());
+  const params = await readTokenRequestForm(request.clone(), MANAGEMENT_ENDPOINT_FORM);
   const clientId = namedClient(params, request.headers);
   if (!clientId || !isBrowserClientId(clientId)) return undefined;
   const optional = (name: string) => request.headers.get(name) ?? undefined;

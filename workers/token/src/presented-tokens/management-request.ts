@@ -3,7 +3,12 @@ import { toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import type { AuthenticatedClient } from "../clients/types.ts";
 import { tokenConfig } from "../config.ts";
-import { MAX_TOKEN_REQUEST_BYTES, readTokenRequestForm, requireParam } from "../http/read-form.ts";
+import {
+  MANAGEMENT_ENDPOINT_FORM,
+  MAX_TOKEN_REQUEST_BYTES,
+  readTokenRequestForm,
+  requireParam,
+} from "../http/read-form.ts";
 import { authenticateManagingClient } from "./managing-client.ts";
 import { type PresentedToken, readPresentedToken } from "./read-presented-token.ts";
 
@@ -24,7 +29,7 @@ export interface ManagementRequest {
  * answered by managementErrorResponse.
  */
 export async function readManagementRequest(request: Request, env: TokenEnv): Promise<ManagementRequest> {
-  const params = await readTokenRequestForm(request);
+  const params = await readTokenRequestForm(request, MANAGEMENT_ENDPOINT_FORM);
   const config = tokenConfig(env);
   const client = await authenticateManagingClient({ params, headers: request.headers }, { env, config });
   const token = requireParam(params, "token");
