@@ -65,9 +65,10 @@ export async function readPresentedToken(token: string, context: PresentedTokenC
  * clients/guardrails.ts). The MCP ones live in D1 per org and change without
  * a deploy, so they are recognised by shape (isMcpResource) rather than
  * listed: the signature by one of our keys, the `typ` and the `iss` that
- * verifyAccessToken still checks already prove we minted the token, and the
- * gateway accepts such a token whether or not the server is still
- * registered. Leaving them out made RFC 7009 revocation record nothing for
+ * verifyAccessToken still checks already prove we minted the token. It is
+ * not checked against the org's registry either: a server disabled now and
+ * enabled again within the token's life is fronted by the gateway again, so
+ * the token must stay revocable meanwhile. Leaving them out made RFC 7009 revocation record nothing for
  * an MCP token the gateway kept honouring, and RFC 7662 call it inactive.
  * The names read here are unverified; they only widen the list the
  * verified `aud` is checked against, and only with MCP resources of ours.
