@@ -88,12 +88,63 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = canonicalSet([
   "x-session-token",
   "x-csrf-token",
   "x-xsrf-token",
+  "token",
+  "secret",
+  "password",
+  "apikey",
 ]);
 
 /**
- * Request headers some frameworks and proxies let override the method or the
- * path that was routed on. The gateway decided on the method and path it saw,
- * so a downstream must not act on another one.
+ * Credential headers by the shape of their name, for the many vendors the
+ * list cannot name: Cloudflare Access (`CF-Access-Client-Id`,
+ * `CF-Access-Client-Secret`, `Cf-Access-Jwt-Assertion`), AWS
+ * (`X-Amz-Security-Token`), Google (`X-Goog-Api-Key`,
+ * `X-Goog-Iap-Jwt-Assertion`), Azure API Management
+ * (`Ocp-Apim-Subscription-Key`), GitLab (`Private-Token`), Vault
+ * (`X-Vault-Token`), `X-Authorization`, `X-Auth-Key` / `X-Auth-Email`
+ * (Cloudflare's API), OpenStack's `X-Auth-*`, oauth2-proxy's
+ * `X-Auth-Request-*`, any `*Api-Key`. Matched on the canonical name.
+ *
+ * A name is a credential if the list holds it or a pattern matches it:
+ * protected routes fail closed on a name that merely looks like one (an
+ * API's own `X-Page-Token` goes too), since a credential passed on cannot
+ * be taken back. Deliberately not matched: a bare `-key` (Idempotency-Key,
+ * Sec-WebSocket-Key) and `session` (Mcp-Session-Id is the MCP transport's).
+ */
+export const CREDENTIAL_HEADER_PATTERN = {
+  prefixes: ["cf-access-", "x-auth-"],
+  suffixes: [
+    "-authorization",
+    "-token",
+    "-secret",
+    "-password",
+    "-credential",
+    "-credentials",
+    "-jwt-assertion",
+    "-jwt",
+    "-apikey",
+    "-subscription-key",
+  ],
+  infixes: ["api-key", "apikey"],
+} as const;
+
+/** Whether a canonical header name (canonicalHeaderName) carries a credential of the caller. */
+export function isCredentialHeader(canonical: string): boolean {
+  if (CREDENTIAL_HEADERS.has(canonical)) return true;
+  const { prefixes, suffixes, infixes } = CREDENTIAL_HEADER_PATTERN;
+  return (
+    prefixes.some((p) => canonical.startsWith(p)) ||
+    suffixes.some((s) => canonical.endsWith(s)) ||
+    infixes.some((i) => canonical.includes(i))
+  );
+}
+
+/**
+ * Request headers some frameworks and proxies let override the method, the
+ * path or the host that was routed on. The gateway decided on the method,
+ * path and host it saw, so a downstream must not act on another one (a
+ * host override also poisons absolute URLs a downstream builds: reset
+ * links, redirects, `resource` identifiers).
  */
 export const ROUTING_OVERRIDE_HEADERS: ReadonlySet<string> = canonicalSet([
   "x-http-method-override",
@@ -104,7 +155,18 @@ export const ROUTING_OVERRIDE_HEADERS: ReadonlySet<string> = canonicalSet([
   "x-rewrite-url",
   "x-original-uri",
   "x-override-url",
+  "x-host",
+  "x-original-host",
+  "x-host-override",
+  "x-http-host-override",
 ]);
+
+/**
+ * `X-Original-*` is how proxies (IIS ARR, nginx auth_request set-ups,
+ * Cloud Run) hand on what they rewrote; whatever follows, it is the
+ * caller's claim about the request, not the request.
+ */
+export const ROUTING_OVERRIDE_HEADER_PREFIX = "x-original-";
 
 /**
  * The forwarding headers the gateway writes itself (from the request URL and
@@ -126,6 +188,8 @@ export const FORWARDING_HEADER_PREFIX = "x-forwarded-";
 
 export const FORWARDING_HEADERS: ReadonlySet<string> = canonicalSet([
   ...Object.values(FORWARDING_HEADER),
+  // The prefix's bare stem, which some frameworks read like Forwarded.
+  "x-forwarded",
   "true-client-ip",
   "x-real-ip",
   "x-client-ip",

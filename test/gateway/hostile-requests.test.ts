@@ -1,8 +1,8 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import {
-  CREDENTIAL_HEADERS,
   canonicalHeaderName,
+  isCredentialHeader,
   ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER,
 } from "../../shared/contracts/headers.ts";
@@ -73,11 +73,37 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
       ["X_AUTH_TOKEN", secret],
       ["X-Access-Token", secret],
     ]);
-    expect(receivedCanonical(received).filter((name) => CREDENTIAL_HEADERS.has(name))).toEqual([]);
+    expect(receivedCanonical(received).filter(isCredentialHeader)).toEqual([]);
     expect(raw).not.toContain(secret);
     // Nor the bearer token itself: the downstream trusts the gateway's headers.
     expect(raw).not.toContain(bearer.slice("Bearer ".length));
     expect(received.get(TRUSTED_HEADER.userId)).toBe("user-1");
+  });
+
+  it("no vendor credential or host override reaches the downstream; an ordinary header does", async () => {
+    const secret = "s3cr3t-vendor-credential";
+    const names = [
+      "CF-Access-Client-Id",
+      "CF-Access-Client-Secret",
+      "Cf-Access-Jwt-Assertion",
+      "X-Authorization",
+      "X-Amz-Security-Token",
+      "X-Goog-Api-Key",
+      "Ocp-Apim-Subscription-Key",
+      "X-Api-Key",
+      "X-Host",
+      "X-Original-Host",
+      "X-Forwarded",
+    ];
+    const { received, raw } = await echoed([
+      ...names.map((name): [string, string] => [name, secret]),
+      ["X-Monkey", "kept"],
+      ["Idempotency-Key", "kept-too"],
+    ]);
+    for (const name of names) expect(received.has(name), name).toBe(false);
+    expect(raw).not.toContain(secret);
+    expect(received.get("X-Monkey")).toBe("kept");
+    expect(received.get("Idempotency-Key")).toBe("kept-too");
   });
 
   it("forwarding headers are the gateway's own: client address from cf-connecting-ip only", async () => {

@@ -57,6 +57,60 @@ describe("stripUntrustedHeaders", () => {
     expect(kept.get("dpop")).toBe("proof");
   });
 
+  it("drops credential headers by the shape of their name on protected routes, and keeps what only looks alike", () => {
+    const credentials: [string, string][] = [
+      ["CF-Access-Client-Id", "id.access"],
+      ["CF-Access-Client-Secret", "s"],
+      ["Cf-Access-Jwt-Assertion", "jwt"],
+      ["cf_access_token", "t"],
+      ["X-Authorization", "Bearer abc"],
+      ["X-Amz-Security-Token", "t"],
+      ["X-Goog-Api-Key", "k"],
+      ["X-Goog-Iap-Jwt-Assertion", "jwt"],
+      ["Ocp-Apim-Subscription-Key", "k"],
+      ["X-RapidAPI-Key", "k"],
+      ["X-ApiKey", "k"],
+      ["ApiKey", "k"],
+      ["Private-Token", "t"],
+      ["X-Vault-Token", "t"],
+      ["X-Client-Secret", "s"],
+      ["X-Auth-Key", "k"],
+      ["X-Auth-Email", "a@example.com"],
+      ["X-Auth-Request-Access-Token", "t"],
+      ["Token", "t"],
+    ];
+    const ordinary: [string, string][] = [
+      ["Accept", "*/*"],
+      ["Idempotency-Key", "k1"],
+      ["Mcp-Session-Id", "s1"],
+      ["Mcp-Protocol-Version", "2026-07-28"],
+      ["Last-Event-ID", "7"],
+      ["traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"],
+      ["X-Monkey", "1"],
+    ];
+    const inbound = new Headers([...credentials, ...ordinary]);
+    const kept = ordinary.map(([name]) => name.toLowerCase()).sort();
+    expect([...stripUntrustedHeaders(inbound, PROTECTED).keys()]).toEqual(kept);
+    // Public routes keep them: that is where credentials are presented.
+    expect([...stripUntrustedHeaders(inbound, PUBLIC).keys()]).toHaveLength(credentials.length + ordinary.length);
+  });
+
+  it("drops host overrides, X-Original-*, and the bare X-Forwarded on every route", () => {
+    const inbound = new Headers([
+      ["X-Host", "evil.example"],
+      ["X_Host", "evil.example"],
+      ["X-Original-Host", "evil.example"],
+      ["X-Host-Override", "evil.example"],
+      ["X-Original-Forwarded-For", "1.2.3.4"],
+      ["X-Forwarded", "for=1.2.3.4"],
+      ["x_forwarded", "for=1.2.3.4"],
+      ["Accept", "*/*"],
+    ]);
+    for (const options of [PROTECTED, PUBLIC]) {
+      expect([...stripUntrustedHeaders(inbound, options).keys()]).toEqual(["accept"]);
+    }
+  });
+
   it("drops method and URL overrides and forwarding headers on every route", () => {
     const inbound = new Headers([
       ["X-HTTP-Method-Override", "DELETE"],

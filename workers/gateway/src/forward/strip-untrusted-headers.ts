@@ -1,9 +1,10 @@
 import {
-  CREDENTIAL_HEADERS,
   canonicalHeaderName,
   FORWARDING_HEADER_PREFIX,
   FORWARDING_HEADERS,
   HOP_BY_HOP_HEADERS,
+  isCredentialHeader,
+  ROUTING_OVERRIDE_HEADER_PREFIX,
   ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER_CANONICAL,
 } from "../../../../shared/contracts/headers.ts";
@@ -14,7 +15,7 @@ export interface StripOptions {
   /**
    * Public routes (login, Better Auth's API, the token endpoint) keep the
    * caller's credentials: that is where they are presented. Protected routes
-   * never pass them on (shared/contracts/headers.ts, CREDENTIAL_HEADERS).
+   * never pass them on (shared/contracts/headers.ts, isCredentialHeader).
    */
   keepCredentials: boolean;
 }
@@ -30,11 +31,19 @@ export interface StripOptions {
  * - every header the `Connection` header names, and the hop-by-hop headers
  *   themselves (RFC 9110 §7.6.1), since a proxy could otherwise be told to
  *   drop the gateway's own headers on the next hop;
- * - method and URL overrides: the gateway routed and authorised the method
- *   and path it saw;
+ * - method, URL and host overrides: the gateway routed and authorised the
+ *   method, path and host it saw;
  * - forwarding headers (`Forwarded`, `X-Forwarded-*`, `True-Client-IP`, …):
  *   the gateway writes its own (forwarding-headers.ts);
- * - unless kept, every credential-bearing header.
+ * - unless kept, every credential-bearing header, by name or by the shape
+ *   of its name (shared/contracts/headers.ts, isCredentialHeader).
+ *
+ * A deny-list, not an allow-list of end-to-end headers: services and MCP
+ * servers behind the gateway rely on headers no list of ours would know
+ * (Idempotency-Key, Prefer, vendor and tracing headers, new `Mcp-*`), and
+ * an allow-list would drop them silently. What the promise protects — the
+ * gateway's own headers and the caller's credentials — is judged by name
+ * and name shape, failing closed on anything that looks like a credential.
  */
 export function stripUntrustedHeaders(inbound: Headers, options: StripOptions): Headers {
   const connection = inbound.get("Connection");
@@ -67,10 +76,11 @@ function judge(canonical: string): Verdict {
     canonical === REQUEST_ID_CANONICAL ||
     HOP_BY_HOP_HEADERS.has(canonical) ||
     ROUTING_OVERRIDE_HEADERS.has(canonical) ||
+    canonical.startsWith(ROUTING_OVERRIDE_HEADER_PREFIX) ||
     FORWARDING_HEADERS.has(canonical) ||
     canonical.startsWith(FORWARDING_HEADER_PREFIX)
   ) {
     return DROP;
   }
-  return CREDENTIAL_HEADERS.has(canonical) ? CREDENTIAL : KEEP;
+  return isCredentialHeader(canonical) ? CREDENTIAL : KEEP;
 }
