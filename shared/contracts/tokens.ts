@@ -155,6 +155,15 @@ export const ID_JAG_GRANT_PROFILE = "urn:ietf:params:oauth:grant-profile:id-jag"
 export const ID_JAG_NOT_AFTER_CLAIM = "urn:mono-auth:claim:not-after";
 
 /**
+ * A private claim of the ID-JAGs we issue for our own issuer, named like
+ * ID_JAG_NOT_AFTER_CLAIM: the delegation grants the exchange rested on (its
+ * own grant, then the subject token's `grant_id` and `grant_chain`, at most
+ * MAX_GRANT_CHAIN_LENGTH + 1). A token redeemed from the grant rests on them
+ * too (`grant_chain`), as a direct exchange's would (grants/jwt-bearer.ts).
+ */
+export const ID_JAG_GRANTS_CLAIM = "urn:mono-auth:claim:grants";
+
+/**
  * Claims of an Identity Assertion JWT Authorization Grant (the draft's
  * §3.1) as Mono-Auth issues and reads it. `tenant` is the org the subject
  * belongs to (§6.1: a multi-tenant issuer names the tenant).
@@ -181,6 +190,8 @@ export interface IdJagClaims {
   cnf?: { jkt: string };
   /** Ours only (ID_JAG_NOT_AFTER_CLAIM): the latest a token redeemed from it may live to. */
   [ID_JAG_NOT_AFTER_CLAIM]?: number;
+  /** Ours only (ID_JAG_GRANTS_CLAIM): the delegation grants a token redeemed from it rests on. */
+  [ID_JAG_GRANTS_CLAIM]?: string[];
 }
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */

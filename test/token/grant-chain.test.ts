@@ -3,13 +3,15 @@
 // link cuts off every token made through it, here and at the gateway's
 // rules (shared/revocation/is-token-revoked.ts).
 import { env } from "cloudflare:workers";
+import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { type AccessTokenClaims, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, ID_JAG_GRANTS_CLAIM, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { isTokenRevoked } from "../../shared/revocation/is-token-revoked.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
 import { clientToken } from "./clients-fixtures.ts";
 import { expectOAuthError } from "./fixtures.ts";
+import { ISSUER, redeem } from "./id-jag-fixtures.ts";
 import {
   delegationParams,
   exchange,
@@ -51,6 +53,41 @@ describe("the grants a token rests on (grant_id, grant_chain)", () => {
       subject_token_type: TOKEN_TYPE.accessToken,
     });
     await expectOAuthError(narrowed, 400, "invalid_request");
+  });
+
+  it("through an ID-JAG of ours: the grant carries the grants, the redeemed token rests on them", async () => {
+    const { orgId, userId, agent: a } = await orgWithAgent();
+    const b = await registerAgent(orgId);
+    const grantA = await grantDelegation(orgId, userId, a);
+    const grantB = await grantDelegation(orgId, userId, b);
+    const first = (
+      await issued(await exchange(a, delegationParams(await userToken(orgId, userId), await clientToken(a))))
+    ).body.access_token;
+    const jag = async () =>
+      (
+        await issued(
+          await exchange(b, {
+            ...delegationParams(first, await clientToken(b)),
+            requested_token_type: TOKEN_TYPE.idJag,
+            audience: ISSUER,
+          }),
+        )
+      ).body.access_token;
+    const idJag = await jag();
+    expect(decodeJwt(idJag)[ID_JAG_GRANTS_CLAIM]).toEqual([grantB.id, grantA.id]);
+    const redeemed = await issued(await redeem(b, idJag));
+    const claims = redeemed.claims as unknown as AccessTokenClaims;
+    expect(claims.grant_id).toBe(grantB.id);
+    expect(claims.grant_chain).toEqual([grantA.id]);
+
+    const another = await jag();
+    const response = await adminRequest("DELETE", `/orgs/${orgId}/delegation-grants/${grantA.id}`, {
+      token: await adminToken(),
+    });
+    expect(response.status).toBe(200);
+    expect(await revoked(orgId, claims)).toBe(true);
+    // A grant issued before the revocation is not redeemed after it.
+    await expectOAuthError(await redeem(b, another), 400, "invalid_grant");
   });
 
   it("names no chain when the subject token rests on no grant or on the same one", async () => {

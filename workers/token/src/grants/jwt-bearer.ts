@@ -1,4 +1,9 @@
-import { GRANT_TYPE, ID_JAG_GRANT_PROFILE, ID_JAG_NOT_AFTER_CLAIM } from "../../../../shared/contracts/tokens.ts";
+import {
+  GRANT_TYPE,
+  ID_JAG_GRANT_PROFILE,
+  ID_JAG_GRANTS_CLAIM,
+  ID_JAG_NOT_AFTER_CLAIM,
+} from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { mintGuardrails } from "../clients/guardrails.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
@@ -8,6 +13,7 @@ import { spendIdJag, type VerifiedIdJag, verifyIdJag } from "../id-jag/verify-id
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import { requireDelegation } from "./delegation-grants.ts";
 import { actorDepth } from "./token-exchange-act.ts";
+import { grantChain } from "./token-exchange-issue.ts";
 import { requireOrgClient } from "./grant-client.ts";
 import { requireLifetime } from "./token-exchange-parties.ts";
 import { narrowScopes, requestedScopes, requestedTarget, requireTarget } from "./token-exchange-targets.ts";
@@ -63,7 +69,13 @@ export const jwtBearerGrant: GrantHandler = {
     const verified = await verifyIdJag(assertion, client, context);
     const { claims } = verified;
 
-    const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({ ...claims, org_id: client.orgId });
+    // Our own grant names the delegation grants it rests on: a revoked one refuses the redemption too.
+    const restsOn = verified.own ? (claims[ID_JAG_GRANTS_CLAIM] ?? []) : [];
+    const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({
+      ...claims,
+      org_id: client.orgId,
+      ...(restsOn.length ? { grant_chain: restsOn } : {}),
+    });
     if (revoked) throw new OAuthError("invalid_grant", "assertion: its subject or session is revoked");
 
     const resources = claims.resource === undefined ? [] : [claims.resource].flat();
@@ -102,6 +114,7 @@ export const jwtBearerGrant: GrantHandler = {
     // The client's budget before the grant's single use: a client over its
     // limit keeps its ID-JAG for a retry.
     await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
+    const chain = grantChain(restsOn, grantId);
     await spendIdJag(verified, context);
     const scope = scopes.join(" ");
     const minted = await context.mint({
@@ -115,6 +128,8 @@ export const jwtBearerGrant: GrantHandler = {
       ...(notAfter !== undefined ? { notAfter } : {}),
       ttlSeconds: guardrails.ttlSeconds,
       ...(grantId ? { grantId } : {}),
+      // What a direct exchange would rest on (grants/token-exchange-issue.ts grantChain).
+      ...(chain.length ? { grantChain: chain } : {}),
     });
     touchLastUsed(context, client.registration);
     return { minted, scope };

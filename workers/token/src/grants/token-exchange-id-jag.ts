@@ -58,7 +58,8 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
     );
     scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
   }
-  const { scope, notAfter } = await settleExchange(decision, context, targets, scopes);
+  const { scope, notAfter, grantId, grantChain } = await settleExchange(decision, context, targets, scopes);
+  const grants = [...(grantId ? [grantId] : []), ...(grantChain ?? [])];
   const minted = await signIdJag(
     keyStore(context.env, context.config),
     context.config.issuer,
@@ -72,6 +73,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
       ...(subject.sessionId ? { sessionId: subject.sessionId } : {}),
       ...(parties.act ? { act: parties.act } : {}),
       ...(context.confirmation ? { confirmation: context.confirmation } : {}),
+      ...(grants.length ? { grants } : {}),
       notAfter,
     },
     context.authorizedAtMs,

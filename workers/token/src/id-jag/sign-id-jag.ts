@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import {
   type ActorClaim,
+  ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
   type IdJagClaims,
   JWT_TYP,
@@ -28,6 +29,8 @@ export interface IdJagRequest {
   notAfter: number;
   /** The DPoP key the request proved (the draft's §9.8.1.1: then the grant MUST carry it). */
   confirmation?: { jkt: string };
+  /** The delegation grants the exchange rested on: for our own issuer, what a redeemed token rests on. */
+  grants?: readonly string[];
 }
 
 export interface MintedIdJag {
@@ -72,6 +75,8 @@ export async function signIdJag(
     // Our own redemption needs the limit past the grant's five minutes
     // (grants/jwt-bearer.ts); another server has its own lifetimes to set.
     ...(request.audience === issuer ? { [ID_JAG_NOT_AFTER_CLAIM]: request.notAfter } : {}),
+    // Likewise the grants (ours alone to read): revoking one cuts off what the grant is redeemed for.
+    ...(request.audience === issuer && request.grants?.length ? { [ID_JAG_GRANTS_CLAIM]: [...request.grants] } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

@@ -11,7 +11,9 @@ import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
   CLOCK_TOLERANCE_SECONDS,
+  ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
+  MAX_GRANT_CHAIN_LENGTH,
   type IdJagClaims,
   JWT_TYP,
   MAX_ID_JAG_LIFETIME_SECONDS,
@@ -202,6 +204,7 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     act,
     cnf,
     [ID_JAG_NOT_AFTER_CLAIM]: notAfter,
+    [ID_JAG_GRANTS_CLAIM]: grants,
   } = payload as Record<string, unknown>;
   if (!isId(sub)) throw refused("sub invalid");
   if (!isId(jti)) throw refused("jti invalid");
@@ -222,6 +225,8 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
   // Our own limit on what the grant buys (grants/jwt-bearer.ts); a value we
   // could not read would silently lift it.
   if (own && notAfter !== undefined && !Number.isSafeInteger(notAfter)) throw refused("not-after invalid");
+  // …nor a list of grants: one we could not read would escape its revocation.
+  if (own && grants !== undefined && !isGrantList(grants)) throw refused("grants invalid");
   // A confirmation we could not read would silently unbind the grant.
   if (cnf !== undefined && !isConfirmation(cnf)) throw refused("cnf invalid");
   return {
@@ -239,7 +244,13 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     ...(own && act !== undefined ? { act: act as ActorClaim } : {}),
     ...(cnf !== undefined ? { cnf: cnf as { jkt: string } } : {}),
     ...(own && typeof notAfter === "number" ? { [ID_JAG_NOT_AFTER_CLAIM]: notAfter } : {}),
+    ...(own && grants !== undefined ? { [ID_JAG_GRANTS_CLAIM]: grants as string[] } : {}),
   };
+}
+
+/** The exchange's own grant and the subject token's chain: at most one more than a token's `grant_chain`. */
+function isGrantList(value: unknown): boolean {
+  return Array.isArray(value) && value.length <= MAX_GRANT_CHAIN_LENGTH + 1 && value.every(isId);
 }
 
 /** RFC 7800 §3.1 as RFC 9449 §6.1 uses it: `{ "jkt": <RFC 7638 thumbprint> }`. */
