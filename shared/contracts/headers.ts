@@ -140,6 +140,56 @@ export function isCredentialHeader(canonical: string): boolean {
 }
 
 /**
+ * Headers other front proxies use to tell an app who the caller is: web
+ * servers' `Remote-User`, Authelia's and Authentik's `Remote-*`, Grafana's
+ * `X-WEBAUTH-*`, Google IAP's `X-Goog-Authenticated-User-*`, AWS ALB's
+ * `X-Amzn-Oidc-*`, Azure App Service's `X-MS-Client-Principal*` and
+ * `X-MS-Token-*`, and a TLS client certificate as nginx, HAProxy or IIS ARR
+ * pass it on. The gateway's own say is TRUSTED_HEADER alone, but a service
+ * written for another proxy may believe one of these: the caller's copy
+ * never passes, on any route.
+ */
+export const IDENTITY_ASSERTION_HEADERS: ReadonlySet<string> = canonicalSet([
+  "x-user",
+  "x-username",
+  "x-user-name",
+  "x-user-email",
+  "x-user-groups",
+  "x-email",
+  "x-groups",
+  "x-arr-clientcert",
+  "x-client-cert",
+  "x-client-certificate",
+  "x-client-verify",
+  "x-client-dn",
+  "x-client-s-dn",
+  "x-client-i-dn",
+]);
+
+/** The same, by prefix: a whole family of names each proxy above writes. */
+export const IDENTITY_ASSERTION_HEADER_PREFIXES: readonly string[] = [
+  "remote-",
+  "x-remote-",
+  "x-webauth-",
+  "x-authenticated-",
+  "x-goog-authenticated-",
+  "x-amzn-oidc-",
+  "x-ms-client-principal",
+  "x-ms-token-",
+  "x-ssl-client-",
+  "ssl-client-",
+  "x-client-cert-",
+];
+
+/** Whether a canonical header name (canonicalHeaderName) asserts who the caller is, as another proxy would. */
+export function isIdentityAssertionHeader(canonical: string): boolean {
+  return (
+    IDENTITY_ASSERTION_HEADERS.has(canonical) ||
+    IDENTITY_ASSERTION_HEADER_PREFIXES.some((prefix) => canonical.startsWith(prefix))
+  );
+}
+
+/**
  * Request headers some frameworks and proxies let override the method, the
  * path or the host that was routed on. The gateway decided on the method,
  * path and host it saw, so a downstream must not act on another one (a

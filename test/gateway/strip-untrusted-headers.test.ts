@@ -111,6 +111,32 @@ describe("stripUntrustedHeaders", () => {
     }
   });
 
+  it("drops the identity other proxies assert, on every route: only the gateway's headers say who the caller is", () => {
+    const names = [
+      "Remote-User",
+      "Remote-Groups",
+      "Remote-Email",
+      "X-Remote-User",
+      "X-WEBAUTH-USER",
+      "X-Authenticated-User",
+      "X-Goog-Authenticated-User-Email",
+      "X-Amzn-Oidc-Identity",
+      "X-MS-CLIENT-PRINCIPAL-NAME",
+      "X-MS-Token-AAD-Access-Token",
+      "X-SSL-Client-Cert",
+      "SSL-Client-Cert",
+      "X-Client-Cert",
+      "X-ARR-ClientCert",
+      "X-Client-Verify",
+      "X_User",
+      "X-Email",
+    ];
+    const inbound = new Headers([...names.map((name): [string, string] => [name, "forged"]), ["Accept", "*/*"]]);
+    for (const options of [PUBLIC, PROTECTED]) {
+      expect([...stripUntrustedHeaders(inbound, options).keys()]).toEqual(["accept"]);
+    }
+  });
+
   it("drops method and URL overrides and forwarding headers on every route", () => {
     const inbound = new Headers([
       ["X-HTTP-Method-Override", "DELETE"],

@@ -4,6 +4,7 @@ import {
   FORWARDING_HEADERS,
   HOP_BY_HOP_HEADERS,
   isCredentialHeader,
+  isIdentityAssertionHeader,
   ROUTING_OVERRIDE_HEADER_PREFIX,
   ROUTING_OVERRIDE_HEADERS,
   TRUSTED_HEADER_CANONICAL,
@@ -35,6 +36,8 @@ export interface StripOptions {
  *   method, path and host it saw;
  * - forwarding headers (`Forwarded`, `X-Forwarded-*`, `True-Client-IP`, …):
  *   the gateway writes its own (forwarding-headers.ts);
+ * - identity other proxies assert (`Remote-User`, `X-WEBAUTH-USER`, a
+ *   client certificate, …): only the trusted headers say who the caller is;
  * - unless kept, every credential-bearing header, by name or by the shape
  *   of its name (shared/contracts/headers.ts, isCredentialHeader).
  *
@@ -78,7 +81,8 @@ function judge(canonical: string): Verdict {
     ROUTING_OVERRIDE_HEADERS.has(canonical) ||
     canonical.startsWith(ROUTING_OVERRIDE_HEADER_PREFIX) ||
     FORWARDING_HEADERS.has(canonical) ||
-    canonical.startsWith(FORWARDING_HEADER_PREFIX)
+    canonical.startsWith(FORWARDING_HEADER_PREFIX) ||
+    isIdentityAssertionHeader(canonical)
   ) {
     return DROP;
   }
