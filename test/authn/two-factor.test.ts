@@ -6,6 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SECOND_FACTOR_REQUIRED } from "../../shared/contracts/second-factor.ts";
+import { needsSecondFactor } from "../../workers/authn/src/auth/plugins/two-factor.ts";
 import { nextTotp } from "../support/totp.ts";
 import { api, exchange, get, PASSWORD, signUp } from "./helpers.ts";
 import { enableTotp, passwordSignIn, updatedCookies } from "./two-factor-flow.ts";
@@ -168,5 +169,14 @@ describe("TOTP second factor", () => {
     const stepUp = await api("/two-factor/verify-totp", { code: await nextTotp(secret) }, { Cookie: other.cookie });
     expect(stepUp.status).toBe(200);
     expect((await exchange(other.cookie)).status).toBe(200);
+  });
+});
+
+describe("what waits for the second factor", () => {
+  it("managing SSO does; an IdP's callback, a sign-in, does not", () => {
+    expect(needsSecondFactor("/sso/register")).toBe(true);
+    expect(needsSecondFactor("/sso/update-provider")).toBe(true);
+    expect(needsSecondFactor("/sso/callback/:providerId")).toBe(false);
+    expect(needsSecondFactor("/sso/callback/acme-okta")).toBe(false);
   });
 });

@@ -44,10 +44,12 @@ const OAUTH2_WITHOUT_SESSION: ReadonlySet<string> = new Set([
  * from a sign-in path that never asked for the second factor. Signing in,
  * signing out, reading the session and proving the second factor stay open.
  */
-function needsSecondFactor(path: string): boolean {
+export function needsSecondFactor(path: string): boolean {
   if (path === "/passkey/generate-authenticate-options" || path === "/passkey/verify-authentication") return false;
   if (path.startsWith("/oauth2/")) return !OAUTH2_WITHOUT_SESSION.has(path);
-  if (path.startsWith("/sso/")) return path !== "/sso/callback" && !path.startsWith("/sso/saml2/");
+  // An IdP's callback is a sign-in, which a half-signed-in browser may still finish
+  // (`/sso/callback/:providerId`: the shared callback and SAML are not served, sso/).
+  if (path.startsWith("/sso/")) return !path.startsWith("/sso/callback/");
   return (
     path.startsWith("/api-key/") ||
     path.startsWith("/passkey/") ||
