@@ -248,6 +248,16 @@ describe("MCP route: hostile requests", () => {
     expect(call.status).toBe(200);
   });
 
+  it("400 ERR_MCP_NOT_JSON_RPC for a method or tool name with a lone surrogate: parsers part on what it reads as", async () => {
+    const token = await mcpToken({ roles: ["owner"] });
+    for (const body of [
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_documents\\ud800"}}',
+      '{"jsonrpc":"2.0","id":2,"method":"tools/\\udfffcall","params":{"name":"list_documents"}}',
+    ]) {
+      await expectMcpError(await post(body, token), 400, "invalid_mcp_request", "ERR_MCP_NOT_JSON_RPC");
+    }
+  });
+
   it("413 for a body over the cap, with or without Content-Length", async () => {
     const token = await mcpToken();
     const big = JSON.stringify(

@@ -104,6 +104,12 @@ export async function readMcpRequest(request: Request): Promise<McpRequest> {
   const nameParam = NAME_PARAM[method];
   const name = nameParam ? (params as Record<string, unknown> | undefined)?.[nameParam] : undefined;
   if (nameParam && typeof name !== "string") throw new McpRequestError("ERR_MCP_NOT_JSON_RPC");
+  // RFC 8259 §8.2: a lone surrogate is not a character; parsers replace it
+  // (Go: U+FFFD) or keep it (JavaScript), so the policy and the server
+  // could read two different method or tool names.
+  if (!method.isWellFormed() || (typeof name === "string" && !name.isWellFormed())) {
+    throw new McpRequestError("ERR_MCP_NOT_JSON_RPC");
+  }
 
   const methodHeader = request.headers.get(MCP_HEADER.method);
   if (methodHeader !== null && methodHeader !== method) throw new McpRequestError("ERR_MCP_HEADER_MISMATCH");
