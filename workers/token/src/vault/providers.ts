@@ -153,13 +153,12 @@ export async function deleteProvider(db: D1Database, orgId: string, id: string):
   return deletedProvider.length === 0 ? null : deletedConnections.length;
 }
 
-/** How we authenticate at the provider: its client secret unsealed (RFC 6749 §2.3.1). */
-export async function providerClient(
-  db: D1Database,
-  secret: string,
-  row: ProviderRow,
-  tokenEndpoint = row.tokenEndpoint,
-): Promise<ProviderClient> {
+/**
+ * How we authenticate at the provider: its client secret unsealed (RFC 6749
+ * §2.3.1), always with the client id and token endpoint of the same row — the
+ * secret was set for that pair, and is never sent with another.
+ */
+export async function providerClient(db: D1Database, secret: string, row: ProviderRow): Promise<ProviderClient> {
   const clientSecret =
     row.clientSecretSealed === null
       ? null
@@ -168,5 +167,5 @@ export async function providerClient(
           secretPlace(row.orgId, row.id),
           row.clientSecretSealed,
         );
-  return { tokenEndpoint, clientId: row.clientId, clientSecret };
+  return { tokenEndpoint: row.tokenEndpoint, clientId: row.clientId, clientSecret };
 }
