@@ -5,6 +5,8 @@
  * request could write megabytes to the audit database. The caps are applied
  * in the producing Worker, before the event is queued.
  *
+ * - a string is made well-formed first: a lone UTF-16 surrogate becomes
+ *   U+FFFD (see wellFormedRecord for why);
  * - a string longer than its cap keeps its first characters (never half of a
  *   surrogate pair) and ends with TRUNCATED;
  * - a list keeps its first MAX_LIST_ITEMS items, each capped, and then one
@@ -13,6 +15,7 @@
  *   MAX_DETAIL_BYTES bytes of UTF-8: fields that do not fit are left out and
  *   counted under `_truncated_fields`.
  */
+import type { AuditRecord } from "./audit-record.ts";
 import type { AuditDetailValue } from "./record-audit.ts";
 
 /** Appended to every value that was cut, so a reader knows it was. */
@@ -33,7 +36,9 @@ export const AUDIT_CAPS = {
 /** The key under which `detail` reports how many fields did not fit. */
 export const TRUNCATED_FIELDS_KEY = "_truncated_fields";
 
-export function capString(value: string, maxChars: number): string {
+export function capString(raw: string, maxChars: number): string {
+  // One code unit for one: the length, and so the cut below, is unchanged.
+  const value = raw.toWellFormed();
   if (value.length <= maxChars) return value;
   let end = maxChars;
   const last = value.charCodeAt(end - 1);
@@ -100,4 +105,70 @@ export function serialiseCappedDetail(detail: Readonly<Record<string, AuditDetai
   }
   if (dropped > 0) out[TRUNCATED_FIELDS_KEY] = dropped;
   return JSON.stringify(out);
+}
+
+/**
+ * A record with every string well-formed: each lone UTF-16 surrogate in a
+ * field, or in a key or value inside `detail`, replaced by U+FFFD.
+ *
+ * Why: the hash covers the JavaScript canonical form (chain.ts), where
+ * JSON.stringify writes a lone surrogate as the escape `\udc00`; SQLite's
+ * json_extract, which the rows are stored through (write-audit-batch.ts),
+ * decodes that escape to bytes that are not UTF-8, and D1 reads them back as
+ * U+FFFD. The stored row would then differ from the hashed one, verify would
+ * report a hash mismatch nobody made, and, stopping at the first broken link,
+ * never report a real one after it. Anyone choosing a subject (an external
+ * issuer's `sub`, a revoked subject) could do that to an org's chain.
+ *
+ * The producers' caps already do this; the consumer does it again because it
+ * does not trust producers (an older one, or one that skipped the caps).
+ * `detail` is re-serialised only when something in it changed, so the stored
+ * text of every well-formed event is exactly what its producer sent.
+ */
+export function wellFormedRecord(record: AuditRecord): AuditRecord {
+  return {
+    ...record,
+    id: record.id.toWellFormed(),
+    orgId: record.orgId?.toWellFormed() ?? record.orgId,
+    kind: record.kind.toWellFormed(),
+    outcome: record.outcome.toWellFormed(),
+    subject: record.subject?.toWellFormed() ?? record.subject,
+    actor: record.actor?.toWellFormed() ?? record.actor,
+    clientId: record.clientId?.toWellFormed() ?? record.clientId,
+    detail: wellFormedDetail(record.detail),
+  };
+}
+
+function wellFormedDetail(detail: string): string {
+  // A raw lone surrogate outside any JSON string (or a detail that is not JSON).
+  const text = detail.toWellFormed();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  // Escaped (`\ud800`) or raw lone surrogates inside JSON strings.
+  const state = { changed: false };
+  const repaired = wellFormedJson(parsed, state);
+  return state.changed ? JSON.stringify(repaired) : text;
+}
+
+function wellFormedJson(value: unknown, state: { changed: boolean }): unknown {
+  if (typeof value === "string") {
+    if (value.isWellFormed()) return value;
+    state.changed = true;
+    return value.toWellFormed();
+  }
+  if (Array.isArray(value)) return value.map((item) => wellFormedJson(item, state));
+  if (typeof value === "object" && value !== null) {
+    // fromEntries defines own properties: a `__proto__` key stays a key, as JSON.parse left it.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => {
+        if (!key.isWellFormed()) state.changed = true;
+        return [key.toWellFormed(), wellFormedJson(item, state)];
+      }),
+    );
+  }
+  return value;
 }

@@ -1,4 +1,5 @@
 import type { AuditRecord } from "./audit-record.ts";
+import { wellFormedRecord } from "./caps.ts";
 import { type ChainedRecord, canonicalForm, canonicalHash, chainOf, GENESIS_HASH } from "./chain.ts";
 
 const IDS_PER_LOOKUP = 100;
@@ -44,9 +45,13 @@ export interface WriteReport {
  * back, and it starts again from the reads. The same holds for an id written
  * by another writer between the read and the write (the primary key refuses
  * it). Nothing is ever half-chained.
+ *
+ * Every string is made well-formed before the canonical form is built
+ * (caps.ts, wellFormedRecord): a lone surrogate would be stored as U+FFFD
+ * but hashed as its escape, breaking the chain on a row nobody altered.
  */
 export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<WriteReport> {
-  const unique = [...new Map(records.map((record) => [record.id, record])).values()];
+  const unique = [...new Map(records.map(wellFormedRecord).map((record) => [record.id, record])).values()];
   if (unique.length === 0) return { written: 0, skipped: 0, attempts: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
