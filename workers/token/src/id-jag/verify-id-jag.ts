@@ -146,12 +146,39 @@ async function verifyExternal(
   const trusted = await findTrustedIssuer(context.env.DB, client.orgId, issuer);
   if (!trusted) throw refused("issuer not trusted by this org");
   const algorithms = [...CLIENT_ASSERTION_ALGS];
+  const { jwksUri } = trusted;
   // The issuer may have rotated: its set is read again once when it lacks the key.
   return verifyWithKeyReread(
-    await remoteKeyResolver(trusted.jwksUri),
-    () => refreshedRemoteKeyResolver(trusted.jwksUri),
+    issuerKeys(await remoteKeyResolver(jwksUri), jwksUri),
+    async () => {
+      const fresh = await refreshedRemoteKeyResolver(jwksUri);
+      return fresh && issuerKeys(fresh, jwksUri);
+    },
     (keys) => verifyJwt(assertion, issuer, keys, algorithms, context),
   );
+}
+
+/** A key in a trusted issuer's JWKS that WebCrypto will not import (off its curve, the wrong size). */
+class UnusableIssuerKey extends Error {
+  override readonly name = "UnusableIssuerKey";
+}
+
+/**
+ * An external issuer's key set. jose imports the key the assertion names
+ * while resolving it; a key WebCrypto refuses (an off-curve EC point is an
+ * OperationError, no JOSEError) is the third party's bad data, so the
+ * assertion fails (RFC 7521 §4.1.1: invalid_grant) instead of our answering
+ * 500. jose's own errors (no matching key: the reread) pass unchanged.
+ */
+function issuerKeys(keys: JWTVerifyGetKey, jwksUri: string): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await keys(header, token);
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw error;
+      throw new UnusableIssuerKey(`${jwksUri}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
 }
 
 function verifyJwt(
@@ -175,6 +202,10 @@ function verifyJwt(
 function describe(error: unknown): OAuthError {
   if (error instanceof OAuthError) return error;
   if (error instanceof ClientKeysError) return refused("the issuer's keys are unavailable");
+  if (error instanceof UnusableIssuerKey) {
+    console.warn("id-jag: unusable key in a trusted issuer's JWKS", error.message);
+    return refused("the issuer's keys are unusable");
+  }
   if (error instanceof joseErrors.JWTExpired) return refused("expired");
   if (error instanceof joseErrors.JWKSNoMatchingKey) return refused("signed by a key the issuer does not publish");
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return refused("signature invalid");
