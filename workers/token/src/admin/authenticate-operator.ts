@@ -4,16 +4,11 @@ import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
-import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
-import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
+import { authenticateResourceToken } from "../http/resource-token.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 import type { AdminEnv } from "./types.ts";
-
-/** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * Authenticates the admin API's caller as a platform operator: an RFC 9068
@@ -22,11 +17,14 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  * credentials for an operator client (an `oauth_client` row with no org,
  * still active) and not revoked in the platform's revocation state.
  *
- * Answers (RFC 6750 §3.1): no bearer token → 401 with a bare challenge; a
+ * The token and its DPoP binding are checked by http/resource-token.ts (a
+ * bound token only with the DPoP scheme and a fresh proof, RFC 9449 §7.1).
+ * Answers (RFC 6750 §3.1): no token → 401 with a bare challenge; a
  * malformed header → 400 `invalid_request`; a token that does not verify,
  * is for another audience, or is revoked → 401 `invalid_token` with the
- * verifier's code; a valid token without `admin` → 403
- * `insufficient_scope`; an `admin` token not of the platform → 403 `forbidden`.
+ * verifier's code; a DPoP refusal → 401 with a `DPoP` challenge; a valid
+ * token without `admin` → 403 `insufficient_scope`; an `admin` token not
+ * of the platform → 403 `forbidden`.
  *
  * Every check reads the source of truth (D1 for keys and the client, the
  * platform's Durable Object for revocations): admin calls are rare, and an
@@ -34,33 +32,18 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  */
 export function authenticateOperator(): MiddlewareHandler<AdminEnv> {
   return async (c, next) => {
-    const header = c.req.header("Authorization");
-    if (header === undefined || !/^bearer(\s|$)/i.test(header)) return bearerErrorResponse({ realm: REALM });
-    const token = BEARER.exec(header)?.[1];
-    if (!token) {
-      return bearerErrorResponse({
-        realm: REALM,
-        error: "invalid_request",
-        description: "malformed Authorization header",
-      });
-    }
     const issuer = tokenConfig(c.env).issuer;
-    let claims: AccessTokenClaims;
-    try {
-      claims = await verifyAccessToken(token, {
-        issuer,
-        audience: adminAudience(issuer),
-        resolveKey: databaseKeyResolver(c.env.DB),
-      });
-      if (await isRevoked(c.env, claims)) throw new TokenVerificationError("ERR_TOKEN_REVOKED");
-    } catch (error) {
-      if (!(error instanceof TokenVerificationError)) throw error;
-      return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
-    }
+    const authenticated = await authenticateResourceToken(c.env, c.req.raw, {
+      audience: adminAudience(issuer),
+      stillValid: async (claims) => !(await isRevoked(c.env, claims)),
+    });
+    if (authenticated instanceof Response) return authenticated;
+    const { claims } = authenticated;
     const scopes = (claims.scope ?? "").split(" ");
     if (!scopes.includes(SCOPE.admin)) {
       return bearerErrorResponse({
         realm: REALM,
+        scheme: authenticated.scheme,
         error: "insufficient_scope",
         description: "the admin API needs the admin scope",
         scope: SCOPE.admin,

@@ -1,17 +1,13 @@
 import type { MiddlewareHandler } from "hono";
-import { REALM } from "../../../../shared/contracts/endpoints.ts";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { agentPrincipal, isBrowserFlowClientId } from "../../../../shared/contracts/mcp.ts";
 import { oidcClient } from "../../../../shared/db/schema.ts";
 import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
-import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
-import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
-import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
+import { authenticateResourceToken } from "../http/resource-token.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 
 /** The agent a request of the agent API was authenticated as. */
@@ -50,9 +46,6 @@ async function clientStillActive(db: D1Database, claims: AccessTokenClaims): Pro
   return !!client && client.status === "active" && client.orgId === claims.org_id;
 }
 
-/** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-
 /**
  * Authenticates the agent API's caller (mcp/agent-api.ts): an RFC 9068
  * access token for the API audience (the issuer's default audience, the
@@ -62,40 +55,24 @@ const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
  * (mcp.ts agentPrincipal: a client acting as itself, a delegated token, or
  * a client a person authorized in the browser, asking for that person).
  *
- * Answers (RFC 6750 §3.1): no bearer token → 401 with a bare challenge; a
- * malformed header → 400 `invalid_request`; a token that does not verify,
- * is for another audience, or is revoked → 401 `invalid_token` with the
- * verifier's code; a person's own token or a platform token → 403
+ * The token and its DPoP binding are checked by http/resource-token.ts (a
+ * bound token, as under an org's `require_dpop_for_agents`, only with the
+ * DPoP scheme and a fresh proof, RFC 9449 §7.1). Answers (RFC 6750 §3.1):
+ * no token → 401 with a bare challenge; a malformed header → 400
+ * `invalid_request`; a token that does not verify, is for another
+ * audience, or is revoked → 401 `invalid_token` with the verifier's code;
+ * a DPoP refusal → 401 with a `DPoP` challenge; a person's own token or a platform token → 403
  * `forbidden` `ERR_NOT_AN_AGENT`.
  */
 export function authenticateAgent(): MiddlewareHandler<AgentEnv> {
   return async (c, next) => {
-    const header = c.req.header("Authorization");
-    if (header === undefined || !/^bearer(\s|$)/i.test(header)) return bearerErrorResponse({ realm: REALM });
-    const token = BEARER.exec(header)?.[1];
-    if (!token) {
-      return bearerErrorResponse({
-        realm: REALM,
-        error: "invalid_request",
-        description: "malformed Authorization header",
-      });
-    }
-    const config = tokenConfig(c.env);
-    let claims: AccessTokenClaims;
-    try {
-      claims = await verifyAccessToken(token, {
-        issuer: config.issuer,
-        audience: config.defaultAudience,
-        resolveKey: databaseKeyResolver(c.env.DB),
-      });
-      if (!(await clientStillActive(c.env.DB, claims))) throw new TokenVerificationError("ERR_TOKEN_REVOKED");
-      if (await new RevocationReader(c.env.ORG_STATE).isRevoked(claims)) {
-        throw new TokenVerificationError("ERR_TOKEN_REVOKED");
-      }
-    } catch (error) {
-      if (!(error instanceof TokenVerificationError)) throw error;
-      return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
-    }
+    const authenticated = await authenticateResourceToken(c.env, c.req.raw, {
+      audience: tokenConfig(c.env).defaultAudience,
+      stillValid: async (claims) =>
+        (await clientStillActive(c.env.DB, claims)) && !(await new RevocationReader(c.env.ORG_STATE).isRevoked(claims)),
+    });
+    if (authenticated instanceof Response) return authenticated;
+    const { claims } = authenticated;
     const principal = agentPrincipal(claims);
     if (!principal || claims.org_id === PLATFORM_ORG_ID) {
       return httpErrorResponse(

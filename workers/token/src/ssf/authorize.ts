@@ -3,15 +3,10 @@ import type { Scope } from "../../../../shared/contracts/scopes.ts";
 import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
-import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
-import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
+import { authenticateResourceToken } from "../http/resource-token.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
-
-/** RFC 6750 §2.1: `Bearer` (any case), one or more spaces, a b64token. */
-const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /** Who called the transmitter: one client of one org. */
 export interface OrgPrincipal {
@@ -22,16 +17,18 @@ export interface OrgPrincipal {
 
 /**
  * Authorises a call to the transmitter (ENDPOINT.ssf) as one org's client:
- * an RFC 9068 access token for ssfAudience(issuer), not DPoP-bound (no
- * proof is checked here), carrying `scope`, minted by client_credentials
+ * an RFC 9068 access token for ssfAudience(issuer) (a DPoP-bound one only
+ * with the DPoP scheme and a fresh proof, http/resource-token.ts, RFC 9449
+ * §7.1), carrying `scope`, minted by client_credentials
  * for a client that is still active in that org and registered with the
  * scope, and not revoked in the org's Durable Object. Human session tokens
  * and delegated (`act`) tokens are refused: streams and subscriptions
  * belong to a service, registered by an operator.
  *
- * Answers (RFC 6750 §3.1): no bearer → 401 bare challenge; malformed header
+ * Answers (RFC 6750 §3.1): no token → 401 bare challenge; malformed header
  * → 400 `invalid_request`; a token that does not verify, is for another
- * audience, or is revoked → 401 `invalid_token` with the verifier's code;
+ * audience, or is revoked → 401 `invalid_token` with the verifier's code; a
+ * DPoP refusal → 401 with a `DPoP` challenge (RFC 9449 §7.1);
  * without the scope → 403 `insufficient_scope`; a valid token that is not an
  * org client's → 403 `forbidden`. Returns the principal, or the answer.
  *
@@ -43,36 +40,16 @@ export async function authorizeOrgClient(
   request: Request,
   scope: Scope,
 ): Promise<OrgPrincipal | Response> {
-  const header = request.headers.get("Authorization");
-  if (header === null || !/^bearer(\s|$)/i.test(header)) return bearerErrorResponse({ realm: REALM });
-  const token = BEARER.exec(header)?.[1];
-  if (!token) {
-    return bearerErrorResponse({
-      realm: REALM,
-      error: "invalid_request",
-      description: "malformed Authorization header",
-    });
-  }
-  const issuer = tokenConfig(env).issuer;
-  let claims: AccessTokenClaims;
-  try {
-    claims = await verifyAccessToken(token, {
-      issuer,
-      audience: ssfAudience(issuer),
-      resolveKey: databaseKeyResolver(env.DB),
-    });
-    // RFC 9449 §7.1: a DPoP-bound token is not a bearer token; we check no proof here.
-    if (claims.cnf !== undefined) throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "DPoP-bound token");
-    if (claims.org_id !== PLATFORM_ORG_ID && (await isRevoked(env, claims))) {
-      throw new TokenVerificationError("ERR_TOKEN_REVOKED");
-    }
-  } catch (error) {
-    if (!(error instanceof TokenVerificationError)) throw error;
-    return bearerErrorResponse({ realm: REALM, error: "invalid_token", description: error.publicDescription });
-  }
+  const authenticated = await authenticateResourceToken(env, request, {
+    audience: ssfAudience(tokenConfig(env).issuer),
+    stillValid: async (claims) => claims.org_id === PLATFORM_ORG_ID || !(await isRevoked(env, claims)),
+  });
+  if (authenticated instanceof Response) return authenticated;
+  const { claims } = authenticated;
   if (!(claims.scope ?? "").split(" ").includes(scope)) {
     return bearerErrorResponse({
       realm: REALM,
+      scheme: authenticated.scheme,
       error: "insufficient_scope",
       description: `this needs the ${scope} scope`,
       scope,
