@@ -42,6 +42,8 @@ describe("admin API over the console's session", () => {
     expect(((await created.json()) as { client_secret: string }).client_secret).toBeTypeOf("string");
 
     await expectHttpError(await call(owner.token, "GET", `/orgs/${other}/clients`), 403, "forbidden");
+    // An org segment that is not percent-encoded UTF-8 names no org of theirs either (not a 500).
+    await expectHttpError(await call(owner.token, "GET", "/orgs/%E0%A4%A/clients"), 403, "forbidden");
     // Platform-wide routes stay the platform's.
     await expectHttpError(await call(owner.token, "POST", "/orgs", { name: "Mine" }), 403, "forbidden");
     await expectHttpError(await call(owner.token, "GET", "/keys"), 403, "forbidden");

@@ -16,10 +16,20 @@ const SELF_NARROWING: ReadonlySet<string> = new Set([
   "GET /me",
 ]);
 
-/** `/orgs/{org}/…` → the org id; anything else → undefined. */
-function orgOfPath(path: string): string | undefined {
+/**
+ * `/orgs/{org}/…` → the org id; anything else → undefined. A segment that
+ * is not valid percent-encoded UTF-8 (RFC 3986 §2.1, `%E0%A4%A`) names no
+ * org anyone administers: null, refused like another org's id.
+ */
+function orgOfPath(path: string): string | null | undefined {
   const match = /^\/orgs\/([^/]+)\/./.exec(path);
-  return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
+  if (match?.[1] === undefined) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch (error) {
+    if (error instanceof URIError) return null;
+    throw error;
+  }
 }
 
 /**
@@ -36,7 +46,8 @@ export function authorizeReach(): MiddlewareHandler<AdminEnv> {
     if (!reach.platform) {
       const path = new URL(c.req.url).pathname.slice(ENDPOINT.admin.length) || "/";
       const org = orgOfPath(path);
-      const allowed = org === undefined ? SELF_NARROWING.has(`${c.req.method} ${path}`) : reach.orgIds.has(org);
+      const allowed =
+        org === undefined ? SELF_NARROWING.has(`${c.req.method} ${path}`) : org !== null && reach.orgIds.has(org);
       if (!allowed) return httpErrorResponse("forbidden", "you administer other organizations only");
     }
     await next();
