@@ -1,4 +1,5 @@
 import { SET_MEDIA_TYPE } from "../../../../shared/contracts/ssf.ts";
+import { readStreamCapped } from "../../../../shared/http/read-body.ts";
 
 /** What a push attempt came to (RFC 8935 §2.2–§2.4). */
 export type PushOutcome =
@@ -15,6 +16,13 @@ export type PushTransport = Pick<Fetcher, "fetch">;
 const PUSH_TIMEOUT_MS = 10_000;
 
 /**
+ * Most of a 400's body read (RFC 8935 §2.3: `{err, description}`, a few
+ * hundred bytes). The body is read inside the org's transmitter object: a
+ * receiver streaming megabytes must not fill its memory.
+ */
+export const MAX_PUSH_ERROR_BODY_BYTES = 4 * 1024;
+
+/**
  * Where pushes go out: the optional SSF_PUSH_OUTBOUND service binding (an
  * egress Worker, e.g. one with fixed addresses a receiver allow-lists; the
  * in-runtime tests bind a real receiver Worker there), else the Worker's own
@@ -29,7 +37,7 @@ export function pushTransport(env: TokenEnv): PushTransport {
  * RFC 8935 §2: one SET, POSTed as `application/secevent+jwt` with the
  * Authorization the receiver registered. §2.2: 202 is success (any 2xx is
  * taken as received). §2.3: a 400 whose JSON names an `err` is the
- * receiver's refusal of that SET. Redirects are not followed: the endpoint
+ * receiver's refusal of that SET (its body read to a cap). Redirects are not followed: the endpoint
  * is what the receiver registered, and the Authorization must not travel.
  */
 export async function pushSet(
@@ -59,13 +67,27 @@ export async function pushSet(
     return { kind: "delivered" };
   }
   if (response.status === 400) {
-    const body: unknown = await response.json().catch(() => undefined);
+    const body = await errorBody(response);
     const err = typeof body === "object" && body !== null ? (body as { err?: unknown }).err : undefined;
     if (typeof err === "string") return { kind: "rejected", err: err.slice(0, 64) };
     return { kind: "retry", error: "400 without err" };
   }
   await response.body?.cancel();
   return { kind: "retry", error: `HTTP ${response.status}` };
+}
+
+/**
+ * A 400's JSON body, read to MAX_PUSH_ERROR_BODY_BYTES at most (whatever
+ * Content-Length says): a longer one is no RFC 8935 §2.3 error, so its
+ * stream is cancelled at the cap and it reads as no body at all, like one
+ * that is not JSON.
+ */
+async function errorBody(response: Response): Promise<unknown> {
+  try {
+    return JSON.parse(new TextDecoder().decode(await readStreamCapped(response.body, MAX_PUSH_ERROR_BODY_BYTES)));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Backoff before attempt n+1 after n failures: 1 s, 2 s, 4 s, … capped at 5 minutes. */
