@@ -18,6 +18,29 @@ function countingSources(): { sources: JwksSources; calls: { jwks: number } } {
   return { sources: { KV: env.KV, tokenService: counting }, calls };
 }
 
+/** The real KV binding, with a fault we switch on: every read then rejects, as during a KV incident. */
+function failingKv() {
+  let failing = false;
+  const kv = new Proxy(env.KV, {
+    get(target, property) {
+      if (property === "get" && failing) return () => Promise.reject(new Error("KV unavailable"));
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { kv, fail: () => (failing = true) };
+}
+
+/** A kid the real token Worker lists in its JWKS (it creates its first signing key on first need). */
+async function listedKid(): Promise<string> {
+  const kid = ((await tokenService(env).jwks()).keys[0] as { kid?: string } | undefined)?.kid;
+  expect(kid).toEqual(expect.any(String));
+  return kid as string;
+}
+
+const MAX_AGE_MS = 50;
+const pastMaxAge = () => new Promise((resolve) => setTimeout(resolve, MAX_AGE_MS + 20));
+
 async function publicJwk(kid: string) {
   const { publicKey } = await generateKeyPair("ES256", { extractable: true });
   return { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" };
@@ -64,5 +87,60 @@ describe("JwksCache", () => {
     const cache = new JwksCache(countingSources().sources, 60_000);
     expect(await cache.resolve("good")).toBeDefined();
     for (const kid of ["has-d", "rs", "enc"]) expect(await cache.resolve(kid)).toBeUndefined();
+  });
+});
+
+describe("JwksCache past its max age (README: a retired key drops out within a minute)", () => {
+  it("KV failing: a key the token Worker no longer lists stops verifying; one it lists is found through it", async () => {
+    const listed = await listedKid();
+    // "retired" stands for an emergency-retired key: in the KV copy the isolate loaded, gone from D1.
+    await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [await publicJwk("retired")] }));
+    const { kv, fail } = failingKv();
+    const { sources, calls } = countingSources();
+    const cache = new JwksCache({ ...sources, KV: kv }, 60_000, MAX_AGE_MS);
+    expect(await cache.resolve("retired")).toBeDefined();
+    expect(calls.jwks).toBe(0);
+
+    fail();
+    await pastMaxAge();
+    expect(await cache.resolve("retired")).toBeUndefined();
+    expect(await cache.resolve(listed)).toBeDefined();
+    // The token Worker was asked despite the unknown-kid cooldown (60 s): the set had expired.
+    expect(calls.jwks).toBe(1);
+  });
+
+  it("KV's copy gone: the set is refreshed from the token Worker, not kept", async () => {
+    const listed = await listedKid();
+    await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [await publicJwk("retired")] }));
+    const { sources, calls } = countingSources();
+    const cache = new JwksCache(sources, 60_000, MAX_AGE_MS);
+    expect(await cache.resolve("retired")).toBeDefined();
+
+    await env.KV.delete(KV_KEY.jwks);
+    await pastMaxAge();
+    expect(await cache.resolve("retired")).toBeUndefined();
+    expect(await cache.resolve(listed)).toBeDefined();
+    expect(calls.jwks).toBe(1);
+  });
+
+  it("KV and the token Worker both failing: no key is served (fail closed), and the call does not throw", async () => {
+    await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [await publicJwk("retired")] }));
+    const { kv, fail } = failingKv();
+    let originCalls = 0;
+    const tokenServiceDown: JwksSources["tokenService"] = {
+      jwks: async () => {
+        originCalls += 1;
+        throw new Error("token Worker unreachable");
+      },
+    };
+    const cache = new JwksCache({ KV: kv, tokenService: tokenServiceDown }, 60_000, MAX_AGE_MS);
+    expect(await cache.resolve("retired")).toBeDefined();
+
+    fail();
+    await pastMaxAge();
+    expect(await cache.resolve("retired")).toBeUndefined();
+    expect(await cache.resolve("retired")).toBeUndefined();
+    // A failed call holds the token Worker off for the cooldown: an outage costs it one call, not one per request.
+    expect(originCalls).toBe(1);
   });
 });

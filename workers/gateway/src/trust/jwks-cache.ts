@@ -18,12 +18,20 @@ export interface JwksSources {
  * reachable only over the service binding, so no public request can make
  * the token Worker read D1), at most once per cooldown so a flood of
  * made-up kids cannot turn into a flood of reads.
+ *
+ * A set is served for at most `maxAgeMs` after it was loaded: that bound is
+ * how long an emergency-retired (compromised) key keeps verifying here. Past
+ * it, a set KV cannot refresh (KV failing, or its copy gone) is refreshed
+ * from the token Worker; if neither answers, no key is served (fail closed:
+ * the token is refused as under an unknown kid, 401 invalid_token
+ * ERR_TOKEN_KID_UNKNOWN) rather than the old set indefinitely.
  */
 export class JwksCache {
   private keys = new Map<string, CryptoKey>();
-  private loadedAt = 0;
+  private loadedAt = Number.NEGATIVE_INFINITY;
   private lastKvReload = Number.NEGATIVE_INFINITY;
   private lastOriginReload = Number.NEGATIVE_INFINITY;
+  private lastOriginFailure = Number.NEGATIVE_INFINITY;
   private readonly reloads = new SingleFlight<void>();
 
   constructor(
@@ -34,18 +42,27 @@ export class JwksCache {
   ) {}
 
   readonly resolve: KeyResolver = async (kid) => {
-    const fresh = Date.now() - this.loadedAt < this.maxAgeMs;
+    const started = Date.now();
+    const fresh = this.isFresh(started);
     const known = this.keys.get(kid);
     if (known && fresh) return known;
     try {
       await this.reload(kid, !fresh);
     } catch (error) {
-      // The keys we already hold stay valid; a token under a kid we cannot
-      // fetch right now is refused as unknown rather than failing the request.
+      // A token under a kid we cannot fetch right now is refused as unknown
+      // rather than failing the request.
       console.error("JWKS reload failed", error);
     }
-    return this.keys.get(kid);
+    // Loaded during this call (a max age of 0 means every call rereads), or still within its max age.
+    if (this.loadedAt >= started || this.isFresh(Date.now())) return this.keys.get(kid);
+    // Past its max age and nothing could refresh it: a key retired since must not keep verifying.
+    this.keys = new Map();
+    return undefined;
   };
+
+  private isFresh(now: number): boolean {
+    return now - this.loadedAt < this.maxAgeMs;
+  }
 
   /**
    * Concurrent callers share one reload (shared/isolate/single-flight.ts);
@@ -59,15 +76,35 @@ export class JwksCache {
     const now = Date.now();
     if (expired || now - this.lastKvReload >= this.cooldownMs) {
       this.lastKvReload = now;
-      const fromKv = await this.sources.KV.get<{ keys?: unknown }>(KV_KEY.jwks, "json");
-      if (fromKv) await this.adopt(fromKv.keys);
+      const fromKv = await this.readKv();
+      const adopted = fromKv !== null && (await this.adopt(fromKv.keys));
       // The KV copy can lag a key the token Worker has just created.
-      if (this.keys.has(kid)) return;
+      if (adopted && this.keys.has(kid)) return;
     }
-    if (now - this.lastOriginReload < this.cooldownMs) return;
+    // An expired set KV did not refresh has only the token Worker left; its
+    // cooldown then holds only after a failed call, so an outage of both
+    // does not cost it one call per request.
+    const stillExpired = !this.isFresh(Date.now());
+    const lastAttempt = stillExpired ? this.lastOriginFailure : this.lastOriginReload;
+    if (now - lastAttempt < this.cooldownMs) return;
     this.lastOriginReload = now;
-    const body: { keys?: unknown } = await this.sources.tokenService.jwks();
-    await this.adopt(body.keys);
+    try {
+      const body: { keys?: unknown } = await this.sources.tokenService.jwks();
+      await this.adopt(body.keys);
+    } catch (error) {
+      this.lastOriginFailure = now;
+      throw error;
+    }
+  }
+
+  /** The KV copy of the JWKS; null when KV is failing or holds none (the token Worker is asked next). */
+  private async readKv(): Promise<{ keys?: unknown } | null> {
+    try {
+      return await this.sources.KV.get<{ keys?: unknown }>(KV_KEY.jwks, "json");
+    } catch (error) {
+      console.error("JWKS: KV read failed", error);
+      return null;
+    }
   }
 
   /** Replaces the key set with the usable keys of a JWKS; false if it had none. */
