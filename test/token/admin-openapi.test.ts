@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { PROBLEM_CONTENT_TYPE } from "../../shared/errors/problem.ts";
 import { adminRouter } from "../../workers/token/src/admin/router.ts";
+import { orgAdminReaches } from "../../workers/token/src/admin/authorize.ts";
 import { registeredRoutes } from "../../workers/token/src/admin/route.ts";
 import { openApiPath } from "../../workers/token/src/openapi/document.ts";
 
@@ -106,5 +107,29 @@ describe("admin API: the OpenAPI document", () => {
     expect(types).toContainEqual(
       expect.objectContaining({ type: "urn:mono-auth:problem:not_found", code: "not_found" }),
     );
+  });
+
+  it("says an operation is open to org admins exactly when admin/authorize.ts lets an org admin call it", async () => {
+    const { document } = await fetchDocument();
+    const ORG = "org_openapi_reach";
+    const OPENAPI_PATH = ENDPOINT.adminOpenApi.slice(ENDPOINT.admin.length);
+    let orgOperations = 0;
+    for (const [path, item] of Object.entries(document.paths as Record<string, Record<string, Json>>)) {
+      if (path === OPENAPI_PATH) continue; // served before authentication
+      // A concrete request: the caller's own org in {org}, any value elsewhere.
+      const concrete = path.replaceAll("{org}", ORG).replace(/\{[^}]+\}/g, "x");
+      for (const [method, op] of Object.entries(item)) {
+        const reaches = orgAdminReaches(new Set([ORG]), method.toUpperCase(), concrete);
+        const expected = !reaches
+          ? "Platform operators only."
+          : path.startsWith("/orgs/{org}/")
+            ? "Platform operators, and admins (owner or admin role) of the organization in the path."
+            : "Platform operators; org admins see their own organizations only.";
+        expect(op["x-access"], `${method} ${path}`).toBe(expected);
+        if (path.startsWith("/orgs/{org}/")) orgOperations++;
+      }
+    }
+    // Every operation below an org is its admins' (the console's pages rely on it).
+    expect(orgOperations).toBeGreaterThan(40);
   });
 });

@@ -46,7 +46,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     admin,
     "get",
     REQUESTS,
-    { summary: "Agents' access requests, newest first (overdue pending ones read as expired)" },
+    { summary: "Agents' access requests, newest first (overdue pending ones read as expired)", orgAdmins: "org" },
     async (c) => {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "access_request.list" });
@@ -61,7 +61,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     },
   );
 
-  route(admin, "get", `${REQUESTS}/:id`, { summary: "One access request" }, async (c) => {
+  route(admin, "get", `${REQUESTS}/:id`, { summary: "One access request", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     const id = c.req.param("id");
     auditDetail(c, { action: "access_request.show", request_id: id });
@@ -72,7 +72,10 @@ export function accessRequestRoutes(admin: AdminApp): void {
     admin,
     "post",
     `${REQUESTS}/:id/approve`,
-    { summary: "Approve a pending request, optionally narrowing tools, scopes and TTL: creates a grant" },
+    {
+      summary: "Approve a pending request, optionally narrowing tools, scopes and TTL: creates a grant",
+      orgAdmins: "org",
+    },
     async (c) => {
       const orgId = await requireOrg(c);
       const id = c.req.param("id");
@@ -96,7 +99,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     },
   );
 
-  route(admin, "post", `${REQUESTS}/:id/deny`, { summary: "Deny a pending request" }, async (c) => {
+  route(admin, "post", `${REQUESTS}/:id/deny`, { summary: "Deny a pending request", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     const id = c.req.param("id");
     auditDetail(c, { action: "access_request.deny", request_id: id });
@@ -108,7 +111,7 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json({ access_request: accessRequestView(denied) });
   });
 
-  route(admin, "get", GRANTS, { summary: "The org's MCP grants" }, async (c) => {
+  route(admin, "get", GRANTS, { summary: "The org's MCP grants", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "mcp_grant.list" });
     const status = queryOneOf(c.req.query("status"), "status", MCP_GRANT_STATUS);
@@ -121,37 +124,55 @@ export function accessRequestRoutes(admin: AdminApp): void {
     return c.json({ grants: grants.map(grantView) });
   });
 
-  route(admin, "delete", `${GRANTS}/:id`, { summary: "Revoke an MCP grant (a revocation event)" }, async (c) => {
-    const orgId = await requireOrg(c);
-    const id = c.req.param("id");
-    auditDetail(c, { action: "mcp_grant.revoke", grant_id: id });
-    const grant = await revokeGrant(reviewDeps(c), orgId, id, c.get("operator").subject);
-    if (!grant) throw new HttpError("not_found", "no such grant in this org");
-    return c.json(grantView(grant));
-  });
+  route(
+    admin,
+    "delete",
+    `${GRANTS}/:id`,
+    { summary: "Revoke an MCP grant (a revocation event)", orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const id = c.req.param("id");
+      auditDetail(c, { action: "mcp_grant.revoke", grant_id: id });
+      const grant = await revokeGrant(reviewDeps(c), orgId, id, c.get("operator").subject);
+      if (!grant) throw new HttpError("not_found", "no such grant in this org");
+      return c.json(grantView(grant));
+    },
+  );
 
-  route(admin, "get", WEBHOOK, { summary: "The org's access-request webhook" }, async (c) => {
+  route(admin, "get", WEBHOOK, { summary: "The org's access-request webhook", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "access_webhook.show" });
     return c.json({ url: (await webhookUrl(c.env.DB, orgId)) ?? null });
   });
 
-  route(admin, "put", WEBHOOK, { summary: "Set the org's access-request webhook (signed JWS POSTs)" }, async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "access_webhook.set" });
-    const body = await readJsonObject(c);
-    onlyFields(body, ["url"]);
-    const url = publicHttpsUrl("url", requiredString(body, "url", { max: 1024 }));
-    await setWebhookUrl(c.env.DB, orgId, url);
-    return c.json({ url });
-  });
+  route(
+    admin,
+    "put",
+    WEBHOOK,
+    { summary: "Set the org's access-request webhook (signed JWS POSTs)", orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "access_webhook.set" });
+      const body = await readJsonObject(c);
+      onlyFields(body, ["url"]);
+      const url = publicHttpsUrl("url", requiredString(body, "url", { max: 1024 }));
+      await setWebhookUrl(c.env.DB, orgId, url);
+      return c.json({ url });
+    },
+  );
 
-  route(admin, "delete", WEBHOOK, { summary: "Remove the org's access-request webhook" }, async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "access_webhook.delete" });
-    await setWebhookUrl(c.env.DB, orgId, null);
-    return c.json({ url: null });
-  });
+  route(
+    admin,
+    "delete",
+    WEBHOOK,
+    { summary: "Remove the org's access-request webhook", orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "access_webhook.delete" });
+      await setWebhookUrl(c.env.DB, orgId, null);
+      return c.json({ url: null });
+    },
+  );
 }
 
 function reviewDeps(c: Context<AdminEnv>): ReviewDeps {

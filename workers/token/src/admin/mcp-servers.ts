@@ -102,7 +102,7 @@ export function mcpServerRoutes(admin: AdminApp): void {
     admin,
     "post",
     PATH,
-    { summary: "Register an MCP server the gateway fronts at /mcp/<name>", status: 201 },
+    { summary: "Register an MCP server the gateway fronts at /mcp/<name>", status: 201, orgAdmins: "org" },
     async (c) => {
       const orgId = await requireOrg(c);
       const body = await readJsonObject(c);
@@ -121,15 +121,21 @@ export function mcpServerRoutes(admin: AdminApp): void {
     },
   );
 
-  route(admin, "get", PATH, { summary: "The org's MCP servers, the built-in demo first" }, async (c) => {
-    const orgId = await requireOrg(c);
-    auditDetail(c, { action: "mcp_server.list" });
-    const issuer = tokenConfig(c.env).issuer;
-    const servers = await listMcpServers(c.env.DB, issuer, orgId);
-    return c.json({ servers: servers.map((s) => serverView(s, issuer)) });
-  });
+  route(
+    admin,
+    "get",
+    PATH,
+    { summary: "The org's MCP servers, the built-in demo first", orgAdmins: "org" },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "mcp_server.list" });
+      const issuer = tokenConfig(c.env).issuer;
+      const servers = await listMcpServers(c.env.DB, issuer, orgId);
+      return c.json({ servers: servers.map((s) => serverView(s, issuer)) });
+    },
+  );
 
-  route(admin, "get", `${PATH}/:name`, { summary: "One MCP server of the org" }, async (c) => {
+  route(admin, "get", `${PATH}/:name`, { summary: "One MCP server of the org", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     const name = c.req.param("name");
     auditDetail(c, { action: "mcp_server.show", mcp_server: name });
@@ -143,7 +149,7 @@ export function mcpServerRoutes(admin: AdminApp): void {
     admin,
     "patch",
     `${PATH}/:name`,
-    { summary: "Change an MCP server (status disabled stops the gateway fronting it)" },
+    { summary: "Change an MCP server (status disabled stops the gateway fronting it)", orgAdmins: "org" },
     async (c) => {
       const orgId = await requireOrg(c);
       const name = c.req.param("name");
@@ -165,7 +171,7 @@ export function mcpServerRoutes(admin: AdminApp): void {
     },
   );
 
-  route(admin, "delete", `${PATH}/:name`, { summary: "Remove an MCP server" }, async (c) => {
+  route(admin, "delete", `${PATH}/:name`, { summary: "Remove an MCP server", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     const name = c.req.param("name");
     auditDetail(c, { action: "mcp_server.delete", mcp_server: name });
