@@ -62,8 +62,8 @@ describe("SSF streams through the admin API (operators, mono-auth ssf stream)", 
     const { stream_id } = (await created.json()) as { stream_id: string };
     await expectHttpError(
       await adminRequest("GET", `/orgs/${orgB}/ssf/streams/${stream_id}`, { token }),
-      403,
-      "forbidden",
+      404,
+      "not_found",
     );
     await expectHttpError(await adminRequest("GET", "/orgs/org-none/ssf/streams", { token }), 404, "not_found");
     await expectHttpError(

@@ -113,7 +113,7 @@ describe("SSF stream management (SSF 1.0 §8.1)", () => {
     );
   });
 
-  it("refuses another org's admin with 403 forbidden on every operation of the stream", async () => {
+  it("answers another org's client 404 not_found on every operation of the stream, as for no stream", async () => {
     const ownerToken = await receiverToken(await registerReceiver());
     const streamId = await createStream(ownerToken);
     const otherToken = await receiverToken(await registerReceiver());
@@ -130,7 +130,8 @@ describe("SSF stream management (SSF 1.0 §8.1)", () => {
       ["POST", `/poll/${streamId}`, { ack: [] }],
     ];
     for (const [method, path, body] of calls) {
-      await expectOAuthError(await ssfRequest(method, path, otherToken, body), 403, "forbidden");
+      const refused = await expectOAuthError(await ssfRequest(method, path, otherToken, body), 404, "not_found");
+      expect(refused.error_description, `${method} ${path}`).toBe("no such stream");
     }
     // The other org's list does not show it; the owner still has it.
     expect(await (await ssfRequest("GET", "/streams", otherToken)).json()).toEqual([]);

@@ -69,12 +69,15 @@ export class StreamOperations {
     return streamConfiguration(this.issuer, stream);
   }
 
-  /** The org's stream, or 404 / 403. */
+  /**
+   * The org's stream, or 404 `not_found`: another org's stream is answered
+   * like one that does not exist, as every other noun answers another org's
+   * id, so a caller learns nothing of which ids other orgs hold.
+   */
   async stream(streamId: unknown): Promise<StreamRecord> {
     if (typeof streamId !== "string" || streamId === "") throw new HttpError("invalid_body", "stream_id: required");
     const stream = await findStream(this.env.DB, streamId);
-    if (!stream) throw new HttpError("not_found", "no such stream");
-    if (stream.orgId !== this.orgId) throw new HttpError("forbidden", "the stream belongs to another organization");
+    if (!stream || stream.orgId !== this.orgId) throw new HttpError("not_found", "no such stream");
     return stream;
   }
 
