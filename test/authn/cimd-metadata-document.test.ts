@@ -5,7 +5,8 @@
 // exact code.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { isForbiddenHost, parseClientIdUrl } from "../../workers/authn/src/mcp-clients/client-id-url.ts";
+import { isForbiddenHost } from "../../shared/http/outbound-url.ts";
+import { parseClientIdUrl } from "../../workers/authn/src/mcp-clients/client-id-url.ts";
 import { CIMD_ERROR, CimdError } from "../../workers/authn/src/mcp-clients/errors.ts";
 import {
   CIMD_MAX_CACHE_SECONDS,

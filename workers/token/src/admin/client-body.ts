@@ -3,7 +3,8 @@ import { isMcpResource } from "../../../../shared/contracts/mcp.ts";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { GRANT_TYPE, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { isAcceptableJwksUri, MAX_CLIENT_KEYS, verificationKeys } from "../clients/client-keys.ts";
+import { outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
+import { MAX_CLIENT_KEYS, verificationKeys } from "../clients/client-keys.ts";
 import type { ClientKind, ClientStatus, ConfidentialAuthMethod } from "../clients/types.ts";
 import type { TokenConfig } from "../config.ts";
 import {
@@ -143,7 +144,7 @@ export async function parseNewClient(body: Body, config: TokenConfig): Promise<N
     ownerUserId: fields.ownerUserId ?? null,
     status: fields.status ?? "active",
     authMethod,
-    keys: await parseClientKeys(body, authMethod),
+    keys: await parseClientKeys(body, authMethod, config.issuer),
   };
 }
 
@@ -159,7 +160,7 @@ export function parseClientChanges(body: Body, config: TokenConfig): ClientField
  * of them, and never with a secret method. An inline set must hold at
  * least one public signing key we can use, and no private key material.
  */
-export async function parseClientKeys(body: Body, method: ConfidentialAuthMethod): Promise<ClientKeys> {
+export async function parseClientKeys(body: Body, method: ConfidentialAuthMethod, issuer: string): Promise<ClientKeys> {
   const hasJwks = body.jwks !== undefined && body.jwks !== null;
   const hasUri = body.jwks_uri !== undefined && body.jwks_uri !== null;
   if (method !== "private_key_jwt") {
@@ -169,12 +170,8 @@ export async function parseClientKeys(body: Body, method: ConfidentialAuthMethod
   if (hasJwks === hasUri) throw new HttpError("invalid_body", "jwks: give exactly one of jwks and jwks_uri");
   if (hasUri) {
     const uri = requiredString(body, "jwks_uri", { max: 2048 });
-    if (!isAcceptableJwksUri(uri)) {
-      throw new HttpError(
-        "invalid_body",
-        "jwks_uri: must be an https URL (http only on localhost), without credentials",
-      );
-    }
+    const problem = outboundUrlProblem(uri, issuer);
+    if (problem !== undefined) throw new HttpError("invalid_body", `jwks_uri: ${problem}`);
     return { jwks: null, jwksUri: uri };
   }
   return { jwks: JSON.stringify(await checkInlineJwks(body.jwks)), jwksUri: null };

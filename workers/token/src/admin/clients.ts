@@ -203,7 +203,7 @@ export function clientRoutes(admin: AdminApp): void {
       if (client.authMethod === "private_key_jwt") {
         const body = await readJsonObject(c);
         onlyFields(body, ["jwks", "jwks_uri"]);
-        const keys = await parseClientKeys(body, "private_key_jwt");
+        const keys = await parseClientKeys(body, "private_key_jwt", tokenConfig(c.env).issuer);
         changed = await updateClient(c.env.DB, client.clientId, { jwks: keys.jwks, jwksUri: keys.jwksUri });
       } else {
         secret = generateClientSecret();

@@ -2,7 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { isAcceptableJwksUri } from "../clients/client-keys.ts";
+import { isLoopbackHost, isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
@@ -30,7 +30,10 @@ function issuerView(row: typeof trustedIssuer.$inferSelect) {
  * fragment (http only on localhost, for development).
  */
 function isIssuerIdentifier(value: string): boolean {
-  return isAcceptableJwksUri(value) && !new URL(value).search;
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  if (url.username || url.password || url.search || url.hash) return false;
+  return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
 }
 
 /**
@@ -64,10 +67,13 @@ export function trustedIssuerRoutes(admin: AdminApp): void {
         check: isIssuerIdentifier,
         patternText: "must be an https URL without query or fragment (http only on localhost)",
       });
+      // The ID-JAG verifier fetches it: the shared outbound guard (shared/http/outbound-url.ts).
+      const ownIssuer = tokenConfig(c.env).issuer;
       const jwksUri = requiredString(body, "jwks_uri", {
         max: 2048,
-        check: isAcceptableJwksUri,
-        patternText: "must be an https URL (http only on localhost), without credentials",
+        check: (value) => isPermittedOutboundUrl(value, ownIssuer),
+        patternText:
+          "must be an https URL without credentials or fragment, not a loopback, private, link-local or internal host",
       });
       if (issuer === tokenConfig(c.env).issuer)
         throw new HttpError("invalid_body", "issuer: our own issuer needs no entry");

@@ -2,7 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { member } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { isAcceptableJwksUri } from "../clients/client-keys.ts";
+import { isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 import { startConnect } from "../vault/connect-flow.ts";
 import {
@@ -38,12 +38,19 @@ const NAME: StringRule = {
   patternText: "lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
 };
 const RESOURCE: StringRule = { max: 2048, pattern: /^\S+$/, patternText: "no spaces" };
-/** RFC 6749 §3.1, §3.2: endpoints we call as a client, https only (http on localhost), no credentials or fragment. */
-const ENDPOINT_URL: StringRule = {
-  max: 2048,
-  check: isAcceptableJwksUri,
-  patternText: "must be an https URL (http only on localhost), without credentials or fragment",
-};
+/**
+ * RFC 6749 §3.1, §3.2: endpoints we call as a client (the callback POSTs the
+ * provider's client secret to the token endpoint): https, no credentials or
+ * fragment, no internal host (shared/http/outbound-url.ts).
+ */
+function endpointUrl(issuer: string): StringRule {
+  return {
+    max: 2048,
+    check: (value) => isPermittedOutboundUrl(value, issuer),
+    patternText:
+      "must be an https URL without credentials or fragment, not a loopback, private, link-local or internal host",
+  };
+}
 const CLIENT_ID: StringRule = { max: 512, pattern: /^[\x21-\x7e]+$/, patternText: "printable ASCII, no spaces" };
 const CLIENT_SECRET: StringRule = { max: 1024 };
 const SCOPES = { maxItems: 64, itemMax: 256 };
@@ -59,15 +66,15 @@ const PROVIDER_FIELDS = [
 /** Most providers one org may configure. */
 const MAX_PROVIDERS = 64;
 
-function providerPatch(body: Body): Partial<ProviderFields> {
+function providerPatch(body: Body, issuer: string): Partial<ProviderFields> {
   const patch: Partial<ProviderFields> = {};
   const name = optionalString(body, "name", NAME);
   if (name !== undefined) patch.name = name;
   const resource = optionalString(body, "resource", RESOURCE);
   if (resource !== undefined) patch.resource = resource;
-  const authorization = optionalString(body, "authorization_endpoint", ENDPOINT_URL);
+  const authorization = optionalString(body, "authorization_endpoint", endpointUrl(issuer));
   if (authorization !== undefined) patch.authorizationEndpoint = authorization;
-  const token = optionalString(body, "token_endpoint", ENDPOINT_URL);
+  const token = optionalString(body, "token_endpoint", endpointUrl(issuer));
   if (token !== undefined) patch.tokenEndpoint = token;
   const clientId = optionalString(body, "client_id", CLIENT_ID);
   if (clientId !== undefined) patch.clientId = clientId;
@@ -135,8 +142,8 @@ export function vaultRoutes(admin: AdminApp): void {
       const fields: ProviderFields = {
         name: requiredString(body, "name", NAME),
         resource: requiredString(body, "resource", RESOURCE),
-        authorizationEndpoint: requiredString(body, "authorization_endpoint", ENDPOINT_URL),
-        tokenEndpoint: requiredString(body, "token_endpoint", ENDPOINT_URL),
+        authorizationEndpoint: requiredString(body, "authorization_endpoint", endpointUrl(tokenConfig(c.env).issuer)),
+        tokenEndpoint: requiredString(body, "token_endpoint", endpointUrl(tokenConfig(c.env).issuer)),
         clientId: requiredString(body, "client_id", CLIENT_ID),
         clientSecret: optionalString(body, "client_secret", CLIENT_SECRET) ?? null,
         scopes: optionalList(body, "scopes", SCOPES) ?? [],
@@ -190,7 +197,7 @@ export function vaultRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "vault_provider.update", provider_id: id });
       const body = await readJsonObject(c);
       onlyFields(body, PROVIDER_FIELDS);
-      const patch = providerPatch(body);
+      const patch = providerPatch(body, tokenConfig(c.env).issuer);
       let row: Awaited<ReturnType<typeof updateProvider>>;
       try {
         row = await updateProvider(c.env.DB, vaultSecret(c.env), orgId, id, patch);

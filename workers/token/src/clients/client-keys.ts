@@ -3,6 +3,8 @@ import { BodyTooLargeError, readStreamCapped } from "../../../../shared/http/rea
 import type { StoredClient } from "./types.ts";
 import { PRIVATE_JWK_MEMBERS } from "../../../../shared/jwt/jwk.ts";
 import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
+import { isPermittedOutboundUrl, OutboundUrlError } from "../../../../shared/http/outbound-url.ts";
+import { assertFetchableUrl } from "../http/own-issuer.ts";
 
 /**
  * The public keys a `private_key_jwt` client signs its assertions with
@@ -35,19 +37,13 @@ export class ClientKeysError extends Error {
   override readonly name = "ClientKeysError";
 }
 
-/** Hosts a `jwks_uri` may use plain http for: the local machine (development and tests). */
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
-/** A `jwks_uri` we fetch: https (RFC 7591 §2 "jwks_uri"), or http on the local machine only; no credentials in it. */
-export function isAcceptableJwksUri(value: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  if (url.username || url.password || url.hash) return false;
-  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+/**
+ * A `jwks_uri` we fetch: https (RFC 7591 §2 "jwks_uri"), no credentials or
+ * fragment, and not an internal host (shared/http/outbound-url.ts: loopback
+ * only when our own `issuer` is a loopback origin, i.e. local development).
+ */
+export function isAcceptableJwksUri(value: string, issuer: string): boolean {
+  return isPermittedOutboundUrl(value, issuer);
 }
 
 /**
@@ -80,6 +76,12 @@ interface CachedSet {
 }
 
 const remoteSets = new Map<string, CachedSet>();
+/**
+ * Sets whose last fetch failed, with when and why: a stream of assertions
+ * naming a dead or failing `jwks_uri` (forged ones cost the sender nothing)
+ * makes one fetch per cooldown, not one per request. Bounded like remoteSets.
+ */
+const failedSets = new Map<string, { failedAt: number; reason: string }>();
 /** Concurrent misses share one fetch, taken as data (shared/isolate/single-flight.ts). */
 const fetches = new SingleFlight<CachedSet>();
 
@@ -152,13 +154,36 @@ function remoteUri(client: StoredClient): string {
   return client.jwksUri;
 }
 
-/** Concurrent misses in one isolate share one fetch. */
-function fetchShared(uri: string): Promise<CachedSet> {
-  return fetches.run(uri, () => fetchKeySet(uri));
+/**
+ * Concurrent misses in one isolate share one fetch; a failure is remembered
+ * for the refetch cooldown, so the next requests fail without a fetch.
+ */
+async function fetchShared(uri: string): Promise<CachedSet> {
+  const failed = failedSets.get(uri);
+  if (failed && Date.now() - failed.failedAt < JWKS_REFETCH_COOLDOWN_MS) {
+    throw new ClientKeysError(`${failed.reason} (not retried before the cooldown)`);
+  }
+  try {
+    const set = await fetches.run(uri, () => fetchKeySet(uri));
+    failedSets.delete(uri);
+    return set;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : "jwks_uri fetch failed";
+    failedSets.delete(uri);
+    if (failedSets.size >= MAX_CACHED_SETS) failedSets.delete(failedSets.keys().next().value as string);
+    failedSets.set(uri, { failedAt: Date.now(), reason });
+    throw error;
+  }
 }
 
 async function fetchKeySet(uri: string): Promise<CachedSet> {
-  if (!isAcceptableJwksUri(uri)) throw new ClientKeysError("jwks_uri not acceptable");
+  // Again at fetch time: a row stored before the guard, or written around the admin API, is refused too.
+  try {
+    assertFetchableUrl(uri);
+  } catch (error) {
+    if (error instanceof OutboundUrlError) throw new ClientKeysError(`jwks_uri not acceptable: ${error.message}`);
+    throw error;
+  }
   let response: Response;
   try {
     // No redirects: the registered URI is the one trusted, not wherever it points.

@@ -1,5 +1,6 @@
 import { SSF_DELIVERY, SSF_EVENTS_SUPPORTED, type SsfDeliveryMethod } from "../../../../shared/contracts/ssf.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
+import { outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
 import { seal, unseal } from "../keys/seal.ts";
 import type { StreamSettings } from "./stream-store.ts";
 
@@ -29,9 +30,10 @@ export function unsealAuthorization(secret: string, streamId: string, sealed: st
  * A stream's receiver-supplied settings from a create, replace (PUT) or
  * update (PATCH, with `base` the current settings) body. Unknown members
  * are 400 `invalid_body`, as is a push delivery without a usable endpoint.
- * A push endpoint is https (http only when the issuer itself is http: a
- * local deployment), without credentials or a fragment in the URL; its
- * Authorization value is sealed at rest.
+ * A push endpoint is https, without credentials or a fragment, and never a
+ * loopback, private, link-local or internal host (shared/http/outbound-url.ts;
+ * loopback only when the issuer itself is a loopback origin: a local
+ * deployment); its Authorization value is sealed at rest.
  */
 export async function parseStreamSettings(
   body: Body,
@@ -116,15 +118,10 @@ function pushEndpoint(value: unknown, issuer: string): string {
   if (typeof value !== "string" || value.length > MAX_URI_LENGTH || !URL.canParse(value)) {
     throw new HttpError("invalid_body", "delivery.endpoint_url: the receiver's absolute URL (RFC 8935 §2)");
   }
-  const url = new URL(value);
-  const httpAllowed = new URL(issuer).protocol === "http:";
-  if (url.protocol !== "https:" && !(httpAllowed && url.protocol === "http:")) {
-    throw new HttpError("invalid_body", "delivery.endpoint_url: must be https");
-  }
-  if (url.username !== "" || url.password !== "" || url.hash !== "") {
-    throw new HttpError("invalid_body", "delivery.endpoint_url: no credentials or fragment in the URL");
-  }
-  return url.href;
+  // The transmitter POSTs SETs with the stored Authorization there: the shared outbound guard.
+  const problem = outboundUrlProblem(value, issuer);
+  if (problem !== undefined) throw new HttpError("invalid_body", `delivery.endpoint_url: ${problem}`);
+  return new URL(value).href;
 }
 
 function authorization(value: unknown): string {

@@ -1,4 +1,7 @@
+import { OutboundUrlError } from "../../../../shared/http/outbound-url.ts";
 import { readStreamCapped } from "../../../../shared/http/read-body.ts";
+import { logJson } from "../../../../shared/observability/log.ts";
+import { assertFetchableUrl } from "../http/own-issuer.ts";
 import { VaultError } from "./errors.ts";
 
 /** How long a provider's token endpoint may take, and how much it may answer. */
@@ -34,7 +37,9 @@ function basic(clientId: string, secret: string): string {
  * One request to the provider's token endpoint as its OAuth client:
  * `client_secret_basic` when we hold a secret, else the public client's
  * `client_id` in the body (RFC 6749 §3.2.1). No redirects (the endpoint
- * configured is the one trusted), bounded in time and size.
+ * configured is the one trusted), bounded in time and size, and never to an
+ * internal host, whatever the stored row says (shared/http/outbound-url.ts):
+ * this request carries the provider's client secret.
  */
 export async function requestUpstreamTokens(
   client: ProviderClient,
@@ -47,6 +52,12 @@ export async function requestUpstreamTokens(
   };
   if (client.clientSecret) headers.Authorization = basic(client.clientId, client.clientSecret);
   else body.set("client_id", client.clientId);
+  try {
+    assertFetchableUrl(client.tokenEndpoint);
+  } catch (error) {
+    if (error instanceof OutboundUrlError) throw new VaultError("ERR_VAULT_UPSTREAM", "token endpoint refused");
+    throw error;
+  }
   let response: Response;
   try {
     response = await fetch(client.tokenEndpoint, {
@@ -70,9 +81,12 @@ export async function requestUpstreamTokens(
   }
   const fields = (typeof document === "object" && document !== null ? document : {}) as Record<string, unknown>;
   if (response.status !== 200) {
-    // RFC 6749 §5.2: the error code is safe to log; its description may echo input, so it is left out.
-    const code = typeof fields.error === "string" ? fields.error.slice(0, 64) : "no error code";
-    throw new VaultError("ERR_VAULT_UPSTREAM", `token endpoint answered ${response.status} (${code})`);
+    // RFC 6749 §5.2 names the `error` member a code, but the provider writes it: it can carry anything
+    // (an echoed key id, an internal host's banner). The caller sees the status only; the log keeps
+    // the code when it looks like one (lowercase and `_`), never free text or the description.
+    const code = typeof fields.error === "string" && /^[a-z_]{1,64}$/.test(fields.error) ? fields.error : null;
+    logJson("warn", { event: "vault.upstream_refused", worker: "token", status: response.status, error: code });
+    throw new VaultError("ERR_VAULT_UPSTREAM", `token endpoint answered ${response.status}`);
   }
   return tokensFrom(fields);
 }
