@@ -13,6 +13,7 @@ import {
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 import { RevocationLog } from "./revocation-log.ts";
+import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
 
@@ -30,6 +31,9 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
  * version, absent until the first publish), `policy_sequence` (the
  * publish counter) and `mirror_version` (revocation-mirror.ts); `org(id)`
  * remembers which org this object is, for the KV mirror its alarm writes.
+ *
+ * Every call that names an org must name this object's own (own-org.ts):
+ * anything else is refused with OrgMismatchError (ERR_ORG_STATE_WRONG_ORG).
  */
 /**
  * The bindings this object uses, spelled here rather than taken from
@@ -95,6 +99,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * token's own `exp`) lets a jti entry be pruned as soon as its token is dead.
    */
   async revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number> {
+    this.assertOwnOrg(event.orgId);
     if (!KINDS.has(event.kind)) throw new RangeError(`unknown revocation kind ${String(event.kind)}`);
     if (typeof event.value !== "string" || event.value.length === 0 || event.value.length > 256) {
       throw new RangeError("revocation value must be 1..256 characters");
@@ -110,6 +115,8 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     // Entry, version and log event are one transaction: a subscriber that
     // sees version N can always read event N.
     const logged = this.ctx.storage.transactionSync(() => {
+      // A row another org's revoke left before names were checked goes: the alarm mirrors under this one.
+      this.sql.exec("DELETE FROM org WHERE id <> ?", event.orgId);
       this.sql.exec("INSERT OR IGNORE INTO org (id) VALUES (?)", event.orgId);
       this.sql.exec(
         `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
@@ -145,6 +152,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * of this object.
    */
   async sync(orgId: string, after: number | null): Promise<RevocationSync> {
+    this.assertOwnOrg(orgId);
     const version = this.currentVersion();
     const policyVersion = this.metaValue("policy_version") ?? null;
     const floor = this.log.floor();
@@ -172,6 +180,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * token was issued (shared/revocation/is-token-revoked.ts).
    */
   async isRevoked(claims: RevocableClaims): Promise<boolean> {
+    this.assertOwnOrg(claims.org_id);
     return matchesLiveEntry(this.sql, claims, Math.floor(Date.now() / 1000));
   }
 
@@ -180,12 +189,14 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * exchange checks its subject and actor tokens with one round trip.
    */
   async areRevoked(claims: readonly RevocableClaims[]): Promise<boolean[]> {
+    for (const one of claims) this.assertOwnOrg(one.org_id);
     const now = Math.floor(Date.now() / 1000);
     return claims.map((one) => matchesLiveEntry(this.sql, one, now));
   }
 
   /** The live revocations, for gateways to cache within their staleness bound. */
   async snapshot(orgId: string): Promise<RevocationSnapshot> {
+    this.assertOwnOrg(orgId);
     const now = Math.floor(Date.now() / 1000);
     const entries = this.sql
       .exec<{ kind: RevocationKind; value: string; revoked_at: number; expires_at: number }>(
@@ -247,7 +258,9 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     const now = Math.floor(Date.now() / 1000);
     this.sql.exec("DELETE FROM revocation WHERE expires_at <= ?", now);
     this.log.prune(now);
-    const orgId = this.sql.exec<{ id: string }>("SELECT id FROM org LIMIT 1").toArray()[0]?.id;
+    const recorded = this.recordedOrg();
+    // Never under another org's KV key: a row from before names were checked may name one.
+    const orgId = recorded !== undefined && isOwnOrg(this.ctx.id.name, undefined, recorded) ? recorded : undefined;
     const version = this.currentVersion();
     // A mirror write too soon after the last (revocation-mirror.ts, nextMirrorAt) waits for its turn.
     let mirrorDueAt: number | null = null;
@@ -265,6 +278,15 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
       .one().next;
     const at = [next === null ? null : next * 1000, mirrorDueAt].filter((t): t is number => t !== null);
     if (at.length > 0) await this.ctx.storage.setAlarm(Math.min(...at));
+  }
+
+  private recordedOrg(): string | undefined {
+    return this.sql.exec<{ id: string }>("SELECT id FROM org LIMIT 1").toArray()[0]?.id;
+  }
+
+  /** Refuses a call naming another org than this object's (own-org.ts). */
+  private assertOwnOrg(orgId: unknown): void {
+    if (!isOwnOrg(this.ctx.id.name, this.recordedOrg(), orgId)) throw new OrgMismatchError(String(orgId));
   }
 
   private currentVersion(): number {
