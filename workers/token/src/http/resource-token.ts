@@ -83,10 +83,10 @@ export async function authenticateResourceToken(
   requirements: ResourceTokenRequirements,
 ): Promise<ResourceToken | Response> {
   const header = request.headers.get("Authorization");
-  if (header === null || !SCHEME_ONLY.test(header)) return bearerErrorResponse({ realm: REALM });
-  const match = CREDENTIALS.exec(header);
-  const scheme: ResourceTokenScheme = header.slice(0, 4).toLowerCase() === "dpop" ? "DPoP" : "Bearer";
-  const token = match?.[2];
+  const named = header === null ? null : SCHEME_ONLY.exec(header);
+  if (header === null || named === null) return bearerErrorResponse({ realm: REALM });
+  const scheme: ResourceTokenScheme = named[1]?.toLowerCase() === "dpop" ? "DPoP" : "Bearer";
+  const token = CREDENTIALS.exec(header)?.[2];
   if (!token) {
     return bearerErrorResponse({
       realm: REALM,
