@@ -1,7 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
+import { REVOCATION_CHANGES_PAGE, type RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 
 function stub(orgId: string) {
@@ -84,6 +84,29 @@ describe("OrgState: live revocation subscribers (WebSocket, hibernation API)", (
     expect(subscriber.messages[0]).toEqual({ type: "resync", version: 2 });
     expect(subscriber.messages[1]).toMatchObject({ type: "revocation", seq: 3 });
     subscriber.socket.close(1000, "done");
+  });
+
+  it("sends at most one page of backlog: further behind, resync at the current version, then live events", async () => {
+    const org = newOrg();
+    // Recorded inside the object: 501 RPC round trips would only slow the test.
+    await runInDurableObject(stub(org), async (instance) => {
+      for (let i = 1; i <= REVOCATION_CHANGES_PAGE; i++) {
+        await instance.revoke({ orgId: org, kind: "jti", value: `j${i}`, reason: "test" });
+      }
+    });
+    // Exactly one page behind: the whole backlog.
+    const onePage = await subscribe(org, 0);
+    await expect.poll(() => onePage.messages.length).toBe(REVOCATION_CHANGES_PAGE);
+    expect(seqs(onePage).at(-1)).toBe(REVOCATION_CHANGES_PAGE);
+    onePage.socket.close(1000, "done");
+
+    await revokeJtis(org, REVOCATION_CHANGES_PAGE + 1, REVOCATION_CHANGES_PAGE + 1);
+    const farBehind = await subscribe(org, 0);
+    await revokeJtis(org, REVOCATION_CHANGES_PAGE + 2, REVOCATION_CHANGES_PAGE + 2);
+    await expect.poll(() => farBehind.messages.length).toBe(2);
+    expect(farBehind.messages[0]).toEqual({ type: "resync", version: REVOCATION_CHANGES_PAGE + 1 });
+    expect(farBehind.messages[1]).toMatchObject({ type: "revocation", seq: REVOCATION_CHANGES_PAGE + 2 });
+    farBehind.socket.close(1000, "done");
   });
 
   it("answers a ping frame with pong (the runtime's auto-response: no wake-up)", async () => {

@@ -27,6 +27,12 @@ const encoder = new TextEncoder();
  * event after it, then each new one as it is recorded: once each, in `seq`
  * order, because the backlog and every fan-out run synchronously inside the
  * object (no other call interleaves between reading the log and sending).
+ * The backlog is at most one page (REVOCATION_CHANGES_PAGE events): further
+ * behind, the subscriber gets `resync` at the current version instead, as a
+ * gateway's channel does, and catches up from the snapshot or the paged
+ * log (changesSince). Sent in one synchronous loop with nothing to hold it
+ * back, a whole log (100k events, some 25 MB) per connection would let a
+ * few connections with `?after=0` exhaust the object's memory.
  *
  * WebSocket subscribers use the hibernation API (ctx.acceptWebSocket), so an
  * idle one keeps no isolate alive; a "ping" text frame is answered "pong" by
@@ -120,18 +126,20 @@ export class RevocationSubscribers {
     }
   }
 
+  /** At most one page of events after `after`, or `resync` (see the class comment). */
   private backlog(after: number, send: (message: RevocationStreamMessage) => void): void {
-    let position = after;
-    for (;;) {
-      const changes = this.log.changesSince(position, this.versions().version);
-      if (changes.kind === "resync") {
-        send({ type: "resync", version: changes.version });
-        return;
-      }
-      for (const event of changes.events) send({ type: "revocation", ...event });
-      if (!changes.more) return;
-      position = changes.events.at(-1)?.seq ?? position;
+    const { version } = this.versions();
+    if (version - after > REVOCATION_CHANGES_PAGE) {
+      send({ type: "resync", version });
+      return;
     }
+    // Within one page: changesSince answers every event up to `version` (`more` is false).
+    const changes = this.log.changesSince(after, version);
+    if (changes.kind === "resync") {
+      send({ type: "resync", version: changes.version });
+      return;
+    }
+    for (const event of changes.events) send({ type: "revocation", ...event });
   }
 
   private writeEvent(writer: WritableStreamDefaultWriter<Uint8Array>, message: RevocationStreamMessage): void {
