@@ -2,6 +2,18 @@ import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { describe, expect, it } from "vitest";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { compilePolicy } from "../../shared/policy/compile-policy.ts";
+import { DEFAULT_POLICY } from "../../shared/policy/default-policy.ts";
+import { AssertionSigner } from "../../workers/gateway/src/assertion/assertion-signer.ts";
+import { parseGatewayConfig } from "../../workers/gateway/src/config.ts";
+import { protect } from "../../workers/gateway/src/protect.ts";
+import { type ProtectedRoute, RouteTable } from "../../workers/gateway/src/routing/match-route.ts";
+import { ROUTES } from "../../workers/gateway/src/routing/route-table.ts";
+import { DpopReplayCache } from "../../workers/gateway/src/trust/dpop-replay-cache.ts";
+import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { VerifiedTokenCache } from "../../workers/gateway/src/trust/verified-token-cache.ts";
+import { memberClaims, testSigner } from "./signed-token.ts";
 import { tokenService } from "../../workers/gateway/src/config.ts";
 import { type JwksSources, JwksCache } from "../../workers/gateway/src/trust/jwks-cache.ts";
 
@@ -142,5 +154,61 @@ describe("JwksCache past its max age (README: a retired key drops out within a m
     expect(await cache.resolve("retired")).toBeUndefined();
     // A failed call holds the token Worker off for the cooldown: an outage costs it one call, not one per request.
     expect(originCalls).toBe(1);
+  });
+});
+
+describe("a protected route while KV fails and the token Worker no longer lists the key", () => {
+  it("refuses the token as under an unknown kid: 401 invalid_token ERR_TOKEN_KID_UNKNOWN, not a 500", async () => {
+    // The test signer's key is in the KV copy only: the token Worker does not list it.
+    const signer = await testSigner();
+    await signer.publish();
+    const { kv, fail } = failingKv();
+    const config = parseGatewayConfig(env);
+    const url = new URL(`${env.ISSUER}${ENDPOINT.demoEcho}`);
+    const route = new RouteTable(ROUTES, { issuer: env.ISSUER, apiAudience: env.API_AUDIENCE }).match(
+      url.pathname,
+    ) as ProtectedRoute;
+    const pending: Promise<unknown>[] = [];
+    const deps = {
+      issuer: config.issuer,
+      origin: url.origin,
+      jwks: new JwksCache({ KV: kv, tokenService: tokenService(env) }, 60_000, MAX_AGE_MS),
+      revocations: new RevocationView({ ORG_STATE: env.ORG_STATE, KV: env.KV }, { maxStalenessMs: 0, maxOrgs: 10 }),
+      dpopReplays: new DpopReplayCache(10),
+      // The verified-token cache asks the JWKS cache for the key again on every hit.
+      verifiedTokens: new VerifiedTokenCache(10),
+      policyFor: () => compilePolicy(DEFAULT_POLICY),
+      signer: AssertionSigner.create(config.assertionSecret, config.issuer),
+      upstream: env.DEMO,
+      target: url.href,
+      audit: env,
+      waitUntil: (promise: Promise<unknown>) => pending.push(promise),
+    };
+    const token = await signer.sign(memberClaims());
+    const call = async () => {
+      const response = await protect(
+        new Request(url, { headers: { Authorization: `Bearer ${token}` } }),
+        url,
+        url.pathname,
+        route,
+        deps,
+      );
+      await Promise.all(pending);
+      return response;
+    };
+
+    const served = await call();
+    expect(served.status).toBe(200);
+    await served.body?.cancel();
+
+    fail();
+    await pastMaxAge();
+    const refused = await call();
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+    expect(await refused.json()).toMatchObject({
+      error: "invalid_token",
+      error_description: expect.stringMatching(/^ERR_TOKEN_KID_UNKNOWN:/),
+    });
   });
 });
