@@ -65,13 +65,26 @@ export function isLoopbackHost(hostname: string): boolean {
  * metadata addresses are refused even locally.
  */
 export function outboundUrlProblem(value: string, issuer: string): string | undefined {
+  return problemOf(value, isLocalIssuer(issuer));
+}
+
+/**
+ * outboundUrlProblem with no loopback allowance at all, for URLs that never
+ * name a local server, not even in development (the access webhook, MCP
+ * upstreams: the tests reach those through service bindings).
+ */
+export function publicOutboundUrlProblem(value: string): string | undefined {
+  return problemOf(value, false);
+}
+
+function problemOf(value: string, loopbackAllowed: boolean): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     return "not a URL";
   }
-  const localAllowed = isLocalIssuer(issuer) && isLoopbackHost(url.hostname);
+  const localAllowed = loopbackAllowed && isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(localAllowed && url.protocol === "http:")) return "must be https";
   if (url.username || url.password || url.hash) return "no credentials or fragment";
   if (!localAllowed && isForbiddenHost(url.hostname)) {
@@ -88,8 +101,11 @@ export function isPermittedOutboundUrl(value: string, issuer: string): boolean {
 /** A fetch refused by the guard; `code` is stable, the message names the reason only (never the URL). */
 export class OutboundUrlError extends Error {
   override readonly name = "OutboundUrlError";
-  readonly code = "ERR_OUTBOUND_URL_FORBIDDEN";
+  readonly code = OUTBOUND_URL_FORBIDDEN;
 }
+
+/** The stable code of a fetch the guard refused (in logs, audit details and outbox rows). */
+export const OUTBOUND_URL_FORBIDDEN = "ERR_OUTBOUND_URL_FORBIDDEN";
 
 /** The guard right before a fetch: throws OutboundUrlError when `value` is not permitted. */
 export function assertOutboundUrl(value: string, issuer: string): void {

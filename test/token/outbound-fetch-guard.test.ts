@@ -2,11 +2,19 @@ import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { SSF_DELIVERY, SSF_EVENT } from "../../shared/contracts/ssf.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { oauthClient } from "../../shared/db/machine-schema.ts";
+import { mcpWebhook } from "../../shared/db/mcp-schema.ts";
+import { ssfStream } from "../../shared/db/ssf-schema.ts";
 import { vaultProvider } from "../../shared/db/vault-schema.ts";
+import { OUTBOUND_URL_FORBIDDEN } from "../../shared/http/outbound-url.ts";
+import { MAX_WEBHOOK_ATTEMPTS } from "../../workers/token/src/mcp/webhook-delivery.ts";
+import { adminRequest } from "./admin-fixtures.ts";
 import { assertionParams, clientAssertion, registerTestClient, type TestClient } from "./clients-fixtures.ts";
 import { expectOAuthError, seedSession, tokenRequest } from "./fixtures.ts";
+import { fileRequest, operatorToken, setup } from "./mcp-access-fixtures.ts";
+import { createStream, receiverLog, receiverToken, registerReceiver, revokeInOrg } from "./ssf-fixtures.ts";
 import { atProvider, callback, createProvider, startAsUser, UPSTREAM, upstream } from "./vault-fixtures.ts";
 
 // The fetch-time half of the outbound guard (shared/http/outbound-url.ts):
@@ -93,4 +101,56 @@ describe("vault token endpoint at fetch time", () => {
     expect(body.error_description).toContain("403");
     expect(text).not.toContain(marker);
   });
+});
+
+describe("SSF push endpoint at fetch time", () => {
+  it("never pushes to an internal endpoint stored in D1, while the org's other stream is pushed to", async () => {
+    const client = await registerReceiver();
+    const token = await receiverToken(client);
+    const [control, internal] = [`ctl-${crypto.randomUUID()}`, `int-${crypto.randomUUID()}`];
+    const stream = (name: string) => ({
+      aud: `https://${name}.example`,
+      events_requested: [SSF_EVENT.sessionRevoked],
+      delivery: { method: SSF_DELIVERY.push, endpoint_url: `https://receiver.test/push/${name}` },
+    });
+    await createStream(token, stream(control));
+    const streamId = await createStream(token, stream(internal));
+    // The test receiver answers whatever host it is asked for: without the guard it would log this push.
+    await drizzle(env.DB)
+      .update(ssfStream)
+      .set({ endpointUrl: `https://169.254.169.254/push/${internal}` })
+      .where(eq(ssfStream.streamId, streamId));
+    await revokeInOrg(client.orgId as string, "subject", "user-1", "member removed");
+    await expect.poll(async () => (await receiverLog(control)).received.length, { timeout: 20_000 }).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await receiverLog(internal)).attempts).toBe(0);
+  }, 30_000);
+});
+
+describe("access webhook at fetch time", () => {
+  it("never sends an event to an internal URL stored in D1: every attempt refused without a request, then given up", async () => {
+    const { orgId, token } = await setup();
+    const name = `hook-${crypto.randomUUID()}`;
+    const set = await adminRequest("PUT", `/orgs/${orgId}/access-webhook`, {
+      token: await operatorToken(),
+      body: { url: `https://hooks.example.test/push/${name}` },
+    });
+    expect(set.status).toBe(200);
+    await drizzle(env.DB)
+      .update(mcpWebhook)
+      .set({ url: `https://169.254.169.254/push/${name}` })
+      .where(eq(mcpWebhook.orgId, orgId));
+    await fileRequest(token);
+    const gaveUp = () =>
+      env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE org_id = ? AND kind = 'mcp.webhook'")
+        .bind(orgId)
+        .all<{ detail: string }>()
+        .then((r) => r.results.map((row) => JSON.parse(row.detail) as Record<string, unknown>));
+    await expect
+      .poll(gaveUp, { timeout: 30_000 })
+      .toEqual([
+        expect.objectContaining({ action: "gave_up", attempts: MAX_WEBHOOK_ATTEMPTS, error: OUTBOUND_URL_FORBIDDEN }),
+      ]);
+    expect((await receiverLog(name)).attempts).toBe(0);
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
 import type { AccessEventType } from "../../../../shared/contracts/mcp.ts";
+import { OUTBOUND_URL_FORBIDDEN, publicOutboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 
 /**
@@ -48,6 +49,9 @@ export function webhookBackoffSeconds(failures: number, baseSeconds: number): nu
 
 /** One attempt: any 2xx is delivered; anything else (network, timeout, a redirect, 4xx, 5xx) is an error to retry. */
 export async function sendWebhook(transport: WebhookTransport, delivery: WebhookDelivery): Promise<string | undefined> {
+  // Checked when set (mcp/public-url.ts); again here, so a row stored before that check, or written
+  // around the admin API, never sends a signed event to an internal address.
+  if (publicOutboundUrlProblem(delivery.url) !== undefined) return OUTBOUND_URL_FORBIDDEN;
   try {
     const response = await transport.fetch(delivery.url, {
       method: "POST",

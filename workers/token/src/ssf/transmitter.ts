@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
 import { SSF_DELIVERY, type SsfPollResponse } from "../../../../shared/contracts/ssf.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { OUTBOUND_URL_FORBIDDEN, outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { Outbox } from "./outbox.ts";
@@ -354,7 +355,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     const now = Date.now();
     const rows = this.outbox.due(now, PUSH_BATCH);
     if (rows.length === 0) return;
-    const secret = tokenConfig(this.env).keyEncryptionSecret;
+    const { keyEncryptionSecret: secret, issuer } = tokenConfig(this.env);
     const transport = pushTransport(this.env);
     const blocked = new Set<string>();
     const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
@@ -374,6 +375,18 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
       }
       if (stream.method !== SSF_DELIVERY.push || stream.endpointUrl === null) {
         this.outbox.setStreamMethod(row.stream_id, false, now);
+        blocked.add(row.stream_id);
+        continue;
+      }
+      // Checked when set (ssf/stream-settings.ts); again here, so a row stored before that check, or
+      // written around the API, never carries the receiver's Authorization to an internal address.
+      if (outboundUrlProblem(stream.endpointUrl, issuer) !== undefined) {
+        this.outbox.retryLater(
+          row.stream_id,
+          row.jti,
+          Date.now() + pushBackoffMs(row.attempts + 1),
+          OUTBOUND_URL_FORBIDDEN,
+        );
         blocked.add(row.stream_id);
         continue;
       }
