@@ -23,7 +23,8 @@ function parseCount(value: string): number {
 
 function line(message: RevocationStreamMessage, json: boolean): string {
   if (json) return JSON.stringify(message);
-  if (message.type === "resync") return `resync  version ${message.version} (events before it were pruned)`;
+  if (message.type === "resync")
+    return `resync  version ${message.version} (the events before it were pruned, or were more than one page behind; the admin API's revocations?after= lists them)`;
   const at = new Date(message.revoked_at * 1000).toISOString();
   return `${message.seq}  ${at}  ${message.kind}  ${message.value}  ${message.reason}`;
 }
