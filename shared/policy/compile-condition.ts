@@ -133,7 +133,34 @@ function visitCall(name: string, args: readonly ASTNode[], walk: Walk): void {
   if (name !== "has" && !FUNCTIONS.has(name)) {
     throw new PolicyError("ERR_POLICY_UNKNOWN_FUNCTION", walk.path, `unknown function "${name}"`);
   }
+  if (name === "duration") requireDurationLiteral(args, walk);
   for (const arg of args) visit(arg, walk);
+}
+
+/**
+ * Go's duration syntax (CEL's `duration()`), whole and short: 1 to 6 parts,
+ * each a number of at most 19 digits (int64 nanoseconds) (and 9 after the point) with its unit.
+ */
+const DURATION_LITERAL = /^[-+]?(?:\d{1,19}(?:\.\d{1,9})?(?:ns|us|µs|ms|s|m|h)){1,6}$/;
+
+/**
+ * `duration()` takes one string literal of that shape. The library parses
+ * its argument with an unanchored backtracking pattern whose time grows with
+ * the cube of the string's length, on every evaluation: a 1 500-digit
+ * literal cost 600 ms a decision, and a duration of `context.path` (up to
+ * 8 KiB of the caller's choosing) would cost seconds. A literal checked here
+ * is parsed in microseconds.
+ */
+function requireDurationLiteral(args: readonly ASTNode[], walk: Walk): void {
+  const [only] = args;
+  const literal = args.length === 1 && only?.op === "value" && typeof only.args === "string" ? only.args : undefined;
+  if (literal === undefined || literal.length > 64 || !DURATION_LITERAL.test(literal)) {
+    throw new PolicyError(
+      "ERR_POLICY_TYPE",
+      walk.path,
+      'duration() takes one string literal such as "1h30m" (at most 6 parts of ns, us, ms, s, m or h)',
+    );
+  }
 }
 
 function visitMethod(name: string, receiver: ASTNode, args: readonly ASTNode[], walk: Walk): void {

@@ -91,6 +91,22 @@ describe("compilePolicy: every error code, with the path of the offending part",
     }
   });
 
+  it("ERR_POLICY_TYPE: duration() of anything but a short literal (its parser backtracks in cubic time)", () => {
+    for (const when of [
+      `duration("${"9".repeat(1500)}") > duration("1s")`,
+      'duration(context.path) > duration("1s")',
+      'duration(string(subject.id)) > duration("1s")',
+      'duration("1h", "2h") > duration("1s")',
+      'duration("1d") > duration("1s")',
+      'duration("1h2m3s4ms5us6ns7h") > duration("1s")',
+    ]) {
+      expect(ruleError({ when }), when.slice(0, 60)).toEqual({ code: "ERR_POLICY_TYPE", path: "$.rules[0].when" });
+    }
+    for (const when of ['duration("1h30m") > duration("-1.5s")', 'duration("+300ms") < duration("2h45m")']) {
+      expect(ruleError({ when }), when).toBeUndefined();
+    }
+  });
+
   it("ERR_POLICY_TYPE: not a bool, or operators on the wrong types", () => {
     for (const when of [
       "subject.id",

@@ -158,6 +158,10 @@ describe("functions and macros", () => {
     );
   });
 
+  it("lowerAscii and upperAscii fold beyond ASCII, as docs/policy.md warns (a known deviation from CEL)", () => {
+    expectHolds(['"\u212Ab_read".lowerAscii() == "kb_read"', '"straße".upperAscii() == "STRASSE"']);
+  });
+
   it("time: context.time against timestamp() and duration(), and its parts in UTC or an IANA zone", () => {
     expectHolds(
       [
