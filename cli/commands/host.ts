@@ -1,10 +1,11 @@
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { decodeJwt } from "jose";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { generateHostKey, possessionProof } from "../host/possession-proof.ts";
-import { CliError, refusalFrom } from "../lib/errors.ts";
+import { CliError, refusalFrom, ServerRefusal } from "../lib/errors.ts";
 import { send } from "../lib/http.ts";
 import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
@@ -68,8 +69,18 @@ export function registerHostCommands(program: Command): void {
     try {
       registered = await redeem(endpoint, options.invite, await possessionProof(key, options.invite, endpoint));
     } catch (error) {
-      rmSync(out, { force: true });
-      throw error;
+      // Only a refusal proves the invite was not spent (the server answered
+      // 4xx before creating anything). After a lost connection, a 5xx or an
+      // answer cut short, the client may exist and this is its only key.
+      if (error instanceof ServerRefusal && error.status >= 400 && error.status < 500) {
+        rmSync(out, { force: true });
+        throw error;
+      }
+      const why = error instanceof Error ? error.message : String(error);
+      throw new CliError(
+        `host bootstrap: the outcome is unknown (${why}); the key stays in ${out} (status "pending"). ` +
+          `If the invite was spent, an operator finds the client by its key id ${key.kid}; do not delete the file.`,
+      );
     }
     const stored = {
       issuer: registered.issuer,
@@ -81,8 +92,11 @@ export function registerHostCommands(program: Command): void {
       audiences: registered.audiences,
       private_jwk: key.privateJwk,
     };
-    const temporary = `${out}.${process.pid}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+    // A fresh name (`wx`: never a file or link someone placed there) kept
+    // 0600 whatever the umask, then moved over the pending file at once.
+    const temporary = `${out}.${randomUUID()}.tmp`;
+    writeFileSync(temporary, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    chmodSync(temporary, 0o600);
     renameSync(temporary, out);
     const result = {
       client_id: registered.client_id,

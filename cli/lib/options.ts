@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
-import { normaliseIssuer } from "../../shared/config/issuer.ts";
+import { isLocalIssuer, normaliseIssuer } from "../../shared/config/issuer.ts";
 import { remoteIssuer } from "./profile.ts";
 
 /** The checkout the CLI runs from: the profile and wrangler's state live under it, whatever the cwd. */
@@ -53,11 +53,18 @@ export function withCommonOptions(
 }
 
 export function parseUrl(value: string): string {
+  let issuer: string;
   try {
-    return normaliseIssuer(value);
+    issuer = normaliseIssuer(value);
   } catch {
     throw new InvalidArgumentError("Must be an absolute http(s) URL with no query, fragment or credentials.");
   }
+  // The CLI sends an operator's client secret there: never in clear text
+  // but to the developer's own machine.
+  if (issuer.startsWith("http:") && !isLocalIssuer(issuer)) {
+    throw new InvalidArgumentError("Must be https (plain http only for localhost, 127.0.0.1 or [::1]).");
+  }
+  return issuer;
 }
 
 /** RFC 6749 §3.3 scope-token syntax: printable ASCII but space, `"` and `\`. */
