@@ -6,6 +6,15 @@ import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
  * Worker's session hook refuses it) and is no console caller; the ban
  * itself ended their sessions and revoked their tokens in every org.
  */
+/**
+ * `banned_by` of the ban an org's directory holds on a person it
+ * deactivated (SCIM, `scim:<org id>`), as against a platform operator's:
+ * the one row a person has is the operator's whenever both hold one, and
+ * each side lifts only its own (workers/authn/src/scim/deprovision.ts,
+ * workers/token/src/admin/users.ts).
+ */
+export const SCIM_BAN_PREFIX = "scim:";
+
 export const userBan = sqliteTable("user_ban", {
   userId: text("user_id").primaryKey(),
   reason: text("reason").notNull(),

@@ -53,6 +53,54 @@ describe("admin API: banning a person", () => {
     await expectHttpError(await adminRequest("DELETE", `/users/${person.userId}/ban`, { token }), 404, "not_found");
   });
 
+  it("an operator's ban and the org directory's (SCIM) deactivation each hold until their own side lifts them", async () => {
+    const token = await adminToken();
+    const banRow = (userId: string) =>
+      env.DB.prepare("SELECT banned_by FROM user_ban WHERE user_id = ?").bind(userId).first<{ banned_by: string }>();
+    // What SCIM writes when it deactivates and reactivates (workers/authn/src/scim/deprovision.ts).
+    const deactivate = async (userId: string, orgId: string) => {
+      await env.DB.batch([
+        env.DB.prepare(
+          "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 0, 0, 0) ON CONFLICT (user_id) DO UPDATE SET active = 0",
+        ).bind(userId, orgId, userId, userId),
+        env.DB.prepare(
+          "INSERT INTO user_ban (user_id, reason, banned_by, banned_at) VALUES (?, 'scim', ?, 0) ON CONFLICT DO NOTHING",
+        ).bind(userId, `scim:${orgId}`),
+      ]);
+    };
+    const reactivate = (userId: string) =>
+      env.DB.batch([
+        env.DB.prepare("UPDATE scim_user SET active = 1 WHERE user_id = ?").bind(userId),
+        env.DB.prepare("DELETE FROM user_ban WHERE user_id = ? AND banned_by LIKE 'scim:%'").bind(userId),
+      ]);
+    const ban = (userId: string) => adminRequest("POST", `/users/${userId}/ban`, { token, body: { reason: "abuse" } });
+    const unban = (userId: string) => adminRequest("DELETE", `/users/${userId}/ban`, { token });
+
+    // Operator first, directory second, operator lifts: the directory's ban is back.
+    const a = await seedSession();
+    expect((await ban(a.userId)).status).toBe(200);
+    await deactivate(a.userId, a.orgId);
+    expect((await unban(a.userId)).status).toBe(200);
+    expect(await banRow(a.userId)).toEqual({ banned_by: `scim:${a.orgId}` });
+
+    // Directory first, operator second, directory lifts: the operator's ban stays.
+    const c = await seedSession();
+    await deactivate(c.userId, c.orgId);
+    expect((await ban(c.userId)).status).toBe(200);
+    expect((await banRow(c.userId))?.banned_by).not.toMatch(/^scim:/);
+    await reactivate(c.userId);
+    expect((await banRow(c.userId))?.banned_by).not.toMatch(/^scim:/);
+
+    // Directory first, operator bans and lifts: the directory's ban is back; the operator cannot lift it.
+    const b = await seedSession();
+    await deactivate(b.userId, b.orgId);
+    expect((await ban(b.userId)).status).toBe(200);
+    expect((await unban(b.userId)).status).toBe(200);
+    expect(await banRow(b.userId)).toEqual({ banned_by: `scim:${b.orgId}` });
+    await expectHttpError(await unban(b.userId), 409, "conflict");
+    expect(await banRow(b.userId)).toEqual({ banned_by: `scim:${b.orgId}` });
+  });
+
   it("404 for an unknown person; 400 for an unknown field; 403 for an org admin's console session", async () => {
     const token = await adminToken();
     await expectHttpError(await adminRequest("POST", "/users/nobody/ban", { token, body: {} }), 404, "not_found");

@@ -10,7 +10,8 @@
  *   table's trigger a sign-in that raced it (migrations/0014); `banned_by` is
  *   `scim:<org>` so reactivation lifts only the directory's own ban, never a
  *   platform operator's. The row is written in the same D1 batch as
- *   `active = false`.
+ *   `active = false`; if an operator's ban is there already it stays (and
+ *   an operator's unban puts the directory's back: admin/users.ts).
  * - Sessions end through Better Auth's internal adapter, so each ending
  *   runs the session delete hooks (auth/create-auth.ts) and with them the
  *   one session-end revocation, revocation/session-revocation.ts
@@ -25,13 +26,11 @@
 import { and, eq, like } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
-import { userBan } from "../../../../shared/db/schema.ts";
+import { SCIM_BAN_PREFIX, userBan } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
 import { REVOCATION_NOT_RECORDED } from "../revocation/record-or-refuse.ts";
-
-const BANNED_BY_PREFIX = "scim:";
 
 /** The ban row (for a batch) that keeps a deactivated person from signing in. */
 export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: string, now: Date) {
@@ -40,7 +39,7 @@ export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: st
     .values({
       userId,
       reason: "deactivated by the organization's directory (SCIM)",
-      bannedBy: `${BANNED_BY_PREFIX}${orgId}`,
+      bannedBy: `${SCIM_BAN_PREFIX}${orgId}`,
       bannedAt: now,
     })
     .onConflictDoNothing();
@@ -48,7 +47,7 @@ export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: st
 
 /** Lifts the directory's own ban (for a batch); a platform operator's ban stays. */
 export function liftDeactivationBan(db: DrizzleD1Database, userId: string) {
-  return db.delete(userBan).where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${BANNED_BY_PREFIX}%`)));
+  return db.delete(userBan).where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`)));
 }
 
 /** Ends every session of the person and cuts off their tokens in the org; 503 if a revocation is not recorded. */

@@ -1,9 +1,9 @@
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, like, notLike, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { member, session, user } from "../../../../shared/db/auth-schema.ts";
-import { userBan } from "../../../../shared/db/operator-schema.ts";
-import { sessionOrg } from "../../../../shared/db/schema.ts";
+import { SCIM_BAN_PREFIX, userBan } from "../../../../shared/db/operator-schema.ts";
+import { scimUser, sessionOrg } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { auditDetail } from "./audit.ts";
@@ -97,10 +97,19 @@ export function userRoutes(admin: AdminApp): void {
       // Recorded first: from here on no new session starts (the session
       // table's trigger refuses one, migrations/0014), so none can outrun
       // the revocations below.
+      // The person has one row: an operator's ban replaces a directory's
+      // (SCIM) deactivation ban, so the directory's reactivation cannot lift
+      // it; a second operator ban keeps the first.
+      const bannedBy = c.get("operator").subject;
+      const bannedAt = new Date();
       await db
         .insert(userBan)
-        .values({ userId, reason, bannedBy: c.get("operator").subject, bannedAt: new Date() })
-        .onConflictDoNothing()
+        .values({ userId, reason, bannedBy, bannedAt })
+        .onConflictDoUpdate({
+          target: userBan.userId,
+          set: { reason, bannedBy, bannedAt },
+          setWhere: like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`),
+        })
         .run();
       const [memberships, sessions] = await db.batch([
         db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
@@ -155,8 +164,37 @@ export function userRoutes(admin: AdminApp): void {
     async (c) => {
       const userId = c.req.param("id");
       auditDetail(c, { action: "user.unban", user_id: userId });
-      const lifted = await drizzle(c.env.DB).delete(userBan).where(eq(userBan.userId, userId)).returning().get();
-      if (!lifted) throw new HttpError("not_found", "this user is not banned");
+      const db = drizzle(c.env.DB);
+      // Only an operator's ban; in the same batch the directory's ban comes
+      // back if the person's org deactivated them meanwhile (SCIM `active`
+      // false), so lifting one never lifts the other.
+      const [lifted] = await db.batch([
+        db
+          .delete(userBan)
+          .where(and(eq(userBan.userId, userId), notLike(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`)))
+          .returning(),
+        db
+          .insert(userBan)
+          .select(
+            db
+              .select({
+                userId: scimUser.userId,
+                reason: sql<string>`'deactivated by the organization''s directory (SCIM)'`.as("reason"),
+                bannedBy: sql<string>`${SCIM_BAN_PREFIX} || ${scimUser.orgId}`.as("banned_by"),
+                bannedAt: sql<number>`${Date.now()}`.as("banned_at"),
+              })
+              .from(scimUser)
+              .where(and(eq(scimUser.userId, userId), eq(scimUser.active, false))),
+          )
+          .onConflictDoNothing(),
+      ]);
+      if (lifted.length === 0) {
+        const directory = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
+        if (directory) {
+          throw new HttpError("conflict", "the person's organization deactivated them (SCIM); reactivate them there");
+        }
+        throw new HttpError("not_found", "this user is not banned");
+      }
       return c.json({
         user_id: userId,
         banned: false,
