@@ -88,6 +88,19 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     expect(answer.description).toContain("ERR_CIMD_CLIENT_ID_MISMATCH");
   });
 
+  it("never skips consent for a document that asks to: invalid_client ERR_CIMD_INVALID_DOCUMENT, no client stored", async () => {
+    const person = await signUp();
+    const { challenge } = await pkce();
+    const clientId = "https://client.example.test/clients/skip-consent";
+    const answer = await refusal(mcpRequest(clientId, challenge, { prompt: "none" }), person.cookie);
+    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    expect(answer.description).toContain("ERR_CIMD_INVALID_DOCUMENT");
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM oidc_client WHERE client_id = ?")
+      .bind(clientId)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
+  });
+
   it("refuses a private address without fetching: invalid_client ERR_CIMD_FORBIDDEN_ADDRESS", async () => {
     const person = await signUp();
     const { challenge } = await pkce();

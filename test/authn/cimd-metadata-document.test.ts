@@ -150,6 +150,15 @@ describe("Client ID Metadata Document resolver", () => {
     expect((await refusal("https://client.example.test/clients/missing", transport)).code).toBe(CIMD_ERROR.unavailable);
   });
 
+  it("refuses a document that sets what only the server decides: skip_consent, Better Auth's record fields, metadata", async () => {
+    const { transport } = routed();
+    const skip = await refusal("https://client.example.test/clients/skip-consent", transport);
+    expect(skip.code).toBe(CIMD_ERROR.invalidDocument);
+    expect(skip.description).toContain("skip_consent");
+    const server = await refusal("https://client.example.test/clients/server-fields", transport);
+    expect(server.code).toBe(CIMD_ERROR.invalidDocument);
+  });
+
   it("judges hosts by RFC 6890, and public names and addresses pass", () => {
     expect(isForbiddenHost("client.example.com")).toBe(false);
     expect(isForbiddenHost("93.184.215.14")).toBe(false);

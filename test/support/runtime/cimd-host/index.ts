@@ -33,6 +33,10 @@ export default {
         return json(document(request.url), { "Cache-Control": "public, max-age=60" });
       case "/clients/no-store":
         return json(document(request.url), { "Cache-Control": "no-store" });
+      case "/clients/skip-consent":
+        return json(document(request.url, { skip_consent: true }));
+      case "/clients/server-fields":
+        return json(document(request.url, { skipConsent: true, metadata: { org_id: "org-1" } }));
       case "/clients/mismatch":
         return json(document("https://other.example.test/clients/mismatch"));
       case "/clients/secret":

@@ -1,3 +1,4 @@
+import { isForbiddenCimdClientMetadataField } from "@better-auth/oauth-provider/internal";
 import { parseClientIdUrl } from "./client-id-url.ts";
 import { CIMD_ERROR, CimdError } from "./errors.ts";
 
@@ -10,8 +11,19 @@ export const CIMD_MAX_CACHE_SECONDS = 3_600;
 /** Without a max-age the document is still reused briefly: one authorization hits the endpoint several times. */
 export const CIMD_DEFAULT_CACHE_SECONDS = 300;
 
-/** Client metadata fields a document may never set: they would let its host claim a shared secret (§4.1). */
-const FORBIDDEN_FIELDS = ["client_secret", "client_secret_expires_at", "registration_access_token"];
+/**
+ * Client metadata fields a document may never set: a shared secret (§4.1),
+ * and whatever the server alone decides about a client — Better Auth's
+ * list (`skip_consent`, `enable_end_session`, `require_pkce`, `disabled`,
+ * `resources`, `reference_id`, `user_id`, their record spellings, …), which
+ * it leaves to the caller to enforce on a document's first registration —
+ * plus `metadata`, which ours reads (an org a client belongs to).
+ */
+const FORBIDDEN_FIELDS = ["client_secret", "client_secret_expires_at", "registration_access_token", "metadata"];
+
+function isForbiddenField(field: string): boolean {
+  return FORBIDDEN_FIELDS.includes(field) || isForbiddenCimdClientMetadataField(field);
+}
 /** §4.1: a document client has no secret, so only these methods make sense. */
 const AUTH_METHODS = new Set(["none", "private_key_jwt"]);
 const MAX_REDIRECT_URIS = 20;
@@ -187,8 +199,8 @@ function validateDocument(clientId: string, text: string, expiresAt: number): Cl
   if (metadata.client_id !== clientId) {
     throw new CimdError(CIMD_ERROR.clientIdMismatch, "the document's client_id is not the URL it was fetched from");
   }
-  for (const field of FORBIDDEN_FIELDS) {
-    if (field in metadata) invalid(`the document must not set ${field}`);
+  for (const field of Object.keys(metadata)) {
+    if (isForbiddenField(field)) invalid(`the document must not set ${field}`);
   }
   const method = metadata.token_endpoint_auth_method ?? "none";
   if (typeof method !== "string" || !AUTH_METHODS.has(method)) {
