@@ -92,6 +92,12 @@ describe("SCIM Users", { timeout: 30_000 }, () => {
         'filter must be one `attribute eq "value"` on username, externalid, id, emails.value',
       ),
     );
+    // An Object.prototype name is no attribute: refused, never read as another filter.
+    for (const name of ["constructor", "__proto__", "toString"]) {
+      const inherited = await scim("GET", `/Users?filter=${encodeURIComponent(`${name} eq "x"`)}`, token);
+      expect(inherited.status, name).toBe(400);
+      expect(((await inherited.json()) as { scimType?: string }).scimType, name).toBe("invalidFilter");
+    }
     const missing = await scim("GET", `/Users/${crypto.randomUUID()}`, token);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toEqual(scimError(404, undefined, "no such User"));

@@ -32,7 +32,9 @@ export function listQuery(params: URLSearchParams, allowed: Readonly<Record<stri
   let filter: EqFilter | undefined;
   if (raw !== null) {
     const match = EQ.exec(raw);
-    const attribute = match?.[1] === undefined ? undefined : allowed[match[1].toLowerCase()];
+    const name = match?.[1]?.toLowerCase();
+    // Own keys only: `constructor` and its kin are no attribute of ours.
+    const attribute = name !== undefined && Object.hasOwn(allowed, name) ? allowed[name] : undefined;
     if (!match || attribute === undefined) {
       throw new ScimError(
         "invalidFilter",
