@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { SECOND_FACTOR_REQUIRED } from "../../shared/contracts/second-factor.ts";
 import { needsSecondFactor } from "../../workers/authn/src/auth/plugins/two-factor.ts";
 import { nextTotp } from "../support/totp.ts";
-import { api, exchange, get, PASSWORD, signUp } from "./helpers.ts";
+import { api, cookiesFrom, exchange, form, get, ORIGIN, PASSWORD, signUp } from "./helpers.ts";
 import { enableTotp, passwordSignIn, updatedCookies } from "./two-factor-flow.ts";
 
 const SECOND_FACTOR_MISSING = {
@@ -178,5 +178,30 @@ describe("what waits for the second factor", () => {
     expect(needsSecondFactor("/sso/update-provider")).toBe(true);
     expect(needsSecondFactor("/sso/callback/:providerId")).toBe(false);
     expect(needsSecondFactor("/sso/callback/acme-okta")).toBe(false);
+  });
+});
+
+describe("the pages a session waiting for its second factor reaches", () => {
+  it("/app sends a session that has not passed 2FA to the challenge, as /account does", async () => {
+    const person = await signUp();
+    // A second session, started before 2FA was on: it never passed the second factor.
+    const second = cookiesFrom(await api("/sign-in/email", { email: person.email, password: PASSWORD }));
+    await enableTotp(person.cookie);
+    for (const path of ["/account", "/app"]) {
+      const response = await get(path, { Cookie: second });
+      expect(response.status, path).toBe(303);
+      expect(response.headers.get("Location"), path).toBe("/two-factor");
+    }
+  });
+
+  it("a backup code from a person without 2FA is the request's fault: 400, not 500", async () => {
+    const person = await signUp();
+    const response = await form(
+      "/two-factor",
+      { backupCode: "abcde-fghij" },
+      { Origin: ORIGIN, Cookie: person.cookie },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("Two-factor authentication is not set up for this account.");
   });
 });

@@ -11,6 +11,7 @@ import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } fro
 import { checkCredentialLimits, credentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
+import { pageSession } from "../two-factor/page-session.ts";
 import { AppPage } from "./app-page.tsx";
 import { CredentialsForm } from "./credentials-form.tsx";
 
@@ -109,8 +110,10 @@ export async function signOut(c: PageContext) {
 }
 
 export async function appPage(c: PageContext) {
-  const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
-  if (!session) return c.redirect(ENDPOINT.signIn, 303);
+  // As /account: a session that has not passed its second factor is sent to it, not shown the person.
+  const current = await pageSession(c.env, c.req.raw.headers);
+  if ("redirect" in current) return c.redirect(current.redirect, 303);
+  const { session } = current;
   const orgId = session.session.activeOrganizationId;
   const org = orgId
     ? await drizzle(c.env.DB)

@@ -24,6 +24,7 @@ const REFUSALS: Record<string, { status: 400 | 401 | 429; message: string }> = {
     message: "Too many wrong codes for this account. Wait 15 minutes, then sign in again.",
   },
   TOTP_NOT_ENABLED: { status: 400, message: "Two-factor authentication is not set up for this account." },
+  BACKUP_CODES_NOT_ENABLED: { status: 400, message: "Two-factor authentication is not set up for this account." },
 };
 
 /** GET /two-factor: the challenge, unless this browser already holds a session that passed it. */
@@ -83,8 +84,11 @@ export async function submitTwoFactor(c: PageContext) {
   if (!response.ok) {
     const { code: refusal } = (await response.json().catch(() => ({}))) as { code?: string };
     const known = refusal ? REFUSALS[refusal] : undefined;
-    if (!known) console.error("two-factor verification failed", response.status, refusal);
-    return again(known?.message ?? "Something went wrong. Sign in again.", known?.status ?? 500);
+    if (known) return again(known.message, known.status);
+    // A refusal we have no words for is still the request's fault, not ours.
+    if (response.status < 500) return again("That did not work. Sign in again.", 400);
+    console.error("two-factor verification failed", response.status, refusal);
+    return again("Something went wrong. Sign in again.", 500);
   }
   for (const cookie of response.headers.getSetCookie()) c.header("Set-Cookie", cookie, { append: true });
   return c.redirect(ENDPOINT.app, 303);
