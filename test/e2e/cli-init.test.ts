@@ -168,7 +168,7 @@ describe("mono-auth init (remote)", () => {
 
   it("refuses what it cannot do, saying why", async () => {
     await refused(runCli(["init"]), /needs its issuer: --url https:/);
-    await refused(runCli(["init", "--url", "http://id.example.com", "--dry-run"]), /an https URL/);
+    await refused(runCli(["init", "--url", "http://id.example.com", "--dry-run"]), /Must be https/);
     await refused(runCli(["init", "--local", "--dry-run"]), /--dry-run is for the remote steps/);
     await refused(runCli(["init", "--url", "not a url"]), /absolute http\(s\) URL/);
   });
