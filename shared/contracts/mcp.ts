@@ -1,6 +1,7 @@
 import { ENDPOINT } from "./endpoints.ts";
 import { OIDC_CLIENT_ID_PREFIX } from "./oidc.ts";
 import { SCOPE } from "./scopes.ts";
+import { FIRST_PARTY_CLIENT_ID } from "./tokens.ts";
 
 /**
  * MCP servers behind the gateway and agent access to them, spelled once:
@@ -151,11 +152,15 @@ export const AGENT_API = {
  * Who an access token is as an agent: a client acting as itself (`sub` is
  * its client_id) is the agent for its org; a delegated token's current
  * actor (RFC 8693 §4.1 `act`) is the agent, for the person in `sub`; so is
- * a client the person authorized in the browser (an MCP client's
- * authorization code token: an operator-registered `oidc_` client, or a
- * Client ID Metadata Document's https URL), which acts for them without
- * being them. A person's own token (the first-party app's) is no agent
- * (undefined): policy alone decides for them.
+ * any other client holding a token about a person without being them: one
+ * the person authorized in the browser (an MCP client's authorization code
+ * token: an operator-registered `oidc_` client, or a Client ID Metadata
+ * Document's https URL), or an agent that redeemed an ID-JAG for them
+ * (jwt-bearer: `sub` the person, `client_id` the agent, no `act`). Only a
+ * person's own token, the first-party app's (FIRST_PARTY_CLIENT_ID), is no
+ * agent (undefined): policy alone decides for them. Everything else is
+ * gated, so a new way of minting for a person is an agent until said
+ * otherwise.
  */
 export function agentPrincipal(claims: {
   sub: string;
@@ -164,8 +169,8 @@ export function agentPrincipal(claims: {
 }): { clientId: string; onBehalfOf: string } | undefined {
   if (claims.act) return { clientId: claims.act.client_id ?? claims.act.sub, onBehalfOf: claims.sub };
   if (claims.sub === claims.client_id) return { clientId: claims.client_id, onBehalfOf: ON_BEHALF_OF_ORG };
-  if (isBrowserFlowClientId(claims.client_id)) return { clientId: claims.client_id, onBehalfOf: claims.sub };
-  return undefined;
+  if (claims.client_id === FIRST_PARTY_CLIENT_ID) return undefined;
+  return { clientId: claims.client_id, onBehalfOf: claims.sub };
 }
 
 /** A client of the browser (authorization code) provider: operator- or self-registered, or known by its metadata document's URL. */

@@ -85,6 +85,28 @@ describe("the demo's sensitive tool: refused to an agent until a live grant name
   const demo = `${env.ISSUER}${ENDPOINT.mcpDemo}`;
   const metadata = `${PRM}${ENDPOINT.mcpDemo}`;
 
+  it("an agent holding a token about a person without `act` (an ID-JAG's jwt-bearer) is gated too, and the person must be allowed the tool", async () => {
+    const orgId = `org-${crypto.randomUUID()}`;
+    const agent = `mac_${crypto.randomUUID()}`;
+    // What jwt-bearer mints from an ID-JAG: sub the person, client_id the agent, no act.
+    const forPerson = (sub: string, roles: string[]) =>
+      signer.sign(memberClaims({ aud: demo, sub, client_id: agent, org_id: orgId, roles }));
+    const owner = await forPerson("user-owner", ["owner"]);
+    const member = await forPerson("user-member", ["member"]);
+    // The owner may purge, but not through an agent no operator approved for them.
+    await expectGrantRequired(await post(ENDPOINT.mcpDemo, purge(), owner), metadata);
+    // A grant for the agent acting for the org is not one for this person.
+    await grant(orgId, agent, "demo", "purge_documents");
+    await expectGrantRequired(await post(ENDPOINT.mcpDemo, purge(), owner), metadata);
+    await grant(orgId, agent, "demo", "purge_documents", "user-owner");
+    expect(await resultText(await post(ENDPOINT.mcpDemo, purge(), owner))).toMatch(/^would purge \d+ documents$/);
+    // The member may not purge on their own, so no grant lets an agent do it for them.
+    await grant(orgId, agent, "demo", "purge_documents", "user-member");
+    const refused = await post(ENDPOINT.mcpDemo, purge(), member);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: "access_denied" });
+  });
+
   it("403 insufficient_scope ERR_GRANT_REQUIRED; with a grant it works; revoked or expired, refused again", async () => {
     const orgId = `org-${crypto.randomUUID()}`;
     const clientId = `mac_${crypto.randomUUID()}`;

@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { AGENT_API } from "../../shared/contracts/mcp.ts";
+import { FIRST_PARTY_CLIENT_ID } from "../../shared/contracts/tokens.ts";
 import { adminRequest } from "./admin-fixtures.ts";
 import { mintedToken } from "./clients-fixtures.ts";
 import { expectOAuthError, seedUser } from "./fixtures.ts";
@@ -100,7 +101,8 @@ describe("agent API: discovery", () => {
       /^ERR_TOKEN_AUD:/,
     );
 
-    const person = await mintedToken(agent, { subject: await seedUser() });
+    // A person's own token is the first-party app's (mcp.ts agentPrincipal).
+    const person = await mintedToken(agent, { subject: await seedUser(), clientId: FIRST_PARTY_CLIENT_ID });
     const refused = await agentRequest("GET", AGENT_API.mcpServers, person);
     await expectOAuthError(refused, 403, "forbidden");
   });

@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { agentPrincipal, isBrowserFlowClientId } from "../../../../shared/contracts/mcp.ts";
 import { oidcClient } from "../../../../shared/db/schema.ts";
-import { type AccessTokenClaims, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, FIRST_PARTY_CLIENT_ID, PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import { tokenConfig } from "../config.ts";
@@ -32,6 +32,8 @@ export interface AgentEnv {
  * for itself (RFC 7591, oidc/client-registration.ts), that org's.
  */
 async function clientStillActive(db: D1Database, claims: AccessTokenClaims): Promise<boolean> {
+  // The first-party app is built in (clients/registry.ts), never disabled; its tokens are a person's own (403 below).
+  if (claims.client_id === FIRST_PARTY_CLIENT_ID) return true;
   if (isBrowserFlowClientId(claims.client_id)) {
     const row = await drizzle(db)
       .select({ disabled: oidcClient.disabled, metadata: oidcClient.metadata })
