@@ -26,15 +26,21 @@ async function revoked(orgId: string, claims: AccessTokenClaims): Promise<boolea
   return isTokenRevoked(await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId), claims);
 }
 
+/** A person's grants to agents A and B, and A's token delegated from the person's. */
+async function chainOfTwo() {
+  const { orgId, userId, agent: a } = await orgWithAgent();
+  const b = await registerAgent(orgId);
+  const grantA = await grantDelegation(orgId, userId, a);
+  const grantB = await grantDelegation(orgId, userId, b);
+  const first = (
+    await issued(await exchange(a, delegationParams(await userToken(orgId, userId), await clientToken(a))))
+  ).body.access_token;
+  return { orgId, b, grantA, grantB, first };
+}
+
 describe("the grants a token rests on (grant_id, grant_chain)", () => {
   it("carries the grant of the token it was made from, and is cut off when that grant is revoked", async () => {
-    const { orgId, userId, agent: a } = await orgWithAgent();
-    const b = await registerAgent(orgId);
-    const grantA = await grantDelegation(orgId, userId, a);
-    const grantB = await grantDelegation(orgId, userId, b);
-    const first = (
-      await issued(await exchange(a, delegationParams(await userToken(orgId, userId), await clientToken(a))))
-    ).body.access_token;
+    const { orgId, b, grantA, grantB, first } = await chainOfTwo();
     const second = await issued(await exchange(b, delegationParams(first, await clientToken(b))));
     const claims = second.claims as unknown as AccessTokenClaims;
     expect(claims.grant_id).toBe(grantB.id);
@@ -56,13 +62,7 @@ describe("the grants a token rests on (grant_id, grant_chain)", () => {
   });
 
   it("through an ID-JAG of ours: the grant carries the grants, the redeemed token rests on them", async () => {
-    const { orgId, userId, agent: a } = await orgWithAgent();
-    const b = await registerAgent(orgId);
-    const grantA = await grantDelegation(orgId, userId, a);
-    const grantB = await grantDelegation(orgId, userId, b);
-    const first = (
-      await issued(await exchange(a, delegationParams(await userToken(orgId, userId), await clientToken(a))))
-    ).body.access_token;
+    const { orgId, b, grantA, grantB, first } = await chainOfTwo();
     const jag = async () =>
       (
         await issued(
