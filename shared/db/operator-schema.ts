@@ -15,6 +15,9 @@ import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
  */
 export const SCIM_BAN_PREFIX = "scim:";
 
+/** The `reason` of a directory's ban, written by SCIM and by an operator's unban that puts it back. */
+export const SCIM_BAN_REASON = "deactivated by the organization's directory (SCIM)";
+
 export const userBan = sqliteTable("user_ban", {
   userId: text("user_id").primaryKey(),
   reason: text("reason").notNull(),

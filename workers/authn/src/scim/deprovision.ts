@@ -26,7 +26,7 @@
 import { and, eq, like } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
-import { SCIM_BAN_PREFIX, userBan } from "../../../../shared/db/schema.ts";
+import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
@@ -38,7 +38,7 @@ export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: st
     .insert(userBan)
     .values({
       userId,
-      reason: "deactivated by the organization's directory (SCIM)",
+      reason: SCIM_BAN_REASON,
       bannedBy: `${SCIM_BAN_PREFIX}${orgId}`,
       bannedAt: now,
     })

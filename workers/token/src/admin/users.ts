@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, like, notLike, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { member, session, user } from "../../../../shared/db/auth-schema.ts";
-import { SCIM_BAN_PREFIX, userBan } from "../../../../shared/db/operator-schema.ts";
+import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db/operator-schema.ts";
 import { scimUser, sessionOrg } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
@@ -179,7 +179,7 @@ export function userRoutes(admin: AdminApp): void {
             db
               .select({
                 userId: scimUser.userId,
-                reason: sql<string>`'deactivated by the organization''s directory (SCIM)'`.as("reason"),
+                reason: sql<string>`${SCIM_BAN_REASON}`.as("reason"),
                 bannedBy: sql<string>`${SCIM_BAN_PREFIX} || ${scimUser.orgId}`.as("banned_by"),
                 bannedAt: sql<number>`${Date.now()}`.as("banned_at"),
               })
