@@ -2,15 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
 import { SSF_DELIVERY, type SsfPollResponse } from "../../../../shared/contracts/ssf.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
-import { OUTBOUND_URL_FORBIDDEN, outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { Outbox } from "./outbox.ts";
-import { pushBackoffMs, pushSet, pushTransport } from "./push.ts";
+import { runDuePushes } from "./push-run.ts";
 import { securityEventFor } from "./revocation-events.ts";
 import { signSecurityEvent } from "./security-event-token.ts";
-import { unsealAuthorization } from "./stream-settings.ts";
-import { countLiveStreams, findStream, liveStreams } from "./stream-store.ts";
+import { countLiveStreams, liveStreams } from "./stream-store.ts";
 import { isExcluded } from "./subjects.ts";
 
 /**
@@ -30,10 +28,6 @@ const SUBSCRIBED_FEED_INTERVAL_MS = 10_000;
 const ORG_STREAM_URL = "https://org-state/revocations/stream";
 /** Log pages (500 events each) turned into SETs per run, so one run's signing stays bounded. */
 const MAX_PAGES_PER_FEED = 2;
-/** Pushes per run; the rest go in the next run, which follows at once. */
-const PUSH_BATCH = 25;
-/** A paused stream's pushes are looked at again after this long. */
-const PAUSED_RECHECK_MS = 5000;
 /**
  * How long an undelivered or unacknowledged SET is kept: far beyond every
  * token a revocation can name (MAX_ACCESS_TOKEN_TTL_SECONDS), so a receiver
@@ -344,66 +338,10 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
 
   /** One push run at a time: two runs would read the same due rows and push them twice. */
   private deliverDue(): Promise<void> {
-    this.delivering ??= this.deliverDueOnce().finally(() => {
+    this.delivering ??= runDuePushes(this.env, this.outbox).finally(() => {
       this.delivering = undefined;
     });
     return this.delivering;
-  }
-
-  /** Pushes what is due, oldest first; a stream that fails waits (its later SETs too, to keep order). */
-  private async deliverDueOnce(): Promise<void> {
-    const now = Date.now();
-    const rows = this.outbox.due(now, PUSH_BATCH);
-    if (rows.length === 0) return;
-    const { keyEncryptionSecret: secret, issuer } = tokenConfig(this.env);
-    const transport = pushTransport(this.env);
-    const blocked = new Set<string>();
-    const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
-    for (const row of rows) {
-      if (blocked.has(row.stream_id)) continue;
-      if (!streams.has(row.stream_id)) streams.set(row.stream_id, await findStream(this.env.DB, row.stream_id));
-      const stream = streams.get(row.stream_id);
-      if (!stream || stream.status === "disabled") {
-        this.outbox.dropStream(row.stream_id);
-        blocked.add(row.stream_id);
-        continue;
-      }
-      if (stream.status === "paused") {
-        this.outbox.holdStream(row.stream_id, now + PAUSED_RECHECK_MS);
-        blocked.add(row.stream_id);
-        continue;
-      }
-      if (stream.method !== SSF_DELIVERY.push || stream.endpointUrl === null) {
-        this.outbox.setStreamMethod(row.stream_id, false, now);
-        blocked.add(row.stream_id);
-        continue;
-      }
-      // Checked when set (ssf/stream-settings.ts); again here, so a row stored before that check, or
-      // written around the API, never carries the receiver's Authorization to an internal address.
-      if (outboundUrlProblem(stream.endpointUrl, issuer) !== undefined) {
-        this.outbox.retryLater(
-          row.stream_id,
-          row.jti,
-          Date.now() + pushBackoffMs(row.attempts + 1),
-          OUTBOUND_URL_FORBIDDEN,
-        );
-        blocked.add(row.stream_id);
-        continue;
-      }
-      const authorization = stream.authorizationSealed
-        ? await unsealAuthorization(secret, stream.streamId, stream.authorizationSealed)
-        : undefined;
-      const outcome = await pushSet(transport, stream.endpointUrl, authorization, row.set_jwt);
-      if (outcome.kind === "delivered") {
-        this.outbox.remove(row.stream_id, row.jti);
-      } else if (outcome.kind === "rejected") {
-        console.warn("ssf push rejected by the receiver", row.stream_id, row.jti, outcome.err);
-        this.outbox.remove(row.stream_id, row.jti);
-      } else {
-        this.outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), outcome.error);
-        blocked.add(row.stream_id);
-      }
-    }
   }
 
   /** The org's revocation version now: asking for changes after "infinity" answers resync at it. */

@@ -1,0 +1,69 @@
+import { SSF_DELIVERY } from "../../../../shared/contracts/ssf.ts";
+import { OUTBOUND_URL_FORBIDDEN, outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
+import { tokenConfig } from "../config.ts";
+import type { Outbox } from "./outbox.ts";
+import { pushBackoffMs, pushSet, pushTransport } from "./push.ts";
+import { unsealAuthorization } from "./stream-settings.ts";
+import { findStream } from "./stream-store.ts";
+
+/** Pushes per run; the rest go in the next run, which follows at once. */
+const PUSH_BATCH = 25;
+/** A paused stream's pushes are looked at again after this long. */
+const PAUSED_RECHECK_MS = 5000;
+
+/**
+ * One push run of an org's transmitter (transmitter.ts, which keeps runs from
+ * overlapping): pushes what is due, oldest first (RFC 8935). A stream that
+ * fails waits, its later SETs too, so a receiver sees its SETs in order. A
+ * SET leaves the outbox only on the receiver's answer (delivered, or
+ * rejected as bad — it will never be accepted), so delivery is at least once.
+ */
+export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void> {
+  const now = Date.now();
+  const rows = outbox.due(now, PUSH_BATCH);
+  if (rows.length === 0) return;
+  const { keyEncryptionSecret: secret, issuer } = tokenConfig(env);
+  const transport = pushTransport(env);
+  const blocked = new Set<string>();
+  const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
+  for (const row of rows) {
+    if (blocked.has(row.stream_id)) continue;
+    if (!streams.has(row.stream_id)) streams.set(row.stream_id, await findStream(env.DB, row.stream_id));
+    const stream = streams.get(row.stream_id);
+    if (!stream || stream.status === "disabled") {
+      outbox.dropStream(row.stream_id);
+      blocked.add(row.stream_id);
+      continue;
+    }
+    if (stream.status === "paused") {
+      outbox.holdStream(row.stream_id, now + PAUSED_RECHECK_MS);
+      blocked.add(row.stream_id);
+      continue;
+    }
+    if (stream.method !== SSF_DELIVERY.push || stream.endpointUrl === null) {
+      outbox.setStreamMethod(row.stream_id, false, now);
+      blocked.add(row.stream_id);
+      continue;
+    }
+    // Checked when set (ssf/stream-settings.ts); again here, so a row stored before that check, or
+    // written around the API, never carries the receiver's Authorization to an internal address.
+    if (outboundUrlProblem(stream.endpointUrl, issuer) !== undefined) {
+      outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), OUTBOUND_URL_FORBIDDEN);
+      blocked.add(row.stream_id);
+      continue;
+    }
+    const authorization = stream.authorizationSealed
+      ? await unsealAuthorization(secret, stream.streamId, stream.authorizationSealed)
+      : undefined;
+    const outcome = await pushSet(transport, stream.endpointUrl, authorization, row.set_jwt);
+    if (outcome.kind === "delivered") {
+      outbox.remove(row.stream_id, row.jti);
+    } else if (outcome.kind === "rejected") {
+      console.warn("ssf push rejected by the receiver", row.stream_id, row.jti, outcome.err);
+      outbox.remove(row.stream_id, row.jti);
+    } else {
+      outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), outcome.error);
+      blocked.add(row.stream_id);
+    }
+  }
+}
