@@ -27,6 +27,7 @@ import type { AdminApp, AdminEnv } from "./types.ts";
 import { type Body, onlyFields, optionalBoolean } from "./validate.ts";
 import { policySchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
+import { policyVersionView, publicationView, summaryView, testRunView } from "./policy-views.ts";
 
 const PATH = "/orgs/:org/policies";
 const VERSION_PATH = `${PATH}/:version{[0-9]{1,9}}`;
@@ -361,42 +362,7 @@ function versionNumber(value: unknown): number {
   return value;
 }
 
-function summaryView(v: PolicyVersionSummary, current: number | null) {
-  return {
-    org_id: v.orgId,
-    version: v.version,
-    status: v.status,
-    current: v.version === current,
-    test_count: v.testCount,
-    created_by: v.createdBy,
-    created_at: v.createdAt.toISOString(),
-    published_at: v.publishedAt?.toISOString() ?? null,
-  };
-}
-
 async function versionView(c: PolicyContext, v: PolicyVersion, knownCurrent?: number | null) {
   const current = knownCurrent === undefined ? await currentVersion(c, v.orgId) : knownCurrent;
-  const document = JSON.parse(v.documentJson) as { rules?: unknown };
-  return {
-    ...summaryView({ ...v, testCount: v.tests.length }, current),
-    rule_count: Array.isArray(document.rules) ? document.rules.length : 0,
-    document,
-    tests: v.tests,
-  };
-}
-
-function testRunView(orgId: string, version: number | null, run: TestRun) {
-  return { org_id: orgId, version, ...run };
-}
-
-function publicationView(p: Publication) {
-  return {
-    org_id: p.orgId,
-    version: p.version,
-    status: "published",
-    previous_version: p.previousVersion,
-    publish_seq: p.sequence,
-    published_at: p.publishedAt.toISOString(),
-    ...(p.testRun ? { tests: { total: p.testRun.total, passed: p.testRun.passed } } : {}),
-  };
+  return policyVersionView(v, current);
 }
