@@ -33,6 +33,14 @@ export interface GatewayAssertionClaims {
    */
   method: string;
   path: string;
+  /**
+   * The query the upstream receives, bound like the path so a captured
+   * assertion cannot be replayed with another `?id=`: querySha256 of the
+   * raw query of the URL the gateway sends the request to (percent-encoded
+   * as sent, without the `?`). No query, or an empty one, is
+   * EMPTY_QUERY_SHA256, the hash of no bytes, so every request carries it.
+   */
+  query_sha256: string;
   iat: number;
   exp: number;
   jti: string;
@@ -52,6 +60,7 @@ export const REQUIRED_GATEWAY_ASSERTION_CLAIMS = [
   "abac_filter_sha256",
   "method",
   "path",
+  "query_sha256",
   "iat",
   "exp",
   "jti",
@@ -61,4 +70,17 @@ export const REQUIRED_GATEWAY_ASSERTION_CLAIMS = [
 export async function filterHash(value: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
   return base64url.encode(new Uint8Array(digest));
+}
+
+/** `query_sha256` for a URL without a query: base64url(SHA-256 of no bytes), so no hash is computed for one. */
+export const EMPTY_QUERY_SHA256 = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+
+/**
+ * `query_sha256` of a URL's `search` (WHATWG URL: `""`, or `?` and the
+ * query as the URL serialises it): base64url(SHA-256(UTF-8 bytes of the
+ * query without the `?`)). The raw query, never a decoded or re-ordered one:
+ * two queries a server could read differently never hash the same.
+ */
+export function querySha256(search: string): Promise<string> | string {
+  return search.length <= 1 ? EMPTY_QUERY_SHA256 : filterHash(search.slice(1));
 }

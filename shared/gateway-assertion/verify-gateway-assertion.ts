@@ -5,6 +5,7 @@ import {
   filterHash,
   GATEWAY_ASSERTION_LIFETIME_SECONDS,
   type GatewayAssertionClaims,
+  querySha256,
   REQUIRED_GATEWAY_ASSERTION_CLAIMS,
 } from "./claims.ts";
 import { COMPACT_JWS } from "../jwt/compact-jws.ts";
@@ -22,7 +23,9 @@ import { GatewayAssertionError } from "./errors.ts";
  *   lifetime no longer than GATEWAY_ASSERTION_LIFETIME_SECONDS.
  * - The binding: X-User-ID, X-Org-ID and X-Actor-ID equal `sub`, `org_id`
  *   and `act.sub` (absent together); the SHA-256 of the exact X-ABAC-Filter
- *   value equals `abac_filter_sha256`; the method and path are the request's.
+ *   value equals `abac_filter_sha256`; the method, path and query
+ *   (`query_sha256`) are the request's, so an assertion captured for
+ *   `?id=mine` proves nothing for `?id=yours`.
  *
  * An assertion is not single-use: within its minute it proves the same
  * request again, which is what a retry is.
@@ -76,6 +79,10 @@ export class GatewayAssertionVerifier {
     }
     if (claims.method !== request.method || claims.path !== url.pathname) {
       throw new GatewayAssertionError("ERR_ASSERTION_REQUEST_MISMATCH");
+    }
+    const query = querySha256(url.search);
+    if ((typeof query === "string" ? query : await query) !== claims.query_sha256) {
+      throw new GatewayAssertionError("ERR_ASSERTION_REQUEST_MISMATCH", "query");
     }
     return claims;
   }
@@ -146,6 +153,7 @@ function checkShapes(payload: Record<string, unknown>): GatewayAssertionClaims {
     "abac_filter_sha256",
     "method",
     "path",
+    "query_sha256",
     "jti",
   ] as const) {
     if (!isNonEmptyString(payload[claim])) throw new GatewayAssertionError("ERR_ASSERTION_CLAIM_INVALID", claim);

@@ -4,7 +4,12 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { TRUSTED_HEADER } from "../../shared/contracts/headers.ts";
 import { JWT_TYP } from "../../shared/contracts/tokens.ts";
-import { filterHash, type GatewayAssertionClaims } from "../../shared/gateway-assertion/claims.ts";
+import {
+  EMPTY_QUERY_SHA256,
+  filterHash,
+  type GatewayAssertionClaims,
+  querySha256,
+} from "../../shared/gateway-assertion/claims.ts";
 import { deriveGatewayAssertionKey, type GatewayAssertionKey } from "../../shared/gateway-assertion/signing-key.ts";
 import { GatewayAssertionVerifier } from "../../shared/gateway-assertion/verify-gateway-assertion.ts";
 import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
@@ -26,16 +31,22 @@ beforeAll(async () => {
 beforeEach(() => signer.publish());
 
 interface Echo {
+  url: string;
   headers: [string, string][];
 }
 
-/** What the demo received behind the gateway for an echo request. */
-async function echoed(claims = memberClaims()): Promise<Headers> {
-  const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}`, {
+/** What the demo received behind the gateway for an echo request (`query`: `""` or `?…`); it verified the assertion. */
+async function echoedAt(query: string, claims = memberClaims()): Promise<{ url: URL; headers: Headers }> {
+  const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}${query}`, {
     headers: { Authorization: `Bearer ${await signer.sign(claims)}` },
   });
   expect(response.status).toBe(200);
-  return new Headers(((await response.json()) as Echo).headers);
+  const echo = (await response.json()) as Echo;
+  return { url: new URL(echo.url), headers: new Headers(echo.headers) };
+}
+
+async function echoed(claims = memberClaims()): Promise<Headers> {
+  return (await echoedAt("", claims)).headers;
 }
 
 function decodePayload(jwt: string): GatewayAssertionClaims {
@@ -43,7 +54,7 @@ function decodePayload(jwt: string): GatewayAssertionClaims {
 }
 
 describe("the gateway signs an assertion for every request it lets through", () => {
-  it("binds subject, org, actor, client, decision, filter hash, method and path, for the route's audience, for 60 s", async () => {
+  it("binds subject, org, actor, client, decision, filter hash, method, path and query, for the route's audience, for 60 s", async () => {
     const act = { sub: "agent-7", client_id: "mac_agent-7" };
     const received = await echoed(memberClaims({ act }));
     const assertion = received.get(TRUSTED_HEADER.gatewayAssertion) as string;
@@ -59,11 +70,31 @@ describe("the gateway signs an assertion for every request it lets through", () 
       client_id: memberClaims().client_id,
       method: "GET",
       path: ENDPOINT.demoEcho,
+      // No query: the hash of no bytes, never a missing claim.
+      query_sha256: EMPTY_QUERY_SHA256,
       abac_filter_sha256: await filterHash(received.get(TRUSTED_HEADER.abacFilter) as string),
     });
     expect(claims.exp - claims.iat).toBe(60);
     expect(claims.decision_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("binds the raw query the upstream receives: the demo verifies a request with one", async () => {
+    // Percent-encoded and repeated names as sent: the hash is of the bytes, not of a parsed form.
+    const query = "?id=doc-1&id=doc-2&note=a%20b&empty=";
+    const { url, headers } = await echoedAt(query);
+    expect(url.search).toBe(query);
+    const claims = decodePayload(headers.get(TRUSTED_HEADER.gatewayAssertion) as string);
+    expect(claims.path).toBe(ENDPOINT.demoEcho);
+    expect(claims.query_sha256).toBe(await filterHash(query.slice(1)));
+    expect(claims.query_sha256).toBe(await querySha256(url.search));
+    expect(claims.query_sha256).not.toBe(EMPTY_QUERY_SHA256);
+  });
+
+  it("EMPTY_QUERY_SHA256 is SHA-256 of no bytes, as querySha256 gives for no query and for a bare `?`", async () => {
+    expect(await filterHash("")).toBe(EMPTY_QUERY_SHA256);
+    expect(querySha256("")).toBe(EMPTY_QUERY_SHA256);
+    expect(querySha256("?")).toBe(EMPTY_QUERY_SHA256);
   });
 
   it("publishes its public key at ENDPOINT.gatewayJwks: the key the demo pins, never the issuer's JWKS", async () => {
@@ -97,9 +128,9 @@ describe("the demo service refuses what the gateway did not sign for it", () => 
     });
   }
 
-  /** The trusted headers the gateway sent for a real request, to replay or tamper with. */
-  async function genuine(): Promise<Headers> {
-    const received = await echoed();
+  /** The trusted headers the gateway sent for a real request (with `query`), to replay or tamper with. */
+  async function genuine(query = ""): Promise<Headers> {
+    const received = (await echoedAt(query)).headers;
     return new Headers(
       [...received].filter(([name]) => Object.values(TRUSTED_HEADER).some((t) => t.toLowerCase() === name)),
     );
@@ -158,6 +189,19 @@ describe("the demo service refuses what the gateway did not sign for it", () => 
     await expectRefused(response, "ERR_ASSERTION_REQUEST_MISMATCH");
   });
 
+  it("ERR_ASSERTION_REQUEST_MISMATCH: a genuine assertion replayed with another query, none, or one added", async () => {
+    const mine = await genuine("?id=doc-mine");
+    expect((await atDemo(`${ENDPOINT.demoEcho}?id=doc-mine`, mine)).status).toBe(200);
+    for (const query of ["?id=doc-another", "?id=doc-mine&id=doc-another", "?ID=doc-mine", ""]) {
+      await expectRefused(await atDemo(`${ENDPOINT.demoEcho}${query}`, mine), "ERR_ASSERTION_REQUEST_MISMATCH");
+    }
+    // An assertion for a request without a query proves nothing for one with a query.
+    await expectRefused(
+      await atDemo(`${ENDPOINT.demoEcho}?id=doc-another`, await genuine()),
+      "ERR_ASSERTION_REQUEST_MISMATCH",
+    );
+  });
+
   it("ERR_ASSERTION_AUD: an assertion for another service (the MCP route's audience)", async () => {
     const headers = await forged(await genuine(), (c) => ({ ...c, aud: `${env.ISSUER}${ENDPOINT.mcpDemo}` }));
     await expectRefused(await atDemo(ENDPOINT.demoEcho, headers), "ERR_ASSERTION_AUD");
@@ -171,6 +215,9 @@ describe("the demo service refuses what the gateway did not sign for it", () => 
       [(c) => ({ ...c, iat: now + 600, exp: now + 630 }), "ERR_ASSERTION_NOT_YET_VALID"],
       [(c) => ({ ...c, iat: now, exp: now + 3600 }), "ERR_ASSERTION_LIFETIME"],
       [(c) => ({ ...c, decision_id: undefined }), "ERR_ASSERTION_CLAIM_INVALID"],
+      // Without the query claim an assertion would prove any query: refused, not taken as "no query".
+      [(c) => ({ ...c, query_sha256: undefined }), "ERR_ASSERTION_CLAIM_INVALID"],
+      [(c) => ({ ...c, query_sha256: "" }), "ERR_ASSERTION_CLAIM_INVALID"],
       [(c) => ({ ...c, sub: 42 }), "ERR_ASSERTION_CLAIM_INVALID"],
     ];
     for (const [edit, code] of cases) {

@@ -36,7 +36,7 @@ function externalServer(host: string): Request[] {
 }
 
 describe("the gateway assertion sent to a registered https MCP server", () => {
-  it("names the path the server receives: it verifies there, and at any other path is ERR_ASSERTION_REQUEST_MISMATCH", async () => {
+  it("names the path and query the server receives: it verifies there, and at any other path or query is ERR_ASSERTION_REQUEST_MISMATCH", async () => {
     const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
     const received = externalServer(host);
     const orgId = `org-${crypto.randomUUID()}`;
@@ -69,8 +69,8 @@ describe("the gateway assertion sent to a registered https MCP server", () => {
       method: "POST",
       path: "/rpc",
     });
-    // The same assertion replayed at the public path or another endpoint of the host proves nothing there.
-    for (const path of [`/mcp/${name}`, "/admin/rpc"]) {
+    // The same assertion replayed at the public path, another endpoint of the host or another query proves nothing there.
+    for (const path of [`/mcp/${name}?session=1`, "/admin/rpc?session=1", "/rpc?session=2", "/rpc"]) {
       const elsewhere = new Request(`https://${host}${path}`, { method: "POST", headers: sent.headers });
       await expect(verifier.verify(elsewhere, new URL(elsewhere.url), { audience })).rejects.toMatchObject({
         code: "ERR_ASSERTION_REQUEST_MISMATCH",

@@ -44,6 +44,8 @@ let signer: Promise<AssertionSigner> | undefined;
 export default {
   async fetch(request: Request, env: PassthroughEnv): Promise<Response> {
     signer ??= AssertionSigner.create(env.GATEWAY_ASSERTION_KEY, env.ISSUER);
+    // The demo receives this URL as it is: its path and query are what the assertion binds.
+    const url = new URL(request.url);
     const forwarded = new Request(request);
     forwarded.headers.set(TRUSTED_HEADER.userId, FIXED_IDENTITY.userId);
     forwarded.headers.set(TRUSTED_HEADER.orgId, FIXED_IDENTITY.orgId);
@@ -57,7 +59,8 @@ export default {
       decisionId: crypto.randomUUID(),
       abacFilter: FIXED_IDENTITY.abacFilter,
       method: request.method,
-      path: new URL(request.url).pathname,
+      path: url.pathname,
+      search: url.search,
     });
     forwarded.headers.set(TRUSTED_HEADER.gatewayAssertion, assertion);
     return env.DEMO.fetch(forwarded);

@@ -60,6 +60,8 @@ let signer: Promise<AssertionSigner> | undefined;
 const apiHandler = {
   async fetch(request: Request, env: Env, ctx: { props: BenchProps }): Promise<Response> {
     signer ??= AssertionSigner.create(env.GATEWAY_ASSERTION_KEY, env.ISSUER);
+    // The demo receives this URL as it is: its path and query are what the assertion binds.
+    const url = new URL(request.url);
     const forwarded = new Request(request);
     forwarded.headers.delete("Authorization");
     forwarded.headers.set(TRUSTED_HEADER.userId, ctx.props.userId);
@@ -74,7 +76,8 @@ const apiHandler = {
       decisionId: crypto.randomUUID(),
       abacFilter: ABAC_FILTER,
       method: request.method,
-      path: new URL(request.url).pathname,
+      path: url.pathname,
+      search: url.search,
     });
     forwarded.headers.set(TRUSTED_HEADER.gatewayAssertion, assertion);
     return env.DEMO.fetch(forwarded);

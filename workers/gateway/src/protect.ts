@@ -189,6 +189,9 @@ export async function protect(
   // downstream refuses a request without it (fails closed).
   const abacFilter = JSON.stringify(decision.filter);
   headers.set(TRUSTED_HEADER.abacFilter, abacFilter);
+  // The path and query the upstream receives, which its verifier compares with its own request's:
+  // an https upstream (a registered MCP server's URL, a route's base path) is not sent `path`.
+  const sent = new URL(deps.target);
   headers.set(
     TRUSTED_HEADER.gatewayAssertion,
     await (await deps.signer).sign({
@@ -200,9 +203,8 @@ export async function protect(
       decisionId,
       abacFilter,
       method: request.method,
-      // The path the upstream receives, which its verifier compares with its own request's:
-      // an https upstream (a registered MCP server's URL, a route's base path) is not sent `path`.
-      path: new URL(deps.target).pathname,
+      path: sent.pathname,
+      search: sent.search,
     }),
   );
   // A route served with a saved connection (route-table.ts): the upstream gets the saved token, never the caller's.

@@ -5,6 +5,7 @@ import {
   filterHash,
   GATEWAY_ASSERTION_LIFETIME_SECONDS,
   type GatewayAssertionClaims,
+  querySha256,
 } from "../../../../shared/gateway-assertion/claims.ts";
 import { deriveGatewayAssertionKey, type GatewayPublicJwk } from "../../../../shared/gateway-assertion/signing-key.ts";
 
@@ -19,6 +20,8 @@ export interface AssertionInput {
   abacFilter: string;
   method: string;
   path: string;
+  /** The `search` of the URL the request is sent to (`""` or `?…`), as the upstream receives it. */
+  search: string;
 }
 
 const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -46,8 +49,8 @@ export const FILTER_HASH_ENTRIES = 1_000;
  * Signs the gateway assertion (shared/gateway-assertion/claims.ts) for each
  * request the gateway lets through. The key is derived and imported once per
  * isolate and the protected header encoded once; a request costs one ES256
- * signature (native) and, for a filter value this isolate has not sent
- * before, one SHA-256 of it.
+ * signature (native), one SHA-256 of its query when it has one, and, for a
+ * filter value this isolate has not sent before, one SHA-256 of it.
  *
  * The signature itself is made afresh for every request and never reused:
  * each assertion names its own decision (`decision_id`, the id the audit
@@ -73,6 +76,8 @@ export class AssertionSigner {
 
   async sign(input: AssertionInput): Promise<string> {
     const iat = Math.floor(Date.now() / 1000);
+    // Awaited only when there is a query to hash: most requests have none.
+    const query = querySha256(input.search);
     const claims: GatewayAssertionClaims = {
       iss: this.issuer,
       aud: input.audience,
@@ -84,6 +89,7 @@ export class AssertionSigner {
       abac_filter_sha256: await this.filterHashOf(input.abacFilter),
       method: input.method,
       path: input.path,
+      query_sha256: typeof query === "string" ? query : await query,
       iat,
       exp: iat + GATEWAY_ASSERTION_LIFETIME_SECONDS,
       jti: crypto.randomUUID(),
