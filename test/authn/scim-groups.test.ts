@@ -4,7 +4,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { revocations, signUp } from "./helpers.ts";
-import { GROUP_SCHEMA, PATCH_SCHEMA, provision, scim, scimError, scimOrg, userBody } from "./scim-helpers.ts";
+import {
+  GROUP_SCHEMA,
+  PATCH_SCHEMA,
+  provision,
+  scim,
+  scimError,
+  scimOrg,
+  ssoDomain,
+  userBody,
+} from "./scim-helpers.ts";
 
 async function role(orgId: string, userId: string) {
   const row = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ? AND user_id = ?")
@@ -132,7 +141,10 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
     expect(await role(b.orgId, theirs.id)).toBe("member");
     expect(await role(a.orgId, theirs.id)).toBeUndefined();
 
-    // An existing account (A's own owner) is never taken over by userName or email.
+    // An existing account (A's own owner) is never taken over by userName or
+    // email, even in a domain A has verified (an address outside them is
+    // refused before: scim-org-domains.test.ts).
+    await ssoDomain(a.orgId, a.owner.userId, "example.com");
     const takeover = await scim("POST", "/Users", a.token, userBody(a.owner.email));
     expect(takeover.status).toBe(409);
     expect(((await takeover.json()) as { scimType: string }).scimType).toBe("uniqueness");

@@ -10,13 +10,33 @@ export const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
 export const PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
 
+/** The domain every test org's directory provisions in (scimUserName). */
+export const SCIM_DOMAIN = "corp.example";
+
 /**
- * An org (its owner signed up through the page) and a SCIM token for it,
- * written as the admin API writes one (workers/token/src/admin/scim-tokens.ts,
- * tested in the token project): only its hash is stored.
+ * An SSO provider of the org with this domain, as registration stores it and
+ * as `/sso/verify-domain` marks it on success (no DNS zone can be published
+ * from a test; test/e2e/sso-oidc.test.ts goes through the real endpoints).
+ */
+export async function ssoDomain(orgId: string, userId: string, domain: string, verified = true) {
+  const providerId = `idp-${crypto.randomUUID()}`;
+  await env.DB.prepare(
+    `INSERT INTO sso_provider (id, issuer, user_id, provider_id, organization_id, domain, domain_verified)
+     VALUES (?, 'https://idp.corp.example', ?, ?, ?, ?, ?)`,
+  )
+    .bind(crypto.randomUUID(), userId, providerId, orgId, domain, verified ? 1 : 0)
+    .run();
+}
+
+/**
+ * An org (its owner signed up through the page) with the verified domain
+ * SCIM_DOMAIN, and a SCIM token for it, written as the admin API writes one
+ * (workers/token/src/admin/scim-tokens.ts, tested in the token project):
+ * only its hash is stored.
  */
 export async function scimOrg() {
   const owner = await signUp("SCIM Owner");
+  await ssoDomain(owner.orgId, owner.userId, SCIM_DOMAIN);
   const { id, token } = generateScimToken();
   await env.DB.prepare(
     "INSERT INTO scim_token (id, org_id, token_hash, created_by, created_at) VALUES (?, ?, ?, 'test', ?)",
@@ -52,7 +72,7 @@ export function userBody(userName: string, extra: Record<string, unknown> = {}) 
 }
 
 export function scimUserName(): string {
-  return `${crypto.randomUUID()}@corp.example`;
+  return `${crypto.randomUUID()}@${SCIM_DOMAIN}`;
 }
 
 /** Provisions one person; their SCIM resource. */

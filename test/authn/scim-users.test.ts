@@ -3,7 +3,7 @@
 // through the session-end revocation; errors are RFC 7644 §3.12 bodies.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { revocations, uniqueEmail } from "./helpers.ts";
+import { revocations } from "./helpers.ts";
 import {
   PATCH_SCHEMA,
   provision,
@@ -118,7 +118,7 @@ describe("SCIM Users", { timeout: 30_000 }, () => {
     const userName = scimUserName();
     const answers = await Promise.all([
       scim("POST", "/Users", token, userBody(userName)),
-      scim("POST", "/Users", token, userBody(userName.toUpperCase(), { emails: [{ value: uniqueEmail() }] })),
+      scim("POST", "/Users", token, userBody(userName.toUpperCase(), { emails: [{ value: scimUserName() }] })),
     ]);
     expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
     const loser = answers.find((a) => a.status === 409) as Response;
@@ -198,7 +198,7 @@ describe("SCIM Users", { timeout: 30_000 }, () => {
     const { token } = await scimOrg();
     const person = await provision(token);
     const other = await provision(token);
-    const email = uniqueEmail();
+    const email = scimUserName();
     const put = await scim("PUT", `/Users/${person.id}`, token, {
       schemas: [USER_SCHEMA],
       userName: person.userName,

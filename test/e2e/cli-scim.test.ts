@@ -34,6 +34,16 @@ describe("mono-auth scim token", () => {
     );
     expect(created.scim_url).toBe(`${system.origin}${ENDPOINT.scim}`);
 
+    // A directory provisions only in the org's verified domains
+    // (workers/authn/src/scim/org-domains.ts): an SSO provider's domain, marked
+    // verified as `/sso/verify-domain` marks it (no DNS zone in a test).
+    await system.execMain(
+      `INSERT INTO sso_provider (id, issuer, user_id, provider_id, organization_id, domain, domain_verified)
+       SELECT ?, 'https://idp.corp.example', id, ?, ?, 'corp.example', 1 FROM user WHERE email = 'scim@example.com'`,
+      crypto.randomUUID(),
+      `idp-${crypto.randomUUID()}`,
+      orgId,
+    );
     const userName = `ada-${crypto.randomUUID().slice(0, 8)}@corp.example`;
     const provisioned = await directory(created.token, "POST", "/Users", {
       schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
