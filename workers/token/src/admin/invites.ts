@@ -2,7 +2,17 @@ import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
+import { splitList } from "../clients/stored-client.ts";
 import { createInvite } from "../invites/create-invite.ts";
+import {
+  type HostInviteRow,
+  INVITE_STATES,
+  type InviteState,
+  inviteOfOrg,
+  inviteState,
+  listInvites,
+  withdrawInvite,
+} from "../invites/store.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
@@ -10,6 +20,7 @@ import type { AdminApp } from "./types.ts";
 import { type Body, onlyFields, optionalInteger, optionalList } from "./validate.ts";
 import { inviteSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
+import { queryInteger, queryOneOf } from "./query.ts";
 
 /** Shortest invite worth making: a host needs time to receive and run it. */
 const MIN_INVITE_TTL_SECONDS = 60;
@@ -17,6 +28,26 @@ const MAX_LABELS = 32;
 /** Label keys: short identifiers, as Kubernetes label names (cli/lib/options.ts checks the same). */
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 const MAX_LABEL_VALUE = 256;
+const DEFAULT_LIST_LIMIT = 100;
+/** Pending invites live at most 24 h, so the newest 500 hold every one an org can act on. */
+const MAX_LIST_LIMIT = 500;
+
+/** A stored invite as the admin API shows it: what it grants and its state, never a credential. */
+function inviteView(row: HostInviteRow, state: InviteState | "withdrawn") {
+  return {
+    jti: row.jti,
+    org_id: row.orgId,
+    state,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    scopes: splitList(row.scopes),
+    audiences: splitList(row.audiences),
+    created_by: row.createdBy,
+    created_at: row.createdAt.toISOString(),
+    expires_at: row.expiresAt.toISOString(),
+    redeemed_at: row.redeemedAt?.toISOString() ?? null,
+    client_id: row.clientId,
+  };
+}
 
 function labelsOf(body: Body): Record<string, string> {
   const value = body.labels;
@@ -45,6 +76,18 @@ function labelsOf(body: Body): Record<string, string> {
  * `defaultAudience`, the API): a host that needs another resource (an MCP
  * server) is invited for it by name. Its org's policy still narrows the
  * audiences at each mint (clients/guardrails.ts).
+ *
+ * GET /orgs/{org}/invites?state=&limit= → `{ invites: [...] }`, newest
+ * first: each invite's grant, creator, times and state (`pending`,
+ * `redeemed`, `expired`), never the invite JWT (only its claims are stored).
+ *
+ * DELETE /orgs/{org}/invites/{jti} withdraws an invite nobody has redeemed
+ * (invites/store.ts withdrawInvite): once it answers 200 the invite's row is
+ * gone from D1's primary, and a host presenting the invite is refused
+ * `invite_invalid`. An invite a host redeemed first is `409 conflict` (its
+ * client exists: disable that instead); no such invite in this org (another
+ * org's, never issued, or already withdrawn) is `404 not_found`, so a
+ * second withdrawal is a 404, never a second success.
  */
 export function inviteRoutes(admin: AdminApp): void {
   route(
@@ -101,6 +144,54 @@ export function inviteRoutes(admin: AdminApp): void {
         // The invite is a credential until it is redeemed.
         { "Cache-Control": "no-store" },
       );
+    },
+  );
+  route(
+    admin,
+    "get",
+    "/orgs/:org/invites",
+    {
+      summary: "The org's host invites and their state (never an invite JWT)",
+      query: inviteSchemas.listQuery,
+      response: inviteSchemas.list,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "invite.list" });
+      const state = queryOneOf(c.req.query("state"), "state", INVITE_STATES);
+      const limit = queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
+      const now = new Date();
+      const rows = await listInvites(c.env.DB, { orgId, limit, now, ...(state ? { state } : {}) });
+      return c.json({ invites: rows.map((row) => inviteView(row, inviteState(row, now))) });
+    },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org/invites/:jti",
+    {
+      summary: "Withdraw a host invite nobody has redeemed: no host can redeem it after this answers",
+      response: inviteSchemas.view,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      const jti = c.req.param("jti");
+      auditDetail(c, { action: "invite.withdraw", jti });
+      const withdrawn = await withdrawInvite(c.env.DB, { jti, orgId });
+      if (withdrawn) return c.json(inviteView(withdrawn, "withdrawn"));
+      const redeemed = await inviteOfOrg(c.env.DB, { jti, orgId });
+      if (redeemed?.redeemedAt) {
+        if (redeemed.clientId) auditDetail(c, { client_id: redeemed.clientId });
+        // RFC 9110 §15.5.10: the invite's state (spent) conflicts with the request.
+        throw new HttpError(
+          "conflict",
+          `the invite was already redeemed by client ${redeemed.clientId}: disable that client instead`,
+        );
+      }
+      throw new HttpError("not_found", "no such invite in this organization (never issued, or already withdrawn)");
     },
   );
 }

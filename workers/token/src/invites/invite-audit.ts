@@ -2,9 +2,10 @@ import type { AuditEventInput } from "../../../../shared/audit/record-audit.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 
 /**
- * The host-bootstrap lifecycle's audit events. An invite's creation is an
- * admin call, audited as `admin.action` with the invite's `jti`
- * (admin/invites.ts); its redemption and every refusal are recorded here.
+ * The host-bootstrap lifecycle's audit events. An invite's creation and its
+ * withdrawal are admin calls, audited as `admin.action` (`invite.create`,
+ * `invite.withdraw`) with the invite's `jti` (admin/invites.ts), refused
+ * withdrawals included; its redemption and every refusal are recorded here.
  * Never the invite or the proof themselves: the invite is a credential
  * until it is redeemed.
  */

@@ -1,4 +1,4 @@
-import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JWK } from "jose";
 import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
@@ -93,9 +93,83 @@ export async function redemptionRefusal(
   attempt: { jti: string; orgId: string; now: Date },
 ): Promise<HostBootstrapError> {
   const row = await drizzle(db).select().from(hostInvite).where(eq(hostInvite.jti, attempt.jti)).get();
-  // A well-signed invite with no row (or another org's): the row was
-  // deleted, which is how an operator withdraws an invite.
-  if (!row || row.orgId !== attempt.orgId) return new HostBootstrapError("invite_invalid", "no such invite");
+  // A well-signed invite with no row (or another org's): never issued, or
+  // withdrawn by an operator (withdrawInvite deletes the row).
+  if (!row || row.orgId !== attempt.orgId) {
+    return new HostBootstrapError("invite_invalid", "no such invite (never issued, or withdrawn)");
+  }
   if (row.redeemedAt) return new HostBootstrapError("invite_already_used", "the invite has already been redeemed");
   return new HostBootstrapError("invite_expired", "the invite has expired");
+}
+
+/**
+ * Withdraws an invite nobody has redeemed: ONE conditional DELETE
+ * (`org_id = ? AND redeemed_at IS NULL`) on D1's primary, the store
+ * redeemInvite spends the invite in. SQLite applies the DELETE and the
+ * redemption's batch one after the other, so of a withdrawal and any number
+ * of redemptions racing for one invite exactly one finds it unredeemed:
+ *
+ * - the DELETE first: the redemption's UPDATE and its INSERT … SELECT match
+ *   no row, so no client is made, and the host is refused `invite_invalid`
+ *   (redemptionRefusal: no row), as for an invite never issued;
+ * - a redemption first: the DELETE matches nothing, and withdrawalRefusal
+ *   says the invite was redeemed.
+ *
+ * Deleting the row is the whole withdrawal: a valid signature alone never
+ * redeems an invite. An expired one may be withdrawn too (it redeems
+ * nothing either way). Returns the withdrawn row, or undefined.
+ */
+export async function withdrawInvite(
+  db: D1Database,
+  invite: { jti: string; orgId: string },
+): Promise<HostInviteRow | undefined> {
+  return drizzle(db)
+    .delete(hostInvite)
+    .where(and(eq(hostInvite.jti, invite.jti), eq(hostInvite.orgId, invite.orgId), isNull(hostInvite.redeemedAt)))
+    .returning()
+    .get();
+}
+
+/** The org's invite a withdrawal did not find unredeemed: redeemed (the row), or none in this org (undefined). */
+export async function inviteOfOrg(db: D1Database, invite: { jti: string; orgId: string }) {
+  return drizzle(db)
+    .select()
+    .from(hostInvite)
+    .where(and(eq(hostInvite.jti, invite.jti), eq(hostInvite.orgId, invite.orgId)))
+    .get();
+}
+
+export const INVITE_STATES = ["pending", "redeemed", "expired"] as const;
+export type InviteState = (typeof INVITE_STATES)[number];
+
+/** A stored invite's state at `now`: `expires_at` is exclusive, as redeemInvite's `expires_at > now`. */
+export function inviteState(row: HostInviteRow, now: Date): InviteState {
+  if (row.redeemedAt) return "redeemed";
+  return row.expiresAt.getTime() > now.getTime() ? "pending" : "expired";
+}
+
+function stateCondition(state: InviteState, now: Date): SQL | undefined {
+  switch (state) {
+    case "pending":
+      return and(isNull(hostInvite.redeemedAt), gt(hostInvite.expiresAt, now));
+    case "redeemed":
+      return isNotNull(hostInvite.redeemedAt);
+    case "expired":
+      return and(isNull(hostInvite.redeemedAt), lte(hostInvite.expiresAt, now));
+  }
+}
+
+/** An org's invites, newest first, in one state or all. */
+export async function listInvites(
+  db: D1Database,
+  query: { orgId: string; state?: InviteState; limit: number; now: Date },
+): Promise<HostInviteRow[]> {
+  const byOrg = eq(hostInvite.orgId, query.orgId);
+  return drizzle(db)
+    .select()
+    .from(hostInvite)
+    .where(query.state ? and(byOrg, stateCondition(query.state, query.now)) : byOrg)
+    .orderBy(desc(hostInvite.createdAt), desc(hostInvite.jti))
+    .limit(query.limit)
+    .all();
 }

@@ -140,6 +140,19 @@ export const delegationGrantSchemas = {
   list: z.object({ grants: z.array(grantView) }),
 };
 
+const inviteView = z.object({
+  jti: z.string(),
+  org_id: z.string(),
+  state: z.enum(["pending", "redeemed", "expired", "withdrawn"]),
+  labels: z.record(z.string(), z.string()),
+  scopes: z.array(z.string()),
+  audiences: z.array(z.string()),
+  created_by: z.string().describe("the operator client that created it"),
+  created_at: time,
+  expires_at: time,
+  redeemed_at: time.nullable(),
+  client_id: z.string().nullable().describe("the host client its redemption created"),
+});
 export const inviteSchemas = {
   create: z.object({
     scopes: list,
@@ -157,6 +170,13 @@ export const inviteSchemas = {
     labels: z.record(z.string(), z.string()),
     bootstrap_endpoint: z.string(),
   }),
+  /** A stored invite: what it grants and its state, never the invite JWT (which is not stored). */
+  view: inviteView,
+  list: z.object({ invites: z.array(inviteView) }),
+  listQuery: {
+    state: z.enum(["pending", "redeemed", "expired"]).describe("only invites in this state (default: every state)"),
+    limit: z.string().regex(/^\d+$/).describe("newest first, 1 to 500 (default 100)"),
+  },
 };
 
 const keyView = z.object({
