@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { adminAudience } from "../../shared/contracts/endpoints.ts";
 import { generateClientId } from "../../shared/crypto/client-id.ts";
 import { generateClientSecret, hashSecret } from "../../shared/crypto/secret-hash.ts";
+import { generateDpopKey } from "../lib/dpop.ts";
 import { CliError } from "../lib/errors.ts";
 import { CHECKOUT_ROOT, type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
@@ -17,6 +18,7 @@ interface BootstrapOptions extends CommonOptions {
   persistTo: string;
   config: string;
   sqlOut?: string;
+  dpop: boolean;
 }
 
 /**
@@ -48,18 +50,25 @@ export function registerOperatorCommands(program: Command): void {
       .option(
         "--sql-out <file>",
         "write the SQL to this file instead of running wrangler (apply it with `wrangler d1 execute DB --file`)",
+      )
+      .option(
+        "--dpop",
+        "register the client to require DPoP-bound tokens (RFC 9449) and keep its ES256 DPoP key in the profile",
+        false,
       ),
   ).action(async (options: BootstrapOptions) => {
     const email = normaliseEmail(options.email);
     if (!email) throw new CliError(`--email: "${options.email}" is not an email address this command accepts`);
     const clientId = generateClientId();
     const clientSecret = generateClientSecret();
+    const dpop = options.dpop ? await generateDpopKey() : undefined;
     const statements = operatorBootstrapStatements({
       email,
       userId: crypto.randomUUID().replaceAll("-", ""),
       clientId,
       secretHash: await hashSecret(clientSecret),
       audience: adminAudience(options.url),
+      requireDpop: dpop !== undefined,
       now: Date.now(),
     });
     if (options.sqlOut) {
@@ -74,6 +83,7 @@ export function registerOperatorCommands(program: Command): void {
       client_secret: clientSecret,
       email,
       created_at: new Date().toISOString(),
+      ...(dpop ? { dpop_private_jwk: dpop.privateJwk } : {}),
     });
     const result = {
       issuer: options.url,
@@ -81,6 +91,7 @@ export function registerOperatorCommands(program: Command): void {
       client_id: clientId,
       client_secret: clientSecret,
       profile: options.profile,
+      ...(dpop ? { dpop_jkt: dpop.key.jkt } : {}),
       ...(options.sqlOut ? { sql_file: options.sqlOut } : {}),
     };
     printResult(options.json, result, () =>
@@ -91,6 +102,7 @@ export function registerOperatorCommands(program: Command): void {
           ["client_id", clientId],
           ["client_secret", clientSecret],
           ["profile", options.profile],
+          ...(dpop ? ([["dpop_jkt", `${dpop.key.jkt} (DPoP required; key in the profile)`]] as const) : []),
           ...(options.sqlOut ? ([["sql_file", options.sqlOut]] as const) : []),
         ]),
         "",

@@ -1,5 +1,7 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import type { JWK } from "jose";
 import { CliError } from "./errors.ts";
 
 /**
@@ -13,6 +15,13 @@ export interface OperatorCredentials {
   client_secret: string;
   email: string;
   created_at: string;
+  /**
+   * The operator's DPoP private key (RFC 9449, ES256), once it has one:
+   * from `operator bootstrap --dpop`, or made the first time the token
+   * endpoint refused the client's token request for want of a proof. With
+   * it, every token is DPoP-bound and every admin call carries a proof.
+   */
+  dpop_private_jwk?: JWK;
 }
 
 interface ProfileDocument {
@@ -41,11 +50,18 @@ function readDocument(path: string): ProfileDocument {
 
 function writeDocument(path: string, document: ProfileDocument): void {
   mkdirSync(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600 });
-  // The mode given to writeFileSync applies only to a file it creates.
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  // A fresh name created here (`wx`: never a file or link someone placed
+  // there, so the secrets cannot be written through it) and kept 0600
+  // whatever the umask, then moved over the profile at once.
+  const temporary = `${path}.${randomUUID()}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600, flag: "wx" });
+    chmodSync(temporary, 0o600);
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw new CliError(`cannot write the profile ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** Remembers the deployed issuer, so `--remote` names it. */
@@ -72,10 +88,27 @@ export function saveOperator(path: string, issuer: string, credentials: Operator
 
 export function operatorFor(path: string, issuer: string): OperatorCredentials {
   const credentials = readDocument(path).operators[issuer];
-  if (!credentials) {
-    throw new CliError(
-      `no operator credentials for ${issuer} in ${path}; run \`mono-auth operator bootstrap --email <you> --url ${issuer}\` first`,
-    );
-  }
+  if (!credentials) throw noOperator(path, issuer);
   return credentials;
+}
+
+function noOperator(path: string, issuer: string): CliError {
+  return new CliError(
+    `no operator credentials for ${issuer} in ${path}; run \`mono-auth operator bootstrap --email <you> --url ${issuer}\` first`,
+  );
+}
+
+/**
+ * Keeps `privateJwk` as the operator's DPoP key unless the profile already
+ * holds one (another run made it first), and returns the key the profile
+ * holds: a key is made once per operator and issuer, never replaced.
+ */
+export function saveDpopKey(path: string, issuer: string, privateJwk: JWK): JWK {
+  const document = readDocument(path);
+  const credentials = document.operators[issuer];
+  if (!credentials) throw noOperator(path, issuer);
+  if (credentials.dpop_private_jwk) return credentials.dpop_private_jwk;
+  credentials.dpop_private_jwk = privateJwk;
+  writeDocument(path, document);
+  return privateJwk;
 }

@@ -18,6 +18,8 @@ export interface OperatorBootstrapRows {
   secretHash: string;
   /** adminAudience(issuer): the operator client's one audience. */
   audience: string;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: the client's tokens must be DPoP-bound (default: no). */
+  requireDpop?: boolean;
   now: number;
 }
 
@@ -36,7 +38,7 @@ export function operatorBootstrapStatements(rows: OperatorBootstrapRows): string
     `INSERT INTO platform_operator (user_id, email, created_at) SELECT id, email, ${now} FROM "user" WHERE email = ${email} ON CONFLICT (user_id) DO NOTHING`,
     // A platform operator client (docs: org_id NULL, scope admin, audience
     // the admin API), client_secret_basic, owned by the person.
-    `INSERT INTO oauth_client (client_id, org_id, name, type, owner_user_id, auth_method, secret_hash, grant_types, scopes, audiences, require_dpop, resource_server, status, created_at, updated_at) SELECT ${literal(rows.clientId)}, NULL, ${literal(`platform operator ${rows.email}`)}, 'service', id, 'client_secret_basic', ${literal(rows.secretHash)}, ${literal(GRANT_TYPE.clientCredentials)}, ${literal(SCOPE.admin)}, ${literal(rows.audience)}, 0, 0, 'active', ${now}, ${now} FROM "user" WHERE email = ${email}`,
+    `INSERT INTO oauth_client (client_id, org_id, name, type, owner_user_id, auth_method, secret_hash, grant_types, scopes, audiences, require_dpop, resource_server, status, created_at, updated_at) SELECT ${literal(rows.clientId)}, NULL, ${literal(`platform operator ${rows.email}`)}, 'service', id, 'client_secret_basic', ${literal(rows.secretHash)}, ${literal(GRANT_TYPE.clientCredentials)}, ${literal(SCOPE.admin)}, ${literal(rows.audience)}, ${rows.requireDpop ? 1 : 0}, 0, 'active', ${now}, ${now} FROM "user" WHERE email = ${email}`,
   ];
 }
 

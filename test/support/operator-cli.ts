@@ -21,7 +21,12 @@ export interface OperatorCli {
   json: <T>(...args: string[]) => Promise<T>;
 }
 
-export async function operatorCli(system: RunningSystem, name: string): Promise<OperatorCli> {
+/** `bootstrapArgs`: more flags for `operator bootstrap` (`--dpop`). */
+export async function operatorCli(
+  system: RunningSystem,
+  name: string,
+  bootstrapArgs: readonly string[] = [],
+): Promise<OperatorCli> {
   const dir = mkdtempSync(join(tmpdir(), `mono-auth-${name}-`));
   const profile = join(dir, "profile.json");
   const cli = (...args: string[]) => runCli([...args, "--url", system.origin, "--profile", profile], { cwd: dir });
@@ -32,7 +37,10 @@ export async function operatorCli(system: RunningSystem, name: string): Promise<
     return JSON.parse(result.stdout) as T;
   };
   const sql = join(dir, "operator.sql");
-  const bootstrap = await cli("operator", "bootstrap", "--email", `${name}@example.com`, "--sql-out", sql, "--json");
+  const bootstrap = await cli(
+    ...["operator", "bootstrap", "--email", `${name}@example.com`, "--sql-out", sql, "--json"],
+    ...bootstrapArgs,
+  );
   expect(bootstrap.code, bootstrap.stderr).toBe(0);
   for (const statement of readFileSync(sql, "utf8")
     .split(";\n")
