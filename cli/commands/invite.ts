@@ -10,7 +10,7 @@ import {
   parseScopes,
   withCommonOptions,
 } from "../lib/options.ts";
-import { keyValueTable, printResult } from "../lib/output.ts";
+import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
 
 /** What the admin API answers (workers/token/src/admin/invites.ts). */
 interface CreatedInvite {
@@ -24,6 +24,53 @@ interface CreatedInvite {
   bootstrap_endpoint: string;
 }
 
+/** An invite as the admin API lists it: its grant and state, never the invite itself. */
+interface InviteView {
+  jti: string;
+  org_id: string;
+  state: "pending" | "redeemed" | "expired" | "withdrawn";
+  labels: Record<string, string>;
+  scopes: string[];
+  audiences: string[];
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  redeemed_at: string | null;
+  client_id: string | null;
+}
+
+const STATES = ["pending", "redeemed", "expired"] as const;
+
+function parseState(value: string): string {
+  if (!(STATES as readonly string[]).includes(value)) throw new CliError(`--state: one of ${STATES.join(", ")}`);
+  return value;
+}
+
+function parseLimit(value: string): number {
+  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 500) {
+    throw new CliError("--limit: a whole number from 1 to 500");
+  }
+  return Number(value);
+}
+
+function labelsText(labels: Record<string, string>): string {
+  return (
+    Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ") || "-"
+  );
+}
+
+function invitesPath(org: string, jti?: string): string {
+  const base = `/orgs/${encodeURIComponent(org)}/invites`;
+  return jti === undefined ? base : `${base}/${encodeURIComponent(jti)}`;
+}
+
+/**
+ * `mono-auth invite create|list|revoke --org ORG`: single-use host invites
+ * (workers/token/src/admin/invites.ts). `revoke <jti>` withdraws one nobody
+ * has redeemed; once it prints, no host can redeem it.
+ */
 export function registerInviteCommands(program: Command): void {
   const invite = program.command("invite").description("host invites (single-use, for `host bootstrap`)");
 
@@ -55,16 +102,12 @@ export function registerInviteCommands(program: Command): void {
       },
     ) => {
       if (options.ttl > MAX_HOST_INVITE_TTL_SECONDS) throw new CliError("--ttl: an invite lives at most 24h");
-      const created = await new AdminApi(options).request<CreatedInvite>(
-        "POST",
-        `/orgs/${encodeURIComponent(options.org)}/invites`,
-        {
-          scopes: options.scopes,
-          ttl_seconds: options.ttl,
-          ...(options.audiences ? { audiences: options.audiences } : {}),
-          ...(options.label ? { labels: options.label } : {}),
-        },
-      );
+      const created = await new AdminApi(options).request<CreatedInvite>("POST", invitesPath(options.org), {
+        scopes: options.scopes,
+        ttl_seconds: options.ttl,
+        ...(options.audiences ? { audiences: options.audiences } : {}),
+        ...(options.label ? { labels: options.label } : {}),
+      });
       printResult(options.json, created, () =>
         [
           keyValueTable([
@@ -73,12 +116,7 @@ export function registerInviteCommands(program: Command): void {
             ["expires_at", created.expires_at],
             ["scopes", created.scopes.join(" ")],
             ["audiences", created.audiences.join(" ")],
-            [
-              "labels",
-              Object.entries(created.labels)
-                .map(([k, v]) => `${k}=${v}`)
-                .join(" ") || "-",
-            ],
+            ["labels", labelsText(created.labels)],
           ]),
           "",
           "Invite (single use; the host runs `npx mono-auth host bootstrap --invite <this>`):",
@@ -87,4 +125,52 @@ export function registerInviteCommands(program: Command): void {
       );
     },
   );
+  withCommonOptions(
+    invite
+      .command("list")
+      .description("the org's host invites, newest first, with their state (never the invites themselves)")
+      .requiredOption("--org <org>", "the organization's id")
+      .option("--state <state>", `only invites in this state: ${STATES.join(", ")} (default: every state)`, parseState)
+      .option("--limit <n>", "at most this many, 1 to 500 (default 100)", parseLimit),
+  ).action(async (options: CommonOptions & { org: string; state?: string; limit?: number }) => {
+    const query = new URLSearchParams({
+      ...(options.state ? { state: options.state } : {}),
+      ...(options.limit ? { limit: String(options.limit) } : {}),
+    }).toString();
+    const listed = await new AdminApi(options).request<{ invites: InviteView[] }>(
+      "GET",
+      `${invitesPath(options.org)}${query ? `?${query}` : ""}`,
+    );
+    printResult(options.json, listed, () =>
+      columnsTable(
+        ["jti", "state", "labels", "scopes", "created_by", "expires_at", "client_id"],
+        listed.invites.map((i) => [
+          i.jti,
+          i.state,
+          labelsText(i.labels),
+          i.scopes.join(" "),
+          i.created_by,
+          i.expires_at,
+          i.client_id ?? "-",
+        ]),
+      ),
+    );
+  });
+
+  withCommonOptions(
+    invite
+      .command("revoke <jti>")
+      .description("withdraw an invite no host has redeemed yet (sent to the wrong host, or leaked)")
+      .requiredOption("--org <org>", "the organization's id"),
+  ).action(async (jti: string, options: CommonOptions & { org: string }) => {
+    const withdrawn = await new AdminApi(options).request<InviteView>("DELETE", invitesPath(options.org, jti));
+    printResult(options.json, withdrawn, () =>
+      keyValueTable([
+        ["withdrawn", withdrawn.jti],
+        ["org_id", withdrawn.org_id],
+        ["labels", labelsText(withdrawn.labels)],
+        ["expires_at", withdrawn.expires_at],
+      ]),
+    );
+  });
 }
