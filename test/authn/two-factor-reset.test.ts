@@ -1,6 +1,7 @@
-// A password reset does not turn the second factor off: after it, a
-// password sign-in still stops at the TOTP challenge, and the sessions the
-// person had are gone (workers/authn/src/auth/plugins/two-factor.ts).
+// A password reset does not turn a verified account's second factor off:
+// after it, a password sign-in still stops at the TOTP challenge, and the
+// sessions the person had are gone (workers/authn/src/auth/plugins/two-factor.ts).
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, exchange, get, signUp } from "./helpers.ts";
 import { enableTotp } from "./two-factor-flow.ts";
@@ -24,6 +25,8 @@ async function mailedResetToken(email: string): Promise<string> {
 describe("password reset and the second factor", () => {
   it("still asks for the TOTP code after a password reset", async () => {
     const person = await signUp();
+    // A confirmed address: an unproven account's reset clears its factors (unproven-account-reset.test.ts).
+    await env.DB.prepare("UPDATE user SET email_verified = 1 WHERE id = ?").bind(person.userId).run();
     const { cookie } = await enableTotp(person.cookie);
     const requested = await api("/request-password-reset", { email: person.email, redirectTo: "/reset-password" });
     expect(requested.status).toBe(200);

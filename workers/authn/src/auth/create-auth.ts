@@ -18,6 +18,7 @@ import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limi
 import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
+import { clearUnprovenAccountOnReset } from "../security/unproven-account-reset.ts";
 
 export type AuthBindings = Pick<
   AuthnEnv,
@@ -72,7 +73,11 @@ function createAuth(env: AuthBindings) {
     // so their hooks run after the plugins they build on.
     plugins: [...base.plugins, totpCodeClaim(env.DB)],
     trustedOrigins: config.trustedOrigins,
-    emailAndPassword: { ...base.emailAndPassword, ...mail.emailAndPassword },
+    emailAndPassword: {
+      ...base.emailAndPassword,
+      ...mail.emailAndPassword,
+      onPasswordReset: clearUnprovenAccountOnReset(env.DB),
+    },
     emailVerification: mail.emailVerification,
     user: { changeEmail: mail.changeEmail },
     session: betterAuthSessionOptions(config.sessions),
