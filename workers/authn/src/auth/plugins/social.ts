@@ -1,5 +1,6 @@
 import { getEnvVar } from "@better-auth/core/env";
 import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth";
+import { APIError } from "better-auth/api";
 
 /**
  * Social sign-in (GitHub, Google, Microsoft), each off unless its client id
@@ -65,6 +66,38 @@ export const ACCOUNT_LINKING = {
   updateUserInfoOnLink: false,
 } satisfies NonNullable<NonNullable<BetterAuthOptions["account"]>["accountLinking"]>;
 
+/** Better Auth's error code (and the callback's `?error=`) for a provider address its provider has not verified. */
+export const SOCIAL_EMAIL_NOT_VERIFIED = "SOCIAL_EMAIL_NOT_VERIFIED";
+
+type UserCreateBefore = NonNullable<
+  NonNullable<NonNullable<NonNullable<BetterAuthOptions["databaseHooks"]>["user"]>["create"]>["before"]
+>;
+
+/** Where Better Auth creates an account from a social identity: the OAuth callback, and sign-in with an ID token. */
+function isSocialSignIn(path: string | undefined): boolean {
+  return path !== undefined && (path.startsWith("/callback/") || path === "/sign-in/social");
+}
+
+/**
+ * No account is made from a social identity whose provider does not vouch
+ * for the address (GitHub's unverified emails; Microsoft's `email`, which
+ * any Entra tenant sets at will unless `email_verified` or
+ * `verified_primary_email` says otherwise — "nOAuth"). Otherwise whoever
+ * controls such an identity creates an account under someone else's
+ * address, holds a session in it, and is there first when the owner
+ * arrives (pre-account hijacking, the "non-verifying IdP" attack). Better
+ * Auth's callback answers the refusal with `?error=SOCIAL_EMAIL_NOT_VERIFIED`
+ * and writes nothing. SSO accounts are checked against the provider's
+ * verified domain instead (sso/provider-domain.ts).
+ */
+export const verifiedSocialAddress: UserCreateBefore = async (user, context) => {
+  if (!isSocialSignIn(context?.path) || user.emailVerified === true) return;
+  throw new APIError("FORBIDDEN", {
+    code: SOCIAL_EMAIL_NOT_VERIFIED,
+    message: "the sign-in provider has not verified this email address",
+  });
+};
+
 /**
  * Better Auth builds its social providers from `socialProviders` before any
  * plugin starts, so the configured ones are passed as options here and also
@@ -82,7 +115,11 @@ export function socialSignInPlugin(read: ReadVar = (name) => getEnvVar(name)) {
       });
       const ids = new Set<string>(built.map((provider) => provider.id));
       return {
-        options: { socialProviders: config, account: { accountLinking: ACCOUNT_LINKING } },
+        options: {
+          socialProviders: config,
+          account: { accountLinking: ACCOUNT_LINKING },
+          databaseHooks: { user: { create: { before: verifiedSocialAddress } } },
+        },
         context: { socialProviders: [...ctx.socialProviders.filter((provider) => !ids.has(provider.id)), ...built] },
       };
     },
