@@ -1,0 +1,107 @@
+// The hostile-input sweep on the authn Worker (test/support/hostile-input.ts):
+// every route of its own (pages and forms, the session exchange, the account
+// and console actions, SCIM, the closed OIDC token paths), with every method
+// it takes, read from the Worker's router so a new route is swept without
+// being listed here. Better Auth's own API (/api/auth/*) is its library's.
+// No answer may be a 5xx or carry a stack trace or a secret; the session
+// exchange and the closed token paths answer RFC 6749 JSON, SCIM RFC 7644.
+import { exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import authn from "../../workers/authn/src/index.ts";
+import { type ErrorFormat, type SweptEndpoint, sweep } from "../support/hostile-input.ts";
+import { TEST_SECRETS } from "../support/secrets.ts";
+import { clientAddress, ORIGIN } from "./helpers.ts";
+import { scimOrg } from "./scim-helpers.ts";
+
+const SECRETS = Object.entries(TEST_SECRETS)
+  .filter(([name]) => name !== "GATEWAY_ASSERTION_JWKS")
+  .map(([, value]) => value);
+const fetcher = (request: Request) => exports.default.fetch(request);
+/** A browser of this origin on an address of its own (the credential limits never count the sweep). */
+const browser = () => ({ Origin: ORIGIN, "cf-connecting-ip": clientAddress() });
+
+/** The Worker's own routes: not its middleware, not the 405 answers registered last, not Better Auth's. */
+const ROUTES = authn.routes.filter(
+  (r) =>
+    r.method !== "ALL" &&
+    !r.path.endsWith("*") &&
+    !String(r.handler).includes("respond(allow)") &&
+    !(r.path.startsWith(ENDPOINT.authApi) && r.path !== OIDC_ENDPOINT.token && r.path !== OIDC_ENDPOINT.revocation),
+);
+const OAUTH_PATHS: readonly string[] = [ENDPOINT.sessionToken, OIDC_ENDPOINT.token, OIDC_ENDPOINT.revocation];
+
+const FORM_FIELDS = [
+  "email",
+  "password",
+  "name",
+  "token",
+  "code",
+  "audience",
+  "scope",
+  "session_id",
+  "id",
+  "org",
+  "role",
+  "member_id",
+  "accept",
+  "document",
+  "redirect_uri",
+];
+const SCIM_FIELDS = ["userName", "displayName", "externalId", "active", "schemas", "Operations", "members", "emails"];
+
+let scimAccess: Awaited<ReturnType<typeof scimOrg>>;
+
+beforeAll(async () => {
+  scimAccess = await scimOrg();
+});
+
+function formatOf(path: string): ErrorFormat {
+  if (path.startsWith(ENDPOINT.scim)) return "scim";
+  return OAUTH_PATHS.includes(path) ? "oauth" : "page";
+}
+
+describe.concurrent("hostile input at the authn Worker's own routes: never a 5xx, never a trace", () => {
+  it("reads every route it sweeps from the router", () => {
+    const named = ROUTES.map((r) => `${r.method} ${r.path}`);
+    for (const expected of [
+      `POST ${ENDPOINT.signIn}`,
+      `POST ${ENDPOINT.sessionToken}`,
+      `POST ${ENDPOINT.consent}`,
+      `GET ${ENDPOINT.scim}/Users`,
+      `POST ${ENDPOINT.console}/orgs/:org/clients`,
+    ]) {
+      expect(named).toContain(expected);
+    }
+  });
+
+  it.each(ROUTES.map((r) => ({ name: `${r.method} ${r.path}`, method: r.method, path: r.path })))(
+    "$name",
+    async ({ method, path }) => {
+      // The router also holds each path's 405 answers (registered last): those are swept elsewhere.
+      const probe = await fetcher(
+        new Request(`${ORIGIN}${path.replace(/:\w+/g, "x")}`, { method, redirect: "manual" }),
+      );
+      await probe.body?.cancel();
+      if (probe.status === 405) return;
+      const format = formatOf(path);
+      const scimRoute = format === "scim";
+      const endpoint: SweptEndpoint = {
+        method,
+        path,
+        params: { org: scimAccess.orgId },
+        headers: browser,
+        auth: (): Record<string, string> =>
+          scimRoute ? { Authorization: `Bearer ${scimAccess.token}` } : { Cookie: scimAccess.owner.cookie },
+        body: scimRoute ? "json" : "form",
+        fields: scimRoute ? SCIM_FIELDS : FORM_FIELDS,
+        query: scimRoute
+          ? ["filter", "startIndex", "count", "attributes", "excludedAttributes"]
+          : ["token", "callbackURL", "error", "client_id", "redirect_uri", "state", "next"],
+        errors: format,
+      };
+      await sweep(fetcher, ORIGIN, endpoint, SECRETS);
+    },
+  );
+});
