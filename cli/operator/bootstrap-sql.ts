@@ -5,7 +5,8 @@ import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
  * The rows `operator bootstrap` writes, as SQL for `wrangler d1 execute`
  * (which takes no bind parameters, so every value is a checked literal).
  * Idempotent for the person: their Better Auth `user` row and their
- * `platform_operator` row are inserted only if absent; each run adds one
+ * `platform_operator` row are inserted only if absent (an unconfirmed
+ * existing account is claimed first: claimUnconfirmedAccount); each run adds one
  * new operator client, so running it again is how a locked-out operator
  * gets fresh credentials (anyone who can write the D1 database can).
  */
@@ -28,11 +29,42 @@ function literal(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/**
+ * An existing account under the operator's address whose address was never
+ * confirmed may be someone else's: anyone can sign up with an address they
+ * do not own. Made an operator as it was, its creator's password (and any
+ * passkey, second factor, linked identity or session) came with the role
+ * the moment the operator confirmed the address, as they naturally would
+ * (pre-account hijacking). Whoever runs this command asserts the address is
+ * theirs, so it claims such an account first, the way a password reset of an
+ * unconfirmed account does (workers/authn/src/security/unproven-account-reset.ts):
+ * everything set up on it goes, and the operator signs in after a password
+ * reset. A confirmed account, e.g. the operator's own on a second run, keeps
+ * everything. The sessions are deleted without the authn Worker's revocation
+ * hooks (this runs before any Worker is reachable); such an account holds one
+ * only where its address was never checked (an SSO IdP's just-in-time
+ * account, a local run), and tokens minted from it expire on their own.
+ */
+function claimUnconfirmedAccount(email: string, now: string): string[] {
+  const unconfirmed = `SELECT id FROM "user" WHERE email = ${email} AND email_verified = 0`;
+  return [
+    `DELETE FROM session WHERE user_id IN (${unconfirmed})`,
+    `DELETE FROM account WHERE user_id IN (${unconfirmed})`,
+    `DELETE FROM passkey WHERE user_id IN (${unconfirmed})`,
+    `DELETE FROM two_factor WHERE user_id IN (${unconfirmed})`,
+    `DELETE FROM apikey WHERE config_id = 'user' AND reference_id IN (${unconfirmed})`,
+    `UPDATE oidc_refresh_token SET revoked = ${now} WHERE revoked IS NULL AND user_id IN (${unconfirmed})`,
+    `DELETE FROM oidc_access_token WHERE user_id IN (${unconfirmed})`,
+    `UPDATE "user" SET two_factor_enabled = 0, updated_at = ${now} WHERE email = ${email} AND email_verified = 0`,
+  ];
+}
+
 export function operatorBootstrapStatements(rows: OperatorBootstrapRows): string[] {
   const email = literal(rows.email);
   const now = String(Math.trunc(rows.now));
   const name = literal(rows.email.split("@")[0] ?? rows.email);
   return [
+    ...claimUnconfirmedAccount(email, now),
     // Better Auth's user table (shared/db/auth-schema.ts); email is unique.
     `INSERT INTO "user" (id, name, email, email_verified, created_at, updated_at) VALUES (${literal(rows.userId)}, ${name}, ${email}, 0, ${now}, ${now}) ON CONFLICT (email) DO NOTHING`,
     `INSERT INTO platform_operator (user_id, email, created_at) SELECT id, email, ${now} FROM "user" WHERE email = ${email} ON CONFLICT (user_id) DO NOTHING`,
