@@ -32,6 +32,12 @@ export interface SweptEndpoint {
   fields?: readonly string[];
   /** Fields every body keeps (e.g. `grant_type`), so a case reaches the grant's own parsing. */
   base?: Readonly<Record<string, string>>;
+  /**
+   * The endpoint refuses a JSON body holding a string that is not
+   * well-formed Unicode (RFC 8259 §8.2: shared/http/read-json.ts), rather
+   * than storing something else than what was sent.
+   */
+  refusesIllFormed?: boolean;
   /** The query parameters the endpoint reads. */
   query?: readonly string[];
   errors: ErrorFormat;
@@ -40,6 +46,8 @@ export interface SweptEndpoint {
 export interface HostileCase {
   name: string;
   request: Request;
+  /** Any 2xx or 3xx is a fault: what was sent cannot be kept as sent. */
+  mustRefuse?: boolean;
 }
 
 const KIB = 1024;
@@ -94,6 +102,7 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
       auth?: Record<string, string> | null;
       body?: BodyInit;
       contentType?: string | null;
+      mustRefuse?: boolean;
     } = {},
   ) => {
     const headers = new Headers(endpoint.headers?.() ?? {});
@@ -117,6 +126,7 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
         body: takesBody ? init.body : undefined,
         redirect: "manual",
       }),
+      mustRefuse: init.mustRefuse,
     });
   };
   const validBody = (extra: Record<string, unknown> = {}): string =>
@@ -183,11 +193,18 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
   for (const s of HOSTILE_STRINGS) {
     const label = JSON.stringify(s.slice(0, 6));
     add(`every field ${label}`, {
+      mustRefuse: endpoint.refusesIllFormed === true && endpoint.body === "json" && !s.isWellFormed(),
       body:
         endpoint.body === "form"
           ? formOf({ ...base, ...Object.fromEntries(fields.map((f) => [f, s])) })
           : JSON.stringify({ ...base, ...Object.fromEntries(fields.map((f) => [f, s])) }),
     });
+  }
+  if (endpoint.refusesIllFormed && endpoint.body === "json") {
+    // Each field alone, so no other field's check refuses the body first.
+    for (const f of fields) {
+      add(`${f} alone, an unpaired surrogate`, { mustRefuse: true, body: JSON.stringify({ ...base, [f]: "\ud800" }) });
+    }
   }
   for (const v of HOSTILE_VALUES) {
     json(
@@ -289,8 +306,14 @@ export async function send(fetcher: (r: Request) => Promise<Response>, c: Hostil
  * The checks every answer passes: no 5xx, nothing of the runtime's or the
  * source's in the body, no secret, and the endpoint's own error shape.
  */
-export function faultsOf(answer: Answer, format: ErrorFormat, secrets: readonly string[]): string[] {
+export function faultsOf(
+  answer: Answer,
+  format: ErrorFormat,
+  secrets: readonly string[],
+  mustRefuse = false,
+): string[] {
   const faults: string[] = [];
+  if (mustRefuse && answer.status < 400) faults.push("accepted a string that is not well-formed Unicode");
   if (answer.status >= 500) faults.push(`status ${answer.status}`);
   for (const pattern of LEAK) if (pattern.test(answer.body)) faults.push(`leak ${pattern}`);
   for (const secret of secrets) if (answer.body.includes(secret)) faults.push("a secret in the body");
@@ -338,7 +361,7 @@ export async function sweep(
     }),
   );
   const faulty = answers.flatMap(({ c, answer }) => {
-    const faults = faultsOf(answer, endpoint.errors, secrets);
+    const faults = faultsOf(answer, endpoint.errors, secrets, c.mustRefuse);
     return faults.length ? [`${c.name} -> ${answer.status} [${faults.join(", ")}] ${answer.body.slice(0, 300)}`] : [];
   });
   expect(faulty, faulty.join("\n")).toEqual([]);

@@ -15,7 +15,7 @@ import { type AgentEnv, authenticateAgent } from "./authenticate-agent.ts";
 import { discoverServers } from "./discovery.ts";
 import { fileAccessRequest } from "./review.ts";
 import { accessRequestView } from "./views.ts";
-import { readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { readJsonObject } from "../../../../shared/http/read-json.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
@@ -75,19 +75,7 @@ export function agentApi(): Hono<AgentEnv> {
   return api;
 }
 
-/** The JSON object body (`application/json`, at most MAX_BODY_BYTES: 413 `payload_too_large` beyond); 400 `invalid_body` otherwise. */
-async function readJson(request: Request): Promise<Record<string, unknown>> {
-  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") throw new HttpError("invalid_body", "the body must be application/json");
-  const bytes = await readBodyCapped(request, MAX_BODY_BYTES);
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    throw new HttpError("invalid_body", "the body is not JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError("invalid_body", "the body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
+/** The JSON object body (shared/http/read-json.ts), at most MAX_BODY_BYTES: 413 `payload_too_large` beyond. */
+function readJson(request: Request): Promise<Record<string, unknown>> {
+  return readJsonObject(request, MAX_BODY_BYTES);
 }

@@ -3,7 +3,8 @@ import { recordAuditInBackground } from "../../../../shared/audit/record-audit.t
 import { SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { SSF_PATH } from "../../../../shared/contracts/ssf.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
-import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
+import { readJsonObject } from "../../../../shared/http/read-json.ts";
 import { forwardRevocationStream } from "../revocations/stream.ts";
 import { authorizeOrgClient, type OrgPrincipal, requireSameOrg } from "./authorize.ts";
 import { StreamOperations } from "./stream-operations.ts";
@@ -111,19 +112,7 @@ function auditSsfCalls(): MiddlewareHandler<{ Bindings: TokenEnv; Variables: { p
   };
 }
 
-/** A JSON object body (`application/json`, capped); 400 `invalid_body` otherwise. */
-async function readJson(request: Request): Promise<Record<string, unknown>> {
-  const type = (request.headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-  if (type !== "application/json") throw new HttpError("invalid_body", "the body must be application/json");
-  const bytes = await readBodyCapped(request, MAX_BODY_BYTES);
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
-  } catch {
-    throw new HttpError("invalid_body", "the body is not JSON");
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new HttpError("invalid_body", "the body must be a JSON object");
-  }
-  return value as Record<string, unknown>;
+/** A JSON object body (shared/http/read-json.ts), capped at MAX_BODY_BYTES. */
+function readJson(request: Request): Promise<Record<string, unknown>> {
+  return readJsonObject(request, MAX_BODY_BYTES);
 }
