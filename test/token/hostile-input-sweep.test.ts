@@ -181,6 +181,7 @@ describe.concurrent("hostile input at the OAuth endpoints: RFC 6749 JSON, never 
         headers: edge,
         body: "json",
         fields: ["client_name", "redirect_uris", "grant_types", "token_endpoint_auth_method", "jwks_uri", "scope"],
+        refusesIllFormed: true,
         errors: "oauth",
       },
       SECRETS,

@@ -10,6 +10,8 @@ import { generateClientSecret, hashSecret } from "../../../../shared/crypto/secr
 import { orgClientRegistration } from "../../../../shared/db/client-registration-schema.ts";
 import { organization } from "../../../../shared/db/schema.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
+import { illFormedStringPath } from "../../../../shared/http/read-json.ts";
 import { NO_STORE_HEADERS, OAuthError, toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
 import {
   BROWSER_CLIENT_SCOPES,
@@ -205,16 +207,20 @@ export async function clientRegistrationEndpoint(c: Context<{ Bindings: TokenEnv
       );
     const type = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
     if (type !== "application/json") throw metadataError("the body must be application/json (RFC 7591 §3.1)");
-    const text = await c.req.text();
-    if (new TextEncoder().encode(text).length > MAX_BODY_BYTES)
-      throw metadataError("the metadata is larger than 16 KiB");
+    // Read under the cap as it arrives (shared/http/read-body.ts), never buffered whole first.
+    const bytes = await readBodyCapped(c.req.raw, MAX_BODY_BYTES);
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      // RFC 8259 §8.1: UTF-8 only; a byte that is not is refused, not replaced with U+FFFD.
+      body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
     } catch {
-      throw metadataError("the body is not JSON");
+      throw metadataError("the body is not UTF-8 JSON");
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) throw metadataError("the body must be a JSON object");
+    const illFormed = illFormedStringPath(body);
+    if (illFormed !== null) {
+      throw metadataError(`${illFormed}: not well-formed Unicode (an unpaired surrogate, RFC 8259 §8.2)`);
+    }
     const registration = readRegistration(body as Record<string, unknown>);
 
     const clientId = `${OIDC_CLIENT_ID_PREFIX}${randomId()}`;
@@ -266,6 +272,9 @@ export async function clientRegistrationEndpoint(c: Context<{ Bindings: TokenEnv
       { status: 201, headers: NO_STORE_HEADERS },
     );
   } catch (error) {
+    if (error instanceof BodyTooLargeError) {
+      return httpErrorResponse("payload_too_large", `client metadata is at most ${error.maxBytes} bytes`);
+    }
     return toOAuthErrorResponse(error);
   }
 }
