@@ -2,6 +2,8 @@
 // without a Content-Length: 413 payload_too_large past it.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { SCIM_CONTENT_TYPE, SCIM_ERROR_SCHEMA } from "../../shared/errors/scim.ts";
 import { ORIGIN, PASSWORD, uniqueEmail } from "./helpers.ts";
 
 const MAX = Number(env.MAX_REQUEST_BODY_BYTES);
@@ -54,6 +56,21 @@ describe("request bodies are capped", () => {
 
   it("refuses an oversized session exchange", async () => {
     await expectTooLarge(await post("/app/token", streamOf(MAX + 1), "application/x-www-form-urlencoded"));
+  });
+
+  it("refuses an oversized SCIM body in SCIM's error format (RFC 7644 §3.12), declared or streamed", async () => {
+    for (const body of ["a".repeat(MAX + 1), streamOf(MAX + 1)]) {
+      const response = await post(`${ENDPOINT.scim}/Users`, body, SCIM_CONTENT_TYPE);
+      expect(response.status).toBe(413);
+      expect(response.headers.get("Content-Type")).toBe(SCIM_CONTENT_TYPE);
+      expect(await response.json()).toEqual({
+        schemas: [SCIM_ERROR_SCHEMA],
+        status: "413",
+        detail: `request body larger than ${MAX} bytes`,
+        error: "payload_too_large",
+        error_description: `request body larger than ${MAX} bytes`,
+      });
+    }
   });
 
   it("passes a streamed body under the cap on to Better Auth intact", async () => {

@@ -327,9 +327,7 @@ export function faultsOf(
     if (parsed !== undefined) {
       const body = parsed as Record<string, unknown>;
       if (format === "oauth" && typeof body.error !== "string") faults.push("no string `error`");
-      // The authn Worker's body cap answers before SCIM's router, in the shared JSON shape.
-      const beforeScim = answer.status === 413;
-      if (format === "scim" && !beforeScim && (typeof body.detail !== "string" || !Array.isArray(body.schemas))) {
+      if (format === "scim" && (typeof body.detail !== "string" || !Array.isArray(body.schemas))) {
         faults.push("not an RFC 7644 error");
       }
     }

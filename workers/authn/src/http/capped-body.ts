@@ -1,16 +1,24 @@
 import type { MiddlewareHandler } from "hono";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
 import { BodyTooLargeError, readBodyCapped } from "../../../../shared/http/read-body.ts";
 import { authnConfig } from "../config.ts";
 
 const EMPTY = new Uint8Array(0);
+
+/** The SCIM endpoints (ENDPOINT.scim and below), whose errors are RFC 7644's. */
+function isScimPath(pathname: string): boolean {
+  return pathname === ENDPOINT.scim || pathname.startsWith(`${ENDPOINT.scim}/`);
+}
 
 /**
  * Every request body the authn Worker handles — the pages' forms and Better
  * Auth's API alike — is read here, once, under config.maxRequestBodyBytes,
  * whether or not it declares a Content-Length (a chunked body has none and a
  * declared length can lie): `413 payload_too_large` past the cap, before
- * any parser or Better Auth sees a byte. The request is then re-created from
+ * any parser or Better Auth sees a byte (on SCIM's paths, in SCIM's error
+ * format). The request is then re-created from
  * the bytes read, for the handlers and Better Auth, and the bytes are kept
  * as `c.var.body` for the checks that need them (limits/attempted-email.ts).
  */
@@ -29,7 +37,11 @@ export const capRequestBody: MiddlewareHandler<{
     bytes = await readBodyCapped(request, maxBytes);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
-      return httpErrorResponse("payload_too_large", `request body larger than ${maxBytes} bytes`);
+      const description = `request body larger than ${maxBytes} bytes`;
+      // RFC 7644 §3.12: a directory reads SCIM's error format, whichever layer refuses.
+      return isScimPath(new URL(request.url).pathname)
+        ? scimErrorResponse(new ScimError("payload_too_large", description))
+        : httpErrorResponse("payload_too_large", description);
     }
     throw error;
   }
