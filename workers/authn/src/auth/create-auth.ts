@@ -18,7 +18,7 @@ import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limi
 import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
-import { clearUnprovenAccountOnReset } from "../security/unproven-account-reset.ts";
+import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
 
 export type AuthBindings = Pick<
   AuthnEnv,
@@ -76,7 +76,7 @@ function createAuth(env: AuthBindings) {
     emailAndPassword: {
       ...base.emailAndPassword,
       ...mail.emailAndPassword,
-      onPasswordReset: clearUnprovenAccountOnReset(env.DB),
+      onPasswordReset: revokeOnPasswordReset(env.DB),
     },
     emailVerification: mail.emailVerification,
     user: { changeEmail: mail.changeEmail },
