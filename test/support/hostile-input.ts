@@ -304,7 +304,8 @@ export async function send(fetcher: (r: Request) => Promise<Response>, c: Hostil
 
 /**
  * The checks every answer passes: no 5xx, nothing of the runtime's or the
- * source's in the body, no secret, and the endpoint's own error shape.
+ * source's in the body, no secret, the endpoint's own error shape, and a
+ * challenge with every 401.
  */
 export function faultsOf(
   answer: Answer,
@@ -327,6 +328,11 @@ export function faultsOf(
     if (parsed !== undefined) {
       const body = parsed as Record<string, unknown>;
       if (format === "oauth" && typeof body.error !== "string") faults.push("no string `error`");
+      // RFC 9110 §15.5.2 (RFC 6750 §3, RFC 7617 §2): a 401 names how to authenticate. A signed-out
+      // browser's 401 login_required (the vault's connect page) has no scheme to name.
+      if (answer.status === 401 && !answer.challenge && body.error !== "login_required") {
+        faults.push("a 401 without WWW-Authenticate");
+      }
       if (format === "scim" && (typeof body.detail !== "string" || !Array.isArray(body.schemas))) {
         faults.push("not an RFC 7644 error");
       }
