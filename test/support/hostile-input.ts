@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { percentDecodesToUtf8 } from "../../shared/http/form-encoding.ts";
 
 // The hostile-input sweep's catalogue (test/<worker>/hostile-input-sweep.test.ts):
 // for one endpoint, every request a careless or hostile client sends that is
@@ -33,9 +34,11 @@ export interface SweptEndpoint {
   /** Fields every body keeps (e.g. `grant_type`), so a case reaches the grant's own parsing. */
   base?: Readonly<Record<string, string>>;
   /**
-   * The endpoint refuses a JSON body holding a string that is not
-   * well-formed Unicode (RFC 8259 §8.2: shared/http/read-json.ts), rather
-   * than storing something else than what was sent.
+   * The endpoint refuses a body (of its own format) holding a string that is
+   * not well-formed Unicode, rather than going on with something else than
+   * what was sent: an unpaired surrogate in JSON (RFC 8259 §8.2:
+   * shared/http/read-json.ts), an escape that is not UTF-8 in a form
+   * (shared/http/form-encoding.ts).
    */
   refusesIllFormed?: boolean;
   /** The query parameters the endpoint reads. */
@@ -215,6 +218,7 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
   // Forms: encoded NUL, non-UTF-8, lone surrogates, and every parameter twice.
   for (const v of HOSTILE_ENCODED) {
     add(`form value ${v}`, {
+      mustRefuse: endpoint.refusesIllFormed === true && endpoint.body === "form" && !percentDecodesToUtf8(v),
       body: [
         ...Object.entries(base).map(([k, b]) => `${k}=${encodeURIComponent(b)}`),
         ...fields.map((f) => `${f}=${v}`),

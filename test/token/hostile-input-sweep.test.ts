@@ -104,6 +104,7 @@ describe.concurrent("hostile input at the OAuth endpoints: RFC 6749 JSON, never 
       headers: edge,
       auth: basic,
       body: "form",
+      refusesIllFormed: true,
       base: exchange
         ? { grant_type: grantType, subject_token_type: TOKEN_TYPE.accessToken }
         : { grant_type: grantType },
@@ -139,6 +140,7 @@ describe.concurrent("hostile input at the OAuth endpoints: RFC 6749 JSON, never 
         headers: edge,
         auth: basic,
         body: "form",
+        refusesIllFormed: true,
         fields: ["token", "token_type_hint"],
         errors: "oauth",
       },

@@ -1,3 +1,4 @@
+import { illFormedFormParameter } from "../../../../shared/http/form-encoding.ts";
 import { readBodyCapped } from "../../../../shared/http/read-body.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 
@@ -34,7 +35,8 @@ export const MANAGEMENT_ENDPOINT_FORM: TokenRequestFormOptions = { targets: fals
  * Reads an application/x-www-form-urlencoded token request (RFC 6749 §3.2).
  * The body is read with a byte cap that holds without Content-Length
  * (shared/http/read-body.ts throws BodyTooLargeError, answered with 413),
- * decoded here and parsed with URLSearchParams: workerd's own form parser
+ * decoded here as UTF-8, its percent-escapes too (shared/http/form-encoding.ts),
+ * and parsed with URLSearchParams: workerd's own form parser
  * logs a warning per request, which costs more than the rest of a mint.
  * A parameter sent twice is refused (§3.2: "MUST NOT be included more than
  * once"), as is any other content type; a repeated target is refused as
@@ -54,6 +56,11 @@ export async function readTokenRequestForm(
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
     throw new OAuthError("invalid_request", "the request body is not UTF-8");
+  }
+  // URLSearchParams would read `%ff` or `%ED%A0%80` as U+FFFD: refused, as a raw byte that is not UTF-8 is.
+  const illFormed = illFormedFormParameter(text);
+  if (illFormed !== null) {
+    throw new OAuthError("invalid_request", `parameter ${illFormed} is not UTF-8 once percent-decoded`);
   }
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {

@@ -1,0 +1,65 @@
+// A token, revocation or introspection request whose parameter percent-decodes
+// to bytes that are not UTF-8 (`%ff`, an encoded surrogate `%ED%A0%80`, an
+// overlong `%C0%AF`) is 400 invalid_request (RFC 6749 §3.2 and Appendix B:
+// the form is UTF-8), as a raw byte that is not UTF-8 already was. URLSearchParams
+// read them as U+FFFD, so the request went on as one that said something else
+// (an invalid_scope for a scope never sent, a 200 revocation of a token never named).
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
+import { expectOAuthError, freshClientAddress, tokenRequest } from "./fixtures.ts";
+import { exports } from "cloudflare:workers";
+
+async function basic() {
+  const client = await registerTestClient();
+  return { Authorization: basicAuthorization(client.clientId, client.secret) };
+}
+
+function post(path: string, body: string, headers: Record<string, string>) {
+  return exports.default.fetch(
+    new Request(`http://localhost${path}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "cf-connecting-ip": freshClientAddress(),
+        ...headers,
+      },
+      body,
+    }),
+  );
+}
+
+describe("a parameter that is not UTF-8 once percent-decoded", () => {
+  it("token endpoint: 400 invalid_request naming the parameter", async () => {
+    const headers = await basic();
+    for (const [name, escaped] of [
+      ["scope", "%ff"],
+      ["resource", "%ED%A0%80"],
+      ["scope", "documents%3Aread%C0%AF"],
+    ] as const) {
+      const response = await tokenRequest(`grant_type=${GRANT_TYPE.clientCredentials}&${name}=${escaped}`, {
+        headers,
+      });
+      const body = await expectOAuthError(response, 400, "invalid_request");
+      expect(body.error_description).toBe(`parameter ${name} is not UTF-8 once percent-decoded`);
+    }
+  });
+
+  it("revocation and introspection: 400 invalid_request, not a 200 about another token", async () => {
+    const headers = await basic();
+    for (const path of [ENDPOINT.revocation, ENDPOINT.introspection]) {
+      const body = await expectOAuthError(await post(path, "token=%ff%fe", headers), 400, "invalid_request");
+      expect(body.error_description).toBe("parameter token is not UTF-8 once percent-decoded");
+    }
+  });
+
+  it("leaves well-formed escapes and text that only looks like one alone", async () => {
+    const headers = await basic();
+    // A euro sign, escaped, and a `%zz` the form parser keeps as text: each an unknown scope, not a malformed request.
+    for (const scope of ["%E2%82%AC", "%zz"]) {
+      const response = await tokenRequest(`grant_type=${GRANT_TYPE.clientCredentials}&scope=${scope}`, { headers });
+      await expectOAuthError(response, 400, "invalid_scope");
+    }
+  });
+});
