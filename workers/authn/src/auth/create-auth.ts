@@ -19,6 +19,7 @@ import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
+import { directoryAccountLinks } from "../sso/directory-accounts.ts";
 
 export type AuthBindings = Pick<
   AuthnEnv,
@@ -121,6 +122,8 @@ function createAuth(env: AuthBindings) {
           },
         },
       },
+      // A directory-managed account links only its own org's SSO (sso/directory-accounts.ts).
+      account: { create: { before: directoryAccountLinks(env.DB) } },
       user: {
         delete: {
           // The user's memberships go with the row (foreign keys), without

@@ -120,11 +120,27 @@ export async function uniquely<T>(write: () => Promise<T>, detail = USER_TAKEN):
 }
 
 /**
- * A new person: a Better Auth user (email not verified: the directory says
- * who it is, not that the address was proven to reach them), a `member`
- * membership, and the SCIM row, in one batch. An existing account with the
- * same email is never linked: that person may belong to other orgs, which
- * this org's directory must not reach (GHSA-j8v8-g9cx-5qf4).
+ * A new person: a Better Auth user, a `member` membership, and the SCIM row,
+ * in one batch. An existing account with the same email is never linked:
+ * that person may belong to other orgs, which this org's directory must not
+ * reach (GHSA-j8v8-g9cx-5qf4).
+ *
+ * The address is stored verified. A directory provisions only inside a
+ * domain its org proved by DNS (scim/org-domains.ts), and the org that
+ * proved it runs that domain's mail, its IdP and this directory: the org's
+ * word for its own address is all that any later proof could add (a reset
+ * link reaches a mailbox the org runs; its IdP's sign-in is the org's word
+ * again). Stored unverified, the account could never take the org's own
+ * SSO sign-in (Better Auth links an existing account only when its address
+ * is verified), which is the point of provisioning. Nobody else can have set
+ * anything up in it before its person arrives, which is what the reset rule
+ * for unconfirmed accounts guards against (security/unproven-account-reset.ts):
+ * no session is made here, and no outside identity but the org's own SSO is
+ * ever linked to it (sso/directory-accounts.ts), so a confirmed account's
+ * reset, which keeps its factors, keeps nothing a stranger put there. A new
+ * address by `PUT`/`PATCH` is not stored verified (updateUser): the account
+ * may be one its owner adopted before directories were held to their
+ * domains, and a rename must not hand it to the org's SSO.
  */
 export async function insertUser(db: DrizzleD1Database, orgId: string, state: UserState): Promise<string> {
   const id = crypto.randomUUID();
@@ -135,7 +151,7 @@ export async function insertUser(db: DrizzleD1Database, orgId: string, state: Us
         id,
         name: betterAuthName(state),
         email: state.email,
-        emailVerified: false,
+        emailVerified: true,
         createdAt: now,
         updatedAt: now,
       }),

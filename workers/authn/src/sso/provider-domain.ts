@@ -48,7 +48,7 @@ async function providerInOAuthState(): Promise<string | undefined> {
  * `/sso/callback` only from there; `/sso/callback/:providerId` checks the path
  * against it), the SAML ACS from its path. Two that disagree name no provider.
  */
-async function ssoProviderOf(context: NonNullable<HookContext>): Promise<string | undefined> {
+export async function ssoProviderOf(context: NonNullable<HookContext>): Promise<string | undefined> {
   const fromState = await providerInOAuthState();
   const fromPath = typeof context.params?.providerId === "string" ? context.params.providerId : undefined;
   if (fromState !== undefined && fromPath !== undefined && fromState !== fromPath) return undefined;

@@ -26,7 +26,9 @@ import { refuseSamlConfig, requireOrganizationOnRegister } from "../../sso/provi
  * - The provider's `email_verified` claim is not trusted
  *   (`trustEmailVerified` off): an existing account is linked only through
  *   a verified-domain provider for an address in that domain, and only if
- *   the account's own address is verified (auth/plugins/social.ts).
+ *   the account's own address is verified (auth/plugins/social.ts); an
+ *   account the org's directory provisioned, only through a provider of
+ *   that same org (sso/directory-accounts.ts).
  * - One callback per provider, `/sso/callback/<providerId>`: the URL the
  *   plugin registers every provider with while its `redirectURI` option is
  *   unset. The shared `/sso/callback` (provider taken from the OAuth state,
