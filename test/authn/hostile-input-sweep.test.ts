@@ -95,6 +95,8 @@ describe.concurrent("hostile input at the authn Worker's own routes: never a 5xx
         auth: (): Record<string, string> =>
           scimRoute ? { Authorization: `Bearer ${scimAccess.token}` } : { Cookie: scimAccess.owner.cookie },
         body: scimRoute ? "json" : "form",
+        // http/well-formed-body.ts: every form and JSON body, whatever the route.
+        refusesIllFormed: method !== "GET",
         fields: scimRoute ? SCIM_FIELDS : FORM_FIELDS,
         query: scimRoute
           ? ["filter", "startIndex", "count", "attributes", "excludedAttributes"]

@@ -8,6 +8,7 @@ import { betterAuthApi } from "./api/better-auth-api.ts";
 import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
+import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
@@ -44,6 +45,8 @@ app.use("*", capRequestBody);
 app.use("*", authReady);
 // One JSON line per refused, failed or slow request, with the gateway's request id; liveness on the binding.
 app.use("*", requestLog("authn"));
+// Form and JSON bodies are UTF-8 with well-formed strings, or refused before anyone stores them.
+app.use("*", refuseIllFormedBody);
 app.get(ENDPOINT.health, () => healthResponse("authn"));
 
 // A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).

@@ -8,7 +8,7 @@ import { authnConfig } from "../config.ts";
 const EMPTY = new Uint8Array(0);
 
 /** The SCIM endpoints (ENDPOINT.scim and below), whose errors are RFC 7644's. */
-function isScimPath(pathname: string): boolean {
+export function isScimPath(pathname: string): boolean {
   return pathname === ENDPOINT.scim || pathname.startsWith(`${ENDPOINT.scim}/`);
 }
 

@@ -5,6 +5,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig, tokenService } from "../config.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { secondFactorSatisfied } from "../two-factor/second-factor.ts";
+import { illFormedBody } from "../http/well-formed-body.ts";
 
 type ExchangeContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
 
@@ -68,6 +69,9 @@ export async function sessionTokenEndpoint(c: ExchangeContext): Promise<Response
 function formParams(headers: Headers, body: Uint8Array<ArrayBuffer>): Map<string, string> | string {
   const type = (headers.get("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
   if (type !== "application/x-www-form-urlencoded") return "the body must be application/x-www-form-urlencoded";
+  // Not a reason to read something else than was sent (http/well-formed-body.ts): invalid_request.
+  const illFormed = illFormedBody(type ?? "", body);
+  if (illFormed) return illFormed.reason;
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(new TextDecoder().decode(body))) {
     if (params.has(name)) return `${name} is repeated`;
