@@ -57,6 +57,8 @@ const KIB = 1024;
 /** Past every body cap of ours (16 KiB to 64 KiB). */
 const OVER_CAP_BYTES = 256 * KIB + 1;
 const DEEP = 10_000;
+/** Deep enough to overflow a recursive walk, small enough (about 14 KiB) to pass every body cap. */
+const DEEP_FIELD = 2_000;
 
 /** Percent-encoded values no endpoint may choke on: NUL, a byte that is never UTF-8, a lone surrogate (CESU), a bare `%`. */
 const HOSTILE_ENCODED = ["%00", "%ff", "%ED%A0%80", "%", "%C0%AF"];
@@ -208,6 +210,15 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
     for (const f of fields) {
       add(`${f} alone, an unpaired surrogate`, { mustRefuse: true, body: JSON.stringify({ ...base, [f]: "\ud800" }) });
     }
+  }
+  // Deep inside a field, where a recursive validator or compiler (a policy document) would walk it.
+  for (const f of fields) {
+    json(
+      `${f} nested ${DEEP_FIELD} deep`,
+      `{${Object.entries(base)
+        .map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)},`)
+        .join("")}${JSON.stringify(f)}:${'{"a":['.repeat(DEEP_FIELD)}1${"]}".repeat(DEEP_FIELD)}}`,
+    );
   }
   for (const v of HOSTILE_VALUES) {
     json(
