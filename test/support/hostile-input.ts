@@ -77,6 +77,41 @@ const GARBAGE_AUTHORIZATION = [
 ];
 const GARBAGE_DPOP = ["e30.e30.e30", "x".repeat(20 * KIB)];
 
+const b64url = (value: unknown): string =>
+  btoa(typeof value === "string" ? value : JSON.stringify(value))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const now = Math.floor(Date.now() / 1000);
+const jws = (header: unknown, payload: unknown): string => `${b64url(header)}.${b64url(payload)}.${b64url("sig")}`;
+/** A key that is no point on P-256: importing it must be a refusal, not a fault. */
+const OFF_CURVE = { kty: "EC", crv: "P-256", x: b64url("\u0000".repeat(32)), y: b64url("\u0001".repeat(32)) };
+const PROOF_CLAIMS = { htm: "POST", htu: "http://localhost/", iat: now, jti: "sweep" };
+/**
+ * Compact JWSs shaped to break a parser rather than a signature: headers
+ * and payloads that are JSON but not objects, claims of the wrong types, a
+ * DPoP proof (RFC 9449 §4.2) whose `jwk` is off the curve, symmetric, of an
+ * unknown type, or an array. Tokens go as bearer tokens and field values,
+ * proofs in the DPoP header.
+ */
+const HOSTILE_TOKENS = [
+  jws(null, {}),
+  jws([], []),
+  jws({ alg: "none" }, { exp: "soon", iat: [], aud: {}, iss: 1, sub: null, act: { act: { act: 1 } } }),
+  jws({ alg: "ES256", kid: { $ne: "" }, typ: 1 }, { exp: now + 60, nbf: "x", cnf: [] }),
+  jws({ alg: "ES256", crit: ["b64"], b64: false, kid: "k".repeat(4096) }, { exp: now + 60 }),
+];
+const HOSTILE_PROOFS = [
+  jws(null, PROOF_CLAIMS),
+  jws({ alg: "ES256", typ: "dpop+jwt", jwk: OFF_CURVE }, PROOF_CLAIMS),
+  jws({ alg: "HS256", typ: "dpop+jwt", jwk: { kty: "oct", k: b64url("secret") } }, PROOF_CLAIMS),
+  jws(
+    { alg: "RS256", typ: "dpop+jwt", jwk: { kty: "RSA", n: b64url("\u00ff".repeat(1024)), e: "AQAB" } },
+    PROOF_CLAIMS,
+  ),
+  jws({ alg: "ES256", typ: "dpop+jwt", jwk: [] }, { ...PROOF_CLAIMS, iat: "now" }),
+];
+
 const bytes = (...parts: (string | number[])[]): Uint8Array<ArrayBuffer> => {
   const out: number[] = [];
   for (const part of parts) out.push(...(typeof part === "string" ? new TextEncoder().encode(part) : part));
@@ -173,6 +208,15 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
   for (const dpop of GARBAGE_DPOP) {
     add(`DPoP header ${dpop.slice(0, 12)}`, { headers: { DPoP: dpop }, body: takesBody ? validBody() : undefined });
   }
+  for (const [i, jwt] of HOSTILE_TOKENS.entries()) {
+    add(`Bearer hostile JWS #${i}`, {
+      auth: { Authorization: `Bearer ${jwt}` },
+      body: takesBody ? validBody() : undefined,
+    });
+  }
+  for (const [i, jwt] of HOSTILE_PROOFS.entries()) {
+    add(`DPoP proof hostile JWS #${i}`, { headers: { DPoP: jwt }, body: takesBody ? validBody() : undefined });
+  }
   if (endpoint.auth) {
     const token = (endpoint.auth().Authorization ?? "").replace(/^Bearer /, "");
     add("the token under the DPoP scheme without a proof", { auth: { Authorization: `DPoP ${token}` } });
@@ -210,6 +254,10 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
     for (const f of fields) {
       add(`${f} alone, an unpaired surrogate`, { mustRefuse: true, body: JSON.stringify({ ...base, [f]: "\ud800" }) });
     }
+  }
+  for (const [i, jwt] of HOSTILE_TOKENS.entries()) {
+    const values = { ...base, ...Object.fromEntries(fields.map((f) => [f, jwt])) };
+    add(`every field hostile JWS #${i}`, { body: endpoint.body === "form" ? formOf(values) : JSON.stringify(values) });
   }
   // Deep inside a field, where a recursive validator or compiler (a policy document) would walk it.
   for (const f of fields) {
