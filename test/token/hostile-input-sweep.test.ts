@@ -31,7 +31,8 @@ import {
   registerTestClient,
   type TestClient,
 } from "./clients-fixtures.ts";
-import { freshClientAddress } from "./fixtures.ts";
+import { freshClientAddress, seedUser } from "./fixtures.ts";
+import { createVersion } from "./policies-fixtures.ts";
 import { receiverToken, registerReceiver } from "./ssf-fixtures.ts";
 import { seedMemberSession, sessionCookie } from "./vault-fixtures.ts";
 
@@ -112,6 +113,31 @@ describe.concurrent("hostile input at the OAuth endpoints: RFC 6749 JSON, never 
       errors: "oauth",
     };
     expect(await sweep(fetcher, ORIGIN, endpoint, SECRETS)).toBeGreaterThan(50);
+  });
+
+  it("POST /oauth2/token token exchange of a live token of the client's own, everything else hostile", async () => {
+    // Past the subject token's checks, to the actor, the target, the scope and the requested type.
+    const subject = await clientToken(client);
+    await sweep(
+      fetcher,
+      ORIGIN,
+      {
+        method: "POST",
+        path: ENDPOINT.token,
+        headers: edge,
+        auth: basic,
+        body: "form",
+        refusesIllFormed: true,
+        base: {
+          grant_type: GRANT_TYPE.tokenExchange,
+          subject_token: subject,
+          subject_token_type: TOKEN_TYPE.accessToken,
+        },
+        fields: ["actor_token", "actor_token_type", "requested_token_type", "audience", "resource", "scope"],
+        errors: "oauth",
+      },
+      SECRETS,
+    );
   });
 
   it("POST /oauth2/token with every client-authentication field hostile (post, private_key_jwt)", async () => {
@@ -207,16 +233,25 @@ describe.concurrent("hostile input at the admin API: problem documents, never a 
     route: r,
   }));
 
+  /** Ids that exist, so a route on one reaches its own checks rather than a 404. */
+  async function existing(orgId: string, path: string): Promise<Record<string, string>> {
+    if (path.includes("/clients/:id")) return { id: (await registerTestClient({ orgId })).clientId };
+    if (path.startsWith("/users/:id")) return { id: await seedUser() };
+    if (path.includes("/policies/:version")) return { version: String((await createVersion(operator, orgId)).version) };
+    return {};
+  }
+
   it.each(routes)("$name", async ({ route }) => {
     const orgId = await createTestOrg();
     const fields = schemaKeys(route.body);
     const endpoint: SweptEndpoint = {
       method: route.method.toUpperCase(),
       path: `${ENDPOINT.admin}${route.path}`,
-      params: { org: orgId, version: "1" },
+      params: { org: orgId, name: "demo", ...(await existing(orgId, route.path)) },
       auth: bearer(operator),
       body: route.method === "get" ? undefined : "json",
-      refusesIllFormed: route.method !== "get" && route.method !== "delete",
+      // Routes that take no body (disable, publish) or may ignore it (a secret client's rotation) answer as without one.
+      refusesIllFormed: route.body !== undefined && !route.bodyOptional,
       fields: fields.length ? fields : GENERIC_FIELDS,
       query: Object.keys(route.query ?? {}),
       errors: "oauth",
