@@ -90,6 +90,23 @@ describe.concurrent("hostile input through the gateway: never a 5xx, never a tra
     );
   });
 
+  // Path shapes aimed at the normaliser and the route match: dot segments,
+  // encoded and not, backslashes, ; parameters, a full-width solidus, doubled slashes.
+  it.each([
+    "//api/documents",
+    "/api\\documents",
+    "/admin/v1/%2e%2e/%2e%2e/api/documents",
+    "/api/documents/..%2f..%2fadmin",
+    "/api/documents;x=1",
+    "/api/%EF%BC%8Fdocuments",
+    "/.well-known/oauth-protected-resource/%2e%2e/%2e%2e/admin",
+    "/scim/v2/Users/%2e%2e/%2e%2e/admin/v1/orgs",
+  ])("the path %s", async (path) => {
+    for (const method of ["GET", "POST"]) {
+      await sweep(fetcher, ORIGIN, { method, path, headers: edge, body: "json", errors: "page" }, SECRETS);
+    }
+  });
+
   it("GET the protected-resource metadata of the MCP route", async () => {
     await sweep(
       fetcher,
