@@ -191,6 +191,10 @@ export function hostileCases(origin: string, endpoint: SweptEndpoint): HostileCa
       body: takesBody ? validBody() : undefined,
     });
   }
+  // Numbers and times at and past their edges, for every parameter that parses one (limits, cursors, hours, from/to).
+  for (const v of ["-1", "1e309", "99999999999999999999", "NaN", "0x1f", "%201", "+275760-09-13T00:00:00.001Z"]) {
+    add(`query value ${v}`, { search: `?${queryNames.map((q) => `${q}=${v}`).join("&")}` });
+  }
   add("query: each parameter twice", {
     search: `?${queryNames.flatMap((q) => [`${q}=a`, `${q}=b`]).join("&")}`,
     body: takesBody ? validBody() : undefined,
