@@ -33,7 +33,7 @@ import {
 } from "./clients-fixtures.ts";
 import { freshClientAddress, seedUser } from "./fixtures.ts";
 import { createVersion } from "./policies-fixtures.ts";
-import { receiverToken, registerReceiver } from "./ssf-fixtures.ts";
+import { createStream, receiverToken, registerReceiver } from "./ssf-fixtures.ts";
 import { seedMemberSession, sessionCookie } from "./vault-fixtures.ts";
 
 const ORIGIN = "http://localhost";
@@ -287,15 +287,23 @@ describe("hostile input at the agent API, the SSF transmitter and the vault's co
     path: `${ENDPOINT.ssf}${r.path}`,
   }));
   it.each(ssf)("$method $path", async ({ method, path }) => {
+    // A stream of the receiver's own, so the body's other fields are what is judged. Not for poll:
+    // its stream stays unknown, or a body that happens to be valid would wait out a long poll.
+    // An org of the route's own: an org holds at most 10 streams, and a DELETE here must not reach another route's.
+    const own = await registerReceiver();
+    const token = await receiverToken(own);
+    const poll = path.includes(SSF_PATH.poll);
+    const streamId = poll ? undefined : await createStream(token);
     await sweep(
       fetcher,
       ORIGIN,
       {
         method,
         path,
-        params: { org: receiver.orgId },
-        auth: bearer(receiver.token),
+        params: { org: own.orgId as string },
+        auth: bearer(token),
         body: "json",
+        base: streamId ? { stream_id: streamId } : {},
         refusesIllFormed: ["POST", "PUT", "PATCH"].includes(method),
         fields: ["stream_id", "delivery", "events_requested", "status", "subject", "state", "maxEvents", "ack"],
         query: ["stream_id", "after"],
