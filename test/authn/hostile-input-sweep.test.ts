@@ -22,13 +22,16 @@ const fetcher = (request: Request) => exports.default.fetch(request);
 /** A browser of this origin on an address of its own (the credential limits never count the sweep). */
 const browser = () => ({ Origin: ORIGIN, "cf-connecting-ip": clientAddress() });
 
+/** Below Better Auth's prefix, the routes this Worker answers (or, for authorize, reads first) itself. */
+const OWN_AUTH_API_PATHS: readonly string[] = [OIDC_ENDPOINT.authorize, OIDC_ENDPOINT.token, OIDC_ENDPOINT.revocation];
+
 /** The Worker's own routes: not its middleware, not the 405 answers registered last, not Better Auth's. */
 const ROUTES = authn.routes.filter(
   (r) =>
     r.method !== "ALL" &&
     !r.path.endsWith("*") &&
     !String(r.handler).includes("respond(allow)") &&
-    !(r.path.startsWith(ENDPOINT.authApi) && r.path !== OIDC_ENDPOINT.token && r.path !== OIDC_ENDPOINT.revocation),
+    !(r.path.startsWith(ENDPOINT.authApi) && !OWN_AUTH_API_PATHS.includes(r.path)),
 );
 const OAUTH_PATHS: readonly string[] = [ENDPOINT.sessionToken, OIDC_ENDPOINT.token, OIDC_ENDPOINT.revocation];
 
@@ -71,6 +74,7 @@ describe.concurrent("hostile input at the authn Worker's own routes: never a 5xx
       `POST ${ENDPOINT.consent}`,
       `GET ${ENDPOINT.scim}/Users`,
       `POST ${ENDPOINT.console}/orgs/:org/clients`,
+      `GET ${OIDC_ENDPOINT.authorize}`,
     ]) {
       expect(named).toContain(expected);
     }
@@ -100,7 +104,20 @@ describe.concurrent("hostile input at the authn Worker's own routes: never a 5xx
         fields: scimRoute ? SCIM_FIELDS : FORM_FIELDS,
         query: scimRoute
           ? ["filter", "startIndex", "count", "attributes", "excludedAttributes"]
-          : ["token", "callbackURL", "error", "client_id", "redirect_uri", "state", "next"],
+          : [
+              "token",
+              "callbackURL",
+              "error",
+              "client_id",
+              "redirect_uri",
+              "state",
+              "next",
+              "scope",
+              "response_type",
+              "code_challenge",
+              "resource",
+              "prompt",
+            ],
         errors: format,
       };
       await sweep(fetcher, ORIGIN, endpoint, SECRETS);
