@@ -1,5 +1,7 @@
 import { type Command, Option } from "commander";
+import { decodeJwt } from "jose";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
+import { COMPACT_JWS } from "../../shared/jwt/compact-jws.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import {
@@ -64,6 +66,31 @@ function labelsText(labels: Record<string, string>): string {
 function invitesPath(org: string, jti?: string): string {
   const base = `/orgs/${encodeURIComponent(org)}/invites`;
   return jti === undefined ? base : `${base}/${encodeURIComponent(jti)}`;
+}
+
+/** What an invite's jti looks like in an error message: a server's UUID, never arbitrary text from a pasted token. */
+const PRINTABLE_JTI = /^[A-Za-z0-9-]{1,64}$/;
+
+/**
+ * `revoke <jti>` names an invite by its jti. The invite itself (a compact
+ * JWS, RFC 7515 §7.1) is refused before anything is sent: it redeems until
+ * it is withdrawn, and as a URL path it would be written whole into the
+ * token Worker's request log line, and in part into the audit trail, while
+ * the withdrawal it asked for answered 404 and left it redeemable.
+ */
+function inviteJti(argument: string): string {
+  if (!COMPACT_JWS.test(argument)) return argument;
+  let jti: unknown;
+  try {
+    jti = decodeJwt(argument).jti;
+  } catch {
+    jti = undefined;
+  }
+  const hint =
+    typeof jti === "string" && PRINTABLE_JTI.test(jti)
+      ? `its jti is ${jti}`
+      : "`mono-auth invite list --org ORG` shows the jti";
+  throw new CliError(`revoke takes the invite's jti, not the invite itself (nothing was sent): ${hint}`);
 }
 
 /**
@@ -163,7 +190,8 @@ export function registerInviteCommands(program: Command): void {
       .description("withdraw an invite no host has redeemed yet (sent to the wrong host, or leaked)")
       .requiredOption("--org <org>", "the organization's id"),
   ).action(async (jti: string, options: CommonOptions & { org: string }) => {
-    const withdrawn = await new AdminApi(options).request<InviteView>("DELETE", invitesPath(options.org, jti));
+    const path = invitesPath(options.org, inviteJti(jti));
+    const withdrawn = await new AdminApi(options).request<InviteView>("DELETE", path);
     printResult(options.json, withdrawn, () =>
       keyValueTable([
         ["withdrawn", withdrawn.jti],
