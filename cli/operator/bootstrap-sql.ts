@@ -55,6 +55,8 @@ function claimUnconfirmedAccount(email: string, now: string): string[] {
     `DELETE FROM apikey WHERE config_id = 'user' AND reference_id IN (${unconfirmed})`,
     `UPDATE oidc_refresh_token SET revoked = ${now} WHERE revoked IS NULL AND user_id IN (${unconfirmed})`,
     `DELETE FROM oidc_access_token WHERE user_id IN (${unconfirmed})`,
+    // A client the creator allowed would skip the consent page for the operator.
+    `DELETE FROM oidc_consent WHERE user_id IN (${unconfirmed})`,
     `UPDATE "user" SET two_factor_enabled = 0, updated_at = ${now} WHERE email = ${email} AND email_verified = 0`,
   ];
 }

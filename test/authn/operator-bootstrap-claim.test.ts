@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { operatorBootstrapStatements } from "../../cli/operator/bootstrap-sql.ts";
 import { apiTo, formTo, getFrom, tokenFromMail, VERIFYING } from "./email-helpers.ts";
 import { api, cookiesFrom, get, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
+import { oidc } from "./oidc-helpers.ts";
 import { assertion, registerSoftPasskey } from "./webauthn-assertion.ts";
 
 const SQUATTERS_PASSWORD = "the squatter chose this passphrase";
@@ -75,6 +76,16 @@ describe("operator bootstrap onto an existing account", { timeout: 60_000 }, () 
     );
     expect(byPasskey.status).toBe(401);
     expect(((await byPasskey.json()) as { code: string }).code).toBe("PASSKEY_NOT_FOUND");
+  });
+
+  it("removes an unconfirmed account's OAuth consents, so its creator's client asks the operator again", async () => {
+    const { person: squatter } = await oidc.issuedTokens();
+    await bootstrap(squatter.email);
+
+    const consents = await env.DB.prepare("SELECT count(*) AS n FROM oidc_consent WHERE user_id = ?")
+      .bind(squatter.userId)
+      .first<{ n: number }>();
+    expect(consents?.n).toBe(0);
   });
 
   it("keeps a confirmed account as it is, e.g. the operator's own on a second run", async () => {

@@ -7,7 +7,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { envWith, formTo, tokenFromMail } from "./email-helpers.ts";
 import { api, cookiesFrom, exchange, get, signUp } from "./helpers.ts";
-import { oidc, REDIRECT_URI } from "./oidc-helpers.ts";
+import { oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { enableTotp } from "./two-factor-flow.ts";
 import { assertion, registerSoftPasskey, type SoftCredential } from "./webauthn-assertion.ts";
 
@@ -85,6 +87,31 @@ describe("a password reset on an account whose address was never proven", { time
     const signIn = await api("/sign-in/email", { email: creator.email, password: OWNERS_PASSWORD });
     expect(signIn.status).toBe(200);
     expect(await signIn.json()).toMatchObject({ user: { id: creator.userId, twoFactorEnabled: false } });
+  });
+
+  it("removes the creator's consents: their client asks the owner again instead of getting a code", async () => {
+    // The creator allowed a client (theirs: dynamic registration is open);
+    // kept, that consent made the owner's next authorize answer the client
+    // with a code, no page shown.
+    const { person: creator, client, request } = await oidc.issuedTokens();
+    expect(await count("SELECT count(*) AS n FROM oidc_consent WHERE user_id = ?", creator.userId)).toBe(1);
+
+    await ownerResets(creator.email);
+
+    expect(await count("SELECT count(*) AS n FROM oidc_consent WHERE user_id = ?", creator.userId)).toBe(0);
+    const signIn = await api("/sign-in/email", { email: creator.email, password: OWNERS_PASSWORD });
+    expect(signIn.status).toBe(200);
+    const { challenge } = await pkce();
+    const params = new URLSearchParams({ ...request, client_id: client.clientId, code_challenge: challenge });
+    const authorize = await get(`${OIDC_ENDPOINT.authorize}?${params}`, {
+      Cookie: cookiesFrom(signIn),
+      Accept: "text/html",
+      "Sec-Fetch-Mode": "navigate",
+    });
+    expect(authorize.status).toBe(302);
+    const location = authorize.headers.get("Location") ?? "";
+    expect(location.startsWith(REDIRECT_URI)).toBe(false);
+    expect(new URL(location, "http://x").pathname).toBe(ENDPOINT.consent);
   });
 
   it("a verified account's reset keeps its passkeys and second factor", async () => {

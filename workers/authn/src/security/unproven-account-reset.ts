@@ -21,9 +21,10 @@
  * add a passkey, TOTP, an API key or an OAuth grant (the "trojan
  * identifier" and "unexpired session" attacks). The reset link reaching the
  * address is the first proof of who owns it, so everything set up before it
- * goes too: passkeys, the second factor, every linked outside identity and
- * the person's own API keys. The owner keeps only the password they just
- * chose. A verified account's reset keeps those: its second factor is what
+ * goes too: passkeys, the second factor, every linked outside identity,
+ * the person's own API keys and every OAuth consent (a client the creator
+ * allowed would otherwise get the owner's code without asking them). The
+ * owner keeps only the password they just chose. A verified account's reset keeps those: its second factor is what
  * stands between a stolen mailbox and the account.
  *
  * The clean-up runs after the password is replaced (Better Auth's
@@ -41,6 +42,7 @@ import {
   account,
   apikey,
   oidcAccessToken,
+  oidcConsent,
   oidcRefreshToken,
   passkey,
   twoFactor,
@@ -78,6 +80,12 @@ export function revokeOnPasswordReset(db: D1Database): OnPasswordReset {
         orm.update(user).set({ twoFactorEnabled: false, updatedAt: now }).where(eq(user.id, reset.id)),
         orm.delete(account).where(and(eq(account.userId, reset.id), ne(account.providerId, CREDENTIAL_PROVIDER))),
         orm.delete(apikey).where(and(eq(apikey.referenceId, reset.id), eq(apikey.configId, PERSONAL_API_KEYS))),
+        // The creator's consents too: a client they allowed (one of their own,
+        // registered dynamically) would otherwise skip the consent page for
+        // the owner and get a code silently, the creator's tokens reissued
+        // from the owner's first session. The grants stay only on a
+        // confirmed account, whose consents are its person's own.
+        orm.delete(oidcConsent).where(eq(oidcConsent.userId, reset.id)),
       ]);
     }
     await endpoint.context.internalAdapter.deleteUserSessions(reset.id);
