@@ -54,6 +54,17 @@ describe("a parameter that is not UTF-8 once percent-decoded", () => {
     }
   });
 
+  it("names a parameter with an empty name as such, not as two spaces", async () => {
+    const headers = await basic();
+    const repeated = await tokenRequest(`grant_type=${GRANT_TYPE.clientCredentials}&=a&=b`, { headers });
+    const body = await expectOAuthError(repeated, 400, "invalid_request");
+    expect(body.error_description).toBe("a parameter with an empty name is repeated");
+    const illFormed = await tokenRequest(`grant_type=${GRANT_TYPE.clientCredentials}&=%ff`, { headers });
+    expect((await expectOAuthError(illFormed, 400, "invalid_request")).error_description).toBe(
+      "a parameter with an empty name is not UTF-8 once percent-decoded",
+    );
+  });
+
   it("leaves well-formed escapes and text that only looks like one alone", async () => {
     const headers = await basic();
     // A euro sign, escaped, and a `%zz` the form parser keeps as text: each an unknown scope, not a malformed request.

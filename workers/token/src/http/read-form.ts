@@ -60,7 +60,7 @@ export async function readTokenRequestForm(
   // URLSearchParams would read `%ff` or `%ED%A0%80` as U+FFFD: refused, as a raw byte that is not UTF-8 is.
   const illFormed = illFormedFormParameter(text);
   if (illFormed !== null) {
-    throw new OAuthError("invalid_request", `parameter ${illFormed} is not UTF-8 once percent-decoded`);
+    throw new OAuthError("invalid_request", `${parameterName(illFormed)} is not UTF-8 once percent-decoded`);
   }
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
@@ -68,11 +68,16 @@ export async function readTokenRequestForm(
       if (options.targets && TARGET_PARAMETERS.has(name)) {
         throw new OAuthError("invalid_target", `one ${name} only: a token is issued for one target`);
       }
-      throw new OAuthError("invalid_request", `parameter ${name} is repeated`);
+      throw new OAuthError("invalid_request", `${parameterName(name)} is repeated`);
     }
     params.set(name, value);
   }
   return params;
+}
+
+/** A parameter as an error names it: `=a&=b` has one with an empty name, which would read as two spaces. */
+function parameterName(name: string): string {
+  return name === "" ? "a parameter with an empty name" : `parameter ${name}`;
 }
 
 /** RFC 6749 §5.2: a missing required parameter is invalid_request. */
