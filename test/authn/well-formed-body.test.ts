@@ -57,6 +57,18 @@ describe("a body that is not the text it claims to be", () => {
     expect(await userCount(email)).toBe(0);
   });
 
+  it("sign-up as multipart/form-data: a field that is not UTF-8 is 400 invalid_body, and no one is signed up", async () => {
+    // Request.formData() reads multipart as well, and stored a stray 0xff byte as U+FFFD.
+    const email = uniqueEmail();
+    const part = (name: string, value: string) =>
+      `--b\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
+    const text = `${part("name", "A\xffB")}${part("email", email)}${part("password", PASSWORD)}--b--\r\n`;
+    const bytes = Uint8Array.from(text, (c) => c.charCodeAt(0));
+    const response = await post(ENDPOINT.signUp, bytes, "multipart/form-data; boundary=b");
+    await expectInvalidBody(response, "the body is not UTF-8");
+    expect(await userCount(email)).toBe(0);
+  });
+
   it("a raw byte that is not UTF-8 in a form is 400 invalid_body", async () => {
     const bytes = new Uint8Array([...new TextEncoder().encode("name="), 0xff, ...new TextEncoder().encode("&a=b")]);
     await expectInvalidBody(

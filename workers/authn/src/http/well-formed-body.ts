@@ -14,13 +14,18 @@ export function illFormedBody(
   bytes: Uint8Array<ArrayBuffer>,
 ): { reason: string; scimType: "invalidSyntax" | "invalidValue" } | null {
   const form = type === "application/x-www-form-urlencoded";
-  if (!form && type !== "application/json" && type !== SCIM_CONTENT_TYPE) return null;
+  // The pages read forms with Request.formData(), which takes multipart too
+  // and decodes a part's bytes that are not UTF-8 as U+FFFD. None of our
+  // forms carries a file, so the whole body is text, and UTF-8 (RFC 7578 §5.1.2).
+  const multipart = type === "multipart/form-data";
+  if (!form && !multipart && type !== "application/json" && type !== SCIM_CONTENT_TYPE) return null;
   let text: string;
   try {
     text = FATAL.decode(bytes);
   } catch {
     return { reason: "the body is not UTF-8", scimType: "invalidSyntax" };
   }
+  if (multipart) return null;
   if (form) {
     const name = illFormedFormParameter(text);
     return name === null
