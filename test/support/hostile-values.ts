@@ -20,6 +20,8 @@ export const GARBAGE_AUTHORIZATION = [
   `Bearer ${"a".repeat(20 * KIB)}`,
   "Basic !!!",
   `Basic ${btoa("\u00ff\u00fe:x")}`,
+  // RFC 6749 §2.3.1 form-encodes the id and secret inside Basic: escapes that are not UTF-8.
+  `Basic ${btoa("%ff:%ED%A0%80")}`,
   `Basic ${"A".repeat(20 * KIB)}`,
   "DPoP",
   "DPoP abc",
