@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { REQUEST_ID_HEADER } from "../contracts/headers.ts";
+import { COMPACT_JWS } from "../jwt/compact-jws.ts";
 
 /** A structured log line's fields: JSON values only, never a token, a cookie or a body. */
 export type LogFields = Record<string, string | number | boolean | null>;
@@ -15,6 +16,25 @@ export function logJson(level: "info" | "warn" | "error", fields: LogFields & { 
   if (level === "error") console.error(line);
   else if (level === "warn") console.warn(line);
   else console.log(line);
+}
+
+/** What a path segment that is a token is logged as. */
+export const REDACTED_TOKEN_SEGMENT = "[jws]";
+
+/**
+ * A request path as a log line or an audit event may keep it: each segment
+ * that is a compact JWS (RFC 7515 §7.1) replaced with REDACTED_TOKEN_SEGMENT.
+ * No route takes a token in its path, but a caller can put one there (an
+ * invite pasted where its jti belongs): the path is written on the refusal,
+ * and a token in it would be readable by whoever reads the log while it
+ * still works.
+ */
+export function loggablePath(pathname: string): string {
+  if (!pathname.includes(".")) return pathname;
+  return pathname
+    .split("/")
+    .map((segment) => (COMPACT_JWS.test(segment) ? REDACTED_TOKEN_SEGMENT : segment))
+    .join("/");
 }
 
 /** Requests slower than this are logged even when they succeed. */
@@ -41,7 +61,7 @@ export function requestLog(worker: string): MiddlewareHandler {
       worker,
       request_id: c.req.header(REQUEST_ID_HEADER) ?? null,
       method: c.req.method,
-      path: new URL(c.req.url).pathname,
+      path: loggablePath(new URL(c.req.url).pathname),
       status: c.res.status,
       duration_ms: durationMs,
     });

@@ -1,5 +1,5 @@
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
-import { logJson, worthLogging } from "../../../shared/observability/log.ts";
+import { loggablePath, logJson, worthLogging } from "../../../shared/observability/log.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../shared/policy/compile-policy.ts";
 import { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { type GatewayConfig, parseGatewayConfig, tokenService } from "./config.ts";
@@ -162,7 +162,7 @@ export default {
         worker: "gateway",
         request_id: id,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path: loggablePath(new URL(request.url).pathname),
         status: response.status,
         duration_ms: durationMs,
       });

@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuditDetailValue, recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
+import { loggablePath } from "../../../../shared/observability/log.ts";
 import type { AdminEnv } from "./types.ts";
 
 /** Adds what a handler acted on to its call's audit event. */
@@ -32,7 +33,7 @@ export function auditAdminCalls(): MiddlewareHandler<AdminEnv> {
         detail: {
           ...detail,
           method: c.req.method,
-          path: new URL(c.req.url).pathname,
+          path: loggablePath(new URL(c.req.url).pathname),
           status,
           ...(error ? { error } : {}),
           ...(operator?.jti ? { operator_jti: operator.jti } : {}),

@@ -1,6 +1,8 @@
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { REDACTED_TOKEN_SEGMENT } from "../../../../shared/observability/log.ts";
 import { tokenConfig } from "../config.ts";
 import { splitList } from "../clients/stored-client.ts";
 import { createInvite } from "../invites/create-invite.ts";
@@ -179,6 +181,12 @@ export function inviteRoutes(admin: AdminApp): void {
     async (c) => {
       const orgId = await requireOrg(c);
       const jti = c.req.param("jti");
+      // The invite itself where its jti belongs (RFC 7515 §7.1 shape): no invite has that jti, and the
+      // credential, still redeemable, is not written into the audit (the path is redacted too, audit.ts).
+      if (COMPACT_JWS.test(jti)) {
+        auditDetail(c, { action: "invite.withdraw", jti: REDACTED_TOKEN_SEGMENT });
+        throw new HttpError("not_found", "no such invite: name it by its jti, not by the invite itself");
+      }
       auditDetail(c, { action: "invite.withdraw", jti });
       const withdrawn = await withdrawInvite(c.env.DB, { jti, orgId });
       if (withdrawn) return c.json(inviteView(withdrawn, "withdrawn"));
