@@ -21,6 +21,11 @@ import {
 
 const OUTSIDE = scimError(400, "invalidValue", "the email address is not in a verified domain of this organization");
 const PASSWORD = "the owner's own long passphrase";
+const NOT_THE_ORGS = scimError(
+  400,
+  "mutability",
+  "the account's current email address is not in a verified domain of this organization: the directory cannot change it",
+);
 
 async function accountsWith(email: string) {
   const row = await env.DB.prepare("SELECT count(*) AS n FROM user WHERE email = ?").bind(email).first<{ n: number }>();
@@ -88,5 +93,41 @@ describe("SCIM and the org's verified domains", { timeout: 60_000 }, () => {
     await expect(tokenFromMail(attacker, "reset-password", VERIFYING)).rejects.toThrow("no reset-password mail");
     const signIn = await apiTo(VERIFYING, "/sign-in/email", { email: person.userName, password: PASSWORD });
     expect(signIn.status).toBe(200);
+  });
+
+  it("PUT and PATCH cannot move an address outside them into them: the person's own account stays theirs", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    await formTo(VERIFYING, "/forgot-password", { email: person.userName });
+    const reset = await tokenFromMail(person.userName, "reset-password", VERIFYING);
+    expect((await formTo(VERIFYING, "/reset-password", { token: reset, password: PASSWORD })).status).toBe(200);
+    // The account's address is now outside the org's domains, confirmed: one
+    // a directory provisioned before 58b892d and its owner adopted, or one its
+    // person moved to their own address on the account page.
+    const own = `${crypto.randomUUID()}@gmail.example`;
+    await env.DB.prepare("UPDATE user SET email = ?, email_verified = 1 WHERE id = ?").bind(own, person.id).run();
+
+    // Renamed into the org's domain it was stored unconfirmed, and the org's
+    // own mailbox then took a reset that cleared the person's factors.
+    const grab = `grab-${crypto.randomUUID()}@${SCIM_DOMAIN}`;
+    const put = await scim("PUT", `/Users/${person.id}`, token, {
+      schemas: [USER_SCHEMA],
+      userName: person.userName,
+      emails: [{ value: grab, primary: true }],
+    });
+    expect(put.status).toBe(400);
+    expect(await put.json()).toEqual(NOT_THE_ORGS);
+    const patched = await scim("PATCH", `/Users/${person.id}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: "replace", path: "emails", value: [{ value: grab, primary: true }] }],
+    });
+    expect(patched.status).toBe(400);
+    expect(await patched.json()).toEqual(NOT_THE_ORGS);
+
+    const account = await env.DB.prepare("SELECT email, email_verified AS verified FROM user WHERE id = ?")
+      .bind(person.id)
+      .first();
+    expect(account).toEqual({ email: own, verified: 1 });
+    expect(await accountsWith(grab)).toBe(0);
   });
 });

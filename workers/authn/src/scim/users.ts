@@ -9,7 +9,7 @@ import type { ScimApp } from "./authenticate.ts";
 import { deleteUser, endAccess, liftDeactivationBan } from "./deprovision.ts";
 import { scimJson, scimBody } from "./http.ts";
 import { patchOperations, patchUser } from "./patch.ts";
-import { requireOrgDomain } from "./org-domains.ts";
+import { requireOrgDomain, requireOrgRename } from "./org-domains.ts";
 import { listQuery } from "./query.ts";
 import { listResponse, type StoredUser, type UserState, userResource, userStateFromBody } from "./resources.ts";
 import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
@@ -23,8 +23,8 @@ async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
 /** Writes the next state, then, if the person is (still) inactive, ends their access: a retry converges. */
 async function apply(c: Context<ScimApp>, current: StoredUser, next: UserState) {
   const { orgId } = c.var.scim;
-  // A new address must be the org's as much as a created one (org-domains.ts).
-  if (next.email !== current.email) await requireOrgDomain(drizzle(c.env.DB), orgId, next.email);
+  // A new address must be the org's as much as a created one, and so must the one it replaces (org-domains.ts).
+  if (next.email !== current.email) await requireOrgRename(drizzle(c.env.DB), orgId, current.email, next.email);
   await updateUser(drizzle(c.env.DB), orgId, current, next);
   if (!next.active) await endAccess(c.env, orgId, current.id, "scim-deactivated");
   return answer(c, current.id, 200);
