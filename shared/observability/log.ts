@@ -27,13 +27,14 @@ export const REDACTED_TOKEN_SEGMENT = "[jws]";
  * No route takes a token in its path, but a caller can put one there (an
  * invite pasted where its jti belongs): the path is written on the refusal,
  * and a token in it would be readable by whoever reads the log while it
- * still works.
+ * still works. Only a segment whose first part can be a JSON object (`{"` or
+ * `{ ` encodes as `ey`) is one, so `report.v2.pdf` is logged as it is.
  */
 export function loggablePath(pathname: string): string {
   if (!pathname.includes(".")) return pathname;
   return pathname
     .split("/")
-    .map((segment) => (COMPACT_JWS.test(segment) ? REDACTED_TOKEN_SEGMENT : segment))
+    .map((segment) => (segment.startsWith("ey") && COMPACT_JWS.test(segment) ? REDACTED_TOKEN_SEGMENT : segment))
     .join("/");
 }
 

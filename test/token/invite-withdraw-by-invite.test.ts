@@ -4,6 +4,7 @@
 // invite, which is still a credential (it stays redeemable).
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { loggablePath } from "../../shared/observability/log.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
@@ -56,5 +57,10 @@ describe("withdrawing a host invite named by the invite itself", () => {
       expect(logged.join("\n")).not.toContain(part.slice(0, 40));
     }
     expect(logged.join("\n")).toContain(`/invites/[jws]`);
+  });
+
+  it("a path segment is redacted only when it is a compact JWS, never a file name with dots", () => {
+    expect(loggablePath("/api/docs/report.v2.pdf")).toBe("/api/docs/report.v2.pdf");
+    expect(loggablePath("/a/eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiIxIn0.c2ln/b")).toBe("/a/[jws]/b");
   });
 });
