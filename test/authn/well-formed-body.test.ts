@@ -69,6 +69,15 @@ describe("a body that is not the text it claims to be", () => {
     expect(await userCount(email)).toBe(0);
   });
 
+  it("a byte order mark before the JSON does not hide an unpaired surrogate: 400 invalid_body, no one signed up", async () => {
+    // Request.json() drops a leading BOM; the check kept it, failed to parse, and let the body through unchecked.
+    const email = uniqueEmail();
+    const body = `\ufeff{"name":"\\ud800","email":"${email}","password":"${PASSWORD}"}`;
+    const response = await post(`${ENDPOINT.authApi}/sign-up/email`, body, "application/json");
+    await expectInvalidBody(response, "$.name: not well-formed Unicode (an unpaired surrogate, RFC 8259 §8.2)");
+    expect(await userCount(email)).toBe(0);
+  });
+
   it("a raw byte that is not UTF-8 in a form is 400 invalid_body", async () => {
     const bytes = new Uint8Array([...new TextEncoder().encode("name="), 0xff, ...new TextEncoder().encode("&a=b")]);
     await expectInvalidBody(

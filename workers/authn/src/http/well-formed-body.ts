@@ -6,7 +6,9 @@ import { illFormedFormParameter } from "../../../../shared/http/form-encoding.ts
 import { illFormedStringPath } from "../../../../shared/http/read-json.ts";
 import { isScimPath } from "./capped-body.ts";
 
-const FATAL = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+// A leading BOM is dropped, as Request.json() and formData() drop it (WHATWG Encoding "UTF-8 decode"):
+// kept, it made JSON.parse fail here while the reader behind parsed the body fine, unchecked.
+const FATAL = new TextDecoder("utf-8", { fatal: true });
 
 /** Why a body cannot be read as the text it claims to be, or null; with the SCIM type that says so. */
 export function illFormedBody(
