@@ -34,8 +34,6 @@ export type HttpErrorCode =
   | "temporarily_unavailable"
   /** The saved-token vault (workers/token/src/vault/): no API ever gives out a saved token. */
   | "saved_token_not_readable"
-  /** A vault connection flow needs a signed-in person. */
-  | "login_required"
   /** A vault callback whose state is missing, unknown, spent, expired or another session's (RFC 6749 §10.12). */
   | "invalid_state"
   /** The provider refused a vault connection flow, or its token endpoint failed. */
@@ -61,7 +59,6 @@ const STATUS: Record<HttpErrorCode, number> = {
   upstream_response_refused: 502,
   temporarily_unavailable: 503,
   saved_token_not_readable: 403,
-  login_required: 401,
   invalid_state: 400,
   connection_failed: 502,
   server_error: 500,

@@ -332,9 +332,8 @@ export function faultsOf(
     if (parsed !== undefined) {
       const body = parsed as Record<string, unknown>;
       if (format === "oauth" && typeof body.error !== "string") faults.push("no string `error`");
-      // RFC 9110 §15.5.2 (RFC 6750 §3, RFC 7617 §2): a 401 names how to authenticate. A signed-out
-      // browser's 401 login_required (the vault's connect page) has no scheme to name.
-      if (answer.status === 401 && !answer.challenge && body.error !== "login_required") {
+      // RFC 9110 §15.5.2 (RFC 6750 §3, RFC 7617 §2): a 401 names how to authenticate.
+      if (answer.status === 401 && !answer.challenge) {
         faults.push("a 401 without WWW-Authenticate");
       }
       if (format === "scim" && (typeof body.detail !== "string" || !Array.isArray(body.schemas))) {

@@ -73,22 +73,23 @@ describe("vault connection flow (we are the OAuth client)", () => {
     expect(second.id).toBe(first.id);
   });
 
-  it("refuses to start without a signed-in person: 401 login_required", async () => {
+  it("sends a browser without a signed-in person to the sign-in page: 303, no flow started", async () => {
     const s = await seedSession();
     const provider = await createProvider(s.orgId);
-    await expectOAuthError(await vaultGet(`${VAULT_PATH.connect}/${provider.name}`), 401, "login_required");
-    await expectOAuthError(
+    const expectSignIn = async (answer: Response) => {
+      expect(answer.status).toBe(303);
+      expect(answer.headers.get("Location")).toBe(ENDPOINT.signIn);
+      expect(answer.headers.get("Cache-Control")).toBe("no-store");
+    };
+    await expectSignIn(await vaultGet(`${VAULT_PATH.connect}/${provider.name}`));
+    await expectSignIn(
       await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, { Cookie: "mono.session_token=not-a-session.sig" }),
-      401,
-      "login_required",
     );
     // Only the cookie this issuer sets counts (plain http here: `mono.`); another name carrying a live session does not.
-    await expectOAuthError(
+    await expectSignIn(
       await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, {
         Cookie: sessionCookie(s).replace("mono.session_token", "__Host-mono.session_token"),
       }),
-      401,
-      "login_required",
     );
   });
 

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { VAULT_PATH } from "../../../../shared/contracts/vault.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
@@ -17,7 +18,9 @@ const NO_STORE = { "Cache-Control": "no-store" };
  * - `GET /vault/connect/<provider>`: a signed-in person (session cookie)
  *   connects their own account at their active org's provider: 302 to the
  *   provider's authorization endpoint (PKCE S256, state bound to the
- *   session). No session: 401 `login_required`; no such provider: 404.
+ *   session). No session: 303 to the sign-in page, as the console does (a
+ *   navigation, which no WWW-Authenticate scheme could serve: RFC 9110
+ *   §15.5.2 asks one of every 401); no such provider: 404.
  * - `GET /vault/callback`: the provider sends the browser back here; the
  *   tokens are saved, sealed, and only the connection's metadata is shown.
  * - anything else below `/vault`: 403 `saved_token_not_readable`. Saved
@@ -34,7 +37,7 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
 
   vault.get(`${VAULT_PATH.connect.slice(VAULT_PATH.base.length)}/:provider`, async (c) => {
     const owner = await sessionOwner(c.env.DB, tokenConfig(c.env).issuer, c.req.raw);
-    if (!owner) throw new HttpError("login_required", "sign in first, then connect");
+    if (!owner) return new Response(null, { status: 303, headers: { Location: ENDPOINT.signIn, ...NO_STORE } });
     const provider = await getProviderByName(c.env.DB, owner.orgId, c.req.param("provider"));
     if (!provider) throw new HttpError("not_found", "no such provider in your organization");
     const { authorizationUrl } = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
