@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { decodeJwt } from "jose";
+import { INVITE_STATES, type InviteView } from "../../shared/contracts/host-invites.ts";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
 import { COMPACT_JWS } from "../../shared/jwt/compact-jws.ts";
 import { AdminApi } from "../lib/admin-api.ts";
@@ -26,25 +27,9 @@ interface CreatedInvite {
   bootstrap_endpoint: string;
 }
 
-/** An invite as the admin API lists it: its grant and state, never the invite itself. */
-interface InviteView {
-  jti: string;
-  org_id: string;
-  state: "pending" | "redeemed" | "expired" | "withdrawn";
-  labels: Record<string, string>;
-  scopes: string[];
-  audiences: string[];
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  redeemed_at: string | null;
-  client_id: string | null;
-}
-
-const STATES = ["pending", "redeemed", "expired"] as const;
-
 function parseState(value: string): string {
-  if (!(STATES as readonly string[]).includes(value)) throw new CliError(`--state: one of ${STATES.join(", ")}`);
+  if (!(INVITE_STATES as readonly string[]).includes(value))
+    throw new CliError(`--state: one of ${INVITE_STATES.join(", ")}`);
   return value;
 }
 
@@ -157,7 +142,11 @@ export function registerInviteCommands(program: Command): void {
       .command("list")
       .description("the org's host invites, newest first, with their state (never the invites themselves)")
       .requiredOption("--org <org>", "the organization's id")
-      .option("--state <state>", `only invites in this state: ${STATES.join(", ")} (default: every state)`, parseState)
+      .option(
+        "--state <state>",
+        `only invites in this state: ${INVITE_STATES.join(", ")} (default: every state)`,
+        parseState,
+      )
       .option("--limit <n>", "at most this many, 1 to 500 (default 100)", parseLimit),
   ).action(async (options: CommonOptions & { org: string; state?: string; limit?: number }) => {
     const query = new URLSearchParams({

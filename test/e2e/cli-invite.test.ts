@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CliRun, runCli } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import type { InviteView } from "../../shared/contracts/host-invites.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -21,13 +22,6 @@ afterAll(() => system?.close());
 interface CreatedInvite {
   invite: string;
   jti: string;
-}
-
-interface InviteView {
-  jti: string;
-  state: string;
-  labels: Record<string, string>;
-  client_id: string | null;
 }
 
 async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {

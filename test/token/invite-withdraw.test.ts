@@ -10,24 +10,11 @@ import { adminRequest, adminToken, expectHttpError, registerOperator } from "./a
 import { createTestOrg } from "./clients-fixtures.ts";
 import { expectOAuthError, freshClientAddress } from "./fixtures.ts";
 import { hostKey, possessionProof, type TestHostKey } from "./invite-fixtures.ts";
+import type { InviteView } from "../../shared/contracts/host-invites.ts";
 
 interface CreatedInvite {
   invite: string;
   jti: string;
-}
-
-interface InviteView {
-  jti: string;
-  org_id: string;
-  state: "pending" | "redeemed" | "expired" | "withdrawn";
-  labels: Record<string, string>;
-  scopes: string[];
-  audiences: string[];
-  created_by: string;
-  created_at: string;
-  expires_at: string;
-  redeemed_at: string | null;
-  client_id: string | null;
 }
 
 async function createInvite(orgId: string, token: string, labels: Record<string, string> = {}): Promise<CreatedInvite> {

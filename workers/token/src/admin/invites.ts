@@ -1,3 +1,4 @@
+import { INVITE_STATES, type InviteView } from "../../../../shared/contracts/host-invites.ts";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { MAX_HOST_INVITE_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
@@ -6,15 +7,7 @@ import { REDACTED_TOKEN_SEGMENT } from "../../../../shared/observability/log.ts"
 import { tokenConfig } from "../config.ts";
 import { splitList } from "../clients/stored-client.ts";
 import { createInvite } from "../invites/create-invite.ts";
-import {
-  type HostInviteRow,
-  INVITE_STATES,
-  type InviteState,
-  inviteOfOrg,
-  inviteState,
-  listInvites,
-  withdrawInvite,
-} from "../invites/store.ts";
+import { type HostInviteRow, inviteOfOrg, inviteState, listInvites, withdrawInvite } from "../invites/store.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
@@ -35,7 +28,7 @@ const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 500;
 
 /** A stored invite as the admin API shows it: what it grants and its state, never a credential. */
-function inviteView(row: HostInviteRow, state: InviteState | "withdrawn") {
+function inviteView(row: HostInviteRow, state: InviteView["state"]): InviteView {
   return {
     jti: row.jti,
     org_id: row.orgId,

@@ -1,3 +1,4 @@
+import type { InviteState } from "../../../../shared/contracts/host-invites.ts";
 import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JWK } from "jose";
@@ -138,9 +139,6 @@ export async function inviteOfOrg(db: D1Database, invite: { jti: string; orgId: 
     .where(and(eq(hostInvite.jti, invite.jti), eq(hostInvite.orgId, invite.orgId)))
     .get();
 }
-
-export const INVITE_STATES = ["pending", "redeemed", "expired"] as const;
-export type InviteState = (typeof INVITE_STATES)[number];
 
 /** A stored invite's state at `now`: `expires_at` is exclusive, as redeemInvite's `expires_at > now`. */
 export function inviteState(row: HostInviteRow, now: Date): InviteState {
