@@ -1,5 +1,5 @@
 /**
- * Better Auth endpoint hooks (`hooks.before` / `hooks.after`) for the two
+ * Better Auth endpoint hooks (`hooks.before` / `hooks.after`) for the three
  * endpoints whose revocations the database and organization hooks cannot
  * guarantee on their own:
  *
@@ -14,8 +14,12 @@
  *   forms/credentials.ts), so the person can sign out again.
  * - `/organization/leave` deletes the membership without the organization
  *   hooks, so it gets the before/after pair of membership-revocation.ts here.
+ * - `/change-password` with `revokeOtherSessions` ends the sessions through
+ *   the session hooks, but the person's OAuth tokens are no session's: the
+ *   after hook revokes them (security/change-password-oauth.ts).
  */
 import { createAuthMiddleware, isAPIError } from "better-auth/api";
+import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
 import { isMember, type MembershipRevocationEnv, revokeMemberTokens } from "./membership-revocation.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
 import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
@@ -76,6 +80,10 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
       if (ctx.path === LEAVE_ORG) {
         const left = memberOf(ctx.context.returned);
         if (left) await revokeMemberTokens(env, left.organizationId, left.userId, "member-left");
+        return;
+      }
+      if (ctx.path === CHANGE_PASSWORD) {
+        await revokeOAuthOnPasswordChange(env.DB, ctx.body, ctx.context.returned);
       }
     }),
   };

@@ -37,7 +37,7 @@
 import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthOptions } from "better-auth";
 import { and, eq, isNull, ne } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import {
   account,
   apikey,
@@ -56,19 +56,38 @@ const CREDENTIAL_PROVIDER = "credential";
 /** auth/plugins/api-key.ts: the configuration of keys a person owns. */
 const PERSONAL_API_KEYS = "user";
 
+/**
+ * The statements that end a person's tokens at our OpenID Provider: every
+ * refresh token marked revoked (a refresh with it is then `invalid_grant`)
+ * and every opaque access token deleted. Consents are left alone.
+ */
+function oauthTokenRevocations(orm: DrizzleD1Database, userId: string, now: Date) {
+  return [
+    orm
+      .update(oidcRefreshToken)
+      .set({ revoked: now })
+      .where(and(eq(oidcRefreshToken.userId, userId), isNull(oidcRefreshToken.revoked))),
+    orm.delete(oidcAccessToken).where(eq(oidcAccessToken.userId, userId)),
+  ] as const;
+}
+
+/**
+ * Ends the person's OAuth refresh and opaque access tokens in one batch, for
+ * the other paths that answer a compromise as a reset does (a password
+ * change that signs out other devices: security/change-password-oauth.ts).
+ */
+export async function revokeOAuthTokens(db: D1Database, userId: string): Promise<void> {
+  const orm = drizzle(db);
+  await orm.batch(oauthTokenRevocations(orm, userId, new Date()));
+}
+
 export function revokeOnPasswordReset(db: D1Database): OnPasswordReset {
   return async ({ user: reset }) => {
     const endpoint = tryGetCurrentAuthEndpointContext();
     if (!endpoint) throw new Error("a password reset ran outside Better Auth's endpoint context");
     const orm = drizzle(db);
     const now = new Date();
-    const oauthTokens = [
-      orm
-        .update(oidcRefreshToken)
-        .set({ revoked: now })
-        .where(and(eq(oidcRefreshToken.userId, reset.id), isNull(oidcRefreshToken.revoked))),
-      orm.delete(oidcAccessToken).where(eq(oidcAccessToken.userId, reset.id)),
-    ] as const;
+    const oauthTokens = oauthTokenRevocations(orm, reset.id, now);
     if (reset.emailVerified) {
       await orm.batch(oauthTokens);
     } else {
