@@ -94,8 +94,17 @@ function toBody(body: TokenRequestBody): BodyInit {
 
 /** POST ENDPOINT.token as a client would send it. */
 export function tokenRequest(body: TokenRequestBody, options: TokenRequestOptions = {}): Promise<Response> {
+  return formRequest(ENDPOINT.token, body, options);
+}
+
+/** POST a form to one of the token Worker's form endpoints (token, revocation, introspection) as a client would. */
+export function formRequest(
+  path: string,
+  body: TokenRequestBody,
+  options: TokenRequestOptions = {},
+): Promise<Response> {
   return exports.default.fetch(
-    new Request(`http://localhost${ENDPOINT.token}`, {
+    new Request(`http://localhost${path}`, {
       method: "POST",
       headers: {
         "Content-Type": options.contentType ?? "application/x-www-form-urlencoded",

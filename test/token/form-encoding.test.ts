@@ -8,8 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
-import { expectOAuthError, freshClientAddress, tokenRequest } from "./fixtures.ts";
-import { exports } from "cloudflare:workers";
+import { expectOAuthError, formRequest, tokenRequest } from "./fixtures.ts";
 
 async function basic() {
   const client = await registerTestClient();
@@ -17,17 +16,7 @@ async function basic() {
 }
 
 function post(path: string, body: string, headers: Record<string, string>) {
-  return exports.default.fetch(
-    new Request(`http://localhost${path}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "cf-connecting-ip": freshClientAddress(),
-        ...headers,
-      },
-      body,
-    }),
-  );
+  return formRequest(path, body, { headers });
 }
 
 describe("a parameter that is not UTF-8 once percent-decoded", () => {
