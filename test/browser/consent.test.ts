@@ -13,6 +13,7 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { pkcePair } from "../support/pkce.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const ARTIFACTS = "test/artifacts";
@@ -39,10 +40,6 @@ afterAll(async () => {
   await system?.close();
 });
 
-function base64Url(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString("base64url");
-}
-
 it("shows the consent page for an OAuth client and, once allowed, returns a code with iss to the client", async () => {
   const client = await operator.json<{ client_id: string; client_secret: string }>(
     ...["oidc-client", "create", "--name", "Reports Dashboard", "--redirect-uri", REDIRECT_URI],
@@ -56,10 +53,7 @@ it("shows the consent page for an OAuth client and, once allowed, returns a code
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
 
-  const verifier = base64Url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64Url(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-  );
+  const { verifier, challenge } = await pkcePair();
   const state = crypto.randomUUID();
   const authorize = new URL(`${system.origin}${OIDC_ENDPOINT.authorize}`);
   for (const [name, value] of Object.entries({
@@ -131,10 +125,7 @@ it("a signed-out person is sent to sign in and, once signed in, comes straight b
   const context = await browser.newContext();
   const fresh = await context.newPage();
   await fresh.route(`${REDIRECT_URI}**`, (route) => route.fulfill({ status: 200, body: "back" }));
-  const verifier = base64Url(crypto.getRandomValues(new Uint8Array(32)));
-  const challenge = base64Url(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-  );
+  const { verifier, challenge } = await pkcePair();
   const authorize = new URL(`${system.origin}${OIDC_ENDPOINT.authorize}`);
   for (const [name, value] of Object.entries({
     response_type: "code",

@@ -18,20 +18,17 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type {
-  OAuthClientInformationMixed,
-  OAuthClientMetadata,
-  OAuthTokens,
-} from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthClientInformationMixed } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { decodeJwt } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { interopOperator } from "../support/interop.ts";
+import { BrowserClientProvider } from "../support/mcp-browser-client.ts";
+import { pkcePair } from "../support/pkce.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
@@ -44,47 +41,6 @@ let page: Page;
 let clientId: string;
 let mcpUrl: URL;
 let operator: Awaited<ReturnType<typeof interopOperator>>;
-
-/**
- * The MCP client application's side of OAuthClientProvider: where it keeps
- * what the SDK hands it, and how it opens the authorization URL (here: in
- * Chromium, recorded so the test can drive the page).
- */
-class BrowserClientProvider implements OAuthClientProvider {
-  tokensSaved?: OAuthTokens;
-  verifier = "";
-  authorizationUrl?: URL;
-  get redirectUrl() {
-    return REDIRECT_URI;
-  }
-  get clientMetadata(): OAuthClientMetadata {
-    return {
-      client_name: "Example MCP client",
-      redirect_uris: [REDIRECT_URI],
-      grant_types: ["authorization_code", "refresh_token"],
-      response_types: ["code"],
-      token_endpoint_auth_method: "none",
-    };
-  }
-  clientInformation(): OAuthClientInformationMixed {
-    return { client_id: clientId };
-  }
-  tokens() {
-    return this.tokensSaved;
-  }
-  saveTokens(tokens: OAuthTokens) {
-    this.tokensSaved = tokens;
-  }
-  redirectToAuthorization(url: URL) {
-    this.authorizationUrl = url;
-  }
-  saveCodeVerifier(verifier: string) {
-    this.verifier = verifier;
-  }
-  codeVerifier() {
-    return this.verifier;
-  }
-}
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -182,17 +138,9 @@ function redeem(code: string, verifier: string, resource: string): Promise<Respo
   });
 }
 
-async function pkcePair() {
-  const verifier = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
-  const challenge = Buffer.from(
-    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier))),
-  ).toString("base64url");
-  return { verifier, challenge };
-}
-
 describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", () => {
   it("onboards, gets a token for exactly /mcp/demo, lists tools and calls the harmless one", async () => {
-    const provider = new BrowserClientProvider();
+    const provider = new BrowserClientProvider(REDIRECT_URI, () => clientId);
     onboarded = provider;
 
     // 1. The first connect: 401 → resource metadata → AS metadata → authorization URL.
@@ -368,19 +316,14 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     const provider = new (class extends BrowserClientProvider {
       saved?: OAuthClientInformationMixed;
       clientMetadataUrl = documentUrl;
-      override get redirectUrl() {
-        return callback;
-      }
-      override get clientMetadata(): OAuthClientMetadata {
-        return { ...super.clientMetadata, redirect_uris: [callback] };
-      }
+      // No registered client: the id is the document's URL, saved once the SDK has it.
       override clientInformation() {
         return this.saved as OAuthClientInformationMixed;
       }
       saveClientInformation(info: OAuthClientInformationMixed) {
         this.saved = info;
       }
-    })();
+    })(callback, () => documentUrl);
     const first = await new Client({ name: "mono-auth-mcp-cimd", version: "1.0.0" })
       .connect(new StreamableHTTPClientTransport(mcpUrl, { authProvider: provider }))
       .then(
