@@ -137,10 +137,8 @@ export async function uniquely<T>(write: () => Promise<T>, detail = USER_TAKEN):
  * for unconfirmed accounts guards against (security/unproven-account-reset.ts):
  * no session is made here, and no outside identity but the org's own SSO is
  * ever linked to it (sso/directory-accounts.ts), so a confirmed account's
- * reset, which keeps its factors, keeps nothing a stranger put there. A new
- * address by `PUT`/`PATCH` is not stored verified (updateUser): the account
- * may be one its owner adopted before directories were held to their
- * domains, and a rename must not hand it to the org's SSO.
+ * reset, which keeps its factors, keeps nothing a stranger put there. A
+ * rename keeps whatever the account was (updateUser).
  */
 export async function insertUser(db: DrizzleD1Database, orgId: string, state: UserState): Promise<string> {
   const id = crypto.randomUUID();
@@ -165,7 +163,22 @@ export async function insertUser(db: DrizzleD1Database, orgId: string, state: Us
   return id;
 }
 
-/** The person's next state (PUT or PATCH), in one batch; the caller ends their access if now inactive. */
+/**
+ * The person's next state (PUT or PATCH), in one batch; the caller ends their
+ * access if now inactive. A new address leaves `emailVerified` as it was: the
+ * caller has held both addresses to the org's verified domains
+ * (org-domains.ts requireOrgRename), so the directory's word for the new one
+ * is what it was for the old. Stored unverified, a directory-managed account
+ * became "unconfirmed", and its person's next reset cleared their own
+ * passkeys, second factor and API keys (security/unproven-account-reset.ts).
+ * Nor does a rename verify an account that was not: one its owner adopted
+ * before directories were held to their domains (migration 0015 left those
+ * unverified) must not become linkable by the org's SSO through a rename.
+ * Sessions and linked identities stay: the person is the same person, the
+ * session holds no address, and the org's SSO identity is linked by the
+ * IdP's subject (sso/directory-accounts.ts checks the new address is in the
+ * provider's domain on the next link).
+ */
 export async function updateUser(
   db: DrizzleD1Database,
   orgId: string,
@@ -173,7 +186,6 @@ export async function updateUser(
   next: UserState,
 ): Promise<void> {
   const now = new Date();
-  const emailChanged = next.email !== current.email;
   await uniquely(() =>
     db.batch([
       db
@@ -181,7 +193,6 @@ export async function updateUser(
         .set({
           name: betterAuthName(next),
           email: next.email,
-          ...(emailChanged ? { emailVerified: false } : {}),
           updatedAt: now,
         })
         .where(eq(user.id, current.id)),
