@@ -23,4 +23,6 @@ export interface InviteView {
   redeemed_at: string | null;
   /** The client its host became, once redeemed. */
   client_id: string | null;
+  /** RFC 9449 §5.2: the host's client must present DPoP proofs (its `oauth_client.require_dpop`). */
+  dpop_bound_access_tokens: boolean;
 }

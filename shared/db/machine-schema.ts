@@ -111,6 +111,11 @@ export const hostInvite = sqliteTable(
     redeemedAt: integer("redeemed_at", { mode: "timestamp_ms" }),
     /** The client the redemption created. */
     clientId: text("client_id"),
+    /**
+     * RFC 9449 §5.2 `dpop_bound_access_tokens` for the client the
+     * redemption creates: copied into its `oauth_client.require_dpop`.
+     */
+    requireDpop: integer("require_dpop", { mode: "boolean" }).notNull().default(false),
   },
   (table) => [index("host_invite_org_idx").on(table.orgId)],
 );

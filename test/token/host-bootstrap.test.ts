@@ -39,6 +39,7 @@ async function invite(overrides: Partial<InviteRequest> = {}) {
     scopes: ["documents:read"],
     audiences: [AUDIENCE],
     ttlSeconds: 3600,
+    dpopBoundAccessTokens: false,
     createdBy: "mac_operator",
     ...overrides,
   });

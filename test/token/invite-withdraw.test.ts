@@ -103,6 +103,7 @@ describe("admin API: listing host invites", () => {
       expires_at: expect.any(String),
       redeemed_at: null,
       client_id: null,
+      dpop_bound_access_tokens: false,
     });
     expect(invites[2]?.client_id).toMatch(/^mac_/);
 

@@ -12,7 +12,7 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp } from "./types.ts";
-import { type Body, onlyFields, optionalInteger, optionalList } from "./validate.ts";
+import { type Body, onlyFields, optionalBoolean, optionalInteger, optionalList } from "./validate.ts";
 import { inviteSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
 import { queryInteger, queryOneOf } from "./query.ts";
@@ -41,6 +41,7 @@ function inviteView(row: HostInviteRow, state: InviteView["state"]): InviteView 
     expires_at: row.expiresAt.toISOString(),
     redeemed_at: row.redeemedAt?.toISOString() ?? null,
     client_id: row.clientId,
+    dpop_bound_access_tokens: row.requireDpop,
   };
 }
 
@@ -62,15 +63,18 @@ function labelsOf(body: Body): Record<string, string> {
 }
 
 /**
- * POST /orgs/{org}/invites `{ scopes, audiences?, labels?, ttl_seconds }` →
- * 201 `{ invite, jti, org_id, expires_at, scopes, audiences, labels,
- * bootstrap_endpoint }`: a single-use host invite (invites/create-invite.ts)
+ * POST /orgs/{org}/invites `{ scopes, audiences?, labels?, ttl_seconds,
+ * dpop_bound_access_tokens? }` → 201 `{ invite, jti, org_id, expires_at,
+ * scopes, audiences, labels, bootstrap_endpoint, dpop_bound_access_tokens }`: a single-use host invite (invites/create-invite.ts)
  * that a host redeems at ENDPOINT.hostBootstrap for a `private_key_jwt`
  * machine client with these scopes and audiences. Without `audiences`, the
  * host gets the issuer's default audience only (config.ts
  * `defaultAudience`, the API): a host that needs another resource (an MCP
  * server) is invited for it by name. Its org's policy still narrows the
- * audiences at each mint (clients/guardrails.ts).
+ * audiences at each mint (clients/guardrails.ts). With
+ * `dpop_bound_access_tokens: true` (RFC 9449 §5.2), the host's client is
+ * made with `require_dpop`: every token request must carry a DPoP proof,
+ * and every token is bound to the proof's key.
  *
  * GET /orgs/{org}/invites?state=&limit= → `{ invites: [...] }`, newest
  * first: each invite's grant, creator, times and state (`pending`,
@@ -100,7 +104,7 @@ export function inviteRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const config = tokenConfig(c.env);
       const body = await readJsonObject(c);
-      onlyFields(body, ["scopes", "audiences", "labels", "ttl_seconds"]);
+      onlyFields(body, ["scopes", "audiences", "labels", "ttl_seconds", "dpop_bound_access_tokens"]);
       // `admin` is not among ALL_SCOPES: no host can ever hold it.
       const scopes = optionalList(body, "scopes", { allowed: ALL_SCOPES, maxItems: 32, itemMax: 128 });
       if (!scopes || scopes.length === 0) throw new HttpError("invalid_body", "scopes: required");
@@ -115,15 +119,24 @@ export function inviteRoutes(admin: AdminApp): void {
         max: MAX_HOST_INVITE_TTL_SECONDS,
       });
       if (ttl === undefined || ttl === null) throw new HttpError("invalid_body", "ttl_seconds: required");
+      // RFC 9449 §5.2, as client registration takes it (client-body.ts); absent: a bearer host, as before.
+      const dpopBoundAccessTokens = optionalBoolean(body, "dpop_bound_access_tokens") ?? false;
       const { invite, claims } = await createInvite(c.env, config, {
         orgId,
         labels: labelsOf(body),
         scopes,
         audiences,
         ttlSeconds: ttl,
+        dpopBoundAccessTokens,
         createdBy: c.get("operator").clientId,
       });
-      auditDetail(c, { action: "invite.create", jti: claims.jti, scope: claims.scope, ttl_seconds: ttl });
+      auditDetail(c, {
+        action: "invite.create",
+        jti: claims.jti,
+        scope: claims.scope,
+        ttl_seconds: ttl,
+        dpop_bound_access_tokens: dpopBoundAccessTokens,
+      });
       return c.json(
         {
           invite,
@@ -134,6 +147,7 @@ export function inviteRoutes(admin: AdminApp): void {
           audiences: claims.audiences,
           labels: claims.labels,
           bootstrap_endpoint: claims.aud,
+          dpop_bound_access_tokens: dpopBoundAccessTokens,
         },
         201,
         // The invite is a credential until it is redeemed.

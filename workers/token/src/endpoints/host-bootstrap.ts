@@ -39,6 +39,8 @@ export async function hostBootstrapEndpoint(c: TokenContext): Promise<Response> 
         kid: redeemed.kid,
         scope: redeemed.scope,
         audiences: redeemed.audiences,
+        // RFC 7591 §3.2.1 echoes client metadata; RFC 9449 §5.2 names this one.
+        dpop_bound_access_tokens: redeemed.dpopBoundAccessTokens,
       },
       { status: 201, headers: NO_STORE_HEADERS },
     );

@@ -11,6 +11,8 @@ export interface InviteRequest {
   scopes: readonly string[];
   audiences: readonly string[];
   ttlSeconds: number;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens` for the host's client. */
+  dpopBoundAccessTokens: boolean;
   /** The operator (client id) who made it. */
   createdBy: string;
 }
@@ -43,6 +45,7 @@ export async function createInvite(
     scope: joinList(request.scopes),
     audiences: [...request.audiences],
     labels: request.labels,
+    dpop_bound_access_tokens: request.dpopBoundAccessTokens,
   };
   await insertInvite(env.DB, {
     jti: claims.jti,
@@ -53,6 +56,7 @@ export async function createInvite(
     expiresAt: new Date(claims.exp * 1000),
     createdBy: request.createdBy,
     createdAt: new Date(now),
+    requireDpop: request.dpopBoundAccessTokens,
   });
   return { invite: await signInvite(keyStore(env, config), claims), claims };
 }

@@ -31,6 +31,13 @@ export interface InviteClaims {
   /** The audiences (RFC 8707 resources) the host's client may get tokens for. */
   audiences: string[];
   labels: Record<string, string>;
+  /**
+   * RFC 9449 §5.2: whether the host's client will have to present DPoP
+   * proofs. Like the grant above, the row decides at redemption; the claim
+   * only lets the host read it beforehand. Absent from invites signed before
+   * it existed (they redeem as unbound, as their rows say).
+   */
+  dpop_bound_access_tokens?: boolean;
 }
 
 /** RFC 7519 §4.1.3 `aud` of every invite: the one endpoint that redeems it. */
@@ -144,5 +151,8 @@ function checkInviteClaims(payload: Record<string, unknown>): InviteClaims {
   ) {
     throw invalid("the invite's labels are invalid");
   }
+  const bound = payload.dpop_bound_access_tokens;
+  if (bound !== undefined && typeof bound !== "boolean")
+    throw invalid("the invite's dpop_bound_access_tokens is invalid");
   return payload as unknown as InviteClaims;
 }

@@ -24,6 +24,8 @@ export interface RedeemedInvite {
   audiences: string[];
   grantTypes: string[];
   tokenEndpoint: string;
+  /** RFC 9449 §5.2: the client's token requests must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
 }
 
 /**
@@ -61,5 +63,6 @@ export async function redeemHostInvite(
     audiences: splitList(row.audiences),
     grantTypes: [GRANT_TYPE.clientCredentials],
     tokenEndpoint: `${config.issuer}${ENDPOINT.token}`,
+    dpopBoundAccessTokens: row.requireDpop,
   };
 }

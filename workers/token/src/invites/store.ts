@@ -74,7 +74,8 @@ export async function redeemInvite(db: D1Database, redemption: Redemption): Prom
           scopes: hostInvite.scopes,
           audiences: hostInvite.audiences,
           maxTtlSeconds: sql<null>`NULL`.as("max_ttl_seconds"),
-          requireDpop: sql<boolean>`0`.as("require_dpop"),
+          // RFC 9449 §5.2 `dpop_bound_access_tokens`, as the operator asked for it in the invite's row.
+          requireDpop: hostInvite.requireDpop,
           resourceServer: sql<boolean>`0`.as("resource_server"),
           status: sql<"active">`'active'`.as("status"),
           createdAt: sql<Date>`${now}`.as("created_at"),

@@ -152,6 +152,7 @@ const inviteView = z.object({
   expires_at: time,
   redeemed_at: time.nullable(),
   client_id: z.string().nullable().describe("the host client its redemption created"),
+  dpop_bound_access_tokens: z.boolean().describe("RFC 9449 §5.2: the host's client must present DPoP proofs"),
 });
 export const inviteSchemas = {
   create: z.object({
@@ -159,6 +160,10 @@ export const inviteSchemas = {
     audiences: list.optional(),
     labels: z.record(z.string(), z.string()).optional(),
     ttl_seconds: z.number().int().min(60),
+    dpop_bound_access_tokens: z
+      .boolean()
+      .optional()
+      .describe("RFC 9449 §5.2: the host's client must present DPoP proofs (default false)"),
   }),
   created: z.object({
     invite: z.string().describe("the invite JWT: a credential until redeemed"),
@@ -169,6 +174,7 @@ export const inviteSchemas = {
     audiences: z.array(z.string()),
     labels: z.record(z.string(), z.string()),
     bootstrap_endpoint: z.string(),
+    dpop_bound_access_tokens: z.boolean(),
   }),
   /** A stored invite: what it grants and its state, never the invite JWT (which is not stored). */
   view: inviteView,

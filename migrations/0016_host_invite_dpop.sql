@@ -1,0 +1,1 @@
+ALTER TABLE `host_invite` ADD `require_dpop` integer DEFAULT false NOT NULL;
