@@ -2,9 +2,11 @@
  * RFC 7644 §3.5.2 PATCH, applied to a resource's current state to give its
  * next state; the handlers then write that state exactly as a PUT would, so
  * PATCH and PUT share one write path and one set of checks. Paths are the
- * attributes resources.ts keeps (case-insensitive, RFC 7644 §3.10); an
- * extension attribute (`urn:…`) is ignored like any attribute this server
- * does not store (§3.3); any other unknown path is a 400 `invalidPath`.
+ * attributes resources.ts keeps (case-insensitive, RFC 7644 §3.10), bare or
+ * qualified with the resource's core schema URN (§3.10: `urn:…:core:2.0:User:active`
+ * is `active`); an extension attribute (`urn:…`) is ignored like any
+ * attribute this server does not store (§3.3); any other unknown path is a
+ * 400 `invalidPath`.
  */
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import {
@@ -64,13 +66,25 @@ function expand(operation: Operation): { op: Op; path: string; value: unknown }[
     .map(([path, value]) => ({ op: operation.op, path, value }));
 }
 
+/**
+ * The path without the resource's own core schema URN (its case kept: a
+ * filter's value is case-exact). Read as an extension attribute, a qualified
+ * `…:User:active` was ignored: a directory's deprovisioning answered 200 and
+ * left the person signed in, and a qualified `…:Group:members` removal left
+ * a member an org admin.
+ */
+function unqualified(path: string, schema: string): string {
+  const prefix = `${schema}:`;
+  return path.toLowerCase().startsWith(prefix.toLowerCase()) ? path.slice(prefix.length) : path;
+}
+
 /** `emails[type eq "work"].value`, the filtered path some directories write the address with. */
 const EMAIL_VALUE_PATH = /^emails(\[[^\]]*\])?\.value$/i;
 
 export function patchUser(current: UserState, operations: Operation[]): UserState {
   const next = { ...current };
   for (const { op, path, value } of operations.flatMap(expand)) {
-    const key = path.toLowerCase();
+    const key = unqualified(path, SCIM_SCHEMA.user).toLowerCase();
     if (op === "remove") {
       if (key === "externalid") next.externalId = null;
       else if (key === "displayname") next.displayName = null;
@@ -105,8 +119,9 @@ const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
 export function patchGroup(current: GroupState, operations: Operation[]): GroupState {
   const next = { ...current, memberIds: [...current.memberIds] };
   for (const { op, path, value } of operations.flatMap(expand)) {
-    const key = path.toLowerCase();
-    const filtered = MEMBER_FILTER.exec(path);
+    const attribute = unqualified(path, SCIM_SCHEMA.group);
+    const key = attribute.toLowerCase();
+    const filtered = MEMBER_FILTER.exec(attribute);
     if (filtered?.[1] !== undefined) {
       if (op !== "remove") throw new ScimError("invalidPath", "a filtered members path is only for remove");
       const id = filtered[1];

@@ -1,0 +1,87 @@
+// RFC 7644 §3.5.2 PATCH as directories write it (workers/authn/src/scim/patch.ts):
+// attribute paths qualified with the core schema URN (§3.10).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { GROUP_SCHEMA, PATCH_SCHEMA, provision, scim, scimError, scimOrg, startSession } from "./scim-helpers.ts";
+
+const USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+function patch(...Operations: unknown[]) {
+  return { schemas: [PATCH_SCHEMA], Operations };
+}
+
+async function sessionCount(userId: string) {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM session WHERE user_id = ?")
+    .bind(userId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
+  it("a path qualified with the core schema URN is that attribute: active=false deprovisions, userName stays required", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    await startSession(person.id);
+
+    // Read as an extension attribute this answered 200 and left the person active and signed in.
+    const off = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({ op: "replace", path: `${USER_URN}:active`, value: false }),
+    );
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as { active: boolean }).active).toBe(false);
+    expect(await sessionCount(person.id)).toBe(0);
+    await expect(startSession(person.id)).rejects.toMatchObject({ body: { code: "USER_BANNED" } });
+
+    const removed = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({ op: "remove", path: `${USER_URN}:userName` }),
+    );
+    expect(removed.status).toBe(400);
+    expect(await removed.json()).toEqual(
+      scimError(400, "mutability", `${USER_URN}:userName is required and cannot be removed`),
+    );
+    const unknown = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({ op: "replace", path: `${USER_URN}:password`, value: "x" }),
+    );
+    expect(unknown.status).toBe(400);
+    expect(await unknown.json()).toEqual(scimError(400, "invalidPath", `no attribute ${USER_URN}:password`));
+  });
+
+  it("a Group's qualified members path removes the member, and with them the admin role", async () => {
+    const { orgId, token } = await scimOrg();
+    const person = await provision(token);
+    const created = await scim("POST", "/Groups", token, {
+      schemas: [GROUP_SCHEMA],
+      displayName: "admin",
+      members: [{ value: person.id }],
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const role = async () =>
+      (
+        await env.DB.prepare("SELECT role FROM member WHERE organization_id = ? AND user_id = ?")
+          .bind(orgId, person.id)
+          .first<{ role: string }>()
+      )?.role;
+    expect(await role()).toBe("admin");
+
+    const removed = await scim(
+      "PATCH",
+      `/Groups/${id}`,
+      token,
+      patch({ op: "remove", path: `${GROUP_URN}:members[value eq "${person.id}"]` }),
+    );
+    expect(removed.status).toBe(200);
+    expect(((await removed.json()) as { members: unknown[] }).members).toEqual([]);
+    expect(await role()).toBe("member");
+  });
+});
