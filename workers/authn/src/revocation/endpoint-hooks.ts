@@ -1,5 +1,5 @@
 /**
- * Better Auth endpoint hooks (`hooks.before` / `hooks.after`) for the three
+ * Better Auth endpoint hooks (`hooks.before` / `hooks.after`) for the
  * endpoints whose revocations the database and organization hooks cannot
  * guarantee on their own:
  *
@@ -17,12 +17,16 @@
  * - `/change-password` with `revokeOtherSessions` ends the sessions through
  *   the session hooks, but the person's OAuth tokens are no session's: the
  *   after hook revokes them (security/change-password-oauth.ts).
+ * - `/revoke-sessions` and `/revoke-other-sessions` likewise: the after hook
+ *   revokes the person's OAuth tokens, or answers `503
+ *   REVOCATION_NOT_RECORDED` (sign-out-everywhere-oauth.ts).
  */
 import { createAuthMiddleware, isAPIError } from "better-auth/api";
 import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
 import { isMember, type MembershipRevocationEnv, revokeMemberTokens } from "./membership-revocation.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
 import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
+import { revokeOAuthOnSignOutEverywhere, SIGN_OUT_EVERYWHERE } from "./sign-out-everywhere-oauth.ts";
 
 const SIGN_OUT = "/sign-out";
 const LEAVE_ORG = "/organization/leave";
@@ -84,6 +88,10 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
       }
       if (ctx.path === CHANGE_PASSWORD) {
         await revokeOAuthOnPasswordChange(env.DB, ctx.body, ctx.context.returned);
+        return;
+      }
+      if (SIGN_OUT_EVERYWHERE.has(ctx.path)) {
+        await revokeOAuthOnSignOutEverywhere(env.DB, ctx.path, ctx.context.session, ctx.context.returned);
       }
     }),
   };
