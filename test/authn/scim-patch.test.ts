@@ -1,8 +1,19 @@
-// RFC 7644 §3.5.2 PATCH as directories write it (workers/authn/src/scim/patch.ts):
-// attribute paths qualified with the core schema URN (§3.10).
+// SCIM requests as directories write them (workers/authn/src/scim/patch.ts,
+// resources.ts): PATCH paths qualified with the core schema URN (RFC 7644
+// §3.10), attribute names in any case (RFC 7643 §2.1).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { GROUP_SCHEMA, PATCH_SCHEMA, provision, scim, scimError, scimOrg, startSession } from "./scim-helpers.ts";
+import {
+  GROUP_SCHEMA,
+  PATCH_SCHEMA,
+  provision,
+  scim,
+  scimError,
+  scimOrg,
+  scimUserName,
+  startSession,
+  USER_SCHEMA,
+} from "./scim-helpers.ts";
 
 const USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -83,5 +94,51 @@ describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
     expect(removed.status).toBe(200);
     expect(((await removed.json()) as { members: unknown[] }).members).toEqual([]);
     expect(await role()).toBe("member");
+  });
+
+  it("attribute names are case-insensitive: a PUT's `Active: false` deprovisions; a name given twice is 400 invalidSyntax", async () => {
+    const { token } = await scimOrg();
+    const userName = scimUserName();
+    const email = scimUserName();
+    const created = await scim("POST", "/Users", token, {
+      Schemas: [USER_SCHEMA],
+      UserName: userName,
+      Name: { GivenName: "Grace" },
+      Emails: [{ Value: email, Primary: true }],
+    });
+    expect(created.status).toBe(201);
+    const person = (await created.json()) as { id: string };
+    expect(person).toMatchObject({ userName, name: { givenName: "Grace" }, emails: [{ value: email }] });
+    await startSession(person.id);
+
+    // Read by exact case this answered 200 and left the person active and signed in.
+    const off = await scim("PUT", `/Users/${person.id}`, token, { schemas: [USER_SCHEMA], userName, Active: false });
+    expect(off.status).toBe(200);
+    expect(((await off.json()) as { active: boolean }).active).toBe(false);
+    expect(await sessionCount(person.id)).toBe(0);
+
+    const on = await scim("PATCH", `/Users/${person.id}`, token, {
+      SCHEMAS: [PATCH_SCHEMA],
+      operations: [{ OP: "Replace", Path: "ACTIVE", Value: true }],
+    });
+    expect(on.status).toBe(200);
+    expect(((await on.json()) as { active: boolean }).active).toBe(true);
+
+    const twice = await scim("PUT", `/Users/${person.id}`, token, {
+      schemas: [USER_SCHEMA],
+      userName,
+      active: true,
+      ACTIVE: false,
+    });
+    expect(twice.status).toBe(400);
+    expect(await twice.json()).toEqual(scimError(400, "invalidSyntax", "the attribute active is given more than once"));
+    const patchedTwice = await scim("PATCH", `/Users/${person.id}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: "replace", value: { active: true, Active: false } }],
+    });
+    expect(patchedTwice.status).toBe(400);
+    expect(await patchedTwice.json()).toEqual(
+      scimError(400, "invalidSyntax", "the attribute active is given more than once"),
+    );
   });
 });

@@ -11,6 +11,7 @@
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import {
   booleanValue,
+  caseless,
   emailOf,
   type GroupState,
   isObject,
@@ -31,17 +32,19 @@ interface Operation {
 
 const MAX_OPERATIONS = 100;
 
-export function patchOperations(body: unknown): Operation[] {
-  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+export function patchOperations(raw: unknown): Operation[] {
+  if (!isObject(raw)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  const body = caseless(raw);
   if (!Array.isArray(body.schemas) || !body.schemas.includes(SCIM_SCHEMA.patchOp)) {
     throw new ScimError("invalidSyntax", `schemas must include ${SCIM_SCHEMA.patchOp}`);
   }
-  const ops = body.Operations;
+  const ops = body.operations;
   if (!Array.isArray(ops) || ops.length === 0)
     throw new ScimError("invalidSyntax", "Operations must be a non-empty list");
   if (ops.length > MAX_OPERATIONS) throw new ScimError("tooMany", `at most ${MAX_OPERATIONS} operations`);
-  return ops.map((raw) => {
-    if (!isObject(raw) || typeof raw.op !== "string")
+  return ops.map((entry) => {
+    const raw = isObject(entry) ? caseless(entry) : undefined;
+    if (raw === undefined || typeof raw.op !== "string")
       throw new ScimError("invalidSyntax", "each operation needs an op");
     const op = raw.op.toLowerCase();
     if (op !== "add" && op !== "replace" && op !== "remove") {
@@ -61,7 +64,7 @@ function expand(operation: Operation): { op: Op; path: string; value: unknown }[
   if (operation.path !== undefined) return [{ op: operation.op, path: operation.path, value: operation.value }];
   if (!isObject(operation.value))
     throw new ScimError("invalidValue", "an operation without a path needs an object value");
-  return Object.entries(operation.value)
+  return Object.entries(caseless(operation.value))
     .filter(([key]) => key !== "schemas")
     .map(([path, value]) => ({ op: operation.op, path, value }));
 }
@@ -104,8 +107,9 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
     else if (key === "name.familyname") next.familyName = optionalText(value, "name.familyName");
     else if (key === "name") {
       if (!isObject(value)) throw new ScimError("invalidValue", "name must be an object");
-      if ("givenName" in value) next.givenName = optionalText(value.givenName, "name.givenName");
-      if ("familyName" in value) next.familyName = optionalText(value.familyName, "name.familyName");
+      const name = caseless(value);
+      if ("givenname" in name) next.givenName = optionalText(name.givenname, "name.givenName");
+      if ("familyname" in name) next.familyName = optionalText(name.familyname, "name.familyName");
     } else if (key === "emails") next.email = emailOf(next.userName, value);
     else if (EMAIL_VALUE_PATH.test(key)) next.email = emailOf(next.userName, [{ value, primary: true }]);
     else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);

@@ -57,6 +57,27 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The object with its attribute names lower-cased, for reading them as
+ * RFC 7643 §2.1 has them: case-insensitive. Read by their exact case, a
+ * `PUT` with `"Active": false` kept the person active and signed in, with a
+ * 200. Two names that differ only in case are one attribute given twice,
+ * which has no one meaning: 400 `invalidSyntax`.
+ */
+export function caseless(value: Record<string, unknown>): Record<string, unknown> {
+  const entries: [string, unknown][] = [];
+  const seen = new Set<string>();
+  for (const [name, v] of Object.entries(value)) {
+    const key = name.toLowerCase();
+    if (seen.has(key))
+      throw new ScimError("invalidSyntax", `the attribute ${key.slice(0, 64)} is given more than once`);
+    seen.add(key);
+    entries.push([key, v]);
+  }
+  // fromEntries defines each name as an own property, so `__proto__` stays data.
+  return Object.fromEntries(entries);
+}
+
 /** A string attribute: absent/null → null; not a string, empty or too long → 400 invalidValue. */
 export function optionalText(value: unknown, name: string): string | null {
   if (value === undefined || value === null) return null;
@@ -83,7 +104,8 @@ export function emailOf(userName: string, emails: unknown): string {
   let chosen: string | undefined;
   if (emails !== undefined && emails !== null) {
     if (!Array.isArray(emails) || !emails.every(isObject)) throw new ScimError("invalidValue", "emails must be a list");
-    const primary = emails.find((e) => e.primary === true) ?? emails[0];
+    const entries = emails.map(caseless);
+    const primary = entries.find((e) => e.primary === true) ?? entries[0];
     if (primary !== undefined) chosen = requiredText(primary.value, "emails.value");
   }
   const email = (chosen ?? userName).toLowerCase();
@@ -99,30 +121,33 @@ export function emailOf(userName: string, emails: unknown): string {
  * that does not mention it must not bring back a person the directory
  * deactivated.
  */
-export function userStateFromBody(body: unknown, activeByDefault = true): UserState {
-  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+export function userStateFromBody(raw: unknown, activeByDefault = true): UserState {
+  if (!isObject(raw)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  const body = caseless(raw);
   requireSchema(body, SCIM_SCHEMA.user);
-  const userName = requiredText(body.userName, "userName");
-  const name = body.name === undefined || body.name === null ? {} : body.name;
-  if (!isObject(name)) throw new ScimError("invalidValue", "name must be an object");
+  const userName = requiredText(body.username, "userName");
+  const rawName = body.name === undefined || body.name === null ? {} : body.name;
+  if (!isObject(rawName)) throw new ScimError("invalidValue", "name must be an object");
+  const name = caseless(rawName);
   return {
     userName,
-    externalId: optionalText(body.externalId, "externalId"),
-    givenName: optionalText(name.givenName, "name.givenName"),
-    familyName: optionalText(name.familyName, "name.familyName"),
-    displayName: optionalText(body.displayName, "displayName"),
+    externalId: optionalText(body.externalid, "externalId"),
+    givenName: optionalText(name.givenname, "name.givenName"),
+    familyName: optionalText(name.familyname, "name.familyName"),
+    displayName: optionalText(body.displayname, "displayName"),
     email: emailOf(userName, body.emails),
     active: body.active === undefined ? activeByDefault : booleanValue(body.active, "active"),
   };
 }
 
 /** A full Group from a POST or PUT body. */
-export function groupStateFromBody(body: unknown): GroupState {
-  if (!isObject(body)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+export function groupStateFromBody(raw: unknown): GroupState {
+  if (!isObject(raw)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
+  const body = caseless(raw);
   requireSchema(body, SCIM_SCHEMA.group);
   return {
-    displayName: requiredText(body.displayName, "displayName"),
-    externalId: optionalText(body.externalId, "externalId"),
+    displayName: requiredText(body.displayname, "displayName"),
+    externalId: optionalText(body.externalid, "externalId"),
     memberIds: memberIdsOf(body.members ?? []),
   };
 }
@@ -131,10 +156,10 @@ export function memberIdsOf(members: unknown): string[] {
   if (!Array.isArray(members) || !members.every(isObject)) {
     throw new ScimError("invalidValue", "members must be a list of { value }");
   }
-  return [...new Set(members.map((m) => requiredText(m.value, "members.value")))];
+  return [...new Set(members.map((m) => requiredText(caseless(m).value, "members.value")))];
 }
 
-/** RFC 7643 §3: every resource names its schemas; a body for another resource type is refused. */
+/** RFC 7643 §3: every resource names its schemas; a body for another resource type is refused. `body` is caseless. */
 function requireSchema(body: Record<string, unknown>, schema: string): void {
   if (!Array.isArray(body.schemas) || !body.schemas.includes(schema)) {
     throw new ScimError("invalidSyntax", `schemas must include ${schema}`);
