@@ -36,18 +36,10 @@
  */
 import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 import type { BetterAuthOptions } from "better-auth";
-import { and, eq, isNull, ne } from "drizzle-orm";
-import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
-import {
-  account,
-  apikey,
-  oidcAccessToken,
-  oidcConsent,
-  oidcRefreshToken,
-  passkey,
-  twoFactor,
-  user,
-} from "../../../../shared/db/schema.ts";
+import { and, eq, ne } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { account, apikey, oidcConsent, passkey, twoFactor, user } from "../../../../shared/db/schema.ts";
+import { oauthTokenRevocations, revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
 
 type OnPasswordReset = NonNullable<NonNullable<BetterAuthOptions["emailAndPassword"]>["onPasswordReset"]>;
 
@@ -57,29 +49,11 @@ const CREDENTIAL_PROVIDER = "credential";
 const PERSONAL_API_KEYS = "user";
 
 /**
- * The statements that end a person's tokens at our OpenID Provider: every
- * refresh token marked revoked (a refresh with it is then `invalid_grant`)
- * and every opaque access token deleted. Consents are left alone.
+ * Ends the person's OAuth refresh and opaque access tokens, for the other
+ * paths that answer a compromise as a reset does (a password change that
+ * signs out other devices: security/change-password-oauth.ts).
  */
-function oauthTokenRevocations(orm: DrizzleD1Database, userId: string, now: Date) {
-  return [
-    orm
-      .update(oidcRefreshToken)
-      .set({ revoked: now })
-      .where(and(eq(oidcRefreshToken.userId, userId), isNull(oidcRefreshToken.revoked))),
-    orm.delete(oidcAccessToken).where(eq(oidcAccessToken.userId, userId)),
-  ] as const;
-}
-
-/**
- * Ends the person's OAuth refresh and opaque access tokens in one batch, for
- * the other paths that answer a compromise as a reset does (a password
- * change that signs out other devices: security/change-password-oauth.ts).
- */
-export async function revokeOAuthTokens(db: D1Database, userId: string): Promise<void> {
-  const orm = drizzle(db);
-  await orm.batch(oauthTokenRevocations(orm, userId, new Date()));
-}
+export { revokeOAuthTokens };
 
 export function revokeOnPasswordReset(db: D1Database): OnPasswordReset {
   return async ({ user: reset }) => {

@@ -28,6 +28,7 @@ import { scimTokenRoutes } from "./scim-tokens.ts";
 import { tokenPolicyRoutes } from "./token-policy.ts";
 import { trustedIssuerRoutes } from "./trusted-issuers.ts";
 import { userRoutes } from "./users.ts";
+import { userSessionRoutes } from "./user-sessions.ts";
 import { vaultRoutes } from "./vault.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 
@@ -73,6 +74,7 @@ export function adminRouter(authenticate: MiddlewareHandler<AdminEnv> = authenti
   userRoutes(admin);
   mcpServerRoutes(admin);
   accessRequestRoutes(admin);
+  userSessionRoutes(admin);
   oidcClientRoutes(admin);
   scimTokenRoutes(admin);
   clientRegistrationRoutes(admin);

@@ -1,13 +1,13 @@
-import { and, asc, eq, inArray, like, notLike, sql } from "drizzle-orm";
+import { and, asc, eq, like, notLike, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { member, session, user } from "../../../../shared/db/auth-schema.ts";
+import { user } from "../../../../shared/db/auth-schema.ts";
 import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db/operator-schema.ts";
-import { scimUser, sessionOrg } from "../../../../shared/db/schema.ts";
+import { scimUser } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
+import { cutOffPerson } from "./person-cutoff.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 import { onlyFields, optionalString } from "./validate.ts";
@@ -111,47 +111,18 @@ export function userRoutes(admin: AdminApp): void {
           setWhere: like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`),
         })
         .run();
-      const [memberships, sessions] = await db.batch([
-        db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
-        db.select({ id: session.id }).from(session).where(eq(session.userId, userId)),
-      ]);
-      // Every org a session of theirs minted in (D1 `session_org`, written before each token is signed).
-      const sessionIds = sessions.map((s) => s.id);
-      const mintedIn = async () =>
-        sessionIds.length === 0
-          ? []
-          : await db
-              .select({ orgId: sessionOrg.orgId })
-              .from(sessionOrg)
-              .where(inArray(sessionOrg.sessionId, sessionIds))
-              .all();
-      const cutOff = async (orgIds: string[]) => {
-        for (const orgId of orgIds) {
-          await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason: "user banned" }, (p) =>
-            c.executionCtx.waitUntil(p),
-          );
-        }
-      };
-      const before = uniqueOrgs([...memberships, ...(await mintedIn())].map((row) => row.orgId));
-      await cutOff(before);
-      // The tokens are cut off; now the sessions go, so none can be exchanged again.
-      await db.delete(session).where(eq(session.userId, userId)).run();
-      // And cut off again, in any org an exchange racing the delete wrote
-      // too (the list of sessions is complete: the ban row, written first,
-      // lets no new one start). An exchange that read a session before it
-      // went mints with that moment as `iat` (token mint/mint-access-token.ts),
-      // which may fall after the first cut-off but never after this one.
-      const orgIds = uniqueOrgs([...before, ...(await mintedIn()).map((row) => row.orgId)]);
-      await cutOff(orgIds);
+      // The ban row, written above, lets no new session start: the sessions
+      // the cut-off ends are all there will be.
+      const { orgIds, sessionsEnded } = await cutOffPerson(c, userId, "user banned");
       const ban = await db.select().from(userBan).where(eq(userBan.userId, userId)).get();
-      auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessions.length });
+      auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessionsEnded });
       return c.json({
         user_id: userId,
         banned: true,
         banned_at: ban?.bannedAt.toISOString() ?? null,
         reason: ban?.reason ?? reason,
         revoked_in_orgs: orgIds,
-        sessions_ended: sessions.length,
+        sessions_ended: sessionsEnded,
       });
     },
   );
@@ -205,8 +176,4 @@ export function userRoutes(admin: AdminApp): void {
       });
     },
   );
-}
-
-function uniqueOrgs(orgIds: string[]): string[] {
-  return [...new Set(orgIds)].sort();
 }

@@ -1,0 +1,75 @@
+import { eq, inArray } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import type { Context } from "hono";
+import { member, session } from "../../../../shared/db/auth-schema.ts";
+import { sessionOrg } from "../../../../shared/db/schema.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import type { AdminEnv } from "./types.ts";
+
+export interface PersonCutOff {
+  /** Every org a `subject` revocation was recorded in, sorted. */
+  orgIds: string[];
+  sessionsEnded: number;
+}
+
+/**
+ * Cuts a person off everywhere, for a ban (admin/users.ts) and an
+ * operator's sign-out (admin/user-sessions.ts): a `subject` revocation in
+ * every org they belong to or a session of theirs minted in (D1
+ * `session_org`, written before each token is signed), then every session
+ * of theirs ends, then `alsoEnd` (what else the caller takes away before the
+ * last cut-off), then the revocations again. Each revocation is recorded
+ * before this resolves; one that cannot be is 503 `temporarily_unavailable`
+ * (revocations/operator-revoke.ts) and nothing after it runs, so a retry
+ * repeats it all (every step is harmless twice).
+ *
+ * Why twice: an exchange that read a session before it went mints with that
+ * moment as `iat` (token mint/mint-access-token.ts), which may fall after
+ * the first cut-off but never after the second, and it may have written a
+ * `session_org` row for an org the first pass did not know.
+ */
+export async function cutOffPerson(
+  c: Context<AdminEnv>,
+  userId: string,
+  reason: string,
+  alsoEnd: () => Promise<void> = async () => {},
+): Promise<PersonCutOff> {
+  const db = drizzle(c.env.DB);
+  const [memberships, sessions] = await db.batch([
+    db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
+    db.select({ id: session.id }).from(session).where(eq(session.userId, userId)),
+  ]);
+  const mintedIn = async (sessionIds: string[]) =>
+    sessionIds.length === 0
+      ? []
+      : (
+          await db
+            .select({ orgId: sessionOrg.orgId })
+            .from(sessionOrg)
+            .where(inArray(sessionOrg.sessionId, sessionIds))
+            .all()
+        ).map((row) => row.orgId);
+  const cutOff = async (orgIds: string[]) => {
+    for (const orgId of orgIds) {
+      await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason }, (p) =>
+        c.executionCtx.waitUntil(p),
+      );
+    }
+  };
+  const before = uniqueOrgs([...memberships.map((m) => m.orgId), ...(await mintedIn(sessions.map((s) => s.id)))]);
+  await cutOff(before);
+  // The tokens are cut off; now the sessions go, so none can be exchanged
+  // again. Those the delete ended, not those read above: a sign-in between
+  // the two (possible unless the person is banned) is ended too, and its
+  // orgs are cut off below.
+  const ended = await db.delete(session).where(eq(session.userId, userId)).returning({ id: session.id });
+  await alsoEnd();
+  const endedIds = ended.map((s) => s.id);
+  const orgIds = uniqueOrgs([...before, ...(await mintedIn([...sessions.map((s) => s.id), ...endedIds]))]);
+  await cutOff(orgIds);
+  return { orgIds, sessionsEnded: ended.length };
+}
+
+function uniqueOrgs(orgIds: string[]): string[] {
+  return [...new Set(orgIds)].sort();
+}
