@@ -1,12 +1,13 @@
 // SCIM requests as directories write them (workers/authn/src/scim/patch.ts,
 // resources.ts): PATCH paths qualified with the core schema URN (RFC 7644
-// §3.10), attribute names in any case (RFC 7643 §2.1).
+// §3.10), attribute names in any case (RFC 7643 §2.1), filtered emails paths.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   GROUP_SCHEMA,
   PATCH_SCHEMA,
   provision,
+  SCIM_DOMAIN,
   scim,
   scimError,
   scimOrg,
@@ -140,5 +141,72 @@ describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
     expect(await patchedTwice.json()).toEqual(
       scimError(400, "invalidSyntax", "the attribute active is given more than once"),
     );
+  });
+
+  it("an emails filter for another type than the work address changes nothing; a malformed one is 400 invalidFilter", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    const address = async () =>
+      (await env.DB.prepare("SELECT email FROM user WHERE id = ?").bind(person.id).first<{ email: string }>())?.email;
+    const home = `${crypto.randomUUID()}@gmail.example`;
+    const work = scimUserName();
+
+    // Entra ID maps a home email too: read as the account's address it failed the whole PATCH (400 invalidValue).
+    const both = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch(
+        { op: "replace", path: 'emails[type eq "work"].value', value: work },
+        { op: "add", path: 'emails[type eq "home"].value', value: home },
+        { op: "remove", path: 'emails[type eq "home"].value' },
+      ),
+    );
+    expect(both.status).toBe(200);
+    expect(await address()).toBe(work);
+
+    const byValue = `v-${crypto.randomUUID()}@eu.${SCIM_DOMAIN}`;
+    const replaced = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({ op: "replace", path: `emails[value eq "${work.toUpperCase()}"].value`, value: byValue }),
+    );
+    expect(replaced.status).toBe(200);
+    expect(await address()).toBe(byValue);
+
+    const removeWork = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({ op: "remove", path: "emails[primary eq true].value" }),
+    );
+    expect(removeWork.status).toBe(400);
+    expect(await removeWork.json()).toEqual(
+      scimError(400, "mutability", "emails[primary eq true].value is required and cannot be removed"),
+    );
+    for (const path of ['emails[display co "x"].value', 'emails[type eq "work" or type eq "home"].value']) {
+      const malformed = await scim("PATCH", `/Users/${person.id}`, token, patch({ op: "replace", path, value: work }));
+      expect(malformed.status, path).toBe(400);
+      expect(await malformed.json(), path).toEqual(
+        scimError(
+          400,
+          "invalidFilter",
+          'an emails filter must be one `type eq "…"`, `value eq "…"` or `primary eq true`',
+        ),
+      );
+    }
+
+    // A PUT's list without a primary: the work address, not the first.
+    const put = await scim("PUT", `/Users/${person.id}`, token, {
+      schemas: [USER_SCHEMA],
+      userName: person.userName,
+      emails: [
+        { type: "home", value: home },
+        { type: "Work", value: work },
+      ],
+    });
+    expect(put.status).toBe(200);
+    expect(await address()).toBe(work);
   });
 });

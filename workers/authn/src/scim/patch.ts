@@ -81,20 +81,46 @@ function unqualified(path: string, schema: string): string {
   return path.toLowerCase().startsWith(prefix.toLowerCase()) ? path.slice(prefix.length) : path;
 }
 
-/** `emails[type eq "work"].value`, the filtered path some directories write the address with. */
-const EMAIL_VALUE_PATH = /^emails(\[[^\]]*\])?\.value$/i;
+/** `emails.value`, `emails[type eq "work"].value`, `emails[type eq "work"]`: the paths directories write the address with. */
+const EMAIL_PATH = /^emails(?:\[(.*)\])?(\.value)?$/;
+/** The one comparison an emails filter makes here (RFC 7644 §3.4.2.2 `eq`), on the lower-cased path. */
+const EMAIL_FILTER = /^\s*(type|value|primary)\s+eq\s+(?:"((?:[^"\\]|\\.)*)"|(true|false))\s*$/;
+
+/**
+ * Whether an emails path names the address this server keeps: the one
+ * account address, shown as the `work`, primary email. Another (`type eq
+ * "home"`) is an email this server does not keep; read as the account
+ * address it replaced it, or, outside the org's domains, failed the whole
+ * PATCH. A filter of any other form is 400 `invalidFilter` (§3.12).
+ */
+function namesTheAddress(filter: string | undefined, address: string): boolean {
+  if (filter === undefined) return true;
+  const match = EMAIL_FILTER.exec(filter);
+  const [, attribute, quoted, bool] = match ?? [];
+  const text = quoted?.replace(/\\(.)/g, "$1");
+  if (attribute === "primary" && bool !== undefined) return bool === "true";
+  if (attribute === "type" && text !== undefined) return text === "work";
+  if (attribute === "value" && text !== undefined) return text === address;
+  throw new ScimError(
+    "invalidFilter",
+    'an emails filter must be one `type eq "…"`, `value eq "…"` or `primary eq true`',
+  );
+}
 
 export function patchUser(current: UserState, operations: Operation[]): UserState {
   const next = { ...current };
   for (const { op, path, value } of operations.flatMap(expand)) {
     const key = unqualified(path, SCIM_SCHEMA.user).toLowerCase();
+    const email = key === "emails" ? undefined : EMAIL_PATH.exec(key);
+    // An email this server does not keep: nothing to add, replace or remove.
+    if (email && !namesTheAddress(email[1], next.email)) continue;
     if (op === "remove") {
       if (key === "externalid") next.externalId = null;
       else if (key === "displayname") next.displayName = null;
       else if (key === "name.givenname") next.givenName = null;
       else if (key === "name.familyname") next.familyName = null;
       else if (key === "name") Object.assign(next, { givenName: null, familyName: null });
-      else if (["username", "active", "emails"].includes(key) || EMAIL_VALUE_PATH.test(key)) {
+      else if (["username", "active", "emails"].includes(key) || email) {
         throw new ScimError("mutability", `${path} is required and cannot be removed`);
       } else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
       continue;
@@ -111,7 +137,8 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
       if ("givenname" in name) next.givenName = optionalText(name.givenname, "name.givenName");
       if ("familyname" in name) next.familyName = optionalText(name.familyname, "name.familyName");
     } else if (key === "emails") next.email = emailOf(next.userName, value);
-    else if (EMAIL_VALUE_PATH.test(key)) next.email = emailOf(next.userName, [{ value, primary: true }]);
+    else if (email?.[2] !== undefined) next.email = emailOf(next.userName, [{ value, primary: true }]);
+    else if (email) next.email = emailOf(next.userName, [value]);
     else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
   }
   return next;

@@ -28,7 +28,7 @@ export interface UserState {
   givenName: string | null;
   familyName: string | null;
   displayName: string | null;
-  /** The Better Auth account's address: the primary email, else the first, else userName. */
+  /** The Better Auth account's address: the primary email, else the work one, else the first, else userName. */
   email: string;
   active: boolean;
 }
@@ -105,7 +105,13 @@ export function emailOf(userName: string, emails: unknown): string {
   if (emails !== undefined && emails !== null) {
     if (!Array.isArray(emails) || !emails.every(isObject)) throw new ScimError("invalidValue", "emails must be a list");
     const entries = emails.map(caseless);
-    const primary = entries.find((e) => e.primary === true) ?? entries[0];
+    // The work address before another type's: without a primary, a list
+    // leading with a home address made that the account's (or, outside the
+    // org's domains, refused the whole User).
+    const primary =
+      entries.find((e) => e.primary === true) ??
+      entries.find((e) => typeof e.type === "string" && e.type.toLowerCase() === "work") ??
+      entries[0];
     if (primary !== undefined) chosen = requiredText(primary.value, "emails.value");
   }
   const email = (chosen ?? userName).toLowerCase();
