@@ -4,29 +4,13 @@
 // without it keeps them, as it keeps the other sessions.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, PASSWORD } from "./helpers.ts";
-import { oidc, REDIRECT_URI } from "./oidc-helpers.ts";
-
-type Client = Awaited<ReturnType<typeof oidc.issuedTokens>>["client"];
-
-function refresh(refreshToken: string, client: Client) {
-  return oidc.tokenRequest(
-    { grant_type: "refresh_token", refresh_token: refreshToken, redirect_uri: REDIRECT_URI },
-    client,
-  );
-}
-
-async function liveRefreshTokens(userId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM oidc_refresh_token WHERE user_id = ? AND revoked IS NULL")
-    .bind(userId)
-    .first<{ n: number }>();
-  return row?.n ?? -1;
-}
+import { api, cookiesFrom, form, PASSWORD } from "./helpers.ts";
+import { liveRefreshTokens, oidc, refreshGrant, refuseOAuthTokenRevocation } from "./oidc-helpers.ts";
 
 describe("change-password and the person's OAuth tokens", { timeout: 60_000 }, () => {
   it("with revokeOtherSessions: a refresh afterwards is invalid_grant", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
-    const before = await refresh(tokens.refresh_token ?? "", client);
+    const before = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(before.status).toBe(200);
     const { refresh_token: rotated } = (await before.json()) as { refresh_token: string };
 
@@ -37,7 +21,7 @@ describe("change-password and the person's OAuth tokens", { timeout: 60_000 }, (
     );
     expect(changed.status).toBe(200);
 
-    const after = await refresh(rotated, client);
+    const after = await refreshGrant(rotated, client);
     expect(after.status).toBe(400);
     expect(((await after.json()) as { error: string }).error).toBe("invalid_grant");
     expect(await liveRefreshTokens(person.userId)).toBe(0);
@@ -59,7 +43,7 @@ describe("change-password and the person's OAuth tokens", { timeout: 60_000 }, (
     );
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { code: string }).code).toBe("INVALID_PASSWORD");
-    const afterRefused = await refresh(tokens.refresh_token ?? "", client);
+    const afterRefused = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(afterRefused.status).toBe(200);
     const { refresh_token: second } = (await afterRefused.json()) as { refresh_token: string };
 
@@ -69,7 +53,7 @@ describe("change-password and the person's OAuth tokens", { timeout: 60_000 }, (
       { Cookie: person.cookie },
     );
     expect(routine.status).toBe(200);
-    const afterRoutine = await refresh(second, client);
+    const afterRoutine = await refreshGrant(second, client);
     expect(afterRoutine.status).toBe(200);
     const { refresh_token: third } = (await afterRoutine.json()) as { refresh_token: string };
 
@@ -83,8 +67,34 @@ describe("change-password and the person's OAuth tokens", { timeout: 60_000 }, (
       { Cookie: person.cookie },
     );
     expect(ticked.status).toBe(200);
-    const afterTicked = await refresh(third, client);
+    const afterTicked = await refreshGrant(third, client);
     expect(afterTicked.status).toBe(400);
     expect(((await afterTicked.json()) as { error: string }).error).toBe("invalid_grant");
+  });
+
+  it("a revocation that cannot be recorded is 503 REVOCATION_NOT_RECORDED, not a success; sign out other devices then ends the tokens", async () => {
+    const { person, client, tokens } = await oidc.issuedTokens();
+    const lift = await refuseOAuthTokenRevocation(person.userId);
+    try {
+      const changed = await api(
+        "/change-password",
+        { currentPassword: PASSWORD, newPassword: `${PASSWORD} after theft`, revokeOtherSessions: true },
+        { Cookie: person.cookie },
+      );
+      expect(changed.status).toBe(503);
+      expect(((await changed.json()) as { code: string }).code).toBe("REVOCATION_NOT_RECORDED");
+    } finally {
+      await lift();
+    }
+    // The batch rolled back whole: the refresh token still works until the person finishes the job.
+    expect(await liveRefreshTokens(person.userId)).toBe(1);
+    // The change itself went through (it ended the other sessions, this one too, with a new cookie
+    // the failed answer may not carry): the person signs in with the new password and finishes the job.
+    const signedIn = await form("/sign-in", { email: person.email, password: `${PASSWORD} after theft` });
+    expect(signedIn.status).toBe(303);
+    expect((await api("/revoke-other-sessions", {}, { Cookie: cookiesFrom(signedIn) })).status).toBe(200);
+    const after = await refreshGrant(tokens.refresh_token ?? "", client);
+    expect(after.status).toBe(400);
+    expect(((await after.json()) as { error: string }).error).toBe("invalid_grant");
   });
 });

@@ -5,6 +5,8 @@ import { oidcDriver } from "../support/runtime/browser-oidc.ts";
 import { tokenService } from "../../workers/authn/src/config.ts";
 import { ORIGIN } from "./helpers.ts";
 
+import { REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+
 export { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
 export const ISSUER = ORIGIN;
 
@@ -34,3 +36,35 @@ export const oidc = oidcDriver({
   token: viaOidcGrants,
   jwks: () => tokenService(env).jwks(),
 });
+
+type OidcClient = Awaited<ReturnType<typeof oidc.issuedTokens>>["client"];
+
+/** A refresh at the provider (RFC 6749 §6) by the client that holds the token. */
+export function refreshGrant(refreshToken: string, client: OidcClient): Promise<Response> {
+  return oidc.tokenRequest(
+    { grant_type: "refresh_token", refresh_token: refreshToken, redirect_uri: REDIRECT_URI },
+    client,
+  );
+}
+
+/** How many of the person's refresh tokens the provider would still honour. */
+export async function liveRefreshTokens(userId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM oidc_refresh_token WHERE user_id = ? AND revoked IS NULL")
+    .bind(userId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+/**
+ * Makes the database itself refuse to mark this person's refresh tokens
+ * revoked, so the OAuth revocation batch fails and rolls back: a real
+ * refusal of the real D1, not a stand-in. Returns the statement that lifts it.
+ */
+export async function refuseOAuthTokenRevocation(userId: string): Promise<() => Promise<unknown>> {
+  const trigger = `refuse_revocation_${userId.replaceAll(/[^A-Za-z0-9]/g, "_")}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER ${trigger} BEFORE UPDATE OF revoked ON oidc_refresh_token WHEN OLD.user_id = '${userId.replaceAll("'", "''")}'
+     BEGIN SELECT RAISE(ABORT, 'revocation refused by the test'); END`,
+  ).run();
+  return () => env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+}

@@ -7,17 +7,18 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { api, cookiesFrom, form, ORIGIN, PASSWORD } from "./helpers.ts";
-import { oidc, pkce, REDIRECT_URI, type TokenResponse } from "./oidc-helpers.ts";
+import {
+  liveRefreshTokens,
+  oidc,
+  pkce,
+  REDIRECT_URI,
+  refreshGrant,
+  refuseOAuthTokenRevocation,
+  type TokenResponse,
+} from "./oidc-helpers.ts";
 
 type Client = Awaited<ReturnType<typeof oidc.issuedTokens>>["client"];
 type Person = Awaited<ReturnType<typeof oidc.issuedTokens>>["person"];
-
-function refresh(refreshToken: string, client: Client) {
-  return oidc.tokenRequest(
-    { grant_type: "refresh_token", refresh_token: refreshToken, redirect_uri: REDIRECT_URI },
-    client,
-  );
-}
 
 async function errorOf(response: Response): Promise<string> {
   return ((await response.json()) as { error: string }).error;
@@ -63,19 +64,12 @@ async function sessionIds(userId: string): Promise<string[]> {
   return results.map((row) => row.id);
 }
 
-async function liveRefreshTokens(userId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM oidc_refresh_token WHERE user_id = ? AND revoked IS NULL")
-    .bind(userId)
-    .first<{ n: number }>();
-  return row?.n ?? -1;
-}
-
 describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_000 }, () => {
   it("revoke-sessions: a refresh afterwards is invalid_grant, the opaque access token is refused", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
     const opaque = await opaqueAccessToken(person, client);
     expect((await userinfo(opaque)).status).toBe(200);
-    const before = await refresh(tokens.refresh_token ?? "", client);
+    const before = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(before.status).toBe(200);
     const { refresh_token: rotated } = (await before.json()) as { refresh_token: string };
 
@@ -86,7 +80,7 @@ describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_
     const refused = await userinfo(opaque);
     expect(refused.status).toBe(401);
     expect(await errorOf(refused)).toBe("invalid_token");
-    const after = await refresh(rotated, client);
+    const after = await refreshGrant(rotated, client);
     expect(after.status).toBe(400);
     expect(await errorOf(after)).toBe("invalid_grant");
     expect(await liveRefreshTokens(person.userId)).toBe(0);
@@ -105,7 +99,7 @@ describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_
     const refused = await userinfo(opaque);
     expect(refused.status).toBe(401);
     expect(await errorOf(refused)).toBe("invalid_token");
-    const after = await refresh(tokens.refresh_token ?? "", client);
+    const after = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(after.status).toBe(400);
     expect(await errorOf(after)).toBe("invalid_grant");
     expect(await liveRefreshTokens(person.userId)).toBe(0);
@@ -123,30 +117,16 @@ describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_
     expect(one.status).toBe(200);
     expect(await sessionIds(person.userId)).toEqual([person.sessionId]);
 
-    const afterOne = await refresh(tokens.refresh_token ?? "", client);
+    const afterOne = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(afterOne.status).toBe(200);
     const { refresh_token: rotated } = (await afterOne.json()) as { refresh_token: string };
 
     expect((await api("/revoke-other-sessions", {}, { Cookie: person.cookie })).status).toBe(200);
-    const afterOthers = await refresh(rotated, client);
+    const afterOthers = await refreshGrant(rotated, client);
     expect(afterOthers.status).toBe(400);
     expect(await errorOf(afterOthers)).toBe("invalid_grant");
   });
 });
-
-/**
- * Makes the database itself refuse to delete this person's opaque access
- * tokens, so the revocation batch fails and rolls back: a real refusal of
- * the real D1, not a stand-in. Returns the statement that lifts it.
- */
-async function refuseAccessTokenDeletes(userId: string): Promise<() => Promise<unknown>> {
-  const trigger = `refuse_revocation_${userId.replaceAll(/[^A-Za-z0-9]/g, "_")}`;
-  await env.DB.prepare(
-    `CREATE TRIGGER ${trigger} BEFORE DELETE ON oidc_access_token WHEN OLD.user_id = '${userId.replaceAll("'", "''")}'
-     BEGIN SELECT RAISE(ABORT, 'revocation refused by the test'); END`,
-  ).run();
-  return () => env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
-}
 
 describe("a sign-out everywhere whose OAuth revocation cannot be recorded does not report success", {
   timeout: 60_000,
@@ -154,7 +134,7 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
   it("revoke-other-sessions: 503 REVOCATION_NOT_RECORDED, the refresh token still works, a retry ends it", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
     await opaqueAccessToken(person, client);
-    const lift = await refuseAccessTokenDeletes(person.userId);
+    const lift = await refuseOAuthTokenRevocation(person.userId);
     try {
       const failed = await api("/revoke-other-sessions", {}, { Cookie: person.cookie });
       expect(failed.status).toBe(503);
@@ -163,13 +143,13 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
       await lift();
     }
     // Nothing was half-revoked: the batch rolled back as a whole.
-    const stillLive = await refresh(tokens.refresh_token ?? "", client);
+    const stillLive = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(stillLive.status).toBe(200);
     const { refresh_token: rotated } = (await stillLive.json()) as { refresh_token: string };
 
     const retried = await api("/revoke-other-sessions", {}, { Cookie: person.cookie });
     expect(retried.status).toBe(200);
-    const after = await refresh(rotated, client);
+    const after = await refreshGrant(rotated, client);
     expect(after.status).toBe(400);
     expect(await errorOf(after)).toBe("invalid_grant");
   });
@@ -177,7 +157,7 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
   it("revoke-sessions: 503 REVOCATION_NOT_RECORDED; signed in again, a retry ends the tokens", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
     await opaqueAccessToken(person, client);
-    const lift = await refuseAccessTokenDeletes(person.userId);
+    const lift = await refuseOAuthTokenRevocation(person.userId);
     try {
       const failed = await api("/revoke-sessions", {}, { Cookie: person.cookie });
       expect(failed.status).toBe(503);
@@ -191,7 +171,7 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
     // The sessions are gone by then; the person signs in and repeats it.
     const again = await signInElsewhere(person.email);
     expect((await api("/revoke-sessions", {}, { Cookie: again })).status).toBe(200);
-    const after = await refresh(tokens.refresh_token ?? "", client);
+    const after = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(after.status).toBe(400);
     expect(await errorOf(after)).toBe("invalid_grant");
   });

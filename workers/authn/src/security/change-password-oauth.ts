@@ -16,10 +16,13 @@
  * signed in elsewhere; revoking their apps behind that choice would make
  * the option mean less than it says. The change runs in the endpoint's
  * after hook (revocation/endpoint-hooks.ts), so only a change that
- * succeeded revokes; if the revocation fails the answer is a 500, and the
- * person can change the password again with the box ticked.
+ * succeeded revokes. The revocation is written before the answer leaves;
+ * if it cannot be, the answer is `503 REVOCATION_NOT_RECORDED`, never the
+ * change's success (the password is changed by then: "sign out other
+ * devices", revocation/sign-out-everywhere-oauth.ts, finishes the job).
  */
 import { isAPIError } from "better-auth/api";
+import { revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 import { revokeOAuthTokens } from "./unproven-account-reset.ts";
 
 export const CHANGE_PASSWORD = "/change-password";
@@ -38,5 +41,11 @@ function signedOutOthers(body: unknown, returned: unknown): string | undefined {
 
 export async function revokeOAuthOnPasswordChange(db: D1Database, body: unknown, returned: unknown): Promise<void> {
   const userId = signedOutOthers(body, returned);
-  if (userId) await revokeOAuthTokens(db, userId);
+  if (!userId) return;
+  try {
+    await revokeOAuthTokens(db, userId);
+  } catch (error) {
+    console.error("OAuth tokens not revoked on a password change", error);
+    throw revocationNotRecorded();
+  }
 }
