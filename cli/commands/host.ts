@@ -1,10 +1,12 @@
-import { randomUUID } from "node:crypto";
-import { chmodSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { decodeJwt } from "jose";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { writeHostCredentials } from "../host/credentials.ts";
 import { generateHostKey, possessionProof } from "../host/possession-proof.ts";
+import { hostToken } from "../host/token.ts";
+import { generateDpopKey } from "../lib/dpop.ts";
 import { CliError, refusalFrom, ServerRefusal } from "../lib/errors.ts";
 import { send } from "../lib/http.ts";
 import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
@@ -26,7 +28,19 @@ interface BootstrapResponse {
   kid: string;
   scope: string;
   audiences: string[];
+  /** RFC 9449 §5.2; absent from an issuer that predates it (then unbound). */
+  dpop_bound_access_tokens?: boolean;
 }
+
+interface HostTokenOptions extends Omit<CommonOptions, "url" | "profile"> {
+  credentials: string;
+  scope?: string;
+  resource?: string;
+  url?: string;
+}
+
+/** Where `host bootstrap` writes the credentials and `host token` reads them. */
+const DEFAULT_CREDENTIALS = "mono-auth-host.json";
 
 /**
  * `host bootstrap`: what a new host runs with the invite an operator gave
@@ -43,7 +57,7 @@ export function registerHostCommands(program: Command): void {
         "redeem a host invite: generate an ES256 key pair, prove possession, register as a private_key_jwt client, store the credentials",
       )
       .requiredOption("--invite <jwt>", "the invite JWT from `mono-auth invite create`")
-      .option("--out <file>", "where to write the credentials (created, mode 0600)", "mono-auth-host.json")
+      .option("--out <file>", "where to write the credentials (created, mode 0600)", DEFAULT_CREDENTIALS)
       .addHelpText("after", "\n--url defaults to the issuer the invite names."),
     // The invite names its issuer; --url only overrides it. A host is no operator: no profile.
     { urlDefault: null, profile: false },
@@ -82,6 +96,7 @@ export function registerHostCommands(program: Command): void {
           `If the invite was spent, an operator finds the client by its key id ${key.kid}; do not delete the file.`,
       );
     }
+    const bound = registered.dpop_bound_access_tokens === true;
     const stored = {
       issuer: registered.issuer,
       token_endpoint: registered.token_endpoint,
@@ -90,14 +105,13 @@ export function registerHostCommands(program: Command): void {
       token_endpoint_auth_method: registered.token_endpoint_auth_method,
       scope: registered.scope,
       audiences: registered.audiences,
+      dpop_bound_access_tokens: bound,
       private_jwk: key.privateJwk,
+      // A bound client's first token request needs its DPoP key (cli/host/token.ts says why it is a second key).
+      ...(bound ? { dpop_private_jwk: (await generateDpopKey()).privateJwk } : {}),
     };
-    // A fresh name (`wx`: never a file or link someone placed there) kept
-    // 0600 whatever the umask, then moved over the pending file at once.
-    const temporary = `${out}.${randomUUID()}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-    chmodSync(temporary, 0o600);
-    renameSync(temporary, out);
+    // Moved over the pending file at once, so the host's key is never lost in between.
+    writeHostCredentials(out, stored);
     const result = {
       client_id: registered.client_id,
       org_id: registered.org_id,
@@ -106,6 +120,7 @@ export function registerHostCommands(program: Command): void {
       kid: registered.kid,
       scope: registered.scope,
       audiences: registered.audiences,
+      dpop_bound_access_tokens: bound,
       credentials_file: out,
     };
     printResult(options.json, result, () =>
@@ -116,7 +131,40 @@ export function registerHostCommands(program: Command): void {
         ["kid", result.kid],
         ["scope", result.scope],
         ["audiences", result.audiences.join(" ")],
+        ["dpop", bound ? "required (tokens bound to the DPoP key in the credentials file)" : "no"],
         ["credentials", `${out} (private key; mode 0600)`],
+      ]),
+    );
+  });
+
+  withCommonOptions(
+    host
+      .command("token")
+      .description(
+        "get an access token as the host's client (private_key_jwt); a DPoP-bound host sends a DPoP proof and gets a DPoP token",
+      )
+      .option("--credentials <file>", "the credentials file `host bootstrap` wrote", DEFAULT_CREDENTIALS)
+      .option("--scope <scopes>", "the scopes to ask for, space-separated (default: every scope the host holds)")
+      .option("--resource <audience>", "the audience (RFC 8707 resource) to ask for (default: the issuer's default)")
+      .addHelpText(
+        "after",
+        "\n--url defaults to the issuer in the credentials file. A DPoP token (token_type DPoP) is sent with a proof " +
+          "signed by the file's dpop_private_jwk (RFC 9449 §7); without that key it is worth nothing.",
+      ),
+    { urlDefault: null, profile: false },
+  ).action(async (options: HostTokenOptions) => {
+    const token = await hostToken(resolve(options.credentials), {
+      ...(options.scope ? { scope: options.scope } : {}),
+      ...(options.resource ? { resource: options.resource } : {}),
+      ...(options.url ? { issuer: options.url } : {}),
+    });
+    printResult(options.json, token, () =>
+      keyValueTable([
+        ["token_type", token.token_type],
+        ["expires_in", token.expires_in === undefined ? "-" : String(token.expires_in)],
+        ["scope", token.scope ?? "-"],
+        ["dpop_jkt", token.dpop_jkt ?? "-"],
+        ["access_token", token.access_token],
       ]),
     );
   });

@@ -25,6 +25,7 @@ interface CreatedInvite {
   audiences: string[];
   labels: Record<string, string>;
   bootstrap_endpoint: string;
+  dpop_bound_access_tokens: boolean;
 }
 
 function parseState(value: string): string {
@@ -46,6 +47,11 @@ function labelsText(labels: Record<string, string>): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(" ") || "-"
   );
+}
+
+/** RFC 9449 §5.2 `dpop_bound_access_tokens`, as a table cell. */
+function dpopText(bound: boolean): string {
+  return bound ? "required" : "no";
 }
 
 function invitesPath(org: string, jti?: string): string {
@@ -102,7 +108,12 @@ export function registerInviteCommands(program: Command): void {
           .argParser(parseDuration)
           .default(3600, "1h"),
       )
-      .option("--label <key=value>", "a label for the host (repeatable)", collectLabel),
+      .option("--label <key=value>", "a label for the host (repeatable)", collectLabel)
+      .option(
+        "--dpop",
+        "the host's client must use DPoP (RFC 9449 §5.2 dpop_bound_access_tokens): no token without a proof, every token bound to the host's DPoP key",
+        false,
+      ),
   ).action(
     async (
       options: CommonOptions & {
@@ -111,12 +122,14 @@ export function registerInviteCommands(program: Command): void {
         audiences?: string[];
         ttl: number;
         label?: Record<string, string>;
+        dpop: boolean;
       },
     ) => {
       if (options.ttl > MAX_HOST_INVITE_TTL_SECONDS) throw new CliError("--ttl: an invite lives at most 24h");
       const created = await new AdminApi(options).request<CreatedInvite>("POST", invitesPath(options.org), {
         scopes: options.scopes,
         ttl_seconds: options.ttl,
+        dpop_bound_access_tokens: options.dpop,
         ...(options.audiences ? { audiences: options.audiences } : {}),
         ...(options.label ? { labels: options.label } : {}),
       });
@@ -129,6 +142,7 @@ export function registerInviteCommands(program: Command): void {
             ["scopes", created.scopes.join(" ")],
             ["audiences", created.audiences.join(" ")],
             ["labels", labelsText(created.labels)],
+            ["dpop", dpopText(created.dpop_bound_access_tokens)],
           ]),
           "",
           "Invite (single use; the host runs `npx mono-auth host bootstrap --invite <this>`):",
@@ -159,12 +173,13 @@ export function registerInviteCommands(program: Command): void {
     );
     printResult(options.json, listed, () =>
       columnsTable(
-        ["jti", "state", "labels", "scopes", "created_by", "expires_at", "client_id"],
+        ["jti", "state", "labels", "scopes", "dpop", "created_by", "expires_at", "client_id"],
         listed.invites.map((i) => [
           i.jti,
           i.state,
           labelsText(i.labels),
           i.scopes.join(" "),
+          dpopText(i.dpop_bound_access_tokens),
           i.created_by,
           i.expires_at,
           i.client_id ?? "-",

@@ -1,15 +1,11 @@
 import { ENDPOINT, adminAudience } from "../../shared/contracts/endpoints.ts";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
 import { ACCESS_TOKEN_TYPE, GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import type { DpopProtocolError } from "../../shared/dpop/errors.ts";
-import { type DpopRequest, DpopSession, generateDpopKey, importDpopKey } from "./dpop.ts";
+import { type DpopRequest, DpopSession, generateDpopKey, importDpopKey, requiresDpop } from "./dpop.ts";
 import { CliError, refusalFrom } from "./errors.ts";
 import { send } from "./http.ts";
 import type { CommonOptions } from "./options.ts";
 import { type OperatorCredentials, operatorFor, saveDpopKey } from "./profile.ts";
-
-/** §12.2: what the token endpoint answers a client that must prove possession and sent no proof. */
-const INVALID_DPOP_PROOF: DpopProtocolError = "invalid_dpop_proof";
 
 /** The operator's access token, and the DPoP session it is bound to (none for a bearer token). */
 interface OperatorToken {
@@ -116,16 +112,5 @@ export class AdminApi {
     const url = `${this.#issuer}${ENDPOINT.token}`;
     if (dpop) return dpop.send(url, request);
     return send(url, request);
-  }
-}
-
-/** A proof-less token request refused `invalid_dpop_proof`: the client must use DPoP (RFC 9449 §5.2). */
-async function requiresDpop(response: Response): Promise<boolean> {
-  if (response.status !== 400) return false;
-  try {
-    const body = (await response.clone().json()) as { error?: unknown };
-    return body.error === INVALID_DPOP_PROOF;
-  } catch {
-    return false;
   }
 }

@@ -101,10 +101,20 @@ export class DpopSession {
   }
 
   async send(url: string, request: DpopRequest, accessToken?: string): Promise<Response> {
-    const response = await this.#attempt(url, request, accessToken);
+    return this.sendEach(url, async () => request, accessToken);
+  }
+
+  /**
+   * As send, with the request made afresh for each attempt: a request that
+   * carries something good for one use only (an RFC 7523 client assertion,
+   * whose `jti` the token endpoint spends before it looks at the proof)
+   * must not be sent twice.
+   */
+  async sendEach(url: string, makeRequest: () => Promise<DpopRequest>, accessToken?: string): Promise<Response> {
+    const response = await this.#attempt(url, await makeRequest(), accessToken);
     if (!(await asksForNonce(response))) return response;
     await response.body?.cancel();
-    return this.#attempt(url, request, accessToken);
+    return this.#attempt(url, await makeRequest(), accessToken);
   }
 
   async #attempt(url: string, request: DpopRequest, accessToken?: string): Promise<Response> {
@@ -127,6 +137,20 @@ export class DpopSession {
     const nonce = response.headers.get(DPOP_HEADER.nonce);
     if (nonce) this.#nonce = nonce;
     return response;
+  }
+}
+
+/** §12.2: what the token endpoint answers a client that must prove possession and sent no proof. */
+const INVALID_DPOP_PROOF: DpopProtocolError = "invalid_dpop_proof";
+
+/** A proof-less token request refused `invalid_dpop_proof`: the client must use DPoP (RFC 9449 §5.2). */
+export async function requiresDpop(response: Response): Promise<boolean> {
+  if (response.status !== 400) return false;
+  try {
+    const body = (await response.clone().json()) as { error?: unknown };
+    return body.error === INVALID_DPOP_PROOF;
+  } catch {
+    return false;
   }
 }
 
