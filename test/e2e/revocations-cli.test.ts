@@ -4,6 +4,7 @@
 // refuses the token within its staleness bound (1 s here); a watcher prints
 // the event as one JSON line.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
@@ -48,10 +49,14 @@ interface Watcher {
 }
 
 function watch(...args: string[]): Watcher {
+  return watchAs(operator, ...args);
+}
+
+function watchAs(watcher: OperatorCli, ...args: string[]): Watcher {
   const child = spawn(
     process.execPath,
-    [CLI, "revocations", "watch", "--org", orgId, ...args, "--url", system.origin, "--profile", operator.profile],
-    { cwd: operator.dir },
+    [CLI, "revocations", "watch", "--org", orgId, ...args, "--url", system.origin, "--profile", watcher.profile],
+    { cwd: watcher.dir },
   );
   let stdout = "";
   let stderr = "";
@@ -117,6 +122,30 @@ describe("mono-auth revoke and revocations watch", () => {
     expect(messages.map((m) => (m.type === "revocation" ? [m.seq, m.kind, m.value] : m))).toEqual([
       [seq, "subject", "user-zz"],
       [seq + 1, "client", "mac_gone"],
+    ]);
+  });
+
+  it("watches as an operator whose client requires DPoP (RFC 9449): the stream is opened with a bound token and a proof", async () => {
+    const bound = await operatorCli(system, "cli-revocations-dpop", ["--dpop"]);
+    const profile = JSON.parse(readFileSync(bound.profile, "utf8")) as {
+      operators: Record<string, { client_id: string; dpop_private_jwk?: { d?: string } }>;
+    };
+    const credentials = profile.operators[system.origin];
+    expect(credentials?.dpop_private_jwk?.d).toBeTruthy();
+    const [row] = await system.queryMain<{ require_dpop: number }>(
+      "SELECT require_dpop FROM oauth_client WHERE client_id = ?",
+      credentials?.client_id,
+    );
+    expect(row?.require_dpop).toBe(1);
+    const listed = await bound.json<{ seq: number }>("revoke", "--org", orgId, "--subject", "user-dpop");
+    const watcher = watchAs(bound, "--json", "--after", String(listed.seq - 1), "--count", "2");
+    await expect.poll(() => watcher.lines().length, { timeout: 10_000 }).toBe(1);
+    const next = await bound.json<{ seq: number }>("revoke", "--org", orgId, "--client", "mac_dpop_gone");
+    expect(await watcher.exited, watcher.stderr()).toBe(0);
+    const messages = watcher.lines().map((l) => JSON.parse(l) as RevocationStreamMessage);
+    expect(messages.map((m) => (m.type === "revocation" ? [m.seq, m.kind, m.value] : m))).toEqual([
+      [listed.seq, "subject", "user-dpop"],
+      [next.seq, "client", "mac_dpop_gone"],
     ]);
   });
 
