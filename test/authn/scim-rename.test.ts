@@ -9,6 +9,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { formTo, tokenFromMail, VERIFYING } from "./email-helpers.ts";
 import { PATCH_SCHEMA, provision, SCIM_DOMAIN, scim, scimOrg, startSession, USER_SCHEMA } from "./scim-helpers.ts";
+import { landing, registerIdp, signInThroughIdp } from "./sso-idp.ts";
 
 const PASSWORD = "the person's own long passphrase";
 
@@ -16,7 +17,7 @@ async function stored(userId: string) {
   return env.DB.prepare("SELECT email, email_verified AS verified FROM user WHERE id = ?").bind(userId).first();
 }
 
-async function count(table: "passkey" | "session", userId: string) {
+async function count(table: "account" | "passkey" | "session", userId: string) {
   const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE user_id = ?`)
     .bind(userId)
     .first<{ n: number }>();
@@ -86,5 +87,37 @@ describe("SCIM renames inside the org's verified domains", { timeout: 60_000 }, 
     });
     expect(put.status).toBe(200);
     expect(await stored(person.id)).toEqual({ email: renamed, verified: 0 });
+  });
+
+  it("the org's SSO lands the renamed person in their account: first sign-in after a rename links, the next finds it", async () => {
+    const { orgId, owner, token } = await scimOrg();
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.example`;
+    const providerId = await registerIdp(orgId, owner.cookie, domain);
+    const person = await provision(token, `alice@${domain}`);
+
+    // Stored unverified, this first sign-in was refused: `account not linked`.
+    const renamed = `alice.lovelace@${domain}`;
+    const patch = await scim("PATCH", `/Users/${person.id}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: "replace", path: "emails", value: [{ value: renamed, primary: true }] }],
+    });
+    expect(patch.status).toBe(200);
+    const first = await signInThroughIdp(providerId, { sub: "alice-at-idp", email: renamed });
+    expect(landing(first)).toEqual({ path: "/app", error: null });
+    expect(await count("account", person.id)).toBe(1);
+
+    // The link is the IdP's subject: a second rename keeps it, and makes no second account.
+    const again = `ada@${domain}`;
+    const put = await scim("PUT", `/Users/${person.id}`, token, {
+      schemas: [USER_SCHEMA],
+      userName: again,
+      emails: [{ value: again, primary: true }],
+    });
+    expect(put.status).toBe(200);
+    const second = await signInThroughIdp(providerId, { sub: "alice-at-idp", email: again });
+    expect(landing(second)).toEqual({ path: "/app", error: null });
+    expect(await count("account", person.id)).toBe(1);
+    expect(await count("session", person.id)).toBe(2);
+    expect(await stored(person.id)).toEqual({ email: again, verified: 1 });
   });
 });
