@@ -20,8 +20,9 @@ const memberView = z.object({
 
 /**
  * GET /orgs/{org}/members → `{ members: [...] }`: the people of an org and
- * their Better Auth roles (read from Better Auth's tables; people join and
- * leave through Better Auth's organization API, not here).
+ * their Better Auth roles (read from Better Auth's tables; people join
+ * through Better Auth's organization API, and admin/member-changes.ts
+ * removes them or changes their roles).
  */
 export function memberRoutes(admin: AdminApp): void {
   route(
