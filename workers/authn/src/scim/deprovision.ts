@@ -20,6 +20,15 @@
  *   call with 503 and the directory retries; the person stays deactivated.
  * - Tokens not bound to a session (the subject's) are cut off in the org
  *   with revocation/membership-revocation.ts `revokeMemberTokens`.
+ * - Their refresh and opaque access tokens at our OpenID Provider are
+ *   revoked (shared/revocation/oauth-grant-tokens.ts). A `subject` entry
+ *   cuts off only tokens issued up to it, and the provider's refresh grant
+ *   asks no session and no ban: a deactivated person's apps kept
+ *   refreshing into new access tokens in the org, past every cut-off, for
+ *   the refresh token's whole lifetime. Revoked before the `subject` entry
+ *   and again at the end, like the sessions: a refresh that read its token
+ *   before the first pass and rotated it after is caught by the second, and
+ *   the access token it minted (its `iat` before the entry) by the entry.
  *
  * Every step is idempotent, so a retried request converges.
  */
@@ -30,7 +39,8 @@ import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
-import { REVOCATION_NOT_RECORDED } from "../revocation/record-or-refuse.ts";
+import { REVOCATION_NOT_RECORDED, revocationNotRecorded } from "../revocation/record-or-refuse.ts";
+import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
 
 /** The ban row (for a batch) that keeps a deactivated person from signing in. */
 export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: string, now: Date) {
@@ -50,18 +60,30 @@ export function liftDeactivationBan(db: DrizzleD1Database, userId: string) {
   return db.delete(userBan).where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`)));
 }
 
-/** Ends every session of the person and cuts off their tokens in the org; 503 if a revocation is not recorded. */
+/** Ends every session of the person, their OAuth tokens, and cuts off their tokens in the org; 503 if a revocation is not recorded. */
 export function endAccess(env: AuthnEnv, orgId: string, userId: string, reason: string): Promise<void> {
   return orUnavailable(async () => {
     const { internalAdapter } = await getAuth(env).$context;
     await internalAdapter.deleteUserSessions(userId);
+    await endOAuthGrants(env, userId);
     await revokeMemberTokens(env, orgId, userId, reason);
     // A sign-in that read "no ban" just before the ban row landed may insert
     // its session after the first pass read the table: the second pass,
     // after the revocation's round trip, ends it too (the operator ban in
     // workers/token/src/admin/users.ts has the same window, once).
     await internalAdapter.deleteUserSessions(userId);
+    await endOAuthGrants(env, userId);
   });
+}
+
+/** The person's OAuth tokens at our provider; a failure is REVOCATION_NOT_RECORDED, so the directory retries (503). */
+async function endOAuthGrants(env: AuthnEnv, userId: string): Promise<void> {
+  try {
+    await revokeOAuthTokens(env.DB, userId);
+  } catch (error) {
+    console.error("SCIM: OAuth tokens not revoked", error);
+    throw revocationNotRecorded();
+  }
 }
 
 /** Deletes the Better Auth user (its accounts, membership and SCIM rows go with it); their access must have ended. */
