@@ -6,6 +6,7 @@
 // counts, and the signing keys. Screenshots go to test/artifacts/ (ignored).
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
+import { decodeJwt } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
@@ -112,7 +113,13 @@ describe("console", () => {
     await expect(owner.getByTestId("client-status").textContent()).resolves.toBe("disabled");
 
     await owner.getByRole("button", { name: "Create invite" }).click();
-    await expect(owner.getByTestId("invite").textContent()).resolves.toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
+    const unbound = (await owner.getByTestId("invite").textContent()) ?? "";
+    expect(unbound).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(decodeJwt(unbound).dpop_bound_access_tokens).toBe(false);
+    await owner.getByLabel("Bind the host's tokens to its key (DPoP)").check();
+    await owner.getByRole("button", { name: "Create invite" }).click();
+    const bound = (await owner.getByTestId("invite").textContent()) ?? "";
+    expect(decodeJwt(bound).dpop_bound_access_tokens).toBe(true);
     await expect(owner.getByTestId("member-row").count()).resolves.toBe(1);
     await shot(owner, "org");
   });
@@ -231,6 +238,8 @@ describe("console", () => {
     expect(Number(await operator.getByTestId("count-revocations").textContent())).toBeGreaterThanOrEqual(2);
     await shot(operator, "overview");
     await operator.getByRole("link", { name: "Keys" }).click();
+    // allTextContents does not wait: read the keys page, not the overview still on screen.
+    await operator.waitForURL(`${system.origin}${ENDPOINT.console}/keys`);
     await expect(operator.getByTestId("key-status").allTextContents()).resolves.toContain("current");
     await shot(operator, "keys");
     // A person is banned from the People page: their open session is gone at once.

@@ -268,6 +268,11 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
           Valid for (seconds)
           <input name="ttl" required value="3600" inputmode="numeric" />
         </label>
+        <label>
+          <span>
+            <input type="checkbox" name="dpop" value="true" /> Bind the host's tokens to its key (DPoP)
+          </span>
+        </label>
         <button type="submit">Create invite</button>
       </form>
     </ConsoleLayout>,
@@ -322,6 +327,8 @@ export async function createInvite(c: ConsoleContext) {
   const created = await adminCall<{ invite: string; expires_at: string }>(c, "POST", `${orgPath(org)}/invites`, {
     scopes: listField(form, "scopes"),
     ttl_seconds: Number.isInteger(ttl) ? ttl : 0,
+    // RFC 9449 §5.2 for the host's client; an unticked box sends nothing, so false.
+    dpop_bound_access_tokens: form.get("dpop") === "true",
   });
   if (!created.ok) return orgPage(c, { problem: created.problem });
   return orgPage(c, {
