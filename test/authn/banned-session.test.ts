@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { isBanTriggerAbort } from "../../workers/authn/src/auth/banned-session-insert.ts";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
 import { signUp } from "./helpers.ts";
+import { oidc, refreshGrant } from "./oidc-helpers.ts";
 
 async function ban(userId: string): Promise<void> {
   await env.DB.prepare("INSERT INTO user_ban (user_id, reason, banned_by, banned_at) VALUES (?, 'test', 'test', ?)")
@@ -78,5 +79,19 @@ describe("a session for a banned person", () => {
     expect(orphan).toBeInstanceOf(Error);
     expect(orphan).not.toBeInstanceOf(APIError);
     expect(isBanTriggerAbort(orphan)).toBe(false);
+  });
+});
+
+describe("a banned person's OAuth client", { timeout: 60_000 }, () => {
+  // The ban revokes the person's refresh tokens (the token Worker's
+  // admin/person-cutoff.ts); a refresh that raced it, or a directory's
+  // deactivation written by hand, still yields nothing: the org claim reads
+  // the ban at every issue (workers/authn/src/oidc/org-claim.ts).
+  it("gets no token from a refresh token the ban did not reach: invalid_grant", async () => {
+    const { person, client, tokens } = await oidc.issuedTokens();
+    await ban(person.userId);
+    const refused = await refreshGrant(tokens.refresh_token ?? "", client);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: "invalid_grant", error_description: "the person is banned" });
   });
 });

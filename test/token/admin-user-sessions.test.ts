@@ -212,3 +212,39 @@ describe("admin API: signing a person out everywhere", () => {
     expect(await accessTokens(person.userId)).toBe(0);
   });
 });
+
+// The ban shares the cut-off (workers/token/src/admin/person-cutoff.ts): a
+// banned person's browser OAuth client must not keep refreshing.
+describe("POST /admin/v1/users/{id}/ban ends the person's OAuth tokens too", () => {
+  it("marks their refresh tokens revoked and deletes their opaque access tokens before the 200", async () => {
+    const token = await adminToken();
+    const person = await seedSession();
+    await oauthGrant(person.userId);
+    const banned = await adminRequest("POST", `/users/${person.userId}/ban`, {
+      token,
+      body: { reason: "stolen laptop" },
+    });
+    expect(banned.status).toBe(200);
+    expect(await liveRefreshTokens(person.userId)).toBe(0);
+    expect(await accessTokens(person.userId)).toBe(0);
+  });
+
+  it("503 temporarily_unavailable when they cannot be ended; a second ban finishes it", async () => {
+    const token = await adminToken();
+    const person = await seedSession();
+    await oauthGrant(person.userId);
+    const lift = await refuseAccessTokenDeletes(person.userId);
+    try {
+      await expectHttpError(
+        await adminRequest("POST", `/users/${person.userId}/ban`, { token, body: {} }),
+        503,
+        "temporarily_unavailable",
+      );
+    } finally {
+      await lift();
+    }
+    expect(await liveRefreshTokens(person.userId)).toBe(1);
+    expect((await adminRequest("POST", `/users/${person.userId}/ban`, { token, body: {} })).status).toBe(200);
+    expect(await liveRefreshTokens(person.userId)).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 import { APIError } from "better-auth/api";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { userBan } from "../../../../shared/db/operator-schema.ts";
 import { member } from "../../../../shared/db/schema.ts";
 
 /**
@@ -15,7 +16,10 @@ import { member } from "../../../../shared/db/schema.ts";
  * for a client acting for the person what it decides for the person: no
  * more (an MCP client's sensitive tool also needs an approved grant,
  * workers/gateway/src/mcp/tool-gate.ts), and a role lost shows at the next
- * refresh.
+ * refresh. A banned person (an operator's ban or their directory's SCIM
+ * deactivation, both a `user_ban` row) gets none either, read in the same
+ * statement: the ban also revokes their tokens, but a refresh racing that
+ * must not mint a token that postdates every cut-off.
  */
 export async function orgIdClaim(db: D1Database, userId: string | undefined, orgId: string | undefined) {
   if (!userId || !orgId) {
@@ -25,8 +29,9 @@ export async function orgIdClaim(db: D1Database, userId: string | undefined, org
     });
   }
   const row = await drizzle(db)
-    .select({ id: member.id, role: member.role })
+    .select({ id: member.id, role: member.role, bannedAt: userBan.bannedAt })
     .from(member)
+    .leftJoin(userBan, eq(userBan.userId, member.userId))
     .where(and(eq(member.userId, userId), eq(member.organizationId, orgId)))
     .get();
   if (!row) {
@@ -34,6 +39,9 @@ export async function orgIdClaim(db: D1Database, userId: string | undefined, org
       error: "invalid_grant",
       error_description: "no longer a member of the authorized organization",
     });
+  }
+  if (row.bannedAt !== null) {
+    throw new APIError("BAD_REQUEST", { error: "invalid_grant", error_description: "the person is banned" });
   }
   // Better Auth stores several roles comma-separated.
   const roles = row.role

@@ -3,6 +3,8 @@ import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { member, session } from "../../../../shared/db/auth-schema.ts";
 import { sessionOrg } from "../../../../shared/db/schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import type { AdminEnv } from "./types.ts";
 
@@ -17,8 +19,10 @@ export interface PersonCutOff {
  * operator's sign-out (admin/user-sessions.ts): a `subject` revocation in
  * every org they belong to or a session of theirs minted in (D1
  * `session_org`, written before each token is signed), then every session
- * of theirs ends, then `alsoEnd` (what else the caller takes away before the
- * last cut-off), then the revocations again. Each revocation is recorded
+ * of theirs ends, then their browser OAuth grants' tokens (refresh tokens
+ * marked revoked, opaque access tokens deleted: a client signed in at our
+ * provider would otherwise keep refreshing for a banned person, and its new
+ * access tokens would postdate every cut-off), then the revocations again. Each revocation is recorded
  * before this resolves; one that cannot be is 503 `temporarily_unavailable`
  * (revocations/operator-revoke.ts) and nothing after it runs, so a retry
  * repeats it all (every step is harmless twice).
@@ -26,14 +30,11 @@ export interface PersonCutOff {
  * Why twice: an exchange that read a session before it went mints with that
  * moment as `iat` (token mint/mint-access-token.ts), which may fall after
  * the first cut-off but never after the second, and it may have written a
- * `session_org` row for an org the first pass did not know.
+ * `session_org` row for an org the first pass did not know; a browser-flow
+ * access token minted from a refresh racing the OAuth step carries the
+ * moment its grant arrived as `iat` (docs/revocation.md), before the second.
  */
-export async function cutOffPerson(
-  c: Context<AdminEnv>,
-  userId: string,
-  reason: string,
-  alsoEnd: () => Promise<void> = async () => {},
-): Promise<PersonCutOff> {
+export async function cutOffPerson(c: Context<AdminEnv>, userId: string, reason: string): Promise<PersonCutOff> {
   const db = drizzle(c.env.DB);
   const [memberships, sessions] = await db.batch([
     db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
@@ -63,7 +64,7 @@ export async function cutOffPerson(
   // the two (possible unless the person is banned) is ended too, and its
   // orgs are cut off below.
   const ended = await db.delete(session).where(eq(session.userId, userId)).returning({ id: session.id });
-  await alsoEnd();
+  await endOAuthTokens(c.env.DB, userId, reason);
   const endedIds = ended.map((s) => s.id);
   const orgIds = uniqueOrgs([...before, ...(await mintedIn([...sessions.map((s) => s.id), ...endedIds]))]);
   await cutOff(orgIds);
@@ -72,4 +73,14 @@ export async function cutOffPerson(
 
 function uniqueOrgs(orgIds: string[]): string[] {
   return [...new Set(orgIds)].sort();
+}
+
+/** 503 `temporarily_unavailable` if they cannot be ended: never a success that left them working. */
+async function endOAuthTokens(db: D1Database, userId: string, reason: string): Promise<void> {
+  try {
+    await revokeOAuthTokens(db, userId);
+  } catch (error) {
+    console.error(`OAuth tokens not revoked (${reason})`, error);
+    throw new HttpError("temporarily_unavailable", "the OAuth tokens could not be revoked; retry");
+  }
 }

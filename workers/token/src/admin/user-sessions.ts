@@ -4,7 +4,6 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { session, user } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
 import { auditDetail } from "./audit.ts";
 import { cutOffPerson } from "./person-cutoff.ts";
 import { route } from "./route.ts";
@@ -97,18 +96,7 @@ export function userSessionRoutes(admin: AdminApp): void {
       const userId = c.req.param("id");
       auditDetail(c, { action: "user.sign_out", user_id: userId });
       await requirePerson(c, userId);
-      // After the sessions and before the last cut-off: a browser-flow
-      // access token minted from a refresh racing this carries the moment
-      // its grant arrived as `iat` (docs/revocation.md), before that cut-off.
-      const endOAuthTokens = async () => {
-        try {
-          await revokeOAuthTokens(c.env.DB, userId);
-        } catch (error) {
-          console.error("OAuth tokens not revoked on an operator's sign-out", error);
-          throw new HttpError("temporarily_unavailable", "the OAuth tokens could not be revoked; retry");
-        }
-      };
-      const { orgIds, sessionsEnded } = await cutOffPerson(c, userId, "operator sign-out", endOAuthTokens);
+      const { orgIds, sessionsEnded } = await cutOffPerson(c, userId, "operator sign-out");
       auditDetail(c, { revoked_in_orgs: orgIds, sessions_ended: sessionsEnded });
       return c.json({ user_id: userId, revoked_in_orgs: orgIds, sessions_ended: sessionsEnded });
     },

@@ -38,7 +38,8 @@ const banView = z.object({
  * - POST /users/{id}/ban `{ reason? }` → the person can no longer start a
  *   session (the authn Worker refuses it), every token they hold is revoked
  *   (a `subject` revocation in every org they belong to or minted in,
- *   recorded before the answer), and their sessions end. Banning again is
+ *   recorded before the answer), their sessions end, and so do their
+ *   browser OAuth grants' tokens (admin/person-cutoff.ts). Banning again is
  *   harmless (the first ban's time and reason stay).
  * - DELETE /users/{id}/ban → lifted; what was revoked stays revoked.
  */
