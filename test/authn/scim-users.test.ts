@@ -163,6 +163,28 @@ describe("SCIM Users", { timeout: 30_000 }, () => {
     expect((await startSession(person.id)).userId).toBe(person.id);
   });
 
+  it("changes to other attributes racing a deactivation never bring the person back", async () => {
+    const { token } = await scimOrg();
+    const change = (id: string, Operations: unknown[]) =>
+      scim("PATCH", `/Users/${id}`, token, { schemas: [PATCH_SCHEMA], Operations });
+    // Each request reads the person before it writes. Read before the
+    // deactivation landed, a profile change wrote back `active: true` and
+    // lifted the directory's ban, every answer a 200 (on this runtime, in
+    // most rounds of this order: hence several).
+    for (let round = 0; round < 4; round++) {
+      const person = await provision(token);
+      const answers = await Promise.all([
+        change(person.id, [{ op: "replace", path: "displayName", value: "Countess" }]),
+        change(person.id, [{ op: "replace", path: "active", value: false }]),
+        scim("PUT", `/Users/${person.id}`, token, userBody(person.userName, { displayName: "Ada" })),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+      const after = (await (await scim("GET", `/Users/${person.id}`, token)).json()) as { active: boolean };
+      expect(after.active, `round ${round}`).toBe(false);
+      await expect(startSession(person.id)).rejects.toMatchObject({ body: { code: "USER_BANNED" } });
+    }
+  });
+
   it("DELETE ends the sessions (revoked), then removes the person; the resource is gone", async () => {
     const { orgId, token } = await scimOrg();
     const person = await provision(token);

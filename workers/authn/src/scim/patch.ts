@@ -107,6 +107,11 @@ function namesTheAddress(filter: string | undefined, address: string): boolean {
   );
 }
 
+/** Whether the operations name `active` (users.ts writes it, and the ban, only then). */
+export function namesActive(operations: Operation[]): boolean {
+  return operations.flatMap(expand).some(({ path }) => unqualified(path, SCIM_SCHEMA.user).toLowerCase() === "active");
+}
+
 export function patchUser(current: UserState, operations: Operation[]): UserState {
   const next = { ...current };
   for (const { op, path, value } of operations.flatMap(expand)) {

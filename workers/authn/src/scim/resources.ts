@@ -172,6 +172,11 @@ function requireSchema(body: Record<string, unknown>, schema: string): void {
   }
 }
 
+/** Whether a PUT body names `active` (RFC 7643 §2.1: in any case). */
+export function bodyNamesActive(body: unknown): boolean {
+  return isObject(body) && Object.keys(body).some((name) => name.toLowerCase() === "active");
+}
+
 /** The person's Better Auth display name: displayName, else given and family name, else userName. */
 export function betterAuthName(state: UserState): string {
   const full = [state.givenName, state.familyName].filter(Boolean).join(" ");

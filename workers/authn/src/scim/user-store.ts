@@ -165,7 +165,7 @@ export async function insertUser(db: DrizzleD1Database, orgId: string, state: Us
 
 /**
  * The person's next state (PUT or PATCH), in one batch; the caller ends their
- * access if now inactive. A new address leaves `emailVerified` as it was: the
+ * access if inactive afterwards. A new address leaves `emailVerified` as it was: the
  * caller has held both addresses to the org's verified domains
  * (org-domains.ts requireOrgRename), so the directory's word for the new one
  * is what it was for the old. Stored unverified, a directory-managed account
@@ -184,8 +184,14 @@ export async function updateUser(
   orgId: string,
   current: StoredUser,
   next: UserState,
+  activeNamed = true,
 ): Promise<void> {
   const now = new Date();
+  // `active` and the ban are written only when the request names them: a
+  // change to anything else, read before a deactivation that landed while
+  // it was in flight, wrote back the `active` it had read and lifted the
+  // directory's ban, silently bringing the person back.
+  const { active, ...columns } = scimColumns(next);
   await uniquely(() =>
     db.batch([
       db
@@ -198,9 +204,11 @@ export async function updateUser(
         .where(eq(user.id, current.id)),
       db
         .update(scimUser)
-        .set({ ...scimColumns(next), updatedAt: now })
+        .set({ ...columns, ...(activeNamed ? { active } : {}), updatedAt: now })
         .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, current.id))),
-      next.active ? liftDeactivationBan(db, current.id) : deactivationBan(db, orgId, current.id, now),
+      ...(activeNamed
+        ? [next.active ? liftDeactivationBan(db, current.id) : deactivationBan(db, orgId, current.id, now)]
+        : []),
     ]),
   );
 }

@@ -8,10 +8,17 @@ import { authnConfig } from "../config.ts";
 import type { ScimApp } from "./authenticate.ts";
 import { deleteUser, endAccess, liftDeactivationBan } from "./deprovision.ts";
 import { scimJson, scimBody } from "./http.ts";
-import { patchOperations, patchUser } from "./patch.ts";
+import { namesActive, patchOperations, patchUser } from "./patch.ts";
 import { requireOrgDomain, requireOrgRename } from "./org-domains.ts";
 import { listQuery } from "./query.ts";
-import { listResponse, type StoredUser, type UserState, userResource, userStateFromBody } from "./resources.ts";
+import {
+  bodyNamesActive,
+  listResponse,
+  type StoredUser,
+  type UserState,
+  userResource,
+  userStateFromBody,
+} from "./resources.ts";
 import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
 
 async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
@@ -20,14 +27,20 @@ async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
   return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
 }
 
-/** Writes the next state, then, if the person is (still) inactive, ends their access: a retry converges. */
-async function apply(c: Context<ScimApp>, current: StoredUser, next: UserState) {
+/**
+ * Writes the next state (`active` only if the request named it), then, if
+ * the person is inactive as stored now, not as read before, ends their
+ * access: a retry converges, and a concurrent deactivation is never undone.
+ */
+async function apply(c: Context<ScimApp>, current: StoredUser, next: UserState, activeNamed: boolean) {
   const { orgId } = c.var.scim;
+  const db = drizzle(c.env.DB);
   // A new address must be the org's as much as a created one, and so must the one it replaces (org-domains.ts).
-  if (next.email !== current.email) await requireOrgRename(drizzle(c.env.DB), orgId, current.email, next.email);
-  await updateUser(drizzle(c.env.DB), orgId, current, next);
-  if (!next.active) await endAccess(c.env, orgId, current.id, "scim-deactivated");
-  return answer(c, current.id, 200);
+  if (next.email !== current.email) await requireOrgRename(db, orgId, current.email, next.email);
+  await updateUser(db, orgId, current, next, activeNamed);
+  const stored = await requireUser(db, orgId, current.id);
+  if (!stored.active) await endAccess(c.env, orgId, current.id, "scim-deactivated");
+  return scimJson(userResource(authnConfig(c.env).issuer, stored));
 }
 
 export function userRoutes(app: Hono<ScimApp>): void {
@@ -57,13 +70,13 @@ export function userRoutes(app: Hono<ScimApp>): void {
   app.put("/Users/:id", async (c) => {
     const body = await scimBody(c);
     const current = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return apply(c, current, userStateFromBody(body, current.active));
+    return apply(c, current, userStateFromBody(body, current.active), bodyNamesActive(body));
   });
 
   app.patch("/Users/:id", async (c) => {
     const operations = patchOperations(await scimBody(c));
     const current = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return apply(c, current, patchUser(current, operations));
+    return apply(c, current, patchUser(current, operations), namesActive(operations));
   });
 
   // §3.6: the resource is gone; the person was this org's directory's alone (user-store.ts), so the account goes too.
