@@ -31,7 +31,7 @@ async function sessionCount(userId: string) {
 }
 
 describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
-  it("a path qualified with the core schema URN is that attribute: active=false deprovisions, userName stays required", async () => {
+  it("a path qualified with the core schema URN is that attribute; userName is required, id, meta and groups read-only", async () => {
     const { token } = await scimOrg();
     const person = await provision(token);
     await startSession(person.id);
@@ -66,6 +66,12 @@ describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
     );
     expect(unknown.status).toBe(400);
     expect(await unknown.json()).toEqual(scimError(400, "invalidPath", `no attribute ${USER_URN}:password`));
+    // RFC 7644 §3.5.2: a readOnly attribute is mutability, not an unknown path.
+    for (const path of ["groups", "id", "meta.created", `${USER_URN}:groups[value eq "x"]`]) {
+      const readOnly = await scim("PATCH", `/Users/${person.id}`, token, patch({ op: "replace", path, value: "x" }));
+      expect(readOnly.status, path).toBe(400);
+      expect(await readOnly.json(), path).toEqual(scimError(400, "mutability", `${path} is read-only`));
+    }
   });
 
   it("a Group's qualified members path removes the member, and with them the admin role", async () => {

@@ -81,6 +81,9 @@ function unqualified(path: string, schema: string): string {
   return path.toLowerCase().startsWith(prefix.toLowerCase()) ? path.slice(prefix.length) : path;
 }
 
+/** The User's readOnly attributes (RFC 7643 §3.1 `id`, `meta`; §4.1.2 `groups`), with their sub-attributes. */
+const READ_ONLY = /^(id|meta|groups)([.[]|$)/;
+
 /** `emails.value`, `emails[type eq "work"].value`, `emails[type eq "work"]`: the paths directories write the address with. */
 const EMAIL_PATH = /^emails(?:\[(.*)\])?(\.value)?$/;
 /** The one comparison an emails filter makes here (RFC 7644 §3.4.2.2 `eq`), on the lower-cased path. */
@@ -119,6 +122,8 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
     const email = key === "emails" ? undefined : EMAIL_PATH.exec(key);
     // An email this server does not keep: nothing to add, replace or remove.
     if (email && !namesTheAddress(email[1], next.email)) continue;
+    // §3.5.2: a readOnly attribute is 400 mutability, not an unknown path.
+    if (READ_ONLY.test(key)) throw new ScimError("mutability", `${path} is read-only`);
     if (op === "remove") {
       if (key === "externalid") next.externalId = null;
       else if (key === "displayname") next.displayName = null;
