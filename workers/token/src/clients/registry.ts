@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { FIRST_PARTY_CLIENT_ID } from "../../../../shared/contracts/tokens.ts";
 import { isClientId } from "../../../../shared/crypto/client-id.ts";
 import type { SelectedFields } from "drizzle-orm/sqlite-core";
+import { organization } from "../../../../shared/db/auth-schema.ts";
 import { oauthClient, orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { delegationGrantsFromColumn, liveGrantsToClientColumn } from "../grants/delegation-grants.ts";
 import { publishedJwksColumn, publishedJwksFromColumn } from "../keys/signing-keys.ts";
@@ -28,6 +29,15 @@ const FIRST_PARTY_CLIENT: RegisteredClient = {
  * disabled a moment ago must not authenticate again, or it could mint a
  * token issued after its revocation's cutoff. An id without the
  * CLIENT_ID_PREFIX shape is unknown without a lookup.
+ *
+ * A client of an org that no longer exists is unknown too (RFC 6749 §5.2
+ * `invalid_client`). Deleting an org (Better Auth's `/organization/delete`)
+ * removes its row and its memberships but not its clients, which the
+ * authn Worker does not own, and its `org` revocation cuts off only tokens
+ * issued up to it: the deleted org's machines and agents went on minting
+ * fresh tokens for it, which the gateway accepted. Read in the client's own
+ * statement, so a mint that saw the org still there began before the
+ * deletion and its `iat` falls under that cut-off (docs/revocation.md).
  */
 export async function findClient(clientId: string, context: ClientAuthContext): Promise<RegisteredClient | undefined> {
   if (clientId === FIRST_PARTY_CLIENT.clientId) return FIRST_PARTY_CLIENT;
@@ -75,7 +85,7 @@ async function findStoredClientWithPolicy(
   } else {
     row = await clientWithPolicyQuery(db).get({ clientId });
   }
-  if (!row) return undefined;
+  if (!row || (row.client.orgId !== null && row.liveOrgId === null)) return undefined;
   const stored = storedClientFromRow(row.client);
   return row.client.orgId === null ? stored : { ...stored, orgPolicy: orgTokenPolicyFromRow(row.policy) };
 }
@@ -87,9 +97,10 @@ async function findStoredClientWithPolicy(
 function clientWithPolicyAnd<Extra extends SelectedFields>(extra: Extra) {
   return preparedPerDatabase((db) =>
     drizzle(db)
-      .select({ client: oauthClient, policy: orgTokenPolicy, ...extra })
+      .select({ client: oauthClient, policy: orgTokenPolicy, liveOrgId: organization.id, ...extra })
       .from(oauthClient)
       .leftJoin(orgTokenPolicy, eq(orgTokenPolicy.orgId, oauthClient.orgId))
+      .leftJoin(organization, eq(organization.id, oauthClient.orgId))
       .where(eq(oauthClient.clientId, sql.placeholder("clientId")))
       .prepare(),
   );
