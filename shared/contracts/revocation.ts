@@ -134,6 +134,29 @@ export type GatewayChannelMessage =
 export const GATEWAY_CHANNEL_PATH = "/revocations/gateway-channel";
 
 /**
+ * The request header in which the token Worker tells the org's object who
+ * opened a revocation stream subscription (the admin API's and the SSF
+ * transmitter's `…/revocations/stream`), as JSON SubscriberCredential. Set
+ * only on the request the token Worker builds for the object
+ * (workers/token/src/revocations/stream.ts), never copied from a caller's.
+ */
+export const SUBSCRIBER_CREDENTIAL_HEADER = "mono-subscriber-credential";
+
+/**
+ * What a subscription lives on: the object sends it no event once the
+ * credential has ended — past `until`, or when an event it sends would
+ * revoke `claims` (shared/revocation/is-token-revoked.ts entryRevokes) —
+ * and closes it instead; the subscriber reconnects with a credential that
+ * still stands, from its last `seq`.
+ */
+export interface SubscriberCredential {
+  /** What a revocation recorded in this org would cut off (absent: only `until` ends it). */
+  claims?: RevocableClaims;
+  /** Seconds since the epoch: the token's `exp`, or when a console session must be checked again. */
+  until: number;
+}
+
+/**
  * The claims a revocation can match (shared/revocation/is-token-revoked.ts).
  * It lives here, beside the events, because Node-side code (the CLI, system
  * tests) reads it and must not pull in the Workers types org-state.ts uses.

@@ -1,5 +1,5 @@
 import type { RevocableClaims } from "../contracts/revocation.ts";
-import type { RevocationSnapshot } from "../contracts/revocation.ts";
+import type { RevocationEntry, RevocationSnapshot } from "../contracts/revocation.ts";
 import type { ActorClaim } from "../contracts/tokens.ts";
 
 export type { RevocableClaims } from "../contracts/revocation.ts";
@@ -18,24 +18,31 @@ export type { RevocableClaims } from "../contracts/revocation.ts";
  */
 export function isTokenRevoked(snapshot: RevocationSnapshot, claims: RevocableClaims): boolean {
   const clients = tokenClients(claims);
-  return snapshot.entries.some((entry) => {
-    switch (entry.kind) {
-      case "jti":
-        return entry.value === claims.jti;
-      case "session":
-        return claims.sid !== undefined && entry.value === claims.sid;
-      case "grant":
-        return entry.value === claims.grant_id || (claims.grant_chain?.includes(entry.value) ?? false);
-      case "subject":
-        return entry.value === claims.sub && claims.iat <= entry.revokedAt;
-      case "client":
-        return clients.includes(entry.value) && claims.iat <= entry.revokedAt;
-      case "org":
-        return entry.value === claims.org_id && claims.iat <= entry.revokedAt;
-      default:
-        return false;
-    }
-  });
+  return snapshot.entries.some((entry) => entryRevokes(entry, claims, clients));
+}
+
+/** Whether this one entry cuts the token off (isTokenRevoked's rule); `clients` is tokenClients(claims). */
+export function entryRevokes(
+  entry: Pick<RevocationEntry, "kind" | "value" | "revokedAt">,
+  claims: RevocableClaims,
+  clients: readonly string[] = tokenClients(claims),
+): boolean {
+  switch (entry.kind) {
+    case "jti":
+      return entry.value === claims.jti;
+    case "session":
+      return claims.sid !== undefined && entry.value === claims.sid;
+    case "grant":
+      return entry.value === claims.grant_id || (claims.grant_chain?.includes(entry.value) ?? false);
+    case "subject":
+      return entry.value === claims.sub && claims.iat <= entry.revokedAt;
+    case "client":
+      return clients.includes(entry.value) && claims.iat <= entry.revokedAt;
+    case "org":
+      return entry.value === claims.org_id && claims.iat <= entry.revokedAt;
+    default:
+      return false;
+  }
 }
 
 /**

@@ -4,9 +4,16 @@ import {
   REVOCATION_CHANGES_PAGE,
   type RevocationLogEvent,
   type RevocationStreamMessage,
+  SUBSCRIBER_CREDENTIAL_HEADER,
+  type SubscriberCredential,
 } from "../../../shared/contracts/revocation.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
+import { entryRevokes } from "../../../shared/revocation/is-token-revoked.ts";
 import type { RevocationLog } from "./revocation-log.ts";
+
+/** RFC 6455 §7.4.1 1008 (policy violation): the subscription's credential has ended. */
+const CREDENTIAL_ENDED_CODE = 1008;
+const CREDENTIAL_ENDED_REASON = "the credential that opened this stream has ended; reconnect";
 
 /** The hibernation tag every subscriber socket carries. */
 const SUBSCRIBER_TAG = "revocation-subscriber";
@@ -40,13 +47,25 @@ const encoder = new TextEncoder();
  * instance holds in memory: they keep it alive while connected and end when
  * it is evicted, after which they reconnect with `Last-Event-ID` and resume.
  *
+ * A subscription lives no longer than the credential that opened it
+ * (SubscriberCredential, from the token Worker): before each event, a
+ * subscriber whose token has expired, or whom the event itself revokes (its
+ * client disabled or deleted, a person removed from the org or demoted, their
+ * session ended), is closed instead of sent it. Authorised once at connect,
+ * a stream otherwise went on carrying the org's revocations (people's and
+ * sessions' ids) to a client deleted long before, for as long as the
+ * socket stayed up. It reconnects, and is authorised again, from its last
+ * `seq`. A subscriber without a credential is the object's own Workers'
+ * (the SSF transmitter's socket) and is never closed here.
+ *
  * Gateways connect to GATEWAY_CHANNEL_PATH instead: the same hibernatable
  * socket and events, plus a `state` message once their backlog is sent and
  * a `policy` message at every policy switch, so a gateway holding one can
  * keep its view current between reads.
  */
 export class RevocationSubscribers {
-  private readonly sseWriters = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  /** SSE subscribers, each with the credential it connected with (undefined: an internal one). */
+  private readonly sseWriters = new Map<WritableStreamDefaultWriter<Uint8Array>, SubscriberCredential | undefined>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -62,11 +81,15 @@ export class RevocationSubscribers {
     const after = parseAfter(url.searchParams.get("after") ?? request.headers.get("last-event-id"));
     if (after === undefined) return httpErrorResponse("invalid_body", "after must be a non-negative integer");
     const position = after ?? this.versions().version;
+    const credential = readCredential(request.headers.get(SUBSCRIBER_CREDENTIAL_HEADER));
+    if (credential === null) return httpErrorResponse("invalid_body", "malformed subscriber credential");
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) return this.connectGateway(position);
     if (upgrade) {
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [SUBSCRIBER_TAG]);
+      // Kept with the socket, so it outlives the object's hibernation.
+      server.serializeAttachment(credential ?? null);
       this.backlog(position, (message) => server.send(JSON.stringify(message)));
       return new Response(null, { status: 101, webSocket: client });
     }
@@ -74,7 +97,7 @@ export class RevocationSubscribers {
       const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
       const writer = writable.getWriter();
       this.backlog(position, (message) => this.writeEvent(writer, message));
-      this.sseWriters.add(writer);
+      this.sseWriters.set(writer, credential);
       return new Response(readable, {
         headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
       });
@@ -86,9 +109,27 @@ export class RevocationSubscribers {
   publish(event: RevocationLogEvent): void {
     const message: RevocationStreamMessage = { type: "revocation", ...event };
     const frame = JSON.stringify(message);
-    this.sendAll(SUBSCRIBER_TAG, frame);
+    const now = Math.floor(Date.now() / 1000);
+    const entry = { kind: event.kind, value: event.value, revokedAt: event.revoked_at };
+    const ended = (credential: SubscriberCredential | undefined | null) =>
+      credential != null &&
+      (now >= credential.until || (credential.claims !== undefined && entryRevokes(entry, credential.claims)));
+    for (const socket of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
+      if (ended(socket.deserializeAttachment() as SubscriberCredential | null)) {
+        closeQuietly(socket);
+        continue;
+      }
+      sendQuietly(socket, frame);
+    }
     this.sendAll(GATEWAY_TAG, frame);
-    for (const writer of this.sseWriters) this.writeEvent(writer, message);
+    for (const [writer, credential] of this.sseWriters) {
+      if (ended(credential)) {
+        this.sseWriters.delete(writer);
+        writer.close().catch(() => {});
+        continue;
+      }
+      this.writeEvent(writer, message);
+    }
   }
 
   /** Tells every gateway channel the policy version switched (subscribers only follow revocations). */
@@ -117,13 +158,7 @@ export class RevocationSubscribers {
   }
 
   private sendAll(tag: string, frame: string): void {
-    for (const socket of this.ctx.getWebSockets(tag)) {
-      try {
-        socket.send(frame);
-      } catch {
-        // A socket closing under us: a subscriber resumes from its last seq, a gateway reads the object.
-      }
-    }
+    for (const socket of this.ctx.getWebSockets(tag)) sendQuietly(socket, frame);
   }
 
   /** At most one page of events after `after`, or `resync` (see the class comment). */
@@ -148,6 +183,36 @@ export class RevocationSubscribers {
     writer.write(encoder.encode(`${id}event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`)).catch(() => {
       this.sseWriters.delete(writer);
     });
+  }
+}
+
+function sendQuietly(socket: WebSocket, frame: string): void {
+  try {
+    socket.send(frame);
+  } catch {
+    // A socket closing under us: a subscriber resumes from its last seq, a gateway reads the object.
+  }
+}
+
+function closeQuietly(socket: WebSocket): void {
+  try {
+    socket.close(CREDENTIAL_ENDED_CODE, CREDENTIAL_ENDED_REASON);
+  } catch {
+    // Already closing.
+  }
+}
+
+/** The header's credential; undefined: none (an internal subscriber); null: malformed. */
+function readCredential(raw: string | null): SubscriberCredential | undefined | null {
+  if (raw === null) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<SubscriberCredential>;
+    if (typeof parsed.until !== "number") return null;
+    const claims = parsed.claims;
+    if (claims !== undefined && (typeof claims.sub !== "string" || typeof claims.iat !== "number")) return null;
+    return { until: parsed.until, ...(claims !== undefined ? { claims } : {}) };
+  } catch {
+    return null;
   }
 }
 

@@ -61,6 +61,7 @@ export function authenticateOperator(): MiddlewareHandler<AdminEnv> {
       subject: claims.sub,
       jti: claims.jti,
       sessionId: null,
+      expiresAt: claims.exp,
       reach: { platform: true },
     });
     await next();

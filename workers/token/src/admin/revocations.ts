@@ -1,4 +1,8 @@
-import { REVOCATION_KINDS, type RevocationKind } from "../../../../shared/contracts/revocation.ts";
+import {
+  REVOCATION_KINDS,
+  type RevocationKind,
+  type SubscriberCredential,
+} from "../../../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
@@ -6,7 +10,7 @@ import { forwardRevocationStream } from "../revocations/stream.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
-import type { AdminApp } from "./types.ts";
+import type { AdminApp, Operator } from "./types.ts";
 import { invalidQuery } from "./query.ts";
 import { oneOf, onlyFields, optionalString } from "./validate.ts";
 import { revocationSchemas } from "../openapi/schemas.ts";
@@ -16,6 +20,38 @@ const KINDS: readonly RevocationKind[] = REVOCATION_KINDS;
 /** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
 const MAX_VALUE_LENGTH = 256;
 const MAX_REASON_LENGTH = 200;
+
+/**
+ * How long a console session's subscription runs before its next event
+ * closes it, so that the reconnect reads the session and the person's reach
+ * again: a platform operator's role ends in D1 (`platform_operator`), which
+ * no org's revocation records.
+ */
+const CONSOLE_STREAM_RECHECK_SECONDS = 60;
+
+/**
+ * What an admin subscription to this org's stream lives on
+ * (SubscriberCredential). An operator token: its `exp` (the operator
+ * client's own revocations are the platform's, not this org's). A console
+ * session: this org's revocations of the person or of the session (an org
+ * admin removed or demoted, signed out), and CONSOLE_STREAM_RECHECK_SECONDS.
+ */
+function subscriberCredential(operator: Operator, orgId: string): SubscriberCredential {
+  const now = Math.floor(Date.now() / 1000);
+  if (operator.sessionId === null) return { until: operator.expiresAt ?? now };
+  return {
+    claims: {
+      // A session has no `jti`: this one matches no revocation.
+      jti: `session:${operator.sessionId}`,
+      sub: operator.subject,
+      client_id: operator.clientId,
+      org_id: orgId,
+      iat: now,
+      sid: operator.sessionId,
+    },
+    until: now + CONSOLE_STREAM_RECHECK_SECONDS,
+  };
+}
 
 /** `?after=N`: a non-negative integer, 0 when absent. */
 function afterParam(raw: string | undefined): number {
@@ -109,7 +145,7 @@ export function revocationRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       afterParam(c.req.query("after"));
       auditDetail(c, { action: "revocations.stream" });
-      return forwardRevocationStream(c.env, orgId, c.req.raw);
+      return forwardRevocationStream(c.env, orgId, c.req.raw, subscriberCredential(c.get("operator"), orgId));
     },
   );
 }

@@ -21,6 +21,8 @@ export interface Operator {
   jti: string | null;
   /** The Better Auth session a console call was made in; null for a token. */
   sessionId: string | null;
+  /** The token's `exp` (seconds); absent for a console session, which is read again at every call. */
+  expiresAt?: number;
   reach: OperatorReach;
 }
 

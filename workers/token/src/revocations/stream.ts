@@ -1,3 +1,8 @@
+import {
+  type RevocableClaims,
+  SUBSCRIBER_CREDENTIAL_HEADER,
+  type SubscriberCredential,
+} from "../../../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 
@@ -7,13 +12,20 @@ import { HttpError } from "../../../../shared/errors/http.ts";
  * itself (workers/org-state/src/revocation-subscribers.ts): the upgrade goes
  * through `stub.fetch` untouched, so the socket ends at the object and can
  * hibernate there. Only `after` is passed on; the caller's credentials are
- * not.
+ * not: the object is told only what the subscription lives on (`credential`,
+ * the token's claims and `exp`, or a console session's), so it ends the
+ * subscription when that does (workers/org-state/src/revocation-subscribers.ts).
  */
-export async function forwardRevocationStream(env: TokenEnv, orgId: string, request: Request): Promise<Response> {
+export async function forwardRevocationStream(
+  env: TokenEnv,
+  orgId: string,
+  request: Request,
+  credential: SubscriberCredential,
+): Promise<Response> {
   const after = new URL(request.url).searchParams.get("after");
   const target = new URL("https://org-state/revocations/stream");
   if (after !== null) target.searchParams.set("after", after);
-  const headers = new Headers();
+  const headers = new Headers({ [SUBSCRIBER_CREDENTIAL_HEADER]: JSON.stringify(credential) });
   for (const name of ["upgrade", "connection", "accept", "last-event-id"]) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
@@ -28,4 +40,20 @@ export async function forwardRevocationStream(env: TokenEnv, orgId: string, requ
     console.error("revocation stream not opened", orgId, error);
     throw new HttpError("temporarily_unavailable", "the revocation stream could not be opened; retry");
   }
+}
+
+/** The claims a revocation can match, and nothing else of the token, for the object to keep with the subscription. */
+export function revocableClaims(claims: RevocableClaims): RevocableClaims {
+  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = claims;
+  return {
+    jti,
+    sub,
+    client_id,
+    org_id,
+    iat,
+    ...(sid !== undefined ? { sid } : {}),
+    ...(act !== undefined ? { act } : {}),
+    ...(grant_id !== undefined ? { grant_id } : {}),
+    ...(grant_chain !== undefined ? { grant_chain } : {}),
+  };
 }

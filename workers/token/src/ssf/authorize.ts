@@ -13,6 +13,8 @@ export interface OrgPrincipal {
   orgId: string;
   clientId: string;
   jti: string;
+  /** The token's claims: a live revocation stream ends with them (revocations/stream.ts). */
+  claims: AccessTokenClaims;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function authorizeOrgClient(
   ) {
     throw new HttpError("forbidden", "only an org's own client may use the transmitter");
   }
-  return { orgId: claims.org_id, clientId: claims.client_id, jti: claims.jti };
+  return { orgId: claims.org_id, clientId: claims.client_id, jti: claims.jti, claims };
 }
 
 /** The principal must be of `orgId` (RFC 6750 §3.1: the token is valid, this org is not its to act on). */

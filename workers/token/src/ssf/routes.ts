@@ -5,7 +5,7 @@ import { SSF_PATH } from "../../../../shared/contracts/ssf.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { readJsonObject } from "../../../../shared/http/read-json.ts";
-import { forwardRevocationStream } from "../revocations/stream.ts";
+import { forwardRevocationStream, revocableClaims } from "../revocations/stream.ts";
 import { authorizeOrgClient, type OrgPrincipal, requireSameOrg } from "./authorize.ts";
 import { StreamOperations } from "./stream-operations.ts";
 
@@ -39,7 +39,10 @@ export function ssfRoutes(): SsfApp {
     if (principal instanceof Response) return principal;
     c.set("principal", principal);
     requireSameOrg(principal, c.req.param("org"));
-    return forwardRevocationStream(c.env, principal.orgId, c.req.raw);
+    return forwardRevocationStream(c.env, principal.orgId, c.req.raw, {
+      claims: revocableClaims(principal.claims),
+      until: principal.claims.exp,
+    });
   });
 
   ssf.use("*", async (c, next) => {
