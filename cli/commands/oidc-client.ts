@@ -12,8 +12,9 @@ interface OidcClientView {
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
+  disabled: boolean;
   created_at: string | null;
-  /** Only in the answer to create, once. */
+  /** Only in the answers to create and rotate-secret, once. */
   client_secret?: string;
 }
 
@@ -21,10 +22,31 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+function clientPath(id: string): string {
+  return `/oidc-clients/${encodeURIComponent(id)}`;
+}
+
+/** One client as a table; its secret only when the answer carries it (create, rotate-secret). */
+function printClient(json: boolean, client: OidcClientView): void {
+  printResult(json, client, () =>
+    keyValueTable([
+      ["client_id", client.client_id],
+      ...(client.client_secret ? [["client_secret (shown once)", client.client_secret] as [string, string]] : []),
+      ["name", client.client_name],
+      ["auth method", client.token_endpoint_auth_method],
+      ["redirect_uris", client.redirect_uris.join(" ")],
+      ["scope", client.scope],
+      ["resources", client.resources.join(" ")],
+      ["disabled", client.disabled ? "yes" : "no"],
+    ]),
+  );
+}
+
 /**
- * `mono-auth oidc-client create|list`: relying parties of the browser
- * OpenID provider (authorization code + PKCE S256), registered by an
- * operator; nobody can register one through Better Auth's own API.
+ * `mono-auth oidc-client create|list|show|update|disable|enable|rotate-secret|delete`:
+ * relying parties of the browser OpenID provider (authorization code +
+ * PKCE S256), registered by an operator; nobody can register one through
+ * Better Auth's own API.
  */
 export function registerOidcClientCommands(program: Command): void {
   const clients = program
@@ -58,17 +80,7 @@ export function registerOidcClientCommands(program: Command): void {
         ...(options.scope ? { scope: options.scope } : {}),
         ...(options.resource?.length ? { resources: options.resource } : {}),
       });
-      printResult(options.json, created, () =>
-        keyValueTable([
-          ["client_id", created.client_id],
-          ...(created.client_secret ? [["client_secret (shown once)", created.client_secret] as [string, string]] : []),
-          ["name", created.client_name],
-          ["auth method", created.token_endpoint_auth_method],
-          ["redirect_uris", created.redirect_uris.join(" ")],
-          ["scope", created.scope],
-          ["resources", created.resources.join(" ")],
-        ]),
-      );
+      printClient(options.json, created);
     },
   );
 
@@ -77,16 +89,100 @@ export function registerOidcClientCommands(program: Command): void {
       const listed = await new AdminApi(options).request<{ oidc_clients: OidcClientView[] }>("GET", "/oidc-clients");
       printResult(options.json, listed, () =>
         columnsTable(
-          ["client_id", "name", "auth", "redirect_uris", "scope"],
+          ["client_id", "name", "auth", "redirect_uris", "scope", "disabled"],
           listed.oidc_clients.map((c) => [
             c.client_id,
             c.client_name,
             c.token_endpoint_auth_method,
             c.redirect_uris.join(" "),
             c.scope,
+            c.disabled ? "yes" : "",
           ]),
         ),
       );
     },
   );
+
+  withCommonOptions(
+    clients
+      .command("show")
+      .description("show one browser client")
+      .requiredOption("--id <client_id>", "the client's id"),
+  ).action(async (options: CommonOptions & { id: string }) => {
+    printClient(options.json, await new AdminApi(options).request<OidcClientView>("GET", clientPath(options.id)));
+  });
+
+  withCommonOptions(
+    clients
+      .command("update")
+      .description("change a browser client; each option given replaces what it names, from the next sign-in on")
+      .requiredOption("--id <client_id>", "the client's id")
+      .option("--name <name>", "the name people see on the consent page")
+      .option("--redirect-uri <uri>", "an exact redirect URI (repeat; replaces the list)", collect)
+      .option("--scope <scopes>", "space-separated scopes (replaces them; must include openid)")
+      .option("--resource <uri>", "an RFC 8707 resource (repeat; replaces the list)", collect),
+  ).action(
+    async (
+      options: CommonOptions & {
+        id: string;
+        name?: string;
+        redirectUri?: string[];
+        scope?: string;
+        resource?: string[];
+      },
+    ) => {
+      const changes = {
+        ...(options.name !== undefined ? { client_name: options.name } : {}),
+        ...(options.redirectUri?.length ? { redirect_uris: options.redirectUri } : {}),
+        ...(options.scope !== undefined ? { scope: options.scope } : {}),
+        ...(options.resource?.length ? { resources: options.resource } : {}),
+      };
+      if (Object.keys(changes).length === 0) {
+        throw new CliError("nothing to change: give --name, --redirect-uri, --scope or --resource");
+      }
+      printClient(
+        options.json,
+        await new AdminApi(options).request<OidcClientView>("PATCH", clientPath(options.id), changes),
+      );
+    },
+  );
+
+  for (const [name, disabled, description] of [
+    ["disable", true, "refuse a browser client at the provider, end its refresh tokens and revoke its access tokens"],
+    ["enable", false, "let a disabled browser client sign people in again (its ended tokens stay ended)"],
+  ] as const) {
+    withCommonOptions(
+      clients.command(name).description(description).requiredOption("--id <client_id>", "the client's id"),
+    ).action(async (options: CommonOptions & { id: string }) => {
+      printClient(
+        options.json,
+        await new AdminApi(options).request<OidcClientView>("PATCH", clientPath(options.id), { disabled }),
+      );
+    });
+  }
+
+  withCommonOptions(
+    clients
+      .command("rotate-secret")
+      .description("give a confidential browser client a new secret (printed once); the old one stops working at once")
+      .requiredOption("--id <client_id>", "the client's id"),
+  ).action(async (options: CommonOptions & { id: string }) => {
+    printClient(
+      options.json,
+      await new AdminApi(options).request<OidcClientView>("POST", `${clientPath(options.id)}/rotate-secret`),
+    );
+  });
+
+  withCommonOptions(
+    clients
+      .command("delete")
+      .description("delete a browser client, its tokens ended and revoked first")
+      .requiredOption("--id <client_id>", "the client's id"),
+  ).action(async (options: CommonOptions & { id: string }) => {
+    const deleted = await new AdminApi(options).request<{ client_id: string; deleted: boolean }>(
+      "DELETE",
+      clientPath(options.id),
+    );
+    printResult(options.json, deleted, () => keyValueTable([["deleted", deleted.client_id]]));
+  });
 }

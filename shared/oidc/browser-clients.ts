@@ -31,6 +31,8 @@ export interface BrowserClientView {
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
+  /** A disabled client gets nothing at the provider: no authorization, no token (admin PATCH `disabled`). */
+  disabled: boolean;
   created_at: string | null;
 }
 
@@ -142,6 +144,7 @@ export async function registerBrowserClient(
       token_endpoint_auth_method: method,
       scope: input.scopes.join(" "),
       resources: input.resources,
+      disabled: false,
       created_at: now.toISOString(),
     },
     ...(clientSecret ? { clientSecret } : {}),
@@ -153,15 +156,26 @@ export async function listBrowserClients(db: D1Database): Promise<BrowserClientV
   const orm = drizzle(db);
   const rows = await orm.select().from(oidcClient).orderBy(desc(oidcClient.createdAt)).all();
   const links = await orm.select().from(oidcClientResource).all();
-  return rows.map((row) => ({
+  return rows.map((row) =>
+    browserClientView(
+      row,
+      links.filter((l) => l.clientId === row.clientId).map((l) => l.resourceId),
+    ),
+  );
+}
+
+/** A client row as the admin API shows it; never its secret (stored only as a hash anyway). */
+export function browserClientView(row: typeof oidcClient.$inferSelect, resources: string[]): BrowserClientView {
+  return {
     client_id: row.clientId,
     client_name: row.name ?? "",
     redirect_uris: (row.redirectUris as string[]) ?? [],
     token_endpoint_auth_method: row.tokenEndpointAuthMethod ?? "client_secret_basic",
     scope: ((row.scopes as string[] | null) ?? []).join(" "),
-    resources: links.filter((l) => l.clientId === row.clientId).map((l) => l.resourceId),
+    resources,
+    disabled: row.disabled === true,
     created_at: row.createdAt ? row.createdAt.toISOString() : null,
-  }));
+  };
 }
 
 /** What the consent page shows of a client, or undefined when there is no such (enabled) client. */

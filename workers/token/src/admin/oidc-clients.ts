@@ -11,6 +11,7 @@ import {
 import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
+import { oidcClientItemRoutes } from "./oidc-client-item.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 import { oneOf, onlyFields, optionalList, requiredString } from "./validate.ts";
@@ -24,6 +25,7 @@ const view = z.object({
   token_endpoint_auth_method: z.enum(["client_secret_basic", "none"]),
   scope: z.string(),
   resources: z.array(z.string()),
+  disabled: z.boolean(),
   created_at: z.string().nullable(),
 });
 
@@ -53,6 +55,7 @@ const schemas = {
  *
  * - POST /oidc-clients `{ client_name, redirect_uris, type?, scope?, resources? }` → 201 the client, `client_secret` once
  * - GET  /oidc-clients → `{ oidc_clients: [...] }`
+ * - one client: read, change, disable, rotate its secret, delete (admin/oidc-client-item.ts)
  */
 export function oidcClientRoutes(admin: AdminApp): void {
   route(
@@ -110,6 +113,8 @@ export function oidcClientRoutes(admin: AdminApp): void {
       return c.json({ oidc_clients: await listBrowserClients(c.env.DB) });
     },
   );
+
+  oidcClientItemRoutes(admin, { view, isRedirectUri });
 }
 
 function isRedirectUri(value: string): boolean {

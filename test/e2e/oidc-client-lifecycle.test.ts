@@ -1,0 +1,247 @@
+// An operator manages a relying party of the browser OpenID provider with
+// the CLI (`mono-auth oidc-client show|update|disable|enable|rotate-secret|
+// delete`), and openid-client 6 (unmodified) as that relying party sees what
+// each does, on the whole system: a rotated secret is refused at once; a
+// disabled client's refresh is refused, the person is never sent back to it,
+// and its access token is refused at the gateway before it expires.
+import * as client from "openid-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import type { CliRun } from "../support/mono-auth-cli.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+const REDIRECT_URI = "http://localhost:4998/callback";
+const SCOPE = "openid profile email offline_access documents:read";
+const REFUSED_WITHIN = { timeout: 30_000, interval: 100 };
+
+interface View {
+  client_id: string;
+  client_name: string;
+  redirect_uris: string[];
+  scope: string;
+  disabled: boolean;
+  client_secret?: string;
+}
+
+let system: RunningSystem;
+let operator: OperatorCli;
+
+beforeAll(async () => {
+  system = await startSystem();
+  operator = await operatorCli(system, "oidc-lifecycle");
+});
+afterAll(() => system?.close());
+
+/** A client registered by the CLI, and openid-client configured for it with the given secret. */
+async function registered(): Promise<View> {
+  return operator.json<View>(
+    ...["oidc-client", "create", "--name", "Lifecycle RP", "--redirect-uri", REDIRECT_URI, "--scope", SCOPE],
+  );
+}
+
+function configure(clientId: string, secret: string): Promise<client.Configuration> {
+  return client.discovery(
+    new URL(system.origin),
+    clientId,
+    { token_endpoint_auth_method: "client_secret_basic" },
+    client.ClientSecretBasic(secret),
+    { execute: [client.allowInsecureRequests] },
+  );
+}
+
+/** A person in a browser: a cookie jar over the system. */
+class Browser {
+  cookies = new Map<string, string>();
+  remember(response: Response) {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair = ""] = line.split(";");
+      const at = pair.indexOf("=");
+      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
+    }
+  }
+  header() {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
+  }
+  async get(url: string) {
+    const response = await fetch(url, { headers: { Cookie: this.header(), Accept: "text/html" }, redirect: "manual" });
+    this.remember(response);
+    return response;
+  }
+  async post(path: string, fields: Record<string, string>) {
+    const response = await system.fetch(path, {
+      method: "POST",
+      headers: { Cookie: this.header(), Origin: system.origin, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(fields),
+    });
+    this.remember(response);
+    return response;
+  }
+}
+
+async function signedUpBrowser(): Promise<Browser> {
+  const browser = new Browser();
+  const response = await browser.post(ENDPOINT.signUp, {
+    name: "Relying Person",
+    email: `${crypto.randomUUID()}@example.com`,
+    password: "correct horse battery staple",
+  });
+  expect(response.status).toBe(303);
+  return browser;
+}
+
+/** Where the authorize endpoint sends the person: 302, or (to Node's `Sec-Fetch-Mode: cors`) `{ redirect, url }`. */
+async function redirectTarget(response: Response): Promise<URL> {
+  if (response.status === 302) return new URL(response.headers.get("Location") ?? "", system.origin);
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { redirect?: boolean; url?: string };
+  expect(body.redirect).toBe(true);
+  return new URL(body.url ?? "", system.origin);
+}
+
+function authorizationUrl(config: client.Configuration, challenge: string) {
+  return client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope: SCOPE,
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    state: "s",
+    resource: `${system.origin}/api`,
+  });
+}
+
+/** authorize → consent → Allow (unless given before) → code redeemed by openid-client. */
+async function signIn(browser: Browser, config: client.Configuration) {
+  const verifier = client.randomPKCECodeVerifier();
+  const url = authorizationUrl(config, await client.calculatePKCECodeChallenge(verifier));
+  const first = await redirectTarget(await browser.get(url.href));
+  // A consent given before (a disable keeps it) goes straight back to the client.
+  let callback = first;
+  if (!first.href.startsWith(REDIRECT_URI)) {
+    expect(first.pathname).toBe(ENDPOINT.consent);
+    const answer = await browser.post(ENDPOINT.consent, { oauth_query: first.search.slice(1), accept: "true" });
+    expect(answer.status).toBe(303);
+    callback = new URL(answer.headers.get("Location") ?? "");
+  }
+  return client.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: "s" },
+    { resource: `${system.origin}/api` },
+  );
+}
+
+/**
+ * The RFC 6749 §5.2 error openid-client got, with the HTTP status. A 401
+ * carries `WWW-Authenticate: Basic` (§5.2 for a client that authenticated
+ * with Basic), which openid-client surfaces as a challenge: its body still
+ * names the error.
+ */
+async function refusal(attempt: Promise<unknown>): Promise<string> {
+  const error = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (error instanceof client.WWWAuthenticateChallengeError) {
+    const body = (await error.response.clone().json()) as { error?: string };
+    return `${error.status} ${body.error}`;
+  }
+  expect(error).toBeInstanceOf(client.ResponseBodyError);
+  return `${(error as client.ResponseBodyError).status} ${(error as client.ResponseBodyError).error}`;
+}
+
+/** "allowed", or the gateway's status and stable code. */
+async function gateway(token: string): Promise<string> {
+  const response = await system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
+  if (response.status === 200) {
+    await response.body?.cancel();
+    return "allowed";
+  }
+  const body = (await response.json()) as { error?: string; error_description?: string };
+  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
+}
+
+async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
+  const { code, stdout, stderr } = await result;
+  expect(code).not.toBe(0);
+  expect(stdout).toBe("");
+  expect(stderr).toMatch(message);
+}
+
+describe("mono-auth oidc-client: one client's lifecycle, as its relying party sees it", { timeout: 120_000 }, () => {
+  it("show and update: the change holds at the next sign-in", async () => {
+    const created = await registered();
+    const shown = await operator.json<View>("oidc-client", "show", "--id", created.client_id);
+    expect(shown).toMatchObject({ client_id: created.client_id, client_name: "Lifecycle RP", disabled: false });
+    expect(JSON.stringify(shown)).not.toContain(created.client_secret ?? "none");
+
+    const updated = await operator.json<View>(
+      ...["oidc-client", "update", "--id", created.client_id, "--name", "Renamed RP"],
+      ...["--redirect-uri", "http://localhost:4998/elsewhere"],
+    );
+    expect(updated).toMatchObject({ client_name: "Renamed RP", redirect_uris: ["http://localhost:4998/elsewhere"] });
+    // RFC 6749 §4.1.2.1: a redirect URI no longer registered is never redirected to.
+    const config = await configure(created.client_id, created.client_secret ?? "");
+    const verifier = client.randomPKCECodeVerifier();
+    const url = authorizationUrl(config, await client.calculatePKCECodeChallenge(verifier));
+    const target = await redirectTarget(await (await signedUpBrowser()).get(url.href));
+    expect(target.origin).toBe(system.origin);
+    expect(target.searchParams.get("error")).toBe("invalid_redirect");
+
+    await refused(
+      operator.cli("oidc-client", "update", "--id", created.client_id, "--scope", "openid admin"),
+      /refused \(400 invalid_body\)/,
+    );
+    await refused(operator.cli("oidc-client", "update", "--id", created.client_id), /nothing to change/);
+  });
+
+  it("rotate-secret: the new secret is printed once; the old one is refused at once, 401 invalid_client", async () => {
+    const created = await registered();
+    const before = await configure(created.client_id, created.client_secret ?? "");
+    const tokens = await signIn(await signedUpBrowser(), before);
+    const rotated = await operator.json<View>("oidc-client", "rotate-secret", "--id", created.client_id);
+    expect(rotated.client_secret).toMatch(/^mas_/);
+    expect(await refusal(client.refreshTokenGrant(before, tokens.refresh_token ?? ""))).toBe("401 invalid_client");
+    const after = await configure(created.client_id, rotated.client_secret ?? "");
+    const refreshed = await client.refreshTokenGrant(after, tokens.refresh_token ?? "");
+    expect(refreshed.access_token).toBeTruthy();
+  });
+
+  it("disable: no refresh, no sign-in, and its access token is refused at the gateway; enable lets people back", async () => {
+    const created = await registered();
+    const config = await configure(created.client_id, created.client_secret ?? "");
+    const browser = await signedUpBrowser();
+    const tokens = await signIn(browser, config);
+    expect(await gateway(tokens.access_token)).toBe("allowed");
+
+    const disabled = await operator.json<View>("oidc-client", "disable", "--id", created.client_id);
+    expect(disabled.disabled).toBe(true);
+    await expect.poll(() => gateway(tokens.access_token), REFUSED_WITHIN).toBe("401 ERR_TOKEN_REVOKED");
+    expect(await refusal(client.refreshTokenGrant(config, tokens.refresh_token ?? ""))).toBe("401 invalid_client");
+    const verifier = client.randomPKCECodeVerifier();
+    const url = authorizationUrl(config, await client.calculatePKCECodeChallenge(verifier));
+    const target = await redirectTarget(await browser.get(url.href));
+    expect(target.origin).toBe(system.origin);
+    expect(target.searchParams.get("error")).toBe("client_disabled");
+
+    const enabled = await operator.json<View>("oidc-client", "enable", "--id", created.client_id);
+    expect(enabled.disabled).toBe(false);
+    const again = await signIn(browser, config);
+    expect(await gateway(again.access_token)).toBe("allowed");
+  });
+
+  it("delete: gone from the CLI and the provider; its access token is refused at the gateway", async () => {
+    const created = await registered();
+    const config = await configure(created.client_id, created.client_secret ?? "");
+    const tokens = await signIn(await signedUpBrowser(), config);
+    const deleted = await operator.json<{ client_id: string; deleted: boolean }>(
+      ...["oidc-client", "delete", "--id", created.client_id],
+    );
+    expect(deleted).toEqual({ client_id: created.client_id, deleted: true });
+    await expect.poll(() => gateway(tokens.access_token), REFUSED_WITHIN).toBe("401 ERR_TOKEN_REVOKED");
+    await refused(
+      operator.cli("oidc-client", "show", "--id", created.client_id),
+      /refused \(404 not_found\): no such browser client/,
+    );
+  });
+});

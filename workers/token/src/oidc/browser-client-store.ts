@@ -1,0 +1,165 @@
+import { and, eq, isNotNull, isNull } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { OIDC_SCOPE } from "../../../../shared/contracts/oidc.ts";
+import {
+  oidcAccessToken,
+  oidcClient,
+  oidcClientResource,
+  oidcConsent,
+  oidcRefreshToken,
+  oidcResource,
+} from "../../../../shared/db/auth-schema.ts";
+import {
+  BrowserClientInputError,
+  type BrowserClientView,
+  browserClientView,
+} from "../../../../shared/oidc/browser-clients.ts";
+
+/**
+ * An operator's changes to a registered browser client, written in the rows
+ * Better Auth's oauth-provider reads at every request (no cache: the plugin's
+ * `cachedTrustedClients` and `cachedResources` are off), so each change holds
+ * from the next authorization on. Registration itself: shared/oidc/browser-clients.ts.
+ */
+export interface BrowserClientChanges {
+  name?: string;
+  redirectUris?: string[];
+  scopes?: string[];
+  resources?: string[];
+  disabled?: boolean;
+}
+
+type Row = typeof oidcClient.$inferSelect;
+
+/**
+ * The operator-registered client with this id, or undefined. A client known
+ * by its Client ID Metadata Document (an MCP client, `client_discovery_id`
+ * set) is its document's to describe, not the operator's to edit.
+ */
+export async function findBrowserClient(
+  db: D1Database,
+  clientId: string,
+): Promise<{ row: Row; view: BrowserClientView } | undefined> {
+  const orm = drizzle(db);
+  const [rows, links] = await orm.batch([
+    orm
+      .select()
+      .from(oidcClient)
+      .where(and(eq(oidcClient.clientId, clientId), isNull(oidcClient.clientDiscoveryId))),
+    orm
+      .select({ resourceId: oidcClientResource.resourceId })
+      .from(oidcClientResource)
+      .where(eq(oidcClientResource.clientId, clientId)),
+  ]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    row,
+    view: browserClientView(
+      row,
+      links.map((l) => l.resourceId),
+    ),
+  };
+}
+
+/** Writes the changes in one batch: the row and its RFC 8707 resource links together, or nothing. */
+export async function updateBrowserClient(db: D1Database, clientId: string, changes: BrowserClientChanges) {
+  // OIDC Core §3.1.2.1: an authentication request must carry `openid`; a client without it could sign no one in.
+  if (changes.scopes && !changes.scopes.includes(OIDC_SCOPE.openid)) {
+    throw new BrowserClientInputError("scope: must include openid");
+  }
+  const orm = drizzle(db);
+  const now = new Date();
+  const resources = changes.resources;
+  const statements = [
+    orm
+      .update(oidcClient)
+      .set({
+        updatedAt: now,
+        ...(changes.name !== undefined ? { name: changes.name } : {}),
+        ...(changes.redirectUris !== undefined ? { redirectUris: changes.redirectUris } : {}),
+        ...(changes.scopes !== undefined ? { scopes: changes.scopes } : {}),
+        ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}),
+      })
+      .where(eq(oidcClient.clientId, clientId)),
+    ...(resources === undefined
+      ? []
+      : [
+          ...resources.map((identifier) =>
+            orm
+              .insert(oidcResource)
+              .values({ id: crypto.randomUUID(), identifier, name: identifier, createdAt: now, updatedAt: now })
+              .onConflictDoNothing(),
+          ),
+          orm.delete(oidcClientResource).where(eq(oidcClientResource.clientId, clientId)),
+          ...resources.map((identifier) =>
+            orm
+              .insert(oidcClientResource)
+              .values({ id: crypto.randomUUID(), clientId, resourceId: identifier, createdAt: now }),
+          ),
+        ]),
+  ];
+  await orm.batch(statements as unknown as Parameters<typeof orm.batch>[0]);
+}
+
+/** Replaces the secret's hash: the old secret is refused from the next token request on. */
+export async function setBrowserClientSecret(db: D1Database, clientId: string, secretHash: string): Promise<void> {
+  await drizzle(db)
+    .update(oidcClient)
+    .set({ clientSecret: secretHash, updatedAt: new Date() })
+    .where(eq(oidcClient.clientId, clientId));
+}
+
+/**
+ * The orgs the client was authorized for: each consent, refresh token and
+ * opaque access token carries its org as `reference_id`
+ * (workers/authn/src/auth/plugins/oauth-provider.ts, `consentReferenceId`),
+ * and every JWT access token it got was minted for one of them.
+ */
+export async function browserClientOrgs(db: D1Database, clientId: string): Promise<string[]> {
+  const orm = drizzle(db);
+  const [consents, refreshes, accesses] = await orm.batch([
+    orm
+      .selectDistinct({ orgId: oidcConsent.referenceId })
+      .from(oidcConsent)
+      .where(and(eq(oidcConsent.clientId, clientId), isNotNull(oidcConsent.referenceId))),
+    orm
+      .selectDistinct({ orgId: oidcRefreshToken.referenceId })
+      .from(oidcRefreshToken)
+      .where(and(eq(oidcRefreshToken.clientId, clientId), isNotNull(oidcRefreshToken.referenceId))),
+    orm
+      .selectDistinct({ orgId: oidcAccessToken.referenceId })
+      .from(oidcAccessToken)
+      .where(and(eq(oidcAccessToken.clientId, clientId), isNotNull(oidcAccessToken.referenceId))),
+  ]);
+  const orgIds = [...consents, ...refreshes, ...accesses].map((r) => r.orgId).filter((o): o is string => !!o);
+  return [...new Set(orgIds)].sort();
+}
+
+/**
+ * Ends the client's tokens at the provider in one batch: every refresh token
+ * marked revoked (a refresh is then refused, RFC 6749 §5.2) and every opaque
+ * access token deleted (userinfo and introspection stop accepting it).
+ */
+export async function endBrowserClientTokens(db: D1Database, clientId: string): Promise<void> {
+  const orm = drizzle(db);
+  await orm.batch([
+    orm
+      .update(oidcRefreshToken)
+      .set({ revoked: new Date() })
+      .where(and(eq(oidcRefreshToken.clientId, clientId), isNull(oidcRefreshToken.revoked))),
+    orm.delete(oidcAccessToken).where(eq(oidcAccessToken.clientId, clientId)),
+  ]);
+}
+
+/** Removes the client and everything of it the provider keeps, in one batch. */
+export async function deleteBrowserClient(db: D1Database, clientId: string): Promise<void> {
+  const orm = drizzle(db);
+  await orm.batch([
+    orm.delete(oidcAccessToken).where(eq(oidcAccessToken.clientId, clientId)),
+    orm.delete(oidcRefreshToken).where(eq(oidcRefreshToken.clientId, clientId)),
+    orm.delete(oidcConsent).where(eq(oidcConsent.clientId, clientId)),
+    orm.delete(oidcClientResource).where(eq(oidcClientResource.clientId, clientId)),
+    orm.delete(oidcClient).where(eq(oidcClient.clientId, clientId)),
+  ]);
+}
