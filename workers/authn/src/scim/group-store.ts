@@ -13,7 +13,14 @@ import { ScimError } from "../../../../shared/errors/scim.ts";
 import { orUnavailable } from "./deprovision.ts";
 import type { ListQuery } from "./query.ts";
 import type { GroupState, StoredGroup } from "./resources.ts";
-import { currentRoles, projectRoles, type RoleChange, revokeChangedRoles } from "./roles.ts";
+import {
+  currentRoles,
+  projectRoles,
+  type RoleChange,
+  revokeChangedRoles,
+  revokeRoles,
+  rolesMayChange,
+} from "./roles.ts";
 import { uniquely } from "./user-store.ts";
 
 export const GROUP_FILTERS: Readonly<Record<string, string>> = {
@@ -135,8 +142,9 @@ function insertMembers(db: DrizzleD1Database, orgId: string, groupId: string, id
 
 /**
  * Writes a group's next state (`current` undefined: a new group; `next`
- * undefined: deleted) with its role projection, then revokes the tokens of
- * everyone whose role changed.
+ * undefined: deleted) with its role projection, revoking the tokens of
+ * everyone whose role it may change before it and of everyone whose role
+ * changed after it.
  */
 export async function writeGroup(
   env: AuthnEnv,
@@ -150,6 +158,8 @@ export async function writeGroup(
   const affected = [...new Set([...(current?.memberIds ?? []), ...(next?.memberIds ?? [])])];
   const before: RoleChange[] = [];
   for (const slice of slices(affected)) before.push(...(await currentRoles(db, orgId, slice).all()));
+  // Before the write (a failure changes nothing) and after it (scim/roles.ts).
+  await orUnavailable(() => revokeRoles(env, orgId, rolesMayChange(current, next, before)));
   const now = new Date();
   const group = next
     ? current

@@ -16,7 +16,13 @@
  * the groups.
  * Each person whose role changed has their tokens in the org cut off
  * (revocation/membership-revocation.ts) before the answer: their tokens
- * carry the old role.
+ * carry the old role. Before the write too, for everyone whose role it may
+ * change (rolesMayChange), as the admin API and Better Auth's hooks record a
+ * role change: were the only record the one after the write, a write whose
+ * revocation failed (503) would leave the new role in place, and the
+ * directory's retry — finding nothing left to change — would answer 200
+ * with the demoted admin's tokens still carrying `admin`. Now a failure
+ * before the write changes nothing.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
@@ -59,6 +65,36 @@ export function projectRoles(db: DrizzleD1Database, orgId: string, userIds: stri
     .returning({ userId: member.userId, role: member.role });
 }
 
+/** The role a group of this name grants, if any. */
+function grantedRole(displayName: string | undefined): string | undefined {
+  return displayName === undefined ? undefined : GROUP_ROLES[displayName.toLowerCase()];
+}
+
+/**
+ * Everyone whose role a group write may change, among `before` (the
+ * affected people's roles now): none if the group grants no role before or
+ * after it; if it grants the same role before and after, those who join or
+ * leave it; otherwise (created, deleted or renamed into or out of a role's
+ * name) all its members before and after. Only roles the projection may
+ * overwrite count: an owner's never changes. Someone whose role another
+ * group keeps is included too; their tokens are cut off for nothing, which
+ * costs them a new token, not access.
+ */
+export function rolesMayChange(
+  current: { displayName: string; memberIds: readonly string[] } | undefined,
+  next: { displayName: string; memberIds: readonly string[] } | undefined,
+  before: readonly RoleChange[],
+): RoleChange[] {
+  const was = grantedRole(current?.displayName);
+  const will = grantedRole(next?.displayName);
+  if (was === undefined && will === undefined) return [];
+  const old = new Set(current?.memberIds ?? []);
+  const now = new Set(next?.memberIds ?? []);
+  const candidates = was === will ? [...old, ...now].filter((id) => old.has(id) !== now.has(id)) : [...old, ...now];
+  const ids = new Set(candidates);
+  return before.filter(({ userId, role }) => ids.has(userId) && PROJECTED_ROLES.includes(role));
+}
+
 /**
  * Cuts off the tokens of everyone whose role the projection changed: one
  * `subject` revocation each in the org, as revocation/membership-revocation.ts
@@ -73,9 +109,17 @@ export async function revokeChangedRoles(
   after: RoleChange[],
 ): Promise<void> {
   const was = new Map(before.map((r) => [r.userId, r.role]));
-  const changed = after.filter(({ userId, role }) => was.get(userId) !== role);
+  await revokeRoles(
+    env,
+    orgId,
+    after.filter(({ userId, role }) => was.get(userId) !== role),
+  );
+}
+
+/** One `subject` revocation in the org for each of these people, all sent at once; a failure throws (503). */
+export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly RoleChange[]): Promise<void> {
   await recordAllOrRefuse(
     env,
-    changed.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: "scim-role-changed" })),
+    people.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: "scim-role-changed" })),
   );
 }

@@ -1,0 +1,67 @@
+// A SCIM demotion records its revocation before the write as well as after
+// it: recorded only after, a write whose revocation failed (503) kept the
+// new role, and the directory's retry, finding nothing left to change,
+// answered 200 with the demoted admin's tokens still carrying `admin`.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
+
+async function role(orgId: string, userId: string) {
+  const row = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ? AND user_id = ?")
+    .bind(orgId, userId)
+    .first<{ role: string }>();
+  return row?.role;
+}
+
+/**
+ * An org admin through the directory's `admin` Group, written as SCIM
+ * writes them, whose id is longer than the org's object takes (256
+ * characters, workers/org-state/src/org-state.ts): no revocation of them can
+ * be recorded. A real refusal of the real object, not a stand-in.
+ */
+async function unrevocableAdmin(orgId: string) {
+  const userId = `${crypto.randomUUID()}${"0".repeat(300)}`;
+  const groupId = crypto.randomUUID();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
+      userId,
+      `${crypto.randomUUID()}@corp.example`,
+      now,
+      now,
+    ),
+    env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
+    ).bind(crypto.randomUUID(), orgId, userId, now),
+    env.DB.prepare(
+      "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+    ).bind(userId, orgId, userId, userId, now, now),
+    env.DB.prepare(
+      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, 'Admin', 'admin', ?, ?)",
+    ).bind(groupId, orgId, now, now),
+    env.DB.prepare("INSERT INTO scim_group_member (group_id, user_id, created_at) VALUES (?, ?, ?)").bind(
+      groupId,
+      userId,
+      now,
+    ),
+  ]);
+  return { userId, groupId };
+}
+
+describe("a SCIM role change whose revocation cannot be recorded", { timeout: 30_000 }, () => {
+  it("changes nothing: 503, the admin keeps the group and the role until it can be", async () => {
+    const { orgId, token } = await scimOrg();
+    const { userId, groupId } = await unrevocableAdmin(orgId);
+    const removed = await scim("PATCH", `/Groups/${groupId}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: "replace", path: "members", value: [] }],
+    });
+    expect(removed.status).toBe(503);
+    expect(await removed.json()).toEqual(scimError(503, undefined, "the revocation could not be recorded; try again"));
+    expect(await role(orgId, userId)).toBe("admin");
+    const group = await env.DB.prepare("SELECT count(*) AS n FROM scim_group_member WHERE group_id = ?")
+      .bind(groupId)
+      .first<{ n: number }>();
+    expect(group?.n).toBe(1);
+  });
+});
