@@ -131,7 +131,10 @@ export async function revoke(c: ConsoleContext) {
 /** GET /console/orgs/{org}/revocations/stream: the admin API's event stream, passed through for EventSource. */
 export async function revocationStream(c: ConsoleContext) {
   const org = c.req.param("org") ?? "";
-  const after = /^\d{1,15}$/.test(c.req.query("after") ?? "") ? c.req.query("after") : "0";
+  // EventSource reconnects with Last-Event-ID, the last seq it received: resuming from it, not from the
+  // page's `after`, adds no row twice (the org's object ends a subscription with its credential, and the
+  // console's is checked again every minute: docs/revocation.md).
+  const after = [c.req.header("last-event-id"), c.req.query("after")].find((v) => /^\d{1,15}$/.test(v ?? "")) ?? "0";
   const response = await adminFetch(
     c,
     c.var.caller.sessionToken,
