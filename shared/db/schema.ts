@@ -58,6 +58,28 @@ export const sessionOrg = sqliteTable(
   },
   (table) => [primaryKey({ columns: [table.sessionId, table.orgId] })],
 );
+
+/**
+ * Every organization a browser OpenID client (oidc_client) has been issued
+ * an access token for. Written by the issuer before it signs each one
+ * (workers/token/src/oidc/sign-browser-token.ts), so disabling or deleting
+ * the client can revoke its JWT access tokens in each of those orgs'
+ * Durable Objects (workers/token/src/admin/oidc-client-cutoff.ts). The
+ * provider's own rows (consents, refresh tokens) name the org too, but a
+ * person can delete their consent, and a grant without `offline_access`
+ * leaves no refresh token: a revocation must not depend on either.
+ * Deliberately no foreign key: the rows outlive the client until its
+ * revocations are recorded.
+ */
+export const oidcClientOrg = sqliteTable(
+  "oidc_client_org",
+  {
+    clientId: text("client_id").notNull(),
+    orgId: text("org_id").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.clientId, table.orgId] })],
+);
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
 export * from "./client-registration-schema.ts";

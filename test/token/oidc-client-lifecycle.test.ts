@@ -256,6 +256,20 @@ describe("disabling a browser client", { timeout: 60_000 }, () => {
     });
   });
 
+  it("revokes a JWT whose org no consent or refresh token names any more: the issuer recorded it before signing", async () => {
+    const token = await adminToken();
+    const { person, client, tokens } = await oidc.issuedTokens();
+    // The person deleted their consent; a grant without offline_access leaves no refresh token.
+    await env.DB.batch(
+      ["oidc_consent", "oidc_refresh_token", "oidc_access_token"].map((table) =>
+        env.DB.prepare(`DELETE FROM ${table} WHERE client_id = ?`).bind(client.clientId),
+      ),
+    );
+    expect((await patch(client.clientId, token, { disabled: true })).status).toBe(200);
+    expect(await clientRevocations(person.orgId)).toContain(client.clientId);
+    expect(await revokedAtGateway(tokens.access_token)).toBe(true);
+  });
+
   it("enabling it again lets people sign in anew; the ended refresh token stays ended", async () => {
     const token = await adminToken();
     const { person, client, tokens } = await oidc.issuedTokens();

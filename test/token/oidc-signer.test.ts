@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { userinfoAudience } from "../../shared/contracts/oidc.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
+import { recordBrowserClientOrg } from "../../workers/token/src/oidc/browser-client-store.ts";
 import { signBrowserToken } from "../../workers/token/src/oidc/sign-browser-token.ts";
 
 const config = tokenConfig(env);
@@ -27,7 +28,19 @@ function accessClaims(overrides: Record<string, unknown> = {}) {
 }
 
 function sign(kind: "access_token" | "id_token", claims: Record<string, unknown>) {
-  return signBrowserToken(keyStore(env, config), config, { kind, claims });
+  return signBrowserToken(keyStore(env, config), config, { kind, claims }, BINDINGS);
+}
+
+const BINDINGS = {
+  registeredAudiences: async () => [],
+  recordClientOrg: (clientId: string, orgId: string) => recordBrowserClientOrg(env.DB, clientId, orgId),
+};
+
+async function recordedOrgs(clientId: string): Promise<string[]> {
+  const { results } = await env.DB.prepare("SELECT org_id FROM oidc_client_org WHERE client_id = ?")
+    .bind(clientId)
+    .all<{ org_id: string }>();
+  return results.map((r) => r.org_id);
 }
 
 describe("TokenService.signBrowserToken: the issuer signs only what it issues", () => {
@@ -35,6 +48,17 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
     const result = await sign("access_token", accessClaims());
     expect(result.ok).toBe(true);
     if (result.ok) expect(decodeProtectedHeader(result.token)).toMatchObject({ alg: "ES256", typ: "at+jwt" });
+  });
+
+  it("records the client's org before it signs, so disabling the client knows where to revoke; a refusal records nothing", async () => {
+    const clientId = accessClaims().client_id as string;
+    const orgId = `org-${crypto.randomUUID()}`;
+    expect((await sign("access_token", accessClaims({ org_id: orgId }))).ok).toBe(true);
+    expect((await sign("access_token", accessClaims({ org_id: orgId }))).ok).toBe(true);
+    expect(await recordedOrgs(clientId)).toContain(orgId);
+    const refusedOrg = `org-${crypto.randomUUID()}`;
+    expect((await sign("access_token", accessClaims({ org_id: refusedOrg, act: { sub: "x" } }))).ok).toBe(false);
+    expect(await recordedOrgs(clientId)).not.toContain(refusedOrg);
   });
 
   const refusals: [string, Record<string, unknown>, string][] = [

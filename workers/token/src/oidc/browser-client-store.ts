@@ -9,6 +9,7 @@ import {
   oidcRefreshToken,
   oidcResource,
 } from "../../../../shared/db/auth-schema.ts";
+import { oidcClientOrg } from "../../../../shared/db/schema.ts";
 import {
   BrowserClientInputError,
   type BrowserClientView,
@@ -111,14 +112,25 @@ export async function setBrowserClientSecret(db: D1Database, clientId: string, s
 }
 
 /**
- * The orgs the client was authorized for: each consent, refresh token and
- * opaque access token carries its org as `reference_id`
- * (workers/authn/src/auth/plugins/oauth-provider.ts, `consentReferenceId`),
- * and every JWT access token it got was minted for one of them.
+ * Records, before an access token for the org is signed, that the client
+ * holds one (`oidc_client_org`; once per pair: the row is never updated).
+ */
+export async function recordBrowserClientOrg(db: D1Database, clientId: string, orgId: string): Promise<void> {
+  await drizzle(db).insert(oidcClientOrg).values({ clientId, orgId, createdAt: new Date() }).onConflictDoNothing();
+}
+
+/**
+ * The orgs the client was authorized for: every org the issuer signed it an
+ * access token for (`oidc_client_org`, written before each signature, which
+ * neither the person nor the client can remove), and, for a grant that has
+ * yielded no access token yet, each consent, refresh token and opaque access
+ * token, which carry their org as `reference_id`
+ * (workers/authn/src/auth/plugins/oauth-provider.ts, `consentReferenceId`).
  */
 export async function browserClientOrgs(db: D1Database, clientId: string): Promise<string[]> {
   const orm = drizzle(db);
-  const [consents, refreshes, accesses] = await orm.batch([
+  const [minted, consents, refreshes, accesses] = await orm.batch([
+    orm.select({ orgId: oidcClientOrg.orgId }).from(oidcClientOrg).where(eq(oidcClientOrg.clientId, clientId)),
     orm
       .selectDistinct({ orgId: oidcConsent.referenceId })
       .from(oidcConsent)
@@ -132,7 +144,9 @@ export async function browserClientOrgs(db: D1Database, clientId: string): Promi
       .from(oidcAccessToken)
       .where(and(eq(oidcAccessToken.clientId, clientId), isNotNull(oidcAccessToken.referenceId))),
   ]);
-  const orgIds = [...consents, ...refreshes, ...accesses].map((r) => r.orgId).filter((o): o is string => !!o);
+  const orgIds = [...minted, ...consents, ...refreshes, ...accesses]
+    .map((r) => r.orgId)
+    .filter((o): o is string => !!o);
   return [...new Set(orgIds)].sort();
 }
 
@@ -161,5 +175,7 @@ export async function deleteBrowserClient(db: D1Database, clientId: string): Pro
     orm.delete(oidcConsent).where(eq(oidcConsent.clientId, clientId)),
     orm.delete(oidcClientResource).where(eq(oidcClientResource.clientId, clientId)),
     orm.delete(oidcClient).where(eq(oidcClient.clientId, clientId)),
+    // Its revocations were recorded before this (admin/oidc-client-cutoff.ts).
+    orm.delete(oidcClientOrg).where(eq(oidcClientOrg.clientId, clientId)),
   ]);
 }

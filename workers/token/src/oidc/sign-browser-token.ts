@@ -40,7 +40,7 @@ export async function signBrowserToken(
   keys: KeyStore,
   config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
   request: BrowserTokenSigningRequest,
-  registeredAudiences: RegisteredAudiences = async () => [],
+  bindings: { registeredAudiences: RegisteredAudiences; recordClientOrg: RecordClientOrg },
 ): Promise<BrowserTokenSigningResult> {
   try {
     const claims = request?.claims;
@@ -54,8 +54,10 @@ export async function signBrowserToken(
 
     let typ: string;
     if (request.kind === "access_token") {
-      checkAccessTokenClaims(claims, config, await orgServers(claims, registeredAudiences));
+      checkAccessTokenClaims(claims, config, await orgServers(claims, bindings.registeredAudiences));
       if (exp - iat > MAX_ACCESS_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
+      // Before the signature exists: whoever disables the client then knows every org to revoke it in.
+      await bindings.recordClientOrg(claims.client_id as string, claims.org_id as string);
       typ = JWT_TYP.accessToken;
     } else if (request.kind === "id_token") {
       // OIDC Core §2: `aud` is the client the person signed in to.
@@ -76,6 +78,13 @@ export async function signBrowserToken(
     throw error;
   }
 }
+
+/**
+ * Records that the client holds access tokens for the org (D1
+ * `oidc_client_org`, oidc/browser-client-store.ts); a failure throws, and
+ * nothing is signed.
+ */
+export type RecordClientOrg = (clientId: string, orgId: string) => Promise<void>;
 
 /** The MCP servers among `audiences` that the org has registered and active (mcp/audiences.ts). */
 export type RegisteredAudiences = (orgId: string, audiences: readonly string[]) => Promise<string[]>;

@@ -13,6 +13,7 @@ import { tokenConfig } from "../config.ts";
 import { databaseJwks } from "../keys/jwks.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { registeredMcpAudiences } from "../mcp/audiences.ts";
+import { recordBrowserClientOrg } from "../oidc/browser-client-store.ts";
 import { browserTokenIssuedEvent, signBrowserToken } from "../oidc/sign-browser-token.ts";
 import { exchangeSession } from "../sessions/exchange-session.ts";
 import { tokenServiceFailure, tokenServiceSuccess } from "../tokens/token-response.ts";
@@ -56,9 +57,10 @@ export class TokenService extends WorkerEntrypoint<TokenEnv> implements TokenSer
 
   async signBrowserToken(request: BrowserTokenSigningRequest): Promise<BrowserTokenSigningResult> {
     const config = tokenConfig(this.env);
-    const result = await signBrowserToken(keyStore(this.env, config), config, request, (orgId, audiences) =>
-      registeredMcpAudiences(this.env.DB, config, orgId, audiences),
-    );
+    const result = await signBrowserToken(keyStore(this.env, config), config, request, {
+      registeredAudiences: (orgId, audiences) => registeredMcpAudiences(this.env.DB, config, orgId, audiences),
+      recordClientOrg: (clientId, orgId) => recordBrowserClientOrg(this.env.DB, clientId, orgId),
+    });
     if (result.ok && request.kind === "access_token") {
       this.ctx.waitUntil(recordAuditInBackground(this.env, browserTokenIssuedEvent(request.claims)));
     }
