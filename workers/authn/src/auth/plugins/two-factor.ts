@@ -77,6 +77,10 @@ export function needsSecondFactor(path: string): boolean {
 export const TWO_FACTOR_CHALLENGE_SECONDS = 5 * 60;
 /** Days a device stays trusted after "trust this device" (Better Auth's `trustDeviceMaxAge`). */
 export const TRUSTED_DEVICE_DAYS = 30;
+/** How Better Auth names a trusted device's verification row (`trust-device-<random>`). */
+const TRUST_DEVICE_PREFIX = "trust-device-";
+/** Better Auth's endpoint that turns the second factor off. */
+const DISABLE_PATH = "/two-factor/disable";
 
 /**
  * TOTP second factor (RFC 6238: SHA-1, 6 digits, 30 s) with backup codes and
@@ -134,6 +138,30 @@ export function twoFactorPlugin(issuer: string) {
     if (current) await markSecondFactor(store, current);
   });
 
+  /**
+   * Turning the second factor off forgets every device it trusted. Better
+   * Auth forgets only the one whose cookie the request carries: any other
+   * device trusted before (a thief's, say, that once passed the old factor)
+   * skipped the new factor once it was on again, with the password alone,
+   * for the rest of TRUSTED_DEVICE_DAYS. A trusted device is a
+   * `trust-device-*` verification row whose value is the person's id
+   * (better-auth/dist/plugins/two-factor/verify-two-factor.mjs).
+   */
+  const forgetTrustedDevices = createAuthMiddleware(async (ctx) => {
+    const returned = ctx.context.returned;
+    if (!returned || typeof returned !== "object" || isAPIError(returned)) return;
+    if ((returned as Record<string, unknown>).status !== true) return;
+    const userId = ctx.context.session?.user.id;
+    if (!userId) return;
+    await ctx.context.adapter.deleteMany({
+      model: "verification",
+      where: [
+        { field: "value", value: userId },
+        { field: "identifier", operator: "starts_with", value: TRUST_DEVICE_PREFIX },
+      ],
+    });
+  });
+
   return {
     ...plugin,
     hooks: {
@@ -143,7 +171,11 @@ export function twoFactorPlugin(issuer: string) {
           handler: refuseUnverifiedSession,
         },
       ],
-      after: [...plugin.hooks.after, { matcher: () => true, handler: markVerifiedSession }],
+      after: [
+        ...plugin.hooks.after,
+        { matcher: () => true, handler: markVerifiedSession },
+        { matcher: (context: { path?: string }) => context.path === DISABLE_PATH, handler: forgetTrustedDevices },
+      ],
     },
   };
 }
