@@ -1,8 +1,17 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { liveDelegationGrants } from "../../workers/token/src/grants/delegation-grants.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg, clientToken } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
-import { delegationParams, exchange, registerAgent, seedMember, userToken } from "./token-exchange-fixtures.ts";
+import {
+  delegationParams,
+  exchange,
+  grantDelegation,
+  registerAgent,
+  seedMember,
+  userToken,
+} from "./token-exchange-fixtures.ts";
 
 interface GrantView {
   id: string;
@@ -76,6 +85,32 @@ describe("admin API: an org's delegation grants", () => {
       await adminRequest("DELETE", `${grantsPath(orgId)}/${grant.id}`, { token })
     ).json()) as GrantView;
     expect(again.revoked_at).toBe(first.revoked_at);
+  });
+
+  it("a grant does not outlive the membership it was given in: removed and added back, the person's agent acts for them only under a new grant", async () => {
+    const { orgId, userId, agent } = await setup();
+    await grantDelegation(orgId, userId, agent);
+    const attempt = async () =>
+      exchange(agent, delegationParams(await userToken(orgId, userId), await clientToken(agent)));
+    expect((await attempt()).status).toBe(200);
+
+    // Removed from the org, then a member again: a new membership, later than the grant.
+    await env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?").bind(orgId, userId).run();
+    await env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
+    )
+      .bind(`m-again-${crypto.randomUUID()}`, orgId, userId, Date.now() + 1)
+      .run();
+    await expectOAuthError(await attempt(), 400, "invalid_request");
+    // The read an exchange makes when its client's statement did not bring the grants, and the jwt-bearer grant's.
+    const parties = { orgId, subject: userId, actorClientId: agent.clientId };
+    expect(await liveDelegationGrants(env.DB, parties, new Date())).toEqual([]);
+
+    // Consent given again, within this membership: honoured.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await grantDelegation(orgId, userId, agent);
+    expect((await attempt()).status).toBe(200);
+    expect(await liveDelegationGrants(env.DB, parties, new Date())).toHaveLength(1);
   });
 
   it("400 invalid_body for an unknown field, a missing or foreign subject, another org's client, an unknown scope, a non-URI audience, a past expiry", async () => {

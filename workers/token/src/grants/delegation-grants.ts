@@ -1,5 +1,6 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { member } from "../../../../shared/db/auth-schema.ts";
 import { delegationGrant, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { preparedPerDatabase } from "../clients/prepared-query.ts";
@@ -103,7 +104,22 @@ function isBetter(candidate: HonouredDelegation, best: HonouredDelegation): bool
   return (candidate.notAfter ?? Number.POSITIVE_INFINITY) > (best.notAfter ?? Number.POSITIVE_INFINITY);
 }
 
-/** The org's live grants (active, not expired at `now`) of this subject to this actor client. */
+/**
+ * A grant lives only within the membership it was given in: the subject is
+ * a member of the grant's org now, and has been since before the grant was
+ * made. A person removed from the org leaves their grants behind (nothing
+ * marks them revoked, and a removal must not depend on finding them);
+ * re-added later, they are a new `member` row, and what they consented to
+ * as a member before does not come back with them.
+ */
+const withinItsMembership = sql`exists (
+  select 1 from ${member}
+  where ${member.organizationId} = ${delegationGrant.orgId}
+    and ${member.userId} = ${delegationGrant.subject}
+    and ${member.createdAt} <= ${delegationGrant.createdAt}
+)`;
+
+/** The org's live grants (active, not expired at `now`, within the subject's membership) of this subject to this actor client. */
 export async function liveDelegationGrants(
   db: D1Database,
   query: DelegationParties,
@@ -131,6 +147,7 @@ const liveGrantsQuery = preparedPerDatabase((db) =>
         eq(delegationGrant.actorClientId, sql.placeholder("actorClientId")),
         eq(delegationGrant.status, "active"),
         or(isNull(delegationGrant.expiresAt), gt(delegationGrant.expiresAt, sql.placeholder("now"))),
+        withinItsMembership,
       ),
     )
     .prepare(),
@@ -159,6 +176,7 @@ export const liveGrantsToClientColumn = sql<string>`(
     and ${delegationGrant.actorClientId} = ${oauthClient.clientId}
     and ${delegationGrant.status} = 'active'
     and (${delegationGrant.expiresAt} is null or ${delegationGrant.expiresAt} > ${sql.placeholder("grantsNow")})
+    and ${withinItsMembership}
 )`;
 
 /** liveGrantsToClientColumn's value as grants; anything but an array of rows is none. */
