@@ -196,6 +196,14 @@ describe("host bootstrap", () => {
     await expectRefusal(await redeem(wrongAud), 400, "invite_invalid");
   });
 
+  it("refuses an invite whose org was deleted since with invite_invalid, and creates nothing", async () => {
+    const { invite: jwt, claims } = await invite();
+    await env.DB.prepare("DELETE FROM organization WHERE id = ?").bind(claims.org_id).run();
+    await expectRefusal(await redeem(jwt), 400, "invite_invalid");
+    expect(await clientsOf(claims.org_id)).toEqual([]);
+    expect((await inviteRow(claims.jti))?.redeemed_at).toBeNull();
+  });
+
   it("refuses a well-signed invite that was never issued (no row) with invite_invalid", async () => {
     const jwt = await signInvite(issuerKeys(), inviteClaims());
     await expectRefusal(await redeem(jwt), 400, "invite_invalid");

@@ -3,6 +3,7 @@ import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from "drizzl
 import { drizzle } from "drizzle-orm/d1";
 import type { JWK } from "jose";
 import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
+import { organization } from "../../../../shared/db/auth-schema.ts";
 import { hostInvite, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { HostBootstrapError } from "./errors.ts";
 
@@ -27,7 +28,10 @@ export interface Redemption {
  * Redeems an invite and registers its host's client, atomically, in one D1
  * batch (a transaction on D1's one primary):
  *
- * 1. ONE conditional UPDATE: `redeemed_at IS NULL AND expires_at > now`.
+ * 1. ONE conditional UPDATE: `redeemed_at IS NULL AND expires_at > now`,
+ *    and the invite's org still exists (a deleted org's invite makes no
+ *    client: its clients are refused anyway, clients/registry.ts, and a
+ *    host should hear so at bootstrap, not at its first token).
  *    SQLite applies writes one at a time, so of any number of concurrent
  *    attempts exactly one finds the invite unredeemed and marks it with its
  *    own client id; every other attempt's UPDATE matches no row.
@@ -53,6 +57,7 @@ export async function redeemInvite(db: D1Database, redemption: Redemption): Prom
           eq(hostInvite.orgId, redemption.orgId),
           isNull(hostInvite.redeemedAt),
           gt(hostInvite.expiresAt, redemption.now),
+          sql`exists (select 1 from ${organization} where ${organization.id} = ${hostInvite.orgId})`,
         ),
       )
       .returning(),
@@ -100,6 +105,12 @@ export async function redemptionRefusal(
   if (!row || row.orgId !== attempt.orgId) {
     return new HostBootstrapError("invite_invalid", "no such invite (never issued, or withdrawn)");
   }
+  const org = await drizzle(db)
+    .select({ id: organization.id })
+    .from(organization)
+    .where(eq(organization.id, row.orgId))
+    .get();
+  if (!org) return new HostBootstrapError("invite_invalid", "the invite's organization no longer exists");
   if (row.redeemedAt) return new HostBootstrapError("invite_already_used", "the invite has already been redeemed");
   return new HostBootstrapError("invite_expired", "the invite has expired");
 }
