@@ -20,6 +20,19 @@ const SUBSCRIBER_TAG = "revocation-subscriber";
 /** The tag of gateways' push channels (workers/gateway/src/trust/revocation-channel.ts). */
 const GATEWAY_TAG = "gateway-channel";
 
+/**
+ * Live subscribers (WebSocket and SSE together, gateway channels apart) one
+ * org's object holds at most. Any client of the org holding
+ * `revocations:read` may open a stream, and each costs a frame per
+ * revocation in the object's one synchronous fan-out (an SSE one also its
+ * memory and keeping the object awake), while a Durable Object accepts a
+ * bounded number of WebSockets in all (32,768), gateway channels included:
+ * unbounded, one client's connections slowed every revoke and could leave
+ * no room for the gateways' push channels. A service needs one stream, an
+ * operator a few; past this the connect is 429 rate_limited.
+ */
+export const MAX_REVOCATION_SUBSCRIBERS = 100;
+
 /** The object's versions as a channel starts from them. */
 export interface ObjectVersions {
   version: number;
@@ -85,6 +98,11 @@ export class RevocationSubscribers {
     if (credential === null) return httpErrorResponse("invalid_body", "malformed subscriber credential");
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) return this.connectGateway(position);
+    if (this.ctx.getWebSockets(SUBSCRIBER_TAG).length + this.sseWriters.size >= MAX_REVOCATION_SUBSCRIBERS) {
+      return httpErrorResponse("rate_limited", "too many live revocation subscribers for this org; retry later", {
+        "retry-after": "60",
+      });
+    }
     if (upgrade) {
       const { 0: client, 1: server } = new WebSocketPair();
       this.ctx.acceptWebSocket(server, [SUBSCRIBER_TAG]);
@@ -98,6 +116,11 @@ export class RevocationSubscribers {
       const writer = writable.getWriter();
       this.backlog(position, (message) => this.writeEvent(writer, message));
       this.sseWriters.set(writer, credential);
+      // A reader that went away cancels the stream: its slot is freed then, not at the next event.
+      writer.closed.then(
+        () => this.sseWriters.delete(writer),
+        () => this.sseWriters.delete(writer),
+      );
       return new Response(readable, {
         headers: { "content-type": "text/event-stream", "cache-control": "no-store" },
       });
