@@ -1,4 +1,3 @@
-import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { adminAudience } from "../../shared/contracts/endpoints.ts";
@@ -8,6 +7,7 @@ import { generateDpopKey } from "../lib/dpop.ts";
 import { CliError } from "../lib/errors.ts";
 import { CHECKOUT_ROOT, type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
+import { writePrivateFile } from "../lib/private-file.ts";
 import { saveOperator } from "../lib/profile.ts";
 import { runWrangler } from "../lib/wrangler.ts";
 import { normaliseEmail, operatorBootstrapStatements } from "../operator/bootstrap-sql.ts";
@@ -72,7 +72,7 @@ export function registerOperatorCommands(program: Command): void {
       now: Date.now(),
     });
     if (options.sqlOut) {
-      writeFileSync(options.sqlOut, `${statements.map((s) => `${s};`).join("\n")}\n`, { mode: 0o600 });
+      writePrivateFile(options.sqlOut, `${statements.map((s) => `${s};`).join("\n")}\n`);
     } else {
       const target = options.remote ? ["--remote", "--yes"] : ["--local", "--persist-to", options.persistTo];
       runWrangler(["d1", "execute", "DB", ...target, "-c", options.config, "--command", statements.join("; ")]);

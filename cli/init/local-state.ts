@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
   DERIVED_SECRETS,
@@ -11,6 +11,7 @@ import {
 } from "../../scripts/workers.mjs";
 import { CliError } from "../lib/errors.ts";
 import { CHECKOUT_ROOT } from "../lib/options.ts";
+import { writePrivateFile } from "../lib/private-file.ts";
 import { runWrangler } from "../lib/wrangler.ts";
 import type { Progress } from "./progress.ts";
 
@@ -89,8 +90,7 @@ export async function initLocal(options: LocalInitOptions, progress: Progress): 
   const generated = needed.filter((name) => !secrets[name]);
   for (const name of generated) secrets[name] = generateSecret();
   if (generated.length > 0) {
-    mkdirSync(dirname(options.secretsFile), { recursive: true });
-    writeFileSync(options.secretsFile, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+    writePrivateFile(options.secretsFile, JSON.stringify(secrets, null, 2));
   }
 
   progress.step("each Worker's .dev.vars");
@@ -122,7 +122,7 @@ export async function initLocal(options: LocalInitOptions, progress: Progress): 
       const text = `${Object.entries(merged)
         .map(([k, v]) => `${k}=${v}`)
         .join("\n")}\n`;
-      writeFileSync(file, text, { mode: 0o600 });
+      writePrivateFile(file, text);
     }
     devVars.push({ worker: name, file, added: [...added, ...stale] });
   }
