@@ -13,6 +13,7 @@ import { introspectionEndpoint } from "./endpoints/introspection.ts";
 import { authorizationServerMetadataEndpoint, openIdConfigurationEndpoint } from "./endpoints/metadata.ts";
 import { revocationEndpoint } from "./endpoints/revocation.ts";
 import { tokenEndpoint } from "./endpoints/token.ts";
+import { noStore } from "./http/no-store.ts";
 import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { clientRegistrationEndpoint } from "./oidc/client-registration.ts";
 import { agentApi } from "./mcp/agent-api.ts";
@@ -37,6 +38,8 @@ app.get(ENDPOINT.health, () => healthResponse("token"));
 app.get(ENDPOINT.authorizationServerMetadata, authorizationServerMetadataEndpoint);
 app.get(ENDPOINT.openIdConfiguration, openIdConfigurationEndpoint);
 app.get(ENDPOINT.jwks, jwksEndpoint);
+// RFC 6749 §5.1: whatever answers these three (a 405, 413, 429 or 500 too) is never cached.
+for (const path of [ENDPOINT.token, ENDPOINT.revocation, ENDPOINT.introspection]) app.use(path, noStore());
 // RFC 6749 §3.2: the token endpoint takes POST only (other methods: 405, below).
 app.post(ENDPOINT.token, limitTokenRequestsByAddress(), tokenEndpoint);
 // RFC 7009 §2.1 and RFC 7662 §2.1: POST only; one address limit with the token endpoint (both authenticate clients).
