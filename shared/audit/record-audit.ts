@@ -56,11 +56,23 @@ export interface AuditEventInput {
 /**
  * Keys that could carry a credential. An audit record is read by operators
  * and exported; it must never hold a bearer token, secret or password, so a
- * value under such a key is replaced before it leaves the Worker (`jti` and
- * `token_type` identify, they do not authenticate).
+ * value under such a key is replaced before it leaves the Worker (`jti`,
+ * `token_type` and SAFE_KEYS' others identify or describe, they do not
+ * authenticate).
  */
 const SECRET_KEY = /token|secret|password|assertion|authorization|cookie|credential|private/i;
-const SAFE_KEYS = new Set(["jti", "token_type", "requested_token_type", "subject_token_type", "issued_token_type"]);
+const SAFE_KEYS = new Set([
+  "jti",
+  "token_type",
+  "requested_token_type",
+  "subject_token_type",
+  "issued_token_type",
+  // The id half of a SCIM token (`sct_…`, never its secret half): redacted, a creation or
+  // deletion in the trail could not be tied to the token the directory then used.
+  "scim_token_id",
+  // A boolean setting (RFC 9449 §5.2), redacted along with credentials by its name.
+  "dpop_bound_access_tokens",
+]);
 
 export function redactAuditDetail(detail: Record<string, AuditDetailValue>): Record<string, AuditDetailValue> {
   const out: Record<string, AuditDetailValue> = {};

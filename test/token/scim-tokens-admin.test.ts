@@ -70,4 +70,28 @@ describe("admin API: SCIM tokens", () => {
       "not_found",
     );
   });
+
+  it("the audit trail names the SCIM token created and deleted by its id, never its secret", async () => {
+    const token = await adminToken();
+    const orgId = await createTestOrg();
+    const created = await adminRequest("POST", `/orgs/${orgId}/scim-tokens`, { token, body: { description: "Okta" } });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { id: string; token: string };
+    expect((await adminRequest("DELETE", `/orgs/${orgId}/scim-tokens/${body.id}`, { token })).status).toBe(200);
+    const actions = async () =>
+      (
+        await env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE org_id = ? AND kind = 'admin.action'")
+          .bind(orgId)
+          .all<{ detail: string }>()
+      ).results.map((row) => JSON.parse(row.detail) as Record<string, unknown>);
+    await expect.poll(async () => (await actions()).length).toBe(2);
+    const details = await actions();
+    expect(details.map((d) => [d.action, d.scim_token_id]).sort()).toEqual([
+      ["scim.token.create", body.id],
+      ["scim.token.delete", body.id],
+    ]);
+    const secretHalf = body.token.split(".")[1] ?? "";
+    expect(secretHalf.length).toBeGreaterThan(20);
+    expect(JSON.stringify(details)).not.toContain(secretHalf);
+  });
 });
