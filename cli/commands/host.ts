@@ -11,6 +11,7 @@ import { CliError, refusalFrom, ServerRefusal } from "../lib/errors.ts";
 import { send } from "../lib/http.ts";
 import { type CommonOptions, parseUrl, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
+import { FROM_STDIN, secretArgument } from "../lib/secret-argument.ts";
 
 interface HostBootstrapOptions extends Omit<CommonOptions, "url" | "profile"> {
   invite: string;
@@ -56,7 +57,7 @@ export function registerHostCommands(program: Command): void {
       .description(
         "redeem a host invite: generate an ES256 key pair, prove possession, register as a private_key_jwt client, store the credentials",
       )
-      .requiredOption("--invite <jwt>", "the invite JWT from `mono-auth invite create`")
+      .requiredOption("--invite <jwt>", `the invite JWT from \`mono-auth invite create\`${FROM_STDIN}`, secretArgument)
       .option("--out <file>", "where to write the credentials (created, mode 0600)", DEFAULT_CREDENTIALS)
       .addHelpText("after", "\n--url defaults to the issuer the invite names."),
     // The invite names its issuer; --url only overrides it. A host is no operator: no profile.

@@ -9,6 +9,7 @@ import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { FROM_STDIN, secretArgument } from "../lib/secret-argument.ts";
 
 /** The admin API's status answer (workers/token/src/admin/ssf-streams.ts). */
 interface StreamStatus {
@@ -102,7 +103,11 @@ export function registerSsfCommands(program: Command): void {
       .requiredOption("--org <org>", "the organization's id")
       .requiredOption("--aud <aud>", "the receiver's identifier: the SETs' aud")
       .option("--push <url>", "push SETs to this endpoint (RFC 8935)")
-      .option("--authorization <value>", "the Authorization header value to push with (kept sealed)")
+      .option(
+        "--authorization <value>",
+        `the Authorization header value to push with (kept sealed)${FROM_STDIN}`,
+        secretArgument,
+      )
       .option("--events <list>", `comma-separated: ${Object.keys(EVENT_NAMES).join(", ")}`)
       .option("--description <text>", "what the stream is for"),
   ).action(async (options: CreateOptions) => {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { type CommonOptions, parseScopes, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { FROM_STDIN, secretArgument } from "../lib/secret-argument.ts";
 
 /** A vault provider as the admin API shows it (workers/token/src/admin/vault.ts): never its client secret. */
 interface Provider {
@@ -80,7 +81,11 @@ function withProviderFields(command: Command): Command {
     .option("--authorization-endpoint <url>", "the provider's authorization endpoint (https)")
     .option("--token-endpoint <url>", "the provider's token endpoint (https)")
     .option("--client-id <id>", "our client id at the provider")
-    .option("--client-secret <secret>", "our client secret there (sealed at rest, never shown again)")
+    .option(
+      "--client-secret <secret>",
+      `our client secret there (sealed at rest, never shown again)${FROM_STDIN}`,
+      secretArgument,
+    )
     .option("--scopes <scopes>", "scopes to ask for (space-separated)", parseScopes);
 }
 
