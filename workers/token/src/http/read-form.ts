@@ -38,7 +38,8 @@ export const MANAGEMENT_ENDPOINT_FORM: TokenRequestFormOptions = { targets: fals
  * decoded here as UTF-8, its percent-escapes too (shared/http/form-encoding.ts),
  * and parsed with URLSearchParams: workerd's own form parser
  * logs a warning per request, which costs more than the rest of a mint.
- * A parameter sent twice is refused (§3.2: "MUST NOT be included more than
+ * A parameter sent without a value is left out, as if it was not sent
+ * (§3.1). A parameter sent twice is refused (§3.2: "MUST NOT be included more than
  * once"), as is any other content type; a repeated target is refused as
  * `invalid_target` instead (TARGET_PARAMETERS).
  */
@@ -64,6 +65,11 @@ export async function readTokenRequestForm(
   }
   const params = new Map<string, string>();
   for (const [name, value] of new URLSearchParams(text)) {
+    // §3.1 and §3.2: "Parameters sent without a value MUST be treated as if
+    // they were omitted from the request." Kept, an empty `client_secret=`
+    // or `client_assertion_type=` beside HTTP Basic counted as a second
+    // authentication method, and an empty `client_id=` as another client.
+    if (value === "") continue;
     if (params.has(name)) {
       if (options.targets && TARGET_PARAMETERS.has(name)) {
         throw new OAuthError("invalid_target", `one ${name} only: a token is issued for one target`);
