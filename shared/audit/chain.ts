@@ -80,3 +80,22 @@ export async function canonicalHash(canonical: string): Promise<string> {
 
 /** What a hash looks like, for checking input that claims to be one. */
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Names the head's MAC input; a new form would get a new name. */
+export const HEAD_MAC_FORMAT = "mono-auth-audit-head/v1";
+
+/**
+ * The MAC of a chain's head record (audit_chain_head): HMAC-SHA256, lower-case
+ * hex, over the UTF-8 of JSON.stringify([HEAD_MAC_FORMAT, chain, seq, hash]),
+ * keyed by a key only the token Worker holds (workers/token/src/audit/head-key.ts).
+ * The row hashes need no key, so anyone who can write the audit database
+ * could delete a chain's last rows and set its head to the new last row
+ * without recomputing a hash; the MAC makes that head one they cannot write.
+ */
+export async function headMac(key: CryptoKey, head: { chain: string; seq: number; hash: string }): Promise<string> {
+  const input = encoder.encode(JSON.stringify([HEAD_MAC_FORMAT, head.chain, head.seq, head.hash]));
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, input));
+  let hex = "";
+  for (const byte of mac) hex += byte.toString(16).padStart(2, "0");
+  return hex;
+}

@@ -1,6 +1,6 @@
 import type { AuditRecord } from "./audit-record.ts";
 import { wellFormedRecord } from "./caps.ts";
-import { type ChainedRecord, canonicalForm, canonicalHash, chainOf, GENESIS_HASH } from "./chain.ts";
+import { type ChainedRecord, canonicalForm, canonicalHash, chainOf, GENESIS_HASH, headMac } from "./chain.ts";
 
 const IDS_PER_LOOKUP = 100;
 
@@ -50,12 +50,16 @@ export interface WriteReport {
  * (caps.ts, wellFormedRecord): a lone surrogate would be stored as U+FFFD
  * but hashed as its escape, breaking the chain on a row nobody altered.
  */
-export async function writeAuditBatch(db: D1Database, records: readonly AuditRecord[]): Promise<WriteReport> {
+export async function writeAuditBatch(
+  db: D1Database,
+  records: readonly AuditRecord[],
+  headKey: CryptoKey,
+): Promise<WriteReport> {
   const unique = [...new Map(records.map(wellFormedRecord).map((record) => [record.id, record])).values()];
   if (unique.length === 0) return { written: 0, skipped: 0, attempts: 0 };
   for (let attempt = 1; ; attempt++) {
     try {
-      const written = await chainOnce(db, unique);
+      const written = await chainOnce(db, unique, headKey);
       return { written, skipped: records.length - written, attempts: attempt };
     } catch (error) {
       if (!isUniquenessConflict(error) || attempt >= CHAIN_WRITE_ATTEMPTS) throw error;
@@ -64,7 +68,7 @@ export async function writeAuditBatch(db: D1Database, records: readonly AuditRec
 }
 
 /** One read round trip, one write transaction; resolves with the rows written. */
-async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promise<number> {
+async function chainOnce(db: D1Database, records: readonly AuditRecord[], headKey: CryptoKey): Promise<number> {
   const chains = [...new Set(records.map((record) => chainOf(record.orgId)))];
   const lookups: D1PreparedStatement[] = [];
   for (let i = 0; i < records.length; i += IDS_PER_LOOKUP) {
@@ -106,10 +110,11 @@ async function chainOnce(db: D1Database, records: readonly AuditRecord[]): Promi
     writes.push(
       db
         .prepare(
-          `INSERT INTO audit_chain_head (chain, seq, hash, updated_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, updated_at = excluded.updated_at`,
+          `INSERT INTO audit_chain_head (chain, seq, hash, updated_at, mac) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (chain) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+             updated_at = excluded.updated_at, mac = excluded.mac`,
         )
-        .bind(head.chain, head.seq, head.hash, now),
+        .bind(head.chain, head.seq, head.hash, now, await headMac(headKey, head)),
     );
   }
   await db.batch(writes);

@@ -57,4 +57,11 @@ export const auditChainHead = sqliteTable("audit_chain_head", {
   seq: integer("seq").notNull(),
   hash: text("hash").notNull(),
   updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  /**
+   * HMAC-SHA256 (hex) of the head, keyed from the token Worker's secret
+   * (shared/audit/chain.ts, headMac): without it, rows deleted from the end
+   * and the head set back to the new last row needed no hash recomputed.
+   * Null on heads not written since migration 0003.
+   */
+  mac: text("mac"),
 });

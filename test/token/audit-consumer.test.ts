@@ -24,7 +24,11 @@ function messages(bodies: readonly unknown[]) {
   return bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts: 1, body }));
 }
 
-async function deliver(queue: string, bodies: readonly unknown[], target: Pick<TokenEnv, "AUDIT_DB"> = env) {
+async function deliver(
+  queue: string,
+  bodies: readonly unknown[],
+  target: Pick<TokenEnv, "AUDIT_DB" | "KEY_ENCRYPTION_SECRET"> = env,
+) {
   const batch = createMessageBatch<unknown>(queue, messages(bodies));
   const ctx = createExecutionContext();
   await consumeAuditBatch(batch, target);
@@ -74,7 +78,10 @@ describe("audit Queue consumer", () => {
     const batchId = crypto.randomUUID();
     const bodies = Array.from({ length: 3 }, (_, i) => record(i, batchId));
     // The real main database, which has no audit_event table: the write fails in D1 itself.
-    const result = await deliver(AUDIT_QUEUE_NAME, bodies, { AUDIT_DB: env.DB });
+    const result = await deliver(AUDIT_QUEUE_NAME, bodies, {
+      AUDIT_DB: env.DB,
+      KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET,
+    });
     expect(result.explicitAcks).toEqual([]);
     expect(result.ackAll).toBe(false);
     expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(["m0", "m1", "m2"]);
@@ -159,7 +166,10 @@ describe("audit dead-letter queue consumer (the replay path)", () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const batchId = crypto.randomUUID();
     const bodies = [record(0, batchId)];
-    const result = await deliver(AUDIT_DEAD_LETTER_QUEUE_NAME, bodies, { AUDIT_DB: env.DB });
+    const result = await deliver(AUDIT_DEAD_LETTER_QUEUE_NAME, bodies, {
+      AUDIT_DB: env.DB,
+      KEY_ENCRYPTION_SECRET: env.KEY_ENCRYPTION_SECRET,
+    });
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m0"]);
     expect(loggedEvents(errors)[0]).toMatchObject({

@@ -9,8 +9,11 @@ import { canonicalForm, canonicalHash, GENESIS_HASH, rowHash } from "../../../sh
 import { AUDIT_DEAD_LETTER_QUEUE_NAME, AUDIT_QUEUE_NAME } from "../../../shared/audit/queues.ts";
 import { writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
 import { PLATFORM_ORG_ID } from "../../../shared/contracts/tokens.ts";
+import { auditHeadKey } from "../../../workers/token/src/audit/head-key.ts";
 import { CHAIN_START, encodePosition, verifyChain } from "../../../workers/token/src/audit/verify-chain.ts";
 import { auditRecord, type ChainRow, chainHead, chainRows, deliver } from "./deliveries.ts";
+
+const headKey = () => auditHeadKey(env.KEY_ENCRYPTION_SECRET);
 
 function freshOrg(): string {
   return `org-${crypto.randomUUID()}`;
@@ -69,7 +72,7 @@ describe("audit hash chain: writing", () => {
     expect(rows.map((r) => JSON.parse(r.detail).i)).toEqual([...Array(12).keys()]);
     await expectLinear(rows);
     expect(rows[0]?.hash).toMatch(/^[0-9a-f]{64}$/);
-    expect(await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).toEqual({
+    expect(await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).toEqual({
       org: orgId,
       ok: true,
       rows_checked: 12,
@@ -152,7 +155,7 @@ describe("audit hash chain: writing", () => {
   it("the same event twice in one delivery is chained once", async () => {
     const orgId = freshOrg();
     const record = auditRecord(orgId);
-    const report = await writeAuditBatch(env.AUDIT_DB, [record, record, auditRecord(orgId)]);
+    const report = await writeAuditBatch(env.AUDIT_DB, [record, record, auditRecord(orgId)], await headKey());
     expect(report).toMatchObject({ written: 2, skipped: 1, attempts: 1 });
     await expectLinear(await chainRows(orgId));
   });
@@ -166,7 +169,8 @@ describe("audit hash chain: writing", () => {
     const shared = auditRecord(orgId);
     deliveries[0]?.push(shared);
     deliveries[3]?.push(shared);
-    const reports = await Promise.all(deliveries.map((records) => writeAuditBatch(env.AUDIT_DB, records)));
+    const key = await headKey();
+    const reports = await Promise.all(deliveries.map((records) => writeAuditBatch(env.AUDIT_DB, records, key)));
     expect(reports.reduce((sum, r) => sum + r.written, 0)).toBe(41);
     // They did race: at least one lost and wrote again.
     expect(reports.some((r) => r.attempts > 1)).toBe(true);
@@ -174,7 +178,7 @@ describe("audit hash chain: writing", () => {
     expect(rows).toHaveLength(41);
     expect(new Set(rows.map((r) => r.id)).size).toBe(41);
     await expectLinear(rows);
-    expect((await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).ok).toBe(true);
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).ok).toBe(true);
   });
 
   it("rows from before chains: migration 0002 names their org; they are queried, never walked", async () => {
@@ -194,7 +198,10 @@ describe("audit hash chain: writing", () => {
       [false, 1],
       [false, 2],
     ]);
-    expect(await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).toMatchObject({ ok: true, rows_checked: 2 });
+    expect(await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).toMatchObject({
+      ok: true,
+      rows_checked: 2,
+    });
   });
 
   it("a tail deleted before the next write: the next row chains from the head, so the gap stays visible", async () => {
@@ -204,7 +211,7 @@ describe("audit hash chain: writing", () => {
     const after = await chainRows(orgId);
     expect(after.map((r) => r.seq)).toEqual([1, 2, 5]);
     expect(after[2]?.prev_hash).toBe(rows[3]?.hash);
-    expect((await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).broken).toMatchObject({
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).broken).toMatchObject({
       reason: "missing_rows",
       id: after[2]?.id,
       seq: 5,
@@ -218,7 +225,7 @@ describe("audit hash chain: verify names the first broken link", () => {
     const { orgId, rows } = await chainOf(6);
     const target = rows[2] as ChainRow;
     await exec("UPDATE audit_event SET detail = ? WHERE id = ?", JSON.stringify({ i: 99 }), target.id);
-    const report = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(report).toMatchObject({ ok: false, complete: false, next_cursor: null, rows_checked: 2, last_seq: 2 });
     expect(report.broken).toEqual({
       reason: "hash_mismatch",
@@ -235,7 +242,7 @@ describe("audit hash chain: verify names the first broken link", () => {
     const target = rows[2] as ChainRow;
     const edited = { ...target, outcome: "deny" };
     await exec("UPDATE audit_event SET outcome = 'deny', hash = ? WHERE id = ?", await recomputed(edited), target.id);
-    const report = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(report.broken).toEqual({
       reason: "prev_hash_mismatch",
       id: rows[3]?.id,
@@ -249,7 +256,7 @@ describe("audit hash chain: verify names the first broken link", () => {
   it("a deleted row: the gap, at the row after it", async () => {
     const { orgId, rows } = await chainOf(6);
     await exec("DELETE FROM audit_event WHERE id = ?", rows[2]?.id);
-    const report = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(report.broken).toEqual({
       reason: "missing_rows",
       id: rows[3]?.id,
@@ -263,7 +270,7 @@ describe("audit hash chain: verify names the first broken link", () => {
   it("rows deleted from the end: the head names them", async () => {
     const { orgId, rows } = await chainOf(5);
     await exec("DELETE FROM audit_event WHERE chain = ? AND seq >= 4", orgId);
-    const report = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(report).toMatchObject({ ok: false, rows_checked: 3 });
     expect(report.broken).toEqual({
       reason: "missing_rows",
@@ -275,12 +282,43 @@ describe("audit hash chain: verify names the first broken link", () => {
     });
   });
 
+  it("rows deleted from the end and the head set back to the new last row: its MAC no longer matches", async () => {
+    const { orgId, rows } = await chainOf(5);
+    await exec("DELETE FROM audit_event WHERE chain = ? AND seq >= 4", orgId);
+    // No hash recomputed: the new last row's own seq and hash, as a writer would have left them.
+    await exec("UPDATE audit_chain_head SET seq = 3, hash = ? WHERE chain = ?", rows[2]?.hash, orgId);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
+    expect(report).toMatchObject({ ok: false, complete: false, rows_checked: 3 });
+    expect(report.broken).toEqual({
+      reason: "head_mismatch",
+      id: rows[2]?.id,
+      seq: 3,
+      expected_seq: 3,
+      expected_hash: rows[2]?.hash,
+      found_hash: rows[2]?.hash,
+    });
+    // Nor does another chain's MAC, or none at all, pass for it.
+    const other = await chainOf(3);
+    const otherMac = await env.AUDIT_DB.prepare("SELECT mac FROM audit_chain_head WHERE chain = ?")
+      .bind(other.orgId)
+      .first<{ mac: string }>();
+    expect(otherMac?.mac).toMatch(/^[0-9a-f]{64}$/);
+    await exec("UPDATE audit_chain_head SET mac = ? WHERE chain = ?", otherMac?.mac, orgId);
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).broken?.reason).toBe(
+      "head_mismatch",
+    );
+    await exec("UPDATE audit_chain_head SET mac = NULL WHERE chain = ?", orgId);
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).broken?.reason).toBe(
+      "head_mismatch",
+    );
+  });
+
   it("two rows reordered (their seqs swapped): the first of them is named", async () => {
     const { orgId, rows } = await chainOf(5);
     await exec("UPDATE audit_event SET seq = -1 WHERE id = ?", rows[1]?.id);
     await exec("UPDATE audit_event SET seq = 2 WHERE id = ?", rows[2]?.id);
     await exec("UPDATE audit_event SET seq = 3 WHERE id = ?", rows[1]?.id);
-    const report = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const report = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(report.broken).toMatchObject({
       reason: "hash_mismatch",
       id: rows[2]?.id,
@@ -292,7 +330,7 @@ describe("audit hash chain: verify names the first broken link", () => {
   it("a head record edited or deleted", async () => {
     const { orgId, rows } = await chainOf(3);
     await exec("UPDATE audit_chain_head SET hash = ? WHERE chain = ?", "f".repeat(64), orgId);
-    expect((await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).broken).toEqual({
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).broken).toEqual({
       reason: "head_mismatch",
       id: rows[2]?.id,
       seq: 3,
@@ -301,7 +339,7 @@ describe("audit hash chain: verify names the first broken link", () => {
       found_hash: "f".repeat(64),
     });
     await exec("DELETE FROM audit_chain_head WHERE chain = ?", orgId);
-    expect((await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000)).broken).toMatchObject({
+    expect((await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000)).broken).toMatchObject({
       reason: "head_missing",
       id: rows[2]?.id,
       seq: 3,
@@ -310,20 +348,26 @@ describe("audit hash chain: verify names the first broken link", () => {
 
   it("pages: bounded rows per call, resumed from the cursor; a cursor with the wrong hash breaks at once", async () => {
     const { orgId, rows } = await chainOf(10);
-    const first = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 4);
+    const first = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 4);
     expect(first).toMatchObject({ ok: true, complete: false, rows_checked: 4, last_seq: 4 });
     expect(first.next_cursor).toBe(encodePosition({ seq: 4, hash: rows[3]?.hash as string }));
-    const second = await verifyChain(env.AUDIT_DB, orgId, { seq: 4, hash: rows[3]?.hash as string }, 4);
+    const second = await verifyChain(
+      env.AUDIT_DB,
+      await headKey(),
+      orgId,
+      { seq: 4, hash: rows[3]?.hash as string },
+      4,
+    );
     expect(second).toMatchObject({ ok: true, complete: false, rows_checked: 4, last_seq: 8 });
-    const third = await verifyChain(env.AUDIT_DB, orgId, { seq: 8, hash: rows[7]?.hash as string }, 4);
+    const third = await verifyChain(env.AUDIT_DB, await headKey(), orgId, { seq: 8, hash: rows[7]?.hash as string }, 4);
     expect(third).toMatchObject({ ok: true, complete: true, rows_checked: 2, last_seq: 10, next_cursor: null });
     // A head kept from an earlier verify that the chain no longer agrees with.
-    const forged = await verifyChain(env.AUDIT_DB, orgId, { seq: 4, hash: "a".repeat(64) }, 4);
+    const forged = await verifyChain(env.AUDIT_DB, await headKey(), orgId, { seq: 4, hash: "a".repeat(64) }, 4);
     expect(forged.broken).toMatchObject({ reason: "prev_hash_mismatch", id: rows[4]?.id, seq: 5 });
   });
 
   it("an empty chain verifies, with nothing checked", async () => {
-    expect(await verifyChain(env.AUDIT_DB, freshOrg(), CHAIN_START, 1000)).toMatchObject({
+    expect(await verifyChain(env.AUDIT_DB, await headKey(), freshOrg(), CHAIN_START, 1000)).toMatchObject({
       ok: true,
       complete: true,
       rows_checked: 0,

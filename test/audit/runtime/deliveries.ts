@@ -26,7 +26,11 @@ export function messages(bodies: readonly unknown[]) {
 }
 
 /** One delivery of these bodies to the consumer, on the named queue; what it acked and retried. */
-export async function deliver(queue: string, bodies: readonly unknown[], target: Pick<TokenEnv, "AUDIT_DB"> = env) {
+export async function deliver(
+  queue: string,
+  bodies: readonly unknown[],
+  target: Pick<TokenEnv, "AUDIT_DB" | "KEY_ENCRYPTION_SECRET"> = env,
+) {
   const batch = createMessageBatch<unknown>(queue, messages(bodies));
   const ctx = createExecutionContext();
   await consumeAuditBatch(batch, target);

@@ -6,8 +6,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { capNullable, capString, serialiseCappedDetail } from "../../../shared/audit/caps.ts";
 import { AUDIT_QUEUE_NAME } from "../../../shared/audit/queues.ts";
+import { auditHeadKey } from "../../../workers/token/src/audit/head-key.ts";
 import { CHAIN_START, verifyChain } from "../../../workers/token/src/audit/verify-chain.ts";
 import { auditRecord, chainRows, deliver } from "./deliveries.ts";
+
+const headKey = () => auditHeadKey(env.KEY_ENCRYPTION_SECRET);
 
 /**
  * A value as JSON.stringify writes it, lone surrogates escaped: compared in
@@ -37,7 +40,7 @@ describe("audit: lone surrogates", () => {
     expect(result.retryMessages).toEqual([]);
 
     // Before the fix: ok:false, hash_mismatch at seq 1, on a row nobody altered.
-    const verdict = await verifyChain(env.AUDIT_DB, orgId, CHAIN_START, 1000);
+    const verdict = await verifyChain(env.AUDIT_DB, await headKey(), orgId, CHAIN_START, 1000);
     expect(verdict).toMatchObject({ org: orgId, ok: true, rows_checked: 2, last_seq: 2, broken: null });
 
     const rows = await chainRows(orgId);

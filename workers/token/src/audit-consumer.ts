@@ -2,6 +2,7 @@ import { type AuditRecord, auditRecordsOf } from "../../../shared/audit/audit-re
 import { capString } from "../../../shared/audit/caps.ts";
 import { AUDIT_DEAD_LETTER_QUEUE_NAME } from "../../../shared/audit/queues.ts";
 import { type WriteReport, writeAuditBatch } from "../../../shared/audit/write-audit-batch.ts";
+import { auditHeadKey } from "./audit/head-key.ts";
 
 /** The `event` fields of the consumer's structured log lines. */
 export const CONSUMER_LOG_EVENT = {
@@ -29,7 +30,10 @@ export const CONSUMER_LOG_EVENT = {
  * On the dead-letter queue, each failure logs the records in full, so an
  * event the queue eventually drops is still in the Worker's logs.
  */
-export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<TokenEnv, "AUDIT_DB">): Promise<void> {
+export async function consumeAuditBatch(
+  batch: MessageBatch<unknown>,
+  env: Pick<TokenEnv, "AUDIT_DB" | "KEY_ENCRYPTION_SECRET">,
+): Promise<void> {
   const deadLetter = batch.queue === AUDIT_DEAD_LETTER_QUEUE_NAME;
   const writable: Message<unknown>[] = [];
   const records: AuditRecord[] = [];
@@ -51,7 +55,7 @@ export async function consumeAuditBatch(batch: MessageBatch<unknown>, env: Pick<
   if (writable.length === 0) return;
   let report: WriteReport;
   try {
-    report = await writeAuditBatch(env.AUDIT_DB, records);
+    report = await writeAuditBatch(env.AUDIT_DB, records, await auditHeadKey(env.KEY_ENCRYPTION_SECRET));
   } catch (error) {
     log(CONSUMER_LOG_EVENT.writeFailed, {
       queue: batch.queue,

@@ -9,6 +9,8 @@ import {
   queryAuditEvents,
 } from "../audit/query-events.ts";
 import { CHAIN_START, decodePosition, MAX_VERIFY_ROWS, verifyChain } from "../audit/verify-chain.ts";
+import { auditHeadKey } from "../audit/head-key.ts";
+import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
 import { requireReach } from "./authorize.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
@@ -132,7 +134,8 @@ export function auditTrailRoutes(admin: AdminApp): void {
       const from = params.cursor === undefined ? CHAIN_START : decodePosition(params.cursor);
       if (!from) invalidQuery("cursor", "`seq:hash` as a previous verify returned it");
       auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
-      const report = await verifyChain(c.env.AUDIT_DB, chain, from, limit);
+      const headKey = await auditHeadKey(tokenConfig(c.env).keyEncryptionSecret);
+      const report = await verifyChain(c.env.AUDIT_DB, headKey, chain, from, limit);
       auditDetail(c, {
         ok: report.ok,
         rows_checked: report.rows_checked,

@@ -1,4 +1,4 @@
-import { type ChainedRow, GENESIS_HASH, HASH_PATTERN, rowHash } from "../../../../shared/audit/chain.ts";
+import { type ChainedRow, GENESIS_HASH, HASH_PATTERN, headMac, rowHash } from "../../../../shared/audit/chain.ts";
 import type { BrokenLink, VerifyReport } from "../../../../shared/contracts/audit-trail.ts";
 
 /** Rows one verify call checks at most: the work of a call is bounded, the caller pages on. */
@@ -67,6 +67,7 @@ function chainedRow(row: StoredRow): ChainedRow {
  */
 export async function verifyChain(
   db: D1Database,
+  headKey: CryptoKey,
   chain: string,
   from: ChainPosition,
   limit: number,
@@ -120,20 +121,25 @@ export async function verifyChain(
     last = { seq: row.seq, hash: recomputed };
   }
   if (rows.length > limit) return report(null, false);
-  return report(await checkHead(db, chain, last, rows[rows.length - 1]?.id ?? null), true);
+  return report(await checkHead(db, headKey, chain, last, rows[rows.length - 1]?.id ?? null), true);
 }
 
-/** At the end of the walk: the head record must name the last row, by seq and hash. */
+/**
+ * At the end of the walk: the head record must name the last row, by seq
+ * and hash, and carry the MAC only the writer can make (chain.ts, headMac),
+ * so a head set back to an earlier row (the rows after it deleted) shows.
+ */
 async function checkHead(
   db: D1Database,
+  headKey: CryptoKey,
   chain: string,
   last: ChainPosition,
   lastId: string | null,
 ): Promise<BrokenLink | null> {
   const head = await db
-    .prepare("SELECT seq, hash FROM audit_chain_head WHERE chain = ?")
+    .prepare("SELECT seq, hash, mac FROM audit_chain_head WHERE chain = ?")
     .bind(chain)
-    .first<{ seq: number; hash: string }>();
+    .first<{ seq: number; hash: string; mac: string | null }>();
   if (!head) {
     if (last.seq === 0) return null; // an empty chain
     return {
@@ -155,7 +161,11 @@ async function checkHead(
       found_hash: last.hash,
     };
   }
-  if (head.seq < last.seq || head.hash !== last.hash) {
+  if (
+    head.seq < last.seq ||
+    head.hash !== last.hash ||
+    head.mac !== (await headMac(headKey, { chain, seq: head.seq, hash: head.hash }))
+  ) {
     return {
       reason: "head_mismatch",
       id: lastId,
