@@ -1,0 +1,88 @@
+// The console's forms and pages against a hostile page elsewhere
+// (docs/endpoints.md, "Console, health, request ids"): every console POST, read from the Worker's
+// router so a new form is covered without being listed here, is refused
+// 403 cross_origin_post without this origin's Origin (a form another site
+// posts with the operator's cookie, a sandboxed one's `null`, none at all);
+// every console answer is unframable (CSP frame-ancestors, X-Frame-Options)
+// and never stored; a secret shown once is on the answer to its form only;
+// a name an org's people choose is text, never markup.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import authn from "../../workers/authn/src/index.ts";
+import { form, get, ORIGIN, signUp } from "./helpers.ts";
+
+const CONSOLE_POSTS = authn.routes.filter(
+  (r) => r.method === "POST" && r.path.startsWith(`${ENDPOINT.console}/`) && !r.path.endsWith("*"),
+);
+const HOSTILE = `<script>alert(1)</script>"'><img src=x onerror=alert(1)>`;
+
+function expectConsoleHeaders(response: Response): void {
+  expect(response.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+  expect(response.headers.get("Content-Security-Policy")).toMatch(/script-src 'nonce-[^']+'(;|$)/);
+  expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+}
+
+describe("the console's forms", () => {
+  it("reads its forms from the router", () => {
+    expect(CONSOLE_POSTS.map((r) => r.path)).toContain(`${ENDPOINT.console}/orgs/:org/clients`);
+    expect(CONSOLE_POSTS.length).toBeGreaterThan(20);
+  });
+
+  it("refuses every console POST 403 cross_origin_post without this origin's Origin, the operator's cookie or not", async () => {
+    const owner = await signUp("Console Owner");
+    for (const { path } of CONSOLE_POSTS) {
+      const url = path.replace(":org", owner.orgId).replace(/:\w+/g, "x");
+      const origins: Record<string, string>[] = [{ Origin: "https://evil.example" }, { Origin: "null" }, {}];
+      for (const origin of origins) {
+        const response = await form(url, { name: "x", kind: "org" }, { Cookie: owner.cookie, ...origin });
+        expect([url, origin, response.status]).toEqual([url, origin, 403]);
+        expect(await response.json()).toMatchObject({ error: "cross_origin_post" });
+        expectConsoleHeaders(response);
+      }
+    }
+  });
+
+  it("shows a client's secret on the answer to its form only (no-store, no redirect), its name as text", async () => {
+    const owner = await signUp(HOSTILE);
+    const created = await form(
+      `${ENDPOINT.console}/orgs/${owner.orgId}/clients`,
+      { name: HOSTILE, type: "agent", scopes: "documents:read" },
+      { Cookie: owner.cookie, Origin: ORIGIN },
+    );
+    expect(created.status).toBe(200);
+    expect(created.headers.get("Location")).toBeNull();
+    expectConsoleHeaders(created);
+    const page = await created.text();
+    const secret = /data-testid="client-secret">\s*(mas_[\w-]+)/.exec(page)?.[1];
+    expect(secret).toMatch(/^mas_/);
+    expect(page).not.toContain("<script>alert(1)");
+    expect(page).not.toContain("<img src=x");
+    expect(page).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+
+    const later = await get(`${ENDPOINT.console}/orgs/${owner.orgId}`, { Cookie: owner.cookie });
+    expect(later.status).toBe(200);
+    expectConsoleHeaders(later);
+    const laterPage = await later.text();
+    expect(laterPage).not.toContain(secret);
+    // The members table names the owner as they chose, as text.
+    expect(laterPage).not.toContain("<img src=x");
+  });
+
+  it("an org admin's form against another org's objects is the admin API's refusal, nothing made there", async () => {
+    const [mine, theirs] = [await signUp("Admin A"), await signUp("Admin B")];
+    const response = await form(
+      `${ENDPOINT.console}/orgs/${theirs.orgId}/clients`,
+      { name: "planted", type: "agent", scopes: "documents:read" },
+      { Cookie: mine.cookie, Origin: ORIGIN },
+    );
+    const page = await response.text();
+    expect(page).toContain("<code>(forbidden)</code>");
+    expect(page).not.toContain('data-testid="client-secret"');
+    const planted = await env.DB.prepare("SELECT count(*) AS n FROM oauth_client WHERE org_id = ?")
+      .bind(theirs.orgId)
+      .first<{ n: number }>();
+    expect(planted?.n).toBe(0);
+  });
+});
