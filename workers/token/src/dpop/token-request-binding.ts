@@ -23,9 +23,12 @@ export interface DpopBinding {
  */
 export const TOKEN_ENDPOINT_PROOF_MAX_AGE_SECONDS = 60;
 
-export interface DpopBindingRequest {
+export interface DpopProofRequest {
   method: string;
   headers: Headers;
+}
+
+export interface DpopBindingRequest extends DpopProofRequest {
   client: AuthenticatedClient;
 }
 
@@ -37,7 +40,9 @@ export interface DpopBindingContext {
 /**
  * RFC 9449 at the token endpoint, decided once per token request (by
  * endpoints/token.ts, before any grant runs, so every grant's token is
- * bound the same way): with a `DPoP` header, the proof is verified (§4.3,
+ * bound the same way), in two steps: provenDpopKey before the client is
+ * authenticated and dpopBindingOf after (this runs both, for a caller that
+ * already has the client). With a `DPoP` header, the proof is verified (§4.3,
  * shared/dpop/), its nonce checked when nonces are required (§8), its `jti`
  * consumed exactly once in the strongly consistent ReplayGuard under scope
  * `dpop:<jkt>` (§11.1), and the token will be bound to its key (§5). Without
@@ -50,12 +55,27 @@ export async function dpopBindingFor(
   request: DpopBindingRequest,
   context: DpopBindingContext,
 ): Promise<DpopBinding | undefined> {
-  try {
+  return dpopBindingOf(request.client, await provenDpopKey(request, context), context.env.DB);
+}
+
+/**
+ * The key a token request's proof proves (verified, its nonce checked, its
+ * `jti` spent), or undefined without a proof. It needs no client, and runs
+ * before client authentication: RFC 9449 §8's nonce challenge is answered
+ * with `use_dpop_nonce` for the client to retry the same request with a
+ * fresh proof, and when the proof was checked only after the client's
+ * RFC 7523 assertion had been verified, that assertion's `jti` was spent by
+ * the refused request, so the retry §8 asks for failed `invalid_client`
+ * ("client assertion already used"). A proof's `jti` spent here costs no
+ * one else anything: only the holder of the proof's key can make one.
+ */
+export async function provenDpopKey(
+  request: DpopProofRequest,
+  context: DpopBindingContext,
+): Promise<DpopBinding | undefined> {
+  return asOAuthError(async () => {
     const proof = readDpopProofHeader(request.headers);
-    if (proof === undefined) {
-      if (await dpopRequired(request.client, context.env.DB)) throw new DpopProofError("ERR_DPOP_MISSING");
-      return undefined;
-    }
+    if (proof === undefined) return undefined;
     const { config } = context;
     const now = Math.floor(Date.now() / 1000);
     const verified = await verifyDpopProof(proof, {
@@ -74,6 +94,25 @@ export async function dpopBindingFor(
     const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(`dpop:${verified.jkt}`));
     if (!(await guard.consume(verified.jti, expiresAt))) throw new DpopProofError("ERR_DPOP_REPLAY");
     return { jkt: verified.jkt };
+  });
+}
+
+/** What the authenticated client's token is bound to: the proven key, or none unless the client must use DPoP. */
+export async function dpopBindingOf(
+  client: AuthenticatedClient,
+  proven: DpopBinding | undefined,
+  db: D1Database,
+): Promise<DpopBinding | undefined> {
+  return asOAuthError(async () => {
+    if (proven === undefined && (await dpopRequired(client, db))) throw new DpopProofError("ERR_DPOP_MISSING");
+    return proven;
+  });
+}
+
+/** A DpopProofError as the token endpoint answers it (RFC 9449 §5, §8). */
+async function asOAuthError<T>(check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
   } catch (error) {
     if (!(error instanceof DpopProofError)) throw error;
     throw new OAuthError(

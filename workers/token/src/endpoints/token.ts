@@ -6,7 +6,7 @@ import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
 import { authenticateClient } from "../clients/authenticate.ts";
 import { tokenConfig } from "../config.ts";
-import { dpopBindingFor, dpopNonceHeader } from "../dpop/token-request-binding.ts";
+import { dpopBindingOf, dpopNonceHeader, provenDpopKey } from "../dpop/token-request-binding.ts";
 import type { DelegationGrantsRead } from "../grants/delegation-grants.ts";
 import { grantHandler } from "../grants/registry.ts";
 import type { GrantContext } from "../grants/types.ts";
@@ -44,6 +44,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");
     const config = tokenConfig(env);
     const headers = c.req.raw.headers;
+    // RFC 9449 §8: the proof before the client, so a nonce challenge spends no client assertion.
+    const proven = await provenDpopKey({ method: c.req.method, headers }, { env, config });
     // Our keys (public) come with the client's own D1 read (clients/registry.ts), not after it.
     const keysRead = grant.verifiesOurTokens ? keysWithClientRead(env.DB) : undefined;
     const ourKeys = keysRead?.resolveKey;
@@ -74,7 +76,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     // A public client (`none`) is named, not authenticated: anyone can send
     // its id, so its refusals stay anonymous (shared/audit aggregates those).
     if (client.method !== "none") clientId = client.clientId;
-    const dpop = await dpopBindingFor({ method: c.req.method, headers, client }, { env, config });
+    const dpop = await dpopBindingOf(client, proven, env.DB);
     const keys = keyStore(env, config);
     const mint: GrantContext["mint"] = (request) =>
       mintAccessToken(keys, config.issuer, { ...request, confirmation: dpop }, authorizedAtMs);
