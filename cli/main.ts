@@ -18,6 +18,7 @@ import { registerVaultCommands } from "./commands/vault.ts";
 import { registerSsfCommands } from "./commands/ssf.ts";
 import { registerScimCommands } from "./commands/scim.ts";
 import { CliError } from "./lib/errors.ts";
+import { terminalText } from "./lib/output.ts";
 
 /**
  * `mono-auth <noun> <verb> [--flags]` (DESIGN, "Operators and the CLI").
@@ -63,10 +64,12 @@ export async function run(argv: readonly string[]): Promise<number> {
       return error.exitCode;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`mono-auth: error: ${error.message}\n`);
+      process.stderr.write(`mono-auth: error: ${terminalText(error.message)}\n`);
       return 1;
     }
-    process.stderr.write(`mono-auth: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `mono-auth: unexpected error: ${terminalText(error instanceof Error ? error.message : String(error))}\n`,
+    );
     return 1;
   }
 }

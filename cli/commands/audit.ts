@@ -2,7 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseDuration, withCommonOptions } from "../lib/options.ts";
-import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { columnsTable, keyValueTable, printResult, terminalText } from "../lib/output.ts";
 import { operatorFor } from "../lib/profile.ts";
 import type {
   AuditEventView as AuditEvent,
@@ -197,7 +197,7 @@ async function tail(
       const own = event.client_id === self && (event.detail as { action?: unknown })?.action === "audit.query";
       if (own) continue;
       process.stdout.write(
-        options.json ? `${JSON.stringify(event)}\n` : `${eventRows([event])[0]?.join("  ") ?? ""}\n`,
+        options.json ? `${JSON.stringify(event)}\n` : `${terminalText(eventRows([event])[0]?.join("  ") ?? "")}\n`,
       );
       printed += 1;
       if (options.count !== undefined && printed >= options.count) return true;

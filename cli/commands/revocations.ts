@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import type { RevocationChanges, RevocationStreamMessage } from "../../shared/contracts/revocation.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
+import { terminalText } from "../lib/output.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
 
 interface WatchOptions extends CommonOptions {
@@ -26,7 +27,10 @@ function line(message: RevocationStreamMessage, json: boolean): string {
   if (message.type === "resync")
     return `resync  version ${message.version} (the events before it were pruned, or were more than one page behind; the admin API's revocations?after= lists them)`;
   const at = new Date(message.revoked_at * 1000).toISOString();
-  return `${message.seq}  ${at}  ${message.kind}  ${message.value}  ${message.reason}`;
+  // The value and reason are whoever revoked's words: escaped, never run by the terminal.
+  return terminalText(
+    `${message.seq}  ${at}  ${message.kind}  ${message.value}  ${message.reason}`.replace(/[\r\n\t]/g, " "),
+  );
 }
 
 /** The `data:` of each complete SSE event in `buffer`, and what is left of it (WHATWG HTML, server-sent events). */
