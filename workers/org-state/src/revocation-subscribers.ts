@@ -33,6 +33,16 @@ const GATEWAY_TAG = "gateway-channel";
  */
 export const MAX_REVOCATION_SUBSCRIBERS = 100;
 
+/**
+ * Events an SSE subscriber may leave unread before it is dropped. Its
+ * stream is written without waiting (the fan-out is synchronous), so what
+ * it does not read stays queued in the object's memory: a reader that never
+ * reads held every revocation from then on until the object was evicted.
+ * Two pages: a connect's backlog (one page) plus a page of live events;
+ * dropped, it reconnects with Last-Event-ID, from the log or a resync.
+ */
+export const MAX_SSE_UNREAD_EVENTS = 2 * REVOCATION_CHANGES_PAGE;
+
 /** The object's versions as a channel starts from them. */
 export interface ObjectVersions {
   version: number;
@@ -201,6 +211,12 @@ export class RevocationSubscribers {
   }
 
   private writeEvent(writer: WritableStreamDefaultWriter<Uint8Array>, message: RevocationStreamMessage): void {
+    if (writer.desiredSize !== null && writer.desiredSize < -MAX_SSE_UNREAD_EVENTS) {
+      this.sseWriters.delete(writer);
+      // abort, not close: close would keep the unread events queued until they were read.
+      writer.abort(new Error("subscriber too far behind")).catch(() => {});
+      return;
+    }
     const id = message.type === "revocation" ? `id: ${message.seq}\n` : "";
     // Writes queue in call order; a failed one means the reader has gone.
     writer.write(encoder.encode(`${id}event: ${message.type}\ndata: ${JSON.stringify(message)}\n\n`)).catch(() => {
