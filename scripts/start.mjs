@@ -6,8 +6,9 @@
 // PORT changes the port (default 8787); the issuer follows it.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { writePrivateFile } from "./private-file.mjs";
 import { DERIVED_SECRETS, derivedSecrets, originVars, SECRETS, SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -39,8 +40,7 @@ function devSecrets() {
   if (missing.length === 0) return secrets;
   // A secret added since the last start is generated; existing ones are kept.
   for (const name of missing) secrets[name] = randomBytes(32).toString("base64url");
-  mkdirSync(resolve(ROOT, ".wrangler"), { recursive: true });
-  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  writePrivateFile(file, JSON.stringify(secrets, null, 2));
   return secrets;
 }
 
@@ -51,12 +51,11 @@ function devSecrets() {
  */
 function writeDevVars(config, values) {
   const file = resolve(ROOT, dirname(config), ".dev.vars");
-  writeFileSync(
+  writePrivateFile(
     file,
     Object.entries(values)
       .map(([k, v]) => `${k}=${v}`)
       .join("\n") + "\n",
-    { mode: 0o600 },
   );
 }
 

@@ -3,7 +3,8 @@
 // creates the file, so an existing secrets file (or a `.dev.vars` copied
 // from its example at 0644) kept its looser mode with the secrets now in
 // it, and a link placed at the path had the secrets written through it.
-// cli/lib/private-file.ts writes a fresh 0600 file and renames it over.
+// scripts/private-file.mjs (the CLI's and `npm start`'s) writes a fresh 0600
+// file and renames it over.
 import { chmodSync, lstatSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -64,5 +65,14 @@ describe("files holding secrets are 0600 and replaced, never written through", (
     expect(statSync(sql).mode & 0o777).toBe(0o600);
     expect(readFileSync(sql, "utf8")).toMatch(/INSERT INTO oauth_client/);
     expect(statSync(profile).mode & 0o777).toBe(0o600);
+  });
+
+  // `npm start` cannot run in a test (it is the whole system on a fixed port);
+  // what it writes (dev secrets, every .dev.vars, rewritten each start) goes
+  // through the writer the tests above hold to 0600.
+  it("npm start writes its secrets files through the same writer, never writeFileSync's mode", () => {
+    const start = readFileSync(resolve(ROOT, "scripts/start.mjs"), "utf8");
+    expect(start).toContain('import { writePrivateFile } from "./private-file.mjs";');
+    expect(start).not.toMatch(/writeFileSync\(/);
   });
 });
