@@ -5,7 +5,8 @@
 // posts with the operator's cookie, a sandboxed one's `null`, none at all);
 // every console answer is unframable (CSP frame-ancestors, X-Frame-Options)
 // and never stored; a secret shown once is on the answer to its form only;
-// a name an org's people choose is text, never markup.
+// a name an org's people choose is text, never markup; a form the admin
+// API refused is answered under the refusal's status.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
@@ -77,6 +78,8 @@ describe("the console's forms", () => {
       { name: "planted", type: "agent", scopes: "documents:read" },
       { Cookie: mine.cookie, Origin: ORIGIN },
     );
+    expect(response.status).toBe(403);
+    expectConsoleHeaders(response);
     const page = await response.text();
     expect(page).toContain("<code>(forbidden)</code>");
     expect(page).not.toContain('data-testid="client-secret"');
@@ -84,5 +87,19 @@ describe("the console's forms", () => {
       .bind(theirs.orgId)
       .first<{ n: number }>();
     expect(planted?.n).toBe(0);
+  });
+
+  it("answers a refused form under the refusal's status: an unknown client 404, a policy that is not JSON 400", async () => {
+    const owner = await signUp("Console Owner");
+    const headers = { Cookie: owner.cookie, Origin: ORIGIN };
+    const unknown = await form(`${ENDPOINT.console}/orgs/${owner.orgId}/clients/mac_unknown/disable`, {}, headers);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toContain("<code>(not_found)</code>");
+    const notJson = await form(`${ENDPOINT.console}/orgs/${owner.orgId}/policies`, { document: "{" }, headers);
+    expect(notJson.status).toBe(400);
+    expect(await notJson.text()).toContain("<code>(invalid_body)</code>");
+    // A page read with GETs only stays 200, whatever one of its panels could not show.
+    const page = await get(`${ENDPOINT.console}/orgs/${owner.orgId}`, { Cookie: owner.cookie });
+    expect(page.status).toBe(200);
   });
 });

@@ -46,6 +46,18 @@ export async function adminCall<T>(
   path: string,
   body?: unknown,
 ): Promise<AdminAnswer<T>> {
+  const answer = await adminAnswer<T>(c, method, path, body);
+  // A form's action is the one call that is not a GET (the page it shows again reads with GETs).
+  if (!answer.ok && method !== "GET" && c.var.refusal === undefined) c.set("refusal", answer.problem.status);
+  return answer;
+}
+
+async function adminAnswer<T>(
+  c: ConsoleContext,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<AdminAnswer<T>> {
   let response: Response;
   try {
     response = await adminFetch(c, c.var.caller.sessionToken, method, path, body);

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { pageSecurityHeaders } from "../security/page-headers.ts";
 import { auditPage, keysPage, rotateKeys } from "./audit-pages.tsx";
 import {
@@ -33,9 +33,23 @@ import {
  * may see and do is the admin API's decision, never the page's: an org admin
  * is shown its orgs only because the API answers with those only.
  */
+/**
+ * A form whose action the admin API refused shows its page again with the
+ * problem, under the refusal's status (RFC 9110 §15.5): another org's
+ * client is 403 forbidden, an unknown id 404, not a 200 that reads as done
+ * to anything but a person.
+ */
+const refusalStatus: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
+  await next();
+  const status = c.var.refusal;
+  if (status !== undefined && c.res.status === 200) {
+    c.res = new Response(c.res.body, { status, headers: c.res.headers });
+  }
+};
+
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
-  app.use("*", pageSecurityHeaders, consoleSession);
+  app.use("*", pageSecurityHeaders, consoleSession, refusalStatus);
   app.get("/", (c) => overviewPage(c));
   app.post("/orgs", createOrg);
   app.get("/orgs/:org", (c) => orgPage(c));

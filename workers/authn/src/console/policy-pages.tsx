@@ -165,6 +165,7 @@ export async function whatIf(c: ConsoleContext) {
   try {
     request = JSON.parse(text);
   } catch {
+    c.set("refusal", 400);
     return policiesPage(c, {
       whatIfRequest: text,
       problem: { status: 400, code: "invalid_body", title: "Invalid request", detail: "the request is not JSON" },
@@ -249,6 +250,7 @@ export async function submitPolicy(c: ConsoleContext) {
     document = JSON.parse(text);
     tests = JSON.parse(testsText);
   } catch {
+    c.set("refusal", 400);
     return policiesPage(c, {
       ...kept,
       problem: {

@@ -12,7 +12,13 @@ export interface ConsoleCaller {
 
 export type ConsoleEnv = {
   Bindings: AuthnEnv;
-  Variables: { nonce: string; body: Uint8Array; caller: ConsoleCaller };
+  Variables: {
+    nonce: string;
+    body: Uint8Array;
+    caller: ConsoleCaller;
+    /** The status of the admin API's refusal of this form's action, if it refused (app.tsx answers with it). */
+    refusal?: number;
+  };
 };
 
 export type ConsoleContext = Context<ConsoleEnv>;
