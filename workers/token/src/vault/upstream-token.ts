@@ -5,7 +5,7 @@ import { assertFetchableUrl } from "../http/own-issuer.ts";
 import { VaultError } from "./errors.ts";
 
 /** How long a provider's token endpoint may take, and how much it may answer. */
-const TOKEN_ENDPOINT_TIMEOUT_MS = 5_000;
+export const TOKEN_ENDPOINT_TIMEOUT_MS = 5_000;
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 /** Longest token we keep: far above any real one, below what could fill a row. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
