@@ -10,7 +10,12 @@ export const SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN = "SSO_EMAIL_OUTSIDE_PROVIDER_DOM
  * the plugin itself matches a provider to an address.
  */
 export function emailInProviderDomain(email: string, domains: string): boolean {
-  const host = email.split("@")[1]?.trim().toLowerCase();
+  // A mailbox's domain is what follows its only "@" (RFC 5321 §4.1.2): in
+  // `x@acme.test@evil.test` the text after the first "@" is not where the
+  // mail goes, and a space is no part of an address. Either is outside.
+  const at = email.indexOf("@");
+  if (at <= 0 || at !== email.lastIndexOf("@") || /\s/.test(email)) return false;
+  const host = email.slice(at + 1).toLowerCase();
   if (!host) return false;
   return domains
     .split(",")

@@ -1,7 +1,7 @@
 import { sso } from "@better-auth/sso";
 import type { BetterAuthPlugin } from "better-auth";
 import { userInProviderDomain } from "../../sso/provider-domain.ts";
-import { refuseSamlConfig, requireOrganizationOnRegister } from "../../sso/provider-registration.ts";
+import { refuseSamlConfig, requireOrganizationOnRegister, requirePkce } from "../../sso/provider-registration.ts";
 
 /**
  * Per-organization OIDC single sign-on. SAML is not offered: the plugin's
@@ -29,6 +29,9 @@ import { refuseSamlConfig, requireOrganizationOnRegister } from "../../sso/provi
  *   the account's own address is verified (auth/plugins/social.ts); an
  *   account the org's directory provisioned, only through a provider of
  *   that same org (sso/directory-accounts.ts).
+ * - PKCE is required (sso/provider-registration.ts): the plugin sends no
+ *   `nonce`, so PKCE is what binds the IdP's code to the browser that
+ *   started the sign-in (RFC 9700 §2.1.1).
  * - One callback per provider, `/sso/callback/<providerId>`: the URL the
  *   plugin registers every provider with while its `redirectURI` option is
  *   unset. The shared `/sso/callback` (provider taken from the OAuth state,
@@ -62,7 +65,7 @@ export function ssoPlugin() {
       };
     },
     hooks: {
-      before: [...(hooks?.before ?? []), requireOrganizationOnRegister, refuseSamlConfig],
+      before: [...(hooks?.before ?? []), requireOrganizationOnRegister, refuseSamlConfig, requirePkce],
       after: hooks?.after ?? [],
     },
   } satisfies BetterAuthPlugin;

@@ -1,0 +1,98 @@
+// What binds an org's IdP's answer to the sign-in it belongs to and to the
+// provider's verified domain (workers/authn/src/sso/provider-registration.ts,
+// provider-domain.ts): PKCE cannot be turned off, and an address counts as
+// in the domain only by its one "@". Driven through @better-auth/sso's real
+// endpoints with a scripted upstream IdP (sso-idp.ts).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { emailInProviderDomain } from "../../workers/authn/src/sso/provider-domain.ts";
+import { SSO_PKCE_REQUIRED } from "../../workers/authn/src/sso/provider-registration.ts";
+import { api, signUp } from "./helpers.ts";
+import { IDP_ISSUER, landing, registerIdp, signInThroughIdp } from "./sso-idp.ts";
+
+function registration(organizationId: string, pkce: unknown) {
+  const providerId = `idp-${crypto.randomUUID().slice(0, 8)}`;
+  return {
+    providerId,
+    issuer: IDP_ISSUER,
+    domain: `${providerId}.example`,
+    organizationId,
+    oidcConfig: {
+      clientId: "mono-auth",
+      clientSecret: "upstream-secret",
+      skipDiscovery: true,
+      pkce,
+      authorizationEndpoint: `${IDP_ISSUER}/authorize`,
+      tokenEndpoint: `${IDP_ISSUER}/token`,
+      jwksEndpoint: `${IDP_ISSUER}/jwks`,
+    },
+  };
+}
+
+async function storedPkce(providerId: string) {
+  const row = await env.DB.prepare("SELECT oidc_config FROM sso_provider WHERE provider_id = ?")
+    .bind(providerId)
+    .first<{ oidc_config: string }>();
+  return row === null ? undefined : (JSON.parse(row.oidc_config) as { pkce?: boolean }).pkce;
+}
+
+describe("PKCE to the org's IdP cannot be turned off (RFC 9700 §2.1.1)", () => {
+  it("a registration with pkce: false is refused 400 SSO_PKCE_REQUIRED and nothing is stored", async () => {
+    const owner = await signUp("Owner");
+    const body = registration(owner.orgId, false);
+    const response = await api("/sso/register", body, { Cookie: owner.cookie });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(SSO_PKCE_REQUIRED);
+    expect(await storedPkce(body.providerId)).toBeUndefined();
+  });
+
+  it("an update setting pkce: false is refused 400 SSO_PKCE_REQUIRED and the provider keeps PKCE", async () => {
+    const owner = await signUp("Owner");
+    const body = registration(owner.orgId, true);
+    expect((await api("/sso/register", body, { Cookie: owner.cookie })).status).toBe(200);
+    const response = await api(
+      "/sso/update-provider",
+      { providerId: body.providerId, oidcConfig: { pkce: false } },
+      { Cookie: owner.cookie },
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(SSO_PKCE_REQUIRED);
+    expect(await storedPkce(body.providerId)).toBe(true);
+  });
+
+  it("the authorization request carries an S256 code challenge", async () => {
+    const owner = await signUp("Owner");
+    const body = registration(owner.orgId, true);
+    expect((await api("/sso/register", body, { Cookie: owner.cookie })).status).toBe(200);
+    await env.DB.prepare("UPDATE sso_provider SET domain_verified = 1 WHERE provider_id = ?")
+      .bind(body.providerId)
+      .run();
+    const started = await api("/sign-in/sso", { providerId: body.providerId, callbackURL: "/app" });
+    expect(started.status).toBe(200);
+    const url = new URL(((await started.json()) as { url: string }).url);
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("code_challenge")).toMatch(/^[\w-]{43}$/);
+  });
+});
+
+describe("an address is in the provider's domain only by its one '@'", { timeout: 60_000 }, () => {
+  it.each([
+    ["jane@acme.test@evil.test", "acme.test"],
+    ["jane@evil.test@acme.test", "acme.test"],
+    ["jane@ acme.test", "acme.test"],
+    ["@acme.test", "acme.test"],
+  ])("%s is outside %s", (email, domains) => {
+    expect(emailInProviderDomain(email, domains)).toBe(false);
+  });
+
+  it("the IdP asserting `x@<domain>@evil` creates nobody: SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN", async () => {
+    const owner = await signUp("Owner");
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.example`;
+    const providerId = await registerIdp(owner.orgId, owner.cookie, domain);
+    const email = `mallory@${domain}@evil.example`;
+    const response = await signInThroughIdp(providerId, { sub: crypto.randomUUID(), email });
+    expect(response.status).toBe(302);
+    expect(landing(response).error).toBe("SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN");
+    expect(await env.DB.prepare("SELECT id FROM user WHERE email = ?").bind(email).first()).toBeNull();
+  });
+});
