@@ -8,6 +8,7 @@ import {
 } from "../../../../shared/contracts/mcp.ts";
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { OUTBOUND_URL_FORBIDDEN, publicOutboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
 import type { ProtectedResourceMetadata } from "../well-known/protected-resource-metadata.ts";
 import { DPOP_SIGNING_ALGS } from "../../../../shared/contracts/tokens.ts";
 import type { ProtectedRoute } from "../routing/match-route.ts";
@@ -68,6 +69,13 @@ export async function registeredMcpRoute(
   // it names every org's scopes for the name, and serves nobody (onlyOrgId "").
   const scopes = server ? server.scopes : [...new Set(servers.flatMap((s) => s.scopes))];
   const upstream = server?.upstream ?? { binding: "DEMO" as const };
+  // The outbound URL guard at the fetch, not only when the admin API stored the URL: a row written
+  // around it (or before it) must not send the caller's request, the gateway assertion and an
+  // injected saved token to an internal address (shared/http/outbound-url.ts).
+  if ("url" in upstream && publicOutboundUrlProblem(upstream.url) !== undefined) {
+    console.error("mcp upstream refused by the outbound URL guard", server?.orgId, name);
+    return httpErrorResponse("server_error", `${OUTBOUND_URL_FORBIDDEN}: the server's upstream may not be fetched`);
+  }
   const resourceUri = `${issuer}${path}`;
   const route: ProtectedRoute = {
     kind: "protected",
