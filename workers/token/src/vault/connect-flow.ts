@@ -117,10 +117,15 @@ export async function completeConnect(
   if (!flow) throw new HttpError("invalid_state", "unknown, spent or expired state");
   if (flow.boundTo.startsWith("session:") && flow.boundTo !== `session:${sessionId ?? ""}`)
     throw new HttpError("invalid_state", "this flow was started by another session");
-  // RFC 6749 §4.1.2.1: the provider refused (the person declined, or the request was bad).
+  // RFC 6749 §4.1.2.1: the provider refused (the person declined, or the request was bad). Its `error`
+  // is a code (§4.1.2.1: ASCII, no spaces) but the provider writes it, so any other text is not repeated
+  // on our origin: the answer names the code only when it looks like one, as at the token endpoint.
   const upstreamError = url.searchParams.get("error");
   if (upstreamError !== null)
-    throw new HttpError("connection_failed", `the provider answered ${upstreamError.slice(0, 64)}`);
+    throw new HttpError(
+      "connection_failed",
+      /^[a-z_]{1,64}$/.test(upstreamError) ? `the provider answered ${upstreamError}` : "the provider refused",
+    );
   const code = url.searchParams.get("code");
   if (!code) throw new HttpError("connection_failed", "the provider's answer carries no code");
   const provider = await getProvider(db, flow.orgId, flow.providerId);
