@@ -66,7 +66,14 @@ describe("SCIM-provisioned people sign in through their org's SSO", { timeout: 6
   it("another org's provider, though its domain is verified too, is refused: DIRECTORY_ACCOUNT_LINK_REFUSED", async () => {
     const alice = await provisionedAlice();
     const stranger = await signUp("Other org owner");
-    const theirs = await registerIdp(stranger.orgId, stranger.cookie, alice.domain);
+    // Registering a domain another org verified is refused (409 SSO_DOMAIN_CLAIMED,
+    // sso-upstream-binding.test.ts); a row from before that check is written as it was.
+    const theirs = await registerIdp(
+      stranger.orgId,
+      stranger.cookie,
+      `theirs-${crypto.randomUUID().slice(0, 8)}.example`,
+    );
+    await env.DB.prepare("UPDATE sso_provider SET domain = ? WHERE provider_id = ?").bind(alice.domain, theirs).run();
     const response = await signInThroughIdp(theirs, { sub: "mallory-at-their-idp", email: alice.email });
     expect(response.status).toBe(302);
     expect(landing(response)).toEqual({ path: "/api/auth/error", error: DIRECTORY_ACCOUNT_LINK_REFUSED });

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { emailInProviderDomain } from "../../workers/authn/src/sso/provider-domain.ts";
-import { SSO_PKCE_REQUIRED } from "../../workers/authn/src/sso/provider-registration.ts";
+import { SSO_DOMAIN_CLAIMED, SSO_PKCE_REQUIRED } from "../../workers/authn/src/sso/provider-registration.ts";
 import { api, signUp } from "./helpers.ts";
 import { IDP_ISSUER, landing, registerIdp, signInThroughIdp } from "./sso-idp.ts";
 
@@ -94,5 +94,42 @@ describe("an address is in the provider's domain only by its one '@'", { timeout
     expect(response.status).toBe(302);
     expect(landing(response).error).toBe("SSO_EMAIL_OUTSIDE_PROVIDER_DOMAIN");
     expect(await env.DB.prepare("SELECT id FROM user WHERE email = ?").bind(email).first()).toBeNull();
+  });
+});
+
+describe("a domain one org verified is not another org's to register (GHSA-gv74-j8m3-fg5f)", {
+  timeout: 60_000,
+}, () => {
+  async function ownerOfVerified() {
+    const a = await signUp("Owner A");
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.example`;
+    await registerIdp(a.orgId, a.cookie, domain);
+    return { a, domain };
+  }
+
+  it.each([
+    ["the same domain", (d: string) => d],
+    ["its uppercase with a root dot", (d: string) => `${d.toUpperCase()}.`],
+    ["a subdomain, in a list", (d: string) => `b-own.example, eu.${d}`],
+  ])("%s: 409 SSO_DOMAIN_CLAIMED, nothing stored", async (_name, spell) => {
+    const { domain } = await ownerOfVerified();
+    const b = await signUp("Owner B");
+    const body = { ...registration(b.orgId, true), domain: spell(domain) };
+    const response = await api("/sso/register", body, { Cookie: b.cookie });
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as { code?: string }).code).toBe(SSO_DOMAIN_CLAIMED);
+    expect(await storedPkce(body.providerId)).toBeUndefined();
+  });
+
+  it("an update moving another org's provider onto it: 409 SSO_DOMAIN_CLAIMED; the owning org may add a second", async () => {
+    const { a, domain } = await ownerOfVerified();
+    const b = await signUp("Owner B");
+    const body = registration(b.orgId, true);
+    expect((await api("/sso/register", body, { Cookie: b.cookie })).status).toBe(200);
+    const update = await api("/sso/update-provider", { providerId: body.providerId, domain }, { Cookie: b.cookie });
+    expect(update.status).toBe(409);
+    expect(((await update.json()) as { code?: string }).code).toBe(SSO_DOMAIN_CLAIMED);
+    const own = { ...registration(a.orgId, true), domain };
+    expect((await api("/sso/register", own, { Cookie: a.cookie })).status).toBe(200);
   });
 });

@@ -7,6 +7,9 @@ export const SSO_PROVIDER_ORGANIZATION_REQUIRED = "SSO_PROVIDER_ORGANIZATION_REQ
 /** Better Auth's error code for a provider configured for SAML, which this deployment does not offer. */
 export const SSO_SAML_NOT_OFFERED = "SSO_SAML_NOT_OFFERED";
 
+/** Better Auth's error code for a provider naming a domain another organization has verified. */
+export const SSO_DOMAIN_CLAIMED = "SSO_DOMAIN_CLAIMED";
+
 /** Better Auth's error code for a provider configured without PKCE. */
 export const SSO_PKCE_REQUIRED = "SSO_PKCE_REQUIRED";
 
@@ -74,6 +77,73 @@ export const requirePkce: NonNullable<NonNullable<BetterAuthPlugin["hooks"]>["be
       throw new APIError("BAD_REQUEST", {
         code: SSO_PKCE_REQUIRED,
         message: "an SSO provider signs people in with PKCE (RFC 9700 §2.1.1): leave oidcConfig.pkce true",
+      });
+    }
+  }),
+};
+
+const VERIFIED_PAGE = 100;
+
+/** A provider's `domain` as its list of names (comma-separated, as the plugin stores it), lowercased, without a root dot. */
+function domainNames(domains: string): string[] {
+  return domains
+    .split(",")
+    .map((domain) => domain.trim().toLowerCase().replace(/\.$/, ""))
+    .filter(Boolean);
+}
+
+/** Whether two names cover a common address: the same name, or one a subdomain of the other. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.endsWith(`.${b}`) || b.endsWith(`.${a}`);
+}
+
+/**
+ * A domain one organization has proven by DNS is that organization's: no
+ * other org may register or move a provider onto it or a name under or above
+ * it (GHSA-gv74-j8m3-fg5f's concern, per domain). The plugin refuses such a
+ * provider nothing before verification, and `/sign-in/sso` by email picks
+ * the first provider whose domain matches, verified or not, so a squatting
+ * provider could shadow the owner's (its people answered `401`). `409
+ * SSO_DOMAIN_CLAIMED`, nothing stored.
+ */
+export const refuseClaimedDomain: NonNullable<NonNullable<BetterAuthPlugin["hooks"]>["before"]>[number] = {
+  matcher: (context) => context.path === REGISTER || context.path === UPDATE,
+  handler: createAuthMiddleware(async (ctx) => {
+    const body = ctx.body as { domain?: unknown; organizationId?: unknown; providerId?: unknown } | undefined;
+    if (typeof body?.domain !== "string") return;
+    const wanted = domainNames(body.domain);
+    let organizationId = typeof body.organizationId === "string" ? body.organizationId : undefined;
+    if (ctx.path === UPDATE && typeof body.providerId === "string") {
+      const current = await ctx.context.adapter.findOne<{ organizationId?: string | null }>({
+        model: "ssoProvider",
+        where: [{ field: "providerId", value: body.providerId }],
+      });
+      // An unknown provider is the plugin's to answer (404).
+      if (!current) return;
+      organizationId = current.organizationId ?? undefined;
+    }
+    const verified: { domain: string; organizationId?: string | null }[] = [];
+    // Paged as the plugin pages them: the adapter caps an unbounded findMany.
+    for (let offset = 0; ; offset += VERIFIED_PAGE) {
+      const page = await ctx.context.adapter.findMany<{ domain: string; organizationId?: string | null }>({
+        model: "ssoProvider",
+        where: [{ field: "domainVerified", value: true }],
+        limit: VERIFIED_PAGE,
+        offset,
+        sortBy: { field: "providerId", direction: "asc" },
+      });
+      verified.push(...page);
+      if (page.length < VERIFIED_PAGE) break;
+    }
+    const claimed = verified.some(
+      (provider) =>
+        provider.organizationId !== organizationId &&
+        domainNames(provider.domain).some((owned) => wanted.some((name) => overlaps(name, owned))),
+    );
+    if (claimed) {
+      throw new APIError("CONFLICT", {
+        code: SSO_DOMAIN_CLAIMED,
+        message: "another organization has verified this domain (or one above or under it)",
       });
     }
   }),

@@ -1,7 +1,12 @@
 import { sso } from "@better-auth/sso";
 import type { BetterAuthPlugin } from "better-auth";
 import { userInProviderDomain } from "../../sso/provider-domain.ts";
-import { refuseSamlConfig, requireOrganizationOnRegister, requirePkce } from "../../sso/provider-registration.ts";
+import {
+  refuseClaimedDomain,
+  refuseSamlConfig,
+  requireOrganizationOnRegister,
+  requirePkce,
+} from "../../sso/provider-registration.ts";
 
 /**
  * Per-organization OIDC single sign-on. SAML is not offered: the plugin's
@@ -19,7 +24,9 @@ import { refuseSamlConfig, requireOrganizationOnRegister, requirePkce } from "..
  *   is proven by a DNS TXT record (`/sso/request-domain-verification`, then
  *   `/sso/verify-domain`), so one org cannot claim another's people; and it
  *   creates accounts only for addresses in that domain
- *   (sso/provider-domain.ts).
+ *   (sso/provider-domain.ts). A domain another org verified, or a name
+ *   above or under it, is refused at registration and update
+ *   (sso/provider-registration.ts).
  * - Just-in-time membership: a person signing in through the provider
  *   becomes a `member` of its organization, never more; roles are raised by
  *   the org's admins.
@@ -65,7 +72,13 @@ export function ssoPlugin() {
       };
     },
     hooks: {
-      before: [...(hooks?.before ?? []), requireOrganizationOnRegister, refuseSamlConfig, requirePkce],
+      before: [
+        ...(hooks?.before ?? []),
+        requireOrganizationOnRegister,
+        refuseSamlConfig,
+        requirePkce,
+        refuseClaimedDomain,
+      ],
       after: hooks?.after ?? [],
     },
   } satisfies BetterAuthPlugin;
