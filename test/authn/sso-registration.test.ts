@@ -97,16 +97,19 @@ describe("SSO provider registration", () => {
     expect(response.status).toBe(401);
   });
 
+  // The project's outbound guard (ERR_OUTBOUND_URL_FORBIDDEN) runs first; a
+  // loopback address, which it allows a local deployment, is the plugin's own
+  // guard's to refuse (discovery_private_host).
   it.each([
-    ["tokenEndpoint", "http://169.254.169.254/latest/meta-data/"],
-    ["jwksEndpoint", "http://127.0.0.1:6379/"],
-    ["userInfoEndpoint", "http://10.0.0.7/userinfo"],
-  ])("GHSA-5rr4-8452-hf4v: an internal %s (%s) is refused discovery_private_host", async (field, url) => {
+    ["tokenEndpoint", "http://169.254.169.254/latest/meta-data/", "ERR_OUTBOUND_URL_FORBIDDEN"],
+    ["jwksEndpoint", "http://127.0.0.1:6379/", "discovery_private_host"],
+    ["userInfoEndpoint", "http://10.0.0.7/userinfo", "ERR_OUTBOUND_URL_FORBIDDEN"],
+  ])("GHSA-5rr4-8452-hf4v: an internal %s (%s) is refused %s", async (field, url, code) => {
     const owner = await signUp("Owner");
     const body = provider(owner.orgId, { [field]: url });
     const response = await api("/sso/register", body, { Cookie: owner.cookie });
     expect(response.status).toBe(400);
-    expect((await error(response)).code).toBe("discovery_private_host");
+    expect((await error(response)).code).toBe(code);
     expect(await providerRow(body.providerId)).toBeNull();
   });
 });

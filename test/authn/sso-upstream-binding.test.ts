@@ -5,6 +5,7 @@
 // endpoints with a scripted upstream IdP (sso-idp.ts).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OUTBOUND_URL_FORBIDDEN } from "../../shared/http/outbound-url.ts";
 import { emailInProviderDomain } from "../../workers/authn/src/sso/provider-domain.ts";
 import { SSO_DOMAIN_CLAIMED, SSO_PKCE_REQUIRED } from "../../workers/authn/src/sso/provider-registration.ts";
 import { api, signUp } from "./helpers.ts";
@@ -131,5 +132,55 @@ describe("a domain one org verified is not another org's to register (GHSA-gv74-
     expect(((await update.json()) as { code?: string }).code).toBe(SSO_DOMAIN_CLAIMED);
     const own = { ...registration(a.orgId, true), domain };
     expect((await api("/sso/register", own, { Cookie: a.cookie })).status).toBe(200);
+  });
+});
+
+describe("the provider's fetched endpoints pass the outbound URL guard (GHSA-5rr4-8452-hf4v)", {
+  timeout: 60_000,
+}, () => {
+  it.each([
+    ["jwksEndpoint", "https://intranet/jwks"],
+    ["tokenEndpoint", "https://vault.internal/token"],
+    ["userInfoEndpoint", "http://idp.public.example/userinfo"],
+    ["jwksEndpoint", "https://user:pw@idp.public.example/jwks"],
+  ])("a registration naming %s %s: 400 ERR_OUTBOUND_URL_FORBIDDEN, nothing stored", async (field, url) => {
+    const owner = await signUp("Owner");
+    const body = registration(owner.orgId, true);
+    const response = await api(
+      "/sso/register",
+      { ...body, oidcConfig: { ...body.oidcConfig, [field]: url } },
+      { Cookie: owner.cookie },
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(OUTBOUND_URL_FORBIDDEN);
+    expect(await storedPkce(body.providerId)).toBeUndefined();
+  });
+
+  it("an update naming one: 400 ERR_OUTBOUND_URL_FORBIDDEN", async () => {
+    const owner = await signUp("Owner");
+    const body = registration(owner.orgId, true);
+    expect((await api("/sso/register", body, { Cookie: owner.cookie })).status).toBe(200);
+    const response = await api(
+      "/sso/update-provider",
+      { providerId: body.providerId, oidcConfig: { tokenEndpoint: "https://vault.internal/token" } },
+      { Cookie: owner.cookie },
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(OUTBOUND_URL_FORBIDDEN);
+  });
+
+  it("a stored endpoint the guard refuses (discovered, or from before it) is not fetched by the callback: 400", async () => {
+    const owner = await signUp("Owner");
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.example`;
+    const providerId = await registerIdp(owner.orgId, owner.cookie, domain);
+    await env.DB.prepare(
+      "UPDATE sso_provider SET oidc_config = json_set(oidc_config, '$.tokenEndpoint', 'https://vault.internal/token') WHERE provider_id = ?",
+    )
+      .bind(providerId)
+      .run();
+    const response = await signInThroughIdp(providerId, { sub: crypto.randomUUID(), email: `ann@${domain}` });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(OUTBOUND_URL_FORBIDDEN);
+    expect(await env.DB.prepare("SELECT id FROM user WHERE email = ?").bind(`ann@${domain}`).first()).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import { sso } from "@better-auth/sso";
 import type { BetterAuthPlugin } from "better-auth";
 import { userInProviderDomain } from "../../sso/provider-domain.ts";
+import { guardProviderEndpoints, guardStoredEndpoints } from "../../sso/provider-endpoints.ts";
 import {
   refuseClaimedDomain,
   refuseSamlConfig,
@@ -20,6 +21,10 @@ import {
  *   origins, checked at registration and again before every server-side
  *   fetch (the plugin's own guard since 1.6.11, GHSA-5rr4-8452-hf4v): an
  *   internal IdP is allowed only by naming its origin in TRUSTED_ORIGINS.
+ *   The project's own outbound guard runs too, at registration and update
+ *   and again on the stored endpoints before the callback fetches them
+ *   (sso/provider-endpoints.ts): the plugin's passes plain http,
+ *   credentials, single-label and `.internal` names.
  * - Domain verification: a provider signs nobody in until its email domain
  *   is proven by a DNS TXT record (`/sso/request-domain-verification`, then
  *   `/sso/verify-domain`), so one org cannot claim another's people; and it
@@ -78,6 +83,8 @@ export function ssoPlugin() {
         refuseSamlConfig,
         requirePkce,
         refuseClaimedDomain,
+        guardProviderEndpoints,
+        guardStoredEndpoints,
       ],
       after: hooks?.after ?? [],
     },
