@@ -61,6 +61,22 @@ describe("PKCE to the org's IdP cannot be turned off (RFC 9700 §2.1.1)", () => 
     expect(await storedPkce(body.providerId)).toBe(true);
   });
 
+  it("a provider stored with pkce: false (from before the check) signs nobody in: the callback answers 400 SSO_PKCE_REQUIRED", async () => {
+    const owner = await signUp("Owner");
+    const domain = `acme-${crypto.randomUUID().slice(0, 8)}.example`;
+    const providerId = await registerIdp(owner.orgId, owner.cookie, domain);
+    await env.DB.prepare(
+      "UPDATE sso_provider SET oidc_config = json_set(oidc_config, '$.pkce', json('false')) WHERE provider_id = ?",
+    )
+      .bind(providerId)
+      .run();
+    expect(await storedPkce(providerId)).toBe(false);
+    const response = await signInThroughIdp(providerId, { sub: crypto.randomUUID(), email: `ann@${domain}` });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { code?: string }).code).toBe(SSO_PKCE_REQUIRED);
+    expect(await env.DB.prepare("SELECT id FROM user WHERE email = ?").bind(`ann@${domain}`).first()).toBeNull();
+  });
+
   it("the authorization request carries an S256 code challenge", async () => {
     const owner = await signUp("Owner");
     const body = registration(owner.orgId, true);

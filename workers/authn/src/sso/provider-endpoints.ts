@@ -1,6 +1,7 @@
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { OUTBOUND_URL_FORBIDDEN, outboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
+import { SSO_PKCE_REQUIRED } from "./provider-registration.ts";
 
 type BeforeHook = NonNullable<NonNullable<BetterAuthPlugin["hooks"]>["before"]>[number];
 
@@ -48,7 +49,7 @@ export const guardProviderEndpoints: BeforeHook = {
 
 /**
  * Again right before the callback's server-side fetches (token, userinfo,
- * JWKS), on the endpoints as stored: discovered from the issuer's document
+ * JWKS), on the configuration as stored (PKCE on, endpoints guarded): discovered from the issuer's document
  * at registration (which only the plugin's guard saw), or written before
  * this check existed.
  */
@@ -68,6 +69,14 @@ export const guardStoredEndpoints: BeforeHook = {
     } catch {
       // An unreadable configuration is the plugin's to refuse.
       return;
+    }
+    // A row stored with PKCE off before registration refused it
+    // (provider-registration.ts) would redeem an injected code (RFC 9700 §2.1.1).
+    if (config.pkce === false) {
+      throw new APIError("BAD_REQUEST", {
+        code: SSO_PKCE_REQUIRED,
+        message: "the provider is configured without PKCE: update it with oidcConfig.pkce true",
+      });
     }
     for (const field of FETCHED) {
       const url = config[field];
