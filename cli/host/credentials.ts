@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { chmodSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { JWK } from "jose";
 import { CliError } from "../lib/errors.ts";
+import { writePrivateFile } from "../lib/private-file.ts";
 
 /**
  * A host's credentials file, written by `host bootstrap` and read by
@@ -25,17 +25,9 @@ export interface HostCredentials {
   dpop_private_jwk?: JWK;
 }
 
-/** Writes the whole file under a fresh name (`wx`: never a file or link someone placed there), 0600, then moves it over `path`. */
+/** Writes the whole file fresh at 0600 and moves it over `path` (lib/private-file.ts). */
 export function writeHostCredentials(path: string, document: object): void {
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  try {
-    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-    chmodSync(temporary, 0o600);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new CliError(`cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  writePrivateFile(path, `${JSON.stringify(document, null, 2)}\n`);
 }
 
 export function readHostCredentials(path: string): HostCredentials {

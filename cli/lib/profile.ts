@@ -1,8 +1,7 @@
-import { randomUUID } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import type { JWK } from "jose";
 import { CliError } from "./errors.ts";
+import { writePrivateFile } from "./private-file.ts";
 
 /**
  * The CLI's profile: platform operator credentials per issuer, written by
@@ -49,19 +48,9 @@ function readDocument(path: string): ProfileDocument {
 }
 
 function writeDocument(path: string, document: ProfileDocument): void {
-  mkdirSync(dirname(path), { recursive: true });
-  // A fresh name created here (`wx`: never a file or link someone placed
-  // there, so the secrets cannot be written through it) and kept 0600
-  // whatever the umask, then moved over the profile at once.
-  const temporary = `${path}.${randomUUID()}.tmp`;
-  try {
-    writeFileSync(temporary, `${JSON.stringify(document, null, 2)}\n`, { mode: 0o600, flag: "wx" });
-    chmodSync(temporary, 0o600);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw new CliError(`cannot write the profile ${path}: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  // Fresh at 0600 and moved over the profile at once (lib/private-file.ts): the secrets are never
+  // written through a file or link someone placed at the path.
+  writePrivateFile(path, `${JSON.stringify(document, null, 2)}\n`);
 }
 
 /** Remembers the deployed issuer, so `--remote` names it. */

@@ -16,7 +16,7 @@ export class RevocationReader {
 
   /** Whether a revocation recorded for `orgId` (the token's own org unless named) matches the token. */
   async isRevoked(claims: RevocableClaims, orgId: string = claims.org_id): Promise<boolean> {
-    return this.orgState.getByName(orgStateName(orgId)).isRevoked(revocableOnly(claims));
+    return this.orgState.getByName(orgStateName(orgId)).isRevoked(revocableClaims(claims));
   }
 
   /**
@@ -35,7 +35,9 @@ export class RevocationReader {
     await Promise.all(
       [...byOrg].map(async ([orgId, indexes]) => {
         const stub = this.orgState.getByName(orgStateName(orgId));
-        const revoked = await stub.areRevoked(indexes.map((index) => revocableOnly(tokens[index] as RevocableClaims)));
+        const revoked = await stub.areRevoked(
+          indexes.map((index) => revocableClaims(tokens[index] as RevocableClaims)),
+        );
         // A short answer would leave a token unchecked: refuse it rather than read false.
         if (revoked.length !== indexes.length)
           throw new Error("OrgState.areRevoked answered for the wrong number of tokens");
@@ -48,8 +50,12 @@ export class RevocationReader {
   }
 }
 
-/** Only the claims a revocation can match cross to the object. */
-function revocableOnly(claims: RevocableClaims): RevocableClaims {
+/**
+ * Only the claims a revocation can match, and nothing else of the token,
+ * cross to the object: for a check, and kept with a live subscription
+ * (revocations/stream.ts, ssf/routes.ts).
+ */
+export function revocableClaims(claims: RevocableClaims): RevocableClaims {
   const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = claims;
   return {
     jti,

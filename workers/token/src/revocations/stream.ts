@@ -1,8 +1,4 @@
-import {
-  type RevocableClaims,
-  SUBSCRIBER_CREDENTIAL_HEADER,
-  type SubscriberCredential,
-} from "../../../../shared/contracts/revocation.ts";
+import { SUBSCRIBER_CREDENTIAL_HEADER, type SubscriberCredential } from "../../../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 
@@ -40,20 +36,4 @@ export async function forwardRevocationStream(
     console.error("revocation stream not opened", orgId, error);
     throw new HttpError("temporarily_unavailable", "the revocation stream could not be opened; retry");
   }
-}
-
-/** The claims a revocation can match, and nothing else of the token, for the object to keep with the subscription. */
-export function revocableClaims(claims: RevocableClaims): RevocableClaims {
-  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = claims;
-  return {
-    jti,
-    sub,
-    client_id,
-    org_id,
-    iat,
-    ...(sid !== undefined ? { sid } : {}),
-    ...(act !== undefined ? { act } : {}),
-    ...(grant_id !== undefined ? { grant_id } : {}),
-    ...(grant_chain !== undefined ? { grant_chain } : {}),
-  };
 }
