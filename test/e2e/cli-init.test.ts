@@ -13,7 +13,8 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { SYSTEM_CONFIGS } from "../../scripts/workers.mjs";
-import { type CliRun, ROOT, runCli, runWrangler } from "../support/mono-auth-cli.ts";
+import { ROOT, runCli, runWrangler } from "../support/mono-auth-cli.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "mono-auth-init-"));
 const state = join(dir, "state");
@@ -24,13 +25,6 @@ let dev: ChildProcess | undefined;
 afterAll(() => {
   if (dev?.pid) process.kill(-dev.pid, "SIGTERM");
 });
-
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
-}
 
 function freePort(): Promise<number> {
   return new Promise((done) => {
@@ -167,9 +161,9 @@ describe("mono-auth init (remote)", () => {
   });
 
   it("refuses what it cannot do, saying why", async () => {
-    await refused(runCli(["init"]), /needs its issuer: --url https:/);
-    await refused(runCli(["init", "--url", "http://id.example.com", "--dry-run"]), /Must be https/);
-    await refused(runCli(["init", "--local", "--dry-run"]), /--dry-run is for the remote steps/);
-    await refused(runCli(["init", "--url", "not a url"]), /absolute http\(s\) URL/);
+    await expectCliRefusal(runCli(["init"]), /needs its issuer: --url https:/);
+    await expectCliRefusal(runCli(["init", "--url", "http://id.example.com", "--dry-run"]), /Must be https/);
+    await expectCliRefusal(runCli(["init", "--local", "--dry-run"]), /--dry-run is for the remote steps/);
+    await expectCliRefusal(runCli(["init", "--url", "not a url"]), /absolute http\(s\) URL/);
   });
 });

@@ -5,10 +5,11 @@
 // already redeemed is 409.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CliRun, runCli } from "../support/mono-auth-cli.ts";
+import { runCli } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import type { InviteView } from "../../shared/contracts/host-invites.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -22,13 +23,6 @@ afterAll(() => system?.close());
 interface CreatedInvite {
   invite: string;
   jti: string;
-}
-
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
 }
 
 /** What a host runs, in its own directory, with no operator profile. */
@@ -63,8 +57,8 @@ describe("mono-auth invite list|revoke", () => {
 
     const withdrawn = await operator.json<InviteView>("invite", "revoke", wrong.jti, "--org", orgId);
     expect(withdrawn).toMatchObject({ jti: wrong.jti, state: "withdrawn", labels: { host: "web-2" } });
-    await refused(hostBootstrap(wrong.invite, join(operator.dir, "web-2.json")), /400 invite_invalid/);
-    await refused(operator.cli("invite", "revoke", wrong.jti, "--org", orgId), /refused \(404 not_found\)/);
+    await expectCliRefusal(hostBootstrap(wrong.invite, join(operator.dir, "web-2.json")), /400 invite_invalid/);
+    await expectCliRefusal(operator.cli("invite", "revoke", wrong.jti, "--org", orgId), /refused \(404 not_found\)/);
 
     const after = await operator.json<{ invites: InviteView[] }>("invite", "list", "--org", orgId);
     expect(after.invites.map((i) => i.jti)).toEqual([kept.jti]);
@@ -76,7 +70,10 @@ describe("mono-auth invite list|revoke", () => {
     const host = await hostBootstrap(invite, join(operator.dir, "db-1.json"));
     expect(host.code, host.stderr).toBe(0);
     const { client_id } = JSON.parse(host.stdout) as { client_id: string };
-    await refused(operator.cli("invite", "revoke", jti, "--org", orgId), new RegExp(`409 conflict.*${client_id}`));
+    await expectCliRefusal(
+      operator.cli("invite", "revoke", jti, "--org", orgId),
+      new RegExp(`409 conflict.*${client_id}`),
+    );
     const redeemed = await operator.json<{ invites: InviteView[] }>(
       "invite",
       "list",
@@ -86,6 +83,6 @@ describe("mono-auth invite list|revoke", () => {
       "redeemed",
     );
     expect(redeemed.invites).toEqual([expect.objectContaining({ jti, state: "redeemed", client_id })]);
-    await refused(operator.cli("invite", "list", "--org", orgId, "--state", "withdrawn"), /--state: one of/);
+    await expectCliRefusal(operator.cli("invite", "list", "--org", orgId, "--state", "withdrawn"), /--state: one of/);
   });
 });

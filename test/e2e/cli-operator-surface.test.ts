@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildProgram } from "../../cli/main.ts";
 import type { Command } from "commander";
-import { type CliRun, runCli } from "../support/mono-auth-cli.ts";
+import { runCli } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -19,13 +20,6 @@ beforeAll(async () => {
   operator = await operatorCli(system, "surface");
 });
 afterAll(() => system?.close());
-
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
-}
 
 /** Every leaf command of the program, as its words (`keys rotate`). */
 function leaves(command: Command, prefix: string[] = []): string[][] {
@@ -50,8 +44,8 @@ describe("mono-auth operator surface", () => {
   it("keys list shows the current key; a staged rotate before the lead time is refused 409 conflict", async () => {
     const listed = await operator.json<{ keys: { kid: string; status: string }[] }>("keys", "list");
     expect(listed.keys.some((k) => k.status === "current")).toBe(true);
-    await refused(operator.cli("keys", "rotate"), /refused \(409 conflict\)/);
-    await refused(operator.cli("keys", "rotate", "--kid", "x"), /--kid is only for --emergency/);
+    await expectCliRefusal(operator.cli("keys", "rotate"), /refused \(409 conflict\)/);
+    await expectCliRefusal(operator.cli("keys", "rotate", "--kid", "x"), /--kid is only for --emergency/);
     // The refusal published a next key, which the list now shows.
     await expect
       .poll(async () => (await operator.json<{ keys: { status: string }[] }>("keys", "list")).keys.map((k) => k.status))
@@ -67,15 +61,15 @@ describe("mono-auth operator surface", () => {
     const table = await operator.cli("user", "list", "--org", org.id);
     expect(table.code).toBe(0);
     expect(table.stdout.trim()).toBe("(none)");
-    await refused(
+    await expectCliRefusal(
       operator.cli("user", "list", "--org", "no-such-org"),
       /refused \(404 not_found\): no such organization/,
     );
-    await refused(operator.cli("user", "list"), /required option '--org <org>'/);
+    await expectCliRefusal(operator.cli("user", "list"), /required option '--org <org>'/);
   });
 
   it("--remote names the issuer the profile saved; without one it says how to save it", async () => {
-    await refused(
+    await expectCliRefusal(
       runCli(["org", "list", "--remote", "--profile", operator.profile]),
       /no remote issuer in .*mono-auth init --url/,
     );

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
-import { type CliRun } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -18,13 +18,6 @@ beforeAll(async () => {
   operator = await operatorCli(system, "banner");
 });
 afterAll(() => system?.close());
-
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
-}
 
 const password = "correct horse battery staple";
 
@@ -75,8 +68,11 @@ describe("mono-auth user ban", () => {
 
     await operator.json("user", "unban", "--id", userId);
     expect((await signIn()).status).toBe(200);
-    await refused(operator.cli("user", "unban", "--id", userId), /refused \(404 not_found\): this user is not banned/);
-    await refused(operator.cli("user", "ban"), /required option '--id <user_id>'/);
+    await expectCliRefusal(
+      operator.cli("user", "unban", "--id", userId),
+      /refused \(404 not_found\): this user is not banned/,
+    );
+    await expectCliRefusal(operator.cli("user", "ban"), /required option '--id <user_id>'/);
   });
 
   it("leaves no session and no usable token when it races sign-ins and session exchanges", async () => {

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
-import type { CliRun } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -18,13 +18,6 @@ beforeAll(async () => {
   operator = await operatorCli(system, "sessions");
 });
 afterAll(() => system?.close());
-
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
-}
 
 const password = "correct horse battery staple";
 const email = (name: string) => `${name}-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -64,8 +57,11 @@ describe("mono-auth user sessions and sign-out", () => {
     const again = await new BrowserLikeClient(system).postJson("/api/auth/sign-in/email", { email: address, password });
     expect(again.status).toBe(200);
 
-    await refused(operator.cli("user", "sign-out", "--id", "nobody"), /refused \(404 not_found\): no such user/);
-    await refused(operator.cli("user", "sessions"), /required option '--id <user_id>'/);
+    await expectCliRefusal(
+      operator.cli("user", "sign-out", "--id", "nobody"),
+      /refused \(404 not_found\): no such user/,
+    );
+    await expectCliRefusal(operator.cli("user", "sessions"), /required option '--id <user_id>'/);
   });
 });
 
@@ -89,15 +85,15 @@ describe("mono-auth user remove and role", () => {
       previous_role: "admin",
       revoked: true,
     });
-    await refused(
+    await expectCliRefusal(
       operator.cli("user", "role", "--id", colleague, "--org", orgId, "--role", "superuser"),
       /argument 'superuser' is invalid/,
     );
-    await refused(
+    await expectCliRefusal(
       operator.cli("user", "role", "--id", owner, "--org", orgId, "--role", "admin"),
       /refused \(409 conflict\): the organization's last owner/,
     );
-    await refused(
+    await expectCliRefusal(
       operator.cli("user", "remove", "--id", owner, "--org", orgId),
       /refused \(409 conflict\): the organization's last owner/,
     );
@@ -111,7 +107,7 @@ describe("mono-auth user remove and role", () => {
       orgId,
     );
     expect(members.members).toEqual([expect.objectContaining({ user_id: owner, role: "owner" })]);
-    await refused(
+    await expectCliRefusal(
       operator.cli("user", "remove", "--id", colleague, "--org", orgId),
       /refused \(404 not_found\): this person is not a member/,
     );

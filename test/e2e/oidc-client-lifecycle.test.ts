@@ -7,9 +7,10 @@
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import type { CliRun } from "../support/mono-auth-cli.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
+import { CookieBrowser } from "../support/cookie-browser.ts";
 
 const REDIRECT_URI = "http://localhost:4998/callback";
 const SCOPE = "openid profile email offline_access documents:read";
@@ -50,37 +51,8 @@ function configure(clientId: string, secret: string): Promise<client.Configurati
   );
 }
 
-/** A person in a browser: a cookie jar over the system. */
-class Browser {
-  cookies = new Map<string, string>();
-  remember(response: Response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const at = pair.indexOf("=");
-      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  }
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  }
-  async get(url: string) {
-    const response = await fetch(url, { headers: { Cookie: this.header(), Accept: "text/html" }, redirect: "manual" });
-    this.remember(response);
-    return response;
-  }
-  async post(path: string, fields: Record<string, string>) {
-    const response = await system.fetch(path, {
-      method: "POST",
-      headers: { Cookie: this.header(), Origin: system.origin, "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields),
-    });
-    this.remember(response);
-    return response;
-  }
-}
-
-async function signedUpBrowser(): Promise<Browser> {
-  const browser = new Browser();
+async function signedUpBrowser(): Promise<CookieBrowser> {
+  const browser = new CookieBrowser(system);
   const response = await browser.post(ENDPOINT.signUp, {
     name: "Relying Person",
     email: `${crypto.randomUUID()}@example.com`,
@@ -111,7 +83,7 @@ function authorizationUrl(config: client.Configuration, challenge: string) {
 }
 
 /** authorize → consent → Allow (unless given before) → code redeemed by openid-client. */
-async function signIn(browser: Browser, config: client.Configuration) {
+async function signIn(browser: CookieBrowser, config: client.Configuration) {
   const verifier = client.randomPKCECodeVerifier();
   const url = authorizationUrl(config, await client.calculatePKCECodeChallenge(verifier));
   const first = await redirectTarget(await browser.get(url.href));
@@ -161,13 +133,6 @@ async function gateway(token: string): Promise<string> {
   return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
 }
 
-async function refused(result: Promise<CliRun>, message: RegExp): Promise<void> {
-  const { code, stdout, stderr } = await result;
-  expect(code).not.toBe(0);
-  expect(stdout).toBe("");
-  expect(stderr).toMatch(message);
-}
-
 describe("mono-auth oidc-client: one client's lifecycle, as its relying party sees it", { timeout: 120_000 }, () => {
   it("show and update: the change holds at the next sign-in", async () => {
     const created = await registered();
@@ -188,11 +153,11 @@ describe("mono-auth oidc-client: one client's lifecycle, as its relying party se
     expect(target.origin).toBe(system.origin);
     expect(target.searchParams.get("error")).toBe("invalid_redirect");
 
-    await refused(
+    await expectCliRefusal(
       operator.cli("oidc-client", "update", "--id", created.client_id, "--scope", "openid admin"),
       /refused \(400 invalid_body\)/,
     );
-    await refused(operator.cli("oidc-client", "update", "--id", created.client_id), /nothing to change/);
+    await expectCliRefusal(operator.cli("oidc-client", "update", "--id", created.client_id), /nothing to change/);
   });
 
   it("rotate-secret: the new secret is printed once; the old one is refused at once, 401 invalid_client", async () => {
@@ -239,7 +204,7 @@ describe("mono-auth oidc-client: one client's lifecycle, as its relying party se
     );
     expect(deleted).toEqual({ client_id: created.client_id, deleted: true });
     await expect.poll(() => gateway(tokens.access_token), REFUSED_WITHIN).toBe("401 ERR_TOKEN_REVOKED");
-    await refused(
+    await expectCliRefusal(
       operator.cli("oidc-client", "show", "--id", created.client_id),
       /refused \(404 not_found\): no such browser client/,
     );

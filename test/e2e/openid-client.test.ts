@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
+import { CookieBrowser } from "../support/cookie-browser.ts";
 
 const REDIRECT_URI = "http://localhost:4999/callback";
 
@@ -19,37 +20,8 @@ let operator: OperatorCli;
 let registered: { client_id: string; client_secret: string };
 let config: client.Configuration;
 
-/** A person in a browser: the cookies the system set, sent back. */
-class Browser {
-  cookies = new Map<string, string>();
-  remember(response: Response) {
-    for (const line of response.headers.getSetCookie()) {
-      const [pair = ""] = line.split(";");
-      const at = pair.indexOf("=");
-      this.cookies.set(pair.slice(0, at), pair.slice(at + 1));
-    }
-  }
-  header() {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join("; ");
-  }
-  async get(url: string) {
-    const response = await fetch(url, { headers: { Cookie: this.header(), Accept: "text/html" }, redirect: "manual" });
-    this.remember(response);
-    return response;
-  }
-  async post(path: string, fields: Record<string, string>) {
-    const response = await system.fetch(path, {
-      method: "POST",
-      headers: { Cookie: this.header(), Origin: system.origin, "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams(fields),
-    });
-    this.remember(response);
-    return response;
-  }
-}
-
 async function signedUpPerson() {
-  const browser = new Browser();
+  const browser = new CookieBrowser(system);
   const email = `${crypto.randomUUID()}@example.com`;
   const response = await browser.post(ENDPOINT.signUp, {
     name: "Relying Person",
@@ -76,7 +48,7 @@ async function redirectTarget(response: Response): Promise<string> {
 }
 
 /** Runs the browser part: authorize → consent page → Allow; the callback URL the RP receives. */
-async function authorizeInBrowser(browser: Browser, url: URL): Promise<URL> {
+async function authorizeInBrowser(browser: CookieBrowser, url: URL): Promise<URL> {
   const authorize = await browser.get(url.href);
   const consentLocation = new URL(await redirectTarget(authorize), system.origin);
   expect(consentLocation.pathname).toBe(ENDPOINT.consent);
