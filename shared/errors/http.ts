@@ -31,6 +31,11 @@ export type HttpErrorCode =
   /** A downstream's refusal of a request whose gateway assertion is missing or does not verify. */
   | "invalid_gateway_assertion"
   | "upstream_response_refused"
+  /**
+   * A registered upstream the outbound URL guard refuses (shared/http/outbound-url.ts): its row is at
+   * fault, not this Worker, so it is a bad gateway (RFC 9110 §15.6.3), never fetched.
+   */
+  | "upstream_forbidden"
   | "temporarily_unavailable"
   /** The saved-token vault (workers/token/src/vault/): no API ever gives out a saved token. */
   | "saved_token_not_readable"
@@ -57,6 +62,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   invalid_mcp_request: 400,
   invalid_gateway_assertion: 403,
   upstream_response_refused: 502,
+  upstream_forbidden: 502,
   temporarily_unavailable: 503,
   saved_token_not_readable: 403,
   invalid_state: 400,

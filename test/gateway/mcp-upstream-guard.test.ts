@@ -17,7 +17,7 @@ beforeEach(() => signer.publish());
 afterEach(() => vi.restoreAllMocks());
 
 describe("a registered MCP server's URL upstream, at the gateway", () => {
-  it("is never fetched when the outbound URL guard refuses it: 500 server_error ERR_OUTBOUND_URL_FORBIDDEN", async () => {
+  it("is never fetched when the outbound URL guard refuses it: 502 upstream_forbidden ERR_OUTBOUND_URL_FORBIDDEN", async () => {
     const fetched: string[] = [];
     const internet = globalThis.fetch;
     vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -50,9 +50,9 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
         },
         body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
       });
-      expect(response.status, upstream).toBe(500);
+      expect(response.status, upstream).toBe(502);
       const body = (await response.json()) as { error: string; error_description: string };
-      expect(body.error).toBe("server_error");
+      expect(body.error).toBe("upstream_forbidden");
       expect(body.error_description).toMatch(/^ERR_OUTBOUND_URL_FORBIDDEN:/);
     }
     expect(fetched).toEqual([]);

@@ -71,10 +71,14 @@ export async function registeredMcpRoute(
   const upstream = server?.upstream ?? { binding: "DEMO" as const };
   // The outbound URL guard at the fetch, not only when the admin API stored the URL: a row written
   // around it (or before it) must not send the caller's request, the gateway assertion and an
-  // injected saved token to an internal address (shared/http/outbound-url.ts).
+  // injected saved token to an internal address (shared/http/outbound-url.ts). A 502, not a 500: the
+  // registered upstream is what is wrong, and a caller retrying or alerting on our 5xx should tell them apart.
   if ("url" in upstream && publicOutboundUrlProblem(upstream.url) !== undefined) {
     console.error("mcp upstream refused by the outbound URL guard", server?.orgId, name);
-    return httpErrorResponse("server_error", `${OUTBOUND_URL_FORBIDDEN}: the server's upstream may not be fetched`);
+    return httpErrorResponse(
+      "upstream_forbidden",
+      `${OUTBOUND_URL_FORBIDDEN}: the server's upstream may not be fetched`,
+    );
   }
   const resourceUri = `${issuer}${path}`;
   const route: ProtectedRoute = {
