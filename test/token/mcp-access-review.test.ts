@@ -184,6 +184,28 @@ describe("operator review: revoking a grant", () => {
     const again = await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${grant.id}`, { token: operator });
     expect(((await again.json()) as GrantView).revoked_at).toBe(revoked.revoked_at);
   });
+
+  it("a revocation that could not be recorded is 503, and the retry records it (never 200 with nothing recorded)", async () => {
+    const { orgId, token } = await setup();
+    const request = await fileRequest(token);
+    const { grant } = (await (await approve(orgId, request.id)).json()) as { grant: GrantView };
+    // An id longer than the org's Durable Object records (256 characters): the real refusal, as a failing object.
+    const unrecordable = `${grant.id}${"0".repeat(300)}`;
+    const renameGrant = (from: string, to: string) =>
+      env.DB.prepare("UPDATE mcp_grant SET id = ? WHERE id = ?").bind(to, from).run();
+    await renameGrant(grant.id, unrecordable);
+    await expectHttpError(
+      await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${unrecordable}`, { token: operator }),
+      503,
+      "temporarily_unavailable",
+    );
+    // D1 already says revoked; the object has nothing yet. The operator's retry, once the object answers:
+    await renameGrant(unrecordable, grant.id);
+    const retried = await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${grant.id}`, { token: operator });
+    expect(retried.status).toBe(200);
+    const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+    expect(snapshot.entries.filter((e) => e.kind === "grant").map((e) => e.value)).toEqual([grant.id]);
+  });
 });
 
 describe("audit: who asked, who decided, what was granted", () => {

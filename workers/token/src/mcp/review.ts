@@ -9,9 +9,9 @@ import {
 } from "../../../../shared/contracts/mcp.ts";
 import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import type { TokenConfig } from "../config.ts";
 import { revokeDelegationGrant } from "../grants/delegation-grants.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { type AccessRequest, approveAccessRequest, createAccessRequest, denyAccessRequest } from "./access-requests.ts";
 import { findMcpGrant, type McpGrant, markGrantRevoked } from "./grants.ts";
 import { notifyAccessEvent } from "./notify.ts";
@@ -156,13 +156,14 @@ export async function deny(
 
 /**
  * Revokes a grant: D1 first (the gateway's and token exchange's source, so
- * the next read refuses it), its delegation grant with it, then the
- * revocation event in the org's Durable Object — recorded before this
- * returns (a failure there throws, and the operator retries; revoking twice
- * is harmless). The event is of kind `grant` naming the delegation grant a
+ * the next read refuses it), its delegation grant with it, its audit event
+ * and notification (once), then the revocation event in the org's Durable
+ * Object — recorded before this returns (a failure there throws, and the
+ * operator retries; revoking twice is harmless). The event is of kind `grant` naming the delegation grant a
  * person's tokens carry as `grant_id` (so those tokens are cut off at the
  * gateway), or the MCP grant itself for an agent acting as itself, whose
  * tokens the gateway checks against live grants on every sensitive call.
+ * Unrecorded: 503 `temporarily_unavailable` (revocations/operator-revoke.ts).
  */
 export async function revokeGrant(
   deps: ReviewDeps,
@@ -174,14 +175,8 @@ export async function revokeGrant(
   if (!existing) return undefined;
   const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
   if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
-  if (changed) {
-    await recordRevocation(
-      deps.env,
-      { orgId, kind: "grant", value: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
-      { waitUntil: deps.waitUntil },
-    );
-  }
   const grant = (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing;
+  // Told once, by the call that revoked it in D1, even if its recording below fails.
   if (changed) {
     deps.waitUntil(
       recordAuditInBackground(deps.env, {
@@ -195,6 +190,14 @@ export async function revokeGrant(
     );
     deps.waitUntil(notifyAccessEvent(deps, orgId, ACCESS_EVENT.grantRevoked, { grant: grantView(grant) }));
   }
+  // On every call, not only the one that changed D1: a call whose recording
+  // failed (503) has already marked the grant revoked, and the operator's
+  // retry is what records it. Recording it twice is harmless.
+  await recordOperatorRevocation(
+    deps.env,
+    { orgId, kind: "grant", value: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
+    deps.waitUntil,
+  );
   return grant;
 }
 
