@@ -135,4 +135,27 @@ describe("two-factor and account pages", () => {
     );
     expect(refused.status).toBe(404);
   });
+
+  it("lists and ends sessions from a sign-in older than SESSION_FRESH_AGE_SECONDS: 200, never a 500", async () => {
+    // Better Auth's /list-sessions asks for a fresh session (it hands out
+    // tokens); the page, which needs none, failed for anyone signed in longer.
+    const person = await signUp();
+    const other = await passwordSignIn(person.email);
+    const signedInAt = Date.now() - (Number(env.SESSION_FRESH_AGE_SECONDS) + 60) * 1000;
+    await env.DB.prepare("UPDATE session SET created_at = ? WHERE id = ?").bind(signedInAt, person.sessionId).run();
+    const page = await get("/account", { Cookie: person.cookie });
+    expect(page.status).toBe(200);
+    expect((await page.text()).match(/data-testid="session-row"/g)).toHaveLength(2);
+    const row = await env.DB.prepare("SELECT id FROM session WHERE user_id = ? AND id != ?")
+      .bind(person.userId, person.sessionId)
+      .first<{ id: string }>();
+    const ended = await form(
+      "/account/sessions/revoke",
+      { id: row?.id ?? "" },
+      { Origin: new URL(env.ISSUER).origin, Cookie: person.cookie },
+    );
+    expect(ended.status).toBe(200);
+    expect(await ended.text()).toContain("Session ended.");
+    expect(await (await get("/api/auth/get-session", { Cookie: other.cookie })).json()).toBeNull();
+  });
 });

@@ -1,8 +1,8 @@
 import { isAPIError } from "better-auth/api";
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
-import { member, organization } from "../../../../shared/db/schema.ts";
+import { member, organization, session as sessionTable } from "../../../../shared/db/schema.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { API_KEY_MAX_DAYS } from "../auth/plugins/api-key.ts";
 import type { PageSession } from "../two-factor/page-session.ts";
@@ -87,6 +87,30 @@ export async function activeMembership(env: AuthnEnv, session: PageSession) {
     .where(and(eq(member.userId, session.user.id), eq(member.organizationId, orgId)))
     .get();
   return row ?? null;
+}
+
+/**
+ * The person's live sessions, read from D1 for the account page. Not through
+ * Better Auth's `/list-sessions`: it answers with every session's token, so
+ * it asks for a session signed in within `freshAge`
+ * (SESSION_FRESH_AGE_SECONDS, 15 minutes), and the page failed with a 500
+ * for anyone signed in longer, leaving them no way to see or end a stolen
+ * session. The page shows no token; the token is only read to end one.
+ */
+export async function liveSessions(env: AuthnEnv, userId: string) {
+  return drizzle(env.DB)
+    .select({
+      id: sessionTable.id,
+      token: sessionTable.token,
+      createdAt: sessionTable.createdAt,
+      expiresAt: sessionTable.expiresAt,
+      userAgent: sessionTable.userAgent,
+      ipAddress: sessionTable.ipAddress,
+    })
+    .from(sessionTable)
+    .where(and(eq(sessionTable.userId, userId), gt(sessionTable.expiresAt, new Date())))
+    .orderBy(asc(sessionTable.createdAt))
+    .all();
 }
 
 export async function isMemberOf(env: AuthnEnv, userId: string, organizationId: string): Promise<boolean> {

@@ -13,6 +13,7 @@ import {
   activeMembership,
   createKey,
   isMemberOf,
+  liveSessions,
   managesOrgKeys,
   permissionsAsScopes,
   readNewKey,
@@ -53,7 +54,7 @@ async function renderAccount(
   const membership = await activeMembership(c.env, session);
   const managesKeys = managesOrgKeys(membership?.role);
   const [sessions, passkeys, userKeys, orgKeys, orgs, members] = await Promise.all([
-    auth.api.listSessions({ headers }),
+    liveSessions(c.env, session.user.id),
     auth.api.listPasskeys({ headers }),
     auth.api.listApiKeys({ headers, query: { configId: "user" } }),
     managesKeys && membership
@@ -174,7 +175,7 @@ export const revokeSession = accountAction(async (c, session, form) => {
   const id = text(form, "id");
   const auth = getAuth(c.env);
   // Better Auth ends a session by its token; the page only ever shows ids.
-  const mine = (await auth.api.listSessions({ headers: c.req.raw.headers })).find((s) => s.id === id);
+  const mine = (await liveSessions(c.env, session.user.id)).find((s) => s.id === id);
   if (!mine || mine.id === session.session.id) return { ok: false, status: 404, message: "No such session." };
   try {
     await auth.api.revokeSession({ body: { token: mine.token }, headers: c.req.raw.headers });
