@@ -6,16 +6,24 @@
 // every console answer is unframable (CSP frame-ancestors, X-Frame-Options)
 // and never stored; a secret shown once is on the answer to its form only;
 // a name an org's people choose is text, never markup; a form the admin
-// API refused is answered under the refusal's status.
+// API refused, and a page whose reads it refused, is answered under the
+// refusal's status.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ConsoleAdminBinding } from "../../shared/contracts/console-admin.ts";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { consoleApp } from "../../workers/authn/src/console/app.tsx";
 import authn from "../../workers/authn/src/index.ts";
 import { form, get, ORIGIN, signUp } from "./helpers.ts";
 
 const CONSOLE_POSTS = authn.routes.filter(
   (r) => r.method === "POST" && r.path.startsWith(`${ENDPOINT.console}/`) && !r.path.endsWith("*"),
 );
+// The console's own router, whose GETs are its pages (the Worker's also holds each form path's 405 as a GET).
+const CONSOLE_PAGES = consoleApp()
+  .routes.filter((r) => r.method === "GET")
+  .map((r) => ({ path: `${ENDPOINT.console}${r.path}` }));
+const CONSOLE_ORG_PAGES = CONSOLE_PAGES.filter((r) => r.path.startsWith(`${ENDPOINT.console}/orgs/:org`));
 const HOSTILE = `<script>alert(1)</script>"'><img src=x onerror=alert(1)>`;
 
 function expectConsoleHeaders(response: Response): void {
@@ -101,5 +109,71 @@ describe("the console's forms", () => {
     // A page read with GETs only stays 200, whatever one of its panels could not show.
     const page = await get(`${ENDPOINT.console}/orgs/${owner.orgId}`, { Cookie: owner.cookie });
     expect(page.status).toBe(200);
+  });
+});
+
+describe("the console's pages", () => {
+  const pageUrl = (path: string, org: string) => path.replace(":org", org).replace(":version", "1");
+
+  it("answers another org's page as the admin API does, 403 forbidden with its notice, an unknown org's 404", async () => {
+    const paths = CONSOLE_ORG_PAGES.map((r) => r.path);
+    expect(paths).toContain(`${ENDPOINT.console}/orgs/:org`);
+    expect(paths).toContain(`${ENDPOINT.console}/orgs/:org/vault`);
+    expect(paths.length).toBeGreaterThanOrEqual(7);
+    const [mine, theirs, operator] = [await signUp("Admin A"), await signUp("Admin B"), await signUp("Operator")];
+    await env.DB.prepare("INSERT INTO platform_operator (user_id, email, created_at) VALUES (?, ?, ?)")
+      .bind(operator.userId, operator.email, Date.now())
+      .run();
+    const unknownOrg = `org-${crypto.randomUUID()}`;
+    for (const { path } of CONSOLE_ORG_PAGES) {
+      const stream = path.endsWith("/stream");
+      const foreign = await get(pageUrl(path, theirs.orgId), { Cookie: mine.cookie });
+      expect([path, foreign.status]).toEqual([path, 403]);
+      expectConsoleHeaders(foreign);
+      // The page and its notice as before, with none of the other org's data.
+      if (!stream) expect(await foreign.text()).toContain("<code>(forbidden)</code>");
+      const unknown = await get(pageUrl(path, unknownOrg), { Cookie: operator.cookie });
+      expect([path, unknown.status]).toEqual([path, 404]);
+      if (!stream) expect(await unknown.text()).toContain("<code>(not_found)</code>");
+      else await unknown.body?.cancel();
+    }
+    // The admin API's own answers to the same people for the same orgs, through the console's binding.
+    const admin = async (person: { sessionId: string }, org: string) => {
+      const row = await env.DB.prepare("SELECT token FROM session WHERE id = ?")
+        .bind(person.sessionId)
+        .first<{ token: string }>();
+      const request = new Request(`${env.ISSUER}${ENDPOINT.admin}/orgs/${org}/clients`);
+      return (await (env.CONSOLE_ADMIN as unknown as ConsoleAdminBinding).fetchAs(row?.token ?? "", request)).status;
+    };
+    expect([await admin(mine, theirs.orgId), await admin(operator, unknownOrg)]).toEqual([403, 404]);
+  });
+
+  it("answers an org admin's other pages as the admin API does: the platform's 403, its own overview 200", async () => {
+    const [mine, theirs] = [await signUp("Admin A"), await signUp("Admin B")];
+    // Each page that names no org in its path, and the status for an org admin asking it about another org.
+    const expected: Record<string, [string, number]> = {
+      [`${ENDPOINT.console}/`]: [ENDPOINT.console, 200],
+      [`${ENDPOINT.console}/users`]: [`${ENDPOINT.console}/users`, 403],
+      [`${ENDPOINT.console}/keys`]: [`${ENDPOINT.console}/keys`, 403],
+      [`${ENDPOINT.console}/audit`]: [`${ENDPOINT.console}/audit?org=${theirs.orgId}`, 403],
+    };
+    const others = CONSOLE_PAGES.filter((r) => !CONSOLE_ORG_PAGES.includes(r)).map((r) => r.path);
+    expect(others.sort()).toEqual(Object.keys(expected).sort());
+    for (const [path, [url, status]] of Object.entries(expected)) {
+      const page = await get(url, { Cookie: mine.cookie });
+      expect([path, page.status]).toEqual([path, status]);
+      const html = await page.text();
+      if (status === 403) expect(html).toContain("<code>(forbidden)</code>");
+    }
+  });
+
+  it("still answers a person's own org's pages 200", async () => {
+    const owner = await signUp("Console Owner");
+    for (const { path } of CONSOLE_ORG_PAGES) {
+      if (path.endsWith("/stream") || path.includes(":version")) continue;
+      const page = await get(pageUrl(path, owner.orgId), { Cookie: owner.cookie });
+      expect([path, page.status]).toEqual([path, 200]);
+      await page.body?.cancel();
+    }
   });
 });

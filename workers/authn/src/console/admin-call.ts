@@ -47,8 +47,14 @@ export async function adminCall<T>(
   body?: unknown,
 ): Promise<AdminAnswer<T>> {
   const answer = await adminAnswer<T>(c, method, path, body);
-  // A form's action is the one call that is not a GET (the page it shows again reads with GETs).
-  if (!answer.ok && method !== "GET" && c.var.refusal === undefined) c.set("refusal", answer.problem.status);
+  if (!answer.ok && c.var.refusal === undefined && (method !== "GET" || answer.problem.status < 500)) {
+    // The page answers under the admin API's refusal (app.tsx): a form's action first (it is called
+    // before the page it shows again reads), else a read the API refused as the request's own fault,
+    // so another org's page is its 403 and an unknown org's its 404, as a script reading the status
+    // sees it (RFC 9110 §15.5.4, §15.5.5). A read that failed on our side (5xx) leaves that panel's
+    // notice on a 200: the rest of the page still shows what it could.
+    c.set("refusal", answer.problem.status);
+  }
   return answer;
 }
 

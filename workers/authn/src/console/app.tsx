@@ -37,7 +37,8 @@ import {
  * A form whose action the admin API refused shows its page again with the
  * problem, under the refusal's status (RFC 9110 §15.5): another org's
  * client is 403 forbidden, an unknown id 404, not a 200 that reads as done
- * to anything but a person.
+ * to anything but a person. A page whose reads the API refused (another
+ * org's page, an unknown org) is shown with its notice under that status too.
  */
 const refusalStatus: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
   await next();

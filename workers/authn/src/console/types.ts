@@ -16,7 +16,7 @@ export type ConsoleEnv = {
     nonce: string;
     body: Uint8Array;
     caller: ConsoleCaller;
-    /** The status of the admin API's refusal of this form's action, if it refused (app.tsx answers with it). */
+    /** The status of the admin API's refusal of this form's action, or of a page's read (a 4xx), if it refused (app.tsx answers with it). */
     refusal?: number;
   };
 };
