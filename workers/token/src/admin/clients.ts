@@ -159,10 +159,16 @@ export function clientRoutes(admin: AdminApp): void {
         action: "client.update",
         fields: Object.keys(changes).filter((k) => changes[k as keyof ClientFields] !== undefined),
       });
-      // Written first, so no new token is minted under the old registration
-      // after the revocation's cutoff; revoked before success is reported.
+      // Revoked before the write too: a revocation the org's object cannot
+      // record is then a 503 that changed nothing, and the operator's retry
+      // narrows (and revokes) again. Revoked after it only, the retry found
+      // the registration narrowed already, revoked nothing and answered 200.
+      const narrowing = narrows(before, changes);
+      if (narrowing) await revokeClientTokens(c.env, before, "client narrowed", waitUntil(c));
+      // And again once written, so no token minted under the old registration
+      // in between outlives the cutoff; revoked before success is reported.
       const after = await updateClient(c.env.DB, before.clientId, changes);
-      if (narrows(before, changes)) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
+      if (narrowing) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
       return c.json(clientView(after));
     },
   );
