@@ -135,6 +135,14 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
     expect(received.has("X-Forwarded-Prefix")).toBe(false);
   });
 
+  it("the caller's Host never reaches the downstream: it gets the host of the URL the gateway sends to", async () => {
+    for (const host of ["evil.example", "LOCALHOST:8787.evil.example", "localhost:9999"]) {
+      const { received, raw } = await echoed([["Host", host]]);
+      expect(received.get("Host"), host).toBe("localhost:8787");
+      expect(raw).not.toContain(host === "localhost:9999" ? host : "evil.example");
+    }
+  });
+
   it("a client address the edge did not give is `unknown`, never the caller's claim", async () => {
     const { received } = await echoed([["X-Forwarded-For", "198.51.100.66"]]);
     expect(received.has("X-Forwarded-For")).toBe(false);

@@ -2,6 +2,13 @@
  * Sends a request on to its upstream with headers the gateway has already
  * sanitised, to the URL the gateway decided on (upstream.ts). The body is the
  * request's own stream, or the bytes the gateway already read to decide on it.
+ *
+ * `Host` is the target's, never the caller's (RFC 9112 §3.2.2: a proxy
+ * generates it from the target it forwards to): the gateway routed on the
+ * URL, and a caller's `Host: evil.example` would otherwise reach a service
+ * binding as sent (workerd passes it through), where a downstream building
+ * absolute URLs from it (links, redirects, `resource` identifiers) takes it
+ * for the public origin; an https upstream is sent its own host.
  */
 export function proxy(
   upstream: Fetcher,
@@ -11,6 +18,7 @@ export function proxy(
   body?: Uint8Array,
 ): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  headers.set("Host", new URL(target).host);
   return upstream.fetch(target, {
     method: request.method,
     headers,
