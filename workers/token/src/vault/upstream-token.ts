@@ -9,6 +9,20 @@ export const TOKEN_ENDPOINT_TIMEOUT_MS = 5_000;
 const MAX_TOKEN_RESPONSE_BYTES = 64 * 1024;
 /** Longest token we keep: far above any real one, below what could fill a row. */
 const MAX_TOKEN_LENGTH = 16 * 1024;
+/**
+ * The longest access-token lifetime we believe (RFC 6749 §5.1 `expires_in`):
+ * 90 days, above the long-lived tokens real providers issue (60 days), so a
+ * larger value (`1e300`) is read as this. Past it the token is refreshed, or
+ * refused once it cannot be, so a provider's grant is checked again at least
+ * this often and never held as valid forever.
+ */
+export const MAX_UPSTREAM_TOKEN_LIFETIME_SECONDS = 90 * 24 * 3600;
+/**
+ * The lifetime given to an `expires_in` that is not a lifetime (negative,
+ * fractional, a string, null): short, so such a token is refreshed soon
+ * rather than trusted for a length of time the provider never said.
+ */
+export const INVALID_EXPIRES_IN_LIFETIME_SECONDS = 300;
 
 /** How we authenticate at the provider (RFC 6749 §2.3.1): the client id, and its secret when it has one. */
 export interface ProviderClient {
@@ -102,14 +116,28 @@ function tokensFrom(fields: Record<string, unknown>): UpstreamTokens {
   const refresh = fields.refresh_token;
   if (refresh !== undefined && (typeof refresh !== "string" || refresh === "" || refresh.length > MAX_TOKEN_LENGTH))
     throw new VaultError("ERR_VAULT_UPSTREAM", "token response with an unusable refresh_token");
-  const expiresIn = fields.expires_in;
-  if (expiresIn !== undefined && (typeof expiresIn !== "number" || !Number.isFinite(expiresIn) || expiresIn < 0))
-    throw new VaultError("ERR_VAULT_UPSTREAM", "token response with a malformed expires_in");
+  const lifetime = lifetimeSeconds(fields.expires_in);
   return {
     accessToken,
     tokenType: "Bearer",
     refreshToken: typeof refresh === "string" ? refresh : null,
-    expiresAt: typeof expiresIn === "number" ? Date.now() + expiresIn * 1000 : null,
+    expiresAt: lifetime === null ? null : Date.now() + lifetime * 1000,
     scope: typeof fields.scope === "string" ? fields.scope.slice(0, 2048) : null,
   };
+}
+
+/**
+ * RFC 6749 §5.1 `expires_in`, whose syntax is `1*DIGIT` (Appendix A.14): a
+ * whole number of seconds. Absent, the provider did not say (null: no
+ * expiry, §5.1 leaves it to the provider's documentation). A number of
+ * seconds past the cap is the cap; anything else present is not a lifetime
+ * and gets the short one: neither may become "no expiry" (a `1e300` once
+ * overflowed the Date and was stored as none).
+ */
+function lifetimeSeconds(expiresIn: unknown): number | null {
+  if (expiresIn === undefined) return null;
+  if (typeof expiresIn === "number" && Number.isInteger(expiresIn) && expiresIn >= 0)
+    return Math.min(expiresIn, MAX_UPSTREAM_TOKEN_LIFETIME_SECONDS);
+  logJson("warn", { event: "vault.upstream_expires_in_invalid", worker: "token", type: typeof expiresIn });
+  return INVALID_EXPIRES_IN_LIFETIME_SECONDS;
 }
