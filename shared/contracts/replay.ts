@@ -9,10 +9,23 @@ export interface ReplayGuardRpc {
    * Marks `value` used until `expiresAt` (seconds since the epoch) and
    * returns true, or returns false if it was already used. After
    * `expiresAt` the marker may be forgotten: the caller must refuse the
-   * thing it protects by then anyway (its `exp`).
+   * thing it protects by then anyway (its `exp`). `holder`, a secret the
+   * spending request made up (MARKER_HOLDER_PATTERN), is the only key that
+   * can give the marker back (`release`); without one it never can be.
    */
-  consume(value: string, expiresAt: number): Promise<boolean>;
+  consume(value: string, expiresAt: number, holder?: string): Promise<boolean>;
+  /**
+   * Forgets `value` if it is still marked by the call that passed `holder`,
+   * so the thing it protects may be used once more; returns whether it did.
+   * Only for a request that spent the value and then issued nothing for a
+   * reason that was not its caller's (workers/token/src/replay/request-spends.ts):
+   * a marker taken again by anyone since is not this holder's and stays.
+   */
+  release(value: string, holder: string): Promise<boolean>;
 }
+
+/** A holder: what crypto.randomUUID() makes (122 random bits), so nobody can guess another request's. */
+export const MARKER_HOLDER_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export type ReplayGuardNamespace = DurableObjectNamespace<ReplayGuardRpc & Rpc.DurableObjectBranded>;
 

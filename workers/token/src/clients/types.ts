@@ -1,6 +1,7 @@
 import type { TokenConfig } from "../config.ts";
 import type { DelegationGrantsRead } from "../grants/delegation-grants.ts";
 import type { Jwks } from "../keys/signing-keys.ts";
+import type { RequestSpends } from "../replay/request-spends.ts";
 import type { OrgTokenPolicy } from "./org-policy.ts";
 
 /**
@@ -95,6 +96,14 @@ export interface ClientAuthRequest {
 export interface ClientAuthContext {
   env: TokenEnv;
   config: TokenConfig;
+  /**
+   * Where an authentication method spends a single-use credential (an
+   * RFC 7523 assertion's `jti`): the endpoint gives it back if the request
+   * then issues nothing for a reason that is not the client's
+   * (replay/request-spends.ts), so every endpoint that authenticates
+   * clients must settle it when it refuses.
+   */
+  spends: RequestSpends;
   /**
    * Set by a request that will verify our own tokens (endpoints/token.ts):
    * the client's D1 read then also reads our published verification keys, in

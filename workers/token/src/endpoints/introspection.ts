@@ -3,6 +3,7 @@ import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from "../../../../shared/co
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
+import { RequestSpends } from "../replay/request-spends.ts";
 import { RevocationReader } from "../revocation/revocation-reader.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
@@ -17,8 +18,9 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * server search every type; we have one).
  */
 export async function introspectionEndpoint(c: TokenContext): Promise<Response> {
+  const spends = new RequestSpends(c.env);
   try {
-    const { client, presented } = await readManagementRequest(c.req.raw, c.env);
+    const { client, presented } = await readManagementRequest(c.req.raw, c.env, spends);
     if (presented.kind !== "access_token") return introspectionResponse({ active: false });
     const { claims } = presented;
     if (isExpired(claims) || !mayManageToken(client, claims) || (await isRevokedNow(c.env, claims))) {
@@ -26,7 +28,10 @@ export async function introspectionEndpoint(c: TokenContext): Promise<Response> 
     }
     return introspectionResponse(activeMembers(claims));
   } catch (error) {
-    return managementErrorResponse(error, "an introspection request");
+    // A 503 (revocation state unreadable) answered nothing: the assertion is given back for the retry.
+    const response = managementErrorResponse(error, "an introspection request");
+    await spends.settle(response.status);
+    return response;
   }
 }
 

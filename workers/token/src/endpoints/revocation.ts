@@ -4,6 +4,7 @@ import { recordRevocation } from "../../../../shared/revocation/record-revocatio
 import { browserRevocation } from "../oidc/browser-revocation.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
+import { RequestSpends } from "../replay/request-spends.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
 
@@ -13,7 +14,8 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * token's org's Durable Object (shared/revocation/record-revocation.ts) and
  * is kept until the token's `exp` (plus the clock tolerance), and only once
  * it is recorded is 200 answered; if it cannot be, 503 (§2.2.1), and the
- * client retries. A client revokes only the tokens issued to it, unless it
+ * client retries, with the same client assertion if it used one (given back,
+ * replay/request-spends.ts). A client revokes only the tokens issued to it, unless it
  * is a resource server of the token's org (`unauthorized_client` otherwise).
  *
  * `token_type_hint` is only a hint (§2.1: an unknown value is ignored): the
@@ -28,11 +30,12 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * tokens, so there are none to revoke; one presented is an unknown token.
  */
 export async function revocationEndpoint(c: TokenContext): Promise<Response> {
+  const spends = new RequestSpends(c.env);
   try {
     // A browser client's tokens are the authn Worker's to revoke (oidc/browser-revocation.ts).
     const browser = await browserRevocation(c.env, c.req.raw);
     if (browser) return browser;
-    const { client, presented } = await readManagementRequest(c.req.raw, c.env);
+    const { client, presented } = await readManagementRequest(c.req.raw, c.env, spends);
     if (presented.kind === "other_type") {
       throw new OAuthError("unsupported_token_type", "only access tokens are revoked here");
     }
@@ -55,6 +58,7 @@ export async function revocationEndpoint(c: TokenContext): Promise<Response> {
     return new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   } catch (error) {
     const response = managementErrorResponse(error, "a revocation request");
+    await spends.settle(response.status);
     // RFC 7009 §2.2.1: a 503 may say when to retry.
     if (response.status === 503) response.headers.set("Retry-After", "1");
     return response;

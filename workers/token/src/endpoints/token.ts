@@ -15,6 +15,7 @@ import { keysWithClientRead } from "../keys/database-key-resolver.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { mintAccessToken } from "../mint/mint-access-token.ts";
 import { forwardBrowserGrant, isBrowserGrant } from "../oidc/forward-browser-grant.ts";
+import { RequestSpends } from "../replay/request-spends.ts";
 import { tokenResponse } from "../tokens/token-response.ts";
 
 type TokenContext = Context<{ Bindings: TokenEnv }>;
@@ -24,7 +25,9 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * in the registry (grants/registry.ts), authenticate the client
  * (clients/authenticate.ts), decide the DPoP binding once for whatever the
  * grant mints (dpop/token-request-binding.ts), let the grant issue. Every
- * issue and every refusal is an audit event.
+ * issue and every refusal is an audit event. A client assertion spent by a
+ * request refused with 429 or 5xx before anything was issued is given back
+ * (replay/request-spends.ts), so the client's retry may resend it.
  */
 export async function tokenEndpoint(c: TokenContext): Promise<Response> {
   // Before any read that can allow a token: its `iat` (mint/mint-access-token.ts).
@@ -33,6 +36,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
   const audit: { grant_type: string | null } = { grant_type: null };
   /** The authenticated client, for the audit of a refusal. */
   let clientId: string | null = null;
+  const spends = new RequestSpends(env);
   try {
     const params = await readTokenRequestForm(c.req.raw);
     const grantType = requireParam(params, "grant_type");
@@ -68,6 +72,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
       {
         env,
         config,
+        spends,
         ...(keysRead ? { onPublishedKeys: keysRead.deliver } : {}),
         ...(grantsOf ? { delegationGrantsOf: grantsOf } : {}),
       },
@@ -93,6 +98,8 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
       ...(dpop ? { confirmation: dpop } : {}),
     };
     const issued = await grant.handle({ params, client, headers }, context);
+    // Signed: whatever fails from here, the assertion bought this token.
+    spends.keep();
     c.executionCtx.waitUntil(recordAuditInBackground(env, issuedEvent(issued, "endpoint", audit)));
     return tokenResponse(issued, await nonceHeaders(env, c.req.raw.headers));
   } catch (error) {
@@ -102,6 +109,7 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
         : error instanceof HttpError
           ? httpErrorResponse(error.code, error.description, error.headers)
           : toOAuthErrorResponse(error);
+    await spends.settle(response.status);
     c.executionCtx.waitUntil(
       recordAuditInBackground(env, refusedEvent(error, response.status, "endpoint", audit, clientId)),
     );

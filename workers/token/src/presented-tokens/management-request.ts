@@ -3,6 +3,7 @@ import { toOAuthErrorResponse } from "../../../../shared/errors/oauth.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import type { AuthenticatedClient } from "../clients/types.ts";
 import { tokenConfig } from "../config.ts";
+import type { RequestSpends } from "../replay/request-spends.ts";
 import {
   MANAGEMENT_ENDPOINT_FORM,
   MAX_TOKEN_REQUEST_BYTES,
@@ -26,12 +27,16 @@ export interface ManagementRequest {
  * client (presented-tokens/managing-client.ts), require `token` and read it
  * (presented-tokens/read-presented-token.ts). Throws OAuthError for the
  * caller's faults and BodyTooLargeError for a body over the cap; both are
- * answered by managementErrorResponse.
+ * answered by managementErrorResponse, after the endpoint settled `spends`.
  */
-export async function readManagementRequest(request: Request, env: TokenEnv): Promise<ManagementRequest> {
+export async function readManagementRequest(
+  request: Request,
+  env: TokenEnv,
+  spends: RequestSpends,
+): Promise<ManagementRequest> {
   const params = await readTokenRequestForm(request, MANAGEMENT_ENDPOINT_FORM);
   const config = tokenConfig(env);
-  const client = await authenticateManagingClient({ params, headers: request.headers }, { env, config });
+  const client = await authenticateManagingClient({ params, headers: request.headers }, { env, config, spends });
   const token = requireParam(params, "token");
   return { client, presented: await readPresentedToken(token, { env, config }) };
 }

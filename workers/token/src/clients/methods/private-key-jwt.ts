@@ -6,7 +6,6 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
-import { replayGuardName } from "../../../../../shared/contracts/replay.ts";
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER, CLOCK_TOLERANCE_SECONDS } from "../../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../../shared/errors/oauth.ts";
 import {
@@ -100,10 +99,12 @@ export const privateKeyJwt: ClientAuthenticator = {
     // RFC 7523 §3 item 7: the `jti` is accepted once per client, in strongly
     // consistent state (the ReplayGuard Durable Object), kept past `exp` by
     // the clock tolerance so an assertion the verifier still accepts is
-    // still remembered.
+    // still remembered. Spent through the request's spends, so a request
+    // that then issues nothing through no fault of the client's (our 5xx,
+    // its mint limit's 429) gives it back for the retry (replay/request-spends.ts).
     const jti = payload.jti as string;
-    const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(`client-assertion:${clientId}`));
-    const first = await guard.consume(jti, (payload.exp as number) + CLOCK_TOLERANCE_SECONDS);
+    const expiresAt = (payload.exp as number) + CLOCK_TOLERANCE_SECONDS;
+    const first = await context.spends.consume(`client-assertion:${clientId}`, jti, expiresAt);
     if (!first) refuse("client assertion already used");
     return authenticated;
   },
