@@ -8,6 +8,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { CONSOLE_CLIENT_ID } from "../../shared/contracts/console-admin.ts";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { secondFactorMarkIdentifier } from "../../shared/contracts/second-factor.ts";
+import { verification } from "../../shared/db/auth-schema.ts";
 import { platformOperator } from "../../shared/db/machine-schema.ts";
 import { expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
@@ -74,6 +76,35 @@ describe("admin API over the console's session", () => {
     await expectHttpError(await call(expired.token, "GET", "/orgs"), 401, "unauthorized");
     const plain = await seedSession({ role: "member" });
     await expectHttpError(await call(plain.token, "GET", `/orgs/${plain.orgId}/clients`), 403, "forbidden");
+  });
+
+  it("403 forbidden for a session of a person with 2FA on that has not passed it; the stepped-up session reaches its org", async () => {
+    // A social or SSO sign-in, or a session from before 2FA was turned on: no mark (docs/authn.md).
+    const admin = await seedSession({ role: "admin" });
+    await env.DB.prepare("UPDATE user SET two_factor_enabled = 1 WHERE id = ?").bind(admin.userId).run();
+    const refused = await expectHttpError(
+      await call(admin.token, "GET", `/orgs/${admin.orgId}/clients`),
+      403,
+      "forbidden",
+    );
+    expect(refused.error_description).toMatch(/^SECOND_FACTOR_REQUIRED: /);
+    await expectHttpError(await call(admin.token, "GET", "/me"), 403, "forbidden");
+    // A mark that is another person's, or expired, is none.
+    const mark = (value: string, expiresAt: Date) =>
+      drizzle(env.DB)
+        .insert(verification)
+        .values({
+          id: crypto.randomUUID(),
+          identifier: secondFactorMarkIdentifier(admin.sessionId),
+          value,
+          expiresAt,
+        });
+    await mark("someone-else", new Date(Date.now() + 60_000));
+    await mark(admin.userId, new Date(Date.now() - 1000));
+    await expectHttpError(await call(admin.token, "GET", `/orgs/${admin.orgId}/clients`), 403, "forbidden");
+    // The session steps up at /two-factor (workers/authn/src/two-factor/second-factor.ts writes this mark).
+    await mark(admin.userId, new Date(Date.now() + 60_000));
+    expect((await call(admin.token, "GET", `/orgs/${admin.orgId}/clients`)).status).toBe(200);
   });
 
   it("audits a console call with the person, the session and the console's client id", async () => {
