@@ -106,6 +106,17 @@ describe("a client assertion refused 429 at the client's mint limit (RFC 6585 §
   });
 });
 
+describe("a client assertion refused 500 by the token endpoint's own failure stays usable", () => {
+  it("a failure after the spend (the MintLimiter refusing a limit of 0, a row written around the admin API's min 1): the retry buys the token, once", async () => {
+    const client = await limitedClient(0);
+    const form = assertionParams(await clientAssertion(client));
+    await expectOAuthError(await tokenRequest(form), 500, "server_error");
+    await raiseMintLimit(client, 100);
+    expect((await tokenRequest(form)).status).toBe(200);
+    await expectAlreadyUsed(await tokenRequest(form));
+  });
+});
+
 describe(`a client assertion refused 503 at ${ENDPOINT.revocation} (RFC 7009 §2.2.1) stays usable`, () => {
   it("the retry is answered 503 again, not invalid_client; a revocable token then revokes, and the assertion is spent", async () => {
     const client = await registerTestClient({ authMethod: "private_key_jwt" });
