@@ -143,7 +143,8 @@ export default defineConfig({
           // MCP clients' metadata-document hosts (workers/authn/src/mcp-clients).
           "test/support/runtime/cimd-host/wrangler.toml",
         ],
-        {},
+        // A scripted IdP that never answers is cut off in a second, not the default ten (test/authn/sso-upstream-limits.test.ts).
+        { SSO_UPSTREAM_TIMEOUT_MS: "1000" },
         // The resolver's tests route https://*.example.test to that host as a real server.
         { CIMD_HOST: "mono-auth-test-cimd-host", CIMD_OUTBOUND: "mono-auth-test-cimd-host" },
       ),

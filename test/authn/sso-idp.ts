@@ -25,6 +25,15 @@ export const IDP_ISSUER = "https://idp.upstream.example";
 let person: IdpPerson | undefined;
 let stub: typeof fetch | undefined;
 
+/** An IdP endpoint's answer in place of the script's own (test/authn/sso-upstream-limits.test.ts). */
+export type IdpAnswer = (person: IdpPerson | undefined) => Response | Promise<Response>;
+let answers: Record<string, IdpAnswer> = {};
+
+/** Answers by path (`/token`, `/userinfo`, `/jwks`, discovery) that replace the script's own until the next call. */
+export function scriptIdp(byPath: Record<string, IdpAnswer> = {}): void {
+  answers = byPath;
+}
+
 function json(body: unknown): Response {
   return new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json" } });
 }
@@ -36,6 +45,8 @@ export function installIdp(): void {
   stub = async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.origin !== IDP_ISSUER) return upstream(input, init);
+    const scripted = answers[url.pathname];
+    if (scripted) return scripted(person);
     if (url.pathname === "/token") return json({ access_token: `at-${crypto.randomUUID()}`, token_type: "Bearer" });
     if (url.pathname === "/userinfo") {
       if (!person) return new Response(null, { status: 401 });

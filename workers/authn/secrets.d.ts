@@ -8,6 +8,8 @@ interface AuthnEnv {
   MAIL_API_URL?: string;
   /** Cloudflare Email Service's send_email binding; only with MAIL_TRANSPORT = "cloudflare". */
   EMAIL?: SendEmail;
+  /** A shorter limit (ms) on each fetch to an org's SSO IdP than the 10 s default (a var, unset in wrangler.toml). */
+  SSO_UPSTREAM_TIMEOUT_MS?: string;
 }
 declare namespace Cloudflare {
   interface Env {
@@ -15,5 +17,6 @@ declare namespace Cloudflare {
     MAIL_API_KEY?: string;
     MAIL_API_URL?: string;
     EMAIL?: SendEmail;
+    SSO_UPSTREAM_TIMEOUT_MS?: string;
   }
 }

@@ -1,6 +1,7 @@
 import { isLocalIssuer, normaliseIssuer } from "../../../shared/config/issuer.ts";
 import { absoluteUrlVar, integerVar, secretVar } from "../../../shared/config/vars.ts";
 import type { TokenServiceBinding } from "../../../shared/contracts/token-service.ts";
+import { SSO_UPSTREAM_TIMEOUT_MS } from "./sso/upstream-fetch.ts";
 
 /**
  * The authn Worker's configuration, parsed and checked once per isolate: a
@@ -34,6 +35,8 @@ export interface AuthnConfig {
   requireEmailVerification: boolean;
   mail: MailConfig;
   sessions: SessionLimits;
+  /** How long one fetch to an org's SSO IdP may take (sso/upstream-fetch.ts); SSO_UPSTREAM_TIMEOUT_MS at most. */
+  ssoUpstreamTimeoutMs: number;
 }
 
 /** Where mail goes (email/mail-sender.ts). */
@@ -89,7 +92,8 @@ type ConfigSource = Record<
       | "MAIL_API_URL"
       | "SESSION_IDLE_TIMEOUT_SECONDS"
       | "SESSION_ABSOLUTE_TIMEOUT_SECONDS"
-      | "SESSION_FRESH_AGE_SECONDS",
+      | "SESSION_FRESH_AGE_SECONDS"
+      | "SSO_UPSTREAM_TIMEOUT_MS",
       string
     >
   >;
@@ -124,6 +128,13 @@ export function parseAuthnConfig(env: ConfigSource): AuthnConfig {
       booleanVar("REQUIRE_EMAIL_VERIFICATION", env.REQUIRE_EMAIL_VERIFICATION, true) || !isLocalIssuer(issuer),
     mail: parseMailConfig(env),
     sessions: parseSessionLimits(env),
+    // Only ever shorter than the default: a slow IdP must not hold a Worker longer.
+    ssoUpstreamTimeoutMs: integerVar(
+      "SSO_UPSTREAM_TIMEOUT_MS",
+      env.SSO_UPSTREAM_TIMEOUT_MS ?? String(SSO_UPSTREAM_TIMEOUT_MS),
+      100,
+      SSO_UPSTREAM_TIMEOUT_MS,
+    ),
   };
 }
 

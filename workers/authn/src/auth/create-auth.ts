@@ -43,6 +43,7 @@ export type AuthBindings = Pick<
   | "SESSION_IDLE_TIMEOUT_SECONDS"
   | "SESSION_ABSOLUTE_TIMEOUT_SECONDS"
   | "SESSION_FRESH_AGE_SECONDS"
+  | "SSO_UPSTREAM_TIMEOUT_MS"
 > & {
   ISSUER: string;
 };
@@ -66,6 +67,7 @@ function createAuth(env: AuthBindings) {
       organizationHooks: membershipRevocationHooks(env),
     },
     oidcRuntime(env, config),
+    { upstreamTimeoutMs: config.ssoUpstreamTimeoutMs },
   );
   const mail = authMailOptions(env, config);
   const auth = betterAuth({

@@ -6,7 +6,7 @@ import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts
 import { type OidcRuntime, oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
 import { socialSignInPlugin } from "./plugins/social.ts";
-import { ssoPlugin } from "./plugins/sso.ts";
+import { type SsoRuntime, ssoPlugin } from "./plugins/sso.ts";
 import { twoFactorPlugin } from "./plugins/two-factor.ts";
 
 type OrganizationOptions = NonNullable<Parameters<typeof organization>[0]>;
@@ -23,7 +23,7 @@ export interface OrganizationRuntime {
  * (scripts/auth.cli.ts) and the Worker share them, so the generated D1 schema
  * always matches what the Worker runs.
  */
-export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, oidc?: OidcRuntime) {
+export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, oidc?: OidcRuntime, sso?: SsoRuntime) {
   const secure = issuer.startsWith("https://");
   return {
     baseURL: issuer,
@@ -75,7 +75,7 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       twoFactorPlugin(issuer),
       passkeyPlugin(issuer),
       apiKeyPlugin(),
-      ssoPlugin(),
+      ssoPlugin(sso),
       socialSignInPlugin(),
       ...oauthProviderPlugins(issuer, oidc),
     ],

@@ -8,6 +8,13 @@ import {
   requireOrganizationOnRegister,
   requirePkce,
 } from "../../sso/provider-registration.ts";
+import { SSO_UPSTREAM_TIMEOUT_MS, ssoUpstreamLimits } from "../../sso/upstream-fetch.ts";
+
+/** What the running Worker sets (config.ts); the schema generator passes nothing. */
+export interface SsoRuntime {
+  /** The limit on each fetch to an org's IdP (ms). */
+  upstreamTimeoutMs: number;
+}
 
 /**
  * Per-organization OIDC single sign-on. SAML is not offered: the plugin's
@@ -24,7 +31,12 @@ import {
  *   The project's own outbound guard runs too, at registration and update
  *   and again on the stored endpoints before the callback fetches them
  *   (sso/provider-endpoints.ts): the plugin's passes plain http,
- *   credentials, single-label and `.internal` names.
+ *   credentials, single-label and `.internal` names. Every fetch to the IdP
+ *   (discovery, JWKS, token, userinfo) is cut off after the timeout and
+ *   refused past SSO_UPSTREAM_MAX_BYTES, and an ID token without `exp` or
+ *   with an impossible `iat` is refused (sso/upstream-fetch.ts): the plugin
+ *   sets neither limit on the callback's fetches and jose, which verifies
+ *   the ID token, requires neither claim.
  * - Domain verification: a provider signs nobody in until its email domain
  *   is proven by a DNS TXT record (`/sso/request-domain-verification`, then
  *   `/sso/verify-domain`), so one org cannot claim another's people; and it
@@ -50,7 +62,7 @@ import {
  *   for a deployment with one `redirectURI` for all) is not served, so an
  *   IdP cannot send its people down a second path (404).
  */
-export function ssoPlugin() {
+export function ssoPlugin(runtime?: SsoRuntime) {
   const plugin = sso({
     domainVerification: { enabled: true },
     organizationProvisioning: { defaultRole: "member" },
@@ -78,6 +90,7 @@ export function ssoPlugin() {
     },
     hooks: {
       before: [
+        ssoUpstreamLimits(runtime?.upstreamTimeoutMs ?? SSO_UPSTREAM_TIMEOUT_MS),
         ...(hooks?.before ?? []),
         requireOrganizationOnRegister,
         refuseSamlConfig,
