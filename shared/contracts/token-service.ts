@@ -42,6 +42,13 @@ export interface TokenServiceRpc {
    */
   jwks(): Promise<{ keys: JsonWebKey[] }>;
   /**
+   * An org's policy version as D1 holds it: the document JSON its KV
+   * snapshot (KV_KEY.policy) holds byte for byte, or null when the org has
+   * no such version. For a gateway whose location's KV does not show the
+   * snapshot of the version the org's Durable Object names current yet.
+   */
+  policySnapshot(orgId: string, version: number): Promise<string | null>;
+  /**
    * Signs a browser-flow token with the issuer's current key after checking
    * the invariants every token of the one issuer keeps
    * (workers/token/src/oidc/sign-browser-token.ts): `iss` is the issuer;

@@ -53,6 +53,16 @@ function newOrg(): string {
   return `org-${crypto.randomUUID()}`;
 }
 
+/** A version as the lifecycle saves it in D1 (workers/token/src/policies/versions.ts), before its KV snapshot shows everywhere. */
+async function saveVersion(orgId: string, version: number, document: unknown): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO policy_version (org_id, version, document, tests, status, created_by, created_at)
+     VALUES (?, ?, ?, '[]', 'draft', 'test', ?)`,
+  )
+    .bind(orgId, version, JSON.stringify(document), Date.now())
+    .run();
+}
+
 describe("policy store", () => {
   it("gives an org that has published nothing the default policy, without reading KV", async () => {
     const { kv, reads } = countingKv();
@@ -186,6 +196,25 @@ describe("gateway decisions follow the org's published version (staleness bound 
 
     await object.setPolicyVersion(1);
     expect((await documents(org)).status).toBe(403);
+  });
+
+  it("a version this location's KV does not show yet is read from the token Worker: an older one never decides after the switch", async () => {
+    const org = newOrg();
+    const object = env.ORG_STATE.getByName(orgStateName(org));
+    await putSnapshot(org, 1, DEFAULT_POLICY);
+    await object.setPolicyVersion(1);
+    expect((await documents(org)).status).toBe(200);
+
+    // v2 cuts the org off and reaches KV everywhere while this isolate serves the org nothing;
+    // v3 is named current before this location's KV shows its snapshot (up to a minute).
+    await saveVersion(org, 2, DENY_ALL);
+    await putSnapshot(org, 2, DENY_ALL);
+    await object.setPolicyVersion(2);
+    await saveVersion(org, 3, DENY_ALL);
+    await object.setPolicyVersion(3);
+    const denied = await documents(org);
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toMatchObject({ error: "access_denied", error_description: "no_matching_allow" });
   });
 
   it("answers 503 temporarily_unavailable, never the default policy, when the current version cannot be loaded", async () => {

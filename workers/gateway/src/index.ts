@@ -63,7 +63,11 @@ function isolateState(env: GatewayEnv): IsolateState {
       jwks: new JwksCache({ KV: env.KV, tokenService: tokenService(env) }, config.jwksRefetchCooldownMs),
       revocations,
       // The policy version arrives with the revocations, in the same refresh.
-      policies: new PolicyStore(env.KV, revocations, { defaultPolicy, ...POLICY_STORE_DEFAULTS }),
+      policies: new PolicyStore(env.KV, revocations, {
+        defaultPolicy,
+        ...POLICY_STORE_DEFAULTS,
+        origin: tokenService(env),
+      }),
       dpopReplays: new DpopReplayCache(DEFAULT_DPOP_REPLAY_ENTRIES),
       verifiedTokens: new VerifiedTokenCache(DEFAULT_VERIFIED_TOKEN_ENTRIES),
       signer,

@@ -1,4 +1,5 @@
 import { KV_KEY } from "../../../../shared/contracts/storage-keys.ts";
+import type { TokenServiceRpc } from "../../../../shared/contracts/token-service.ts";
 import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../../shared/policy/compile-policy.ts";
 
@@ -17,18 +18,24 @@ export interface PolicyStoreOptions {
    * version costs one KV read and one compile when it comes back.
    */
   maxEntries: number;
-  /** After KV answered "no such snapshot" for a version, how long before it is asked again. */
+  /** After neither KV nor `origin` had a version's snapshot, how long before they are asked again. */
   retryAfterMs: number;
+  /**
+   * Where a snapshot this location's KV does not show yet is read: the
+   * token Worker's RPC entrypoint (D1's copy), as the JWKS cache does for a
+   * key. Absent: KV only.
+   */
+  origin?: Pick<TokenServiceRpc, "policySnapshot">;
 }
 
 /** Defaults for index.ts: room for every org an isolate's revocation view holds at its default size. */
 export const POLICY_STORE_DEFAULTS = { maxEntries: 1000, retryAfterMs: 1000 } as const;
 
 /**
- * No policy can be vouched for: the current version's snapshot is not in KV
- * (yet) and this isolate has served the org no earlier one. The gateway
- * answers 503 and decides nothing: guessing a policy could open what the
- * org's published one closes.
+ * No policy can be vouched for: neither KV nor the token Worker gives the
+ * current version's snapshot, and this isolate has served the org no
+ * earlier one. The gateway answers 503 and decides nothing: guessing a
+ * policy could open what the org's published one closes.
  */
 export class PolicyUnavailableError extends Error {
   override readonly name = "PolicyUnavailableError";
@@ -45,9 +52,14 @@ export class PolicyUnavailableError extends Error {
  * the version (workers/token/src/policies/publish.ts), so a gateway never
  * sees a version whose snapshot was never written; but KV takes up to about
  * a minute to show a new key everywhere. Until this location has it, the
- * gateway keeps deciding with the policy it last served the org (the one
- * current a moment ago) and asks KV again at most once per `retryAfterMs`;
- * a fresh isolate with nothing served yet refuses (PolicyUnavailableError).
+ * snapshot is read from the token Worker (`origin`, D1), once per version
+ * and isolate: the policy this isolate last served the org may be several
+ * versions old (an isolate that saw no request of the org while a version
+ * that cut someone off was current), so deciding with it would reopen what
+ * the versions since closed, for as long as KV lags. Only when neither KV
+ * nor the token Worker answers does the gateway keep deciding with the
+ * policy it last served, and asks again at most once per `retryAfterMs`; a
+ * fresh isolate with nothing served yet refuses (PolicyUnavailableError).
  * It never falls back to the default policy for an org that has published.
  */
 export class PolicyStore {
@@ -77,7 +89,7 @@ export class PolicyStore {
     }
     const previous = this.lastServed.get(orgId);
     if (previous) return previous;
-    throw new PolicyUnavailableError(`policy v${version} of org ${orgId} is not in KV yet`);
+    throw new PolicyUnavailableError(`policy v${version} of org ${orgId} cannot be loaded yet`);
   }
 
   private cached(orgId: string, version: number): CompiledPolicy | undefined {
@@ -99,12 +111,13 @@ export class PolicyStore {
     const key = entryKey(orgId, version);
     let policy: CompiledPolicy | undefined;
     try {
-      const text = await this.kv.get(KV_KEY.policy(orgId, version), "text");
+      const text = await this.snapshot(orgId, version);
       // Published only after a full compile and its tests: compile each rule when a request first needs it.
       if (text !== null) policy = compilePolicy(JSON.parse(text), { lazy: true });
     } catch (error) {
-      // KV unreachable, or a snapshot that no longer compiles (it was valid
-      // when published): the same answer as a snapshot not there yet.
+      // The token Worker unreachable too, or a snapshot that no longer
+      // compiles (it was valid when published): the same answer as a
+      // snapshot not there yet.
       console.error(`policy v${version} of org ${orgId} cannot be loaded`, error);
     }
     if (!policy) {
@@ -114,6 +127,17 @@ export class PolicyStore {
     this.retryAt.delete(key);
     remember(this.compiled, key, policy, this.options.maxEntries);
     return policy;
+  }
+
+  /** The version's document: KV's snapshot, else (not there yet, or KV failing) the token Worker's copy. */
+  private async snapshot(orgId: string, version: number): Promise<string | null> {
+    try {
+      const text = await this.kv.get(KV_KEY.policy(orgId, version), "text");
+      if (text !== null) return text;
+    } catch (error) {
+      console.error(`policy v${version} of org ${orgId}: KV read failed`, error);
+    }
+    return (await this.options.origin?.policySnapshot(orgId, version)) ?? null;
   }
 }
 

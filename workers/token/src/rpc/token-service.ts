@@ -15,6 +15,7 @@ import { keyStore } from "../keys/signing-keys.ts";
 import { registeredMcpAudiences } from "../mcp/audiences.ts";
 import { recordBrowserClientOrg } from "../oidc/browser-client-store.ts";
 import { browserTokenIssuedEvent, signBrowserToken } from "../oidc/sign-browser-token.ts";
+import { findVersion } from "../policies/versions.ts";
 import { exchangeSession } from "../sessions/exchange-session.ts";
 import { tokenServiceFailure, tokenServiceSuccess } from "../tokens/token-response.ts";
 
@@ -53,6 +54,13 @@ export class TokenService extends WorkerEntrypoint<TokenEnv> implements TokenSer
   async jwks(): Promise<{ keys: JsonWebKey[] }> {
     const jwks = await databaseJwks(keyStore(this.env, tokenConfig(this.env)));
     return { keys: jwks.keys as JsonWebKey[] };
+  }
+
+  async policySnapshot(orgId: string, version: number): Promise<string | null> {
+    // An RPC caller is another Worker, but its arguments are still checked.
+    if (typeof orgId !== "string" || orgId === "" || !Number.isSafeInteger(version) || version < 1) return null;
+    // Any stored version: the object names one current before D1 records it published (policies/publish.ts).
+    return (await findVersion(this.env.DB, orgId, version))?.documentJson ?? null;
   }
 
   async signBrowserToken(request: BrowserTokenSigningRequest): Promise<BrowserTokenSigningResult> {
