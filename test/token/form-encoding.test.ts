@@ -63,3 +63,42 @@ describe("a parameter that is not UTF-8 once percent-decoded", () => {
     }
   });
 });
+
+describe("an error description repeats what was sent only in RFC 6749 §5.2's characters", () => {
+  // §5.2: error_description "MUST NOT include characters outside the set %x20-21 / %x23-5B / %x5D-7E".
+  const ALLOWED = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/;
+  // A quote, a backslash, a line break, a right-to-left override and a NUL, escaped in the form.
+  const HOSTILE = "x%22%5C%0D%0A%E2%80%AE%00y";
+
+  it("a repeated or ill-formed parameter's name and an unknown scope are shown with ? for anything else", async () => {
+    const headers = await basic();
+    const grant = `grant_type=${GRANT_TYPE.clientCredentials}`;
+    const repeated = await expectOAuthError(
+      await tokenRequest(`${grant}&${HOSTILE}=a&${HOSTILE}=b`, { headers }),
+      400,
+      "invalid_request",
+    );
+    expect(repeated.error_description).toBe("parameter x??????y is repeated");
+    const illFormed = await expectOAuthError(
+      await tokenRequest(`${grant}&${HOSTILE}=%ff`, { headers }),
+      400,
+      "invalid_request",
+    );
+    expect(illFormed.error_description).toMatch(ALLOWED);
+    const scope = await expectOAuthError(
+      await tokenRequest(`${grant}&scope=documents:read+${HOSTILE}`, { headers }),
+      400,
+      "invalid_scope",
+    );
+    expect(scope.error_description).toBe("scope x??????y is not allowed for this client");
+    // The revocation and introspection endpoints read their forms the same way.
+    for (const path of [ENDPOINT.revocation, ENDPOINT.introspection]) {
+      const body = await expectOAuthError(
+        await post(path, `token=a&${HOSTILE}=1&${HOSTILE}=2`, headers),
+        400,
+        "invalid_request",
+      );
+      expect(body.error_description).toMatch(ALLOWED);
+    }
+  });
+});

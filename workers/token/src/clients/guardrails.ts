@@ -3,6 +3,7 @@ import { ALL_SCOPES, SCOPE } from "../../../../shared/contracts/scopes.ts";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { TokenConfig } from "../config.ts";
+import { describedValue } from "../http/read-form.ts";
 import { registeredMcpAudiences } from "../mcp/audiences.ts";
 import { DEFAULT_ORG_TOKEN_POLICY, loadOrgTokenPolicy, maxTtlForKind, type OrgTokenPolicy } from "./org-policy.ts";
 import type { ClientRegistration } from "./types.ts";
@@ -76,7 +77,9 @@ export function grantScope(requested: string | undefined, allowed: ReadonlySet<s
   const scopes = requested === undefined || requested.trim() === "" ? [...allowed] : splitScope(requested);
   if (scopes.length === 0) throw new OAuthError("invalid_scope", "the client may be granted no scope");
   for (const scope of scopes) {
-    if (!allowed.has(scope)) throw new OAuthError("invalid_scope", `scope ${scope} is not allowed for this client`);
+    if (!allowed.has(scope)) {
+      throw new OAuthError("invalid_scope", `scope ${describedValue(scope)} is not allowed for this client`);
+    }
   }
   return scopes.join(" ");
 }

@@ -83,7 +83,21 @@ export async function readTokenRequestForm(
 
 /** A parameter as an error names it: `=a&=b` has one with an empty name, which would read as two spaces. */
 function parameterName(name: string): string {
-  return name === "" ? "a parameter with an empty name" : `parameter ${name}`;
+  return name === "" ? "a parameter with an empty name" : `parameter ${describedValue(name)}`;
+}
+
+/** Longest part of a client's input an error description repeats. */
+const MAX_DESCRIBED_LENGTH = 64;
+
+/**
+ * A client's input as an error description may repeat it: RFC 6749 §5.2
+ * allows only %x20-21 / %x23-5B / %x5D-7E there, so any other character (a
+ * quote, a backslash, a line break, a bidi override, anything not ASCII) is
+ * shown as `?`, and at most MAX_DESCRIBED_LENGTH characters of it.
+ */
+export function describedValue(value: string): string {
+  const shown = [...value].map((c) => (/^[\x20-\x21\x23-\x5B\x5D-\x7E]$/.test(c) ? c : "?")).join("");
+  return shown.length > MAX_DESCRIBED_LENGTH ? `${shown.slice(0, MAX_DESCRIBED_LENGTH)}...` : shown;
 }
 
 /** RFC 6749 §5.2: a missing required parameter is invalid_request. */
