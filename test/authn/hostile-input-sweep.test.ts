@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import authn from "../../workers/authn/src/index.ts";
+import { AUTH_ERROR_PAGE } from "../../workers/authn/src/pages/auth-error.tsx";
 import { type ErrorFormat, type SweptEndpoint, sweep } from "../support/hostile-input.ts";
 import { TEST_SECRETS } from "../support/secrets.ts";
 import { clientAddress, ORIGIN } from "./helpers.ts";
@@ -23,7 +24,12 @@ const fetcher = (request: Request) => exports.default.fetch(request);
 const browser = () => ({ Origin: ORIGIN, "cf-connecting-ip": clientAddress() });
 
 /** Below Better Auth's prefix, the routes this Worker answers (or, for authorize, reads first) itself. */
-const OWN_AUTH_API_PATHS: readonly string[] = [OIDC_ENDPOINT.authorize, OIDC_ENDPOINT.token, OIDC_ENDPOINT.revocation];
+const OWN_AUTH_API_PATHS: readonly string[] = [
+  OIDC_ENDPOINT.authorize,
+  OIDC_ENDPOINT.token,
+  OIDC_ENDPOINT.revocation,
+  AUTH_ERROR_PAGE,
+];
 
 /** The Worker's own routes: not its middleware, not the 405 answers registered last, not Better Auth's. */
 const ROUTES = authn.routes.filter(

@@ -31,6 +31,7 @@ import {
   submitResetPassword,
 } from "./pages/password-reset.tsx";
 import { showUnlockSignIn, submitUnlockSignIn } from "./pages/unlock-sign-in.tsx";
+import { AUTH_ERROR_PAGE, showAuthError } from "./pages/auth-error.tsx";
 import { showVerifyEmail, submitVerifyEmail } from "./pages/verify-email.tsx";
 import { apiOriginPolicy } from "./security/api-origin.ts";
 import { ACCOUNT_PATH } from "./pages/account-paths.ts";
@@ -55,6 +56,8 @@ app.get(ENDPOINT.app, resumeAuthorization);
 // The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.post(OIDC_ENDPOINT.revocation, closedTokenPath);
+// Better Auth's error page, ours instead: it shows no text a link's author wrote (pages/auth-error.tsx).
+app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
