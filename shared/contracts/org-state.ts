@@ -1,4 +1,11 @@
-import type { RevocationChanges, RevocationEvent, RevocationSnapshot, RevocationSync } from "./revocation.ts";
+import type {
+  RevocationChanges,
+  RevocationEvent,
+  RevocationSnapshot,
+  RevocationSync,
+  TokenRevocation,
+  TokenRevocationOutcome,
+} from "./revocation.ts";
 import type { RevocableClaims } from "./revocation.ts";
 
 export type { RevocableClaims } from "./revocation.ts";
@@ -15,6 +22,14 @@ export interface OrgStateRpc {
    * Resolves only once the entry is durably stored; throws otherwise.
    */
   revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number>;
+  /**
+   * Records an RFC 7009 revocation of one access token, attributed to the
+   * token's client, and folds that client's live jti entries into one
+   * `client` cut-off when they would pass MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT
+   * (or the org's pass MAX_LIVE_REVOCATIONS_PER_ORG), in one transaction.
+   * Resolves only once stored (or already covered); throws otherwise.
+   */
+  revokeToken(revocation: TokenRevocation): Promise<TokenRevocationOutcome>;
   /**
    * The live revocations and the current policy version, for gateways to
    * cache within their staleness bound.

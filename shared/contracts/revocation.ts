@@ -21,6 +21,56 @@ export interface RevocationEvent {
   reason: string;
 }
 
+/**
+ * The most live `jti` entries one client's RFC 7009 revocations of its own
+ * tokens keep in an org. The next one folds them: the object records one
+ * `client` cut-off (every token of that client issued up to now) and drops
+ * the entries it covers (OrgState.revokeToken, docs/revocation.md "Bounds").
+ * A client that mints 600 a minute for an hour could otherwise hold ~36,000
+ * entries, which every gateway, mirror and snapshot of the org carries.
+ */
+export const MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT = 1_000;
+
+/**
+ * The org-wide ceiling on live entries of every kind, past which any RFC
+ * 7009 revocation (a resource server's of another client's token too) is
+ * folded into its token's client's cut-off. Nothing is ever refused for it:
+ * the other kinds are bounded by people and admins (members, sessions,
+ * clients, grants), and a refused revocation would leave a token honoured.
+ * 100,000 is what the gateway's view is sized and measured for (docs/revocation.md).
+ */
+export const MAX_LIVE_REVOCATIONS_PER_ORG = 100_000;
+
+/**
+ * One access token revoked through RFC 7009 (OrgState.revokeToken): its
+ * claims, so the object can attribute the entry to the token's own client
+ * and fold that client's entries past MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT.
+ */
+export interface TokenRevocation {
+  claims: RevocableClaims;
+  /** The token's `exp` (s): the entry is kept until then plus the clock tolerance. */
+  expiresAt: number;
+  /**
+   * The token's own client asked (RFC 7009 §2.1), not a resource server:
+   * only then may its count fold it, so a fold cuts off the asker alone.
+   */
+  byTokenClient: boolean;
+  /** Why, for the audit trail ("rfc7009 by <client>"). */
+  reason: string;
+}
+
+/**
+ * How the object recorded a TokenRevocation: `jti`, one entry; `client`,
+ * folded into a cut-off of the token's client (logged after the jti event);
+ * `covered`, nothing new, because a live cut-off (its client, subject or
+ * org at or after its `iat`) or its own jti entry already refuses it for
+ * its whole lifetime. `version` is the org's revocation version after it.
+ */
+export interface TokenRevocationOutcome {
+  version: number;
+  recorded: "jti" | "client" | "covered";
+}
+
 export interface RevocationEntry {
   kind: RevocationKind;
   value: string;

@@ -1,7 +1,7 @@
 import { type AuditSink, recordAuditInBackground } from "../audit/record-audit.ts";
 import { orgStateName } from "../contracts/storage-keys.ts";
 import type { OrgStateNamespace } from "../contracts/org-state.ts";
-import type { RevocationEvent } from "../contracts/revocation.ts";
+import type { RevocationEvent, TokenRevocation, TokenRevocationOutcome } from "../contracts/revocation.ts";
 
 export interface RevocationBindings extends AuditSink {
   ORG_STATE: OrgStateNamespace;
@@ -29,4 +29,36 @@ export async function recordRevocation(
   if (options.waitUntil) options.waitUntil(audit);
   else await audit;
   return version;
+}
+
+/**
+ * Records an RFC 7009 revocation of one access token (OrgState.revokeToken):
+ * a `jti` entry attributed to the token's client, or, past the caps, a
+ * `client` cut-off that folds that client's entries. Returns once the
+ * object has it; the audit names what was recorded, so a fold shows as the
+ * client revocation it is.
+ */
+export async function recordTokenRevocation(
+  env: RevocationBindings,
+  revocation: TokenRevocation,
+  options: { waitUntil?: (p: Promise<unknown>) => void } = {},
+): Promise<TokenRevocationOutcome> {
+  const { claims } = revocation;
+  const outcome = await env.ORG_STATE.getByName(orgStateName(claims.org_id)).revokeToken(revocation);
+  const audit = recordAuditInBackground(env, {
+    kind: "revocation.recorded",
+    outcome: "recorded",
+    orgId: claims.org_id,
+    subject: null,
+    detail: {
+      revocation_kind: outcome.recorded === "client" ? "client" : "jti",
+      value: outcome.recorded === "client" ? claims.client_id : claims.jti,
+      ...(outcome.recorded === "jti" ? {} : { jti: claims.jti, recorded: outcome.recorded }),
+      reason: revocation.reason,
+      version: outcome.version,
+    },
+  });
+  if (options.waitUntil) options.waitUntil(audit);
+  else await audit;
+  return outcome;
 }

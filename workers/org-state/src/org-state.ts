@@ -9,6 +9,8 @@ import {
   type RevocationKind,
   type RevocationSnapshot,
   type RevocationSync,
+  type TokenRevocation,
+  type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
@@ -16,6 +18,7 @@ import { RevocationLog } from "./revocation-log.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
+import { migrateTokenColumns, storeTokenRevocation } from "./token-revocation.ts";
 
 const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
 
@@ -25,7 +28,8 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
  * current.
  *
  * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
- * revoked_at, expires_at)`, the event log `revocation_event` (revocation-log.ts)
+ * revoked_at, expires_at, client_id, issued_at)` (the last two only on RFC
+ * 7009 jti rows, token-revocation.ts), the event log `revocation_event` (revocation-log.ts)
  * and `meta(key, value)` with keys `version` (the revocation version),
  * `log_floor` (see revocation-log.ts), `policy_version` (the current policy
  * version, absent until the first publish), `policy_sequence` (the
@@ -65,6 +69,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS org (id TEXT PRIMARY KEY);
     `);
+    migrateTokenColumns(this.sql);
     this.log = new RevocationLog(this.sql);
     this.mirror = new RevocationMirror(this.sql, env.KV);
     this.subscribers = new RevocationSubscribers(ctx, this.log, () => ({
@@ -141,6 +146,28 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     this.subscribers.publish(logged);
     await this.scheduleAlarm(Math.min(expiresAt * 1000, Date.now() + MIRROR_DELAY_MS));
     return logged.seq;
+  }
+
+  /**
+   * Records an RFC 7009 revocation attributed to the token's client, folding
+   * that client's entries past the caps into one `client` cut-off
+   * (token-revocation.ts). Entries, version and events are one transaction;
+   * the events reach subscribers and gateway channels before this answers.
+   */
+  async revokeToken(revocation: TokenRevocation): Promise<TokenRevocationOutcome> {
+    this.assertOwnOrg(revocation?.claims?.org_id);
+    const orgId = revocation.claims.org_id;
+    const now = Math.floor(Date.now() / 1000);
+    const recorded = this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM org WHERE id <> ?", orgId);
+      this.sql.exec("INSERT OR IGNORE INTO org (id) VALUES (?)", orgId);
+      return storeTokenRevocation(this.sql, this.log, () => this.bumpVersion(), revocation, now);
+    });
+    // After the commit and before any await: subscribers see events in seq order.
+    for (const event of recorded.events) this.subscribers.publish(event);
+    const expiries = recorded.events.map((event) => event.expires_at * 1000);
+    if (expiries.length > 0) await this.scheduleAlarm(Math.min(...expiries, Date.now() + MIRROR_DELAY_MS));
+    return { version: this.currentVersion(), recorded: recorded.outcome };
   }
 
   /**

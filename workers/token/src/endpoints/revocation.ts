@@ -1,7 +1,8 @@
 import type { Context } from "hono";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { recordTokenRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { browserRevocation } from "../oidc/browser-revocation.ts";
+import { revocableClaims } from "../revocation/revocation-reader.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 import { RequestSpends } from "../replay/request-spends.ts";
@@ -12,7 +13,9 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * POST ENDPOINT.revocation (RFC 7009). An authenticated client (§2.1)
  * revokes one of our access tokens by its `jti`: the entry goes to the
  * token's org's Durable Object (shared/revocation/record-revocation.ts) and
- * is kept until the token's `exp` (plus the clock tolerance), and only once
+ * is kept until the token's `exp` (plus the clock tolerance), attributed to
+ * the token's client, which the object folds into one cut-off of that
+ * client's tokens past its cap (docs/revocation.md, "Bounds"); only once
  * it is recorded is 200 answered; if it cannot be, 503 (§2.2.1), and the
  * client retries, with the same client assertion if it used one (given back,
  * replay/request-spends.ts). A client revokes only the tokens issued to it, unless it
@@ -45,10 +48,15 @@ export async function revocationEndpoint(c: TokenContext): Promise<Response> {
         throw new OAuthError("unauthorized_client", "the token was not issued to this client");
       }
       try {
-        await recordRevocation(
+        await recordTokenRevocation(
           c.env,
-          { orgId: claims.org_id, kind: "jti", value: claims.jti, reason: `rfc7009 by ${client.clientId}` },
-          { jtiExpiresAt: claims.exp, waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+          {
+            claims: revocableClaims(claims),
+            expiresAt: claims.exp,
+            byTokenClient: claims.client_id === client.clientId,
+            reason: `rfc7009 by ${client.clientId}`,
+          },
+          { waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
         );
       } catch (error) {
         console.error("token revocation not recorded", claims.jti, error);
