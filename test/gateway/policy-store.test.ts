@@ -130,6 +130,16 @@ describe("policy store", () => {
     await expect(policies.policyFor(org)).rejects.toBeInstanceOf(PolicyUnavailableError);
   });
 
+  it("never falls back to the default policy it served an org before its first publish", async () => {
+    const org = newOrg();
+    const versions = new Versions();
+    const policies = store(env.KV, versions);
+    expect(await policies.policyFor(org)).toBe(defaultPolicy);
+    // v1 is named current, and neither KV nor the token Worker gives its snapshot yet.
+    versions.current.set(org, 1);
+    await expect(policies.policyFor(org)).rejects.toBeInstanceOf(PolicyUnavailableError);
+  });
+
   it("asks KV about a missing snapshot at most once per retry interval", async () => {
     const org = newOrg();
     const versions = new Versions();
@@ -219,6 +229,8 @@ describe("gateway decisions follow the org's published version (staleness bound 
 
   it("answers 503 temporarily_unavailable, never the default policy, when the current version cannot be loaded", async () => {
     const org = newOrg();
+    // Served the default policy first: it is not what this org's v7 falls back to.
+    expect((await documents(org)).status).toBe(200);
     await env.ORG_STATE.getByName(orgStateName(org)).setPolicyVersion(7);
     const response = await documents(org);
     expect(response.status).toBe(503);

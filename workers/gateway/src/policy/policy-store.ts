@@ -79,10 +79,10 @@ export class PolicyStore {
 
   async policyFor(orgId: string): Promise<CompiledPolicy> {
     const version = await this.versions.policyVersion(orgId);
-    const policy =
-      version === null
-        ? this.options.defaultPolicy
-        : (this.cached(orgId, version) ?? (await this.load(orgId, version)));
+    // Not remembered as served: an org's first version that cannot be loaded
+    // yet must not fall back to the default it had before publishing.
+    if (version === null) return this.options.defaultPolicy;
+    const policy = this.cached(orgId, version) ?? (await this.load(orgId, version));
     if (policy) {
       remember(this.lastServed, orgId, policy, this.options.maxEntries);
       return policy;
