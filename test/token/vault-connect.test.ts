@@ -1,6 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { secondFactorMarkIdentifier } from "../../shared/contracts/second-factor.ts";
 import { VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { registerTestClient } from "./clients-fixtures.ts";
@@ -91,6 +92,22 @@ describe("vault connection flow (we are the OAuth client)", () => {
         Cookie: sessionCookie(s).replace("mono.session_token", "__Host-mono.session_token"),
       }),
     );
+  });
+
+  it("sends a session that has not passed its person's second factor to step up: 303 /two-factor, no flow started", async () => {
+    // A social or SSO sign-in of a person with 2FA on, or a session from before it: no mark (docs/authn.md).
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    await env.DB.prepare("UPDATE user SET two_factor_enabled = 1 WHERE id = ?").bind(s.userId).run();
+    const started = await vaultGet(`${VAULT_PATH.connect}/${provider.name}`, { Cookie: sessionCookie(s) });
+    expect(started.status).toBe(303);
+    expect(started.headers.get("Location")).toBe(ENDPOINT.twoFactor);
+    expect(started.headers.get("Cache-Control")).toBe("no-store");
+    // Stepped up (the mark workers/authn/src/two-factor/second-factor.ts writes): the flow starts.
+    await env.DB.prepare("INSERT INTO verification (id, identifier, value, expires_at) VALUES (?, ?, ?, ?)")
+      .bind(crypto.randomUUID(), secondFactorMarkIdentifier(s.sessionId), s.userId, Date.now() + 60_000)
+      .run();
+    await startAsUser(s, provider.name);
   });
 
   it("knows only the person's own org's providers: 404 not_found", async () => {
@@ -301,7 +318,12 @@ describe("vault providers and connections (admin API)", () => {
     };
     expect(listed.providers.map((p) => p.id)).toEqual([provider.id]);
     const deleted = await adminRequest("DELETE", `/orgs/${orgId}/vault/providers/${provider.id}`, { token });
-    expect(await deleted.json()).toEqual({ id: provider.id, deleted: true, connections_deleted: 0 });
+    expect(await deleted.json()).toEqual({
+      id: provider.id,
+      deleted: true,
+      connections_deleted: 0,
+      provider_revocation: { revoked: 0, not_supported: 0, failed: 0 },
+    });
     await expectHttpError(
       await adminRequest("GET", `/orgs/${orgId}/vault/providers/${provider.id}`, { token }),
       404,
@@ -338,7 +360,7 @@ describe("vault providers and connections (admin API)", () => {
     const second = await createProvider(s.orgId, {}, token);
     const other = await connectAsUser(s, second.name);
     const removed = await adminRequest("DELETE", `/orgs/${s.orgId}/vault/connections/${other.id}`, { token });
-    expect(await removed.json()).toEqual({ id: other.id, deleted: true });
+    expect(await removed.json()).toEqual({ id: other.id, deleted: true, provider_revocation: "not_supported" });
     await expectHttpError(
       await adminRequest("DELETE", `/orgs/${s.orgId}/vault/connections/${other.id}`, { token }),
       404,
@@ -346,7 +368,12 @@ describe("vault providers and connections (admin API)", () => {
     );
 
     const gone = await adminRequest("DELETE", `/orgs/${s.orgId}/vault/providers/${provider.id}`, { token });
-    expect(await gone.json()).toEqual({ id: provider.id, deleted: true, connections_deleted: 1 });
+    expect(await gone.json()).toEqual({
+      id: provider.id,
+      deleted: true,
+      connections_deleted: 1,
+      provider_revocation: { revoked: 0, not_supported: 1, failed: 0 },
+    });
     const bindings = await env.DB.prepare("SELECT count(*) AS n FROM vault_connection_agent WHERE connection_id = ?")
       .bind(connection.id)
       .first<{ n: number }>();

@@ -1,11 +1,12 @@
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { MiddlewareHandler } from "hono";
 import { CONSOLE_CLIENT_ID, ORG_ADMIN_ROLES } from "../../../../shared/contracts/console-admin.ts";
-import { SECOND_FACTOR_REQUIRED, secondFactorMarkIdentifier } from "../../../../shared/contracts/second-factor.ts";
-import { member, session, user, verification } from "../../../../shared/db/auth-schema.ts";
+import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
+import { member, session, user } from "../../../../shared/db/auth-schema.ts";
 import { platformOperator } from "../../../../shared/db/machine-schema.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { secondFactorPassed } from "../sessions/second-factor.ts";
 import type { AdminEnv, Operator } from "./types.ts";
 
 /**
@@ -45,15 +46,7 @@ export async function consoleOperator(
     .select({
       id: session.id,
       userId: session.userId,
-      twoFactorEnabled: user.twoFactorEnabled,
-      // The mark the authn Worker writes when the session passes the second
-      // factor (workers/authn/src/two-factor/second-factor.ts): its person's, unexpired.
-      marked: sql<number>`exists (
-        select 1 from ${verification}
-        where ${verification.identifier} = ${secondFactorMarkIdentifier("")} || ${session.id}
-          and ${verification.value} = ${session.userId}
-          and ${verification.expiresAt} > ${now.getTime()}
-      )`,
+      secondFactorPassed: secondFactorPassed(now),
     })
     .from(session)
     .innerJoin(user, eq(user.id, session.userId))
@@ -61,7 +54,7 @@ export async function consoleOperator(
     .get();
   if (!live) return undefined;
   // The session exchange and Better Auth's sensitive endpoints refuse such a session; the console is more sensitive still.
-  if (live.twoFactorEnabled && !live.marked) return SECOND_FACTOR_REQUIRED;
+  if (!live.secondFactorPassed) return SECOND_FACTOR_REQUIRED;
   const [operatorRow, memberships] = await orm.batch([
     orm
       .select({ userId: platformOperator.userId })

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
 import { VAULT_PATH } from "../../../../shared/contracts/vault.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
@@ -20,7 +21,8 @@ const NO_STORE = { "Cache-Control": "no-store" };
  *   provider's authorization endpoint (PKCE S256, state bound to the
  *   session). No session: 303 to the sign-in page, as the console does (a
  *   navigation, which no WWW-Authenticate scheme could serve: RFC 9110
- *   §15.5.2 asks one of every 401); no such provider: 404.
+ *   §15.5.2 asks one of every 401); a session that has not passed its
+ *   person's second factor: 303 to the step-up page; no such provider: 404.
  * - `GET /vault/callback`: the provider sends the browser back here; the
  *   tokens are saved, sealed, and only the connection's metadata is shown.
  * - anything else below `/vault`: 403 `saved_token_not_readable`. Saved
@@ -38,6 +40,10 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
   vault.get(`${VAULT_PATH.connect.slice(VAULT_PATH.base.length)}/:provider`, async (c) => {
     const owner = await sessionOwner(c.env.DB, tokenConfig(c.env).issuer, c.req.raw);
     if (!owner) return new Response(null, { status: 303, headers: { Location: ENDPOINT.signIn, ...NO_STORE } });
+    // Signed in without the second factor its person turned on: the step-up page, as the account pages do.
+    if (owner === SECOND_FACTOR_REQUIRED) {
+      return new Response(null, { status: 303, headers: { Location: ENDPOINT.twoFactor, ...NO_STORE } });
+    }
     const provider = await getProviderByName(c.env.DB, owner.orgId, c.req.param("provider"));
     if (!provider) throw new HttpError("not_found", "no such provider in your organization");
     const { authorizationUrl } = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
@@ -56,7 +62,8 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
       vaultSecret(c.env),
       tokenConfig(c.env).issuer,
       new URL(c.req.url),
-      owner?.sessionId,
+      // A session short of its second factor finishes no flow (it could not have started one).
+      owner === SECOND_FACTOR_REQUIRED ? undefined : owner?.sessionId,
     );
     c.executionCtx.waitUntil(
       recordAuditInBackground(c.env, {

@@ -1,6 +1,8 @@
 import { and, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { member, session } from "../../../../shared/db/schema.ts";
+import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
+import { member, session, user } from "../../../../shared/db/schema.ts";
+import { secondFactorPassed } from "../sessions/second-factor.ts";
 
 /** A signed-in person, in their session's active org. */
 export interface SessionOwner {
@@ -36,13 +38,16 @@ function cookieValue(header: string | null, name: string): string | undefined {
  * what is checked; the signature, keyed by the authn Worker's secret, adds
  * nothing a holder of the token lacks, and checking it would give this
  * Worker BETTER_AUTH_SECRET. The session must be live and its user a member
- * of its active org. Undefined when there is no such session.
+ * of its active org. Undefined when there is no such session;
+ * SECOND_FACTOR_REQUIRED when its person turned the second factor on and
+ * the session has not passed it (sessions/second-factor.ts): it saves
+ * tokens into the person's vault, as only a signed-in person may.
  */
 export async function sessionOwner(
   db: D1Database,
   issuer: string,
   request: Request,
-): Promise<SessionOwner | undefined> {
+): Promise<SessionOwner | typeof SECOND_FACTOR_REQUIRED | undefined> {
   const raw = cookieValue(request.headers.get("Cookie"), sessionCookieName(issuer));
   if (!raw) return undefined;
   let value: string;
@@ -54,12 +59,20 @@ export async function sessionOwner(
   const dot = value.lastIndexOf(".");
   const token = dot > 0 ? value.slice(0, dot) : value;
   if (!token || token.length > 256) return undefined;
+  const now = new Date();
   const row = await drizzle(db)
-    .select({ sessionId: session.id, userId: session.userId, orgId: session.activeOrganizationId })
+    .select({
+      sessionId: session.id,
+      userId: session.userId,
+      orgId: session.activeOrganizationId,
+      secondFactorPassed: secondFactorPassed(now),
+    })
     .from(session)
+    .innerJoin(user, eq(user.id, session.userId))
     .innerJoin(member, and(eq(member.userId, session.userId), eq(member.organizationId, session.activeOrganizationId)))
-    .where(and(eq(session.token, token), gt(session.expiresAt, new Date())))
+    .where(and(eq(session.token, token), gt(session.expiresAt, now)))
     .get();
   if (!row || !row.orgId) return undefined;
+  if (!row.secondFactorPassed) return SECOND_FACTOR_REQUIRED;
   return { sessionId: row.sessionId, userId: row.userId, orgId: row.orgId };
 }
