@@ -16,6 +16,8 @@ export const OIDC_ENDPOINT = {
   token: `${ENDPOINT.authApi}/oauth2/token`,
   /** Where the provider's own RFC 7009 endpoint listens; clients use ENDPOINT.revocation, which hands over here. */
   revocation: `${ENDPOINT.authApi}/oauth2/revoke`,
+  /** The provider's own RFC 7662 endpoint, closed: it knows none of the issuer's revocations (clients use ENDPOINT.introspection). */
+  introspection: `${ENDPOINT.authApi}/oauth2/introspect`,
   /** Better Auth's consent decision (the consent page posts to it server-side). */
   consent: `${ENDPOINT.authApi}/oauth2/consent`,
 } as const;

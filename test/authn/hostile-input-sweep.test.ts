@@ -28,6 +28,7 @@ const OWN_AUTH_API_PATHS: readonly string[] = [
   OIDC_ENDPOINT.authorize,
   OIDC_ENDPOINT.token,
   OIDC_ENDPOINT.revocation,
+  OIDC_ENDPOINT.introspection,
   AUTH_ERROR_PAGE,
 ];
 
@@ -39,7 +40,12 @@ const ROUTES = authn.routes.filter(
     !String(r.handler).includes("respond(allow)") &&
     !(r.path.startsWith(ENDPOINT.authApi) && !OWN_AUTH_API_PATHS.includes(r.path)),
 );
-const OAUTH_PATHS: readonly string[] = [ENDPOINT.sessionToken, OIDC_ENDPOINT.token, OIDC_ENDPOINT.revocation];
+const OAUTH_PATHS: readonly string[] = [
+  ENDPOINT.sessionToken,
+  OIDC_ENDPOINT.token,
+  OIDC_ENDPOINT.revocation,
+  OIDC_ENDPOINT.introspection,
+];
 
 const FORM_FIELDS = [
   "email",

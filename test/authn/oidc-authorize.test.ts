@@ -275,6 +275,29 @@ describe("GHSA-9h47-pqcx-hjr4: no open client registration", () => {
     }
   });
 
+  it("Better Auth's own introspection is closed too: a client's real tokens get 404, never its revocation-blind answer", async () => {
+    // RFC 7662 §2.2: `active` says the token was not revoked. Better Auth's
+    // copy knows none of the issuer's revocations (session, subject, org:
+    // docs/revocation.md), took any client secret without the token
+    // endpoint's limits, and fetched the JWKS over the network for a JWT
+    // (a 500 here). The issuer's is ENDPOINT.introspection.
+    const { client, tokens } = await oidc.issuedTokens();
+    for (const token of [tokens.access_token, tokens.refresh_token ?? ""]) {
+      const response = await exports.default.fetch(
+        new Request(`${ISSUER}${ENDPOINT.authApi}/oauth2/introspect`, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+          },
+          body: new URLSearchParams({ token }),
+        }),
+      );
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { error: string }).error).toBe("not_found");
+    }
+  });
+
   it("Better Auth's own JWKS and session-JWT endpoints are closed: one JWKS, one issuer", async () => {
     const person = await signUp();
     const jwks = await exports.default.fetch(new Request(`${ISSUER}${ENDPOINT.authApi}/jwks`));

@@ -56,6 +56,8 @@ app.get(ENDPOINT.app, resumeAuthorization);
 // The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.post(OIDC_ENDPOINT.revocation, closedTokenPath);
+// And its introspection answers from its own tables only, blind to session, subject and org revocations (RFC 7662 §2.2).
+app.post(OIDC_ENDPOINT.introspection, closedTokenPath);
 // Better Auth's error page, ours instead: it shows no text a link's author wrote (pages/auth-error.tsx).
 app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);

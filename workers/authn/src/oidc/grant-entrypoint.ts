@@ -55,10 +55,12 @@ export async function handOverToProvider(
 }
 
 /**
- * Better Auth's own token and revocation paths, from the internet: not
- * found. The issuer's are ENDPOINT.token and ENDPOINT.revocation (RFC 8414
- * `token_endpoint`, `revocation_endpoint`), which reach the provider over RPC
- * after their rate limits, and audit.
+ * Better Auth's own token, revocation and introspection paths, from the
+ * internet: not found. The issuer's are ENDPOINT.token, ENDPOINT.revocation
+ * and ENDPOINT.introspection (RFC 8414 `token_endpoint`,
+ * `revocation_endpoint`, `introspection_endpoint`), which reach the provider
+ * over RPC or check the issuer's revocations themselves, after their rate
+ * limits, and audit.
  */
 export function closedTokenPath(c: Context): Response {
   return httpErrorResponse("not_found", `use the issuer's own endpoint, not ${c.req.path}`);
