@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
+import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { PUBLISH_LEAD_MS, scheduledRotation } from "../../workers/token/src/keys/rotation.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
@@ -25,6 +26,11 @@ async function withNextKey(): Promise<void> {
   await scheduledRotation(keyStore(env, tokenConfig(env)), {
     rotationPeriodSeconds: Number(env.SIGNING_KEY_ROTATION_SECONDS),
   });
+}
+
+/** The kids a JWKS document (KV's copy) lists. */
+function published(jwks: string | null): string[] {
+  return ((JSON.parse(jwks ?? "{}") as { keys?: { kid: string }[] }).keys ?? []).map((k) => k.kid);
 }
 
 async function backdateNext(): Promise<void> {
@@ -88,6 +94,22 @@ describe("admin API: signing keys", () => {
     expect(decodeProtectedHeader(fresh).kid).toBe(report.current);
     const keys = await listKeys(fresh);
     expect(keys.find((k) => k.kid === compromised)?.status).toBe("retired");
+  });
+
+  it("emergency: a retry for a key already retired still takes it out of the JWKS copy a failed rewrite left", async () => {
+    const operator = await registerOperator();
+    const token = await adminToken(operator);
+    await withNextKey();
+    const compromised = decodeProtectedHeader(token).kid as string;
+    const before = await env.KV.get(KV_KEY.jwks);
+    expect(published(before)).toContain(compromised);
+    expect((await adminRequest("POST", "/keys/rotate", { token, body: { emergency: true } })).status).toBe(200);
+    // D1 retired it; the KV copy the gateways read still lists it, as when that rewrite failed.
+    await env.KV.put(KV_KEY.jwks, before as string);
+    const fresh = await adminToken(operator);
+    const retry = { token: fresh, body: { emergency: true, kid: compromised } };
+    await expectHttpError(await adminRequest("POST", "/keys/rotate", retry), 404, "not_found");
+    expect(published(await env.KV.get(KV_KEY.jwks))).not.toContain(compromised);
   });
 
   it("refuses what it cannot do, each with its code", async () => {

@@ -149,7 +149,14 @@ export async function operatorRotation(
   if (options.emergency) {
     const target = options.kid ?? current.kid;
     const key = keys.find((k) => k.kid === target);
-    if (!key) throw new RotationRefused("unknown_key", `no published key ${target}`);
+    if (!key) {
+      // Already retired in D1 is what an operator's retry finds when the first
+      // run's KV rewrite failed: the copy is reconciled here, as the refused
+      // normal rotation below does, rather than left to the next cron run
+      // while the gateways accept the retired key.
+      await finish(store, keys, report);
+      throw new RotationRefused("unknown_key", `no published key ${target}`);
+    }
     report.retired.push(...(await retireNow(store, key, now, report)));
     keys = await readKeys(store.DB);
     const after = keys.find((k) => k.status === "current");
