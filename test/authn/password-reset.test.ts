@@ -51,6 +51,25 @@ describe("password reset", { timeout: 60_000 }, () => {
     expect((await formTo(LOCAL, "/sign-in", { email: person.email, password: NEW_PASSWORD })).status).toBe(303);
   });
 
+  it("a link works once when several posts present it at once: one new password, the rest 400 INVALID_TOKEN", async () => {
+    const person = await signUp("Racing");
+    await formTo(LOCAL, "/forgot-password", { email: person.email });
+    const token = await tokenFromMail(person.email, "reset-password");
+    const passwords = Array.from({ length: 5 }, (_, i) => `${NEW_PASSWORD} ${i}`);
+    const answers = await Promise.all(
+      passwords.map((newPassword) => apiTo(LOCAL, "/reset-password", { token, newPassword })),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400, 400, 400, 400]);
+    for (const answer of answers.filter((a) => a.status === 400)) {
+      expect(((await answer.json()) as { code: string }).code).toBe("INVALID_TOKEN");
+    }
+    const winner = passwords[answers.findIndex((answer) => answer.status === 200)] ?? "";
+    for (const password of passwords) {
+      const signIn = await formTo(LOCAL, "/sign-in", { email: person.email, password });
+      expect(signIn.status).toBe(password === winner ? 303 : 401);
+    }
+  });
+
   it("does not bypass the second factor: after a reset the new password still stops at the TOTP challenge", async () => {
     const person = await signUp("Two Factor");
     // A confirmed address: an unproven account's reset clears its factors (unproven-account-reset.test.ts).

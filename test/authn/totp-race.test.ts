@@ -20,3 +20,20 @@ describe("a TOTP code under concurrency (RFC 6238 §5.2)", { timeout: 60_000 }, 
     }
   });
 });
+
+describe("a backup code under concurrency", { timeout: 60_000 }, () => {
+  it("signs in exactly one of several challenges that present the same backup code at once", async () => {
+    const person = await signUp();
+    const { backupCodes } = await enableTotp(person.cookie);
+    const code = backupCodes[0] ?? "";
+    const challenges = await Promise.all(Array.from({ length: 5 }, () => passwordSignIn(person.email)));
+    const answers = await Promise.all(
+      challenges.map((challenge) => api("/two-factor/verify-backup-code", { code }, { Cookie: challenge.cookie })),
+    );
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, 401, 401, 401, 401]);
+    for (const answer of answers.filter((a) => a.status === 401)) {
+      expect(((await answer.json()) as { code: string }).code).toBe("INVALID_BACKUP_CODE");
+    }
+  });
+});
