@@ -11,6 +11,7 @@ interface Provider {
   resource: string;
   authorization_endpoint: string;
   token_endpoint: string;
+  revocation_endpoint: string | null;
   client_id: string;
   has_client_secret: boolean;
   scopes: string[];
@@ -39,6 +40,7 @@ interface ProviderOptions extends OrgOption {
   resource?: string;
   authorizationEndpoint?: string;
   tokenEndpoint?: string;
+  revocationEndpoint?: string;
   clientId?: string;
   clientSecret?: string;
   publicClient?: boolean;
@@ -51,6 +53,10 @@ function providerBody(options: ProviderOptions): Record<string, unknown> {
     ...(options.resource ? { resource: options.resource } : {}),
     ...(options.authorizationEndpoint ? { authorization_endpoint: options.authorizationEndpoint } : {}),
     ...(options.tokenEndpoint ? { token_endpoint: options.tokenEndpoint } : {}),
+    // "" drops it (the API's null): the provider then has no RFC 7009 endpoint.
+    ...(options.revocationEndpoint !== undefined
+      ? { revocation_endpoint: options.revocationEndpoint === "" ? null : options.revocationEndpoint }
+      : {}),
     ...(options.clientId ? { client_id: options.clientId } : {}),
     ...(options.clientSecret ? { client_secret: options.clientSecret } : {}),
     ...(options.publicClient ? { client_secret: null } : {}),
@@ -65,6 +71,7 @@ function providerTable(p: Provider): string {
     ["resource", p.resource],
     ["authorization_endpoint", p.authorization_endpoint],
     ["token_endpoint", p.token_endpoint],
+    ["revocation_endpoint", p.revocation_endpoint ?? "(none: tokens are not revoked there on delete)"],
     ["client_id", p.client_id],
     ["client_secret", p.has_client_secret ? "(sealed)" : "(none: public client)"],
     ["scopes", p.scopes.join(" ")],
@@ -80,6 +87,10 @@ function withProviderFields(command: Command): Command {
     )
     .option("--authorization-endpoint <url>", "the provider's authorization endpoint (https)")
     .option("--token-endpoint <url>", "the provider's token endpoint (https)")
+    .option(
+      "--revocation-endpoint <url>",
+      "the provider's RFC 7009 revocation endpoint (https): a deleted connection's tokens are revoked there; '' drops it",
+    )
     .option("--client-id <id>", "our client id at the provider")
     .option(
       "--client-secret <secret>",
@@ -148,15 +159,24 @@ export function registerVaultCommands(program: Command): void {
   withCommonOptions(
     provider
       .command("delete")
-      .description("delete a provider and every connection made through it")
+      .description("delete a provider and every connection made through it, revoking their tokens there (best effort)")
       .requiredOption("--org <org>", "the org id")
       .requiredOption("--id <id>", "the provider id"),
   ).action(async (options: OrgOption & { id: string }) => {
-    const deleted = await new AdminApi(options).request<{ id: string; connections_deleted: number }>(
-      "DELETE",
-      `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}`,
+    const deleted = await new AdminApi(options).request<{
+      id: string;
+      connections_deleted: number;
+      provider_revocation: { failed: number };
+    }>("DELETE", `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}`);
+    printResult(
+      options.json,
+      deleted,
+      () =>
+        `deleted ${deleted.id} (${deleted.connections_deleted} connections)` +
+        (deleted.provider_revocation.failed > 0
+          ? `; the provider did not revoke the tokens of ${deleted.provider_revocation.failed} (valid there until they expire)`
+          : ""),
     );
-    printResult(options.json, deleted, () => `deleted ${deleted.id} (${deleted.connections_deleted} connections)`);
   });
 
   withCommonOptions(
@@ -205,15 +225,19 @@ export function registerVaultCommands(program: Command): void {
   withCommonOptions(
     connection
       .command("delete")
-      .description("delete a saved connection (its tokens go with it)")
+      .description("delete a saved connection, then revoke its tokens at the provider (best effort)")
       .requiredOption("--org <org>", "the org id")
       .requiredOption("--id <id>", "the connection id"),
   ).action(async (options: OrgOption & { id: string }) => {
-    const deleted = await new AdminApi(options).request<{ id: string }>(
+    const deleted = await new AdminApi(options).request<{ id: string; provider_revocation: string }>(
       "DELETE",
       `/orgs/${encodeURIComponent(options.org)}/vault/connections/${encodeURIComponent(options.id)}`,
     );
-    printResult(options.json, deleted, () => `deleted ${deleted.id}`);
+    printResult(options.json, deleted, () =>
+      deleted.provider_revocation === "failed"
+        ? `deleted ${deleted.id}; the provider did not revoke its tokens (they stay valid there until they expire)`
+        : `deleted ${deleted.id} (provider revocation: ${deleted.provider_revocation})`,
+    );
   });
 
   for (const [verb, method, description] of [

@@ -37,6 +37,8 @@ export const vaultProvider = sqliteTable(
     resource: text("resource").notNull(),
     authorizationEndpoint: text("authorization_endpoint").notNull(),
     tokenEndpoint: text("token_endpoint").notNull(),
+    /** RFC 7009 §2: where a deleted connection's tokens are revoked; null when the provider has none (migration 0018). */
+    revocationEndpoint: text("revocation_endpoint"),
     clientId: text("client_id").notNull(),
     /** Sealed; null for a public client (PKCE only, RFC 7636). */
     clientSecretSealed: text("client_secret_sealed"),

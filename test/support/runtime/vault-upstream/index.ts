@@ -13,6 +13,12 @@
  *   the old one is spent, RFC 9700 §4.14.2), for its one confidential client
  *   (`client_secret_basic`) and one public client (`client_id` only).
  * - `POST /introspect`: RFC 7662 `{ active }` for an access token.
+ * - `POST /revoke`: RFC 7009 §2.1 for the same clients, either token type;
+ *   200 also for a token it does not know (§2.2). `status=N` in its query
+ *   answers N and revokes nothing (a provider that is down).
+ * - `GET /revocations?tag=T`: the revocation requests received for tokens
+ *   issued under `tag=T`: the hint, how the client authenticated, which
+ *   kind of token it was, and the status answered.
  * - `GET /requests?tag=T`: the token requests received for codes issued
  *   under `tag=T` (a test's own provider sets it on its authorization
  *   endpoint), without their secrets: grant type, how the client
@@ -42,8 +48,9 @@ interface Grant {
 
 const codes = new Map<string, PendingCode>();
 const refreshTokens = new Map<string, Grant>();
-const accessTokens = new Map<string, number>();
+const accessTokens = new Map<string, { expires: number; tag: string }>();
 const requests: { tag: string; grant_type: string; client_auth: string; code_verifier: boolean }[] = [];
+const revocations: { tag: string; token_type_hint: string; client_auth: string; token: string; status: number }[] = [];
 
 /** A form body, read as bytes (workerd warns when a form is read with `.text()`). */
 async function form(request: Request): Promise<URLSearchParams> {
@@ -73,7 +80,7 @@ function oauthError(error: string, status = 400): Response {
 function issue(grant: Grant): Response {
   const accessToken = random("up-at-");
   const refreshToken = random("up-rt-");
-  accessTokens.set(accessToken, Date.now() + grant.ttl * 1000);
+  accessTokens.set(accessToken, { expires: Date.now() + grant.ttl * 1000, tag: grant.tag });
   refreshTokens.set(refreshToken, grant);
   return Response.json(
     {
@@ -133,6 +140,29 @@ async function token(request: Request): Promise<Response> {
   return oauthError("unsupported_grant_type");
 }
 
+/** RFC 7009 §2.1: the client's own tokens only; no cascade, so a test sees each token revoked by its own request. */
+async function revoke(request: Request, url: URL): Promise<Response> {
+  const params = await form(request);
+  const client = authenticate(request, params);
+  const presented = params.get("token") ?? "";
+  const refresh = refreshTokens.get(presented);
+  const access = accessTokens.get(presented);
+  const failing = Number(url.searchParams.get("status") ?? "200");
+  const status = !client ? 401 : failing;
+  revocations.push({
+    tag: refresh?.tag ?? access?.tag ?? "",
+    token_type_hint: params.get("token_type_hint") ?? "",
+    client_auth: client?.method ?? "failed",
+    token: refresh ? "refresh_token" : access ? "access_token" : "unknown",
+    status,
+  });
+  if (!client) return oauthError("invalid_client", 401);
+  if (status !== 200) return new Response("unavailable", { status });
+  if (refresh?.clientId === client.clientId) refreshTokens.delete(presented);
+  if (access) accessTokens.delete(presented);
+  return new Response(null, { status: 200 });
+}
+
 function authorize(url: URL): Response {
   const p = url.searchParams;
   const clientId = p.get("client_id") ?? "";
@@ -166,8 +196,13 @@ export default {
     if (request.method === "GET" && url.pathname === "/authorize") return authorize(url);
     if (request.method === "POST" && url.pathname === "/token") return token(request);
     if (request.method === "POST" && url.pathname === "/introspect") {
-      const expires = accessTokens.get((await form(request)).get("token") ?? "");
-      return Response.json({ active: expires !== undefined && expires > Date.now() });
+      const access = accessTokens.get((await form(request)).get("token") ?? "");
+      return Response.json({ active: access !== undefined && access.expires > Date.now() });
+    }
+    if (request.method === "POST" && url.pathname === "/revoke") return revoke(request, url);
+    if (request.method === "GET" && url.pathname === "/revocations") {
+      const tag = url.searchParams.get("tag") ?? "";
+      return Response.json(revocations.filter((r) => r.tag === tag).map(({ tag: _, ...rest }) => rest));
     }
     if (request.method === "GET" && url.pathname === "/requests") {
       const tag = url.searchParams.get("tag") ?? "";

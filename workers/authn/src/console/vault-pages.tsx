@@ -237,13 +237,20 @@ export async function createProvider(c: ConsoleContext) {
 export async function deleteProvider(c: ConsoleContext) {
   const org = c.req.param("org") ?? "";
   const id = c.req.param("id") ?? "";
-  const done = await adminCall<{ connections_deleted: number }>(
+  const done = await adminCall<{ connections_deleted: number; provider_revocation: { failed: number } }>(
     c,
     "DELETE",
     `${orgPath(org)}/vault/providers/${part(id)}`,
   );
   if (!done.ok) return vaultPage(c, { problem: done.problem });
-  return vaultPage(c, { notice: `Provider deleted with ${done.body.connections_deleted} connection(s).` });
+  const unrevoked = done.body.provider_revocation.failed;
+  return vaultPage(c, {
+    notice:
+      `Provider deleted with ${done.body.connections_deleted} connection(s).` +
+      (unrevoked > 0
+        ? ` The provider could not be told to revoke the tokens of ${unrevoked}: they stay valid there until they expire.`
+        : ""),
+  });
 }
 
 /** POST …/vault/providers/{id}/connect: the org's own connection; state is bound to this person as the operator. */
@@ -270,8 +277,18 @@ export async function startConnect(c: ConsoleContext) {
 export async function deleteConnection(c: ConsoleContext) {
   const org = c.req.param("org") ?? "";
   const id = c.req.param("id") ?? "";
-  const done = await adminCall(c, "DELETE", `${orgPath(org)}/vault/connections/${part(id)}`);
+  const done = await adminCall<{ provider_revocation: string }>(
+    c,
+    "DELETE",
+    `${orgPath(org)}/vault/connections/${part(id)}`,
+  );
   if (!done.ok) return vaultPage(c, { problem: done.problem });
+  // Deleted here either way; the admin should know when the tokens still work at the provider.
+  if (done.body.provider_revocation === "failed")
+    return vaultPage(c, {
+      notice:
+        "Saved connection deleted. The provider could not be told to revoke its tokens: they stay valid there until they expire.",
+    });
   return vaultPage(c, { notice: "Saved connection deleted." });
 }
 

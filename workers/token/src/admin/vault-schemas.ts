@@ -15,6 +15,7 @@ const provider = z.object({
   resource: z.string(),
   authorization_endpoint: z.string(),
   token_endpoint: z.string(),
+  revocation_endpoint: z.string().nullable(),
   client_id: z.string(),
   has_client_secret: z.boolean(),
   scopes: z.array(z.string()),
@@ -26,6 +27,11 @@ const providerFields = {
   resource: z.string().max(2048),
   authorization_endpoint: z.string().url(),
   token_endpoint: z.string().url(),
+  revocation_endpoint: z
+    .string()
+    .url()
+    .describe("RFC 7009; a deleted connection's tokens are revoked there")
+    .optional(),
   client_id: z.string().max(512),
   client_secret: z.string().max(1024).optional(),
   scopes: list.optional(),
@@ -51,14 +57,35 @@ const connection = z.object({
 export const vaultSchemas = {
   provider,
   providerCreate: z.object(providerFields),
-  providerPatch: z.object({ ...providerFields, client_secret: z.string().max(1024).nullable() }).partial(),
+  providerPatch: z
+    .object({
+      ...providerFields,
+      revocation_endpoint: z.string().url().nullable(),
+      client_secret: z.string().max(1024).nullable(),
+    })
+    .partial(),
   providerList: z.object({ providers: z.array(provider) }),
-  providerDeleted: z.object({ id: z.string(), deleted: z.literal(true), connections_deleted: z.number().int() }),
+  providerDeleted: z.object({
+    id: z.string(),
+    deleted: z.literal(true),
+    connections_deleted: z.number().int(),
+    provider_revocation: z
+      .object({ revoked: z.number().int(), not_supported: z.number().int(), failed: z.number().int() })
+      .describe(
+        "how many deleted connections' tokens the provider revoked (RFC 7009), had no endpoint for, or did not",
+      ),
+  }),
   connect: z.object({ owner: z.string().describe('"org" (default) or a member\'s user id').optional() }),
   connectStarted: z.object({ authorization_url: z.string().url(), expires_at: time }),
   connection,
   connectionList: z.object({ connections: z.array(connection) }),
-  deleted: z.object({ id: z.string(), deleted: z.literal(true) }),
+  connectionDeleted: z.object({
+    id: z.string(),
+    deleted: z.literal(true),
+    provider_revocation: z
+      .enum(["revoked", "not_supported", "failed"])
+      .describe("RFC 7009 at the provider, after the delete: failed means its tokens may still be live there"),
+  }),
   bind: z.object({ client_id: z.string() }),
   binding: z.object({ connection_id: z.string(), client_id: z.string(), bound: z.boolean() }),
 };

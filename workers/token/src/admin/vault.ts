@@ -6,15 +6,6 @@ import { isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts"
 import { tokenConfig } from "../config.ts";
 import { startConnect } from "../vault/connect-flow.ts";
 import {
-  agentsOf,
-  bindAgent,
-  connectionView,
-  deleteConnection,
-  getConnection,
-  listConnections,
-  unbindAgent,
-} from "../vault/connections.ts";
-import {
   createProvider,
   deleteProvider,
   getProvider,
@@ -23,12 +14,14 @@ import {
   providerView,
   updateProvider,
 } from "../vault/providers.ts";
+import { revokeAllAtProvider } from "../vault/revoke-upstream.ts";
 import { vaultSecret } from "../vault/vault-key.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
+import { CLIENT_ID, vaultConnectionRoutes } from "./vault-connections.ts";
 import { vaultSchemas } from "./vault-schemas.ts";
 import { type Body, onlyFields, optionalList, optionalString, requiredString, type StringRule } from "./validate.ts";
 
@@ -39,8 +32,9 @@ const NAME: StringRule = {
 };
 const RESOURCE: StringRule = { max: 2048, pattern: /^\S+$/, patternText: "no spaces" };
 /**
- * RFC 6749 §3.1, §3.2: endpoints we call as a client (the callback POSTs the
- * provider's client secret to the token endpoint): https, no credentials or
+ * RFC 6749 §3.1, §3.2, RFC 7009 §2: endpoints we call as a client (the
+ * callback POSTs the provider's client secret to the token endpoint, a
+ * connection's delete to the revocation endpoint): https, no credentials or
  * fragment, no internal host (shared/http/outbound-url.ts).
  */
 function endpointUrl(issuer: string): StringRule {
@@ -51,7 +45,6 @@ function endpointUrl(issuer: string): StringRule {
       "must be an https URL without credentials or fragment, not a loopback, private, link-local or internal host",
   };
 }
-const CLIENT_ID: StringRule = { max: 512, pattern: /^[\x21-\x7e]+$/, patternText: "printable ASCII, no spaces" };
 const CLIENT_SECRET: StringRule = { max: 1024 };
 const SCOPES = { maxItems: 64, itemMax: 256 };
 const PROVIDER_FIELDS = [
@@ -59,6 +52,7 @@ const PROVIDER_FIELDS = [
   "resource",
   "authorization_endpoint",
   "token_endpoint",
+  "revocation_endpoint",
   "client_id",
   "client_secret",
   "scopes",
@@ -76,6 +70,12 @@ function providerPatch(body: Body, issuer: string): Partial<ProviderFields> {
   if (authorization !== undefined) patch.authorizationEndpoint = authorization;
   const token = optionalString(body, "token_endpoint", endpointUrl(issuer));
   if (token !== undefined) patch.tokenEndpoint = token;
+  // null removes the revocation endpoint; absent leaves it.
+  if (body.revocation_endpoint === null) patch.revocationEndpoint = null;
+  else {
+    const revocation = optionalString(body, "revocation_endpoint", endpointUrl(issuer));
+    if (revocation !== undefined) patch.revocationEndpoint = revocation;
+  }
   const clientId = optionalString(body, "client_id", CLIENT_ID);
   if (clientId !== undefined) patch.clientId = clientId;
   // null removes the secret (a public client); absent leaves it.
@@ -97,31 +97,31 @@ async function requireProvider(c: Parameters<typeof requireOrg>[0], orgId: strin
   return row;
 }
 
-function notReadable(): never {
-  throw new HttpError("saved_token_not_readable", "saved tokens are never given out; the gateway uses them");
-}
-
 /**
  * The saved-token vault's operator surface (workers/token/src/vault/):
  *
  * Providers (the upstream authorization servers the org connects to, with
  * the client registration we use there; the client secret is sealed and
  * never shown, only `has_client_secret`):
- * - POST   /orgs/{org}/vault/providers        `{ name, resource, authorization_endpoint, token_endpoint, client_id, client_secret?, scopes? }` → 201
+ * - POST   /orgs/{org}/vault/providers        `{ name, resource, authorization_endpoint, token_endpoint, revocation_endpoint?, client_id, client_secret?, scopes? }` → 201
  * - GET    /orgs/{org}/vault/providers        → `{ providers: [...] }`
  * - GET    /orgs/{org}/vault/providers/{id}
- * - PATCH  /orgs/{org}/vault/providers/{id}   any of the fields (`client_secret: null` removes it)
- * - DELETE /orgs/{org}/vault/providers/{id}   → `{ id, deleted: true, connections_deleted }`
+ * - PATCH  /orgs/{org}/vault/providers/{id}   any of the fields (`client_secret: null`, `revocation_endpoint: null` remove them)
+ * - DELETE /orgs/{org}/vault/providers/{id}   → `{ id, deleted: true, connections_deleted, provider_revocation: { revoked, not_supported, failed } }`:
+ *   each connection's tokens revoked at the provider after the delete, as a connection's delete does
  * - POST   /orgs/{org}/vault/providers/{id}/connect `{ owner?: "org" | <user id> }` → 201 `{ authorization_url, expires_at }`:
  *   an operator-started flow (state bound to the operator), for the org's own connection or a member's
  *
  * Saved connections (metadata only):
  * - GET    /orgs/{org}/vault/connections      → `{ connections: [...] }`
  * - GET    /orgs/{org}/vault/connections/{id}
- * - DELETE /orgs/{org}/vault/connections/{id} → `{ id, deleted: true }`
+ * - DELETE /orgs/{org}/vault/connections/{id} → `{ id, deleted: true, provider_revocation }`: deleted here,
+ *   then its tokens revoked at the provider's revocation endpoint, best effort (`revoked`, `not_supported`, `failed`)
  * - POST   /orgs/{org}/vault/connections/{id}/agents `{ client_id }` bind an agent (default deny)
  * - DELETE /orgs/{org}/vault/connections/{id}/agents/{client_id}
  * - anything below /orgs/{org}/vault/connections/{id}/token: 403 `saved_token_not_readable`, for everyone
+ *
+ * (the connections' routes are in vault-connections.ts)
  */
 export function vaultRoutes(admin: AdminApp): void {
   route(
@@ -144,6 +144,7 @@ export function vaultRoutes(admin: AdminApp): void {
         resource: requiredString(body, "resource", RESOURCE),
         authorizationEndpoint: requiredString(body, "authorization_endpoint", endpointUrl(tokenConfig(c.env).issuer)),
         tokenEndpoint: requiredString(body, "token_endpoint", endpointUrl(tokenConfig(c.env).issuer)),
+        revocationEndpoint: optionalString(body, "revocation_endpoint", endpointUrl(tokenConfig(c.env).issuer)) ?? null,
         clientId: requiredString(body, "client_id", CLIENT_ID),
         clientSecret: optionalString(body, "client_secret", CLIENT_SECRET) ?? null,
         scopes: optionalList(body, "scopes", SCOPES) ?? [],
@@ -227,7 +228,18 @@ export function vaultRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "vault_provider.delete", provider_id: id });
       const deleted = await deleteProvider(c.env.DB, orgId, id);
       if (deleted === null) throw new HttpError("not_found", "no such vault provider in this organization");
-      return c.json({ id, deleted: true, connections_deleted: deleted });
+      // As a connection's delete: gone here first, then each one's tokens revoked at the provider.
+      const revocation = await revokeAllAtProvider(c.env.DB, vaultSecret(c.env), deleted.provider, deleted.connections);
+      auditDetail(c, {
+        connections_revoked: revocation.revoked,
+        connections_revocation_failed: revocation.failed,
+      });
+      return c.json({
+        id,
+        deleted: true,
+        connections_deleted: deleted.connections.length,
+        provider_revocation: revocation,
+      });
     },
   );
 
@@ -274,99 +286,5 @@ export function vaultRoutes(admin: AdminApp): void {
     },
   );
 
-  route(
-    admin,
-    "get",
-    "/orgs/:org/vault/connections",
-    {
-      summary: "List the org's saved connections (metadata only)",
-      response: vaultSchemas.connectionList,
-      orgAdmins: "org",
-    },
-    async (c) => {
-      const orgId = await requireOrg(c);
-      auditDetail(c, { action: "vault_connection.list" });
-      return c.json({ connections: await listConnections(c.env.DB, orgId) });
-    },
-  );
-
-  // No API reveals a saved token, to anyone: the route exists only to say so.
-  route(
-    admin,
-    "get",
-    "/orgs/:org/vault/connections/:id/token",
-    { summary: "Always refused: 403 saved_token_not_readable", orgAdmins: "org" },
-    () => notReadable(),
-  );
-
-  route(
-    admin,
-    "get",
-    "/orgs/:org/vault/connections/:id",
-    { summary: "Show a saved connection (metadata only)", response: vaultSchemas.connection, orgAdmins: "org" },
-    async (c) => {
-      const orgId = await requireOrg(c);
-      const id = c.req.param("id");
-      auditDetail(c, { action: "vault_connection.show", connection_id: id });
-      const row = await getConnection(c.env.DB, orgId, id);
-      if (!row) throw new HttpError("not_found", "no such saved connection in this organization");
-      return c.json(connectionView(row, await agentsOf(c.env.DB, id)));
-    },
-  );
-
-  route(
-    admin,
-    "delete",
-    "/orgs/:org/vault/connections/:id",
-    { summary: "Delete a saved connection", response: vaultSchemas.deleted, orgAdmins: "org" },
-    async (c) => {
-      const orgId = await requireOrg(c);
-      const id = c.req.param("id");
-      auditDetail(c, { action: "vault_connection.delete", connection_id: id });
-      if (!(await deleteConnection(c.env.DB, orgId, id)))
-        throw new HttpError("not_found", "no such saved connection in this organization");
-      return c.json({ id, deleted: true });
-    },
-  );
-
-  route(
-    admin,
-    "post",
-    "/orgs/:org/vault/connections/:id/agents",
-    {
-      summary: "Let an agent (a client of the org) use the connection",
-      body: vaultSchemas.bind,
-      response: vaultSchemas.binding,
-      orgAdmins: "org",
-    },
-    async (c) => {
-      const orgId = await requireOrg(c);
-      const id = c.req.param("id");
-      const body = await readJsonObject(c);
-      onlyFields(body, ["client_id"]);
-      const clientId = requiredString(body, "client_id", CLIENT_ID);
-      auditDetail(c, { action: "vault_connection.bind_agent", connection_id: id, agent_client_id: clientId });
-      const outcome = await bindAgent(c.env.DB, orgId, id, clientId, c.get("operator").subject);
-      if (outcome === "no_connection")
-        throw new HttpError("not_found", "no such saved connection in this organization");
-      if (outcome === "no_client") throw new HttpError("not_found", "no such client in this organization");
-      return c.json({ connection_id: id, client_id: clientId, bound: true });
-    },
-  );
-
-  route(
-    admin,
-    "delete",
-    "/orgs/:org/vault/connections/:id/agents/:client",
-    { summary: "Stop an agent using the connection", response: vaultSchemas.binding, orgAdmins: "org" },
-    async (c) => {
-      const orgId = await requireOrg(c);
-      const id = c.req.param("id");
-      const clientId = c.req.param("client");
-      auditDetail(c, { action: "vault_connection.unbind_agent", connection_id: id, agent_client_id: clientId });
-      if (!(await unbindAgent(c.env.DB, orgId, id, clientId)))
-        throw new HttpError("not_found", "this agent is not bound to the connection");
-      return c.json({ connection_id: id, client_id: clientId, bound: false });
-    },
-  );
+  vaultConnectionRoutes(admin);
 }

@@ -172,8 +172,13 @@ export async function getConnection(db: D1Database, orgId: string, id: string): 
   return row ?? null;
 }
 
-/** Deletes the connection and its bindings in one batch; false when there was none. */
-export async function deleteConnection(db: D1Database, orgId: string, id: string): Promise<boolean> {
+/**
+ * Deletes the connection and its bindings in one batch. Returns the row as
+ * the delete found it (null when there was none): the tokens to revoke at
+ * the provider are the ones it held then, not ones read before a refresh
+ * that raced the delete rotated them.
+ */
+export async function deleteConnection(db: D1Database, orgId: string, id: string): Promise<ConnectionRow | null> {
   const orm = drizzle(db);
   const [, deleted] = await orm.batch([
     orm
@@ -182,9 +187,9 @@ export async function deleteConnection(db: D1Database, orgId: string, id: string
     orm
       .delete(vaultConnection)
       .where(and(eq(vaultConnection.orgId, orgId), eq(vaultConnection.id, id)))
-      .returning({ id: vaultConnection.id }),
+      .returning(),
   ]);
-  return deleted.length > 0;
+  return deleted[0] ?? null;
 }
 
 export type BindOutcome = "bound" | "no_connection" | "no_client";

@@ -1,6 +1,7 @@
 import { and, asc, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { vaultConnection, vaultConnectionAgent, vaultProvider } from "../../../../shared/db/vault-schema.ts";
+import type { ConnectionRow } from "./connections.ts";
 import { openField, sealField } from "./sealed-field.ts";
 import type { ProviderClient } from "./upstream-token.ts";
 import { orgDataKey } from "./vault-key.ts";
@@ -12,6 +13,8 @@ export interface ProviderFields {
   resource: string;
   authorizationEndpoint: string;
   tokenEndpoint: string;
+  /** RFC 7009 §2; null (or absent at creation) when the provider has no revocation endpoint. */
+  revocationEndpoint?: string | null;
   clientId: string;
   /** Null: a public client at the provider (PKCE only). */
   clientSecret: string | null;
@@ -32,6 +35,7 @@ export function providerView(row: ProviderRow) {
     resource: row.resource,
     authorization_endpoint: row.authorizationEndpoint,
     token_endpoint: row.tokenEndpoint,
+    revocation_endpoint: row.revocationEndpoint,
     client_id: row.clientId,
     has_client_secret: row.clientSecretSealed !== null,
     scopes: row.scopes ? row.scopes.split(" ") : [],
@@ -62,6 +66,7 @@ export async function createProvider(
       resource: fields.resource,
       authorizationEndpoint: fields.authorizationEndpoint,
       tokenEndpoint: fields.tokenEndpoint,
+      revocationEndpoint: fields.revocationEndpoint ?? null,
       clientId: fields.clientId,
       clientSecretSealed: sealed,
       scopes: fields.scopes.join(" "),
@@ -131,9 +136,15 @@ export function listProviders(db: D1Database, orgId: string): Promise<ProviderRo
  * Deletes the provider with every connection made through it and their
  * agent bindings, in one D1 batch: a connection without its provider could
  * not be refreshed, and its tokens should not outlive the operator's choice.
- * Null when there is no such provider; else how many connections went.
+ * Null when there is no such provider; else the rows as the delete found
+ * them (the provider's and its connections', whose tokens are then revoked
+ * at the provider).
  */
-export async function deleteProvider(db: D1Database, orgId: string, id: string): Promise<number | null> {
+export async function deleteProvider(
+  db: D1Database,
+  orgId: string,
+  id: string,
+): Promise<{ provider: ProviderRow; connections: ConnectionRow[] } | null> {
   const orm = drizzle(db);
   const connections = orm
     .select({ id: vaultConnection.id })
@@ -144,13 +155,14 @@ export async function deleteProvider(db: D1Database, orgId: string, id: string):
     orm
       .delete(vaultConnection)
       .where(and(eq(vaultConnection.orgId, orgId), eq(vaultConnection.providerId, id)))
-      .returning({ id: vaultConnection.id }),
+      .returning(),
     orm
       .delete(vaultProvider)
       .where(and(eq(vaultProvider.orgId, orgId), eq(vaultProvider.id, id)))
-      .returning({ id: vaultProvider.id }),
+      .returning(),
   ]);
-  return deletedProvider.length === 0 ? null : deletedConnections.length;
+  const [provider] = deletedProvider;
+  return provider ? { provider, connections: deletedConnections } : null;
 }
 
 /**

@@ -48,6 +48,25 @@ function basic(clientId: string, secret: string): string {
 }
 
 /**
+ * A form request to the provider as its OAuth client (the token endpoint,
+ * RFC 7009's revocation endpoint, §2.1): `client_secret_basic` when we hold
+ * a secret, else the public client's `client_id` in the body (RFC 6749 §3.2.1).
+ */
+export function clientAuthentication(
+  client: ProviderClient,
+  params: Record<string, string>,
+): { headers: Record<string, string>; body: URLSearchParams } {
+  const body = new URLSearchParams(params);
+  const headers: Record<string, string> = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    Accept: "application/json",
+  };
+  if (client.clientSecret) headers.Authorization = basic(client.clientId, client.clientSecret);
+  else body.set("client_id", client.clientId);
+  return { headers, body };
+}
+
+/**
  * One request to the provider's token endpoint as its OAuth client:
  * `client_secret_basic` when we hold a secret, else the public client's
  * `client_id` in the body (RFC 6749 §3.2.1). No redirects (the endpoint
@@ -59,13 +78,7 @@ export async function requestUpstreamTokens(
   client: ProviderClient,
   params: Record<string, string>,
 ): Promise<UpstreamTokens> {
-  const body = new URLSearchParams(params);
-  const headers: Record<string, string> = {
-    "Content-Type": "application/x-www-form-urlencoded",
-    Accept: "application/json",
-  };
-  if (client.clientSecret) headers.Authorization = basic(client.clientId, client.clientSecret);
-  else body.set("client_id", client.clientId);
+  const { headers, body } = clientAuthentication(client, params);
   try {
     assertFetchableUrl(client.tokenEndpoint);
   } catch (error) {

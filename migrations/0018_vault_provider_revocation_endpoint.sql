@@ -1,0 +1,1 @@
+ALTER TABLE `vault_provider` ADD `revocation_endpoint` text;
