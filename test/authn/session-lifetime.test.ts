@@ -123,4 +123,22 @@ describe("email change with re-authentication", { timeout: 60_000 }, () => {
     expect((await mailTo(newEmail)).length).toBeGreaterThan(0);
     expect((await getFrom(LOCAL, "/sign-in")).status).toBe(200);
   });
+
+  it("names the new address in the approval mail and on its page, which never reads as a plain confirmation", async () => {
+    // Whoever holds a fresh session (a stolen one) can ask; only the current
+    // mailbox approves, and it must see what it approves.
+    const person = await signUp("Approver");
+    await env.DB.prepare("UPDATE user SET email_verified = 1 WHERE id = ?").bind(person.userId).run();
+    const newEmail = `taker-${person.email}`;
+    expect((await apiTo(LOCAL, "/change-email", { newEmail }, { Cookie: person.cookie })).status).toBe(200);
+    const [mail] = (await mailTo(person.email)).filter((m) => m.kind === "change-email");
+    expect(mail?.text).toContain(newEmail);
+    const approval = await tokenFromMail(person.email, "change-email");
+    const page = await getFrom(LOCAL, `/verify-email?token=${encodeURIComponent(approval)}`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(newEmail);
+    expect(html).toContain("Approve the change");
+    expect(html).not.toContain("Confirm my email address");
+  });
 });

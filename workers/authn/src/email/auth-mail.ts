@@ -64,8 +64,8 @@ export function authMailOptions(env: MailEnv, config: AuthnConfig) {
     },
     changeEmail: {
       enabled: true,
-      sendChangeEmailConfirmation: async ({ user, token }) => {
-        await send(changeEmailMessage(user.email, pageLink(config, ENDPOINT.verifyEmail, token)));
+      sendChangeEmailConfirmation: async ({ user, newEmail, token }) => {
+        await send(changeEmailMessage(user.email, newEmail, pageLink(config, ENDPOINT.verifyEmail, token)));
       },
     },
   } satisfies {

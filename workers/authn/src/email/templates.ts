@@ -14,13 +14,17 @@ export function verifyEmailMessage(to: string, link: string): MailMessage {
   };
 }
 
-/** To the current address, before an email change goes ahead. */
-export function changeEmailMessage(to: string, link: string): MailMessage {
+/**
+ * To the current address, before an email change goes ahead. It names the
+ * new address: approving is handing the account to whoever reads it, and a
+ * stolen session can ask.
+ */
+export function changeEmailMessage(to: string, newEmail: string, link: string): MailMessage {
   return {
     to,
     kind: "change-email",
-    subject: "Confirm the change of your email address",
-    text: `Someone signed in to your Mono-Auth account asked to change its email address. To approve it, open this link:\n\n${link}\n\nIf it was not you, ignore this mail and change your password.\n`,
+    subject: "Approve the change of your email address",
+    text: `Someone signed in to your Mono-Auth account asked to change its email address to ${newEmail}. To approve it, open this link:\n\n${link}\n\nIf it was not you, ignore this mail and change your password.\n`,
   };
 }
 

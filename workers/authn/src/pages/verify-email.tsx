@@ -1,5 +1,7 @@
+import { jwtVerify } from "jose";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { getAuth } from "../auth/create-auth.ts";
+import { authnConfig } from "../config.ts";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 
@@ -26,16 +28,67 @@ function ResendForm() {
   );
 }
 
-export function showVerifyEmail(c: FlowContext) {
+/**
+ * What a link asks, read from its token (Better Auth's HS256 JWT under the
+ * Better Auth secret; the POST checks it again). An email change's approval
+ * must say what it approves: the link reaches the current address whoever
+ * asked (a stolen session can), and a page that read "confirm your email
+ * address" handed the account to the new one on a click. A token that does
+ * not verify gets the plain page, and its POST the refusal.
+ */
+type LinkAsk = { kind: "address" } | { kind: "approve-change" | "confirm-change"; newEmail: string };
+
+async function linkAsk(secret: string, token: string): Promise<LinkAsk> {
+  try {
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ["HS256"] });
+    const newEmail = typeof payload.updateTo === "string" ? payload.updateTo : "";
+    if (newEmail && payload.requestType === "change-email-confirmation") return { kind: "approve-change", newEmail };
+    if (newEmail && payload.requestType === "change-email-verification") return { kind: "confirm-change", newEmail };
+  } catch {
+    // Forged, altered or expired: the POST says so.
+  }
+  return { kind: "address" };
+}
+
+function LinkForm(props: { token: string; label: string }) {
+  return (
+    <form class="card" method="post" action={ENDPOINT.verifyEmail}>
+      <input type="hidden" name="token" value={props.token} />
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+export async function showVerifyEmail(c: FlowContext) {
   const token = c.req.query("token");
   const nonce = c.var.nonce;
   if (token) {
+    const ask = await linkAsk(authnConfig(c.env).betterAuthSecret, token);
+    if (ask.kind === "approve-change") {
+      return c.html(
+        <FlowPage title="Approve the change of your email address" nonce={nonce}>
+          <p>
+            Your account's email address would become <strong data-testid="new-email">{ask.newEmail}</strong>, and
+            whoever reads that mailbox could then reset your password. If you did not ask for this, do not approve:
+            close this page and change your password.
+          </p>
+          <LinkForm token={token} label="Approve the change" />
+        </FlowPage>,
+      );
+    }
+    if (ask.kind === "confirm-change") {
+      return c.html(
+        <FlowPage title="Confirm your new email address" nonce={nonce}>
+          <p>
+            Make <strong data-testid="new-email">{ask.newEmail}</strong> your account's email address.
+          </p>
+          <LinkForm token={token} label="Confirm my new address" />
+        </FlowPage>,
+      );
+    }
     return c.html(
       <FlowPage title="Confirm your email address" nonce={nonce}>
-        <form class="card" method="post" action={ENDPOINT.verifyEmail}>
-          <input type="hidden" name="token" value={token} />
-          <button type="submit">Confirm my email address</button>
-        </form>
+        <LinkForm token={token} label="Confirm my email address" />
       </FlowPage>,
     );
   }
