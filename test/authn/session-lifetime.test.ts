@@ -142,3 +142,24 @@ describe("email change with re-authentication", { timeout: 60_000 }, () => {
     expect(html).not.toContain("Confirm my email address");
   });
 });
+
+describe("deleting an organization with re-authentication", { timeout: 60_000 }, () => {
+  it("needs a fresh sign-in: an older session is refused SESSION_NOT_FRESH and the org stays", async () => {
+    // A stolen owner session must not be enough to end a tenant, its members and every token of it.
+    const owner = await signUp("Keeper");
+    const freshAgeMs = Number(env.SESSION_FRESH_AGE_SECONDS) * 1000;
+    await env.DB.prepare("UPDATE session SET created_at = ? WHERE id = ?")
+      .bind(Date.now() - freshAgeMs - 1000, owner.sessionId)
+      .run();
+    const response = await apiTo(
+      LOCAL,
+      "/organization/delete",
+      { organizationId: owner.orgId },
+      { Cookie: owner.cookie },
+    );
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { code: string }).code).toBe("SESSION_NOT_FRESH");
+    const org = await env.DB.prepare("SELECT id FROM organization WHERE id = ?").bind(owner.orgId).first();
+    expect(org).not.toBeNull();
+  });
+});
