@@ -78,6 +78,17 @@ export interface RevocationEntry {
   revokedAt: number;
   /** After this (seconds), no token it could match is still valid; pruned. */
   expiresAt: number;
+  /**
+   * Only on a jti entry recorded through RFC 7009 (OrgState.revokeToken):
+   * the token's signed `client_id`, with `issuedAt` its `iat` (s). A `client`
+   * cut-off of that client made at or after `issuedAt` refuses the token, so
+   * a holder of the entry may drop it when such a cut-off arrives (a
+   * gateway's view does: workers/gateway/src/trust/revocation-index.ts).
+   * Absent on every other entry and on jti entries recorded before it: those
+   * are kept until they expire.
+   */
+  clientId?: string;
+  issuedAt?: number;
 }
 
 /**
@@ -110,6 +121,9 @@ export interface RevocationLogEvent {
   revoked_at: number;
   expires_at: number;
   reason: string;
+  /** Only on a jti event recorded through RFC 7009: the token's `client_id` and `iat` (RevocationEntry.clientId). */
+  client_id?: string;
+  issued_at?: number;
 }
 
 /** The most events one changesSince answer carries. */

@@ -43,4 +43,24 @@ describe("RevocationTable", () => {
     expect(table.size).toBe(0);
     expect(table.has("grant")).toBe(false);
   });
+
+  it("dropUpTo forgets entries at or before a second and keeps later ones; a shared slot goes only with its latest second", () => {
+    // A client's RFC 7009 table (revocation-index.ts): the second is the token's iat.
+    const table = new RevocationTable();
+    for (let i = 0; i < 50; i++) table.add("jti", `old-${i}`, NOW - 10, NOW + 60);
+    table.add("jti", "later", NOW + 1, NOW + 60);
+    // One value seen at two seconds holds the later, as two values sharing a key would.
+    table.add("jti", "twice", NOW - 10, NOW + 60);
+    table.add("jti", "twice", NOW + 1, NOW + 60);
+    expect(table.holds("jti", "old-0", NOW)).toBe(true);
+    table.dropUpTo(NOW, NOW);
+    expect(table.size).toBe(2);
+    expect([
+      table.holds("jti", "old-0", NOW),
+      table.holds("jti", "later", NOW),
+      table.holds("jti", "twice", NOW),
+    ]).toEqual([false, true, true]);
+    table.dropUpTo(NOW + 1, NOW);
+    expect(table.size).toBe(0);
+  });
 });

@@ -226,19 +226,22 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     this.assertOwnOrg(orgId);
     const now = Math.floor(Date.now() / 1000);
     const entries = this.sql
-      .exec<{ kind: RevocationKind; value: string; revoked_at: number; expires_at: number }>(
-        "SELECT kind, value, revoked_at, expires_at FROM revocation WHERE expires_at > ?",
-        now,
-      )
+      .exec<{
+        kind: RevocationKind;
+        value: string;
+        revoked_at: number;
+        expires_at: number;
+        client_id: string | null;
+        issued_at: number | null;
+      }>("SELECT kind, value, revoked_at, expires_at, client_id, issued_at FROM revocation WHERE expires_at > ?", now)
       .toArray()
-      .map(
-        (row): RevocationEntry => ({
-          kind: row.kind,
-          value: row.value,
-          revokedAt: row.revoked_at,
-          expiresAt: row.expires_at,
-        }),
-      );
+      .map((row): RevocationEntry => {
+        const entry = { kind: row.kind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at };
+        // An RFC 7009 jti row says whose token it is (token-revocation.ts), as its event does.
+        return row.kind === "jti" && row.client_id !== null && row.issued_at !== null
+          ? { ...entry, clientId: row.client_id, issuedAt: row.issued_at }
+          : entry;
+      });
     return { orgId, version: this.currentVersion(), entries, policyVersion: this.metaValue("policy_version") ?? null };
   }
 

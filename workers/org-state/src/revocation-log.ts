@@ -17,6 +17,11 @@ const MAX_REASON_LENGTH = 256;
  * version when the log was introduced (older revocations were never logged)
  * or the last event pruned. Asking for changes after a position below it
  * answers "resync" instead of silently skipping events.
+ *
+ * An RFC 7009 jti event keeps its token's `client_id` and `iat`
+ * (`client_id`, `issued_at`; null on every other event and on events from
+ * before the columns, which a log gains here), so a gateway view that
+ * follows the log can drop it when that client's cut-off arrives.
  */
 export class RevocationLog {
   constructor(private readonly sql: SqlStorage) {
@@ -32,18 +37,29 @@ export class RevocationLog {
       INSERT OR IGNORE INTO meta (key, value)
         VALUES ('log_floor', coalesce((SELECT value FROM meta WHERE key = 'version'), 0));
     `);
+    const columns = new Set(
+      sql
+        .exec<{ name: string }>("PRAGMA table_info(revocation_event)")
+        .toArray()
+        .map((column) => column.name),
+    );
+    if (!columns.has("client_id")) sql.exec("ALTER TABLE revocation_event ADD COLUMN client_id TEXT");
+    if (!columns.has("issued_at")) sql.exec("ALTER TABLE revocation_event ADD COLUMN issued_at INTEGER");
   }
 
   append(event: RevocationLogEvent): RevocationLogEvent {
     const logged = { ...event, reason: event.reason.slice(0, MAX_REASON_LENGTH) };
     this.sql.exec(
-      "INSERT INTO revocation_event (seq, kind, value, revoked_at, expires_at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+      `INSERT INTO revocation_event (seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       logged.seq,
       logged.kind,
       logged.value,
       logged.revoked_at,
       logged.expires_at,
       logged.reason,
+      logged.client_id ?? null,
+      logged.client_id === undefined ? null : (logged.issued_at ?? null),
     );
     return logged;
   }
@@ -59,13 +75,19 @@ export class RevocationLog {
         revoked_at: number;
         expires_at: number;
         reason: string;
+        client_id: string | null;
+        issued_at: number | null;
       }>(
-        "SELECT seq, kind, value, revoked_at, expires_at, reason FROM revocation_event WHERE seq > ? ORDER BY seq LIMIT ?",
+        `SELECT seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at FROM revocation_event
+         WHERE seq > ? ORDER BY seq LIMIT ?`,
         after,
         REVOCATION_CHANGES_PAGE + 1,
       )
       .toArray();
-    const events = rows.slice(0, REVOCATION_CHANGES_PAGE).map((row) => ({ ...row }));
+    const events = rows.slice(0, REVOCATION_CHANGES_PAGE).map(({ client_id, issued_at, ...event }) =>
+      // The same shape publish() sends live: the attribution only where there is one.
+      client_id !== null && issued_at !== null ? { ...event, client_id, issued_at } : event,
+    );
     return { kind: "changes", version, events, more: rows.length > REVOCATION_CHANGES_PAGE };
   }
 

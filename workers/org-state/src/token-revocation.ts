@@ -78,6 +78,9 @@ export function storeTokenRevocation(
     revoked_at: now,
     expires_at: jtiExpiresAt,
     reason,
+    // Whose token it is, so a view that follows the log can drop it with this client's cut-off.
+    client_id: claims.client_id,
+    issued_at: claims.iat,
   });
   const fold = foldDue(sql, revocation, now);
   if (fold === null) {

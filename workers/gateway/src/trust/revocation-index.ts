@@ -1,4 +1,8 @@
-import type { RevocationLogEvent, RevocationSnapshot } from "../../../../shared/contracts/revocation.ts";
+import type {
+  RevocationKind,
+  RevocationLogEvent,
+  RevocationSnapshot,
+} from "../../../../shared/contracts/revocation.ts";
 import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { RevocationTable } from "./revocation-table.ts";
 
@@ -17,6 +21,21 @@ const SWEEP_EVERY_MS = 60_000;
  * could match has expired too (the object computes it from the longest
  * token lifetime plus the clock tolerance), which is why the object may
  * prune it and the view may forget it without being told.
+ *
+ * A jti entry recorded through RFC 7009 says whose token it is (its
+ * `client_id` and `iat`) and is held in that client's own table, with the
+ * token's `iat` as its second, not in the shared one (whose hashes say
+ * nothing of the client). So when a `client` cut-off arrives — the fold the
+ * object makes of a client's revocations past its cap (docs/revocation.md,
+ * "Bounds"), or any other — the view forgets that client's entries issued
+ * at or before it: the cut-off refuses each of those tokens itself (same
+ * client, `iat` ≤ `revoked_at`) and lives at least as long. A view that
+ * follows the events then holds what the object's snapshot holds, instead
+ * of every jti its channel ever delivered until each expires. A token is
+ * looked up in its own `client_id`'s table, the client the entry was
+ * recorded for from the same signed claims. Entries without that
+ * attribution (other kinds, operators' jti revocations, older events) stay
+ * in the shared table until they expire.
  */
 export class OrgRevocations {
   /** When (this isolate's clock, ms) the object was last known to be at `version`; 0: never. */
@@ -29,6 +48,8 @@ export class OrgRevocations {
    */
   policyChannels = 0;
   private readonly entries: RevocationTable;
+  /** RFC 7009 jti entries per client, each at its token's `iat`; a client without any has no table. */
+  private readonly byClient = new Map<string, RevocationTable>();
   private nextSweep = 0;
   readonly orgId: string;
   version: number;
@@ -45,14 +66,23 @@ export class OrgRevocations {
 
   static fromSnapshot(snapshot: RevocationSnapshot): OrgRevocations {
     const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion, snapshot.entries.length);
-    for (const entry of snapshot.entries) view.add(entry.kind, entry.value, entry.revokedAt, entry.expiresAt);
+    for (const entry of snapshot.entries) {
+      const token = attribution(entry.kind, entry.clientId, entry.issuedAt);
+      if (token !== null) {
+        view.addClientJti(token.clientId, entry.value, token.issuedAt, entry.expiresAt);
+      } else {
+        view.add(entry.kind, entry.value, entry.revokedAt, entry.expiresAt);
+      }
+    }
     view.nextSweep = Date.now() + SWEEP_EVERY_MS;
     return view;
   }
 
-  /** Entries held (expired ones included until the next sweep). */
+  /** Entries held, of every client's table too (expired ones included until the next sweep). */
   get size(): number {
-    return this.entries.size;
+    let size = this.entries.size;
+    for (const table of this.byClient.values()) size += table.size;
+    return size;
   }
 
   /**
@@ -64,7 +94,13 @@ export class OrgRevocations {
     for (const event of events) {
       if (event.seq <= this.version) continue;
       if (event.seq !== this.version + 1) return false;
-      this.add(event.kind, event.value, event.revoked_at, event.expires_at);
+      const token = attribution(event.kind, event.client_id, event.issued_at);
+      if (token !== null) {
+        this.addClientJti(token.clientId, event.value, token.issuedAt, event.expires_at);
+      } else {
+        this.add(event.kind, event.value, event.revoked_at, event.expires_at);
+      }
+      if (event.kind === "client") this.dropCovered(event.value, event.revoked_at);
       this.version = event.seq;
     }
     return true;
@@ -79,6 +115,11 @@ export class OrgRevocations {
   matches(claims: AccessTokenClaims, nowSeconds: number): boolean {
     const entries = this.entries;
     // Runs on every request: no closure, no array, nothing hashed for a kind the org has no entry of.
+    if (this.byClient.size > 0) {
+      // An RFC 7009 entry sits in the table of the client it was recorded for: the token's own.
+      const own = this.byClient.get(claims.client_id);
+      if (own !== undefined && own.holds("jti", claims.jti, nowSeconds)) return true;
+    }
     if (entries.size === 0) return false;
     const { iat } = claims;
     if (entries.matches("jti", claims.jti, iat, nowSeconds)) return true;
@@ -103,7 +144,29 @@ export class OrgRevocations {
   sweep(nowMs: number): void {
     if (nowMs < this.nextSweep) return;
     this.nextSweep = nowMs + SWEEP_EVERY_MS;
-    this.entries.dropExpired(Math.floor(nowMs / 1000));
+    const nowSeconds = Math.floor(nowMs / 1000);
+    this.entries.dropExpired(nowSeconds);
+    for (const [clientId, table] of this.byClient) {
+      table.dropExpired(nowSeconds);
+      if (table.size === 0) this.byClient.delete(clientId);
+    }
+  }
+
+  private addClientJti(clientId: string, jti: string, issuedAt: number, expiresAt: number): void {
+    let table = this.byClient.get(clientId);
+    if (table === undefined) {
+      table = new RevocationTable();
+      this.byClient.set(clientId, table);
+    }
+    table.add("jti", jti, issuedAt, expiresAt);
+  }
+
+  /** Forgets the client's RFC 7009 entries its cut-off at `revokedAt` refuses anyway (issued at or before it). */
+  private dropCovered(clientId: string, revokedAt: number): void {
+    const table = this.byClient.get(clientId);
+    if (table === undefined) return;
+    table.dropUpTo(revokedAt, Math.floor(Date.now() / 1000));
+    if (table.size === 0) this.byClient.delete(clientId);
   }
 
   private add(kind: RevocationLogEvent["kind"], value: string, revokedAt: number, expiresAt: number): void {
@@ -112,4 +175,14 @@ export class OrgRevocations {
     const cutsOff = kind === "subject" || kind === "client" || kind === "org";
     this.entries.add(kind, value, cutsOff ? revokedAt : null, expiresAt);
   }
+}
+
+/** A jti entry's token as the object attributes it, or null: anything else is held unattributed, never dropped early. */
+function attribution(
+  kind: RevocationKind,
+  clientId: string | undefined,
+  issuedAt: number | undefined,
+): { clientId: string; issuedAt: number } | null {
+  if (kind !== "jti" || typeof clientId !== "string" || clientId.length === 0) return null;
+  return typeof issuedAt === "number" && Number.isSafeInteger(issuedAt) ? { clientId, issuedAt } : null;
 }

@@ -127,14 +127,36 @@ export class RevocationTable {
     return (this.slots[base + EXPIRES] as number) > nowSeconds && issuedAt <= (this.slots[base + REVOKED] as number);
   }
 
+  /**
+   * Whether an unexpired entry of (kind, value) is held, whatever its second:
+   * for a table whose second is not a cut-off but a token's `iat`
+   * (revocation-index.ts keeps a client's RFC 7009 jti entries so).
+   */
+  holds(kind: RevocationKind, value: string, nowSeconds: number): boolean {
+    const k = KIND_INDEX[kind];
+    if (this.perKind[k] === 0) return false;
+    hash(this.seed, k, value, this.key);
+    return (this.slots[this.find(this.key.hi, this.key.lo) + EXPIRES] as number) > nowSeconds;
+  }
+
   /** Forgets the entries expired at `nowSeconds`, rebuilding the table (an open-addressing table has no cheap delete). */
   dropExpired(nowSeconds: number): void {
+    this.dropUpTo(-1, nowSeconds);
+  }
+
+  /**
+   * Forgets the entries whose second is at or before `second` (-1: none)
+   * and those expired at `nowSeconds`, rebuilding the table. Two values
+   * that share a key share one slot holding the later of their seconds, so
+   * a slot goes only when every value in it is at or before `second`.
+   */
+  dropUpTo(second: number, nowSeconds: number): void {
     let live = 0;
     for (let base = 0; base < this.slots.length; base += STRIDE) {
       const until = this.slots[base + EXPIRES] as number;
-      if (until !== 0 && until > nowSeconds) live++;
+      if (until !== 0 && until > nowSeconds && (this.slots[base + REVOKED] as number) > second) live++;
     }
-    if (live !== this.used) this.rebuild(nowSeconds, capacityFor(live));
+    if (live !== this.used) this.rebuild(nowSeconds, capacityFor(live), second);
   }
 
   /** The first word of the slot holding the key, or of the free slot where it would go. */
@@ -160,8 +182,8 @@ export class RevocationTable {
     this.perKind[kind] = (this.perKind[kind] as number) + 1;
   }
 
-  /** Moves every entry expiring after `nowSeconds` into a fresh array of `capacity` slots. */
-  private rebuild(nowSeconds: number, capacity: number): void {
+  /** Moves every entry expiring after `nowSeconds` with its second after `second` into a fresh array of `capacity` slots. */
+  private rebuild(nowSeconds: number, capacity: number, second = -1): void {
     const old = this.slots;
     this.slots = new Uint32Array(capacity * STRIDE);
     this.mask = capacity - 1;
@@ -169,7 +191,7 @@ export class RevocationTable {
     this.perKind.fill(0);
     for (let base = 0; base < old.length; base += STRIDE) {
       const until = old[base + EXPIRES] as number;
-      if (until === 0 || until <= nowSeconds) continue;
+      if (until === 0 || until <= nowSeconds || (old[base + REVOKED] as number) <= second) continue;
       const hi = old[base + HI] as number;
       const lo = old[base + LO] as number;
       this.place(this.find(hi, lo), hi, lo, until, old[base + REVOKED] as number);

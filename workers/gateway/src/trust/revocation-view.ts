@@ -76,6 +76,15 @@ export class RevocationView {
     return this.views.size;
   }
 
+  /**
+   * How many revocation entries this isolate holds for the org (expired ones
+   * until the next sweep), undefined with no view of it: what a view costs,
+   * which follows the object's caps (revocation-index.ts).
+   */
+  entriesHeld(orgId: string): number | undefined {
+    return this.views.get(orgId)?.size;
+  }
+
   /** How many push channels this isolate holds open now. */
   get openChannels(): number {
     let open = 0;
