@@ -71,6 +71,17 @@ export interface TokenRevocationOutcome {
   recorded: "jti" | "client" | "covered";
 }
 
+/**
+ * The most versions' events the org's object keeps in its log
+ * (revocation-log.ts): a reader further behind reads the snapshot instead
+ * (resync), which the caps keep near MAX_LIVE_REVOCATIONS_PER_ORG entries,
+ * so replaying more events than that would not beat it. Without it the log
+ * kept every event until its entry expired: a folding client's jti events
+ * alone up to its mint limit times the token lifetime (~36,000), with no
+ * cap across clients.
+ */
+export const MAX_REVOCATION_LOG_EVENTS = MAX_LIVE_REVOCATIONS_PER_ORG;
+
 export interface RevocationEntry {
   kind: RevocationKind;
   value: string;

@@ -1,4 +1,5 @@
 import {
+  MAX_REVOCATION_LOG_EVENTS,
   REVOCATION_CHANGES_PAGE,
   type RevocationChanges,
   type RevocationKind,
@@ -17,6 +18,11 @@ const MAX_REASON_LENGTH = 256;
  * version when the log was introduced (older revocations were never logged)
  * or the last event pruned. Asking for changes after a position below it
  * answers "resync" instead of silently skipping events.
+ *
+ * The log holds at most the events of the last MAX_REVOCATION_LOG_EVENTS
+ * versions: each append past that drops the oldest and raises the floor, so
+ * a reader that far behind reads the snapshot (bounded by the org's caps)
+ * instead of a log that grows with the revocation rate.
  *
  * An RFC 7009 jti event keeps its token's `client_id` and `iat`
  * (`client_id`, `issued_at`; null on every other event and on events from
@@ -61,7 +67,16 @@ export class RevocationLog {
       logged.client_id ?? null,
       logged.client_id === undefined ? null : (logged.issued_at ?? null),
     );
+    this.keepWithinCap(logged.seq);
     return logged;
+  }
+
+  /** Drops the events more than MAX_REVOCATION_LOG_EVENTS versions behind `seq`: past it, a reader resyncs. */
+  private keepWithinCap(seq: number): void {
+    const oldestKept = seq - MAX_REVOCATION_LOG_EVENTS;
+    if (oldestKept <= this.floor()) return;
+    this.sql.exec("DELETE FROM revocation_event WHERE seq <= ?", oldestKept);
+    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = 'log_floor'", oldestKept);
   }
 
   changesSince(after: number, version: number): RevocationChanges {
