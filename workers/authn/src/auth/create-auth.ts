@@ -14,6 +14,7 @@ import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
+import { orgSlugHooks } from "./org-slug-hooks.ts";
 import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limits.ts";
 import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
@@ -64,7 +65,7 @@ function createAuth(env: AuthBindings) {
     config.issuer,
     {
       organizationLimit: config.maxOrganizationsPerUser,
-      organizationHooks: membershipRevocationHooks(env),
+      organizationHooks: { ...membershipRevocationHooks(env), ...orgSlugHooks(env.DB) },
     },
     oidcRuntime(env, config),
     { upstreamTimeoutMs: config.ssoUpstreamTimeoutMs },

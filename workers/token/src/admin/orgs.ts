@@ -2,7 +2,9 @@ import { asc, eq, inArray } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
+import { ORG_SLUG_RESERVED } from "../../../../shared/contracts/org-slug.ts";
 import { organization } from "../../../../shared/db/auth-schema.ts";
+import { slugIsReserved } from "../../../../shared/db/org-slug.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
@@ -67,7 +69,8 @@ export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
 /**
  * POST /orgs `{ name, slug? }` → 201 `{ id, name, slug, created_at }`: a
  * Better Auth organization row (shared/db/auth-schema.ts), written directly;
- * a taken slug is 409 `conflict`. GET /orgs → `{ orgs: [...] }`.
+ * a taken slug is 409 `conflict`, an id-shaped one (or another org's id)
+ * 400 `invalid_body` ORG_SLUG_RESERVED. GET /orgs → `{ orgs: [...] }`.
  */
 export function orgRoutes(admin: AdminApp): void {
   route(
@@ -85,6 +88,10 @@ export function orgRoutes(admin: AdminApp): void {
           pattern: SLUG,
           patternText: "lower-case letters, digits and single hyphens",
         }) ?? slugFrom(name);
+      // The rule Better Auth's org hooks apply (workers/authn/src/auth/org-slug-hooks.ts).
+      if (await slugIsReserved(c.env.DB, slug)) {
+        throw new HttpError("invalid_body", `${ORG_SLUG_RESERVED}: slug may not look like an organization id`);
+      }
       const db = drizzle(c.env.DB);
       const taken = await db
         .select({ id: organization.id })

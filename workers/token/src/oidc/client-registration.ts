@@ -45,15 +45,23 @@ function metadataError(description: string): OAuthError {
   return new OAuthError("invalid_client_metadata", description);
 }
 
-/** The org named in the path (its id or slug), when its admins turned dynamic registration on. */
+/**
+ * The org named in the path, when its admins turned dynamic registration on.
+ * An exact id wins over any slug: an owner may have set their slug to
+ * another org's id (before such slugs were refused at create and update), and
+ * must never receive that org's registrations, whatever order D1 returns.
+ */
 async function registeringOrg(db: D1Database, org: string): Promise<string | undefined> {
   if (!org || org.length > 128 || org === PLATFORM_ORG_ID) return undefined;
-  const row = await drizzle(db)
+  const rows = await drizzle(db)
     .select({ id: organization.id, on: orgClientRegistration.dynamicRegistration })
     .from(organization)
     .leftJoin(orgClientRegistration, eq(orgClientRegistration.orgId, organization.id))
     .where(or(eq(organization.id, org), eq(organization.slug, org)))
-    .get();
+    .limit(2)
+    .all();
+  // The slug is unique, so at most one row matches each way.
+  const row = rows.find((r) => r.id === org) ?? rows[0];
   return row?.on ? row.id : undefined;
 }
 
