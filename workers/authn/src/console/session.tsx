@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
@@ -16,7 +17,8 @@ interface Me {
 /**
  * Every console page needs a signed-in person whom the admin API accepts
  * (a platform operator or an org admin): without a session, the sign-in
- * page; with one the admin API refuses, a 403 page. Every POST must come
+ * page; with one the admin API refuses, a 403 page (for a session short of
+ * its person's second factor, one that links to /two-factor). Every POST must come
  * from our own origin (the CSRF check the edge pages use).
  */
 export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
@@ -33,12 +35,26 @@ export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => 
     return httpErrorResponse("temporarily_unavailable", "the admin API cannot be reached; retry");
   }
   if (!response.ok) {
+    const refusal = (await response.json().catch(() => ({}))) as { detail?: unknown };
+    // A session short of its person's second factor (a social or SSO sign-in) is no
+    // non-operator: say how to step up, under the same 403, rather than turn them away.
+    const stepUp =
+      response.status === 403 &&
+      typeof refusal.detail === "string" &&
+      refusal.detail.startsWith(`${SECOND_FACTOR_REQUIRED}:`);
     return c.html(
       <Layout title="Console" nonce={c.var.nonce}>
         <h1>Console</h1>
-        <p class="error" data-testid="console-refused">
-          The console is for platform operators and organization admins.
-        </p>
+        {stepUp ? (
+          <p class="error" data-testid="console-second-factor">
+            This session has not passed your second factor. <a href={ENDPOINT.twoFactor}>Verify it</a>, then open the
+            console again.
+          </p>
+        ) : (
+          <p class="error" data-testid="console-refused">
+            The console is for platform operators and organization admins.
+          </p>
+        )}
         <p>
           <a href={ENDPOINT.app}>Back to your account</a>
         </p>
