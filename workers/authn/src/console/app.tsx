@@ -21,6 +21,7 @@ import {
   createProvider,
   deleteConnection,
   deleteProvider,
+  setProviderRevocation,
   startConnect,
   unbindAgent,
   vaultPage,
@@ -77,6 +78,7 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.post("/orgs/:org/vault/providers", createProvider);
   app.post("/orgs/:org/vault/providers/:id/connect", startConnect);
   app.post("/orgs/:org/vault/providers/:id/delete", deleteProvider);
+  app.post("/orgs/:org/vault/providers/:id/revocation-endpoint", setProviderRevocation);
   app.post("/orgs/:org/vault/connections/:id/delete", deleteConnection);
   app.post("/orgs/:org/vault/connections/:id/agents", bindAgent);
   app.post("/orgs/:org/vault/connections/:id/agents/:client/unbind", unbindAgent);

@@ -11,6 +11,8 @@ interface Provider {
   resource: string;
   authorization_endpoint: string;
   token_endpoint: string;
+  /** RFC 7009: where a deleted connection's tokens are revoked; null when the provider has none. */
+  revocation_endpoint: string | null;
   client_id: string;
   has_client_secret: boolean;
   scopes: string[];
@@ -101,6 +103,18 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
                 <code>{p.authorization_endpoint}</code>
                 <br />
                 <code>{p.token_endpoint}</code>
+                <br />
+                {p.revocation_endpoint ? <code>{p.revocation_endpoint}</code> : "no revocation endpoint"}
+                {/* Empty removes it; the admin API checks the URL as at create (docs/vault.md). */}
+                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/revocation-endpoint`}>
+                  <label>
+                    Revocation endpoint
+                    <input name="revocation_endpoint" type="url" value={p.revocation_endpoint ?? ""} />
+                  </label>{" "}
+                  <button type="submit" class="secondary">
+                    Save
+                  </button>
+                </form>
               </td>
               <td>
                 <code>{p.client_id}</code>
@@ -134,6 +148,10 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
         <label>
           Token endpoint
           <input name="token_endpoint" required type="url" />
+        </label>
+        <label>
+          Revocation endpoint (RFC 7009, optional)
+          <input name="revocation_endpoint" type="url" />
         </label>
         <label>
           Provider client id
@@ -219,10 +237,13 @@ export async function createProvider(c: ConsoleContext) {
   const form = formFields(c);
   const org = c.req.param("org") ?? "";
   const secret = form.get("client_secret") ?? "";
+  const revocation = form.get("revocation_endpoint") ?? "";
   const created = await adminCall<Provider>(c, "POST", `${orgPath(org)}/vault/providers`, {
     name: form.get("name") ?? "",
     authorization_endpoint: form.get("authorization_endpoint") ?? "",
     token_endpoint: form.get("token_endpoint") ?? "",
+    // Empty means the provider has none; a URL is the admin API's to accept or refuse.
+    ...(revocation ? { revocation_endpoint: revocation } : {}),
     client_id: form.get("client_id") ?? "",
     // Empty means a public client: no secret at all rather than an empty one.
     ...(secret ? { client_secret: secret } : {}),
@@ -231,6 +252,22 @@ export async function createProvider(c: ConsoleContext) {
   });
   if (!created.ok) return vaultPage(c, { problem: created.problem });
   return vaultPage(c, { notice: `Added provider ${created.body.name} for ${created.body.resource}.` });
+}
+
+/** POST …/vault/providers/{id}/revocation-endpoint: set it, or remove it with an empty field (PATCH null). */
+export async function setProviderRevocation(c: ConsoleContext) {
+  const org = c.req.param("org") ?? "";
+  const id = c.req.param("id") ?? "";
+  const revocation = formFields(c).get("revocation_endpoint") ?? "";
+  const done = await adminCall<Provider>(c, "PATCH", `${orgPath(org)}/vault/providers/${part(id)}`, {
+    revocation_endpoint: revocation || null,
+  });
+  if (!done.ok) return vaultPage(c, { problem: done.problem });
+  return vaultPage(c, {
+    notice: done.body.revocation_endpoint
+      ? `Provider ${done.body.name} revokes deleted connections' tokens at ${done.body.revocation_endpoint}.`
+      : `Provider ${done.body.name} has no revocation endpoint: a deleted connection's tokens stay valid there until they expire.`,
+  });
 }
 
 /** POST …/vault/providers/{id}/delete: the provider and every connection made through it. */
