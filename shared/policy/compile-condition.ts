@@ -1,5 +1,6 @@
 import type { ASTNode } from "@marcbachmann/cel-js";
 import { attributeKind, type Bindings, CEL, VARIABLES } from "./cel-environment.ts";
+import { conditionCost } from "./condition-cost.ts";
 import { PolicyError } from "./errors.ts";
 import { POLICY_LIMITS } from "./limits.ts";
 
@@ -8,6 +9,10 @@ export interface CompiledCondition {
   evaluate: (bindings: Bindings) => boolean;
   /** The expression reads `actor`: the rule is an actor rule (docs/policy.md, "Delegation"). */
   namesActor: boolean;
+  /** Cost units charged to the decision's meter before each evaluation; what grows with the input is charged as it runs. */
+  cost: number;
+  /** The estimate of one evaluation's cost over the input limits (condition-cost.ts). */
+  worstCase: number;
 }
 
 /**
@@ -50,7 +55,12 @@ interface Walk {
  * functions, wrong types and oversized expressions are refused here with a
  * stable code and the rule's path.
  */
-export function compileCondition(source: unknown, path: string): CompiledCondition {
+export function compileCondition(
+  source: unknown,
+  path: string,
+  ruleId = "",
+  options: { refuseCostly: boolean } = { refuseCostly: true },
+): CompiledCondition {
   if (typeof source !== "string" || source.trim() === "") {
     throw new PolicyError("ERR_POLICY_SHAPE", path, "when must be a non-empty CEL expression");
   }
@@ -70,8 +80,19 @@ export function compileCondition(source: unknown, path: string): CompiledConditi
   if (checked.type !== "bool") {
     throw new PolicyError("ERR_POLICY_TYPE", path, `a condition must be a bool, this one is ${checked.type}`);
   }
+  // cel-go's estimator, before the first request: a condition that could
+  // spend a tenth of a decision's budget on one evaluation is refused here,
+  // not discovered when a caller picks the inputs that make it do so.
+  const { base, worstCase } = conditionCost(parsed.ast);
+  if (options.refuseCostly && worstCase > POLICY_LIMITS.ruleCost) {
+    throw new PolicyError(
+      "ERR_POLICY_TOO_COSTLY",
+      path,
+      `rule "${ruleId}": worst-case cost ${worstCase} exceeds ${POLICY_LIMITS.ruleCost} at the input limits (docs/policy.md, "Cost")`,
+    );
+  }
   const run = parsed as (bindings: Bindings) => unknown;
-  return { evaluate: (bindings) => run(bindings) === true, namesActor: walk.namesActor };
+  return { evaluate: (bindings) => run(bindings) === true, namesActor: walk.namesActor, cost: base, worstCase };
 }
 
 function visit(node: ASTNode, walk: Walk): void {

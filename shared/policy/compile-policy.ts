@@ -23,6 +23,8 @@ export interface CompiledRule {
 export interface RuleBody {
   /** The condition reads `actor`: it takes part only in delegated requests (docs/policy.md, "Delegation"). */
   readonly namesActor: boolean;
+  /** Cost units charged to the decision's meter each time the rule is evaluated (cost-meter.ts). */
+  readonly cost: number;
   /** Absent: the rule always applies. Throws on a CEL evaluation error. */
   readonly condition?: (bindings: Bindings) => boolean;
   /** Allow rules only: fills in the data filter; absent means `{}`. */
@@ -127,7 +129,7 @@ function compileRule(
   const actions = compileActions(rule.actions, `${path}.actions`);
   const { when, filter } = rule;
   if (!lazy) {
-    const body = compileBody(when, filter, path, conditions);
+    const body = compileBody(when, filter, path, head.id, conditions, true);
     return { ...head, actions, body: () => body };
   }
   let body: RuleBody | undefined;
@@ -137,13 +139,14 @@ function compileRule(
     body: () => {
       if (!body) {
         try {
-          body = compileBody(when, filter, path, conditions);
+          // A snapshot published before the estimate existed is still decided: the runtime budget bounds it.
+          body = compileBody(when, filter, path, head.id, conditions, false);
         } catch (error) {
           console.error(
             `policy rule ${head.id} does not compile`,
             error instanceof PolicyError ? error.message : error,
           );
-          body = { namesActor: false, broken: true };
+          body = { namesActor: false, cost: 1, broken: true };
         }
       }
       return body;
@@ -155,13 +158,15 @@ function compileBody(
   when: unknown,
   filterTemplate: unknown,
   path: string,
+  ruleId: string,
   conditions: Map<string, CompiledCondition>,
+  refuseCostly: boolean,
 ): RuleBody {
   let condition: CompiledCondition | undefined;
   if (when !== undefined) {
     condition = typeof when === "string" ? conditions.get(when) : undefined;
     if (!condition) {
-      condition = compileCondition(when, `${path}.when`);
+      condition = compileCondition(when, `${path}.when`, ruleId, { refuseCostly });
       conditions.set(when as string, condition);
     }
   }
@@ -179,6 +184,7 @@ function compileBody(
   }
   return {
     namesActor,
+    cost: condition?.cost ?? 1,
     ...(condition ? { condition: condition.evaluate } : {}),
     ...(filter ? { filter } : {}),
   };

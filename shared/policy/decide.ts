@@ -1,6 +1,8 @@
 import { type Bindings, InputTooLargeError, toBindings } from "./cel-environment.ts";
 import { ANY, type Bucket, type CompiledPolicy, type CompiledRule, type RuleBody } from "./compile-policy.ts";
+import { METER } from "./cost-meter.ts";
 import type { DataFilter } from "./filter.ts";
+import { POLICY_LIMITS } from "./limits.ts";
 import type { DecisionInput } from "./types.ts";
 
 interface DecisionBase {
@@ -37,7 +39,9 @@ export type DenyReason =
   /** A deny rule's condition could not be evaluated: it counts as holding (fail closed). */
   | "condition_error"
   /** The request's attributes exceed POLICY_LIMITS. */
-  | "input_too_large";
+  | "input_too_large"
+  /** Evaluating the conditions spent POLICY_LIMITS.decisionCost: stopped, and denied (fail closed). */
+  | "cost_limit_exceeded";
 
 export interface DenyDecision extends DecisionBase {
   effect: "deny";
@@ -61,6 +65,19 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
     if (error instanceof InputTooLargeError) return deny(id, "input_too_large", [], []);
     throw error;
   }
+  // One budget for the whole decision (cel-go's CostLimit): a policy's
+  // rules may each be cheap and still, on a caller's 8 KiB path, add up to
+  // seconds of the isolate every org's requests share.
+  METER.spent = 0;
+  METER.limit = POLICY_LIMITS.decisionCost;
+  try {
+    return decideMetered(policy, input, bindings, id);
+  } finally {
+    METER.limit = Number.POSITIVE_INFINITY;
+  }
+}
+
+function decideMetered(policy: CompiledPolicy, input: DecisionInput, bindings: Bindings, id: string): Decision {
   const delegated = input.actor !== undefined;
   const buckets = bucketsFor(policy, bindings.resource.type, bindings.action);
   const errored: CompiledRule[] = [];
@@ -72,6 +89,7 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
       // An actor rule speaks of the actor: a direct request has none.
       if (body.namesActor && !delegated) continue;
       const holds = evaluate(body, bindings);
+      if (holds === OVER_BUDGET) return deny(id, "cost_limit_exceeded", [], [rule]);
       if (holds === true) denies.push(rule);
       else if (holds === ERROR) errored.push(rule);
     }
@@ -86,6 +104,7 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
       const body = rule.body();
       if (body.namesActor && !delegated) continue;
       const holds = evaluate(body, bindings);
+      if (holds === OVER_BUDGET) return deny(id, "cost_limit_exceeded", [], [rule]);
       if (holds === ERROR) errored.push(rule);
       if (holds !== true) continue;
       if (body.namesActor) {
@@ -119,17 +138,24 @@ export function decide(policy: CompiledPolicy, input: DecisionInput, id: string 
 }
 
 const ERROR = Symbol("condition error");
+const OVER_BUDGET = Symbol("cost limit exceeded");
 
-function evaluate(body: RuleBody, bindings: Bindings): boolean | typeof ERROR {
+function evaluate(body: RuleBody, bindings: Bindings): boolean | typeof ERROR | typeof OVER_BUDGET {
   if (body.broken) return ERROR;
+  METER.spent += body.cost;
+  if (METER.spent > METER.limit) return OVER_BUDGET;
   if (!body.condition) return true;
+  let holds: boolean | typeof ERROR;
   try {
-    return body.condition(bindings);
+    holds = body.condition(bindings);
   } catch {
     // A CEL evaluation error (a missing key, division by zero, an invalid
     // timestamp): the rule neither allows nor is ignored; see decide().
-    return ERROR;
+    holds = ERROR;
   }
+  // The meter's throw may have been swallowed on the way (`true || e` is
+  // true in CEL), so the answer of a condition that ran out counts for nothing.
+  return METER.spent > METER.limit ? OVER_BUDGET : holds;
 }
 
 /** The (at most four) buckets whose rules can match a request of this resource type and action. */

@@ -6,6 +6,8 @@ export type PolicyErrorCode =
   | "ERR_POLICY_FORMAT"
   /** Over a limit (POLICY_LIMITS): rules, expression size or depth, lists, nested macros. */
   | "ERR_POLICY_TOO_LARGE"
+  /** A condition whose worst-case cost over the input limits exceeds POLICY_LIMITS.ruleCost. */
+  | "ERR_POLICY_TOO_COSTLY"
   | "ERR_POLICY_DUPLICATE_RULE"
   /** A condition is not CEL. */
   | "ERR_POLICY_SYNTAX"

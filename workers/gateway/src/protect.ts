@@ -175,7 +175,9 @@ export async function protect(
     decisionId,
   );
   if (decision.effect === "deny") {
-    audit("deny", claims, { reason: decision.reason, matched: decision.matched, jti: claims.jti });
+    // A decision stopped by its cost budget names the rule it stopped in, so the org's admin can find what to rewrite.
+    const stoppedIn: AuditDetail = decision.reason === "cost_limit_exceeded" ? { errored: decision.errored } : {};
+    audit("deny", claims, { reason: decision.reason, matched: decision.matched, ...stoppedIn, jti: claims.jti });
     return policyDeniedResponse(decision.id, decision.reason);
   }
 
