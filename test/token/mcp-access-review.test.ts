@@ -208,6 +208,37 @@ describe("operator review: revoking a grant", () => {
   });
 });
 
+describe("operator review: removing a server ends its grants", () => {
+  it("DELETE /mcp-servers/{name} revokes the server's grants, so a server registered again under the name starts with none", async () => {
+    const { orgId, agent, token } = await setup();
+    const name = `files-${crypto.randomUUID().slice(0, 8)}`;
+    const register = () =>
+      adminRequest("POST", `/orgs/${orgId}/mcp-servers`, {
+        token: operator,
+        body: {
+          name,
+          upstream: { binding: "DEMO" },
+          scopes: ["documents:read"],
+          tools: [{ name: "purge_documents", sensitivity: "sensitive" }],
+          owner: "ops",
+        },
+      });
+    expect((await register()).status).toBe(201);
+    const request = await fileRequest(token, { server: name, tools: ["purge_documents"], reason: "old vendor" });
+    const { grant } = (await (await approve(orgId, request.id)).json()) as { grant: GrantView };
+
+    const removed = await adminRequest("DELETE", `/orgs/${orgId}/mcp-servers/${name}`, { token: operator });
+    expect(removed.status).toBe(200);
+    // The name is reused for another server: nobody approved anything at it yet.
+    expect((await register()).status).toBe(201);
+    expect(await exports.McpRegistryService.liveGrants({ orgId, clientId: agent.clientId, server: name })).toEqual([]);
+    const listed = await adminRequest("GET", `/orgs/${orgId}/mcp-grants?status=revoked`, { token: operator });
+    expect(((await listed.json()) as { grants: GrantView[] }).grants.map((g) => g.id)).toEqual([grant.id]);
+    const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+    expect(snapshot.entries.filter((e) => e.kind === "grant").map((e) => e.value)).toEqual([grant.id]);
+  });
+});
+
 describe("audit: who asked, who decided, what was granted", () => {
   it("records the request, the decision and the grant", async () => {
     const { orgId, agent, token } = await setup();

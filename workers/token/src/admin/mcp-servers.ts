@@ -10,6 +10,7 @@ import {
   type McpServer,
   updateMcpServer,
 } from "../mcp/registry.ts";
+import { revokeServerGrants } from "../mcp/review.ts";
 import { type McpServerFields, readServerFields } from "../mcp/server-body.ts";
 import { getProvider, getProviderByName } from "../vault/providers.ts";
 import { auditDetail } from "./audit.ts";
@@ -175,6 +176,16 @@ export function mcpServerRoutes(admin: AdminApp): void {
     const orgId = await requireOrg(c);
     const name = c.req.param("name");
     auditDetail(c, { action: "mcp_server.delete", mcp_server: name });
+    const existing = await findMcpServer(c.env.DB, tokenConfig(c.env).issuer, orgId, name);
+    if (!existing) throw new HttpError("not_found", "no such MCP server in this org");
+    // The demo is refused (409) by deleteMcpServer below, with its grants untouched.
+    if (!existing.builtIn)
+      await revokeServerGrants(
+        { env: c.env, config: tokenConfig(c.env), waitUntil: (promise) => c.executionCtx.waitUntil(promise) },
+        orgId,
+        name,
+        c.get("operator").subject,
+      );
     const server = await deleteMcpServer(c.env.DB, orgId, name);
     if (!server) throw new HttpError("not_found", "no such MCP server in this org");
     return c.json(serverView(server, tokenConfig(c.env).issuer));

@@ -92,6 +92,25 @@ export async function liveGrantsOfClient(db: D1Database, orgId: string, clientId
   return rows.map(grantFromRow);
 }
 
+/**
+ * The grants of one server not yet expired, revoked ones too: removing the
+ * server ends them (mcp/review.ts revokeServerGrants), and a removal whose
+ * recording failed finds the ones it already marked revoked again.
+ */
+export async function unexpiredGrantsOfServer(
+  db: D1Database,
+  orgId: string,
+  serverName: string,
+  now = new Date(),
+): Promise<McpGrant[]> {
+  const rows = await drizzle(db)
+    .select()
+    .from(mcpGrant)
+    .where(and(eq(mcpGrant.orgId, orgId), eq(mcpGrant.serverName, serverName), gt(mcpGrant.expiresAt, now)))
+    .all();
+  return rows.map(grantFromRow);
+}
+
 export function grantCover(grant: McpGrant): McpGrantCover {
   return {
     id: grant.id,

@@ -13,7 +13,7 @@ import type { TokenConfig } from "../config.ts";
 import { revokeDelegationGrant } from "../grants/delegation-grants.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { type AccessRequest, approveAccessRequest, createAccessRequest, denyAccessRequest } from "./access-requests.ts";
-import { findMcpGrant, type McpGrant, markGrantRevoked } from "./grants.ts";
+import { findMcpGrant, type McpGrant, markGrantRevoked, unexpiredGrantsOfServer } from "./grants.ts";
 import { notifyAccessEvent } from "./notify.ts";
 import { findMcpServer } from "./registry.ts";
 import { accessRequestView, grantView } from "./views.ts";
@@ -199,6 +199,27 @@ export async function revokeGrant(
     deps.waitUntil,
   );
   return grant;
+}
+
+/**
+ * Ends every grant of a server the org is removing, before its row goes: a
+ * grant names its server by name (`mcp_grant.server_name`, as the gateway
+ * asks for it), so one left active would cover the same tool names at any
+ * server registered under the name later, an upstream nobody approved this
+ * agent for. Each is revoked as DELETE /mcp-grants/{id} revokes it (its
+ * delegation grant, audit, notice, the recorded revocation); a recording
+ * that fails throws 503 with the server still registered, so the operator's
+ * retry finds the grants again (revoked ones included) and records them.
+ */
+export async function revokeServerGrants(
+  deps: ReviewDeps,
+  orgId: string,
+  serverName: string,
+  revokedBy: string,
+): Promise<void> {
+  for (const grant of await unexpiredGrantsOfServer(deps.env.DB, orgId, serverName)) {
+    await revokeGrant(deps, orgId, grant.id, revokedBy);
+  }
 }
 
 function announce(
