@@ -17,6 +17,7 @@ import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { member } from "../../../../shared/db/schema.ts";
 import type { RevocationBindings } from "../../../../shared/revocation/record-revocation.ts";
+import { changeRoleKeepingAnOwner, removeKeepingAnOwner } from "../auth/last-owner.ts";
 import { recordAllOrRefuse } from "./record-or-refuse.ts";
 
 export type MembershipRevocationEnv = RevocationBindings & { DB: D1Database };
@@ -62,7 +63,7 @@ export async function isMember(env: Pick<MembershipRevocationEnv, "DB">, orgId: 
 }
 
 interface MemberChange {
-  member: { userId: string; organizationId: string };
+  member: { id: string; userId: string; organizationId: string };
 }
 
 /** Better Auth's organization plugin hooks (`organizationHooks`) that revoke. */
@@ -76,9 +77,17 @@ export function membershipRevocationHooks(env: MembershipRevocationEnv) {
     await revokeOrgTokens(env, organization.id, "org-deleted");
   };
   return {
-    beforeRemoveMember: memberChanged("member-removed"),
+    // After the revocation, so a change that could not be recorded changes nothing;
+    // the write itself keeps the org an owner (auth/last-owner.ts).
+    beforeRemoveMember: async (change: MemberChange) => {
+      await memberChanged("member-removed")(change);
+      await removeKeepingAnOwner(env.DB, change.member.id);
+    },
     afterRemoveMember: memberChanged("member-removed"),
-    beforeUpdateMemberRole: memberChanged("role-changed"),
+    beforeUpdateMemberRole: async (change: MemberChange & { newRole: string }) => {
+      await memberChanged("role-changed")(change);
+      await changeRoleKeepingAnOwner(env.DB, change.member.id, change.newRole);
+    },
     afterUpdateMemberRole: memberChanged("role-changed"),
     beforeDeleteOrganization: orgDeleted,
     afterDeleteOrganization: orgDeleted,

@@ -1,0 +1,62 @@
+// An organization keeps an owner under concurrency: Better Auth counts the
+// owners and then writes, so two changes that each saw another owner both
+// went through and left the org with none (only an owner can make one).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { api, signUp } from "./helpers.ts";
+
+/** An org with two owners: its creator and a second one. */
+async function twoOwners() {
+  const first = await signUp("First Owner");
+  const second = await signUp("Second Owner");
+  const added = (await getAuth(env).api.addMember({
+    body: { userId: second.userId, organizationId: first.orgId, role: "owner" },
+  })) as { id: string };
+  const own = await env.DB.prepare("SELECT id FROM member WHERE organization_id = ? AND user_id = ?")
+    .bind(first.orgId, first.userId)
+    .first<{ id: string }>();
+  return { first, second, firstMemberId: own?.id ?? "", secondMemberId: added.id, orgId: first.orgId };
+}
+
+async function owners(orgId: string): Promise<number> {
+  const rows = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ?")
+    .bind(orgId)
+    .all<{ role: string }>();
+  return rows.results.filter((row) => row.role.split(",").some((role) => role.trim() === "owner")).length;
+}
+
+/** Exactly one of two racing changes went through; the other is Better Auth's last-owner refusal. */
+async function oneRefused(answers: Response[], code: string) {
+  expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
+  const refused = answers.find((answer) => answer.status === 400);
+  expect(((await refused?.json()) as { code: string }).code).toBe(code);
+}
+
+describe("the last owner under concurrency", { timeout: 60_000 }, () => {
+  it("two demotions at once: one goes through, one is 400 and an owner stays", async () => {
+    const { first, firstMemberId, secondMemberId, orgId } = await twoOwners();
+    const answers = await Promise.all(
+      [secondMemberId, firstMemberId].map((memberId) =>
+        api(
+          "/organization/update-member-role",
+          { memberId, role: "member", organizationId: orgId },
+          { Cookie: first.cookie },
+        ),
+      ),
+    );
+    await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER");
+    expect(await owners(orgId)).toBe(1);
+  });
+
+  it("two removals at once: one goes through, one is 400 and an owner stays", async () => {
+    const { first, firstMemberId, secondMemberId, orgId } = await twoOwners();
+    const answers = await Promise.all(
+      [secondMemberId, firstMemberId].map((memberIdOrEmail) =>
+        api("/organization/remove-member", { memberIdOrEmail, organizationId: orgId }, { Cookie: first.cookie }),
+      ),
+    );
+    await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER");
+    expect(await owners(orgId)).toBe(1);
+  });
+});

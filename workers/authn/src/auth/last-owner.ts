@@ -1,0 +1,56 @@
+import { APIError } from "better-auth/api";
+
+/** Better Auth's creator role, the one an organization may never be left without. */
+const OWNER = "owner";
+
+/** Whether a role column (Better Auth stores several roles comma-separated) holds the owner role, in SQL. */
+const HOLDS_OWNER = (column: string) => `(',' || replace(${column}, ' ', '') || ',') LIKE '%,${OWNER},%'`;
+
+/** A write stays only when the member was no owner, or another owner of the org remains. */
+const ANOTHER_OWNER_REMAINS = `(NOT ${HOLDS_OWNER("role")} OR EXISTS (
+  SELECT 1 FROM member other
+  WHERE other.organization_id = member.organization_id AND other.id != member.id AND ${HOLDS_OWNER("other.role")}))`;
+
+/**
+ * An organization always keeps an owner: only an owner may make another, or
+ * delete the org. Better Auth counts the owners, then writes (the
+ * organization plugin's update-member-role, remove-member and leave), so two
+ * requests that each saw another owner (an owner demoting the other owner
+ * and themselves at once, or both owners leaving) both went through and left
+ * the org with none. So the write is made here, first, as one conditional
+ * statement, which D1 runs alone: of such requests one changes the row and
+ * the next finds no other owner, changes nothing and is refused with Better
+ * Auth's own code. Better Auth's write after it then finds the row already
+ * as it would leave it.
+ */
+export async function changeRoleKeepingAnOwner(db: D1Database, memberId: string, newRole: string): Promise<void> {
+  if (newRole.split(",").some((role) => role.trim() === OWNER)) return;
+  const changed = await db
+    .prepare(`UPDATE member SET role = ?1 WHERE id = ?2 AND ${ANOTHER_OWNER_REMAINS}`)
+    .bind(newRole, memberId)
+    .run();
+  if (changed.meta.changes === 0 && (await memberExists(db, memberId))) {
+    throw APIError.from("BAD_REQUEST", {
+      code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER",
+      message: "You cannot leave the organization without an owner",
+    });
+  }
+}
+
+/** The same for a member's removal or leaving: the row goes here, or the request is refused. */
+export async function removeKeepingAnOwner(db: D1Database, memberId: string): Promise<void> {
+  const removed = await db
+    .prepare(`DELETE FROM member WHERE id = ?1 AND ${ANOTHER_OWNER_REMAINS}`)
+    .bind(memberId)
+    .run();
+  if (removed.meta.changes === 0 && (await memberExists(db, memberId))) {
+    throw APIError.from("BAD_REQUEST", {
+      code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER",
+      message: "You cannot leave the organization as the only owner",
+    });
+  }
+}
+
+async function memberExists(db: D1Database, memberId: string): Promise<boolean> {
+  return (await db.prepare("SELECT 1 FROM member WHERE id = ?1").bind(memberId).first()) !== null;
+}
