@@ -8,6 +8,7 @@ export type GatewayAssertionErrorCode =
   | "ERR_ASSERTION_SIGNATURE"
   | "ERR_ASSERTION_ISS"
   | "ERR_ASSERTION_AUD"
+  | "ERR_ASSERTION_ORG"
   | "ERR_ASSERTION_EXPIRED"
   | "ERR_ASSERTION_NOT_YET_VALID"
   | "ERR_ASSERTION_LIFETIME"
@@ -25,6 +26,7 @@ const DESCRIPTION: Record<GatewayAssertionErrorCode, string> = {
   ERR_ASSERTION_SIGNATURE: "gateway assertion signature invalid",
   ERR_ASSERTION_ISS: "gateway assertion issuer not accepted",
   ERR_ASSERTION_AUD: "gateway assertion is for another service",
+  ERR_ASSERTION_ORG: "gateway assertion is for another organization",
   ERR_ASSERTION_EXPIRED: "gateway assertion expired",
   ERR_ASSERTION_NOT_YET_VALID: "gateway assertion not yet valid",
   ERR_ASSERTION_LIFETIME: "gateway assertion lifetime longer than allowed",

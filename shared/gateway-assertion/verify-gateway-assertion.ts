@@ -20,7 +20,9 @@ import { GatewayAssertionError } from "./errors.ts";
  *   before any key is looked up (RFC 8725 §3.1, §3.11), a key from the
  *   gateway's own JWKS (ENDPOINT.gatewayJwks; never the issuer's), `iss`,
  *   `aud` = this service, `exp`/`iat` with the shared clock tolerance, a
- *   lifetime no longer than GATEWAY_ASSERTION_LIFETIME_SECONDS.
+ *   lifetime no longer than GATEWAY_ASSERTION_LIFETIME_SECONDS; `org_id`
+ *   = this service's org when it serves one (`orgId`: RFC 8725 §3.9, the
+ *   audience must tell relying parties apart, and `aud` alone does not).
  * - The binding: X-User-ID, X-Org-ID and X-Actor-ID equal `sub`, `org_id`
  *   and `act.sub` (absent together); the SHA-256 of the exact X-ABAC-Filter
  *   value equals `abac_filter_sha256`; the method, path and query
@@ -40,6 +42,16 @@ export interface GatewayAssertionVerifierOptions {
 export interface VerifyOptions {
   /** This service's audience for the request's route. */
   audience: string;
+  /**
+   * The org this service serves, for a service of one org (a registered MCP
+   * server): an assertion for any other org is ERR_ASSERTION_ORG. Two orgs
+   * may register one MCP server name, and both servers' assertions carry
+   * the same `aud` (`<issuer>/mcp/<name>`), so the audience alone lets an
+   * org that registers the other's URL under that name (or replays what its
+   * own upstream received) reach the other's server. Omit it only in a
+   * service that serves every org and reads the org from X-Org-ID.
+   */
+  orgId?: string;
   /** For tests: the verifier's now. */
   currentDate?: Date;
 }
@@ -64,6 +76,9 @@ export class GatewayAssertionVerifier {
     const token = request.headers.get(TRUSTED_HEADER.gatewayAssertion);
     if (!token) throw new GatewayAssertionError("ERR_ASSERTION_MISSING");
     const claims = await this.verifyJws(token, options);
+    if (options.orgId !== undefined && claims.org_id !== options.orgId) {
+      throw new GatewayAssertionError("ERR_ASSERTION_ORG");
+    }
     const headers = request.headers;
     const actor = headers.get(TRUSTED_HEADER.actorId);
     if (

@@ -77,4 +77,40 @@ describe("the gateway assertion sent to a registered https MCP server", () => {
       });
     }
   });
+
+  it("an org's server refuses with ERR_ASSERTION_ORG what the gateway signed for another org's server of the same name, sent to its URL", async () => {
+    // Two orgs may register one name, so both servers' assertions carry aud `<issuer>/mcp/<name>`. Org A
+    // registers org B's URL under B's name (or replays, within the minute, what its own upstream was sent):
+    // its agent's request reaches B's server with a valid assertion, and only the org tells them apart.
+    const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    const received = externalServer(host);
+    const [orgA, orgB] = [`org-${crypto.randomUUID()}`, `org-${crypto.randomUUID()}`];
+    const name = freshMcpName();
+    await registerMcpServer(orgB, name, { url: `https://${host}/mcp` });
+    await registerMcpServer(orgA, name, { url: `https://${host}/mcp` });
+    const audience = `${env.ISSUER}/mcp/${name}`;
+    const clientId = `mac_${crypto.randomUUID()}`;
+    const token = await signer.sign(memberClaims({ aud: audience, sub: clientId, client_id: clientId, org_id: orgA }));
+    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(200);
+    const sent = received[0] as Request;
+
+    // Org B's server, verifying as docs/mcp.md says: its audience and its org.
+    const verifier = new GatewayAssertionVerifier({ issuer: env.ISSUER, jwks: JSON.parse(env.GATEWAY_ASSERTION_JWKS) });
+    const atB = new Request(sent.url, { method: "POST", headers: sent.headers });
+    await expect(verifier.verify(atB, new URL(atB.url), { audience, orgId: orgB })).rejects.toMatchObject({
+      code: "ERR_ASSERTION_ORG",
+    });
+    await expect(verifier.verify(atB, new URL(atB.url), { audience, orgId: orgA })).resolves.toMatchObject({
+      org_id: orgA,
+    });
+  });
 });
