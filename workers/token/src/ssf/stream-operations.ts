@@ -19,6 +19,7 @@ import {
   deleteStream,
   excludeSubject,
   findStream,
+  foreignClientAudience,
   includeSubject,
   insertStream,
   listStreams,
@@ -60,6 +61,11 @@ export class StreamOperations {
     const streamId = newStreamId();
     const config = tokenConfig(this.env);
     const audience = parseAudience(body.aud, createdBy);
+    // SSF 1.0 §8.1.1: `aud` identifies the stream's receiver; a receiver that checks our signature,
+    // `iss` and its own `aud` would take this org's SETs (any subject its admins revoke) as its own.
+    if ((await foreignClientAudience(this.env.DB, this.orgId, audience)) !== undefined) {
+      throw new HttpError("invalid_body", "aud: names a client of another organization, whose receiver it identifies");
+    }
     const settings = await parseStreamSettings(
       { ...body, aud: undefined },
       { issuer: config.issuer, streamId, sealingSecret: config.keyEncryptionSecret },

@@ -95,6 +95,27 @@ export async function insertStream(
   return { ...stream, status: "enabled", statusReason: null };
 }
 
+/**
+ * The first of `audience` that is the client id of a client outside `orgId`
+ * (another org's, or a platform client), if any. A receiver's SETs carry its
+ * client id as `aud` unless it names another (ssf/stream-settings.ts), so
+ * such an `aud` would have this org's events signed as that receiver's.
+ */
+export async function foreignClientAudience(
+  db: D1Database,
+  orgId: string,
+  audience: readonly string[],
+): Promise<string | undefined> {
+  const row = await db
+    .prepare(
+      `SELECT client_id FROM oauth_client
+       WHERE client_id IN (SELECT value FROM json_each(?)) AND org_id IS NOT ? LIMIT 1`,
+    )
+    .bind(JSON.stringify(audience), orgId)
+    .first<{ client_id: string }>();
+  return row?.client_id;
+}
+
 export async function findStream(db: D1Database, streamId: string): Promise<StreamRecord | undefined> {
   if (!/^ssf_[A-Za-z0-9_-]{22}$/.test(streamId)) return undefined;
   const row = await drizzle(db).select().from(ssfStream).where(eq(ssfStream.streamId, streamId)).get();
