@@ -237,6 +237,29 @@ describe("operator review: removing a server ends its grants", () => {
     const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
     expect(snapshot.entries.filter((e) => e.kind === "grant").map((e) => e.value)).toEqual([grant.id]);
   });
+  it("a request still pending for the removed server expires with it: approving it later is 409 ERR_ACCESS_REQUEST_DECIDED", async () => {
+    const { orgId, agent, token } = await setup();
+    const name = `files-${crypto.randomUUID().slice(0, 8)}`;
+    const registered = await adminRequest("POST", `/orgs/${orgId}/mcp-servers`, {
+      token: operator,
+      body: {
+        name,
+        upstream: { binding: "DEMO" },
+        scopes: ["documents:read"],
+        tools: [{ name: "purge_documents", sensitivity: "sensitive" }],
+        owner: "ops",
+      },
+    });
+    expect(registered.status).toBe(201);
+    const request = await fileRequest(token, { server: name, tools: ["purge_documents"], reason: "old vendor" });
+    expect((await adminRequest("DELETE", `/orgs/${orgId}/mcp-servers/${name}`, { token: operator })).status).toBe(200);
+
+    const refused = await expectHttpError(await approve(orgId, request.id), 409, "conflict");
+    expect(refused.detail).toMatch(/^ERR_ACCESS_REQUEST_DECIDED:/);
+    const read = await adminRequest("GET", requestsPath(orgId, request.id), { token: operator });
+    expect(((await read.json()) as RequestView).status).toBe("expired");
+    expect(await exports.McpRegistryService.liveGrants({ orgId, clientId: agent.clientId, server: name })).toEqual([]);
+  });
 });
 
 describe("audit: who asked, who decided, what was granted", () => {

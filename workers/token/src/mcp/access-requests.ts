@@ -94,6 +94,25 @@ export async function expireOverdueRequests(db: D1Database, orgId: string, now =
   return rows.map(fromRow);
 }
 
+/**
+ * Marks the pending requests for one server `expired`: the org is removing
+ * it, and an approval afterwards would leave a grant naming the server by
+ * name, for whatever is registered under the name next.
+ */
+export async function expireServerRequests(db: D1Database, orgId: string, serverName: string): Promise<void> {
+  await drizzle(db)
+    .update(mcpAccessRequest)
+    .set({ status: "expired" })
+    .where(
+      and(
+        eq(mcpAccessRequest.orgId, orgId),
+        eq(mcpAccessRequest.serverName, serverName),
+        eq(mcpAccessRequest.status, "pending"),
+      ),
+    )
+    .run();
+}
+
 export async function listAccessRequests(
   db: D1Database,
   orgId: string,

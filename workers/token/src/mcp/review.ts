@@ -12,7 +12,13 @@ import { HttpError } from "../../../../shared/errors/http.ts";
 import type { TokenConfig } from "../config.ts";
 import { revokeDelegationGrant } from "../grants/delegation-grants.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
-import { type AccessRequest, approveAccessRequest, createAccessRequest, denyAccessRequest } from "./access-requests.ts";
+import {
+  type AccessRequest,
+  approveAccessRequest,
+  createAccessRequest,
+  denyAccessRequest,
+  expireServerRequests,
+} from "./access-requests.ts";
 import { findMcpGrant, type McpGrant, markGrantRevoked, unexpiredGrantsOfServer } from "./grants.ts";
 import { notifyAccessEvent } from "./notify.ts";
 import { findMcpServer } from "./registry.ts";
@@ -210,6 +216,7 @@ export async function revokeGrant(
  * delegation grant, audit, notice, the recorded revocation); a recording
  * that fails throws 503 with the server still registered, so the operator's
  * retry finds the grants again (revoked ones included) and records them.
+ * Its pending requests expire first, so none is approved into a new one.
  */
 export async function revokeServerGrants(
   deps: ReviewDeps,
@@ -217,6 +224,7 @@ export async function revokeServerGrants(
   serverName: string,
   revokedBy: string,
 ): Promise<void> {
+  await expireServerRequests(deps.env.DB, orgId, serverName);
   for (const grant of await unexpiredGrantsOfServer(deps.env.DB, orgId, serverName)) {
     await revokeGrant(deps, orgId, grant.id, revokedBy);
   }
