@@ -95,6 +95,13 @@ export type McpGrantStatus = (typeof MCP_GRANT_STATUS)[number];
 
 /** How long a request waits for a decision before it expires. */
 export const ACCESS_REQUEST_PENDING_SECONDS = 7 * 86_400;
+/**
+ * How many undecided requests one agent may have in its org at a time: each
+ * is a row, an audit event and a signed notice to the org's webhook, and an
+ * agent is any client holding a token for the API audience (a third party's
+ * MCP client a person authorized included), so its asking is bounded.
+ */
+export const MAX_PENDING_ACCESS_REQUESTS = 20;
 /** The longest grant an agent may ask for, or an operator give. */
 export const MAX_GRANT_TTL_SECONDS = 90 * 86_400;
 /** What a request that names no TTL asks for. */

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { AGENT_API } from "../../shared/contracts/mcp.ts";
+import { AGENT_API, MAX_PENDING_ACCESS_REQUESTS } from "../../shared/contracts/mcp.ts";
 import { FIRST_PARTY_CLIENT_ID } from "../../shared/contracts/tokens.ts";
 import { adminRequest } from "./admin-fixtures.ts";
 import { mintedToken } from "./clients-fixtures.ts";
@@ -175,5 +175,24 @@ describe("agent API: access requests", () => {
     const userId = await seedMember(orgId);
     const request = await fileRequest(token, { ...PURGE, scopes: ["documents:read"], on_behalf_of: userId });
     expect(request.on_behalf_of).toBe(userId);
+  });
+
+  it(`at most ${MAX_PENDING_ACCESS_REQUESTS} pending per agent, under concurrency: 429 rate_limited past it, until one is decided`, async () => {
+    const { orgId, token } = await setup();
+    const filed = await Promise.all(
+      Array.from({ length: MAX_PENDING_ACCESS_REQUESTS + 5 }, () =>
+        agentRequest("POST", AGENT_API.accessRequests, token, PURGE),
+      ),
+    );
+    const created = filed.filter((r) => r.status === 201);
+    expect(created).toHaveLength(MAX_PENDING_ACCESS_REQUESTS);
+    for (const refused of filed.filter((r) => r.status !== 201)) {
+      const error = (await expectOAuthError(refused, 429, "rate_limited")) as { error_description: string };
+      expect(error.error_description).toMatch(/^ERR_ACCESS_REQUESTS_PENDING:/);
+    }
+    const first = (await (created[0] as Response).json()) as RequestView;
+    const denied = await adminRequest("POST", `${requestsPath(orgId, first.id)}/deny`, { token: operator, body: {} });
+    expect(denied.status).toBe(200);
+    await fileRequest(token);
   });
 });

@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import {
   ACCESS_REQUEST_PENDING_SECONDS,
   type AccessRequestStatus,
+  MAX_PENDING_ACCESS_REQUESTS,
   ON_BEHALF_OF_ORG,
 } from "../../../../shared/contracts/mcp.ts";
 import { mcpAccessRequest, mcpGrant } from "../../../../shared/db/mcp-schema.ts";
@@ -73,7 +74,40 @@ export async function createAccessRequest(db: D1Database, input: NewAccessReques
     decisionNote: null,
     grantId: null,
   };
-  await drizzle(db).insert(mcpAccessRequest).values(row);
+  // Counted in the insert's own statement, so parallel requests cannot pass the cap together.
+  const inserted = await db
+    .prepare(
+      `INSERT INTO mcp_access_request (id, org_id, client_id, server_name, resource, scopes, tools, on_behalf_of, reason,
+         ttl_seconds, status, created_at, expires_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?
+       WHERE (SELECT count(*) FROM mcp_access_request
+              WHERE org_id = ? AND client_id = ? AND status = 'pending' AND expires_at > ?) < ?`,
+    )
+    .bind(
+      row.id,
+      row.orgId,
+      row.clientId,
+      row.serverName,
+      row.resource,
+      row.scopes,
+      row.tools,
+      row.onBehalfOf,
+      row.reason,
+      row.ttlSeconds,
+      now.getTime(),
+      row.expiresAt.getTime(),
+      row.orgId,
+      row.clientId,
+      now.getTime(),
+      MAX_PENDING_ACCESS_REQUESTS,
+    )
+    .run();
+  if (inserted.meta.changes !== 1) {
+    throw new HttpError(
+      "rate_limited",
+      `ERR_ACCESS_REQUESTS_PENDING: this agent has ${MAX_PENDING_ACCESS_REQUESTS} requests awaiting a decision; ask again once one is decided or expires`,
+    );
+  }
   return fromRow(row);
 }
 
