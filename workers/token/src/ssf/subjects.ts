@@ -2,20 +2,21 @@ import type { SubjectIdentifier } from "../../../../shared/contracts/ssf.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 
 /**
- * Subject identifier formats a receiver may name (RFC 9493 §3, SSF 1.0 §3):
- * the simple ones and `complex`, whose members are simple identifiers.
+ * Subject identifier formats a receiver may name, each with the members an
+ * identifier of it has (RFC 9493 §3.2; SSF 1.0 §3.2 `jwt_id` and
+ * `saml_assertion_id`), and `complex`, whose members are such identifiers.
  */
-const SIMPLE_FORMATS = new Set([
-  "account",
-  "email",
-  "iss_sub",
-  "opaque",
-  "phone_number",
-  "did",
-  "uri",
-  "jwt_id",
-  "saml_assertion_id",
-]);
+const SIMPLE_FORMATS: Readonly<Record<string, readonly string[]>> = {
+  account: ["uri"],
+  email: ["email"],
+  iss_sub: ["iss", "sub"],
+  opaque: ["id"],
+  phone_number: ["phone_number"],
+  did: ["url"],
+  uri: ["uri"],
+  jwt_id: ["iss", "jti"],
+  saml_assertion_id: ["issuer", "assertion_id"],
+};
 /** SSF 1.0 §3.2: the members of a complex subject. */
 const COMPLEX_MEMBERS = new Set(["user", "device", "session", "application", "tenant", "org_unit", "group"]);
 const MAX_SUBJECT_JSON = 1024;
@@ -42,7 +43,11 @@ export function parseSubject(value: unknown): SubjectIdentifier {
 }
 
 function checkSimple(value: unknown, field: string): void {
-  if (!isObject(value) || typeof value.format !== "string" || !SIMPLE_FORMATS.has(value.format)) {
+  const format = isObject(value) ? value.format : undefined;
+  // Own keys only: `constructor` and its kin are no format.
+  const members =
+    typeof format === "string" && Object.hasOwn(SIMPLE_FORMATS, format) ? SIMPLE_FORMATS[format] : undefined;
+  if (!isObject(value) || members === undefined) {
     throw new HttpError("invalid_body", `${field}: an identifier of a known format (RFC 9493 §3)`);
   }
   for (const [key, member] of Object.entries(value)) {
@@ -50,6 +55,12 @@ function checkSimple(value: unknown, field: string): void {
       throw new HttpError("invalid_body", `${field}.${key}: a non-empty string`);
     }
   }
+  // RFC 9493 §3.2: an identifier has its format's members and no other; one without them names no subject
+  // an event carries, so its removal would answer success and exclude nothing.
+  const missing = members.find((name) => !Object.hasOwn(value, name));
+  if (missing !== undefined) throw new HttpError("invalid_body", `${field}.${missing}: required by ${format}`);
+  const other = Object.keys(value).find((name) => name !== "format" && !members.includes(name));
+  if (other !== undefined) throw new HttpError("invalid_body", `${field}.${other}: not a member of ${format}`);
 }
 
 /** One spelling per subject (sorted keys, recursively), so stored exclusions compare as strings. */
