@@ -21,6 +21,7 @@ import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
 import { directoryAccountLinks } from "../sso/directory-accounts.ts";
+import { managedAccountCredential, managedAccountResets, ssoMailForManagedAccounts } from "../sso/managed-password.ts";
 
 export type AuthBindings = Pick<
   AuthnEnv,
@@ -75,11 +76,13 @@ function createAuth(env: AuthBindings) {
     ...base,
     // Runtime-only plugins (no schema of their own) come after the base ones,
     // so their hooks run after the plugins they build on.
-    plugins: [...base.plugins, totpCodeClaim(env.DB)],
+    plugins: [...base.plugins, totpCodeClaim(env.DB), managedAccountResets(env.DB)],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {
       ...base.emailAndPassword,
       ...mail.emailAndPassword,
+      // A directory- or SSO-managed person gets no reset link (sso/managed-password.ts).
+      sendResetPassword: ssoMailForManagedAccounts(env, config, mail.emailAndPassword.sendResetPassword),
       onPasswordReset: revokeOnPasswordReset(env.DB),
     },
     emailVerification: mail.emailVerification,
@@ -126,7 +129,15 @@ function createAuth(env: AuthBindings) {
         },
       },
       // A directory-managed account links only its own org's SSO (sso/directory-accounts.ts).
-      account: { create: { before: directoryAccountLinks(env.DB) } },
+      // …and a reset never gives a managed person a password (sso/managed-password.ts).
+      account: {
+        create: {
+          before: async (account, context) => {
+            await managedAccountCredential(env.DB)(account, context);
+            return directoryAccountLinks(env.DB)(account, context);
+          },
+        },
+      },
       user: {
         delete: {
           // The user's memberships go with the row (foreign keys), without

@@ -3,7 +3,13 @@
  * transport from config). A message says what it is for (`kind`) so the dev
  * mailbox and the audit can tell them apart without reading the text.
  */
-export type MailKind = "verify-email" | "change-email" | "reset-password" | "account-exists" | "unlock-sign-in";
+export type MailKind =
+  | "verify-email"
+  | "change-email"
+  | "reset-password"
+  | "account-exists"
+  | "unlock-sign-in"
+  | "sso-sign-in";
 
 export interface MailMessage {
   to: string;

@@ -37,6 +37,16 @@ export function resetPasswordMessage(to: string, link: string, minutes: number):
   };
 }
 
+/** A reset asked for an account its organization signs in with SSO: no reset link, the way in. */
+export function ssoSignInMessage(to: string, signInLink: string): MailMessage {
+  return {
+    to,
+    kind: "sso-sign-in",
+    subject: "Your organization signs you in",
+    text: `Someone asked to reset the password of this account. It has no password: your organization signs you in with single sign-on (SSO). Sign in here with your work address:\n\n${signInLink}\n\nIf you did not ask, ignore this mail.\n`,
+  };
+}
+
 /** A sign-up named an address that already has an account: tell its owner, not the caller. */
 export function accountExistsMessage(to: string, forgotPasswordLink: string): MailMessage {
   return {
