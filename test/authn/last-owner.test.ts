@@ -1,6 +1,8 @@
 // An organization keeps an owner under concurrency: Better Auth counts the
 // owners and then writes, so two changes that each saw another owner both
 // went through and left the org with none (only an owner can make one).
+// Leaving counts and deletes with no organization hook between, so a leaving
+// owner steps down first through the same conditional write.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
@@ -57,6 +59,32 @@ describe("the last owner under concurrency", { timeout: 60_000 }, () => {
       ),
     );
     await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER");
+    expect(await owners(orgId)).toBe(1);
+  });
+
+  it("both owners leaving at once: one leaves, one is 400 and stays the owner", async () => {
+    const { first, second, orgId } = await twoOwners();
+    const answers = await Promise.all(
+      [first.cookie, second.cookie].map((cookie) =>
+        api("/organization/leave", { organizationId: orgId }, { Cookie: cookie }),
+      ),
+    );
+    await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER");
+    expect(await owners(orgId)).toBe(1);
+    const members = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ?")
+      .bind(orgId)
+      .all<{ role: string }>();
+    expect(members.results).toEqual([{ role: "owner" }]);
+  });
+
+  it("an owner leaving while another owner remains goes through", async () => {
+    const { second, orgId } = await twoOwners();
+    const answer = await api("/organization/leave", { organizationId: orgId }, { Cookie: second.cookie });
+    expect(answer.status).toBe(200);
+    const rows = await env.DB.prepare("SELECT user_id AS userId FROM member WHERE organization_id = ?")
+      .bind(orgId)
+      .all<{ userId: string }>();
+    expect(rows.results.map((row) => row.userId)).not.toContain(second.userId);
     expect(await owners(orgId)).toBe(1);
   });
 });

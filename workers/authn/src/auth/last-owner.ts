@@ -2,6 +2,8 @@ import { APIError } from "better-auth/api";
 
 /** Better Auth's creator role, the one an organization may never be left without. */
 const OWNER = "owner";
+/** Better Auth's default role, what an owner who leaves holds for the moment between stepping down and the delete. */
+const MEMBER = "member";
 
 /** Whether a role column (Better Auth stores several roles comma-separated) holds the owner role, in SQL. */
 const HOLDS_OWNER = (column: string) => `(',' || replace(${column}, ' ', '') || ',') LIKE '%,${OWNER},%'`;
@@ -25,16 +27,48 @@ const ANOTHER_OWNER_REMAINS = `(NOT ${HOLDS_OWNER("role")} OR EXISTS (
  */
 export async function changeRoleKeepingAnOwner(db: D1Database, memberId: string, newRole: string): Promise<void> {
   if (newRole.split(",").some((role) => role.trim() === OWNER)) return;
-  const changed = await db
-    .prepare(`UPDATE member SET role = ?1 WHERE id = ?2 AND ${ANOTHER_OWNER_REMAINS}`)
-    .bind(newRole, memberId)
-    .run();
-  if (changed.meta.changes === 0 && (await memberExists(db, memberId))) {
+  if (!(await writeRoleKeepingAnOwner(db, memberId, newRole))) {
     throw APIError.from("BAD_REQUEST", {
       code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER",
       message: "You cannot leave the organization without an owner",
     });
   }
+}
+
+/**
+ * Before an owner leaves: Better Auth's leave counts the owners and deletes
+ * the row with no organization hook between (so nothing of ours ran inside
+ * it), and two owners leaving at once could each count the other and both
+ * go. It reads the row after our before hook, so the owner role is taken
+ * off the row here, by the same conditional statement: of two owners
+ * leaving at once one steps down (and Better Auth's leave then deletes a
+ * non-owner), the other finds no other owner and is refused with Better
+ * Auth's own leave code, still the owner. A leave that fails after the step
+ * down leaves a non-owner member of an org that has another owner.
+ */
+export async function stepDownBeforeLeaving(db: D1Database, orgId: string, userId: string): Promise<void> {
+  const row = await db
+    .prepare("SELECT id, role FROM member WHERE organization_id = ?1 AND user_id = ?2")
+    .bind(orgId, userId)
+    .first<{ id: string; role: string }>();
+  const roles = row?.role.split(",").map((role) => role.trim()) ?? [];
+  if (!row || !roles.includes(OWNER)) return;
+  const remaining = roles.filter((role) => role !== OWNER && role !== "");
+  if (!(await writeRoleKeepingAnOwner(db, row.id, remaining.length > 0 ? remaining.join(",") : MEMBER))) {
+    throw APIError.from("BAD_REQUEST", {
+      code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER",
+      message: "You cannot leave the organization as the only owner",
+    });
+  }
+}
+
+/** The conditional write; false when it was refused (the member is still there, and the last owner). */
+async function writeRoleKeepingAnOwner(db: D1Database, memberId: string, newRole: string): Promise<boolean> {
+  const changed = await db
+    .prepare(`UPDATE member SET role = ?1 WHERE id = ?2 AND ${ANOTHER_OWNER_REMAINS}`)
+    .bind(newRole, memberId)
+    .run();
+  return changed.meta.changes > 0 || !(await memberExists(db, memberId));
 }
 
 /** The same for a member's removal or leaving: the row goes here, or the request is refused. */

@@ -13,7 +13,9 @@
  *   callers drop the answer's cookie deletion then (api/better-auth-api.ts,
  *   forms/credentials.ts), so the person can sign out again.
  * - `/organization/leave` deletes the membership without the organization
- *   hooks, so it gets the before/after pair of membership-revocation.ts here.
+ *   hooks, so it gets the before/after pair of membership-revocation.ts here,
+ *   and a leaving owner steps down first through the conditional write that
+ *   keeps the org an owner (auth/last-owner.ts).
  * - `/change-password` with `revokeOtherSessions` ends the sessions through
  *   the session hooks, but the person's OAuth tokens are no session's: the
  *   after hook revokes them (security/change-password-oauth.ts).
@@ -22,6 +24,7 @@
  *   REVOCATION_NOT_RECORDED` (sign-out-everywhere-oauth.ts).
  */
 import { createAuthMiddleware, isAPIError } from "better-auth/api";
+import { stepDownBeforeLeaving } from "../auth/last-owner.ts";
 import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
 import { isMember, type MembershipRevocationEnv, revokeMemberTokens } from "./membership-revocation.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
@@ -68,6 +71,8 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         // is refused by the endpoint and must not write to a foreign org.
         if (!found || typeof orgId !== "string" || !(await isMember(env, orgId, found.user.id))) return;
         await revokeMemberTokens(env, orgId, found.user.id, "member-left");
+        // After the revocation, as for a removal; an owner steps down first (auth/last-owner.ts).
+        await stepDownBeforeLeaving(env.DB, orgId, found.user.id);
       }
     }),
     after: createAuthMiddleware(async (ctx) => {
