@@ -157,6 +157,20 @@ describe("consent page", () => {
     expect(fields.get("iss")).toBe(ISSUER);
   });
 
+  it("names the RFC 8707 resources the tokens will be for, so an MCP server is consented to by name", async () => {
+    const person = await signUp();
+    const demo = `${ISSUER}${ENDPOINT.mcpDemo}`;
+    const client = await browserClient({ resources: [demo] });
+    const { challenge } = await pkce();
+    const first = await authorize(codeRequest(client.clientId, challenge, { resource: demo }), person.cookie);
+    const page = await showConsentPage(first.headers.get("Location") ?? "", person.cookie);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const listed = html.slice(html.indexOf('data-testid="consent-resources"'));
+    expect(html).toContain('data-testid="consent-resources"');
+    expect(listed.slice(0, listed.indexOf("</ul>"))).toContain(`<code>${demo}</code>`);
+  });
+
   it("refuses a consent post from another origin (CSRF): 403 cross_origin_post", async () => {
     const { person, client, challenge } = await setUp();
     const location =

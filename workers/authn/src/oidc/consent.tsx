@@ -35,7 +35,7 @@ export const consentPageHeaders: MiddlewareHandler<ConsentApp> = async (c, next)
  * GET ENDPOINT.consent: where Better Auth's authorize endpoint sends a
  * signed-in person whose consent it needs, with the signed request in the
  * query. Shows the client, the org (the session's active org, which the
- * tokens will carry as `org_id`) and the scopes.
+ * tokens will carry as `org_id`), the scopes and the RFC 8707 resources.
  */
 export async function showConsent(c: ConsentContext) {
   const url = new URL(c.req.url);
@@ -72,6 +72,7 @@ export async function showConsent(c: ConsentContext) {
       clientName={client.name}
       clientId={clientId}
       scopes={scopes}
+      resources={[...new Set(url.searchParams.getAll("resource"))]}
       orgName={org.name}
       oauthQuery={url.search.slice(1)}
       redirectHost={redirect.host}

@@ -5,6 +5,12 @@ export interface ConsentPageProps {
   clientName: string;
   clientId: string;
   scopes: readonly string[];
+  /**
+   * The RFC 8707 resources the tokens will be for (an MCP server's
+   * `<issuer>/mcp/<name>`): the provider records consent per resource and
+   * asks again for a new one, so the page must say which it is.
+   */
+  resources: readonly string[];
   orgName: string;
   /** The signed authorization request (Better Auth's `oauth_query`), posted back as is. */
   oauthQuery: string;
@@ -47,6 +53,18 @@ export function ConsentPage(props: ConsentPageProps) {
           </li>
         ))}
       </ul>
+      {props.resources.length > 0 && (
+        <>
+          <p>To use at:</p>
+          <ul data-testid="consent-resources">
+            {props.resources.map((resource) => (
+              <li>
+                <code>{resource}</code>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
       <form class="card" method="post" action="/consent">
         <input type="hidden" name="oauth_query" value={props.oauthQuery} />
         <button type="submit" name="accept" value="true" data-testid="consent-approve">
