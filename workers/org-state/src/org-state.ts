@@ -16,6 +16,7 @@ import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../
 import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 import { RevocationLog } from "./revocation-log.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
+import { assertRevocableClaims } from "./revocable-claims.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
 import { migrateTokenColumns, storeTokenRevocation } from "./token-revocation.ts";
@@ -207,7 +208,8 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * token was issued (shared/revocation/is-token-revoked.ts).
    */
   async isRevoked(claims: RevocableClaims): Promise<boolean> {
-    this.assertOwnOrg(claims.org_id);
+    this.assertOwnOrg(claims?.org_id);
+    assertRevocableClaims(claims);
     return matchesLiveEntry(this.sql, claims, Math.floor(Date.now() / 1000));
   }
 
@@ -216,7 +218,10 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
    * exchange checks its subject and actor tokens with one round trip.
    */
   async areRevoked(claims: readonly RevocableClaims[]): Promise<boolean[]> {
-    for (const one of claims) this.assertOwnOrg(one.org_id);
+    for (const one of claims) {
+      this.assertOwnOrg(one?.org_id);
+      assertRevocableClaims(one);
+    }
     const now = Math.floor(Date.now() / 1000);
     return claims.map((one) => matchesLiveEntry(this.sql, one, now));
   }
