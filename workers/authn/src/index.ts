@@ -12,6 +12,7 @@ import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
+import { refuseRevokedUserinfoToken } from "./oidc/userinfo-revocation.ts";
 import {
   type AuthnApp,
   appPage,
@@ -60,6 +61,8 @@ app.post(OIDC_ENDPOINT.revocation, closedTokenPath);
 app.post(OIDC_ENDPOINT.introspection, closedTokenPath);
 // Better Auth's error page, ours instead: it shows no text a link's author wrote (pages/auth-error.tsx).
 app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
+// Userinfo refuses a token its org's Durable Object revoked before Better Auth reads it (oidc/userinfo-revocation.ts).
+app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 

@@ -1,0 +1,158 @@
+import { parseAccessTokenAuthorization } from "better-auth/oauth2";
+import type { MiddlewareHandler } from "hono";
+import { REALM } from "../../../../shared/contracts/endpoints.ts";
+import { userinfoAudience } from "../../../../shared/contracts/oidc.ts";
+import type { RevocableClaims } from "../../../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { bearerErrorResponse } from "../../../../shared/errors/bearer.ts";
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
+import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import { authnConfig, tokenService } from "../config.ts";
+import { IssuerKeys } from "./issuer-keys.ts";
+
+type UserinfoContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } };
+
+interface Presented {
+  token: string;
+  /** RFC 9449 §7.1: a token sent with the DPoP scheme is answered with a DPoP challenge. */
+  scheme: "Bearer" | "DPoP";
+}
+
+const issuerKeys = new IssuerKeys();
+
+/**
+ * Better Auth's userinfo (OIDC Core §5.3) checks a JWT access token's
+ * signature, issuer and audience and that its session row still exists, an
+ * opaque one against its D1 row; neither asks the org's Durable Object, so a
+ * token whose subject, client or org was cut off there (an operator's
+ * revoke, a member removed, a client disabled) kept reading the person's
+ * claims until it expired, while the gateway and introspection refused it.
+ * Before Better Auth answers, every token the request presents (the
+ * Authorization header as Better Auth parses it, and a POST body's
+ * `access_token`, RFC 6750 §2.2) is checked here: a JWT verified as every
+ * verifier of ours does (alg, `typ` at+jwt, `iss`, the userinfo audience,
+ * lifetime and claim shapes: shared/jwt/verify-access-token.ts), an opaque
+ * one read from the provider's table for its person, client, org and
+ * session; then the org's object is asked, every time (OrgState.isRevoked,
+ * as the token Worker's introspection does). A refusal is RFC 6750 §3.1
+ * `401 invalid_token` with its `WWW-Authenticate` challenge; revocation
+ * state that cannot be read is `503 temporarily_unavailable` (fail closed).
+ * A token that passes goes on to Better Auth, which still applies its own
+ * checks (session row, scope `openid`, DPoP binding).
+ */
+export const refuseRevokedUserinfoToken: MiddlewareHandler<UserinfoContext> = async (c, next) => {
+  for (const presented of presentedTokens(c.req.raw, c.var.body)) {
+    const refusal = await refusalFor(c.env, presented);
+    if (refusal) return refusal;
+  }
+  return next();
+};
+
+async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response | undefined> {
+  let claims: RevocableClaims | undefined;
+  if (COMPACT_JWS.test(presented.token)) {
+    const { issuer } = authnConfig(env);
+    try {
+      claims = await verifyAccessToken(presented.token, {
+        issuer,
+        audience: userinfoAudience(issuer),
+        resolveKey: issuerKeys.resolver(tokenService(env)),
+      });
+    } catch (error) {
+      if (!(error instanceof TokenVerificationError)) throw error;
+      return invalidToken(presented, error);
+    }
+  } else {
+    // Unknown to the table: Better Auth refuses it itself (401 invalid_token).
+    claims = await opaqueTokenClaims(env.DB, presented.token);
+    if (!claims) return undefined;
+  }
+  let revoked: boolean;
+  try {
+    revoked = await env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
+  } catch (error) {
+    console.error("revocation state unavailable", error);
+    return httpErrorResponse("temporarily_unavailable", "revocation state unavailable, retry");
+  }
+  return revoked ? invalidToken(presented, new TokenVerificationError("ERR_TOKEN_REVOKED")) : undefined;
+}
+
+function invalidToken(presented: Presented, error: TokenVerificationError): Response {
+  return bearerErrorResponse({
+    scheme: presented.scheme,
+    realm: REALM,
+    error: "invalid_token",
+    description: error.publicDescription,
+  });
+}
+
+/**
+ * Every token Better Auth's userinfo could read from the request: the
+ * Authorization header through Better Auth's own parser (so a header it
+ * takes without a scheme is checked too), and `access_token` of a POST
+ * body read as JSON and as a form alike, whatever its Content-Type says.
+ */
+function presentedTokens(request: Request, body: Uint8Array): Presented[] {
+  const found: Presented[] = [];
+  const header = parseAccessTokenAuthorization(request.headers.get("Authorization"));
+  if (header?.token) found.push({ token: header.token, scheme: header.scheme === "DPoP" ? "DPoP" : "Bearer" });
+  if (request.method === "POST" && body.length > 0) {
+    const text = new TextDecoder().decode(body);
+    for (const token of [jsonAccessToken(text), new URLSearchParams(text).get("access_token")]) {
+      if (token && !found.some((seen) => seen.token === token)) found.push({ token, scheme: "Bearer" });
+    }
+  }
+  return found;
+}
+
+function jsonAccessToken(text: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== "object" || value === null) return undefined;
+    const token = (value as Record<string, unknown>).access_token;
+    return typeof token === "string" ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An opaque access token's revocable facts, from the provider's table (it
+ * stores the base64url SHA-256 of the token, Better Auth's default
+ * `storeTokens: "hashed"`): the row id stands for the `jti` (RFC 7009 on an
+ * opaque token deletes the row), the org is the grant's reference (the
+ * active org at consent, auth/plugins/oauth-provider.ts), `iat` its
+ * creation. A row without a person or an org has no org whose object could
+ * name it; Better Auth decides on it alone.
+ */
+async function opaqueTokenClaims(db: D1Database, token: string): Promise<RevocableClaims | undefined> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
+  const stored = btoa(String.fromCharCode(...digest))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
+  const row = await db
+    .prepare(
+      "SELECT id, user_id, client_id, reference_id, session_id, created_at FROM oidc_access_token WHERE token = ?1",
+    )
+    .bind(stored)
+    .first<{
+      id: string;
+      user_id: string | null;
+      client_id: string;
+      reference_id: string | null;
+      session_id: string | null;
+      created_at: number;
+    }>();
+  if (!row?.user_id || !row.reference_id) return undefined;
+  return {
+    jti: row.id,
+    sub: row.user_id,
+    client_id: row.client_id,
+    org_id: row.reference_id,
+    iat: Math.floor(row.created_at / 1000),
+    ...(row.session_id ? { sid: row.session_id } : {}),
+  };
+}
