@@ -260,6 +260,17 @@ describe("operator review: removing a server ends its grants", () => {
     expect(((await read.json()) as RequestView).status).toBe("expired");
     expect(await exports.McpRegistryService.liveGrants({ orgId, clientId: agent.clientId, server: name })).toEqual([]);
   });
+  it("a request whose server is gone (removed before the expiry above, or while it was approved) is 409, no grant", async () => {
+    const { orgId, agent, token } = await setup();
+    const request = await fileRequest(token);
+    // A row as the delete's race or an older delete leaves it: pending, naming a server the org no longer has.
+    await env.DB.prepare("UPDATE mcp_access_request SET server_name = ? WHERE id = ?").bind("gone", request.id).run();
+    const refused = await expectHttpError(await approve(orgId, request.id), 409, "conflict");
+    expect(refused.detail).toMatch(/^ERR_MCP_SERVER_UNKNOWN:/);
+    expect(await exports.McpRegistryService.liveGrants({ orgId, clientId: agent.clientId, server: "gone" })).toEqual(
+      [],
+    );
+  });
 });
 
 describe("audit: who asked, who decided, what was granted", () => {

@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import {
   ACCESS_REQUEST_PENDING_SECONDS,
   type AccessRequestStatus,
+  DEMO_MCP_SERVER,
   MAX_PENDING_ACCESS_REQUESTS,
   ON_BEHALF_OF_ORG,
 } from "../../../../shared/contracts/mcp.ts";
@@ -226,9 +227,20 @@ export async function approveAccessRequest(
     db
       .prepare(
         `UPDATE mcp_access_request SET status = 'approved', decided_by = ?, decided_at = ?, decision_note = ?, grant_id = ?
-         WHERE org_id = ? AND id = ? AND status = 'pending' AND expires_at > ?`,
+         WHERE org_id = ? AND id = ? AND status = 'pending' AND expires_at > ?
+           AND (server_name = ? OR EXISTS (SELECT 1 FROM mcp_server s
+                WHERE s.org_id = mcp_access_request.org_id AND s.name = mcp_access_request.server_name))`,
       )
-      .bind(approval.decidedBy, now.getTime(), approval.note, grant.id, request.orgId, request.id, now.getTime()),
+      .bind(
+        approval.decidedBy,
+        now.getTime(),
+        approval.note,
+        grant.id,
+        request.orgId,
+        request.id,
+        now.getTime(),
+        DEMO_MCP_SERVER.name,
+      ),
     db
       .prepare(
         `INSERT INTO mcp_grant (id, org_id, request_id, client_id, server_name, resource, scopes, tools, on_behalf_of,
@@ -277,7 +289,15 @@ export async function approveAccessRequest(
     );
   }
   const [decision] = await db.batch(statements);
-  if (!decision || decision.meta.changes !== 1) throw decidedAlready();
+  if (!decision || decision.meta.changes !== 1) {
+    // Still pending: its server is gone (removed while this was approved), and a grant would name
+    // it for whatever is registered under the name next (mcp/review.ts revokeServerGrants).
+    const current = await findAccessRequest(db, request.orgId, request.id);
+    if (current?.status === "pending") {
+      throw new HttpError("conflict", "ERR_MCP_SERVER_UNKNOWN: the request's server is no longer registered");
+    }
+    throw decidedAlready();
+  }
   const updated = await findAccessRequest(db, request.orgId, request.id);
   if (!updated) throw decidedAlready();
   return { request: updated, grant };
