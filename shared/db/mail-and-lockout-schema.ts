@@ -37,3 +37,16 @@ export const signInThrottle = sqliteTable("sign_in_throttle", {
   /** No sign-in for this key is tried before this instant. */
   blockedUntil: integer("blocked_until", { mode: "timestamp_ms" }).notNull(),
 });
+
+/**
+ * Consecutive failed password sign-ins per account (the keyed hash of the
+ * email, whether or not the account exists), for the hard cap of NIST SP
+ * 800-63B §5.2.2 (rev 3) / 800-63B-4 §3.2.2: unlike `sign_in_throttle`, a
+ * run never expires with time; only a successful sign-in or a completed
+ * password reset deletes the row. One atomic upsert … RETURNING per failure.
+ */
+export const signInLockout = sqliteTable("sign_in_lockout", {
+  accountKey: text("account_key").primaryKey(),
+  consecutiveFailures: integer("consecutive_failures").notNull(),
+  lastFailureAt: integer("last_failure_at", { mode: "timestamp_ms" }).notNull(),
+});

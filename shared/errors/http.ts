@@ -22,6 +22,11 @@ export type HttpErrorCode =
   | "method_not_allowed"
   | "payload_too_large"
   | "rate_limited"
+  /**
+   * Password sign-in to an account past its consecutive-failure cap (NIST SP 800-63B §5.2.2), until a
+   * password reset; the same for an unknown address (workers/authn/src/limits/sign-in-throttle.ts).
+   */
+  | "account_locked"
   | "cross_origin_post"
   | "missing_gateway_headers"
   /** A request path the gateway cannot normalise safely (workers/gateway/src/routing/normalise-path.ts). */
@@ -56,6 +61,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   method_not_allowed: 405,
   payload_too_large: 413,
   rate_limited: 429,
+  account_locked: 403,
   cross_origin_post: 403,
   missing_gateway_headers: 403,
   invalid_path: 400,

@@ -13,7 +13,7 @@ import {
   retryAfterHeader,
 } from "../limits/credential-limits.ts";
 import { limitedEndpoint } from "../limits/limited-endpoints.ts";
-import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
+import { afterSignIn, SIGN_IN_DELAYED, SIGN_IN_LOCKED, signInDelay } from "../limits/sign-in-guard.ts";
 import type { ThrottleVerdict } from "../limits/sign-in-throttle.ts";
 
 type ApiContext = Context<{ Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } }>;
@@ -57,7 +57,14 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
     }
   }
 
-  // The progressive delay, checked after the rate limits and before any password is looked at.
+  // The consecutive-failure cap, then the progressive delay: after the rate
+  // limits and before any password is looked at.
+  if (delay?.locked && verdict && email) {
+    c.executionCtx.waitUntil(
+      auditFailedSignIn(c.env, { path, error: "account_locked", email, attempt: verdict.attempt }),
+    );
+    return httpErrorResponse("account_locked", SIGN_IN_LOCKED);
+  }
   if (delay?.delayed && verdict) {
     c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
     return httpErrorResponse("rate_limited", SIGN_IN_DELAYED, retryAfterHeader(delay));

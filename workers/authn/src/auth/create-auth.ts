@@ -21,6 +21,7 @@ import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
 import { directoryAccountLinks } from "../sso/directory-accounts.ts";
+import { clearOnPasswordReset } from "../limits/sign-in-guard.ts";
 import { managedAccountCredential, managedAccountResets, ssoMailForManagedAccounts } from "../sso/managed-password.ts";
 
 export type AuthBindings = Pick<
@@ -83,7 +84,11 @@ function createAuth(env: AuthBindings) {
       ...mail.emailAndPassword,
       // A directory- or SSO-managed person gets no reset link (sso/managed-password.ts).
       sendResetPassword: ssoMailForManagedAccounts(env, config, mail.emailAndPassword.sendResetPassword),
-      onPasswordReset: revokeOnPasswordReset(env.DB),
+      onPasswordReset: async (data, request) => {
+        await revokeOnPasswordReset(env.DB)(data, request);
+        // The consecutive-failure lockout ends with a reset, and only so (limits/sign-in-throttle.ts).
+        await clearOnPasswordReset(env.DB, config.betterAuthSecret, data.user.email);
+      },
     },
     emailVerification: mail.emailVerification,
     user: { changeEmail: mail.changeEmail },

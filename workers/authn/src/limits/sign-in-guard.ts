@@ -5,13 +5,14 @@ import { user } from "../../../../shared/db/schema.ts";
 import type { AuthnConfig } from "../config.ts";
 import { type MailEnv, mailSender } from "../email/mail-sender.ts";
 import { unlockSignInMessage } from "../email/templates.ts";
-import { normaliseEmail } from "./account-key.ts";
+import { accountHash, normaliseEmail } from "./account-key.ts";
 import type { CredentialAttempt } from "./credential-limits.ts";
 import {
   accountJustSlowed,
   accountThrottleKey,
   addressThrottleKey,
   checkSignInThrottle,
+  clearAccountLockout,
   clearAccountThrottle,
   recordSignInFailure,
   type ThrottleKey,
@@ -38,7 +39,7 @@ function keys(attempt: CredentialAttempt): ThrottleKey[] {
 /** The owner's browser with its unlock cookie waits only on its address (limits/unlock-sign-in.ts). */
 export function signInDelay(env: SignInGuardEnv, attempt: CredentialAttempt): Promise<ThrottleVerdict> {
   const waitingOn = attempt.unlocked ? keys(attempt).filter((key) => key.kind === "address") : keys(attempt);
-  return checkSignInThrottle(env.DB, waitingOn);
+  return checkSignInThrottle(env.DB, waitingOn, attempt.account);
 }
 
 export async function afterSignIn(
@@ -50,12 +51,13 @@ export async function afterSignIn(
   const { attempt, verdict, email, status } = outcome;
   if (status === 200) {
     if (attempt.account && verdict.accountSeen) await clearAccountThrottle(env.DB, attempt.account);
+    if (attempt.account && verdict.failuresSeen) await clearAccountLockout(env.DB, attempt.account);
     return;
   }
   // 401 is a wrong email or password; anything else (unverified address,
   // malformed request) checked no password worth counting.
   if (status !== 401) return;
-  const counts = await recordSignInFailure(env.DB, keys(attempt));
+  const counts = await recordSignInFailure(env.DB, keys(attempt), Date.now(), attempt.account);
   if (attempt.account && email && accountJustSlowed(counts)) {
     background(mailUnlockLink(env, config, attempt.account, email));
   }
@@ -77,6 +79,19 @@ async function mailUnlockLink(env: SignInGuardEnv, config: AuthnConfig, accountH
     console.error("unlock mail not sent", error instanceof Error ? error.message : "unknown");
   }
 }
+
+/**
+ * A completed password reset proves the mailbox and replaces the password:
+ * the account's consecutive failures and its delay start over.
+ */
+export async function clearOnPasswordReset(db: D1Database, secret: string, email: string): Promise<void> {
+  const account = await accountHash(secret, email);
+  await Promise.all([clearAccountLockout(db, account), clearAccountThrottle(db, account)]);
+}
+
+/** What an attempt on a locked account is told: the same whether or not the account exists. */
+export const SIGN_IN_LOCKED =
+  "Too many failed sign-ins to this account. Reset your password to sign in again (Forgot your password?).";
 
 /** What a delayed attempt is told: the same whether or not the account exists. */
 export const SIGN_IN_DELAYED =

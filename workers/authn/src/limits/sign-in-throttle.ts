@@ -1,6 +1,6 @@
-import { and, gt, inArray, sql } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { signInThrottle } from "../../../../shared/db/schema.ts";
+import { signInLockout, signInThrottle } from "../../../../shared/db/schema.ts";
 
 /**
  * Account lockout that slows a guesser but cannot lock the owner out
@@ -12,14 +12,26 @@ import { signInThrottle } from "../../../../shared/db/schema.ts";
  * up to MAX_DELAY_SECONDS); a run of failures older than WINDOW_SECONDS
  * starts over, and a successful sign-in clears the account's count (never
  * the address's, or one valid account would launder an address's guesses).
- * Nothing is ever locked for good: the owner gets an unlock link by mail
+ * The delay never locks the owner out: they get an unlock link by mail
  * when their account starts being slowed (limits/unlock-sign-in.ts), which
  * clears the account's count.
  *
  * The counters are D1 rows changed by one atomic upsert each (strongly
  * consistent; never KV). The Workers rate limiters (limits/credential-limits.ts)
  * still cap the raw rate in front of this.
+ *
+ * The delay alone still allowed about 550 guesses per account a day (its
+ * run starts over every hour), past the cap of NIST SP 800-63B §5.2.2
+ * (rev 3) / 800-63B-4 §3.2.2: no more than 100 consecutive failed attempts
+ * on one account. So each account also has a count of consecutive failures
+ * that time never resets (`sign_in_lockout`); only a successful sign-in or a
+ * completed password reset deletes it (the unlock link does not: it proves
+ * the mailbox, not the password). From SIGN_IN_LOCKOUT_POLICY.maxConsecutiveFailures
+ * on, password sign-in for the account is refused (`account_locked`), its
+ * unlock cookie notwithstanding, until a reset. Counted by the keyed hash,
+ * so an unknown address locks exactly like a known one.
  */
+export const SIGN_IN_LOCKOUT_POLICY = { maxConsecutiveFailures: 100 } as const;
 export const SIGN_IN_THROTTLE_POLICY = {
   freeFailuresPerAccount: 5,
   freeFailuresPerAddress: 20,
@@ -49,32 +61,56 @@ function freeFailures(kind: ThrottleKey["kind"]): number {
     : SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress;
 }
 
-export type ThrottleVerdict =
-  | { delayed: false; accountSeen: boolean }
-  | { delayed: true; by: ThrottleKey["kind"]; retryAfterSeconds: number; accountSeen: boolean };
+/**
+ * `locked`: the account reached the consecutive-failure cap; `failuresSeen`:
+ * it has a count to clear on success.
+ */
+type Lockout = { locked: boolean; failuresSeen: boolean };
 
-/** One read for both keys: is either still waiting? */
+export type ThrottleVerdict = Lockout &
+  (
+    | { delayed: false; accountSeen: boolean }
+    | { delayed: true; by: ThrottleKey["kind"]; retryAfterSeconds: number; accountSeen: boolean }
+  );
+
+/**
+ * One round trip for both keys and the account's consecutive failures: is
+ * either still waiting, is the account locked? `lockoutAccount` is read even
+ * when the account's delay is lifted for this browser (its unlock cookie).
+ */
 export async function checkSignInThrottle(
   db: D1Database,
   keys: ThrottleKey[],
+  lockoutAccount?: string,
   now = Date.now(),
 ): Promise<ThrottleVerdict> {
+  const d1 = drizzle(db);
   const windowStart = new Date(now - SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000);
-  const rows = await drizzle(db)
-    .select()
-    .from(signInThrottle)
-    .where(
-      and(
-        inArray(
-          signInThrottle.key,
-          keys.map((k) => k.key),
+  const [rows, lockout] = await d1.batch([
+    d1
+      .select()
+      .from(signInThrottle)
+      .where(
+        and(
+          inArray(
+            signInThrottle.key,
+            keys.map((k) => k.key),
+          ),
+          gt(signInThrottle.firstFailureAt, windowStart),
         ),
-        gt(signInThrottle.firstFailureAt, windowStart),
       ),
-    )
-    .all();
+    d1
+      .select({ failures: signInLockout.consecutiveFailures })
+      .from(signInLockout)
+      .where(eq(signInLockout.accountKey, lockoutAccount ?? "")),
+  ]);
+  const consecutive = lockoutAccount === undefined ? 0 : (lockout[0]?.failures ?? 0);
+  const lockoutState: Lockout = {
+    locked: consecutive >= SIGN_IN_LOCKOUT_POLICY.maxConsecutiveFailures,
+    failuresSeen: consecutive > 0,
+  };
   const accountSeen = rows.some((row) => row.key.startsWith("account:"));
-  let verdict: ThrottleVerdict = { delayed: false, accountSeen };
+  let verdict: ThrottleVerdict = { delayed: false, accountSeen, ...lockoutState };
   for (const row of rows) {
     const waitMs = row.blockedUntil.getTime() - now;
     if (waitMs <= 0) continue;
@@ -85,6 +121,7 @@ export async function checkSignInThrottle(
         by: row.key.startsWith("account:") ? "account" : "address",
         retryAfterSeconds,
         accountSeen,
+        ...lockoutState,
       };
     }
   }
@@ -100,12 +137,17 @@ export async function checkSignInThrottle(
  * wait `delayAfter` gives for that new count. SQLite evaluates every SET
  * expression against the row as it was, so the new count is written out in
  * each. Returns each key's count in the current run.
+ *
+ * With `lockoutAccount`, the same batch adds one to the account's
+ * consecutive failures in one upsert … RETURNING (one statement, so
+ * concurrent failures each add exactly one) and returns it as `consecutive`.
  */
 export async function recordSignInFailure(
   db: D1Database,
   keys: ThrottleKey[],
   now = Date.now(),
-): Promise<Map<ThrottleKey["kind"], number>> {
+  lockoutAccount?: string,
+): Promise<Map<ThrottleKey["kind"] | "consecutive", number>> {
   const d1 = drizzle(db);
   const windowStart = now - SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000;
   const upserts = keys.map(({ kind, key }) => {
@@ -131,14 +173,36 @@ export async function recordSignInFailure(
       })
       .returning({ failures: signInThrottle.failures });
   });
-  const counts = new Map<ThrottleKey["kind"], number>();
-  const [first, ...rest] = upserts;
+  const lockout =
+    lockoutAccount === undefined
+      ? []
+      : [
+          d1
+            .insert(signInLockout)
+            .values({ accountKey: lockoutAccount, consecutiveFailures: 1, lastFailureAt: new Date(now) })
+            .onConflictDoUpdate({
+              target: signInLockout.accountKey,
+              set: {
+                consecutiveFailures: sql`${signInLockout.consecutiveFailures} + 1`,
+                lastFailureAt: new Date(now),
+              },
+            })
+            .returning({ failures: signInLockout.consecutiveFailures }),
+        ];
+  const counts = new Map<ThrottleKey["kind"] | "consecutive", number>();
+  const [first, ...rest] = [...upserts, ...lockout];
   if (!first) return counts;
   const rows = await d1.batch([first, ...rest]);
   keys.forEach(({ kind }, i) => {
     counts.set(kind, rows[i]?.[0]?.failures ?? 1);
   });
+  if (lockoutAccount !== undefined) counts.set("consecutive", rows[keys.length]?.[0]?.failures ?? 1);
   return counts;
+}
+
+/** A successful sign-in or a completed password reset: the account's consecutive failures start over. */
+export async function clearAccountLockout(db: D1Database, accountHash: string): Promise<void> {
+  await drizzle(db).delete(signInLockout).where(eq(signInLockout.accountKey, accountHash));
 }
 
 /** A successful sign-in, or the owner's unlock link: the account starts with a clean slate. */
@@ -149,6 +213,6 @@ export async function clearAccountThrottle(db: D1Database, accountHash: string):
 }
 
 /** Whether this failure is the one that first slowed the account in its run (the moment to mail an unlock link). */
-export function accountJustSlowed(counts: Map<ThrottleKey["kind"], number>): boolean {
+export function accountJustSlowed(counts: Map<ThrottleKey["kind"] | "consecutive", number>): boolean {
   return counts.get("account") === SIGN_IN_THROTTLE_POLICY.freeFailuresPerAccount + 1;
 }

@@ -9,7 +9,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 import { type FormOutcome, signInWithForm, signOutWithForm, signUpWithForm } from "../forms/credentials.ts";
 import { checkCredentialLimits, credentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
-import { afterSignIn, SIGN_IN_DELAYED, signInDelay } from "../limits/sign-in-guard.ts";
+import { afterSignIn, SIGN_IN_DELAYED, SIGN_IN_LOCKED, signInDelay } from "../limits/sign-in-guard.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import { pageSession } from "../two-factor/page-session.ts";
 import { AppPage } from "./app-page.tsx";
@@ -67,7 +67,13 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
       return again(TOO_MANY_ATTEMPTS, 429);
     }
 
-    // The progressive delay (limits/sign-in-throttle.ts), as at the API.
+    // The consecutive-failure cap, then the progressive delay (limits/sign-in-throttle.ts), as at the API.
+    if (delay?.locked && email) {
+      c.executionCtx.waitUntil(
+        auditFailedSignIn(c.env, { path, error: "account_locked", email, attempt: verdict.attempt }),
+      );
+      return again(SIGN_IN_LOCKED, 403);
+    }
     if (delay?.delayed) {
       c.executionCtx.waitUntil(auditRateLimited(c.env, { path, by: delay.by, attempt: verdict.attempt }));
       for (const [name, value] of Object.entries(retryAfterHeader(delay))) c.header(name, value);
