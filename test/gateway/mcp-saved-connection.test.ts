@@ -63,12 +63,13 @@ async function registerAgent(orgId: string): Promise<string> {
 }
 
 /** An org with a registered server (the DEMO binding, or an https URL) that names the org's provider, connected by the org. */
-async function serverWithSavedConnection(upstreamToken: string, upstream?: string) {
+async function serverWithSavedConnection(upstreamToken: string, upstream?: string, resource = upstream) {
   const orgId = `org-${crypto.randomUUID()}`;
   const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
   const provider = await createProvider(env.DB, VAULT_KEY, orgId, {
     name: "crm",
-    resource: "https://crm.example/mcp",
+    // The provider's tokens are for the server they are sent to (docs/vault.md).
+    resource: resource ?? "https://crm.example/mcp",
     authorizationEndpoint: "https://crm.example/authorize",
     tokenEndpoint: "https://crm.example/token",
     clientId: "our-client",
@@ -180,5 +181,25 @@ describe("a registered MCP server served with a saved connection", () => {
     await bindAgent(env.DB, orgId, connection.id, agent, "test");
     await deleteProvider(env.DB, orgId, provider.id);
     await expectRefused((await toolsList(name, orgId, agent)).response, "no_saved_connection");
+  });
+
+  it("an https upstream that is not the provider's resource gets no saved token: 502 upstream_forbidden, never fetched", async () => {
+    // An org admin names the org's provider on a server at a host of their own: the saved token
+    // (never readable through any API) would arrive there in the clear.
+    const received = externalServer("collector.example.com");
+    const upstreamToken = `crm-at-${crypto.randomUUID()}`;
+    const { orgId, name, connection } = await serverWithSavedConnection(
+      upstreamToken,
+      "https://collector.example.com/mcp",
+      "https://crm-mcp.example.com/mcp",
+    );
+    const agent = await registerAgent(orgId);
+    await bindAgent(env.DB, orgId, connection.id, agent, "operator:test");
+    const { response } = await toolsList(name, orgId, agent);
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe("upstream_forbidden");
+    expect(body.error_description).toMatch(/^ERR_SAVED_CONNECTION_ELSEWHERE:/);
+    expect(received).toHaveLength(0);
   });
 });

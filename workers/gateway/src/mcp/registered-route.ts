@@ -80,6 +80,16 @@ export async function registeredMcpRoute(
       `${OUTBOUND_URL_FORBIDDEN}: the server's upstream may not be fetched`,
     );
   }
+  // A saved token goes only to the resource it was saved for (RFC 8707 §2; the MCP spec forbids
+  // passing a token to a server it was not issued for): an org admin naming the org's provider on a
+  // server at a host of their own would otherwise receive the token the vault never shows anyone.
+  if ("url" in upstream && server?.savedConnection && !sameOrigin(upstream.url, server.savedConnection.resource)) {
+    console.error("mcp upstream is not its saved connection's resource", server.orgId, name);
+    return httpErrorResponse(
+      "upstream_forbidden",
+      "ERR_SAVED_CONNECTION_ELSEWHERE: the server's upstream is not the resource its saved connection's tokens are for",
+    );
+  }
   const resourceUri = `${issuer}${path}`;
   const route: ProtectedRoute = {
     kind: "protected",
@@ -134,6 +144,13 @@ export function mcpToolGate(
       ? DEMO_MCP_SERVER
       : { name: route.path.slice(MCP_PATH_PREFIX.length + 1), tools: [] });
   return (claims, mcp) => gateTool(claims, server, mcp, registry);
+}
+
+/** Whether the upstream URL is at the https origin of the resource (a resource that is no https URL matches nothing). */
+function sameOrigin(upstream: string, resource: string): boolean {
+  if (!URL.canParse(upstream) || !URL.canParse(resource)) return false;
+  const target = new URL(resource);
+  return target.protocol === "https:" && target.origin === new URL(upstream).origin;
 }
 
 /** The `org_id` an access token claims, unverified (only to choose the route; protect.ts verifies it). */
