@@ -8,6 +8,8 @@ import { findStream } from "./stream-store.ts";
 
 /** Pushes per run; the rest go in the next run, which follows at once. */
 const PUSH_BATCH = 25;
+/** What a push waits with when its stream's stored Authorization does not unseal (never sent without it). */
+export const PUSH_AUTHORIZATION_UNREADABLE = "ERR_PUSH_AUTHORIZATION_UNREADABLE";
 /** A paused stream's pushes are looked at again after this long. */
 const PAUSED_RECHECK_MS = 5000;
 
@@ -52,9 +54,24 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
       blocked.add(row.stream_id);
       continue;
     }
-    const authorization = stream.authorizationSealed
-      ? await unsealAuthorization(secret, stream.streamId, stream.authorizationSealed)
-      : undefined;
+    let authorization: string | undefined;
+    try {
+      authorization = stream.authorizationSealed
+        ? await unsealAuthorization(secret, stream.streamId, stream.authorizationSealed)
+        : undefined;
+    } catch (error) {
+      // A stored value that does not unseal (damaged, or written around the API) is this stream's
+      // failure, never the run's: thrown, it held every later SET of the org and left the row due at once.
+      console.error("ssf push authorization unreadable", row.stream_id, error);
+      outbox.retryLater(
+        row.stream_id,
+        row.jti,
+        Date.now() + pushBackoffMs(row.attempts + 1),
+        PUSH_AUTHORIZATION_UNREADABLE,
+      );
+      blocked.add(row.stream_id);
+      continue;
+    }
     const outcome = await pushSet(transport, stream.endpointUrl, authorization, row.set_jwt);
     if (outcome.kind === "delivered") {
       outbox.remove(row.stream_id, row.jti);
