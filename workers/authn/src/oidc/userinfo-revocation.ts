@@ -55,11 +55,14 @@ async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response
   if (COMPACT_JWS.test(presented.token)) {
     const { issuer } = authnConfig(env);
     try {
-      claims = await verifyAccessToken(presented.token, {
+      const verified = await verifyAccessToken(presented.token, {
         issuer,
         audience: userinfoAudience(issuer),
         resolveKey: issuerKeys.resolver(tokenService(env)),
       });
+      // Only what a revocation can match crosses to the object, as from the token Worker.
+      const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = verified;
+      claims = { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain };
     } catch (error) {
       if (!(error instanceof TokenVerificationError)) throw error;
       return invalidToken(presented, error);
