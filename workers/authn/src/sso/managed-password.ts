@@ -36,22 +36,39 @@ import { ssoSignInMessage } from "../email/templates.ts";
 export const PASSWORD_MANAGED_BY_SSO = "PASSWORD_MANAGED_BY_SSO";
 
 const RESET_PASSWORD = "/reset-password";
+const REQUEST_PASSWORD_RESET = "/request-password-reset";
 /** Better Auth's own provider id for the email-and-password account. */
 const CREDENTIAL_PROVIDER = "credential";
 /** Better Auth's verification identifier of a reset token. */
 export const resetTokenIdentifier = (token: string) => `reset-password:${token}`;
 
+const MANAGED = `NOT EXISTS (SELECT 1 FROM account WHERE user_id = u.id AND provider_id = '${CREDENTIAL_PROVIDER}')
+  AND (EXISTS (SELECT 1 FROM scim_user WHERE user_id = u.id)
+       OR EXISTS (SELECT 1 FROM account a JOIN sso_provider p ON p.provider_id = a.provider_id WHERE a.user_id = u.id))`;
+
 export async function isManagedAccount(db: D1Database, userId: string): Promise<boolean> {
   const row = await db
-    .prepare(
-      `SELECT NOT EXISTS (SELECT 1 FROM account WHERE user_id = ?1 AND provider_id = ?2)
-          AND (EXISTS (SELECT 1 FROM scim_user WHERE user_id = ?1)
-               OR EXISTS (SELECT 1 FROM account a JOIN sso_provider p ON p.provider_id = a.provider_id
-                           WHERE a.user_id = ?1)) AS managed`,
-    )
-    .bind(userId, CREDENTIAL_PROVIDER)
+    .prepare(`SELECT ${MANAGED} AS managed FROM user u WHERE u.id = ?`)
+    .bind(userId)
     .first<{ managed: number }>();
   return row?.managed === 1;
+}
+
+/**
+ * What the reset request's before hook found, by address, for the mail hook
+ * of the same request to take without another query. Deciding in the
+ * request keeps the mail's own work (Better Auth's D1 write and the send)
+ * as it was, and every address, known or not, managed or not, pays the
+ * same one read before the answer.
+ */
+const decided = new Map<string, boolean>();
+
+async function decideByEmail(db: D1Database, email: string): Promise<void> {
+  const row = await db
+    .prepare(`SELECT u.email AS email, ${MANAGED} AS managed FROM user u WHERE u.email = ?`)
+    .bind(email.toLowerCase())
+    .first<{ email: string; managed: number }>();
+  if (row) decided.set(row.email, row.managed === 1);
 }
 
 function refused(): APIError {
@@ -61,12 +78,25 @@ function refused(): APIError {
   });
 }
 
-/** The `/reset-password` guard, before Better Auth spends the token or ends any session. */
+/**
+ * The reset request's decision (read before the answer, for every address
+ * alike) and the `/reset-password` guard, before Better Auth spends the
+ * token or ends any session.
+ */
 export function managedAccountResets(db: D1Database): BetterAuthPlugin {
   return {
     id: "mono-managed-account-resets",
     hooks: {
       before: [
+        {
+          matcher: (ctx) => ctx.path === REQUEST_PASSWORD_RESET,
+          handler: createAuthMiddleware(async (ctx) => {
+            const body: unknown = ctx.body;
+            if (body && typeof body === "object" && "email" in body && typeof body.email === "string") {
+              await decideByEmail(db, body.email);
+            }
+          }),
+        },
         {
           matcher: (ctx) => ctx.path === RESET_PASSWORD,
           handler: createAuthMiddleware(async (ctx) => {
@@ -115,7 +145,10 @@ export function ssoMailForManagedAccounts(
 ): SendResetPassword {
   return async (data, request) => {
     try {
-      if (!(await isManagedAccount(env.DB, data.user.id))) return await sendReset(data, request);
+      const known = decided.get(data.user.email);
+      decided.delete(data.user.email);
+      const managed = known ?? (await isManagedAccount(env.DB, data.user.id));
+      if (!managed) return await sendReset(data, request);
       await env.DB.prepare("DELETE FROM verification WHERE identifier = ?")
         .bind(resetTokenIdentifier(data.token))
         .run();
