@@ -19,7 +19,8 @@ describe("email verification (REQUIRE_EMAIL_VERIFICATION on, production's defaul
     const signUp = await formTo(VERIFYING, "/sign-up", { name: "Vera", email, password: PASSWORD });
     expect(signUp.status).toBe(303);
     expect(signUp.headers.get("Location")).toBe("/verify-email?sent=1");
-    expect(signUp.headers.getSetCookie()).toEqual([]);
+    // No session; only the binding that lets this browser confirm with a click (sign-up-binding.test.ts).
+    expect(signUp.headers.getSetCookie().map((line) => line.split("=")[0])).toEqual(["mono.sign_up_binding"]);
 
     const [mail, ...more] = await mailTo(email);
     expect(more).toEqual([]);
@@ -42,15 +43,18 @@ describe("email verification (REQUIRE_EMAIL_VERIFICATION on, production's defaul
 
   it("opening the link confirms nothing; the page's POST does, and then sign-in works and creates the org", async () => {
     const email = uniqueEmail();
-    await formTo(VERIFYING, "/sign-up", { name: "Otto", email, password: PASSWORD });
+    // The browser that signed up (other browsers: sign-up-binding.test.ts).
+    const browser = {
+      Cookie: cookiesFrom(await formTo(VERIFYING, "/sign-up", { name: "Otto", email, password: PASSWORD })),
+    };
     const token = await tokenFromMail(email, "verify-email");
 
-    const opened = await getFrom(VERIFYING, `/verify-email?token=${encodeURIComponent(token)}`);
+    const opened = await getFrom(VERIFYING, `/verify-email?token=${encodeURIComponent(token)}`, browser);
     expect(opened.status).toBe(200);
     expect(await opened.text()).toContain("Confirm my email address");
     expect(await emailVerified(email)).toBe(0);
 
-    const confirmed = await formTo(VERIFYING, "/verify-email", { token });
+    const confirmed = await formTo(VERIFYING, "/verify-email", { token }, browser);
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain('data-testid="verified"');
     expect(await emailVerified(email)).toBe(1);

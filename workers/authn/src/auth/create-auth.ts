@@ -21,6 +21,7 @@ import { sessionStartHook } from "./session-start.ts";
 import { totpCodeClaim } from "../two-factor/totp-code-claim.ts";
 import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
 import { directoryAccountLinks } from "../sso/directory-accounts.ts";
+import { requireSignUpBrowserOrPassword, signUpBindingPlugin } from "../security/sign-up-binding.ts";
 import { clearOnPasswordReset } from "../limits/sign-in-guard.ts";
 import { managedAccountCredential, managedAccountResets, ssoMailForManagedAccounts } from "../sso/managed-password.ts";
 
@@ -77,7 +78,7 @@ function createAuth(env: AuthBindings) {
     ...base,
     // Runtime-only plugins (no schema of their own) come after the base ones,
     // so their hooks run after the plugins they build on.
-    plugins: [...base.plugins, totpCodeClaim(env.DB), managedAccountResets(env.DB)],
+    plugins: [...base.plugins, totpCodeClaim(env.DB), managedAccountResets(env.DB), signUpBindingPlugin(config)],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {
       ...base.emailAndPassword,
@@ -90,7 +91,11 @@ function createAuth(env: AuthBindings) {
         await clearOnPasswordReset(env.DB, config.betterAuthSecret, data.user.email);
       },
     },
-    emailVerification: mail.emailVerification,
+    emailVerification: {
+      ...mail.emailVerification,
+      // A click verifies only for whoever chose the password (security/sign-up-binding.ts).
+      beforeEmailVerification: requireSignUpBrowserOrPassword(env.DB, config),
+    },
     user: { changeEmail: mail.changeEmail },
     session: betterAuthSessionOptions(config.sessions),
     advanced: {

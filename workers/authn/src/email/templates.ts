@@ -9,8 +9,8 @@ export function verifyEmailMessage(to: string, link: string): MailMessage {
   return {
     to,
     kind: "verify-email",
-    subject: "Confirm your email address",
-    text: `Confirm that this address is yours by opening this link:\n\n${link}\n\nIf you did not create a Mono-Auth account, ignore this mail.\n`,
+    subject: "Confirm your Mono-Auth sign-up",
+    text: `Someone signed up for a Mono-Auth account with this address. If it was you, open this link to confirm your sign-up:\n\n${link}\n\nIf you did not sign up, ignore this mail and do not confirm: the account stays unusable until it is confirmed.\n`,
   };
 }
 

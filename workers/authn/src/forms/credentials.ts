@@ -1,6 +1,7 @@
 import { isAPIError } from "better-auth/api";
 import type { Auth } from "../auth/create-auth.ts";
 import { apiResponse } from "./api-response.ts";
+import { isSignUpBindingCookie } from "../security/sign-up-binding.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_TOO_COMMON } from "../security/password-policy.ts";
 
 /** What a form post turned into: a redirect with cookies, or a message for the form. */
@@ -154,14 +155,18 @@ export async function signUpWithForm(auth: Auth, request: Request, form: FormDat
     }),
   );
   if (!signUp.ok) return failure(signUp);
-  const signUpCookies = signUp.headers.getSetCookie();
+  const allCookies = signUp.headers.getSetCookie();
+  const binding = allCookies.filter(isSignUpBindingCookie);
+  const sessionCookies = allCookies.filter((line) => !isSignUpBindingCookie(line));
   // No session: the address must be confirmed first (REQUIRE_EMAIL_VERIFICATION),
   // and an address that already had an account gets this very answer too.
-  if (signUpCookies.length === 0) return { ok: true, setCookies: [], verifyEmail: true };
+  // The browser keeps the binding that lets it confirm with a click
+  // (security/sign-up-binding.ts).
+  if (sessionCookies.length === 0) return { ok: true, setCookies: binding, verifyEmail: true };
 
-  const org = await createFirstOrganization(auth, request, name, signUpCookies);
+  const org = await createFirstOrganization(auth, request, name, sessionCookies);
   if (!org.ok) return failure(org);
-  return { ok: true, setCookies: [...signUpCookies, ...org.headers.getSetCookie()] };
+  return { ok: true, setCookies: [...allCookies, ...org.headers.getSetCookie()] };
 }
 
 /**

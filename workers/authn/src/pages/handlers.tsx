@@ -99,8 +99,8 @@ export function submitCredentialsForm(mode: "sign-in" | "sign-up") {
       }
       return again(outcome.message, outcome.status);
     }
-    if (outcome.verifyEmail) return c.redirect(`${ENDPOINT.verifyEmail}?sent=1`, 303);
     for (const cookie of outcome.setCookies) c.header("Set-Cookie", cookie, { append: true });
+    if (outcome.verifyEmail) return c.redirect(`${ENDPOINT.verifyEmail}?sent=1`, 303);
     return c.redirect(outcome.twoFactor ? ENDPOINT.twoFactor : ENDPOINT.app, 303);
   };
 }

@@ -2,7 +2,15 @@ import { jwtVerify } from "jose";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
+import { clickVerifies, EMAIL_VERIFICATION_PASSWORD_REQUIRED } from "../security/sign-up-binding.ts";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
+import {
+  callVerifyEmail,
+  PasswordConfirmPage,
+  passwordRequired,
+  refusalCode,
+  verifyWithPassword,
+} from "./verify-email-password.tsx";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 
 /**
@@ -36,7 +44,9 @@ function ResendForm() {
  * address" handed the account to the new one on a click. A token that does
  * not verify gets the plain page, and its POST the refusal.
  */
-type LinkAsk = { kind: "address" } | { kind: "approve-change" | "confirm-change"; newEmail: string };
+type LinkAsk =
+  | { kind: "address"; account?: { userId: string; email: string } }
+  | { kind: "approve-change" | "confirm-change"; newEmail: string };
 
 async function linkAsk(secret: string, token: string): Promise<LinkAsk> {
   try {
@@ -44,6 +54,9 @@ async function linkAsk(secret: string, token: string): Promise<LinkAsk> {
     const newEmail = typeof payload.updateTo === "string" ? payload.updateTo : "";
     if (newEmail && payload.requestType === "change-email-confirmation") return { kind: "approve-change", newEmail };
     if (newEmail && payload.requestType === "change-email-verification") return { kind: "confirm-change", newEmail };
+    // Better Auth names the account it was sent for (1.7: `userId`, checked again when spent).
+    if (!newEmail && typeof payload.userId === "string" && typeof payload.email === "string")
+      return { kind: "address", account: { userId: payload.userId, email: payload.email } };
   } catch {
     // Forged, altered or expired: the POST says so.
   }
@@ -86,6 +99,14 @@ export async function showVerifyEmail(c: FlowContext) {
         </FlowPage>,
       );
     }
+    // Away from the browser that signed up, the password is asked first (security/sign-up-binding.ts).
+    const config = authnConfig(c.env);
+    if (
+      ask.kind === "address" &&
+      ask.account &&
+      !(await clickVerifies(c.env.DB, config, c.req.header("Cookie") ?? null, ask.account.userId))
+    )
+      return c.html(<PasswordConfirmPage nonce={nonce} token={token} />);
     return c.html(
       <FlowPage title="Confirm your email address" nonce={nonce}>
         <LinkForm token={token} label="Confirm my email address" />
@@ -120,7 +141,16 @@ export async function submitVerifyEmail(c: FlowContext) {
         429,
         limited,
       );
-    const response = await auth.api.verifyEmail({ query: { token }, headers: c.req.raw.headers, asResponse: true });
+    const password = field("password");
+    const ask = password ? await linkAsk(authnConfig(c.env).betterAuthSecret, token) : undefined;
+    const outcome =
+      ask?.kind === "address" && ask.account
+        ? await verifyWithPassword(c, { token, ...ask.account }, password)
+        : { verified: await callVerifyEmail(c, token, c.req.header("Cookie") ?? null) };
+    if ("refused" in outcome) return outcome.refused;
+    const response = outcome.verified;
+    if (!response.ok && (await refusalCode(response)) === EMAIL_VERIFICATION_PASSWORD_REQUIRED)
+      return passwordRequired(c, token);
     if (!response.ok) {
       return c.html(
         <FlowPage title="Confirm your email address" nonce={nonce} error={BAD_LINK}>
