@@ -54,6 +54,18 @@ export interface McpServerRoute {
   savedConnection?: { resource: string };
 }
 
+/**
+ * Whether a server at this upstream URL may be sent the saved token of a
+ * vault provider serving `resource` (RFC 8707 §2: a token is for its
+ * resource): the upstream is at the https origin of the resource. A
+ * resource that is no https URL matches no upstream URL.
+ */
+export function upstreamServesResource(upstream: string, resource: string): boolean {
+  if (!URL.canParse(upstream) || !URL.canParse(resource)) return false;
+  const target = new URL(resource);
+  return target.protocol === "https:" && target.origin === new URL(upstream).origin;
+}
+
 /** The PDP's resource type for a server: `mcp-<name>` (the demo's is `mcp-demo`). */
 export function mcpResourceType(name: string): string {
   return `mcp-${name}`;

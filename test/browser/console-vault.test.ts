@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { VAULT_DEMO, VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { launchChromium } from "../support/chromium.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import { type ProviderServer, startProviderServer } from "../support/vault-provider-server.ts";
@@ -19,6 +19,9 @@ import { type ProviderServer, startProviderServer } from "../support/vault-provi
 const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
 // What the test provider (test/support/runtime/vault-upstream) expects of its one client.
 const CLIENT_SECRET = "vault-test-secret";
+// The MCP server's upstream and the provider's resource: the admin API refuses a saved
+// connection whose provider serves another origin (RFC 8707 §2), as the gateway does.
+const CRM_UPSTREAM = "https://crm.example.com/mcp";
 
 let system: RunningSystem;
 let provider: ProviderServer;
@@ -67,10 +70,10 @@ describe("console: saved connections", () => {
     await page.getByLabel("Provider client id").fill("vault-test-client");
     await page.getByLabel("Provider client secret (never shown again)").fill(CLIENT_SECRET);
     await page.getByLabel("Scopes").fill("read");
-    await page.getByLabel("Resource (what it serves)").fill(VAULT_DEMO.resource);
+    await page.getByLabel("Resource (what it serves)").fill(CRM_UPSTREAM);
     await page.getByRole("button", { name: "Add provider" }).click();
     await expect(page.getByTestId("notice").textContent()).resolves.toBe(
-      `Added provider upstream for ${VAULT_DEMO.resource}.`,
+      `Added provider upstream for ${CRM_UPSTREAM}.`,
     );
     const row = page.getByTestId("vault-provider-row");
     await expect(row.count()).resolves.toBe(1);
@@ -82,7 +85,7 @@ describe("console: saved connections", () => {
     // An external MCP server served with this provider's saved token (the MCP page names it).
     await page.goto(`${orgUrl}/mcp`);
     await page.getByLabel("Server name").fill("crm");
-    await page.getByLabel("Upstream URL").fill("https://crm.example.com/mcp");
+    await page.getByLabel("Upstream URL").fill(CRM_UPSTREAM);
     await page.getByLabel("Tools (name or name:sensitive)").fill("find_customer");
     await page.getByLabel("Saved connection (vault provider, optional)").fill("upstream");
     await page.getByRole("button", { name: "Register server" }).click();

@@ -64,9 +64,35 @@ describe("MCP registry: a server served with a saved connection", () => {
     }
   });
 
+  it("400 invalid_body ERR_SAVED_CONNECTION_ELSEWHERE for an https upstream that is not at the provider's resource, on create and on a PATCH of the upstream", async () => {
+    const orgId = await createTestOrg();
+    const provider = await createProvider(orgId, { resource: SERVER.upstream }, token);
+    const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
+    const elsewhere = { ...SERVER, name, upstream: "https://collector.example.net/mcp", saved_connection: provider.id };
+    const refused = await expectHttpError(
+      await adminRequest("POST", path(orgId), { token, body: elsewhere }),
+      400,
+      "invalid_body",
+    );
+    expect(refused.detail).toMatch(
+      /^ERR_SAVED_CONNECTION_ELSEWHERE: saved_connection: the provider's tokens are for https:\/\/crm\.example\.com\/mcp,/,
+    );
+    const created = await adminRequest("POST", path(orgId), {
+      token,
+      body: { ...SERVER, name, saved_connection: provider.id },
+    });
+    expect(created.status).toBe(201);
+    const patched = await expectHttpError(
+      await adminRequest("PATCH", path(orgId, name), { token, body: { upstream: elsewhere.upstream } }),
+      400,
+      "invalid_body",
+    );
+    expect(patched.detail).toMatch(/^ERR_SAVED_CONNECTION_ELSEWHERE: /);
+  });
+
   it("a deleted provider leaves the route asking for an empty resource (the vault finds nothing: fail closed)", async () => {
     const orgId = await createTestOrg();
-    const provider = await createProvider(orgId, {}, token);
+    const provider = await createProvider(orgId, { resource: SERVER.upstream }, token);
     const name = `crm-${crypto.randomUUID().slice(0, 8)}`;
     await adminRequest("POST", path(orgId), { token, body: { ...SERVER, name, saved_connection: provider.id } });
     const deleted = await adminRequest("DELETE", `/orgs/${orgId}/vault/providers/${provider.id}`, { token });

@@ -5,6 +5,7 @@ import {
   MCP_SERVER_NAME,
   type McpServerRoute,
   mcpResourceType,
+  upstreamServesResource,
 } from "../../../../shared/contracts/mcp.ts";
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
@@ -83,7 +84,11 @@ export async function registeredMcpRoute(
   // A saved token goes only to the resource it was saved for (RFC 8707 §2; the MCP spec forbids
   // passing a token to a server it was not issued for): an org admin naming the org's provider on a
   // server at a host of their own would otherwise receive the token the vault never shows anyone.
-  if ("url" in upstream && server?.savedConnection && !sameOrigin(upstream.url, server.savedConnection.resource)) {
+  if (
+    "url" in upstream &&
+    server?.savedConnection &&
+    !upstreamServesResource(upstream.url, server.savedConnection.resource)
+  ) {
     console.error("mcp upstream is not its saved connection's resource", server.orgId, name);
     return httpErrorResponse(
       "upstream_forbidden",
@@ -144,13 +149,6 @@ export function mcpToolGate(
       ? DEMO_MCP_SERVER
       : { name: route.path.slice(MCP_PATH_PREFIX.length + 1), tools: [] });
   return (claims, mcp) => gateTool(claims, server, mcp, registry);
-}
-
-/** Whether the upstream URL is at the https origin of the resource (a resource that is no https URL matches nothing). */
-function sameOrigin(upstream: string, resource: string): boolean {
-  if (!URL.canParse(upstream) || !URL.canParse(resource)) return false;
-  const target = new URL(resource);
-  return target.protocol === "https:" && target.origin === new URL(upstream).origin;
 }
 
 /** The `org_id` an access token claims, unverified (only to choose the route; protect.ts verifies it). */

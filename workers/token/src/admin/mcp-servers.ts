@@ -1,5 +1,5 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { MCP_SERVER_NAME, mcpServerPath } from "../../../../shared/contracts/mcp.ts";
+import { MCP_SERVER_NAME, mcpServerPath, upstreamServesResource } from "../../../../shared/contracts/mcp.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import {
@@ -56,9 +56,22 @@ async function withProvider(
   written: boolean,
 ): Promise<McpServerFields> {
   const ref = fields.savedConnectionProvider;
-  if (!written || ref === null) return fields;
-  const provider = (await getProvider(db, orgId, ref)) ?? (await getProviderByName(db, orgId, ref));
-  if (!provider) throw new HttpError("invalid_body", "saved_connection: no such vault provider in this organization");
+  if (ref === null) return fields;
+  const provider = written
+    ? ((await getProvider(db, orgId, ref)) ?? (await getProviderByName(db, orgId, ref)))
+    : await getProvider(db, orgId, ref);
+  if (!provider) {
+    // A provider deleted since: the gateway finds no connection for it and sends nothing.
+    if (!written) return fields;
+    throw new HttpError("invalid_body", "saved_connection: no such vault provider in this organization");
+  }
+  // The gateway sends the saved token only at the provider's resource (RFC 8707 §2); say so when it is stored.
+  if ("url" in fields.upstream && !upstreamServesResource(fields.upstream.url, provider.resource)) {
+    throw new HttpError(
+      "invalid_body",
+      `ERR_SAVED_CONNECTION_ELSEWHERE: saved_connection: the provider's tokens are for ${provider.resource}, not at the upstream's origin`,
+    );
+  }
   return { ...fields, savedConnectionProvider: provider.id };
 }
 
