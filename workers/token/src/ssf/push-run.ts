@@ -4,7 +4,7 @@ import { tokenConfig } from "../config.ts";
 import type { Outbox } from "./outbox.ts";
 import { pushBackoffMs, pushSet, pushTransport } from "./push.ts";
 import { unsealAuthorization } from "./stream-settings.ts";
-import { findStream } from "./stream-store.ts";
+import { findStream, STREAM_CONFIG_UNREADABLE, UnreadableStreamError } from "./stream-store.ts";
 
 /** Pushes per run; the rest go in the next run, which follows at once. */
 const PUSH_BATCH = 25;
@@ -30,7 +30,23 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
   const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
   for (const row of rows) {
     if (blocked.has(row.stream_id)) continue;
-    if (!streams.has(row.stream_id)) streams.set(row.stream_id, await findStream(env.DB, row.stream_id));
+    if (!streams.has(row.stream_id)) {
+      try {
+        streams.set(row.stream_id, await findStream(env.DB, row.stream_id));
+      } catch (error) {
+        if (!(error instanceof UnreadableStreamError)) throw error;
+        // A damaged row waits as this stream's failure (its status says so), never the run's.
+        console.error(error.message);
+        outbox.retryLater(
+          row.stream_id,
+          row.jti,
+          Date.now() + pushBackoffMs(row.attempts + 1),
+          STREAM_CONFIG_UNREADABLE,
+        );
+        blocked.add(row.stream_id);
+        continue;
+      }
+    }
     const stream = streams.get(row.stream_id);
     if (!stream || stream.status === "disabled") {
       outbox.dropStream(row.stream_id);

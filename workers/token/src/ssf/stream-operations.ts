@@ -24,7 +24,9 @@ import {
   insertStream,
   listStreams,
   newStreamId,
+  STREAM_CONFIG_UNREADABLE,
   type StreamRecord,
+  UnreadableStreamError,
   updateStreamSettings,
   updateStreamStatus,
 } from "./stream-store.ts";
@@ -81,8 +83,29 @@ export class StreamOperations {
    * id, so a caller learns nothing of which ids other orgs hold.
    */
   async stream(streamId: unknown): Promise<StreamRecord> {
+    const stream = await this.ownStream(streamId);
+    if (stream === STREAM_CONFIG_UNREADABLE) {
+      // Not a 500: the row will not heal by retrying; it can still be deleted (remove).
+      throw new HttpError(
+        "conflict",
+        `${STREAM_CONFIG_UNREADABLE}: the stream's stored configuration cannot be read; delete it and create it again`,
+      );
+    }
+    return stream;
+  }
+
+  /** The org's stream, or STREAM_CONFIG_UNREADABLE for one of its rows that cannot be read; else 404 as stream(). */
+  private async ownStream(streamId: unknown): Promise<StreamRecord | typeof STREAM_CONFIG_UNREADABLE> {
     if (typeof streamId !== "string" || streamId === "") throw new HttpError("invalid_body", "stream_id: required");
-    const stream = await findStream(this.env.DB, streamId);
+    let stream: StreamRecord | undefined;
+    try {
+      stream = await findStream(this.env.DB, streamId);
+    } catch (error) {
+      if (!(error instanceof UnreadableStreamError)) throw error;
+      console.error(error.message);
+      if (error.orgId !== this.orgId) throw new HttpError("not_found", "no such stream");
+      return STREAM_CONFIG_UNREADABLE;
+    }
     if (!stream || stream.orgId !== this.orgId) throw new HttpError("not_found", "no such stream");
     return stream;
   }
@@ -111,10 +134,12 @@ export class StreamOperations {
 
   /** SSF 1.0 §8.1.1.5. */
   async remove(streamId: string | undefined): Promise<void> {
-    const stream = await this.stream(streamId);
-    await deleteStream(this.env.DB, stream.streamId);
+    // A stream whose row cannot be read is still the org's to delete: the way out of that state.
+    const stream = await this.ownStream(streamId);
+    const id = stream === STREAM_CONFIG_UNREADABLE ? (streamId as string) : stream.streamId;
+    await deleteStream(this.env.DB, id);
     await this.tellTransmitter(async (t) => {
-      await t.dropStream(stream.streamId);
+      await t.dropStream(id);
       await t.stop(this.orgId);
     });
   }

@@ -33,14 +33,45 @@ export type StreamSettings = Pick<
 
 type Row = typeof ssfStream.$inferSelect;
 
+/** Logged, and answered for a stream whose stored configuration cannot be read. */
+export const STREAM_CONFIG_UNREADABLE = "ERR_STREAM_CONFIG_UNREADABLE";
+
+/**
+ * A stream row whose list columns are not JSON lists of strings (damaged, or
+ * written around the API): the stream's own failure, never its org's.
+ */
+export class UnreadableStreamError extends Error {
+  constructor(
+    readonly streamId: string,
+    readonly orgId: string,
+    column: string,
+  ) {
+    super(`${STREAM_CONFIG_UNREADABLE}: stream ${streamId}: ${column} is not a JSON list of strings`);
+    this.name = "UnreadableStreamError";
+  }
+}
+
+function stringList(row: Row, column: "audience" | "eventsRequested" | "eventsDelivered"): string[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(row[column]);
+  } catch {
+    throw new UnreadableStreamError(row.streamId, row.orgId, column);
+  }
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+    throw new UnreadableStreamError(row.streamId, row.orgId, column);
+  }
+  return value;
+}
+
 function fromRow(row: Row): StreamRecord {
   return {
     streamId: row.streamId,
     orgId: row.orgId,
     createdBy: row.createdBy,
-    audience: JSON.parse(row.audience) as string[],
-    eventsRequested: JSON.parse(row.eventsRequested) as string[],
-    eventsDelivered: JSON.parse(row.eventsDelivered) as string[],
+    audience: stringList(row, "audience"),
+    eventsRequested: stringList(row, "eventsRequested"),
+    eventsDelivered: stringList(row, "eventsDelivered"),
     method: row.deliveryMethod,
     endpointUrl: row.endpointUrl,
     authorizationSealed: row.authorizationSealed,
@@ -116,15 +147,29 @@ export async function foreignClientAudience(
   return row?.client_id;
 }
 
+/** The stream, if any; UnreadableStreamError for one whose stored configuration cannot be read. */
 export async function findStream(db: D1Database, streamId: string): Promise<StreamRecord | undefined> {
   if (!/^ssf_[A-Za-z0-9_-]{22}$/.test(streamId)) return undefined;
   const row = await drizzle(db).select().from(ssfStream).where(eq(ssfStream.streamId, streamId)).get();
   return row ? fromRow(row) : undefined;
 }
 
+/**
+ * The org's streams that can be read. A damaged row is logged and left out, so
+ * it stops only its own stream: thrown, it broke every stream's feed in the org.
+ */
 export async function listStreams(db: D1Database, orgId: string): Promise<StreamRecord[]> {
   const rows = await drizzle(db).select().from(ssfStream).where(eq(ssfStream.orgId, orgId)).all();
-  return rows.map(fromRow);
+  const streams: StreamRecord[] = [];
+  for (const row of rows) {
+    try {
+      streams.push(fromRow(row));
+    } catch (error) {
+      if (!(error instanceof UnreadableStreamError)) throw error;
+      console.error(error.message);
+    }
+  }
+  return streams;
 }
 
 /** The streams of an org that still take events (enabled or paused), with their excluded subjects. */
