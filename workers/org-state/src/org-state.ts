@@ -13,8 +13,8 @@ import {
   type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
-import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 import { RevocationLog } from "./revocation-log.ts";
+import { cutOffKeys, isListed } from "./live-entries.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
 import { assertRevocableClaims } from "./revocable-claims.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
@@ -350,25 +350,9 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
 
 /** A module function, not a method: nothing outside the object may call it with its own `now`. */
 function matchesLiveEntry(sql: SqlStorage, claims: RevocableClaims, now: number): boolean {
-  const keys: [RevocationKind, string, number][] = [
-    ["jti", claims.jti, 0],
-    ["subject", claims.sub, claims.iat],
-    ["org", claims.org_id, claims.iat],
-    ...tokenClients(claims).map((client): [RevocationKind, string, number] => ["client", client, claims.iat]),
-  ];
+  const keys = cutOffKeys(claims);
   if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
   if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
   for (const grant of claims.grant_chain ?? []) keys.push(["grant", grant, 0]);
-  return keys.some(
-    ([kind, value, issuedAt]) =>
-      sql
-        .exec(
-          "SELECT 1 FROM revocation WHERE kind = ? AND value = ? AND expires_at > ? AND revoked_at >= ? LIMIT 1",
-          kind,
-          value,
-          now,
-          issuedAt,
-        )
-        .toArray().length > 0,
-  );
+  return keys.some((key) => isListed(sql, key, now));
 }

@@ -1,13 +1,12 @@
 import {
   MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT,
   MAX_LIVE_REVOCATIONS_PER_ORG,
-  type RevocationKind,
   type RevocationLogEvent,
   type TokenRevocation,
   type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
-import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
+import { cutOffKeys, isListed } from "./live-entries.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
 /**
@@ -155,22 +154,5 @@ function upsertJti(sql: SqlStorage, revocation: TokenRevocation, now: number, ex
  * `iat`, so nothing proves they outlive this token.
  */
 function alreadyRefused(sql: SqlStorage, revocation: TokenRevocation, now: number): boolean {
-  const { claims } = revocation;
-  const cutOffs: [RevocationKind, string, number][] = [
-    ["jti", claims.jti, 0],
-    ["subject", claims.sub, claims.iat],
-    ["org", claims.org_id, claims.iat],
-    ...tokenClients(claims).map((client): [RevocationKind, string, number] => ["client", client, claims.iat]),
-  ];
-  const listed = (kind: RevocationKind, value: string, issuedAt: number) =>
-    sql
-      .exec(
-        "SELECT 1 FROM revocation WHERE kind = ? AND value = ? AND expires_at > ? AND revoked_at >= ? LIMIT 1",
-        kind,
-        value,
-        now,
-        issuedAt,
-      )
-      .toArray().length > 0;
-  return cutOffs.some(([kind, value, issuedAt]) => listed(kind, value, issuedAt));
+  return cutOffKeys(revocation.claims).some((key) => isListed(sql, key, now));
 }
