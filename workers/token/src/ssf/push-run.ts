@@ -28,6 +28,11 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
   const transport = pushTransport(env);
   const blocked = new Set<string>();
   const streams = new Map<string, Awaited<ReturnType<typeof findStream>>>();
+  // A failed push waits with backoff, and so does every later SET of its stream this run.
+  const waitWith = (row: (typeof rows)[number], error: string) => {
+    outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), error);
+    blocked.add(row.stream_id);
+  };
   for (const row of rows) {
     if (blocked.has(row.stream_id)) continue;
     if (!streams.has(row.stream_id)) {
@@ -37,13 +42,7 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
         if (!(error instanceof UnreadableStreamError)) throw error;
         // A damaged row waits as this stream's failure (its status says so), never the run's.
         console.error(error.message);
-        outbox.retryLater(
-          row.stream_id,
-          row.jti,
-          Date.now() + pushBackoffMs(row.attempts + 1),
-          STREAM_CONFIG_UNREADABLE,
-        );
-        blocked.add(row.stream_id);
+        waitWith(row, STREAM_CONFIG_UNREADABLE);
         continue;
       }
     }
@@ -66,8 +65,7 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
     // Checked when set (ssf/stream-settings.ts); again here, so a row stored before that check, or
     // written around the API, never carries the receiver's Authorization to an internal address.
     if (outboundUrlProblem(stream.endpointUrl, issuer) !== undefined) {
-      outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), OUTBOUND_URL_FORBIDDEN);
-      blocked.add(row.stream_id);
+      waitWith(row, OUTBOUND_URL_FORBIDDEN);
       continue;
     }
     let authorization: string | undefined;
@@ -79,13 +77,7 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
       // A stored value that does not unseal (damaged, or written around the API) is this stream's
       // failure, never the run's: thrown, it held every later SET of the org and left the row due at once.
       console.error("ssf push authorization unreadable", row.stream_id, error);
-      outbox.retryLater(
-        row.stream_id,
-        row.jti,
-        Date.now() + pushBackoffMs(row.attempts + 1),
-        PUSH_AUTHORIZATION_UNREADABLE,
-      );
-      blocked.add(row.stream_id);
+      waitWith(row, PUSH_AUTHORIZATION_UNREADABLE);
       continue;
     }
     const outcome = await pushSet(transport, stream.endpointUrl, authorization, row.set_jwt);
@@ -95,8 +87,7 @@ export async function runDuePushes(env: TokenEnv, outbox: Outbox): Promise<void>
       console.warn("ssf push rejected by the receiver", row.stream_id, row.jti, outcome.err);
       outbox.remove(row.stream_id, row.jti);
     } else {
-      outbox.retryLater(row.stream_id, row.jti, Date.now() + pushBackoffMs(row.attempts + 1), outcome.error);
-      blocked.add(row.stream_id);
+      waitWith(row, outcome.error);
     }
   }
 }
