@@ -87,6 +87,21 @@ export async function startSession(userId: string) {
   return (await getAuth(env).$context).internalAdapter.createSession(userId);
 }
 
+/**
+ * A password of the person's own, as an account has that its owner made
+ * before a directory adopted it: only such an account takes a reset
+ * (sso/managed-password.ts; a directory's own people sign in through SSO).
+ */
+export async function ownPassword(userId: string, password: string) {
+  const context = await getAuth(env).$context;
+  await context.internalAdapter.linkAccount({
+    userId,
+    providerId: "credential",
+    accountId: userId,
+    password: await context.password.hash(password),
+  });
+}
+
 /** RFC 7644 §3.12's error body, exactly. */
 export function scimError(status: number, scimType: string | undefined, detail: string) {
   return {

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { apiTo, formTo, tokenFromMail, VERIFYING } from "./email-helpers.ts";
 import {
+  ownPassword,
   PATCH_SCHEMA,
   provision,
   SCIM_DOMAIN,
@@ -63,8 +64,10 @@ describe("SCIM and the org's verified domains", { timeout: 60_000 }, () => {
   it("PUT and PATCH cannot move a person's address out of them: the adopted account stays its owner's", async () => {
     const { token } = await scimOrg();
     const person = await provision(token);
-    // Its owner takes the account up with a reset (the address, in the org's
-    // verified domain, is stored confirmed: scim/user-store.ts).
+    // An account with a password of its owner's own, which takes a reset (the
+    // address, in the org's verified domain, is stored confirmed:
+    // scim/user-store.ts); a directory's own people get none (sso/managed-password.ts).
+    await ownPassword(person.id, "an earlier passphrase of theirs");
     await formTo(VERIFYING, "/forgot-password", { email: person.userName });
     const reset = await tokenFromMail(person.userName, "reset-password", VERIFYING);
     expect((await formTo(VERIFYING, "/reset-password", { token: reset, password: PASSWORD })).status).toBe(200);
@@ -98,6 +101,7 @@ describe("SCIM and the org's verified domains", { timeout: 60_000 }, () => {
   it("PUT and PATCH cannot move an address outside them into them: the person's own account stays theirs", async () => {
     const { token } = await scimOrg();
     const person = await provision(token);
+    await ownPassword(person.id, "an earlier passphrase of theirs");
     await formTo(VERIFYING, "/forgot-password", { email: person.userName });
     const reset = await tokenFromMail(person.userName, "reset-password", VERIFYING);
     expect((await formTo(VERIFYING, "/reset-password", { token: reset, password: PASSWORD })).status).toBe(200);

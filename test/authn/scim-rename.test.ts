@@ -8,7 +8,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { formTo, tokenFromMail, VERIFYING } from "./email-helpers.ts";
-import { PATCH_SCHEMA, provision, SCIM_DOMAIN, scim, scimOrg, startSession, USER_SCHEMA } from "./scim-helpers.ts";
+import {
+  ownPassword,
+  PATCH_SCHEMA,
+  provision,
+  SCIM_DOMAIN,
+  scim,
+  scimOrg,
+  startSession,
+  USER_SCHEMA,
+} from "./scim-helpers.ts";
 import { landing, registerIdp, signInThroughIdp } from "./sso-idp.ts";
 
 const PASSWORD = "the person's own long passphrase";
@@ -39,6 +48,8 @@ describe("SCIM renames inside the org's verified domains", { timeout: 60_000 }, 
     const { token } = await scimOrg();
     const person = await provision(token);
     await ownPasskey(person.id);
+    // A password of their own, so the reset below is theirs to make (sso/managed-password.ts).
+    await ownPassword(person.id, "an earlier passphrase of theirs");
     await startSession(person.id);
 
     const renamed = `renamed-${crypto.randomUUID()}@${SCIM_DOMAIN}`;
