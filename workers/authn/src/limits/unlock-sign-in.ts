@@ -7,69 +7,22 @@
  * BETTER_AUTH_SECRET: nothing is stored, and it proves only that its holder
  * reads that mailbox, which is what the owner can and a guesser cannot.
  */
+import { signExpiring, verifyExpiring } from "../security/expiring-mac.ts";
+
 const DERIVATION_LABEL = "mono-auth sign-in unlock v1";
 export const UNLOCK_LINK_TTL_SECONDS = 30 * 60;
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function unlockKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = (async () => {
-      const encoder = new TextEncoder();
-      const root = await crypto.subtle.importKey(
-        "raw",
-        encoder.encode(secret),
-        { name: "HMAC", hash: "SHA-256" },
-        false,
-        ["sign"],
-      );
-      const derived = await crypto.subtle.sign("HMAC", root, encoder.encode(DERIVATION_LABEL));
-      return crypto.subtle.importKey("raw", derived, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    })();
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-function base64url(bytes: ArrayBuffer): string {
-  let binary = "";
-  for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
-}
-
-function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  try {
-    const binary = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-  } catch {
-    // Not base64 (e.g. a length no encoding produces).
-    return undefined;
-  }
-}
-
 export async function createUnlockToken(secret: string, accountHash: string, now = Date.now()): Promise<string> {
-  const payload = `${Math.floor(now / 1000) + UNLOCK_LINK_TTL_SECONDS}.${accountHash}`;
-  const mac = await crypto.subtle.sign("HMAC", await unlockKey(secret), new TextEncoder().encode(payload));
-  return `${payload}.${base64url(mac)}`;
+  const { exp, mac } = await signExpiring(secret, DERIVATION_LABEL, accountHash, UNLOCK_LINK_TTL_SECONDS, now);
+  return `${exp}.${accountHash}.${mac}`;
 }
 
 /** The account hash the token unlocks, or undefined for a forged, altered or expired one. */
 export async function verifyUnlockToken(secret: string, token: string, now = Date.now()): Promise<string | undefined> {
   const parts = token.split(".");
   if (parts.length !== 3) return undefined;
-  const [expText, accountHash, macText] = parts as [string, string, string];
-  const mac = fromBase64url(macText);
-  if (!/^\d{1,12}$/.test(expText) || !mac) return undefined;
-  const valid = await crypto.subtle.verify(
-    "HMAC",
-    await unlockKey(secret),
-    mac,
-    new TextEncoder().encode(`${expText}.${accountHash}`),
-  );
-  if (!valid || Number(expText) * 1000 <= now) return undefined;
-  return accountHash;
+  const [exp, accountHash, mac] = parts as [string, string, string];
+  return (await verifyExpiring(secret, DERIVATION_LABEL, accountHash, exp, mac, now)) ? accountHash : undefined;
 }
 
 /**

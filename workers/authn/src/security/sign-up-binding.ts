@@ -26,6 +26,7 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { account } from "../../../../shared/db/schema.ts";
+import { signExpiring, verifyExpiring } from "./expiring-mac.ts";
 
 /** How long the signing-up browser confirms with a click alone; after it, the page asks for the password. */
 export const SIGN_UP_BINDING_TTL_SECONDS = 60 * 60;
@@ -36,7 +37,8 @@ export const EMAIL_VERIFICATION_PASSWORD_REQUIRED = "EMAIL_VERIFICATION_PASSWORD
 const SIGN_UP = "/sign-up/email";
 /** Better Auth's own provider id for the email-and-password account. */
 const CREDENTIAL_PROVIDER = "credential";
-const encoder = new TextEncoder();
+/** The binding MAC's own key (security/expiring-mac.ts), apart from every other use of BETTER_AUTH_SECRET. */
+const PURPOSE = "mono-auth sign-up binding v1";
 
 type BindingConfig = { issuer: string; betterAuthSecret: string };
 
@@ -45,32 +47,10 @@ export function signUpBindingCookieName(config: { issuer: string }): string {
   return config.issuer.startsWith("https://") ? "__Host-mono.sign_up_binding" : "mono.sign_up_binding";
 }
 
-function base64url(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-}
-
-async function mac(secret: string, userId: string, exp: number): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  // A purpose label keeps this MAC from standing in for any other keyed hash of the same secret.
-  return base64url(await crypto.subtle.sign("HMAC", key, encoder.encode(`sign-up-binding\0${userId}\0${exp}`)));
-}
-
 /** `<exp>.<mac>`: the binding of one account id until exp (seconds). */
 export async function signUpBinding(secret: string, userId: string, now = Date.now()): Promise<string> {
-  const exp = Math.floor(now / 1000) + SIGN_UP_BINDING_TTL_SECONDS;
-  return `${exp}.${await mac(secret, userId, exp)}`;
-}
-
-function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  const { exp, mac } = await signExpiring(secret, PURPOSE, userId, SIGN_UP_BINDING_TTL_SECONDS, now);
+  return `${exp}.${mac}`;
 }
 
 /** Whether the Cookie header carries a live binding for exactly this account. */
@@ -83,10 +63,8 @@ export async function boundToAccount(
   const prefix = `${signUpBindingCookieName(config)}=`;
   for (const pair of (cookieHeader ?? "").split(/;\s*/)) {
     if (!pair.startsWith(prefix)) continue;
-    const [expText = "", given = ""] = pair.slice(prefix.length).split(".");
-    const exp = Number(expText);
-    if (!Number.isSafeInteger(exp) || exp * 1000 <= now) continue;
-    if (constantTimeEqual(given, await mac(config.betterAuthSecret, userId, exp))) return true;
+    const [exp = "", mac = ""] = pair.slice(prefix.length).split(".");
+    if (await verifyExpiring(config.betterAuthSecret, PURPOSE, userId, exp, mac, now)) return true;
   }
   return false;
 }
