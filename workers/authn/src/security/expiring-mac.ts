@@ -8,7 +8,8 @@
 const keys = new Map<string, Promise<CryptoKey>>();
 const encoder = new TextEncoder();
 
-function purposeKey(secret: string, purpose: string): Promise<CryptoKey> {
+/** An HMAC-SHA-256 key for one purpose alone: HMAC(secret, purpose), cached per isolate. */
+export function purposeKey(secret: string, purpose: string): Promise<CryptoKey> {
   const cacheKey = `${purpose}\0${secret}`;
   let key = keys.get(cacheKey);
   if (!key) {
@@ -28,7 +29,7 @@ function purposeKey(secret: string, purpose: string): Promise<CryptoKey> {
   return key;
 }
 
-function base64url(bytes: ArrayBuffer): string {
+export function base64url(bytes: ArrayBuffer): string {
   let binary = "";
   for (const byte of new Uint8Array(bytes)) binary += String.fromCharCode(byte);
   return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
