@@ -45,13 +45,10 @@ describe("gateway: a decision over its cost budget", () => {
 
   it("is refused 403 access_denied cost_limit_exceeded with its decision id, and audited with the rule it stopped in", async () => {
     const path = `${ENDPOINT.documents}/${"a".repeat(POLICY_LIMITS.inputStringLength - ENDPOINT.documents.length - 1)}`;
-    const started = Date.now();
     const response = await documents(path);
-    const elapsed = Date.now() - started;
     expect(response.status).toBe(403);
     const body = (await response.json()) as { error: string; error_description: string; decision_id: string };
     expect(body).toMatchObject({ error: "access_denied", error_description: "cost_limit_exceeded" });
-    expect(elapsed).toBeLessThan(1000);
     await expect
       .poll(async () => {
         const row = await env.AUDIT_DB.prepare("SELECT outcome, detail FROM audit_event WHERE id = ?")

@@ -129,14 +129,12 @@ describe("the runtime budget", () => {
     ],
   });
 
-  it("stops a decision whose rules add up on a long path: cost_limit_exceeded, quickly, naming the rule it stopped in", () => {
-    const started = performance.now();
+  it("stops a decision whose rules add up on a long path: cost_limit_exceeded, naming the rule it stopped in", () => {
     const decision = decide(costly, request(LONG_PATH));
-    const elapsed = performance.now() - started;
     expect(decision).toMatchObject({ effect: "deny", reason: "cost_limit_exceeded", matched: [] });
     expect(decision.errored).toHaveLength(1);
-    // Evaluated in full, the thousand rules count 262 million code points (seconds); the budget stops at one million units.
-    expect(elapsed).toBeLessThan(250);
+    // Evaluated in full, the thousand rules count 262 million code points (seconds); the reason says the
+    // meter stopped it at one million units (no wall-clock assertion: the suite measures no time).
   });
 
   it("decides the same policy on an ordinary path as always", () => {
