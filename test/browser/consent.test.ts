@@ -69,11 +69,11 @@ it("shows the consent page for an OAuth client and, once allowed, returns a code
   }
   await page.goto(authorize.href);
   await page.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
-  await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-    "Allow Reports Dashboard to access your account?",
-  );
-  await expect(page.getByTestId("consent-client-id").textContent()).resolves.toBe(client.client_id);
-  await expect(page.getByTestId("consent-org").textContent()).resolves.toBe("Ada Lovelace's organization");
+  await expect
+    .poll(() => page.getByRole("heading", { level: 1 }).textContent())
+    .toBe("Allow Reports Dashboard to access your account?");
+  await expect.poll(() => page.getByTestId("consent-client-id").textContent()).toBe(client.client_id);
+  await expect.poll(() => page.getByTestId("consent-org").textContent()).toBe("Ada Lovelace's organization");
   const scopes = await page.getByTestId("consent-scopes").locator("li code").allTextContents();
   expect(scopes).toEqual(["openid", "profile", "email", "offline_access", "documents:read"]);
   await page.screenshot({ path: `${ARTIFACTS}/consent.png`, fullPage: true });
@@ -144,9 +144,9 @@ it("a signed-out person is sent to sign in and, once signed in, comes straight b
   await fresh.getByLabel("Password").fill("a long enough passphrase");
   await fresh.getByRole("button", { name: "Sign in", exact: true }).click();
   await fresh.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
-  await expect(fresh.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-    "Allow Calendar Sync to access your account?",
-  );
+  await expect
+    .poll(() => fresh.getByRole("heading", { level: 1 }).textContent())
+    .toBe("Allow Calendar Sync to access your account?");
   await fresh.screenshot({ path: `${ARTIFACTS}/consent-after-sign-in.png` });
   await fresh.getByTestId("consent-deny").click();
   await fresh.waitForURL(`${REDIRECT_URI}?**`);

@@ -52,6 +52,7 @@ describe("console: saved connections", () => {
     await page.waitForURL(`${system.origin}${ENDPOINT.app}`);
     await page.goto(`${system.origin}${ENDPOINT.console}`);
     await page.getByTestId("org-row").getByRole("link").click();
+    await page.waitForURL(/\/console\/orgs\/[^/]+$/);
     const orgUrl = page.url();
 
     // An agent client of the org, to bind later.
@@ -62,8 +63,8 @@ describe("console: saved connections", () => {
     expect(agentId).not.toBe("");
 
     await page.getByRole("link", { name: "Saved connections" }).click();
-    expect(page.url()).toBe(`${orgUrl}/vault`);
-    await expect(page.getByTestId("vault-provider-row").count()).resolves.toBe(0);
+    await page.waitForURL(`${orgUrl}/vault`);
+    await expect.poll(() => page.getByTestId("vault-provider-row").count()).toBe(0);
     await page.getByLabel("Provider name").fill("upstream");
     await page.getByLabel("Authorization endpoint").fill(`${provider.origin}/authorize`);
     await page.getByLabel("Token endpoint").fill(`${provider.origin}/token`);
@@ -72,13 +73,13 @@ describe("console: saved connections", () => {
     await page.getByLabel("Scopes").fill("read");
     await page.getByLabel("Resource (what it serves)").fill(CRM_UPSTREAM);
     await page.getByRole("button", { name: "Add provider" }).click();
-    await expect(page.getByTestId("notice").textContent()).resolves.toBe(
-      `Added provider upstream for ${CRM_UPSTREAM}.`,
-    );
+    await expect
+      .poll(() => page.getByTestId("notice").textContent())
+      .toBe(`Added provider upstream for ${CRM_UPSTREAM}.`);
     const row = page.getByTestId("vault-provider-row");
-    await expect(row.count()).resolves.toBe(1);
-    await expect(row.textContent()).resolves.toContain("vault-test-client");
-    await expect(row.textContent()).resolves.toContain("set");
+    await expect.poll(() => row.count()).toBe(1);
+    await expect.poll(() => row.textContent()).toContain("vault-test-client");
+    await expect.poll(() => row.textContent()).toContain("set");
     expect(await page.content()).not.toContain(CLIENT_SECRET);
     await shot(page, "vault-provider");
 
@@ -89,11 +90,13 @@ describe("console: saved connections", () => {
     await page.getByLabel("Tools (name or name:sensitive)").fill("find_customer");
     await page.getByLabel("Saved connection (vault provider, optional)").fill("upstream");
     await page.getByRole("button", { name: "Register server" }).click();
-    await expect(page.getByTestId("notice").textContent()).resolves.toContain("/mcp/crm");
+    await expect.poll(() => page.getByTestId("notice").textContent()).toContain("/mcp/crm");
     // Stored as the provider's id (vpr_…), resolved from the name in the org.
-    await expect(
-      page.getByTestId("mcp-server-row").filter({ hasText: "find_customer" }).locator("code").last().textContent(),
-    ).resolves.toMatch(/^vpr_[0-9a-f]{32}$/);
+    await expect
+      .poll(() =>
+        page.getByTestId("mcp-server-row").filter({ hasText: "find_customer" }).locator("code").last().textContent(),
+      )
+      .toMatch(/^vpr_[0-9a-f]{32}$/);
     await page.goto(`${orgUrl}/vault`);
 
     // The org's connect flow: a link to the provider (PKCE S256), which approves and sends the browser to our callback.
@@ -104,12 +107,12 @@ describe("console: saved connections", () => {
     expect(authorization.searchParams.get("redirect_uri")).toBe(`${system.origin}${VAULT_PATH.callback}`);
     await page.getByTestId("connect-link").click();
     await page.waitForURL((url) => url.pathname === VAULT_PATH.callback);
-    await expect(page.locator("body").textContent()).resolves.toContain('"connected":true');
+    await expect.poll(() => page.locator("body").textContent()).toContain('"connected":true');
 
     // Metadata only: owner, provider, scopes, expiry; never a token.
     await page.goto(`${orgUrl}/vault`);
     const connection = page.getByTestId("vault-connection-row");
-    await expect(connection.count()).resolves.toBe(1);
+    await expect.poll(() => connection.count()).toBe(1);
     const text = (await connection.textContent()) ?? "";
     expect(text).toContain("the organization");
     expect(text).toContain("upstream");
@@ -118,22 +121,22 @@ describe("console: saved connections", () => {
 
     await connection.getByLabel("Agent client id").fill(agentId);
     await connection.getByRole("button", { name: "Bind", exact: true }).click();
-    await expect(page.getByTestId("notice").textContent()).resolves.toBe(`Agent ${agentId} may use the connection.`);
-    await expect(page.getByTestId("vault-connection-row").textContent()).resolves.toContain(agentId);
+    await expect.poll(() => page.getByTestId("notice").textContent()).toBe(`Agent ${agentId} may use the connection.`);
+    await expect.poll(() => page.getByTestId("vault-connection-row").textContent()).toContain(agentId);
     await shot(page, "vault-connections");
 
     // A client that is not the org's is refused with the admin API's code.
     await page.getByTestId("vault-connection-row").getByLabel("Agent client id").fill("no-such-client");
     await page.getByTestId("vault-connection-row").getByRole("button", { name: "Bind", exact: true }).click();
-    await expect(page.getByTestId("problem").textContent()).resolves.toContain("(not_found)");
+    await expect.poll(() => page.getByTestId("problem").textContent()).toContain("(not_found)");
 
     await page.getByTestId("vault-connection-row").getByRole("button", { name: "Unbind" }).click();
-    await expect(page.getByTestId("notice").textContent()).resolves.toBe(
-      `Agent ${agentId} no longer uses the connection.`,
-    );
+    await expect
+      .poll(() => page.getByTestId("notice").textContent())
+      .toBe(`Agent ${agentId} no longer uses the connection.`);
     await page.getByTestId("vault-connection-row").getByRole("button", { name: "Delete" }).click();
-    await expect(page.getByTestId("notice").textContent()).resolves.toBe("Saved connection deleted.");
-    await expect(page.getByTestId("vault-connection-row").count()).resolves.toBe(0);
+    await expect.poll(() => page.getByTestId("notice").textContent()).toBe("Saved connection deleted.");
+    await expect.poll(() => page.getByTestId("vault-connection-row").count()).toBe(0);
     await page.context().close();
   });
 });

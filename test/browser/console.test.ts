@@ -90,9 +90,10 @@ describe("console", () => {
   it("an org owner sees their org only, creates a client and sees its secret once", async () => {
     ({ page: owner } = await signUp("Ada"));
     await owner.goto(`${system.origin}${ENDPOINT.console}`);
-    await expect(owner.getByTestId("console-who").textContent()).resolves.toContain("organization admin");
-    await expect(owner.getByTestId("org-row").count()).resolves.toBe(1);
+    await expect.poll(() => owner.getByTestId("console-who").textContent()).toContain("organization admin");
+    await expect.poll(() => owner.getByTestId("org-row").count()).toBe(1);
     await owner.getByTestId("org-row").getByRole("link").click();
+    await owner.waitForURL(/\/console\/orgs\/[^/]+$/);
     orgUrl = owner.url();
     expect(new URL(orgUrl).pathname).toMatch(/^\/console\/orgs\/[^/]+$/);
 
@@ -103,14 +104,14 @@ describe("console", () => {
     await shot(owner, "client-created");
     // Shown once: the org page, loaded again, has the client but not its secret.
     await owner.goto(orgUrl);
-    await expect(owner.getByTestId("client-row").count()).resolves.toBe(1);
+    await expect.poll(() => owner.getByTestId("client-row").count()).toBe(1);
     expect(await owner.content()).not.toContain(secret);
 
     await owner.getByRole("button", { name: "Rotate secret" }).click();
     const rotated = (await owner.getByTestId("client-secret").textContent()) ?? "";
     expect(rotated).not.toBe(secret);
     await owner.getByRole("button", { name: "Disable" }).click();
-    await expect(owner.getByTestId("client-status").textContent()).resolves.toBe("disabled");
+    await expect.poll(() => owner.getByTestId("client-status").textContent()).toBe("disabled");
 
     await owner.getByRole("button", { name: "Create invite" }).click();
     const unbound = (await owner.getByTestId("invite").textContent()) ?? "";
@@ -120,63 +121,63 @@ describe("console", () => {
     await owner.getByRole("button", { name: "Create invite" }).click();
     const bound = (await owner.getByTestId("invite").textContent()) ?? "";
     expect(decodeJwt(bound).dpop_bound_access_tokens).toBe(true);
-    await expect(owner.getByTestId("member-row").count()).resolves.toBe(1);
+    await expect.poll(() => owner.getByTestId("member-row").count()).toBe(1);
     await shot(owner, "org");
   });
 
   it("registers an MCP server and shows the org's access requests and grants", async () => {
     await owner.goto(`${orgUrl}/mcp`);
     // The built-in demo server is every org's.
-    await expect(owner.getByTestId("mcp-server-row").first().textContent()).resolves.toContain("demo");
+    await expect.poll(() => owner.getByTestId("mcp-server-row").first().textContent()).toContain("demo");
     await owner.getByLabel("Server name").fill("notes");
     await owner.getByLabel("Upstream URL").fill("https://notes.example.com/mcp");
     await owner.getByLabel("Tools (name or name:sensitive)").fill("read_notes purge_notes:sensitive");
     await owner.getByRole("button", { name: "Register server" }).click();
-    await expect(owner.getByTestId("notice").textContent()).resolves.toContain("/mcp/notes");
-    await expect(owner.getByTestId("mcp-server-row").allTextContents()).resolves.toContainEqual(
-      expect.stringContaining("purge_notes (sensitive)"),
-    );
-    await expect(owner.getByTestId("access-requests").isVisible()).resolves.toBe(true);
-    await expect(owner.getByTestId("mcp-grants").isVisible()).resolves.toBe(true);
+    await expect.poll(() => owner.getByTestId("notice").textContent()).toContain("/mcp/notes");
+    await expect
+      .poll(() => owner.getByTestId("mcp-server-row").allTextContents())
+      .toContainEqual(expect.stringContaining("purge_notes (sensitive)"));
+    await expect.poll(() => owner.getByTestId("access-requests").isVisible()).toBe(true);
+    await expect.poll(() => owner.getByTestId("mcp-grants").isVisible()).toBe(true);
     await shot(owner, "mcp");
   });
 
   it("validates, saves, publishes and rolls back a policy", async () => {
     await owner.goto(`${orgUrl}/policies`);
-    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("the default policy");
+    await expect.poll(() => owner.getByTestId("current-version").textContent()).toBe("the default policy");
     const editor = owner.getByLabel("Policy document (JSON)");
     await editor.fill('{"rules": "not a list"}');
     await owner.getByRole("button", { name: "Validate" }).click();
-    await expect(owner.getByTestId("problem").textContent()).resolves.toContain("invalid_body");
+    await expect.poll(() => owner.getByTestId("problem").textContent()).toContain("invalid_body");
     // A policy with the test that shows what it decides: save it twice, publish both in turn, roll back.
     for (let i = 0; i < 2; i++) {
       const document = i === 0 ? POLICY : { ...POLICY, rules: [{ description: "members read", ...POLICY.rules[0] }] };
       await owner.getByLabel("Policy document (JSON)").fill(JSON.stringify(document));
       await owner.getByLabel("Test cases (JSON array; publishing runs them)").fill(JSON.stringify(POLICY_TESTS));
       await owner.getByRole("button", { name: "Validate" }).click();
-      await expect(owner.getByTestId("notice").textContent()).resolves.toBe("Valid: 1 rule(s), 1 test(s).");
+      await expect.poll(() => owner.getByTestId("notice").textContent()).toBe("Valid: 1 rule(s), 1 test(s).");
       await owner.getByRole("button", { name: "Save as a draft" }).click();
-      await expect(owner.getByTestId("notice").textContent()).resolves.toBe(`Saved as draft version ${i + 1}.`);
+      await expect.poll(() => owner.getByTestId("notice").textContent()).toBe(`Saved as draft version ${i + 1}.`);
     }
     await owner.getByRole("button", { name: "Publish" }).last().click();
-    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
+    await expect.poll(() => owner.getByTestId("current-version").textContent()).toBe("version 1");
     await owner.getByRole("button", { name: "Publish" }).click();
-    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 2");
+    await expect.poll(() => owner.getByTestId("current-version").textContent()).toBe("version 2");
     // Each version's own tests run on request.
     await owner.getByRole("button", { name: "Test" }).first().click();
-    await expect(owner.getByTestId("notice").textContent()).resolves.toBe("Version 2: 1 of 1 test(s) passed.");
+    await expect.poll(() => owner.getByTestId("notice").textContent()).toBe("Version 2: 1 of 1 test(s) passed.");
     // What the current policy decides for a request.
     await owner.getByRole("button", { name: "What if" }).click();
-    await expect(owner.getByTestId("what-if-decision").textContent()).resolves.toContain('"effect": "allow"');
+    await expect.poll(() => owner.getByTestId("what-if-decision").textContent()).toContain('"effect": "allow"');
     // A rollback shows what it changes first: version 2's description goes.
     await owner.getByTestId("rollback-link").click();
-    await expect(owner.locator('[data-kind="removed"]').allTextContents()).resolves.toEqual([
-      expect.stringContaining('"description": "members read"'),
-    ]);
-    await expect(owner.locator('[data-kind="added"]').count()).resolves.toBe(0);
+    await expect
+      .poll(() => owner.locator('[data-kind="removed"]').allTextContents())
+      .toEqual([expect.stringContaining('"description": "members read"')]);
+    await expect.poll(() => owner.locator('[data-kind="added"]').count()).toBe(0);
     await shot(owner, "rollback-diff");
     await owner.getByRole("button", { name: "Roll back" }).click();
-    await expect(owner.getByTestId("current-version").textContent()).resolves.toBe("version 1");
+    await expect.poll(() => owner.getByTestId("current-version").textContent()).toBe("version 1");
     await shot(owner, "policies");
   });
 
@@ -185,8 +186,8 @@ describe("console", () => {
     await owner.getByLabel("Kind").selectOption("subject");
     await owner.getByLabel("Value").fill("user-to-cut-off");
     await owner.getByRole("button", { name: "Revoke" }).click();
-    await expect(owner.getByTestId("notice").textContent()).resolves.toMatch(/^Revoked \(seq \d+\)\.$/);
-    await expect(owner.getByTestId("revocation-row").first().textContent()).resolves.toContain("user-to-cut-off");
+    await expect.poll(() => owner.getByTestId("notice").textContent()).toMatch(/^Revoked \(seq \d+\)\.$/);
+    await expect.poll(() => owner.getByTestId("revocation-row").first().textContent()).toContain("user-to-cut-off");
 
     // A second tab revokes; the first one, left open, shows it without a reload.
     await owner.waitForSelector('[data-testid="live-status"][data-state="live"]');
@@ -197,7 +198,7 @@ describe("console", () => {
     await other.getByLabel("Value").fill("jti-seen-live");
     await other.getByRole("button", { name: "Revoke" }).click();
     await expect.poll(() => owner.getByTestId("revocation-row").count()).toBe(before + 1);
-    await expect(owner.getByTestId("revocation-row").first().textContent()).resolves.toContain("jti-seen-live");
+    await expect.poll(() => owner.getByTestId("revocation-row").first().textContent()).toContain("jti-seen-live");
     await other.close();
     await shot(owner, "revocations");
   });
@@ -212,16 +213,16 @@ describe("console", () => {
       })
       .toBeGreaterThan(0);
     await owner.getByRole("button", { name: "Verify the chain" }).click();
-    await expect(owner.getByTestId("verify-result").textContent()).resolves.toMatch(/^Chain intact: \d+ row/);
+    await expect.poll(() => owner.getByTestId("verify-result").textContent()).toMatch(/^Chain intact: \d+ row/);
     await shot(owner, "audit");
   });
 
   it("refuses an org admin the platform's pages and other orgs", async () => {
     await owner.goto(`${system.origin}${ENDPOINT.console}/keys`);
-    await expect(owner.getByTestId("problem").textContent()).resolves.toContain("(forbidden)");
+    await expect.poll(() => owner.getByTestId("problem").textContent()).toContain("(forbidden)");
     const { page: stranger } = await signUp("Eve");
     await stranger.goto(orgUrl);
-    await expect(stranger.getByTestId("problem").first().textContent()).resolves.toContain("(forbidden)");
+    await expect.poll(() => stranger.getByTestId("problem").first().textContent()).toContain("(forbidden)");
     await stranger.context().close();
   });
 
@@ -233,14 +234,14 @@ describe("console", () => {
       email,
     );
     await operator.goto(`${system.origin}${ENDPOINT.console}`);
-    await expect(operator.getByTestId("console-who").textContent()).resolves.toContain("platform operator");
+    await expect.poll(() => operator.getByTestId("console-who").textContent()).toContain("platform operator");
     expect(await operator.getByTestId("org-row").count()).toBeGreaterThanOrEqual(3);
     expect(Number(await operator.getByTestId("count-revocations").textContent())).toBeGreaterThanOrEqual(2);
     await shot(operator, "overview");
     await operator.getByRole("link", { name: "Keys" }).click();
     // allTextContents does not wait: read the keys page, not the overview still on screen.
     await operator.waitForURL(`${system.origin}${ENDPOINT.console}/keys`);
-    await expect(operator.getByTestId("key-status").allTextContents()).resolves.toContain("current");
+    await expect.poll(() => operator.getByTestId("key-status").allTextContents()).toContain("current");
     await shot(operator, "keys");
     // A person is banned from the People page: their open session is gone at once.
     const { page: mallory, email: malloryEmail } = await signUp("Mallory");
@@ -248,16 +249,16 @@ describe("console", () => {
     await operator.getByLabel("Email").fill(malloryEmail);
     await operator.getByRole("button", { name: "Find" }).click();
     await operator.getByRole("button", { name: "Ban", exact: true }).click();
-    await expect(operator.getByTestId("notice").textContent()).resolves.toMatch(/^Banned .*1 org\(s\), 1 session/);
+    await expect.poll(() => operator.getByTestId("notice").textContent()).toMatch(/^Banned .*1 org\(s\), 1 session/);
     const row = operator.getByTestId("user-row").filter({ hasText: malloryEmail });
-    await expect(row.getByTestId("user-banned").textContent()).resolves.not.toBe("-");
+    await expect.poll(() => row.getByTestId("user-banned").textContent()).not.toBe("-");
     await shot(operator, "people");
     await mallory.goto(`${system.origin}${ENDPOINT.app}`);
     expect(new URL(mallory.url()).pathname).toBe(ENDPOINT.signIn);
     await mallory.context().close();
     await operator.getByRole("link", { name: "Audit" }).click();
     await operator.getByRole("button", { name: "Verify the chain" }).click();
-    await expect(operator.getByTestId("verify-result").textContent()).resolves.toMatch(/^Chain intact/);
+    await expect.poll(() => operator.getByTestId("verify-result").textContent()).toMatch(/^Chain intact/);
     await operator.context().close();
   });
 });

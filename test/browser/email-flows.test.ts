@@ -50,16 +50,16 @@ it("signs up, is refused until the address is confirmed, confirms it from the ma
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(`${system.origin}/verify-email?sent=1`);
-  await expect(page.getByTestId("notice").textContent()).resolves.toContain("We have sent you a link");
+  await expect.poll(() => page.getByTestId("notice").textContent()).toContain("We have sent you a link");
   await shot("email-check-inbox");
 
   await page.goto(`${system.origin}/sign-in`);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
-    "Confirm your email address first: we have sent you a new link.",
-  );
+  await expect
+    .poll(() => page.getByTestId("form-error").textContent())
+    .toBe("Confirm your email address first: we have sent you a new link.");
   await shot("email-sign-in-unverified");
 
   await openLinkFromMailbox("verify-email", 1);
@@ -74,8 +74,8 @@ it("signs up, is refused until the address is confirmed, confirms it from the ma
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL(`${system.origin}/app`);
-  await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
-  await expect(page.getByTestId("org-name").textContent()).resolves.toBe("Mae Jemison's organization");
+  await expect.poll(() => page.getByTestId("user-email").textContent()).toBe(email);
+  await expect.poll(() => page.getByTestId("org-name").textContent()).toBe("Mae Jemison's organization");
   await shot("email-app");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(`${system.origin}/sign-in`);
@@ -87,16 +87,16 @@ it("resets a forgotten password from the mailbox, then signs in with the new one
   await page.waitForURL(`${system.origin}/forgot-password`);
   await page.getByLabel("Email").fill(email);
   await page.getByRole("button", { name: "Email me a reset link" }).click();
-  await expect(page.getByTestId("notice").textContent()).resolves.toContain("If an account uses that address");
+  await expect.poll(() => page.getByTestId("notice").textContent()).toContain("If an account uses that address");
   await shot("email-forgot-sent");
 
   await openLinkFromMailbox("reset-password", 1);
   await page.waitForURL(/\/reset-password\?token=/);
   await page.getByLabel("New password").fill("password123");
   await page.getByRole("button", { name: "Set my new password" }).click();
-  await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
-    "That password is one of the most common ones. Choose another.",
-  );
+  await expect
+    .poll(() => page.getByTestId("form-error").textContent())
+    .toBe("That password is one of the most common ones. Choose another.");
   await page.getByLabel("New password").fill(newPassword);
   await shot("email-reset-form");
   await page.getByRole("button", { name: "Set my new password" }).click();
@@ -107,9 +107,9 @@ it("resets a forgotten password from the mailbox, then signs in with the new one
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
-    "That email and password do not match an account.",
-  );
+  await expect
+    .poll(() => page.getByTestId("form-error").textContent())
+    .toBe("That email and password do not match an account.");
   await page.getByLabel("Password").fill(newPassword);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL(`${system.origin}/app`);

@@ -82,9 +82,9 @@ async function signUpAndAllow(tab: Page, name: string, authorize: string, screen
   await tab.waitForURL(`${system.origin}${ENDPOINT.app}`);
   await tab.goto(authorize);
   await tab.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
-  await expect(tab.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(
-    "Allow Example MCP client to access your account?",
-  );
+  await expect
+    .poll(() => tab.getByRole("heading", { level: 1 }).textContent())
+    .toBe("Allow Example MCP client to access your account?");
   if (screenshot) await tab.screenshot({ path: screenshot, fullPage: true });
   await tab.getByTestId("consent-approve").click();
 }

@@ -46,14 +46,14 @@ it("registers a passkey on the account page and signs in with it", async () => {
   await page.getByLabel("Passkey name").fill("Test laptop");
   await page.getByRole("button", { name: "Add a passkey" }).click();
   await page.getByTestId("passkey-row").first().waitFor();
-  await expect(page.getByLabel("Name of passkey Test laptop").inputValue()).resolves.toBe("Test laptop");
+  await expect.poll(() => page.getByLabel("Name of passkey Test laptop").inputValue()).toBe("Test laptop");
   await screenshot(page, "account-passkey");
 
   await signOut(page, system.origin);
   await screenshot(page, "sign-in");
   await page.getByRole("button", { name: "Sign in with a passkey" }).click();
   await page.waitForURL(`${system.origin}/app`);
-  await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
+  await expect.poll(() => page.getByTestId("user-email").textContent()).toBe(email);
   await page.getByRole("button", { name: "Load my documents" }).click();
   await page.getByTestId("document-row").first().waitFor();
 });
@@ -62,10 +62,10 @@ it("renames and deletes the passkey on the account page", async () => {
   await page.goto(`${system.origin}/account`);
   await page.getByLabel("Name of passkey Test laptop").fill("Work laptop");
   await page.getByRole("button", { name: "Rename passkey Test laptop" }).click();
-  await expect(page.getByTestId("notice").textContent()).resolves.toBe("Passkey renamed.");
+  await expect.poll(() => page.getByTestId("notice").textContent()).toBe("Passkey renamed.");
   await page.getByRole("button", { name: "Delete passkey Work laptop" }).click();
-  await expect(page.getByTestId("notice").textContent()).resolves.toBe("Passkey deleted.");
-  await expect(page.getByTestId("passkey-row").count()).resolves.toBe(0);
+  await expect.poll(() => page.getByTestId("notice").textContent()).toBe("Passkey deleted.");
+  await expect.poll(() => page.getByTestId("passkey-row").count()).toBe(0);
 
   // With its passkey gone, the authenticator's credential signs nobody in.
   await signOut(page, system.origin);

@@ -35,11 +35,11 @@ it("signs up, reads the documents the policy allows, signs out and back in", asy
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL(`${system.origin}/app`);
-  await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
+  await expect.poll(() => page.getByTestId("user-email").textContent()).toBe(email);
 
   // She owns her new organization: public, internal and confidential, never restricted.
   expect((await loadDocuments()).sort()).toEqual(["confidential", "internal", "public"]);
-  await expect(page.getByTestId("status").textContent()).resolves.toContain("3 document(s)");
+  await expect.poll(() => page.getByTestId("status").textContent()).toContain("3 document(s)");
   await page.screenshot({ path: "test/browser/.artifacts/app.png" }).catch(() => undefined);
 
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -48,9 +48,9 @@ it("signs up, reads the documents the policy allows, signs out and back in", asy
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill("wrong password entirely");
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
-    "That email and password do not match an account.",
-  );
+  await expect
+    .poll(() => page.getByTestId("form-error").textContent())
+    .toBe("That email and password do not match an account.");
 
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();

@@ -29,18 +29,18 @@ it("turns on TOTP, then signs in with password and code", async () => {
   await signUpThroughPages(page, system.origin, "Ada Lovelace", email, password);
 
   await page.goto(`${system.origin}/account`);
-  await expect(page.getByTestId("two-factor-state").textContent()).resolves.toBe("Off.");
+  await expect.poll(() => page.getByTestId("two-factor-state").textContent()).toBe("Off.");
   await screenshot(page, "account");
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Set up two-factor authentication" }).click();
   const secret = (await page.getByTestId("totp-secret").textContent()) ?? "";
   expect(secret).toMatch(/^[A-Z2-7]+$/);
-  await expect(page.getByTestId("backup-codes").locator("li").count()).resolves.toBe(10);
+  await expect.poll(() => page.getByTestId("backup-codes").locator("li").count()).toBe(10);
   await screenshot(page, "two-factor-setup");
   await page.getByLabel("Authentication code").fill(await totp(secret));
   await page.getByRole("button", { name: "Turn on two-factor authentication" }).click();
   await page.waitForURL(`${system.origin}/account?done=two-factor-on`);
-  await expect(page.getByTestId("notice").textContent()).resolves.toBe("Two-factor authentication is on.");
+  await expect.poll(() => page.getByTestId("notice").textContent()).toBe("Two-factor authentication is on.");
 
   await signOut(page, system.origin);
   await signInWithPassword(page, system.origin, email, password);
@@ -49,14 +49,14 @@ it("turns on TOTP, then signs in with password and code", async () => {
 
   await page.getByLabel("Authentication code").fill("000000");
   await page.getByRole("button", { name: "Verify" }).click();
-  await expect(page.getByTestId("form-error").textContent()).resolves.toBe(
-    "That code is not right. Check the time on your device and try again.",
-  );
+  await expect
+    .poll(() => page.getByTestId("form-error").textContent())
+    .toBe("That code is not right. Check the time on your device and try again.");
   // Not the code that turned 2FA on: each code is accepted once (RFC 6238 §5.2).
   await page.getByLabel("Authentication code").fill(await nextTotp(secret));
   await page.getByRole("button", { name: "Verify" }).click();
   await page.waitForURL(`${system.origin}/app`);
-  await expect(page.getByTestId("user-email").textContent()).resolves.toBe(email);
+  await expect.poll(() => page.getByTestId("user-email").textContent()).toBe(email);
 
   // The session that passed the second factor gets tokens: the documents load.
   await page.getByRole("button", { name: "Load my documents" }).click();
