@@ -104,9 +104,10 @@ export const vaultConnectionAgent = sqliteTable(
 
 /**
  * A connection flow in progress (RFC 6749 §10.12, RFC 7636): the SHA-256 of
- * the `state` we sent (the value itself is a capability, never stored), who
- * started it (`session:<id>` or `operator:<client_id>`), the sealed PKCE
- * verifier. Consumed by one conditional DELETE at the callback.
+ * the `state` we sent (the value itself is a capability, never stored), the
+ * browser session it is bound to (`session:<id>`: the person who started it,
+ * or who confirmed an operator's link), the sealed PKCE verifier. Consumed by
+ * one conditional DELETE at the callback.
  */
 export const vaultConnectState = sqliteTable("vault_connect_state", {
   stateHash: text("state_hash").primaryKey(),
@@ -116,6 +117,25 @@ export const vaultConnectState = sqliteTable("vault_connect_state", {
   ownerId: text("owner_id").notNull(),
   boundTo: text("bound_to").notNull(),
   codeVerifierSealed: text("code_verifier_sealed").notNull(),
+  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
+/**
+ * A connect link an operator client started (shared/contracts/vault.ts
+ * VAULT_CONNECT_LINK), waiting for an admin of the org to confirm it in the
+ * browser: the SHA-256 of the link's value (never the value), the flow it
+ * will start, and who asked (`operator:<client_id>`). Consumed by one
+ * conditional DELETE at the confirmation, which then starts a flow bound to
+ * the confirming person's session (vault_connect_state). Migration 0020.
+ */
+export const vaultConnectLink = sqliteTable("vault_connect_link", {
+  linkHash: text("link_hash").primaryKey(),
+  orgId: text("org_id").notNull(),
+  providerId: text("provider_id").notNull(),
+  ownerKind: text("owner_kind", { enum: ["user", "org"] }).notNull(),
+  ownerId: text("owner_id").notNull(),
+  startedBy: text("started_by").notNull(),
   expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
