@@ -43,6 +43,12 @@ export const oauthClient = sqliteTable(
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
     lastUsedAt: integer("last_used_at", { mode: "timestamp_ms" }),
+    /**
+     * Set in the same write as a narrowing change, cleared once that
+     * change's `client` cut-off is recorded (admin/client-narrowing.ts): while
+     * set, the next change of the client records a cut-off whatever it changes.
+     */
+    pendingCutoff: text("pending_cutoff"),
   },
   (table) => [index("oauth_client_org_idx").on(table.orgId)],
 );
