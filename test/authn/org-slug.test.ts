@@ -57,3 +57,41 @@ describe("organization slugs that read as org ids", () => {
     expect(renamed.status).toBe(200);
   });
 });
+
+describe("organization/check-slug applies create's rule", () => {
+  it("answers a reserved slug 400 ORG_SLUG_RESERVED, in the shape Better Auth gives a taken one", async () => {
+    const victim = await signUp();
+    const owner = await signUp();
+    for (const slug of [victim.orgId, "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6", "platform"]) {
+      const response = await api("/organization/check-slug", { slug }, { Cookie: owner.cookie });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({
+        code: "ORG_SLUG_RESERVED",
+        message: "A slug may not look like an organization id.",
+      });
+    }
+    // Better Auth's own answers stay: a taken slug, a free one.
+    const taken = await api("/organization/check-slug", { slug: await slugOf(victim.orgId) }, { Cookie: owner.cookie });
+    expect(taken.status).toBe(400);
+    expect(await taken.json()).toEqual({
+      code: "ORGANIZATION_SLUG_ALREADY_TAKEN",
+      message: "Organization slug already taken",
+    });
+    const free = await api(
+      "/organization/check-slug",
+      { slug: `free-${crypto.randomUUID().slice(0, 8)}` },
+      { Cookie: owner.cookie },
+    );
+    expect(free.status).toBe(200);
+    expect(await free.json()).toEqual({ status: true });
+  });
+
+  it("tells nobody signed out anything: 401 whatever the slug", async () => {
+    const victim = await signUp();
+    for (const slug of [victim.orgId, "free-slug-nobody-has"]) {
+      const response = await api("/organization/check-slug", { slug });
+      expect(response.status).toBe(401);
+      expect(((await response.json()) as { code: string }).code).toBe("UNAUTHORIZED");
+    }
+  });
+});

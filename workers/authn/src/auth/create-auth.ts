@@ -14,7 +14,7 @@ import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
-import { orgSlugHooks } from "./org-slug-hooks.ts";
+import { orgSlugCheck, orgSlugHooks } from "./org-slug-hooks.ts";
 import { betterAuthSessionOptions, clampToAbsoluteTimeout } from "./session-limits.ts";
 import { refusingBannedSessions } from "./banned-session-insert.ts";
 import { sessionStartHook } from "./session-start.ts";
@@ -78,7 +78,13 @@ function createAuth(env: AuthBindings) {
     ...base,
     // Runtime-only plugins (no schema of their own) come after the base ones,
     // so their hooks run after the plugins they build on.
-    plugins: [...base.plugins, totpCodeClaim(env.DB), managedAccountResets(env.DB), signUpBindingPlugin(config)],
+    plugins: [
+      ...base.plugins,
+      totpCodeClaim(env.DB),
+      managedAccountResets(env.DB),
+      signUpBindingPlugin(config),
+      orgSlugCheck(env.DB),
+    ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {
       ...base.emailAndPassword,
