@@ -150,6 +150,31 @@ describe("password reset of a directory- or SSO-managed account", { timeout: 60_
     }
   });
 
+  it("the /reset-password page shows such a token the SSO hint (403), an unknown or spent one the bad-link page (400)", async () => {
+    const person = await signUp("Managed On The Page");
+    await dropPassword(person);
+    await linkSso(person);
+    const token = await preIssuedToken(person.userId);
+
+    const page = await formTo(LOCAL, "/reset-password", { token, password: NEW_PASSWORD });
+    expect(page.status).toBe(403);
+    const html = await page.text();
+    expect(html).toContain('data-testid="sso-managed"');
+    expect(html).toContain("your organization signs you in with single sign-on (SSO)");
+    expect(html).not.toContain("This reset link is invalid, used or expired.");
+    expect(await credentialAccounts(person.userId)).toBe(0);
+
+    // The token is spent, and a token nobody issued: the generic page, no hint.
+    for (const bad of [token, crypto.randomUUID().replaceAll("-", "")]) {
+      const refused = await formTo(LOCAL, "/reset-password", { token: bad, password: NEW_PASSWORD });
+      expect(refused.status).toBe(400);
+      const text = await refused.text();
+      expect(text).toContain("This reset link is invalid, used or expired.");
+      expect(text).not.toContain("sso-managed");
+      expect(text).not.toContain("single sign-on");
+    }
+  });
+
   it("an account with its own password that later linked SSO keeps its password and its reset", async () => {
     const person = await signUp("Password First");
     await linkSso(person);

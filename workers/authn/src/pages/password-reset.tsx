@@ -1,6 +1,7 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { apiResponse } from "../forms/api-response.ts";
+import { PASSWORD_MANAGED_BY_SSO } from "../sso/managed-password.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_TOO_COMMON } from "../security/password-policy.ts";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
@@ -17,6 +18,15 @@ import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 export const RESET_REQUESTED =
   "If an account uses that address, we have emailed it a link to choose a new password. The link works once, for 15 minutes.";
 const BAD_LINK = "This reset link is invalid, used or expired. Ask for a new one.";
+/**
+ * A live link of an account its organization signs in with SSO (one mailed
+ * before such accounts stopped getting links, or before the account became
+ * managed): the API's `403 PASSWORD_MANAGED_BY_SSO` (sso/managed-password.ts).
+ * Only a valid, unspent token of such an account gets here; every other
+ * token is the bad-link page, so the page tells a stranger nothing.
+ */
+const MANAGED_BY_SSO =
+  "This account has no password to reset: your organization signs you in with single sign-on (SSO). Sign in with your work address.";
 
 const PASSWORD_REFUSALS: Record<string, string> = {
   PASSWORD_TOO_SHORT: `Use a password of at least ${MIN_PASSWORD_LENGTH} characters.`,
@@ -141,6 +151,16 @@ export async function submitResetPassword(c: FlowContext) {
     );
   }
   const { code } = (await response.json().catch(() => ({}))) as { code?: string };
+  if (response.status === 403 && code === PASSWORD_MANAGED_BY_SSO) {
+    return c.html(
+      <FlowPage title="Sign in with your organization" nonce={nonce} error={MANAGED_BY_SSO}>
+        <p data-testid="sso-managed">
+          <a href={ENDPOINT.signIn}>Sign in with SSO</a>
+        </p>
+      </FlowPage>,
+      403,
+    );
+  }
   const refusal = code ? PASSWORD_REFUSALS[code] : undefined;
   if (refusal && token) {
     return c.html(
