@@ -13,6 +13,7 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { type ClientFields, parseClientChanges, parseClientKeys, parseNewClient } from "./client-body.ts";
 import { clientView } from "./client-view.ts";
+import { changeClient } from "./client-narrowing.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields } from "./validate.ts";
@@ -39,23 +40,6 @@ async function checkOwner(db: D1Database, orgId: string, ownerUserId: string | n
     .where(and(eq(member.organizationId, orgId), eq(member.userId, ownerUserId)))
     .get();
   if (!row) throw new HttpError("invalid_body", "owner_user_id: not a member of this organization");
-}
-
-/** Whether a change takes something away the client's live tokens may hold: they are then revoked. */
-function narrows(before: StoredClient, changes: ClientFields): boolean {
-  const lost = (was: readonly string[], now: string[] | undefined) =>
-    now !== undefined && was.some((v) => !now.includes(v));
-  return (
-    (changes.status !== undefined && changes.status !== "active" && before.status === "active") ||
-    lost(before.scopes, changes.scopes) ||
-    lost(before.audiences, changes.audiences) ||
-    lost(before.grantTypes, changes.grantTypes) ||
-    (changes.maxTtlSeconds !== undefined &&
-      changes.maxTtlSeconds !== null &&
-      (before.maxTtlSeconds === null || changes.maxTtlSeconds < before.maxTtlSeconds)) ||
-    (changes.requireDpop === true && !before.requireDpop) ||
-    (changes.resourceServer === false && before.resourceServer)
-  );
 }
 
 function waitUntil(c: AdminContext) {
@@ -159,16 +143,8 @@ export function clientRoutes(admin: AdminApp): void {
         action: "client.update",
         fields: Object.keys(changes).filter((k) => changes[k as keyof ClientFields] !== undefined),
       });
-      // Revoked before the write too: a revocation the org's object cannot
-      // record is then a 503 that changed nothing, and the operator's retry
-      // narrows (and revokes) again. Revoked after it only, the retry found
-      // the registration narrowed already, revoked nothing and answered 200.
-      const narrowing = narrows(before, changes);
-      if (narrowing) await revokeClientTokens(c.env, before, "client narrowed", waitUntil(c));
-      // And again once written, so no token minted under the old registration
-      // in between outlives the cutoff; revoked before success is reported.
-      const after = await updateClient(c.env.DB, before.clientId, changes);
-      if (narrowing) await revokeClientTokens(c.env, after, "client narrowed", waitUntil(c));
+      // The change and, when it narrows, its cut-off (admin/client-narrowing.ts).
+      const after = await changeClient(c.env, before, changes, waitUntil(c));
       return c.json(clientView(after));
     },
   );

@@ -9,10 +9,10 @@ import type { StoredClient } from "./types.ts";
  * change clients through here; the token endpoint only reads,
  * clients/registry.ts). Lists are stored space-separated.
  */
-export type NewClient = Omit<StoredClient, "createdAt" | "updatedAt" | "lastUsedAt">;
+export type NewClient = Omit<StoredClient, "createdAt" | "updatedAt" | "lastUsedAt" | "pendingCutoff">;
 
 export type ClientChanges = Partial<
-  Omit<StoredClient, "clientId" | "orgId" | "authMethod" | "createdAt" | "updatedAt" | "lastUsedAt">
+  Omit<StoredClient, "clientId" | "orgId" | "authMethod" | "createdAt" | "updatedAt" | "lastUsedAt" | "pendingCutoff">
 >;
 
 function listColumns(values: Partial<Pick<StoredClient, "grantTypes" | "scopes" | "audiences">>) {
@@ -37,6 +37,7 @@ export async function insertClient(db: D1Database, client: NewClient): Promise<S
       createdAt: now,
       updatedAt: now,
       lastUsedAt: null,
+      pendingCutoff: null,
     })
     .returning()
     .get();
@@ -68,7 +69,17 @@ export async function findOrgClient(
   return row ? storedClientFromRow(row) : undefined;
 }
 
-export async function updateClient(db: D1Database, clientId: string, changes: ClientChanges): Promise<StoredClient> {
+/**
+ * Writes `changes`. With `pendingCutoff`, the same statement marks the row
+ * as owing a `client` cut-off (admin/client-narrowing.ts), so the change and
+ * the mark land together or not at all.
+ */
+export async function updateClient(
+  db: D1Database,
+  clientId: string,
+  changes: ClientChanges,
+  pendingCutoff?: string,
+): Promise<StoredClient> {
   const { kind, grantTypes, scopes, audiences, ...rest } = changes;
   const row = await drizzle(db)
     .update(oauthClient)
@@ -76,6 +87,7 @@ export async function updateClient(db: D1Database, clientId: string, changes: Cl
       ...rest,
       ...(kind ? { type: kind } : {}),
       ...listColumns({ grantTypes, scopes, audiences }),
+      ...(pendingCutoff !== undefined ? { pendingCutoff } : {}),
       updatedAt: new Date(),
     })
     .where(eq(oauthClient.clientId, clientId))
@@ -87,4 +99,17 @@ export async function updateClient(db: D1Database, clientId: string, changes: Cl
 
 export async function deleteClient(db: D1Database, clientId: string): Promise<void> {
   await drizzle(db).delete(oauthClient).where(eq(oauthClient.clientId, clientId)).run();
+}
+
+/**
+ * Clears the mark updateClient set, only if it is still this change's: a
+ * later narrowing that marked the row again keeps its own until its cut-off
+ * is recorded.
+ */
+export async function clearPendingCutoff(db: D1Database, clientId: string, pendingCutoff: string): Promise<void> {
+  await drizzle(db)
+    .update(oauthClient)
+    .set({ pendingCutoff: null })
+    .where(and(eq(oauthClient.clientId, clientId), eq(oauthClient.pendingCutoff, pendingCutoff)))
+    .run();
 }

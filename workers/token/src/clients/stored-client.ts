@@ -33,6 +33,7 @@ export function storedClientFromRow(row: OAuthClientRow): StoredClient {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     lastUsedAt: row.lastUsedAt,
+    pendingCutoff: row.pendingCutoff,
   };
 }
 

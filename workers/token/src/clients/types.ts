@@ -54,6 +54,12 @@ export interface StoredClient {
   updatedAt: Date;
   lastUsedAt: Date | null;
   /**
+   * A narrowing change whose `client` cut-off is not recorded yet (its id):
+   * written with the change, cleared once the cut-off is
+   * (admin/client-narrowing.ts). Never shown, never set through the API.
+   */
+  pendingCutoff: string | null;
+  /**
    * Its org's token policy, when it was read in the same query as the
    * client (the token endpoint's lookup, clients/registry.ts); absent
    * elsewhere and for platform operator clients.

@@ -86,6 +86,7 @@ export async function redeemInvite(db: D1Database, redemption: Redemption): Prom
           createdAt: sql<Date>`${now}`.as("created_at"),
           updatedAt: sql<Date>`${now}`.as("updated_at"),
           lastUsedAt: sql<null>`NULL`.as("last_used_at"),
+          pendingCutoff: sql<null>`NULL`.as("pending_cutoff"),
         })
         .from(hostInvite)
         .where(and(eq(hostInvite.jti, redemption.jti), eq(hostInvite.clientId, redemption.clientId))),

@@ -1,0 +1,64 @@
+import { clearPendingCutoff, updateClient } from "../clients/client-store.ts";
+import { revokeClientTokens } from "../clients/revoke-client.ts";
+import type { StoredClient } from "../clients/types.ts";
+import type { ClientFields } from "./client-body.ts";
+
+/** Whether a change takes something away the client's live tokens may hold: they are then revoked. */
+export function narrows(before: StoredClient, changes: ClientFields): boolean {
+  const lost = (was: readonly string[], now: string[] | undefined) =>
+    now !== undefined && was.some((v) => !now.includes(v));
+  return (
+    (changes.status !== undefined && changes.status !== "active" && before.status === "active") ||
+    lost(before.scopes, changes.scopes) ||
+    lost(before.audiences, changes.audiences) ||
+    lost(before.grantTypes, changes.grantTypes) ||
+    (changes.maxTtlSeconds !== undefined &&
+      changes.maxTtlSeconds !== null &&
+      (before.maxTtlSeconds === null || changes.maxTtlSeconds < before.maxTtlSeconds)) ||
+    (changes.requireDpop === true && !before.requireDpop) ||
+    (changes.resourceServer === false && before.resourceServer)
+  );
+}
+
+/**
+ * Writes an admin's change of a client and, when it narrows the client (or
+ * an earlier narrowing's cut-off is still owed), records a `client` cut-off
+ * before it resolves; otherwise 503 `temporarily_unavailable`
+ * (clients/revoke-client.ts).
+ *
+ * Order: the change and a mark (`pending_cutoff`) in one D1 write, then the
+ * cut-off, then the mark cleared. Every token issued before the write was
+ * allowed by the old registration, and its `iat` is the moment before its
+ * mint read the client (mint/mint-access-token.ts), so at or before the
+ * write: the one cut-off recorded after it covers them all; a token minted
+ * after it holds only what the new registration allows.
+ *
+ * Why the mark: if the cut-off cannot be recorded, D1 already holds the new
+ * values, and the next change would not see anything narrowed. It did
+ * before the mark: a cut-off recorded before the write and another after
+ * it, and when only the second failed, a retry found nothing to narrow,
+ * recorded nothing and answered 200, so tokens minted between the two
+ * outlived the change. The mark is ours, never part of a request, so the
+ * next change of the client, whatever it changes (the same PATCH retried,
+ * another one, even one that widens back), records a cut-off first.
+ */
+export async function changeClient(
+  env: TokenEnv,
+  before: StoredClient,
+  changes: ClientFields,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<StoredClient> {
+  if (!narrows(before, changes) && before.pendingCutoff === null) {
+    return updateClient(env.DB, before.clientId, changes);
+  }
+  const mark = crypto.randomUUID();
+  const after = await updateClient(env.DB, before.clientId, changes, mark);
+  await revokeClientTokens(env, after, "client narrowed", waitUntil);
+  try {
+    await clearPendingCutoff(env.DB, after.clientId, mark);
+  } catch (error) {
+    // Recorded already: a mark left behind costs the next change one more cut-off, nothing else.
+    console.error("client cut-off recorded, its mark not cleared", after.clientId, error);
+  }
+  return after;
+}
