@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { OrgStateNamespace } from "../../shared/contracts/org-state.ts";
 import { REVOCATION_SYNC_TAIL, type RevocationSync } from "../../shared/contracts/revocation.ts";
 import { CACHE_KEY, KV_KEY, orgStateName } from "../../shared/contracts/storage-keys.ts";
@@ -22,6 +22,21 @@ function token(orgId: string, overrides: Partial<AccessTokenClaims> = {}): Acces
 }
 
 const newOrg = () => `org-${crypto.randomUUID()}`;
+
+/**
+ * The views' clock stands still until advanced: "within the window" holds
+ * however slowly a loaded machine runs the steps between, and "past the
+ * window" costs no real wait. Only Date is faked; timers and I/O run as usual.
+ */
+function pauseClock(): void {
+  vi.useFakeTimers({ toFake: ["Date"] });
+}
+function advanceClock(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+}
+afterEach(() => {
+  vi.useRealTimers();
+});
 const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 
 function revokeJti(orgId: string, t: AccessTokenClaims) {
@@ -68,6 +83,7 @@ describe("RevocationView: pulling", () => {
     const { source, syncs } = recordingSource();
     const first = new RevocationView(source, { maxStalenessMs: 1000, maxOrgs: 100 });
     const second = new RevocationView(source, { maxStalenessMs: 1000, maxOrgs: 100 });
+    pauseClock();
     expect(await first.isRevoked(t)).toBe(false);
     expect(await second.isRevoked(t)).toBe(false);
 
@@ -75,7 +91,7 @@ describe("RevocationView: pulling", () => {
     // Within the window neither reads again: a view younger than the bound is current.
     expect(await first.isRevoked(t)).toBe(false);
 
-    await new Promise((r) => setTimeout(r, 1100));
+    advanceClock(1100);
     const before = syncs.length;
     // The first to find its view stale reads the object and shares the answer in the
     // location's cache; the second applies that copy without reading the object.
@@ -159,6 +175,7 @@ describe("RevocationView: pulling", () => {
     const orgId = newOrg();
     const t = token(orgId);
     const view = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
+    pauseClock();
     expect(await view.isRevoked(t)).toBe(false);
     await revokeJti(orgId, t);
     // "Nothing changed, read a minute from now" would pass the age check for a
@@ -173,7 +190,7 @@ describe("RevocationView: pulling", () => {
         { headers: { "Cache-Control": "max-age=60", "Content-Type": "application/json" } },
       ),
     );
-    await new Promise((r) => setTimeout(r, 1100));
+    advanceClock(1100);
     expect(await view.isRevoked(t)).toBe(true);
   });
 
@@ -181,6 +198,7 @@ describe("RevocationView: pulling", () => {
     const orgId = newOrg();
     const t = token(orgId);
     const view = new RevocationView(env, { maxStalenessMs: 1000, maxOrgs: 100 });
+    pauseClock();
     expect(await view.isRevoked(t)).toBe(false);
     await revokeJti(orgId, t);
     await caches.default.put(
@@ -189,7 +207,7 @@ describe("RevocationView: pulling", () => {
         headers: { "Cache-Control": "max-age=60", "Content-Type": "application/json" },
       }),
     );
-    await new Promise((r) => setTimeout(r, 1100));
+    advanceClock(1100);
     expect(await view.isRevoked(t)).toBe(true);
   });
 });
@@ -200,8 +218,9 @@ describe("RevocationView: push from the org's object", () => {
     const t = token(orgId);
     const { source, syncs } = recordingSource();
     const context = requestContext();
-    // A bound of 400 ms: without the channel's pings the view would pull again every 400 ms.
-    const view = new RevocationView(source, { maxStalenessMs: 400, maxOrgs: 10, push: { maxAgeMs: 20_000 } });
+    // A bound of a second: without the channel's pings the view would pull again every second.
+    // (Shorter, a pong held up on a loaded machine would make the view pull: pings go every third of it.)
+    const view = new RevocationView(source, { maxStalenessMs: 1000, maxOrgs: 10, push: { maxAgeMs: 20_000 } });
     expect(await view.isRevoked(t, context)).toBe(false);
     expect(syncs.length).toBe(1);
     await expect.poll(() => view.openChannels).toBe(1);
@@ -209,7 +228,7 @@ describe("RevocationView: push from the org's object", () => {
     await revokeJti(orgId, t);
     await expect.poll(() => view.isRevoked(t, context)).toBe(true);
     // Well past the bound, still no second read: the pings prove the view current.
-    await new Promise((r) => setTimeout(r, 1200));
+    await new Promise((r) => setTimeout(r, 2200));
     expect(await view.isRevoked(token(orgId), context)).toBe(false);
     expect(syncs.length).toBe(1);
   });
