@@ -38,7 +38,9 @@ const issuerKeys = new IssuerKeys();
  * session; then the org's object is asked, every time (OrgState.isRevoked,
  * as the token Worker's introspection does). A refusal is RFC 6750 §3.1
  * `401 invalid_token` with its `WWW-Authenticate` challenge; revocation
- * state that cannot be read is `503 temporarily_unavailable` (fail closed).
+ * state that cannot be read, or claims the object refuses to judge, is
+ * `503 temporarily_unavailable` (fail closed). An opaque token of no org
+ * has no revocation state to ask: `401 invalid_token` (opaqueTokenClaims).
  * A token that passes goes on to Better Auth, which still applies its own
  * checks (session row, scope `openid`, DPoP binding).
  */
@@ -68,9 +70,11 @@ async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response
       return invalidToken(presented, error);
     }
   } else {
+    const opaque = await opaqueTokenClaims(env.DB, presented.token);
     // Unknown to the table: Better Auth refuses it itself (401 invalid_token).
-    claims = await opaqueTokenClaims(env.DB, presented.token);
-    if (!claims) return undefined;
+    if (opaque === "unknown") return undefined;
+    if (opaque === "no_org") return invalidToken(presented, new TokenVerificationError("ERR_TOKEN_CLAIM_MISSING"));
+    claims = opaque;
   }
   let revoked: boolean;
   try {
@@ -127,10 +131,18 @@ function jsonAccessToken(text: string): string | undefined {
  * `storeTokens: "hashed"`): the row id stands for the `jti` (RFC 7009 on an
  * opaque token deletes the row), the org is the grant's reference (the
  * active org at consent, auth/plugins/oauth-provider.ts), `iat` its
- * creation. A row without a person or an org has no org whose object could
- * name it; Better Auth decides on it alone.
+ * creation. `unknown` when no row holds it.
+ *
+ * `no_org` for a row without a person or an org (the person had no active
+ * org when they consented): no org's object holds anything that could
+ * refuse it (a subject, session or client cut-off is always recorded in an
+ * org), so a ban, a sign-out or an operator's revocation would never reach
+ * it, and it would read the person's claims until it expired. Refused as a
+ * token that lacks a claim (RFC 6750 §3.1 `invalid_token`), as the JWT
+ * path refuses one without `org_id` (a JWT access token is never issued
+ * without one: oidc/org-claim.ts).
  */
-async function opaqueTokenClaims(db: D1Database, token: string): Promise<RevocableClaims | undefined> {
+async function opaqueTokenClaims(db: D1Database, token: string): Promise<RevocableClaims | "unknown" | "no_org"> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
   const stored = btoa(String.fromCharCode(...digest))
     .replaceAll("+", "-")
@@ -149,7 +161,8 @@ async function opaqueTokenClaims(db: D1Database, token: string): Promise<Revocab
       session_id: string | null;
       created_at: number;
     }>();
-  if (!row?.user_id || !row.reference_id) return undefined;
+  if (!row) return "unknown";
+  if (!row.user_id || !row.reference_id) return "no_org";
   return {
     jti: row.id,
     sub: row.user_id,
