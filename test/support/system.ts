@@ -1,6 +1,7 @@
 // Starts the whole system (gateway, token, authn, demo, org-state) with wrangler's test
 // harness: the same configs `npm start` runs, on one origin, with real local
 // D1, KV and Durable Objects. Used by the multi-Worker and browser tests.
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { resolve } from "node:path";
 import { createTestHarness } from "wrangler";
 import { originVars, SECRETS, WORKERS, type WorkerName } from "../../scripts/workers.mjs";
@@ -81,12 +82,49 @@ function harnessWorkers(vars?: Record<WorkerName, Record<string, string>>) {
   }));
 }
 
+/**
+ * A listener on a port of the kernel's choosing that forwards each
+ * connection, byte for byte (HTTP, WebSocket upgrades alike), to the harness
+ * once it listens. The Workers' vars must name the origin clients use (the
+ * issuer), and the harness picks its own port only as it starts: without a
+ * port known beforehand, every file started the five Workers, then reloaded
+ * all of them with the vars that name it, which cost about as much again.
+ */
+async function frontDoor(): Promise<{ port: number; forwardTo: (target: URL) => void; close: () => Promise<void> }> {
+  let target: URL | undefined;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  };
+  const server = createServer((client) => {
+    track(client);
+    if (!target) return void client.destroy();
+    const upstream = connect(Number(target.port), target.hostname);
+    track(upstream);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((listening) => server.listen(0, "127.0.0.1", listening));
+  return {
+    port: (server.address() as AddressInfo).port,
+    forwardTo: (url) => {
+      target = url;
+    },
+    close: () =>
+      new Promise<void>((closed) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => closed());
+      }),
+  };
+}
+
 export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
-  // The issuer must be the origin the clients use, which is only known once
-  // the harness listens; so listen first, then reload with the right vars.
-  const harness = createTestHarness({ root: ROOT, workers: withCimdHost(harnessWorkers(), options) });
-  const { url } = await harness.listen();
-  const origin = url.origin.replace("127.0.0.1", "localhost");
+  // The issuer must be the origin the clients use: the front door's, known
+  // before the harness starts, so the Workers start once with the right vars.
+  const door = await frontDoor();
+  const origin = `http://localhost:${door.port}`;
   const vars = originVars(origin);
   vars.gateway = { ...vars.gateway, ...options.gatewayVars };
   vars.authn = { ...vars.authn, ...options.authnVars };
@@ -94,13 +132,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     ...vars.token,
     ALLOWED_AUDIENCES: [vars.token.ALLOWED_AUDIENCES, ...(options.extraAudiences ?? [])].join(" "),
   };
-  await harness.update({ root: ROOT, workers: withCimdHost(harnessWorkers(vars), options) });
-  await harness.getWorker("mono-auth-gateway").applyD1Migrations("DB");
-  // The audit database is bound only by the token Worker, its one writer.
-  await harness.getWorker("mono-auth-token").applyD1Migrations("AUDIT_DB");
-  const { url: finalUrl } = await harness.listen();
-  const finalOrigin = finalUrl.origin.replace("127.0.0.1", "localhost");
-  if (finalOrigin !== origin) throw new Error(`harness moved from ${origin} to ${finalOrigin}`);
+  const harness = createTestHarness({ root: ROOT, workers: withCimdHost(harnessWorkers(vars), options) });
+  door.forwardTo((await harness.listen()).url);
+  await Promise.all([
+    harness.getWorker("mono-auth-gateway").applyD1Migrations("DB"),
+    // The audit database is bound only by the token Worker, its one writer.
+    harness.getWorker("mono-auth-token").applyD1Migrations("AUDIT_DB"),
+  ]);
   return {
     origin,
     fetch: (path, init) => fetch(new URL(path, origin), { redirect: "manual", ...init }),
@@ -116,7 +154,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
       const env = (await harness.getWorker("mono-auth-gateway").getEnv()) as { DB: D1Like };
       await all(env.DB, sql, params);
     },
-    close: () => harness.close(),
+    close: async () => {
+      await harness.close();
+      await door.close();
+    },
   };
 }
 
