@@ -119,6 +119,8 @@ describe("console", () => {
     expect(decodeJwt(unbound).dpop_bound_access_tokens).toBe(false);
     await owner.getByLabel("Bind the host's tokens to its key (DPoP)").check();
     await owner.getByRole("button", { name: "Create invite" }).click();
+    // The page still on screen shows the first invite: textContent does not wait for the next page.
+    await expect.poll(() => owner.getByTestId("invite").textContent()).not.toBe(unbound);
     const bound = (await owner.getByTestId("invite").textContent()) ?? "";
     expect(decodeJwt(bound).dpop_bound_access_tokens).toBe(true);
     await expect.poll(() => owner.getByTestId("member-row").count()).toBe(1);

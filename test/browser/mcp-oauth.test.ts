@@ -294,7 +294,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     expect(approved.status, await approved.clone().text()).toBe(200);
     const { grant } = (await approved.json()) as { grant: { id: string } };
     // The gateway reuses registry answers for at most the revocation bound (gateway/src/mcp/registry-cache.ts).
-    await expect.poll(async () => (await refusal()).status, { timeout: 5_000, interval: 200 }).toBe(200);
+    await expect.poll(async () => (await refusal()).status, { timeout: 20_000, interval: 200 }).toBe(200);
     const done = await purge();
     const content = done.content as { type: string; text: string }[];
     expect(content[0]?.text).toMatch(/^would purge \d+ documents$/);
@@ -302,7 +302,7 @@ describe("MCP SDK auth(): authorization code + PKCE with consent in Chromium", (
     // 4. The grant is revoked (a grant revocation in the org's object before the 200): refused again.
     const revoked = await operator.admin("DELETE", `/orgs/${org}/mcp-grants/${encodeURIComponent(grant.id)}`);
     expect(revoked.status).toBe(200);
-    await expect.poll(async () => (await refusal()).status, { timeout: 5_000, interval: 200 }).toBe(403);
+    await expect.poll(async () => (await refusal()).status, { timeout: 20_000, interval: 200 }).toBe(403);
     await expect(purge()).rejects.toThrow();
     const again = await refusal();
     expect(again.status).toBe(403);
