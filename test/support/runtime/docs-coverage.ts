@@ -1,0 +1,151 @@
+/**
+ * Reads what docs/endpoints.md and docs/storage-schema.md name, so a test
+ * in each Worker's project can hold them to its routers and its D1 schema:
+ * a route or a table added without its docs fails CI (test/token and
+ * test/authn `docs-coverage.test.ts`).
+ */
+
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+const METHOD = new RegExp(`^(${METHODS.join("|")})$`);
+const METHOD_AND_PATH = new RegExp(`^(?:(${METHODS.join("|")})\\s+)?([/…]\\S*)$`);
+
+/** `:id`, `:version{[0-9]+}`, `{id}` and `<name>` are one placeholder: `{}`. */
+export function normaliseRoutePath(path: string): string {
+  return path
+    .split("/")
+    .map((segment) => (/^(:|\{|<)/.test(segment) ? "{}" : segment))
+    .join("/");
+}
+
+/**
+ * `…/clients/{id}/disable` after `/admin/v1/orgs/{org}/clients/{id}/rotate-secret`
+ * in the same cell: the previous path up to the last segment named like the
+ * abbreviation's first one, then the abbreviation. Undefined when no such
+ * segment is there (the route then counts as undocumented).
+ */
+function resolveAbbreviation(path: string, previous: string | undefined): string | undefined {
+  if (!path.startsWith("…/")) return path;
+  if (!previous) return undefined;
+  const rest = path.slice("…/".length).split("/");
+  const before = previous.split("/");
+  const at = before.lastIndexOf(rest[0] ?? "");
+  return at < 0 ? undefined : [...before.slice(0, at), ...rest].join("/");
+}
+
+/**
+ * `METHOD /path` pairs named by the first cell of each table row in the
+ * document's "## Route index" section. In a cell, bare methods (`GET`/`POST
+ * /x`) go with the path after them; a path named without a method takes the
+ * methods of the path before it in the cell (`POST /a`, `/b`); `…/x`
+ * abbreviates the path before it (resolveAbbreviation).
+ */
+export function documentedRoutes(markdown: string): Set<string> {
+  const start = markdown.indexOf("\n## Route index");
+  if (start < 0) throw new Error('docs/endpoints.md has no "## Route index" section');
+  const next = markdown.indexOf("\n## ", start + 1);
+  const section = markdown.slice(start, next < 0 ? undefined : next);
+  const routes = new Set<string>();
+  for (const line of section.split("\n")) {
+    if (!line.startsWith("| ") || line.startsWith("|---")) continue;
+    const cell = line.slice(2).split(" | ")[0] ?? "";
+    let pending: string[] = [];
+    let methods: string[] = [];
+    let previous: string | undefined;
+    for (const [, span = ""] of cell.matchAll(/`([^`]+)`/g)) {
+      if (METHOD.test(span)) {
+        pending.push(span);
+        continue;
+      }
+      const named = METHOD_AND_PATH.exec(span);
+      if (!named) continue;
+      const [, own, written = ""] = named;
+      const path = resolveAbbreviation(written, previous);
+      if (own || pending.length > 0) methods = [...pending, ...(own ? [own] : [])];
+      pending = [];
+      if (!path) continue;
+      previous = path;
+      for (const method of methods) routes.add(`${method} ${normaliseRoutePath(path)}`);
+    }
+  }
+  return routes;
+}
+
+interface HonoRoute {
+  method: string;
+  path: string;
+  handler: unknown;
+}
+
+/**
+ * The `METHOD /path` pairs a Hono app serves, from `app.routes`: middleware
+ * (`ALL`) left out, and so are the 405 answers shared/http/unsupported-methods.ts
+ * registers — one handler per path for every method the path does not take,
+ * OPTIONS always among them (no route of ours registers OPTIONS itself).
+ */
+export function servedRoutes(routes: readonly HonoRoute[], prefix = ""): Set<string> {
+  const fillers = new Set(routes.filter((route) => route.method === "OPTIONS").map((route) => route.handler));
+  const served = new Set<string>();
+  for (const { method, path, handler } of routes) {
+    if (method === "ALL" || fillers.has(handler)) continue;
+    served.add(`${method} ${normaliseRoutePath(`${prefix}${path}`.replace(/\/$/, "") || "/")}`);
+  }
+  return served;
+}
+
+/**
+ * The D1 tables storage-schema.md describes: `| \`table\` | …` rows. For
+ * each, the words of every backticked span of its row (column names, and the
+ * composite keys written as `(a, b)`), and whether it says "timestamps".
+ */
+export function documentedTables(markdown: string): Map<string, { words: Set<string>; timestamps: boolean }> {
+  const tables = new Map<string, { words: Set<string>; timestamps: boolean }>();
+  for (const line of markdown.split("\n")) {
+    const row = /^\| `(\w+)` \|/.exec(line);
+    if (!row?.[1] || tables.has(row[1])) continue;
+    const words = new Set<string>();
+    for (const [, span = ""] of line.matchAll(/`([^`]+)`/g)) {
+      for (const word of span.split(/\W+/)) if (word) words.add(word);
+    }
+    tables.set(row[1], { words, timestamps: /\btimestamps\b/.test(line) });
+  }
+  return tables;
+}
+
+/** What D1 holds after every migration: each table (not D1's or SQLite's own) and its columns. */
+export async function schemaTables(db: D1Database): Promise<Map<string, string[]>> {
+  const { results } = await db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    .all<{ name: string }>();
+  const ours = results.filter(
+    ({ name }) => !name.startsWith("sqlite_") && !name.startsWith("_cf_") && name !== "d1_migrations",
+  );
+  const tables = new Map<string, string[]>();
+  for (const { name } of ours) {
+    const columns = await db.prepare("SELECT name FROM pragma_table_info(?)").bind(name).all<{ name: string }>();
+    tables.set(
+      name,
+      columns.results.map((column) => column.name),
+    );
+  }
+  return tables;
+}
+
+/** `table: column` for every column the table's row in storage-schema.md does not name. */
+export function undocumentedColumns(
+  schema: ReadonlyMap<string, readonly string[]>,
+  documented: ReturnType<typeof documentedTables>,
+): string[] {
+  const missing: string[] = [];
+  for (const [table, columns] of schema) {
+    const row = documented.get(table);
+    if (!row) {
+      missing.push(`${table} (no row)`);
+      continue;
+    }
+    for (const column of columns) {
+      const stamp = row.timestamps && (column === "created_at" || column === "updated_at");
+      if (!row.words.has(column) && !stamp) missing.push(`${table}: ${column}`);
+    }
+  }
+  return missing;
+}
