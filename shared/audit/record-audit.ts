@@ -19,6 +19,8 @@ export type AuditKind =
   | "revocation.recorded"
   | "auth.sign_in_failed"
   | "auth.rate_limited"
+  /** The owner's mailed link lifted an account's sign-in lock (workers/authn/src/limits/account-unlock.ts). */
+  | "auth.account_unlocked"
   /** Every call of the admin API (workers/token/src/admin), allowed or refused. */
   | "admin.action"
   /** A host redeemed its invite (workers/token/src/endpoints/host-bootstrap.ts): a client was made. */

@@ -13,6 +13,7 @@ const NEW_FLOWS = [
   "/reset-password",
   "/send-verification-email",
   "/change-email",
+  "/request-account-unlock",
   "/two-factor/enable",
   "/two-factor/disable",
   "/two-factor/get-totp-uri",

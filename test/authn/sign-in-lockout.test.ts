@@ -18,7 +18,7 @@ const NEW_PASSWORD = "a brand new passphrase for reset";
 const LOCKED = {
   error: "account_locked",
   error_description:
-    "Too many failed sign-ins to this account. Reset your password to sign in again (Forgot your password?).",
+    "Too many failed sign-ins to this account. To sign in again, ask for an unlock link (Locked out?) or reset your password (Forgot your password?).",
 };
 
 async function keyOf(email: string): Promise<string> {
@@ -55,7 +55,7 @@ describe("consecutive failed sign-ins lock the account until a reset", { timeout
     expect(await locked.json()).toEqual(LOCKED);
     const page = await formTo(LOCAL, "/sign-in", { email: person.email, password: PASSWORD });
     expect(page.status).toBe(403);
-    expect(await page.text()).toContain("Reset your password to sign in again");
+    expect(await page.text()).toContain("ask for an unlock link (Locked out?) or reset your password");
     // Refused before any password is checked: nothing more is counted.
     expect(await failuresOf(person.email)).toBe(CAP);
   });

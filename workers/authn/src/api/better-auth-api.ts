@@ -12,7 +12,7 @@ import {
   credentialAttempt,
   retryAfterHeader,
 } from "../limits/credential-limits.ts";
-import { limitedEndpoint } from "../limits/limited-endpoints.ts";
+import { accountBudget, limitedEndpoint } from "../limits/limited-endpoints.ts";
 import { afterSignIn, SIGN_IN_DELAYED, SIGN_IN_LOCKED, signInDelay } from "../limits/sign-in-guard.ts";
 import type { ThrottleVerdict } from "../limits/sign-in-throttle.ts";
 
@@ -48,7 +48,7 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
     // after them: one round trip less before the password is checked. A
     // rate-limited attempt is still refused first and its read unused.
     [verdict, delay] = await Promise.all([
-      checkCredentialLimits(c.env, attempt),
+      checkCredentialLimits(c.env, attempt, accountBudget(path)),
       path === SIGN_IN ? signInDelay(c.env, attempt) : undefined,
     ]);
     if (verdict.limited) {

@@ -60,3 +60,25 @@ export function auditRateLimited(
     },
   });
 }
+
+/**
+ * The owner's unlock link lifted an account's consecutive-failure lock and
+ * delay (limits/account-unlock.ts): the person as subject, how many failures
+ * it cleared, and from where it was opened.
+ */
+export function auditAccountUnlocked(
+  env: AuditSink,
+  unlock: { path: string; userId: string; account: string; consecutiveFailures: number; clientAddress: string },
+): Promise<void> {
+  return recordAuditInBackground(env, {
+    kind: "auth.account_unlocked",
+    outcome: "recorded",
+    subject: unlock.userId,
+    detail: {
+      path: unlock.path,
+      account: unlock.account,
+      consecutive_failures: unlock.consecutiveFailures,
+      client_address: unlock.clientAddress,
+    },
+  });
+}

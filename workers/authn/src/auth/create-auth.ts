@@ -23,6 +23,7 @@ import { revokeOnPasswordReset } from "../security/unproven-account-reset.ts";
 import { directoryAccountLinks } from "../sso/directory-accounts.ts";
 import { requireSignUpBrowserOrPassword, signUpBindingPlugin } from "../security/sign-up-binding.ts";
 import { clearOnPasswordReset } from "../limits/sign-in-guard.ts";
+import { accountUnlockPlugin } from "../limits/account-unlock-endpoint.ts";
 import { managedAccountCredential, managedAccountResets, ssoMailForManagedAccounts } from "../sso/managed-password.ts";
 
 export type AuthBindings = Pick<
@@ -84,6 +85,7 @@ function createAuth(env: AuthBindings) {
       managedAccountResets(env.DB),
       signUpBindingPlugin(config),
       orgSlugCheck(env.DB),
+      accountUnlockPlugin(env, config),
     ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {

@@ -9,6 +9,7 @@ export type MailKind =
   | "reset-password"
   | "account-exists"
   | "unlock-sign-in"
+  | "unlock-account"
   | "sso-sign-in";
 
 export interface MailMessage {

@@ -65,3 +65,13 @@ export function unlockSignInMessage(to: string, link: string, minutes: number): 
     text: `Several sign-ins to your account failed, so new attempts are being slowed down. If it was you, open this link within ${minutes} minutes to sign in without waiting:\n\n${link}\n\nIf not, nobody got in; consider changing your password.\n`,
   };
 }
+
+/** Asked for on /unlock-sign-in: lifts the consecutive-failure lock, once, and signs nobody in. */
+export function unlockAccountMessage(to: string, link: string, minutes: number): MailMessage {
+  return {
+    to,
+    kind: "unlock-account",
+    subject: "Unlock sign-in to your account",
+    text: `Someone asked for a link to unlock sign-in to your Mono-Auth account, which too many failed sign-ins locked or slowed down. If it was you, open this link within ${minutes} minutes to unlock it, then sign in with your password:\n\n${link}\n\nIt works once. If you did not ask, ignore this mail; nobody got in. If the failed sign-ins were not yours, consider changing your password.\n`,
+  };
+}

@@ -28,6 +28,14 @@ export interface CredentialAttempt {
   unlocked: boolean;
 }
 
+/**
+ * Whose per-account budget an attempt spends: the one every password check
+ * shares, or one of its own. Asking for an unlock link has its own, so a
+ * guesser who keeps a locked account's sign-in budget spent cannot also
+ * keep its owner from asking for the link (limits/account-unlock.ts).
+ */
+export type AccountBudget = "account" | "unlock-request";
+
 export type CredentialVerdict =
   | { limited: false; attempt: CredentialAttempt }
   | { limited: true; attempt: CredentialAttempt; by: "address" | "account"; retryAfterSeconds: number };
@@ -37,8 +45,9 @@ export async function checkCredentialAttempt(
   config: Pick<AuthnConfig, "betterAuthSecret" | "issuer">,
   headers: Headers,
   email: string | undefined,
+  budget: AccountBudget = "account",
 ): Promise<CredentialVerdict> {
-  return checkCredentialLimits(env, await credentialAttempt(config, headers, email));
+  return checkCredentialLimits(env, await credentialAttempt(config, headers, email), budget);
 }
 
 /** Who attempts, at which account: no limiter is asked yet. */
@@ -59,6 +68,7 @@ export async function credentialAttempt(
 export async function checkCredentialLimits(
   env: CredentialLimitEnv,
   attempt: CredentialAttempt,
+  budget: AccountBudget = "account",
 ): Promise<CredentialVerdict> {
   const periodSeconds = CREDENTIAL_LIMIT_PERIOD_SECONDS;
   const byAddress = await checkLimits([
@@ -69,7 +79,7 @@ export async function checkCredentialLimits(
   }
   if (attempt.account && !attempt.unlocked) {
     const byAccount = await checkLimits([
-      { limiter: env.CREDENTIAL_ACCOUNT_LIMITER, key: `account:${attempt.account}`, periodSeconds },
+      { limiter: env.CREDENTIAL_ACCOUNT_LIMITER, key: `${budget}:${attempt.account}`, periodSeconds },
     ]);
     if (byAccount.limited) {
       return { limited: true, attempt, by: "account", retryAfterSeconds: byAccount.retryAfterSeconds };

@@ -1,4 +1,5 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import type { AccountBudget } from "./credential-limits.ts";
 
 /**
  * Better Auth's endpoints (and its plugins') that check a secret — a
@@ -24,6 +25,8 @@ const LIMITED: ReadonlyArray<readonly [string, AccountSource]> = [
   ["/reset-password", "none"],
   ["/send-verification-email", "body"],
   ["/change-email", "session"],
+  // The locked-out owner's unlock link (limits/account-unlock-endpoint.ts), on a per-account budget of its own.
+  ["/request-account-unlock", "body"],
   // Second-factor set-up checks the password (better-auth/plugins twoFactor).
   ["/two-factor/enable", "session"],
   ["/two-factor/disable", "session"],
@@ -47,6 +50,16 @@ const LIMITED: ReadonlyArray<readonly [string, AccountSource]> = [
 const BY_PATH: ReadonlyMap<string, AccountSource> = new Map(
   LIMITED.map(([path, account]) => [`${ENDPOINT.authApi}${path}`, account]),
 );
+
+/** Endpoints whose per-account budget is their own (limits/credential-limits.ts AccountBudget). */
+const OWN_BUDGET: ReadonlyMap<string, AccountBudget> = new Map([
+  [`${ENDPOINT.authApi}/request-account-unlock`, "unlock-request"],
+]);
+
+/** The per-account budget a limited path spends. */
+export function accountBudget(path: string): AccountBudget {
+  return OWN_BUDGET.get(path) ?? "account";
+}
 
 /** How a POST to this /api/auth/* path is limited, or undefined when it is not. */
 export function limitedEndpoint(method: string, path: string): AccountSource | undefined {

@@ -91,7 +91,7 @@ export async function clearOnPasswordReset(db: D1Database, secret: string, email
 
 /** What an attempt on a locked account is told: the same whether or not the account exists. */
 export const SIGN_IN_LOCKED =
-  "Too many failed sign-ins to this account. Reset your password to sign in again (Forgot your password?).";
+  "Too many failed sign-ins to this account. To sign in again, ask for an unlock link (Locked out?) or reset your password (Forgot your password?).";
 
 /** What a delayed attempt is told: the same whether or not the account exists. */
 export const SIGN_IN_DELAYED =

@@ -24,11 +24,13 @@ import { signInLockout, signInThrottle } from "../../../../shared/db/schema.ts";
  * run starts over every hour), past the cap of NIST SP 800-63B §5.2.2
  * (rev 3) / 800-63B-4 §3.2.2: no more than 100 consecutive failed attempts
  * on one account. So each account also has a count of consecutive failures
- * that time never resets (`sign_in_lockout`); only a successful sign-in or a
- * completed password reset deletes it (the unlock link does not: it proves
- * the mailbox, not the password). From SIGN_IN_LOCKOUT_POLICY.maxConsecutiveFailures
- * on, password sign-in for the account is refused (`account_locked`), its
- * unlock cookie notwithstanding, until a reset. Counted by the keyed hash,
+ * that time never resets (`sign_in_lockout`); only a successful sign-in, a
+ * completed password reset or the owner's account unlock link, asked for by
+ * mail and good once (limits/account-unlock.ts), deletes it (the delay's
+ * unlock link does not: it is mailed unasked and works for its whole life).
+ * From SIGN_IN_LOCKOUT_POLICY.maxConsecutiveFailures on, password sign-in for
+ * the account is refused (`account_locked`), its unlock cookie
+ * notwithstanding, until an unlock or a reset. Counted by the keyed hash,
  * so an unknown address locks exactly like a known one.
  */
 export const SIGN_IN_LOCKOUT_POLICY = { maxConsecutiveFailures: 100 } as const;

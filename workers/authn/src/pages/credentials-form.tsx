@@ -56,7 +56,8 @@ export function CredentialsForm(props: CredentialsFormProps) {
         ) : (
           <>
             New here? <a href="/sign-up">Create an account</a> ·{" "}
-            <a href={ENDPOINT.forgotPassword}>Forgot your password?</a>
+            <a href={ENDPOINT.forgotPassword}>Forgot your password?</a> ·{" "}
+            <a href={ENDPOINT.unlockSignIn}>Locked out?</a>
           </>
         )}
       </p>

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { Child } from "hono/jsx";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { authnConfig } from "../config.ts";
-import { checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
+import { type AccountBudget, checkCredentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 import type { AuthnApp } from "./handlers.tsx";
 import { Layout } from "./layout.tsx";
@@ -32,8 +32,15 @@ export async function formFields(c: FlowContext): Promise<(name: string) => stri
 export async function overLimit(
   c: FlowContext,
   email: string | undefined,
+  budget: AccountBudget = "account",
 ): Promise<Record<string, string> | undefined> {
-  const verdict = await checkCredentialAttempt(c.env, authnConfig(c.env), c.req.raw.headers, email || undefined);
+  const verdict = await checkCredentialAttempt(
+    c.env,
+    authnConfig(c.env),
+    c.req.raw.headers,
+    email || undefined,
+    budget,
+  );
   return verdict.limited ? retryAfterHeader(verdict) : undefined;
 }
 
