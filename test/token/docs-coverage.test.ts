@@ -10,6 +10,7 @@ import { registeredRoutes } from "../../workers/token/src/admin/route.ts";
 import { agentApi } from "../../workers/token/src/mcp/agent-api.ts";
 import { ssfRoutes } from "../../workers/token/src/ssf/routes.ts";
 import { vaultFlowRoutes } from "../../workers/token/src/vault/routes.ts";
+import { ROUTES } from "../../workers/gateway/src/routing/route-table.ts";
 import {
   documentedRoutes,
   documentedTables,
@@ -36,6 +37,15 @@ describe("docs cover what the token Worker serves and what D1 holds", () => {
     ]);
     expect(served.size).toBeGreaterThan(90);
     expect([...served].filter((route) => !documented.has(route))).toEqual([]);
+  });
+
+  it("names every protected route of the gateway's route table with its methods", () => {
+    const documented = documentedRoutes(endpointsDoc);
+    const served = ROUTES.flatMap((route) =>
+      route.kind === "protected" ? Object.keys(route.methods).map((method) => `${method} ${route.path}`) : [],
+    );
+    expect(served.length).toBeGreaterThan(3);
+    expect(served.filter((route) => !documented.has(route))).toEqual([]);
   });
 
   it("reads a route index row as the docs write it", () => {
