@@ -36,6 +36,31 @@ type Row = typeof ssfStream.$inferSelect;
 /** Logged, and answered for a stream whose stored configuration cannot be read. */
 export const STREAM_CONFIG_UNREADABLE = "ERR_STREAM_CONFIG_UNREADABLE";
 
+/** A create whose `aud` another org's stream already names: 409 `conflict` (heldElsewhere). */
+export const SSF_AUDIENCE_TAKEN = "ERR_SSF_AUDIENCE_TAKEN";
+
+/**
+ * SQL true when a stream of another org (the first `?`) names one of the
+ * audiences in the JSON list (the second `?`). SSF 1.0 §8.1.1: `aud`
+ * identifies the stream's receiver, and a receiver that checks our
+ * signature, `iss` and its own `aud` cannot tell whose events a SET carries
+ * (only `tenant`, inside `sub_id`, says so, and nothing obliges it to read
+ * that): two orgs' streams to one `aud` would mix their events at one
+ * receiver, and the second org would choose what that receiver is told
+ * (any subject its admins revoke, signed by us). So an `aud` value is one
+ * org's while any stream of that org names it; that org may name it in
+ * several streams. Compared loosely (case and a trailing `/` ignored), so
+ * a receiver that normalises URLs is not reached through a spelling
+ * variant either; RFC 7519 §4.1.3 compares exactly, and a stricter match
+ * here only refuses more. Rows whose `audience` is not JSON (damaged,
+ * ERR_STREAM_CONFIG_UNREADABLE) are skipped, so one cannot fail every
+ * org's creates.
+ */
+const HELD_ELSEWHERE_SQL = `EXISTS (
+  SELECT 1 FROM (SELECT audience FROM ssf_stream WHERE org_id <> ? AND json_valid(audience)) AS held,
+    json_each(held.audience) AS named
+  WHERE rtrim(lower(named.value), '/') IN (SELECT rtrim(lower(value), '/') FROM json_each(?)))`;
+
 /**
  * A stream row whose list columns are not JSON lists of strings (damaged, or
  * written around the API): the stream's own failure, never its org's.
@@ -88,8 +113,10 @@ export function newStreamId(): string {
 
 /**
  * Creates a stream, enabled (SSF 1.0 §8.1.1.1). An org holds at most
- * MAX_SSF_STREAMS_PER_ORG: the count and the insert are one conditional
- * statement, so racing creates cannot pass the cap (409 `conflict`).
+ * MAX_SSF_STREAMS_PER_ORG, and an `aud` another org's stream names is not
+ * its to name (HELD_ELSEWHERE_SQL): both are checked in the insert's own
+ * conditional statement, so racing creates can pass neither (409
+ * `conflict`, ERR_SSF_AUDIENCE_TAKEN for the second).
  */
 export async function insertStream(
   db: D1Database,
@@ -101,7 +128,7 @@ export async function insertStream(
       `INSERT INTO ssf_stream (stream_id, org_id, created_by, audience, events_requested, events_delivered,
          delivery_method, endpoint_url, authorization_sealed, description, status, status_reason, created_at, updated_at)
        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'enabled', NULL, ?, ?
-       WHERE (SELECT count(*) FROM ssf_stream WHERE org_id = ?) < ?`,
+       WHERE (SELECT count(*) FROM ssf_stream WHERE org_id = ?) < ? AND NOT ${HELD_ELSEWHERE_SQL}`,
     )
     .bind(
       stream.streamId,
@@ -118,9 +145,17 @@ export async function insertStream(
       now,
       stream.orgId,
       MAX_SSF_STREAMS_PER_ORG,
+      stream.orgId,
+      JSON.stringify(stream.audience),
     )
     .run();
   if (result.meta.changes !== 1) {
+    if (await heldElsewhere(db, stream.orgId, stream.audience)) {
+      throw new HttpError(
+        "conflict",
+        `${SSF_AUDIENCE_TAKEN}: aud: another organization's stream already serves this receiver`,
+      );
+    }
     throw new HttpError("conflict", `an organization holds at most ${MAX_SSF_STREAMS_PER_ORG} streams`);
   }
   return { ...stream, status: "enabled", statusReason: null };
@@ -145,6 +180,15 @@ export async function foreignClientAudience(
     .bind(JSON.stringify(audience), orgId)
     .first<{ client_id: string }>();
   return row?.client_id;
+}
+
+/** Whether a stream of another org names one of `audience` (HELD_ELSEWHERE_SQL). */
+async function heldElsewhere(db: D1Database, orgId: string, audience: readonly string[]): Promise<boolean> {
+  const row = await db
+    .prepare(`SELECT ${HELD_ELSEWHERE_SQL} AS held`)
+    .bind(orgId, JSON.stringify(audience))
+    .first<{ held: number }>();
+  return row?.held === 1;
 }
 
 /** The stream, if any; UnreadableStreamError for one whose stored configuration cannot be read. */
