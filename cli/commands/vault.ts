@@ -182,21 +182,30 @@ export function registerVaultCommands(program: Command): void {
   withCommonOptions(
     provider
       .command("connect")
-      .description("start a connection flow as the operator; open the printed URL in a browser")
+      .description(
+        "print a single-use link for an admin or owner of the org to confirm in the browser; it then goes on to the provider",
+      )
       .requiredOption("--org <org>", "the org id")
       .requiredOption("--id <id>", "the provider id")
       .option("--owner <owner>", '"org" (default) or a member\'s user id'),
   ).action(async (options: OrgOption & { id: string; owner?: string }) => {
-    const started = await new AdminApi(options).request<{ authorization_url: string; expires_at: string }>(
+    const started = await new AdminApi(options).request<{ confirmation_url: string; expires_at: string }>(
       "POST",
       `/orgs/${encodeURIComponent(options.org)}/vault/providers/${encodeURIComponent(options.id)}/connect`,
       options.owner ? { owner: options.owner } : {},
     );
-    printResult(options.json, started, () =>
-      keyValueTable([
-        ["authorization_url", started.authorization_url],
-        ["expires_at", started.expires_at],
-      ]),
+    printResult(
+      options.json,
+      started,
+      () =>
+        `${keyValueTable([
+          ["confirmation_url", started.confirmation_url],
+          ["expires_at", started.expires_at],
+        ])}\n` +
+        (options.owner && options.owner !== "org"
+          ? "Send this link to that person: signed in as themselves (an admin or owner of the org), they confirm it, then approve at the provider.\n"
+          : "Open this link signed in as an admin or owner of the org: the page shows what will happen; after you confirm, approve at the provider with the account to save for the whole org.\n") +
+        "The link works once, until it expires; nobody else can finish the flow you start.",
     );
   });
 

@@ -31,6 +31,24 @@ export const VAULT_DEMO = {
 export const VAULT_CONNECT_STATE_TTL_SECONDS = 600;
 
 /**
+ * A connection flow an operator client starts (the CLI) has no browser
+ * session to bind to, so it starts nothing at the provider: it prints a
+ * single-use link to a confirmation page of ours, where a signed-in admin or
+ * owner of the org sees what will happen and, with a same-origin POST, binds
+ * the flow to their own session before going to the provider (docs/vault.md).
+ * The link's value is a capability: it travels in the query (request logs and
+ * audit events keep the path only) and only its SHA-256 is stored.
+ */
+export const VAULT_CONNECT_LINK = {
+  /** The console page that confirms a link (workers/authn/src/console/vault-confirm.tsx). */
+  path: (orgId: string) => `${ENDPOINT.console}/orgs/${encodeURIComponent(orgId)}/vault/confirm`,
+  /** The query parameter (and form field) that carries the link's value. */
+  param: "link",
+  /** How long a link waits for its confirmation (seconds); the provider leg then has VAULT_CONNECT_STATE_TTL_SECONDS. */
+  ttlSeconds: 3600,
+} as const;
+
+/**
  * Refresh a saved access token this long before its expiry, so the token
  * put on a request does not expire on its way upstream (seconds).
  */

@@ -46,6 +46,8 @@ export type HttpErrorCode =
   | "saved_token_not_readable"
   /** A vault callback whose state is missing, unknown, spent, expired or another session's (RFC 6749 §10.12). */
   | "invalid_state"
+  /** A vault connect link (shared/contracts/vault.ts VAULT_CONNECT_LINK) that is unknown, already used or expired. */
+  | "invalid_connect_link"
   /** The provider refused a vault connection flow, or its token endpoint failed. */
   | "connection_failed"
   | "server_error";
@@ -72,6 +74,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   temporarily_unavailable: 503,
   saved_token_not_readable: 403,
   invalid_state: 400,
+  invalid_connect_link: 400,
   connection_failed: 502,
   server_error: 500,
 };

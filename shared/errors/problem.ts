@@ -39,6 +39,7 @@ export const PROBLEM_TITLES: Readonly<Record<string, string>> = {
   payload_too_large: "Request body too large",
   rate_limited: "Too many requests",
   temporarily_unavailable: "Temporarily unavailable",
+  invalid_connect_link: "Connect link not usable",
   server_error: "Internal error",
 };
 

@@ -2,11 +2,11 @@
 // (test/support/system.ts), a third-party OAuth provider on 127.0.0.1
 // (test/support/vault-provider-server.ts), the `mono-auth` CLI as the
 // operator and a browser-like client as the person. A person connects their
-// account, an operator connects the org's; an agent bound to the org's
+// account, an operator connects the org's (its link confirmed by the org's owner); an agent bound to the org's
 // connection calls the demo echo service through the gateway, which receives
 // the saved upstream token and never the agent's.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VAULT_DEMO, VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { VAULT_CONNECT_LINK, VAULT_DEMO, VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
 import { clientCredentialsToken, type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
@@ -48,6 +48,25 @@ async function atProvider(authorizationUrl: string): Promise<string> {
   return `${callback.pathname}${callback.search}`;
 }
 
+/**
+ * `mono-auth vault provider connect` prints a link to our confirmation page
+ * (docs/vault.md); the org's admin in `browser` confirms it there, which
+ * sends the browser on to the provider: that authorization URL.
+ */
+async function confirmedLink(browser: BrowserLikeClient, orgId: string, providerId: string): Promise<string> {
+  const { confirmation_url } = await operator.json<{ confirmation_url: string }>(
+    ...["vault", "provider", "connect", "--org", orgId, "--id", providerId],
+  );
+  const url = new URL(confirmation_url);
+  const confirmed = await browser.request(url.pathname, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ [VAULT_CONNECT_LINK.param]: url.searchParams.get(VAULT_CONNECT_LINK.param) ?? "" }),
+  });
+  expect(confirmed.status).toBe(303);
+  return confirmed.headers.get("Location") ?? "";
+}
+
 describe("saved-token vault over HTTP", () => {
   it("connects a person's account and the org's, and injects the org's token for a bound agent", async () => {
     const browser = new BrowserLikeClient(system);
@@ -68,11 +87,8 @@ describe("saved-token vault over HTTP", () => {
     const mine = ((await done.json()) as { connection: Connection }).connection;
     expect(mine.owner).toEqual({ kind: "user", id: userId });
 
-    // The operator connects the org's own account.
-    const started = await operator.json<{ authorization_url: string }>(
-      ...["vault", "provider", "connect", "--org", orgId, "--id", created.id],
-    );
-    const orgDone = await system.fetch(await atProvider(started.authorization_url));
+    // The operator connects the org's own account: its link, confirmed in the browser by the org's owner.
+    const orgDone = await browser.request(await atProvider(await confirmedLink(browser, orgId, created.id)));
     expect(orgDone.status).toBe(200);
     const orgConnection = ((await orgDone.json()) as { connection: Connection }).connection;
     expect(orgConnection.owner).toEqual({ kind: "org", id: orgId });
@@ -146,11 +162,8 @@ describe("saved-token vault over HTTP", () => {
       ...["--token-endpoint", `${provider.origin}/token`],
       ...["--client-id", "vault-test-client", "--client-secret", "vault-test-secret"],
     );
-    const started = await operator.json<{ authorization_url: string }>(
-      ...["vault", "provider", "connect", "--org", orgId, "--id", created.id],
-    );
     const connection = (
-      (await (await system.fetch(await atProvider(started.authorization_url))).json()) as {
+      (await (await browser.request(await atProvider(await confirmedLink(browser, orgId, created.id)))).json()) as {
         connection: Connection;
       }
     ).connection;

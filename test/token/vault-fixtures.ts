@@ -2,7 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { expect, vi } from "vitest";
-import { VAULT_PATH } from "../../shared/contracts/vault.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { VAULT_CONNECT_LINK, VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { member, session } from "../../shared/db/schema.ts";
 import { vaultConnection } from "../../shared/db/vault-schema.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
@@ -82,12 +83,12 @@ export async function createProvider(
 }
 
 /** A signed-in member of the org (another person than seedSession's), as Better Auth writes them. */
-export async function seedMemberSession(orgId: string) {
+export async function seedMemberSession(orgId: string, role = "member") {
   const id = crypto.randomUUID();
   const userId = await seedUser(id);
   const db = drizzle(env.DB);
   const now = new Date();
-  await db.insert(member).values({ id: `m-${id}`, organizationId: orgId, userId, role: "member", createdAt: now });
+  await db.insert(member).values({ id: `m-${id}`, organizationId: orgId, userId, role, createdAt: now });
   await db.insert(session).values({
     id: `s-${id}`,
     token: `session-token-${id}`,
@@ -165,4 +166,48 @@ export async function bindAgent(orgId: string, connectionId: string, clientId: s
     body: { client_id: clientId },
   });
   expect(response.status).toBe(200);
+}
+
+/** An admin API call as a console session's person, through the ConsoleAdmin entrypoint the console uses. */
+export function consoleAdminRequest(
+  s: { token: string },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Response> {
+  return exports.ConsoleAdmin.fetchAs(
+    s.token,
+    new Request(`http://localhost${ENDPOINT.admin}${path}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) }),
+    }),
+  );
+}
+
+/** An operator client's connect flow: the `link` value of the confirmation URL it is given. */
+export async function operatorConnectLink(orgId: string, providerId: string, body: unknown = {}): Promise<string> {
+  const started = await adminRequest("POST", `/orgs/${orgId}/vault/providers/${providerId}/connect`, {
+    token: await adminToken(),
+    body,
+  });
+  expect(started.status).toBe(201);
+  const { confirmation_url } = (await started.json()) as { confirmation_url: string };
+  const url = new URL(confirmation_url);
+  expect(url.pathname).toBe(VAULT_CONNECT_LINK.path(orgId));
+  return url.searchParams.get(VAULT_CONNECT_LINK.param) ?? "";
+}
+
+/** An org admin confirms a connect link from the console: the provider's authorization URL, or the refusal. */
+export function confirmLink(admin: { token: string }, orgId: string, link: string): Promise<Response> {
+  return consoleAdminRequest(admin, "POST", `/orgs/${orgId}/vault/connect-links/confirm`, { link });
+}
+
+/** The org's own connection, connected by an org admin from the console (the flow bound to their session). */
+export async function connectOrgAsAdmin(admin: { token: string }, orgId: string, providerId: string) {
+  const started = await consoleAdminRequest(admin, "POST", `/orgs/${orgId}/vault/providers/${providerId}/connect`, {});
+  expect(started.status).toBe(201);
+  const { authorization_url } = (await started.json()) as { authorization_url: string };
+  const done = await callback(await atProvider(new URL(authorization_url)), admin);
+  expect(done.status).toBe(200);
+  return ((await done.json()) as { connection: ConnectionView }).connection;
 }

@@ -11,6 +11,7 @@ import {
   bindAgent,
   connectAsUser,
   connectionRow,
+  connectOrgAsAdmin,
   createProvider,
   routeUpstream,
   seedMemberSession,
@@ -72,18 +73,7 @@ describe("VaultService.savedToken (the gateway's RPC): who may use which connect
       ok: false,
       refusal: "no_saved_connection",
     });
-    const { adminRequest, adminToken } = await import("./admin-fixtures.ts");
-    const started = await adminRequest("POST", `/orgs/${s.orgId}/vault/providers/${provider.id}/connect`, {
-      token: await adminToken(),
-      body: {},
-    });
-    const { authorization_url } = (await started.json()) as { authorization_url: string };
-    const { atProvider, callback } = await import("./vault-fixtures.ts");
-    const orgConnection = (
-      (await (await callback(await atProvider(new URL(authorization_url)))).json()) as {
-        connection: { id: string };
-      }
-    ).connection;
+    const orgConnection = await connectOrgAsAdmin(await seedMemberSession(s.orgId, "admin"), s.orgId, provider.id);
     await bindAgent(s.orgId, orgConnection.id, agent.clientId);
     const mine = await ask({ orgId: s.orgId, subject: s.userId, agentClientId: agent.clientId });
     expect(mine).toMatchObject({ ok: true, connectionId: connection.id });

@@ -7,6 +7,7 @@ import { healthResponse, requestLog } from "../../../shared/observability/log.ts
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
+import { resumeVaultConfirm } from "./console/vault-confirm.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
@@ -54,6 +55,8 @@ app.get(ENDPOINT.health, () => healthResponse("authn"));
 // A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
 app.get(ENDPOINT.app, resumeAuthorization);
+// So does a signed-out admin's vault connect link (console/vault-confirm.tsx).
+app.get(ENDPOINT.app, resumeVaultConfirm);
 // The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.post(OIDC_ENDPOINT.revocation, closedTokenPath);

@@ -16,6 +16,7 @@ import { revocationsPage, revocationStream, revoke } from "./revocation-pages.ts
 import { consoleSession } from "./session.tsx";
 import type { ConsoleEnv } from "./types.ts";
 import { banUser, usersPage } from "./user-pages.tsx";
+import { confirmVaultLink, rememberVaultConfirm, showVaultConfirm, vaultConfirmHeaders } from "./vault-confirm.tsx";
 import {
   bindAgent,
   createProvider,
@@ -49,8 +50,14 @@ const refusalStatus: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
   }
 };
 
+/** An operator's connect link lands here (shared/contracts/vault.ts VAULT_CONNECT_LINK, below ENDPOINT.console). */
+const VAULT_CONFIRM = "/orgs/:org/vault/confirm";
+
 export function consoleApp(): Hono<ConsoleEnv> {
   const app = new Hono<ConsoleEnv>();
+  // Outside the page headers and the session check: they widen the CSP the former wrote and keep the
+  // link when the latter sends the browser to sign in (vault-confirm.tsx).
+  app.use(VAULT_CONFIRM, vaultConfirmHeaders, rememberVaultConfirm);
   app.use("*", pageSecurityHeaders, consoleSession, refusalStatus);
   app.get("/", (c) => overviewPage(c));
   app.post("/orgs", createOrg);
@@ -82,6 +89,8 @@ export function consoleApp(): Hono<ConsoleEnv> {
   app.post("/orgs/:org/vault/connections/:id/delete", deleteConnection);
   app.post("/orgs/:org/vault/connections/:id/agents", bindAgent);
   app.post("/orgs/:org/vault/connections/:id/agents/:client/unbind", unbindAgent);
+  app.get(VAULT_CONFIRM, (c) => showVaultConfirm(c));
+  app.post(VAULT_CONFIRM, confirmVaultLink);
   app.get("/users", (c) => usersPage(c));
   app.post("/users/:id/ban", banUser("ban"));
   app.post("/users/:id/unban", banUser("unban"));

@@ -35,7 +35,7 @@ export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => 
     return httpErrorResponse("temporarily_unavailable", "the admin API cannot be reached; retry");
   }
   if (!response.ok) {
-    const refusal = (await response.json().catch(() => ({}))) as { detail?: unknown };
+    const refusal = (await response.json().catch(() => ({}))) as { detail?: unknown; code?: unknown };
     // A session short of its person's second factor (a social or SSO sign-in) is no
     // non-operator: say how to step up, under the same 403, rather than turn them away.
     const stepUp =
@@ -52,7 +52,8 @@ export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => 
           </p>
         ) : (
           <p class="error" data-testid="console-refused">
-            The console is for platform operators and organization admins.
+            The console is for platform operators and organization admins.{" "}
+            {typeof refusal.code === "string" ? <code>({refusal.code})</code> : null}
           </p>
         )}
         <p>

@@ -18,6 +18,8 @@ export type ConsoleEnv = {
     caller: ConsoleCaller;
     /** The status of the admin API's refusal of this form's action, or of a page's read (a 4xx), if it refused (app.tsx answers with it). */
     refusal?: number;
+    /** An origin a page's form may also post (and be redirected) to, besides our own (console/vault-confirm.tsx). */
+    formActionOrigin?: string;
   };
 };
 

@@ -76,7 +76,23 @@ export const vaultSchemas = {
       ),
   }),
   connect: z.object({ owner: z.string().describe('"org" (default) or a member\'s user id').optional() }),
-  connectStarted: z.object({ authorization_url: z.string().url(), expires_at: time }),
+  connectStarted: z.union([
+    z
+      .object({ authorization_url: z.string().url(), expires_at: time })
+      .describe("from the console: the person's own flow"),
+    z
+      .object({ confirmation_url: z.string().url(), expires_at: time })
+      .describe("from an operator client: a single-use link an admin of the org confirms in the browser"),
+  ]),
+  connectLink: z.object({ link: z.string().describe("the `link` query parameter of a confirmation URL") }),
+  connectLinkView: z.object({
+    org: z.object({ id: z.string(), name: z.string() }),
+    provider: provider.pick({ id: true, name: true, resource: true, authorization_endpoint: true, scopes: true }),
+    owner: z.object({ kind: z.enum(["user", "org"]), id: z.string() }),
+    started_by: z.string().describe("`operator:<client_id>`"),
+    expires_at: time,
+  }),
+  connectConfirmed: z.object({ authorization_url: z.string().url(), expires_at: time }),
   connection,
   connectionList: z.object({ connections: z.array(connection) }),
   connectionDeleted: z.object({

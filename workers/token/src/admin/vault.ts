@@ -5,6 +5,7 @@ import { HttpError } from "../../../../shared/errors/http.ts";
 import { isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
 import { startConnect } from "../vault/connect-flow.ts";
+import { createConnectLink } from "../vault/connect-link.ts";
 import {
   createProvider,
   deleteProvider,
@@ -21,6 +22,7 @@ import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
+import { vaultConnectLinkRoutes } from "./vault-connect-links.ts";
 import { CLIENT_ID, vaultConnectionRoutes } from "./vault-connections.ts";
 import { vaultSchemas } from "./vault-schemas.ts";
 import { type Body, onlyFields, optionalList, optionalString, requiredString, type StringRule } from "./validate.ts";
@@ -109,8 +111,10 @@ async function requireProvider(c: Parameters<typeof requireOrg>[0], orgId: strin
  * - PATCH  /orgs/{org}/vault/providers/{id}   any of the fields (`client_secret: null`, `revocation_endpoint: null` remove them)
  * - DELETE /orgs/{org}/vault/providers/{id}   → `{ id, deleted: true, connections_deleted, provider_revocation: { revoked, not_supported, failed } }`:
  *   each connection's tokens revoked at the provider after the delete, as a connection's delete does
- * - POST   /orgs/{org}/vault/providers/{id}/connect `{ owner?: "org" | <user id> }` → 201 `{ authorization_url, expires_at }`:
- *   an operator-started flow (state bound to the operator), for the org's own connection or a member's
+ * - POST   /orgs/{org}/vault/providers/{id}/connect `{ owner?: "org" | <user id> }` → 201, for the org's own
+ *   connection or a member's: from the console `{ authorization_url, expires_at }` (state bound to the
+ *   admin's session); from an operator client `{ confirmation_url, expires_at }`, a single-use link an
+ *   admin of the org confirms in the browser (the connect-links routes, vault-connect-links.ts)
  *
  * Saved connections (metadata only):
  * - GET    /orgs/{org}/vault/connections      → `{ connections: [...] }`
@@ -249,7 +253,7 @@ export function vaultRoutes(admin: AdminApp): void {
     "/orgs/:org/vault/providers/:id/connect",
     {
       summary:
-        "Start a connection flow as the operator (PKCE S256; state bound to the console session, or to the operator)",
+        "Start a connection flow (PKCE S256; from the console bound to the admin's session; from an operator client a link an admin confirms)",
       body: vaultSchemas.connect,
       response: vaultSchemas.connectStarted,
       status: 201,
@@ -270,21 +274,39 @@ export function vaultRoutes(admin: AdminApp): void {
         if (!isMember) throw new HttpError("invalid_body", 'owner: must be "org" or a member\'s user id');
       }
       const operator = c.get("operator");
+      const ownerKind = owner === "org" ? "org" : "user";
+      const ownerId = owner === "org" ? orgId : owner;
+      if (!operator.sessionId) {
+        // An operator client has no browser session to bind the flow to, and a state alone lets
+        // whoever opens the link connect their account (one they already approved at the provider
+        // passes with no consent screen) into the org. So it starts nothing at the provider: a
+        // single-use link to our confirmation page, where a signed-in admin of the org binds the
+        // flow to their session (admin/vault-connect-links.ts).
+        const link = await createConnectLink(c.env.DB, tokenConfig(c.env).issuer, {
+          orgId,
+          providerId: provider.id,
+          ownerKind,
+          ownerId,
+          startedBy: `operator:${operator.clientId}`,
+        });
+        auditDetail(c, { action: "vault_connection.link", owner_kind: ownerKind });
+        return c.json({ confirmation_url: link.confirmationUrl, expires_at: link.expiresAt.toISOString() }, 201);
+      }
       const started = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
         provider,
-        ownerKind: owner === "org" ? "org" : "user",
-        ownerId: owner === "org" ? orgId : owner,
+        ownerKind,
+        ownerId,
         // From the console the person's own session finishes the flow
         // (RFC 6749 §10.12): every console user shares one client id, so
         // binding to it would let anyone holding the link connect their
-        // account into this org. A CLI operator has no browser session; the
-        // single-use state is its binding.
-        binding: operator.sessionId ? { session: operator.sessionId } : { operator: operator.clientId },
+        // account into this org.
+        binding: { session: operator.sessionId },
       });
-      auditDetail(c, { action: "vault_connection.start", owner_kind: owner === "org" ? "org" : "user" });
+      auditDetail(c, { action: "vault_connection.start", owner_kind: ownerKind });
       return c.json({ authorization_url: started.authorizationUrl, expires_at: started.expiresAt.toISOString() }, 201);
     },
   );
 
   vaultConnectionRoutes(admin);
+  vaultConnectLinkRoutes(admin);
 }

@@ -11,11 +11,17 @@ import { openField, sealField } from "./sealed-field.ts";
 import { requestUpstreamTokens } from "./upstream-token.ts";
 import { orgDataKey } from "./vault-key.ts";
 
-/** Who started a flow; the callback must come from the same one. */
-export type FlowBinding = { session: string } | { operator: string };
+/**
+ * The browser session a flow is bound to; the callback must come from it
+ * (RFC 6749 §10.12). Every flow has one: a person's own, an admin's console
+ * session, or the session of the admin who confirmed an operator's connect
+ * link (connect-link.ts). An operator client has no browser, so it starts no
+ * flow at the provider itself.
+ */
+export type FlowBinding = { session: string };
 
 function boundTo(binding: FlowBinding): string {
-  return "session" in binding ? `session:${binding.session}` : `operator:${binding.operator}`;
+  return `session:${binding.session}`;
 }
 
 async function sha256(value: string): Promise<string> {
@@ -92,8 +98,8 @@ export async function startConnect(
 
 /**
  * Finishes a connection flow at our callback: the state is spent by one
- * conditional DELETE (single use, unexpired), must have been started by
- * the same session (or by an operator), and only then is the code exchanged
+ * conditional DELETE (single use, unexpired), must be bound to the same
+ * session, and only then is the code exchanged
  * with its verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). Refusals:
  * 400 `invalid_state` (missing, unknown, spent, expired or another
  * session's state: CSRF, RFC 6749 §10.12), 502 `connection_failed` (the
@@ -115,7 +121,9 @@ export async function completeConnect(
     .returning()
     .get();
   if (!flow) throw new HttpError("invalid_state", "unknown, spent or expired state");
-  if (flow.boundTo.startsWith("session:") && flow.boundTo !== `session:${sessionId ?? ""}`)
+  // Every flow is bound to a session (a row bound to anything else, such as an operator client before
+  // connect links, is refused): a link or code carried to another browser saves nothing there.
+  if (!sessionId || flow.boundTo !== `session:${sessionId}`)
     throw new HttpError("invalid_state", "this flow was started by another session");
   // RFC 6749 §4.1.2.1: the provider refused (the person declined, or the request was bad). Its `error`
   // is a code (§4.1.2.1: ASCII, no spaces) but the provider writes it, so any other text is not repeated
@@ -149,8 +157,8 @@ export async function completeConnect(
     ownerKind: flow.ownerKind,
     ownerId: flow.ownerId,
     tokens,
-    // A person connecting their own account is named; a flow an admin started
-    // from the console is named by its session, an operator's by its client.
-    createdBy: flow.boundTo.startsWith("session:") && flow.ownerKind === "user" ? `user:${flow.ownerId}` : flow.boundTo,
+    // A person connecting their own account is named; a flow for the org is
+    // named by the session of the admin who started or confirmed it.
+    createdBy: flow.ownerKind === "user" ? `user:${flow.ownerId}` : flow.boundTo,
   });
 }

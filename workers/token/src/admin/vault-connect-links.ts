@@ -1,0 +1,121 @@
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { organization } from "../../../../shared/db/schema.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { tokenConfig } from "../config.ts";
+import { startConnect } from "../vault/connect-flow.ts";
+import { type ConnectLinkRow, claimConnectLink, findConnectLink } from "../vault/connect-link.ts";
+import { getProvider } from "../vault/providers.ts";
+import { vaultSecret } from "../vault/vault-key.ts";
+import { auditDetail } from "./audit.ts";
+import { readJsonObject } from "./body.ts";
+import { requireOrg } from "./orgs.ts";
+import { route } from "./route.ts";
+import type { AdminApp } from "./types.ts";
+import { vaultSchemas } from "./vault-schemas.ts";
+import { type Body, onlyFields } from "./validate.ts";
+
+/** The body's `link`: any string is looked up (an empty or odd one is simply unknown); another type is a bad body. */
+function linkOf(body: Body): string {
+  onlyFields(body, ["link"]);
+  const link = body.link ?? "";
+  if (typeof link !== "string") throw new HttpError("invalid_body", "link: must be a string");
+  return link;
+}
+
+async function linkProvider(db: D1Database, row: ConnectLinkRow) {
+  const provider = await getProvider(db, row.orgId, row.providerId);
+  if (!provider) throw new HttpError("not_found", "the link's vault provider was deleted");
+  return provider;
+}
+
+/**
+ * An operator client's connect links (shared/contracts/vault.ts
+ * VAULT_CONNECT_LINK), read and confirmed by the console's confirmation page
+ * for the signed-in admin (workers/authn/src/console/vault-confirm.tsx). The
+ * link's value travels in the JSON body, never in a path: the audit event of
+ * every admin call keeps the path.
+ *
+ * - POST /orgs/{org}/vault/connect-links/inspect `{ link }` → what confirming would do
+ * - POST /orgs/{org}/vault/connect-links/confirm `{ link }` → 201 `{ authorization_url, expires_at }`:
+ *   the link is spent and a flow starts bound to the caller's console session (RFC 6749 §10.12), as
+ *   one started from the console is; an operator client's token is 403 `forbidden`
+ *
+ * Refusals: 400 `invalid_connect_link` (unknown, used, expired or another org's), 403 `forbidden`
+ * (not a console session; a link for another person's own connection), 404 `not_found` (its provider
+ * was deleted). A refusal leaves the link as it was.
+ */
+export function vaultConnectLinkRoutes(admin: AdminApp): void {
+  route(
+    admin,
+    "post",
+    "/orgs/:org/vault/connect-links/inspect",
+    {
+      summary: "Show what confirming an operator's connect link would do",
+      body: vaultSchemas.connectLink,
+      response: vaultSchemas.connectLinkView,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "vault_connect_link.inspect" });
+      const row = await findConnectLink(c.env.DB, orgId, linkOf(await readJsonObject(c)));
+      const provider = await linkProvider(c.env.DB, row);
+      auditDetail(c, { provider_id: provider.id, owner_kind: row.ownerKind });
+      const org = await drizzle(c.env.DB)
+        .select({ name: organization.name })
+        .from(organization)
+        .where(eq(organization.id, orgId))
+        .get();
+      return c.json({
+        org: { id: orgId, name: org?.name ?? orgId },
+        provider: {
+          id: provider.id,
+          name: provider.name,
+          resource: provider.resource,
+          authorization_endpoint: provider.authorizationEndpoint,
+          scopes: provider.scopes ? provider.scopes.split(" ") : [],
+        },
+        owner: { kind: row.ownerKind, id: row.ownerId },
+        started_by: row.startedBy,
+        expires_at: row.expiresAt.toISOString(),
+      });
+    },
+  );
+
+  route(
+    admin,
+    "post",
+    "/orgs/:org/vault/connect-links/confirm",
+    {
+      summary: "Confirm an operator's connect link as the signed-in admin: the flow is bound to this session",
+      body: vaultSchemas.connectLink,
+      response: vaultSchemas.connectConfirmed,
+      status: 201,
+      orgAdmins: "org",
+    },
+    async (c) => {
+      const orgId = await requireOrg(c);
+      auditDetail(c, { action: "vault_connection.confirm" });
+      const operator = c.get("operator");
+      // The point of the link: an operator client cannot finish its own flow, a person in a browser must.
+      if (!operator.sessionId)
+        throw new HttpError("forbidden", "a connect link is confirmed in the browser by a signed-in admin of the org");
+      const link = linkOf(await readJsonObject(c));
+      // Every check before the link is spent, so a refused confirmation leaves it for the right person.
+      const row = await findConnectLink(c.env.DB, orgId, link);
+      auditDetail(c, { provider_id: row.providerId, owner_kind: row.ownerKind, link_started_by: row.startedBy });
+      if (row.ownerKind === "user" && row.ownerId !== operator.subject)
+        throw new HttpError("forbidden", "this link connects another person's own account: only they can confirm it");
+      const provider = await linkProvider(c.env.DB, row);
+      await claimConnectLink(c.env.DB, orgId, link);
+      const started = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
+        provider,
+        ownerKind: row.ownerKind,
+        ownerId: row.ownerId,
+        binding: { session: operator.sessionId },
+      });
+      return c.json({ authorization_url: started.authorizationUrl, expires_at: started.expiresAt.toISOString() }, 201);
+    },
+  );
+}
