@@ -8,13 +8,16 @@
 // The refusal is the org's Durable Object's own: it records values of at
 // most 256 characters (workers/org-state/src/org-state.ts), so a client
 // whose id is renamed past that in D1 cannot be recorded; renamed back, the
-// object answers again. Nothing of ours is stood in for.
+// object answers again. Nothing of ours is stood in for. When no change
+// follows, the cron trigger records the owed cut-off (clients/owed-cutoffs.ts).
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import worker from "../../workers/token/src/index.ts";
 import { adminRequest, adminToken, clientRevocations, expectHttpError } from "./admin-fixtures.ts";
 import { basicAuthorization, createTestOrg } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
@@ -178,6 +181,44 @@ describe("narrowing client PATCHes at once", () => {
       adminRequest("PATCH", client.path, { token: admin, body: { client_name: "renamed" } }),
     ]);
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(await isRevoked(old)).toBe(true);
+    expect(await pendingCutoff(client.clientId)).toBeNull();
+  });
+});
+
+describe("the cron trigger and an owed cut-off", () => {
+  async function runCron(): Promise<void> {
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+  }
+
+  it("records it when no change of the client follows: the old registration's tokens are refused, the mark cleared", async () => {
+    const client = await wideClient();
+    const old = await minted(client, WIDE);
+    await narrowingThatFailedToRecord(client);
+
+    await runCron();
+    expect(await clientRevocations(client.orgId)).toEqual([client.clientId]);
+    expect(await isRevoked(old)).toBe(true);
+    expect(await pendingCutoff(client.clientId)).toBeNull();
+  });
+
+  it("keeps the mark while the org's object still refuses it, and records it on a later run", async () => {
+    const client = await wideClient();
+    const old = await minted(client, WIDE);
+    await narrowingThatFailedToRecord(client);
+    const unrecordable = `${client.clientId}${"0".repeat(300)}`;
+    await renameClient(client.clientId, unrecordable);
+    try {
+      await runCron();
+      expect(await pendingCutoff(unrecordable)).not.toBeNull();
+    } finally {
+      await renameClient(unrecordable, client.clientId);
+    }
+    expect(await clientRevocations(client.orgId)).toEqual([]);
+
+    await runCron();
     expect(await isRevoked(old)).toBe(true);
     expect(await pendingCutoff(client.clientId)).toBeNull();
   });

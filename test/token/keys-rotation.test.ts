@@ -1,4 +1,4 @@
-import { createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -32,7 +32,9 @@ const ROTATION_PERIOD_MS = Number(env.SIGNING_KEY_ROTATION_SECONDS) * 1000;
 
 /** The cron trigger, exactly as the platform calls it. */
 async function runCron(): Promise<void> {
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env);
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
 }
 
 async function rows(): Promise<KeyRow[]> {

@@ -18,7 +18,7 @@ import { limitTokenRequestsByAddress } from "./http/rate-limit.ts";
 import { clientRegistrationEndpoint } from "./oidc/client-registration.ts";
 import { agentApi } from "./mcp/agent-api.ts";
 import { ACCESS_WEBHOOK_QUEUE, consumeWebhookDeliveries, type WebhookDelivery } from "./mcp/webhook-delivery.ts";
-import { rotateOnSchedule } from "./keys/scheduled-rotation.ts";
+import { onSchedule } from "./scheduled.ts";
 import { vaultFlowRoutes } from "./vault/routes.ts";
 import { ssfConfigurationEndpoint } from "./ssf/configuration.ts";
 import { ssfRoutes } from "./ssf/routes.ts";
@@ -68,5 +68,5 @@ export default {
     batch.queue === ACCESS_WEBHOOK_QUEUE
       ? consumeWebhookDeliveries(batch as unknown as MessageBatch<WebhookDelivery>, env)
       : consumeAuditBatch(batch, env),
-  scheduled: rotateOnSchedule,
+  scheduled: onSchedule,
 } satisfies ExportedHandler<TokenEnv, AuditRecord>;

@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { joinList, storedClientFromRow } from "./stored-client.ts";
@@ -112,4 +112,23 @@ export async function clearPendingCutoff(db: D1Database, clientId: string, pendi
     .set({ pendingCutoff: null })
     .where(and(eq(oauthClient.clientId, clientId), eq(oauthClient.pendingCutoff, pendingCutoff)))
     .run();
+}
+
+/** A client whose narrowing cut-off is still owed (admin/client-narrowing.ts), with the mark to clear. */
+export interface OwedCutoff {
+  clientId: string;
+  orgId: string | null;
+  pendingCutoff: string;
+}
+
+/** Up to `limit` clients still owed a cut-off, oldest change first. */
+export async function owedCutoffs(db: D1Database, limit: number): Promise<OwedCutoff[]> {
+  const rows = await drizzle(db)
+    .select({ clientId: oauthClient.clientId, orgId: oauthClient.orgId, pendingCutoff: oauthClient.pendingCutoff })
+    .from(oauthClient)
+    .where(isNotNull(oauthClient.pendingCutoff))
+    .orderBy(asc(oauthClient.updatedAt))
+    .limit(limit)
+    .all();
+  return rows.flatMap((r) => (r.pendingCutoff === null ? [] : [{ ...r, pendingCutoff: r.pendingCutoff }]));
 }

@@ -3,7 +3,7 @@ import { scheduledRotation } from "./rotation.ts";
 import { keyStore } from "./signing-keys.ts";
 
 /**
- * The cron trigger's handler (workers/token/wrangler.toml `[triggers]`):
+ * The key half of the cron trigger (scheduled.ts):
  * one staged-rotation run (keys/rotation.ts). A run that changed the key set
  * leaves a structured log line; a failure throws, so the platform records
  * the failed invocation, and the next run (a few minutes later) retries
