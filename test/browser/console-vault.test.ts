@@ -4,7 +4,8 @@
 // flow (a third-party OAuth provider on 127.0.0.1,
 // test/support/vault-provider-server.ts), names the provider as an MCP
 // server's saved connection on the MCP page, sees the connection's metadata
-// only, binds an agent client to it, unbinds it and deletes the connection.
+// only, binds an agent client to it, unbinds it and deletes the connection;
+// then confirms an operator's connect link on its confirmation page.
 // Screenshots go to test/artifacts/ (ignored).
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { launchChromium } from "../support/chromium.ts";
+import { operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import { type ProviderServer, startProviderServer } from "../support/vault-provider-server.ts";
 
@@ -137,6 +139,28 @@ describe("console: saved connections", () => {
     await page.getByTestId("vault-connection-row").getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => page.getByTestId("notice").textContent()).toBe("Saved connection deleted.");
     await expect.poll(() => page.getByTestId("vault-connection-row").count()).toBe(0);
+
+    // An operator's connect link (`mono-auth vault provider connect`): our confirmation page, not the provider.
+    // Confirming posts to our origin and is redirected to the provider, which the page's CSP form-action allows.
+    const orgId = new URL(orgUrl).pathname.split("/").at(-1) ?? "";
+    const operator = await operatorCli(system, "console-vault");
+    const { providers } = await operator.json<{ providers: { id: string }[] }>(
+      ...["vault", "provider", "list", "--org", orgId],
+    );
+    const providerId = providers[0]?.id ?? "";
+    const { confirmation_url } = await operator.json<{ confirmation_url: string }>(
+      ...["vault", "provider", "connect", "--org", orgId, "--id", providerId],
+    );
+    await page.goto(confirmation_url);
+    await expect.poll(() => page.getByTestId("vault-confirm-effect").textContent()).toContain("the whole organization");
+    await shot(page, "vault-confirm");
+    await page.getByRole("button", { name: "Confirm and continue to upstream" }).click();
+    await page.waitForURL((url) => url.pathname === VAULT_PATH.callback);
+    await expect.poll(() => page.locator("body").textContent()).toContain('"connected":true');
+    // Spent: the same link again is its refusal page.
+    const again = await page.goto(confirmation_url);
+    expect(again?.status()).toBe(400);
+    await expect.poll(() => page.getByTestId("problem").textContent()).toContain("(invalid_connect_link)");
     await page.context().close();
   });
 });

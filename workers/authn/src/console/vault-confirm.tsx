@@ -131,8 +131,9 @@ export async function showVaultConfirm(c: ConsoleContext) {
     <ConsoleLayout title={`Connect ${provider.name}`} nonce={c.var.nonce} caller={c.var.caller}>
       <section data-testid="vault-confirm">
         <p>
-          An operator ({view.body.started_by}) asked to connect an account at <strong>{provider.name}</strong> (
-          <code>{authorizationOrigin}</code>) to the organization <strong>{view.body.org.name}</strong>.
+          An operator client (<code>{view.body.started_by.replace(/^operator:/, "")}</code>) asked to connect an account
+          at <strong>{provider.name}</strong> (<code>{authorizationOrigin}</code>) to the organization{" "}
+          <strong>{view.body.org.name}</strong>.
         </p>
         <ul>
           <li>
