@@ -3,12 +3,21 @@ import { revokeClientTokens } from "../clients/revoke-client.ts";
 import type { StoredClient } from "../clients/types.ts";
 import type { ClientFields } from "./client-body.ts";
 
-/** Whether a change takes something away the client's live tokens may hold: they are then revoked. */
+/**
+ * Whether a change takes something away the client's live tokens may hold: they are then revoked.
+ *
+ * A change of `client_type` counts whichever way it goes: the org's token
+ * policy caps an agent's and a machine's TTL apart and may require DPoP of
+ * agents only (clients/guardrails.ts, dpop/token-request-binding.ts), so a
+ * bearer token minted for a 1-hour machine outlived its client becoming an
+ * agent the org holds to DPoP and 60 seconds.
+ */
 export function narrows(before: StoredClient, changes: ClientFields): boolean {
   const lost = (was: readonly string[], now: string[] | undefined) =>
     now !== undefined && was.some((v) => !now.includes(v));
   return (
     (changes.status !== undefined && changes.status !== "active" && before.status === "active") ||
+    (changes.kind !== undefined && changes.kind !== before.kind) ||
     lost(before.scopes, changes.scopes) ||
     lost(before.audiences, changes.audiences) ||
     lost(before.grantTypes, changes.grantTypes) ||
