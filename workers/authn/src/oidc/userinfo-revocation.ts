@@ -41,12 +41,22 @@ const issuerKeys = new IssuerKeys();
  * state that cannot be read, or claims the object refuses to judge, is
  * `503 temporarily_unavailable` (fail closed). An opaque token of no org
  * has no revocation state to ask: `401 invalid_token` (opaqueTokenClaims).
+ * A form that repeats `access_token` is `400 invalid_request` (presentedTokens).
  * A token that passes goes on to Better Auth, which still applies its own
  * checks (session row, scope `openid`, DPoP binding).
  */
 export const refuseRevokedUserinfoToken: MiddlewareHandler<UserinfoContext> = async (c, next) => {
-  for (const presented of presentedTokens(c.req.raw, c.var.body)) {
-    const refusal = await refusalFor(c.env, presented);
+  const presented = presentedTokens(c.req.raw, c.var.body);
+  if (presented === "repeated") {
+    // RFC 6750 §3.1 invalid_request: the request "repeats the same parameter".
+    return bearerErrorResponse({
+      realm: REALM,
+      error: "invalid_request",
+      description: "access_token must not be repeated",
+    });
+  }
+  for (const token of presented) {
+    const refusal = await refusalFor(c.env, token);
     if (refusal) return refusal;
   }
   return next();
@@ -100,14 +110,21 @@ function invalidToken(presented: Presented, error: TokenVerificationError): Resp
  * Authorization header through Better Auth's own parser (so a header it
  * takes without a scheme is checked too), and `access_token` of a POST
  * body read as JSON and as a form alike, whatever its Content-Type says.
+ *
+ * `repeated` for a form with `access_token` more than once: Better Auth
+ * (better-call's form reader) keeps the last value, so checking only the
+ * first let `access_token=x&access_token=<revoked>` read the person's
+ * claims with a revoked token.
  */
-function presentedTokens(request: Request, body: Uint8Array): Presented[] {
+function presentedTokens(request: Request, body: Uint8Array): Presented[] | "repeated" {
   const found: Presented[] = [];
   const header = parseAccessTokenAuthorization(request.headers.get("Authorization"));
   if (header?.token) found.push({ token: header.token, scheme: header.scheme === "DPoP" ? "DPoP" : "Bearer" });
   if (request.method === "POST" && body.length > 0) {
     const text = new TextDecoder().decode(body);
-    for (const token of [jsonAccessToken(text), new URLSearchParams(text).get("access_token")]) {
+    const formTokens = new URLSearchParams(text).getAll("access_token");
+    if (formTokens.length > 1) return "repeated";
+    for (const token of [jsonAccessToken(text), formTokens[0]]) {
       if (token && !found.some((seen) => seen.token === token)) found.push({ token, scheme: "Bearer" });
     }
   }
