@@ -363,6 +363,56 @@ describe("a connection flow an org admin starts from the console", () => {
     const admin = await seedSession({ role: "admin" });
     const provider = await createProvider(admin.orgId);
     const start = () =>
+describe("a flow whose person lost the right to start it before the callback", () => {
+  const connections = async (orgId: string) =>
+    (
+      await env.DB.prepare("SELECT count(*) AS n FROM vault_connection WHERE org_id = ?")
+        .bind(orgId)
+        .first<{ n: number }>()
+    )?.n;
+
+  it("saves nothing for an admin demoted between confirming a link and the callback: 403 forbidden", async () => {
+    const orgId = (await seedSession()).orgId;
+    const admin = await seedMemberSession(orgId, "admin");
+    const provider = await createProvider(orgId);
+    const confirmed = await confirmLink(admin, orgId, await operatorConnectLink(orgId, provider.id));
+    expect(confirmed.status).toBe(201);
+    const back = await atProvider(
+      new URL(((await confirmed.json()) as { authorization_url: string }).authorization_url),
+    );
+    await env.DB.prepare("UPDATE member SET role = 'member' WHERE user_id = ? AND organization_id = ?")
+      .bind(admin.userId, orgId)
+      .run();
+    await expectOAuthError(await callback(back, admin), 403, "forbidden");
+    expect(await connections(orgId)).toBe(0);
+    // The state was spent by the refusal: promoted again, the same answer is a spent state.
+    await env.DB.prepare("UPDATE member SET role = 'admin' WHERE user_id = ? AND organization_id = ?")
+      .bind(admin.userId, orgId)
+      .run();
+    await expectOAuthError(await callback(back, admin), 400, "invalid_state");
+    expect(await connections(orgId)).toBe(0);
+  });
+
+  it("saves nothing for a person removed from the flow's org after starting their own, while active in another", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const back = await atProvider(await startAsUser(s, provider.name));
+    // Active in another org they belong to (the callback's session check passes), gone from this one.
+    const elsewhere = await seedSession();
+    await env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
+    )
+      .bind(crypto.randomUUID(), elsewhere.orgId, s.userId, Date.now())
+      .run();
+    await env.DB.prepare("UPDATE session SET active_organization_id = ? WHERE id = ?")
+      .bind(elsewhere.orgId, s.sessionId)
+      .run();
+    await env.DB.prepare("DELETE FROM member WHERE user_id = ? AND organization_id = ?").bind(s.userId, s.orgId).run();
+    await expectOAuthError(await callback(back, s), 403, "forbidden");
+    expect(await connections(s.orgId)).toBe(0);
+  });
+});
+
       exports.ConsoleAdmin.fetchAs(
         admin.token,
         new Request(`http://localhost${ENDPOINT.admin}/orgs/${admin.orgId}/vault/providers/${provider.id}/connect`, {

@@ -6,6 +6,7 @@ import { vaultConnectState } from "../../../../shared/db/vault-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { type ConnectionRow, type OwnerKind, saveConnection } from "./connections.ts";
 import { VaultError } from "./errors.ts";
+import { requireFlowFinisher } from "./flow-finisher.ts";
 import { getProvider, type ProviderRow, providerClient } from "./providers.ts";
 import { openField, sealField } from "./sealed-field.ts";
 import { requestUpstreamTokens } from "./upstream-token.ts";
@@ -99,10 +100,12 @@ export async function startConnect(
 /**
  * Finishes a connection flow at our callback: the state is spent by one
  * conditional DELETE (single use, unexpired), must be bound to the same
- * session, and only then is the code exchanged
+ * session, whose person must still be one who may start it
+ * (flow-finisher.ts), and only then is the code exchanged
  * with its verifier (RFC 6749 §4.1.3, RFC 7636 §4.5). Refusals:
  * 400 `invalid_state` (missing, unknown, spent, expired or another
- * session's state: CSRF, RFC 6749 §10.12), 502 `connection_failed` (the
+ * session's state: CSRF, RFC 6749 §10.12), 403 `forbidden` (demoted or
+ * removed since the flow started), 502 `connection_failed` (the
  * provider answered an error, or its token endpoint refused the code).
  */
 export async function completeConnect(
@@ -110,7 +113,7 @@ export async function completeConnect(
   secret: string,
   issuer: string,
   url: URL,
-  sessionId: string | undefined,
+  finisher: { sessionId: string; userId: string } | undefined,
 ): Promise<ConnectionRow> {
   const state = url.searchParams.get("state");
   if (!state) throw new HttpError("invalid_state", "the callback carries no state");
@@ -123,8 +126,9 @@ export async function completeConnect(
   if (!flow) throw new HttpError("invalid_state", "unknown, spent or expired state");
   // Every flow is bound to a session (a row bound to anything else, such as an operator client before
   // connect links, is refused): a link or code carried to another browser saves nothing there.
-  if (!sessionId || flow.boundTo !== `session:${sessionId}`)
+  if (!finisher || flow.boundTo !== `session:${finisher.sessionId}`)
     throw new HttpError("invalid_state", "this flow was started by another session");
+  await requireFlowFinisher(db, flow, finisher.userId);
   // RFC 6749 §4.1.2.1: the provider refused (the person declined, or the request was bad). Its `error`
   // is a code (§4.1.2.1: ASCII, no spaces) but the provider writes it, so any other text is not repeated
   // on our origin: the answer names the code only when it looks like one, as at the token endpoint.

@@ -63,7 +63,7 @@ export function vaultFlowRoutes(): Hono<{ Bindings: TokenEnv }> {
       tokenConfig(c.env).issuer,
       new URL(c.req.url),
       // A session short of its second factor finishes no flow (it could not have started one).
-      owner === SECOND_FACTOR_REQUIRED ? undefined : owner?.sessionId,
+      owner === SECOND_FACTOR_REQUIRED ? undefined : owner,
     );
     c.executionCtx.waitUntil(
       recordAuditInBackground(c.env, {
