@@ -358,11 +358,6 @@ describe("an operator client's connect link (confirmed in the browser by an admi
   });
 });
 
-describe("a connection flow an org admin starts from the console", () => {
-  it("is finished only by that admin's own session (RFC 6749 §10.12): anyone else holding the link gets 400 invalid_state", async () => {
-    const admin = await seedSession({ role: "admin" });
-    const provider = await createProvider(admin.orgId);
-    const start = () =>
 describe("a flow whose person lost the right to start it before the callback", () => {
   const connections = async (orgId: string) =>
     (
@@ -413,6 +408,11 @@ describe("a flow whose person lost the right to start it before the callback", (
   });
 });
 
+describe("a connection flow an org admin starts from the console", () => {
+  it("is finished only by that admin's own session (RFC 6749 §10.12): anyone else holding the link gets 400 invalid_state", async () => {
+    const admin = await seedSession({ role: "admin" });
+    const provider = await createProvider(admin.orgId);
+    const start = () =>
       exports.ConsoleAdmin.fetchAs(
         admin.token,
         new Request(`http://localhost${ENDPOINT.admin}/orgs/${admin.orgId}/vault/providers/${provider.id}/connect`, {
