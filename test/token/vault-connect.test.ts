@@ -347,7 +347,12 @@ describe("an operator client's connect link (confirmed in the browser by an admi
     const [owner, other] = [await seedMemberSession(orgId, "admin"), await seedMemberSession(orgId, "admin")];
     const provider = await createProvider(orgId);
     const link = await operatorConnectLink(orgId, provider.id, { owner: owner.userId });
+    // Not even shown to another admin: the page would tell them "saved as your own connection".
+    const inspect = (s: { token: string }) =>
+      consoleAdminRequest(s, "POST", `/orgs/${orgId}/vault/connect-links/inspect`, { link });
+    await expectHttpError(await inspect(other), 403, "forbidden");
     await expectHttpError(await confirmLink(other, orgId, link), 403, "forbidden");
+    expect((await inspect(owner)).status).toBe(200);
     const confirmed = await confirmLink(owner, orgId, link);
     expect(confirmed.status).toBe(201);
     const { authorization_url } = (await confirmed.json()) as { authorization_url: string };

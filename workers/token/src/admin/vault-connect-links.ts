@@ -23,6 +23,12 @@ function linkOf(body: Body): string {
   return link;
 }
 
+/** A link for a member's own connection is theirs to see and confirm: anyone else 403, the link kept. */
+function requireLinkConfirmer(row: ConnectLinkRow, subject: string): void {
+  if (row.ownerKind === "user" && row.ownerId !== subject)
+    throw new HttpError("forbidden", "this link connects another person's own account: only they can confirm it");
+}
+
 async function linkProvider(db: D1Database, row: ConnectLinkRow) {
   const provider = await getProvider(db, row.orgId, row.providerId);
   if (!provider) throw new HttpError("not_found", "the link's vault provider was deleted");
@@ -42,7 +48,7 @@ async function linkProvider(db: D1Database, row: ConnectLinkRow) {
  *   one started from the console is; an operator client's token is 403 `forbidden`
  *
  * Refusals: 400 `invalid_connect_link` (unknown, used, expired or another org's), 403 `forbidden`
- * (not a console session; a link for another person's own connection), 404 `not_found` (its provider
+ * (confirm: not a console session; both: a link for another person's own connection), 404 `not_found` (its provider
  * was deleted). A refusal leaves the link as it was.
  */
 export function vaultConnectLinkRoutes(admin: AdminApp): void {
@@ -60,8 +66,10 @@ export function vaultConnectLinkRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "vault_connect_link.inspect" });
       const row = await findConnectLink(c.env.DB, orgId, linkOf(await readJsonObject(c)));
+      auditDetail(c, { provider_id: row.providerId, owner_kind: row.ownerKind });
+      // The page would tell another admin "saved as your own connection" for someone else's link.
+      requireLinkConfirmer(row, c.get("operator").subject);
       const provider = await linkProvider(c.env.DB, row);
-      auditDetail(c, { provider_id: provider.id, owner_kind: row.ownerKind });
       const org = await drizzle(c.env.DB)
         .select({ name: organization.name })
         .from(organization)
@@ -105,8 +113,7 @@ export function vaultConnectLinkRoutes(admin: AdminApp): void {
       // Every check before the link is spent, so a refused confirmation leaves it for the right person.
       const row = await findConnectLink(c.env.DB, orgId, link);
       auditDetail(c, { provider_id: row.providerId, owner_kind: row.ownerKind, link_started_by: row.startedBy });
-      if (row.ownerKind === "user" && row.ownerId !== operator.subject)
-        throw new HttpError("forbidden", "this link connects another person's own account: only they can confirm it");
+      requireLinkConfirmer(row, operator.subject);
       const provider = await linkProvider(c.env.DB, row);
       await claimConnectLink(c.env.DB, orgId, link);
       const started = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
