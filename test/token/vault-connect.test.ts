@@ -513,6 +513,31 @@ describe("vault providers and connections (admin API)", () => {
       400,
       "invalid_body",
     );
+    // A host that is no DNS name: its origin would be a CSP wildcard, or end the directive, on the connect-link page.
+    for (const host of ["*.example.com", "upstream.example;script-src", "upstream.example,evil.example", "*"]) {
+      await expectHttpError(
+        await adminRequest("POST", `/orgs/${orgId}/vault/providers`, {
+          token,
+          body: {
+            name: "odd-host",
+            resource: "r",
+            authorization_endpoint: `https://${host}/authorize`,
+            token_endpoint: `${UPSTREAM}/token`,
+            client_id: "c",
+          },
+        }),
+        400,
+        "invalid_body",
+      );
+      await expectHttpError(
+        await adminRequest("PATCH", `/orgs/${orgId}/vault/providers/${provider.id}`, {
+          token,
+          body: { authorization_endpoint: `https://${host}/authorize` },
+        }),
+        400,
+        "invalid_body",
+      );
+    }
     await expectHttpError(
       await adminRequest("POST", `/orgs/${orgId}/vault/providers`, { token, body: { name: "x", client_sercet: "s" } }),
       400,

@@ -42,10 +42,20 @@ const RESOURCE: StringRule = { max: 2048, pattern: /^\S+$/, patternText: "no spa
 function endpointUrl(issuer: string): StringRule {
   return {
     max: 2048,
-    check: (value) => isPermittedOutboundUrl(value, issuer),
+    check: (value) => isPermittedOutboundUrl(value, issuer) && isHostName(new URL(value).hostname),
     patternText:
-      "must be an https URL without credentials or fragment, not a loopback, private, link-local or internal host",
+      "must be an https URL without credentials or fragment, whose host is a DNS name or an IP address, not a loopback, private, link-local or internal host",
   };
+}
+
+/**
+ * A host we can reach: DNS labels (RFC 1123 §2.1, `_` as some names carry it) or an IP literal. The
+ * WHATWG parser also keeps RFC 3986 sub-delims (`*`, `;`, `,`, `'`) in a host, and the authorization
+ * endpoint's origin is written into the connect-link page's CSP form-action (console/vault-confirm.tsx),
+ * where `https://*.com` is a wildcard and `;` or `,` end a directive or a policy.
+ */
+function isHostName(hostname: string): boolean {
+  return /^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i.test(hostname) || /^\[[0-9a-f:.]+\]$/i.test(hostname);
 }
 const CLIENT_SECRET: StringRule = { max: 1024 };
 const SCOPES = { maxItems: 64, itemMax: 256 };
