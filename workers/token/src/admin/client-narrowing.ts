@@ -1,4 +1,5 @@
-import { clearPendingCutoff, updateClient } from "../clients/client-store.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
+import { clearPendingCutoff, findOrgClient, updateClientIfUnchanged } from "../clients/client-store.ts";
 import { revokeClientTokens } from "../clients/revoke-client.ts";
 import type { StoredClient } from "../clients/types.ts";
 import type { ClientFields } from "./client-body.ts";
@@ -57,11 +58,33 @@ export async function changeClient(
   changes: ClientFields,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<StoredClient> {
-  if (!narrows(before, changes) && before.pendingCutoff === null) {
-    return updateClient(env.DB, before.clientId, changes);
+  // Judged against the row it is written over: a concurrent PATCH that
+  // landed between the read and the write (one turning DPoP off, say) made
+  // this change (turning it back on) narrow what was minted meanwhile,
+  // though it narrowed nothing of what was read. So the write lands only on
+  // the row that was judged; otherwise the row is read and judged again.
+  let read = before;
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const owed = narrows(read, changes) || read.pendingCutoff !== null;
+    const mark = owed ? crypto.randomUUID() : undefined;
+    const after = await updateClientIfUnchanged(env.DB, read, changes, mark);
+    if (after) return mark === undefined ? after : cutOff(env, after, mark, waitUntil);
+    const again = read.orgId === null ? undefined : await findOrgClient(env.DB, read.orgId, read.clientId);
+    if (!again) throw new HttpError("not_found", "no such client in this organization");
+    read = again;
   }
-  const mark = crypto.randomUUID();
-  const after = await updateClient(env.DB, before.clientId, changes, mark);
+  throw new HttpError("conflict", "the client kept changing while this change was written; retry");
+}
+
+/** Writes that found the row changed under them before one is refused 409: each one re-reads it. */
+const MAX_ATTEMPTS = 3;
+
+async function cutOff(
+  env: TokenEnv,
+  after: StoredClient,
+  mark: string,
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<StoredClient> {
   await revokeClientTokens(env, after, "client narrowed", waitUntil);
   try {
     await clearPendingCutoff(env.DB, after.clientId, mark);

@@ -80,21 +80,50 @@ export async function updateClient(
   changes: ClientChanges,
   pendingCutoff?: string,
 ): Promise<StoredClient> {
-  const { kind, grantTypes, scopes, audiences, ...rest } = changes;
   const row = await drizzle(db)
     .update(oauthClient)
-    .set({
-      ...rest,
-      ...(kind ? { type: kind } : {}),
-      ...listColumns({ grantTypes, scopes, audiences }),
-      ...(pendingCutoff !== undefined ? { pendingCutoff } : {}),
-      updatedAt: new Date(),
-    })
+    .set(changedColumns(changes, pendingCutoff))
     .where(eq(oauthClient.clientId, clientId))
     .returning()
     .get();
   if (!row) throw new Error(`client ${clientId} vanished during an update`);
   return storedClientFromRow(row);
+}
+
+/**
+ * As updateClient, but only while the row is still the one `read` was read
+ * from (its `updated_at`, which every write here moves): undefined when
+ * another write landed in between, or the client is gone. Whether a change
+ * narrows is judged against what it read (admin/client-narrowing.ts), so
+ * the write must not land on values the judgement never saw.
+ */
+export async function updateClientIfUnchanged(
+  db: D1Database,
+  read: Pick<StoredClient, "clientId" | "updatedAt">,
+  changes: ClientChanges,
+  pendingCutoff?: string,
+): Promise<StoredClient | undefined> {
+  const row = await drizzle(db)
+    .update(oauthClient)
+    .set(changedColumns(changes, pendingCutoff, read.updatedAt))
+    .where(and(eq(oauthClient.clientId, read.clientId), eq(oauthClient.updatedAt, read.updatedAt)))
+    .returning()
+    .get();
+  return row ? storedClientFromRow(row) : undefined;
+}
+
+function changedColumns(changes: ClientChanges, pendingCutoff: string | undefined, previous?: Date) {
+  const { kind, grantTypes, scopes, audiences, ...rest } = changes;
+  // Strictly after the previous write's, even within the same millisecond, so no two writes share it.
+  const now = Date.now();
+  const updatedAt = new Date(previous && previous.getTime() >= now ? previous.getTime() + 1 : now);
+  return {
+    ...rest,
+    ...(kind ? { type: kind } : {}),
+    ...listColumns({ grantTypes, scopes, audiences }),
+    ...(pendingCutoff !== undefined ? { pendingCutoff } : {}),
+    updatedAt,
+  };
 }
 
 export async function deleteClient(db: D1Database, clientId: string): Promise<void> {
