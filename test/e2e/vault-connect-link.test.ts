@@ -272,6 +272,40 @@ describe("an operator's vault connect link", () => {
     }
   });
 
+  it("names a provider's authorization origin in its CSP only when it is a plain origin, never a wildcard", async () => {
+    const owner = await person();
+    const created = await upstreamProvider(owner.orgId);
+    const link = await connectLink(owner.orgId, created.id);
+    // A row from before the admin API required a DNS host (it refuses this now: test/token/vault-connect.test.ts).
+    await system.execMain(
+      "UPDATE vault_provider SET authorization_endpoint = ? WHERE id = ?",
+      "https://*.com/authorize",
+      created.id,
+    );
+    const page = await owner.client.request(link);
+    expect(page.status).toBe(200);
+    const csp = page.headers.get("Content-Security-Policy") ?? "";
+    expect(csp).toContain("form-action 'self';");
+    expect(csp).not.toContain("*");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+  });
+
+  it("sends no Referer to the provider and cannot be framed, on the page and on the redirect to the provider", async () => {
+    const owner = await person();
+    const link = await connectLink(owner.orgId, (await upstreamProvider(owner.orgId)).id);
+    const page = await owner.client.request(link);
+    const going = await confirm(owner.client, link);
+    expect(going.status).toBe(303);
+    for (const answer of [page, going]) {
+      expect(answer.headers.get("Referrer-Policy")).toBe("same-origin");
+      expect(answer.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(answer.headers.get("Cache-Control")).toBe("no-store");
+      expect(answer.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
+    }
+    await page.body?.cancel();
+  });
+
   it("answers an unknown or spent link with its page and a stable code, never a 500", async () => {
     const owner = await person();
     const base = VAULT_CONNECT_LINK.path(owner.orgId);

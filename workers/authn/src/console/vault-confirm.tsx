@@ -23,6 +23,9 @@ const RESUME_SECONDS = 600;
 /** Our link values are 43 characters; org ids are Better Auth's. Anything longer is not kept. */
 const MAX_KEPT = 512;
 
+/** A serialized http(s) origin of a DNS name or an IP literal: nothing CSP reads as a wildcard or a separator. */
+const PLAIN_ORIGIN = /^https?:\/\/([a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
 /** `__Host-` binds the cookie to this origin; browsers accept it over https only. */
 function resumeCookie(issuer: string): string {
   return issuer.startsWith("https://") ? "__Host-mono.vault_confirm_resume" : "mono.vault_confirm_resume";
@@ -126,7 +129,9 @@ export async function showVaultConfirm(c: ConsoleContext) {
   if (!view.ok) return c.html(<LinkRefused c={c} problem={view.problem} />);
   const { provider, owner } = view.body;
   const authorizationOrigin = new URL(provider.authorization_endpoint).origin;
-  c.set("formActionOrigin", authorizationOrigin);
+  // Only a plain origin goes into the policy: a row written before the admin API required a DNS host
+  // could hold `https://*.com` (a CSP wildcard) or a `;`. Left out, the browser refuses the redirect.
+  if (PLAIN_ORIGIN.test(authorizationOrigin)) c.set("formActionOrigin", authorizationOrigin);
   return c.html(
     <ConsoleLayout title={`Connect ${provider.name}`} nonce={c.var.nonce} caller={c.var.caller}>
       <section data-testid="vault-confirm">
