@@ -101,7 +101,7 @@ async function narrowingThatFailedToRecord(client: Client): Promise<void> {
     await renameClient(unrecordable, client.clientId);
   }
   const read = await adminRequest("GET", client.path, { token: admin });
-  expect(((await read.json()) as { scope: string }).scope).toBe(NARROW);
+  expect(await read.json()).toMatchObject({ scope: NARROW, cutoff_pending: true });
   expect(await pendingCutoff(client.clientId)).not.toBeNull();
   expect(await clientRevocations(client.orgId)).toEqual([]);
 }
@@ -202,6 +202,8 @@ describe("the cron trigger and an owed cut-off", () => {
     expect(await clientRevocations(client.orgId)).toEqual([client.clientId]);
     expect(await isRevoked(old)).toBe(true);
     expect(await pendingCutoff(client.clientId)).toBeNull();
+    const read = await adminRequest("GET", client.path, { token: admin });
+    expect(await read.json()).toMatchObject({ scope: NARROW, cutoff_pending: false });
   });
 
   it("keeps the mark while the org's object still refuses it, and records it on a later run", async () => {

@@ -27,5 +27,7 @@ export function clientView(client: StoredClient, secret?: string) {
     created_at: client.createdAt.toISOString(),
     updated_at: client.updatedAt.toISOString(),
     last_used_at: client.lastUsedAt?.toISOString() ?? null,
+    // The registration shown is in force for new tokens; until the cut-off is recorded, older ones are not yet cut off.
+    cutoff_pending: client.pendingCutoff !== null,
   };
 }

@@ -59,6 +59,11 @@ const clientView = z.object({
   created_at: time,
   updated_at: time,
   last_used_at: time.nullable(),
+  cutoff_pending: z
+    .boolean()
+    .describe(
+      "a narrowing change was written but its cut-off of the client's tokens is not recorded yet: tokens the old registration minted may still be accepted until the next change of the client or the five-minute cron records it",
+    ),
 });
 const jwksOrUri = {
   jwks: z.object({ keys: z.array(z.object({}).loose()) }).optional(),
