@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { SIGN_IN_THROTTLE_POLICY } from "../../../../shared/contracts/sign-in-throttle.ts";
 import { signInLockout, signInThrottle } from "../../../../shared/db/schema.ts";
 
 /**
@@ -34,12 +35,7 @@ import { signInLockout, signInThrottle } from "../../../../shared/db/schema.ts";
  * so an unknown address locks exactly like a known one.
  */
 export const SIGN_IN_LOCKOUT_POLICY = { maxConsecutiveFailures: 100 } as const;
-export const SIGN_IN_THROTTLE_POLICY = {
-  freeFailuresPerAccount: 5,
-  freeFailuresPerAddress: 20,
-  maxDelaySeconds: 300,
-  windowSeconds: 60 * 60,
-} as const;
+export { SIGN_IN_THROTTLE_POLICY };
 
 export type ThrottleKey = { kind: "account" | "address"; key: string };
 
