@@ -1,5 +1,6 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
+import { cookiePrefix } from "../../../../shared/contracts/cookies.ts";
 import { freshSessionPlugin } from "../security/fresh-session.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "../security/password-policy.ts";
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
@@ -53,7 +54,7 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       // Secure); browsers only accept it over https, so plain-http local runs
       // use an unprefixed name instead.
       useSecureCookies: false,
-      cookiePrefix: secure ? "__Host-mono" : "mono",
+      cookiePrefix: cookiePrefix(issuer),
       defaultCookieAttributes: { secure, httpOnly: true, sameSite: "lax", path: "/" },
       // Behind Cloudflare the only client address worth trusting is the one
       // the edge sets; X-Forwarded-For is caller-controlled.

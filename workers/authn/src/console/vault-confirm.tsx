@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
 import { getAuth } from "../auth/create-auth.ts";
@@ -26,9 +27,8 @@ const MAX_KEPT = 512;
 /** A serialized http(s) origin of a DNS name or an IP literal: nothing CSP reads as a wildcard or a separator. */
 const PLAIN_ORIGIN = /^https?:\/\/([a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 
-/** `__Host-` binds the cookie to this origin; browsers accept it over https only. */
 function resumeCookie(issuer: string): string {
-  return issuer.startsWith("https://") ? "__Host-mono.vault_confirm_resume" : "mono.vault_confirm_resume";
+  return cookieName(issuer, OWN_COOKIE.vaultConfirmResume);
 }
 
 function confirmUrl(org: string, link: string): string {

@@ -7,6 +7,7 @@
  * BETTER_AUTH_SECRET: nothing is stored, and it proves only that its holder
  * reads that mailbox, which is what the owner can and a guesser cannot.
  */
+import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { signExpiring, verifyExpiring } from "../security/expiring-mac.ts";
 
 const DERIVATION_LABEL = "mono-auth sign-in unlock v1";
@@ -34,8 +35,7 @@ export async function verifyUnlockToken(secret: string, token: string, now = Dat
  * limits still do.
  */
 export function unlockCookieName(config: { issuer: string }): string {
-  // `__Host-` as for the session cookie (auth/options.ts): only on https.
-  return config.issuer.startsWith("https://") ? "__Host-mono.sign_in_unlock" : "mono.sign_in_unlock";
+  return cookieName(config.issuer, OWN_COOKIE.signInUnlock);
 }
 
 export function unlockCookie(config: { issuer: string }, token: string): string {

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { getAuth } from "../auth/create-auth.ts";
@@ -10,9 +11,8 @@ const RESUME_SECONDS = 600;
 /** The most of an authorization request worth keeping (Better Auth's own query is far smaller). */
 const MAX_QUERY_LENGTH = 3000;
 
-/** `__Host-` binds the cookie to this origin; browsers accept it over https only (auth/options.ts does the same). */
-function cookieName(issuer: string): string {
-  return issuer.startsWith("https://") ? "__Host-mono.oidc_resume" : "mono.oidc_resume";
+function resumeCookieName(issuer: string): string {
+  return cookieName(issuer, OWN_COOKIE.oidcResume);
 }
 
 /**
@@ -28,7 +28,7 @@ export const rememberAuthorization: MiddlewareHandler<{ Bindings: AuthnEnv }> = 
   if (c.res.status !== 302 || !location || query.length === 0 || query.length > MAX_QUERY_LENGTH) return;
   if (new URL(location, "http://x").pathname !== ENDPOINT.signIn) return;
   const issuer = authnConfig(c.env).issuer;
-  setCookie(c, cookieName(issuer), query, {
+  setCookie(c, resumeCookieName(issuer), query, {
     path: "/",
     httpOnly: true,
     secure: issuer.startsWith("https://"),
@@ -45,7 +45,7 @@ export const rememberAuthorization: MiddlewareHandler<{ Bindings: AuthnEnv }> = 
  */
 export const resumeAuthorization: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
   const issuer = authnConfig(c.env).issuer;
-  const name = cookieName(issuer);
+  const name = resumeCookieName(issuer);
   const kept = getCookie(c, name);
   if (!kept) return next();
   const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });

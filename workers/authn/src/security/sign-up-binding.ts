@@ -25,6 +25,7 @@ import type { BetterAuthOptions, BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthMiddleware } from "better-auth/api";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { COOKIE_PREFIX, cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { account } from "../../../../shared/db/schema.ts";
 import { signExpiring, verifyExpiring } from "./expiring-mac.ts";
 
@@ -43,8 +44,7 @@ const PURPOSE = "mono-auth sign-up binding v1";
 type BindingConfig = { issuer: string; betterAuthSecret: string };
 
 export function signUpBindingCookieName(config: { issuer: string }): string {
-  // `__Host-` as for the session cookie (auth/options.ts): only on https.
-  return config.issuer.startsWith("https://") ? "__Host-mono.sign_up_binding" : "mono.sign_up_binding";
+  return cookieName(config.issuer, OWN_COOKIE.signUpBinding);
 }
 
 /** `<exp>.<mac>`: the binding of one account id until exp (seconds). */
@@ -139,5 +139,5 @@ export function signUpBindingPlugin(config: BindingConfig): BetterAuthPlugin {
 
 /** Whether a Set-Cookie line is the binding (the sign-up form tells it apart from a session). */
 export function isSignUpBindingCookie(setCookie: string): boolean {
-  return /^(__Host-)?mono\.sign_up_binding=/.test(setCookie);
+  return Object.values(COOKIE_PREFIX).some((prefix) => setCookie.startsWith(`${prefix}.${OWN_COOKIE.signUpBinding}=`));
 }

@@ -1,10 +1,9 @@
 import type { BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
+import { BETTER_AUTH_PLUGIN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { usedTotpIdentifier } from "../../../../shared/contracts/second-factor.ts";
 
 const VERIFY_TOTP = "/two-factor/verify-totp";
-/** Better Auth's two-factor challenge cookie (auth/plugins/two-factor.ts). */
-const CHALLENGE_COOKIE = "two_factor";
 /** A claimed code outlives its validity window (30 s steps, one step of drift each way). */
 const CLAIM_SECONDS = 3 * 30;
 
@@ -38,7 +37,7 @@ export function totpCodeClaim(db: D1Database): BetterAuthPlugin {
               return;
             }
             // Signing in: the person the challenge cookie's row names.
-            const cookie = ctx.context.createAuthCookie(CHALLENGE_COOKIE);
+            const cookie = ctx.context.createAuthCookie(BETTER_AUTH_PLUGIN_COOKIE.twoFactor);
             const challenge = await ctx.getSignedCookie(cookie.name, ctx.context.secret);
             if (!challenge) return;
             if (await claimForChallenge(db, challenge, code, now)) return;

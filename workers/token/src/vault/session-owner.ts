@@ -1,5 +1,6 @@
 import { and, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { cookieName, SESSION_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
 import { member, session, user } from "../../../../shared/db/schema.ts";
 import { secondFactorPassed } from "../sessions/second-factor.ts";
@@ -20,7 +21,7 @@ export interface SessionOwner {
  * into the planter's account.
  */
 function sessionCookieName(issuer: string): string {
-  return issuer.startsWith("https:") ? "__Host-mono.session_token" : "mono.session_token";
+  return cookieName(issuer, SESSION_COOKIE);
 }
 
 function cookieValue(header: string | null, name: string): string | undefined {
