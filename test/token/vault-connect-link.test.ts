@@ -3,7 +3,9 @@
 // person's session; and a flow whose person lost the right to start it before
 // the callback saves nothing. Split from vault-connect.test.ts.
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { platformOperator } from "../../shared/db/machine-schema.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { expectOAuthError, seedSession } from "./fixtures.ts";
 import {
@@ -16,6 +18,7 @@ import {
   routeUpstream,
   seedMemberSession,
   startAsUser,
+  UPSTREAM,
 } from "./vault-fixtures.ts";
 
 beforeEach(() => routeUpstream());
@@ -187,6 +190,95 @@ describe("an operator client's connect link (confirmed in the browser by an admi
     expect(done.status).toBe(200);
     const { connection } = (await done.json()) as { connection: { owner: unknown; created_by: string } };
     expect(connection).toMatchObject({ owner: { kind: "user", id: owner.userId }, created_by: `user:${owner.userId}` });
+  });
+});
+
+describe("a confirmation the flow could not survive: refused before the link is spent", () => {
+  const spent = async (orgId: string) =>
+    (
+      await env.DB.prepare("SELECT count(*) AS n FROM vault_connect_state WHERE org_id = ?")
+        .bind(orgId)
+        .first<{ n: number }>()
+    )?.n;
+
+  it("a platform operator's session with no active org is 403 forbidden, the link kept; with one, it goes on and finishes", async () => {
+    const orgId = (await seedSession()).orgId;
+    const provider = await createProvider(orgId);
+    const link = await operatorConnectLink(orgId, provider.id);
+    // An operator who belongs to no org's session as its active one: the callback would find no owner.
+    const operator = await seedSession({ role: "member", activeOrg: false });
+    await drizzle(env.DB)
+      .insert(platformOperator)
+      .values({ userId: operator.userId, email: `${operator.userId}@example.com`, createdAt: new Date() });
+    expect(
+      (await consoleAdminRequest(operator, "POST", `/orgs/${orgId}/vault/connect-links/inspect`, { link })).status,
+    ).toBe(200);
+    const refused = await expectHttpError(await confirmLink(operator, orgId, link), 403, "forbidden");
+    expect(refused.error_description).toMatch(/no active organization/);
+    expect(await spent(orgId)).toBe(0);
+    // Two refusals at once spend nothing either.
+    const raced = await Promise.all([confirmLink(operator, orgId, link), confirmLink(operator, orgId, link)]);
+    for (const answer of raced) await expectHttpError(answer, 403, "forbidden");
+    expect(await spent(orgId)).toBe(0);
+
+    // Active in their own org now (the account page's switch): the same link goes on, and the callback takes it.
+    await env.DB.prepare("UPDATE session SET active_organization_id = ? WHERE id = ?")
+      .bind(operator.orgId, operator.sessionId)
+      .run();
+    const confirmed = await confirmLink(operator, orgId, link);
+    expect(confirmed.status).toBe(201);
+    const { authorization_url } = (await confirmed.json()) as { authorization_url: string };
+    const done = await callback(await atProvider(new URL(authorization_url)), operator);
+    expect(done.status).toBe(200);
+    expect(((await done.json()) as { connection: { owner: unknown } }).connection.owner).toEqual({
+      kind: "org",
+      id: orgId,
+    });
+  });
+
+  it("a session whose person left its active org is 403 forbidden, the link kept for an admin", async () => {
+    const orgId = (await seedSession()).orgId;
+    const admin = await seedMemberSession(orgId, "admin");
+    const provider = await createProvider(orgId);
+    const link = await operatorConnectLink(orgId, provider.id);
+    const gone = await seedSession({ role: "owner" });
+    await drizzle(env.DB)
+      .insert(platformOperator)
+      .values({ userId: gone.userId, email: `${gone.userId}@example.com`, createdAt: new Date() });
+    await env.DB.prepare("DELETE FROM member WHERE user_id = ?").bind(gone.userId).run();
+    await expectHttpError(await confirmLink(gone, orgId, link), 403, "forbidden");
+    expect(await spent(orgId)).toBe(0);
+    expect((await confirmLink(admin, orgId, link)).status).toBe(201);
+  });
+
+  it("a page that allowed another authorization origin than the provider's now is 409 conflict, the link kept", async () => {
+    const orgId = (await seedSession()).orgId;
+    const admin = await seedMemberSession(orgId, "admin");
+    const provider = await createProvider(orgId);
+    const link = await operatorConnectLink(orgId, provider.id);
+    const shown = new URL(UPSTREAM).origin;
+    const confirmAs = (body: Record<string, unknown>) =>
+      consoleAdminRequest(admin, "POST", `/orgs/${orgId}/vault/connect-links/confirm`, { link, ...body });
+
+    // The provider's authorization endpoint moved after the page was shown.
+    const moved = await adminRequest("PATCH", `/orgs/${orgId}/vault/providers/${provider.id}`, {
+      token: await adminToken(),
+      body: { authorization_endpoint: "https://moved.vault.test/authorize" },
+    });
+    expect(moved.status).toBe(200);
+    const refused = await expectHttpError(await confirmAs({ authorization_origin: shown }), 409, "conflict");
+    expect(refused.error_description).toMatch(/reload the page/);
+    // A page that could name no origin in its CSP sends an empty one: refused the same way.
+    await expectHttpError(await confirmAs({ authorization_origin: "" }), 409, "conflict");
+    await expectHttpError(await confirmAs({ authorization_origin: 42 }), 400, "invalid_body");
+    await expectHttpError(await confirmAs({ authorization_origin: shown, extra: 1 }), 400, "invalid_body");
+    expect(await spent(orgId)).toBe(0);
+
+    // Reloaded, the page names the new origin: the link goes on there.
+    const confirmed = await confirmAs({ authorization_origin: "https://moved.vault.test" });
+    expect(confirmed.status).toBe(201);
+    const { authorization_url } = (await confirmed.json()) as { authorization_url: string };
+    expect(new URL(authorization_url).origin).toBe("https://moved.vault.test");
   });
 });
 

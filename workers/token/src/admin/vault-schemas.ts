@@ -85,6 +85,15 @@ export const vaultSchemas = {
       .describe("from an operator client: a single-use link an admin of the org confirms in the browser"),
   ]),
   connectLink: z.object({ link: z.string().describe("the `link` query parameter of a confirmation URL") }),
+  connectLinkConfirm: z.object({
+    link: z.string().describe("the `link` query parameter of a confirmation URL"),
+    authorization_origin: z
+      .string()
+      .optional()
+      .describe(
+        "the provider's authorization origin the confirming page allowed its form to go on to; 409 conflict, the link kept, when it is not the provider's any more",
+      ),
+  }),
   connectLinkView: z.object({
     org: z.object({ id: z.string(), name: z.string() }),
     provider: provider.pick({ id: true, name: true, resource: true, authorization_endpoint: true, scopes: true }),

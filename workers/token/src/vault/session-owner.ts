@@ -1,4 +1,4 @@
-import { and, eq, gt } from "drizzle-orm";
+import { and, eq, gt, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { cookieName, SESSION_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
@@ -60,6 +60,27 @@ export async function sessionOwner(
   const dot = value.lastIndexOf(".");
   const token = dot > 0 ? value.slice(0, dot) : value;
   if (!token || token.length > 256) return undefined;
+  return ownerWhere(db, eq(session.token, token));
+}
+
+/**
+ * The same answer for a session known by its id: what the callback will
+ * find for this session's browser. The connect-link confirmation asks it
+ * before spending the link (admin/vault-connect-links.ts), so a session the
+ * callback would refuse (no active org, or one its person left) is told so
+ * while the link is still good.
+ */
+export function sessionOwnerById(
+  db: D1Database,
+  sessionId: string,
+): Promise<SessionOwner | typeof SECOND_FACTOR_REQUIRED | undefined> {
+  return ownerWhere(db, eq(session.id, sessionId));
+}
+
+async function ownerWhere(
+  db: D1Database,
+  which: SQL,
+): Promise<SessionOwner | typeof SECOND_FACTOR_REQUIRED | undefined> {
   const now = new Date();
   const row = await drizzle(db)
     .select({
@@ -71,7 +92,7 @@ export async function sessionOwner(
     .from(session)
     .innerJoin(user, eq(user.id, session.userId))
     .innerJoin(member, and(eq(member.userId, session.userId), eq(member.organizationId, session.activeOrganizationId)))
-    .where(and(eq(session.token, token), gt(session.expiresAt, now)))
+    .where(and(which, gt(session.expiresAt, now)))
     .get();
   if (!row || !row.orgId) return undefined;
   if (!row.secondFactorPassed) return SECOND_FACTOR_REQUIRED;
