@@ -30,10 +30,18 @@ export const MARKER_HOLDER_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 export type ReplayGuardNamespace = DurableObjectNamespace<ReplayGuardRpc & Rpc.DurableObjectBranded>;
 
 /**
- * The object a marker lives in. Scopes: `client-assertion:<client_id>`
- * (RFC 7523 §3 "jti"), `dpop:<jkt>` (RFC 9449 §11.1), `id-jag:<issuer>`
- * (the ID-JAG draft: single use per issuer, globally).
+ * The object a marker lives in, one per scope (REPLAY_SCOPE).
  */
 export function replayGuardName(scope: string): string {
   return `replay:${scope}`;
 }
+
+/** What a marker is single-use within: each scope is one ReplayGuard object. */
+export const REPLAY_SCOPE = {
+  /** RFC 7523 §3 item 7: a client assertion's `jti`, once per client. */
+  clientAssertion: (clientId: string) => `client-assertion:${clientId}`,
+  /** RFC 9449 §11.1: a DPoP proof's `jti`, once per key (its RFC 7638 thumbprint). */
+  dpop: (jkt: string) => `dpop:${jkt}`,
+  /** The ID-JAG draft: an ID-JAG's `jti`, once per issuer, globally. */
+  idJag: (issuer: string) => `id-jag:${issuer}`,
+} as const;

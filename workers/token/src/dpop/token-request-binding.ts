@@ -1,6 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../../../shared/contracts/headers.ts";
-import { replayGuardName } from "../../../../shared/contracts/replay.ts";
+import { REPLAY_SCOPE, replayGuardName } from "../../../../shared/contracts/replay.ts";
 import { CLOCK_TOLERANCE_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { DpopProofError } from "../../../../shared/dpop/errors.ts";
 import { readDpopProofHeader } from "../../../../shared/dpop/read-proof-header.ts";
@@ -91,7 +91,7 @@ export async function provenDpopKey(
     });
     // After its window the proof is refused as too old, so the marker may go then.
     const expiresAt = verified.iat + TOKEN_ENDPOINT_PROOF_MAX_AGE_SECONDS + CLOCK_TOLERANCE_SECONDS;
-    const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(`dpop:${verified.jkt}`));
+    const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(REPLAY_SCOPE.dpop(verified.jkt)));
     if (!(await guard.consume(verified.jti, expiresAt))) throw new DpopProofError("ERR_DPOP_REPLAY");
     return { jkt: verified.jkt };
   });

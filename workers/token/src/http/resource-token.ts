@@ -1,6 +1,6 @@
 import { REALM } from "../../../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../../../shared/contracts/headers.ts";
-import { replayGuardName } from "../../../../shared/contracts/replay.ts";
+import { REPLAY_SCOPE, replayGuardName } from "../../../../shared/contracts/replay.ts";
 import {
   type AccessTokenClaims,
   CLOCK_TOLERANCE_SECONDS,
@@ -151,7 +151,7 @@ async function checkBinding(
     });
     // After its window the proof is refused as too old, so the marker may go then.
     const expiresAt = verified.iat + RESOURCE_PROOF_MAX_AGE_SECONDS + CLOCK_TOLERANCE_SECONDS;
-    const guard = env.REPLAY_GUARD.getByName(replayGuardName(`dpop:${verified.jkt}`));
+    const guard = env.REPLAY_GUARD.getByName(replayGuardName(REPLAY_SCOPE.dpop(verified.jkt)));
     if (!(await guard.consume(verified.jti, expiresAt))) throw new DpopProofError("ERR_DPOP_REPLAY");
     return undefined;
   } catch (error) {

@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
-import { replayGuardName } from "../../../../shared/contracts/replay.ts";
+import { REPLAY_SCOPE, replayGuardName } from "../../../../shared/contracts/replay.ts";
 import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
@@ -117,7 +117,7 @@ export async function verifyIdJag(assertion: string, client: OrgClient, context:
  */
 export async function spendIdJag(verified: VerifiedIdJag, context: GrantContext): Promise<void> {
   const { iss, jti, exp } = verified.claims;
-  const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(`id-jag:${iss}`));
+  const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(REPLAY_SCOPE.idJag(iss)));
   if (!(await guard.consume(jti, exp + CLOCK_TOLERANCE_SECONDS))) throw refused("jti already used");
 }
 

@@ -6,6 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { REPLAY_SCOPE } from "../../../../../shared/contracts/replay.ts";
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER, CLOCK_TOLERANCE_SECONDS } from "../../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../../shared/errors/oauth.ts";
 import {
@@ -104,7 +105,7 @@ export const privateKeyJwt: ClientAuthenticator = {
     // its mint limit's 429) gives it back for the retry (replay/request-spends.ts).
     const jti = payload.jti as string;
     const expiresAt = (payload.exp as number) + CLOCK_TOLERANCE_SECONDS;
-    const first = await context.spends.consume(`client-assertion:${clientId}`, jti, expiresAt);
+    const first = await context.spends.consume(REPLAY_SCOPE.clientAssertion(clientId), jti, expiresAt);
     if (!first) refuse("client assertion already used");
     return authenticated;
   },
