@@ -1,6 +1,8 @@
 /**
- * Every KV key and Durable Object name Mono-Auth uses (docs/storage-schema.md).
- * D1 tables are in shared/db/schema.ts.
+ * Every KV key, Durable Object name and Durable Object storage key Mono-Auth
+ * uses (docs/storage-schema.md); the other objects' names sit with their
+ * contracts (replay.ts, mint-limit.ts, ssf.ts). D1 tables are in
+ * shared/db/schema.ts.
  */
 export const KV_KEY = {
   /** The public JWKS as served at /.well-known/jwks.json (JSON). */
@@ -34,6 +36,34 @@ export const JWKS_KV_TTL_SECONDS = 60;
 export function orgStateName(orgId: string): string {
   return `org:${orgId}`;
 }
+
+/** Keys of the `meta(key, value)` table in an `OrgState` object's SQLite storage (workers/org-state). */
+export const ORG_STATE_META = {
+  /** The revocation version: one more with every recorded revocation. */
+  version: "version",
+  /** The org's current published policy version (moves both ways: rollback). */
+  policyVersion: "policy_version",
+  /** The publish counter: only goes up. */
+  policySequence: "policy_sequence",
+  /** The highest event seq that may be missing from the log (revocation-log.ts). */
+  logFloor: "log_floor",
+  /** The version last written to the KV mirror (revocation-mirror.ts). */
+  mirrorVersion: "mirror_version",
+  /** When (ms) the next KV mirror write may run. */
+  mirrorNotBefore: "mirror_not_before",
+} as const;
+
+/** Keys of the `meta(key, value)` table in an `SsfTransmitter` object's storage (workers/token/src/ssf). */
+export const SSF_TRANSMITTER_META = {
+  /** The org the object serves. */
+  orgId: "org_id",
+  /** The org's revocation version already turned into SETs. */
+  cursor: "cursor",
+  /** `1` while the org has a live stream. */
+  active: "active",
+  /** When (ms) a stream's last verification SET was enqueued (SSF 1.0 §8.1.1 min_verification_interval). */
+  verifiedAt: (streamId: string) => `verified_at:${streamId}`,
+} as const;
 
 /**
  * Cache API keys (per Cloudflare location). They are URLs on a host nobody

@@ -13,6 +13,7 @@ import {
   type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { ORG_STATE_META } from "../../../shared/contracts/storage-keys.ts";
 import { RevocationLog } from "./revocation-log.ts";
 import { cutOffKeys, isListed } from "./live-entries.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
@@ -75,7 +76,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     this.mirror = new RevocationMirror(this.sql, env.KV);
     this.subscribers = new RevocationSubscribers(ctx, this.log, () => ({
       version: this.currentVersion(),
-      policyVersion: this.metaValue("policy_version") ?? null,
+      policyVersion: this.metaValue(ORG_STATE_META.policyVersion) ?? null,
     }));
   }
 
@@ -182,7 +183,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   async sync(orgId: string, after: number | null): Promise<RevocationSync> {
     this.assertOwnOrg(orgId);
     const version = this.currentVersion();
-    const policyVersion = this.metaValue("policy_version") ?? null;
+    const policyVersion = this.metaValue(ORG_STATE_META.policyVersion) ?? null;
     const floor = this.log.floor();
     // Below the floor some events after `after` may be missing: only the snapshot is whole then.
     if (after !== null && Number.isSafeInteger(after) && after >= floor && after <= version) {
@@ -247,7 +248,12 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
           ? { ...entry, clientId: row.client_id, issuedAt: row.issued_at }
           : entry;
       });
-    return { orgId, version: this.currentVersion(), entries, policyVersion: this.metaValue("policy_version") ?? null };
+    return {
+      orgId,
+      version: this.currentVersion(),
+      entries,
+      policyVersion: this.metaValue(ORG_STATE_META.policyVersion) ?? null,
+    };
   }
 
   /**
@@ -262,14 +268,16 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
       throw new RangeError("policy version must be a positive integer");
     const sequence = this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        `INSERT INTO meta (key, value) VALUES ('policy_version', ?)
+        `INSERT INTO meta (key, value) VALUES (?, ?)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        ORG_STATE_META.policyVersion,
         version,
       );
       return this.sql
         .exec<{ value: number }>(
-          `INSERT INTO meta (key, value) VALUES ('policy_sequence', 1)
+          `INSERT INTO meta (key, value) VALUES (?, 1)
            ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+          ORG_STATE_META.policySequence,
         )
         .one().value;
     });
@@ -280,7 +288,10 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   }
 
   async policyPublication(): Promise<PolicyPublication> {
-    return { version: this.metaValue("policy_version") ?? null, sequence: this.metaValue("policy_sequence") ?? 0 };
+    return {
+      version: this.metaValue(ORG_STATE_META.policyVersion) ?? null,
+      sequence: this.metaValue(ORG_STATE_META.policySequence) ?? 0,
+    };
   }
 
   /**
@@ -325,7 +336,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   }
 
   private currentVersion(): number {
-    return this.metaValue("version") ?? 0;
+    return this.metaValue(ORG_STATE_META.version) ?? 0;
   }
 
   private metaValue(key: string): number | undefined {
@@ -335,8 +346,9 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   private bumpVersion(): number {
     return this.sql
       .exec<{ value: number }>(
-        `INSERT INTO meta (key, value) VALUES ('version', 1)
+        `INSERT INTO meta (key, value) VALUES (?, 1)
          ON CONFLICT (key) DO UPDATE SET value = value + 1 RETURNING value`,
+        ORG_STATE_META.version,
       )
       .one().value;
   }

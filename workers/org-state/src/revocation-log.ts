@@ -5,6 +5,7 @@ import {
   type RevocationKind,
   type RevocationLogEvent,
 } from "../../../shared/contracts/revocation.ts";
+import { ORG_STATE_META } from "../../../shared/contracts/storage-keys.ts";
 
 /** A reason is for the audit trail and subscribers, never a reason to refuse a revocation. */
 const MAX_REASON_LENGTH = 256;
@@ -39,10 +40,13 @@ export class RevocationLog {
         revoked_at INTEGER NOT NULL,
         expires_at INTEGER NOT NULL,
         reason TEXT NOT NULL
-      );
-      INSERT OR IGNORE INTO meta (key, value)
-        VALUES ('log_floor', coalesce((SELECT value FROM meta WHERE key = 'version'), 0));
+      )
     `);
+    sql.exec(
+      "INSERT OR IGNORE INTO meta (key, value) VALUES (?, coalesce((SELECT value FROM meta WHERE key = ?), 0))",
+      ORG_STATE_META.logFloor,
+      ORG_STATE_META.version,
+    );
     const columns = new Set(
       sql
         .exec<{ name: string }>("PRAGMA table_info(revocation_event)")
@@ -76,7 +80,7 @@ export class RevocationLog {
     const oldestKept = seq - MAX_REVOCATION_LOG_EVENTS;
     if (oldestKept <= this.floor()) return;
     this.sql.exec("DELETE FROM revocation_event WHERE seq <= ?", oldestKept);
-    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = 'log_floor'", oldestKept);
+    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = ?", oldestKept, ORG_STATE_META.logFloor);
   }
 
   changesSince(after: number, version: number): RevocationChanges {
@@ -113,11 +117,12 @@ export class RevocationLog {
       .one().seq;
     if (pruned === null) return;
     this.sql.exec("DELETE FROM revocation_event WHERE expires_at <= ?", now);
-    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = 'log_floor'", pruned);
+    this.sql.exec("UPDATE meta SET value = max(value, ?) WHERE key = ?", pruned, ORG_STATE_META.logFloor);
   }
 
   /** The highest seq that may be missing from the log (see the class comment). */
   floor(): number {
-    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'log_floor'").one().value;
+    return this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = ?", ORG_STATE_META.logFloor).one()
+      .value;
   }
 }

@@ -1,5 +1,5 @@
 import type { RevocationSnapshot } from "../../../shared/contracts/revocation.ts";
-import { KV_KEY } from "../../../shared/contracts/storage-keys.ts";
+import { KV_KEY, ORG_STATE_META } from "../../../shared/contracts/storage-keys.ts";
 
 /**
  * How long after a change the org's snapshot is copied to KV. KV accepts
@@ -46,7 +46,7 @@ export class RevocationMirror {
   /** Whether the mirror is behind `version`. */
   isBehind(version: number): boolean {
     const mirrored = this.sql
-      .exec<{ value: number }>("SELECT value FROM meta WHERE key = 'mirror_version'")
+      .exec<{ value: number }>("SELECT value FROM meta WHERE key = ?", ORG_STATE_META.mirrorVersion)
       .toArray()[0];
     return (mirrored?.value ?? 0) < version;
   }
@@ -54,8 +54,9 @@ export class RevocationMirror {
   /** The earliest time (ms) the next write may run; 0 before the first. */
   notBefore(): number {
     return (
-      this.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'mirror_not_before'").toArray()[0]?.value ??
-      0
+      this.sql
+        .exec<{ value: number }>("SELECT value FROM meta WHERE key = ?", ORG_STATE_META.mirrorNotBefore)
+        .toArray()[0]?.value ?? 0
     );
   }
 
@@ -66,13 +67,15 @@ export class RevocationMirror {
   async write(snapshot: RevocationSnapshot): Promise<void> {
     await this.kv.put(KV_KEY.revocationMirror(snapshot.orgId), JSON.stringify(snapshot));
     this.sql.exec(
-      `INSERT INTO meta (key, value) VALUES ('mirror_version', ?)
+      `INSERT INTO meta (key, value) VALUES (?, ?)
        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
+      ORG_STATE_META.mirrorVersion,
       snapshot.version,
     );
     this.sql.exec(
-      `INSERT INTO meta (key, value) VALUES ('mirror_not_before', ?)
+      `INSERT INTO meta (key, value) VALUES (?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      ORG_STATE_META.mirrorNotBefore,
       nextMirrorAt(Date.now(), snapshot.entries.length),
     );
   }

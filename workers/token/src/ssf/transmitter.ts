@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
 import { SSF_DELIVERY, type SsfPollResponse } from "../../../../shared/contracts/ssf.ts";
-import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { orgStateName, SSF_TRANSMITTER_META as META } from "../../../../shared/contracts/storage-keys.ts";
 import { tokenConfig } from "../config.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { Outbox } from "./outbox.ts";
@@ -92,13 +92,13 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
    */
   async start(orgId: string): Promise<void> {
     this.starts += 1;
-    this.outbox.setMeta("org_id", orgId);
-    if (this.outbox.getMeta("active") !== "1") {
+    this.outbox.setMeta(META.orgId, orgId);
+    if (this.outbox.getMeta(META.active) !== "1") {
       // Idle until now: what the log holds past an old cursor happened before any live stream.
       const version = await this.currentVersion(orgId);
-      if (this.outbox.getMeta("active") !== "1") this.outbox.setMeta("cursor", String(version));
+      if (this.outbox.getMeta(META.active) !== "1") this.outbox.setMeta(META.cursor, String(version));
     }
-    this.outbox.setMeta("active", "1");
+    this.outbox.setMeta(META.active, "1");
     await this.subscribe(orgId);
     await this.scheduleWithin(FEED_INTERVAL_MS);
   }
@@ -112,14 +112,14 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     const starts = this.starts;
     const live = await countLiveStreams(this.env.DB, orgId);
     if (live === 0 && starts === this.starts) {
-      this.outbox.setMeta("active", "0");
+      this.outbox.setMeta(META.active, "0");
       this.unsubscribe();
     }
   }
 
   /** A SET made outside the feed (verification, stream-updated) for one stream. */
   async enqueue(orgId: string, streamId: string, jti: string, jwt: string, push: boolean): Promise<void> {
-    this.outbox.setMeta("org_id", orgId);
+    this.outbox.setMeta(META.orgId, orgId);
     this.outbox.add(streamId, jti, jwt, push, Date.now());
     if (!push) this.wakePolls();
     if (push) await this.scheduleWithin(0);
@@ -138,7 +138,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     push: boolean,
     minIntervalMs: number,
   ): Promise<number> {
-    const key = verifiedAtKey(streamId);
+    const key = META.verifiedAt(streamId);
     const now = Date.now();
     const last = Number(this.outbox.getMeta(key) ?? Number.NEGATIVE_INFINITY);
     if (now - last < minIntervalMs) return minIntervalMs - (now - last);
@@ -156,7 +156,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   /** A deleted or disabled stream: SSF 1.0 §8.1.2.1, nothing is held for it. */
   dropStream(streamId: string): void {
     this.outbox.dropStream(streamId);
-    this.outbox.deleteMeta(verifiedAtKey(streamId));
+    this.outbox.deleteMeta(META.verifiedAt(streamId));
   }
 
   /**
@@ -176,7 +176,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
     held: boolean,
     waitMs = 0,
   ): Promise<SsfPollResponse> {
-    if (this.outbox.getMeta("active") === "1") await this.feed();
+    if (this.outbox.getMeta(META.active) === "1") await this.feed();
     this.outbox.acknowledge(streamId, ack);
     if (held || maxEvents === 0) return { sets: {}, moreAvailable: false };
     const limit = Math.min(maxEvents, MAX_POLL_EVENTS);
@@ -208,9 +208,9 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
 
   /** How the org's feed runs (operators, tests): reading the log, over a live subscription, and from where. */
   feedState(): { active: boolean; subscribed: boolean; cursor: number | null } {
-    const cursor = this.outbox.getMeta("cursor");
+    const cursor = this.outbox.getMeta(META.cursor);
     return {
-      active: this.outbox.getMeta("active") === "1",
+      active: this.outbox.getMeta(META.active) === "1",
       subscribed: this.subscription !== undefined,
       cursor: cursor === undefined ? null : Number(cursor),
     };
@@ -222,8 +222,8 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   }
 
   override async alarm(): Promise<void> {
-    const orgId = this.outbox.getMeta("org_id");
-    if (this.outbox.getMeta("active") === "1" && orgId !== undefined) {
+    const orgId = this.outbox.getMeta(META.orgId);
+    if (this.outbox.getMeta(META.active) === "1" && orgId !== undefined) {
       await this.subscribe(orgId);
       await this.feed().catch((error) => console.error("ssf feed failed", error));
     }
@@ -271,7 +271,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
 
   /** A revocation was just recorded: make and push its SETs now, not at the next alarm. */
   private async onRecorded(): Promise<void> {
-    if (this.outbox.getMeta("active") !== "1") return;
+    if (this.outbox.getMeta(META.active) !== "1") return;
     await this.feed().catch((error) => console.error("ssf feed failed", error));
     await this.deliverDue().catch((error) => console.error("ssf push run failed", error));
     await this.scheduleNext();
@@ -286,12 +286,12 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   }
 
   private async feedOnce(): Promise<void> {
-    const orgId = this.outbox.getMeta("org_id");
+    const orgId = this.outbox.getMeta(META.orgId);
     if (orgId === undefined) return;
     const config = tokenConfig(this.env);
     const keys = keyStore(this.env, config);
     const orgState = this.env.ORG_STATE.getByName(orgStateName(orgId));
-    let cursor = Number(this.outbox.getMeta("cursor") ?? (await this.currentVersion(orgId)));
+    let cursor = Number(this.outbox.getMeta(META.cursor) ?? (await this.currentVersion(orgId)));
     let streams: Awaited<ReturnType<typeof liveStreams>> | undefined;
     for (let page = 0; page < MAX_PAGES_PER_FEED; page++) {
       const changes = await orgState.changesSince(cursor);
@@ -299,7 +299,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
         // The events after the cursor were pruned (they outlived every token they named) or the
         // object is behind us: nothing can be sent for them; carry on from its version.
         console.warn("ssf feed resynced", orgId, cursor, changes.version);
-        this.outbox.setMeta("cursor", String(changes.version));
+        this.outbox.setMeta(META.cursor, String(changes.version));
         return;
       }
       const last = changes.events.at(-1);
@@ -309,7 +309,7 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         for (const s of sets) this.outbox.add(s.streamId, s.jti, s.jwt, s.push, now);
-        this.outbox.setMeta("cursor", String(last.seq));
+        this.outbox.setMeta(META.cursor, String(last.seq));
       });
       if (sets.some((s) => !s.push)) this.wakePolls();
       cursor = last.seq;
@@ -360,16 +360,11 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   private async scheduleNext(): Promise<void> {
     const now = Date.now();
     const candidates: number[] = [];
-    if (this.outbox.getMeta("active") === "1") {
+    if (this.outbox.getMeta(META.active) === "1") {
       candidates.push(now + (this.subscription ? SUBSCRIBED_FEED_INTERVAL_MS : FEED_INTERVAL_MS));
     }
     const due = this.outbox.nextDue();
     if (due !== undefined) candidates.push(Math.max(due, now));
     if (candidates.length > 0) await this.ctx.storage.setAlarm(Math.min(...candidates));
   }
-}
-
-/** The outbox meta key holding when (ms) a stream's last verification SET was enqueued. */
-function verifiedAtKey(streamId: string): string {
-  return `verified_at:${streamId}`;
 }
