@@ -3,51 +3,14 @@
 // access tokens at our OpenID Provider, as a password reset does
 // (workers/authn/src/revocation/sign-out-everywhere-oauth.ts); ending one
 // named session (revoke-session) keeps them.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
-import { api, cookiesFrom, form, ORIGIN, PASSWORD } from "./helpers.ts";
-import {
-  liveRefreshTokens,
-  oidc,
-  pkce,
-  REDIRECT_URI,
-  refreshGrant,
-  refuseOAuthTokenRevocation,
-  type TokenResponse,
-} from "./oidc-helpers.ts";
-
-type Client = Awaited<ReturnType<typeof oidc.issuedTokens>>["client"];
-type Person = Awaited<ReturnType<typeof oidc.issuedTokens>>["person"];
+import { api, cookiesFrom, form, PASSWORD } from "./helpers.ts";
+import { liveRefreshTokens, oidc, refreshGrant, refuseOAuthTokenRevocation } from "./oidc-helpers.ts";
+import { opaqueAccessToken, userinfo } from "./userinfo-helpers.ts";
 
 async function errorOf(response: Response): Promise<string> {
   return ((await response.json()) as { error: string }).error;
-}
-
-/** A second grant to the same client without `resource`: its access token is opaque, good only at userinfo. */
-async function opaqueAccessToken(person: Person, client: Client): Promise<string> {
-  const { verifier, challenge } = await pkce();
-  const back = await oidc.authorizeAndConsent(
-    oidc.codeRequest(client.clientId, challenge, { resource: undefined }),
-    person.cookie,
-  );
-  const response = await oidc.tokenRequest(
-    {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    },
-    client,
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as TokenResponse).access_token;
-}
-
-function userinfo(accessToken: string) {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}${OIDC_ENDPOINT.userinfo}`, { headers: { Authorization: `Bearer ${accessToken}` } }),
-  );
 }
 
 /** A second session of the same person, signed in from another device. */
@@ -67,7 +30,7 @@ async function sessionIds(userId: string): Promise<string[]> {
 describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_000 }, () => {
   it("revoke-sessions: a refresh afterwards is invalid_grant, the opaque access token is refused", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
-    const opaque = await opaqueAccessToken(person, client);
+    const opaque = await opaqueAccessToken(person, { client });
     expect((await userinfo(opaque)).status).toBe(200);
     const before = await refreshGrant(tokens.refresh_token ?? "", client);
     expect(before.status).toBe(200);
@@ -88,7 +51,7 @@ describe("signing out everywhere ends the person's OAuth tokens", { timeout: 60_
 
   it("revoke-other-sessions: invalid_grant too, and the caller's own session stays", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
-    const opaque = await opaqueAccessToken(person, client);
+    const opaque = await opaqueAccessToken(person, { client });
     await signInElsewhere(person.email);
     expect((await sessionIds(person.userId)).length).toBe(2);
 
@@ -133,7 +96,7 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
 }, () => {
   it("revoke-other-sessions: 503 REVOCATION_NOT_RECORDED, the refresh token still works, a retry ends it", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
-    await opaqueAccessToken(person, client);
+    await opaqueAccessToken(person, { client });
     const lift = await refuseOAuthTokenRevocation(person.userId);
     try {
       const failed = await api("/revoke-other-sessions", {}, { Cookie: person.cookie });
@@ -156,7 +119,7 @@ describe("a sign-out everywhere whose OAuth revocation cannot be recorded does n
 
   it("revoke-sessions: 503 REVOCATION_NOT_RECORDED; signed in again, a retry ends the tokens", async () => {
     const { person, client, tokens } = await oidc.issuedTokens();
-    await opaqueAccessToken(person, client);
+    await opaqueAccessToken(person, { client });
     const lift = await refuseOAuthTokenRevocation(person.userId);
     try {
       const failed = await api("/revoke-sessions", {}, { Cookie: person.cookie });

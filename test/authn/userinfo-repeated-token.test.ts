@@ -5,49 +5,16 @@
 // parameter is RFC 6750 §3.1 `400 invalid_request`, whichever value comes
 // first. The token is the provider's own (real authorize, consent and token
 // endpoints), revoked in the real org object beside this Worker.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { ORIGIN } from "./helpers.ts";
-import { oidc, pkce, REDIRECT_URI, type TokenResponse } from "./oidc-helpers.ts";
+import { oidc } from "./oidc-helpers.ts";
+import { opaqueAccessToken, type Person, userinfoByForm } from "./userinfo-helpers.ts";
 
 const REPEATED_CHALLENGE =
   'Bearer realm="mono-auth", error="invalid_request", error_description="access_token must not be repeated"';
 const REVOKED_CHALLENGE =
   'Bearer realm="mono-auth", error="invalid_token", error_description="ERR_TOKEN_REVOKED: token revoked"';
-
-type Person = Awaited<ReturnType<typeof oidc.signUp>>;
-
-async function accessToken(person: Person, resource: string | null): Promise<string> {
-  const client = await oidc.browserClient();
-  const { verifier, challenge } = await pkce();
-  const back = await oidc.authorizeAndConsent(
-    oidc.codeRequest(client.clientId, challenge, resource === null ? { resource: undefined } : {}),
-    person.cookie,
-  );
-  const response = await oidc.tokenRequest(
-    {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    },
-    client,
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as TokenResponse).access_token;
-}
-
-function userinfoByForm(body: string): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}${OIDC_ENDPOINT.userinfo}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body,
-    }),
-  );
-}
 
 async function revokeSubject(person: Person): Promise<void> {
   await env.ORG_STATE.getByName(orgStateName(person.orgId)).revoke({
@@ -61,9 +28,9 @@ async function revokeSubject(person: Person): Promise<void> {
 describe("userinfo and a form that repeats access_token", { timeout: 60_000 }, () => {
   it("is 400 invalid_request whichever value comes first; a decoy never lets a revoked token read claims", async () => {
     const person = await oidc.signUp();
-    const revoked = await accessToken(person, null);
+    const revoked = await opaqueAccessToken(person);
     const other = await oidc.signUp();
-    const live = await accessToken(other, null);
+    const live = await opaqueAccessToken(other);
     expect((await userinfoByForm(`access_token=${revoked}`)).status).toBe(200);
     await revokeSubject(person);
 

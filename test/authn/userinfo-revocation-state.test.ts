@@ -6,65 +6,17 @@
 // `503 temporarily_unavailable`, never a pass to Better Auth. The tokens
 // are the provider's own, issued through the real authorize, consent and
 // token endpoints; the object is the real one beside this Worker.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
-import { api, ORIGIN } from "./helpers.ts";
-import { oidc, pkce, REDIRECT_URI, type TokenResponse } from "./oidc-helpers.ts";
+import { api } from "./helpers.ts";
+import { oidc } from "./oidc-helpers.ts";
+import { opaqueAccessToken, storedTokenHash, userinfo, userinfoByForm } from "./userinfo-helpers.ts";
 
-type Person = Awaited<ReturnType<typeof oidc.signUp>>;
+/** RFC 6750 §2.2: the token in a form body. */
+const byForm = (token: string) => userinfoByForm(new URLSearchParams({ access_token: token }).toString());
 
 const CLAIM_MISSING_CHALLENGE =
   'Bearer realm="mono-auth", error="invalid_token", error_description="ERR_TOKEN_CLAIM_MISSING: token lacks a required claim"';
-
-/** An opaque access token (no `resource`), consented to with the person's session as it is now. */
-async function opaqueAccessToken(person: Person): Promise<string> {
-  const client = await oidc.browserClient();
-  const { verifier, challenge } = await pkce();
-  const back = await oidc.authorizeAndConsent(
-    oidc.codeRequest(client.clientId, challenge, { resource: undefined }),
-    person.cookie,
-  );
-  const response = await oidc.tokenRequest(
-    {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    },
-    client,
-  );
-  expect(response.status).toBe(200);
-  const token = ((await response.json()) as TokenResponse).access_token;
-  expect(token.split(".")).toHaveLength(1);
-  return token;
-}
-
-function userinfo(token: string): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}${OIDC_ENDPOINT.userinfo}`, { headers: { Authorization: `Bearer ${token}` } }),
-  );
-}
-
-/** RFC 6750 §2.2: the token in a form body, which Better Auth's userinfo reads too. */
-function userinfoByForm(token: string): Promise<Response> {
-  return exports.default.fetch(
-    new Request(`${ORIGIN}${OIDC_ENDPOINT.userinfo}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ access_token: token }),
-    }),
-  );
-}
-
-/** The provider's row of an opaque token: it stores the base64url SHA-256 of the token. */
-async function tokenRow(token: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  return btoa(String.fromCharCode(...digest))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
-}
 
 describe("userinfo and an opaque access token of no org", { timeout: 60_000 }, () => {
   it("is 401 invalid_token ERR_TOKEN_CLAIM_MISSING, by header and by form, while the same person's org token reads", async () => {
@@ -77,11 +29,11 @@ describe("userinfo and an opaque access token of no org", { timeout: 60_000 }, (
     expect(cleared.status).toBe(200);
     const orgless = await opaqueAccessToken(person);
     const row = await env.DB.prepare("SELECT reference_id FROM oidc_access_token WHERE token = ?")
-      .bind(await tokenRow(orgless))
+      .bind(await storedTokenHash(orgless))
       .first<{ reference_id: string | null }>();
     expect(row).toEqual({ reference_id: null });
 
-    for (const response of [await userinfo(orgless), await userinfoByForm(orgless)]) {
+    for (const response of [await userinfo(orgless), await byForm(orgless)]) {
       expect(response.status).toBe(401);
       expect(response.headers.get("WWW-Authenticate")).toBe(CLAIM_MISSING_CHALLENGE);
       expect(await response.json()).toEqual({
@@ -101,10 +53,10 @@ describe("userinfo when the org's object cannot judge the token", { timeout: 60_
     const token = await opaqueAccessToken(person);
     expect((await userinfo(token)).status).toBe(200);
     await env.DB.prepare("UPDATE oidc_access_token SET created_at = 'yesterday' WHERE token = ?")
-      .bind(await tokenRow(token))
+      .bind(await storedTokenHash(token))
       .run();
 
-    for (const response of [await userinfo(token), await userinfoByForm(token)]) {
+    for (const response of [await userinfo(token), await byForm(token)]) {
       expect(response.status).toBe(503);
       const text = await response.text();
       expect(JSON.parse(text)).toMatchObject({ error: "temporarily_unavailable" });
