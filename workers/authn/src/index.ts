@@ -13,6 +13,7 @@ import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
+import { userinfoRefusals } from "./oidc/userinfo-refusals.ts";
 import { refuseRevokedUserinfoToken } from "./oidc/userinfo-revocation.ts";
 import {
   type AuthnApp,
@@ -67,6 +68,8 @@ app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
 // Userinfo refuses a token its org's Durable Object revoked before Better Auth reads it (oidc/userinfo-revocation.ts).
 app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
+// Better Auth's own userinfo refusals carry our RFC 6750 challenge; its JWKS failure is a 503 (oidc/userinfo-refusals.ts).
+app.use(OIDC_ENDPOINT.userinfo, userinfoRefusals);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
 const PAGES = [ENDPOINT.home, ENDPOINT.signIn, ENDPOINT.signUp, ENDPOINT.signOut, ENDPOINT.app];

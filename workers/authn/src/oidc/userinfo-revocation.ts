@@ -14,7 +14,7 @@ import { IssuerKeys } from "./issuer-keys.ts";
 
 type UserinfoContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } };
 
-interface Presented {
+export interface Presented {
   token: string;
   /** RFC 9449 §7.1: a token sent with the DPoP scheme is answered with a DPoP challenge. */
   scheme: "Bearer" | "DPoP";
@@ -116,7 +116,7 @@ function invalidToken(presented: Presented, error: TokenVerificationError): Resp
  * first let `access_token=x&access_token=<revoked>` read the person's
  * claims with a revoked token.
  */
-function presentedTokens(request: Request, body: Uint8Array): Presented[] | "repeated" {
+export function presentedTokens(request: Request, body: Uint8Array): Presented[] | "repeated" {
   const found: Presented[] = [];
   const header = parseAccessTokenAuthorization(request.headers.get("Authorization"));
   if (header?.token) found.push({ token: header.token, scheme: header.scheme === "DPoP" ? "DPoP" : "Bearer" });
