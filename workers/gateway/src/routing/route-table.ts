@@ -34,6 +34,9 @@ export interface PublicRouteConfig extends RouteBase {
   upstream: Upstream;
 }
 
+/** Documents the gateway answers itself, all reads: every other method is 405 (well-known/serve-local.ts). */
+export const LOCAL_ROUTE_METHODS: readonly string[] = ["GET", "HEAD"];
+
 /** Documents the gateway answers itself. */
 export interface LocalRouteConfig extends RouteBase {
   kind: "local";

@@ -3,7 +3,7 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { methodNotAllowed } from "../../../../shared/http/unsupported-methods.ts";
 import type { AssertionSigner } from "../assertion/assertion-signer.ts";
 import type { RouteTable } from "../routing/match-route.ts";
-import type { LocalRouteConfig } from "../routing/route-table.ts";
+import { LOCAL_ROUTE_METHODS, type LocalRouteConfig } from "../routing/route-table.ts";
 import { registeredMcpMetadata } from "../mcp/registered-route.ts";
 import type { McpRegistryCache } from "../mcp/registry-cache.ts";
 import { protectedResourceMetadata } from "./protected-resource-metadata.ts";
@@ -25,7 +25,7 @@ const METADATA_HEADERS = {
 
 /** What the gateway answers itself: RFC 9728 metadata, its assertion keys, its health. All are reads. */
 export async function serveLocal(route: LocalRouteConfig, path: string, request: Request, deps: LocalDeps) {
-  if (request.method !== "GET" && request.method !== "HEAD") return methodNotAllowed("GET, HEAD");
+  if (!LOCAL_ROUTE_METHODS.includes(request.method)) return methodNotAllowed(LOCAL_ROUTE_METHODS.join(", "));
   if (route.handler === "health") return deps.health();
   if (route.handler === "gateway-jwks") {
     const signer = await deps.signer;
