@@ -149,3 +149,53 @@ export function undocumentedColumns(
   }
   return missing;
 }
+
+/**
+ * The text of the section a heading line starting with `heading` opens
+ * (`## KV`, "### `OrgState`"), up to the next heading of its level or above.
+ */
+export function docSection(markdown: string, heading: string): string {
+  const lines = markdown.split("\n");
+  const start = lines.findIndex((line) => line.startsWith(heading));
+  if (start < 0) throw new Error(`docs/storage-schema.md has no section "${heading}"`);
+  const level = /^#+/.exec(heading)?.[0].length ?? 2;
+  const end = lines.findIndex(
+    (line, at) => at > start && /^#+ /.test(line) && (/^#+/.exec(line)?.[0].length ?? 0) <= level,
+  );
+  return lines.slice(start, end < 0 ? undefined : end).join("\n");
+}
+
+/** `<org_id>`, `<n>`, `<prefix>`: any placeholder, one spelling. */
+const PLACEHOLDER = /<[^<>]+>/g;
+
+/** The backticked spans of a docs section, each placeholder written `<>`. */
+export function documentedKeys(section: string): Set<string> {
+  return new Set([...section.matchAll(/`([^`]+)`/g)].map(([, span = ""]) => span.replace(PLACEHOLDER, "<>")));
+}
+
+/**
+ * A contract's key as the docs write it: a string as it is, a key builder
+ * called with `<>` for each of its parameters (`policy:<>:v<>`).
+ */
+export function keyShape(key: unknown): string {
+  const built: unknown = typeof key === "function" ? Reflect.apply(key, undefined, Array(key.length).fill("<>")) : key;
+  if (typeof built !== "string") throw new Error(`not a key or a key builder: ${String(key)}`);
+  return built;
+}
+
+/**
+ * `<name> (<what>): <shape> not named in "<section>"` for each key of
+ * `keys` whose shape (keyShape) is not a backticked span of the section.
+ */
+export function undocumentedKeys(
+  what: string,
+  keys: Readonly<Record<string, unknown>>,
+  markdown: string,
+  heading: string,
+): string[] {
+  const documented = documentedKeys(docSection(markdown, heading));
+  return Object.entries(keys)
+    .map(([name, key]) => [name, keyShape(key)] as const)
+    .filter(([, shape]) => !documented.has(shape))
+    .map(([name, shape]) => `${what}.${name}: \`${shape}\` not named in docs/storage-schema.md "${heading}"`);
+}
