@@ -7,12 +7,11 @@ import { healthResponse, requestLog } from "../../../shared/observability/log.ts
 import { betterAuthApi } from "./api/better-auth-api.ts";
 import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
-import { resumeVaultConfirm } from "./console/vault-confirm.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
-import { rememberAuthorization, resumeAuthorization } from "./oidc/resume-authorization.ts";
+import { rememberAuthorization } from "./oidc/resume-authorization.ts";
 import { userinfoRefusals } from "./oidc/userinfo-refusals.ts";
 import { refuseRevokedUserinfoToken } from "./oidc/userinfo-revocation.ts";
 import {
@@ -23,6 +22,7 @@ import {
   signOut,
   submitCredentialsForm,
 } from "./pages/handlers.tsx";
+import { forgetResumeOnSignOut, resumeAfterSignIn } from "./resume/after-sign-in.ts";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
 import { scimApp } from "./scim/app.ts";
 import { sessionTokenEndpoint } from "./session-token/exchange.ts";
@@ -53,11 +53,12 @@ app.use("*", requestLog("authn"));
 app.use("*", refuseIllFormedBody);
 app.get(ENDPOINT.health, () => healthResponse("authn"));
 
-// A signed-out person's authorization request resumes after they sign in (oidc/resume-authorization.ts).
+// A signed-out person's authorization request (oidc/resume-authorization.ts) or vault connect link
+// (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out drops it.
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
-app.get(ENDPOINT.app, resumeAuthorization);
-// So does a signed-out admin's vault connect link (console/vault-confirm.tsx).
-app.get(ENDPOINT.app, resumeVaultConfirm);
+app.get(ENDPOINT.app, resumeAfterSignIn);
+app.post(ENDPOINT.signOut, forgetResumeOnSignOut);
+app.post(`${ENDPOINT.authApi}/sign-out`, forgetResumeOnSignOut);
 // The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.post(OIDC_ENDPOINT.revocation, closedTokenPath);

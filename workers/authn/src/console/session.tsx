@@ -42,6 +42,8 @@ export const consoleSession: MiddlewareHandler<ConsoleEnv> = async (c, next) => 
       response.status === 403 &&
       typeof refusal.detail === "string" &&
       refusal.detail.startsWith(`${SECOND_FACTOR_REQUIRED}:`);
+    // So that a page worth coming back to (a connect link) is kept across the step-up (vault-confirm.tsx).
+    if (stepUp) c.set("secondFactorPending", true);
     return c.html(
       <Layout title="Console" nonce={c.var.nonce}>
         <h1>Console</h1>

@@ -20,6 +20,8 @@ export type ConsoleEnv = {
     refusal?: number;
     /** An origin a page's form may also post (and be redirected) to, besides our own (console/vault-confirm.tsx). */
     formActionOrigin?: string;
+    /** consoleSession answered with its step-up page: a session short of its person's second factor. */
+    secondFactorPending?: true;
   };
 };
 

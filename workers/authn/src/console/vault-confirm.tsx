@@ -1,10 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
-import { getAuth } from "../auth/create-auth.ts";
-import { authnConfig } from "../config.ts";
+import { keepWhenSentToSignIn } from "../resume/after-sign-in.ts";
 import { adminCall, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, ProblemNotice } from "./console-layout.tsx";
 import { formFields } from "./form.ts";
@@ -19,66 +16,32 @@ interface LinkView {
   expires_at: string;
 }
 
-/** Long enough to sign in (with a second factor), as the OIDC resume cookie (oidc/resume-authorization.ts). */
-const RESUME_SECONDS = 600;
-/** Our link values are 43 characters; org ids are Better Auth's. Anything longer is not kept. */
-const MAX_KEPT = 512;
-
 /** A serialized http(s) origin of a DNS name or an IP literal: nothing CSP reads as a wildcard or a separator. */
 const PLAIN_ORIGIN = /^https?:\/\/([a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
 
-function resumeCookie(issuer: string): string {
-  return cookieName(issuer, OWN_COOKIE.vaultConfirmResume);
-}
+/** The form field that tells the confirm which provider origin this page let its form go on to. */
+const SHOWN_ORIGIN_FIELD = "authorization_origin";
 
 function confirmUrl(org: string, link: string): string {
   return `${VAULT_CONNECT_LINK.path(org)}?${new URLSearchParams({ [VAULT_CONNECT_LINK.param]: link })}`;
 }
 
 /**
- * GET on the confirmation page without a session: consoleSession sends the
- * browser to sign in (303 /sign-in); the link is kept in a short-lived
- * HttpOnly cookie so that after signing in (and the second factor) the
- * person comes back to it from /app (resumeVaultConfirm), as an OIDC
+ * GET on the confirmation page by a browser that must sign in first
+ * (consoleSession's 303 /sign-in) or pass its person's second factor
+ * (consoleSession's step-up page): the link is kept (resume/after-sign-in.ts)
+ * so that afterwards the person comes back to it from /app, as an OIDC
  * authorization request does.
  */
-export const rememberVaultConfirm: MiddlewareHandler<ConsoleEnv> = async (c, next) => {
-  // Read before next(): afterwards c.req.param answers for the last route that ran, which has no `:org`.
-  const org = c.req.param("org") ?? "";
-  const link = c.req.query(VAULT_CONNECT_LINK.param) ?? "";
-  await next();
-  if (c.req.method !== "GET" || c.res.status !== 303) return;
-  if (new URL(c.res.headers.get("Location") ?? "", "http://x").pathname !== ENDPOINT.signIn) return;
-  if (!org || !link || org.length + link.length > MAX_KEPT) return;
-  const issuer = authnConfig(c.env).issuer;
-  setCookie(c, resumeCookie(issuer), new URLSearchParams({ org, link }).toString(), {
-    path: "/",
-    httpOnly: true,
-    secure: issuer.startsWith("https://"),
-    sameSite: "Lax",
-    maxAge: RESUME_SECONDS,
-  });
-};
-
-/**
- * GET ENDPOINT.app, where every sign-in lands: a kept connect link is
- * resumed (once) at its confirmation page, which checks everything again.
- * The target is always our own confirmation path: never an open redirect.
- */
-export const resumeVaultConfirm: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
-  const issuer = authnConfig(c.env).issuer;
-  const name = resumeCookie(issuer);
-  const kept = getCookie(c, name);
-  if (!kept) return next();
-  const session = await getAuth(c.env).api.getSession({ headers: c.req.raw.headers });
-  if (!session) return next();
-  deleteCookie(c, name, { path: "/", secure: issuer.startsWith("https://") });
-  const query = new URLSearchParams(kept);
-  const org = query.get("org") ?? "";
-  const link = query.get("link") ?? "";
-  if (!org || !link || kept.length > MAX_KEPT) return next();
-  return c.redirect(confirmUrl(org, link), 303);
-};
+export const rememberVaultConfirm = keepWhenSentToSignIn<ConsoleEnv>(
+  "vaultConfirm",
+  (c) => {
+    const org = c.req.param("org") ?? "";
+    const link = c.req.query(VAULT_CONNECT_LINK.param) ?? "";
+    return org && link ? confirmUrl(org, link) : undefined;
+  },
+  (c) => c.var.secondFactorPending === true,
+);
 
 /**
  * The page's CSP (security/page-headers.ts) with one widening, as the OIDC
@@ -96,17 +59,28 @@ export const vaultConfirmHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next
   }
 };
 
-function LinkRefused(props: { c: ConsoleContext; problem: Problem }) {
-  const { c, problem } = props;
+function refusalAdvice(problem: Problem): string {
+  if (problem.code === "invalid_connect_link")
+    return "This link cannot be used: it is unknown, was already used, or has expired. Ask for a new one (mono-auth vault provider connect).";
+  if (problem.code === "conflict")
+    return "The provider changed since this page was shown. Nothing was changed and the link is still good: reload the page, check it again, and confirm.";
+  return "This link cannot be confirmed from this account. Nothing was changed.";
+}
+
+function LinkRefused(props: { c: ConsoleContext; problem: Problem; reload?: string }) {
+  const { c, problem, reload } = props;
   return (
     <ConsoleLayout title="Connect link" nonce={c.var.nonce} caller={c.var.caller}>
       <div data-testid="vault-confirm-refused">
         <ProblemNotice problem={problem} />
-        <p>
-          {problem.code === "invalid_connect_link"
-            ? "This link cannot be used: it is unknown, was already used, or has expired. Ask for a new one (mono-auth vault provider connect)."
-            : "This link cannot be confirmed from this account. Nothing was changed."}
-        </p>
+        <p>{refusalAdvice(problem)}</p>
+        {reload ? (
+          <p>
+            <a href={reload} data-testid="vault-confirm-reload">
+              Reload the confirmation page
+            </a>
+          </p>
+        ) : null}
       </div>
       <p>
         <a href={ENDPOINT.console}>Back to the console</a>
@@ -130,8 +104,10 @@ export async function showVaultConfirm(c: ConsoleContext) {
   const { provider, owner } = view.body;
   const authorizationOrigin = new URL(provider.authorization_endpoint).origin;
   // Only a plain origin goes into the policy: a row written before the admin API required a DNS host
-  // could hold `https://*.com` (a CSP wildcard) or a `;`. Left out, the browser refuses the redirect.
-  if (PLAIN_ORIGIN.test(authorizationOrigin)) c.set("formActionOrigin", authorizationOrigin);
+  // could hold `https://*.com` (a CSP wildcard) or a `;`. Left out, the browser would refuse the redirect,
+  // so the form tells the confirm none was allowed, and it refuses before spending the link.
+  const allowedOrigin = PLAIN_ORIGIN.test(authorizationOrigin) ? authorizationOrigin : "";
+  if (allowedOrigin) c.set("formActionOrigin", allowedOrigin);
   return c.html(
     <ConsoleLayout title={`Connect ${provider.name}`} nonce={c.var.nonce} caller={c.var.caller}>
       <section data-testid="vault-confirm">
@@ -160,6 +136,7 @@ export async function showVaultConfirm(c: ConsoleContext) {
         </p>
         <form method="post" action={VAULT_CONNECT_LINK.path(org)}>
           <input type="hidden" name={VAULT_CONNECT_LINK.param} value={link} />
+          <input type="hidden" name={SHOWN_ORIGIN_FIELD} value={allowedOrigin} />
           <button type="submit">Confirm and continue to {provider.name}</button>
         </form>
         <p>
@@ -171,21 +148,28 @@ export async function showVaultConfirm(c: ConsoleContext) {
 }
 
 /**
- * POST /console/orgs/{org}/vault/confirm `link=…` (same-origin, as every
- * console form): the admin API spends the link and starts the flow bound to
- * this person's session (as a flow started from the console); the browser
- * goes on to the provider. Of two confirmations racing, one goes on, the
- * other is refused `invalid_connect_link`.
+ * POST /console/orgs/{org}/vault/confirm `link=…&authorization_origin=…`
+ * (same-origin, as every console form): the admin API spends the link and
+ * starts the flow bound to this person's session (as a flow started from the
+ * console); the browser goes on to the provider. The origin the page allowed
+ * in its CSP goes along: a provider that moved since is refused 409
+ * `conflict` before the link is spent, and the page asks for a reload. Of two
+ * confirmations racing, one goes on, the other is refused `invalid_connect_link`.
  */
 export async function confirmVaultLink(c: ConsoleContext) {
   const org = c.req.param("org") ?? "";
-  const link = formFields(c).get(VAULT_CONNECT_LINK.param) ?? "";
+  const form = formFields(c);
+  const link = form.get(VAULT_CONNECT_LINK.param) ?? "";
+  const shown = form.get(SHOWN_ORIGIN_FIELD);
   const confirmed = await adminCall<{ authorization_url: string }>(
     c,
     "POST",
     `${orgPath(org)}/vault/connect-links/confirm`,
-    { link },
+    shown === null ? { link } : { link, authorization_origin: shown },
   );
-  if (!confirmed.ok) return c.html(<LinkRefused c={c} problem={confirmed.problem} />);
+  if (!confirmed.ok) {
+    const reload = confirmed.problem.code === "conflict" ? confirmUrl(org, link) : undefined;
+    return c.html(<LinkRefused c={c} problem={confirmed.problem} reload={reload} />);
+  }
   return c.redirect(confirmed.body.authorization_url, 303);
 }

@@ -1,0 +1,192 @@
+// A signed-out navigation that resumes after sign-in (workers/authn/src/resume/after-sign-in.ts):
+// an operator's vault connect link and an OIDC authorization request, kept in a
+// signed, short-lived cookie of their own kind. It survives the second factor
+// (the TOTP page, or a session that must step up), is taken once, only to our
+// own path of its kind, and does not wait for whoever signs in after a sign-out
+// or after another flow was kept.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { cookieName, OWN_COOKIE } from "../../shared/contracts/cookies.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { VAULT_CONNECT_LINK } from "../../shared/contracts/vault.ts";
+import { totp } from "../support/totp.ts";
+import { api, form, get, ORIGIN, PASSWORD, signUp } from "./helpers.ts";
+import { oidc, pkce } from "./oidc-helpers.ts";
+import { enableTotp, updatedCookies } from "./two-factor-flow.ts";
+
+const VAULT_COOKIE = cookieName(env.ISSUER, OWN_COOKIE.vaultConfirmResume);
+const OIDC_COOKIE = cookieName(env.ISSUER, OWN_COOKIE.oidcResume);
+
+/** A browser's cookie jar, updated by every answer it gets. */
+class Browser {
+  jar = "";
+  async get(path: string): Promise<Response> {
+    return this.took(await get(path, this.jar ? { Cookie: this.jar } : {}));
+  }
+  async post(path: string, fields: Record<string, string>): Promise<Response> {
+    return this.took(await form(path, fields, { Origin: ORIGIN, Cookie: this.jar }));
+  }
+  took(response: Response): Response {
+    this.jar = updatedCookies(this.jar, response);
+    return response;
+  }
+  has(name: string): boolean {
+    return this.jar.split("; ").some((pair) => pair.startsWith(`${name}=`));
+  }
+}
+
+/** A connect link's confirmation path and query, for any link value (the page itself is not what is tested). */
+function confirmPath(orgId: string, link = "L".repeat(43)): string {
+  return `${VAULT_CONNECT_LINK.path(orgId)}?${new URLSearchParams({ [VAULT_CONNECT_LINK.param]: link })}`;
+}
+
+function setCookieFor(response: Response, name: string): string | undefined {
+  return response.headers.getSetCookie().find((line) => line.startsWith(`${name}=`));
+}
+
+/** A signed-out browser sent to sign in from the confirmation page, with the link kept. */
+async function keptLink(orgId: string): Promise<{ browser: Browser; target: string }> {
+  const browser = new Browser();
+  const target = confirmPath(orgId);
+  const opened = await browser.get(target);
+  expect(opened.status).toBe(303);
+  expect(opened.headers.get("Location")).toBe(ENDPOINT.signIn);
+  const kept = setCookieFor(opened, VAULT_COOKIE);
+  expect(kept).toMatch(/HttpOnly/);
+  expect(kept).toMatch(/SameSite=Lax/);
+  expect(kept).toMatch(/Max-Age=600/);
+  expect(kept).toMatch(/Path=\//);
+  return { browser, target };
+}
+
+describe("a vault connect link opened signed out", () => {
+  it("comes back after a password sign-in that goes through the TOTP page, once", async () => {
+    const owner = await signUp("Two Factor Owner");
+    const { secret } = await enableTotp(owner.cookie);
+    const { browser, target } = await keptLink(owner.orgId);
+
+    const signedIn = await browser.post(ENDPOINT.signIn, { email: owner.email, password: PASSWORD });
+    expect(signedIn.status).toBe(303);
+    expect(signedIn.headers.get("Location")).toBe(ENDPOINT.twoFactor);
+    // Not signed in yet: /app does not take the link, and keeps it.
+    const early = await browser.get(ENDPOINT.app);
+    expect(early.status).toBe(303);
+    expect(early.headers.get("Location")).toBe(ENDPOINT.signIn);
+    expect(browser.has(VAULT_COOKIE)).toBe(true);
+
+    // enableTotp spent the current step's code (RFC 6238 §5.2): the next step's is accepted too.
+    const stepped = await browser.post(ENDPOINT.twoFactor, { code: await totp(secret, Date.now() + 30_000) });
+    expect(stepped.status).toBe(303);
+    expect(stepped.headers.get("Location")).toBe(ENDPOINT.app);
+    const landed = await browser.get(ENDPOINT.app);
+    expect(landed.status).toBe(303);
+    expect(landed.headers.get("Location")).toBe(target);
+    expect(setCookieFor(landed, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+    expect((await browser.get(ENDPOINT.app)).status).toBe(200);
+  });
+
+  it("opened by a session short of its second factor, comes back after the step-up page", async () => {
+    const owner = await signUp("Stepping Up");
+    const { backupCodes, cookie } = await enableTotp(owner.cookie);
+    // As a social or SSO sign-in leaves it: 2FA on, this session never stepped up (no mark).
+    await env.DB.prepare("DELETE FROM verification WHERE identifier LIKE 'second-factor:%' AND value = ?")
+      .bind(owner.userId)
+      .run();
+    const browser = new Browser();
+    browser.jar = cookie;
+    const target = confirmPath(owner.orgId);
+    const opened = await browser.get(target);
+    expect(opened.status).toBe(403);
+    expect(await opened.text()).toContain('data-testid="console-second-factor"');
+    expect(setCookieFor(opened, VAULT_COOKIE)).toMatch(/HttpOnly/);
+
+    // /app sends the session to step up and keeps the link for after it.
+    const early = await browser.get(ENDPOINT.app);
+    expect(early.status).toBe(303);
+    expect(early.headers.get("Location")).toBe(ENDPOINT.twoFactor);
+    expect(setCookieFor(early, VAULT_COOKIE)).toBeUndefined();
+
+    const stepped = await browser.post(ENDPOINT.twoFactor, { backupCode: backupCodes[0] ?? "" });
+    expect(stepped.status).toBe(303);
+    expect(stepped.headers.get("Location")).toBe(ENDPOINT.app);
+    const landed = await browser.get(ENDPOINT.app);
+    expect(landed.status).toBe(303);
+    expect(landed.headers.get("Location")).toBe(target);
+  });
+
+  it("is dropped by a sign-out, so whoever signs in next in that browser lands on /app", async () => {
+    const first = await signUp("First Person");
+    const next = await signUp("Next Person");
+    const { browser } = await keptLink(first.orgId);
+    // Signed in meanwhile without taking it (a session that never reached /app), then signed out.
+    browser.jar = `${browser.jar}; ${first.cookie}`;
+    const out = await browser.post(ENDPOINT.signOut, {});
+    expect(out.status).toBe(303);
+    expect(out.headers.get("Location")).toBe(ENDPOINT.signIn);
+    expect(setCookieFor(out, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+    expect(browser.has(VAULT_COOKIE)).toBe(false);
+
+    const signedIn = await browser.post(ENDPOINT.signIn, { email: next.email, password: PASSWORD });
+    expect(signedIn.headers.get("Location")).toBe(ENDPOINT.app);
+    expect((await browser.get(ENDPOINT.app)).status).toBe(200);
+  });
+
+  it("is dropped by Better Auth's own sign-out too", async () => {
+    const person = await signUp("API Sign Out");
+    const { browser } = await keptLink(person.orgId);
+    const out = await api("/sign-out", {}, { Cookie: `${browser.jar}; ${person.cookie}` });
+    expect(out.status).toBe(200);
+    expect(setCookieFor(out, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+  });
+
+  it("is replaced by an authorization request kept later: only the latest flow resumes", async () => {
+    const owner = await signUp("Two Flows");
+    const { browser } = await keptLink(owner.orgId);
+    const client = await oidc.browserClient();
+    const request = oidc.codeRequest(client.clientId, (await pkce()).challenge);
+    const authorizing = await browser.get(`${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`);
+    expect(authorizing.status).toBe(302);
+    expect(setCookieFor(authorizing, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+    expect(setCookieFor(authorizing, OIDC_COOKIE)).toMatch(/HttpOnly/);
+    expect(browser.has(VAULT_COOKIE)).toBe(false);
+
+    await browser.post(ENDPOINT.signIn, { email: owner.email, password: PASSWORD });
+    const landed = await browser.get(ENDPOINT.app);
+    expect(landed.status).toBe(303);
+    expect(new URL(landed.headers.get("Location") ?? "", ORIGIN).pathname).toBe(OIDC_ENDPOINT.authorize);
+  });
+});
+
+describe("a kept target that is not ours", () => {
+  it("is never followed: another kind's value, an edited target, an unsigned or old-format value; each is dropped", async () => {
+    const owner = await signUp("Tamperer");
+    const { browser } = await keptLink(owner.orgId);
+    const value = browser.jar
+      .split("; ")
+      .find((p) => p.startsWith(`${VAULT_COOKIE}=`))
+      ?.slice(VAULT_COOKIE.length + 1);
+    const decoded = decodeURIComponent(value ?? "");
+    const [exp, mac] = decoded.split(".");
+    expect(decoded).toMatch(/^\d+\.[A-Za-z0-9_-]{43}\.\/console\/orgs\//);
+
+    const forged = [
+      // The vault value in the OIDC cookie: its MAC is for the other kind.
+      `${OIDC_COOKIE}=${value}`,
+      // Another target under the same MAC.
+      `${VAULT_COOKIE}=${encodeURIComponent(`${exp}.${mac}.${confirmPath("another-org")}`)}`,
+      // Somewhere else altogether, and a path that is not ours to resume to.
+      `${VAULT_COOKIE}=${encodeURIComponent(`${exp}.${mac}.//evil.example/console/orgs/x/vault/confirm?link=x`)}`,
+      `${OIDC_COOKIE}=${encodeURIComponent(`${exp}.${mac}./account?client_id=x`)}`,
+      // The format before the MAC.
+      `${VAULT_COOKIE}=${encodeURIComponent(new URLSearchParams({ org: owner.orgId, link: "L" }).toString())}`,
+      `${OIDC_COOKIE}=${encodeURIComponent("client_id=x&redirect_uri=https://evil.example/")}`,
+    ];
+    for (const cookie of forged) {
+      const landed = await get(ENDPOINT.app, { Cookie: `${owner.cookie}; ${cookie}` });
+      expect(landed.status, cookie).toBe(200);
+      const name = cookie.slice(0, cookie.indexOf("="));
+      expect(setCookieFor(landed, name), cookie).toMatch(/Max-Age=0/);
+    }
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * A navigation that needs a signed-in person, made by a browser without one,
+ * goes on after the sign-in instead of stopping at /app: an OIDC
+ * authorization request (oidc/resume-authorization.ts) or an operator's
+ * vault connect link (console/vault-confirm.tsx). One implementation, one
+ * cookie per kind (shared/contracts/cookies.ts OWN_COOKIE), only one kept at
+ * a time: keeping one drops the other, so a flow started later replaces an
+ * earlier one rather than both waiting for whoever signs in.
+ *
+ * The cookie holds `<exp>.<mac>.<target>`: the target is a path and query of
+ * our own, of the one path its kind resumes to, and the MAC (expiring-mac.ts,
+ * its own purpose) binds it to the kind and to `exp`. Nobody can plant a
+ * target of their choosing (a sibling host on a plain-http run, where there
+ * is no `__Host-` prefix) or move one kind's value into the other's cookie,
+ * and its lifetime is enforced here, not only by the browser's Max-Age.
+ */
+import type { Context, Env, MiddlewareHandler } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
+import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
+import { authnConfig } from "../config.ts";
+import { signExpiring, verifyExpiring } from "../security/expiring-mac.ts";
+import { pageSession } from "../two-factor/page-session.ts";
+
+/** Long enough to sign up or sign in (with a second factor), short enough not to surprise later. */
+export const RESUME_SECONDS = 600;
+
+/** The MAC's own key (security/expiring-mac.ts), apart from every other use of BETTER_AUTH_SECRET. */
+const PURPOSE = "mono-auth resume after sign-in v1";
+
+/** Any http(s) origin stands in: a target is accepted only when it stays on it (our own origin, whatever it is). */
+const BASE = "https://resume.invalid";
+
+/** `/console/orgs/<org>/vault/confirm`: the org segment is checked by building the path again from it. */
+const VAULT_CONFIRM_PATH = new RegExp(
+  `^${VAULT_CONNECT_LINK.path("ORG")
+    .replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+    .replace("ORG", "([^/]+)")}$`,
+);
+
+interface ResumeKind {
+  /** The cookie's name after the prefix. */
+  cookie: string;
+  /** The longest target kept (a longer one is not: the navigation just does not resume). */
+  maxTarget: number;
+  /** Whether a same-origin target is one this kind resumes to. */
+  accepts(target: URL): boolean;
+}
+
+function vaultConfirmTarget(target: URL): boolean {
+  const match = VAULT_CONFIRM_PATH.exec(target.pathname);
+  if (!match?.[1] || !target.searchParams.get(VAULT_CONNECT_LINK.param)) return false;
+  try {
+    return VAULT_CONNECT_LINK.path(decodeURIComponent(match[1])) === target.pathname;
+  } catch {
+    // Not percent-encoded UTF-8: no org of ours.
+    return false;
+  }
+}
+
+/** What can be resumed. The targets' own pages check everything again when the browser comes back. */
+export const RESUME_KIND = {
+  /** The authorize endpoint, which checks the client, redirect URI and PKCE again and asks for consent. */
+  authorize: {
+    cookie: OWN_COOKIE.oidcResume,
+    // The query as before: at most 3000 characters (Better Auth's own is far smaller).
+    maxTarget: OIDC_ENDPOINT.authorize.length + 1 + 3000,
+    accepts: (target) => target.pathname === OIDC_ENDPOINT.authorize && Boolean(target.searchParams.get("client_id")),
+  },
+  /** A connect link's confirmation page, which inspects the link again and asks for the Confirm click. */
+  vaultConfirm: {
+    cookie: OWN_COOKIE.vaultConfirmResume,
+    // Our link values are 43 characters and org ids Better Auth's: room for both, with the path.
+    maxTarget: 640,
+    accepts: vaultConfirmTarget,
+  },
+} as const satisfies Record<string, ResumeKind>;
+
+export type ResumeKindName = keyof typeof RESUME_KIND;
+const KIND_NAMES = Object.keys(RESUME_KIND) as ResumeKindName[];
+
+/** The target as a path and query of our origin that `kind` resumes to, or undefined. */
+function acceptedTarget(kind: ResumeKindName, target: string): string | undefined {
+  const spec = RESUME_KIND[kind];
+  if (target.length === 0 || target.length > spec.maxTarget) return undefined;
+  // Only a path of our own: never `//host`, `/\host` or a scheme, whatever a parser makes of them.
+  if (!target.startsWith("/") || target.startsWith("//") || target.startsWith("/\\")) return undefined;
+  let url: URL;
+  try {
+    url = new URL(target, BASE);
+  } catch {
+    return undefined;
+  }
+  if (url.origin !== BASE || `${url.pathname}${url.search}` !== target || url.hash) return undefined;
+  return spec.accepts(url) ? target : undefined;
+}
+
+type AnyContext = Context<{ Bindings: AuthnEnv }>;
+
+function secure(c: AnyContext): boolean {
+  return authnConfig(c.env).issuer.startsWith("https://");
+}
+
+function fullName(c: AnyContext, kind: ResumeKindName): string {
+  return cookieName(authnConfig(c.env).issuer, RESUME_KIND[kind].cookie);
+}
+
+/** Drops every kept target but `except`'s (sign-out, a resume taken, another kind kept). */
+export function forgetResume(c: AnyContext, except?: ResumeKindName): void {
+  for (const kind of KIND_NAMES) {
+    if (kind === except || getCookie(c, fullName(c, kind)) === undefined) continue;
+    deleteCookie(c, fullName(c, kind), { path: "/", secure: secure(c) });
+  }
+}
+
+/** Keeps `target` for after the sign-in, replacing whatever was kept. A target its kind does not accept is not kept. */
+export async function keepForSignIn(c: AnyContext, kind: ResumeKindName, target: string): Promise<void> {
+  if (acceptedTarget(kind, target) === undefined) return;
+  forgetResume(c, kind);
+  const subject = `${kind}:${target}`;
+  const { exp, mac } = await signExpiring(authnConfig(c.env).betterAuthSecret, PURPOSE, subject, RESUME_SECONDS);
+  setCookie(c, fullName(c, kind), `${exp}.${mac}.${target}`, {
+    path: "/",
+    httpOnly: true,
+    secure: secure(c),
+    sameSite: "Lax",
+    maxAge: RESUME_SECONDS,
+  });
+}
+
+/** The target a kept value holds, if it is signed for this kind, unexpired and still acceptable. */
+async function keptTarget(c: AnyContext, kind: ResumeKindName, value: string): Promise<string | undefined> {
+  const [exp = "", mac = ""] = value.split(".", 2);
+  const target = value.slice(exp.length + mac.length + 2);
+  if (acceptedTarget(kind, target) === undefined) return undefined;
+  const secret = authnConfig(c.env).betterAuthSecret;
+  return (await verifyExpiring(secret, PURPOSE, `${kind}:${target}`, exp, mac)) ? target : undefined;
+}
+
+function sentToSignIn(response: Response): boolean {
+  if (response.status !== 302 && response.status !== 303) return false;
+  const location = response.headers.get("Location");
+  return location !== null && new URL(location, BASE).pathname === ENDPOINT.signIn;
+}
+
+/**
+ * A GET that the route answers by sending the browser to sign in keeps its
+ * target (`targetOf`, read before the route runs: afterwards a param answers
+ * for the last route that ran), as does one that `alsoWhen` names (a session
+ * still short of its second factor, sent to step up).
+ */
+export function keepWhenSentToSignIn<E extends Env & { Bindings: AuthnEnv }>(
+  kind: ResumeKindName,
+  targetOf: (c: Context<E>) => string | undefined,
+  alsoWhen?: (c: Context<E>) => boolean,
+): MiddlewareHandler<E> {
+  return async (c, next) => {
+    const target = c.req.method === "GET" ? targetOf(c) : undefined;
+    await next();
+    if (target === undefined || !(sentToSignIn(c.res) || alsoWhen?.(c))) return;
+    await keepForSignIn(c as unknown as AnyContext, kind, target);
+  };
+}
+
+/**
+ * GET ENDPOINT.app, where every sign-in, sign-up and second factor lands: a
+ * kept target is resumed, once, by a session that may act (its person's
+ * second factor passed, two-factor/page-session.ts). A session still short of
+ * it leaves the target kept and goes on to /app, which sends it to
+ * /two-factor; from there it lands here again. The target is always one of
+ * our own paths: never an open redirect.
+ */
+export const resumeAfterSignIn: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
+  const kept = KIND_NAMES.flatMap((kind) => {
+    const value = getCookie(c, fullName(c, kind));
+    return value === undefined ? [] : [{ kind, value }];
+  });
+  if (kept.length === 0) return next();
+  const current = await pageSession(c.env, c.req.raw.headers);
+  if ("redirect" in current) return next();
+  forgetResume(c);
+  for (const { kind, value } of kept) {
+    const target = await keptTarget(c, kind, value);
+    if (target !== undefined) return c.redirect(target, 303);
+  }
+  return next();
+};
+
+/** After a sign-out (the page's or Better Auth's API), nothing kept waits for whoever signs in next. */
+export const forgetResumeOnSignOut: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
+  await next();
+  if (c.res.status < 400) forgetResume(c);
+};
