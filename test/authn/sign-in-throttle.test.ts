@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { signInThrottle } from "../../shared/db/schema.ts";
@@ -19,12 +19,25 @@ const LOCAL = envWith({});
 const WRONG = "not the password at all";
 const FREE = SIGN_IN_THROTTLE_POLICY.freeFailuresPerAccount;
 
-/** The answer to an attempt made while its account or address must wait. */
-async function expectDelayed(response: Response) {
+/**
+ * Pauses the clock the Worker reads (it runs in this isolate, so `Date` is
+ * the test's): a wait the throttle stored (2 s after the first slowing
+ * failure) cannot run out between a failure and the attempt that checks it,
+ * however slow the machine. Not for a run through `inOneWindow`: the rate
+ * limiters count in the real clock's windows.
+ */
+function pauseClock() {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now());
+}
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** The answer to an attempt made, on a paused clock, while its account or address must wait `seconds`. */
+async function expectDelayed(response: Response, seconds = delayAfter(FREE + 1, FREE)) {
   expect(response.status).toBe(429);
-  const retryAfter = Number(response.headers.get("Retry-After"));
-  expect(retryAfter).toBeGreaterThan(0);
-  expect(retryAfter).toBeLessThanOrEqual(SIGN_IN_THROTTLE_POLICY.maxDelaySeconds);
+  expect(response.headers.get("Retry-After")).toBe(String(seconds));
   const body = (await response.json()) as { error: string };
   expect(body.error).toBe("rate_limited");
 }
@@ -46,6 +59,7 @@ describe("progressive delay per account", { timeout: 60_000 }, () => {
       8,
       SIGN_IN_THROTTLE_POLICY.maxDelaySeconds,
     ]);
+    pauseClock();
     const person = await signUp("Target");
     expect(await failures(person.email, FREE + 1)).toEqual(Array(FREE + 1).fill(401));
     await expectDelayed(await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD }));
@@ -55,26 +69,27 @@ describe("progressive delay per account", { timeout: 60_000 }, () => {
   });
 
   it("delays an unknown address exactly like a known one (no enumeration)", async () => {
+    pauseClock();
     const person = await signUp("Known");
     const stranger = uniqueEmail();
-    // Each checked right after its own slowing failure, so neither wait (2 s) runs out first.
-    await failures(person.email, FREE);
-    await failures(stranger, FREE);
-    await failures(person.email, 1);
+    await failures(person.email, FREE + 1);
+    await failures(stranger, FREE + 1);
+    // Both waits were stored alike, and neither can run out before its check.
     const known = await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: WRONG });
-    await failures(stranger, 1);
     const unknown = await apiTo(LOCAL, "/sign-in/email", { email: stranger, password: WRONG });
     expect(known.status).toBe(429);
     expect(unknown.status).toBe(429);
+    expect(known.headers.get("Retry-After")).toBe(String(delayAfter(FREE + 1, FREE)));
+    expect(unknown.headers.get("Retry-After")).toBe(known.headers.get("Retry-After"));
     expect(await known.text()).toBe(await unknown.text());
     // Only a real account gets the unlock mail.
     expect(await mailTo(stranger)).toEqual([]);
   });
 
   it("cannot lock the owner out: the unlock link mailed when the delay starts lets them in at once", async () => {
+    pauseClock();
     const person = await signUp("Owner");
     await failures(person.email, FREE + 1);
-    // Checked at once: the first wait is 2 s.
     await expectDelayed(await apiTo(LOCAL, "/sign-in/email", { email: person.email, password: PASSWORD }));
     const unlockMails = (await mailTo(person.email)).filter((m) => m.kind === "unlock-sign-in");
     expect(unlockMails).toHaveLength(1);
@@ -159,6 +174,7 @@ describe("progressive delay per account", { timeout: 60_000 }, () => {
 
 describe("progressive delay per client address", { timeout: 60_000 }, () => {
   it("slows one address guessing across many accounts", async () => {
+    pauseClock();
     const address = clientAddress();
     const statuses: number[] = [];
     for (let i = 0; i <= SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress; i++) {
@@ -171,8 +187,10 @@ describe("progressive delay per client address", { timeout: 60_000 }, () => {
       statuses.push(response.status);
     }
     expect(statuses).toEqual(Array(SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress + 1).fill(401));
+    const free = SIGN_IN_THROTTLE_POLICY.freeFailuresPerAddress;
     await expectDelayed(
       await apiTo(LOCAL, "/sign-in/email", { email: uniqueEmail(), password: WRONG }, { "cf-connecting-ip": address }),
+      delayAfter(free + 1, free),
     );
     // Another address is not slowed.
     expect((await apiTo(LOCAL, "/sign-in/email", { email: uniqueEmail(), password: WRONG })).status).toBe(401);
