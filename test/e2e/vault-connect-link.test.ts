@@ -291,6 +291,43 @@ describe("an operator's vault connect link", () => {
     expect(page.headers.get("X-Frame-Options")).toBe("DENY");
   });
 
+  it("refuses a confirmation whose provider moved since the page was shown: 409 conflict, reload, the link kept", async () => {
+    const owner = await person();
+    const created = await upstreamProvider(owner.orgId);
+    const link = await connectLink(owner.orgId, created.id);
+    const page = await owner.client.request(link);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const shown = /name="authorization_origin" value="([^"]*)"/.exec(html)?.[1];
+    expect(shown).toBe(provider.origin);
+    const post = () =>
+      owner.client.request(new URL(link, system.origin).pathname, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ [VAULT_CONNECT_LINK.param]: linkValue(link), authorization_origin: shown ?? "" }),
+      });
+    // The provider's authorization endpoint moves between the page and Confirm (the CSP allows the old origin only).
+    const moved = `http://localhost:${new URL(provider.origin).port}/authorize`;
+    await system.execMain("UPDATE vault_provider SET authorization_endpoint = ? WHERE id = ?", moved, created.id);
+    const refused = await post();
+    await expectRefusedPage(refused.clone(), 409, "conflict");
+    expect(await refused.text()).toContain('data-testid="vault-confirm-reload"');
+    // Reloaded, the page allows the new origin, and the same link goes on there.
+    const reloaded = await owner.client.request(link);
+    expect(reloaded.headers.get("Content-Security-Policy")).toContain(`form-action 'self' ${new URL(moved).origin};`);
+    await reloaded.body?.cancel();
+    const confirmed = await owner.client.request(new URL(link, system.origin).pathname, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        [VAULT_CONNECT_LINK.param]: linkValue(link),
+        authorization_origin: new URL(moved).origin,
+      }),
+    });
+    expect(confirmed.status).toBe(303);
+    expect(new URL(confirmed.headers.get("Location") ?? "").origin).toBe(new URL(moved).origin);
+  });
+
   it("sends no Referer to the provider and cannot be framed, on the page and on the redirect to the provider", async () => {
     const owner = await person();
     const link = await connectLink(owner.orgId, (await upstreamProvider(owner.orgId)).id);
