@@ -175,12 +175,13 @@ export function documentedKeys(section: string): Set<string> {
 
 /**
  * A contract's key as the docs write it: a string as it is, a key builder
- * called with `<>` for each of its parameters (`policy:<>:v<>`).
+ * called with `<>` for each of its parameters (`policy:<>:v<>`); each
+ * placeholder written `<>`, as documentedKeys does.
  */
 export function keyShape(key: unknown): string {
   const built: unknown = typeof key === "function" ? Reflect.apply(key, undefined, Array(key.length).fill("<>")) : key;
   if (typeof built !== "string") throw new Error(`not a key or a key builder: ${String(key)}`);
-  return built;
+  return built.replace(PLACEHOLDER, "<>");
 }
 
 /**
