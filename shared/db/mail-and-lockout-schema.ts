@@ -29,14 +29,20 @@ export const devMail = sqliteTable(
  * the counter is incremented by one atomic upsert, so parallel guesses
  * cannot race past it.
  */
-export const signInThrottle = sqliteTable("sign_in_throttle", {
-  key: text("key").primaryKey(),
-  failures: integer("failures").notNull(),
-  /** The first failure of the current run; a run older than the policy's window starts over. */
-  firstFailureAt: integer("first_failure_at", { mode: "timestamp_ms" }).notNull(),
-  /** No sign-in for this key is tried before this instant. */
-  blockedUntil: integer("blocked_until", { mode: "timestamp_ms" }).notNull(),
-});
+export const signInThrottle = sqliteTable(
+  "sign_in_throttle",
+  {
+    key: text("key").primaryKey(),
+    failures: integer("failures").notNull(),
+    /** The first failure of the current run; a run older than the policy's window starts over. */
+    firstFailureAt: integer("first_failure_at", { mode: "timestamp_ms" }).notNull(),
+    /** No sign-in for this key is tried before this instant. */
+    blockedUntil: integer("blocked_until", { mode: "timestamp_ms" }).notNull(),
+  },
+  // The cron's prune finds finished runs by range on it (workers/token/src/maintenance/prune-expired.ts),
+  // not by reading every address a flood of failures left behind.
+  (table) => [index("sign_in_throttle_first_failure_idx").on(table.firstFailureAt)],
+);
 
 /**
  * Consecutive failed password sign-ins per account (the keyed hash of the

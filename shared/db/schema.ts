@@ -5,7 +5,7 @@
  * The audit trail has a database of its own: audit-schema.ts.
  */
 import { sql } from "drizzle-orm";
-import { integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export * from "./auth-schema.ts";
 export * from "./machine-schema.ts";
@@ -55,8 +55,20 @@ export const sessionOrg = sqliteTable(
     sessionId: text("session_id").notNull(),
     orgId: text("org_id").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * No token minted under this row outlives it: the latest session
+     * `expires_at` any mint for the pair read (a mint caps its token's `exp`
+     * there, and every token made from that one lives no longer). Raised by
+     * each mint that reads a later expiry; the cron's prune
+     * (workers/token/src/maintenance/prune-expired.ts) goes by it. Null only
+     * on a row written before migration 0022 by a Worker that did not know it.
+     */
+    notAfter: integer("not_after", { mode: "timestamp_ms" }),
   },
-  (table) => [primaryKey({ columns: [table.sessionId, table.orgId] })],
+  (table) => [
+    primaryKey({ columns: [table.sessionId, table.orgId] }),
+    index("session_org_not_after_idx").on(table.notAfter),
+  ],
 );
 
 /**

@@ -32,6 +32,13 @@ export type SessionRefusal = "unknown_or_expired" | "no_active_organization" | "
  * would leave a window where a sign-out misses the org of a token about to
  * be signed. The row is written even when the session was already bound, so
  * a switch of the active org is covered the same way.
+ *
+ * The row also carries `not_after`, the session's `expires_at` as this batch
+ * reads it, raised when a later mint reads a later one: the token is capped
+ * there (exchange-session.ts `notAfter`), so no token minted under the row
+ * outlives it, and the cron prunes the row only once that has long passed
+ * (maintenance/prune-expired.ts). A prune that deleted the row just before
+ * this batch changes nothing: the batch writes it again before the read.
  */
 export async function bindSession(db: D1Database, token: string): Promise<BoundSession | SessionRefusal> {
   const orm = drizzle(db);
@@ -49,13 +56,20 @@ export async function bindSession(db: D1Database, token: string): Promise<BoundS
             sessionId: session.id,
             orgId: sql<string>`${session.activeOrganizationId}`.as("org_id"),
             createdAt: sql<number>`${now.getTime()}`.as("created_at"),
+            notAfter: session.expiresAt,
           })
           .from(session)
           .innerJoin(member, memberOfActiveOrg)
           .where(and(eq(session.token, token), gt(session.expiresAt, now)))
           .limit(1),
       )
-      .onConflictDoNothing(),
+      // The row's `not_after` only ever rises, and only when the session's
+      // expiry did (a refresh, at most daily): every other mint writes nothing.
+      .onConflictDoUpdate({
+        target: [sessionOrg.sessionId, sessionOrg.orgId],
+        set: { notAfter: sql`excluded.not_after` },
+        setWhere: sql`${sessionOrg.notAfter} IS NULL OR excluded.not_after > ${sessionOrg.notAfter}`,
+      }),
     orm
       .select({
         sessionId: session.id,
