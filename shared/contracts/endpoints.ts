@@ -55,6 +55,8 @@ export const ENDPOINT = {
   resetPassword: "/reset-password",
   /** The owner's link past the sign-in delay (workers/authn/src/limits/unlock-sign-in.ts). */
   unlockSignIn: "/unlock-sign-in",
+  /** The account unlock link redeemed as JSON, for API-only clients (workers/authn/src/api/unlock-account.ts). */
+  unlockAccount: "/api/auth/unlock-account",
   /** The second-factor challenge after a password sign-in. */
   twoFactor: "/two-factor",
   /** A person's own account: sessions, passkeys, 2FA, API keys. */

@@ -50,6 +50,10 @@ export type HttpErrorCode =
   | "invalid_connect_link"
   /** The provider refused a vault connection flow, or its token endpoint failed. */
   | "connection_failed"
+  /** An account unlock link that is forged, altered, expired or for an address the account no longer has. */
+  | "invalid_link"
+  /** An account unlock link already spent: it works once (workers/authn/src/limits/account-unlock.ts). */
+  | "link_used"
   | "server_error";
 
 const STATUS: Record<HttpErrorCode, number> = {
@@ -76,6 +80,8 @@ const STATUS: Record<HttpErrorCode, number> = {
   invalid_state: 400,
   invalid_connect_link: 400,
   connection_failed: 502,
+  invalid_link: 400,
+  link_used: 400,
   server_error: 500,
 };
 

@@ -2,7 +2,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { accountHash } from "../../workers/authn/src/limits/account-key.ts";
 import { createAccountUnlockToken } from "../../workers/authn/src/limits/account-unlock.ts";
-import { SIGN_IN_LOCKOUT_POLICY } from "../../workers/authn/src/limits/sign-in-throttle.ts";
 import {
   ACCOUNT_LIMIT,
   ADDRESS_LIMIT,
@@ -10,69 +9,36 @@ import {
   PERIOD_SECONDS,
   RATE_LIMITED_BODY,
 } from "../support/credential-limits.ts";
-import { apiTo, envWith, formTo, getFrom, linksIn, mailTo, tokenFromMail } from "./email-helpers.ts";
-import { clientAddress, ORIGIN, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
+import {
+  CAP,
+  errorCode,
+  LOCAL,
+  linkFor,
+  lock,
+  lockState,
+  redeem,
+  requestLink,
+  SECRET,
+  sessionsOf,
+  signIn,
+  unlockMails,
+} from "./account-unlock-helpers.ts";
+import { formTo, getFrom, linksIn } from "./email-helpers.ts";
+import { clientAddress, ORIGIN, signUp, uniqueEmail } from "./helpers.ts";
 
 /**
  * Self-service unlock of the consecutive-failure lock
  * (workers/authn/src/limits/account-unlock.ts): a request answered alike for
  * every address, a mailed link that works once, clears that account's lock
- * and delay only, is audited, and signs nobody in. The lock is set in D1
- * directly rather than by 100 scrypt sign-ins (as sign-in-lockout.test.ts).
+ * and delay only, is audited, and signs nobody in. The JSON redemption for
+ * API-only clients: account-unlock-api.test.ts.
  */
-const LOCAL = envWith({});
-const CAP = SIGN_IN_LOCKOUT_POLICY.maxConsecutiveFailures;
-const SECRET = (env as unknown as { BETTER_AUTH_SECRET: string }).BETTER_AUTH_SECRET;
 const REQUESTED = {
   status: true,
   message:
     "If an account uses that address and failed sign-ins locked or slowed it, we have emailed it a link to unlock it. The link works once, for 15 minutes.",
 };
 const strip = (html: string) => html.replace(/nonce="[^"]+"/g, "");
-
-async function lock(email: string): Promise<void> {
-  const key = await accountHash(SECRET, email);
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO sign_in_lockout (account_key, consecutive_failures, last_failure_at) VALUES (?, ?, ?)
-       ON CONFLICT (account_key) DO UPDATE SET consecutive_failures = excluded.consecutive_failures`,
-    ).bind(key, CAP, now),
-    // …and the delay its last failures set.
-    env.DB.prepare(
-      `INSERT INTO sign_in_throttle (key, failures, first_failure_at, blocked_until) VALUES (?, 20, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET blocked_until = excluded.blocked_until`,
-    ).bind(`account:${key}`, now, now + 300_000),
-  ]);
-}
-
-async function lockState(email: string) {
-  const key = await accountHash(SECRET, email);
-  const [lockout, throttle] = await env.DB.batch<{ n: number }>([
-    env.DB.prepare("SELECT consecutive_failures AS n FROM sign_in_lockout WHERE account_key = ?").bind(key),
-    env.DB.prepare("SELECT failures AS n FROM sign_in_throttle WHERE key = ?").bind(`account:${key}`),
-  ]);
-  return { failures: lockout?.results[0]?.n, delayed: throttle?.results[0] !== undefined };
-}
-
-const signIn = (email: string, password = PASSWORD) => apiTo(LOCAL, "/sign-in/email", { email, password });
-const requestLink = (email: string, headers: Record<string, string> = {}) =>
-  apiTo(LOCAL, "/request-account-unlock", { email }, headers);
-const unlockMails = async (email: string) => (await mailTo(email)).filter((m) => m.kind === "unlock-account");
-/** The mail goes out after the answer (Better Auth's background task): wait for it. */
-async function linkFor(email: string): Promise<string> {
-  await expect.poll(async () => (await unlockMails(email)).length).toBe(1);
-  return tokenFromMail(email, "unlock-account");
-}
-const redeem = (token: string) => formTo(LOCAL, "/unlock-sign-in", { token });
-const errorCode = (html: string) => /data-testid="error-code">([^<]*)</.exec(html)?.[1];
-
-async function sessionsOf(userId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM session WHERE user_id = ?")
-    .bind(userId)
-    .first<{ n: number }>();
-  return row?.n ?? -1;
-}
 
 describe("a locked-out owner unlocks by mail, without a password reset", { timeout: 120_000 }, () => {
   it("asks, gets one link, and the link clears the lock and the delay; nobody is signed in; audited", async () => {

@@ -5,6 +5,7 @@ import { httpErrorResponse, internalErrorResponse } from "../../../shared/errors
 import { answerUnsupportedMethods } from "../../../shared/http/unsupported-methods.ts";
 import { healthResponse, requestLog } from "../../../shared/observability/log.ts";
 import { betterAuthApi } from "./api/better-auth-api.ts";
+import { unlockAccountByApi } from "./api/unlock-account.ts";
 import { authReady } from "./auth/create-auth.ts";
 import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
@@ -71,6 +72,8 @@ app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 // Better Auth's own userinfo refusals carry our RFC 6750 challenge; its JWKS failure is a 503 (oidc/userinfo-refusals.ts).
 app.use(OIDC_ENDPOINT.userinfo, userinfoRefusals);
+// The account unlock link for API-only clients, as the /unlock-sign-in page redeems it (api/unlock-account.ts).
+app.post(ENDPOINT.unlockAccount, unlockAccountByApi);
 app.on(["GET", "POST"], `${ENDPOINT.authApi}/*`, betterAuthApi);
 
 const PAGES = [ENDPOINT.home, ENDPOINT.signIn, ENDPOINT.signUp, ENDPOINT.signOut, ENDPOINT.app];

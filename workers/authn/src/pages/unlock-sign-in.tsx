@@ -1,12 +1,11 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { clientAddressKey } from "../../../../shared/rate-limit/client-address.ts";
-import { auditAccountUnlocked } from "../audit/credential-audit.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
-import { isAccountUnlockToken, redeemAccountUnlock } from "../limits/account-unlock.ts";
+import { isAccountUnlockToken } from "../limits/account-unlock.ts";
+import { redeemAccountUnlockLink } from "../limits/account-unlock-redemption.ts";
 import { UNLOCK_REQUESTED } from "../limits/account-unlock-endpoint.ts";
 import { clearAccountThrottle } from "../limits/sign-in-throttle.ts";
-import { createUnlockToken, unlockCookie, verifyUnlockToken } from "../limits/unlock-sign-in.ts";
+import { unlockCookie, verifyUnlockToken } from "../limits/unlock-sign-in.ts";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 
@@ -142,8 +141,11 @@ async function requestUnlockLink(c: FlowContext, email: string) {
 
 async function unlockAccount(c: FlowContext, token: string) {
   const nonce = c.var.nonce;
-  const config = authnConfig(c.env);
-  const outcome = await redeemAccountUnlock(c.env.DB, config.betterAuthSecret, token);
+  const outcome = await redeemAccountUnlockLink(c.env, token, {
+    path: ENDPOINT.unlockSignIn,
+    headers: c.req.raw.headers,
+    waitUntil: (work) => c.executionCtx.waitUntil(work),
+  });
   if (!outcome.unlocked) {
     return c.html(
       <FlowPage title={UNLOCK_TITLE} nonce={nonce} error={outcome.reason === "link_used" ? LINK_USED : INVALID_LINK}>
@@ -152,19 +154,8 @@ async function unlockAccount(c: FlowContext, token: string) {
       400,
     );
   }
-  c.executionCtx.waitUntil(
-    auditAccountUnlocked(c.env, {
-      path: ENDPOINT.unlockSignIn,
-      userId: outcome.userId,
-      account: outcome.account,
-      consecutiveFailures: outcome.consecutiveFailures,
-      clientAddress: clientAddressKey(c.req.raw.headers),
-    }),
-  );
   // As the delay's link does: this browser is past the account's own limits for a while.
-  c.header("Set-Cookie", unlockCookie(config, await createUnlockToken(config.betterAuthSecret, outcome.account)), {
-    append: true,
-  });
+  c.header("Set-Cookie", outcome.unlockCookie, { append: true });
   return c.html(
     <FlowPage title={UNLOCK_TITLE} nonce={nonce}>
       <p data-testid="account-unlocked">
