@@ -1,11 +1,8 @@
+/// <reference types="vite/client" />
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import endpointsDoc from "../../docs/endpoints.md?raw";
 import storageDoc from "../../docs/storage-schema.md?raw";
-import rootConfig from "../../wrangler.toml?raw";
-import authnConfig from "../../workers/authn/wrangler.toml?raw";
-import orgStateConfig from "../../workers/org-state/wrangler.toml?raw";
-import tokenConfig from "../../workers/token/wrangler.toml?raw";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { mintLimiterName } from "../../shared/contracts/mint-limit.ts";
 import { REPLAY_SCOPE, replayGuardName } from "../../shared/contracts/replay.ts";
@@ -37,6 +34,32 @@ import {
   keyShape,
   undocumentedKeys,
 } from "../support/runtime/docs-coverage.ts";
+
+/** Every Worker's wrangler.toml, as text. */
+const WRANGLER_CONFIGS: Readonly<Record<string, string>> = import.meta.glob(
+  ["../../wrangler.toml", "../../workers/*/wrangler.toml"],
+  { query: "?raw", import: "default", eager: true },
+);
+
+/** Every source file of the Workers and of shared/, as text. */
+const SOURCES: Readonly<Record<string, string>> = import.meta.glob(
+  ["../../workers/*/src/**/*.{ts,tsx}", "../../shared/**/*.ts"],
+  { query: "?raw", import: "default", eager: true },
+);
+
+/**
+ * A storage key or object name written as a literal where it is used,
+ * instead of built by its contract (so neither the contract nor the docs
+ * would know it): a KV read or write, a Durable Object addressed, a
+ * Durable Object's key-value storage, an object's `meta` row.
+ */
+const LITERAL_KEY = [
+  /\b(?:kv|KV)\.(?:get|put|delete|getWithMetadata)\(\s*["'`]/,
+  /\.(?:getByName|idFromName)\(\s*["'`]/,
+  /\bstorage\.(?:get|put|delete)\(\s*["'`]/,
+  /\b(?:get|set|delete)Meta\(\s*["'`]/,
+  /\bFROM meta WHERE key = '|\bINTO meta \(key, value\) VALUES \('/,
+];
 
 /** Each Durable Object class bound in a wrangler.toml, and how its objects are named (its contract's builder). */
 const OBJECT_NAME: Readonly<Record<string, (key: string) => string>> = {
@@ -81,6 +104,7 @@ describe("docs cover what the token Worker serves and what D1 holds", () => {
       "| `GET`/`PATCH /admin/v1/orgs/{org}/clients/{id}`, `POST …/clients/{id}/disable`, `…/clients/{id}/rotate` | x |",
       "| `GET /scim/v2/Schemas`, `/scim/v2/Schemas/{id}` | x |",
       "| `POST …/orphan` | x |",
+      "| `POST /admin/v1/orgs/{org}/links/inspect {link}`, `POST …/links/confirm {link, origin?}` | x |",
       "## Next",
       "| `DELETE /elsewhere` | x |",
     ].join("\n");
@@ -91,6 +115,8 @@ describe("docs cover what the token Worker serves and what D1 holds", () => {
       "PATCH /admin/v1/orgs/{}/clients/{}",
       "POST /admin/v1/orgs/{}/clients/{}/disable",
       "POST /admin/v1/orgs/{}/clients/{}/rotate",
+      "POST /admin/v1/orgs/{}/links/confirm",
+      "POST /admin/v1/orgs/{}/links/inspect",
     ]);
   });
 
@@ -127,10 +153,11 @@ describe("docs cover every storage key the contracts define", () => {
 
   it("names every Durable Object class the Workers bind, and the name each object is addressed by", () => {
     const bound = new Set(
-      [rootConfig, tokenConfig, authnConfig, orgStateConfig].flatMap((toml) =>
+      Object.values(WRANGLER_CONFIGS).flatMap((toml) =>
         [...toml.matchAll(/^class_name = "(\w+)"/gm)].map(([, name = ""]) => name),
       ),
     );
+    expect(Object.keys(WRANGLER_CONFIGS).length).toBeGreaterThan(4);
     expect([...bound].sort()).toEqual(Object.keys(OBJECT_NAME).sort());
     const missing = Object.entries(OBJECT_NAME).flatMap(([className, name]) =>
       undocumentedKeys(className, { name }, storageDoc, `### \`${className}\``),
@@ -146,8 +173,27 @@ describe("docs cover every storage key the contracts define", () => {
     ]).toEqual([]);
   });
 
+  it("builds every key where it is used through its contract, never from a literal", () => {
+    const literal = Object.entries(SOURCES).flatMap(([path, text]) =>
+      text
+        .split("\n")
+        .flatMap((line, at) =>
+          LITERAL_KEY.some((pattern) => pattern.test(line)) ? [`${path}:${at + 1}: ${line.trim()}`] : [],
+        ),
+    );
+    expect(Object.keys(SOURCES).length).toBeGreaterThan(200);
+    expect(literal).toEqual([]);
+  });
+
   it("reads a key builder and a docs section as they are written", () => {
     expect(keyShape(KV_KEY.policy)).toBe("policy:<>:v<>");
+    const written = [
+      'await env.KV.get("jwks:v1", "json")',
+      "env.ORG_STATE.getByName(`org:${orgId}`)",
+      "this.outbox.setMeta('cursor', value)",
+      "exec(\"SELECT value FROM meta WHERE key = 'version'\")",
+    ];
+    expect(written.filter((line) => !LITERAL_KEY.some((pattern) => pattern.test(line)))).toEqual([]);
     const doc = ["## KV", "| `policy:<org_id>:v<n>` | `jwks:v1` |", "## Next", "| `revocations:<org_id>` |"].join("\n");
     expect(undocumentedKeys("KV_KEY", KV_KEY, doc, "## KV")).toEqual([
       'KV_KEY.revocationMirror: `revocations:<>` not named in docs/storage-schema.md "## KV"',

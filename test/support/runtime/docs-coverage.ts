@@ -7,7 +7,8 @@
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 const METHOD = new RegExp(`^(${METHODS.join("|")})$`);
-const METHOD_AND_PATH = new RegExp(`^(?:(${METHODS.join("|")})\\s+)?([/…]\\S*)$`);
+/** `POST /x`, `/x`, `…/x`; a body written after the path (`POST /x {link}`) is left out. */
+const METHOD_AND_PATH = new RegExp(`^(?:(${METHODS.join("|")})\\s+)?([/…]\\S*)(?:\\s+\\{[^}]*\\})?$`);
 
 /** `:id`, `:version{[0-9]+}`, `{id}` and `<name>` are one placeholder: `{}`. */
 export function normaliseRoutePath(path: string): string {

@@ -3,9 +3,3 @@ declare module "*.md?raw" {
   const text: string;
   export default text;
 }
-
-// The same for a wrangler.toml (the docs coverage tests list the Durable Object classes bound there).
-declare module "*.toml?raw" {
-  const text: string;
-  export default text;
-}
