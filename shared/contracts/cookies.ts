@@ -25,9 +25,9 @@ export function cookieName(issuer: string, name: string): string {
 
 /** Cookies the authn Worker sets itself, beside Better Auth's. */
 export const OWN_COOKIE = {
-  /** An OIDC authorization request kept across sign-in (workers/authn/src/oidc/resume-authorization.ts). */
+  /** An OIDC authorization request kept across sign-in (workers/authn/src/resume/after-sign-in.ts). */
   oidcResume: "oidc_resume",
-  /** An operator's vault connect link kept across sign-in (workers/authn/src/console/vault-confirm.tsx). */
+  /** An operator's vault connect link kept across sign-in (workers/authn/src/resume/after-sign-in.ts). */
   vaultConfirmResume: "vault_confirm_resume",
   /** The owner's way past the sign-in delay (workers/authn/src/limits/unlock-sign-in.ts). */
   signInUnlock: "sign_in_unlock",
