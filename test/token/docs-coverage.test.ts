@@ -31,7 +31,9 @@ import {
   undocumentedColumns,
   docSection,
   documentedKeys,
+  documentedWords,
   keyShape,
+  objectTables,
   undocumentedKeys,
 } from "../support/runtime/docs-coverage.ts";
 
@@ -173,6 +175,18 @@ describe("docs cover every storage key the contracts define", () => {
     ]).toEqual([]);
   });
 
+  it("describes every table, column and index the Durable Objects keep", () => {
+    const documented = documentedWords(docSection(storageDoc, "## Durable Objects"));
+    const tables = objectTables(SOURCES);
+    expect([...tables.keys()].sort()).toEqual(expect.arrayContaining(["mint_window", "outbox", "revocation", "used"]));
+    const missing = [...tables].flatMap(([table, names]) =>
+      [table, ...names]
+        .filter((name) => !documented.has(name))
+        .map((name) => `${table}: \`${name}\` not named in docs/storage-schema.md "## Durable Objects"`),
+    );
+    expect(missing).toEqual([]);
+  });
+
   it("builds every key where it is used through its contract, never from a literal", () => {
     const literal = Object.entries(SOURCES).flatMap(([path, text]) =>
       text
@@ -187,6 +201,11 @@ describe("docs cover every storage key the contracts define", () => {
 
   it("reads a key builder and a docs section as they are written", () => {
     expect(keyShape(KV_KEY.policy)).toBe("policy:<>:v<>");
+    const created = objectTables({
+      "a.ts": "exec(`CREATE TABLE IF NOT EXISTS t (a TEXT NOT NULL, b INTEGER, PRIMARY KEY (a, b));`)",
+      "b.ts": 'exec("ALTER TABLE t ADD COLUMN c TEXT"); exec("CREATE INDEX IF NOT EXISTS t_by_c ON t (c)")',
+    });
+    expect([...(created.get("t") ?? [])]).toEqual(["a", "b", "c", "t_by_c"]);
     const written = [
       'await env.KV.get("jwks:v1", "json")',
       "env.ORG_STATE.getByName(`org:${orgId}`)",

@@ -201,3 +201,64 @@ export function undocumentedKeys(
     .filter(([, shape]) => !documented.has(shape))
     .map(([name, shape]) => `${what}.${name}: \`${shape}\` not named in docs/storage-schema.md "${heading}"`);
 }
+
+/** The words of a docs section's backticked spans (`mint_window(start PRIMARY KEY, count)`: mint_window, start, …). */
+export function documentedWords(section: string): Set<string> {
+  const words = new Set<string>();
+  for (const [, span = ""] of section.matchAll(/`([^`]+)`/g)) {
+    for (const word of span.split(/\W+/)) if (word) words.add(word);
+  }
+  return words;
+}
+
+/** The text between the parenthesis at `open` and the one that closes it. */
+function parenthesised(text: string, open: number): string {
+  let depth = 0;
+  for (let at = open; at < text.length; at += 1) {
+    if (text[at] === "(") depth += 1;
+    else if (text[at] === ")" && --depth === 0) return text.slice(open + 1, at);
+  }
+  return text.slice(open + 1);
+}
+
+/** A table definition's columns: each top-level item's first word, table constraints left out. */
+function definedColumns(body: string): string[] {
+  const items: string[] = [];
+  let depth = 0;
+  let item = "";
+  for (const char of body) {
+    if (char === "(") depth += 1;
+    if (char === ")") depth -= 1;
+    if (char === "," && depth === 0) {
+      items.push(item);
+      item = "";
+    } else item += char;
+  }
+  items.push(item);
+  return items
+    .map((column) => /^\s*(\w+)/.exec(column)?.[1] ?? "")
+    .filter((word) => word && !/^(PRIMARY|UNIQUE|FOREIGN|CHECK|CONSTRAINT)$/i.test(word));
+}
+
+/**
+ * What Durable Objects keep in their SQLite storage, from the sources that
+ * create it (D1's tables come from migrations, never from code): each
+ * table with its columns (`CREATE TABLE`, `ALTER TABLE … ADD COLUMN`) and
+ * its indexes (`CREATE INDEX … ON table`).
+ */
+export function objectTables(sources: Readonly<Record<string, string>>): Map<string, Set<string>> {
+  const tables = new Map<string, Set<string>>();
+  const of = (table: string) => tables.get(table) ?? tables.set(table, new Set()).get(table) ?? new Set<string>();
+  for (const text of Object.values(sources)) {
+    for (const match of text.matchAll(/CREATE TABLE IF NOT EXISTS (\w+) \(/g)) {
+      const columns = definedColumns(parenthesised(text, (match.index ?? 0) + match[0].length - 1));
+      for (const column of columns) of(match[1] ?? "").add(column);
+    }
+    for (const [, table = "", column = ""] of text.matchAll(/ALTER TABLE (\w+) ADD COLUMN (\w+)/g))
+      of(table).add(column);
+    for (const [, index = "", table = ""] of text.matchAll(/CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+) ON (\w+)/g)) {
+      of(table).add(index);
+    }
+  }
+  return tables;
+}
