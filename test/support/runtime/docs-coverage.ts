@@ -1,8 +1,9 @@
 /**
  * Reads what docs/endpoints.md and docs/storage-schema.md name, so a test
- * in each Worker's project can hold them to its routers and its D1 schema:
- * a route or a table added without its docs fails CI (test/token and
- * test/authn `docs-coverage.test.ts`).
+ * in each Worker's project can hold them to its routers, its D1 schema and
+ * the storage keys and cookie names of shared/contracts: a route, a table,
+ * a key or a cookie added without its docs fails CI (test/gateway,
+ * test/token and test/authn `docs-coverage.test.ts`).
  */
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
