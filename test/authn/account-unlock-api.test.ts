@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { accountHash } from "../../workers/authn/src/limits/account-key.ts";
 import { createAccountUnlockToken } from "../../workers/authn/src/limits/account-unlock.ts";
 import { ADDRESS_LIMIT, inOneWindow, PERIOD_SECONDS, RATE_LIMITED_BODY } from "../support/credential-limits.ts";
 import {
   CAP,
+  expectUnlockAudited,
   errorCode,
   LOCAL,
   linkFor,
@@ -59,24 +59,7 @@ describe("an API-only client redeems the unlock link as JSON", { timeout: 120_00
     expect(await lockState(person.email)).toEqual({ failures: undefined, delayed: false });
     expect((await signIn(person.email)).status).toBe(200);
 
-    await expect
-      .poll(async () =>
-        env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE kind = ? AND subject = ?")
-          .bind("auth.account_unlocked", person.userId)
-          .first<{ detail: string }>(),
-      )
-      .not.toBeNull();
-    const row = await env.AUDIT_DB.prepare("SELECT outcome, detail FROM audit_event WHERE kind = ? AND subject = ?")
-      .bind("auth.account_unlocked", person.userId)
-      .first<{ outcome: string; detail: string }>();
-    expect(row?.outcome).toBe("recorded");
-    expect(JSON.parse(row?.detail ?? "{}")).toMatchObject({
-      path: "/api/auth/unlock-account",
-      account: await accountHash(SECRET, person.email),
-      consecutive_failures: CAP,
-    });
-    expect(row?.detail).not.toContain(person.email);
-    expect(row?.detail).not.toContain(token);
+    await expectUnlockAudited(person, token, "/api/auth/unlock-account");
   });
 
   it("works once: of 8 concurrent redemptions exactly one unlocks, the rest 400 link_used; the page then too", async () => {

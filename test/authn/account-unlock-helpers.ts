@@ -57,3 +57,28 @@ export async function sessionsOf(userId: string): Promise<number> {
     .first<{ n: number }>();
   return row?.n ?? -1;
 }
+
+/**
+ * The unlock's audit event, once the background send has landed: recorded,
+ * about the person, naming the redemption path, and holding neither the
+ * address nor the link's token.
+ */
+export async function expectUnlockAudited(
+  person: { userId: string; email: string },
+  token: string,
+  path: string,
+): Promise<void> {
+  const read = () =>
+    env.AUDIT_DB.prepare("SELECT outcome, subject, detail FROM audit_event WHERE kind = ? AND subject = ?")
+      .bind("auth.account_unlocked", person.userId)
+      .first<{ outcome: string; subject: string; detail: string }>();
+  await expect.poll(read).toMatchObject({ outcome: "recorded", subject: person.userId });
+  const detail = (await read())?.detail ?? "{}";
+  expect(JSON.parse(detail)).toMatchObject({
+    path,
+    account: await accountHash(SECRET, person.email),
+    consecutive_failures: CAP,
+  });
+  expect(detail).not.toContain(person.email);
+  expect(detail).not.toContain(token);
+}
