@@ -109,17 +109,22 @@ export const vaultConnectionAgent = sqliteTable(
  * or who confirmed an operator's link), the sealed PKCE verifier. Consumed by
  * one conditional DELETE at the callback.
  */
-export const vaultConnectState = sqliteTable("vault_connect_state", {
-  stateHash: text("state_hash").primaryKey(),
-  orgId: text("org_id").notNull(),
-  providerId: text("provider_id").notNull(),
-  ownerKind: text("owner_kind", { enum: ["user", "org"] }).notNull(),
-  ownerId: text("owner_id").notNull(),
-  boundTo: text("bound_to").notNull(),
-  codeVerifierSealed: text("code_verifier_sealed").notNull(),
-  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-});
+export const vaultConnectState = sqliteTable(
+  "vault_connect_state",
+  {
+    stateHash: text("state_hash").primaryKey(),
+    orgId: text("org_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    ownerKind: text("owner_kind", { enum: ["user", "org"] }).notNull(),
+    ownerId: text("owner_id").notNull(),
+    boundTo: text("bound_to").notNull(),
+    codeVerifierSealed: text("code_verifier_sealed").notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  // The token Worker's cron prunes expired flows by this (migration 0023).
+  (table) => [index("vault_connect_state_expires_at_idx").on(table.expiresAt)],
+);
 
 /**
  * A connect link an operator client started (shared/contracts/vault.ts
@@ -129,13 +134,18 @@ export const vaultConnectState = sqliteTable("vault_connect_state", {
  * conditional DELETE at the confirmation, which then starts a flow bound to
  * the confirming person's session (vault_connect_state). Migration 0020.
  */
-export const vaultConnectLink = sqliteTable("vault_connect_link", {
-  linkHash: text("link_hash").primaryKey(),
-  orgId: text("org_id").notNull(),
-  providerId: text("provider_id").notNull(),
-  ownerKind: text("owner_kind", { enum: ["user", "org"] }).notNull(),
-  ownerId: text("owner_id").notNull(),
-  startedBy: text("started_by").notNull(),
-  expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-});
+export const vaultConnectLink = sqliteTable(
+  "vault_connect_link",
+  {
+    linkHash: text("link_hash").primaryKey(),
+    orgId: text("org_id").notNull(),
+    providerId: text("provider_id").notNull(),
+    ownerKind: text("owner_kind", { enum: ["user", "org"] }).notNull(),
+    ownerId: text("owner_id").notNull(),
+    startedBy: text("started_by").notNull(),
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  // The token Worker's cron prunes expired links by this (migration 0023).
+  (table) => [index("vault_connect_link_expires_at_idx").on(table.expiresAt)],
+);

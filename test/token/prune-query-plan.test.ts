@@ -1,7 +1,7 @@
 /**
  * The cron's prune (workers/token/src/maintenance/prune-expired.ts) finds
  * what it deletes through an index on the column it ranges over
- * (migrations/0022_prune_indexes.sql), so a run reads the rows it deletes
+ * (migrations 0022_prune_indexes.sql and 0023_prune_more_indexes.sql), so a run reads the rows it deletes
  * rather than the whole table: SQLite's own plan for each statement, as D1
  * runs it, must search that table by the index and scan no table.
  */
@@ -20,6 +20,11 @@ const EXPECTED: Record<string, RegExp[]> = {
     /USING (COVERING )?INDEX session_org_not_after_idx \(not_after=\?\)/,
     /USING (COVERING )?INDEX session_org_not_after_idx \(not_after<\?\)/,
   ],
+  session: [/USING (COVERING )?INDEX session_expires_at_idx \(expires_at<\?\)/],
+  verification: [/USING (COVERING )?INDEX verification_expires_at_idx \(expires_at<\?\)/],
+  invitation: [/USING (COVERING )?INDEX invitation_status_expires_at_idx \(status=\? AND expires_at<\?\)/],
+  vault_connect_link: [/USING (COVERING )?INDEX vault_connect_link_expires_at_idx \(expires_at<\?\)/],
+  vault_connect_state: [/USING (COVERING )?INDEX vault_connect_state_expires_at_idx \(expires_at<\?\)/],
 };
 
 async function plan(sql: string, params: number[]): Promise<string[]> {

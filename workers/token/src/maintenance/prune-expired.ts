@@ -23,10 +23,15 @@ export interface PruneCounts {
   /** `session_org` rows given a `not_after` (left null by a Worker older than migration 0022). */
   sessionOrgsDated: number;
   sessionOrgs: number;
+  sessions: number;
+  verifications: number;
+  invitations: number;
+  vaultConnectLinks: number;
+  vaultConnectStates: number;
 }
 
 /**
- * Deletes D1 rows nothing reads any more and nothing else deletes
+ * Deletes D1 rows nothing reads any more and nothing else reliably deletes
  * (docs/storage-schema.md, "How long rows live"). Each statement removes at
  * most PRUNE_BATCH_ROWS rows, chosen by rowid (SQLite builds without
  * DELETE … LIMIT), in one D1 batch.
@@ -64,60 +69,101 @@ export interface PruneCounts {
  *   Worker older than migration 0022 wrote it) whose session is gone or
  *   expired is dated `now` first: that session mints nothing more, so its
  *   tokens end within the lifetime after `now`; it is pruned on a later run.
+ * - `session`: Better Auth refuses a session past `expires_at` (and deletes
+ *   it only when it is presented again), and every reader of ours asks for
+ *   `expires_at > now`. The row goes 300 s past `expires_at`, and only once
+ *   no `session_org` row names it (that prune runs first, in the same batch):
+ *   a person's cut-off (admin/person-cutoff.ts) finds the orgs a session of
+ *   theirs minted in through the session's id, so the session stays while
+ *   its rows do. Deleting it runs no Better Auth hook; none is owed, since
+ *   its end revokes only what its `session_org` rows list, and they are gone.
+ * - `verification`: Better Auth already deletes every row past
+ *   `expires_at`, with no margin, whenever it looks a value up (at most once
+ *   a minute per isolate), so the cron deletes nothing it would not, only
+ *   later: once `expires_at` plus CLOCK_TOLERANCE_SECONDS and the margin has
+ *   passed, and where no lookup comes. Our own values are read only while
+ *   live too (`second-factor:`, `totp-used:`, `account-unlock-mailed:`), and
+ *   a spent unlock link's guard (`account-unlock-used:`) expires at the
+ *   link's `exp`, which its check allows no leeway past, so a replay after
+ *   the delete is refused as expired.
+ * - `invitation`: a pending invitation past `expires_at` can no longer be
+ *   accepted, rejected or resent (Better Auth refuses it, and a new invite
+ *   of the address makes a new row); it goes 300 s later. A decided one
+ *   (`accepted`, `rejected`, `canceled`) stays: it is the org's only record
+ *   of who invited whom.
+ * - `vault_connect_link`, `vault_connect_state`: spent by a conditional
+ *   DELETE that requires `expires_at` ahead, so an expired row can never be
+ *   spent; it goes 300 s past `expires_at` (a new link or flow already
+ *   deletes its org's expired ones; this takes the rest, sealed PKCE
+ *   verifiers included).
  */
 export async function pruneExpiredRows(db: D1Database, now = Date.now()): Promise<PruneCounts> {
-  const [assertions, throttles, accessTokens, refreshTokens, sessionOrgsDated, sessionOrgs] = await db.batch(
-    pruneStatements(now).map(({ sql, params }) => db.prepare(sql).bind(...params)),
-  );
-  return {
-    clientAssertions: assertions?.meta.changes ?? 0,
-    signInThrottles: throttles?.meta.changes ?? 0,
-    accessTokens: accessTokens?.meta.changes ?? 0,
-    refreshTokens: refreshTokens?.meta.changes ?? 0,
-    sessionOrgsDated: sessionOrgsDated?.meta.changes ?? 0,
-    sessionOrgs: sessionOrgs?.meta.changes ?? 0,
+  const statements = pruneStatements(now);
+  const results = await db.batch(statements.map(({ sql, params }) => db.prepare(sql).bind(...params)));
+  const counts: PruneCounts = {
+    clientAssertions: 0,
+    signInThrottles: 0,
+    accessTokens: 0,
+    refreshTokens: 0,
+    sessionOrgsDated: 0,
+    sessionOrgs: 0,
+    sessions: 0,
+    verifications: 0,
+    invitations: 0,
+    vaultConnectLinks: 0,
+    vaultConnectStates: 0,
   };
+  statements.forEach(({ counts: key }, i) => {
+    counts[key] = results[i]?.meta.changes ?? 0;
+  });
+  return counts;
 }
 
 export interface PruneStatement {
   table: string;
+  /** Which of PruneCounts its changes go to. */
+  counts: keyof PruneCounts;
   sql: string;
   params: number[];
 }
 
 /**
- * The prune's statements, in the order of PruneCounts, with their
- * parameters for `now`. Each selects by a range on an indexed column
- * (migrations/0022_prune_indexes.sql), so a run reads the rows it deletes,
+ * The prune's statements, in the order they run (`session_org` before
+ * `session`), with their parameters for `now`. Each selects by a range on
+ * an indexed column (migrations 0022 and 0023), so a run reads the rows it deletes,
  * not the table (test/token/prune-query-plan.test.ts holds them to it).
  */
 export function pruneStatements(now: number): PruneStatement[] {
   const margin = PRUNE_MARGIN_SECONDS * 1000;
-  const assertionCutoff = now - CLOCK_TOLERANCE_SECONDS * 1000 - margin;
+  const toleranceCutoff = now - CLOCK_TOLERANCE_SECONDS * 1000 - margin;
   const throttleRunCutoff = now - SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000 - margin;
-  const tokenCutoff = now - margin;
+  const expiredCutoff = now - margin;
   const sessionOrgCutoff = now - (MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000 - margin;
   return [
     {
       table: "oidc_client_assertion",
+      counts: "clientAssertions",
       sql: `DELETE FROM oidc_client_assertion WHERE rowid IN (
            SELECT rowid FROM oidc_client_assertion WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [assertionCutoff, PRUNE_BATCH_ROWS],
+      params: [toleranceCutoff, PRUNE_BATCH_ROWS],
     },
     {
       table: "sign_in_throttle",
+      counts: "signInThrottles",
       sql: `DELETE FROM sign_in_throttle WHERE rowid IN (
            SELECT rowid FROM sign_in_throttle WHERE first_failure_at < ?1 AND blocked_until < ?2 LIMIT ?3)`,
-      params: [throttleRunCutoff, tokenCutoff, PRUNE_BATCH_ROWS],
+      params: [throttleRunCutoff, expiredCutoff, PRUNE_BATCH_ROWS],
     },
     {
       table: "oidc_access_token",
+      counts: "accessTokens",
       sql: `DELETE FROM oidc_access_token WHERE rowid IN (
            SELECT rowid FROM oidc_access_token WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [tokenCutoff, PRUNE_BATCH_ROWS],
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
     },
     {
       table: "oidc_refresh_token",
+      counts: "refreshTokens",
       sql: `DELETE FROM oidc_refresh_token WHERE rowid IN (
            SELECT r.rowid FROM oidc_refresh_token r
            WHERE r.expires_at < ?1
@@ -125,10 +171,11 @@ export function pruneStatements(now: number): PruneStatement[] {
              AND NOT EXISTS (
                SELECT 1 FROM oidc_access_token a WHERE a.refresh_id = r.id AND a.expires_at >= ?1)
            LIMIT ?2)`,
-      params: [tokenCutoff, PRUNE_BATCH_ROWS],
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
     },
     {
       table: "session_org",
+      counts: "sessionOrgsDated",
       sql: `UPDATE session_org SET not_after = ?1 WHERE rowid IN (
            SELECT o.rowid FROM session_org o
            WHERE o.not_after IS NULL
@@ -138,12 +185,51 @@ export function pruneStatements(now: number): PruneStatement[] {
     },
     {
       table: "session_org",
+      counts: "sessionOrgs",
       sql: `DELETE FROM session_org WHERE rowid IN (
            SELECT o.rowid FROM session_org o
            WHERE o.not_after < ?1
              AND NOT EXISTS (SELECT 1 FROM session s WHERE s.id = o.session_id AND s.expires_at >= ?2)
            LIMIT ?3)`,
       params: [sessionOrgCutoff, now, PRUNE_BATCH_ROWS],
+    },
+    {
+      table: "session",
+      counts: "sessions",
+      sql: `DELETE FROM session WHERE rowid IN (
+           SELECT s.rowid FROM session s
+           WHERE s.expires_at < ?1
+             AND NOT EXISTS (SELECT 1 FROM session_org o WHERE o.session_id = s.id)
+           LIMIT ?2)`,
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
+    },
+    {
+      table: "verification",
+      counts: "verifications",
+      sql: `DELETE FROM verification WHERE rowid IN (
+           SELECT rowid FROM verification WHERE expires_at < ?1 LIMIT ?2)`,
+      params: [toleranceCutoff, PRUNE_BATCH_ROWS],
+    },
+    {
+      table: "invitation",
+      counts: "invitations",
+      sql: `DELETE FROM invitation WHERE rowid IN (
+           SELECT rowid FROM invitation WHERE status = 'pending' AND expires_at < ?1 LIMIT ?2)`,
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
+    },
+    {
+      table: "vault_connect_link",
+      counts: "vaultConnectLinks",
+      sql: `DELETE FROM vault_connect_link WHERE rowid IN (
+           SELECT rowid FROM vault_connect_link WHERE expires_at < ?1 LIMIT ?2)`,
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
+    },
+    {
+      table: "vault_connect_state",
+      counts: "vaultConnectStates",
+      sql: `DELETE FROM vault_connect_state WHERE rowid IN (
+           SELECT rowid FROM vault_connect_state WHERE expires_at < ?1 LIMIT ?2)`,
+      params: [expiredCutoff, PRUNE_BATCH_ROWS],
     },
   ];
 }
