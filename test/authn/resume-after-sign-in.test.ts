@@ -158,6 +158,52 @@ describe("a vault connect link opened signed out", () => {
   });
 });
 
+describe("an OIDC authorization request by a session short of its second factor", () => {
+  it("is kept and the browser sent to step up (not a bare 403), then resumed from /app; prompt=none stays 403 and keeps nothing", async () => {
+    const person = await signUp("Authorize Step Up");
+    const { backupCodes, cookie } = await enableTotp(person.cookie);
+    // As a social or SSO sign-in leaves it: 2FA on, this session never stepped up (no mark).
+    await env.DB.prepare("DELETE FROM verification WHERE identifier LIKE 'second-factor:%' AND value = ?")
+      .bind(person.userId)
+      .run();
+    const client = await oidc.browserClient();
+    const request = oidc.codeRequest(client.clientId, (await pkce()).challenge);
+    const target = `${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`;
+
+    const silent = await get(`${OIDC_ENDPOINT.authorize}?${new URLSearchParams({ ...request, prompt: "none" })}`, {
+      Cookie: cookie,
+    });
+    expect(silent.status).toBe(403);
+    expect(((await silent.json()) as { code: string }).code).toBe("SECOND_FACTOR_REQUIRED");
+    expect(setCookieFor(silent, OIDC_COOKIE)).toBeUndefined();
+
+    const browser = new Browser();
+    browser.jar = cookie;
+    const opened = await browser.get(target);
+    expect(opened.status).toBe(303);
+    expect(opened.headers.get("Location")).toBe(ENDPOINT.twoFactor);
+    expect(setCookieFor(opened, OIDC_COOKIE)).toMatch(/HttpOnly/);
+
+    // Not yet past the second factor: /app keeps it and sends the session to step up.
+    const early = await browser.get(ENDPOINT.app);
+    expect(early.status).toBe(303);
+    expect(early.headers.get("Location")).toBe(ENDPOINT.twoFactor);
+    expect(browser.has(OIDC_COOKIE)).toBe(true);
+
+    const stepped = await browser.post(ENDPOINT.twoFactor, { backupCode: backupCodes[0] ?? "" });
+    expect(stepped.status).toBe(303);
+    expect(stepped.headers.get("Location")).toBe(ENDPOINT.app);
+    const landed = await browser.get(ENDPOINT.app);
+    expect(landed.status).toBe(303);
+    expect(landed.headers.get("Location")).toBe(target);
+    expect(setCookieFor(landed, OIDC_COOKIE)).toMatch(/Max-Age=0/);
+    // The authorize endpoint now takes the stepped-up session: on to consent.
+    const resumed = await browser.get(target);
+    expect(resumed.status).toBe(302);
+    expect(new URL(resumed.headers.get("Location") ?? "", ORIGIN).pathname).toBe(ENDPOINT.consent);
+  });
+});
+
 describe("a kept target that is not ours", () => {
   it("is never followed: another kind's value, an edited target, an unsigned or old-format value; each is dropped", async () => {
     const owner = await signUp("Tamperer");
