@@ -5,7 +5,7 @@
 // own path of its kind, and does not wait for whoever signs in after a sign-out
 // or after another flow was kept.
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { cookieName, OWN_COOKIE } from "../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
@@ -201,6 +201,57 @@ describe("an OIDC authorization request by a session short of its second factor"
     const resumed = await browser.get(target);
     expect(resumed.status).toBe(302);
     expect(new URL(resumed.headers.get("Location") ?? "", ORIGIN).pathname).toBe(ENDPOINT.consent);
+  });
+});
+
+describe("an OIDC authorization request that asks for a sign-in (prompt=login, max_age)", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("resumes after a fresh sign-in without what it asked for, so it goes on to consent instead of back to /sign-in for ever", async () => {
+    const person = await signUp("Prompt Login");
+    const client = await oidc.browserClient();
+    const { challenge } = await pkce();
+    const request = {
+      ...oidc.codeRequest(client.clientId, challenge),
+      prompt: "login consent",
+      max_age: "0",
+    };
+    const browser = new Browser();
+    // Signed in already: the request still sends the browser to sign in (OIDC Core §3.1.2.1).
+    browser.jar = person.cookie;
+    // A paused clock, so the sign-in below comes seconds after the request was kept.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 1000);
+    const asked = await browser.get(`${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`);
+    expect(asked.status).toBe(302);
+    expect(new URL(asked.headers.get("Location") ?? "", ORIGIN).pathname).toBe(ENDPOINT.signIn);
+    expect(browser.has(OIDC_COOKIE)).toBe(true);
+
+    // The session from before the request has not signed in again: the target is resumed as it was.
+    const stale = await get(ENDPOINT.app, { Cookie: browser.jar });
+    expect(stale.status).toBe(303);
+    const staleTarget = new URL(stale.headers.get("Location") ?? "", ORIGIN);
+    expect(staleTarget.searchParams.get("prompt")).toBe("login consent");
+    expect(staleTarget.searchParams.get("max_age")).toBe("0");
+
+    vi.setSystemTime(Date.now() + 2000);
+    const signedIn = await browser.post(ENDPOINT.signIn, { email: person.email, password: PASSWORD });
+    expect(signedIn.headers.get("Location")).toBe(ENDPOINT.app);
+    const landed = await browser.get(ENDPOINT.app);
+    vi.useRealTimers();
+    expect(landed.status).toBe(303);
+    const resumed = new URL(landed.headers.get("Location") ?? "", ORIGIN);
+    expect(resumed.pathname).toBe(OIDC_ENDPOINT.authorize);
+    expect(resumed.searchParams.get("prompt")).toBe("consent");
+    expect(resumed.searchParams.has("max_age")).toBe(false);
+    expect(resumed.searchParams.get("client_id")).toBe(client.clientId);
+    expect(resumed.searchParams.get("code_challenge")).toBe(challenge);
+    const authorized = await browser.get(`${resumed.pathname}${resumed.search}`);
+    expect(authorized.status).toBe(302);
+    expect(new URL(authorized.headers.get("Location") ?? "", ORIGIN).pathname).toBe(ENDPOINT.consent);
+    expect(browser.has(OIDC_COOKIE)).toBe(false);
   });
 });
 

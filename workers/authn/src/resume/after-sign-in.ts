@@ -47,6 +47,8 @@ interface ResumeKind {
   maxTarget: number;
   /** Whether a same-origin target is one this kind resumes to. */
   accepts(target: URL): boolean;
+  /** The target as resumed, given whether the session signed in after it was kept. */
+  resumeAs?(target: URL, signedInSince: boolean): string;
 }
 
 function vaultConfirmTarget(target: URL): boolean {
@@ -60,6 +62,30 @@ function vaultConfirmTarget(target: URL): boolean {
   }
 }
 
+/**
+ * An authorization request that asked for a sign-in (`prompt=login` or
+ * `create`, OIDC Core §3.1.2.1, or a `max_age` the session was too old for,
+ * §3.1.2.1 / §3.1.2.3) sends the browser to sign in however signed in it
+ * is; followed back unchanged, it sends it there again, for ever. A session
+ * that signed in after the request was kept has done what the request asked,
+ * so those are dropped from the target, as Better Auth's own continuation
+ * does for a sign-in fresher than its signed query (removePromptFromQuery,
+ * removeMaxAgeFromQuery). A session from before keeps them: the request
+ * sends it to sign in again, and the fresh one resumes.
+ */
+function authorizeAfterSignIn(target: URL, signedInSince: boolean): string {
+  if (!signedInSince) return `${target.pathname}${target.search}`;
+  const query = new URLSearchParams(target.search);
+  const prompt = query.get("prompt");
+  if (prompt !== null) {
+    const kept = prompt.split(" ").filter((value) => value !== "login" && value !== "create");
+    if (kept.length > 0) query.set("prompt", kept.join(" "));
+    else query.delete("prompt");
+  }
+  query.delete("max_age");
+  return `${target.pathname}?${query}`;
+}
+
 /** What can be resumed. The targets' own pages check everything again when the browser comes back. */
 export const RESUME_KIND = {
   /** The authorize endpoint, which checks the client, redirect URI and PKCE again and asks for consent. */
@@ -68,6 +94,7 @@ export const RESUME_KIND = {
     // The query as before: at most 3000 characters (Better Auth's own is far smaller).
     maxTarget: OIDC_ENDPOINT.authorize.length + 1 + 3000,
     accepts: (target) => target.pathname === OIDC_ENDPOINT.authorize && Boolean(target.searchParams.get("client_id")),
+    resumeAs: authorizeAfterSignIn,
   },
   /** A connect link's confirmation page, which inspects the link again and asks for the Confirm click. */
   vaultConfirm: {
@@ -130,13 +157,20 @@ export async function keepForSignIn(c: AnyContext, kind: ResumeKindName, target:
   });
 }
 
-/** The target a kept value holds, if it is signed for this kind, unexpired and still acceptable. */
-async function keptTarget(c: AnyContext, kind: ResumeKindName, value: string): Promise<string | undefined> {
+/** The target a kept value holds, if it is signed for this kind, unexpired and still acceptable; and when it was kept. */
+async function keptTarget(
+  c: AnyContext,
+  kind: ResumeKindName,
+  value: string,
+): Promise<{ target: string; signedInAfterMs: number } | undefined> {
   const [exp = "", mac = ""] = value.split(".", 2);
   const target = value.slice(exp.length + mac.length + 2);
   if (acceptedTarget(kind, target) === undefined) return undefined;
   const secret = authnConfig(c.env).betterAuthSecret;
-  return (await verifyExpiring(secret, PURPOSE, `${kind}:${target}`, exp, mac)) ? target : undefined;
+  if (!(await verifyExpiring(secret, PURPOSE, `${kind}:${target}`, exp, mac))) return undefined;
+  // keepForSignIn signed exp = its second + RESUME_SECONDS. The kept moment was within that second: its
+  // end is the earliest sign-in known to come after it (one in the same second counts as before).
+  return { target, signedInAfterMs: (Number(exp) - RESUME_SECONDS + 1) * 1000 };
 }
 
 function sentToSignIn(response: Response): boolean {
@@ -181,9 +215,15 @@ export const resumeAfterSignIn: MiddlewareHandler<{ Bindings: AuthnEnv }> = asyn
   const current = await pageSession(c.env, c.req.raw.headers);
   if ("redirect" in current) return next();
   forgetResume(c);
+  const signedInAtMs = new Date(current.session.session.createdAt).getTime();
   for (const { kind, value } of kept) {
-    const target = await keptTarget(c, kind, value);
-    if (target !== undefined) return c.redirect(target, 303);
+    const found = await keptTarget(c, kind, value);
+    if (found === undefined) continue;
+    const { resumeAs }: ResumeKind = RESUME_KIND[kind];
+    const target = resumeAs
+      ? resumeAs(new URL(found.target, BASE), signedInAtMs >= found.signedInAfterMs)
+      : found.target;
+    return c.redirect(target, 303);
   }
   return next();
 };
