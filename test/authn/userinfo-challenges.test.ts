@@ -6,7 +6,10 @@
 // while it verifies a JWT access token is `503 temporarily_unavailable`,
 // not a bare 500. The tokens are the provider's own, issued through the
 // real authorize, consent and token endpoints.
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { ORIGIN } from "./helpers.ts";
 import { oidc } from "./oidc-helpers.ts";
 import { opaqueAccessToken, userinfo, userinfoByForm } from "./userinfo-helpers.ts";
 
@@ -41,6 +44,28 @@ describe("userinfo's refusals carry our RFC 6750 challenge", { timeout: 60_000 }
       error: "unauthorized",
       error_description: "bearer token required",
     });
+  });
+
+  it("a token in the header and in the form at once: 400 invalid_request with the realm (RFC 6750 §2, §3.1), no claims", async () => {
+    const person = await oidc.signUp();
+    const token = await opaqueAccessToken(person);
+    for (const scheme of ["Bearer", "DPoP"] as const) {
+      const response = await exports.default.fetch(
+        new Request(`${ORIGIN}${OIDC_ENDPOINT.userinfo}`, {
+          method: "POST",
+          headers: { Authorization: `${scheme} ${token}`, "Content-Type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ access_token: token }).toString(),
+        }),
+      );
+      const text = await response.clone().text();
+      expect(text).not.toContain(person.email);
+      await expectRefusal(
+        response,
+        400,
+        `${scheme} realm="mono-auth", error="invalid_request", error_description="Multiple access token transport methods are not allowed"`,
+        { error: "invalid_request", error_description: "Multiple access token transport methods are not allowed" },
+      );
+    }
   });
 
   it("a token without the openid scope: 403 insufficient_scope naming openid, no claims", async () => {

@@ -27,6 +27,9 @@ const CHALLENGE_CODES: ReadonlySet<string> = new Set<BearerErrorCode>([
  * - a 401 or 403: the same status's RFC 6750 code (Better Auth's own when it
  *   is one, else `invalid_token` / `insufficient_scope`), in the scheme the
  *   token was presented with (RFC 9449 §7.1);
+ * - its `400 invalid_request` (a token sent in the header and the body at
+ *   once, RFC 6750 §2): the same code with the challenge (§3.1), in the
+ *   header's scheme;
  * - its `400 invalid_scope` for a token without `openid` (OIDC Core §5.3:
  *   userinfo needs it) is RFC 6750 §3.1 `403 insufficient_scope`, `scope="openid"`;
  * - a failure of its own JWKS fetch while it verifies a JWT access token
@@ -67,6 +70,11 @@ async function ourAnswer(answered: Response, presented: Presented[]): Promise<Re
   const description = typeof body.error_description === "string" ? body.error_description : undefined;
   const scheme = presented[0]?.scheme ?? "Bearer";
   if (answered.status === 400) {
+    // RFC 6750 §3.1 invalid_request (a token in the header and in the body at once, §2) is a
+    // challenge of its own, 400, as our refusal of a repeated access_token is (userinfo-revocation.ts).
+    if (error === "invalid_request" && presented.length > 0) {
+      return bearerErrorResponse({ scheme, realm: REALM, error: "invalid_request", description: description ?? error });
+    }
     if (error !== "invalid_scope") return undefined;
     return bearerErrorResponse({
       scheme,
