@@ -9,10 +9,15 @@
  *
  * The cookie holds `<exp>.<mac>.<target>`: the target is a path and query of
  * our own, of the one path its kind resumes to, and the MAC (expiring-mac.ts,
- * its own purpose) binds it to the kind and to `exp`. Nobody can plant a
- * target of their choosing (a sibling host on a plain-http run, where there
- * is no `__Host-` prefix) or move one kind's value into the other's cookie,
- * and its lifetime is enforced here, not only by the browser's Max-Age.
+ * its own purpose) binds it to the kind and to `exp`. So a value resumes only
+ * to a target this code accepts, never to a forged or altered one, never
+ * another kind's, and never after `exp` (enforced here, not only by the
+ * browser's Max-Age). The MAC is not tied to a browser: anyone can get a
+ * signed value for any accepted target by opening it while signed out, and
+ * a sibling host on a plain-http run (no `__Host-` prefix) can plant it in a
+ * victim's browser. That gains nothing over navigating the victim to the
+ * target directly: it is one of our own pages, which checks everything again
+ * and still asks for consent or the Confirm click.
  */
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
