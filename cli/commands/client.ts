@@ -158,7 +158,24 @@ export function registerClientCommands(program: Command): void {
       .requiredOption("--id <client_id>", "the client's id")
       .option("--jwks <file>", "the new public keys, for a private_key_jwt client"),
   ).action(async (options: OrgOptions & { id: string; jwks?: string }) => {
-    const rotated = await new AdminApi(options).request<ClientView>(
+    const api = new AdminApi(options);
+    // The admin API rotates what the client's method holds and ignores the
+    // rest: without this check, --jwks on a secret client would silently
+    // replace its secret, and a private_key_jwt client without --jwks would
+    // be refused only as a body that "must be application/json".
+    const current = await api.request<ClientView>("GET", clientPath(options.org, options.id));
+    const keyed = current.token_endpoint_auth_method === "private_key_jwt";
+    if (keyed && !options.jwks) {
+      throw new CliError(
+        "--jwks <file> is required: a private_key_jwt client is rotated by giving its new public keys",
+      );
+    }
+    if (!keyed && options.jwks) {
+      throw new CliError(
+        `--jwks is only for a private_key_jwt client; this one uses ${current.token_endpoint_auth_method} (rotate without --jwks for a new secret)`,
+      );
+    }
+    const rotated = await api.request<ClientView>(
       "POST",
       `${clientPath(options.org, options.id)}/rotate-secret`,
       options.jwks ? { jwks: readJwks(options.jwks) } : undefined,

@@ -240,6 +240,17 @@ describe("mono-auth", () => {
     const { publicKey: next } = await generateKeyPair("ES256");
     const nextJwks = join(dir, "agent-next.jwk.json");
     writeFileSync(nextJwks, JSON.stringify({ ...(await exportJWK(next)), kid: "k2", alg: "ES256" }));
+    // Each method rotates only what it holds: a key client needs its new keys,
+    // and keys given for a secret client are refused, its secret left as it was.
+    await refused(
+      cli("client", "rotate", "--org", orgId, "--id", agent.client_id as string),
+      /^mono-auth: error: --jwks <file> is required: a private_key_jwt client is rotated by giving its new public keys\n$/,
+    );
+    await refused(
+      cli("client", "rotate", "--org", orgId, "--id", machine.client_id, "--jwks", nextJwks),
+      /^mono-auth: error: --jwks is only for a private_key_jwt client; this one uses client_secret_post/,
+    );
+    expect((await clientCredentials(machine.client_id, rotated.client_secret, "post")).status).toBe(200);
     const rekeyed = await json<{ jwks: { keys: { kid: string }[] } }>(
       ..."client rotate --org".split(" "),
       orgId,
