@@ -1,4 +1,4 @@
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseDuration, withCommonOptions } from "../lib/options.ts";
@@ -165,8 +165,8 @@ export function registerAuditCommands(program: Command): void {
 
   withCommonOptions(
     withFilters(audit.command("tail").description("print recent events, then new ones as they land (polls)"))
-      .option("--lines <n>", "recent events to print first (default 10)", parsePositive(200), 10)
-      .option("--interval <span>", "between polls (default 2s)", parseDuration, 2)
+      .option("--lines <n>", "recent events to print first", parsePositive(200), 10)
+      .addOption(new Option("--interval <span>", "between polls").argParser(parseDuration).default(2, "2s"))
       .option("--count <n>", "exit after printing this many events", parsePositive(100_000)),
   ).action(async (options: CommonOptions & FilterOptions & { lines: number; interval: number; count?: number }) => {
     await tail(options);
@@ -205,6 +205,26 @@ async function tail(
     return false;
   };
 
+  /** The events of the lookback window (newest first) that nothing printed or passed over yet. */
+  const unseenSince = async (from: number): Promise<AuditEvent[]> => {
+    const unseen: AuditEvent[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < PAGES_PER_POLL; page++) {
+      const answer: EventPage = await api.request<EventPage>(
+        "GET",
+        eventsPath({ ...filters, from: new Date(from).toISOString(), limit: "200", ...(cursor ? { cursor } : {}) }),
+      );
+      unseen.push(...answer.events.filter((e) => !seen.has(e.id)));
+      cursor = answer.next_cursor;
+      if (!cursor) break;
+    }
+    return unseen;
+  };
+
+  // What had landed before the tail began is history, of which only the
+  // --lines most recent are shown: pass over the rest of the window first,
+  // or the first poll would print it as new.
+  for (const event of await unseenSince(Date.now() - LOOKBACK_MS)) seen.set(event.id, Date.parse(event.occurred_at));
   const recent = await api.request<EventPage>("GET", eventsPath({ ...filters, limit: String(options.lines) }));
   if (!options.json) process.stdout.write(`${EVENT_COLUMNS.join("  ")}\n`);
   if (print(recent.events)) return;
@@ -215,18 +235,7 @@ async function tail(
   while (!stopped) {
     await new Promise((resolve) => setTimeout(resolve, options.interval * 1000));
     const from = Date.now() - LOOKBACK_MS;
-    const fresh: AuditEvent[] = [];
-    let cursor: string | null = null;
-    for (let page = 0; page < PAGES_PER_POLL; page++) {
-      const answer: EventPage = await api.request<EventPage>(
-        "GET",
-        eventsPath({ ...filters, from: new Date(from).toISOString(), limit: "200", ...(cursor ? { cursor } : {}) }),
-      );
-      fresh.push(...answer.events.filter((e) => !seen.has(e.id)));
-      cursor = answer.next_cursor;
-      if (!cursor) break;
-    }
-    if (print(fresh)) return;
+    if (print(await unseenSince(from))) return;
     // Forget what is older than any later poll will ask for.
     for (const [id, at] of seen) if (at < from) seen.delete(id);
   }

@@ -146,6 +146,26 @@ describe("mono-auth audit", () => {
   });
 
   it("tail: the recent events, then new ones as they land, as JSON lines", async () => {
+    // Two decisions have landed just before the tail begins: it shows the
+    // newest (--lines 1), and the other, still inside the window each poll
+    // re-reads, is history, never printed as new.
+    const decisions = async (): Promise<string[]> =>
+      (await json<{ events: AuditEvent[] }>("audit", "query", "--org", orgId, "--kind", "gateway.decision")).events.map(
+        (e) => e.id,
+      );
+    const earlier = (await decisions()).length;
+    await gatewayDecision();
+    await gatewayDecision();
+    let before: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          before = await decisions();
+          return before.length;
+        },
+        { timeout: 30_000 },
+      )
+      .toBeGreaterThanOrEqual(earlier + 2);
     const child = spawn(
       process.execPath,
       [
@@ -174,7 +194,8 @@ describe("mono-auth audit", () => {
       .map((line) => JSON.parse(line) as AuditEvent);
     expect(events).toHaveLength(2);
     expect(events.every((e) => e.kind === "gateway.decision" && e.chain === orgId)).toBe(true);
-    expect(events[1]?.id).not.toBe(events[0]?.id);
+    expect(events[0]?.id).toBe(before[0]);
+    expect(before).not.toContain(events[1]?.id);
     expect(events[1]?.seq).toBeGreaterThan(events[0]?.seq ?? 0);
   });
 
