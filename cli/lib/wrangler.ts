@@ -11,6 +11,9 @@ import { CHECKOUT_ROOT } from "./options.ts";
  * there, so a secret is never on a command line). Its output is captured: a `--json` command must print nothing
  * but its own document, and on failure wrangler's words go to stderr.
  */
+/** ANSI SGR (colour and style) sequences. */
+const SGR = /\x1b\[[0-9;]*m/g;
+
 export function runWrangler(args: readonly string[], input?: string): string {
   const require = createRequire(import.meta.url);
   const wranglerPackage = require.resolve("wrangler/package.json");
@@ -28,7 +31,9 @@ export function runWrangler(args: readonly string[], input?: string): string {
   });
   if (result.error) throw new CliError(`could not run wrangler: ${result.error.message}`);
   if (result.status !== 0) {
-    const said = `${result.stderr}\n${result.stdout}`.trim().split("\n").slice(-15).join("\n");
+    // Wrangler colours its errors whatever FORCE_COLOR says; the CLI prints
+    // them escaped (output.ts), so the colour codes would show as \x1b[31m noise.
+    const said = `${result.stderr}\n${result.stdout}`.replace(SGR, "").trim().split("\n").slice(-15).join("\n");
     throw new CliError(`wrangler ${args.slice(0, 2).join(" ")} failed (exit ${result.status}):\n${said}`);
   }
   return result.stdout;

@@ -71,6 +71,9 @@ describe("mono-auth operator bootstrap", () => {
     expect(result.code).not.toBe(0);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/wrangler d1 execute failed/);
+    // Wrangler's words without its colour codes, which would print escaped as \x1b[31m noise.
+    expect(result.stderr).toMatch(/\[ERROR\] Could not read file: .*missing\.toml/);
+    expect(result.stderr).not.toContain("\\x1b");
     expect(() => statSync(profile)).toThrow();
   }, 60_000);
 });
