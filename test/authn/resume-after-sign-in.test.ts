@@ -6,7 +6,7 @@
 // or after another flow was kept.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { cookieName, OWN_COOKIE } from "../../shared/contracts/cookies.ts";
+import { cookieName, OWN_COOKIE, SESSION_COOKIE } from "../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { VAULT_CONNECT_LINK } from "../../shared/contracts/vault.ts";
@@ -138,6 +138,43 @@ describe("a vault connect link opened signed out", () => {
     const out = await api("/sign-out", {}, { Cookie: `${browser.jar}; ${person.cookie}` });
     expect(out.status).toBe(200);
     expect(setCookieFor(out, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+  });
+
+  it("is dropped when an RP-initiated logout ends the session here, only once it does (after the confirmation)", async () => {
+    const person = await signUp("RP Logout");
+    const { browser } = await keptLink(person.orgId);
+    browser.jar = `${browser.jar}; ${person.cookie}`;
+    const navigate = { Accept: "text/html", "Sec-Fetch-Mode": "navigate" };
+    // No id_token_hint: the provider asks the person to confirm, and has ended nothing yet.
+    const asked = browser.took(await get(OIDC_ENDPOINT.endSession, { ...navigate, Cookie: browser.jar }));
+    expect(asked.status).toBe(200);
+    expect(setCookieFor(asked, VAULT_COOKIE)).toBeUndefined();
+    expect(browser.has(VAULT_COOKIE)).toBe(true);
+
+    const confirmed = browser.took(
+      await form(
+        OIDC_ENDPOINT.endSessionConfirm,
+        { action: "confirm" },
+        { ...navigate, Origin: ORIGIN, Cookie: browser.jar },
+      ),
+    );
+    expect(confirmed.status).toBe(200);
+    expect(setCookieFor(confirmed, cookieName(env.ISSUER, SESSION_COOKIE))).toMatch(/Max-Age=0/);
+    expect(setCookieFor(confirmed, VAULT_COOKIE)).toMatch(/Max-Age=0/);
+    expect(browser.has(VAULT_COOKIE)).toBe(false);
+  });
+
+  it("is not dropped by delete-user, which is off here (Better Auth's bare 404) and so ends no session", async () => {
+    const person = await signUp("Delete User");
+    const { browser } = await keptLink(person.orgId);
+    const refused = await api("/delete-user", { password: PASSWORD }, { Cookie: `${browser.jar}; ${person.cookie}` });
+    expect(refused.status).toBe(404);
+    expect(setCookieFor(refused, VAULT_COOKIE)).toBeUndefined();
+    const callback = await get(`${ENDPOINT.authApi}/delete-user/callback?token=x`, {
+      Cookie: `${browser.jar}; ${person.cookie}`,
+    });
+    expect(callback.status).toBe(404);
+    expect(setCookieFor(callback, VAULT_COOKIE)).toBeUndefined();
   });
 
   it("is replaced by an authorization request kept later: only the latest flow resumes", async () => {

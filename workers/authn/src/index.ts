@@ -23,7 +23,7 @@ import {
   signOut,
   submitCredentialsForm,
 } from "./pages/handlers.tsx";
-import { forgetResumeOnSignOut, resumeAfterSignIn } from "./resume/after-sign-in.ts";
+import { forgetResumeOnSignOut, forgetResumeWhenSessionEnds, resumeAfterSignIn } from "./resume/after-sign-in.ts";
 import { pageSecurityHeaders } from "./security/page-headers.ts";
 import { scimApp } from "./scim/app.ts";
 import { sessionTokenEndpoint } from "./session-token/exchange.ts";
@@ -55,11 +55,16 @@ app.use("*", refuseIllFormedBody);
 app.get(ENDPOINT.health, () => healthResponse("authn"));
 
 // A signed-out person's authorization request (oidc/resume-authorization.ts) or vault connect link
-// (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out drops it.
+// (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out, an
+// RP-initiated logout or a deleted account that ends the session here drops it.
 app.get(OIDC_ENDPOINT.authorize, rememberAuthorization);
 app.get(ENDPOINT.app, resumeAfterSignIn);
 app.post(ENDPOINT.signOut, forgetResumeOnSignOut);
 app.post(`${ENDPOINT.authApi}/sign-out`, forgetResumeOnSignOut);
+app.on(["GET", "POST"], OIDC_ENDPOINT.endSession, forgetResumeWhenSessionEnds);
+app.post(OIDC_ENDPOINT.endSessionConfirm, forgetResumeWhenSessionEnds);
+app.post(`${ENDPOINT.authApi}/delete-user`, forgetResumeWhenSessionEnds);
+app.get(`${ENDPOINT.authApi}/delete-user/callback`, forgetResumeWhenSessionEnds);
 // The provider's grants and revocations arrive over RPC from the token Worker (OidcGrants), never from the internet.
 app.post(OIDC_ENDPOINT.token, closedTokenPath);
 app.post(OIDC_ENDPOINT.revocation, closedTokenPath);

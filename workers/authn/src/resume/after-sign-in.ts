@@ -21,7 +21,7 @@
  */
 import type { Context, Env, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { cookieName, OWN_COOKIE } from "../../../../shared/contracts/cookies.ts";
+import { cookieName, OWN_COOKIE, SESSION_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
@@ -237,4 +237,20 @@ export const resumeAfterSignIn: MiddlewareHandler<{ Bindings: AuthnEnv }> = asyn
 export const forgetResumeOnSignOut: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
   await next();
   if (c.res.status < 400) forgetResume(c);
+};
+
+/**
+ * Better Auth's other ways of ending this browser's session (RP-initiated
+ * logout and its confirmation, delete-user and its callback): nothing kept
+ * waits for whoever signs in next once the answer deletes the session cookie.
+ * Not before: end-session without an `id_token_hint` first asks the person to
+ * confirm, and a delete-user that mails a link ends nothing yet.
+ */
+export const forgetResumeWhenSessionEnds: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
+  await next();
+  const session = `${cookieName(authnConfig(c.env).issuer, SESSION_COOKIE)}=`;
+  const ended = c.res.headers
+    .getSetCookie()
+    .some((line) => line.startsWith(session) && /;\s*Max-Age=0(;|$)/i.test(line));
+  if (ended) forgetResume(c);
 };
