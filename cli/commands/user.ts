@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
+import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
 
@@ -10,6 +11,15 @@ interface MemberView {
   name: string;
   role: string;
   joined_at: string;
+}
+
+/** A person as the platform operators' list shows them (workers/token/src/admin/users.ts). */
+interface PersonView {
+  id: string;
+  email: string;
+  name: string;
+  created_at: string;
+  banned_at: string | null;
 }
 
 /** What a ban answers (workers/token/src/admin/users.ts). */
@@ -85,10 +95,27 @@ export function registerUserCommands(program: Command): void {
   withCommonOptions(
     user
       .command("list")
-      .description("list an organization's members and their roles")
-      .requiredOption("--org <org>", "the organization's id"),
-  ).action(async (options: CommonOptions & { org: string }) => {
-    const listed = await new AdminApi(options).request<{ members: MemberView[] }>(
+      .description(
+        "list an organization's members and their roles (--org), or, for platform operators, people by address (--email) or the first 100 people",
+      )
+      .option("--org <org>", "the organization's id")
+      .option("--email <address>", "an exact email address (without --org)"),
+  ).action(async (options: CommonOptions & { org?: string; email?: string }) => {
+    const api = new AdminApi(options);
+    if (options.org === undefined) {
+      // A person in no org (a ban's usual target) is found here, not through a member list.
+      const query = options.email === undefined ? "" : `?email=${encodeURIComponent(options.email)}`;
+      const listed = await api.request<{ users: PersonView[] }>("GET", `/users${query}`);
+      printResult(options.json, listed, () =>
+        columnsTable(
+          ["user_id", "email", "name", "created_at", "banned_at"],
+          listed.users.map((u) => [u.id, u.email, u.name, u.created_at, u.banned_at ?? "-"]),
+        ),
+      );
+      return;
+    }
+    if (options.email !== undefined) throw new CliError("--email finds people across orgs: leave out --org");
+    const listed = await api.request<{ members: MemberView[] }>(
       "GET",
       `/orgs/${encodeURIComponent(options.org)}/members`,
     );
@@ -106,7 +133,7 @@ export function registerUserCommands(program: Command): void {
       .description(
         "ban a person (platform operators): no new session, every token they hold revoked in every org, their sessions ended",
       )
-      .requiredOption("--id <user_id>", "the person's user id (`user list --org`)")
+      .requiredOption("--id <user_id>", "the person's user id (`user list --org` or `--email`)")
       .option("--reason <text>", "why, for the audit trail"),
   ).action(async (options: CommonOptions & { id: string; reason?: string }) => {
     const ban = await new AdminApi(options).request<BanView>(
