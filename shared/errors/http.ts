@@ -48,6 +48,12 @@ export type HttpErrorCode =
   | "invalid_state"
   /** A vault connect link (shared/contracts/vault.ts VAULT_CONNECT_LINK) that is unknown, already used or expired. */
   | "invalid_connect_link"
+  /**
+   * A vault provider whose authorization endpoint the confirming page cannot allow its form to go on to
+   * (not a plain origin for CSP `form-action`, CSP 3 §6.4.1): the browser would refuse the redirect, so
+   * the link is not spent. Its row has to be fixed, not the page reloaded (RFC 9110 §15.5.21).
+   */
+  | "provider_endpoint_unsupported"
   /** The provider refused a vault connection flow, or its token endpoint failed. */
   | "connection_failed"
   /** An account unlock link that is forged, altered, expired or for an address the account no longer has. */
@@ -79,6 +85,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   saved_token_not_readable: 403,
   invalid_state: 400,
   invalid_connect_link: 400,
+  provider_endpoint_unsupported: 422,
   connection_failed: 502,
   invalid_link: 400,
   link_used: 400,

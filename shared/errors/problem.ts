@@ -40,6 +40,7 @@ export const PROBLEM_TITLES: Readonly<Record<string, string>> = {
   rate_limited: "Too many requests",
   temporarily_unavailable: "Temporarily unavailable",
   invalid_connect_link: "Connect link not usable",
+  provider_endpoint_unsupported: "Provider endpoint not supported",
   server_error: "Internal error",
 };
 

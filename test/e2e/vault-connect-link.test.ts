@@ -272,7 +272,7 @@ describe("an operator's vault connect link", () => {
     }
   });
 
-  it("names a provider's authorization origin in its CSP only when it is a plain origin, never a wildcard", async () => {
+  it("names a provider's authorization origin in its CSP only when it is a plain origin, never a wildcard; else no Confirm button (422)", async () => {
     const owner = await person();
     const created = await upstreamProvider(owner.orgId);
     const link = await connectLink(owner.orgId, created.id);
@@ -283,12 +283,29 @@ describe("an operator's vault connect link", () => {
       created.id,
     );
     const page = await owner.client.request(link);
-    expect(page.status).toBe(200);
     const csp = page.headers.get("Content-Security-Policy") ?? "";
     expect(csp).toContain("form-action 'self';");
     expect(csp).not.toContain("*");
     expect(csp).toContain("frame-ancestors 'none'");
     expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+    // The browser would refuse the redirect after the link is spent: no form, its own code, not "reload".
+    const html = await page.clone().text();
+    expect(html).not.toContain("<button");
+    expect(html).not.toContain('data-testid="vault-confirm-reload"');
+    await expectRefusedPage(page, 422, "provider_endpoint_unsupported");
+    // A page shown before this check posts an empty origin: the same refusal, and the link is still good.
+    const stale = await owner.client.request(new URL(link, system.origin).pathname, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ [VAULT_CONNECT_LINK.param]: linkValue(link), authorization_origin: "" }),
+    });
+    await expectRefusedPage(stale, 422, "provider_endpoint_unsupported");
+    await system.execMain(
+      "UPDATE vault_provider SET authorization_endpoint = ? WHERE id = ?",
+      `${provider.origin}/authorize`,
+      created.id,
+    );
+    expect((await confirm(owner.client, link)).status).toBe(303);
   });
 
   it("refuses a confirmation whose provider moved since the page was shown: 409 conflict, reload, the link kept", async () => {

@@ -268,8 +268,13 @@ describe("a confirmation the flow could not survive: refused before the link is 
     expect(moved.status).toBe(200);
     const refused = await expectHttpError(await confirmAs({ authorization_origin: shown }), 409, "conflict");
     expect(refused.error_description).toMatch(/reload the page/);
-    // A page that could name no origin in its CSP sends an empty one: refused the same way.
-    await expectHttpError(await confirmAs({ authorization_origin: "" }), 409, "conflict");
+    // A page that could name no origin in its CSP sends an empty one: its own refusal, no reload fixes it.
+    const unsupported = await expectHttpError(
+      await confirmAs({ authorization_origin: "" }),
+      422,
+      "provider_endpoint_unsupported",
+    );
+    expect(unsupported.error_description).not.toMatch(/reload/);
     await expectHttpError(await confirmAs({ authorization_origin: 42 }), 400, "invalid_body");
     await expectHttpError(await confirmAs({ authorization_origin: shown, extra: 1 }), 400, "invalid_body");
     expect(await spent(orgId)).toBe(0);

@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from "hono";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
+import { httpErrorStatus } from "../../../../shared/errors/http.ts";
+import { PROBLEM_TITLES } from "../../../../shared/errors/problem.ts";
 import { keepWhenSentToSignIn } from "../resume/after-sign-in.ts";
 import { adminCall, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, ProblemNotice } from "./console-layout.tsx";
@@ -18,6 +20,14 @@ interface LinkView {
 
 /** A serialized http(s) origin of a DNS name or an IP literal: nothing CSP reads as a wildcard or a separator. */
 const PLAIN_ORIGIN = /^https?:\/\/([a-z0-9_-]+(\.[a-z0-9_-]+)*|\[[0-9a-f:.]+\])(:\d{1,5})?$/i;
+
+/** The page's own refusal of a provider whose authorization origin it cannot allow (as the token Worker's). */
+const UNSUPPORTED_ENDPOINT: Problem = {
+  status: httpErrorStatus("provider_endpoint_unsupported"),
+  code: "provider_endpoint_unsupported",
+  title: PROBLEM_TITLES.provider_endpoint_unsupported ?? "Provider endpoint not supported",
+  detail: "this provider's authorization endpoint is not a plain origin this page can allow its form to go on to",
+};
 
 /** The form field that tells the confirm which provider origin this page let its form go on to. */
 const SHOWN_ORIGIN_FIELD = "authorization_origin";
@@ -62,6 +72,8 @@ export const vaultConfirmHeaders: MiddlewareHandler<ConsoleEnv> = async (c, next
 function refusalAdvice(problem: Problem): string {
   if (problem.code === "invalid_connect_link")
     return "This link cannot be used: it is unknown, was already used, or has expired. Ask for a new one (mono-auth vault provider connect).";
+  if (problem.code === "provider_endpoint_unsupported")
+    return "This provider's sign-in address cannot be allowed by this page, so your browser would refuse to go there. Nothing was changed and the link is still good: an operator must correct the provider's authorization endpoint (a plain https host), then open the link again.";
   if (problem.code === "conflict")
     return "The provider changed since this page was shown. Nothing was changed and the link is still good: reload the page, check it again, and confirm.";
   return "This link cannot be confirmed from this account. Nothing was changed.";
@@ -104,10 +116,15 @@ export async function showVaultConfirm(c: ConsoleContext) {
   const { provider, owner } = view.body;
   const authorizationOrigin = new URL(provider.authorization_endpoint).origin;
   // Only a plain origin goes into the policy: a row written before the admin API required a DNS host
-  // could hold `https://*.com` (a CSP wildcard) or a `;`. Left out, the browser would refuse the redirect,
-  // so the form tells the confirm none was allowed, and it refuses before spending the link.
-  const allowedOrigin = PLAIN_ORIGIN.test(authorizationOrigin) ? authorizationOrigin : "";
-  if (allowedOrigin) c.set("formActionOrigin", allowedOrigin);
+  // could hold `https://*.com` (a CSP wildcard) or a `;`. Left out, the browser would refuse the
+  // redirect after the link is spent, so no Confirm button is shown for it (the token Worker refuses an
+  // empty origin the same way, for a page rendered before this check).
+  if (!PLAIN_ORIGIN.test(authorizationOrigin)) {
+    c.set("refusal", UNSUPPORTED_ENDPOINT.status);
+    return c.html(<LinkRefused c={c} problem={UNSUPPORTED_ENDPOINT} />);
+  }
+  const allowedOrigin = authorizationOrigin;
+  c.set("formActionOrigin", allowedOrigin);
   return c.html(
     <ConsoleLayout title={`Connect ${provider.name}`} nonce={c.var.nonce} caller={c.var.caller}>
       <section data-testid="vault-confirm">
@@ -153,7 +170,9 @@ export async function showVaultConfirm(c: ConsoleContext) {
  * starts the flow bound to this person's session (as a flow started from the
  * console); the browser goes on to the provider. The origin the page allowed
  * in its CSP goes along: a provider that moved since is refused 409
- * `conflict` before the link is spent, and the page asks for a reload. Of two
+ * `conflict` before the link is spent, and the page asks for a reload; an
+ * empty one (a page shown before it refused such a provider) is 422
+ * `provider_endpoint_unsupported`, no reload offered. Of two
  * confirmations racing, one goes on, the other is refused `invalid_connect_link`.
  */
 export async function confirmVaultLink(c: ConsoleContext) {

@@ -37,12 +37,21 @@ function expectedOriginOf(body: Body): string | undefined {
 /**
  * The confirming page allowed its form to be redirected to one origin only
  * (its CSP form-action, CSP 3 §6.4.1): a provider whose authorization
- * endpoint moved since the page was shown (or one the page could not name
- * there) would have its redirect refused by the browser after the link is
- * spent. 409 `conflict` instead, the link kept: the page is reloaded.
+ * endpoint moved since the page was shown would have its redirect refused by
+ * the browser after the link is spent. 409 `conflict` instead, the link
+ * kept: the page is reloaded. A page that could name no origin there (an
+ * empty one: the endpoint's origin is no plain host) is 422
+ * `provider_endpoint_unsupported`, the link kept too: no reload fixes that,
+ * only the provider's row.
  */
 function requireShownOrigin(authorizationEndpoint: string, shown: string | undefined): void {
   if (shown === undefined || new URL(authorizationEndpoint).origin === shown) return;
+  if (shown === "")
+    throw new HttpError(
+      "provider_endpoint_unsupported",
+      "the confirming page cannot allow this provider's authorization endpoint (its origin is not a plain host); " +
+        "an operator must correct the provider's authorization_endpoint",
+    );
   throw new HttpError(
     "conflict",
     "the provider's authorization endpoint changed since this page was shown; reload the page and confirm again",
@@ -96,7 +105,8 @@ async function linkProvider(db: D1Database, row: ConnectLinkRow) {
  * (confirm: not a console session, or one the callback would not accept: no active org of the person's, or a
  * person who may not start the flow; both: a link for another person's own connection), 404 `not_found` (its
  * provider was deleted), 409 `conflict` (confirm: `authorization_origin` is not the provider's authorization
- * origin any more). A refusal leaves the link as it was.
+ * origin any more), 422 `provider_endpoint_unsupported` (confirm: an empty `authorization_origin`, the page
+ * could allow none). A refusal leaves the link as it was.
  */
 export function vaultConnectLinkRoutes(admin: AdminApp): void {
   route(

@@ -91,7 +91,7 @@ export const vaultSchemas = {
       .string()
       .optional()
       .describe(
-        "the provider's authorization origin the confirming page allowed its form to go on to; 409 conflict, the link kept, when it is not the provider's any more",
+        "the provider's authorization origin the confirming page allowed its form to go on to; 409 conflict, the link kept, when it is not the provider's any more; empty (the page could allow none): 422 provider_endpoint_unsupported, the link kept",
       ),
   }),
   connectLinkView: z.object({
