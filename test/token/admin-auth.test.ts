@@ -151,4 +151,31 @@ describe("admin API: audit", () => {
     }>();
     expect(rows.results.some((r) => r.detail.includes(name))).toBe(false);
   });
+
+  it("a call naming an unknown org starts no chain of that id: the refusal is the platform's, the id a detail", async () => {
+    const operator = await registerOperator();
+    const token = await adminToken(operator);
+    const unknown = `no-such-org-${crypto.randomUUID()}`;
+    await expectHttpError(await adminRequest("GET", `/orgs/${unknown}/clients`, { token }), 404, "not_found");
+    await expect
+      .poll(async () =>
+        env.AUDIT_DB.prepare(
+          "SELECT org_id, outcome, detail FROM audit_event WHERE kind = 'admin.action' AND client_id = ?",
+        )
+          .bind(operator.clientId)
+          .all<{ org_id: string | null; outcome: string; detail: string }>()
+          .then(({ results }) =>
+            results.map((r) => [
+              r.org_id,
+              r.outcome,
+              (JSON.parse(r.detail) as { requested_org?: string }).requested_org,
+            ]),
+          ),
+      )
+      .toEqual([[null, "deny", unknown]]);
+    const chained = await env.AUDIT_DB.prepare("SELECT COUNT(*) AS n FROM audit_event WHERE org_id = ?")
+      .bind(unknown)
+      .first<{ n: number }>();
+    expect(chained?.n).toBe(0);
+  });
 });

@@ -53,7 +53,6 @@ function slugFrom(name: string): string {
  */
 export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
   const orgId = c.req.param("org") ?? "";
-  auditDetail(c, { org_id: orgId });
   const row =
     orgId === PLATFORM_ORG_ID || orgId.length > 128
       ? undefined
@@ -62,7 +61,13 @@ export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
           .from(organization)
           .where(eq(organization.id, orgId))
           .get();
-  if (!row) throw new HttpError("not_found", "no such organization");
+  if (!row) {
+    // Kept out of every org's hash chain: an unknown id must not start a chain of its own
+    // (`audit verify --org <anything>` would answer ok), so the refusal goes to the platform's.
+    auditDetail(c, { requested_org: orgId.slice(0, 128) });
+    throw new HttpError("not_found", "no such organization");
+  }
+  auditDetail(c, { org_id: row.id });
   return row.id;
 }
 
