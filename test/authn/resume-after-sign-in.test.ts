@@ -241,6 +241,46 @@ describe("an OIDC authorization request by a session short of its second factor"
   });
 });
 
+describe("an OIDC authorization request near the cookie's size", () => {
+  it("is kept only when its Set-Cookie, as percent-encoded on the wire, fits a browser's 4096 bytes", async () => {
+    const client = await oidc.browserClient();
+    const request = new URLSearchParams(oidc.codeRequest(client.clientId, (await pkce()).challenge)).toString();
+    // Each `%26` in the query is five bytes in the cookie (`%` is encoded again): `units` of them.
+    const target = (units: number) => `${OIDC_ENDPOINT.authorize}?${request}&pad=${"%26".repeat(units)}`;
+    const opened = async (units: number) => {
+      const answer = await get(target(units));
+      expect(answer.status).toBe(302);
+      expect(new URL(answer.headers.get("Location") ?? "", ORIGIN).pathname).toBe(ENDPOINT.signIn);
+      return setCookieFor(answer, OIDC_COOKIE);
+    };
+
+    // Under the old 3000-character cap on the query, over 4096 bytes once encoded: not kept.
+    const overCap = 850;
+    expect(new URL(target(overCap), ORIGIN).search.length).toBeLessThan(3000);
+    expect(await opened(overCap)).toBeUndefined();
+
+    // The largest that is kept: its Set-Cookie stays under 4096 bytes, and one more unit is not kept.
+    let kept = 0;
+    let dropped = overCap;
+    while (dropped - kept > 1) {
+      const middle = Math.floor((kept + dropped) / 2);
+      if (await opened(middle)) kept = middle;
+      else dropped = middle;
+    }
+    expect(kept).toBeGreaterThan(0);
+    const largest = (await opened(kept)) ?? "";
+    expect(new TextEncoder().encode(largest).length).toBeLessThanOrEqual(4000);
+    expect(new TextEncoder().encode(largest).length).toBeGreaterThan(3990);
+    expect(await opened(kept + 1)).toBeUndefined();
+
+    // And it resumes, whole, after a sign-in.
+    const person = await signUp("Long Request");
+    const landed = await get(ENDPOINT.app, { Cookie: `${person.cookie}; ${largest.split(";")[0]}` });
+    expect(landed.status).toBe(303);
+    expect(landed.headers.get("Location")).toBe(target(kept));
+  });
+});
+
 describe("an OIDC authorization request that asks for a sign-in (prompt=login, max_age)", () => {
   afterEach(() => {
     vi.useRealTimers();

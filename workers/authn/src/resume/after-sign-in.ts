@@ -20,7 +20,7 @@
  * and still asks for consent or the Confirm click.
  */
 import type { Context, Env, MiddlewareHandler } from "hono";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, generateCookie, getCookie } from "hono/cookie";
 import { cookieName, OWN_COOKIE, SESSION_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
@@ -31,6 +31,15 @@ import { pageSession } from "../two-factor/page-session.ts";
 
 /** Long enough to sign up or sign in (with a second factor), short enough not to surprise later. */
 export const RESUME_SECONDS = 600;
+
+/**
+ * The most a kept cookie's Set-Cookie value may take (its name, its value as
+ * percent-encoded on the wire, and its attributes): browsers keep at least
+ * 4096 bytes of a cookie (RFC 6265 §6.1) and silently drop a longer one, so
+ * a target whose cookie would not fit is not kept. Measured on what is sent,
+ * not on the target: `%`, `&` and `=` each take three bytes encoded.
+ */
+export const MAX_SET_COOKIE_BYTES = 4000;
 
 /** The MAC's own key (security/expiring-mac.ts), apart from every other use of BETTER_AUTH_SECRET. */
 const PURPOSE = "mono-auth resume after sign-in v1";
@@ -48,7 +57,10 @@ const VAULT_CONFIRM_PATH = new RegExp(
 interface ResumeKind {
   /** The cookie's name after the prefix. */
   cookie: string;
-  /** The longest target kept (a longer one is not: the navigation just does not resume). */
+  /**
+   * The longest target accepted, kept or read (a longer one is not: the navigation just does not
+   * resume). Whatever this allows, a cookie over MAX_SET_COOKIE_BYTES is not kept either.
+   */
   maxTarget: number;
   /** Whether a same-origin target is one this kind resumes to. */
   accepts(target: URL): boolean;
@@ -96,8 +108,8 @@ export const RESUME_KIND = {
   /** The authorize endpoint, which checks the client, redirect URI and PKCE again and asks for consent. */
   authorize: {
     cookie: OWN_COOKIE.oidcResume,
-    // The query as before: at most 3000 characters (Better Auth's own is far smaller).
-    maxTarget: OIDC_ENDPOINT.authorize.length + 1 + 3000,
+    // The query as before: bounded by what fits in the cookie (MAX_SET_COOKIE_BYTES); Better Auth's own is far smaller.
+    maxTarget: MAX_SET_COOKIE_BYTES,
     accepts: (target) => target.pathname === OIDC_ENDPOINT.authorize && Boolean(target.searchParams.get("client_id")),
     resumeAs: authorizeAfterSignIn,
   },
@@ -150,16 +162,19 @@ export function forgetResume(c: AnyContext, except?: ResumeKindName): void {
 /** Keeps `target` for after the sign-in, replacing whatever was kept. A target its kind does not accept is not kept. */
 export async function keepForSignIn(c: AnyContext, kind: ResumeKindName, target: string): Promise<void> {
   if (acceptedTarget(kind, target) === undefined) return;
-  forgetResume(c, kind);
   const subject = `${kind}:${target}`;
   const { exp, mac } = await signExpiring(authnConfig(c.env).betterAuthSecret, PURPOSE, subject, RESUME_SECONDS);
-  setCookie(c, fullName(c, kind), `${exp}.${mac}.${target}`, {
+  const setCookie = generateCookie(fullName(c, kind), `${exp}.${mac}.${target}`, {
     path: "/",
     httpOnly: true,
     secure: secure(c),
     sameSite: "Lax",
     maxAge: RESUME_SECONDS,
   });
+  // Too big for a browser to keep: not kept, as any target its kind does not accept.
+  if (new TextEncoder().encode(setCookie).length > MAX_SET_COOKIE_BYTES) return;
+  forgetResume(c, kind);
+  c.header("Set-Cookie", setCookie, { append: true });
 }
 
 /** The target a kept value holds, if it is signed for this kind, unexpired and still acceptable; and when it was kept. */
