@@ -140,13 +140,7 @@ export function pruneStatements(now: number): PruneStatement[] {
   const expiredCutoff = now - margin;
   const sessionOrgCutoff = now - (MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS) * 1000 - margin;
   return [
-    {
-      table: "oidc_client_assertion",
-      counts: "clientAssertions",
-      sql: `DELETE FROM oidc_client_assertion WHERE rowid IN (
-           SELECT rowid FROM oidc_client_assertion WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [toleranceCutoff, PRUNE_BATCH_ROWS],
-    },
+    byExpiry("oidc_client_assertion", "clientAssertions", toleranceCutoff),
     {
       table: "sign_in_throttle",
       counts: "signInThrottles",
@@ -154,13 +148,7 @@ export function pruneStatements(now: number): PruneStatement[] {
            SELECT rowid FROM sign_in_throttle WHERE first_failure_at < ?1 AND blocked_until < ?2 LIMIT ?3)`,
       params: [throttleRunCutoff, expiredCutoff, PRUNE_BATCH_ROWS],
     },
-    {
-      table: "oidc_access_token",
-      counts: "accessTokens",
-      sql: `DELETE FROM oidc_access_token WHERE rowid IN (
-           SELECT rowid FROM oidc_access_token WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [expiredCutoff, PRUNE_BATCH_ROWS],
-    },
+    byExpiry("oidc_access_token", "accessTokens", expiredCutoff),
     {
       table: "oidc_refresh_token",
       counts: "refreshTokens",
@@ -203,13 +191,7 @@ export function pruneStatements(now: number): PruneStatement[] {
            LIMIT ?2)`,
       params: [expiredCutoff, PRUNE_BATCH_ROWS],
     },
-    {
-      table: "verification",
-      counts: "verifications",
-      sql: `DELETE FROM verification WHERE rowid IN (
-           SELECT rowid FROM verification WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [toleranceCutoff, PRUNE_BATCH_ROWS],
-    },
+    byExpiry("verification", "verifications", toleranceCutoff),
     {
       table: "invitation",
       counts: "invitations",
@@ -217,21 +199,20 @@ export function pruneStatements(now: number): PruneStatement[] {
            SELECT rowid FROM invitation WHERE status = 'pending' AND expires_at < ?1 LIMIT ?2)`,
       params: [expiredCutoff, PRUNE_BATCH_ROWS],
     },
-    {
-      table: "vault_connect_link",
-      counts: "vaultConnectLinks",
-      sql: `DELETE FROM vault_connect_link WHERE rowid IN (
-           SELECT rowid FROM vault_connect_link WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [expiredCutoff, PRUNE_BATCH_ROWS],
-    },
-    {
-      table: "vault_connect_state",
-      counts: "vaultConnectStates",
-      sql: `DELETE FROM vault_connect_state WHERE rowid IN (
-           SELECT rowid FROM vault_connect_state WHERE expires_at < ?1 LIMIT ?2)`,
-      params: [expiredCutoff, PRUNE_BATCH_ROWS],
-    },
+    byExpiry("vault_connect_link", "vaultConnectLinks", expiredCutoff),
+    byExpiry("vault_connect_state", "vaultConnectStates", expiredCutoff),
   ];
+}
+
+/** The plain case: a table's rows whose `expires_at` is before `cutoff`, through its expires_at index. */
+function byExpiry(table: string, counts: keyof PruneCounts, cutoff: number): PruneStatement {
+  return {
+    table,
+    counts,
+    sql: `DELETE FROM ${table} WHERE rowid IN (
+           SELECT rowid FROM ${table} WHERE expires_at < ?1 LIMIT ?2)`,
+    params: [cutoff, PRUNE_BATCH_ROWS],
+  };
 }
 
 export function prunedAnything(counts: PruneCounts): boolean {
