@@ -90,8 +90,10 @@ describe("per client address", () => {
 
 describe("per account", () => {
   it("refuses the attempt past the limit from any address; pages and API share the budget", async () => {
-    const person = await signUp("Target");
     const outcome = await inOneWindow(async () => {
+      // A fresh account per attempt, its sign-up in the window it counts in: a run that crossed
+      // a window (or a sign-up just before one) would have spent the next window's budget.
+      const person = await signUp("Target");
       const within: number[] = [];
       // The sign-up was the account's first attempt.
       for (let i = 0; i < ACCOUNT_LIMIT - 1; i++) {
