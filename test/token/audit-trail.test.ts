@@ -202,6 +202,21 @@ describe("admin API: GET /audit/verify", () => {
     expect(rest).toMatchObject({ ok: true, complete: true, rows_checked: 2, last_seq: 7, next_cursor: null });
   });
 
+  it("404 not_found for an id no org has and no chain holds; ok with 0 rows for an org with no events yet", async () => {
+    const body = await expectHttpError(
+      await adminRequest("GET", `/audit/verify?org=org-${crypto.randomUUID()}`, { token }),
+      404,
+      "not_found",
+    );
+    expect(body.error_description).toBe("no such organization, and no audit chain by that id");
+    // Written straight to D1: creating it through the API would start its chain.
+    const id = `org-${crypto.randomUUID()}`;
+    await env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Quiet', ?, ?)")
+      .bind(id, id, Date.now())
+      .run();
+    expect(await get<VerifyReport>(`/audit/verify?org=${id}`)).toMatchObject({ org: id, ok: true, rows_checked: 0 });
+  });
+
   it("400 invalid_query without org, with a bad cursor or limit, or an unknown parameter", async () => {
     const refusals: [string, RegExp][] = [
       ["", /^org: required/],

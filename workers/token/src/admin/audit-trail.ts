@@ -11,7 +11,10 @@ import {
 import { CHAIN_START, decodePosition, MAX_VERIFY_ROWS, verifyChain } from "../audit/verify-chain.ts";
 import { auditHeadKey } from "../audit/head-key.ts";
 import { tokenConfig } from "../config.ts";
+import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
+import { HttpError } from "../../../../shared/errors/http.ts";
 import { auditDetail } from "./audit.ts";
+import { orgExists } from "./orgs.ts";
 import { requireReach } from "./authorize.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { auditSchemas } from "../openapi/schemas.ts";
@@ -136,6 +139,12 @@ export function auditTrailRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "audit.verify", queried_org: chain, from_seq: from.seq });
       const headKey = await auditHeadKey(tokenConfig(c.env).keyEncryptionSecret);
       const report = await verifyChain(c.env.AUDIT_DB, headKey, chain, from, limit);
+      // An empty chain with no head is ok for an org that has simply had no
+      // events yet; for an id no org has (a typo, a wrong environment) "ok,
+      // 0 rows" would read as a clean audit of something that never existed.
+      if (report.ok && report.last_seq === 0 && chain !== PLATFORM_ORG_ID && !(await orgExists(c.env.DB, chain))) {
+        throw new HttpError("not_found", "no such organization, and no audit chain by that id");
+      }
       auditDetail(c, {
         ok: report.ok,
         rows_checked: report.rows_checked,

@@ -53,22 +53,25 @@ function slugFrom(name: string): string {
  */
 export async function requireOrg(c: Context<AdminEnv>): Promise<string> {
   const orgId = c.req.param("org") ?? "";
-  const row =
-    orgId === PLATFORM_ORG_ID || orgId.length > 128
-      ? undefined
-      : await drizzle(c.env.DB)
-          .select({ id: organization.id })
-          .from(organization)
-          .where(eq(organization.id, orgId))
-          .get();
-  if (!row) {
+  if (!(await orgExists(c.env.DB, orgId))) {
     // Kept out of every org's hash chain: an unknown id must not start a chain of its own
     // (`audit verify --org <anything>` would answer ok), so the refusal goes to the platform's.
     auditDetail(c, { requested_org: orgId.slice(0, 128) });
     throw new HttpError("not_found", "no such organization");
   }
-  auditDetail(c, { org_id: row.id });
-  return row.id;
+  auditDetail(c, { org_id: orgId });
+  return orgId;
+}
+
+/** Whether an organization has this id; PLATFORM_ORG_ID never is one. */
+export async function orgExists(db: D1Database, orgId: string): Promise<boolean> {
+  if (orgId === PLATFORM_ORG_ID || orgId.length > 128) return false;
+  const row = await drizzle(db)
+    .select({ id: organization.id })
+    .from(organization)
+    .where(eq(organization.id, orgId))
+    .get();
+  return row !== undefined;
 }
 
 /**
