@@ -94,17 +94,18 @@ describe("userinfo when Better Auth cannot fetch the issuer's keys", { timeout: 
   // not this run's (they live in this run's own D1). Either way the key source
   // failed Better Auth after our own check verified the token with the
   // issuer's keys over the service binding.
-  it("is 503 temporarily_unavailable, by header and by form, and no claims are read", async () => {
+  it("is 503 temporarily_unavailable with Retry-After, by header and by form, and no claims are read", async () => {
     const { person, tokens } = await oidc.issuedTokens();
     expect(tokens.access_token.split(".")).toHaveLength(3);
     const form = new URLSearchParams({ access_token: tokens.access_token }).toString();
     for (const response of [await userinfo(tokens.access_token), await userinfoByForm(form)]) {
       expect(response.status).toBe(503);
       expect(response.headers.get("Cache-Control")).toBe("no-store");
+      expect(response.headers.get("Retry-After")).toBe("5");
       const text = await response.text();
       expect(JSON.parse(text)).toEqual({
         error: "temporarily_unavailable",
-        error_description: "issuer keys unavailable, retry",
+        error_description: "the issuer could not check this token now, retry",
       });
       expect(text).not.toContain(person.email);
     }

@@ -37,10 +37,13 @@ const CHALLENGE_CODES: ReadonlySet<string> = new Set<BearerErrorCode>([
  *   set without the token's key) was a bare 500: the token already passed
  *   our verification with the issuer's keys (oidc/userinfo-revocation.ts),
  *   so it is the key source that failed, and the answer is userinfo's own
- *   `503 temporarily_unavailable`, as for revocation state it cannot read.
+ *   `503 temporarily_unavailable` with `Retry-After`, as for revocation state it cannot read.
  * Its 200s, and the refusals that carry our realm already, pass unchanged.
  * Mounted inside the origin policy (index.ts), so CORS headers still apply.
  */
+/** Long enough for a failing JWKS fetch to be tried afresh, short for a person waiting on a sign-in. */
+const USERINFO_RETRY_AFTER_SECONDS = 5;
+
 export const userinfoRefusals: MiddlewareHandler<UserinfoContext> = async (c, next) => {
   await next();
   const answered = c.res;
@@ -60,7 +63,11 @@ async function ourAnswer(answered: Response, presented: Presented[]): Promise<Re
   if (answered.status >= 500) {
     if (!presented.some(({ token }) => COMPACT_JWS.test(token))) return undefined;
     console.error("userinfo: Better Auth failed verifying a JWT we verified", answered.status);
-    return httpErrorResponse("temporarily_unavailable", "issuer keys unavailable, retry");
+    // Any 5xx of Better Auth's, though its JWKS fetch is the one this has seen: the token
+    // passed our own checks, so a short wait is all a client can do (RFC 9110 §10.2.3).
+    return httpErrorResponse("temporarily_unavailable", "the issuer could not check this token now, retry", {
+      "Retry-After": String(USERINFO_RETRY_AFTER_SECONDS),
+    });
   }
   const body = (await answered
     .clone()
