@@ -3,9 +3,13 @@
 // person's session; and a flow whose person lost the right to start it before
 // the callback saves nothing. Split from vault-connect.test.ts.
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { platformOperator } from "../../shared/db/machine-schema.ts";
+import { claimConnectLink, findConnectLink } from "../../workers/token/src/vault/connect-link.ts";
+import { flowFinisherCondition } from "../../workers/token/src/vault/flow-finisher.ts";
+import { sessionOwnerCondition } from "../../workers/token/src/vault/session-owner.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { expectOAuthError, seedSession } from "./fixtures.ts";
 import {
@@ -249,6 +253,34 @@ describe("a confirmation the flow could not survive: refused before the link is 
     await expectHttpError(await confirmLink(gone, orgId, link), 403, "forbidden");
     expect(await spent(orgId)).toBe(0);
     expect((await confirmLink(admin, orgId, link)).status).toBe(201);
+  });
+
+  it("the spending write holds the session and role checks itself: a change after them makes it miss, the link kept", async () => {
+    const orgId = (await seedSession()).orgId;
+    const admin = await seedMemberSession(orgId, "admin");
+    const provider = await createProvider(orgId);
+    const link = await operatorConnectLink(orgId, provider.id);
+    const row = await findConnectLink(env.DB, orgId, link);
+    const still = () =>
+      sql`${sessionOwnerCondition(admin.sessionId, new Date())} and ${flowFinisherCondition(row, admin.userId)}`;
+    const setRole = (role: string) =>
+      env.DB.prepare("UPDATE member SET role = ? WHERE user_id = ?").bind(role, admin.userId).run();
+
+    // Demoted after the route's checks passed, before its write.
+    await setRole("member");
+    expect(await claimConnectLink(env.DB, orgId, link, still())).toBeUndefined();
+    // The session ended meanwhile.
+    await setRole("member, admin");
+    await env.DB.prepare("UPDATE session SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() - 1, admin.sessionId)
+      .run();
+    expect(await claimConnectLink(env.DB, orgId, link, still())).toBeUndefined();
+    // Both as they were checked (a role list with spaces, as Better Auth may store it): spent, once.
+    await env.DB.prepare("UPDATE session SET expires_at = ? WHERE id = ?")
+      .bind(Date.now() + 3_600_000, admin.sessionId)
+      .run();
+    expect((await claimConnectLink(env.DB, orgId, link, still()))?.linkHash).toBe(row.linkHash);
+    expect(await claimConnectLink(env.DB, orgId, link, still())).toBeUndefined();
   });
 
   it("a page that allowed another authorization origin than the provider's now is 409 conflict, the link kept", async () => {

@@ -1,14 +1,14 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
 import { organization } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import { startConnect } from "../vault/connect-flow.ts";
-import { type ConnectLinkRow, claimConnectLink, findConnectLink } from "../vault/connect-link.ts";
-import { requireFlowFinisher } from "../vault/flow-finisher.ts";
+import { type ConnectLinkRow, claimConnectLink, findConnectLink, invalidLink } from "../vault/connect-link.ts";
+import { flowFinisherCondition, requireFlowFinisher } from "../vault/flow-finisher.ts";
 import { getProvider } from "../vault/providers.ts";
-import { sessionOwnerById } from "../vault/session-owner.ts";
+import { sessionOwnerById, sessionOwnerCondition } from "../vault/session-owner.ts";
 import { vaultSecret } from "../vault/vault-key.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
@@ -176,7 +176,19 @@ export function vaultConnectLinkRoutes(admin: AdminApp): void {
       const provider = await linkProvider(c.env.DB, row);
       requireShownOrigin(provider.authorizationEndpoint, shownOrigin);
       await requireSessionFinishes(c.env.DB, operator.sessionId, row, operator.subject);
-      await claimConnectLink(c.env.DB, orgId, link);
+      // The session and role checks again inside the spending write: a change between
+      // them and the write makes it miss, and the link stays for whoever may confirm it.
+      const still = sql`${sessionOwnerCondition(operator.sessionId, new Date())} and ${flowFinisherCondition(row, operator.subject)}`;
+      if (!(await claimConnectLink(c.env.DB, orgId, link, still))) {
+        // Why it missed, in the order the checks above ran: gone (spent, expired), or no longer allowed.
+        await requireSessionFinishes(
+          c.env.DB,
+          operator.sessionId,
+          await findConnectLink(c.env.DB, orgId, link),
+          operator.subject,
+        );
+        throw invalidLink();
+      }
       const started = await startConnect(c.env.DB, vaultSecret(c.env), tokenConfig(c.env).issuer, {
         provider,
         ownerKind: row.ownerKind,

@@ -1,5 +1,5 @@
 import { base64url } from "jose";
-import { and, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, lte, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { VAULT_CONNECT_LINK } from "../../../../shared/contracts/vault.ts";
 import { vaultConnectLink } from "../../../../shared/db/vault-schema.ts";
@@ -15,7 +15,7 @@ async function linkHash(link: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(link))));
 }
 
-function invalidLink(): HttpError {
+export function invalidLink(): HttpError {
   // One answer for unknown, used, expired and another org's: the page cannot tell a guess from a spent link.
   return new HttpError("invalid_connect_link", "this connect link is unknown, already used or expired");
 }
@@ -80,22 +80,28 @@ export async function findConnectLink(db: D1Database, orgId: string, link: strin
 
 /**
  * Spends a link: one conditional DELETE, so of two confirmations racing for
- * it exactly one gets the row (the other 400 `invalid_connect_link`), as the
- * callback spends a state.
+ * it exactly one gets the row, as the callback spends a state. `still` is
+ * what must hold at the moment of the write (the confirmer's session and
+ * role, checked just before by the caller): undefined when the link was
+ * spent, expired or `still` no longer held — the caller tells which.
  */
-export async function claimConnectLink(db: D1Database, orgId: string, link: string): Promise<ConnectLinkRow> {
+export async function claimConnectLink(
+  db: D1Database,
+  orgId: string,
+  link: string,
+  still: SQL,
+): Promise<ConnectLinkRow | undefined> {
   if (!link || link.length > MAX_LINK_LENGTH) throw invalidLink();
-  const row = await drizzle(db)
+  return drizzle(db)
     .delete(vaultConnectLink)
     .where(
       and(
         eq(vaultConnectLink.linkHash, await linkHash(link)),
         eq(vaultConnectLink.orgId, orgId),
         gt(vaultConnectLink.expiresAt, new Date()),
+        still,
       ),
     )
     .returning()
     .get();
-  if (!row) throw invalidLink();
-  return row;
 }

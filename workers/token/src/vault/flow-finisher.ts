@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, or, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { ORG_ADMIN_ROLES } from "../../../../shared/contracts/console-admin.ts";
 import { member, platformOperator } from "../../../../shared/db/schema.ts";
@@ -41,4 +41,21 @@ export async function requireFlowFinisher(db: D1Database, flow: FlowTarget, user
       ? "you are no longer a member of the organization this flow connects into"
       : "you no longer administer the organization this flow connects into",
   );
+}
+
+/**
+ * The same rule as one SQL condition, for a write that must hold only while
+ * it does (the connect link's spend, vault/connect-link.ts): a role taken
+ * away between a check and the write then makes the write miss instead of
+ * landing. Roles are Better Auth's comma-separated list, as above.
+ */
+export function flowFinisherCondition(flow: FlowTarget, userId: string): SQL {
+  const isMember = and(eq(member.userId, userId), eq(member.organizationId, flow.orgId));
+  if (flow.ownerKind === "user" && flow.ownerId === userId) {
+    return sql`exists (select 1 from ${member} where ${isMember})`;
+  }
+  const listed = sql`',' || replace(${member.role}, ' ', '') || ','`;
+  const adminRole = or(...ORG_ADMIN_ROLES.map((role) => sql`instr(${listed}, ${`,${role},`}) > 0`));
+  return sql`(exists (select 1 from ${member} where ${and(isMember, adminRole)})
+    or exists (select 1 from ${platformOperator} where ${eq(platformOperator.userId, userId)}))`;
 }

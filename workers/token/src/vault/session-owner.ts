@@ -1,4 +1,4 @@
-import { and, eq, gt, type SQL } from "drizzle-orm";
+import { and, eq, gt, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { cookieName, SESSION_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { SECOND_FACTOR_REQUIRED } from "../../../../shared/contracts/second-factor.ts";
@@ -75,6 +75,18 @@ export function sessionOwnerById(
   sessionId: string,
 ): Promise<SessionOwner | typeof SECOND_FACTOR_REQUIRED | undefined> {
   return ownerWhere(db, eq(session.id, sessionId));
+}
+
+/**
+ * What sessionOwnerById answers a SessionOwner for, as one SQL condition (a
+ * live session, past its second factor, whose person is a member of its
+ * active org), for a write that must hold only while it does.
+ */
+export function sessionOwnerCondition(sessionId: string, now: Date): SQL {
+  return sql`exists (select 1 from ${session}
+    inner join ${user} on ${eq(user.id, session.userId)}
+    inner join ${member} on ${and(eq(member.userId, session.userId), eq(member.organizationId, session.activeOrganizationId))}
+    where ${and(eq(session.id, sessionId), gt(session.expiresAt, now))} and ${secondFactorPassed(now)})`;
 }
 
 async function ownerWhere(
