@@ -9,6 +9,7 @@ interface OidcClientView {
   client_id: string;
   client_name: string;
   redirect_uris: string[];
+  post_logout_redirect_uris: string[];
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
@@ -35,6 +36,7 @@ function printClient(json: boolean, client: OidcClientView): void {
       ["name", client.client_name],
       ["auth method", client.token_endpoint_auth_method],
       ["redirect_uris", client.redirect_uris.join(" ")],
+      ["post_logout_redirect_uris", client.post_logout_redirect_uris.join(" ")],
       ["scope", client.scope],
       ["resources", client.resources.join(" ")],
       ["disabled", client.disabled ? "yes" : "no"],
@@ -59,6 +61,11 @@ export function registerOidcClientCommands(program: Command): void {
       .description("register a relying party; a confidential client's secret is printed once")
       .requiredOption("--name <name>", "the name people see on the consent page")
       .requiredOption("--redirect-uri <uri>", "an exact redirect URI (repeat for several)", collect)
+      .option(
+        "--post-logout-redirect-uri <uri>",
+        "where RP-initiated logout may return the browser, exact (repeat for several)",
+        collect,
+      )
       .option("--public", "a public client (SPA, native app): PKCE only, no secret", false)
       .option("--scope <scopes>", "space-separated scopes (default: openid profile email offline_access)")
       .option("--resource <uri>", "an RFC 8707 resource it may ask tokens for (repeat; default: the API)", collect),
@@ -67,6 +74,7 @@ export function registerOidcClientCommands(program: Command): void {
       options: CommonOptions & {
         name: string;
         redirectUri: string[];
+        postLogoutRedirectUri?: string[];
         public: boolean;
         scope?: string;
         resource?: string[];
@@ -76,6 +84,7 @@ export function registerOidcClientCommands(program: Command): void {
       const created = await new AdminApi(options).request<OidcClientView>("POST", "/oidc-clients", {
         client_name: options.name,
         redirect_uris: options.redirectUri,
+        ...(options.postLogoutRedirectUri?.length ? { post_logout_redirect_uris: options.postLogoutRedirectUri } : {}),
         type: options.public ? "public" : "confidential",
         ...(options.scope ? { scope: options.scope } : {}),
         ...(options.resource?.length ? { resources: options.resource } : {}),
@@ -119,6 +128,12 @@ export function registerOidcClientCommands(program: Command): void {
       .requiredOption("--id <client_id>", "the client's id")
       .option("--name <name>", "the name people see on the consent page")
       .option("--redirect-uri <uri>", "an exact redirect URI (repeat; replaces the list)", collect)
+      .option(
+        "--post-logout-redirect-uri <uri>",
+        "where RP-initiated logout may return the browser (repeat; replaces the list)",
+        collect,
+      )
+      .option("--no-post-logout-redirect", "clear that list: logout ends on the provider's own page")
       .option("--scope <scopes>", "space-separated scopes (replaces them; must include openid)")
       .option("--resource <uri>", "an RFC 8707 resource (repeat; replaces the list)", collect),
   ).action(
@@ -127,18 +142,28 @@ export function registerOidcClientCommands(program: Command): void {
         id: string;
         name?: string;
         redirectUri?: string[];
+        postLogoutRedirectUri?: string[];
+        /** False with --no-post-logout-redirect (commander's negation); true otherwise. */
+        postLogoutRedirect: boolean;
         scope?: string;
         resource?: string[];
       },
     ) => {
+      if (options.postLogoutRedirectUri?.length && !options.postLogoutRedirect) {
+        throw new CliError("give --post-logout-redirect-uri or --no-post-logout-redirect, not both");
+      }
       const changes = {
         ...(options.name !== undefined ? { client_name: options.name } : {}),
         ...(options.redirectUri?.length ? { redirect_uris: options.redirectUri } : {}),
+        ...(options.postLogoutRedirectUri?.length ? { post_logout_redirect_uris: options.postLogoutRedirectUri } : {}),
+        ...(options.postLogoutRedirect ? {} : { post_logout_redirect_uris: [] }),
         ...(options.scope !== undefined ? { scope: options.scope } : {}),
         ...(options.resource?.length ? { resources: options.resource } : {}),
       };
       if (Object.keys(changes).length === 0) {
-        throw new CliError("nothing to change: give --name, --redirect-uri, --scope or --resource");
+        throw new CliError(
+          "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --no-post-logout-redirect, --scope or --resource",
+        );
       }
       printClient(
         options.json,

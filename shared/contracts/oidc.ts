@@ -20,7 +20,7 @@ export const OIDC_ENDPOINT = {
   introspection: `${ENDPOINT.authApi}/oauth2/introspect`,
   /** Better Auth's consent decision (the consent page posts to it server-side). */
   consent: `${ENDPOINT.authApi}/oauth2/consent`,
-  /** OIDC RP-Initiated Logout 1.0 §2 (GET or POST), for a client with `enable_end_session`. */
+  /** OIDC RP-Initiated Logout 1.0 §2 (GET or POST), for a client with `enable_end_session` (every operator-registered one). */
   endSession: `${ENDPOINT.authApi}/oauth2/end-session`,
   /** Its confirmation (POST), when the request named no usable `id_token_hint` (RP-Initiated Logout §2, §6). */
   endSessionConfirm: `${ENDPOINT.authApi}/oauth2/end-session/confirm`,

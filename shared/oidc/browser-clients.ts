@@ -22,12 +22,18 @@ export interface BrowserClientInput {
   scopes: string[];
   /** RFC 8707 resources the client may ask tokens for (the token Worker checks them against ALLOWED_AUDIENCES). */
   resources: string[];
+  /**
+   * Where RP-initiated logout may send the browser afterwards (OIDC
+   * RP-Initiated Logout 1.0 §3: registered, compared exactly); none by default.
+   */
+  postLogoutRedirectUris?: string[];
 }
 
 export interface BrowserClientView {
   client_id: string;
   client_name: string;
   redirect_uris: string[];
+  post_logout_redirect_uris: string[];
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
@@ -77,6 +83,11 @@ function checkInput(input: BrowserClientInput): void {
     throw new BrowserClientInputError("redirect_uris must list 1-10 URIs");
   }
   for (const uri of input.redirectUris) checkRedirectUri(uri);
+  const afterLogout = input.postLogoutRedirectUris ?? [];
+  if (!Array.isArray(afterLogout) || afterLogout.length > 10) {
+    throw new BrowserClientInputError("post_logout_redirect_uris must list at most 10 URIs");
+  }
+  for (const uri of afterLogout) checkRedirectUri(uri);
   if (input.type !== "confidential" && input.type !== "public") {
     throw new BrowserClientInputError("type must be confidential or public");
   }
@@ -120,6 +131,11 @@ export async function registerBrowserClient(
       skipConsent: false,
       scopes: input.scopes,
       redirectUris: input.redirectUris,
+      // RP-initiated logout (OIDC RP-Initiated Logout 1.0) for every client an operator registers,
+      // as Keycloak and Okta offer it: Better Auth ends a session without asking only for an
+      // id_token_hint naming this browser's session (its `sid`, which the ID token then carries).
+      enableEndSession: true,
+      postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
       tokenEndpointAuthMethod: method,
       grantTypes: [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken],
       responseTypes: ["code"],
@@ -141,6 +157,7 @@ export async function registerBrowserClient(
       client_id: clientId,
       client_name: input.name.trim(),
       redirect_uris: input.redirectUris,
+      post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
       token_endpoint_auth_method: method,
       scope: input.scopes.join(" "),
       resources: input.resources,
@@ -170,6 +187,7 @@ export function browserClientView(row: typeof oidcClient.$inferSelect, resources
     client_id: row.clientId,
     client_name: row.name ?? "",
     redirect_uris: (row.redirectUris as string[]) ?? [],
+    post_logout_redirect_uris: (row.postLogoutRedirectUris as string[] | null) ?? [],
     token_endpoint_auth_method: row.tokenEndpointAuthMethod ?? "client_secret_basic",
     scope: ((row.scopes as string[] | null) ?? []).join(" "),
     resources,

@@ -20,6 +20,7 @@ interface View {
   client_id: string;
   client_name: string;
   redirect_uris: string[];
+  post_logout_redirect_uris: string[];
   scope: string;
   disabled: boolean;
   client_secret?: string;
@@ -158,6 +159,23 @@ describe("mono-auth oidc-client: one client's lifecycle, as its relying party se
       /refused \(400 invalid_body\)/,
     );
     await expectCliRefusal(operator.cli("oidc-client", "update", "--id", created.client_id), /nothing to change/);
+
+    const back = "http://localhost:4998/signed-out";
+    const withLogout = await operator.json<View>(
+      ...["oidc-client", "update", "--id", created.client_id, "--post-logout-redirect-uri", back],
+    );
+    expect(withLogout).toMatchObject({ post_logout_redirect_uris: [back] });
+    const cleared = await operator.json<View>(
+      ...["oidc-client", "update", "--id", created.client_id, "--no-post-logout-redirect"],
+    );
+    expect(cleared).toMatchObject({ post_logout_redirect_uris: [] });
+    await expectCliRefusal(
+      operator.cli(
+        ...["oidc-client", "update", "--id", created.client_id],
+        ...["--post-logout-redirect-uri", back, "--no-post-logout-redirect"],
+      ),
+      /not both/,
+    );
   });
 
   it("rotate-secret: the new secret is printed once; the old one is refused at once, 401 invalid_client", async () => {

@@ -14,6 +14,7 @@ import { type RunningSystem, startSystem } from "../support/system.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
 
 const REDIRECT_URI = "http://localhost:4999/callback";
+const POST_LOGOUT_URI = "http://localhost:4999/signed-out";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -68,6 +69,7 @@ beforeAll(async () => {
   operator = await operatorCli(system, "oidc-rp");
   registered = await operator.json<{ client_id: string; client_secret: string }>(
     ...["oidc-client", "create", "--name", "openid-client RP", "--redirect-uri", REDIRECT_URI],
+    ...["--post-logout-redirect-uri", POST_LOGOUT_URI],
     ...["--scope", "openid profile email offline_access documents:read"],
   );
   // The client was registered for client_secret_basic (the CLI's default for a confidential client).
@@ -103,6 +105,73 @@ describe("openid-client 6 against the browser OpenID provider", () => {
     expect(metadata.code_challenge_methods_supported).toEqual(["S256"]);
     expect(metadata.authorization_response_iss_parameter_supported).toBe(true);
     expect(metadata.response_types_supported).toEqual(["code"]);
+    expect(metadata.end_session_endpoint).toBe(`${system.origin}/api/auth/oauth2/end-session`);
+  });
+
+  it("RP-initiated logout: its end-session URL with the ID token ends the session, revokes its tokens, returns to the RP", async () => {
+    const { browser } = await signedUpPerson();
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: "openid documents:read",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+      resource: `${system.origin}/api`,
+    });
+    const tokens = await client.authorizationCodeGrant(
+      config,
+      await authorizeInBrowser(browser, url),
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { resource: `${system.origin}/api` },
+    );
+    // Better Auth puts the session in the ID token (`sid`) for a client that may end it.
+    expect(typeof tokens.claims()?.sid).toBe("string");
+    const api = () => system.fetch("/api/documents", { headers: { Authorization: `Bearer ${tokens.access_token}` } });
+    expect((await api()).status).toBe(200);
+
+    const logoutState = client.randomState();
+    const logout = await browser.get(
+      client.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token ?? "",
+        post_logout_redirect_uri: POST_LOGOUT_URI,
+        state: logoutState,
+      }).href,
+    );
+    // The hint names this browser's session: ended without asking, back to the registered URI with `state`.
+    const back = new URL(await redirectTarget(logout));
+    expect(`${back.origin}${back.pathname}`).toBe(POST_LOGOUT_URI);
+    expect(back.searchParams.get("state")).toBe(logoutState);
+    expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(303);
+    // Ending the session is a revocation of its tokens (docs/revocation.md): the gateway refuses this one.
+    await expect.poll(async () => (await api()).status, { timeout: 10_000 }).toBe(401);
+  });
+
+  it("RP-initiated logout to a URI the client did not register ends the session but sends the browser nowhere", async () => {
+    const { browser } = await signedUpPerson();
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+    });
+    const tokens = await client.authorizationCodeGrant(config, await authorizeInBrowser(browser, url), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    const logout = await browser.get(
+      client.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token ?? "",
+        post_logout_redirect_uri: "https://evil.example/landing",
+      }).href,
+    );
+    expect(logout.headers.get("Location")).toBeNull();
+    expect(await logout.text()).not.toContain("evil.example");
+    expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(303);
   });
 
   it("authorization code + PKCE + consent → ID token, at+jwt access token that the gateway accepts, userinfo, refresh rotation", async () => {

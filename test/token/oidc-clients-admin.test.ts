@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import migration0024 from "../../migrations/0024_rp_initiated_logout.sql?raw";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken, registerTestClient } from "./clients-fixtures.ts";
 
@@ -54,6 +55,68 @@ describe("admin API: browser (OpenID Connect) clients", () => {
     expect(created.token_endpoint_auth_method).toBe("none");
   });
 
+  it("registers where RP-initiated logout may return the browser, turns logout on, and replaces or clears the list", async () => {
+    const token = await adminToken();
+    const back = "https://reports.example.test/signed-out";
+    const response = await adminRequest("POST", "/oidc-clients", {
+      token,
+      body: {
+        client_name: "Logout",
+        redirect_uris: ["https://reports.example.test/cb"],
+        post_logout_redirect_uris: [back],
+      },
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as Created & { post_logout_redirect_uris: string[] };
+    expect(created.post_logout_redirect_uris).toEqual([back]);
+    const row = () =>
+      env.DB.prepare("SELECT enable_end_session, post_logout_redirect_uris FROM oidc_client WHERE client_id = ?")
+        .bind(created.client_id)
+        .first<{ enable_end_session: number; post_logout_redirect_uris: string }>();
+    expect(await row()).toEqual({ enable_end_session: 1, post_logout_redirect_uris: JSON.stringify([back]) });
+
+    const path = `/oidc-clients/${created.client_id}`;
+    const other = "http://localhost:3000/bye";
+    const patched = await adminRequest("PATCH", path, { token, body: { post_logout_redirect_uris: [other] } });
+    expect(patched.status).toBe(200);
+    expect(((await patched.json()) as { post_logout_redirect_uris: string[] }).post_logout_redirect_uris).toEqual([
+      other,
+    ]);
+    const cleared = await adminRequest("PATCH", path, { token, body: { post_logout_redirect_uris: [] } });
+    expect(((await cleared.json()) as { post_logout_redirect_uris: string[] }).post_logout_redirect_uris).toEqual([]);
+    const refused = await expectHttpError(
+      await adminRequest("PATCH", path, { token, body: { post_logout_redirect_uris: ["https://x.example/#f"] } }),
+      400,
+      "invalid_body",
+    );
+    expect(refused.error_description).toMatch(/^post_logout_redirect_uris: /);
+    expect((await row())?.post_logout_redirect_uris).toBe("[]");
+  });
+
+  it("migration 0024 turns logout on for clients operators registered before, not for CIMD or org-registered ones", async () => {
+    const ids = ["operator", "cimd", "dcr"].map((kind) => `${kind}-${crypto.randomUUID()}`);
+    const [operatorId, cimdId, dcrId] = ids as [string, string, string];
+    const insert = (id: string, discovery: string | null, reference: string | null) =>
+      env.DB.prepare(
+        `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, client_discovery_id, reference_id)
+         VALUES (?, ?, '["https://rp.example/cb"]', 0, ?, ?)`,
+      ).bind(id, id, discovery, reference);
+    await env.DB.batch([insert(operatorId, null, null), insert(cimdId, "cimd", null), insert(dcrId, null, "org-1")]);
+    const update = migration0024
+      .replace(/^\s*--.*$/gm, "")
+      .trim()
+      .replace(/;$/, "");
+    await env.DB.prepare(`${update} AND id IN (?, ?, ?)`)
+      .bind(...ids)
+      .run();
+    const { results } = await env.DB.prepare(
+      "SELECT id, enable_end_session AS on_ FROM oidc_client WHERE id IN (?, ?, ?) ORDER BY id",
+    )
+      .bind(...ids)
+      .all<{ id: string; on_: number }>();
+    expect(Object.fromEntries(results.map((r) => [r.id, r.on_]))).toEqual({ [operatorId]: 1, [cimdId]: 0, [dcrId]: 0 });
+  });
+
   const refusals: [string, Record<string, unknown>][] = [
     ["a redirect URI with userinfo (GHSA-86j7-9j95-vpqj)", { redirect_uris: ["https://good.example@evil.example/cb"] }],
     ["a redirect URI with a fragment", { redirect_uris: ["https://good.example/cb#x"] }],
@@ -66,6 +129,14 @@ describe("admin API: browser (OpenID Connect) clients", () => {
       { redirect_uris: ["https://good.example/cb"], resources: ["https://x.example"] },
     ],
     ["an unknown field", { redirect_uris: ["https://good.example/cb"], grant_types: ["implicit"] }],
+    [
+      "a post-logout redirect URI with userinfo",
+      { redirect_uris: ["https://good.example/cb"], post_logout_redirect_uris: ["https://good.example@evil.example/"] },
+    ],
+    [
+      "plain http post-logout redirect off loopback",
+      { redirect_uris: ["https://good.example/cb"], post_logout_redirect_uris: ["http://good.example/bye"] },
+    ],
   ];
   for (const [what, body] of refusals) {
     it(`refuses ${what} with 400 invalid_body`, async () => {

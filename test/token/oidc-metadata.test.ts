@@ -18,6 +18,7 @@ describe("one issuer: the browser OpenID provider in the token Worker's metadata
         issuer: env.ISSUER,
         authorization_endpoint: `${env.ISSUER}${OIDC_ENDPOINT.authorize}`,
         userinfo_endpoint: `${env.ISSUER}${OIDC_ENDPOINT.userinfo}`,
+        end_session_endpoint: `${env.ISSUER}${OIDC_ENDPOINT.endSession}`,
         // One token endpoint and one JWKS for every grant and every token.
         token_endpoint: `${env.ISSUER}${ENDPOINT.token}`,
         jwks_uri: `${env.ISSUER}${ENDPOINT.jwks}`,
@@ -44,6 +45,6 @@ describe("one issuer: the browser OpenID provider in the token Worker's metadata
       id_token_signing_alg_values_supported: ["ES256"],
       subject_types_supported: ["public"],
     });
-    expect(doc.claims_supported).toEqual(expect.arrayContaining(["sub", "iss", "nonce", "email"]));
+    expect(doc.claims_supported).toEqual(expect.arrayContaining(["sub", "iss", "nonce", "email", "sid"]));
   });
 });

@@ -24,6 +24,11 @@ type AdminContext = Context<AdminEnv>;
 const update = z.object({
   client_name: z.string().max(100).optional(),
   redirect_uris: z.array(z.string().url()).min(1).max(10).optional().describe("replaces the list; as at create"),
+  post_logout_redirect_uris: z
+    .array(z.string().url())
+    .max(10)
+    .optional()
+    .describe("replaces the list; [] leaves logout without a return"),
   scope: z
     .union([z.array(z.string()), z.string()])
     .optional()
@@ -37,19 +42,26 @@ const update = z.object({
 
 /** Reads a PATCH body: each field checked as create checks it (admin/oidc-clients.ts), absent fields unchanged. */
 function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedirectUri: (v: string) => boolean) {
-  onlyFields(body, ["client_name", "redirect_uris", "scope", "resources", "disabled"]);
+  onlyFields(body, ["client_name", "redirect_uris", "post_logout_redirect_uris", "scope", "resources", "disabled"]);
   if (Object.keys(body).length === 0) throw new HttpError("invalid_body", "nothing to change");
   const required = <T>(field: string, value: T[] | null | undefined): T[] | undefined => {
     if (value === null || value?.length === 0)
       throw new HttpError("invalid_body", `${field}: at least one is required`);
     return value;
   };
+  const afterLogout = optionalList(body, "post_logout_redirect_uris", {
+    maxItems: 10,
+    itemMax: 2048,
+    check: isRedirectUri,
+  });
   const changes: BrowserClientChanges = {
     name: optionalString(body, "client_name", { max: 100 }),
     redirectUris: required(
       "redirect_uris",
       optionalList(body, "redirect_uris", { maxItems: 10, itemMax: 2048, check: isRedirectUri }),
     ),
+    // May be emptied ([] or null): a client need not send anyone anywhere after logout.
+    postLogoutRedirectUris: afterLogout === null ? [] : afterLogout,
     scopes: required(
       "scope",
       optionalList(body, "scope", { allowed: BROWSER_CLIENT_SCOPES, maxItems: 16, itemMax: 64 }),
@@ -77,7 +89,8 @@ async function requireBrowserClient(c: AdminContext) {
  * One browser client of the OpenID provider, for platform operators:
  *
  * - GET    /oidc-clients/{id}               → the client
- * - PATCH  /oidc-clients/{id}               `{ client_name?, redirect_uris?, scope?, resources?, disabled? }` → the client
+ * - PATCH  /oidc-clients/{id}               `{ client_name?, redirect_uris?, post_logout_redirect_uris?, scope?,
+ *                                              resources?, disabled? }` → the client
  * - POST   /oidc-clients/{id}/rotate-secret → the client with a new `client_secret` (once); confidential clients only
  * - DELETE /oidc-clients/{id}               → `{ client_id, deleted: true }`
  *

@@ -22,6 +22,7 @@ const view = z.object({
   client_id: z.string(),
   client_name: z.string(),
   redirect_uris: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()),
   token_endpoint_auth_method: z.enum(["client_secret_basic", "none"]),
   scope: z.string(),
   resources: z.array(z.string()),
@@ -33,6 +34,11 @@ const schemas = {
   create: z.object({
     client_name: z.string().max(100),
     redirect_uris: z.array(z.string().url()).min(1).max(10),
+    post_logout_redirect_uris: z
+      .array(z.string().url())
+      .max(10)
+      .optional()
+      .describe("where RP-initiated logout may return the browser (exact match); default none"),
     type: z.enum(["confidential", "public"]).optional().describe("default confidential"),
     scope: z
       .union([z.array(z.string()), z.string()])
@@ -53,7 +59,8 @@ const schemas = {
  * dynamic registration are closed (GHSA-9h47-pqcx-hjr4), so this is the one
  * way a relying party is registered.
  *
- * - POST /oidc-clients `{ client_name, redirect_uris, type?, scope?, resources? }` → 201 the client, `client_secret` once
+ * - POST /oidc-clients `{ client_name, redirect_uris, post_logout_redirect_uris?, type?, scope?, resources? }`
+ *   → 201 the client, `client_secret` once
  * - GET  /oidc-clients → `{ oidc_clients: [...] }`
  * - one client: read, change, disable, rotate its secret, delete (admin/oidc-client-item.ts)
  */
@@ -71,11 +78,13 @@ export function oidcClientRoutes(admin: AdminApp): void {
     async (c) => {
       const config = tokenConfig(c.env);
       const body = await readJsonObject(c);
-      onlyFields(body, ["client_name", "redirect_uris", "type", "scope", "resources"]);
+      onlyFields(body, ["client_name", "redirect_uris", "post_logout_redirect_uris", "type", "scope", "resources"]);
       const name = requiredString(body, "client_name", { max: 100 });
       const redirectUris =
         optionalList(body, "redirect_uris", { maxItems: 10, itemMax: 2048, check: isRedirectUri }) ?? [];
       if (redirectUris.length === 0) throw new HttpError("invalid_body", "redirect_uris: at least one is required");
+      const postLogoutRedirectUris =
+        optionalList(body, "post_logout_redirect_uris", { maxItems: 10, itemMax: 2048, check: isRedirectUri }) ?? [];
       const type = oneOf(body, "type", ["confidential", "public"] as const, "confidential");
       const scopes = optionalList(body, "scope", { allowed: BROWSER_CLIENT_SCOPES, maxItems: 16, itemMax: 64 }) ?? [
         ...DEFAULT_SCOPES,
@@ -90,6 +99,7 @@ export function oidcClientRoutes(admin: AdminApp): void {
         const { client, clientSecret } = await registerBrowserClient(c.env.DB, {
           name,
           redirectUris,
+          postLogoutRedirectUris,
           type,
           scopes,
           resources,

@@ -25,6 +25,7 @@ import {
 export interface BrowserClientChanges {
   name?: string;
   redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
   scopes?: string[];
   resources?: string[];
   disabled?: boolean;
@@ -79,6 +80,9 @@ export async function updateBrowserClient(db: D1Database, clientId: string, chan
         updatedAt: now,
         ...(changes.name !== undefined ? { name: changes.name } : {}),
         ...(changes.redirectUris !== undefined ? { redirectUris: changes.redirectUris } : {}),
+        ...(changes.postLogoutRedirectUris !== undefined
+          ? { postLogoutRedirectUris: changes.postLogoutRedirectUris }
+          : {}),
         ...(changes.scopes !== undefined ? { scopes: changes.scopes } : {}),
         ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}),
       })

@@ -10,6 +10,8 @@ export function browserProviderMetadata(issuer: string) {
   return {
     authorization_endpoint: `${issuer}${OIDC_ENDPOINT.authorize}`,
     userinfo_endpoint: `${issuer}${OIDC_ENDPOINT.userinfo}`,
+    // OIDC RP-Initiated Logout 1.0 §2.1: every operator-registered client may use it.
+    end_session_endpoint: `${issuer}${OIDC_ENDPOINT.endSession}`,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
     grant_types: [...BROWSER_GRANT_TYPES],
@@ -34,6 +36,8 @@ export const ID_TOKEN_CLAIMS_SUPPORTED = [
   "auth_time",
   "nonce",
   "at_hash",
+  // OIDC Front-/Back-Channel and RP-Initiated Logout: the session an ID token was issued in.
+  "sid",
   "name",
   "email",
   "email_verified",
