@@ -79,3 +79,17 @@ it("gives the page's scripts no raw session token to read", async () => {
   // The session cookie is HttpOnly.
   expect(seen.cookie).not.toContain("session_token");
 });
+
+it("an application's sign-out request without an ID token asks in our look, then signs her out", async () => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await page.goto(`${system.origin}/api/auth/oauth2/end-session`);
+  await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Sign out?");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect.poll(() => page.getByTestId("signed-out").isVisible(), { timeout: 10_000 }).toBe(true);
+  await page.goto(`${system.origin}/app`);
+  await page.waitForURL(`${system.origin}/sign-in`);
+  expect(violations).toEqual([]);
+});

@@ -12,6 +12,7 @@ import { capRequestBody } from "./http/capped-body.ts";
 import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
+import { logoutPagesInOurLook } from "./oidc/logout-pages.tsx";
 import { rememberAuthorization } from "./oidc/resume-authorization.ts";
 import { userinfoRefusals } from "./oidc/userinfo-refusals.ts";
 import { refuseRevokedUserinfoToken } from "./oidc/userinfo-revocation.ts";
@@ -74,6 +75,10 @@ app.post(OIDC_ENDPOINT.introspection, closedTokenPath);
 app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
 // Userinfo refuses a token its org's Durable Object revoked before Better Auth reads it (oidc/userinfo-revocation.ts).
 app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
+// RP-initiated logout's confirmation, signed-out and error pages in the pages' look (oidc/logout-pages.tsx).
+for (const path of [OIDC_ENDPOINT.endSession, OIDC_ENDPOINT.endSessionConfirm]) {
+  app.use(path, pageSecurityHeaders, logoutPagesInOurLook);
+}
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 // Better Auth's own userinfo refusals carry our RFC 6750 challenge; its JWKS failure is a 503 (oidc/userinfo-refusals.ts).
 app.use(OIDC_ENDPOINT.userinfo, userinfoRefusals);

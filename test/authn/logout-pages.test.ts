@@ -1,0 +1,71 @@
+// RP-initiated logout's pages in the pages' look (workers/authn/src/oidc/logout-pages.tsx):
+// Better Auth's confirmation, signed-out and error pages re-rendered under
+// our security headers, with its status and every cookie it set kept; its
+// JSON answers to a non-navigation pass unchanged.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { cookieName, SESSION_COOKIE } from "../../shared/contracts/cookies.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { cookiesFrom, form, get, ORIGIN, signUp } from "./helpers.ts";
+
+const NAVIGATE = { Accept: "text/html", "Sec-Fetch-Mode": "navigate" };
+
+function expectOurPage(response: Response): void {
+  expect(response.headers.get("Content-Type")).toMatch(/^text\/html/);
+  expect(response.headers.get("Content-Security-Policy")).toMatch(/style-src 'nonce-[A-Za-z0-9+/=]+'/);
+  expect(response.headers.get("X-Frame-Options")).toBe("DENY");
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+}
+
+describe("RP-initiated logout pages", () => {
+  it("asks a signed-in person to confirm in our look, then shows them signed out; Better Auth's cookies kept", async () => {
+    const person = await signUp("Logout Pages");
+    const asked = await get(OIDC_ENDPOINT.endSession, { ...NAVIGATE, Cookie: person.cookie });
+    expect(asked.status).toBe(200);
+    expectOurPage(asked);
+    const page = await asked.text();
+    expect(page).toContain("<h1>Sign out?</h1>");
+    expect(page).toContain(`action="${ORIGIN}${OIDC_ENDPOINT.endSessionConfirm}"`);
+    expect(page).not.toContain("data-oidc-logout");
+    // Better Auth's signed confirmation state, which its confirmation reads (beside its session cookie's refresh).
+    const state = asked.headers
+      .getSetCookie()
+      .find((line) => line.startsWith(`${cookieName(env.ISSUER, SESSION_COOKIE)}.oauth_logout_confirmation=`));
+    expect(state).toMatch(/HttpOnly/);
+
+    const confirmed = await form(
+      OIDC_ENDPOINT.endSessionConfirm,
+      { action: "confirm" },
+      { ...NAVIGATE, Origin: ORIGIN, Cookie: `${person.cookie}; ${cookiesFrom(asked)}` },
+    );
+    expect(confirmed.status).toBe(200);
+    expectOurPage(confirmed);
+    const done = await confirmed.text();
+    expect(done).toContain("<h1>Signed out</h1>");
+    expect(done).toContain('data-testid="signed-out"');
+    const sessionCookie = confirmed.headers
+      .getSetCookie()
+      .find((line) => line.startsWith(`${cookieName(env.ISSUER, SESSION_COOKIE)}=`));
+    expect(sessionCookie).toMatch(/Max-Age=0/);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM session WHERE id = ?")
+      .bind(person.sessionId)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
+  it("shows Better Auth's refusal as our error page, with its status", async () => {
+    const refused = await get(`${OIDC_ENDPOINT.endSession}?client_id=oidc_unknown`, NAVIGATE);
+    expect(refused.status).toBe(400);
+    expectOurPage(refused);
+    const page = await refused.text();
+    expect(page).toContain("<h1>Sign-out could not continue</h1>");
+    expect(page).toContain("The logout client does not exist");
+  });
+
+  it("leaves a non-navigation's JSON answer as Better Auth gave it", async () => {
+    const refused = await get(`${OIDC_ENDPOINT.endSession}?client_id=oidc_unknown`, { Accept: "application/json" });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(await refused.json()).toMatchObject({ error: "invalid_client" });
+  });
+});
