@@ -1,5 +1,6 @@
 // The newcomer's path in a real browser, on the one origin: sign up, see the
 // protected documents through the gateway, sign out, sign back in.
+import { resolve } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { launchChromium } from "../support/chromium.ts";
@@ -18,6 +19,13 @@ afterAll(async () => {
   await browser?.close();
   await system?.close();
 });
+
+/** A screenshot for a person to look at (test/artifacts/, git-ignored). */
+function snap(name: string): Promise<unknown> {
+  return page
+    .screenshot({ path: resolve(import.meta.dirname, `../artifacts/${name}.png`), fullPage: true })
+    .catch(() => undefined);
+}
 
 const email = `grace-${crypto.randomUUID().slice(0, 8)}@example.com`;
 const password = "a long enough passphrase";
@@ -40,7 +48,7 @@ it("signs up, reads the documents the policy allows, signs out and back in", asy
   // She owns her new organization: public, internal and confidential, never restricted.
   expect((await loadDocuments()).sort()).toEqual(["confidential", "internal", "public"]);
   await expect.poll(() => page.getByTestId("status").textContent()).toContain("3 document(s)");
-  await page.screenshot({ path: "test/browser/.artifacts/app.png" }).catch(() => undefined);
+  await snap("app");
 
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(`${system.origin}/sign-in`);
@@ -87,8 +95,10 @@ it("an application's sign-out request without an ID token asks in our look, then
   });
   await page.goto(`${system.origin}/api/auth/oauth2/end-session`);
   await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Sign out?");
+  await snap("end-session-confirm");
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect.poll(() => page.getByTestId("signed-out").isVisible(), { timeout: 10_000 }).toBe(true);
+  await snap("end-session-signed-out");
   await page.goto(`${system.origin}/app`);
   await page.waitForURL(`${system.origin}/sign-in`);
   expect(violations).toEqual([]);
