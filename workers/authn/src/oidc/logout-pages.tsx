@@ -66,11 +66,13 @@ export const logoutPagesInOurLook: MiddlewareHandler<AuthnApp> = async (c, next)
   const page = await readLogoutPage(answered.clone());
   if (!page) return;
   const ours = await c.html(<LogoutPageView page={page} nonce={c.var.nonce} />);
-  const rewritten = new Response(ours.body, { status: answered.status, headers: ours.headers });
-  for (const cookie of answered.headers.getSetCookie()) rewritten.headers.append("Set-Cookie", cookie);
+  // Only the page's body and type from `ours`: Hono starts its headers from c.res, Better Auth's
+  // answer, so they hold its cookies already, and appending them again set each one twice.
+  const headers = new Headers({ "Content-Type": ours.headers.get("Content-Type") ?? "text/html; charset=UTF-8" });
+  for (const cookie of answered.headers.getSetCookie()) headers.append("Set-Cookie", cookie);
   // Hono's `c.res =` merges the old response's headers (Better Auth's bare CSP) into the new one: drop it first.
   c.res = undefined;
-  c.res = rewritten;
+  c.res = new Response(ours.body, { status: answered.status, headers });
 };
 
 function LogoutPageView(props: { page: LogoutPage; nonce: string }) {
