@@ -132,8 +132,9 @@ export async function registerBrowserClient(
       scopes: input.scopes,
       redirectUris: input.redirectUris,
       // RP-initiated logout (OIDC RP-Initiated Logout 1.0) for every client an operator registers,
-      // as Keycloak and Okta offer it: Better Auth ends a session without asking only for an
-      // id_token_hint naming this browser's session (its `sid`, which the ID token then carries).
+      // as Keycloak and Okta offer it: Better Auth ends a session without asking for an
+      // id_token_hint naming it (its `sid`, which the ID token then carries), from this browser or
+      // from one with no session cookie at all, so the ID token is a sign-out right (docs/authn.md).
       enableEndSession: true,
       postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
       tokenEndpointAuthMethod: method,

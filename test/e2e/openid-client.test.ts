@@ -174,6 +174,32 @@ describe("openid-client 6 against the browser OpenID provider", () => {
     expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(303);
   });
 
+  it("RP-initiated logout: the ID token alone, sent without the browser's cookie, ends its session without asking", async () => {
+    // What the RP's server (or anyone else holding the ID token) can do: Better Auth asks only a
+    // browser whose own session is another one; with no session cookie it ends the hinted session.
+    const { browser } = await signedUpPerson();
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: "openid",
+      code_challenge: await client.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: "S256",
+      state,
+    });
+    const tokens = await client.authorizationCodeGrant(config, await authorizeInBrowser(browser, url), {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+    });
+    expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(200);
+    const endSession = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token ?? "" });
+    const ended = await system.fetch(`${endSession.pathname}${endSession.search}`, {
+      headers: { Accept: "application/json" },
+    });
+    expect(ended.status).toBe(200);
+    expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(303);
+  });
+
   it("authorization code + PKCE + consent → ID token, at+jwt access token that the gateway accepts, userinfo, refresh rotation", async () => {
     const { browser, email } = await signedUpPerson();
     const verifier = client.randomPKCECodeVerifier();
