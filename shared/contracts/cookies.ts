@@ -38,7 +38,9 @@ export const OWN_COOKIE = {
 /**
  * Better Auth's core cookies come from its config (`getCookies` of
  * better-auth/cookies); these are its plugins' names, fixed in their code,
- * written down here for the code and docs that name them.
+ * written down here for the code and docs that name them. An upgrade that
+ * renames one fails test/authn/plugin-cookie-names.test.ts, which reads
+ * each from a real flow's Set-Cookie.
  */
 export const BETTER_AUTH_PLUGIN_COOKIE = {
   /** twoFactor plugin: the pending second-factor challenge of a password sign-in. */
