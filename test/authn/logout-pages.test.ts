@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { cookieName, SESSION_COOKIE } from "../../shared/contracts/cookies.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { cookiesFrom, form, get, ORIGIN, signUp } from "./helpers.ts";
+import { oidc } from "./oidc-helpers.ts";
 
 const NAVIGATE = { Accept: "text/html", "Sec-Fetch-Mode": "navigate" };
 
@@ -60,6 +61,27 @@ describe("RP-initiated logout pages", () => {
       .bind(person.sessionId)
       .first<{ n: number }>();
     expect(left?.n).toBe(0);
+  });
+
+  it("the confirmation's form-action allows the registered post-logout redirect's origin, and no unregistered one", async () => {
+    const back = "https://rp.example.test/signed-out";
+    const { clientId } = await oidc.browserClient({ postLogoutRedirectUris: [back] });
+    const person = await signUp("Logout Return");
+    const ask = (uri: string) =>
+      get(
+        `${OIDC_ENDPOINT.endSession}?${new URLSearchParams({ client_id: clientId, post_logout_redirect_uri: uri })}`,
+        { ...NAVIGATE, Cookie: person.cookie },
+      );
+    // The confirmation's POST is redirected there, and CSP form-action governs that redirect (CSP 3 §6.4.1).
+    const registered = await ask(back);
+    expect(registered.status).toBe(200);
+    expect(await registered.text()).toContain("<h1>Sign out?</h1>");
+    expect(registered.headers.get("Content-Security-Policy")).toContain("form-action 'self' https://rp.example.test;");
+    const other = await ask("https://evil.example/landing");
+    expect(other.status).toBe(200);
+    expect(await other.text()).toContain("<h1>Sign out?</h1>");
+    expect(other.headers.get("Content-Security-Policy")).toContain("form-action 'self';");
+    expect(other.headers.get("Content-Security-Policy")).not.toContain("evil.example");
   });
 
   it("shows Better Auth's refusal as our error page, with its status", async () => {

@@ -156,3 +156,39 @@ it("a signed-out person is sent to sign in and, once signed in, comes straight b
   expect(back.searchParams.get("iss")).toBe(system.origin);
   await context.close();
 });
+
+it("an application's sign-out request without an ID token asks, then returns the browser to its registered post-logout URI", async () => {
+  // After the confirmation's POST the browser follows a redirect to the client, which the
+  // page's CSP form-action governs too (CSP 3 §6.4.1), as after the consent page's POST.
+  const signedOut = "http://localhost:4998/signed-out";
+  const client = await operator.json<{ client_id: string }>(
+    ...["oidc-client", "create", "--name", "Wiki", "--redirect-uri", REDIRECT_URI, "--scope", "openid"],
+    ...["--post-logout-redirect-uri", signedOut],
+  );
+  const context = await browser.newContext();
+  const person = await context.newPage();
+  await person.route(`${signedOut}**`, (route) => route.fulfill({ status: 200, body: "signed out at the RP" }));
+  const violations: string[] = [];
+  person.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  await person.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await person.getByLabel("Name").fill("Mary Somerville");
+  await person.getByLabel("Email").fill(`mary-${crypto.randomUUID().slice(0, 8)}@example.com`);
+  await person.getByLabel("Password").fill("a long enough passphrase");
+  await person.getByRole("button", { name: "Create account" }).click();
+  await person.waitForURL(`${system.origin}${ENDPOINT.app}`);
+
+  const endSession = new URL(`${system.origin}${OIDC_ENDPOINT.endSession}`);
+  endSession.searchParams.set("client_id", client.client_id);
+  endSession.searchParams.set("post_logout_redirect_uri", signedOut);
+  endSession.searchParams.set("state", "bye");
+  await person.goto(endSession.href);
+  await expect.poll(() => person.getByRole("heading", { level: 1 }).textContent()).toBe("Sign out?");
+  await person.getByRole("button", { name: "Sign out" }).click();
+  await person.waitForURL(`${signedOut}?state=bye`, { timeout: 10_000 });
+  expect(violations).toEqual([]);
+  await person.goto(`${system.origin}${ENDPOINT.app}`);
+  await person.waitForURL(`${system.origin}${ENDPOINT.signIn}**`);
+  await context.close();
+});

@@ -75,9 +75,10 @@ app.post(OIDC_ENDPOINT.introspection, closedTokenPath);
 app.get(AUTH_ERROR_PAGE, pageSecurityHeaders, showAuthError);
 // Userinfo refuses a token its org's Durable Object revoked before Better Auth reads it (oidc/userinfo-revocation.ts).
 app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
-// RP-initiated logout's confirmation, signed-out and error pages in the pages' look (oidc/logout-pages.tsx).
+// RP-initiated logout's confirmation, signed-out and error pages in the pages' look (oidc/logout-pages.tsx);
+// the confirmation's form-action also allows the registered post-logout redirect's origin, as consent's does.
 for (const path of [OIDC_ENDPOINT.endSession, OIDC_ENDPOINT.endSessionConfirm]) {
-  app.use(path, pageSecurityHeaders, logoutPagesInOurLook);
+  app.use(path, consentPageHeaders, logoutPagesInOurLook);
 }
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 // Better Auth's own userinfo refusals carry our RFC 6750 challenge; its JWKS failure is a 503 (oidc/userinfo-refusals.ts).

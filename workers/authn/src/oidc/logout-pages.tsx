@@ -9,6 +9,36 @@ type LogoutPage =
   | { kind: "logged-out"; note: string }
   | { kind: "error"; description: string };
 
+/** The page's variables, and the origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
+type LogoutApp = { Bindings: AuthnApp["Bindings"]; Variables: AuthnApp["Variables"] & { formActionOrigin?: string } };
+
+/** Better Auth's signed confirmation state, whose name ends so (its LOGOUT_CONFIRMATION_COOKIE_SUFFIX). */
+const CONFIRMATION_COOKIE_SUFFIX = ".oauth_logout_confirmation";
+
+/**
+ * Where the confirmation's POST will be redirected: the post-logout redirect
+ * URI Better Auth put in the confirmation state it just signed, which it
+ * does only for a URI registered for the client, compared exactly (and
+ * checks again at the POST). Read from the cookie it sets on this answer
+ * (`value.signature`, URI-encoded: better-call's signCookieValue), not from
+ * the request, so a URI it refused never widens the page's form-action.
+ */
+function confirmationReturnOrigin(answered: Response): string | undefined {
+  for (const line of answered.headers.getSetCookie()) {
+    const eq = line.indexOf("=");
+    if (eq < 0 || !line.slice(0, eq).endsWith(CONFIRMATION_COOKIE_SUFFIX)) continue;
+    try {
+      const signed = decodeURIComponent(line.slice(eq + 1).split(";")[0] ?? "");
+      const state: unknown = JSON.parse(signed.slice(0, signed.lastIndexOf(".")));
+      const uri = (state as { postLogoutRedirectUri?: unknown } | null)?.postLogoutRedirectUri;
+      return typeof uri === "string" ? new URL(uri).origin : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
 /** Better Auth's success text before its optional note ("Logged out. The requested …"). */
 const LOGGED_OUT = /^Logged out\.\s*/;
 
@@ -59,12 +89,16 @@ async function readLogoutPage(response: Response): Promise<LogoutPage | undefine
  * are what the flow runs on. Its JSON answers and redirects pass unchanged.
  * Its texts are fixed strings of its own, never a request's words.
  */
-export const logoutPagesInOurLook: MiddlewareHandler<AuthnApp> = async (c, next) => {
+export const logoutPagesInOurLook: MiddlewareHandler<LogoutApp> = async (c, next) => {
   await next();
   const answered = c.res;
   if (!answered.headers.get("Content-Type")?.startsWith("text/html")) return;
   const page = await readLogoutPage(answered.clone());
   if (!page) return;
+  // The confirmation's POST is answered with a redirect to the client's registered URI, which
+  // the page's CSP form-action governs too (CSP 3 §6.4.1): that origin is allowed, as on consent.
+  const back = page.kind === "confirm" ? confirmationReturnOrigin(answered) : undefined;
+  if (back) c.set("formActionOrigin", back);
   const ours = await c.html(<LogoutPageView page={page} nonce={c.var.nonce} />);
   // Only the page's body and type from `ours`: Hono starts its headers from c.res, Better Auth's
   // answer, so they hold its cookies already, and appending them again set each one twice.
