@@ -64,6 +64,28 @@ async function authorizeInBrowser(browser: CookieBrowser, url: URL): Promise<URL
   return new URL(answer.headers.get("Location") ?? "");
 }
 
+/** A new person signs in to the client through the browser part; the tokens openid-client redeemed for them. */
+async function signedInTokens(scope: string, resource?: string) {
+  const { browser } = await signedUpPerson();
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    ...(resource ? { resource } : {}),
+  });
+  const tokens = await client.authorizationCodeGrant(
+    config,
+    await authorizeInBrowser(browser, url),
+    { pkceCodeVerifier: verifier, expectedState: state },
+    resource ? { resource } : undefined,
+  );
+  return { browser, tokens };
+}
+
 beforeAll(async () => {
   system = await startSystem();
   operator = await operatorCli(system, "oidc-rp");
@@ -109,23 +131,7 @@ describe("openid-client 6 against the browser OpenID provider", () => {
   });
 
   it("RP-initiated logout: its end-session URL with the ID token ends the session, revokes its tokens, returns to the RP", async () => {
-    const { browser } = await signedUpPerson();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: "openid documents:read",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      resource: `${system.origin}/api`,
-    });
-    const tokens = await client.authorizationCodeGrant(
-      config,
-      await authorizeInBrowser(browser, url),
-      { pkceCodeVerifier: verifier, expectedState: state },
-      { resource: `${system.origin}/api` },
-    );
+    const { browser, tokens } = await signedInTokens("openid documents:read", `${system.origin}/api`);
     // Better Auth puts the session in the ID token (`sid`) for a client that may end it.
     expect(typeof tokens.claims()?.sid).toBe("string");
     const api = () => system.fetch("/api/documents", { headers: { Authorization: `Bearer ${tokens.access_token}` } });
@@ -149,20 +155,7 @@ describe("openid-client 6 against the browser OpenID provider", () => {
   });
 
   it("RP-initiated logout to a URI the client did not register ends the session but sends the browser nowhere", async () => {
-    const { browser } = await signedUpPerson();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: "openid",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-    });
-    const tokens = await client.authorizationCodeGrant(config, await authorizeInBrowser(browser, url), {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-    });
+    const { browser, tokens } = await signedInTokens("openid");
     const logout = await browser.get(
       client.buildEndSessionUrl(config, {
         id_token_hint: tokens.id_token ?? "",
@@ -177,20 +170,7 @@ describe("openid-client 6 against the browser OpenID provider", () => {
   it("RP-initiated logout: the ID token alone, sent without the browser's cookie, ends its session without asking", async () => {
     // What the RP's server (or anyone else holding the ID token) can do: Better Auth asks only a
     // browser whose own session is another one; with no session cookie it ends the hinted session.
-    const { browser } = await signedUpPerson();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: "openid",
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-    });
-    const tokens = await client.authorizationCodeGrant(config, await authorizeInBrowser(browser, url), {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-    });
+    const { browser, tokens } = await signedInTokens("openid");
     expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(200);
     const endSession = client.buildEndSessionUrl(config, { id_token_hint: tokens.id_token ?? "" });
     const ended = await system.fetch(`${endSession.pathname}${endSession.search}`, {
