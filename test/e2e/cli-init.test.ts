@@ -43,7 +43,9 @@ interface LocalInit {
   migrations: { binding: string; applied: string[] }[];
 }
 
-const initLocal = () => runCli(["init", "--local", "--persist-to", state, "--secrets-file", secretsFile, "--json"]);
+// Two wrangler runs that apply every migration: over a minute on a busy CI machine (the test allows 300 s).
+const initLocal = () =>
+  runCli(["init", "--local", "--persist-to", state, "--secrets-file", secretsFile, "--json"], { timeoutMs: 120_000 });
 
 describe("mono-auth init --local", () => {
   it("generates missing secrets, fills in missing .dev.vars keys, migrates both databases; again, changes nothing", async () => {
@@ -80,7 +82,7 @@ describe("mono-auth init --local", () => {
     );
     expect(tables.code, tables.stderr).toBe(0);
     expect(tables.stdout).toMatch(/oauth_client/);
-  }, 180_000);
+  }, 300_000);
 
   it("then the system starts on that state: the token Worker serves its JWKS from the migrated database", async () => {
     const port = await freePort();

@@ -23,7 +23,7 @@ export function runNode(script: string, args: readonly string[], options: RunOpt
     execFile(
       process.execPath,
       [script, ...args],
-      { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, timeout: 60_000 },
+      { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
         done({ code, stdout, stderr });
@@ -35,6 +35,8 @@ export function runNode(script: string, args: readonly string[], options: RunOpt
 export interface RunOptions {
   cwd?: string;
   env?: Record<string, string>;
+  /** Killed after this long (default 60 s); a run that applies every migration takes longer on a busy machine. */
+  timeoutMs?: number;
 }
 
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
