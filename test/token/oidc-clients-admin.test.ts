@@ -93,6 +93,27 @@ describe("admin API: browser (OpenID Connect) clients", () => {
     expect((await row())?.post_logout_redirect_uris).toBe("[]");
   });
 
+  it("refuses post-logout URIs for an org's own (DCR) client, which has RP-initiated logout off: 400 invalid_body", async () => {
+    const clientId = `oidc_dcr-${crypto.randomUUID()}`;
+    await env.DB.prepare(
+      `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, reference_id)
+       VALUES (?, ?, '["https://rp.example/cb"]', 0, 'org-1')`,
+    )
+      .bind(clientId, clientId)
+      .run();
+    const body = await expectHttpError(
+      await adminRequest("PATCH", `/oidc-clients/${clientId}`, {
+        token: await adminToken(),
+        body: { post_logout_redirect_uris: ["https://rp.example/bye"] },
+      }),
+      400,
+      "invalid_body",
+    );
+    expect(body.error_description).toMatch(
+      /^post_logout_redirect_uris: this client was registered by its organization/,
+    );
+  });
+
   it("migration 0024 turns logout on for clients operators registered before, not for CIMD or org-registered ones", async () => {
     const ids = ["operator", "cimd", "dcr"].map((kind) => `${kind}-${crypto.randomUUID()}`);
     const [operatorId, cimdId, dcrId] = ids as [string, string, string];

@@ -126,6 +126,13 @@ export function oidcClientItemRoutes(
     async (c) => {
       const { row } = await requireBrowserClient(c);
       const changes = parseChanges(await readJsonObject(c), tokenConfig(c.env).allowedAudiences, schemas.isRedirectUri);
+      // An org's own (DCR) client has RP-initiated logout off (migration 0024): its list would be kept and never used.
+      if (changes.postLogoutRedirectUris !== undefined && row.enableEndSession !== true) {
+        throw new HttpError(
+          "invalid_body",
+          "post_logout_redirect_uris: this client was registered by its organization, without RP-initiated logout",
+        );
+      }
       auditDetail(c, {
         action: changes.disabled === true ? "oidc_client.disable" : "oidc_client.update",
         fields: Object.keys(changes).filter((k) => changes[k as keyof BrowserClientChanges] !== undefined),
