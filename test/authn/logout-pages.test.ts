@@ -4,9 +4,11 @@
 // JSON answers to a non-navigation pass unchanged.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { cookieName, SESSION_COOKIE } from "../../shared/contracts/cookies.ts";
+import { BETTER_AUTH_PLUGIN_COOKIE, cookieName, SESSION_COOKIE } from "../../shared/contracts/cookies.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
-import { cookiesFrom, form, get, ORIGIN, signUp } from "./helpers.ts";
+import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
+import { call, envWith } from "./email-helpers.ts";
+import { cookiesFrom, form, get, ORIGIN, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
 import { oidc } from "./oidc-helpers.ts";
 
 const NAVIGATE = { Accept: "text/html", "Sec-Fetch-Mode": "navigate" };
@@ -38,7 +40,7 @@ describe("RP-initiated logout pages", () => {
     // Better Auth's signed confirmation state, which its confirmation reads (beside its session cookie's refresh).
     const state = asked.headers
       .getSetCookie()
-      .find((line) => line.startsWith(`${cookieName(env.ISSUER, SESSION_COOKIE)}.oauth_logout_confirmation=`));
+      .find((line) => line.startsWith(`${cookieName(env.ISSUER, BETTER_AUTH_PLUGIN_COOKIE.logoutConfirmation)}=`));
     expect(state).toMatch(/HttpOnly/);
     expectEachCookieOnce(asked);
 
@@ -98,5 +100,57 @@ describe("RP-initiated logout pages", () => {
     expect(refused.status).toBe(400);
     expect(refused.headers.get("Content-Type")).toMatch(/^application\/json/);
     expect(await refused.json()).toMatchObject({ error: "invalid_client" });
+  });
+});
+
+describe("RP-initiated logout on an https issuer (`__Host-` cookies)", () => {
+  const issuer = "https://id.example.com";
+  const https = envWith({ ISSUER: issuer });
+  const stateCookie = cookieName(issuer, BETTER_AUTH_PLUGIN_COOKIE.logoutConfirmation);
+
+  it("keeps the confirmation state at Path=/, as a browser requires of a __Host- cookie, and the confirmation completes", async () => {
+    // RFC 6265bis §4.1.3.2: a browser refuses a `__Host-` cookie with any other Path. Better Auth scopes this
+    // cookie to its confirmation path; better-call's serializer sets `/` for the prefix, which this guards.
+    const email = uniqueEmail();
+    const headers = new Headers({ Origin: issuer });
+    const auth = getAuth(https);
+    await auth.api.signUpEmail({ body: { name: "Https Logout", email, password: PASSWORD }, headers });
+    // A public issuer verifies addresses first: confirmed here as the verification link would.
+    await env.DB.prepare("UPDATE user SET email_verified = 1 WHERE email = ?").bind(email).run();
+    const signedIn = await auth.api.signInEmail({ body: { email, password: PASSWORD }, headers, asResponse: true });
+    const session = cookiesFrom(signedIn);
+    expect(session).toMatch(/^__Host-mono\.session_token=/);
+
+    const asked = await call(
+      https,
+      new Request(`${issuer}${OIDC_ENDPOINT.endSession}`, { headers: { ...NAVIGATE, Cookie: session } }),
+    );
+    expect(asked.status).toBe(200);
+    const kept = asked.headers.getSetCookie().find((line) => line.startsWith(`${stateCookie}=`));
+    const attributes = (kept ?? "").split("; ").slice(1);
+    expect(attributes).toContain("Path=/");
+    expect(attributes).toContain("Secure");
+    expect(attributes).toContain("HttpOnly");
+    expect(attributes.filter((a) => a.startsWith("Path="))).toEqual(["Path=/"]);
+
+    const confirmed = await call(
+      https,
+      new Request(`${issuer}${OIDC_ENDPOINT.endSessionConfirm}`, {
+        method: "POST",
+        headers: {
+          ...NAVIGATE,
+          "Content-Type": "application/x-www-form-urlencoded",
+          Origin: issuer,
+          Cookie: `${session}; ${cookiesFrom(asked)}`,
+        },
+        body: new URLSearchParams({ action: "confirm" }),
+      }),
+    );
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain('data-testid="signed-out"');
+    // Cleared at the same Path it was set at, so the browser drops that very cookie.
+    const cleared = confirmed.headers.getSetCookie().find((line) => line.startsWith(`${stateCookie}=`));
+    expect(cleared).toMatch(/Max-Age=0/);
+    expect(cleared).toMatch(/; Path=\/(;|$)/);
   });
 });

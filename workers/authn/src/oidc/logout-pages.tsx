@@ -1,5 +1,7 @@
 import type { MiddlewareHandler } from "hono";
+import { BETTER_AUTH_PLUGIN_COOKIE, cookieName } from "../../../../shared/contracts/cookies.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { authnConfig } from "../config.ts";
 import { FlowPage } from "../pages/flow-kit.tsx";
 import type { AuthnApp } from "../pages/handlers.tsx";
 
@@ -12,9 +14,6 @@ type LogoutPage =
 /** The page's variables, and the origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
 type LogoutApp = { Bindings: AuthnApp["Bindings"]; Variables: AuthnApp["Variables"] & { formActionOrigin?: string } };
 
-/** Better Auth's signed confirmation state, whose name ends so (its LOGOUT_CONFIRMATION_COOKIE_SUFFIX). */
-const CONFIRMATION_COOKIE_SUFFIX = ".oauth_logout_confirmation";
-
 /**
  * Where the confirmation's POST will be redirected: the post-logout redirect
  * URI Better Auth put in the confirmation state it just signed, which it
@@ -23,10 +22,10 @@ const CONFIRMATION_COOKIE_SUFFIX = ".oauth_logout_confirmation";
  * (`value.signature`, URI-encoded: better-call's signCookieValue), not from
  * the request, so a URI it refused never widens the page's form-action.
  */
-function confirmationReturnOrigin(answered: Response): string | undefined {
+function confirmationReturnOrigin(answered: Response, stateCookie: string): string | undefined {
   for (const line of answered.headers.getSetCookie()) {
     const eq = line.indexOf("=");
-    if (eq < 0 || !line.slice(0, eq).endsWith(CONFIRMATION_COOKIE_SUFFIX)) continue;
+    if (eq < 0 || line.slice(0, eq) !== stateCookie) continue;
     try {
       const signed = decodeURIComponent(line.slice(eq + 1).split(";")[0] ?? "");
       const state: unknown = JSON.parse(signed.slice(0, signed.lastIndexOf(".")));
@@ -97,7 +96,8 @@ export const logoutPagesInOurLook: MiddlewareHandler<LogoutApp> = async (c, next
   if (!page) return;
   // The confirmation's POST is answered with a redirect to the client's registered URI, which
   // the page's CSP form-action governs too (CSP 3 §6.4.1): that origin is allowed, as on consent.
-  const back = page.kind === "confirm" ? confirmationReturnOrigin(answered) : undefined;
+  const stateCookie = cookieName(authnConfig(c.env).issuer, BETTER_AUTH_PLUGIN_COOKIE.logoutConfirmation);
+  const back = page.kind === "confirm" ? confirmationReturnOrigin(answered, stateCookie) : undefined;
   if (back) c.set("formActionOrigin", back);
   const ours = await c.html(<LogoutPageView page={page} nonce={c.var.nonce} />);
   // Only the page's body and type from `ours`: Hono starts its headers from c.res, Better Auth's
