@@ -13,7 +13,11 @@ import { ConsentPage, ConsentProblem } from "../pages/consent.tsx";
 import { pageSecurityHeaders } from "../security/page-headers.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
 
-type ConsentApp = { Bindings: AuthnApp["Bindings"]; Variables: AuthnApp["Variables"] & { formActionOrigin?: string } };
+/** A page's variables, and the one origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
+export type ConsentApp = {
+  Bindings: AuthnApp["Bindings"];
+  Variables: AuthnApp["Variables"] & { formActionOrigin?: string };
+};
 type ConsentContext = Context<ConsentApp>;
 
 /**

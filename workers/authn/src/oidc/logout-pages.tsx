@@ -3,16 +3,13 @@ import { BETTER_AUTH_PLUGIN_COOKIE, cookieName } from "../../../../shared/contra
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { authnConfig } from "../config.ts";
 import { FlowPage } from "../pages/flow-kit.tsx";
-import type { AuthnApp } from "../pages/handlers.tsx";
+import type { ConsentApp } from "./consent.tsx";
 
 /** What Better Auth's RP-initiated logout page said, read from the markers it puts in its HTML. */
 type LogoutPage =
   | { kind: "confirm"; action: string }
   | { kind: "logged-out"; note: string }
   | { kind: "error"; description: string };
-
-/** The page's variables, and the origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
-type LogoutApp = { Bindings: AuthnApp["Bindings"]; Variables: AuthnApp["Variables"] & { formActionOrigin?: string } };
 
 /**
  * Where the confirmation's POST will be redirected: the post-logout redirect
@@ -88,7 +85,7 @@ async function readLogoutPage(response: Response): Promise<LogoutPage | undefine
  * are what the flow runs on. Its JSON answers and redirects pass unchanged.
  * Its texts are fixed strings of its own, never a request's words.
  */
-export const logoutPagesInOurLook: MiddlewareHandler<LogoutApp> = async (c, next) => {
+export const logoutPagesInOurLook: MiddlewareHandler<ConsentApp> = async (c, next) => {
   await next();
   const answered = c.res;
   if (!answered.headers.get("Content-Type")?.startsWith("text/html")) return;
