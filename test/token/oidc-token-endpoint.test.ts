@@ -185,4 +185,53 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
     expect(await error(response)).toMatchObject({ status: 401, error: "invalid_client" });
     expect((await refresh(tokens.refresh_token ?? "", client)).status).toBe(200);
   });
+  /** A revocation request as a client sends it, with any hint or none. */
+  function revokeWith(fields: Record<string, string>, client: { clientId: string; clientSecret: string }) {
+    return exports.default.fetch(
+      new Request(`${ISSUER}${ENDPOINT.revocation}`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+        },
+        body: new URLSearchParams(fields),
+      }),
+    );
+  }
+
+  it("answers 200 for a token it does not know or revoked already (RFC 7009 §2.2), with any hint", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const foreignJwt = `${btoa('{"alg":"none"}').replaceAll("=", "")}.${btoa('{"sub":"x"}').replaceAll("=", "")}.c2ln`;
+    for (const token of ["not-a-token-we-issued", foreignJwt]) {
+      for (const hint of [undefined, "refresh_token", "access_token", "something_else"]) {
+        const response = await revokeWith({ token, ...(hint ? { token_type_hint: hint } : {}) }, client);
+        expect({ token, hint, status: response.status }).toEqual({ token, hint, status: 200 });
+      }
+    }
+    // Revoked once, then again: the second finds nothing live, which is still 200.
+    expect((await revoke(tokens.refresh_token ?? "", client)).status).toBe(200);
+    expect((await revoke(tokens.refresh_token ?? "", client)).status).toBe(200);
+  });
+
+  it("its own JWT access token is 400 unsupported_token_type (not revoked by jti), never a 500", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    for (const hint of [undefined, "access_token"]) {
+      const response = await revokeWith(
+        { token: tokens.access_token, ...(hint ? { token_type_hint: hint } : {}) },
+        client,
+      );
+      expect(await error(response)).toMatchObject({ status: 400, error: "unsupported_token_type" });
+    }
+    // Nothing was revoked on the way: the refresh token still works.
+    expect((await refresh(tokens.refresh_token ?? "", client)).status).toBe(200);
+  });
+
+  it("authenticates the client before it says anything about the token: 401, 400 without a token", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const wrong = { ...client, clientSecret: "mas_wrong" };
+    for (const token of ["not-a-token-we-issued", tokens.access_token]) {
+      expect(await error(await revokeWith({ token }, wrong))).toMatchObject({ status: 401, error: "invalid_client" });
+    }
+    expect(await error(await revokeWith({}, client))).toMatchObject({ status: 400, error: "invalid_request" });
+  });
 });

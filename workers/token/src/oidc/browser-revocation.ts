@@ -1,5 +1,8 @@
-import { NO_STORE_HEADERS } from "../../../../shared/errors/oauth.ts";
+import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
+import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { tokenConfig } from "../config.ts";
 import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
+import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
@@ -22,27 +25,74 @@ function namedClient(params: ReadonlyMap<string, string>, headers: Headers): str
 }
 
 /**
+ * What Better Auth's revocation answers, once it has authenticated the
+ * client, for a token it holds no live row of: unknown, already revoked, or
+ * not a token of its kind. RFC 7009 §2.2 answers all of them 200 ("invalid
+ * tokens do not cause an error response"); Better Auth means to as well
+ * (its `revokeEndpoint` returns nothing for a BAD_REQUEST), but tests the
+ * error's `name`, which is never that, so they reach us as `400
+ * invalid_request`. Its refusals before the client is authenticated (no
+ * `token`, a malformed Authorization header) say something else and stay
+ * refusals.
+ */
+const NOTHING_TO_REVOKE: ReadonlySet<string> = new Set([
+  "token not found",
+  "refresh token not found",
+  "refresh token revoked",
+  "Invalid access token",
+  "opaque access token not found",
+  "invalid JWT signature",
+]);
+
+function nothingToRevoke(answer: { status: number; body: string }): boolean {
+  if (answer.status !== 400) return false;
+  try {
+    const body = JSON.parse(answer.body) as { error?: unknown; error_description?: unknown };
+    return (
+      (body.error === "invalid_request" || body.error === "invalid_token") &&
+      typeof body.error_description === "string" &&
+      NOTHING_TO_REVOKE.has(body.error_description)
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
  * ENDPOINT.revocation (RFC 7009) for a browser client (`oidc_…`, or an MCP
  * client named by its metadata document's https URL): its
  * refresh tokens live in the authn Worker, so the request goes there over
  * the OIDC_GRANTS entrypoint, which authenticates the client and revokes
- * (§2.2: 200 also for a token that is unknown or already gone). Undefined for
- * any other client: the token Worker's own revocation handles it. A refusal
- * is thrown as its OAuthError for the endpoint to answer.
+ * (§2.2: 200 also for a token that is unknown or already gone, NOTHING_TO_REVOKE).
+ * A JWT is never one of its refresh tokens or opaque access tokens, so it
+ * is looked up as a refresh token only (`token_type_hint` is the server's
+ * to ignore, §2.1): Better Auth would otherwise verify it against the
+ * issuer's JWKS over the network, and a failed fetch was a 500 for the
+ * client's revocation. Once the client is authenticated, a JWT we signed
+ * and that still verifies is `unsupported_token_type` (§2.2.1: browser JWT
+ * access tokens are not revoked by `jti`, docs/authn.md), any other 200.
+ * Undefined for any other client: the token Worker's own revocation handles
+ * it. A refusal is thrown as its OAuthError for the endpoint to answer.
  */
-export async function browserRevocation(
-  env: Pick<TokenEnv, "OIDC_GRANTS">,
-  request: Request,
-): Promise<Response | undefined> {
+export async function browserRevocation(env: TokenEnv, request: Request): Promise<Response | undefined> {
   const params = await readTokenRequestForm(request.clone(), MANAGEMENT_ENDPOINT_FORM);
   const clientId = namedClient(params, request.headers);
   if (!clientId || !isBrowserClientId(clientId)) return undefined;
+  const token = params.get("token");
+  const jwt = token !== undefined && COMPACT_JWS.test(token);
+  const form = new URLSearchParams([...params]);
+  if (jwt) form.set("token_type_hint", "refresh_token");
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   const answer = await oidcGrants(env).revoke({
-    form: new URLSearchParams([...params]).toString(),
+    form: form.toString(),
     authorization: optional("Authorization"),
     clientAddress: optional("cf-connecting-ip"),
   });
-  if (answer.status === 200) return new Response(null, { status: 200, headers: NO_STORE_HEADERS });
-  throw restatedError(answer.body);
+  const revoked = new Response(null, { status: 200, headers: NO_STORE_HEADERS });
+  if (answer.status === 200) return revoked;
+  if (!nothingToRevoke(answer)) throw restatedError(answer.body);
+  if (jwt && (await readPresentedToken(token, { env, config: tokenConfig(env) })).kind !== "unknown") {
+    throw new OAuthError("unsupported_token_type", "a browser client's JWT access tokens are not revoked by jti");
+  }
+  return revoked;
 }
