@@ -59,6 +59,15 @@ describe("MCP route: discovery", () => {
     );
   });
 
+  it("401 naming the metadata for a Basic credential too: another scheme is no credential here (RFC 6750 §3.1)", async () => {
+    const response = await post(rpc("tools/list"), undefined, { Authorization: "Basic dXNlcjpwYXNz" });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("WWW-Authenticate")).toBe(
+      `Bearer realm="mono-auth", scope="documents:read", resource_metadata="${METADATA_URL}"`,
+    );
+    expect(await response.json()).toEqual({ error: "unauthorized", error_description: "bearer token required" });
+  });
+
   it("serves RFC 9728 metadata at the path-suffixed URL, for the route's resource", async () => {
     const response = await gatewayFetch(METADATA_URL);
     expect(response.status).toBe(200);

@@ -106,8 +106,35 @@ describe("gateway: denials", () => {
     expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="mono-auth"');
   });
 
+  it("401 with a bare Bearer challenge for another scheme's credentials (RFC 6750 §3.1), audited", async () => {
+    for (const value of ["Basic dXNlcjpwYXNz", "basic", "Negotiate YIIB", 'Digest username="a", realm="b"']) {
+      const response = await get({ Authorization: value });
+      expect(response.status).toBe(401);
+      expect(response.headers.get("WWW-Authenticate")).toBe('Bearer realm="mono-auth"');
+      expect(await response.json()).toEqual({ error: "unauthorized", error_description: "bearer token required" });
+    }
+    await expect
+      .poll(async () => {
+        const row = await env.AUDIT_DB.prepare(
+          "SELECT outcome, detail FROM audit_event WHERE kind = 'gateway.decision' AND detail LIKE ?",
+        )
+          .bind('%"error":"unsupported_scheme"%')
+          .first<{ outcome: string; detail: string }>();
+        return row?.outcome;
+      })
+      .toBe("deny");
+  });
+
   it("400 invalid_request for a malformed or oversized Authorization header", async () => {
-    for (const value of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer a b", `Bearer ${"a".repeat(5000)}`]) {
+    const token = await sign(claims());
+    for (const value of [
+      "Bearer",
+      "Bearer a b",
+      `Bearer ${"a".repeat(5000)}`,
+      // Ours beside another scheme's, and a token without its scheme: malformed, not another scheme.
+      `Basic dXNlcjpwYXNz, Bearer ${token}`,
+      token,
+    ]) {
       const response = await get({ Authorization: value });
       expect(response.status).toBe(400);
       expect(response.headers.get("WWW-Authenticate")).toContain('error="invalid_request"');

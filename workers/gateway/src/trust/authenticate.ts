@@ -59,6 +59,7 @@ export async function authenticate(
 ): Promise<Authentication> {
   const extracted = extractBearerToken(request.headers, url);
   if (extracted.kind === "absent") return { ok: false, challenge: {}, code: "no_token" };
+  if (extracted.kind === "other-scheme") return { ok: false, challenge: {}, code: "unsupported_scheme" };
   if (extracted.kind === "malformed") {
     return {
       ok: false,

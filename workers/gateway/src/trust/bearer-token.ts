@@ -25,9 +25,22 @@ export type TokenScheme = "Bearer" | "DPoP";
 export type BearerExtraction =
   | { kind: "token"; token: string; scheme: TokenScheme }
   | { kind: "absent" }
+  /**
+   * RFC 6750 §3.1: credentials of a scheme this resource does not take
+   * (`Basic`, `Negotiate`, …) are answered as no credentials are, a bare
+   * challenge with no error code, so a client learns which scheme to use
+   * (an MCP client starts discovery from that 401).
+   */
+  | { kind: "other-scheme" }
   | { kind: "malformed"; description: string };
 
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** A credential list item (RFC 9110 §11.6.2) that starts with one of our schemes. */
+const OUR_SCHEME = /(?:^|,)\s*(?:bearer|dpop)(?:\s|,|$)/i;
+
+/** RFC 9110 §11.4 credentials of some scheme (`Basic …`, `Negotiate …`, `AWS4-HMAC-SHA256 …`). */
+const OTHER_SCHEME = /^[A-Za-z][A-Za-z0-9-]*(?: |$)/;
 
 const SCHEMES: ReadonlyMap<string, TokenScheme> = new Map([
   ["bearer", "Bearer"],
@@ -51,6 +64,9 @@ export function extractBearerToken(headers: Headers, url: URL): BearerExtraction
   const match = /^([A-Za-z]+) +(\S+)$/.exec(value.trim());
   const scheme = SCHEMES.get(match?.[1]?.toLowerCase() ?? "");
   if (!match || !scheme) {
+    // A Bearer or DPoP credential anywhere in it (`Bearer`, `Bearer a b`, `Basic x, Bearer y`) is ours,
+    // malformed; so is what names no scheme (a bare JWT: its dots are in no registered scheme's name).
+    if (OTHER_SCHEME.test(value.trim()) && !OUR_SCHEME.test(value)) return { kind: "other-scheme" };
     return { kind: "malformed", description: "expected a single Bearer or DPoP credential" };
   }
   const token = match[2] as string;
