@@ -41,6 +41,11 @@ export type HttpErrorCode =
    * fault, not this Worker, so it is a bad gateway (RFC 9110 §15.6.3), never fetched.
    */
   | "upstream_forbidden"
+  /**
+   * The gateway could not get an answer from a route's upstream (unreachable, the connection lost, a
+   * binding that threw): the upstream failed, not the caller nor the gateway (RFC 9110 §15.6.3).
+   */
+  | "upstream_unreachable"
   | "temporarily_unavailable"
   /** The saved-token vault (workers/token/src/vault/): no API ever gives out a saved token. */
   | "saved_token_not_readable"
@@ -81,6 +86,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   invalid_gateway_assertion: 403,
   upstream_response_refused: 502,
   upstream_forbidden: 502,
+  upstream_unreachable: 502,
   temporarily_unavailable: 503,
   saved_token_not_readable: 403,
   invalid_state: 400,

@@ -57,4 +57,35 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
     }
     expect(fetched).toEqual([]);
   });
+
+  it("502 upstream_unreachable, not 500, when the upstream gives no answer, and the cause stays in the log", async () => {
+    const internet = globalThis.fetch;
+    const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      // What workerd throws when a host cannot be reached; the message names the host.
+      if (new URL(request.url).host === host) throw new TypeError(`Network connection lost to ${host}`);
+      return internet(input, init);
+    });
+    const orgId = `org-${crypto.randomUUID()}`;
+    const name = freshMcpName();
+    await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
+    const token = await signer.sign(memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, org_id: orgId }));
+    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(502);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      error: "upstream_unreachable",
+      error_description: "the service behind this path did not answer; retry later",
+    });
+    expect(text).not.toContain(host);
+  });
 });

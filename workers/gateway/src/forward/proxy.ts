@@ -1,3 +1,5 @@
+import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+
 /**
  * Sends a request on to its upstream with headers the gateway has already
  * sanitised, to the URL the gateway decided on (upstream.ts). The body is the
@@ -10,7 +12,7 @@
  * absolute URLs from it (links, redirects, `resource` identifiers) takes it
  * for the public origin; an https upstream is sent its own host.
  */
-export function proxy(
+export async function proxy(
   upstream: Fetcher,
   target: string,
   request: Request,
@@ -19,10 +21,19 @@ export function proxy(
 ): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   headers.set("Host", new URL(target).host);
-  return upstream.fetch(target, {
-    method: request.method,
-    headers,
-    body: hasBody ? (body ?? request.body) : null,
-    redirect: "manual",
-  });
+  try {
+    return await upstream.fetch(target, {
+      method: request.method,
+      headers,
+      body: hasBody ? (body ?? request.body) : null,
+      redirect: "manual",
+    });
+  } catch (error) {
+    // RFC 9110 §15.6.3: no answer from the upstream (a registered MCP server
+    // down or unresolvable, a binding that threw) is a bad gateway, not the
+    // gateway's own 500: callers and alerts tell the two apart. The cause is
+    // logged, never answered (it may name an internal host).
+    console.error("upstream unreachable", new URL(target).host, String(error));
+    return httpErrorResponse("upstream_unreachable", "the service behind this path did not answer; retry later");
+  }
 }
