@@ -71,6 +71,13 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
     expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
   });
 
+  it("a code whose person was deleted before it was redeemed is invalid_grant (RFC 6749 §5.2), not a 500", async () => {
+    const { person, client, verifier, code } = await freshCode();
+    // As SCIM deprovisioning deletes a person (workers/authn/src/scim/deprovision.ts): the row and what hangs on it.
+    await env.DB.prepare("DELETE FROM user WHERE id = ?").bind(person.userId).run();
+    expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
   it("refuses a redirect_uri other than the authorization request's with invalid_grant (RFC 6749 §4.1.3)", async () => {
     const { client, verifier, code } = await freshCode();
     const response = await redeem(code, verifier, client, { redirect_uri: `${REDIRECT_URI}/` });

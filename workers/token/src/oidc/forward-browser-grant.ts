@@ -62,7 +62,11 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
 /**
  * Better Auth's refusal, in our terms. RFC 7636 §4.6: a `code_verifier` that
  * does not match the challenge is `invalid_grant` (Better Auth says
- * `invalid_request` with a 401); anything we cannot read is our fault.
+ * `invalid_request` with a 401). A code whose person was deleted before it
+ * was redeemed (SCIM deprovisioning, a deleted account) is Better Auth's
+ * `invalid_user`, no RFC 6749 §5.2 code: the grant is no longer valid, so
+ * `invalid_grant`, where it had been our 500. Anything we cannot read is
+ * our fault.
  */
 export function restatedError(text: string): OAuthError {
   let body: { error?: unknown; error_description?: unknown } = {};
@@ -72,7 +76,9 @@ export function restatedError(text: string): OAuthError {
     // Not JSON: our fault, below.
   }
   const description = typeof body.error_description === "string" ? body.error_description : "refused";
-  if (description === "code verification failed") return new OAuthError("invalid_grant", description);
+  if (description === "code verification failed" || body.error === "invalid_user") {
+    return new OAuthError("invalid_grant", description);
+  }
   if (typeof body.error === "string" && KNOWN_CODES.has(body.error)) {
     return new OAuthError(body.error as OAuthErrorCode, description);
   }
