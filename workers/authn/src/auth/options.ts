@@ -1,6 +1,7 @@
 import type { BetterAuthOptions } from "better-auth";
 import { organization } from "better-auth/plugins";
 import { cookiePrefix } from "../../../../shared/contracts/cookies.ts";
+import { bodyShapeGuardsPlugin } from "./body-shape-guards.ts";
 import { freshSessionPlugin } from "../security/fresh-session.ts";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "../security/password-policy.ts";
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
@@ -61,6 +62,8 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
       ipAddress: { ipAddressHeaders: ["cf-connecting-ip"] },
     },
     plugins: [
+      // First: its hook refuses bodies that other plugins' hooks would fault on (body-shape-guards.ts).
+      bodyShapeGuardsPlugin(),
       passwordPolicyPlugin(),
       freshSessionPlugin(),
       organization({
