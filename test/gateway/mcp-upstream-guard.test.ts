@@ -88,4 +88,42 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
     });
     expect(text).not.toContain(host);
   });
+
+  it("502 upstream_response_refused for an upstream's 401: the caller's token was good, so no challenge-less 401 tells it otherwise", async () => {
+    const internet = globalThis.fetch;
+    const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).host !== host) return internet(input, init);
+      // An MCP server that wants a token of its own authorization server, not the gateway's assertion.
+      return Response.json(
+        { error: "invalid_token" },
+        {
+          status: 401,
+          headers: {
+            "WWW-Authenticate": `Bearer resource_metadata="https://${host}/.well-known/oauth-protected-resource"`,
+          },
+        },
+      );
+    });
+    const orgId = `org-${crypto.randomUUID()}`;
+    const name = freshMcpName();
+    await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
+    const token = await signer.sign(memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, org_id: orgId }));
+    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
+      method: "POST",
+      headers: {
+        Authorization: `Bearer ${token}`,
+        "Content-Type": "application/json",
+        Accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(502);
+    expect(response.headers.get("WWW-Authenticate")).toBeNull();
+    expect(await response.json()).toEqual({
+      error: "upstream_response_refused",
+      error_description: "the service refused the credentials the gateway sent it; this is not about your token",
+    });
+  });
 });

@@ -231,5 +231,20 @@ export async function protect(
       refresh: () => savedTokenFor(deps.vault, vaultResource, claims, decisionId, true),
       send: (authorization) => (headers.set("Authorization", authorization), send()),
     });
+  if (response.status === 401 || response.status === 407) {
+    // The caller's token was accepted here: an upstream's 401 is about what
+    // the gateway sent it (the assertion, a saved token still refused after
+    // a refresh), which the caller can neither see nor fix. Passed on, and
+    // without its challenge (which names the upstream's own authorization
+    // server, not ours: filterDownstreamResponse drops it), it broke RFC 9110
+    // §15.5.2's MUST and told an RFC 6750 or MCP client its token was bad,
+    // so it re-authorised and retried in a loop.
+    console.warn("upstream refused the gateway's request", { path, status: response.status });
+    await response.body?.cancel();
+    return httpErrorResponse(
+      "upstream_response_refused",
+      "the service refused the credentials the gateway sent it; this is not about your token",
+    );
+  }
   return filterDownstreamResponse(response, url, { allowActiveContent: route.allowActiveContent });
 }
