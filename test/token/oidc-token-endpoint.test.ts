@@ -78,6 +78,20 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
     expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
   });
 
+  it("a code whose session ended before it was redeemed is invalid_grant (RFC 6749 §5.2), not invalid_request", async () => {
+    const { person, client, verifier, code } = await freshCode();
+    const origin = new URL(ISSUER).origin;
+    const signedOut = await (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
+      new Request(`${origin}${ENDPOINT.signOut}`, {
+        method: "POST",
+        headers: { Cookie: person.cookie, Origin: origin, "Content-Type": "application/x-www-form-urlencoded" },
+        redirect: "manual",
+      }),
+    );
+    expect(signedOut.status).toBe(303);
+    expect(await error(await redeem(code, verifier, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
   it("refuses a redirect_uri other than the authorization request's with invalid_grant (RFC 6749 §4.1.3)", async () => {
     const { client, verifier, code } = await freshCode();
     const response = await redeem(code, verifier, client, { redirect_uri: `${REDIRECT_URI}/` });

@@ -59,14 +59,23 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
   "use_dpop_nonce",
 ]);
 
+/** Better Auth's descriptions of a grant it refuses (RFC 6749 §5.2 `invalid_grant`), whatever code it gives them. */
+const INVALID_GRANT_DESCRIPTIONS: ReadonlySet<string> = new Set([
+  "code verification failed",
+  "session no longer exists",
+]);
+
 /**
  * Better Auth's refusal, in our terms. RFC 7636 §4.6: a `code_verifier` that
  * does not match the challenge is `invalid_grant` (Better Auth says
  * `invalid_request` with a 401). A code whose person was deleted before it
  * was redeemed (SCIM deprovisioning, a deleted account) is Better Auth's
  * `invalid_user`, no RFC 6749 §5.2 code: the grant is no longer valid, so
- * `invalid_grant`, where it had been our 500. Anything we cannot read is
- * our fault.
+ * `invalid_grant`, where it had been our 500. So is a code whose session
+ * ended before it was redeemed (the person signed out): Better Auth says
+ * `invalid_request`, which tells the client its request was malformed, not
+ * that the grant was revoked and the flow must start again. Anything we
+ * cannot read is our fault.
  */
 export function restatedError(text: string): OAuthError {
   let body: { error?: unknown; error_description?: unknown } = {};
@@ -76,7 +85,7 @@ export function restatedError(text: string): OAuthError {
     // Not JSON: our fault, below.
   }
   const description = typeof body.error_description === "string" ? body.error_description : "refused";
-  if (description === "code verification failed" || body.error === "invalid_user") {
+  if (INVALID_GRANT_DESCRIPTIONS.has(description) || body.error === "invalid_user") {
     return new OAuthError("invalid_grant", description);
   }
   if (typeof body.error === "string" && KNOWN_CODES.has(body.error)) {
