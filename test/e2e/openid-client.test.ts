@@ -5,13 +5,16 @@
 // itself, the ID token against the one JWKS, userinfo, refresh rotation, and
 // the access token at the gateway like any other. The client is registered by
 // an operator with `mono-auth oidc-client create`.
-import { decodeJwt, decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { unseal } from "../../workers/token/src/keys/seal.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
+import { TEST_SECRETS } from "../support/secrets.ts";
 
 const REDIRECT_URI = "http://localhost:4999/callback";
 const POST_LOGOUT_URI = "http://localhost:4999/signed-out";
@@ -86,6 +89,18 @@ async function signedInTokens(scope: string, resource?: string) {
   return { browser, tokens };
 }
 
+/** Any claims under `typ`, signed with the issuer's current key (read from D1 and unsealed as the token Worker does). */
+async function signWithIssuerKey(typ: string, claims: Record<string, unknown>): Promise<string> {
+  const [row] = await system.queryMain<{ kid: string; sealed: string }>(
+    "SELECT kid, private_jwk_sealed AS sealed FROM signing_key WHERE status = 'current'",
+  );
+  if (!row) throw new Error("no current signing key");
+  const jwk = JSON.parse(await unseal(TEST_SECRETS.KEY_ENCRYPTION_SECRET, row.kid, row.sealed)) as JWK;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: row.kid })
+    .sign(await importJWK(jwk, SIGNING_ALG));
+}
+
 beforeAll(async () => {
   system = await startSystem();
   operator = await operatorCli(system, "oidc-rp");
@@ -152,6 +167,31 @@ describe("openid-client 6 against the browser OpenID provider", () => {
     expect((await browser.get(`${system.origin}${ENDPOINT.app}`)).status).toBe(303);
     // Ending the session is a revocation of its tokens (docs/revocation.md): the gateway refuses this one.
     await expect.poll(async () => (await api()).status, { timeout: 10_000 }).toBe(401);
+  });
+
+  it("RP-initiated logout: a JWT our key signed that is not an ID token (typ at+jwt) ends nothing", async () => {
+    // Better Auth alone takes any JWT of the issuer's key that names the session (`sid`) and the client
+    // (`aud`); workers/authn/src/oidc/logout-hint.ts pins typ JWT first. Both hints below are signed with
+    // the issuer's real current key: the one with an ID token's header is the control.
+    const { browser, tokens } = await signedInTokens("openid");
+    const idClaims = decodeJwt(tokens.id_token ?? "");
+    const { iss, sub, aud, sid } = idClaims;
+    const now = Math.floor(Date.now() / 1000);
+    const forge = (typ: string) => signWithIssuerKey(typ, { iss, sub, aud, sid, iat: now, exp: now + 300 });
+    const endSession = (hint: string) =>
+      system.fetch(`${ENDPOINT.authApi}/oauth2/end-session?${new URLSearchParams({ id_token_hint: hint })}`, {
+        headers: { Accept: "application/json" },
+      });
+    const signedIn = async () => (await browser.get(`${system.origin}${ENDPOINT.app}`)).status === 200;
+
+    const refused = await endSession(await forge(JWT_TYP.accessToken));
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: "invalid_token" });
+    expect(await signedIn()).toBe(true);
+
+    const control = await endSession(await forge("JWT"));
+    expect(control.status).toBe(200);
+    expect(await signedIn()).toBe(false);
   });
 
   it("RP-initiated logout to a URI the client did not register ends the session but sends the browser nowhere", async () => {

@@ -37,6 +37,7 @@ import {
 } from "./pages/password-reset.tsx";
 import { showUnlockSignIn, submitUnlockSignIn } from "./pages/unlock-sign-in.tsx";
 import { AUTH_ERROR_PAGE, showAuthError } from "./pages/auth-error.tsx";
+import { pinLogoutHint } from "./oidc/logout-hint.ts";
 import { showVerifyEmail, submitVerifyEmail } from "./pages/verify-email.tsx";
 import { apiOriginPolicy } from "./security/api-origin.ts";
 import { ACCOUNT_PATH } from "./pages/account-paths.ts";
@@ -80,6 +81,8 @@ app.use(OIDC_ENDPOINT.userinfo, refuseRevokedUserinfoToken);
 for (const path of [OIDC_ENDPOINT.endSession, OIDC_ENDPOINT.endSessionConfirm]) {
   app.use(path, consentPageHeaders, logoutPagesInOurLook);
 }
+// Every id_token_hint is verified as an ID token of ours (ES256, typ JWT, iss, aud) before Better Auth trusts it (oidc/logout-hint.ts).
+app.use(OIDC_ENDPOINT.endSession, pinLogoutHint);
 app.use(`${ENDPOINT.authApi}/*`, apiOriginPolicy);
 // Better Auth's own userinfo refusals carry our RFC 6750 challenge; its JWKS failure is a 503 (oidc/userinfo-refusals.ts).
 app.use(OIDC_ENDPOINT.userinfo, userinfoRefusals);

@@ -63,3 +63,6 @@ async function loadKeys(tokenService: Pick<TokenServiceRpc, "jwks">): Promise<Ke
   }
   return next;
 }
+
+/** The isolate's one copy, for every check of a token presented to the authn Worker (userinfo, logout hints). */
+export const ISSUER_KEYS = new IssuerKeys();

@@ -10,7 +10,7 @@ import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { authnConfig, tokenService } from "../config.ts";
-import { IssuerKeys } from "./issuer-keys.ts";
+import { ISSUER_KEYS } from "./issuer-keys.ts";
 
 type UserinfoContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } };
 
@@ -19,8 +19,6 @@ export interface Presented {
   /** RFC 9449 §7.1: a token sent with the DPoP scheme is answered with a DPoP challenge. */
   scheme: "Bearer" | "DPoP";
 }
-
-const issuerKeys = new IssuerKeys();
 
 /**
  * Better Auth's userinfo (OIDC Core §5.3) checks a JWT access token's
@@ -70,7 +68,7 @@ async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response
       const verified = await verifyAccessToken(presented.token, {
         issuer,
         audience: userinfoAudience(issuer),
-        resolveKey: issuerKeys.resolver(tokenService(env)),
+        resolveKey: ISSUER_KEYS.resolver(tokenService(env)),
       });
       // Only what a revocation can match crosses to the object, as from the token Worker.
       const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = verified;

@@ -1,6 +1,13 @@
 /** One salt for every key derived from KEY_ENCRYPTION_SECRET; the label (HKDF `info`) keeps them apart. */
 const SALT = new TextEncoder().encode("mono-auth");
 
+/**
+ * What a derived key is for: written as literals both the Workers runtime's
+ * and the DOM's WebCrypto types accept, so Node-side tests can unseal too.
+ */
+type DerivedKeyAlgorithm = { name: "AES-GCM"; length: 256 } | { name: "HMAC"; hash: "SHA-256"; length: 256 };
+type DerivedKeyUsage = "encrypt" | "decrypt" | "sign" | "verify";
+
 /** Derived keys by label, then by secret: derivation runs once per isolate for each. */
 const derived = new Map<string, Map<string, Promise<CryptoKey>>>();
 
@@ -15,8 +22,8 @@ const derived = new Map<string, Map<string, Promise<CryptoKey>>>();
 export function deriveKeyFromSecret(
   secret: string,
   label: string,
-  algorithm: SubtleCryptoImportKeyAlgorithm,
-  usages: string[],
+  algorithm: DerivedKeyAlgorithm,
+  usages: DerivedKeyUsage[],
 ): Promise<CryptoKey> {
   let byLabel = derived.get(label);
   if (!byLabel) {
