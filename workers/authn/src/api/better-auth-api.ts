@@ -4,6 +4,7 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { auditFailedSignIn, auditRateLimited } from "../audit/credential-audit.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
+import { noStoreWhenPersonal } from "../http/personal-no-store.ts";
 import { withoutSessionTokens } from "../http/session-token-fields.ts";
 import { attemptedEmail } from "../limits/attempted-email.ts";
 import {
@@ -23,8 +24,9 @@ const SIGN_OUT = `${ENDPOINT.authApi}/sign-out`;
 
 /**
  * /api/auth/*: Better Auth's own API, with its own CSRF (trusted origin)
- * checks, behind the credential limits, with failed sign-ins audited and
- * raw session tokens taken out of its answers (http/session-token-fields.ts).
+ * checks, behind the credential limits, with failed sign-ins audited,
+ * raw session tokens taken out of its answers (http/session-token-fields.ts)
+ * and a person's answers kept out of caches (http/personal-no-store.ts).
  */
 export async function betterAuthApi(c: ApiContext): Promise<Response> {
   const path = c.req.path;
@@ -93,7 +95,7 @@ export async function betterAuthApi(c: ApiContext): Promise<Response> {
   }
   // A sign-out that did not happen keeps the cookie, so the person can try again.
   if (path === SIGN_OUT && !response.ok) response = withoutSetCookie(response);
-  return withoutSessionTokens(path, response);
+  return noStoreWhenPersonal(request, await withoutSessionTokens(path, response));
 }
 
 function withoutSetCookie(response: Response): Response {
