@@ -193,6 +193,17 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
     expect([...received.keys()].filter((name) => name.includes("_"))).toEqual([]);
   });
 
+  it("a caller's Content-Length on a request without a body is not passed on: the page, not a 500 (RFC 9112 §6.3)", async () => {
+    const { received } = await echoed([["Content-Length", "5"]]);
+    expect(received.has("Content-Length")).toBe(false);
+    // The authn Worker read a GET claiming a body as one with a body, and failed.
+    for (const length of ["5", "abc"]) {
+      const page = await gatewayFetch(`${ORIGIN}${ENDPOINT.signIn}`, { headers: { "Content-Length": length } });
+      expect(page.status, length).toBe(200);
+      expect(page.headers.get("Content-Type")).toContain("text/html");
+    }
+  });
+
   it("400 invalid_request for two Authorization headers", async () => {
     const response = await gatewayFetch(echoUrl(), {
       headers: [

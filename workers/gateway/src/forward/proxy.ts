@@ -20,12 +20,18 @@ export async function proxy(
   body?: Uint8Array,
 ): Promise<Response> {
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const sent = hasBody ? (body ?? request.body) : null;
   headers.set("Host", new URL(target).host);
+  // Framing is this hop's (RFC 9112 §6.3): with no body sent, no length is
+  // claimed. A caller's `Content-Length` on a GET otherwise reached the
+  // Worker as a request with a body stream and a method that cannot have
+  // one, and the authn Worker's body reader failed on it with a 500.
+  if (sent === null) headers.delete("Content-Length");
   try {
     return await upstream.fetch(target, {
       method: request.method,
       headers,
-      body: hasBody ? (body ?? request.body) : null,
+      body: sent,
       redirect: "manual",
     });
   } catch (error) {
