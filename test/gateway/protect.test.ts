@@ -97,6 +97,28 @@ describe("gateway: allowed requests", () => {
     const all = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
     expect(all.results.some((r) => r.detail.includes(token.split(".")[2] as string))).toBe(false);
   });
+
+  it("keeps no token a caller put in the path: the segment is audited as [jws]", async () => {
+    const jti = crypto.randomUUID();
+    const bearer = await sign(claims({ jti }));
+    // Short enough to fit the audit's field cap whole.
+    const pasted = await sign({ n: 1 });
+    const response = exports.default.fetch(
+      new Request(`${URL_DOCS}/${pasted}`, { headers: { Authorization: `Bearer ${bearer}` } }),
+    );
+    // Allowed, and the demo has no such document.
+    expect((await response).status).toBe(404);
+    await expect
+      .poll(async () => {
+        const row = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE detail LIKE ?")
+          .bind(`%${jti}%`)
+          .first<{ detail: string }>();
+        return row ? (JSON.parse(row.detail) as { path: string }).path : undefined;
+      })
+      .toBe(`${ENDPOINT.documents}/[jws]`);
+    const all = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event").all<{ detail: string }>();
+    expect(all.results.some((r) => r.detail.includes(pasted.split(".")[2] as string))).toBe(false);
+  });
 });
 
 describe("gateway: denials", () => {

@@ -5,6 +5,7 @@ import type { AccessTokenClaims } from "../../../shared/contracts/tokens.ts";
 import { type BearerChallenge, bearerErrorResponse, policyDeniedResponse } from "../../../shared/errors/bearer.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { timeOrderedId } from "../../../shared/ids/time-ordered-id.ts";
+import { loggablePath } from "../../../shared/observability/log.ts";
 import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
 import type { AssertionSigner } from "./assertion/assertion-signer.ts";
@@ -77,7 +78,8 @@ export async function protect(
         subject: claims?.sub ?? null,
         actor: claims?.act?.sub ?? null,
         clientId: claims?.client_id ?? null,
-        detail: { method: request.method, path, resource: route.resource, ...mcpTrail, ...detail },
+        // A token a caller put in the path (loggablePath) is not kept, as the admin API's audit does not keep it.
+        detail: { method: request.method, path: loggablePath(path), resource: route.resource, ...mcpTrail, ...detail },
       }),
     );
   // RFC 9728 §5.1 and the MCP authorization spec: an MCP route's challenges
