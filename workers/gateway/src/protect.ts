@@ -241,7 +241,7 @@ export async function protect(
     // server, not ours: filterDownstreamResponse drops it), it broke RFC 9110
     // §15.5.2's MUST and told an RFC 6750 or MCP client its token was bad,
     // so it re-authorised and retried in a loop.
-    console.warn("upstream refused the gateway's request", { path, status: response.status });
+    console.warn("upstream refused the gateway's request", { path: loggablePath(path), status: response.status });
     await response.body?.cancel();
     return httpErrorResponse(
       "upstream_response_refused",
