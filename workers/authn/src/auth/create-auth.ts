@@ -12,6 +12,7 @@ import { revocationEndpointHooks } from "../revocation/endpoint-hooks.ts";
 import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/membership-revocation.ts";
 import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
+import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
 import { orgSlugCheck, orgSlugHooks } from "./org-slug-hooks.ts";
@@ -86,6 +87,8 @@ function createAuth(env: AuthBindings) {
       signUpBindingPlugin(config),
       orgSlugCheck(env.DB),
       accountUnlockPlugin(env, config),
+      // A handed-over grant is checked as sent to the issuer's endpoint (oidc/addressed-request.ts).
+      addressedRequestPlugin,
     ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {

@@ -5,9 +5,11 @@ import type {
   BrowserGrantRequest,
   OidcGrantsRpc,
 } from "../../../../shared/contracts/oidc-grants.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
+import { addressAs } from "./addressed-request.ts";
 import { markGrantStart } from "./grant-start.ts";
 import { authnConfig } from "../config.ts";
 
@@ -16,7 +18,9 @@ import { authnConfig } from "../config.ts";
  * (shared/contracts/oidc-grants.ts): the request it read is handed to Better
  * Auth's `/oauth2/token`, which authenticates the client, checks PKCE and
  * redeems the code once or rotates the refresh token; the tokens it signs go
- * through the issuer's signer (oidc/issuer-signer.ts).
+ * through the issuer's signer (oidc/issuer-signer.ts). Better Auth's endpoint
+ * sees the request at the issuer's endpoint the client addressed
+ * (oidc/addressed-request.ts), so a DPoP proof is checked against that URL.
  */
 export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
@@ -27,6 +31,12 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     return handOverToProvider(this.env, OIDC_ENDPOINT.revocation, request, Date.now());
   }
 }
+
+/** The issuer's endpoint (RFC 8414 metadata) a client sent the request to, by the provider's path it is handed to. */
+const ADVERTISED: Readonly<Record<string, string>> = {
+  [OIDC_ENDPOINT.token]: ENDPOINT.token,
+  [OIDC_ENDPOINT.revocation]: ENDPOINT.revocation,
+};
 
 /**
  * One grant or revocation request, received at `receivedAtMs`, handed to
@@ -44,12 +54,16 @@ export async function handOverToProvider(
   if (typeof request?.authorization === "string") headers.set("Authorization", request.authorization);
   if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
   if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
-  const handed = new Request(`${authnConfig(env).issuer}${path}`, {
+  const issuer = authnConfig(env).issuer;
+  const handed = new Request(`${issuer}${path}`, {
     method: "POST",
     headers,
     body: typeof request?.form === "string" ? request.form : "",
   });
   markGrantStart(handed, receivedAtMs);
+  const advertised = ADVERTISED[path];
+  // The endpoint (and the signer, through its context) sees this one.
+  if (advertised !== undefined) markGrantStart(addressAs(handed, `${issuer}${advertised}`), receivedAtMs);
   const answer = await getAuth(env).handler(handed);
   return { status: answer.status, body: await answer.text() };
 }

@@ -41,8 +41,17 @@ export async function tokenEndpoint(c: TokenContext): Promise<Response> {
     const params = await readTokenRequestForm(c.req.raw);
     const grantType = requireParam(params, "grant_type");
     audit.grant_type = grantType;
-    // The browser provider's grants are redeemed where its codes live (oidc/forward-browser-grant.ts).
-    if (isBrowserGrant(grantType)) return await forwardBrowserGrant(env, c.req.raw, params);
+    // The browser provider's grants are redeemed where its codes live (oidc/forward-browser-grant.ts),
+    // after the same RFC 9449 checks as every grant's proof (§4.3 against ENDPOINT.token, the §8 nonce,
+    // the §11.1 jti spent once): before the provider spends a code or a refresh token on the request.
+    if (isBrowserGrant(grantType)) {
+      await provenDpopKey({ method: c.req.method, headers: c.req.raw.headers }, { env, config: tokenConfig(env) });
+      const answer = await forwardBrowserGrant(env, c.req.raw, params);
+      for (const [name, value] of Object.entries(await nonceHeaders(env, c.req.raw.headers))) {
+        answer.headers.set(name, value);
+      }
+      return answer;
+    }
     // Before client authentication: an unknown grant costs no credential check.
     const grant = grantHandler(grantType);
     if (!grant) throw new OAuthError("unsupported_grant_type", "unsupported grant_type");

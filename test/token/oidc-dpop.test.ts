@@ -1,0 +1,203 @@
+// RFC 9449 for the browser provider's grants at the issuer's one token
+// endpoint: the token Worker checks the proof as for every grant (htu =
+// the advertised token_endpoint, its nonce, its jti once) before it hands
+// the grant to the authn Worker, whose Better Auth binds the token and
+// checks the proof against the same advertised URL.
+import { env, exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { currentDpopNonce, DPOP_NONCE_WINDOW_SECONDS } from "../../workers/token/src/dpop/nonce.ts";
+import { clientAddress } from "../support/credential-limits.ts";
+import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
+import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+
+/** What RFC 9449 §4.3 has a client sign: the `token_endpoint` of the metadata. */
+const HTU = `${ISSUER}${ENDPOINT.token}`;
+/** The provider's internal path, which answers 404 from the internet. */
+const INTERNAL_HTU = `${ISSUER}${OIDC_ENDPOINT.token}`;
+
+interface ErrorBody {
+  error: string;
+  error_description: string;
+}
+
+/** A token request to the one token endpoint, with the client's secret and any DPoP proof. */
+function tokenRequest(fields: Record<string, string>, client: Client, proof?: string): Promise<Response> {
+  const headers: Record<string, string> = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "cf-connecting-ip": clientAddress(),
+    Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+  };
+  if (proof !== undefined) headers[DPOP_HEADER.proof] = proof;
+  return exports.default.fetch(new Request(HTU, { method: "POST", headers, body: new URLSearchParams(fields) }));
+}
+
+function refresh(refreshToken: string, client: Client, proof?: string): Promise<Response> {
+  return tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken }, client, proof);
+}
+
+async function expectRefusal(response: Response, error: string, code?: string): Promise<ErrorBody> {
+  const body = (await response.json()) as ErrorBody;
+  expect({ status: response.status, error: body.error }).toEqual({ status: 400, error });
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+  if (code) expect(body.error_description.startsWith(`${code}:`)).toBe(true);
+  return body;
+}
+
+/** RFC 9449 §8: the first proof, without a nonce, is answered `use_dpop_nonce` with the nonce to use. */
+async function learnNonce(refreshToken: string, client: Client, key: DpopKey): Promise<string> {
+  const response = await refresh(refreshToken, client, await dpopProof(key, { htm: "POST", htu: HTU }));
+  await expectRefusal(response, "use_dpop_nonce", "ERR_DPOP_NONCE");
+  const nonce = response.headers.get(DPOP_HEADER.nonce);
+  expect(nonce).toBeTruthy();
+  return nonce as string;
+}
+
+async function expectBoundTo(response: Response, key: DpopKey): Promise<TokenResponse> {
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as TokenResponse;
+  expect(body.token_type).toBe("DPoP");
+  expect(decodeJwt(body.access_token).cnf).toEqual({ jkt: key.jkt });
+  return body;
+}
+
+describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", () => {
+  it("a refresh whose proof names the advertised token_endpoint gets a DPoP-bound token, and the next nonce", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const response = await refresh(
+      tokens.refresh_token ?? "",
+      client,
+      await dpopProof(key, { htm: "POST", htu: HTU, nonce }),
+    );
+    // §8: every answer to a DPoP request names the nonce to use next, as for the machine grants.
+    expect(response.headers.get(DPOP_HEADER.nonce)).toBe(nonce);
+    const bound = await expectBoundTo(response, key);
+    // §5: the refresh token is now bound to that key too; the provider wants its proof next time.
+    await expectRefusal(await refresh(bound.refresh_token ?? "", client), "invalid_dpop_proof");
+    const next = await refresh(
+      bound.refresh_token ?? "",
+      client,
+      await dpopProof(key, { htm: "POST", htu: HTU, nonce }),
+    );
+    await expectBoundTo(next, key);
+  });
+
+  it("a code is redeemed for a DPoP-bound token with a proof of the advertised endpoint; the nonce round trip spends no code", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const { verifier, challenge } = await pkce();
+    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+    const fields = {
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+      resource: API,
+    };
+    const key = await dpopKey();
+    const challenged = await tokenRequest(fields, client, await dpopProof(key, { htm: "POST", htu: HTU }));
+    await expectRefusal(challenged, "use_dpop_nonce", "ERR_DPOP_NONCE");
+    const nonce = challenged.headers.get(DPOP_HEADER.nonce) ?? "";
+    const response = await tokenRequest(fields, client, await dpopProof(key, { htm: "POST", htu: HTU, nonce }));
+    const tokens = await expectBoundTo(response, key);
+    expect(decodeJwt(tokens.access_token)).toMatchObject({
+      iss: ISSUER,
+      org_id: person.orgId,
+      client_id: client.clientId,
+    });
+  });
+
+  it("a proof signed for the provider's internal path is invalid_dpop_proof (ERR_DPOP_HTU), and the refresh token is not spent", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const response = await refresh(
+      tokens.refresh_token ?? "",
+      client,
+      await dpopProof(key, { htm: "POST", htu: INTERNAL_HTU, nonce }),
+    );
+    await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_HTU");
+    expect(response.headers.get(DPOP_HEADER.nonce)).toBeTruthy();
+    // Refused before the provider saw it: the refresh token still rotates (as a bearer grant, no proof).
+    const bearer = await refresh(tokens.refresh_token ?? "", client);
+    expect(bearer.status).toBe(200);
+    expect(((await bearer.json()) as TokenResponse).token_type).toBe("Bearer");
+  });
+
+  it("a proof's jti is spent once: its replay is invalid_dpop_proof (ERR_DPOP_REPLAY), as for the machine grants", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const proof = await dpopProof(key, { htm: "POST", htu: HTU, nonce });
+    const bound = await expectBoundTo(await refresh(tokens.refresh_token ?? "", client, proof), key);
+    await expectRefusal(
+      await refresh(bound.refresh_token ?? "", client, proof),
+      "invalid_dpop_proof",
+      "ERR_DPOP_REPLAY",
+    );
+    // The replay was refused before the provider: the rotated token is alive, with a fresh proof.
+    await expectBoundTo(
+      await refresh(bound.refresh_token ?? "", client, await dpopProof(key, { htm: "POST", htu: HTU, nonce })),
+      key,
+    );
+  });
+
+  it("10 concurrent refreshes with one proof: exactly one is served, the rest ERR_DPOP_REPLAY, and the family lives", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const proof = await dpopProof(key, { htm: "POST", htu: HTU, nonce });
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, () => refresh(tokens.refresh_token ?? "", client, proof)),
+    );
+    const served = responses.filter((r) => r.status === 200);
+    expect(served).toHaveLength(1);
+    for (const response of responses.filter((r) => r.status !== 200)) {
+      await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_REPLAY");
+    }
+    // Only one request reached the provider, so no refresh-token reuse ended the family (RFC 9700 §4.14.2).
+    const bound = await expectBoundTo(served[0] as Response, key);
+    await expectBoundTo(
+      await refresh(bound.refresh_token ?? "", client, await dpopProof(key, { htm: "POST", htu: HTU, nonce })),
+      key,
+    );
+  });
+
+  it("nonces as for the machine grants: none, a stale or a forged one is use_dpop_nonce with a fresh nonce", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const now = Math.floor(Date.now() / 1000);
+    const stale = await currentDpopNonce(env.KEY_ENCRYPTION_SECRET, now - 2 * DPOP_NONCE_WINDOW_SECONDS);
+    const forged = `${Math.floor(now / DPOP_NONCE_WINDOW_SECONDS)}.${"A".repeat(43)}`;
+    for (const nonce of [undefined, stale, forged]) {
+      const response = await refresh(
+        tokens.refresh_token ?? "",
+        client,
+        await dpopProof(key, { htm: "POST", htu: HTU, nonce }),
+      );
+      await expectRefusal(response, "use_dpop_nonce", "ERR_DPOP_NONCE");
+      const fresh = response.headers.get(DPOP_HEADER.nonce);
+      expect(fresh).toBeTruthy();
+      expect(fresh).not.toBe(nonce);
+    }
+    // None of those reached the provider: the refresh token is unspent.
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    await expectBoundTo(
+      await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, { htm: "POST", htu: HTU, nonce })),
+      key,
+    );
+  });
+
+  it("a bearer refresh sends no DPoP-Nonce header", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const response = await refresh(tokens.refresh_token ?? "", client);
+    expect(response.status).toBe(200);
+    expect(response.headers.get(DPOP_HEADER.nonce)).toBeNull();
+  });
+});
