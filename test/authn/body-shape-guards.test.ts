@@ -90,6 +90,30 @@ describe("/update-user", { timeout: 60_000 }, () => {
   });
 });
 
+describe("/sign-up/email", { timeout: 60_000 }, () => {
+  it("refuses a name past MAX_USER_NAME, or blank, with 400 VALIDATION_ERROR, as the sign-up form does, and creates no one", async () => {
+    for (const name of ["n".repeat(MAX_USER_NAME + 1), "n".repeat(10_000), "   "]) {
+      const email = uniqueEmail();
+      const answer = await refusal(await api("/sign-up/email", { name, email, password: PASSWORD }));
+      expect({ length: name.length, status: answer.status, code: answer.body.code }).toEqual({
+        length: name.length,
+        status: 400,
+        code: "VALIDATION_ERROR",
+      });
+      const row = await env.DB.prepare("SELECT count(*) AS n FROM user WHERE email = ?")
+        .bind(email)
+        .first<{ n: number }>();
+      expect(row?.n).toBe(0);
+    }
+    const longest = await api("/sign-up/email", {
+      name: "n".repeat(MAX_USER_NAME),
+      email: uniqueEmail(),
+      password: PASSWORD,
+    });
+    expect(longest.status).toBe(200);
+  });
+});
+
 describe("/organization/update", { timeout: 60_000 }, () => {
   it("refuses a data object naming nothing it updates with 400 VALIDATION_ERROR (was a 500)", async () => {
     const owner = await signUp("Org Shape");

@@ -20,6 +20,11 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
  *   column is NOT NULL, or D1 cannot bind it), and an array was stored and
  *   left the person's every later request at 401, their session unreadable.
  *   The name is held to what sign-up's form holds it to (forms/credentials.ts).
+ * - `/sign-up/email` takes a name of any length its body cap allows (about
+ *   64 KiB), which the sign-up form refuses past MAX_USER_NAME and which
+ *   then rides in every ID token with `profile` and every member list. The
+ *   same cap, checked before the address is looked up, so the refusal says
+ *   nothing about accounts.
  * - `/organization/update` with a `data` naming none of the fields it
  *   updates asks drizzle for an UPDATE with nothing to set: a 500.
  *
@@ -42,13 +47,14 @@ function bodyOf(ctx: { body?: unknown }): Record<string, unknown> | undefined {
   return body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
 }
 
-function checkUpdateUser(body: Record<string, unknown>): void {
-  if ("name" in body) {
-    const name = body.name;
-    if (typeof name !== "string" || name.trim() === "" || name.length > MAX_USER_NAME) {
-      throw invalid(`[body.name] a name of 1 to ${MAX_USER_NAME} characters`);
-    }
+function checkName(name: unknown): void {
+  if (typeof name !== "string" || name.trim() === "" || name.length > MAX_USER_NAME) {
+    throw invalid(`[body.name] a name of 1 to ${MAX_USER_NAME} characters`);
   }
+}
+
+function checkUpdateUser(body: Record<string, unknown>): void {
+  if ("name" in body) checkName(body.name);
   if ("image" in body && body.image !== null && typeof body.image !== "string") {
     throw invalid("[body.image] a URL string or null");
   }
@@ -80,6 +86,8 @@ export function bodyShapeGuardsPlugin() {
                 error_description: "oauth_query must be a string",
               });
             }
+            // A name that is no string at all is the sign-up schema's to refuse, in its own words.
+            if (ctx.path === "/sign-up/email" && typeof body.name === "string") checkName(body.name);
             if (ctx.path === "/update-user") checkUpdateUser(body);
             if (ctx.path === "/organization/update") checkUpdateOrganization(body);
           }),
