@@ -10,6 +10,7 @@ interface OidcClientView {
   client_name: string;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
+  backchannel_logout_uri: string | null;
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
@@ -37,6 +38,7 @@ function printClient(json: boolean, client: OidcClientView): void {
       ["auth method", client.token_endpoint_auth_method],
       ["redirect_uris", client.redirect_uris.join(" ")],
       ["post_logout_redirect_uris", client.post_logout_redirect_uris.join(" ")],
+      ["backchannel_logout_uri", client.backchannel_logout_uri ?? ""],
       ["scope", client.scope],
       ["resources", client.resources.join(" ")],
       ["disabled", client.disabled ? "yes" : "no"],
@@ -66,6 +68,10 @@ export function registerOidcClientCommands(program: Command): void {
         "where RP-initiated logout may return the browser, exact (repeat for several)",
         collect,
       )
+      .option(
+        "--backchannel-logout-uri <uri>",
+        "where a Logout Token is POSTed when a session the client holds tokens of ends (OIDC Back-Channel Logout)",
+      )
       .option("--public", "a public client (SPA, native app): PKCE only, no secret", false)
       .option("--scope <scopes>", "space-separated scopes (default: openid profile email offline_access)")
       .option("--resource <uri>", "an RFC 8707 resource it may ask tokens for (repeat; default: the API)", collect),
@@ -75,6 +81,7 @@ export function registerOidcClientCommands(program: Command): void {
         name: string;
         redirectUri: string[];
         postLogoutRedirectUri?: string[];
+        backchannelLogoutUri?: string;
         public: boolean;
         scope?: string;
         resource?: string[];
@@ -85,6 +92,7 @@ export function registerOidcClientCommands(program: Command): void {
         client_name: options.name,
         redirect_uris: options.redirectUri,
         ...(options.postLogoutRedirectUri?.length ? { post_logout_redirect_uris: options.postLogoutRedirectUri } : {}),
+        ...(options.backchannelLogoutUri ? { backchannel_logout_uri: options.backchannelLogoutUri } : {}),
         type: options.public ? "public" : "confidential",
         ...(options.scope ? { scope: options.scope } : {}),
         ...(options.resource?.length ? { resources: options.resource } : {}),
@@ -134,6 +142,8 @@ export function registerOidcClientCommands(program: Command): void {
         collect,
       )
       .option("--no-post-logout-redirect", "clear that list: logout ends on the provider's own page")
+      .option("--backchannel-logout-uri <uri>", "where a Logout Token is POSTed when a session ends (replaces it)")
+      .option("--no-backchannel-logout", "stop sending Logout Tokens to this client")
       .option("--scope <scopes>", "space-separated scopes (replaces them; must include openid)")
       .option("--resource <uri>", "an RFC 8707 resource (repeat; replaces the list)", collect),
   ).action(
@@ -145,6 +155,9 @@ export function registerOidcClientCommands(program: Command): void {
         postLogoutRedirectUri?: string[];
         /** False with --no-post-logout-redirect (commander's negation); true otherwise. */
         postLogoutRedirect: boolean;
+        backchannelLogoutUri?: string;
+        /** False with --no-backchannel-logout. */
+        backchannelLogout: boolean;
         scope?: string;
         resource?: string[];
       },
@@ -152,17 +165,22 @@ export function registerOidcClientCommands(program: Command): void {
       if (options.postLogoutRedirectUri?.length && !options.postLogoutRedirect) {
         throw new CliError("give --post-logout-redirect-uri or --no-post-logout-redirect, not both");
       }
+      if (options.backchannelLogoutUri && !options.backchannelLogout) {
+        throw new CliError("give --backchannel-logout-uri or --no-backchannel-logout, not both");
+      }
       const changes = {
         ...(options.name !== undefined ? { client_name: options.name } : {}),
         ...(options.redirectUri?.length ? { redirect_uris: options.redirectUri } : {}),
         ...(options.postLogoutRedirectUri?.length ? { post_logout_redirect_uris: options.postLogoutRedirectUri } : {}),
         ...(options.postLogoutRedirect ? {} : { post_logout_redirect_uris: [] }),
+        ...(options.backchannelLogoutUri ? { backchannel_logout_uri: options.backchannelLogoutUri } : {}),
+        ...(options.backchannelLogout ? {} : { backchannel_logout_uri: null }),
         ...(options.scope !== undefined ? { scope: options.scope } : {}),
         ...(options.resource?.length ? { resources: options.resource } : {}),
       };
       if (Object.keys(changes).length === 0) {
         throw new CliError(
-          "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --no-post-logout-redirect, --scope or --resource",
+          "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --no-post-logout-redirect, --backchannel-logout-uri, --no-backchannel-logout, --scope or --resource",
         );
       }
       printClient(

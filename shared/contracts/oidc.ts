@@ -53,6 +53,14 @@ export const PKCE_METHOD = "S256";
 /** The most an ID token lives (seconds): the signer refuses longer. */
 export const MAX_ID_TOKEN_TTL_SECONDS = 3600;
 
+/**
+ * OIDC Back-Channel Logout 1.0 §2.4: the one member of a Logout Token's
+ * `events`, and the longest it may live (seconds; the spec recommends at
+ * most two minutes, which is what Better Auth asks for).
+ */
+export const BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout";
+export const MAX_LOGOUT_TOKEN_TTL_SECONDS = 120;
+
 /** The audience Better Auth adds to an access token that may call userinfo. */
 export function userinfoAudience(issuer: string): string {
   return `${issuer}${OIDC_ENDPOINT.userinfo}`;

@@ -66,8 +66,11 @@ export interface TokenServiceRpc {
  * sign with its current key, so it verifies against ENDPOINT.jwks.
  */
 export interface BrowserTokenSigningRequest {
-  /** `access_token`: `typ` at+jwt (RFC 9068 §2.1); `id_token`: `typ` JWT (OIDC Core §2). */
-  kind: "access_token" | "id_token";
+  /**
+   * `access_token`: `typ` at+jwt (RFC 9068 §2.1); `id_token`: `typ` JWT (OIDC
+   * Core §2); `logout_token`: `typ` logout+jwt (OIDC Back-Channel Logout 1.0 §2.4).
+   */
+  kind: "access_token" | "id_token" | "logout_token";
   /** The complete claim set; the signer checks it and never adds to it. */
   claims: Record<string, unknown>;
 }

@@ -15,6 +15,8 @@ export const JWT_TYP = {
   gatewayAssertion: "mono-gateway+jwt",
   /** RFC 9449 §4.2: a DPoP proof. */
   dpopProof: "dpop+jwt",
+  /** OIDC Back-Channel Logout 1.0 §2.4: a Logout Token, typed so it can never pass for an ID token. */
+  logoutToken: "logout+jwt",
 } as const;
 
 /** The one signing algorithm. Verifiers pin it; `none` and HMAC never pass. */

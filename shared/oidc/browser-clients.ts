@@ -27,6 +27,11 @@ export interface BrowserClientInput {
    * RP-Initiated Logout 1.0 §3: registered, compared exactly); none by default.
    */
   postLogoutRedirectUris?: string[];
+  /**
+   * Where the provider POSTs a Logout Token when a session the client holds
+   * tokens of ends (OIDC Back-Channel Logout 1.0 §2.2); none by default.
+   */
+  backchannelLogoutUri?: string | null;
 }
 
 export interface BrowserClientView {
@@ -34,6 +39,7 @@ export interface BrowserClientView {
   client_name: string;
   redirect_uris: string[];
   post_logout_redirect_uris: string[];
+  backchannel_logout_uri: string | null;
   token_endpoint_auth_method: string;
   scope: string;
   resources: string[];
@@ -75,6 +81,22 @@ export function checkRedirectUri(value: string): string {
   return value;
 }
 
+/**
+ * OIDC Back-Channel Logout 1.0 §2.2: an absolute URI, no fragment, which may
+ * carry a query; held to a redirect URI's rules besides (https unless
+ * loopback, no userinfo, normal form), since the provider POSTs to it.
+ */
+export function checkBackchannelLogoutUri(value: string): string {
+  try {
+    return checkRedirectUri(value);
+  } catch (error) {
+    if (error instanceof BrowserClientInputError) {
+      throw new BrowserClientInputError(error.message.replace(/^redirect URI/, "backchannel_logout_uri"));
+    }
+    throw error;
+  }
+}
+
 function checkInput(input: BrowserClientInput): void {
   if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 100) {
     throw new BrowserClientInputError("name must be 1-100 characters");
@@ -88,6 +110,7 @@ function checkInput(input: BrowserClientInput): void {
     throw new BrowserClientInputError("post_logout_redirect_uris must list at most 10 URIs");
   }
   for (const uri of afterLogout) checkRedirectUri(uri);
+  if (input.backchannelLogoutUri) checkBackchannelLogoutUri(input.backchannelLogoutUri);
   if (input.type !== "confidential" && input.type !== "public") {
     throw new BrowserClientInputError("type must be confidential or public");
   }
@@ -137,6 +160,9 @@ export async function registerBrowserClient(
       // from one with no session cookie at all, so the ID token is a sign-out right (docs/authn.md).
       enableEndSession: true,
       postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
+      // Better Auth's Logout Token always carries `sid` (§2.4), so the client may require it (§2.2).
+      backchannelLogoutUri: input.backchannelLogoutUri || null,
+      backchannelLogoutSessionRequired: input.backchannelLogoutUri ? true : null,
       tokenEndpointAuthMethod: method,
       grantTypes: [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken],
       responseTypes: ["code"],
@@ -159,6 +185,7 @@ export async function registerBrowserClient(
       client_name: input.name.trim(),
       redirect_uris: input.redirectUris,
       post_logout_redirect_uris: input.postLogoutRedirectUris ?? [],
+      backchannel_logout_uri: input.backchannelLogoutUri || null,
       token_endpoint_auth_method: method,
       scope: input.scopes.join(" "),
       resources: input.resources,
@@ -189,6 +216,7 @@ export function browserClientView(row: typeof oidcClient.$inferSelect, resources
     client_name: row.name ?? "",
     redirect_uris: (row.redirectUris as string[]) ?? [],
     post_logout_redirect_uris: (row.postLogoutRedirectUris as string[] | null) ?? [],
+    backchannel_logout_uri: row.backchannelLogoutUri ?? null,
     token_endpoint_auth_method: row.tokenEndpointAuthMethod ?? "client_secret_basic",
     scope: ((row.scopes as string[] | null) ?? []).join(" "),
     resources,

@@ -5,10 +5,13 @@
 // itself, the ID token against the one JWKS, userinfo, refresh rotation, and
 // the access token at the gateway like any other. The client is registered by
 // an operator with `mono-auth oidc-client create`.
-import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
 import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { unseal } from "../../workers/token/src/keys/seal.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
@@ -68,11 +71,11 @@ async function authorizeInBrowser(browser: CookieBrowser, url: URL): Promise<URL
 }
 
 /** A new person signs in to the client through the browser part; the tokens openid-client redeemed for them. */
-async function signedInTokens(scope: string, resource?: string) {
+async function signedInTokens(scope: string, resource?: string, rp: client.Configuration = config) {
   const { browser } = await signedUpPerson();
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
-  const url = client.buildAuthorizationUrl(config, {
+  const url = client.buildAuthorizationUrl(rp, {
     redirect_uri: REDIRECT_URI,
     scope,
     code_challenge: await client.calculatePKCECodeChallenge(verifier),
@@ -81,7 +84,7 @@ async function signedInTokens(scope: string, resource?: string) {
     ...(resource ? { resource } : {}),
   });
   const tokens = await client.authorizationCodeGrant(
-    config,
+    rp,
     await authorizeInBrowser(browser, url),
     { pkceCodeVerifier: verifier, expectedState: state },
     resource ? { resource } : undefined,
@@ -192,6 +195,73 @@ describe("openid-client 6 against the browser OpenID provider", () => {
     const control = await endSession(await forge("JWT"));
     expect(control.status).toBe(200);
     expect(await signedIn()).toBe(false);
+  });
+
+  it("back-channel logout: a session's end POSTs a Logout Token to the client's registered URI, verifiable as the spec says", async () => {
+    // The RP's back-channel endpoint: a real HTTP server the authn Worker POSTs to.
+    const received: { contentType: string | undefined; body: string }[] = [];
+    const rpServer = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk) => {
+        body += chunk;
+      });
+      request.on("end", () => {
+        received.push({ contentType: request.headers["content-type"], body });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => rpServer.listen(0, "127.0.0.1", resolve));
+    try {
+      const backchannel = `http://127.0.0.1:${(rpServer.address() as AddressInfo).port}/backchannel`;
+      const rp = await operator.json<{ client_id: string; client_secret: string; backchannel_logout_uri: string }>(
+        ...["oidc-client", "create", "--name", "openid-client RP with back-channel logout"],
+        ...["--redirect-uri", REDIRECT_URI, "--backchannel-logout-uri", backchannel, "--scope", "openid"],
+      );
+      expect(rp.backchannel_logout_uri).toBe(backchannel);
+      const rpConfig = await client.discovery(
+        new URL(system.origin),
+        rp.client_id,
+        { token_endpoint_auth_method: "client_secret_basic" },
+        client.ClientSecretBasic(rp.client_secret),
+        { execute: [client.allowInsecureRequests] },
+      );
+      expect(rpConfig.serverMetadata().backchannel_logout_supported).toBe(true);
+      expect(rpConfig.serverMetadata().backchannel_logout_session_supported).toBe(true);
+
+      const { tokens } = await signedInTokens("openid", undefined, rpConfig);
+      const idClaims = tokens.claims();
+      const endSession = client.buildEndSessionUrl(rpConfig, { id_token_hint: tokens.id_token ?? "" });
+      const ended = await system.fetch(`${endSession.pathname}${endSession.search}`, {
+        headers: { Accept: "application/json" },
+      });
+      expect(ended.status).toBe(200);
+
+      await expect.poll(() => received.length).toBe(1);
+      const [delivery] = received;
+      expect(delivery?.contentType).toBe("application/x-www-form-urlencoded");
+      const logoutToken = new URLSearchParams(delivery?.body).get("logout_token") ?? "";
+      // OIDC Back-Channel Logout 1.0 §2.6: the RP validates it as an ID token, then its own rules.
+      const { payload, protectedHeader } = await jwtVerify(
+        logoutToken,
+        createRemoteJWKSet(new URL(`${system.origin}${ENDPOINT.jwks}`)),
+        { issuer: system.origin, audience: rp.client_id, algorithms: [SIGNING_ALG], typ: JWT_TYP.logoutToken },
+      );
+      expect(protectedHeader.alg).toBe(SIGNING_ALG);
+      expect(payload.sid).toBe(idClaims?.sid);
+      expect(payload.sub).toBe(idClaims?.sub);
+      expect(payload.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
+      expect(payload.nonce).toBeUndefined();
+      expect(typeof payload.jti).toBe("string");
+      expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(120);
+
+      // Turned off, it sends nothing more.
+      const off = await operator.json<{ backchannel_logout_uri: string | null }>(
+        ...["oidc-client", "update", "--id", rp.client_id, "--no-backchannel-logout"],
+      );
+      expect(off.backchannel_logout_uri).toBeNull();
+    } finally {
+      rpServer.close();
+    }
   });
 
   it("RP-initiated logout to a URI the client did not register ends the session but sends the browser nowhere", async () => {

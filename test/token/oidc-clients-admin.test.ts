@@ -114,6 +114,87 @@ describe("admin API: browser (OpenID Connect) clients", () => {
     );
   });
 
+  it("registers a back-channel logout URI (OIDC Back-Channel Logout 1.0 §2.2), replaces or turns it off; refuses a bad one", async () => {
+    const token = await adminToken();
+    const uri = "https://reports.example.test/backchannel?tenant=a";
+    const response = await adminRequest("POST", "/oidc-clients", {
+      token,
+      body: {
+        client_name: "Back-channel",
+        redirect_uris: ["https://reports.example.test/cb"],
+        backchannel_logout_uri: uri,
+      },
+    });
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as Created & { backchannel_logout_uri: string | null };
+    expect(created.backchannel_logout_uri).toBe(uri);
+    const row = () =>
+      env.DB.prepare(
+        "SELECT backchannel_logout_uri AS uri, backchannel_logout_session_required AS sid FROM oidc_client WHERE client_id = ?",
+      )
+        .bind(created.client_id)
+        .first<{ uri: string | null; sid: number | null }>();
+    // Better Auth's Logout Token always carries `sid`, so the registration says the client may require it.
+    expect(await row()).toEqual({ uri, sid: 1 });
+
+    const path = `/oidc-clients/${created.client_id}`;
+    const moved = await adminRequest("PATCH", path, {
+      token,
+      body: { backchannel_logout_uri: "http://127.0.0.1:9/bc" },
+    });
+    expect(moved.status).toBe(200);
+    expect(((await moved.json()) as { backchannel_logout_uri: string }).backchannel_logout_uri).toBe(
+      "http://127.0.0.1:9/bc",
+    );
+    const off = await adminRequest("PATCH", path, { token, body: { backchannel_logout_uri: null } });
+    expect(((await off.json()) as { backchannel_logout_uri: string | null }).backchannel_logout_uri).toBeNull();
+    expect(await row()).toEqual({ uri: null, sid: null });
+
+    for (const bad of [
+      "http://rp.example/bc",
+      "https://rp.example/bc#frag",
+      "https://user@rp.example/bc",
+      "not a url",
+      7,
+    ]) {
+      const patched = await expectHttpError(
+        await adminRequest("PATCH", path, { token, body: { backchannel_logout_uri: bad } }),
+        400,
+        "invalid_body",
+      );
+      expect(patched.error_description).toMatch(/^backchannel_logout_uri/);
+      const posted = await expectHttpError(
+        await adminRequest("POST", "/oidc-clients", {
+          token,
+          body: { client_name: "Bad", redirect_uris: ["https://reports.example.test/cb"], backchannel_logout_uri: bad },
+        }),
+        400,
+        "invalid_body",
+      );
+      expect(posted.error_description).toMatch(/^backchannel_logout_uri/);
+    }
+    expect(await row()).toEqual({ uri: null, sid: null });
+  });
+
+  it("refuses a back-channel logout URI for an org's own (DCR) client: 400 invalid_body", async () => {
+    const clientId = `oidc_dcr-${crypto.randomUUID()}`;
+    await env.DB.prepare(
+      `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, reference_id)
+       VALUES (?, ?, '["https://rp.example/cb"]', 0, 'org-1')`,
+    )
+      .bind(clientId, clientId)
+      .run();
+    const body = await expectHttpError(
+      await adminRequest("PATCH", `/oidc-clients/${clientId}`, {
+        token: await adminToken(),
+        body: { backchannel_logout_uri: "https://rp.example/bc" },
+      }),
+      400,
+      "invalid_body",
+    );
+    expect(body.error_description).toMatch(/^backchannel_logout_uri: this client was registered by its organization/);
+  });
+
   it("migration 0024 turns logout on for clients operators registered before, not for CIMD or org-registered ones", async () => {
     const ids = ["operator", "cimd", "dcr"].map((kind) => `${kind}-${crypto.randomUUID()}`);
     const [operatorId, cimdId, dcrId] = ids as [string, string, string];

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
-import { userinfoAudience } from "../../shared/contracts/oidc.ts";
+import { BACKCHANNEL_LOGOUT_EVENT, userinfoAudience } from "../../shared/contracts/oidc.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
 import { recordBrowserClientOrg } from "../../workers/token/src/oidc/browser-client-store.ts";
@@ -27,7 +27,7 @@ function accessClaims(overrides: Record<string, unknown> = {}) {
   };
 }
 
-function sign(kind: "access_token" | "id_token", claims: Record<string, unknown>) {
+function sign(kind: "access_token" | "id_token" | "logout_token", claims: Record<string, unknown>) {
   return signBrowserToken(keyStore(env, config), config, { kind, claims }, BINDINGS);
 }
 
@@ -92,5 +92,42 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
       ok: false,
       error: "refused claim: lifetime",
     });
+  });
+
+  it("signs a back-channel Logout Token as logout+jwt, and refuses one shaped otherwise (OIDC Back-Channel Logout 1.0 §2.4)", async () => {
+    const iat = Math.floor(Date.now() / 1000);
+    // As Better Auth's jwt plugin hands it over: nbf present but undefined.
+    const logout = {
+      iss: config.issuer,
+      aud: "oidc_client",
+      sub: "user-1",
+      sid: "session-1",
+      iat,
+      exp: iat + 120,
+      nbf: undefined,
+      jti: crypto.randomUUID(),
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    };
+    const result = await sign("logout_token", logout);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(decodeProtectedHeader(result.token)).toMatchObject({ alg: "ES256", typ: "logout+jwt" });
+    const refused: [string, Record<string, unknown>][] = [
+      ["aud", { aud: API }],
+      ["aud", { aud: ["oidc_client"] }],
+      ["sid", { sid: undefined }],
+      ["jti", { jti: "" }],
+      ["nonce", { nonce: "n" }],
+      ["events", { events: { [BACKCHANNEL_LOGOUT_EVENT]: { extra: 1 } } }],
+      ["events", { events: { [BACKCHANNEL_LOGOUT_EVENT]: {}, "urn:other": {} } }],
+      ["events", { events: [] }],
+      ["claims", { scope: "openid" }],
+      ["lifetime", { exp: iat + 3600 }],
+    ];
+    for (const [claim, change] of refused) {
+      expect({ change, result: await sign("logout_token", { ...logout, ...change }) }).toEqual({
+        change,
+        result: { ok: false, error: `refused claim: ${claim}` },
+      });
+    }
   });
 });

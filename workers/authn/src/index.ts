@@ -38,11 +38,15 @@ import {
 import { showUnlockSignIn, submitUnlockSignIn } from "./pages/unlock-sign-in.tsx";
 import { AUTH_ERROR_PAGE, showAuthError } from "./pages/auth-error.tsx";
 import { pinLogoutHint } from "./oidc/logout-hint.ts";
+import { supportRedirectErrorMode } from "./http/redirect-error-fetch.ts";
 import { showVerifyEmail, submitVerifyEmail } from "./pages/verify-email.tsx";
 import { apiOriginPolicy } from "./security/api-origin.ts";
 import { ACCOUNT_PATH } from "./pages/account-paths.ts";
 import * as account from "./pages/account-handlers.tsx";
 import { showTwoFactor, submitTwoFactor } from "./pages/two-factor-handlers.tsx";
+
+// Libraries that ask fetch for redirect "error" (Better Auth's back-channel logout) get its standard meaning.
+supportRedirectErrorMode();
 
 const app = new Hono<AuthnApp>();
 

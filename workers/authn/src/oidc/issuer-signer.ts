@@ -11,10 +11,10 @@ import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
  * against ENDPOINT.jwks like every other token of the issuer (DESIGN.md "One
  * issuer") and Better Auth's own `jwks` table never holds a key.
  *
- * Better Auth asks for an access token with `typ: at+jwt` and for an ID token
- * with no header; anything else it might sign (the jwt plugin's session JWT,
- * back-channel logout tokens) is not a token this issuer hands out, so it is
- * refused here and never reaches the signer.
+ * Better Auth asks for an access token with `typ: at+jwt`, for an ID token
+ * with no header and for a back-channel Logout Token with `typ: logout+jwt`;
+ * anything else it might sign (the jwt plugin's session JWT) is not a token
+ * this issuer hands out, so it is refused here and never reaches the signer.
  */
 export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">): IssuerSign {
   return async (payload, header) => {
@@ -34,6 +34,7 @@ export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">): IssuerSign {
 
 function kindOf(header: { typ?: string; cty?: string } | undefined): BrowserTokenSigningRequest["kind"] {
   if (header?.typ === JWT_TYP.accessToken) return "access_token";
+  if (header?.typ === JWT_TYP.logoutToken) return "logout_token";
   if (header === undefined || (header.typ === undefined && header.cty === undefined)) return "id_token";
   throw new Error(`no browser token has typ ${String(header.typ)}`);
 }

@@ -2,7 +2,11 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { generateClientSecret, hashSecret } from "../../../../shared/crypto/secret-hash.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { BROWSER_CLIENT_SCOPES, BrowserClientInputError } from "../../../../shared/oidc/browser-clients.ts";
+import {
+  BROWSER_CLIENT_SCOPES,
+  BrowserClientInputError,
+  checkBackchannelLogoutUri,
+} from "../../../../shared/oidc/browser-clients.ts";
 import { tokenConfig } from "../config.ts";
 import {
   type BrowserClientChanges,
@@ -29,6 +33,12 @@ const update = z.object({
     .max(10)
     .optional()
     .describe("replaces the list; [] leaves logout without a return"),
+  backchannel_logout_uri: z
+    .string()
+    .url()
+    .nullable()
+    .optional()
+    .describe("OIDC Back-Channel Logout 1.0 §2.2; null turns it off"),
   scope: z
     .union([z.array(z.string()), z.string()])
     .optional()
@@ -42,7 +52,15 @@ const update = z.object({
 
 /** Reads a PATCH body: each field checked as create checks it (admin/oidc-clients.ts), absent fields unchanged. */
 function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedirectUri: (v: string) => boolean) {
-  onlyFields(body, ["client_name", "redirect_uris", "post_logout_redirect_uris", "scope", "resources", "disabled"]);
+  onlyFields(body, [
+    "client_name",
+    "redirect_uris",
+    "post_logout_redirect_uris",
+    "backchannel_logout_uri",
+    "scope",
+    "resources",
+    "disabled",
+  ]);
   if (Object.keys(body).length === 0) throw new HttpError("invalid_body", "nothing to change");
   const required = <T>(field: string, value: T[] | null | undefined): T[] | undefined => {
     if (value === null || value?.length === 0)
@@ -62,6 +80,7 @@ function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedir
     ),
     // May be emptied ([] or null): a client need not send anyone anywhere after logout.
     postLogoutRedirectUris: afterLogout === null ? [] : afterLogout,
+    backchannelLogoutUri: backchannelLogoutUri(body),
     scopes: required(
       "scope",
       optionalList(body, "scope", { allowed: BROWSER_CLIENT_SCOPES, maxItems: 16, itemMax: 64 }),
@@ -74,6 +93,19 @@ function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedir
     disabled: optionalBoolean(body, "disabled"),
   };
   return changes;
+}
+
+/** `backchannel_logout_uri`: a URI as create checks it, null to turn it off, absent to keep it. */
+function backchannelLogoutUri(body: Body): string | null | undefined {
+  if (body.backchannel_logout_uri === null) return null;
+  const uri = optionalString(body, "backchannel_logout_uri", { max: 2048 });
+  if (uri === undefined) return undefined;
+  try {
+    return checkBackchannelLogoutUri(uri);
+  } catch (error) {
+    if (error instanceof BrowserClientInputError) throw new HttpError("invalid_body", error.message);
+    throw error;
+  }
 }
 
 /** The operator-registered browser client the path names, or 404 `not_found`. */
@@ -89,8 +121,8 @@ async function requireBrowserClient(c: AdminContext) {
  * One browser client of the OpenID provider, for platform operators:
  *
  * - GET    /oidc-clients/{id}               → the client
- * - PATCH  /oidc-clients/{id}               `{ client_name?, redirect_uris?, post_logout_redirect_uris?, scope?,
- *                                              resources?, disabled? }` → the client
+ * - PATCH  /oidc-clients/{id}               `{ client_name?, redirect_uris?, post_logout_redirect_uris?,
+ *                                              backchannel_logout_uri?, scope?, resources?, disabled? }` → the client
  * - POST   /oidc-clients/{id}/rotate-secret → the client with a new `client_secret` (once); confidential clients only
  * - DELETE /oidc-clients/{id}               → `{ client_id, deleted: true }`
  *
@@ -131,6 +163,13 @@ export function oidcClientItemRoutes(
         throw new HttpError(
           "invalid_body",
           "post_logout_redirect_uris: this client was registered by its organization, without RP-initiated logout",
+        );
+      }
+      // Nor back-channel logout, which Better Auth refuses at registration for such clients too.
+      if (changes.backchannelLogoutUri !== undefined && row.enableEndSession !== true) {
+        throw new HttpError(
+          "invalid_body",
+          "backchannel_logout_uri: this client was registered by its organization, without logout",
         );
       }
       auditDetail(c, {

@@ -14,7 +14,7 @@ import { readJsonObject } from "./body.ts";
 import { oidcClientItemRoutes } from "./oidc-client-item.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
-import { oneOf, onlyFields, optionalList, requiredString } from "./validate.ts";
+import { oneOf, onlyFields, optionalList, optionalString, requiredString } from "./validate.ts";
 
 const DEFAULT_SCOPES = [OIDC_SCOPE.openid, OIDC_SCOPE.profile, OIDC_SCOPE.email, OIDC_SCOPE.offlineAccess];
 
@@ -23,6 +23,7 @@ const view = z.object({
   client_name: z.string(),
   redirect_uris: z.array(z.string()),
   post_logout_redirect_uris: z.array(z.string()),
+  backchannel_logout_uri: z.string().nullable(),
   token_endpoint_auth_method: z.enum(["client_secret_basic", "none"]),
   scope: z.string(),
   resources: z.array(z.string()),
@@ -39,6 +40,11 @@ const schemas = {
       .max(10)
       .optional()
       .describe("where RP-initiated logout may return the browser (exact match); default none"),
+    backchannel_logout_uri: z
+      .string()
+      .url()
+      .optional()
+      .describe("OIDC Back-Channel Logout 1.0: where a Logout Token is POSTed when a session ends; default none"),
     type: z.enum(["confidential", "public"]).optional().describe("default confidential"),
     scope: z
       .union([z.array(z.string()), z.string()])
@@ -59,7 +65,8 @@ const schemas = {
  * dynamic registration are closed (GHSA-9h47-pqcx-hjr4), so this is the one
  * way a relying party is registered.
  *
- * - POST /oidc-clients `{ client_name, redirect_uris, post_logout_redirect_uris?, type?, scope?, resources? }`
+ * - POST /oidc-clients `{ client_name, redirect_uris, post_logout_redirect_uris?, backchannel_logout_uri?, type?,
+ *   scope?, resources? }`
  *   → 201 the client, `client_secret` once
  * - GET  /oidc-clients → `{ oidc_clients: [...] }`
  * - one client: read, change, disable, rotate its secret, delete (admin/oidc-client-item.ts)
@@ -78,13 +85,22 @@ export function oidcClientRoutes(admin: AdminApp): void {
     async (c) => {
       const config = tokenConfig(c.env);
       const body = await readJsonObject(c);
-      onlyFields(body, ["client_name", "redirect_uris", "post_logout_redirect_uris", "type", "scope", "resources"]);
+      onlyFields(body, [
+        "client_name",
+        "redirect_uris",
+        "post_logout_redirect_uris",
+        "backchannel_logout_uri",
+        "type",
+        "scope",
+        "resources",
+      ]);
       const name = requiredString(body, "client_name", { max: 100 });
       const redirectUris =
         optionalList(body, "redirect_uris", { maxItems: 10, itemMax: 2048, check: isRedirectUri }) ?? [];
       if (redirectUris.length === 0) throw new HttpError("invalid_body", "redirect_uris: at least one is required");
       const postLogoutRedirectUris =
         optionalList(body, "post_logout_redirect_uris", { maxItems: 10, itemMax: 2048, check: isRedirectUri }) ?? [];
+      const backchannelLogoutUri = optionalString(body, "backchannel_logout_uri", { max: 2048 });
       const type = oneOf(body, "type", ["confidential", "public"] as const, "confidential");
       const scopes = optionalList(body, "scope", { allowed: BROWSER_CLIENT_SCOPES, maxItems: 16, itemMax: 64 }) ?? [
         ...DEFAULT_SCOPES,
@@ -100,6 +116,7 @@ export function oidcClientRoutes(admin: AdminApp): void {
           name,
           redirectUris,
           postLogoutRedirectUris,
+          backchannelLogoutUri,
           type,
           scopes,
           resources,

@@ -26,6 +26,8 @@ export interface BrowserClientChanges {
   name?: string;
   redirectUris?: string[];
   postLogoutRedirectUris?: string[];
+  /** null: no back-channel logout any more. */
+  backchannelLogoutUri?: string | null;
   scopes?: string[];
   resources?: string[];
   disabled?: boolean;
@@ -82,6 +84,12 @@ export async function updateBrowserClient(db: D1Database, clientId: string, chan
         ...(changes.redirectUris !== undefined ? { redirectUris: changes.redirectUris } : {}),
         ...(changes.postLogoutRedirectUris !== undefined
           ? { postLogoutRedirectUris: changes.postLogoutRedirectUris }
+          : {}),
+        ...(changes.backchannelLogoutUri !== undefined
+          ? {
+              backchannelLogoutUri: changes.backchannelLogoutUri,
+              backchannelLogoutSessionRequired: changes.backchannelLogoutUri === null ? null : true,
+            }
           : {}),
         ...(changes.scopes !== undefined ? { scopes: changes.scopes } : {}),
         ...(changes.disabled !== undefined ? { disabled: changes.disabled } : {}),

@@ -12,6 +12,10 @@ export function browserProviderMetadata(issuer: string) {
     userinfo_endpoint: `${issuer}${OIDC_ENDPOINT.userinfo}`,
     // OIDC RP-Initiated Logout 1.0 §2.1: every operator-registered client may use it.
     end_session_endpoint: `${issuer}${OIDC_ENDPOINT.endSession}`,
+    // OIDC Back-Channel Logout 1.0 §2.1: a client that registers a `backchannel_logout_uri` gets a
+    // Logout Token, with `sid`, when a session it holds tokens of ends.
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
     response_types_supported: ["code"],
     response_modes_supported: ["query"],
     grant_types: [...BROWSER_GRANT_TYPES],

@@ -1,7 +1,9 @@
 import { SignJWT } from "jose";
 import type { AuditEventInput } from "../../../../shared/audit/record-audit.ts";
 import {
+  BACKCHANNEL_LOGOUT_EVENT,
   MAX_ID_TOKEN_TTL_SECONDS,
+  MAX_LOGOUT_TOKEN_TTL_SECONDS,
   OIDC_CLIENT_ID_PREFIX,
   OIDC_SCOPE,
   userinfoAudience,
@@ -64,6 +66,10 @@ export async function signBrowserToken(
       if (!isNonEmptyString(claims.aud) || !isBrowserClientId(claims.aud)) throw new ClaimRefused("aud");
       if (exp - iat > MAX_ID_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
       typ = ID_TOKEN_TYP;
+    } else if (request.kind === "logout_token") {
+      checkLogoutTokenClaims(claims);
+      if (exp - iat > MAX_LOGOUT_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
+      typ = JWT_TYP.logoutToken;
     } else {
       throw new ClaimRefused("kind");
     }
@@ -123,6 +129,28 @@ function checkAccessTokenClaims(
   }
   // Delegation chains come only from token exchange (grants/token-exchange*.ts).
   if (claims.act !== undefined || claims.may_act !== undefined) throw new ClaimRefused("act");
+}
+
+/**
+ * OIDC Back-Channel Logout 1.0 §2.4: one client in `aud`, a `jti`, `sub` and
+ * `sid` (Better Auth sends both; our registrations promise `sid`), `events`
+ * holding exactly the back-channel logout event as an empty object, and never
+ * a `nonce` (which would let the token pass for an ID token, §2.4).
+ */
+function checkLogoutTokenClaims(claims: Record<string, unknown>): void {
+  if (!isNonEmptyString(claims.aud) || !isBrowserClientId(claims.aud)) throw new ClaimRefused("aud");
+  for (const claim of ["jti", "sub", "sid"] as const) {
+    if (!isNonEmptyString(claims[claim])) throw new ClaimRefused(claim);
+  }
+  if (claims.nonce !== undefined) throw new ClaimRefused("nonce");
+  const events = claims.events;
+  if (typeof events !== "object" || events === null || Array.isArray(events)) throw new ClaimRefused("events");
+  const names = Object.keys(events);
+  const event = (events as Record<string, unknown>)[BACKCHANNEL_LOGOUT_EVENT];
+  if (names.length !== 1 || typeof event !== "object" || event === null || Object.keys(event).length !== 0) {
+    throw new ClaimRefused("events");
+  }
+  if (claims.act !== undefined || claims.scope !== undefined) throw new ClaimRefused("claims");
 }
 
 /** An operator-registered browser client, or an MCP client known by its metadata document's https URL (workers/authn/src/mcp-clients). */
