@@ -16,10 +16,15 @@ import { createAuthMiddleware } from "better-auth/api";
  */
 const addressed = new WeakMap<Request, Request>();
 
-/** Registers `handed` (internal URL) as the request the client sent to `advertisedUrl`, and returns that one. */
-export function addressAs(handed: Request, advertisedUrl: string): Request {
-  // No body: Better Auth reads the body the router parsed from `handed`; only the URL and method are read here.
-  const asAddressed = new Request(advertisedUrl, { method: handed.method, headers: handed.headers });
+/**
+ * Registers `handed` (internal URL) as the request the client sent to
+ * `advertisedUrl`, with the same form, and returns that one. The form goes
+ * too: the router parsed `handed`'s for the endpoint, but some readers take
+ * the request's own body again (a metadata-document client's `client_id` is
+ * found that way), and a copy without one left them none.
+ */
+export function addressAs(handed: Request, advertisedUrl: string, form: string): Request {
+  const asAddressed = new Request(advertisedUrl, { method: handed.method, headers: handed.headers, body: form });
   addressed.set(handed, asAddressed);
   return asAddressed;
 }

@@ -55,15 +55,12 @@ export async function handOverToProvider(
   if (typeof request?.dpop === "string") headers.set("DPoP", request.dpop);
   if (typeof request?.clientAddress === "string") headers.set("cf-connecting-ip", request.clientAddress);
   const issuer = authnConfig(env).issuer;
-  const handed = new Request(`${issuer}${path}`, {
-    method: "POST",
-    headers,
-    body: typeof request?.form === "string" ? request.form : "",
-  });
+  const form = typeof request?.form === "string" ? request.form : "";
+  const handed = new Request(`${issuer}${path}`, { method: "POST", headers, body: form });
   markGrantStart(handed, receivedAtMs);
   const advertised = ADVERTISED[path];
   // The endpoint (and the signer, through its context) sees this one.
-  if (advertised !== undefined) markGrantStart(addressAs(handed, `${issuer}${advertised}`), receivedAtMs);
+  if (advertised !== undefined) markGrantStart(addressAs(handed, `${issuer}${advertised}`, form), receivedAtMs);
   const answer = await getAuth(env).handler(handed);
   return { status: answer.status, body: await answer.text() };
 }
