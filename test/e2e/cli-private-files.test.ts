@@ -35,7 +35,10 @@ describe("files holding secrets are 0600 and replaced, never written through", (
     const before = readFileSync(target, "utf8");
     const state = join(dir, "state");
     for (const file of [loose, link]) {
-      const run = await runCli(["init", "--local", "--persist-to", state, "--secrets-file", file, "--json"]);
+      // Each run applies every migration through wrangler: on a loaded CI machine that passed 60 s (cli-init.test.ts).
+      const run = await runCli(["init", "--local", "--persist-to", state, "--secrets-file", file, "--json"], {
+        timeoutMs: 120_000,
+      });
       expect(run.code, run.stderr).toBe(0);
       expect((JSON.parse(run.stdout) as { secrets: { generated: string[] } }).secrets.generated).toEqual(["VAULT_KEY"]);
       expect(lstatSync(file).isFile()).toBe(true);
@@ -43,7 +46,7 @@ describe("files holding secrets are 0600 and replaced, never written through", (
       expect(Object.keys(JSON.parse(readFileSync(file, "utf8")) as object)).toContain("VAULT_KEY");
     }
     expect(readFileSync(target, "utf8")).toBe(before);
-  }, 180_000);
+  }, 300_000);
 
   it("operator bootstrap --sql-out over an existing 0644 file leaves it 0600", async () => {
     const sql = join(dir, "bootstrap.sql");
