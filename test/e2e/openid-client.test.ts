@@ -172,7 +172,7 @@ describe("openid-client 6 against the browser OpenID provider", () => {
     await expect.poll(async () => (await api()).status, { timeout: 10_000 }).toBe(401);
   });
 
-  it("RP-initiated logout: a JWT our key signed that is not an ID token (typ at+jwt) ends nothing", async () => {
+  it("RP-initiated logout: a JWT our key signed that is not an ID token (typ at+jwt) ends nothing, however it is spelled", async () => {
     // Better Auth alone takes any JWT of the issuer's key that names the session (`sid`) and the client
     // (`aud`); workers/authn/src/oidc/logout-hint.ts pins typ JWT first. Both hints below are signed with
     // the issuer's real current key: the one with an ID token's header is the control.
@@ -187,9 +187,34 @@ describe("openid-client 6 against the browser OpenID provider", () => {
       });
     const signedIn = async () => (await browser.get(`${system.origin}${ENDPOINT.app}`)).status === 200;
 
-    const refused = await endSession(await forge(JWT_TYP.accessToken));
+    const forged = await forge(JWT_TYP.accessToken);
+    const refused = await endSession(forged);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toMatchObject({ error: "invalid_token" });
+    expect(await signedIn()).toBe(true);
+    // Spellings of the same forged hint that jose still verifies (base64url padding or whitespace in the
+    // signature), and a form body that also parses as JSON: each is read as Better Auth reads it, and refused.
+    for (const spelling of [`${forged}==`, `${forged.slice(0, -4)} ${forged.slice(-4)}`]) {
+      const respelled = await endSession(spelling);
+      expect({ status: respelled.status, body: await respelled.json() }).toMatchObject({
+        status: 401,
+        body: { error: "invalid_token" },
+      });
+      expect(await signedIn()).toBe(true);
+    }
+    const disguised = await system.fetch(`${ENDPOINT.authApi}/oauth2/end-session`, {
+      method: "POST",
+      headers: {
+        Accept: "application/json",
+        Origin: system.origin,
+        "Content-Type": "application/x-www-form-urlencoded",
+      },
+      body: `{"x":"&id_token_hint=${forged}&y="}`,
+    });
+    expect({ status: disguised.status, body: await disguised.json() }).toMatchObject({
+      status: 401,
+      body: { error: "invalid_token" },
+    });
     expect(await signedIn()).toBe(true);
 
     const control = await endSession(await forge("JWT"));

@@ -10,6 +10,13 @@ type LogoutContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBu
 
 const HINT = "id_token_hint";
 
+/** A query copy and a body copy of one hint at most: more is no logout request, and each costs a signature check. */
+const MAX_HINTS = 2;
+
+/** better-call's media types for this endpoint (Better Auth's `allowedMediaTypes`), compared as it compares them. */
+const JSON_MEDIA_TYPE = "application/json";
+const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
+
 /** The `typ` the token Worker gives every ID token it signs (workers/token/src/oidc/sign-browser-token.ts). */
 const ID_TOKEN_TYP = "JWT";
 
@@ -26,19 +33,27 @@ const ID_TOKEN_TYP = "JWT";
  * and `sid` present. Expiry is not checked: §2 says the OP SHOULD accept an
  * ID token whose `exp` has passed.
  *
- * A hint that fails reaches Better Auth with its signature cut off, so its
- * own invalid-hint path answers (the confirmation page for a signed-in
- * browser, otherwise `401 invalid_token`): one behaviour for every refused
- * hint, whichever check refused it. A value that is not a compact JWS at all
- * passes unchanged; Better Auth cannot decode it either.
+ * The body is read as better-call reads it for Better Auth: by its media
+ * type (JSON or a form; anything else Better Auth refuses, 415), the last of
+ * a repeated form field winning, the body's value over the query's. A hint
+ * that fails, whatever its shape (jose's base64url decoding takes padding and
+ * whitespace in a signature our pattern would not), reaches Better Auth with
+ * its signature cut off, so its own invalid-hint path answers (the
+ * confirmation page for a signed-in browser, otherwise `401 invalid_token`, or
+ * its client's refusal when the hint names an unknown client or one without
+ * logout): one behaviour for every refused hint, whichever check refused it.
+ * More than MAX_HINTS different hints in one request are all refused
+ * unverified. While the issuer's keys cannot be read (the token Worker's
+ * `jwks()`), no hint verifies (fail closed: the session stays).
  */
 export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) => {
   const request = c.req.raw;
   const url = new URL(request.url);
   const body = c.var.body;
   const bodyText = request.method === "POST" && body.length > 0 ? new TextDecoder().decode(body) : "";
-  const json = bodyText ? jsonObject(bodyText) : undefined;
-  const form = bodyText && !json ? new URLSearchParams(bodyText) : undefined;
+  const mediaType = (request.headers.get("Content-Type") ?? "").toLowerCase().split(";")[0]?.trim();
+  const json = bodyText && mediaType === JSON_MEDIA_TYPE ? jsonObject(bodyText) : undefined;
+  const form = bodyText && mediaType === FORM_MEDIA_TYPE ? new URLSearchParams(bodyText) : undefined;
 
   const hints = [...url.searchParams.getAll(HINT), ...(form?.getAll(HINT) ?? [])];
   if (typeof json?.[HINT] === "string") hints.push(json[HINT]);
@@ -47,9 +62,10 @@ export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) =
   const clientId = requestedClientId(url, form, json);
   const { issuer } = authnConfig(c.env);
   const resolveKey = ISSUER_KEYS.resolver(tokenService(c.env));
+  const distinct = new Set(hints);
   const refused = new Set<string>();
-  for (const hint of new Set(hints)) {
-    if (COMPACT_JWS.test(hint) && !(await isOurIdToken(hint, { issuer, clientId, resolveKey }))) refused.add(hint);
+  for (const hint of distinct) {
+    if (distinct.size > MAX_HINTS || !(await isOurIdToken(hint, { issuer, clientId, resolveKey }))) refused.add(hint);
   }
   if (refused.size === 0) return next();
 
@@ -78,6 +94,7 @@ interface HintCheck {
 }
 
 async function isOurIdToken(hint: string, { issuer, clientId, resolveKey }: HintCheck): Promise<boolean> {
+  if (!COMPACT_JWS.test(hint)) return false;
   try {
     const header = decodeProtectedHeader(hint);
     if (header.alg !== SIGNING_ALG || header.typ !== ID_TOKEN_TYP || typeof header.kid !== "string") return false;
@@ -97,19 +114,30 @@ async function isOurIdToken(hint: string, { issuer, clientId, resolveKey }: Hint
   }
 }
 
-/** Better Auth reads the query and the body as one object, the body's value last. */
+/**
+ * The `client_id` Better Auth acts on: it reads the query and the body as one
+ * object, a body field (even an empty one) over the query's, a form's last
+ * value; an empty one counts as none (it then takes the hint's `aud`).
+ */
 function requestedClientId(
   url: URL,
   form: URLSearchParams | undefined,
   json: Record<string, unknown> | undefined,
 ): string | undefined {
-  const fromBody = typeof json?.client_id === "string" ? json.client_id : (form?.get("client_id") ?? undefined);
-  return fromBody ?? url.searchParams.get("client_id") ?? undefined;
+  let value: unknown = url.searchParams.getAll("client_id").at(-1);
+  if (json && Object.hasOwn(json, "client_id")) value = json.client_id;
+  else if (form?.has("client_id")) value = form.getAll("client_id").at(-1);
+  return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-/** The same JWS with an empty signature: decodable, never verifiable. */
-function withoutSignature(token: string): string {
-  return token.slice(0, token.lastIndexOf(".") + 1);
+/**
+ * The hint with its signature gone: its first two segments and an empty
+ * third, so Better Auth still finds the client named in it and then fails the
+ * signature; a value of fewer segments becomes one it cannot decode at all.
+ */
+function withoutSignature(hint: string): string {
+  const [header, payload] = hint.split(".");
+  return payload === undefined ? "unverified" : `${header}.${payload}.`;
 }
 
 function rewritten(params: URLSearchParams, voided: (value: string) => string): URLSearchParams {
