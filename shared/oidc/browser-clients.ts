@@ -3,6 +3,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { OIDC_CLIENT_ID_PREFIX, OIDC_GRANT_TYPE, OIDC_SCOPE } from "../contracts/oidc.ts";
 import { ALL_SCOPES } from "../contracts/scopes.ts";
 import { generateClientSecret, hashSecret } from "../crypto/secret-hash.ts";
+import { outboundUrlProblem } from "../http/outbound-url.ts";
 import { oidcClient, oidcClientResource, oidcResource } from "../db/schema.ts";
 
 /**
@@ -83,21 +84,21 @@ export function checkRedirectUri(value: string): string {
 
 /**
  * OIDC Back-Channel Logout 1.0 §2.2: an absolute URI, no fragment, which may
- * carry a query; held to a redirect URI's rules besides (https unless
- * loopback, no userinfo, normal form), since the provider POSTs to it.
+ * carry a query. The provider POSTs to it, so it is held to the outbound
+ * guard every URL we fetch for someone else passes (shared/http/outbound-url.ts:
+ * https, no credentials, no loopback, private, link-local or metadata host;
+ * a loopback one only while the issuer itself is local), and kept in normal
+ * form like a redirect URI.
  */
-export function checkBackchannelLogoutUri(value: string): string {
-  try {
-    return checkRedirectUri(value);
-  } catch (error) {
-    if (error instanceof BrowserClientInputError) {
-      throw new BrowserClientInputError(error.message.replace(/^redirect URI/, "backchannel_logout_uri"));
-    }
-    throw error;
-  }
+export function checkBackchannelLogoutUri(value: string, issuer: string): string {
+  const problem = outboundUrlProblem(value, issuer);
+  if (problem !== undefined) throw new BrowserClientInputError(`backchannel_logout_uri ${problem}`);
+  const normal = new URL(value).href;
+  if (normal !== value) throw new BrowserClientInputError(`backchannel_logout_uri is not in normal form (${normal})`);
+  return value;
 }
 
-function checkInput(input: BrowserClientInput): void {
+function checkInput(input: BrowserClientInput, issuer: string): void {
   if (typeof input.name !== "string" || input.name.trim() === "" || input.name.length > 100) {
     throw new BrowserClientInputError("name must be 1-100 characters");
   }
@@ -110,7 +111,9 @@ function checkInput(input: BrowserClientInput): void {
     throw new BrowserClientInputError("post_logout_redirect_uris must list at most 10 URIs");
   }
   for (const uri of afterLogout) checkRedirectUri(uri);
-  if (input.backchannelLogoutUri) checkBackchannelLogoutUri(input.backchannelLogoutUri);
+  if (input.backchannelLogoutUri !== undefined && input.backchannelLogoutUri !== null) {
+    checkBackchannelLogoutUri(input.backchannelLogoutUri, issuer);
+  }
   if (input.type !== "confidential" && input.type !== "public") {
     throw new BrowserClientInputError("type must be confidential or public");
   }
@@ -132,8 +135,10 @@ function randomId(bytes = 18): string {
 export async function registerBrowserClient(
   db: D1Database,
   input: BrowserClientInput,
+  /** The deployment's issuer, which decides whether a loopback back-channel URI is allowed (a local one only). */
+  issuer: string,
 ): Promise<{ client: BrowserClientView; clientSecret?: string }> {
-  checkInput(input);
+  checkInput(input, issuer);
   const clientId = `${OIDC_CLIENT_ID_PREFIX}${randomId()}`;
   const clientSecret = input.type === "confidential" ? generateClientSecret() : undefined;
   const now = new Date();

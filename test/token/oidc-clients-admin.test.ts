@@ -154,7 +154,13 @@ describe("admin API: browser (OpenID Connect) clients", () => {
       "http://rp.example/bc",
       "https://rp.example/bc#frag",
       "https://user@rp.example/bc",
+      // The provider POSTs there: the outbound guard's private, link-local and metadata hosts are refused.
+      "https://10.0.0.1/bc",
+      "https://169.254.169.254/latest",
+      "https://[::ffff:10.0.0.1]/bc",
+      "HTTPS://RP.example/bc",
       "not a url",
+      "",
       7,
     ]) {
       const patched = await expectHttpError(

@@ -88,6 +88,11 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
     expect(result.ok).toBe(true);
     if (result.ok) expect(decodeProtectedHeader(result.token).typ).toBe("JWT");
     expect(await sign("id_token", { ...id, aud: API })).toEqual({ ok: false, error: "refused claim: aud" });
+    // Back-Channel Logout §2.4: `events` marks a Logout Token, never an ID token.
+    expect(await sign("id_token", { ...id, events: { [BACKCHANNEL_LOGOUT_EVENT]: {} } })).toEqual({
+      ok: false,
+      error: "refused claim: events",
+    });
     expect(await sign("id_token", { ...id, exp: iat + 36_000 })).toEqual({
       ok: false,
       error: "refused claim: lifetime",

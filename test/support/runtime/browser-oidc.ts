@@ -91,14 +91,18 @@ export function oidcDriver(world: OidcWorld) {
 
   /** A browser client as the operator's admin API registers one (shared/oidc/browser-clients.ts). */
   async function browserClient(overrides: Partial<BrowserClientInput> = {}): Promise<Client> {
-    const { client, clientSecret } = await registerBrowserClient(world.db, {
-      name: "Example RP",
-      redirectUris: [REDIRECT_URI],
-      type: "confidential",
-      scopes: ["openid", "profile", "email", "offline_access", "documents:read"],
-      resources: [world.apiAudience],
-      ...overrides,
-    });
+    const { client, clientSecret } = await registerBrowserClient(
+      world.db,
+      {
+        name: "Example RP",
+        redirectUris: [REDIRECT_URI],
+        type: "confidential",
+        scopes: ["openid", "profile", "email", "offline_access", "documents:read"],
+        resources: [world.apiAudience],
+        ...overrides,
+      },
+      world.issuer,
+    );
     return { clientId: client.client_id, clientSecret: clientSecret ?? "" };
   }
 

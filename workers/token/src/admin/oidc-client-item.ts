@@ -51,7 +51,12 @@ const update = z.object({
 });
 
 /** Reads a PATCH body: each field checked as create checks it (admin/oidc-clients.ts), absent fields unchanged. */
-function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedirectUri: (v: string) => boolean) {
+function parseChanges(
+  body: Body,
+  config: { allowedAudiences: ReadonlySet<string>; issuer: string },
+  isRedirectUri: (v: string) => boolean,
+) {
+  const { allowedAudiences, issuer } = config;
   onlyFields(body, [
     "client_name",
     "redirect_uris",
@@ -80,7 +85,7 @@ function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedir
     ),
     // May be emptied ([] or null): a client need not send anyone anywhere after logout.
     postLogoutRedirectUris: afterLogout === null ? [] : afterLogout,
-    backchannelLogoutUri: backchannelLogoutUri(body),
+    backchannelLogoutUri: backchannelLogoutUri(body, issuer),
     scopes: required(
       "scope",
       optionalList(body, "scope", { allowed: BROWSER_CLIENT_SCOPES, maxItems: 16, itemMax: 64 }),
@@ -96,12 +101,12 @@ function parseChanges(body: Body, allowedAudiences: ReadonlySet<string>, isRedir
 }
 
 /** `backchannel_logout_uri`: a URI as create checks it, null to turn it off, absent to keep it. */
-function backchannelLogoutUri(body: Body): string | null | undefined {
+function backchannelLogoutUri(body: Body, issuer: string): string | null | undefined {
   if (body.backchannel_logout_uri === null) return null;
   const uri = optionalString(body, "backchannel_logout_uri", { max: 2048 });
   if (uri === undefined) return undefined;
   try {
-    return checkBackchannelLogoutUri(uri);
+    return checkBackchannelLogoutUri(uri, issuer);
   } catch (error) {
     if (error instanceof BrowserClientInputError) throw new HttpError("invalid_body", error.message);
     throw error;
@@ -157,7 +162,7 @@ export function oidcClientItemRoutes(
     },
     async (c) => {
       const { row } = await requireBrowserClient(c);
-      const changes = parseChanges(await readJsonObject(c), tokenConfig(c.env).allowedAudiences, schemas.isRedirectUri);
+      const changes = parseChanges(await readJsonObject(c), tokenConfig(c.env), schemas.isRedirectUri);
       // An org's own (DCR) client has RP-initiated logout off (migration 0024): its list would be kept and never used.
       if (changes.postLogoutRedirectUris !== undefined && row.enableEndSession !== true) {
         throw new HttpError(

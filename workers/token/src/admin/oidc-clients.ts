@@ -112,15 +112,19 @@ export function oidcClientRoutes(admin: AdminApp): void {
         itemMax: 2048,
       }) ?? [config.defaultAudience];
       try {
-        const { client, clientSecret } = await registerBrowserClient(c.env.DB, {
-          name,
-          redirectUris,
-          postLogoutRedirectUris,
-          backchannelLogoutUri,
-          type,
-          scopes,
-          resources,
-        });
+        const { client, clientSecret } = await registerBrowserClient(
+          c.env.DB,
+          {
+            name,
+            redirectUris,
+            postLogoutRedirectUris,
+            backchannelLogoutUri,
+            type,
+            scopes,
+            resources,
+          },
+          config.issuer,
+        );
         auditDetail(c, { action: "oidc_client.create", client_id: client.client_id });
         return c.json({ ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, 201);
       } catch (error) {

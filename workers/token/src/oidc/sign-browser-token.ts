@@ -54,6 +54,9 @@ export async function signBrowserToken(
     if (typeof iat !== "number" || Math.abs(iat - now) > CLOCK_TOLERANCE_SECONDS) throw new ClaimRefused("iat");
     if (typeof exp !== "number" || exp <= iat) throw new ClaimRefused("exp");
 
+    // OIDC Back-Channel Logout 1.0 §2.4: only a Logout Token carries `events`, so an RP that
+    // skips the `typ` check still cannot take an ID token or access token for one.
+    if (request.kind !== "logout_token" && claims.events !== undefined) throw new ClaimRefused("events");
     let typ: string;
     if (request.kind === "access_token") {
       checkAccessTokenClaims(claims, config, await orgServers(claims, bindings.registeredAudiences));
