@@ -7,6 +7,8 @@
 export const JWT_TYP = {
   /** RFC 9068 §2.1 */
   accessToken: "at+jwt",
+  /** OIDC Core §2: an ID token is a plain JWT; its `typ` must never read as an access token's. */
+  idToken: "JWT",
   /** draft-ietf-oauth-identity-assertion-authz-grant */
   idJag: "oauth-id-jag+jwt",
   hostInvite: "mono-invite+jwt",

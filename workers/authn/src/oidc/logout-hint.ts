@@ -1,6 +1,6 @@
 import { compactVerify, decodeProtectedHeader } from "jose";
 import type { MiddlewareHandler } from "hono";
-import { SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
+import { JWT_TYP, SIGNING_ALG } from "../../../../shared/contracts/tokens.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import { authnConfig, tokenService } from "../config.ts";
@@ -16,9 +16,6 @@ const MAX_HINTS = 2;
 /** better-call's media types for this endpoint (Better Auth's `allowedMediaTypes`), compared as it compares them. */
 const JSON_MEDIA_TYPE = "application/json";
 const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
-
-/** The `typ` the token Worker gives every ID token it signs (workers/token/src/oidc/sign-browser-token.ts). */
-const ID_TOKEN_TYP = "JWT";
 
 /**
  * OIDC RP-Initiated Logout 1.0 §2: "the OP MUST validate that it was the
@@ -97,7 +94,7 @@ async function isOurIdToken(hint: string, { issuer, clientId, resolveKey }: Hint
   if (!COMPACT_JWS.test(hint)) return false;
   try {
     const header = decodeProtectedHeader(hint);
-    if (header.alg !== SIGNING_ALG || header.typ !== ID_TOKEN_TYP || typeof header.kid !== "string") return false;
+    if (header.alg !== SIGNING_ALG || header.typ !== JWT_TYP.idToken || typeof header.kid !== "string") return false;
     const key = await resolveKey(header.kid);
     if (!key) return false;
     // jose refuses a `crit` it does not understand (RFC 7515 §4.1.11).

@@ -22,9 +22,6 @@ import {
 import type { TokenConfig } from "../config.ts";
 import { currentSigningKey, type KeyStore } from "../keys/signing-keys.ts";
 
-/** OIDC Core §2: an ID token is a plain JWT; its `typ` must never read as an access token's. */
-const ID_TOKEN_TYP = "JWT";
-
 /** Scopes a browser-flow token may carry: OIDC's own and those a person's token may hold (never `admin`). */
 const BROWSER_SCOPES: ReadonlySet<string> = new Set([...Object.values(OIDC_SCOPE), ...ALL_SCOPES]);
 
@@ -68,7 +65,7 @@ export async function signBrowserToken(
       // OIDC Core §2: `aud` is the client the person signed in to.
       if (!isNonEmptyString(claims.aud) || !isBrowserClientId(claims.aud)) throw new ClaimRefused("aud");
       if (exp - iat > MAX_ID_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
-      typ = ID_TOKEN_TYP;
+      typ = JWT_TYP.idToken;
     } else if (request.kind === "logout_token") {
       checkLogoutTokenClaims(claims);
       if (exp - iat > MAX_LOGOUT_TOKEN_TTL_SECONDS) throw new ClaimRefused("lifetime");
