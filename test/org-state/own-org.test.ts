@@ -56,6 +56,17 @@ describe("OrgState: only its own org", () => {
     });
   });
 
+  it("refuses an org cut-off whose value names another org: nothing recorded", async () => {
+    const [a, b] = [freshOrg(), freshOrg()];
+    await expectRefused(a, (instance) => instance.revoke({ orgId: a, kind: "org", value: b, reason: "test" }));
+    expect((await stub(a).snapshot(a)).version).toBe(0);
+    expect(await stub(a).changesSince(0)).toMatchObject({ kind: "changes", events: [] });
+
+    // Its own org's cut-off is recorded.
+    expect(await stub(a).revoke({ orgId: a, kind: "org", value: a, reason: "test" })).toBe(1);
+    expect((await stub(a).snapshot(a)).entries).toMatchObject([{ kind: "org", value: a }]);
+  });
+
   it("refuses every read naming another org", async () => {
     const [a, b] = [freshOrg(), freshOrg()];
     await stub(a).revoke({ orgId: a, kind: "subject", value: "user-1", reason: "test" });

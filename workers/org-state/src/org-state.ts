@@ -111,6 +111,10 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     if (typeof event.value !== "string" || event.value.length === 0 || event.value.length > 256) {
       throw new RangeError("revocation value must be 1..256 characters");
     }
+    // An org cut-off names the org it cuts off: only this one. Another org's
+    // id would sit in this org's snapshot, mirror and event stream, where a
+    // consumer keyed by value (an SSF receiver, the console) reads it as B's.
+    if (event.kind === "org" && event.value !== event.orgId) throw new OrgMismatchError(event.value);
     const now = Math.floor(Date.now() / 1000);
     // A verifier still accepts a token up to the clock tolerance past its
     // `exp`, so the entry must outlive that too.
