@@ -15,6 +15,22 @@ interface Created {
   resources: string[];
 }
 
+/**
+ * A browser client an org registered itself (dynamic client registration:
+ * `reference_id` is its org, RP-initiated logout off), as the provider
+ * stores it; returns its client id.
+ */
+async function insertDcrClient(): Promise<string> {
+  const clientId = `oidc_dcr-${crypto.randomUUID()}`;
+  await env.DB.prepare(
+    `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, reference_id)
+     VALUES (?, ?, '["https://rp.example/cb"]', 0, 'org-1')`,
+  )
+    .bind(clientId, clientId)
+    .run();
+  return clientId;
+}
+
 describe("admin API: browser (OpenID Connect) clients", () => {
   it("registers a confidential client (secret once, stored hashed, PKCE required) and lists it without the secret", async () => {
     const token = await adminToken();
@@ -94,13 +110,7 @@ describe("admin API: browser (OpenID Connect) clients", () => {
   });
 
   it("refuses post-logout URIs for an org's own (DCR) client, which has RP-initiated logout off: 400 invalid_body", async () => {
-    const clientId = `oidc_dcr-${crypto.randomUUID()}`;
-    await env.DB.prepare(
-      `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, reference_id)
-       VALUES (?, ?, '["https://rp.example/cb"]', 0, 'org-1')`,
-    )
-      .bind(clientId, clientId)
-      .run();
+    const clientId = await insertDcrClient();
     const body = await expectHttpError(
       await adminRequest("PATCH", `/oidc-clients/${clientId}`, {
         token: await adminToken(),
@@ -183,13 +193,7 @@ describe("admin API: browser (OpenID Connect) clients", () => {
   });
 
   it("refuses a back-channel logout URI for an org's own (DCR) client: 400 invalid_body", async () => {
-    const clientId = `oidc_dcr-${crypto.randomUUID()}`;
-    await env.DB.prepare(
-      `INSERT INTO oidc_client (id, client_id, redirect_uris, enable_end_session, reference_id)
-       VALUES (?, ?, '["https://rp.example/cb"]', 0, 'org-1')`,
-    )
-      .bind(clientId, clientId)
-      .run();
+    const clientId = await insertDcrClient();
     const body = await expectHttpError(
       await adminRequest("PATCH", `/oidc-clients/${clientId}`, {
         token: await adminToken(),
