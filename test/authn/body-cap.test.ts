@@ -88,3 +88,34 @@ describe("request bodies are capped", () => {
     expect(response.status).toBe(200);
   });
 });
+
+describe("a GET or HEAD that claims a body (RFC 9110 §9.3.1, §9.3.2)", () => {
+  // A Request cannot be built with a GET and a body, so the Worker is called through its own
+  // default export: workerd hands a GET with a `Content-Length` over as one with a body stream,
+  // as the gateway's service binding did before it dropped the header (workers/gateway/src/forward/proxy.ts).
+  const framings: Record<string, string>[] = [
+    { "Content-Length": "5" },
+    { "Content-Length": String(MAX + 1) },
+    { "Transfer-Encoding": "chunked" },
+  ];
+
+  it("is answered as without one: the page, Better Auth's API, never a 500", async () => {
+    for (const framing of framings) {
+      const label = JSON.stringify(framing);
+      const page = await exports.default.fetch(`${ORIGIN}${ENDPOINT.signIn}`, { headers: framing });
+      expect(page.status, label).toBe(200);
+      expect(page.headers.get("Content-Type"), label).toContain("text/html");
+      const head = await exports.default.fetch(`${ORIGIN}${ENDPOINT.signIn}`, { method: "HEAD", headers: framing });
+      expect(head.status, label).toBe(200);
+      const session = await exports.default.fetch(`${ORIGIN}${ENDPOINT.authApi}/get-session`, { headers: framing });
+      expect(session.status, label).toBe(200);
+      expect(await session.json(), label).toBeNull();
+    }
+  });
+
+  it("leaves an unknown path claiming one 404 not_found", async () => {
+    const missing = await exports.default.fetch(`${ORIGIN}/no-such-page`, { headers: { "Content-Length": "5" } });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: "not_found" });
+  });
+});

@@ -21,6 +21,7 @@ export function isScimPath(pathname: string): boolean {
  * format). The request is then re-created from
  * the bytes read, for the handlers and Better Auth, and the bytes are kept
  * as `c.var.body` for the checks that need them (limits/attempted-email.ts).
+ * A GET or HEAD goes on without a body, whatever framing it claimed.
  */
 export const capRequestBody: MiddlewareHandler<{
   Bindings: AuthnEnv;
@@ -28,6 +29,19 @@ export const capRequestBody: MiddlewareHandler<{
 }> = async (c, next) => {
   const request = c.req.raw;
   if (request.body === null) {
+    c.set("body", EMPTY);
+    return next();
+  }
+  if (request.method === "GET" || request.method === "HEAD") {
+    // RFC 9110 §9.3.1, §9.3.2: content in a GET or HEAD has no defined meaning, and no route here
+    // reads any, so it is left unread. The request is re-created without it: a GET or HEAD with a
+    // body (a caller's `Content-Length` on a GET is one, as workerd hands it over) cannot be
+    // re-created with its bytes, which threw a 500 for the caller's mistake.
+    c.req.raw = new Request(request.url, {
+      method: request.method,
+      headers: withoutFraming(request.headers),
+      redirect: request.redirect,
+    });
     c.set("body", EMPTY);
     return next();
   }
@@ -45,11 +59,17 @@ export const capRequestBody: MiddlewareHandler<{
     }
     throw error;
   }
-  const headers = new Headers(request.headers);
   // The body is now a fixed buffer: its length is what was read, not what was claimed.
-  headers.delete("Content-Length");
-  headers.delete("Transfer-Encoding");
+  const headers = withoutFraming(request.headers);
   c.req.raw = new Request(request.url, { method: request.method, headers, body: bytes, redirect: request.redirect });
   c.set("body", bytes);
   return next();
 };
+
+/** The request's headers less the framing of the body it arrived with (RFC 9112 §6: each hop's own). */
+function withoutFraming(original: Headers): Headers {
+  const headers = new Headers(original);
+  headers.delete("Content-Length");
+  headers.delete("Transfer-Encoding");
+  return headers;
+}
