@@ -33,6 +33,14 @@ export interface OidcGrantsRpc {
    * authn Worker), handed over by the token Worker's ENDPOINT.revocation.
    */
   revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
+  /**
+   * RFC 7662 for a browser client's refresh tokens (Better Auth's
+   * `oidc_refresh_token` rows), handed over by the token Worker's
+   * ENDPOINT.introspection: the client is authenticated as at revocation,
+   * and the answer is `{"active": false}` or the token's members, `org_id`
+   * included, while the refresh grant would still honour it.
+   */
+  introspect(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
 }
 
 /** The binding as callers need it (declare it in the Worker's config.ts or where it is used). */

@@ -11,10 +11,11 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import { markGrantStart } from "./grant-start.ts";
+import { refreshGrantStillHonoured } from "./refresh-introspection.ts";
 import { authnConfig } from "../config.ts";
 
 /**
- * The browser provider's token and revocation endpoints, for the token Worker only
+ * The browser provider's token, revocation and introspection endpoints, for the token Worker only
  * (shared/contracts/oidc-grants.ts): the request it read is handed to Better
  * Auth's `/oauth2/token`, which authenticates the client, checks PKCE and
  * redeems the code once or rotates the refresh token; the tokens it signs go
@@ -29,6 +30,11 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
 
   async revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     return handOverToProvider(this.env, OIDC_ENDPOINT.revocation, request, Date.now());
+  }
+
+  async introspect(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
+    const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.introspection, request, Date.now());
+    return refreshGrantStillHonoured(this.env.DB, request, answer);
   }
 }
 
