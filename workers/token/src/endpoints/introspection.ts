@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { ACCESS_TOKEN_TYPE, type AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
+import { browserIntrospection } from "../oidc/browser-introspection.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 import { RequestSpends } from "../replay/request-spends.ts";
@@ -16,23 +17,37 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * token or not the caller's is `{ "active": false }` and nothing else
  * (§2.2, §4: no hint of why). `token_type_hint` is ignored (§2.1 lets the
  * server search every type; we have one).
+ *
+ * A browser OpenID client (confidential, `oidc_…`) asks about its own
+ * refresh and JWT access tokens (oidc/browser-introspection.ts); a JWT
+ * access token of its own is then judged here exactly as a machine
+ * client's: no clock tolerance, the org's Durable Object (a sign-out is a
+ * `session` revocation there, a disabled client a `client` one).
  */
 export async function introspectionEndpoint(c: TokenContext): Promise<Response> {
   const spends = new RequestSpends(c.env);
   try {
+    const browser = await browserIntrospection(c.env, c.req.raw);
+    if (browser?.kind === "refresh_token") return introspectionResponse(browser.members);
+    if (browser?.kind === "access_token") return introspectionResponse(await accessTokenMembers(c.env, browser.claims));
+    if (browser) return introspectionResponse({ active: false });
     const { client, presented } = await readManagementRequest(c.req.raw, c.env, spends);
-    if (presented.kind !== "access_token") return introspectionResponse({ active: false });
-    const { claims } = presented;
-    if (isExpired(claims) || !mayManageToken(client, claims) || (await isRevokedNow(c.env, claims))) {
+    if (presented.kind !== "access_token" || !mayManageToken(client, presented.claims)) {
       return introspectionResponse({ active: false });
     }
-    return introspectionResponse(activeMembers(claims));
+    return introspectionResponse(await accessTokenMembers(c.env, presented.claims));
   } catch (error) {
     // A 503 (revocation state unreadable) answered nothing: the assertion is given back for the retry.
     const response = managementErrorResponse(error, "an introspection request");
     await spends.settle(response.status);
     return response;
   }
+}
+
+/** §2.2's answer for an access token the caller may learn about: inactive once expired or revoked. */
+async function accessTokenMembers(env: TokenEnv, claims: AccessTokenClaims): Promise<Record<string, unknown>> {
+  if (isExpired(claims) || (await isRevokedNow(env, claims))) return { active: false };
+  return activeMembers(claims);
 }
 
 /**

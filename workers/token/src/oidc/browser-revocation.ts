@@ -8,9 +8,10 @@ import { isBrowserClientId } from "./sign-browser-token.ts";
 
 /**
  * RFC 6749 §2.3.1: the client a request names, by HTTP Basic (form-encoded
- * id) or by `client_id`; only to route it, never to authenticate it.
+ * id) or by `client_id`; only to route it, never to authenticate it (revocation
+ * and introspection, oidc/browser-introspection.ts).
  */
-function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
+export function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
   const basic = headers.get("Authorization")?.match(/^Basic\s+([A-Za-z0-9+/=]+)$/i)?.[1];
   if (basic) {
     try {
