@@ -113,6 +113,26 @@ describe("SCIM Users", { timeout: 30_000 }, () => {
     expect(await badPath.json()).toEqual(scimError(400, "invalidPath", "no attribute password"));
   });
 
+  it("a path below the SCIM base that is no endpoint is RFC 7644 §3.12's 404, not the login pages' one", async () => {
+    const { token } = await scimOrg();
+    // Endpoints RFC 7644 defines that this server does not serve (§3.7 Bulk, §3.11 /Me), and a typo.
+    for (const path of ["/Bulk", "/Me", "/ResourceTypes/Device", "/Userz"]) {
+      const response = await scim("GET", path, token);
+      expect(response.status, path).toBe(404);
+      expect(response.headers.get("Content-Type"), path).toBe("application/scim+json");
+      expect(await response.json(), path).toEqual(scimError(404, undefined, "no such SCIM endpoint"));
+    }
+    const posted = await scim("POST", "/Bulk", token, {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+    });
+    expect(posted.status).toBe(404);
+    expect(await posted.json()).toEqual(scimError(404, undefined, "no such SCIM endpoint"));
+    // Still authenticated first: a caller without the token learns nothing of which paths exist.
+    const anonymous = await scim("GET", "/Bulk", undefined);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual(scimError(401, undefined, "a SCIM bearer token is required"));
+  });
+
   it("two concurrent creates of one userName: exactly one wins, the other is 409 uniqueness", async () => {
     const { token } = await scimOrg();
     const userName = scimUserName();

@@ -38,7 +38,10 @@ export function scimApp(): Hono<ScimApp> {
     response.headers.set("Allow", allow);
     return response;
   });
-  app.notFound(() => scimErrorResponse(new ScimError("not_found", "no such SCIM endpoint")));
+  // A catch-all route, not `notFound`: mounted with `route()`, a sub-app's notFound is never
+  // called (the parent's answers, in the login pages' format), so a directory probing /Bulk or /Me
+  // got a body without RFC 7644 §3.12's schemas and status. After every route and 405 above.
+  app.all("*", () => scimErrorResponse(new ScimError("not_found", "no such SCIM endpoint")));
   app.onError((error) => {
     if (error instanceof ScimError) return scimErrorResponse(error);
     console.error("authn worker (SCIM) failed", error);
