@@ -150,6 +150,36 @@ describe("deleting a saved connection revokes its tokens at the provider (RFC 70
     expect(await upstreamActive(accessToken)).toBe(true);
   });
 
+  it("never sends a connection's tokens to a revocation endpoint off the token endpoint's origin it was made with: failed, nothing sent", async () => {
+    const { s, provider, connection, accessToken } = await connected({ revocation_endpoint: `${UPSTREAM}/revoke` });
+    // An org admin points the revocation endpoint elsewhere after a member connected, then deletes the
+    // member's connection: the member's refresh token and the provider's client secret would go there.
+    const collector = "https://collector.example.net/revoke";
+    const token = await adminToken();
+    const patched = await adminRequest("PATCH", `/orgs/${s.orgId}/vault/providers/${provider.id}`, {
+      token,
+      body: { revocation_endpoint: collector },
+    });
+    expect(patched.status).toBe(200);
+    const fetched: string[] = [];
+    const routed = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      fetched.push(new Request(input, init).url);
+      return routed(input, init);
+    });
+    const response = await deleteConnection(s.orgId, connection.id);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ id: connection.id, deleted: true, provider_revocation: "failed" });
+    expect(fetched.filter((url) => url.startsWith("https://collector."))).toEqual([]);
+    expect(await revocationsAt(provider.name)).toEqual([]);
+    expect(await upstreamActive(accessToken)).toBe(true);
+    expect(await deleteAudit(s.orgId, connection.id)).toMatchObject({
+      provider_revocation: "failed",
+      provider_revocation_cause:
+        "the revocation endpoint is not on the origin of the token endpoint the connection was made with",
+    });
+  });
+
   it("guards the revocation endpoint as the other endpoints: 400 invalid_body when set, never fetched from a row written around it", async () => {
     const s = await seedSession();
     const token = await adminToken();

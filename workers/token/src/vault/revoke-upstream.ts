@@ -50,6 +50,16 @@ export async function revokeAtProvider(
     if (error instanceof OutboundUrlError) return failed(row, `${OUTBOUND_URL_FORBIDDEN}: revocation endpoint refused`);
     throw error;
   }
+  // The token endpoint is pinned per connection, the revocation endpoint is the provider's current
+  // one: a PATCH after the owner connected (an org admin's) could point it anywhere public, and the
+  // delete would POST the owner's tokens and the client secret there. The provider that issued them
+  // is the token endpoint's origin (RFC 8414 §2 names no other rule; every provider we know keeps both
+  // on one host): off it, nothing is sent.
+  if (!sameOrigin(provider.revocationEndpoint, row.tokenEndpoint))
+    return failed(
+      row,
+      "the revocation endpoint is not on the origin of the token endpoint the connection was made with",
+    );
   let tokens: { hint: TokenColumn; value: string }[];
   let client: Awaited<ReturnType<typeof providerClient>>;
   try {
@@ -119,6 +129,14 @@ async function revokeOne(
   // `unsupported_token_type` and a 503 included, leaves the token live until it expires: reported.
   if (response.status === 200) return undefined;
   return `${token.hint}: revocation endpoint answered ${response.status}`;
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  try {
+    return new URL(a).origin === new URL(b).origin;
+  } catch {
+    return false;
+  }
 }
 
 function failed(row: ConnectionRow, cause: string): ProviderRevocation {
