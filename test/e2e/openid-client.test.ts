@@ -2,9 +2,10 @@
 // provider, against the whole system on one origin: discovery from the one
 // issuer, authorization code + PKCE S256 with a scripted person (sign-up
 // page, cookie jar, consent page), the RFC 9207 `iss` check it performs
-// itself, the ID token against the one JWKS, userinfo, refresh rotation, and
-// the access token at the gateway like any other. The client is registered by
-// an operator with `mono-auth oidc-client create`.
+// itself, the ID token against the one JWKS, userinfo, refresh rotation,
+// the access token at the gateway like any other, and RFC 7662 introspection
+// of its own tokens. The client is registered by an operator with
+// `mono-auth oidc-client create`.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
@@ -374,6 +375,40 @@ describe("openid-client 6 against the browser OpenID provider", () => {
       (error: unknown) => error,
     );
     expect((family as client.ResponseBodyError).error).toBe("invalid_grant");
+  });
+
+  it("RFC 7662: tokenIntrospection reads its own tokens active, and inactive once revoked (RFC 7009) or signed out", async () => {
+    const resource = `${system.origin}/api`;
+    const { browser, tokens } = await signedInTokens("openid offline_access documents:read", resource);
+    const access = decodeJwt(tokens.access_token);
+
+    // openid-client authenticates with the client's client_secret_basic at the advertised introspection_endpoint.
+    const accessAnswer = await client.tokenIntrospection(config, tokens.access_token);
+    expect(accessAnswer).toMatchObject({
+      active: true,
+      iss: system.origin,
+      client_id: registered.client_id,
+      sub: access.sub,
+      jti: access.jti,
+      exp: access.exp,
+      token_type: "Bearer",
+    });
+    const refresh = tokens.refresh_token ?? "";
+    const refreshAnswer = await client.tokenIntrospection(config, refresh, { token_type_hint: "refresh_token" });
+    expect(refreshAnswer).toMatchObject({ active: true, client_id: registered.client_id, sub: access.sub });
+    expect(refreshAnswer.sid).toBeUndefined();
+
+    await client.tokenRevocation(config, refresh, { token_type_hint: "refresh_token" });
+    expect(await client.tokenIntrospection(config, refresh)).toEqual({ active: false });
+
+    // Signing out is a session revocation: the session's access token is inactive from then on.
+    const signOut = await system.fetch(`${ENDPOINT.authApi}/sign-out`, {
+      method: "POST",
+      headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
+      body: "{}",
+    });
+    expect(signOut.status).toBe(200);
+    expect(await client.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
   });
 
   it("a wrong PKCE verifier is invalid_grant at the one token endpoint (RFC 7636 §4.6)", async () => {
