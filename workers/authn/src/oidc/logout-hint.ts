@@ -10,6 +10,9 @@ type LogoutContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBu
 
 const HINT = "id_token_hint";
 
+/** Not base64url of a JSON object: no JOSE header can be read from it (RFC 7515 §7.1). */
+const VOID_HEADER = "unverified";
+
 /** A query copy and a body copy of one hint at most: more is no logout request, and each costs a signature check. */
 const MAX_HINTS = 2;
 
@@ -35,7 +38,8 @@ const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
  * a repeated form field winning, the body's value over the query's. A hint
  * that fails, whatever its shape (jose's base64url decoding takes padding and
  * whitespace in a signature our pattern would not), reaches Better Auth with
- * its signature cut off, so its own invalid-hint path answers (the
+ * its header and signature voided (voided() below), so its own invalid-hint
+ * path answers (the
  * confirmation page for a signed-in browser, otherwise `401 invalid_token`, or
  * its client's refusal when the hint names an unknown client or one without
  * logout): one behaviour for every refused hint, whichever check refused it.
@@ -66,7 +70,7 @@ export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) =
   }
   if (refused.size === 0) return next();
 
-  const voided = (value: string) => (refused.has(value) ? withoutSignature(value) : value);
+  const voided = (value: string) => (refused.has(value) ? voidedHint(value) : value);
   if (url.searchParams.has(HINT)) url.search = rewritten(url.searchParams, voided).toString();
   let nextBody: Uint8Array<ArrayBuffer> = body;
   if (json && typeof json[HINT] === "string") {
@@ -128,13 +132,17 @@ function requestedClientId(
 }
 
 /**
- * The hint with its signature gone: its first two segments and an empty
- * third, so Better Auth still finds the client named in it and then fails the
- * signature; a value of fewer segments becomes one it cannot decode at all.
+ * The hint voided: its payload kept between a header that is no JWS header
+ * and an empty signature, so Better Auth still finds the client named in the
+ * payload (jose's decodeJwt reads nothing else) and then fails the hint as it
+ * reads the header, before it would fetch the issuer's JWKS to check a
+ * signature: a refused hint costs no outbound request (which, in a test
+ * runtime with no server at the issuer's URL, also failed as an unhandled
+ * rejection). A value of fewer segments becomes one it cannot decode at all.
  */
-function withoutSignature(hint: string): string {
-  const [header, payload] = hint.split(".");
-  return payload === undefined ? "unverified" : `${header}.${payload}.`;
+function voidedHint(hint: string): string {
+  const [, payload] = hint.split(".");
+  return payload === undefined ? VOID_HEADER : `${VOID_HEADER}.${payload}.`;
 }
 
 function rewritten(params: URLSearchParams, voided: (value: string) => string): URLSearchParams {
