@@ -21,9 +21,18 @@ export function logJson(level: "info" | "warn" | "error", fields: LogFields & { 
 /** What a path segment that is a token is logged as. */
 export const REDACTED_TOKEN_SEGMENT = "[jws]";
 
+/** What a value that holds one of our secrets is logged as. */
+export const REDACTED_SECRET_SEGMENT = "[secret]";
+
+/** The prefix of every secret we issue (shared/crypto/secret-hash.ts generateClientSecret). */
+const SECRET_PREFIX = "mas_";
+/** One of our secrets anywhere in a value: a client secret, or the secret half of a SCIM token. */
+const HOLDS_SECRET = /mas_[A-Za-z0-9_-]{43}/;
+
 /**
  * A request path as a log line or an audit event may keep it: each segment
- * that is a compact JWS (RFC 7515 §7.1) replaced with REDACTED_TOKEN_SEGMENT.
+ * that is a compact JWS (RFC 7515 §7.1) replaced with REDACTED_TOKEN_SEGMENT,
+ * each that holds one of our secrets with REDACTED_SECRET_SEGMENT (loggableValue).
  * No route takes a token in its path, but a caller can put one there (an
  * invite pasted where its jti belongs): the path is written on the refusal,
  * and a token in it would be readable by whoever reads the log while it
@@ -31,11 +40,20 @@ export const REDACTED_TOKEN_SEGMENT = "[jws]";
  * `{ ` encodes as `ey`) is one, so `report.v2.pdf` is logged as it is.
  */
 export function loggablePath(pathname: string): string {
-  if (!pathname.includes(".")) return pathname;
-  return pathname
-    .split("/")
-    .map((segment) => (segment.startsWith("ey") && COMPACT_JWS.test(segment) ? REDACTED_TOKEN_SEGMENT : segment))
-    .join("/");
+  if (!pathname.includes(".") && !pathname.includes(SECRET_PREFIX)) return pathname;
+  return pathname.split("/").map(loggableValue).join("/");
+}
+
+/**
+ * A value a caller chose (a path segment, an id an audit event names) as a
+ * log line or an audit event may keep it: a compact JWS is
+ * REDACTED_TOKEN_SEGMENT, a value holding one of our secrets (an operator
+ * pasting a SCIM token or a client secret where its id belongs) is
+ * REDACTED_SECRET_SEGMENT; anything else as it is.
+ */
+export function loggableValue(value: string): string {
+  if (value.startsWith("ey") && COMPACT_JWS.test(value)) return REDACTED_TOKEN_SEGMENT;
+  return value.includes(SECRET_PREFIX) && HOLDS_SECRET.test(value) ? REDACTED_SECRET_SEGMENT : value;
 }
 
 /** Requests slower than this are logged even when they succeed. */

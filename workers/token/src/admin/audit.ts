@@ -1,11 +1,22 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuditDetailValue, recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
-import { loggablePath } from "../../../../shared/observability/log.ts";
+import { loggablePath, loggableValue } from "../../../../shared/observability/log.ts";
 import type { AdminEnv } from "./types.ts";
 
-/** Adds what a handler acted on to its call's audit event. */
+/**
+ * Adds what a handler acted on to its call's audit event. The ids it names
+ * are often the caller's words (a path's `:id`): one that is a token or
+ * holds one of our secrets (pasted where its id belongs) is kept redacted
+ * (loggableValue), as the path is.
+ */
 export function auditDetail(c: Context<AdminEnv>, detail: Record<string, AuditDetailValue>): void {
-  c.set("audit", { ...c.get("audit"), ...detail });
+  const kept = Object.fromEntries(Object.entries(detail).map(([name, value]) => [name, loggable(value)]));
+  c.set("audit", { ...c.get("audit"), ...kept });
+}
+
+function loggable(value: AuditDetailValue): AuditDetailValue {
+  if (typeof value === "string") return loggableValue(value);
+  return Array.isArray(value) ? value.map(loggableValue) : value;
 }
 
 /**

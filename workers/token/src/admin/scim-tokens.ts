@@ -2,7 +2,7 @@ import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { generateScimToken } from "../../../../shared/crypto/scim-token.ts";
+import { generateScimToken, scimTokenId } from "../../../../shared/crypto/scim-token.ts";
 import { hashSecret } from "../../../../shared/crypto/secret-hash.ts";
 import { scimToken } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
@@ -124,6 +124,11 @@ export function scimTokenRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const id = c.req.param("id");
       auditDetail(c, { action: "scim.token.delete", scim_token_id: id });
+      // The token itself where its id belongs: no row has that id, and the answer says why (the
+      // audit keeps it as [secret], admin/audit.ts).
+      if (scimTokenId(id) !== undefined) {
+        throw new HttpError("not_found", "no such SCIM token: name it by its id, not by the token itself");
+      }
       const deleted = await drizzle(c.env.DB)
         .delete(scimToken)
         .where(and(eq(scimToken.orgId, orgId), eq(scimToken.id, id)))
