@@ -3,7 +3,10 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
+import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
+import { clientAddress } from "../support/credential-limits.ts";
 import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
 import { API, ISSUER, oidc } from "./oidc-fixture.ts";
 
 /** RFC 7662 §2.1: a form POST, the client authenticated by HTTP Basic (its registered client_secret_basic). */
@@ -197,6 +200,37 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
       .bind(Date.now() - 1000, client.clientId)
       .run();
     expect(await answer(await introspect({ token: tokens.refresh_token ?? "" }, client))).toEqual(INACTIVE);
+  });
+
+  it("DPoP-bound tokens say so: the access token's token_type DPoP and cnf, the refresh token's cnf (RFC 9449 §6.2)", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const htu = `${ISSUER}${ENDPOINT.token}`;
+    const withProof = async (nonce?: string) =>
+      exports.default.fetch(
+        new Request(htu, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "cf-connecting-ip": clientAddress(),
+            Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+            [DPOP_HEADER.proof]: await dpopProof(key, { htm: "POST", htu, ...(nonce ? { nonce } : {}) }),
+          },
+          body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: tokens.refresh_token ?? "" }),
+        }),
+      );
+    // RFC 9449 §8: the first proof learns the nonce.
+    const nonce = (await withProof()).headers.get(DPOP_HEADER.nonce) ?? "";
+    const response = await withProof(nonce);
+    expect(response.status).toBe(200);
+    const bound = (await response.json()) as TokenResponse;
+    expect(await answer(await introspect({ token: bound.access_token }, client))).toMatchObject({
+      status: 200,
+      body: { active: true, token_type: "DPoP", cnf: { jkt: key.jkt } },
+    });
+    const { body } = await answer(await introspect({ token: bound.refresh_token ?? "" }, client));
+    expect(body).toMatchObject({ active: true, cnf: { jkt: key.jkt } });
+    expect(body.token_type).toBeUndefined();
   });
 
   it("garbage, an ID token and an unknown JWT are inactive", async () => {
