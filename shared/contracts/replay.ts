@@ -22,7 +22,25 @@ export interface ReplayGuardRpc {
    * a marker taken again by anyone since is not this holder's and stays.
    */
   release(value: string, holder: string): Promise<boolean>;
+  /**
+   * Waits until no other request holds `value`'s turn, then gives it to
+   * `holder` and returns true; returns false at once, without waiting, when
+   * MAX_TURN_WAITERS requests already hold or wait for it. The turn ends at
+   * `endTurn` or after `leaseMs` (at most MAX_TURN_LEASE_MS), whichever is
+   * first, so a holder that never comes back delays the next one, never
+   * blocks it. Turns live in the object's memory only: they order requests
+   * that overlap; they record nothing that outlives them.
+   */
+  takeTurn(value: string, holder: string, leaseMs: number): Promise<boolean>;
+  /** Ends `holder`'s turn on `value`, if it still has it; the next waiter's starts. */
+  endTurn(value: string, holder: string): Promise<void>;
 }
+
+/** Most requests that may hold or wait for one value's turn; the rest are refused at once. */
+export const MAX_TURN_WAITERS = 16;
+
+/** Longest a turn lasts, whatever a caller asks: a turn outliving its request would only stall the next. */
+export const MAX_TURN_LEASE_MS = 15_000;
 
 /** A holder: what crypto.randomUUID() makes (122 random bits), so nobody can guess another request's. */
 export const MARKER_HOLDER_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -36,6 +54,9 @@ export function replayGuardName(scope: string): string {
   return `replay:${scope}`;
 }
 
+/** How many objects share the browser provider's grant turns (REPLAY_SCOPE.browserGrant). */
+export const BROWSER_GRANT_SHARDS = 64;
+
 /** What a marker is single-use within: each scope is one ReplayGuard object. */
 export const REPLAY_SCOPE = {
   /** RFC 7523 §3 item 7: a client assertion's `jti`, once per client. */
@@ -44,4 +65,11 @@ export const REPLAY_SCOPE = {
   dpop: (jkt: string) => `dpop:${jkt}`,
   /** The ID-JAG draft: an ID-JAG's `jti`, once per issuer, globally. */
   idJag: (issuer: string) => `id-jag:${issuer}`,
+  /**
+   * The browser provider's single-use grants (an authorization code, a
+   * refresh token), taken in turns: one of BROWSER_GRANT_SHARDS objects,
+   * chosen by the SHA-256 of the grant, so storage stays bounded however
+   * many grants there are.
+   */
+  browserGrant: (shard: number) => `browser-grant:${shard}`,
 } as const;

@@ -107,7 +107,7 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
 });
 
 describe("GHSA-7w99-5wm4-3g79, GHSA-392p-2q2v-4372: a code is redeemed once, even under concurrency", () => {
-  it("20 parallel redemptions of one code: exactly one succeeds, the rest are invalid_grant", async () => {
+  it("20 parallel redemptions of one code: exactly one succeeds, the rest are invalid_grant, and they revoke its tokens", async () => {
     const { client, verifier, code } = await freshCode();
     const responses = await Promise.all(Array.from({ length: 20 }, () => redeem(code, verifier, client)));
     const statuses = responses.map((r) => r.status);
@@ -115,6 +115,12 @@ describe("GHSA-7w99-5wm4-3g79, GHSA-392p-2q2v-4372: a code is redeemed once, eve
     for (const response of responses.filter((r) => r.status !== 200)) {
       expect(await error(response)).toMatchObject({ status: 400, error: "invalid_grant" });
     }
+    // RFC 6749 §4.1.2: the replays came while or after the winner redeemed; what it got is revoked all the same.
+    const winner = (await responses.find((r) => r.status === 200)?.json()) as TokenResponse;
+    expect(await error(await refresh(winner.refresh_token ?? "", client))).toMatchObject({
+      status: 400,
+      error: "invalid_grant",
+    });
   });
 
   it("a replayed code is refused and the tokens it yielded are revoked (RFC 6749 §4.1.2)", async () => {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { MARKER_HOLDER_PATTERN, type ReplayGuardRpc } from "../../../shared/contracts/replay.ts";
+import { Turns } from "./turns.ts";
 
 /** Longest a marker is kept, whatever a caller asks: nothing it protects lives longer. */
 const MAX_MARKER_SECONDS = 24 * 3600;
@@ -9,13 +10,15 @@ const MAX_MARKER_SECONDS = 24 * 3600;
  * runs one request's storage operations at a time, so `consume` is a
  * check-and-set no concurrent caller can interleave with, and so is
  * `release`. An alarm drops expired markers, so storage stays bounded by
- * what is still live.
+ * what is still live. `takeTurn` orders overlapping uses of one value
+ * (turns.ts), in memory only.
  *
  * Storage (SQLite, docs/storage-schema.md): `used(value PRIMARY KEY,
  * expires_at, holder)`; `holder` is null for a marker no one may release.
  */
 export class ReplayGuard extends DurableObject implements ReplayGuardRpc {
   private readonly sql: SqlStorage;
+  private readonly turns = new Turns();
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -29,6 +32,8 @@ export class ReplayGuard extends DurableObject implements ReplayGuardRpc {
   async consume(value: string, expiresAt: number, holder?: string): Promise<boolean> {
     checkMarker(value);
     if (holder !== undefined) checkHolder(holder);
+    if (typeof expiresAt !== "number" || !Number.isFinite(expiresAt))
+      throw new RangeError("expiresAt must be a number");
     const now = Math.floor(Date.now() / 1000);
     const until = Math.min(Math.max(Math.floor(expiresAt), now + 1), now + MAX_MARKER_SECONDS);
     // A marker past its time is dead weight the alarm has not reached yet;
@@ -59,6 +64,18 @@ export class ReplayGuard extends DurableObject implements ReplayGuardRpc {
     // first one cannot free it for a third request.
     const released = this.sql.exec("DELETE FROM used WHERE value = ? AND holder = ? RETURNING value", value, holder);
     return released.toArray().length > 0;
+  }
+
+  async takeTurn(value: string, holder: string, leaseMs: number): Promise<boolean> {
+    checkMarker(value);
+    checkHolder(holder);
+    return this.turns.take(value, holder, leaseMs);
+  }
+
+  async endTurn(value: string, holder: string): Promise<void> {
+    checkMarker(value);
+    checkHolder(holder);
+    this.turns.end(value, holder);
   }
 
   override async alarm(): Promise<void> {

@@ -1,5 +1,6 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
 import type { OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import { oneUseAtATime } from "./grant-turns.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
@@ -22,17 +23,20 @@ export function isBrowserGrant(grantType: string): boolean {
  * endpoint answers and audits it like any other grant's (endpoints/token.ts).
  */
 export async function forwardBrowserGrant(
-  env: Pick<TokenEnv, "OIDC_GRANTS">,
+  env: Pick<TokenEnv, "OIDC_GRANTS" | "REPLAY_GUARD">,
   request: Request,
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
   const optional = (name: string) => request.headers.get(name) ?? undefined;
-  const answer = await oidcGrants(env).grant({
-    form: new URLSearchParams([...params]).toString(),
-    authorization: optional("Authorization"),
-    dpop: optional("DPoP"),
-    clientAddress: optional("cf-connecting-ip"),
-  });
+  // One request at a time per code or refresh token, so a replay always sees what the first use yielded (grant-turns.ts).
+  const answer = await oneUseAtATime(env, params.get("grant_type") ?? "", params, () =>
+    oidcGrants(env).grant({
+      form: new URLSearchParams([...params]).toString(),
+      authorization: optional("Authorization"),
+      dpop: optional("DPoP"),
+      clientAddress: optional("cf-connecting-ip"),
+    }),
+  );
   if (answer.status === 200) {
     return new Response(answer.body, {
       status: 200,
