@@ -11,6 +11,7 @@ import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
+import { checkAuthorizeRequest } from "./oidc/authorize-request-checks.ts";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { logoutPagesInOurLook } from "./oidc/logout-pages.tsx";
 import { rememberAuthorization } from "./oidc/resume-authorization.ts";
@@ -60,6 +61,9 @@ app.use("*", requestLog("authn"));
 app.use("*", refuseIllFormedBody);
 app.get(ENDPOINT.health, () => healthResponse("authn"));
 
+// An authorization request whose code_challenge breaks RFC 7636 §4.2 is refused before Better Auth, which
+// took any string, as invalid_request at the client's registered redirect URI (oidc/authorize-request-checks.ts).
+app.use(OIDC_ENDPOINT.authorize, checkAuthorizeRequest);
 // A signed-out person's authorization request (oidc/resume-authorization.ts) or vault connect link
 // (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out, an
 // RP-initiated logout or a deleted account that ends the session here drops it.

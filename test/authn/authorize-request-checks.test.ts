@@ -1,0 +1,193 @@
+// The authorization endpoint's own checks before Better Auth
+// (workers/authn/src/oidc/authorize-request-checks.ts): a request Better
+// Auth would take is refused as invalid_request, at the client's registered
+// redirect URI with state and iss (RFC 6749 §4.1.2.1, RFC 9207), or on our
+// error page when the client or its redirect URI is itself in doubt.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { cookieName, OWN_COOKIE } from "../../shared/contracts/cookies.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { ISSUER, oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
+
+const { authorize, browserClient, codeRequest, signUp } = oidc;
+
+const ERROR_PAGE = `${ISSUER}${ENDPOINT.authApi}/error`;
+const CHARSET = "code_challenge must be 43 to 128 characters of A-Z a-z 0-9 - . _ ~ (RFC 7636 §4.2)";
+const S256 = "an S256 code_challenge is the 43-character base64url SHA-256 digest of the code verifier (RFC 7636 §4.2)";
+const REPEATED = "code_challenge must not be repeated (RFC 6749 §3.1)";
+
+function redirectOf(response: Response) {
+  const location = response.headers.get("Location") ?? "";
+  const url = new URL(location, ISSUER);
+  return { status: response.status, target: `${url.origin}${url.pathname}`, fields: url.searchParams, hash: url.hash };
+}
+
+async function setUp() {
+  const person = await signUp();
+  const client = await browserClient();
+  const { challenge } = await pkce();
+  return { person, client, challenge };
+}
+
+/** Refused at the client: 302 to its registered redirect URI, invalid_request with our description, state and iss, no code. */
+function expectRefusedAtClient(response: Response, description: string, state: string | undefined) {
+  const { status, target, fields, hash } = redirectOf(response);
+  expect({ status, target, hash }).toEqual({ status: 302, target: REDIRECT_URI, hash: "" });
+  expect(Object.fromEntries(fields)).toEqual({
+    error: "invalid_request",
+    error_description: description,
+    ...(state === undefined ? {} : { state }),
+    iss: ISSUER,
+  });
+  expect(response.headers.get("Cache-Control")).toBe("no-store");
+}
+
+describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at the authorization endpoint", () => {
+  it("refuses each malformed challenge with invalid_request at the redirect URI, naming what is wrong", async () => {
+    const { person, client, challenge } = await setUp();
+    const cases: [string, Record<string, string | undefined>, string][] = [
+      ["42 characters", { code_challenge: challenge.slice(0, 42) }, CHARSET],
+      ["129 characters", { code_challenge: "a".repeat(129) }, CHARSET],
+      ["standard base64 (+ and /)", { code_challenge: `${challenge.slice(0, 41)}+/` }, CHARSET],
+      ["padded", { code_challenge: `${challenge}=` }, CHARSET],
+      ["a space inside", { code_challenge: `${challenge.slice(0, 20)} ${challenge.slice(21)}` }, CHARSET],
+      ["non-ASCII", { code_challenge: `${challenge.slice(0, 42)}é` }, CHARSET],
+      ["S256 with 44 unreserved characters", { code_challenge: `${challenge}A` }, S256],
+      ["S256 with 128 unreserved characters", { code_challenge: "a".repeat(128) }, S256],
+      ["S256 with '.' and '~', not base64url", { code_challenge: `${challenge.slice(0, 41)}.~` }, S256],
+      // 32 bytes leave the last of 43 characters two zero bits: 'B' (000001) encodes no digest.
+      ["S256 whose last character encodes no 32-byte digest", { code_challenge: `${challenge.slice(0, 42)}B` }, S256],
+    ];
+    for (const [what, overrides, description] of cases) {
+      const request = codeRequest(client.clientId, challenge, overrides);
+      const response = await authorize(request, person.cookie);
+      expect(redirectOf(response).fields.get("error_description"), what).toBe(description);
+      expectRefusedAtClient(response, description, request.state);
+    }
+  });
+
+  it("refuses a repeated code_challenge (RFC 6749 §3.1), even when both are well-formed", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge);
+    const query = new URLSearchParams(request);
+    query.append("code_challenge", (await pkce()).challenge);
+    const response = await exports.default.fetch(
+      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${query}`, {
+        headers: { Cookie: person.cookie, Accept: "text/html", "Sec-Fetch-Mode": "navigate" },
+        redirect: "manual",
+      }),
+    );
+    expectRefusedAtClient(response, REPEATED, request.state);
+  });
+
+  it("lets a well-formed S256 challenge through to consent, and digests at either end of the alphabet", async () => {
+    const { person, client, challenge } = await setUp();
+    for (const value of [challenge, `${"A".repeat(42)}A`, `${"_".repeat(42)}w`]) {
+      const response = await authorize(codeRequest(client.clientId, value), person.cookie);
+      expect(response.status, value).toBe(302);
+      expect(new URL(response.headers.get("Location") ?? "", ISSUER).pathname, value).toBe(ENDPOINT.consent);
+    }
+  });
+
+  it("leaves a missing challenge and another method to Better Auth's own invalid_request", async () => {
+    const { person, client, challenge } = await setUp();
+    const none = redirectOf(
+      await authorize(codeRequest(client.clientId, challenge, { code_challenge: "" }), person.cookie),
+    );
+    expect([none.target, none.fields.get("error"), none.fields.get("error_description")]).toEqual([
+      REDIRECT_URI,
+      "invalid_request",
+      "pkce is required for this client",
+    ]);
+    const plain = redirectOf(
+      await authorize(codeRequest(client.clientId, challenge, { code_challenge_method: "plain" }), person.cookie),
+    );
+    expect([plain.target, plain.fields.get("error"), plain.fields.get("error_description")]).toEqual([
+      REDIRECT_URI,
+      "invalid_request",
+      "code_challenge_method must be one of: S256",
+    ]);
+  });
+
+  it("refuses before sign-in: a signed-out person is not sent to sign in for a request that cannot succeed", async () => {
+    const client = await browserClient();
+    const request = codeRequest(client.clientId, "x".repeat(42));
+    const response = await authorize(request, "");
+    expectRefusedAtClient(response, CHARSET, request.state);
+    const kept = cookieName(env.ISSUER, OWN_COOKIE.oidcResume);
+    expect(response.headers.getSetCookie().filter((line) => line.startsWith(`${kept}=`))).toEqual([]);
+  });
+
+  it("refuses a POSTed authorization request's form the same way (OIDC Core §3.1.2.1)", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge, { code_challenge: `${challenge}~` });
+    const response = await exports.default.fetch(
+      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Cookie: person.cookie,
+          Origin: ISSUER,
+          Accept: "text/html",
+          "Sec-Fetch-Mode": "navigate",
+        },
+        body: new URLSearchParams(request),
+        redirect: "manual",
+      }),
+    );
+    expectRefusedAtClient(response, S256, request.state);
+  });
+
+  it("answers a caller that asked for JSON as Better Auth does: 200 {redirect, url}", async () => {
+    const { person, client, challenge } = await setUp();
+    const request = codeRequest(client.clientId, challenge, { code_challenge: "short" });
+    const response = await exports.default.fetch(
+      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`, {
+        headers: { Cookie: person.cookie, Accept: "application/json", "Sec-Fetch-Mode": "cors" },
+        redirect: "manual",
+      }),
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { redirect: boolean; url: string };
+    expect(body.redirect).toBe(true);
+    const url = new URL(body.url);
+    expect(`${url.origin}${url.pathname}`).toBe(REDIRECT_URI);
+    expect(url.searchParams.get("error")).toBe("invalid_request");
+    expect(url.searchParams.get("state")).toBe(request.state);
+  });
+
+  describe("RFC 6749 §4.1.2.1: never redirected to a client or redirect URI in doubt, shown on our error page", () => {
+    const doubtful: [string, (clientId: string) => Record<string, string | undefined>][] = [
+      ["an unknown client_id", () => ({ client_id: "oidc_unknown" })],
+      ["no client_id", () => ({ client_id: undefined })],
+      ["an unregistered redirect_uri", () => ({ redirect_uri: "https://evil.example/callback" })],
+      ["a registered redirect_uri with a trailing slash", () => ({ redirect_uri: `${REDIRECT_URI}/` })],
+      ["no redirect_uri", () => ({ redirect_uri: undefined })],
+    ];
+    for (const [what, overrides] of doubtful) {
+      it(`for ${what}`, async () => {
+        const { person, client, challenge } = await setUp();
+        const request = codeRequest(client.clientId, challenge, {
+          code_challenge: "short",
+          ...overrides(client.clientId),
+        });
+        const response = await authorize(request, person.cookie);
+        const { status, target, fields } = redirectOf(response);
+        expect({ status, target }).toEqual({ status: 302, target: ERROR_PAGE });
+        expect(Object.fromEntries(fields)).toEqual({ error: "invalid_request", error_description: CHARSET });
+      });
+    }
+
+    it("for a disabled client", async () => {
+      const { person, client, challenge } = await setUp();
+      await env.DB.prepare("UPDATE oidc_client SET disabled = 1 WHERE client_id = ?").bind(client.clientId).run();
+      const response = await authorize(
+        codeRequest(client.clientId, challenge, { code_challenge: "short" }),
+        person.cookie,
+      );
+      const { target, fields } = redirectOf(response);
+      expect([target, fields.get("error")]).toEqual([ERROR_PAGE, "invalid_request"]);
+    });
+  });
+});
