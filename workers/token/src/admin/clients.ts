@@ -5,7 +5,14 @@ import { generateClientId } from "../../../../shared/crypto/client-id.ts";
 import { generateClientSecret, hashSecret } from "../../../../shared/crypto/secret-hash.ts";
 import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { deleteClient, findOrgClient, insertClient, listClients, updateClient } from "../clients/client-store.ts";
+import {
+  type ClientChanges,
+  deleteClient,
+  findOrgClient,
+  insertClient,
+  listClients,
+  updateClient,
+} from "../clients/client-store.ts";
 import { revokeClientTokens } from "../clients/revoke-client.ts";
 import type { StoredClient } from "../clients/types.ts";
 import { tokenConfig } from "../config.ts";
@@ -29,6 +36,17 @@ async function requireClient(c: AdminContext, orgId: string): Promise<StoredClie
   const client = await findOrgClient(c.env.DB, orgId, clientId);
   if (!client) throw new HttpError("not_found", "no such client in this organization");
   return client;
+}
+
+/**
+ * Writes a change of the client requireClient found; 404 `not_found` when
+ * it was deleted in between (another operator's DELETE, or a retried one):
+ * the answer it would have had a moment later, never a 500.
+ */
+async function changeFoundClient(c: AdminContext, client: StoredClient, changes: ClientChanges): Promise<StoredClient> {
+  const changed = await updateClient(c.env.DB, client.clientId, changes);
+  if (!changed) throw new HttpError("not_found", "no such client in this organization");
+  return changed;
 }
 
 /** An owner must be a member of the client's org. */
@@ -159,7 +177,7 @@ export function clientRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "client.delete" });
       // Disabled first (no new token after the cutoff), revoked, then gone: if
       // the revocation fails, the row is still there for the retry.
-      await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+      await changeFoundClient(c, client, { status: "disabled" });
       await revokeClientTokens(c.env, client, "client deleted", waitUntil(c));
       await deleteClient(c.env.DB, client.clientId);
       return c.json({ client_id: client.clientId, deleted: true });
@@ -186,10 +204,10 @@ export function clientRoutes(admin: AdminApp): void {
         const body = await readJsonObject(c);
         onlyFields(body, ["jwks", "jwks_uri"]);
         const keys = await parseClientKeys(body, "private_key_jwt", tokenConfig(c.env).issuer);
-        changed = await updateClient(c.env.DB, client.clientId, { jwks: keys.jwks, jwksUri: keys.jwksUri });
+        changed = await changeFoundClient(c, client, { jwks: keys.jwks, jwksUri: keys.jwksUri });
       } else {
         secret = generateClientSecret();
-        changed = await updateClient(c.env.DB, client.clientId, { secretHash: await hashSecret(secret) });
+        changed = await changeFoundClient(c, client, { secretHash: await hashSecret(secret) });
       }
       // A rotation usually answers a suspected leak: what the old credential
       // minted goes with it.
@@ -206,7 +224,7 @@ export function clientRoutes(admin: AdminApp): void {
     async (c) => {
       const client = await requireClient(c, await requireOrg(c));
       auditDetail(c, { action: "client.disable" });
-      const disabled = await updateClient(c.env.DB, client.clientId, { status: "disabled" });
+      const disabled = await changeFoundClient(c, client, { status: "disabled" });
       await revokeClientTokens(c.env, client, "client disabled", waitUntil(c));
       return c.json(clientView(disabled));
     },

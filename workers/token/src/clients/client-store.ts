@@ -70,24 +70,25 @@ export async function findOrgClient(
 }
 
 /**
- * Writes `changes`. With `pendingCutoff`, the same statement marks the row
- * as owing a `client` cut-off (admin/client-narrowing.ts), so the change and
- * the mark land together or not at all.
+ * Writes `changes`; undefined when the client is gone (deleted since the
+ * caller read it: the caller answers as if it had never found it). With
+ * `pendingCutoff`, the same statement marks the row as owing a `client`
+ * cut-off (admin/client-narrowing.ts), so the change and the mark land
+ * together or not at all.
  */
 export async function updateClient(
   db: D1Database,
   clientId: string,
   changes: ClientChanges,
   pendingCutoff?: string,
-): Promise<StoredClient> {
+): Promise<StoredClient | undefined> {
   const row = await drizzle(db)
     .update(oauthClient)
     .set(changedColumns(changes, pendingCutoff))
     .where(eq(oauthClient.clientId, clientId))
     .returning()
     .get();
-  if (!row) throw new Error(`client ${clientId} vanished during an update`);
-  return storedClientFromRow(row);
+  return row ? storedClientFromRow(row) : undefined;
 }
 
 /**
