@@ -6,7 +6,8 @@
  * put another org's person in this org's group (GHSA-j8v8-g9cx-5qf4); the
  * read before the batch only turns an unknown id into a clear 400.
  */
-import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, count, eq, inArray, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { scimGroup, scimGroupMember, scimUser } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
@@ -124,7 +125,14 @@ async function requireOwnUsers(db: DrizzleD1Database, orgId: string, ids: string
   }
 }
 
-function insertMembers(db: DrizzleD1Database, orgId: string, groupId: string, ids: string[], now: Date) {
+function insertMembers(
+  db: DrizzleD1Database,
+  orgId: string,
+  groupId: string,
+  ids: string[],
+  now: Date,
+  unchanged: SQL | undefined,
+) {
   return db
     .insert(scimGroupMember)
     .select(
@@ -135,16 +143,58 @@ function insertMembers(db: DrizzleD1Database, orgId: string, groupId: string, id
           createdAt: sql<Date>`${now.getTime()}`.as("created_at"),
         })
         .from(scimUser)
-        .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids))),
+        .where(and(eq(scimUser.orgId, orgId), inArray(scimUser.userId, ids), unchanged)),
     )
     .onConflictDoNothing();
+}
+
+/**
+ * SQL true while the group's row is still as `current` was read: its
+ * `updated_at`, which every write of an existing group moves strictly
+ * forward (writeGroup), so a value once left is never seen again.
+ */
+function stillAsRead(orgId: string, current: StoredGroup): SQL {
+  return sql`(select ${scimGroup.updatedAt} from ${scimGroup}
+    where ${scimGroup.orgId} = ${orgId} and ${scimGroup.id} = ${current.id}) = ${current.updatedAt.getTime()}`;
+}
+
+/** Attempts at a change of one group before the directory is asked to retry (changeGroup). */
+const MAX_GROUP_WRITE_ATTEMPTS = 16;
+
+/**
+ * Changes an existing group (PUT, PATCH, DELETE: `change` answers its next
+ * state from its current one, undefined to delete it) as one serializable
+ * step. Directories send a large group's membership changes as concurrent
+ * PATCHes, each naming only the members it adds or removes; written as a
+ * whole new state computed from a read another PATCH had already
+ * overtaken, each undid the others' changes, and a person a directory took
+ * out of the `admin` Group stayed in it, an org admin. So each write holds
+ * only if the group is still as it was read (stillAsRead), and one that
+ * lost to another reads the group again and applies its change to what
+ * that one left. 404 if the group is gone; 503 `unavailable` (the
+ * directory retries) if it keeps losing.
+ */
+export async function changeGroup(
+  env: AuthnEnv,
+  orgId: string,
+  id: string,
+  change: (current: StoredGroup) => GroupState | undefined,
+): Promise<void> {
+  for (let attempt = 0; attempt < MAX_GROUP_WRITE_ATTEMPTS; attempt++) {
+    const current = await requireGroup(drizzle(env.DB), orgId, id);
+    if (await writeGroup(env, orgId, id, current, change(current))) return;
+  }
+  throw new ScimError("unavailable", "the Group kept changing while this request was written; try again");
 }
 
 /**
  * Writes a group's next state (`current` undefined: a new group; `next`
  * undefined: deleted) with its role projection, revoking the tokens of
  * everyone whose role it may change before it and of everyone whose role
- * changed after it.
+ * changed after it. For an existing group every statement holds only while
+ * the group is as `current` was read (stillAsRead); answers false when
+ * another write came first and nothing of this one was written
+ * (changeGroup reads and tries again).
  */
 export async function writeGroup(
   env: AuthnEnv,
@@ -152,7 +202,7 @@ export async function writeGroup(
   id: string,
   current: StoredGroup | undefined,
   next: GroupState | undefined,
-): Promise<void> {
+): Promise<boolean> {
   const db = drizzle(env.DB);
   if (next) await requireOwnUsers(db, orgId, next.memberIds);
   const affected = [...new Set([...(current?.memberIds ?? []), ...(next?.memberIds ?? [])])];
@@ -160,7 +210,10 @@ export async function writeGroup(
   for (const slice of slices(affected)) before.push(...(await currentRoles(db, orgId, slice).all()));
   // Before the write (a failure changes nothing) and after it (scim/roles.ts).
   await orUnavailable(() => revokeRoles(env, orgId, rolesMayChange(current, next, before)));
-  const now = new Date();
+  // Strictly later than what was read, even within one millisecond: stillAsRead never sees it again.
+  const now = new Date(Math.max(Date.now(), (current?.updatedAt.getTime() ?? 0) + 1));
+  const unchanged = current ? stillAsRead(orgId, current) : undefined;
+  const asRead = current ? eq(scimGroup.updatedAt, current.updatedAt) : undefined;
   const group = next
     ? current
       ? db
@@ -171,24 +224,39 @@ export async function writeGroup(
             externalId: next.externalId,
             updatedAt: now,
           })
-          .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
-      : db.insert(scimGroup).values({
-          id,
-          orgId,
-          displayName: next.displayName,
-          displayNameKey: next.displayName.toLowerCase(),
-          externalId: next.externalId,
-          createdAt: now,
-          updatedAt: now,
-        })
-    : db.delete(scimGroup).where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)));
+          .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id), asRead))
+          .returning({ id: scimGroup.id })
+      : db
+          .insert(scimGroup)
+          .values({
+            id,
+            orgId,
+            displayName: next.displayName,
+            displayNameKey: next.displayName.toLowerCase(),
+            externalId: next.externalId,
+            createdAt: now,
+            updatedAt: now,
+          })
+          .returning({ id: scimGroup.id })
+    : db
+        .delete(scimGroup)
+        .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id), asRead))
+        .returning({ id: scimGroup.id });
   const members = [
-    ...(current && next ? [db.delete(scimGroupMember).where(eq(scimGroupMember.groupId, id))] : []),
-    ...slices(next?.memberIds ?? []).map((slice) => insertMembers(db, orgId, id, slice, now)),
+    ...(current && next ? [db.delete(scimGroupMember).where(and(eq(scimGroupMember.groupId, id), unchanged))] : []),
+    ...slices(next?.memberIds ?? []).map((slice) => insertMembers(db, orgId, id, slice, now, unchanged)),
   ];
+  // A new group's row first (its members reference it); an existing one's last of the writes, as the
+  // statements before it hold only while it is unchanged.
+  const writes: BatchItem<"sqlite">[] = current ? [...members, group] : [group, ...members];
   // Last in the batch, so each reads the group rows as the statements before it left them.
   const projections = slices(affected).map((slice) => projectRoles(db, orgId, slice));
-  const results = await uniquely(() => db.batch([group, ...members, ...projections]), GROUP_TAKEN);
-  const after = results.slice(1 + members.length).flat() as RoleChange[];
+  // Never empty: it holds the group's own statement.
+  const statements = [...writes, ...projections] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+  const results = await uniquely(() => db.batch(statements), GROUP_TAKEN);
+  const written = (results[current ? members.length : 0] as unknown[]).length === 1;
+  const after = results.slice(writes.length).flat() as RoleChange[];
+  // Even when another write came first: the projection may still have set a role (one changed outside SCIM).
   await orUnavailable(() => revokeChangedRoles(env, orgId, before, after));
+  return written;
 }

@@ -6,7 +6,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { Context, Hono } from "hono";
 import { authnConfig } from "../config.ts";
 import type { ScimApp } from "./authenticate.ts";
-import { GROUP_FILTERS, listGroups, requireGroup, writeGroup } from "./group-store.ts";
+import { changeGroup, GROUP_FILTERS, listGroups, requireGroup, writeGroup } from "./group-store.ts";
 import { scimBody, scimJson } from "./http.ts";
 import { patchGroup, patchOperations } from "./patch.ts";
 import { listQuery } from "./query.ts";
@@ -41,23 +41,22 @@ export function groupRoutes(app: Hono<ScimApp>): void {
     return answer(c, id, 201);
   });
 
+  // Each change applies to the group as it is when written, never to a read another request
+  // overtook (group-store.ts changeGroup): directories send concurrent PATCHes of one group.
   app.put("/Groups/:id", async (c) => {
     const next = groupStateFromBody(await scimBody(c));
-    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    await writeGroup(c.env, c.var.scim.orgId, current.id, current, next);
-    return answer(c, current.id, 200);
+    await changeGroup(c.env, c.var.scim.orgId, c.req.param("id"), () => next);
+    return answer(c, c.req.param("id"), 200);
   });
 
   app.patch("/Groups/:id", async (c) => {
     const operations = patchOperations(await scimBody(c));
-    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    await writeGroup(c.env, c.var.scim.orgId, current.id, current, patchGroup(current, operations));
-    return answer(c, current.id, 200);
+    await changeGroup(c.env, c.var.scim.orgId, c.req.param("id"), (current) => patchGroup(current, operations));
+    return answer(c, c.req.param("id"), 200);
   });
 
   app.delete("/Groups/:id", async (c) => {
-    const current = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    await writeGroup(c.env, c.var.scim.orgId, current.id, current, undefined);
+    await changeGroup(c.env, c.var.scim.orgId, c.req.param("id"), () => undefined);
     return c.body(null, 204);
   });
 }
