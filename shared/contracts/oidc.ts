@@ -50,6 +50,12 @@ export const OIDC_GRANT_TYPE = {
 /** The one PKCE method (RFC 7636 §4.2; RFC 9700 §2.1.1: never `plain`). */
 export const PKCE_METHOD = "S256";
 
+/**
+ * The one response mode (OAuth 2.0 Multiple Response Type Encoding Practices
+ * §2.1): the code flow's default, the response in the redirect URI's query.
+ */
+export const RESPONSE_MODE = "query";
+
 /** The most an ID token lives (seconds): the signer refuses longer. */
 export const MAX_ID_TOKEN_TTL_SECONDS = 3600;
 

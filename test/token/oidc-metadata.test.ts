@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { OIDC_ENDPOINT, RESPONSE_MODE } from "../../shared/contracts/oidc.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 
 async function document(path: string) {
@@ -24,6 +24,8 @@ describe("one issuer: the browser OpenID provider in the token Worker's metadata
         jwks_uri: `${env.ISSUER}${ENDPOINT.jwks}`,
         // RFC 9700 §2.1.1 / §2.1.2: code only (no implicit, no hybrid); never `plain`.
         response_types_supported: ["code"],
+        // The one mode the authorization endpoint serves; any other is refused there (test/authn/authorize-response-mode.test.ts).
+        response_modes_supported: [RESPONSE_MODE],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
       });

@@ -61,8 +61,9 @@ app.use("*", requestLog("authn"));
 app.use("*", refuseIllFormedBody);
 app.get(ENDPOINT.health, () => healthResponse("authn"));
 
-// An authorization request whose code_challenge breaks RFC 7636 §4.2 is refused before Better Auth, which
-// took any string, as invalid_request at the client's registered redirect URI (oidc/authorize-request-checks.ts).
+// An authorization request asking for a response_mode other than query, or whose code_challenge breaks
+// RFC 7636 §4.2, is refused before Better Auth, which let both through, as invalid_request at the client's
+// registered redirect URI (oidc/authorize-request-checks.ts).
 app.use(OIDC_ENDPOINT.authorize, checkAuthorizeRequest);
 // A signed-out person's authorization request (oidc/resume-authorization.ts) or vault connect link
 // (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out, an

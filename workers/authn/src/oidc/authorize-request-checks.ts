@@ -1,9 +1,16 @@
 import type { MiddlewareHandler } from "hono";
 import { authorizeParameters, refuseAuthorization } from "./authorize-refusal.ts";
 import { codeChallengeProblem } from "./pkce-challenge.ts";
+import { responseModeProblem } from "./response-mode.ts";
 
-/** Each returns what is wrong with the request, or undefined; the first problem found is the answer. */
-const CHECKS: readonly ((params: URLSearchParams) => string | undefined)[] = [codeChallengeProblem];
+/**
+ * Each returns what is wrong with the request, or undefined; the first problem found is the answer.
+ * The response mode first: it decides how any answer could be delivered.
+ */
+const CHECKS: readonly ((params: URLSearchParams) => string | undefined)[] = [
+  responseModeProblem,
+  codeChallengeProblem,
+];
 
 /**
  * OIDC_ENDPOINT.authorize, before Better Auth: the parameters it lets
