@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { scimTokenId } from "../../shared/crypto/scim-token.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
@@ -96,6 +97,11 @@ export function registerScimCommands(program: Command): void {
       .requiredOption("--org <org>", "the organization's id")
       .requiredOption("--id <id>", "the token's id (sct_…)"),
   ).action(async (options: OrgOptions & { id: string }) => {
+    // The token itself works until it is deleted: sent as the path it would reach the server's log, and the 404 would leave it working.
+    const id = scimTokenId(options.id);
+    if (id !== undefined) {
+      throw new CliError(`--id takes the token's id, not the token itself (nothing was sent): its id is ${id}`);
+    }
     const deleted = await new AdminApi(options).request<ScimTokenView>("DELETE", tokensPath(options.org, options.id));
     printResult(options.json, deleted, () => keyValueTable([["deleted", deleted.id]]));
   });
