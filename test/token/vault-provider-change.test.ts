@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { adminRequest, adminToken } from "./admin-fixtures.ts";
+import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { registerTestClient } from "./clients-fixtures.ts";
 import { seedSession } from "./fixtures.ts";
 import {
@@ -117,5 +117,30 @@ describe("vault refresh after the provider's client changed", () => {
     await patchProvider(s.orgId, provider.id, { client_secret: UPSTREAM_CLIENT.secret });
     expect(await forceRefresh(request)).toMatchObject({ ok: true, connectionId: connection.id });
     expect(sent).toEqual([{ url: `${UPSTREAM}/token`, basic: `${UPSTREAM_CLIENT.id}:${UPSTREAM_CLIENT.secret}` }]);
+  });
+});
+
+describe("moving a provider's token endpoint", () => {
+  it("without its client secret given again: 400 invalid_body, nothing changed (the sealed secret would go to the new host)", async () => {
+    const s = await seedSession();
+    const provider = await createProvider(s.orgId);
+    const token = await adminToken();
+    const path = `/orgs/${s.orgId}/vault/providers/${provider.id}`;
+    const problem = await expectHttpError(
+      await adminRequest("PATCH", path, { token, body: { token_endpoint: "https://collector.example.net/token" } }),
+      400,
+      "invalid_body",
+    );
+    expect(problem.detail).toMatch(/^client_secret: /);
+    const row = await env.DB.prepare("SELECT token_endpoint FROM vault_provider WHERE id = ?")
+      .bind(provider.id)
+      .first<{ token_endpoint: string }>();
+    expect(row?.token_endpoint).toBe(`${UPSTREAM}/token`);
+
+    // The same endpoint again, a public client's move, or a move with its secret: as before.
+    await patchProvider(s.orgId, provider.id, { token_endpoint: `${UPSTREAM}/token` });
+    await patchProvider(s.orgId, provider.id, { token_endpoint: `${PRODUCTION}/token`, client_secret: "new-secret" });
+    await patchProvider(s.orgId, provider.id, { token_endpoint: `${UPSTREAM}/token`, client_secret: null });
+    await patchProvider(s.orgId, provider.id, { token_endpoint: `${PRODUCTION}/token` });
   });
 });

@@ -101,6 +101,29 @@ function providerPatch(body: Body, issuer: string): Partial<ProviderFields> {
   return patch;
 }
 
+/**
+ * The sealed client secret goes wherever the token endpoint is (the next
+ * connection's code exchange POSTs it there, RFC 6749 §2.3.1): a PATCH that
+ * moves the endpoint must give the secret again (or null, a public client),
+ * or whoever may edit the provider could point it at their own host and
+ * collect a secret nobody ever shows them. 400 `invalid_body` otherwise.
+ */
+async function refuseSecretMove(
+  c: Parameters<typeof requireOrg>[0],
+  orgId: string,
+  id: string,
+  patch: Partial<ProviderFields>,
+): Promise<void> {
+  if (patch.tokenEndpoint === undefined || patch.clientSecret !== undefined) return;
+  const current = await getProvider(c.env.DB, orgId, id);
+  if (current && current.tokenEndpoint !== patch.tokenEndpoint && current.clientSecretSealed !== null) {
+    throw new HttpError(
+      "invalid_body",
+      "client_secret: give it again (or null for a public client) when token_endpoint changes: the secret is sent there",
+    );
+  }
+}
+
 async function requireProvider(c: Parameters<typeof requireOrg>[0], orgId: string) {
   const id = c.req.param("id") ?? "";
   auditDetail(c, { provider_id: id });
@@ -213,6 +236,7 @@ export function vaultRoutes(admin: AdminApp): void {
       const body = await readJsonObject(c);
       onlyFields(body, PROVIDER_FIELDS);
       const patch = providerPatch(body, tokenConfig(c.env).issuer);
+      await refuseSecretMove(c, orgId, id, patch);
       let row: Awaited<ReturnType<typeof updateProvider>>;
       try {
         row = await updateProvider(c.env.DB, vaultSecret(c.env), orgId, id, patch);
