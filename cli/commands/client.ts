@@ -4,6 +4,7 @@ import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseAudiences, parseScopes, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { refusePastedSecret } from "../lib/secret-argument.ts";
 
 /** A client as the admin API shows it (workers/token/src/admin/client-view.ts). */
 interface ClientView {
@@ -158,6 +159,7 @@ export function registerClientCommands(program: Command): void {
       .requiredOption("--id <client_id>", "the client's id")
       .option("--jwks <file>", "the new public keys, for a private_key_jwt client"),
   ).action(async (options: OrgOptions & { id: string; jwks?: string }) => {
+    refusePastedSecret("--id", options.id);
     const api = new AdminApi(options);
     // The admin API rotates what the client's method holds and ignores the
     // rest: without this check, --jwks on a secret client would silently
@@ -190,6 +192,7 @@ export function registerClientCommands(program: Command): void {
       .requiredOption("--org <org>", "the organization's id")
       .requiredOption("--id <client_id>", "the client's id"),
   ).action(async (options: OrgOptions & { id: string }) => {
+    refusePastedSecret("--id", options.id);
     const disabled = await new AdminApi(options).request<ClientView>(
       "POST",
       `${clientPath(options.org, options.id)}/disable`,

@@ -4,6 +4,7 @@ import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
 import { keyValueTable, printResult } from "../lib/output.ts";
+import { refusePastedSecret } from "../lib/secret-argument.ts";
 
 /** The admin API's answer (workers/token/src/admin/revocations.ts). */
 interface RecordedRevocation {
@@ -61,6 +62,7 @@ export function registerRevokeCommand(program: Command): void {
       .option("--reason <text>", "why, for the audit trail and subscribers"),
   ).action(async (options: RevokeOptions) => {
     const { kind, value } = target(options);
+    refusePastedSecret(`--${kind}`, value);
     const recorded = await new AdminApi(options).request<RecordedRevocation>(
       "POST",
       `/orgs/${encodeURIComponent(options.org)}/revocations`,
