@@ -32,32 +32,45 @@
  *
  * Every step is idempotent, so a retried request converges.
  */
-import { and, eq, like } from "drizzle-orm";
+import { and, eq, like, type SQL, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
-import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db/schema.ts";
+import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, scimUser, userBan } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
 import { REVOCATION_NOT_RECORDED, revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
 
-/** The ban row (for a batch) that keeps a deactivated person from signing in. */
-export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: string, now: Date) {
+/**
+ * The ban row (for a batch) that keeps a deactivated person from signing in,
+ * written only for a person of the org's directory (their `scim_user` row,
+ * earlier in the same batch for a new one) and only while `unchanged` holds
+ * (user-store.ts updateUser: the person's row is still as it was read).
+ */
+export function deactivationBan(db: DrizzleD1Database, orgId: string, userId: string, now: Date, unchanged?: SQL) {
   return db
     .insert(userBan)
-    .values({
-      userId,
-      reason: SCIM_BAN_REASON,
-      bannedBy: `${SCIM_BAN_PREFIX}${orgId}`,
-      bannedAt: now,
-    })
+    .select(
+      db
+        .select({
+          // In user_ban's column order (drizzle checks it).
+          userId: scimUser.userId,
+          reason: sql<string>`${SCIM_BAN_REASON}`.as("reason"),
+          bannedBy: sql<string>`${`${SCIM_BAN_PREFIX}${orgId}`}`.as("banned_by"),
+          bannedAt: sql<Date>`${now.getTime()}`.as("banned_at"),
+        })
+        .from(scimUser)
+        .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, userId), unchanged)),
+    )
     .onConflictDoNothing();
 }
 
-/** Lifts the directory's own ban (for a batch); a platform operator's ban stays. */
-export function liftDeactivationBan(db: DrizzleD1Database, userId: string) {
-  return db.delete(userBan).where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`)));
+/** Lifts the directory's own ban (for a batch, while `unchanged` holds); a platform operator's ban stays. */
+export function liftDeactivationBan(db: DrizzleD1Database, userId: string, unchanged?: SQL) {
+  return db
+    .delete(userBan)
+    .where(and(eq(userBan.userId, userId), like(userBan.bannedBy, `${SCIM_BAN_PREFIX}%`), unchanged));
 }
 
 /** Ends every session of the person, their OAuth tokens, and cuts off their tokens in the org; 503 if a revocation is not recorded. */

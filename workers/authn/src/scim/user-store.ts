@@ -7,7 +7,7 @@
  * directories' concurrent creates exactly one commits and the other is a
  * 409 `uniqueness` (RFC 7644 §3.3).
  */
-import { and, asc, count, eq, inArray } from "drizzle-orm";
+import { and, asc, count, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, scimGroup, scimGroupMember, scimUser, user } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
@@ -185,14 +185,20 @@ export async function updateUser(
   current: StoredUser,
   next: UserState,
   activeNamed = true,
-): Promise<void> {
-  const now = new Date();
+): Promise<boolean> {
+  // Strictly later than what was read, even within one millisecond: `unchanged` never holds again.
+  const now = new Date(Math.max(Date.now(), current.updatedAt.getTime() + 1));
   // `active` and the ban are written only when the request names them: a
   // change to anything else, read before a deactivation that landed while
   // it was in flight, wrote back the `active` it had read and lifted the
   // directory's ban, silently bringing the person back.
   const { active, ...columns } = scimColumns(next);
-  await uniquely(() =>
+  // Every statement holds only while the person's row is as `current` was read; the row's own
+  // update comes last and moves `updated_at`, so a write that read before another landed writes
+  // nothing (the caller reads again: users.ts changeUser).
+  const unchanged = sql`(select ${scimUser.updatedAt} from ${scimUser}
+    where ${scimUser.orgId} = ${orgId} and ${scimUser.userId} = ${current.id}) = ${current.updatedAt.getTime()}`;
+  const results = await uniquely(() =>
     db.batch([
       db
         .update(user)
@@ -201,16 +207,24 @@ export async function updateUser(
           email: next.email,
           updatedAt: now,
         })
-        .where(eq(user.id, current.id)),
+        .where(and(eq(user.id, current.id), unchanged)),
+      ...(activeNamed
+        ? [
+            next.active
+              ? liftDeactivationBan(db, current.id, unchanged)
+              : deactivationBan(db, orgId, current.id, now, unchanged),
+          ]
+        : []),
       db
         .update(scimUser)
         .set({ ...columns, ...(activeNamed ? { active } : {}), updatedAt: now })
-        .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, current.id))),
-      ...(activeNamed
-        ? [next.active ? liftDeactivationBan(db, current.id) : deactivationBan(db, orgId, current.id, now)]
-        : []),
+        .where(
+          and(eq(scimUser.orgId, orgId), eq(scimUser.userId, current.id), eq(scimUser.updatedAt, current.updatedAt)),
+        )
+        .returning({ id: scimUser.userId }),
     ]),
   );
+  return (results.at(-1) as unknown[]).length === 1;
 }
 
 function scimColumns(state: UserState) {

@@ -20,6 +20,7 @@ import {
   userStateFromBody,
 } from "./resources.ts";
 import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
 
 async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
   const stored = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, id);
@@ -27,19 +28,49 @@ async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
   return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
 }
 
+/** Attempts at a change of one person before the directory is asked to retry (changeUser). */
+const MAX_USER_WRITE_ATTEMPTS = 16;
+
 /**
- * Writes the next state (`active` only if the request named it), then, if
- * the person is inactive as stored now, not as read before, ends their
- * access: a retry converges, and a concurrent deactivation is never undone.
+ * Writes the person's next state, computed by `change` from their state as
+ * it is when written (`active` only if the change names it): a write that
+ * another overtook between its read and its batch writes nothing
+ * (user-store.ts updateUser) and is computed again from what that one left,
+ * so concurrent PATCHes of different attributes each land instead of the
+ * last undoing the others. 503 `unavailable` (the directory retries) if it
+ * keeps losing.
  */
-async function apply(c: Context<ScimApp>, current: StoredUser, next: UserState, activeNamed: boolean) {
+async function changeUser(
+  c: Context<ScimApp>,
+  id: string,
+  change: (current: StoredUser) => { next: UserState; activeNamed: boolean },
+): Promise<void> {
   const { orgId } = c.var.scim;
   const db = drizzle(c.env.DB);
-  // A new address must be the org's as much as a created one, and so must the one it replaces (org-domains.ts).
-  if (next.email !== current.email) await requireOrgRename(db, orgId, current.email, next.email);
-  await updateUser(db, orgId, current, next, activeNamed);
-  const stored = await requireUser(db, orgId, current.id);
-  if (!stored.active) await endAccess(c.env, orgId, current.id, "scim-deactivated");
+  for (let attempt = 0; attempt < MAX_USER_WRITE_ATTEMPTS; attempt++) {
+    const current = await requireUser(db, orgId, id);
+    const { next, activeNamed } = change(current);
+    // A new address must be the org's as much as a created one, and so must the one it replaces (org-domains.ts).
+    if (next.email !== current.email) await requireOrgRename(db, orgId, current.email, next.email);
+    if (await updateUser(db, orgId, current, next, activeNamed)) return;
+  }
+  throw new ScimError("unavailable", "the User kept changing while this request was written; try again");
+}
+
+/**
+ * Changes the person (changeUser), then, if they are inactive as stored
+ * now, not as read before, ends their access: a retry converges, and a
+ * concurrent deactivation is never undone.
+ */
+async function apply(
+  c: Context<ScimApp>,
+  id: string,
+  change: (current: StoredUser) => { next: UserState; activeNamed: boolean },
+) {
+  const { orgId } = c.var.scim;
+  await changeUser(c, id, change);
+  const stored = await requireUser(drizzle(c.env.DB), orgId, id);
+  if (!stored.active) await endAccess(c.env, orgId, id, "scim-deactivated");
   return scimJson(userResource(authnConfig(c.env).issuer, stored));
 }
 
@@ -69,26 +100,30 @@ export function userRoutes(app: Hono<ScimApp>): void {
 
   app.put("/Users/:id", async (c) => {
     const body = await scimBody(c);
-    const current = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return apply(c, current, userStateFromBody(body, current.active), bodyNamesActive(body));
+    return apply(c, c.req.param("id"), (current) => ({
+      next: userStateFromBody(body, current.active),
+      activeNamed: bodyNamesActive(body),
+    }));
   });
 
   app.patch("/Users/:id", async (c) => {
     const operations = patchOperations(await scimBody(c));
-    const current = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, c.req.param("id"));
-    return apply(c, current, patchUser(current, operations), namesActive(operations));
+    return apply(c, c.req.param("id"), (current) => ({
+      next: patchUser(current, operations),
+      activeNamed: namesActive(operations),
+    }));
   });
 
   // §3.6: the resource is gone; the person was this org's directory's alone (user-store.ts), so the account goes too.
   app.delete("/Users/:id", async (c) => {
     const db = drizzle(c.env.DB);
     const { orgId } = c.var.scim;
-    const current = await requireUser(db, orgId, c.req.param("id"));
+    const id = c.req.param("id");
     // First no new session and no live one, each ending revoked; then the rows.
-    await updateUser(db, orgId, current, { ...current, active: false });
-    await endAccess(c.env, orgId, current.id, "scim-deleted");
-    await deleteUser(c.env, current.id);
-    await liftDeactivationBan(db, current.id).run();
+    await changeUser(c, id, (current) => ({ next: { ...current, active: false }, activeNamed: true }));
+    await endAccess(c.env, orgId, id, "scim-deleted");
+    await deleteUser(c.env, id);
+    await liftDeactivationBan(db, id).run();
     return c.body(null, 204);
   });
 }
