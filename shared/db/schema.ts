@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { oidcClient, session } from "./auth-schema.ts";
 
 export * from "./auth-schema.ts";
 export * from "./machine-schema.ts";
@@ -92,6 +93,31 @@ export const oidcClientOrg = sqliteTable(
   },
   (table) => [primaryKey({ columns: [table.clientId, table.orgId] })],
 );
+/**
+ * Every browser OpenID client the issuer signed a token naming a session for
+ * (its `sid`): an ID token, or a JWT access token. Written before each
+ * signature (workers/token/src/oidc/sign-browser-token.ts), read when the
+ * session ends so every such client with a `backchannel_logout_uri` gets a
+ * Logout Token, including one Better Auth does not tell because it holds no
+ * token Better Auth stored (workers/authn/src/oidc/backchannel-logout.ts).
+ * Bounded: one row per client per session, and gone with the session or the
+ * client (foreign keys): a sign-out, a logout, the cron's prune of expired
+ * sessions.
+ */
+export const oidcSessionClient = sqliteTable(
+  "oidc_session_client",
+  {
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => session.id, { onDelete: "cascade" }),
+    clientId: text("client_id")
+      .notNull()
+      .references(() => oidcClient.clientId, { onDelete: "cascade" }),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.sessionId, table.clientId] })],
+);
+
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
 export * from "./client-registration-schema.ts";

@@ -4,8 +4,12 @@ import { describe, expect, it } from "vitest";
 import { BACKCHANNEL_LOGOUT_EVENT, userinfoAudience } from "../../shared/contracts/oidc.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
 import { keyStore } from "../../workers/token/src/keys/signing-keys.ts";
-import { recordBrowserClientOrg } from "../../workers/token/src/oidc/browser-client-store.ts";
+import {
+  recordBrowserClientOrg,
+  recordBrowserSessionClient,
+} from "../../workers/token/src/oidc/browser-client-store.ts";
 import { signBrowserToken } from "../../workers/token/src/oidc/sign-browser-token.ts";
+import { seedSession } from "./fixtures.ts";
 
 const config = tokenConfig(env);
 const API = config.defaultAudience;
@@ -34,6 +38,7 @@ function sign(kind: "access_token" | "id_token" | "logout_token", claims: Record
 const BINDINGS = {
   registeredAudiences: async () => [],
   recordClientOrg: (clientId: string, orgId: string) => recordBrowserClientOrg(env.DB, clientId, orgId),
+  recordSessionClient: (sessionId: string, clientId: string) => recordBrowserSessionClient(env.DB, sessionId, clientId),
 };
 
 async function recordedOrgs(clientId: string): Promise<string[]> {
@@ -134,5 +139,44 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
         result: { ok: false, error: `refused claim: ${claim}` },
       });
     }
+  });
+
+  it("records each client signed a token naming a session (ID or access token) before it signs, only while both exist; a Logout Token records nothing", async () => {
+    const { sessionId } = await seedSession();
+    const clientId = `oidc_${crypto.randomUUID()}`;
+    await env.DB.prepare("INSERT INTO oidc_client (id, client_id, redirect_uris) VALUES (?, ?, '[]')")
+      .bind(crypto.randomUUID(), clientId)
+      .run();
+    const recorded = async (sid: string) =>
+      (
+        await env.DB.prepare("SELECT client_id FROM oidc_session_client WHERE session_id = ?")
+          .bind(sid)
+          .all<{ client_id: string }>()
+      ).results.map((r) => r.client_id);
+    const iat = Math.floor(Date.now() / 1000);
+    const id = { iss: config.issuer, sub: "user-1", aud: clientId, sid: sessionId, iat, exp: iat + 3600 };
+    expect((await sign("id_token", id)).ok).toBe(true);
+    expect((await sign("id_token", id)).ok).toBe(true);
+    expect(await recorded(sessionId)).toEqual([clientId]);
+    // A session already gone (or a client): nothing to tell later, nothing recorded, the token still signed.
+    const gone = `s-${crypto.randomUUID()}`;
+    expect((await sign("id_token", { ...id, sid: gone })).ok).toBe(true);
+    expect((await sign("access_token", accessClaims({ client_id: "oidc_unknown", sid: gone }))).ok).toBe(true);
+    expect(await recorded(gone)).toEqual([]);
+    const logout = {
+      iss: config.issuer,
+      aud: "oidc_unknown",
+      sub: "user-1",
+      sid: gone,
+      jti: crypto.randomUUID(),
+      iat,
+      exp: iat + 120,
+      events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+    };
+    expect((await sign("logout_token", logout)).ok).toBe(true);
+    expect(await recorded(gone)).toEqual([]);
+    // The rows go with the session.
+    await env.DB.prepare("DELETE FROM session WHERE id = ?").bind(sessionId).run();
+    expect(await recorded(sessionId)).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/m
 import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
+import { sessionClientsLogout } from "../oidc/backchannel-logout.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
 import { orgSlugCheck, orgSlugHooks } from "./org-slug-hooks.ts";
@@ -76,6 +77,8 @@ function createAuth(env: AuthBindings) {
     { upstreamTimeoutMs: config.ssoUpstreamTimeoutMs },
   );
   const mail = authMailOptions(env, config);
+  // Back-channel logout to the clients Better Auth's own hook leaves out (oidc/backchannel-logout.ts).
+  const backchannelLogout = sessionClientsLogout(env, config.issuer);
   const auth = betterAuth({
     ...base,
     // Runtime-only plugins (no schema of their own) come after the base ones,
@@ -142,9 +145,13 @@ function createAuth(env: AuthBindings) {
             // `session_org` rows, which cannot exist, are still read.
             const started = context?.context.newSession?.session.id === (session as EndingSessionRow).id;
             await revokeSessionEverywhere(env, session as EndingSessionRow, reason, !started);
+            // Nor was any client signed a token of it: no one to tell by back-channel logout.
+            if (!started) await backchannelLogout.before(session, context);
           },
           after: async (session, context) => {
             const reason = revocationReason("session-ended", context?.path);
+            // The session is gone whatever the revocation's fate: its clients are told either way.
+            await backchannelLogout.after(session, context);
             await revokeSessionEverywhere(env, session as EndingSessionRow, reason, false);
           },
         },

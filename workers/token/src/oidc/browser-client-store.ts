@@ -132,6 +132,23 @@ export async function recordBrowserClientOrg(db: D1Database, clientId: string, o
 }
 
 /**
+ * Records that the client was issued a token naming the session (`sid`), so
+ * the session's end reaches it by back-channel logout. Only while both
+ * exist: a session already ended, or a client already deleted, has no one
+ * left to tell, and the row would break their foreign keys; the one
+ * statement reads and writes atomically.
+ */
+export async function recordBrowserSessionClient(db: D1Database, sessionId: string, clientId: string): Promise<void> {
+  await db
+    .prepare(
+      `INSERT OR IGNORE INTO oidc_session_client (session_id, client_id, created_at)
+       SELECT s.id, c.client_id, ? FROM session s JOIN oidc_client c ON c.client_id = ? WHERE s.id = ?`,
+    )
+    .bind(Date.now(), clientId, sessionId)
+    .run();
+}
+
+/**
  * The orgs the client was authorized for: every org the issuer signed it an
  * access token for (`oidc_client_org`, written before each signature, which
  * neither the person nor the client can remove), and, for a grant that has

@@ -39,7 +39,11 @@ export async function signBrowserToken(
   keys: KeyStore,
   config: Pick<TokenConfig, "issuer" | "allowedAudiences">,
   request: BrowserTokenSigningRequest,
-  bindings: { registeredAudiences: RegisteredAudiences; recordClientOrg: RecordClientOrg },
+  bindings: {
+    registeredAudiences: RegisteredAudiences;
+    recordClientOrg: RecordClientOrg;
+    recordSessionClient: RecordSessionClient;
+  },
 ): Promise<BrowserTokenSigningResult> {
   try {
     const claims = request?.claims;
@@ -74,6 +78,13 @@ export async function signBrowserToken(
       throw new ClaimRefused("kind");
     }
 
+    // Before the signature exists: whoever ends the session then knows this client holds a token of it,
+    // and sends it a Logout Token if it asked for one (workers/authn/src/oidc/backchannel-logout.ts).
+    const holder = request.kind === "id_token" ? claims.aud : claims.client_id;
+    if (request.kind !== "logout_token" && isNonEmptyString(claims.sid) && isNonEmptyString(holder)) {
+      await bindings.recordSessionClient(claims.sid, holder);
+    }
+
     const key = await currentSigningKey(keys);
     const token = await new SignJWT({ ...claims })
       .setProtectedHeader({ alg: SIGNING_ALG, typ, kid: key.kid })
@@ -91,6 +102,13 @@ export async function signBrowserToken(
  * nothing is signed.
  */
 export type RecordClientOrg = (clientId: string, orgId: string) => Promise<void>;
+
+/**
+ * Records that the client was issued a token naming the session (D1
+ * `oidc_session_client`, oidc/browser-client-store.ts); a failure throws,
+ * and nothing is signed.
+ */
+export type RecordSessionClient = (sessionId: string, clientId: string) => Promise<void>;
 
 /** The MCP servers among `audiences` that the org has registered and active (mcp/audiences.ts). */
 export type RegisteredAudiences = (orgId: string, audiences: readonly string[]) => Promise<string[]>;

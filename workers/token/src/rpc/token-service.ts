@@ -13,7 +13,7 @@ import { tokenConfig } from "../config.ts";
 import { databaseJwks } from "../keys/jwks.ts";
 import { keyStore } from "../keys/signing-keys.ts";
 import { registeredMcpAudiences } from "../mcp/audiences.ts";
-import { recordBrowserClientOrg } from "../oidc/browser-client-store.ts";
+import { recordBrowserClientOrg, recordBrowserSessionClient } from "../oidc/browser-client-store.ts";
 import { browserTokenIssuedEvent, signBrowserToken } from "../oidc/sign-browser-token.ts";
 import { findVersion } from "../policies/versions.ts";
 import { exchangeSession } from "../sessions/exchange-session.ts";
@@ -68,6 +68,7 @@ export class TokenService extends WorkerEntrypoint<TokenEnv> implements TokenSer
     const result = await signBrowserToken(keyStore(this.env, config), config, request, {
       registeredAudiences: (orgId, audiences) => registeredMcpAudiences(this.env.DB, config, orgId, audiences),
       recordClientOrg: (clientId, orgId) => recordBrowserClientOrg(this.env.DB, clientId, orgId),
+      recordSessionClient: (sessionId, clientId) => recordBrowserSessionClient(this.env.DB, sessionId, clientId),
     });
     if (result.ok && request.kind === "access_token") {
       this.ctx.waitUntil(recordAuditInBackground(this.env, browserTokenIssuedEvent(request.claims)));
