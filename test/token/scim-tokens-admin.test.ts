@@ -55,6 +55,24 @@ describe("admin API: SCIM tokens", () => {
     );
   });
 
+  it("a body without a Content-Type is 400 invalid_body, never read as no body: no token without the expiry asked for", async () => {
+    const token = await adminToken();
+    const orgId = await createTestOrg();
+    const response = await exports.default.fetch(
+      new Request(`http://localhost${ENDPOINT.admin}/orgs/${orgId}/scim-tokens`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}` },
+        body: new TextEncoder().encode(JSON.stringify({ expires_in_days: 1 })),
+      }),
+    );
+    await expectHttpError(response, 400, "invalid_body");
+    const { results } = await env.DB.prepare("SELECT id FROM scim_token WHERE org_id = ?").bind(orgId).all();
+    expect(results).toEqual([]);
+    // No body at all still takes the defaults.
+    const bare = await adminRequest("POST", `/orgs/${orgId}/scim-tokens`, { token });
+    expect(bare.status).toBe(201);
+  });
+
   it("GHSA-j8v8-g9cx-5qf4: only the org's owners/admins may create one, for their org only, never the platform's", async () => {
     const owner = await seedSession({ role: "owner" });
     expect((await asConsole(owner.token, "POST", `/orgs/${owner.orgId}/scim-tokens`)).status).toBe(201);

@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { readBodyCapped } from "../../../../shared/http/read-body.ts";
 import { readJsonObject as readJsonObjectBody } from "../../../../shared/http/read-json.ts";
 import type { AdminEnv } from "./types.ts";
 
@@ -15,4 +16,18 @@ export async function readJsonObject(
   maxBytes = MAX_ADMIN_BODY_BYTES,
 ): Promise<Record<string, unknown>> {
   return readJsonObjectBody(c.req.raw, maxBytes);
+}
+
+/**
+ * A body that may be left out (a SCIM token's or a ban's options, a
+ * rollback's): `{}` only when there is none (no Content-Type and no bytes).
+ * Bytes without a Content-Type are refused as readJsonObject refuses them,
+ * never read as no body: a `{"expires_in_days": 1}` sent bare would
+ * otherwise make a token that never expires.
+ */
+export async function readOptionalJsonObject(c: Context<AdminEnv>): Promise<Record<string, unknown>> {
+  if (c.req.header("Content-Type") === undefined) {
+    if ((await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES)).length === 0) return {};
+  }
+  return readJsonObject(c);
 }

@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { HttpError, httpErrorStatus } from "../../../../shared/errors/http.ts";
 import { jsonErrorResponse } from "../../../../shared/errors/json-error.ts";
-import { readBodyCapped } from "../../../../shared/http/read-body.ts";
 import { type CompiledPolicy, compilePolicy } from "../../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../../shared/policy/decide.ts";
 // The policy every gateway applies to an org that has published none: what-if
@@ -20,11 +19,11 @@ import {
   saveDraft,
 } from "../policies/versions.ts";
 import { auditDetail } from "./audit.ts";
-import { MAX_ADMIN_BODY_BYTES, readJsonObject } from "./body.ts";
+import { readJsonObject, readOptionalJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { queryInteger } from "./query.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
-import { type Body, onlyFields, optionalBoolean } from "./validate.ts";
+import { onlyFields, optionalBoolean } from "./validate.ts";
 import { policySchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
 import { policyVersionView, publicationView, summaryView, testRunView } from "./policy-views.ts";
@@ -294,7 +293,7 @@ async function publishHandler(c: PolicyContext): Promise<Response> {
 
 async function rollbackHandler(c: PolicyContext): Promise<Response> {
   const stored = await requireVersion(c, "policy.rollback");
-  const body = await optionalJsonObject(c);
+  const body = await readOptionalJsonObject(c);
   onlyFields(body, ["run_tests"]);
   const runTests = optionalBoolean(body, "run_tests") ?? false;
   if (stored.publishedAt === null) {
@@ -345,14 +344,6 @@ function answer(handler: (c: PolicyContext) => Promise<Response>): (c: PolicyCon
       });
     }
   };
-}
-
-/** A body that may be absent (rollback's options): no Content-Type and no bytes. */
-async function optionalJsonObject(c: PolicyContext): Promise<Body> {
-  if (c.req.header("Content-Type") === undefined) {
-    if ((await readBodyCapped(c.req.raw, MAX_ADMIN_BODY_BYTES)).length === 0) return {};
-  }
-  return readJsonObject(c);
 }
 
 function versionNumber(value: unknown): number {

@@ -8,7 +8,7 @@ import { scimToken } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
-import { readJsonObject } from "./body.ts";
+import { readOptionalJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
@@ -72,7 +72,7 @@ export function scimTokenRoutes(admin: AdminApp): void {
     },
     async (c) => {
       const orgId = await requireOrg(c);
-      const body = c.req.header("Content-Type") ? await readJsonObject(c) : {};
+      const body = await readOptionalJsonObject(c);
       onlyFields(body, ["description", "expires_in_days"]);
       const description = optionalString(body, "description", { max: 200 }) ?? null;
       const days = optionalInteger(body, "expires_in_days", { min: 1, max: MAX_LIFETIME_DAYS });

@@ -6,7 +6,7 @@ import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, userBan } from "../../../../shared/db
 import { scimUser } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { auditDetail } from "./audit.ts";
-import { readJsonObject } from "./body.ts";
+import { readOptionalJsonObject } from "./body.ts";
 import { cutOffPerson } from "./person-cutoff.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
@@ -89,7 +89,7 @@ export function userRoutes(admin: AdminApp): void {
     async (c) => {
       const userId = c.req.param("id");
       auditDetail(c, { action: "user.ban", user_id: userId });
-      const body = c.req.header("Content-Type") ? await readJsonObject(c) : {};
+      const body = await readOptionalJsonObject(c);
       onlyFields(body, ["reason"]);
       const reason = optionalString(body, "reason", { max: 200 }) ?? "operator";
       const db = drizzle(c.env.DB);
