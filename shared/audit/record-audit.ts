@@ -33,7 +33,7 @@ export type AuditKind =
   | "mcp.grant"
   /** An RFC 7591 registration at an org's registration endpoint, or its refusal (workers/token/src/oidc/client-registration.ts). */
   | "client.registered"
-  /** An org's access webhook given up on after its last attempt (workers/token/src/mcp/webhook-delivery.ts). */
+  /** An org's access webhook given up on after its last attempt, or a retry its org's webhook no longer names (workers/token/src/mcp/webhook-delivery.ts). */
   | "mcp.webhook"
   /** A change an org's directory made over SCIM, or its refusal (workers/authn/src/scim/audit.ts): ids and status, never the token. */
   | "scim.action";

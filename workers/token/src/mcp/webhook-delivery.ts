@@ -1,6 +1,9 @@
 import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
 import type { AccessEventType } from "../../../../shared/contracts/mcp.ts";
 import { OUTBOUND_URL_FORBIDDEN, publicOutboundUrlProblem } from "../../../../shared/http/outbound-url.ts";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { mcpWebhook } from "../../../../shared/db/mcp-schema.ts";
 import { tokenConfig } from "../config.ts";
 
 /**
@@ -19,6 +22,8 @@ import { tokenConfig } from "../config.ts";
  * answer was lost drops the repeat (Standard Webhooks' `webhook-id`).
  */
 export const MAX_WEBHOOK_ATTEMPTS = 6;
+/** Why a queued retry was dropped unsent: the org's webhook URL is no longer the one it was signed for. */
+export const WEBHOOK_URL_CHANGED = "ERR_WEBHOOK_URL_CHANGED";
 /** The queue's name in wrangler.toml, which the Worker's one queue handler dispatches on (index.ts). */
 export const ACCESS_WEBHOOK_QUEUE = "mono-auth-access-webhooks";
 /** A receiver that does not answer in this long is tried again later. */
@@ -77,6 +82,32 @@ function gaveUp(env: TokenEnv, delivery: WebhookDelivery, attempts: number, erro
   });
 }
 
+/** A retry the org's webhook no longer covers (the URL replaced or removed since): dropped unsent, and audited. */
+function abandoned(env: TokenEnv, delivery: WebhookDelivery, attempts: number): Promise<void> {
+  return recordAuditInBackground(env, {
+    kind: "mcp.webhook",
+    outcome: "refused",
+    orgId: delivery.org_id,
+    detail: {
+      action: "abandoned",
+      delivery_id: delivery.delivery_id,
+      event: delivery.event,
+      attempts,
+      error: WEBHOOK_URL_CHANGED,
+    },
+  });
+}
+
+/** The org's webhook URL now (mcp_webhook), read from D1 for each retry. */
+async function currentWebhookUrl(db: D1Database, orgId: string): Promise<string | undefined> {
+  const row = await drizzle(db)
+    .select({ url: mcpWebhook.url })
+    .from(mcpWebhook)
+    .where(eq(mcpWebhook.orgId, orgId))
+    .get();
+  return row?.url;
+}
+
 /** After the first attempt failed: queued for the next one, or given up on when the queue will not take it. */
 export async function scheduleRetry(env: TokenEnv, delivery: WebhookDelivery, error: string): Promise<void> {
   const base = tokenConfig(env).accessWebhookRetryBaseSeconds;
@@ -100,6 +131,14 @@ export async function consumeWebhookDeliveries(batch: MessageBatch<WebhookDelive
   for (const message of batch.messages) {
     const delivery = message.body;
     const attempt = message.attempts + 1;
+    // Only to the URL the org still names: one it replaced or removed since (a receiver retired, its
+    // domain let go) gets nothing more, as a new event would not go there. The body's `aud` is the
+    // old URL, so it is dropped, not redirected.
+    if ((await currentWebhookUrl(env.DB, delivery.org_id)) !== delivery.url) {
+      await abandoned(env, delivery, attempt - 1);
+      message.ack();
+      continue;
+    }
     const error = await sendWebhook(transport, delivery);
     if (error === undefined) {
       message.ack();
