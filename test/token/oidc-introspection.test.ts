@@ -135,6 +135,31 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     });
   });
 
+  it("another client's id in the form beside Basic credentials spelled as Better Auth alone reads them is 401 invalid_client, never that client's answer", async () => {
+    const mine = await oidc.issuedTokens();
+    const theirs = await oidc.issuedTokens();
+    const credentials = btoa(`${mine.client.clientId}:${mine.client.clientSecret}`);
+    // Better Auth's base64 stops at the first "=" and reads the base64url alphabet too; the client the request
+    // is answered for must be the one it authenticated, not the form's client_id.
+    const urlSafe = credentials.replaceAll("+", "-").replaceAll("/", "_");
+    const spellings = [`${credentials}=.`, `${credentials}=%`, ...(urlSafe === credentials ? [] : [urlSafe])];
+    for (const spelling of spellings) {
+      for (const token of [theirs.tokens.access_token, theirs.tokens.refresh_token ?? ""]) {
+        const { status, body } = await answer(
+          await introspect({ token, client_id: theirs.client.clientId }, undefined, {
+            Authorization: `Basic ${spelling}`,
+          }),
+        );
+        expect({ spelling, status, error: body.error, active: body.active }).toEqual({
+          spelling,
+          status: 401,
+          error: "invalid_client",
+          active: undefined,
+        });
+      }
+    }
+  });
+
   it("a refresh token revoked by RFC 7009 is inactive, and so is one rotated away", async () => {
     const revoked = await oidc.issuedTokens();
     expect((await revoke(revoked.tokens.refresh_token ?? "", revoked.client)).status).toBe(200);
