@@ -194,6 +194,23 @@ describe("admin API: clients", () => {
     expect(await clientRevocations(orgId)).toEqual([created.client_id]);
   });
 
+  it("rotate-secret of a secret client with keys in the body: 400 invalid_body, the secret unchanged and nothing revoked", async () => {
+    const orgId = await createTestOrg();
+    const created = await createClient(orgId);
+    const path = `/orgs/${orgId}/clients/${created.client_id}/rotate-secret`;
+    const { publicKey } = await generateKeyPair("ES256");
+    const problem = await expectHttpError(
+      await adminRequest("POST", path, { token, body: { jwks: { keys: [await exportJWK(publicKey)] } } }),
+      400,
+      "invalid_body",
+    );
+    expect(problem.detail).toMatch(/^jwks: /);
+    await accessToken(created.client_id, created.client_secret as string);
+    expect(await clientRevocations(orgId)).toEqual([]);
+    // An empty object, as no body, rotates.
+    expect((await adminRequest("POST", path, { token, body: {} })).status).toBe(200);
+  });
+
   it("rotate-secret for a private_key_jwt client replaces its keys", async () => {
     const orgId = await createTestOrg();
     const first = await generateKeyPair("ES256");

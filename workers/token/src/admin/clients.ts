@@ -17,7 +17,7 @@ import { revokeClientTokens } from "../clients/revoke-client.ts";
 import type { StoredClient } from "../clients/types.ts";
 import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
-import { readJsonObject } from "./body.ts";
+import { readJsonObject, readOptionalJsonObject } from "./body.ts";
 import { type ClientFields, parseClientChanges, parseClientKeys, parseNewClient } from "./client-body.ts";
 import { clientView } from "./client-view.ts";
 import { changeClient } from "./client-narrowing.ts";
@@ -206,6 +206,16 @@ export function clientRoutes(admin: AdminApp): void {
         const keys = await parseClientKeys(body, "private_key_jwt", tokenConfig(c.env).issuer);
         changed = await changeFoundClient(c, client, { jwks: keys.jwks, jwksUri: keys.jwksUri });
       } else {
+        // A secret is made, never given: keys sent for a secret client are a mistake to say, not to ignore
+        // (the secret would be rotated, and the tokens revoked, for a call that asked for something else).
+        const body = await readOptionalJsonObject(c);
+        if (body.jwks !== undefined || body.jwks_uri !== undefined) {
+          throw new HttpError(
+            "invalid_body",
+            `jwks: only for private_key_jwt clients; this one uses ${client.authMethod}`,
+          );
+        }
+        onlyFields(body, []);
         secret = generateClientSecret();
         changed = await changeFoundClient(c, client, { secretHash: await hashSecret(secret) });
       }
