@@ -139,6 +139,52 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
     expectRefusedAtClient(response, S256, request.state);
   });
 
+  it("refuses a POSTed form that repeats a parameter (RFC 6749 §3.1), which Better Auth reads as its last value", async () => {
+    const { person, client, challenge } = await setUp();
+    // Repeated, code_challenge_method escaped the S256 check, and Better Auth kept a challenge no verifier matches.
+    const cases: [string, Record<string, string>][] = [
+      ["code_challenge_method", { code_challenge: "a".repeat(100) }],
+      ["scope", {}],
+      ["nonce", {}],
+    ];
+    for (const [name, fields] of cases) {
+      const request = codeRequest(client.clientId, challenge, fields);
+      const form = new URLSearchParams(request);
+      form.append(name, form.get(name) ?? "x");
+      const response = await exports.default.fetch(
+        new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}`, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-www-form-urlencoded",
+            Cookie: person.cookie,
+            Origin: ISSUER,
+            Accept: "text/html",
+            "Sec-Fetch-Mode": "navigate",
+          },
+          body: form,
+          redirect: "manual",
+        }),
+      );
+      expectRefusedAtClient(response, `${name} must not be repeated (RFC 6749 §3.1)`, request.state);
+    }
+  });
+
+  it("lets a repeated resource through (RFC 8707 §2 allows several)", async () => {
+    const { person, client, challenge } = await setUp();
+    const form = new URLSearchParams(codeRequest(client.clientId, challenge));
+    form.append("resource", env.API_AUDIENCE);
+    form.append("resource", env.API_AUDIENCE);
+    const response = await exports.default.fetch(
+      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${form}`, {
+        headers: { Cookie: person.cookie, Accept: "text/html", "Sec-Fetch-Mode": "navigate" },
+        redirect: "manual",
+      }),
+    );
+    const { fields } = redirectOf(response);
+    console.log("PROBE", response.status, response.headers.get("Location"));
+    expect(fields.get("error_description") ?? "").not.toMatch(/repeated/);
+  });
+
   it("answers a caller that asked for JSON as Better Auth does: 200 {redirect, url}", async () => {
     const { person, client, challenge } = await setUp();
     const request = codeRequest(client.clientId, challenge, { code_challenge: "short" });

@@ -1,14 +1,17 @@
 import type { MiddlewareHandler } from "hono";
 import { authorizeParameters, refuseAuthorization } from "./authorize-refusal.ts";
 import { codeChallengeProblem } from "./pkce-challenge.ts";
+import { repeatedParameterProblem } from "./repeated-parameters.ts";
 import { responseModeProblem } from "./response-mode.ts";
 
 /**
  * Each returns what is wrong with the request, or undefined; the first problem found is the answer.
- * The response mode first: it decides how any answer could be delivered.
+ * The response mode first: it decides how any answer could be delivered. Then repeats, before any
+ * check that reads a parameter's one value.
  */
 const CHECKS: readonly ((params: URLSearchParams) => string | undefined)[] = [
   responseModeProblem,
+  repeatedParameterProblem,
   codeChallengeProblem,
 ];
 
