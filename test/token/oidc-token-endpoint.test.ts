@@ -206,6 +206,25 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
     });
   });
 
+  it("revoking a refresh token already rotated away ends its family: the successor yields nothing (RFC 9700 §4.14.2)", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const rotated = await refresh(tokens.refresh_token ?? "", client);
+    expect(rotated.status).toBe(200);
+    const successor = ((await rotated.json()) as TokenResponse).refresh_token ?? "";
+    // The owner revokes the token it still has, with or without a hint; a thief may hold the successor.
+    const response = await revokeWith({ token: tokens.refresh_token ?? "" }, client);
+    expect(response.status).toBe(200);
+    expect(await error(await refresh(successor, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
+  it("revoking a rotated refresh token with the refresh_token hint ends its family too", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const rotated = await refresh(tokens.refresh_token ?? "", client);
+    const successor = ((await rotated.json()) as TokenResponse).refresh_token ?? "";
+    expect((await revoke(tokens.refresh_token ?? "", client)).status).toBe(200);
+    expect(await error(await refresh(successor, client))).toMatchObject({ status: 400, error: "invalid_grant" });
+  });
+
   it("refuses a wrong client secret with 401 invalid_client, and the token lives on", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     const response = await revoke(tokens.refresh_token ?? "", { ...client, clientSecret: "mas_wrong" });
