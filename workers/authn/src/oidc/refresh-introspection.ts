@@ -1,6 +1,7 @@
 import { isAPIError } from "better-auth/api";
 import type { BrowserGrantAnswer, BrowserGrantRequest } from "../../../../shared/contracts/oidc-grants.ts";
 import { orgIdClaim } from "./org-claim.ts";
+import { storedTokenForm } from "./stored-token.ts";
 
 const INACTIVE: BrowserGrantAnswer = { status: 200, body: JSON.stringify({ active: false }) };
 
@@ -50,20 +51,12 @@ export async function refreshGrantStillHonoured(
   }
 }
 
-/**
- * The row Better Auth just judged, by its stored form: the base64url
- * SHA-256 of the token (its default `storeTokens: "hashed"`, as
- * oidc/userinfo-revocation.ts reads opaque access tokens).
- */
+/** The row Better Auth just judged, by its stored form (oidc/stored-token.ts). */
 async function refreshGrant(
   db: D1Database,
   token: string,
 ): Promise<{ userId: string | null; orgId: string | null } | undefined> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  const stored = btoa(String.fromCharCode(...digest))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
+  const stored = await storedTokenForm(token);
   const row = await db
     .prepare("SELECT user_id AS userId, reference_id AS orgId FROM oidc_refresh_token WHERE token = ?1")
     .bind(stored)

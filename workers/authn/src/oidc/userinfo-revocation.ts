@@ -11,6 +11,7 @@ import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
 import { authnConfig, tokenService } from "../config.ts";
 import { ISSUER_KEYS } from "./issuer-keys.ts";
+import { storedTokenForm } from "./stored-token.ts";
 
 type UserinfoContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBuffer> } };
 
@@ -158,11 +159,7 @@ function jsonAccessToken(text: string): string | undefined {
  * without one: oidc/org-claim.ts).
  */
 async function opaqueTokenClaims(db: D1Database, token: string): Promise<RevocableClaims | "unknown" | "no_org"> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(token)));
-  const stored = btoa(String.fromCharCode(...digest))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replaceAll("=", "");
+  const stored = await storedTokenForm(token);
   const row = await db
     .prepare(
       "SELECT id, user_id, client_id, reference_id, session_id, created_at FROM oidc_access_token WHERE token = ?1",
