@@ -118,6 +118,28 @@ export const oidcSessionClient = sqliteTable(
   (table) => [primaryKey({ columns: [table.sessionId, table.clientId] })],
 );
 
+/**
+ * A member's cut-off an operator's change still owes: written in the same
+ * D1 batch as the change (removing or demoting a member,
+ * workers/token/src/admin/member-changes.ts), deleted once the `subject`
+ * revocation that follows the change is recorded in the org's Durable
+ * Object. A row left behind means that revocation could not be recorded
+ * (the change answered 503): the change's retry, or the token Worker's cron
+ * (workers/token/src/admin/owed-member-cutoffs.ts), records it. Bounded: a
+ * row lives from a change until its cut-off.
+ */
+export const owedMemberCutoff = sqliteTable("owed_member_cutoff", {
+  /** Random; clearing a row names it, so a later change's own row stays until its own cut-off. */
+  id: text("id").primaryKey(),
+  orgId: text("org_id").notNull(),
+  userId: text("user_id").notNull(),
+  /** The revocation's reason: `member-removed` or `role-changed`. */
+  reason: text("reason").notNull(),
+  /** The role before the change, for the answer a retry gives. */
+  previousRole: text("previous_role").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
 export * from "./client-registration-schema.ts";

@@ -4,79 +4,20 @@
 // authn Worker's remove-member hook does; the last owner stays, even when
 // two owners remove or demote each other at once; only an owner (or a
 // platform operator) grants or takes `owner`.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { seedSession, seedUser } from "./fixtures.ts";
-
-async function subjectRevocations(orgId: string): Promise<string[]> {
-  const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
-  return snapshot.entries.filter((e) => e.kind === "subject").map((e) => e.value);
-}
-
-async function roleIn(orgId: string, userId: string): Promise<string | null> {
-  const row = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ? AND user_id = ?")
-    .bind(orgId, userId)
-    .first<{ role: string }>();
-  return row?.role ?? null;
-}
-
-async function owners(orgId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM member WHERE organization_id = ? AND role = 'owner'")
-    .bind(orgId)
-    .first<{ n: number }>();
-  return row?.n ?? -1;
-}
-
-/** Another person in the org, with `role` and a console session; `id` overrides the generated one. */
-async function join(orgId: string, role: string, id: string = crypto.randomUUID()) {
-  const userId = await seedUser(id);
-  const token = `session-token-${crypto.randomUUID()}`;
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, ?, ?)").bind(
-      `m-${crypto.randomUUID()}`,
-      orgId,
-      userId,
-      role,
-      now,
-    ),
-    env.DB.prepare(
-      "INSERT INTO session (id, token, user_id, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-    ).bind(`s-${crypto.randomUUID()}`, token, userId, now + 3_600_000, now, now),
-  ]);
-  return { userId, token };
-}
-
-/** An org with an owner (whose console session `owner.token` is), a second owner, an admin and a member. */
-async function org() {
-  const owner = await seedSession({ role: "owner" });
-  const { orgId } = owner;
-  return {
-    orgId,
-    owner,
-    secondOwner: await join(orgId, "owner"),
-    admin: await join(orgId, "admin"),
-    member: await join(orgId, "member"),
-  };
-}
-
-const memberPath = (orgId: string, userId: string) =>
-  `/orgs/${encodeURIComponent(orgId)}/members/${encodeURIComponent(userId)}`;
-
-/** A call of the admin API from a person's console session. */
-function asConsole(sessionToken: string, method: string, path: string, body?: unknown): Promise<Response> {
-  return exports.ConsoleAdmin.fetchAs(
-    sessionToken,
-    new Request(`http://localhost${ENDPOINT.admin}${path}`, {
-      method,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
-}
+import { seedSession } from "./fixtures.ts";
+import {
+  asConsole,
+  join,
+  memberPath,
+  org,
+  owedCutoffs,
+  owners,
+  roleIn,
+  subjectRevocations,
+} from "./member-fixtures.ts";
 
 describe("admin API: removing a member", () => {
   it("removes the membership and revokes the person's tokens in that org only, audited", async () => {
@@ -100,6 +41,7 @@ describe("admin API: removing a member", () => {
     expect(await roleIn(orgId, member.userId)).toBeNull();
     expect(await subjectRevocations(orgId)).toContain(member.userId);
     expect(await subjectRevocations(ownOrg.orgId)).not.toContain(member.userId);
+    expect(await owedCutoffs(orgId)).toEqual([]);
     await expect
       .poll(async () =>
         (
@@ -150,6 +92,7 @@ describe("admin API: changing a member's role", () => {
     expect(await demoted.json()).toMatchObject({ role: "member", previous_role: "admin", revoked: true });
     expect(await roleIn(orgId, admin.userId)).toBe("member");
     expect(await subjectRevocations(orgId)).toContain(admin.userId);
+    expect(await owedCutoffs(orgId)).toEqual([]);
   });
 
   it("an owner grants and takes owner; a demoted owner's tokens are revoked", async () => {
@@ -260,6 +203,7 @@ describe("admin API: membership changes refused", () => {
       "temporarily_unavailable",
     );
     expect(await roleIn(orgId, person.userId)).toBe("admin");
+    expect(await owedCutoffs(orgId)).toEqual([]);
   });
 });
 
@@ -282,6 +226,8 @@ describe("admin API: the last owner under concurrent changes", () => {
             asConsole(b.token, second, memberPath(a.orgId, a.userId), secondBody),
           ]);
           expect(await owners(a.orgId)).toBe(1);
+          // The write that missed owes nothing; the one that landed settled its own.
+          expect(await owedCutoffs(a.orgId)).toEqual([]);
           expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
           const refused = answers.find((r) => r.status !== 200);
           const code = ((await refused?.clone().json()) as { code?: string } | undefined)?.code;

@@ -6,6 +6,12 @@ import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import { auditDetail } from "./audit.ts";
+import {
+  type OwedMemberCutoff,
+  oweMemberCutoffIfWritten,
+  settleMemberCutoff,
+  settleMemberCutoffsFor,
+} from "./owed-member-cutoffs.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { route } from "./route.ts";
@@ -36,7 +42,12 @@ const memberChangeView = z.object({
  *   `subject` revocation for the person in that org is recorded before the
  *   write and again after (a token minted while it was made carries an
  *   `iat` before the second: docs/revocation.md, "Cut-offs and mints in
- *   flight"). A token names its org and the person's roles there.
+ *   flight"). A token names its org and the person's roles there. The
+ *   second is owed from the write on: the write and a row saying so
+ *   (`owed_member_cutoff`) go in one D1 batch, and the row is cleared once
+ *   it is recorded. If it cannot be, the answer is 503 with the change
+ *   written, and the retry (or any later change of the membership, or the
+ *   cron) records it first: a retry of a removal then answers 200.
  * - PATCH /orgs/{org}/members/{userId} `{ role }` → the role changes; a
  *   demotion is revoked the same way (the old role's tokens, and the
  *   console's reach, rested on it); a promotion takes nothing away.
@@ -46,8 +57,9 @@ const memberChangeView = z.object({
  * removing or demoting each other at once leave one. Only a platform
  * operator or an owner of the org may grant or take `owner`, which
  * includes removing an owner (an org admin: 403 `forbidden`). A person who
- * is not a member: 404 `not_found`. A revocation that cannot be recorded:
- * 503 `temporarily_unavailable`, and the membership stays as it was.
+ * is not a member: 404 `not_found`. A revocation that cannot be recorded
+ * before the write: 503 `temporarily_unavailable`, and the membership stays
+ * as it was; after it: 503, the change stands and its cut-off is owed.
  */
 export function memberChangeRoutes(admin: AdminApp): void {
   route(
@@ -63,19 +75,36 @@ export function memberChangeRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const userId = c.req.param("userId");
       auditDetail(c, { action: "member.remove", user_id: userId });
-      const current = await requireMember(c, orgId, userId);
+      const settled = await settleOwed(c, orgId, userId);
+      const current = await findMember(c, orgId, userId);
+      if (!current && settled) {
+        // This removal's retry after a 503 that left its cut-off owed: done now.
+        auditDetail(c, { previous_role: settled.previousRole });
+        return c.json({
+          org_id: orgId,
+          user_id: userId,
+          role: null,
+          previous_role: settled.previousRole,
+          revoked: true,
+        });
+      }
+      if (!current) throw notMember();
       if (holdsOwner(current.role)) {
         await requireOwnerReach(c, orgId);
         await refuseLastOwner(c, orgId);
       }
       await revokeMember(c, orgId, userId, "member-removed");
       const db = drizzle(c.env.DB);
-      const removed = await db
-        .delete(member)
-        .where(and(eq(member.id, current.id), eq(member.role, current.role), anotherOwnerUnless(orgId, current.role)))
-        .returning({ id: member.id });
+      const owed = owedFor(orgId, userId, "member-removed", current.role);
+      const [removed] = await db.batch([
+        db
+          .delete(member)
+          .where(and(eq(member.id, current.id), eq(member.role, current.role), anotherOwnerUnless(orgId, current.role)))
+          .returning({ id: member.id }),
+        oweMemberCutoffIfWritten(db, owed),
+      ]);
       if (removed.length === 0) await refuseChanged(c, orgId, userId);
-      await revokeMember(c, orgId, userId, "member-removed");
+      await settleMemberCutoff(c.env, owed, waitUntil(c));
       auditDetail(c, { previous_role: current.role });
       return c.json({ org_id: orgId, user_id: userId, role: null, previous_role: current.role, revoked: true });
     },
@@ -99,15 +128,29 @@ export function memberChangeRoutes(admin: AdminApp): void {
       onlyFields(body, ["role"]);
       const role = oneOf(body, "role", ROLES);
       auditDetail(c, { role });
-      const current = await requireMember(c, orgId, userId);
+      const settled = await settleOwed(c, orgId, userId);
+      const current = await findMember(c, orgId, userId);
+      if (!current) throw notMember();
       if (holdsOwner(current.role) || role === "owner") await requireOwnerReach(c, orgId);
+      if (current.role === role) {
+        // Nothing to change; a retry of a demotion whose cut-off was owed
+        // learns it is now recorded.
+        const previousRole = settled?.reason === "role-changed" ? settled.previousRole : current.role;
+        return c.json({
+          org_id: orgId,
+          user_id: userId,
+          role,
+          previous_role: previousRole,
+          revoked: settled !== undefined,
+        });
+      }
       const view = { org_id: orgId, user_id: userId, role, previous_role: current.role };
-      if (current.role === role) return c.json({ ...view, revoked: false });
       const losesOwner = holdsOwner(current.role) && role !== "owner";
       if (losesOwner) await refuseLastOwner(c, orgId);
       const demotion = RANK[role] < highestRank(current.role);
       if (demotion) await revokeMember(c, orgId, userId, "role-changed");
-      const changed = await drizzle(c.env.DB)
+      const db = drizzle(c.env.DB);
+      const update = db
         .update(member)
         .set({ role })
         .where(
@@ -118,8 +161,10 @@ export function memberChangeRoutes(admin: AdminApp): void {
           ),
         )
         .returning({ id: member.id });
+      const owed = owedFor(orgId, userId, "role-changed", current.role);
+      const [changed] = demotion ? await db.batch([update, oweMemberCutoffIfWritten(db, owed)]) : [await update];
       if (changed.length === 0) await refuseChanged(c, orgId, userId);
-      if (demotion) await revokeMember(c, orgId, userId, "role-changed");
+      if (demotion) await settleMemberCutoff(c.env, owed, waitUntil(c));
       auditDetail(c, { previous_role: current.role });
       return c.json({ ...view, revoked: demotion });
     },
@@ -152,14 +197,16 @@ function anotherOwnerUnless(orgId: string, role: string) {
   return sql`(SELECT count(*) FROM ${member} AS owners WHERE owners.organization_id = ${orgId} AND ${holdsOwnerSql(sql`owners.role`)}) > 1`;
 }
 
-async function requireMember(c: Context<AdminEnv>, orgId: string, userId: string) {
-  const row = await drizzle(c.env.DB)
+function findMember(c: Context<AdminEnv>, orgId: string, userId: string) {
+  return drizzle(c.env.DB)
     .select({ id: member.id, role: member.role })
     .from(member)
     .where(and(eq(member.organizationId, orgId), eq(member.userId, userId)))
     .get();
-  if (!row) throw new HttpError("not_found", "this person is not a member of the organization");
-  return row;
+}
+
+function notMember(): HttpError {
+  return new HttpError("not_found", "this person is not a member of the organization");
 }
 
 /**
@@ -196,7 +243,7 @@ async function refuseChanged(c: Context<AdminEnv>, orgId: string, userId: string
     .from(member)
     .where(and(eq(member.organizationId, orgId), eq(member.userId, userId)))
     .get();
-  if (!now) throw new HttpError("not_found", "this person is not a member of the organization");
+  if (!now) throw notMember();
   throw holdsOwner(now.role) ? lastOwner() : new HttpError("conflict", "the membership changed meanwhile; retry");
 }
 
@@ -205,7 +252,22 @@ function lastOwner(): HttpError {
 }
 
 function revokeMember(c: Context<AdminEnv>, orgId: string, userId: string, reason: string): Promise<number> {
-  return recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason }, (p) =>
-    c.executionCtx.waitUntil(p),
-  );
+  return recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason }, waitUntil(c));
+}
+
+function waitUntil(c: Context<AdminEnv>): (promise: Promise<unknown>) => void {
+  return (promise) => c.executionCtx.waitUntil(promise);
+}
+
+function owedFor(orgId: string, userId: string, reason: string, previousRole: string): OwedMemberCutoff {
+  return { id: crypto.randomUUID(), orgId, userId, reason, previousRole };
+}
+
+/**
+ * Records any cut-off an earlier change of this membership still owes
+ * (owed-member-cutoffs.ts) before this change reads the membership, so no
+ * answer about it, a retry's included, comes before that is recorded.
+ */
+function settleOwed(c: Context<AdminEnv>, orgId: string, userId: string) {
+  return settleMemberCutoffsFor(c.env, orgId, userId, waitUntil(c));
 }
