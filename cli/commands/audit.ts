@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
-import { type CommonOptions, parseDuration, withCommonOptions } from "../lib/options.ts";
+import { type CommonOptions, parseDuration, parsePositive, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult, terminalText } from "../lib/output.ts";
 import { operatorFor } from "../lib/profile.ts";
 import type {
@@ -34,15 +34,6 @@ export function parseTime(value: string): string {
     throw new InvalidArgumentError("Use an ISO 8601 time, epoch milliseconds, or a span ago such as 15m or 2h.");
   }
   return new Date(time).toISOString();
-}
-
-function parsePositive(max: number) {
-  return (value: string): number => {
-    const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isInteger(n) || n < 1 || n > max)
-      throw new InvalidArgumentError(`Use a whole number from 1 to ${max}.`);
-    return n;
-  };
 }
 
 function withFilters(command: Command): Command {

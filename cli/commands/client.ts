@@ -4,6 +4,7 @@ import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseAudiences, parseScopes, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { moreLines, type PageOptions, readPages, withPageOptions } from "../lib/pages.ts";
 import { refusePastedSecret } from "../lib/secret-argument.ts";
 
 /** A client as the admin API shows it (workers/token/src/admin/client-view.ts). */
@@ -124,28 +125,35 @@ export function registerClientCommands(program: Command): void {
   );
 
   withCommonOptions(
-    client
-      .command("list")
-      .description("list an organization's clients")
-      .requiredOption("--org <org>", "the organization's id"),
-  ).action(async (options: OrgOptions) => {
-    const listed = await new AdminApi(options).request<{ clients: ClientView[] }>(
-      "GET",
+    withPageOptions(
+      client
+        .command("list")
+        .description("list an organization's clients, oldest first")
+        .requiredOption("--org <org>", "the organization's id"),
+    ),
+  ).action(async (options: OrgOptions & PageOptions) => {
+    const listed = await readPages<"clients", ClientView>(
+      new AdminApi(options),
       `${orgPath(options.org)}/clients`,
+      "clients",
+      options,
     );
     printResult(options.json, listed, () =>
-      columnsTable(
-        ["client_id", "name", "type", "auth", "status", "scope", "last_used_at"],
-        listed.clients.map((c) => [
-          c.client_id,
-          c.client_name,
-          c.client_type,
-          c.token_endpoint_auth_method,
-          c.status,
-          c.scope,
-          c.last_used_at ?? "-",
-        ]),
-      ),
+      [
+        columnsTable(
+          ["client_id", "name", "type", "auth", "status", "scope", "last_used_at"],
+          listed.clients.map((c) => [
+            c.client_id,
+            c.client_name,
+            c.client_type,
+            c.token_endpoint_auth_method,
+            c.status,
+            c.scope,
+            c.last_used_at ?? "-",
+          ]),
+        ),
+        ...moreLines(listed.next_cursor),
+      ].join("\n"),
     );
   });
 

@@ -52,6 +52,16 @@ export function withCommonOptions(
   });
 }
 
+/** A commander parser for a whole number from 1 to `max` (a page size, a count). */
+export function parsePositive(max: number) {
+  return (value: string): number => {
+    const n = /^\d{1,6}$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > max)
+      throw new InvalidArgumentError(`Use a whole number from 1 to ${max}.`);
+    return n;
+  };
+}
+
 export function parseUrl(value: string): string {
   let issuer: string;
   try {

@@ -40,7 +40,10 @@ describe("admin API: SCIM tokens", () => {
 
     const listed = await (await adminRequest("GET", `/orgs/${orgId}/scim-tokens`, { token })).json();
     expect(JSON.stringify(listed)).not.toContain(body.token);
-    expect(listed).toEqual({ scim_tokens: [expect.objectContaining({ id: body.id, org_id: orgId })] });
+    expect(listed).toEqual({
+      scim_tokens: [expect.objectContaining({ id: body.id, org_id: orgId })],
+      next_cursor: null,
+    });
 
     expect((await adminRequest("DELETE", `/orgs/${orgId}/scim-tokens/${body.id}`, { token })).status).toBe(200);
     await expectHttpError(

@@ -22,6 +22,7 @@ import { type ClientFields, parseClientChanges, parseClientKeys, parseNewClient 
 import { clientView } from "./client-view.ts";
 import { changeClient } from "./client-narrowing.ts";
 import { requireOrg } from "./orgs.ts";
+import { pageOf, pageQuery, readPage } from "./page.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields } from "./validate.ts";
 import { clientSchemas } from "../openapi/schemas.ts";
@@ -122,11 +123,21 @@ export function clientRoutes(admin: AdminApp): void {
     admin,
     "get",
     "/orgs/:org/clients",
-    { summary: "List an organization's clients", response: clientSchemas.list, orgAdmins: "org" },
+    {
+      summary: "List an organization's clients, oldest first, a page at a time",
+      query: pageQuery,
+      response: clientSchemas.list,
+      orgAdmins: "org",
+    },
     async (c) => {
       const orgId = await requireOrg(c);
+      const page = readPage(c);
       auditDetail(c, { action: "client.list" });
-      return c.json({ clients: (await listClients(c.env.DB, orgId)).map((client) => clientView(client)) });
+      const { items, next_cursor } = pageOf(await listClients(c.env.DB, orgId, page), page.limit, (client) => ({
+        createdAt: client.createdAt.getTime(),
+        id: client.clientId,
+      }));
+      return c.json({ clients: items.map((client) => clientView(client)), next_cursor });
     },
   );
 

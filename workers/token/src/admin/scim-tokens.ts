@@ -4,12 +4,14 @@ import { z } from "zod";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { generateScimToken, scimTokenId } from "../../../../shared/crypto/scim-token.ts";
 import { hashSecret } from "../../../../shared/crypto/secret-hash.ts";
+import { afterPosition } from "../../../../shared/db/keyset-page.ts";
 import { scimToken } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
 import { auditDetail } from "./audit.ts";
 import { readOptionalJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { nextCursor, pageOf, pageQuery, readPage } from "./page.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 import { onlyFields, optionalInteger, optionalString } from "./validate.ts";
@@ -50,7 +52,8 @@ function view(row: Row) {
  * - POST /orgs/{org}/scim-tokens `{ description?, expires_in_days? }` → 201
  *   with `token`, shown this once (only its hash is stored), and `scim_url`,
  *   the base URL the directory is given.
- * - GET /orgs/{org}/scim-tokens → `{ scim_tokens: [...] }`, never a token.
+ * - GET /orgs/{org}/scim-tokens?limit=&cursor= → `{ scim_tokens: [...],
+ *   next_cursor }`, oldest first, a page at a time (admin/page.ts); never a token.
  * - DELETE /orgs/{org}/scim-tokens/{id} → the token stops working at once
  *   (each SCIM request reads its row).
  */
@@ -98,20 +101,27 @@ export function scimTokenRoutes(admin: AdminApp): void {
     "get",
     "/orgs/:org/scim-tokens",
     {
-      summary: "The org's SCIM tokens (never the tokens themselves)",
-      response: z.object({ scim_tokens: z.array(tokenView) }),
+      summary: "The org's SCIM tokens (never the tokens themselves), oldest first, a page at a time",
+      query: pageQuery,
+      response: z.object({ scim_tokens: z.array(tokenView), next_cursor: nextCursor }),
       orgAdmins: "org",
     },
     async (c) => {
       const orgId = await requireOrg(c);
+      const page = readPage(c);
       auditDetail(c, { action: "scim.token.list" });
       const rows = await drizzle(c.env.DB)
         .select()
         .from(scimToken)
-        .where(eq(scimToken.orgId, orgId))
+        .where(and(eq(scimToken.orgId, orgId), afterPosition(scimToken.createdAt, scimToken.id, page.after)))
         .orderBy(asc(scimToken.createdAt), asc(scimToken.id))
+        .limit(page.limit + 1)
         .all();
-      return c.json({ scim_tokens: rows.map(view) });
+      const { items, next_cursor } = pageOf(rows, page.limit, (row) => ({
+        createdAt: row.createdAt.getTime(),
+        id: row.id,
+      }));
+      return c.json({ scim_tokens: items.map(view), next_cursor });
     },
   );
 

@@ -14,6 +14,7 @@ import { vaultSecret } from "../vault/vault-key.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
+import { pageOf, pageQuery, readPage } from "./page.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 import { vaultSchemas } from "./vault-schemas.ts";
@@ -33,14 +34,20 @@ export function vaultConnectionRoutes(admin: AdminApp): void {
     "get",
     "/orgs/:org/vault/connections",
     {
-      summary: "List the org's saved connections (metadata only)",
+      summary: "List the org's saved connections (metadata only), oldest first, a page at a time",
+      query: pageQuery,
       response: vaultSchemas.connectionList,
       orgAdmins: "org",
     },
     async (c) => {
       const orgId = await requireOrg(c);
+      const page = readPage(c);
       auditDetail(c, { action: "vault_connection.list" });
-      return c.json({ connections: await listConnections(c.env.DB, orgId) });
+      const { items, next_cursor } = pageOf(await listConnections(c.env.DB, orgId, page), page.limit, (view) => ({
+        createdAt: Date.parse(view.created_at),
+        id: view.id,
+      }));
+      return c.json({ connections: items, next_cursor });
     },
   );
 

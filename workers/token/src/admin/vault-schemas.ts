@@ -103,7 +103,7 @@ export const vaultSchemas = {
   }),
   connectConfirmed: z.object({ authorization_url: z.string().url(), expires_at: time }),
   connection,
-  connectionList: z.object({ connections: z.array(connection) }),
+  connectionList: z.object({ connections: z.array(connection), next_cursor: z.string().nullable() }),
   connectionDeleted: z.object({
     id: z.string(),
     deleted: z.literal(true),

@@ -1,5 +1,6 @@
 import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { afterPosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { joinList, storedClientFromRow } from "./stored-client.ts";
 import type { StoredClient } from "./types.ts";
@@ -44,13 +45,23 @@ export async function insertClient(db: D1Database, client: NewClient): Promise<S
   return storedClientFromRow(row);
 }
 
-/** The org's clients (orgId null: the platform's operator clients), oldest first. */
-export async function listClients(db: D1Database, orgId: string | null): Promise<StoredClient[]> {
+/**
+ * A page of the org's clients (orgId null: the platform's operator
+ * clients), oldest first: `page.limit + 1` of them, the extra one saying
+ * that another page follows (shared/db/keyset-page.ts).
+ */
+export async function listClients(db: D1Database, orgId: string | null, page: PageRequest): Promise<StoredClient[]> {
   const rows = await drizzle(db)
     .select()
     .from(oauthClient)
-    .where(orgId === null ? isNull(oauthClient.orgId) : eq(oauthClient.orgId, orgId))
+    .where(
+      and(
+        orgId === null ? isNull(oauthClient.orgId) : eq(oauthClient.orgId, orgId),
+        afterPosition(oauthClient.createdAt, oauthClient.clientId, page.after),
+      ),
+    )
     .orderBy(asc(oauthClient.createdAt), asc(oauthClient.clientId))
+    .limit(page.limit + 1)
     .all();
   return rows.map(storedClientFromRow);
 }

@@ -78,7 +78,7 @@ export const clientSchemas = {
   update: z.object(clientFields).partial(),
   rotate: z.object(jwksOrUri).describe("private_key_jwt clients only: their new keys"),
   view: clientView,
-  list: z.object({ clients: z.array(clientView) }),
+  list: z.object({ clients: z.array(clientView), next_cursor: z.string().nullable() }),
   deleted: z.object({ client_id: z.string(), deleted: z.literal(true) }),
 };
 

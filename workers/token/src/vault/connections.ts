@@ -1,5 +1,6 @@
-import { and, asc, eq, or } from "drizzle-orm";
+import { and, asc, eq, inArray, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { afterPosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { vaultConnection, vaultConnectionAgent } from "../../../../shared/db/vault-schema.ts";
 import type { ProviderRow } from "./providers.ts";
@@ -141,18 +142,37 @@ export async function agentsOf(db: D1Database, connectionId: string): Promise<st
   return rows.map((r) => r.clientId);
 }
 
-export async function listConnections(db: D1Database, orgId: string) {
+/**
+ * A page of the org's connections, oldest first, each with its agents:
+ * `page.limit + 1` of them, the extra one saying that another page follows
+ * (shared/db/keyset-page.ts).
+ */
+export async function listConnections(db: D1Database, orgId: string, page: PageRequest) {
   const orm = drizzle(db);
+  const inPage = and(
+    eq(vaultConnection.orgId, orgId),
+    afterPosition(vaultConnection.createdAt, vaultConnection.id, page.after),
+  );
+  const order = [asc(vaultConnection.createdAt), asc(vaultConnection.id)];
+  // The page's bindings chosen by the page's own query as a subquery: its ids
+  // as bound parameters would pass D1's 100-parameter cap on a large page.
+  const pageIds = orm
+    .select({ id: vaultConnection.id })
+    .from(vaultConnection)
+    .where(inPage)
+    .orderBy(...order)
+    .limit(page.limit + 1);
   const [rows, bindings] = await orm.batch([
     orm
       .select()
       .from(vaultConnection)
-      .where(eq(vaultConnection.orgId, orgId))
-      .orderBy(asc(vaultConnection.createdAt), asc(vaultConnection.id)),
+      .where(inPage)
+      .orderBy(...order)
+      .limit(page.limit + 1),
     orm
       .select()
       .from(vaultConnectionAgent)
-      .where(eq(vaultConnectionAgent.orgId, orgId))
+      .where(and(eq(vaultConnectionAgent.orgId, orgId), inArray(vaultConnectionAgent.connectionId, pageIds)))
       .orderBy(asc(vaultConnectionAgent.clientId)),
   ]);
   return rows.map((row) =>

@@ -1,0 +1,176 @@
+// `mono-auth client list`, `scim token list` and `vault connection list`
+// against the locally served system, now that the admin API pages these
+// lists (workers/token/src/admin/page.ts): without flags the CLI follows
+// every page, so `list` is still the whole list; `--limit`/`--cursor` ask
+// for one page and the table says how to read on. Rows are written through
+// the harness's D1 (more than one page of them, all in one millisecond).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectCliRefusal } from "../support/cli-refusal.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+let system: RunningSystem;
+let operator: OperatorCli;
+
+beforeAll(async () => {
+  system = await startSystem();
+  operator = await operatorCli(system, "list-pages");
+});
+afterAll(() => system?.close());
+
+/** Past the API's default page of 100: following pages is what lists them all. */
+const ROWS = 103;
+
+interface Noun {
+  name: string;
+  command: string[];
+  key: string;
+  idField: string;
+  /** Rows of the org, ids in the order given, all created at `at`. */
+  insert: (orgId: string, ids: string[], at: number) => Promise<void>;
+}
+
+/** `INSERT INTO table (columns) VALUES …` in statements of at most 100 bound parameters, D1's cap. */
+async function insertRows(table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  const perStatement = Math.floor(100 / columns.length);
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const chunk = rows.slice(i, i + perStatement);
+    const placeholders = chunk.map(() => `(${columns.map(() => "?").join(", ")})`).join(", ");
+    await system.execMain(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${placeholders}`, ...chunk.flat());
+  }
+}
+
+const NOUNS: Noun[] = [
+  {
+    name: "client list",
+    command: ["client", "list"],
+    key: "clients",
+    idField: "client_id",
+    insert: (orgId, ids, at) =>
+      insertRows(
+        "oauth_client",
+        [
+          "client_id",
+          "org_id",
+          "name",
+          "type",
+          "auth_method",
+          "secret_hash",
+          "grant_types",
+          "scopes",
+          "audiences",
+          "status",
+          "created_at",
+          "updated_at",
+        ],
+        ids.map((id) => [
+          id,
+          orgId,
+          id,
+          "machine",
+          "client_secret_basic",
+          "unused",
+          "client_credentials",
+          "documents:read",
+          "https://api.example.test",
+          "active",
+          at,
+          at,
+        ]),
+      ),
+  },
+  {
+    name: "scim token list",
+    command: ["scim", "token", "list"],
+    key: "scim_tokens",
+    idField: "id",
+    insert: (orgId, ids, at) =>
+      insertRows(
+        "scim_token",
+        ["id", "org_id", "token_hash", "created_by", "created_at"],
+        ids.map((id) => [id, orgId, "unused", "test", at]),
+      ),
+  },
+  {
+    name: "vault connection list",
+    command: ["vault", "connection", "list"],
+    key: "connections",
+    idField: "id",
+    insert: (orgId, ids, at) =>
+      insertRows(
+        "vault_connection",
+        [
+          "id",
+          "org_id",
+          "provider_id",
+          "resource",
+          "owner_kind",
+          "owner_id",
+          "token_endpoint",
+          "client_id",
+          "access_token_sealed",
+          "token_type",
+          "scopes",
+          "created_by",
+          "created_at",
+          "updated_at",
+        ],
+        ids.map((id) => [
+          id,
+          orgId,
+          "provider-unused",
+          "https://upstream.example.test",
+          "user",
+          `user-${id}`,
+          "https://upstream.example.test/token",
+          "upstream-client",
+          "sealed-unused",
+          "Bearer",
+          "",
+          "test",
+          at,
+          at,
+        ]),
+      ),
+  },
+];
+
+describe.each(NOUNS)("mono-auth $name pages", (noun) => {
+  it("lists every row across pages without flags; --limit and --cursor read one page at a time", async () => {
+    const orgId = (await operator.json<{ id: string }>("org", "create", "--name", `Pages ${noun.key}`)).id;
+    const ids = Array.from({ length: ROWS }, (_, i) => `page-${String(i).padStart(3, "0")}-${orgId.slice(-8)}`);
+    // Inserted in reverse, all in one millisecond: only the id orders them.
+    await noun.insert(orgId, [...ids].reverse(), Date.UTC(2026, 0, 1));
+    const idsOf = (page: Record<string, unknown>) =>
+      (page[noun.key] as Record<string, string>[]).map((item) => item[noun.idField]);
+
+    const all = await operator.json<Record<string, unknown>>(...noun.command, "--org", orgId);
+    expect(idsOf(all)).toEqual(ids);
+    expect(all.next_cursor).toBeNull();
+
+    const first = await operator.json<Record<string, unknown>>(...noun.command, "--org", orgId, "--limit", "100");
+    expect(idsOf(first)).toEqual(ids.slice(0, 100));
+    expect(first.next_cursor).toEqual(expect.any(String));
+    const rest = await operator.json<Record<string, unknown>>(
+      ...noun.command,
+      ...["--org", orgId, "--cursor", first.next_cursor as string],
+    );
+    expect(idsOf(rest)).toEqual(ids.slice(100));
+    expect(rest.next_cursor).toBeNull();
+
+    const table = await operator.cli(...noun.command, "--org", orgId, "--limit", "2");
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toContain(ids[1]);
+    expect(table.stdout).not.toContain(ids[2]);
+    expect(table.stdout).toMatch(/\nmore: --cursor [A-Za-z0-9_-]+\n$/);
+  });
+
+  it("a page size past 500 is refused before any call; a cursor the API never gave is its 400 invalid_query", async () => {
+    await expectCliRefusal(operator.cli(...noun.command, "--org", "org-any", "--limit", "501"), /from 1 to 500/);
+    const orgId = (await operator.json<{ id: string }>("org", "create", "--name", `Bad cursor ${noun.key}`)).id;
+    await expectCliRefusal(
+      operator.cli(...noun.command, "--org", orgId, "--cursor", "not-a-cursor"),
+      /\(400 invalid_query\): cursor: not a cursor this API returned/,
+    );
+  });
+});

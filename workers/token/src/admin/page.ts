@@ -1,0 +1,69 @@
+import type { Context } from "hono";
+import { z } from "zod";
+import type { PagePosition, PageRequest } from "../../../../shared/db/keyset-page.ts";
+import { decodeQueryCursor, encodeQueryCursor } from "../audit/query-events.ts";
+import { invalidQuery, queryInteger } from "./query.ts";
+import type { AdminEnv } from "./types.ts";
+
+/**
+ * Pages of an admin list (an org's clients, SCIM tokens, saved connections):
+ * `?limit=&cursor=` → `{ <items>, next_cursor }`, the audit trail's
+ * convention (admin/audit-trail.ts); oldest first by `created_at`, then by
+ * id, a keyset (shared/db/keyset-page.ts).
+ */
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 500;
+
+const PAGE_PARAMETERS = ["limit", "cursor"] as const;
+
+/** The query parameters, for the route's OpenAPI operation. */
+export const pageQuery = {
+  limit: z.string().regex(/^\d+$/).describe(`1-${MAX_PAGE_LIMIT}, default ${DEFAULT_PAGE_LIMIT}`),
+  cursor: z.string().describe("the previous page's next_cursor"),
+};
+
+/** An answer's `next_cursor`: null on the last page. */
+export const nextCursor = z.string().nullable();
+
+/**
+ * `limit` and `cursor` from the query string. Anything else, or either one
+ * twice, is 400 `invalid_query`: a misspelt `limt=5` must not quietly
+ * answer the default page as if it had been understood.
+ */
+export function readPage(c: Context<AdminEnv>): PageRequest {
+  const seen = new Set<string>();
+  for (const name of new URL(c.req.url).searchParams.keys()) {
+    if (!(PAGE_PARAMETERS as readonly string[]).includes(name)) {
+      invalidQuery(name, `unknown query parameter (known: ${PAGE_PARAMETERS.join(", ")})`);
+    }
+    if (seen.has(name)) invalidQuery(name, "given more than once");
+    seen.add(name);
+  }
+  const limit = queryInteger(c.req.query("limit"), "limit", MAX_PAGE_LIMIT) ?? DEFAULT_PAGE_LIMIT;
+  const cursor = c.req.query("cursor");
+  if (cursor === undefined) return { limit };
+  // The audit trail's codec (base64url of [time, id]): one opaque form for every admin list.
+  const position = decodeQueryCursor(cursor);
+  if (!position) invalidQuery("cursor", "not a cursor this API returned");
+  return { limit, after: { createdAt: position.occurredAt, id: position.id } };
+}
+
+/**
+ * One page from rows read with `limit + 1`: the extra row, when there is
+ * one, only says that another page follows.
+ */
+export function pageOf<T>(
+  rows: readonly T[],
+  limit: number,
+  position: (row: T) => PagePosition,
+): { items: T[]; next_cursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    next_cursor:
+      rows.length > limit && last !== undefined
+        ? encodeQueryCursor({ occurredAt: position(last).createdAt, id: position(last).id })
+        : null,
+  };
+}
