@@ -8,7 +8,7 @@ import {
   findMcpServer,
   listMcpServers,
   type McpServer,
-  updateMcpServer,
+  updateMcpServerIfUnchanged,
 } from "../mcp/registry.ts";
 import { revokeServerGrants } from "../mcp/review.ts";
 import { type McpServerFields, readServerFields } from "../mcp/server-body.ts";
@@ -22,6 +22,8 @@ import { onlyFields, requiredString } from "./validate.ts";
 
 const PATH = "/orgs/:org/mcp-servers";
 const FIELDS = ["upstream", "scopes", "tools", "description", "owner", "status", "saved_connection"] as const;
+/** Writes of a PATCH that found the row changed under them before it is refused 409: each one re-reads it. */
+const MAX_WRITE_ATTEMPTS = 3;
 
 /** A server as the admin API (and the console) shows it: snake_case, ISO 8601 times. */
 export interface McpServerView {
@@ -108,7 +110,9 @@ export function serverView(server: McpServer, issuer: string): McpServerView {
  * - GET `/{name}` → the server; 404 `not_found`.
  * - PATCH `/{name}` with any of the fields → the server; `status:
  *   "disabled"` stops the gateway fronting it. 409 `conflict`
- *   `ERR_MCP_SERVER_BUILTIN` for the demo.
+ *   `ERR_MCP_SERVER_BUILTIN` for the demo; 409 `conflict` when the server
+ *   changed under the write three times running (nothing of this PATCH
+ *   written; a retry merges over the latest row).
  * - DELETE `/{name}` → 200 the removed server; 404, or 409 for the demo.
  */
 export function mcpServerRoutes(admin: AdminApp): void {
@@ -169,19 +173,27 @@ export function mcpServerRoutes(admin: AdminApp): void {
       const name = c.req.param("name");
       auditDetail(c, { action: "mcp_server.update", mcp_server: name });
       const issuer = tokenConfig(c.env).issuer;
-      const current = await findMcpServer(c.env.DB, issuer, orgId, name);
+      let current = await findMcpServer(c.env.DB, issuer, orgId, name);
       if (!current) throw new HttpError("not_found", "no such MCP server in this org");
       const body = await readJsonObject(c);
       onlyFields(body, FIELDS);
-      const fields = await withProvider(
-        c.env.DB,
-        orgId,
-        readServerFields(body, current),
-        body.saved_connection !== undefined,
-      );
-      const server = await updateMcpServer(c.env.DB, orgId, name, fields);
-      if (!server) throw new HttpError("not_found", "no such MCP server in this org");
-      return c.json(serverView(server, issuer));
+      // The write carries every field, those the body left out as they were
+      // read: it lands only on the row as read, or a concurrent PATCH's
+      // fields would be written back to their old values. Otherwise the row
+      // is read again and the body merged over it anew.
+      for (let attempt = 0; attempt < MAX_WRITE_ATTEMPTS; attempt++) {
+        const fields = await withProvider(
+          c.env.DB,
+          orgId,
+          readServerFields(body, current),
+          body.saved_connection !== undefined,
+        );
+        const server = await updateMcpServerIfUnchanged(c.env.DB, current, fields);
+        if (server) return c.json(serverView(server, issuer));
+        current = await findMcpServer(c.env.DB, issuer, orgId, name);
+        if (!current) throw new HttpError("not_found", "no such MCP server in this org");
+      }
+      throw new HttpError("conflict", "the MCP server kept changing while this change was written; retry");
     },
   );
 

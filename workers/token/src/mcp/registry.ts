@@ -134,17 +134,27 @@ export async function createMcpServer(
   return fromRow(created);
 }
 
-export async function updateMcpServer(
+/**
+ * Writes `fields` (the whole row, merged from what was read) only if the row
+ * is still as it was read, by its `updated_at`; undefined when it changed
+ * since or is gone (the caller reads it again). Each write moves
+ * `updated_at` strictly forward, even within one millisecond, so no two
+ * writes leave the same value for a stale read to match.
+ */
+export async function updateMcpServerIfUnchanged(
   db: D1Database,
-  orgId: string,
-  name: string,
+  read: Pick<McpServer, "orgId" | "name" | "updatedAt">,
   fields: McpServerFields,
 ): Promise<McpServer | undefined> {
-  refuseBuiltIn(name);
+  refuseBuiltIn(read.name);
+  const previous = read.updatedAt;
+  if (previous === null) return undefined;
+  const now = Date.now();
+  const updatedAt = new Date(previous.getTime() >= now ? previous.getTime() + 1 : now);
   const updated = await drizzle(db)
     .update(mcpServer)
-    .set({ ...toColumns(fields), updatedAt: new Date() })
-    .where(and(eq(mcpServer.orgId, orgId), eq(mcpServer.name, name)))
+    .set({ ...toColumns(fields), updatedAt })
+    .where(and(eq(mcpServer.orgId, read.orgId), eq(mcpServer.name, read.name), eq(mcpServer.updatedAt, previous)))
     .returning()
     .all();
   return updated[0] ? fromRow(updated[0]) : undefined;
