@@ -99,6 +99,18 @@ async function getPage(list: ListCase, token: string, orgId: string, query = "")
   return { items: body[list.key] as Record<string, unknown>[], next_cursor: body.next_cursor as string | null };
 }
 
+/** The list of a new org read with `query`: 400 invalid_query, its detail exactly `detail`. */
+async function expectInvalidQuery(list: ListCase, query: string, detail: string): Promise<void> {
+  const token = await adminToken();
+  const orgId = await createTestOrg();
+  const problem = await expectHttpError(
+    await adminRequest("GET", `${list.path(orgId)}${query}`, { token }),
+    400,
+    "invalid_query",
+  );
+  expect(problem.detail).toBe(detail);
+}
+
 /**
  * Five rows, inserted out of order: three share one millisecond (their ids
  * decide among them), one is older, one newer. Returns the ids in the order
@@ -195,14 +207,7 @@ describe.each(LISTS)("admin list pages: $name", (list) => {
     ["negative", "?limit=-1"],
     ["empty", "?limit="],
   ])("a limit of %s is 400 invalid_query naming limit", async (_, query) => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const problem = await expectHttpError(
-      await adminRequest("GET", `${list.path(orgId)}${query}`, { token }),
-      400,
-      "invalid_query",
-    );
-    expect(problem.detail).toBe("limit: must be an integer from 1 to 500");
+    await expectInvalidQuery(list, query, "limit: must be an integer from 1 to 500");
   });
 
   it.each([
@@ -211,31 +216,12 @@ describe.each(LISTS)("admin list pages: $name", (list) => {
     ["a position of the wrong shape", `?cursor=${btoa(JSON.stringify(["x", "y"])).replace(/=+$/, "")}`],
     ["empty", "?cursor="],
   ])("a cursor %s is 400 invalid_query naming cursor", async (_, query) => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const problem = await expectHttpError(
-      await adminRequest("GET", `${list.path(orgId)}${query}`, { token }),
-      400,
-      "invalid_query",
-    );
-    expect(problem.detail).toBe("cursor: not a cursor this API returned");
+    await expectInvalidQuery(list, query, "cursor: not a cursor this API returned");
   });
 
   it("an unknown or repeated query parameter is 400 invalid_query, never the default page", async () => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const misspelt = await expectHttpError(
-      await adminRequest("GET", `${list.path(orgId)}?limt=2`, { token }),
-      400,
-      "invalid_query",
-    );
-    expect(misspelt.detail).toBe("limt: unknown query parameter (known: limit, cursor)");
-    const twice = await expectHttpError(
-      await adminRequest("GET", `${list.path(orgId)}?limit=2&limit=3`, { token }),
-      400,
-      "invalid_query",
-    );
-    expect(twice.detail).toBe("limit: given more than once");
+    await expectInvalidQuery(list, "?limt=2", "limt: unknown query parameter (known: limit, cursor)");
+    await expectInvalidQuery(list, "?limit=2&limit=3", "limit: given more than once");
   });
 });
 
