@@ -1,8 +1,12 @@
 import type { GenericEndpointContext } from "@better-auth/core";
-import { BACKCHANNEL_LOGOUT_EVENT, MAX_LOGOUT_TOKEN_TTL_SECONDS } from "../../../../shared/contracts/oidc.ts";
-import { isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts";
-import { logJson } from "../../../../shared/observability/log.ts";
 import { JWT_TYP } from "../../../../shared/contracts/tokens.ts";
+import { logJson } from "../../../../shared/observability/log.ts";
+import {
+  type LogoutSender,
+  type LogoutTarget,
+  type SessionLogout,
+  sendLogoutTokens,
+} from "../../../../shared/oidc/backchannel-logout.ts";
 import { issuerSigner } from "./issuer-signer.ts";
 
 /**
@@ -31,22 +35,10 @@ import { issuerSigner } from "./issuer-signer.ts";
  * veto it) and sent after it, in the background (§2.5: one attempt, no
  * retransmission), so neither a slow nor a failing receiver holds up or
  * fails the logout (§2.8). The rows go with the session (foreign key).
+ * A session ended with no endpoint context (SCIM deactivation,
+ * scim/deprovision.ts) is told by its caller to every client, since neither
+ * hook runs a plan then; the sending is shared/oidc/backchannel-logout.ts.
  */
-
-/** Better Auth's own limit for one delivery (its BACKCHANNEL_DISPATCH_TIMEOUT_MS). */
-const DELIVERY_TIMEOUT_MS = 5_000;
-
-interface Target {
-  clientId: string;
-  uri: string;
-}
-
-interface Plan {
-  sessionId: string;
-  /** `sub` as in the client's ID token: the person's id (no client has pairwise subjects). */
-  subject: string;
-  targets: Target[];
-}
 
 interface EndingSession {
   id: string;
@@ -65,24 +57,34 @@ const UNNOTIFIED_CLIENTS = `
      AND NOT EXISTS (SELECT 1 FROM oidc_access_token a WHERE a.session_id = ?1 AND a.client_id = sc.client_id)
      AND NOT EXISTS (SELECT 1 FROM oidc_refresh_token r WHERE r.session_id = ?1 AND r.client_id = sc.client_id)`;
 
+/** Logout Tokens sent from this Worker, signed by the issuer through TOKEN_SERVICE (issuer-signer.ts). */
+export function issuerLogoutSender(env: Pick<AuthnEnv, "TOKEN_SERVICE">, issuer: string): LogoutSender {
+  const sign = issuerSigner(env);
+  return { issuer, sign: (claims) => sign(claims, { typ: JWT_TYP.logoutToken }), worker: "authn" };
+}
+
 /** The `session.delete` hooks (auth/create-auth.ts). */
 export function sessionClientsLogout(env: Bindings, issuer: string) {
-  const plans = new WeakMap<object, Map<string, Plan>>();
-  const sign = issuerSigner(env);
+  const plans = new WeakMap<object, Map<string, SessionLogout>>();
+  const sender = issuerLogoutSender(env, issuer);
   return {
     before: async (session: EndingSession, context: GenericEndpointContext | null | undefined): Promise<void> => {
       if (!context || !session.userId) return;
-      let targets: Target[];
+      let targets: LogoutTarget[];
       try {
-        const { results } = await env.DB.prepare(UNNOTIFIED_CLIENTS).bind(session.id).all<Target>();
+        const { results } = await env.DB.prepare(UNNOTIFIED_CLIENTS).bind(session.id).all<LogoutTarget>();
         targets = results;
       } catch (error) {
         // Best effort (§2.8): a failed read costs these clients their notice, never the logout.
-        logJson("error", { event: "backchannel_logout.plan_failed", worker: "authn", error: errorName(error) });
+        logJson("error", {
+          event: "backchannel_logout.plan_failed",
+          worker: "authn",
+          error: error instanceof Error ? error.name : "unknown",
+        });
         return;
       }
       if (targets.length === 0) return;
-      const bySession = plans.get(context) ?? new Map<string, Plan>();
+      const bySession = plans.get(context) ?? new Map<string, SessionLogout>();
       bySession.set(session.id, { sessionId: session.id, subject: session.userId, targets });
       plans.set(context, bySession);
     },
@@ -93,66 +95,7 @@ export function sessionClientsLogout(env: Bindings, issuer: string) {
       bySession?.delete(session.id);
       if (bySession?.size === 0) plans.delete(context);
       if (!plan) return;
-      await context.context.runInBackgroundOrAwait(deliver(plan, issuer, sign));
+      await context.context.runInBackgroundOrAwait(sendLogoutTokens([plan], sender));
     },
   };
-}
-
-/** One Logout Token per client, POSTed once, as Better Auth POSTs its own (its deliverBackchannelLogoutTokens). */
-async function deliver(plan: Plan, issuer: string, sign: ReturnType<typeof issuerSigner>): Promise<void> {
-  await Promise.allSettled(
-    plan.targets.map(async ({ clientId, uri }) => {
-      try {
-        // Checked at registration; checked again, as every URL we fetch for a tenant is, in case the row changed since.
-        if (!isPermittedOutboundUrl(uri, issuer)) {
-          logJson("warn", { event: "backchannel_logout.refused_uri", worker: "authn", client_id: clientId });
-          return;
-        }
-        const iat = Math.floor(Date.now() / 1000);
-        // §2.4; the issuer checks the shape again before it signs (workers/token/src/oidc/sign-browser-token.ts).
-        const logoutToken = await sign(
-          {
-            iss: issuer,
-            aud: clientId,
-            sub: plan.subject,
-            sid: plan.sessionId,
-            iat,
-            exp: iat + MAX_LOGOUT_TOKEN_TTL_SECONDS,
-            jti: crypto.randomUUID(),
-            events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
-          },
-          { typ: JWT_TYP.logoutToken },
-        );
-        // `redirect: "error"` as Better Auth sends it: a redirect is a failure (http/redirect-error-fetch.ts).
-        const response = await fetch(uri, {
-          method: "POST",
-          headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
-          body: new URLSearchParams({ logout_token: logoutToken }),
-          signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-          redirect: "error",
-        });
-        await response.body?.cancel();
-        if (response.status !== 200 && response.status !== 204) {
-          logJson("warn", {
-            event: "backchannel_logout.refused",
-            worker: "authn",
-            client_id: clientId,
-            status: response.status,
-          });
-        }
-      } catch (error) {
-        // Never the token or the URI: only whose delivery failed, and how.
-        logJson("warn", {
-          event: "backchannel_logout.failed",
-          worker: "authn",
-          client_id: clientId,
-          error: errorName(error),
-        });
-      }
-    }),
-  );
-}
-
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : "unknown";
 }

@@ -12,9 +12,8 @@ import { issuedEvent, refusedEvent } from "../audit/token-audit.ts";
 import { tokenConfig } from "../config.ts";
 import { databaseJwks } from "../keys/jwks.ts";
 import { keyStore } from "../keys/signing-keys.ts";
-import { registeredMcpAudiences } from "../mcp/audiences.ts";
-import { recordBrowserClientOrg, recordBrowserSessionClient } from "../oidc/browser-client-store.ts";
-import { browserTokenIssuedEvent, signBrowserToken } from "../oidc/sign-browser-token.ts";
+import { signAsIssuer } from "../oidc/issuer-signing.ts";
+import { browserTokenIssuedEvent } from "../oidc/sign-browser-token.ts";
 import { findVersion } from "../policies/versions.ts";
 import { exchangeSession } from "../sessions/exchange-session.ts";
 import { tokenServiceFailure, tokenServiceSuccess } from "../tokens/token-response.ts";
@@ -65,11 +64,7 @@ export class TokenService extends WorkerEntrypoint<TokenEnv> implements TokenSer
 
   async signBrowserToken(request: BrowserTokenSigningRequest): Promise<BrowserTokenSigningResult> {
     const config = tokenConfig(this.env);
-    const result = await signBrowserToken(keyStore(this.env, config), config, request, {
-      registeredAudiences: (orgId, audiences) => registeredMcpAudiences(this.env.DB, config, orgId, audiences),
-      recordClientOrg: (clientId, orgId) => recordBrowserClientOrg(this.env.DB, clientId, orgId),
-      recordSessionClient: (sessionId, clientId) => recordBrowserSessionClient(this.env.DB, sessionId, clientId),
-    });
+    const result = await signAsIssuer(this.env, config, request);
     if (result.ok && request.kind === "access_token") {
       this.ctx.waitUntil(recordAuditInBackground(this.env, browserTokenIssuedEvent(request.claims)));
     }

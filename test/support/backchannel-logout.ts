@@ -1,0 +1,182 @@
+// What a back-channel logout test over HTTP needs: a real receiver (a Node
+// HTTP server recording every Logout Token POSTed to it, by path), relying
+// parties registered by an operator and discovered by openid-client, a
+// person's browser session and the tokens a client got in it, and a Logout
+// Token verified as an RP must (OIDC Back-Channel Logout 1.0 §2.6).
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import * as client from "openid-client";
+import { expect } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
+import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { CookieBrowser } from "./cookie-browser.ts";
+import type { OperatorCli } from "./operator-cli.ts";
+import type { RunningSystem } from "./system.ts";
+
+export const REDIRECT_URI = "http://localhost:4999/callback";
+export const PASSWORD = "correct horse battery staple";
+
+export interface Delivery {
+  path: string;
+  contentType: string | undefined;
+  logoutToken: string;
+}
+
+export interface LogoutReceiver {
+  /** A back-channel logout URI on this receiver. */
+  uri(path: string): string;
+  /** Every Logout Token delivery POSTed to `path`, in arrival order. */
+  deliveriesTo(path: string): Delivery[];
+  /** Every delivery, to any path. */
+  readonly received: readonly Delivery[];
+  close(): void;
+}
+
+/** A receiver on 127.0.0.1 that answers 200 to every POST and records its `logout_token`. */
+export async function logoutReceiver(): Promise<LogoutReceiver> {
+  const received: Delivery[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      received.push({
+        path: request.url ?? "",
+        contentType: request.headers["content-type"],
+        logoutToken: new URLSearchParams(body).get("logout_token") ?? "",
+      });
+      response.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    uri: (path) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
+    deliveriesTo: (path) => received.filter((delivery) => delivery.path === path),
+    received,
+    close: () => server.close(),
+  };
+}
+
+/** A back-channel URI nobody listens at: a port that was just listening and is closed now (connection refused). */
+export async function unreachableUri(): Promise<string> {
+  const gone = createServer();
+  await new Promise<void>((resolve) => gone.listen(0, "127.0.0.1", resolve));
+  const port = (gone.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => gone.close(() => resolve()));
+  return `http://127.0.0.1:${port}/backchannel`;
+}
+
+/** An operator-registered relying party, discovered by openid-client. */
+export async function registeredRp(
+  system: RunningSystem,
+  operator: OperatorCli,
+  name: string,
+  backchannelLogoutUri?: string,
+) {
+  const rp = await operator.json<{ client_id: string; client_secret: string; backchannel_logout_uri: string | null }>(
+    ...["oidc-client", "create", "--name", `openid-client RP ${name}`, "--redirect-uri", REDIRECT_URI],
+    ...(backchannelLogoutUri ? ["--backchannel-logout-uri", backchannelLogoutUri] : []),
+    ...["--scope", "openid documents:read"],
+  );
+  expect(rp.backchannel_logout_uri).toBe(backchannelLogoutUri ?? null);
+  const config = await client.discovery(
+    new URL(system.origin),
+    rp.client_id,
+    { token_endpoint_auth_method: "client_secret_basic" },
+    client.ClientSecretBasic(rp.client_secret),
+    { execute: [client.allowInsecureRequests] },
+  );
+  return { clientId: rp.client_id, config };
+}
+
+/** A new person, signed up (and so signed in) in a browser; their email for a later sign-in. */
+export async function signedUpPerson(system: RunningSystem): Promise<{ browser: CookieBrowser; email: string }> {
+  const browser = new CookieBrowser(system);
+  const email = `${crypto.randomUUID()}@example.com`;
+  const response = await browser.post(ENDPOINT.signUp, { name: "Back-channel Person", email, password: PASSWORD });
+  expect(response.status).toBe(303);
+  return { browser, email };
+}
+
+export async function signedUpBrowser(system: RunningSystem): Promise<CookieBrowser> {
+  return (await signedUpPerson(system)).browser;
+}
+
+/** The same person in another browser: a second session. */
+export async function signedInBrowser(system: RunningSystem, email: string): Promise<CookieBrowser> {
+  const browser = new CookieBrowser(system);
+  const response = await browser.post(ENDPOINT.signIn, { email, password: PASSWORD });
+  expect(response.status).toBe(303);
+  return browser;
+}
+
+/**
+ * Authorize (consent: Allow) and redeem in the browser's session; with
+ * `resource`, the access token is a JWT Better Auth does not store. `scope`
+ * without `openid` gets no ID token: only an access token.
+ */
+export async function tokensFor(
+  system: RunningSystem,
+  browser: CookieBrowser,
+  rp: client.Configuration,
+  resource?: string,
+  scope = resource ? "openid documents:read" : "openid",
+) {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(rp, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    ...(resource ? { resource } : {}),
+  });
+  const authorize = await browser.get(url.href);
+  // Node's fetch is not a navigation: Better Auth answers the redirect as JSON (openid-client.test.ts).
+  expect(authorize.status).toBe(200);
+  const next = new URL(((await authorize.json()) as { url: string }).url, system.origin);
+  // The person consented to the client before (in another session): straight back with the code.
+  const callback = next.href.startsWith(REDIRECT_URI) ? next : await consented(browser, next);
+  return client.authorizationCodeGrant(
+    rp,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: state },
+    resource ? { resource } : undefined,
+  );
+}
+
+/** The consent page answered "Allow": where it sends the browser (the client's callback with the code). */
+async function consented(browser: CookieBrowser, consent: URL): Promise<URL> {
+  expect(consent.pathname).toBe(ENDPOINT.consent);
+  const answer = await browser.post(ENDPOINT.consent, { oauth_query: consent.search.slice(1), accept: "true" });
+  expect(answer.status).toBe(303);
+  return new URL(answer.headers.get("Location") ?? "");
+}
+
+/** OIDC Back-Channel Logout 1.0 §2.6: validated as an ID token (alg pinned, iss, aud), `typ` logout+jwt, then its own claims. */
+export async function verifiedLogoutToken(system: RunningSystem, logoutToken: string, clientId: string) {
+  const { payload } = await jwtVerify(logoutToken, createRemoteJWKSet(new URL(`${system.origin}${ENDPOINT.jwks}`)), {
+    issuer: system.origin,
+    audience: clientId,
+    algorithms: [SIGNING_ALG],
+    typ: JWT_TYP.logoutToken,
+  });
+  expect(payload.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
+  expect(payload.nonce).toBeUndefined();
+  expect(typeof payload.jti).toBe("string");
+  expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(120);
+  return payload;
+}
+
+/** The clients the issuer recorded signing a token naming the session for (D1 `oidc_session_client`). */
+export async function recordedClients(system: RunningSystem, sessionId: string): Promise<string[]> {
+  const rows = await system.queryMain<{ client_id: string }>(
+    "SELECT client_id FROM oidc_session_client WHERE session_id = ? ORDER BY client_id",
+    sessionId,
+  );
+  return rows.map((row) => row.client_id);
+}
