@@ -18,6 +18,9 @@
  *   `revokeSessionEverywhere` (a `session` revocation in every org the
  *   session minted for). A revocation that cannot be recorded fails the
  *   call with 503 and the directory retries; the person stays deactivated.
+ *   Each client of each ended session with a `backchannel_logout_uri` gets
+ *   an OIDC Back-Channel Logout 1.0 Logout Token, in the background and
+ *   best effort (endSessions): no Better Auth hook sends one here.
  * - Tokens not bound to a session (the subject's) are cut off in the org
  *   with revocation/membership-revocation.ts `revokeMemberTokens`.
  * - Their refresh and opaque access tokens at our OpenID Provider are
@@ -32,12 +35,18 @@
  *
  * Every step is idempotent, so a retried request converges.
  */
-import { and, eq, like, type SQL, sql } from "drizzle-orm";
-import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { waitUntil } from "cloudflare:workers";
+import { and, eq, inArray, like, type SQL, sql } from "drizzle-orm";
+import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
+import { session } from "../../../../shared/db/auth-schema.ts";
+import { logJson } from "../../../../shared/observability/log.ts";
 import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, scimUser, userBan } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
+import { readPersonLogouts, type SessionLogout, sendLogoutTokens } from "../../../../shared/oidc/backchannel-logout.ts";
 import { getAuth } from "../auth/create-auth.ts";
+import { authnConfig } from "../config.ts";
+import { issuerLogoutSender } from "../oidc/backchannel-logout.ts";
 import { revokeMemberTokens } from "../revocation/membership-revocation.ts";
 import { REVOCATION_NOT_RECORDED, revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
@@ -76,17 +85,52 @@ export function liftDeactivationBan(db: DrizzleD1Database, userId: string, uncha
 /** Ends every session of the person, their OAuth tokens, and cuts off their tokens in the org; 503 if a revocation is not recorded. */
 export function endAccess(env: AuthnEnv, orgId: string, userId: string, reason: string): Promise<void> {
   return orUnavailable(async () => {
-    const { internalAdapter } = await getAuth(env).$context;
-    await internalAdapter.deleteUserSessions(userId);
+    await endSessions(env, userId);
     await endOAuthGrants(env, userId);
     await revokeMemberTokens(env, orgId, userId, reason);
     // A sign-in that read "no ban" just before the ban row landed may insert
     // its session after the first pass read the table: the second pass,
     // after the revocation's round trip, ends it too (the operator ban in
     // workers/token/src/admin/users.ts has the same window, once).
-    await internalAdapter.deleteUserSessions(userId);
+    await endSessions(env, userId);
     await endOAuthGrants(env, userId);
   });
+}
+
+/**
+ * Ends every session of the person through Better Auth's internal adapter
+ * (so the session delete hooks revoke each one) and tells each session's
+ * clients by OIDC Back-Channel Logout 1.0, in the background. No endpoint
+ * context here, so neither Better Auth's hook nor ours
+ * (oidc/backchannel-logout.ts) plans a notice: every client of each session
+ * with a `backchannel_logout_uri` is told from here, read before the delete
+ * while the rows still name the session (shared/oidc/backchannel-logout.ts).
+ */
+async function endSessions(env: AuthnEnv, userId: string): Promise<void> {
+  const logouts = await readPersonLogouts(env.DB, userId, "authn");
+  try {
+    await (await getAuth(env).$context).internalAdapter.deleteUserSessions(userId);
+  } finally {
+    // A hook that failed after the delete (a revocation not recorded) still
+    // ended the sessions; one that failed before it ended none: only the
+    // sessions that are gone are told, and a retry tells the rest.
+    if (logouts.length > 0) waitUntil(sendToEnded(env, logouts));
+  }
+}
+
+async function sendToEnded(env: AuthnEnv, logouts: SessionLogout[]): Promise<void> {
+  let live: Set<string>;
+  try {
+    const ids = logouts.map((logout) => logout.sessionId);
+    const rows = await drizzle(env.DB).select({ id: session.id }).from(session).where(inArray(session.id, ids)).all();
+    live = new Set(rows.map((row) => row.id));
+  } catch (error) {
+    const name = error instanceof Error ? error.name : "unknown";
+    logJson("error", { event: "backchannel_logout.plan_failed", worker: "authn", error: name });
+    return;
+  }
+  const ended = logouts.filter((logout) => !live.has(logout.sessionId));
+  await sendLogoutTokens(ended, issuerLogoutSender(env, authnConfig(env).issuer));
 }
 
 /** The person's OAuth tokens at our provider; a failure is REVOCATION_NOT_RECORDED, so the directory retries (503). */

@@ -4,7 +4,14 @@ import type { Context } from "hono";
 import { member, session } from "../../../../shared/db/auth-schema.ts";
 import { sessionOrg } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
+import {
+  personSessionClients,
+  type SessionClientRow,
+  sendLogoutTokens,
+  sessionLogouts,
+} from "../../../../shared/oidc/backchannel-logout.ts";
 import { revokeOAuthTokens } from "../../../../shared/revocation/oauth-grant-tokens.ts";
+import { issuerLogoutSender } from "../oidc/issuer-signing.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import type { AdminEnv } from "./types.ts";
 
@@ -19,7 +26,8 @@ export interface PersonCutOff {
  * operator's sign-out (admin/user-sessions.ts): a `subject` revocation in
  * every org they belong to or a session of theirs minted in (D1
  * `session_org`, written before each token is signed), then every session
- * of theirs ends, then their browser OAuth grants' tokens (refresh tokens
+ * of theirs ends (its clients told by back-channel logout, endSessions),
+ * then their browser OAuth grants' tokens (refresh tokens
  * marked revoked, opaque access tokens deleted: a client signed in at our
  * provider would otherwise keep refreshing for a banned person, and its new
  * access tokens would postdate every cut-off), then the revocations again. Each revocation is recorded
@@ -63,12 +71,33 @@ export async function cutOffPerson(c: Context<AdminEnv>, userId: string, reason:
   // again. Those the delete ended, not those read above: a sign-in between
   // the two (possible unless the person is banned) is ended too, and its
   // orgs are cut off below.
-  const ended = await db.delete(session).where(eq(session.userId, userId)).returning({ id: session.id });
+  const endedIds = await endSessions(c, userId);
   await endOAuthTokens(c.env.DB, userId, reason);
-  const endedIds = ended.map((s) => s.id);
   const orgIds = uniqueOrgs([...before, ...(await mintedIn([...sessions.map((s) => s.id), ...endedIds]))]);
   await cutOff(orgIds);
-  return { orgIds, sessionsEnded: ended.length };
+  return { orgIds, sessionsEnded: endedIds.length };
+}
+
+/**
+ * Deletes every session of the person and, in the background, tells each
+ * client of each one by OIDC Back-Channel Logout 1.0. No Better Auth hook
+ * runs for a delete here, so every client of the session with a
+ * `backchannel_logout_uri` is told, whether the issuer recorded signing it
+ * a token naming the session or it holds a token Better Auth stored
+ * (shared/oidc/backchannel-logout.ts). Whom to tell is read in the same
+ * batch (one transaction) as the delete: before the records cascade away,
+ * and of exactly the sessions this delete ended, so a concurrent cut-off
+ * tells no client twice. Sending never fails the cut-off (§2.8).
+ */
+async function endSessions(c: Context<AdminEnv>, userId: string): Promise<string[]> {
+  const [held, ended] = (await c.env.DB.batch([
+    personSessionClients(c.env.DB, userId),
+    c.env.DB.prepare("DELETE FROM session WHERE user_id = ?1 RETURNING id").bind(userId),
+  ])) as [D1Result<SessionClientRow>, D1Result<{ id: string }>];
+  const endedIds = ended.results.map((row) => row.id);
+  const logouts = sessionLogouts(held.results, userId);
+  if (logouts.length > 0) c.executionCtx.waitUntil(sendLogoutTokens(logouts, issuerLogoutSender(c.env)));
+  return endedIds;
 }
 
 function uniqueOrgs(orgIds: string[]): string[] {
