@@ -24,6 +24,26 @@ export interface BrowserGrantRequest {
 export interface BrowserGrantAnswer {
   status: number;
   body: string;
+  /**
+   * Only from `revoke`: the authorization grant of the refresh token named,
+   * when the answer revoked it or found it revoked already (read before the
+   * provider answered: an already revoked token's family is deleted as it
+   * answers). The token Worker records a `grant` revocation of it, after
+   * checking `clientId` is the client the provider authenticated.
+   */
+  endedGrant?: EndedBrowserGrant;
+}
+
+/**
+ * A browser authorization grant whose refresh token ended: every access
+ * token it yielded carries `grantId` as its `grant_id`
+ * (BROWSER_GRANT_ID_PREFIX, shared/contracts/oidc.ts) and `orgId` as its
+ * `org_id` (the grant's reference, fixed at consent).
+ */
+export interface EndedBrowserGrant {
+  clientId: string;
+  orgId: string;
+  grantId: string;
 }
 
 export interface OidcGrantsRpc {

@@ -71,3 +71,22 @@ export const MAX_LOGOUT_TOKEN_TTL_SECONDS = 120;
 export function userinfoAudience(issuer: string): string {
   return `${issuer}${OIDC_ENDPOINT.userinfo}`;
 }
+
+/**
+ * RFC 7009 §2.1: revoking a refresh token SHOULD also invalidate "all access
+ * tokens based on the same authorization grant". Every JWT access token a
+ * browser grant yields (its code's, and every refresh's after it) carries
+ * `grant_id` = this prefix and Better Auth's id of the authorization: its
+ * `authorization_code_id`, which the code's refresh token keeps through
+ * every rotation (workers/authn/src/oidc/browser-grant.ts). Revoking a
+ * refresh token of the grant records a `grant` revocation of that id in the
+ * grant's org (workers/token/src/oidc/browser-revocation.ts), which every
+ * verifier already applies (shared/revocation/is-token-revoked.ts). The id
+ * is the stored form of a code already spent (a base64url SHA-256 digest):
+ * nothing can be redeemed with it. The prefix keeps it apart from delegation
+ * grant ids, which share the claim and the revocation kind.
+ */
+export const BROWSER_GRANT_ID_PREFIX = "oidc-grant:";
+
+/** A browser grant id as the signer accepts it: the prefix, then a 43-character base64url digest. */
+export const BROWSER_GRANT_ID = /^oidc-grant:[A-Za-z0-9_-]{43}$/;

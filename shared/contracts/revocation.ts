@@ -4,8 +4,9 @@ import type { AccessTokenClaims } from "./tokens.ts";
  * Revocation events (DESIGN, "Revocation"). A token is revoked when any of
  * these matches it; subject, client and org revocations cut off every token
  * issued at or before the revocation. A `grant` revocation (a delegation
- * grant's id) cuts off every token minted under that grant: its `grant_id`
- * claim (shared/contracts/tokens.ts).
+ * grant's id, or a browser authorization's: BROWSER_GRANT_ID_PREFIX in
+ * shared/contracts/oidc.ts) cuts off every token minted under that grant:
+ * its `grant_id` claim (shared/contracts/tokens.ts).
  */
 export type RevocationKind = "jti" | "session" | "subject" | "client" | "grant" | "org";
 

@@ -97,8 +97,10 @@ export interface AccessTokenClaims {
   /** RFC 9449 §6.1 / RFC 7800: the token is bound to this DPoP key (RFC 7638 thumbprint). */
   cnf?: { jkt: string };
   /**
-   * The delegation grant the token was minted under (a private claim): a
-   * `grant` revocation of this id cuts the token off (shared/revocation).
+   * The delegation grant the token was minted under (a private claim), or
+   * on a browser access token the authorization grant it came from
+   * (BROWSER_GRANT_ID_PREFIX, shared/contracts/oidc.ts): a `grant`
+   * revocation of this id cuts the token off (shared/revocation).
    */
   grant_id?: string;
   /**

@@ -379,7 +379,7 @@ describe("openid-client 6 against the browser OpenID provider", () => {
 
   it("RFC 7662: tokenIntrospection reads its own tokens active, and inactive once revoked (RFC 7009) or signed out", async () => {
     const resource = `${system.origin}/api`;
-    const { browser, tokens } = await signedInTokens("openid offline_access documents:read", resource);
+    const { tokens } = await signedInTokens("openid offline_access documents:read", resource);
     const access = decodeJwt(tokens.access_token);
 
     // openid-client authenticates with the client's client_secret_basic at the advertised introspection_endpoint.
@@ -400,15 +400,61 @@ describe("openid-client 6 against the browser OpenID provider", () => {
 
     await client.tokenRevocation(config, refresh, { token_type_hint: "refresh_token" });
     expect(await client.tokenIntrospection(config, refresh)).toEqual({ active: false });
+    // RFC 7009 §2.1: the access tokens of the refresh token's grant end with it.
+    expect(await client.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
 
     // Signing out is a session revocation: the session's access token is inactive from then on.
+    const other = await signedInTokens("openid documents:read", resource);
+    expect(await client.tokenIntrospection(config, other.tokens.access_token)).toMatchObject({ active: true });
     const signOut = await system.fetch(`${ENDPOINT.authApi}/sign-out`, {
       method: "POST",
-      headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
+      headers: { Cookie: other.browser.header(), Origin: system.origin, "Content-Type": "application/json" },
       body: "{}",
     });
     expect(signOut.status).toBe(200);
-    expect(await client.tokenIntrospection(config, tokens.access_token)).toEqual({ active: false });
+    expect(await client.tokenIntrospection(config, other.tokens.access_token)).toEqual({ active: false });
+  });
+
+  it("RFC 7009 §2.1: revoking a refresh token ends the access tokens of its grant at the gateway, the code's and the refresh's; the person's other grant lives on", async () => {
+    const resource = `${system.origin}/api`;
+    const scope = "openid offline_access documents:read";
+    const { browser, tokens } = await signedInTokens(scope, resource);
+    const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token ?? "", { resource });
+    // The same person and client again (another device of theirs): consent given, straight back with a code.
+    const verifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const again = await browser.get(
+      client.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope,
+        code_challenge: await client.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+        state,
+        resource,
+      }).href,
+    );
+    const otherDevice = await client.authorizationCodeGrant(
+      config,
+      new URL(await redirectTarget(again)),
+      { pkceCodeVerifier: verifier, expectedState: state },
+      { resource },
+    );
+    const api = (token: string) => system.fetch("/api/documents", { headers: { Authorization: `Bearer ${token}` } });
+    for (const token of [tokens.access_token, refreshed.access_token, otherDevice.access_token]) {
+      expect((await api(token)).status).toBe(200);
+    }
+
+    // openid-client revokes the current refresh token at the advertised revocation_endpoint.
+    await client.tokenRevocation(config, refreshed.refresh_token ?? "");
+    // Recorded in the org's object before the 200, which pushes it to the gateway's view (docs/revocation.md).
+    for (const token of [tokens.access_token, refreshed.access_token]) {
+      await expect.poll(async () => (await api(token)).status, { timeout: 10_000 }).toBe(401);
+      const refused = await api(token);
+      expect(refused.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+      expect(refused.headers.get("WWW-Authenticate")).toContain("ERR_TOKEN_REVOKED");
+    }
+    expect((await api(otherDevice.access_token)).status).toBe(200);
+    expect(await client.tokenIntrospection(config, otherDevice.access_token)).toMatchObject({ active: true });
   });
 
   it("a wrong PKCE verifier is invalid_grant at the one token endpoint (RFC 7636 §4.6)", async () => {

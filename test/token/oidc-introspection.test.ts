@@ -216,6 +216,7 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
         azp: client.clientId,
         org_id: person.orgId,
         scope: "openid",
+        grant_id: decodeJwt(tokens.access_token).grant_id,
       },
     });
     if (!signed.ok) throw new Error(signed.error);

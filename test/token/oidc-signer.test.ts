@@ -27,9 +27,13 @@ function accessClaims(overrides: Record<string, unknown> = {}) {
     jti: crypto.randomUUID(),
     iat,
     exp: iat + 600,
+    grant_id: GRANT_ID,
     ...overrides,
   };
 }
+
+/** The grant a browser access token rests on (shared/contracts/oidc.ts BROWSER_GRANT_ID). */
+const GRANT_ID = `oidc-grant:${"A".repeat(43)}`;
 
 function sign(kind: "access_token" | "id_token" | "logout_token", claims: Record<string, unknown>) {
   return signBrowserToken(keyStore(env, config), config, { kind, claims }, BINDINGS);
@@ -76,6 +80,11 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
     ["a delegation chain", { act: { sub: "agent" } }, "act"],
     ["a longer life than any access token", { exp: Math.floor(Date.now() / 1000) + 7200 }, "lifetime"],
     ["an iat far from now", { iat: Math.floor(Date.now() / 1000) - 600 }, "iat"],
+    // RFC 7009 §2.1: every browser access token can be cut off with its grant's refresh token.
+    ["no grant", { grant_id: undefined }, "grant_id"],
+    ["a delegation grant's id", { grant_id: crypto.randomUUID() }, "grant_id"],
+    ["a grant id too long for a revocation", { grant_id: `oidc-grant:${"A".repeat(300)}` }, "grant_id"],
+    ["a chain of grants", { grant_chain: ["dg_1"] }, "grant_chain"],
   ];
   for (const [what, overrides, claim] of refusals) {
     it(`refuses an access token with ${what}`, async () => {

@@ -10,6 +10,7 @@ import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
+import { markGrantForm, revocationGrant, withEndedGrant } from "./browser-grant.ts";
 import { markGrantStart } from "./grant-start.ts";
 import { refreshGrantStillHonoured } from "./refresh-introspection.ts";
 import { authnConfig } from "../config.ts";
@@ -28,8 +29,10 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     return handOverToProvider(this.env, OIDC_ENDPOINT.token, request, Date.now());
   }
 
+  /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */
   async revoke(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
-    return handOverToProvider(this.env, OIDC_ENDPOINT.revocation, request, Date.now());
+    const { grant, handedOver } = await revocationGrant(this.env.DB, request);
+    return withEndedGrant(await handOverToProvider(this.env, OIDC_ENDPOINT.revocation, handedOver, Date.now()), grant);
   }
 
   async introspect(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
@@ -63,10 +66,17 @@ export async function handOverToProvider(
   const issuer = authnConfig(env).issuer;
   const form = typeof request?.form === "string" ? request.form : "";
   const handed = new Request(`${issuer}${path}`, { method: "POST", headers, body: form });
+  // Which grant the access token rests on (oidc/browser-grant.ts), as the signer will ask.
+  const params = new URLSearchParams(form);
   markGrantStart(handed, receivedAtMs);
+  markGrantForm(handed, params);
   const advertised = ADVERTISED[path];
-  // The endpoint (and the signer, through its context) sees this one.
-  if (advertised !== undefined) markGrantStart(addressAs(handed, `${issuer}${advertised}`, form), receivedAtMs);
+  if (advertised !== undefined) {
+    // The endpoint (and the signer, through its context) sees this one.
+    const addressed = addressAs(handed, `${issuer}${advertised}`, form);
+    markGrantStart(addressed, receivedAtMs);
+    markGrantForm(addressed, params);
+  }
   const answer = await getAuth(env).handler(handed);
   return { status: answer.status, body: await answer.text() };
 }

@@ -2,6 +2,8 @@ import type { BrowserTokenSigningRequest } from "../../../../shared/contracts/to
 import { JWT_TYP } from "../../../../shared/contracts/tokens.ts";
 import type { IssuerSign } from "../auth/plugins/oauth-provider.ts";
 import { tokenService } from "../config.ts";
+import type { JWTPayload } from "jose";
+import { grantIdOfRequest } from "./browser-grant.ts";
 import { grantStartOf, stampedAtGrantStart } from "./grant-start.ts";
 import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
 
@@ -15,17 +17,26 @@ import { tryGetCurrentAuthEndpointContext } from "@better-auth/core/context";
  * with no header and for a back-channel Logout Token with `typ: logout+jwt`;
  * anything else it might sign (the jwt plugin's session JWT) is not a token
  * this issuer hands out, so it is refused here and never reaches the signer.
+ * `db` is where an access token's grant is read (oidc/browser-grant.ts): the
+ * issuer signs no browser access token without its `grant_id`, so a signer
+ * built without it (the Logout Token sender's) signs none.
  */
-export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">): IssuerSign {
+export function issuerSigner(env: Pick<AuthnEnv, "TOKEN_SERVICE">, db?: D1Database): IssuerSign {
   return async (payload, header) => {
     const kind = kindOf(header);
-    // The access token's `iat` is the grant's arrival, not this moment
-    // (oidc/grant-start.ts); Better Auth's endpoint context carries the request.
-    const receivedAtMs = grantStartOf(tryGetCurrentAuthEndpointContext()?.request);
-    const claims =
+    // Better Auth's endpoint context carries the request the grant was handed over with.
+    const request = tryGetCurrentAuthEndpointContext()?.request;
+    // The access token's `iat` is the grant's arrival, not this moment (oidc/grant-start.ts).
+    const receivedAtMs = grantStartOf(request);
+    let claims: JWTPayload =
       kind === "access_token" && receivedAtMs !== undefined
         ? stampedAtGrantStart({ ...payload }, receivedAtMs)
         : { ...payload };
+    if (kind === "access_token" && db !== undefined) {
+      // RFC 7009 §2.1: revoking the grant's refresh token cuts this token off (oidc/browser-grant.ts).
+      const grantId = await grantIdOfRequest(db, request);
+      if (grantId !== undefined) claims = { ...claims, grant_id: grantId };
+    }
     const result = await tokenService(env).signBrowserToken({ kind, claims });
     if (!result.ok) throw new Error(`the issuer refused to sign a browser ${kind}: ${result.error}`);
     return result.token;

@@ -14,7 +14,7 @@ export function oidcRuntime(env: Pick<AuthnEnv, "DB" | "TOKEN_SERVICE">, config:
   const clientDiscovery = cimdClientDiscovery(metadataOutbound(env));
   const orgResources = orgMcpResources(env.DB, config.issuer, resources);
   return {
-    sign: issuerSigner(env),
+    sign: issuerSigner(env, env.DB),
     orgClaim: (userId, orgId) => orgIdClaim(env.DB, userId, orgId),
     resources,
     clientDiscovery,

@@ -1,9 +1,13 @@
+import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import type { EndedBrowserGrant } from "../../../../shared/contracts/oidc-grants.ts";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import { tokenConfig } from "../config.ts";
 import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
+import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
+import { oneUseAtATime } from "./grant-turns.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
 /** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4) with its padding at the end only. */
@@ -81,9 +85,26 @@ function nothingToRevoke(answer: { status: number; body: string }): boolean {
  * is looked up as a refresh token only (`token_type_hint` is the server's
  * to ignore, §2.1): Better Auth would otherwise verify it against the
  * issuer's JWKS over the network, and a failed fetch was a 500 for the
- * client's revocation. Once the client is authenticated, a JWT we signed
+ * client's revocation. Any other token is hinted as what it is, whatever
+ * the client's hint said: a refresh token when a refresh token row holds it
+ * (the authn Worker looks), an opaque access token otherwise. Better Auth
+ * searches only the hinted type where §2.1 says a server MUST extend its
+ * search (a refresh token sent with `access_token` was answered 200 and left
+ * live), and without a hint it takes an already revoked refresh token for
+ * an unknown token. Once the client is authenticated, a JWT we signed
  * and that still verifies is `unsupported_token_type` (§2.2.1: browser JWT
  * access tokens are not revoked by `jti`, docs/authn.md), any other 200.
+ *
+ * §2.1: revoking a refresh token also ends every access token of its grant.
+ * The authn Worker names the grant whose refresh token it revoked or found
+ * revoked (its `endedGrant`); it is recorded as a `grant` revocation in the
+ * grant's org before the 200, and `503 temporarily_unavailable` if it
+ * cannot be (the refresh token is revoked already; a retry finds it so and
+ * records the grant then). A refresh token is revoked in the turns its
+ * refresh grant takes (oidc/grant-turns.ts), so a refresh of it in flight
+ * has rotated it, and written its successor, before the revocation looks:
+ * Better Auth then ends the whole family, successor included, where with
+ * the two interleaved a successor written after its family teardown lived on.
  * Undefined for any other client: the token Worker's own revocation handles
  * it. A refusal is thrown as its OAuthError for the endpoint to answer.
  */
@@ -94,13 +115,22 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
   const token = params.get("token");
   const jwt = token !== undefined && COMPACT_JWS.test(token);
   const form = new URLSearchParams([...params]);
-  if (jwt) form.set("token_type_hint", "refresh_token");
+  // The authn Worker hints `refresh_token` when one of its rows holds the token (oidc/browser-grant.ts).
+  form.set("token_type_hint", jwt ? "refresh_token" : "access_token");
   const optional = (name: string) => request.headers.get(name) ?? undefined;
-  const answer = await oidcGrants(env).revoke({
-    form: form.toString(),
-    authorization: optional("Authorization"),
-    clientAddress: optional("cf-connecting-ip"),
-  });
+  const handOver = () =>
+    oidcGrants(env).revoke({
+      form: form.toString(),
+      authorization: optional("Authorization"),
+      clientAddress: optional("cf-connecting-ip"),
+    });
+  const answer =
+    jwt || !token
+      ? await handOver()
+      : await oneUseAtATime(env, OIDC_GRANT_TYPE.refreshToken, new Map([["refresh_token", token]]), handOver, () => {
+          return new OAuthError("temporarily_unavailable", "the token is being used by other requests; retry");
+        });
+  await endGrantAccessTokens(env, clientId, answer.endedGrant);
   const revoked = new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   if (answer.status === 200) return revoked;
   if (!nothingToRevoke(answer)) throw restatedError(answer.body);
@@ -108,4 +138,36 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
     throw new OAuthError("unsupported_token_type", "a browser client's JWT access tokens are not revoked by jti");
   }
   return revoked;
+}
+
+/**
+ * RFC 7009 §2.1: the access tokens "based on the same authorization grant"
+ * as the revoked refresh token are invalidated too: a `grant` revocation of
+ * the grant's id, which each of them carries as `grant_id`
+ * (shared/contracts/oidc.ts BROWSER_GRANT_ID_PREFIX), in the grant's org,
+ * which each carries as `org_id`. Both come from the refresh token's row, not
+ * from anything the person can change afterwards, and the entry matches
+ * whenever a token was issued, so one a refresh signed in flight is cut off
+ * too; it lives for the longest access-token lifetime after the family
+ * ended, as long as any token of the grant can. Only for the client the
+ * provider authenticated: Better Auth answers 200, revoking nothing, for
+ * another client's refresh token, and "already revoked" without asking
+ * whose it is. The person's other grants, to this client or any other,
+ * carry other ids and live on.
+ */
+async function endGrantAccessTokens(env: TokenEnv, clientId: string, grant: EndedBrowserGrant | undefined) {
+  if (!grant || grant.clientId !== clientId || typeof grant.orgId !== "string" || typeof grant.grantId !== "string") {
+    return;
+  }
+  try {
+    await recordRevocation(env, {
+      orgId: grant.orgId,
+      kind: "grant",
+      value: grant.grantId,
+      reason: `rfc7009 refresh token by ${clientId}`,
+    });
+  } catch (error) {
+    console.error("browser grant revocation not recorded", grant.orgId, error);
+    throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
+  }
 }

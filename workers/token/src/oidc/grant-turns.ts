@@ -22,13 +22,16 @@ const SINGLE_USE_FIELD: Readonly<Record<string, string>> = {
  * has written its tokens finds nothing to revoke, and the winner's tokens
  * live on. Taken in turns (the ReplayGuard object, strongly consistent), each
  * later request starts only after the earlier one has finished, so it sees
- * the spent code or rotated token and revokes what it yielded.
+ * the spent code or rotated token and revokes what it yielded. A revocation
+ * of a refresh token takes the same turns (oidc/browser-revocation.ts), with
+ * its own refusal (`busy`) when too many wait.
  */
 export async function oneUseAtATime<T>(
   env: Pick<TokenEnv, "REPLAY_GUARD">,
   grantType: string,
   params: ReadonlyMap<string, string>,
   use: () => Promise<T>,
+  busy: () => OAuthError = () => new OAuthError("invalid_grant", "grant is being used by another request"),
 ): Promise<T> {
   const field = SINGLE_USE_FIELD[grantType];
   const grant = field === undefined ? undefined : params.get(field);
@@ -43,9 +46,7 @@ export async function oneUseAtATime<T>(
   );
   const holder = crypto.randomUUID();
   // So many requests at once for one grant are replays; whichever of them got in line ends the family anyway.
-  if (!(await guard.takeTurn(value, holder, TURN_LEASE_MS))) {
-    throw new OAuthError("invalid_grant", "grant is being used by another request");
-  }
+  if (!(await guard.takeTurn(value, holder, TURN_LEASE_MS))) throw busy();
   try {
     return await use();
   } finally {

@@ -2,6 +2,7 @@ import { SignJWT } from "jose";
 import type { AuditEventInput } from "../../../../shared/audit/record-audit.ts";
 import {
   BACKCHANNEL_LOGOUT_EVENT,
+  BROWSER_GRANT_ID,
   MAX_ID_TOKEN_TTL_SECONDS,
   MAX_LOGOUT_TOKEN_TTL_SECONDS,
   OIDC_CLIENT_ID_PREFIX,
@@ -147,6 +148,12 @@ function checkAccessTokenClaims(
   }
   // Delegation chains come only from token exchange (grants/token-exchange*.ts).
   if (claims.act !== undefined || claims.may_act !== undefined) throw new ClaimRefused("act");
+  // RFC 7009 §2.1: revoking the grant's refresh token cuts off every access token it yielded, by this claim
+  // (BROWSER_GRANT_ID): none is signed that the revocation could miss. A chain of grants comes only from an exchange.
+  if (typeof claims.grant_id !== "string" || !BROWSER_GRANT_ID.test(claims.grant_id)) {
+    throw new ClaimRefused("grant_id");
+  }
+  if (claims.grant_chain !== undefined) throw new ClaimRefused("grant_chain");
 }
 
 /**

@@ -1,0 +1,134 @@
+import { APIError } from "better-auth/api";
+import { BROWSER_GRANT_ID_PREFIX, OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import type {
+  BrowserGrantAnswer,
+  BrowserGrantRequest,
+  EndedBrowserGrant,
+} from "../../../../shared/contracts/oidc-grants.ts";
+import { storedTokenForm } from "./stored-token.ts";
+
+/**
+ * Which authorization grant a browser access token rests on, so that
+ * revoking one of the grant's refresh tokens cuts off exactly its access
+ * tokens (RFC 7009 §2.1), not the person's other grants to the same client.
+ *
+ * Better Auth keeps no grant row, but every refresh token row of one
+ * authorization carries its `authorization_code_id` (the stored form of the
+ * code, oidc/stored-token.ts), copied from row to row at each rotation
+ * (handleRefreshTokenGrant passes `refreshToken.authorizationCodeId` on).
+ * That is the grant's id: known from the code at the code's redemption,
+ * from the presented refresh token's row at every refresh, and from the
+ * revoked token's row at revocation; none of them is the person's to change.
+ */
+export function browserGrantId(authorizationCodeId: string): string {
+  return `${BROWSER_GRANT_ID_PREFIX}${authorizationCodeId}`;
+}
+
+/**
+ * The form each grant was handed to the provider with, by the request
+ * Better Auth handles (as oidc/grant-start.ts keeps its arrival): the signer
+ * reads it through the endpoint context. Nothing outlives the request.
+ */
+const handedForms = new WeakMap<Request, URLSearchParams>();
+
+export function markGrantForm(request: Request, form: URLSearchParams): void {
+  handedForms.set(request, form);
+}
+
+/**
+ * The `grant_id` of the access token the provider is signing for this
+ * request: a code's redemption is its grant's first issue (the grant's id is
+ * the code's stored form, what Better Auth stores as the refresh token's
+ * `authorization_code_id`); a refresh rests on the presented token's row.
+ * That row is read after Better Auth read it and before its rotation could
+ * be undone, so it is there; if it is gone (the family ended by a concurrent
+ * request), the grant is: RFC 6749 §5.2 `invalid_grant`. Undefined for a
+ * request handed over by no grant (the token Worker's signer then refuses
+ * the access token: every one must be revocable by its grant).
+ */
+export async function grantIdOfRequest(db: D1Database, request: Request | undefined): Promise<string | undefined> {
+  const form = request ? handedForms.get(request) : undefined;
+  if (!form) return undefined;
+  const grantType = form.get("grant_type");
+  if (grantType === OIDC_GRANT_TYPE.authorizationCode) {
+    const code = form.get("code");
+    return code ? browserGrantId(await storedTokenForm(code)) : undefined;
+  }
+  if (grantType === OIDC_GRANT_TYPE.refreshToken) {
+    const token = form.get("refresh_token");
+    const grant = token ? await refreshTokenGrant(db, token) : undefined;
+    if (!grant?.grantId) {
+      throw new APIError("BAD_REQUEST", { error: "invalid_grant", error_description: "the grant has ended" });
+    }
+    return grant.grantId;
+  }
+  return undefined;
+}
+
+interface RefreshTokenGrant {
+  clientId: string;
+  orgId: string | null;
+  grantId: string | null;
+}
+
+/** The grant of a refresh token, by its stored form; undefined when no row holds it. */
+async function refreshTokenGrant(db: D1Database, token: string): Promise<RefreshTokenGrant | undefined> {
+  const row = await db
+    .prepare(
+      "SELECT client_id AS clientId, reference_id AS orgId, authorization_code_id AS codeId FROM oidc_refresh_token WHERE token = ?1",
+    )
+    .bind(await storedTokenForm(token))
+    .first<{ clientId: string; orgId: string | null; codeId: string | null }>();
+  if (!row) return undefined;
+  return { clientId: row.clientId, orgId: row.orgId, grantId: row.codeId ? browserGrantId(row.codeId) : null };
+}
+
+/**
+ * The grant of the refresh token a revocation request names, read before
+ * Better Auth answers it: an already revoked token's family is deleted as it
+ * answers (its reuse rule), and with it the row that names the grant. When
+ * a row holds the token, the request is handed over hinted `refresh_token`:
+ * Better Auth looks only where the hint says, and with none it answers an
+ * already revoked refresh token as unknown ("token not found"), which would
+ * hide that the grant has ended.
+ */
+export async function revocationGrant(
+  db: D1Database,
+  request: BrowserGrantRequest,
+): Promise<{ grant: RefreshTokenGrant | undefined; handedOver: BrowserGrantRequest }> {
+  const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
+  const token = form.get("token");
+  const grant = token ? await refreshTokenGrant(db, token) : undefined;
+  if (!grant) return { grant, handedOver: request };
+  form.set("token_type_hint", "refresh_token");
+  return { grant, handedOver: { ...request, form: form.toString() } };
+}
+
+/**
+ * Better Auth's description when the refresh token was revoked already:
+ * rotated away (it then ends the family, RFC 9700 §4.14.2), revoked by RFC
+ * 7009 before, or by a sign-out everywhere. The grant has ended either way.
+ */
+const ALREADY_REVOKED = "refresh token revoked";
+
+/**
+ * The answer, with the grant whose refresh token it revoked or found revoked
+ * (`endedGrant`) when it did: a 200 (Better Auth also answers 200, revoking
+ * nothing, for another client's token, so the token Worker compares the
+ * client it authenticated) or its "already revoked" refusal. Nothing for an
+ * unknown token, an access token, or a refusal of the client.
+ */
+export function withEndedGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGrant | undefined): BrowserGrantAnswer {
+  if (!grant?.orgId || !grant.grantId) return answer;
+  if (answer.status !== 200 && !(answer.status === 400 && describes(answer.body, ALREADY_REVOKED))) return answer;
+  const endedGrant: EndedBrowserGrant = { clientId: grant.clientId, orgId: grant.orgId, grantId: grant.grantId };
+  return { ...answer, endedGrant };
+}
+
+function describes(body: string, description: string): boolean {
+  try {
+    return (JSON.parse(body) as { error_description?: unknown })?.error_description === description;
+  } catch {
+    return false;
+  }
+}
