@@ -99,7 +99,9 @@ export const oidcClientOrg = sqliteTable(
  * signature (workers/token/src/oidc/sign-browser-token.ts), read when the
  * session ends so every such client with a `backchannel_logout_uri` gets a
  * Logout Token, including one Better Auth does not tell because it holds no
- * token Better Auth stored (workers/authn/src/oidc/backchannel-logout.ts).
+ * token Better Auth stored (workers/authn/src/oidc/backchannel-logout.ts;
+ * for sessions no Better Auth hook sees end, an operator's cut-off or SCIM
+ * deprovisioning, shared/oidc/backchannel-logout.ts).
  * Bounded: one row per client per session, and gone with the session or the
  * client (foreign keys): a sign-out, a logout, the cron's prune of expired
  * sessions.

@@ -69,6 +69,14 @@ export async function signUp(name = "Test Person") {
 }
 
 /** The live revocation entries of one org, from its Durable Object. */
+/** How many member cut-offs an org still owes (D1 `owed_member_cutoff`): none once a change has answered. */
+export async function owedCutoffs(orgId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM owed_member_cutoff WHERE org_id = ?")
+    .bind(orgId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
 export async function revocations(orgId: string) {
   return (await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId)).entries;
 }

@@ -5,8 +5,10 @@
 // owner steps down first through the same conditional write.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { owedMemberCutoff } from "../../shared/revocation/owed-member-cutoffs.ts";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
-import { api, signUp } from "./helpers.ts";
+import { changeRoleKeepingAnOwner, removeKeepingAnOwner } from "../../workers/authn/src/auth/last-owner.ts";
+import { api, owedCutoffs, signUp } from "./helpers.ts";
 
 /** An org with two owners: its creator and a second one. */
 async function twoOwners() {
@@ -49,6 +51,8 @@ describe("the last owner under concurrency", { timeout: 60_000 }, () => {
     );
     await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER");
     expect(await owners(orgId)).toBe(1);
+    // The change that went through settled its owed cut-off; the refused one owed none.
+    expect(await owedCutoffs(orgId)).toBe(0);
   });
 
   it("two removals at once: one goes through, one is 400 and an owner stays", async () => {
@@ -60,6 +64,8 @@ describe("the last owner under concurrency", { timeout: 60_000 }, () => {
     );
     await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER");
     expect(await owners(orgId)).toBe(1);
+    // The change that went through settled its owed cut-off; the refused one owed none.
+    expect(await owedCutoffs(orgId)).toBe(0);
   });
 
   it("both owners leaving at once: one leaves, one is 400 and stays the owner", async () => {
@@ -71,6 +77,8 @@ describe("the last owner under concurrency", { timeout: 60_000 }, () => {
     );
     await oneRefused(answers, "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER");
     expect(await owners(orgId)).toBe(1);
+    // The change that went through settled its owed cut-off; the refused one owed none.
+    expect(await owedCutoffs(orgId)).toBe(0);
     const members = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ?")
       .bind(orgId)
       .all<{ role: string }>();
@@ -86,5 +94,45 @@ describe("the last owner under concurrency", { timeout: 60_000 }, () => {
       .all<{ userId: string }>();
     expect(rows.results.map((row) => row.userId)).not.toContain(second.userId);
     expect(await owners(orgId)).toBe(1);
+    // The change that went through settled its owed cut-off; the refused one owed none.
+    expect(await owedCutoffs(orgId)).toBe(0);
+  });
+});
+
+describe("the conditional write carries the cut-off it owes", { timeout: 60_000 }, () => {
+  // What the after hook settles (revocation/membership-revocation.ts): the
+  // owed row is in the write's own batch, so it is there exactly when the
+  // write changed the membership. Called directly: no request fails only
+  // the after hook's revocation.
+  const owedRows = async (orgId: string) =>
+    (
+      await env.DB.prepare(
+        "SELECT user_id AS userId, reason, previous_role AS previousRole FROM owed_member_cutoff WHERE org_id = ?",
+      )
+        .bind(orgId)
+        .all()
+    ).results;
+
+  it("a removal and a demotion that land owe their cut-off; a refused one owes nothing", async () => {
+    const { first, second, firstMemberId, secondMemberId, orgId } = await twoOwners();
+    const owed = (userId: string, reason: string) => owedMemberCutoff(orgId, userId, reason, "owner");
+
+    await changeRoleKeepingAnOwner(env.DB, secondMemberId, "member", owed(second.userId, "role-changed"));
+    expect(await owedRows(orgId)).toEqual([{ userId: second.userId, reason: "role-changed", previousRole: "owner" }]);
+    await env.DB.prepare("DELETE FROM owed_member_cutoff WHERE org_id = ?").bind(orgId).run();
+
+    // The last owner now: both writes are refused, and owe nothing.
+    await expect(
+      changeRoleKeepingAnOwner(env.DB, firstMemberId, "member", owed(first.userId, "role-changed")),
+    ).rejects.toMatchObject({ body: { code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER" } });
+    await expect(
+      removeKeepingAnOwner(env.DB, firstMemberId, owed(first.userId, "member-removed")),
+    ).rejects.toMatchObject({
+      body: { code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER" },
+    });
+    expect(await owedRows(orgId)).toEqual([]);
+
+    await removeKeepingAnOwner(env.DB, secondMemberId, owed(second.userId, "member-removed"));
+    expect(await owedRows(orgId)).toEqual([{ userId: second.userId, reason: "member-removed", previousRole: "owner" }]);
   });
 });

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
-import { api, revocations, signUp } from "./helpers.ts";
+import { api, owedCutoffs, revocations, signUp } from "./helpers.ts";
 
 /** An owner's org with a second person in it as a member; the member's id in it. */
 async function orgWithMember() {
@@ -38,6 +38,7 @@ describe("membership changes revoke", () => {
     expect(response.status).toBe(200);
     expect(await isMember(owner.orgId, person.userId)).toBe(false);
     expect(await revocations(owner.orgId)).toContainEqual(subjectRevoked(person.userId));
+    expect(await owedCutoffs(owner.orgId)).toBe(0);
     // Only that org: the person's own org keeps its tokens.
     expect(await revocations(person.orgId)).not.toContainEqual(subjectRevoked(person.userId));
   });
@@ -48,6 +49,7 @@ describe("membership changes revoke", () => {
     expect(response.status).toBe(200);
     expect(await isMember(owner.orgId, person.userId)).toBe(false);
     expect(await revocations(owner.orgId)).toContainEqual(subjectRevoked(person.userId));
+    expect(await owedCutoffs(owner.orgId)).toBe(0);
   });
 
   it("a refused leave of an org one is not in writes nothing to that org", async () => {
@@ -68,6 +70,7 @@ describe("membership changes revoke", () => {
     );
     expect(response.status).toBe(200);
     expect(await revocations(owner.orgId)).toContainEqual(subjectRevoked(person.userId));
+    expect(await owedCutoffs(owner.orgId)).toBe(0);
   });
 
   it("deleting an org revokes every token of it", async () => {

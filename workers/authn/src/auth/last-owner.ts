@@ -1,4 +1,5 @@
 import { APIError } from "better-auth/api";
+import { type OwedMemberCutoff, oweMemberCutoff } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 
 /** Better Auth's creator role, the one an organization may never be left without. */
 const OWNER = "owner";
@@ -25,9 +26,14 @@ const ANOTHER_OWNER_REMAINS = `(NOT ${HOLDS_OWNER("role")} OR EXISTS (
  * Auth's own code. Better Auth's write after it then finds the row already
  * as it would leave it.
  */
-export async function changeRoleKeepingAnOwner(db: D1Database, memberId: string, newRole: string): Promise<void> {
+export async function changeRoleKeepingAnOwner(
+  db: D1Database,
+  memberId: string,
+  newRole: string,
+  owed: OwedMemberCutoff,
+): Promise<void> {
   if (newRole.split(",").some((role) => role.trim() === OWNER)) return;
-  if (!(await writeRoleKeepingAnOwner(db, memberId, newRole))) {
+  if (!(await writeRoleKeepingAnOwner(db, memberId, newRole, owed))) {
     throw APIError.from("BAD_REQUEST", {
       code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_WITHOUT_AN_OWNER",
       message: "You cannot leave the organization without an owner",
@@ -62,22 +68,27 @@ export async function stepDownBeforeLeaving(db: D1Database, orgId: string, userI
   }
 }
 
-/** The conditional write; false when it was refused (the member is still there, and the last owner). */
-async function writeRoleKeepingAnOwner(db: D1Database, memberId: string, newRole: string): Promise<boolean> {
-  const changed = await db
+/**
+ * The conditional write; false when it was refused (the member is still
+ * there, and the last owner). With `owed`, the cut-off the change owes once
+ * written goes in the same batch (shared/revocation/owed-member-cutoffs.ts).
+ */
+async function writeRoleKeepingAnOwner(
+  db: D1Database,
+  memberId: string,
+  newRole: string,
+  owed?: OwedMemberCutoff,
+): Promise<boolean> {
+  const write = db
     .prepare(`UPDATE member SET role = ?1 WHERE id = ?2 AND ${ANOTHER_OWNER_REMAINS}`)
-    .bind(newRole, memberId)
-    .run();
-  return changed.meta.changes > 0 || !(await memberExists(db, memberId));
+    .bind(newRole, memberId);
+  return (await changedOwing(db, write, owed)) || !(await memberExists(db, memberId));
 }
 
-/** The same for a member's removal or leaving: the row goes here, or the request is refused. */
-export async function removeKeepingAnOwner(db: D1Database, memberId: string): Promise<void> {
-  const removed = await db
-    .prepare(`DELETE FROM member WHERE id = ?1 AND ${ANOTHER_OWNER_REMAINS}`)
-    .bind(memberId)
-    .run();
-  if (removed.meta.changes === 0 && (await memberExists(db, memberId))) {
+/** The same for a member's removal: the row goes here with the cut-off it owes, or the request is refused. */
+export async function removeKeepingAnOwner(db: D1Database, memberId: string, owed: OwedMemberCutoff): Promise<void> {
+  const write = db.prepare(`DELETE FROM member WHERE id = ?1 AND ${ANOTHER_OWNER_REMAINS}`).bind(memberId);
+  if (!(await changedOwing(db, write, owed)) && (await memberExists(db, memberId))) {
     throw APIError.from("BAD_REQUEST", {
       code: "YOU_CANNOT_LEAVE_THE_ORGANIZATION_AS_THE_ONLY_OWNER",
       message: "You cannot leave the organization as the only owner",
@@ -87,4 +98,10 @@ export async function removeKeepingAnOwner(db: D1Database, memberId: string): Pr
 
 async function memberExists(db: D1Database, memberId: string): Promise<boolean> {
   return (await db.prepare("SELECT 1 FROM member WHERE id = ?1").bind(memberId).first()) !== null;
+}
+
+/** Runs a write, and the owed row only if it changed something, in one D1 batch; whether it changed something. */
+async function changedOwing(db: D1Database, write: D1PreparedStatement, owed?: OwedMemberCutoff): Promise<boolean> {
+  const [written] = await db.batch(owed ? [write, oweMemberCutoff(db, owed, "if-written")] : [write]);
+  return (written?.meta.changes ?? 0) > 0;
 }

@@ -26,7 +26,17 @@
 import { createAuthMiddleware, isAPIError } from "better-auth/api";
 import { stepDownBeforeLeaving } from "../auth/last-owner.ts";
 import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
-import { isMember, type MembershipRevocationEnv, revokeMemberTokens } from "./membership-revocation.ts";
+import {
+  clearOwedMemberCutoffs,
+  oweMemberCutoff,
+  owedMemberCutoff,
+} from "../../../../shared/revocation/owed-member-cutoffs.ts";
+import {
+  type MembershipRevocationEnv,
+  memberRole,
+  revokeMemberTokens,
+  settleMemberTokens,
+} from "./membership-revocation.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
 import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
 import { revokeOAuthOnSignOutEverywhere, SIGN_OUT_EVERYWHERE } from "./sign-out-everywhere-oauth.ts";
@@ -36,6 +46,8 @@ const LEAVE_ORG = "/organization/leave";
 
 /** Where the before hook leaves the id of the session being signed out, for the after hook. */
 const ENDING_SESSION = "monoAuthEndingSessionId";
+/** Where the before hook leaves the id of the cut-off a leave owes, for the after hook. */
+const LEAVING_OWED = "monoAuthLeavingOwedCutoffId";
 
 type HookContext = Parameters<Parameters<typeof createAuthMiddleware>[0]>[0];
 
@@ -46,8 +58,9 @@ async function cookieSession(ctx: HookContext) {
   return ctx.context.internalAdapter.findSession(token);
 }
 
-function endingSessionId(ctx: HookContext): string | undefined {
-  const value = (ctx as unknown as Record<string, unknown>)[ENDING_SESSION];
+/** A value a before hook left on the context for its after hook. */
+function leftByBeforeHook(ctx: HookContext, key: string): string | undefined {
+  const value = (ctx as unknown as Record<string, unknown>)[key];
   return typeof value === "string" ? value : undefined;
 }
 
@@ -69,15 +82,22 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         const orgId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
         // Only a member's own tokens, in an org they are in: anything else
         // is refused by the endpoint and must not write to a foreign org.
-        if (!found || typeof orgId !== "string" || !(await isMember(env, orgId, found.user.id))) return;
+        if (!found || typeof orgId !== "string") return;
+        const role = await memberRole(env, orgId, found.user.id);
+        if (role === undefined) return;
         await revokeMemberTokens(env, orgId, found.user.id, "member-left");
         // After the revocation, as for a removal; an owner steps down first (auth/last-owner.ts).
         await stepDownBeforeLeaving(env.DB, orgId, found.user.id);
+        // Better Auth's own delete follows, so the cut-off it owes cannot go in
+        // its batch: it is owed from here, and cleared if the leave is refused.
+        const owed = owedMemberCutoff(orgId, found.user.id, "member-left", role);
+        await oweMemberCutoff(env.DB, owed, "unconditional").run();
+        return { context: { [LEAVING_OWED]: owed.id } };
       }
     }),
     after: createAuthMiddleware(async (ctx) => {
       if (ctx.path === SIGN_OUT) {
-        const sessionId = endingSessionId(ctx);
+        const sessionId = leftByBeforeHook(ctx, ENDING_SESSION);
         if (!sessionId) return;
         const left = await sessionLeftovers(env, sessionId);
         if (left.unrevokedOrgs > 0) {
@@ -88,7 +108,12 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
       }
       if (ctx.path === LEAVE_ORG) {
         const left = memberOf(ctx.context.returned);
-        if (left) await revokeMemberTokens(env, left.organizationId, left.userId, "member-left");
+        if (left) await settleMemberTokens(env, left.organizationId, left.userId, "member-left");
+        else {
+          // Refused: nothing was deleted, so nothing is owed.
+          const owedId = leftByBeforeHook(ctx, LEAVING_OWED);
+          if (owedId) await clearOwedMemberCutoffs(env.DB, [owedId]);
+        }
         return;
       }
       if (ctx.path === CHANGE_PASSWORD) {

@@ -4,14 +4,14 @@ import type { Context } from "hono";
 import { z } from "zod";
 import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
-import { auditDetail } from "./audit.ts";
 import {
   type OwedMemberCutoff,
-  oweMemberCutoffIfWritten,
-  settleMemberCutoff,
-  settleMemberCutoffsFor,
-} from "./owed-member-cutoffs.ts";
+  oweMemberCutoff,
+  owedMemberCutoff,
+} from "../../../../shared/revocation/owed-member-cutoffs.ts";
+import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import { auditDetail } from "./audit.ts";
+import { settleMemberCutoffs, settleMemberCutoffsFor } from "./owed-member-cutoffs.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import { route } from "./route.ts";
@@ -77,7 +77,7 @@ export function memberChangeRoutes(admin: AdminApp): void {
       auditDetail(c, { action: "member.remove", user_id: userId });
       const settled = await settleOwed(c, orgId, userId);
       const current = await findMember(c, orgId, userId);
-      if (!current && settled) {
+      if (!current && settled?.reason === "member-removed") {
         // This removal's retry after a 503 that left its cut-off owed: done now.
         auditDetail(c, { previous_role: settled.previousRole });
         return c.json({
@@ -94,17 +94,12 @@ export function memberChangeRoutes(admin: AdminApp): void {
         await refuseLastOwner(c, orgId);
       }
       await revokeMember(c, orgId, userId, "member-removed");
-      const db = drizzle(c.env.DB);
-      const owed = owedFor(orgId, userId, "member-removed", current.role);
-      const [removed] = await db.batch([
-        db
-          .delete(member)
-          .where(and(eq(member.id, current.id), eq(member.role, current.role), anotherOwnerUnless(orgId, current.role)))
-          .returning({ id: member.id }),
-        oweMemberCutoffIfWritten(db, owed),
-      ]);
-      if (removed.length === 0) await refuseChanged(c, orgId, userId);
-      await settleMemberCutoff(c.env, owed, waitUntil(c));
+      const owed = owedMemberCutoff(orgId, userId, "member-removed", current.role);
+      const removal = drizzle(c.env.DB)
+        .delete(member)
+        .where(and(eq(member.id, current.id), eq(member.role, current.role), anotherOwnerUnless(orgId, current.role)));
+      if (!(await writeOwing(c.env.DB, removal, owed))) await refuseChanged(c, orgId, userId);
+      await settleMemberCutoffs(c.env, [owed], waitUntil(c));
       auditDetail(c, { previous_role: current.role });
       return c.json({ org_id: orgId, user_id: userId, role: null, previous_role: current.role, revoked: true });
     },
@@ -149,8 +144,7 @@ export function memberChangeRoutes(admin: AdminApp): void {
       if (losesOwner) await refuseLastOwner(c, orgId);
       const demotion = RANK[role] < highestRank(current.role);
       if (demotion) await revokeMember(c, orgId, userId, "role-changed");
-      const db = drizzle(c.env.DB);
-      const update = db
+      const update = drizzle(c.env.DB)
         .update(member)
         .set({ role })
         .where(
@@ -159,12 +153,10 @@ export function memberChangeRoutes(admin: AdminApp): void {
             eq(member.role, current.role),
             losesOwner ? anotherOwnerUnless(orgId, current.role) : undefined,
           ),
-        )
-        .returning({ id: member.id });
-      const owed = owedFor(orgId, userId, "role-changed", current.role);
-      const [changed] = demotion ? await db.batch([update, oweMemberCutoffIfWritten(db, owed)]) : [await update];
-      if (changed.length === 0) await refuseChanged(c, orgId, userId);
-      if (demotion) await settleMemberCutoff(c.env, owed, waitUntil(c));
+        );
+      const owed = demotion ? owedMemberCutoff(orgId, userId, "role-changed", current.role) : undefined;
+      if (!(await writeOwing(c.env.DB, update, owed))) await refuseChanged(c, orgId, userId);
+      if (owed) await settleMemberCutoffs(c.env, [owed], waitUntil(c));
       auditDetail(c, { previous_role: current.role });
       return c.json({ ...view, revoked: demotion });
     },
@@ -259,8 +251,20 @@ function waitUntil(c: Context<AdminEnv>): (promise: Promise<unknown>) => void {
   return (promise) => c.executionCtx.waitUntil(promise);
 }
 
-function owedFor(orgId: string, userId: string, reason: string, previousRole: string): OwedMemberCutoff {
-  return { id: crypto.randomUUID(), orgId, userId, reason, previousRole };
+/**
+ * Runs a membership's conditional write and, when it owes a cut-off, the
+ * owed row in the same D1 batch (one transaction; the row only if the write
+ * changed the membership). Whether the write changed it.
+ */
+async function writeOwing(
+  db: D1Database,
+  write: { toSQL(): { sql: string; params: unknown[] } },
+  owed?: OwedMemberCutoff,
+) {
+  const query = write.toSQL();
+  const statement = db.prepare(query.sql).bind(...query.params);
+  const [written] = await db.batch(owed ? [statement, oweMemberCutoff(db, owed, "if-written")] : [statement]);
+  return (written?.meta.changes ?? 0) > 0;
 }
 
 /**
