@@ -23,6 +23,30 @@ function redirectOf(response: Response) {
   return { status: response.status, target: `${url.origin}${url.pathname}`, fields: url.searchParams, hash: url.hash };
 }
 
+/**
+ * The authorization request from the person's browser, its parameters as
+ * given (a repeated one stays repeated): a navigation GET, the same as a
+ * POSTed form (OIDC Core §3.1.2.1), or a script's GET asking for JSON.
+ */
+function sendAuthorize(params: URLSearchParams, cookie: string, as: "get" | "post" | "json" = "get") {
+  const headers = {
+    Cookie: cookie,
+    Accept: as === "json" ? "application/json" : "text/html",
+    "Sec-Fetch-Mode": as === "json" ? "cors" : "navigate",
+  };
+  const url = `${ISSUER}${OIDC_ENDPOINT.authorize}`;
+  return exports.default.fetch(
+    as === "post"
+      ? new Request(url, {
+          method: "POST",
+          headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded", Origin: ISSUER },
+          body: params,
+          redirect: "manual",
+        })
+      : new Request(`${url}?${params}`, { headers, redirect: "manual" }),
+  );
+}
+
 async function setUp() {
   const person = await signUp();
   const client = await browserClient();
@@ -72,12 +96,7 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
     const request = codeRequest(client.clientId, challenge);
     const query = new URLSearchParams(request);
     query.append("code_challenge", (await pkce()).challenge);
-    const response = await exports.default.fetch(
-      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${query}`, {
-        headers: { Cookie: person.cookie, Accept: "text/html", "Sec-Fetch-Mode": "navigate" },
-        redirect: "manual",
-      }),
-    );
+    const response = await sendAuthorize(query, person.cookie);
     expectRefusedAtClient(response, REPEATED, request.state);
   });
 
@@ -92,22 +111,19 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
 
   it("leaves a missing challenge and another method to Better Auth's own invalid_request", async () => {
     const { person, client, challenge } = await setUp();
-    const none = redirectOf(
-      await authorize(codeRequest(client.clientId, challenge, { code_challenge: "" }), person.cookie),
-    );
-    expect([none.target, none.fields.get("error"), none.fields.get("error_description")]).toEqual([
-      REDIRECT_URI,
-      "invalid_request",
-      "pkce is required for this client",
-    ]);
-    const plain = redirectOf(
-      await authorize(codeRequest(client.clientId, challenge, { code_challenge_method: "plain" }), person.cookie),
-    );
-    expect([plain.target, plain.fields.get("error"), plain.fields.get("error_description")]).toEqual([
-      REDIRECT_URI,
-      "invalid_request",
-      "code_challenge_method must be one of: S256",
-    ]);
+    for (const [overrides, description] of [
+      [{ code_challenge: "" }, "pkce is required for this client"],
+      [{ code_challenge_method: "plain" }, "code_challenge_method must be one of: S256"],
+    ] as const) {
+      const { target, fields } = redirectOf(
+        await authorize(codeRequest(client.clientId, challenge, overrides), person.cookie),
+      );
+      expect([target, fields.get("error"), fields.get("error_description")]).toEqual([
+        REDIRECT_URI,
+        "invalid_request",
+        description,
+      ]);
+    }
   });
 
   it("refuses before sign-in: a signed-out person is not sent to sign in for a request that cannot succeed", async () => {
@@ -122,20 +138,7 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
   it("refuses a POSTed authorization request's form the same way (OIDC Core §3.1.2.1)", async () => {
     const { person, client, challenge } = await setUp();
     const request = codeRequest(client.clientId, challenge, { code_challenge: `${challenge}~` });
-    const response = await exports.default.fetch(
-      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          Cookie: person.cookie,
-          Origin: ISSUER,
-          Accept: "text/html",
-          "Sec-Fetch-Mode": "navigate",
-        },
-        body: new URLSearchParams(request),
-        redirect: "manual",
-      }),
-    );
+    const response = await sendAuthorize(new URLSearchParams(request), person.cookie, "post");
     expectRefusedAtClient(response, S256, request.state);
   });
 
@@ -151,20 +154,7 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
       const request = codeRequest(client.clientId, challenge, fields);
       const form = new URLSearchParams(request);
       form.append(name, form.get(name) ?? "x");
-      const response = await exports.default.fetch(
-        new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}`, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/x-www-form-urlencoded",
-            Cookie: person.cookie,
-            Origin: ISSUER,
-            Accept: "text/html",
-            "Sec-Fetch-Mode": "navigate",
-          },
-          body: form,
-          redirect: "manual",
-        }),
-      );
+      const response = await sendAuthorize(form, person.cookie, "post");
       expectRefusedAtClient(response, `${name} must not be repeated (RFC 6749 §3.1)`, request.state);
     }
   });
@@ -174,26 +164,14 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
     const form = new URLSearchParams(codeRequest(client.clientId, challenge));
     form.append("resource", env.API_AUDIENCE);
     form.append("resource", env.API_AUDIENCE);
-    const response = await exports.default.fetch(
-      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${form}`, {
-        headers: { Cookie: person.cookie, Accept: "text/html", "Sec-Fetch-Mode": "navigate" },
-        redirect: "manual",
-      }),
-    );
-    const { fields } = redirectOf(response);
-    console.log("PROBE", response.status, response.headers.get("Location"));
+    const { fields } = redirectOf(await sendAuthorize(form, person.cookie));
     expect(fields.get("error_description") ?? "").not.toMatch(/repeated/);
   });
 
   it("answers a caller that asked for JSON as Better Auth does: 200 {redirect, url}", async () => {
     const { person, client, challenge } = await setUp();
     const request = codeRequest(client.clientId, challenge, { code_challenge: "short" });
-    const response = await exports.default.fetch(
-      new Request(`${ISSUER}${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`, {
-        headers: { Cookie: person.cookie, Accept: "application/json", "Sec-Fetch-Mode": "cors" },
-        redirect: "manual",
-      }),
-    );
+    const response = await sendAuthorize(new URLSearchParams(request), person.cookie, "json");
     expect(response.status).toBe(200);
     const body = (await response.json()) as { redirect: boolean; url: string };
     expect(body.redirect).toBe(true);
