@@ -128,7 +128,8 @@ describe("an operator's cut-off tells every client of each ended session", () =>
     expect(await toldSessions("/cutoff/jwt", jwtOnly.clientId)).toEqual(all);
     expect(await toldSessions("/cutoff/stored", stored.clientId)).toEqual(all);
     // Every delivery went to a registered back-channel URI: the client without one was contacted nowhere.
-    expect(receiver.received.every((d) => d.path.startsWith("/cutoff/") || d.path.startsWith("/scim/"))).toBe(true);
+    const paths = ["/cutoff/", "/scim/", "/race/"];
+    expect(receiver.received.every((d) => paths.some((prefix) => d.path.startsWith(prefix)))).toBe(true);
   });
 
   it("an unreachable receiver does not fail the ban, nor keep the session's other client from being told (§2.8)", async () => {
@@ -155,6 +156,39 @@ describe("an operator's cut-off tells every client of each ended session", () =>
     expect(await system.queryMain("SELECT id FROM session WHERE user_id = ?", sub)).toEqual([]);
     await expect.poll(() => receiver.deliveriesTo("/cutoff/neighbour").length, { timeout: 10_000 }).toBe(1);
     expect(await toldSessions("/cutoff/neighbour", neighbour.clientId, sub)).toEqual([sid]);
+  });
+});
+
+describe("cut-offs that race", () => {
+  it("a ban and an operator's sign-out of the same person fired at once end the session once and tell each client once", async () => {
+    const jwtOnly = await registeredRp(system, operator, "race JWT only", receiver.uri("/race/jwt"));
+    const stored = await registeredRp(system, operator, "race stored", receiver.uri("/race/stored"));
+    const person = await signedUpPerson(system);
+    const session = await sessionAt(person.browser, jwtOnly, stored, "openid");
+
+    const [ban, signOut] = await Promise.all([
+      operatorApi.admin("POST", `/users/${session.sub}/ban`, { reason: "race" }),
+      operatorApi.admin("POST", `/users/${session.sub}/sign-out`),
+    ]);
+    expect([ban.status, signOut.status]).toEqual([200, 200]);
+    const ended = [
+      ((await ban.json()) as { sessions_ended: number }).sessions_ended,
+      ((await signOut.json()) as { sessions_ended: number }).sessions_ended,
+    ];
+    // Whom to tell is read in the delete's transaction: only the cut-off that ended the session tells.
+    expect(ended.sort()).toEqual([0, 1]);
+    await expect.poll(() => receiver.deliveriesTo("/race/jwt").length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => receiver.deliveriesTo("/race/stored").length, { timeout: 10_000 }).toBe(1);
+
+    // Another person's sign-out is the barrier: by the time it is told, no second token came for the first.
+    const other = await signedUpPerson(system);
+    const otherSession = await sessionAt(other.browser, jwtOnly, stored, "documents:read");
+    expect((await operatorApi.admin("POST", `/users/${otherSession.sub}/sign-out`)).status).toBe(200);
+    await expect.poll(() => receiver.deliveriesTo("/race/jwt").length, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => receiver.deliveriesTo("/race/stored").length, { timeout: 10_000 }).toBe(2);
+    const both = [session.sid, otherSession.sid].sort();
+    expect(await toldSessions("/race/jwt", jwtOnly.clientId)).toEqual(both);
+    expect(await toldSessions("/race/stored", stored.clientId)).toEqual(both);
   });
 });
 
