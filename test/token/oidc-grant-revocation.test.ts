@@ -7,7 +7,9 @@ import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { storedTokenForm } from "../../workers/authn/src/oidc/stored-token.ts";
 import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { clientToken } from "./clients-fixtures.ts";
 import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import { delegationParams, exchange, grantDelegation, issued, registerAgent } from "./token-exchange-fixtures.ts";
 
 // RFC 7009 §2.1: "If the particular token is a refresh token and the authorization server supports the
 // revocation of access tokens, then the authorization server SHOULD also invalidate all access tokens based
@@ -233,6 +235,22 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     expect(await active(first.access_token, client)).toBe(false);
     expect(await revokedInOrg(first.access_token)).toBe(true);
+  });
+
+  it("a token an agent exchanged from a grant's access token (RFC 8693) rests on the grant too, and ends with it", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const first = await grant(person, client);
+    const agent = await registerAgent(person.orgId);
+    const delegation = await grantDelegation(person.orgId, person.userId, agent);
+    const made = await issued(
+      await exchange(agent, delegationParams(first.access_token, await clientToken(agent), { audience: API })),
+    );
+    expect(made.claims).toMatchObject({ grant_id: delegation.id, grant_chain: [grantOf(first.access_token)] });
+    expect(await revokedInOrg(made.body.access_token)).toBe(false);
+
+    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect(await revokedInOrg(made.body.access_token)).toBe(true);
   });
 
   it("a refresh and the revocation of one refresh token at once: whichever goes first, no access token of the grant and no successor lives on", async () => {
