@@ -1,6 +1,6 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { authnConfig } from "../config.ts";
-import { type AdminAnswer, adminCall, orgPath, type Problem } from "./admin-call.ts";
+import { type AdminAnswer, adminCall, adminListAll, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
 import type { ConsoleContext } from "./types.ts";
@@ -134,7 +134,7 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
   const org = c.req.param("org") ?? "";
   const base = orgPath(org);
   const [clients, members, counts, orgs] = await Promise.all([
-    adminCall<{ clients: Client[] }>(c, "GET", `${base}/clients`),
+    adminListAll<"clients", Client>(c, `${base}/clients`, "clients"),
     adminCall<{ members: Member[] }>(c, "GET", `${base}/members`),
     adminCall<Counts>(c, "GET", `/metrics?org=${encodeURIComponent(org)}`),
     adminCall<{ orgs: Org[] }>(c, "GET", "/orgs"),

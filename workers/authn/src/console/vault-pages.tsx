@@ -1,5 +1,5 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { adminCall, orgPath, type Problem } from "./admin-call.ts";
+import { adminCall, adminListAll, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
 import type { ConsoleContext } from "./types.ts";
@@ -52,7 +52,7 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
   const base = orgPath(org);
   const [providers, connections] = await Promise.all([
     adminCall<{ providers: Provider[] }>(c, "GET", `${base}/vault/providers`),
-    adminCall<{ connections: Connection[] }>(c, "GET", `${base}/vault/connections`),
+    adminListAll<"connections", Connection>(c, `${base}/vault/connections`, "connections"),
   ]);
   const url = vaultUrl(org);
   const providerList = providers.ok ? providers.body.providers : [];
