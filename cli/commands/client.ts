@@ -3,8 +3,8 @@ import { type Command, Option } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, parseAudiences, parseScopes, withCommonOptions } from "../lib/options.ts";
-import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
-import { moreLines, type PageOptions, readPages, withPageOptions } from "../lib/pages.ts";
+import { keyValueTable, printResult } from "../lib/output.ts";
+import { registerPagedList } from "../lib/pages.ts";
 import { refusePastedSecret } from "../lib/secret-argument.ts";
 
 /** A client as the admin API shows it (workers/token/src/admin/client-view.ts). */
@@ -124,37 +124,21 @@ export function registerClientCommands(program: Command): void {
     },
   );
 
-  withCommonOptions(
-    withPageOptions(
-      client
-        .command("list")
-        .description("list an organization's clients, oldest first")
-        .requiredOption("--org <org>", "the organization's id"),
-    ),
-  ).action(async (options: OrgOptions & PageOptions) => {
-    const listed = await readPages<"clients", ClientView>(
-      new AdminApi(options),
-      `${orgPath(options.org)}/clients`,
-      "clients",
-      options,
-    );
-    printResult(options.json, listed, () =>
-      [
-        columnsTable(
-          ["client_id", "name", "type", "auth", "status", "scope", "last_used_at"],
-          listed.clients.map((c) => [
-            c.client_id,
-            c.client_name,
-            c.client_type,
-            c.token_endpoint_auth_method,
-            c.status,
-            c.scope,
-            c.last_used_at ?? "-",
-          ]),
-        ),
-        ...moreLines(listed.next_cursor),
-      ].join("\n"),
-    );
+  registerPagedList(client, {
+    description: "list an organization's clients, oldest first",
+    org: "the organization's id",
+    path: (org) => `${orgPath(org)}/clients`,
+    key: "clients",
+    columns: ["client_id", "name", "type", "auth", "status", "scope", "last_used_at"],
+    row: (c: ClientView) => [
+      c.client_id,
+      c.client_name,
+      c.client_type,
+      c.token_endpoint_auth_method,
+      c.status,
+      c.scope,
+      c.last_used_at ?? "-",
+    ],
   });
 
   withCommonOptions(

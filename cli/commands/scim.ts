@@ -3,8 +3,8 @@ import { scimTokenId } from "../../shared/crypto/scim-token.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { CliError } from "../lib/errors.ts";
 import { type CommonOptions, withCommonOptions } from "../lib/options.ts";
-import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
-import { moreLines, type PageOptions, readPages, withPageOptions } from "../lib/pages.ts";
+import { keyValueTable, printResult } from "../lib/output.ts";
+import { registerPagedList } from "../lib/pages.ts";
 
 /** What the admin API answers (workers/token/src/admin/scim-tokens.ts). */
 interface ScimTokenView {
@@ -76,29 +76,13 @@ export function registerScimCommands(program: Command): void {
     );
   });
 
-  withCommonOptions(
-    withPageOptions(
-      token
-        .command("list")
-        .description("the org's SCIM tokens, oldest first")
-        .requiredOption("--org <org>", "the organization's id"),
-    ),
-  ).action(async (options: OrgOptions & PageOptions) => {
-    const listed = await readPages<"scim_tokens", ScimTokenView>(
-      new AdminApi(options),
-      tokensPath(options.org),
-      "scim_tokens",
-      options,
-    );
-    printResult(options.json, listed, () =>
-      [
-        columnsTable(
-          ["id", "description", "created_at", "expires_at"],
-          listed.scim_tokens.map((t) => [t.id, t.description ?? "", t.created_at, t.expires_at ?? "never"]),
-        ),
-        ...moreLines(listed.next_cursor),
-      ].join("\n"),
-    );
+  registerPagedList(token, {
+    description: "the org's SCIM tokens, oldest first",
+    org: "the organization's id",
+    path: (org) => tokensPath(org),
+    key: "scim_tokens",
+    columns: ["id", "description", "created_at", "expires_at"],
+    row: (t: ScimTokenView) => [t.id, t.description ?? "", t.created_at, t.expires_at ?? "never"],
   });
 
   withCommonOptions(

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { AdminApi } from "../lib/admin-api.ts";
 import { type CommonOptions, parseScopes, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
-import { moreLines, type PageOptions, readPages, withPageOptions } from "../lib/pages.ts";
+import { registerPagedList } from "../lib/pages.ts";
 import { FROM_STDIN, secretArgument } from "../lib/secret-argument.ts";
 
 /** A vault provider as the admin API shows it (workers/token/src/admin/vault.ts): never its client secret. */
@@ -210,36 +210,20 @@ export function registerVaultCommands(program: Command): void {
     );
   });
 
-  withCommonOptions(
-    withPageOptions(
-      connection
-        .command("list")
-        .description("list saved connections, oldest first")
-        .requiredOption("--org <org>", "the org id"),
-    ),
-  ).action(async (options: OrgOption & PageOptions) => {
-    const listed = await readPages<"connections", Connection>(
-      new AdminApi(options),
-      `/orgs/${encodeURIComponent(options.org)}/vault/connections`,
-      "connections",
-      options,
-    );
-    printResult(options.json, listed, () =>
-      [
-        columnsTable(
-          ["id", "resource", "owner", "expires_at", "agents", "last_used_at"],
-          listed.connections.map((c) => [
-            c.id,
-            c.resource,
-            `${c.owner.kind}:${c.owner.id}`,
-            c.expires_at ?? "-",
-            c.agents.join(" ") || "(none)",
-            c.last_used_at ?? "-",
-          ]),
-        ),
-        ...moreLines(listed.next_cursor),
-      ].join("\n"),
-    );
+  registerPagedList(connection, {
+    description: "list saved connections, oldest first",
+    org: "the org id",
+    path: (org) => `/orgs/${encodeURIComponent(org)}/vault/connections`,
+    key: "connections",
+    columns: ["id", "resource", "owner", "expires_at", "agents", "last_used_at"],
+    row: (c: Connection) => [
+      c.id,
+      c.resource,
+      `${c.owner.kind}:${c.owner.id}`,
+      c.expires_at ?? "-",
+      c.agents.join(" ") || "(none)",
+      c.last_used_at ?? "-",
+    ],
   });
 
   withCommonOptions(

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import type { AdminApi } from "./admin-api.ts";
-import { parsePositive } from "./options.ts";
+import { AdminApi } from "./admin-api.ts";
+import { type CommonOptions, parsePositive, withCommonOptions } from "./options.ts";
+import { columnsTable, printResult } from "./output.ts";
 
 /** The admin API's largest page (workers/token/src/admin/page.ts). */
 const MAX_PAGE = 500;
@@ -11,7 +12,7 @@ export interface PageOptions {
 }
 
 /** `--limit` and `--cursor` for a list the admin API pages (`?limit=&cursor=` → `next_cursor`). */
-export function withPageOptions(command: Command): Command {
+function withPageOptions(command: Command): Command {
   return command
     .option(
       "--limit <n>",
@@ -26,7 +27,7 @@ export function withPageOptions(command: Command): Command {
  * and its `next_cursor`; with neither, every page in turn, so `list` means
  * the whole list as it did before the API paged (`next_cursor` then null).
  */
-export async function readPages<K extends string, T>(
+async function readPages<K extends string, T>(
   api: AdminApi,
   path: string,
   key: K,
@@ -52,7 +53,34 @@ export async function readPages<K extends string, T>(
   }
 }
 
-/** The line under a page's table that says how to read on, if there is more. */
-export function moreLines(next: string | null): string[] {
-  return next ? ["", `more: --cursor ${next}`] : [];
+/** An org's paged list as a `list` command prints it. */
+export interface PagedList<K extends string, T> {
+  description: string;
+  /** The help of its `--org`. */
+  org: string;
+  /** The admin API path of the org's list. */
+  path: (org: string) => string;
+  /** The answer's array. */
+  key: K;
+  columns: readonly string[];
+  row: (item: T) => string[];
+}
+
+/**
+ * `<noun> list --org ORG [--limit N] [--cursor C]`: every row (or the page
+ * asked for) as a table, with the `more: --cursor …` line to read on when a
+ * page is not the last; `--json` the answer, `next_cursor` included.
+ */
+export function registerPagedList<K extends string, T>(parent: Command, list: PagedList<K, T>): void {
+  withCommonOptions(
+    withPageOptions(parent.command("list").description(list.description).requiredOption("--org <org>", list.org)),
+  ).action(async (options: CommonOptions & PageOptions & { org: string }) => {
+    const listed = await readPages<K, T>(new AdminApi(options), list.path(options.org), list.key, options);
+    printResult(options.json, listed, () =>
+      [
+        columnsTable(list.columns, listed[list.key].map(list.row)),
+        ...(listed.next_cursor ? ["", `more: --cursor ${listed.next_cursor}`] : []),
+      ].join("\n"),
+    );
+  });
 }

@@ -6,22 +6,14 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { clientRow, connectionRow, insertStatements, type Row } from "../support/list-rows.ts";
 import { get, signUp } from "./helpers.ts";
 
 const ROWS = 502;
 
-/** INSERTs of at most 100 bound parameters each (D1's cap), in one batch. */
-async function insertRows(table: string, columns: string[], rows: unknown[][]): Promise<void> {
-  const perStatement = Math.floor(100 / columns.length);
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const chunk = rows.slice(i, i + perStatement);
-    const placeholders = chunk.map(() => `(${columns.map(() => "?").join(", ")})`).join(", ");
-    statements.push(
-      env.DB.prepare(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${placeholders}`).bind(...chunk.flat()),
-    );
-  }
-  await env.DB.batch(statements);
+/** Rows of one shape, in one batch. */
+async function insertRows(table: string, rows: Row[]): Promise<void> {
+  await env.DB.batch(insertStatements(table, rows).map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
 }
 
 function rowsOf(html: string, testId: string): number {
@@ -35,25 +27,11 @@ describe("the console shows every page of a paged list", () => {
     const ids = Array.from({ length: ROWS }, (_, i) => `mac_page_${String(i).padStart(3, "0")}_${owner.orgId}`);
     await insertRows(
       "oauth_client",
-      [
-        ...["client_id", "org_id", "name", "type", "auth_method", "secret_hash", "grant_types", "scopes"],
-        ...["audiences", "status", "created_at", "updated_at"],
-      ],
-      ids.map((id) => [
-        ...[id, owner.orgId, id, "machine", "client_secret_basic", "unused", "client_credentials", "documents:read"],
-        ...["https://api.example.test", "active", at, at],
-      ]),
+      ids.map((id) => clientRow(owner.orgId, id, at)),
     );
     await insertRows(
       "vault_connection",
-      [
-        ...["id", "org_id", "provider_id", "resource", "owner_kind", "owner_id", "token_endpoint", "client_id"],
-        ...["access_token_sealed", "token_type", "scopes", "created_by", "created_at", "updated_at"],
-      ],
-      ids.map((id) => [
-        ...[id, owner.orgId, "provider-unused", "https://upstream.example.test", "user", `user-${id}`],
-        ...["https://upstream.example.test/token", "upstream-client", "sealed-unused", "Bearer", "", "test", at, at],
-      ]),
+      ids.map((id) => connectionRow(owner.orgId, id, at)),
     );
 
     const orgPage = await get(`${ENDPOINT.console}/orgs/${owner.orgId}`, { Cookie: owner.cookie });

@@ -6,6 +6,7 @@
 // the harness's D1 (more than one page of them, all in one millisecond).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCliRefusal } from "../support/cli-refusal.ts";
+import { clientRow, connectionRow, insertStatements, type Row, scimTokenRow } from "../support/list-rows.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
@@ -26,18 +27,8 @@ interface Noun {
   command: string[];
   key: string;
   idField: string;
-  /** Rows of the org, ids in the order given, all created at `at`. */
-  insert: (orgId: string, ids: string[], at: number) => Promise<void>;
-}
-
-/** `INSERT INTO table (columns) VALUES …` in statements of at most 100 bound parameters, D1's cap. */
-async function insertRows(table: string, columns: string[], rows: unknown[][]): Promise<void> {
-  const perStatement = Math.floor(100 / columns.length);
-  for (let i = 0; i < rows.length; i += perStatement) {
-    const chunk = rows.slice(i, i + perStatement);
-    const placeholders = chunk.map(() => `(${columns.map(() => "?").join(", ")})`).join(", ");
-    await system.execMain(`INSERT INTO ${table} (${columns.join(", ")}) VALUES ${placeholders}`, ...chunk.flat());
-  }
+  table: string;
+  row: (orgId: string, id: string, at: number) => Row;
 }
 
 const NOUNS: Noun[] = [
@@ -46,101 +37,43 @@ const NOUNS: Noun[] = [
     command: ["client", "list"],
     key: "clients",
     idField: "client_id",
-    insert: (orgId, ids, at) =>
-      insertRows(
-        "oauth_client",
-        [
-          "client_id",
-          "org_id",
-          "name",
-          "type",
-          "auth_method",
-          "secret_hash",
-          "grant_types",
-          "scopes",
-          "audiences",
-          "status",
-          "created_at",
-          "updated_at",
-        ],
-        ids.map((id) => [
-          id,
-          orgId,
-          id,
-          "machine",
-          "client_secret_basic",
-          "unused",
-          "client_credentials",
-          "documents:read",
-          "https://api.example.test",
-          "active",
-          at,
-          at,
-        ]),
-      ),
+    table: "oauth_client",
+    row: clientRow,
   },
   {
     name: "scim token list",
     command: ["scim", "token", "list"],
     key: "scim_tokens",
     idField: "id",
-    insert: (orgId, ids, at) =>
-      insertRows(
-        "scim_token",
-        ["id", "org_id", "token_hash", "created_by", "created_at"],
-        ids.map((id) => [id, orgId, "unused", "test", at]),
-      ),
+    table: "scim_token",
+    row: scimTokenRow,
   },
   {
     name: "vault connection list",
     command: ["vault", "connection", "list"],
     key: "connections",
     idField: "id",
-    insert: (orgId, ids, at) =>
-      insertRows(
-        "vault_connection",
-        [
-          "id",
-          "org_id",
-          "provider_id",
-          "resource",
-          "owner_kind",
-          "owner_id",
-          "token_endpoint",
-          "client_id",
-          "access_token_sealed",
-          "token_type",
-          "scopes",
-          "created_by",
-          "created_at",
-          "updated_at",
-        ],
-        ids.map((id) => [
-          id,
-          orgId,
-          "provider-unused",
-          "https://upstream.example.test",
-          "user",
-          `user-${id}`,
-          "https://upstream.example.test/token",
-          "upstream-client",
-          "sealed-unused",
-          "Bearer",
-          "",
-          "test",
-          at,
-          at,
-        ]),
-      ),
+    table: "vault_connection",
+    row: connectionRow,
   },
 ];
+
+/** The org's rows, ids in the order given, all created at `at`. */
+async function insert(noun: Noun, orgId: string, ids: string[], at: number): Promise<void> {
+  for (const { sql, params } of insertStatements(
+    noun.table,
+    ids.map((id) => noun.row(orgId, id, at)),
+  )) {
+    await system.execMain(sql, ...params);
+  }
+}
 
 describe.each(NOUNS)("mono-auth $name pages", (noun) => {
   it("lists every row across pages without flags; --limit and --cursor read one page at a time", async () => {
     const orgId = (await operator.json<{ id: string }>("org", "create", "--name", `Pages ${noun.key}`)).id;
     const ids = Array.from({ length: ROWS }, (_, i) => `page-${String(i).padStart(3, "0")}-${orgId.slice(-8)}`);
     // Inserted in reverse, all in one millisecond: only the id orders them.
-    await noun.insert(orgId, [...ids].reverse(), Date.UTC(2026, 0, 1));
+    await insert(noun, orgId, [...ids].reverse(), Date.UTC(2026, 0, 1));
     const idsOf = (page: Record<string, unknown>) =>
       (page[noun.key] as Record<string, string>[]).map((item) => item[noun.idField]);
 

@@ -3,11 +3,8 @@
 // `{ <items>, next_cursor }`, oldest first by created_at then id. Rows are
 // written straight to D1 so that several share one created_at millisecond.
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { oauthClient } from "../../shared/db/machine-schema.ts";
-import { scimToken } from "../../shared/db/scim-schema.ts";
-import { vaultConnection, vaultConnectionAgent } from "../../shared/db/vault-schema.ts";
+import { clientRow, connectionRow, insertStatements, type Row, scimTokenRow } from "../support/list-rows.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
@@ -16,10 +13,10 @@ interface ListCase {
   path: (orgId: string) => string;
   /** The answer's array. */
   key: "clients" | "scim_tokens" | "connections";
-  /** The item's id field. */
-  idOf: (item: Record<string, unknown>) => string;
-  /** Writes one row of the org with this id and created_at. */
-  insert: (orgId: string, id: string, createdAt: Date) => Promise<void>;
+  /** The item's id field, and the row's. */
+  idField: "client_id" | "id";
+  table: string;
+  row: (orgId: string, id: string, at: number) => Row;
 }
 
 const LISTS: ListCase[] = [
@@ -27,64 +24,38 @@ const LISTS: ListCase[] = [
     name: "clients",
     path: (orgId) => `/orgs/${orgId}/clients`,
     key: "clients",
-    idOf: (item) => item.client_id as string,
-    insert: async (orgId, id, createdAt) => {
-      await drizzle(env.DB).insert(oauthClient).values({
-        clientId: id,
-        orgId,
-        name: id,
-        type: "machine",
-        authMethod: "client_secret_basic",
-        secretHash: "unused",
-        grantTypes: "client_credentials",
-        scopes: "documents:read",
-        audiences: "https://api.example.test",
-        status: "active",
-        createdAt,
-        updatedAt: createdAt,
-      });
-    },
+    idField: "client_id",
+    table: "oauth_client",
+    row: clientRow,
   },
   {
     name: "SCIM tokens",
     path: (orgId) => `/orgs/${orgId}/scim-tokens`,
     key: "scim_tokens",
-    idOf: (item) => item.id as string,
-    insert: async (orgId, id, createdAt) => {
-      await drizzle(env.DB)
-        .insert(scimToken)
-        .values({ id, orgId, tokenHash: "unused", description: null, createdBy: "test", createdAt, expiresAt: null });
-    },
+    idField: "id",
+    table: "scim_token",
+    row: scimTokenRow,
   },
   {
     name: "saved connections",
     path: (orgId) => `/orgs/${orgId}/vault/connections`,
     key: "connections",
-    idOf: (item) => item.id as string,
-    insert: async (orgId, id, createdAt) => {
-      await drizzle(env.DB)
-        .insert(vaultConnection)
-        .values({
-          id,
-          orgId,
-          providerId: "provider-unused",
-          resource: "https://upstream.example.test",
-          ownerKind: "user",
-          ownerId: `user-${id}`,
-          tokenEndpoint: "https://upstream.example.test/token",
-          clientId: "upstream-client",
-          accessTokenSealed: "sealed-unused",
-          refreshTokenSealed: null,
-          tokenType: "Bearer",
-          expiresAt: null,
-          scopes: "",
-          createdBy: "test",
-          createdAt,
-          updatedAt: createdAt,
-        });
-    },
+    idField: "id",
+    table: "vault_connection",
+    row: connectionRow,
   },
 ];
+
+/** The org's rows, each `[id, created_at ms]`, in the order given. */
+async function insert(list: ListCase, orgId: string, rows: [string, number][]): Promise<void> {
+  const statements = insertStatements(
+    list.table,
+    rows.map(([id, at]) => list.row(orgId, id, at)),
+  );
+  await env.DB.batch(statements.map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
+}
+
+const idsOf = (list: ListCase, page: Page) => page.items.map((item) => item[list.idField] as string);
 
 interface Page {
   items: Record<string, unknown>[];
@@ -118,84 +89,85 @@ async function expectInvalidQuery(list: ListCase, query: string, detail: string)
  */
 async function seedFive(list: ListCase, orgId: string): Promise<string[]> {
   const tag = crypto.randomUUID().slice(0, 8);
-  const same = new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
-  const rows: [string, Date][] = [
+  const same = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
+  await insert(list, orgId, [
     [`${tag}-c`, same],
-    [`${tag}-z-old`, new Date(same.getTime() - 1)],
+    [`${tag}-z-old`, same - 1],
     [`${tag}-a`, same],
-    [`${tag}-a-new`, new Date(same.getTime() + 1)],
+    [`${tag}-a-new`, same + 1],
     [`${tag}-b`, same],
-  ];
-  for (const [id, at] of rows) await list.insert(orgId, id, at);
+  ]);
   return [`${tag}-z-old`, `${tag}-a`, `${tag}-b`, `${tag}-c`, `${tag}-a-new`];
+}
+
+/** An admin token, a new org, and its five rows (seedFive) in page order. */
+async function seededOrg(list: ListCase): Promise<{ token: string; orgId: string; expected: string[] }> {
+  const token = await adminToken();
+  const orgId = await createTestOrg();
+  return { token, orgId, expected: await seedFive(list, orgId) };
 }
 
 describe.each(LISTS)("admin list pages: $name", (list) => {
   it("pages through every row once, oldest first then by id, the last page's next_cursor null", async () => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const expected = await seedFive(list, orgId);
+    const { token, orgId, expected } = await seededOrg(list);
 
     const first = await getPage(list, token, orgId, "?limit=2");
-    expect(first.items.map(list.idOf)).toEqual(expected.slice(0, 2));
+    expect(idsOf(list, first)).toEqual(expected.slice(0, 2));
     expect(first.next_cursor).toEqual(expect.any(String));
 
     // The cursor ends inside the three rows of one millisecond: the id orders them.
     const second = await getPage(list, token, orgId, `?limit=2&cursor=${first.next_cursor}`);
-    expect(second.items.map(list.idOf)).toEqual(expected.slice(2, 4));
+    expect(idsOf(list, second)).toEqual(expected.slice(2, 4));
     expect(second.next_cursor).toEqual(expect.any(String));
 
     const last = await getPage(list, token, orgId, `?limit=2&cursor=${second.next_cursor}`);
-    expect(last.items.map(list.idOf)).toEqual(expected.slice(4));
+    expect(idsOf(list, last)).toEqual(expected.slice(4));
     expect(last.next_cursor).toBeNull();
   });
 
   it("without a limit a short list is one page; a page that ends exactly at the last row says there is no next", async () => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const expected = await seedFive(list, orgId);
+    const { token, orgId, expected } = await seededOrg(list);
 
     const all = await getPage(list, token, orgId);
-    expect(all.items.map(list.idOf)).toEqual(expected);
+    expect(idsOf(list, all)).toEqual(expected);
     expect(all.next_cursor).toBeNull();
 
     const exact = await getPage(list, token, orgId, "?limit=5");
-    expect(exact.items.map(list.idOf)).toEqual(expected);
+    expect(idsOf(list, exact)).toEqual(expected);
     expect(exact.next_cursor).toBeNull();
 
     const most = await getPage(list, token, orgId, "?limit=500");
-    expect(most.items.map(list.idOf)).toEqual(expected);
+    expect(idsOf(list, most)).toEqual(expected);
   });
 
   it("without a limit a page is 100 rows, here all created in one millisecond", async () => {
     const token = await adminToken();
     const orgId = await createTestOrg();
-    const at = new Date();
+    const at = Date.now();
     const ids = Array.from({ length: 101 }, (_, i) => `row-${String(i).padStart(3, "0")}-${orgId}`);
-    for (const id of [...ids].reverse()) await list.insert(orgId, id, at);
+    await insert(
+      list,
+      orgId,
+      [...ids].reverse().map((id) => [id, at]),
+    );
 
     const first = await getPage(list, token, orgId);
-    expect(first.items.map(list.idOf)).toEqual(ids.slice(0, 100));
+    expect(idsOf(list, first)).toEqual(ids.slice(0, 100));
     const second = await getPage(list, token, orgId, `?cursor=${first.next_cursor}`);
-    expect(second.items.map(list.idOf)).toEqual(ids.slice(100));
+    expect(idsOf(list, second)).toEqual(ids.slice(100));
     expect(second.next_cursor).toBeNull();
   });
 
   it("a page after a deleted row, or after rows created meanwhile, neither skips nor repeats a row", async () => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const expected = await seedFive(list, orgId);
+    const { token, orgId, expected } = await seededOrg(list);
     const first = await getPage(list, token, orgId, "?limit=2");
 
     // The cursor's own row gone, and a row added before it: the keyset still holds.
-    const table =
-      list.key === "clients" ? "oauth_client" : list.key === "scim_tokens" ? "scim_token" : "vault_connection";
-    const column = list.key === "clients" ? "client_id" : "id";
-    await env.DB.prepare(`DELETE FROM ${table} WHERE ${column} = ?`).bind(expected[1]).run();
-    await list.insert(orgId, `${expected[0]}-earlier`, new Date(Date.UTC(2020, 0, 1)));
+    await env.DB.prepare(`DELETE FROM ${list.table} WHERE ${list.idField} = ?`).bind(expected[1]).run();
+    await insert(list, orgId, [[`${expected[0]}-earlier`, Date.UTC(2020, 0, 1)]]);
 
     const rest = await getPage(list, token, orgId, `?cursor=${first.next_cursor}`);
-    expect(rest.items.map(list.idOf)).toEqual(expected.slice(2));
+    expect(idsOf(list, rest)).toEqual(expected.slice(2));
     expect(rest.next_cursor).toBeNull();
   });
 
@@ -227,16 +199,15 @@ describe.each(LISTS)("admin list pages: $name", (list) => {
 
 describe("admin list pages: saved connections' agents", () => {
   it("each connection on a page carries its own agents, those of other pages and orgs none", async () => {
-    const token = await adminToken();
-    const orgId = await createTestOrg();
-    const otherOrg = await createTestOrg();
     const list = LISTS[2] as ListCase;
-    const expected = await seedFive(list, orgId);
-    const at = new Date();
+    const { token, orgId, expected } = await seededOrg(list);
+    const otherOrg = await createTestOrg();
     const bind = (connectionId: string, clientId: string, org = orgId) =>
-      drizzle(env.DB)
-        .insert(vaultConnectionAgent)
-        .values({ connectionId, clientId, orgId: org, createdBy: "test", createdAt: at });
+      env.DB.prepare(
+        "INSERT INTO vault_connection_agent (connection_id, client_id, org_id, created_by, created_at) VALUES (?, ?, ?, 'test', ?)",
+      )
+        .bind(connectionId, clientId, org, Date.now())
+        .run();
     await bind(expected[0] as string, "agent-first");
     await bind(expected[3] as string, "agent-b");
     await bind(expected[3] as string, "agent-a");
