@@ -51,11 +51,22 @@ const LEAVING_OWED = "monoAuthLeavingOwedCutoffId";
 
 type HookContext = Parameters<Parameters<typeof createAuthMiddleware>[0]>[0];
 
-/** The live session named by the request's signed session cookie, if any. */
+/** The session named by the request's signed session cookie, if any, expired or not. */
 async function cookieSession(ctx: HookContext) {
   const token = await ctx.getSignedCookie(ctx.context.authCookies.sessionToken.name, ctx.context.secret);
   if (!token) return null;
   return ctx.context.internalAdapter.findSession(token);
+}
+
+/**
+ * The cookie's session only if Better Auth's own session check will accept
+ * it: findSession does not look at the expiry, and Better Auth refuses an
+ * expired session (401 UNAUTHORIZED) only after the before hooks ran, so an
+ * expired cookie's leave had cut the person off and stepped an owner down.
+ */
+async function liveCookieSession(ctx: HookContext) {
+  const found = await cookieSession(ctx);
+  return found && new Date(found.session.expiresAt).getTime() > Date.now() ? found : null;
 }
 
 /** A value a before hook left on the context for its after hook. */
@@ -78,7 +89,7 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         return found ? { context: { [ENDING_SESSION]: found.session.id } } : undefined;
       }
       if (ctx.path === LEAVE_ORG) {
-        const found = await cookieSession(ctx);
+        const found = await liveCookieSession(ctx);
         const orgId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
         // Only a member's own tokens, in an org they are in: anything else
         // is refused by the endpoint and must not write to a foreign org.
