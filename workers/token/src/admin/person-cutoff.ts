@@ -15,6 +15,9 @@ import { issuerLogoutSender } from "../oidc/issuer-signing.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 import type { AdminEnv } from "./types.ts";
 
+/** D1's limit on bound parameters in one statement ("too many SQL variables" past it). */
+const D1_MAX_BOUND_PARAMETERS = 100;
+
 export interface PersonCutOff {
   /** Every org a `subject` revocation was recorded in, sorted. */
   orgIds: string[];
@@ -48,16 +51,18 @@ export async function cutOffPerson(c: Context<AdminEnv>, userId: string, reason:
     db.select({ orgId: member.organizationId }).from(member).where(eq(member.userId, userId)),
     db.select({ id: session.id }).from(session).where(eq(session.userId, userId)),
   ]);
-  const mintedIn = async (sessionIds: string[]) =>
-    sessionIds.length === 0
-      ? []
-      : (
-          await db
-            .select({ orgId: sessionOrg.orgId })
-            .from(sessionOrg)
-            .where(inArray(sessionOrg.sessionId, sessionIds))
-            .all()
-        ).map((row) => row.orgId);
+  // D1 binds at most 100 parameters a statement: the ids go in slices, or a
+  // person with more than 100 sessions (50 read twice) could not be cut off.
+  const mintedIn = async (sessionIds: string[]) => {
+    const ids = [...new Set(sessionIds)];
+    const slices: string[][] = [];
+    for (let i = 0; i < ids.length; i += D1_MAX_BOUND_PARAMETERS)
+      slices.push(ids.slice(i, i + D1_MAX_BOUND_PARAMETERS));
+    const reads = slices.map((slice) =>
+      db.select({ orgId: sessionOrg.orgId }).from(sessionOrg).where(inArray(sessionOrg.sessionId, slice)).all(),
+    );
+    return (await Promise.all(reads)).flat().map((row) => row.orgId);
+  };
   const cutOff = async (orgIds: string[]) => {
     for (const orgId of orgIds) {
       await recordOperatorRevocation(c.env, { orgId, kind: "subject", value: userId, reason }, (p) =>
