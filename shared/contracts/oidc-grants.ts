@@ -25,11 +25,13 @@ export interface BrowserGrantAnswer {
   status: number;
   body: string;
   /**
-   * Only from `revoke`: the authorization grant of the refresh token named,
-   * when the answer revoked it or found it revoked already (read before the
-   * provider answered: an already revoked token's family is deleted as it
-   * answers). The token Worker records a `grant` revocation of it, after
-   * checking `clientId` is the client the provider authenticated.
+   * From `revoke`: the authorization grant of the refresh token named, when
+   * the answer revoked it or found it revoked already; from `grant`: the
+   * grant of a refresh token used again after it was revoked (RFC 9700
+   * §4.14.2, refused `invalid_grant`). Read before the provider answered:
+   * an already revoked token's family is deleted as it answers. The token
+   * Worker records a `grant` revocation of it, after checking `clientId` is
+   * the client the request names.
    */
   endedGrant?: EndedBrowserGrant;
 }

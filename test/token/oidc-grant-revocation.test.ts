@@ -279,6 +279,69 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
   });
 });
 
+describe("RFC 9700 §4.14.2: a refresh token used again after it was rotated away ends its grant's access tokens", () => {
+  it("the reuse is invalid_grant; the code's and the successor's access tokens end with the family, the person's other grant's live on", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const first = await grant(person, client);
+    // Whoever holds the successor (a thief who refreshed first, say) got a fresh access token…
+    const successor = await refreshed(first.refresh_token ?? "", client);
+    const otherDevice = await grant(person, client);
+    // …and the first refresh token comes back: a leak.
+    expect(await oauthError(await refresh(first.refresh_token ?? "", client))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    for (const token of [first.access_token, successor.access_token]) {
+      expect(await active(token, client)).toBe(false);
+      expect(await revokedInOrg(token)).toBe(true);
+    }
+    expect(await oauthError(await refresh(successor.refresh_token ?? "", client))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    expect(await active(otherDevice.access_token, client)).toBe(true);
+    expect(await revokedInOrg(otherDevice.access_token)).toBe(false);
+    await expect
+      .poll(async () => {
+        const row = await env.AUDIT_DB.prepare(
+          "SELECT detail FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0",
+        )
+          .bind(String(grantOf(first.access_token)))
+          .first<{ detail: string }>();
+        return row ? JSON.parse(row.detail) : null;
+      })
+      .toMatchObject({ revocation_kind: "grant", reason: `refresh token reuse by ${client.clientId}` });
+  });
+
+  it("another client presenting the rotated token is invalid_grant and ends nothing", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const stranger = await oidc.browserClient();
+    const first = await grant(person, client);
+    const successor = await refreshed(first.refresh_token ?? "", client);
+    expect(await oauthError(await refresh(first.refresh_token ?? "", stranger))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    expect(await active(successor.access_token, client)).toBe(true);
+    expect(await revokedInOrg(successor.access_token)).toBe(false);
+    expect((await refresh(successor.refresh_token ?? "", client)).status).toBe(200);
+  });
+
+  it("a refresh token revoked by RFC 7009 and used again stays refused, invalid_grant, its grant's tokens ended", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const first = await grant(person, client);
+    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect(await oauthError(await refresh(first.refresh_token ?? "", client))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    expect(await active(first.access_token, client)).toBe(false);
+  });
+});
+
 describe("revoking a browser access token leaves the refresh token (RFC 7009 §2.1: MAY, and this server does not)", () => {
   it("its JWT access token is 400 unsupported_token_type; the refresh token and the grant's tokens live on", async () => {
     const person = await oidc.signUp();

@@ -29,10 +29,11 @@ export function browserGrantId(authorizationCodeId: string): string {
  * Better Auth handles (as oidc/grant-start.ts keeps its arrival): the signer
  * reads it through the endpoint context. Nothing outlives the request.
  */
-const handedForms = new WeakMap<Request, URLSearchParams>();
+const handedForms = new WeakMap<Request, { form: URLSearchParams; presented?: RefreshTokenGrant }>();
 
-export function markGrantForm(request: Request, form: URLSearchParams): void {
-  handedForms.set(request, form);
+/** `presented`: the refresh token's row as the grant read it before the hand-over, which the signer need not read again. */
+export function markGrantForm(request: Request, form: URLSearchParams, presented?: RefreshTokenGrant): void {
+  handedForms.set(request, { form, ...(presented ? { presented } : {}) });
 }
 
 /**
@@ -47,8 +48,9 @@ export function markGrantForm(request: Request, form: URLSearchParams): void {
  * the access token: every one must be revocable by its grant).
  */
 export async function grantIdOfRequest(db: D1Database, request: Request | undefined): Promise<string | undefined> {
-  const form = request ? handedForms.get(request) : undefined;
-  if (!form) return undefined;
+  const handed = request ? handedForms.get(request) : undefined;
+  if (!handed) return undefined;
+  const { form, presented } = handed;
   const grantType = form.get("grant_type");
   if (grantType === OIDC_GRANT_TYPE.authorizationCode) {
     const code = form.get("code");
@@ -56,7 +58,7 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
   }
   if (grantType === OIDC_GRANT_TYPE.refreshToken) {
     const token = form.get("refresh_token");
-    const grant = token ? await refreshTokenGrant(db, token) : undefined;
+    const grant = presented ?? (token ? await refreshTokenGrant(db, token) : undefined);
     if (!grant?.grantId) {
       throw new APIError("BAD_REQUEST", { error: "invalid_grant", error_description: "the grant has ended" });
     }
@@ -65,22 +67,33 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
   return undefined;
 }
 
-interface RefreshTokenGrant {
+export interface RefreshTokenGrant {
   clientId: string;
   orgId: string | null;
   grantId: string | null;
+  /** Revoked already (rotated away, RFC 7009, a sign-out everywhere) when it was read. */
+  revoked: boolean;
+  expiresAtMs: number;
 }
 
 /** The grant of a refresh token, by its stored form; undefined when no row holds it. */
 async function refreshTokenGrant(db: D1Database, token: string): Promise<RefreshTokenGrant | undefined> {
   const row = await db
     .prepare(
-      "SELECT client_id AS clientId, reference_id AS orgId, authorization_code_id AS codeId FROM oidc_refresh_token WHERE token = ?1",
+      `SELECT client_id AS clientId, reference_id AS orgId, authorization_code_id AS codeId,
+              revoked IS NOT NULL AS revoked, expires_at AS expiresAtMs
+         FROM oidc_refresh_token WHERE token = ?1`,
     )
     .bind(await storedTokenForm(token))
-    .first<{ clientId: string; orgId: string | null; codeId: string | null }>();
+    .first<{ clientId: string; orgId: string | null; codeId: string | null; revoked: number; expiresAtMs: number }>();
   if (!row) return undefined;
-  return { clientId: row.clientId, orgId: row.orgId, grantId: row.codeId ? browserGrantId(row.codeId) : null };
+  return {
+    clientId: row.clientId,
+    orgId: row.orgId,
+    grantId: row.codeId ? browserGrantId(row.codeId) : null,
+    revoked: row.revoked === 1,
+    expiresAtMs: row.expiresAtMs,
+  };
 }
 
 /**
@@ -123,6 +136,49 @@ export function withEndedGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGr
   if (answer.status !== 200 && !(answer.status === 400 && describes(answer.body, ALREADY_REVOKED))) return answer;
   const endedGrant: EndedBrowserGrant = { clientId: grant.clientId, orgId: grant.orgId, grantId: grant.grantId };
   return { ...answer, endedGrant };
+}
+
+/**
+ * The refresh token a refresh grant presents, as it stood before the hand-over
+ * (read inside the token Worker's turn for it, oidc/grant-turns.ts there).
+ */
+export async function presentedRefreshGrant(
+  db: D1Database,
+  request: BrowserGrantRequest,
+): Promise<RefreshTokenGrant | undefined> {
+  const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
+  if (form.get("grant_type") !== OIDC_GRANT_TYPE.refreshToken) return undefined;
+  const token = form.get("refresh_token");
+  return token ? refreshTokenGrant(db, token) : undefined;
+}
+
+/**
+ * RFC 9700 §4.14.2: a refresh token used again after it was rotated away (or
+ * revoked) means it leaked, and Better Auth's reuse rule ends the family. The
+ * access tokens of that grant end too: the answer names the grant when
+ * Better Auth refused, `invalid_grant`, a token that was revoked already and
+ * unexpired before the hand-over. Its checks before that rule (the token's
+ * client is the one named, expiry) answer nothing else it could be
+ * mistaken for, and the ones that come between (the client's credentials,
+ * the scope, the resource) answer other codes; the token Worker still
+ * compares the client the request names with the row's.
+ */
+export function withReplayedGrant(
+  answer: BrowserGrantAnswer,
+  grant: RefreshTokenGrant | undefined,
+): BrowserGrantAnswer {
+  if (!grant?.orgId || !grant.grantId || !grant.revoked || grant.expiresAtMs <= Date.now()) return answer;
+  if (answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;
+  const endedGrant: EndedBrowserGrant = { clientId: grant.clientId, orgId: grant.orgId, grantId: grant.grantId };
+  return { ...answer, endedGrant };
+}
+
+function errorOf(body: string): unknown {
+  try {
+    return (JSON.parse(body) as { error?: unknown })?.error;
+  } catch {
+    return undefined;
+  }
 }
 
 function describes(body: string, description: string): boolean {

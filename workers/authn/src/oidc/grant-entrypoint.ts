@@ -10,7 +10,14 @@ import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
-import { markGrantForm, revocationGrant, withEndedGrant } from "./browser-grant.ts";
+import {
+  markGrantForm,
+  presentedRefreshGrant,
+  type RefreshTokenGrant,
+  revocationGrant,
+  withEndedGrant,
+  withReplayedGrant,
+} from "./browser-grant.ts";
 import { markGrantStart } from "./grant-start.ts";
 import { refreshGrantStillHonoured } from "./refresh-introspection.ts";
 import { authnConfig } from "../config.ts";
@@ -25,8 +32,12 @@ import { authnConfig } from "../config.ts";
  * (oidc/addressed-request.ts), so a DPoP proof is checked against that URL.
  */
 export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
+  /** RFC 6749 §5; with the refresh token's grant when its reuse ended the family (RFC 9700 §4.14.2). */
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
-    return handOverToProvider(this.env, OIDC_ENDPOINT.token, request, Date.now());
+    const receivedAtMs = Date.now();
+    const presented = await presentedRefreshGrant(this.env.DB, request);
+    const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
+    return withReplayedGrant(answer, presented);
   }
 
   /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */
@@ -50,13 +61,15 @@ const ADVERTISED: Readonly<Record<string, string>> = {
 /**
  * One grant or revocation request, received at `receivedAtMs`, handed to
  * Better Auth: the moment is what the access token's `iat` says
- * (oidc/grant-start.ts).
+ * (oidc/grant-start.ts). `presented`: a refresh grant's token row, read
+ * before (oidc/browser-grant.ts), so the signer reads its grant no second time.
  */
 export async function handOverToProvider(
   env: AuthnEnv,
   path: string,
   request: BrowserGrantRequest,
   receivedAtMs: number,
+  presented?: RefreshTokenGrant,
 ): Promise<BrowserGrantAnswer> {
   const headers = new Headers({ "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" });
   // An RPC caller is another Worker, but its argument is still checked.
@@ -69,13 +82,13 @@ export async function handOverToProvider(
   // Which grant the access token rests on (oidc/browser-grant.ts), as the signer will ask.
   const params = new URLSearchParams(form);
   markGrantStart(handed, receivedAtMs);
-  markGrantForm(handed, params);
+  markGrantForm(handed, params, presented);
   const advertised = ADVERTISED[path];
   if (advertised !== undefined) {
     // The endpoint (and the signer, through its context) sees this one.
     const addressed = addressAs(handed, `${issuer}${advertised}`, form);
     markGrantStart(addressed, receivedAtMs);
-    markGrantForm(addressed, params);
+    markGrantForm(addressed, params, presented);
   }
   const answer = await getAuth(env).handler(handed);
   return { status: answer.status, body: await answer.text() };

@@ -3,7 +3,7 @@ import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import { tokenConfig } from "../config.ts";
 import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
-import { namedClient } from "./browser-revocation.ts";
+import { namedClient } from "./named-client.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 

@@ -1,45 +1,14 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
-import type { EndedBrowserGrant } from "../../../../shared/contracts/oidc-grants.ts";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import { tokenConfig } from "../config.ts";
 import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
+import { endGrantAccessTokens } from "./grant-cutoff.ts";
 import { oneUseAtATime } from "./grant-turns.ts";
+import { namedClient } from "./named-client.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
-
-/** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4) with its padding at the end only. */
-const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
-
-/**
- * RFC 6749 §2.3.1: the client a request names, by HTTP Basic (form-encoded
- * id) or by `client_id`; only to route it, never to authenticate it (revocation
- * and introspection, oidc/browser-introspection.ts). Introspection also
- * answers for this client only, so it must be the one Better Auth
- * authenticates: with an Authorization header Better Auth reads the client
- * from it and ignores the form's `client_id`, and its base64 reader is
- * lenient (it stops at the first `=`, takes the base64url alphabet too).
- * So with any Authorization header the client is the one named by strict
- * Basic credentials or none (the machine path then refuses the request),
- * never the form's: `Basic <ours>=.` beside another client's `client_id`
- * was answered as that client.
- */
-export function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
-  const authorization = headers.get("Authorization");
-  if (authorization === null) return params.get("client_id");
-  const basic = authorization.match(BASIC_CREDENTIALS)?.[1];
-  if (!basic) return undefined;
-  try {
-    const bytes = Uint8Array.from(atob(basic), (c) => c.charCodeAt(0));
-    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    const colon = decoded.indexOf(":");
-    return decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replaceAll("+", " "));
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * What Better Auth's revocation answers, once it has authenticated the
@@ -130,7 +99,7 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
       : await oneUseAtATime(env, OIDC_GRANT_TYPE.refreshToken, new Map([["refresh_token", token]]), handOver, () => {
           return new OAuthError("temporarily_unavailable", "the token is being used by other requests; retry");
         });
-  await endGrantAccessTokens(env, clientId, answer.endedGrant);
+  await endGrantAccessTokens(env, clientId, answer.endedGrant, `rfc7009 refresh token by ${clientId}`);
   const revoked = new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   if (answer.status === 200) return revoked;
   if (!nothingToRevoke(answer)) throw restatedError(answer.body);
@@ -138,36 +107,4 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
     throw new OAuthError("unsupported_token_type", "a browser client's JWT access tokens are not revoked by jti");
   }
   return revoked;
-}
-
-/**
- * RFC 7009 §2.1: the access tokens "based on the same authorization grant"
- * as the revoked refresh token are invalidated too: a `grant` revocation of
- * the grant's id, which each of them carries as `grant_id`
- * (shared/contracts/oidc.ts BROWSER_GRANT_ID_PREFIX), in the grant's org,
- * which each carries as `org_id`. Both come from the refresh token's row, not
- * from anything the person can change afterwards, and the entry matches
- * whenever a token was issued, so one a refresh signed in flight is cut off
- * too; it lives for the longest access-token lifetime after the family
- * ended, as long as any token of the grant can. Only for the client the
- * provider authenticated: Better Auth answers 200, revoking nothing, for
- * another client's refresh token, and "already revoked" without asking
- * whose it is. The person's other grants, to this client or any other,
- * carry other ids and live on.
- */
-async function endGrantAccessTokens(env: TokenEnv, clientId: string, grant: EndedBrowserGrant | undefined) {
-  if (!grant || grant.clientId !== clientId || typeof grant.orgId !== "string" || typeof grant.grantId !== "string") {
-    return;
-  }
-  try {
-    await recordRevocation(env, {
-      orgId: grant.orgId,
-      kind: "grant",
-      value: grant.grantId,
-      reason: `rfc7009 refresh token by ${clientId}`,
-    });
-  } catch (error) {
-    console.error("browser grant revocation not recorded", grant.orgId, error);
-    throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
-  }
 }

@@ -1,6 +1,8 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
-import type { OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import type { EndedBrowserGrant, OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import { endGrantAccessTokens } from "./grant-cutoff.ts";
 import { oneUseAtATime } from "./grant-turns.ts";
+import { namedClient } from "./named-client.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
@@ -23,7 +25,7 @@ export function isBrowserGrant(grantType: string): boolean {
  * endpoint answers and audits it like any other grant's (endpoints/token.ts).
  */
 export async function forwardBrowserGrant(
-  env: Pick<TokenEnv, "OIDC_GRANTS" | "REPLAY_GUARD">,
+  env: TokenEnv,
   request: Request,
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
@@ -43,7 +45,31 @@ export async function forwardBrowserGrant(
       headers: { "Content-Type": "application/json", ...NO_STORE_HEADERS },
     });
   }
+  await endReplayedGrant(env, request, params, answer.endedGrant);
   throw restatedError(answer.body);
+}
+
+/**
+ * RFC 9700 §4.14.2: a refresh token used after it was rotated away or
+ * revoked has leaked; Better Auth ended its family, and the access tokens of
+ * its grant end too (the thief's from the successor included), as at
+ * revocation (grant-cutoff.ts). Best effort: the refusal stands whatever
+ * happens, and a failure is logged there, since the family the grant is read
+ * from is gone and no retry could record it.
+ */
+async function endReplayedGrant(
+  env: TokenEnv,
+  request: Request,
+  params: ReadonlyMap<string, string>,
+  grant: EndedBrowserGrant | undefined,
+): Promise<void> {
+  const clientId = grant ? namedClient(params, request.headers) : undefined;
+  if (!grant || !clientId) return;
+  try {
+    await endGrantAccessTokens(env, clientId, grant, `refresh token reuse by ${clientId}`);
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+  }
 }
 
 /** `wrangler types` sees a plain Fetcher; the contract gives the binding its RPC shape. */

@@ -1,0 +1,30 @@
+/** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4) with its padding at the end only. */
+const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
+
+/**
+ * RFC 6749 §2.3.1: the client a request names, by HTTP Basic (form-encoded
+ * id) or by `client_id`; only to route it, never to authenticate it (revocation
+ * and introspection, oidc/browser-introspection.ts). Introspection also
+ * answers for this client only, so it must be the one Better Auth
+ * authenticates: with an Authorization header Better Auth reads the client
+ * from it and ignores the form's `client_id`, and its base64 reader is
+ * lenient (it stops at the first `=`, takes the base64url alphabet too).
+ * So with any Authorization header the client is the one named by strict
+ * Basic credentials or none (the machine path then refuses the request),
+ * never the form's: `Basic <ours>=.` beside another client's `client_id`
+ * was answered as that client.
+ */
+export function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
+  const authorization = headers.get("Authorization");
+  if (authorization === null) return params.get("client_id");
+  const basic = authorization.match(BASIC_CREDENTIALS)?.[1];
+  if (!basic) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(basic), (c) => c.charCodeAt(0));
+    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    const colon = decoded.indexOf(":");
+    return decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replaceAll("+", " "));
+  } catch {
+    return undefined;
+  }
+}
