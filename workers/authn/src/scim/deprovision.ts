@@ -36,7 +36,7 @@
  * Every step is idempotent, so a retried request converges.
  */
 import { waitUntil } from "cloudflare:workers";
-import { and, eq, inArray, like, type SQL, sql } from "drizzle-orm";
+import { and, eq, like, type SQL, sql } from "drizzle-orm";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
 import { session } from "../../../../shared/db/auth-schema.ts";
@@ -114,15 +114,16 @@ async function endSessions(env: AuthnEnv, userId: string): Promise<void> {
     // A hook that failed after the delete (a revocation not recorded) still
     // ended the sessions; one that failed before it ended none: only the
     // sessions that are gone are told, and a retry tells the rest.
-    if (logouts.length > 0) waitUntil(sendToEnded(env, logouts));
+    if (logouts.length > 0) waitUntil(sendToEnded(env, userId, logouts));
   }
 }
 
-async function sendToEnded(env: AuthnEnv, logouts: SessionLogout[]): Promise<void> {
+async function sendToEnded(env: AuthnEnv, userId: string, logouts: SessionLogout[]): Promise<void> {
   let live: Set<string>;
   try {
-    const ids = logouts.map((logout) => logout.sessionId);
-    const rows = await drizzle(env.DB).select({ id: session.id }).from(session).where(inArray(session.id, ids)).all();
+    // The person's sessions still there, not the planned ids bound one by
+    // one: D1 binds at most 100 parameters, and a person may have more sessions.
+    const rows = await drizzle(env.DB).select({ id: session.id }).from(session).where(eq(session.userId, userId)).all();
     live = new Set(rows.map((row) => row.id));
   } catch (error) {
     const name = error instanceof Error ? error.name : "unknown";

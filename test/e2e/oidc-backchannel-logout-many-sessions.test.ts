@@ -1,0 +1,131 @@
+// OIDC Back-Channel Logout 1.0 for a person with more sessions than D1
+// binds parameters in one statement (100): an operator's ban
+// (workers/token/src/admin/person-cutoff.ts) and a SCIM deactivation
+// (workers/authn/src/scim/deprovision.ts) still end every session and tell
+// its client of each one. The sessions and the issuer's records of the
+// client are written straight to D1, as the issuer writes them, so that a
+// test need not sign in 101 times.
+import { decodeJwt } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import {
+  type LogoutReceiver,
+  logoutReceiver,
+  registeredRp,
+  signedUpPerson,
+  verifiedLogoutToken,
+} from "../support/backchannel-logout.ts";
+import { type InteropOperator, interopOperator } from "../support/interop.ts";
+import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { type RunningSystem, startSystem } from "../support/system.ts";
+
+const SESSIONS = 101;
+
+let system: RunningSystem;
+let operator: OperatorCli;
+let operatorApi: InteropOperator;
+let receiver: LogoutReceiver;
+
+beforeAll(async () => {
+  receiver = await logoutReceiver();
+  system = await startSystem();
+  operator = await operatorCli(system, "backchannel-many");
+  operatorApi = await interopOperator(system);
+});
+
+afterAll(async () => {
+  await system?.close();
+  receiver?.close();
+});
+
+/** A new person with SESSIONS sessions besides their sign-up's, each recorded as issued a token to `clientId`; their id and the sessions' ids. */
+async function personWithManySessions(clientId: string): Promise<{ userId: string; sessionIds: string[] }> {
+  const { email } = await signedUpPerson(system);
+  const [person] = await system.queryMain<{ id: string }>('SELECT id FROM "user" WHERE email = ?', email);
+  const userId = person?.id as string;
+  const prefix = `many-${crypto.randomUUID()}-`;
+  const now = Date.now();
+  await system.execMain(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?5)
+     INSERT INTO session (id, token, user_id, expires_at, created_at, updated_at)
+     SELECT ?1 || i, ?1 || 'token-' || i, ?2, ?3, ?4, ?4 FROM n`,
+    prefix,
+    userId,
+    now + 3_600_000,
+    now,
+    SESSIONS,
+  );
+  await system.execMain(
+    "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
+    userId,
+    clientId,
+    now,
+  );
+  const rows = await system.queryMain<{ session_id: string }>(
+    "SELECT session_id FROM oidc_session_client WHERE client_id = ? ORDER BY session_id",
+    clientId,
+  );
+  const sessionIds = rows.map((row) => row.session_id);
+  expect(sessionIds).toHaveLength(SESSIONS + 1);
+  return { userId, sessionIds };
+}
+
+/** The `sid` of every Logout Token POSTed to `path`, sorted; one verified as an RP must (§2.6). */
+async function toldSessions(path: string, clientId: string, sub: string): Promise<string[]> {
+  const deliveries = receiver.deliveriesTo(path);
+  const first = deliveries[0];
+  if (first) expect((await verifiedLogoutToken(system, first.logoutToken, clientId)).sub).toBe(sub);
+  return deliveries.map((d) => decodeJwt(d.logoutToken).sid as string).sort();
+}
+
+describe("back-channel logout of a person with more than 100 sessions", () => {
+  it("an operator's ban: 200, every session ended, the client told of each once", async () => {
+    const rp = await registeredRp(system, operator, "many ban", receiver.uri("/many/ban"));
+    const { userId, sessionIds } = await personWithManySessions(rp.clientId);
+
+    const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "many sessions" });
+    expect(ban.status).toBe(200);
+    expect(await ban.json()).toMatchObject({ user_id: userId, banned: true, sessions_ended: sessionIds.length });
+    await expect.poll(() => receiver.deliveriesTo("/many/ban").length, { timeout: 20_000 }).toBe(sessionIds.length);
+    expect(await toldSessions("/many/ban", rp.clientId, userId)).toEqual(sessionIds);
+  });
+
+  it("a SCIM deactivation: 200, every session ended, the client told of each once", async () => {
+    const rp = await registeredRp(system, operator, "many SCIM", receiver.uri("/many/scim"));
+    const orgId = (await operator.json<{ id: string }>("org", "create", "--name", "Many Sessions Directory")).id;
+    const { token } = await operator.json<{ token: string }>("scim", "token", "create", "--org", orgId);
+    const { userId, sessionIds } = await personWithManySessions(rp.clientId);
+    const now = Date.now();
+    await system.execMain(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
+      crypto.randomUUID(),
+      orgId,
+      userId,
+      now,
+    );
+    await system.execMain(
+      `INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 1, ?, ?)`,
+      userId,
+      orgId,
+      `${userId}@example.com`,
+      `${userId}@example.com`,
+      now,
+      now,
+    );
+
+    const answer = await system.fetch(`${ENDPOINT.scim}/Users/${userId}`, {
+      method: "PATCH",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/scim+json" },
+      body: JSON.stringify({
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        Operations: [{ op: "replace", path: "active", value: false }],
+      }),
+    });
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toMatchObject({ id: userId, active: false });
+    expect(await system.queryMain("SELECT id FROM session WHERE user_id = ?", userId)).toEqual([]);
+    await expect.poll(() => receiver.deliveriesTo("/many/scim").length, { timeout: 20_000 }).toBe(sessionIds.length);
+    expect(await toldSessions("/many/scim", rp.clientId, userId)).toEqual(sessionIds);
+  });
+});
