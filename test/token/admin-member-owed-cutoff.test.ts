@@ -17,7 +17,7 @@ import { describe, expect, it } from "vitest";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import worker from "../../workers/token/src/index.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { join, memberPath, org, owedCutoffs, roleIn, subjectRevocations } from "./member-fixtures.ts";
+import { asConsole, join, memberPath, org, owedCutoffs, roleIn, subjectRevocations } from "./member-fixtures.ts";
 
 /** What a removal (`role` null) or a demotion leaves when its second cut-off was not recorded. */
 async function leftOwed(orgId: string, userId: string, change: { role: string | null; previousRole: string }) {
@@ -80,6 +80,17 @@ describe("a removal whose second cut-off was not recorded", () => {
     expect(await inFlightTokenRevoked(orgId, admin.userId)).toBe(true);
     expect(await owedCutoffs(orgId)).toEqual([]);
     await expectHttpError(await adminRequest("DELETE", memberPath(orgId, admin.userId), { token }), 404, "not_found");
+  });
+
+  it("an org admin's retry for an owner's removal records the cut-off but is 403 forbidden, as the removal would be", async () => {
+    const { orgId, admin, secondOwner } = await org();
+    await leftOwed(orgId, secondOwner.userId, { role: null, previousRole: "owner" });
+
+    const retried = await asConsole(admin.token, "DELETE", memberPath(orgId, secondOwner.userId));
+    await expectHttpError(retried, 403, "forbidden");
+    // What was owed is recorded whoever asks.
+    expect(await inFlightTokenRevoked(orgId, secondOwner.userId)).toBe(true);
+    expect(await owedCutoffs(orgId)).toEqual([]);
   });
 
   it("a retry that still cannot record it is 503 again and keeps the row", async () => {

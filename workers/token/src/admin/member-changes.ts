@@ -79,6 +79,9 @@ export function memberChangeRoutes(admin: AdminApp): void {
       const current = await findMember(c, orgId, userId);
       if (!current && settled?.reason === "member-removed") {
         // This removal's retry after a 503 that left its cut-off owed: done now.
+        // Its answer says the caller removed the person, so it needs the removal's own reach (the
+        // cut-off above was owed whoever asks): an org admin could not have removed an owner.
+        if (holdsOwner(settled.previousRole)) await requireOwnerReach(c, orgId);
         auditDetail(c, { previous_role: settled.previousRole });
         return c.json({
           org_id: orgId,
