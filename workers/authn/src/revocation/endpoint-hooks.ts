@@ -23,11 +23,12 @@
  *   revokes the person's OAuth tokens, or answers `503
  *   REVOCATION_NOT_RECORDED` (sign-out-everywhere-oauth.ts).
  */
-import { createAuthMiddleware, isAPIError } from "better-auth/api";
+import { createAuthMiddleware } from "better-auth/api";
 import { stepDownBeforeLeaving } from "../auth/last-owner.ts";
 import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
 import {
   clearOwedMemberCutoffs,
+  type OwedMemberCutoff,
   oweMemberCutoff,
   owedMemberCutoff,
 } from "../../../../shared/revocation/owed-member-cutoffs.ts";
@@ -69,16 +70,34 @@ async function liveCookieSession(ctx: HookContext) {
   return found && new Date(found.session.expiresAt).getTime() > Date.now() ? found : null;
 }
 
+/** The cut-off the leave's before hook owed, as it left it on the context. */
+function leavingOwed(value: string | undefined): OwedMemberCutoff | undefined {
+  return value === undefined ? undefined : (JSON.parse(value) as OwedMemberCutoff);
+}
+
+/**
+ * The leave's second cut-off, decided by the membership as D1 holds it, not
+ * by Better Auth's answer: its leave may delete the row and then fail (on
+ * setting the active organization), and the cron may already have settled
+ * the before hook's row. So when the membership is gone or changed, a
+ * fresh row is owed and settled (a failure leaves it for the cron); when it
+ * stands as read, the leave was refused before its delete and nothing is owed.
+ */
+async function settleLeave(env: MembershipRevocationEnv, owed: OwedMemberCutoff): Promise<void> {
+  const role = await memberRole(env, owed.orgId, owed.userId);
+  if (role === owed.previousRole) {
+    await clearOwedMemberCutoffs(env.DB, [owed.id]);
+    return;
+  }
+  const again = owedMemberCutoff(owed.orgId, owed.userId, owed.reason, owed.previousRole);
+  await oweMemberCutoff(env.DB, again, "unconditional").run();
+  await settleMemberTokens(env, owed.orgId, owed.userId, owed.reason);
+}
+
 /** A value a before hook left on the context for its after hook. */
 function leftByBeforeHook(ctx: HookContext, key: string): string | undefined {
   const value = (ctx as unknown as Record<string, unknown>)[key];
   return typeof value === "string" ? value : undefined;
-}
-
-function memberOf(returned: unknown): { userId: string; organizationId: string } | undefined {
-  if (!returned || typeof returned !== "object" || isAPIError(returned)) return undefined;
-  const { userId, organizationId } = returned as Record<string, unknown>;
-  return typeof userId === "string" && typeof organizationId === "string" ? { userId, organizationId } : undefined;
 }
 
 export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRevocationEnv) {
@@ -103,7 +122,7 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         // its batch: it is owed from here, and cleared if the leave is refused.
         const owed = owedMemberCutoff(orgId, found.user.id, "member-left", role);
         await oweMemberCutoff(env.DB, owed, "unconditional").run();
-        return { context: { [LEAVING_OWED]: owed.id } };
+        return { context: { [LEAVING_OWED]: JSON.stringify(owed) } };
       }
     }),
     after: createAuthMiddleware(async (ctx) => {
@@ -118,13 +137,8 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         return;
       }
       if (ctx.path === LEAVE_ORG) {
-        const left = memberOf(ctx.context.returned);
-        if (left) await settleMemberTokens(env, left.organizationId, left.userId, "member-left");
-        else {
-          // Refused: nothing was deleted, so nothing is owed.
-          const owedId = leftByBeforeHook(ctx, LEAVING_OWED);
-          if (owedId) await clearOwedMemberCutoffs(env.DB, [owedId]);
-        }
+        const owed = leavingOwed(leftByBeforeHook(ctx, LEAVING_OWED));
+        if (owed) await settleLeave(env, owed);
         return;
       }
       if (ctx.path === CHANGE_PASSWORD) {
