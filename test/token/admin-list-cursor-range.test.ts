@@ -1,4 +1,5 @@
-// A paged admin list's cursor (workers/token/src/admin/page.ts) names a
+// A paged admin list's cursor (workers/token/src/admin/page.ts, and the
+// audit trail's, admin/audit-trail.ts: one codec, audit/query-events.ts) names a
 // position the API returned: a row's created_at in milliseconds and its id.
 // A time no Date can hold (past ±8.64e15 ms, ECMA-262 §21.4.1.1) is not
 // one: 400 invalid_query naming the cursor, as any other cursor this API
@@ -25,6 +26,16 @@ describe("admin list pages: a cursor outside the time a Date holds", () => {
       const problem = await expectHttpError(response, 400, "invalid_query");
       expect(problem.detail).toBe("cursor: not a cursor this API returned");
     }
+  });
+
+  it.each([
+    ["past the latest Date", 8_640_000_000_000_001],
+    ["before the earliest Date", -8_640_000_000_000_001],
+  ])("%s is 400 invalid_query naming cursor on the audit trail", async (_, time) => {
+    const token = await adminToken();
+    const response = await adminRequest("GET", `/audit/events?cursor=${cursorOf([time, "x"])}`, { token });
+    const problem = await expectHttpError(response, 400, "invalid_query");
+    expect(problem.detail).toBe("cursor: not a cursor this API returned");
   });
 
   it("the earliest and latest times a Date holds are still cursors", async () => {

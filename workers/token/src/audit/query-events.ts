@@ -42,6 +42,9 @@ export function encodeQueryCursor(position: QueryPosition): string {
     .replace(/=+$/, "");
 }
 
+/** The furthest a Date reaches either side of 1970, in milliseconds (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
 export function decodeQueryCursor(cursor: string): QueryPosition | undefined {
   if (!/^[A-Za-z0-9_-]{1,600}$/.test(cursor)) return undefined;
   try {
@@ -49,7 +52,9 @@ export function decodeQueryCursor(cursor: string): QueryPosition | undefined {
     const value: unknown = JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
     if (!Array.isArray(value) || value.length !== 2) return undefined;
     const [occurredAt, id] = value as [unknown, unknown];
-    if (!Number.isSafeInteger(occurredAt) || typeof id !== "string" || id === "") return undefined;
+    // A time no Date holds (past ±8.64e15 ms, ECMA-262 §21.4.1.1) binds as NaN: a silently empty page.
+    if (!Number.isSafeInteger(occurredAt) || Math.abs(occurredAt as number) > MAX_DATE_MS) return undefined;
+    if (typeof id !== "string" || id === "") return undefined;
     return { occurredAt: occurredAt as number, id };
   } catch {
     return undefined;
