@@ -58,6 +58,30 @@ describe("admin API over the console's session", () => {
     expect((await call(admin.token, "GET", `/orgs/${admin.orgId}/clients`)).status).toBe(200);
   });
 
+  it("an admin of more orgs than D1 binds in one statement lists every one of them", async () => {
+    // D1 refuses a statement with more than 100 bound values; the list is one JSON parameter.
+    const owner = await seedSession({ role: "owner" });
+    const now = Date.now();
+    const more = Array.from({ length: 120 }, (_, i) => `org-many-${crypto.randomUUID()}-${i}`);
+    await env.DB.batch(
+      more.flatMap((orgId) => [
+        env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, ?, ?, ?)").bind(
+          orgId,
+          "Org",
+          orgId,
+          now,
+        ),
+        env.DB.prepare(
+          "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
+        ).bind(`m-${orgId}`, orgId, owner.userId, now),
+      ]),
+    );
+    const listed = await call(owner.token, "GET", "/orgs");
+    expect(listed.status).toBe(200);
+    const ids = ((await listed.json()) as { orgs: { id: string }[] }).orgs.map((o) => o.id);
+    expect(ids.sort()).toEqual([owner.orgId, ...more].sort());
+  });
+
   it("a platform operator's session reaches every org and the platform routes", async () => {
     const person = await seedSession({ role: "member" });
     await drizzle(env.DB)

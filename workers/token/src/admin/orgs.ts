@@ -1,4 +1,4 @@
-import { asc, eq, inArray } from "drizzle-orm";
+import { asc, eq, inArray, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { Context } from "hono";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
@@ -131,8 +131,13 @@ export function orgRoutes(admin: AdminApp): void {
       const rows = await drizzle(c.env.DB)
         .select()
         .from(organization)
-        // An org admin sees the orgs it administers, never the tenant list.
-        .where(reach.platform ? undefined : inArray(organization.id, [...reach.orgIds]))
+        // An org admin sees the orgs it administers, never the tenant list;
+        // their ids as one JSON parameter: D1 binds at most 100 per statement.
+        .where(
+          reach.platform
+            ? undefined
+            : inArray(organization.id, sql`(SELECT value FROM json_each(${JSON.stringify([...reach.orgIds])}))`),
+        )
         .orderBy(asc(organization.createdAt), asc(organization.id))
         .limit(MAX_LISTED_ORGS)
         .all();
