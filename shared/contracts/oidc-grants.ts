@@ -28,8 +28,10 @@ export interface BrowserGrantAnswer {
    * From `revoke`: the authorization grant of the refresh token named, when
    * the answer revoked it or found it revoked already; from `grant`: the
    * grant of a refresh token used again after it was revoked (RFC 9700
-   * §4.14.2, refused `invalid_grant`). Read before the provider answered:
-   * an already revoked token's family is deleted as it answers. The token
+   * §4.14.2, refused `invalid_grant`), or of a code used again after it was
+   * redeemed with a refresh token (RFC 6749 §4.1.2, refused `invalid_grant`).
+   * Read before the provider answered: an already revoked token's family,
+   * and a replayed code's tokens, are deleted as it answers. The token
    * Worker records a `grant` revocation of it, after checking `clientId` is
    * the client the request names.
    */

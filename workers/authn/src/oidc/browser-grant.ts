@@ -173,6 +173,51 @@ export function withReplayedGrant(
   return { ...answer, endedGrant };
 }
 
+/**
+ * RFC 6749 §4.1.2: a code used more than once SHOULD have every token
+ * issued on it revoked. Better Auth, finding the code consumed, deletes the
+ * rows issued on it (its refresh and opaque access tokens) and answers
+ * `invalid_grant`, but the JWT access tokens of that grant live on. So the
+ * grant a code names is read before the hand-over, from a refresh token row
+ * whose `authorization_code_id` is the code's stored form (the id the signer
+ * stamps as `grant_id`): any row of the grant, rotated away or not, carries
+ * the same client and org. No row, no grant: a garbage or random code, or a
+ * code redeemed without a refresh token (nothing then records which org its
+ * access tokens went to), reads nothing and records nothing.
+ */
+export async function presentedCodeGrant(
+  db: D1Database,
+  request: BrowserGrantRequest,
+): Promise<EndedBrowserGrant | undefined> {
+  const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
+  if (form.get("grant_type") !== OIDC_GRANT_TYPE.authorizationCode) return undefined;
+  const code = form.get("code");
+  if (!code) return undefined;
+  const codeId = await storedTokenForm(code);
+  const row = await db
+    .prepare(
+      `SELECT client_id AS clientId, reference_id AS orgId
+         FROM oidc_refresh_token WHERE authorization_code_id = ?1 LIMIT 1`,
+    )
+    .bind(codeId)
+    .first<{ clientId: string; orgId: string | null }>();
+  if (!row?.orgId) return undefined;
+  return { clientId: row.clientId, orgId: row.orgId, grantId: browserGrantId(codeId) };
+}
+
+/**
+ * The answer to a code grant, naming the code's grant when Better Auth
+ * refused it `invalid_grant` and a refresh token row had been issued on the
+ * code: it was redeemed before, so this is a replay (§4.1.2). Better Auth
+ * checks the code before it authenticates the client, so the token Worker
+ * compares the client the request names with the row's, as for a reused
+ * refresh token.
+ */
+export function withReplayedCode(answer: BrowserGrantAnswer, grant: EndedBrowserGrant | undefined): BrowserGrantAnswer {
+  if (!grant || answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;
+  return { ...answer, endedGrant: grant };
+}
+
 function errorOf(body: string): unknown {
   try {
     return (JSON.parse(body) as { error?: unknown })?.error;

@@ -12,10 +12,12 @@ import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import {
   markGrantForm,
+  presentedCodeGrant,
   presentedRefreshGrant,
   type RefreshTokenGrant,
   revocationGrant,
   withEndedGrant,
+  withReplayedCode,
   withReplayedGrant,
 } from "./browser-grant.ts";
 import { markGrantStart } from "./grant-start.ts";
@@ -32,12 +34,18 @@ import { authnConfig } from "../config.ts";
  * (oidc/addressed-request.ts), so a DPoP proof is checked against that URL.
  */
 export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrantsRpc {
-  /** RFC 6749 §5; with the refresh token's grant when its reuse ended the family (RFC 9700 §4.14.2). */
+  /**
+   * RFC 6749 §5; with the refresh token's grant when its reuse ended the
+   * family (RFC 9700 §4.14.2), or the code's grant when the code was used
+   * again (RFC 6749 §4.1.2). Both are read before Better Auth, which deletes
+   * the rows they are read from as it refuses.
+   */
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const receivedAtMs = Date.now();
     const presented = await presentedRefreshGrant(this.env.DB, request);
+    const codeGrant = await presentedCodeGrant(this.env.DB, request);
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
-    return withReplayedGrant(answer, presented);
+    return withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
   }
 
   /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */

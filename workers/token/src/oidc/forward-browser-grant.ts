@@ -53,9 +53,11 @@ export async function forwardBrowserGrant(
  * RFC 9700 §4.14.2: a refresh token used after it was rotated away or
  * revoked has leaked; Better Auth ended its family, and the access tokens of
  * its grant end too (the thief's from the successor included), as at
- * revocation (grant-cutoff.ts). Best effort: the refusal stands whatever
- * happens, and a failure is logged there, since the family the grant is read
- * from is gone and no retry could record it.
+ * revocation (grant-cutoff.ts). RFC 6749 §4.1.2 likewise for a code used
+ * more than once: Better Auth deleted the tokens stored on it, and the JWT
+ * access tokens of its grant end here. Best effort: the refusal stands whatever
+ * happens, and a failure is logged there, since the rows the grant is read
+ * from are gone and no retry could record it.
  */
 async function endReplayedGrant(
   env: TokenEnv,
@@ -66,7 +68,11 @@ async function endReplayedGrant(
   const clientId = grant ? namedClient(params, request.headers) : undefined;
   if (!grant || !clientId) return;
   try {
-    await endGrantAccessTokens(env, clientId, grant, `refresh token reuse by ${clientId}`);
+    const replayed =
+      params.get("grant_type") === OIDC_GRANT_TYPE.authorizationCode
+        ? "authorization code replay"
+        : "refresh token reuse";
+    await endGrantAccessTokens(env, clientId, grant, `${replayed} by ${clientId}`);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
   }

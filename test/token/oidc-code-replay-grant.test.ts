@@ -1,0 +1,173 @@
+import { env, exports } from "cloudflare:workers";
+import { decodeJwt } from "jose";
+import { describe, expect, it } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+
+// RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
+// request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
+// Better Auth deletes the rows it stored on the code; the JWT access tokens of the code's grant are cut off by
+// a `grant` revocation of their `grant_id` (workers/authn/src/oidc/browser-grant.ts withReplayedCode).
+
+type Person = Awaited<ReturnType<typeof oidc.signUp>>;
+
+/** An authorization of `client` by `person`, its code not yet redeemed: the token request's fields. */
+async function authorized(person: Person, client: Client, scope?: string): Promise<Record<string, string>> {
+  const { verifier, challenge } = await pkce();
+  const back = await oidc.authorizeAndConsent(
+    oidc.codeRequest(client.clientId, challenge, { resource: API, ...(scope ? { scope } : {}) }),
+    person.cookie,
+  );
+  return {
+    grant_type: "authorization_code",
+    code: back.searchParams.get("code") ?? "",
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+    resource: API,
+  };
+}
+
+async function tokens(response: Response): Promise<TokenResponse> {
+  expect(response.status).toBe(200);
+  return (await response.json()) as TokenResponse;
+}
+
+function refresh(refreshToken: string, client: Client) {
+  return oidc.tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken, resource: API }, client);
+}
+
+/** RFC 7662 at the issuer's endpoint, as the client that holds the token asks. */
+async function active(token: string, client: Client): Promise<boolean> {
+  const response = await exports.default.fetch(
+    new Request(`${ISSUER}${ENDPOINT.introspection}`, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
+      },
+      body: new URLSearchParams({ token }),
+    }),
+  );
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { active: boolean }).active;
+}
+
+/** What the gateway and every other verifier ask: whether the org's Durable Object cuts the token off. */
+function revokedInOrg(accessToken: string): Promise<boolean> {
+  const claims = decodeJwt(accessToken) as unknown as RevocableClaims;
+  return env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
+}
+
+async function grantEntries(orgId: string): Promise<number> {
+  const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+  return snapshot.entries.filter((entry) => entry.kind === "grant").length;
+}
+
+async function oauthError(response: Response) {
+  const body = (await response.json()) as { error: string };
+  return { status: response.status, error: body.error };
+}
+
+describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens of its grant", () => {
+  it("the code's and the refresh's access tokens are cut off; the person's other grant to the client lives on", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const a = await tokens(await oidc.tokenRequest(fields, client));
+    const b = await tokens(await refresh(a.refresh_token ?? "", client));
+    const otherDevice = await tokens(await oidc.tokenRequest(await authorized(person, client), client));
+    for (const token of [a.access_token, b.access_token]) expect(await active(token, client)).toBe(true);
+
+    expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({ status: 400, error: "invalid_grant" });
+
+    for (const token of [a.access_token, b.access_token]) {
+      expect(await active(token, client)).toBe(false);
+      expect(await revokedInOrg(token)).toBe(true);
+    }
+    // Better Auth deleted the grant's refresh tokens.
+    expect(await oauthError(await refresh(b.refresh_token ?? "", client))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    // Another grant carries another grant_id.
+    expect(await active(otherDevice.access_token, client)).toBe(true);
+    expect(await revokedInOrg(otherDevice.access_token)).toBe(false);
+    const grantId = String(decodeJwt(a.access_token).grant_id);
+    await expect
+      .poll(async () => {
+        const row = await env.AUDIT_DB.prepare(
+          "SELECT org_id, detail FROM audit_event WHERE kind = 'revocation.recorded' AND instr(detail, ?) > 0",
+        )
+          .bind(grantId)
+          .first<{ org_id: string; detail: string }>();
+        return row ? { org_id: row.org_id, ...JSON.parse(row.detail) } : null;
+      })
+      .toMatchObject({
+        org_id: person.orgId,
+        revocation_kind: "grant",
+        value: grantId,
+        reason: `authorization code replay by ${client.clientId}`,
+      });
+  });
+
+  it("two redemptions fired at once: one 200, one 400 invalid_grant, and the tokens the 200 yielded are cut off", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const answers = await Promise.all([oidc.tokenRequest(fields, client), oidc.tokenRequest(fields, client)]);
+    const statuses = answers.map((response) => response.status).sort();
+    expect(statuses).toEqual([200, 400]);
+    const won = answers.find((response) => response.status === 200) as Response;
+    const lost = answers.find((response) => response.status === 400) as Response;
+    expect(await oauthError(lost)).toEqual({ status: 400, error: "invalid_grant" });
+    const issued = (await won.json()) as TokenResponse;
+    expect(await active(issued.access_token, client)).toBe(false);
+    expect(await revokedInOrg(issued.access_token)).toBe(true);
+  });
+
+  it("another client replaying a code it does not own is 400 invalid_grant and records nothing: the grant's access tokens stay active", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const stranger = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const a = await tokens(await oidc.tokenRequest(fields, client));
+    const b = await tokens(await refresh(a.refresh_token ?? "", client));
+
+    // Better Auth finds the code consumed before it looks at the client: "invalid code", invalid_grant.
+    expect(await oauthError(await oidc.tokenRequest(fields, stranger))).toEqual({
+      status: 400,
+      error: "invalid_grant",
+    });
+    for (const token of [a.access_token, b.access_token]) {
+      expect(await active(token, client)).toBe(true);
+      expect(await revokedInOrg(token)).toBe(false);
+    }
+    expect(await grantEntries(person.orgId)).toBe(0);
+  });
+
+  it("a garbage code is 400 invalid_grant and records no entry", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const a = await tokens(await oidc.tokenRequest(fields, client));
+    expect(
+      await oauthError(await oidc.tokenRequest({ ...fields, code: "not-a-code-this-server-issued" }, client)),
+    ).toEqual({ status: 400, error: "invalid_grant" });
+    expect(await grantEntries(person.orgId)).toBe(0);
+    expect(await active(a.access_token, client)).toBe(true);
+  });
+
+  it("a code redeemed without a refresh token left no row naming its grant: its replay is refused, and nothing can be recorded", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client, "openid profile email documents:read");
+    const a = await tokens(await oidc.tokenRequest(fields, client));
+    expect(a.refresh_token).toBeUndefined();
+    expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({ status: 400, error: "invalid_grant" });
+    expect(await grantEntries(person.orgId)).toBe(0);
+    expect(await active(a.access_token, client)).toBe(true);
+  });
+});
