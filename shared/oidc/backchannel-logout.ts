@@ -23,6 +23,14 @@ import { logJson } from "../observability/log.ts";
 
 /** Better Auth's own limit for one delivery (its BACKCHANNEL_DISPATCH_TIMEOUT_MS). */
 const DELIVERY_TIMEOUT_MS = 5_000;
+/** Deliveries under way at once: the runtime opens six connections at a time per invocation. */
+const PARALLEL_DELIVERIES = 6;
+/**
+ * Deliveries per ended-sessions call; the rest are logged as skipped (one
+ * line with the counts). Each costs up to two subrequests (a signature
+ * through a service binding, the POST), and an invocation may make 1,000.
+ */
+const MAX_DELIVERIES = 400;
 
 /** A client to tell: its id (the token's `aud`) and its registered `backchannel_logout_uri`. */
 export interface LogoutTarget {
@@ -116,9 +124,26 @@ export async function readPersonLogouts(db: D1Database, userId: string, worker: 
  * Meant for the background (ctx.waitUntil), after the sessions are gone.
  */
 export async function sendLogoutTokens(logouts: readonly SessionLogout[], sender: LogoutSender): Promise<void> {
-  await Promise.allSettled(
-    logouts.flatMap((logout) => logout.targets.map((target) => deliver(logout, target, sender))),
-  );
+  const deliveries = logouts.flatMap((logout) => logout.targets.map((target) => ({ logout, target })));
+  const sent = deliveries.slice(0, MAX_DELIVERIES);
+  if (deliveries.length > sent.length) {
+    logJson("warn", {
+      event: "backchannel_logout.skipped",
+      worker: sender.worker,
+      sent: sent.length,
+      skipped: deliveries.length - sent.length,
+    });
+  }
+  // A few at a time: each delivery's timeout starts when its fetch does, so
+  // one queued behind the runtime's connection limit never times out waiting.
+  let next = 0;
+  const lane = async () => {
+    while (next < sent.length) {
+      const delivery = sent[next++] as (typeof sent)[number];
+      await deliver(delivery.logout, delivery.target, sender);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_DELIVERIES, sent.length) }, lane));
 }
 
 async function deliver(logout: SessionLogout, { clientId, uri }: LogoutTarget, sender: LogoutSender): Promise<void> {

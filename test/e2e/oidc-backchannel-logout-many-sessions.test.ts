@@ -38,8 +38,11 @@ afterAll(async () => {
   receiver?.close();
 });
 
-/** A new person with SESSIONS sessions besides their sign-up's, each recorded as issued a token to `clientId`; their id and the sessions' ids. */
-async function personWithManySessions(clientId: string): Promise<{ userId: string; sessionIds: string[] }> {
+/** A new person with `sessions` sessions besides their sign-up's, each recorded as issued a token to `clientId`; their id and the sessions' ids. */
+async function personWithManySessions(
+  clientId: string,
+  sessions = SESSIONS,
+): Promise<{ userId: string; sessionIds: string[] }> {
   const { email } = await signedUpPerson(system);
   const [person] = await system.queryMain<{ id: string }>('SELECT id FROM "user" WHERE email = ?', email);
   const userId = person?.id as string;
@@ -53,7 +56,7 @@ async function personWithManySessions(clientId: string): Promise<{ userId: strin
     userId,
     now + 3_600_000,
     now,
-    SESSIONS,
+    sessions,
   );
   await system.execMain(
     "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
@@ -66,7 +69,7 @@ async function personWithManySessions(clientId: string): Promise<{ userId: strin
     clientId,
   );
   const sessionIds = rows.map((row) => row.session_id);
-  expect(sessionIds).toHaveLength(SESSIONS + 1);
+  expect(sessionIds).toHaveLength(sessions + 1);
   return { userId, sessionIds };
 }
 
@@ -88,6 +91,20 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
     expect(await ban.json()).toMatchObject({ user_id: userId, banned: true, sessions_ended: sessionIds.length });
     await expect.poll(() => receiver.deliveriesTo("/many/ban").length, { timeout: 20_000 }).toBe(sessionIds.length);
     expect(await toldSessions("/many/ban", rp.clientId, userId)).toEqual(sessionIds);
+  });
+
+  it("past 400 deliveries a ban still ends every session, and tells the first 400 only", async () => {
+    // shared/oidc/backchannel-logout.ts MAX_DELIVERIES: an invocation's subrequests are bounded.
+    const rp = await registeredRp(system, operator, "many capped", receiver.uri("/many/capped"));
+    const { userId, sessionIds } = await personWithManySessions(rp.clientId, 409);
+
+    const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "very many sessions" });
+    expect(ban.status).toBe(200);
+    expect(await ban.json()).toMatchObject({ user_id: userId, banned: true, sessions_ended: 410 });
+    await expect.poll(() => receiver.deliveriesTo("/many/capped").length, { timeout: 30_000 }).toBe(400);
+    const told = await toldSessions("/many/capped", rp.clientId, userId);
+    expect(new Set(told).size).toBe(400);
+    expect(told.every((sid) => sessionIds.includes(sid))).toBe(true);
   });
 
   it("a SCIM deactivation: 200, every session ended, the client told of each once", async () => {
