@@ -1,74 +1,19 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
-import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import type { TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { active, authorized, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
+import { oidc } from "./oidc-fixture.ts";
 
 // RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization server MUST deny the
 // request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
 // Better Auth deletes the rows it stored on the code; the JWT access tokens of the code's grant are cut off by
 // a `grant` revocation of their `grant_id` (workers/authn/src/oidc/browser-grant.ts withReplayedCode).
 
-type Person = Awaited<ReturnType<typeof oidc.signUp>>;
-
-/** An authorization of `client` by `person`, its code not yet redeemed: the token request's fields. */
-async function authorized(person: Person, client: Client, scope?: string): Promise<Record<string, string>> {
-  const { verifier, challenge } = await pkce();
-  const back = await oidc.authorizeAndConsent(
-    oidc.codeRequest(client.clientId, challenge, { resource: API, ...(scope ? { scope } : {}) }),
-    person.cookie,
-  );
-  return {
-    grant_type: "authorization_code",
-    code: back.searchParams.get("code") ?? "",
-    redirect_uri: REDIRECT_URI,
-    code_verifier: verifier,
-    resource: API,
-  };
-}
-
-async function tokens(response: Response): Promise<TokenResponse> {
-  expect(response.status).toBe(200);
-  return (await response.json()) as TokenResponse;
-}
-
-function refresh(refreshToken: string, client: Client) {
-  return oidc.tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken, resource: API }, client);
-}
-
-/** RFC 7662 at the issuer's endpoint, as the client that holds the token asks. */
-async function active(token: string, client: Client): Promise<boolean> {
-  const response = await exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.introspection}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-      },
-      body: new URLSearchParams({ token }),
-    }),
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { active: boolean }).active;
-}
-
-/** What the gateway and every other verifier ask: whether the org's Durable Object cuts the token off. */
-function revokedInOrg(accessToken: string): Promise<boolean> {
-  const claims = decodeJwt(accessToken) as unknown as RevocableClaims;
-  return env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
-}
-
 async function grantEntries(orgId: string): Promise<number> {
   const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
   return snapshot.entries.filter((entry) => entry.kind === "grant").length;
-}
-
-async function oauthError(response: Response) {
-  const body = (await response.json()) as { error: string };
-  return { status: response.status, error: body.error };
 }
 
 describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens of its grant", () => {
@@ -163,7 +108,7 @@ describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens
   it("a code redeemed without a refresh token left no row naming its grant: its replay is refused, and nothing can be recorded", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
-    const fields = await authorized(person, client, "openid profile email documents:read");
+    const fields = await authorized(person, client, { scope: "openid profile email documents:read" });
     const a = await tokens(await oidc.tokenRequest(fields, client));
     expect(a.refresh_token).toBeUndefined();
     expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({ status: 400, error: "invalid_grant" });

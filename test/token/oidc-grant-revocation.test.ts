@@ -3,12 +3,11 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BROWSER_GRANT_ID } from "../../shared/contracts/oidc.ts";
-import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { storedTokenForm } from "../../workers/authn/src/oidc/stored-token.ts";
-import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { clientToken } from "./clients-fixtures.ts";
 import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import { active, grant, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
 import { delegationParams, exchange, grantDelegation, issued, registerAgent } from "./token-exchange-fixtures.ts";
 
 // RFC 7009 §2.1: "If the particular token is a refresh token and the authorization server supports the
@@ -16,37 +15,8 @@ import { delegationParams, exchange, grantDelegation, issued, registerAgent } fr
 // on the same authorization grant." Every access token of a browser grant carries its `grant_id`; revoking
 // one of the grant's refresh tokens records a `grant` revocation of it (workers/token/src/oidc/browser-revocation.ts).
 
-type Person = Awaited<ReturnType<typeof oidc.signUp>>;
-
-/** One authorization of `client` by `person` (a device of theirs): the code's tokens. */
-async function grant(person: Person, client: Client, resource: string | null = API): Promise<TokenResponse> {
-  const { verifier, challenge } = await pkce();
-  const back = await oidc.authorizeAndConsent(
-    oidc.codeRequest(client.clientId, challenge, { resource: resource ?? undefined }),
-    person.cookie,
-  );
-  const response = await oidc.tokenRequest(
-    {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-      ...(resource ? { resource } : {}),
-    },
-    client,
-  );
-  expect(response.status).toBe(200);
-  return (await response.json()) as TokenResponse;
-}
-
-function refresh(refreshToken: string, client: Client) {
-  return oidc.tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken, resource: API }, client);
-}
-
 async function refreshed(refreshToken: string, client: Client): Promise<TokenResponse> {
-  const response = await refresh(refreshToken, client);
-  expect(response.status).toBe(200);
-  return (await response.json()) as TokenResponse;
+  return tokens(await refresh(refreshToken, client));
 }
 
 function revoke(fields: Record<string, string>, client: Client) {
@@ -60,32 +30,6 @@ function revoke(fields: Record<string, string>, client: Client) {
       body: new URLSearchParams(fields),
     }),
   );
-}
-
-/** RFC 7662 at the issuer's endpoint, as the client that holds the token asks. */
-async function active(token: string, client: Client): Promise<boolean> {
-  const response = await exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.introspection}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-      },
-      body: new URLSearchParams({ token }),
-    }),
-  );
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { active: boolean }).active;
-}
-
-/** What the gateway and every other verifier ask: whether the org's Durable Object cuts the token off. */
-function revokedInOrg(accessToken: string): Promise<boolean> {
-  const claims = decodeJwt(accessToken) as unknown as RevocableClaims;
-  return env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
-}
-
-async function oauthError(response: Response) {
-  return { status: response.status, error: ((await response.json()) as { error: string }).error };
 }
 
 function grantOf(accessToken: string): unknown {
