@@ -3,7 +3,7 @@
 // token reaches nothing outside its org (GHSA-j8v8-g9cx-5qf4).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { revocations, signUp } from "./helpers.ts";
+import { owedCutoffs, revocations, signUp } from "./helpers.ts";
 import {
   GROUP_SCHEMA,
   PATCH_SCHEMA,
@@ -78,6 +78,8 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
 
     await scim("PATCH", `/Groups/${admins.id}`, token, patch({ op: "replace", path: "members", value: [] }));
     expect(await role(orgId, person.id)).toBe("member");
+    // Each change's second cut-off was owed with its write and settled before its answer.
+    expect(await owedCutoffs(orgId)).toBe(0);
   });
 
   it("a Group larger than one statement's parameters (D1: 100) is still one write, projection included", async () => {
@@ -108,6 +110,7 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
       .bind(orgId)
       .first<{ n: number }>();
     expect(admins?.n).toBe(120);
+    expect(await owedCutoffs(orgId)).toBe(0);
   });
 
   it("GHSA-j8v8-g9cx-5qf4: a SCIM token reaches no other org's people, links no existing account and makes no owner", async () => {

@@ -3,7 +3,9 @@
 // new role, and the directory's retry, finding nothing left to change,
 // answered 200 with the demoted admin's tokens still carrying `admin`.
 import { env } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
+import { oweChangedRoles } from "../../workers/authn/src/scim/roles.ts";
 import { PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
 
 async function role(orgId: string, userId: string) {
@@ -63,5 +65,47 @@ describe("a SCIM role change whose revocation cannot be recorded", { timeout: 30
       .bind(groupId)
       .first<{ n: number }>();
     expect(group?.n).toBe(1);
+  });
+});
+
+describe("a SCIM role projection owes its second cut-off with its write", () => {
+  // The statement group-store.ts puts last in the write's batch (after the
+  // projections): a row for each person whose role the batch left changed,
+  // none for the others. Run here on its own against real D1, after the
+  // roles were changed as a projection changes them.
+  it("one row per person whose role changed, with the role before; none for the unchanged", async () => {
+    const { orgId } = await scimOrg();
+    const [promoted, unchanged] = [crypto.randomUUID(), crypto.randomUUID()];
+    const now = Date.now();
+    await env.DB.batch(
+      [promoted, unchanged].flatMap((userId) => [
+        env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
+          userId,
+          `${userId}@corp.example`,
+          now,
+          now,
+        ),
+        env.DB.prepare(
+          "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
+        ).bind(crypto.randomUUID(), orgId, userId, now),
+      ]),
+    );
+    await env.DB.prepare("UPDATE member SET role = 'member' WHERE organization_id = ? AND user_id = ?")
+      .bind(orgId, promoted)
+      .run();
+    const before = [
+      { userId: promoted, role: "admin" },
+      { userId: unchanged, role: "admin" },
+    ];
+    const owed = oweChangedRoles(drizzle(env.DB), orgId, before);
+    await owed.statement.run();
+    const rows = await env.DB.prepare(
+      "SELECT id, user_id AS userId, reason, previous_role AS previousRole FROM owed_member_cutoff WHERE org_id = ?",
+    )
+      .bind(orgId)
+      .all<{ id: string; userId: string; reason: string; previousRole: string }>();
+    expect(rows.results).toEqual([
+      { id: owed.ids[0], userId: promoted, reason: "scim-role-changed", previousRole: "admin" },
+    ]);
   });
 });

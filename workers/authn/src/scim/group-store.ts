@@ -11,11 +11,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
 import { scimGroup, scimGroupMember, scimUser } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
+import { clearOwedMemberCutoffs } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { orUnavailable } from "./deprovision.ts";
 import type { ListQuery } from "./query.ts";
 import type { GroupState, StoredGroup } from "./resources.ts";
 import {
   currentRoles,
+  oweChangedRoles,
   projectRoles,
   type RoleChange,
   revokeChangedRoles,
@@ -251,12 +253,19 @@ export async function writeGroup(
   const writes: BatchItem<"sqlite">[] = current ? [...members, group] : [group, ...members];
   // Last in the batch, so each reads the group rows as the statements before it left them.
   const projections = slices(affected).map((slice) => projectRoles(db, orgId, slice));
+  // After the projections: it reads the roles they left.
+  const owed = oweChangedRoles(db, orgId, before);
   // Never empty: it holds the group's own statement.
   const statements = [...writes, ...projections] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]];
+  statements.push(owed.statement);
   const results = await uniquely(() => db.batch(statements), GROUP_TAKEN);
   const written = (results[current ? members.length : 0] as unknown[]).length === 1;
-  const after = results.slice(writes.length).flat() as RoleChange[];
+  const after = results.slice(writes.length, writes.length + projections.length).flat() as RoleChange[];
   // Even when another write came first: the projection may still have set a role (one changed outside SCIM).
   await orUnavailable(() => revokeChangedRoles(env, orgId, before, after));
+  await clearOwedMemberCutoffs(env.DB, owed.ids).catch((error: unknown) => {
+    // Recorded: a row left only means the cron records it once more.
+    console.error("owed SCIM role cut-offs recorded but not cleared", orgId, error);
+  });
   return written;
 }

@@ -22,15 +22,20 @@
  * revocation failed (503) would leave the new role in place, and the
  * directory's retry — finding nothing left to change — would answer 200
  * with the demoted admin's tokens still carrying `admin`. Now a failure
- * before the write changes nothing.
+ * before the write changes nothing, and the one after it is owed from the
+ * write on (`oweChangedRoles`, in the write's batch), so the token
+ * Worker's cron records it if the answer was a 503.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { member } from "../../../../shared/db/schema.ts";
+import { member, owedMemberCutoff } from "../../../../shared/db/schema.ts";
 import { recordAllOrRefuse } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
 export const GROUP_ROLES: Readonly<Record<string, "admin">> = { admin: "admin" };
+
+/** The revocation's reason, and an owed cut-off's. */
+const ROLE_CHANGED = "scim-role-changed";
 
 /** Roles the projection may write, and the only roles it may overwrite. */
 const PROJECTED_ROLES = ["member", "admin"];
@@ -63,6 +68,45 @@ export function projectRoles(db: DrizzleD1Database, orgId: string, userIds: stri
       and(eq(member.organizationId, orgId), inArray(member.userId, userIds), inArray(member.role, PROJECTED_ROLES)),
     )
     .returning({ userId: member.userId, role: member.role });
+}
+
+/**
+ * The second cut-off a projection owes, as rows of `owed_member_cutoff`
+ * (shared/revocation/owed-member-cutoffs.ts) for its batch, after the
+ * projections: one for each of `before` whose role the batch left
+ * different. Were the cut-off after the write to fail, the directory's
+ * retry would find nothing left to change and answer 200, with tokens
+ * minted while the write was made still carrying the old role; the row
+ * keeps it owed until the token Worker's cron records it. The people go as
+ * one JSON parameter (D1 binds at most 100 values per statement). The ids,
+ * to clear once the cut-offs are recorded.
+ */
+export function oweChangedRoles(db: DrizzleD1Database, orgId: string, before: readonly RoleChange[]) {
+  const rows = before.map(({ userId, role }) => [crypto.randomUUID(), userId, role]);
+  const people = JSON.stringify(rows);
+  const read = (index: number) =>
+    sql<string>`(SELECT json_extract(p.value, ${`$[${index}]`}) FROM json_each(${people}) p
+      WHERE json_extract(p.value, '$[1]') = ${member.userId})`;
+  const statement = db.insert(owedMemberCutoff).select(
+    db
+      .select({
+        id: read(0).as("id"),
+        orgId: member.organizationId,
+        userId: member.userId,
+        reason: sql<string>`${ROLE_CHANGED}`.as("reason"),
+        previousRole: read(2).as("previous_role"),
+        createdAt: sql<Date>`${Date.now()}`.as("created_at"),
+      })
+      .from(member)
+      .where(
+        and(
+          eq(member.organizationId, orgId),
+          sql`EXISTS (SELECT 1 FROM json_each(${people}) p
+            WHERE json_extract(p.value, '$[1]') = ${member.userId} AND json_extract(p.value, '$[2]') <> ${member.role})`,
+        ),
+      ),
+  );
+  return { statement, ids: rows.map(([id]) => id as string) };
 }
 
 /** The role a group of this name grants, if any. */
@@ -120,6 +164,6 @@ export async function revokeChangedRoles(
 export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly RoleChange[]): Promise<void> {
   await recordAllOrRefuse(
     env,
-    people.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: "scim-role-changed" })),
+    people.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: ROLE_CHANGED })),
   );
 }

@@ -56,8 +56,8 @@ const PER_RUN = 50;
 /**
  * The cron's part (workers/token/src/scheduled.ts): a change whose second
  * cut-off could not be recorded answered 503 with the change written (from
- * the admin API, or through Better Auth's organization endpoints), and no
- * retry may ever come. Until it is recorded, tokens minted while the change
+ * the admin API, Better Auth's organization endpoints or a SCIM Group
+ * write), and no retry may ever come. Until it is recorded, tokens minted while the change
  * was being written (their `iat` after the first cut-off) still name the old
  * membership; so the cron records it, within one cron period of the org's
  * object answering again.
