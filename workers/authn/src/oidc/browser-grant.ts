@@ -69,6 +69,8 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
 
 export interface RefreshTokenGrant {
   clientId: string;
+  /** The person the grant was consented by (the row's `user_id`): every token of it carries them as `sub`. */
+  userId: string;
   orgId: string | null;
   grantId: string | null;
   /** Revoked already (rotated away, RFC 7009, a sign-out everywhere) when it was read. */
@@ -80,15 +82,23 @@ export interface RefreshTokenGrant {
 async function refreshTokenGrant(db: D1Database, token: string): Promise<RefreshTokenGrant | undefined> {
   const row = await db
     .prepare(
-      `SELECT client_id AS clientId, reference_id AS orgId, authorization_code_id AS codeId,
+      `SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId, authorization_code_id AS codeId,
               revoked IS NOT NULL AS revoked, expires_at AS expiresAtMs
          FROM oidc_refresh_token WHERE token = ?1`,
     )
     .bind(await storedTokenForm(token))
-    .first<{ clientId: string; orgId: string | null; codeId: string | null; revoked: number; expiresAtMs: number }>();
+    .first<{
+      clientId: string;
+      userId: string;
+      orgId: string | null;
+      codeId: string | null;
+      revoked: number;
+      expiresAtMs: number;
+    }>();
   if (!row) return undefined;
   return {
     clientId: row.clientId,
+    userId: row.userId,
     orgId: row.orgId,
     grantId: row.codeId ? browserGrantId(row.codeId) : null,
     revoked: row.revoked === 1,
@@ -134,7 +144,12 @@ const ALREADY_REVOKED = "refresh token revoked";
 export function withEndedGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGrant | undefined): BrowserGrantAnswer {
   if (!grant?.orgId || !grant.grantId) return answer;
   if (answer.status !== 200 && !(answer.status === 400 && describes(answer.body, ALREADY_REVOKED))) return answer;
-  const endedGrant: EndedBrowserGrant = { clientId: grant.clientId, orgId: grant.orgId, grantId: grant.grantId };
+  const endedGrant: EndedBrowserGrant = {
+    clientId: grant.clientId,
+    userId: grant.userId,
+    orgId: grant.orgId,
+    grantId: grant.grantId,
+  };
   return { ...answer, endedGrant };
 }
 
@@ -169,7 +184,12 @@ export function withReplayedGrant(
 ): BrowserGrantAnswer {
   if (!grant?.orgId || !grant.grantId || !grant.revoked || grant.expiresAtMs <= Date.now()) return answer;
   if (answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;
-  const endedGrant: EndedBrowserGrant = { clientId: grant.clientId, orgId: grant.orgId, grantId: grant.grantId };
+  const endedGrant: EndedBrowserGrant = {
+    clientId: grant.clientId,
+    userId: grant.userId,
+    orgId: grant.orgId,
+    grantId: grant.grantId,
+  };
   return { ...answer, endedGrant };
 }
 
@@ -196,13 +216,13 @@ export async function presentedCodeGrant(
   const codeId = await storedTokenForm(code);
   const row = await db
     .prepare(
-      `SELECT client_id AS clientId, reference_id AS orgId
+      `SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
          FROM oidc_refresh_token WHERE authorization_code_id = ?1 LIMIT 1`,
     )
     .bind(codeId)
-    .first<{ clientId: string; orgId: string | null }>();
+    .first<{ clientId: string; userId: string; orgId: string | null }>();
   if (!row?.orgId) return undefined;
-  return { clientId: row.clientId, orgId: row.orgId, grantId: browserGrantId(codeId) };
+  return { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId: browserGrantId(codeId) };
 }
 
 /**
