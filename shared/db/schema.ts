@@ -142,6 +142,26 @@ export const owedMemberCutoff = sqliteTable("owed_member_cutoff", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/**
+ * An org's `org` cut-off its deletion still owes: written in the same D1
+ * batch as the delete (Better Auth's `/organization/delete`, whose delete
+ * workers/authn/src/revocation/org-deletion.ts makes itself for that),
+ * deleted once the `org` revocation after it is recorded in the org's
+ * Durable Object. A row left behind means that revocation could not be
+ * recorded (the delete answered 503): the delete's retry, or the token
+ * Worker's cron (workers/token/src/admin/owed-org-cutoffs.ts), records it.
+ * Bounded: a row lives from a deletion until its cut-off.
+ */
+export const owedOrgCutoff = sqliteTable("owed_org_cutoff", {
+  /** Random; clearing a row names it. */
+  id: text("id").primaryKey(),
+  /** The deleted org; no foreign key, as its row is gone. */
+  orgId: text("org_id").notNull(),
+  /** The revocation's reason: `org-deleted`. */
+  reason: text("reason").notNull(),
+  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+});
+
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
 export * from "./client-registration-schema.ts";
