@@ -4,7 +4,7 @@
 // for an unusable hint (never a 500) and end no session. That a JWT our key
 // signed with another `typ` is refused, which Better Auth alone would take,
 // is proven where Better Auth can fetch the issuer's JWKS: the whole system
-// on one origin (test/e2e/openid-client.test.ts). A refused hint reaches
+// on one origin (test/e2e/openid-client-logout.test.ts). A refused hint reaches
 // Better Auth voided at its header, so Better Auth fetches no key for it:
 // there is no server at the issuer's URL here, and each such fetch failed as
 // an unhandled rejection in this file's output.

@@ -4,7 +4,7 @@
 // a JWT access token (no token Better Auth stored, so Better Auth's own hook
 // leaves it out; workers/authn/src/oidc/backchannel-logout.ts sends it). The
 // receivers are real HTTP servers; each token is verified as an RP must
-// (§2.6). The back-channel test of test/e2e/openid-client.test.ts covers the
+// (§2.6). The back-channel test of test/e2e/openid-client-logout.test.ts covers the
 // client Better Auth itself tells (an opaque access token).
 import { decodeProtectedHeader } from "jose";
 import * as client from "openid-client";

@@ -59,7 +59,7 @@ async function signedUpPerson() {
   return { browser, email };
 }
 
-/** Where the authorize endpoint sends a script (it answers Node's fetch with JSON; see openid-client.test.ts). */
+/** Where the authorize endpoint sends a script (it answers Node's fetch with JSON; see test/support/openid-client-rp.ts). */
 async function redirectTarget(response: Response): Promise<URL> {
   if (response.status === 302) return new URL(response.headers.get("Location") ?? "", system.origin);
   expect(response.status).toBe(200);

@@ -136,7 +136,7 @@ export async function tokensFor(
     ...(resource ? { resource } : {}),
   });
   const authorize = await browser.get(url.href);
-  // Node's fetch is not a navigation: Better Auth answers the redirect as JSON (openid-client.test.ts).
+  // Node's fetch is not a navigation: Better Auth answers the redirect as JSON (test/support/openid-client-rp.ts).
   expect(authorize.status).toBe(200);
   const next = new URL(((await authorize.json()) as { url: string }).url, system.origin);
   // The person consented to the client before (in another session): straight back with the code.
