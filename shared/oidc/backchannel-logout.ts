@@ -31,6 +31,12 @@ const PARALLEL_DELIVERIES = 6;
  * through a service binding, the POST), and an invocation may make 1,000.
  */
 const MAX_DELIVERIES = 400;
+/**
+ * No delivery starts later than this after the call began, so the last one
+ * ends (its own DELIVERY_TIMEOUT_MS) before the runtime cancels background
+ * work, about 30 s after the response (ctx.waitUntil); the rest are logged.
+ */
+const SEND_WINDOW_MS = 20_000;
 
 /** A client to tell: its id (the token's `aud`) and its registered `backchannel_logout_uri`. */
 export interface LogoutTarget {
@@ -122,41 +128,61 @@ export async function readPersonLogouts(db: D1Database, userId: string, worker: 
  * receiver that is down, slow or answers an error is a log line naming the
  * client, never the token or the URI (§2.8: the logout stands either way).
  * Meant for the background (ctx.waitUntil), after the sessions are gone.
+ *
+ * The time is bounded (SEND_WINDOW_MS) and shared, so one receiver must not
+ * spend it for the others: once a client's receiver timed out or could not
+ * be reached, or its URI was refused, that client's other deliveries in the
+ * call are skipped. A receiver that answers slowly on purpose thus costs the
+ * rest one delivery per lane, not one per session. What is not sent is
+ * logged with the counts, by reason.
  */
 export async function sendLogoutTokens(logouts: readonly SessionLogout[], sender: LogoutSender): Promise<void> {
   const deliveries = logouts.flatMap((logout) => logout.targets.map((target) => ({ logout, target })));
   const sent = deliveries.slice(0, MAX_DELIVERIES);
-  if (deliveries.length > sent.length) {
-    logJson("warn", {
-      event: "backchannel_logout.skipped",
-      worker: sender.worker,
-      sent: sent.length,
-      skipped: deliveries.length - sent.length,
-    });
-  }
+  const skipped = { over_cap: deliveries.length - sent.length, out_of_time: 0, receiver_down: 0 };
+  const startedAt = Date.now();
+  const down = new Set<string>();
   // A few at a time: each delivery's timeout starts when its fetch does, so
   // one queued behind the runtime's connection limit never times out waiting.
   let next = 0;
   const lane = async () => {
     while (next < sent.length) {
-      const delivery = sent[next++] as (typeof sent)[number];
-      await deliver(delivery.logout, delivery.target, sender);
+      const { logout, target } = sent[next++] as (typeof sent)[number];
+      if (down.has(target.clientId)) skipped.receiver_down++;
+      else if (Date.now() - startedAt > SEND_WINDOW_MS) skipped.out_of_time++;
+      else if ((await deliver(logout, target, sender)) === "receiver_down") down.add(target.clientId);
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_DELIVERIES, sent.length) }, lane));
+  if (skipped.over_cap + skipped.out_of_time + skipped.receiver_down > 0) {
+    logJson("warn", {
+      event: "backchannel_logout.skipped",
+      worker: sender.worker,
+      planned: deliveries.length,
+      ...skipped,
+    });
+  }
 }
 
-async function deliver(logout: SessionLogout, { clientId, uri }: LogoutTarget, sender: LogoutSender): Promise<void> {
+/** How one delivery ended: `receiver_down` when nothing more should go to the client's receiver in this call. */
+type DeliveryOutcome = "delivered" | "refused" | "not_signed" | "receiver_down";
+
+async function deliver(
+  logout: SessionLogout,
+  { clientId, uri }: LogoutTarget,
+  sender: LogoutSender,
+): Promise<DeliveryOutcome> {
   const { issuer, sign, worker } = sender;
+  // Checked at registration; checked again, as every URL we fetch for a tenant is, in case the row changed since.
+  if (!isPermittedOutboundUrl(uri, issuer)) {
+    logJson("warn", { event: "backchannel_logout.refused_uri", worker, client_id: clientId });
+    return "receiver_down";
+  }
+  let logoutToken: string;
   try {
-    // Checked at registration; checked again, as every URL we fetch for a tenant is, in case the row changed since.
-    if (!isPermittedOutboundUrl(uri, issuer)) {
-      logJson("warn", { event: "backchannel_logout.refused_uri", worker, client_id: clientId });
-      return;
-    }
     const iat = Math.floor(Date.now() / 1000);
     // §2.4: `sub` and `sid` both, one client in `aud`, the event, no `nonce`.
-    const logoutToken = await sign({
+    logoutToken = await sign({
       iss: issuer,
       aud: clientId,
       sub: logout.subject,
@@ -166,6 +192,11 @@ async function deliver(logout: SessionLogout, { clientId, uri }: LogoutTarget, s
       jti: crypto.randomUUID(),
       events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
     });
+  } catch (error) {
+    logJson("warn", { event: "backchannel_logout.not_signed", worker, client_id: clientId, error: errorName(error) });
+    return "not_signed";
+  }
+  try {
     // A redirect is a failure, as Better Auth's `redirect: "error"` makes it (§2.5 names 200 and 204 only):
     // "manual", since workerd refuses "error" (workers/authn/src/http/redirect-error-fetch.ts), and a 3xx is logged below.
     const response = await fetch(uri, {
@@ -176,12 +207,13 @@ async function deliver(logout: SessionLogout, { clientId, uri }: LogoutTarget, s
       redirect: "manual",
     });
     await response.body?.cancel();
-    if (response.status !== 200 && response.status !== 204) {
-      logJson("warn", { event: "backchannel_logout.refused", worker, client_id: clientId, status: response.status });
-    }
+    if (response.status === 200 || response.status === 204) return "delivered";
+    logJson("warn", { event: "backchannel_logout.refused", worker, client_id: clientId, status: response.status });
+    return "refused";
   } catch (error) {
     // Never the token or the URI: only whose delivery failed, and how.
     logJson("warn", { event: "backchannel_logout.failed", worker, client_id: clientId, error: errorName(error) });
+    return "receiver_down";
   }
 }
 

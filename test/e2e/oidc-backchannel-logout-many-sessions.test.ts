@@ -5,6 +5,8 @@
 // its client of each one. The sessions and the issuer's records of the
 // client are written straight to D1, as the issuer writes them, so that a
 // test need not sign in 101 times.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
@@ -105,6 +107,45 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
     const told = await toldSessions("/many/capped", rp.clientId, userId);
     expect(new Set(told).size).toBe(400);
     expect(told.every((sid) => sessionIds.includes(sid))).toBe(true);
+  });
+
+  it("a receiver that never answers is given one delivery per lane, not one per session; the other client hears of every session", async () => {
+    // shared/oidc/backchannel-logout.ts: background work is cut ~30 s after the answer, so one client's
+    // slow receiver must not spend the time the others need.
+    let arrivals = 0;
+    const silent = createServer(() => {
+      arrivals++;
+    });
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const hanging = await registeredRp(
+        system,
+        operator,
+        "many silent",
+        `http://127.0.0.1:${(silent.address() as AddressInfo).port}/never`,
+      );
+      const neighbour = await registeredRp(system, operator, "many neighbour", receiver.uri("/many/neighbour"));
+      const { userId, sessionIds } = await personWithManySessions(hanging.clientId, 40);
+      await system.execMain(
+        "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
+        userId,
+        neighbour.clientId,
+        Date.now(),
+      );
+
+      const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "a silent receiver" });
+      expect(ban.status).toBe(200);
+      await expect
+        .poll(() => receiver.deliveriesTo("/many/neighbour").length, { timeout: 30_000 })
+        .toBe(sessionIds.length);
+      expect(await toldSessions("/many/neighbour", neighbour.clientId, userId)).toEqual(sessionIds);
+      // PARALLEL_DELIVERIES: each lane may have started one before the first of them timed out.
+      expect(arrivals).toBeGreaterThanOrEqual(1);
+      expect(arrivals).toBeLessThanOrEqual(6);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
   });
 
   it("a SCIM deactivation: 200, every session ended, the client told of each once", async () => {
