@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import type { TokenServiceRpc } from "../../shared/contracts/token-service.ts";
-import { oidcDriver } from "../support/runtime/browser-oidc.ts";
+import { type Client, oidcDriver } from "../support/runtime/browser-oidc.ts";
+import { basicAuthorization } from "./clients-fixtures.ts";
+import { managementRequest } from "./revocation-fixtures.ts";
 
 export const ISSUER = env.ISSUER;
 /** The API audience: the first of ALLOWED_AUDIENCES. */
@@ -22,3 +24,22 @@ export const oidc = oidcDriver({
   token: (request) => exports.default.fetch(request),
   jwks: () => (exports as unknown as { TokenService: TokenServiceRpc }).TokenService.jwks(),
 });
+
+/**
+ * RFC 7662 introspection as a browser client asks (revocation-fixtures.ts's
+ * managementRequest): a form POST, the client authenticated by HTTP Basic
+ * (its registered client_secret_basic; none without a client), any other
+ * headers on top.
+ */
+export function introspection(fields: Record<string, string>, client?: Client, headers: Record<string, string> = {}) {
+  return managementRequest(ENDPOINT.introspection, fields, { headers: { ...basic(client), ...headers } });
+}
+
+/** RFC 7009 revocation as a browser client asks, with any hint or none: a form POST with its client_secret_basic. */
+export function revocation(fields: Record<string, string>, client: Client) {
+  return managementRequest(ENDPOINT.revocation, fields, { headers: basic(client) });
+}
+
+function basic(client: Client | undefined): Record<string, string> {
+  return client ? { Authorization: basicAuthorization(client.clientId, client.clientSecret) } : {};
+}

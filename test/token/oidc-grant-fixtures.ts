@@ -2,14 +2,13 @@
 // org's object judge their tokens afterwards: for the tests of what ends a
 // grant's access tokens (oidc-grant-revocation.test.ts: a revoked or reused
 // refresh token; oidc-code-replay-grant.test.ts: a replayed code).
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { expect } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
-import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import { API, introspection, oidc } from "./oidc-fixture.ts";
 
 export type Person = Awaited<ReturnType<typeof oidc.signUp>>;
 
@@ -54,16 +53,7 @@ export function refresh(refreshToken: string, client: Client) {
 
 /** RFC 7662 at the issuer's endpoint, as the client that holds the token asks. */
 export async function active(token: string, client: Client): Promise<boolean> {
-  const response = await exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.introspection}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-      },
-      body: new URLSearchParams({ token }),
-    }),
-  );
+  const response = await introspection({ token }, client);
   expect(response.status).toBe(200);
   return ((await response.json()) as { active: boolean }).active;
 }

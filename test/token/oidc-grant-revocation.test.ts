@@ -1,12 +1,11 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BROWSER_GRANT_ID } from "../../shared/contracts/oidc.ts";
 import { storedTokenForm } from "../../workers/authn/src/oidc/stored-token.ts";
 import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { clientToken } from "./clients-fixtures.ts";
-import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import { API, oidc, revocation } from "./oidc-fixture.ts";
 import { active, grant, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
 import { delegationParams, exchange, grantDelegation, issued, registerAgent } from "./token-exchange-fixtures.ts";
 
@@ -17,19 +16,6 @@ import { delegationParams, exchange, grantDelegation, issued, registerAgent } fr
 
 async function refreshed(refreshToken: string, client: Client): Promise<TokenResponse> {
   return tokens(await refresh(refreshToken, client));
-}
-
-function revoke(fields: Record<string, string>, client: Client) {
-  return exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.revocation}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-      },
-      body: new URLSearchParams(fields),
-    }),
-  );
 }
 
 function grantOf(accessToken: string): unknown {
@@ -64,7 +50,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     }
 
     // The grant's current refresh token, as a client signing the person out of this device revokes it.
-    const response = await revoke({ token: next.refresh_token ?? "", token_type_hint: "refresh_token" }, client);
+    const response = await revocation({ token: next.refresh_token ?? "", token_type_hint: "refresh_token" }, client);
     expect(response.status).toBe(200);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
 
@@ -108,7 +94,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     const next = await refreshed(first.refresh_token ?? "", client);
     const otherDevice = await grant(person, client);
     // No hint: the token is found as a refresh token all the same.
-    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect((await revocation({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     for (const token of [first.access_token, next.access_token]) {
       expect(await active(token, client)).toBe(false);
     }
@@ -125,9 +111,9 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const first = await grant(person, client);
-    expect((await revoke({ token: first.refresh_token ?? "", token_type_hint: "access_token" }, client)).status).toBe(
-      200,
-    );
+    expect(
+      (await revocation({ token: first.refresh_token ?? "", token_type_hint: "access_token" }, client)).status,
+    ).toBe(200);
     expect(await active(first.access_token, client)).toBe(false);
     expect(await oauthError(await refresh(first.refresh_token ?? "", client))).toEqual({
       status: 400,
@@ -140,7 +126,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     const client = await oidc.browserClient();
     const stranger = await oidc.browserClient();
     const first = await grant(person, client);
-    expect((await revoke({ token: first.refresh_token ?? "" }, stranger)).status).toBe(200);
+    expect((await revocation({ token: first.refresh_token ?? "" }, stranger)).status).toBe(200);
     expect(await active(first.access_token, client)).toBe(true);
     expect(await revokedInOrg(first.access_token)).toBe(false);
     expect((await refresh(first.refresh_token ?? "", client)).status).toBe(200);
@@ -151,7 +137,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     const client = await oidc.browserClient();
     const first = await grant(person, client);
     expect(
-      await oauthError(await revoke({ token: first.refresh_token ?? "" }, { ...client, clientSecret: "x" })),
+      await oauthError(await revocation({ token: first.refresh_token ?? "" }, { ...client, clientSecret: "x" })),
     ).toEqual({ status: 401, error: "invalid_client" });
     expect(await active(first.access_token, client)).toBe(true);
     expect(await revokedInOrg(first.access_token)).toBe(false);
@@ -169,14 +155,14 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     const setGrant = (id: string) =>
       env.DB.prepare("UPDATE oidc_refresh_token SET authorization_code_id = ? WHERE token = ?").bind(id, stored).run();
     await setGrant("x".repeat(300));
-    const refused = await revoke({ token: first.refresh_token ?? "" }, client);
+    const refused = await revocation({ token: first.refresh_token ?? "" }, client);
     expect(await oauthError(refused)).toEqual({ status: 503, error: "temporarily_unavailable" });
     expect(refused.headers.get("Retry-After")).toBe("1");
     expect(await revokedInOrg(first.access_token)).toBe(false);
 
     await setGrant(row?.id ?? "");
     // The refresh token is revoked already: the retry finds it so, and records its grant.
-    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect((await revocation({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     expect(await active(first.access_token, client)).toBe(false);
     expect(await revokedInOrg(first.access_token)).toBe(true);
   });
@@ -193,7 +179,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     expect(made.claims).toMatchObject({ grant_id: delegation.id, grant_chain: [grantOf(first.access_token)] });
     expect(await revokedInOrg(made.body.access_token)).toBe(false);
 
-    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect((await revocation({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     expect(await revokedInOrg(made.body.access_token)).toBe(true);
   });
 
@@ -204,7 +190,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
       const first = await grant(person, client);
       const [refreshing, revoking] = await Promise.all([
         refresh(first.refresh_token ?? "", client),
-        revoke({ token: first.refresh_token ?? "" }, client),
+        revocation({ token: first.refresh_token ?? "" }, client),
       ]);
       expect(revoking.status).toBe(200);
       expect(await active(first.access_token, client)).toBe(false);
@@ -277,7 +263,7 @@ describe("RFC 9700 §4.14.2: a refresh token used again after it was rotated awa
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const first = await grant(person, client);
-    expect((await revoke({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
+    expect((await revocation({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     expect(await oauthError(await refresh(first.refresh_token ?? "", client))).toEqual({
       status: 400,
       error: "invalid_grant",
@@ -291,7 +277,7 @@ describe("revoking a browser access token leaves the refresh token (RFC 7009 §2
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const first = await grant(person, client);
-    expect(await oauthError(await revoke({ token: first.access_token }, client))).toEqual({
+    expect(await oauthError(await revocation({ token: first.access_token }, client))).toEqual({
       status: 400,
       error: "unsupported_token_type",
     });
@@ -306,7 +292,10 @@ describe("revoking a browser access token leaves the refresh token (RFC 7009 §2
     const first = await grant(person, client, null);
     expect(first.access_token.split(".")).toHaveLength(1);
     for (const hint of ["access_token", undefined]) {
-      const response = await revoke({ token: first.access_token, ...(hint ? { token_type_hint: hint } : {}) }, client);
+      const response = await revocation(
+        { token: first.access_token, ...(hint ? { token_type_hint: hint } : {}) },
+        client,
+      );
       expect({ hint, status: response.status }).toEqual({ hint, status: 200 });
     }
     const gone = await env.DB.prepare("SELECT count(*) AS n FROM oidc_access_token WHERE token = ?")

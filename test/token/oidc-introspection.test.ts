@@ -7,22 +7,7 @@ import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
 import { clientAddress } from "../support/credential-limits.ts";
 import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
-import { API, ISSUER, oidc } from "./oidc-fixture.ts";
-
-/** RFC 7662 §2.1: a form POST, the client authenticated by HTTP Basic (its registered client_secret_basic). */
-function introspect(fields: Record<string, string>, client?: Client, headers: Record<string, string> = {}) {
-  return exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.introspection}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        ...(client ? { Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}` } : {}),
-        ...headers,
-      },
-      body: new URLSearchParams(fields),
-    }),
-  );
-}
+import { API, introspection, ISSUER, oidc, revocation } from "./oidc-fixture.ts";
 
 async function answer(response: Response) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -32,19 +17,6 @@ const INACTIVE = { status: 200, body: { active: false } };
 
 function refresh(refreshToken: string, client: Client) {
   return oidc.tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken }, client);
-}
-
-function revoke(token: string, client: Client) {
-  return exports.default.fetch(
-    new Request(`${ISSUER}${ENDPOINT.revocation}`, {
-      method: "POST",
-      headers: {
-        "Content-Type": "application/x-www-form-urlencoded",
-        Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-      },
-      body: new URLSearchParams({ token }),
-    }),
-  );
 }
 
 async function signOut(cookie: string) {
@@ -62,7 +34,7 @@ async function signOut(cookie: string) {
 describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7662)", () => {
   it("its JWT access token is active, with §2.2's members and nothing secret or internal", async () => {
     const { tokens, client, person } = await oidc.issuedTokens();
-    const response = await introspect({ token: tokens.access_token }, client);
+    const response = await introspection({ token: tokens.access_token }, client);
     expect(response.headers.get("Cache-Control")).toBe("no-store");
     const { status, body } = await answer(response);
     const claims = decodeJwt(tokens.access_token);
@@ -107,7 +79,7 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     const { tokens, client, person } = await oidc.issuedTokens();
     for (const hint of [undefined, "refresh_token", "access_token", "something_else"]) {
       const { status, body } = await answer(
-        await introspect({ token: tokens.refresh_token ?? "", ...(hint ? { token_type_hint: hint } : {}) }, client),
+        await introspection({ token: tokens.refresh_token ?? "", ...(hint ? { token_type_hint: hint } : {}) }, client),
       );
       expect({ hint, status }).toEqual({ hint, status: 200 });
       expect(body).toMatchObject({
@@ -127,10 +99,10 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     const mine = await oidc.issuedTokens();
     const theirs = await oidc.issuedTokens();
     for (const token of [theirs.tokens.access_token, theirs.tokens.refresh_token ?? ""]) {
-      expect(await answer(await introspect({ token }, mine.client))).toEqual(INACTIVE);
+      expect(await answer(await introspection({ token }, mine.client))).toEqual(INACTIVE);
     }
     // Still theirs, and live: the answer said nothing because it was not this client's.
-    expect(await answer(await introspect({ token: theirs.tokens.access_token }, theirs.client))).toMatchObject({
+    expect(await answer(await introspection({ token: theirs.tokens.access_token }, theirs.client))).toMatchObject({
       body: { active: true },
     });
   });
@@ -146,7 +118,7 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     for (const spelling of spellings) {
       for (const token of [theirs.tokens.access_token, theirs.tokens.refresh_token ?? ""]) {
         const { status, body } = await answer(
-          await introspect({ token, client_id: theirs.client.clientId }, undefined, {
+          await introspection({ token, client_id: theirs.client.clientId }, undefined, {
             Authorization: `Basic ${spelling}`,
           }),
         );
@@ -162,8 +134,8 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
 
   it("a refresh token revoked by RFC 7009 is inactive, and so is one rotated away", async () => {
     const revoked = await oidc.issuedTokens();
-    expect((await revoke(revoked.tokens.refresh_token ?? "", revoked.client)).status).toBe(200);
-    expect(await answer(await introspect({ token: revoked.tokens.refresh_token ?? "" }, revoked.client))).toEqual(
+    expect((await revocation({ token: revoked.tokens.refresh_token ?? "" }, revoked.client)).status).toBe(200);
+    expect(await answer(await introspection({ token: revoked.tokens.refresh_token ?? "" }, revoked.client))).toEqual(
       INACTIVE,
     );
 
@@ -171,10 +143,10 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     const next = await refresh(rotated.tokens.refresh_token ?? "", rotated.client);
     expect(next.status).toBe(200);
     const successor = ((await next.json()) as TokenResponse).refresh_token ?? "";
-    expect(await answer(await introspect({ token: rotated.tokens.refresh_token ?? "" }, rotated.client))).toEqual(
+    expect(await answer(await introspection({ token: rotated.tokens.refresh_token ?? "" }, rotated.client))).toEqual(
       INACTIVE,
     );
-    expect(await answer(await introspect({ token: successor }, rotated.client))).toMatchObject({
+    expect(await answer(await introspection({ token: successor }, rotated.client))).toMatchObject({
       body: { active: true },
     });
   });
@@ -182,10 +154,10 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
   it("a sign-out ends the session's access token (a session revocation); the refresh token stays as the grant says", async () => {
     const { tokens, client, person } = await oidc.issuedTokens();
     await signOut(person.cookie);
-    expect(await answer(await introspect({ token: tokens.access_token }, client))).toEqual(INACTIVE);
+    expect(await answer(await introspection({ token: tokens.access_token }, client))).toEqual(INACTIVE);
     // A refresh token is the person's grant to the client, no session's (docs/authn.md): introspection
     // says active exactly when the refresh grant would still honour it.
-    const said = (await answer(await introspect({ token: tokens.refresh_token ?? "" }, client))).body.active;
+    const said = (await answer(await introspection({ token: tokens.refresh_token ?? "" }, client))).body.active;
     const honoured = (await refresh(tokens.refresh_token ?? "", client)).status === 200;
     expect(said).toBe(honoured);
   });
@@ -195,7 +167,7 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     await env.DB.prepare("DELETE FROM member WHERE user_id = ? AND organization_id = ?")
       .bind(person.userId, person.orgId)
       .run();
-    expect(await answer(await introspect({ token: tokens.refresh_token ?? "" }, client))).toEqual(INACTIVE);
+    expect(await answer(await introspection({ token: tokens.refresh_token ?? "" }, client))).toEqual(INACTIVE);
     expect((await refresh(tokens.refresh_token ?? "", client)).status).toBe(400);
   });
 
@@ -220,12 +192,12 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
       },
     });
     if (!signed.ok) throw new Error(signed.error);
-    expect(await answer(await introspect({ token: signed.token }, client))).toEqual(INACTIVE);
+    expect(await answer(await introspection({ token: signed.token }, client))).toEqual(INACTIVE);
 
     await env.DB.prepare("UPDATE oidc_refresh_token SET expires_at = ? WHERE client_id = ?")
       .bind(Date.now() - 1000, client.clientId)
       .run();
-    expect(await answer(await introspect({ token: tokens.refresh_token ?? "" }, client))).toEqual(INACTIVE);
+    expect(await answer(await introspection({ token: tokens.refresh_token ?? "" }, client))).toEqual(INACTIVE);
   });
 
   it("DPoP-bound tokens say so: the access token's token_type DPoP and cnf, the refresh token's cnf (RFC 9449 §6.2)", async () => {
@@ -250,11 +222,11 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     const response = await withProof(nonce);
     expect(response.status).toBe(200);
     const bound = (await response.json()) as TokenResponse;
-    expect(await answer(await introspect({ token: bound.access_token }, client))).toMatchObject({
+    expect(await answer(await introspection({ token: bound.access_token }, client))).toMatchObject({
       status: 200,
       body: { active: true, token_type: "DPoP", cnf: { jkt: key.jkt } },
     });
-    const { body } = await answer(await introspect({ token: bound.refresh_token ?? "" }, client));
+    const { body } = await answer(await introspection({ token: bound.refresh_token ?? "" }, client));
     expect(body).toMatchObject({ active: true, cnf: { jkt: key.jkt } });
     expect(body.token_type).toBeUndefined();
   });
@@ -263,7 +235,7 @@ describe("ENDPOINT.introspection for a browser OpenID client's own tokens (RFC 7
     const { tokens, client } = await oidc.issuedTokens();
     const foreignJwt = `${btoa('{"alg":"none"}').replaceAll("=", "")}.${btoa('{"sub":"x"}').replaceAll("=", "")}.c2ln`;
     for (const token of ["not-a-token-we-issued", foreignJwt, tokens.id_token ?? "", "a".repeat(2000)]) {
-      expect(await answer(await introspect({ token }, client))).toEqual(INACTIVE);
+      expect(await answer(await introspection({ token }, client))).toEqual(INACTIVE);
     }
   });
 });
@@ -273,7 +245,7 @@ describe("a browser client must authenticate to introspect (RFC 7662 §2.1)", ()
     const { tokens, client } = await oidc.issuedTokens();
     const wrong = { ...client, clientSecret: "mas_wrong" };
     for (const token of [tokens.access_token, tokens.refresh_token ?? "", "not-a-token-we-issued"]) {
-      const { status, body } = await answer(await introspect({ token }, wrong));
+      const { status, body } = await answer(await introspection({ token }, wrong));
       expect({ status, error: body.error }).toEqual({ status: 401, error: "invalid_client" });
       expect(body.active).toBeUndefined();
     }
@@ -282,23 +254,27 @@ describe("a browser client must authenticate to introspect (RFC 7662 §2.1)", ()
   it("a public client (no secret) is 401 invalid_client, by client_id alone or with an empty Basic secret", async () => {
     const publicClient = await oidc.browserClient({ type: "public" });
     expect(publicClient.clientSecret).toBe("");
-    const byId = await answer(await introspect({ token: "whatever", client_id: publicClient.clientId }));
+    const byId = await answer(await introspection({ token: "whatever", client_id: publicClient.clientId }));
     expect({ status: byId.status, error: byId.body.error }).toEqual({ status: 401, error: "invalid_client" });
-    const byBasic = await answer(await introspect({ token: "whatever" }, publicClient));
+    const byBasic = await answer(await introspection({ token: "whatever" }, publicClient));
     expect({ status: byBasic.status, error: byBasic.body.error }).toEqual({ status: 401, error: "invalid_client" });
   });
 
   it("only its registered method: client_secret_post from a client_secret_basic client is 401 invalid_client", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     const { status, body } = await answer(
-      await introspect({ token: tokens.access_token, client_id: client.clientId, client_secret: client.clientSecret }),
+      await introspection({
+        token: tokens.access_token,
+        client_id: client.clientId,
+        client_secret: client.clientSecret,
+      }),
     );
     expect({ status, error: body.error }).toEqual({ status: 401, error: "invalid_client" });
   });
 
   it("a missing token is 400 invalid_request", async () => {
     const { client } = await oidc.issuedTokens();
-    const { status, body } = await answer(await introspect({}, client));
+    const { status, body } = await answer(await introspection({}, client));
     expect({ status, error: body.error }).toEqual({ status: 400, error: "invalid_request" });
   });
 });

@@ -1,9 +1,9 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
-import { API, ISSUER, oidc } from "./oidc-fixture.ts";
+import { API, ISSUER, oidc, revocation } from "./oidc-fixture.ts";
 
 async function error(response: Response) {
   return { status: response.status, ...((await response.json()) as { error: string }) };
@@ -182,17 +182,9 @@ describe("GHSA-pw9m-5jxm-xr6h: refresh tokens rotate, and reuse ends the family 
 });
 
 describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
+  /** A refresh token's revocation, with the hint. */
   function revoke(token: string, client: { clientId: string; clientSecret: string }) {
-    return exports.default.fetch(
-      new Request(`${ISSUER}${ENDPOINT.revocation}`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-        },
-        body: new URLSearchParams({ token, token_type_hint: "refresh_token" }),
-      }),
-    );
+    return revocation({ token, token_type_hint: "refresh_token" }, client);
   }
 
   it("revokes a refresh token at the issuer's one revocation endpoint; it then yields nothing", async () => {
@@ -212,7 +204,7 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
     expect(rotated.status).toBe(200);
     const successor = ((await rotated.json()) as TokenResponse).refresh_token ?? "";
     // The owner revokes the token it still has, with or without a hint; a thief may hold the successor.
-    const response = await revokeWith({ token: tokens.refresh_token ?? "" }, client);
+    const response = await revocation({ token: tokens.refresh_token ?? "" }, client);
     expect(response.status).toBe(200);
     expect(await error(await refresh(successor, client))).toMatchObject({ status: 400, error: "invalid_grant" });
   });
@@ -231,26 +223,12 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
     expect(await error(response)).toMatchObject({ status: 401, error: "invalid_client" });
     expect((await refresh(tokens.refresh_token ?? "", client)).status).toBe(200);
   });
-  /** A revocation request as a client sends it, with any hint or none. */
-  function revokeWith(fields: Record<string, string>, client: { clientId: string; clientSecret: string }) {
-    return exports.default.fetch(
-      new Request(`${ISSUER}${ENDPOINT.revocation}`, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-www-form-urlencoded",
-          Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-        },
-        body: new URLSearchParams(fields),
-      }),
-    );
-  }
-
   it("answers 200 for a token it does not know or revoked already (RFC 7009 §2.2), with any hint", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     const foreignJwt = `${btoa('{"alg":"none"}').replaceAll("=", "")}.${btoa('{"sub":"x"}').replaceAll("=", "")}.c2ln`;
     for (const token of ["not-a-token-we-issued", foreignJwt]) {
       for (const hint of [undefined, "refresh_token", "access_token", "something_else"]) {
-        const response = await revokeWith({ token, ...(hint ? { token_type_hint: hint } : {}) }, client);
+        const response = await revocation({ token, ...(hint ? { token_type_hint: hint } : {}) }, client);
         expect({ token, hint, status: response.status }).toEqual({ token, hint, status: 200 });
       }
     }
@@ -262,7 +240,7 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
   it("its own JWT access token is 400 unsupported_token_type (not revoked by jti), never a 500", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     for (const hint of [undefined, "access_token"]) {
-      const response = await revokeWith(
+      const response = await revocation(
         { token: tokens.access_token, ...(hint ? { token_type_hint: hint } : {}) },
         client,
       );
@@ -276,8 +254,8 @@ describe("ENDPOINT.revocation for a browser client (RFC 7009)", () => {
     const { tokens, client } = await oidc.issuedTokens();
     const wrong = { ...client, clientSecret: "mas_wrong" };
     for (const token of ["not-a-token-we-issued", tokens.access_token]) {
-      expect(await error(await revokeWith({ token }, wrong))).toMatchObject({ status: 401, error: "invalid_client" });
+      expect(await error(await revocation({ token }, wrong))).toMatchObject({ status: 401, error: "invalid_client" });
     }
-    expect(await error(await revokeWith({}, client))).toMatchObject({ status: 400, error: "invalid_request" });
+    expect(await error(await revocation({}, client))).toMatchObject({ status: 400, error: "invalid_request" });
   });
 });
