@@ -1,4 +1,6 @@
 import type {
+  BrowserGrantRevocation,
+  BrowserGrantRevocationOutcome,
   RevocationChanges,
   RevocationEvent,
   RevocationSnapshot,
@@ -30,6 +32,14 @@ export interface OrgStateRpc {
    * Resolves only once stored (or already covered); throws otherwise.
    */
   revokeToken(revocation: TokenRevocation): Promise<TokenRevocationOutcome>;
+  /**
+   * Records the `grant` revocation of a browser authorization (RFC 7009
+   * §2.1), attributed to its client and person, and folds that person's
+   * browser-grant entries into one `subject` cut-off when their grants to
+   * that client would pass MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON,
+   * in one transaction. Resolves only once stored; throws otherwise.
+   */
+  revokeBrowserGrant(revocation: BrowserGrantRevocation): Promise<BrowserGrantRevocationOutcome>;
   /**
    * The live revocations and the current policy version, for gateways to
    * cache within their staleness bound.

@@ -43,6 +43,52 @@ export const MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT = 1_000;
 export const MAX_LIVE_REVOCATIONS_PER_ORG = 100_000;
 
 /**
+ * The most live browser-grant entries (RFC 7009 §2.1: a `grant` revocation
+ * of a browser refresh token's authorization, or of one whose refresh token
+ * was reused) one person's grants to one client keep in an org. The next
+ * one folds them: the object records a `subject` cut-off of that person
+ * (every token of theirs in the org issued up to now) and drops their
+ * browser-grant entries it covers (OrgState.revokeBrowserGrant,
+ * docs/revocation.md "Bounds"). Each authorization a member completes and
+ * revokes leaves an entry for an hour, so one member scripting it (~28 a
+ * second) could otherwise bring the org to MAX_LIVE_REVOCATIONS_PER_ORG,
+ * past which every client's RFC 7009 revocation there folds into a cut-off
+ * of its whole client: a denial of service on everyone else. The cut-off
+ * harms only the person doing it. 50 in an hour is far beyond any person
+ * signing in to and out of one application.
+ */
+export const MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON = 50;
+
+/**
+ * A browser authorization grant whose tokens end (OrgState.revokeBrowserGrant):
+ * its id, the client it was issued to and the person who consented, all
+ * read from the grant's refresh token rows (EndedBrowserGrant,
+ * shared/contracts/oidc-grants.ts), never from the request.
+ */
+export interface BrowserGrantRevocation {
+  orgId: string;
+  /** The tokens' `grant_id` (BROWSER_GRANT_ID_PREFIX, shared/contracts/oidc.ts). */
+  grantId: string;
+  clientId: string;
+  /** The person: the tokens' `sub`. */
+  subject: string;
+  /** Why, for the audit trail ("rfc7009 refresh token by <client>"). */
+  reason: string;
+}
+
+/**
+ * How the object recorded a BrowserGrantRevocation: `grant`, one entry
+ * attributed to its client and person; `subject`, the person's entries
+ * folded into a `subject` cut-off, logged before the grant's own entry
+ * (which is kept: it alone also refuses a token of the grant signed after
+ * the cut-off's second). `version` is the org's revocation version after it.
+ */
+export interface BrowserGrantRevocationOutcome {
+  version: number;
+  recorded: "grant" | "subject";
+}
+
+/**
  * One access token revoked through RFC 7009 (OrgState.revokeToken): its
  * claims, so the object can attribute the entry to the token's own client
  * and fold that client's entries past MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT.
@@ -101,6 +147,16 @@ export interface RevocationEntry {
    */
   clientId?: string;
   issuedAt?: number;
+  /**
+   * Only on a browser `grant` entry recorded through
+   * OrgState.revokeBrowserGrant: the person whose grant it is (the tokens'
+   * `sub`), with `clientId` the grant's client (no `issuedAt`). A `subject`
+   * cut-off of that person made at or after the entry's `revokedAt` refuses
+   * every token of the grant (each was signed before its refresh tokens
+   * were revoked, which was before the entry), so a holder may drop it
+   * when such a cut-off arrives.
+   */
+  subject?: string;
 }
 
 /**
@@ -133,9 +189,15 @@ export interface RevocationLogEvent {
   revoked_at: number;
   expires_at: number;
   reason: string;
-  /** Only on a jti event recorded through RFC 7009: the token's `client_id` and `iat` (RevocationEntry.clientId). */
+  /**
+   * Only on a jti event recorded through RFC 7009: the token's `client_id`
+   * and `iat` (RevocationEntry.clientId); on a browser grant event
+   * (OrgState.revokeBrowserGrant): the grant's `client_id` and `subject`,
+   * the person (RevocationEntry.subject).
+   */
   client_id?: string;
   issued_at?: number;
+  subject?: string;
 }
 
 /** The most events one changesSince answer carries. */

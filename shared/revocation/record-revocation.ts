@@ -1,7 +1,13 @@
 import { type AuditSink, recordAuditInBackground } from "../audit/record-audit.ts";
 import { orgStateName } from "../contracts/storage-keys.ts";
 import type { OrgStateNamespace } from "../contracts/org-state.ts";
-import type { RevocationEvent, TokenRevocation, TokenRevocationOutcome } from "../contracts/revocation.ts";
+import type {
+  BrowserGrantRevocation,
+  BrowserGrantRevocationOutcome,
+  RevocationEvent,
+  TokenRevocation,
+  TokenRevocationOutcome,
+} from "../contracts/revocation.ts";
 
 export interface RevocationBindings extends AuditSink {
   ORG_STATE: OrgStateNamespace;
@@ -54,6 +60,40 @@ export async function recordTokenRevocation(
       revocation_kind: outcome.recorded === "client" ? "client" : "jti",
       value: outcome.recorded === "client" ? claims.client_id : claims.jti,
       ...(outcome.recorded === "jti" ? {} : { jti: claims.jti, recorded: outcome.recorded }),
+      reason: revocation.reason,
+      version: outcome.version,
+    },
+  });
+  if (options.waitUntil) options.waitUntil(audit);
+  else await audit;
+  return outcome;
+}
+
+/**
+ * Records the `grant` revocation of a browser authorization
+ * (OrgState.revokeBrowserGrant): an entry attributed to its client and
+ * person, or, past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, a
+ * `subject` cut-off of that person besides it. Returns once the object has
+ * it; the audit names what was recorded, so a fold shows as the subject
+ * revocation it is.
+ */
+export async function recordBrowserGrantRevocation(
+  env: RevocationBindings,
+  revocation: BrowserGrantRevocation,
+  options: { waitUntil?: (p: Promise<unknown>) => void } = {},
+): Promise<BrowserGrantRevocationOutcome> {
+  const outcome = await env.ORG_STATE.getByName(orgStateName(revocation.orgId)).revokeBrowserGrant(revocation);
+  const folded = outcome.recorded === "subject";
+  const audit = recordAuditInBackground(env, {
+    kind: "revocation.recorded",
+    outcome: "recorded",
+    orgId: revocation.orgId,
+    subject: revocation.subject,
+    detail: {
+      revocation_kind: folded ? "subject" : "grant",
+      value: folded ? revocation.subject : revocation.grantId,
+      ...(folded ? { grant_id: revocation.grantId, recorded: outcome.recorded } : {}),
+      client_id: revocation.clientId,
       reason: revocation.reason,
       version: outcome.version,
     },

@@ -1,5 +1,5 @@
 import type { RevocableClaims } from "../../../shared/contracts/org-state.ts";
-import type { RevocationKind } from "../../../shared/contracts/revocation.ts";
+import type { RevocationEntry, RevocationKind } from "../../../shared/contracts/revocation.ts";
 import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 
 /** One key a token may be listed under, and the `iat` a cut-off under it must reach. */
@@ -32,4 +32,49 @@ export function isListed(sql: SqlStorage, [kind, value, issuedAt]: LiveEntryKey,
       )
       .toArray().length > 0
   );
+}
+
+/**
+ * Whether a live entry matches the token (OrgState.isRevoked): every key of
+ * cutOffKeys, its session and the grants it rests on. A module function, not
+ * a method of the object: nothing outside it may call it with its own `now`.
+ */
+export function matchesLiveEntry(sql: SqlStorage, claims: RevocableClaims, now: number): boolean {
+  const keys = cutOffKeys(claims);
+  if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
+  if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
+  for (const grant of claims.grant_chain ?? []) keys.push(["grant", grant, 0]);
+  return keys.some((key) => isListed(sql, key, now));
+}
+
+/**
+ * Every entry live at `now`, as the snapshot carries them. An RFC 7009 jti
+ * row says whose token it is (token-revocation.ts), as its event does; a
+ * browser grant row whose grant it is (browser-grant-revocation.ts).
+ */
+export function liveEntries(sql: SqlStorage, now: number): RevocationEntry[] {
+  return sql
+    .exec<{
+      kind: RevocationKind;
+      value: string;
+      revoked_at: number;
+      expires_at: number;
+      client_id: string | null;
+      issued_at: number | null;
+      subject: string | null;
+    }>(
+      "SELECT kind, value, revoked_at, expires_at, client_id, issued_at, subject FROM revocation WHERE expires_at > ?",
+      now,
+    )
+    .toArray()
+    .map((row): RevocationEntry => {
+      const entry = { kind: row.kind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at };
+      if (row.kind === "jti" && row.client_id !== null && row.issued_at !== null) {
+        return { ...entry, clientId: row.client_id, issuedAt: row.issued_at };
+      }
+      if (row.kind === "grant" && row.client_id !== null && row.subject !== null) {
+        return { ...entry, clientId: row.client_id, subject: row.subject };
+      }
+      return entry;
+    });
 }

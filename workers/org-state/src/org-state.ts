@@ -1,10 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
 import type { OrgStateRpc, PolicyPublication, RevocableClaims } from "../../../shared/contracts/org-state.ts";
 import {
+  type BrowserGrantRevocation,
+  type BrowserGrantRevocationOutcome,
   REVOCATION_KINDS,
   REVOCATION_SYNC_TAIL,
   type RevocationChanges,
-  type RevocationEntry,
   type RevocationEvent,
   type RevocationKind,
   type RevocationSnapshot,
@@ -14,8 +15,13 @@ import {
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
 import { ORG_STATE_META } from "../../../shared/contracts/storage-keys.ts";
+import {
+  dropCoveredBrowserGrants,
+  migrateGrantColumns,
+  storeBrowserGrantRevocation,
+} from "./browser-grant-revocation.ts";
 import { RevocationLog } from "./revocation-log.ts";
-import { cutOffKeys, isListed } from "./live-entries.ts";
+import { liveEntries, matchesLiveEntry } from "./live-entries.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
 import { assertRevocableClaims } from "./revocable-claims.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
@@ -30,8 +36,10 @@ const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
  * current.
  *
  * Storage (SQLite, docs/storage-schema.md): `revocation(kind, value,
- * revoked_at, expires_at, client_id, issued_at)` (the last two only on RFC
- * 7009 jti rows, token-revocation.ts), the event log `revocation_event` (revocation-log.ts)
+ * revoked_at, expires_at, client_id, issued_at, subject)` (`client_id` and
+ * `issued_at` on RFC 7009 jti rows, token-revocation.ts; `client_id` and
+ * `subject` on browser grant rows, browser-grant-revocation.ts), the event
+ * log `revocation_event` (revocation-log.ts)
  * and `meta(key, value)` with keys `version` (the revocation version),
  * `log_floor` (see revocation-log.ts), `policy_version` (the current policy
  * version, absent until the first publish), `policy_sequence` (the
@@ -72,6 +80,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
       CREATE TABLE IF NOT EXISTS org (id TEXT PRIMARY KEY);
     `);
     migrateTokenColumns(this.sql);
+    migrateGrantColumns(this.sql);
     this.log = new RevocationLog(this.sql);
     this.mirror = new RevocationMirror(this.sql, env.KV);
     this.subscribers = new RevocationSubscribers(ctx, this.log, () => ({
@@ -138,6 +147,8 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
         now,
         expiresAt,
       );
+      // The cut-off covers the person's browser-grant entries up to now, as a gateway view drops them.
+      if (event.kind === "subject") dropCoveredBrowserGrants(this.sql, event.value, now);
       const seq = this.bumpVersion();
       return this.log.append({
         seq,
@@ -173,6 +184,30 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     for (const event of recorded.events) this.subscribers.publish(event);
     const expiries = recorded.events.map((event) => event.expires_at * 1000);
     if (expiries.length > 0) await this.scheduleAlarm(Math.min(...expiries, Date.now() + MIRROR_DELAY_MS));
+    return { version: this.currentVersion(), recorded: recorded.outcome };
+  }
+
+  /**
+   * Records a browser grant's revocation attributed to its client and
+   * person, folding that person's browser-grant entries past
+   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON into one `subject` cut-off
+   * (browser-grant-revocation.ts). Entries, version and events are one
+   * transaction; the events reach subscribers and gateway channels before
+   * this answers.
+   */
+  async revokeBrowserGrant(revocation: BrowserGrantRevocation): Promise<BrowserGrantRevocationOutcome> {
+    this.assertOwnOrg(revocation?.orgId);
+    const { orgId } = revocation;
+    const now = Math.floor(Date.now() / 1000);
+    const recorded = this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM org WHERE id <> ?", orgId);
+      this.sql.exec("INSERT OR IGNORE INTO org (id) VALUES (?)", orgId);
+      return storeBrowserGrantRevocation(this.sql, this.log, () => this.bumpVersion(), revocation, now);
+    });
+    // After the commit and before any await: subscribers see events in seq order.
+    for (const event of recorded.events) this.subscribers.publish(event);
+    const expiries = recorded.events.map((event) => event.expires_at * 1000);
+    await this.scheduleAlarm(Math.min(...expiries, Date.now() + MIRROR_DELAY_MS));
     return { version: this.currentVersion(), recorded: recorded.outcome };
   }
 
@@ -235,23 +270,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   async snapshot(orgId: string): Promise<RevocationSnapshot> {
     this.assertOwnOrg(orgId);
     const now = Math.floor(Date.now() / 1000);
-    const entries = this.sql
-      .exec<{
-        kind: RevocationKind;
-        value: string;
-        revoked_at: number;
-        expires_at: number;
-        client_id: string | null;
-        issued_at: number | null;
-      }>("SELECT kind, value, revoked_at, expires_at, client_id, issued_at FROM revocation WHERE expires_at > ?", now)
-      .toArray()
-      .map((row): RevocationEntry => {
-        const entry = { kind: row.kind, value: row.value, revokedAt: row.revoked_at, expiresAt: row.expires_at };
-        // An RFC 7009 jti row says whose token it is (token-revocation.ts), as its event does.
-        return row.kind === "jti" && row.client_id !== null && row.issued_at !== null
-          ? { ...entry, clientId: row.client_id, issuedAt: row.issued_at }
-          : entry;
-      });
+    const entries = liveEntries(this.sql, now);
     return {
       orgId,
       version: this.currentVersion(),
@@ -362,13 +381,4 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
-}
-
-/** A module function, not a method: nothing outside the object may call it with its own `now`. */
-function matchesLiveEntry(sql: SqlStorage, claims: RevocableClaims, now: number): boolean {
-  const keys = cutOffKeys(claims);
-  if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
-  if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
-  for (const grant of claims.grant_chain ?? []) keys.push(["grant", grant, 0]);
-  return keys.some((key) => isListed(sql, key, now));
 }

@@ -28,7 +28,10 @@ const MAX_REASON_LENGTH = 256;
  * An RFC 7009 jti event keeps its token's `client_id` and `iat`
  * (`client_id`, `issued_at`; null on every other event and on events from
  * before the columns, which a log gains here), so a gateway view that
- * follows the log can drop it when that client's cut-off arrives.
+ * follows the log can drop it when that client's cut-off arrives. A
+ * browser grant event keeps its grant's client and person (`client_id`,
+ * `subject`; browser-grant-revocation.ts), so such a view can drop it when
+ * that person's `subject` cut-off arrives.
  */
 export class RevocationLog {
   constructor(private readonly sql: SqlStorage) {
@@ -55,13 +58,14 @@ export class RevocationLog {
     );
     if (!columns.has("client_id")) sql.exec("ALTER TABLE revocation_event ADD COLUMN client_id TEXT");
     if (!columns.has("issued_at")) sql.exec("ALTER TABLE revocation_event ADD COLUMN issued_at INTEGER");
+    if (!columns.has("subject")) sql.exec("ALTER TABLE revocation_event ADD COLUMN subject TEXT");
   }
 
   append(event: RevocationLogEvent): RevocationLogEvent {
     const logged = { ...event, reason: event.reason.slice(0, MAX_REASON_LENGTH) };
     this.sql.exec(
-      `INSERT INTO revocation_event (seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO revocation_event (seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at, subject)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       logged.seq,
       logged.kind,
       logged.value,
@@ -70,6 +74,7 @@ export class RevocationLog {
       logged.reason,
       logged.client_id ?? null,
       logged.client_id === undefined ? null : (logged.issued_at ?? null),
+      logged.client_id === undefined ? null : (logged.subject ?? null),
     );
     this.keepWithinCap(logged.seq);
     return logged;
@@ -96,17 +101,22 @@ export class RevocationLog {
         reason: string;
         client_id: string | null;
         issued_at: number | null;
+        subject: string | null;
       }>(
-        `SELECT seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at FROM revocation_event
+        `SELECT seq, kind, value, revoked_at, expires_at, reason, client_id, issued_at, subject FROM revocation_event
          WHERE seq > ? ORDER BY seq LIMIT ?`,
         after,
         REVOCATION_CHANGES_PAGE + 1,
       )
       .toArray();
-    const events = rows.slice(0, REVOCATION_CHANGES_PAGE).map(({ client_id, issued_at, ...event }) =>
-      // The same shape publish() sends live: the attribution only where there is one.
-      client_id !== null && issued_at !== null ? { ...event, client_id, issued_at } : event,
-    );
+    const events = rows
+      .slice(0, REVOCATION_CHANGES_PAGE)
+      .map(({ client_id, issued_at, subject, ...event }): RevocationLogEvent => {
+        // The same shape publish() sends live: the attribution only where there is one.
+        if (client_id !== null && issued_at !== null) return { ...event, client_id, issued_at };
+        if (client_id !== null && subject !== null) return { ...event, client_id, subject };
+        return event;
+      });
     return { kind: "changes", version, events, more: rows.length > REVOCATION_CHANGES_PAGE };
   }
 

@@ -36,6 +36,18 @@ const SWEEP_EVERY_MS = 60_000;
  * recorded for from the same signed claims. Entries without that
  * attribution (other kinds, operators' jti revocations, older events) stay
  * in the shared table until they expire.
+ *
+ * Likewise a browser `grant` entry says whose grant it is (its `subject`,
+ * the person, and `client_id`) and is held in that person's own table, at
+ * the second it was recorded: when a `subject` cut-off of that person
+ * arrives — the fold the object makes of one person's browser-grant
+ * entries past their cap (MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON),
+ * or any other — the view forgets the person's grant entries recorded at or
+ * before it, as the object deletes them in the same transaction
+ * (workers/org-state/src/browser-grant-revocation.ts explains why the
+ * cut-off covers them). A token's `grant_id` is looked up in the table of
+ * its own `sub`, the person the entry was recorded for (the grant's refresh
+ * token rows' `user_id`, which the provider signs as `sub`).
  */
 export class OrgRevocations {
   /** When (this isolate's clock, ms) the object was last known to be at `version`; 0: never. */
@@ -50,6 +62,8 @@ export class OrgRevocations {
   private readonly entries: RevocationTable;
   /** RFC 7009 jti entries per client, each at its token's `iat`; a client without any has no table. */
   private readonly byClient = new Map<string, RevocationTable>();
+  /** Browser grant entries per person, each at the second it was recorded; a person without any has no table. */
+  private readonly bySubject = new Map<string, RevocationTable>();
   private nextSweep = 0;
   readonly orgId: string;
   version: number;
@@ -68,8 +82,11 @@ export class OrgRevocations {
     const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion, snapshot.entries.length);
     for (const entry of snapshot.entries) {
       const token = attribution(entry.kind, entry.clientId, entry.issuedAt);
+      const person = grantAttribution(entry.kind, entry.clientId, entry.subject);
       if (token !== null) {
         view.addClientJti(token.clientId, entry.value, token.issuedAt, entry.expiresAt);
+      } else if (person !== null) {
+        view.addSubjectGrant(person, entry.value, entry.revokedAt, entry.expiresAt);
       } else {
         view.add(entry.kind, entry.value, entry.revokedAt, entry.expiresAt);
       }
@@ -82,6 +99,7 @@ export class OrgRevocations {
   get size(): number {
     let size = this.entries.size;
     for (const table of this.byClient.values()) size += table.size;
+    for (const table of this.bySubject.values()) size += table.size;
     return size;
   }
 
@@ -95,12 +113,16 @@ export class OrgRevocations {
       if (event.seq <= this.version) continue;
       if (event.seq !== this.version + 1) return false;
       const token = attribution(event.kind, event.client_id, event.issued_at);
+      const person = grantAttribution(event.kind, event.client_id, event.subject);
       if (token !== null) {
         this.addClientJti(token.clientId, event.value, token.issuedAt, event.expires_at);
+      } else if (person !== null) {
+        this.addSubjectGrant(person, event.value, event.revoked_at, event.expires_at);
       } else {
         this.add(event.kind, event.value, event.revoked_at, event.expires_at);
       }
-      if (event.kind === "client") this.dropCovered(event.value, event.revoked_at);
+      if (event.kind === "client") this.dropCovered(this.byClient, event.value, event.revoked_at);
+      if (event.kind === "subject") this.dropCovered(this.bySubject, event.value, event.revoked_at);
       this.version = event.seq;
     }
     return true;
@@ -119,6 +141,11 @@ export class OrgRevocations {
       // An RFC 7009 entry sits in the table of the client it was recorded for: the token's own.
       const own = this.byClient.get(claims.client_id);
       if (own !== undefined && own.holds("jti", claims.jti, nowSeconds)) return true;
+    }
+    if (this.bySubject.size > 0 && claims.grant_id !== undefined) {
+      // A browser grant entry sits in the table of the person it was recorded for: the token's own `sub`.
+      const own = this.bySubject.get(claims.sub);
+      if (own !== undefined && own.holds("grant", claims.grant_id, nowSeconds)) return true;
     }
     if (entries.size === 0) return false;
     const { iat } = claims;
@@ -146,9 +173,11 @@ export class OrgRevocations {
     this.nextSweep = nowMs + SWEEP_EVERY_MS;
     const nowSeconds = Math.floor(nowMs / 1000);
     this.entries.dropExpired(nowSeconds);
-    for (const [clientId, table] of this.byClient) {
-      table.dropExpired(nowSeconds);
-      if (table.size === 0) this.byClient.delete(clientId);
+    for (const tables of [this.byClient, this.bySubject]) {
+      for (const [owner, table] of tables) {
+        table.dropExpired(nowSeconds);
+        if (table.size === 0) tables.delete(owner);
+      }
     }
   }
 
@@ -161,12 +190,25 @@ export class OrgRevocations {
     table.add("jti", jti, issuedAt, expiresAt);
   }
 
-  /** Forgets the client's RFC 7009 entries its cut-off at `revokedAt` refuses anyway (issued at or before it). */
-  private dropCovered(clientId: string, revokedAt: number): void {
-    const table = this.byClient.get(clientId);
+  private addSubjectGrant(subject: string, grantId: string, revokedAt: number, expiresAt: number): void {
+    let table = this.bySubject.get(subject);
+    if (table === undefined) {
+      table = new RevocationTable();
+      this.bySubject.set(subject, table);
+    }
+    table.add("grant", grantId, revokedAt, expiresAt);
+  }
+
+  /**
+   * Forgets the entries a cut-off at `revokedAt` refuses anyway: a client's
+   * RFC 7009 entries issued at or before it (byClient), or a person's
+   * browser grant entries recorded at or before it (bySubject).
+   */
+  private dropCovered(tables: Map<string, RevocationTable>, owner: string, revokedAt: number): void {
+    const table = tables.get(owner);
     if (table === undefined) return;
     table.dropUpTo(revokedAt, Math.floor(Date.now() / 1000));
-    if (table.size === 0) this.byClient.delete(clientId);
+    if (table.size === 0) tables.delete(owner);
   }
 
   private add(kind: RevocationLogEvent["kind"], value: string, revokedAt: number, expiresAt: number): void {
@@ -185,4 +227,14 @@ function attribution(
 ): { clientId: string; issuedAt: number } | null {
   if (kind !== "jti" || typeof clientId !== "string" || clientId.length === 0) return null;
   return typeof issuedAt === "number" && Number.isSafeInteger(issuedAt) ? { clientId, issuedAt } : null;
+}
+
+/** A browser grant entry's person as the object attributes it, or null: anything else is held unattributed. */
+function grantAttribution(
+  kind: RevocationKind,
+  clientId: string | undefined,
+  subject: string | undefined,
+): string | null {
+  if (kind !== "grant" || typeof clientId !== "string" || clientId.length === 0) return null;
+  return typeof subject === "string" && subject.length > 0 ? subject : null;
 }

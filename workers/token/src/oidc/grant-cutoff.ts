@@ -1,6 +1,6 @@
 import type { EndedBrowserGrant } from "../../../../shared/contracts/oidc-grants.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 
 /**
  * RFC 7009 §2.1: the access tokens "based on the same authorization grant"
@@ -18,6 +18,14 @@ import { recordRevocation } from "../../../../shared/revocation/record-revocatio
  * revoking nothing, for another client's refresh token, and "already
  * revoked" without asking whose it is. The person's other grants, to this client or any other,
  * carry other ids and live on.
+ *
+ * The entry is attributed to the grant's client and person (its refresh
+ * token rows' `user_id`, the tokens' `sub`): past
+ * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON live entries of that
+ * person's grants to that client, the org's object cuts the person off
+ * instead (a `subject` cut-off, which also covers their earlier entries)
+ * rather than let one member's script fill the org's revocations
+ * (docs/revocation.md, "Bounds").
  */
 export async function endGrantAccessTokens(
   env: TokenEnv,
@@ -29,12 +37,18 @@ export async function endGrantAccessTokens(
     return;
   }
   try {
-    await recordRevocation(env, {
-      orgId: grant.orgId,
-      kind: "grant",
-      value: grant.grantId,
-      reason,
-    });
+    if (typeof grant.userId === "string" && grant.userId.length > 0) {
+      await recordBrowserGrantRevocation(env, {
+        orgId: grant.orgId,
+        grantId: grant.grantId,
+        clientId: grant.clientId,
+        subject: grant.userId,
+        reason,
+      });
+    } else {
+      // An authn Worker deployed before it named the person: recorded unattributed, never skipped.
+      await recordRevocation(env, { orgId: grant.orgId, kind: "grant", value: grant.grantId, reason });
+    }
   } catch (error) {
     console.error("browser grant revocation not recorded", grant.orgId, error);
     throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");

@@ -1,0 +1,260 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  type BrowserGrantRevocation,
+  MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  type RevocableClaims,
+} from "../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { migrateGrantColumns } from "../../workers/org-state/src/browser-grant-revocation.ts";
+import type { OrgState } from "../../workers/org-state/src/org-state.ts";
+import { ERR_ORG_STATE_WRONG_ORG, OrgMismatchError } from "../../workers/org-state/src/own-org.ts";
+
+// One person authorizing a browser client and revoking its refresh token,
+// over and over, leaves one `grant` entry per authorization for an hour.
+// Past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON of theirs for one
+// client, the org's object cuts that person off instead (a `subject`
+// cut-off) and drops their grant entries it covers, so no member can bring
+// the org to its cap of live revocations (docs/revocation.md, "Bounds").
+
+const now = () => Math.floor(Date.now() / 1000);
+const newOrg = () => `org-${crypto.randomUUID()}`;
+const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
+const grantId = () => `oidc-grant:${crypto.randomUUID()}`;
+
+function revokeGrant(orgId: string, subject: string, clientId = "oidc_a", id = grantId()) {
+  const revocation: BrowserGrantRevocation = {
+    orgId,
+    grantId: id,
+    clientId,
+    subject,
+    reason: `rfc7009 refresh token by ${clientId}`,
+  };
+  return stub(orgId).revokeBrowserGrant(revocation);
+}
+
+/** `count` of the person's grants to the client revoked, one RPC each as the token Worker does; their ids. */
+async function revokeMany(orgId: string, subject: string, count: number, clientId = "oidc_a"): Promise<string[]> {
+  const ids = Array.from({ length: count }, grantId);
+  for (const id of ids) await revokeGrant(orgId, subject, clientId, id);
+  return ids;
+}
+
+/** A browser access token of the grant, issued ten seconds ago unless `iat` says otherwise. */
+function browserToken(orgId: string, sub: string, grant: string, iat = now() - 10): RevocableClaims {
+  return { jti: crypto.randomUUID(), sub, client_id: "oidc_a", org_id: orgId, iat, grant_id: grant };
+}
+
+async function entriesOf(orgId: string) {
+  const { entries, version } = await stub(orgId).snapshot(orgId);
+  return { entries, version, grants: entries.filter((e) => e.kind === "grant") };
+}
+
+describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold at the cap", () => {
+  it("records up to the cap as attributed grant entries, then a subject cut-off of the person that drops them, in one step", async () => {
+    const org = newOrg();
+    const mine = await revokeMany(org, "user_a", CAP);
+    const theirs = await revokeMany(org, "user_b", 3);
+    await stub(org).revoke({ orgId: org, kind: "jti", value: "an-operators-jti", reason: "operator" });
+    await stub(org).revoke({ orgId: org, kind: "grant", value: "delegation-grant-1", reason: "operator" });
+    const before = await entriesOf(org);
+    expect(before.grants).toHaveLength(CAP + 3 + 1);
+    expect(before.grants.find((e) => e.value === mine[0])).toEqual({
+      kind: "grant",
+      value: mine[0],
+      revokedAt: expect.any(Number),
+      expiresAt: expect.any(Number),
+      clientId: "oidc_a",
+      subject: "user_a",
+    });
+    // Not attributed: an operator's grant revocation says nobody's grant.
+    expect(before.grants.find((e) => e.value === "delegation-grant-1")).not.toHaveProperty("subject");
+
+    const last = grantId();
+    const outcome = await revokeGrant(org, "user_a", "oidc_a", last);
+    expect(outcome).toEqual({ version: before.version + 2, recorded: "subject" });
+
+    const after = await entriesOf(org);
+    const cutOff = after.entries.filter((e) => e.kind === "subject");
+    expect(cutOff).toEqual([
+      { kind: "subject", value: "user_a", revokedAt: expect.any(Number), expiresAt: expect.any(Number) },
+    ]);
+    // The person's entries are gone but the one that folded them; the other person's, the
+    // operator's grant and jti entries are untouched.
+    expect(new Set(after.grants.map((e) => e.value))).toEqual(new Set([last, ...theirs, "delegation-grant-1"]));
+    expect(after.entries.filter((e) => e.kind === "jti").map((e) => e.value)).toEqual(["an-operators-jti"]);
+    const kept = after.grants.find((e) => e.value === last);
+    expect(kept).toMatchObject({ clientId: "oidc_a", subject: "user_a", revokedAt: cutOff[0]?.revokedAt });
+
+    // The log: the cut-off first, then the grant's own event, so a view that follows it drops then adds.
+    const changes = await stub(org).changesSince(before.version);
+    expect(changes).toEqual({
+      kind: "changes",
+      version: before.version + 2,
+      more: false,
+      events: [
+        {
+          seq: before.version + 1,
+          kind: "subject",
+          value: "user_a",
+          revoked_at: cutOff[0]?.revokedAt,
+          expires_at: cutOff[0]?.expiresAt,
+          reason: `rfc7009 refresh token by oidc_a (folded: the person holds ${CAP} live grant revocations for oidc_a)`,
+        },
+        {
+          seq: before.version + 2,
+          kind: "grant",
+          value: last,
+          revoked_at: cutOff[0]?.revokedAt,
+          expires_at: kept?.expiresAt,
+          reason: "rfc7009 refresh token by oidc_a",
+          client_id: "oidc_a",
+          subject: "user_a",
+        },
+      ],
+    });
+  });
+
+  it("the person's tokens in the org issued up to the cut-off are refused, of every grant and client; another person's are not", async () => {
+    const org = newOrg();
+    const mine = await revokeMany(org, "user_a", CAP);
+    const theirs = await revokeMany(org, "user_b", 2);
+    expect((await revokeGrant(org, "user_a")).recorded).toBe("subject");
+    const checks = [
+      // A dropped grant's token: refused by the cut-off now.
+      browserToken(org, "user_a", mine[0] ?? ""),
+      // A grant never revoked, of the person, and a token of theirs at another client with no grant.
+      browserToken(org, "user_a", grantId()),
+      { jti: crypto.randomUUID(), sub: "user_a", client_id: "mac_agent", org_id: org, iat: now() - 10 },
+      // The other person: their revoked grant still refused, a live one not.
+      browserToken(org, "user_b", theirs[0] ?? ""),
+      browserToken(org, "user_b", grantId()),
+      // The person again, in another org: not this org's cut-off.
+      browserToken(newOrg(), "user_a", grantId()),
+    ];
+    const [, , , , , elsewhere] = checks;
+    expect(await stub(org).areRevoked(checks.slice(0, 5))).toEqual([true, true, true, true, false]);
+    expect(await stub(elsewhere?.org_id ?? "").isRevoked(elsewhere as RevocableClaims)).toBe(false);
+  });
+
+  it("each client counts on its own, and the cut-off drops the person's entries of every client", async () => {
+    const org = newOrg();
+    await revokeMany(org, "user_a", CAP - 1, "oidc_a");
+    await revokeMany(org, "user_a", CAP, "oidc_b");
+    // oidc_a holds CAP - 1 of the person's: its next is still an entry.
+    expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("grant");
+    expect((await entriesOf(org)).grants).toHaveLength(2 * CAP);
+    const last = grantId();
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
+    expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
+    // The count starts again: CAP - 1 more are entries, the CAP-th after the kept one folds again.
+    await revokeMany(org, "user_a", CAP - 1, "oidc_a");
+    expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("subject");
+    expect((await entriesOf(org)).grants).toHaveLength(1);
+    expect((await entriesOf(org)).entries.filter((e) => e.kind === "subject")).toHaveLength(1);
+  });
+
+  it("revoking a grant whose entry is live again (a retry, a reuse after revocation) adds nothing and never folds", async () => {
+    const org = newOrg();
+    const mine = await revokeMany(org, "user_a", CAP);
+    const before = await entriesOf(org);
+    expect(await revokeGrant(org, "user_a", "oidc_a", mine[3])).toEqual({
+      version: before.version + 1,
+      recorded: "grant",
+    });
+    const after = await entriesOf(org);
+    expect(after.grants).toHaveLength(CAP);
+    expect(after.entries.some((e) => e.kind === "subject")).toBe(false);
+  });
+
+  it("any subject cut-off of the person (an operator's too) drops their grant entries, as a gateway view does", async () => {
+    const org = newOrg();
+    const mine = await revokeMany(org, "user_a", 3);
+    const theirs = await revokeMany(org, "user_b", 2);
+    await stub(org).revoke({ orgId: org, kind: "subject", value: "user_a", reason: "member-removed" });
+    const after = await entriesOf(org);
+    expect(new Set(after.grants.map((e) => e.value))).toEqual(new Set(theirs));
+    expect(await stub(org).areRevoked(mine.map((g) => browserToken(org, "user_a", g)))).toEqual([true, true, true]);
+  });
+
+  it("refuses a revocation without its grant, client or person, and one naming another org", async () => {
+    const org = newOrg();
+    await revokeGrant(org, "user_a");
+    // Inside the object: a rejection over RPC is also reported as the object's uncaught error.
+    await runInDurableObject(stub(org), async (instance: OrgState) => {
+      const refusal = (revocation: BrowserGrantRevocation) =>
+        instance.revokeBrowserGrant(revocation).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      for (const bad of [
+        { grantId: "", clientId: "oidc_a", subject: "user_a" },
+        { grantId: grantId(), clientId: "", subject: "user_a" },
+        { grantId: grantId(), clientId: "oidc_a", subject: "" },
+        { grantId: grantId(), clientId: "oidc_a", subject: "x".repeat(257) },
+      ]) {
+        const error = await refusal({ orgId: org, reason: "r", ...bad });
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error).toMatchObject({ message: "browser grant revocation needs grantId, clientId and subject" });
+      }
+      const other = await refusal({ orgId: newOrg(), grantId: grantId(), clientId: "c", subject: "s", reason: "r" });
+      expect(other).toBeInstanceOf(OrgMismatchError);
+      expect(other).toMatchObject({ code: ERR_ORG_STATE_WRONG_ORG });
+    });
+    expect((await entriesOf(org)).grants).toHaveLength(1);
+    expect((await entriesOf(org)).version).toBe(1);
+  });
+
+  it("race: many revocations at once for one person stay bounded, and every grant's tokens stay refused", async () => {
+    const org = newOrg();
+    const ids = Array.from({ length: 4 * CAP }, grantId);
+    const outcomes = await Promise.all(ids.map((id) => revokeGrant(org, "user_a", "oidc_a", id)));
+    const recorded = outcomes.map((o) => o.recorded);
+    expect(recorded.filter((r) => r === "grant").length + recorded.filter((r) => r === "subject").length).toBe(4 * CAP);
+    // The object takes them one at a time: the 51st, 101st and 151st fold, each keeping its own entry.
+    expect(recorded.filter((r) => r === "subject")).toHaveLength(3);
+    // Each call moved the version by its own events: 1 for an entry, 2 for a fold.
+    const { version, grants } = await entriesOf(org);
+    expect(version).toBe(recorded.reduce((n, r) => n + (r === "subject" ? 2 : 1), 0));
+    expect(grants).toHaveLength(CAP);
+    const refused = await stub(org).areRevoked(ids.map((id) => browserToken(org, "user_a", id)));
+    expect(refused.every(Boolean)).toBe(true);
+  });
+
+  it("an object from before the column gains it at start; its older grant rows stay unattributed", async () => {
+    const org = newOrg();
+    await revokeGrant(org, "user_a");
+    await runInDurableObject(stub(org), (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DROP INDEX revocation_by_subject");
+      sql.exec("ALTER TABLE revocation DROP COLUMN subject");
+      sql.exec(
+        "INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES ('grant', 'oidc-grant:old', ?, ?)",
+        now(),
+        now() + 60,
+      );
+      migrateGrantColumns(sql);
+      migrateGrantColumns(sql);
+      const columns = sql
+        .exec<{ name: string }>("PRAGMA table_info(revocation)")
+        .toArray()
+        .map((c) => c.name);
+      expect(columns).toContain("subject");
+      const indexes = sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'revocation'")
+        .toArray()
+        .map((i) => i.name);
+      expect(indexes).toContain("revocation_by_subject");
+    });
+    const { grants } = await entriesOf(org);
+    expect(grants.find((e) => e.value === "oidc-grant:old")).toEqual({
+      kind: "grant",
+      value: "oidc-grant:old",
+      revokedAt: expect.any(Number),
+      expiresAt: expect.any(Number),
+      clientId: undefined,
+      subject: undefined,
+    });
+  });
+});

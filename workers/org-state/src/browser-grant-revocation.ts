@@ -1,0 +1,160 @@
+import {
+  type BrowserGrantRevocation,
+  type BrowserGrantRevocationOutcome,
+  MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON,
+  type RevocationLogEvent,
+} from "../../../shared/contracts/revocation.ts";
+import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import type { RevocationLog } from "./revocation-log.ts";
+
+/**
+ * The column a browser `grant` entry carries besides the others: `subject`,
+ * the person who consented to the grant, with `client_id` (the column RFC
+ * 7009 jti rows use for their token's client, token-revocation.ts) the
+ * grant's client. Both come from the grant's refresh token rows in the
+ * authn Worker (EndedBrowserGrant), never from the request, so the object
+ * can count one person's entries and drop exactly those a `subject` cut-off
+ * covers. Objects created before it gain it here; their older grant rows
+ * stay unattributed (never counted, never dropped) until they expire.
+ */
+export function migrateGrantColumns(sql: SqlStorage): void {
+  const columns = new Set(
+    sql
+      .exec<{ name: string }>("PRAGMA table_info(revocation)")
+      .toArray()
+      .map((column) => column.name),
+  );
+  if (!columns.has("subject")) sql.exec("ALTER TABLE revocation ADD COLUMN subject TEXT");
+  // On `subject` alone: a person's rows are few (the cap per client), and the fold deletes them across clients.
+  sql.exec("CREATE INDEX IF NOT EXISTS revocation_by_subject ON revocation (subject) WHERE subject IS NOT NULL");
+}
+
+function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
+  const text = (value: unknown) => typeof value === "string" && value.length > 0 && value.length <= 256;
+  return text(revocation?.grantId) && text(revocation.clientId) && text(revocation.subject);
+}
+
+/**
+ * Records one browser grant's revocation inside the caller's transaction and
+ * returns the events it logged, in order (the caller publishes them after
+ * the commit). `nextSeq` bumps the org's revocation version.
+ *
+ * When the person's live browser-grant entries for this client already
+ * number MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, they are folded:
+ * one `subject` cut-off of the person at `now` is logged first, every
+ * browser-grant entry of theirs recorded at or before it (of any client:
+ * the cut-off covers them all) is deleted, and then this grant's own entry
+ * is recorded as always. That order is what a gateway view following the
+ * log applies (workers/gateway/src/trust/revocation-index.ts): the subject
+ * event drops the person's grant entries up to its second, the grant event
+ * after it adds this one back, so the view holds what the snapshot holds.
+ *
+ * Why the cut-off covers a dropped entry: it refuses each of the person's
+ * tokens issued at or before `now`, and every token of an ended grant was
+ * signed before its refresh tokens were revoked (oidc/grant-turns.ts in the
+ * token Worker takes a refresh's turn before its revocation), which was
+ * before its entry was recorded. The grant entry, which matches a token
+ * whenever it was issued, would also refuse one signed later, with a
+ * signer's clock ahead of this object's; the triggering grant's own entry
+ * is kept for that reason, the older ones (recorded earlier, their families
+ * long ended) are not.
+ *
+ * A repeated revocation of a grant whose entry is live (a retry, a reuse
+ * after a revocation) only moves that entry forward: it adds none, so it
+ * never folds.
+ */
+export function storeBrowserGrantRevocation(
+  sql: SqlStorage,
+  log: RevocationLog,
+  nextSeq: () => number,
+  revocation: BrowserGrantRevocation,
+  now: number,
+): { outcome: BrowserGrantRevocationOutcome["recorded"]; events: RevocationLogEvent[] } {
+  if (!isGrantShaped(revocation)) throw new RangeError("browser grant revocation needs grantId, clientId and subject");
+  const { grantId, clientId, subject } = revocation;
+  const reason = String(revocation.reason ?? "");
+  const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
+  const events: RevocationLogEvent[] = [];
+  const fold = foldDue(sql, revocation, now);
+  if (fold !== null) {
+    sql.exec(
+      `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES ('subject', ?, ?, ?)
+       ON CONFLICT (kind, value) DO UPDATE SET revoked_at = max(revocation.revoked_at, excluded.revoked_at),
+         expires_at = max(revocation.expires_at, excluded.expires_at)`,
+      subject,
+      now,
+      ceiling,
+    );
+    dropCoveredBrowserGrants(sql, subject, now);
+    events.push(
+      log.append({
+        seq: nextSeq(),
+        kind: "subject",
+        value: subject,
+        revoked_at: now,
+        expires_at: ceiling,
+        reason: `${reason} (folded: ${fold})`,
+      }),
+    );
+  }
+  sql.exec(
+    `INSERT INTO revocation (kind, value, revoked_at, expires_at, client_id, subject) VALUES ('grant', ?, ?, ?, ?, ?)
+     ON CONFLICT (kind, value) DO UPDATE SET revoked_at = excluded.revoked_at,
+       expires_at = max(revocation.expires_at, excluded.expires_at),
+       client_id = excluded.client_id, subject = excluded.subject`,
+    grantId,
+    now,
+    ceiling,
+    clientId,
+    subject,
+  );
+  events.push(
+    log.append({
+      seq: nextSeq(),
+      kind: "grant",
+      value: grantId,
+      revoked_at: now,
+      expires_at: ceiling,
+      reason,
+      // Whose grant it is, so a view that follows the log can drop it with this person's cut-off.
+      client_id: clientId,
+      subject,
+    }),
+  );
+  return { outcome: fold === null ? "grant" : "subject", events };
+}
+
+/**
+ * Deletes the person's browser-grant entries recorded at or before
+ * `revokedAt`, which their `subject` cut-off at `revokedAt` covers (see
+ * storeBrowserGrantRevocation). Called in the transaction that records any
+ * such cut-off, a fold's or an operator's (OrgState.revoke), because a
+ * gateway view drops them on every subject event alike.
+ */
+export function dropCoveredBrowserGrants(sql: SqlStorage, subject: string, revokedAt: number): void {
+  sql.exec("DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND revoked_at <= ?", subject, revokedAt);
+}
+
+/**
+ * Why a fold is due, or null: this grant has no live entry yet and the
+ * person's live browser-grant entries for its client already number the
+ * cap (expired rows not yet pruned are not counted: they are no longer
+ * read, and the alarm deletes them).
+ */
+function foldDue(sql: SqlStorage, revocation: BrowserGrantRevocation, now: number): string | null {
+  const own = sql
+    .exec("SELECT 1 FROM revocation WHERE kind = 'grant' AND value = ? AND expires_at > ?", revocation.grantId, now)
+    .toArray();
+  if (own.length > 0) return null;
+  const held = sql
+    .exec<{ n: number }>(
+      "SELECT count(*) AS n FROM revocation WHERE subject = ? AND client_id = ? AND kind = 'grant' AND expires_at > ?",
+      revocation.subject,
+      revocation.clientId,
+      now,
+    )
+    .one().n;
+  return held >= MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON
+    ? `the person holds ${MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON} live grant revocations for ${revocation.clientId}`
+    : null;
+}
