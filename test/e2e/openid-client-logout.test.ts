@@ -3,16 +3,14 @@
 // through its end-session URL (with a forged hint as the control), and
 // OIDC Back-Channel Logout 1.0 to a real receiver for the client Better Auth
 // itself tells (an opaque access token).
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import { createRemoteJWKSet, decodeJwt, importJWK, type JWK, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, decodeProtectedHeader, importJWK, type JWK, SignJWT } from "jose";
 import * as client from "openid-client";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
 import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { unseal } from "../../workers/token/src/keys/seal.ts";
-import { openidClientRp, POST_LOGOUT_URI, REDIRECT_URI, redirectTarget } from "../support/openid-client-rp.ts";
+import { logoutReceiver, registeredRp, verifiedLogoutToken } from "../support/backchannel-logout.ts";
+import { openidClientRp, POST_LOGOUT_URI, redirectTarget } from "../support/openid-client-rp.ts";
 import { TEST_SECRETS } from "../support/secrets.ts";
 
 const rp = openidClientRp();
@@ -133,36 +131,11 @@ describe("openid-client 6 against the browser OpenID provider: RP-initiated and 
 
   it("back-channel logout: a session's end POSTs a Logout Token to the client's registered URI, verifiable as the spec says", async () => {
     // The RP's back-channel endpoint: a real HTTP server the authn Worker POSTs to.
-    const received: { contentType: string | undefined; body: string }[] = [];
-    const rpServer = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk) => {
-        body += chunk;
-      });
-      request.on("end", () => {
-        received.push({ contentType: request.headers["content-type"], body });
-        response.writeHead(200).end();
-      });
-    });
-    await new Promise<void>((resolve) => rpServer.listen(0, "127.0.0.1", resolve));
+    const receiver = await logoutReceiver();
     try {
-      const backchannel = `http://127.0.0.1:${(rpServer.address() as AddressInfo).port}/backchannel`;
-      const backchannelRp = await rp.operator.json<{
-        client_id: string;
-        client_secret: string;
-        backchannel_logout_uri: string;
-      }>(
-        ...["oidc-client", "create", "--name", "openid-client RP with back-channel logout"],
-        ...["--redirect-uri", REDIRECT_URI, "--backchannel-logout-uri", backchannel, "--scope", "openid"],
-      );
-      expect(backchannelRp.backchannel_logout_uri).toBe(backchannel);
-      const rpConfig = await client.discovery(
-        new URL(rp.system.origin),
-        backchannelRp.client_id,
-        { token_endpoint_auth_method: "client_secret_basic" },
-        client.ClientSecretBasic(backchannelRp.client_secret),
-        { execute: [client.allowInsecureRequests] },
-      );
+      const backchannel = receiver.uri("/backchannel");
+      const backchannelRp = await registeredRp(rp.system, rp.operator, "with back-channel logout", backchannel);
+      const rpConfig = backchannelRp.config;
       expect(rpConfig.serverMetadata().backchannel_logout_supported).toBe(true);
       expect(rpConfig.serverMetadata().backchannel_logout_session_supported).toBe(true);
 
@@ -174,36 +147,24 @@ describe("openid-client 6 against the browser OpenID provider: RP-initiated and 
       });
       expect(ended.status).toBe(200);
 
-      await expect.poll(() => received.length).toBe(1);
-      const [delivery] = received;
+      await expect.poll(() => receiver.received.length).toBe(1);
+      const [delivery] = receiver.received;
       expect(delivery?.contentType).toBe("application/x-www-form-urlencoded");
-      const logoutToken = new URLSearchParams(delivery?.body).get("logout_token") ?? "";
-      // OIDC Back-Channel Logout 1.0 §2.6: the RP validates it as an ID token, then its own rules.
-      const { payload, protectedHeader } = await jwtVerify(
-        logoutToken,
-        createRemoteJWKSet(new URL(`${rp.system.origin}${ENDPOINT.jwks}`)),
-        {
-          issuer: rp.system.origin,
-          audience: backchannelRp.client_id,
-          algorithms: [SIGNING_ALG],
-          typ: JWT_TYP.logoutToken,
-        },
-      );
-      expect(protectedHeader.alg).toBe(SIGNING_ALG);
+      const logoutToken = delivery?.logoutToken ?? "";
+      // OIDC Back-Channel Logout 1.0 §2.6: the RP validates it as an ID token, then its own rules (the events
+      // claim, no nonce, a jti, a short life: verifiedLogoutToken).
+      const payload = await verifiedLogoutToken(rp.system, logoutToken, backchannelRp.clientId);
+      expect(decodeProtectedHeader(logoutToken).alg).toBe(SIGNING_ALG);
       expect(payload.sid).toBe(idClaims?.sid);
       expect(payload.sub).toBe(idClaims?.sub);
-      expect(payload.events).toEqual({ [BACKCHANNEL_LOGOUT_EVENT]: {} });
-      expect(payload.nonce).toBeUndefined();
-      expect(typeof payload.jti).toBe("string");
-      expect((payload.exp ?? 0) - (payload.iat ?? 0)).toBeLessThanOrEqual(120);
 
       // Turned off, it sends nothing more.
       const off = await rp.operator.json<{ backchannel_logout_uri: string | null }>(
-        ...["oidc-client", "update", "--id", backchannelRp.client_id, "--no-backchannel-logout"],
+        ...["oidc-client", "update", "--id", backchannelRp.clientId, "--no-backchannel-logout"],
       );
       expect(off.backchannel_logout_uri).toBeNull();
     } finally {
-      rpServer.close();
+      receiver.close();
     }
   });
 });

@@ -12,11 +12,18 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
 import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
 import { CookieBrowser } from "./cookie-browser.ts";
+import {
+  authorizationRequest,
+  discoveredRp,
+  PASSWORD,
+  REDIRECT_URI,
+  redeemed,
+  signedUpPerson,
+} from "./openid-client-rp.ts";
 import type { OperatorCli } from "./operator-cli.ts";
 import type { RunningSystem } from "./system.ts";
 
-export const REDIRECT_URI = "http://localhost:4999/callback";
-export const PASSWORD = "correct horse battery staple";
+export { signedUpPerson };
 
 export interface Delivery {
   path: string;
@@ -82,23 +89,7 @@ export async function registeredRp(
     ...["--scope", "openid documents:read"],
   );
   expect(rp.backchannel_logout_uri).toBe(backchannelLogoutUri ?? null);
-  const config = await client.discovery(
-    new URL(system.origin),
-    rp.client_id,
-    { token_endpoint_auth_method: "client_secret_basic" },
-    client.ClientSecretBasic(rp.client_secret),
-    { execute: [client.allowInsecureRequests] },
-  );
-  return { clientId: rp.client_id, config };
-}
-
-/** A new person, signed up (and so signed in) in a browser; their email for a later sign-in. */
-export async function signedUpPerson(system: RunningSystem): Promise<{ browser: CookieBrowser; email: string }> {
-  const browser = new CookieBrowser(system);
-  const email = `${crypto.randomUUID()}@example.com`;
-  const response = await browser.post(ENDPOINT.signUp, { name: "Back-channel Person", email, password: PASSWORD });
-  expect(response.status).toBe(303);
-  return { browser, email };
+  return { clientId: rp.client_id, config: await discoveredRp(system, rp.client_id, rp.client_secret) };
 }
 
 export async function signedUpBrowser(system: RunningSystem): Promise<CookieBrowser> {
@@ -125,28 +116,14 @@ export async function tokensFor(
   resource?: string,
   scope = resource ? "openid documents:read" : "openid",
 ) {
-  const verifier = client.randomPKCECodeVerifier();
-  const state = client.randomState();
-  const url = client.buildAuthorizationUrl(rp, {
-    redirect_uri: REDIRECT_URI,
-    scope,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: "S256",
-    state,
-    ...(resource ? { resource } : {}),
-  });
-  const authorize = await browser.get(url.href);
+  const request = await authorizationRequest(rp, scope, resource);
+  const authorize = await browser.get(request.url.href);
   // Node's fetch is not a navigation: Better Auth answers the redirect as JSON (test/support/openid-client-rp.ts).
   expect(authorize.status).toBe(200);
   const next = new URL(((await authorize.json()) as { url: string }).url, system.origin);
   // The person consented to the client before (in another session): straight back with the code.
   const callback = next.href.startsWith(REDIRECT_URI) ? next : await consented(browser, next);
-  return client.authorizationCodeGrant(
-    rp,
-    callback,
-    { pkceCodeVerifier: verifier, expectedState: state },
-    resource ? { resource } : undefined,
-  );
+  return redeemed(rp, callback, request);
 }
 
 /** The consent page answered "Allow": where it sends the browser (the client's callback with the code). */

@@ -1,8 +1,10 @@
 // openid-client 6 (unmodified) as a real relying party of the browser OpenID
-// provider, against the whole system on one origin, for the files
-// test/e2e/openid-client-*.test.ts: the client an operator registers with
-// `mono-auth oidc-client create`, discovered from the one issuer, and a
-// scripted person (sign-up page, cookie jar, consent page) who signs in to it.
+// provider, against the whole system on one origin: a client an operator
+// registers with `mono-auth oidc-client create`, discovered from the one
+// issuer, and a scripted person (sign-up page, cookie jar, consent page) who
+// signs in to it. openidClientRp() is the setup of the files
+// test/e2e/openid-client-*.test.ts; the pieces before it serve every
+// openid-client RP test (test/support/backchannel-logout.ts too).
 import * as client from "openid-client";
 import { afterAll, beforeAll, expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
@@ -12,6 +14,7 @@ import { type RunningSystem, startSystem } from "./system.ts";
 
 export const REDIRECT_URI = "http://localhost:4999/callback";
 export const POST_LOGOUT_URI = "http://localhost:4999/signed-out";
+export const PASSWORD = "correct horse battery staple";
 
 interface Started {
   system: RunningSystem;
@@ -21,7 +24,7 @@ interface Started {
 }
 
 export interface OpenidClientRp extends Readonly<Started> {
-  /** A new person, signed up (and so signed in) in a cookie browser. */
+  /** A new person, signed up (and so signed in) in a cookie browser; their email. */
   signedUpPerson(): Promise<{ browser: CookieBrowser; email: string }>;
   /** Runs the browser part: authorize → consent page → Allow; the callback URL the RP receives. */
   authorizeInBrowser(browser: CookieBrowser, url: URL): Promise<URL>;
@@ -31,6 +34,62 @@ export interface OpenidClientRp extends Readonly<Started> {
     resource?: string,
     rp?: client.Configuration,
   ): Promise<{ browser: CookieBrowser; tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers }>;
+}
+
+/** An operator-registered client as openid-client discovers it from the issuer, authenticating with client_secret_basic. */
+export function discoveredRp(system: RunningSystem, clientId: string, clientSecret: string) {
+  return client.discovery(
+    new URL(system.origin),
+    clientId,
+    { token_endpoint_auth_method: "client_secret_basic" },
+    client.ClientSecretBasic(clientSecret),
+    { execute: [client.allowInsecureRequests] },
+  );
+}
+
+/** A new person, signed up (and so signed in) in a cookie browser; their email for a later sign-in. */
+export async function signedUpPerson(system: RunningSystem): Promise<{ browser: CookieBrowser; email: string }> {
+  const browser = new CookieBrowser(system);
+  const email = `${crypto.randomUUID()}@example.com`;
+  const response = await browser.post(ENDPOINT.signUp, { name: "Relying Person", email, password: PASSWORD });
+  expect(response.status).toBe(303);
+  return { browser, email };
+}
+
+export interface AuthorizationRequest {
+  url: URL;
+  verifier: string;
+  state: string;
+  resource?: string;
+}
+
+/** An authorization request of `rp` for `scope` (PKCE S256, `state`; an RFC 8707 `resource` when given). */
+export async function authorizationRequest(
+  rp: client.Configuration,
+  scope: string,
+  resource?: string,
+): Promise<AuthorizationRequest> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const url = client.buildAuthorizationUrl(rp, {
+    redirect_uri: REDIRECT_URI,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: "S256",
+    state,
+    ...(resource ? { resource } : {}),
+  });
+  return { url, verifier, state, ...(resource ? { resource } : {}) };
+}
+
+/** The code the callback carries, redeemed by openid-client (which checks `state`, `iss` and the ID token). */
+export function redeemed(rp: client.Configuration, callback: URL, request: AuthorizationRequest) {
+  return client.authorizationCodeGrant(
+    rp,
+    callback,
+    { pkceCodeVerifier: request.verifier, expectedState: request.state },
+    request.resource ? { resource: request.resource } : undefined,
+  );
 }
 
 /**
@@ -69,31 +128,13 @@ export function openidClientRp(): OpenidClientRp {
       ...["--scope", "openid profile email offline_access documents:read"],
     );
     // The client was registered for client_secret_basic (the CLI's default for a confidential client).
-    const config = await client.discovery(
-      new URL(system.origin),
-      registered.client_id,
-      { token_endpoint_auth_method: "client_secret_basic" },
-      client.ClientSecretBasic(registered.client_secret),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const config = await discoveredRp(system, registered.client_id, registered.client_secret);
     started = { system, operator, registered, config };
   });
 
   afterAll(async () => {
     await started?.system.close();
   });
-
-  async function signedUpPerson() {
-    const browser = new CookieBrowser(get().system);
-    const email = `${crypto.randomUUID()}@example.com`;
-    const response = await browser.post(ENDPOINT.signUp, {
-      name: "Relying Person",
-      email,
-      password: "correct horse battery staple",
-    });
-    expect(response.status).toBe(303);
-    return { browser, email };
-  }
 
   async function authorizeInBrowser(browser: CookieBrowser, url: URL): Promise<URL> {
     const authorize = await browser.get(url.href);
@@ -111,23 +152,9 @@ export function openidClientRp(): OpenidClientRp {
   }
 
   async function signedInTokens(scope: string, resource?: string, rp: client.Configuration = get().config) {
-    const { browser } = await signedUpPerson();
-    const verifier = client.randomPKCECodeVerifier();
-    const state = client.randomState();
-    const url = client.buildAuthorizationUrl(rp, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: "S256",
-      state,
-      ...(resource ? { resource } : {}),
-    });
-    const tokens = await client.authorizationCodeGrant(
-      rp,
-      await authorizeInBrowser(browser, url),
-      { pkceCodeVerifier: verifier, expectedState: state },
-      resource ? { resource } : undefined,
-    );
+    const { browser } = await signedUpPerson(get().system);
+    const request = await authorizationRequest(rp, scope, resource);
+    const tokens = await redeemed(rp, await authorizeInBrowser(browser, request.url), request);
     return { browser, tokens };
   }
 
@@ -144,7 +171,7 @@ export function openidClientRp(): OpenidClientRp {
     get config() {
       return get().config;
     },
-    signedUpPerson,
+    signedUpPerson: () => signedUpPerson(get().system),
     authorizeInBrowser,
     signedInTokens,
   };
