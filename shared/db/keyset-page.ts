@@ -1,12 +1,12 @@
-import { and, eq, gt, or, type SQL } from "drizzle-orm";
+import { and, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 
 /**
- * A keyset page of a list kept oldest first by `created_at`, then by id
- * (which no two rows share): unlike an offset, a page never skips or repeats
- * a row because another was created or deleted meanwhile, and rows created
- * in the same millisecond still have one order. A store reads `limit + 1`
- * rows; the extra one only says that another page follows.
+ * A keyset page of a list kept in (created_at, id) order, oldest first or
+ * newest first (id decides among rows of one millisecond; no two rows share
+ * it): unlike an offset, a page never skips or repeats a row because another
+ * was created or deleted meanwhile. A store reads `limit + 1` rows; the
+ * extra one only says that another page follows.
  */
 export interface PagePosition {
   /** The last row's `created_at`, in milliseconds. */
@@ -20,9 +20,26 @@ export interface PageRequest {
   after?: PagePosition;
 }
 
-/** The rows after `after` in (created_at, id) order; undefined (no condition) for the first page. */
+/**
+ * The rows after `after` in (created_at, id) order; undefined (no
+ * condition) for the first page. The leading `created_at >=` is implied by
+ * the rest; it is there for SQLite's planner, which seeks an
+ * `(org_id, created_at, id)` index on that range (migration 0028) where the
+ * OR alone would have it scan the org's rows from the first.
+ */
 export function afterPosition(createdAt: SQLiteColumn, id: SQLiteColumn, after?: PagePosition): SQL | undefined {
   if (!after) return undefined;
   const at = new Date(after.createdAt);
-  return or(gt(createdAt, at), and(eq(createdAt, at), gt(id, after.id)));
+  return and(gte(createdAt, at), or(gt(createdAt, at), and(eq(createdAt, at), gt(id, after.id))));
+}
+
+/**
+ * The rows after `after` in newest-first order (created_at, then id, both
+ * descending): the lists that show the newest first page this way, with the
+ * same cursor. The leading `created_at <=` is for the planner, as above.
+ */
+export function beforePosition(createdAt: SQLiteColumn, id: SQLiteColumn, after?: PagePosition): SQL | undefined {
+  if (!after) return undefined;
+  const at = new Date(after.createdAt);
+  return and(lte(createdAt, at), or(lt(createdAt, at), and(eq(createdAt, at), lt(id, after.id))));
 }

@@ -50,7 +50,8 @@ export const oauthClient = sqliteTable(
      */
     pendingCutoff: text("pending_cutoff"),
   },
-  (table) => [index("oauth_client_org_idx").on(table.orgId)],
+  // The admin API's pages of an org's clients (migration 0028), and every read by org alone.
+  (table) => [index("oauth_client_org_created_idx").on(table.orgId, table.createdAt, table.clientId)],
 );
 
 /**
@@ -93,7 +94,13 @@ export const delegationGrant = sqliteTable(
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   },
-  (table) => [index("delegation_grant_lookup_idx").on(table.orgId, table.subject, table.actorClientId)],
+  (table) => [
+    index("delegation_grant_lookup_idx").on(table.orgId, table.subject, table.actorClientId),
+    // The admin API's pages, newest first, unfiltered, by subject or by actor (migration 0028).
+    index("delegation_grant_org_created_idx").on(table.orgId, table.createdAt, table.id),
+    index("delegation_grant_subject_created_idx").on(table.orgId, table.subject, table.createdAt, table.id),
+    index("delegation_grant_actor_created_idx").on(table.orgId, table.actorClientId, table.createdAt, table.id),
+  ],
 );
 
 /**
@@ -123,7 +130,8 @@ export const hostInvite = sqliteTable(
      */
     requireDpop: integer("require_dpop", { mode: "boolean" }).notNull().default(false),
   },
-  (table) => [index("host_invite_org_idx").on(table.orgId)],
+  // The admin API's pages of an org's invites (migration 0028), and every read by org alone.
+  (table) => [index("host_invite_org_created_idx").on(table.orgId, table.createdAt, table.jti)],
 );
 
 /** External identity providers an org trusts to issue ID-JAGs to us. */

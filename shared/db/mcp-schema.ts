@@ -72,7 +72,13 @@ export const mcpAccessRequest = sqliteTable(
     decisionNote: text("decision_note"),
     grantId: text("grant_id"),
   },
-  (table) => [index("mcp_access_request_org_status_idx").on(table.orgId, table.status)],
+  // The admin API's pages, newest first, unfiltered, by status or by agent (migration 0028);
+  // the status one also finds an org's pending requests as (org_id, status) did.
+  (table) => [
+    index("mcp_access_request_org_created_idx").on(table.orgId, table.createdAt, table.id),
+    index("mcp_access_request_org_status_created_idx").on(table.orgId, table.status, table.createdAt, table.id),
+    index("mcp_access_request_client_created_idx").on(table.orgId, table.clientId, table.createdAt, table.id),
+  ],
 );
 
 /**
@@ -104,7 +110,13 @@ export const mcpGrant = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
     revokedBy: text("revoked_by"),
   },
-  (table) => [index("mcp_grant_lookup_idx").on(table.orgId, table.clientId, table.serverName)],
+  (table) => [
+    index("mcp_grant_lookup_idx").on(table.orgId, table.clientId, table.serverName),
+    // The admin API's pages, newest first, unfiltered, by status or by agent (migration 0028).
+    index("mcp_grant_org_created_idx").on(table.orgId, table.createdAt, table.id),
+    index("mcp_grant_org_status_created_idx").on(table.orgId, table.status, table.createdAt, table.id),
+    index("mcp_grant_client_created_idx").on(table.orgId, table.clientId, table.createdAt, table.id),
+  ],
 );
 
 /** Where an org's access-request notifications are POSTed (signed JWS, workers/token/src/mcp/notify.ts). */

@@ -28,7 +28,8 @@ export const scimToken = sqliteTable(
     /** Null: no expiry (a directory's credential is rotated by creating a new one and deleting the old). */
     expiresAt: integer("expires_at", { mode: "timestamp_ms" }),
   },
-  (table) => [index("scim_token_org").on(table.orgId)],
+  // The admin API's pages of an org's SCIM tokens (migration 0028), and every read by org alone.
+  (table) => [index("scim_token_org_created").on(table.orgId, table.createdAt, table.id)],
 );
 
 /** A person the org's directory provisioned: the SCIM User resource over a Better Auth user and membership. */

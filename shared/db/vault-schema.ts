@@ -83,6 +83,8 @@ export const vaultConnection = sqliteTable(
   (table) => [
     uniqueIndex("vault_connection_owner").on(table.orgId, table.providerId, table.ownerId),
     index("vault_connection_resource").on(table.orgId, table.resource),
+    // The admin API's pages of an org's connections (migration 0028).
+    index("vault_connection_org_created").on(table.orgId, table.createdAt, table.id),
   ],
 );
 

@@ -46,6 +46,70 @@ export function connectionRow(orgId: string, id: string, at: number): Row {
   };
 }
 
+/** An access request already decided (`approved`), so no read marks it expired. */
+export function accessRequestRow(orgId: string, id: string, at: number): Row {
+  return {
+    id,
+    org_id: orgId,
+    client_id: "agent-unused",
+    server_name: "docs",
+    resource: "https://mcp.example.test",
+    scopes: "",
+    tools: "search",
+    on_behalf_of: "org",
+    reason: "listing",
+    ttl_seconds: 3600,
+    status: "approved",
+    created_at: at,
+    expires_at: at + 3_600_000,
+  };
+}
+
+export function mcpGrantRow(orgId: string, id: string, at: number): Row {
+  return {
+    id,
+    org_id: orgId,
+    client_id: "agent-unused",
+    server_name: "docs",
+    resource: "https://mcp.example.test",
+    scopes: "",
+    tools: "search",
+    on_behalf_of: "org",
+    status: "active",
+    expires_at: at + 3_600_000,
+    created_by: "test",
+    created_at: at,
+  };
+}
+
+/** An invite's claims only: no invite JWT is stored, so none of these can be redeemed. */
+export function inviteRow(orgId: string, id: string, at: number): Row {
+  return {
+    jti: id,
+    org_id: orgId,
+    labels: "{}",
+    scopes: "documents:read",
+    audiences: "https://api.example.test",
+    expires_at: at + 3_600_000,
+    created_by: "test",
+    created_at: at,
+  };
+}
+
+export function delegationGrantRow(orgId: string, id: string, at: number): Row {
+  return {
+    id,
+    org_id: orgId,
+    subject: "user-unused",
+    actor_client_id: "agent-unused",
+    scopes: "documents:read",
+    audiences: "https://api.example.test",
+    status: "active",
+    created_by: "test",
+    created_at: at,
+  };
+}
+
 /** `INSERT INTO table …` statements for rows of one shape, each within D1's 100 bound parameters. */
 export function insertStatements(table: string, rows: readonly Row[]): { sql: string; params: (string | number)[] }[] {
   const columns = Object.keys(rows[0] ?? {});

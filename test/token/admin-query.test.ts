@@ -20,14 +20,14 @@ describe("admin API: bad query parameters are 400 invalid_query", () => {
     [
       "access requests: a limit of 0",
       "/orgs/{org}/access-requests?limit=0",
-      /^limit: must be an integer from 1 to 1000$/,
+      /^limit: must be an integer from 1 to 500$/,
     ],
     ["access requests: a limit in exponent form", "/orgs/{org}/access-requests?limit=1e1", /^limit: /],
     ["MCP grants: an unknown status", "/orgs/{org}/mcp-grants?status=paused", /^status: must be one of /],
     [
-      "MCP grants: a limit past the cap",
-      "/orgs/{org}/mcp-grants?limit=1001",
-      /^limit: must be an integer from 1 to 1000$/,
+      "MCP grants: a limit past the cap (the paged lists' 500)",
+      "/orgs/{org}/mcp-grants?limit=501",
+      /^limit: must be an integer from 1 to 500$/,
     ],
     ["delegation grants: a word for a limit", "/orgs/{org}/delegation-grants?limit=ten", /^limit: /],
     ["policy versions: a limit of 0", "/orgs/{org}/policies?limit=0", /^limit: must be an integer from 1 to 500$/],
@@ -53,7 +53,7 @@ describe("admin API: bad query parameters are 400 invalid_query", () => {
   it("the same reads answer 200 to parameters they can use", async () => {
     for (const path of [
       "/orgs/{org}/access-requests?status=pending&limit=5",
-      "/orgs/{org}/mcp-grants?status=revoked&limit=1000",
+      "/orgs/{org}/mcp-grants?status=revoked&limit=500",
       "/orgs/{org}/delegation-grants?limit=1",
       "/orgs/{org}/policies?limit=500",
       "/orgs/{org}/revocations?after=0",

@@ -188,7 +188,7 @@ describe("act chains (RFC 8693 §4.1) and the org's delegation depth", () => {
     );
     expect(out).toMatchObject({ sub: userId, client_id: a.clientId, act: { sub: a.clientId } });
     // …and not once the grant behind it is gone.
-    for (const grant of await listDelegationGrants(env.DB, orgId, { actorClientId: a.clientId, limit: 10 })) {
+    for (const grant of await listDelegationGrants(env.DB, orgId, { actorClientId: a.clientId }, { limit: 10 })) {
       await revokeDelegationGrant(env.DB, orgId, grant.id);
     }
     await expectOAuthError(

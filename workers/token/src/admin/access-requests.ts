@@ -11,7 +11,8 @@ import { accessRequestView, grantView } from "../mcp/views.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
-import { queryInteger, queryOneOf } from "./query.ts";
+import { pageOf, readPage } from "./page.ts";
+import { queryOneOf } from "./query.ts";
 import { route } from "./route.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalInteger, optionalList, optionalString, requiredString } from "./validate.ts";
@@ -19,15 +20,13 @@ import { onlyFields, optionalInteger, optionalList, optionalString, requiredStri
 const REQUESTS = "/orgs/:org/access-requests";
 const GRANTS = "/orgs/:org/mcp-grants";
 const WEBHOOK = "/orgs/:org/access-webhook";
-const DEFAULT_LIST_LIMIT = 100;
-const MAX_LIST_LIMIT = 1000;
 
 /**
  * The operator's side of agent access review (mcp/review.ts).
  *
- * - GET `/orgs/{org}/access-requests?status=&client_id=&limit=` →
- *   `{ access_requests: [...] }`, newest first (overdue pending ones are
- *   marked `expired` first).
+ * - GET `/orgs/{org}/access-requests?status=&client_id=&limit=&cursor=` →
+ *   `{ access_requests: [...], next_cursor }`, newest first, a page at a
+ *   time (admin/page.ts; overdue pending ones are marked `expired` first).
  * - GET `…/access-requests/{id}` → the request; 404 `not_found`.
  * - POST `…/access-requests/{id}/approve` `{ tools?, scopes?, ttl_seconds?,
  *   note? }` → `{ access_request, grant }`: the asked-for tools, scopes
@@ -35,7 +34,8 @@ const MAX_LIST_LIMIT = 1000;
  *   `conflict` `ERR_ACCESS_REQUEST_DECIDED` when it is no longer pending
  *   (decided, or expired).
  * - POST `…/access-requests/{id}/deny` `{ note? }` → `{ access_request }`; 409 likewise.
- * - GET `/orgs/{org}/mcp-grants?client_id=&status=&limit=` → `{ grants: [...] }`.
+ * - GET `/orgs/{org}/mcp-grants?client_id=&status=&limit=&cursor=` →
+ *   `{ grants: [...], next_cursor }`, newest first, a page at a time.
  * - DELETE `…/mcp-grants/{id}` → the grant, revoked (a revocation event,
  *   recorded before this answers); 404 `not_found`.
  * - PUT `/orgs/{org}/access-webhook` `{ url }` → `{ url }` (https, public);
@@ -50,14 +50,19 @@ export function accessRequestRoutes(admin: AdminApp): void {
     async (c) => {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "access_request.list" });
+      const page = readPage(c, ["status", "client_id"]);
       const status = queryOneOf(c.req.query("status"), "status", ACCESS_REQUEST_STATUS);
       const clientId = c.req.query("client_id");
-      const requests = await listAccessRequests(c.env.DB, orgId, {
-        ...(status ? { status } : {}),
-        ...(clientId ? { clientId } : {}),
-        limit: listLimit(c),
-      });
-      return c.json({ access_requests: requests.map(accessRequestView) });
+      const filter = { ...(status ? { status } : {}), ...(clientId ? { clientId } : {}) };
+      const { items, next_cursor } = pageOf(
+        await listAccessRequests(c.env.DB, orgId, filter, page),
+        page.limit,
+        (r) => ({
+          createdAt: r.createdAt.getTime(),
+          id: r.id,
+        }),
+      );
+      return c.json({ access_requests: items.map(accessRequestView), next_cursor });
     },
   );
 
@@ -114,14 +119,15 @@ export function accessRequestRoutes(admin: AdminApp): void {
   route(admin, "get", GRANTS, { summary: "The org's MCP grants", orgAdmins: "org" }, async (c) => {
     const orgId = await requireOrg(c);
     auditDetail(c, { action: "mcp_grant.list" });
+    const page = readPage(c, ["status", "client_id"]);
     const status = queryOneOf(c.req.query("status"), "status", MCP_GRANT_STATUS);
     const clientId = c.req.query("client_id");
-    const grants = await listMcpGrants(c.env.DB, orgId, {
-      ...(status ? { status } : {}),
-      ...(clientId ? { clientId } : {}),
-      limit: listLimit(c),
-    });
-    return c.json({ grants: grants.map(grantView) });
+    const filter = { ...(status ? { status } : {}), ...(clientId ? { clientId } : {}) };
+    const { items, next_cursor } = pageOf(await listMcpGrants(c.env.DB, orgId, filter, page), page.limit, (g) => ({
+      createdAt: g.createdAt.getTime(),
+      id: g.id,
+    }));
+    return c.json({ grants: items.map(grantView), next_cursor });
   });
 
   route(
@@ -187,8 +193,4 @@ async function requireRequest(c: Context<AdminEnv>, orgId: string, id: string) {
   const request = await findAccessRequest(c.env.DB, orgId, id);
   if (!request) throw new HttpError("not_found", "no such access request in this org");
   return request;
-}
-
-function listLimit(c: Context<AdminEnv>): number {
-  return queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
 }

@@ -15,8 +15,8 @@ import {
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
-import { queryInteger } from "./query.ts";
-import type { AdminApp, AdminEnv } from "./types.ts";
+import { pageOf, pageQuery, readPage } from "./page.ts";
+import type { AdminApp } from "./types.ts";
 import { type Body, onlyFields, optionalList, optionalString, requiredString } from "./validate.ts";
 import { z } from "zod";
 import { delegationGrantSchemas } from "../openapi/schemas.ts";
@@ -28,8 +28,6 @@ const CLIENT_ID = { max: 256 };
 const MAX_LIST_ITEMS = 32;
 /** Longest audience URI a grant names. */
 const MAX_AUDIENCE_LENGTH = 1024;
-const DEFAULT_LIST_LIMIT = 100;
-const MAX_LIST_LIMIT = 1000;
 
 /** A grant as the admin API shows it (snake_case, ISO 8601 times). */
 export interface DelegationGrantView {
@@ -71,7 +69,8 @@ function grantView(grant: DelegationGrant): DelegationGrantView {
  *   client of the org, `scopes` known scopes, `audiences` absolute URIs,
  *   `expires_at` (ISO 8601) in the future; anything else 400 `invalid_body`
  *   naming the field.
- * - GET `?subject=&actor_client_id=&limit=` → `{ grants: [...] }`, newest first.
+ * - GET `?subject=&actor_client_id=&limit=&cursor=` → `{ grants: [...],
+ *   next_cursor }`, newest first, a page at a time (admin/page.ts).
  * - DELETE `/{id}` → 200 the grant, revoked: from then on no exchange
  *   honours it, and a `grant` revocation recorded in the org's Durable
  *   Object (before the 200; 503 `temporarily_unavailable` otherwise, and a
@@ -132,22 +131,24 @@ export function delegationGrantRoutes(admin: AdminApp): void {
     "get",
     PATH,
     {
-      summary: "List delegation grants, newest first",
-      query: { subject: z.string(), actor_client_id: z.string(), limit: z.string() },
+      summary: "List delegation grants, newest first, a page at a time",
+      query: { subject: z.string(), actor_client_id: z.string(), ...pageQuery },
       response: delegationGrantSchemas.list,
       orgAdmins: "org",
     },
     async (c) => {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "delegation_grant.list" });
+      const page = readPage(c, ["subject", "actor_client_id"]);
       const subject = c.req.query("subject");
       const actorClientId = c.req.query("actor_client_id");
-      const grants = await listDelegationGrants(c.env.DB, orgId, {
-        ...(subject ? { subject } : {}),
-        ...(actorClientId ? { actorClientId } : {}),
-        limit: listLimit(c),
-      });
-      return c.json({ grants: grants.map(grantView) });
+      const filter = { ...(subject ? { subject } : {}), ...(actorClientId ? { actorClientId } : {}) };
+      const { items, next_cursor } = pageOf(
+        await listDelegationGrants(c.env.DB, orgId, filter, page),
+        page.limit,
+        (grant) => ({ createdAt: grant.createdAt.getTime(), id: grant.id }),
+      );
+      return c.json({ grants: items.map(grantView), next_cursor });
     },
   );
 
@@ -205,8 +206,4 @@ async function requireMember(db: D1Database, orgId: string, userId: string): Pro
     .where(and(eq(member.organizationId, orgId), eq(member.userId, userId)))
     .get();
   if (!row) throw new HttpError("invalid_body", "subject: not a member of this org");
-}
-
-function listLimit(c: Context<AdminEnv>): number {
-  return queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
 }

@@ -15,7 +15,8 @@ import type { AdminApp } from "./types.ts";
 import { type Body, onlyFields, optionalBoolean, optionalInteger, optionalList } from "./validate.ts";
 import { inviteSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
-import { queryInteger, queryOneOf } from "./query.ts";
+import { pageOf, readPage } from "./page.ts";
+import { queryOneOf } from "./query.ts";
 
 /** Shortest invite worth making: a host needs time to receive and run it. */
 const MIN_INVITE_TTL_SECONDS = 60;
@@ -23,9 +24,6 @@ const MAX_LABELS = 32;
 /** Label keys: short identifiers, as Kubernetes label names (cli/lib/options.ts checks the same). */
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,61}[A-Za-z0-9])?$/;
 const MAX_LABEL_VALUE = 256;
-const DEFAULT_LIST_LIMIT = 100;
-/** Pending invites live at most 24 h, so the newest 500 hold every one an org can act on. */
-const MAX_LIST_LIMIT = 500;
 
 /** A stored invite as the admin API shows it: what it grants and its state, never a credential. */
 function inviteView(row: HostInviteRow, state: InviteView["state"]): InviteView {
@@ -76,9 +74,10 @@ function labelsOf(body: Body): Record<string, string> {
  * made with `require_dpop`: every token request must carry a DPoP proof,
  * and every token is bound to the proof's key.
  *
- * GET /orgs/{org}/invites?state=&limit= → `{ invites: [...] }`, newest
- * first: each invite's grant, creator, times and state (`pending`,
- * `redeemed`, `expired`), never the invite JWT (only its claims are stored).
+ * GET /orgs/{org}/invites?state=&limit=&cursor= → `{ invites: [...],
+ * next_cursor }`, newest first, a page at a time (admin/page.ts): each
+ * invite's grant, creator, times and state (`pending`, `redeemed`,
+ * `expired`), never the invite JWT (only its claims are stored).
  *
  * DELETE /orgs/{org}/invites/{jti} withdraws an invite nobody has redeemed
  * (invites/store.ts withdrawInvite): once it answers 200 the invite's row is
@@ -168,11 +167,15 @@ export function inviteRoutes(admin: AdminApp): void {
     async (c) => {
       const orgId = await requireOrg(c);
       auditDetail(c, { action: "invite.list" });
+      const page = readPage(c, ["state"]);
       const state = queryOneOf(c.req.query("state"), "state", INVITE_STATES);
-      const limit = queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
       const now = new Date();
-      const rows = await listInvites(c.env.DB, { orgId, limit, now, ...(state ? { state } : {}) });
-      return c.json({ invites: rows.map((row) => inviteView(row, inviteState(row, now))) });
+      const { items, next_cursor } = pageOf(
+        await listInvites(c.env.DB, { orgId, now, ...(state ? { state } : {}) }, page),
+        page.limit,
+        (row) => ({ createdAt: row.createdAt.getTime(), id: row.jti }),
+      );
+      return c.json({ invites: items.map((row) => inviteView(row, inviteState(row, now))), next_cursor });
     },
   );
 

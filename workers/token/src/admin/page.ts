@@ -6,10 +6,14 @@ import { invalidQuery, queryInteger } from "./query.ts";
 import type { AdminEnv } from "./types.ts";
 
 /**
- * Pages of an admin list (an org's clients, SCIM tokens, saved connections):
- * `?limit=&cursor=` → `{ <items>, next_cursor }`, the audit trail's
- * convention (admin/audit-trail.ts); oldest first by `created_at`, then by
- * id, a keyset (shared/db/keyset-page.ts).
+ * Pages of an admin list (an org's clients, SCIM tokens, saved connections
+ * oldest first; its access requests, MCP grants, host invites and
+ * delegation grants newest first): `?limit=&cursor=` → `{ <items>,
+ * next_cursor }`, the audit trail's convention (admin/audit-trail.ts); a
+ * keyset on `created_at`, then id (shared/db/keyset-page.ts). A cursor is
+ * only a position: a list reads it within the caller's org and filters, so
+ * one from another list, org or filter pages this one from that position
+ * and shows nothing of where it came from.
  */
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 500;
@@ -26,16 +30,16 @@ export const pageQuery = {
 export const nextCursor = z.string().nullable();
 
 /**
- * `limit` and `cursor` from the query string. Anything else, or either one
- * twice, is 400 `invalid_query`: a misspelt `limt=5` must not quietly
- * answer the default page as if it had been understood.
+ * `limit` and `cursor` from the query string. Anything else but the list's
+ * own `filters` (read by the route), or any one twice, is 400
+ * `invalid_query`: a misspelt `limt=5` must not quietly answer the default
+ * page as if it had been understood.
  */
-export function readPage(c: Context<AdminEnv>): PageRequest {
+export function readPage(c: Context<AdminEnv>, filters: readonly string[] = []): PageRequest {
+  const known: readonly string[] = [...PAGE_PARAMETERS, ...filters];
   const seen = new Set<string>();
   for (const name of new URL(c.req.url).searchParams.keys()) {
-    if (!(PAGE_PARAMETERS as readonly string[]).includes(name)) {
-      invalidQuery(name, `unknown query parameter (known: ${PAGE_PARAMETERS.join(", ")})`);
-    }
+    if (!known.includes(name)) invalidQuery(name, `unknown query parameter (known: ${known.join(", ")})`);
     if (seen.has(name)) invalidQuery(name, "given more than once");
     seen.add(name);
   }

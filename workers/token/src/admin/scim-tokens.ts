@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { generateScimToken, scimTokenId } from "../../../../shared/crypto/scim-token.ts";
 import { hashSecret } from "../../../../shared/crypto/secret-hash.ts";
-import { afterPosition } from "../../../../shared/db/keyset-page.ts";
+import { afterPosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { scimToken } from "../../../../shared/db/schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { tokenConfig } from "../config.ts";
@@ -110,14 +110,7 @@ export function scimTokenRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const page = readPage(c);
       auditDetail(c, { action: "scim.token.list" });
-      const rows = await drizzle(c.env.DB)
-        .select()
-        .from(scimToken)
-        .where(and(eq(scimToken.orgId, orgId), afterPosition(scimToken.createdAt, scimToken.id, page.after)))
-        .orderBy(asc(scimToken.createdAt), asc(scimToken.id))
-        .limit(page.limit + 1)
-        .all();
-      const { items, next_cursor } = pageOf(rows, page.limit, (row) => ({
+      const { items, next_cursor } = pageOf(await listScimTokens(c.env.DB, orgId, page), page.limit, (row) => ({
         createdAt: row.createdAt.getTime(),
         id: row.id,
       }));
@@ -148,4 +141,18 @@ export function scimTokenRoutes(admin: AdminApp): void {
       return c.json(view(deleted));
     },
   );
+}
+
+/**
+ * A page of the org's SCIM tokens, oldest first: `page.limit + 1` of them,
+ * the extra one saying that another page follows (shared/db/keyset-page.ts).
+ */
+export function listScimTokens(db: D1Database, orgId: string, page: PageRequest) {
+  return drizzle(db)
+    .select()
+    .from(scimToken)
+    .where(and(eq(scimToken.orgId, orgId), afterPosition(scimToken.createdAt, scimToken.id, page.after)))
+    .orderBy(asc(scimToken.createdAt), asc(scimToken.id))
+    .limit(page.limit + 1)
+    .all();
 }

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { member } from "../../../../shared/db/auth-schema.ts";
+import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { delegationGrant, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { preparedPerDatabase } from "../clients/prepared-query.ts";
@@ -236,11 +237,16 @@ export async function createDelegationGrant(db: D1Database, input: NewDelegation
   return fromRow(row);
 }
 
-/** An org's grants, newest first, optionally for one subject or one actor client. */
+/**
+ * A page of an org's grants, newest first, optionally for one subject or one
+ * actor client: `page.limit + 1` of them, the extra one saying that another
+ * page follows (shared/db/keyset-page.ts).
+ */
 export async function listDelegationGrants(
   db: D1Database,
   orgId: string,
-  filter: { subject?: string; actorClientId?: string; limit: number },
+  filter: { subject?: string; actorClientId?: string },
+  page: PageRequest,
 ): Promise<DelegationGrant[]> {
   const rows = await drizzle(db)
     .select()
@@ -250,10 +256,11 @@ export async function listDelegationGrants(
         eq(delegationGrant.orgId, orgId),
         filter.subject !== undefined ? eq(delegationGrant.subject, filter.subject) : undefined,
         filter.actorClientId !== undefined ? eq(delegationGrant.actorClientId, filter.actorClientId) : undefined,
+        beforePosition(delegationGrant.createdAt, delegationGrant.id, page.after),
       ),
     )
-    .orderBy(desc(delegationGrant.createdAt))
-    .limit(filter.limit)
+    .orderBy(desc(delegationGrant.createdAt), desc(delegationGrant.id))
+    .limit(page.limit + 1)
     .all();
   return rows.map(fromRow);
 }

@@ -4,6 +4,7 @@ import { drizzle } from "drizzle-orm/d1";
 import type { JWK } from "jose";
 import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { organization } from "../../../../shared/db/auth-schema.ts";
+import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { hostInvite, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { HostBootstrapError } from "./errors.ts";
 
@@ -170,17 +171,27 @@ function stateCondition(state: InviteState, now: Date): SQL | undefined {
   }
 }
 
-/** An org's invites, newest first, in one state or all. */
+/**
+ * A page of an org's invites, newest first, in one state or all:
+ * `page.limit + 1` of them, the extra one saying that another page follows
+ * (shared/db/keyset-page.ts).
+ */
 export async function listInvites(
   db: D1Database,
-  query: { orgId: string; state?: InviteState; limit: number; now: Date },
+  query: { orgId: string; state?: InviteState; now: Date },
+  page: PageRequest,
 ): Promise<HostInviteRow[]> {
-  const byOrg = eq(hostInvite.orgId, query.orgId);
   return drizzle(db)
     .select()
     .from(hostInvite)
-    .where(query.state ? and(byOrg, stateCondition(query.state, query.now)) : byOrg)
+    .where(
+      and(
+        eq(hostInvite.orgId, query.orgId),
+        query.state ? stateCondition(query.state, query.now) : undefined,
+        beforePosition(hostInvite.createdAt, hostInvite.jti, page.after),
+      ),
+    )
     .orderBy(desc(hostInvite.createdAt), desc(hostInvite.jti))
-    .limit(query.limit)
+    .limit(page.limit + 1)
     .all();
 }

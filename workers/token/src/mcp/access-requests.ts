@@ -7,6 +7,7 @@ import {
   MAX_PENDING_ACCESS_REQUESTS,
   ON_BEHALF_OF_ORG,
 } from "../../../../shared/contracts/mcp.ts";
+import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { mcpAccessRequest, mcpGrant } from "../../../../shared/db/mcp-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { grantFromRow, joinList, type McpGrant, newGrantRow, splitList } from "./grants.ts";
@@ -151,7 +152,8 @@ export async function expireServerRequests(db: D1Database, orgId: string, server
 export async function listAccessRequests(
   db: D1Database,
   orgId: string,
-  filter: { status?: AccessRequestStatus; clientId?: string; limit: number },
+  filter: { status?: AccessRequestStatus; clientId?: string },
+  page: PageRequest,
 ): Promise<AccessRequest[]> {
   await expireOverdueRequests(db, orgId);
   const rows = await drizzle(db)
@@ -162,10 +164,11 @@ export async function listAccessRequests(
         eq(mcpAccessRequest.orgId, orgId),
         filter.status !== undefined ? eq(mcpAccessRequest.status, filter.status) : undefined,
         filter.clientId !== undefined ? eq(mcpAccessRequest.clientId, filter.clientId) : undefined,
+        beforePosition(mcpAccessRequest.createdAt, mcpAccessRequest.id, page.after),
       ),
     )
-    .orderBy(desc(mcpAccessRequest.createdAt))
-    .limit(filter.limit)
+    .orderBy(desc(mcpAccessRequest.createdAt), desc(mcpAccessRequest.id))
+    .limit(page.limit + 1)
     .all();
   return rows.map(fromRow);
 }

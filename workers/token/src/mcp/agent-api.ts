@@ -67,8 +67,9 @@ export function agentApi(): Hono<AgentEnv> {
 
   api.get(AGENT_API.accessRequests.slice(AGENT_API.prefix.length), async (c) => {
     const agent = c.get("agent");
-    const requests = await listAccessRequests(c.env.DB, agent.orgId, { clientId: agent.clientId, limit: 100 });
-    return c.json({ access_requests: requests.map(accessRequestView) });
+    // The agent's newest 100: the store reads one past the page, which only says more exist.
+    const requests = await listAccessRequests(c.env.DB, agent.orgId, { clientId: agent.clientId }, { limit: 100 });
+    return c.json({ access_requests: requests.slice(0, 100).map(accessRequestView) });
   });
 
   api.notFound(() => httpErrorResponse("not_found", "no such endpoint"));

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { McpGrantCover, McpGrantStatus } from "../../../../shared/contracts/mcp.ts";
+import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { mcpGrant } from "../../../../shared/db/mcp-schema.ts";
 
 /**
@@ -124,7 +125,8 @@ export function grantCover(grant: McpGrant): McpGrantCover {
 export async function listMcpGrants(
   db: D1Database,
   orgId: string,
-  filter: { clientId?: string; status?: McpGrantStatus; limit: number },
+  filter: { clientId?: string; status?: McpGrantStatus },
+  page: PageRequest,
 ): Promise<McpGrant[]> {
   const rows = await drizzle(db)
     .select()
@@ -134,10 +136,11 @@ export async function listMcpGrants(
         eq(mcpGrant.orgId, orgId),
         filter.clientId !== undefined ? eq(mcpGrant.clientId, filter.clientId) : undefined,
         filter.status !== undefined ? eq(mcpGrant.status, filter.status) : undefined,
+        beforePosition(mcpGrant.createdAt, mcpGrant.id, page.after),
       ),
     )
-    .orderBy(desc(mcpGrant.createdAt))
-    .limit(filter.limit)
+    .orderBy(desc(mcpGrant.createdAt), desc(mcpGrant.id))
+    .limit(page.limit + 1)
     .all();
   return rows.map(grantFromRow);
 }

@@ -142,7 +142,7 @@ export const delegationGrantSchemas = {
     expires_at: time.optional(),
   }),
   view: grantView,
-  list: z.object({ grants: z.array(grantView) }),
+  list: z.object({ grants: z.array(grantView), next_cursor: z.string().nullable() }),
 };
 
 const inviteView = z.object({
@@ -183,10 +183,11 @@ export const inviteSchemas = {
   }),
   /** A stored invite: what it grants and its state, never the invite JWT (which is not stored). */
   view: inviteView,
-  list: z.object({ invites: z.array(inviteView) }),
+  list: z.object({ invites: z.array(inviteView), next_cursor: z.string().nullable() }),
   listQuery: {
     state: z.enum(["pending", "redeemed", "expired"]).describe("only invites in this state (default: every state)"),
     limit: z.string().regex(/^\d+$/).describe("newest first, 1 to 500 (default 100)"),
+    cursor: z.string().describe("the previous page's next_cursor"),
   },
 };
 
