@@ -10,6 +10,7 @@ import { authnConfig } from "../config.ts";
 import { authMailOptions } from "../email/auth-mail.ts";
 import { revocationEndpointHooks } from "../revocation/endpoint-hooks.ts";
 import { membershipRevocationHooks, revokeUserEverywhere } from "../revocation/membership-revocation.ts";
+import { orgDeletionHooks } from "../revocation/org-deletion.ts";
 import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
@@ -71,7 +72,7 @@ function createAuth(env: AuthBindings) {
     config.issuer,
     {
       organizationLimit: config.maxOrganizationsPerUser,
-      organizationHooks: { ...membershipRevocationHooks(env), ...orgSlugHooks(env.DB) },
+      organizationHooks: { ...membershipRevocationHooks(env), ...orgDeletionHooks(env), ...orgSlugHooks(env.DB) },
     },
     oidcRuntime(env, config),
     { upstreamTimeoutMs: config.ssoUpstreamTimeoutMs },

@@ -16,6 +16,11 @@
  *   hooks, so it gets the before/after pair of membership-revocation.ts here,
  *   and a leaving owner steps down first through the conditional write that
  *   keeps the org an owner (auth/last-owner.ts).
+ * - `/organization/delete`, retried after a 503 that left the org deleted
+ *   and its second `org` cut-off owed (org-deletion.ts): Better Auth
+ *   answers it for an org that is gone, so the before hook records the
+ *   owed cut-off first, and the retry is `503 REVOCATION_NOT_RECORDED`
+ *   while it still cannot be.
  * - `/change-password` with `revokeOtherSessions` ends the sessions through
  *   the session hooks, but the person's OAuth tokens are no session's: the
  *   after hook revokes them (security/change-password-oauth.ts).
@@ -38,12 +43,14 @@ import {
   revokeMemberTokens,
   settleMemberTokens,
 } from "./membership-revocation.ts";
+import { settleOwedOrgCutoffs } from "./org-deletion.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
 import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
 import { revokeOAuthOnSignOutEverywhere, SIGN_OUT_EVERYWHERE } from "./sign-out-everywhere-oauth.ts";
 
 const SIGN_OUT = "/sign-out";
 const LEAVE_ORG = "/organization/leave";
+const DELETE_ORG = "/organization/delete";
 
 /** Where the before hook leaves the id of the session being signed out, for the after hook. */
 const ENDING_SESSION = "monoAuthEndingSessionId";
@@ -123,6 +130,12 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         const owed = owedMemberCutoff(orgId, found.user.id, "member-left", role);
         await oweMemberCutoff(env.DB, owed, "unconditional").run();
         return { context: { [LEAVING_OWED]: JSON.stringify(owed) } };
+      }
+      if (ctx.path === DELETE_ORG) {
+        const orgId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
+        // Signed-in callers only: anyone else gets Better Auth's 401, whatever is owed (the cron records it).
+        if (typeof orgId !== "string" || !(await liveCookieSession(ctx))) return;
+        await settleOwedOrgCutoffs(env, orgId);
       }
     }),
     after: createAuthMiddleware(async (ctx) => {

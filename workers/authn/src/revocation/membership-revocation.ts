@@ -2,9 +2,9 @@
  * Membership changes cut off the tokens they invalidate. A token names its
  * org and carries the subject's roles there (shared/contracts/tokens.ts), so
  * removing a member, a member leaving, or a change of role makes every token
- * the person holds for that org wrong; deleting the org makes every token
- * for it wrong. Each records a cutoff in the org's Durable Object: `subject`
- * (that person's tokens issued up to now) or `org` (all of them). New tokens
+ * the person holds for that org wrong (deleting the org makes every token
+ * for it wrong: org-deletion.ts). Each records a `subject` cutoff in the
+ * org's Durable Object (that person's tokens issued up to now). New tokens
  * are minted from the membership as it is after the change.
  *
  * Recorded before the change (a failure stops it: Better Auth's organization
@@ -37,11 +37,6 @@ export function revokeMemberTokens(
   reason: string,
 ): Promise<void> {
   return recordAllOrRefuse(env, [{ orgId, kind: "subject", value: userId, reason }]);
-}
-
-/** Cuts off every token of one org. Throws `revocationNotRecorded()` on failure. */
-export function revokeOrgTokens(env: MembershipRevocationEnv, orgId: string, reason: string): Promise<void> {
-  return recordAllOrRefuse(env, [{ orgId, kind: "org", value: orgId, reason }]);
 }
 
 /**
@@ -110,9 +105,6 @@ export function membershipRevocationHooks(env: MembershipRevocationEnv) {
     };
   const owes = ({ member: changed }: MemberChange, reason: string) =>
     owedMemberCutoff(changed.organizationId, changed.userId, reason, changed.role);
-  const orgDeleted = async ({ organization }: { organization: { id: string } }) => {
-    await revokeOrgTokens(env, organization.id, "org-deleted");
-  };
   return {
     // After the revocation, so a change that could not be recorded changes nothing;
     // the write itself keeps the org an owner (auth/last-owner.ts).
@@ -128,7 +120,5 @@ export function membershipRevocationHooks(env: MembershipRevocationEnv) {
       await changeRoleKeepingAnOwner(env.DB, change.member.id, change.newRole, owes(change, "role-changed"));
     },
     afterUpdateMemberRole: memberChangedSettling("role-changed"),
-    beforeDeleteOrganization: orgDeleted,
-    afterDeleteOrganization: orgDeleted,
   };
 }

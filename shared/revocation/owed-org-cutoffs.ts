@@ -1,0 +1,84 @@
+/**
+ * D1 `owed_org_cutoff`: the `org` cut-off an org's deletion still owes
+ * (docs/storage-schema.md). A deletion records an `org` cut-off before its
+ * delete and another after it, for tokens minted while the delete was in
+ * flight; the second is owed from the delete on. The row goes in with the
+ * delete (its own D1 batch), and is deleted once the second cut-off is
+ * recorded in the org's Durable Object, which records a cut-off for an org
+ * D1 no longer holds as for any other. One left behind means it could not
+ * be recorded: the deletion's retry or the token Worker's cron records it.
+ *
+ * The member cut-offs' sibling (owed-member-cutoffs.ts), kept apart because
+ * it names no person and no role. Written by the authn Worker's Better Auth
+ * hooks (workers/authn/src/revocation/org-deletion.ts).
+ */
+
+export interface OwedOrgCutoff {
+  /** Random: clearing a row names it. */
+  id: string;
+  orgId: string;
+  /** The revocation's reason: `org-deleted`. */
+  reason: string;
+}
+
+export function owedOrgCutoff(orgId: string, reason: string): OwedOrgCutoff {
+  return { id: crypto.randomUUID(), orgId, reason };
+}
+
+/**
+ * The row, for the deletion's own D1 batch, placed right after the
+ * organization's DELETE: SQLite's `changes()` then counts that statement's
+ * rows, so the row exists exactly when this batch deleted the org (a batch
+ * is one transaction; a concurrent deletion that came first owes its own).
+ */
+export function oweOrgCutoff(db: D1Database, owed: OwedOrgCutoff): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO owed_org_cutoff (id, org_id, reason, created_at)
+       SELECT ?1, ?2, ?3, ?4 WHERE changes() > 0`,
+    )
+    .bind(owed.id, owed.orgId, owed.reason, Date.now());
+}
+
+const COLUMNS = "id, org_id AS orgId, reason";
+
+/**
+ * The cut-offs owed for one org, oldest first. Each was committed with its
+ * delete, so a cut-off recorded after this read covers every one it
+ * returns.
+ */
+export async function owedOrgCutoffsFor(db: D1Database, orgId: string): Promise<OwedOrgCutoff[]> {
+  const rows = await db
+    .prepare(`SELECT ${COLUMNS} FROM owed_org_cutoff WHERE org_id = ?1 ORDER BY created_at, id`)
+    .bind(orgId)
+    .all<OwedOrgCutoff>();
+  return rows.results;
+}
+
+/** Up to `limit` owed org cut-offs, oldest first (the cron's share). */
+export async function oldestOwedOrgCutoffs(db: D1Database, limit: number): Promise<OwedOrgCutoff[]> {
+  const rows = await db
+    .prepare(`SELECT ${COLUMNS} FROM owed_org_cutoff ORDER BY created_at, id LIMIT ?1`)
+    .bind(limit)
+    .all<OwedOrgCutoff>();
+  return rows.results;
+}
+
+/**
+ * Sends a row the org's object refused to the back of the cron's queue
+ * (its `created_at` becomes now): left oldest, rows that keep being refused
+ * would take every one of the cron's slots, and no other org's owed
+ * cut-off would be recorded again.
+ */
+export async function postponeOwedOrgCutoff(db: D1Database, id: string): Promise<void> {
+  await db.prepare("UPDATE owed_org_cutoff SET created_at = ?2 WHERE id = ?1").bind(id, Date.now()).run();
+}
+
+/** Deletes the rows named, once their cut-off is recorded. */
+export async function clearOwedOrgCutoffs(db: D1Database, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .prepare(`DELETE FROM owed_org_cutoff WHERE id IN (SELECT value FROM json_each(?1))`)
+    .bind(JSON.stringify(ids))
+    .run();
+}

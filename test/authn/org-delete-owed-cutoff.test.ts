@@ -1,0 +1,154 @@
+// Deleting an org (Better Auth's `/organization/delete`) records an `org`
+// cut-off before the delete and another after it; the second is owed from
+// the delete on (D1 `owed_org_cutoff`, written in the delete's own batch:
+// revocation/org-deletion.ts). When it cannot be recorded the answer is 503
+// with the org deleted and the row left, and the retry (here) or the token
+// Worker's cron (test/token/org-delete-owed-cutoff.test.ts) records it.
+//
+// No real request fails only the second of two cut-offs of the same org, so
+// the state such a 503 leaves is made by the hook's own batch
+// (`deleteOrgOwing`) without the cut-offs around it. The refusal is the
+// org's Durable Object's own: it records values of at most 256 characters
+// (workers/org-state/src/org-state.ts), and an `org` cut-off's value is the
+// org's id, so an org whose id is longer cannot be cut off.
+import { env } from "cloudflare:workers";
+import { APIError } from "better-auth/api";
+import { describe, expect, it } from "vitest";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { deleteOrgOwing, settleOrgDeletion } from "../../workers/authn/src/revocation/org-deletion.ts";
+import { REVOCATION_NOT_RECORDED } from "../../workers/authn/src/revocation/record-or-refuse.ts";
+import { api, revocations, signUp } from "./helpers.ts";
+
+async function owedOrgCutoffs(orgId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM owed_org_cutoff WHERE org_id = ?")
+    .bind(orgId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+async function orgExists(orgId: string): Promise<boolean> {
+  return (await env.DB.prepare("SELECT 1 FROM organization WHERE id = ?").bind(orgId).first()) !== null;
+}
+
+/** Whether the org's object refuses a token of the org minted now, while the delete was in flight. */
+function inFlightTokenRevoked(orgId: string): Promise<boolean> {
+  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
+    jti: crypto.randomUUID(),
+    sub: crypto.randomUUID(),
+    client_id: "in-flight",
+    org_id: orgId,
+    iat: Math.floor(Date.now() / 1000) - 1,
+  });
+}
+
+/** A second org of the person's, owned by them, whose id the org's object cannot record a cut-off for. */
+async function unrevocableOrg(userId: string): Promise<string> {
+  const orgId = `${crypto.randomUUID()}${"0".repeat(300)}`;
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Unrevocable', ?, ?)").bind(
+      orgId,
+      `unrevocable-${crypto.randomUUID()}`,
+      now,
+    ),
+    env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'owner', ?)",
+    ).bind(crypto.randomUUID(), orgId, userId, now),
+  ]);
+  return orgId;
+}
+
+async function expectRefused(response: Response, status: number, code: string) {
+  expect(response.status).toBe(status);
+  expect(((await response.json()) as { code: string }).code).toBe(code);
+}
+
+describe("an org's deletion", () => {
+  it("records its cut-off after the delete and owes nothing once it answers", async () => {
+    const owner = await signUp("Closing");
+    const deleted = await api("/organization/delete", { organizationId: owner.orgId }, { Cookie: owner.cookie });
+    expect(deleted.status).toBe(200);
+    expect(await orgExists(owner.orgId)).toBe(false);
+    expect(await revocations(owner.orgId)).toContainEqual(expect.objectContaining({ kind: "org", value: owner.orgId }));
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(true);
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(0);
+  });
+
+  it("whose first cut-off the org's object refuses deletes nothing and owes nothing: 503", async () => {
+    const owner = await signUp("Unrevocable owner");
+    const orgId = await unrevocableOrg(owner.userId);
+    const refused = await api("/organization/delete", { organizationId: orgId }, { Cookie: owner.cookie });
+    await expectRefused(refused, 503, REVOCATION_NOT_RECORDED);
+    expect(await orgExists(orgId)).toBe(true);
+    expect(await owedOrgCutoffs(orgId)).toBe(0);
+  });
+
+  it("two at once: the org goes once, its cut-off is recorded, nothing stays owed", async () => {
+    const owner = await signUp("Twice closing");
+    const both = await Promise.all(
+      [0, 1].map(() => api("/organization/delete", { organizationId: owner.orgId }, { Cookie: owner.cookie })),
+    );
+    const statuses = both.map((r) => r.status);
+    expect(statuses).toContain(200);
+    for (const response of both) {
+      if (response.status !== 200) await expectRefused(response, 400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    }
+    expect(await orgExists(owner.orgId)).toBe(false);
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(true);
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(0);
+  });
+});
+
+describe("an org's deletion whose second cut-off was not recorded", () => {
+  it("the delete's batch owes it exactly once, and not for an org already gone", async () => {
+    const owner = await signUp("Batch");
+    expect(await deleteOrgOwing(env.DB, owner.orgId)).toBe(true);
+    expect(await orgExists(owner.orgId)).toBe(false);
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(1);
+    // A concurrent deletion's batch after this one deletes nothing, and owes nothing.
+    expect(await deleteOrgOwing(env.DB, owner.orgId)).toBe(false);
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(1);
+  });
+
+  it("the after hook's refusal is 503 REVOCATION_NOT_RECORDED and the row stays", async () => {
+    const owner = await signUp("After hook");
+    const orgId = await unrevocableOrg(owner.userId);
+    await deleteOrgOwing(env.DB, orgId);
+    const failure = await settleOrgDeletion(env, orgId).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(APIError);
+    expect((failure as APIError).statusCode).toBe(503);
+    expect((failure as APIError).body?.code).toBe(REVOCATION_NOT_RECORDED);
+    expect(await owedOrgCutoffs(orgId)).toBe(1);
+  });
+
+  it("its retry records it first, then gets Better Auth's answer for an org that is gone", async () => {
+    const owner = await signUp("Retrying");
+    await deleteOrgOwing(env.DB, owner.orgId);
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(false);
+
+    const retried = await api("/organization/delete", { organizationId: owner.orgId }, { Cookie: owner.cookie });
+    await expectRefused(retried, 400, "USER_IS_NOT_A_MEMBER_OF_THE_ORGANIZATION");
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(true);
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(0);
+  });
+
+  it("a retry that still cannot record it is 503 again and keeps the row", async () => {
+    const owner = await signUp("Retrying, refused");
+    const orgId = await unrevocableOrg(owner.userId);
+    await deleteOrgOwing(env.DB, orgId);
+    const retried = await api("/organization/delete", { organizationId: orgId }, { Cookie: owner.cookie });
+    await expectRefused(retried, 503, REVOCATION_NOT_RECORDED);
+    expect(await owedOrgCutoffs(orgId)).toBe(1);
+  });
+
+  it("a signed-out request is Better Auth's 401 and leaves it to the cron", async () => {
+    const owner = await signUp("Signed out");
+    await deleteOrgOwing(env.DB, owner.orgId);
+    const anonymous = await api("/organization/delete", { organizationId: owner.orgId });
+    // Better Auth's own refusal: a bare 401, no body.
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.text()).toBe("");
+    expect(await owedOrgCutoffs(owner.orgId)).toBe(1);
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(false);
+  });
+});

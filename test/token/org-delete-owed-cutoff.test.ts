@@ -1,0 +1,121 @@
+// An org's deletion owes its second `org` cut-off from the delete on (D1
+// `owed_org_cutoff`, written in the delete's own batch by the authn Worker's
+// hook: workers/authn/src/revocation/org-deletion.ts, tested with its retry in
+// test/authn/org-delete-owed-cutoff.test.ts). When the deletion answered 503
+// with the org gone, no retry may ever come: the cron records it
+// (admin/owed-org-cutoffs.ts), and tokens minted while the delete was in
+// flight are refused from then on.
+//
+// The state such a 503 leaves is written here as the hook's batch writes
+// it, from the same statement (shared/revocation/owed-org-cutoffs.ts); the
+// deletion itself runs through the authn Worker beside this one. The
+// refusal is the org's Durable Object's own: it records values of at most
+// 256 characters (workers/org-state/src/org-state.ts), and an `org`
+// cut-off's value is the org's id.
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { oweOrgCutoff, owedOrgCutoff } from "../../shared/revocation/owed-org-cutoffs.ts";
+import worker from "../../workers/token/src/index.ts";
+import { seedSession } from "./fixtures.ts";
+import { ISSUER, oidc } from "./oidc-fixture.ts";
+
+/** What a deletion leaves when its second cut-off was not recorded: the org gone, its cut-off owed. */
+async function leftOwed(orgId: string): Promise<void> {
+  await env.DB.batch([
+    env.DB.prepare("DELETE FROM member WHERE organization_id = ?").bind(orgId),
+    env.DB.prepare("DELETE FROM invitation WHERE organization_id = ?").bind(orgId),
+    env.DB.prepare("DELETE FROM organization WHERE id = ?").bind(orgId),
+    oweOrgCutoff(env.DB, owedOrgCutoff(orgId, "org-deleted")),
+  ]);
+}
+
+/** An org whose id the org's object cannot record a cut-off for. */
+async function unrevocableOrg(): Promise<string> {
+  const orgId = `${crypto.randomUUID()}${"0".repeat(300)}`;
+  await env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Unrevocable', ?, ?)")
+    .bind(orgId, `unrevocable-${crypto.randomUUID()}`, Date.now())
+    .run();
+  return orgId;
+}
+
+async function owedOrgs(): Promise<string[]> {
+  const rows = await env.DB.prepare("SELECT org_id FROM owed_org_cutoff ORDER BY created_at").all<{ org_id: string }>();
+  return rows.results.map((r) => r.org_id);
+}
+
+/** Whether the org's object refuses a token of the org minted now, while the delete was in flight. */
+function inFlightTokenRevoked(orgId: string): Promise<boolean> {
+  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
+    jti: crypto.randomUUID(),
+    sub: crypto.randomUUID(),
+    client_id: "in-flight",
+    org_id: orgId,
+    iat: Math.floor(Date.now() / 1000) - 1,
+  });
+}
+
+async function runCron(): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+/** The owner deletes their org through Better Auth, as the account pages do. */
+function deleteOrg(cookie: string, organizationId: string) {
+  const origin = new URL(ISSUER).origin;
+  return (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
+    new Request(`${origin}/api/auth/organization/delete`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Cookie: cookie, Origin: origin },
+      body: JSON.stringify({ organizationId }),
+    }),
+  );
+}
+
+describe("the cron trigger and an owed org cut-off", () => {
+  it("records it when no retry comes, clears the row, and tokens minted in flight are refused", async () => {
+    const { orgId } = await seedSession({ role: "owner" });
+    await leftOwed(orgId);
+    expect(await inFlightTokenRevoked(orgId)).toBe(false);
+    await runCron();
+    expect(await inFlightTokenRevoked(orgId)).toBe(true);
+    expect(await owedOrgs()).not.toContain(orgId);
+  });
+
+  it("keeps the row while the org's object refuses it, and records it on a later run", async () => {
+    const unrecordable = await unrevocableOrg();
+    await leftOwed(unrecordable);
+    await runCron();
+    expect(await owedOrgs()).toContain(unrecordable);
+
+    // The id renamed to one the object records: the next run settles it.
+    const recordable = `org-${crypto.randomUUID()}`;
+    await env.DB.prepare("UPDATE owed_org_cutoff SET org_id = ? WHERE org_id = ?").bind(recordable, unrecordable).run();
+    await runCron();
+    expect(await owedOrgs()).not.toContain(recordable);
+    expect(await inFlightTokenRevoked(recordable)).toBe(true);
+  });
+
+  it("a run's refusals go to the back: 50 refused rows do not keep an older org's waiting", async () => {
+    const refused = await Promise.all(Array.from({ length: 50 }, () => unrevocableOrg()));
+    for (const orgId of refused) await leftOwed(orgId);
+    // Owed after the 50, so the first run's 50 slots are theirs.
+    const { orgId: waiting } = await seedSession({ role: "owner" });
+    await leftOwed(waiting);
+    await runCron();
+    await runCron();
+    expect(await inFlightTokenRevoked(waiting)).toBe(true);
+    expect(await owedOrgs()).not.toContain(waiting);
+    expect((await owedOrgs()).filter((orgId) => refused.includes(orgId))).toHaveLength(50);
+  });
+
+  it("finds nothing owed after a deletion that answered 200 through the authn Worker", async () => {
+    const owner = await oidc.signUp("Closing owner");
+    const deleted = await deleteOrg(owner.cookie, owner.orgId);
+    expect(deleted.status).toBe(200);
+    expect(await owedOrgs()).not.toContain(owner.orgId);
+    expect(await inFlightTokenRevoked(owner.orgId)).toBe(true);
+  });
+});
