@@ -18,6 +18,33 @@ export interface BrowserGrantRequest {
   dpop?: string;
   /** The client's address (the edge's `cf-connecting-ip`). */
   clientAddress?: string;
+  /**
+   * For a refresh grant or a revocation: the presented token's refresh token
+   * row as the token Worker read it to find the grant whose turn it takes
+   * (workers/token/src/oidc/grant-turns.ts), `null` when no row held it; the
+   * authn Worker uses it rather than read the row again. Absent: the authn
+   * Worker reads it itself.
+   */
+  presented?: PresentedRefreshToken | null;
+}
+
+/**
+ * A browser refresh token's row, by its stored form (Better Auth's
+ * `oidc_refresh_token`, shared/oidc/browser-grant-row.ts). `clientId`,
+ * `orgId` and `grantId` never change for a row; `revoked` is as it stood
+ * when read.
+ */
+export interface PresentedRefreshToken {
+  clientId: string;
+  /** The person the grant was consented by (the row's `user_id`): every token of it carries them as `sub`. */
+  userId: string;
+  /** The grant's org (Better Auth's `reference_id`, fixed at consent). */
+  orgId: string | null;
+  /** BROWSER_GRANT_ID_PREFIX and the code's stored form (`authorization_code_id`). */
+  grantId: string | null;
+  /** Revoked already (rotated away, RFC 7009, a sign-out everywhere) when it was read. */
+  revoked: boolean;
+  expiresAtMs: number;
 }
 
 /** The provider's answer: an RFC 6749 §5.1 or §5.2 JSON body and its status. */

@@ -1,28 +1,25 @@
 import { APIError } from "better-auth/api";
-import { BROWSER_GRANT_ID_PREFIX, OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
 import type {
   BrowserGrantAnswer,
   BrowserGrantRequest,
   EndedBrowserGrant,
+  PresentedRefreshToken,
 } from "../../../../shared/contracts/oidc-grants.ts";
+import {
+  browserGrantId,
+  checkedRefreshTokenRow,
+  codeGrantId,
+  readRefreshTokenRow,
+} from "../../../../shared/oidc/browser-grant-row.ts";
 import { storedTokenForm } from "./stored-token.ts";
 
 /**
- * Which authorization grant a browser access token rests on, so that
- * revoking one of the grant's refresh tokens cuts off exactly its access
- * tokens (RFC 7009 §2.1), not the person's other grants to the same client.
- *
- * Better Auth keeps no grant row, but every refresh token row of one
- * authorization carries its `authorization_code_id` (the stored form of the
- * code, oidc/stored-token.ts), copied from row to row at each rotation
- * (handleRefreshTokenGrant passes `refreshToken.authorizationCodeId` on).
- * That is the grant's id: known from the code at the code's redemption,
- * from the presented refresh token's row at every refresh, and from the
- * revoked token's row at revocation; none of them is the person's to change.
+ * The authorization grant a browser access token rests on
+ * (shared/oidc/browser-grant-row.ts): the code's stored form, which every
+ * refresh token row of the grant carries as `authorization_code_id`.
  */
-export function browserGrantId(authorizationCodeId: string): string {
-  return `${BROWSER_GRANT_ID_PREFIX}${authorizationCodeId}`;
-}
+export type RefreshTokenGrant = PresentedRefreshToken;
 
 /**
  * The form each grant was handed to the provider with, by the request
@@ -54,11 +51,11 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
   const grantType = form.get("grant_type");
   if (grantType === OIDC_GRANT_TYPE.authorizationCode) {
     const code = form.get("code");
-    return code ? browserGrantId(await storedTokenForm(code)) : undefined;
+    return code ? codeGrantId(code) : undefined;
   }
   if (grantType === OIDC_GRANT_TYPE.refreshToken) {
     const token = form.get("refresh_token");
-    const grant = presented ?? (token ? await refreshTokenGrant(db, token) : undefined);
+    const grant = presented ?? (token ? await readRefreshTokenRow(db, token) : undefined);
     if (!grant?.grantId) {
       throw new APIError("BAD_REQUEST", { error: "invalid_grant", error_description: "the grant has ended" });
     }
@@ -67,43 +64,18 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
   return undefined;
 }
 
-export interface RefreshTokenGrant {
-  clientId: string;
-  /** The person the grant was consented by (the row's `user_id`): every token of it carries them as `sub`. */
-  userId: string;
-  orgId: string | null;
-  grantId: string | null;
-  /** Revoked already (rotated away, RFC 7009, a sign-out everywhere) when it was read. */
-  revoked: boolean;
-  expiresAtMs: number;
-}
-
-/** The grant of a refresh token, by its stored form; undefined when no row holds it. */
-async function refreshTokenGrant(db: D1Database, token: string): Promise<RefreshTokenGrant | undefined> {
-  const row = await db
-    .prepare(
-      `SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId, authorization_code_id AS codeId,
-              revoked IS NOT NULL AS revoked, expires_at AS expiresAtMs
-         FROM oidc_refresh_token WHERE token = ?1`,
-    )
-    .bind(await storedTokenForm(token))
-    .first<{
-      clientId: string;
-      userId: string;
-      orgId: string | null;
-      codeId: string | null;
-      revoked: number;
-      expiresAtMs: number;
-    }>();
-  if (!row) return undefined;
-  return {
-    clientId: row.clientId,
-    userId: row.userId,
-    orgId: row.orgId,
-    grantId: row.codeId ? browserGrantId(row.codeId) : null,
-    revoked: row.revoked === 1,
-    expiresAtMs: row.expiresAtMs,
-  };
+/**
+ * The row of the refresh token a request presents: the one the token Worker
+ * read to find whose grant's turn to take (it hands `null` when no row held
+ * the token), or, handed none, read here. One read either way.
+ */
+async function presentedRow(
+  db: D1Database,
+  request: BrowserGrantRequest,
+  token: string,
+): Promise<RefreshTokenGrant | undefined> {
+  if (request?.presented === null) return undefined;
+  return checkedRefreshTokenRow(request?.presented) ?? readRefreshTokenRow(db, token);
 }
 
 /**
@@ -121,7 +93,7 @@ export async function revocationGrant(
 ): Promise<{ grant: RefreshTokenGrant | undefined; handedOver: BrowserGrantRequest }> {
   const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
   const token = form.get("token");
-  const grant = token ? await refreshTokenGrant(db, token) : undefined;
+  const grant = token ? await presentedRow(db, request, token) : undefined;
   if (!grant) return { grant, handedOver: request };
   form.set("token_type_hint", "refresh_token");
   return { grant, handedOver: { ...request, form: form.toString() } };
@@ -155,7 +127,8 @@ export function withEndedGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGr
 
 /**
  * The refresh token a refresh grant presents, as it stood before the hand-over
- * (read inside the token Worker's turn for it, oidc/grant-turns.ts there).
+ * (read by the token Worker to find its grant's turn, oidc/grant-turns.ts
+ * there: before the turn, so `revoked` may have changed by the hand-over).
  */
 export async function presentedRefreshGrant(
   db: D1Database,
@@ -164,26 +137,37 @@ export async function presentedRefreshGrant(
   const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
   if (form.get("grant_type") !== OIDC_GRANT_TYPE.refreshToken) return undefined;
   const token = form.get("refresh_token");
-  return token ? refreshTokenGrant(db, token) : undefined;
+  return token ? presentedRow(db, request, token) : undefined;
 }
+
+/**
+ * Better Auth's description when it refuses a refresh token of the client
+ * named that has not expired: revoked (its reuse rule then ends the family,
+ * RFC 9700 §4.14.2), or rotated by another request between its read and its
+ * conditional update. Either is a second use of the token.
+ */
+const REFUSED_REFRESH_TOKEN = "invalid refresh token";
 
 /**
  * RFC 9700 §4.14.2: a refresh token used again after it was rotated away (or
  * revoked) means it leaked, and Better Auth's reuse rule ends the family. The
  * access tokens of that grant end too: the answer names the grant when
- * Better Auth refused, `invalid_grant`, a token that was revoked already and
- * unexpired before the hand-over. Its checks before that rule (the token's
- * client is the one named, expiry) answer nothing else it could be
- * mistaken for, and the ones that come between (the client's credentials,
- * the scope, the resource) answer other codes; the token Worker still
- * compares the client the request names with the row's.
+ * Better Auth refused, `invalid_grant`, an unexpired token that was revoked
+ * already when its row was read, or that it found revoked itself ("invalid
+ * refresh token"): the row is read before the grant's turn is taken, so a
+ * request for the same token that held the turn first may have rotated it
+ * since. Better Auth's other "invalid refresh token" cases, another client's
+ * token and an expired one, are the token Worker's client comparison and the
+ * expiry checked here, after Better Auth's own; the checks that come between
+ * (the client's credentials, the scope, the resource) answer other codes.
  */
 export function withReplayedGrant(
   answer: BrowserGrantAnswer,
   grant: RefreshTokenGrant | undefined,
 ): BrowserGrantAnswer {
-  if (!grant?.orgId || !grant.grantId || !grant.revoked || grant.expiresAtMs <= Date.now()) return answer;
+  if (!grant?.orgId || !grant.grantId || grant.expiresAtMs <= Date.now()) return answer;
   if (answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;
+  if (!grant.revoked && !describes(answer.body, REFUSED_REFRESH_TOKEN)) return answer;
   const endedGrant: EndedBrowserGrant = {
     clientId: grant.clientId,
     userId: grant.userId,

@@ -38,7 +38,9 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
    * RFC 6749 §5; with the refresh token's grant when its reuse ended the
    * family (RFC 9700 §4.14.2), or the code's grant when the code was used
    * again (RFC 6749 §4.1.2). Both are read before Better Auth, which deletes
-   * the rows they are read from as it refuses.
+   * the rows they are read from as it refuses: the refresh token's row by the
+   * token Worker, which needed it to take the grant's turn and hands it over
+   * (`presented`), the code's here, inside that turn.
    */
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const receivedAtMs = Date.now();

@@ -6,7 +6,7 @@ import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-for
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
 import { endGrantAccessTokens } from "./grant-cutoff.ts";
-import { oneUseAtATime } from "./grant-turns.ts";
+import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
@@ -56,7 +56,7 @@ function nothingToRevoke(answer: { status: number; body: string }): boolean {
  * issuer's JWKS over the network, and a failed fetch was a 500 for the
  * client's revocation. Any other token is hinted as what it is, whatever
  * the client's hint said: a refresh token when a refresh token row holds it
- * (the authn Worker looks), an opaque access token otherwise. Better Auth
+ * (the authn Worker looks, by the row read here to find the token's grant), an opaque access token otherwise. Better Auth
  * searches only the hinted type where §2.1 says a server MUST extend its
  * search (a refresh token sent with `access_token` was answered 200 and left
  * live), and without a hint it takes an already revoked refresh token for
@@ -69,11 +69,12 @@ function nothingToRevoke(answer: { status: number; body: string }): boolean {
  * revoked (its `endedGrant`); it is recorded as a `grant` revocation in the
  * grant's org before the 200, and `503 temporarily_unavailable` if it
  * cannot be (the refresh token is revoked already; a retry finds it so and
- * records the grant then). A refresh token is revoked in the turns its
- * refresh grant takes (oidc/grant-turns.ts), so a refresh of it in flight
- * has rotated it, and written its successor, before the revocation looks:
- * Better Auth then ends the whole family, successor included, where with
- * the two interleaved a successor written after its family teardown lived on.
+ * records the grant then). A refresh token is revoked in its grant's turn,
+ * which every refresh grant of the grant takes too (oidc/grant-turns.ts), so
+ * a refresh in flight, of this token or of any other of its family, has
+ * rotated it and written its successor before the revocation looks: Better
+ * Auth then ends the whole family, successor included, where with the two
+ * interleaved a successor written after its family teardown lived on.
  * Undefined for any other client: the token Worker's own revocation handles
  * it. A refusal is thrown as its OAuthError for the endpoint to answer.
  */
@@ -87,18 +88,20 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
   // The authn Worker hints `refresh_token` when one of its rows holds the token (oidc/browser-grant.ts).
   form.set("token_type_hint", jwt ? "refresh_token" : "access_token");
   const optional = (name: string) => request.headers.get(name) ?? undefined;
-  const handOver = () =>
-    oidcGrants(env).revoke({
-      form: form.toString(),
-      authorization: optional("Authorization"),
-      clientAddress: optional("cf-connecting-ip"),
-    });
-  const answer =
-    jwt || !token
-      ? await handOver()
-      : await oneUseAtATime(env, OIDC_GRANT_TYPE.refreshToken, new Map([["refresh_token", token]]), handOver, () => {
-          return new OAuthError("temporarily_unavailable", "the token is being used by other requests; retry");
-        });
+  // The refresh token's grant, whose turn its refresh grants take too (grant-turns.ts).
+  const turn = jwt ? { key: undefined } : await grantTurn(env, OIDC_GRANT_TYPE.refreshToken, token);
+  const answer = await oneUseAtATime(
+    env,
+    turn,
+    () =>
+      oidcGrants(env).revoke({
+        form: form.toString(),
+        authorization: optional("Authorization"),
+        clientAddress: optional("cf-connecting-ip"),
+        ...(turn.presented !== undefined ? { presented: turn.presented } : {}),
+      }),
+    () => new OAuthError("temporarily_unavailable", "the token is being used by other requests; retry"),
+  );
   await endGrantAccessTokens(env, clientId, answer.endedGrant, `rfc7009 refresh token by ${clientId}`);
   const revoked = new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   if (answer.status === 200) return revoked;

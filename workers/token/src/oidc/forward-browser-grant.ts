@@ -1,7 +1,7 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
 import type { EndedBrowserGrant, OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
 import { endGrantAccessTokens } from "./grant-cutoff.ts";
-import { oneUseAtATime } from "./grant-turns.ts";
+import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 
@@ -30,13 +30,18 @@ export async function forwardBrowserGrant(
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
   const optional = (name: string) => request.headers.get(name) ?? undefined;
-  // One request at a time per code or refresh token, so a replay always sees what the first use yielded (grant-turns.ts).
-  const answer = await oneUseAtATime(env, params.get("grant_type") ?? "", params, () =>
+  const grantType = params.get("grant_type") ?? "";
+  const presentedToken = params.get(grantType === OIDC_GRANT_TYPE.authorizationCode ? "code" : "refresh_token");
+  // One request at a time per grant, so a replay always sees what the first use yielded and no
+  // refresh writes a successor after its family was ended (grant-turns.ts).
+  const turn = await grantTurn(env, grantType, presentedToken);
+  const answer = await oneUseAtATime(env, turn, () =>
     oidcGrants(env).grant({
       form: new URLSearchParams([...params]).toString(),
       authorization: optional("Authorization"),
       dpop: optional("DPoP"),
       clientAddress: optional("cf-connecting-ip"),
+      ...(turn.presented !== undefined ? { presented: turn.presented } : {}),
     }),
   );
   if (answer.status === 200) {
