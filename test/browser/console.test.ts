@@ -11,6 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { launchChromium } from "../support/chromium.ts";
+import { clientRow, insertStatements } from "../support/list-rows.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../artifacts");
@@ -262,5 +263,40 @@ describe("console", () => {
     await operator.getByRole("button", { name: "Verify the chain" }).click();
     await expect.poll(() => operator.getByTestId("verify-result").textContent()).toMatch(/^Chain intact/);
     await operator.context().close();
+  });
+
+  it("shows an org's clients a page at a time: one render reads one page, More rows reads on", async () => {
+    const { page } = await signUp("Lin");
+    await page.goto(`${system.origin}${ENDPOINT.console}`);
+    await page.getByTestId("org-row").getByRole("link").click();
+    await page.waitForURL(/\/console\/orgs\/[^/]+$/);
+    const url = page.url();
+    const orgId = decodeURIComponent(new URL(url).pathname.split("/").pop() as string);
+    // More clients than one console page (CONSOLE_PAGE_ROWS, 100), all in one millisecond: the id orders them.
+    const ids = Array.from({ length: 130 }, (_, i) => `lin_client_${String(i).padStart(3, "0")}`);
+    for (const { sql, params } of insertStatements(
+      "oauth_client",
+      ids.map((id) => clientRow(orgId, `${id}_${orgId}`, Date.UTC(2026, 0, 1))),
+    )) {
+      await system.execMain(sql, ...params);
+    }
+    const shown = async () =>
+      (await page.getByTestId("client-row").locator("code").allTextContents()).map((id) =>
+        id.split("_").slice(0, 3).join("_"),
+      );
+
+    await page.goto(url);
+    await expect.poll(() => page.getByTestId("client-row").count()).toBe(100);
+    expect(await shown()).toEqual(ids.slice(0, 100));
+    await page.getByTestId("clients-pages-next").click();
+    await page.waitForURL(/\?clients_cursor=[A-Za-z0-9_-]+$/);
+    await expect.poll(() => page.getByTestId("client-row").count()).toBe(30);
+    expect(await shown()).toEqual(ids.slice(100));
+    expect(await page.getByTestId("clients-pages-next").count()).toBe(0);
+    await shot(page, "clients-page-2");
+    await page.getByRole("link", { name: "First rows" }).click();
+    await page.waitForURL(url);
+    await expect.poll(() => page.getByTestId("client-row").count()).toBe(100);
+    await page.context().close();
   });
 });

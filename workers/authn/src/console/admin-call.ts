@@ -96,28 +96,22 @@ async function adminAnswer<T>(
 /** org ids are Better Auth's; still, never put one into a path unescaped. */
 export const orgPath = (org: string) => `/orgs/${encodeURIComponent(org)}`;
 
-/** The admin API's largest page (docs/endpoints.md "Paged lists"). */
-const PAGE = 500;
-
 /**
- * Every page of a paged admin list (`?limit=&cursor=` → `next_cursor`,
- * docs/endpoints.md "Paged lists") as one answer: the console's page shows
- * the whole list, as it did before the API paged it; a page refused ends it
- * with that refusal.
+ * The rows one console page shows of a paged admin list: one render reads
+ * one page of the API (`?limit=&cursor=` → `next_cursor`, docs/endpoints.md
+ * "Paged lists"), however long the list, and links the next.
  */
-export async function adminListAll<K extends string, T>(
+export const CONSOLE_PAGE_ROWS = 100;
+
+/** One page of a paged admin list, from `cursor` (the console page's own query parameter, passed on as is). */
+export function adminListPage<K extends string, T>(
   c: ConsoleContext,
   path: string,
-  key: K,
-): Promise<AdminAnswer<Record<K, T[]>>> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  for (;;) {
-    const query = new URLSearchParams({ limit: String(PAGE), ...(cursor === null ? {} : { cursor }) });
-    const page = await adminCall<Record<K, T[]> & { next_cursor: string | null }>(c, "GET", `${path}?${query}`);
-    if (!page.ok) return page;
-    items.push(...page.body[key]);
-    cursor = page.body.next_cursor;
-    if (cursor === null) return { ok: true, status: page.status, body: { [key]: items } as Record<K, T[]> };
-  }
+  cursor: string | undefined,
+): Promise<AdminAnswer<Record<K, T[]> & { next_cursor: string | null }>> {
+  const query = new URLSearchParams({
+    limit: String(CONSOLE_PAGE_ROWS),
+    ...(cursor === undefined ? {} : { cursor }),
+  });
+  return adminCall<Record<K, T[]> & { next_cursor: string | null }>(c, "GET", `${path}?${query}`);
 }

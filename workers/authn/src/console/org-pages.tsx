@@ -1,8 +1,9 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { authnConfig } from "../config.ts";
-import { type AdminAnswer, adminCall, adminListAll, orgPath, type Problem } from "./admin-call.ts";
+import { type AdminAnswer, adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
 interface Org {
@@ -129,12 +130,17 @@ interface OrgPageOnce {
   secret?: { label: string; value: string; testId: string };
 }
 
-/** GET /console/orgs/{org}: the org's counts, clients, members, and forms for a client and an invite. */
+/**
+ * GET /console/orgs/{org}[?clients_cursor=]: the org's counts, clients (a
+ * page of them, and a link to the next), members, and forms for a client
+ * and an invite.
+ */
 export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
   const org = c.req.param("org") ?? "";
   const base = orgPath(org);
+  const clientsCursor = c.req.query("clients_cursor");
   const [clients, members, counts, orgs] = await Promise.all([
-    adminListAll<"clients", Client>(c, `${base}/clients`, "clients"),
+    adminListPage<"clients", Client>(c, `${base}/clients`, clientsCursor),
     adminCall<{ members: Member[] }>(c, "GET", `${base}/members`),
     adminCall<Counts>(c, "GET", `/metrics?org=${encodeURIComponent(org)}`),
     adminCall<{ orgs: Org[] }>(c, "GET", "/orgs"),
@@ -211,6 +217,13 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
           ))}
         </tbody>
       </table>
+      <PageLinks
+        url={url}
+        param="clients_cursor"
+        cursor={clientsCursor}
+        next={clients.ok ? clients.body.next_cursor : null}
+        testId="clients-pages"
+      />
       <h3>New client</h3>
       <form method="post" action={`${url}/clients`} class="row">
         <label>

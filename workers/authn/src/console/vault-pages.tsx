@@ -1,7 +1,8 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { adminCall, adminListAll, orgPath, type Problem } from "./admin-call.ts";
+import { adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
 /** The admin API's provider view (workers/token/src/admin/vault-schemas.ts): never the client secret. */
@@ -41,18 +42,20 @@ const vaultUrl = (org: string) => `${ENDPOINT.console}/orgs/${encodeURIComponent
 const part = (value: string) => encodeURIComponent(value);
 
 /**
- * GET /console/orgs/{org}/vault: the org's saved-token providers (admin API
- * /orgs/{org}/vault/providers) with a form to configure one, and its saved
- * connections (/orgs/{org}/vault/connections, metadata only) with the agents
- * bound to each (docs/vault.md). A client secret is written, never shown:
+ * GET /console/orgs/{org}/vault[?connections_cursor=]: the org's saved-token
+ * providers (admin API /orgs/{org}/vault/providers) with a form to configure
+ * one, and its saved connections (/orgs/{org}/vault/connections, metadata
+ * only, a page of them and a link to the next) with the agents bound to each
+ * (docs/vault.md). A client secret is written, never shown:
  * the API answers `has_client_secret` only.
  */
 export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
   const org = c.req.param("org") ?? "";
   const base = orgPath(org);
+  const connectionsCursor = c.req.query("connections_cursor");
   const [providers, connections] = await Promise.all([
     adminCall<{ providers: Provider[] }>(c, "GET", `${base}/vault/providers`),
-    adminListAll<"connections", Connection>(c, `${base}/vault/connections`, "connections"),
+    adminListPage<"connections", Connection>(c, `${base}/vault/connections`, connectionsCursor),
   ]);
   const url = vaultUrl(org);
   const providerList = providers.ok ? providers.body.providers : [];
@@ -228,6 +231,13 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
           })}
         </tbody>
       </table>
+      <PageLinks
+        url={url}
+        param="connections_cursor"
+        cursor={connectionsCursor}
+        next={connections.ok ? connections.body.next_cursor : null}
+        testId="vault-connections-pages"
+      />
     </ConsoleLayout>,
   );
 }
