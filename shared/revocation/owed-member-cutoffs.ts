@@ -70,6 +70,21 @@ export async function owedMemberCutoffsFor(db: D1Database, orgId: string, userId
   return rows.results;
 }
 
+/**
+ * The cut-offs owed in one org for one reason, oldest first: a SCIM Group
+ * write's retry records every one a Group write left (`scim-role-changed`),
+ * including those of people the write took out of the Group, whom the
+ * retry no longer names. Committed before this read, as for
+ * owedMemberCutoffsFor.
+ */
+export async function owedMemberCutoffsOf(db: D1Database, orgId: string, reason: string): Promise<OwedMemberCutoff[]> {
+  const rows = await db
+    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff WHERE org_id = ?1 AND reason = ?2 ORDER BY created_at, id`)
+    .bind(orgId, reason)
+    .all<OwedMemberCutoff>();
+  return rows.results;
+}
+
 /** Up to `limit` owed cut-offs of any org, oldest first (the cron's share). */
 export async function oldestOwedMemberCutoffs(db: D1Database, limit: number): Promise<OwedMemberCutoff[]> {
   const rows = await db

@@ -23,12 +23,14 @@
  * directory's retry — finding nothing left to change — would answer 200
  * with the demoted admin's tokens still carrying `admin`. Now a failure
  * before the write changes nothing, and the one after it is owed from the
- * write on (`oweChangedRoles`, in the write's batch), so the token
- * Worker's cron records it if the answer was a 503.
+ * write on (`oweChangedRoles`, in the write's batch): if the answer was a
+ * 503, the org's next Group write (the directory's retry) records it
+ * before it answers (`settleOwedRoles`), or the token Worker's cron does.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, owedMemberCutoff } from "../../../../shared/db/schema.ts";
+import { clearOwedMemberCutoffs, owedMemberCutoffsOf } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { recordAllOrRefuse } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
@@ -109,6 +111,33 @@ export function oweChangedRoles(db: DrizzleD1Database, orgId: string, before: re
   return { statement, ids: rows.map(([id]) => id as string) };
 }
 
+/**
+ * Records every role cut-off an earlier Group write of the org still owes
+ * (a write that answered 503 after its write), then clears those rows;
+ * throws (503) if one cannot be recorded, and they stay. Run before a
+ * Group write, so its answer never comes first: a directory's retry of
+ * such a write finds nothing left to change and answered 200 with the
+ * cut-off still owed, waiting for the token Worker's cron. As the admin
+ * API's retry does (workers/token/src/admin/owed-member-cutoffs.ts).
+ */
+export async function settleOwedRoles(env: AuthnEnv, orgId: string): Promise<void> {
+  const owed = await owedMemberCutoffsOf(env.DB, orgId, ROLE_CHANGED);
+  if (owed.length === 0) return;
+  const people = [...new Set(owed.map((row) => row.userId))];
+  await revokeRoles(
+    env,
+    orgId,
+    people.map((userId) => ({ userId })),
+  );
+  await clearOwedMemberCutoffs(
+    env.DB,
+    owed.map((row) => row.id),
+  ).catch((error: unknown) => {
+    // Recorded: a row left only means the cron records it once more.
+    console.error("owed SCIM role cut-offs recorded but not cleared", orgId, error);
+  });
+}
+
 /** The role a group of this name grants, if any. */
 function grantedRole(displayName: string | undefined): string | undefined {
   return displayName === undefined ? undefined : GROUP_ROLES[displayName.toLowerCase()];
@@ -161,7 +190,7 @@ export async function revokeChangedRoles(
 }
 
 /** One `subject` revocation in the org for each of these people, all sent at once; a failure throws (503). */
-export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly RoleChange[]): Promise<void> {
+export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly { userId: string }[]): Promise<void> {
   await recordAllOrRefuse(
     env,
     people.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: ROLE_CHANGED })),
