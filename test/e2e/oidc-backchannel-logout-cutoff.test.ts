@@ -11,11 +11,11 @@
 // verified as an RP must (§2.6); test/e2e/oidc-backchannel-logout.test.ts
 // covers the sessions a Better Auth endpoint ends.
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import {
+  backchannelSystem,
   type LogoutReceiver,
-  logoutReceiver,
   recordedClients,
   registeredRp,
   signedInBrowser,
@@ -26,8 +26,8 @@ import {
 } from "../support/backchannel-logout.ts";
 import type { CookieBrowser } from "../support/cookie-browser.ts";
 import { type InteropOperator, interopOperator } from "../support/interop.ts";
-import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
-import { type RunningSystem, startSystem } from "../support/system.ts";
+import type { OperatorCli } from "../support/operator-cli.ts";
+import type { RunningSystem } from "../support/system.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -37,17 +37,10 @@ let api: string;
 
 type Rp = Awaited<ReturnType<typeof registeredRp>>;
 
-beforeAll(async () => {
-  receiver = await logoutReceiver();
-  system = await startSystem();
-  operator = await operatorCli(system, "backchannel-cutoff");
+backchannelSystem("backchannel-cutoff", async (setup) => {
+  ({ system, operator, receiver } = setup);
   operatorApi = await interopOperator(system);
   api = `${system.origin}/api`;
-});
-
-afterAll(async () => {
-  await system?.close();
-  receiver?.close();
 });
 
 /**

@@ -8,18 +8,18 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decodeJwt } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import {
+  backchannelSystem,
   type LogoutReceiver,
-  logoutReceiver,
   registeredRp,
   signedUpPerson,
   verifiedLogoutToken,
 } from "../support/backchannel-logout.ts";
 import { type InteropOperator, interopOperator } from "../support/interop.ts";
-import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
-import { type RunningSystem, startSystem } from "../support/system.ts";
+import type { OperatorCli } from "../support/operator-cli.ts";
+import type { RunningSystem } from "../support/system.ts";
 
 const SESSIONS = 101;
 
@@ -28,16 +28,9 @@ let operator: OperatorCli;
 let operatorApi: InteropOperator;
 let receiver: LogoutReceiver;
 
-beforeAll(async () => {
-  receiver = await logoutReceiver();
-  system = await startSystem();
-  operator = await operatorCli(system, "backchannel-many");
+backchannelSystem("backchannel-many", async (setup) => {
+  ({ system, operator, receiver } = setup);
   operatorApi = await interopOperator(system);
-});
-
-afterAll(async () => {
-  await system?.close();
-  receiver?.close();
 });
 
 /** A new person with `sessions` sessions besides their sign-up's, each recorded as issued a token to `clientId`; their id and the sessions' ids. */

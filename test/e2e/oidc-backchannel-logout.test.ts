@@ -8,12 +8,12 @@
 // client Better Auth itself tells (an opaque access token).
 import { decodeProtectedHeader } from "jose";
 import * as client from "openid-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { JWT_TYP } from "../../shared/contracts/tokens.ts";
 import {
+  backchannelSystem,
   type LogoutReceiver,
-  logoutReceiver,
   recordedClients,
   registeredRp,
   signedUpBrowser,
@@ -21,8 +21,8 @@ import {
   unreachableUri,
   verifiedLogoutToken,
 } from "../support/backchannel-logout.ts";
-import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
-import { type RunningSystem, startSystem } from "../support/system.ts";
+import type { OperatorCli } from "../support/operator-cli.ts";
+import type { RunningSystem } from "../support/system.ts";
 
 let system: RunningSystem;
 let operator: OperatorCli;
@@ -34,15 +34,8 @@ async function endSession(rp: client.Configuration, idToken: string): Promise<Re
   return system.fetch(`${url.pathname}${url.search}`, { headers: { Accept: "application/json" } });
 }
 
-beforeAll(async () => {
-  receiver = await logoutReceiver();
-  system = await startSystem();
-  operator = await operatorCli(system, "oidc-backchannel");
-});
-
-afterAll(async () => {
-  await system?.close();
-  receiver?.close();
+backchannelSystem("oidc-backchannel", (setup) => {
+  ({ system, operator, receiver } = setup);
 });
 
 describe("back-channel logout reaches every client issued a token of the session", () => {

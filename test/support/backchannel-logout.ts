@@ -1,5 +1,6 @@
 // What a back-channel logout test over HTTP needs: a real receiver (a Node
-// HTTP server recording every Logout Token POSTed to it, by path), relying
+// HTTP server recording every Logout Token POSTed to it, by path) and the
+// whole system started beside it for the file's tests, relying
 // parties registered by an operator and discovered by openid-client, a
 // person's browser session and the tokens a client got in it, and a Logout
 // Token verified as an RP must (OIDC Back-Channel Logout 1.0 §2.6).
@@ -7,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import * as client from "openid-client";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
 import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
@@ -20,8 +21,8 @@ import {
   redeemed,
   signedUpPerson,
 } from "./openid-client-rp.ts";
-import type { OperatorCli } from "./operator-cli.ts";
-import type { RunningSystem } from "./system.ts";
+import { type OperatorCli, operatorCli } from "./operator-cli.ts";
+import { type RunningSystem, startSystem } from "./system.ts";
 
 export { signedUpPerson };
 
@@ -65,6 +66,36 @@ export async function logoutReceiver(): Promise<LogoutReceiver> {
     received,
     close: () => server.close(),
   };
+}
+
+export interface BackchannelSystem {
+  receiver: LogoutReceiver;
+  system: RunningSystem;
+  /** An operator's CLI session, to register relying parties. */
+  operator: OperatorCli;
+}
+
+/**
+ * Before the file's tests: a Logout Token receiver, the whole system and an
+ * operator (`operatorName`), handed to `started` (which may set up more);
+ * after them, stops the system and the receiver.
+ */
+export function backchannelSystem(
+  operatorName: string,
+  started: (setup: BackchannelSystem) => void | Promise<void>,
+): void {
+  let setup: Partial<BackchannelSystem> = {};
+  beforeAll(async () => {
+    setup.receiver = await logoutReceiver();
+    setup.system = await startSystem();
+    setup.operator = await operatorCli(setup.system, operatorName);
+    await started(setup as BackchannelSystem);
+  });
+  afterAll(async () => {
+    await setup.system?.close();
+    setup.receiver?.close();
+    setup = {};
+  });
 }
 
 /** A back-channel URI nobody listens at: a port that was just listening and is closed now (connection refused). */
