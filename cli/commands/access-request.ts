@@ -2,7 +2,8 @@ import { type Command, InvalidArgumentError } from "commander";
 import { ACCESS_REQUEST_STATUS } from "../../shared/contracts/mcp.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { type CommonOptions, parseDuration, parseScopes, withCommonOptions } from "../lib/options.ts";
-import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { keyValueTable, printResult } from "../lib/output.ts";
+import { registerPagedList } from "../lib/pages.ts";
 
 /** An access request as the admin API shows it (workers/token/src/mcp/views.ts). */
 interface AccessRequest {
@@ -75,32 +76,23 @@ function requestRows(request: AccessRequest): [string, string][] {
 export function registerAccessRequestCommands(program: Command): void {
   const requests = program.command("access-request").description("agents' requests for access to MCP servers");
 
-  withCommonOptions(
-    requests
-      .command("list")
-      .description("list an org's access requests, newest first")
-      .requiredOption("--org <org>", "the organization's id")
-      .option("--status <status>", `only ${ACCESS_REQUEST_STATUS.join(" | ")}`, parseStatus),
-  ).action(async (options: CommonOptions & { org: string; status?: string }) => {
-    const query = options.status ? `?status=${options.status}` : "";
-    const listed = await new AdminApi(options).request<{ access_requests: AccessRequest[] }>(
-      "GET",
-      `/orgs/${options.org}/access-requests${query}`,
-    );
-    printResult(options.json, listed, () =>
-      columnsTable(
-        ["id", "status", "agent", "server", "tools", "on_behalf_of", "reason"],
-        listed.access_requests.map((r) => [
-          r.id,
-          r.status,
-          r.client_id,
-          r.server,
-          [...r.tools, ...r.scopes].join(" "),
-          r.on_behalf_of,
-          r.reason,
-        ]),
-      ),
-    );
+  registerPagedList(requests, {
+    description: "list an org's access requests, newest first",
+    org: "the organization's id",
+    path: (org) => `/orgs/${encodeURIComponent(org)}/access-requests`,
+    key: "access_requests",
+    columns: ["id", "status", "agent", "server", "tools", "on_behalf_of", "reason"],
+    row: (r: AccessRequest) => [
+      r.id,
+      r.status,
+      r.client_id,
+      r.server,
+      [...r.tools, ...r.scopes].join(" "),
+      r.on_behalf_of,
+      r.reason,
+    ],
+    options: (command) => command.option("--status <status>", `only ${ACCESS_REQUEST_STATUS.join(" | ")}`, parseStatus),
+    filters: (options: { status?: string }) => ({ status: options.status }),
   });
 
   withCommonOptions(

@@ -13,7 +13,8 @@ import {
   parseScopes,
   withCommonOptions,
 } from "../lib/options.ts";
-import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { keyValueTable, printResult } from "../lib/output.ts";
+import { registerPagedList } from "../lib/pages.ts";
 
 /** What the admin API answers (workers/token/src/admin/invites.ts). */
 interface CreatedInvite {
@@ -32,13 +33,6 @@ function parseState(value: string): string {
   if (!(INVITE_STATES as readonly string[]).includes(value))
     throw new CliError(`--state: one of ${INVITE_STATES.join(", ")}`);
   return value;
-}
-
-function parseLimit(value: string): number {
-  if (!/^\d{1,3}$/.test(value) || Number(value) < 1 || Number(value) > 500) {
-    throw new CliError("--limit: a whole number from 1 to 500");
-  }
-  return Number(value);
 }
 
 function labelsText(labels: Record<string, string>): string {
@@ -151,41 +145,29 @@ export function registerInviteCommands(program: Command): void {
       );
     },
   );
-  withCommonOptions(
-    invite
-      .command("list")
-      .description("the org's host invites, newest first, with their state (never the invites themselves)")
-      .requiredOption("--org <org>", "the organization's id")
-      .option(
+  registerPagedList(invite, {
+    description: "the org's host invites, newest first, with their state (never the invites themselves)",
+    org: "the organization's id",
+    path: (org) => invitesPath(org),
+    key: "invites",
+    columns: ["jti", "state", "labels", "scopes", "dpop", "created_by", "expires_at", "client_id"],
+    row: (i: InviteView) => [
+      i.jti,
+      i.state,
+      labelsText(i.labels),
+      i.scopes.join(" "),
+      dpopText(i.dpop_bound_access_tokens),
+      i.created_by,
+      i.expires_at,
+      i.client_id ?? "-",
+    ],
+    options: (command) =>
+      command.option(
         "--state <state>",
         `only invites in this state: ${INVITE_STATES.join(", ")} (default: every state)`,
         parseState,
-      )
-      .option("--limit <n>", "at most this many, 1 to 500 (default 100)", parseLimit),
-  ).action(async (options: CommonOptions & { org: string; state?: string; limit?: number }) => {
-    const query = new URLSearchParams({
-      ...(options.state ? { state: options.state } : {}),
-      ...(options.limit ? { limit: String(options.limit) } : {}),
-    }).toString();
-    const listed = await new AdminApi(options).request<{ invites: InviteView[] }>(
-      "GET",
-      `${invitesPath(options.org)}${query ? `?${query}` : ""}`,
-    );
-    printResult(options.json, listed, () =>
-      columnsTable(
-        ["jti", "state", "labels", "scopes", "dpop", "created_by", "expires_at", "client_id"],
-        listed.invites.map((i) => [
-          i.jti,
-          i.state,
-          labelsText(i.labels),
-          i.scopes.join(" "),
-          dpopText(i.dpop_bound_access_tokens),
-          i.created_by,
-          i.expires_at,
-          i.client_id ?? "-",
-        ]),
       ),
-    );
+    filters: (options: { state?: string }) => ({ state: options.state }),
   });
 
   withCommonOptions(

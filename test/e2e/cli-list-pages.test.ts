@@ -1,12 +1,21 @@
-// `mono-auth client list`, `scim token list` and `vault connection list`
-// against the locally served system, now that the admin API pages these
-// lists (workers/token/src/admin/page.ts): without flags the CLI follows
+// `mono-auth client list`, `scim token list`, `vault connection list` (oldest
+// first), `access-request list` and `invite list` (newest first) against the
+// locally served system, now that the admin API pages these lists
+// (workers/token/src/admin/page.ts): without flags the CLI follows
 // every page, so `list` is still the whole list; `--limit`/`--cursor` ask
 // for one page and the table says how to read on. Rows are written through
 // the harness's D1 (more than one page of them, all in one millisecond).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectCliRefusal } from "../support/cli-refusal.ts";
-import { clientRow, connectionRow, insertStatements, type Row, scimTokenRow } from "../support/list-rows.ts";
+import {
+  accessRequestRow,
+  clientRow,
+  connectionRow,
+  insertStatements,
+  inviteRow,
+  type Row,
+  scimTokenRow,
+} from "../support/list-rows.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
@@ -29,6 +38,10 @@ interface Noun {
   idField: string;
   table: string;
   row: (orgId: string, id: string, at: number) => Row;
+  /** The list's order: rows of one millisecond by id, ascending or descending. */
+  newestFirst?: true;
+  /** A filter every row here passes, and one none does. */
+  filters?: { every: string[]; none: string[] };
 }
 
 const NOUNS: Noun[] = [
@@ -56,6 +69,27 @@ const NOUNS: Noun[] = [
     table: "vault_connection",
     row: connectionRow,
   },
+  {
+    name: "access-request list",
+    command: ["access-request", "list"],
+    key: "access_requests",
+    idField: "id",
+    table: "mcp_access_request",
+    row: accessRequestRow,
+    newestFirst: true,
+    filters: { every: ["--status", "approved"], none: ["--status", "denied"] },
+  },
+  {
+    name: "invite list",
+    command: ["invite", "list"],
+    key: "invites",
+    idField: "jti",
+    table: "host_invite",
+    row: inviteRow,
+    newestFirst: true,
+    // Each invite expired an hour after 2026-01-01.
+    filters: { every: ["--state", "expired"], none: ["--state", "pending"] },
+  },
 ];
 
 /** The org's rows, ids in the order given, all created at `at`. */
@@ -71,9 +105,10 @@ async function insert(noun: Noun, orgId: string, ids: string[], at: number): Pro
 describe.each(NOUNS)("mono-auth $name pages", (noun) => {
   it("lists every row across pages without flags; --limit and --cursor read one page at a time", async () => {
     const orgId = (await operator.json<{ id: string }>("org", "create", "--name", `Pages ${noun.key}`)).id;
-    const ids = Array.from({ length: ROWS }, (_, i) => `page-${String(i).padStart(3, "0")}-${orgId.slice(-8)}`);
+    const sorted = Array.from({ length: ROWS }, (_, i) => `page-${String(i).padStart(3, "0")}-${orgId.slice(-8)}`);
     // Inserted in reverse, all in one millisecond: only the id orders them.
-    await insert(noun, orgId, [...ids].reverse(), Date.UTC(2026, 0, 1));
+    await insert(noun, orgId, [...sorted].reverse(), Date.UTC(2026, 0, 1));
+    const ids = noun.newestFirst ? [...sorted].reverse() : sorted;
     const idsOf = (page: Record<string, unknown>) =>
       (page[noun.key] as Record<string, string>[]).map((item) => item[noun.idField]);
 
@@ -96,6 +131,24 @@ describe.each(NOUNS)("mono-auth $name pages", (noun) => {
     expect(table.stdout).toContain(ids[1]);
     expect(table.stdout).not.toContain(ids[2]);
     expect(table.stdout).toMatch(/\nmore: --cursor [A-Za-z0-9_-]+\n$/);
+
+    if (noun.filters) {
+      // The filter goes with every page the CLI follows, and with a --cursor page.
+      const every = await operator.json<Record<string, unknown>>(
+        ...noun.command,
+        "--org",
+        orgId,
+        ...noun.filters.every,
+      );
+      expect(idsOf(every)).toEqual(ids);
+      const page = await operator.json<Record<string, unknown>>(
+        ...noun.command,
+        ...["--org", orgId, ...noun.filters.every, "--cursor", first.next_cursor as string],
+      );
+      expect(idsOf(page)).toEqual(ids.slice(100));
+      const none = await operator.json<Record<string, unknown>>(...noun.command, "--org", orgId, ...noun.filters.none);
+      expect(idsOf(none)).toEqual([]);
+    }
   });
 
   it("a page size past 500 is refused before any call; a cursor the API never gave is its 400 invalid_query", async () => {
