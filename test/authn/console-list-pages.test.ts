@@ -1,15 +1,22 @@
-// The console's org and vault pages show an org's clients and saved
-// connections a page at a time: one render reads one page of the admin API
-// (workers/authn/src/console/admin-call.ts adminListPage, CONSOLE_PAGE_ROWS
-// rows), however long the list, and links the next rows with the API's
-// cursor (docs/endpoints.md "Paged lists"). Following the links shows every
-// row once. More rows than the API's largest page (500) are written
+// The console's org, vault and MCP pages show an org's clients, saved
+// connections, access requests and MCP grants a page at a time: one render
+// reads one page of the admin API (workers/authn/src/console/admin-call.ts
+// adminListPage, CONSOLE_PAGE_ROWS rows), however long the list, and links
+// the next rows with the API's cursor (docs/endpoints.md "Paged lists").
+// Following the links shows every row once. More rows than the API's largest page (500) are written
 // straight to D1, all in one millisecond.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { CONSOLE_PAGE_ROWS } from "../../workers/authn/src/console/admin-call.ts";
-import { clientRow, connectionRow, insertStatements, type Row } from "../support/list-rows.ts";
+import {
+  accessRequestRow,
+  clientRow,
+  connectionRow,
+  insertStatements,
+  mcpGrantRow,
+  type Row,
+} from "../support/list-rows.ts";
 import { get, signUp } from "./helpers.ts";
 
 const ROWS = 502;
@@ -75,6 +82,31 @@ describe("the console shows a paged list a page at a time", () => {
       const renders = await walk(owner.cookie, url, testIds, "mac_page_");
       expect(renders.map((rows) => rows.length)).toEqual([100, 100, 100, 100, 100, 2]);
       expect(renders.flat()).toEqual(ids);
+    }
+  });
+
+  it("the MCP page's access requests and grants, newest first: a page of each, More rows reads on", async () => {
+    const owner = await signUp("Many Requests");
+    const at = Date.UTC(2026, 0, 1);
+    // 103 of each, all in one millisecond: newest first, the id orders them descending.
+    const ids = Array.from({ length: 103 }, (_, i) => `mcp_page_${String(i).padStart(3, "0")}_${owner.orgId}`);
+    // Each row's agent (the cell the page shows) is its own id.
+    await insertRows(
+      "mcp_access_request",
+      ids.map((id) => ({ ...accessRequestRow(owner.orgId, id, at), client_id: id })),
+    );
+    await insertRows(
+      "mcp_grant",
+      ids.map((id) => ({ ...mcpGrantRow(owner.orgId, id, at), client_id: id })),
+    );
+    const url = `${ENDPOINT.console}/orgs/${owner.orgId}/mcp`;
+    for (const testIds of [
+      { row: "access-request-row", pages: "access-requests-pages" },
+      { row: "mcp-grant-row", pages: "mcp-grants-pages" },
+    ]) {
+      const renders = await walk(owner.cookie, url, testIds, "mcp_page_");
+      expect(renders.map((rows) => rows.length)).toEqual([100, 3]);
+      expect(renders.flat()).toEqual([...ids].reverse());
     }
   });
 

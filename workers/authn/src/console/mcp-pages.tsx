@@ -1,7 +1,8 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { adminCall, orgPath, type Problem } from "./admin-call.ts";
+import { adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
 interface McpServer {
@@ -39,18 +40,21 @@ interface Grant {
 const mcpUrl = (org: string) => `${ENDPOINT.console}/orgs/${encodeURIComponent(org)}/mcp`;
 
 /**
- * GET /console/orgs/{org}/mcp: the org's MCP servers (admin API
- * /orgs/{org}/mcp-servers) with a form to register one, the agents' access
- * requests to approve (as asked) or deny, and the grants to revoke
- * (/orgs/{org}/access-requests, /orgs/{org}/mcp-grants; docs/mcp.md).
+ * GET /console/orgs/{org}/mcp[?requests_cursor=|grants_cursor=]: the org's
+ * MCP servers (admin API /orgs/{org}/mcp-servers) with a form to register
+ * one, the agents' access requests to approve (as asked) or deny, and the
+ * grants to revoke (/orgs/{org}/access-requests, /orgs/{org}/mcp-grants;
+ * docs/mcp.md), newest first, a page of each and a link to the next.
  */
 export async function mcpPage(c: ConsoleContext, once: { notice?: string; problem?: Problem } = {}) {
   const org = c.req.param("org") ?? "";
   const base = orgPath(org);
+  const requestsCursor = c.req.query("requests_cursor");
+  const grantsCursor = c.req.query("grants_cursor");
   const [servers, requests, grants] = await Promise.all([
     adminCall<{ servers: McpServer[] }>(c, "GET", `${base}/mcp-servers`),
-    adminCall<{ access_requests: AccessRequest[] }>(c, "GET", `${base}/access-requests`),
-    adminCall<{ grants: Grant[] }>(c, "GET", `${base}/mcp-grants`),
+    adminListPage<"access_requests", AccessRequest>(c, `${base}/access-requests`, requestsCursor),
+    adminListPage<"grants", Grant>(c, `${base}/mcp-grants`, grantsCursor),
   ]);
   const url = mcpUrl(org);
   const failed = [servers, requests, grants].find((a) => !a.ok);
@@ -161,6 +165,13 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
           ))}
         </tbody>
       </table>
+      <PageLinks
+        url={url}
+        param="requests_cursor"
+        cursor={requestsCursor}
+        next={requests.ok ? requests.body.next_cursor : null}
+        testId="access-requests-pages"
+      />
       <h2>Grants</h2>
       <table data-testid="mcp-grants">
         <thead>
@@ -198,6 +209,13 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
           ))}
         </tbody>
       </table>
+      <PageLinks
+        url={url}
+        param="grants_cursor"
+        cursor={grantsCursor}
+        next={grants.ok ? grants.body.next_cursor : null}
+        testId="mcp-grants-pages"
+      />
     </ConsoleLayout>,
   );
 }
