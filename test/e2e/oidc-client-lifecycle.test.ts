@@ -11,6 +11,7 @@ import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import { expectCliRefusal } from "../support/cli-refusal.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
+import { discoveredRp } from "../support/openid-client-rp.ts";
 
 const REDIRECT_URI = "http://localhost:4998/callback";
 const SCOPE = "openid profile email offline_access documents:read";
@@ -43,13 +44,7 @@ async function registered(): Promise<View> {
 }
 
 function configure(clientId: string, secret: string): Promise<client.Configuration> {
-  return client.discovery(
-    new URL(system.origin),
-    clientId,
-    { token_endpoint_auth_method: "client_secret_basic" },
-    client.ClientSecretBasic(secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  return discoveredRp(system, clientId, secret);
 }
 
 async function signedUpBrowser(): Promise<CookieBrowser> {

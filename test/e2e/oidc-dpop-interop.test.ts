@@ -8,6 +8,7 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
+import { discoveredRp } from "../support/openid-client-rp.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
@@ -28,13 +29,7 @@ describe("openid-client with DPoP at the issuer's one token endpoint (RFC 9449)"
     const registered = await operator.json<{ client_id: string; client_secret?: string }>(
       ...["oidc-client", "create", "--name", "DPoP RP", "--redirect-uri", REDIRECT_URI, "--scope", SCOPE],
     );
-    const config = await client.discovery(
-      new URL(system.origin),
-      registered.client_id,
-      { token_endpoint_auth_method: "client_secret_basic" },
-      client.ClientSecretBasic(registered.client_secret ?? ""),
-      { execute: [client.allowInsecureRequests] },
-    );
+    const config = await discoveredRp(system, registered.client_id, registered.client_secret ?? "");
     expect(config.serverMetadata().token_endpoint).toBe(`${system.origin}${ENDPOINT.token}`);
     const keyPair = await client.randomDPoPKeyPair("ES256");
     const jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey));

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
+import { discoveredRp } from "../support/openid-client-rp.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
@@ -34,13 +35,7 @@ beforeAll(async () => {
     ...["oidc-client", "create", "--name", "userinfo RP", "--redirect-uri", REDIRECT_URI],
     ...["--scope", "openid profile email documents:read"],
   );
-  config = await client.discovery(
-    new URL(system.origin),
-    registered.client_id,
-    { token_endpoint_auth_method: "client_secret_basic" },
-    client.ClientSecretBasic(registered.client_secret),
-    { execute: [client.allowInsecureRequests] },
-  );
+  config = await discoveredRp(system, registered.client_id, registered.client_secret);
 });
 
 afterAll(async () => {
