@@ -12,6 +12,25 @@
  * authn Worker's Better Auth hooks (revocation/membership-revocation.ts).
  */
 
+/** A leave's reason: its row is written before Better Auth's delete (`unconditional`). */
+export const MEMBER_LEFT = "member-left";
+
+/**
+ * How long a row is its own request's before anyone else may clear it. A
+ * leave's row is written before Better Auth's delete, which follows within
+ * the same request a few D1 round-trips later; a cut-off recorded before
+ * the delete lands does not cover tokens minted between it and the delete,
+ * and if the request then dies (or Better Auth throws a non-API error after
+ * the delete, so the after hooks do not run) nothing owes another. So the
+ * cron takes only rows older than this, and a concurrent change of the
+ * membership leaves a young leave row alone while the person is still a
+ * member (owedMemberCutoffsFor). Two minutes: far past the gap between a
+ * before hook and its delete (one request, each D1 query bounded at 30
+ * seconds by D1 itself), and well under the cron's five-minute period, so
+ * the cron's promise still holds within about one period.
+ */
+export const OWED_ROW_GRACE_MS = 2 * 60_000;
+
 export interface OwedMemberCutoff {
   /** Random: clearing a row names it, so a later change's own row stays until its own cut-off. */
   id: string;
@@ -60,12 +79,23 @@ const COLUMNS = "id, org_id AS orgId, user_id AS userId, reason, previous_role A
  * The cut-offs owed for one person in one org, oldest first. Each was
  * committed with its change, so a cut-off recorded after this read covers
  * every change it returns; a row committed after the read is not returned
- * and stays for its own change.
+ * and stays for its own change. Not returned either: a leave's row younger
+ * than OWED_ROW_GRACE_MS while the person is still a member, whose delete
+ * may not have landed yet; a cut-off recorded now would not cover it, so
+ * the row stays for the leave's own after hook, or the cron after the
+ * grace. Once the membership is gone (read in this same statement) the
+ * delete came first, and the row is returned as any other.
  */
 export async function owedMemberCutoffsFor(db: D1Database, orgId: string, userId: string): Promise<OwedMemberCutoff[]> {
   const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff WHERE org_id = ?1 AND user_id = ?2 ORDER BY created_at, id`)
-    .bind(orgId, userId)
+    .prepare(
+      `SELECT ${COLUMNS} FROM owed_member_cutoff o
+       WHERE org_id = ?1 AND user_id = ?2
+         AND NOT (reason = ?3 AND created_at > ?4
+                  AND EXISTS (SELECT 1 FROM member m WHERE m.organization_id = o.org_id AND m.user_id = o.user_id))
+       ORDER BY created_at, id`,
+    )
+    .bind(orgId, userId, MEMBER_LEFT, Date.now() - OWED_ROW_GRACE_MS)
     .all<OwedMemberCutoff>();
   return rows.results;
 }
@@ -85,13 +115,27 @@ export async function owedMemberCutoffsOf(db: D1Database, orgId: string, reason:
   return rows.results;
 }
 
-/** Up to `limit` owed cut-offs of any org, oldest first (the cron's share). */
+/**
+ * Up to `limit` owed cut-offs of any org older than OWED_ROW_GRACE_MS,
+ * oldest first (the cron's share): a younger one may be a leave's whose
+ * delete has not landed, and is its own request's to settle first.
+ */
 export async function oldestOwedMemberCutoffs(db: D1Database, limit: number): Promise<OwedMemberCutoff[]> {
   const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff ORDER BY created_at, id LIMIT ?1`)
-    .bind(limit)
+    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff WHERE created_at <= ?2 ORDER BY created_at, id LIMIT ?1`)
+    .bind(limit, Date.now() - OWED_ROW_GRACE_MS)
     .all<OwedMemberCutoff>();
   return rows.results;
+}
+
+/**
+ * Sends a row the org's object refused to the back of the cron's queue
+ * (its `created_at` becomes now), as owed-org-cutoffs.ts does: left
+ * oldest, rows that keep being refused would take every one of the cron's
+ * slots, and no other org's owed cut-off would be recorded again.
+ */
+export async function postponeOwedMemberCutoff(db: D1Database, id: string): Promise<void> {
+  await db.prepare("UPDATE owed_member_cutoff SET created_at = ?2 WHERE id = ?1").bind(id, Date.now()).run();
 }
 
 /** Deletes the rows named, once their cut-off is recorded (or their change was refused). */

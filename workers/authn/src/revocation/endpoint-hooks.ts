@@ -33,6 +33,7 @@ import { stepDownBeforeLeaving } from "../auth/last-owner.ts";
 import { CHANGE_PASSWORD, revokeOAuthOnPasswordChange } from "../security/change-password-oauth.ts";
 import {
   clearOwedMemberCutoffs,
+  MEMBER_LEFT,
   type OwedMemberCutoff,
   oweMemberCutoff,
   owedMemberCutoff,
@@ -85,8 +86,9 @@ function leavingOwed(value: string | undefined): OwedMemberCutoff | undefined {
 /**
  * The leave's second cut-off, decided by the membership as D1 holds it, not
  * by Better Auth's answer: its leave may delete the row and then fail (on
- * setting the active organization), and the cron may already have settled
- * the before hook's row. So when the membership is gone or changed, a
+ * setting the active organization), and a concurrent change of the
+ * membership may have settled the before hook's row once the delete
+ * landed. So when the membership is gone or changed, a
  * fresh row is owed and settled (a failure leaves it for the cron); when it
  * stands as read, the leave was refused before its delete and nothing is owed.
  */
@@ -122,12 +124,15 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         if (!found || typeof orgId !== "string") return;
         const role = await memberRole(env, orgId, found.user.id);
         if (role === undefined) return;
-        await revokeMemberTokens(env, orgId, found.user.id, "member-left");
+        await revokeMemberTokens(env, orgId, found.user.id, MEMBER_LEFT);
         // After the revocation, as for a removal; an owner steps down first (auth/last-owner.ts).
         await stepDownBeforeLeaving(env.DB, orgId, found.user.id);
         // Better Auth's own delete follows, so the cut-off it owes cannot go in
         // its batch: it is owed from here, and cleared if the leave is refused.
-        const owed = owedMemberCutoff(orgId, found.user.id, "member-left", role);
+        // Until the delete lands nobody else records it (OWED_ROW_GRACE_MS:
+        // the cron waits, a concurrent change skips it while the person is a
+        // member), so a request that dies after its delete still leaves it owed.
+        const owed = owedMemberCutoff(orgId, found.user.id, MEMBER_LEFT, role);
         await oweMemberCutoff(env.DB, owed, "unconditional").run();
         return { context: { [LEAVING_OWED]: JSON.stringify(owed) } };
       }

@@ -3,6 +3,7 @@ import {
   type OwedMemberCutoff,
   oldestOwedMemberCutoffs,
   owedMemberCutoffsFor,
+  postponeOwedMemberCutoff,
 } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 
@@ -59,8 +60,12 @@ const PER_RUN = 50;
  * the admin API, Better Auth's organization endpoints or a SCIM Group
  * write), and no retry may ever come. Until it is recorded, tokens minted while the change
  * was being written (their `iat` after the first cut-off) still name the old
- * membership; so the cron records it, within one cron period of the org's
- * object answering again.
+ * membership; so the cron records it, within about one cron period of the
+ * org's object answering again. Only rows past their grace
+ * (OWED_ROW_GRACE_MS): a leave's row is written before its delete, and
+ * recorded before the delete it would not cover it. A row the object
+ * refuses goes to the back of the queue, so refused rows never take every
+ * slot of a run.
  */
 export async function finishOwedMemberCutoffs(
   env: TokenEnv,
@@ -73,7 +78,10 @@ export async function finishOwedMemberCutoffs(
       await settleMemberCutoffs(env, [row], waitUntil);
       finished++;
     } catch {
-      // recordOperatorRevocation logged it; the row stays for the next run or the retry.
+      // recordOperatorRevocation logged it; the row stays for a later run or the retry, behind the others.
+      await postponeOwedMemberCutoff(env.DB, row.id).catch((error: unknown) => {
+        console.error("owed member cut-off not postponed", row.orgId, error);
+      });
     }
   }
   return { finished, owed: owed.length };
