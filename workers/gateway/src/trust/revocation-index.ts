@@ -45,9 +45,11 @@ const SWEEP_EVERY_MS = 60_000;
  * or any other — the view forgets the person's grant entries recorded at or
  * before it, as the object deletes them in the same transaction
  * (workers/org-state/src/browser-grant-revocation.ts explains why the
- * cut-off covers them). A token's `grant_id` is looked up in the table of
- * its own `sub`, the person the entry was recorded for (the grant's refresh
- * token rows' `user_id`, which the provider signs as `sub`).
+ * cut-off covers them). A token's `grant_id` and every grant of its
+ * `grant_chain` are looked up in the table of its own `sub`, the person the
+ * entry was recorded for (the grant's refresh token rows' `user_id`, which
+ * the provider signs as `sub`, and which every token made from one of its
+ * tokens keeps: token exchange and ID-JAG carry the subject token's `sub`).
  */
 export class OrgRevocations {
   /** When (this isolate's clock, ms) the object was last known to be at `version`; 0: never. */
@@ -142,10 +144,17 @@ export class OrgRevocations {
       const own = this.byClient.get(claims.client_id);
       if (own !== undefined && own.holds("jti", claims.jti, nowSeconds)) return true;
     }
-    if (this.bySubject.size > 0 && claims.grant_id !== undefined) {
+    if (this.bySubject.size > 0 && (claims.grant_id !== undefined || claims.grant_chain !== undefined)) {
       // A browser grant entry sits in the table of the person it was recorded for: the token's own `sub`.
+      // A token made from a browser token (token exchange, an ID-JAG's redemption) keeps its subject's
+      // `sub` and names the browser grant in `grant_chain`, so it is looked up in the same table.
       const own = this.bySubject.get(claims.sub);
-      if (own !== undefined && own.holds("grant", claims.grant_id, nowSeconds)) return true;
+      if (own !== undefined) {
+        if (claims.grant_id !== undefined && own.holds("grant", claims.grant_id, nowSeconds)) return true;
+        if (claims.grant_chain !== undefined) {
+          for (const grant of claims.grant_chain) if (own.holds("grant", grant, nowSeconds)) return true;
+        }
+      }
     }
     if (entries.size === 0) return false;
     const { iat } = claims;
