@@ -25,6 +25,8 @@ import { logJson } from "../observability/log.ts";
 const DELIVERY_TIMEOUT_MS = 5_000;
 /** Deliveries under way at once: the runtime opens six connections at a time per invocation. */
 const PARALLEL_DELIVERIES = 6;
+/** Of those, at most this many to one client, so a slow receiver holds two of the six and the rest go on. */
+const PARALLEL_DELIVERIES_PER_CLIENT = 2;
 /**
  * Deliveries per ended-sessions call; the rest are logged as skipped (one
  * line with the counts). Each costs up to two subrequests (a signature
@@ -130,11 +132,12 @@ export async function readPersonLogouts(db: D1Database, userId: string, worker: 
  * Meant for the background (ctx.waitUntil), after the sessions are gone.
  *
  * The time is bounded (SEND_WINDOW_MS) and shared, so one receiver must not
- * spend it for the others: once a client's receiver timed out or could not
- * be reached, or its URI was refused, that client's other deliveries in the
- * call are skipped. A receiver that answers slowly on purpose thus costs the
- * rest one delivery per lane, not one per session. What is not sent is
- * logged with the counts, by reason.
+ * spend it for the others: a client's deliveries hold at most
+ * PARALLEL_DELIVERIES_PER_CLIENT of the six places at a time, and once its
+ * receiver timed out or could not be reached, or its URI was refused, its
+ * other deliveries in the call are skipped. A receiver that answers slowly
+ * on purpose, or never, thus slows only its own client's. What is not sent
+ * is logged with the counts, by reason.
  */
 export async function sendLogoutTokens(logouts: readonly SessionLogout[], sender: LogoutSender): Promise<void> {
   const deliveries = logouts.flatMap((logout) => logout.targets.map((target) => ({ logout, target })));
@@ -142,18 +145,44 @@ export async function sendLogoutTokens(logouts: readonly SessionLogout[], sender
   const skipped = { over_cap: deliveries.length - sent.length, out_of_time: 0, receiver_down: 0 };
   const startedAt = Date.now();
   const down = new Set<string>();
-  // A few at a time: each delivery's timeout starts when its fetch does, so
-  // one queued behind the runtime's connection limit never times out waiting.
-  let next = 0;
-  const lane = async () => {
-    while (next < sent.length) {
-      const { logout, target } = sent[next++] as (typeof sent)[number];
-      if (down.has(target.clientId)) skipped.receiver_down++;
-      else if (Date.now() - startedAt > SEND_WINDOW_MS) skipped.out_of_time++;
-      else if ((await deliver(logout, target, sender)) === "receiver_down") down.add(target.clientId);
+  const byClient = new Map<string, typeof sent>();
+  for (const delivery of sent) {
+    const queue = byClient.get(delivery.target.clientId) ?? [];
+    queue.push(delivery);
+    byClient.set(delivery.target.clientId, queue);
+  }
+  // A few at a time, first come first served: each delivery's timeout starts
+  // when its fetch does, so one queued behind the runtime's connection limit never times out waiting.
+  let free = PARALLEL_DELIVERIES;
+  const waiting: (() => void)[] = [];
+  const place = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((go) => waiting.push(go)));
+  const leave = () => {
+    const nextInLine = waiting.shift();
+    if (nextInLine) nextInLine();
+    else free++;
+  };
+  const clientLane = async (queue: typeof sent) => {
+    for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
+      const { logout, target } = delivery;
+      if (down.has(target.clientId)) {
+        skipped.receiver_down++;
+        continue;
+      }
+      await place();
+      try {
+        if (down.has(target.clientId)) skipped.receiver_down++;
+        else if (Date.now() - startedAt > SEND_WINDOW_MS) skipped.out_of_time++;
+        else if ((await deliver(logout, target, sender)) === "receiver_down") down.add(target.clientId);
+      } finally {
+        leave();
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_DELIVERIES, sent.length) }, lane));
+  await Promise.all(
+    [...byClient.values()].flatMap((queue) =>
+      Array.from({ length: Math.min(PARALLEL_DELIVERIES_PER_CLIENT, queue.length) }, () => clientLane(queue)),
+    ),
+  );
   if (skipped.over_cap + skipped.out_of_time + skipped.receiver_down > 0) {
     logJson("warn", {
       event: "backchannel_logout.skipped",
