@@ -162,6 +162,35 @@ export const owedOrgCutoff = sqliteTable("owed_org_cutoff", {
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
 });
 
+/**
+ * A browser grant's `grant` cut-off still owed (RFC 7009 §2.1, RFC 9700
+ * §4.14.2, RFC 6749 §4.1.2): written by the token Worker from the refresh
+ * token row it read (server-held, never the request's) before Better Auth
+ * revokes the token or deletes its family, so the rows the grant is read
+ * from may go while the cut-off is still owed; deleted once the `grant`
+ * revocation is recorded in the org's Durable Object. A row left behind:
+ * the revocation's retry with the same token (found by `presented`) or the
+ * token Worker's cron (workers/token/src/oidc/owed-grant-cutoffs.ts)
+ * records it. Bounded: a row lives from a grant's end until its cut-off.
+ */
+export const owedGrantCutoff = sqliteTable(
+  "owed_grant_cutoff",
+  {
+    /** The grant's id (BROWSER_GRANT_ID_PREFIX and the code's stored form): one owed cut-off per grant. */
+    grantId: text("grant_id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    clientId: text("client_id").notNull(),
+    /** The person who consented (the refresh token rows' `user_id`): the entry is attributed to them. */
+    userId: text("user_id").notNull(),
+    /** The stored form (base64url SHA-256) of the refresh token or code whose use ended the grant. */
+    presented: text("presented").notNull(),
+    /** The revocation's reason, as recorded. */
+    reason: text("reason").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("owed_grant_cutoff_presented_idx").on(table.presented)],
+);
+
 export * from "./mail-and-lockout-schema.ts";
 export * from "./scim-schema.ts";
 export * from "./client-registration-schema.ts";
