@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { BROWSER_GRANT_ID } from "../../shared/contracts/oidc.ts";
+import { BROWSER_GRANT_ID, BROWSER_GRANT_ID_PREFIX } from "../../shared/contracts/oidc.ts";
 import { storedTokenForm } from "../../workers/authn/src/oidc/stored-token.ts";
 import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { clientToken } from "./clients-fixtures.ts";
@@ -143,7 +143,7 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     expect(await revokedInOrg(first.access_token)).toBe(false);
   });
 
-  it("503 temporarily_unavailable when the grant's revocation cannot be recorded; the retry records it and answers 200", async () => {
+  it("503 temporarily_unavailable when the grant's revocation cannot be recorded; the retry records the owed cut-off and answers 200", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const first = await grant(person, client);
@@ -161,7 +161,11 @@ describe("RFC 7009 §2.1: revoking a browser refresh token ends the access token
     expect(await revokedInOrg(first.access_token)).toBe(false);
 
     await setGrant(row?.id ?? "");
-    // The refresh token is revoked already: the retry finds it so, and records its grant.
+    // The grant's cut-off is owed from before the refresh token was revoked (oidc-grant-owed-cutoff.test.ts), as read.
+    await env.DB.prepare("UPDATE owed_grant_cutoff SET grant_id = ? WHERE client_id = ?")
+      .bind(`${BROWSER_GRANT_ID_PREFIX}${row?.id ?? ""}`, client.clientId)
+      .run();
+    // The refresh token is revoked already: the retry records the owed grant first.
     expect((await revocation({ token: first.refresh_token ?? "" }, client)).status).toBe(200);
     expect(await active(first.access_token, client)).toBe(false);
     expect(await revokedInOrg(first.access_token)).toBe(true);

@@ -5,8 +5,15 @@ import { tokenConfig } from "../config.ts";
 import { MANAGEMENT_ENDPOINT_FORM, readTokenRequestForm } from "../http/read-form.ts";
 import { readPresentedToken } from "../presented-tokens/read-presented-token.ts";
 import { oidcGrants, restatedError } from "./forward-browser-grant.ts";
-import { endGrantAccessTokens } from "./grant-cutoff.ts";
-import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
+import { storedTokenForm } from "../../../../shared/oidc/stored-token.ts";
+import {
+  clearOwedGrantCutoff,
+  type OwedGrantCutoff,
+  oweGrantCutoff,
+  owedGrantCutoffsOf,
+} from "../../../../shared/revocation/owed-grant-cutoffs.ts";
+import { endGrantAccessTokens, owedCutoffOf, settleOwedGrantCutoff } from "./grant-cutoff.ts";
+import { type GrantTurn, grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
@@ -68,8 +75,11 @@ function nothingToRevoke(answer: { status: number; body: string }): boolean {
  * The authn Worker names the grant whose refresh token it revoked or found
  * revoked (its `endedGrant`); it is recorded as a `grant` revocation in the
  * grant's org before the 200, and `503 temporarily_unavailable` if it
- * cannot be (the refresh token is revoked already; a retry finds it so and
- * records the grant then). A refresh token is revoked in its grant's turn,
+ * cannot be. The cut-off is owed (D1 `owed_grant_cutoff`) before Better
+ * Auth is handed the token, since a retry hands it an already revoked token
+ * and its reuse rule deletes the rows the grant is read from: the retry
+ * with the same token records what is owed before anything else (503 while
+ * it cannot), and the cron records it if no retry comes. A refresh token is revoked in its grant's turn,
  * which every refresh grant of the grant takes too (oidc/grant-turns.ts), so
  * a refresh in flight, of this token or of any other of its family, has
  * rotated it and written its successor before the revocation looks: Better
@@ -90,19 +100,36 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   // The refresh token's grant, whose turn its refresh grants take too (grant-turns.ts).
   const turn = jwt ? { key: undefined } : await grantTurn(env, OIDC_GRANT_TYPE.refreshToken, token);
-  const answer = await oneUseAtATime(
+  const presented = token !== undefined && token !== "" && !jwt ? await storedTokenForm(token) : undefined;
+  const reason = `rfc7009 refresh token by ${clientId}`;
+  const { answer, owing, settled } = await oneUseAtATime(
     env,
     turn,
-    () =>
-      oidcGrants(env).revoke({
+    async () => {
+      const settled = presented !== undefined ? await settleEarlierCutoffs(env, turn, presented) : undefined;
+      const owing =
+        presented !== undefined ? await oweBeforeHandOver(env, clientId, turn, presented, reason, settled) : undefined;
+      const answer = await oidcGrants(env).revoke({
         form: form.toString(),
         authorization: optional("Authorization"),
         clientAddress: optional("cf-connecting-ip"),
         ...(turn.presented !== undefined ? { presented: turn.presented } : {}),
-      }),
+      });
+      if (owing && answer.endedGrant?.grantId !== owing.grantId) {
+        await withdraw(env, owing);
+        return { answer, settled };
+      }
+      return { answer, owing, settled };
+    },
     () => new OAuthError("temporarily_unavailable", "the token is being used by other requests; retry"),
   );
-  await endGrantAccessTokens(env, clientId, answer.endedGrant, `rfc7009 refresh token by ${clientId}`);
+  const ended = answer.endedGrant;
+  if (owing && ended?.grantId === owing.grantId) {
+    await settleOwedGrantCutoff(env, owing);
+  } else if (ended === undefined || ended.grantId !== settled) {
+    // Recorded already when it is the grant whose owed cut-off the retry settled first.
+    await endGrantAccessTokens(env, clientId, ended, reason, presented ?? "");
+  }
   const revoked = new Response(null, { status: 200, headers: NO_STORE_HEADERS });
   if (answer.status === 200) return revoked;
   if (!nothingToRevoke(answer)) throw restatedError(answer.body);
@@ -110,4 +137,66 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
     throw new OAuthError("unsupported_token_type", "a browser client's JWT access tokens are not revoked by jti");
   }
   return revoked;
+}
+
+/**
+ * A retry of a revocation that answered 503: the cut-off its grant still
+ * owes (shared/revocation/owed-grant-cutoffs.ts), found by the token's stored
+ * form, is recorded before anything is answered, and `503
+ * temporarily_unavailable` again, the row kept, if it still cannot be:
+ * Better Auth, finding the token revoked or its family deleted, would
+ * otherwise answer 200 with the grant's access tokens live. Looked for
+ * only when the token's row is revoked or gone, as an earlier attempt
+ * leaves it; a live token's revocation reads nothing more. Returns the
+ * grant it recorded.
+ */
+async function settleEarlierCutoffs(env: TokenEnv, turn: GrantTurn, presented: string): Promise<string | undefined> {
+  if (turn.presented !== null && turn.presented?.revoked !== true) return undefined;
+  let settled: string | undefined;
+  for (const owed of await owedGrantCutoffsOf(env.DB, presented)) {
+    await settleOwedGrantCutoff(env, owed);
+    settled = owed.grantId;
+  }
+  return settled;
+}
+
+/**
+ * The grant's cut-off, owed before Better Auth is handed the token: it
+ * revokes it, or finds it revoked and deletes the token's whole family (its
+ * reuse rule), and with it the row the grant is read from; owed from the
+ * row the token Worker read (server-held), it survives a recording that
+ * fails then. Only for the named client's own token (Better Auth revokes
+ * nothing of another client's). Returns the row when this request wrote it
+ * (`503` if it could not, before anything is revoked), so a refusal of the
+ * client withdraws it; a row an earlier attempt wrote stays.
+ */
+async function oweBeforeHandOver(
+  env: TokenEnv,
+  clientId: string,
+  turn: GrantTurn,
+  presented: string,
+  reason: string,
+  settled: string | undefined,
+): Promise<OwedGrantCutoff | undefined> {
+  const owed = owedCutoffOf(clientId, turn.presented ?? undefined, presented, reason);
+  if (!owed || owed.grantId === settled) return undefined;
+  try {
+    return (await oweGrantCutoff(env.DB, owed)) ? owed : undefined;
+  } catch (error) {
+    console.error("browser grant cut-off not owed", owed.orgId, error);
+    throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
+  }
+}
+
+/**
+ * Better Auth ended no grant (it refused the client): the row owed before
+ * the hand-over is withdrawn. Should that fail (logged), the cron records
+ * the cut-off of a grant that did not end: its access tokens are refused
+ * from then on though its refresh token lives, and the person authorizes
+ * the client again (fail closed).
+ */
+async function withdraw(env: TokenEnv, owed: OwedGrantCutoff): Promise<void> {
+  await clearOwedGrantCutoff(env.DB, owed.grantId).catch((error: unknown) => {
+    console.error("browser grant cut-off owed but not withdrawn", owed.orgId, error);
+  });
 }

@@ -1,5 +1,6 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
 import type { EndedBrowserGrant, OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import { storedTokenForm } from "../../../../shared/oidc/stored-token.ts";
 import { endGrantAccessTokens } from "./grant-cutoff.ts";
 import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
@@ -60,9 +61,11 @@ export async function forwardBrowserGrant(
  * its grant end too (the thief's from the successor included), as at
  * revocation (grant-cutoff.ts). RFC 6749 §4.1.2 likewise for a code used
  * more than once: Better Auth deleted the tokens stored on it, and the JWT
- * access tokens of its grant end here. Best effort: the refusal stands whatever
- * happens, and a failure is logged there, since the rows the grant is read
- * from are gone and no retry could record it.
+ * access tokens of its grant end here. The refusal stands whatever happens:
+ * the rows the grant is read from are gone and no retry could read it again,
+ * so the cut-off is owed first (D1 `owed_grant_cutoff`, grant-cutoff.ts)
+ * and one the org's object does not take is the cron's to record
+ * (owed-grant-cutoffs.ts).
  */
 async function endReplayedGrant(
   env: TokenEnv,
@@ -72,12 +75,11 @@ async function endReplayedGrant(
 ): Promise<void> {
   const clientId = grant ? namedClient(params, request.headers) : undefined;
   if (!grant || !clientId) return;
+  const code = params.get("grant_type") === OIDC_GRANT_TYPE.authorizationCode;
+  const presented = await storedTokenForm(params.get(code ? "code" : "refresh_token") ?? "");
   try {
-    const replayed =
-      params.get("grant_type") === OIDC_GRANT_TYPE.authorizationCode
-        ? "authorization code replay"
-        : "refresh token reuse";
-    await endGrantAccessTokens(env, clientId, grant, `${replayed} by ${clientId}`);
+    const replayed = code ? "authorization code replay" : "refresh token reuse";
+    await endGrantAccessTokens(env, clientId, grant, `${replayed} by ${clientId}`, presented);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
   }

@@ -1,5 +1,10 @@
 import type { EndedBrowserGrant } from "../../../../shared/contracts/oidc-grants.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import {
+  clearOwedGrantCutoff,
+  type OwedGrantCutoff,
+  oweGrantCutoff,
+} from "../../../../shared/revocation/owed-grant-cutoffs.ts";
 import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 
 /**
@@ -26,31 +31,86 @@ import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shar
  * instead (a `subject` cut-off, which also covers their earlier entries)
  * rather than let one member's script fill the org's revocations
  * (docs/revocation.md, "Bounds").
+ *
+ * Owed first (D1 `owed_grant_cutoff`, shared/revocation/owed-grant-cutoffs.ts),
+ * then recorded, then the row cleared: the rows the grant was read from
+ * may be gone by now (a reused token's family, a replayed code's tokens),
+ * so a cut-off the object could not take is left owed, for the retry with
+ * the same token (`presented`, its stored form) or the cron
+ * (owed-grant-cutoffs.ts), never dropped. Throws `503
+ * temporarily_unavailable` when it is not recorded.
  */
 export async function endGrantAccessTokens(
   env: TokenEnv,
   clientId: string,
   grant: EndedBrowserGrant | undefined,
   reason: string,
+  presented: string,
 ): Promise<void> {
-  if (!grant || grant.clientId !== clientId || typeof grant.orgId !== "string" || typeof grant.grantId !== "string") {
-    return;
-  }
+  const owed = owedCutoffOf(clientId, grant, presented, reason);
+  if (!owed) return;
   try {
-    if (typeof grant.userId === "string" && grant.userId.length > 0) {
-      await recordBrowserGrantRevocation(env, {
-        orgId: grant.orgId,
-        grantId: grant.grantId,
-        clientId: grant.clientId,
-        subject: grant.userId,
-        reason,
-      });
+    await oweGrantCutoff(env.DB, owed);
+  } catch (error) {
+    // Still recorded below; only a failure of both loses it.
+    console.error("browser grant cut-off not owed", owed.orgId, error);
+  }
+  await settleOwedGrantCutoff(env, owed);
+}
+
+/**
+ * The cut-off a grant's end owes, when the grant is the client's the
+ * request names (the one the provider authenticated) and names its org and
+ * id; nothing otherwise.
+ */
+export function owedCutoffOf(
+  clientId: string,
+  grant:
+    | (Pick<EndedBrowserGrant, "clientId" | "userId"> & { orgId: string | null; grantId: string | null })
+    | undefined,
+  presented: string,
+  reason: string,
+): OwedGrantCutoff | undefined {
+  if (!grant || grant.clientId !== clientId || typeof grant.orgId !== "string" || typeof grant.grantId !== "string") {
+    return undefined;
+  }
+  const userId = typeof grant.userId === "string" ? grant.userId : "";
+  return { grantId: grant.grantId, orgId: grant.orgId, clientId: grant.clientId, userId, presented, reason };
+}
+
+/**
+ * Records an owed cut-off in the org's object and clears its row. Throws
+ * `503 temporarily_unavailable` when the object does not take it: the row
+ * stays owed. A row recorded but not cleared is recorded again later
+ * (harmless: the object keys its entry by the grant).
+ */
+export async function settleOwedGrantCutoff(
+  env: TokenEnv,
+  owed: OwedGrantCutoff,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<void> {
+  try {
+    if (owed.userId.length > 0) {
+      await recordBrowserGrantRevocation(
+        env,
+        {
+          orgId: owed.orgId,
+          grantId: owed.grantId,
+          clientId: owed.clientId,
+          subject: owed.userId,
+          reason: owed.reason,
+        },
+        waitUntil ? { waitUntil } : {},
+      );
     } else {
       // An authn Worker deployed before it named the person: recorded unattributed, never skipped.
-      await recordRevocation(env, { orgId: grant.orgId, kind: "grant", value: grant.grantId, reason });
+      await recordRevocation(env, { orgId: owed.orgId, kind: "grant", value: owed.grantId, reason: owed.reason });
     }
   } catch (error) {
-    console.error("browser grant revocation not recorded", grant.orgId, error);
+    console.error("browser grant revocation not recorded", owed.orgId, error);
     throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
   }
+  await clearOwedGrantCutoff(env.DB, owed.grantId).catch((error: unknown) => {
+    console.error("browser grant cut-off recorded but not cleared", owed.orgId, error);
+  });
 }
