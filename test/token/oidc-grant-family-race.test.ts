@@ -74,69 +74,76 @@ async function familyEnded(client: Client, issued: TokenResponse[]): Promise<voi
   }
 }
 
+type Grant = Awaited<ReturnType<typeof rotatedGrant>>;
+
+/**
+ * `ROUNDS` fresh grants of one person to one client, each raced by `race`, which returns the tokens its
+ * winning refresh yielded; after each round the grant's whole family has ended.
+ */
+async function raceRounds(race: (grant: Grant, client: Client) => Promise<TokenResponse[]>): Promise<void> {
+  const person = await oidc.signUp();
+  const client = await oidc.browserClient();
+  for (let round = 0; round < ROUNDS; round++) {
+    const grant = await rotatedGrant(person, client);
+    const won = await race(grant, client);
+    await familyEnded(client, [grant.first, grant.second, ...won]);
+  }
+}
+
+/** A teardown fired at once with a refresh of R2: `judge` checks the teardown's answer, the refresh may win or lose. */
+function teardownRacesRefresh(
+  teardown: (grant: Grant, client: Client) => Promise<Response>,
+  judge: (response: Response) => Promise<void>,
+) {
+  return async (grant: Grant, client: Client): Promise<TokenResponse[]> => {
+    const [tearing, refreshing] = await Promise.all([
+      teardown(grant, client),
+      refresh(grant.second.refresh_token ?? "", client),
+    ]);
+    await judge(tearing);
+    return raced(refreshing);
+  };
+}
+
+async function isInvalidGrant(response: Response): Promise<void> {
+  expect(await oauthError(response)).toEqual({ status: 400, error: "invalid_grant" });
+}
+
 describe("one grant's family is used one request at a time: a teardown never races a refresh of the same grant", () => {
   it(
     "RFC 7009 revocation of the rotated R1 fired with a refresh of R2: the revocation is 200 and no refresh token of the family lives on",
     RACE_TEST,
-    async () => {
-      const person = await oidc.signUp();
-      const client = await oidc.browserClient();
-      for (let round = 0; round < ROUNDS; round++) {
-        const { first, second } = await rotatedGrant(person, client);
-        const [revoking, refreshing] = await Promise.all([
-          revoke(first.refresh_token ?? "", client),
-          refresh(second.refresh_token ?? "", client),
-        ]);
-        expect(revoking.status).toBe(200);
-        await familyEnded(client, [first, second, ...(await raced(refreshing))]);
-      }
-    },
+    () =>
+      raceRounds(
+        teardownRacesRefresh(
+          ({ first }, client) => revoke(first.refresh_token ?? "", client),
+          async (revoking) => {
+            expect(revoking.status).toBe(200);
+          },
+        ),
+      ),
   );
 
   it(
     "a reuse of the rotated R1 (refresh grant) fired with a refresh of R2: the reuse is invalid_grant and no refresh token of the family lives on",
     RACE_TEST,
-    async () => {
-      const person = await oidc.signUp();
-      const client = await oidc.browserClient();
-      for (let round = 0; round < ROUNDS; round++) {
-        const { first, second } = await rotatedGrant(person, client);
-        const [reusing, refreshing] = await Promise.all([
-          refresh(first.refresh_token ?? "", client),
-          refresh(second.refresh_token ?? "", client),
-        ]);
-        expect(await oauthError(reusing)).toEqual({ status: 400, error: "invalid_grant" });
-        await familyEnded(client, [first, second, ...(await raced(refreshing))]);
-      }
-    },
+    () =>
+      raceRounds(
+        teardownRacesRefresh(({ first }, client) => refresh(first.refresh_token ?? "", client), isInvalidGrant),
+      ),
   );
 
   it(
     "a replay of the code fired with a refresh of the grant's refresh token: the replay is invalid_grant and no refresh token of the grant lives on",
     RACE_TEST,
-    async () => {
-      const person = await oidc.signUp();
-      const client = await oidc.browserClient();
-      for (let round = 0; round < ROUNDS; round++) {
-        const { fields, first, second } = await rotatedGrant(person, client);
-        const [replaying, refreshing] = await Promise.all([
-          oidc.tokenRequest(fields, client),
-          refresh(second.refresh_token ?? "", client),
-        ]);
-        expect(await oauthError(replaying)).toEqual({ status: 400, error: "invalid_grant" });
-        await familyEnded(client, [first, second, ...(await raced(refreshing))]);
-      }
-    },
+    () => raceRounds(teardownRacesRefresh(({ fields }, client) => oidc.tokenRequest(fields, client), isInvalidGrant)),
   );
 
   it(
     "two refreshes with one refresh token fired at once, each read before its turn: one 200, one invalid_grant, and the winner's tokens end with the family",
     RACE_TEST,
-    async () => {
-      const person = await oidc.signUp();
-      const client = await oidc.browserClient();
-      for (let round = 0; round < ROUNDS; round++) {
-        const { first, second } = await rotatedGrant(person, client);
+    () =>
+      raceRounds(async ({ second }, client) => {
         const answers = await Promise.all([
           refresh(second.refresh_token ?? "", client),
           refresh(second.refresh_token ?? "", client),
@@ -146,8 +153,7 @@ describe("one grant's family is used one request at a time: a teardown never rac
         for (const response of answers) won.push(...(await raced(response)));
         // The loser read the token's row before the winner rotated it, and Better Auth found it rotated
         // ("invalid refresh token"): a second use all the same (RFC 9700 §4.14.2), which ends the grant.
-        await familyEnded(client, [first, second, ...won]);
-      }
-    },
+        return won;
+      }),
   );
 });
