@@ -18,17 +18,12 @@ import {
   type Row,
 } from "../support/list-rows.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { type AdminList, expectInvalidQuery, getPage, idsOf, insert, walk } from "./admin-list-page-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
-interface ListCase {
-  name: string;
-  path: (orgId: string) => string;
-  /** The answer's array. */
+interface ListCase extends AdminList {
   key: "access_requests" | "grants" | "invites";
-  /** The item's id field, and the row's. */
   idField: "id" | "jti";
-  table: string;
-  row: (orgId: string, id: string, at: number) => Row;
   /** The query parameters the list knows, as its refusal names them. */
   known: string;
   /** A filter of the list, and what a row it keeps has. */
@@ -77,58 +72,6 @@ const LISTS: ListCase[] = [
     filter: { query: "actor_client_id=agent-kept", columns: { actor_client_id: "agent-kept" } },
   },
 ];
-
-/** The org's rows, each `[id, created_at ms]`, with `columns` over each row's own. */
-async function insert(list: ListCase, orgId: string, rows: [string, number][], columns: Row = {}): Promise<void> {
-  const statements = insertStatements(
-    list.table,
-    rows.map(([id, at]) => ({ ...list.row(orgId, id, at), ...columns })),
-  );
-  await env.DB.batch(statements.map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
-}
-
-interface Page {
-  items: Record<string, unknown>[];
-  next_cursor: string | null;
-}
-
-const idsOf = (list: ListCase, page: Page) => page.items.map((item) => item[list.idField] as string);
-
-async function getPage(list: ListCase, token: string, orgId: string, query = ""): Promise<Page> {
-  const response = await adminRequest("GET", `${list.path(orgId)}${query}`, { token });
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(Object.keys(body).sort()).toEqual([list.key, "next_cursor"].sort());
-  return { items: body[list.key] as Record<string, unknown>[], next_cursor: body.next_cursor as string | null };
-}
-
-/** Every page of the list read with `query` (and `limit`), in order. */
-async function walk(list: ListCase, token: string, orgId: string, limit: number, query = ""): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | null = null;
-  for (let pages = 0; pages < 50; pages++) {
-    const params = new URLSearchParams(query);
-    params.set("limit", String(limit));
-    if (cursor !== null) params.set("cursor", cursor);
-    const page = await getPage(list, token, orgId, `?${params}`);
-    ids.push(...idsOf(list, page));
-    cursor = page.next_cursor;
-    if (cursor === null) return ids;
-  }
-  throw new Error("more pages than rows");
-}
-
-/** The list of a new org read with `query`: 400 invalid_query, its detail exactly `detail`. */
-async function expectInvalidQuery(list: ListCase, query: string, detail: string): Promise<void> {
-  const token = await adminToken();
-  const orgId = await createTestOrg();
-  const problem = await expectHttpError(
-    await adminRequest("GET", `${list.path(orgId)}${query}`, { token }),
-    400,
-    "invalid_query",
-  );
-  expect(problem.detail).toBe(detail);
-}
 
 const SAME = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
 

@@ -4,19 +4,14 @@
 // written straight to D1 so that several share one created_at millisecond.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { clientRow, connectionRow, insertStatements, type Row, scimTokenRow } from "../support/list-rows.ts";
-import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { clientRow, connectionRow, scimTokenRow } from "../support/list-rows.ts";
+import { adminToken } from "./admin-fixtures.ts";
+import { type AdminList, expectInvalidQuery, getPage, idsOf, insert } from "./admin-list-page-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
-interface ListCase {
-  name: string;
-  path: (orgId: string) => string;
-  /** The answer's array. */
+interface ListCase extends AdminList {
   key: "clients" | "scim_tokens" | "connections";
-  /** The item's id field, and the row's. */
   idField: "client_id" | "id";
-  table: string;
-  row: (orgId: string, id: string, at: number) => Row;
 }
 
 const LISTS: ListCase[] = [
@@ -45,42 +40,6 @@ const LISTS: ListCase[] = [
     row: connectionRow,
   },
 ];
-
-/** The org's rows, each `[id, created_at ms]`, in the order given. */
-async function insert(list: ListCase, orgId: string, rows: [string, number][]): Promise<void> {
-  const statements = insertStatements(
-    list.table,
-    rows.map(([id, at]) => list.row(orgId, id, at)),
-  );
-  await env.DB.batch(statements.map(({ sql, params }) => env.DB.prepare(sql).bind(...params)));
-}
-
-const idsOf = (list: ListCase, page: Page) => page.items.map((item) => item[list.idField] as string);
-
-interface Page {
-  items: Record<string, unknown>[];
-  next_cursor: string | null;
-}
-
-async function getPage(list: ListCase, token: string, orgId: string, query = ""): Promise<Page> {
-  const response = await adminRequest("GET", `${list.path(orgId)}${query}`, { token });
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as Record<string, unknown>;
-  expect(Object.keys(body).sort()).toEqual([list.key, "next_cursor"].sort());
-  return { items: body[list.key] as Record<string, unknown>[], next_cursor: body.next_cursor as string | null };
-}
-
-/** The list of a new org read with `query`: 400 invalid_query, its detail exactly `detail`. */
-async function expectInvalidQuery(list: ListCase, query: string, detail: string): Promise<void> {
-  const token = await adminToken();
-  const orgId = await createTestOrg();
-  const problem = await expectHttpError(
-    await adminRequest("GET", `${list.path(orgId)}${query}`, { token }),
-    400,
-    "invalid_query",
-  );
-  expect(problem.detail).toBe(detail);
-}
 
 /**
  * Five rows, inserted out of order: three share one millisecond (their ids
