@@ -194,6 +194,9 @@ async function oweBeforeHandOver(
  * the cut-off of a grant that did not end: its access tokens are refused
  * from then on though its refresh token lives, and the person authorizes
  * the client again (fail closed).
+ * A hand-over that throws (the authn Worker unreachable) withdraws nothing
+ * either: whether Better Auth revoked the token is unknown, and the owed
+ * cut-off is the side that fails closed.
  */
 async function withdraw(env: TokenEnv, owed: OwedGrantCutoff): Promise<void> {
   await clearOwedGrantCutoff(env.DB, owed.grantId).catch((error: unknown) => {
