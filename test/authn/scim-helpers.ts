@@ -120,3 +120,32 @@ function expectPlainCode(status: number): string {
   if (!code) throw new Error(`no plain SCIM error code for ${status}`);
   return code;
 }
+
+/** An org admin through the directory's `admin` Group, written as SCIM writes them; no cut-off recorded yet. */
+export async function directoryAdmin(orgId: string, userId: string = crypto.randomUUID()) {
+  const groupId = crypto.randomUUID();
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
+      userId,
+      `${crypto.randomUUID()}@corp.example`,
+      now,
+      now,
+    ),
+    env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
+    ).bind(crypto.randomUUID(), orgId, userId, now),
+    env.DB.prepare(
+      "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+    ).bind(userId, orgId, userId, userId, now, now),
+    env.DB.prepare(
+      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, 'Admin', 'admin', ?, ?)",
+    ).bind(groupId, orgId, now, now),
+    env.DB.prepare("INSERT INTO scim_group_member (group_id, user_id, created_at) VALUES (?, ?, ?)").bind(
+      groupId,
+      userId,
+      now,
+    ),
+  ]);
+  return { userId, groupId };
+}

@@ -15,38 +15,9 @@
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { oweChangedRoles } from "../../workers/authn/src/scim/roles.ts";
-import { GROUP_SCHEMA, PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
-
-/** An org admin through the directory's `admin` Group, written as SCIM writes them; no cut-off recorded yet. */
-async function directoryAdmin(orgId: string, userId: string = crypto.randomUUID()) {
-  const groupId = crypto.randomUUID();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
-      userId,
-      `${crypto.randomUUID()}@corp.example`,
-      now,
-      now,
-    ),
-    env.DB.prepare(
-      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
-    ).bind(crypto.randomUUID(), orgId, userId, now),
-    env.DB.prepare(
-      "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-    ).bind(userId, orgId, userId, userId, now, now),
-    env.DB.prepare(
-      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, 'Admin', 'admin', ?, ?)",
-    ).bind(groupId, orgId, now, now),
-    env.DB.prepare("INSERT INTO scim_group_member (group_id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      groupId,
-      userId,
-      now,
-    ),
-  ]);
-  return { userId, groupId };
-}
+import { inFlightTokenRevoked, unrecordableId } from "../support/runtime/owed-cutoffs.ts";
+import { directoryAdmin, GROUP_SCHEMA, PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
 
 /**
  * What a Group write that took the admin out (`deleteGroup`: the Group
@@ -70,17 +41,6 @@ async function owedRows(orgId: string): Promise<string[]> {
     .bind(orgId)
     .all<{ user_id: string }>();
   return rows.results.map((r) => r.user_id);
-}
-
-/** Whether the org's object refuses a token of this person minted now, while the write was in flight. */
-function inFlightTokenRevoked(orgId: string, userId: string): Promise<boolean> {
-  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
-    jti: crypto.randomUUID(),
-    sub: userId,
-    client_id: "in-flight",
-    org_id: orgId,
-    iat: Math.floor(Date.now() / 1000) - 1,
-  });
 }
 
 const emptyMembers = { schemas: [PATCH_SCHEMA], Operations: [{ op: "replace", path: "members", value: [] }] };
@@ -124,7 +84,7 @@ describe("a SCIM Group write retried after its second cut-off was not recorded",
 
   it("is 503 while the org's object still refuses it, and the row stays", async () => {
     const { orgId, token } = await scimOrg();
-    const { userId, groupId } = await directoryAdmin(orgId, `${crypto.randomUUID()}${"0".repeat(300)}`);
+    const { userId, groupId } = await directoryAdmin(orgId, unrecordableId());
     await leftOwed(orgId, userId, groupId);
 
     const retried = await scim("PATCH", `/Groups/${groupId}`, token, emptyMembers);
@@ -135,7 +95,7 @@ describe("a SCIM Group write retried after its second cut-off was not recorded",
 
   it("a malformed body is still the directory's 400: it changes nothing", async () => {
     const { orgId, token } = await scimOrg();
-    const { userId, groupId } = await directoryAdmin(orgId, `${crypto.randomUUID()}${"0".repeat(300)}`);
+    const { userId, groupId } = await directoryAdmin(orgId, unrecordableId());
     await leftOwed(orgId, userId, groupId);
 
     const malformed = await scim("PATCH", `/Groups/${groupId}`, token, { schemas: [PATCH_SCHEMA] });

@@ -6,7 +6,8 @@ import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { oweChangedRoles } from "../../workers/authn/src/scim/roles.ts";
-import { PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
+import { unrecordableId } from "../support/runtime/owed-cutoffs.ts";
+import { directoryAdmin, PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
 
 async function role(orgId: string, userId: string) {
   const row = await env.DB.prepare("SELECT role FROM member WHERE organization_id = ? AND user_id = ?")
@@ -15,45 +16,12 @@ async function role(orgId: string, userId: string) {
   return row?.role;
 }
 
-/**
- * An org admin through the directory's `admin` Group, written as SCIM
- * writes them, whose id is longer than the org's object takes (256
- * characters, workers/org-state/src/org-state.ts): no revocation of them can
- * be recorded. A real refusal of the real object, not a stand-in.
- */
-async function unrevocableAdmin(orgId: string) {
-  const userId = `${crypto.randomUUID()}${"0".repeat(300)}`;
-  const groupId = crypto.randomUUID();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
-      userId,
-      `${crypto.randomUUID()}@corp.example`,
-      now,
-      now,
-    ),
-    env.DB.prepare(
-      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
-    ).bind(crypto.randomUUID(), orgId, userId, now),
-    env.DB.prepare(
-      "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-    ).bind(userId, orgId, userId, userId, now, now),
-    env.DB.prepare(
-      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, 'Admin', 'admin', ?, ?)",
-    ).bind(groupId, orgId, now, now),
-    env.DB.prepare("INSERT INTO scim_group_member (group_id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      groupId,
-      userId,
-      now,
-    ),
-  ]);
-  return { userId, groupId };
-}
-
+// The admin's id is longer than the org's object takes (unrecordableId): no revocation of them can be
+// recorded. A real refusal of the real object, not a stand-in.
 describe("a SCIM role change whose revocation cannot be recorded", { timeout: 30_000 }, () => {
   it("changes nothing: 503, the admin keeps the group and the role until it can be", async () => {
     const { orgId, token } = await scimOrg();
-    const { userId, groupId } = await unrevocableAdmin(orgId);
+    const { userId, groupId } = await directoryAdmin(orgId, unrecordableId());
     const removed = await scim("PATCH", `/Groups/${groupId}`, token, {
       schemas: [PATCH_SCHEMA],
       Operations: [{ op: "replace", path: "members", value: [] }],

@@ -15,13 +15,12 @@
 // The cron takes only rows older than OWED_ROW_GRACE_MS (a leave's row is
 // written before Better Auth's delete, and is its request's until then), so
 // the cron's tests write a row's `created_at` into the past.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { MEMBER_LEFT, OWED_ROW_GRACE_MS } from "../../shared/revocation/owed-member-cutoffs.ts";
-import worker from "../../workers/token/src/index.ts";
+import { inFlightTokenRevoked, unrecordableId } from "../support/runtime/owed-cutoffs.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { runCron } from "./cron-fixture.ts";
 import { asConsole, join, memberPath, org, owedCutoffs, roleIn, subjectRevocations } from "./member-fixtures.ts";
 
 /** What a removal (`role` null) or a demotion leaves when its second cut-off was not recorded. */
@@ -47,23 +46,6 @@ async function leftOwed(orgId: string, userId: string, change: { role: string | 
       Date.now(),
     ),
   ]);
-}
-
-/** Whether the org's object refuses a token of this person minted now, while the change was in flight. */
-function inFlightTokenRevoked(orgId: string, userId: string): Promise<boolean> {
-  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
-    jti: crypto.randomUUID(),
-    sub: userId,
-    client_id: "in-flight",
-    org_id: orgId,
-    iat: Math.floor(Date.now() / 1000) - 1,
-  });
-}
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
 }
 
 /** A `created_at` the cron takes: past the grace a row is its own request's. */
@@ -118,7 +100,7 @@ describe("a removal whose second cut-off was not recorded", () => {
   it("a retry that still cannot record it is 503 again and keeps the row", async () => {
     const token = await adminToken();
     const { orgId } = await org();
-    const person = await join(orgId, "member", `${crypto.randomUUID()}${"0".repeat(300)}`);
+    const person = await join(orgId, "member", unrecordableId());
     await leftOwed(orgId, person.userId, { role: null, previousRole: "member" });
     await expectHttpError(
       await adminRequest("DELETE", memberPath(orgId, person.userId), { token }),
@@ -172,7 +154,7 @@ describe("the cron trigger and an owed member cut-off", () => {
 
   it("keeps the row while the org's object refuses it, and records it on a later run", async () => {
     const { orgId } = await org();
-    const { userId: unrecordable } = await join(orgId, "admin", `${crypto.randomUUID()}${"0".repeat(300)}`);
+    const { userId: unrecordable } = await join(orgId, "admin", unrecordableId());
     await leftOwed(orgId, unrecordable, { role: "member", previousRole: "admin" });
     await agePastGrace(orgId);
     await runCron();
@@ -195,11 +177,7 @@ describe("the cron trigger and an owed member cut-off", () => {
     const waiting = await org();
     // 50 rows the stuck org's object refuses (ids past its bound), older than the waiting org's row.
     const past = pastGrace();
-    await env.DB.batch(
-      Array.from({ length: 50 }, (_, i) =>
-        owe(stuck.orgId, `${crypto.randomUUID()}${"0".repeat(300)}`, past - 60_000 + i),
-      ),
-    );
+    await env.DB.batch(Array.from({ length: 50 }, (_, i) => owe(stuck.orgId, unrecordableId(), past - 60_000 + i)));
     await env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?")
       .bind(waiting.orgId, waiting.member.userId)
       .run();

@@ -1,0 +1,26 @@
+// The org's Durable Object as the owed cut-off tests see it: a second
+// cut-off owed (D1 `owed_member_cutoff`, `owed_org_cutoff`) is recorded once
+// a token minted while the write was in flight is refused, and the object's
+// own refusal is the way to leave a row owed (no stand-in for the object).
+import { env } from "cloudflare:workers";
+import { orgStateName } from "../../../shared/contracts/storage-keys.ts";
+
+/**
+ * An id the org's object cannot record a cut-off for: it records values of at
+ * most 256 characters (workers/org-state/src/org-state.ts), and a `subject`
+ * or `org` cut-off's value is the person's or the org's id.
+ */
+export function unrecordableId(): string {
+  return `${crypto.randomUUID()}${"0".repeat(300)}`;
+}
+
+/** Whether the org's object refuses a token of `sub` in the org minted now, while the write was in flight. */
+export function inFlightTokenRevoked(orgId: string, sub: string = crypto.randomUUID()): Promise<boolean> {
+  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
+    jti: crypto.randomUUID(),
+    sub,
+    client_id: "in-flight",
+    org_id: orgId,
+    iat: Math.floor(Date.now() / 1000) - 1,
+  });
+}
