@@ -14,9 +14,9 @@
 import { env } from "cloudflare:workers";
 import { APIError } from "better-auth/api";
 import { describe, expect, it } from "vitest";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { deleteOrgOwing, settleOrgDeletion } from "../../workers/authn/src/revocation/org-deletion.ts";
 import { REVOCATION_NOT_RECORDED } from "../../workers/authn/src/revocation/record-or-refuse.ts";
+import { inFlightTokenRevoked, unrecordableOrg } from "../support/runtime/owed-cutoffs.ts";
 import { api, revocations, signUp } from "./helpers.ts";
 
 async function owedOrgCutoffs(orgId: string): Promise<number> {
@@ -28,34 +28,6 @@ async function owedOrgCutoffs(orgId: string): Promise<number> {
 
 async function orgExists(orgId: string): Promise<boolean> {
   return (await env.DB.prepare("SELECT 1 FROM organization WHERE id = ?").bind(orgId).first()) !== null;
-}
-
-/** Whether the org's object refuses a token of the org minted now, while the delete was in flight. */
-function inFlightTokenRevoked(orgId: string): Promise<boolean> {
-  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
-    jti: crypto.randomUUID(),
-    sub: crypto.randomUUID(),
-    client_id: "in-flight",
-    org_id: orgId,
-    iat: Math.floor(Date.now() / 1000) - 1,
-  });
-}
-
-/** A second org of the person's, owned by them, whose id the org's object cannot record a cut-off for. */
-async function unrevocableOrg(userId: string): Promise<string> {
-  const orgId = `${crypto.randomUUID()}${"0".repeat(300)}`;
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Unrevocable', ?, ?)").bind(
-      orgId,
-      `unrevocable-${crypto.randomUUID()}`,
-      now,
-    ),
-    env.DB.prepare(
-      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'owner', ?)",
-    ).bind(crypto.randomUUID(), orgId, userId, now),
-  ]);
-  return orgId;
 }
 
 async function expectRefused(response: Response, status: number, code: string) {
@@ -76,7 +48,7 @@ describe("an org's deletion", () => {
 
   it("whose first cut-off the org's object refuses deletes nothing and owes nothing: 503", async () => {
     const owner = await signUp("Unrevocable owner");
-    const orgId = await unrevocableOrg(owner.userId);
+    const orgId = await unrecordableOrg(owner.userId);
     const refused = await api("/organization/delete", { organizationId: orgId }, { Cookie: owner.cookie });
     await expectRefused(refused, 503, REVOCATION_NOT_RECORDED);
     expect(await orgExists(orgId)).toBe(true);
@@ -112,7 +84,7 @@ describe("an org's deletion whose second cut-off was not recorded", () => {
 
   it("the after hook's refusal is 503 REVOCATION_NOT_RECORDED and the row stays", async () => {
     const owner = await signUp("After hook");
-    const orgId = await unrevocableOrg(owner.userId);
+    const orgId = await unrecordableOrg(owner.userId);
     await deleteOrgOwing(env.DB, orgId);
     const failure = await settleOrgDeletion(env, orgId).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(APIError);
@@ -134,7 +106,7 @@ describe("an org's deletion whose second cut-off was not recorded", () => {
 
   it("a retry that still cannot record it is 503 again and keeps the row", async () => {
     const owner = await signUp("Retrying, refused");
-    const orgId = await unrevocableOrg(owner.userId);
+    const orgId = await unrecordableOrg(owner.userId);
     await deleteOrgOwing(env.DB, orgId);
     const retried = await api("/organization/delete", { organizationId: orgId }, { Cookie: owner.cookie });
     await expectRefused(retried, 503, REVOCATION_NOT_RECORDED);

@@ -43,3 +43,15 @@ export function revocation(fields: Record<string, string>, client: Client) {
 function basic(client: Client | undefined): Record<string, string> {
   return client ? { Authorization: basicAuthorization(client.clientId, client.clientSecret) } : {};
 }
+
+/** The owner deletes their org through Better Auth, as the account pages do. */
+export function deleteOrg(cookie: string, organizationId: string) {
+  const origin = new URL(ISSUER).origin;
+  return (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
+    new Request(`${origin}/api/auth/organization/delete`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Cookie: cookie, Origin: origin },
+      body: JSON.stringify({ organizationId }),
+    }),
+  );
+}

@@ -12,14 +12,13 @@
 // refusal is the org's Durable Object's own: it records values of at most
 // 256 characters (workers/org-state/src/org-state.ts), and an `org`
 // cut-off's value is the org's id.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { oweOrgCutoff, owedOrgCutoff } from "../../shared/revocation/owed-org-cutoffs.ts";
-import worker from "../../workers/token/src/index.ts";
+import { inFlightTokenRevoked, unrecordableOrg } from "../support/runtime/owed-cutoffs.ts";
+import { runCron } from "./cron-fixture.ts";
 import { seedSession } from "./fixtures.ts";
-import { ISSUER, oidc } from "./oidc-fixture.ts";
+import { deleteOrg, oidc } from "./oidc-fixture.ts";
 
 /** What a deletion leaves when its second cut-off was not recorded: the org gone, its cut-off owed. */
 async function leftOwed(orgId: string): Promise<void> {
@@ -31,47 +30,9 @@ async function leftOwed(orgId: string): Promise<void> {
   ]);
 }
 
-/** An org whose id the org's object cannot record a cut-off for. */
-async function unrevocableOrg(): Promise<string> {
-  const orgId = `${crypto.randomUUID()}${"0".repeat(300)}`;
-  await env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Unrevocable', ?, ?)")
-    .bind(orgId, `unrevocable-${crypto.randomUUID()}`, Date.now())
-    .run();
-  return orgId;
-}
-
 async function owedOrgs(): Promise<string[]> {
   const rows = await env.DB.prepare("SELECT org_id FROM owed_org_cutoff ORDER BY created_at").all<{ org_id: string }>();
   return rows.results.map((r) => r.org_id);
-}
-
-/** Whether the org's object refuses a token of the org minted now, while the delete was in flight. */
-function inFlightTokenRevoked(orgId: string): Promise<boolean> {
-  return env.ORG_STATE.getByName(orgStateName(orgId)).isRevoked({
-    jti: crypto.randomUUID(),
-    sub: crypto.randomUUID(),
-    client_id: "in-flight",
-    org_id: orgId,
-    iat: Math.floor(Date.now() / 1000) - 1,
-  });
-}
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
-
-/** The owner deletes their org through Better Auth, as the account pages do. */
-function deleteOrg(cookie: string, organizationId: string) {
-  const origin = new URL(ISSUER).origin;
-  return (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
-    new Request(`${origin}/api/auth/organization/delete`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Cookie: cookie, Origin: origin },
-      body: JSON.stringify({ organizationId }),
-    }),
-  );
 }
 
 describe("the cron trigger and an owed org cut-off", () => {
@@ -85,7 +46,7 @@ describe("the cron trigger and an owed org cut-off", () => {
   });
 
   it("keeps the row while the org's object refuses it, and records it on a later run", async () => {
-    const unrecordable = await unrevocableOrg();
+    const unrecordable = await unrecordableOrg();
     await leftOwed(unrecordable);
     await runCron();
     expect(await owedOrgs()).toContain(unrecordable);
@@ -99,7 +60,7 @@ describe("the cron trigger and an owed org cut-off", () => {
   });
 
   it("a run's refusals go to the back: 50 refused rows do not keep an older org's waiting", async () => {
-    const refused = await Promise.all(Array.from({ length: 50 }, () => unrevocableOrg()));
+    const refused = await Promise.all(Array.from({ length: 50 }, () => unrecordableOrg()));
     for (const orgId of refused) await leftOwed(orgId);
     // Owed after the 50, so the first run's 50 slots are theirs.
     const { orgId: waiting } = await seedSession({ role: "owner" });

@@ -1,29 +1,16 @@
 // A deleted org's machines and agents get no more tokens: its `org`
 // revocation cuts off only the tokens issued up to it, so a client that could
 // still authenticate would mint fresh ones for an org that is gone.
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { basicAuthorization, registerTestClient, type TestClient } from "./clients-fixtures.ts";
 import { expectOAuthError, tokenRequest } from "./fixtures.ts";
-import { ISSUER, oidc } from "./oidc-fixture.ts";
+import { deleteOrg, oidc } from "./oidc-fixture.ts";
 
 function clientCredentials(client: TestClient) {
   return tokenRequest(
     { grant_type: GRANT_TYPE.clientCredentials },
     { headers: { Authorization: basicAuthorization(client.clientId, client.secret) } },
-  );
-}
-
-/** The owner deletes their org through Better Auth, as the account pages do. */
-async function deleteOrg(cookie: string, organizationId: string) {
-  const origin = new URL(ISSUER).origin;
-  return (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
-    new Request(`${origin}/api/auth/organization/delete`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Cookie: cookie, Origin: origin },
-      body: JSON.stringify({ organizationId }),
-    }),
   );
 }
 

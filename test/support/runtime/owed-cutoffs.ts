@@ -24,3 +24,25 @@ export function inFlightTokenRevoked(orgId: string, sub: string = crypto.randomU
     iat: Math.floor(Date.now() / 1000) - 1,
   });
 }
+
+/** An org whose id the org's object cannot record a cut-off for; with `ownerId`, that person owns it. */
+export async function unrecordableOrg(ownerId?: string): Promise<string> {
+  const orgId = unrecordableId();
+  const now = Date.now();
+  const statements = [
+    env.DB.prepare("INSERT INTO organization (id, name, slug, created_at) VALUES (?, 'Unrevocable', ?, ?)").bind(
+      orgId,
+      `unrevocable-${crypto.randomUUID()}`,
+      now,
+    ),
+  ];
+  if (ownerId !== undefined) {
+    statements.push(
+      env.DB.prepare(
+        "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'owner', ?)",
+      ).bind(crypto.randomUUID(), orgId, ownerId, now),
+    );
+  }
+  await env.DB.batch(statements);
+  return orgId;
+}
