@@ -46,17 +46,22 @@ export function connectionRow(orgId: string, id: string, at: number): Row {
   };
 }
 
+/** What an agent asks of an MCP server (an access request) and is given (an MCP grant), alike in both. */
+const MCP_ACCESS: Row = {
+  client_id: "agent-unused",
+  server_name: "docs",
+  resource: "https://mcp.example.test",
+  scopes: "",
+  tools: "search",
+  on_behalf_of: "org",
+};
+
 /** An access request already decided (`approved`), so no read marks it expired. */
 export function accessRequestRow(orgId: string, id: string, at: number): Row {
   return {
     id,
     org_id: orgId,
-    client_id: "agent-unused",
-    server_name: "docs",
-    resource: "https://mcp.example.test",
-    scopes: "",
-    tools: "search",
-    on_behalf_of: "org",
+    ...MCP_ACCESS,
     reason: "listing",
     ttl_seconds: 3600,
     status: "approved",
@@ -69,12 +74,7 @@ export function mcpGrantRow(orgId: string, id: string, at: number): Row {
   return {
     id,
     org_id: orgId,
-    client_id: "agent-unused",
-    server_name: "docs",
-    resource: "https://mcp.example.test",
-    scopes: "",
-    tools: "search",
-    on_behalf_of: "org",
+    ...MCP_ACCESS,
     status: "active",
     expires_at: at + 3_600_000,
     created_by: "test",
