@@ -77,3 +77,27 @@ export async function expectInvalidQuery(list: AdminList, query: string, detail:
   );
   expect(problem.detail).toBe(detail);
 }
+
+/**
+ * The seeded rows read two at a time: three pages, together `expected` in
+ * order, the first with a next_cursor, the last with none. The second cursor
+ * ends inside the three rows of one millisecond, where the id orders them.
+ */
+export async function expectPagesOfTwo(
+  list: AdminList,
+  token: string,
+  orgId: string,
+  expected: string[],
+): Promise<{ second: Page }> {
+  const first = await getPage(list, token, orgId, "?limit=2");
+  expect(idsOf(list, first)).toEqual(expected.slice(0, 2));
+  expect(first.next_cursor).toEqual(expect.any(String));
+
+  const second = await getPage(list, token, orgId, `?limit=2&cursor=${first.next_cursor}`);
+  expect(idsOf(list, second)).toEqual(expected.slice(2, 4));
+
+  const last = await getPage(list, token, orgId, `?limit=2&cursor=${second.next_cursor}`);
+  expect(idsOf(list, last)).toEqual(expected.slice(4));
+  expect(last.next_cursor).toBeNull();
+  return { second };
+}

@@ -6,7 +6,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clientRow, connectionRow, scimTokenRow } from "../support/list-rows.ts";
 import { adminToken } from "./admin-fixtures.ts";
-import { type AdminList, expectInvalidQuery, getPage, idsOf, insert } from "./admin-list-page-fixtures.ts";
+import {
+  type AdminList,
+  expectInvalidQuery,
+  expectPagesOfTwo,
+  getPage,
+  idsOf,
+  insert,
+} from "./admin-list-page-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
 interface ListCase extends AdminList {
@@ -69,19 +76,8 @@ async function seededOrg(list: ListCase): Promise<{ token: string; orgId: string
 describe.each(LISTS)("admin list pages: $name", (list) => {
   it("pages through every row once, oldest first then by id, the last page's next_cursor null", async () => {
     const { token, orgId, expected } = await seededOrg(list);
-
-    const first = await getPage(list, token, orgId, "?limit=2");
-    expect(idsOf(list, first)).toEqual(expected.slice(0, 2));
-    expect(first.next_cursor).toEqual(expect.any(String));
-
-    // The cursor ends inside the three rows of one millisecond: the id orders them.
-    const second = await getPage(list, token, orgId, `?limit=2&cursor=${first.next_cursor}`);
-    expect(idsOf(list, second)).toEqual(expected.slice(2, 4));
+    const { second } = await expectPagesOfTwo(list, token, orgId, expected);
     expect(second.next_cursor).toEqual(expect.any(String));
-
-    const last = await getPage(list, token, orgId, `?limit=2&cursor=${second.next_cursor}`);
-    expect(idsOf(list, last)).toEqual(expected.slice(4));
-    expect(last.next_cursor).toBeNull();
   });
 
   it("without a limit a short list is one page; a page that ends exactly at the last row says there is no next", async () => {
