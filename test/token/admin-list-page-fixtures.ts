@@ -101,3 +101,42 @@ export async function expectPagesOfTwo(
   expect(last.next_cursor).toBeNull();
   return { second };
 }
+
+/** A limit every paged list refuses with 400 invalid_query: `[what it is, the query]`. */
+export const BAD_LIMITS: [string, string][] = [
+  ["0", "?limit=0"],
+  ["501, past the maximum", "?limit=501"],
+  ["not digits", "?limit=ten"],
+  ["exponent form", "?limit=1e2"],
+  ["negative", "?limit=-1"],
+  ["empty", "?limit="],
+];
+
+/** A cursor every paged list refuses with 400 invalid_query: `[what it is, the query]`. */
+export const BAD_CURSORS: [string, string][] = [
+  ["not base64url", "?cursor=not%20a%20cursor"],
+  ["base64url of no position", `?cursor=${btoa("hello").replace(/=+$/, "")}`],
+  ["a position of the wrong shape", `?cursor=${btoa(JSON.stringify(["x", "y"])).replace(/=+$/, "")}`],
+  ["empty", "?cursor="],
+];
+
+/**
+ * The page after the first two of `expected`, read once the cursor's own row
+ * was deleted and the row `added` (`[id, created_at ms]`) written on the side
+ * already read: the rest, nothing skipped or repeated, and no next page.
+ */
+export async function expectKeysetHolds(
+  list: AdminList,
+  token: string,
+  orgId: string,
+  expected: string[],
+  added: [string, number],
+): Promise<void> {
+  const first = await getPage(list, token, orgId, "?limit=2");
+  await env.DB.prepare(`DELETE FROM ${list.table} WHERE ${list.idField} = ?`).bind(expected[1]).run();
+  await insert(list, orgId, [added]);
+
+  const rest = await getPage(list, token, orgId, `?cursor=${first.next_cursor}`);
+  expect(idsOf(list, rest)).toEqual(expected.slice(2));
+  expect(rest.next_cursor).toBeNull();
+}
