@@ -73,13 +73,19 @@ async function endReplayedGrant(
   params: ReadonlyMap<string, string>,
   grant: EndedBrowserGrant | undefined,
 ): Promise<void> {
-  const clientId = grant ? namedClient(params, request.headers) : undefined;
-  if (!grant || !clientId) return;
+  const named = grant ? namedClient(params, request.headers) : undefined;
+  if (!grant || !named) return;
   const code = params.get("grant_type") === OIDC_GRANT_TYPE.authorizationCode;
+  // A replayed code: Better Auth ends the grant's stored tokens before it
+  // authenticates the client, whichever client sent it, so its JWT access
+  // tokens end with them, whoever named the code (RFC 6749 §4.1.2 asks no
+  // more of the replay). A reused refresh token ends its family only for its
+  // own client: another client's is refused without touching it.
+  const clientId = code ? grant.clientId : named;
   const presented = await storedTokenForm(params.get(code ? "code" : "refresh_token") ?? "");
   try {
     const replayed = code ? "authorization code replay" : "refresh token reuse";
-    await endGrantAccessTokens(env, clientId, grant, `${replayed} by ${clientId}`, presented);
+    await endGrantAccessTokens(env, clientId, grant, `${replayed} by ${named}`, presented);
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
   }
