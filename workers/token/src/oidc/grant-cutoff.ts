@@ -18,10 +18,12 @@ import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shar
  * from anything the person can change afterwards, and the entry matches
  * whenever a token was issued, so one a refresh signed in flight is cut off
  * too; it lives for the longest access-token lifetime after the family
- * ended, as long as any token of the grant can. Only for the client the
- * request names, which the provider authenticated: Better Auth answers 200,
- * revoking nothing, for another client's refresh token, and "already
- * revoked" without asking whose it is. The person's other grants, to this client or any other,
+ * ended, as long as any token of the grant can. At revocation and reuse,
+ * only for the client the request names, which the provider authenticated:
+ * Better Auth answers 200, revoking nothing, for another client's refresh
+ * token, and "already revoked" without asking whose it is. A replayed code
+ * ends its grant whoever sent it, as Better Auth's deletion of its tokens
+ * does (forward-browser-grant.ts passes the grant's own client). The person's other grants, to this client or any other,
  * carry other ids and live on.
  *
  * The entry is attributed to the grant's client and person (its refresh
@@ -59,9 +61,9 @@ export async function endGrantAccessTokens(
 }
 
 /**
- * The cut-off a grant's end owes, when the grant is the client's the
- * request names (the one the provider authenticated) and names its org and
- * id; nothing otherwise.
+ * The cut-off a grant's end owes, when the grant is the client's given
+ * (the one the provider authenticated, or for a replayed code the grant's
+ * own) and names its org and id; nothing otherwise.
  */
 export function owedCutoffOf(
   clientId: string,
