@@ -10,16 +10,15 @@
 // whose id is renamed past that in D1 cannot be recorded; renamed back, the
 // object answers again. Nothing of ours is stood in for. When no change
 // follows, the cron trigger records the owed cut-off (clients/owed-cutoffs.ts).
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import worker from "../../workers/token/src/index.ts";
 import { adminRequest, adminToken, clientRevocations, expectHttpError } from "./admin-fixtures.ts";
 import { basicAuthorization, createTestOrg } from "./clients-fixtures.ts";
+import { runCron } from "./cron-fixture.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest } from "./fixtures.ts";
 
 const WIDE = "documents:read revocations:read";
@@ -187,12 +186,6 @@ describe("narrowing client PATCHes at once", () => {
 });
 
 describe("the cron trigger and an owed cut-off", () => {
-  async function runCron(): Promise<void> {
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-  }
-
   it("records it when no change of the client follows: the old registration's tokens are refused, the mark cleared", async () => {
     const client = await wideClient();
     const old = await minted(client, WIDE);

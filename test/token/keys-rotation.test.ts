@@ -1,4 +1,3 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -9,7 +8,6 @@ import {
   MAX_HOST_INVITE_TTL_SECONDS,
 } from "../../shared/contracts/tokens.ts";
 import { tokenConfig } from "../../workers/token/src/config.ts";
-import worker from "../../workers/token/src/index.ts";
 import {
   operatorRotation,
   PUBLISH_LEAD_MS,
@@ -18,6 +16,7 @@ import {
   scheduledRotation,
 } from "../../workers/token/src/keys/rotation.ts";
 import { forgetCachedSigningKey, keyStore, SIGNING_KEY_CACHE_MS } from "../../workers/token/src/keys/signing-keys.ts";
+import { runCron } from "./cron-fixture.ts";
 import { AUDIENCE, seedSession } from "./fixtures.ts";
 
 interface KeyRow {
@@ -29,13 +28,6 @@ interface KeyRow {
 
 const store = () => keyStore(env, tokenConfig(env));
 const ROTATION_PERIOD_MS = Number(env.SIGNING_KEY_ROTATION_SECONDS) * 1000;
-
-/** The cron trigger, exactly as the platform calls it. */
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 async function rows(): Promise<KeyRow[]> {
   const { results } = await env.DB.prepare(

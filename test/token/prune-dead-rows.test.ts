@@ -7,7 +7,6 @@
  * within the margin, decided invitations and a single-use guard whose link
  * can still be shown all stay. Clock values are passed in; nothing sleeps.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
@@ -16,12 +15,12 @@ import {
   createAccountUnlockToken,
   redeemAccountUnlock,
 } from "../../workers/authn/src/limits/account-unlock.ts";
-import worker from "../../workers/token/src/index.ts";
 import {
   PRUNE_BATCH_ROWS,
   PRUNE_MARGIN_SECONDS,
   pruneExpiredRows,
 } from "../../workers/token/src/maintenance/prune-expired.ts";
+import { runCron } from "./cron-fixture.ts";
 import { seedSession, seedUser } from "./fixtures.ts";
 
 const MARGIN_MS = PRUNE_MARGIN_SECONDS * 1000;
@@ -29,12 +28,6 @@ const TOLERANCE_MS = CLOCK_TOLERANCE_SECONDS * 1000;
 /** Well clear of the cut-offs either way, so the test's and the cron's clocks never decide an outcome. */
 const SLACK_MS = 60_000;
 const DAY_MS = 86_400_000;
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 async function present(table: string, column: string, values: string[]): Promise<string[]> {
   const rows = await env.DB.prepare(

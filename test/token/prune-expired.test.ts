@@ -5,25 +5,18 @@
  * before its own expiry, and a refresh token whose access token still
  * lives all stay.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SIGN_IN_THROTTLE_POLICY } from "../../shared/contracts/sign-in-throttle.ts";
 import { CLOCK_TOLERANCE_SECONDS } from "../../shared/contracts/tokens.ts";
-import worker from "../../workers/token/src/index.ts";
 import { PRUNE_BATCH_ROWS, PRUNE_MARGIN_SECONDS } from "../../workers/token/src/maintenance/prune-expired.ts";
+import { runCron } from "./cron-fixture.ts";
 
 const MARGIN_MS = PRUNE_MARGIN_SECONDS * 1000;
 const TOLERANCE_MS = CLOCK_TOLERANCE_SECONDS * 1000;
 const WINDOW_MS = SIGN_IN_THROTTLE_POLICY.windowSeconds * 1000;
 /** Well clear of the cut-offs either way, so the test's and the cron's clocks never decide an outcome. */
 const SLACK_MS = 60_000;
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
-}
 
 async function present(table: string, column: string, values: string[]): Promise<string[]> {
   const rows = await env.DB.prepare(

@@ -6,18 +6,17 @@
  * no session live by its `expires_at` has its id. Clock values are passed
  * in; nothing sleeps.
  */
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import migration0022 from "../../migrations/0022_prune_indexes.sql?raw";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
-import worker from "../../workers/token/src/index.ts";
 import {
   PRUNE_BATCH_ROWS,
   PRUNE_MARGIN_SECONDS,
   pruneExpiredRows,
 } from "../../workers/token/src/maintenance/prune-expired.ts";
+import { runCron } from "./cron-fixture.ts";
 import { AUDIENCE, seedSession } from "./fixtures.ts";
 
 /** How long past `not_after` a row is kept: a token minted under it may live until `not_after` at most, the prune adds the rest. */
@@ -243,9 +242,7 @@ describe("the cron prunes session_org", () => {
     await env.DB.prepare("INSERT INTO session_org (session_id, org_id, created_at, not_after) VALUES (?, ?, ?, ?)")
       .bind(sessionId, "org-cron", Date.now() - 2 * DAY_MS, Date.now() - DAY_MS)
       .run();
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await runCron();
     expect(await rowOf({ sessionId })).toBeNull();
   });
 });
