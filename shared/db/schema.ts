@@ -188,7 +188,37 @@ export const owedGrantCutoff = sqliteTable(
     reason: text("reason").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
   },
-  (table) => [index("owed_grant_cutoff_presented_idx").on(table.presented)],
+  (table) => [
+    index("owed_grant_cutoff_presented_idx").on(table.presented),
+    // The cron's share (oldest first, created_at before a minute ago) seeks it instead of reading the table.
+    index("owed_grant_cutoff_created_at_idx").on(table.createdAt, table.grantId),
+  ],
+);
+
+/**
+ * A browser grant redeemed without a refresh token (no `offline_access`):
+ * Better Auth keeps no row of it that names its org (a refresh token row
+ * does), so a replay of its code (RFC 6749 §4.1.2) would find nothing to cut
+ * off while its JWT access tokens live on. Written by the authn Worker
+ * (workers/authn/src/oidc/redeemed-code-grant.ts) from the access token it
+ * just issued, inside the code's grant turn, so a replay that follows reads
+ * it; read by that replay to record the grant's cut-off. Bounded: pruned by
+ * the token Worker's cron once the access token has expired
+ * (workers/token/src/maintenance/prune-expired.ts).
+ */
+export const redeemedCodeGrant = sqliteTable(
+  "redeemed_code_grant",
+  {
+    /** The grant's id (BROWSER_GRANT_ID_PREFIX and the code's stored form). */
+    grantId: text("grant_id").primaryKey(),
+    clientId: text("client_id").notNull(),
+    orgId: text("org_id").notNull(),
+    /** The person who consented (the access token's `sub`): the cut-off is attributed to them. */
+    userId: text("user_id").notNull(),
+    /** The access token's `exp`, in ms: after it, no token of the grant is live and the row guards nothing. */
+    expiresAt: integer("expires_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [index("redeemed_code_grant_expires_at_idx").on(table.expiresAt)],
 );
 
 export * from "./mail-and-lockout-schema.ts";
