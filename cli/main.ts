@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerAccessRequestCommands } from "./commands/access-request.ts";
 import { registerAuditCommands } from "./commands/audit.ts";
 import { registerClientCommands } from "./commands/client.ts";
+import { registerDelegationGrantCommands } from "./commands/delegation-grant.ts";
 import { registerHostCommands } from "./commands/host.ts";
 import { registerInitCommand } from "./commands/init.ts";
 import { registerInviteCommands } from "./commands/invite.ts";
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerRevocationCommands(program);
   registerMcpCommands(program);
   registerAccessRequestCommands(program);
+  registerDelegationGrantCommands(program);
   registerVaultCommands(program);
   registerSsfCommands(program);
   registerOidcClientCommands(program);

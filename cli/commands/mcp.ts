@@ -1,8 +1,14 @@
 import { type Command, InvalidArgumentError } from "commander";
-import { MCP_TOOL_SENSITIVITY, MCP_UPSTREAM_BINDINGS, type McpTool } from "../../shared/contracts/mcp.ts";
+import {
+  MCP_GRANT_STATUS,
+  MCP_TOOL_SENSITIVITY,
+  MCP_UPSTREAM_BINDINGS,
+  type McpTool,
+} from "../../shared/contracts/mcp.ts";
 import { AdminApi } from "../lib/admin-api.ts";
 import { type CommonOptions, parseScopes, withCommonOptions } from "../lib/options.ts";
 import { columnsTable, keyValueTable, printResult } from "../lib/output.ts";
+import { registerPagedList } from "../lib/pages.ts";
 
 /** An MCP server as the admin API shows it (workers/token/src/admin/mcp-servers.ts). */
 interface McpServer {
@@ -20,6 +26,27 @@ interface McpServer {
   /** The vault provider (its id) whose saved token the gateway sends the server; null: none. */
   saved_connection: string | null;
   built_in: boolean;
+}
+
+/** An MCP grant (an approved access request) as the admin API shows it (workers/token/src/mcp/views.ts). */
+interface McpGrant {
+  id: string;
+  request_id: string | null;
+  client_id: string;
+  server: string;
+  scopes: string[];
+  tools: string[];
+  on_behalf_of: string;
+  status: string;
+  expires_at: string;
+  created_at: string;
+}
+
+function parseGrantStatus(value: string): string {
+  if (!(MCP_GRANT_STATUS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`Use one of ${MCP_GRANT_STATUS.join(", ")}.`);
+  }
+  return value;
 }
 
 interface RegisterOptions extends CommonOptions {
@@ -64,6 +91,8 @@ function upstreamText(upstream: McpServer["upstream"]): string {
  * `mono-auth mcp register|list`: an org's MCP servers (the admin API's
  * `/orgs/{org}/mcp-servers`). A registered server is fronted by the gateway
  * at its `resource`, with RFC 9728 metadata at `resource_metadata`.
+ * `mono-auth mcp grant list`: what approved access requests let agents call
+ * (`/orgs/{org}/mcp-grants`, paged, newest first).
  */
 export function registerMcpCommands(program: Command): void {
   const mcp = program.command("mcp").description("MCP servers an org puts behind the gateway");
@@ -134,5 +163,31 @@ export function registerMcpCommands(program: Command): void {
         ]),
       ),
     );
+  });
+
+  const grant = mcp.command("grant").description("what approved access requests let agents call");
+  registerPagedList(grant, {
+    description: "list an org's MCP grants, newest first",
+    org: "the organization's id",
+    path: (org) => `/orgs/${encodeURIComponent(org)}/mcp-grants`,
+    key: "grants",
+    columns: ["id", "status", "agent", "server", "tools", "on_behalf_of", "expires_at"],
+    row: (g: McpGrant) => [
+      g.id,
+      g.status,
+      g.client_id,
+      g.server,
+      [...g.tools, ...g.scopes].join(" "),
+      g.on_behalf_of,
+      g.expires_at,
+    ],
+    options: (command) =>
+      command
+        .option("--client <client_id>", "only the grants of this agent")
+        .option("--status <status>", `only ${MCP_GRANT_STATUS.join(" | ")}`, parseGrantStatus),
+    filters: (options: { client?: string; status?: string }) => ({
+      client_id: options.client,
+      status: options.status,
+    }),
   });
 }

@@ -1,5 +1,6 @@
 // `mono-auth client list`, `scim token list`, `vault connection list` (oldest
-// first), `access-request list` and `invite list` (newest first) against the
+// first), `access-request list`, `invite list`, `mcp grant list` and
+// `delegation-grant list` (newest first) against the
 // locally served system, now that the admin API pages these lists
 // (workers/token/src/admin/page.ts): without flags the CLI follows
 // every page, so `list` is still the whole list; `--limit`/`--cursor` ask
@@ -11,8 +12,10 @@ import {
   accessRequestRow,
   clientRow,
   connectionRow,
+  delegationGrantRow,
   insertStatements,
   inviteRow,
+  mcpGrantRow,
   type Row,
   scimTokenRow,
 } from "../support/list-rows.ts";
@@ -90,6 +93,34 @@ const NOUNS: Noun[] = [
     // Each invite expired an hour after 2026-01-01.
     filters: { every: ["--state", "expired"], none: ["--state", "pending"] },
   },
+  {
+    name: "mcp grant list",
+    command: ["mcp", "grant", "list"],
+    key: "grants",
+    idField: "id",
+    table: "mcp_grant",
+    row: mcpGrantRow,
+    newestFirst: true,
+    // Every grant is agent-unused's, active; both filters go with every page.
+    filters: {
+      every: ["--client", "agent-unused", "--status", "active"],
+      none: ["--client", "agent-unused", "--status", "revoked"],
+    },
+  },
+  {
+    name: "delegation-grant list",
+    command: ["delegation-grant", "list"],
+    key: "grants",
+    idField: "id",
+    table: "delegation_grant",
+    row: delegationGrantRow,
+    newestFirst: true,
+    // Every grant is user-unused's to agent-unused.
+    filters: {
+      every: ["--subject", "user-unused", "--actor", "agent-unused"],
+      none: ["--subject", "user-unused", "--actor", "agent-other"],
+    },
+  },
 ];
 
 /** The org's rows, ids in the order given, all created at `at`. */
@@ -157,6 +188,15 @@ describe.each(NOUNS)("mono-auth $name pages", (noun) => {
     await expectCliRefusal(
       operator.cli(...noun.command, "--org", orgId, "--cursor", "not-a-cursor"),
       /\(400 invalid_query\): cursor: not a cursor this API returned/,
+    );
+  });
+});
+
+describe("mono-auth mcp grant list", () => {
+  it("a --status the API does not know is refused before any call", async () => {
+    await expectCliRefusal(
+      operator.cli("mcp", "grant", "list", "--org", "org-any", "--status", "expired"),
+      /--status <status>' argument 'expired' is invalid\. Use one of active, revoked\./,
     );
   });
 });
