@@ -23,39 +23,9 @@ import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { runCron } from "./cron-fixture.ts";
 import { asConsole, join, memberPath, org, owedCutoffs, roleIn, subjectRevocations } from "./member-fixtures.ts";
 
-/** What a removal (`role` null) or a demotion leaves when its second cut-off was not recorded. */
-async function leftOwed(orgId: string, userId: string, change: { role: string | null; previousRole: string }) {
-  const write =
-    change.role === null
-      ? env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?").bind(orgId, userId)
-      : env.DB.prepare("UPDATE member SET role = ? WHERE organization_id = ? AND user_id = ?").bind(
-          change.role,
-          orgId,
-          userId,
-        );
-  await env.DB.batch([
-    write,
-    env.DB.prepare(
-      "INSERT INTO owed_member_cutoff (id, org_id, user_id, reason, previous_role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    ).bind(
-      crypto.randomUUID(),
-      orgId,
-      userId,
-      change.role === null ? "member-removed" : "role-changed",
-      change.previousRole,
-      Date.now(),
-    ),
-  ]);
-}
-
-/** A `created_at` the cron takes: past the grace a row is its own request's. */
-function pastGrace(): number {
-  return Date.now() - OWED_ROW_GRACE_MS - 60_000;
-}
-
-/** Ages every row the org owes past the grace, as the minutes passing would. */
-async function agePastGrace(orgId: string): Promise<void> {
-  await env.DB.prepare("UPDATE owed_member_cutoff SET created_at = ? WHERE org_id = ?").bind(pastGrace(), orgId).run();
+/** Better Auth's delete of the person's membership, as the removal's or the leave's write lands. */
+function deleteMember(orgId: string, userId: string) {
+  return env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?").bind(orgId, userId);
 }
 
 /** A row as its writer leaves it, with the `created_at` given. */
@@ -65,6 +35,54 @@ function owe(orgId: string, userId: string, createdAt: number, reason = "member-
   ).bind(crypto.randomUUID(), orgId, userId, reason, previousRole, createdAt);
 }
 
+/** What a removal (`role` null) or a demotion leaves when its second cut-off was not recorded. */
+async function leftOwed(orgId: string, userId: string, change: { role: string | null; previousRole: string }) {
+  const write =
+    change.role === null
+      ? deleteMember(orgId, userId)
+      : env.DB.prepare("UPDATE member SET role = ? WHERE organization_id = ? AND user_id = ?").bind(
+          change.role,
+          orgId,
+          userId,
+        );
+  const reason = change.role === null ? "member-removed" : "role-changed";
+  await env.DB.batch([write, owe(orgId, userId, Date.now(), reason, change.previousRole)]);
+}
+
+/** A `created_at` the cron takes: past the grace a row is its own request's. */
+function pastGrace(): number {
+  return Date.now() - OWED_ROW_GRACE_MS - 60_000;
+}
+
+/** Ages every row the org owes past the grace, as the minutes passing would, then runs the cron. */
+async function cronPastGrace(orgId: string): Promise<void> {
+  await env.DB.prepare("UPDATE owed_member_cutoff SET created_at = ? WHERE org_id = ?").bind(pastGrace(), orgId).run();
+  await runCron();
+}
+
+const removal = (token: string, orgId: string, userId: string) =>
+  adminRequest("DELETE", memberPath(orgId, userId), { token });
+
+const roleChange = (token: string, orgId: string, userId: string, role: string) =>
+  adminRequest("PATCH", memberPath(orgId, userId), { token, body: { role } });
+
+/** A 200 from a removal or a role change, with the whole body it answers. */
+async function expectChanged(
+  response: Response,
+  orgId: string,
+  userId: string,
+  change: { role: string | null; previous_role: string; revoked: boolean },
+): Promise<void> {
+  expect(response.status).toBe(200);
+  expect(await response.json()).toEqual({ org_id: orgId, user_id: userId, ...change });
+}
+
+/** The person's cut-off is recorded in the org's object and nothing is owed in the org any more. */
+async function expectSettled(orgId: string, userId: string): Promise<void> {
+  expect(await inFlightTokenRevoked(orgId, userId)).toBe(true);
+  expect(await owedCutoffs(orgId)).toEqual([]);
+}
+
 describe("a removal whose second cut-off was not recorded", () => {
   it("its retry records it and answers 200 with the role it had; the next retry is 404", async () => {
     const token = await adminToken();
@@ -72,18 +90,13 @@ describe("a removal whose second cut-off was not recorded", () => {
     await leftOwed(orgId, admin.userId, { role: null, previousRole: "admin" });
     expect(await inFlightTokenRevoked(orgId, admin.userId)).toBe(false);
 
-    const retried = await adminRequest("DELETE", memberPath(orgId, admin.userId), { token });
-    expect(retried.status).toBe(200);
-    expect(await retried.json()).toEqual({
-      org_id: orgId,
-      user_id: admin.userId,
+    await expectChanged(await removal(token, orgId, admin.userId), orgId, admin.userId, {
       role: null,
       previous_role: "admin",
       revoked: true,
     });
-    expect(await inFlightTokenRevoked(orgId, admin.userId)).toBe(true);
-    expect(await owedCutoffs(orgId)).toEqual([]);
-    await expectHttpError(await adminRequest("DELETE", memberPath(orgId, admin.userId), { token }), 404, "not_found");
+    await expectSettled(orgId, admin.userId);
+    await expectHttpError(await removal(token, orgId, admin.userId), 404, "not_found");
   });
 
   it("an org admin's retry for an owner's removal records the cut-off but is 403 forbidden, as the removal would be", async () => {
@@ -93,8 +106,7 @@ describe("a removal whose second cut-off was not recorded", () => {
     const retried = await asConsole(admin.token, "DELETE", memberPath(orgId, secondOwner.userId));
     await expectHttpError(retried, 403, "forbidden");
     // What was owed is recorded whoever asks.
-    expect(await inFlightTokenRevoked(orgId, secondOwner.userId)).toBe(true);
-    expect(await owedCutoffs(orgId)).toEqual([]);
+    await expectSettled(orgId, secondOwner.userId);
   });
 
   it("a retry that still cannot record it is 503 again and keeps the row", async () => {
@@ -102,11 +114,7 @@ describe("a removal whose second cut-off was not recorded", () => {
     const { orgId } = await org();
     const person = await join(orgId, "member", unrecordableId());
     await leftOwed(orgId, person.userId, { role: null, previousRole: "member" });
-    await expectHttpError(
-      await adminRequest("DELETE", memberPath(orgId, person.userId), { token }),
-      503,
-      "temporarily_unavailable",
-    );
+    await expectHttpError(await removal(token, orgId, person.userId), 503, "temporarily_unavailable");
     expect(await owedCutoffs(orgId)).toEqual([person.userId]);
   });
 });
@@ -117,17 +125,12 @@ describe("a demotion whose second cut-off was not recorded", () => {
     const { orgId, admin } = await org();
     await leftOwed(orgId, admin.userId, { role: "member", previousRole: "admin" });
 
-    const retried = await adminRequest("PATCH", memberPath(orgId, admin.userId), { token, body: { role: "member" } });
-    expect(retried.status).toBe(200);
-    expect(await retried.json()).toEqual({
-      org_id: orgId,
-      user_id: admin.userId,
+    await expectChanged(await roleChange(token, orgId, admin.userId, "member"), orgId, admin.userId, {
       role: "member",
       previous_role: "admin",
       revoked: true,
     });
-    expect(await inFlightTokenRevoked(orgId, admin.userId)).toBe(true);
-    expect(await owedCutoffs(orgId)).toEqual([]);
+    await expectSettled(orgId, admin.userId);
   });
 
   it("a different change of the membership records it before its own", async () => {
@@ -135,7 +138,7 @@ describe("a demotion whose second cut-off was not recorded", () => {
     const { orgId, admin } = await org();
     await leftOwed(orgId, admin.userId, { role: "member", previousRole: "admin" });
 
-    const promoted = await adminRequest("PATCH", memberPath(orgId, admin.userId), { token, body: { role: "admin" } });
+    const promoted = await roleChange(token, orgId, admin.userId, "admin");
     expect(await promoted.json()).toMatchObject({ role: "admin", previous_role: "member", revoked: false });
     expect(await subjectRevocations(orgId)).toContain(admin.userId);
     expect(await owedCutoffs(orgId)).toEqual([]);
@@ -146,18 +149,15 @@ describe("the cron trigger and an owed member cut-off", () => {
   it("records it when no retry comes, and clears the row", async () => {
     const { orgId, member } = await org();
     await leftOwed(orgId, member.userId, { role: null, previousRole: "member" });
-    await agePastGrace(orgId);
-    await runCron();
-    expect(await inFlightTokenRevoked(orgId, member.userId)).toBe(true);
-    expect(await owedCutoffs(orgId)).toEqual([]);
+    await cronPastGrace(orgId);
+    await expectSettled(orgId, member.userId);
   });
 
   it("keeps the row while the org's object refuses it, and records it on a later run", async () => {
     const { orgId } = await org();
     const { userId: unrecordable } = await join(orgId, "admin", unrecordableId());
     await leftOwed(orgId, unrecordable, { role: "member", previousRole: "admin" });
-    await agePastGrace(orgId);
-    await runCron();
+    await cronPastGrace(orgId);
     expect(await owedCutoffs(orgId)).toEqual([unrecordable]);
     expect(await roleIn(orgId, unrecordable)).toBe("member");
 
@@ -166,10 +166,8 @@ describe("the cron trigger and an owed member cut-off", () => {
     await env.DB.prepare("UPDATE owed_member_cutoff SET user_id = ? WHERE user_id = ?")
       .bind(recordable, unrecordable)
       .run();
-    await agePastGrace(orgId);
-    await runCron();
-    expect(await owedCutoffs(orgId)).toEqual([]);
-    expect(await inFlightTokenRevoked(orgId, recordable)).toBe(true);
+    await cronPastGrace(orgId);
+    await expectSettled(orgId, recordable);
   });
 
   it("a run's refusals go to the back: 50 refused rows do not keep another org's waiting", async () => {
@@ -178,16 +176,15 @@ describe("the cron trigger and an owed member cut-off", () => {
     // 50 rows the stuck org's object refuses (ids past its bound), older than the waiting org's row.
     const past = pastGrace();
     await env.DB.batch(Array.from({ length: 50 }, (_, i) => owe(stuck.orgId, unrecordableId(), past - 60_000 + i)));
-    await env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?")
-      .bind(waiting.orgId, waiting.member.userId)
-      .run();
-    await owe(waiting.orgId, waiting.member.userId, past).run();
+    await env.DB.batch([
+      deleteMember(waiting.orgId, waiting.member.userId),
+      owe(waiting.orgId, waiting.member.userId, past),
+    ]);
 
     await runCron();
     await runCron();
 
-    expect(await owedCutoffs(waiting.orgId)).toEqual([]);
-    expect(await inFlightTokenRevoked(waiting.orgId, waiting.member.userId)).toBe(true);
+    await expectSettled(waiting.orgId, waiting.member.userId);
     expect(await owedCutoffs(stuck.orgId)).toHaveLength(50);
   });
 
@@ -196,16 +193,11 @@ describe("the cron trigger and an owed member cut-off", () => {
     const { orgId, admin, member } = await org();
     await leftOwed(orgId, member.userId, { role: null, previousRole: "member" });
     await leftOwed(orgId, admin.userId, { role: "member", previousRole: "admin" });
-    await agePastGrace(orgId);
-    await runCron();
+    await cronPastGrace(orgId);
     expect(await owedCutoffs(orgId)).toEqual([]);
 
-    await expectHttpError(await adminRequest("DELETE", memberPath(orgId, member.userId), { token }), 404, "not_found");
-    const demoted = await adminRequest("PATCH", memberPath(orgId, admin.userId), { token, body: { role: "member" } });
-    expect(demoted.status).toBe(200);
-    expect(await demoted.json()).toEqual({
-      org_id: orgId,
-      user_id: admin.userId,
+    await expectHttpError(await removal(token, orgId, member.userId), 404, "not_found");
+    await expectChanged(await roleChange(token, orgId, admin.userId, "member"), orgId, admin.userId, {
       role: "member",
       previous_role: "member",
       revoked: false,
@@ -222,13 +214,9 @@ describe("the cron trigger and an owed member cut-off", () => {
     expect(await inFlightTokenRevoked(orgId, member.userId)).toBe(false);
 
     // The request died after its delete, so no after hook settled it: the cron does, past the grace.
-    await env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?")
-      .bind(orgId, member.userId)
-      .run();
-    await agePastGrace(orgId);
-    await runCron();
-    expect(await owedCutoffs(orgId)).toEqual([]);
-    expect(await inFlightTokenRevoked(orgId, member.userId)).toBe(true);
+    await deleteMember(orgId, member.userId).run();
+    await cronPastGrace(orgId);
+    await expectSettled(orgId, member.userId);
   });
 });
 
@@ -238,18 +226,15 @@ describe("a leave's row before Better Auth's delete lands", () => {
     const { orgId, member } = await org();
     await owe(orgId, member.userId, Date.now(), MEMBER_LEFT).run();
 
-    const promoted = await adminRequest("PATCH", memberPath(orgId, member.userId), { token, body: { role: "admin" } });
+    const promoted = await roleChange(token, orgId, member.userId, "admin");
     expect(promoted.status).toBe(200);
     expect(await promoted.json()).toMatchObject({ role: "admin", previous_role: "member", revoked: false });
     expect(await owedCutoffs(orgId)).toEqual([member.userId]);
 
     // The leave's delete lands: the next change records the cut-off first, then finds no member.
-    await env.DB.prepare("DELETE FROM member WHERE organization_id = ? AND user_id = ?")
-      .bind(orgId, member.userId)
-      .run();
-    await expectHttpError(await adminRequest("DELETE", memberPath(orgId, member.userId), { token }), 404, "not_found");
-    expect(await owedCutoffs(orgId)).toEqual([]);
-    expect(await inFlightTokenRevoked(orgId, member.userId)).toBe(true);
+    await deleteMember(orgId, member.userId).run();
+    await expectHttpError(await removal(token, orgId, member.userId), 404, "not_found");
+    await expectSettled(orgId, member.userId);
   });
 
   it("a change after the grace records it even while the person is a member (the leave was refused and its request died)", async () => {
@@ -257,9 +242,8 @@ describe("a leave's row before Better Auth's delete lands", () => {
     const { orgId, member } = await org();
     await owe(orgId, member.userId, pastGrace(), MEMBER_LEFT).run();
 
-    const promoted = await adminRequest("PATCH", memberPath(orgId, member.userId), { token, body: { role: "admin" } });
+    const promoted = await roleChange(token, orgId, member.userId, "admin");
     expect(promoted.status).toBe(200);
-    expect(await owedCutoffs(orgId)).toEqual([]);
-    expect(await inFlightTokenRevoked(orgId, member.userId)).toBe(true);
+    await expectSettled(orgId, member.userId);
   });
 });
