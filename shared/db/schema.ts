@@ -200,7 +200,7 @@ export const owedGrantCutoff = sqliteTable(
  * Better Auth keeps no row of it that names its org (a refresh token row
  * does), so a replay of its code (RFC 6749 §4.1.2) would find nothing to cut
  * off while its JWT access tokens live on. Written by the authn Worker
- * (workers/authn/src/oidc/redeemed-code-grant.ts) from the access token it
+ * (shared/oidc/redeemed-code-grant.ts) from the access token it
  * just issued, inside the code's grant turn, so a replay that follows reads
  * it; read by that replay to record the grant's cut-off. Bounded: pruned by
  * the token Worker's cron once the access token has expired

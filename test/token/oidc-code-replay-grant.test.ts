@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { CLOCK_TOLERANCE_SECONDS } from "../../shared/contracts/tokens.ts";
+import { PRUNE_MARGIN_SECONDS, pruneExpiredRows } from "../../workers/token/src/maintenance/prune-expired.ts";
 import type { TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { active, authorized, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
 import { oidc } from "./oidc-fixture.ts";
@@ -10,6 +12,12 @@ import { oidc } from "./oidc-fixture.ts";
 // request and SHOULD revoke (when possible) all tokens previously issued based on that authorization code."
 // Better Auth deletes the rows it stored on the code; the JWT access tokens of the code's grant are cut off by
 // a `grant` revocation of their `grant_id` (workers/authn/src/oidc/browser-grant.ts withReplayedCode).
+
+function redeemedRow(grantId: string) {
+  return env.DB.prepare("SELECT client_id, org_id, user_id, expires_at FROM redeemed_code_grant WHERE grant_id = ?1")
+    .bind(grantId)
+    .first<{ client_id: string; org_id: string; user_id: string; expires_at: number }>();
+}
 
 async function grantEntries(orgId: string): Promise<number> {
   const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
@@ -110,14 +118,47 @@ describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens
     expect(await active(a.access_token, client)).toBe(true);
   });
 
-  it("a code redeemed without a refresh token left no row naming its grant: its replay is refused, and nothing can be recorded", async () => {
+  it("a code redeemed without a refresh token: its replay cuts off its access token too, from the row its redemption left", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const fields = await authorized(person, client, { scope: "openid profile email documents:read" });
     const a = await tokens(await oidc.tokenRequest(fields, client));
     expect(a.refresh_token).toBeUndefined();
-    expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({ status: 400, error: "invalid_grant" });
-    expect(await grantEntries(person.orgId)).toBe(0);
+    const grantId = String(decodeJwt(a.access_token).grant_id);
+    expect(await redeemedRow(grantId)).toEqual({
+      client_id: client.clientId,
+      org_id: person.orgId,
+      user_id: person.userId,
+      expires_at: Number(decodeJwt(a.access_token).exp) * 1000,
+    });
     expect(await active(a.access_token, client)).toBe(true);
+
+    expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({ status: 400, error: "invalid_grant" });
+    expect(await grantEntries(person.orgId)).toBe(1);
+    expect(await active(a.access_token, client)).toBe(false);
+    expect(await revokedInOrg(a.access_token)).toBe(true);
+  });
+
+  it("the redemption's row lives until its access token has expired, then the cron's prune deletes it", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client, { scope: "openid profile email documents:read" });
+    const a = await tokens(await oidc.tokenRequest(fields, client));
+    const grantId = String(decodeJwt(a.access_token).grant_id);
+    const expiresAt = Number(decodeJwt(a.access_token).exp) * 1000;
+    const keptUntil = expiresAt + (CLOCK_TOLERANCE_SECONDS + PRUNE_MARGIN_SECONDS) * 1000;
+    await pruneExpiredRows(env.DB, keptUntil);
+    expect(await redeemedRow(grantId)).not.toBeNull();
+    const counts = await pruneExpiredRows(env.DB, keptUntil + 1);
+    expect(counts.redeemedCodeGrants).toBeGreaterThanOrEqual(1);
+    expect(await redeemedRow(grantId)).toBeNull();
+  });
+
+  it("a code redeemed with a refresh token writes no redemption row: its refresh token rows name the grant", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const a = await tokens(await oidc.tokenRequest(await authorized(person, client), client));
+    expect(a.refresh_token).toBeTruthy();
+    expect(await redeemedRow(String(decodeJwt(a.access_token).grant_id))).toBeNull();
   });
 });

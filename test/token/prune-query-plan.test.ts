@@ -25,6 +25,7 @@ const EXPECTED: Record<string, RegExp[]> = {
   invitation: [/USING (COVERING )?INDEX invitation_status_expires_at_idx \(status=\? AND expires_at<\?\)/],
   vault_connect_link: [/USING (COVERING )?INDEX vault_connect_link_expires_at_idx \(expires_at<\?\)/],
   vault_connect_state: [/USING (COVERING )?INDEX vault_connect_state_expires_at_idx \(expires_at<\?\)/],
+  redeemed_code_grant: [/USING (COVERING )?INDEX redeemed_code_grant_expires_at_idx \(expires_at<\?\)/],
 };
 
 async function plan(sql: string, params: number[]): Promise<string[]> {

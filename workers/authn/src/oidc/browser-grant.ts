@@ -6,12 +6,8 @@ import type {
   EndedBrowserGrant,
   PresentedRefreshToken,
 } from "../../../../shared/contracts/oidc-grants.ts";
-import {
-  browserGrantId,
-  checkedRefreshTokenRow,
-  codeGrantId,
-  readRefreshTokenRow,
-} from "../../../../shared/oidc/browser-grant-row.ts";
+import { checkedRefreshTokenRow, codeGrantId, readRefreshTokenRow } from "../../../../shared/oidc/browser-grant-row.ts";
+import { recordRedeemedCodeGrant, redeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { storedTokenForm } from "./stored-token.ts";
 
 /**
@@ -182,37 +178,55 @@ export function withReplayedGrant(
  * issued on it revoked. Better Auth, finding the code consumed, deletes the
  * rows issued on it (its refresh and opaque access tokens) and answers
  * `invalid_grant`, but the JWT access tokens of that grant live on. So the
- * grant a code names is read before the hand-over, from a refresh token row
- * whose `authorization_code_id` is the code's stored form (the id the signer
- * stamps as `grant_id`): any row of the grant, rotated away or not, carries
- * the same client and org. No row, no grant: a garbage or random code, or a
- * code redeemed without a refresh token (nothing then records which org its
- * access tokens went to), reads nothing and records nothing.
+ * grant a code names is read before the hand-over
+ * (shared/oidc/redeemed-code-grant.ts): from a refresh token row whose
+ * `authorization_code_id` is the code's stored form (the id the signer
+ * stamps as `grant_id`), or, for a code redeemed without a refresh token,
+ * from the `redeemed_code_grant` row its redemption wrote
+ * (recordCodeRedemption). No row, no grant: a garbage or random code, or
+ * one never redeemed, reads nothing and records nothing.
  */
 export async function presentedCodeGrant(
   db: D1Database,
   request: BrowserGrantRequest,
 ): Promise<EndedBrowserGrant | undefined> {
+  const code = presentedCode(request);
+  return code ? redeemedCodeGrant(db, await storedTokenForm(code)) : undefined;
+}
+
+/**
+ * After a code grant answered 200: a redemption without a refresh token
+ * leaves no row that names its grant's org, so it writes one for the
+ * code's replay to read (shared/oidc/redeemed-code-grant.ts). Still inside
+ * the grant's turn. A failed write is logged and the tokens are still
+ * answered: the code is spent either way, and only the replay's cut-off
+ * (a SHOULD) is lost.
+ */
+export async function recordCodeRedemption(
+  db: D1Database,
+  request: BrowserGrantRequest,
+  answer: BrowserGrantAnswer,
+): Promise<void> {
+  const code = answer.status === 200 ? presentedCode(request) : undefined;
+  if (!code) return;
+  try {
+    await recordRedeemedCodeGrant(db, await storedTokenForm(code), answer.body);
+  } catch (error) {
+    console.error("redeemed code grant not recorded", error);
+  }
+}
+
+/** The code an `authorization_code` grant request presents. */
+function presentedCode(request: BrowserGrantRequest): string | undefined {
   const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
   if (form.get("grant_type") !== OIDC_GRANT_TYPE.authorizationCode) return undefined;
-  const code = form.get("code");
-  if (!code) return undefined;
-  const codeId = await storedTokenForm(code);
-  const row = await db
-    .prepare(
-      `SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
-         FROM oidc_refresh_token WHERE authorization_code_id = ?1 LIMIT 1`,
-    )
-    .bind(codeId)
-    .first<{ clientId: string; userId: string; orgId: string | null }>();
-  if (!row?.orgId) return undefined;
-  return { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId: browserGrantId(codeId) };
+  return form.get("code") || undefined;
 }
 
 /**
  * The answer to a code grant, naming the code's grant when Better Auth
- * refused it `invalid_grant` and a refresh token row had been issued on the
- * code: it was redeemed before, so this is a replay (§4.1.2). Better Auth
+ * refused it `invalid_grant` and the code's redemption left a row naming
+ * its grant: it was redeemed before, so this is a replay (§4.1.2). Better Auth
  * checks the code before it authenticates the client, so the token Worker
  * compares the client the request names with the row's, as for a reused
  * refresh token.

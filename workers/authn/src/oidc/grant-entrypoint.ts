@@ -14,6 +14,7 @@ import {
   markGrantForm,
   presentedCodeGrant,
   presentedRefreshGrant,
+  recordCodeRedemption,
   type RefreshTokenGrant,
   revocationGrant,
   withEndedGrant,
@@ -40,13 +41,15 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
    * again (RFC 6749 §4.1.2). Both are read before Better Auth, which deletes
    * the rows they are read from as it refuses: the refresh token's row by the
    * token Worker, which needed it to take the grant's turn and hands it over
-   * (`presented`), the code's here, inside that turn.
+   * (`presented`), the code's here, inside that turn. A code redeemed without
+   * a refresh token leaves its own row for that read (recordCodeRedemption).
    */
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const receivedAtMs = Date.now();
     const presented = await presentedRefreshGrant(this.env.DB, request);
     const codeGrant = await presentedCodeGrant(this.env.DB, request);
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
+    await recordCodeRedemption(this.env.DB, request, answer);
     return withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
   }
 

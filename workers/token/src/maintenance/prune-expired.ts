@@ -28,6 +28,7 @@ export interface PruneCounts {
   invitations: number;
   vaultConnectLinks: number;
   vaultConnectStates: number;
+  redeemedCodeGrants: number;
 }
 
 /**
@@ -96,6 +97,11 @@ export interface PruneCounts {
  *   spent; it goes 300 s past `expires_at` (a new link or flow already
  *   deletes its org's expired ones; this takes the rest, sealed PKCE
  *   verifiers included).
+ * - `redeemed_code_grant`: a grant redeemed without a refresh token, read
+ *   only by a replay of its code to cut off its access tokens (RFC 6749
+ *   §4.1.2); `expires_at` is that access token's `exp`. Once it plus
+ *   CLOCK_TOLERANCE_SECONDS and the margin has passed, every verifier
+ *   refuses the token as expired, so a cut-off would end nothing.
  */
 export async function pruneExpiredRows(db: D1Database, now = Date.now()): Promise<PruneCounts> {
   const statements = pruneStatements(now);
@@ -112,6 +118,7 @@ export async function pruneExpiredRows(db: D1Database, now = Date.now()): Promis
     invitations: 0,
     vaultConnectLinks: 0,
     vaultConnectStates: 0,
+    redeemedCodeGrants: 0,
   };
   statements.forEach(({ counts: key }, i) => {
     counts[key] = results[i]?.meta.changes ?? 0;
@@ -130,7 +137,7 @@ export interface PruneStatement {
 /**
  * The prune's statements, in the order they run (`session_org` before
  * `session`), with their parameters for `now`. Each selects by a range on
- * an indexed column (migrations 0022 and 0023), so a run reads the rows it deletes,
+ * an indexed column (migrations 0022, 0023 and 0030), so a run reads the rows it deletes,
  * not the table (test/token/prune-query-plan.test.ts holds them to it).
  */
 export function pruneStatements(now: number): PruneStatement[] {
@@ -201,6 +208,7 @@ export function pruneStatements(now: number): PruneStatement[] {
     },
     byExpiry("vault_connect_link", "vaultConnectLinks", expiredCutoff),
     byExpiry("vault_connect_state", "vaultConnectStates", expiredCutoff),
+    byExpiry("redeemed_code_grant", "redeemedCodeGrants", toleranceCutoff),
   ];
 }
 

@@ -1,0 +1,105 @@
+/**
+ * Which org and person a redeemed code's grant belongs to, for its replay
+ * (RFC 6749 §4.1.2: "SHOULD revoke (when possible) all tokens previously
+ * issued based on that authorization code"). Every access token of the
+ * grant carries its `grant_id` and `org_id`, so the cut-off is one `grant`
+ * revocation in that org; the replay only has the code, so the org must be
+ * read from something the redemption left behind:
+ *
+ * - a refresh token row (the code was redeemed with `offline_access`): every
+ *   row of the grant carries the code's stored form as
+ *   `authorization_code_id` and the org as `reference_id`
+ *   (browser-grant-row.ts); Better Auth deletes them as it refuses the
+ *   replay, so they are read before it is handed the request;
+ * - else D1 `redeemed_code_grant` (migration 0030), written here at the
+ *   redemption from the access token just issued, since Better Auth keeps
+ *   no row of a grant without a refresh token that names its org.
+ */
+import type { EndedBrowserGrant } from "../contracts/oidc-grants.ts";
+import { BROWSER_GRANT_ID_PREFIX } from "../contracts/oidc.ts";
+import { browserGrantId } from "./browser-grant-row.ts";
+
+/**
+ * After a code's redemption answered 200: when the answer carries no
+ * refresh token but a JWT access token of the code's grant, records the
+ * grant from that token's claims (the issuer signed them a moment ago in
+ * this request; nothing here comes from the client). Runs inside the
+ * grant's turn (workers/token/src/oidc/grant-turns.ts), so a replay, which
+ * waits for the turn, reads the row. An opaque access token needs none:
+ * Better Auth stores it on the code and deletes it at the replay. Returns
+ * whether a row was written.
+ */
+export async function recordRedeemedCodeGrant(db: D1Database, codeId: string, answerBody: string): Promise<boolean> {
+  const body = parsedObject(answerBody);
+  if (!body || typeof body.refresh_token === "string" || typeof body.access_token !== "string") return false;
+  const claims = jwtPayload(body.access_token);
+  const grantId = browserGrantId(codeId);
+  if (
+    !claims ||
+    claims.grant_id !== grantId ||
+    typeof claims.org_id !== "string" ||
+    typeof claims.sub !== "string" ||
+    typeof claims.client_id !== "string" ||
+    typeof claims.exp !== "number"
+  ) {
+    return false;
+  }
+  await db
+    .prepare(
+      `INSERT INTO redeemed_code_grant (grant_id, client_id, org_id, user_id, expires_at)
+       VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (grant_id) DO NOTHING`,
+    )
+    .bind(grantId, claims.client_id, claims.org_id, claims.sub, claims.exp * 1000)
+    .run();
+  return true;
+}
+
+/**
+ * The grant a code opened, when it was redeemed: from one of its refresh
+ * token rows, or its `redeemed_code_grant` row. One statement; undefined
+ * for a code never redeemed (or redeemed so long ago that both are gone:
+ * its access tokens have expired by then), and for a grant with no org.
+ */
+export async function redeemedCodeGrant(db: D1Database, codeId: string): Promise<EndedBrowserGrant | undefined> {
+  const grantId = browserGrantId(codeId);
+  const row = await db
+    .prepare(
+      `SELECT clientId, userId, orgId FROM (
+         SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
+           FROM oidc_refresh_token WHERE authorization_code_id = ?1 AND reference_id IS NOT NULL LIMIT 1)
+       UNION ALL
+       SELECT clientId, userId, orgId FROM (
+         SELECT client_id AS clientId, user_id AS userId, org_id AS orgId
+           FROM redeemed_code_grant WHERE grant_id = ?2)
+       LIMIT 1`,
+    )
+    .bind(codeId, grantId)
+    .first<{ clientId: string; userId: string; orgId: string | null }>();
+  if (!row?.orgId) return undefined;
+  return { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId };
+}
+
+function parsedObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A compact JWS's payload, undecoded otherwise (no signature check: the issuer's own token of this request). */
+function jwtPayload(token: string): Record<string, unknown> | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts[1]) return undefined;
+  try {
+    const base64 = parts[1].replaceAll("-", "+").replaceAll("_", "/");
+    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    const payload = parsedObject(new TextDecoder().decode(bytes));
+    return typeof payload?.grant_id === "string" && payload.grant_id.startsWith(BROWSER_GRANT_ID_PREFIX)
+      ? payload
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
