@@ -95,7 +95,16 @@ export const delegationGrant = sqliteTable(
     revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
   },
   (table) => [
-    index("delegation_grant_lookup_idx").on(table.orgId, table.subject, table.actorClientId),
+    // One subject's grants to one actor: the live ones every acting token exchange reads, and the
+    // admin API's page filtered by both, newest first, with no sort (migration 0031; it replaced
+    // delegation_grant_lookup_idx, the same columns without the order).
+    index("delegation_grant_parties_created_idx").on(
+      table.orgId,
+      table.subject,
+      table.actorClientId,
+      table.createdAt,
+      table.id,
+    ),
     // The admin API's pages, newest first, unfiltered, by subject or by actor (migration 0028).
     index("delegation_grant_org_created_idx").on(table.orgId, table.createdAt, table.id),
     index("delegation_grant_subject_created_idx").on(table.orgId, table.subject, table.createdAt, table.id),

@@ -1,5 +1,6 @@
 // Each paged admin list's own query (the SQL its store sends to D1, recorded
-// on the way) seeks an index of migration 0028: SQLite's EXPLAIN QUERY PLAN
+// on the way) seeks an index of migration 0028 (or 0031, for delegation
+// grants of one subject to one actor): SQLite's EXPLAIN QUERY PLAN
 // names the index, a page after a cursor seeks to its position by a range on
 // created_at, and no list sorts the org's rows in a temporary B-tree (which
 // reads every row of the org, whatever the limit).
@@ -8,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import type { PageRequest } from "../../shared/db/keyset-page.ts";
 import { listScimTokens } from "../../workers/token/src/admin/scim-tokens.ts";
 import { listClients } from "../../workers/token/src/clients/client-store.ts";
-import { listDelegationGrants } from "../../workers/token/src/grants/delegation-grants.ts";
+import { listDelegationGrants, liveDelegationGrants } from "../../workers/token/src/grants/delegation-grants.ts";
 import { listInvites } from "../../workers/token/src/invites/store.ts";
 import { listAccessRequests } from "../../workers/token/src/mcp/access-requests.ts";
 import { listMcpGrants } from "../../workers/token/src/mcp/grants.ts";
@@ -170,6 +171,13 @@ const CASES: Case[] = [
     index: "delegation_grant_actor_created_idx",
     read: (db, orgId, page) => listDelegationGrants(db, orgId, { actorClientId: "agent" }, page),
   },
+  {
+    // Before migration 0031 the pair's rows came from (org, subject, actor) and were sorted in a temp B-tree.
+    name: "delegation grants of one subject to one actor",
+    table: "delegation_grant",
+    index: "delegation_grant_parties_created_idx",
+    read: (db, orgId, page) => listDelegationGrants(db, orgId, { subject: "user", actorClientId: "agent" }, page),
+  },
 ];
 
 describe.each(CASES)("the page query of $name", (list) => {
@@ -181,4 +189,21 @@ describe.each(CASES)("the page query of $name", (list) => {
     await list.read(recordingDb(sent), "org-plan", page);
     expectIndexed(await plansOf(sent, list.table), list.table, list.index, page.after !== undefined);
   });
+});
+
+// The index that replaced delegation_grant_lookup_idx still serves the read
+// every acting token exchange makes (grants/delegation-grants.ts).
+it("an exchange's read of one subject's live grants to one actor seeks the parties' index", async () => {
+  const sent: Sent[] = [];
+  await liveDelegationGrants(
+    recordingDb(sent),
+    { orgId: "org-plan", subject: "user", actorClientId: "agent" },
+    new Date(Date.UTC(2026, 0, 1)),
+  );
+  const plans = await plansOf(sent, "delegation_grant");
+  for (const plan of plans) {
+    expect(plan).toMatch(
+      /SEARCH delegation_grant USING INDEX delegation_grant_parties_created_idx \(org_id=\? AND subject=\? AND actor_client_id=\?\)/,
+    );
+  }
 });
