@@ -1,8 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP } from "../../shared/contracts/revocation.ts";
+import {
+  MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  type RevocationEntry,
+  type RevocationLogEvent,
+} from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
 import { OrgRevocations } from "../../workers/gateway/src/trust/revocation-index.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 
@@ -11,7 +15,10 @@ import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.
 // it would otherwise hold every grant entry its channel delivered for an
 // hour, while the object's snapshot holds the cut-off and one entry
 // (docs/revocation.md, "Bounds"). Dropping them must refuse exactly what
-// was refused before.
+// was refused before. Both drop only the entries the cut-off covers with
+// the clock tolerance to spare; the object here runs in its own Worker, on
+// the real clock, so which of a test's entries are that old is read from
+// the object's own seconds (`coveredBy`), never assumed.
 
 const now = () => Math.floor(Date.now() / 1000);
 const newOrg = () => `org-${crypto.randomUUID()}`;
@@ -53,6 +60,14 @@ async function revokeUpToTheFold(org: string) {
   return { mine, theirs };
 }
 
+/** The person's browser grant entries, by grant. */
+const grantsOf = (entries: RevocationEntry[], subject: string) =>
+  new Map(entries.filter((e) => e.kind === "grant" && e.subject === subject).map((e) => [e.value, e.revokedAt]));
+
+/** Of `recorded` (grant → its entry's second), the grants a cut-off at `cutOff` drops: covered with the margin. */
+const coveredBy = (recorded: Map<string, number>, cutOff: number) =>
+  new Set([...recorded].filter(([, at]) => at <= cutOff - TOLERANCE).map(([grant]) => grant));
+
 function requestContext() {
   const held: Promise<unknown>[] = [];
   return { waitUntil: (promise: Promise<unknown>) => void held.push(promise.catch(() => undefined)) };
@@ -69,13 +84,18 @@ describe("a live gateway view and a person's folded browser grant revocations", 
 
     const { mine, theirs } = await revokeUpToTheFold(org);
     await expect.poll(() => view.entriesHeld(org)).toBe(CAP + 2 + 1);
+    const recorded = grantsOf((await stub(org).snapshot(org)).entries, "user_a");
 
     const folding = grantId();
     expect(await revokeGrant(org, "user_a", folding)).toMatchObject({ recorded: "subject" });
     const { entries } = await stub(org).snapshot(org);
     const cutOff = entries.find((e) => e.kind === "subject" && e.value === "user_a")?.revokedAt as number;
-    // The object: the cut-off, the folding grant's entry, user_b's two and the operator's.
-    expect(entries).toHaveLength(1 + 1 + 2 + 1);
+    // The object: the cut-off, the folding grant's entry, the person's entries younger than the margin,
+    // user_b's two and the operator's.
+    const dropped = coveredBy(recorded, cutOff);
+    const kept = mine.filter((g) => !dropped.has(g));
+    expect(new Set(grantsOf(entries, "user_a").keys())).toEqual(new Set([...kept, folding]));
+    expect(entries).toHaveLength(1 + 1 + kept.length + 2 + 1);
     await expect.poll(() => view.entriesHeld(org)).toBe(entries.length);
 
     const check = (claims: AccessTokenClaims) => view.isRevoked(claims, context);
@@ -101,7 +121,8 @@ describe("a live gateway view and a person's folded browser grant revocations", 
   it("a view from the snapshot that applies the fold's events holds what the new snapshot holds", async () => {
     const org = newOrg();
     const { mine, theirs } = await revokeUpToTheFold(org);
-    const view = OrgRevocations.fromSnapshot(await stub(org).snapshot(org));
+    const before = await stub(org).snapshot(org);
+    const view = OrgRevocations.fromSnapshot(before);
     expect(view.size).toBe(CAP + 2 + 1);
 
     const folding = grantId();
@@ -113,10 +134,12 @@ describe("a live gateway view and a person's folded browser grant revocations", 
       ["grant", folding, "oidc_a", "user_a"],
     ]);
     expect(view.apply(changes.events)).toBe(true);
-    const fresh = OrgRevocations.fromSnapshot(await stub(org).snapshot(org));
-    expect([view.size, fresh.size]).toEqual([1 + 1 + 2 + 1, 1 + 1 + 2 + 1]);
-    const at = now();
+    const after = await stub(org).snapshot(org);
+    const fresh = OrgRevocations.fromSnapshot(after);
     const cutOff = changes.events[0]?.revoked_at ?? 0;
+    const held = 1 + 1 + CAP - coveredBy(grantsOf(before.entries, "user_a"), cutOff).size + 2 + 1;
+    expect([after.entries.length, view.size, fresh.size]).toEqual([held, held, held]);
+    const at = now();
     for (const one of [view, fresh]) {
       expect(mine.every((g) => one.matches(token(org, "user_a", g), at))).toBe(true);
       expect(theirs.every((g) => one.matches(token(org, "user_b", g), at))).toBe(true);
@@ -134,20 +157,66 @@ describe("a live gateway view and a person's folded browser grant revocations", 
     for (const id of mine) await revokeGrant(org, "user_a", id);
     const theirs = grantId();
     await revokeGrant(org, "user_b", theirs);
-    const view = OrgRevocations.fromSnapshot(await stub(org).snapshot(org));
+    const before = await stub(org).snapshot(org);
+    const view = OrgRevocations.fromSnapshot(before);
     await stub(org).revoke({ orgId: org, kind: "subject", value: "user_a", reason: "member-removed" });
     const changes = await stub(org).changesSince(view.version);
     if (changes.kind !== "changes") throw new Error(`expected changes, got ${changes.kind}`);
     expect(view.apply(changes.events)).toBe(true);
     const { entries } = await stub(org).snapshot(org);
+    const cutOff = changes.events[0]?.revoked_at ?? 0;
+    const dropped = coveredBy(grantsOf(before.entries, "user_a"), cutOff);
     expect(entries.map((e) => [e.kind, e.value])).toEqual(
       expect.arrayContaining([
         ["grant", theirs],
         ["subject", "user_a"],
+        ...mine.filter((g) => !dropped.has(g)).map((g) => ["grant", g]),
       ]),
     );
-    expect(entries).toHaveLength(2);
+    expect(entries).toHaveLength(2 + mine.length - dropped.size);
     expect(view.size).toBe(entries.length);
     expect(mine.every((g) => view.matches(token(org, "user_a", g), now()))).toBe(true);
+  });
+
+  it("keeps a person's grant entries younger than the clock tolerance when their cut-off arrives, and they still refuse their tokens", () => {
+    const org = newOrg();
+    const cutOff = now();
+    const expiresAt = cutOff + 3600;
+    // Entries of the person's grants at the margin's edge and inside it, as the object records them.
+    const seconds = { older: cutOff - TOLERANCE - 1, edge: cutOff - TOLERANCE, inside: cutOff - TOLERANCE + 1 };
+    const entry = (grant: string, revokedAt: number): RevocationEntry => ({
+      kind: "grant",
+      value: grant,
+      revokedAt,
+      expiresAt,
+      clientId: "oidc_a",
+      subject: "user_a",
+    });
+    const view = OrgRevocations.fromSnapshot({
+      orgId: org,
+      version: 3,
+      policyVersion: null,
+      entries: Object.entries(seconds).map(([grant, at]) => entry(grant, at)),
+    });
+    const cut: RevocationLogEvent = {
+      seq: 4,
+      kind: "subject",
+      value: "user_a",
+      revoked_at: cutOff,
+      expires_at: expiresAt,
+      reason: "member-removed",
+    };
+    expect(view.apply([cut])).toBe(true);
+    // The cut-off, and the one entry it does not cover with the margin.
+    expect(view.size).toBe(2);
+    expect({
+      // A dropped grant's tokens were signed before its entry, by a clock at most the tolerance ahead.
+      older: view.matches(token(org, "user_a", "older", seconds.older + TOLERANCE), cutOff),
+      edge: view.matches(token(org, "user_a", "edge", seconds.edge + TOLERANCE), cutOff),
+      // The kept one's may carry an iat past the cut-off's second: its own entry refuses them.
+      inside: view.matches(token(org, "user_a", "inside", seconds.inside + TOLERANCE), cutOff),
+      // The person's new grant after the cut-off lives.
+      fresh: view.matches(token(org, "user_a", "fresh", cutOff + 1), cutOff),
+    }).toEqual({ older: true, edge: true, inside: true, fresh: false });
   });
 });

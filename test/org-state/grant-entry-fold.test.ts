@@ -1,12 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type BrowserGrantRevocation,
   MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
   type RevocableClaims,
 } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
 import { migrateGrantColumns } from "../../workers/org-state/src/browser-grant-revocation.ts";
 import type { OrgState } from "../../workers/org-state/src/org-state.ts";
 import { ERR_ORG_STATE_WRONG_ORG, OrgMismatchError } from "../../workers/org-state/src/own-org.ts";
@@ -17,6 +18,26 @@ import { ERR_ORG_STATE_WRONG_ORG, OrgMismatchError } from "../../workers/org-sta
 // client, the org's object cuts that person off instead (a `subject`
 // cut-off) and drops their grant entries it covers, so no member can bring
 // the org to its cap of live revocations (docs/revocation.md, "Bounds").
+// Only entries the cut-off covers with the clock tolerance to spare go: a
+// token's `iat` is the signer's clock, the cut-off's second the object's.
+
+/**
+ * The object runs in this isolate, so its clock is the test's: it stands
+ * still until advanced, and "recorded more than the tolerance before the
+ * fold" holds however slowly a loaded machine runs the steps between.
+ * Only Date is faked; timers and I/O run as usual.
+ */
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+/** Moves the object's (and the test's) clock `seconds` on. */
+function advance(seconds: number): void {
+  vi.setSystemTime(Date.now() + seconds * 1000);
+}
 
 const now = () => Math.floor(Date.now() / 1000);
 const newOrg = () => `org-${crypto.randomUUID()}`;
@@ -71,6 +92,8 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     // Not attributed: an operator's grant revocation says nobody's grant.
     expect(before.grants.find((e) => e.value === "delegation-grant-1")).not.toHaveProperty("subject");
 
+    // The fold comes the tolerance after the person's entries: the cut-off covers them all with it to spare.
+    advance(TOLERANCE);
     const last = grantId();
     const outcome = await revokeGrant(org, "user_a", "oidc_a", last);
     expect(outcome).toEqual({ version: before.version + 2, recorded: "subject" });
@@ -120,6 +143,7 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     const org = newOrg();
     const mine = await revokeMany(org, "user_a", CAP);
     const theirs = await revokeMany(org, "user_b", 2);
+    advance(TOLERANCE);
     expect((await revokeGrant(org, "user_a")).recorded).toBe("subject");
     const checks = [
       // A dropped grant's token: refused by the cut-off now.
@@ -145,11 +169,13 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     // oidc_a holds CAP - 1 of the person's: its next is still an entry.
     expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("grant");
     expect((await entriesOf(org)).grants).toHaveLength(2 * CAP);
+    advance(TOLERANCE);
     const last = grantId();
     expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
     expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
     // The count starts again: CAP - 1 more are entries, the CAP-th after the kept one folds again.
     await revokeMany(org, "user_a", CAP - 1, "oidc_a");
+    advance(TOLERANCE);
     expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("subject");
     expect((await entriesOf(org)).grants).toHaveLength(1);
     expect((await entriesOf(org)).entries.filter((e) => e.kind === "subject")).toHaveLength(1);
@@ -172,6 +198,7 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     const org = newOrg();
     const mine = await revokeMany(org, "user_a", 3);
     const theirs = await revokeMany(org, "user_b", 2);
+    advance(TOLERANCE);
     await stub(org).revoke({ orgId: org, kind: "subject", value: "user_a", reason: "member-removed" });
     const after = await entriesOf(org);
     expect(new Set(after.grants.map((e) => e.value))).toEqual(new Set(theirs));
@@ -206,20 +233,75 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     expect((await entriesOf(org)).version).toBe(1);
   });
 
-  it("race: many revocations at once for one person stay bounded, and every grant's tokens stay refused", async () => {
+  it("a grant entry younger than the clock tolerance survives the fold and still refuses its token", async () => {
+    const org = newOrg();
+    const old = await revokeMany(org, "user_a", CAP - 2);
+    // One second before the fold's margin, then one second inside it.
+    advance(1);
+    const covered = grantId();
+    await revokeGrant(org, "user_a", "oidc_a", covered);
+    advance(1);
+    const young = grantId();
+    await revokeGrant(org, "user_a", "oidc_a", young);
+    advance(TOLERANCE - 1);
+    const folding = grantId();
+    expect((await revokeGrant(org, "user_a", "oidc_a", folding)).recorded).toBe("subject");
+
+    const { entries, grants } = await entriesOf(org);
+    const cutOff = entries.find((e) => e.kind === "subject")?.revokedAt as number;
+    const at = (id: string) => grants.find((e) => e.value === id)?.revokedAt;
+    // Recorded at cutOff - TOLERANCE (covered with the margin) goes; at cutOff - TOLERANCE + 1 stays.
+    expect(grants.map((e) => e.value).sort()).toEqual([young, folding].sort());
+    expect([at(young), at(folding)]).toEqual([cutOff - TOLERANCE + 1, cutOff]);
+    expect(
+      await stub(org).areRevoked([
+        // Signed by a clock up to the tolerance ahead of the object's: after the cut-off's second.
+        browserToken(org, "user_a", young, cutOff + TOLERANCE),
+        browserToken(org, "user_a", folding, cutOff + TOLERANCE),
+        // A dropped grant's tokens can carry at most its entry's second plus the tolerance: the cut-off.
+        browserToken(org, "user_a", covered, cutOff),
+        ...old.map((g) => browserToken(org, "user_a", g, cutOff - 1)),
+        // A grant never revoked, past the cut-off: the person's new tokens are accepted.
+        browserToken(org, "user_a", grantId(), cutOff + 1),
+      ]),
+    ).toEqual([true, true, true, ...old.map(() => true), false]);
+  });
+
+  it("a later cut-off drops the entries an earlier fold kept, once they are older than the tolerance", async () => {
+    const org = newOrg();
+    const mine = await revokeMany(org, "user_a", CAP);
+    // The fold in the same second: the cut-off covers none of them with the margin, so it drops none.
+    expect((await revokeGrant(org, "user_a")).recorded).toBe("subject");
+    expect((await entriesOf(org)).grants).toHaveLength(CAP + 1);
+    advance(TOLERANCE);
+    const last = grantId();
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
+    expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
+    expect((await stub(org).areRevoked(mine.map((g) => browserToken(org, "user_a", g)))).every(Boolean)).toBe(true);
+  });
+
+  it("race: many revocations at once for one person each record once, every grant's tokens stay refused, and they fold once older than the tolerance", async () => {
     const org = newOrg();
     const ids = Array.from({ length: 4 * CAP }, grantId);
     const outcomes = await Promise.all(ids.map((id) => revokeGrant(org, "user_a", "oidc_a", id)));
     const recorded = outcomes.map((o) => o.recorded);
-    expect(recorded.filter((r) => r === "grant").length + recorded.filter((r) => r === "subject").length).toBe(4 * CAP);
-    // The object takes them one at a time: the 51st, 101st and 151st fold, each keeping its own entry.
-    expect(recorded.filter((r) => r === "subject")).toHaveLength(3);
+    // The object takes them one at a time within one second: the first CAP are entries; each after
+    // them folds, but a cut-off in the entries' own second covers none of them with the margin.
+    expect(recorded.filter((r) => r === "grant")).toHaveLength(CAP);
+    expect(recorded.filter((r) => r === "subject")).toHaveLength(3 * CAP);
     // Each call moved the version by its own events: 1 for an entry, 2 for a fold.
-    const { version, grants } = await entriesOf(org);
+    const { version, grants, entries } = await entriesOf(org);
     expect(version).toBe(recorded.reduce((n, r) => n + (r === "subject" ? 2 : 1), 0));
-    expect(grants).toHaveLength(CAP);
-    const refused = await stub(org).areRevoked(ids.map((id) => browserToken(org, "user_a", id)));
-    expect(refused.every(Boolean)).toBe(true);
+    expect(grants).toHaveLength(4 * CAP);
+    expect(entries.filter((e) => e.kind === "subject")).toHaveLength(1);
+    const tokens = ids.map((id) => browserToken(org, "user_a", id));
+    expect((await stub(org).areRevoked(tokens)).every(Boolean)).toBe(true);
+    // Once they are older than the tolerance, the next revocation's cut-off drops them all.
+    advance(TOLERANCE);
+    const last = grantId();
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
+    expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
+    expect((await stub(org).areRevoked(tokens)).every(Boolean)).toBe(true);
   });
 
   it("an object from before the column gains it at start; its older grant rows stay unattributed", async () => {

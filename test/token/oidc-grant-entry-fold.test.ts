@@ -3,6 +3,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
 import { oidc, revocation } from "./oidc-fixture.ts";
 import { active, grant, oauthError, type Person, refresh, revokedInOrg } from "./oidc-grant-fixtures.ts";
@@ -12,7 +13,15 @@ import { active, grant, oauthError, type Person, refresh, revokedInOrg } from ".
 // refresh token row's user_id). Past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON
 // of one person's for one client, the object cuts the person off instead
 // (a `subject` cut-off) rather than let one member's authorize-and-revoke
-// script fill the org's revocations (docs/revocation.md, "Bounds").
+// script fill the org's revocations (docs/revocation.md, "Bounds"). The
+// cut-off drops only the person's grant entries it covers with the clock
+// tolerance to spare; the object runs in its own Worker on the real clock,
+// so which earlier entries are that old is read from its own seconds.
+
+/** The earlier grant entries (recorded at `recorded`) a cut-off at `cutOff` keeps: younger than the margin. */
+function keptBy(recorded: { value: string; revokedAt: number }[], cutOff: number): string[] {
+  return recorded.filter((e) => e.revokedAt > cutOff - TOLERANCE).map((e) => e.value);
+}
 
 const orgState = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 
@@ -77,12 +86,15 @@ describe("browser grant revocations past the person's cap fold into a subject cu
 
     const after = await orgState(person.orgId).snapshot(person.orgId);
     const grantId = String(decodeJwt(device.access_token).grant_id);
-    // A subject cut-off of the token's `sub`, the folding grant's own entry, and nothing of the earlier ones.
+    // A subject cut-off of the token's `sub`, the folding grant's own entry, and of the earlier ones
+    // only those younger than the clock tolerance.
     expect(after.version).toBe(before.version + 2);
-    expect(after.entries.filter((e) => e.kind === "subject").map((e) => e.value)).toEqual([sub]);
-    expect(after.entries.filter((e) => e.kind === "grant")).toEqual([
-      expect.objectContaining({ value: grantId, clientId: client.clientId, subject: sub }),
-    ]);
+    const cutOffs = after.entries.filter((e) => e.kind === "subject");
+    expect(cutOffs.map((e) => e.value)).toEqual([sub]);
+    const kept = keptBy(before.entries, cutOffs[0]?.revokedAt ?? 0);
+    const grants = after.entries.filter((e) => e.kind === "grant");
+    expect(new Set(grants.map((e) => e.value))).toEqual(new Set([grantId, ...kept]));
+    expect(grants.find((e) => e.value === grantId)).toMatchObject({ clientId: client.clientId, subject: sub });
     // Refused: the revoked grant's token, the person's other grant to the client and their grant to another client.
     for (const [token, holder] of [
       [device.access_token, client],
@@ -114,20 +126,28 @@ describe("browser grant revocations past the person's cap fold into a subject cu
       });
   });
 
-  it("race: the person's grants revoked at once past the cap fold once, stay bounded, and every one of them is refused", async () => {
+  it("race: the person's grants revoked at once past the cap fold into one cut-off that keeps only entries younger than the clock tolerance, and every one of them is refused", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const grants = [await grant(person, client), await grant(person, client), await grant(person, client)];
     const sub = subOf(grants[0]?.access_token ?? "");
     await earlierRevocations(person, sub, client, CAP - 1);
+    const before = await orgState(person.orgId).snapshot(person.orgId);
 
     const statuses = await Promise.all(grants.map((g) => revokeRefreshToken(g.refresh_token ?? "", client)));
     expect(statuses).toEqual([200, 200, 200]);
 
     const { entries } = await orgState(person.orgId).snapshot(person.orgId);
-    // The object takes them one at a time: the first fills the cap, the second folds, the third is an entry again.
-    expect(entries.filter((e) => e.kind === "subject").map((e) => e.value)).toEqual([sub]);
-    expect(entries.filter((e) => e.kind === "grant")).toHaveLength(2);
+    // The object takes them one at a time: the first fills the cap, the second folds (and the third
+    // folds again while the second's kept entries still number the cap); one cut-off row stays, and of
+    // the earlier entries only those younger than the clock tolerance.
+    const cutOffs = entries.filter((e) => e.kind === "subject");
+    expect(cutOffs.map((e) => e.value)).toEqual([sub]);
+    const kept = keptBy(before.entries, cutOffs[0]?.revokedAt ?? 0);
+    const ours = grants.map((g) => String(decodeJwt(g.access_token).grant_id));
+    const held = entries.filter((e) => e.kind === "grant").map((e) => e.value);
+    expect(held).toEqual(expect.arrayContaining(kept));
+    expect(held.filter((g) => !ours.includes(g))).toHaveLength(kept.length);
     for (const g of grants) {
       expect(await revokedInOrg(g.access_token)).toBe(true);
       expect(await active(g.access_token, client)).toBe(false);

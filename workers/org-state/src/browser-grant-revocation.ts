@@ -5,6 +5,7 @@ import {
   type RevocationLogEvent,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { lastGrantEntryCoveredBy } from "../../../shared/revocation/grant-entry-fold.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
 /**
@@ -42,22 +43,29 @@ function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
  * When the person's live browser-grant entries for this client already
  * number MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, they are folded:
  * one `subject` cut-off of the person at `now` is logged first, every
- * browser-grant entry of theirs recorded at or before it (of any client:
- * the cut-off covers them all) is deleted, and then this grant's own entry
+ * browser-grant entry of theirs the cut-off covers (of any client;
+ * dropCoveredBrowserGrants) is deleted, and then this grant's own entry
  * is recorded as always. That order is what a gateway view following the
  * log applies (workers/gateway/src/trust/revocation-index.ts): the subject
- * event drops the person's grant entries up to its second, the grant event
- * after it adds this one back, so the view holds what the snapshot holds.
+ * event drops the person's grant entries it covers by the same rule, the
+ * grant event after it adds this one back, so the view holds what the
+ * snapshot holds.
  *
  * Why the cut-off covers a dropped entry: it refuses each of the person's
  * tokens issued at or before `now`, and every token of an ended grant was
  * signed before its refresh tokens were revoked (oidc/grant-turns.ts in the
  * token Worker takes a refresh's turn before its revocation), which was
- * before its entry was recorded. The grant entry, which matches a token
- * whenever it was issued, would also refuse one signed later, with a
- * signer's clock ahead of this object's; the triggering grant's own entry
- * is kept for that reason, the older ones (recorded earlier, their families
- * long ended) are not.
+ * before its entry was recorded. But `iat` is the signer's clock and the
+ * entry's second this object's: a token of a grant whose entry is younger
+ * than CLOCK_TOLERANCE_SECONDS may carry an `iat` after `now`. So only
+ * entries recorded at or before lastGrantEntryCoveredBy(now) go; the
+ * younger ones stay as entries, like this grant's own recorded after the
+ * cut-off: an entry matches a token of its grant whenever it was issued. A
+ * later cut-off or their expiry removes them. The person's count thus
+ * restarts from the entries of the last CLOCK_TOLERANCE_SECONDS, not from
+ * one: a burst of revocations inside that window folds again at each one
+ * past the cap, moving the cut-off forward, until its entries age past the
+ * tolerance.
  *
  * A repeated revocation of a grant whose entry is live (a retry, a reuse
  * after a revocation) only moves that entry forward: it adds none, so it
@@ -125,14 +133,19 @@ export function storeBrowserGrantRevocation(
 }
 
 /**
- * Deletes the person's browser-grant entries recorded at or before
- * `revokedAt`, which their `subject` cut-off at `revokedAt` covers (see
- * storeBrowserGrantRevocation). Called in the transaction that records any
- * such cut-off, a fold's or an operator's (OrgState.revoke), because a
+ * Deletes the person's browser-grant entries their `subject` cut-off at
+ * `revokedAt` covers with the clock tolerance to spare: those recorded at
+ * or before lastGrantEntryCoveredBy(revokedAt) (shared/revocation/grant-entry-fold.ts;
+ * see storeBrowserGrantRevocation). Called in the transaction that records
+ * any such cut-off, a fold's or an operator's (OrgState.revoke), because a
  * gateway view drops them on every subject event alike.
  */
 export function dropCoveredBrowserGrants(sql: SqlStorage, subject: string, revokedAt: number): void {
-  sql.exec("DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND revoked_at <= ?", subject, revokedAt);
+  sql.exec(
+    "DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND revoked_at <= ?",
+    subject,
+    lastGrantEntryCoveredBy(revokedAt),
+  );
 }
 
 /**

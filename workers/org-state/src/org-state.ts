@@ -147,7 +147,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
         now,
         expiresAt,
       );
-      // The cut-off covers the person's browser-grant entries up to now, as a gateway view drops them.
+      // Drops the person's browser-grant entries the cut-off covers with the clock tolerance to spare, as a gateway view does.
       if (event.kind === "subject") dropCoveredBrowserGrants(this.sql, event.value, now);
       const seq = this.bumpVersion();
       return this.log.append({

@@ -4,6 +4,7 @@ import type {
   RevocationSnapshot,
 } from "../../../../shared/contracts/revocation.ts";
 import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import { lastGrantEntryCoveredBy } from "../../../../shared/revocation/grant-entry-fold.ts";
 import { RevocationTable } from "./revocation-table.ts";
 
 /** Expired entries are dropped at most this often (a check ignores them meanwhile). */
@@ -42,10 +43,12 @@ const SWEEP_EVERY_MS = 60_000;
  * the second it was recorded: when a `subject` cut-off of that person
  * arrives — the fold the object makes of one person's browser-grant
  * entries past their cap (MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON),
- * or any other — the view forgets the person's grant entries recorded at or
- * before it, as the object deletes them in the same transaction
- * (workers/org-state/src/browser-grant-revocation.ts explains why the
- * cut-off covers them). A token's `grant_id` and every grant of its
+ * or any other — the view forgets the person's grant entries the cut-off
+ * covers with the clock tolerance to spare (recorded at or before
+ * lastGrantEntryCoveredBy(revoked_at), shared/revocation/grant-entry-fold.ts),
+ * as the object deletes them in the same transaction; younger ones stay,
+ * since a token of their grant may carry an `iat` past the cut-off's
+ * second (workers/org-state/src/browser-grant-revocation.ts explains why). A token's `grant_id` and every grant of its
  * `grant_chain` are looked up in the table of its own `sub`, the person the
  * entry was recorded for (the grant's refresh token rows' `user_id`, which
  * the provider signs as `sub`, and which every token made from one of its
@@ -124,7 +127,9 @@ export class OrgRevocations {
         this.add(event.kind, event.value, event.revoked_at, event.expires_at);
       }
       if (event.kind === "client") this.dropCovered(this.byClient, event.value, event.revoked_at);
-      if (event.kind === "subject") this.dropCovered(this.bySubject, event.value, event.revoked_at);
+      if (event.kind === "subject") {
+        this.dropCovered(this.bySubject, event.value, lastGrantEntryCoveredBy(event.revoked_at));
+      }
       this.version = event.seq;
     }
     return true;
@@ -209,14 +214,16 @@ export class OrgRevocations {
   }
 
   /**
-   * Forgets the entries a cut-off at `revokedAt` refuses anyway: a client's
-   * RFC 7009 entries issued at or before it (byClient), or a person's
-   * browser grant entries recorded at or before it (bySubject).
+   * Forgets the owner's entries at or before `second`, which a cut-off
+   * refuses anyway: a client's RFC 7009 entries issued at or before its
+   * `revoked_at` (byClient: each at its token's own `iat`, no clock between),
+   * or a person's browser grant entries recorded at or before
+   * lastGrantEntryCoveredBy of theirs (bySubject).
    */
-  private dropCovered(tables: Map<string, RevocationTable>, owner: string, revokedAt: number): void {
+  private dropCovered(tables: Map<string, RevocationTable>, owner: string, second: number): void {
     const table = tables.get(owner);
     if (table === undefined) return;
-    table.dropUpTo(revokedAt, Math.floor(Date.now() / 1000));
+    table.dropUpTo(second, Math.floor(Date.now() / 1000));
     if (table.size === 0) tables.delete(owner);
   }
 
