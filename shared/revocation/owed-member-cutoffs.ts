@@ -101,16 +101,24 @@ export async function owedMemberCutoffsFor(db: D1Database, orgId: string, userId
 }
 
 /**
- * The cut-offs owed in one org for one reason, oldest first: a SCIM Group
- * write's retry records every one a Group write left (`scim-role-changed`),
- * including those of people the write took out of the Group, whom the
- * retry no longer names. Committed before this read, as for
+ * Up to `limit` of the cut-offs owed in one org for one reason, oldest
+ * first: a SCIM Group write's retry records those a Group write left
+ * (`scim-role-changed`), including those of people the write took out of
+ * the Group, whom the retry no longer names, a bounded share per request
+ * (scim/roles.ts settleOwedRoles). Committed before this read, as for
  * owedMemberCutoffsFor.
  */
-export async function owedMemberCutoffsOf(db: D1Database, orgId: string, reason: string): Promise<OwedMemberCutoff[]> {
+export async function owedMemberCutoffsOf(
+  db: D1Database,
+  orgId: string,
+  reason: string,
+  limit: number,
+): Promise<OwedMemberCutoff[]> {
   const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff WHERE org_id = ?1 AND reason = ?2 ORDER BY created_at, id`)
-    .bind(orgId, reason)
+    .prepare(
+      `SELECT ${COLUMNS} FROM owed_member_cutoff WHERE org_id = ?1 AND reason = ?2 ORDER BY created_at, id LIMIT ?3`,
+    )
+    .bind(orgId, reason, limit)
     .all<OwedMemberCutoff>();
   return rows.results;
 }

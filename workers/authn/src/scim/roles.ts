@@ -30,14 +30,35 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, owedMemberCutoff } from "../../../../shared/db/schema.ts";
+import type { RevocationEvent } from "../../../../shared/contracts/revocation.ts";
+import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs, owedMemberCutoffsOf } from "../../../../shared/revocation/owed-member-cutoffs.ts";
-import { recordAllOrRefuse } from "../revocation/record-or-refuse.ts";
+import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
+import { revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
 export const GROUP_ROLES: Readonly<Record<string, "admin">> = { admin: "admin" };
 
 /** The revocation's reason, and an owed cut-off's. */
 const ROLE_CHANGED = "scim-role-changed";
+
+/**
+ * Owed role cut-offs one Group write records at most before it answers
+ * (settleOwedRoles), oldest first. Each is a call to the org's Durable
+ * Object: a backlog of them all at once took the request past Workers'
+ * subrequest limit, and every Group write of the org answered 503 until the
+ * token Worker's cron cleared it. Bounded, each write (each of the
+ * directory's retries) works off its share, and the cron the rest.
+ */
+export const OWED_ROLES_PER_WRITE = 50;
+
+/**
+ * Revocations one request has in flight at once (revokeRoles): a Worker
+ * keeps at most six connections open at a time and queues the rest, so
+ * more gain nothing, and a bounded number leaves room for the request's
+ * own D1 calls.
+ */
+export const ROLE_REVOCATIONS_IN_FLIGHT = 6;
 
 /** Roles the projection may write, and the only roles it may overwrite. */
 const PROJECTED_ROLES = ["member", "admin"];
@@ -112,30 +133,37 @@ export function oweChangedRoles(db: DrizzleD1Database, orgId: string, before: re
 }
 
 /**
- * Records every role cut-off an earlier Group write of the org still owes
- * (a write that answered 503 after its write), then clears those rows;
- * throws (503) if one cannot be recorded, and they stay. Run before a
- * Group write, so its answer never comes first: a directory's retry of
- * such a write finds nothing left to change and answered 200 with the
- * cut-off still owed, waiting for the token Worker's cron. As the admin
- * API's retry does (workers/token/src/admin/owed-member-cutoffs.ts).
+ * Records the role cut-offs earlier Group writes of the org still owe (a
+ * write that answered 503 after its write), at most OWED_ROLES_PER_WRITE of
+ * them, oldest first, and clears the rows of each person whose cut-off was
+ * recorded. Run before a Group write, so its answer never comes first: a
+ * directory's retry of such a write finds nothing left to change and
+ * answered 200 with the cut-off still owed, waiting for the token Worker's
+ * cron. As the admin API's retry does
+ * (workers/token/src/admin/owed-member-cutoffs.ts).
+ *
+ * Throws (503 `unavailable`, the write not made) while any owed row is left:
+ * one the org's object refused, or one past this request's share. Which
+ * write a row came from is not known, so the write being retried may be
+ * among them: it must not answer first. The directory's retries each work
+ * off another share (and the cron its own), so a backlog ends in answers
+ * instead of 503s that never make progress.
  */
 export async function settleOwedRoles(env: AuthnEnv, orgId: string): Promise<void> {
-  const owed = await owedMemberCutoffsOf(env.DB, orgId, ROLE_CHANGED);
+  const owed = await owedMemberCutoffsOf(env.DB, orgId, ROLE_CHANGED, OWED_ROLES_PER_WRITE + 1);
   if (owed.length === 0) return;
-  const people = [...new Set(owed.map((row) => row.userId))];
-  await revokeRoles(
-    env,
-    orgId,
-    people.map((userId) => ({ userId })),
-  );
-  await clearOwedMemberCutoffs(
-    env.DB,
-    owed.map((row) => row.id),
-  ).catch((error: unknown) => {
+  const share = owed.slice(0, OWED_ROLES_PER_WRITE);
+  const people = [...new Set(share.map((row) => row.userId))];
+  const recorded = new Set(await recordEachRole(env, orgId, people));
+  const settled = share.filter((row) => recorded.has(row.userId)).map((row) => row.id);
+  await clearOwedMemberCutoffs(env.DB, settled).catch((error: unknown) => {
     // Recorded: a row left only means the cron records it once more.
     console.error("owed SCIM role cut-offs recorded but not cleared", orgId, error);
   });
+  if (recorded.size < people.length) throw revocationNotRecorded();
+  if (owed.length > share.length) {
+    throw new ScimError("unavailable", "earlier Group writes still owe role revocations; try again");
+  }
 }
 
 /** The role a group of this name grants, if any. */
@@ -171,9 +199,8 @@ export function rolesMayChange(
 /**
  * Cuts off the tokens of everyone whose role the projection changed: one
  * `subject` revocation each in the org, as revocation/membership-revocation.ts
- * `revokeMemberTokens` records for a role change, all sent at once (a large
- * group's change is one round of Durable Object calls, not one per person).
- * A failure is a 503 to the directory.
+ * `revokeMemberTokens` records for a role change (revokeRoles). A failure is
+ * a 503 to the directory.
  */
 export async function revokeChangedRoles(
   env: AuthnEnv,
@@ -189,10 +216,37 @@ export async function revokeChangedRoles(
   );
 }
 
-/** One `subject` revocation in the org for each of these people, all sent at once; a failure throws (503). */
+/**
+ * One `subject` revocation in the org for each of these people,
+ * ROLE_REVOCATIONS_IN_FLIGHT at a time; every one is tried, and a failure
+ * of any throws (503).
+ */
 export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly { userId: string }[]): Promise<void> {
-  await recordAllOrRefuse(
-    env,
-    people.map(({ userId }) => ({ orgId, kind: "subject", value: userId, reason: ROLE_CHANGED })),
-  );
+  const userIds = people.map(({ userId }) => userId);
+  if ((await recordEachRole(env, orgId, userIds)).length < userIds.length) throw revocationNotRecorded();
+}
+
+/**
+ * Records each person's role cut-off in the org, at most
+ * ROLE_REVOCATIONS_IN_FLIGHT at once, trying every one even when another
+ * fails (as record-or-refuse.ts recordEach does); the people whose cut-off
+ * was recorded.
+ */
+async function recordEachRole(env: AuthnEnv, orgId: string, userIds: readonly string[]): Promise<string[]> {
+  const recorded: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < userIds.length) {
+      const userId = userIds[next++] as string;
+      const event: RevocationEvent = { orgId, kind: "subject", value: userId, reason: ROLE_CHANGED };
+      try {
+        await recordRevocation(env, event);
+        recorded.push(userId);
+      } catch (error) {
+        console.error("revocation not recorded", event.kind, orgId, error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ROLE_REVOCATIONS_IN_FLIGHT, userIds.length) }, lane));
+  return recorded;
 }

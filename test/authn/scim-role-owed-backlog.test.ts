@@ -1,0 +1,125 @@
+// Every SCIM Group write first records the role cut-offs the org's earlier
+// Group writes still owe (scim/roles.ts `settleOwedRoles`). It asked the
+// org's Durable Object for all of them at once: a backlog past Workers'
+// subrequest limit made every Group write of the org 503 until the token
+// Worker's cron cleared it. Now a write records at most
+// OWED_ROLES_PER_WRITE of them, oldest first, a few at a time, and answers
+// 503 while any is left (the write being retried may be among them), so
+// the directory's retries each work off a share and then succeed.
+//
+// The backlog is written as Group writes leave it (D1 `owed_member_cutoff`,
+// reason `scim-role-changed`), oldest first by `created_at`; the org's
+// object is the real one, and its own refusal (an id it cannot record)
+// leaves a row owed.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { OWED_ROLES_PER_WRITE as SHARE } from "../../workers/authn/src/scim/roles.ts";
+import { inFlightTokenRevoked, unrecordableId } from "../support/runtime/owed-cutoffs.ts";
+import { GROUP_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
+
+/** `people` owed role cut-offs in the org, the first oldest; their user ids in that order. */
+async function backlog(orgId: string, people: string[]): Promise<string[]> {
+  const start = Date.now() - 60_000;
+  const rows = people.map((userId, i) =>
+    env.DB.prepare(
+      "INSERT INTO owed_member_cutoff (id, org_id, user_id, reason, previous_role, created_at) VALUES (?, ?, ?, 'scim-role-changed', 'admin', ?)",
+    ).bind(crypto.randomUUID(), orgId, userId, start + i),
+  );
+  await env.DB.batch(rows);
+  return people;
+}
+
+async function owedRows(orgId: string): Promise<string[]> {
+  const rows = await env.DB.prepare("SELECT user_id FROM owed_member_cutoff WHERE org_id = ? ORDER BY created_at, id")
+    .bind(orgId)
+    .all<{ user_id: string }>();
+  return rows.results.map((r) => r.user_id);
+}
+
+async function revoked(orgId: string, people: string[]): Promise<boolean[]> {
+  return Promise.all(people.map((userId) => inFlightTokenRevoked(orgId, userId)));
+}
+
+const engineering = { schemas: [GROUP_SCHEMA], displayName: "Engineering" };
+const stillOwed = scimError(503, undefined, "earlier Group writes still owe role revocations; try again");
+
+describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 60_000 }, () => {
+  it("records the oldest share and answers 503 while more are owed; the retries work the rest off, then the write lands", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await backlog(
+      orgId,
+      Array.from({ length: 2 * SHARE + 20 }, () => crypto.randomUUID()),
+    );
+
+    const first = await scim("POST", "/Groups", token, engineering);
+    expect(first.status).toBe(503);
+    expect(await first.json()).toEqual(stillOwed);
+    // The oldest share recorded and cleared, nothing after it; the write not made.
+    expect(await owedRows(orgId)).toEqual(people.slice(SHARE));
+    expect(await revoked(orgId, people.slice(0, SHARE))).toEqual(Array(SHARE).fill(true));
+    expect(await revoked(orgId, people.slice(SHARE, SHARE + 3))).toEqual([false, false, false]);
+    const none = await scim("GET", "/Groups", token);
+    expect(await none.json()).toMatchObject({ totalResults: 0 });
+
+    const second = await scim("POST", "/Groups", token, engineering);
+    expect(second.status).toBe(503);
+    expect(await second.json()).toEqual(stillOwed);
+    expect(await owedRows(orgId)).toEqual(people.slice(2 * SHARE));
+
+    // The last 20 are within a share: recorded, then the write is made and answered.
+    const third = await scim("POST", "/Groups", token, engineering);
+    expect(third.status).toBe(201);
+    expect(await third.json()).toMatchObject({ displayName: "Engineering", members: [] });
+    expect(await owedRows(orgId)).toEqual([]);
+    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+  });
+
+  it("a backlog of exactly one share is recorded and the write answered at once", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await backlog(
+      orgId,
+      Array.from({ length: SHARE }, () => crypto.randomUUID()),
+    );
+    const written = await scim("POST", "/Groups", token, engineering);
+    expect(written.status).toBe(201);
+    expect(await owedRows(orgId)).toEqual([]);
+    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+  });
+
+  it("a row the org's object refuses stays and the write is 503, but the rows after it in the share are recorded and cleared", async () => {
+    const { orgId, token } = await scimOrg();
+    const refused = unrecordableId();
+    const others = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await backlog(orgId, [refused, ...others]);
+
+    const written = await scim("POST", "/Groups", token, engineering);
+    expect(written.status).toBe(503);
+    expect(await written.json()).toEqual(scimError(503, undefined, "the revocation could not be recorded; try again"));
+    expect(await owedRows(orgId)).toEqual([refused]);
+    expect(await revoked(orgId, others)).toEqual([true, true, true]);
+  });
+
+  it("race: concurrent Group writes over a backlog each settle a share; every row is recorded once the retries land", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await backlog(
+      orgId,
+      Array.from({ length: SHARE + 10 }, () => crypto.randomUUID()),
+    );
+    const names = ["Sales", "Support", "Research"];
+    const answers = await Promise.all(
+      names.map((displayName) => scim("POST", "/Groups", token, { schemas: [GROUP_SCHEMA], displayName })),
+    );
+    for (const answer of answers) expect([201, 503]).toContain(answer.status);
+    // The directory retries what answered 503; nothing is owed once they land.
+    for (const [i, answer] of answers.entries()) {
+      if (answer.status !== 503) continue;
+      expect(await answer.json()).toEqual(stillOwed);
+      const retried = await scim("POST", "/Groups", token, { schemas: [GROUP_SCHEMA], displayName: names[i] });
+      expect(retried.status).toBe(201);
+    }
+    expect(await owedRows(orgId)).toEqual([]);
+    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+    const listed = await (await scim("GET", "/Groups", token)).json();
+    expect(listed).toMatchObject({ totalResults: 3 });
+  });
+});
