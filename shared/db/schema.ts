@@ -160,6 +160,13 @@ export const owedOrgCutoff = sqliteTable("owed_org_cutoff", {
   /** The revocation's reason: `org-deleted`. */
   reason: text("reason").notNull(),
   createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  /**
+   * Who deleted the org (Better Auth's signed-in user): only their retry settles the row and is
+   * answered 200. Null on rows from before migration 0032, which the cron records.
+   */
+  deletedBy: text("deleted_by"),
+  /** The org as the deletion's 200 shows it (JSON), for that retry's answer. */
+  deletedOrg: text("deleted_org"),
 });
 
 /**

@@ -6,10 +6,11 @@
  * delete (its own D1 batch), and is deleted once the second cut-off is
  * recorded in the org's Durable Object, which records a cut-off for an org
  * D1 no longer holds as for any other. One left behind means it could not
- * be recorded: the deletion's retry or the token Worker's cron records it.
+ * be recorded: the deleter's retry or the token Worker's cron records it.
  *
  * The member cut-offs' sibling (owed-member-cutoffs.ts), kept apart because
- * it names no person and no role. Written by the authn Worker's Better Auth
+ * its cut-off is the org's, not a person's (it names the deleter only to
+ * answer their retry, migration 0032). Written by the authn Worker's Better Auth
  * hooks (workers/authn/src/revocation/org-deletion.ts).
  */
 
@@ -19,10 +20,26 @@ export interface OwedOrgCutoff {
   orgId: string;
   /** The revocation's reason: `org-deleted`. */
   reason: string;
+  /** Who deleted the org: only their retry settles the row and is answered 200; null on rows from before migration 0032. */
+  deletedBy: string | null;
+  /** The org as the deletion's 200 shows it (JSON), that retry's answer; null with `deletedBy`. */
+  deletedOrg: string | null;
 }
 
-export function owedOrgCutoff(orgId: string, reason: string): OwedOrgCutoff {
-  return { id: crypto.randomUUID(), orgId, reason };
+/** Who deleted the org, and the org as Better Auth read it for the deletion (its 200 answer). */
+export interface OrgDeletion {
+  by: string;
+  organization: unknown;
+}
+
+export function owedOrgCutoff(orgId: string, reason: string, deletion?: OrgDeletion): OwedOrgCutoff {
+  return {
+    id: crypto.randomUUID(),
+    orgId,
+    reason,
+    deletedBy: deletion?.by ?? null,
+    deletedOrg: deletion ? JSON.stringify(deletion.organization) : null,
+  };
 }
 
 /**
@@ -34,13 +51,13 @@ export function owedOrgCutoff(orgId: string, reason: string): OwedOrgCutoff {
 export function oweOrgCutoff(db: D1Database, owed: OwedOrgCutoff): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO owed_org_cutoff (id, org_id, reason, created_at)
-       SELECT ?1, ?2, ?3, ?4 WHERE changes() > 0`,
+      `INSERT INTO owed_org_cutoff (id, org_id, reason, created_at, deleted_by, deleted_org)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() > 0`,
     )
-    .bind(owed.id, owed.orgId, owed.reason, Date.now());
+    .bind(owed.id, owed.orgId, owed.reason, Date.now(), owed.deletedBy, owed.deletedOrg);
 }
 
-const COLUMNS = "id, org_id AS orgId, reason";
+const COLUMNS = "id, org_id AS orgId, reason, deleted_by AS deletedBy, deleted_org AS deletedOrg";
 
 /**
  * The cut-offs owed for one org, oldest first. Each was committed with its

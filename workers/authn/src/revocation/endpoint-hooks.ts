@@ -17,10 +17,12 @@
  *   and a leaving owner steps down first through the conditional write that
  *   keeps the org an owner (auth/last-owner.ts).
  * - `/organization/delete`, retried after a 503 that left the org deleted
- *   and its second `org` cut-off owed (org-deletion.ts): Better Auth
- *   answers it for an org that is gone, so the before hook records the
- *   owed cut-off first, and the retry is `503 REVOCATION_NOT_RECORDED`
- *   while it still cannot be.
+ *   and its second `org` cut-off owed (org-deletion.ts): Better Auth would
+ *   answer it for an org that is gone (400, not a member), so the before
+ *   hook records the owed cut-off of the caller's own deletion and answers
+ *   the 200 that deletion would have, or `503 REVOCATION_NOT_RECORDED`
+ *   while it still cannot be recorded. Anyone else's request goes on to
+ *   Better Auth untouched, whatever is owed.
  * - `/change-password` with `revokeOtherSessions` ends the sessions through
  *   the session hooks, but the person's OAuth tokens are no session's: the
  *   after hook revokes them (security/change-password-oauth.ts).
@@ -44,7 +46,7 @@ import {
   revokeMemberTokens,
   settleMemberTokens,
 } from "./membership-revocation.ts";
-import { settleOwedOrgCutoffs } from "./org-deletion.ts";
+import { settleOwnOrgDeletion } from "./org-deletion.ts";
 import { revocationNotRecorded, revocationReason } from "./record-or-refuse.ts";
 import { revokeSessionEverywhere, type SessionRevocationEnv, sessionLeftovers } from "./session-revocation.ts";
 import { revokeOAuthOnSignOutEverywhere, SIGN_OUT_EVERYWHERE } from "./sign-out-everywhere-oauth.ts";
@@ -139,8 +141,11 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
       if (ctx.path === DELETE_ORG) {
         const orgId = (ctx.body as { organizationId?: unknown } | undefined)?.organizationId;
         // Signed-in callers only: anyone else gets Better Auth's 401, whatever is owed (the cron records it).
-        if (typeof orgId !== "string" || !(await liveCookieSession(ctx))) return;
-        await settleOwedOrgCutoffs(env, orgId);
+        const found = typeof orgId === "string" ? await liveCookieSession(ctx) : null;
+        if (typeof orgId !== "string" || !found) return;
+        const settled = await settleOwnOrgDeletion(env, orgId, found.user.id);
+        // The caller's own deletion, finished now: its answer, as the admin API's member retry answers.
+        if (settled) return ctx.json(settled.answer);
       }
     }),
     after: createAuthMiddleware(async (ctx) => {

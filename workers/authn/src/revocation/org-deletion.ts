@@ -8,14 +8,16 @@
  * checks and the first cut-off), in one D1 batch with the row that owes it,
  * and Better Auth's own delete after it finds nothing left to delete. The
  * `afterDeleteOrganization` hook records it and clears the row; if it
- * cannot (503 with the org deleted), the retry of `/organization/delete`
- * (endpoint-hooks.ts) or the token Worker's cron records it.
+ * cannot (503 with the org deleted), the deleter's retry of
+ * `/organization/delete` (endpoint-hooks.ts) or the token Worker's cron
+ * records it.
  *
  * The org's object takes a cut-off for an org D1 no longer holds: it knows
  * orgs only by its own name (workers/org-state/src/own-org.ts).
  */
 import {
   clearOwedOrgCutoffs,
+  type OrgDeletion,
   oweOrgCutoff,
   owedOrgCutoff,
   owedOrgCutoffsFor,
@@ -35,15 +37,16 @@ export function revokeOrgTokens(env: MembershipRevocationEnv, orgId: string, rea
  * The org's delete as Better Auth's adapter makes it (its members, its
  * invitations, then the org; the organization plugin runs without teams,
  * auth/options.ts), with the owed row last in the same batch: it exists
- * exactly when this batch deleted the org. Whether it did (false: a
- * concurrent deletion came first, and owes its own).
+ * exactly when this batch deleted the org. The row names who deleted it and
+ * keeps the org as the deletion answers it, for that person's retry.
+ * Whether it did (false: a concurrent deletion came first, and owes its own).
  */
-export async function deleteOrgOwing(db: D1Database, orgId: string): Promise<boolean> {
+export async function deleteOrgOwing(db: D1Database, orgId: string, deletion?: OrgDeletion): Promise<boolean> {
   const results = await db.batch([
     db.prepare("DELETE FROM member WHERE organization_id = ?1").bind(orgId),
     db.prepare("DELETE FROM invitation WHERE organization_id = ?1").bind(orgId),
     db.prepare("DELETE FROM organization WHERE id = ?1").bind(orgId),
-    oweOrgCutoff(db, owedOrgCutoff(orgId, ORG_DELETED)),
+    oweOrgCutoff(db, owedOrgCutoff(orgId, ORG_DELETED, deletion)),
   ]);
   return (results[2]?.meta.changes ?? 0) > 0;
 }
@@ -61,17 +64,28 @@ export async function settleOrgDeletion(env: MembershipRevocationEnv, orgId: str
 }
 
 /**
- * A retried deletion's part: records the cut-off a deletion of this org
- * still owes, if any, before the request goes on (Better Auth then answers
- * for an org that is gone). Throws `revocationNotRecorded()` (503) when it
- * still cannot be recorded.
+ * A retried deletion's part, for the person who deleted the org: records
+ * the cut-off their deletion still owes and returns the org as that
+ * deletion's 200 shows it, for the retry to answer (the org is gone: the
+ * row exists only if its delete's batch deleted the org). Undefined when
+ * this person's deletion owes nothing: the request goes on to Better Auth,
+ * and a row owed by someone else's deletion is neither recorded nor
+ * revealed here (the cron records it), so another person's answer says
+ * nothing about an org they did not delete. Throws `revocationNotRecorded()`
+ * (503) when it still cannot be recorded.
  */
-export async function settleOwedOrgCutoffs(env: MembershipRevocationEnv, orgId: string): Promise<void> {
+export async function settleOwnOrgDeletion(
+  env: MembershipRevocationEnv,
+  orgId: string,
+  userId: string,
+): Promise<{ answer: Record<string, unknown> } | undefined> {
   const owed = await owedOrgCutoffsFor(env.DB, orgId);
-  const first = owed[0];
-  if (!first) return;
-  await revokeOrgTokens(env, orgId, first.reason);
+  const own = owed.find((row) => row.deletedBy === userId);
+  if (!own) return undefined;
+  await revokeOrgTokens(env, orgId, own.reason);
+  // The cut-off was recorded after the read: it covers every row read, whoever's.
   await clearOwed(env, orgId, owed);
+  return { answer: own.deletedOrg === null ? { id: orgId } : (JSON.parse(own.deletedOrg) as Record<string, unknown>) };
 }
 
 async function clearOwed(env: MembershipRevocationEnv, orgId: string, owed: readonly { id: string }[]) {
@@ -87,10 +101,17 @@ async function clearOwed(env: MembershipRevocationEnv, orgId: string, owed: read
 /** Better Auth's organization plugin hooks (`organizationHooks`) for a deletion. */
 export function orgDeletionHooks(env: MembershipRevocationEnv) {
   return {
-    beforeDeleteOrganization: async ({ organization }: { organization: { id: string } }) => {
+    beforeDeleteOrganization: async ({
+      organization,
+      user,
+    }: {
+      organization: { id: string };
+      user: { id: string };
+    }) => {
       // First the cut-off (a failure deletes nothing), then the delete that owes the second.
       await revokeOrgTokens(env, organization.id, ORG_DELETED);
-      await deleteOrgOwing(env.DB, organization.id);
+      // Better Auth answers the deletion with the org it read: the row keeps it for the deleter's retry.
+      await deleteOrgOwing(env.DB, organization.id, { by: user.id, organization });
     },
     afterDeleteOrganization: async ({ organization }: { organization: { id: string } }) => {
       await settleOrgDeletion(env, organization.id);
