@@ -227,9 +227,10 @@ function presentedCode(request: BrowserGrantRequest): string | undefined {
  * The answer to a code grant, naming the code's grant when Better Auth
  * refused it `invalid_grant` and the code's redemption left a row naming
  * its grant: it was redeemed before, so this is a replay (§4.1.2). Better Auth
- * checks the code before it authenticates the client, so the token Worker
- * compares the client the request names with the row's, as for a reused
- * refresh token.
+ * checks the code before it authenticates the client, so the client was
+ * authenticated (or, public, named) as the code's own before the hand-over
+ * (oidc/code-client-authentication.ts): any other request never got here,
+ * but one with a `private_key_jwt` assertion, which only Better Auth checks.
  */
 export function withReplayedCode(answer: BrowserGrantAnswer, grant: EndedBrowserGrant | undefined): BrowserGrantAnswer {
   if (!grant || answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;

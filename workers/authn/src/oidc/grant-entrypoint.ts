@@ -21,6 +21,7 @@ import {
   withReplayedCode,
   withReplayedGrant,
 } from "./browser-grant.ts";
+import { codeClientRefusal } from "./code-client-authentication.ts";
 import { markGrantStart } from "./grant-start.ts";
 import { refreshGrantStillHonoured } from "./refresh-introspection.ts";
 import { authnConfig } from "../config.ts";
@@ -48,6 +49,9 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     const receivedAtMs = Date.now();
     const presented = await presentedRefreshGrant(this.env.DB, request);
     const codeGrant = await presentedCodeGrant(this.env.DB, request);
+    // RFC 6749 §3.2.1 before Better Auth spends the code or acts on its replay.
+    const refusal = await codeClientRefusal(this.env.DB, request, codeGrant);
+    if (refusal) return refusal;
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
     await recordCodeRedemption(this.env.DB, request, answer);
     return withReplayedCode(withReplayedGrant(answer, presented), codeGrant);

@@ -76,11 +76,13 @@ async function endReplayedGrant(
   const named = grant ? namedClient(params, request.headers) : undefined;
   if (!grant || !named) return;
   const code = params.get("grant_type") === OIDC_GRANT_TYPE.authorizationCode;
-  // A replayed code: Better Auth ends the grant's stored tokens before it
-  // authenticates the client, whichever client sent it, so its JWT access
-  // tokens end with them, whoever named the code (RFC 6749 §4.1.2 asks no
-  // more of the replay). A reused refresh token ends its family only for its
-  // own client: another client's is refused without touching it.
+  // A replayed code reaches Better Auth (which ends the grant's stored
+  // tokens before it authenticates anyone) only from the client the code was
+  // issued to, authenticated first by the authn Worker when it has a secret
+  // (RFC 6749 §3.2.1, §4.1.3; a private_key_jwt assertion is Better Auth's
+  // alone to check): its JWT access tokens end with the stored ones. A reused
+  // refresh token ends its family only for its own client, another client's
+  // being refused without touching it.
   const clientId = code ? grant.clientId : named;
   const presented = await storedTokenForm(params.get(code ? "code" : "refresh_token") ?? "");
   try {

@@ -22,9 +22,11 @@ import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shar
  * only for the client the request names, which the provider authenticated:
  * Better Auth answers 200, revoking nothing, for another client's refresh
  * token, and "already revoked" without asking whose it is. A replayed code
- * ends its grant whoever sent it, as Better Auth's deletion of its tokens
- * does (forward-browser-grant.ts passes the grant's own client). The person's other grants, to this client or any other,
- * carry other ids and live on.
+ * ends its grant only from its own client, which the authn Worker
+ * authenticates before Better Auth acts on the replay
+ * (workers/authn/src/oidc/code-client-authentication.ts;
+ * forward-browser-grant.ts passes the grant's client). The person's
+ * other grants, to this client or any other, carry other ids and live on.
  *
  * The entry is attributed to the grant's client and person (its refresh
  * token rows' `user_id`, the tokens' `sub`): past
@@ -63,7 +65,8 @@ export async function endGrantAccessTokens(
 /**
  * The cut-off a grant's end owes, when the grant is the client's given
  * (the one the provider authenticated, or for a replayed code the grant's
- * own) and names its org and id; nothing otherwise.
+ * own, its sender checked by the authn Worker) and names its org and id;
+ * nothing otherwise.
  */
 export function owedCutoffOf(
   clientId: string,

@@ -1,0 +1,160 @@
+import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
+import type {
+  BrowserGrantAnswer,
+  BrowserGrantRequest,
+  EndedBrowserGrant,
+} from "../../../../shared/contracts/oidc-grants.ts";
+import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
+
+/** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4), padding at the end only. */
+const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
+
+/** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
+type Presented =
+  | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
+  | { method: "private_key_jwt" }
+  | { method: "none"; clientId: string | undefined }
+  | { method: "malformed"; description: string };
+
+/**
+ * RFC 6749 §3.2.1: a confidential client authenticates at the token
+ * endpoint, and §4.1.3 the server ensures the code "was issued to the
+ * authenticated confidential client". Better Auth does both only after it
+ * has spent the code: it consumes the code's row first, and, finding the
+ * code spent already, deletes every token issued on it (its §4.1.2 replay
+ * rule) and the token Worker then cuts the grant's access tokens off. So a
+ * wrong secret burned a live code, and anyone holding a spent one could end
+ * its grant. Here, before Better Auth is handed a code grant:
+ *
+ * - a client registered with a secret (client_secret_basic, or _post if so
+ *   registered) whose credentials are missing, wrong, of another method
+ *   than registered, or whose client is unknown or disabled: `401
+ *   invalid_client` (§5.2; the token Worker adds `WWW-Authenticate: Basic`),
+ *   with nothing spent and nothing ended;
+ * - a replay (`replayed`: the code's redemption left a row naming its
+ *   grant) by any client but the one the code was issued to, authenticated
+ *   (or, public, named): `400 invalid_grant` (§4.1.3), nothing ended. An
+ *   unknown client's replay is `401 invalid_client`.
+ *
+ * Public clients (`none`, RFC 6749 §2.1) cannot be authenticated (§10.2),
+ * so whoever presents a public client's spent code with its `client_id`
+ * still ends the grant, as before. That is the sound choice: §4.1.2 and
+ * §10.5 ask the server to revoke what a code that is used twice yielded,
+ * since the second use means the code leaked, and for a public client the
+ * replay is the only signal there is (RFC 9700 §4.5: PKCE stops a stolen
+ * code from being redeemed, not from being replayed once spent). The one
+ * proof a public client could give, its `code_verifier`, cannot be checked
+ * on a replay: Better Auth deletes the code's row, and with it the
+ * `code_challenge`, at the first redemption.
+ *
+ * `private_key_jwt` (a Client ID Metadata Document client's option) is
+ * left to Better Auth: verifying the assertion needs the client's JWKS and
+ * its single-use `jti`, which only Better Auth's strategy holds, so its
+ * replay still ends the grant before the assertion is checked (docs/authn.md).
+ *
+ * Undefined: hand the request over.
+ */
+export async function codeClientRefusal(
+  db: D1Database,
+  request: BrowserGrantRequest,
+  replayed: EndedBrowserGrant | undefined,
+): Promise<BrowserGrantAnswer | undefined> {
+  const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
+  if (form.get("grant_type") !== OIDC_GRANT_TYPE.authorizationCode) return undefined;
+  const presented = presentedCredentials(
+    form,
+    typeof request?.authorization === "string" ? request.authorization : null,
+  );
+  if (presented.method === "malformed") return invalidClient(presented.description);
+  if (presented.method === "private_key_jwt") return undefined;
+  const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
+  if (client?.disabled) return invalidClient("client is disabled");
+  if (presented.method === "none") {
+    if (client && client.method !== "none") return invalidClient("client secret must be provided");
+    if (!replayed) return undefined;
+    if (!client) return invalidClient("missing client");
+  } else {
+    if (!client) return invalidClient("missing client");
+    if (client.method !== presented.method) {
+      return invalidClient(`client registered for ${client.method} cannot use ${presented.method}`);
+    }
+    if (!(await verifySecret(presented.secret, client.secretHash))) return invalidClient("invalid client_secret");
+  }
+  if (replayed && replayed.clientId !== presented.clientId) {
+    return { status: 400, body: JSON.stringify({ error: "invalid_grant", error_description: "invalid code" }) };
+  }
+  return undefined;
+}
+
+/**
+ * The credentials as Better Auth reads them (RFC 6749 §2.3.1: Basic with
+ * form-encoded id and secret, or `client_id` and `client_secret` in the
+ * form; §2.3: one method per request). A header we cannot read is refused
+ * here, never guessed at.
+ */
+function presentedCredentials(form: URLSearchParams, authorization: string | null): Presented {
+  const secretInForm = nonEmpty(form.getAll("client_secret"));
+  const assertion =
+    nonEmpty(form.getAll("client_assertion")).length > 0 || nonEmpty(form.getAll("client_assertion_type")).length > 0;
+  if (secretInForm.length > 1 || nonEmpty(form.getAll("client_id")).length > 1) {
+    return { method: "malformed", description: "client credentials must not be repeated" };
+  }
+  if ((authorization !== null && (secretInForm.length > 0 || assertion)) || (secretInForm.length > 0 && assertion)) {
+    return { method: "malformed", description: "a request must use only one client authentication method" };
+  }
+  if (assertion) return { method: "private_key_jwt" };
+  const clientId = form.get("client_id") || undefined;
+  if (authorization !== null) {
+    const basic = basicCredentials(authorization);
+    return basic
+      ? { method: "client_secret_basic", ...basic }
+      : { method: "malformed", description: "invalid client credentials" };
+  }
+  const secret = secretInForm[0];
+  if (secret !== undefined && clientId !== undefined) return { method: "client_secret_post", clientId, secret };
+  if (secret !== undefined) return { method: "malformed", description: "client_id is required" };
+  return { method: "none", clientId };
+}
+
+function nonEmpty(values: string[]): string[] {
+  return values.filter((value) => value.length > 0);
+}
+
+function basicCredentials(authorization: string): { clientId: string; secret: string } | undefined {
+  const token = authorization.match(BASIC_CREDENTIALS)?.[1];
+  if (!token) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(token), (c) => c.charCodeAt(0));
+    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+    const colon = decoded.indexOf(":");
+    if (colon < 1) return undefined;
+    const formDecoded = (part: string) => decodeURIComponent(part.replaceAll("+", " "));
+    return { clientId: formDecoded(decoded.slice(0, colon)), secret: formDecoded(decoded.slice(colon + 1)) };
+  } catch {
+    return undefined;
+  }
+}
+
+interface ClientRow {
+  method: string;
+  secretHash: string | null;
+  disabled: boolean;
+}
+
+async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | undefined> {
+  const row = await db
+    .prepare("SELECT client_secret, token_endpoint_auth_method, disabled FROM oidc_client WHERE client_id = ?1")
+    .bind(clientId)
+    .first<{ client_secret: string | null; token_endpoint_auth_method: string | null; disabled: number | null }>();
+  if (!row) return undefined;
+  // Better Auth's default for a client registered with no method (RFC 7591 §2).
+  return {
+    method: row.token_endpoint_auth_method ?? "client_secret_basic",
+    secretHash: row.client_secret,
+    disabled: row.disabled === 1,
+  };
+}
+
+function invalidClient(description: string): BrowserGrantAnswer {
+  return { status: 401, body: JSON.stringify({ error: "invalid_client", error_description: description }) };
+}
