@@ -9,7 +9,7 @@ import type { ScimApp } from "./authenticate.ts";
 import { orUnavailable } from "./deprovision.ts";
 import { changeGroup, GROUP_FILTERS, listGroups, requireGroup, writeGroup } from "./group-store.ts";
 import { scimBody, scimJson } from "./http.ts";
-import { patchGroup, patchOperations } from "./patch.ts";
+import { patchGroup, patchOperations, requireGroupPatchWithinCap } from "./patch.ts";
 import { listQuery } from "./query.ts";
 import { groupResource, groupStateFromBody, listResponse } from "./resources.ts";
 import { settleOwedRoles } from "./roles.ts";
@@ -67,6 +67,7 @@ export function groupRoutes(app: Hono<ScimApp>): void {
 
   app.patch("/Groups/:id", async (c) => {
     const operations = patchOperations(await scimBody(c));
+    requireGroupPatchWithinCap(operations);
     await settleOwed(c);
     await changeGroup(c.env, c.var.scim.orgId, c.req.param("id"), (current) => patchGroup(current, operations));
     return answer(c, c.req.param("id"), 200);

@@ -15,10 +15,12 @@ import {
   emailOf,
   type GroupState,
   isObject,
+  MAX_GROUP_MEMBERS_PER_WRITE,
   memberIdsOf,
   optionalText,
   requiredText,
   SCIM_SCHEMA,
+  tooManyMembers,
   type UserState,
 } from "./resources.ts";
 
@@ -156,6 +158,25 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
 
 /** `members[value eq "id"]`: the one filter a member removal names (§3.5.2.2). */
 const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
+
+/**
+ * 400 `invalidValue` when a Group PATCH's operations together name more
+ * than MAX_GROUP_MEMBERS_PER_WRITE members (resources.ts): each value of a
+ * `members` operation, and each `members[value eq "…"]` removal. Checked
+ * as the body is read, before anything owed is settled or the Group read:
+ * a request past the cap is the directory's mistake whatever the state.
+ */
+export function requireGroupPatchWithinCap(operations: Operation[]): void {
+  let named = 0;
+  for (const { path, value } of operations.flatMap(expand)) {
+    const attribute = unqualified(path, SCIM_SCHEMA.group);
+    if (MEMBER_FILTER.test(attribute)) named += 1;
+    else if (attribute.toLowerCase() === "members" && value !== undefined) {
+      named += Array.isArray(value) ? value.length : 1;
+    }
+    if (named > MAX_GROUP_MEMBERS_PER_WRITE) throw tooManyMembers();
+  }
+}
 
 export function patchGroup(current: GroupState, operations: Operation[]): GroupState {
   const next = { ...current, memberIds: [...current.memberIds] };

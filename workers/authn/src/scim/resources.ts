@@ -158,10 +158,33 @@ export function groupStateFromBody(raw: unknown): GroupState {
   };
 }
 
+/**
+ * The most members one Group write (POST, PUT, or a PATCH's operations
+ * together) may name. A write's D1 statements and role revocations grow
+ * with the members it names (group-store.ts: its ids go in statements of at
+ * most 90, as D1 binds at most 100 parameters per statement; one `subject`
+ * revocation per person whose role may change), so an unbounded list could
+ * take one request past Workers' subrequest and D1 query limits. Okta and
+ * Microsoft Entra send a large group's membership as PATCHes of about 100
+ * members each (AWS IAM Identity Center, which both provision, refuses more
+ * than 100 changes a request), far under it. RFC 7644 §3.12: `400
+ * invalidValue` (`tooMany` is for a filter's results), before anything is
+ * read or written.
+ */
+export const MAX_GROUP_MEMBERS_PER_WRITE = 1000;
+
+export function tooManyMembers(): ScimError {
+  return new ScimError(
+    "invalidValue",
+    `a Group write names at most ${MAX_GROUP_MEMBERS_PER_WRITE} members; send the rest in further PATCH requests`,
+  );
+}
+
 export function memberIdsOf(members: unknown): string[] {
   if (!Array.isArray(members) || !members.every(isObject)) {
     throw new ScimError("invalidValue", "members must be a list of { value }");
   }
+  if (members.length > MAX_GROUP_MEMBERS_PER_WRITE) throw tooManyMembers();
   return [...new Set(members.map((m) => requiredText(caseless(m).value, "members.value")))];
 }
 
