@@ -110,8 +110,18 @@ const ALREADY_REVOKED = "refresh token revoked";
  * unknown token, an access token, or a refusal of the client.
  */
 export function withEndedGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGrant | undefined): BrowserGrantAnswer {
-  if (!grant?.orgId || !grant.grantId) return answer;
   if (answer.status !== 200 && !(answer.status === 400 && describes(answer.body, ALREADY_REVOKED))) return answer;
+  return namingGrant(answer, grant);
+}
+
+/**
+ * The answer naming the grant a refresh token row rests on (the token
+ * Worker then records its cut-off), when the row names both the grant and
+ * its org; as it was otherwise (a row from before either was recorded
+ * names nothing that could be cut off).
+ */
+function namingGrant(answer: BrowserGrantAnswer, grant: RefreshTokenGrant | undefined): BrowserGrantAnswer {
+  if (!grant?.orgId || !grant.grantId) return answer;
   const endedGrant: EndedBrowserGrant = {
     clientId: grant.clientId,
     userId: grant.userId,
@@ -161,16 +171,10 @@ export function withReplayedGrant(
   answer: BrowserGrantAnswer,
   grant: RefreshTokenGrant | undefined,
 ): BrowserGrantAnswer {
-  if (!grant?.orgId || !grant.grantId || grant.expiresAtMs <= Date.now()) return answer;
+  if (!grant || grant.expiresAtMs <= Date.now()) return answer;
   if (answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;
   if (!grant.revoked && !describes(answer.body, REFUSED_REFRESH_TOKEN)) return answer;
-  const endedGrant: EndedBrowserGrant = {
-    clientId: grant.clientId,
-    userId: grant.userId,
-    orgId: grant.orgId,
-    grantId: grant.grantId,
-  };
-  return { ...answer, endedGrant };
+  return namingGrant(answer, grant);
 }
 
 /**
