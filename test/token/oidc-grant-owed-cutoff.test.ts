@@ -279,4 +279,42 @@ describe("RFC 9700 §4.14.2 and RFC 6749 §4.1.2: a reuse's or a code replay's c
     expect(await revokedInOrg(first.access_token)).toBe(true);
     expect(await owedRows(client.clientId)).toEqual([]);
   });
+
+  it("a retry whose owed cut-offs cannot be read (D1 fails) is 503 temporarily_unavailable, never a 500; the next retry records them", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const first = await grant(person, client);
+    const refreshToken = first.refresh_token ?? "";
+    await unrecordableGrant(refreshToken);
+    await revoked503(refreshToken, client);
+    const owed = await owedRows(client.clientId);
+    expect(owed).toHaveLength(1);
+
+    // A real D1 failure of the retry's lookup: the table it reads is not there for this one request.
+    await env.DB.prepare("ALTER TABLE owed_grant_cutoff RENAME TO owed_grant_cutoff_away").run();
+    try {
+      await revoked503(refreshToken, client);
+    } finally {
+      await env.DB.prepare("ALTER TABLE owed_grant_cutoff_away RENAME TO owed_grant_cutoff").run();
+    }
+    expect(await owedRows(client.clientId)).toEqual(owed);
+    expect(await revokedInOrg(first.access_token)).toBe(false);
+
+    await objectBack(client.clientId, grantOf(first.access_token));
+    expect((await revocation({ token: refreshToken }, client)).status).toBe(200);
+    expect(await revokedInOrg(first.access_token)).toBe(true);
+    expect(await owedRows(client.clientId)).toEqual([]);
+  });
+
+  it("the cron's share is a range seek on owed_grant_cutoff_created_at_idx in its own order (migration 0030), no scan or sort", async () => {
+    const { results } = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN SELECT grant_id FROM owed_grant_cutoff WHERE created_at < ?2
+         ORDER BY created_at, grant_id LIMIT ?1`,
+    )
+      .bind(50, Date.now())
+      .all<{ detail: string }>();
+    const steps = results.map((row) => row.detail);
+    expect(steps.some((step) => /INDEX owed_grant_cutoff_created_at_idx \(created_at<\?\)/.test(step))).toBe(true);
+    expect(steps.filter((step) => step.startsWith("SCAN ") || step.includes("TEMP B-TREE"))).toEqual([]);
+  });
 });

@@ -10,10 +10,10 @@ import {
   clearOwedGrantCutoff,
   type OwedGrantCutoff,
   oweGrantCutoff,
-  owedGrantCutoffsOf,
 } from "../../../../shared/revocation/owed-grant-cutoffs.ts";
 import { endGrantAccessTokens, owedCutoffOf, settleOwedGrantCutoff } from "./grant-cutoff.ts";
 import { type GrantTurn, grantTurn, oneUseAtATime } from "./grant-turns.ts";
+import { owedByRetriedToken } from "./owed-grant-cutoffs.ts";
 import { namedClient } from "./named-client.ts";
 import { isBrowserClientId } from "./sign-browser-token.ts";
 
@@ -153,7 +153,7 @@ export async function browserRevocation(env: TokenEnv, request: Request): Promis
 async function settleEarlierCutoffs(env: TokenEnv, turn: GrantTurn, presented: string): Promise<string | undefined> {
   if (turn.presented !== null && turn.presented?.revoked !== true) return undefined;
   let settled: string | undefined;
-  for (const owed of await owedGrantCutoffsOf(env.DB, presented)) {
+  for (const owed of await owedByRetriedToken(env, presented)) {
     await settleOwedGrantCutoff(env, owed);
     settled = owed.grantId;
   }

@@ -1,4 +1,10 @@
-import { oldestOwedGrantCutoffs, postponeOwedGrantCutoff } from "../../../../shared/revocation/owed-grant-cutoffs.ts";
+import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import {
+  type OwedGrantCutoff,
+  oldestOwedGrantCutoffs,
+  owedGrantCutoffsOf,
+  postponeOwedGrantCutoff,
+} from "../../../../shared/revocation/owed-grant-cutoffs.ts";
 import { settleOwedGrantCutoff } from "./grant-cutoff.ts";
 
 /** Owed grant cut-offs the cron records per run; the rest wait for the next (five minutes, wrangler.toml). */
@@ -41,4 +47,21 @@ export async function finishOwedGrantCutoffs(
     }
   }
   return { finished, owed: owed.length };
+}
+
+/**
+ * What a retried revocation's token still owes (its stored form,
+ * `presented`), read before anything else is done with it
+ * (oidc/browser-revocation.ts). A D1 failure here is `503
+ * temporarily_unavailable`, as when the cut-off itself cannot be recorded,
+ * not a 500: nothing was revoked or recorded yet, and the same request
+ * retried later finds the row still owed.
+ */
+export async function owedByRetriedToken(env: Pick<TokenEnv, "DB">, presented: string): Promise<OwedGrantCutoff[]> {
+  try {
+    return await owedGrantCutoffsOf(env.DB, presented);
+  } catch (error) {
+    console.error("owed grant cut-offs not read", error);
+    throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
+  }
 }
