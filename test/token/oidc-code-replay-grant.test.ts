@@ -114,6 +114,22 @@ describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens
     expect(await revokedInOrg(a.access_token)).toBe(true);
   });
 
+  it("two redemptions without a refresh token fired at once: one 200, one 400 invalid_grant, and its access token is cut off", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client, { scope: "openid profile email documents:read" });
+    const answers = await Promise.all([oidc.tokenRequest(fields, client), oidc.tokenRequest(fields, client)]);
+    expect(answers.map((response) => response.status).sort()).toEqual([200, 400]);
+    const won = answers.find((response) => response.status === 200) as Response;
+    const lost = answers.find((response) => response.status === 400) as Response;
+    expect(await oauthError(lost)).toEqual({ status: 400, error: "invalid_grant" });
+    const issued = (await won.json()) as TokenResponse;
+    expect(issued.refresh_token).toBeUndefined();
+    // The loser waited for the winner's turn, so it read the row the winner's redemption wrote.
+    expect(await active(issued.access_token, client)).toBe(false);
+    expect(await revokedInOrg(issued.access_token)).toBe(true);
+  });
+
   it("the redemption's row lives until its access token has expired, then the cron's prune deletes it", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
