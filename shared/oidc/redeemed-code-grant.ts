@@ -79,6 +79,22 @@ export async function redeemedCodeGrant(db: D1Database, codeId: string): Promise
   return { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId };
 }
 
+/**
+ * A replay's part (RFC 6749 §4.1.2): Better Auth deletes the rows it stored
+ * on the code as it refuses the replay (its refresh and opaque access
+ * tokens), so a second replay of a code redeemed with a refresh token reads
+ * nothing and records nothing. The `redeemed_code_grant` row goes at the
+ * same moment, so a code redeemed without one is cut off once too: left in
+ * place, every replay until the access token expired would record the
+ * grant's revocation again, one more event in the org's log (and on every
+ * gateway's channel) per request, from one authorization. The cut-off the
+ * replay ended is handed back to the token Worker, which owes it in D1
+ * (`owed_grant_cutoff`) before it records it, as for a refresh token's grant.
+ */
+export async function forgetRedeemedCodeGrant(db: D1Database, grantId: string): Promise<void> {
+  await db.prepare("DELETE FROM redeemed_code_grant WHERE grant_id = ?1").bind(grantId).run();
+}
+
 function parsedObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);

@@ -24,6 +24,10 @@ async function grantEntries(orgId: string): Promise<number> {
   return snapshot.entries.filter((entry) => entry.kind === "grant").length;
 }
 
+async function orgVersion(orgId: string): Promise<number> {
+  return (await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId)).version;
+}
+
 describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens of its grant", () => {
   it("the code's and the refresh's access tokens are cut off; the person's other grant to the client lives on", async () => {
     const person = await oidc.signUp();
@@ -128,6 +132,28 @@ describe("RFC 6749 §4.1.2: a replayed authorization code ends the access tokens
     // The loser waited for the winner's turn, so it read the row the winner's redemption wrote.
     expect(await active(issued.access_token, client)).toBe(false);
     expect(await revokedInOrg(issued.access_token)).toBe(true);
+  });
+
+  it("replayed again and again, a code redeemed without a refresh token records its cut-off once, as one with a refresh token does", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    for (const scope of ["openid profile email documents:read", undefined]) {
+      const fields = await authorized(person, client, scope === undefined ? undefined : { scope });
+      const a = await tokens(await oidc.tokenRequest(fields, client));
+      const grantId = String(decodeJwt(a.access_token).grant_id);
+      const before = await orgVersion(person.orgId);
+      for (let replay = 0; replay < 3; replay++) {
+        expect(await oauthError(await oidc.tokenRequest(fields, client))).toEqual({
+          status: 400,
+          error: "invalid_grant",
+        });
+      }
+      // One event in the org's log (its version), not one per replay: the first replay spent the row.
+      expect(await orgVersion(person.orgId)).toBe(before + 1);
+      expect(await redeemedRow(grantId)).toBeNull();
+      expect(await active(a.access_token, client)).toBe(false);
+      expect(await revokedInOrg(a.access_token)).toBe(true);
+    }
   });
 
   it("the redemption's row lives until its access token has expired, then the cron's prune deletes it", async () => {

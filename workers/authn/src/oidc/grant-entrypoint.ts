@@ -8,6 +8,7 @@ import type {
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { forgetRedeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import {
@@ -54,7 +55,9 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     if (refusal) return refusal;
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
     await recordCodeRedemption(this.env.DB, request, answer);
-    return withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
+    const answered = withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
+    if (codeGrant && answered.endedGrant === codeGrant) await forgetReplayedCode(this.env.DB, codeGrant.grantId);
+    return answered;
   }
 
   /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */
@@ -67,6 +70,19 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.introspection, request, Date.now());
     return refreshGrantStillHonoured(this.env.DB, request, answer);
   }
+}
+
+/**
+ * A replay spends the row its code's redemption left, as Better Auth spends
+ * the rows it stored on the code (shared/oidc/redeemed-code-grant.ts): the
+ * grant's cut-off is handed back with this answer, and the next replay
+ * records nothing. A failed delete is logged: the next replay would only
+ * record the same cut-off again.
+ */
+async function forgetReplayedCode(db: D1Database, grantId: string): Promise<void> {
+  await forgetRedeemedCodeGrant(db, grantId).catch((error: unknown) => {
+    console.error("replayed code's redeemed_code_grant row not deleted", error);
+  });
 }
 
 /** The issuer's endpoint (RFC 8414 metadata) a client sent the request to, by the provider's path it is handed to. */
