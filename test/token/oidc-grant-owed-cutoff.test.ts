@@ -11,14 +11,13 @@
 // it records no value longer than 256 characters, and a grant id (the rows'
 // `authorization_code_id`) or a person (`user_id`) that long is refused.
 // "The object is back" is the owed row given the grant's real value again.
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { BROWSER_GRANT_ID_PREFIX } from "../../shared/contracts/oidc.ts";
 import { storedTokenForm } from "../../shared/oidc/stored-token.ts";
-import worker from "../../workers/token/src/index.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
+import { runCron } from "./cron-fixture.ts";
 import { oidc, revocation } from "./oidc-fixture.ts";
 import { active, authorized, grant, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
 
@@ -73,12 +72,6 @@ async function ageOwedRows(clientId: string): Promise<void> {
   await env.DB.prepare("UPDATE owed_grant_cutoff SET created_at = created_at - 120000 WHERE client_id = ?")
     .bind(clientId)
     .run();
-}
-
-async function runCron(): Promise<void> {
-  const ctx = createExecutionContext();
-  await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
-  await waitOnExecutionContext(ctx);
 }
 
 async function revoked503(refreshToken: string, client: Client): Promise<void> {
