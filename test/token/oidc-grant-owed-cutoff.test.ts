@@ -16,7 +16,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { BROWSER_GRANT_ID_PREFIX } from "../../shared/contracts/oidc.ts";
 import { storedTokenForm } from "../../shared/oidc/stored-token.ts";
-import type { Client } from "../support/runtime/browser-oidc.ts";
+import type { Client, TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { runCron } from "./cron-fixture.ts";
 import { oidc, revocation } from "./oidc-fixture.ts";
 import { active, authorized, grant, oauthError, refresh, revokedInOrg, tokens } from "./oidc-grant-fixtures.ts";
@@ -80,15 +80,28 @@ async function revoked503(refreshToken: string, client: Client): Promise<void> {
   expect(refused.headers.get("Retry-After")).toBe("1");
 }
 
+/** A new person's grant to a new browser client, its id one the org's object refuses, revoked once: 503, owed. */
+async function owedRevocation() {
+  const person = await oidc.signUp();
+  const client = await oidc.browserClient();
+  const first = await grant(person, client);
+  const refreshToken = first.refresh_token ?? "";
+  const unrecordableId = await unrecordableGrant(refreshToken);
+  await revoked503(refreshToken, client);
+  return { person, client, first, refreshToken, unrecordableId };
+}
+
+/** The object back, the revocation retried with the same token: 200, the grant cut off, no owed row left. */
+async function retriedWithObjectBack(client: Client, first: TokenResponse, refreshToken: string): Promise<void> {
+  await objectBack(client.clientId, grantOf(first.access_token));
+  expect((await revocation({ token: refreshToken }, client)).status).toBe(200);
+  expect(await revokedInOrg(first.access_token)).toBe(true);
+  expect(await owedRows(client.clientId)).toEqual([]);
+}
+
 describe("RFC 7009 §2.1: a browser grant's cut-off that cannot be recorded is owed, never dropped", () => {
   it("503, a retry still 503 (the owed cut-off first, the row kept), then a retry with the object back: recorded before the 200", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const first = await grant(person, client);
-    const refreshToken = first.refresh_token ?? "";
-    const unrecordableId = await unrecordableGrant(refreshToken);
-
-    await revoked503(refreshToken, client);
+    const { person, client, first, refreshToken, unrecordableId } = await owedRevocation();
     const owed = await owedRows(client.clientId);
     expect(owed).toMatchObject([
       {
@@ -104,20 +117,12 @@ describe("RFC 7009 §2.1: a browser grant's cut-off that cannot be recorded is o
     expect(await owedRows(client.clientId)).toEqual(owed);
     expect(await revokedInOrg(first.access_token)).toBe(false);
 
-    await objectBack(client.clientId, grantOf(first.access_token));
-    expect((await revocation({ token: refreshToken }, client)).status).toBe(200);
-    expect(await revokedInOrg(first.access_token)).toBe(true);
+    await retriedWithObjectBack(client, first, refreshToken);
     expect(await active(first.access_token, client)).toBe(false);
-    expect(await owedRows(client.clientId)).toEqual([]);
   });
 
   it("the family deleted while the cut-off is owed (the revoked token used again): the retry finds it by the token and records it before its 200", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const first = await grant(person, client);
-    const refreshToken = first.refresh_token ?? "";
-    await unrecordableGrant(refreshToken);
-    await revoked503(refreshToken, client);
+    const { client, first, refreshToken } = await owedRevocation();
     // Better Auth's reuse rule deletes the family; its own cut-off cannot be recorded either.
     expect(await oauthError(await refresh(refreshToken, client))).toEqual({ status: 400, error: "invalid_grant" });
     const left = await env.DB.prepare("SELECT COUNT(*) AS n FROM oidc_refresh_token WHERE client_id = ?")
@@ -126,10 +131,7 @@ describe("RFC 7009 §2.1: a browser grant's cut-off that cannot be recorded is o
     expect(left?.n).toBe(0);
     expect(await owedRows(client.clientId)).toHaveLength(1);
 
-    await objectBack(client.clientId, grantOf(first.access_token));
-    expect((await revocation({ token: refreshToken }, client)).status).toBe(200);
-    expect(await revokedInOrg(first.access_token)).toBe(true);
-    expect(await owedRows(client.clientId)).toEqual([]);
+    await retriedWithObjectBack(client, first, refreshToken);
   });
 
   it("one 503 and no retry: the cron records it and clears the row; a row it is refused stays, sent to the back", async () => {
@@ -160,11 +162,7 @@ describe("RFC 7009 §2.1: a browser grant's cut-off that cannot be recorded is o
   });
 
   it("the cron leaves a row younger than a revocation in flight to that request", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const first = await grant(person, client);
-    await unrecordableGrant(first.refresh_token ?? "");
-    await revoked503(first.refresh_token ?? "", client);
+    const { client, first } = await owedRevocation();
     await objectBack(client.clientId, grantOf(first.access_token));
     await runCron();
     expect(await owedRows(client.clientId)).toHaveLength(1);
@@ -172,12 +170,7 @@ describe("RFC 7009 §2.1: a browser grant's cut-off that cannot be recorded is o
   });
 
   it("two retries at once with the object back: both 200, the grant cut off, no row left", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const first = await grant(person, client);
-    const refreshToken = first.refresh_token ?? "";
-    await unrecordableGrant(refreshToken);
-    await revoked503(refreshToken, client);
+    const { client, first, refreshToken } = await owedRevocation();
     await objectBack(client.clientId, grantOf(first.access_token));
 
     const answers = await Promise.all([
@@ -274,12 +267,7 @@ describe("RFC 9700 §4.14.2 and RFC 6749 §4.1.2: a reuse's or a code replay's c
   });
 
   it("a retry whose owed cut-offs cannot be read (D1 fails) is 503 temporarily_unavailable, never a 500; the next retry records them", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const first = await grant(person, client);
-    const refreshToken = first.refresh_token ?? "";
-    await unrecordableGrant(refreshToken);
-    await revoked503(refreshToken, client);
+    const { client, first, refreshToken } = await owedRevocation();
     const owed = await owedRows(client.clientId);
     expect(owed).toHaveLength(1);
 
@@ -293,10 +281,7 @@ describe("RFC 9700 §4.14.2 and RFC 6749 §4.1.2: a reuse's or a code replay's c
     expect(await owedRows(client.clientId)).toEqual(owed);
     expect(await revokedInOrg(first.access_token)).toBe(false);
 
-    await objectBack(client.clientId, grantOf(first.access_token));
-    expect((await revocation({ token: refreshToken }, client)).status).toBe(200);
-    expect(await revokedInOrg(first.access_token)).toBe(true);
-    expect(await owedRows(client.clientId)).toEqual([]);
+    await retriedWithObjectBack(client, first, refreshToken);
   });
 
   it("the cron's share is a range seek on owed_grant_cutoff_created_at_idx in its own order (migration 0030), no scan or sort", async () => {
