@@ -130,17 +130,29 @@ export const oidcSessionClient = sqliteTable(
  * (workers/token/src/admin/owed-member-cutoffs.ts), records it. Bounded: a
  * row lives from a change until its cut-off.
  */
-export const owedMemberCutoff = sqliteTable("owed_member_cutoff", {
-  /** Random; clearing a row names it, so a later change's own row stays until its own cut-off. */
-  id: text("id").primaryKey(),
-  orgId: text("org_id").notNull(),
-  userId: text("user_id").notNull(),
-  /** The revocation's reason: `member-removed` or `role-changed`. */
-  reason: text("reason").notNull(),
-  /** The role before the change, for the answer a retry gives. */
-  previousRole: text("previous_role").notNull(),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-});
+export const owedMemberCutoff = sqliteTable(
+  "owed_member_cutoff",
+  {
+    /** Random; clearing a row names it, so a later change's own row stays until its own cut-off. */
+    id: text("id").primaryKey(),
+    orgId: text("org_id").notNull(),
+    userId: text("user_id").notNull(),
+    /** The revocation's reason: `member-removed` or `role-changed`. */
+    reason: text("reason").notNull(),
+    /** The role before the change, for the answer a retry gives. */
+    previousRole: text("previous_role").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (table) => [
+    // Each read seeks one, in its own order (created_at, id), so none reads the table or sorts it
+    // (migration 0033): one person's rows in one org (every membership change and its retry) ...
+    index("owed_member_cutoff_member_idx").on(table.orgId, table.userId, table.createdAt, table.id),
+    // ... an org's rows of one reason (every SCIM Group write, scim/roles.ts) ...
+    index("owed_member_cutoff_reason_idx").on(table.orgId, table.reason, table.createdAt, table.id),
+    // ... and the cron's share, oldest first.
+    index("owed_member_cutoff_created_at_idx").on(table.createdAt, table.id),
+  ],
+);
 
 /**
  * An org's `org` cut-off its deletion still owes: written in the same D1
@@ -152,22 +164,31 @@ export const owedMemberCutoff = sqliteTable("owed_member_cutoff", {
  * Worker's cron (workers/token/src/admin/owed-org-cutoffs.ts), records it.
  * Bounded: a row lives from a deletion until its cut-off.
  */
-export const owedOrgCutoff = sqliteTable("owed_org_cutoff", {
-  /** Random; clearing a row names it. */
-  id: text("id").primaryKey(),
-  /** The deleted org; no foreign key, as its row is gone. */
-  orgId: text("org_id").notNull(),
-  /** The revocation's reason: `org-deleted`. */
-  reason: text("reason").notNull(),
-  createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
-  /**
-   * Who deleted the org (Better Auth's signed-in user): only their retry settles the row and is
-   * answered 200. Null on rows from before migration 0032, which the cron records.
-   */
-  deletedBy: text("deleted_by"),
-  /** The org as the deletion's 200 shows it (JSON), for that retry's answer. */
-  deletedOrg: text("deleted_org"),
-});
+export const owedOrgCutoff = sqliteTable(
+  "owed_org_cutoff",
+  {
+    /** Random; clearing a row names it. */
+    id: text("id").primaryKey(),
+    /** The deleted org; no foreign key, as its row is gone. */
+    orgId: text("org_id").notNull(),
+    /** The revocation's reason: `org-deleted`. */
+    reason: text("reason").notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * Who deleted the org (Better Auth's signed-in user): only their retry settles the row and is
+     * answered 200. Null on rows from before migration 0032, which the cron records.
+     */
+    deletedBy: text("deleted_by"),
+    /** The org as the deletion's 200 shows it (JSON), for that retry's answer. */
+    deletedOrg: text("deleted_org"),
+  },
+  (table) => [
+    // One org's rows (every signed-in /organization/delete reads them) and the cron's share, each
+    // in its own order (created_at, id) with no sort (migration 0033).
+    index("owed_org_cutoff_org_idx").on(table.orgId, table.createdAt, table.id),
+    index("owed_org_cutoff_created_at_idx").on(table.createdAt, table.id),
+  ],
+);
 
 /**
  * A browser grant's `grant` cut-off still owed (RFC 7009 §2.1, RFC 9700

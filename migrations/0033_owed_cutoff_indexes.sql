@@ -1,0 +1,13 @@
+-- Every read of the owed cut-off tables seeks an index in its own order
+-- (created_at, id), instead of reading the whole table and sorting it in a
+-- temporary B-tree: one person's member cut-offs in one org (each membership
+-- change and its retry) ...
+CREATE INDEX `owed_member_cutoff_member_idx` ON `owed_member_cutoff` (`org_id`,`user_id`,`created_at`,`id`);--> statement-breakpoint
+-- ... an org's member cut-offs of one reason (each SCIM Group write) ...
+CREATE INDEX `owed_member_cutoff_reason_idx` ON `owed_member_cutoff` (`org_id`,`reason`,`created_at`,`id`);--> statement-breakpoint
+-- ... the member cut-off cron's share, oldest first ...
+CREATE INDEX `owed_member_cutoff_created_at_idx` ON `owed_member_cutoff` (`created_at`,`id`);--> statement-breakpoint
+-- ... one org's owed org cut-offs (each signed-in /organization/delete) ...
+CREATE INDEX `owed_org_cutoff_org_idx` ON `owed_org_cutoff` (`org_id`,`created_at`,`id`);--> statement-breakpoint
+-- ... and the org cut-off cron's share, oldest first.
+CREATE INDEX `owed_org_cutoff_created_at_idx` ON `owed_org_cutoff` (`created_at`,`id`);
