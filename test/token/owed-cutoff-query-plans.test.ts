@@ -1,0 +1,143 @@
+// Every statement the owed cut-off stores send (shared/revocation/
+// owed-member-cutoffs.ts and owed-org-cutoffs.ts, the SQL recorded on its way
+// to D1) seeks an index: the reads one of migration 0033's, in their own
+// order (created_at, id), so none reads every owed row and sorts them in a
+// temporary B-tree — one org's deletion, one SCIM Group write, one membership
+// change each read only their own rows; the writes their primary key.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+  clearOwedMemberCutoffs,
+  MEMBER_LEFT,
+  oldestOwedMemberCutoffs,
+  owedMemberCutoffsFor,
+  owedMemberCutoffsOf,
+  postponeOwedMemberCutoff,
+} from "../../shared/revocation/owed-member-cutoffs.ts";
+import {
+  clearOwedOrgCutoffs,
+  oldestOwedOrgCutoffs,
+  owedOrgCutoffsFor,
+  postponeOwedOrgCutoff,
+} from "../../shared/revocation/owed-org-cutoffs.ts";
+
+interface Sent {
+  sql: string;
+  params: unknown[];
+}
+
+/** The test's own D1 binding: every statement goes to the real database unchanged, its SQL kept to be explained. */
+function recordingDb(sent: Sent[]): D1Database {
+  const db = env.DB;
+  return {
+    prepare(sql: string) {
+      const statement = db.prepare(sql);
+      const record: Sent = { sql, params: [] };
+      sent.push(record);
+      return {
+        bind(...params: unknown[]) {
+          record.params = params;
+          return statement.bind(...params);
+        },
+        all: () => statement.all(),
+        raw: () => statement.raw(),
+        first: () => statement.first(),
+        run: () => statement.run(),
+      } as unknown as D1PreparedStatement;
+    },
+    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
+    exec: (sql: string) => db.exec(sql),
+    withSession: () => db.withSession(),
+    dump: () => db.dump(),
+  } as unknown as D1Database;
+}
+
+/** SQLite's plan of the one statement `run` sends, one detail line per step. */
+async function planOf(run: (db: D1Database) => Promise<unknown>): Promise<string> {
+  const sent: Sent[] = [];
+  await run(recordingDb(sent));
+  expect(sent).toHaveLength(1);
+  const [statement] = sent as [Sent];
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`)
+    .bind(...statement.params)
+    .all<{ detail: string }>();
+  return results.map((row) => row.detail).join("\n");
+}
+
+/** The plan seeks `index` of `table` by `range`, scans no table of ours and sorts nothing. */
+function expectSeeks(plan: string, table: string, index: string, range: string): void {
+  const seek = new RegExp(`SEARCH ${table} USING (COVERING )?INDEX ${index} \\(${range.replace(/[?()]/g, "\\$&")}\\)`);
+  expect(plan, plan).toMatch(seek);
+  // Only json_each (the ids a clear names) may be scanned: it is the request's own list, not a table.
+  expect(
+    plan.split("\n").filter((step) => /^SCAN /.test(step) && !/json_each/.test(step)),
+    plan,
+  ).toEqual([]);
+  expect(plan, plan).not.toMatch(/TEMP B-TREE/);
+}
+
+describe("owed_org_cutoff", () => {
+  it("one org's rows (each signed-in /organization/delete) seek owed_org_cutoff_org_idx", async () => {
+    const plan = await planOf((db) => owedOrgCutoffsFor(db, "org-plan"));
+    expectSeeks(plan, "owed_org_cutoff", "owed_org_cutoff_org_idx", "org_id=?");
+  });
+
+  it("the cron's share walks owed_org_cutoff_created_at_idx, oldest first", async () => {
+    const plan = await planOf((db) => oldestOwedOrgCutoffs(db, 10));
+    // No range: the share is the first rows of the index, which the walk stops after (LIMIT).
+    expect(plan, plan).toMatch(/SCAN owed_org_cutoff USING (COVERING )?INDEX owed_org_cutoff_created_at_idx/);
+    expect(plan, plan).not.toMatch(/TEMP B-TREE/);
+  });
+
+  it("a postponement and a clear seek the primary key", async () => {
+    const postpone = await planOf((db) => postponeOwedOrgCutoff(db, "row"));
+    expectSeeks(postpone, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
+    const clear = await planOf((db) => clearOwedOrgCutoffs(db, ["a", "b"]));
+    expectSeeks(clear, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
+  });
+});
+
+describe("owed_member_cutoff", () => {
+  it("one person's rows in one org (each membership change) seek owed_member_cutoff_member_idx", async () => {
+    const plan = await planOf((db) => owedMemberCutoffsFor(db, "org-plan", "user-plan"));
+    // The statement names the table `o`.
+    expectSeeks(plan, "o", "owed_member_cutoff_member_idx", "org_id=? AND user_id=?");
+    // A young leave's row asks whether the membership is still there: one seek of member, not a scan.
+    expect(plan, plan).toMatch(/SEARCH m USING INDEX member_\w+_idx/);
+  });
+
+  it("an org's rows of one reason (each SCIM Group write) seek owed_member_cutoff_reason_idx", async () => {
+    const plan = await planOf((db) => owedMemberCutoffsOf(db, "org-plan", "scim-role-changed", 51));
+    expectSeeks(plan, "owed_member_cutoff", "owed_member_cutoff_reason_idx", "org_id=? AND reason=?");
+  });
+
+  it("the cron's share seeks owed_member_cutoff_created_at_idx by its grace", async () => {
+    const plan = await planOf((db) => oldestOwedMemberCutoffs(db, 10));
+    expectSeeks(plan, "owed_member_cutoff", "owed_member_cutoff_created_at_idx", "created_at<?");
+  });
+
+  it("a postponement and a clear seek the primary key", async () => {
+    const postpone = await planOf((db) => postponeOwedMemberCutoff(db, "row"));
+    expectSeeks(postpone, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
+    const clear = await planOf((db) => clearOwedMemberCutoffs(db, ["a", "b"]));
+    expectSeeks(clear, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
+  });
+
+  it("the reads still return their rows in order (created_at, id)", async () => {
+    const insert = env.DB.prepare(
+      "INSERT INTO owed_member_cutoff (id, org_id, user_id, reason, previous_role, created_at) VALUES (?, 'org-order', ?, ?, 'admin', ?)",
+    );
+    await env.DB.batch([
+      insert.bind("c", "u1", "role-changed", 2),
+      insert.bind("b", "u1", "role-changed", 1),
+      insert.bind("a", "u1", "role-changed", 2),
+      insert.bind("d", "u2", MEMBER_LEFT, 0),
+    ]);
+    expect((await owedMemberCutoffsFor(env.DB, "org-order", "u1")).map((row) => row.id)).toEqual(["b", "a", "c"]);
+    expect((await owedMemberCutoffsOf(env.DB, "org-order", "role-changed", 2)).map((row) => row.id)).toEqual([
+      "b",
+      "a",
+    ]);
+    expect((await oldestOwedMemberCutoffs(env.DB, 2)).map((row) => row.id)).toEqual(["d", "b"]);
+  });
+});
