@@ -5,6 +5,7 @@ import type {
   RevocationEvent,
   RevocationSnapshot,
   RevocationSync,
+  SubjectRevocationsOutcome,
   TokenRevocation,
   TokenRevocationOutcome,
 } from "./revocation.ts";
@@ -24,6 +25,15 @@ export interface OrgStateRpc {
    * Resolves only once the entry is durably stored; throws otherwise.
    */
   revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number>;
+  /**
+   * Records the `subject` cut-offs of up to MAX_SUBJECT_REVOCATIONS_PER_CALL
+   * people of this org in one transaction, each as `revoke` records one
+   * (its own version and log event, in the order given), and answers each
+   * person's outcome: `refused` for a value the object does not take,
+   * without keeping the others from being recorded. Throws, recording
+   * nothing, for another org, another kind or too many events.
+   */
+  revokeSubjects(events: readonly RevocationEvent[]): Promise<SubjectRevocationsOutcome>;
   /**
    * Records an RFC 7009 revocation of one access token, attributed to the
    * token's client, and folds that client's live jti entries into one

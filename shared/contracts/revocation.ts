@@ -119,6 +119,30 @@ export interface TokenRevocationOutcome {
 }
 
 /**
+ * The most `subject` cut-offs one OrgState.revokeSubjects call records.
+ * A caller with more (a SCIM Group write renaming a large `admin` Group)
+ * sends them in calls of at most this many: each call is one storage
+ * transaction and as many events published to every subscriber and
+ * gateway channel, so the object's turn stays short; and a gateway view one
+ * call behind still catches up from one REVOCATION_CHANGES_PAGE (500) of
+ * the log instead of a resync.
+ */
+export const MAX_SUBJECT_REVOCATIONS_PER_CALL = 500;
+
+/**
+ * How OrgState.revokeSubjects recorded each person, in the order asked:
+ * `recorded` with the version (log `seq`) of that person's cut-off, or
+ * `refused` for a value the object does not take (not a string of
+ * 1..256 characters), which records nothing for that person and does not
+ * keep the others from being recorded. `version` is the org's revocation
+ * version after the call.
+ */
+export interface SubjectRevocationsOutcome {
+  version: number;
+  subjects: ({ value: string; recorded: true; seq: number } | { value: string; recorded: false })[];
+}
+
+/**
  * The most versions' events the org's object keeps in its log
  * (revocation-log.ts): a reader further behind reads the snapshot instead
  * (resync), which the caps keep near MAX_LIVE_REVOCATIONS_PER_ORG entries,

@@ -3,6 +3,7 @@ import type { OrgStateRpc, PolicyPublication, RevocableClaims } from "../../../s
 import {
   type BrowserGrantRevocation,
   type BrowserGrantRevocationOutcome,
+  MAX_SUBJECT_REVOCATIONS_PER_CALL,
   REVOCATION_KINDS,
   REVOCATION_SYNC_TAIL,
   type RevocationChanges,
@@ -10,6 +11,7 @@ import {
   type RevocationKind,
   type RevocationSnapshot,
   type RevocationSync,
+  type SubjectRevocationsOutcome,
   type TokenRevocation,
   type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
@@ -26,6 +28,7 @@ import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
 import { assertRevocableClaims } from "./revocable-claims.ts";
 import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
+import { storeSubjectRevocations } from "./subject-revocations.ts";
 import { migrateTokenColumns, storeTokenRevocation } from "./token-revocation.ts";
 
 const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
@@ -163,6 +166,43 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     this.subscribers.publish(logged);
     await this.scheduleAlarm(Math.min(expiresAt * 1000, Date.now() + MIRROR_DELAY_MS));
     return logged.seq;
+  }
+
+  /**
+   * Records the `subject` cut-offs of up to MAX_SUBJECT_REVOCATIONS_PER_CALL
+   * people in one transaction, each as revoke() records one (one version
+   * and one log event per person, in the order given; subject-revocations.ts):
+   * a caller that cuts off many people (a SCIM Group write) makes one call
+   * instead of one per person, which took a large Group's write past
+   * Workers' subrequest limit. A person whose value the object does not
+   * take is `refused` without keeping the others from being recorded; a
+   * call naming another org, another kind or too many people records
+   * nothing and throws.
+   */
+  async revokeSubjects(events: readonly RevocationEvent[]): Promise<SubjectRevocationsOutcome> {
+    if (!Array.isArray(events) || events.length > MAX_SUBJECT_REVOCATIONS_PER_CALL) {
+      throw new RangeError(`revokeSubjects takes at most ${MAX_SUBJECT_REVOCATIONS_PER_CALL} events`);
+    }
+    if (events.length === 0) return { version: this.currentVersion(), subjects: [] };
+    const orgId = events[0]?.orgId;
+    for (const event of events) {
+      this.assertOwnOrg(event?.orgId);
+      if (event.orgId !== orgId) throw new OrgMismatchError(String(event.orgId));
+      if (event.kind !== "subject")
+        throw new RangeError(`revokeSubjects records subject cut-offs, not ${String(event.kind)}`);
+    }
+    const now = Math.floor(Date.now() / 1000);
+    // As revoke(): a cut-off outlives every token it covers, the clock tolerance included.
+    const expiresAt = now + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
+    const stored = this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM org WHERE id <> ?", orgId);
+      this.sql.exec("INSERT OR IGNORE INTO org (id) VALUES (?)", orgId);
+      return storeSubjectRevocations(this.sql, this.log, () => this.bumpVersion(), events, now, expiresAt);
+    });
+    // After the commit and before any await: subscribers see events in seq order.
+    for (const event of stored.logged) this.subscribers.publish(event);
+    if (stored.logged.length > 0) await this.scheduleAlarm(Math.min(expiresAt * 1000, Date.now() + MIRROR_DELAY_MS));
+    return { version: this.currentVersion(), subjects: stored.subjects };
   }
 
   /**

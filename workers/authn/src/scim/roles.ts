@@ -30,10 +30,15 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, owedMemberCutoff } from "../../../../shared/db/schema.ts";
-import type { RevocationEvent } from "../../../../shared/contracts/revocation.ts";
+import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
+import {
+  MAX_SUBJECT_REVOCATIONS_PER_CALL,
+  type RevocationEvent,
+  type SubjectRevocationsOutcome,
+} from "../../../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs, owedMemberCutoffsOf } from "../../../../shared/revocation/owed-member-cutoffs.ts";
-import { recordRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
@@ -44,21 +49,15 @@ const ROLE_CHANGED = "scim-role-changed";
 
 /**
  * Owed role cut-offs one Group write records at most before it answers
- * (settleOwedRoles), oldest first. Each is a call to the org's Durable
- * Object: a backlog of them all at once took the request past Workers'
- * subrequest limit, and every Group write of the org answered 503 until the
- * token Worker's cron cleared it. Bounded, each write (each of the
- * directory's retries) works off its share, and the cron the rest.
+ * (settleOwedRoles), oldest first. Each was once a call to the org's
+ * Durable Object: a backlog of them all at once took the request past
+ * Workers' subrequest limit, and every Group write of the org answered 503
+ * until the token Worker's cron cleared it. They are one call now
+ * (recordRoleCutoffs), but each is still a D1 row read and cleared and an
+ * audit record: bounded, each write (each of the directory's retries) works
+ * off its share, and the cron the rest.
  */
 export const OWED_ROLES_PER_WRITE = 50;
-
-/**
- * Revocations one request has in flight at once (revokeRoles): a Worker
- * keeps at most six connections open at a time and queues the rest, so
- * more gain nothing, and a bounded number leaves room for the request's
- * own D1 calls.
- */
-export const ROLE_REVOCATIONS_IN_FLIGHT = 6;
 
 /** Roles the projection may write, and the only roles it may overwrite. */
 const PROJECTED_ROLES = ["member", "admin"];
@@ -136,7 +135,8 @@ export function oweChangedRoles(db: DrizzleD1Database, orgId: string, before: re
  * Records the role cut-offs earlier Group writes of the org still owe (a
  * write that answered 503 after its write), at most OWED_ROLES_PER_WRITE of
  * them, oldest first, and clears the rows of each person whose cut-off was
- * recorded. Run before a Group write, so its answer never comes first: a
+ * recorded, in one call to the org's object (recordRoleCutoffs). Run before
+ * a Group write, so its answer never comes first: a
  * directory's retry of such a write finds nothing left to change and
  * answered 200 with the cut-off still owed, waiting for the token Worker's
  * cron. As the admin API's retry does
@@ -154,7 +154,7 @@ export async function settleOwedRoles(env: AuthnEnv, orgId: string): Promise<voi
   if (owed.length === 0) return;
   const share = owed.slice(0, OWED_ROLES_PER_WRITE);
   const people = [...new Set(share.map((row) => row.userId))];
-  const recorded = new Set(await recordEachRole(env, orgId, people));
+  const recorded = new Set(await recordRoleCutoffs(env, orgId, people));
   const settled = share.filter((row) => recorded.has(row.userId)).map((row) => row.id);
   await clearOwedMemberCutoffs(env.DB, settled).catch((error: unknown) => {
     // Recorded: a row left only means the cron records it once more.
@@ -217,36 +217,58 @@ export async function revokeChangedRoles(
 }
 
 /**
- * One `subject` revocation in the org for each of these people,
- * ROLE_REVOCATIONS_IN_FLIGHT at a time; every one is tried, and a failure
- * of any throws (503).
+ * One `subject` revocation in the org for each of these people
+ * (recordRoleCutoffs); every one is tried, and a failure of any throws (503).
  */
 export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly { userId: string }[]): Promise<void> {
   const userIds = people.map(({ userId }) => userId);
-  if ((await recordEachRole(env, orgId, userIds)).length < userIds.length) throw revocationNotRecorded();
+  if ((await recordRoleCutoffs(env, orgId, userIds)).length < userIds.length) throw revocationNotRecorded();
 }
 
 /**
- * Records each person's role cut-off in the org, at most
- * ROLE_REVOCATIONS_IN_FLIGHT at once, trying every one even when another
- * fails (as record-or-refuse.ts recordEach does); the people whose cut-off
- * was recorded.
+ * Records each person's role cut-off in the org with one call to its
+ * object per MAX_SUBJECT_REVOCATIONS_PER_CALL people (OrgState.revokeSubjects),
+ * not one per person: a write renaming an `admin` Group of 1,000 members
+ * made ~2,000 calls (before and after its write), past Workers' limit of
+ * subrequests per request, so it could only fail. Every chunk is tried
+ * even when another fails, and each recorded cut-off is audited as
+ * recordRevocation audits one (the isolate's audit batching sends them
+ * together, shared/audit/enqueue.ts). The people whose cut-off was
+ * recorded.
  */
-async function recordEachRole(env: AuthnEnv, orgId: string, userIds: readonly string[]): Promise<string[]> {
+async function recordRoleCutoffs(env: AuthnEnv, orgId: string, userIds: readonly string[]): Promise<string[]> {
+  const stub = env.ORG_STATE.getByName(orgStateName(orgId));
   const recorded: string[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < userIds.length) {
-      const userId = userIds[next++] as string;
-      const event: RevocationEvent = { orgId, kind: "subject", value: userId, reason: ROLE_CHANGED };
-      try {
-        await recordRevocation(env, event);
-        recorded.push(userId);
-      } catch (error) {
-        console.error("revocation not recorded", event.kind, orgId, error);
-      }
+  const audits: Promise<void>[] = [];
+  for (let from = 0; from < userIds.length; from += MAX_SUBJECT_REVOCATIONS_PER_CALL) {
+    const events: RevocationEvent[] = userIds
+      .slice(from, from + MAX_SUBJECT_REVOCATIONS_PER_CALL)
+      .map((userId) => ({ orgId, kind: "subject", value: userId, reason: ROLE_CHANGED }));
+    let outcome: SubjectRevocationsOutcome;
+    try {
+      outcome = await stub.revokeSubjects(events);
+    } catch (error) {
+      console.error("revocations not recorded", "subject", orgId, events.length, error);
+      continue;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(ROLE_REVOCATIONS_IN_FLIGHT, userIds.length) }, lane));
+    events.forEach((event, i) => {
+      const one = outcome.subjects[i];
+      if (one?.recorded !== true || one.value !== event.value) {
+        console.error("revocation not recorded", event.kind, orgId, "refused by the org's object");
+        return;
+      }
+      recorded.push(event.value);
+      audits.push(
+        recordAuditInBackground(env, {
+          kind: "revocation.recorded",
+          outcome: "recorded",
+          orgId,
+          subject: event.value,
+          detail: { revocation_kind: event.kind, value: event.value, reason: event.reason, version: one.seq },
+        }),
+      );
+    });
+  }
+  await Promise.all(audits);
   return recorded;
 }
