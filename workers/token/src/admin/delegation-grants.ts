@@ -4,11 +4,12 @@ import type { Context } from "hono";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
-import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import { revokeGrantRecordedFirst } from "../revocations/grant-revocation.ts";
 import { findStoredClient } from "../clients/registry.ts";
 import {
   createDelegationGrant,
   type DelegationGrant,
+  findDelegationGrant,
   listDelegationGrants,
   revokeDelegationGrant,
 } from "../grants/delegation-grants.ts";
@@ -71,11 +72,13 @@ function grantView(grant: DelegationGrant): DelegationGrantView {
  *   naming the field.
  * - GET `?subject=&actor_client_id=&limit=&cursor=` → `{ grants: [...],
  *   next_cursor }`, newest first, a page at a time (admin/page.ts).
- * - DELETE `/{id}` → 200 the grant, revoked: from then on no exchange
- *   honours it, and a `grant` revocation recorded in the org's Durable
- *   Object (before the 200; 503 `temporarily_unavailable` otherwise, and a
- *   retry records it) cuts off every token already minted under it
- *   (`grant_id`) at every gateway within the staleness bound. Revoking twice
+ * - DELETE `/{id}` → 200 the grant, revoked: a `grant` revocation recorded
+ *   in the org's Durable Object first cuts off every token already minted
+ *   under it (`grant_id`) at every gateway within the staleness bound, then
+ *   D1 marks it revoked, so no exchange honours it. 503
+ *   `temporarily_unavailable` when either step fails: the object's refusal
+ *   leaves the grant `active` in D1, and a retry does it all again
+ *   (revocations/grant-revocation.ts). Revoking twice records again and
  *   keeps the first time; 404 if the org has none.
  */
 export function delegationGrantRoutes(admin: AdminApp): void {
@@ -161,13 +164,17 @@ export function delegationGrantRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const id = c.req.param("id");
       auditDetail(c, { action: "delegation_grant.revoke", delegation_grant_id: id });
-      const grant = await revokeDelegationGrant(c.env.DB, orgId, id);
-      if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");
-      await recordOperatorRevocation(
+      const existing = await findDelegationGrant(c.env.DB, orgId, id);
+      if (!existing) throw new HttpError("not_found", "no such delegation grant in this org");
+      // Recorded first, on every call (one already revoked too): revocations/grant-revocation.ts.
+      const grant = await revokeGrantRecordedFirst(
         c.env,
-        { orgId, kind: "grant", value: grant.id, reason: "delegation grant revoked" },
+        { orgId, grantId: existing.id, reason: "delegation grant revoked" },
         (promise) => c.executionCtx.waitUntil(promise),
+        () => revokeDelegationGrant(c.env.DB, orgId, existing.id),
       );
+      // Gone since it was read: its tokens are cut off all the same; there is no grant to show.
+      if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");
       return c.json(grantView(grant));
     },
   );

@@ -268,7 +268,8 @@ export async function listDelegationGrants(
 /**
  * Revokes a grant of the org: no exchange honours it from now on. Tokens
  * already minted under it carry its id (`grant_id`); the admin API records a
- * `grant` revocation for them (admin/delegation-grants.ts).
+ * `grant` revocation for them in the org's object before it calls this
+ * (revocations/grant-revocation.ts), so no row says revoked while they pass.
  * Returns the grant, or undefined if the org has no such grant.
  */
 export async function revokeDelegationGrant(
@@ -277,14 +278,25 @@ export async function revokeDelegationGrant(
   id: string,
   now = new Date(),
 ): Promise<DelegationGrant | undefined> {
-  const orm = drizzle(db);
-  const where = and(eq(delegationGrant.orgId, orgId), eq(delegationGrant.id, id));
   // Only an active grant changes; revoking twice keeps the first time.
-  await orm
+  await drizzle(db)
     .update(delegationGrant)
     .set({ status: "revoked", revokedAt: now })
-    .where(and(where, eq(delegationGrant.status, "active")));
-  const row = await orm.select().from(delegationGrant).where(where).get();
+    .where(and(eq(delegationGrant.orgId, orgId), eq(delegationGrant.id, id), eq(delegationGrant.status, "active")));
+  return findDelegationGrant(db, orgId, id);
+}
+
+/** One grant of the org, whatever its status. */
+export async function findDelegationGrant(
+  db: D1Database,
+  orgId: string,
+  id: string,
+): Promise<DelegationGrant | undefined> {
+  const row = await drizzle(db)
+    .select()
+    .from(delegationGrant)
+    .where(and(eq(delegationGrant.orgId, orgId), eq(delegationGrant.id, id)))
+    .get();
   return row ? fromRow(row) : undefined;
 }
 

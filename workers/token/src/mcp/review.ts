@@ -11,7 +11,7 @@ import { member } from "../../../../shared/db/auth-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import type { TokenConfig } from "../config.ts";
 import { revokeDelegationGrant } from "../grants/delegation-grants.ts";
-import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
+import { revokeGrantRecordedFirst } from "../revocations/grant-revocation.ts";
 import {
   type AccessRequest,
   approveAccessRequest,
@@ -29,7 +29,7 @@ import { accessRequestView, grantView } from "./views.ts";
  * beyond its row: an audit event (who asked, who decided, what was granted,
  * what was revoked), a signed notification to the org's webhook
  * (mcp/notify.ts), and for a revoked grant a revocation event recorded in
- * the org's Durable Object before success is reported.
+ * the org's Durable Object before anything says it is revoked.
  */
 export interface ReviewDeps {
   env: TokenEnv;
@@ -161,15 +161,17 @@ export async function deny(
 }
 
 /**
- * Revokes a grant: D1 first (the gateway's and token exchange's source, so
- * the next read refuses it), its delegation grant with it, its audit event
- * and notification (once), then the revocation event in the org's Durable
- * Object — recorded before this returns (a failure there throws, and the
- * operator retries; revoking twice is harmless). The event is of kind `grant` naming the delegation grant a
- * person's tokens carry as `grant_id` (so those tokens are cut off at the
- * gateway), or the MCP grant itself for an agent acting as itself, whose
- * tokens the gateway checks against live grants on every sensitive call.
- * Unrecorded: 503 `temporarily_unavailable` (revocations/operator-revoke.ts).
+ * Revokes a grant: the revocation event in the org's Durable Object first,
+ * then D1 (the gateway's and token exchange's source, so the next read
+ * refuses it) with its delegation grant, then, once, its audit event and
+ * notification (revocations/grant-revocation.ts). The event is of kind
+ * `grant` naming the delegation grant a person's tokens carry as
+ * `grant_id` (so those tokens are cut off at the gateway), or the MCP grant
+ * itself for an agent acting as itself, whose tokens the gateway checks
+ * against live grants on every sensitive call. Either step failing is 503
+ * `temporarily_unavailable` with nothing announced; the object's refusal
+ * leaves the grant active in D1, so the operator's retry does it all
+ * again, and a retry of a grant already revoked records it again first.
  */
 export async function revokeGrant(
   deps: ReviewDeps,
@@ -179,10 +181,17 @@ export async function revokeGrant(
 ): Promise<McpGrant | undefined> {
   const existing = await findMcpGrant(deps.env.DB, orgId, id);
   if (!existing) return undefined;
-  const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
-  if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
-  const grant = (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing;
-  // Told once, by the call that revoked it in D1, even if its recording below fails.
+  const { changed, grant } = await revokeGrantRecordedFirst(
+    deps.env,
+    { orgId, grantId: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
+    deps.waitUntil,
+    async () => {
+      const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
+      if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
+      return { changed, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
+    },
+  );
+  // Told once, by the call that revoked it in D1, and only with the cut-off recorded.
   if (changed) {
     deps.waitUntil(
       recordAuditInBackground(deps.env, {
@@ -196,14 +205,6 @@ export async function revokeGrant(
     );
     deps.waitUntil(notifyAccessEvent(deps, orgId, ACCESS_EVENT.grantRevoked, { grant: grantView(grant) }));
   }
-  // On every call, not only the one that changed D1: a call whose recording
-  // failed (503) has already marked the grant revoked, and the operator's
-  // retry is what records it. Recording it twice is harmless.
-  await recordOperatorRevocation(
-    deps.env,
-    { orgId, kind: "grant", value: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
-    deps.waitUntil,
-  );
   return grant;
 }
 
@@ -214,8 +215,9 @@ export async function revokeGrant(
  * server registered under the name later, an upstream nobody approved this
  * agent for. Each is revoked as DELETE /mcp-grants/{id} revokes it (its
  * delegation grant, audit, notice, the recorded revocation); a recording
- * that fails throws 503 with the server still registered, so the operator's
- * retry finds the grants again (revoked ones included) and records them.
+ * that fails throws 503 with the server still registered and that grant
+ * still active, so the operator's retry finds the grants again (revoked
+ * ones included) and records them.
  * Its pending requests expire first, so none is approved into a new one.
  */
 export async function revokeServerGrants(
