@@ -185,8 +185,8 @@ describe("operator review: revoking a grant", () => {
     expect(((await again.json()) as GrantView).revoked_at).toBe(revoked.revoked_at);
   });
 
-  it("a revocation that could not be recorded is 503, and the retry records it (never 200 with nothing recorded)", async () => {
-    const { orgId, token } = await setup();
+  it("a revocation that could not be recorded is 503 with the grant still active, and the retry records it (never 200 with nothing recorded)", async () => {
+    const { orgId, agent, token } = await setup();
     const request = await fileRequest(token);
     const { grant } = (await (await approve(orgId, request.id)).json()) as { grant: GrantView };
     // An id longer than the org's Durable Object records (256 characters): the real refusal, as a failing object.
@@ -199,8 +199,13 @@ describe("operator review: revoking a grant", () => {
       503,
       "temporarily_unavailable",
     );
-    // D1 already says revoked; the object has nothing yet. The operator's retry, once the object answers:
+    // Recorded first (revocations/grant-revocation.ts): the object has nothing, so D1 still says active. The operator's retry, once the object answers:
     await renameGrant(unrecordable, grant.id);
+    expect(
+      (await exports.McpRegistryService.liveGrants({ orgId, clientId: agent.clientId, server: "demo" })).map(
+        (g) => g.id,
+      ),
+    ).toEqual([grant.id]);
     const retried = await adminRequest("DELETE", `/orgs/${orgId}/mcp-grants/${grant.id}`, { token: operator });
     expect(retried.status).toBe(200);
     const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
