@@ -17,6 +17,21 @@ function document(url: string, extra: Record<string, unknown> = {}) {
   };
 }
 
+/**
+ * The public half of the key a `private_key_jwt` document client signs its
+ * assertions with (RFC 7523 §2.2); the test that drives it holds the private
+ * half (test/authn/oidc-code-replay-assertion.test.ts). A test key, nothing else.
+ */
+const ASSERTION_KEY = {
+  kty: "EC",
+  crv: "P-256",
+  x: "k5f2JaWJQVqUCGVdtbKF-IeAVW30XzGqOhOG2GlSFZo",
+  y: "8Cg3uIE567myZQ15VQHZgizy9lbuVrYNDJJzx9TFggA",
+  kid: "cimd-test-assertion",
+  alg: "ES256",
+  use: "sig",
+};
+
 const json = (body: unknown, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { headers: { "Content-Type": "application/json", ...headers } });
 
@@ -42,6 +57,14 @@ export default {
       case "/clients/secret":
         return json(
           document(request.url, { client_secret: "s3cret", token_endpoint_auth_method: "client_secret_post" }),
+        );
+      case "/clients/private-key-jwt":
+        return json(
+          document(request.url, {
+            token_endpoint_auth_method: "private_key_jwt",
+            token_endpoint_auth_signing_alg: "ES256",
+            jwks: { keys: [ASSERTION_KEY] },
+          }),
         );
       case "/clients/redirect-private":
         return new Response(null, { status: 302, headers: { Location: "http://169.254.169.254/latest/meta-data/" } });

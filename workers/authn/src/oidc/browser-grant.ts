@@ -233,8 +233,9 @@ function presentedCode(request: BrowserGrantRequest): string | undefined {
  * its grant: it was redeemed before, so this is a replay (§4.1.2). Better Auth
  * checks the code before it authenticates the client, so the client was
  * authenticated (or, public, named) as the code's own before the hand-over
- * (oidc/code-client-authentication.ts): any other request never got here,
- * but one with a `private_key_jwt` assertion, which only Better Auth checks.
+ * (oidc/code-client-authentication.ts), or its `private_key_jwt` assertion
+ * names the code's client, which Better Auth verifies before it reads the
+ * code: any other request never got here.
  */
 export function withReplayedCode(answer: BrowserGrantAnswer, grant: EndedBrowserGrant | undefined): BrowserGrantAnswer {
   if (!grant || answer.status !== 400 || errorOf(answer.body) !== "invalid_grant") return answer;

@@ -5,6 +5,7 @@ import type {
   EndedBrowserGrant,
 } from "../../../../shared/contracts/oidc-grants.ts";
 import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
+import { decodeJwt } from "jose";
 
 /** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4), padding at the end only. */
 const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
@@ -12,7 +13,7 @@ const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
 type Presented =
   | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
-  | { method: "private_key_jwt" }
+  | { method: "private_key_jwt"; clientId: string | undefined }
   | { method: "none"; clientId: string | undefined }
   | { method: "malformed"; description: string };
 
@@ -47,10 +48,14 @@ type Presented =
  * on a replay: Better Auth deletes the code's row, and with it the
  * `code_challenge`, at the first redemption.
  *
- * `private_key_jwt` (a Client ID Metadata Document client's option) is
- * left to Better Auth: verifying the assertion needs the client's JWKS and
- * its single-use `jti`, which only Better Auth's strategy holds, so its
- * replay still ends the grant before the assertion is checked (docs/authn.md).
+ * A `private_key_jwt` assertion (a Client ID Metadata Document client's
+ * option) is Better Auth's to verify (the client's JWKS, its single-use
+ * `jti`), and it does before it reads the code. But any client's assertion
+ * verifies, and a metadata document client is anyone's to publish: a replay
+ * whose assertion names (`sub`, else `iss`, as Better Auth reads it) another
+ * client than the code's is `400 invalid_grant` here, nothing ended; one
+ * naming the code's client is handed over, and Better Auth refuses it
+ * unless it verifies (docs/authn.md).
  *
  * Undefined: hand the request over.
  */
@@ -66,7 +71,9 @@ export async function codeClientRefusal(
     typeof request?.authorization === "string" ? request.authorization : null,
   );
   if (presented.method === "malformed") return invalidClient(presented.description);
-  if (presented.method === "private_key_jwt") return undefined;
+  if (presented.method === "private_key_jwt") {
+    return replayed && presented.clientId !== replayed.clientId ? invalidCode() : undefined;
+  }
   const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
@@ -80,10 +87,13 @@ export async function codeClientRefusal(
     }
     if (!(await verifySecret(presented.secret, client.secretHash))) return invalidClient("invalid client_secret");
   }
-  if (replayed && replayed.clientId !== presented.clientId) {
-    return { status: 400, body: JSON.stringify({ error: "invalid_grant", error_description: "invalid code" }) };
-  }
+  if (replayed && replayed.clientId !== presented.clientId) return invalidCode();
   return undefined;
+}
+
+/** RFC 6749 §4.1.3: the code was not issued to this client; Better Auth's own words for a spent code. */
+function invalidCode(): BrowserGrantAnswer {
+  return { status: 400, body: JSON.stringify({ error: "invalid_grant", error_description: "invalid code" }) };
 }
 
 /**
@@ -102,7 +112,7 @@ function presentedCredentials(form: URLSearchParams, authorization: string | nul
   if ((authorization !== null && (secretInForm.length > 0 || assertion)) || (secretInForm.length > 0 && assertion)) {
     return { method: "malformed", description: "a request must use only one client authentication method" };
   }
-  if (assertion) return { method: "private_key_jwt" };
+  if (assertion) return { method: "private_key_jwt", clientId: assertedClient(form.get("client_assertion")) };
   const clientId = form.get("client_id") || undefined;
   if (authorization !== null) {
     const basic = basicCredentials(authorization);
@@ -114,6 +124,22 @@ function presentedCredentials(form: URLSearchParams, authorization: string | nul
   if (secret !== undefined && clientId !== undefined) return { method: "client_secret_post", clientId, secret };
   if (secret !== undefined) return { method: "malformed", description: "client_id is required" };
   return { method: "none", clientId };
+}
+
+/**
+ * The client an assertion names, unverified, as Better Auth reads it before
+ * it verifies (RFC 7523 §3: `sub`, whose `iss` must be the same). Undefined
+ * for one it cannot read: a replay is then refused here, and a first
+ * redemption left to Better Auth, which refuses it before the code.
+ */
+function assertedClient(assertion: string | null): string | undefined {
+  if (!assertion) return undefined;
+  try {
+    const claims = decodeJwt(assertion);
+    return claims.sub ?? claims.iss;
+  } catch {
+    return undefined;
+  }
 }
 
 function nonEmpty(values: string[]): string[] {

@@ -79,8 +79,8 @@ async function endReplayedGrant(
   // A replayed code reaches Better Auth (which ends the grant's stored
   // tokens before it authenticates anyone) only from the client the code was
   // issued to, authenticated first by the authn Worker when it has a secret
-  // (RFC 6749 §3.2.1, §4.1.3; a private_key_jwt assertion is Better Auth's
-  // alone to check): its JWT access tokens end with the stored ones. A reused
+  // (RFC 6749 §3.2.1, §4.1.3; a private_key_jwt assertion must name it, and
+  // Better Auth verifies it): its JWT access tokens end with the stored ones. A reused
   // refresh token ends its family only for its own client, another client's
   // being refused without touching it.
   const clientId = code ? grant.clientId : named;

@@ -1,0 +1,110 @@
+// RFC 6749 §4.1.3: a code is redeemed, or replayed, only by the client it was issued to. A
+// `private_key_jwt` client's assertion is Better Auth's to verify (oidc/code-client-authentication.ts),
+// and it does before it looks at the code; but any client verifies, and a Client ID Metadata Document
+// client is anyone's to publish. So a replay whose assertion names another client than the code's is
+// refused before Better Auth deletes what the code yielded (§4.1.2), and ends nothing; the code's own
+// client's replay still ends its grant. The document client is served by the real host Worker
+// (test/support/runtime/cimd-host, `/clients/private-key-jwt`).
+import { exports } from "cloudflare:workers";
+import { importJWK, SignJWT } from "jose";
+import { describe, expect, it } from "vitest";
+import { mcpResource, DEMO_MCP_SERVER } from "../../shared/contracts/mcp.ts";
+import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
+import { ISSUER, oidc, pkce, REDIRECT_URI, refreshGrant, type TokenResponse } from "./oidc-helpers.ts";
+
+const ASSERTING_CLIENT = "https://client.example.test/clients/private-key-jwt";
+const ASSERTING_CALLBACK = "https://client.example.test/callback";
+const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+const DEMO = mcpResource(ISSUER, DEMO_MCP_SERVER.name);
+
+/** The private half of the host's `/clients/private-key-jwt` key: a test key. */
+const ASSERTION_KEY = {
+  kty: "EC",
+  crv: "P-256",
+  x: "k5f2JaWJQVqUCGVdtbKF-IeAVW30XzGqOhOG2GlSFZo",
+  y: "8Cg3uIE567myZQ15VQHZgizy9lbuVrYNDJJzx9TFggA",
+  d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
+};
+
+/** RFC 7523 §3: iss = sub = the client, aud = the issuer, a fresh jti. */
+async function assertion(): Promise<string> {
+  const key = await importJWK(ASSERTION_KEY, "ES256");
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
+    .setIssuer(ASSERTING_CLIENT)
+    .setSubject(ASSERTING_CLIENT)
+    .setAudience(ISSUER)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .setExpirationTime("60s")
+    .sign(key);
+}
+
+/** The token Worker's hand-over, whose answer names the grant it ended (`endedGrant`). */
+function grant(form: Record<string, string>): Promise<BrowserGrantAnswer> {
+  const grants = (exports as unknown as { OidcGrants: OidcGrantsRpc }).OidcGrants;
+  return grants.grant({ form: new URLSearchParams(form).toString(), clientAddress: "198.51.100.7" });
+}
+
+const INVALID_CODE = { error: "invalid_grant", error_description: "invalid code" };
+
+describe("a code replayed with a private_key_jwt assertion (RFC 6749 §4.1.3, RFC 7523 §2.2)", () => {
+  /** A confidential client's redeemed code (with a refresh token), and what it yielded. */
+  async function redeemed() {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const { verifier, challenge } = await pkce();
+    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+    const code = back.searchParams.get("code") ?? "";
+    const fields = { grant_type: "authorization_code", code, redirect_uri: REDIRECT_URI, code_verifier: verifier };
+    const response = await oidc.tokenRequest(fields, client);
+    expect(response.status).toBe(200);
+    return { client, fields, tokens: (await response.json()) as TokenResponse };
+  }
+
+  it("another client's valid assertion replaying the code is 400 invalid_grant and ends nothing", async () => {
+    const { client, fields, tokens } = await redeemed();
+    const namings: Record<string, string>[] = [{ client_id: ASSERTING_CLIENT }, {}];
+    for (const named of namings) {
+      const answer = await grant({
+        ...fields,
+        ...named,
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await assertion(),
+      });
+      expect({ status: answer.status, body: JSON.parse(answer.body), ended: answer.endedGrant }).toEqual({
+        status: 400,
+        body: INVALID_CODE,
+        ended: undefined,
+      });
+    }
+    // Better Auth deleted nothing the code yielded: the refresh token still refreshes.
+    expect((await refreshGrant(tokens.refresh_token ?? "", client)).status).toBe(200);
+  });
+
+  it("the code's own private_key_jwt client replaying it still ends its grant", async () => {
+    const person = await oidc.signUp();
+    const { verifier, challenge } = await pkce();
+    const request = oidc.codeRequest(ASSERTING_CLIENT, challenge, {
+      redirect_uri: ASSERTING_CALLBACK,
+      scope: "documents:read",
+      nonce: undefined,
+      resource: DEMO,
+    });
+    const back = await oidc.authorizeAndConsent(request, person.cookie);
+    const fields = {
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: ASSERTING_CALLBACK,
+      code_verifier: verifier,
+      resource: DEMO,
+      client_id: ASSERTING_CLIENT,
+      client_assertion_type: ASSERTION_TYPE,
+    };
+    const first = await grant({ ...fields, client_assertion: await assertion() });
+    expect(first.status, first.body).toBe(200);
+    const replay = await grant({ ...fields, client_assertion: await assertion() });
+    expect({ status: replay.status, body: JSON.parse(replay.body) }).toEqual({ status: 400, body: INVALID_CODE });
+    expect(replay.endedGrant).toMatchObject({ clientId: ASSERTING_CLIENT, userId: person.userId, orgId: person.orgId });
+  });
+});
