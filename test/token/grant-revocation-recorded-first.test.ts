@@ -1,6 +1,7 @@
 // Revoking a delegation grant (admin DELETE /orgs/{org}/delegation-grants/{id})
 // or an MCP grant (DELETE /orgs/{org}/mcp-grants/{id}) records the `grant`
-// revocation in the org's Durable Object FIRST and only then marks D1
+// revocation in the org's Durable Object FIRST and only then marks D1, then
+// records it again for mints in flight
 // (workers/token/src/revocations/grant-revocation.ts). Before, D1 was marked
 // first: a 503 from the object left the grant `revoked` in every list, the
 // audit trail and the `grant.revoked` webhook while the tokens minted under
@@ -52,6 +53,20 @@ const unrecordable = (id: string) => `${id}${"0".repeat(300)}`;
 async function grantEntries(orgId: string): Promise<string[]> {
   const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
   return snapshot.entries.filter((entry) => entry.kind === "grant").map((entry) => entry.value);
+}
+
+/**
+ * The grant's entry was (last) recorded no earlier than D1 marked it revoked:
+ * a mint that read the grant active before that has an `iat` before it
+ * (mint/mint-access-token.ts), so the entry, living the longest token
+ * lifetime from its recording, outlives every token of the grant.
+ */
+async function expectRecordedAfterMarked(orgId: string, grantId: string): Promise<void> {
+  const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
+  const entry = snapshot.entries.find((e) => e.kind === "grant" && e.value === grantId);
+  const row = await delegationGrantRow(grantId);
+  expect(row?.status).toBe("revoked");
+  expect(entry?.revokedAt).toBeGreaterThanOrEqual(Math.floor((row?.revoked_at ?? Number.POSITIVE_INFINITY) / 1000));
 }
 
 /** Whether the gateway's rules (the same function its view follows) refuse the token from the object's state. */
@@ -116,6 +131,7 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
     expect(retried.status).toBe(200);
     expect((await retried.json()) as DelegationGrantView).toMatchObject({ id: grant.id, status: "revoked" });
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    await expectRecordedAfterMarked(orgId, grant.id);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
     expect(await refusedByGatewayRules(orgId, delegated)).toBe(true);
     await expectOAuthError(await attempt(), 400, "invalid_request");
@@ -144,6 +160,7 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
       revoked_at: expect.any(String),
     });
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    await expectRecordedAfterMarked(orgId, grant.id);
   });
 
   it("a grant D1 already says is revoked (as the old order left one after a 503) is recorded by the retry, which keeps the first revoked_at", async () => {
@@ -175,6 +192,7 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
     expect(views.map((view) => view.status)).toEqual(["revoked", "revoked"]);
     expect(views[0]?.revoked_at).toBe(views[1]?.revoked_at);
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    await expectRecordedAfterMarked(orgId, grant.id);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
     expect(await refusedByGatewayRules(orgId, delegated)).toBe(true);
   });

@@ -171,7 +171,7 @@ export function delegationGrantRoutes(admin: AdminApp): void {
         c.env,
         { orgId, grantId: existing.id, reason: "delegation grant revoked" },
         (promise) => c.executionCtx.waitUntil(promise),
-        () => revokeDelegationGrant(c.env.DB, orgId, existing.id),
+        { markRevoked: () => revokeDelegationGrant(c.env.DB, orgId, existing.id) },
       );
       // Gone since it was read: its tokens are cut off all the same; there is no grant to show.
       if (!grant) throw new HttpError("not_found", "no such delegation grant in this org");

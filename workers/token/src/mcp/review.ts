@@ -164,14 +164,17 @@ export async function deny(
  * Revokes a grant: the revocation event in the org's Durable Object first,
  * then D1 (the gateway's and token exchange's source, so the next read
  * refuses it) with its delegation grant, then, once, its audit event and
- * notification (revocations/grant-revocation.ts). The event is of kind
+ * notification, then the event again for mints in flight
+ * (revocations/grant-revocation.ts). The event is of kind
  * `grant` naming the delegation grant a person's tokens carry as
  * `grant_id` (so those tokens are cut off at the gateway), or the MCP grant
  * itself for an agent acting as itself, whose tokens the gateway checks
- * against live grants on every sensitive call. Either step failing is 503
- * `temporarily_unavailable` with nothing announced; the object's refusal
- * leaves the grant active in D1, so the operator's retry does it all
- * again, and a retry of a grant already revoked records it again first.
+ * against live grants on every sensitive call. The first recording or D1
+ * failing is 503 `temporarily_unavailable` with nothing announced (the
+ * object's refusal leaves the grant active in D1, so the operator's retry
+ * does it all again); the last recording failing is 503 with the grant
+ * revoked, cut off and announced, and a retry of a grant already revoked
+ * records it again.
  */
 export async function revokeGrant(
   deps: ReviewDeps,
@@ -181,30 +184,33 @@ export async function revokeGrant(
 ): Promise<McpGrant | undefined> {
   const existing = await findMcpGrant(deps.env.DB, orgId, id);
   if (!existing) return undefined;
-  const { changed, grant } = await revokeGrantRecordedFirst(
+  const { grant } = await revokeGrantRecordedFirst(
     deps.env,
     { orgId, grantId: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
     deps.waitUntil,
-    async () => {
-      const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
-      if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
-      return { changed, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
+    {
+      markRevoked: async () => {
+        const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
+        if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
+        return { changed, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
+      },
+      // Told once, by the call that revoked it in D1, and only with the cut-off recorded.
+      announce: ({ changed, grant }) => {
+        if (!changed) return;
+        deps.waitUntil(
+          recordAuditInBackground(deps.env, {
+            kind: "mcp.grant",
+            outcome: "recorded",
+            orgId,
+            subject: revokedBy,
+            clientId: grant.clientId,
+            detail: { action: "revoke", grant_id: grant.id, server: grant.serverName },
+          }),
+        );
+        deps.waitUntil(notifyAccessEvent(deps, orgId, ACCESS_EVENT.grantRevoked, { grant: grantView(grant) }));
+      },
     },
   );
-  // Told once, by the call that revoked it in D1, and only with the cut-off recorded.
-  if (changed) {
-    deps.waitUntil(
-      recordAuditInBackground(deps.env, {
-        kind: "mcp.grant",
-        outcome: "recorded",
-        orgId,
-        subject: revokedBy,
-        clientId: grant.clientId,
-        detail: { action: "revoke", grant_id: grant.id, server: grant.serverName },
-      }),
-    );
-    deps.waitUntil(notifyAccessEvent(deps, orgId, ACCESS_EVENT.grantRevoked, { grant: grantView(grant) }));
-  }
   return grant;
 }
 
