@@ -45,14 +45,21 @@ export function owedOrgCutoff(orgId: string, reason: string, deletion?: OrgDelet
 /**
  * The row, for the deletion's own D1 batch, placed right after the
  * organization's DELETE: SQLite's `changes()` then counts that statement's
- * rows, so the row exists exactly when this batch deleted the org (a batch
- * is one transaction; a concurrent deletion that came first owes its own).
+ * rows, so a row that names no deleter exists exactly when this batch
+ * deleted the org (a batch is one transaction). A row that names its
+ * deleter is written either way: Better Auth read the org and the person's
+ * membership (with the right to delete it) in the same request just before
+ * (organizationHooks.beforeDeleteOrganization), so an org already gone was
+ * taken by a concurrent deletion in between, and this deletion owes the
+ * cut-off after it as much as that one does: its answer, 200 or 503 and
+ * then its retry's 200, is this person's to have, not Better Auth's 400
+ * for an org they are not in.
  */
 export function oweOrgCutoff(db: D1Database, owed: OwedOrgCutoff): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO owed_org_cutoff (id, org_id, reason, created_at, deleted_by, deleted_org)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() > 0`,
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() > 0 OR ?5 IS NOT NULL`,
     )
     .bind(owed.id, owed.orgId, owed.reason, Date.now(), owed.deletedBy, owed.deletedOrg);
 }

@@ -134,7 +134,7 @@ describe("an org's deletion whose second cut-off was not recorded", () => {
     const owner = await signUp("After hook");
     const orgId = await unrecordableOrg(owner.userId);
     await deleteOrgOwing(env.DB, orgId);
-    const failure = await settleOrgDeletion(env, orgId).catch((error: unknown) => error);
+    const failure = await settleOrgDeletion(env, orgId, owner.userId).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(APIError);
     expect((failure as APIError).statusCode).toBe(503);
     expect((failure as APIError).body?.code).toBe(REVOCATION_NOT_RECORDED);

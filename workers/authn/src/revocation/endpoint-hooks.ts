@@ -20,9 +20,10 @@
  *   and its second `org` cut-off owed (org-deletion.ts): Better Auth would
  *   answer it for an org that is gone (400, not a member), so the before
  *   hook records the owed cut-off of the caller's own deletion and answers
- *   the 200 that deletion would have, or `503 REVOCATION_NOT_RECORDED`
- *   while it still cannot be recorded. Anyone else's request goes on to
- *   Better Auth untouched, whatever is owed.
+ *   the 200 that deletion would have (unsetting the org as the session's
+ *   active one, which Better Auth does only after its own delete), or `503
+ *   REVOCATION_NOT_RECORDED` while it still cannot be recorded. Anyone
+ *   else's request goes on to Better Auth untouched, whatever is owed.
  * - `/change-password` with `revokeOtherSessions` ends the sessions through
  *   the session hooks, but the person's OAuth tokens are no session's: the
  *   after hook revokes them (security/change-password-oauth.ts).
@@ -144,8 +145,14 @@ export function revocationEndpointHooks(env: SessionRevocationEnv & MembershipRe
         const found = typeof orgId === "string" ? await liveCookieSession(ctx) : null;
         if (typeof orgId !== "string" || !found) return;
         const settled = await settleOwnOrgDeletion(env, orgId, found.user.id);
+        if (!settled) return;
+        // Better Auth unsets a deleted org that is the session's active one, but only after its own
+        // delete: a first request that failed there (after our batch) left it set, so the retry does.
+        if ((found.session as { activeOrganizationId?: string | null }).activeOrganizationId === orgId) {
+          await ctx.context.internalAdapter.updateSession(found.session.token, { activeOrganizationId: null });
+        }
         // The caller's own deletion, finished now: its answer, as the admin API's member retry answers.
-        if (settled) return ctx.json(settled.answer);
+        return ctx.json(settled.answer);
       }
     }),
     after: createAuthMiddleware(async (ctx) => {

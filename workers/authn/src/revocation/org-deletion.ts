@@ -10,7 +10,9 @@
  * `afterDeleteOrganization` hook records it and clears the row; if it
  * cannot (503 with the org deleted), the deleter's retry of
  * `/organization/delete` (endpoint-hooks.ts) or the token Worker's cron
- * records it.
+ * records it. Two people deleting the org at once each owe a row of their
+ * own, whichever batch deleted it, so each is answered for their own
+ * deletion (200, or 503 and then their retry's 200).
  *
  * The org's object takes a cut-off for an org D1 no longer holds: it knows
  * orgs only by its own name (workers/org-state/src/own-org.ts).
@@ -20,6 +22,7 @@ import {
   type OrgDeletion,
   oweOrgCutoff,
   owedOrgCutoff,
+  type OwedOrgCutoff,
   owedOrgCutoffsFor,
 } from "../../../../shared/revocation/owed-org-cutoffs.ts";
 import type { MembershipRevocationEnv } from "./membership-revocation.ts";
@@ -37,9 +40,10 @@ export function revokeOrgTokens(env: MembershipRevocationEnv, orgId: string, rea
  * The org's delete as Better Auth's adapter makes it (its members, its
  * invitations, then the org; the organization plugin runs without teams,
  * auth/options.ts), with the owed row last in the same batch: it exists
- * exactly when this batch deleted the org. The row names who deleted it and
- * keeps the org as the deletion answers it, for that person's retry.
- * Whether it did (false: a concurrent deletion came first, and owes its own).
+ * exactly when this batch deleted the org, or, when it names who deleted it,
+ * also when a concurrent deletion came first (oweOrgCutoff). The row keeps
+ * the org as the deletion answers it, for that person's retry.
+ * Whether this batch deleted the org (false: a concurrent deletion came first).
  */
 export async function deleteOrgOwing(db: D1Database, orgId: string, deletion?: OrgDeletion): Promise<boolean> {
   const results = await db.batch([
@@ -52,15 +56,27 @@ export async function deleteOrgOwing(db: D1Database, orgId: string, deletion?: O
 }
 
 /**
- * Records the `org` cut-off after the delete, then clears the rows owed for
- * the org (read first, so the cut-off covers every delete whose row it
- * clears). Throws `revocationNotRecorded()` (503) when it cannot be
- * recorded, and the rows stay.
+ * The rows one person's request may clear once the cut-off after them is
+ * recorded: their own, and those that name no deleter (before migration
+ * 0032; the cron's otherwise). Another deleter's row stays although the
+ * cut-off covers it: it is what answers that person's retry 200 (their
+ * request may have answered 503), and the cron records it once more at
+ * worst, a cut-off of an org that is gone.
  */
-export async function settleOrgDeletion(env: MembershipRevocationEnv, orgId: string): Promise<void> {
+function clearableBy(owed: readonly OwedOrgCutoff[], userId: string): OwedOrgCutoff[] {
+  return owed.filter((row) => row.deletedBy === userId || row.deletedBy === null);
+}
+
+/**
+ * Records the `org` cut-off after the delete, then clears the rows owed for
+ * the org by this deletion (read first, so the cut-off covers every delete
+ * whose row it clears). Throws `revocationNotRecorded()` (503) when it
+ * cannot be recorded, and the rows stay.
+ */
+export async function settleOrgDeletion(env: MembershipRevocationEnv, orgId: string, userId: string): Promise<void> {
   const owed = await owedOrgCutoffsFor(env.DB, orgId);
   await revokeOrgTokens(env, orgId, ORG_DELETED);
-  await clearOwed(env, orgId, owed);
+  await clearOwed(env, orgId, clearableBy(owed, userId));
 }
 
 /**
@@ -71,7 +87,10 @@ export async function settleOrgDeletion(env: MembershipRevocationEnv, orgId: str
  * this person's deletion owes nothing: the request goes on to Better Auth,
  * and a row owed by someone else's deletion is neither recorded nor
  * revealed here (the cron records it), so another person's answer says
- * nothing about an org they did not delete. Throws `revocationNotRecorded()`
+ * nothing about an org they did not delete. A row names only someone whose
+ * own request passed Better Auth's checks (a member allowed to delete the
+ * org), a concurrent deletion's included (oweOrgCutoff): nobody else learns
+ * from it that the org was deleted. Throws `revocationNotRecorded()`
  * (503) when it still cannot be recorded.
  */
 export async function settleOwnOrgDeletion(
@@ -83,8 +102,8 @@ export async function settleOwnOrgDeletion(
   const own = owed.find((row) => row.deletedBy === userId);
   if (!own) return undefined;
   await revokeOrgTokens(env, orgId, own.reason);
-  // The cut-off was recorded after the read: it covers every row read, whoever's.
-  await clearOwed(env, orgId, owed);
+  // Recorded after the read, so it covers every row read; another deleter's stays for their retry.
+  await clearOwed(env, orgId, clearableBy(owed, userId));
   return { answer: own.deletedOrg === null ? { id: orgId } : (JSON.parse(own.deletedOrg) as Record<string, unknown>) };
 }
 
@@ -113,8 +132,8 @@ export function orgDeletionHooks(env: MembershipRevocationEnv) {
       // Better Auth answers the deletion with the org it read: the row keeps it for the deleter's retry.
       await deleteOrgOwing(env.DB, organization.id, { by: user.id, organization });
     },
-    afterDeleteOrganization: async ({ organization }: { organization: { id: string } }) => {
-      await settleOrgDeletion(env, organization.id);
+    afterDeleteOrganization: async ({ organization, user }: { organization: { id: string }; user: { id: string } }) => {
+      await settleOrgDeletion(env, organization.id, user.id);
     },
   };
 }
