@@ -17,6 +17,7 @@
  */
 import type { EndedBrowserGrant } from "../contracts/oidc-grants.ts";
 import { BROWSER_GRANT_ID_PREFIX } from "../contracts/oidc.ts";
+import { oweGrantCutoffStatement } from "../revocation/owed-grant-cutoffs.ts";
 import { browserGrantId } from "./browser-grant-row.ts";
 
 /**
@@ -87,12 +88,36 @@ export async function redeemedCodeGrant(db: D1Database, codeId: string): Promise
  * same moment, so a code redeemed without one is cut off once too: left in
  * place, every replay until the access token expired would record the
  * grant's revocation again, one more event in the org's log (and on every
- * gateway's channel) per request, from one authorization. The cut-off the
- * replay ended is handed back to the token Worker, which owes it in D1
- * (`owed_grant_cutoff`) before it records it, as for a refresh token's grant.
+ * gateway's channel) per request, from one authorization.
+ *
+ * The row is the last thing that names the grant, so it goes only in the
+ * same D1 batch that owes the grant's cut-off (`owed_grant_cutoff`, as the
+ * token Worker owes it before it records it, workers/token/src/oidc/
+ * grant-cutoff.ts): spent first, a replay whose cut-off the token Worker
+ * could then neither owe nor record (D1 and the org's object both failing,
+ * or the answer lost on the way) lost it, with nothing left for the next
+ * replay or the cron to read. Both or neither: a batch that fails leaves
+ * the row for the next replay. Throws when it fails.
  */
-export async function forgetRedeemedCodeGrant(db: D1Database, grantId: string): Promise<void> {
-  await db.prepare("DELETE FROM redeemed_code_grant WHERE grant_id = ?1").bind(grantId).run();
+export async function spendRedeemedCodeGrant(
+  db: D1Database,
+  grant: EndedBrowserGrant,
+  presented: string,
+): Promise<void> {
+  await db.batch([
+    oweGrantCutoffStatement(db, { ...grant, presented, reason: codeReplayReason(grant.clientId) }),
+    db.prepare("DELETE FROM redeemed_code_grant WHERE grant_id = ?1").bind(grant.grantId),
+  ]);
+}
+
+/**
+ * The reason a replayed code's cut-off is recorded with: the token Worker's
+ * words for it (oidc/forward-browser-grant.ts), naming the client that sent
+ * the replay, which only the code's own client reaches Better Auth as
+ * (workers/authn/src/oidc/code-client-authentication.ts).
+ */
+export function codeReplayReason(clientId: string): string {
+  return `authorization code replay by ${clientId}`;
 }
 
 function parsedObject(text: string): Record<string, unknown> | undefined {

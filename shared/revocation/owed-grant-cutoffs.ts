@@ -35,14 +35,18 @@ export interface OwedGrantCutoff {
  * and only its writer may withdraw it.
  */
 export async function oweGrantCutoff(db: D1Database, owed: OwedGrantCutoff): Promise<boolean> {
-  const result = await db
+  const result = await oweGrantCutoffStatement(db, owed).run();
+  return result.meta.changes > 0;
+}
+
+/** oweGrantCutoff's statement, for a batch that owes the cut-off with another write. */
+export function oweGrantCutoffStatement(db: D1Database, owed: OwedGrantCutoff): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO owed_grant_cutoff (grant_id, org_id, client_id, user_id, presented, reason, created_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (grant_id) DO NOTHING`,
     )
-    .bind(owed.grantId, owed.orgId, owed.clientId, owed.userId, owed.presented, owed.reason, Date.now())
-    .run();
-  return result.meta.changes > 0;
+    .bind(owed.grantId, owed.orgId, owed.clientId, owed.userId, owed.presented, owed.reason, Date.now());
 }
 
 const COLUMNS = "grant_id AS grantId, org_id AS orgId, client_id AS clientId, user_id AS userId, presented, reason";

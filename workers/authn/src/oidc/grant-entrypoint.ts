@@ -3,12 +3,13 @@ import type { Context } from "hono";
 import type {
   BrowserGrantAnswer,
   BrowserGrantRequest,
+  EndedBrowserGrant,
   OidcGrantsRpc,
 } from "../../../../shared/contracts/oidc-grants.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { forgetRedeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
+import { spendRedeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import {
@@ -25,6 +26,7 @@ import {
 import { codeClientRefusal } from "./code-client-authentication.ts";
 import { markGrantStart } from "./grant-start.ts";
 import { refreshGrantStillHonoured } from "./refresh-introspection.ts";
+import { storedTokenForm } from "./stored-token.ts";
 import { authnConfig } from "../config.ts";
 
 /**
@@ -56,7 +58,7 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
     await recordCodeRedemption(this.env.DB, request, answer);
     const answered = withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
-    if (codeGrant && answered.endedGrant === codeGrant) await forgetReplayedCode(this.env.DB, codeGrant.grantId);
+    if (codeGrant && answered.endedGrant === codeGrant) await spendReplayedCode(this.env.DB, request, codeGrant);
     return answered;
   }
 
@@ -74,14 +76,21 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
 
 /**
  * A replay spends the row its code's redemption left, as Better Auth spends
- * the rows it stored on the code (shared/oidc/redeemed-code-grant.ts): the
- * grant's cut-off is handed back with this answer, and the next replay
- * records nothing. A failed delete is logged: the next replay would only
- * record the same cut-off again.
+ * the rows it stored on the code, in the same D1 batch that owes the
+ * grant's cut-off (shared/oidc/redeemed-code-grant.ts): the cut-off is
+ * handed back with this answer for the token Worker to record, and the
+ * next replay records nothing. A batch that fails is logged and leaves the
+ * row: the token Worker still owes and records the cut-off, and should it
+ * fail at both, the next replay reads the row again.
  */
-async function forgetReplayedCode(db: D1Database, grantId: string): Promise<void> {
-  await forgetRedeemedCodeGrant(db, grantId).catch((error: unknown) => {
-    console.error("replayed code's redeemed_code_grant row not deleted", error);
+async function spendReplayedCode(
+  db: D1Database,
+  request: BrowserGrantRequest,
+  grant: EndedBrowserGrant,
+): Promise<void> {
+  const code = new URLSearchParams(typeof request?.form === "string" ? request.form : "").get("code") ?? "";
+  await spendRedeemedCodeGrant(db, grant, await storedTokenForm(code)).catch((error: unknown) => {
+    console.error("replayed code's cut-off not owed, its redeemed_code_grant row kept", error);
   });
 }
 
