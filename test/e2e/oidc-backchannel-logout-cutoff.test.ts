@@ -213,6 +213,32 @@ describe("SCIM deactivation tells every client of each ended session", () => {
   });
 });
 
+describe("SCIM deactivations that race", () => {
+  it("two deactivations of the same person fired at once end the session once and tell each client once", async () => {
+    const jwtOnly = await registeredRp(system, operator, "SCIM race JWT only", receiver.uri("/scim-race/jwt"));
+    const stored = await registeredRp(system, operator, "SCIM race stored", receiver.uri("/scim-race/stored"));
+    const orgId = (await operator.json<{ id: string }>("org", "create", "--name", "Racing Directory")).id;
+    const { token } = await operator.json<{ token: string }>("scim", "token", "create", "--org", orgId);
+
+    const deactivated = await managedSession(orgId, jwtOnly, stored, "openid");
+    // The directory's PATCH and its retry, at once: both read the session before either deleted it.
+    const answers = await Promise.all([deactivate(token, deactivated.sub), deactivate(token, deactivated.sub)]);
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200]);
+    expect(await system.queryMain("SELECT id FROM session WHERE user_id = ?", deactivated.sub)).toEqual([]);
+    await expect.poll(() => receiver.deliveriesTo("/scim-race/jwt").length, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => receiver.deliveriesTo("/scim-race/stored").length, { timeout: 10_000 }).toBe(1);
+
+    // Another person's deactivation is the barrier: by the time it is told, no second token came for the first.
+    const next = await managedSession(orgId, jwtOnly, stored, "documents:read");
+    expect((await deactivate(token, next.sub)).status).toBe(200);
+    await expect.poll(() => receiver.deliveriesTo("/scim-race/jwt").length, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => receiver.deliveriesTo("/scim-race/stored").length, { timeout: 10_000 }).toBe(2);
+    const both = [deactivated.sid, next.sid].sort();
+    expect(await toldSessions("/scim-race/jwt", jwtOnly.clientId)).toEqual(both);
+    expect(await toldSessions("/scim-race/stored", stored.clientId)).toEqual(both);
+  });
+});
+
 /**
  * A person with a session at both clients whom the org's directory manages:
  * their membership and SCIM row as scim/user-store.ts insertUser writes

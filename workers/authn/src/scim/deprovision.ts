@@ -37,13 +37,18 @@
  */
 import { waitUntil } from "cloudflare:workers";
 import { and, eq, like, type SQL, sql } from "drizzle-orm";
-import { type DrizzleD1Database, drizzle } from "drizzle-orm/d1";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { APIError } from "better-auth/api";
-import { session } from "../../../../shared/db/auth-schema.ts";
 import { logJson } from "../../../../shared/observability/log.ts";
 import { SCIM_BAN_PREFIX, SCIM_BAN_REASON, scimUser, userBan } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
-import { readPersonLogouts, type SessionLogout, sendLogoutTokens } from "../../../../shared/oidc/backchannel-logout.ts";
+import {
+  personSessionClients,
+  type SessionClientRow,
+  type SessionLogout,
+  sendLogoutTokens,
+  sessionLogouts,
+} from "../../../../shared/oidc/backchannel-logout.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { authnConfig } from "../config.ts";
 import { issuerLogoutSender } from "../oidc/backchannel-logout.ts";
@@ -103,35 +108,49 @@ export function endAccess(env: AuthnEnv, orgId: string, userId: string, reason: 
  * clients by OIDC Back-Channel Logout 1.0, in the background. No endpoint
  * context here, so neither Better Auth's hook nor ours
  * (oidc/backchannel-logout.ts) plans a notice: every client of each session
- * with a `backchannel_logout_uri` is told from here, read before the delete
- * while the rows still name the session (shared/oidc/backchannel-logout.ts).
+ * with a `backchannel_logout_uri` is told from here (claimLogouts).
  */
 async function endSessions(env: AuthnEnv, userId: string): Promise<void> {
-  const logouts = await readPersonLogouts(env.DB, userId, "authn");
+  const logouts = await claimLogouts(env.DB, userId);
   try {
     await (await getAuth(env).$context).internalAdapter.deleteUserSessions(userId);
   } finally {
-    // A hook that failed after the delete (a revocation not recorded) still
-    // ended the sessions; one that failed before it ended none: only the
-    // sessions that are gone are told, and a retry tells the rest.
-    if (logouts.length > 0) waitUntil(sendToEnded(env, userId, logouts));
+    // The claimed sessions are over (expired) whether or not the delete's hooks
+    // then failed (a revocation not recorded: 503, and the retry deletes them).
+    if (logouts.length > 0) waitUntil(sendLogoutTokens(logouts, issuerLogoutSender(env, authnConfig(env).issuer)));
   }
 }
 
-async function sendToEnded(env: AuthnEnv, userId: string, logouts: SessionLogout[]): Promise<void> {
-  let live: Set<string>;
+/**
+ * The sessions of the person this request ends, and whom to tell of each:
+ * in one D1 batch (one transaction), every session of theirs not yet
+ * claimed is claimed by expiring it (`expires_at` = 0: Better Auth refuses
+ * it from then on), and the clients of the person's sessions are read
+ * while the rows still name them (shared/oidc/backchannel-logout.ts);
+ * only the sessions this batch claimed are kept. Read outside the delete,
+ * two deactivations at once (a PATCH and the directory's retry, a PATCH
+ * and a DELETE) each read the sessions before either deleted them, and
+ * each told every client: a client got two Logout Tokens for one session.
+ * Now one of them claims each session, and the other tells nobody of it.
+ * A failed read tells nobody and is logged (§2.8: never fails the call).
+ */
+async function claimLogouts(db: D1Database, userId: string): Promise<SessionLogout[]> {
   try {
-    // The person's sessions still there, not the planned ids bound one by
-    // one: D1 binds at most 100 parameters, and a person may have more sessions.
-    const rows = await drizzle(env.DB).select({ id: session.id }).from(session).where(eq(session.userId, userId)).all();
-    live = new Set(rows.map((row) => row.id));
+    const [claimed, read] = await db.batch([
+      db.prepare("UPDATE session SET expires_at = 0 WHERE user_id = ? AND expires_at <> 0 RETURNING id").bind(userId),
+      personSessionClients(db, userId),
+    ]);
+    const ours = new Set(((claimed?.results ?? []) as { id: string }[]).map((row) => row.id));
+    const rows = (read?.results ?? []) as SessionClientRow[];
+    return sessionLogouts(
+      rows.filter((row) => ours.has(row.sessionId)),
+      userId,
+    );
   } catch (error) {
     const name = error instanceof Error ? error.name : "unknown";
     logJson("error", { event: "backchannel_logout.plan_failed", worker: "authn", error: name });
-    return;
+    return [];
   }
-  const ended = logouts.filter((logout) => !live.has(logout.sessionId));
-  await sendLogoutTokens(ended, issuerLogoutSender(env, authnConfig(env).issuer));
 }
 
 /** The person's OAuth tokens at our provider; a failure is REVOCATION_NOT_RECORDED, so the directory retries (503). */
