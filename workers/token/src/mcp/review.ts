@@ -163,7 +163,7 @@ export async function deny(
 /**
  * Revokes a grant: the revocation event in the org's Durable Object first,
  * then D1 (the gateway's and token exchange's source, so the next read
- * refuses it) with its delegation grant, then, once, its audit event and
+ * refuses it), its delegation grant before it, then, once, its audit event and
  * notification, then the event again for mints in flight
  * (revocations/grant-revocation.ts). The event is of kind
  * `grant` naming the delegation grant a person's tokens carry as
@@ -189,9 +189,11 @@ export async function revokeGrant(
     { orgId, grantId: existing.delegationGrantId ?? existing.id, reason: "mcp-grant-revoked" },
     deps.waitUntil,
     {
+      // The delegation grant first (revoking it again changes nothing): the MCP grant's write decides
+      // who announces, so it is the last write, and one failing before it leaves the announcement to the retry.
       markRevoked: async () => {
-        const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
         if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
+        const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
         return { changed, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
       },
       // Told once, by the call that revoked it in D1, and only with the cut-off recorded.
