@@ -160,11 +160,13 @@ export function groupStateFromBody(raw: unknown): GroupState {
 
 /**
  * The most members one Group write (POST, PUT, or a PATCH's operations
- * together) may name. A write's D1 statements and role revocations grow
- * with the members it names (group-store.ts: its ids go in statements of at
- * most 90, as D1 binds at most 100 parameters per statement; one `subject`
- * revocation per person whose role may change), so an unbounded list could
- * take one request past Workers' subrequest and D1 query limits. Okta and
+ * together) may name. A write's D1 statements grow with the members it
+ * names (group-store.ts: its ids go in statements of at most 90, as D1
+ * binds at most 100 parameters per statement), so an unbounded list could
+ * take one request past D1's query limits. It bounds what one write names,
+ * not the Group: a DELETE, a rename away from `admin`, or an empty PUT
+ * changes every member's role, whose cut-offs go to the org's object in
+ * calls of up to 500 people (roles.ts, OrgState.revokeSubjects). Okta and
  * Microsoft Entra send a large group's membership as PATCHes of about 100
  * members each (AWS IAM Identity Center, which both provision, refuses more
  * than 100 changes a request), far under it. RFC 7644 §3.12: `400

@@ -29,8 +29,10 @@ export interface GrantRevocationSteps<T> {
  *   `active`, nothing announced it, and the retry redoes all of it: no row,
  *   audit event or webhook says `revoked` while its tokens still pass.
  * - D1 fails after the object has it: 503 `temporarily_unavailable` as
- *   well, failing closed (the tokens are refused already); the retry,
- *   recording again first, marks it.
+ *   well; the tokens are refused already, but only while the entry lives
+ *   (the longest access-token lifetime): a grant nobody retries reads
+ *   `active` afterwards and mints again, unannounced. The 503 says the
+ *   revocation did not happen; the retry, recording again first, marks it.
  * The second recording is for mints in flight: a mint's `iat` is the moment
  * before it read the grant (mint/mint-access-token.ts), so one that read it
  * `active` just before D1 changed may carry an `iat` past the first
