@@ -108,3 +108,109 @@ describe("a code replayed with a private_key_jwt assertion (RFC 6749 §4.1.3, RF
     expect(replay.endedGrant).toMatchObject({ clientId: ASSERTING_CLIENT, userId: person.userId, orgId: person.orgId });
   });
 });
+
+describe("a live code sent with another client's private_key_jwt assertion (RFC 6749 §4.1.3)", () => {
+  it("is 400 invalid_grant before Better Auth spends it; the code's own client then redeems it", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const { verifier, challenge } = await pkce();
+    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+    const fields = {
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    };
+    const foreign = await grant({
+      ...fields,
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: await assertion(),
+    });
+    expect({ status: foreign.status, body: JSON.parse(foreign.body) }).toEqual({ status: 400, body: INVALID_CODE });
+    expect((await oidc.tokenRequest(fields, client)).status).toBe(200);
+  });
+});
+
+describe("the client's credentials as the token Worker hands them over (RFC 6749 §2.3, §3.2, §5.2)", () => {
+  /** A confidential client's live code: its fields and the client. */
+  async function liveCode() {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const { verifier, challenge } = await pkce();
+    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+    const fields = {
+      grant_type: "authorization_code",
+      code: back.searchParams.get("code") ?? "",
+      redirect_uri: REDIRECT_URI,
+      code_verifier: verifier,
+    };
+    return { client, fields };
+  }
+
+  it("a credential sent twice is 400 invalid_request, and the code stays redeemable", async () => {
+    const { client, fields } = await liveCode();
+    const repeats: [string, string[][]][] = [
+      [
+        "client_id",
+        [
+          ["client_id", client.clientId],
+          ["client_id", client.clientId],
+        ],
+      ],
+      [
+        "client_secret",
+        [
+          ["client_id", client.clientId],
+          ["client_secret", "a"],
+          ["client_secret", "b"],
+        ],
+      ],
+      [
+        "client_assertion",
+        [
+          ["client_assertion_type", ASSERTION_TYPE],
+          ["client_assertion", "a"],
+          ["client_assertion", "b"],
+        ],
+      ],
+      [
+        "client_assertion_type",
+        [
+          ["client_assertion_type", ASSERTION_TYPE],
+          ["client_assertion_type", ASSERTION_TYPE],
+        ],
+      ],
+    ];
+    const grants = (exports as unknown as { OidcGrants: OidcGrantsRpc }).OidcGrants;
+    for (const [name, credentials] of repeats) {
+      const form = new URLSearchParams([...Object.entries(fields), ...credentials]).toString();
+      const answer = await grants.grant({ form, clientAddress: "198.51.100.7" });
+      expect({ status: answer.status, body: JSON.parse(answer.body) }).toEqual({
+        status: 400,
+        body: { error: "invalid_request", error_description: `${name} must not be repeated` },
+      });
+    }
+    expect((await oidc.tokenRequest(fields, client)).status).toBe(200);
+  });
+
+  it("an empty Authorization header is none: a public client's code is redeemed", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient({ type: "public" });
+    const { verifier, challenge } = await pkce();
+    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+    const grants = (exports as unknown as { OidcGrants: OidcGrantsRpc }).OidcGrants;
+    const answer = await grants.grant({
+      form: new URLSearchParams({
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code") ?? "",
+        redirect_uri: REDIRECT_URI,
+        code_verifier: verifier,
+        client_id: client.clientId,
+      }).toString(),
+      authorization: "",
+      clientAddress: "198.51.100.7",
+    });
+    expect(answer.status, answer.body).toBe(200);
+    expect((JSON.parse(answer.body) as TokenResponse).access_token).toEqual(expect.any(String));
+  });
+});

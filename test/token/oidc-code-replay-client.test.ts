@@ -163,3 +163,109 @@ describe("public (PKCE) clients: no secret to authenticate, so the client_id the
     expect(await grantEntries(person.orgId)).toBe(0);
   });
 });
+
+describe("RFC 6749 §2.3, §5.2: two client authentication methods in one request are a malformed request", () => {
+  it("HTTP Basic beside a client_secret or a client assertion is 400 invalid_request, and the code stays redeemable", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const basic = { Authorization: basicAuthorization(client.clientId, client.clientSecret) };
+    const twoMethods = [
+      { ...fields, client_secret: client.clientSecret },
+      {
+        ...fields,
+        client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion: "e30.e30.sig",
+      },
+    ];
+    for (const form of twoMethods) {
+      expect(await refusal(await tokenRequest(form, basic))).toEqual({
+        status: 400,
+        challenge: null,
+        body: {
+          error: "invalid_request",
+          error_description: "a request must use only one client authentication method",
+        },
+      });
+    }
+    const issued = await tokens(await oidc.tokenRequest(fields, client));
+    expect(await active(issued.access_token, client)).toBe(true);
+  });
+});
+
+describe("an empty Authorization header is no header, as Better Auth reads it", () => {
+  it("a public client redeems its code with an empty Authorization header", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient({ type: "public" });
+    const fields = { ...(await authorized(person, client)), client_id: client.clientId };
+    const issued = await tokens(await tokenRequest(fields, { Authorization: "" }));
+    expect(await revokedInOrg(issued.access_token)).toBe(false);
+  });
+
+  it("a public client's replay with an empty Authorization header still ends the grant (§4.1.2)", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient({ type: "public" });
+    const fields = { ...(await authorized(person, client)), client_id: client.clientId };
+    const issued = await tokens(await oidc.tokenRequest(fields));
+    const replay = await tokenRequest(fields, { Authorization: "" });
+    expect(replay.status).toBe(400);
+    expect(await replay.json()).toEqual({ error: "invalid_grant", error_description: "invalid code" });
+    expect(await revokedInOrg(issued.access_token)).toBe(true);
+    expect(await grantEntries(person.orgId)).toBe(1);
+  });
+
+  it("a confidential client's code with an empty Authorization header and no secret is 401 invalid_client, and stays redeemable", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const response = await tokenRequest({ ...fields, client_id: client.clientId }, { Authorization: "" });
+    expect(await refusal(response)).toEqual(invalidClient("client secret must be provided"));
+    expect((await oidc.tokenRequest(fields, client)).status).toBe(200);
+  });
+});
+
+describe("RFC 6749 §4.1.3: a live code sent by another client is refused before it is spent", () => {
+  const INVALID_CODE = {
+    status: 400,
+    challenge: null,
+    body: { error: "invalid_grant", error_description: "invalid code" },
+  };
+
+  it("another confidential client, authenticated, is 400 invalid_grant; the code's own client then redeems it", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient();
+    const fields = await authorized(person, client);
+    const stranger = await oidc.browserClient();
+    expect(await refusal(await oidc.tokenRequest(fields, stranger))).toEqual(INVALID_CODE);
+    const issued = await tokens(await oidc.tokenRequest(fields, client));
+    expect(await active(issued.access_token, client)).toBe(true);
+  });
+
+  it("another public client's client_id, or an unknown one, is 400 invalid_grant; the code's own client then redeems it", async () => {
+    const person = await oidc.signUp();
+    const client = await oidc.browserClient({ type: "public" });
+    const fields = { ...(await authorized(person, client)), client_id: client.clientId };
+    const other = await oidc.browserClient({ type: "public" });
+    for (const clientId of [other.clientId, "oidc_nobody"]) {
+      expect(await refusal(await oidc.tokenRequest({ ...fields, client_id: clientId }))).toEqual(INVALID_CODE);
+    }
+    const issued = await tokens(await oidc.tokenRequest(fields));
+    expect(await revokedInOrg(issued.access_token)).toBe(false);
+  });
+
+  it("the code's redemption and another client's request fired at once: the other is 400, the redemption 200", async () => {
+    for (let round = 0; round < 3; round++) {
+      const person = await oidc.signUp();
+      const client = await oidc.browserClient();
+      const stranger = await oidc.browserClient();
+      const fields = await authorized(person, client);
+      const [legit, foreign] = await Promise.all([
+        oidc.tokenRequest(fields, client),
+        oidc.tokenRequest(fields, stranger),
+      ]);
+      expect(await refusal(foreign)).toEqual(INVALID_CODE);
+      const issued = await tokens(legit);
+      await expectGrantAlive(person, client, issued.access_token, issued.refresh_token ?? "");
+    }
+  });
+});

@@ -6,6 +6,7 @@ import type {
 } from "../../../../shared/contracts/oidc-grants.ts";
 import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
 import { decodeJwt } from "jose";
+import { liveCodeClient } from "./live-code-client.ts";
 
 /** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4), padding at the end only. */
 const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
@@ -15,7 +16,11 @@ type Presented =
   | { method: "client_secret_basic" | "client_secret_post"; clientId: string; secret: string }
   | { method: "private_key_jwt"; clientId: string | undefined }
   | { method: "none"; clientId: string | undefined }
-  | { method: "malformed"; description: string };
+  | { method: "malformed"; description: string }
+  | { method: "ambiguous"; description: string };
+
+/** RFC 6749 §2.3: client credentials Better Auth refuses when sent twice (RFC 6749 §3.2, RFC 7521 §4.2). */
+const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "client_assertion_type"] as const;
 
 /**
  * RFC 6749 §3.2.1: a confidential client authenticates at the token
@@ -35,7 +40,17 @@ type Presented =
  * - a replay (`replayed`: the code's redemption left a row naming its
  *   grant) by any client but the one the code was issued to, authenticated
  *   (or, public, named): `400 invalid_grant` (§4.1.3), nothing ended. An
- *   unknown client's replay is `401 invalid_client`.
+ *   unknown client's replay is `401 invalid_client`;
+ * - a live code (its `verification` row, oidc/live-code-client.ts) sent by
+ *   another client, authenticated or named: `400 invalid_grant` (§4.1.3),
+ *   and the code stays its own client's to redeem. Handed over, Better Auth
+ *   would spend it before it compared the client, and the person's sign-in
+ *   at the code's own client would fail;
+ * - credentials sent twice, or two methods in one request (§2.3 "MUST NOT
+ *   use more than one authentication method in each request", §3.2): `400
+ *   invalid_request` (§5.2), as Better Auth answers them.
+ *
+ * An empty `Authorization` header is no header, as Better Auth reads it.
  *
  * Public clients (`none`, RFC 6749 §2.1) cannot be authenticated (§10.2),
  * so whoever presents a public client's spent code with its `client_id`
@@ -66,19 +81,23 @@ export async function codeClientRefusal(
 ): Promise<BrowserGrantAnswer | undefined> {
   const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
   if (form.get("grant_type") !== OIDC_GRANT_TYPE.authorizationCode) return undefined;
-  const presented = presentedCredentials(
-    form,
-    typeof request?.authorization === "string" ? request.authorization : null,
-  );
+  // Better Auth reads an empty header as none (RFC 9110 §5.5 allows an empty field value).
+  const authorization =
+    typeof request?.authorization === "string" && request.authorization ? request.authorization : null;
+  const presented = presentedCredentials(form, authorization);
+  if (presented.method === "ambiguous") return invalidRequest(presented.description);
   if (presented.method === "malformed") return invalidClient(presented.description);
   if (presented.method === "private_key_jwt") {
-    return replayed && presented.clientId !== replayed.clientId ? invalidCode() : undefined;
+    if (replayed) return presented.clientId !== replayed.clientId ? invalidCode() : undefined;
+    // An assertion we cannot read names no client: Better Auth refuses it before it reads the code.
+    return issuedToAnother(db, form, presented.clientId);
   }
   const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
     if (client && client.method !== "none") return invalidClient("client secret must be provided");
-    if (!replayed) return undefined;
+    // No client_id: Better Auth refuses it ("client_id is required") before it reads the code.
+    if (!replayed) return issuedToAnother(db, form, presented.clientId);
     if (!client) return invalidClient("missing client");
   } else {
     if (!client) return invalidClient("missing client");
@@ -87,8 +106,26 @@ export async function codeClientRefusal(
     }
     if (!(await verifySecret(presented.secret, client.secretHash))) return invalidClient("invalid client_secret");
   }
-  if (replayed && replayed.clientId !== presented.clientId) return invalidCode();
-  return undefined;
+  if (replayed) return replayed.clientId !== presented.clientId ? invalidCode() : undefined;
+  return issuedToAnother(db, form, presented.clientId);
+}
+
+/**
+ * RFC 6749 §4.1.3: a live code issued to another client than `clientId`
+ * (authenticated, or public and named) is refused before Better Auth spends
+ * it. Each code grant holds its code's turn (the token Worker's
+ * grant-turns.ts), so no redemption spends the row between this read and
+ * the hand-over.
+ */
+async function issuedToAnother(
+  db: D1Database,
+  form: URLSearchParams,
+  clientId: string | undefined,
+): Promise<BrowserGrantAnswer | undefined> {
+  const code = form.get("code");
+  if (!code || clientId === undefined) return undefined;
+  const issuedTo = await liveCodeClient(db, code);
+  return issuedTo !== undefined && issuedTo !== clientId ? invalidCode() : undefined;
 }
 
 /** RFC 6749 §4.1.3: the code was not issued to this client; Better Auth's own words for a spent code. */
@@ -99,18 +136,18 @@ function invalidCode(): BrowserGrantAnswer {
 /**
  * The credentials as Better Auth reads them (RFC 6749 §2.3.1: Basic with
  * form-encoded id and secret, or `client_id` and `client_secret` in the
- * form; §2.3: one method per request). A header we cannot read is refused
- * here, never guessed at.
+ * form; §2.3: one method per request, a malformed request, §5.2
+ * `invalid_request`). A header we cannot read is refused here, never
+ * guessed at.
  */
 function presentedCredentials(form: URLSearchParams, authorization: string | null): Presented {
+  const repeated = SINGLE_CREDENTIALS.find((name) => nonEmpty(form.getAll(name)).length > 1);
+  if (repeated) return { method: "ambiguous", description: `${repeated} must not be repeated` };
   const secretInForm = nonEmpty(form.getAll("client_secret"));
   const assertion =
     nonEmpty(form.getAll("client_assertion")).length > 0 || nonEmpty(form.getAll("client_assertion_type")).length > 0;
-  if (secretInForm.length > 1 || nonEmpty(form.getAll("client_id")).length > 1) {
-    return { method: "malformed", description: "client credentials must not be repeated" };
-  }
   if ((authorization !== null && (secretInForm.length > 0 || assertion)) || (secretInForm.length > 0 && assertion)) {
-    return { method: "malformed", description: "a request must use only one client authentication method" };
+    return { method: "ambiguous", description: "a request must use only one client authentication method" };
   }
   if (assertion) return { method: "private_key_jwt", clientId: assertedClient(form.get("client_assertion")) };
   const clientId = form.get("client_id") || undefined;
@@ -179,6 +216,11 @@ async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | 
     secretHash: row.client_secret,
     disabled: row.disabled === 1,
   };
+}
+
+/** RFC 6749 §5.2: a malformed request (a credential twice, two methods at once). */
+function invalidRequest(description: string): BrowserGrantAnswer {
+  return { status: 400, body: JSON.stringify({ error: "invalid_request", error_description: description }) };
 }
 
 function invalidClient(description: string): BrowserGrantAnswer {

@@ -16,7 +16,8 @@ const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[
  */
 export function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
   const authorization = headers.get("Authorization");
-  if (authorization === null) return params.get("client_id");
+  // An empty header is none, as Better Auth reads it (a public client's replay then still names its client).
+  if (!authorization) return params.get("client_id");
   const basic = authorization.match(BASIC_CREDENTIALS)?.[1];
   if (!basic) return undefined;
   try {
