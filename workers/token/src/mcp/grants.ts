@@ -155,8 +155,11 @@ export async function findMcpGrant(db: D1Database, orgId: string, id: string): P
 }
 
 /**
- * Marks an active grant revoked; answers whether this call revoked it
- * (revoking twice keeps the first time and who did it).
+ * Marks an active grant revoked; answers the grant as revoked when this call
+ * revoked it, undefined when it was not active (revoking twice keeps the
+ * first time and who did it). The row comes back from the write itself, so
+ * no later read can fail between the write that decides who announces and
+ * the announcement (mcp/review.ts).
  */
 export async function markGrantRevoked(
   db: D1Database,
@@ -164,14 +167,15 @@ export async function markGrantRevoked(
   id: string,
   by: string,
   now = new Date(),
-): Promise<boolean> {
+): Promise<McpGrant | undefined> {
   const changed = await drizzle(db)
     .update(mcpGrant)
     .set({ status: "revoked", revokedAt: now, revokedBy: by })
     .where(and(eq(mcpGrant.orgId, orgId), eq(mcpGrant.id, id), eq(mcpGrant.status, "active")))
-    .returning({ id: mcpGrant.id })
+    .returning()
     .all();
-  return changed.length > 0;
+  const row = changed[0];
+  return row ? grantFromRow(row) : undefined;
 }
 
 export function grantFromRow(row: typeof mcpGrant.$inferSelect): McpGrant {

@@ -193,8 +193,11 @@ export async function revokeGrant(
       // who announces, so it is the last write, and one failing before it leaves the announcement to the retry.
       markRevoked: async () => {
         if (existing.delegationGrantId) await revokeDelegationGrant(deps.env.DB, orgId, existing.delegationGrantId);
-        const changed = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
-        return { changed, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
+        // The revoked row comes back from the write: a read after it that failed lost the announcement
+        // (the 503's retry finds the grant revoked already and announces nothing).
+        const revoked = await markGrantRevoked(deps.env.DB, orgId, id, revokedBy);
+        if (revoked) return { changed: true, grant: revoked };
+        return { changed: false, grant: (await findMcpGrant(deps.env.DB, orgId, id)) ?? existing };
       },
       // Told once, by the call that revoked it in D1, and only with the cut-off recorded.
       announce: ({ changed, grant }) => {
