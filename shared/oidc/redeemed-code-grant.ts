@@ -15,6 +15,7 @@
  *   redemption from the access token just issued, since Better Auth keeps
  *   no row of a grant without a refresh token that names its org.
  */
+import { decodeJwt } from "jose";
 import type { EndedBrowserGrant } from "../contracts/oidc-grants.ts";
 import { BROWSER_GRANT_ID_PREFIX } from "../contracts/oidc.ts";
 import { oweGrantCutoffStatement } from "../revocation/owed-grant-cutoffs.ts";
@@ -129,15 +130,11 @@ function parsedObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** A compact JWS's payload, undecoded otherwise (no signature check: the issuer's own token of this request). */
+/** A compact JWS's payload (no signature check: the issuer's own token of this request). */
 function jwtPayload(token: string): Record<string, unknown> | undefined {
-  const parts = token.split(".");
-  if (parts.length !== 3 || !parts[1]) return undefined;
   try {
-    const base64 = parts[1].replaceAll("-", "+").replaceAll("_", "/");
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    const payload = parsedObject(new TextDecoder().decode(bytes));
-    return typeof payload?.grant_id === "string" && payload.grant_id.startsWith(BROWSER_GRANT_ID_PREFIX)
+    const payload: Record<string, unknown> = decodeJwt(token);
+    return typeof payload.grant_id === "string" && payload.grant_id.startsWith(BROWSER_GRANT_ID_PREFIX)
       ? payload
       : undefined;
   } catch {

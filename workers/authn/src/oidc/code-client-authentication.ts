@@ -5,11 +5,9 @@ import type {
   EndedBrowserGrant,
 } from "../../../../shared/contracts/oidc-grants.ts";
 import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
+import { strictBasicCredentials } from "../../../../shared/http/basic-credentials.ts";
 import { decodeJwt } from "jose";
 import { liveCodeClient } from "./live-code-client.ts";
-
-/** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4), padding at the end only. */
-const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
 
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
 type Presented =
@@ -183,19 +181,10 @@ function nonEmpty(values: string[]): string[] {
   return values.filter((value) => value.length > 0);
 }
 
+/** Basic credentials with both parts: an id before the colon and a secret after it. */
 function basicCredentials(authorization: string): { clientId: string; secret: string } | undefined {
-  const token = authorization.match(BASIC_CREDENTIALS)?.[1];
-  if (!token) return undefined;
-  try {
-    const bytes = Uint8Array.from(atob(token), (c) => c.charCodeAt(0));
-    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    const colon = decoded.indexOf(":");
-    if (colon < 1) return undefined;
-    const formDecoded = (part: string) => decodeURIComponent(part.replaceAll("+", " "));
-    return { clientId: formDecoded(decoded.slice(0, colon)), secret: formDecoded(decoded.slice(colon + 1)) };
-  } catch {
-    return undefined;
-  }
+  const basic = strictBasicCredentials(authorization);
+  return basic?.clientId && basic.secret !== undefined ? { clientId: basic.clientId, secret: basic.secret } : undefined;
 }
 
 interface ClientRow {

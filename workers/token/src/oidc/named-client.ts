@@ -1,5 +1,4 @@
-/** RFC 7617 §2: `Basic`, spaces, then token68 in the base64 alphabet (RFC 4648 §4) with its padding at the end only. */
-const BASIC_CREDENTIALS = /^Basic +((?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?)$/i;
+import { strictBasicCredentials } from "../../../../shared/http/basic-credentials.ts";
 
 /**
  * RFC 6749 §2.3.1: the client a request names, by HTTP Basic (form-encoded
@@ -18,14 +17,5 @@ export function namedClient(params: ReadonlyMap<string, string>, headers: Header
   const authorization = headers.get("Authorization");
   // An empty header is none, as Better Auth reads it (a public client's replay then still names its client).
   if (!authorization) return params.get("client_id");
-  const basic = authorization.match(BASIC_CREDENTIALS)?.[1];
-  if (!basic) return undefined;
-  try {
-    const bytes = Uint8Array.from(atob(basic), (c) => c.charCodeAt(0));
-    const decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-    const colon = decoded.indexOf(":");
-    return decodeURIComponent((colon < 0 ? decoded : decoded.slice(0, colon)).replaceAll("+", " "));
-  } catch {
-    return undefined;
-  }
+  return strictBasicCredentials(authorization)?.clientId;
 }
