@@ -4,7 +4,6 @@
 // names the index, a page after a cursor seeks to its position by a range on
 // created_at, and no list sorts the org's rows in a temporary B-tree (which
 // reads every row of the org, whatever the limit).
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { PageRequest } from "../../shared/db/keyset-page.ts";
 import { listScimTokens } from "../../workers/token/src/admin/scim-tokens.ts";
@@ -14,56 +13,18 @@ import { listInvites } from "../../workers/token/src/invites/store.ts";
 import { listAccessRequests } from "../../workers/token/src/mcp/access-requests.ts";
 import { listMcpGrants } from "../../workers/token/src/mcp/grants.ts";
 import { listConnections } from "../../workers/token/src/vault/connections.ts";
-
-interface Sent {
-  sql: string;
-  params: unknown[];
-}
-
-/**
- * The test's own D1 binding, passed to a store: every statement goes to the
- * real database unchanged; its SQL and parameters are kept to be explained.
- */
-function recordingDb(sent: Sent[]): D1Database {
-  const db = env.DB;
-  return {
-    prepare(sql: string) {
-      const statement = db.prepare(sql);
-      const record: Sent = { sql, params: [] };
-      sent.push(record);
-      return {
-        bind(...params: unknown[]) {
-          record.params = params;
-          return statement.bind(...params);
-        },
-        all: () => statement.all(),
-        raw: () => statement.raw(),
-        first: () => statement.first(),
-        run: () => statement.run(),
-      } as unknown as D1PreparedStatement;
-    },
-    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
-    exec: (sql: string) => db.exec(sql),
-    withSession: () => db.withSession(),
-    dump: () => db.dump(),
-  } as unknown as D1Database;
-}
+import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 
 /**
  * The plan of each SELECT the store sent whose rows come from `table` (not
  * one that only names it in a subquery, such as a page's agents), one
  * detail line per step.
  */
-async function plansOf(sent: Sent[], table: string): Promise<string[]> {
+async function plansOf(sent: SentStatement[], table: string): Promise<string[]> {
   const reads = sent.filter((s) => /^\s*select\b/i.test(s.sql) && /\bfrom\s+["`]?(\w+)/i.exec(s.sql)?.[1] === table);
   expect(reads.length).toBeGreaterThan(0);
   const plans: string[] = [];
-  for (const read of reads) {
-    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${read.sql}`)
-      .bind(...read.params)
-      .all<{ detail: string }>();
-    plans.push(results.map((row) => row.detail).join("\n"));
-  }
+  for (const read of reads) plans.push(await planOfStatement(read));
   return plans;
 }
 
@@ -185,7 +146,7 @@ describe.each(CASES)("the page query of $name", (list) => {
     ["the first page", FIRST],
     ["a page after a cursor", AFTER],
   ])("%s seeks its index and sorts nothing", async (_, page) => {
-    const sent: Sent[] = [];
+    const sent: SentStatement[] = [];
     await list.read(recordingDb(sent), "org-plan", page);
     expectIndexed(await plansOf(sent, list.table), list.table, list.index, page.after !== undefined);
   });
@@ -194,7 +155,7 @@ describe.each(CASES)("the page query of $name", (list) => {
 // The index that replaced delegation_grant_lookup_idx still serves the read
 // every acting token exchange makes (grants/delegation-grants.ts).
 it("an exchange's read of one subject's live grants to one actor seeks the parties' index", async () => {
-  const sent: Sent[] = [];
+  const sent: SentStatement[] = [];
   await liveDelegationGrants(
     recordingDb(sent),
     { orgId: "org-plan", subject: "user", actorClientId: "agent" },

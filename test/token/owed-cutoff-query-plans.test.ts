@@ -20,48 +20,14 @@ import {
   owedOrgCutoffsFor,
   postponeOwedOrgCutoff,
 } from "../../shared/revocation/owed-org-cutoffs.ts";
-
-interface Sent {
-  sql: string;
-  params: unknown[];
-}
-
-/** The test's own D1 binding: every statement goes to the real database unchanged, its SQL kept to be explained. */
-function recordingDb(sent: Sent[]): D1Database {
-  const db = env.DB;
-  return {
-    prepare(sql: string) {
-      const statement = db.prepare(sql);
-      const record: Sent = { sql, params: [] };
-      sent.push(record);
-      return {
-        bind(...params: unknown[]) {
-          record.params = params;
-          return statement.bind(...params);
-        },
-        all: () => statement.all(),
-        raw: () => statement.raw(),
-        first: () => statement.first(),
-        run: () => statement.run(),
-      } as unknown as D1PreparedStatement;
-    },
-    batch: (statements: D1PreparedStatement[]) => db.batch(statements),
-    exec: (sql: string) => db.exec(sql),
-    withSession: () => db.withSession(),
-    dump: () => db.dump(),
-  } as unknown as D1Database;
-}
+import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 
 /** SQLite's plan of the one statement `run` sends, one detail line per step. */
 async function planOf(run: (db: D1Database) => Promise<unknown>): Promise<string> {
-  const sent: Sent[] = [];
+  const sent: SentStatement[] = [];
   await run(recordingDb(sent));
   expect(sent).toHaveLength(1);
-  const [statement] = sent as [Sent];
-  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`)
-    .bind(...statement.params)
-    .all<{ detail: string }>();
-  return results.map((row) => row.detail).join("\n");
+  return planOfStatement(sent[0] as SentStatement);
 }
 
 /** The plan seeks `index` of `table` by `range`, scans no table of ours and sorts nothing. */
