@@ -66,6 +66,17 @@ export class ScimError extends Error {
   }
 }
 
+/**
+ * RFC 9110 §10.2.3 `Retry-After` on every SCIM 503: each one (a revocation
+ * the org's object did not record, owed role cut-offs a Group write works
+ * off a share of at a time, a write that kept losing to concurrent ones)
+ * is cured by the directory's retry, and some directories wait for the
+ * header before retrying at all. Five seconds: a backlog of owed cut-offs
+ * drains at one share per retry, while an object that is failing is not
+ * asked again at once.
+ */
+export const SCIM_RETRY_AFTER_SECONDS = 5;
+
 export function scimErrorResponse(error: ScimError): Response {
   const scimType = error.type in PLAIN_STATUS ? undefined : error.type;
   const body = {
@@ -79,5 +90,6 @@ export function scimErrorResponse(error: ScimError): Response {
   const headers = new Headers({ "Content-Type": SCIM_CONTENT_TYPE, "Cache-Control": "no-store" });
   // RFC 7644 §2 authenticates with RFC 6750 bearer tokens: a 401 carries its challenge (§3).
   if (error.status === 401) headers.set("WWW-Authenticate", `Bearer realm="${REALM}"`);
+  if (error.status === 503) headers.set("Retry-After", String(SCIM_RETRY_AFTER_SECONDS));
   return new Response(JSON.stringify(body), { status: error.status, headers });
 }

@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { generateScimToken } from "../../shared/crypto/scim-token.ts";
 import { hashSecret } from "../../shared/crypto/secret-hash.ts";
+import { SCIM_RETRY_AFTER_SECONDS } from "../../shared/errors/scim.ts";
 import { getAuth } from "../../workers/authn/src/auth/create-auth.ts";
 import { ORIGIN, signUp } from "./helpers.ts";
 
@@ -121,31 +123,97 @@ function expectPlainCode(status: number): string {
   return code;
 }
 
-/** An org admin through the directory's `admin` Group, written as SCIM writes them; no cut-off recorded yet. */
-export async function directoryAdmin(orgId: string, userId: string = crypto.randomUUID()) {
+/**
+ * A SCIM 503 (RFC 7644 §3.12 `unavailable`), exactly: the error body and
+ * RFC 9110 §10.2.3 `Retry-After`, which every SCIM 503 carries
+ * (shared/errors/scim.ts), as the directory's retry is what cures it.
+ */
+export async function expectUnavailable(response: Response, detail: string): Promise<void> {
+  expect(response.status).toBe(503);
+  expect(response.headers.get("Retry-After")).toBe(String(SCIM_RETRY_AFTER_SECONDS));
+  expect(await response.json()).toEqual(scimError(503, undefined, detail));
+}
+
+/** The 503 of a write whose role or deprovisioning revocation the org's object did not record. */
+export const NOT_RECORDED = "the revocation could not be recorded; try again";
+
+/**
+ * People provisioned in the org's directory as members (`people`: their
+ * ids, or how many to make), written as SCIM writes them, in one batch;
+ * their ids. Rows, not requests: a test needing a thousand of them would
+ * otherwise spend its time provisioning.
+ */
+export async function directoryPeople(orgId: string, people: number | string[]): Promise<string[]> {
+  const ids = typeof people === "number" ? Array.from({ length: people }, () => crypto.randomUUID()) : people;
+  const now = Date.now();
+  await env.DB.batch(
+    ids.flatMap((userId) => [
+      env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
+        userId,
+        `${crypto.randomUUID()}@${SCIM_DOMAIN}`,
+        now,
+        now,
+      ),
+      env.DB.prepare(
+        "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
+      ).bind(crypto.randomUUID(), orgId, userId, now),
+      env.DB.prepare(
+        "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+      ).bind(userId, orgId, userId, userId, now, now),
+    ]),
+  );
+  return ids;
+}
+
+/**
+ * A Group of the org's directory holding these people, written as SCIM
+ * writes one (an `Admin` Group with its members' `admin` role, as the
+ * projection leaves it), with no request and no cap: also a Group from
+ * before the cap on a Group's size. Its id.
+ */
+export async function directoryGroup(orgId: string, people: string[], displayName = "Admin"): Promise<string> {
   const groupId = crypto.randomUUID();
   const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
-      userId,
-      `${crypto.randomUUID()}@corp.example`,
-      now,
-      now,
-    ),
+  const statements = [
     env.DB.prepare(
-      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'admin', ?)",
-    ).bind(crypto.randomUUID(), orgId, userId, now),
+      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+    ).bind(groupId, orgId, displayName, displayName.toLowerCase(), now, now),
     env.DB.prepare(
-      "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-    ).bind(userId, orgId, userId, userId, now, now),
-    env.DB.prepare(
-      "INSERT INTO scim_group (id, org_id, display_name, display_name_key, created_at, updated_at) VALUES (?, ?, 'Admin', 'admin', ?, ?)",
-    ).bind(groupId, orgId, now, now),
-    env.DB.prepare("INSERT INTO scim_group_member (group_id, user_id, created_at) VALUES (?, ?, ?)").bind(
-      groupId,
-      userId,
-      now,
-    ),
-  ]);
-  return { userId, groupId };
+      "INSERT INTO scim_group_member (group_id, user_id, created_at) SELECT ?, value, ? FROM json_each(?)",
+    ).bind(groupId, now, JSON.stringify(people)),
+  ];
+  if (displayName.toLowerCase() === "admin") {
+    statements.push(
+      env.DB.prepare(
+        "UPDATE member SET role = 'admin' WHERE organization_id = ? AND user_id IN (SELECT value FROM json_each(?))",
+      ).bind(orgId, JSON.stringify(people)),
+    );
+  }
+  await env.DB.batch(statements);
+  return groupId;
+}
+
+/** An org admin through the directory's `admin` Group, written as SCIM writes them; no cut-off recorded yet. */
+export async function directoryAdmin(orgId: string, userId: string = crypto.randomUUID()) {
+  await directoryPeople(orgId, [userId]);
+  return { userId, groupId: await directoryGroup(orgId, [userId]) };
+}
+
+/** Each person's role in the org, in the order given (undefined for someone not a member). */
+export async function rolesIn(orgId: string, people: string[]): Promise<(string | undefined)[]> {
+  const rows = await env.DB.prepare(
+    "SELECT user_id AS userId, role FROM member WHERE organization_id = ? AND user_id IN (SELECT value FROM json_each(?))",
+  )
+    .bind(orgId, JSON.stringify(people))
+    .all<{ userId: string; role: string }>();
+  const roles = new Map(rows.results.map((r) => [r.userId, r.role]));
+  return people.map((userId) => roles.get(userId));
+}
+
+/** The people whose cut-off the org still owes (D1 `owed_member_cutoff`), oldest first. */
+export async function owedRows(orgId: string): Promise<string[]> {
+  const rows = await env.DB.prepare("SELECT user_id FROM owed_member_cutoff WHERE org_id = ? ORDER BY created_at, id")
+    .bind(orgId)
+    .all<{ user_id: string }>();
+  return rows.results.map((r) => r.user_id);
 }
