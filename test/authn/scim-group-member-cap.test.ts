@@ -1,49 +1,44 @@
-// A SCIM Group write names at most MAX_GROUP_MEMBERS_PER_WRITE members
-// (scim/resources.ts): a POST or PUT's `members`, or a PATCH's member
-// values and `members[value eq …]` removals together. Past it the write is
-// RFC 7644 §3.12 `400 invalidValue` before anything is read or written.
-// Okta and Microsoft Entra send a large group's membership as PATCHes of
-// about 100 members: one such page lands as before.
+// A SCIM Group holds at most MAX_GROUP_MEMBERS members (scim/resources.ts),
+// and so one Group write names at most that many: a POST or PUT's
+// `members`, or a PATCH's member values and `members[value eq …]` removals
+// together. Past it the write is RFC 7644 §3.12 `400 invalidValue` before
+// anything is read or written. A PATCH naming fewer that would grow the
+// Group past it is the same `400 invalidValue`, decided on the Group as it
+// is written (group-store.ts), and changes nothing: bounded only per write,
+// pages of `add`s grew a Group without limit, and its DELETE or rename then
+// changed every member's role in one write. Okta and Microsoft Entra send a
+// large group's membership as PATCHes of about 100 members: one such page
+// lands as before.
 //
 // Member ids here are short, so a body naming the cap's worth still fits
 // under the authn Worker's request byte cap (MAX_REQUEST_BODY_BYTES).
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_GROUP_MEMBERS_PER_WRITE as CAP } from "../../workers/authn/src/scim/resources.ts";
-import { GROUP_SCHEMA, PATCH_SCHEMA, scim, scimError, scimOrg } from "./scim-helpers.ts";
+import { MAX_GROUP_MEMBERS as CAP } from "../../workers/authn/src/scim/resources.ts";
+import {
+  directoryGroup,
+  directoryPeople,
+  GROUP_SCHEMA,
+  PATCH_SCHEMA,
+  scim,
+  scimError,
+  scimOrg,
+} from "./scim-helpers.ts";
 
 const tooMany = scimError(
   400,
   "invalidValue",
   `a Group write names at most ${CAP} members; send the rest in further PATCH requests`,
 );
+const tooLarge = scimError(400, "invalidValue", `a Group has at most ${CAP} members`);
 
 /** `count` short member ids (base 36), none of them a User: the cap is checked before they are looked up. */
 const ids = (count: number, from = 0) => Array.from({ length: count }, (_, i) => (from + i).toString(36));
 const members = (list: string[]) => list.map((value) => ({ value }));
 
-/** `count` people provisioned in the org's directory, written as SCIM writes them; their ids. */
-async function directoryPeople(orgId: string, count: number): Promise<string[]> {
-  const now = Date.now();
-  const people = Array.from({ length: count }, () => crypto.randomUUID());
-  await env.DB.batch(
-    people.flatMap((userId) => [
-      env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
-        userId,
-        `${userId}@corp.example`,
-        now,
-        now,
-      ),
-      env.DB.prepare(
-        "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
-      ).bind(crypto.randomUUID(), orgId, userId, now),
-      env.DB.prepare(
-        "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-      ).bind(userId, orgId, userId, userId, now, now),
-    ]),
-  );
-  return people;
-}
+const addMembers = (list: string[]) => ({
+  schemas: [PATCH_SCHEMA],
+  Operations: [{ op: "add", path: "members", value: members(list) }],
+});
 
 async function newGroup(token: string) {
   const created = await scim("POST", "/Groups", token, { schemas: [GROUP_SCHEMA], displayName: "Engineering" });
@@ -51,9 +46,13 @@ async function newGroup(token: string) {
   return String(((await created.json()) as { id: string }).id);
 }
 
-async function memberCount(token: string, groupId: string): Promise<number> {
+async function memberIds(token: string, groupId: string): Promise<string[]> {
   const read = await scim("GET", `/Groups/${groupId}`, token);
-  return ((await read.json()) as { members: unknown[] }).members.length;
+  return ((await read.json()) as { members: { value: string }[] }).members.map((m) => m.value);
+}
+
+async function memberCount(token: string, groupId: string): Promise<number> {
+  return (await memberIds(token, groupId)).length;
 }
 
 describe("SCIM Group writes and their member cap", { timeout: 60_000 }, () => {
@@ -139,5 +138,87 @@ describe("SCIM Group writes and their member cap", { timeout: 60_000 }, () => {
       expect(patched.status).toBe(200);
     }
     expect(await memberCount(token, groupId)).toBe(200);
+  });
+
+  it("a PATCH add that would grow the Group past the cap is 400 invalidValue and changes nothing; up to the cap lands", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await directoryPeople(orgId, CAP + 2);
+    const [last = "", extra = ""] = people.slice(CAP);
+    const groupId = await directoryGroup(orgId, people.slice(0, CAP - 1), "Engineering");
+
+    const past = await scim("PATCH", `/Groups/${groupId}`, token, addMembers([people[CAP - 1] ?? "", last]));
+    expect(past.status).toBe(400);
+    expect(await past.json()).toEqual(tooLarge);
+    expect(await memberCount(token, groupId)).toBe(CAP - 1);
+
+    const full = await scim("PATCH", `/Groups/${groupId}`, token, addMembers([people[CAP - 1] ?? ""]));
+    expect(full.status).toBe(200);
+    expect(await memberCount(token, groupId)).toBe(CAP);
+
+    const over = await scim("PATCH", `/Groups/${groupId}`, token, addMembers([last]));
+    expect(over.status).toBe(400);
+    expect(await over.json()).toEqual(tooLarge);
+    // A rename too is refused while its PATCH would grow the Group: nothing of it is written.
+    const renamed = await scim("PATCH", `/Groups/${groupId}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [
+        { op: "replace", path: "displayName", value: "Admin" },
+        { op: "add", path: "members", value: members([extra]) },
+      ],
+    });
+    expect(renamed.status).toBe(400);
+    expect(await renamed.json()).toEqual(tooLarge);
+    expect(await (await scim("GET", `/Groups/${groupId}`, token)).json()).toMatchObject({ displayName: "Engineering" });
+    expect(await memberIds(token, groupId)).not.toContain(last);
+
+    // One out and one in keeps it at the cap.
+    const swapped = await scim("PATCH", `/Groups/${groupId}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [
+        { op: "remove", path: `members[value eq "${people[0]}"]` },
+        { op: "add", path: "members", value: members([last]) },
+      ],
+    });
+    expect(swapped.status).toBe(200);
+    const after = await memberIds(token, groupId);
+    expect(after).toHaveLength(CAP);
+    expect(after).toContain(last);
+    expect(after).not.toContain(people[0]);
+  });
+
+  it("race: concurrent PATCHes that each fit but together pass the cap: one lands, the other is 400, the Group stays at the cap", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await directoryPeople(orgId, CAP + 1);
+    const groupId = await directoryGroup(orgId, people.slice(0, CAP - 1), "Engineering");
+    const [a = "", b = ""] = people.slice(CAP - 1);
+
+    const answers = await Promise.all(
+      [a, b].map((person) => scim("PATCH", `/Groups/${groupId}`, token, addMembers([person]))),
+    );
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 400]);
+    const refused = answers.find((r) => r.status === 400);
+    expect(await refused?.json()).toEqual(tooLarge);
+    const after = await memberIds(token, groupId);
+    expect(after).toHaveLength(CAP);
+    expect(after.filter((id) => id === a || id === b)).toHaveLength(1);
+  });
+
+  it("a Group already past the cap (from before it was enforced) may shrink, but not grow", async () => {
+    const { orgId, token } = await scimOrg();
+    const people = await directoryPeople(orgId, CAP + 2);
+    const groupId = await directoryGroup(orgId, people.slice(0, CAP + 1), "Engineering");
+    const outside = people[CAP + 1] ?? "";
+
+    const grown = await scim("PATCH", `/Groups/${groupId}`, token, addMembers([outside]));
+    expect(grown.status).toBe(400);
+    expect(await grown.json()).toEqual(tooLarge);
+    expect(await memberCount(token, groupId)).toBe(CAP + 1);
+
+    const shrunk = await scim("PATCH", `/Groups/${groupId}`, token, {
+      schemas: [PATCH_SCHEMA],
+      Operations: [{ op: "remove", path: `members[value eq "${people[0]}"]` }],
+    });
+    expect(shrunk.status).toBe(200);
+    expect(await memberCount(token, groupId)).toBe(CAP);
   });
 });

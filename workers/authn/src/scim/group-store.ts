@@ -14,7 +14,7 @@ import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { orUnavailable } from "./deprovision.ts";
 import type { ListQuery } from "./query.ts";
-import type { GroupState, StoredGroup } from "./resources.ts";
+import { type GroupState, groupTooLarge, MAX_GROUP_MEMBERS, type StoredGroup } from "./resources.ts";
 import {
   currentRoles,
   oweChangedRoles,
@@ -112,6 +112,23 @@ function slices(ids: string[]): string[][] {
   return out;
 }
 
+/**
+ * 400 `invalidValue` for a write that would grow the Group past
+ * MAX_GROUP_MEMBERS (resources.ts), decided on the state it is written
+ * over: a PATCH names only the members it adds, so a directory's pages of
+ * `add`s each passed the per-write cap and grew a Group without limit,
+ * whose DELETE or rename then changed every member's role in one write.
+ * `current` is what the write holds only while it is unchanged
+ * (stillAsRead), so two concurrent PATCHes cannot each add up to the cap:
+ * the one that loses reads the winner's members and is refused. A Group
+ * past the cap from before it was enforced may still shrink, or the
+ * directory could never bring it under.
+ */
+function requireWithinCap(current: StoredGroup | undefined, next: GroupState): void {
+  const size = next.memberIds.length;
+  if (size > MAX_GROUP_MEMBERS && size > (current?.memberIds.length ?? 0)) throw groupTooLarge();
+}
+
 /** 400 `invalidValue` unless every id is a User of this org's directory. */
 async function requireOwnUsers(db: DrizzleD1Database, orgId: string, ids: string[]): Promise<void> {
   let found = 0;
@@ -206,7 +223,10 @@ export async function writeGroup(
   next: GroupState | undefined,
 ): Promise<boolean> {
   const db = drizzle(env.DB);
-  if (next) await requireOwnUsers(db, orgId, next.memberIds);
+  if (next) {
+    requireWithinCap(current, next);
+    await requireOwnUsers(db, orgId, next.memberIds);
+  }
   const affected = [...new Set([...(current?.memberIds ?? []), ...(next?.memberIds ?? [])])];
   const before: RoleChange[] = [];
   for (const slice of slices(affected)) before.push(...(await currentRoles(db, orgId, slice).all()));

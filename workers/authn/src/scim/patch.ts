@@ -15,7 +15,7 @@ import {
   emailOf,
   type GroupState,
   isObject,
-  MAX_GROUP_MEMBERS_PER_WRITE,
+  MAX_GROUP_MEMBERS,
   memberIdsOf,
   optionalText,
   requiredText,
@@ -161,7 +161,7 @@ const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
 
 /**
  * 400 `invalidValue` when a Group PATCH's operations together name more
- * than MAX_GROUP_MEMBERS_PER_WRITE members (resources.ts): each value of a
+ * than MAX_GROUP_MEMBERS members (resources.ts): each value of a
  * `members` operation, and each `members[value eq "…"]` removal. Checked
  * as the body is read, before anything owed is settled or the Group read:
  * a request past the cap is the directory's mistake whatever the state.
@@ -174,7 +174,7 @@ export function requireGroupPatchWithinCap(operations: Operation[]): void {
     else if (attribute.toLowerCase() === "members" && value !== undefined) {
       named += Array.isArray(value) ? value.length : 1;
     }
-    if (named > MAX_GROUP_MEMBERS_PER_WRITE) throw tooManyMembers();
+    if (named > MAX_GROUP_MEMBERS) throw tooManyMembers();
   }
 }
 

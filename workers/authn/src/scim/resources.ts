@@ -159,34 +159,42 @@ export function groupStateFromBody(raw: unknown): GroupState {
 }
 
 /**
- * The most members one Group write (POST, PUT, or a PATCH's operations
- * together) may name. A write's D1 statements grow with the members it
- * names (group-store.ts: its ids go in statements of at most 90, as D1
- * binds at most 100 parameters per statement), so an unbounded list could
- * take one request past D1's query limits. It bounds what one write names,
- * not the Group: a DELETE, a rename away from `admin`, or an empty PUT
- * changes every member's role, whose cut-offs go to the org's object in
- * calls of up to 500 people (roles.ts, OrgState.revokeSubjects). Okta and
+ * The most members a Group holds, and so the most one Group write (POST,
+ * PUT, or a PATCH's operations together) may name. A write's D1 statements
+ * and its role cut-offs grow with the people it touches: its ids go in
+ * statements of at most 90 (group-store.ts: D1 binds at most 100
+ * parameters per statement), and a DELETE, a rename into or out of
+ * `admin`, or an empty PUT changes every member's role, one owed row and
+ * one cut-off each (roles.ts, OrgState.revokeSubjects in calls of up to
+ * 500 people). Bounding only what a write names left PATCH `add`s free to
+ * grow a Group without limit, and then one DELETE or rename touched all of
+ * it; bounding the Group too keeps every write within twice the cap (the
+ * members before it and after it, group-store.ts writeGroup). Okta and
  * Microsoft Entra send a large group's membership as PATCHes of about 100
- * members each (AWS IAM Identity Center, which both provision, refuses more
- * than 100 changes a request), far under it. RFC 7644 §3.12: `400
- * invalidValue` (`tooMany` is for a filter's results), before anything is
- * read or written.
+ * members each (AWS IAM Identity Center, which both provision, refuses
+ * more than 100 changes a request), far under it. RFC 7644 §3.12: `400
+ * invalidValue` (`tooMany` is for a filter's results).
  */
-export const MAX_GROUP_MEMBERS_PER_WRITE = 1000;
+export const MAX_GROUP_MEMBERS = 1000;
 
+/** A write naming more than the cap: refused as the body is read, before anything is read or written. */
 export function tooManyMembers(): ScimError {
   return new ScimError(
     "invalidValue",
-    `a Group write names at most ${MAX_GROUP_MEMBERS_PER_WRITE} members; send the rest in further PATCH requests`,
+    `a Group write names at most ${MAX_GROUP_MEMBERS} members; send the rest in further PATCH requests`,
   );
+}
+
+/** A write that would leave the Group past the cap: refused before anything is written. */
+export function groupTooLarge(): ScimError {
+  return new ScimError("invalidValue", `a Group has at most ${MAX_GROUP_MEMBERS} members`);
 }
 
 export function memberIdsOf(members: unknown): string[] {
   if (!Array.isArray(members) || !members.every(isObject)) {
     throw new ScimError("invalidValue", "members must be a list of { value }");
   }
-  if (members.length > MAX_GROUP_MEMBERS_PER_WRITE) throw tooManyMembers();
+  if (members.length > MAX_GROUP_MEMBERS) throw tooManyMembers();
   return [...new Set(members.map((m) => requiredText(caseless(m).value, "members.value")))];
 }
 
