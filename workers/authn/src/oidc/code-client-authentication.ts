@@ -7,7 +7,7 @@ import type {
 import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
 import { strictBasicCredentials } from "../../../../shared/http/basic-credentials.ts";
 import { decodeJwt } from "jose";
-import { liveCodeClient } from "./live-code-client.ts";
+import { invalidCode, liveCodeRefusal, type RegisteredClient } from "./live-code-checks.ts";
 
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
 type Presented =
@@ -40,10 +40,13 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  *   (or, public, named): `400 invalid_grant` (§4.1.3), nothing ended. An
  *   unknown client's replay is `401 invalid_client`;
  * - a live code (its `verification` row, oidc/live-code-client.ts) sent by
- *   another client, authenticated or named: `400 invalid_grant` (§4.1.3),
- *   and the code stays its own client's to redeem. Handed over, Better Auth
- *   would spend it before it compared the client, and the person's sign-in
- *   at the code's own client would fail;
+ *   another client, authenticated or named: `400 invalid_grant` (§4.1.3);
+ *   sent by its own client (authenticated by its secret, or public) with a
+ *   `redirect_uri` other than the one it was issued for (§4.1.3) or a
+ *   missing or wrong `code_verifier` (RFC 7636 §4.6): Better Auth's own
+ *   answer (oidc/live-code-checks.ts). Either way the code stays its own
+ *   client's to redeem: handed over, Better Auth would spend it before it
+ *   compared any of these, and the person's sign-in would fail;
  * - credentials sent twice, or two methods in one request (§2.3 "MUST NOT
  *   use more than one authentication method in each request", §3.2): `400
  *   invalid_request` (§5.2), as Better Auth answers them.
@@ -88,14 +91,14 @@ export async function codeClientRefusal(
   if (presented.method === "private_key_jwt") {
     if (replayed) return presented.clientId !== replayed.clientId ? invalidCode() : undefined;
     // An assertion we cannot read names no client: Better Auth refuses it before it reads the code.
-    return issuedToAnother(db, form, presented.clientId);
+    return liveCodeRefusal(db, form, { clientId: presented.clientId });
   }
   const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
     if (client && client.method !== "none") return invalidClient("client secret must be provided");
     // No client_id: Better Auth refuses it ("client_id is required") before it reads the code.
-    if (!replayed) return issuedToAnother(db, form, presented.clientId);
+    if (!replayed) return liveCodeRefusal(db, form, { clientId: presented.clientId, ...registered(client) });
     if (!client) return invalidClient("missing client");
   } else {
     if (!client) return invalidClient("missing client");
@@ -105,30 +108,12 @@ export async function codeClientRefusal(
     if (!(await verifySecret(presented.secret, client.secretHash))) return invalidClient("invalid client_secret");
   }
   if (replayed) return replayed.clientId !== presented.clientId ? invalidCode() : undefined;
-  return issuedToAnother(db, form, presented.clientId);
+  return liveCodeRefusal(db, form, { clientId: presented.clientId, registered: client, withSecret: true });
 }
 
-/**
- * RFC 6749 §4.1.3: a live code issued to another client than `clientId`
- * (authenticated, or public and named) is refused before Better Auth spends
- * it. Each code grant holds its code's turn (the token Worker's
- * grant-turns.ts), so no redemption spends the row between this read and
- * the hand-over.
- */
-async function issuedToAnother(
-  db: D1Database,
-  form: URLSearchParams,
-  clientId: string | undefined,
-): Promise<BrowserGrantAnswer | undefined> {
-  const code = form.get("code");
-  if (!code || clientId === undefined) return undefined;
-  const issuedTo = await liveCodeClient(db, code);
-  return issuedTo !== undefined && issuedTo !== clientId ? invalidCode() : undefined;
-}
-
-/** RFC 6749 §4.1.3: the code was not issued to this client; Better Auth's own words for a spent code. */
-function invalidCode(): BrowserGrantAnswer {
-  return { status: 400, body: JSON.stringify({ error: "invalid_grant", error_description: "invalid code" }) };
+/** A public client Better Auth will accept as named (an unknown one it refuses after spending the code). */
+function registered(client: ClientRow | undefined): { registered?: RegisteredClient } {
+  return client ? { registered: client } : {};
 }
 
 /**
@@ -187,23 +172,31 @@ function basicCredentials(authorization: string): { clientId: string; secret: st
   return basic?.clientId && basic.secret !== undefined ? { clientId: basic.clientId, secret: basic.secret } : undefined;
 }
 
-interface ClientRow {
-  method: string;
+interface ClientRow extends RegisteredClient {
   secretHash: string | null;
   disabled: boolean;
 }
 
 async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | undefined> {
   const row = await db
-    .prepare("SELECT client_secret, token_endpoint_auth_method, disabled FROM oidc_client WHERE client_id = ?1")
+    .prepare(
+      "SELECT client_secret, token_endpoint_auth_method, disabled, require_pkce FROM oidc_client WHERE client_id = ?1",
+    )
     .bind(clientId)
-    .first<{ client_secret: string | null; token_endpoint_auth_method: string | null; disabled: number | null }>();
+    .first<{
+      client_secret: string | null;
+      token_endpoint_auth_method: string | null;
+      disabled: number | null;
+      require_pkce: number | null;
+    }>();
   if (!row) return undefined;
   // Better Auth's default for a client registered with no method (RFC 7591 §2).
   return {
     method: row.token_endpoint_auth_method ?? "client_secret_basic",
     secretHash: row.client_secret,
     disabled: row.disabled === 1,
+    // Better Auth's `requirePKCE ?? true`.
+    requirePKCE: row.require_pkce !== 0,
   };
 }
 

@@ -1,27 +1,63 @@
 import { storedTokenForm } from "./stored-token.ts";
 
 /**
- * The client a live (issued, not yet redeemed, unexpired) authorization code
- * was issued to, from the `verification` row Better Auth's oauth-provider
+ * What Better Auth's oauth-provider stored with a live (issued, not yet
+ * redeemed, unexpired) authorization code and compares at its redemption:
+ * the authorization request's `client_id` (RFC 6749 §4.1.3), its
+ * `redirect_uri` (§4.1.3, "identical"), its PKCE challenge (RFC 7636 §4.6;
+ * Better Auth stores only S256 ones) and, for whether PKCE was required, its
+ * scopes and nonce.
+ */
+export interface LiveCode {
+  clientId: string;
+  redirectUri: string | undefined;
+  codeChallenge: string | undefined;
+  codeChallengeMethod: string | undefined;
+  scopes: string[];
+  nonce: string | undefined;
+}
+
+/**
+ * A live code, from the `verification` row Better Auth's oauth-provider
  * keeps for it: `identifier` is the code's stored form (its default
  * `storeTokens: "hashed"`, oidc/stored-token.ts), `value` the JSON of the
- * authorization request, whose `query.client_id` names the client. Better
- * Auth spends that row before it compares the client (RFC 6749 §4.1.3), so
- * this is read first (oidc/code-client-authentication.ts). Undefined when no
- * live row holds the code or its value cannot be read: Better Auth then
+ * authorization request (`query`). Better Auth spends that row before it
+ * compares the client, the redirect URI and the PKCE verifier, so this is
+ * read first (oidc/live-code-checks.ts). Undefined when no live row holds
+ * the code or its value is not as Better Auth writes it: Better Auth then
  * answers for it as before.
  */
-export async function liveCodeClient(db: D1Database, code: string, now = Date.now()): Promise<string | undefined> {
+export async function liveCode(db: D1Database, code: string, now = Date.now()): Promise<LiveCode | undefined> {
   const row = await db
     .prepare("SELECT value FROM verification WHERE identifier = ?1 AND expires_at > ?2 LIMIT 1")
     .bind(await storedTokenForm(code), now)
     .first<{ value: string }>();
   if (!row) return undefined;
+  let value: { type?: unknown; query?: Record<string, unknown> | null } | null;
   try {
-    const value = JSON.parse(row.value) as { type?: unknown; query?: { client_id?: unknown } } | null;
-    const clientId = value?.type === "authorization_code" ? value.query?.client_id : undefined;
-    return typeof clientId === "string" ? clientId : undefined;
+    value = JSON.parse(row.value) as typeof value;
   } catch {
     return undefined;
   }
+  const query = value?.type === "authorization_code" ? value.query : undefined;
+  if (!query || typeof query.client_id !== "string") return undefined;
+  const fields = ["redirect_uri", "code_challenge", "code_challenge_method", "scope", "nonce"] as const;
+  const values = fields.map((name) => query[name]);
+  // Better Auth's schema refuses any other value as "malformed" itself: not ours to guess at.
+  if (!values.every(isOptionalText)) return undefined;
+  const [redirectUri, codeChallenge, codeChallengeMethod, scope, nonce] = values;
+  // Better Auth reads an empty value as none (its truthiness tests).
+  const text = (field: string | undefined) => field || undefined;
+  return {
+    clientId: query.client_id,
+    redirectUri: text(redirectUri),
+    codeChallenge: text(codeChallenge),
+    codeChallengeMethod: text(codeChallengeMethod),
+    scopes: scope?.split(" ") ?? [],
+    nonce: text(nonce),
+  };
+}
+
+function isOptionalText(field: unknown): field is string | undefined {
+  return field === undefined || typeof field === "string";
 }
