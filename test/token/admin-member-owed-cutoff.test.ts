@@ -170,6 +170,43 @@ describe("the cron trigger and an owed member cut-off", () => {
     await expectSettled(orgId, recordable);
   });
 
+  it("settles several rows of one org in one run: each recorded and cleared, a refused one of the same org to the back", async () => {
+    // One call to the org's object for the run's rows of the org (OrgState.revokeSubjects): a person it
+    // refuses does not keep the others from being recorded, and only the recorded rows are cleared.
+    const { orgId, admin, member } = await org();
+    const third = await join(orgId, "member");
+    const { userId: refused } = await join(orgId, "admin", unrecordableId());
+    const past = pastGrace();
+    await env.DB.batch([
+      owe(orgId, refused, past - 5, "role-changed", "admin"),
+      deleteMember(orgId, member.userId),
+      owe(orgId, member.userId, past - 4),
+      env.DB.prepare("UPDATE member SET role = 'member' WHERE organization_id = ? AND user_id = ?").bind(
+        orgId,
+        admin.userId,
+      ),
+      owe(orgId, admin.userId, past - 3, "role-changed", "admin"),
+      deleteMember(orgId, third.userId),
+      owe(orgId, third.userId, past - 2),
+      // The same person owing twice (demoted, then removed): both rows go.
+      deleteMember(orgId, admin.userId),
+      owe(orgId, admin.userId, past - 1, "member-removed", "member"),
+    ]);
+    const started = Date.now();
+
+    await runCron();
+
+    for (const userId of [member.userId, admin.userId, third.userId]) {
+      expect(await inFlightTokenRevoked(orgId, userId)).toBe(true);
+    }
+    expect(await owedCutoffs(orgId)).toEqual([refused]);
+    const left = await env.DB.prepare("SELECT created_at FROM owed_member_cutoff WHERE org_id = ?")
+      .bind(orgId)
+      .first<{ created_at: number }>();
+    // Sent to the back of the queue (created_at now), not left oldest.
+    expect(left?.created_at).toBeGreaterThanOrEqual(started);
+  });
+
   it("a run's refusals go to the back: 50 refused rows do not keep another org's waiting", async () => {
     const stuck = await org();
     const waiting = await org();

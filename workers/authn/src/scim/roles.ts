@@ -30,15 +30,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, owedMemberCutoff } from "../../../../shared/db/schema.ts";
-import { recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
-import {
-  MAX_SUBJECT_REVOCATIONS_PER_CALL,
-  type RevocationEvent,
-  type SubjectRevocationsOutcome,
-} from "../../../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs, owedMemberCutoffsOf } from "../../../../shared/revocation/owed-member-cutoffs.ts";
+import { recordSubjectCutoffs } from "../../../../shared/revocation/subject-cutoffs.ts";
 import { revocationNotRecorded } from "../revocation/record-or-refuse.ts";
 
 /** Group displayName (lower-cased) → the org role it grants. */
@@ -227,48 +221,17 @@ export async function revokeRoles(env: AuthnEnv, orgId: string, people: readonly
 
 /**
  * Records each person's role cut-off in the org with one call to its
- * object per MAX_SUBJECT_REVOCATIONS_PER_CALL people (OrgState.revokeSubjects),
- * not one per person: a write renaming an `admin` Group of 1,000 members
- * made ~2,000 calls (before and after its write), past Workers' limit of
- * subrequests per request, so it could only fail. Every chunk is tried
- * even when another fails, and each recorded cut-off is audited as
- * recordRevocation audits one (the isolate's audit batching sends them
- * together, shared/audit/enqueue.ts). The people whose cut-off was
- * recorded.
+ * object per MAX_SUBJECT_REVOCATIONS_PER_CALL people
+ * (shared/revocation/subject-cutoffs.ts), not one per person: a write
+ * renaming an `admin` Group of 1,000 members made ~2,000 calls (before and
+ * after its write), past Workers' limit of subrequests per request, so it
+ * could only fail. The people whose cut-off was recorded, each audited.
  */
 async function recordRoleCutoffs(env: AuthnEnv, orgId: string, userIds: readonly string[]): Promise<string[]> {
-  const stub = env.ORG_STATE.getByName(orgStateName(orgId));
-  const recorded: string[] = [];
-  const audits: Promise<void>[] = [];
-  for (let from = 0; from < userIds.length; from += MAX_SUBJECT_REVOCATIONS_PER_CALL) {
-    const events: RevocationEvent[] = userIds
-      .slice(from, from + MAX_SUBJECT_REVOCATIONS_PER_CALL)
-      .map((userId) => ({ orgId, kind: "subject", value: userId, reason: ROLE_CHANGED }));
-    let outcome: SubjectRevocationsOutcome;
-    try {
-      outcome = await stub.revokeSubjects(events);
-    } catch (error) {
-      console.error("revocations not recorded", "subject", orgId, events.length, error);
-      continue;
-    }
-    events.forEach((event, i) => {
-      const one = outcome.subjects[i];
-      if (one?.recorded !== true || one.value !== event.value) {
-        console.error("revocation not recorded", event.kind, orgId, "refused by the org's object");
-        return;
-      }
-      recorded.push(event.value);
-      audits.push(
-        recordAuditInBackground(env, {
-          kind: "revocation.recorded",
-          outcome: "recorded",
-          orgId,
-          subject: event.value,
-          detail: { revocation_kind: event.kind, value: event.value, reason: event.reason, version: one.seq },
-        }),
-      );
-    });
-  }
-  await Promise.all(audits);
-  return recorded;
+  const recorded = await recordSubjectCutoffs(
+    env,
+    orgId,
+    userIds.map((userId) => ({ userId, reason: ROLE_CHANGED })),
+  );
+  return userIds.filter((_, i) => recorded[i]);
 }

@@ -5,6 +5,7 @@ import {
   owedMemberCutoffsFor,
   postponeOwedMemberCutoff,
 } from "../../../../shared/revocation/owed-member-cutoffs.ts";
+import { recordSubjectCutoffs } from "../../../../shared/revocation/subject-cutoffs.ts";
 import { recordOperatorRevocation } from "../revocations/operator-revoke.ts";
 
 /**
@@ -63,26 +64,57 @@ const PER_RUN = 50;
  * membership; so the cron records it, within about one cron period of the
  * org's object answering again. Only rows past their grace
  * (OWED_ROW_GRACE_MS): a leave's row is written before its delete, and
- * recorded before the delete it would not cover it. A row the object
- * refuses goes to the back of the queue, so refused rows never take every
- * slot of a run.
+ * recorded before the delete it would not cover it.
+ *
+ * A run's rows are recorded with one call to each org's object
+ * (settleOrgRows), not one per row: a SCIM Group write that could not
+ * record its cut-offs owes one row per member, so a run was up to 50 calls
+ * to the same object. Each row is cleared only once its cut-off is
+ * recorded; a row the object refuses (or every row of an org whose object
+ * could not be reached) goes to the back of the queue, so refused rows
+ * never take every slot of a run, and a refused person does not keep the
+ * others of their org from being recorded.
  */
 export async function finishOwedMemberCutoffs(
   env: TokenEnv,
   waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<{ finished: number; owed: number }> {
   const owed = await oldestOwedMemberCutoffs(env.DB, PER_RUN);
+  const byOrg = new Map<string, OwedMemberCutoff[]>();
+  for (const row of owed) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
   let finished = 0;
-  for (const row of owed) {
-    try {
-      await settleMemberCutoffs(env, [row], waitUntil);
-      finished++;
-    } catch {
-      // recordOperatorRevocation logged it; the row stays for a later run or the retry, behind the others.
-      await postponeOwedMemberCutoff(env.DB, row.id).catch((error: unknown) => {
-        console.error("owed member cut-off not postponed", row.orgId, error);
-      });
-    }
-  }
+  // One org after another: an org whose object fails is logged and postponed, never the others' end.
+  for (const [orgId, rows] of byOrg) finished += await settleOrgRows(env, orgId, rows, waitUntil);
   return { finished, owed: owed.length };
+}
+
+/** Records one org's rows of a run in one call to its object; how many were recorded. */
+async function settleOrgRows(
+  env: TokenEnv,
+  orgId: string,
+  rows: readonly OwedMemberCutoff[],
+  waitUntil: (promise: Promise<unknown>) => void,
+): Promise<number> {
+  // One event per row, each with its own reason (the audit names why), a person owing two recorded twice (harmless).
+  const recorded = await recordSubjectCutoffs(
+    env,
+    orgId,
+    rows.map(({ userId, reason }) => ({ userId, reason })),
+    { waitUntil },
+  );
+  const settled = rows.filter((_, i) => recorded[i]);
+  await clearOwedMemberCutoffs(
+    env.DB,
+    settled.map((row) => row.id),
+  ).catch((error: unknown) => {
+    // Recorded: a row left only means a later run records it once more.
+    console.error("owed member cut-offs recorded but not cleared", orgId, error);
+  });
+  for (const row of rows.filter((_, i) => !recorded[i])) {
+    // recordSubjectCutoffs logged why; the row stays for a later run or the retry, behind the others.
+    await postponeOwedMemberCutoff(env.DB, row.id).catch((error: unknown) => {
+      console.error("owed member cut-off not postponed", orgId, error);
+    });
+  }
+  return settled.length;
 }
