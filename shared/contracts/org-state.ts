@@ -23,8 +23,12 @@ export interface OrgStateRpc {
   /**
    * Records a revocation and returns the org's new revocation version.
    * Resolves only once the entry is durably stored; throws otherwise.
+   * `jtiExpiresAt`: a jti entry's token's `exp`. `slackSeconds` (only for
+   * kind `grant`, an integer 0..MAX_REVOCATION_SLACK_SECONDS, else a
+   * RangeError): the entry lives that much longer than the longest token
+   * lifetime from now, and its log event says so (`expires_at`).
    */
-  revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number>;
+  revoke(event: RevocationEvent, jtiExpiresAt?: number, slackSeconds?: number): Promise<number>;
   /**
    * Records the `subject` cut-offs of up to MAX_SUBJECT_REVOCATIONS_PER_CALL
    * people of this org in one transaction, each as `revoke` records one

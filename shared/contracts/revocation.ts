@@ -23,6 +23,22 @@ export interface RevocationEvent {
 }
 
 /**
+ * The most seconds OrgState.revoke lets a `grant` recording's entry live
+ * past its usual end (now + the longest access-token lifetime + the clock
+ * tolerance): its `slackSeconds`. A grant is recorded before D1 marks it
+ * revoked (workers/token/src/revocations/grant-revocation.ts), and a mint
+ * that read it `active` just before D1 changed carries an `iat` up to that
+ * change; the slack lets the one entry outlive that token too, so the
+ * revocation logs one event instead of two. Only `grant`: a subject,
+ * client or org cut-off matches tokens issued at or before it alone, all
+ * dead by its usual end, and a jti entry ends with its token, so a slack
+ * would keep them longer for nothing. Bounded so no caller keeps an entry
+ * (in every gateway view, the mirror and the log) far past any token it
+ * can match.
+ */
+export const MAX_REVOCATION_SLACK_SECONDS = 120;
+
+/**
  * The most live `jti` entries one client's RFC 7009 revocations of its own
  * tokens keep in an org. The next one folds them: the object records one
  * `client` cut-off (every token of that client issued up to now) and drops

@@ -11,8 +11,12 @@
  * The member cut-offs' sibling (owed-member-cutoffs.ts), kept apart because
  * its cut-off is the org's, not a person's (it names the deleter only to
  * answer their retry, migration 0032). Written by the authn Worker's Better Auth
- * hooks (workers/authn/src/revocation/org-deletion.ts).
+ * hooks (workers/authn/src/revocation/org-deletion.ts) and the admin API's
+ * `DELETE /orgs/{org}` (workers/token/src/admin/org-deletion.ts).
  */
+
+/** The revocation's reason, and an owed cut-off's, when an org is deleted. */
+export const ORG_DELETED = "org-deleted";
 
 export interface OwedOrgCutoff {
   /** Random: clearing a row names it. */
@@ -20,7 +24,11 @@ export interface OwedOrgCutoff {
   orgId: string;
   /** The revocation's reason: `org-deleted`. */
   reason: string;
-  /** Who deleted the org: only their retry settles the row and is answered 200; null on rows from before migration 0032. */
+  /**
+   * Who deleted the org: only their retry settles the row and is answered 200. Null on rows from
+   * before migration 0032 and on an operator's deletion (the admin API's answers 200 either way,
+   * so no retry of it needs the row): the cron's, or any deletion's cut-off clears it.
+   */
   deletedBy: string | null;
   /** The org as the deletion's 200 shows it (JSON), that retry's answer; null with `deletedBy`. */
   deletedOrg: string | null;
@@ -62,6 +70,27 @@ export function oweOrgCutoff(db: D1Database, owed: OwedOrgCutoff): D1PreparedSta
        SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE changes() > 0 OR ?5 IS NOT NULL`,
     )
     .bind(owed.id, owed.orgId, owed.reason, Date.now(), owed.deletedBy, owed.deletedOrg);
+}
+
+/**
+ * The org's delete as Better Auth's organization plugin makes it
+ * (adapter.deleteOrganization: its members, its invitations, then the org;
+ * no teams, which the plugin runs without, workers/authn/src/auth/options.ts),
+ * with the owed row right after the org's DELETE, all one D1 batch (one
+ * transaction). Whether this batch deleted the org (false: a concurrent
+ * deletion came first). Rows of the org Better Auth's delete leaves
+ * (clients, policies, grants…) stay, for either path alike: the `org`
+ * cut-offs end their tokens and the token endpoint knows no client of an
+ * org that is gone.
+ */
+export async function deleteOrgOwingRow(db: D1Database, owed: OwedOrgCutoff): Promise<boolean> {
+  const results = await db.batch([
+    db.prepare("DELETE FROM member WHERE organization_id = ?1").bind(owed.orgId),
+    db.prepare("DELETE FROM invitation WHERE organization_id = ?1").bind(owed.orgId),
+    db.prepare("DELETE FROM organization WHERE id = ?1").bind(owed.orgId),
+    oweOrgCutoff(db, owed),
+  ]);
+  return (results[2]?.meta.changes ?? 0) > 0;
 }
 
 const COLUMNS = "id, org_id AS orgId, reason, deleted_by AS deletedBy, deleted_org AS deletedOrg";

@@ -16,15 +16,16 @@ export interface RevocationBindings extends AuditSink {
 /**
  * Records a revocation. The org's Durable Object is written first and is the
  * source of truth (strongly consistent, never KV); gateways read it within
- * their staleness bound. Returns once the object has it.
+ * their staleness bound. Returns once the object has it. `slackSeconds`:
+ * a `grant` entry lives that much longer (MAX_REVOCATION_SLACK_SECONDS).
  */
 export async function recordRevocation(
   env: RevocationBindings,
   event: RevocationEvent,
-  options: { jtiExpiresAt?: number; waitUntil?: (p: Promise<unknown>) => void } = {},
+  options: { jtiExpiresAt?: number; slackSeconds?: number; waitUntil?: (p: Promise<unknown>) => void } = {},
 ): Promise<number> {
   const stub = env.ORG_STATE.getByName(orgStateName(event.orgId));
-  const version = await stub.revoke(event, options.jtiExpiresAt);
+  const version = await stub.revoke(event, options.jtiExpiresAt, options.slackSeconds);
   const audit = recordAuditInBackground(env, {
     kind: "revocation.recorded",
     outcome: "recorded",

@@ -1,12 +1,16 @@
 // Revoking a delegation grant (admin DELETE /orgs/{org}/delegation-grants/{id})
 // or an MCP grant (DELETE /orgs/{org}/mcp-grants/{id}) records the `grant`
-// revocation in the org's Durable Object FIRST and only then marks D1, then
-// records it again for mints in flight
+// revocation in the org's Durable Object FIRST and only then marks D1
 // (workers/token/src/revocations/grant-revocation.ts). Before, D1 was marked
 // first: a 503 from the object left the grant `revoked` in every list, the
 // audit trail and the `grant.revoked` webhook while the tokens minted under
 // it (`grant_id`) kept passing until they expired, unless the operator
-// happened to retry.
+// happened to retry. The recording asks for GRANT_RECORDING_SLACK_SECONDS
+// more life, so the one entry outlives a token minted in flight while D1
+// marks it, and a revocation is one event in the org's log (what WebSocket
+// subscribers, gateway channels and SSF receivers are sent), not two; a D1
+// mark slower than the slack is covered by a second recording
+// (test/token/grant-revocation-second-recording.test.ts).
 //
 // The org's object is made to refuse as in mcp-access-review.test.ts and
 // oidc-grant-owed-cutoff.test.ts: it records no value longer than 256
@@ -17,14 +21,22 @@
 import { env, exports } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { RevocationLogEvent } from "../../shared/contracts/revocation.ts";
+import { SSF_EVENT } from "../../shared/contracts/ssf.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
+import {
+  type AccessTokenClaims,
+  CLOCK_TOLERANCE_SECONDS,
+  MAX_ACCESS_TOKEN_TTL_SECONDS,
+} from "../../shared/contracts/tokens.ts";
 import { isTokenRevoked } from "../../shared/revocation/is-token-revoked.ts";
+import { GRANT_RECORDING_SLACK_SECONDS } from "../../workers/token/src/revocations/grant-revocation.ts";
 import { adminRequest, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken } from "./clients-fixtures.ts";
 import { expectOAuthError } from "./fixtures.ts";
 import { approve, fileRequest, type GrantView, operatorToken, setup } from "./mcp-access-fixtures.ts";
 import { introspected } from "./revocation-fixtures.ts";
+import { createStream, poll, receiverToken, registerReceiver, revokeInOrg } from "./ssf-fixtures.ts";
 import {
   delegationParams,
   exchange,
@@ -55,18 +67,34 @@ async function grantEntries(orgId: string): Promise<string[]> {
   return snapshot.entries.filter((entry) => entry.kind === "grant").map((entry) => entry.value);
 }
 
+/** The grant's events in the org's log: what subscribers, gateway channels and SSF receivers are sent. */
+async function grantEvents(orgId: string, grantId: string): Promise<RevocationLogEvent[]> {
+  const changes = await env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(0);
+  if (changes.kind !== "changes") throw new Error(`the org's log answered ${changes.kind}`);
+  return changes.events.filter((event) => event.kind === "grant" && event.value === grantId);
+}
+
+/** Each recorded with the slack: it lives that much past the longest token lifetime and the clock tolerance. */
+function expectSlack(events: RevocationLogEvent[]): void {
+  for (const event of events) {
+    expect(event.expires_at - event.revoked_at).toBe(
+      MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS + GRANT_RECORDING_SLACK_SECONDS,
+    );
+  }
+}
+
 /**
- * The grant's entry was (last) recorded no earlier than D1 marked it revoked:
- * a mint that read the grant active before that has an `iat` before it
- * (mint/mint-access-token.ts), so the entry, living the longest token
- * lifetime from its recording, outlives every token of the grant.
+ * The grant's entry outlives every token of it: D1 marked it revoked before
+ * the answer (`answeredAt`, ms, read after it), so a mint that read the
+ * grant active has an `iat` no later (mint/mint-access-token.ts), and its
+ * token is accepted until at most that plus the longest lifetime and the
+ * clock tolerance.
  */
-async function expectRecordedAfterMarked(orgId: string, grantId: string): Promise<void> {
+async function expectOutlivesEveryToken(orgId: string, grantId: string, answeredAt: number): Promise<void> {
   const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
   const entry = snapshot.entries.find((e) => e.kind === "grant" && e.value === grantId);
-  const row = await delegationGrantRow(grantId);
-  expect(row?.status).toBe("revoked");
-  expect(entry?.revokedAt).toBeGreaterThanOrEqual(Math.floor((row?.revoked_at ?? Number.POSITIVE_INFINITY) / 1000));
+  const lastAccepted = Math.floor(answeredAt / 1000) + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
+  expect(entry?.expiresAt).toBeGreaterThanOrEqual(lastAccepted);
 }
 
 /** Whether the gateway's rules (the same function its view follows) refuse the token from the object's state. */
@@ -111,6 +139,42 @@ async function refuseUpdates(table: "delegation_grant" | "mcp_grant", id: string
 }
 
 describe("revoking a delegation grant: the cut-off is recorded before D1 says revoked", () => {
+  it("one revocation is one event: the org's log and an SSF receiver's stream carry one for it, its entry living the slack longer", async () => {
+    const { orgId, agent, grant, delegated, attempt } = await delegatedWorld();
+    const receiver = await receiverToken(await registerReceiver(orgId));
+    const streamId = await createStream(receiver, {
+      events_requested: [SSF_EVENT.tokensRevoked, SSF_EVENT.sessionRevoked],
+    });
+
+    const revoked = await adminRequest("DELETE", delegationPath(orgId, grant.id), { token: operator });
+    expect(revoked.status).toBe(200);
+    const answeredAt = Date.now();
+    expect((await revoked.json()) as DelegationGrantView).toMatchObject({ id: grant.id, status: "revoked" });
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(1);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
+    expect(await introspected(delegated, agent)).toEqual(INACTIVE);
+    expect(await refusedByGatewayRules(orgId, delegated)).toBe(true);
+    await expectOAuthError(await attempt(), 400, "invalid_request");
+
+    // A later revocation reaches the stream after every earlier one (seq order): once it is in, so is all of the grant's.
+    await revokeInOrg(orgId, "session", "after-the-grant");
+    const sets = new Map<string, Record<string, unknown>>();
+    await expect
+      .poll(async () => {
+        for (const [jti, set] of Object.entries((await poll(receiver, streamId)).sets)) sets.set(jti, decodeJwt(set));
+        return [...sets.values()].some((set) => SSF_EVENT.sessionRevoked in (set.events as object));
+      })
+      .toBe(true);
+    const aboutTheGrant = [...sets.values()].filter(
+      (set) =>
+        SSF_EVENT.tokensRevoked in (set.events as object) &&
+        (set.sub_id as { id?: string } | undefined)?.id === grant.id,
+    );
+    expect(aboutTheGrant).toHaveLength(1);
+  });
+
   it("the object refuses: 503 temporarily_unavailable with the grant still active in D1; the retry records it, and the token minted under it is refused", async () => {
     const { orgId, agent, grant, delegated, attempt } = await delegatedWorld();
     const unrecordableId = unrecordable(grant.id);
@@ -129,9 +193,14 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
     expect((await attempt()).status).toBe(200);
     const retried = await adminRequest("DELETE", delegationPath(orgId, grant.id), { token: operator });
     expect(retried.status).toBe(200);
+    const answeredAt = Date.now();
     expect((await retried.json()) as DelegationGrantView).toMatchObject({ id: grant.id, status: "revoked" });
     expect(await grantEntries(orgId)).toEqual([grant.id]);
-    await expectRecordedAfterMarked(orgId, grant.id);
+    // The refused attempt logged nothing; the retry, one event.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(1);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
     expect(await refusedByGatewayRules(orgId, delegated)).toBe(true);
     await expectOAuthError(await attempt(), 400, "invalid_request");
@@ -150,17 +219,23 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
       await allow();
     }
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    expect(await grantEvents(orgId, grant.id)).toHaveLength(1);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
     expect((await delegationGrantRow(grant.id))?.status).toBe("active");
 
     const retried = await adminRequest("DELETE", delegationPath(orgId, grant.id), { token: operator });
     expect(retried.status).toBe(200);
+    const answeredAt = Date.now();
     expect((await retried.json()) as DelegationGrantView).toMatchObject({
       status: "revoked",
       revoked_at: expect.any(String),
     });
     expect(await grantEntries(orgId)).toEqual([grant.id]);
-    await expectRecordedAfterMarked(orgId, grant.id);
+    // The retry records again (its own one event), so the two calls logged two.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(2);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
   });
 
   it("a grant D1 already says is revoked (as the old order left one after a 503) is recorded by the retry, which keeps the first revoked_at", async () => {
@@ -179,6 +254,10 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
       revoked_at: new Date(revokedAt).toISOString(),
     });
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    // D1 changed before the retry began: its one recording outlives every token of the grant.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(1);
+    expectSlack(events);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
   });
 
@@ -190,9 +269,14 @@ describe("revoking a delegation grant: the cut-off is recorded before D1 says re
     expect(responses.map((response) => response.status)).toEqual([200, 200]);
     const views = (await Promise.all(responses.map((response) => response.json()))) as DelegationGrantView[];
     expect(views.map((view) => view.status)).toEqual(["revoked", "revoked"]);
+    const answeredAt = Date.now();
     expect(views[0]?.revoked_at).toBe(views[1]?.revoked_at);
     expect(await grantEntries(orgId)).toEqual([grant.id]);
-    await expectRecordedAfterMarked(orgId, grant.id);
+    // Each call records once, first; neither again.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(2);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
     expect(await introspected(delegated, agent)).toEqual(INACTIVE);
     expect(await refusedByGatewayRules(orgId, delegated)).toBe(true);
   });
@@ -265,9 +349,14 @@ describe("revoking an MCP grant: the cut-off is recorded before D1, the audit tr
 
     const retried = await adminRequest("DELETE", mcpGrantPath(orgId, grant.id), { token: operator });
     expect(retried.status).toBe(200);
+    const answeredAt = Date.now();
     expect((await retried.json()) as GrantView).toMatchObject({ id: grant.id, status: "revoked" });
     expect(await liveGrants(orgId, agent.clientId)).toEqual([]);
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(1);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
     await expect
       .poll(() => webhookEvents(name))
       .toEqual(["access_request.created", "access_request.approved", "access_request.created", "grant.revoked"]);
@@ -287,6 +376,7 @@ describe("revoking an MCP grant: the cut-off is recorded before D1, the audit tr
       await allow();
     }
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    expect(await grantEvents(orgId, grant.id)).toHaveLength(1);
     await fileRequest(token);
     await expect
       .poll(() => webhookEvents(name))
@@ -295,7 +385,13 @@ describe("revoking an MCP grant: the cut-off is recorded before D1, the audit tr
 
     const retried = await adminRequest("DELETE", mcpGrantPath(orgId, grant.id), { token: operator });
     expect(retried.status).toBe(200);
+    const answeredAt = Date.now();
     expect(await liveGrants(orgId, agent.clientId)).toEqual([]);
+    // The retry records again, first: one event more.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(2);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
     await expect
       .poll(() => webhookEvents(name))
       .toEqual(["access_request.created", "access_request.approved", "access_request.created", "grant.revoked"]);
@@ -310,9 +406,15 @@ describe("revoking an MCP grant: the cut-off is recorded before D1, the audit tr
     expect(responses.map((response) => response.status)).toEqual([200, 200]);
     const views = (await Promise.all(responses.map((response) => response.json()))) as GrantView[];
     expect(views.map((view) => view.status)).toEqual(["revoked", "revoked"]);
+    const answeredAt = Date.now();
     expect(views[0]?.revoked_at).toBe(views[1]?.revoked_at);
     expect(await liveGrants(orgId, agent.clientId)).toEqual([]);
     expect(await grantEntries(orgId)).toEqual([grant.id]);
+    // Each call records once, first; neither again.
+    const events = await grantEvents(orgId, grant.id);
+    expect(events).toHaveLength(2);
+    expectSlack(events);
+    await expectOutlivesEveryToken(orgId, grant.id, answeredAt);
     // Exactly one grant.revoked among the events, a later one's included (the order of two deliveries in flight is theirs).
     await fileRequest(token);
     await expect

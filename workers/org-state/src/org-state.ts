@@ -3,6 +3,7 @@ import type { OrgStateRpc, PolicyPublication, RevocableClaims } from "../../../s
 import {
   type BrowserGrantRevocation,
   type BrowserGrantRevocationOutcome,
+  MAX_REVOCATION_SLACK_SECONDS,
   MAX_SUBJECT_REVOCATIONS_PER_CALL,
   REVOCATION_KINDS,
   REVOCATION_SYNC_TAIL,
@@ -116,8 +117,10 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
   /**
    * Records a revocation and returns the new version. `jtiExpiresAt` (the
    * token's own `exp`) lets a jti entry be pruned as soon as its token is dead.
+   * `slackSeconds` lets a `grant` entry live that much longer
+   * (MAX_REVOCATION_SLACK_SECONDS says why, and why only `grant`).
    */
-  async revoke(event: RevocationEvent, jtiExpiresAt?: number): Promise<number> {
+  async revoke(event: RevocationEvent, jtiExpiresAt?: number, slackSeconds?: number): Promise<number> {
     this.assertOwnOrg(event.orgId);
     if (!KINDS.has(event.kind)) throw new RangeError(`unknown revocation kind ${String(event.kind)}`);
     if (typeof event.value !== "string" || event.value.length === 0 || event.value.length > 256) {
@@ -127,6 +130,11 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     // id would sit in this org's snapshot, mirror and event stream, where a
     // consumer keyed by value (an SSF receiver, the console) reads it as B's.
     if (event.kind === "org" && event.value !== event.orgId) throw new OrgMismatchError(event.value);
+    const slack = slackSeconds ?? 0;
+    if (!Number.isSafeInteger(slack) || slack < 0 || slack > MAX_REVOCATION_SLACK_SECONDS) {
+      throw new RangeError(`revocation slack must be an integer 0..${MAX_REVOCATION_SLACK_SECONDS} seconds`);
+    }
+    if (slack > 0 && event.kind !== "grant") throw new RangeError("only a grant revocation takes a slack");
     const now = Math.floor(Date.now() / 1000);
     // A verifier still accepts a token up to the clock tolerance past its
     // `exp`, so the entry must outlive that too.
@@ -134,7 +142,7 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     const expiresAt =
       event.kind === "jti" && jtiExpiresAt !== undefined
         ? Math.min(jtiExpiresAt + CLOCK_TOLERANCE_SECONDS, ceiling)
-        : ceiling;
+        : ceiling + slack;
     // Entry, version and log event are one transaction: a subscriber that
     // sees version N can always read event N.
     const logged = this.ctx.storage.transactionSync(() => {

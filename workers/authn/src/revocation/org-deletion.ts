@@ -19,8 +19,9 @@
  */
 import {
   clearOwedOrgCutoffs,
+  deleteOrgOwingRow,
+  ORG_DELETED,
   type OrgDeletion,
-  oweOrgCutoff,
   owedOrgCutoff,
   type OwedOrgCutoff,
   owedOrgCutoffsFor,
@@ -28,37 +29,29 @@ import {
 import type { MembershipRevocationEnv } from "./membership-revocation.ts";
 import { recordAllOrRefuse } from "./record-or-refuse.ts";
 
-/** The revocation's reason, and an owed cut-off's. */
-export const ORG_DELETED = "org-deleted";
-
 /** Cuts off every token of one org. Throws `revocationNotRecorded()` on failure. */
 export function revokeOrgTokens(env: MembershipRevocationEnv, orgId: string, reason: string): Promise<void> {
   return recordAllOrRefuse(env, [{ orgId, kind: "org", value: orgId, reason }]);
 }
 
 /**
- * The org's delete as Better Auth's adapter makes it (its members, its
- * invitations, then the org; the organization plugin runs without teams,
- * auth/options.ts), with the owed row last in the same batch: it exists
- * exactly when this batch deleted the org, or, when it names who deleted it,
- * also when a concurrent deletion came first (oweOrgCutoff). The row keeps
- * the org as the deletion answers it, for that person's retry.
- * Whether this batch deleted the org (false: a concurrent deletion came first).
+ * The org's delete as Better Auth's adapter makes it, with the owed row in
+ * the same batch (deleteOrgOwingRow, which the admin API's deletion
+ * makes too): it exists exactly when this batch deleted the org, or, when it
+ * names who deleted it, also when a concurrent deletion came first
+ * (oweOrgCutoff). The row keeps the org as the deletion answers it, for that
+ * person's retry. Whether this batch deleted the org (false: a concurrent
+ * deletion came first).
  */
-export async function deleteOrgOwing(db: D1Database, orgId: string, deletion?: OrgDeletion): Promise<boolean> {
-  const results = await db.batch([
-    db.prepare("DELETE FROM member WHERE organization_id = ?1").bind(orgId),
-    db.prepare("DELETE FROM invitation WHERE organization_id = ?1").bind(orgId),
-    db.prepare("DELETE FROM organization WHERE id = ?1").bind(orgId),
-    oweOrgCutoff(db, owedOrgCutoff(orgId, ORG_DELETED, deletion)),
-  ]);
-  return (results[2]?.meta.changes ?? 0) > 0;
+export function deleteOrgOwing(db: D1Database, orgId: string, deletion?: OrgDeletion): Promise<boolean> {
+  return deleteOrgOwingRow(db, owedOrgCutoff(orgId, ORG_DELETED, deletion));
 }
 
 /**
  * The rows one person's request may clear once the cut-off after them is
  * recorded: their own, and those that name no deleter (before migration
- * 0032; the cron's otherwise). Another deleter's row stays although the
+ * 0032, or an operator's deletion through the admin API; the cron's
+ * otherwise). Another deleter's row stays although the
  * cut-off covers it: it is what answers that person's retry 200 (their
  * request may have answered 503), and the cron records it once more at
  * worst, a cut-off of an org that is gone.
