@@ -12,6 +12,13 @@ interface Org {
   created_at: string;
 }
 
+/** A deleted organization as the admin API answers it (workers/token/src/admin/org-deletion.ts). */
+interface DeletedOrg extends Org {
+  deleted: true;
+  /** The `org` cut-off after the delete: recorded, or owed to the token Worker's cron (within five minutes). */
+  cutoff: "recorded" | "owed";
+}
+
 /** An org's RFC 7591 switch as the admin API shows it (workers/token/src/admin/client-registration.ts). */
 interface ClientRegistrationSetting {
   org_id: string;
@@ -80,6 +87,28 @@ export function registerOrgCommands(program: Command): void {
         ["dcr", setting.dynamic_client_registration ? "on" : "off"],
         ["registration_endpoint", setting.registration_endpoint],
         ["updated_at", setting.updated_at ?? ""],
+      ]),
+    );
+  });
+
+  withCommonOptions(
+    org
+      .command("delete <org>")
+      .description(
+        "delete an organization, its members and invitations; every token it issued is revoked first (cannot be undone)",
+      )
+      .option("--yes", "confirm the deletion (required: nothing asks interactively)"),
+  ).action(async (orgId: string, options: CommonOptions & { yes?: boolean }) => {
+    // Refused before any request: a script that forgot the flag deletes nothing.
+    if (!options.yes) throw new CliError(`deleting organization ${orgId} cannot be undone; add --yes to confirm`);
+    const deleted = await new AdminApi(options).request<DeletedOrg>("DELETE", `/orgs/${encodeURIComponent(orgId)}`);
+    printResult(options.json, deleted, () =>
+      keyValueTable([
+        ["id", deleted.id],
+        ["name", deleted.name],
+        ["slug", deleted.slug],
+        ["deleted", "yes"],
+        ["cutoff", deleted.cutoff === "recorded" ? "recorded" : "owed (the cron records it within five minutes)"],
       ]),
     );
   });

@@ -7,6 +7,7 @@ import { organization } from "../../../../shared/db/auth-schema.ts";
 import { slugIsReserved } from "../../../../shared/db/org-slug.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { auditDetail } from "./audit.ts";
+import { deleteOrgHandler, orgDeletedSchema } from "./org-deletion.ts";
 import { readJsonObject } from "./body.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalString, requiredString } from "./validate.ts";
@@ -79,6 +80,7 @@ export async function orgExists(db: D1Database, orgId: string): Promise<boolean>
  * Better Auth organization row (shared/db/auth-schema.ts), written directly;
  * a taken slug is 409 `conflict`, an id-shaped one (or another org's id)
  * 400 `invalid_body` ORG_SLUG_RESERVED. GET /orgs → `{ orgs: [...] }`.
+ * DELETE /orgs/{org} → 200 the org, `deleted: true` (admin/org-deletion.ts).
  */
 export function orgRoutes(admin: AdminApp): void {
   route(
@@ -143,5 +145,20 @@ export function orgRoutes(admin: AdminApp): void {
         .all();
       return c.json({ orgs: rows.map(orgView) });
     },
+  );
+
+  route(
+    admin,
+    "delete",
+    "/orgs/:org",
+    {
+      summary: "Delete an organization: its tokens cut off before and after the delete",
+      description:
+        "Platform operators only. Deletes what Better Auth's organization delete does (the org, its members and " +
+        "invitations); an `org` revocation is recorded before (503 and nothing deleted if it cannot be) and after " +
+        "(`cutoff: owed` if it cannot be: the cron records it). An org that is gone: 404.",
+      response: orgDeletedSchema,
+    },
+    deleteOrgHandler,
   );
 }
