@@ -8,6 +8,7 @@ import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { gatewayVerdict } from "../support/gateway-verdict.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 import { expectCliRefusal } from "../support/cli-refusal.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
@@ -118,16 +119,7 @@ async function refusal(attempt: Promise<unknown>): Promise<string> {
   return `${(error as client.ResponseBodyError).status} ${(error as client.ResponseBodyError).error}`;
 }
 
-/** "allowed", or the gateway's status and stable code. */
-async function gateway(token: string): Promise<string> {
-  const response = await system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
-  if (response.status === 200) {
-    await response.body?.cancel();
-    return "allowed";
-  }
-  const body = (await response.json()) as { error?: string; error_description?: string };
-  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
-}
+const gateway = (token: string): Promise<string> => gatewayVerdict(system, token);
 
 describe("mono-auth oidc-client: one client's lifecycle, as its relying party sees it", { timeout: 120_000 }, () => {
   it("show and update: the change holds at the next sign-in", async () => {

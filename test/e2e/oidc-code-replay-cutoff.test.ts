@@ -12,6 +12,7 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
+import { gatewayVerdict } from "../support/gateway-verdict.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 const REDIRECT_URI = "http://localhost:4998/callback";
@@ -91,16 +92,7 @@ async function authorizedCode(): Promise<Record<string, string>> {
   };
 }
 
-/** "allowed", or the gateway's status and stable code. */
-async function gateway(token: string): Promise<string> {
-  const response = await system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
-  if (response.status === 200) {
-    await response.body?.cancel();
-    return "allowed";
-  }
-  const body = (await response.json()) as { error?: string; error_description?: string };
-  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
-}
+const gateway = (token: string): Promise<string> => gatewayVerdict(system, token);
 
 async function introspected(token: string): Promise<boolean> {
   const response = await form(ENDPOINT.introspection, { token });

@@ -12,6 +12,7 @@ import type { RevocationStreamMessage } from "../../shared/contracts/revocation.
 import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { BrowserLikeClient } from "../support/browser-like-client.ts";
 import { INSECURE, type InteropOperator, interopOperator } from "../support/interop.ts";
+import { gatewayVerdict } from "../support/gateway-verdict.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
 let system: RunningSystem;
@@ -37,16 +38,7 @@ async function clientToken({ client, auth }: Registered): Promise<string> {
   return (await oauth.processClientCredentialsResponse(operator.as, client, response)).access_token;
 }
 
-/** "allowed", or the stable code of the gateway's refusal (`ERR_…`). */
-async function gateway(token: string): Promise<string> {
-  const response = await system.fetch(ENDPOINT.documents, { headers: { Authorization: `Bearer ${token}` } });
-  if (response.status === 200) {
-    await response.body?.cancel();
-    return "allowed";
-  }
-  const body = (await response.json()) as { error?: string; error_description?: string };
-  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
-}
+const gateway = (token: string): Promise<string> => gatewayVerdict(system, token);
 
 async function expectRefused(token: string): Promise<void> {
   await expect.poll(() => gateway(token), REFUSED_WITHIN).toBe("401 ERR_TOKEN_REVOKED");
