@@ -1,3 +1,4 @@
+import { assertedClient } from "../../../../shared/http/asserted-client.ts";
 import { strictBasicCredentials } from "../../../../shared/http/basic-credentials.ts";
 
 /**
@@ -11,11 +12,20 @@ import { strictBasicCredentials } from "../../../../shared/http/basic-credential
  * So with any Authorization header the client is the one named by strict
  * Basic credentials or none (the machine path then refuses the request),
  * never the form's: `Basic <ours>=.` beside another client's `client_id`
- * was answered as that client.
+ * was answered as that client. Without either, a `private_key_jwt`
+ * assertion names it (RFC 7521 §4.2: `client_id` is optional beside one),
+ * read as Better Auth reads it: a refresh token reused, or a code replayed,
+ * by such a client with no `client_id` named no client here, so the grant's
+ * access tokens Better Auth's teardown left were cut off only by the cron's
+ * later pass (code) or never (refresh).
  */
 export function namedClient(params: ReadonlyMap<string, string>, headers: Headers): string | undefined {
   const authorization = headers.get("Authorization");
   // An empty header is none, as Better Auth reads it (a public client's replay then still names its client).
-  if (!authorization) return params.get("client_id");
+  if (!authorization) {
+    return (
+      params.get("client_id") || assertedClient(params.get("client_assertion_type"), params.get("client_assertion"))
+    );
+  }
   return strictBasicCredentials(authorization)?.clientId;
 }
