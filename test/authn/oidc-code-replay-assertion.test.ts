@@ -109,18 +109,24 @@ describe("a code replayed with a private_key_jwt assertion (RFC 6749 §4.1.3, RF
   });
 });
 
+/** A confidential client's live code: its fields and the client. */
+async function liveCode() {
+  const person = await oidc.signUp();
+  const client = await oidc.browserClient();
+  const { verifier, challenge } = await pkce();
+  const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
+  const fields = {
+    grant_type: "authorization_code",
+    code: back.searchParams.get("code") ?? "",
+    redirect_uri: REDIRECT_URI,
+    code_verifier: verifier,
+  };
+  return { client, fields };
+}
+
 describe("a live code sent with another client's private_key_jwt assertion (RFC 6749 §4.1.3)", () => {
   it("is 400 invalid_grant before Better Auth spends it; the code's own client then redeems it", async () => {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const { verifier, challenge } = await pkce();
-    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
-    const fields = {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    };
+    const { client, fields } = await liveCode();
     const foreign = await grant({
       ...fields,
       client_assertion_type: ASSERTION_TYPE,
@@ -132,21 +138,6 @@ describe("a live code sent with another client's private_key_jwt assertion (RFC 
 });
 
 describe("the client's credentials as the token Worker hands them over (RFC 6749 §2.3, §3.2, §5.2)", () => {
-  /** A confidential client's live code: its fields and the client. */
-  async function liveCode() {
-    const person = await oidc.signUp();
-    const client = await oidc.browserClient();
-    const { verifier, challenge } = await pkce();
-    const back = await oidc.authorizeAndConsent(oidc.codeRequest(client.clientId, challenge), person.cookie);
-    const fields = {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-    };
-    return { client, fields };
-  }
-
   it("a credential sent twice is 400 invalid_request, and the code stays redeemable", async () => {
     const { client, fields } = await liveCode();
     const repeats: [string, string[][]][] = [
