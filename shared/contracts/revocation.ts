@@ -2,16 +2,73 @@ import type { AccessTokenClaims } from "./tokens.ts";
 
 /**
  * Revocation events (DESIGN, "Revocation"). A token is revoked when any of
- * these matches it; subject, client and org revocations cut off every token
- * issued at or before the revocation. A `grant` revocation (a delegation
- * grant's id, or a browser authorization's: BROWSER_GRANT_ID_PREFIX in
- * shared/contracts/oidc.ts) cuts off every token minted under that grant:
- * its `grant_id` claim (shared/contracts/tokens.ts).
+ * these matches it; subject, client, client_subject and org revocations cut
+ * off every token issued at or before the revocation. A `grant` revocation
+ * (a delegation grant's id, or a browser authorization's:
+ * BROWSER_GRANT_ID_PREFIX in shared/contracts/oidc.ts) cuts off every token
+ * minted under that grant: its `grant_id` claim (shared/contracts/tokens.ts).
+ * A `client_subject` cut-off (value: clientSubjectValue) is one person's
+ * tokens at one client, the fold of that person's browser-grant entries for
+ * that client (MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON); only the org's
+ * object records it.
  */
-export type RevocationKind = "jti" | "session" | "subject" | "client" | "grant" | "org";
+export type RevocationKind = "jti" | "session" | "subject" | "client" | "grant" | "org" | "client_subject";
 
-/** Every kind, for validation (the object refuses anything else). */
-export const REVOCATION_KINDS: readonly RevocationKind[] = ["jti", "session", "subject", "client", "grant", "org"];
+/**
+ * Every kind a snapshot, the event log or a stream may carry. A reader that
+ * meets a kind outside it (a newer object) must fail closed, never skip it:
+ * the gateway view refuses to build or apply it (503 until it knows the
+ * kind), shared/revocation/is-token-revoked.ts refuses the token. At most 8
+ * (the gateway's hash table keeps the kind in 3 bits, revocation-table.ts).
+ */
+export const REVOCATION_KINDS: readonly RevocationKind[] = [
+  "jti",
+  "session",
+  "subject",
+  "client",
+  "grant",
+  "org",
+  "client_subject",
+];
+
+/**
+ * The kinds OrgState.revoke (and so the admin API and `mono-auth revoke`)
+ * records. Not `client_subject`: only the object's fold makes one, with the
+ * columns that say whose it is (workers/org-state/src/browser-grant-revocation.ts).
+ */
+export const RECORDABLE_REVOCATION_KINDS: readonly RevocationKind[] = [
+  "jti",
+  "session",
+  "subject",
+  "client",
+  "grant",
+  "org",
+];
+
+/**
+ * The value of a `client_subject` cut-off: the JSON array `[clientId,
+ * subject]`. JSON escapes every quote and backslash in either id, so no two
+ * pairs share a value (a separator character could appear in an id) and one
+ * pair has exactly one: the object's key, every gateway's hash and an SSF or
+ * console reader all see the same string.
+ */
+export function clientSubjectValue(clientId: string, subject: string): string {
+  return JSON.stringify([clientId, subject]);
+}
+
+/** The pair a `client_subject` value names, or null for a value clientSubjectValue did not make. */
+export function parseClientSubjectValue(value: string): { clientId: string; subject: string } | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 2) return null;
+  const [clientId, subject] = parsed as unknown[];
+  if (typeof clientId !== "string" || typeof subject !== "string" || clientId === "" || subject === "") return null;
+  return clientSubjectValue(clientId, subject) === value ? { clientId, subject } : null;
+}
 
 export interface RevocationEvent {
   orgId: string;
@@ -62,16 +119,19 @@ export const MAX_LIVE_REVOCATIONS_PER_ORG = 100_000;
  * The most live browser-grant entries (RFC 7009 §2.1: a `grant` revocation
  * of a browser refresh token's authorization, or of one whose refresh token
  * was reused) one person's grants to one client keep in an org. The next
- * one folds them: the object records a `subject` cut-off of that person
- * (every token of theirs in the org issued up to now) and drops their
- * browser-grant entries it covers (OrgState.revokeBrowserGrant,
- * docs/revocation.md "Bounds"). Each authorization a member completes and
- * revokes leaves an entry for an hour, so one member scripting it (~28 a
- * second) could otherwise bring the org to MAX_LIVE_REVOCATIONS_PER_ORG,
- * past which every client's RFC 7009 revocation there folds into a cut-off
- * of its whole client: a denial of service on everyone else. The cut-off
- * harms only the person doing it. 50 in an hour is far beyond any person
- * signing in to and out of one application.
+ * one folds them: the object records a `client_subject` cut-off of that
+ * person at that client (their tokens issued to it up to now) and drops
+ * that client's browser-grant entries of theirs it covers
+ * (OrgState.revokeBrowserGrant, docs/revocation.md "Bounds"). Each
+ * authorization a member completes and revokes leaves an entry for an hour,
+ * so one member scripting it (~28 a second) could otherwise bring the org
+ * to MAX_LIVE_REVOCATIONS_PER_ORG, past which every client's RFC 7009
+ * revocation there folds into a cut-off of its whole client: a denial of
+ * service on everyone else. Scoped to the client, not the person: a client
+ * the person consented to can end its own grants at will (silent
+ * authorization, then RFC 7009), and a cut-off of the whole person would
+ * let it end their tokens at every other client. 50 in an hour is far
+ * beyond any person signing in to and out of one application.
  */
 export const MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON = 50;
 
@@ -94,14 +154,15 @@ export interface BrowserGrantRevocation {
 
 /**
  * How the object recorded a BrowserGrantRevocation: `grant`, one entry
- * attributed to its client and person; `subject`, the person's entries
- * folded into a `subject` cut-off, logged before the grant's own entry
- * (which is kept: it alone also refuses a token of the grant signed after
- * the cut-off's second). `version` is the org's revocation version after it.
+ * attributed to its client and person; `client_subject`, the person's
+ * entries for that client folded into a `client_subject` cut-off, logged
+ * before the grant's own entry (which is kept: it alone also refuses a
+ * token of the grant signed after the cut-off's second). `version` is the
+ * org's revocation version after it.
  */
 export interface BrowserGrantRevocationOutcome {
   version: number;
-  recorded: "grant" | "subject";
+  recorded: "grant" | "client_subject";
 }
 
 /**
@@ -191,10 +252,13 @@ export interface RevocationEntry {
    * Only on a browser `grant` entry recorded through
    * OrgState.revokeBrowserGrant: the person whose grant it is (the tokens'
    * `sub`), with `clientId` the grant's client (no `issuedAt`). A `subject`
-   * cut-off of that person made at or after the entry's `revokedAt` refuses
-   * every token of the grant (each was signed before its refresh tokens
-   * were revoked, which was before the entry), so a holder may drop it
-   * when such a cut-off arrives.
+   * cut-off of that person, or a `client_subject` cut-off of that person at
+   * that client, made at least CLOCK_TOLERANCE_SECONDS after the entry's
+   * `revokedAt` refuses every token of the grant (each was signed before
+   * its refresh tokens were revoked, which was before the entry;
+   * shared/revocation/grant-entry-fold.ts), so a holder may drop it when
+   * such a cut-off arrives. Also on a `client_subject` entry: the pair its
+   * value names, as columns the object looks the person up by.
    */
   subject?: string;
 }
@@ -233,7 +297,8 @@ export interface RevocationLogEvent {
    * Only on a jti event recorded through RFC 7009: the token's `client_id`
    * and `iat` (RevocationEntry.clientId); on a browser grant event
    * (OrgState.revokeBrowserGrant): the grant's `client_id` and `subject`,
-   * the person (RevocationEntry.subject).
+   * the person (RevocationEntry.subject); on a `client_subject` event: the
+   * pair its value names.
    */
   client_id?: string;
   issued_at?: number;

@@ -1,5 +1,6 @@
+import { BROWSER_GRANT_ID_PREFIX } from "../contracts/oidc.ts";
 import type { RevocableClaims } from "../contracts/revocation.ts";
-import type { RevocationEntry, RevocationSnapshot } from "../contracts/revocation.ts";
+import { parseClientSubjectValue, type RevocationEntry, type RevocationSnapshot } from "../contracts/revocation.ts";
 import type { ActorClaim } from "../contracts/tokens.ts";
 
 export type { RevocableClaims } from "../contracts/revocation.ts";
@@ -8,8 +9,8 @@ export type { RevocableClaims } from "../contracts/revocation.ts";
  * Whether any entry of an org's revocation snapshot (its Durable Object,
  * the source of truth) matches the token: its `jti`, its session or the
  * delegation grants it rests on (`grant_id`, `grant_chain`), or a
- * subject, client or org cut-off made at or after the token was issued
- * (shared/contracts/revocation.ts). A client cut-off matches the token's own
+ * subject, client, client_subject or org cut-off made at or after the token
+ * was issued (shared/contracts/revocation.ts). A client cut-off matches the token's own
  * client and every client along its `act` chain (tokenClients): an actor
  * client that was revoked (disabled, deleted) must not keep delegating
  * through tokens it passed on. For callers that read one snapshot per
@@ -40,9 +41,54 @@ export function entryRevokes(
       return clients.includes(entry.value) && claims.iat <= entry.revokedAt;
     case "org":
       return entry.value === claims.org_id && claims.iat <= entry.revokedAt;
+    case "client_subject": {
+      const pair = parseClientSubjectValue(entry.value);
+      // A value the object never makes names no pair: like an unknown kind, it refuses.
+      if (pair === null) return true;
+      return clientSubjectCutOffRevokes(pair.clientId, pair.subject, entry.revokedAt, claims);
+    }
     default:
-      return false;
+      // A kind this code does not know (a newer object's): what it cuts off
+      // cannot be told, so it refuses rather than let a revoked token pass.
+      return true;
   }
+}
+
+/**
+ * Whether a `client_subject` cut-off of (clientId, subject) made at
+ * `revokedAt` refuses the token: one of the person's (`sub`) issued at or
+ * before it, to that client (`client_id`), or resting on a browser grant
+ * through a delegation (delegatedFromBrowserGrant). The cut-off is the fold
+ * of that client's browser-grant entries of the person
+ * (workers/org-state/src/browser-grant-revocation.ts), so it must refuse
+ * every token those entries refused: a browser grant's own tokens carry its
+ * client, and so does every token exchanged from them without an actor
+ * (RFC 8693 client continuity: workers/token/src/grants/token-exchange-parties.ts,
+ * and the ID-JAG's redemption); only a delegation (an `actor_token`) issues
+ * one to another client, and the token then names the browser grant only by
+ * its id in `grant_chain`, not which client's it is.
+ */
+export function clientSubjectCutOffRevokes(
+  clientId: string,
+  subject: string,
+  revokedAt: number,
+  claims: Pick<RevocableClaims, "sub" | "client_id" | "iat" | "act" | "grant_chain">,
+): boolean {
+  if (claims.sub !== subject || claims.iat > revokedAt) return false;
+  return claims.client_id === clientId || delegatedFromBrowserGrant(claims);
+}
+
+/**
+ * A token issued through a delegation (`act`) that rests on a browser
+ * authorization grant (BROWSER_GRANT_ID_PREFIX in `grant_chain`): which
+ * client that grant was issued to is not in the token, so a `client_subject`
+ * cut-off of its person at any client refuses it (issued up to the
+ * cut-off). The price of the fold being sound: a client that folds can end
+ * such delegated tokens of the person, never their own tokens at another client.
+ */
+export function delegatedFromBrowserGrant(claims: Pick<RevocableClaims, "act" | "grant_chain">): boolean {
+  if (claims.act === undefined || claims.grant_chain === undefined) return false;
+  return claims.grant_chain.some((grant) => grant.startsWith(BROWSER_GRANT_ID_PREFIX));
 }
 
 /**

@@ -1,12 +1,13 @@
 import { type AuditSink, recordAuditInBackground } from "../audit/record-audit.ts";
 import { orgStateName } from "../contracts/storage-keys.ts";
 import type { OrgStateNamespace } from "../contracts/org-state.ts";
-import type {
-  BrowserGrantRevocation,
-  BrowserGrantRevocationOutcome,
-  RevocationEvent,
-  TokenRevocation,
-  TokenRevocationOutcome,
+import {
+  type BrowserGrantRevocation,
+  type BrowserGrantRevocationOutcome,
+  clientSubjectValue,
+  type RevocationEvent,
+  type TokenRevocation,
+  type TokenRevocationOutcome,
 } from "../contracts/revocation.ts";
 
 export interface RevocationBindings extends AuditSink {
@@ -74,9 +75,9 @@ export async function recordTokenRevocation(
  * Records the `grant` revocation of a browser authorization
  * (OrgState.revokeBrowserGrant): an entry attributed to its client and
  * person, or, past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, a
- * `subject` cut-off of that person besides it. Returns once the object has
- * it; the audit names what was recorded, so a fold shows as the subject
- * revocation it is.
+ * `client_subject` cut-off of that person at that client besides it.
+ * Returns once the object has it; the audit names what was recorded, so a
+ * fold shows as the cut-off it is.
  */
 export async function recordBrowserGrantRevocation(
   env: RevocationBindings,
@@ -84,15 +85,15 @@ export async function recordBrowserGrantRevocation(
   options: { waitUntil?: (p: Promise<unknown>) => void } = {},
 ): Promise<BrowserGrantRevocationOutcome> {
   const outcome = await env.ORG_STATE.getByName(orgStateName(revocation.orgId)).revokeBrowserGrant(revocation);
-  const folded = outcome.recorded === "subject";
+  const folded = outcome.recorded === "client_subject";
   const audit = recordAuditInBackground(env, {
     kind: "revocation.recorded",
     outcome: "recorded",
     orgId: revocation.orgId,
     subject: revocation.subject,
     detail: {
-      revocation_kind: folded ? "subject" : "grant",
-      value: folded ? revocation.subject : revocation.grantId,
+      revocation_kind: folded ? "client_subject" : "grant",
+      value: folded ? clientSubjectValue(revocation.clientId, revocation.subject) : revocation.grantId,
       ...(folded ? { grant_id: revocation.grantId, recorded: outcome.recorded } : {}),
       client_id: revocation.clientId,
       reason: revocation.reason,

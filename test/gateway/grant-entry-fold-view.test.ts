@@ -2,20 +2,23 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  clientSubjectValue,
   type RevocationEntry,
+  type RevocationKind,
   type RevocationLogEvent,
 } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { type AccessTokenClaims, CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
-import { OrgRevocations } from "../../workers/gateway/src/trust/revocation-index.ts";
+import { OrgRevocations, UnreadableRevocationError } from "../../workers/gateway/src/trust/revocation-index.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 
 // A gateway view that follows its org's events must not keep a person's
-// browser grant entries once the `subject` cut-off that folds them arrives:
-// it would otherwise hold every grant entry its channel delivered for an
-// hour, while the object's snapshot holds the cut-off and one entry
-// (docs/revocation.md, "Bounds"). Dropping them must refuse exactly what
-// was refused before. Both drop only the entries the cut-off covers with
+// browser grant entries for a client once the `client_subject` cut-off that
+// folds them arrives: it would otherwise hold every grant entry its channel
+// delivered for an hour, while the object's snapshot holds the cut-off and
+// one entry (docs/revocation.md, "Bounds"). Dropping them must refuse
+// exactly what was refused before, and the cut-off must leave the person's
+// tokens at other clients alone. Both drop only the entries the cut-off covers with
 // the clock tolerance to spare; the object here runs in its own Worker, on
 // the real clock, so which of a test's entries are that old is read from
 // the object's own seconds (`coveredBy`), never assumed.
@@ -26,12 +29,12 @@ const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 const grantId = () => `oidc-grant:${crypto.randomUUID()}`;
 
 /** A browser access token of the person's grant, issued ten seconds ago unless `iat` says otherwise. */
-function token(orgId: string, sub: string, grant: string, iat = now() - 10): AccessTokenClaims {
+function token(orgId: string, sub: string, grant: string, iat = now() - 10, clientId = "oidc_a"): AccessTokenClaims {
   return {
     iss: "i",
     aud: "a",
     sub,
-    client_id: "oidc_a",
+    client_id: clientId,
     org_id: orgId,
     iat,
     exp: iat + 300,
@@ -40,15 +43,18 @@ function token(orgId: string, sub: string, grant: string, iat = now() - 10): Acc
   };
 }
 
-function revokeGrant(orgId: string, subject: string, id = grantId()) {
+function revokeGrant(orgId: string, subject: string, id = grantId(), clientId = "oidc_a") {
   return stub(orgId).revokeBrowserGrant({
     orgId,
     grantId: id,
-    clientId: "oidc_a",
+    clientId,
     subject,
-    reason: "rfc7009 refresh token by oidc_a",
+    reason: `rfc7009 refresh token by ${clientId}`,
   });
 }
+
+/** user_a's cut-off value at oidc_a, the fold's. */
+const A_AT_A = clientSubjectValue("oidc_a", "user_a");
 
 /** user_a's cap of grant revocations, user_b's two and an operator's unattributed grant revocation. */
 async function revokeUpToTheFold(org: string) {
@@ -74,7 +80,7 @@ function requestContext() {
 }
 
 describe("a live gateway view and a person's folded browser grant revocations", () => {
-  it("drops the person's grant entries when the fold's subject cut-off arrives on the push channel, refusing the same tokens", async () => {
+  it("drops the person's grant entries for the client when the fold's cut-off arrives on the push channel, refusing the same tokens", async () => {
     const org = newOrg();
     const context = requestContext();
     // A bound of a minute: the view follows its channel alone and never pulls during the test.
@@ -83,19 +89,23 @@ describe("a live gateway view and a person's folded browser grant revocations", 
     await expect.poll(() => view.openChannels).toBe(1);
 
     const { mine, theirs } = await revokeUpToTheFold(org);
-    await expect.poll(() => view.entriesHeld(org)).toBe(CAP + 2 + 1);
+    // The person's grant to another client, revoked: not the fold's to drop.
+    const atB = grantId();
+    await revokeGrant(org, "user_a", atB, "oidc_b");
+    await expect.poll(() => view.entriesHeld(org)).toBe(CAP + 2 + 1 + 1);
     const recorded = grantsOf((await stub(org).snapshot(org)).entries, "user_a");
+    recorded.delete(atB);
 
     const folding = grantId();
-    expect(await revokeGrant(org, "user_a", folding)).toMatchObject({ recorded: "subject" });
+    expect(await revokeGrant(org, "user_a", folding)).toMatchObject({ recorded: "client_subject" });
     const { entries } = await stub(org).snapshot(org);
-    const cutOff = entries.find((e) => e.kind === "subject" && e.value === "user_a")?.revokedAt as number;
+    const cutOff = entries.find((e) => e.kind === "client_subject" && e.value === A_AT_A)?.revokedAt as number;
     // The object: the cut-off, the folding grant's entry, the person's entries younger than the margin,
-    // user_b's two and the operator's.
+    // their oidc_b one, user_b's two and the operator's.
     const dropped = coveredBy(recorded, cutOff);
     const kept = mine.filter((g) => !dropped.has(g));
-    expect(new Set(grantsOf(entries, "user_a").keys())).toEqual(new Set([...kept, folding]));
-    expect(entries).toHaveLength(1 + 1 + kept.length + 2 + 1);
+    expect(new Set(grantsOf(entries, "user_a").keys())).toEqual(new Set([...kept, folding, atB]));
+    expect(entries).toHaveLength(1 + 1 + kept.length + 1 + 2 + 1);
     await expect.poll(() => view.entriesHeld(org)).toBe(entries.length);
 
     const check = (claims: AccessTokenClaims) => view.isRevoked(claims, context);
@@ -103,7 +113,9 @@ describe("a live gateway view and a person's folded browser grant revocations", 
     expect({
       droppedGrants: await refused(mine.map((g) => token(org, "user_a", g))),
       foldingGrant: await refused([token(org, "user_a", folding), token(org, "user_a", folding, cutOff + 1)]),
-      personsOtherTokens: await refused([token(org, "user_a", grantId())]),
+      personsOtherTokensAtTheClient: await refused([token(org, "user_a", grantId())]),
+      personAtAnotherClient: await refused([token(org, "user_a", grantId(), now() - 10, "oidc_b")]),
+      personsRevokedGrantAtAnotherClient: await refused([token(org, "user_a", atB, now() - 10, "oidc_b")]),
       personAfterTheCutOff: await refused([token(org, "user_a", grantId(), cutOff + 1)]),
       otherPersonRevoked: await refused(theirs.map((g) => token(org, "user_b", g))),
       otherPersonLive: await refused([token(org, "user_b", grantId())]),
@@ -111,7 +123,9 @@ describe("a live gateway view and a person's folded browser grant revocations", 
       droppedGrants: Array(CAP).fill(true),
       // Its own entry refuses even a token of the grant signed after the cut-off's second.
       foldingGrant: [true, true],
-      personsOtherTokens: [true],
+      personsOtherTokensAtTheClient: [true],
+      personAtAnotherClient: [false],
+      personsRevokedGrantAtAnotherClient: [true],
       personAfterTheCutOff: [false],
       otherPersonRevoked: [true, true],
       otherPersonLive: [false],
@@ -126,11 +140,11 @@ describe("a live gateway view and a person's folded browser grant revocations", 
     expect(view.size).toBe(CAP + 2 + 1);
 
     const folding = grantId();
-    expect(await revokeGrant(org, "user_a", folding)).toMatchObject({ recorded: "subject" });
+    expect(await revokeGrant(org, "user_a", folding)).toMatchObject({ recorded: "client_subject" });
     const changes = await stub(org).changesSince(view.version);
     if (changes.kind !== "changes") throw new Error(`expected changes, got ${changes.kind}`);
     expect(changes.events.map((e) => [e.kind, e.value, e.client_id, e.subject])).toEqual([
-      ["subject", "user_a", undefined, undefined],
+      ["client_subject", A_AT_A, "oidc_a", "user_a"],
       ["grant", folding, "oidc_a", "user_a"],
     ]);
     expect(view.apply(changes.events)).toBe(true);
@@ -145,6 +159,7 @@ describe("a live gateway view and a person's folded browser grant revocations", 
       expect(theirs.every((g) => one.matches(token(org, "user_b", g), at))).toBe(true);
       expect(one.matches(token(org, "user_a", folding, cutOff + 1), at)).toBe(true);
       expect(one.matches(token(org, "user_a", grantId(), cutOff + 1), at)).toBe(false);
+      expect(one.matches(token(org, "user_a", grantId(), cutOff - 1, "oidc_b"), at)).toBe(false);
       expect(one.matches(token(org, "user_b", grantId()), at)).toBe(false);
       // The operator's grant revocation names no person: held in the shared table, whoever the token's sub.
       expect(one.matches(token(org, "user_c", "delegation-grant-1"), at)).toBe(true);
@@ -218,5 +233,116 @@ describe("a live gateway view and a person's folded browser grant revocations", 
       // The person's new grant after the cut-off lives.
       fresh: view.matches(token(org, "user_a", "fresh", cutOff + 1), cutOff),
     }).toEqual({ older: true, edge: true, inside: true, fresh: false });
+  });
+  it("a client_subject cut-off drops only that client's grant entries of the person; a subject cut-off drops every client's", () => {
+    const org = newOrg();
+    const cutOff = now();
+    const expiresAt = cutOff + 3600;
+    const old = cutOff - TOLERANCE - 1;
+    const entry = (grant: string, clientId: string, subject = "user_a"): RevocationEntry => ({
+      kind: "grant",
+      value: grant,
+      revokedAt: old,
+      expiresAt,
+      clientId,
+      subject,
+    });
+    const view = OrgRevocations.fromSnapshot({
+      orgId: org,
+      version: 1,
+      policyVersion: null,
+      entries: [entry("g-a", "oidc_a"), entry("g-b", "oidc_b"), entry("g-other", "oidc_a", "user_b")],
+    });
+    const event = (seq: number, kind: RevocationKind, value: string): RevocationLogEvent => ({
+      seq,
+      kind,
+      value,
+      revoked_at: cutOff,
+      expires_at: expiresAt,
+      reason: "test",
+    });
+    expect(view.apply([{ ...event(2, "client_subject", A_AT_A), client_id: "oidc_a", subject: "user_a" }])).toBe(true);
+    // The cut-off, user_a's oidc_b entry and user_b's.
+    expect(view.size).toBe(3);
+    const at = now();
+    expect({
+      droppedGrantsToken: view.matches(token(org, "user_a", "g-a", old), at),
+      otherClientsRevokedGrant: view.matches(token(org, "user_a", "g-b", old, "oidc_b"), at),
+      otherClientsLiveGrant: view.matches(token(org, "user_a", "g-live", old, "oidc_b"), at),
+      otherPersonAtTheClient: view.matches(token(org, "user_b", "g-live", old), at),
+      otherPersonsRevokedGrant: view.matches(token(org, "user_b", "g-other", old), at),
+    }).toEqual({
+      droppedGrantsToken: true,
+      otherClientsRevokedGrant: true,
+      otherClientsLiveGrant: false,
+      otherPersonAtTheClient: false,
+      otherPersonsRevokedGrant: true,
+    });
+    expect(view.apply([event(3, "subject", "user_a")])).toBe(true);
+    // The subject cut-off joins; user_a's oidc_b entry goes.
+    expect(view.size).toBe(3);
+    expect(view.matches(token(org, "user_a", "g-b", old, "oidc_b"), at)).toBe(true);
+  });
+
+  it("a token delegated to another client from a browser grant is refused by any client_subject cut-off of its person", () => {
+    const org = newOrg();
+    const cutOff = now();
+    const view = OrgRevocations.fromSnapshot({
+      orgId: org,
+      version: 1,
+      policyVersion: null,
+      entries: [
+        {
+          kind: "client_subject",
+          value: A_AT_A,
+          revokedAt: cutOff,
+          expiresAt: cutOff + 3600,
+          clientId: "oidc_a",
+          subject: "user_a",
+        },
+      ],
+    });
+    const exchanged = (delegated: boolean, chain: string[], sub = "user_a", iat = cutOff - 10): AccessTokenClaims => ({
+      ...token(org, sub, "", iat, "mac_agent"),
+      grant_id: "delegation-grant-1",
+      grant_chain: chain,
+      ...(delegated ? { act: { sub: "mac_agent", client_id: "mac_agent" } } : {}),
+    });
+    const at = now();
+    expect({
+      // Which client's browser grant it rests on is not in the token: refused.
+      delegatedFromBrowserGrant: view.matches(exchanged(true, [grantId()]), at),
+      // Not delegated, another client: it is that client's own (client continuity): kept.
+      narrowedAtAnotherClient: view.matches(exchanged(false, [grantId()]), at),
+      // Delegated, resting on delegation grants only: kept.
+      delegatedFromDelegationGrant: view.matches(exchanged(true, ["delegation-grant-0"]), at),
+      anotherPerson: view.matches(exchanged(true, [grantId()], "user_b"), at),
+      afterTheCutOff: view.matches(exchanged(true, [grantId()], "user_a", cutOff + 1), at),
+    }).toEqual({
+      delegatedFromBrowserGrant: true,
+      narrowedAtAnotherClient: false,
+      delegatedFromDelegationGrant: false,
+      anotherPerson: false,
+      afterTheCutOff: false,
+    });
+  });
+
+  it("fails closed on a kind it does not know: no view is built from such a snapshot, and such an event is a gap", () => {
+    const org = newOrg();
+    const at = now();
+    const unknown = { kind: "person_at_device" as RevocationKind, value: "x", revokedAt: at, expiresAt: at + 60 };
+    expect(() =>
+      OrgRevocations.fromSnapshot({ orgId: org, version: 1, policyVersion: null, entries: [unknown] }),
+    ).toThrow(UnreadableRevocationError);
+    // A client_subject value that names no pair is not read as anything else either.
+    const malformed = { ...unknown, kind: "client_subject" as RevocationKind, value: "oidc_a:user_a" };
+    expect(() =>
+      OrgRevocations.fromSnapshot({ orgId: org, version: 1, policyVersion: null, entries: [malformed] }),
+    ).toThrow(UnreadableRevocationError);
+    const view = OrgRevocations.fromSnapshot({ orgId: org, version: 1, policyVersion: null, entries: [] });
+    const event = { seq: 2, value: "x", revoked_at: at, expires_at: at + 60, reason: "r" };
+    expect(view.apply([{ ...event, kind: "person_at_device" as RevocationKind }])).toBe(false);
+    expect(view.apply([{ ...event, kind: "client_subject", value: "oidc_a:user_a" }])).toBe(false);
+    expect(view.version).toBe(1);
   });
 });

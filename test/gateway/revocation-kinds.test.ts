@@ -1,6 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { RevocationKind } from "../../shared/contracts/revocation.ts";
+import {
+  clientSubjectValue,
+  MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  type RevocationKind,
+} from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
 import { isTokenRevoked } from "../../shared/revocation/is-token-revoked.ts";
@@ -129,6 +133,52 @@ describe("every revocation kind blocks exactly what it names", () => {
       }
     });
   }
+
+  it("client_subject (only a fold records one): cuts off the person at the client, and tokens delegated from a browser grant, and no others", async () => {
+    const orgId = `org-${crypto.randomUUID()}`;
+    const stub = env.ORG_STATE.getByName(orgStateName(orgId));
+    for (let i = 0; i <= CAP; i++) {
+      await stub.revokeBrowserGrant({
+        orgId,
+        grantId: `oidc-grant:${crypto.randomUUID()}`,
+        clientId: "mac_x",
+        subject: "user-x",
+        reason: "test",
+      });
+    }
+    const snapshot = await stub.snapshot(orgId);
+    expect(snapshot.entries.filter((e) => e.kind === "client_subject").map((e) => e.value)).toEqual([
+      clientSubjectValue("mac_x", "user-x"),
+    ]);
+    const delegated = { act: { sub: "mac_b", client_id: "mac_b" }, client_id: "mac_b", grant_id: "dg_1" };
+    const rows: [Claims, boolean][] = [
+      [{ sub: "user-x", client_id: "mac_x" }, true],
+      [{ sub: "user-x", client_id: "mac_x", grant_chain: ["oidc-grant:other"] }, true],
+      [{ sub: "user-x", ...delegated, grant_chain: ["oidc-grant:other"] }, true],
+      [{ sub: "user-x", client_id: "mac_x", later: true }, false],
+      [{ sub: "user-x", client_id: "mac_y" }, false],
+      [{ sub: "user-x", client_id: "mac_y", grant_chain: ["oidc-grant:other"] }, false],
+      [{ sub: "user-x", ...delegated, grant_chain: ["dg_0"] }, false],
+      // An actor named mac_x is not the token's client: the cut-off is the person's tokens issued to it.
+      [
+        {
+          sub: "user-x",
+          client_id: "mac_b",
+          act: { sub: "mac_b", client_id: "mac_b", act: { sub: "mac_x", client_id: "mac_x" } },
+        },
+        false,
+      ],
+      [{ sub: "user-y", client_id: "mac_x" }, false],
+      [{ sub: clientSubjectValue("mac_x", "user-x"), client_id: "mac_x" }, false],
+    ];
+    const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 });
+    for (const [claims, expected] of rows) {
+      const t = token(orgId, claims);
+      expect({ claims, gateway: await view.isRevoked(t) }).toEqual({ claims, gateway: expected });
+      expect({ claims, shared: isTokenRevoked(snapshot, t) }).toEqual({ claims, shared: expected });
+      expect({ claims, object: await stub.isRevoked(t) }).toEqual({ claims, object: expected });
+    }
+  });
 
   it("a revocation in one org never touches another org's tokens", async () => {
     const [a, b] = [`org-${crypto.randomUUID()}`, `org-${crypto.randomUUID()}`];

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   type BrowserGrantRevocation,
   MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  clientSubjectValue,
   type RevocableClaims,
 } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
@@ -15,11 +16,13 @@ import { ERR_ORG_STATE_WRONG_ORG, OrgMismatchError } from "../../workers/org-sta
 // One person authorizing a browser client and revoking its refresh token,
 // over and over, leaves one `grant` entry per authorization for an hour.
 // Past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON of theirs for one
-// client, the org's object cuts that person off instead (a `subject`
-// cut-off) and drops their grant entries it covers, so no member can bring
-// the org to its cap of live revocations (docs/revocation.md, "Bounds").
-// Only entries the cut-off covers with the clock tolerance to spare go: a
-// token's `iat` is the signer's clock, the cut-off's second the object's.
+// client, the org's object cuts that person off at that client instead (a
+// `client_subject` cut-off) and drops their grant entries for it that the
+// cut-off covers, so no member can bring the org to its cap of live
+// revocations (docs/revocation.md, "Bounds"), and no client can end the
+// person's tokens at another client by ending its own grants. Only entries
+// the cut-off covers with the clock tolerance to spare go: a token's `iat`
+// is the signer's clock, the cut-off's second the object's.
 
 /**
  * The object runs in this isolate, so its clock is the test's: it stands
@@ -43,6 +46,8 @@ const now = () => Math.floor(Date.now() / 1000);
 const newOrg = () => `org-${crypto.randomUUID()}`;
 const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 const grantId = () => `oidc-grant:${crypto.randomUUID()}`;
+/** The fold's cut-off value for user_a at oidc_a (the default client). */
+const A_AT_A = clientSubjectValue("oidc_a", "user_a");
 
 function revokeGrant(orgId: string, subject: string, clientId = "oidc_a", id = grantId()) {
   const revocation: BrowserGrantRevocation = {
@@ -63,8 +68,30 @@ async function revokeMany(orgId: string, subject: string, count: number, clientI
 }
 
 /** A browser access token of the grant, issued ten seconds ago unless `iat` says otherwise. */
-function browserToken(orgId: string, sub: string, grant: string, iat = now() - 10): RevocableClaims {
-  return { jti: crypto.randomUUID(), sub, client_id: "oidc_a", org_id: orgId, iat, grant_id: grant };
+function browserToken(
+  orgId: string,
+  sub: string,
+  grant: string,
+  iat = now() - 10,
+  clientId = "oidc_a",
+): RevocableClaims {
+  return { jti: crypto.randomUUID(), sub, client_id: clientId, org_id: orgId, iat, grant_id: grant };
+}
+
+/**
+ * A token exchanged from a browser token of `grant`, issued to `clientId`:
+ * with an actor (a delegation, RFC 8693 §4.1) or without (the same client narrowing its own).
+ */
+function exchangedToken(orgId: string, grant: string, clientId: string, delegated: boolean): RevocableClaims {
+  return {
+    jti: crypto.randomUUID(),
+    sub: "user_a",
+    client_id: clientId,
+    org_id: orgId,
+    iat: now() - 10,
+    ...(delegated ? { act: { sub: clientId, client_id: clientId }, grant_id: "delegation-grant-9" } : {}),
+    grant_chain: [grant],
+  };
 }
 
 async function entriesOf(orgId: string) {
@@ -72,8 +99,8 @@ async function entriesOf(orgId: string) {
   return { entries, version, grants: entries.filter((e) => e.kind === "grant") };
 }
 
-describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold at the cap", () => {
-  it("records up to the cap as attributed grant entries, then a subject cut-off of the person that drops them, in one step", async () => {
+describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a client fold at the cap", () => {
+  it("records up to the cap as attributed grant entries, then a client_subject cut-off of the person at the client that drops them, in one step", async () => {
     const org = newOrg();
     const mine = await revokeMany(org, "user_a", CAP);
     const theirs = await revokeMany(org, "user_b", 3);
@@ -96,12 +123,20 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     advance(TOLERANCE);
     const last = grantId();
     const outcome = await revokeGrant(org, "user_a", "oidc_a", last);
-    expect(outcome).toEqual({ version: before.version + 2, recorded: "subject" });
+    expect(outcome).toEqual({ version: before.version + 2, recorded: "client_subject" });
 
     const after = await entriesOf(org);
-    const cutOff = after.entries.filter((e) => e.kind === "subject");
+    expect(after.entries.some((e) => e.kind === "subject")).toBe(false);
+    const cutOff = after.entries.filter((e) => e.kind === "client_subject");
     expect(cutOff).toEqual([
-      { kind: "subject", value: "user_a", revokedAt: expect.any(Number), expiresAt: expect.any(Number) },
+      {
+        kind: "client_subject",
+        value: '["oidc_a","user_a"]',
+        revokedAt: expect.any(Number),
+        expiresAt: expect.any(Number),
+        clientId: "oidc_a",
+        subject: "user_a",
+      },
     ]);
     // The person's entries are gone but the one that folded them; the other person's, the
     // operator's grant and jti entries are untouched.
@@ -119,11 +154,13 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
       events: [
         {
           seq: before.version + 1,
-          kind: "subject",
-          value: "user_a",
+          kind: "client_subject",
+          value: A_AT_A,
           revoked_at: cutOff[0]?.revokedAt,
           expires_at: cutOff[0]?.expiresAt,
           reason: `rfc7009 refresh token by oidc_a (folded: the person holds ${CAP} live grant revocations for oidc_a)`,
+          client_id: "oidc_a",
+          subject: "user_a",
         },
         {
           seq: before.version + 2,
@@ -139,46 +176,74 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     });
   });
 
-  it("the person's tokens in the org issued up to the cut-off are refused, of every grant and client; another person's are not", async () => {
+  it("the person's tokens at the client issued up to the cut-off are refused; theirs at another client, and another person's, are not", async () => {
     const org = newOrg();
     const mine = await revokeMany(org, "user_a", CAP);
     const theirs = await revokeMany(org, "user_b", 2);
+    const atB = await revokeMany(org, "user_a", 2, "oidc_b");
     advance(TOLERANCE);
-    expect((await revokeGrant(org, "user_a")).recorded).toBe("subject");
-    const checks = [
-      // A dropped grant's token: refused by the cut-off now.
-      browserToken(org, "user_a", mine[0] ?? ""),
-      // A grant never revoked, of the person, and a token of theirs at another client with no grant.
-      browserToken(org, "user_a", grantId()),
-      { jti: crypto.randomUUID(), sub: "user_a", client_id: "mac_agent", org_id: org, iat: now() - 10 },
+    expect((await revokeGrant(org, "user_a")).recorded).toBe("client_subject");
+    const other = grantId();
+    const checks: [string, RevocableClaims, boolean][] = [
+      // A dropped grant's token, and one of a grant at the client never revoked: refused by the cut-off.
+      ["dropped grant", browserToken(org, "user_a", mine[0] ?? ""), true],
+      ["live grant at the client", browserToken(org, "user_a", grantId()), true],
+      // The same client narrowing its own token (no actor): it keeps the client's id.
+      ["exchanged at the client", exchangedToken(org, mine[1] ?? "", "oidc_a", false), true],
+      // Delegated to another client from a browser grant: the token does not say whose grant; refused.
+      ["delegated from a dropped grant", exchangedToken(org, mine[2] ?? "", "mac_agent", true), true],
+      ["delegated from another client's grant", exchangedToken(org, other, "mac_agent", true), true],
+      // The person at another client: a live grant, a narrowed token of it, a token without a grant.
+      ["live grant at oidc_b", browserToken(org, "user_a", other, now() - 10, "oidc_b"), false],
+      ["exchanged at oidc_b", exchangedToken(org, other, "oidc_b", false), false],
+      [
+        "no grant at mac_agent",
+        { ...browserToken(org, "user_a", ""), client_id: "mac_agent", grant_id: undefined },
+        false,
+      ],
+      // Their revoked grants at oidc_b stay refused by their own entries.
+      ["revoked grant at oidc_b", browserToken(org, "user_a", atB[0] ?? "", now() - 10, "oidc_b"), true],
       // The other person: their revoked grant still refused, a live one not.
-      browserToken(org, "user_b", theirs[0] ?? ""),
-      browserToken(org, "user_b", grantId()),
-      // The person again, in another org: not this org's cut-off.
-      browserToken(newOrg(), "user_a", grantId()),
+      ["other person revoked", browserToken(org, "user_b", theirs[0] ?? ""), true],
+      ["other person live", browserToken(org, "user_b", grantId()), false],
+      // The person at the client after the cut-off's second.
+      ["after the cut-off", browserToken(org, "user_a", grantId(), now() + 1), false],
     ];
-    const [, , , , , elsewhere] = checks;
-    expect(await stub(org).areRevoked(checks.slice(0, 5))).toEqual([true, true, true, true, false]);
-    expect(await stub(elsewhere?.org_id ?? "").isRevoked(elsewhere as RevocableClaims)).toBe(false);
+    const answers = await stub(org).areRevoked(checks.map(([, claims]) => claims));
+    expect(checks.map(([name], i) => [name, answers[i]])).toEqual(checks.map(([name, , refused]) => [name, refused]));
+    // The person again, in another org: not this org's cut-off.
+    const elsewhere = browserToken(newOrg(), "user_a", grantId());
+    expect(await stub(elsewhere.org_id).isRevoked(elsewhere)).toBe(false);
   });
 
-  it("each client counts on its own, and the cut-off drops the person's entries of every client", async () => {
+  it("each client counts on its own, and the cut-off drops the person's entries of that client only", async () => {
     const org = newOrg();
     await revokeMany(org, "user_a", CAP - 1, "oidc_a");
-    await revokeMany(org, "user_a", CAP, "oidc_b");
+    const atB = await revokeMany(org, "user_a", CAP, "oidc_b");
     // oidc_a holds CAP - 1 of the person's: its next is still an entry.
     expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("grant");
     expect((await entriesOf(org)).grants).toHaveLength(2 * CAP);
     advance(TOLERANCE);
     const last = grantId();
-    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
-    expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("client_subject");
+    expect(new Set((await entriesOf(org)).grants.map((e) => e.value))).toEqual(new Set([last, ...atB]));
     // The count starts again: CAP - 1 more are entries, the CAP-th after the kept one folds again.
     await revokeMany(org, "user_a", CAP - 1, "oidc_a");
     advance(TOLERANCE);
-    expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("subject");
-    expect((await entriesOf(org)).grants).toHaveLength(1);
-    expect((await entriesOf(org)).entries.filter((e) => e.kind === "subject")).toHaveLength(1);
+    expect((await revokeGrant(org, "user_a", "oidc_a")).recorded).toBe("client_subject");
+    expect((await entriesOf(org)).grants).toHaveLength(1 + CAP);
+    expect((await entriesOf(org)).entries.filter((e) => e.kind === "client_subject")).toHaveLength(1);
+    // oidc_b's own fold is its own cut-off, and drops its entries alone.
+    expect((await revokeGrant(org, "user_a", "oidc_b")).recorded).toBe("client_subject");
+    const { entries, grants } = await entriesOf(org);
+    expect(
+      entries
+        .filter((e) => e.kind === "client_subject")
+        .map((e) => e.value)
+        .sort(),
+    ).toEqual([A_AT_A, clientSubjectValue("oidc_b", "user_a")].sort());
+    expect(grants.filter((e) => e.clientId === "oidc_a")).toHaveLength(1);
+    expect(grants.filter((e) => e.clientId === "oidc_b")).toHaveLength(1);
   });
 
   it("revoking a grant whose entry is live again (a retry, a reuse after revocation) adds nothing and never folds", async () => {
@@ -191,18 +256,33 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     });
     const after = await entriesOf(org);
     expect(after.grants).toHaveLength(CAP);
-    expect(after.entries.some((e) => e.kind === "subject")).toBe(false);
+    expect(after.entries.some((e) => e.kind === "client_subject")).toBe(false);
   });
 
-  it("any subject cut-off of the person (an operator's too) drops their grant entries, as a gateway view does", async () => {
+  it("any subject cut-off of the person (an operator's too) drops their grant entries of every client, as a gateway view does", async () => {
     const org = newOrg();
-    const mine = await revokeMany(org, "user_a", 3);
+    const mine = [...(await revokeMany(org, "user_a", 3)), ...(await revokeMany(org, "user_a", 2, "oidc_b"))];
     const theirs = await revokeMany(org, "user_b", 2);
     advance(TOLERANCE);
     await stub(org).revoke({ orgId: org, kind: "subject", value: "user_a", reason: "member-removed" });
     const after = await entriesOf(org);
     expect(new Set(after.grants.map((e) => e.value))).toEqual(new Set(theirs));
-    expect(await stub(org).areRevoked(mine.map((g) => browserToken(org, "user_a", g)))).toEqual([true, true, true]);
+    expect(await stub(org).areRevoked(mine.map((g) => browserToken(org, "user_a", g)))).toEqual(mine.map(() => true));
+  });
+
+  it("refuses a client_subject revocation asked of revoke(): only a fold records one, with whose it is", async () => {
+    const org = newOrg();
+    await runInDurableObject(stub(org), async (instance: OrgState) => {
+      const error = await instance
+        .revoke({ orgId: org, kind: "client_subject", value: A_AT_A, reason: "operator" })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(RangeError);
+      expect(error).toMatchObject({ message: "unknown revocation kind client_subject" });
+    });
+    expect((await entriesOf(org)).version).toBe(0);
   });
 
   it("refuses a revocation without its grant, client or person, and one naming another org", async () => {
@@ -245,10 +325,10 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     await revokeGrant(org, "user_a", "oidc_a", young);
     advance(TOLERANCE - 1);
     const folding = grantId();
-    expect((await revokeGrant(org, "user_a", "oidc_a", folding)).recorded).toBe("subject");
+    expect((await revokeGrant(org, "user_a", "oidc_a", folding)).recorded).toBe("client_subject");
 
     const { entries, grants } = await entriesOf(org);
-    const cutOff = entries.find((e) => e.kind === "subject")?.revokedAt as number;
+    const cutOff = entries.find((e) => e.kind === "client_subject")?.revokedAt as number;
     const at = (id: string) => grants.find((e) => e.value === id)?.revokedAt;
     // Recorded at cutOff - TOLERANCE (covered with the margin) goes; at cutOff - TOLERANCE + 1 stays.
     expect(grants.map((e) => e.value).sort()).toEqual([young, folding].sort());
@@ -271,11 +351,11 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     const org = newOrg();
     const mine = await revokeMany(org, "user_a", CAP);
     // The fold in the same second: the cut-off covers none of them with the margin, so it drops none.
-    expect((await revokeGrant(org, "user_a")).recorded).toBe("subject");
+    expect((await revokeGrant(org, "user_a")).recorded).toBe("client_subject");
     expect((await entriesOf(org)).grants).toHaveLength(CAP + 1);
     advance(TOLERANCE);
     const last = grantId();
-    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("client_subject");
     expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
     expect((await stub(org).areRevoked(mine.map((g) => browserToken(org, "user_a", g)))).every(Boolean)).toBe(true);
   });
@@ -288,18 +368,18 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries fold a
     // The object takes them one at a time within one second: the first CAP are entries; each after
     // them folds, but a cut-off in the entries' own second covers none of them with the margin.
     expect(recorded.filter((r) => r === "grant")).toHaveLength(CAP);
-    expect(recorded.filter((r) => r === "subject")).toHaveLength(3 * CAP);
+    expect(recorded.filter((r) => r === "client_subject")).toHaveLength(3 * CAP);
     // Each call moved the version by its own events: 1 for an entry, 2 for a fold.
     const { version, grants, entries } = await entriesOf(org);
-    expect(version).toBe(recorded.reduce((n, r) => n + (r === "subject" ? 2 : 1), 0));
+    expect(version).toBe(recorded.reduce((n, r) => n + (r === "client_subject" ? 2 : 1), 0));
     expect(grants).toHaveLength(4 * CAP);
-    expect(entries.filter((e) => e.kind === "subject")).toHaveLength(1);
+    expect(entries.filter((e) => e.kind === "client_subject")).toHaveLength(1);
     const tokens = ids.map((id) => browserToken(org, "user_a", id));
     expect((await stub(org).areRevoked(tokens)).every(Boolean)).toBe(true);
     // Once they are older than the tolerance, the next revocation's cut-off drops them all.
     advance(TOLERANCE);
     const last = grantId();
-    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("subject");
+    expect((await revokeGrant(org, "user_a", "oidc_a", last)).recorded).toBe("client_subject");
     expect((await entriesOf(org)).grants.map((e) => e.value)).toEqual([last]);
     expect((await stub(org).areRevoked(tokens)).every(Boolean)).toBe(true);
   });

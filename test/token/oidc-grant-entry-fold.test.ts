@@ -1,9 +1,13 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP } from "../../shared/contracts/revocation.ts";
+import {
+  MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
+  clientSubjectValue,
+} from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
+import { type AccessTokenClaims, CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
+import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
 import { oidc, revocation } from "./oidc-fixture.ts";
 import { active, grant, oauthError, type Person, refresh, revokedInOrg } from "./oidc-grant-fixtures.ts";
@@ -11,12 +15,14 @@ import { active, grant, oauthError, type Person, refresh, revokedInOrg } from ".
 // RFC 7009 §2.1 ends a browser grant's access tokens by a `grant` entry in
 // the org's object, attributed to the grant's client and person (the
 // refresh token row's user_id). Past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON
-// of one person's for one client, the object cuts the person off instead
-// (a `subject` cut-off) rather than let one member's authorize-and-revoke
-// script fill the org's revocations (docs/revocation.md, "Bounds"). The
-// cut-off drops only the person's grant entries it covers with the clock
-// tolerance to spare; the object runs in its own Worker on the real clock,
-// so which earlier entries are that old is read from its own seconds.
+// of one person's for one client, the object cuts the person off at that
+// client instead (a `client_subject` cut-off) rather than let one member's
+// authorize-and-revoke script fill the org's revocations (docs/revocation.md,
+// "Bounds"); not the whole person, or a client they consented to could end
+// their tokens at every other client by ending its own grants. The cut-off
+// drops only the person's grant entries for that client it covers with the
+// clock tolerance to spare; the object runs in its own Worker on the real
+// clock, so which earlier entries are that old is read from its own seconds.
 
 /** The earlier grant entries (recorded at `recorded`) a cut-off at `cutOff` keeps: younger than the margin. */
 function keptBy(recorded: { value: string; revokedAt: number }[], cutOff: number): string[] {
@@ -24,6 +30,12 @@ function keptBy(recorded: { value: string; revokedAt: number }[], cutOff: number
 }
 
 const orgState = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
+
+/** The gateway's own check (its revocation view, no staleness) on the token's signed claims. */
+function refusedAtGateway(accessToken: string): Promise<boolean> {
+  const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 });
+  return view.isRevoked(decodeJwt(accessToken) as unknown as AccessTokenClaims);
+}
 
 /** The person's `sub`, as every access token of theirs carries it. */
 const subOf = (accessToken: string) => String(decodeJwt(accessToken).sub);
@@ -66,8 +78,8 @@ async function auditOf(value: string) {
   return row ? { org_id: row.org_id, subject: row.subject, ...JSON.parse(row.detail) } : null;
 }
 
-describe("browser grant revocations past the person's cap fold into a subject cut-off", () => {
-  it("the person's next revocation cuts them off in the org: every token of theirs there is refused; another person's live on", async () => {
+describe("browser grant revocations past the person's cap for a client fold into a cut-off of the person at that client", () => {
+  it("the person's next revocation at the client cuts off their tokens of that client; theirs at another client and another person's live on", async () => {
     const person = await oidc.signUp();
     const client = await oidc.browserClient();
     const otherClient = await oidc.browserClient();
@@ -86,27 +98,35 @@ describe("browser grant revocations past the person's cap fold into a subject cu
 
     const after = await orgState(person.orgId).snapshot(person.orgId);
     const grantId = String(decodeJwt(device.access_token).grant_id);
-    // A subject cut-off of the token's `sub`, the folding grant's own entry, and of the earlier ones
+    // A cut-off of the token's `sub` at its client, the folding grant's own entry, and of the earlier ones
     // only those younger than the clock tolerance.
     expect(after.version).toBe(before.version + 2);
-    const cutOffs = after.entries.filter((e) => e.kind === "subject");
-    expect(cutOffs.map((e) => e.value)).toEqual([sub]);
+    expect(after.entries.some((e) => e.kind === "subject")).toBe(false);
+    const cutOffs = after.entries.filter((e) => e.kind === "client_subject");
+    expect(cutOffs.map((e) => e.value)).toEqual([clientSubjectValue(client.clientId, sub)]);
+    expect(cutOffs[0]).toMatchObject({ clientId: client.clientId, subject: sub });
     const kept = keptBy(before.entries, cutOffs[0]?.revokedAt ?? 0);
     const grants = after.entries.filter((e) => e.kind === "grant");
     expect(new Set(grants.map((e) => e.value))).toEqual(new Set([grantId, ...kept]));
     expect(grants.find((e) => e.value === grantId)).toMatchObject({ clientId: client.clientId, subject: sub });
-    // Refused: the revoked grant's token, the person's other grant to the client and their grant to another client.
-    for (const [token, holder] of [
-      [device.access_token, client],
-      [otherDevice.access_token, client],
-      [elsewhere.access_token, otherClient],
-    ] as const) {
+    // Refused at the object, the introspection endpoint and the gateway: the revoked grant's token and
+    // the person's other grant to the client.
+    for (const token of [device.access_token, otherDevice.access_token]) {
       expect(await revokedInOrg(token)).toBe(true);
-      expect(await active(token, holder)).toBe(false);
+      expect(await active(token, client)).toBe(false);
+      expect(await refusedAtGateway(token)).toBe(true);
     }
-    // Another member's token to the same client lives on.
-    expect(await revokedInOrg(theirs.access_token)).toBe(false);
-    expect(await active(theirs.access_token, client)).toBe(true);
+    // The same person's token at another client lives on, everywhere; so does another member's at this client.
+    for (const [token, holder] of [
+      [elsewhere.access_token, otherClient],
+      [theirs.access_token, client],
+    ] as const) {
+      expect(await revokedInOrg(token)).toBe(false);
+      expect(await active(token, holder)).toBe(true);
+      expect(await refusedAtGateway(token)).toBe(false);
+    }
+    // The person's grant to the other client still refreshes.
+    expect((await refresh(elsewhere.refresh_token ?? "", otherClient)).status).toBe(200);
     // The revoked refresh token yields nothing; the others were not revoked (only the tokens issued so far).
     expect(await oauthError(await refresh(device.refresh_token ?? "", client))).toEqual({
       status: 400,
@@ -117,11 +137,11 @@ describe("browser grant revocations past the person's cap fold into a subject cu
       .toMatchObject({
         org_id: person.orgId,
         subject: sub,
-        revocation_kind: "subject",
-        value: sub,
+        revocation_kind: "client_subject",
+        value: clientSubjectValue(client.clientId, sub),
         grant_id: grantId,
         client_id: client.clientId,
-        recorded: "subject",
+        recorded: "client_subject",
         reason: `rfc7009 refresh token by ${client.clientId}`,
       });
   });
@@ -141,8 +161,8 @@ describe("browser grant revocations past the person's cap fold into a subject cu
     // The object takes them one at a time: the first fills the cap, the second folds (and the third
     // folds again while the second's kept entries still number the cap); one cut-off row stays, and of
     // the earlier entries only those younger than the clock tolerance.
-    const cutOffs = entries.filter((e) => e.kind === "subject");
-    expect(cutOffs.map((e) => e.value)).toEqual([sub]);
+    const cutOffs = entries.filter((e) => e.kind === "client_subject");
+    expect(cutOffs.map((e) => e.value)).toEqual([clientSubjectValue(client.clientId, sub)]);
     const kept = keptBy(before.entries, cutOffs[0]?.revokedAt ?? 0);
     const ours = grants.map((g) => String(decodeJwt(g.access_token).grant_id));
     const held = entries.filter((e) => e.kind === "grant").map((e) => e.value);

@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON } from "../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { CAEP_CLIENT_CREDENTIAL_TYPE, SET_MEDIA_TYPE, SSF_DELIVERY, SSF_EVENT } from "../../shared/contracts/ssf.ts";
 import { expectOAuthError } from "./fixtures.ts";
 import {
@@ -120,6 +122,40 @@ describe("Security Event Tokens (RFC 8417, CAEP 1.0)", () => {
         { format: "complex", tenant: { format: "opaque", id: orgId } },
       ]),
     );
+  });
+
+  it("maps a person's browser grants folded at one client (client_subject) to CAEP session-revoked about the user at that application", async () => {
+    const client = await registerReceiver();
+    const orgId = client.orgId as string;
+    const token = await receiverToken(client);
+    // Only session-revoked: the fold's grant events (tokens-revoked) are not asked for.
+    const streamId = await createStream(token, { events_requested: [SSF_EVENT.sessionRevoked] });
+    for (let i = 0; i <= MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON; i++) {
+      await env.ORG_STATE.getByName(orgStateName(orgId)).revokeBrowserGrant({
+        orgId,
+        grantId: `oidc-grant:${crypto.randomUUID()}`,
+        clientId: "oidc_app",
+        subject: "user-9",
+        reason: "rfc7009 refresh token by oidc_app",
+      });
+    }
+    const sets = await waitingSets(token, streamId, 1);
+    const { payload } = await verifySet(Object.values(sets)[0] as string, client.clientId);
+    expect(payload.sub_id).toEqual({
+      format: "complex",
+      user: { format: "iss_sub", iss: env.ISSUER, sub: "user-9" },
+      application: { format: "opaque", id: "oidc_app" },
+      tenant: { format: "opaque", id: orgId },
+    });
+    expect(payload.events).toEqual({
+      [SSF_EVENT.sessionRevoked]: {
+        event_timestamp: expect.any(Number),
+        initiating_entity: "user",
+        reason_admin: {
+          en: `rfc7009 refresh token by oidc_app (folded: the person holds ${MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON} live grant revocations for oidc_app)`,
+        },
+      },
+    });
   });
 
   it("delivers only the event types a stream requested, and nothing about a removed subject", async () => {

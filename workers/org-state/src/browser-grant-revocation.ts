@@ -1,6 +1,7 @@
 import {
   type BrowserGrantRevocation,
   type BrowserGrantRevocationOutcome,
+  clientSubjectValue,
   MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON,
   type RevocationLogEvent,
 } from "../../../shared/contracts/revocation.ts";
@@ -14,9 +15,13 @@ import type { RevocationLog } from "./revocation-log.ts";
  * 7009 jti rows use for their token's client, token-revocation.ts) the
  * grant's client. Both come from the grant's refresh token rows in the
  * authn Worker (EndedBrowserGrant), never from the request, so the object
- * can count one person's entries and drop exactly those a `subject` cut-off
- * covers. Objects created before it gain it here; their older grant rows
- * stay unattributed (never counted, never dropped) until they expire.
+ * can count one person's entries for a client and drop exactly those a
+ * `subject` or `client_subject` cut-off covers. A `client_subject` row
+ * carries the same two columns (the pair its value names), so a token
+ * resting on a browser grant through a delegation is matched by its person
+ * alone (live-entries.ts). Objects created before it gain it here; their
+ * older grant rows stay unattributed (never counted, never dropped) until
+ * they expire.
  */
 export function migrateGrantColumns(sql: SqlStorage): void {
   const columns = new Set(
@@ -26,7 +31,7 @@ export function migrateGrantColumns(sql: SqlStorage): void {
       .map((column) => column.name),
   );
   if (!columns.has("subject")) sql.exec("ALTER TABLE revocation ADD COLUMN subject TEXT");
-  // On `subject` alone: a person's rows are few (the cap per client), and the fold deletes them across clients.
+  // On `subject` alone: a person's rows are few (the cap per client); a subject cut-off deletes them across clients.
   sql.exec("CREATE INDEX IF NOT EXISTS revocation_by_subject ON revocation (subject) WHERE subject IS NOT NULL");
 }
 
@@ -42,17 +47,29 @@ function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
  *
  * When the person's live browser-grant entries for this client already
  * number MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, they are folded:
- * one `subject` cut-off of the person at `now` is logged first, every
- * browser-grant entry of theirs the cut-off covers (of any client;
- * dropCoveredBrowserGrants) is deleted, and then this grant's own entry
- * is recorded as always. That order is what a gateway view following the
- * log applies (workers/gateway/src/trust/revocation-index.ts): the subject
- * event drops the person's grant entries it covers by the same rule, the
- * grant event after it adds this one back, so the view holds what the
- * snapshot holds.
+ * one `client_subject` cut-off of the person at this client at `now`
+ * (value clientSubjectValue(client, person)) is logged first, every
+ * browser-grant entry of theirs for this client the cut-off covers
+ * (dropCoveredBrowserGrants) is deleted, and then this grant's own entry is
+ * recorded as always. That order is what a gateway view following the log
+ * applies (workers/gateway/src/trust/revocation-index.ts): the cut-off's
+ * event drops the person's grant entries for the client it covers by the
+ * same rule, the grant event after it adds this one back, so the view holds
+ * what the snapshot holds.
  *
- * Why the cut-off covers a dropped entry: it refuses each of the person's
- * tokens issued at or before `now`, and every token of an ended grant was
+ * Why the person at this client, not the person: the client itself can end
+ * its grants at will (authorize silently with remembered consent, revoke the
+ * refresh token, 51 times), so a cut-off of the whole person would let any
+ * client they consented to end their tokens at every other client and their
+ * own sessions'. The cut-off refuses what the dropped entries refused and
+ * no more of theirs: the tokens of this client's grants carry its
+ * `client_id`, and so does every token exchanged from one without an actor;
+ * one issued through a delegation to another client names the browser grant
+ * only by id (`grant_chain`), so any `client_subject` cut-off of the person
+ * refuses those (shared/revocation/is-token-revoked.ts clientSubjectCutOffRevokes).
+ *
+ * Why the cut-off covers a dropped entry: it refuses each of those tokens
+ * issued at or before `now`, and every token of an ended grant was
  * signed before its refresh tokens were revoked (oidc/grant-turns.ts in the
  * token Worker takes a refresh's turn before its revocation), which was
  * before its entry was recorded. But `iat` is the signer's clock and the
@@ -61,11 +78,11 @@ function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
  * entries recorded at or before lastGrantEntryCoveredBy(now) go; the
  * younger ones stay as entries, like this grant's own recorded after the
  * cut-off: an entry matches a token of its grant whenever it was issued. A
- * later cut-off or their expiry removes them. The person's count thus
- * restarts from the entries of the last CLOCK_TOLERANCE_SECONDS, not from
- * one: a burst of revocations inside that window folds again at each one
- * past the cap, moving the cut-off forward, until its entries age past the
- * tolerance.
+ * later cut-off or their expiry removes them. The person's count for the
+ * client thus restarts from the entries of the last CLOCK_TOLERANCE_SECONDS,
+ * not from one: a burst of revocations inside that window folds again at
+ * each one past the cap, moving the cut-off forward, until its entries age
+ * past the tolerance.
  *
  * A repeated revocation of a grant whose entry is live (a retry, a reuse
  * after a revocation) only moves that entry forward: it adds none, so it
@@ -85,23 +102,30 @@ export function storeBrowserGrantRevocation(
   const events: RevocationLogEvent[] = [];
   const fold = foldDue(sql, revocation, now);
   if (fold !== null) {
+    const value = clientSubjectValue(clientId, subject);
     sql.exec(
-      `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES ('subject', ?, ?, ?)
+      `INSERT INTO revocation (kind, value, revoked_at, expires_at, client_id, subject)
+       VALUES ('client_subject', ?, ?, ?, ?, ?)
        ON CONFLICT (kind, value) DO UPDATE SET revoked_at = max(revocation.revoked_at, excluded.revoked_at),
          expires_at = max(revocation.expires_at, excluded.expires_at)`,
-      subject,
+      value,
       now,
       ceiling,
+      clientId,
+      subject,
     );
-    dropCoveredBrowserGrants(sql, subject, now);
+    dropCoveredBrowserGrants(sql, subject, now, clientId);
     events.push(
       log.append({
         seq: nextSeq(),
-        kind: "subject",
-        value: subject,
+        kind: "client_subject",
+        value,
         revoked_at: now,
         expires_at: ceiling,
         reason: `${reason} (folded: ${fold})`,
+        // The pair the value names, as on the row: readers need not parse it to show whose it is.
+        client_id: clientId,
+        subject,
       }),
     );
   }
@@ -129,21 +153,32 @@ export function storeBrowserGrantRevocation(
       subject,
     }),
   );
-  return { outcome: fold === null ? "grant" : "subject", events };
+  return { outcome: fold === null ? "grant" : "client_subject", events };
 }
 
 /**
- * Deletes the person's browser-grant entries their `subject` cut-off at
- * `revokedAt` covers with the clock tolerance to spare: those recorded at
- * or before lastGrantEntryCoveredBy(revokedAt) (shared/revocation/grant-entry-fold.ts;
- * see storeBrowserGrantRevocation). Called in the transaction that records
- * any such cut-off, a fold's or an operator's (OrgState.revoke), because a
- * gateway view drops them on every subject event alike.
+ * Deletes the person's browser-grant entries their cut-off at `revokedAt`
+ * covers with the clock tolerance to spare: those recorded at or before
+ * lastGrantEntryCoveredBy(revokedAt) (shared/revocation/grant-entry-fold.ts;
+ * see storeBrowserGrantRevocation) — of every client for a `subject`
+ * cut-off, of `clientId` only for a `client_subject` one. Called in the
+ * transaction that records any such cut-off, a fold's or an operator's
+ * (OrgState.revoke), because a gateway view drops them on every such event
+ * alike.
  */
-export function dropCoveredBrowserGrants(sql: SqlStorage, subject: string, revokedAt: number): void {
+export function dropCoveredBrowserGrants(sql: SqlStorage, subject: string, revokedAt: number, clientId?: string): void {
+  if (clientId === undefined) {
+    sql.exec(
+      "DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND revoked_at <= ?",
+      subject,
+      lastGrantEntryCoveredBy(revokedAt),
+    );
+    return;
+  }
   sql.exec(
-    "DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND revoked_at <= ?",
+    "DELETE FROM revocation WHERE kind = 'grant' AND subject = ? AND client_id = ? AND revoked_at <= ?",
     subject,
+    clientId,
     lastGrantEntryCoveredBy(revokedAt),
   );
 }

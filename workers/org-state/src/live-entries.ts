@@ -1,6 +1,6 @@
 import type { RevocableClaims } from "../../../shared/contracts/org-state.ts";
-import type { RevocationEntry, RevocationKind } from "../../../shared/contracts/revocation.ts";
-import { tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
+import { clientSubjectValue, type RevocationEntry, type RevocationKind } from "../../../shared/contracts/revocation.ts";
+import { delegatedFromBrowserGrant, tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 
 /** One key a token may be listed under, and the `iat` a cut-off under it must reach. */
 export type LiveEntryKey = [kind: RevocationKind, value: string, issuedAt: number];
@@ -8,7 +8,10 @@ export type LiveEntryKey = [kind: RevocationKind, value: string, issuedAt: numbe
 /**
  * The keys that refuse a token by its own identity or by a cut-off compared
  * with its `iat`: its jti, its subject, its org, its client and every
- * actor's. Sessions and grants come on top where the caller counts them.
+ * actor's, and its person at its own client (`client_subject`). Sessions
+ * and grants come on top where the caller counts them; so does a
+ * `client_subject` cut-off of its person at another client, which only a
+ * token delegated from a browser grant meets (isCutOffForPerson).
  */
 export function cutOffKeys(claims: RevocableClaims): LiveEntryKey[] {
   return [
@@ -16,7 +19,30 @@ export function cutOffKeys(claims: RevocableClaims): LiveEntryKey[] {
     ["subject", claims.sub, claims.iat],
     ["org", claims.org_id, claims.iat],
     ...tokenClients(claims).map((client): LiveEntryKey => ["client", client, claims.iat]),
+    ["client_subject", clientSubjectValue(claims.client_id, claims.sub), claims.iat],
   ];
+}
+
+/**
+ * Whether a token delegated from a browser grant (delegatedFromBrowserGrant,
+ * shared/revocation/is-token-revoked.ts) meets a live `client_subject`
+ * cut-off of its person at any client made at or after its `iat`: the token
+ * does not say which client's browser grant it rests on. By the row's
+ * `subject` column (revocation_by_subject), which the fold writes.
+ */
+export function isCutOffForPerson(sql: SqlStorage, claims: RevocableClaims, now: number): boolean {
+  if (!delegatedFromBrowserGrant(claims)) return false;
+  return (
+    sql
+      .exec(
+        `SELECT 1 FROM revocation WHERE subject = ? AND kind = 'client_subject' AND expires_at > ? AND revoked_at >= ?
+         LIMIT 1`,
+        claims.sub,
+        now,
+        claims.iat,
+      )
+      .toArray().length > 0
+  );
 }
 
 /** Whether a live entry under `key` was made at or after the token's `iat` (0: any). */
@@ -44,13 +70,14 @@ export function matchesLiveEntry(sql: SqlStorage, claims: RevocableClaims, now: 
   if (claims.sid !== undefined) keys.push(["session", claims.sid, 0]);
   if (claims.grant_id !== undefined) keys.push(["grant", claims.grant_id, 0]);
   for (const grant of claims.grant_chain ?? []) keys.push(["grant", grant, 0]);
-  return keys.some((key) => isListed(sql, key, now));
+  return keys.some((key) => isListed(sql, key, now)) || isCutOffForPerson(sql, claims, now);
 }
 
 /**
  * Every entry live at `now`, as the snapshot carries them. An RFC 7009 jti
  * row says whose token it is (token-revocation.ts), as its event does; a
- * browser grant row whose grant it is (browser-grant-revocation.ts).
+ * browser grant row whose grant it is, a `client_subject` row the pair its
+ * value names (browser-grant-revocation.ts).
  */
 export function liveEntries(sql: SqlStorage, now: number): RevocationEntry[] {
   return sql
@@ -72,7 +99,7 @@ export function liveEntries(sql: SqlStorage, now: number): RevocationEntry[] {
       if (row.kind === "jti" && row.client_id !== null && row.issued_at !== null) {
         return { ...entry, clientId: row.client_id, issuedAt: row.issued_at };
       }
-      if (row.kind === "grant" && row.client_id !== null && row.subject !== null) {
+      if ((row.kind === "grant" || row.kind === "client_subject") && row.client_id !== null && row.subject !== null) {
         return { ...entry, clientId: row.client_id, subject: row.subject };
       }
       return entry;

@@ -5,7 +5,7 @@ import {
   type BrowserGrantRevocationOutcome,
   MAX_REVOCATION_SLACK_SECONDS,
   MAX_SUBJECT_REVOCATIONS_PER_CALL,
-  REVOCATION_KINDS,
+  RECORDABLE_REVOCATION_KINDS,
   REVOCATION_SYNC_TAIL,
   type RevocationChanges,
   type RevocationEvent,
@@ -32,7 +32,8 @@ import { RevocationSubscribers } from "./revocation-subscribers.ts";
 import { storeSubjectRevocations } from "./subject-revocations.ts";
 import { migrateTokenColumns, storeTokenRevocation } from "./token-revocation.ts";
 
-const KINDS: ReadonlySet<RevocationKind> = new Set(REVOCATION_KINDS);
+/** What revoke() records: not `client_subject`, which only a fold makes (browser-grant-revocation.ts). */
+const KINDS: ReadonlySet<RevocationKind> = new Set(RECORDABLE_REVOCATION_KINDS);
 
 /**
  * The strongly consistent control state of one organization (one object per

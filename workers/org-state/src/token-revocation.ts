@@ -148,7 +148,7 @@ function upsertJti(sql: SqlStorage, revocation: TokenRevocation, now: number, ex
 /**
  * Whether a live entry already refuses the token for as long as it lives:
  * its own jti, or a cut-off (its client or an actor's, its subject, its
- * org) made at or after its `iat`. A cut-off lives until its `revoked_at`
+ * person at its client, its org) made at or after its `iat`. A cut-off lives until its `revoked_at`
  * plus the longest token lifetime and the tolerance, so it outlives every
  * token it covers. Sessions and grants are not counted: they do not compare
  * `iat`, so nothing proves they outlive this token.

@@ -1,11 +1,36 @@
-import type {
-  RevocationKind,
-  RevocationLogEvent,
-  RevocationSnapshot,
+import {
+  clientSubjectValue,
+  parseClientSubjectValue,
+  REVOCATION_KINDS,
+  type RevocationKind,
+  type RevocationLogEvent,
+  type RevocationSnapshot,
 } from "../../../../shared/contracts/revocation.ts";
 import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { lastGrantEntryCoveredBy } from "../../../../shared/revocation/grant-entry-fold.ts";
+import { delegatedFromBrowserGrant } from "../../../../shared/revocation/is-token-revoked.ts";
 import { RevocationTable } from "./revocation-table.ts";
+
+const KNOWN_KINDS: ReadonlySet<string> = new Set(REVOCATION_KINDS);
+
+/**
+ * A snapshot holds an entry this code cannot read: a kind it does not know
+ * (an object newer than this gateway) or a `client_subject` value that names
+ * no pair. Building the view fails, so the check fails closed (503) rather
+ * than accept a token such an entry may refuse.
+ */
+export class UnreadableRevocationError extends Error {
+  constructor(kind: string) {
+    super(`revocation entry of kind ${kind} cannot be read by this gateway`);
+    this.name = "UnreadableRevocationError";
+  }
+}
+
+/** A person's latest `client_subject` cut-off at any client, for tokens delegated from a browser grant. */
+interface PersonCutOff {
+  revokedAt: number;
+  expiresAt: number;
+}
 
 /** Expired entries are dropped at most this often (a check ignores them meanwhile). */
 const SWEEP_EVERY_MS = 60_000;
@@ -53,6 +78,23 @@ const SWEEP_EVERY_MS = 60_000;
  * entry was recorded for (the grant's refresh token rows' `user_id`, which
  * the provider signs as `sub`, and which every token made from one of its
  * tokens keeps: token exchange and ID-JAG carry the subject token's `sub`).
+ * Within the person's entries they are held per client, because the fold
+ * of one client's entries of a person is a `client_subject` cut-off of the
+ * person at that client alone: when it arrives the view forgets that
+ * client's grant entries of the person it covers, by the same rule, and
+ * keeps the others'. Such a cut-off sits in the shared table under its
+ * value (clientSubjectValue) and refuses the person's tokens of that
+ * client; it also refuses the person's tokens delegated from a browser
+ * grant (delegatedFromBrowserGrant: they do not say which client's grant),
+ * for which the view keeps each person's latest such cut-off
+ * (`personCutOffs`, shared/revocation/is-token-revoked.ts explains why).
+ *
+ * An entry or event of a kind this code does not know is never held as
+ * something else: fromSnapshot throws UnreadableRevocationError and apply
+ * answers false (a gap), so the caller re-reads the snapshot, cannot build
+ * it, and the check fails closed until this gateway knows the kind. A
+ * gateway must therefore be deployed before the object that records a new
+ * kind (docs/revocation.md).
  */
 export class OrgRevocations {
   /** When (this isolate's clock, ms) the object was last known to be at `version`; 0: never. */
@@ -67,8 +109,10 @@ export class OrgRevocations {
   private readonly entries: RevocationTable;
   /** RFC 7009 jti entries per client, each at its token's `iat`; a client without any has no table. */
   private readonly byClient = new Map<string, RevocationTable>();
-  /** Browser grant entries per person, each at the second it was recorded; a person without any has no table. */
-  private readonly bySubject = new Map<string, RevocationTable>();
+  /** Browser grant entries per person, then per client, each at the second it was recorded; none: no table. */
+  private readonly bySubject = new Map<string, Map<string, RevocationTable>>();
+  /** Per person, their latest live `client_subject` cut-off at any client; a person without one has none. */
+  private readonly personCutOffs = new Map<string, PersonCutOff>();
   private nextSweep = 0;
   readonly orgId: string;
   version: number;
@@ -86,12 +130,17 @@ export class OrgRevocations {
   static fromSnapshot(snapshot: RevocationSnapshot): OrgRevocations {
     const view = new OrgRevocations(snapshot.orgId, snapshot.version, snapshot.policyVersion, snapshot.entries.length);
     for (const entry of snapshot.entries) {
+      if (!KNOWN_KINDS.has(entry.kind)) throw new UnreadableRevocationError(String(entry.kind));
       const token = attribution(entry.kind, entry.clientId, entry.issuedAt);
       const person = grantAttribution(entry.kind, entry.clientId, entry.subject);
       if (token !== null) {
         view.addClientJti(token.clientId, entry.value, token.issuedAt, entry.expiresAt);
       } else if (person !== null) {
-        view.addSubjectGrant(person, entry.value, entry.revokedAt, entry.expiresAt);
+        view.addSubjectGrant(person.subject, person.clientId, entry.value, entry.revokedAt, entry.expiresAt);
+      } else if (entry.kind === "client_subject") {
+        const pair = parseClientSubjectValue(entry.value);
+        if (pair === null) throw new UnreadableRevocationError(entry.kind);
+        view.addClientSubject(entry.value, pair.subject, entry.revokedAt, entry.expiresAt);
       } else {
         view.add(entry.kind, entry.value, entry.revokedAt, entry.expiresAt);
       }
@@ -104,32 +153,37 @@ export class OrgRevocations {
   get size(): number {
     let size = this.entries.size;
     for (const table of this.byClient.values()) size += table.size;
-    for (const table of this.bySubject.values()) size += table.size;
+    for (const tables of this.bySubject.values()) for (const table of tables.values()) size += table.size;
     return size;
   }
 
   /**
    * Applies the object's events in seq order; ones this view already
-   * reflects are skipped. Answers false, applying nothing further, at a gap:
-   * the caller must then sync from the object.
+   * reflects are skipped. Answers false, applying nothing further, at a gap
+   * or at an event it cannot read (UnreadableRevocationError): the caller
+   * must then sync from the object.
    */
   apply(events: readonly RevocationLogEvent[]): boolean {
     for (const event of events) {
       if (event.seq <= this.version) continue;
       if (event.seq !== this.version + 1) return false;
+      if (!KNOWN_KINDS.has(event.kind)) return false;
       const token = attribution(event.kind, event.client_id, event.issued_at);
       const person = grantAttribution(event.kind, event.client_id, event.subject);
+      const pair = event.kind === "client_subject" ? parseClientSubjectValue(event.value) : null;
+      if (event.kind === "client_subject" && pair === null) return false;
       if (token !== null) {
         this.addClientJti(token.clientId, event.value, token.issuedAt, event.expires_at);
       } else if (person !== null) {
-        this.addSubjectGrant(person, event.value, event.revoked_at, event.expires_at);
+        this.addSubjectGrant(person.subject, person.clientId, event.value, event.revoked_at, event.expires_at);
+      } else if (pair !== null) {
+        this.addClientSubject(event.value, pair.subject, event.revoked_at, event.expires_at);
       } else {
         this.add(event.kind, event.value, event.revoked_at, event.expires_at);
       }
-      if (event.kind === "client") this.dropCovered(this.byClient, event.value, event.revoked_at);
-      if (event.kind === "subject") {
-        this.dropCovered(this.bySubject, event.value, lastGrantEntryCoveredBy(event.revoked_at));
-      }
+      if (event.kind === "client") this.dropCoveredJtis(event.value, event.revoked_at);
+      if (event.kind === "subject") this.dropCoveredGrants(event.value, null, event.revoked_at);
+      if (pair !== null) this.dropCoveredGrants(pair.subject, pair.clientId, event.revoked_at);
       this.version = event.seq;
     }
     return true;
@@ -139,7 +193,8 @@ export class OrgRevocations {
    * Whether any entry matches the token, by the rules of
    * shared/revocation/is-token-revoked.ts: its jti, its session, the grant
    * it was minted under, or a subject, client (the token's own or any along
-   * its `act` chain) or org cut-off made at or after it was issued.
+   * its `act` chain), client_subject or org cut-off made at or after it was
+   * issued.
    */
   matches(claims: AccessTokenClaims, nowSeconds: number): boolean {
     const entries = this.entries;
@@ -150,14 +205,17 @@ export class OrgRevocations {
       if (own !== undefined && own.holds("jti", claims.jti, nowSeconds)) return true;
     }
     if (this.bySubject.size > 0 && (claims.grant_id !== undefined || claims.grant_chain !== undefined)) {
-      // A browser grant entry sits in the table of the person it was recorded for: the token's own `sub`.
+      // A browser grant entry sits in the tables of the person it was recorded for: the token's own `sub`.
       // A token made from a browser token (token exchange, an ID-JAG's redemption) keeps its subject's
-      // `sub` and names the browser grant in `grant_chain`, so it is looked up in the same table.
+      // `sub` and names the browser grant in `grant_chain`, so it is looked up in the same tables
+      // (one per client the person has entries of: few).
       const own = this.bySubject.get(claims.sub);
       if (own !== undefined) {
-        if (claims.grant_id !== undefined && own.holds("grant", claims.grant_id, nowSeconds)) return true;
-        if (claims.grant_chain !== undefined) {
-          for (const grant of claims.grant_chain) if (own.holds("grant", grant, nowSeconds)) return true;
+        for (const table of own.values()) {
+          if (claims.grant_id !== undefined && table.holds("grant", claims.grant_id, nowSeconds)) return true;
+          if (claims.grant_chain !== undefined) {
+            for (const grant of claims.grant_chain) if (table.holds("grant", grant, nowSeconds)) return true;
+          }
         }
       }
     }
@@ -171,6 +229,16 @@ export class OrgRevocations {
     }
     if (entries.matches("subject", claims.sub, iat, nowSeconds)) return true;
     if (entries.matches("org", claims.org_id, iat, nowSeconds)) return true;
+    if (entries.has("client_subject")) {
+      // The person at the token's own client; and, for a token delegated from a browser grant
+      // (which does not name the grant's client), the person's latest cut-off at any client.
+      const value = clientSubjectValue(claims.client_id, claims.sub);
+      if (entries.matches("client_subject", value, iat, nowSeconds)) return true;
+      const person = this.personCutOffs.get(claims.sub);
+      if (person !== undefined && person.expiresAt > nowSeconds && iat <= person.revokedAt) {
+        if (delegatedFromBrowserGrant(claims)) return true;
+      }
+    }
     if (!entries.has("client")) return false;
     // The token's own client, then each actor's along the `act` chain
     // (shared/revocation/is-token-revoked.ts tokenClients, without its array).
@@ -187,11 +255,19 @@ export class OrgRevocations {
     this.nextSweep = nowMs + SWEEP_EVERY_MS;
     const nowSeconds = Math.floor(nowMs / 1000);
     this.entries.dropExpired(nowSeconds);
-    for (const tables of [this.byClient, this.bySubject]) {
-      for (const [owner, table] of tables) {
+    for (const [client, table] of this.byClient) {
+      table.dropExpired(nowSeconds);
+      if (table.size === 0) this.byClient.delete(client);
+    }
+    for (const [subject, tables] of this.bySubject) {
+      for (const [client, table] of tables) {
         table.dropExpired(nowSeconds);
-        if (table.size === 0) tables.delete(owner);
+        if (table.size === 0) tables.delete(client);
       }
+      if (tables.size === 0) this.bySubject.delete(subject);
+    }
+    for (const [subject, cutOff] of this.personCutOffs) {
+      if (cutOff.expiresAt <= nowSeconds) this.personCutOffs.delete(subject);
     }
   }
 
@@ -204,33 +280,73 @@ export class OrgRevocations {
     table.add("jti", jti, issuedAt, expiresAt);
   }
 
-  private addSubjectGrant(subject: string, grantId: string, revokedAt: number, expiresAt: number): void {
-    let table = this.bySubject.get(subject);
+  private addSubjectGrant(
+    subject: string,
+    clientId: string,
+    grantId: string,
+    revokedAt: number,
+    expiresAt: number,
+  ): void {
+    let tables = this.bySubject.get(subject);
+    if (tables === undefined) {
+      tables = new Map();
+      this.bySubject.set(subject, tables);
+    }
+    let table = tables.get(clientId);
     if (table === undefined) {
       table = new RevocationTable();
-      this.bySubject.set(subject, table);
+      tables.set(clientId, table);
     }
     table.add("grant", grantId, revokedAt, expiresAt);
   }
 
+  /** A `client_subject` cut-off: in the shared table by its value, and as its person's latest. */
+  private addClientSubject(value: string, subject: string, revokedAt: number, expiresAt: number): void {
+    this.add("client_subject", value, revokedAt, expiresAt);
+    const held = this.personCutOffs.get(subject);
+    // The later of each, as the table keeps them (a later cut-off also expires later: both are now + a constant).
+    this.personCutOffs.set(subject, {
+      revokedAt: Math.max(held?.revokedAt ?? 0, revokedAt),
+      expiresAt: Math.max(held?.expiresAt ?? 0, expiresAt),
+    });
+  }
+
   /**
-   * Forgets the owner's entries at or before `second`, which a cut-off
-   * refuses anyway: a client's RFC 7009 entries issued at or before its
-   * `revoked_at` (byClient: each at its token's own `iat`, no clock between),
-   * or a person's browser grant entries recorded at or before
-   * lastGrantEntryCoveredBy of theirs (bySubject).
+   * Forgets a client's RFC 7009 entries issued at or before its cut-off's
+   * `revoked_at`, which it refuses anyway (byClient: each at its token's
+   * own `iat`, no clock between).
    */
-  private dropCovered(tables: Map<string, RevocationTable>, owner: string, second: number): void {
-    const table = tables.get(owner);
+  private dropCoveredJtis(clientId: string, revokedAt: number): void {
+    const table = this.byClient.get(clientId);
     if (table === undefined) return;
-    table.dropUpTo(second, Math.floor(Date.now() / 1000));
-    if (table.size === 0) tables.delete(owner);
+    table.dropUpTo(revokedAt, Math.floor(Date.now() / 1000));
+    if (table.size === 0) this.byClient.delete(clientId);
+  }
+
+  /**
+   * Forgets a person's browser grant entries recorded at or before
+   * lastGrantEntryCoveredBy of their cut-off at `revokedAt`, which it
+   * refuses anyway: of every client for a `subject` cut-off (`clientId`
+   * null), of that client alone for a `client_subject` one.
+   */
+  private dropCoveredGrants(subject: string, clientId: string | null, revokedAt: number): void {
+    const tables = this.bySubject.get(subject);
+    if (tables === undefined) return;
+    const second = lastGrantEntryCoveredBy(revokedAt);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const [client, table] of tables) {
+      if (clientId !== null && client !== clientId) continue;
+      table.dropUpTo(second, nowSeconds);
+      if (table.size === 0) tables.delete(client);
+    }
+    if (tables.size === 0) this.bySubject.delete(subject);
   }
 
   private add(kind: RevocationLogEvent["kind"], value: string, revokedAt: number, expiresAt: number): void {
-    // A cut-off (subject, client, org) spares tokens issued after it; the
-    // other kinds name their token, session or grant whenever it was issued.
-    const cutsOff = kind === "subject" || kind === "client" || kind === "org";
+    // A cut-off (subject, client, client_subject, org) spares tokens issued
+    // after it; the other kinds name their token, session or grant whenever
+    // it was issued.
+    const cutsOff = kind === "subject" || kind === "client" || kind === "client_subject" || kind === "org";
     this.entries.add(kind, value, cutsOff ? revokedAt : null, expiresAt);
   }
 }
@@ -245,12 +361,12 @@ function attribution(
   return typeof issuedAt === "number" && Number.isSafeInteger(issuedAt) ? { clientId, issuedAt } : null;
 }
 
-/** A browser grant entry's person as the object attributes it, or null: anything else is held unattributed. */
+/** A browser grant entry's person and client as the object attributes them, or null: anything else is held unattributed. */
 function grantAttribution(
   kind: RevocationKind,
   clientId: string | undefined,
   subject: string | undefined,
-): string | null {
+): { subject: string; clientId: string } | null {
   if (kind !== "grant" || typeof clientId !== "string" || clientId.length === 0) return null;
-  return typeof subject === "string" && subject.length > 0 ? subject : null;
+  return typeof subject === "string" && subject.length > 0 ? { subject, clientId } : null;
 }

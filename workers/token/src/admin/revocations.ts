@@ -1,5 +1,5 @@
 import {
-  REVOCATION_KINDS,
+  RECORDABLE_REVOCATION_KINDS,
   type RevocationKind,
   type SubscriberCredential,
 } from "../../../../shared/contracts/revocation.ts";
@@ -16,7 +16,8 @@ import { oneOf, onlyFields, optionalString } from "./validate.ts";
 import { revocationSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
 
-const KINDS: readonly RevocationKind[] = REVOCATION_KINDS;
+/** What an operator may record: every kind but `client_subject`, which only the org's object makes (a fold). */
+const KINDS: readonly RevocationKind[] = RECORDABLE_REVOCATION_KINDS;
 /** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
 const MAX_VALUE_LENGTH = 256;
 const MAX_REASON_LENGTH = 200;

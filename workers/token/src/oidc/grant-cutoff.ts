@@ -31,10 +31,10 @@ import { recordBrowserGrantRevocation, recordRevocation } from "../../../../shar
  * The entry is attributed to the grant's client and person (its refresh
  * token rows' `user_id`, the tokens' `sub`): past
  * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON live entries of that
- * person's grants to that client, the org's object cuts the person off
- * instead (a `subject` cut-off, which also covers their earlier entries)
- * rather than let one member's script fill the org's revocations
- * (docs/revocation.md, "Bounds").
+ * person's grants to that client, the org's object cuts the person off at
+ * that client instead (a `client_subject` cut-off, which also covers their
+ * earlier entries for it) rather than let one member's script fill the
+ * org's revocations (docs/revocation.md, "Bounds").
  *
  * Owed first (D1 `owed_grant_cutoff`, shared/revocation/owed-grant-cutoffs.ts),
  * then recorded, then the row cleared: the rows the grant was read from

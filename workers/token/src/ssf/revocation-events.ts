@@ -1,4 +1,4 @@
-import type { RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
+import { parseClientSubjectValue, type RevocationLogEvent } from "../../../../shared/contracts/revocation.ts";
 import {
   CAEP_CLIENT_CREDENTIAL_TYPE,
   SSF_EVENT,
@@ -24,6 +24,12 @@ export interface SecurityEvent {
  *   every session and token of theirs up to now;
  * - `org` → CAEP session-revoked about the whole tenant (the kill switch);
  * - `client` → CAEP credential-change (`revoke`) of the client's credentials;
+ * - `client_subject` → CAEP session-revoked about the user at that
+ *   application (complex `{user, application, tenant}`): the person's
+ *   sessions and tokens at that client up to now, what the fold of that
+ *   client's browser-grant entries of theirs ends — not a credential change
+ *   of the client, whose other users' tokens live on, and not the person's
+ *   sessions everywhere;
  * - `jti` → our token-revoked, about that one access token (SSF `jwt_id`);
  * - `grant` (and any kind added later) → our tokens-revoked, naming the kind.
  * `reason_admin` carries the recorded reason; `initiating_entity` is read
@@ -56,6 +62,21 @@ export function securityEventFor(issuer: string, orgId: string, event: Revocatio
       };
     case "org":
       return { type: SSF_EVENT.sessionRevoked, subId: { format: "complex", tenant }, body: common, txn };
+    case "client_subject": {
+      const pair = parseClientSubjectValue(event.value);
+      if (pair === null) break;
+      return {
+        type: SSF_EVENT.sessionRevoked,
+        subId: {
+          format: "complex",
+          user: { format: "iss_sub", iss: issuer, sub: pair.subject },
+          application: { format: "opaque", id: pair.clientId },
+          tenant,
+        },
+        body: common,
+        txn,
+      };
+    }
     case "client":
       return {
         type: SSF_EVENT.credentialChange,
@@ -70,16 +91,16 @@ export function securityEventFor(issuer: string, orgId: string, event: Revocatio
         body: { ...common, expires_at: event.expires_at },
         txn,
       };
-    default:
-      // `grant` (a delegation grant's id), and any kind added after this
-      // mapping: every token it names is revoked; the kind says how.
-      return {
-        type: SSF_EVENT.tokensRevoked,
-        subId: { format: "opaque", id: event.value },
-        body: { ...common, revocation_kind: kind, tenant },
-        txn,
-      };
   }
+  // `grant` (a delegation grant's id), and any kind added after this
+  // mapping (or a value it cannot read): every token it names is revoked;
+  // the kind says how.
+  return {
+    type: SSF_EVENT.tokensRevoked,
+    subId: { format: "opaque", id: event.value },
+    body: { ...common, revocation_kind: kind, tenant },
+    txn,
+  };
 }
 
 function initiatingEntity(reason: string): "admin" | "user" | "system" {
