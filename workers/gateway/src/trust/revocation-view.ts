@@ -95,8 +95,9 @@ export class RevocationView {
   /**
    * Whether any recorded revocation matches the token (revocation-index.ts:
    * jti, session, grant, and subject, client — along the `act` chain too —
-   * and org cut-offs). Throws when no view within the hard limit can be had:
-   * the caller fails closed.
+   * client_subject and org cut-offs). Throws when no view within the hard
+   * limit can be had, or the org's entries hold one this gateway cannot read
+   * (UnreadableRevocationError, a kind newer than it): the caller fails closed.
    */
   async isRevoked(claims: AccessTokenClaims, context: CheckContext = {}): Promise<boolean> {
     const view = await this.current(claims.org_id, context);
