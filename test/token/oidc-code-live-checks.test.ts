@@ -130,6 +130,18 @@ describe("RFC 6749 §4.1.3: a redirect_uri other than the code's is refused and 
   });
 });
 
+describe("RFC 8707 §2.2: a resource the code was not authorized for is refused and the code stays live", () => {
+  it("public client, another resource: 400 invalid_target 'requested resource not authorized', then the right one redeems", async () => {
+    const { client, fields } = await publicCode();
+    const other = await oidc.tokenRequest({ ...fields, resource: "https://other-api.example.test/" });
+    expect(await answer(other)).toEqual({
+      status: 400,
+      body: { error: "invalid_target", error_description: "requested resource not authorized" },
+    });
+    await expectRedeemable(fields, client, false);
+  });
+});
+
 describe("single use under concurrency: wrong verifiers fired with the right redemption never burn the code", () => {
   it("8 wrong-verifier requests and the right one at once: the right one gets tokens, every wrong one invalid_grant", async () => {
     for (let round = 0; round < 3; round++) {

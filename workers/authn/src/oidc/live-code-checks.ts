@@ -1,4 +1,5 @@
 import { SafeUrlSchema } from "@better-auth/core/utils/redirect-uri";
+import { DANGEROUS_URL_SCHEMES } from "@better-auth/core/utils/url";
 import { base64url } from "jose";
 import type { BrowserGrantAnswer } from "../../../../shared/contracts/oidc-grants.ts";
 import { PKCE_METHOD } from "../../../../shared/contracts/oidc.ts";
@@ -48,14 +49,17 @@ export interface CodeRedeemer {
  *    authorization request ... their values MUST be identical"): missing,
  *    `400 invalid_request` "redirect_uri is required"; another, or one sent
  *    when none was bound, `400 invalid_grant` "redirect_uri mismatch";
- * 3. PKCE (RFC 7636 §4.6): PKCE required of the client (always for a public
+ * 3. a `resource` the code was not authorized for (RFC 8707 §2.2: the
+ *    resources "MUST be ... a subset of those ... authorized"): `400
+ *    invalid_target` "requested resource not authorized";
+ * 4. PKCE (RFC 7636 §4.6): PKCE required of the client (always for a public
  *    one) and no `code_verifier`: `400 invalid_request` "PKCE is required
  *    for this client"; else a challenge stored and no verifier, a verifier
  *    and no challenge, or a verifier whose S256 digest is not the challenge:
  *    `401 invalid_request` with Better Auth's descriptions (the token Worker
  *    restates "code verification failed" as §4.6's `invalid_grant`).
  *
- * Checks 2 and 3 are made for a confidential client too, after it is
+ * Checks 2 to 4 are made for a confidential client too, after it is
  * authenticated (oidc/code-client-authentication.ts): there only the client
  * itself gets this far, and a refused request is no use of the code
  * (§4.1.2), so its retry with the right values is honoured, and a thief
@@ -66,10 +70,11 @@ export interface CodeRedeemer {
  *
  * Left to Better Auth, as it answers them without reading the code (nothing
  * spent): a public client's request with no `code_verifier` ("Either
- * code_verifier or client_secret is required"), and a `redirect_uri` its
- * body schema refuses. It still spends the code before the checks it makes
- * after these (the client's registered scopes and grant types, `resource`
- * against the authorized ones, the DPoP binding); docs/authn.md.
+ * code_verifier or client_secret is required"), and a `redirect_uri` or
+ * `resource` its body schema refuses. It still spends the code before the
+ * checks it makes after these (the client's registered scopes and grant
+ * types, which only a change to the client since the code was issued
+ * fails; the resources' policy; the DPoP binding); docs/authn.md.
  *
  * Undefined: hand the request over.
  */
@@ -89,10 +94,16 @@ export async function liveCodeRefusal(
   const verifier = form.get("code_verifier") || undefined;
   const redirectUri = form.get("redirect_uri") || undefined;
   if (!verifier && !withSecret) return undefined;
+  const resources = form.getAll("resource").filter((resource) => resource.length > 0);
   if (redirectUri !== undefined && redirectUri !== live.redirectUri && !SafeUrlSchema.safeParse(redirectUri).success) {
     return undefined;
   }
-  return redirectUriRefusal(redirectUri, live) ?? (await pkceRefusal(verifier, live, registered));
+  if (!resources.every(isResourceUri)) return undefined;
+  return (
+    redirectUriRefusal(redirectUri, live) ??
+    resourceRefusal(resources, live) ??
+    (await pkceRefusal(verifier, live, registered))
+  );
 }
 
 /** RFC 6749 §4.1.3: the redirect URI the code was issued for, identical, as Better Auth compares it (exact string). */
@@ -104,6 +115,25 @@ function redirectUriRefusal(presented: string | undefined, live: LiveCode): Brow
     return refusal(400, "invalid_grant", "redirect_uri mismatch");
   }
   return undefined;
+}
+
+/** RFC 8707 §2.2: only resources the code was authorized for, as Better Auth checks them when both are named. */
+function resourceRefusal(requested: string[], live: LiveCode): BrowserGrantAnswer | undefined {
+  const authorized = live.resources;
+  if (requested.length === 0 || !authorized) return undefined;
+  return requested.every((resource) => authorized.includes(resource))
+    ? undefined
+    : refusal(400, "invalid_target", "requested resource not authorized");
+}
+
+/**
+ * A `resource` Better Auth's token endpoint schema accepts (RFC 8707 §2: an
+ * absolute URI without a fragment, and none of the schemes it never
+ * accepts); any other it refuses before it reads the code.
+ */
+function isResourceUri(resource: string): boolean {
+  if (!URL.canParse(resource) || resource.includes("#")) return false;
+  return !DANGEROUS_URL_SCHEMES.includes(new URL(resource).protocol);
 }
 
 /** RFC 7636 §4.5-4.6, as Better Auth checks the verifier against the stored challenge, in its order and words. */

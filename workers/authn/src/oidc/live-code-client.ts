@@ -5,8 +5,8 @@ import { storedTokenForm } from "./stored-token.ts";
  * redeemed, unexpired) authorization code and compares at its redemption:
  * the authorization request's `client_id` (RFC 6749 §4.1.3), its
  * `redirect_uri` (§4.1.3, "identical"), its PKCE challenge (RFC 7636 §4.6;
- * Better Auth stores only S256 ones) and, for whether PKCE was required, its
- * scopes and nonce.
+ * Better Auth stores only S256 ones), the resources it was authorized for
+ * (RFC 8707 §2.2) and, for whether PKCE was required, its scopes and nonce.
  */
 export interface LiveCode {
   clientId: string;
@@ -15,6 +15,8 @@ export interface LiveCode {
   codeChallengeMethod: string | undefined;
   scopes: string[];
   nonce: string | undefined;
+  /** The consented resources, else the requested ones (Better Auth's `resource` ?? `query.resource`). */
+  resources: string[] | undefined;
 }
 
 /**
@@ -33,7 +35,7 @@ export async function liveCode(db: D1Database, code: string, now = Date.now()): 
     .bind(await storedTokenForm(code), now)
     .first<{ value: string }>();
   if (!row) return undefined;
-  let value: { type?: unknown; query?: Record<string, unknown> | null } | null;
+  let value: { type?: unknown; query?: Record<string, unknown> | null; resource?: unknown } | null;
   try {
     value = JSON.parse(row.value) as typeof value;
   } catch {
@@ -46,6 +48,10 @@ export async function liveCode(db: D1Database, code: string, now = Date.now()): 
   // Better Auth's schema refuses any other value as "malformed" itself: not ours to guess at.
   if (!values.every(isOptionalText)) return undefined;
   const [redirectUri, codeChallenge, codeChallengeMethod, scope, nonce] = values;
+  const consented = value?.resource;
+  const requested = query.resource;
+  if (consented !== undefined && !isTextList(consented)) return undefined;
+  if (requested !== undefined && typeof requested !== "string" && !isTextList(requested)) return undefined;
   // Better Auth reads an empty value as none (its truthiness tests).
   const text = (field: string | undefined) => field || undefined;
   return {
@@ -55,9 +61,20 @@ export async function liveCode(db: D1Database, code: string, now = Date.now()): 
     codeChallengeMethod: text(codeChallengeMethod),
     scopes: scope?.split(" ") ?? [],
     nonce: text(nonce),
+    resources: resourceList(consented) ?? resourceList(requested),
   };
 }
 
 function isOptionalText(field: unknown): field is string | undefined {
   return field === undefined || typeof field === "string";
+}
+
+function isTextList(field: unknown): field is string[] {
+  return Array.isArray(field) && field.every((item) => typeof item === "string");
+}
+
+/** Better Auth's `toResourceList`: one resource, several, or none for an empty list. */
+function resourceList(field: string | string[] | undefined): string[] | undefined {
+  if (typeof field === "string") return [field];
+  return field?.length ? field : undefined;
 }
