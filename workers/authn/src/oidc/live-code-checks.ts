@@ -93,6 +93,7 @@ export async function liveCodeRefusal(
   // The token Worker drops an empty parameter (RFC 6749 §3.1); an RPC caller's form is read the same way.
   const verifier = form.get("code_verifier") || undefined;
   const redirectUri = form.get("redirect_uri") || undefined;
+  // Neither PKCE nor a secret: Better Auth refuses it before it reads the code (RFC 6749 §4.1.3, RFC 7636 §4.5).
   if (!verifier && !withSecret) return undefined;
   const resources = form.getAll("resource").filter((resource) => resource.length > 0);
   if (redirectUri !== undefined && redirectUri !== live.redirectUri && !SafeUrlSchema.safeParse(redirectUri).success) {
