@@ -49,7 +49,7 @@ function isClaimsShaped(revocation: TokenRevocation): boolean {
  * returns the events it logged, in order (the caller publishes them after
  * the commit). `nextSeq` bumps the org's revocation version.
  *
- * Past the caps (shared/contracts/revocation.ts) the token's client is
+ * Past the caps (shared/contracts/revocation-recording.ts) the token's client is
  * folded: its jti event is logged as always (a receiver that follows
  * tokens one by one hears of it), then one `client` cut-off at `now`, and
  * the client's jti rows issued at or before it are deleted. All of it is one
