@@ -17,6 +17,8 @@
  * by the grant: one owed cut-off per grant, however many of its tokens end it.
  */
 
+import type { OwedCutoffTable } from "./owed-cutoff-queue.ts";
+
 export interface OwedGrantCutoff {
   /** BROWSER_GRANT_ID_PREFIX and the code's stored form. */
   grantId: string;
@@ -49,7 +51,26 @@ export function oweGrantCutoffStatement(db: D1Database, owed: OwedGrantCutoff): 
     .bind(owed.grantId, owed.orgId, owed.clientId, owed.userId, owed.presented, owed.reason, Date.now());
 }
 
-const COLUMNS = "grant_id AS grantId, org_id AS orgId, client_id AS clientId, user_id AS userId, presented, reason";
+/**
+ * How old a row must be for the cron to take it: a revocation owes its
+ * grant's cut-off before Better Auth answers and withdraws the row when
+ * Better Auth refused the client (workers/token/src/oidc/browser-revocation.ts),
+ * all within its grant's turn (ten seconds at most, oidc/grant-turns.ts);
+ * the cron leaves it that request's to settle or withdraw.
+ */
+const IN_FLIGHT_MS = 60_000;
+
+/** The cron's queue (owed-cutoff-queue.ts): only rows written before IN_FLIGHT_MS ago. */
+export const OWED_GRANT_CUTOFFS: OwedCutoffTable<OwedGrantCutoff> = {
+  table: "owed_grant_cutoff",
+  key: "grant_id",
+  columns: "grant_id AS grantId, org_id AS orgId, client_id AS clientId, user_id AS userId, presented, reason",
+  keyOf: (row) => row.grantId,
+  inFlight: { ms: IN_FLIGHT_MS, taken: "created_at < ?2" },
+  name: "owed grant cut-off",
+};
+
+const COLUMNS = OWED_GRANT_CUTOFFS.columns;
 
 /** The cut-offs owed by a presented token's earlier uses (the index on `presented`). */
 export async function owedGrantCutoffsOf(db: D1Database, presented: string): Promise<OwedGrantCutoff[]> {
@@ -58,33 +79,6 @@ export async function owedGrantCutoffsOf(db: D1Database, presented: string): Pro
     .bind(presented)
     .all<OwedGrantCutoff>();
   return rows.results;
-}
-
-/**
- * Up to `limit` owed grant cut-offs written before `beforeMs`, oldest first
- * (the cron's share). Younger rows may belong to a revocation still in
- * flight, which owes before Better Auth answers and withdraws its row if
- * Better Auth refused the client.
- */
-export async function oldestOwedGrantCutoffs(
-  db: D1Database,
-  limit: number,
-  beforeMs: number,
-): Promise<OwedGrantCutoff[]> {
-  const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_grant_cutoff WHERE created_at < ?2 ORDER BY created_at, grant_id LIMIT ?1`)
-    .bind(limit, beforeMs)
-    .all<OwedGrantCutoff>();
-  return rows.results;
-}
-
-/**
- * Sends a row the org's object refused to the back of the cron's queue
- * (its `created_at` becomes now), so rows that keep being refused never
- * take every one of a run's slots.
- */
-export async function postponeOwedGrantCutoff(db: D1Database, grantId: string): Promise<void> {
-  await db.prepare("UPDATE owed_grant_cutoff SET created_at = ?2 WHERE grant_id = ?1").bind(grantId, Date.now()).run();
 }
 
 /** Deletes the grant's row: its cut-off is recorded, or (its writer only) the grant did not end after all. */

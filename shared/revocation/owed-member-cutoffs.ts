@@ -12,6 +12,8 @@
  * authn Worker's Better Auth hooks (revocation/membership-revocation.ts).
  */
 
+import { clearOwedRows, type OwedCutoffTable } from "./owed-cutoff-queue.ts";
+
 /** A leave's reason: its row is written before Better Auth's delete (`unconditional`). */
 export const MEMBER_LEFT = "member-left";
 
@@ -73,7 +75,17 @@ export function oweMemberCutoff(
     .bind(owed.id, owed.orgId, owed.userId, owed.reason, owed.previousRole, Date.now());
 }
 
-const COLUMNS = "id, org_id AS orgId, user_id AS userId, reason, previous_role AS previousRole";
+/** The cron's queue (owed-cutoff-queue.ts): past OWED_ROW_GRACE_MS, for a leave's row whose delete may not have landed. */
+export const OWED_MEMBER_CUTOFFS: OwedCutoffTable<OwedMemberCutoff> = {
+  table: "owed_member_cutoff",
+  key: "id",
+  columns: "id, org_id AS orgId, user_id AS userId, reason, previous_role AS previousRole",
+  keyOf: (row) => row.id,
+  inFlight: { ms: OWED_ROW_GRACE_MS, taken: "created_at <= ?2" },
+  name: "owed member cut-off",
+};
+
+const COLUMNS = OWED_MEMBER_CUTOFFS.columns;
 
 /**
  * The cut-offs owed for one person in one org, oldest first. Each was
@@ -123,34 +135,7 @@ export async function owedMemberCutoffsOf(
   return rows.results;
 }
 
-/**
- * Up to `limit` owed cut-offs of any org older than OWED_ROW_GRACE_MS,
- * oldest first (the cron's share): a younger one may be a leave's whose
- * delete has not landed, and is its own request's to settle first.
- */
-export async function oldestOwedMemberCutoffs(db: D1Database, limit: number): Promise<OwedMemberCutoff[]> {
-  const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_member_cutoff WHERE created_at <= ?2 ORDER BY created_at, id LIMIT ?1`)
-    .bind(limit, Date.now() - OWED_ROW_GRACE_MS)
-    .all<OwedMemberCutoff>();
-  return rows.results;
-}
-
-/**
- * Sends a row the org's object refused to the back of the cron's queue
- * (its `created_at` becomes now), as owed-org-cutoffs.ts does: left
- * oldest, rows that keep being refused would take every one of the cron's
- * slots, and no other org's owed cut-off would be recorded again.
- */
-export async function postponeOwedMemberCutoff(db: D1Database, id: string): Promise<void> {
-  await db.prepare("UPDATE owed_member_cutoff SET created_at = ?2 WHERE id = ?1").bind(id, Date.now()).run();
-}
-
 /** Deletes the rows named, once their cut-off is recorded (or their change was refused). */
 export async function clearOwedMemberCutoffs(db: D1Database, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .prepare(`DELETE FROM owed_member_cutoff WHERE id IN (SELECT value FROM json_each(?1))`)
-    .bind(JSON.stringify(ids))
-    .run();
+  await clearOwedRows(db, OWED_MEMBER_CUTOFFS, ids);
 }

@@ -15,6 +15,8 @@
  * `DELETE /orgs/{org}` (workers/token/src/admin/org-deletion.ts).
  */
 
+import { clearOwedRows, type OwedCutoffTable } from "./owed-cutoff-queue.ts";
+
 /** The revocation's reason, and an owed cut-off's, when an org is deleted. */
 export const ORG_DELETED = "org-deleted";
 
@@ -93,7 +95,20 @@ export async function deleteOrgOwingRow(db: D1Database, owed: OwedOrgCutoff): Pr
   return (results[2]?.meta.changes ?? 0) > 0;
 }
 
-const COLUMNS = "id, org_id AS orgId, reason, deleted_by AS deletedBy, deleted_org AS deletedOrg";
+/**
+ * The cron's queue (owed-cutoff-queue.ts). No in-flight window: the row is
+ * written in the batch of the delete it follows, so one the cron reads is
+ * committed with its delete, and an `org` cut-off recorded now covers it.
+ */
+export const OWED_ORG_CUTOFFS: OwedCutoffTable<OwedOrgCutoff> = {
+  table: "owed_org_cutoff",
+  key: "id",
+  columns: "id, org_id AS orgId, reason, deleted_by AS deletedBy, deleted_org AS deletedOrg",
+  keyOf: (row) => row.id,
+  name: "owed org cut-off",
+};
+
+const COLUMNS = OWED_ORG_CUTOFFS.columns;
 
 /**
  * The cut-offs owed for one org, oldest first. Each was committed with its
@@ -108,30 +123,7 @@ export async function owedOrgCutoffsFor(db: D1Database, orgId: string): Promise<
   return rows.results;
 }
 
-/** Up to `limit` owed org cut-offs, oldest first (the cron's share). */
-export async function oldestOwedOrgCutoffs(db: D1Database, limit: number): Promise<OwedOrgCutoff[]> {
-  const rows = await db
-    .prepare(`SELECT ${COLUMNS} FROM owed_org_cutoff ORDER BY created_at, id LIMIT ?1`)
-    .bind(limit)
-    .all<OwedOrgCutoff>();
-  return rows.results;
-}
-
-/**
- * Sends a row the org's object refused to the back of the cron's queue
- * (its `created_at` becomes now): left oldest, rows that keep being refused
- * would take every one of the cron's slots, and no other org's owed
- * cut-off would be recorded again.
- */
-export async function postponeOwedOrgCutoff(db: D1Database, id: string): Promise<void> {
-  await db.prepare("UPDATE owed_org_cutoff SET created_at = ?2 WHERE id = ?1").bind(id, Date.now()).run();
-}
-
 /** Deletes the rows named, once their cut-off is recorded. */
 export async function clearOwedOrgCutoffs(db: D1Database, ids: readonly string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .prepare(`DELETE FROM owed_org_cutoff WHERE id IN (SELECT value FROM json_each(?1))`)
-    .bind(JSON.stringify(ids))
-    .run();
+  await clearOwedRows(db, OWED_ORG_CUTOFFS, ids);
 }

@@ -1,25 +1,27 @@
 // Every statement the owed cut-off stores send (shared/revocation/
-// owed-member-cutoffs.ts and owed-org-cutoffs.ts, the SQL recorded on its way
-// to D1) seeks an index: the reads one of migration 0033's, in their own
-// order (created_at, id), so none reads every owed row and sorts them in a
-// temporary B-tree — one org's deletion, one SCIM Group write, one membership
-// change each read only their own rows; the writes their primary key.
+// owed-member-cutoffs.ts, owed-org-cutoffs.ts, owed-grant-cutoffs.ts and the
+// queue they share, owed-cutoff-queue.ts; the SQL recorded on its way to D1)
+// seeks an index: the reads one of migration 0033's (0029's and 0030's for
+// grants), in their own order (created_at, then the key), so none reads every
+// owed row and sorts them in a temporary B-tree — one org's deletion, one SCIM
+// Group write, one membership change, one retried revocation each read only
+// their own rows; the writes their primary key.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { clearOwedRows, oldestOwedRows, postponeOwedRow } from "../../shared/revocation/owed-cutoff-queue.ts";
+import {
+  clearOwedGrantCutoff,
+  OWED_GRANT_CUTOFFS,
+  owedGrantCutoffsOf,
+} from "../../shared/revocation/owed-grant-cutoffs.ts";
 import {
   clearOwedMemberCutoffs,
   MEMBER_LEFT,
-  oldestOwedMemberCutoffs,
+  OWED_MEMBER_CUTOFFS,
   owedMemberCutoffsFor,
   owedMemberCutoffsOf,
-  postponeOwedMemberCutoff,
 } from "../../shared/revocation/owed-member-cutoffs.ts";
-import {
-  clearOwedOrgCutoffs,
-  oldestOwedOrgCutoffs,
-  owedOrgCutoffsFor,
-  postponeOwedOrgCutoff,
-} from "../../shared/revocation/owed-org-cutoffs.ts";
+import { clearOwedOrgCutoffs, OWED_ORG_CUTOFFS, owedOrgCutoffsFor } from "../../shared/revocation/owed-org-cutoffs.ts";
 import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 
 /** SQLite's plan of the one statement `run` sends, one detail line per step. */
@@ -49,17 +51,38 @@ describe("owed_org_cutoff", () => {
   });
 
   it("the cron's share walks owed_org_cutoff_created_at_idx, oldest first", async () => {
-    const plan = await planOf((db) => oldestOwedOrgCutoffs(db, 10));
+    const plan = await planOf((db) => oldestOwedRows(db, OWED_ORG_CUTOFFS, 10));
     // No range: the share is the first rows of the index, which the walk stops after (LIMIT).
     expect(plan, plan).toMatch(/SCAN owed_org_cutoff USING (COVERING )?INDEX owed_org_cutoff_created_at_idx/);
     expect(plan, plan).not.toMatch(/TEMP B-TREE/);
   });
 
   it("a postponement and a clear seek the primary key", async () => {
-    const postpone = await planOf((db) => postponeOwedOrgCutoff(db, "row"));
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_ORG_CUTOFFS, "row"));
     expectSeeks(postpone, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
     const clear = await planOf((db) => clearOwedOrgCutoffs(db, ["a", "b"]));
     expectSeeks(clear, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
+  });
+});
+
+describe("owed_grant_cutoff", () => {
+  it("a retried revocation's rows (its token's stored form) seek owed_grant_cutoff_presented_idx", async () => {
+    const plan = await planOf((db) => owedGrantCutoffsOf(db, "presented-plan"));
+    expectSeeks(plan, "owed_grant_cutoff", "owed_grant_cutoff_presented_idx", "presented=?");
+  });
+
+  it("the cron's share seeks owed_grant_cutoff_created_at_idx by its in-flight window", async () => {
+    const plan = await planOf((db) => oldestOwedRows(db, OWED_GRANT_CUTOFFS, 10));
+    expectSeeks(plan, "owed_grant_cutoff", "owed_grant_cutoff_created_at_idx", "created_at<?");
+  });
+
+  it("a postponement and the clears (the request's one grant, the cron's recorded rows) seek the primary key", async () => {
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_GRANT_CUTOFFS, "grant"));
+    expectSeeks(postpone, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
+    const clearOne = await planOf((db) => clearOwedGrantCutoff(db, "grant"));
+    expectSeeks(clearOne, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
+    const clear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, ["a", "b"]));
+    expectSeeks(clear, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
   });
 });
 
@@ -78,12 +101,12 @@ describe("owed_member_cutoff", () => {
   });
 
   it("the cron's share seeks owed_member_cutoff_created_at_idx by its grace", async () => {
-    const plan = await planOf((db) => oldestOwedMemberCutoffs(db, 10));
+    const plan = await planOf((db) => oldestOwedRows(db, OWED_MEMBER_CUTOFFS, 10));
     expectSeeks(plan, "owed_member_cutoff", "owed_member_cutoff_created_at_idx", "created_at<?");
   });
 
   it("a postponement and a clear seek the primary key", async () => {
-    const postpone = await planOf((db) => postponeOwedMemberCutoff(db, "row"));
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_MEMBER_CUTOFFS, "row"));
     expectSeeks(postpone, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
     const clear = await planOf((db) => clearOwedMemberCutoffs(db, ["a", "b"]));
     expectSeeks(clear, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
@@ -104,6 +127,6 @@ describe("owed_member_cutoff", () => {
       "b",
       "a",
     ]);
-    expect((await oldestOwedMemberCutoffs(env.DB, 2)).map((row) => row.id)).toEqual(["d", "b"]);
+    expect((await oldestOwedRows(env.DB, OWED_MEMBER_CUTOFFS, 2)).map((row) => row.id)).toEqual(["d", "b"]);
   });
 });

@@ -94,6 +94,22 @@ export async function settleOwedGrantCutoff(
   owed: OwedGrantCutoff,
   waitUntil?: (promise: Promise<unknown>) => void,
 ): Promise<void> {
+  await recordOwedGrantCutoff(env, owed, waitUntil);
+  await clearOwedGrantCutoff(env.DB, owed.grantId).catch((error: unknown) => {
+    console.error("browser grant cut-off recorded but not cleared", owed.orgId, error);
+  });
+}
+
+/**
+ * settleOwedGrantCutoff's record, its row left as it is (the cron clears
+ * a run's recorded rows together, shared/revocation/owed-cutoff-queue.ts).
+ * Throws `503 temporarily_unavailable` when the object does not take it.
+ */
+export async function recordOwedGrantCutoff(
+  env: TokenEnv,
+  owed: OwedGrantCutoff,
+  waitUntil?: (promise: Promise<unknown>) => void,
+): Promise<void> {
   try {
     if (owed.userId.length > 0) {
       await recordBrowserGrantRevocation(
@@ -115,7 +131,4 @@ export async function settleOwedGrantCutoff(
     console.error("browser grant revocation not recorded", owed.orgId, error);
     throw new OAuthError("temporarily_unavailable", "the revocation could not be recorded; retry");
   }
-  await clearOwedGrantCutoff(env.DB, owed.grantId).catch((error: unknown) => {
-    console.error("browser grant cut-off recorded but not cleared", owed.orgId, error);
-  });
 }
