@@ -15,31 +15,26 @@ import { prunedAnything, pruneExpiredRows } from "./maintenance/prune-expired.ts
  */
 export async function onSchedule(controller: ScheduledController, env: TokenEnv, ctx: ExecutionContext): Promise<void> {
   const waitUntil = (promise: Promise<unknown>) => ctx.waitUntil(promise);
-  const [rotation, cutoffs, memberCutoffs, orgCutoffs, grantCutoffs, pruned] = await Promise.allSettled([
-    rotateOnSchedule(controller, env),
-    finishOwedCutoffs(env, waitUntil),
-    finishOwedMemberCutoffs(env, waitUntil),
-    finishOwedOrgCutoffs(env, waitUntil),
-    finishOwedGrantCutoffs(env, waitUntil),
-    pruneExpiredRows(env.DB),
-  ]);
-  if (cutoffs.status === "fulfilled" && cutoffs.value.owed > 0) {
-    console.log(JSON.stringify({ event: "clients.owed_cutoffs", cron: controller.cron, ...cutoffs.value }));
-  }
-  if (memberCutoffs.status === "fulfilled" && memberCutoffs.value.owed > 0) {
-    console.log(JSON.stringify({ event: "members.owed_cutoffs", cron: controller.cron, ...memberCutoffs.value }));
-  }
-  if (orgCutoffs.status === "fulfilled" && orgCutoffs.value.owed > 0) {
-    console.log(JSON.stringify({ event: "orgs.owed_cutoffs", cron: controller.cron, ...orgCutoffs.value }));
-  }
-  if (grantCutoffs.status === "fulfilled" && grantCutoffs.value.owed > 0) {
-    console.log(JSON.stringify({ event: "oidc.owed_grant_cutoffs", cron: controller.cron, ...grantCutoffs.value }));
-  }
+  const rotating = rotateOnSchedule(controller, env);
+  // Each owed cut-off queue with the event its run's counts are logged under.
+  const owed = [
+    { event: "clients.owed_cutoffs", run: finishOwedCutoffs(env, waitUntil) },
+    { event: "members.owed_cutoffs", run: finishOwedMemberCutoffs(env, waitUntil) },
+    { event: "orgs.owed_cutoffs", run: finishOwedOrgCutoffs(env, waitUntil) },
+    { event: "oidc.owed_grant_cutoffs", run: finishOwedGrantCutoffs(env, waitUntil) },
+  ];
+  const pruning = pruneExpiredRows(env.DB);
+  const finishing = Promise.allSettled(owed.map(({ run }) => run));
+  const [rotation, pruned] = await Promise.allSettled([rotating, pruning]);
+  const finished = await finishing;
+  finished.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled" && outcome.value.owed > 0) {
+      console.log(JSON.stringify({ event: owed[i]?.event, cron: controller.cron, ...outcome.value }));
+    }
+  });
   if (pruned.status === "fulfilled" && prunedAnything(pruned.value)) {
     console.log(JSON.stringify({ event: "storage.pruned", cron: controller.cron, ...pruned.value }));
   }
-  const failed = [rotation, cutoffs, memberCutoffs, orgCutoffs, grantCutoffs, pruned].find(
-    (r) => r.status === "rejected",
-  );
+  const failed = [rotation, ...finished, pruned].find((r) => r.status === "rejected");
   if (failed) throw failed.reason;
 }
