@@ -12,44 +12,17 @@
 // relied on, and the mark really takes longer: it waits 1.1 s before its
 // D1 write.
 import { env } from "cloudflare:workers";
-import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import type { RevocationLogEvent } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
 import { revokeDelegationGrant } from "../../workers/token/src/grants/delegation-grants.ts";
 import {
   revokeGrantRecordedFirst,
   SLACK_MARGIN_SECONDS,
 } from "../../workers/token/src/revocations/grant-revocation.ts";
-import { clientToken } from "./clients-fixtures.ts";
+import { delegatedWorld, expectOutlivesEveryToken, grantEvents } from "./grant-revocation-fixtures.ts";
 import { introspected } from "./revocation-fixtures.ts";
-import {
-  delegationParams,
-  exchange,
-  grantDelegation,
-  issued,
-  orgWithAgent,
-  userToken,
-} from "./token-exchange-fixtures.ts";
 
 const LIFETIME = MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
-
-async function grantEvents(orgId: string, grantId: string): Promise<RevocationLogEvent[]> {
-  const changes = await env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(0);
-  if (changes.kind !== "changes") throw new Error(`the org's log answered ${changes.kind}`);
-  return changes.events.filter((event) => event.kind === "grant" && event.value === grantId);
-}
-
-async function delegatedWorld() {
-  const { orgId, userId, agent } = await orgWithAgent();
-  const grant = await grantDelegation(orgId, userId, agent);
-  const delegated = (
-    await issued(await exchange(agent, delegationParams(await userToken(orgId, userId), await clientToken(agent))))
-  ).body.access_token;
-  expect(decodeJwt(delegated).grant_id).toBe(grant.id);
-  return { orgId, agent, grant, delegated };
-}
 
 /** Revokes the grant as DELETE /orgs/{org}/delegation-grants/{id} does, with `slackSeconds` and a mark `delayMs` late. */
 async function revoke(orgId: string, grantId: string, slackSeconds: number, delayMs: number) {
@@ -85,9 +58,7 @@ describe("a grant's D1 mark slower than the slack: recorded again after D1 says 
     // Recorded after D1 answered, without slack: it needs none.
     expect(second?.revoked_at).toBeGreaterThanOrEqual(Math.floor(markedAt / 1000));
     expect((second?.expires_at ?? 0) - (second?.revoked_at ?? 0)).toBe(LIFETIME);
-    const snapshot = await env.ORG_STATE.getByName(orgStateName(orgId)).snapshot(orgId);
-    const entry = snapshot.entries.find((e) => e.kind === "grant" && e.value === grant.id);
-    expect(entry?.expiresAt).toBeGreaterThanOrEqual(Math.floor(markedAt / 1000) + LIFETIME);
+    await expectOutlivesEveryToken(orgId, grant.id, markedAt);
     expect(await introspected(delegated, agent)).toEqual({ active: false });
   });
 
