@@ -13,7 +13,15 @@
  *   replay, so they are read before it is handed the request;
  * - else D1 `redeemed_code_grant` (migration 0030), written here at the
  *   redemption from the access token just issued, since Better Auth keeps
- *   no row of a grant without a refresh token that names its org.
+ *   no row of a grant without a refresh token that names its org;
+ * - else the opaque access token row Better Auth stored on the code (no
+ *   `resource`): it carries the code's stored form as
+ *   `authorization_code_id`, its client and its org, if any.
+ *
+ * A code whose redemption left any of these is spent, and the row names
+ * the client it was issued to, which the authn Worker holds every replay to
+ * before Better Auth is handed it (workers/authn/src/oidc/
+ * code-client-authentication.ts).
  */
 import { decodeJwt } from "jose";
 import type { EndedBrowserGrant } from "../contracts/oidc-grants.ts";
@@ -57,28 +65,56 @@ export async function recordRedeemedCodeGrant(db: D1Database, codeId: string, an
 }
 
 /**
- * The grant a code opened, when it was redeemed: from one of its refresh
- * token rows, or its `redeemed_code_grant` row. One statement; undefined
- * for a code never redeemed (or redeemed so long ago that both are gone:
- * its access tokens have expired by then), and for a grant with no org.
+ * A code Better Auth has spent, as its redemption's rows tell: the client it
+ * was issued to, and the grant a replay of it ends, when that grant has an
+ * org to record the cut-off in.
  */
-export async function redeemedCodeGrant(db: D1Database, codeId: string): Promise<EndedBrowserGrant | undefined> {
+export interface RedeemedCode {
+  /**
+   * The client the code was issued to (RFC 6749 §4.1.3), whatever its
+   * redemption left: a refresh token row (`offline_access`), the
+   * `redeemed_code_grant` row (a JWT access token), or only the opaque
+   * access token Better Auth stored on the code (no `resource`). Any of
+   * those Better Auth deletes when it is handed the replay, before it
+   * authenticates anyone, so only this client's replay may reach it.
+   */
+  clientId: string;
+  /** Undefined for a grant with no org (its person had no active org at consent): nothing to cut off. */
+  grant: EndedBrowserGrant | undefined;
+}
+
+/**
+ * A code, when it was redeemed: from one of its refresh token rows, its
+ * `redeemed_code_grant` row, or its opaque access token row (each by an
+ * index on the code's stored form or its grant id), a row naming an org
+ * first. One statement; undefined for a code never redeemed (or redeemed so
+ * long ago that all are gone: its access tokens have expired by then).
+ */
+export async function redeemedCode(db: D1Database, codeId: string): Promise<RedeemedCode | undefined> {
   const grantId = browserGrantId(codeId);
+  // Every row of one code names the same client, person and org (Better
+  // Auth copies them from the code, and onto each rotated refresh token).
   const row = await db
     .prepare(
       `SELECT clientId, userId, orgId FROM (
-         SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
-           FROM oidc_refresh_token WHERE authorization_code_id = ?1 AND reference_id IS NOT NULL LIMIT 1)
-       UNION ALL
-       SELECT clientId, userId, orgId FROM (
-         SELECT client_id AS clientId, user_id AS userId, org_id AS orgId
-           FROM redeemed_code_grant WHERE grant_id = ?2)
+         SELECT clientId, userId, orgId FROM (
+           SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
+             FROM oidc_refresh_token WHERE authorization_code_id = ?1 LIMIT 1)
+         UNION ALL
+         SELECT client_id, user_id, org_id FROM redeemed_code_grant WHERE grant_id = ?2
+         UNION ALL
+         SELECT clientId, userId, orgId FROM (
+           SELECT client_id AS clientId, user_id AS userId, reference_id AS orgId
+             FROM oidc_access_token WHERE authorization_code_id = ?1 LIMIT 1))
+       ORDER BY orgId IS NULL
        LIMIT 1`,
     )
     .bind(codeId, grantId)
-    .first<{ clientId: string; userId: string; orgId: string | null }>();
-  if (!row?.orgId) return undefined;
-  return { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId };
+    .first<{ clientId: string; userId: string | null; orgId: string | null }>();
+  if (!row) return undefined;
+  const grant =
+    row.orgId && row.userId ? { clientId: row.clientId, userId: row.userId, orgId: row.orgId, grantId } : undefined;
+  return { clientId: row.clientId, grant };
 }
 
 /**

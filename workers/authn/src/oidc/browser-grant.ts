@@ -7,7 +7,11 @@ import type {
   PresentedRefreshToken,
 } from "../../../../shared/contracts/oidc-grants.ts";
 import { checkedRefreshTokenRow, codeGrantId, readRefreshTokenRow } from "../../../../shared/oidc/browser-grant-row.ts";
-import { recordRedeemedCodeGrant, redeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
+import {
+  type RedeemedCode,
+  recordRedeemedCodeGrant,
+  redeemedCode,
+} from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { storedTokenForm } from "./stored-token.ts";
 
 /**
@@ -187,15 +191,19 @@ export function withReplayedGrant(
  * `authorization_code_id` is the code's stored form (the id the signer
  * stamps as `grant_id`), or, for a code redeemed without a refresh token,
  * from the `redeemed_code_grant` row its redemption wrote
- * (recordCodeRedemption). No row, no grant: a garbage or random code, or
- * one never redeemed, reads nothing and records nothing.
+ * (recordCodeRedemption). The same read finds a code whose redemption
+ * left only an opaque access token (no `offline_access`, no `resource`):
+ * it names the code's client, for the replay of anyone else to be refused
+ * before Better Auth deletes that token (oidc/code-client-authentication.ts).
+ * No row, nothing: a garbage or random code, or one never redeemed, reads
+ * nothing and records nothing.
  */
-export async function presentedCodeGrant(
+export async function presentedRedeemedCode(
   db: D1Database,
   request: BrowserGrantRequest,
-): Promise<EndedBrowserGrant | undefined> {
+): Promise<RedeemedCode | undefined> {
   const code = presentedCode(request);
-  return code ? redeemedCodeGrant(db, await storedTokenForm(code)) : undefined;
+  return code ? redeemedCode(db, await storedTokenForm(code)) : undefined;
 }
 
 /**

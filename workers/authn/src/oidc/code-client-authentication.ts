@@ -1,13 +1,13 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
-import type {
-  BrowserGrantAnswer,
-  BrowserGrantRequest,
-  EndedBrowserGrant,
-} from "../../../../shared/contracts/oidc-grants.ts";
+import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import type { BrowserGrantAnswer, BrowserGrantRequest } from "../../../../shared/contracts/oidc-grants.ts";
 import { verifySecret } from "../../../../shared/crypto/secret-hash.ts";
 import { strictBasicCredentials } from "../../../../shared/http/basic-credentials.ts";
+import type { RedeemedCode } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { decodeJwt } from "jose";
+import { authnConfig } from "../config.ts";
 import { invalidCode, liveCodeRefusal, type RegisteredClient } from "./live-code-checks.ts";
+import type { PresentedProof } from "./live-code-dpop.ts";
 
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
 type Presented =
@@ -36,15 +36,19 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  *   invalid_client` (§5.2; the token Worker adds `WWW-Authenticate: Basic`),
  *   with nothing spent and nothing ended;
  * - a replay (`replayed`: the code's redemption left a row naming its
- *   grant) by any client but the one the code was issued to, authenticated
- *   (or, public, named): `400 invalid_grant` (§4.1.3), nothing ended. An
- *   unknown client's replay is `401 invalid_client`;
+ *   client, shared/oidc/redeemed-code-grant.ts: a refresh token, the
+ *   `redeemed_code_grant` row, or only an opaque access token, with or
+ *   without an org) by any client but the one the code was issued to,
+ *   authenticated (or, public, named): `400 invalid_grant` (§4.1.3),
+ *   nothing ended. An unknown client's replay is `401 invalid_client`;
  * - a live code (its `verification` row, oidc/live-code-client.ts) sent by
  *   another client, authenticated or named: `400 invalid_grant` (§4.1.3);
  *   sent by its own client (authenticated by its secret, or public) with a
  *   `redirect_uri` other than the one it was issued for (§4.1.3) or a
  *   missing or wrong `code_verifier` (RFC 7636 §4.6): Better Auth's own
- *   answer (oidc/live-code-checks.ts). Either way the code stays its own
+ *   answer (oidc/live-code-checks.ts), and so without a proof of the key a
+ *   code requested with `dpop_jkt` is bound to (RFC 9449 §10,
+ *   oidc/live-code-dpop.ts). Either way the code stays its own
  *   client's to redeem: handed over, Better Auth would spend it before it
  *   compared any of these, and the person's sign-in would fail;
  * - credentials sent twice, or two methods in one request (§2.3 "MUST NOT
@@ -76,10 +80,15 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  * Undefined: hand the request over.
  */
 export async function codeClientRefusal(
-  db: D1Database,
+  env: AuthnEnv,
   request: BrowserGrantRequest,
-  replayed: EndedBrowserGrant | undefined,
+  replayed: RedeemedCode | undefined,
 ): Promise<BrowserGrantAnswer | undefined> {
+  const db = env.DB;
+  const proof: PresentedProof = {
+    proof: typeof request?.dpop === "string" ? request.dpop : undefined,
+    tokenEndpoint: `${authnConfig(env).issuer}${ENDPOINT.token}`,
+  };
   const form = new URLSearchParams(typeof request?.form === "string" ? request.form : "");
   if (form.get("grant_type") !== OIDC_GRANT_TYPE.authorizationCode) return undefined;
   // Better Auth reads an empty header as none (RFC 9110 §5.5 allows an empty field value).
@@ -91,14 +100,14 @@ export async function codeClientRefusal(
   if (presented.method === "private_key_jwt") {
     if (replayed) return presented.clientId !== replayed.clientId ? invalidCode() : undefined;
     // An assertion we cannot read names no client: Better Auth refuses it before it reads the code.
-    return liveCodeRefusal(db, form, { clientId: presented.clientId });
+    return liveCodeRefusal(db, form, { clientId: presented.clientId }, proof);
   }
   const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
     if (client && client.method !== "none") return invalidClient("client secret must be provided");
     // No client_id: Better Auth refuses it ("client_id is required") before it reads the code.
-    if (!replayed) return liveCodeRefusal(db, form, { clientId: presented.clientId, ...registered(client) });
+    if (!replayed) return liveCodeRefusal(db, form, { clientId: presented.clientId, ...registered(client) }, proof);
     if (!client) return invalidClient("missing client");
   } else {
     if (!client) return invalidClient("missing client");
@@ -108,7 +117,7 @@ export async function codeClientRefusal(
     if (!(await verifySecret(presented.secret, client.secretHash))) return invalidClient("invalid client_secret");
   }
   if (replayed) return replayed.clientId !== presented.clientId ? invalidCode() : undefined;
-  return liveCodeRefusal(db, form, { clientId: presented.clientId, registered: client, withSecret: true });
+  return liveCodeRefusal(db, form, { clientId: presented.clientId, registered: client, withSecret: true }, proof);
 }
 
 /** A public client Better Auth will accept as named (an unknown one it refuses after spending the code). */

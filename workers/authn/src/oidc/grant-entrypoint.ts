@@ -14,7 +14,7 @@ import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import {
   markGrantForm,
-  presentedCodeGrant,
+  presentedRedeemedCode,
   presentedRefreshGrant,
   recordCodeRedemption,
   type RefreshTokenGrant,
@@ -51,10 +51,11 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const receivedAtMs = Date.now();
     const presented = await presentedRefreshGrant(this.env.DB, request);
-    const codeGrant = await presentedCodeGrant(this.env.DB, request);
+    const redeemed = await presentedRedeemedCode(this.env.DB, request);
     // RFC 6749 §3.2.1 before Better Auth spends the code or acts on its replay.
-    const refusal = await codeClientRefusal(this.env.DB, request, codeGrant);
+    const refusal = await codeClientRefusal(this.env, request, redeemed);
     if (refusal) return refusal;
+    const codeGrant = redeemed?.grant;
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
     await recordCodeRedemption(this.env.DB, request, answer);
     const answered = withReplayedCode(withReplayedGrant(answer, presented), codeGrant);

@@ -4,6 +4,7 @@ import { base64url } from "jose";
 import type { BrowserGrantAnswer } from "../../../../shared/contracts/oidc-grants.ts";
 import { PKCE_METHOD } from "../../../../shared/contracts/oidc.ts";
 import { type LiveCode, liveCode } from "./live-code-client.ts";
+import { dpopBindingRefusal, type PresentedProof } from "./live-code-dpop.ts";
 
 /** A registered client, as Better Auth reads it to decide whether PKCE is required of it. */
 export interface RegisteredClient {
@@ -57,9 +58,12 @@ export interface CodeRedeemer {
  *    for this client"; else a challenge stored and no verifier, a verifier
  *    and no challenge, or a verifier whose S256 digest is not the challenge:
  *    `401 invalid_request` with Better Auth's descriptions (the token Worker
- *    restates "code verification failed" as §4.6's `invalid_grant`).
+ *    restates "code verification failed" as §4.6's `invalid_grant`);
+ * 5. the DPoP binding (RFC 9449 §10): a code requested with `dpop_jkt` and
+ *    no proof of that key, or a proof Better Auth would refuse: `400
+ *    invalid_dpop_proof` (oidc/live-code-dpop.ts).
  *
- * Checks 2 to 4 are made for a confidential client too, after it is
+ * Checks 2 to 5 are made for a confidential client too, after it is
  * authenticated (oidc/code-client-authentication.ts): there only the client
  * itself gets this far, and a refused request is no use of the code
  * (§4.1.2), so its retry with the right values is honoured, and a thief
@@ -72,9 +76,10 @@ export interface CodeRedeemer {
  * spent): a public client's request with no `code_verifier` ("Either
  * code_verifier or client_secret is required"), and a `redirect_uri` or
  * `resource` its body schema refuses. It still spends the code before the
- * checks it makes after these (the client's registered scopes and grant
- * types, which only a change to the client since the code was issued
- * fails; the resources' policy; the DPoP binding); docs/authn.md.
+ * checks it makes between these and the DPoP binding (the client's
+ * registered scopes and grant types, which only a change to the client
+ * since the code was issued fails; the resources' policy), and a
+ * `private_key_jwt` client's code is left to it whole (`CodeRedeemer.registered`); docs/authn.md.
  *
  * Undefined: hand the request over.
  */
@@ -82,6 +87,7 @@ export async function liveCodeRefusal(
   db: D1Database,
   form: URLSearchParams,
   redeemer: CodeRedeemer,
+  proof: PresentedProof,
 ): Promise<BrowserGrantAnswer | undefined> {
   const code = form.get("code");
   if (!code || redeemer.clientId === undefined) return undefined;
@@ -103,7 +109,8 @@ export async function liveCodeRefusal(
   return (
     redirectUriRefusal(redirectUri, live) ??
     resourceRefusal(resources, live) ??
-    (await pkceRefusal(verifier, live, registered))
+    (await pkceRefusal(verifier, live, registered)) ??
+    (await dpopBindingRefusal(live.dpopJkt, proof))
   );
 }
 

@@ -6,7 +6,8 @@ import { storedTokenForm } from "./stored-token.ts";
  * the authorization request's `client_id` (RFC 6749 §4.1.3), its
  * `redirect_uri` (§4.1.3, "identical"), its PKCE challenge (RFC 7636 §4.6;
  * Better Auth stores only S256 ones), the resources it was authorized for
- * (RFC 8707 §2.2) and, for whether PKCE was required, its scopes and nonce.
+ * (RFC 8707 §2.2), the DPoP key it is bound to (RFC 9449 §10) and, for
+ * whether PKCE was required, its scopes and nonce.
  */
 export interface LiveCode {
   clientId: string;
@@ -17,6 +18,8 @@ export interface LiveCode {
   nonce: string | undefined;
   /** The consented resources, else the requested ones (Better Auth's `resource` ?? `query.resource`). */
   resources: string[] | undefined;
+  /** RFC 9449 §10: the key thumbprint the code is bound to, when it was requested with `dpop_jkt`. */
+  dpopJkt: string | undefined;
 }
 
 /**
@@ -43,11 +46,11 @@ export async function liveCode(db: D1Database, code: string, now = Date.now()): 
   }
   const query = value?.type === "authorization_code" ? value.query : undefined;
   if (!query || typeof query.client_id !== "string") return undefined;
-  const fields = ["redirect_uri", "code_challenge", "code_challenge_method", "scope", "nonce"] as const;
+  const fields = ["redirect_uri", "code_challenge", "code_challenge_method", "scope", "nonce", "dpop_jkt"] as const;
   const values = fields.map((name) => query[name]);
   // Better Auth's schema refuses any other value as "malformed" itself: not ours to guess at.
   if (!values.every(isOptionalText)) return undefined;
-  const [redirectUri, codeChallenge, codeChallengeMethod, scope, nonce] = values;
+  const [redirectUri, codeChallenge, codeChallengeMethod, scope, nonce, dpopJkt] = values;
   const consented = value?.resource;
   const requested = query.resource;
   if (consented !== undefined && !isTextList(consented)) return undefined;
@@ -62,6 +65,8 @@ export async function liveCode(db: D1Database, code: string, now = Date.now()): 
     scopes: scope?.split(" ") ?? [],
     nonce: text(nonce),
     resources: resourceList(consented) ?? resourceList(requested),
+    // Better Auth's `!!authCodeDpopJkt`: an empty one binds nothing.
+    dpopJkt: text(dpopJkt),
   };
 }
 
