@@ -11,7 +11,7 @@
 // cut-off and the delete's batch, with no after hook) or by the hook's own
 // batch (`deleteOrgOwing`) without the cut-offs around it. The refusal is the
 // org's Durable Object's own: it records values of at most 256 characters
-// (workers/org-state/src/org-state.ts), and an `org` cut-off's value is the
+// (workers/org-state/src/revocation-recording.ts), and an `org` cut-off's value is the
 // org's id, so an org whose id is longer cannot be cut off.
 import { env } from "cloudflare:workers";
 import { APIError } from "better-auth/api";

@@ -10,7 +10,7 @@
 // written here with the write's own statements: the Group changed, the role
 // projected, and `oweChangedRoles`'s row, in one batch. The refusal is the
 // org's Durable Object's own: it records values of at most 256 characters
-// (workers/org-state/src/org-state.ts), so a person whose id is longer
+// (workers/org-state/src/revocation-recording.ts), so a person whose id is longer
 // cannot be cut off.
 import { env } from "cloudflare:workers";
 import { drizzle } from "drizzle-orm/d1";

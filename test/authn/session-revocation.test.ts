@@ -164,7 +164,7 @@ async function tokenOf(sessionId: string): Promise<string> {
 
 /**
  * A session whose revocation the org's Durable Object refuses: the object
- * takes values of at most 256 characters (workers/org-state/src/org-state.ts),
+ * takes values of at most 256 characters (workers/org-state/src/revocation-recording.ts),
  * so a session id longer than that cannot be recorded. A real refusal of the
  * real object, not a stand-in.
  */

@@ -6,7 +6,7 @@
 // token the old registration minted never outlives a 200.
 //
 // The refusal is the org's Durable Object's own: it records values of at
-// most 256 characters (workers/org-state/src/org-state.ts), so a client
+// most 256 characters (workers/org-state/src/revocation-recording.ts), so a client
 // whose id is renamed past that in D1 cannot be recorded; renamed back, the
 // object answers again. Nothing of ours is stood in for. When no change
 // follows, the cron trigger records the owed cut-off (clients/owed-cutoffs.ts).

@@ -6,7 +6,7 @@
 // the cut-off after it recorded and the row cleared.
 //
 // The refusal is the org's Durable Object's own: it records values of at
-// most 256 characters (workers/org-state/src/org-state.ts), and an `org`
+// most 256 characters (workers/org-state/src/revocation-recording.ts), and an `org`
 // cut-off's value is the org's id (test/support/runtime/owed-cutoffs.ts).
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";

@@ -10,7 +10,7 @@
 // it, from the same statement (shared/revocation/owed-org-cutoffs.ts); the
 // deletion itself runs through the authn Worker beside this one. The
 // refusal is the org's Durable Object's own: it records values of at most
-// 256 characters (workers/org-state/src/org-state.ts), and an `org`
+// 256 characters (workers/org-state/src/revocation-recording.ts), and an `org`
 // cut-off's value is the org's id.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";

@@ -7,7 +7,7 @@ import { orgStateName } from "../../../shared/contracts/storage-keys.ts";
 
 /**
  * An id the org's object cannot record a cut-off for: it records values of at
- * most 256 characters (workers/org-state/src/org-state.ts), and a `subject`
+ * most 256 characters (workers/org-state/src/revocation-recording.ts), and a `subject`
  * or `org` cut-off's value is the person's or the org's id.
  */
 export function unrecordableId(): string {

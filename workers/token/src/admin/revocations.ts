@@ -18,7 +18,7 @@ import { route } from "./route.ts";
 
 /** What an operator may record: every kind but `client_subject`, which only the org's object makes (a fold). */
 const KINDS: readonly RevocationKind[] = RECORDABLE_REVOCATION_KINDS;
-/** The org-state object's own limit on a revoked value (workers/org-state/src/org-state.ts). */
+/** The org-state object's own limit on a revoked value (workers/org-state/src/revocation-recording.ts). */
 const MAX_VALUE_LENGTH = 256;
 const MAX_REASON_LENGTH = 200;
 
