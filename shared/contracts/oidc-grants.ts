@@ -77,8 +77,8 @@ export interface EndedBrowserGrant {
    * The person who consented to the grant: its refresh token rows'
    * `user_id`, which every access token of it carries as `sub`. The org's
    * object counts that person's browser-grant entries by it and, past
-   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON (shared/contracts/revocation.ts),
-   * cuts the person off instead: server-held, never from the request.
+   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON (shared/contracts/revocation-recording.ts),
+   * cuts the person off at that client instead: server-held, never from the request.
    */
   userId: string;
   orgId: string;

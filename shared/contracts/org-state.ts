@@ -49,9 +49,10 @@ export interface OrgStateRpc {
   /**
    * Records the `grant` revocation of a browser authorization (RFC 7009
    * §2.1), attributed to its client and person, and folds that person's
-   * browser-grant entries into one `subject` cut-off when their grants to
-   * that client would pass MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON,
-   * in one transaction. Resolves only once stored; throws otherwise.
+   * browser-grant entries for that client into one `client_subject` cut-off
+   * of the person at that client when their grants to it would pass
+   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON, in one transaction.
+   * Resolves only once stored; throws otherwise.
    */
   revokeBrowserGrant(revocation: BrowserGrantRevocation): Promise<BrowserGrantRevocationOutcome>;
   /**

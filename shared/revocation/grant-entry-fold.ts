@@ -2,7 +2,8 @@ import { CLOCK_TOLERANCE_SECONDS } from "../contracts/tokens.ts";
 
 /**
  * The last second (the org object's clock) a person's browser `grant` entry
- * may have been recorded at for their `subject` cut-off at `cutOff` to
+ * may have been recorded at for their `subject` cut-off, or their
+ * `client_subject` cut-off at that grant's client, at `cutOff` to
  * refuse every token of that grant, so the entry may be dropped. Both the
  * org's object (workers/org-state/src/browser-grant-revocation.ts) and a
  * gateway view that follows its log (workers/gateway/src/trust/revocation-index.ts)

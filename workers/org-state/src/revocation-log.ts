@@ -31,7 +31,8 @@ const MAX_REASON_LENGTH = 256;
  * follows the log can drop it when that client's cut-off arrives. A
  * browser grant event keeps its grant's client and person (`client_id`,
  * `subject`; browser-grant-revocation.ts), so such a view can drop it when
- * that person's `subject` cut-off arrives.
+ * that person's `subject` cut-off, or their `client_subject` cut-off at
+ * that client, arrives.
  */
 export class RevocationLog {
   constructor(private readonly sql: SqlStorage) {

@@ -152,9 +152,9 @@ export class RevocationRecorder {
 
   /**
    * Records a browser grant's revocation attributed to its client and
-   * person, folding that person's browser-grant entries past
-   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON into one `subject` cut-off
-   * (browser-grant-revocation.ts). Entries, version and events are one
+   * person, folding that person's browser-grant entries for that client past
+   * MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON into one `client_subject`
+   * cut-off of the person at that client (browser-grant-revocation.ts). Entries, version and events are one
    * transaction; the events reach subscribers and gateway channels before
    * this answers.
    */

@@ -66,10 +66,10 @@ const SWEEP_EVERY_MS = 60_000;
  * Likewise a browser `grant` entry says whose grant it is (its `subject`,
  * the person, and `client_id`) and is held in that person's own table, at
  * the second it was recorded: when a `subject` cut-off of that person
- * arrives — the fold the object makes of one person's browser-grant
- * entries past their cap (MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON),
- * or any other — the view forgets the person's grant entries the cut-off
- * covers with the clock tolerance to spare (recorded at or before
+ * arrives (any cut-off of the whole person; the fold the object makes of
+ * their entries past MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON is the
+ * `client_subject` cut-off below), the view forgets the person's grant
+ * entries the cut-off covers with the clock tolerance to spare (recorded at or before
  * lastGrantEntryCoveredBy(revoked_at), shared/revocation/grant-entry-fold.ts),
  * as the object deletes them in the same transaction; younger ones stay,
  * since a token of their grant may carry an `iat` past the cut-off's
