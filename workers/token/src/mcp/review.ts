@@ -162,9 +162,10 @@ export async function deny(
 
 /**
  * Revokes a grant: the revocation event in the org's Durable Object first,
- * then D1 (the gateway's and token exchange's source, so the next read
- * refuses it), its delegation grant before it, then, once, its audit event and
- * notification, then the event again for mints in flight
+ * kept a slack longer so it outlives the tokens of mints in flight, then D1
+ * (the gateway's and token exchange's source, so the next read refuses it),
+ * its delegation grant before it, then, once, its audit event and
+ * notification, then the event again only if D1 took longer than the slack
  * (revocations/grant-revocation.ts). The event is of kind
  * `grant` naming the delegation grant a person's tokens carry as
  * `grant_id` (so those tokens are cut off at the gateway), or the MCP grant
@@ -172,7 +173,7 @@ export async function deny(
  * against live grants on every sensitive call. The first recording or D1
  * failing is 503 `temporarily_unavailable` with nothing announced (the
  * object's refusal leaves the grant active in D1, so the operator's retry
- * does it all again); the last recording failing is 503 with the grant
+ * does it all again); that second recording failing is 503 with the grant
  * revoked, cut off and announced, and a retry of a grant already revoked
  * records it again.
  */

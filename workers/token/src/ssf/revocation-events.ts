@@ -18,7 +18,7 @@ export interface SecurityEvent {
 
 /**
  * What one recorded revocation (the org's event log, shared/contracts/
- * revocation.ts) tells receivers:
+ * revocation-stream.ts) tells receivers:
  * - `session` → CAEP session-revoked about that session in the org (tenant);
  * - `subject` → CAEP session-revoked about the user (or machine) in the org:
  *   every session and token of theirs up to now;
