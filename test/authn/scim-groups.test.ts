@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { owedCutoffs, revocations, signUp } from "./helpers.ts";
 import {
+  directoryPeople,
   GROUP_SCHEMA,
   PATCH_SCHEMA,
   provision,
@@ -85,24 +86,7 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
   it("a Group larger than one statement's parameters (D1: 100) is still one write, projection included", async () => {
     const { orgId, token } = await scimOrg();
     // 120 of the org's directory people, written directly (provisioning each over HTTP is tested above).
-    const ids = Array.from({ length: 120 }, () => crypto.randomUUID());
-    const now = Date.now();
-    await env.DB.batch(
-      ids.flatMap((id) => [
-        env.DB.prepare("INSERT INTO user (id, name, email, created_at, updated_at) VALUES (?, 'P', ?, ?, ?)").bind(
-          id,
-          `${id}@corp.example`,
-          now,
-          now,
-        ),
-        env.DB.prepare(
-          "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
-        ).bind(crypto.randomUUID(), orgId, id, now),
-        env.DB.prepare(
-          "INSERT INTO scim_user (user_id, org_id, user_name, user_name_key, active, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-        ).bind(id, orgId, id, id, now, now),
-      ]),
-    );
+    const ids = await directoryPeople(orgId, 120);
     const created = await scim("POST", "/Groups", token, group("admin", ids));
     expect(created.status).toBe(201);
     expect(((await created.json()) as { members: unknown[] }).members).toHaveLength(120);
