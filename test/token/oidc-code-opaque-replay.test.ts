@@ -1,7 +1,9 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { redeemedCode } from "../../shared/oidc/redeemed-code-grant.ts";
 import { storedTokenForm } from "../../shared/oidc/stored-token.ts";
+import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
 import { authorized, tokens } from "./oidc-grant-fixtures.ts";
 import { ISSUER, oidc } from "./oidc-fixture.ts";
@@ -154,5 +156,18 @@ describe("RFC 6749 §4.1.3: a spent code that left only an opaque access token i
       for (const response of foreign) expect(await answer(response)).toEqual(INVALID_CODE);
       await expectTokenAlive(fields.code ?? "", issued.access_token);
     }
+  });
+});
+
+describe("the spent code's read is one statement, each of its rows sought by an index", () => {
+  it("refresh token and opaque access token rows by authorization_code_id, redeemed_code_grant by its key", async () => {
+    const sent: SentStatement[] = [];
+    await redeemedCode(recordingDb(sent), await storedTokenForm("any-code"));
+    expect(sent).toHaveLength(1);
+    const plan = await planOfStatement(sent[0] as SentStatement);
+    expect(plan, plan).toMatch(/SEARCH oidc_refresh_token USING INDEX oidcRefreshToken_authorizationCodeId_idx/);
+    expect(plan, plan).toMatch(/SEARCH redeemed_code_grant USING INDEX sqlite_autoindex_redeemed_code_grant_1/);
+    expect(plan, plan).toMatch(/SEARCH oidc_access_token USING INDEX oidcAccessToken_authorizationCodeId_idx/);
+    expect(plan, plan).not.toMatch(/SCAN (oidc_refresh_token|redeemed_code_grant|oidc_access_token)/);
   });
 });
