@@ -43,12 +43,13 @@ export async function oldestOwedRows<Row extends { orgId: string }>(
   db: D1Database,
   owed: OwedCutoffTable<Row>,
   limit: number,
+  now = Date.now(),
 ): Promise<Row[]> {
   const where = owed.inFlight ? ` WHERE ${owed.inFlight.taken}` : "";
   const statement = db.prepare(
     `SELECT ${owed.columns} FROM ${owed.table}${where} ORDER BY created_at, ${owed.key} LIMIT ?1`,
   );
-  const bound = owed.inFlight ? statement.bind(limit, Date.now() - owed.inFlight.ms) : statement.bind(limit);
+  const bound = owed.inFlight ? statement.bind(limit, now - owed.inFlight.ms) : statement.bind(limit);
   return (await bound.all<Row>()).results;
 }
 
@@ -66,17 +67,32 @@ export async function postponeOwedRow<Row extends { orgId: string }>(
   await db.prepare(`UPDATE ${owed.table} SET created_at = ?2 WHERE ${owed.key} = ?1`).bind(key, Date.now()).run();
 }
 
-/** Deletes the rows named (by their primary key), once their cut-off is recorded. */
+/**
+ * Deletes the rows named (by their primary key), once their cut-off is
+ * recorded. `sharedAt`: the cron's clear, which deletes only rows its share
+ * could have read (past the in-flight window as of the share's `now`). A
+ * key can be owed again once its row is gone (`owed_grant_cutoff` is keyed
+ * by the grant), and the cron clears an org's rows only after recording
+ * them all, which may take many calls to a failing object: meanwhile a
+ * request may withdraw the row the cron recorded and owe the grant anew,
+ * and that row is its writer's to withdraw, not the cron's.
+ */
 export async function clearOwedRows<Row extends { orgId: string }>(
   db: D1Database,
   owed: OwedCutoffTable<Row>,
   keys: readonly string[],
+  sharedAt?: number,
 ): Promise<void> {
   if (keys.length === 0) return;
-  await db
-    .prepare(`DELETE FROM ${owed.table} WHERE ${owed.key} IN (SELECT value FROM json_each(?1))`)
-    .bind(JSON.stringify(keys))
-    .run();
+  const keyed = `${owed.key} IN (SELECT value FROM json_each(?1))`;
+  if (sharedAt !== undefined && owed.inFlight) {
+    await db
+      .prepare(`DELETE FROM ${owed.table} WHERE ${keyed} AND ${owed.inFlight.taken}`)
+      .bind(JSON.stringify(keys), sharedAt - owed.inFlight.ms)
+      .run();
+    return;
+  }
+  await db.prepare(`DELETE FROM ${owed.table} WHERE ${keyed}`).bind(JSON.stringify(keys)).run();
 }
 
 /**
@@ -119,7 +135,8 @@ export async function finishOwedRows<Row extends { orgId: string }>(
   owed: OwedCutoffTable<Row>,
   record: RecordOwedRows<Row>,
 ): Promise<{ finished: number; owed: number }> {
-  const share = await oldestOwedRows(db, owed, OWED_ROWS_PER_RUN);
+  const sharedAt = Date.now();
+  const share = await oldestOwedRows(db, owed, OWED_ROWS_PER_RUN, sharedAt);
   const byOrg = new Map<string, Row[]>();
   for (const row of share) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
   let finished = 0;
@@ -130,6 +147,7 @@ export async function finishOwedRows<Row extends { orgId: string }>(
       db,
       owed,
       settled.map((row) => owed.keyOf(row)),
+      sharedAt,
     ).catch((error: unknown) => {
       console.error(`${owed.name} recorded but not cleared`, orgId, error);
     });

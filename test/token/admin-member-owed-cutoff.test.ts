@@ -9,7 +9,7 @@
 // value, so the state such a 503 leaves is written here as the route's batch
 // writes it: the membership changed and its row owed. The refusal is the
 // org's Durable Object's own: it records values of at most 256 characters
-// (workers/org-state/src/org-state.ts), so a person whose id is that long
+// (workers/org-state/src/revocation-recording.ts), so a person whose id is that long
 // cannot be cut off until the id is renamed back in D1.
 //
 // The cron takes only rows older than OWED_ROW_GRACE_MS (a leave's row is

@@ -83,6 +83,23 @@ describe("owed_grant_cutoff", () => {
     expectSeeks(clearOne, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
     const clear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, ["a", "b"]));
     expectSeeks(clear, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
+    const cronClear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, ["a", "b"], Date.now()));
+    expectSeeks(cronClear, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
+  });
+
+  it("the cron's clear leaves a grant owed again after its share was read: that row is its writer's", async () => {
+    const sharedAt = Date.now();
+    const insert = env.DB.prepare(
+      `INSERT INTO owed_grant_cutoff (grant_id, org_id, client_id, user_id, presented, reason, created_at)
+       VALUES (?, 'org-clear', 'client', 'user', ?, 'reuse', ?)`,
+    );
+    // "read" was in the share (past the one-minute window); "again" was owed anew while the cron recorded.
+    await env.DB.batch([insert.bind("read", "p-read", sharedAt - 120_000), insert.bind("again", "p-again", sharedAt)]);
+    await clearOwedRows(env.DB, OWED_GRANT_CUTOFFS, ["read", "again"], sharedAt);
+    const { results } = await env.DB.prepare("SELECT grant_id FROM owed_grant_cutoff WHERE org_id = 'org-clear'").all<{
+      grant_id: string;
+    }>();
+    expect(results.map((row) => row.grant_id)).toEqual(["again"]);
   });
 });
 
