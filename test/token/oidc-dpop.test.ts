@@ -268,6 +268,18 @@ describe("RFC 9449 §10: a code requested with dpop_jkt is checked against the p
     await expectBoundTo(redeemed, key);
   });
 
+  it("a client registered with dpop_bound_access_tokens: a code of it sent without a proof is refused and stays live", async () => {
+    const client = await oidc.browserClient();
+    // RFC 9449 §5.2, as the client's row says it (its metadata document, for a CIMD client).
+    await env.DB.prepare("UPDATE oidc_client SET dpop_bound_access_tokens = 1 WHERE client_id = ?1")
+      .bind(client.clientId)
+      .run();
+    const fields = await boundCode(client, undefined);
+    await expectDpopRefusal(await tokenRequest(fields, client), "DPoP proof header is required");
+    const key = await dpopKey();
+    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
+  });
+
   it("a proof the token Worker takes but Better Auth does not (ES384) is refused before the code is spent", async () => {
     const client = await oidc.browserClient();
     const fields = await boundCode(client, undefined);

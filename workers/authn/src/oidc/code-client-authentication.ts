@@ -189,7 +189,8 @@ interface ClientRow extends RegisteredClient {
 async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | undefined> {
   const row = await db
     .prepare(
-      "SELECT client_secret, token_endpoint_auth_method, disabled, require_pkce FROM oidc_client WHERE client_id = ?1",
+      `SELECT client_secret, token_endpoint_auth_method, disabled, require_pkce, dpop_bound_access_tokens, metadata
+         FROM oidc_client WHERE client_id = ?1`,
     )
     .bind(clientId)
     .first<{
@@ -197,6 +198,8 @@ async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | 
       token_endpoint_auth_method: string | null;
       disabled: number | null;
       require_pkce: number | null;
+      dpop_bound_access_tokens: number | null;
+      metadata: string | null;
     }>();
   if (!row) return undefined;
   // Better Auth's default for a client registered with no method (RFC 7591 §2).
@@ -206,7 +209,24 @@ async function clientRow(db: D1Database, clientId: string): Promise<ClientRow | 
     disabled: row.disabled === 1,
     // Better Auth's `requirePKCE ?? true`.
     requirePKCE: row.require_pkce !== 0,
+    requiresDpop: row.dpop_bound_access_tokens === 1 || metadataRequiresDpop(row.metadata),
   };
+}
+
+/**
+ * RFC 9449 §5.2 `dpop_bound_access_tokens` in the client's metadata (a
+ * metadata document client's), as Better Auth's
+ * `clientRequiresDpopBoundAccessTokens` reads it. Metadata it could not
+ * parse it fails on itself: not ours to guess at.
+ */
+function metadataRequiresDpop(metadata: string | null): boolean {
+  if (!metadata) return false;
+  try {
+    const parsed: unknown = JSON.parse(metadata);
+    return (parsed as { dpop_bound_access_tokens?: unknown } | null)?.dpop_bound_access_tokens === true;
+  } catch {
+    return false;
+  }
 }
 
 /** RFC 6749 §5.2: a malformed request (a credential twice, two methods at once). */

@@ -11,6 +11,8 @@ export interface RegisteredClient {
   /** Its `token_endpoint_auth_method` (RFC 7591 §2); `none` is a public client. */
   method: string;
   requirePKCE: boolean;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: its tokens must be DPoP-bound, so its requests need a proof. */
+  requiresDpop?: boolean;
 }
 
 /** Who a code grant says it is from, as oidc/code-client-authentication.ts found them. */
@@ -59,8 +61,9 @@ export interface CodeRedeemer {
  *    and no challenge, or a verifier whose S256 digest is not the challenge:
  *    `401 invalid_request` with Better Auth's descriptions (the token Worker
  *    restates "code verification failed" as §4.6's `invalid_grant`);
- * 5. the DPoP binding (RFC 9449 §10): a code requested with `dpop_jkt` and
- *    no proof of that key, or a proof Better Auth would refuse: `400
+ * 5. the DPoP binding (RFC 9449 §10): a code requested with `dpop_jkt` (or
+ *    of a client registered with `dpop_bound_access_tokens`, §5.2) and no
+ *    proof of that key, or a proof Better Auth would refuse: `400
  *    invalid_dpop_proof` (oidc/live-code-dpop.ts).
  *
  * Checks 2 to 5 are made for a confidential client too, after it is
@@ -110,7 +113,7 @@ export async function liveCodeRefusal(
     redirectUriRefusal(redirectUri, live) ??
     resourceRefusal(resources, live) ??
     (await pkceRefusal(verifier, live, registered)) ??
-    (await dpopBindingRefusal(live.dpopJkt, proof))
+    (await dpopBindingRefusal(live.dpopJkt, proof, registered.requiresDpop === true))
   );
 }
 

@@ -11,8 +11,10 @@ export interface PresentedProof {
 
 /**
  * RFC 9449 §10: a code requested with `dpop_jkt` is bound to that key, and
- * the token request must carry a proof of it. Better Auth compares the two
- * only as it issues the tokens, after it has spent the code, so a request
+ * the token request must carry a proof of it; so must every request of a
+ * client registered with `dpop_bound_access_tokens` (§5.2; `clientRequiresDpop`,
+ * from its row or its metadata document). Better Auth checks both only as
+ * it issues the tokens, after it has spent the code, so a request
  * without the key's proof burned the code and the person's sign-in failed.
  * Here, before the hand-over, in Better Auth's words and codes (its
  * `resolveDpopTokenBinding`, 400 `invalid_dpop_proof`): no proof, "DPoP
@@ -34,8 +36,12 @@ export interface PresentedProof {
 export async function dpopBindingRefusal(
   dpopJkt: string | undefined,
   presented: PresentedProof,
+  clientRequiresDpop: boolean,
 ): Promise<BrowserGrantAnswer | undefined> {
-  if (!presented.proof) return dpopJkt === undefined ? undefined : invalidDpopProof("DPoP proof header is required");
+  if (!presented.proof) {
+    const required = dpopJkt !== undefined || clientRequiresDpop;
+    return required ? invalidDpopProof("DPoP proof header is required") : undefined;
+  }
   try {
     // Better Auth's own defaults (age window, algorithms): the oauth-provider is configured with no `dpop` options.
     await verifyDpopProof({
