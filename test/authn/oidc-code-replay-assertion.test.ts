@@ -6,39 +6,18 @@
 // client's replay still ends its grant. The document client is served by the real host Worker
 // (test/support/runtime/cimd-host, `/clients/private-key-jwt`).
 import { exports } from "cloudflare:workers";
-import { importJWK, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { mcpResource, DEMO_MCP_SERVER } from "../../shared/contracts/mcp.ts";
 import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
+import { ASSERTING_CLIENT, clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
 import { ISSUER, oidc, pkce, REDIRECT_URI, refreshGrant, type TokenResponse } from "./oidc-helpers.ts";
 
-const ASSERTING_CLIENT = "https://client.example.test/clients/private-key-jwt";
 const ASSERTING_CALLBACK = "https://client.example.test/callback";
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const DEMO = mcpResource(ISSUER, DEMO_MCP_SERVER.name);
 
-/** The private half of the host's `/clients/private-key-jwt` key: a test key. */
-const ASSERTION_KEY = {
-  kty: "EC",
-  crv: "P-256",
-  x: "k5f2JaWJQVqUCGVdtbKF-IeAVW30XzGqOhOG2GlSFZo",
-  y: "8Cg3uIE567myZQ15VQHZgizy9lbuVrYNDJJzx9TFggA",
-  d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
-};
-
-/** RFC 7523 §3: iss = sub = the client, aud = the issuer, a fresh jti. */
-async function assertion(): Promise<string> {
-  const key = await importJWK(ASSERTION_KEY, "ES256");
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
-    .setIssuer(ASSERTING_CLIENT)
-    .setSubject(ASSERTING_CLIENT)
-    .setAudience(ISSUER)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt()
-    .setExpirationTime("60s")
-    .sign(key);
-}
+/** The document client's assertion for this issuer (test/support/runtime/cimd-host/assertion-signer.ts). */
+const assertion = (): Promise<string> => clientAssertion(ISSUER);
 
 /** The token Worker's hand-over, whose answer names the grant it ended (`endedGrant`). */
 function grant(form: Record<string, string>): Promise<BrowserGrantAnswer> {

@@ -8,29 +8,18 @@
 // assertion alone, neither named a client to the token Worker, so the
 // access tokens passed the gateway until the cron's pass (code) or for
 // their whole lifetime (refresh). On the whole system, through the gateway.
-import { importJWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contracts/tokens.ts";
-import { CookieBrowser } from "../support/cookie-browser.ts";
-import { pkcePair } from "../support/pkce.ts";
+import { consentedCode } from "../support/consented-code.ts";
+import { ASSERTING_CLIENT, clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
 
-const CLIENT_ID = "https://client.example.test/clients/private-key-jwt";
+const CLIENT_ID = ASSERTING_CLIENT;
 const REDIRECT_URI = "https://client.example.test/callback";
 const SCOPE = "openid offline_access";
 const REFUSED_WITHIN = { timeout: 30_000, interval: 100 };
-
-/** The private half of the host's `/clients/private-key-jwt` key: a test key. */
-const ASSERTION_KEY = {
-  kty: "EC",
-  crv: "P-256",
-  x: "k5f2JaWJQVqUCGVdtbKF-IeAVW30XzGqOhOG2GlSFZo",
-  y: "8Cg3uIE567myZQ15VQHZgizy9lbuVrYNDJJzx9TFggA",
-  d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
-};
 
 let system: RunningSystem;
 let issuer: string;
@@ -44,19 +33,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => system?.close());
 
-/** RFC 7523 §3: iss = sub = the client, aud = the issuer, a fresh jti. */
-async function assertion(): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
-    .setIssuer(CLIENT_ID)
-    .setSubject(CLIENT_ID)
-    .setAudience(issuer)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt()
-    .setExpirationTime("60s")
-    .sign(await importJWK(ASSERTION_KEY, "ES256"));
-}
-
 /** A token request authenticated by the assertion alone: no `client_id` (RFC 7521 §4.2). */
 async function assertedGrant(fields: Record<string, string>): Promise<Response> {
   return system.fetch(ENDPOINT.token, {
@@ -65,51 +41,20 @@ async function assertedGrant(fields: Record<string, string>): Promise<Response> 
     body: new URLSearchParams({
       ...fields,
       client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
-      client_assertion: await assertion(),
+      client_assertion: await clientAssertion(issuer),
     }),
   });
 }
 
 /** A person signs up, authorizes the document client for the demo MCP server and consents: the code's fields. */
-async function authorizedCode(): Promise<Record<string, string>> {
-  const browser = new CookieBrowser(system);
-  const signUp = await browser.post(ENDPOINT.signUp, {
-    name: "Asserting Person",
-    email: `${crypto.randomUUID()}@example.com`,
-    password: "correct horse battery staple",
-  });
-  expect(signUp.status).toBe(303);
-  const { verifier, challenge } = await pkcePair();
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: CLIENT_ID,
-    redirect_uri: REDIRECT_URI,
+function authorizedCode(): Promise<Record<string, string>> {
+  return consentedCode(system, {
+    clientId: CLIENT_ID,
+    redirectUri: REDIRECT_URI,
     scope: SCOPE,
-    state: "s",
-    code_challenge: challenge,
-    code_challenge_method: "S256",
     resource,
-    prompt: "consent",
+    extra: { prompt: "consent" },
   });
-  const authorize = await browser.get(`${system.origin}${OIDC_ENDPOINT.authorize}?${query}`);
-  const target = new URL(
-    authorize.status === 302
-      ? (authorize.headers.get("Location") ?? "")
-      : (((await authorize.json()) as { url?: string }).url ?? ""),
-    system.origin,
-  );
-  expect(target.pathname).toBe(ENDPOINT.consent);
-  const consent = await browser.post(ENDPOINT.consent, { oauth_query: target.search.slice(1), accept: "true" });
-  expect(consent.status).toBe(303);
-  const callback = new URL(consent.headers.get("Location") ?? "");
-  expect(`${callback.origin}${callback.pathname}`).toBe(REDIRECT_URI);
-  return {
-    grant_type: "authorization_code",
-    code: callback.searchParams.get("code") ?? "",
-    redirect_uri: REDIRECT_URI,
-    code_verifier: verifier,
-    resource,
-  };
 }
 
 /** "allowed", or the gateway's status and stable code, for a call to the demo MCP server. */

@@ -9,8 +9,7 @@
 // the gateway; before the replay, the gateway let it through.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
-import { CookieBrowser } from "../support/cookie-browser.ts";
+import { consentedCode } from "../support/consented-code.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { gatewayVerdict } from "../support/gateway-verdict.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
@@ -47,49 +46,9 @@ function form(path: string, fields: Record<string, string>): Promise<Response> {
   });
 }
 
-async function pkce(): Promise<{ verifier: string; challenge: string }> {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  const verifier = Buffer.from(bytes).toString("base64url");
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
-  return { verifier, challenge: Buffer.from(digest).toString("base64url") };
-}
-
 /** A person signs up, authorizes the client (no offline_access) and consents: the token request's fields. */
-async function authorizedCode(): Promise<Record<string, string>> {
-  const browser = new CookieBrowser(system);
-  const signUp = await browser.post(ENDPOINT.signUp, {
-    name: "Replay Person",
-    email: `${crypto.randomUUID()}@example.com`,
-    password: "correct horse battery staple",
-  });
-  expect(signUp.status).toBe(303);
-  const { verifier, challenge } = await pkce();
-  const resource = `${system.origin}/api`;
-  const query = new URLSearchParams({
-    response_type: "code",
-    client_id: clientId,
-    redirect_uri: REDIRECT_URI,
-    scope: SCOPE,
-    state: "s",
-    code_challenge: challenge,
-    code_challenge_method: "S256",
-    resource,
-  });
-  const authorize = await browser.get(`${system.origin}${OIDC_ENDPOINT.authorize}?${query}`);
-  let target: URL;
-  if (authorize.status === 302) target = new URL(authorize.headers.get("Location") ?? "", system.origin);
-  else target = new URL(((await authorize.json()) as { url?: string }).url ?? "", system.origin);
-  expect(target.pathname).toBe(ENDPOINT.consent);
-  const consent = await browser.post(ENDPOINT.consent, { oauth_query: target.search.slice(1), accept: "true" });
-  expect(consent.status).toBe(303);
-  const callback = new URL(consent.headers.get("Location") ?? "");
-  return {
-    grant_type: "authorization_code",
-    code: callback.searchParams.get("code") ?? "",
-    redirect_uri: REDIRECT_URI,
-    code_verifier: verifier,
-    resource,
-  };
+function authorizedCode(): Promise<Record<string, string>> {
+  return consentedCode(system, { clientId, redirectUri: REDIRECT_URI, scope: SCOPE, resource: `${system.origin}/api` });
 }
 
 const gateway = (token: string): Promise<string> => gatewayVerdict(system, token);

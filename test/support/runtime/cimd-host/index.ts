@@ -20,7 +20,7 @@ function document(url: string, extra: Record<string, unknown> = {}) {
 /**
  * The public half of the key a `private_key_jwt` document client signs its
  * assertions with (RFC 7523 §2.2); the test that drives it holds the private
- * half (test/authn/oidc-code-replay-assertion.test.ts). A test key, nothing else.
+ * half (assertion-signer.ts, beside this file). A test key, nothing else.
  */
 const ASSERTION_KEY = {
   kty: "EC",

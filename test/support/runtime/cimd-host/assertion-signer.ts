@@ -1,0 +1,26 @@
+import { importJWK, SignJWT } from "jose";
+
+/** The document client of the host's `/clients/private-key-jwt` (index.ts serves its public key). */
+export const ASSERTING_CLIENT = "https://client.example.test/clients/private-key-jwt";
+
+/** The private half of that client's key: a test key, nothing else. */
+const ASSERTION_KEY = {
+  kty: "EC",
+  crv: "P-256",
+  x: "k5f2JaWJQVqUCGVdtbKF-IeAVW30XzGqOhOG2GlSFZo",
+  y: "8Cg3uIE567myZQ15VQHZgizy9lbuVrYNDJJzx9TFggA",
+  d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
+};
+
+/** That client's `private_key_jwt` assertion (RFC 7523 §3): iss = sub = the client, aud = `audience`, a fresh jti. */
+export async function clientAssertion(audience: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
+    .setIssuer(ASSERTING_CLIENT)
+    .setSubject(ASSERTING_CLIENT)
+    .setAudience(audience)
+    .setJti(crypto.randomUUID())
+    .setIssuedAt()
+    .setExpirationTime("60s")
+    .sign(await importJWK(ASSERTION_KEY, "ES256"));
+}
