@@ -88,6 +88,18 @@ export interface EndedBrowserGrant {
 export interface OidcGrantsRpc {
   grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer>;
   /**
+   * For an authorization_code grant: the refusal `grant` would answer from
+   * its own checks before Better Auth (the code's client, redirect URI,
+   * resource, PKCE verifier and DPoP binding, and the requests Better Auth
+   * refuses before it reads the code: no client named, a public client's
+   * without `code_verifier`), or undefined. Reads only: nothing spent,
+   * nothing written, no DPoP `jti` reserved. The token Worker asks before it
+   * takes the code's turn, so refused requests never fill it; a
+   * `private_key_jwt` request naming the code's client passes (its assertion
+   * is Better Auth's to verify, inside the turn).
+   */
+  precheck(request: BrowserGrantRequest): Promise<BrowserGrantAnswer | undefined>;
+  /**
    * RFC 7009 for a browser client's tokens (its refresh tokens live in the
    * authn Worker), handed over by the token Worker's ENDPOINT.revocation.
    */

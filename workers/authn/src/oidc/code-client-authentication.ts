@@ -6,7 +6,7 @@ import { strictBasicCredentials } from "../../../../shared/http/basic-credential
 import type { RedeemedCode } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { decodeJwt } from "jose";
 import { authnConfig } from "../config.ts";
-import { invalidCode, liveCodeRefusal, type RegisteredClient } from "./live-code-checks.ts";
+import { clientIdRequired, invalidCode, liveCodeRefusal, type RegisteredClient } from "./live-code-checks.ts";
 import type { PresentedProof } from "./live-code-dpop.ts";
 
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
@@ -51,6 +51,9 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  *   oidc/live-code-dpop.ts). Either way the code stays its own
  *   client's to redeem: handed over, Better Auth would spend it before it
  *   compared any of these, and the person's sign-in would fail;
+ * - no client at all (no `client_id`, Authorization or assertion) with a
+ *   code not redeemed: `400 invalid_request` "client_id is required", as
+ *   Better Auth answers it before it reads the code (oidc/live-code-checks.ts);
  * - credentials sent twice, or two methods in one request (§2.3 "MUST NOT
  *   use more than one authentication method in each request", §3.2): `400
  *   invalid_request` (§5.2), as Better Auth answers them.
@@ -106,7 +109,9 @@ export async function codeClientRefusal(
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
     if (client && client.method !== "none") return invalidClient("client secret must be provided");
-    // No client_id: Better Auth refuses it ("client_id is required") before it reads the code.
+    // No client_id for a code not redeemed: Better Auth's own refusal, before it reads the code
+    // (live-code-checks.ts); a replay's is "missing client", below.
+    if (!replayed && presented.clientId === undefined) return clientIdRequired(form);
     if (!replayed) return liveCodeRefusal(db, form, { clientId: presented.clientId, ...registered(client) }, proof);
     if (!client) return invalidClient("missing client");
   } else {

@@ -9,7 +9,7 @@ import type {
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
-import { spendRedeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
+import { type RedeemedCode, spendRedeemedCodeGrant } from "../../../../shared/oidc/redeemed-code-grant.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { addressAs } from "./addressed-request.ts";
 import {
@@ -51,9 +51,7 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
   async grant(request: BrowserGrantRequest): Promise<BrowserGrantAnswer> {
     const receivedAtMs = Date.now();
     const presented = await presentedRefreshGrant(this.env.DB, request);
-    const redeemed = await presentedRedeemedCode(this.env.DB, request);
-    // RFC 6749 §3.2.1 before Better Auth spends the code or acts on its replay.
-    const refusal = await codeClientRefusal(this.env, request, redeemed);
+    const { redeemed, refusal } = await codeGrantChecks(this.env, request);
     if (refusal) return refusal;
     const codeGrant = redeemed?.grant;
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.token, request, receivedAtMs, presented);
@@ -61,6 +59,16 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     const answered = withReplayedCode(withReplayedGrant(answer, presented), codeGrant);
     if (codeGrant && answered.endedGrant === codeGrant) await spendReplayedCode(this.env.DB, request, codeGrant);
     return answered;
+  }
+
+  /**
+   * The checks `grant` makes before Better Auth, alone (`codeGrantChecks`):
+   * reads only, nothing written, no DPoP `jti` spent. The token Worker asks
+   * before it takes the code's turn, so a request they refuse never waits
+   * in it (workers/token/src/oidc/forward-browser-grant.ts).
+   */
+  async precheck(request: BrowserGrantRequest): Promise<BrowserGrantAnswer | undefined> {
+    return (await codeGrantChecks(this.env, request)).refusal;
   }
 
   /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */
@@ -73,6 +81,23 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
     const answer = await handOverToProvider(this.env, OIDC_ENDPOINT.introspection, request, Date.now());
     return refreshGrantStillHonoured(this.env.DB, request, answer);
   }
+}
+
+/**
+ * RFC 6749 §3.2.1 and §4.1.3, RFC 7636 §4.6, RFC 9449 §10: a code grant's
+ * client, redirect URI, PKCE verifier and DPoP binding, checked before
+ * Better Auth spends the code or acts on its replay
+ * (oidc/code-client-authentication.ts), with the redeemed code's row read
+ * for it. One function for `grant` and `precheck`, so the early answer is
+ * the one the turn would give. Reads only: the DPoP proof is verified with
+ * no replay store (oidc/live-code-dpop.ts).
+ */
+async function codeGrantChecks(
+  env: AuthnEnv,
+  request: BrowserGrantRequest,
+): Promise<{ redeemed: RedeemedCode | undefined; refusal: BrowserGrantAnswer | undefined }> {
+  const redeemed = await presentedRedeemedCode(env.DB, request);
+  return { redeemed, refusal: await codeClientRefusal(env, request, redeemed) };
 }
 
 /**

@@ -75,10 +75,12 @@ export interface CodeRedeemer {
  * grant-turns.ts), so no redemption spends the row between this read and
  * the hand-over.
  *
- * Left to Better Auth, as it answers them without reading the code (nothing
- * spent): a public client's request with no `code_verifier` ("Either
- * code_verifier or client_secret is required"), and a `redirect_uri` or
- * `resource` its body schema refuses. It still spends the code before the
+ * Refused here in Better Auth's words though it answers them without reading
+ * the code (nothing spent), so that they never wait for the code's turn: a
+ * public client's request with no `code_verifier` ("Either code_verifier or
+ * client_secret is required"), and one naming no client at all
+ * (`clientIdRequired`). Left to Better Auth: a `redirect_uri` or `resource`
+ * its body schema refuses. It still spends the code before the
  * checks it makes between these and the DPoP binding (the client's
  * registered scopes and grant types, which only a change to the client
  * since the code was issued fails; the resources' policy), and a
@@ -102,19 +104,39 @@ export async function liveCodeRefusal(
   // The token Worker drops an empty parameter (RFC 6749 §3.1); an RPC caller's form is read the same way.
   const verifier = form.get("code_verifier") || undefined;
   const redirectUri = form.get("redirect_uri") || undefined;
-  // Neither PKCE nor a secret: Better Auth refuses it before it reads the code (RFC 6749 §4.1.3, RFC 7636 §4.5).
-  if (!verifier && !withSecret) return undefined;
   const resources = form.getAll("resource").filter((resource) => resource.length > 0);
   if (redirectUri !== undefined && redirectUri !== live.redirectUri && !SafeUrlSchema.safeParse(redirectUri).success) {
     return undefined;
   }
   if (!resources.every(isResourceUri)) return undefined;
+  // Neither PKCE nor a secret (RFC 6749 §4.1.3, RFC 7636 §4.5): Better Auth refuses it after its body
+  // schema and before it reads the code; answered here in its words, so the request never waits for the
+  // code's turn (the token Worker's early pre-check, forward-browser-grant.ts).
+  if (!verifier && !withSecret) {
+    return refusal(400, "invalid_request", "Either code_verifier or client_secret is required");
+  }
   return (
     redirectUriRefusal(redirectUri, live) ??
     resourceRefusal(resources, live) ??
     (await pkceRefusal(verifier, live, registered)) ??
     (await dpopBindingRefusal(live.dpopJkt, proof, registered.requiresDpop === true))
   );
+}
+
+/**
+ * A code grant naming no client (no `client_id`, no Authorization, no
+ * assertion): RFC 6749 §4.1.3 requires a public client's `client_id` and
+ * §3.2.1 a confidential client's authentication. Better Auth refuses it
+ * "client_id is required" (400 invalid_request) after its body schema and
+ * before it reads the code, whatever the code; the same answer here, so the
+ * request never waits for the code's turn. A body its schema refuses is
+ * left to it (its answer comes first).
+ */
+export function clientIdRequired(form: URLSearchParams): BrowserGrantAnswer | undefined {
+  const redirectUri = form.get("redirect_uri") || undefined;
+  if (redirectUri !== undefined && !SafeUrlSchema.safeParse(redirectUri).success) return undefined;
+  if (!form.getAll("resource").every((resource) => resource.length === 0 || isResourceUri(resource))) return undefined;
+  return refusal(400, "invalid_request", "client_id is required");
 }
 
 /** RFC 6749 §4.1.3: the redirect URI the code was issued for, identical, as Better Auth compares it (exact string). */

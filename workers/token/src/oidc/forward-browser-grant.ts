@@ -1,5 +1,9 @@
 import { OIDC_GRANT_TYPE } from "../../../../shared/contracts/oidc.ts";
-import type { EndedBrowserGrant, OidcGrantsBinding } from "../../../../shared/contracts/oidc-grants.ts";
+import type {
+  BrowserGrantRequest,
+  EndedBrowserGrant,
+  OidcGrantsBinding,
+} from "../../../../shared/contracts/oidc-grants.ts";
 import { storedTokenForm } from "../../../../shared/oidc/stored-token.ts";
 import { endGrantAccessTokens } from "./grant-cutoff.ts";
 import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
@@ -32,18 +36,30 @@ export async function forwardBrowserGrant(
 ): Promise<Response> {
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   const grantType = params.get("grant_type") ?? "";
-  const presentedToken = params.get(grantType === OIDC_GRANT_TYPE.authorizationCode ? "code" : "refresh_token");
+  const code = grantType === OIDC_GRANT_TYPE.authorizationCode;
+  const handed: BrowserGrantRequest = {
+    form: new URLSearchParams([...params]).toString(),
+    authorization: optional("Authorization"),
+    dpop: optional("DPoP"),
+    clientAddress: optional("cf-connecting-ip"),
+  };
+  // A code's turn holds MAX_TURN_WAITERS requests (shared/contracts/replay.ts) and refuses any more at
+  // once, so requests the authn Worker's pre-checks refuse (RFC 6749 §3.2.1 and §4.1.3, RFC 7636 §4.6:
+  // no client, another client, a wrong secret, redirect URI or verifier) are refused before they take
+  // it: else whoever holds an intercepted live code could keep it full and fail the person's own
+  // redemption. The checks are asked again inside the turn, as state may change between the two reads;
+  // they only refuse, so an early read that is stale refuses only what, read then, was refused: the
+  // request is answered as if it came first, and nothing was spent. A `private_key_jwt` request naming
+  // the code's client passes here (Better Auth verifies its assertion, inside the turn); docs/authn.md.
+  if (code) {
+    const early = await oidcGrants(env).precheck(handed);
+    if (early) throw restatedError(early.body);
+  }
   // One request at a time per grant, so a replay always sees what the first use yielded and no
   // refresh writes a successor after its family was ended (grant-turns.ts).
-  const turn = await grantTurn(env, grantType, presentedToken);
+  const turn = await grantTurn(env, grantType, params.get(code ? "code" : "refresh_token"));
   const answer = await oneUseAtATime(env, turn, () =>
-    oidcGrants(env).grant({
-      form: new URLSearchParams([...params]).toString(),
-      authorization: optional("Authorization"),
-      dpop: optional("DPoP"),
-      clientAddress: optional("cf-connecting-ip"),
-      ...(turn.presented !== undefined ? { presented: turn.presented } : {}),
-    }),
+    oidcGrants(env).grant({ ...handed, ...(turn.presented !== undefined ? { presented: turn.presented } : {}) }),
   );
   if (answer.status === 200) {
     return new Response(answer.body, {
