@@ -47,14 +47,9 @@ export const REVOCATION_KINDS: readonly RevocationKind[] = [
  * records. Not `client_subject`: only the object's fold makes one, with the
  * columns that say whose it is (workers/org-state/src/browser-grant-revocation.ts).
  */
-export const RECORDABLE_REVOCATION_KINDS: readonly RevocationKind[] = [
-  "jti",
-  "session",
-  "subject",
-  "client",
-  "grant",
-  "org",
-];
+export const RECORDABLE_REVOCATION_KINDS: readonly RevocationKind[] = REVOCATION_KINDS.filter(
+  (kind) => kind !== "client_subject",
+);
 
 /**
  * The value of a `client_subject` cut-off: the JSON array `[clientId,
