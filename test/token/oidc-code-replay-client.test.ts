@@ -83,9 +83,11 @@ describe("RFC 6749 §3.2.1: a code's client is authenticated before its replay i
     await expectGrantAlive(person, client, issued.access_token, issued.refresh_token ?? "");
   });
 
-  it("a replay with no client at all is 401 invalid_client and ends nothing", async () => {
+  it("a replay with no client at all is 400 invalid_request, as for a live code, and ends nothing", async () => {
     const { person, client, fields, issued } = await redeemed();
-    expect(await refusal(await tokenRequest(fields))).toEqual(invalidClient("missing client"));
+    const response = await tokenRequest(fields);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ error: "invalid_request", error_description: "client_id is required" });
     await expectGrantAlive(person, client, issued.access_token, issued.refresh_token ?? "");
   });
 

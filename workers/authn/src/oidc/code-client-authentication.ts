@@ -51,9 +51,10 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  *   oidc/live-code-dpop.ts). Either way the code stays its own
  *   client's to redeem: handed over, Better Auth would spend it before it
  *   compared any of these, and the person's sign-in would fail;
- * - no client at all (no `client_id`, Authorization or assertion) with a
- *   code not redeemed: `400 invalid_request` "client_id is required", as
- *   Better Auth answers it before it reads the code (oidc/live-code-checks.ts);
+ * - no client at all (no `client_id`, Authorization or assertion), the code
+ *   live or spent: `400 invalid_request` "client_id is required", as Better
+ *   Auth answers it before it reads the code (oidc/live-code-checks.ts), so
+ *   the answer tells nothing of the code's state; nothing ended;
  * - credentials sent twice, or two methods in one request (§2.3 "MUST NOT
  *   use more than one authentication method in each request", §3.2): `400
  *   invalid_request` (§5.2), as Better Auth answers them.
@@ -109,9 +110,14 @@ export async function codeClientRefusal(
   if (client?.disabled) return invalidClient("client is disabled");
   if (presented.method === "none") {
     if (client && client.method !== "none") return invalidClient("client secret must be provided");
-    // No client_id for a code not redeemed: Better Auth's own refusal, before it reads the code
-    // (live-code-checks.ts); a replay's is "missing client", below.
-    if (!replayed && presented.clientId === undefined) return clientIdRequired(form);
+    // No client_id: Better Auth's own refusal, before it reads the code (live-code-checks.ts), whether
+    // the code is live or spent, so the answer never tells a caller with no client which it is, nor
+    // depends on whether a concurrent redemption ran first. A body Better Auth's schema refuses is
+    // left to it while the code is live; a replay's is "missing client", below.
+    if (presented.clientId === undefined) {
+      const refusal = clientIdRequired(form);
+      if (refusal || !replayed) return refusal;
+    }
     if (!replayed) return liveCodeRefusal(db, form, { clientId: presented.clientId, ...registered(client) }, proof);
     if (!client) return invalidClient("missing client");
   } else {
