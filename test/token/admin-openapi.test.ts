@@ -5,6 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { RECORDABLE_REVOCATION_KINDS } from "../../shared/contracts/revocation.ts";
 import { PROBLEM_CONTENT_TYPE } from "../../shared/errors/problem.ts";
 import { adminRouter } from "../../workers/token/src/admin/router.ts";
 import { orgAdminReaches } from "../../workers/token/src/admin/authorize.ts";
@@ -107,6 +108,17 @@ describe("admin API: the OpenAPI document", () => {
     expect(types).toContainEqual(
       expect.objectContaining({ type: "urn:mono-auth:problem:not_found", code: "not_found" }),
     );
+  });
+
+  it("lists as a revocation's kind exactly what the org's object records (the contract's list, client_subject not among them)", async () => {
+    const { document } = await fetchDocument();
+    const paths = document.paths as Record<string, Record<string, Json>>;
+    const body = (paths["/orgs/{org}/revocations"]?.post?.requestBody as Json).content as Record<string, Json>;
+    let schema = body["application/json"]?.schema as Json;
+    if (typeof schema.$ref === "string") schema = resolve(document, schema.$ref) as Json;
+    const kind = (schema.properties as Record<string, Json>).kind as Json;
+    expect(kind.enum).toEqual([...RECORDABLE_REVOCATION_KINDS]);
+    expect(kind.enum).not.toContain("client_subject");
   });
 
   it("says an operation is open to org admins exactly when admin/authorize.ts lets an org admin call it", async () => {

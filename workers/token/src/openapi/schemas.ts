@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RECORDABLE_REVOCATION_KINDS } from "../../../../shared/contracts/revocation.ts";
 
 /**
  * The admin API's request and response shapes for its OpenAPI document
@@ -210,7 +211,8 @@ export const keySchemas = {
   }),
 };
 
-const revocationKind = z.enum(["jti", "session", "subject", "client", "grant", "org"]);
+// What the admin API may record is what the org's object records: the contract's list, so the two cannot drift.
+const revocationKind = z.enum(RECORDABLE_REVOCATION_KINDS);
 export const revocationSchemas = {
   create: z.object({
     kind: revocationKind,
