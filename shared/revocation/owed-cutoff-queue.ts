@@ -13,6 +13,8 @@
  * primary key (test/token/owed-cutoff-query-plans.test.ts).
  */
 
+import { logJson } from "../observability/log.ts";
+
 /** One kind's table, as the queue reads and writes it. */
 export interface OwedCutoffTable<Row extends { orgId: string }> {
   table: "owed_member_cutoff" | "owed_org_cutoff" | "owed_grant_cutoff";
@@ -121,9 +123,40 @@ export function oneByOne<Row>(recordOne: (row: Row) => Promise<unknown>): Record
 }
 
 /**
+ * One org's rows of a run, through `record`: a throw (a kind's recording
+ * may throw past the refusals it answers) is this org's alone, so it is
+ * logged and every row of the org answered unrecorded, to be postponed as
+ * a refusal is. Left to end the run, it would leave every other org's
+ * share of it owed until the next, and an org that kept throwing would
+ * have the others wait for ever. The log names the table, the org and the
+ * error's name only: a message may quote what it was given.
+ */
+async function recordOrgRows<Row extends { orgId: string }>(
+  owed: OwedCutoffTable<Row>,
+  record: RecordOwedRows<Row>,
+  orgId: string,
+  rows: readonly Row[],
+): Promise<boolean[]> {
+  try {
+    return await record(orgId, rows);
+  } catch (error) {
+    logJson("error", {
+      event: "revocation.owed_cutoffs_not_recorded",
+      worker: "token",
+      table: owed.table,
+      org_id: orgId,
+      rows: rows.length,
+      error: error instanceof Error ? error.name : typeof error,
+    });
+    return rows.map(() => false);
+  }
+}
+
+/**
  * The cron's run over one table (workers/token/src/scheduled.ts): its share,
- * oldest first, recorded one org after another (an org whose object fails
- * is logged and postponed, never the others' end). Each row is cleared only
+ * oldest first, recorded one org after another, each org on its own
+ * (recordOrgRows): an org whose object fails, or whose recording throws,
+ * is logged and postponed, never the others' end. Each row is cleared only
  * once its cut-off is recorded; one recorded but not cleared only means a
  * later run records it once more (harmless), so that is logged, not thrown.
  * A row the object refuses goes to the back of the queue, so refused rows
@@ -141,7 +174,7 @@ export async function finishOwedRows<Row extends { orgId: string }>(
   for (const row of share) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
   let finished = 0;
   for (const [orgId, rows] of byOrg) {
-    const recorded = await record(orgId, rows);
+    const recorded = await recordOrgRows(owed, record, orgId, rows);
     const settled = rows.filter((_, i) => recorded[i]);
     await clearOwedRows(
       db,
