@@ -2,6 +2,7 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { ListTable, RowAction } from "./list-table.tsx";
 import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
@@ -66,39 +67,29 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
       <Notice text={once.notice} />
       <ProblemNotice problem={once.problem ?? (failed && !failed.ok ? failed.problem : undefined)} />
       <h2>Servers</h2>
-      <table data-testid="mcp-servers">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Resource (audience)</th>
-            <th>Upstream</th>
-            <th>Tools</th>
-            <th>Owner</th>
-            <th>Status</th>
-            <th>Saved connection</th>
+      <ListTable
+        testId="mcp-servers"
+        columns={["Name", "Resource (audience)", "Upstream", "Tools", "Owner", "Status", "Saved connection"]}
+      >
+        {(servers.ok ? servers.body.servers : []).map((s) => (
+          <tr data-testid="mcp-server-row">
+            <td>
+              {s.name}
+              {s.built_in ? " (built in)" : ""}
+            </td>
+            <td>
+              <code>{s.resource}</code>
+            </td>
+            <td>{typeof s.upstream === "string" ? s.upstream : `binding ${s.upstream.binding}`}</td>
+            <td>
+              {s.tools.map((t) => (t.sensitivity === "normal" ? t.name : `${t.name} (${t.sensitivity})`)).join(", ")}
+            </td>
+            <td>{s.owner}</td>
+            <td>{s.status}</td>
+            <td>{s.saved_connection ? <code>{s.saved_connection}</code> : "-"}</td>
           </tr>
-        </thead>
-        <tbody>
-          {(servers.ok ? servers.body.servers : []).map((s) => (
-            <tr data-testid="mcp-server-row">
-              <td>
-                {s.name}
-                {s.built_in ? " (built in)" : ""}
-              </td>
-              <td>
-                <code>{s.resource}</code>
-              </td>
-              <td>{typeof s.upstream === "string" ? s.upstream : `binding ${s.upstream.binding}`}</td>
-              <td>
-                {s.tools.map((t) => (t.sensitivity === "normal" ? t.name : `${t.name} (${t.sensitivity})`)).join(", ")}
-              </td>
-              <td>{s.owner}</td>
-              <td>{s.status}</td>
-              <td>{s.saved_connection ? <code>{s.saved_connection}</code> : "-"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <h3>Register a server</h3>
       <form method="post" action={`${url}/servers`} class="row">
         <label>
@@ -124,47 +115,28 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
         <button type="submit">Register server</button>
       </form>
       <h2>Access requests</h2>
-      <table data-testid="access-requests">
-        <thead>
-          <tr>
-            <th>Agent</th>
-            <th>Server</th>
-            <th>Tools</th>
-            <th>For</th>
-            <th>Reason</th>
-            <th>Status</th>
-            <th />
+      <ListTable testId="access-requests" columns={["Agent", "Server", "Tools", "For", "Reason", "Status", ""]}>
+        {(requests.ok ? requests.body.access_requests : []).map((r) => (
+          <tr data-testid="access-request-row">
+            <td>
+              <code>{r.client_id}</code>
+            </td>
+            <td>{r.server}</td>
+            <td>{r.tools.join(", ")}</td>
+            <td>{r.on_behalf_of}</td>
+            <td>{r.reason ?? ""}</td>
+            <td>{r.status}</td>
+            <td>
+              {r.status === "pending" ? (
+                <>
+                  <RowAction action={`${url}/requests/${encodeURIComponent(r.id)}/approve`} label="Approve" />{" "}
+                  <RowAction action={`${url}/requests/${encodeURIComponent(r.id)}/deny`} label="Deny" secondary />
+                </>
+              ) : null}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(requests.ok ? requests.body.access_requests : []).map((r) => (
-            <tr data-testid="access-request-row">
-              <td>
-                <code>{r.client_id}</code>
-              </td>
-              <td>{r.server}</td>
-              <td>{r.tools.join(", ")}</td>
-              <td>{r.on_behalf_of}</td>
-              <td>{r.reason ?? ""}</td>
-              <td>{r.status}</td>
-              <td>
-                {r.status === "pending" ? (
-                  <>
-                    <form method="post" class="inline" action={`${url}/requests/${encodeURIComponent(r.id)}/approve`}>
-                      <button type="submit">Approve</button>
-                    </form>{" "}
-                    <form method="post" class="inline" action={`${url}/requests/${encodeURIComponent(r.id)}/deny`}>
-                      <button type="submit" class="secondary">
-                        Deny
-                      </button>
-                    </form>
-                  </>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <PageLinks
         url={url}
         param="requests_cursor"
@@ -173,42 +145,25 @@ export async function mcpPage(c: ConsoleContext, once: { notice?: string; proble
         testId="access-requests-pages"
       />
       <h2>Grants</h2>
-      <table data-testid="mcp-grants">
-        <thead>
-          <tr>
-            <th>Agent</th>
-            <th>Server</th>
-            <th>Tools</th>
-            <th>For</th>
-            <th>Status</th>
-            <th>Expires</th>
-            <th />
+      <ListTable testId="mcp-grants" columns={["Agent", "Server", "Tools", "For", "Status", "Expires", ""]}>
+        {(grants.ok ? grants.body.grants : []).map((g) => (
+          <tr data-testid="mcp-grant-row">
+            <td>
+              <code>{g.client_id}</code>
+            </td>
+            <td>{g.server}</td>
+            <td>{g.tools.join(", ")}</td>
+            <td>{g.on_behalf_of}</td>
+            <td>{g.status}</td>
+            <td>{g.expires_at}</td>
+            <td>
+              {g.status === "active" ? (
+                <RowAction action={`${url}/grants/${encodeURIComponent(g.id)}/revoke`} label="Revoke" secondary />
+              ) : null}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(grants.ok ? grants.body.grants : []).map((g) => (
-            <tr data-testid="mcp-grant-row">
-              <td>
-                <code>{g.client_id}</code>
-              </td>
-              <td>{g.server}</td>
-              <td>{g.tools.join(", ")}</td>
-              <td>{g.on_behalf_of}</td>
-              <td>{g.status}</td>
-              <td>{g.expires_at}</td>
-              <td>
-                {g.status === "active" ? (
-                  <form method="post" class="inline" action={`${url}/grants/${encodeURIComponent(g.id)}/revoke`}>
-                    <button type="submit" class="secondary">
-                      Revoke
-                    </button>
-                  </form>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <PageLinks
         url={url}
         param="grants_cursor"

@@ -3,6 +3,7 @@ import { authnConfig } from "../config.ts";
 import { type AdminAnswer, adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { ListTable, RowAction } from "./list-table.tsx";
 import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
@@ -79,30 +80,20 @@ export async function overviewPage(c: ConsoleContext, problem?: Problem) {
     <ConsoleLayout title="Organizations" nonce={c.var.nonce} caller={caller}>
       <ProblemNotice problem={problem ?? (orgs.ok ? undefined : orgs.problem)} />
       {counts ? <CountsPanel counts={counts} /> : null}
-      <table data-testid="orgs">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Slug</th>
-            <th>Id</th>
-            <th>Created</th>
+      <ListTable testId="orgs" columns={["Name", "Slug", "Id", "Created"]}>
+        {(orgs.ok ? orgs.body.orgs : []).map((org) => (
+          <tr data-testid="org-row">
+            <td>
+              <a href={orgUrl(org.id)}>{org.name}</a>
+            </td>
+            <td>{org.slug}</td>
+            <td>
+              <code>{org.id}</code>
+            </td>
+            <td>{org.created_at}</td>
           </tr>
-        </thead>
-        <tbody>
-          {(orgs.ok ? orgs.body.orgs : []).map((org) => (
-            <tr data-testid="org-row">
-              <td>
-                <a href={orgUrl(org.id)}>{org.name}</a>
-              </td>
-              <td>{org.slug}</td>
-              <td>
-                <code>{org.id}</code>
-              </td>
-              <td>{org.created_at}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       {caller.platformOperator ? (
         <form method="post" action={`${ENDPOINT.console}/orgs`} class="row">
           <label>
@@ -166,57 +157,36 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
       ) : null}
       <CountsPanel counts={counts} />
       <h2>Clients</h2>
-      <table data-testid="clients">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Client id</th>
-            <th>Type</th>
-            <th>Auth</th>
-            <th>Scope</th>
-            <th>Status</th>
-            <th />
+      <ListTable testId="clients" columns={["Name", "Client id", "Type", "Auth", "Scope", "Status", ""]}>
+        {(clients.ok ? clients.body.clients : []).map((client) => (
+          <tr data-testid="client-row">
+            <td>{client.client_name}</td>
+            <td>
+              <code>{client.client_id}</code>
+            </td>
+            <td>{client.client_type}</td>
+            <td>{client.token_endpoint_auth_method}</td>
+            <td>{client.scope}</td>
+            <td data-testid="client-status">{client.status}</td>
+            <td>
+              {client.token_endpoint_auth_method !== "private_key_jwt" && client.status === "active" ? (
+                <RowAction
+                  action={`${url}/clients/${encodeURIComponent(client.client_id)}/rotate`}
+                  label="Rotate secret"
+                  secondary
+                />
+              ) : null}{" "}
+              {client.status === "active" ? (
+                <RowAction
+                  action={`${url}/clients/${encodeURIComponent(client.client_id)}/disable`}
+                  label="Disable"
+                  secondary
+                />
+              ) : null}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(clients.ok ? clients.body.clients : []).map((client) => (
-            <tr data-testid="client-row">
-              <td>{client.client_name}</td>
-              <td>
-                <code>{client.client_id}</code>
-              </td>
-              <td>{client.client_type}</td>
-              <td>{client.token_endpoint_auth_method}</td>
-              <td>{client.scope}</td>
-              <td data-testid="client-status">{client.status}</td>
-              <td>
-                {client.token_endpoint_auth_method !== "private_key_jwt" && client.status === "active" ? (
-                  <form
-                    method="post"
-                    class="inline"
-                    action={`${url}/clients/${encodeURIComponent(client.client_id)}/rotate`}
-                  >
-                    <button type="submit" class="secondary">
-                      Rotate secret
-                    </button>
-                  </form>
-                ) : null}{" "}
-                {client.status === "active" ? (
-                  <form
-                    method="post"
-                    class="inline"
-                    action={`${url}/clients/${encodeURIComponent(client.client_id)}/disable`}
-                  >
-                    <button type="submit" class="secondary">
-                      Disable
-                    </button>
-                  </form>
-                ) : null}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <PageLinks
         url={url}
         param="clients_cursor"
@@ -249,28 +219,18 @@ export async function orgPage(c: ConsoleContext, once: OrgPageOnce = {}) {
         <button type="submit">Create client</button>
       </form>
       <h2>Members</h2>
-      <table data-testid="members">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Email</th>
-            <th>Role</th>
-            <th>User id</th>
+      <ListTable testId="members" columns={["Name", "Email", "Role", "User id"]}>
+        {(members.ok ? members.body.members : []).map((m) => (
+          <tr data-testid="member-row">
+            <td>{m.name}</td>
+            <td>{m.email}</td>
+            <td>{m.role}</td>
+            <td>
+              <code>{m.user_id}</code>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {(members.ok ? members.body.members : []).map((m) => (
-            <tr data-testid="member-row">
-              <td>{m.name}</td>
-              <td>{m.email}</td>
-              <td>{m.role}</td>
-              <td>
-                <code>{m.user_id}</code>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <h2>Invite a host</h2>
       <form method="post" action={`${url}/invites`} class="row">
         <label>

@@ -2,6 +2,7 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { adminCall, adminListPage, orgPath, type Problem } from "./admin-call.ts";
 import { ConsoleLayout, Notice, ProblemNotice } from "./console-layout.tsx";
 import { formFields, listField } from "./form.ts";
+import { ListTable, RowAction } from "./list-table.tsx";
 import { PageLinks } from "./page-links.tsx";
 import type { ConsoleContext } from "./types.ts";
 
@@ -83,61 +84,45 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
         </section>
       ) : null}
       <h2>Providers</h2>
-      <table data-testid="vault-providers">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Resource</th>
-            <th>Endpoints</th>
-            <th>Client id</th>
-            <th>Secret</th>
-            <th>Scopes</th>
-            <th />
+      <ListTable
+        testId="vault-providers"
+        columns={["Name", "Resource", "Endpoints", "Client id", "Secret", "Scopes", ""]}
+      >
+        {providerList.map((p) => (
+          <tr data-testid="vault-provider-row">
+            <td>{p.name}</td>
+            <td>
+              <code>{p.resource}</code>
+            </td>
+            <td>
+              <code>{p.authorization_endpoint}</code>
+              <br />
+              <code>{p.token_endpoint}</code>
+              <br />
+              {p.revocation_endpoint ? <code>{p.revocation_endpoint}</code> : "no revocation endpoint"}
+              {/* Empty removes it; the admin API checks the URL as at create (docs/vault.md). */}
+              <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/revocation-endpoint`}>
+                <label>
+                  Revocation endpoint
+                  <input name="revocation_endpoint" type="url" value={p.revocation_endpoint ?? ""} />
+                </label>{" "}
+                <button type="submit" class="secondary">
+                  Save
+                </button>
+              </form>
+            </td>
+            <td>
+              <code>{p.client_id}</code>
+            </td>
+            <td>{p.has_client_secret ? "set" : "none (public client)"}</td>
+            <td>{p.scopes.join(" ")}</td>
+            <td>
+              <RowAction action={`${url}/providers/${part(p.id)}/connect`} label="Connect for the org" />{" "}
+              <RowAction action={`${url}/providers/${part(p.id)}/delete`} label="Delete provider" secondary />
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {providerList.map((p) => (
-            <tr data-testid="vault-provider-row">
-              <td>{p.name}</td>
-              <td>
-                <code>{p.resource}</code>
-              </td>
-              <td>
-                <code>{p.authorization_endpoint}</code>
-                <br />
-                <code>{p.token_endpoint}</code>
-                <br />
-                {p.revocation_endpoint ? <code>{p.revocation_endpoint}</code> : "no revocation endpoint"}
-                {/* Empty removes it; the admin API checks the URL as at create (docs/vault.md). */}
-                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/revocation-endpoint`}>
-                  <label>
-                    Revocation endpoint
-                    <input name="revocation_endpoint" type="url" value={p.revocation_endpoint ?? ""} />
-                  </label>{" "}
-                  <button type="submit" class="secondary">
-                    Save
-                  </button>
-                </form>
-              </td>
-              <td>
-                <code>{p.client_id}</code>
-              </td>
-              <td>{p.has_client_secret ? "set" : "none (public client)"}</td>
-              <td>{p.scopes.join(" ")}</td>
-              <td>
-                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/connect`}>
-                  <button type="submit">Connect for the org</button>
-                </form>{" "}
-                <form method="post" class="inline" action={`${url}/providers/${part(p.id)}/delete`}>
-                  <button type="submit" class="secondary">
-                    Delete provider
-                  </button>
-                </form>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </ListTable>
       <h3>Configure a provider</h3>
       <form method="post" action={`${url}/providers`} class="row">
         <label>
@@ -175,62 +160,44 @@ export async function vaultPage(c: ConsoleContext, once: VaultPageOnce = {}) {
         <button type="submit">Add provider</button>
       </form>
       <h2>Saved connections</h2>
-      <table data-testid="vault-connections">
-        <thead>
-          <tr>
-            <th>Owner</th>
-            <th>Provider</th>
-            <th>Scopes</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th>Agents</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {(connections.ok ? connections.body.connections : []).map((k) => {
-            const at = `${url}/connections/${part(k.id)}`;
-            return (
-              <tr data-testid="vault-connection-row">
-                <td>{k.owner.kind === "org" ? "the organization" : `user ${k.owner.id}`}</td>
-                <td>{providerName(k.provider_id)}</td>
-                <td>{k.scopes.join(" ")}</td>
-                <td>
-                  {k.expires_at ?? "no expiry given"}
-                  {k.has_refresh_token ? " (refreshable)" : ""}
-                </td>
-                <td>{k.last_used_at ?? "never"}</td>
-                <td>
-                  {k.agents.map((agent) => (
-                    <>
-                      <code>{agent}</code>{" "}
-                      <form method="post" class="inline" action={`${at}/agents/${part(agent)}/unbind`}>
-                        <button type="submit" class="secondary">
-                          Unbind
-                        </button>
-                      </form>{" "}
-                    </>
-                  ))}
-                  <form method="post" class="inline" action={`${at}/agents`}>
-                    <label>
-                      Agent client id
-                      <input name="client_id" required />
-                    </label>{" "}
-                    <button type="submit">Bind</button>
-                  </form>
-                </td>
-                <td>
-                  <form method="post" class="inline" action={`${at}/delete`}>
-                    <button type="submit" class="secondary">
-                      Delete
-                    </button>
-                  </form>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <ListTable
+        testId="vault-connections"
+        columns={["Owner", "Provider", "Scopes", "Expires", "Last used", "Agents", ""]}
+      >
+        {(connections.ok ? connections.body.connections : []).map((k) => {
+          const at = `${url}/connections/${part(k.id)}`;
+          return (
+            <tr data-testid="vault-connection-row">
+              <td>{k.owner.kind === "org" ? "the organization" : `user ${k.owner.id}`}</td>
+              <td>{providerName(k.provider_id)}</td>
+              <td>{k.scopes.join(" ")}</td>
+              <td>
+                {k.expires_at ?? "no expiry given"}
+                {k.has_refresh_token ? " (refreshable)" : ""}
+              </td>
+              <td>{k.last_used_at ?? "never"}</td>
+              <td>
+                {k.agents.map((agent) => (
+                  <>
+                    <code>{agent}</code>{" "}
+                    <RowAction action={`${at}/agents/${part(agent)}/unbind`} label="Unbind" secondary />{" "}
+                  </>
+                ))}
+                <form method="post" class="inline" action={`${at}/agents`}>
+                  <label>
+                    Agent client id
+                    <input name="client_id" required />
+                  </label>{" "}
+                  <button type="submit">Bind</button>
+                </form>
+              </td>
+              <td>
+                <RowAction action={`${at}/delete`} label="Delete" secondary />
+              </td>
+            </tr>
+          );
+        })}
+      </ListTable>
       <PageLinks
         url={url}
         param="connections_cursor"
