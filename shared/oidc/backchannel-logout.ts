@@ -21,24 +21,43 @@ import { BACKCHANNEL_LOGOUT_EVENT, MAX_LOGOUT_TOKEN_TTL_SECONDS } from "../contr
 import { isPermittedOutboundUrl } from "../http/outbound-url.ts";
 import { logJson } from "../observability/log.ts";
 
-/** Better Auth's own limit for one delivery (its BACKCHANNEL_DISPATCH_TIMEOUT_MS). */
-const DELIVERY_TIMEOUT_MS = 5_000;
-/** Deliveries under way at once: the runtime opens six connections at a time per invocation. */
+/**
+ * One delivery's whole time, the issuer's signature and the POST: §2.8, the
+ * OP should not wait on an RP, and §2.5, one attempt, no retransmission. A
+ * receiver answers by ending a session; one not done in this long stalls.
+ */
+const DELIVERY_TIMEOUT_MS = 4_000;
+/**
+ * Deliveries under way at once: the runtime opens six connections at a time
+ * per invocation and queues the rest, so a seventh fetch would spend its own
+ * timeout waiting for a stalled receiver's connection. Each delivery's
+ * timeout starts when it holds a place, never while it waits for one.
+ */
 const PARALLEL_DELIVERIES = 6;
-/** Of those, at most this many to one client, so a slow receiver holds two of the six and the rest go on. */
+/** Of those, at most this many to one client, and only once its receiver has answered once: a stalling one holds one place. */
 const PARALLEL_DELIVERIES_PER_CLIENT = 2;
 /**
  * Deliveries per ended-sessions call; the rest are logged as skipped (one
  * line with the counts). Each costs up to two subrequests (a signature
  * through a service binding, the POST), and an invocation may make 1,000.
+ * Kept in round order (see sendLogoutTokens): what goes over it is the last
+ * rounds (clients' later sessions, by session id), and within the last round
+ * kept, the clients last by client_id.
  */
 const MAX_DELIVERIES = 400;
 /**
  * No delivery starts later than this after the call began, so the last one
- * ends (its own DELIVERY_TIMEOUT_MS) before the runtime cancels background
- * work, about 30 s after the response (ctx.waitUntil); the rest are logged.
+ * ends (DELIVERY_TIMEOUT_MS) by 24 s, before the runtime cancels background
+ * work about 30 s after the response (ctx.waitUntil); the rest are logged.
+ *
+ * So 30 clients' first deliveries start in time even if every receiver
+ * stalls (PARALLEL_DELIVERIES × ⌊LAST_START_MS / DELIVERY_TIMEOUT_MS⌋): the
+ * first round goes ahead of any later one, and each stalling client holds one
+ * place for one timeout, so the six places start a new batch of first
+ * deliveries at least every 4 s (by 0, 4, 8, 12 and 16 s). Past 30, first
+ * deliveries still go as places free, in client_id order, until 20 s.
  */
-const SEND_WINDOW_MS = 20_000;
+const LAST_START_MS = 20_000;
 
 /** A client to tell: its id (the token's `aud`) and its registered `backchannel_logout_uri`. */
 export interface LogoutTarget {
@@ -131,65 +150,125 @@ export async function readPersonLogouts(db: D1Database, userId: string, worker: 
  * client, never the token or the URI (§2.8: the logout stands either way).
  * Meant for the background (ctx.waitUntil), after the sessions are gone.
  *
- * The time is bounded (SEND_WINDOW_MS) and shared, so one receiver must not
- * spend it for the others: a client's deliveries hold at most
- * PARALLEL_DELIVERIES_PER_CLIENT of the six places at a time, and once its
- * receiver timed out or could not be reached, or its URI was refused, its
- * other deliveries in the call are skipped. A receiver that answers slowly
- * on purpose, or never, thus slows only its own client's. What is not sent
- * is logged with the counts, by reason.
+ * The time is bounded (LAST_START_MS) and shared, and any client may be one
+ * whose receiver stalls on purpose (a Client ID Metadata Document sets its
+ * own `backchannel_logout_uri`), so no receiver may spend it for the others:
+ *
+ * - every client's deliveries start at once, each client a lane of its own,
+ *   and take the six places in rounds: every client's first session before
+ *   any client's second (ties by client_id), so the first delivery of each of
+ *   30 clients starts in time however they answer (LAST_START_MS);
+ * - each delivery has its own DELIVERY_TIMEOUT_MS, started when it holds a place;
+ * - a client holds one place until its receiver has answered once, then up to
+ *   PARALLEL_DELIVERIES_PER_CLIENT; once its receiver timed out or could not
+ *   be reached, or its URI was refused, its other deliveries are skipped.
+ *
+ * A stalling receiver thus costs one place for one timeout; one that answers
+ * slowly on purpose slows only later rounds (the person's other sessions),
+ * never another client's first. What is not sent is logged with the counts, by reason.
  */
 export async function sendLogoutTokens(logouts: readonly SessionLogout[], sender: LogoutSender): Promise<void> {
-  const deliveries = logouts.flatMap((logout) => logout.targets.map((target) => ({ logout, target })));
-  const sent = deliveries.slice(0, MAX_DELIVERIES);
-  const skipped = { over_cap: deliveries.length - sent.length, out_of_time: 0, receiver_down: 0 };
-  const startedAt = Date.now();
-  const down = new Set<string>();
-  const byClient = new Map<string, typeof sent>();
-  for (const delivery of sent) {
-    const queue = byClient.get(delivery.target.clientId) ?? [];
-    queue.push(delivery);
-    byClient.set(delivery.target.clientId, queue);
+  const byClient = new Map<string, Delivery[]>();
+  for (const logout of logouts) {
+    for (const target of logout.targets) {
+      const queue = byClient.get(target.clientId) ?? [];
+      queue.push({ logout, target, round: queue.length, clientRank: 0 });
+      byClient.set(target.clientId, queue);
+    }
   }
-  // A few at a time, first come first served: each delivery's timeout starts
-  // when its fetch does, so one queued behind the runtime's connection limit never times out waiting.
-  let free = PARALLEL_DELIVERIES;
-  const waiting: (() => void)[] = [];
-  const place = () => (free > 0 ? (free--, Promise.resolve()) : new Promise<void>((go) => waiting.push(go)));
-  const leave = () => {
-    const nextInLine = waiting.shift();
-    if (nextInLine) nextInLine();
-    else free++;
-  };
-  const clientLane = async (queue: typeof sent) => {
+  const clients = [...byClient.keys()].sort();
+  clients.forEach((clientId, rank) => {
+    for (const delivery of byClient.get(clientId) ?? []) delivery.clientRank = rank;
+  });
+  const planned = [...byClient.values()].flat().sort(inRounds);
+  const kept = new Set(planned.slice(0, MAX_DELIVERIES));
+  const skipped = { over_cap: planned.length - kept.size, out_of_time: 0, receiver_down: 0 };
+  const startedAt = Date.now();
+  const places = new Places(PARALLEL_DELIVERIES);
+  const lanes: Promise<void>[] = [];
+  const down = new Set<string>();
+  const answered = new Set<string>();
+  const clientLane = async (queue: Delivery[]) => {
     for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
       const { logout, target } = delivery;
       if (down.has(target.clientId)) {
         skipped.receiver_down++;
         continue;
       }
-      await place();
+      await places.take(delivery);
       try {
         if (down.has(target.clientId)) skipped.receiver_down++;
-        else if (Date.now() - startedAt > SEND_WINDOW_MS) skipped.out_of_time++;
-        else if ((await deliver(logout, target, sender)) === "receiver_down") down.add(target.clientId);
+        else if (Date.now() - startedAt > LAST_START_MS) skipped.out_of_time++;
+        else {
+          const outcome = await deliver(logout, target, sender);
+          if (outcome === "receiver_down") down.add(target.clientId);
+          else if (outcome !== "not_signed" && !answered.has(target.clientId)) {
+            answered.add(target.clientId);
+            // Its receiver answers: a second lane, so a person's many sessions at one client go faster.
+            for (let extra = 1; extra < PARALLEL_DELIVERIES_PER_CLIENT && queue.length > 0; extra++) {
+              lanes.push(clientLane(queue));
+            }
+          }
+        }
       } finally {
-        leave();
+        places.leave();
       }
     }
   };
-  await Promise.all(
-    [...byClient.values()].flatMap((queue) =>
-      Array.from({ length: Math.min(PARALLEL_DELIVERIES_PER_CLIENT, queue.length) }, () => clientLane(queue)),
-    ),
-  );
+  for (const clientId of clients) {
+    const queue = (byClient.get(clientId) ?? []).filter((delivery) => kept.has(delivery));
+    if (queue.length > 0) lanes.push(clientLane(queue));
+  }
+  // Lanes may add lanes while they run: wait until none is left.
+  for (let lane = lanes.shift(); lane; lane = lanes.shift()) await lane;
   if (skipped.over_cap + skipped.out_of_time + skipped.receiver_down > 0) {
     logJson("warn", {
       event: "backchannel_logout.skipped",
       worker: sender.worker,
-      planned: deliveries.length,
+      planned: planned.length,
       ...skipped,
     });
+  }
+}
+
+/** One Logout Token to send: its client's `round`-th session, the client's rank by client_id. */
+interface Delivery {
+  logout: SessionLogout;
+  target: LogoutTarget;
+  round: number;
+  clientRank: number;
+}
+
+/** Every client's first session, then every client's second, …; within a round by client_id. */
+function inRounds(a: Delivery, b: Delivery): number {
+  return a.round - b.round || a.clientRank - b.clientRank;
+}
+
+/**
+ * The sending places, handed to waiters in round order rather than in the
+ * order they asked: a lane asking for its client's second session never
+ * goes ahead of another client's first, however early it asks.
+ */
+class Places {
+  private waiting: { delivery: Delivery; go: () => void }[] = [];
+
+  constructor(private free: number) {}
+
+  take(delivery: Delivery): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return Promise.resolve();
+    }
+    return new Promise((go) => {
+      const at = this.waiting.findIndex((waiter) => inRounds(delivery, waiter.delivery) < 0);
+      this.waiting.splice(at < 0 ? this.waiting.length : at, 0, { delivery, go });
+    });
+  }
+
+  leave(): void {
+    const next = this.waiting.shift();
+    if (next) next.go();
+    else this.free++;
   }
 }
 
@@ -207,11 +286,13 @@ async function deliver(
     logJson("warn", { event: "backchannel_logout.refused_uri", worker, client_id: clientId });
     return "receiver_down";
   }
+  // One deadline for the signature and the POST: the place is held for no longer, whatever answers late.
+  const deadline = AbortSignal.timeout(DELIVERY_TIMEOUT_MS);
   let logoutToken: string;
   try {
     const iat = Math.floor(Date.now() / 1000);
     // §2.4: `sub` and `sid` both, one client in `aud`, the event, no `nonce`.
-    logoutToken = await sign({
+    const signed = sign({
       iss: issuer,
       aud: clientId,
       sub: logout.subject,
@@ -221,6 +302,7 @@ async function deliver(
       jti: crypto.randomUUID(),
       events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
     });
+    logoutToken = await beforeDeadline(signed, deadline);
   } catch (error) {
     logJson("warn", { event: "backchannel_logout.not_signed", worker, client_id: clientId, error: errorName(error) });
     return "not_signed";
@@ -232,7 +314,7 @@ async function deliver(
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
       body: new URLSearchParams({ logout_token: logoutToken }),
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      signal: deadline,
       redirect: "manual",
     });
     await response.body?.cancel();
@@ -244,6 +326,16 @@ async function deliver(
     logJson("warn", { event: "backchannel_logout.failed", worker, client_id: clientId, error: errorName(error) });
     return "receiver_down";
   }
+}
+
+/** `work`'s result, or the deadline's reason once it passes first (a signature cannot be cancelled, only no longer awaited). */
+function beforeDeadline<T>(work: Promise<T>, deadline: AbortSignal): Promise<T> {
+  if (deadline.aborted) return Promise.reject(deadline.reason);
+  return new Promise<T>((resolve, reject) => {
+    const passed = () => reject(deadline.reason);
+    deadline.addEventListener("abort", passed, { once: true });
+    work.then(resolve, reject).finally(() => deadline.removeEventListener("abort", passed));
+  });
 }
 
 function errorName(error: unknown): string {
