@@ -2,6 +2,7 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { API_KEY_DEFAULT_DAYS, API_KEY_MAX_DAYS } from "../auth/plugins/api-key.ts";
 import { ACCOUNT_PATH } from "./account-paths.ts";
+import { ActionListHead, RowForm } from "./account-rows.tsx";
 import { Layout } from "./layout.tsx";
 import { OrganizationsSection, type OrganizationsSectionProps } from "./organizations-section.tsx";
 
@@ -94,16 +95,7 @@ export function AccountPage(props: AccountPageProps) {
       <section aria-labelledby="sessions-heading">
         <h2 id="sessions-heading">Sessions</h2>
         <table>
-          <thead>
-            <tr>
-              <th>Started</th>
-              <th>Device</th>
-              <th>Address</th>
-              <th>
-                <span class="muted">Action</span>
-              </th>
-            </tr>
-          </thead>
+          <ActionListHead columns={["Started", "Device", "Address"]} />
           <tbody>
             {props.sessions.map((s) => (
               <tr data-testid="session-row">
@@ -114,16 +106,12 @@ export function AccountPage(props: AccountPageProps) {
                   {s.current ? (
                     <span class="muted">this session</span>
                   ) : (
-                    <form class="inline" method="post" action={ACCOUNT_PATH.revokeSession}>
-                      <input type="hidden" name="id" value={s.id} />
-                      <button
-                        class="secondary"
-                        type="submit"
-                        aria-label={`End the session started ${when(s.createdAt)}`}
-                      >
-                        End
-                      </button>
-                    </form>
+                    <RowForm
+                      action={ACCOUNT_PATH.revokeSession}
+                      fields={{ id: s.id }}
+                      label="End"
+                      ariaLabel={`End the session started ${when(s.createdAt)}`}
+                    />
                   )}
                 </td>
               </tr>
@@ -140,8 +128,12 @@ export function AccountPage(props: AccountPageProps) {
             {props.passkeys.map((p) => (
               <tr data-testid="passkey-row">
                 <td>
-                  <form class="inline" method="post" action={ACCOUNT_PATH.renamePasskey}>
-                    <input type="hidden" name="id" value={p.id} />
+                  <RowForm
+                    action={ACCOUNT_PATH.renamePasskey}
+                    fields={{ id: p.id }}
+                    label="Rename"
+                    ariaLabel={`Rename passkey ${p.name}`}
+                  >
                     <input
                       name="name"
                       value={p.name}
@@ -149,19 +141,16 @@ export function AccountPage(props: AccountPageProps) {
                       required
                       aria-label={`Name of passkey ${p.name}`}
                     />
-                    <button class="secondary" type="submit" aria-label={`Rename passkey ${p.name}`}>
-                      Rename
-                    </button>
-                  </form>
+                  </RowForm>
                 </td>
                 <td>added {when(p.createdAt)}</td>
                 <td>
-                  <form class="inline" method="post" action={ACCOUNT_PATH.deletePasskey}>
-                    <input type="hidden" name="id" value={p.id} />
-                    <button class="secondary" type="submit" aria-label={`Delete passkey ${p.name}`}>
-                      Delete
-                    </button>
-                  </form>
+                  <RowForm
+                    action={ACCOUNT_PATH.deletePasskey}
+                    fields={{ id: p.id }}
+                    label="Delete"
+                    ariaLabel={`Delete passkey ${p.name}`}
+                  />
                 </td>
               </tr>
             ))}
@@ -221,18 +210,7 @@ export function AccountPage(props: AccountPageProps) {
           </div>
         ) : null}
         <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Owner</th>
-              <th>Starts with</th>
-              <th>Scopes</th>
-              <th>Expires</th>
-              <th>
-                <span class="muted">Action</span>
-              </th>
-            </tr>
-          </thead>
+          <ActionListHead columns={["Name", "Owner", "Starts with", "Scopes", "Expires"]} />
           <tbody>
             {props.keys.map((k) => (
               <tr data-testid="key-row">
@@ -244,13 +222,12 @@ export function AccountPage(props: AccountPageProps) {
                 <td>{k.scopes.join(" ") || "none"}</td>
                 <td>{when(k.expiresAt)}</td>
                 <td>
-                  <form class="inline" method="post" action={ACCOUNT_PATH.revokeKey}>
-                    <input type="hidden" name="id" value={k.id} />
-                    <input type="hidden" name="owner" value={k.configId} />
-                    <button class="secondary" type="submit" aria-label={`Revoke key ${k.name}`}>
-                      Revoke
-                    </button>
-                  </form>
+                  <RowForm
+                    action={ACCOUNT_PATH.revokeKey}
+                    fields={{ id: k.id, owner: k.configId }}
+                    label="Revoke"
+                    ariaLabel={`Revoke key ${k.name}`}
+                  />
                 </td>
               </tr>
             ))}

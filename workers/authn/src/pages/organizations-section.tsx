@@ -1,4 +1,5 @@
 import { ACCOUNT_PATH } from "./account-paths.ts";
+import { ActionListHead, RowForm } from "./account-rows.tsx";
 
 export interface OrgRow {
   id: string;
@@ -39,12 +40,12 @@ export function OrganizationsSection(props: OrganizationsSectionProps) {
                   {org.active ? (
                     <span class="muted">active</span>
                   ) : (
-                    <form class="inline" method="post" action={ACCOUNT_PATH.switchOrganization}>
-                      <input type="hidden" name="organizationId" value={org.id} />
-                      <button class="secondary" type="submit" aria-label={`Switch to ${org.name}`}>
-                        Switch
-                      </button>
-                    </form>
+                    <RowForm
+                      action={ACCOUNT_PATH.switchOrganization}
+                      fields={{ organizationId: org.id }}
+                      label="Switch"
+                      ariaLabel={`Switch to ${org.name}`}
+                    />
                   )}
                 </td>
               </tr>
@@ -57,16 +58,7 @@ export function OrganizationsSection(props: OrganizationsSectionProps) {
         <section aria-labelledby="members-heading">
           <h2 id="members-heading">Members of {props.activeName}</h2>
           <table>
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Email</th>
-                <th>Role</th>
-                <th>
-                  <span class="muted">Action</span>
-                </th>
-              </tr>
-            </thead>
+            <ActionListHead columns={["Name", "Email", "Role"]} />
             <tbody>
               {props.members.map((m) => (
                 <tr data-testid="member-row">
@@ -74,8 +66,12 @@ export function OrganizationsSection(props: OrganizationsSectionProps) {
                   <td>{m.email}</td>
                   <td>
                     {props.managesMembers && !m.self ? (
-                      <form class="inline" method="post" action={ACCOUNT_PATH.memberRole}>
-                        <input type="hidden" name="memberId" value={m.id} />
+                      <RowForm
+                        action={ACCOUNT_PATH.memberRole}
+                        fields={{ memberId: m.id }}
+                        label="Change"
+                        ariaLabel={`Change the role of ${m.email}`}
+                      >
                         <select name="role" aria-label={`Role of ${m.email}`}>
                           {ROLES.map((role) => (
                             <option value={role} selected={m.role === role}>
@@ -83,22 +79,19 @@ export function OrganizationsSection(props: OrganizationsSectionProps) {
                             </option>
                           ))}
                         </select>
-                        <button class="secondary" type="submit" aria-label={`Change the role of ${m.email}`}>
-                          Change
-                        </button>
-                      </form>
+                      </RowForm>
                     ) : (
                       m.role
                     )}
                   </td>
                   <td>
                     {props.managesMembers && !m.self ? (
-                      <form class="inline" method="post" action={ACCOUNT_PATH.removeMember}>
-                        <input type="hidden" name="memberId" value={m.id} />
-                        <button class="secondary" type="submit" aria-label={`Remove ${m.email}`}>
-                          Remove
-                        </button>
-                      </form>
+                      <RowForm
+                        action={ACCOUNT_PATH.removeMember}
+                        fields={{ memberId: m.id }}
+                        label="Remove"
+                        ariaLabel={`Remove ${m.email}`}
+                      />
                     ) : m.self ? (
                       <span class="muted">you</span>
                     ) : null}
