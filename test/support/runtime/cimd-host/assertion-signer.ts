@@ -12,8 +12,18 @@ const ASSERTION_KEY = {
   d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
 };
 
-/** That client's `private_key_jwt` assertion (RFC 7523 §3): iss = sub = the client, aud = `audience`, a fresh jti. */
-export async function clientAssertion(audience: string): Promise<string> {
+/** What a test may make wrong in an assertion: its expiry (a jose time span or epoch seconds), its signing key. */
+export interface AssertionOptions {
+  expiresAt?: string | number;
+  key?: Parameters<SignJWT["sign"]>[0];
+}
+
+/**
+ * That client's `private_key_jwt` assertion (RFC 7523 §3): iss = sub = the
+ * client, aud = `audience`, a fresh jti; signed with its key unless the
+ * test forges one with another.
+ */
+export async function clientAssertion(audience: string, options: AssertionOptions = {}): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
     .setIssuer(ASSERTING_CLIENT)
@@ -21,6 +31,6 @@ export async function clientAssertion(audience: string): Promise<string> {
     .setAudience(audience)
     .setJti(crypto.randomUUID())
     .setIssuedAt()
-    .setExpirationTime("60s")
-    .sign(await importJWK(ASSERTION_KEY, "ES256"));
+    .setExpirationTime(options.expiresAt ?? "60s")
+    .sign(options.key ?? (await importJWK(ASSERTION_KEY, "ES256")));
 }

@@ -2,7 +2,7 @@ import type { ClientDiscovery, OAuthClient, OAuthOptions, Scope } from "@better-
 import { registerClientMetadataDocument } from "@better-auth/oauth-provider/internal";
 import { APIError } from "better-auth/api";
 import { isMetadataDocumentClientId } from "./client-id-url.ts";
-import { CimdError } from "./errors.ts";
+import { CimdError, cimdRefusalBody } from "./errors.ts";
 import { type MetadataTransport, resolveClientMetadataDocument } from "./metadata-document.ts";
 
 /** Persisted as the client's provenance (oidc_client.client_discovery_id): never change it. */
@@ -34,12 +34,7 @@ export function cimdClientDiscovery(transport?: MetadataTransport): ClientDiscov
       try {
         document = await resolveClientMetadataDocument(clientId, { transport });
       } catch (error) {
-        if (error instanceof CimdError) {
-          throw new APIError("BAD_REQUEST", {
-            error: error.oauthError,
-            error_description: `${error.code}: ${error.description}`,
-          });
-        }
+        if (error instanceof CimdError) throw new APIError("BAD_REQUEST", cimdRefusalBody(error));
         throw error;
       }
       const options = (ctx.context.getPlugin("oauth-provider") as { options?: OAuthOptions<Scope[]> } | null)?.options;

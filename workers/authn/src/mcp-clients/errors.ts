@@ -36,3 +36,13 @@ export class CimdError extends Error {
     super(`${code}: ${description}`);
   }
 }
+
+/**
+ * A refusal as the token endpoint gives it when the client's document could
+ * not be resolved (client-discovery.ts): RFC 6749 §5.2 `invalid_client`,
+ * the stable code first. One spelling, so the token Worker's early check
+ * (oidc/live-code-assertion.ts) answers as Better Auth does.
+ */
+export function cimdRefusalBody(error: CimdError): { error: "invalid_client"; error_description: string } {
+  return { error: error.oauthError, error_description: `${error.code}: ${error.description}` };
+}

@@ -7,6 +7,7 @@ import type { RedeemedCode } from "../../../../shared/oidc/redeemed-code-grant.t
 import { decodeJwt } from "jose";
 import { authnConfig } from "../config.ts";
 import { clientIdRequired, invalidCode, liveCodeRefusal, type RegisteredClient } from "./live-code-checks.ts";
+import { clientAssertionRefusal } from "./live-code-assertion.ts";
 import type { PresentedProof } from "./live-code-dpop.ts";
 
 /** How the request says its client is authenticated (RFC 6749 §2.3; RFC 7523 §2.2). */
@@ -79,7 +80,10 @@ const SINGLE_CREDENTIALS = ["client_id", "client_secret", "client_assertion", "c
  * whose assertion names (`sub`, else `iss`, as Better Auth reads it) another
  * client than the code's is `400 invalid_grant` here, nothing ended; one
  * naming the code's client is handed over, and Better Auth refuses it
- * unless it verifies (docs/authn.md).
+ * unless it verifies (docs/authn.md). Asked `early` (the token Worker's
+ * pre-check, before the code's turn), such an assertion is verified here
+ * as Better Auth verifies it, its `jti` unspent, and refused in its words
+ * (oidc/live-code-assertion.ts), so forged ones never wait in the turn.
  *
  * Undefined: hand the request over.
  */
@@ -87,6 +91,7 @@ export async function codeClientRefusal(
   env: AuthnEnv,
   request: BrowserGrantRequest,
   replayed: RedeemedCode | undefined,
+  early = false,
 ): Promise<BrowserGrantAnswer | undefined> {
   const db = env.DB;
   const proof: PresentedProof = {
@@ -102,9 +107,15 @@ export async function codeClientRefusal(
   if (presented.method === "ambiguous") return invalidRequest(presented.description);
   if (presented.method === "malformed") return invalidClient(presented.description);
   if (presented.method === "private_key_jwt") {
-    if (replayed) return presented.clientId !== replayed.clientId ? invalidCode() : undefined;
-    // An assertion we cannot read names no client: Better Auth refuses it before it reads the code.
-    return liveCodeRefusal(db, form, { clientId: presented.clientId }, proof);
+    const refused = replayed
+      ? presented.clientId !== replayed.clientId
+        ? invalidCode()
+        : undefined
+      : // An assertion we cannot read names no client: Better Auth refuses it before it reads the code.
+        await liveCodeRefusal(db, form, { clientId: presented.clientId }, proof);
+    // Before the turn only: the assertion verified as Better Auth will verify it (it does so before it
+    // reads the code, whatever the code's state), its jti left unspent; inside the turn Better Auth does.
+    return refused ?? (early ? await clientAssertionRefusal(env, form) : undefined);
   }
   const client = presented.clientId ? await clientRow(db, presented.clientId) : undefined;
   if (client?.disabled) return invalidClient("client is disabled");

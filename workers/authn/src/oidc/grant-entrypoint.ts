@@ -63,12 +63,13 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
 
   /**
    * The checks `grant` makes before Better Auth, alone (`codeGrantChecks`):
-   * reads only, nothing written, no DPoP `jti` spent. The token Worker asks
+   * reads only, nothing written, no DPoP or client assertion `jti` spent, and
+   * a `private_key_jwt` assertion verified here too. The token Worker asks
    * before it takes the code's turn, so a request they refuse never waits
    * in it (workers/token/src/oidc/forward-browser-grant.ts).
    */
   async precheck(request: BrowserGrantRequest): Promise<BrowserGrantAnswer | undefined> {
-    return (await codeGrantChecks(this.env, request)).refusal;
+    return (await codeGrantChecks(this.env, request, true)).refusal;
   }
 
   /** RFC 7009; with the refresh token's grant when it ended, for the token Worker to revoke its access tokens (§2.1). */
@@ -90,14 +91,18 @@ export class OidcGrants extends WorkerEntrypoint<AuthnEnv> implements OidcGrants
  * (oidc/code-client-authentication.ts), with the redeemed code's row read
  * for it. One function for `grant` and `precheck`, so the early answer is
  * the one the turn would give. Reads only: the DPoP proof is verified with
- * no replay store (oidc/live-code-dpop.ts).
+ * no replay store (oidc/live-code-dpop.ts). `early` (precheck only): a
+ * `private_key_jwt` assertion naming the code's client is verified too,
+ * its `jti` unspent (oidc/live-code-assertion.ts); inside the turn Better
+ * Auth verifies it and spends the `jti`.
  */
 async function codeGrantChecks(
   env: AuthnEnv,
   request: BrowserGrantRequest,
+  early = false,
 ): Promise<{ redeemed: RedeemedCode | undefined; refusal: BrowserGrantAnswer | undefined }> {
   const redeemed = await presentedRedeemedCode(env.DB, request);
-  return { redeemed, refusal: await codeClientRefusal(env, request, redeemed) };
+  return { redeemed, refusal: await codeClientRefusal(env, request, redeemed, early) };
 }
 
 /**

@@ -133,10 +133,18 @@ export async function liveCodeRefusal(
  * left to it (its answer comes first).
  */
 export function clientIdRequired(form: URLSearchParams): BrowserGrantAnswer | undefined {
+  return schemaAccepts(form) ? refusal(400, "invalid_request", "client_id is required") : undefined;
+}
+
+/**
+ * Whether Better Auth's token endpoint body schema accepts the form's
+ * `redirect_uri` and `resource`s: one it refuses is its to answer, before
+ * anything an early check would say of the client or the code.
+ */
+export function schemaAccepts(form: URLSearchParams): boolean {
   const redirectUri = form.get("redirect_uri") || undefined;
-  if (redirectUri !== undefined && !SafeUrlSchema.safeParse(redirectUri).success) return undefined;
-  if (!form.getAll("resource").every((resource) => resource.length === 0 || isResourceUri(resource))) return undefined;
-  return refusal(400, "invalid_request", "client_id is required");
+  if (redirectUri !== undefined && !SafeUrlSchema.safeParse(redirectUri).success) return false;
+  return form.getAll("resource").every((resource) => resource.length === 0 || isResourceUri(resource));
 }
 
 /** RFC 6749 §4.1.3: the redirect URI the code was issued for, identical, as Better Auth compares it (exact string). */

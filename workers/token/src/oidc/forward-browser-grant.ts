@@ -49,8 +49,9 @@ export async function forwardBrowserGrant(
   // it: else whoever holds an intercepted live code could keep it full and fail the person's own
   // redemption. The checks are asked again inside the turn, as state may change between the two reads;
   // they only refuse, so an early read that is stale refuses only what, read then, was refused: the
-  // request is answered as if it came first, and nothing was spent. A `private_key_jwt` request naming
-  // the code's client passes here (Better Auth verifies its assertion, inside the turn); docs/authn.md.
+  // request is answered as if it came first, and nothing was spent. A `private_key_jwt` assertion naming
+  // the code's client is verified there as Better Auth verifies it (RFC 7523 §3), its jti left for
+  // Better Auth to spend inside the turn, so forged ones are refused here too; docs/authn.md.
   if (code) {
     const early = await oidcGrants(env).precheck(handed);
     if (early) throw restatedError(early.body);
