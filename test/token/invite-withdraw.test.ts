@@ -240,9 +240,10 @@ describe("admin API: withdrawing a host invite", () => {
         expect(lost).toEqual(lost.map(() => ({ status: 409, error: "invite_already_used" })));
       }
     }
-    // Both orders happened, and each left what it should: one client per redeemed invite, none for a withdrawn one.
-    expect(withdrawalsWon).toBeGreaterThan(0);
-    expect(withdrawalsWon).toBeLessThan(ROUNDS);
+    // Each order left what it should: one client per redeemed invite, none for a withdrawn one. How many
+    // rounds went each way is the scheduler's (the stagger makes both likely, never certain), so it is not
+    // asserted; each order's answers are also pinned one request after the other above ("200 withdrawn…",
+    // "409 conflict for an invite a host already redeemed…").
     expect(await clientCount(orgId)).toBe(ROUNDS - withdrawalsWon);
   }, 120_000);
 });
