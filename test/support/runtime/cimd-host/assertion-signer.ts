@@ -12,9 +12,13 @@ const ASSERTION_KEY = {
   d: "9qLnVlMgIHVPMrloyLdVJ09dCqelNCcqYP5ylBCS0KQ",
 };
 
-/** What a test may make wrong in an assertion: its expiry (a jose time span or epoch seconds), its signing key. */
+/**
+ * What a test may make wrong in an assertion: its expiry (a jose time span
+ * or epoch seconds; null for none), its `jti`, its signing key.
+ */
 export interface AssertionOptions {
-  expiresAt?: string | number;
+  expiresAt?: string | number | null;
+  jti?: string;
   key?: Parameters<SignJWT["sign"]>[0];
 }
 
@@ -24,13 +28,13 @@ export interface AssertionOptions {
  * test forges one with another.
  */
 export async function clientAssertion(audience: string, options: AssertionOptions = {}): Promise<string> {
-  return new SignJWT({})
+  const jwt = new SignJWT({})
     .setProtectedHeader({ alg: "ES256", kid: "cimd-test-assertion" })
     .setIssuer(ASSERTING_CLIENT)
     .setSubject(ASSERTING_CLIENT)
     .setAudience(audience)
-    .setJti(crypto.randomUUID())
-    .setIssuedAt()
-    .setExpirationTime(options.expiresAt ?? "60s")
-    .sign(options.key ?? (await importJWK(ASSERTION_KEY, "ES256")));
+    .setJti(options.jti ?? crypto.randomUUID())
+    .setIssuedAt();
+  if (options.expiresAt !== null) jwt.setExpirationTime(options.expiresAt ?? "60s");
+  return jwt.sign(options.key ?? (await importJWK(ASSERTION_KEY, "ES256")));
 }

@@ -1,0 +1,136 @@
+// The token Worker asks `OidcGrants.precheck` before a code grant takes the code's turn. A
+// `private_key_jwt` assertion naming the code's client is verified there as Better Auth verifies it
+// (RFC 7523 §3; workers/authn/src/oidc/live-code-assertion.ts), read-only: each assertion Better Auth
+// would refuse is refused there with Better Auth's own answer (the same one `grant`, which hands it to
+// Better Auth, gives), and a valid one passes with its `jti` unspent, for Better Auth to spend once in
+// the turn. The client is a Client ID Metadata Document client served by the real host Worker
+// (test/support/runtime/cimd-host `/clients/private-key-jwt`).
+import { exports } from "cloudflare:workers";
+import { generateKeyPair } from "jose";
+import { describe, expect, it } from "vitest";
+import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
+import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
+import {
+  type AssertionOptions,
+  ASSERTING_CLIENT,
+  clientAssertion,
+} from "../support/runtime/cimd-host/assertion-signer.ts";
+import { ISSUER, oidc, pkce } from "./oidc-helpers.ts";
+
+const ASSERTING_CALLBACK = "https://client.example.test/callback";
+const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+const grants = (): OidcGrantsRpc => (exports as unknown as { OidcGrants: OidcGrantsRpc }).OidcGrants;
+
+function handed(form: Record<string, string>) {
+  return { form: new URLSearchParams(form).toString(), clientAddress: "198.51.100.7" };
+}
+
+function read(answer: BrowserGrantAnswer | undefined) {
+  return answer && { status: answer.status, body: JSON.parse(answer.body) as Record<string, unknown> };
+}
+
+const refused = (status: number, description: string) => ({
+  status,
+  body: { error: "invalid_client", error_description: description },
+});
+
+/** A live code of the document client: its token request's fields, the assertion left out. */
+async function liveCode(): Promise<Record<string, string>> {
+  const person = await oidc.signUp();
+  const { verifier, challenge } = await pkce();
+  const request = oidc.codeRequest(ASSERTING_CLIENT, challenge, {
+    redirect_uri: ASSERTING_CALLBACK,
+    scope: "documents:read",
+    nonce: undefined,
+    resource: mcpResource(ISSUER, DEMO_MCP_SERVER.name),
+  });
+  const back = await oidc.authorizeAndConsent(request, person.cookie);
+  return {
+    grant_type: "authorization_code",
+    code: back.searchParams.get("code") ?? "",
+    redirect_uri: ASSERTING_CALLBACK,
+    code_verifier: verifier,
+    resource: mcpResource(ISSUER, DEMO_MCP_SERVER.name),
+    client_assertion_type: ASSERTION_TYPE,
+  };
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** Assertions naming the code's client that Better Auth refuses, and its answer (RFC 7523 §3). */
+const REFUSED: [string, () => Promise<Record<string, string>>, ReturnType<typeof refused>][] = [
+  [
+    "signed by a key not in the client's document",
+    async () => ({ client_assertion: await signed({ key: (await generateKeyPair("ES256")).privateKey }) }),
+    refused(401, "client assertion signature verification failed"),
+  ],
+  [
+    "expired (rule 4)",
+    async () => ({ client_assertion: await signed({ expiresAt: now() - 60 }) }),
+    refused(401, "client assertion signature verification failed"),
+  ],
+  [
+    "for another audience (rule 3)",
+    async () => ({ client_assertion: await clientAssertion("https://elsewhere.example.test/oauth2/token") }),
+    refused(401, "client assertion signature verification failed"),
+  ],
+  [
+    "without exp (rule 4)",
+    async () => ({ client_assertion: await signed({ expiresAt: null }) }),
+    refused(400, "client assertion must include exp claim"),
+  ],
+  [
+    "expiring beyond the provider's assertion lifetime",
+    async () => ({ client_assertion: await signed({ expiresAt: now() + 3600 }) }),
+    refused(400, "client assertion exp is too far in the future (max 300s)"),
+  ],
+  [
+    "beside a client_id naming another client (RFC 7521 §4.2)",
+    async () => ({ client_id: "https://client.example.test/clients/good", client_assertion: await signed() }),
+    refused(400, "client_id in body does not match assertion sub/iss"),
+  ],
+  [
+    "of another assertion type",
+    async () => ({ client_assertion_type: "urn:example:other", client_assertion: await signed() }),
+    refused(400, "unsupported client_assertion_type"),
+  ],
+];
+
+function signed(options: AssertionOptions = {}): Promise<string> {
+  return clientAssertion(ISSUER, options);
+}
+
+describe("a private_key_jwt assertion at the early pre-check (RFC 7523 §3)", () => {
+  it("each assertion Better Auth refuses is refused early with its answer, and the code stays live", async () => {
+    const fields = await liveCode();
+    for (const [why, credentials, expected] of REFUSED) {
+      const request = handed({ ...fields, ...(await credentials()) });
+      const early = read(await grants().precheck(request));
+      // The same request handed to Better Auth: it refuses the assertion before it reads the code.
+      const late = read(await grants().grant(request));
+      expect({ why, early, late }).toEqual({ why, early: expected, late: expected });
+    }
+    const redeemed = await grants().grant(handed({ ...fields, client_assertion: await signed() }));
+    expect(redeemed.status, redeemed.body).toBe(200);
+  });
+
+  it("a valid assertion passes with its jti unspent, which Better Auth then spends once", async () => {
+    const fields = await liveCode();
+    const assertion = await signed();
+    const request = handed({ ...fields, client_assertion: assertion });
+    expect(await grants().precheck(request)).toBeUndefined();
+    expect(await grants().precheck(request)).toBeUndefined();
+    const redeemed = await grants().grant(request);
+    expect(redeemed.status, redeemed.body).toBe(200);
+
+    // Its jti spent, the same assertion for another live code is refused early as Better Auth refuses it.
+    const next = await liveCode();
+    const reused = handed({ ...next, client_assertion: assertion });
+    const used = refused(400, "client assertion jti has already been used");
+    expect(read(await grants().precheck(reused))).toEqual(used);
+    expect(read(await grants().grant(reused))).toEqual(used);
+    const fresh = await grants().grant(handed({ ...next, client_assertion: await signed() }));
+    expect(fresh.status, fresh.body).toBe(200);
+  });
+});
