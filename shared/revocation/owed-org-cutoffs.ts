@@ -78,9 +78,16 @@ export function oweOrgCutoff(db: D1Database, owed: OwedOrgCutoff): D1PreparedSta
  * The org's delete as Better Auth's organization plugin makes it
  * (adapter.deleteOrganization: its members, its invitations, then the org;
  * no teams, which the plugin runs without, workers/authn/src/auth/options.ts),
- * with the owed row right after the org's DELETE, all one D1 batch (one
- * transaction). Whether this batch deleted the org (false: a concurrent
- * deletion came first). Rows of the org Better Auth's delete leaves
+ * with the owed row right after the org's DELETE, and every session whose
+ * active org it was left with none, all one D1 batch (one transaction).
+ * Better Auth unsets the active org of the deleting request's own session
+ * only; every other session naming it (the deleter's others, the other
+ * members', all of them for an operator's deletion) would keep a gone org
+ * as active, and the session exchange (POST /app/token,
+ * workers/token/src/sessions/bind-session.ts) would read it as a membership
+ * the person lost rather than as no active org. Whether this batch deleted
+ * the org (false: a concurrent deletion came first, and its batch unset
+ * the sessions). Rows of the org Better Auth's delete leaves
  * (clients, policies, grants…) stay, for either path alike: the `org`
  * cut-offs end their tokens and the token endpoint knows no client of an
  * org that is gone.
@@ -91,6 +98,8 @@ export async function deleteOrgOwingRow(db: D1Database, owed: OwedOrgCutoff): Pr
     db.prepare("DELETE FROM invitation WHERE organization_id = ?1").bind(owed.orgId),
     db.prepare("DELETE FROM organization WHERE id = ?1").bind(owed.orgId),
     oweOrgCutoff(db, owed),
+    // Seeks session_active_org_idx (migration 0034), not the whole table.
+    db.prepare("UPDATE session SET active_organization_id = NULL WHERE active_organization_id = ?1").bind(owed.orgId),
   ]);
   return (results[2]?.meta.changes ?? 0) > 0;
 }

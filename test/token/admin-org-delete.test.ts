@@ -11,7 +11,7 @@
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { adminAudience } from "../../shared/contracts/endpoints.ts";
+import { adminAudience, ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
@@ -21,6 +21,7 @@ import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { basicAuthorization, clientToken, mintedToken, registerTestClient } from "./clients-fixtures.ts";
 import { expectOAuthError, seedUser, tokenRequest } from "./fixtures.ts";
 import { asConsole, join, org } from "./member-fixtures.ts";
+import { oidc } from "./oidc-fixture.ts";
 
 let operator: string;
 beforeAll(async () => {
@@ -72,6 +73,36 @@ async function orgRevocations(orgId: string): Promise<number> {
   const changes = await env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(0);
   if (changes.kind !== "changes") throw new Error(`expected the org's events, got ${changes.kind}`);
   return changes.events.filter((event) => event.kind === "org").length;
+}
+
+/** The authn Worker beside the token Worker (vitest.config.ts): Better Auth's API and POST /app/token, as the page calls them. */
+function authn(path: string, cookie: string, body: string, contentType: string): Promise<Response> {
+  const origin = new URL(env.ISSUER).origin;
+  return (env as unknown as { AUTHN_PAGES: Fetcher }).AUTHN_PAGES.fetch(
+    new Request(`${origin}${path}`, {
+      method: "POST",
+      headers: { "Content-Type": contentType, Cookie: cookie, Origin: origin },
+      body,
+    }),
+  );
+}
+
+const setActive = (cookie: string, organizationId: string) =>
+  authn("/api/auth/organization/set-active", cookie, JSON.stringify({ organizationId }), "application/json");
+
+const appToken = (cookie: string) =>
+  authn(
+    ENDPOINT.sessionToken,
+    cookie,
+    new URLSearchParams({ audience: env.ALLOWED_AUDIENCES.split(" ")[0] ?? "" }).toString(),
+    "application/x-www-form-urlencoded",
+  );
+
+async function activeOrgOf(sessionId: string): Promise<string | null | undefined> {
+  const row = await env.DB.prepare("SELECT active_organization_id AS orgId FROM session WHERE id = ?")
+    .bind(sessionId)
+    .first<{ orgId: string | null }>();
+  return row?.orgId;
 }
 
 /** The `admin.action` event of this org whose detail names `action`. */
@@ -128,6 +159,35 @@ describe("admin API: DELETE /orgs/{org}", () => {
     await audited(orgId, "org.delete").toEqual([
       expect.objectContaining({ org_id: orgId, cutoff: "recorded", method: "DELETE", status: 200 }),
     ]);
+  });
+
+  it("the org is no session's active org any more: a member's POST /app/token is 400 invalid_grant, no active organization", async () => {
+    const owner = await oidc.signUp("Owner");
+    const other = await oidc.signUp("Other member");
+    await env.DB.prepare(
+      "INSERT INTO member (id, organization_id, user_id, role, created_at) VALUES (?, ?, ?, 'member', ?)",
+    )
+      .bind(crypto.randomUUID(), owner.orgId, other.userId, Date.now())
+      .run();
+    expect((await setActive(other.cookie, owner.orgId)).status).toBe(200);
+    expect(await activeOrgOf(other.sessionId)).toBe(owner.orgId);
+    expect((await appToken(other.cookie)).status).toBe(200);
+    const bystander = await oidc.signUp("Bystander");
+
+    expect((await deletion(owner.orgId)).status).toBe(200);
+
+    // No Better Auth request deleted it, so no session of Better Auth's was unset by it: the batch did, every one.
+    expect(await activeOrgOf(other.sessionId)).toBeNull();
+    expect(await activeOrgOf(owner.sessionId)).toBeNull();
+    expect(await activeOrgOf(bystander.sessionId)).toBe(bystander.orgId);
+    for (const cookie of [other.cookie, owner.cookie]) {
+      const refused = await appToken(cookie);
+      expect(refused.status).toBe(400);
+      expect(await refused.json()).toEqual({
+        error: "invalid_grant",
+        error_description: "the session has no active organization",
+      });
+    }
   });
 
   it("404 not_found for an org already deleted, one that never existed, and the platform", async () => {

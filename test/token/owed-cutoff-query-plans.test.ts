@@ -21,7 +21,13 @@ import {
   owedMemberCutoffsFor,
   owedMemberCutoffsOf,
 } from "../../shared/revocation/owed-member-cutoffs.ts";
-import { clearOwedOrgCutoffs, OWED_ORG_CUTOFFS, owedOrgCutoffsFor } from "../../shared/revocation/owed-org-cutoffs.ts";
+import {
+  clearOwedOrgCutoffs,
+  deleteOrgOwingRow,
+  OWED_ORG_CUTOFFS,
+  owedOrgCutoff,
+  owedOrgCutoffsFor,
+} from "../../shared/revocation/owed-org-cutoffs.ts";
 import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 
 /** SQLite's plan of the one statement `run` sends, one detail line per step. */
@@ -48,6 +54,18 @@ describe("owed_org_cutoff", () => {
   it("one org's rows (each signed-in /organization/delete) seek owed_org_cutoff_org_idx", async () => {
     const plan = await planOf((db) => owedOrgCutoffsFor(db, "org-plan"));
     expectSeeks(plan, "owed_org_cutoff", "owed_org_cutoff_org_idx", "org_id=?");
+  });
+
+  it("a deletion's batch unsets the org as sessions' active one through session_active_org_idx (migration 0034)", async () => {
+    const sent: SentStatement[] = [];
+    await deleteOrgOwingRow(recordingDb(sent), owedOrgCutoff("org-plan", "org-deleted"));
+    const unset = sent.find((statement) => statement.sql.startsWith("UPDATE session"));
+    expectSeeks(
+      await planOfStatement(unset as SentStatement),
+      "session",
+      "session_active_org_idx",
+      "active_organization_id=?",
+    );
   });
 
   it("the cron's share walks owed_org_cutoff_created_at_idx, oldest first", async () => {

@@ -5,8 +5,10 @@
  * and the second catches it. The second is owed from the delete on
  * (shared/revocation/owed-org-cutoffs.ts): so the delete is made here, in
  * Better Auth's `beforeDeleteOrganization` hook (after its permission
- * checks and the first cut-off), in one D1 batch with the row that owes it,
- * and Better Auth's own delete after it finds nothing left to delete. The
+ * checks and the first cut-off), in one D1 batch with the row that owes it
+ * and with the org unset as the active one of every session naming it
+ * (Better Auth unsets only the deleting request's session), and Better
+ * Auth's own delete after it finds nothing left to delete. The
  * `afterDeleteOrganization` hook records it and clears the row; if it
  * cannot (503 with the org deleted), the deleter's retry of
  * `/organization/delete` (endpoint-hooks.ts) or the token Worker's cron

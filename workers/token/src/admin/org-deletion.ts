@@ -8,7 +8,9 @@
  *    `Retry-After`, and nothing is deleted;
  * 2. the delete Better Auth's organization plugin makes (members,
  *    invitations, the org) in one D1 batch with an `owed_org_cutoff` row
- *    (shared/revocation/owed-org-cutoffs.ts) for the cut-off after it;
+ *    (shared/revocation/owed-org-cutoffs.ts) for the cut-off after it, the
+ *    org unset as every session's active one (no Better Auth request runs
+ *    here to unset even the deleter's);
  * 3. that second cut-off (a token minted while the delete was in flight has
  *    an `iat` past the first), then the row cleared.
  *
