@@ -15,6 +15,7 @@ import {
   type LogoutReceiver,
   registeredRp,
   signedUpPerson,
+  stallingReceiver,
   verifiedLogoutToken,
 } from "../support/backchannel-logout.ts";
 import { type InteropOperator, interopOperator } from "../support/interop.ts";
@@ -181,6 +182,51 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
     } finally {
       slow.closeAllConnections();
       slow.close();
+    }
+  });
+
+  it("a dozen clients whose receivers never answer, all ordered before the answering one, do not keep it from hearing of every session", async () => {
+    // shared/oidc/backchannel-logout.ts: each client's first session goes before any client's second, and a
+    // stalling receiver holds one place for one timeout, so 13 first deliveries start within three timeouts
+    // and the stalling clients' second sessions are skipped. First come first served with two places per
+    // client, these 24 deliveries would hold the six places for the whole sending window.
+    const stalling = await stallingReceiver();
+    try {
+      const answering = await registeredRp(system, operator, "after the stalls", receiver.uri("/many/after-stalls"));
+      const { userId, sessionIds } = await personWithManySessions(answering.clientId, 1);
+      // Clients known by their metadata documents' URLs (anyone may publish one naming a stalling URI), written
+      // straight to D1; their ids sort before the answering client's (`https://` < `oidc_`), the order in which
+      // clients take the places.
+      const stallers = Array.from({ length: 12 }, (_, i) => `https://stall-${i}.example.test/${userId}`);
+      expect([...stallers, answering.clientId].sort().at(-1)).toBe(answering.clientId);
+      for (const clientId of stallers) {
+        await system.execMain(
+          `INSERT INTO oidc_client (id, client_id, redirect_uris, backchannel_logout_uri, created_at, updated_at)
+           VALUES (?1, ?1, '["https://client.example.test/callback"]', ?2, ?3, ?3)`,
+          clientId,
+          stalling.uri(`/${new URL(clientId).hostname}`),
+          Date.now(),
+        );
+        await system.execMain(
+          "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
+          userId,
+          clientId,
+          Date.now(),
+        );
+      }
+
+      const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "stalling receivers" });
+      expect(ban.status).toBe(200);
+      await expect
+        .poll(() => receiver.deliveriesTo("/many/after-stalls").length, { timeout: 25_000 })
+        .toBe(sessionIds.length);
+      expect(await toldSessions("/many/after-stalls", answering.clientId, userId)).toEqual(sessionIds);
+      // Each stalling client was sent its first session's token once (§2.5), then counted as down.
+      await expect
+        .poll(() => [...stalling.arrivals].sort(), { timeout: 25_000 })
+        .toEqual(stallers.map((clientId) => `/${new URL(clientId).hostname}`).sort());
+    } finally {
+      stalling.close();
     }
   });
 

@@ -6,7 +6,7 @@
 // receivers are real HTTP servers; each token is verified as an RP must
 // (§2.6). The back-channel test of test/e2e/openid-client-logout.test.ts covers the
 // client Better Auth itself tells (an opaque access token).
-import { decodeProtectedHeader } from "jose";
+import { decodeJwt, decodeProtectedHeader } from "jose";
 import * as client from "openid-client";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
@@ -17,6 +17,7 @@ import {
   recordedClients,
   registeredRp,
   signedUpBrowser,
+  stallingReceiver,
   tokensFor,
   unreachableUri,
   verifiedLogoutToken,
@@ -116,6 +117,50 @@ describe("back-channel logout reaches every client issued a token of the session
     );
     expect(payload.sid).toBe(tokens.claims()?.sid);
     expect(payload.sub).toBe(tokens.claims()?.sub);
+  });
+
+  it("two receivers that never answer do not keep the third client of the session from its Logout Token", async () => {
+    // shared/oidc/backchannel-logout.ts: every client's delivery starts at once, each with its own timeout, so a
+    // stall (on purpose: a Client ID Metadata Document names its own URI) costs only its own client.
+    const stalling = await stallingReceiver();
+    try {
+      const api = `${system.origin}/api`;
+      const first = await registeredRp(system, operator, "stalling one", stalling.uri("/stall/one"));
+      const second = await registeredRp(system, operator, "stalling two", stalling.uri("/stall/two"));
+      const answering = await registeredRp(system, operator, "answering", receiver.uri("/beside-stalls"));
+      const browser = await signedUpBrowser(system);
+      // JWT access tokens (a resource): nothing Better Auth stores, so this project's sender tells all three.
+      const tokens = await tokensFor(system, browser, answering.config, api);
+      await tokensFor(system, browser, first.config, api);
+      await tokensFor(system, browser, second.config, api);
+      const sid = tokens.claims()?.sid as string;
+      expect(await recordedClients(system, sid)).toEqual([first.clientId, second.clientId, answering.clientId].sort());
+
+      const signOut = await system.fetch(`${ENDPOINT.authApi}/sign-out`, {
+        method: "POST",
+        headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
+        body: "{}",
+      });
+      expect(signOut.status).toBe(200);
+
+      // Within the sending window (20 s to start, each delivery 4 s at most), whatever the stalls do.
+      await expect.poll(() => receiver.deliveriesTo("/beside-stalls").length, { timeout: 25_000 }).toBe(1);
+      const logoutToken = receiver.deliveriesTo("/beside-stalls")[0]?.logoutToken ?? "";
+      const payload = await verifiedLogoutToken(system, logoutToken, answering.clientId);
+      // OIDC Back-Channel Logout 1.0 §2.4, claim by claim as sent.
+      const claims = decodeJwt(logoutToken);
+      expect(claims.iss).toBe(system.origin);
+      expect(claims.aud).toBe(answering.clientId);
+      expect(claims.sid).toBe(sid);
+      expect(claims.sub).toBe(tokens.claims()?.sub);
+      expect(claims.events).toEqual({ "http://schemas.openid.net/event/backchannel-logout": {} });
+      expect(payload.jti).toBe(claims.jti);
+      // Both stalling receivers were sent theirs too (one attempt each, §2.5), not skipped.
+      await expect.poll(() => [...stalling.arrivals].sort(), { timeout: 25_000 }).toEqual(["/stall/one", "/stall/two"]);
+      expect(receiver.deliveriesTo("/beside-stalls")).toHaveLength(1);
+    } finally {
+      stalling.close();
+    }
   });
 
   it("an unreachable receiver does not fail the logout (§2.8: best effort)", async () => {

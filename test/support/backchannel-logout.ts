@@ -68,6 +68,35 @@ export async function logoutReceiver(): Promise<LogoutReceiver> {
   };
 }
 
+export interface StallingReceiver {
+  /** A back-channel logout URI on this receiver. */
+  uri(path: string): string;
+  /** The paths POSTed to so far, in arrival order; none was ever answered. */
+  readonly arrivals: readonly string[];
+  close(): void;
+}
+
+/**
+ * A receiver on 127.0.0.1 that takes every request and never answers, as
+ * one stalling on purpose would (anyone may publish a Client ID Metadata
+ * Document naming one): the sender's own timeout is all that ends a delivery.
+ */
+export async function stallingReceiver(): Promise<StallingReceiver> {
+  const arrivals: string[] = [];
+  const server: Server = createServer((request) => {
+    arrivals.push(request.url ?? "");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    uri: (path) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`,
+    arrivals,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
 export interface BackchannelSystem {
   receiver: LogoutReceiver;
   system: RunningSystem;
