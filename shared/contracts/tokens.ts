@@ -111,6 +111,20 @@ export interface AccessTokenClaims {
    * off (shared/revocation).
    */
   grant_chain?: string[];
+  /**
+   * The client each browser authorization grant of `grant_chain` was issued
+   * to (a private claim): `{ "<browser grant id>": "<client id>" }`, one
+   * member for every BROWSER_GRANT_ID_PREFIX id of `grant_chain` and no
+   * other, absent when the chain names none. A token made from a person's
+   * browser token through a delegation keeps their `sub` but not the
+   * browser client, so a `client_subject` cut-off of (C, P) reads here
+   * whether the token rests on P's grant at C (shared/revocation). A chain
+   * naming a browser grant without it was signed before the claim existed
+   * and is refused by any such cut-off of the person (the old, conservative
+   * rule), so no deploy lets one through. Validated by isGrantChainClients
+   * (shared/revocation/grant-chain-clients.ts) wherever claims are read.
+   */
+  grant_chain_clients?: Record<string, string>;
 }
 
 /** The most grants a token's `grant_chain` may name; an exchange that would need more is refused. */
@@ -170,6 +184,17 @@ export const ID_JAG_NOT_AFTER_CLAIM = "urn:mono-auth:claim:not-after";
 export const ID_JAG_GRANTS_CLAIM = "urn:mono-auth:claim:grants";
 
 /**
+ * A private claim of the ID-JAGs we issue for our own issuer, named like
+ * ID_JAG_GRANTS_CLAIM: the client each browser authorization grant among
+ * those grants was issued to, shaped like an access token's
+ * `grant_chain_clients` (one member per browser grant id, no other). A
+ * token redeemed from the grant carries it as `grant_chain_clients`
+ * (grants/jwt-bearer.ts); a grant without it (signed before it existed)
+ * redeems to a token without it, which the old, conservative rule covers.
+ */
+export const ID_JAG_GRANT_CLIENTS_CLAIM = "urn:mono-auth:claim:grant-clients";
+
+/**
  * Claims of an Identity Assertion JWT Authorization Grant (the draft's
  * §3.1) as Mono-Auth issues and reads it. `tenant` is the org the subject
  * belongs to (§6.1: a multi-tenant issuer names the tenant).
@@ -198,6 +223,8 @@ export interface IdJagClaims {
   [ID_JAG_NOT_AFTER_CLAIM]?: number;
   /** Ours only (ID_JAG_GRANTS_CLAIM): the delegation grants a token redeemed from it rests on. */
   [ID_JAG_GRANTS_CLAIM]?: string[];
+  /** Ours only (ID_JAG_GRANT_CLIENTS_CLAIM): the client of each browser grant among them. */
+  [ID_JAG_GRANT_CLIENTS_CLAIM]?: Record<string, string>;
 }
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */

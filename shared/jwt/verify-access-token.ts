@@ -8,6 +8,7 @@ import {
   REQUIRED_ACCESS_TOKEN_CLAIMS,
   SIGNING_ALG,
 } from "../contracts/tokens.ts";
+import { isGrantChainClients } from "../revocation/grant-chain-clients.ts";
 import { TokenVerificationError } from "./errors.ts";
 import { COMPACT_JWS } from "./compact-jws.ts";
 
@@ -138,6 +139,14 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
   }
   if (payload.grant_chain !== undefined && !isGrantChain(payload.grant_chain)) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_chain");
+  }
+  // Which client each browser grant of the chain is: one we could not line up with the chain
+  // could let a `client_subject` cut-off of the grant's real client miss the token.
+  if (
+    payload.grant_chain_clients !== undefined &&
+    !isGrantChainClients(payload.grant_chain_clients, payload.grant_chain)
+  ) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_chain_clients");
   }
   for (const claim of ["iat", "exp"] as const) {
     if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {

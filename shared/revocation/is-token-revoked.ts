@@ -1,7 +1,7 @@
-import { BROWSER_GRANT_ID_PREFIX } from "../contracts/oidc.ts";
 import type { RevocableClaims } from "../contracts/revocation.ts";
 import { parseClientSubjectValue, type RevocationEntry, type RevocationSnapshot } from "../contracts/revocation.ts";
 import type { ActorClaim } from "../contracts/tokens.ts";
+import { isBrowserGrant, namesGrantOfClient } from "./grant-chain-clients.ts";
 
 export type { RevocableClaims } from "../contracts/revocation.ts";
 
@@ -57,38 +57,48 @@ export function entryRevokes(
 /**
  * Whether a `client_subject` cut-off of (clientId, subject) made at
  * `revokedAt` refuses the token: one of the person's (`sub`) issued at or
- * before it, to that client (`client_id`), or resting on a browser grant
- * through a delegation (delegatedFromBrowserGrant). The cut-off is the fold
- * of that client's browser-grant entries of the person
+ * before it, to that client (`client_id`), or resting on the person's
+ * browser grant at that client (`grant_chain_clients` names it). The
+ * cut-off is the fold of that client's browser-grant entries of the person
  * (workers/org-state/src/browser-grant-revocation.ts), so it must refuse
  * every token those entries refused: a browser grant's own tokens carry its
  * client, and so does every token exchanged from them without an actor
  * (RFC 8693 client continuity: workers/token/src/grants/token-exchange-parties.ts,
- * and the ID-JAG's redemption); only a delegation (an `actor_token`) issues
- * one to another client, and the token then names the browser grant only by
- * its id in `grant_chain`, not which client's it is.
+ * and the ID-JAG's redemption); a delegation (an `actor_token`) issues one
+ * to another client, which names the browser grant in `grant_chain` and its
+ * client in `grant_chain_clients`. A token resting on the person's grants
+ * at other clients alone is not theirs to end. A delegated token signed
+ * before `grant_chain_clients` existed does not say whose grant it rests
+ * on: any such cut-off of its person refuses it (delegatedFromUnnamedBrowserGrant).
  */
 export function clientSubjectCutOffRevokes(
   clientId: string,
   subject: string,
   revokedAt: number,
-  claims: Pick<RevocableClaims, "sub" | "client_id" | "iat" | "act" | "grant_chain">,
+  claims: Pick<RevocableClaims, "sub" | "client_id" | "iat" | "act" | "grant_chain" | "grant_chain_clients">,
 ): boolean {
   if (claims.sub !== subject || claims.iat > revokedAt) return false;
-  return claims.client_id === clientId || delegatedFromBrowserGrant(claims);
+  if (claims.client_id === clientId) return true;
+  const named = claims.grant_chain_clients;
+  return named !== undefined ? namesGrantOfClient(named, clientId) : delegatedFromUnnamedBrowserGrant(claims);
 }
 
 /**
  * A token issued through a delegation (`act`) that rests on a browser
- * authorization grant (BROWSER_GRANT_ID_PREFIX in `grant_chain`): which
- * client that grant was issued to is not in the token, so a `client_subject`
+ * authorization grant (BROWSER_GRANT_ID_PREFIX in `grant_chain`) without
+ * saying which client it was issued to (no `grant_chain_clients`: signed
+ * before the claim existed, or made from such a token): a `client_subject`
  * cut-off of its person at any client refuses it (issued up to the
- * cut-off). The price of the fold being sound: a client that folds can end
- * such delegated tokens of the person, never their own tokens at another client.
+ * cut-off). Fails closed, so a deploy never lets such a token through; they
+ * are gone MAX_ACCESS_TOKEN_TTL_SECONDS after it.
  */
-export function delegatedFromBrowserGrant(claims: Pick<RevocableClaims, "act" | "grant_chain">): boolean {
-  if (claims.act === undefined || claims.grant_chain === undefined) return false;
-  return claims.grant_chain.some((grant) => grant.startsWith(BROWSER_GRANT_ID_PREFIX));
+export function delegatedFromUnnamedBrowserGrant(
+  claims: Pick<RevocableClaims, "act" | "grant_chain" | "grant_chain_clients">,
+): boolean {
+  if (claims.act === undefined || claims.grant_chain === undefined || claims.grant_chain_clients !== undefined) {
+    return false;
+  }
+  return claims.grant_chain.some(isBrowserGrant);
 }
 
 /**

@@ -284,7 +284,7 @@ describe("a live gateway view and a person's folded browser grant revocations", 
     expect(view.matches(token(org, "user_a", "g-b", old, "oidc_b"), at)).toBe(true);
   });
 
-  it("a token delegated to another client from a browser grant is refused by any client_subject cut-off of its person", () => {
+  it("a token delegated to another client from a browser grant is refused by a client_subject cut-off of its person at that grant's client, and by any one when it does not name the client", () => {
     const org = newOrg();
     const cutOff = now();
     const view = OrgRevocations.fromSnapshot({
@@ -302,16 +302,32 @@ describe("a live gateway view and a person's folded browser grant revocations", 
         },
       ],
     });
-    const exchanged = (delegated: boolean, chain: string[], sub = "user_a", iat = cutOff - 10): AccessTokenClaims => ({
+    const exchanged = (
+      delegated: boolean,
+      chain: string[],
+      sub = "user_a",
+      iat = cutOff - 10,
+      clients?: Record<string, string>,
+    ): AccessTokenClaims => ({
       ...token(org, sub, "", iat, "mac_agent"),
       grant_id: "delegation-grant-1",
       grant_chain: chain,
+      ...(clients ? { grant_chain_clients: clients } : {}),
       ...(delegated ? { act: { sub: "mac_agent", client_id: "mac_agent" } } : {}),
     });
+    const named = (client: string, sub = "user_a", iat = cutOff - 10) => {
+      const grant = grantId();
+      return exchanged(true, ["delegation-grant-0", grant], sub, iat, { [grant]: client });
+    };
     const at = now();
     expect({
-      // Which client's browser grant it rests on is not in the token: refused.
+      // Signed before `grant_chain_clients`: which client's browser grant it rests on is unknown: refused.
       delegatedFromBrowserGrant: view.matches(exchanged(true, [grantId()]), at),
+      // It names the grant's client: refused at the cut-off's client, kept at another.
+      delegatedFromGrantAtTheClient: view.matches(named("oidc_a"), at),
+      delegatedFromGrantAtAnotherClient: view.matches(named("oidc_b"), at),
+      namedAnotherPerson: view.matches(named("oidc_a", "user_b"), at),
+      namedAfterTheCutOff: view.matches(named("oidc_a", "user_a", cutOff + 1), at),
       // Not delegated, another client: it is that client's own (client continuity): kept.
       narrowedAtAnotherClient: view.matches(exchanged(false, [grantId()]), at),
       // Delegated, resting on delegation grants only: kept.
@@ -320,6 +336,10 @@ describe("a live gateway view and a person's folded browser grant revocations", 
       afterTheCutOff: view.matches(exchanged(true, [grantId()], "user_a", cutOff + 1), at),
     }).toEqual({
       delegatedFromBrowserGrant: true,
+      delegatedFromGrantAtTheClient: true,
+      delegatedFromGrantAtAnotherClient: false,
+      namedAnotherPerson: false,
+      namedAfterTheCutOff: false,
       narrowedAtAnotherClient: false,
       delegatedFromDelegationGrant: false,
       anotherPerson: false,

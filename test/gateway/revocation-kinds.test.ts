@@ -134,7 +134,7 @@ describe("every revocation kind blocks exactly what it names", () => {
     });
   }
 
-  it("client_subject (only a fold records one): cuts off the person at the client, and tokens delegated from a browser grant, and no others", async () => {
+  it("client_subject (only a fold records one): cuts off the person at the client, and tokens delegated from their browser grant there (or naming no grant's client), and no others", async () => {
     const orgId = `org-${crypto.randomUUID()}`;
     const stub = env.ORG_STATE.getByName(orgStateName(orgId));
     for (let i = 0; i <= CAP; i++) {
@@ -154,7 +154,56 @@ describe("every revocation kind blocks exactly what it names", () => {
     const rows: [Claims, boolean][] = [
       [{ sub: "user-x", client_id: "mac_x" }, true],
       [{ sub: "user-x", client_id: "mac_x", grant_chain: ["oidc-grant:other"] }, true],
+      // Signed before `grant_chain_clients`: whose grant it rests on is unknown, so it is refused (fail closed).
       [{ sub: "user-x", ...delegated, grant_chain: ["oidc-grant:other"] }, true],
+      // Delegated from the person's browser grant at the cut-off's client: refused.
+      [
+        {
+          sub: "user-x",
+          ...delegated,
+          grant_chain: ["oidc-grant:g"],
+          grant_chain_clients: { "oidc-grant:g": "mac_x" },
+        },
+        true,
+      ],
+      [
+        {
+          sub: "user-x",
+          ...delegated,
+          grant_chain: ["oidc-grant:g", "oidc-grant:h"],
+          grant_chain_clients: { "oidc-grant:g": "mac_y", "oidc-grant:h": "mac_x" },
+        },
+        true,
+      ],
+      // …from their browser grant at another client: not the folding client's to end.
+      [
+        {
+          sub: "user-x",
+          ...delegated,
+          grant_chain: ["oidc-grant:g"],
+          grant_chain_clients: { "oidc-grant:g": "mac_y" },
+        },
+        false,
+      ],
+      [
+        {
+          sub: "user-x",
+          ...delegated,
+          grant_chain: ["oidc-grant:g"],
+          grant_chain_clients: { "oidc-grant:g": "mac_x" },
+          later: true,
+        },
+        false,
+      ],
+      [
+        {
+          sub: "user-y",
+          ...delegated,
+          grant_chain: ["oidc-grant:g"],
+          grant_chain_clients: { "oidc-grant:g": "mac_x" },
+        },
+        false,
+      ],
       [{ sub: "user-x", client_id: "mac_x", later: true }, false],
       [{ sub: "user-x", client_id: "mac_y" }, false],
       [{ sub: "user-x", client_id: "mac_y", grant_chain: ["oidc-grant:other"] }, false],

@@ -80,9 +80,16 @@ function browserToken(
 
 /**
  * A token exchanged from a browser token of `grant`, issued to `clientId`:
- * with an actor (a delegation, RFC 8693 §4.1) or without (the same client narrowing its own).
+ * with an actor (a delegation, RFC 8693 §4.1) or without (the same client narrowing its own);
+ * `grantClient`, the browser grant's client it names (`grant_chain_clients`), or none (signed before the claim).
  */
-function exchangedToken(orgId: string, grant: string, clientId: string, delegated: boolean): RevocableClaims {
+function exchangedToken(
+  orgId: string,
+  grant: string,
+  clientId: string,
+  delegated: boolean,
+  grantClient?: string,
+): RevocableClaims {
   return {
     jti: crypto.randomUUID(),
     sub: "user_a",
@@ -91,6 +98,7 @@ function exchangedToken(orgId: string, grant: string, clientId: string, delegate
     iat: now() - 10,
     ...(delegated ? { act: { sub: clientId, client_id: clientId }, grant_id: "delegation-grant-9" } : {}),
     grant_chain: [grant],
+    ...(grantClient !== undefined ? { grant_chain_clients: { [grant]: grantClient } } : {}),
   };
 }
 
@@ -190,9 +198,13 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a 
       ["live grant at the client", browserToken(org, "user_a", grantId()), true],
       // The same client narrowing its own token (no actor): it keeps the client's id.
       ["exchanged at the client", exchangedToken(org, mine[1] ?? "", "oidc_a", false), true],
-      // Delegated to another client from a browser grant: the token does not say whose grant; refused.
-      ["delegated from a dropped grant", exchangedToken(org, mine[2] ?? "", "mac_agent", true), true],
-      ["delegated from another client's grant", exchangedToken(org, other, "mac_agent", true), true],
+      // Delegated to another client from a browser grant, naming its client: refused when it is the cut-off's.
+      ["delegated from a dropped grant", exchangedToken(org, mine[2] ?? "", "mac_agent", true, "oidc_a"), true],
+      ["delegated from a live grant at the client", exchangedToken(org, other, "mac_agent", true, "oidc_a"), true],
+      ["delegated from a grant at oidc_b", exchangedToken(org, other, "mac_agent", true, "oidc_b"), false],
+      // Signed before `grant_chain_clients`: the token does not say whose grant; refused (fail closed).
+      ["old shape, delegated from a dropped grant", exchangedToken(org, mine[2] ?? "", "mac_agent", true), true],
+      ["old shape, delegated from another client's grant", exchangedToken(org, other, "mac_agent", true), true],
       // The person at another client: a live grant, a narrowed token of it, a token without a grant.
       ["live grant at oidc_b", browserToken(org, "user_a", other, now() - 10, "oidc_b"), false],
       ["exchanged at oidc_b", exchangedToken(org, other, "oidc_b", false), false],
@@ -283,6 +295,22 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a 
       expect(error).toMatchObject({ message: "unknown revocation kind client_subject" });
     });
     expect((await entriesOf(org)).version).toBe(0);
+  });
+
+  it("refuses a check whose grant_chain_clients does not line up with its chain: it fails closed at the caller", async () => {
+    const org = newOrg();
+    const token = exchangedToken(org, grantId(), "mac_agent", true);
+    const chain = token.grant_chain ?? [];
+    await runInDurableObject(stub(org), async (instance: OrgState) => {
+      for (const grant_chain_clients of [{}, { "oidc-grant:not-in-chain": "oidc_a" }, { [chain[0] ?? ""]: "" }]) {
+        const error = await instance.isRevoked({ ...token, grant_chain_clients }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(RangeError);
+        expect(error).toMatchObject({ message: expect.stringContaining("grant_chain_clients") });
+      }
+    });
   });
 
   it("refuses a revocation without its grant, client or person, and one naming another org", async () => {

@@ -67,7 +67,37 @@ describe("entryRevokes: a client_subject cut-off", () => {
       { client_id: "oidc_b", grant_chain: ["oidc-grant:g"] },
       false,
     ],
-    ["delegated from a browser grant", { ...delegated, grant_chain: ["dg_0", "oidc-grant:g"] }, true],
+    // Signed before `grant_chain_clients`: whose grant it rests on is unknown, so any cut-off of the person refuses it.
+    ["delegated from a browser grant, old shape", { ...delegated, grant_chain: ["dg_0", "oidc-grant:g"] }, true],
+    [
+      "delegated from the person's browser grant at the client",
+      { ...delegated, grant_chain: ["dg_0", "oidc-grant:g"], grant_chain_clients: { "oidc-grant:g": "oidc_a" } },
+      true,
+    ],
+    [
+      "delegated from the person's browser grant at another client",
+      { ...delegated, grant_chain: ["dg_0", "oidc-grant:g"], grant_chain_clients: { "oidc-grant:g": "oidc_b" } },
+      false,
+    ],
+    [
+      "delegated from browser grants at two clients, one the cut-off's",
+      {
+        ...delegated,
+        grant_chain: ["oidc-grant:g", "oidc-grant:h"],
+        grant_chain_clients: { "oidc-grant:g": "oidc_b", "oidc-grant:h": "oidc_a" },
+      },
+      true,
+    ],
+    [
+      "delegated from the person's browser grant at the client, after the cut-off",
+      { ...delegated, grant_chain: ["oidc-grant:g"], grant_chain_clients: { "oidc-grant:g": "oidc_a" }, iat: AT + 1 },
+      false,
+    ],
+    [
+      "delegated from another person's browser grant at the client",
+      { ...delegated, grant_chain: ["oidc-grant:g"], grant_chain_clients: { "oidc-grant:g": "oidc_a" }, sub: "user_b" },
+      false,
+    ],
     [
       "delegated from a browser grant, after the cut-off",
       { ...delegated, grant_chain: ["oidc-grant:g"], iat: AT + 1 },

@@ -199,4 +199,33 @@ describe("verifyAccessToken: delegation", () => {
       await expectCode(verify(await sign(claims({ grant_chain }))), "ERR_TOKEN_CLAIM_INVALID");
     }
   });
+
+  it("accepts the clients of the browser grants of a chain, one each and no other, and refuses any other shape", async () => {
+    const grant_chain = ["dg_a", "oidc-grant:g", "oidc-grant:h"];
+    const grant_chain_clients = { "oidc-grant:g": "oidc_a", "oidc-grant:h": "oidc_b" };
+    await expect(verify(await sign(claims({ grant_chain, grant_chain_clients })))).resolves.toMatchObject({
+      grant_chain,
+      grant_chain_clients,
+    });
+    // Signed before the claim existed: valid, and read by the conservative rule (shared/revocation).
+    await expect(verify(await sign(claims({ grant_chain })))).resolves.not.toHaveProperty("grant_chain_clients");
+    for (const [chain, clients] of [
+      [undefined, { "oidc-grant:g": "oidc_a" }], // no chain to line up with
+      [["dg_a"], {}], // no browser grant: the claim must be absent
+      [grant_chain, { "oidc-grant:g": "oidc_a" }], // a browser grant without its client
+      [grant_chain, { ...grant_chain_clients, "oidc-grant:x": "oidc_c" }], // a grant the chain does not name
+      [grant_chain, { ...grant_chain_clients, dg_a: "oidc_c" }], // a delegation grant
+      [grant_chain, { ...grant_chain_clients, "oidc-grant:h": "" }],
+      [grant_chain, { ...grant_chain_clients, "oidc-grant:h": 7 }],
+      [grant_chain, [["oidc-grant:g", "oidc_a"]]],
+      [grant_chain, "oidc_a"],
+      [grant_chain, null],
+    ] as const) {
+      const token = await sign(claims({ grant_chain: chain, grant_chain_clients: clients }));
+      await expect(verify(token), JSON.stringify(clients)).rejects.toMatchObject({
+        code: "ERR_TOKEN_CLAIM_INVALID",
+        detail: "grant_chain_clients",
+      });
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import type { RevocableClaims } from "../../../shared/contracts/org-state.ts";
 import { clientSubjectValue, type RevocationEntry, type RevocationKind } from "../../../shared/contracts/revocation.ts";
-import { delegatedFromBrowserGrant, tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
+import { delegatedFromUnnamedBrowserGrant, tokenClients } from "../../../shared/revocation/is-token-revoked.ts";
 
 /** One key a token may be listed under, and the `iat` a cut-off under it must reach. */
 export type LiveEntryKey = [kind: RevocationKind, value: string, issuedAt: number];
@@ -8,30 +8,36 @@ export type LiveEntryKey = [kind: RevocationKind, value: string, issuedAt: numbe
 /**
  * The keys that refuse a token by its own identity or by a cut-off compared
  * with its `iat`: its jti, its subject, its org, its client and every
- * actor's, and its person at its own client (`client_subject`). Sessions
- * and grants come on top where the caller counts them; so does a
- * `client_subject` cut-off of its person at another client, which only a
- * token delegated from a browser grant meets (isCutOffForPerson).
+ * actor's, its person at its own client (`client_subject`) and at the
+ * client of each browser grant it rests on (`grant_chain_clients`, a token
+ * delegated from one). Sessions and grants come on top where the caller
+ * counts them; so does a `client_subject` cut-off of its person at any
+ * client, which only a token delegated from a browser grant that does not
+ * name the grant's client meets (isCutOffForPerson).
  */
 export function cutOffKeys(claims: RevocableClaims): LiveEntryKey[] {
-  return [
+  const keys: LiveEntryKey[] = [
     ["jti", claims.jti, 0],
     ["subject", claims.sub, claims.iat],
     ["org", claims.org_id, claims.iat],
     ...tokenClients(claims).map((client): LiveEntryKey => ["client", client, claims.iat]),
     ["client_subject", clientSubjectValue(claims.client_id, claims.sub), claims.iat],
   ];
+  const grantClients = new Set(Object.values(claims.grant_chain_clients ?? {}));
+  grantClients.delete(claims.client_id);
+  for (const client of grantClients) keys.push(["client_subject", clientSubjectValue(client, claims.sub), claims.iat]);
+  return keys;
 }
 
 /**
- * Whether a token delegated from a browser grant (delegatedFromBrowserGrant,
- * shared/revocation/is-token-revoked.ts) meets a live `client_subject`
- * cut-off of its person at any client made at or after its `iat`: the token
- * does not say which client's browser grant it rests on. By the row's
- * `subject` column (revocation_by_subject), which the fold writes.
+ * Whether a token delegated from a browser grant without saying whose
+ * (delegatedFromUnnamedBrowserGrant, shared/revocation/is-token-revoked.ts:
+ * signed before `grant_chain_clients`) meets a live `client_subject`
+ * cut-off of its person at any client made at or after its `iat`. By the
+ * row's `subject` column (revocation_by_subject), which the fold writes.
  */
 export function isCutOffForPerson(sql: SqlStorage, claims: RevocableClaims, now: number): boolean {
-  if (!delegatedFromBrowserGrant(claims)) return false;
+  if (!delegatedFromUnnamedBrowserGrant(claims)) return false;
   return (
     sql
       .exec(

@@ -1,4 +1,5 @@
 import type { RevocableClaims } from "../../../shared/contracts/revocation.ts";
+import { isGrantChainClients } from "../../../shared/revocation/grant-chain-clients.ts";
 
 /**
  * How deep an `act` chain (RFC 8693 §4.1) a check walks: far past any token
@@ -17,14 +18,14 @@ const MAX_ACT_DEPTH = 32;
 export function assertRevocableClaims(claims: unknown): asserts claims is RevocableClaims {
   if (!isRevocableClaims(claims)) {
     throw new RangeError(
-      "claims need jti, sub, client_id and org_id strings, a numeric iat, and well-formed sid, grant_id, grant_chain and act",
+      "claims need jti, sub, client_id and org_id strings, a numeric iat, and well-formed sid, grant_id, grant_chain, grant_chain_clients and act",
     );
   }
 }
 
 function isRevocableClaims(value: unknown): boolean {
   if (!isObject(value)) return false;
-  const { jti, sub, client_id, org_id, iat, sid, grant_id, grant_chain, act } = value;
+  const { jti, sub, client_id, org_id, iat, sid, grant_id, grant_chain, grant_chain_clients, act } = value;
   return (
     [jti, sub, client_id, org_id].every(isText) &&
     typeof iat === "number" &&
@@ -32,6 +33,8 @@ function isRevocableClaims(value: unknown): boolean {
     (sid === undefined || isText(sid)) &&
     (grant_id === undefined || isText(grant_id)) &&
     (grant_chain === undefined || (Array.isArray(grant_chain) && grant_chain.every(isText))) &&
+    // A client we could not line up with the chain could let a cut-off of the grant's real client miss it.
+    (grant_chain_clients === undefined || isGrantChainClients(grant_chain_clients, grant_chain)) &&
     (act === undefined || isActChain(act))
   );
 }

@@ -8,7 +8,7 @@ import {
 } from "../../../../shared/contracts/revocation.ts";
 import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { lastGrantEntryCoveredBy } from "../../../../shared/revocation/grant-entry-fold.ts";
-import { delegatedFromBrowserGrant } from "../../../../shared/revocation/is-token-revoked.ts";
+import { delegatedFromUnnamedBrowserGrant } from "../../../../shared/revocation/is-token-revoked.ts";
 import { RevocationTable } from "./revocation-table.ts";
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(REVOCATION_KINDS);
@@ -26,7 +26,12 @@ export class UnreadableRevocationError extends Error {
   }
 }
 
-/** A person's latest `client_subject` cut-off at any client, for tokens delegated from a browser grant. */
+/**
+ * A person's latest `client_subject` cut-off at any client: a token of
+ * theirs issued after it meets none of their cut-offs, so the check of the
+ * clients of the browser grants it rests on is skipped (and a token signed
+ * before `grant_chain_clients` is refused by it).
+ */
 interface PersonCutOff {
   revokedAt: number;
   expiresAt: number;
@@ -84,10 +89,14 @@ const SWEEP_EVERY_MS = 60_000;
  * client's grant entries of the person it covers, by the same rule, and
  * keeps the others'. Such a cut-off sits in the shared table under its
  * value (clientSubjectValue) and refuses the person's tokens of that
- * client; it also refuses the person's tokens delegated from a browser
- * grant (delegatedFromBrowserGrant: they do not say which client's grant),
- * for which the view keeps each person's latest such cut-off
- * (`personCutOffs`, shared/revocation/is-token-revoked.ts explains why).
+ * client, and their tokens delegated to another client from one of their
+ * browser grants at that client (`grant_chain_clients` names it). A token
+ * delegated from a browser grant before that claim existed does not say
+ * whose grant it is (delegatedFromUnnamedBrowserGrant), so the person's
+ * latest such cut-off at any client refuses it: the view keeps that one
+ * per person (`personCutOffs`, shared/revocation/is-token-revoked.ts
+ * explains why), which also spares the claim's lookups for a token issued
+ * after it.
  *
  * An entry or event of a kind this code does not know is never held as
  * something else: fromSnapshot throws UnreadableRevocationError and apply
@@ -230,13 +239,24 @@ export class OrgRevocations {
     if (entries.matches("subject", claims.sub, iat, nowSeconds)) return true;
     if (entries.matches("org", claims.org_id, iat, nowSeconds)) return true;
     if (entries.has("client_subject")) {
-      // The person at the token's own client; and, for a token delegated from a browser grant
-      // (which does not name the grant's client), the person's latest cut-off at any client.
+      // The person at the token's own client; then, for a token resting on their browser grants
+      // (delegated to another client), the person at each grant's client.
       const value = clientSubjectValue(claims.client_id, claims.sub);
       if (entries.matches("client_subject", value, iat, nowSeconds)) return true;
+      // Their latest cut-off at any client first: a token issued after it meets none of theirs.
       const person = this.personCutOffs.get(claims.sub);
       if (person !== undefined && person.expiresAt > nowSeconds && iat <= person.revokedAt) {
-        if (delegatedFromBrowserGrant(claims)) return true;
+        const named = claims.grant_chain_clients;
+        // Signed before `grant_chain_clients`: whose grant it rests on is unknown, so any cut-off refuses it.
+        if (named === undefined) {
+          if (delegatedFromUnnamedBrowserGrant(claims)) return true;
+        } else {
+          for (const grant in named) {
+            const client = named[grant] as string;
+            if (client === claims.client_id) continue;
+            if (entries.matches("client_subject", clientSubjectValue(client, claims.sub), iat, nowSeconds)) return true;
+          }
+        }
       }
     }
     if (!entries.has("client")) return false;
