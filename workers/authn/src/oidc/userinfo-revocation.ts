@@ -72,8 +72,8 @@ async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response
         resolveKey: ISSUER_KEYS.resolver(tokenService(env)),
       });
       // Only what a revocation can match crosses to the object, as from the token Worker.
-      const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = verified;
-      claims = { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain };
+      const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients } = verified;
+      claims = { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients };
     } catch (error) {
       if (!(error instanceof TokenVerificationError)) throw error;
       return invalidToken(presented, error);

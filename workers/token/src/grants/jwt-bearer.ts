@@ -1,10 +1,12 @@
 import {
   GRANT_TYPE,
+  ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANT_PROFILE,
   ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
 } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
+import { grantChainClientsFor } from "../../../../shared/revocation/grant-chain-clients.ts";
 import { mintGuardrails } from "../clients/guardrails.ts";
 import { touchLastUsed } from "../clients/last-used.ts";
 import { takeMint } from "../clients/mint-limit.ts";
@@ -71,10 +73,15 @@ export const jwtBearerGrant: GrantHandler = {
 
     // Our own grant names the delegation grants it rests on: a revoked one refuses the redemption too.
     const restsOn = verified.own ? (claims[ID_JAG_GRANTS_CLAIM] ?? []) : [];
+    // …and says whose browser grants those are; a grant of ours signed before it said so leaves them unknown,
+    // and what it is redeemed for falls under the conservative rule (shared/revocation/is-token-revoked.ts).
+    const grantClients = verified.own ? claims[ID_JAG_GRANT_CLIENTS_CLAIM] : undefined;
+    const restsOnClients = grantChainClientsFor(restsOn, grantClients);
     const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({
       ...claims,
       org_id: client.orgId,
       ...(restsOn.length ? { grant_chain: restsOn } : {}),
+      ...(restsOnClients ? { grant_chain_clients: restsOnClients } : {}),
     });
     if (revoked) throw new OAuthError("invalid_grant", "assertion: its subject or session is revoked");
 
@@ -115,6 +122,7 @@ export const jwtBearerGrant: GrantHandler = {
     // limit keeps its ID-JAG for a retry.
     await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
     const chain = grantChain(restsOn, grantId);
+    const chainClients = grantChainClientsFor(chain, grantClients);
     await spendIdJag(verified, context);
     const scope = scopes.join(" ");
     const minted = await context.mint({
@@ -130,6 +138,7 @@ export const jwtBearerGrant: GrantHandler = {
       ...(grantId ? { grantId } : {}),
       // What a direct exchange would rest on (grants/token-exchange-issue.ts grantChain).
       ...(chain.length ? { grantChain: chain } : {}),
+      ...(chainClients ? { grantChainClients: chainClients } : {}),
     });
     touchLastUsed(context, client.registration);
     return { minted, scope };

@@ -23,7 +23,12 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     subject.audiences,
   ]);
   const scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
-  const { scope, notAfter, grantId, grantChain } = await settleExchange(decision, context, [audience], scopes);
+  const { scope, notAfter, grantId, grantChain, grantChainClients } = await settleExchange(
+    decision,
+    context,
+    [audience],
+    scopes,
+  );
   const minted = await context.mint({
     subject: subject.subject,
     audience,
@@ -38,6 +43,7 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     // Revoking the grant, or one the subject token rests on, cuts the token off at every gateway (shared/revocation).
     ...(grantId ? { grantId } : {}),
     ...(grantChain ? { grantChain } : {}),
+    ...(grantChainClients ? { grantChainClients } : {}),
   });
   touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.accessToken };

@@ -58,7 +58,12 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
     );
     scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
   }
-  const { scope, notAfter, grantId, grantChain } = await settleExchange(decision, context, targets, scopes);
+  const { scope, notAfter, grantId, grantChain, grantChainClients } = await settleExchange(
+    decision,
+    context,
+    targets,
+    scopes,
+  );
   const grants = [...(grantId ? [grantId] : []), ...(grantChain ?? [])];
   const minted = await signIdJag(
     keyStore(context.env, context.config),
@@ -74,6 +79,8 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
       ...(parties.act ? { act: parties.act } : {}),
       ...(context.confirmation ? { confirmation: context.confirmation } : {}),
       ...(grants.length ? { grants } : {}),
+      // The exchange's own grant is a delegation grant: the chain's browser grants are all of them.
+      ...(grantChainClients ? { grantClients: grantChainClients } : {}),
       notAfter,
     },
     context.authorizedAtMs,

@@ -1,4 +1,5 @@
 import { MAX_GRANT_CHAIN_LENGTH } from "../../../../shared/contracts/tokens.ts";
+import { grantChainClientsFor } from "../../../../shared/revocation/grant-chain-clients.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { MintGuardrails } from "../clients/guardrails.ts";
 import { takeMint } from "../clients/mint-limit.ts";
@@ -35,6 +36,8 @@ export interface ExchangeTerms {
   grantId?: string;
   /** The other grants it rests on: those of the subject token (grantChain). */
   grantChain?: readonly string[];
+  /** The client of each browser grant of grantChain (`grant_chain_clients`); absent when it names none or one of unknown client. */
+  grantChainClients?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -73,8 +76,16 @@ export async function settleExchange(
   const scope = scopes.join(" ");
   notAfter = requireLifetime(notAfter);
   const chain = grantChain(parties.subject.grants, grantId);
+  // Whose browser grants the chain names, so a cut-off of the person at one client ends exactly what rests on it there.
+  const grantChainClients = grantChainClientsFor(chain, parties.subject.grantClients);
   await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
-  return { scope, notAfter, ...(grantId ? { grantId } : {}), ...(chain.length ? { grantChain: chain } : {}) };
+  return {
+    scope,
+    notAfter,
+    ...(grantId ? { grantId } : {}),
+    ...(chain.length ? { grantChain: chain } : {}),
+    ...(grantChainClients ? { grantChainClients } : {}),
+  };
 }
 
 /**

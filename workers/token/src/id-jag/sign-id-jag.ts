@@ -1,6 +1,7 @@
 import { SignJWT } from "jose";
 import {
   type ActorClaim,
+  ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
   type IdJagClaims,
@@ -31,6 +32,8 @@ export interface IdJagRequest {
   confirmation?: { jkt: string };
   /** The delegation grants the exchange rested on: for our own issuer, what a redeemed token rests on. */
   grants?: readonly string[];
+  /** The client of each browser grant among `grants`: for our own issuer, the redeemed token's `grant_chain_clients`. */
+  grantClients?: Readonly<Record<string, string>>;
 }
 
 export interface MintedIdJag {
@@ -77,6 +80,10 @@ export async function signIdJag(
     ...(request.audience === issuer ? { [ID_JAG_NOT_AFTER_CLAIM]: request.notAfter } : {}),
     // Likewise the grants (ours alone to read): revoking one cuts off what the grant is redeemed for.
     ...(request.audience === issuer && request.grants?.length ? { [ID_JAG_GRANTS_CLAIM]: [...request.grants] } : {}),
+    // …and whose browser grants those are, so a cut-off of the person at one client ends exactly what rests on it there.
+    ...(request.audience === issuer && request.grants?.length && request.grantClients
+      ? { [ID_JAG_GRANT_CLIENTS_CLAIM]: { ...request.grantClients } }
+      : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

@@ -11,6 +11,7 @@ import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
   CLOCK_TOLERANCE_SECONDS,
+  ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
   MAX_GRANT_CHAIN_LENGTH,
@@ -32,6 +33,7 @@ import type { OrgClient } from "../grants/grant-client.ts";
 import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { findTrustedIssuer } from "./trusted-issuers.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { isGrantChainClients } from "../../../../shared/revocation/grant-chain-clients.ts";
 
 /** An ID-JAG that passed every check but the single use of its `jti` (spendIdJag). */
 export interface VerifiedIdJag {
@@ -236,6 +238,7 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     cnf,
     [ID_JAG_NOT_AFTER_CLAIM]: notAfter,
     [ID_JAG_GRANTS_CLAIM]: grants,
+    [ID_JAG_GRANT_CLIENTS_CLAIM]: grantClients,
   } = payload as Record<string, unknown>;
   if (!isId(sub)) throw refused("sub invalid");
   if (!isId(jti)) throw refused("jti invalid");
@@ -258,6 +261,10 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
   if (own && notAfter !== undefined && !Number.isSafeInteger(notAfter)) throw refused("not-after invalid");
   // …nor a list of grants: one we could not read would escape its revocation.
   if (own && grants !== undefined && !isGrantList(grants)) throw refused("grants invalid");
+  // …nor whose browser grants they are: one not lined up with them could let a client's cut-off miss the token.
+  if (own && grantClients !== undefined && !isGrantChainClients(grantClients, grants)) {
+    throw refused("grant-clients invalid");
+  }
   // A confirmation we could not read would silently unbind the grant.
   if (cnf !== undefined && !isConfirmation(cnf)) throw refused("cnf invalid");
   return {
@@ -276,6 +283,9 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     ...(cnf !== undefined ? { cnf: cnf as { jkt: string } } : {}),
     ...(own && typeof notAfter === "number" ? { [ID_JAG_NOT_AFTER_CLAIM]: notAfter } : {}),
     ...(own && grants !== undefined ? { [ID_JAG_GRANTS_CLAIM]: grants as string[] } : {}),
+    ...(own && grantClients !== undefined
+      ? { [ID_JAG_GRANT_CLIENTS_CLAIM]: grantClients as Record<string, string> }
+      : {}),
   };
 }
 

@@ -27,6 +27,8 @@ export interface AccessTokenRequest {
   grantId?: string;
   /** The grants of the tokens it was made from (`grant_chain`): each one's revocation cuts it off too. */
   grantChain?: readonly string[];
+  /** The client of each browser grant of grantChain (`grant_chain_clients`, grant-chain-clients.ts grantChainClientsFor). */
+  grantChainClients?: Readonly<Record<string, string>>;
 }
 
 export interface MintedAccessToken {
@@ -75,6 +77,9 @@ export async function mintAccessToken(
     ...(request.confirmation ? { cnf: { jkt: request.confirmation.jkt } } : {}),
     ...(request.grantId ? { grant_id: request.grantId } : {}),
     ...(request.grantChain?.length ? { grant_chain: [...request.grantChain] } : {}),
+    ...(request.grantChain?.length && request.grantChainClients
+      ? { grant_chain_clients: { ...request.grantChainClients } }
+      : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

@@ -56,7 +56,7 @@ export class RevocationReader {
  * (revocations/stream.ts, ssf/routes.ts).
  */
 export function revocableClaims(claims: RevocableClaims): RevocableClaims {
-  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain } = claims;
+  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients } = claims;
   return {
     jti,
     sub,
@@ -67,5 +67,6 @@ export function revocableClaims(claims: RevocableClaims): RevocableClaims {
     ...(act !== undefined ? { act } : {}),
     ...(grant_id !== undefined ? { grant_id } : {}),
     ...(grant_chain !== undefined ? { grant_chain } : {}),
+    ...(grant_chain_clients !== undefined ? { grant_chain_clients } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { type AccessTokenClaims, TOKEN_TYPE } from "../../../../shared/contracts
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import { restingGrantClients } from "../../../../shared/revocation/grant-chain-clients.ts";
 import type { TokenVerifier, VerifiedToken } from "./types.ts";
 
 /** Longest token read before parsing: ours are well under 2 KiB. */
@@ -40,6 +41,7 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
       throw new OAuthError("invalid_grant", `${role}: ${error.publicDescription}`);
     throw error;
   }
+  const grantClients = restingGrantClients(claims);
   const unchecked: VerifiedToken = {
     type: TOKEN_TYPE.accessToken,
     subject: claims.sub,
@@ -57,6 +59,7 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
     ...(claims.grant_id || claims.grant_chain
       ? { grants: [...(claims.grant_id ? [claims.grant_id] : []), ...(claims.grant_chain ?? [])] }
       : {}),
+    ...(grantClients !== undefined ? { grantClients } : {}),
   };
   return { role, revocable: claims, unchecked };
 };

@@ -32,6 +32,14 @@ export interface VerifiedToken {
   boundKey?: string;
   /** The delegation grants it rests on (`grant_id`, then `grant_chain`): what a token made from it rests on too. */
   grants?: readonly string[];
+  /**
+   * The client of each browser grant among `grants` (restingGrantClients,
+   * shared/revocation/grant-chain-clients.ts): what a token made from it
+   * carries as `grant_chain_clients`. Absent when a browser grant's client
+   * is unknown (a token signed before that claim), so what is made from it
+   * stays under the conservative rule.
+   */
+  grantClients?: Readonly<Record<string, string>>;
 }
 
 /**
