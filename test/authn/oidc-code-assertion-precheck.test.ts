@@ -5,8 +5,8 @@
 // Better Auth, gives), and a valid one passes with its `jti` unspent, for Better Auth to spend once in
 // the turn. The client is a Client ID Metadata Document client served by the real host Worker
 // (test/support/runtime/cimd-host `/clients/private-key-jwt`).
-import { exports } from "cloudflare:workers";
-import { generateKeyPair } from "jose";
+import { env, exports } from "cloudflare:workers";
+import { generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
@@ -132,5 +132,43 @@ describe("a private_key_jwt assertion at the early pre-check (RFC 7523 §3)", ()
     expect(read(await grants().grant(reused))).toEqual(used);
     const fresh = await grants().grant(handed({ ...next, client_assertion: await signed() }));
     expect(fresh.status, fresh.body).toBe(200);
+  });
+});
+
+describe("a metadata document client whose document no longer resolves", () => {
+  it("is refused early as Better Auth's client discovery refuses it (400 invalid_client, the resolver's code), not a 500", async () => {
+    // A document client stored when its document resolved; the host now serves another client_id (§4.1).
+    const clientId = "https://client.example.test/clients/mismatch";
+    await env.DB.prepare(
+      `INSERT OR IGNORE INTO oidc_client (id, client_id, client_discovery_id, token_endpoint_auth_method, redirect_uris)
+       VALUES (?1, ?2, 'cimd', 'private_key_jwt', ?3)`,
+    )
+      .bind(crypto.randomUUID(), clientId, JSON.stringify([ASSERTING_CALLBACK]))
+      .run();
+    const assertion = await new SignJWT({})
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer(clientId)
+      .setSubject(clientId)
+      .setAudience(ISSUER)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime("60s")
+      .sign((await generateKeyPair("ES256")).privateKey);
+    const request = handed({
+      grant_type: "authorization_code",
+      code: "never-issued",
+      redirect_uri: ASSERTING_CALLBACK,
+      code_verifier: "v".repeat(43),
+      client_assertion_type: ASSERTION_TYPE,
+      client_assertion: assertion,
+    });
+    const early = read(await grants().precheck(request));
+    const late = read(await grants().grant(request));
+    const expected = {
+      status: 400,
+      body: { error: "invalid_client", error_description: expect.stringMatching(/^ERR_CIMD_CLIENT_ID_MISMATCH: /) },
+    };
+    expect(early).toEqual(expected);
+    expect(late).toEqual(early);
   });
 });
