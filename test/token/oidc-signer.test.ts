@@ -85,6 +85,8 @@ describe("TokenService.signBrowserToken: the issuer signs only what it issues", 
     ["a delegation grant's id", { grant_id: crypto.randomUUID() }, "grant_id"],
     ["a grant id too long for a revocation", { grant_id: `oidc-grant:${"A".repeat(300)}` }, "grant_id"],
     ["a chain of grants", { grant_chain: ["dg_1"] }, "grant_chain"],
+    // …nor names a chained grant's client: a browser token rests on its own grant alone.
+    ["a chained grant's client", { grant_chain_clients: { "oidc-grant:g": "oidc_a" } }, "grant_chain_clients"],
   ];
   for (const [what, overrides, claim] of refusals) {
     it(`refuses an access token with ${what}`, async () => {

@@ -154,6 +154,7 @@ function checkAccessTokenClaims(
     throw new ClaimRefused("grant_id");
   }
   if (claims.grant_chain !== undefined) throw new ClaimRefused("grant_chain");
+  if (claims.grant_chain_clients !== undefined) throw new ClaimRefused("grant_chain_clients");
 }
 
 /**
