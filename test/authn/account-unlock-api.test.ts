@@ -5,16 +5,15 @@ import { ADDRESS_LIMIT, inOneWindow, PERIOD_SECONDS, RATE_LIMITED_BODY } from ".
 import {
   CAP,
   expectUnlockAudited,
+  expectUnlockedOnly,
   errorCode,
   LOCAL,
-  linkFor,
   lock,
+  lockedWithLink,
   lockState,
   redeem,
-  requestLink,
   SECRET,
   sessionsOf,
-  signIn,
 } from "./account-unlock-helpers.ts";
 import { call } from "./email-helpers.ts";
 import { clientAddress, ORIGIN, signUp } from "./helpers.ts";
@@ -43,30 +42,19 @@ const INVALID_LINK = { error: "invalid_link", error_description: "the unlock lin
 
 describe("an API-only client redeems the unlock link as JSON", { timeout: 120_000 }, () => {
   it("POST /api/auth/unlock-account {token}: 200 {status: true}, lock and delay cleared, audited; nobody signed in", async () => {
-    const person = await signUp("Headless Owner");
-    await lock(person.email);
-    await requestLink(person.email);
-    const token = await linkFor(person.email);
+    const { person, token } = await lockedWithLink("Headless Owner");
 
     const sessionsBefore = await sessionsOf(person.userId);
     const unlocked = await redeemByApi({ token });
     expect(unlocked.status).toBe(200);
     expect(await unlocked.json()).toEqual({ status: true });
-    const cookies = unlocked.headers.getSetCookie();
-    expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatch(/^mono\.sign_in_unlock=[^;]+; Max-Age=1800; Path=\/; HttpOnly; SameSite=Lax$/);
-    expect(await sessionsOf(person.userId)).toBe(sessionsBefore);
-    expect(await lockState(person.email)).toEqual({ failures: undefined, delayed: false });
-    expect((await signIn(person.email)).status).toBe(200);
+    await expectUnlockedOnly(unlocked, person, sessionsBefore);
 
     await expectUnlockAudited(person, token, "/api/auth/unlock-account");
   });
 
   it("works once: of 8 concurrent redemptions exactly one unlocks, the rest 400 link_used; the page then too", async () => {
-    const person = await signUp("Raced Headless");
-    await lock(person.email);
-    await requestLink(person.email);
-    const token = await linkFor(person.email);
+    const { person, token } = await lockedWithLink("Raced Headless");
 
     const answers = await Promise.all(Array.from({ length: 8 }, () => redeemByApi({ token })));
     const outcomes = await Promise.all(

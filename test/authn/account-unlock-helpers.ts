@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { accountHash } from "../../workers/authn/src/limits/account-key.ts";
 import { SIGN_IN_LOCKOUT_POLICY } from "../../workers/authn/src/limits/sign-in-throttle.ts";
 import { apiTo, envWith, formTo, mailTo, tokenFromMail } from "./email-helpers.ts";
-import { PASSWORD } from "./helpers.ts";
+import { PASSWORD, signUp } from "./helpers.ts";
 
 /**
  * The self-service unlock's tests (account-unlock.test.ts, the page;
@@ -50,6 +50,33 @@ export async function linkFor(email: string): Promise<string> {
 }
 export const redeem = (token: string) => formTo(LOCAL, "/unlock-sign-in", { token });
 export const errorCode = (html: string) => /data-testid="error-code">([^<]*)</.exec(html)?.[1];
+
+/** A new person whose account is locked, and the unlock link they asked for and were mailed. */
+export async function lockedWithLink(name: string) {
+  const person = await signUp(name);
+  await lock(person.email);
+  await requestLink(person.email);
+  return { person, token: await linkFor(person.email) };
+}
+
+/**
+ * What a redemption that unlocked leaves, by the page or as JSON: only the
+ * unlock cookie (an unlock signs nobody in: the person's sessions number
+ * `sessionsBefore` still), the lock and the delay cleared, and the password
+ * signing in again with no reset.
+ */
+export async function expectUnlockedOnly(
+  unlocked: Response,
+  person: { userId: string; email: string },
+  sessionsBefore: number,
+): Promise<void> {
+  const cookies = unlocked.headers.getSetCookie();
+  expect(cookies).toHaveLength(1);
+  expect(cookies[0]).toMatch(/^mono\.sign_in_unlock=[^;]+; Max-Age=1800; Path=\/; HttpOnly; SameSite=Lax$/);
+  expect(await sessionsOf(person.userId)).toBe(sessionsBefore);
+  expect(await lockState(person.email)).toEqual({ failures: undefined, delayed: false });
+  expect((await signIn(person.email)).status).toBe(200);
+}
 
 export async function sessionsOf(userId: string): Promise<number> {
   const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM session WHERE user_id = ?")

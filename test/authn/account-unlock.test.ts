@@ -11,10 +11,12 @@ import {
 import {
   CAP,
   expectUnlockAudited,
+  expectUnlockedOnly,
   errorCode,
   LOCAL,
   linkFor,
   lock,
+  lockedWithLink,
   lockState,
   redeem,
   requestLink,
@@ -65,15 +67,7 @@ describe("a locked-out owner unlocks by mail, without a password reset", { timeo
     const unlocked = await redeem(token);
     expect(unlocked.status).toBe(200);
     expect(await unlocked.text()).toContain('data-testid="account-unlocked"');
-    // Only the unlock cookie: no session.
-    const cookies = unlocked.headers.getSetCookie();
-    expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toMatch(/^mono\.sign_in_unlock=[^;]+; Max-Age=1800; Path=\/; HttpOnly; SameSite=Lax$/);
-    expect(await sessionsOf(person.userId)).toBe(sessionsBefore);
-    expect(await lockState(person.email)).toEqual({ failures: undefined, delayed: false });
-
-    // The password now signs in again, with no reset.
-    expect((await signIn(person.email)).status).toBe(200);
+    await expectUnlockedOnly(unlocked, person, sessionsBefore);
 
     await expectUnlockAudited(person, token, "/unlock-sign-in");
   });
@@ -119,10 +113,7 @@ describe("a locked-out owner unlocks by mail, without a password reset", { timeo
   });
 
   it("works once: of concurrent redemptions exactly one unlocks, a replay after a new lock unlocks nothing", async () => {
-    const person = await signUp("Raced");
-    await lock(person.email);
-    await requestLink(person.email);
-    const token = await linkFor(person.email);
+    const { person, token } = await lockedWithLink("Raced");
 
     const answers = await Promise.all(Array.from({ length: 8 }, () => redeem(token)));
     const outcomes = await Promise.all(
