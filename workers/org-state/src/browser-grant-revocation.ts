@@ -65,8 +65,11 @@ function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
  * no more of theirs: the tokens of this client's grants carry its
  * `client_id`, and so does every token exchanged from one without an actor;
  * one issued through a delegation to another client names the browser grant
- * only by id (`grant_chain`), so any `client_subject` cut-off of the person
- * refuses those (shared/revocation/is-token-revoked.ts clientSubjectCutOffRevokes).
+ * in `grant_chain` and its client in `grant_chain_clients`, so this cut-off
+ * refuses those resting on the person's grants at this client; one minted
+ * before that claim does not say whose grant it rests on, and any
+ * `client_subject` cut-off of the person refuses it
+ * (shared/revocation/is-token-revoked.ts clientSubjectCutOffRevokes).
  *
  * Why the cut-off covers a dropped entry: it refuses each of those tokens
  * issued at or before `now`, and every token of an ended grant was
