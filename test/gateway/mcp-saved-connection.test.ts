@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { oauthClient } from "../../shared/db/machine-schema.ts";
 import { bindAgent, saveConnection } from "../../workers/token/src/vault/connections.ts";
 import { createProvider, deleteProvider } from "../../workers/token/src/vault/providers.ts";
-import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+import { registerAgent } from "./agent-rows.ts";
+import { agentTokenAt, externalMcpServer, postToolsList } from "./mcp-calls.ts";
+import { type TestSigner, testSigner } from "./signed-token.ts";
 
 // A registered MCP server that names a vault provider (mcp_server.saved_connection):
 // the gateway asks the real token Worker's VaultService for the org's saved
@@ -14,7 +14,6 @@ import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signe
 // API and a connection flow would leave them (the test holds VAULT_KEY only
 // for that; the gateway has no such binding). The third party's server is
 // the one thing stood in for: an https host the test answers for.
-const ORIGIN = "http://localhost:8787";
 const VAULT_KEY = (env as unknown as { VAULT_KEY: string }).VAULT_KEY;
 
 let signer: TestSigner;
@@ -25,42 +24,6 @@ beforeEach(() => signer.publish());
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/**
- * The third party's MCP server on the internet: the gateway reaches an https
- * upstream with the runtime's fetch (workers/gateway/src/forward/upstream.ts),
- * so the test stands in for that one host only and records what it received.
- */
-function externalServer(host: string): Request[] {
-  const received: Request[] = [];
-  const internet = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input, init);
-    if (new URL(request.url).host !== host) return internet(input, init);
-    received.push(request);
-    return Response.json({ jsonrpc: "2.0", id: 1, result: { tools: [] } });
-  });
-  return received;
-}
-
-async function registerAgent(orgId: string): Promise<string> {
-  const clientId = `mac_${crypto.randomUUID().replaceAll("-", "")}`;
-  const now = new Date();
-  await drizzle(env.DB).insert(oauthClient).values({
-    clientId,
-    orgId,
-    name: "agent",
-    type: "agent",
-    authMethod: "client_secret_basic",
-    grantTypes: "client_credentials",
-    scopes: "documents:read",
-    audiences: env.API_AUDIENCE,
-    status: "active",
-    createdAt: now,
-    updatedAt: now,
-  });
-  return clientId;
-}
 
 /** An org with a registered server (the DEMO binding, or an https URL) that names the org's provider, connected by the org. */
 async function serverWithSavedConnection(upstreamToken: string, upstream?: string, resource = upstream) {
@@ -105,19 +68,8 @@ async function serverWithSavedConnection(upstreamToken: string, upstream?: strin
 }
 
 async function toolsList(name: string, orgId: string, clientId: string) {
-  const token = await signer.sign(
-    memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: clientId, client_id: clientId, org_id: orgId }),
-  );
-  const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
-    method: "POST",
-    headers: {
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-      Authorization: `Bearer ${token}`,
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-  });
-  return { response, token };
+  const token = await agentTokenAt(signer, name, orgId, clientId);
+  return { response: await postToolsList(`/mcp/${name}`, token), token };
 }
 
 async function expectRefused(response: Response, reason: string) {
@@ -127,7 +79,7 @@ async function expectRefused(response: Response, reason: string) {
 
 describe("a registered MCP server served with a saved connection", () => {
   it("the external server receives the saved token, never the agent's", async () => {
-    const received = externalServer("crm-mcp.example.com");
+    const received = externalMcpServer("crm-mcp.example.com");
     const upstreamToken = `crm-at-${crypto.randomUUID()}`;
     const { orgId, name, connection } = await serverWithSavedConnection(
       upstreamToken,
@@ -186,7 +138,7 @@ describe("a registered MCP server served with a saved connection", () => {
   it("an https upstream that is not the provider's resource gets no saved token: 502 upstream_forbidden, never fetched", async () => {
     // An org admin names the org's provider on a server at a host of their own: the saved token
     // (never readable through any API) would arrive there in the clear.
-    const received = externalServer("collector.example.com");
+    const received = externalMcpServer("collector.example.com");
     const upstreamToken = `crm-at-${crypto.randomUUID()}`;
     const { orgId, name, connection } = await serverWithSavedConnection(
       upstreamToken,

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { freshMcpName, registerMcpServer } from "./mcp-server-rows.ts";
-import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+import { agentTokenAt, externalMcpServer, postToolsList } from "./mcp-calls.ts";
+import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The admin API refuses an internal upstream when it is stored (docs/mcp.md);
 // the gateway checks it again before each request, so a row written around
 // the API (or before the guard) never sends the caller's request and the
 // gateway assertion to an internal address.
-const ORIGIN = "http://localhost:8787";
 
 let signer: TestSigner;
 beforeAll(async () => {
@@ -37,19 +37,8 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
       const orgId = `org-${crypto.randomUUID()}`;
       const name = freshMcpName();
       await registerMcpServer(orgId, name, { url: upstream });
-      const clientId = `mac_${crypto.randomUUID()}`;
-      const token = await signer.sign(
-        memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: clientId, client_id: clientId, org_id: orgId }),
-      );
-      const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
-        method: "POST",
-        headers: {
-          Authorization: `Bearer ${token}`,
-          "Content-Type": "application/json",
-          Accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-      });
+      const token = await agentTokenAt(signer, name, orgId);
+      const response = await postToolsList(`/mcp/${name}`, token);
       expect(response.status, upstream).toBe(502);
       const body = (await response.json()) as { error: string; error_description: string };
       expect(body.error).toBe("upstream_forbidden");
@@ -59,27 +48,16 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
   });
 
   it("502 upstream_unreachable, not 500, when the upstream gives no answer, and the cause stays in the log", async () => {
-    const internet = globalThis.fetch;
     const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const request = new Request(input, init);
-      // What workerd throws when a host cannot be reached; the message names the host.
-      if (new URL(request.url).host === host) throw new TypeError(`Network connection lost to ${host}`);
-      return internet(input, init);
+    // What workerd throws when a host cannot be reached; the message names the host.
+    externalMcpServer(host, () => {
+      throw new TypeError(`Network connection lost to ${host}`);
     });
     const orgId = `org-${crypto.randomUUID()}`;
     const name = freshMcpName();
     await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
     const token = await signer.sign(memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, org_id: orgId }));
-    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    });
+    const response = await postToolsList(`/mcp/${name}`, token);
     expect(response.status).toBe(502);
     const text = await response.text();
     expect(JSON.parse(text)).toEqual({
@@ -90,13 +68,10 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
   });
 
   it("502 upstream_response_refused for an upstream's 401: the caller's token was good, so no challenge-less 401 tells it otherwise", async () => {
-    const internet = globalThis.fetch;
     const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
-    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-      const request = new Request(input, init);
-      if (new URL(request.url).host !== host) return internet(input, init);
-      // An MCP server that wants a token of its own authorization server, not the gateway's assertion.
-      return Response.json(
+    // An MCP server that wants a token of its own authorization server, not the gateway's assertion.
+    externalMcpServer(host, () =>
+      Response.json(
         { error: "invalid_token" },
         {
           status: 401,
@@ -104,21 +79,13 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
             "WWW-Authenticate": `Bearer resource_metadata="https://${host}/.well-known/oauth-protected-resource"`,
           },
         },
-      );
-    });
+      ),
+    );
     const orgId = `org-${crypto.randomUUID()}`;
     const name = freshMcpName();
     await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
     const token = await signer.sign(memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, org_id: orgId }));
-    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    });
+    const response = await postToolsList(`/mcp/${name}`, token);
     expect(response.status).toBe(502);
     expect(response.headers.get("WWW-Authenticate")).toBeNull();
     expect(await response.json()).toEqual({

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { GatewayAssertionVerifier } from "../../shared/gateway-assertion/verify-gateway-assertion.ts";
 import { freshMcpName, registerMcpServer } from "./mcp-server-rows.ts";
-import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+import { agentTokenAt, externalMcpServer, postToolsList } from "./mcp-calls.ts";
+import { type TestSigner, testSigner } from "./signed-token.ts";
 
 // A registered MCP server at an https URL receives the request at that URL
 // (docs/mcp.md), not at the public `/mcp/<name>`. The gateway assertion it
@@ -11,7 +12,6 @@ import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signe
 // request it is sent. The real gateway signs (its route, its signer, its
 // key); the third party's server is the one thing stood in for, as in
 // mcp-saved-connection.test.ts: an https host the test answers for.
-const ORIGIN = "http://localhost:8787";
 
 let signer: TestSigner;
 beforeAll(async () => {
@@ -22,39 +22,15 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-/** The third party's MCP server on the internet (the gateway reaches it with the runtime's fetch): what it received. */
-function externalServer(host: string): Request[] {
-  const received: Request[] = [];
-  const internet = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input, init);
-    if (new URL(request.url).host !== host) return internet(input, init);
-    received.push(request);
-    return Response.json({ jsonrpc: "2.0", id: 1, result: { tools: [] } });
-  });
-  return received;
-}
-
 describe("the gateway assertion sent to a registered https MCP server", () => {
   it("names the path and query the server receives: it verifies there, and at any other path or query is ERR_ASSERTION_REQUEST_MISMATCH", async () => {
     const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
-    const received = externalServer(host);
+    const received = externalMcpServer(host);
     const orgId = `org-${crypto.randomUUID()}`;
     const name = freshMcpName();
     await registerMcpServer(orgId, name, { url: `https://${host}/rpc` });
     const audience = `${env.ISSUER}/mcp/${name}`;
-    const clientId = `mac_${crypto.randomUUID()}`;
-    const token = await signer.sign(memberClaims({ aud: audience, sub: clientId, client_id: clientId, org_id: orgId }));
-
-    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}?session=1`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    });
+    const response = await postToolsList(`/mcp/${name}?session=1`, await agentTokenAt(signer, name, orgId));
     expect(response.status).toBe(200);
     expect(received).toHaveLength(1);
     const sent = received[0] as Request;
@@ -83,23 +59,13 @@ describe("the gateway assertion sent to a registered https MCP server", () => {
     // registers org B's URL under B's name (or replays, within the minute, what its own upstream was sent):
     // its agent's request reaches B's server with a valid assertion, and only the org tells them apart.
     const host = `mcp-${crypto.randomUUID().slice(0, 8)}.example.com`;
-    const received = externalServer(host);
+    const received = externalMcpServer(host);
     const [orgA, orgB] = [`org-${crypto.randomUUID()}`, `org-${crypto.randomUUID()}`];
     const name = freshMcpName();
     await registerMcpServer(orgB, name, { url: `https://${host}/mcp` });
     await registerMcpServer(orgA, name, { url: `https://${host}/mcp` });
     const audience = `${env.ISSUER}/mcp/${name}`;
-    const clientId = `mac_${crypto.randomUUID()}`;
-    const token = await signer.sign(memberClaims({ aud: audience, sub: clientId, client_id: clientId, org_id: orgA }));
-    const response = await gatewayFetch(`${ORIGIN}/mcp/${name}`, {
-      method: "POST",
-      headers: {
-        Authorization: `Bearer ${token}`,
-        "Content-Type": "application/json",
-        Accept: "application/json, text/event-stream",
-      },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-    });
+    const response = await postToolsList(`/mcp/${name}`, await agentTokenAt(signer, name, orgA));
     expect(response.status).toBe(200);
     const sent = received[0] as Request;
 

@@ -1,10 +1,9 @@
 import { env, exports } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { VAULT_DEMO } from "../../shared/contracts/vault.ts";
-import { oauthClient } from "../../shared/db/machine-schema.ts";
 import { bindAgent, saveConnection } from "../../workers/token/src/vault/connections.ts";
 import { createProvider } from "../../workers/token/src/vault/providers.ts";
+import { registerAgent } from "./agent-rows.ts";
 import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The gateway with the real token Worker (its VaultService) and the real demo
@@ -22,25 +21,6 @@ beforeAll(async () => {
 });
 
 beforeEach(() => signer.publish());
-
-async function registerAgent(orgId: string): Promise<string> {
-  const clientId = `mac_${crypto.randomUUID().replaceAll("-", "")}`;
-  const now = new Date();
-  await drizzle(env.DB).insert(oauthClient).values({
-    clientId,
-    orgId,
-    name: "agent",
-    type: "agent",
-    authMethod: "client_secret_basic",
-    grantTypes: "client_credentials",
-    scopes: "documents:read",
-    audiences: env.API_AUDIENCE,
-    status: "active",
-    createdAt: now,
-    updatedAt: now,
-  });
-  return clientId;
-}
 
 /** An org whose person has connected the demo resource, with the upstream token given. */
 async function savedConnection(upstreamToken: string, owner: "user" | "org" = "user") {
