@@ -1,5 +1,5 @@
-import { and, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
-import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { and, desc, eq, gt, gte, lt, lte, or, type SQL } from "drizzle-orm";
+import type { SQLiteColumn, SQLiteSelect } from "drizzle-orm/sqlite-core";
 
 /**
  * A keyset page of a list kept in (created_at, id) order, oldest first or
@@ -42,4 +42,23 @@ export function beforePosition(createdAt: SQLiteColumn, id: SQLiteColumn, after?
   if (!after) return undefined;
   const at = new Date(after.createdAt);
   return and(lte(createdAt, at), or(lt(createdAt, at), and(eq(createdAt, at), lt(id, after.id))));
+}
+
+/**
+ * One newest-first page of `query` (a select made `$dynamic()`): its rows
+ * meeting every `where` condition and coming after `page.after`, newest
+ * first, `page.limit + 1` of them. The order is written here beside the
+ * cursor's condition because the two must agree: a page read in any other
+ * order (created_at alone, say) skips or repeats the rows at its edge.
+ */
+export function newestFirstPage<Q extends SQLiteSelect>(
+  query: Q,
+  key: { createdAt: SQLiteColumn; id: SQLiteColumn },
+  page: PageRequest,
+  ...where: (SQL | undefined)[]
+): Q {
+  return query
+    .where(and(...where, beforePosition(key.createdAt, key.id, page.after)))
+    .orderBy(desc(key.createdAt), desc(key.id))
+    .limit(page.limit + 1);
 }

@@ -1,10 +1,10 @@
 import type { InviteState } from "../../../../shared/contracts/host-invites.ts";
-import { and, desc, eq, gt, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, isNull, lte, type SQL, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { JWK } from "jose";
 import { GRANT_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { organization } from "../../../../shared/db/auth-schema.ts";
-import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
+import { newestFirstPage, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { hostInvite, oauthClient } from "../../../../shared/db/machine-schema.ts";
 import { HostBootstrapError } from "./errors.ts";
 
@@ -181,17 +181,11 @@ export async function listInvites(
   query: { orgId: string; state?: InviteState; now: Date },
   page: PageRequest,
 ): Promise<HostInviteRow[]> {
-  return drizzle(db)
-    .select()
-    .from(hostInvite)
-    .where(
-      and(
-        eq(hostInvite.orgId, query.orgId),
-        query.state ? stateCondition(query.state, query.now) : undefined,
-        beforePosition(hostInvite.createdAt, hostInvite.jti, page.after),
-      ),
-    )
-    .orderBy(desc(hostInvite.createdAt), desc(hostInvite.jti))
-    .limit(page.limit + 1)
-    .all();
+  return newestFirstPage(
+    drizzle(db).select().from(hostInvite).$dynamic(),
+    { createdAt: hostInvite.createdAt, id: hostInvite.jti },
+    page,
+    eq(hostInvite.orgId, query.orgId),
+    query.state ? stateCondition(query.state, query.now) : undefined,
+  ).all();
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, lte } from "drizzle-orm";
+import { and, eq, gt, lte } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import {
   ACCESS_REQUEST_PENDING_SECONDS,
@@ -7,7 +7,7 @@ import {
   MAX_PENDING_ACCESS_REQUESTS,
   ON_BEHALF_OF_ORG,
 } from "../../../../shared/contracts/mcp.ts";
-import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
+import { newestFirstPage, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { mcpAccessRequest, mcpGrant } from "../../../../shared/db/mcp-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { grantFromRow, joinList, type McpGrant, newGrantRow, splitList } from "./grants.ts";
@@ -156,20 +156,14 @@ export async function listAccessRequests(
   page: PageRequest,
 ): Promise<AccessRequest[]> {
   await expireOverdueRequests(db, orgId);
-  const rows = await drizzle(db)
-    .select()
-    .from(mcpAccessRequest)
-    .where(
-      and(
-        eq(mcpAccessRequest.orgId, orgId),
-        filter.status !== undefined ? eq(mcpAccessRequest.status, filter.status) : undefined,
-        filter.clientId !== undefined ? eq(mcpAccessRequest.clientId, filter.clientId) : undefined,
-        beforePosition(mcpAccessRequest.createdAt, mcpAccessRequest.id, page.after),
-      ),
-    )
-    .orderBy(desc(mcpAccessRequest.createdAt), desc(mcpAccessRequest.id))
-    .limit(page.limit + 1)
-    .all();
+  const rows = await newestFirstPage(
+    drizzle(db).select().from(mcpAccessRequest).$dynamic(),
+    mcpAccessRequest,
+    page,
+    eq(mcpAccessRequest.orgId, orgId),
+    filter.status !== undefined ? eq(mcpAccessRequest.status, filter.status) : undefined,
+    filter.clientId !== undefined ? eq(mcpAccessRequest.clientId, filter.clientId) : undefined,
+  ).all();
   return rows.map(fromRow);
 }
 

@@ -1,7 +1,7 @@
-import { and, desc, eq, gt } from "drizzle-orm";
+import { and, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import type { McpGrantCover, McpGrantStatus } from "../../../../shared/contracts/mcp.ts";
-import { beforePosition, type PageRequest } from "../../../../shared/db/keyset-page.ts";
+import { newestFirstPage, type PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { mcpGrant } from "../../../../shared/db/mcp-schema.ts";
 
 /**
@@ -128,20 +128,14 @@ export async function listMcpGrants(
   filter: { clientId?: string; status?: McpGrantStatus },
   page: PageRequest,
 ): Promise<McpGrant[]> {
-  const rows = await drizzle(db)
-    .select()
-    .from(mcpGrant)
-    .where(
-      and(
-        eq(mcpGrant.orgId, orgId),
-        filter.clientId !== undefined ? eq(mcpGrant.clientId, filter.clientId) : undefined,
-        filter.status !== undefined ? eq(mcpGrant.status, filter.status) : undefined,
-        beforePosition(mcpGrant.createdAt, mcpGrant.id, page.after),
-      ),
-    )
-    .orderBy(desc(mcpGrant.createdAt), desc(mcpGrant.id))
-    .limit(page.limit + 1)
-    .all();
+  const rows = await newestFirstPage(
+    drizzle(db).select().from(mcpGrant).$dynamic(),
+    mcpGrant,
+    page,
+    eq(mcpGrant.orgId, orgId),
+    filter.clientId !== undefined ? eq(mcpGrant.clientId, filter.clientId) : undefined,
+    filter.status !== undefined ? eq(mcpGrant.status, filter.status) : undefined,
+  ).all();
   return rows.map(grantFromRow);
 }
 
