@@ -49,30 +49,45 @@ describe("anonymous refusals", () => {
     expect(ANONYMOUS_REFUSAL_WINDOW_MS).toBe(1_000);
   });
 
-  it("refusals at the token endpoint: one row per key, the attacker-sized grant type capped", async () => {
+  it("refusals at the token endpoint: one row per key and window, the attacker-sized grant type capped", async () => {
     const grant = `urn:${crypto.randomUUID()}:${"g".repeat(2_000)}`;
-    for (let i = 0; i < 5; i++) {
-      const response = await exports.default.fetch(
-        new Request("http://localhost/oauth2/token", {
-          method: "POST",
-          headers: { "Content-Type": "application/x-www-form-urlencoded" },
-          body: new URLSearchParams({ grant_type: grant }),
-        }),
-      );
+    // Fired at once, so they normally fall in one window. The window is a timer: a machine that stalled a
+    // whole window between two of them closed it, and the later ones opened the next, a row of their own.
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        exports.default.fetch(
+          new Request("http://localhost/oauth2/token", {
+            method: "POST",
+            headers: { "Content-Type": "application/x-www-form-urlencoded" },
+            body: new URLSearchParams({ grant_type: grant }),
+          }),
+        ),
+      ),
+    );
+    for (const response of responses) {
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: string }).error).toBe("unsupported_grant_type");
     }
     const capped = `${grant.slice(0, 128)}…[truncated]`;
-    const rows = await arrivedRows(
-      "SELECT * FROM audit_event WHERE kind = 'token.refused' AND json_extract(detail, '$.grant_type') = ?",
-      capped,
-    );
-    expect(rows).toHaveLength(1);
-    expect(JSON.parse(rows[0]?.detail ?? "null")).toMatchObject({
-      grant_type: capped,
-      error: "unsupported_grant_type",
-      count: 5,
-    });
+    const read = async () =>
+      (
+        await env.AUDIT_DB.prepare(
+          "SELECT detail FROM audit_event WHERE kind = 'token.refused' AND json_extract(detail, '$.grant_type') = ? ORDER BY occurred_at",
+        )
+          .bind(capped)
+          .all<{ detail: string }>()
+      ).results.map((r) => JSON.parse(r.detail) as AggregateDetail);
+    await expect.poll(async () => (await read()).reduce((sum, d) => sum + d.count, 0)).toBe(5);
+    const windows = await read();
+    for (const detail of windows) {
+      expect(Object.keys(detail).sort()).toEqual(["count", "error", "first_at", "grant_type", "last_at"]);
+      expect(detail).toMatchObject({ grant_type: capped, error: "unsupported_grant_type" });
+    }
+    // A second row only for a refusal after its key's window had closed: one row per key and window.
+    for (const [i, detail] of windows.entries()) {
+      const previous = windows[i - 1];
+      if (previous) expect(detail.first_at - previous.first_at).toBeGreaterThanOrEqual(ANONYMOUS_REFUSAL_WINDOW_MS);
+    }
   });
 
   it("past MAX_PENDING_KEYS distinct paths in a window, the rest share one row", async () => {
