@@ -172,3 +172,26 @@ describe("a metadata document client whose document no longer resolves", () => {
     expect(late).toEqual(early);
   });
 });
+
+describe("an assertion whose sub is not a string", () => {
+  it("names no client: refused early, 400 invalid_client, live code or not, never a 500 and the code stays live", async () => {
+    // RFC 7519 §4.1.2: `sub` is a StringOrURI. jose's decodeJwt checks no claim's type, and Better Auth
+    // would bind the object to its client query.
+    const assertion = await new SignJWT({ sub: { client: ASSERTING_CLIENT } as unknown as string })
+      .setProtectedHeader({ alg: "ES256" })
+      .setIssuer(ASSERTING_CLIENT)
+      .setAudience(ISSUER)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt()
+      .setExpirationTime("60s")
+      .sign((await generateKeyPair("ES256")).privateKey);
+    const fields = await liveCode();
+    const expected = refused(400, "client assertion must contain sub or iss claim identifying the client");
+    for (const code of [fields.code ?? "", "never-issued"]) {
+      const request = handed({ ...fields, code, client_assertion: assertion });
+      expect(read(await grants().precheck(request))).toEqual(expected);
+    }
+    const redeemed = await grants().grant(handed({ ...fields, client_assertion: await signed() }));
+    expect(redeemed.status, redeemed.body).toBe(200);
+  });
+});

@@ -187,7 +187,9 @@ function assertedClient(assertion: string | null): string | undefined {
   if (!assertion) return undefined;
   try {
     const claims = decodeJwt(assertion);
-    return claims.sub ?? claims.iss;
+    // decodeJwt checks no claim's type: a `sub` that is an object names no client (and would be bound to a query).
+    const named = claims.sub ?? claims.iss;
+    return typeof named === "string" ? named : undefined;
   } catch {
     return undefined;
   }

@@ -69,7 +69,9 @@ export async function clientAssertionRefusal(
   if (!assertion || !assertionType) {
     return refusal(400, "client_assertion and client_assertion_type must both be provided");
   }
-  // RFC 7523 §2.2: this assertion type only.
+  // RFC 7523 §2.2: this assertion type only. Better Auth first looks for an extension's strategy for
+  // another type; none is configured (plugins/oauth-provider.ts), so it refuses the type as here, which
+  // test/authn/oidc-code-assertion-precheck.test.ts pins: a strategy added later fails that test first.
   if (assertionType !== CLIENT_ASSERTION_TYPE) return refusal(400, "unsupported client_assertion_type");
   let alg: string | undefined;
   try {
@@ -85,7 +87,11 @@ export async function clientAssertionRefusal(
     return refusal(400, "malformed client assertion: invalid JWT payload");
   }
   const clientId = unverified.sub ?? unverified.iss;
-  if (!clientId) return refusal(400, "client assertion must contain sub or iss claim identifying the client");
+  // RFC 7519 §4.1.1–2: both are StringOrURI. decodeJwt does not check their type, and Better Auth binds
+  // whatever it finds to its client query (a 500 for an object): a client's mistake, so its refusal for none.
+  if (!clientId || typeof clientId !== "string") {
+    return refusal(400, "client assertion must contain sub or iss claim identifying the client");
+  }
   const hint = firstValue(form, "client_id");
   if (hint && hint !== clientId) return refusal(400, "client_id in body does not match assertion sub/iss");
 
