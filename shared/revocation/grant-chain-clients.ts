@@ -11,6 +11,9 @@ import type { AccessTokenClaims } from "../contracts/tokens.ts";
  * agree on its shape.
  */
 
+/** The longest browser client id a `grant_chain_clients` claim names (grantChainClientsFor). */
+export const MAX_NAMED_CLIENT_ID_LENGTH = 256;
+
 /** A browser authorization grant's id (BROWSER_GRANT_ID_PREFIX), not a delegation grant's. */
 export function isBrowserGrant(grant: string): boolean {
   return grant.startsWith(BROWSER_GRANT_ID_PREFIX);
@@ -41,12 +44,17 @@ export function isGrantChainClients(value: unknown, chain: unknown): value is Re
  * carry the claim either, so it stays under the conservative rule.
  */
 export function restingGrantClients(
-  claims: Pick<AccessTokenClaims, "client_id" | "grant_id" | "grant_chain" | "grant_chain_clients">,
+  claims: Pick<AccessTokenClaims, "client_id" | "grant_id" | "grant_chain" | "grant_chain_clients" | "act">,
 ): Record<string, string> | undefined {
   const known: Record<string, string> = {};
   // Only a browser token carries a browser grant as its own `grant_id`
-  // (oidc/sign-browser-token.ts), and it is that grant's client's.
-  if (claims.grant_id !== undefined && isBrowserGrant(claims.grant_id)) known[claims.grant_id] = claims.client_id;
+  // (oidc/sign-browser-token.ts), and it is that grant's client's. Such a
+  // token acts for nobody: one with `act` is none of ours, so whose its grant
+  // is stays unknown rather than read from a `client_id` that may be an actor's.
+  if (claims.grant_id !== undefined && isBrowserGrant(claims.grant_id)) {
+    if (claims.act !== undefined) return undefined;
+    known[claims.grant_id] = claims.client_id;
+  }
   for (const grant of claims.grant_chain ?? []) {
     if (!isBrowserGrant(grant)) continue;
     const named = claims.grant_chain_clients;
@@ -72,7 +80,12 @@ export function grantChainClientsFor(
   for (const grant of chain) {
     if (!isBrowserGrant(grant)) continue;
     if (!Object.hasOwn(known, grant)) return undefined;
-    clients.push([grant, known[grant] as string]);
+    const client = known[grant] as string;
+    // A metadata document client's id is a URL of up to 2,048 characters: copied into a delegated token
+    // it could push the token past the gateway's Authorization cap (4,096 bytes) and refuse it. Such a
+    // token is left without the claim instead, under the conservative rule: more refusals, never fewer.
+    if (client.length > MAX_NAMED_CLIENT_ID_LENGTH) return undefined;
+    clients.push([grant, client]);
   }
   return clients.length > 0 ? Object.fromEntries(clients) : undefined;
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { grantChainClientsFor, restingGrantClients } from "../../shared/revocation/grant-chain-clients.ts";
+import {
+  grantChainClientsFor,
+  MAX_NAMED_CLIENT_ID_LENGTH,
+  restingGrantClients,
+} from "../../shared/revocation/grant-chain-clients.ts";
 
 // What a token made from another carries as `grant_chain_clients`
 // (shared/revocation/grant-chain-clients.ts): the client of each browser
@@ -24,6 +28,11 @@ describe("restingGrantClients: the clients of the browser grants a token rests o
     expect(restingGrantClients({ client_id: "mac_agent", grant_id: "dg_1", grant_chain: ["dg_0"] })).toEqual({});
   });
 
+  it("a token acting for someone (`act`) with a browser grant as its own grant_id leaves it unknown", () => {
+    const claims = { client_id: "mac_agent", grant_id: "oidc-grant:g", act: { sub: "mac_agent" } };
+    expect(restingGrantClients(claims)).toBeUndefined();
+  });
+
   it("a chain naming a browser grant without its client (signed before the claim) leaves them unknown", () => {
     const claims = { client_id: "mac_agent", grant_id: "dg_1", grant_chain: ["oidc-grant:g"] };
     expect(restingGrantClients(claims)).toBeUndefined();
@@ -42,5 +51,12 @@ describe("grantChainClientsFor: the claim of a token minted resting on a chain",
     expect(grantChainClientsFor([], {})).toBeUndefined();
     expect(grantChainClientsFor(["oidc-grant:g"], undefined)).toBeUndefined();
     expect(grantChainClientsFor(["oidc-grant:g", "oidc-grant:x"], known)).toBeUndefined();
+  });
+
+  it("is left out when a client id is longer than the claim names (a long metadata document URL)", () => {
+    const long = `https://client.example.test/${"c".repeat(MAX_NAMED_CLIENT_ID_LENGTH)}`;
+    expect(grantChainClientsFor(["oidc-grant:g"], { "oidc-grant:g": long })).toBeUndefined();
+    const longest = "c".repeat(MAX_NAMED_CLIENT_ID_LENGTH);
+    expect(grantChainClientsFor(["oidc-grant:g"], { "oidc-grant:g": longest })).toEqual({ "oidc-grant:g": longest });
   });
 });
