@@ -63,10 +63,64 @@ export function issuerLogoutSender(env: Pick<AuthnEnv, "TOKEN_SERVICE">, issuer:
   return { issuer, sign: (claims) => sign(claims, { typ: JWT_TYP.logoutToken }), worker: "authn" };
 }
 
-/** The `session.delete` hooks (auth/create-auth.ts). */
+/**
+ * The sessions one delete call plans: Better Auth runs every `before` hook
+ * of a call, then the delete, then every `after` hook (its
+ * deleteManyWithHooks: `/revoke-sessions`, change- or reset-password with
+ * revocation), so the `after` hooks find the plans the `before` hooks left.
+ */
+interface Batch {
+  /** Planned, the session not yet confirmed deleted. */
+  awaiting: Map<string, SessionLogout>;
+  /** Deleted: to send. */
+  deleted: SessionLogout[];
+  /** An `after` hook has run: the call's `before` hooks are all done, a later `before` is another call's. */
+  deleting: boolean;
+}
+
+/** One request's batches: the one still taking `before` plans, and each planned session's. */
+interface RequestBatches {
+  open?: Batch;
+  bySession: Map<string, Batch>;
+}
+
+/**
+ * The `session.delete` hooks (auth/create-auth.ts).
+ *
+ * Sent once per delete call, not per session: Better Auth runs the `after`
+ * hook once per session, and one sendLogoutTokens per session would give
+ * each its own six places, down set and delivery cap, so a request ending
+ * many sessions would start that many senders at once, contending for the
+ * runtime's six connections per invocation: a stalling receiver's
+ * connections would hold up the answering clients' queued POSTs (their
+ * timeouts already running) until they too counted as down, a stalling
+ * client would be tried once per session, and the cap would bound a
+ * session, not the request. So the plans of one call gather in one batch,
+ * keyed on the request (the endpoint context when there is none), and its
+ * last `after` hook sends them all; a plan is still sent only once its
+ * session's delete succeeded. The batch starts when no planned session of
+ * the call is left awaiting its `after`, never on a timer: a `before` of a
+ * later call in the same request opens a new batch, and so a new send,
+ * rather than joining one already under way.
+ *
+ * Left open: a call whose delete fails or is vetoed runs no `after`, so its
+ * batch never sends (right: nothing ended), but sessions deleted by a call
+ * running concurrently in the same request whose plans joined that batch
+ * are not told either. Better Auth's `/revoke-other-sessions` deletes each
+ * session with a call of its own, concurrently: those batches are one per
+ * session whenever one call's `after` runs before another's `before`, so the
+ * one-send guarantee is only as good as that interleaving there. And Better
+ * Auth's own deliveries for the clients holding stored tokens
+ * (oauth-provider, not ours to hold back) run at the same time and share the
+ * runtime's six connections: a POST of ours may queue behind them with its
+ * timeout (4 s, started when our send gives it a place) running; theirs end
+ * within their 5 s timeout.
+ */
 export function sessionClientsLogout(env: Bindings, issuer: string) {
-  const plans = new WeakMap<object, Map<string, SessionLogout>>();
+  const requests = new WeakMap<object, RequestBatches>();
   const sender = issuerLogoutSender(env, issuer);
+  // The request being served, so that nested endpoint calls of one request share it.
+  const requestOf = (context: GenericEndpointContext): object => context.request ?? context;
   return {
     before: async (session: EndingSession, context: GenericEndpointContext | null | undefined): Promise<void> => {
       if (!context || !session.userId) return;
@@ -84,18 +138,28 @@ export function sessionClientsLogout(env: Bindings, issuer: string) {
         return;
       }
       if (targets.length === 0) return;
-      const bySession = plans.get(context) ?? new Map<string, SessionLogout>();
-      bySession.set(session.id, { sessionId: session.id, subject: session.userId, targets });
-      plans.set(context, bySession);
+      const key = requestOf(context);
+      const batches = requests.get(key) ?? { bySession: new Map<string, Batch>() };
+      requests.set(key, batches);
+      if (!batches.open || batches.open.deleting) batches.open = { awaiting: new Map(), deleted: [], deleting: false };
+      batches.open.awaiting.set(session.id, { sessionId: session.id, subject: session.userId, targets });
+      batches.bySession.set(session.id, batches.open);
     },
     after: async (session: EndingSession, context: GenericEndpointContext | null | undefined): Promise<void> => {
       if (!context) return;
-      const bySession = plans.get(context);
-      const plan = bySession?.get(session.id);
-      bySession?.delete(session.id);
-      if (bySession?.size === 0) plans.delete(context);
-      if (!plan) return;
-      await context.context.runInBackgroundOrAwait(sendLogoutTokens([plan], sender));
+      const batches = requests.get(requestOf(context));
+      const batch = batches?.bySession.get(session.id);
+      if (!batches || !batch) return;
+      batches.bySession.delete(session.id);
+      const plan = batch.awaiting.get(session.id);
+      batch.awaiting.delete(session.id);
+      batch.deleting = true;
+      if (plan) batch.deleted.push(plan);
+      if (batch.awaiting.size > 0) return;
+      if (batches.open === batch) batches.open = undefined;
+      if (batches.bySession.size === 0) requests.delete(requestOf(context));
+      if (batch.deleted.length === 0) return;
+      await context.context.runInBackgroundOrAwait(sendLogoutTokens(batch.deleted, sender));
     },
   };
 }
