@@ -54,8 +54,7 @@ export function uniqueEmail(): string {
 export const PASSWORD = "correct horse battery staple";
 
 /** Signs a new person up through the page; their cookie, ids and first org. */
-export async function signUp(name = "Test Person") {
-  const email = uniqueEmail();
+export async function signUp(name = "Test Person", email = uniqueEmail()) {
   const response = await form("/sign-up", { name, email, password: PASSWORD });
   if (response.status !== 303) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
   const row = await env.DB.prepare(

@@ -22,15 +22,19 @@ async function dropPassword(person: Person): Promise<void> {
     .run();
 }
 
-/** What the SSO plugin leaves when an org's IdP creates or links the person. */
+/**
+ * What the SSO plugin leaves when an org's IdP creates or links the person.
+ * The provider's verified domain is its own: a verified `example.com` would
+ * claim every domain the other files of this runtime register under it.
+ */
 async function linkSso(person: Person): Promise<void> {
   const providerId = `idp-${crypto.randomUUID()}`;
   const now = Date.now();
   await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO sso_provider (id, issuer, user_id, provider_id, organization_id, domain, domain_verified)
-       VALUES (?, 'https://idp.example.com', ?, ?, ?, 'example.com', 1)`,
-    ).bind(crypto.randomUUID(), person.userId, providerId, person.orgId),
+       VALUES (?, 'https://idp.example.com', ?, ?, ?, ?, 1)`,
+    ).bind(crypto.randomUUID(), person.userId, providerId, person.orgId, `${providerId}.example.com`),
     env.DB.prepare(
       `INSERT INTO account (id, account_id, provider_id, user_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`,
     ).bind(crypto.randomUUID(), `sub-${person.userId}`, providerId, person.userId, now, now),

@@ -128,11 +128,15 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
     expect(await role(b.orgId, theirs.id)).toBe("member");
     expect(await role(a.orgId, theirs.id)).toBeUndefined();
 
-    // An existing account (A's own owner) is never taken over by userName or
-    // email, even in a domain A has verified (an address outside them is
-    // refused before: scim-org-domains.test.ts).
-    await ssoDomain(a.orgId, a.owner.userId, "example.com");
-    const takeover = await scim("POST", "/Users", a.token, userBody(a.owner.email));
+    // An existing account is never taken over by userName or email, even in
+    // a domain A has verified (an address outside them is refused before:
+    // scim-org-domains.test.ts). The domain is this test's own: a verified
+    // example.com would cover every address the other files of this runtime
+    // sign up with.
+    const domain = `${crypto.randomUUID()}.example`;
+    const existing = await signUp("Existing", `${crypto.randomUUID()}@${domain}`);
+    await ssoDomain(a.orgId, a.owner.userId, domain);
+    const takeover = await scim("POST", "/Users", a.token, userBody(existing.email));
     expect(takeover.status).toBe(409);
     expect(((await takeover.json()) as { scimType: string }).scimType).toBe("uniqueness");
 
@@ -146,7 +150,7 @@ describe("SCIM Groups", { timeout: 30_000 }, () => {
     expect(ownerInGroup.status).toBe(400);
     expect(await role(a.orgId, a.owner.userId)).toBe("owner");
     // A platform operator's account is no SCIM User either: never taken over, never addressed.
-    const operator = await signUp("Operator");
+    const operator = await signUp("Operator", `${crypto.randomUUID()}@${domain}`);
     await env.DB.prepare("INSERT INTO platform_operator (user_id, email, created_at) VALUES (?, ?, ?)")
       .bind(operator.userId, operator.email, Date.now())
       .run();

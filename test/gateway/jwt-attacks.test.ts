@@ -2,7 +2,7 @@ import { base64url, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { JWT_TYP } from "../../shared/contracts/tokens.ts";
-import { gatewayFetch, KID, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // JWT attacks beyond the foundation's list (protect.test.ts has no token,
 // expired, wrong aud/iss/typ, alg none, HS256 with the public key, unknown
@@ -37,13 +37,13 @@ function attackerSigned(header: Record<string, unknown>, claims = memberClaims()
 describe("JWT attacks at the gateway", () => {
   it("a key embedded in the header (jwk) or pointed to (jku, x5u) is never used: ERR_TOKEN_SIGNATURE / KID_UNKNOWN", async () => {
     const jwk = await exportJWK(attacker.publicKey);
-    await expectRefused(await attackerSigned({ kid: KID, jwk }), "ERR_TOKEN_SIGNATURE");
+    await expectRefused(await attackerSigned({ kid: signer.kid, jwk }), "ERR_TOKEN_SIGNATURE");
     await expectRefused(
-      await attackerSigned({ kid: KID, jku: "https://evil.example/jwks.json" }),
+      await attackerSigned({ kid: signer.kid, jku: "https://evil.example/jwks.json" }),
       "ERR_TOKEN_SIGNATURE",
     );
     await expectRefused(
-      await attackerSigned({ kid: KID, x5u: "https://evil.example/cert.pem" }),
+      await attackerSigned({ kid: signer.kid, x5u: "https://evil.example/cert.pem" }),
       "ERR_TOKEN_SIGNATURE",
     );
     await expectRefused(await attackerSigned({ kid: "attacker", jwk }), "ERR_TOKEN_KID_UNKNOWN");
@@ -63,7 +63,7 @@ describe("JWT attacks at the gateway", () => {
 
   it("a critical header extension is refused before any key is used: ERR_TOKEN_MALFORMED", async () => {
     const header = base64url.encode(
-      JSON.stringify({ alg: "ES256", typ: "at+jwt", kid: KID, crit: ["x-ext"], "x-ext": 1 }),
+      JSON.stringify({ alg: "ES256", typ: "at+jwt", kid: signer.kid, crit: ["x-ext"], "x-ext": 1 }),
     );
     await expectRefused(`${header}.${base64url.encode(JSON.stringify(memberClaims()))}.AAAA`, "ERR_TOKEN_MALFORMED");
   });

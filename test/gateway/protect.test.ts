@@ -3,7 +3,7 @@ import { base64url, generateKeyPair, SignJWT } from "jose";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { KID, memberClaims as claims, type TestSigner, testSigner } from "./signed-token.ts";
+import { memberClaims as claims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The gateway with the real demo service behind it and the real per-org
 // Durable Object; the token is signed by a key this test publishes in the
@@ -188,11 +188,11 @@ describe("gateway: denials", () => {
   });
 
   it("401 for alg none and for HS256 keyed with the public key", async () => {
-    const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid: KID }));
+    const header = base64url.encode(JSON.stringify({ alg: "none", typ: "at+jwt", kid: signer.kid }));
     const payload = base64url.encode(JSON.stringify(claims()));
     await expectInvalidToken(await get({ Authorization: `Bearer ${header}.${payload}.AAAA` }), "ERR_TOKEN_ALG");
     const hmac = await new SignJWT(claims())
-      .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: KID })
+      .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: signer.kid })
       .sign(new TextEncoder().encode(JSON.stringify(signer.publicJwk)));
     await expectInvalidToken(await get({ Authorization: `Bearer ${hmac}` }), "ERR_TOKEN_ALG");
   });

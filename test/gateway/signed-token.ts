@@ -6,27 +6,28 @@ import { accessTokenClaims } from "../support/runtime/access-token-claims.ts";
 /**
  * Tokens for requests through the gateway under test. The key is this test
  * file's own, published in the KV copy of the JWKS exactly where the token
- * Worker puts its keys, so the gateway verifies it like any other.
+ * Worker puts its keys, so the gateway verifies it like any other. Its `kid`
+ * is its own too: the files of a project share one runtime, and a `kid` the
+ * gateway has cached with an earlier file's key would not verify this one's.
  */
-export const KID = "gateway-test-key";
-
 export interface TestSigner {
+  kid: string;
   publicJwk: Record<string, unknown>;
-  /** Puts the test key in the KV JWKS; call before each test (storage is reset between tests). */
+  /** Puts the test key, and only it, in the KV JWKS. */
   publish(): Promise<void>;
   sign(payload: Record<string, unknown>, header?: Record<string, unknown>): Promise<string>;
 }
 
 export async function testSigner(): Promise<TestSigner> {
   const pair = await generateKeyPair("ES256", { extractable: true });
-  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid: KID, alg: "ES256", use: "sig" };
+  const kid = `gateway-test-key-${crypto.randomUUID()}`;
+  const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg: "ES256", use: "sig" };
   return {
+    kid,
     publicJwk,
     publish: () => env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [publicJwk] })),
     sign: (payload, header = {}) =>
-      new SignJWT(payload)
-        .setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid: KID, ...header })
-        .sign(pair.privateKey),
+      new SignJWT(payload).setProtectedHeader({ alg: "ES256", typ: "at+jwt", kid, ...header }).sign(pair.privateKey),
   };
 }
 

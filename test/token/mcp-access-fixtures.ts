@@ -38,11 +38,13 @@ export interface GrantView {
   revoked_at: string | null;
 }
 
-let operator: Promise<string> | undefined;
-/** The platform operator's admin token, minted once per test file. */
+/**
+ * A platform operator's admin token, minted anew by each call: the files of
+ * a project share one runtime (and this module), and a token kept for the
+ * next file could have expired or been cut off by the one before it.
+ */
 export function operatorToken(): Promise<string> {
-  operator ??= adminToken();
-  return operator;
+  return adminToken();
 }
 
 export function agentRequest(method: string, path: string, token: string | undefined, body?: unknown) {

@@ -7,16 +7,18 @@ import { poll, receiverToken, registerReceiver } from "./ssf-fixtures.ts";
 
 describe("SSF streams through the admin API (operators, mono-auth ssf stream)", () => {
   it("creates, lists, shows, pauses and deletes an org's stream; a status it sets is announced", async () => {
+    // A stream's `aud` is first-come across orgs: one no other file's org holds.
+    const aud = `https://rp-${crypto.randomUUID()}.example`;
     const token = await adminToken();
     const receiver = await registerReceiver();
     const orgId = receiver.orgId as string;
     const created = await adminRequest("POST", `/orgs/${orgId}/ssf/streams`, {
       token,
-      body: { aud: "https://rp.example", delivery: { method: SSF_DELIVERY.poll }, description: "by ops" },
+      body: { aud, delivery: { method: SSF_DELIVERY.poll }, description: "by ops" },
     });
     expect(created.status).toBe(201);
     const stream = (await created.json()) as { stream_id: string; aud: string };
-    expect(stream.aud).toBe("https://rp.example");
+    expect(stream.aud).toBe(aud);
 
     const list = await adminRequest("GET", `/orgs/${orgId}/ssf/streams`, { token });
     expect(((await list.json()) as { stream_id: string }[]).map((s) => s.stream_id)).toEqual([stream.stream_id]);

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { SCOPE } from "../../shared/contracts/scopes.ts";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
 import { FIRST_PARTY_CLIENT_ID, GRANT_TYPE, JWT_TYP, SIGNING_ALG, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { PUBLISHED_STATUSES } from "../../workers/token/src/keys/signing-keys.ts";
 import { AUDIENCE, seedSession } from "./fixtures.ts";
 
 const service = exports.TokenService;
@@ -197,9 +198,12 @@ describe("TokenService.jwks (RPC)", () => {
     await env.KV.put(KV_KEY.jwks, JSON.stringify({ keys: [{ kid: "sentinel", kty: "EC" }] }));
     try {
       const jwks = await service.jwks();
+      // Every published key: a cron run earlier in this runtime may have staged the next one.
       const { results } = await env.DB.prepare(
-        "SELECT kid FROM signing_key WHERE status IN ('current', 'previous')",
-      ).all<{ kid: string }>();
+        `SELECT kid FROM signing_key WHERE status IN (${PUBLISHED_STATUSES.map(() => "?").join(", ")})`,
+      )
+        .bind(...PUBLISHED_STATUSES)
+        .all<{ kid: string }>();
       expect(jwks.keys.map((k) => (k as { kid?: string }).kid).sort()).toEqual(results.map((r) => r.kid).sort());
       for (const key of jwks.keys) expect(key).not.toHaveProperty("d");
       await expect(jwtVerify(token, createLocalJWKSet(jwks as JSONWebKeySet))).resolves.toBeDefined();
