@@ -30,14 +30,61 @@ const auditDatabaseId = unstable_readConfig({ config: "./workers/token/wrangler.
 )?.database_id;
 if (!auditDatabaseId) throw new Error("workers/token/wrangler.toml binds no AUDIT_DB");
 
-/** One in-runtime (workerd) project per Worker, on that Worker's own config. */
-function workerProject(
+/**
+ * A Worker's in-runtime (workerd) tests, on that Worker's own config. Starting
+ * a runtime (workerd, the neighbours, the Worker's module graph, vitest's
+ * runner) costs 5–7 s on CI's two cores, more than most files' tests, so a
+ * Worker's files share one runtime per vitest worker and run one after
+ * another in it (`isolate: false`): every such file makes its own orgs,
+ * clients, users and keys and asserts nothing about what others left behind.
+ * The few files that change what every file shares (the token Worker's
+ * signing keys) or count every row of a table run each in a runtime of its
+ * own, as the `<name>-own-runtime` project.
+ */
+function workerProjects(
   name: string,
   configPath: string,
   include: string[],
-  neighbours: string[] = [],
-  vars: Record<string, string> = {},
-  serviceBindings: Record<string, string> = {},
+  {
+    ownRuntime = [],
+    neighbours = [],
+    vars = {},
+    serviceBindings = {},
+  }: {
+    ownRuntime?: string[];
+    neighbours?: string[];
+    vars?: Record<string, string>;
+    serviceBindings?: Record<string, string>;
+  } = {},
+) {
+  const setup = { configPath, neighbours, vars, serviceBindings };
+  return [
+    runtimeProject(name, { ...setup, include, exclude: ownRuntime, isolate: false }),
+    ...(ownRuntime.length > 0
+      ? [runtimeProject(`${name}-own-runtime`, { ...setup, include: ownRuntime, exclude: [], isolate: true })]
+      : []),
+  ];
+}
+
+function runtimeProject(
+  name: string,
+  {
+    configPath,
+    include,
+    exclude,
+    isolate,
+    neighbours,
+    vars,
+    serviceBindings,
+  }: {
+    configPath: string;
+    include: string[];
+    exclude: string[];
+    isolate: boolean;
+    neighbours: string[];
+    vars: Record<string, string>;
+    serviceBindings: Record<string, string>;
+  },
 ) {
   return {
     plugins: [
@@ -61,6 +108,8 @@ function workerProject(
     test: {
       name,
       include,
+      exclude,
+      isolate,
       // The org-state Worker binds no D1: nothing to migrate there.
       setupFiles: name === "org-state" ? [] : ["./test/support/runtime/apply-migrations.ts"],
       // Vitest's 5 s default is for unit tests; these hash passwords and cross
@@ -78,65 +127,69 @@ export default defineConfig({
     // Vitest's default is one fewer than the cores: one file at a time on CI's
     // two. A file spends most of its time with one process busy (its
     // Miniflare or harness starting, then requests one at a time through
-    // workerd), so two at once keep both cores working; every file starts
-    // its own runtime, storage and port, so none shares state with another.
+    // workerd), so two at once keep both cores working. Each vitest worker
+    // has its own runtime, storage and port: the two share no state.
     maxWorkers: Math.max(2, availableParallelism()),
     projects: [
-      workerProject(
-        "gateway",
-        "./wrangler.toml",
-        ["test/gateway/**/*.test.ts", "test/shared/**/*.test.ts"],
-        [
+      ...workerProjects("gateway", "./wrangler.toml", ["test/gateway/**/*.test.ts", "test/shared/**/*.test.ts"], {
+        neighbours: [
           "workers/token/wrangler.toml",
           "workers/authn/wrangler.toml",
           "workers/demo/wrangler.toml",
           "workers/org-state/wrangler.toml",
         ],
-        {
+        vars: {
           // Tests swap keys and revoke tokens between requests: no cooldown and
           // no staleness window, so each request sees the latest state.
           JWKS_REFETCH_COOLDOWN_MS: "0",
           REVOCATION_MAX_STALENESS_MS: "0",
         },
-      ),
-      workerProject("org-state", "./workers/org-state/wrangler.toml", ["test/org-state/**/*.test.ts"]),
-      workerProject(
+      }),
+      ...workerProjects("org-state", "./workers/org-state/wrangler.toml", ["test/org-state/**/*.test.ts"]),
+      ...workerProjects(
         "token",
         "./workers/token/wrangler.toml",
         // The audit producer and consumer run here: the token Worker consumes the audit Queue.
         ["test/token/**/*.test.ts", "test/audit/runtime/**/*.test.ts"],
-        // The authn Worker: the token endpoint hands the browser provider's grants to it (OIDC_GRANTS).
-        [
-          "workers/org-state/wrangler.toml",
-          "test/support/runtime/ssf-receiver/wrangler.toml",
-          // The saved-token vault's provider: a real OAuth server the token Worker is the client of.
-          "test/support/runtime/vault-upstream/wrangler.toml",
-          "workers/authn/wrangler.toml",
-        ],
-        // A second audience, so token exchange can be asked for one its subject token does not hold;
-        // the transmitter's, so org clients can manage SSF streams.
         {
-          ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
-          // Access webhooks retried at once (the consumer's backoff starts from 0), so a test sees every attempt.
-          ACCESS_WEBHOOK_RETRY_BASE_SECONDS: "0",
-        },
-        // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
-        {
-          SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver",
-          SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver",
-          // Access webhooks leave through the same receiver (workers/token/src/mcp/webhook-delivery.ts).
-          ACCESS_WEBHOOK_OUTBOUND: "mono-auth-test-ssf-receiver",
-          // The saved-token vault's tests reach the provider above as a real server.
-          VAULT_UPSTREAM: "mono-auth-test-vault-upstream",
-          // The browser provider's pages (sign-up, authorize, consent), driven as a browser would (test/token/oidc-*.test.ts).
-          AUTHN_PAGES: "mono-auth-authn",
+          // They delete, insert and rotate the signing keys every file's tokens are signed with,
+          // or count every row of a table.
+          ownRuntime: [
+            "test/token/keys-and-metadata.test.ts",
+            "test/token/keys-rotation.test.ts",
+            "test/token/keys-admin.test.ts",
+            "test/token/audit-refusals.test.ts",
+          ],
+          // The authn Worker: the token endpoint hands the browser provider's grants to it (OIDC_GRANTS).
+          neighbours: [
+            "workers/org-state/wrangler.toml",
+            "test/support/runtime/ssf-receiver/wrangler.toml",
+            // The saved-token vault's provider: a real OAuth server the token Worker is the client of.
+            "test/support/runtime/vault-upstream/wrangler.toml",
+            "workers/authn/wrangler.toml",
+          ],
+          // A second audience, so token exchange can be asked for one its subject token does not hold;
+          // the transmitter's, so org clients can manage SSF streams.
+          vars: {
+            ALLOWED_AUDIENCES: "http://localhost:8787/api https://reports.example.test/api http://localhost:8787/ssf",
+            // Access webhooks retried at once (the consumer's backoff starts from 0), so a test sees every attempt.
+            ACCESS_WEBHOOK_RETRY_BASE_SECONDS: "0",
+          },
+          // SSF pushes leave through a real receiver Worker (workers/token/src/ssf/push.ts), which the tests read.
+          serviceBindings: {
+            SSF_PUSH_OUTBOUND: "mono-auth-test-ssf-receiver",
+            SSF_TEST_RECEIVER: "mono-auth-test-ssf-receiver",
+            // Access webhooks leave through the same receiver (workers/token/src/mcp/webhook-delivery.ts).
+            ACCESS_WEBHOOK_OUTBOUND: "mono-auth-test-ssf-receiver",
+            // The saved-token vault's tests reach the provider above as a real server.
+            VAULT_UPSTREAM: "mono-auth-test-vault-upstream",
+            // The browser provider's pages (sign-up, authorize, consent), driven as a browser would (test/token/oidc-*.test.ts).
+            AUTHN_PAGES: "mono-auth-authn",
+          },
         },
       ),
-      workerProject(
-        "authn",
-        "./workers/authn/wrangler.toml",
-        ["test/authn/**/*.test.ts"],
-        [
+      ...workerProjects("authn", "./workers/authn/wrangler.toml", ["test/authn/**/*.test.ts"], {
+        neighbours: [
           "workers/org-state/wrangler.toml",
           // The audit Queue's consumer.
           "workers/token/wrangler.toml",
@@ -144,10 +197,10 @@ export default defineConfig({
           "test/support/runtime/cimd-host/wrangler.toml",
         ],
         // A scripted IdP that never answers is cut off in a second, not the default ten (test/authn/sso-upstream-limits.test.ts).
-        { SSO_UPSTREAM_TIMEOUT_MS: "1000" },
+        vars: { SSO_UPSTREAM_TIMEOUT_MS: "1000" },
         // The resolver's tests route https://*.example.test to that host as a real server.
-        { CIMD_HOST: "mono-auth-test-cimd-host", CIMD_OUTBOUND: "mono-auth-test-cimd-host" },
-      ),
+        serviceBindings: { CIMD_HOST: "mono-auth-test-cimd-host", CIMD_OUTBOUND: "mono-auth-test-cimd-host" },
+      }),
       {
         // Multi-Worker (wrangler's test harness) and browser (Chromium) tests,
         // driven from Node over HTTP like a real client.

@@ -8,11 +8,12 @@ import { env } from "cloudflare:workers";
 // Every in-runtime project that runs this binds DB, AUDIT_DB (the audit
 // database, vitest.config.ts) and both migration lists; applying is idempotent.
 //
-// It runs before every test file, each of which starts on empty storage: the
-// plugin's applyD1Migrations sends one batch per migration (over twenty round
-// trips to D1 per file), this sends all pending ones in one batch per
-// database, the two databases at once. Same table, same rows as the plugin's,
-// so either finds what the other applied.
+// It runs before every test file; the first file of a runtime finds empty
+// storage, the ones after it (vitest.config.ts, workerProjects) find every
+// migration applied and send nothing. The plugin's applyD1Migrations sends
+// one batch per migration (over twenty round trips to D1), this sends all
+// pending ones in one batch per database, the two databases at once. Same
+// table, same rows as the plugin's, so either finds what the other applied.
 
 interface Migration {
   name: string;
