@@ -8,16 +8,14 @@
 import { env, exports } from "cloudflare:workers";
 import { generateKeyPair, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
 import {
   type AssertionOptions,
   ASSERTING_CLIENT,
   clientAssertion,
 } from "../support/runtime/cimd-host/assertion-signer.ts";
-import { ISSUER, oidc, pkce } from "./oidc-helpers.ts";
+import { ASSERTING_CALLBACK, assertingClientCode, ISSUER } from "./oidc-helpers.ts";
 
-const ASSERTING_CALLBACK = "https://client.example.test/callback";
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 const grants = (): OidcGrantsRpc => (exports as unknown as { OidcGrants: OidcGrantsRpc }).OidcGrants;
@@ -37,23 +35,7 @@ const refused = (status: number, description: string) => ({
 
 /** A live code of the document client: its token request's fields, the assertion left out. */
 async function liveCode(): Promise<Record<string, string>> {
-  const person = await oidc.signUp();
-  const { verifier, challenge } = await pkce();
-  const request = oidc.codeRequest(ASSERTING_CLIENT, challenge, {
-    redirect_uri: ASSERTING_CALLBACK,
-    scope: "documents:read",
-    nonce: undefined,
-    resource: mcpResource(ISSUER, DEMO_MCP_SERVER.name),
-  });
-  const back = await oidc.authorizeAndConsent(request, person.cookie);
-  return {
-    grant_type: "authorization_code",
-    code: back.searchParams.get("code") ?? "",
-    redirect_uri: ASSERTING_CALLBACK,
-    code_verifier: verifier,
-    resource: mcpResource(ISSUER, DEMO_MCP_SERVER.name),
-    client_assertion_type: ASSERTION_TYPE,
-  };
+  return { ...(await assertingClientCode()).fields, client_assertion_type: ASSERTION_TYPE };
 }
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -7,14 +7,19 @@
 // (test/support/runtime/cimd-host, `/clients/private-key-jwt`).
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { mcpResource, DEMO_MCP_SERVER } from "../../shared/contracts/mcp.ts";
 import type { BrowserGrantAnswer, OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
 import { ASSERTING_CLIENT, clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
-import { ISSUER, oidc, pkce, REDIRECT_URI, refreshGrant, type TokenResponse } from "./oidc-helpers.ts";
+import {
+  assertingClientCode,
+  ISSUER,
+  oidc,
+  pkce,
+  REDIRECT_URI,
+  refreshGrant,
+  type TokenResponse,
+} from "./oidc-helpers.ts";
 
-const ASSERTING_CALLBACK = "https://client.example.test/callback";
 const ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-const DEMO = mcpResource(ISSUER, DEMO_MCP_SERVER.name);
 
 /** The document client's assertion for this issuer (test/support/runtime/cimd-host/assertion-signer.ts). */
 const assertion = (): Promise<string> => clientAssertion(ISSUER);
@@ -62,24 +67,8 @@ describe("a code replayed with a private_key_jwt assertion (RFC 6749 §4.1.3, RF
   });
 
   it("the code's own private_key_jwt client replaying it still ends its grant", async () => {
-    const person = await oidc.signUp();
-    const { verifier, challenge } = await pkce();
-    const request = oidc.codeRequest(ASSERTING_CLIENT, challenge, {
-      redirect_uri: ASSERTING_CALLBACK,
-      scope: "documents:read",
-      nonce: undefined,
-      resource: DEMO,
-    });
-    const back = await oidc.authorizeAndConsent(request, person.cookie);
-    const fields = {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: ASSERTING_CALLBACK,
-      code_verifier: verifier,
-      resource: DEMO,
-      client_id: ASSERTING_CLIENT,
-      client_assertion_type: ASSERTION_TYPE,
-    };
+    const { person, fields: code } = await assertingClientCode();
+    const fields = { ...code, client_id: ASSERTING_CLIENT, client_assertion_type: ASSERTION_TYPE };
     const first = await grant({ ...fields, client_assertion: await assertion() });
     expect(first.status, first.body).toBe(200);
     const replay = await grant({ ...fields, client_assertion: await assertion() });

@@ -1,11 +1,13 @@
 import { env, exports } from "cloudflare:workers";
+import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import type { OidcGrantsRpc } from "../../shared/contracts/oidc-grants.ts";
 import { oidcDriver } from "../support/runtime/browser-oidc.ts";
 import { tokenService } from "../../workers/authn/src/config.ts";
 import { ORIGIN } from "./helpers.ts";
 
-import { REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
+import { ASSERTING_CLIENT } from "../support/runtime/cimd-host/assertion-signer.ts";
+import { pkce, REDIRECT_URI } from "../support/runtime/browser-oidc.ts";
 
 export { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
 export const ISSUER = ORIGIN;
@@ -36,6 +38,35 @@ export const oidc = oidcDriver({
   token: viaOidcGrants,
   jwks: () => tokenService(env).jwks(),
 });
+
+/** Where the document client of test/support/runtime/cimd-host `/clients/private-key-jwt` is sent back. */
+export const ASSERTING_CALLBACK = "https://client.example.test/callback";
+
+/**
+ * A new person's live code of that `private_key_jwt` document client
+ * (ASSERTING_CLIENT) for the demo MCP server, consented to: the person, and
+ * the token request's fields without the client's authentication.
+ */
+export async function assertingClientCode() {
+  const person = await oidc.signUp();
+  const { verifier, challenge } = await pkce();
+  const resource = mcpResource(ISSUER, DEMO_MCP_SERVER.name);
+  const request = oidc.codeRequest(ASSERTING_CLIENT, challenge, {
+    redirect_uri: ASSERTING_CALLBACK,
+    scope: "documents:read",
+    nonce: undefined,
+    resource,
+  });
+  const back = await oidc.authorizeAndConsent(request, person.cookie);
+  const fields: Record<string, string> = {
+    grant_type: "authorization_code",
+    code: back.searchParams.get("code") ?? "",
+    redirect_uri: ASSERTING_CALLBACK,
+    code_verifier: verifier,
+    resource,
+  };
+  return { person, fields };
+}
 
 type OidcClient = Awaited<ReturnType<typeof oidc.issuedTokens>>["client"];
 

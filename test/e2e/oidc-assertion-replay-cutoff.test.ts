@@ -8,73 +8,31 @@
 // assertion alone, neither named a client to the token Worker, so the
 // access tokens passed the gateway until the cron's pass (code) or for
 // their whole lifetime (refresh). On the whole system, through the gateway.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
-import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contracts/tokens.ts";
-import { consentedCode } from "../support/consented-code.ts";
-import { ASSERTING_CLIENT, clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
-import { type RunningSystem, startSystem } from "../support/system.ts";
+import { describe, expect, it } from "vitest";
+import { assertedTokenRequest, assertingClientCode, assertingClientSystem } from "../support/consented-code.ts";
+import { mcpGatewayVerdict } from "../support/gateway-verdict.ts";
+import { clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
+import type { RunningSystem } from "../support/system.ts";
 
-const CLIENT_ID = ASSERTING_CLIENT;
-const REDIRECT_URI = "https://client.example.test/callback";
-const SCOPE = "openid offline_access";
 const REFUSED_WITHIN = { timeout: 30_000, interval: 100 };
 
 let system: RunningSystem;
 let issuer: string;
 let resource: string;
 
-beforeAll(async () => {
-  system = await startSystem({ cimdHost: true });
-  const discovery = await system.fetch(ENDPOINT.openIdConfiguration);
-  issuer = ((await discovery.json()) as { issuer: string }).issuer;
-  resource = mcpResource(issuer, DEMO_MCP_SERVER.name);
-}, 120_000);
-afterAll(() => system?.close());
+assertingClientSystem((started) => {
+  ({ system, issuer, resource } = started);
+});
 
 /** A token request authenticated by the assertion alone: no `client_id` (RFC 7521 §4.2). */
 async function assertedGrant(fields: Record<string, string>): Promise<Response> {
-  return system.fetch(ENDPOINT.token, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      ...fields,
-      client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
-      client_assertion: await clientAssertion(issuer),
-    }),
-  });
+  return assertedTokenRequest(system, fields, await clientAssertion(issuer));
 }
 
 /** A person signs up, authorizes the document client for the demo MCP server and consents: the code's fields. */
-function authorizedCode(): Promise<Record<string, string>> {
-  return consentedCode(system, {
-    clientId: CLIENT_ID,
-    redirectUri: REDIRECT_URI,
-    scope: SCOPE,
-    resource,
-    extra: { prompt: "consent" },
-  });
-}
+const authorizedCode = (): Promise<Record<string, string>> => assertingClientCode(system, resource);
 
-/** "allowed", or the gateway's status and stable code, for a call to the demo MCP server. */
-async function gateway(token: string): Promise<string> {
-  const response = await system.fetch(new URL(resource).pathname, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-  });
-  if (response.status !== 401) {
-    await response.body?.cancel();
-    return "allowed";
-  }
-  const body = (await response.json()) as { error?: string; error_description?: string };
-  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
-}
+const gateway = (token: string): Promise<string> => mcpGatewayVerdict(system, resource, token);
 
 interface Issued {
   access_token: string;

@@ -10,15 +10,12 @@
 // (test/support/runtime/cimd-host `/clients/private-key-jwt`), its keys resolved through the
 // authn Worker's resolver; on the whole system, through the gateway.
 import { generateKeyPair } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
-import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contracts/tokens.ts";
-import { consentedCode } from "../support/consented-code.ts";
+import { describe, expect, it } from "vitest";
+import { assertedTokenRequest, assertingClientCode, assertingClientSystem } from "../support/consented-code.ts";
+import { mcpGatewayVerdict } from "../support/gateway-verdict.ts";
 import { ASSERTING_CLIENT, clientAssertion } from "../support/runtime/cimd-host/assertion-signer.ts";
-import { type RunningSystem, startSystem } from "../support/system.ts";
+import type { RunningSystem } from "../support/system.ts";
 
-const REDIRECT_URI = "https://client.example.test/callback";
 /**
  * More forged requests than the turn holds: MAX_TURN_WAITERS (16) + 8. The constant lives in
  * shared/contracts/replay.ts, which names Workers runtime types this Node project's tsconfig lacks.
@@ -48,60 +45,24 @@ let system: RunningSystem;
 let issuer: string;
 let resource: string;
 
-beforeAll(async () => {
-  system = await startSystem({ cimdHost: true });
-  const discovery = await system.fetch(ENDPOINT.openIdConfiguration);
-  issuer = ((await discovery.json()) as { issuer: string }).issuer;
-  resource = mcpResource(issuer, DEMO_MCP_SERVER.name);
-}, 120_000);
-afterAll(() => system?.close());
+assertingClientSystem((started) => {
+  ({ system, issuer, resource } = started);
+});
 
-function tokenRequest(fields: Record<string, string>, assertion: string): Promise<Response> {
-  return system.fetch(ENDPOINT.token, {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      ...fields,
-      client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
-      client_assertion: assertion,
-    }),
-  });
-}
+const tokenRequest = (fields: Record<string, string>, assertion: string): Promise<Response> =>
+  assertedTokenRequest(system, fields, assertion);
 
 async function answer(response: Response) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** "allowed", or the gateway's status and stable code, for a call to the demo MCP server. */
-async function gateway(token: string): Promise<string> {
-  const response = await system.fetch(new URL(resource).pathname, {
-    method: "POST",
-    headers: {
-      Authorization: `Bearer ${token}`,
-      "Content-Type": "application/json",
-      Accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
-  });
-  if (response.status !== 401) {
-    await response.body?.cancel();
-    return "allowed";
-  }
-  const body = (await response.json()) as { error?: string; error_description?: string };
-  return `${response.status} ${body.error_description?.split(":")[0] ?? body.error}`;
-}
+const gateway = (token: string): Promise<string> => mcpGatewayVerdict(system, resource, token);
 
 describe("forged private_key_jwt assertions for a live code never fill its turn", { timeout: 180_000 }, () => {
   it(`${FLOOD} forged assertions in flight with the right redemption last: each refused as Better Auth refuses it, the right one gets tokens`, async () => {
     const kinds = Object.keys(FORGERIES) as Forgery[];
     for (let round = 0; round < 3; round++) {
-      const fields = await consentedCode(system, {
-        clientId: ASSERTING_CLIENT,
-        redirectUri: REDIRECT_URI,
-        scope: "openid offline_access",
-        resource,
-        extra: { prompt: "consent" },
-      });
+      const fields = await assertingClientCode(system, resource);
       // Half name the client in the body too (RFC 7521 §4.2 leaves client_id optional beside an assertion).
       const forged = await Promise.all(
         Array.from({ length: FLOOD }, async (_, index) => {

@@ -1,9 +1,12 @@
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
+import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contracts/tokens.ts";
 import { CookieBrowser } from "./cookie-browser.ts";
 import { pkcePair } from "./pkce.ts";
-import type { RunningSystem } from "./system.ts";
+import { ASSERTING_CLIENT } from "./runtime/cimd-host/assertion-signer.ts";
+import { type RunningSystem, startSystem } from "./system.ts";
 
 export interface CodeRequest {
   clientId: string;
@@ -60,4 +63,60 @@ export async function consentedCode(system: RunningSystem, request: CodeRequest)
     code_verifier: verifier,
     resource: request.resource,
   };
+}
+
+/** Where the document client of test/support/runtime/cimd-host `/clients/private-key-jwt` is sent back. */
+const ASSERTING_CALLBACK = "https://client.example.test/callback";
+
+export interface AssertingClientSystem {
+  /** The whole system, with the metadata-document host (`cimdHost`). */
+  system: RunningSystem;
+  /** The issuer its discovery names: the `aud` of the client's assertions (RFC 7523 §3). */
+  issuer: string;
+  /** The demo MCP server's resource at that issuer. */
+  resource: string;
+}
+
+/**
+ * Before the file's tests: the whole system with the metadata-document
+ * host, whose `private_key_jwt` document client (ASSERTING_CLIENT) any test
+ * may use, handed to `started`; after them, stops it.
+ */
+export function assertingClientSystem(started: (setup: AssertingClientSystem) => void): void {
+  let system: RunningSystem | undefined;
+  beforeAll(async () => {
+    system = await startSystem({ cimdHost: true });
+    const discovery = await system.fetch(ENDPOINT.openIdConfiguration);
+    const issuer = ((await discovery.json()) as { issuer: string }).issuer;
+    started({ system, issuer, resource: mcpResource(issuer, DEMO_MCP_SERVER.name) });
+  }, 120_000);
+  afterAll(() => system?.close());
+}
+
+/** A new person's consented code (a refresh token asked for) of the document client for `resource`: its fields. */
+export function assertingClientCode(system: RunningSystem, resource: string): Promise<Record<string, string>> {
+  return consentedCode(system, {
+    clientId: ASSERTING_CLIENT,
+    redirectUri: ASSERTING_CALLBACK,
+    scope: "openid offline_access",
+    resource,
+    extra: { prompt: "consent" },
+  });
+}
+
+/** A token request authenticated by `assertion` (RFC 7523 §2.2); `client_id` only if `fields` names it (RFC 7521 §4.2). */
+export function assertedTokenRequest(
+  system: RunningSystem,
+  fields: Record<string, string>,
+  assertion: string,
+): Promise<Response> {
+  return system.fetch(ENDPOINT.token, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      ...fields,
+      client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
+      client_assertion: assertion,
+    }),
+  });
 }
