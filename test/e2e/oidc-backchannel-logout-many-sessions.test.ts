@@ -13,8 +13,9 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import {
   backchannelSystem,
   type LogoutReceiver,
+  personWithSessions,
+  recordSessionsAt,
   registeredRp,
-  signedUpPerson,
   stallingReceiver,
   verifiedLogoutToken,
 } from "../support/backchannel-logout.ts";
@@ -35,39 +36,8 @@ backchannelSystem("backchannel-many", async (setup) => {
 });
 
 /** A new person with `sessions` sessions besides their sign-up's, each recorded as issued a token to `clientId`; their id and the sessions' ids. */
-async function personWithManySessions(
-  clientId: string,
-  sessions = SESSIONS,
-): Promise<{ userId: string; sessionIds: string[] }> {
-  const { email } = await signedUpPerson(system);
-  const [person] = await system.queryMain<{ id: string }>('SELECT id FROM "user" WHERE email = ?', email);
-  const userId = person?.id as string;
-  const prefix = `many-${crypto.randomUUID()}-`;
-  const now = Date.now();
-  await system.execMain(
-    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?5)
-     INSERT INTO session (id, token, user_id, expires_at, created_at, updated_at)
-     SELECT ?1 || i, ?1 || 'token-' || i, ?2, ?3, ?4, ?4 FROM n`,
-    prefix,
-    userId,
-    now + 3_600_000,
-    now,
-    sessions,
-  );
-  await system.execMain(
-    "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
-    userId,
-    clientId,
-    now,
-  );
-  const rows = await system.queryMain<{ session_id: string }>(
-    "SELECT session_id FROM oidc_session_client WHERE client_id = ? ORDER BY session_id",
-    clientId,
-  );
-  const sessionIds = rows.map((row) => row.session_id);
-  expect(sessionIds).toHaveLength(sessions + 1);
-  return { userId, sessionIds };
-}
+const personWithManySessions = (clientId: string, sessions = SESSIONS) =>
+  personWithSessions(system, sessions, [clientId]);
 
 /** The `sid` of every Logout Token POSTed to `path`, sorted; one verified as an RP must (§2.6). */
 async function toldSessions(path: string, clientId: string, sub: string): Promise<string[]> {
@@ -106,26 +76,12 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
   it("a receiver that never answers is given one delivery, not one per session; the other client hears of every session", async () => {
     // shared/oidc/backchannel-logout.ts: background work is cut ~30 s after the answer, so one client's
     // slow receiver must not spend the time the others need.
-    let arrivals = 0;
-    const silent = createServer(() => {
-      arrivals++;
-    });
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const silent = await stallingReceiver();
     try {
-      const hanging = await registeredRp(
-        system,
-        operator,
-        "many silent",
-        `http://127.0.0.1:${(silent.address() as AddressInfo).port}/never`,
-      );
+      const hanging = await registeredRp(system, operator, "many silent", silent.uri("/never"));
       const neighbour = await registeredRp(system, operator, "many neighbour", receiver.uri("/many/neighbour"));
       const { userId, sessionIds } = await personWithManySessions(hanging.clientId, 40);
-      await system.execMain(
-        "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
-        userId,
-        neighbour.clientId,
-        Date.now(),
-      );
+      await recordSessionsAt(system, userId, neighbour.clientId);
 
       const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "a silent receiver" });
       expect(ban.status).toBe(200);
@@ -134,12 +90,11 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
         .toBe(sessionIds.length);
       expect(await toldSessions("/many/neighbour", neighbour.clientId, userId)).toEqual(sessionIds);
       // A client holds a second place only once its receiver has answered: this one never did, so it had one.
-      await expect.poll(() => arrivals).toBe(1);
+      await expect.poll(() => silent.arrivals.length).toBe(1);
       // Once that one times out (4 s) the client counts as down and its other 40 are skipped, not sent.
       await new Promise((resolve) => setTimeout(resolve, 6_000));
-      expect(arrivals).toBe(1);
+      expect(silent.arrivals.length).toBe(1);
     } finally {
-      silent.closeAllConnections();
       silent.close();
     }
   });
@@ -166,12 +121,7 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
         receiver.uri("/many/slow-neighbour"),
       );
       const { userId, sessionIds } = await personWithManySessions(slowRp.clientId, 40);
-      await system.execMain(
-        "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
-        userId,
-        neighbour.clientId,
-        Date.now(),
-      );
+      await recordSessionsAt(system, userId, neighbour.clientId);
 
       const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "a slow receiver" });
       expect(ban.status).toBe(200);
@@ -207,12 +157,7 @@ describe("back-channel logout of a person with more than 100 sessions", () => {
           stalling.uri(`/${new URL(clientId).hostname}`),
           Date.now(),
         );
-        await system.execMain(
-          "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
-          userId,
-          clientId,
-          Date.now(),
-        );
+        await recordSessionsAt(system, userId, clientId);
       }
 
       const ban = await operatorApi.admin("POST", `/users/${userId}/ban`, { reason: "stalling receivers" });

@@ -13,8 +13,8 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import {
   backchannelSystem,
   type LogoutReceiver,
+  personWithSessions,
   registeredRp,
-  signedUpPerson,
   stallingReceiver,
   verifiedLogoutToken,
 } from "../support/backchannel-logout.ts";
@@ -35,34 +35,11 @@ describe("back-channel logout of a request that ends many sessions", () => {
     try {
       const stalled = await registeredRp(system, operator, "per-request stalling", stalling.uri("/stalls"));
       const answering = await registeredRp(system, operator, "per-request answering", receiver.uri("/per-request"));
-      const { browser, email } = await signedUpPerson(system);
-      const [person] = await system.queryMain<{ id: string }>('SELECT id FROM "user" WHERE email = ?', email);
-      const userId = person?.id as string;
-      const prefix = `per-request-${crypto.randomUUID()}-`;
-      const now = Date.now();
-      for (const i of [1, 2, 3]) {
-        await system.execMain(
-          "INSERT INTO session (id, token, user_id, expires_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-          `${prefix}${i}`,
-          `${prefix}token-${i}`,
-          userId,
-          now + 3_600_000,
-          now,
-        );
-      }
       // Every session, the sign-up's too, signed in to both clients.
-      for (const clientId of [stalled.clientId, answering.clientId]) {
-        await system.execMain(
-          "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
-          userId,
-          clientId,
-          now,
-        );
-      }
-      const sessionIds = (
-        await system.queryMain<{ id: string }>("SELECT id FROM session WHERE user_id = ? ORDER BY id", userId)
-      ).map((row) => row.id);
-      expect(sessionIds).toHaveLength(4);
+      const { browser, userId, sessionIds } = await personWithSessions(system, 3, [
+        stalled.clientId,
+        answering.clientId,
+      ]);
 
       const revoke = await system.fetch(`${ENDPOINT.authApi}/revoke-sessions`, {
         method: "POST",

@@ -209,6 +209,48 @@ export async function verifiedLogoutToken(system: RunningSystem, logoutToken: st
   return payload;
 }
 
+/**
+ * Records every session of the person as one `clientId` was issued a token
+ * naming (D1 `oidc_session_client`), as the issuer records it, so that a
+ * test need not sign in to the client in each session.
+ */
+export async function recordSessionsAt(system: RunningSystem, userId: string, clientId: string): Promise<void> {
+  await system.execMain(
+    "INSERT INTO oidc_session_client (session_id, client_id, created_at) SELECT id, ?2, ?3 FROM session WHERE user_id = ?1",
+    userId,
+    clientId,
+    Date.now(),
+  );
+}
+
+/**
+ * A new person with `extra` sessions besides their sign-up's (in `browser`),
+ * written straight to D1 as Better Auth writes them, every session recorded
+ * at each of `clientIds`: the person's id and every session's id, sorted.
+ */
+export async function personWithSessions(system: RunningSystem, extra: number, clientIds: readonly string[]) {
+  const { browser, email } = await signedUpPerson(system);
+  const [person] = await system.queryMain<{ id: string }>('SELECT id FROM "user" WHERE email = ?', email);
+  const userId = person?.id as string;
+  const prefix = `sessions-${crypto.randomUUID()}-`;
+  const now = Date.now();
+  await system.execMain(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?5)
+     INSERT INTO session (id, token, user_id, expires_at, created_at, updated_at)
+     SELECT ?1 || i, ?1 || 'token-' || i, ?2, ?3, ?4, ?4 FROM n`,
+    prefix,
+    userId,
+    now + 3_600_000,
+    now,
+    extra,
+  );
+  for (const clientId of clientIds) await recordSessionsAt(system, userId, clientId);
+  const rows = await system.queryMain<{ id: string }>("SELECT id FROM session WHERE user_id = ? ORDER BY id", userId);
+  const sessionIds = rows.map((row) => row.id);
+  expect(sessionIds).toHaveLength(extra + 1);
+  return { browser, userId, sessionIds };
+}
+
 /** The clients the issuer recorded signing a token naming the session for (D1 `oidc_session_client`). */
 export async function recordedClients(system: RunningSystem, sessionId: string): Promise<string[]> {
   const rows = await system.queryMain<{ client_id: string }>(
