@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
-import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
-import type { TestClient } from "./clients-fixtures.ts";
+import { GRANT_TYPE, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { clientToken, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, tokenRequest } from "./fixtures.ts";
-import { authorization } from "./token-exchange-fixtures.ts";
+import { authorization, delegationParams, exchange, issued, type TokenBody } from "./token-exchange-fixtures.ts";
 
 /** Our issuer: the `aud` of an ID-JAG redeemed here, and the `iss` of our own. */
 export const ISSUER = env.ISSUER;
@@ -28,4 +28,22 @@ export function jagClaims(orgId: string, sub: string, clientId: string, override
     tenant: orgId,
     ...overrides,
   };
+}
+
+/**
+ * An ID-JAG of ours (audience: this issuer) for `agent`, exchanged from
+ * `subjectToken` with the agent's own token as the actor (RFC 8693 §2.1):
+ * the token response's body. `extra` adds to the request (resource, scope).
+ */
+export async function delegatedIdJag(
+  agent: TestClient,
+  subjectToken: string,
+  extra: Record<string, string> = {},
+): Promise<TokenBody> {
+  const params = delegationParams(subjectToken, await clientToken(agent), {
+    requested_token_type: TOKEN_TYPE.idJag,
+    audience: ISSUER,
+    ...extra,
+  });
+  return (await issued(await exchange(agent, params))).body;
 }

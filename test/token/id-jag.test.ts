@@ -11,10 +11,9 @@ import { createTestOrg, registerTestClient, setOrgPolicy, clientToken } from "./
 import { arrivedRows } from "../audit/runtime/audit-rows.ts";
 import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
 import { AUDIENCE, expectOAuthError, tokenRequest, signWithOurKey } from "./fixtures.ts";
-import { ISSUER, jagClaims, redeem } from "./id-jag-fixtures.ts";
+import { delegatedIdJag, ISSUER, jagClaims, redeem } from "./id-jag-fixtures.ts";
 import {
   authorization,
-  delegationParams,
   exchange,
   grantDelegation,
   issued,
@@ -33,16 +32,7 @@ async function idJagSetup() {
   const agent = await registerAgent(orgId);
   await grantDelegation(orgId, userId, agent);
   const subject = await userToken(orgId, userId, { sessionId: `s-${crypto.randomUUID()}` });
-  const response = await exchange(
-    agent,
-    delegationParams(subject, await clientToken(agent), {
-      requested_token_type: TOKEN_TYPE.idJag,
-      audience: ISSUER,
-      resource: AUDIENCE,
-      scope: "documents:read",
-    }),
-  );
-  const { body } = await issued(response);
+  const body = await delegatedIdJag(agent, subject, { resource: AUDIENCE, scope: "documents:read" });
   return { orgId, userId, agent, body, idJag: body.access_token };
 }
 

@@ -5,12 +5,20 @@ import {
   MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP,
   clientSubjectValue,
 } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { type AccessTokenClaims, CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
-import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
 import { oidc, revocation } from "./oidc-fixture.ts";
-import { active, grant, oauthError, type Person, refresh, revokedInOrg } from "./oidc-grant-fixtures.ts";
+import {
+  active,
+  earlierRevocations,
+  grant,
+  oauthError,
+  orgState,
+  type Person,
+  refresh,
+  refusedAtGateway,
+  revokedInOrg,
+} from "./oidc-grant-fixtures.ts";
 
 // RFC 7009 §2.1 ends a browser grant's access tokens by a `grant` entry in
 // the org's object, attributed to the grant's client and person (the
@@ -29,29 +37,8 @@ function keptBy(recorded: { value: string; revokedAt: number }[], cutOff: number
   return recorded.filter((e) => e.revokedAt > cutOff - TOLERANCE).map((e) => e.value);
 }
 
-const orgState = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
-
-/** The gateway's own check (its revocation view, no staleness) on the token's signed claims. */
-function refusedAtGateway(accessToken: string): Promise<boolean> {
-  const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 });
-  return view.isRevoked(decodeJwt(accessToken) as unknown as AccessTokenClaims);
-}
-
 /** The person's `sub`, as every access token of theirs carries it. */
 const subOf = (accessToken: string) => String(decodeJwt(accessToken).sub);
-
-/** `count` earlier grant revocations of the person's, for the client, as the token Worker records them. */
-async function earlierRevocations(person: Person, sub: string, client: Client, count: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    await orgState(person.orgId).revokeBrowserGrant({
-      orgId: person.orgId,
-      grantId: `oidc-grant:earlier-${crypto.randomUUID()}`,
-      clientId: client.clientId,
-      subject: sub,
-      reason: `rfc7009 refresh token by ${client.clientId}`,
-    });
-  }
-}
 
 /** Another person, a member of the org with it active in their session, so their grants are in that org. */
 async function memberOf(orgId: string): Promise<Person> {

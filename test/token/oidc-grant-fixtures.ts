@@ -1,12 +1,15 @@
 // A person's authorizations of a browser client, and how the issuer and the
 // org's object judge their tokens afterwards: for the tests of what ends a
 // grant's access tokens (oidc-grant-revocation.test.ts: a revoked or reused
-// refresh token; oidc-code-replay-grant.test.ts: a replayed code).
+// refresh token; oidc-code-replay-grant.test.ts: a replayed code;
+// oidc-grant-*fold*.test.ts: a person's many revocations at one client).
 import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { expect } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
+import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { API, introspection, oidc } from "./oidc-fixture.ts";
 
@@ -62,6 +65,28 @@ export async function active(token: string, client: Client): Promise<boolean> {
 export function revokedInOrg(accessToken: string): Promise<boolean> {
   const claims = decodeJwt(accessToken) as unknown as RevocableClaims;
   return env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
+}
+
+/** The org's Durable Object (its revocations, its snapshot). */
+export const orgState = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
+
+/** The gateway's own check (its revocation view, no staleness) on the token's signed claims. */
+export function refusedAtGateway(accessToken: string): Promise<boolean> {
+  const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 });
+  return view.isRevoked(decodeJwt(accessToken) as unknown as AccessTokenClaims);
+}
+
+/** `count` earlier grant revocations of the person's, for the client, as the token Worker records them. */
+export async function earlierRevocations(person: Person, sub: string, client: Client, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await orgState(person.orgId).revokeBrowserGrant({
+      orgId: person.orgId,
+      grantId: `oidc-grant:earlier-${crypto.randomUUID()}`,
+      clientId: client.clientId,
+      subject: sub,
+      reason: `rfc7009 refresh token by ${client.clientId}`,
+    });
+  }
 }
 
 export async function oauthError(response: Response) {

@@ -1,22 +1,20 @@
-import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { MAX_LIVE_BROWSER_GRANT_REVOCATIONS_PER_PERSON as CAP } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import {
-  type AccessTokenClaims,
-  ID_JAG_GRANT_CLIENTS_CLAIM,
-  ID_JAG_GRANTS_CLAIM,
-  JWT_TYP,
-  TOKEN_TYPE,
-} from "../../shared/contracts/tokens.ts";
-import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { ID_JAG_GRANT_CLIENTS_CLAIM, ID_JAG_GRANTS_CLAIM, JWT_TYP } from "../../shared/contracts/tokens.ts";
 import type { Client } from "../support/runtime/browser-oidc.ts";
 import { clientToken, createTestOrg, type TestClient } from "./clients-fixtures.ts";
 import { expectOAuthError, signWithOurKey } from "./fixtures.ts";
-import { ISSUER, jagClaims, redeem } from "./id-jag-fixtures.ts";
+import { delegatedIdJag, jagClaims, redeem } from "./id-jag-fixtures.ts";
 import { API, oidc, revocation } from "./oidc-fixture.ts";
-import { grant, type Person, revokedInOrg } from "./oidc-grant-fixtures.ts";
+import {
+  earlierRevocations,
+  grant,
+  orgState,
+  type Person,
+  refusedAtGateway,
+  revokedInOrg,
+} from "./oidc-grant-fixtures.ts";
 import { introspected } from "./revocation-fixtures.ts";
 import {
   delegationParams,
@@ -38,13 +36,6 @@ import {
 // whose grant it rests on, so any cut-off of the person refuses it: a deploy
 // never lets one through.
 
-const orgState = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
-
-function refusedAtGateway(accessToken: string): Promise<boolean> {
-  const view = new RevocationView(env, { maxStalenessMs: 0, maxOrgs: 10 });
-  return view.isRevoked(decodeJwt(accessToken) as unknown as AccessTokenClaims);
-}
-
 /** An agent's token exchanged from the person's browser access token, acting for them. */
 async function delegatedFrom(browserAccessToken: string, agent: TestClient) {
   return issued(
@@ -54,12 +45,7 @@ async function delegatedFrom(browserAccessToken: string, agent: TestClient) {
 
 /** An ID-JAG of ours for the agent, exchanged from the person's browser access token. */
 async function idJagFrom(browserAccessToken: string, agent: TestClient): Promise<string> {
-  const params = delegationParams(browserAccessToken, await clientToken(agent), {
-    requested_token_type: TOKEN_TYPE.idJag,
-    audience: ISSUER,
-    resource: API,
-  });
-  return (await issued(await exchange(agent, params))).body.access_token;
+  return (await delegatedIdJag(agent, browserAccessToken, { resource: API })).access_token;
 }
 
 /** The same claims without `omit`, re-signed with our key: a token or grant as this issuer minted it before the claim. */
@@ -70,15 +56,7 @@ function oldShape(token: string, typ: string, omit: string): Promise<string> {
 
 /** Folds the person's browser grant revocations at `client`: CAP earlier ones, then one of a live grant's refresh token. */
 async function foldAt(person: Person, sub: string, client: Client): Promise<void> {
-  for (let i = 0; i < CAP; i++) {
-    await orgState(person.orgId).revokeBrowserGrant({
-      orgId: person.orgId,
-      grantId: `oidc-grant:earlier-${crypto.randomUUID()}`,
-      clientId: client.clientId,
-      subject: sub,
-      reason: `rfc7009 refresh token by ${client.clientId}`,
-    });
-  }
+  await earlierRevocations(person, sub, client, CAP);
   const device = await grant(person, client);
   const response = await revocation({ token: device.refresh_token ?? "", token_type_hint: "refresh_token" }, client);
   expect(response.status).toBe(200);
