@@ -41,11 +41,7 @@ describe("back-channel logout of a request that ends many sessions", () => {
         answering.clientId,
       ]);
 
-      const revoke = await system.fetch(`${ENDPOINT.authApi}/revoke-sessions`, {
-        method: "POST",
-        headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
-        body: "{}",
-      });
+      const revoke = await browser.postJson(`${ENDPOINT.authApi}/revoke-sessions`);
       expect(revoke.status).toBe(200);
       expect(await revoke.json()).toEqual({ status: true });
       expect(await system.queryMain("SELECT id FROM session WHERE user_id = ?", userId)).toEqual([]);

@@ -103,11 +103,7 @@ describe("back-channel logout reaches every client issued a token of the session
     const jwtOnly = await registeredRp(system, operator, "JWT only, sign-out", receiver.uri("/sign-out"));
     const browser = await signedUpBrowser(system);
     const tokens = await tokensFor(system, browser, jwtOnly.config, `${system.origin}/api`);
-    const signOut = await system.fetch(`${ENDPOINT.authApi}/sign-out`, {
-      method: "POST",
-      headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
-      body: "{}",
-    });
+    const signOut = await browser.postJson(`${ENDPOINT.authApi}/sign-out`);
     expect(signOut.status).toBe(200);
     await expect.poll(() => receiver.deliveriesTo("/sign-out").length, { timeout: 10_000 }).toBe(1);
     const payload = await verifiedLogoutToken(
@@ -136,11 +132,7 @@ describe("back-channel logout reaches every client issued a token of the session
       const sid = tokens.claims()?.sid as string;
       expect(await recordedClients(system, sid)).toEqual([first.clientId, second.clientId, answering.clientId].sort());
 
-      const signOut = await system.fetch(`${ENDPOINT.authApi}/sign-out`, {
-        method: "POST",
-        headers: { Cookie: browser.header(), Origin: system.origin, "Content-Type": "application/json" },
-        body: "{}",
-      });
+      const signOut = await browser.postJson(`${ENDPOINT.authApi}/sign-out`);
       expect(signOut.status).toBe(200);
 
       // Within the sending window (20 s to start, each delivery 4 s at most), whatever the stalls do.

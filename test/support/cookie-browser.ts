@@ -38,4 +38,15 @@ export class CookieBrowser {
     this.remember(response);
     return response;
   }
+
+  /** A same-origin JSON post (an empty object by default), as the app's script calls a Better Auth endpoint. */
+  async postJson(path: string, body: Record<string, unknown> = {}): Promise<Response> {
+    const response = await this.system.fetch(path, {
+      method: "POST",
+      headers: { Cookie: this.header(), Origin: this.system.origin, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    this.remember(response);
+    return response;
+  }
 }
