@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { anonymousRefusalsSince } from "../support/runtime/anonymous-refusal-rows.ts";
 import { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
 import { API, ISSUER, oidc, revocation } from "./oidc-fixture.ts";
 
@@ -55,19 +56,24 @@ describe("ENDPOINT.token forwards the browser provider's grants (one token endpo
 
   it("refuses a wrong code_verifier with invalid_grant (RFC 7636 §4.6), and the code stays for the right one", async () => {
     const { client, verifier, code } = await freshCode();
+    const sent = Date.now();
     const wrong = await redeem(code, "x".repeat(43), client);
     expect(wrong.headers.get("Cache-Control")).toBe("no-store");
     expect(await error(wrong)).toMatchObject({ status: 400, error: "invalid_grant" });
-    // Refusals are audited as at every grant (endpoints/token.ts), with the client when it authenticated.
+    // Refusals are audited as at every grant (endpoints/token.ts). A browser grant's is refused before the
+    // endpoint authenticates the client, so it is anonymous: this request's row is the one whose window took
+    // a refusal after it was sent (earlier tests' refused codes, of any file, share the table).
     await expect
-      .poll(async () =>
-        (
-          await env.AUDIT_DB.prepare(
-            "SELECT detail FROM audit_event WHERE kind = 'token.refused' AND detail LIKE '%authorization_code%'",
-          ).all<{ detail: string }>()
-        ).results.some((r) => (JSON.parse(r.detail) as { error: string }).error === "invalid_grant"),
+      .poll(
+        async () =>
+          (
+            await anonymousRefusalsSince("token.refused", sent, {
+              error: "invalid_grant",
+              grantType: "authorization_code",
+            })
+          ).length,
       )
-      .toBe(true);
+      .toBeGreaterThan(0);
     // Refused before Better Auth spends the code (workers/authn/src/oidc/live-code-checks.ts).
     expect((await redeem(code, verifier, client)).status).toBe(200);
   });
