@@ -9,16 +9,8 @@ import {
   OTHER_TARGET,
 } from "../../../shared/audit/anonymous-refusals.ts";
 import { recordAuditInBackground } from "../../../shared/audit/record-audit.ts";
+import type { AnonymousRefusal as AggregateDetail } from "../../support/runtime/anonymous-refusal-rows.ts";
 import { arrivedRows } from "./audit-rows.ts";
-
-interface AggregateDetail {
-  error: string;
-  path?: string;
-  grant_type?: string;
-  count: number;
-  first_at: number;
-  last_at: number;
-}
 
 describe("anonymous refusals", () => {
   it("N refusals in a window become one event with count N, held by the first caller's waitUntil", async () => {
