@@ -39,7 +39,10 @@ if (!auditDatabaseId) throw new Error("workers/token/wrangler.toml binds no AUDI
  * clients, users and keys and asserts nothing about what others left behind.
  * The few files that change what every file shares (the token Worker's
  * signing keys) or count every row of a table run each in a runtime of its
- * own, as the `<name>-own-runtime` project.
+ * own, as the `<name>-own-runtime` project. Vitest keeps a runtime only while
+ * the next file in its queue is of the same project, which its default order
+ * (project by project) gives; `--sequence.shuffle.files` with `--project`
+ * checks that no file leans on another's leftovers.
  */
 function workerProjects(
   name: string,
