@@ -30,6 +30,11 @@ import {
 } from "../../shared/revocation/owed-org-cutoffs.ts";
 import { planOfStatement, recordingDb, type SentStatement } from "../support/runtime/query-plans.ts";
 
+// The token project's files share one runtime (vitest.config.ts): every org,
+// row and key here is this test's own, so no statement below reads, moves or
+// deletes another file's rows, and what a test writes it deletes.
+const fresh = (kind: string) => `${kind}-${crypto.randomUUID()}`;
+
 /** SQLite's plan of the one statement `run` sends, one detail line per step. */
 async function planOf(run: (db: D1Database) => Promise<unknown>): Promise<string> {
   const sent: SentStatement[] = [];
@@ -52,13 +57,14 @@ function expectSeeks(plan: string, table: string, index: string, range: string):
 
 describe("owed_org_cutoff", () => {
   it("one org's rows (each signed-in /organization/delete) seek owed_org_cutoff_org_idx", async () => {
-    const plan = await planOf((db) => owedOrgCutoffsFor(db, "org-plan"));
+    const plan = await planOf((db) => owedOrgCutoffsFor(db, fresh("org")));
     expectSeeks(plan, "owed_org_cutoff", "owed_org_cutoff_org_idx", "org_id=?");
   });
 
   it("a deletion's batch unsets the org as sessions' active one through session_active_org_idx (migration 0034)", async () => {
     const sent: SentStatement[] = [];
-    await deleteOrgOwingRow(recordingDb(sent), owedOrgCutoff("org-plan", "org-deleted"));
+    // No such org: the batch deletes nothing, so its row (written only after a delete) is not written either.
+    await deleteOrgOwingRow(recordingDb(sent), owedOrgCutoff(fresh("org"), "org-deleted"));
     const unset = sent.find((statement) => statement.sql.startsWith("UPDATE session"));
     expectSeeks(
       await planOfStatement(unset as SentStatement),
@@ -76,16 +82,16 @@ describe("owed_org_cutoff", () => {
   });
 
   it("a postponement and a clear seek the primary key", async () => {
-    const postpone = await planOf((db) => postponeOwedRow(db, OWED_ORG_CUTOFFS, "row"));
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_ORG_CUTOFFS, fresh("row")));
     expectSeeks(postpone, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
-    const clear = await planOf((db) => clearOwedOrgCutoffs(db, ["a", "b"]));
+    const clear = await planOf((db) => clearOwedOrgCutoffs(db, [fresh("row"), fresh("row")]));
     expectSeeks(clear, "owed_org_cutoff", "sqlite_autoindex_owed_org_cutoff_1", "id=?");
   });
 });
 
 describe("owed_grant_cutoff", () => {
   it("a retried revocation's rows (its token's stored form) seek owed_grant_cutoff_presented_idx", async () => {
-    const plan = await planOf((db) => owedGrantCutoffsOf(db, "presented-plan"));
+    const plan = await planOf((db) => owedGrantCutoffsOf(db, fresh("presented")));
     expectSeeks(plan, "owed_grant_cutoff", "owed_grant_cutoff_presented_idx", "presented=?");
   });
 
@@ -95,35 +101,47 @@ describe("owed_grant_cutoff", () => {
   });
 
   it("a postponement and the clears (the request's one grant, the cron's recorded rows) seek the primary key", async () => {
-    const postpone = await planOf((db) => postponeOwedRow(db, OWED_GRANT_CUTOFFS, "grant"));
+    const grants = [fresh("grant"), fresh("grant")];
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_GRANT_CUTOFFS, fresh("grant")));
     expectSeeks(postpone, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
-    const clearOne = await planOf((db) => clearOwedGrantCutoff(db, "grant"));
+    const clearOne = await planOf((db) => clearOwedGrantCutoff(db, fresh("grant")));
     expectSeeks(clearOne, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
-    const clear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, ["a", "b"]));
+    const clear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, grants));
     expectSeeks(clear, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
-    const cronClear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, ["a", "b"], Date.now()));
+    const cronClear = await planOf((db) => clearOwedRows(db, OWED_GRANT_CUTOFFS, grants, Date.now()));
     expectSeeks(cronClear, "owed_grant_cutoff", "sqlite_autoindex_owed_grant_cutoff_1", "grant_id=?");
   });
 
   it("the cron's clear leaves a grant owed again after its share was read: that row is its writer's", async () => {
     const sharedAt = Date.now();
+    const orgId = fresh("org");
+    const read = fresh("grant-read");
+    const again = fresh("grant-again");
     const insert = env.DB.prepare(
       `INSERT INTO owed_grant_cutoff (grant_id, org_id, client_id, user_id, presented, reason, created_at)
-       VALUES (?, 'org-clear', 'client', 'user', ?, 'reuse', ?)`,
+       VALUES (?, ?, 'client', 'user', ?, 'reuse', ?)`,
     );
-    // "read" was in the share (past the one-minute window); "again" was owed anew while the cron recorded.
-    await env.DB.batch([insert.bind("read", "p-read", sharedAt - 120_000), insert.bind("again", "p-again", sharedAt)]);
-    await clearOwedRows(env.DB, OWED_GRANT_CUTOFFS, ["read", "again"], sharedAt);
-    const { results } = await env.DB.prepare("SELECT grant_id FROM owed_grant_cutoff WHERE org_id = 'org-clear'").all<{
-      grant_id: string;
-    }>();
-    expect(results.map((row) => row.grant_id)).toEqual(["again"]);
+    // `read` was in the share (past the one-minute window); `again` was owed anew while the cron recorded.
+    await env.DB.batch([
+      insert.bind(read, orgId, fresh("presented"), sharedAt - 120_000),
+      insert.bind(again, orgId, fresh("presented"), sharedAt),
+    ]);
+    try {
+      await clearOwedRows(env.DB, OWED_GRANT_CUTOFFS, [read, again], sharedAt);
+      const { results } = await env.DB.prepare("SELECT grant_id FROM owed_grant_cutoff WHERE org_id = ?")
+        .bind(orgId)
+        .all<{ grant_id: string }>();
+      expect(results.map((row) => row.grant_id)).toEqual([again]);
+    } finally {
+      // Left, `again` would be a later file's cron's share (its org's object asked to record a grant no one made).
+      await env.DB.prepare("DELETE FROM owed_grant_cutoff WHERE org_id = ?").bind(orgId).run();
+    }
   });
 });
 
 describe("owed_member_cutoff", () => {
   it("one person's rows in one org (each membership change) seek owed_member_cutoff_member_idx", async () => {
-    const plan = await planOf((db) => owedMemberCutoffsFor(db, "org-plan", "user-plan"));
+    const plan = await planOf((db) => owedMemberCutoffsFor(db, fresh("org"), fresh("user")));
     // The statement names the table `o`.
     expectSeeks(plan, "o", "owed_member_cutoff_member_idx", "org_id=? AND user_id=?");
     // A young leave's row asks whether the membership is still there: one seek of member, not a scan.
@@ -131,7 +149,7 @@ describe("owed_member_cutoff", () => {
   });
 
   it("an org's rows of one reason (each SCIM Group write) seek owed_member_cutoff_reason_idx", async () => {
-    const plan = await planOf((db) => owedMemberCutoffsOf(db, "org-plan", "scim-role-changed", 51));
+    const plan = await planOf((db) => owedMemberCutoffsOf(db, fresh("org"), "scim-role-changed", 51));
     expectSeeks(plan, "owed_member_cutoff", "owed_member_cutoff_reason_idx", "org_id=? AND reason=?");
   });
 
@@ -141,27 +159,40 @@ describe("owed_member_cutoff", () => {
   });
 
   it("a postponement and a clear seek the primary key", async () => {
-    const postpone = await planOf((db) => postponeOwedRow(db, OWED_MEMBER_CUTOFFS, "row"));
+    const postpone = await planOf((db) => postponeOwedRow(db, OWED_MEMBER_CUTOFFS, fresh("row")));
     expectSeeks(postpone, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
-    const clear = await planOf((db) => clearOwedMemberCutoffs(db, ["a", "b"]));
+    const clear = await planOf((db) => clearOwedMemberCutoffs(db, [fresh("row"), fresh("row")]));
     expectSeeks(clear, "owed_member_cutoff", "sqlite_autoindex_owed_member_cutoff_1", "id=?");
   });
 
   it("the reads still return their rows in order (created_at, id)", async () => {
+    const orgId = fresh("org");
+    // One random stem, so the ids sort as their last letters do: a tie on created_at (a and c) is broken by id.
+    const stem = crypto.randomUUID();
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((letter) => `${stem}-${letter}`) as [string, string, string, string];
     const insert = env.DB.prepare(
-      "INSERT INTO owed_member_cutoff (id, org_id, user_id, reason, previous_role, created_at) VALUES (?, 'org-order', ?, ?, 'admin', ?)",
+      "INSERT INTO owed_member_cutoff (id, org_id, user_id, reason, previous_role, created_at) VALUES (?, ?, ?, ?, 'admin', ?)",
     );
     await env.DB.batch([
-      insert.bind("c", "u1", "role-changed", 2),
-      insert.bind("b", "u1", "role-changed", 1),
-      insert.bind("a", "u1", "role-changed", 2),
-      insert.bind("d", "u2", MEMBER_LEFT, 0),
+      insert.bind(c, orgId, "u1", "role-changed", 2),
+      insert.bind(b, orgId, "u1", "role-changed", 1),
+      insert.bind(a, orgId, "u1", "role-changed", 2),
+      insert.bind(d, orgId, "u2", MEMBER_LEFT, 0),
     ]);
-    expect((await owedMemberCutoffsFor(env.DB, "org-order", "u1")).map((row) => row.id)).toEqual(["b", "a", "c"]);
-    expect((await owedMemberCutoffsOf(env.DB, "org-order", "role-changed", 2)).map((row) => row.id)).toEqual([
-      "b",
-      "a",
-    ]);
-    expect((await oldestOwedRows(env.DB, OWED_MEMBER_CUTOFFS, 2)).map((row) => row.id)).toEqual(["d", "b"]);
+    try {
+      expect((await owedMemberCutoffsFor(env.DB, orgId, "u1")).map((row) => row.id)).toEqual([b, a, c]);
+      expect((await owedMemberCutoffsOf(env.DB, orgId, "role-changed", 2)).map((row) => row.id)).toEqual([b, a]);
+      // The cron's share is the oldest of the whole table, where other files' rows may sit among these
+      // (created_at 0 is no one's alone): the share is read to its end, and these rows' order in it checked.
+      const { n } = (await env.DB.prepare("SELECT count(*) AS n FROM owed_member_cutoff").first<{ n: number }>()) ?? {
+        n: 0,
+      };
+      const ours = new Set([a, b, c, d]);
+      const share = await oldestOwedRows(env.DB, OWED_MEMBER_CUTOFFS, n);
+      expect(share.map((row) => row.id).filter((id) => ours.has(id))).toEqual([d, b, a, c]);
+    } finally {
+      // Left at created_at 0–2, they would head every later file's cron share.
+      await env.DB.prepare("DELETE FROM owed_member_cutoff WHERE org_id = ?").bind(orgId).run();
+    }
   });
 });
