@@ -4,10 +4,11 @@
 //   3. `wrangler dev` with the gateway first (the one origin) and the token,
 //      authn and demo Workers behind it, all sharing .wrangler/state.
 // PORT changes the port (default 8787); the issuer follows it.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { applyLocalMigrations, LocalMigrationError } from "./local-migrations.mjs";
 import { writePrivateFile } from "./private-file.mjs";
 import { DERIVED_SECRETS, derivedSecrets, originVars, SECRETS, SYSTEM_CONFIGS, WORKERS } from "./workers.mjs";
 
@@ -68,18 +69,22 @@ for (const [name, worker] of Object.entries(WORKERS)) {
   if (Object.keys(values).length > 0) writeDevVars(worker.config, values);
 }
 
-// The main database through the gateway's config; the audit database through
-// the token Worker's, the only one that binds it.
-for (const [binding, config] of [
-  ["DB", SYSTEM_CONFIGS[0]],
-  ["AUDIT_DB", WORKERS.token.config],
-]) {
-  const migrate = spawnSync(
-    "npx",
-    ["wrangler", "d1", "migrations", "apply", binding, "--local", "--persist-to", STATE, "-c", config],
-    { cwd: ROOT, env: { ...env, CI: "true" }, stdio: "inherit" },
-  );
-  if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+// Every start: the main database through the gateway's config, the audit
+// database through the token Worker's (the only one that binds it), in one
+// wrangler platform proxy rather than a `wrangler d1 migrations apply` (one
+// runtime boot per migration file) each; local-migrations.mjs says how it
+// stays wrangler's own bookkeeping.
+try {
+  for (const { binding, applied } of await applyLocalMigrations(STATE)) {
+    console.log(
+      applied.length === 0
+        ? `${binding}: no migrations to apply`
+        : `${binding}: applied ${applied.length} migration(s): ${applied.join(", ")}`,
+    );
+  }
+} catch (error) {
+  console.error(error instanceof LocalMigrationError ? error.message : error);
+  process.exit(1);
 }
 if (migrateOnly) process.exit(0);
 

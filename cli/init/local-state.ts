@@ -9,17 +9,19 @@ import {
   WORKERS,
   type WorkerName,
 } from "../../scripts/workers.mjs";
+import {
+  applyLocalMigrations,
+  type LocalDatabase,
+  LOCAL_DATABASES,
+  LocalMigrationError,
+} from "../../scripts/local-migrations.mjs";
 import { CliError } from "../lib/errors.ts";
 import { CHECKOUT_ROOT } from "../lib/options.ts";
 import { writePrivateFile } from "../lib/private-file.ts";
-import { runWrangler } from "../lib/wrangler.ts";
 import type { Progress } from "./progress.ts";
 
-/** The D1 databases and the config that binds each (the audit one only the token Worker binds). */
-export const MIGRATED_DATABASES: readonly { binding: string; config: string }[] = [
-  { binding: "DB", config: WORKERS.gateway.config },
-  { binding: "AUDIT_DB", config: WORKERS.token.config },
-];
+/** The D1 databases and the config that binds each; one list with `npm start`'s (the remote plan migrates the same). */
+export const MIGRATED_DATABASES: readonly LocalDatabase[] = LOCAL_DATABASES;
 
 /** Every secret the Workers need that is random (the derived ones are computed from these). */
 export function randomSecretNames(): string[] {
@@ -68,11 +70,6 @@ function readDevVars(file: string): Record<string, string> {
     if (at > 0 && !line.startsWith("#")) values[line.slice(0, at).trim()] = line.slice(at + 1);
   }
   return values;
-}
-
-/** The migration files wrangler reports it applied (its table rows: `│ 0001_x.sql │ ✅ │`). */
-function appliedMigrations(output: string): string[] {
-  return [...output.matchAll(/(\d{4}_[\w-]+\.sql)\s*│\s*✅/g)].map((m) => m[1] ?? "");
 }
 
 /**
@@ -127,21 +124,19 @@ export async function initLocal(options: LocalInitOptions, progress: Progress): 
     devVars.push({ worker: name, file, added: [...added, ...stale] });
   }
 
-  const migrations: LocalInitResult["migrations"] = [];
-  for (const { binding, config } of MIGRATED_DATABASES) {
-    progress.step(`migrations of ${binding}`);
-    const output = runWrangler([
-      "d1",
-      "migrations",
-      "apply",
-      binding,
-      "--local",
-      "--persist-to",
-      options.persistTo,
-      "-c",
-      config,
-    ]);
-    migrations.push({ binding, config, applied: appliedMigrations(output) });
+  // Both databases in one wrangler platform proxy instead of a wrangler run each
+  // (scripts/local-migrations.mjs says why); wrangler's own files and bookkeeping.
+  let migrations: LocalInitResult["migrations"];
+  try {
+    migrations = await applyLocalMigrations(options.persistTo, {
+      databases: MIGRATED_DATABASES,
+      root: CHECKOUT_ROOT,
+      onDatabase: (binding) => progress.step(`migrations of ${binding}`),
+    });
+  } catch (error) {
+    if (error instanceof LocalMigrationError) throw new CliError(error.message);
+    // wrangler's own (a config it cannot read, a runtime that would not start).
+    throw new CliError(`local D1 migrations failed: ${error instanceof Error ? error.message : String(error)}`);
   }
   return {
     mode: "local",

@@ -1,11 +1,14 @@
 // `mono-auth operator bootstrap` through wrangler, the way it writes the
 // first platform operator before any exists: into a local D1 persist
-// directory (as `npm start` keeps its state), migrated like `npm start`
-// migrates it. No Worker runs; wrangler and the CLI are the real binaries.
+// directory (as `npm start` keeps its state), migrated the way `npm start`
+// migrates it (scripts/local-migrations.mjs; test/e2e/local-migrations.test.ts
+// holds that to wrangler's own apply). No Worker runs; wrangler and the CLI
+// are the real binaries.
 import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { applyLocalMigrations } from "../../scripts/local-migrations.mjs";
 import { adminAudience } from "../../shared/contracts/endpoints.ts";
 import { runCli, runWrangler } from "../support/mono-auth-cli.ts";
 
@@ -17,8 +20,7 @@ describe("mono-auth operator bootstrap", () => {
     const state = join(dir, "state");
     const profile = join(dir, "profile.json");
     const d1 = ["DB", "--local", "--persist-to", state, "-c", "wrangler.toml"];
-    const migrated = await runWrangler(["d1", "migrations", "apply", ...d1]);
-    expect(migrated.code, migrated.stderr).toBe(0);
+    await applyLocalMigrations(state);
 
     const bootstrap = () =>
       runCli([

@@ -35,7 +35,7 @@ describe("files holding secrets are 0600 and replaced, never written through", (
     const before = readFileSync(target, "utf8");
     const state = join(dir, "state");
     for (const file of [loose, link]) {
-      // Each run applies every migration through wrangler: on a loaded CI machine that passed 60 s (cli-init.test.ts).
+      // The first run applies every migration (one wrangler platform proxy, seconds); a loaded CI machine stretches that.
       const run = await runCli(["init", "--local", "--persist-to", state, "--secrets-file", file, "--json"], {
         timeoutMs: 120_000,
       });
