@@ -212,25 +212,31 @@ describe("gateway: denials", () => {
   });
 
   it("401 once the token's jti, session or subject is revoked in the org's Durable Object", async () => {
-    const stub = env.ORG_STATE.getByName(orgStateName("org-revoked"));
-    const byJti = claims({ org_id: "org-revoked" });
-    await stub.revoke({ orgId: "org-revoked", kind: "jti", value: byJti.jti, reason: "test" }, byJti.exp);
+    // The gateway project's files share one runtime (vitest.config.ts), and with it every org's object:
+    // the org, the session and the people are this test's own, so no other file's revocation refuses
+    // (or spares) them, and none of this test's reaches another file's tokens.
+    const orgId = `org-${crypto.randomUUID()}`;
+    const sessionGone = `session-${crypto.randomUUID()}`;
+    const [offboarded, colleague] = [`user-${crypto.randomUUID()}`, `user-${crypto.randomUUID()}`];
+    const stub = env.ORG_STATE.getByName(orgStateName(orgId));
+    const byJti = claims({ org_id: orgId });
+    await stub.revoke({ orgId, kind: "jti", value: byJti.jti, reason: "test" }, byJti.exp);
     await expectInvalidToken(await get({ Authorization: `Bearer ${await sign(byJti)}` }), "ERR_TOKEN_REVOKED");
 
-    await stub.revoke({ orgId: "org-revoked", kind: "session", value: "session-gone", reason: "sign-out" });
+    await stub.revoke({ orgId, kind: "session", value: sessionGone, reason: "sign-out" });
     await expectInvalidToken(
-      await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sid: "session-gone" }))}` }),
+      await get({ Authorization: `Bearer ${await sign(claims({ org_id: orgId, sid: sessionGone }))}` }),
       "ERR_TOKEN_REVOKED",
     );
 
-    await stub.revoke({ orgId: "org-revoked", kind: "subject", value: "user-9", reason: "offboarded" });
+    await stub.revoke({ orgId, kind: "subject", value: offboarded, reason: "offboarded" });
     await expectInvalidToken(
-      await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-9" }))}` }),
+      await get({ Authorization: `Bearer ${await sign(claims({ org_id: orgId, sub: offboarded }))}` }),
       "ERR_TOKEN_REVOKED",
     );
     // A subject revocation cuts off tokens issued before it, not other subjects.
     expect(
-      (await get({ Authorization: `Bearer ${await sign(claims({ org_id: "org-revoked", sub: "user-8" }))}` })).status,
+      (await get({ Authorization: `Bearer ${await sign(claims({ org_id: orgId, sub: colleague }))}` })).status,
     ).toBe(200);
   });
 

@@ -61,14 +61,16 @@ describe("verified-token cache", () => {
   });
 
   it("a token served from the cache is still refused once revoked", async () => {
-    const revocable = memberClaims({ org_id: "org-cached" });
+    // This test's own org: the project's files share one runtime and its orgs' objects (vitest.config.ts).
+    const orgId = `org-${crypto.randomUUID()}`;
+    const revocable = memberClaims({ org_id: orgId });
     const token = await signer.sign(revocable);
     const get = () =>
       gatewayFetch(`http://localhost:8787${ENDPOINT.documents}`, { headers: { Authorization: `Bearer ${token}` } });
     expect((await get()).status).toBe(200);
     expect((await get()).status).toBe(200);
-    await env.ORG_STATE.getByName(orgStateName("org-cached")).revoke(
-      { orgId: "org-cached", kind: "jti", value: revocable.jti, reason: "test" },
+    await env.ORG_STATE.getByName(orgStateName(orgId)).revoke(
+      { orgId, kind: "jti", value: revocable.jti, reason: "test" },
       revocable.exp,
     );
     const refused = await get();
