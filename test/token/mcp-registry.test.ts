@@ -161,7 +161,12 @@ describe("MCP registry: the admin API", () => {
   });
 
   it("404 not_found for an unknown org; 401 without an operator token", async () => {
-    await expectHttpError(await adminRequest("GET", path("org-nope"), { token }), 404, "not_found");
+    // Random: a fixed id could name an org another file of the shared runtime made (vitest.config.ts).
+    await expectHttpError(
+      await adminRequest("GET", path(`org-nope-${crypto.randomUUID()}`), { token }),
+      404,
+      "not_found",
+    );
     const anonymous = await adminRequest("GET", path(await createTestOrg()));
     expect(anonymous.status).toBe(401);
   });
