@@ -179,6 +179,10 @@ describe("which addresses a provider may create accounts for", () => {
 });
 
 describe("SSO provider management", () => {
+  // Another org's domain, this test's own: the authn project's files share one runtime (vitest.config.ts), and a
+  // provider left on a fixed domain would be found by another file's sign-in at an address there.
+  const victimDomain = () => `victim-${crypto.randomUUID().slice(0, 8)}.test`;
+
   async function verifiedProvider() {
     const { owner, member } = await orgWithMember();
     const body = provider(owner.orgId);
@@ -192,7 +196,7 @@ describe("SSO provider management", () => {
 
   it("a plain member can neither change nor delete the organization's provider", async () => {
     const { member, providerId } = await verifiedProvider();
-    const update = await api("/sso/update-provider", { providerId, domain: "victim.test" }, { Cookie: member.cookie });
+    const update = await api("/sso/update-provider", { providerId, domain: victimDomain() }, { Cookie: member.cookie });
     expect(update.status).toBe(403);
     const remove = await api("/sso/delete-provider", { providerId }, { Cookie: member.cookie });
     expect(remove.status).toBe(403);
@@ -201,7 +205,7 @@ describe("SSO provider management", () => {
 
   it("moving a verified provider to another domain makes it unverified again: it signs nobody in", async () => {
     const { owner, providerId } = await verifiedProvider();
-    const update = await api("/sso/update-provider", { providerId, domain: "victim.test" }, { Cookie: owner.cookie });
+    const update = await api("/sso/update-provider", { providerId, domain: victimDomain() }, { Cookie: owner.cookie });
     expect(update.status).toBe(200);
     expect(await providerRow(providerId)).toMatchObject({ domain_verified: 0 });
     const refused = await api("/sign-in/sso", { providerId, callbackURL: "/app" });
