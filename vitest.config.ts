@@ -212,7 +212,12 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts", "test/browser/**/*.test.ts", "test/audit/system/**/*.test.ts"],
           environment: "node",
           // The bundles prebuildWorkers made above: each file's harness loads them as they are.
-          env: { MONO_AUTH_PREBUILT_WORKERS: "1" },
+          env: { MONO_AUTH_PREBUILT_WORKERS: "1", MONO_AUTH_SHARED_SYSTEM: "1" },
+          // One module graph per vitest worker: a file asking for options a file
+          // before it asked for gets that file's running system (about 4 s of
+          // CPU per start saved), reached from an address of its own
+          // (test/support/system.ts, file-address.ts).
+          isolate: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,
           expect: { poll: { timeout: 10_000, interval: 100 } },

@@ -6,6 +6,7 @@ import { resolve } from "node:path";
 import { createTestHarness } from "wrangler";
 import { originVars, SECRETS, WORKERS, type WorkerName } from "../../scripts/workers.mjs";
 import { bundleDir } from "./auxiliary-workers.ts";
+import { addressFetchesTo } from "./file-address.ts";
 import { TEST_SECRETS } from "./secrets.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -120,7 +121,59 @@ async function frontDoor(): Promise<{ port: number; forwardTo: (target: URL) => 
   };
 }
 
-export async function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
+/**
+ * The system a file gets. In the system project (vitest.config.ts,
+ * MONO_AUTH_SHARED_SYSTEM) a vitest worker runs its files one after another
+ * in one module graph, and a file asking for options a file before it asked
+ * for gets the system that file used: starting the five Workers and
+ * migrating both databases is about 4 s of CPU, and most files ask for the
+ * defaults. So every system file makes its own people, orgs and clients and
+ * reads only its own rows, as the in-runtime files do, and reaches it from
+ * an address of its own (file-address.ts). `close()` on a shared
+ * system does nothing: the worker keeps the last few it started (each a
+ * workerd), closes the oldest when it starts another, and miniflare stops
+ * the rest when the worker exits.
+ */
+export function startSystem(options: SystemOptions = {}): Promise<RunningSystem> {
+  if (process.env.MONO_AUTH_SHARED_SYSTEM !== "1") return startOwnSystem(options);
+  const key = JSON.stringify(options);
+  let entry = shared.get(key);
+  if (entry) {
+    shared.delete(key);
+  } else {
+    const system = startOwnSystem(options).then((own) => {
+      addressFetchesTo(own.origin);
+      return own;
+    });
+    entry = {
+      running: system.then((own) => ({ ...own, close: async () => {} })),
+      stop: () => system.then((own) => own.close()),
+    };
+    // A start that failed is not kept: the next file asking for it tries again.
+    const failed = entry;
+    system.catch(() => {
+      if (shared.get(key) === failed) shared.delete(key);
+    });
+    const oldest = shared.size >= SHARED_SYSTEMS ? shared.keys().next().value : undefined;
+    if (oldest !== undefined) {
+      void shared
+        .get(oldest)
+        ?.stop()
+        .catch(() => undefined);
+      shared.delete(oldest);
+    }
+  }
+  // Most recently asked for last: the first key is the one to close next.
+  shared.set(key, entry);
+  return entry.running;
+}
+
+/** How many systems a vitest worker keeps running: the defaults and the few option sets files interleave with them. */
+const SHARED_SYSTEMS = 3;
+
+const shared = new Map<string, { running: Promise<RunningSystem>; stop: () => Promise<void> }>();
+
+async function startOwnSystem(options: SystemOptions): Promise<RunningSystem> {
   // The issuer must be the origin the clients use: the front door's, known
   // before the harness starts, so the Workers start once with the right vars.
   const door = await frontDoor();
