@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { KV_KEY } from "../../shared/contracts/storage-keys.ts";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { compilePolicy } from "../../shared/policy/compile-policy.ts";
@@ -57,6 +57,18 @@ async function publicJwk(kid: string) {
   const { publicKey } = await generateKeyPair("ES256", { extractable: true });
   return { ...(await exportJWK(publicKey)), kid, alg: "ES256", use: "sig" };
 }
+
+// Every test here overwrites (or deletes) the shared KV copy of the JWKS. The
+// files of a project share one runtime (isolate: false), so each test puts back
+// what it found: later files then see the JWKS they would have seen without it.
+let jwksFound: string | null = null;
+beforeEach(async () => {
+  jwksFound = await env.KV.get(KV_KEY.jwks);
+});
+afterEach(async () => {
+  if (jwksFound === null) await env.KV.delete(KV_KEY.jwks);
+  else await env.KV.put(KV_KEY.jwks, jwksFound);
+});
 
 describe("JwksCache", () => {
   it("serves known kids from memory and asks the token Worker for unknown ones at most once per cooldown", async () => {
