@@ -27,12 +27,11 @@ import { decodeJwt } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
-import { OWED_ROWS_PER_RUN } from "../../shared/revocation/owed-cutoff-queue.ts";
 import { deleteOrgOwingRow, ORG_DELETED, owedOrgCutoff } from "../../shared/revocation/owed-org-cutoffs.ts";
 import { inFlightTokenRevoked } from "../support/runtime/owed-cutoffs.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken, registerTestClient } from "./clients-fixtures.ts";
-import { runCron } from "./cron-fixture.ts";
+import { cronReaching } from "./cron-fixture.ts";
 import { deleteOrg, oidc } from "./oidc-fixture.ts";
 
 let operator: string;
@@ -85,22 +84,6 @@ async function orgRevocations(orgId: string): Promise<number> {
 function isRevoked(token: string): Promise<boolean> {
   const claims = decodeJwt(token) as unknown as RevocableClaims;
   return env.ORG_STATE.getByName(orgStateName(claims.org_id)).isRevoked(claims);
-}
-
-/**
- * Runs the cron as often as it takes to reach the row: each run records the
- * OWED_ROWS_PER_RUN oldest rows and sends those refused behind the newer
- * ones, and earlier files in this runtime leave rows the object refuses for
- * good (org-delete-owed-cutoff.test.ts), older than this one.
- */
-async function cronReaching(row: OwedRow): Promise<void> {
-  const ahead = await env.DB.prepare(
-    "SELECT count(*) AS n FROM owed_org_cutoff WHERE created_at < ?1 OR (created_at = ?1 AND id < ?2)",
-  )
-    .bind(row.created_at, row.id)
-    .first<{ n: number }>();
-  const runs = Math.floor((ahead?.n ?? 0) / OWED_ROWS_PER_RUN) + 1;
-  for (let run = 0; run < runs; run += 1) await runCron();
 }
 
 /** Better Auth's answer to a signed-in person for an org that is gone or was never theirs. */

@@ -16,7 +16,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { oweOrgCutoff, owedOrgCutoff } from "../../shared/revocation/owed-org-cutoffs.ts";
 import { inFlightTokenRevoked, unrecordableOrg } from "../support/runtime/owed-cutoffs.ts";
-import { runCron } from "./cron-fixture.ts";
+import { cronReaching } from "./cron-fixture.ts";
 import { seedSession } from "./fixtures.ts";
 import { deleteOrg, oidc } from "./oidc-fixture.ts";
 
@@ -30,6 +30,18 @@ async function leftOwed(orgId: string): Promise<void> {
   ]);
 }
 
+/**
+ * The org's owed row, for cronReaching: a cron run takes only the oldest
+ * rows, and the files before this one in its runtime may leave older ones.
+ */
+async function owedRow(orgId: string): Promise<{ id: string; created_at: number }> {
+  const row = await env.DB.prepare("SELECT id, created_at FROM owed_org_cutoff WHERE org_id = ?")
+    .bind(orgId)
+    .first<{ id: string; created_at: number }>();
+  if (!row) throw new Error(`no owed row for ${orgId}`);
+  return row;
+}
+
 async function owedOrgs(): Promise<string[]> {
   const rows = await env.DB.prepare("SELECT org_id FROM owed_org_cutoff ORDER BY created_at").all<{ org_id: string }>();
   return rows.results.map((r) => r.org_id);
@@ -40,7 +52,7 @@ describe("the cron trigger and an owed org cut-off", () => {
     const { orgId } = await seedSession({ role: "owner" });
     await leftOwed(orgId);
     expect(await inFlightTokenRevoked(orgId)).toBe(false);
-    await runCron();
+    await cronReaching(await owedRow(orgId));
     expect(await inFlightTokenRevoked(orgId)).toBe(true);
     expect(await owedOrgs()).not.toContain(orgId);
   });
@@ -48,13 +60,14 @@ describe("the cron trigger and an owed org cut-off", () => {
   it("keeps the row while the org's object refuses it, and records it on a later run", async () => {
     const unrecordable = await unrecordableOrg();
     await leftOwed(unrecordable);
-    await runCron();
+    await cronReaching(await owedRow(unrecordable));
     expect(await owedOrgs()).toContain(unrecordable);
 
     // The id renamed to one the object records: the next run settles it.
     const recordable = `org-${crypto.randomUUID()}`;
     await env.DB.prepare("UPDATE owed_org_cutoff SET org_id = ? WHERE org_id = ?").bind(recordable, unrecordable).run();
-    await runCron();
+    // Read again: the refusal sent the row to the back (its created_at is the run's).
+    await cronReaching(await owedRow(recordable));
     expect(await owedOrgs()).not.toContain(recordable);
     expect(await inFlightTokenRevoked(recordable)).toBe(true);
   });
@@ -66,8 +79,9 @@ describe("the cron trigger and an owed org cut-off", () => {
     const { orgId: waiting } = await seedSession({ role: "owner" });
     await leftOwed(waiting);
     try {
-      await runCron();
-      await runCron();
+      // Without the 50 sent back, no number of runs would reach it. Their 50
+      // and any older rows left by earlier files are what the runs must pass.
+      await cronReaching(await owedRow(waiting));
       expect(await inFlightTokenRevoked(waiting)).toBe(true);
       expect(await owedOrgs()).not.toContain(waiting);
       expect((await owedOrgs()).filter((orgId) => refused.includes(orgId))).toHaveLength(50);
