@@ -14,6 +14,7 @@
 // come from `ip:unknown`; they only reach the token endpoint, a few times a
 // second at most.
 import { expect } from "vitest";
+import { FORWARDING_HEADER } from "../../shared/contracts/headers.ts";
 import { clientAddress } from "./credential-limits.ts";
 
 const addresses = new Map<string, string>();
@@ -29,7 +30,7 @@ export function fileClientAddress(): string {
   return address;
 }
 
-const HEADER = "cf-connecting-ip";
+const HEADER = FORWARDING_HEADER.connectingIp;
 const origins = new Set<string>();
 let installed = false;
 
