@@ -362,6 +362,33 @@ describe("hostile tokens", () => {
     });
   });
 
+  it("401 ERR_TOKEN_CLAIM_INVALID for a subject, org or actor that cannot cross as a header value unchanged (RFC 9110 §5.5)", async () => {
+    // CR/LF made the runtime throw after the PDP allowed (500, no audit record); edge whitespace was
+    // trimmed, so a `sub` of " user-1" reached a downstream as the subject "user-1".
+    for (const overrides of [
+      { sub: "user-1\r\nX-User-ID: admin" },
+      { sub: " user-1" },
+      { sub: "user-1\t" },
+      { org_id: "org-1\u0000" },
+      { org_id: "org-1 " },
+      { act: { sub: "agent\n", client_id: "agent-client" } },
+    ]) {
+      const token = await signer.sign(memberClaims(overrides));
+      const response = await gatewayFetch(echoUrl(), { headers: { Authorization: `Bearer ${token}` } });
+      const label = JSON.stringify(overrides);
+      expect(response.status, label).toBe(401);
+      expect(response.headers.get("WWW-Authenticate"), label).toMatch(
+        /^Bearer realm="mono-auth", error="invalid_token", error_description="ERR_TOKEN_CLAIM_INVALID:/,
+      );
+      expect(((await response.json()) as { error: string }).error, label).toBe("invalid_token");
+    }
+    // Inner characters that are field-content pass as they are.
+    const token = await signer.sign(memberClaims({ sub: "user 1" }));
+    const response = await gatewayFetch(echoUrl(), { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(new Headers(((await response.json()) as Echo).headers).get(TRUSTED_HEADER.userId)).toBe("user 1");
+  });
+
   it("403 from the policy without the scope, and the echo never answers", async () => {
     const token = await signer.sign(memberClaims({ scope: "profile" }));
     const response = await gatewayFetch(echoUrl(), { headers: { Authorization: `Bearer ${token}` } });

@@ -86,6 +86,15 @@ export async function authenticate(
         code: error.code,
       };
     }
+    // Checked before the token is remembered, so every cached token has passed it too.
+    if (!headerSafe(claims)) {
+      const error = new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "not a header value");
+      return {
+        ok: false,
+        challenge: { scheme: extracted.scheme, error: "invalid_token", description: error.publicDescription },
+        code: error.code,
+      };
+    }
     if (used) deps.verifiedTokens.remember(extracted.token, audience, claims, used.kid, used.key);
   }
 
@@ -130,4 +139,22 @@ export async function authenticate(
     };
   }
   return { ok: true, claims, scheme: extracted.scheme, ...(lastKnown ? { revocationLastKnown: true as const } : {}) };
+}
+
+/**
+ * RFC 9110 §5.5: a field value has no control characters and no leading or
+ * trailing whitespace. The claims the gateway hands on as X-User-ID,
+ * X-Org-ID and X-Actor-ID must be one unchanged: the runtime refuses CR, LF
+ * and NUL in a header (a 500 after the PDP had allowed, with no audit
+ * record) and trims the whitespace, so a signed `sub` of " alice" would
+ * reach a downstream as the different subject "alice".
+ */
+const NOT_A_FIELD_VALUE = /[\x00-\x1f\x7f]|^[ \t]|[ \t]$/;
+
+function headerSafe(claims: AccessTokenClaims): boolean {
+  return (
+    !NOT_A_FIELD_VALUE.test(claims.sub) &&
+    !NOT_A_FIELD_VALUE.test(claims.org_id) &&
+    (claims.act === undefined || !NOT_A_FIELD_VALUE.test(claims.act.sub))
+  );
 }
