@@ -65,6 +65,21 @@ export async function grantIdOfRequest(db: D1Database, request: Request | undefi
 }
 
 /**
+ * The org a refresh grant rests on (its refresh token row's `reference_id`,
+ * the active org at consent), for the provider's org check at every token
+ * (auth/plugins/oauth-provider.ts `customTokenResponseFields`): from the row
+ * the grant read before the hand-over, else read here. Undefined for a
+ * request handed over by no refresh grant, no row, or a row of no org.
+ */
+export async function refreshGrantOrgOf(db: D1Database, request: Request | undefined): Promise<string | undefined> {
+  const handed = request ? handedForms.get(request) : undefined;
+  if (!handed || handed.form.get("grant_type") !== OIDC_GRANT_TYPE.refreshToken) return undefined;
+  const token = handed.form.get("refresh_token");
+  const grant = handed.presented ?? (token ? await readRefreshTokenRow(db, token) : undefined);
+  return grant?.orgId ?? undefined;
+}
+
+/**
  * The row of the refresh token a request presents: the one the token Worker
  * read to find whose grant's turn to take (it hands `null` when no row held
  * the token), or, handed none, read here. One read either way.

@@ -23,6 +23,8 @@ export interface OidcRuntime {
   sign: IssuerSign;
   /** The access token's `org_id`, checked against the person's memberships (oidc/org-claim.ts). */
   orgClaim: (userId: string | undefined, orgId: string | undefined) => Promise<{ org_id: string }>;
+  /** The org of the refresh token the current refresh grant presents (oidc/browser-grant.ts). */
+  refreshGrantOrg: () => Promise<string | undefined>;
   /** RFC 8707 resources a browser client may ask tokens for (the API's audience). */
   resources: readonly string[];
   /** MCP clients' Client ID Metadata Documents (mcp-clients/client-discovery.ts), and the resources such a client may ask for. */
@@ -138,6 +140,22 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
           const active = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
           return active ?? undefined;
         },
+      },
+      // Every token a code or refresh token yields, before any is minted: Better Auth calls
+      // customAccessTokenClaims for a JWT access token only, so a grant that names no RFC 8707
+      // resource (an opaque access token, an ID token, a refresh token) went on yielding tokens for a
+      // person who had left the org or was banned, and to a client of another org. RFC 6749 §5.2
+      // invalid_grant, as for a JWT; the claim is read once for both hooks (oidc/runtime.ts).
+      customTokenResponseFields: async ({ grantType, user, metadata, verificationValue }) => {
+        if (!user) return {};
+        if (!runtime) throw new Error("no bindings");
+        const orgId =
+          grantType === OIDC_GRANT_TYPE.authorizationCode
+            ? verificationValue?.referenceId
+            : await runtime.refreshGrantOrg();
+        const claim = await runtime.orgClaim(user.id, orgId);
+        assertClientOrg(metadata, claim.org_id);
+        return {};
       },
       customAccessTokenClaims: async ({ user, referenceId, resources, metadata }) => {
         if (!runtime) throw new Error("no bindings");
