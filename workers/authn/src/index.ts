@@ -14,6 +14,7 @@ import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.t
 import { checkAuthorizeRequest } from "./oidc/authorize-request-checks.ts";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { logoutPagesInOurLook } from "./oidc/logout-pages.tsx";
+import { logoutOutbox } from "./oidc/logout-outbox.ts";
 import { rememberAuthorization } from "./oidc/resume-authorization.ts";
 import { userinfoRefusals } from "./oidc/userinfo-refusals.ts";
 import { refuseRevokedUserinfoToken } from "./oidc/userinfo-revocation.ts";
@@ -55,6 +56,8 @@ const app = new Hono<AuthnApp>();
 app.use("*", capRequestBody);
 // Better Auth's set-up settles in the request that starts it (auth/create-auth.ts).
 app.use("*", authReady);
+// Each request's back-channel Logout Tokens go out in one send once its work is done (oidc/logout-outbox.ts).
+app.use("*", logoutOutbox);
 // One JSON line per refused, failed or slow request, with the gateway's request id; liveness on the binding.
 app.use("*", requestLog("authn"));
 // Form and JSON bodies are UTF-8 with well-formed strings, or refused before anyone stores them.

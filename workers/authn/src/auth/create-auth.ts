@@ -15,6 +15,7 @@ import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
 import { sessionClientsLogout } from "../oidc/backchannel-logout.ts";
+import { countSessionEnds } from "../oidc/logout-outbox.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
 import { baseAuthOptions } from "./options.ts";
 import { orgSlugCheck, orgSlugHooks } from "./org-slug-hooks.ts";
@@ -181,6 +182,14 @@ function createAuth(env: AuthBindings) {
   endSession = async (token) => {
     await (await auth.$context).internalAdapter.deleteSession(token);
   };
+  // Each session-ending call counts toward its request's back-channel logout
+  // outbox, which is sent once they have all settled (oidc/logout-outbox.ts).
+  // Registered now, ahead of any request's wait for the set-up (authReady),
+  // so no endpoint runs before it; a failed set-up is authReady's to report.
+  auth.$context.then(
+    (context) => countSessionEnds(context.internalAdapter),
+    () => undefined,
+  );
   auth.handler = routedOncePerIsolate(auth);
   return auth;
 }

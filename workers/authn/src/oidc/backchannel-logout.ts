@@ -8,6 +8,7 @@ import {
   sendLogoutTokens,
 } from "../../../../shared/oidc/backchannel-logout.ts";
 import { issuerSigner } from "./issuer-signer.ts";
+import { currentOutbox } from "./logout-outbox.ts";
 
 /**
  * OIDC Back-Channel Logout 1.0 for the clients Better Auth leaves out.
@@ -32,7 +33,8 @@ import { issuerSigner } from "./issuer-signer.ts";
  * gets one Logout Token, never two. Like Better Auth's, only a session ended
  * with an endpoint context (sign-out, RP-initiated logout, session limits)
  * is planned; the plan is read before the delete (a later hook may still
- * veto it) and sent after it, in the background (§2.5: one attempt, no
+ * veto it) and sent after it, with the request's other ended sessions
+ * (oidc/logout-outbox.ts), in the background (§2.5: one attempt, no
  * retransmission), so neither a slow nor a failing receiver holds up or
  * fails the logout (§2.8). The rows go with the session (foreign key).
  * A session ended with no endpoint context (SCIM deactivation,
@@ -64,8 +66,9 @@ export function issuerLogoutSender(env: Pick<AuthnEnv, "TOKEN_SERVICE">, issuer:
 }
 
 /**
- * The sessions one delete call plans: Better Auth runs every `before` hook
- * of a call, then the delete, then every `after` hook (its
+ * The sessions one delete call plans, for a hook running outside any
+ * request's outbox (oidc/logout-outbox.ts): Better Auth runs every `before`
+ * hook of a call, then the delete, then every `after` hook (its
  * deleteManyWithHooks: `/revoke-sessions`, change- or reset-password with
  * revocation), so the `after` hooks find the plans the `before` hooks left.
  */
@@ -87,34 +90,37 @@ interface RequestBatches {
 /**
  * The `session.delete` hooks (auth/create-auth.ts).
  *
- * Sent once per delete call, not per session: Better Auth runs the `after`
- * hook once per session, and one sendLogoutTokens per session would give
- * each its own six places, down set and delivery cap, so a request ending
- * many sessions would start that many senders at once, contending for the
+ * Sent once per request, not per session: Better Auth runs the `after` hook
+ * once per session, and one sendLogoutTokens per session would give each
+ * its own six places, down set and delivery cap, so a request ending many
+ * sessions would start that many senders at once, contending for the
  * runtime's six connections per invocation: a stalling receiver's
  * connections would hold up the answering clients' queued POSTs (their
  * timeouts already running) until they too counted as down, a stalling
  * client would be tried once per session, and the cap would bound a
- * session, not the request. So the plans of one call gather in one batch,
- * keyed on the request (the endpoint context when there is none), and its
- * last `after` hook sends them all; a plan is still sent only once its
- * session's delete succeeded. The batch starts when no planned session of
- * the call is left awaiting its `after`, never on a timer: a `before` of a
- * later call in the same request opens a new batch, and so a new send,
- * rather than joining one already under way.
+ * session, not the request. So a plan goes into the request's outbox
+ * (oidc/logout-outbox.ts), which every request of this Worker has: marked
+ * deleted only by its own session's `after` (a failed or vetoed delete is
+ * never announced, and costs no other session its notice), sent with every
+ * other deleted plan of the request in one sendLogoutTokens once the
+ * request has answered and all its session-ending calls have settled,
+ * however Better Auth interleaved them (`/revoke-other-sessions` deletes
+ * each session with a call of its own, all at once).
  *
- * Left open: a call whose delete fails or is vetoed runs no `after`, so its
- * batch never sends (right: nothing ended), but sessions deleted by a call
- * running concurrently in the same request whose plans joined that batch
- * are not told either. Better Auth's `/revoke-other-sessions` deletes each
- * session with a call of its own, concurrently: those batches are one per
- * session whenever one call's `after` runs before another's `before`, so the
- * one-send guarantee is only as good as that interleaving there. And Better
- * Auth's own deliveries for the clients holding stored tokens
- * (oauth-provider, not ours to hold back) run at the same time and share the
- * runtime's six connections: a POST of ours may queue behind them with its
- * timeout (4 s, started when our send gives it a place) running; theirs end
- * within their 5 s timeout.
+ * A hook running outside any outbox (no request of this Worker around it,
+ * or after its outbox was sent) falls back to one send per delete call: the
+ * plans of one call gather in one batch, keyed on the request (the endpoint
+ * context when there is none), and its last `after` sends them; it starts
+ * when no planned session of the call is left awaiting its `after`, never
+ * on a timer. There the old limits hold: concurrent calls may each send,
+ * and a call whose delete fails sends nothing for the sessions of others
+ * that joined its batch.
+ *
+ * Still so with the outbox: Better Auth's own deliveries for the clients
+ * holding stored tokens (oauth-provider, not ours to hold back) run at the
+ * same time, per delete call, and share the runtime's six connections: a
+ * POST of ours may queue behind them with its timeout (4 s, started when our
+ * send gives it a place) running; theirs end within their 5 s timeout.
  */
 export function sessionClientsLogout(env: Bindings, issuer: string) {
   const requests = new WeakMap<object, RequestBatches>();
@@ -138,15 +144,24 @@ export function sessionClientsLogout(env: Bindings, issuer: string) {
         return;
       }
       if (targets.length === 0) return;
+      const plan = { sessionId: session.id, subject: session.userId, targets };
+      if (currentOutbox()?.plan(plan, sender)) return;
       const key = requestOf(context);
       const batches = requests.get(key) ?? { bySession: new Map<string, Batch>() };
       requests.set(key, batches);
       if (!batches.open || batches.open.deleting) batches.open = { awaiting: new Map(), deleted: [], deleting: false };
-      batches.open.awaiting.set(session.id, { sessionId: session.id, subject: session.userId, targets });
+      batches.open.awaiting.set(session.id, plan);
       batches.bySession.set(session.id, batches.open);
     },
     after: async (session: EndingSession, context: GenericEndpointContext | null | undefined): Promise<void> => {
       if (!context) return;
+      const confirmed = currentOutbox()?.confirm(session.id);
+      if (confirmed === "queued") return;
+      // Planned in an outbox that has been sent since: this one goes alone rather than not at all.
+      if (confirmed) {
+        await context.context.runInBackgroundOrAwait(sendLogoutTokens([confirmed], sender));
+        return;
+      }
       const batches = requests.get(requestOf(context));
       const batch = batches?.bySession.get(session.id);
       if (!batches || !batch) return;
