@@ -1,7 +1,7 @@
 // OIDC Back-Channel Logout 1.0 when one request ends many sessions at once
 // (`/revoke-sessions`): Better Auth runs the session `delete.after` hook once
-// per session, and workers/authn/src/oidc/backchannel-logout.ts gathers every
-// session of the request into ONE send (shared/oidc/backchannel-logout.ts),
+// per session, and the request's outbox (workers/authn/src/oidc/logout-outbox.ts)
+// gathers every session of the request into ONE send (shared/oidc/backchannel-logout.ts),
 // so its guarantees hold for the request, not per session: a client whose
 // receiver stalls gets one attempt in all, and its stalled connections do not
 // crowd out the answering client's deliveries. The sessions besides the
