@@ -6,7 +6,7 @@
 // (an invalid_scope for a scope never sent, a 200 revocation of a token never named).
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { GRANT_TYPE } from "../../shared/contracts/tokens.ts";
+import { CLIENT_ASSERTION_TYPE_JWT_BEARER, GRANT_TYPE } from "../../shared/contracts/tokens.ts";
 import { basicAuthorization, registerTestClient } from "./clients-fixtures.ts";
 import { expectOAuthError, formRequest, tokenRequest } from "./fixtures.ts";
 
@@ -99,6 +99,25 @@ describe("an error description repeats what was sent only in RFC 6749 §5.2's ch
         "invalid_request",
       );
       expect(body.error_description).toMatch(ALLOWED);
+    }
+  });
+
+  it("a browser client's refusal, restated from the authn Worker, is shown in those characters too", async () => {
+    // A client assertion naming a browser client (`oidc_…`) whose `alg` is a quote and a right-to-left
+    // override: the authn Worker refuses it repeating the `alg` ("unsupported assertion signing
+    // algorithm: …"), unauthenticated, and all three endpoints restate that refusal.
+    const part = (json: string) => btoa(json).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    const assertion = `${part('{"alg":"\\"\\u202e"}')}.${part('{"sub":"oidc_x","iss":"oidc_x"}')}.AAAA`;
+    const form = {
+      grant_type: "refresh_token",
+      refresh_token: "a",
+      token: "a",
+      client_assertion_type: CLIENT_ASSERTION_TYPE_JWT_BEARER,
+      client_assertion: assertion,
+    };
+    for (const path of [ENDPOINT.token, ENDPOINT.revocation, ENDPOINT.introspection]) {
+      const body = await expectOAuthError(await formRequest(path, form), 401, "invalid_client");
+      expect(body.error_description).toBe("unsupported assertion signing algorithm: ??");
     }
   });
 });

@@ -93,11 +93,11 @@ const MAX_DESCRIBED_LENGTH = 64;
  * A client's input as an error description may repeat it: RFC 6749 §5.2
  * allows only %x20-21 / %x23-5B / %x5D-7E there, so any other character (a
  * quote, a backslash, a line break, a bidi override, anything not ASCII) is
- * shown as `?`, and at most MAX_DESCRIBED_LENGTH characters of it.
+ * shown as `?`, and at most `maxLength` (MAX_DESCRIBED_LENGTH) characters of it.
  */
-export function describedValue(value: string): string {
+export function describedValue(value: string, maxLength: number = MAX_DESCRIBED_LENGTH): string {
   const shown = [...value].map((c) => (/^[\x20-\x21\x23-\x5B\x5D-\x7E]$/.test(c) ? c : "?")).join("");
-  return shown.length > MAX_DESCRIBED_LENGTH ? `${shown.slice(0, MAX_DESCRIBED_LENGTH)}...` : shown;
+  return shown.length > maxLength ? `${shown.slice(0, maxLength)}...` : shown;
 }
 
 /** RFC 6749 §5.2: a missing required parameter is invalid_request. */

@@ -9,6 +9,7 @@ import { endGrantAccessTokens } from "./grant-cutoff.ts";
 import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
+import { describedValue } from "../http/read-form.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
 export const BROWSER_GRANT_TYPES: readonly string[] = [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken];
@@ -127,6 +128,9 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<OAuthErrorCode>([
   "use_dpop_nonce",
 ]);
 
+/** Most characters of an authn Worker refusal's description restated; its fixed texts are all shorter. */
+const MAX_RESTATED_DESCRIPTION_LENGTH = 256;
+
 /** Better Auth's descriptions of a grant it refuses (RFC 6749 §5.2 `invalid_grant`), whatever code it gives them. */
 const INVALID_GRANT_DESCRIPTIONS: ReadonlySet<string> = new Set([
   "code verification failed",
@@ -152,7 +156,12 @@ export function restatedError(text: string): OAuthError {
   } catch {
     // Not JSON: our fault, below.
   }
-  const description = typeof body.error_description === "string" ? body.error_description : "refused";
+  // RFC 6749 §5.2's characters only: Better Auth and the authn Worker's pre-checks repeat what the
+  // client sent (an assertion's `alg`, a client id, a scope), quotes and bidi overrides included.
+  const description =
+    typeof body.error_description === "string"
+      ? describedValue(body.error_description, MAX_RESTATED_DESCRIPTION_LENGTH)
+      : "refused";
   if (INVALID_GRANT_DESCRIPTIONS.has(description) || body.error === "invalid_user") {
     return new OAuthError("invalid_grant", description);
   }
