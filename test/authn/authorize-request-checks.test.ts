@@ -181,6 +181,44 @@ describe("RFC 7636 §4.2: a code_challenge that is no challenge is refused at th
     expect(url.searchParams.get("state")).toBe(request.state);
   });
 
+  describe("OIDC Core §3.1.2.1 prompt=select_account, which this provider cannot serve (one account per browser)", () => {
+    const SELECT = "this provider cannot ask for an account choice (OIDC Core §3.1.2.1 select_account)";
+
+    it("is account_selection_required at the client's redirect URI with state and iss, signed in or not, GET or POST", async () => {
+      const { person, client, challenge } = await setUp();
+      for (const prompt of ["select_account", "login select_account"]) {
+        const request = codeRequest(client.clientId, challenge, { prompt });
+        for (const [cookie, as] of [
+          [person.cookie, "get"],
+          ["", "get"],
+          [person.cookie, "post"],
+        ] as const) {
+          const { status, target, fields } = redirectOf(await sendAuthorize(new URLSearchParams(request), cookie, as));
+          expect({ prompt, as, status, target }).toEqual({ prompt, as, status: 302, target: REDIRECT_URI });
+          expect(Object.fromEntries(fields)).toEqual({
+            error: "account_selection_required",
+            error_description: SELECT,
+            state: request.state,
+            iss: ISSUER,
+          });
+        }
+      }
+    });
+
+    it("is shown on our error page for a redirect URI in doubt", async () => {
+      const { person, client, challenge } = await setUp();
+      const request = codeRequest(client.clientId, challenge, {
+        prompt: "select_account",
+        redirect_uri: "https://evil.example/callback",
+      });
+      const { target, fields } = redirectOf(await authorize(request, person.cookie));
+      expect({ target, fields: Object.fromEntries(fields) }).toEqual({
+        target: ERROR_PAGE,
+        fields: { error: "account_selection_required", error_description: SELECT },
+      });
+    });
+  });
+
   describe("RFC 6749 §4.1.2.1: never redirected to a client or redirect URI in doubt, shown on our error page", () => {
     const doubtful: [string, (clientId: string) => Record<string, string | undefined>][] = [
       ["an unknown client_id", () => ({ client_id: "oidc_unknown" })],

@@ -196,7 +196,7 @@ describe("a vault connect link opened signed out", () => {
 });
 
 describe("an OIDC authorization request by a session short of its second factor", () => {
-  it("is kept and the browser sent to step up (not a bare 403), then resumed from /app; prompt=none stays 403 and keeps nothing", async () => {
+  it("is kept and the browser sent to step up (not a bare 403), then resumed from /app; prompt=none is login_required at the client and keeps nothing", async () => {
     const person = await signUp("Authorize Step Up");
     const { backupCodes, cookie } = await enableTotp(person.cookie);
     // As a social or SSO sign-in leaves it: 2FA on, this session never stepped up (no mark).
@@ -207,12 +207,30 @@ describe("an OIDC authorization request by a session short of its second factor"
     const request = oidc.codeRequest(client.clientId, (await pkce()).challenge);
     const target = `${OIDC_ENDPOINT.authorize}?${new URLSearchParams(request)}`;
 
-    const silent = await get(`${OIDC_ENDPOINT.authorize}?${new URLSearchParams({ ...request, prompt: "none" })}`, {
-      Cookie: cookie,
-    });
-    expect(silent.status).toBe(403);
-    expect(((await silent.json()) as { code: string }).code).toBe("SECOND_FACTOR_REQUIRED");
-    expect(setCookieFor(silent, OIDC_COOKIE)).toBeUndefined();
+    // OIDC Core §3.1.2.1 prompt=none: no page, and the error goes back to the client (§3.1.2.6), not a
+    // JSON 403 a silent-authentication frame never hears of. Its second factor is part of the sign-in.
+    const silentRequest = { ...request, prompt: "none" };
+    for (const as of ["get", "json", "post"] as const) {
+      const asJson = as === "json";
+      const silent =
+        as === "post"
+          ? await form(OIDC_ENDPOINT.authorize, silentRequest, { Origin: ORIGIN, Cookie: cookie })
+          : await get(`${OIDC_ENDPOINT.authorize}?${new URLSearchParams(silentRequest)}`, {
+              Cookie: cookie,
+              ...(asJson ? { Accept: "application/json", "Sec-Fetch-Mode": "cors" } : {}),
+            });
+      const location = asJson ? ((await silent.json()) as { url: string }).url : (silent.headers.get("Location") ?? "");
+      expect(silent.status).toBe(asJson ? 200 : 302);
+      const back = new URL(location);
+      expect(`${back.origin}${back.pathname}`).toBe(request.redirect_uri);
+      expect(Object.fromEntries(back.searchParams)).toEqual({
+        error: "login_required",
+        error_description: "the session has not passed its second factor",
+        state: request.state,
+        iss: env.ISSUER,
+      });
+      expect(setCookieFor(silent, OIDC_COOKIE)).toBeUndefined();
+    }
 
     const browser = new Browser();
     browser.jar = cookie;

@@ -29,7 +29,18 @@ export function single(params: URLSearchParams, name: string): string | undefine
 }
 
 /**
- * RFC 6749 §4.1.2.1: an authorization request refused as `invalid_request`.
+ * The codes this Worker refuses an authorization request with: RFC 6749
+ * §4.1.2.1 `invalid_request`, and OIDC Core §3.1.2.6's `login_required` and
+ * `account_selection_required`.
+ */
+export type AuthorizeErrorCode = "invalid_request" | "login_required" | "account_selection_required";
+
+/** What a refusal reads of the request: the Worker's bindings and the request itself. */
+type RefusalContext = { env: AuthnEnv; req: { raw: Request } };
+
+/**
+ * RFC 6749 §4.1.2.1: an authorization request refused (`invalid_request`
+ * unless `error` says otherwise).
  * When the request's `client_id` is an enabled client and its `redirect_uri`
  * one that client registered, compared exactly (RFC 9700 §4.1.3), the error
  * goes back there with `state` and `iss` (RFC 9207 §2), in the query (the
@@ -46,23 +57,24 @@ export function single(params: URLSearchParams, name: string): string | undefine
  * redirect this check did not match.
  */
 export async function refuseAuthorization(
-  c: AuthorizeContext,
+  c: RefusalContext,
   params: URLSearchParams,
   description: string,
+  error: AuthorizeErrorCode = "invalid_request",
 ): Promise<Response> {
   const { issuer } = authnConfig(c.env);
   const redirectUri = await registeredRedirectUri(c.env.DB, params);
   let target: URL;
   if (redirectUri !== undefined) {
     target = new URL(redirectUri);
-    target.searchParams.set("error", "invalid_request");
+    target.searchParams.set("error", error);
     target.searchParams.set("error_description", description);
     const state = single(params, "state");
     if (state) target.searchParams.set("state", state);
     target.searchParams.set("iss", issuer);
   } else {
     target = new URL(`${issuer}${AUTH_ERROR_PAGE}`);
-    target.searchParams.set("error", "invalid_request");
+    target.searchParams.set("error", error);
     target.searchParams.set("error_description", description);
   }
   const headers = { "Cache-Control": "no-store" };

@@ -14,7 +14,7 @@ function authorizationTarget(c: AuthorizeContext): string | undefined {
 const keepWhenSignedOut = keepWhenSentToSignIn("authorize", authorizationTarget);
 
 /** Better Auth's refusal of a session short of its person's second factor (auth/plugins/two-factor.ts). */
-async function refusedForSecondFactor(response: Response): Promise<boolean> {
+export async function refusedForSecondFactor(response: Response): Promise<boolean> {
   if (response.status !== 403) return false;
   const body = (await response
     .clone()
@@ -36,7 +36,8 @@ async function refusedForSecondFactor(response: Response): Promise<boolean> {
  * left the person stranded and the request lost. It is kept as well and the
  * browser goes to the step-up page (as the vault's connect route does), from
  * which /app resumes it. Except for `prompt=none` (OIDC Core §3.1.2.1: no
- * page may be shown): that refusal stands and nothing is kept.
+ * page may be shown): nothing is kept, and the refusal goes to the client as
+ * `login_required` (oidc/authorize-request-checks.ts).
  */
 export const rememberAuthorization: MiddlewareHandler<{ Bindings: AuthnEnv }> = async (c, next) => {
   await keepWhenSignedOut(c, next);
