@@ -56,8 +56,15 @@ export interface VerifyOptions {
   currentDate?: Date;
 }
 
-/** An assertion is a few hundred bytes; anything much larger is not one. */
-const MAX_ASSERTION_LENGTH = 4096;
+/**
+ * Usually a few hundred bytes, but it carries the forwarded path (up to the
+ * gateway's 8 KiB MAX_PATH_LENGTH) and the token's subject and actor chain
+ * (from an Authorization header of up to 4 KiB), base64url-encoded: about
+ * 17 KiB at worst. A cap below that refused genuine assertions for long
+ * paths as ERR_ASSERTION_MALFORMED; anything past this one is not one of
+ * the gateway's.
+ */
+const MAX_ASSERTION_LENGTH = 32_768;
 
 export class GatewayAssertionVerifier {
   private readonly keys = new Map<string, Promise<CryptoKey>>();

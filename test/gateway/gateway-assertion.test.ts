@@ -12,6 +12,9 @@ import {
 } from "../../shared/gateway-assertion/claims.ts";
 import { deriveGatewayAssertionKey, type GatewayAssertionKey } from "../../shared/gateway-assertion/signing-key.ts";
 import { GatewayAssertionVerifier } from "../../shared/gateway-assertion/verify-gateway-assertion.ts";
+import { AssertionSigner } from "../../workers/gateway/src/assertion/assertion-signer.ts";
+import { MAX_PATH_LENGTH } from "../../workers/gateway/src/routing/normalise-path.ts";
+import { MAX_AUTHORIZATION_HEADER_BYTES } from "../../workers/gateway/src/trust/bearer-token.ts";
 import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The assertion end to end: the gateway signs one per allowed request, the
@@ -89,6 +92,50 @@ describe("the gateway signs an assertion for every request it lets through", () 
     expect(claims.query_sha256).toBe(await filterHash(query.slice(1)));
     expect(claims.query_sha256).toBe(await querySha256(url.search));
     expect(claims.query_sha256).not.toBe(EMPTY_QUERY_SHA256);
+  });
+
+  it("an assertion for the longest path and the largest token the gateway accepts still verifies downstream", async () => {
+    // The gateway forwards paths up to MAX_PATH_LENGTH and tokens up to MAX_AUTHORIZATION_HEADER_BYTES,
+    // and signs the path, the subject and the actor chain: the verifier refused every assertion over
+    // 4096 characters as ERR_ASSERTION_MALFORMED, so a genuine request with a path of a few kilobytes
+    // (or a long delegation chain) was refused by every downstream behind the gateway.
+    const gateway = await AssertionSigner.create(env.GATEWAY_ASSERTION_KEY, env.ISSUER);
+    const path = `${ENDPOINT.documents}/${"d".repeat(MAX_PATH_LENGTH - ENDPOINT.documents.length - 1)}`;
+    const abacFilter = "{}";
+    // Token-derived claims as large as a token that fits the Authorization cap could carry.
+    const sub = "s".repeat(MAX_AUTHORIZATION_HEADER_BYTES / 2);
+    const act = { sub: "a".repeat(MAX_AUTHORIZATION_HEADER_BYTES / 4), client_id: "agent" };
+    const assertion = await gateway.sign({
+      audience: env.API_AUDIENCE,
+      sub,
+      orgId: "org-1",
+      act,
+      clientId: "client-1",
+      decisionId: crypto.randomUUID(),
+      abacFilter,
+      method: "GET",
+      path,
+      search: "",
+    });
+    expect(assertion.length).toBeGreaterThan(4096);
+    const request = new Request(`${ORIGIN}${path}`, {
+      headers: {
+        [TRUSTED_HEADER.userId]: sub,
+        [TRUSTED_HEADER.orgId]: "org-1",
+        [TRUSTED_HEADER.actorId]: act.sub,
+        [TRUSTED_HEADER.abacFilter]: abacFilter,
+        [TRUSTED_HEADER.gatewayAssertion]: assertion,
+      },
+    });
+    const verifier = new GatewayAssertionVerifier({ issuer: env.ISSUER, jwks: JSON.parse(env.GATEWAY_ASSERTION_JWKS) });
+    await expect(verifier.verify(request, new URL(request.url), { audience: env.API_AUDIENCE })).resolves.toMatchObject(
+      { sub, path },
+    );
+    // Past what the gateway can sign, it is still refused before any decoding.
+    request.headers.set(TRUSTED_HEADER.gatewayAssertion, `${assertion}${"A".repeat(32_768)}`);
+    await expect(verifier.verify(request, new URL(request.url), { audience: env.API_AUDIENCE })).rejects.toMatchObject({
+      code: "ERR_ASSERTION_MALFORMED",
+    });
   });
 
   it("EMPTY_QUERY_SHA256 is SHA-256 of no bytes, as querySha256 gives for no query and for a bare `?`", async () => {
