@@ -37,11 +37,14 @@ import { type LogoutSender, type SessionLogout, sendLogoutTokens } from "../../.
  * and their sessions are told in the same one send. Nothing here holds up or
  * fails the answer (§2.8).
  *
- * Once sent, the outbox takes no more plans: a hook running after that
- * (work still going on in the background after every counted call settled)
- * gets none from currentOutbox's plan() and falls back to the per-call
- * batches, and a plan it held whose `after` comes only then is handed back to
- * that `after` to send on its own, so nothing is silently dropped.
+ * Once sent, the outbox takes no more plans: a `before` running after that
+ * (work no counted call covers, still going in the background) is refused by
+ * plan() and falls back to the per-call batches, and a plan the outbox held
+ * whose `after` comes only then is handed back by confirm() to that `after`,
+ * to send on its own: nothing is silently dropped. A counted call that never
+ * settles (its D1 statements and our hooks' Durable Object calls all hang)
+ * holds the send back until the runtime ends the request's background work,
+ * about 30 s after the answer, and then nothing of the request is sent.
  */
 export class LogoutOutbox {
   private readonly planned = new Map<string, SessionLogout>();
