@@ -251,6 +251,13 @@ describe("hostile requests: nothing of the caller's crosses the gateway that sho
       `%61ccess_token=${token}`,
       `access%255Ftoken=${token}`,
       "access_token",
+      // Unicode case folding, as Go's strings.EqualFold and Java's equalsIgnoreCase compare names:
+      // the long s (U+017F) folds to `s`, the Kelvin sign (U+212A) to `k`; sent UTF-8 percent-encoded,
+      // raw, or encoded twice.
+      `acce%C5%BF%C5%BF_token=${token}`,
+      `acce\u017f\u017f_token=${token}`,
+      `access_to%E2%84%AAen=${token}`,
+      `access_to%25E2%2584%25AAen=${token}`,
     ]) {
       const response = await gatewayFetch(`${ORIGIN}${ENDPOINT.demoEcho}?${query}`, {
         headers: [["Authorization", bearer]],

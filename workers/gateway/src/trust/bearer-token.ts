@@ -82,9 +82,11 @@ export function extractBearerToken(headers: Headers, url: URL): BearerExtraction
  * - parameters split on `&` and on `;` (HTML 4's alternative separator,
  *   still honoured by some servers and older Python);
  * - the name form-decoded (`+` is a space), percent-decoded leniently (an
- *   invalid escape stays as is, as PHP leaves it) and again while it keeps
- *   changing, up to three times, for a framework that decodes twice;
- * - compared case-insensitively on its letters and digits alone, so
+ *   invalid escape stays as is, as PHP leaves it; UTF-8 read whole) and
+ *   again while it keeps changing, up to three times, for a framework that
+ *   decodes twice;
+ * - compared case-insensitively (Unicode folding: isQueryTokenParameter) on
+ *   its letters and digits alone, so
  *   `ACCESS_TOKEN`, PHP's `access.token` and `access token` (both read as
  *   `access_token`), `access-token` and `accessToken` all count;
  * - with an array or map suffix cut (`access_token[]`, `access_token[0]`:
@@ -106,7 +108,7 @@ function hasQueryToken(search: string): boolean {
     if (name.length < QUERY_TOKEN_PARAMETER.length) continue;
     name = name.replaceAll("+", " ");
     for (let round = 0; round < 3 && name.includes("%"); round++) {
-      const decoded = name.replace(PERCENT_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      const decoded = name.replace(PERCENT_RUN, decodeRun);
       if (decoded === name) break;
       name = decoded;
     }
@@ -115,12 +117,37 @@ function hasQueryToken(search: string): boolean {
   return false;
 }
 
-/** `%XX` for an ASCII byte: the parameter looked for is ASCII, so other bytes need no decoding to compare. */
-const PERCENT_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+/** A run of `%XX` escapes: decoded together, so a multi-byte UTF-8 character is read whole. */
+const PERCENT_RUN = /(?:%[0-9A-Fa-f]{2})+/g;
 
+/** `%XX` for an ASCII byte. */
+const ASCII_ESCAPE = /%([0-7][0-9A-Fa-f])/g;
+
+/** A run as UTF-8; a run that is no UTF-8 has only its ASCII escapes decoded, as a lenient decoder leaves the rest. */
+function decodeRun(run: string): string {
+  try {
+    return decodeURIComponent(run);
+  } catch {
+    return run.replace(ASCII_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  }
+}
+
+/**
+ * Compared after Unicode case folding (upper then lower case, as
+ * mcp/ambiguous-members.ts folds), because Go's strings.EqualFold and Java's
+ * equalsIgnoreCase match names that way: the long s `ſ` (U+017F) is `s` and
+ * the Kelvin sign (U+212A) is `k`, so `acceſſ_token` and `access_toKen`
+ * (Kelvin) read as access_token there. Those arrive UTF-8 percent-encoded,
+ * hence decodeRun.
+ */
 function isQueryTokenParameter(decodedName: string): boolean {
   const bracket = decodedName.indexOf("[");
   // `access_token[]` is an array of it; `access[token]` is another parameter (`access`).
   const base = bracket > 0 && decodedName.includes("]", bracket) ? decodedName.slice(0, bracket) : decodedName;
-  return base.toLowerCase().replace(/[^a-z0-9]/g, "") === QUERY_TOKEN_PARAMETER;
+  return (
+    base
+      .toUpperCase()
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, "") === QUERY_TOKEN_PARAMETER
+  );
 }
