@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { idTokenHintProblem } from "./authorize-id-token-hint.ts";
 import { authorizeParameters, refuseAuthorization, single } from "./authorize-refusal.ts";
 import { codeChallengeProblem } from "./pkce-challenge.ts";
 import { repeatedParameterProblem } from "./repeated-parameters.ts";
@@ -55,6 +56,9 @@ export const checkAuthorizeRequest: MiddlewareHandler<{
     const description = "this provider cannot ask for an account choice (OIDC Core §3.1.2.1 select_account)";
     return refuseAuthorization(c, params, description, "account_selection_required");
   }
+  // OIDC Core §3.1.2.1: the person the relying party expects, or an error (oidc/authorize-id-token-hint.ts).
+  const hinted = await idTokenHintProblem(c.env, c.req.raw, params);
+  if (hinted) return refuseAuthorization(c, params, hinted.description, hinted.error);
   await next();
   if (!prompts(params).includes("none") || !(await refusedForSecondFactor(c.res))) return;
   const refusal = await refuseAuthorization(

@@ -88,30 +88,45 @@ export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) =
   return next();
 };
 
-interface HintCheck {
+export interface HintCheck {
   issuer: string;
   clientId: string | undefined;
   resolveKey: KeyResolver;
 }
 
-async function isOurIdToken(hint: string, { issuer, clientId, resolveKey }: HintCheck): Promise<boolean> {
-  if (!COMPACT_JWS.test(hint)) return false;
+async function isOurIdToken(hint: string, check: HintCheck): Promise<boolean> {
+  return (await verifiedIdTokenHint(hint, check)) !== undefined;
+}
+
+/**
+ * The person an `id_token_hint` names, when it is an ID token of ours (the
+ * checks above; `aud` the request's `client_id` when it names one), else
+ * undefined. Also read at the authorization endpoint (oidc/authorize-id-token-hint.ts).
+ */
+export async function verifiedIdTokenHint(
+  hint: string,
+  { issuer, clientId, resolveKey }: HintCheck,
+): Promise<{ sub: string } | undefined> {
+  if (!COMPACT_JWS.test(hint)) return undefined;
   try {
     const header = decodeProtectedHeader(hint);
-    if (header.alg !== SIGNING_ALG || header.typ !== JWT_TYP.idToken || typeof header.kid !== "string") return false;
+    if (header.alg !== SIGNING_ALG || header.typ !== JWT_TYP.idToken || typeof header.kid !== "string") {
+      return undefined;
+    }
     const key = await resolveKey(header.kid);
-    if (!key) return false;
+    if (!key) return undefined;
     // jose refuses a `crit` it does not understand (RFC 7515 §4.1.11).
     const { payload } = await compactVerify(hint, key, { algorithms: [SIGNING_ALG] });
     const claims: unknown = JSON.parse(new TextDecoder().decode(payload));
-    if (typeof claims !== "object" || claims === null) return false;
+    if (typeof claims !== "object" || claims === null) return undefined;
     const { iss, aud, sub, sid } = claims as Record<string, unknown>;
     // OIDC Core §2: our ID tokens name exactly one audience, the client the person signed in to.
-    if (iss !== issuer || typeof aud !== "string" || aud.length === 0) return false;
-    if (clientId !== undefined && aud !== clientId) return false;
-    return typeof sub === "string" && sub.length > 0 && typeof sid === "string" && sid.length > 0;
+    if (iss !== issuer || typeof aud !== "string" || aud.length === 0) return undefined;
+    if (clientId !== undefined && aud !== clientId) return undefined;
+    const named = typeof sub === "string" && sub.length > 0 && typeof sid === "string" && sid.length > 0;
+    return named ? { sub } : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
