@@ -65,12 +65,31 @@ export const NO_STORE_HEADERS = {
   Pragma: "no-cache",
 } as const;
 
+/** RFC 6749 §5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E. */
+const NOT_IN_DESCRIPTION = /[^\x20\x21\x23-\x5B\x5D-\x7E]/gu;
+
+/**
+ * An OAuth error's description as RFC 6749 §5.2 allows it: any other
+ * character is shown as `?`. Our own descriptions are written in that set
+ * and a client's bytes are cleaned where they are quoted (the token Worker's
+ * describedValue); this is the last guarantee for every endpoint answering
+ * through this helper, so a description that quotes a client (a parameter's
+ * name, a foreign refusal restated) cannot reach the client in other bytes.
+ */
+export function oauthDescription(text: string): string {
+  return text.replace(NOT_IN_DESCRIPTION, "?");
+}
+
 export function oauthErrorResponse(error: OAuthError): Response {
   const headers = new Headers(NO_STORE_HEADERS);
   // RFC 6749 §5.2: a 401 for invalid_client names the scheme the client
   // should have used.
   if (error.status === 401) headers.set("WWW-Authenticate", `Basic realm="${REALM}"`);
-  return jsonErrorResponse(error.status, { error: error.code, error_description: error.description }, headers);
+  return jsonErrorResponse(
+    error.status,
+    { error: error.code, error_description: oauthDescription(error.description) },
+    headers,
+  );
 }
 
 /**

@@ -56,8 +56,25 @@ describe("the client metadata body", () => {
     const response = await register(metadata('"\\ud800"'));
     const body = await expectOAuthError(response, 400, "invalid_client_metadata");
     expect(body.error_description).toBe(
-      "$.client_name: not well-formed Unicode (an unpaired surrogate, RFC 8259 §8.2)",
+      "$.client_name: not well-formed Unicode (an unpaired surrogate, RFC 8259 section 8.2)",
     );
+  });
+
+  // RFC 7591 §3.2.2 / RFC 6749 §5.2: the description is ASCII from %x20-21 / %x23-5B / %x5D-7E, also where it quotes the client.
+  it("quotes a client's scope and member names with ? for anything outside RFC 6749 §5.2's set", async () => {
+    const scope = await register(
+      `{"client_name":"x","redirect_uris":["${REDIRECT_URI}"],"token_endpoint_auth_method":"none","scope":"openid \\"\u202e\u00e9\ud83d\ude00"}`,
+    );
+    const scoped = await expectOAuthError(scope, 400, "invalid_client_metadata");
+    expect(scoped.error_description).toBe("unknown scope ????");
+    const member = await register(`{"client_name":"x","\u00e9\\\"":"\\ud800"}`);
+    const named = await expectOAuthError(member, 400, "invalid_client_metadata");
+    expect(named.error_description).toBe("$.??: not well-formed Unicode (an unpaired surrogate, RFC 8259 section 8.2)");
+    const types = await register(
+      `{"client_name":"x","redirect_uris":["${REDIRECT_URI}"],"token_endpoint_auth_method":"none","response_types":["token"]}`,
+    );
+    const typed = await expectOAuthError(types, 400, "invalid_client_metadata");
+    expect(typed.error_description).toBe("response_types must be [code] (RFC 9700 section 2.1.2)");
   });
 
   it("still registers a client whose name is any well-formed text", async () => {

@@ -19,6 +19,7 @@ import {
   checkRedirectUri,
 } from "../../../../shared/oidc/browser-clients.ts";
 import { tokenConfig } from "../config.ts";
+import { describedValue } from "../http/read-form.ts";
 
 /**
  * Registrations one org may take per window, counted in D1 in the same
@@ -105,13 +106,14 @@ function readRegistration(body: Record<string, unknown>): Registration {
   }
   const responseTypes = body.response_types ?? ["code"];
   if (!Array.isArray(responseTypes) || responseTypes.length !== 1 || responseTypes[0] !== "code") {
-    throw metadataError('response_types must be ["code"] (RFC 9700 §2.1.2)');
+    throw metadataError("response_types must be [code] (RFC 9700 section 2.1.2)");
   }
   const scope = body.scope ?? DEFAULT_SCOPES.join(" ");
   if (typeof scope !== "string") throw metadataError("scope must be a space-separated string");
   const scopes = [...new Set(scope.split(" ").filter(Boolean))];
   const unknown = scopes.filter((s) => !BROWSER_CLIENT_SCOPES.has(s));
-  if (scopes.length === 0 || unknown.length > 0) throw metadataError(`unknown scope ${unknown.join(" ")}`.trim());
+  if (scopes.length === 0 || unknown.length > 0)
+    throw metadataError(`unknown scope ${describedValue(unknown.join(" "))}`.trim());
   const name = body.client_name ?? "MCP client";
   if (typeof name !== "string" || name.trim() === "" || name.length > 100) {
     throw metadataError("client_name must be 1-100 characters");
@@ -214,7 +216,7 @@ export async function clientRegistrationEndpoint(c: Context<{ Bindings: TokenEnv
         "ERR_DCR_DISABLED: dynamic client registration is off for this organization",
       );
     const type = (c.req.header("Content-Type") ?? "").split(";")[0]?.trim().toLowerCase();
-    if (type !== "application/json") throw metadataError("the body must be application/json (RFC 7591 §3.1)");
+    if (type !== "application/json") throw metadataError("the body must be application/json (RFC 7591 section 3.1)");
     // Read under the cap as it arrives (shared/http/read-body.ts), never buffered whole first.
     const bytes = await readBodyCapped(c.req.raw, MAX_BODY_BYTES);
     let body: unknown;
@@ -227,7 +229,9 @@ export async function clientRegistrationEndpoint(c: Context<{ Bindings: TokenEnv
     if (!body || typeof body !== "object" || Array.isArray(body)) throw metadataError("the body must be a JSON object");
     const illFormed = illFormedStringPath(body);
     if (illFormed !== null) {
-      throw metadataError(`${illFormed}: not well-formed Unicode (an unpaired surrogate, RFC 8259 §8.2)`);
+      throw metadataError(
+        `${describedValue(illFormed)}: not well-formed Unicode (an unpaired surrogate, RFC 8259 section 8.2)`,
+      );
     }
     const registration = readRegistration(body as Record<string, unknown>);
 
