@@ -97,7 +97,10 @@ export const CREDENTIAL_HEADERS: ReadonlySet<string> = canonicalSet([
 /**
  * Credential headers by the shape of their name, for the many vendors the
  * list cannot name: Cloudflare Access (`CF-Access-Client-Id`,
- * `CF-Access-Client-Secret`, `Cf-Access-Jwt-Assertion`), AWS
+ * `CF-Access-Client-Secret`, `Cf-Access-Jwt-Assertion`, `cf-access-token`;
+ * its `Cf-Access-Authenticated-User-*` is no credential but Access's say of
+ * who the caller is, an identity assertion: isIdentityAssertionHeader, which
+ * the gateway applies first), AWS
  * (`X-Amz-Security-Token`), Google (`X-Goog-Api-Key`,
  * `X-Goog-Iap-Jwt-Assertion`), Azure API Management
  * (`Ocp-Apim-Subscription-Key`), GitLab (`Private-Token`), Vault
@@ -144,10 +147,14 @@ export function isCredentialHeader(canonical: string): boolean {
  * servers' `Remote-User`, Authelia's and Authentik's `Remote-*`, Grafana's
  * `X-WEBAUTH-*`, Google IAP's `X-Goog-Authenticated-User-*`, AWS ALB's
  * `X-Amzn-Oidc-*`, Azure App Service's `X-MS-Client-Principal*` and
- * `X-MS-Token-*`, and a TLS client certificate as nginx, HAProxy or IIS ARR
- * pass it on. The gateway's own say is TRUSTED_HEADER alone, but a service
- * written for another proxy may believe one of these: the caller's copy
- * never passes, on any route.
+ * `X-MS-Token-*`, Cloudflare Access's `Cf-Access-Authenticated-User-Email`,
+ * oauth2-proxy's `X-Auth-Request-User` / `-Email` / `-Groups` /
+ * `-Preferred-Username`, and a TLS client certificate as nginx, HAProxy or
+ * IIS ARR pass it on. The gateway's own say is TRUSTED_HEADER alone, but a
+ * service written for another proxy may believe one of these: the caller's
+ * copy never passes, on any route. Several share a prefix with credential
+ * headers (`cf-access-`, `x-auth-`), which public routes keep; this list is
+ * judged first, so an assertion is never kept as a credential would be.
  */
 export const IDENTITY_ASSERTION_HEADERS: ReadonlySet<string> = canonicalSet([
   "x-user",
@@ -164,6 +171,11 @@ export const IDENTITY_ASSERTION_HEADERS: ReadonlySet<string> = canonicalSet([
   "x-client-dn",
   "x-client-s-dn",
   "x-client-i-dn",
+  // oauth2-proxy's identity (its X-Auth-Request-Access-Token is a credential, by suffix)
+  "x-auth-request-user",
+  "x-auth-request-email",
+  "x-auth-request-groups",
+  "x-auth-request-preferred-username",
 ]);
 
 /** The same, by prefix: a whole family of names each proxy above writes. */
@@ -179,6 +191,8 @@ export const IDENTITY_ASSERTION_HEADER_PREFIXES: readonly string[] = [
   "x-ssl-client-",
   "ssl-client-",
   "x-client-cert-",
+  // Cloudflare Access: the user's email (and any later -User-* field) it read from its own JWT
+  "cf-access-authenticated-",
 ];
 
 /** Whether a canonical header name (canonicalHeaderName) asserts who the caller is, as another proxy would. */

@@ -137,6 +137,34 @@ describe("stripUntrustedHeaders", () => {
     }
   });
 
+  it("drops identity assertions that share a prefix with credentials on public routes too, and keeps their credentials there", () => {
+    // Cloudflare Access and oauth2-proxy put the user's identity next to credentials under one
+    // prefix (cf-access-, x-auth-): by prefix alone the email was a credential, kept on public routes.
+    const assertions = [
+      "Cf-Access-Authenticated-User-Email",
+      "cf_access_authenticated_user_email",
+      "CF-ACCESS-AUTHENTICATED-USER-ID",
+      "X-Auth-Request-User",
+      "X-Auth-Request-Email",
+      "x_auth_request_groups",
+      "X-Auth-Request-Preferred-Username",
+    ];
+    const credentials = [
+      "Cf-Access-Jwt-Assertion",
+      "CF-Access-Client-Id",
+      "CF-Access-Client-Secret",
+      "cf-access-token",
+      "X-Auth-Request-Access-Token",
+    ];
+    const inbound = new Headers([
+      ...[...assertions, ...credentials].map((name): [string, string] => [name, "forged"]),
+      ["Accept", "*/*"],
+    ]);
+    const lower = (names: string[]) => names.map((name) => name.toLowerCase());
+    expect([...stripUntrustedHeaders(inbound, PUBLIC).keys()]).toEqual(["accept", ...lower(credentials)].sort());
+    expect([...stripUntrustedHeaders(inbound, PROTECTED).keys()]).toEqual(["accept"]);
+  });
+
   it("drops method and URL overrides and forwarding headers on every route", () => {
     const inbound = new Headers([
       ["X-HTTP-Method-Override", "DELETE"],
