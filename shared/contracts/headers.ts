@@ -19,6 +19,24 @@ export const TRUSTED_HEADER = {
 export type TrustedHeaderName = (typeof TRUSTED_HEADER)[keyof typeof TRUSTED_HEADER];
 
 /**
+ * RFC 9110 §5.5: a field value has no control characters and no leading or
+ * trailing whitespace. A token's `sub`, `org_id` and `act.sub` reach
+ * downstream services unchanged as X-User-ID, X-Org-ID and X-Actor-ID, so
+ * each must be one as it stands: the runtime refuses CR, LF and NUL in a
+ * header (the gateway would answer 500 after the PDP allowed, with no audit
+ * record) and trims edge whitespace, so a signed `sub` of " alice" would
+ * reach a downstream as the different subject "alice". The gateway refuses
+ * such a token (workers/gateway/src/trust/authenticate.ts); the token Worker
+ * never signs one, refusing the foreign value it would come from.
+ */
+const NOT_A_FIELD_VALUE = /[\x00-\x1f\x7f]|^[ \t]|[ \t]$/;
+
+/** Whether `value` can be a trusted header's value unchanged (RFC 9110 §5.5, above). */
+export function isHeaderSafeIdentifier(value: string): boolean {
+  return !NOT_A_FIELD_VALUE.test(value);
+}
+
+/**
  * The id the gateway gives every request (observability): set on what it
  * forwards to a Worker or a downstream and on its answer, and logged with
  * it by each Worker (shared/observability/log.ts). An inbound one is the

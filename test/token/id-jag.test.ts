@@ -250,6 +250,61 @@ describe("ID-JAG from an external IdP the org trusts (trusted_issuer)", () => {
   });
 });
 
+describe("ID-JAG from a trusted external IdP whose sub is no header value", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  // The sub becomes the access token's, and the gateway's X-User-ID (RFC 9110 §5.5): refused, never signed.
+  it("invalid_grant for a sub with CR/LF, NUL, another control character or edge whitespace", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    const idp = `https://idp-${crypto.randomUUID()}.partner.example`;
+    const jwksUri = `${idp}/jwks`;
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "partner-1", alg: "ES256", use: "sig" };
+    await drizzle(env.DB)
+      .insert(trustedIssuer)
+      .values({ id: crypto.randomUUID(), orgId, issuer: idp, jwksUri, createdAt: new Date() });
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+      String(input instanceof Request ? input.url : input) === jwksUri
+        ? Promise.resolve(Response.json({ keys: [jwk] }))
+        : realFetch(input, init),
+    );
+    const sign = (sub: string) =>
+      new SignJWT(jagClaims(orgId, sub, agent.clientId, { iss: idp }))
+        .setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "partner-1" })
+        .sign(privateKey);
+    for (const sub of [
+      "alice\r\nX-User-ID: admin",
+      "alice\nbob",
+      "al\u0000ice",
+      "al\u007fice",
+      "al\tice",
+      " alice",
+      "alice ",
+    ]) {
+      const body = await expectOAuthError(await redeem(agent, await sign(sub)), 400, "invalid_grant");
+      expect(body.error_description).toBe("assertion: sub invalid");
+    }
+    // The same IdP's grant with a usable sub is redeemed: only the sub was refused.
+    const { claims } = await issued(await redeem(agent, await sign("alice@partner")));
+    expect(claims).toMatchObject({ sub: "alice@partner", org_id: orgId });
+  });
+
+  it("invalid_grant for a grant of our own issuer whose act.sub is no header value (it would be X-Actor-ID)", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId);
+    for (const actor of ["agent\r\n", " agent"]) {
+      const assertion = await signWithOurKey(
+        JWT_TYP.idJag,
+        jagClaims(orgId, `user-${crypto.randomUUID()}`, agent.clientId, { act: { sub: actor } }),
+      );
+      const body = await expectOAuthError(await redeem(agent, assertion), 400, "invalid_grant");
+      expect(body.error_description).toBe("assertion: act invalid");
+    }
+  });
+});
+
 describe("ID-JAG bound to a DPoP key (the draft's §9.8)", () => {
   const htu = `${ISSUER}${ENDPOINT.token}`;
 

@@ -6,6 +6,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from "jose";
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import { REPLAY_SCOPE, replayGuardName } from "../../../../shared/contracts/replay.ts";
 import {
   type ActorClaim,
@@ -240,7 +241,9 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     [ID_JAG_GRANTS_CLAIM]: grants,
     [ID_JAG_GRANT_CLIENTS_CLAIM]: grantClients,
   } = payload as Record<string, unknown>;
-  if (!isId(sub)) throw refused("sub invalid");
+  // The grant's `sub` becomes the access token's, which the gateway hands on as X-User-ID: a value that is no
+  // header value as it stands (RFC 9110 §5.5, shared/contracts/headers.ts) is refused here, not signed.
+  if (!isId(sub) || !isHeaderSafeIdentifier(sub)) throw refused("sub invalid");
   if (!isId(jti)) throw refused("jti invalid");
   if (!isId(client_id)) throw refused("client_id invalid");
   if (typeof iat !== "number" || typeof exp !== "number") throw refused("iat or exp invalid");
@@ -317,6 +320,8 @@ function isActor(value: unknown, depth: number): boolean {
   const act = value as Record<string, unknown>;
   return (
     isId(act.sub) &&
+    // …and each actor's `sub` becomes X-Actor-ID.
+    isHeaderSafeIdentifier(act.sub) &&
     (act.client_id === undefined || isId(act.client_id)) &&
     (act.act === undefined || isActor(act.act, depth + 1))
   );
