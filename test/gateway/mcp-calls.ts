@@ -16,12 +16,12 @@ export function agentTokenAt(
   );
 }
 
-/** `tools/list` posted to the gateway at `path` (`/mcp/<name>`, a query allowed) as an MCP client sends it. */
-export function postToolsList(path: string, token: string): Promise<Response> {
+/** `tools/list` posted to the gateway at `path` (`/mcp/<name>`, a query allowed) as an MCP client sends it; without a token when none is given. */
+export function postToolsList(path: string, token?: string): Promise<Response> {
   return gatewayFetch(`${ORIGIN}${path}`, {
     method: "POST",
     headers: {
-      Authorization: `Bearer ${token}`,
+      ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
       "Content-Type": "application/json",
       Accept: "application/json, text/event-stream",
     },

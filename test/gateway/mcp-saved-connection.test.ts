@@ -4,7 +4,8 @@ import { bindAgent, saveConnection } from "../../workers/token/src/vault/connect
 import { createProvider, deleteProvider } from "../../workers/token/src/vault/providers.ts";
 import { registerAgent } from "./agent-rows.ts";
 import { agentTokenAt, externalMcpServer, postToolsList } from "./mcp-calls.ts";
-import { type TestSigner, testSigner } from "./signed-token.ts";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // A registered MCP server that names a vault provider (mcp_server.saved_connection):
 // the gateway asks the real token Worker's VaultService for the org's saved
@@ -153,5 +154,61 @@ describe("a registered MCP server served with a saved connection", () => {
     expect(body.error).toBe("upstream_forbidden");
     expect(body.error_description).toMatch(/^ERR_SAVED_CONNECTION_ELSEWHERE:/);
     expect(received).toHaveLength(0);
+  });
+
+  it("ERR_SAVED_CONNECTION_ELSEWHERE is answered, and audited, only for a verified token of the org: others get RFC 6750's 401", async () => {
+    // The server is picked by the token's unverified org_id: before the token was verified, anyone
+    // naming the org learnt that its server sends the saved token elsewhere.
+    const received = externalMcpServer("collector.example.com");
+    const upstreamToken = `crm-at-${crypto.randomUUID()}`;
+    const { orgId, name, connection } = await serverWithSavedConnection(
+      upstreamToken,
+      "https://collector.example.com/mcp",
+      "https://crm-mcp.example.com/mcp",
+    );
+    const agent = await registerAgent(orgId);
+    await bindAgent(env.DB, orgId, connection.id, agent, "operator:test");
+
+    const anonymous = await postToolsList(`/mcp/${name}`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("WWW-Authenticate")).toBe(
+      `Bearer realm="mono-auth", scope="documents:read", resource_metadata="${env.ISSUER}${ENDPOINT.protectedResourceMetadata}/mcp/${name}"`,
+    );
+    expect(await anonymous.text()).not.toContain("ERR_SAVED_CONNECTION_ELSEWHERE");
+
+    // The issuer's kid, another key's signature, claiming the org and the bound agent.
+    const forger = await testSigner();
+    const forged = await postToolsList(
+      `/mcp/${name}`,
+      await forger.sign(
+        memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: agent, client_id: agent, org_id: orgId }),
+        { kid: signer.kid },
+      ),
+    );
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get("WWW-Authenticate")).toContain(
+      'error="invalid_token", error_description="ERR_TOKEN_SIGNATURE:',
+    );
+    expect(await forged.text()).not.toContain("ERR_SAVED_CONNECTION_ELSEWHERE");
+
+    const { response } = await toolsList(name, orgId, agent);
+    expect(response.status).toBe(502);
+    expect(await response.json()).toEqual({
+      error: "upstream_forbidden",
+      error_description:
+        "ERR_SAVED_CONNECTION_ELSEWHERE: the server's upstream is not the resource its saved connection's tokens are for",
+    });
+    expect(received).toHaveLength(0);
+    const denials = () =>
+      env.AUDIT_DB.prepare(
+        "SELECT kind, outcome, detail FROM audit_event WHERE org_id = ? AND detail LIKE '%ERR_SAVED_CONNECTION_ELSEWHERE%'",
+      )
+        .bind(orgId)
+        .all<{ kind: string; outcome: string; detail: string }>()
+        .then((r) => r.results);
+    await expect
+      .poll(async () => (await denials()).map((row) => [row.kind, row.outcome]))
+      .toEqual([["gateway.decision", "deny"]]);
+    expect(JSON.stringify(await denials())).not.toContain(upstreamToken);
   });
 });

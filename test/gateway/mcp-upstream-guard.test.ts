@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { freshMcpName, registerMcpServer } from "./mcp-server-rows.ts";
 import { agentTokenAt, externalMcpServer, postToolsList } from "./mcp-calls.ts";
 import { memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
@@ -45,6 +46,51 @@ describe("a registered MCP server's URL upstream, at the gateway", () => {
       expect(body.error_description).toMatch(/^ERR_OUTBOUND_URL_FORBIDDEN:/);
     }
     expect(fetched).toEqual([]);
+  });
+
+  it("is refused only to a verified token of its org: anyone else gets the RFC 6750 answer, never ERR_OUTBOUND_URL_FORBIDDEN", async () => {
+    // The server is picked by the token's org_id before the token is verified; its refusal told an
+    // anonymous caller, or one with a hand-written token naming the org, that the org's server is misconfigured.
+    const orgId = `org-${crypto.randomUUID()}`;
+    const name = freshMcpName();
+    await registerMcpServer(orgId, name, { url: "https://10.0.0.7/rpc" });
+    const challenge = `Bearer realm="mono-auth", scope="documents:read", resource_metadata="${env.ISSUER}${ENDPOINT.protectedResourceMetadata}/mcp/${name}"`;
+
+    const anonymous = await postToolsList(`/mcp/${name}`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("WWW-Authenticate")).toBe(challenge);
+    expect(await anonymous.text()).not.toContain("ERR_OUTBOUND_URL_FORBIDDEN");
+
+    // The issuer's kid, another key's signature, claiming the org.
+    const forger = await testSigner();
+    const forgedToken = await forger.sign(
+      memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: "mac_forged", client_id: "mac_forged", org_id: orgId }),
+      { kid: signer.kid },
+    );
+    const forged = await postToolsList(`/mcp/${name}`, forgedToken);
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get("WWW-Authenticate")).toMatch(
+      /^Bearer realm="mono-auth", error="invalid_token", error_description="ERR_TOKEN_SIGNATURE: [^"]*", scope="documents:read", resource_metadata="[^"]+"$/,
+    );
+    expect(await forged.text()).not.toContain("ERR_OUTBOUND_URL_FORBIDDEN");
+
+    // A real token of another org: the route is not its (404), still nothing about this org's upstream.
+    const stranger = await postToolsList(
+      `/mcp/${name}`,
+      await agentTokenAt(signer, name, `org-${crypto.randomUUID()}`),
+    );
+    expect(stranger.status).toBe(404);
+    expect(await stranger.json()).toMatchObject({
+      error: "not_found",
+      error_description: expect.stringMatching(/^ERR_MCP_SERVER_UNKNOWN:/),
+    });
+
+    const own = await postToolsList(`/mcp/${name}`, await agentTokenAt(signer, name, orgId));
+    expect(own.status).toBe(502);
+    expect(await own.json()).toEqual({
+      error: "upstream_forbidden",
+      error_description: "ERR_OUTBOUND_URL_FORBIDDEN: the server's upstream may not be fetched",
+    });
   });
 
   it("502 upstream_unreachable, not 500, when the upstream gives no answer, and the cause stays in the log", async () => {

@@ -15,6 +15,7 @@ import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { setRequestId } from "./observability/request-id.ts";
 import { type McpRequest, McpRequestError, readMcpRequest } from "./mcp/read-mcp-request.ts";
+import { type UpstreamRefusal, upstreamRefusedResponse } from "./mcp/registered-route.ts";
 import type { ToolGate } from "./mcp/tool-gate.ts";
 import { decisionInput } from "./policy/decision-input.ts";
 import type { ProtectedRoute } from "./routing/match-route.ts";
@@ -38,6 +39,8 @@ export interface ProtectDeps extends AuthenticateDeps {
   mcpToolGate?: (claims: AccessTokenClaims, mcp: McpRequest) => Promise<ToolGate>;
   /** A registered MCP server's route serves one org (mcp/registered-route.ts); a token of another is refused. */
   onlyOrgId?: string;
+  /** A registered MCP server's upstream the gateway will not fetch (mcp/registered-route.ts), told only to its org's verified callers. */
+  upstreamRefusal?: UpstreamRefusal;
   audit: AuditSink;
   /** The token Worker's vault (vault/saved-token.ts), for routes served with a saved connection. */
   vault?: VaultServiceBinding;
@@ -116,6 +119,13 @@ export async function protect(
   if (deps.onlyOrgId !== undefined && claims.org_id !== deps.onlyOrgId) {
     audit("deny", claims, { error: "ERR_MCP_SERVER_UNKNOWN", jti: claims.jti });
     return httpErrorResponse("not_found", "ERR_MCP_SERVER_UNKNOWN: the token's org has no such MCP server");
+  }
+  // Only now, with the token verified as the org's: the refusal was chosen on the token's unverified
+  // org_id, and answered to anyone it would say that another org's server is misconfigured.
+  if (deps.upstreamRefusal) {
+    console.error("mcp upstream refused", deps.upstreamRefusal.code, claims.org_id, path);
+    audit("deny", claims, { error: deps.upstreamRefusal.code, jti: claims.jti });
+    return upstreamRefusedResponse(deps.upstreamRefusal);
   }
 
   // RFC 6750 §3.1: a token without the route's scopes is refused naming all of

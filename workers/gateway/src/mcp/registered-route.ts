@@ -4,6 +4,7 @@ import {
   MCP_PATH_PREFIX,
   MCP_SERVER_NAME,
   type McpServerRoute,
+  type McpUpstream,
   mcpResourceType,
   upstreamServesResource,
 } from "../../../../shared/contracts/mcp.ts";
@@ -33,6 +34,24 @@ export interface RegisteredMcpRoute {
   target: string;
   onlyOrgId: string;
   server: GatedServer;
+  /**
+   * Why the org's server will not be fetched, if it will not. Chosen on the
+   * unverified `org_id`, so it is answered only to a verified token of that
+   * org (protect.ts, after `onlyOrgId`): answered here, it told anyone who
+   * wrote a token by hand that another org's server is misconfigured.
+   */
+  upstreamRefusal?: UpstreamRefusal;
+}
+
+/** A registered server's upstream the gateway refuses to send a request to: 502 upstream_forbidden, with this code. */
+export interface UpstreamRefusal {
+  code: typeof OUTBOUND_URL_FORBIDDEN | "ERR_SAVED_CONNECTION_ELSEWHERE";
+  description: string;
+}
+
+/** The answer to a verified caller of the org whose server is refused. */
+export function upstreamRefusedResponse(refusal: UpstreamRefusal): Response {
+  return httpErrorResponse("upstream_forbidden", `${refusal.code}: ${refusal.description}`);
 }
 
 /** `/mcp/<name>` → name, for a name the registry could hold. */
@@ -70,31 +89,7 @@ export async function registeredMcpRoute(
   // it names every org's scopes for the name, and serves nobody (onlyOrgId "").
   const scopes = server ? server.scopes : [...new Set(servers.flatMap((s) => s.scopes))];
   const upstream = server?.upstream ?? { binding: "DEMO" as const };
-  // The outbound URL guard at the fetch, not only when the admin API stored the URL: a row written
-  // around it (or before it) must not send the caller's request, the gateway assertion and an
-  // injected saved token to an internal address (shared/http/outbound-url.ts). A 502, not a 500: the
-  // registered upstream is what is wrong, and a caller retrying or alerting on our 5xx should tell them apart.
-  if ("url" in upstream && publicOutboundUrlProblem(upstream.url) !== undefined) {
-    console.error("mcp upstream refused by the outbound URL guard", server?.orgId, name);
-    return httpErrorResponse(
-      "upstream_forbidden",
-      `${OUTBOUND_URL_FORBIDDEN}: the server's upstream may not be fetched`,
-    );
-  }
-  // A saved token goes only to the resource it was saved for (RFC 8707 §2; the MCP spec forbids
-  // passing a token to a server it was not issued for): an org admin naming the org's provider on a
-  // server at a host of their own would otherwise receive the token the vault never shows anyone.
-  if (
-    "url" in upstream &&
-    server?.savedConnection &&
-    !upstreamServesResource(upstream.url, server.savedConnection.resource)
-  ) {
-    console.error("mcp upstream is not its saved connection's resource", server.orgId, name);
-    return httpErrorResponse(
-      "upstream_forbidden",
-      "ERR_SAVED_CONNECTION_ELSEWHERE: the server's upstream is not the resource its saved connection's tokens are for",
-    );
-  }
+  const upstreamRefusal = refusalOf(upstream, server);
   const resourceUri = `${issuer}${path}`;
   const route: ProtectedRoute = {
     kind: "protected",
@@ -114,7 +109,32 @@ export async function registeredMcpRoute(
     ...(server?.savedConnection ? { savedConnection: server.savedConnection } : {}),
   };
   const target = "url" in upstream ? `${upstream.url}${url.search}` : `${url.origin}${path}${url.search}`;
-  return { route, target, onlyOrgId: server?.orgId ?? "", server: { name, tools: server?.tools ?? [] } };
+  return {
+    route,
+    target,
+    onlyOrgId: server?.orgId ?? "",
+    server: { name, tools: server?.tools ?? [] },
+    ...(upstreamRefusal ? { upstreamRefusal } : {}),
+  };
+}
+
+function refusalOf(upstream: McpUpstream, server: McpServerRoute | undefined): UpstreamRefusal | undefined {
+  if (!("url" in upstream)) return undefined;
+  // The outbound URL guard at the fetch, not only when the admin API stored the URL: a row written
+  // around it (or before it) must not send the caller's request, the gateway assertion and an
+  // injected saved token to an internal address (shared/http/outbound-url.ts). A 502, not a 500: the
+  // registered upstream is what is wrong, and a caller retrying or alerting on our 5xx should tell them apart.
+  if (publicOutboundUrlProblem(upstream.url) !== undefined)
+    return { code: OUTBOUND_URL_FORBIDDEN, description: "the server's upstream may not be fetched" };
+  // A saved token goes only to the resource it was saved for (RFC 8707 §2; the MCP spec forbids
+  // passing a token to a server it was not issued for): an org admin naming the org's provider on a
+  // server at a host of their own would otherwise receive the token the vault never shows anyone.
+  if (server?.savedConnection && !upstreamServesResource(upstream.url, server.savedConnection.resource))
+    return {
+      code: "ERR_SAVED_CONNECTION_ELSEWHERE",
+      description: "the server's upstream is not the resource its saved connection's tokens are for",
+    };
+  return undefined;
 }
 
 /** RFC 9728 metadata for a registered name (the path-suffixed form), or undefined. */
