@@ -165,4 +165,27 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     const tokens = (await response.json()) as TokenResponse;
     expect(decodeJwt(tokens.access_token)).toMatchObject({ aud: resource, org_id: person.orgId, client_id: clientId });
   });
+
+  it("a client seen for the first time by requests at once is stored once, and each is answered (no 500)", async () => {
+    // Two tabs, or a prefetch and the navigation: every request resolves the new document and stores
+    // the client; the ones that lose the insert take the stored row instead of failing. Whatever the
+    // interleaving, each answer is the consent page of this request and one row holds the client.
+    for (let round = 0; round < 4; round++) {
+      const person = await signUp();
+      const clientId = `https://${crypto.randomUUID()}.example.test/clients/good`;
+      const { challenge } = await pkce();
+      const request = mcpRequest(clientId, challenge);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => authorize(request, person.cookie)));
+      for (const answer of answers) {
+        const location = answer.headers.get("Location") ?? "";
+        expect({ round, status: answer.status }).toEqual({ round, status: 302 });
+        const consent = new URL(location, ISSUER);
+        expect([consent.pathname, consent.searchParams.get("client_id")]).toEqual(["/consent", clientId]);
+      }
+      const rows = await env.DB.prepare("SELECT count(*) AS n FROM oidc_client WHERE client_id = ?")
+        .bind(clientId)
+        .first<{ n: number }>();
+      expect(rows?.n).toBe(1);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import type { ClientDiscovery, OAuthClient, OAuthOptions, Scope } from "@better-auth/oauth-provider";
+import type { ClientDiscovery, OAuthClient, OAuthOptions, SchemaClient, Scope } from "@better-auth/oauth-provider";
 import { registerClientMetadataDocument } from "@better-auth/oauth-provider/internal";
 import { APIError } from "better-auth/api";
 import { isMetadataDocumentClientId } from "./client-id-url.ts";
@@ -39,13 +39,56 @@ export function cimdClientDiscovery(transport?: MetadataTransport): ClientDiscov
       }
       const options = (ctx.context.getPlugin("oauth-provider") as { options?: OAuthOptions<Scope[]> } | null)?.options;
       if (!options) throw new Error("the oauth-provider plugin is not installed");
-      const { client } = await registerClientMetadataDocument(ctx, options, {
-        metadata: document.metadata as unknown as OAuthClient,
-        clientId,
-        clientDiscoveryId: CIMD_DISCOVERY_ID,
-        ...(existing ? { existingClient: existing } : {}),
-      });
-      return client;
+      const register = async (current: SchemaClient<Scope[]> | null) =>
+        (
+          await registerClientMetadataDocument(ctx, options, {
+            metadata: document.metadata as unknown as OAuthClient,
+            clientId,
+            clientDiscoveryId: CIMD_DISCOVERY_ID,
+            ...(current ? { existingClient: current } : {}),
+          })
+        ).client;
+      // Requests that see a new client at once (two tabs, a prefetch and the navigation) each store it;
+      // Better Auth retries a lost insert with the stored row, but it recognises the unique violation
+      // only by the error's own code or message, and D1 through drizzle wraps it ("Failed query: …"),
+      // so the loser answered 500. The violation is read from the cause here, and the stored row taken.
+      let current = existing;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await register(current);
+        } catch (error) {
+          if (attempt >= MAX_REGISTRATION_ATTEMPTS || !isUniqueViolation(error)) throw error;
+          const stored = await storedClient(ctx, options, clientId);
+          if (!stored) throw error;
+          current = stored;
+        }
+      }
     },
   };
+}
+
+/** A first insert and one retry per row a concurrent request can win (the client's, a resource link's). */
+const MAX_REGISTRATION_ATTEMPTS = 3;
+
+/** A unique-constraint failure anywhere in the error's cause chain (D1's message, as drizzle wraps it). */
+function isUniqueViolation(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause && typeof cause === "object" && depth < 8; depth++) {
+    const { message, code } = cause as { message?: unknown; code?: unknown };
+    if (code === "SQLITE_CONSTRAINT_UNIQUE") return true;
+    if (typeof message === "string" && /UNIQUE constraint failed/i.test(message)) return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The client row as Better Auth reads it (its model name may be renamed, auth/plugins/oauth-provider.ts). */
+function storedClient(
+  ctx: Parameters<ClientDiscovery["resolve"]>[0],
+  options: OAuthOptions<Scope[]>,
+  clientId: string,
+): Promise<SchemaClient<Scope[]> | null> {
+  return ctx.context.adapter.findOne<SchemaClient<Scope[]>>({
+    model: options.schema?.oauthClient?.modelName ?? "oauthClient",
+    where: [{ field: "clientId", value: clientId }],
+  });
 }
