@@ -9,6 +9,7 @@ import {
   OIDC_SCOPE,
   userinfoAudience,
 } from "../../../../shared/contracts/oidc.ts";
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import type {
   BrowserTokenSigningRequest,
@@ -130,6 +131,11 @@ function checkAccessTokenClaims(
 ): void {
   for (const claim of ["jti", "client_id", "org_id"] as const) {
     if (!isNonEmptyString(claims[claim])) throw new ClaimRefused(claim);
+  }
+  // The gateway hands these on as X-User-ID and X-Org-ID: each must be a header value as it stands
+  // (RFC 9110 §5.5, shared/contracts/headers.ts), whatever Better Auth's rows hold.
+  for (const claim of ["sub", "org_id"] as const) {
+    if (!isHeaderSafeIdentifier(claims[claim] as string)) throw new ClaimRefused(claim);
   }
   if (!isBrowserClientId(claims.client_id as string)) throw new ClaimRefused("client_id");
   // RFC 8707 §2: only resources the issuer serves, plus the provider's own
