@@ -105,6 +105,36 @@ describe("ID-JAG issued by token exchange (Mono-Auth as the IdP)", () => {
     });
   });
 
+  // RFC 6749 §3.3: spaces alone are a list of no scope-tokens, none asked, as for an exchanged access token.
+  it("for another server, a scope of only spaces is no scope asked: the client's registered scopes, as with none", async () => {
+    const orgId = await createTestOrg();
+    const agent = await registerAgent(orgId, {
+      audiences: [AUDIENCE, PARTNER_AS],
+      scopes: ["documents:read", "partner:write"],
+    });
+    const base = {
+      subject_token: await clientToken(agent),
+      subject_token_type: TOKEN_TYPE.accessToken,
+      requested_token_type: TOKEN_TYPE.idJag,
+      audience: PARTNER_AS,
+    };
+    for (const scope of [" ", "   "]) {
+      const { body } = await issued(await exchange(agent, { ...base, scope }));
+      expect(body.scope).toBe("documents:read partner:write");
+      expect(decodeJwt(body.access_token).scope).toBe("documents:read partner:write");
+    }
+    // The access-token path reads the same value the same way.
+    const { body } = await issued(
+      await exchange(agent, {
+        ...base,
+        requested_token_type: TOKEN_TYPE.accessToken,
+        audience: AUDIENCE,
+        scope: "   ",
+      }),
+    );
+    expect(body.scope).toBe("documents:read");
+  });
+
   it("invalid_request without audience (the draft §4.3: REQUIRED); invalid_target for a server the client is not registered for", async () => {
     const orgId = await createTestOrg();
     const agent = await registerAgent(orgId);

@@ -93,10 +93,13 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
  * Scopes at another server are not ours to know (so not checked against
  * ALL_SCOPES), but they are still RFC 6749 §3.3 scope-tokens, and only
  * those the client registered and the org's ceiling allows; none asked:
- * all of those.
+ * all of those. A value of spaces alone is a list of no scope-tokens (§3.3:
+ * "a list of space-delimited … strings"), so none asked, as on every other
+ * path (requestedScopes, normaliseScope, grantScope): the draft's §4.3 adds
+ * nothing to RFC 8693 §2.1's `scope`, which is RFC 6749 §3.3's.
  */
 function narrowForeignScopes(raw: string | undefined, registered: readonly string[], ceiling: Limit): string[] {
-  if (raw === undefined) return narrowScopes([...registered], [ceiling]);
+  if (raw === undefined || raw.trim() === "") return narrowScopes([...registered], [ceiling]);
   const asked = [...new Set(raw.split(" ").filter(Boolean))];
   if (raw.length > MAX_SCOPE_LENGTH || !asked.every((scope) => SCOPE_TOKEN.test(scope))) {
     throw new OAuthError("invalid_scope", "malformed scope");
