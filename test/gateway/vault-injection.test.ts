@@ -142,4 +142,39 @@ describe("gateway: a route served with a saved connection", () => {
     );
     expect(headers.get("authorization")).toBe(`Bearer ${upstreamToken}`);
   });
+
+  it.each([
+    ["CR LF", "\r\nX-Injected: 1"],
+    ["LF", "\nX-Injected: 1"],
+    ["NUL", "\u0000"],
+    ["trailing space", " "],
+  ])(
+    "a saved token with %s is 502 upstream_response_refused ERR_SAVED_TOKEN_UNUSABLE, not 500, audited without it",
+    async (_, tail) => {
+      // RFC 9110 §5.5: no header field value; the runtime threw setting it as the upstream Authorization.
+      const secret = `upstream-${crypto.randomUUID()}`;
+      const { orgId, userId, connection } = await savedConnection(`${secret}${tail}`);
+      const agent = await registerAgent(orgId);
+      await bindAgent(env.DB, orgId, connection.id, agent, "test");
+      const response = await get(await signer.sign(memberClaims({ sub: userId, org_id: orgId, client_id: agent })));
+      expect(response.status).toBe(502);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({
+        error: "upstream_response_refused",
+        error_description:
+          "ERR_SAVED_TOKEN_UNUSABLE: the saved connection's token cannot be sent to the service; this is not about your token",
+      });
+      expect(text).not.toContain(secret);
+      const decisions = () =>
+        env.AUDIT_DB.prepare("SELECT outcome, detail FROM audit_event WHERE org_id = ? AND kind = 'gateway.decision'")
+          .bind(orgId)
+          .all<{ outcome: string; detail: string }>()
+          .then((r) => r.results);
+      await expect
+        .poll(async () => (await decisions()).map((row) => [row.outcome, JSON.parse(row.detail).reason]))
+        .toEqual([["deny", "saved_token_unusable"]]);
+      const everything = await env.AUDIT_DB.prepare("SELECT * FROM audit_event WHERE org_id = ?").bind(orgId).all();
+      expect(JSON.stringify(everything.results)).not.toContain(secret);
+    },
+  );
 });

@@ -1,3 +1,4 @@
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import type { SavedTokenRefusal, SavedTokenResult, VaultServiceRpc } from "../../../../shared/contracts/vault.ts";
 import { policyDeniedResponse } from "../../../../shared/errors/bearer.ts";
@@ -10,6 +11,16 @@ export type VaultServiceBinding = Service<VaultServiceRpc & Rpc.WorkerEntrypoint
 export function vaultService(env: Pick<GatewayEnv, "VAULT_SERVICE">): VaultServiceBinding {
   return env.VAULT_SERVICE as unknown as VaultServiceBinding;
 }
+
+/**
+ * The vault's refusals, and the gateway's own: `saved_token_unusable`, a
+ * saved token that is no `Authorization` field value (below).
+ */
+export type GatewaySavedTokenRefusal = SavedTokenRefusal | "saved_token_unusable";
+
+export type GatewaySavedTokenResult =
+  | Extract<SavedTokenResult, { ok: true }>
+  | { ok: false; refusal: GatewaySavedTokenRefusal; connectionId?: string };
 
 /**
  * Asks the token Worker for the saved token this request may use
@@ -26,10 +37,11 @@ export async function savedTokenFor(
   claims: AccessTokenClaims,
   decisionId: string,
   forceRefresh = false,
-): Promise<SavedTokenResult> {
+): Promise<GatewaySavedTokenResult> {
   if (!vault) return { ok: false, refusal: "vault_unavailable" };
+  let result: SavedTokenResult;
   try {
-    return await vault.savedToken({
+    result = await vault.savedToken({
       orgId: claims.org_id,
       subject: claims.sub,
       agentClientId: claims.act?.client_id ?? claims.client_id,
@@ -41,16 +53,33 @@ export async function savedTokenFor(
     console.error("vault service unreachable", error);
     return { ok: false, refusal: "vault_unavailable" };
   }
+  // The token is the provider's text, stored as it answered. RFC 9110 §5.5: a field value has no
+  // CR, LF, NUL or other control character, nor edge whitespace; the runtime throws on the first
+  // three when the header is set (a 500 for the caller, with no audit record) and trims the last.
+  // The connection is unusable until its owner reconnects: never the token in the log or the answer.
+  if (result.ok && !isHeaderSafeIdentifier(result.authorization)) {
+    console.error("saved token is no header value", { connection_id: result.connectionId });
+    return { ok: false, refusal: "saved_token_unusable", connectionId: result.connectionId };
+  }
+  return result;
 }
 
 /**
  * A refusal as the caller sees it: the policy-denial 403 (`access_denied`,
- * the refusal as its reason, the decision id), or 503 when the vault could
- * not answer (fail closed: the request is never sent without its token).
+ * the refusal as its reason, the decision id), 503 when the vault could
+ * not answer (fail closed: the request is never sent without its token),
+ * or, for a saved token that cannot be sent, the 502 of a saved token the
+ * upstream would not take: the caller's own token was good, and it can
+ * neither see nor fix the saved one.
  */
-export function savedTokenRefusedResponse(decisionId: string, refusal: SavedTokenRefusal): Response {
+export function savedTokenRefusedResponse(decisionId: string, refusal: GatewaySavedTokenRefusal): Response {
   if (refusal === "vault_unavailable")
     return httpErrorResponse("temporarily_unavailable", "saved token unavailable, retry");
+  if (refusal === "saved_token_unusable")
+    return httpErrorResponse(
+      "upstream_response_refused",
+      "ERR_SAVED_TOKEN_UNUSABLE: the saved connection's token cannot be sent to the service; this is not about your token",
+    );
   return policyDeniedResponse(decisionId, refusal);
 }
 
@@ -64,7 +93,7 @@ export async function retryOnUpstream401(
   first: Response,
   options: {
     replayable: boolean;
-    refresh: () => Promise<SavedTokenResult>;
+    refresh: () => Promise<GatewaySavedTokenResult>;
     send: (authorization: string) => Promise<Response>;
   },
 ): Promise<Response> {
