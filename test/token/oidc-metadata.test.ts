@@ -28,6 +28,8 @@ describe("one issuer: the browser OpenID provider in the token Worker's metadata
         response_modes_supported: [RESPONSE_MODE],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
+        // OIDC Discovery §3's default is true; requests by reference are refused at authorize.
+        request_uri_parameter_supported: false,
       });
       expect(doc.grant_types_supported).toEqual(
         expect.arrayContaining(["authorization_code", "refresh_token", GRANT_TYPE.clientCredentials]),

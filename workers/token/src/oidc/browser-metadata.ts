@@ -24,6 +24,9 @@ export function browserProviderMetadata(issuer: string) {
     code_challenge_methods_supported: [PKCE_METHOD],
     // RFC 9207 §3: every authorization response carries `iss`.
     authorization_response_iss_parameter_supported: true,
+    // OIDC Discovery §3 defaults this to true; authorization requests by reference are
+    // refused (Better Auth's `request_uri_not_supported`, OIDC Core §6.3), so it is said.
+    request_uri_parameter_supported: false,
     // draft-ietf-oauth-client-id-metadata-document §5: an https client_id is
     // resolved from its metadata document (workers/authn/src/mcp-clients).
     client_id_metadata_document_supported: true,
