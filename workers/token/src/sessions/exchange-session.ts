@@ -1,3 +1,4 @@
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import { FIRST_PARTY_CLIENT_ID, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { TokenConfig } from "../config.ts";
@@ -43,6 +44,11 @@ export async function exchangeSession(
   const authorizedAtMs = Date.now();
   const session = await bindSession(env.DB, request.sessionToken);
   if (typeof session === "string") throw new OAuthError("invalid_grant", REFUSAL[session]);
+  // The token's `sub` and `org_id` reach downstream services as X-User-ID and X-Org-ID: Better Auth's ids
+  // that are no header value as they stand (RFC 9110 §5.5, shared/contracts/headers.ts) are never signed.
+  if (!isHeaderSafeIdentifier(session.userId) || !isHeaderSafeIdentifier(session.orgId)) {
+    throw new OAuthError("invalid_grant", "the session's user or organization id is not usable in a token");
+  }
 
   const minted = await mintAccessToken(
     keyStore(env, config),

@@ -1,3 +1,4 @@
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import { type AccessTokenClaims, TOKEN_TYPE } from "../../../../shared/contracts/tokens.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
@@ -41,6 +42,15 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
       throw new OAuthError("invalid_grant", `${role}: ${error.publicDescription}`);
     throw error;
   }
+  // What the gateway refuses (RFC 9110 §5.5, shared/contracts/headers.ts) is never exchanged into a token we
+  // sign again: a `sub`, `org_id` or `act.sub` that is no header value as it stands, in a token signed before
+  // our signers held to it, would otherwise outlive it in the new one (`sub`, `org_id`, an `act` chain).
+  if (!headerSafeClaims(claims)) {
+    throw new OAuthError(
+      "invalid_grant",
+      `${role}: ${new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID").publicDescription}`,
+    );
+  }
   const grantClients = restingGrantClients(claims);
   const unchecked: VerifiedToken = {
     type: TOKEN_TYPE.accessToken,
@@ -63,3 +73,11 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
   };
   return { role, revocable: claims, unchecked };
 };
+
+function headerSafeClaims(claims: AccessTokenClaims): boolean {
+  return (
+    isHeaderSafeIdentifier(claims.sub) &&
+    isHeaderSafeIdentifier(claims.org_id) &&
+    (claims.act === undefined || isHeaderSafeIdentifier(claims.act.sub))
+  );
+}
