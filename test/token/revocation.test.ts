@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
-import { CLOCK_TOLERANCE_SECONDS } from "../../shared/contracts/tokens.ts";
+import { CLOCK_TOLERANCE_SECONDS, JWT_TYP } from "../../shared/contracts/tokens.ts";
 import { registerTestClient, clientToken } from "./clients-fixtures.ts";
-import { expectOAuthError } from "./fixtures.ts";
+import { expectOAuthError, signWithOurKey } from "./fixtures.ts";
 import {
   introspected,
   jtiOf,
@@ -93,5 +93,27 @@ describe(`RFC 7009 revocation at ${ENDPOINT.revocation}`, () => {
   it("refuses a JWT of ours that is not an access token with unsupported_token_type (§2.2.1)", async () => {
     const client = await registerTestClient();
     await expectOAuthError(await revoke(await ourNonAccessToken(client), client), 400, "unsupported_token_type");
+  });
+
+  // §2.2.1 answers by the token's type: an ID-JAG or a host invite is never revoked here, expired or not, while
+  // an expired access token (the type revoked here) is §2.2's invalid token, 200 with nothing recorded.
+  // Introspection (RFC 7662 §2.2) says only {"active": false} of all three.
+  it("an expired ID-JAG or host invite of ours is still unsupported_token_type; an expired access token is 200", async () => {
+    const client = await registerTestClient();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = {
+      ...(decodeJwt(await clientToken(client)) as Record<string, unknown>),
+      iat: now - 600,
+      exp: now - 300,
+    };
+    for (const typ of [JWT_TYP.idJag, JWT_TYP.hostInvite]) {
+      const token = await signWithOurKey(typ, { ...expired, jti: crypto.randomUUID() });
+      await expectOAuthError(await revoke(token, client), 400, "unsupported_token_type");
+      expect(await introspected(token, client)).toEqual({ active: false });
+    }
+    const accessToken = await signWithOurKey(JWT_TYP.accessToken, { ...expired, jti: crypto.randomUUID() });
+    expect((await revoke(accessToken, client)).status).toBe(200);
+    expect(await introspected(accessToken, client)).toEqual({ active: false });
+    expect(await revokedJtis(client.orgId as string)).toEqual([]);
   });
 });

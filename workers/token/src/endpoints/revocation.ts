@@ -29,7 +29,8 @@ type TokenContext = Context<{ Bindings: TokenEnv }>;
  * is behind ours still accepts a token for up to CLOCK_TOLERANCE_SECONDS
  * after its `exp`, so a token revoked in that window is still recorded (the
  * entry is kept that long anyway) rather than left honoured there. A JWT we signed that is not an access token (an ID-JAG, a host
- * invite) is `unsupported_token_type` (§2.2.1). No grant issues refresh
+ * invite) is `unsupported_token_type` (§2.2.1), expired or not: §2.2.1 answers by the token's type, and
+ * neither type is ever revoked here, so an expired one is no §2.2 invalid token of a type we revoke. No grant issues refresh
  * tokens, so there are none to revoke; one presented is an unknown token.
  */
 export async function revocationEndpoint(c: TokenContext): Promise<Response> {
