@@ -114,6 +114,48 @@ describe("gateway: DPoP-bound tokens (RFC 9449 §7)", () => {
     }
   });
 
+  it("compares htu after RFC 3986 §6.2.2 percent-encoding normalisation (RFC 9449 §4.3 step 9), never decoding a reserved character", async () => {
+    // [proof's htu, the request's URL]: an escaped unreserved character is the character, escapes are
+    // compared in upper case. Each pair was ERR_DPOP_HTU while htu was compared as the URL parser left it.
+    const echo = (path: string) => `${env.ISSUER}${path}`;
+    const same: [string, string][] = [
+      [echo("/api/echo"), echo("/api/%65cho")],
+      [echo("/api/%65cho"), echo("/api/echo")],
+      [echo("/api/ech%6f"), echo("/api/ech%6F")],
+      [echo("/api/%65%63%68%6F"), echo("/api/%65%63%68%6f")],
+    ];
+    expect(ENDPOINT.demoEcho).toBe("/api/echo");
+    for (const [htu, url] of same) {
+      const token = await boundToken();
+      const response = await get({ Authorization: `DPoP ${token}`, DPoP: await proofFor(token, { htu }) }, url);
+      expect(response.status, `${htu} for ${url}`).toBe(200);
+    }
+    // Below the echo (the route is a subtree; the demo serves only the echo itself, so its own 404 is
+    // the sign that the gateway let the request through).
+    for (const [htu, url] of [
+      [`${URL_ECHO}/~foo`, `${URL_ECHO}/%7Efoo`],
+      [`${URL_ECHO}/%7efoo`, `${URL_ECHO}/%7Efoo`],
+    ]) {
+      const token = await boundToken();
+      const response = await get({ Authorization: `DPoP ${token}`, DPoP: await proofFor(token, { htu }) }, url);
+      expect(response.headers.get("WWW-Authenticate"), `${htu} for ${url}`).toBeNull();
+      expect(await response.json()).toEqual({ error: "not_found", error_description: "no such path" });
+    }
+    // §2.2: an escaped reserved character is data, not the delimiter: /a%2Fb is not /a/b, nor %3F a query.
+    for (const [htu, url] of [
+      [`${URL_ECHO}/a%2Fb`, `${URL_ECHO}/a/b`],
+      [`${URL_ECHO}/a%2fb`, `${URL_ECHO}/a/b`],
+      [`${URL_ECHO}/a%3Fb`, `${URL_ECHO}/a?b`],
+    ]) {
+      const token = await boundToken();
+      await expectDpopChallenge(
+        await get({ Authorization: `DPoP ${token}`, DPoP: await proofFor(token, { htu }) }, url),
+        "invalid_dpop_proof",
+        "ERR_DPOP_HTU",
+      );
+    }
+  });
+
   it("refuses a proof it has already seen (ERR_DPOP_REPLAY)", async () => {
     const token = await boundToken();
     const proof = await proofFor(token);

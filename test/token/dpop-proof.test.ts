@@ -161,6 +161,31 @@ describe("DPoP proof verification (RFC 9449 §4.3)", () => {
     expect(normaliseHtu("https://user:pw@id.example.com/x")).toBeUndefined();
   });
 
+  it("step 9: RFC 3986 §6.2.2 percent-encoding normalisation: unreserved escapes decoded, the rest upper-cased, reserved ones kept", async () => {
+    const key = await dpopKey();
+    for (const htu of [
+      "https://id.example.com/oauth2/%74oken",
+      "https://id.example.com/oauth2/%74%6F%6B%65%6E",
+      "https://id.example.com/%6fauth2/token",
+    ]) {
+      const proof = await dpopProof(key, { htm: "POST", htu });
+      await expect(verifyDpopProof(proof, expectations()), htu).resolves.toBeDefined();
+    }
+    for (const htu of ["https://id.example.com/oauth2%2Ftoken", "https://id.example.com/oauth2%2ftoken"]) {
+      const proof = await dpopProof(key, { htm: "POST", htu });
+      expect(await refusal(verifyDpopProof(proof, expectations())), htu).toBe("ERR_DPOP_HTU");
+    }
+    const forms: [string, string][] = [
+      ["https://id.example.com/a/%7Efoo", "https://id.example.com/a/~foo"],
+      ["https://id.example.com/a/%7efoo", "https://id.example.com/a/~foo"],
+      ["https://id.example.com/%41%2d%2E%5f%7E%30", "https://id.example.com/A-._~0"],
+      ["https://id.example.com/a%2fb%3f%23%40%c3%a9", "https://id.example.com/a%2Fb%3F%23%40%C3%A9"],
+      ["https://id.example.com/a/%2e%2E/b", "https://id.example.com/b"],
+      ["https://id.example.com/%zz%4", "https://id.example.com/%zz%4"],
+    ];
+    for (const [uri, normal] of forms) expect(normaliseHtu(uri), uri).toBe(normal);
+  });
+
   it("step 10: when the server requires a nonce, a missing or unknown one is ERR_DPOP_NONCE (use_dpop_nonce)", async () => {
     const key = await dpopKey();
     const acceptNonce = (nonce: string | undefined) => nonce === "good";

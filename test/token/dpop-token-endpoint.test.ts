@@ -183,6 +183,29 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
     await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_MULTIPLE");
   });
 
+  it("compares htu after RFC 3986 §6.2.2 normalisation (RFC 9449 §4.3 step 9): escaped unreserved characters are the characters, an escaped / is not a /", async () => {
+    const client = await registerTestClient();
+    const key = await dpopKey();
+    const nonce = await learnNonce(client, key);
+    // /oauth2/token with its letters escaped, in either case: the same URI (§6.2.2.1, §6.2.2.2).
+    const [prefix, name] = [
+      ENDPOINT.token.slice(0, ENDPOINT.token.lastIndexOf("/")),
+      ENDPOINT.token.slice(ENDPOINT.token.lastIndexOf("/") + 1),
+    ];
+    const escaped = [...name].map((char) => `%${char.charCodeAt(0).toString(16)}`).join("");
+    for (const htu of [`${env.ISSUER}${prefix}/${escaped}`, `${env.ISSUER}${prefix}/${escaped.toUpperCase()}`]) {
+      const response = await clientCredentials(client, { DPoP: await dpopProof(key, { htm: "POST", htu, nonce }) });
+      expect(response.status, htu).toBe(200);
+      expect(decodeJwt(((await response.json()) as TokenBody).access_token).cnf).toEqual({ jkt: key.jkt });
+    }
+    // §2.2: a reserved character's escape stays what it is, data within a segment.
+    const slash = `${env.ISSUER}${prefix}%2F${name}`;
+    const response = await clientCredentials(client, {
+      DPoP: await dpopProof(key, { htm: "POST", htu: slash, nonce }),
+    });
+    await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_HTU");
+  });
+
   it("a nonce from an earlier window is stale: use_dpop_nonce with a fresh one", async () => {
     const client = await registerTestClient();
     const key = await dpopKey();
