@@ -251,6 +251,42 @@ describe("a registered MCP server, fronted at /mcp/<name>", () => {
     expect(await resultText(await post(`/mcp/${name}`, purge(), token))).toMatch(/^would purge/);
   });
 
+  it("a 401 names every org's scopes for the name, however the unverified token names an org; the org's own only once verified", async () => {
+    // The route is picked by the token's org_id before it is verified: a challenge naming that org's
+    // scopes told anyone who wrote a token by hand whether, and with what, another org registered the name.
+    const name = fresh();
+    const [mine, theirs] = [`org-${crypto.randomUUID()}`, `org-${crypto.randomUUID()}`];
+    await register(mine, name);
+    await register(theirs, name);
+    await env.DB.prepare("UPDATE mcp_server SET scopes = 'crm:secret-scope' WHERE org_id = ? AND name = ?")
+      .bind(theirs, name)
+      .run();
+    const scopeOf = (response: Response) => /scope="([^"]*)"/.exec(response.headers.get("WWW-Authenticate") ?? "")?.[1];
+    const anonymous = await post(`/mcp/${name}`, rpc("tools/list"));
+    expect(anonymous.status).toBe(401);
+    expect(scopeOf(anonymous)?.split(" ").sort()).toEqual(["crm:secret-scope", "documents:read"]);
+    const forger = await testSigner();
+    const forgedToken = await forger.sign(
+      memberClaims({ aud: `${env.ISSUER}/mcp/${name}`, sub: "mac_x", client_id: "mac_x", org_id: theirs }),
+      { kid: signer.kid },
+    );
+    const forged = await post(`/mcp/${name}`, rpc("tools/list"), forgedToken);
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get("WWW-Authenticate")).toContain(
+      'error="invalid_token", error_description="ERR_TOKEN_SIGNATURE:',
+    );
+    expect(scopeOf(forged)).toBe(scopeOf(anonymous));
+    // Verified as theirs, without the scope: RFC 6750 §3.1 names the org's own.
+    const genuine = await post(
+      `/mcp/${name}`,
+      rpc("tools/list"),
+      await agentToken(theirs, `mac_${crypto.randomUUID()}`, `${env.ISSUER}/mcp/${name}`),
+    );
+    expect(genuine.status).toBe(403);
+    expect(genuine.headers.get("WWW-Authenticate")).toContain('error="insufficient_scope"');
+    expect(scopeOf(genuine)).toBe("crm:secret-scope");
+  });
+
   it("audience = its resource identifier: a token for the demo is 401 ERR_TOKEN_AUD here", async () => {
     const name = fresh();
     const orgId = `org-${crypto.randomUUID()}`;

@@ -41,6 +41,8 @@ export interface ProtectDeps extends AuthenticateDeps {
   onlyOrgId?: string;
   /** A registered MCP server's upstream the gateway will not fetch (mcp/registered-route.ts), told only to its org's verified callers. */
   upstreamRefusal?: UpstreamRefusal;
+  /** A registered MCP server's scopes for a challenge before the token is verified (mcp/registered-route.ts). */
+  unverifiedScopes?: readonly string[];
   audit: AuditSink;
   /** The token Worker's vault (vault/saved-token.ts), for routes served with a saved connection. */
   vault?: VaultServiceBinding;
@@ -87,11 +89,14 @@ export async function protect(
     );
   // RFC 9728 §5.1 and the MCP authorization spec: an MCP route's challenges
   // name its metadata and the scopes it needs.
-  const challenge = (params: Omit<BearerChallenge, "realm">): BearerChallenge => ({
+  const challenge = (
+    params: Omit<BearerChallenge, "realm">,
+    scopes: readonly string[] = route.scopes,
+  ): BearerChallenge => ({
     realm: REALM,
     ...params,
     ...(route.mcp
-      ? { resourceMetadata: route.resourceMetadataUrl, scope: params.scope ?? (route.scopes.join(" ") || undefined) }
+      ? { resourceMetadata: route.resourceMetadataUrl, scope: params.scope ?? (scopes.join(" ") || undefined) }
       : {}),
   });
 
@@ -111,7 +116,8 @@ export async function protect(
       return httpErrorResponse("temporarily_unavailable", "revocation state unavailable, retry");
     }
     audit("deny", auth.claims, { error: auth.code, ...(auth.claims ? { jti: auth.claims.jti } : {}) });
-    return bearerErrorResponse(challenge(auth.challenge));
+    // Not the route's scopes: they are those of the org the unverified token names (a registered MCP server).
+    return bearerErrorResponse(challenge(auth.challenge, deps.unverifiedScopes ?? route.scopes));
   }
   const { claims } = auth;
   // Every later audit record of this request says revocation was decided on an old view.

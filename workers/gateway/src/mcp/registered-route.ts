@@ -41,6 +41,12 @@ export interface RegisteredMcpRoute {
    * wrote a token by hand that another org's server is misconfigured.
    */
   upstreamRefusal?: UpstreamRefusal;
+  /**
+   * The scopes a challenge to a caller not yet verified names: every org's
+   * for the name, as the RFC 9728 metadata does. The route's own scopes are
+   * the token's org's (picked unverified), named only once it is verified.
+   */
+  unverifiedScopes: string[];
 }
 
 /** A registered server's upstream the gateway refuses to send a request to: 502 upstream_forbidden, with this code. */
@@ -87,7 +93,8 @@ export async function registeredMcpRoute(
   const server = servers.find((s) => s.orgId === orgId);
   // Without a token of an org that has it, the route only answers challenges:
   // it names every org's scopes for the name, and serves nobody (onlyOrgId "").
-  const scopes = server ? server.scopes : [...new Set(servers.flatMap((s) => s.scopes))];
+  const everyOrgsScopes = [...new Set(servers.flatMap((s) => s.scopes))];
+  const scopes = server ? server.scopes : everyOrgsScopes;
   const upstream = server?.upstream ?? { binding: "DEMO" as const };
   const upstreamRefusal = refusalOf(upstream, server);
   const resourceUri = `${issuer}${path}`;
@@ -115,6 +122,7 @@ export async function registeredMcpRoute(
     onlyOrgId: server?.orgId ?? "",
     server: { name, tools: server?.tools ?? [] },
     ...(upstreamRefusal ? { upstreamRefusal } : {}),
+    unverifiedScopes: everyOrgsScopes,
   };
 }
 
