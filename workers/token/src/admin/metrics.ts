@@ -2,7 +2,7 @@ import { z } from "zod";
 import { PLATFORM_ORG_ID } from "../../../../shared/contracts/tokens.ts";
 import { auditDetail } from "./audit.ts";
 import { requireReach } from "./authorize.ts";
-import { invalidQuery } from "./query.ts";
+import { invalidQuery, knownQuery, queryFilter } from "./query.ts";
 import { route } from "./route.ts";
 import type { AdminApp } from "./types.ts";
 
@@ -39,9 +39,11 @@ export function metricsRoutes(admin: AdminApp): void {
       orgAdmins: "self",
     },
     async (c) => {
-      const org = c.req.query("org") || undefined;
+      // Only these, once each: a misspelt or empty `org` read as none would count every chain.
+      const params = knownQuery(c, ["org", "hours"]);
+      const org = queryFilter(params.org, "org");
       requireReach(c, org);
-      const hoursRaw = c.req.query("hours") ?? "24";
+      const hoursRaw = params.hours ?? "24";
       const hours = /^\d{1,4}$/.test(hoursRaw) ? Number(hoursRaw) : Number.NaN;
       if (!(hours >= 1 && hours * 3_600_000 <= MAX_WINDOW_MS)) {
         invalidQuery("hours", `an integer from 1 to ${MAX_WINDOW_MS / 3_600_000}`);

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { z } from "zod";
 import type { PagePosition, PageRequest } from "../../../../shared/db/keyset-page.ts";
 import { decodeQueryCursor, encodeQueryCursor } from "../audit/query-events.ts";
-import { invalidQuery, queryInteger } from "./query.ts";
+import { invalidQuery, knownQuery, queryFilter, queryInteger } from "./query.ts";
 import type { AdminEnv } from "./types.ts";
 
 /**
@@ -31,18 +31,15 @@ export const nextCursor = z.string().nullable();
 
 /**
  * `limit` and `cursor` from the query string. Anything else but the list's
- * own `filters` (read by the route), or any one twice, is 400
- * `invalid_query`: a misspelt `limt=5` must not quietly answer the default
- * page as if it had been understood.
+ * own `filters` (read by the route), any one twice, or a filter given
+ * empty, is 400 `invalid_query`: a misspelt `limt=5` must not quietly
+ * answer the default page as if it had been understood, nor `client_id=`
+ * every client's rows.
  */
 export function readPage(c: Context<AdminEnv>, filters: readonly string[] = []): PageRequest {
-  const known: readonly string[] = [...PAGE_PARAMETERS, ...filters];
-  const seen = new Set<string>();
-  for (const name of new URL(c.req.url).searchParams.keys()) {
-    if (!known.includes(name)) invalidQuery(name, `unknown query parameter (known: ${known.join(", ")})`);
-    if (seen.has(name)) invalidQuery(name, "given more than once");
-    seen.add(name);
-  }
+  const given: Partial<Record<string, string>> = knownQuery(c, [...PAGE_PARAMETERS, ...filters]);
+  // An empty filter (`client_id=`) would read as none given: every row, not the ones asked for.
+  for (const name of filters) queryFilter(given[name], name);
   const limit = queryInteger(c.req.query("limit"), "limit", MAX_PAGE_LIMIT) ?? DEFAULT_PAGE_LIMIT;
   const cursor = c.req.query("cursor");
   if (cursor === undefined) return { limit };

@@ -21,7 +21,7 @@ import {
 import { auditDetail } from "./audit.ts";
 import { readJsonObject, readOptionalJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
-import { queryInteger } from "./query.ts";
+import { knownQuery, queryInteger } from "./query.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { onlyFields, optionalBoolean } from "./validate.ts";
 import { policySchemas } from "../openapi/schemas.ts";
@@ -193,8 +193,9 @@ async function createHandler(c: PolicyContext): Promise<Response> {
 async function listHandler(c: PolicyContext): Promise<Response> {
   const orgId = await requireOrg(c);
   auditDetail(c, { action: "policy.list" });
-  const limit = queryInteger(c.req.query("limit"), "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
-  const before = queryInteger(c.req.query("before"), "before", 999_999_999);
+  const params = knownQuery(c, ["limit", "before"]);
+  const limit = queryInteger(params.limit, "limit", MAX_LIST_LIMIT) ?? DEFAULT_LIST_LIMIT;
+  const before = queryInteger(params.before, "before", 999_999_999);
   const [current, versions] = await Promise.all([
     currentVersion(c, orgId),
     listVersions(c.env.DB, orgId, { limit, ...(before === undefined ? {} : { before }) }),

@@ -1,4 +1,6 @@
+import type { Context } from "hono";
 import { HttpError } from "../../../../shared/errors/http.ts";
+import type { AdminEnv } from "./types.ts";
 
 /**
  * The admin API's reads take their filters and pages from the query string.
@@ -39,4 +41,32 @@ export function queryOneOf<const T extends string>(
   if (raw === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(raw)) invalidQuery(name, `must be one of ${allowed.join(", ")}`);
   return raw as T;
+}
+
+/**
+ * The query string of a read that takes only `known`, each at most once:
+ * anything else is 400 `invalid_query` naming it. A misspelt filter
+ * (`orgs=`), or one given twice, read as if it had not been given answers
+ * a wider question than the one asked (every org's counts, every version)
+ * as though it had been understood.
+ */
+export function knownQuery<const T extends string>(
+  c: Context<AdminEnv>,
+  known: readonly T[],
+): Partial<Record<T, string>> {
+  const out: Partial<Record<T, string>> = {};
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    if (!(known as readonly string[]).includes(name)) {
+      invalidQuery(name, `unknown query parameter (known: ${known.join(", ")})`);
+    }
+    if (out[name as T] !== undefined) invalidQuery(name, "given more than once");
+    out[name as T] = value;
+  }
+  return out;
+}
+
+/** A filter's value as given, or undefined when absent; an empty one filters nothing and is refused. */
+export function queryFilter(raw: string | undefined, name: string): string | undefined {
+  if (raw === "") invalidQuery(name, "must not be empty");
+  return raw;
 }

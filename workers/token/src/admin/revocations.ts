@@ -11,7 +11,7 @@ import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
 import type { AdminApp, Operator } from "./types.ts";
-import { invalidQuery } from "./query.ts";
+import { invalidQuery, knownQuery } from "./query.ts";
 import { oneOf, onlyFields, optionalString } from "./validate.ts";
 import { revocationSchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
@@ -121,7 +121,7 @@ export function revocationRoutes(admin: AdminApp): void {
     },
     async (c) => {
       const orgId = await requireOrg(c);
-      const after = afterParam(c.req.query("after"));
+      const after = afterParam(knownQuery(c, ["after"]).after);
       auditDetail(c, { action: "revocations.list" });
       try {
         return c.json(await c.env.ORG_STATE.getByName(orgStateName(orgId)).changesSince(after));
