@@ -2,7 +2,12 @@ import { isAPIError } from "better-auth/api";
 import type { Auth } from "../auth/create-auth.ts";
 import { apiResponse } from "./api-response.ts";
 import { isSignUpBindingCookie } from "../security/sign-up-binding.ts";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_TOO_COMMON } from "../security/password-policy.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  PASSWORD_CONTEXT_SPECIFIC,
+  PASSWORD_TOO_COMMON,
+} from "../security/password-policy.ts";
 
 /** What a form post turned into: a redirect with cookies, or a message for the form. */
 export type FormOutcome =
@@ -34,6 +39,10 @@ const REFUSALS: Record<string, { status?: FormStatus; message: string }> = {
   PASSWORD_TOO_SHORT: { message: `Use a password of at least ${MIN_PASSWORD_LENGTH} characters.` },
   PASSWORD_TOO_LONG: { message: `Use a password of at most ${MAX_PASSWORD_LENGTH} characters.` },
   [PASSWORD_TOO_COMMON]: { status: 400, message: "That password is one of the most common ones. Choose another." },
+  [PASSWORD_CONTEXT_SPECIFIC]: {
+    status: 400,
+    message: "Choose a password that is not your email address, your name or our name.",
+  },
   // Only after the right password (Better Auth checks it first), so it tells a guesser nothing.
   EMAIL_NOT_VERIFIED: {
     status: 403,

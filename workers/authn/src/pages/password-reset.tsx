@@ -2,7 +2,12 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { apiResponse } from "../forms/api-response.ts";
 import { PASSWORD_MANAGED_BY_SSO } from "../sso/managed-password.ts";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, PASSWORD_TOO_COMMON } from "../security/password-policy.ts";
+import {
+  MAX_PASSWORD_LENGTH,
+  MIN_PASSWORD_LENGTH,
+  PASSWORD_CONTEXT_SPECIFIC,
+  PASSWORD_TOO_COMMON,
+} from "../security/password-policy.ts";
 import { crossOriginPost, type FlowContext, FlowPage, formFields, overLimit } from "./flow-kit.tsx";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 
@@ -32,6 +37,7 @@ const PASSWORD_REFUSALS: Record<string, string> = {
   PASSWORD_TOO_SHORT: `Use a password of at least ${MIN_PASSWORD_LENGTH} characters.`,
   PASSWORD_TOO_LONG: `Use a password of at most ${MAX_PASSWORD_LENGTH} characters.`,
   [PASSWORD_TOO_COMMON]: "That password is one of the most common ones. Choose another.",
+  [PASSWORD_CONTEXT_SPECIFIC]: "Choose a password that is not your email address, your name or our name.",
 };
 
 function ForgotForm() {
