@@ -32,7 +32,8 @@ const HOLDS_SECRET = /mas_[A-Za-z0-9_-]{43}/;
 /**
  * A request path as a log line or an audit event may keep it: each segment
  * that is a compact JWS (RFC 7515 §7.1) replaced with REDACTED_TOKEN_SEGMENT,
- * each that holds one of our secrets with REDACTED_SECRET_SEGMENT (loggableValue).
+ * each that holds one of our secrets with REDACTED_SECRET_SEGMENT (loggableValue),
+ * as written or once percent-decoded.
  * No route takes a token in its path, but a caller can put one there (an
  * invite pasted where its jti belongs): the path is written on the refusal,
  * and a token in it would be readable by whoever reads the log while it
@@ -40,8 +41,33 @@ const HOLDS_SECRET = /mas_[A-Za-z0-9_-]{43}/;
  * `{ ` encodes as `ey`) is one, so `report.v2.pdf` is logged as it is.
  */
 export function loggablePath(pathname: string): string {
-  if (!pathname.includes(".") && !pathname.includes(SECRET_PREFIX)) return pathname;
-  return pathname.split("/").map(loggableValue).join("/");
+  if (!pathname.includes(".") && !pathname.includes(SECRET_PREFIX) && !pathname.includes("%")) return pathname;
+  return pathname.split("/").map(loggableSegment).join("/");
+}
+
+/**
+ * A segment as loggableValue keeps it, judged also once percent-decoded
+ * (RFC 3986 §2.1), which is how a router hands it to a handler: a token or
+ * secret pasted with an escape in it (`%65yJ…`, `%6Das_…`) reaches the
+ * handler as itself, and judging only the segment as written would keep it,
+ * still usable, in the line. Other encoded segments are kept as written.
+ */
+function loggableSegment(segment: string): string {
+  const kept = loggableValue(segment);
+  if (kept !== segment || !segment.includes("%")) return kept;
+  const decoded = percentDecoded(segment);
+  const decodedKept = loggableValue(decoded);
+  return decodedKept === decoded ? segment : decodedKept;
+}
+
+function percentDecoded(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch (error) {
+    // Not percent-encoded UTF-8 (`%E0%A4%A`): no router reads it as a token either.
+    if (error instanceof URIError) return segment;
+    throw error;
+  }
 }
 
 /**

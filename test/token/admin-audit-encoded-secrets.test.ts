@@ -4,11 +4,24 @@
 // segment, so the handler sees the token and refuses it, but the event's
 // `path` was redacted only as written, and so kept an invite that still
 // works, or a SCIM token, readable by anyone who reads the org's trail.
-// DESIGN, "Audit": nothing in an audit event carries a secret.
+// DESIGN, "Audit": nothing in an audit event carries a secret. The request
+// log line (shared/observability/log.ts loggablePath) is held to the same.
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
+
+afterEach(() => vi.restoreAllMocks());
+
+function captureLogs(): string[] {
+  const logged: string[] = [];
+  for (const level of ["log", "info", "warn", "error"] as const) {
+    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+      logged.push(args.map(String).join(" "));
+    });
+  }
+  return logged;
+}
 
 /** The org's admin.action event for `action` that answered `status`. */
 async function auditedAction(orgId: string, action: string, status: number): Promise<Record<string, unknown>> {
@@ -42,6 +55,7 @@ describe("admin API: a percent-encoded secret in the path", () => {
     expect(created.status).toBe(201);
     const { invite } = (await created.json()) as { invite: string };
     expect(invite.startsWith("ey")).toBe(true);
+    const logged = captureLogs();
 
     await expectHttpError(
       await adminRequest("DELETE", `/orgs/${orgId}/invites/%65${invite.slice(1)}`, { token }),
@@ -54,6 +68,8 @@ describe("admin API: a percent-encoded secret in the path", () => {
     });
     const signature = invite.split(".")[2] as string;
     expect(await everyAuditedDetail(orgId)).not.toContain(signature);
+    expect(logged.join("\n")).toContain(`/admin/v1/orgs/${orgId}/invites/[jws]`);
+    expect(logged.join("\n")).not.toContain(signature);
   });
 
   it("a SCIM token with `mas_` percent-encoded in place of its id: 404, the path audited as [secret]", async () => {
@@ -64,6 +80,7 @@ describe("admin API: a percent-encoded secret in the path", () => {
     const scim = (await created.json()) as { token: string };
     const encoded = scim.token.replace("mas_", "%6Das_");
     expect(encoded).not.toBe(scim.token);
+    const logged = captureLogs();
 
     await expectHttpError(
       await adminRequest("DELETE", `/orgs/${orgId}/scim-tokens/${encoded}`, { token }),
@@ -76,6 +93,8 @@ describe("admin API: a percent-encoded secret in the path", () => {
     });
     const secret = (scim.token.split(".")[1] as string).slice("mas_".length);
     expect(await everyAuditedDetail(orgId)).not.toContain(secret);
+    expect(logged.join("\n")).toContain(`/admin/v1/orgs/${orgId}/scim-tokens/[secret]`);
+    expect(logged.join("\n")).not.toContain(secret);
   });
 
   it("an ordinary encoded segment is kept as written", async () => {

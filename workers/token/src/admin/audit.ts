@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { type AuditDetailValue, recordAuditInBackground } from "../../../../shared/audit/record-audit.ts";
-import { loggableValue } from "../../../../shared/observability/log.ts";
+import { loggablePath, loggableValue } from "../../../../shared/observability/log.ts";
 import type { AdminEnv } from "./types.ts";
 
 /**
@@ -44,7 +44,7 @@ export function auditAdminCalls(): MiddlewareHandler<AdminEnv> {
         detail: {
           ...detail,
           method: c.req.method,
-          path: auditablePath(new URL(c.req.url).pathname),
+          path: loggablePath(new URL(c.req.url).pathname),
           status,
           ...(error ? { error } : {}),
           ...(operator?.jti ? { operator_jti: operator.jti } : {}),
@@ -53,35 +53,6 @@ export function auditAdminCalls(): MiddlewareHandler<AdminEnv> {
       }),
     );
   };
-}
-
-/**
- * The path as the audit keeps it: each segment as loggableValue would keep
- * it once percent-decoded (RFC 3986 §2.1), which is how the router hands it
- * to a handler. A token or secret pasted with an escape in it (`%65yJ…`,
- * `%6Das_…`) reaches the handler as itself, and redacting only the
- * segment as written would keep it, still usable, in the event.
- */
-function auditablePath(pathname: string): string {
-  return pathname
-    .split("/")
-    .map((segment) => {
-      const decoded = decodedSegment(segment);
-      const kept = loggableValue(decoded);
-      return kept === decoded ? loggableValue(segment) : kept;
-    })
-    .join("/");
-}
-
-function decodedSegment(segment: string): string {
-  if (!segment.includes("%")) return segment;
-  try {
-    return decodeURIComponent(segment);
-  } catch (error) {
-    // Not percent-encoded UTF-8 (`%E0%A4%A`): no handler reads it as a token either.
-    if (error instanceof URIError) return segment;
-    throw error;
-  }
 }
 
 /** The stable code of an error answer (every one is a shared/errors JSON body). */
