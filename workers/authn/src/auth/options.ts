@@ -3,7 +3,7 @@ import { organization } from "better-auth/plugins";
 import { cookiePrefix } from "../../../../shared/contracts/cookies.ts";
 import { bodyShapeGuardsPlugin } from "./body-shape-guards.ts";
 import { freshSessionPlugin } from "../security/fresh-session.ts";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "../security/password-policy.ts";
+import { MAX_PASSWORD_UTF16_UNITS, MIN_PASSWORD_LENGTH, passwordPolicyPlugin } from "../security/password-policy.ts";
 import { apiKeyPlugin, organizationRolesWithApiKeys } from "./plugins/api-key.ts";
 import { type OidcRuntime, oauthProviderPlugins } from "./plugins/oauth-provider.ts";
 import { passkeyPlugin } from "./plugins/passkey.ts";
@@ -34,9 +34,11 @@ export function baseAuthOptions(issuer: string, runtime?: OrganizationRuntime, o
     emailAndPassword: {
       enabled: true,
       autoSignIn: true,
-      // security/password-policy.ts: length here, the common-password list in its plugin.
+      // security/password-policy.ts: the length in code points, and the
+      // common-password list, in its plugin; these are Better Auth's own
+      // bounds in UTF-16 units, which never refuse what the plugin allows.
       minPasswordLength: MIN_PASSWORD_LENGTH,
-      maxPasswordLength: MAX_PASSWORD_LENGTH,
+      maxPasswordLength: MAX_PASSWORD_UTF16_UNITS,
       // A reset ends every session (each through the revocation hooks) and
       // signs nobody in: the next sign-in faces the second factor as usual.
       revokeSessionsOnPasswordReset: true,

@@ -1,5 +1,5 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../security/password-policy.ts";
+import { MAX_PASSWORD_UTF16_UNITS, MIN_PASSWORD_LENGTH } from "../security/password-policy.ts";
 import { Layout } from "./layout.tsx";
 import { PasskeySignIn } from "./passkey-sign-in.tsx";
 
@@ -42,7 +42,7 @@ export function CredentialsForm(props: CredentialsFormProps) {
             autocomplete={signUp ? "new-password" : "current-password"}
             required
             minlength={signUp ? MIN_PASSWORD_LENGTH : undefined}
-            maxlength={MAX_PASSWORD_LENGTH}
+            maxlength={MAX_PASSWORD_UTF16_UNITS}
           />
         </label>
         <button type="submit">{signUp ? "Create account" : "Sign in"}</button>

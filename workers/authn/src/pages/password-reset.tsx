@@ -4,6 +4,7 @@ import { apiResponse } from "../forms/api-response.ts";
 import { PASSWORD_MANAGED_BY_SSO } from "../sso/managed-password.ts";
 import {
   MAX_PASSWORD_LENGTH,
+  MAX_PASSWORD_UTF16_UNITS,
   MIN_PASSWORD_LENGTH,
   PASSWORD_CONTEXT_SPECIFIC,
   PASSWORD_TOO_COMMON,
@@ -64,7 +65,7 @@ function ResetForm(props: { token: string }) {
           autocomplete="new-password"
           required
           minlength={MIN_PASSWORD_LENGTH}
-          maxlength={MAX_PASSWORD_LENGTH}
+          maxlength={MAX_PASSWORD_UTF16_UNITS}
         />
       </label>
       <button type="submit">Set my new password</button>

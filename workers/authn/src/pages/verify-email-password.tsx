@@ -4,7 +4,7 @@ import { auditFailedSignIn, auditRateLimited } from "../audit/credential-audit.t
 import { authnConfig } from "../config.ts";
 import { checkCredentialLimits, credentialAttempt, retryAfterHeader } from "../limits/credential-limits.ts";
 import { afterSignIn, SIGN_IN_DELAYED, SIGN_IN_LOCKED, signInDelay } from "../limits/sign-in-guard.ts";
-import { MAX_PASSWORD_LENGTH } from "../security/password-policy.ts";
+import { MAX_PASSWORD_UTF16_UNITS } from "../security/password-policy.ts";
 import { bindingCookiePair, EMAIL_VERIFICATION_PASSWORD_REQUIRED, passwordHash } from "../security/sign-up-binding.ts";
 import { TOO_MANY_ATTEMPTS } from "./handlers.tsx";
 import { type FlowContext, FlowPage } from "./flow-kit.tsx";
@@ -47,7 +47,7 @@ export function PasswordConfirmPage(props: { nonce: string; token: string; error
             type="password"
             autocomplete="current-password"
             required
-            maxlength={MAX_PASSWORD_LENGTH}
+            maxlength={MAX_PASSWORD_UTF16_UNITS}
           />
         </label>
         <button type="submit">Confirm with my password</button>

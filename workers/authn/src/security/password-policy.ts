@@ -6,14 +6,24 @@ import { COMMON_PASSWORDS } from "./common-passwords.ts";
  * The password policy (NIST SP 800-63B §3.1.1.2, ASVS 5.0 V6.2): at least
  * MIN_PASSWORD_LENGTH characters, up to MAX_PASSWORD_LENGTH (long
  * passphrases welcome), any characters, no composition rules, and none of
- * the most common passwords (common-passwords.ts). Length is Better Auth's
- * own check (`minPasswordLength`/`maxPasswordLength`: PASSWORD_TOO_SHORT,
- * PASSWORD_TOO_LONG); the list is this plugin's, on every endpoint that sets
+ * the most common passwords (common-passwords.ts). Length (in code points:
+ * PASSWORD_TOO_SHORT, PASSWORD_TOO_LONG, Better Auth's codes) and the list
+ * are this plugin's, on every endpoint that sets
  * a new password, before anything is looked up, so the refusal says nothing
  * about whether an account exists.
  */
 export const MIN_PASSWORD_LENGTH = 8;
 export const MAX_PASSWORD_LENGTH = 128;
+/**
+ * NIST SP 800-63B §5.1.1.2: "each Unicode code point SHALL be counted as a
+ * single character". Better Auth counts UTF-16 code units (String.length),
+ * two for a character outside the Basic Multilingual Plane, so four emoji
+ * passed its 8-character minimum and 100 were refused as over 128. This
+ * plugin holds the length in code points; Better Auth's own cap is set to
+ * the most units MAX_PASSWORD_LENGTH code points can take, so it never
+ * refuses what this allows (and still bounds what reaches the hash).
+ */
+export const MAX_PASSWORD_UTF16_UNITS = MAX_PASSWORD_LENGTH * 2;
 
 /** Better Auth's error code when a new password is on the list. */
 export const PASSWORD_TOO_COMMON = "PASSWORD_TOO_COMMON";
@@ -98,6 +108,13 @@ export function passwordPolicyPlugin() {
             const field = NEW_PASSWORD_FIELDS.get(ctx.path) ?? "";
             const value = (ctx.body as Record<string, unknown> | undefined)?.[field];
             if (typeof value !== "string") return;
+            const codePoints = [...value].length;
+            if (codePoints < MIN_PASSWORD_LENGTH) {
+              throw new APIError("BAD_REQUEST", { code: "PASSWORD_TOO_SHORT", message: "Password too short" });
+            }
+            if (codePoints > MAX_PASSWORD_LENGTH) {
+              throw new APIError("BAD_REQUEST", { code: "PASSWORD_TOO_LONG", message: "Password too long" });
+            }
             if (isCommonPassword(value)) {
               throw new APIError("BAD_REQUEST", {
                 code: PASSWORD_TOO_COMMON,
