@@ -197,6 +197,25 @@ describe("API keys", () => {
     expect(((await direct.json()) as { code: string }).code).toBe("API_KEY_LIMIT_REACHED");
   });
 
+  it("needs a fresh sign-in: an older session is refused (SESSION_NOT_FRESH) and no key is made", async () => {
+    // A stolen session must not mint a credential that outlives it (up to a year) and survives a password reset.
+    const person = await signUp();
+    const freshAgeMs = Number(env.SESSION_FRESH_AGE_SECONDS) * 1000;
+    await env.DB.prepare("UPDATE session SET created_at = ? WHERE id = ?")
+      .bind(Date.now() - freshAgeMs - 1000, person.sessionId)
+      .run();
+    const page = await createKey(person, { name: "late", owner: "user", scope: "documents:read", days: "7" });
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain("Sign in again to create an API key.");
+    const direct = await api("/api-key/create", { configId: "user", name: "late" }, { Cookie: person.cookie });
+    expect(direct.status).toBe(403);
+    expect(((await direct.json()) as { code: string }).code).toBe("SESSION_NOT_FRESH");
+    const keys = await env.DB.prepare("SELECT count(*) AS n FROM apikey WHERE reference_id = ?")
+      .bind(person.userId)
+      .first<{ n: number }>();
+    expect(keys?.n).toBe(0);
+  });
+
   it("gives an org's keys to its owners and admins, never to a member (403 INSUFFICIENT_API_KEY_PERMISSIONS)", async () => {
     const owner = await signUp("Org Owner");
     const ownerKey = shownKey(

@@ -51,7 +51,7 @@ export interface SessionLimits {
   idleTimeoutSeconds: number;
   /** No session outlives this, however busy (clamped on every refresh). */
   absoluteTimeoutSeconds: number;
-  /** How long after sign-in a session may change the email or password, or delete the account, without signing in again. */
+  /** How long after sign-in a session may change the email, add a passkey, create an API key or delete an org without signing in again. */
   freshAgeSeconds: number;
 }
 

@@ -5,6 +5,8 @@ import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
 import { member, organization, session as sessionTable } from "../../../../shared/db/schema.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { API_KEY_MAX_DAYS } from "../auth/plugins/api-key.ts";
+import { authnConfig } from "../config.ts";
+import { FRESH_SESSION_FOR_API_KEY, isFreshSession } from "../security/fresh-session.ts";
 import type { PageSession } from "../two-factor/page-session.ts";
 
 /** What an account action turned into: a message for the page, and cookies when Better Auth replaced the session. */
@@ -163,6 +165,10 @@ export async function createKey(
   session: PageSession,
   request: NewKeyRequest,
 ): Promise<{ ok: true; key: string; name: string } | ActionRefusal> {
+  // ASVS 5.0 V7.5.1, as for the API's /api-key/create (security/fresh-session.ts).
+  if (!isFreshSession(session.session.createdAt, authnConfig(env).sessions.freshAgeSeconds)) {
+    return { ok: false, status: 403, message: FRESH_SESSION_FOR_API_KEY };
+  }
   const auth = getAuth(env);
   const orgId = session.session.activeOrganizationId ?? undefined;
   try {
