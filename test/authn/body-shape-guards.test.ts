@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_USER_NAME } from "../../workers/authn/src/auth/body-shape-guards.ts";
-import { api, get, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
+import { api, form, get, PASSWORD, signUp, uniqueEmail } from "./helpers.ts";
 
 async function refusal(response: Response) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -52,7 +52,20 @@ describe("oauth_query that is not a string", { timeout: 60_000 }, () => {
 describe("/update-user", { timeout: 60_000 }, () => {
   it("refuses a name that is not 1 to MAX_USER_NAME characters with 400 VALIDATION_ERROR, and the account still works", async () => {
     const person = await signUp("Kept Name");
-    for (const name of [null, {}, [], ["x"], 1, true, "", "   ", "n".repeat(MAX_USER_NAME + 1)]) {
+    for (const name of [
+      null,
+      {},
+      [],
+      ["x"],
+      1,
+      true,
+      "",
+      "   ",
+      "n".repeat(MAX_USER_NAME + 1),
+      "Ann\u0000",
+      "A\nB",
+      "\u0085x",
+    ]) {
       const answer = await refusal(await api("/update-user", { name }, { Cookie: person.cookie }));
       expect({ name, status: answer.status, code: answer.body.code }).toEqual({
         name,
@@ -92,7 +105,7 @@ describe("/update-user", { timeout: 60_000 }, () => {
 
 describe("/sign-up/email", { timeout: 60_000 }, () => {
   it("refuses a name past MAX_USER_NAME, or blank, with 400 VALIDATION_ERROR, as the sign-up form does, and creates no one", async () => {
-    for (const name of ["n".repeat(MAX_USER_NAME + 1), "n".repeat(10_000), "   "]) {
+    for (const name of ["n".repeat(MAX_USER_NAME + 1), "n".repeat(10_000), "   ", "\u0000", "Eve\r\nBob", "x\u007f"]) {
       const email = uniqueEmail();
       const answer = await refusal(await api("/sign-up/email", { name, email, password: PASSWORD }));
       expect({ length: name.length, status: answer.status, code: answer.body.code }).toEqual({
@@ -111,6 +124,24 @@ describe("/sign-up/email", { timeout: 60_000 }, () => {
       password: PASSWORD,
     });
     expect(longest.status).toBe(200);
+    // Names in any script, with joiners and marks, are names.
+    const unusual = await api("/sign-up/email", {
+      name: "Zoë \u200c\u0646\u0627\u0645 👩‍💻",
+      email: uniqueEmail(),
+      password: PASSWORD,
+    });
+    expect(unusual.status).toBe(200);
+  });
+
+  it("the sign-up page refuses a name with a control character (400) and creates no one", async () => {
+    const email = uniqueEmail();
+    const response = await form("/sign-up", { name: "Ann\u0000", email, password: PASSWORD });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain("Use a name without control characters.");
+    const row = await env.DB.prepare("SELECT count(*) AS n FROM user WHERE email = ?")
+      .bind(email)
+      .first<{ n: number }>();
+    expect(row?.n).toBe(0);
   });
 });
 

@@ -24,7 +24,8 @@ import { APIError, createAuthMiddleware } from "better-auth/api";
  *   64 KiB), which the sign-up form refuses past MAX_USER_NAME and which
  *   then rides in every ID token with `profile` and every member list. The
  *   same cap, checked before the address is looked up, so the refusal says
- *   nothing about accounts.
+ *   nothing about accounts. Both endpoints also refuse a name holding a
+ *   control character (CONTROL_CHARACTER).
  * - `/organization/update` with a `data` naming none of the fields it
  *   updates asks drizzle for an UPDATE with nothing to set: a 500.
  *
@@ -47,10 +48,18 @@ function bodyOf(ctx: { body?: unknown }): Record<string, unknown> | undefined {
   return body && typeof body === "object" && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
 }
 
+/**
+ * Control characters (C0, DEL, C1): no one's name holds one, and a NUL or a
+ * line break in it would ride into every ID token, member list, audit line
+ * and the first org's name, where a reader may not expect it.
+ */
+export const CONTROL_CHARACTER = /\p{Cc}/u;
+
 function checkName(name: unknown): void {
   if (typeof name !== "string" || name.trim() === "" || name.length > MAX_USER_NAME) {
     throw invalid(`[body.name] a name of 1 to ${MAX_USER_NAME} characters`);
   }
+  if (CONTROL_CHARACTER.test(name)) throw invalid("[body.name] a name without control characters");
 }
 
 function checkUpdateUser(body: Record<string, unknown>): void {

@@ -1,4 +1,5 @@
 import { isAPIError } from "better-auth/api";
+import { CONTROL_CHARACTER } from "../auth/body-shape-guards.ts";
 import type { Auth } from "../auth/create-auth.ts";
 import { apiResponse } from "./api-response.ts";
 import { isSignUpBindingCookie } from "../security/sign-up-binding.ts";
@@ -155,6 +156,8 @@ export async function signUpWithForm(auth: Auth, request: Request, form: FormDat
   }
   if (name.length > MAX_NAME)
     return { ok: false, status: 400, message: `Use a name of at most ${MAX_NAME} characters.` };
+  if (CONTROL_CHARACTER.test(name))
+    return { ok: false, status: 400, message: "Use a name without control characters." };
   if (email.length > MAX_EMAIL) return { ok: false, status: 400, message: BAD_EMAIL };
   const signUp = await apiResponse(() =>
     auth.api.signUpEmail({
