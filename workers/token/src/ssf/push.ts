@@ -12,6 +12,9 @@ export type PushOutcome =
 /** How SETs leave the Worker: `fetch`, or an egress service (SSF_PUSH_OUTBOUND). */
 export type PushTransport = Pick<Fetcher, "fetch">;
 
+/** RFC 8935 §2.4 error codes that say nothing against the SET itself: it is sent again later. */
+const NOT_ABOUT_THE_SET: ReadonlySet<string> = new Set(["authentication_failed", "access_denied"]);
+
 /** A receiver that does not answer in this long is retried. */
 const PUSH_TIMEOUT_MS = 10_000;
 
@@ -69,8 +72,11 @@ export async function pushSet(
   if (response.status === 400) {
     const body = await errorBody(response);
     const err = typeof body === "object" && body !== null ? (body as { err?: unknown }).err : undefined;
-    if (typeof err === "string") return { kind: "rejected", err: err.slice(0, 64) };
-    return { kind: "retry", error: "400 without err" };
+    if (typeof err !== "string") return { kind: "retry", error: "400 without err" };
+    // RFC 8935 §2.4: `authentication_failed` and `access_denied` refuse the transmitter's credentials or
+    // rights, not the SET: dropped, a revocation's SET was lost for good once the receiver fixed them.
+    if (NOT_ABOUT_THE_SET.has(err)) return { kind: "retry", error: `400 ${err}` };
+    return { kind: "rejected", err: err.slice(0, 64) };
   }
   await response.body?.cancel();
   return { kind: "retry", error: `HTTP ${response.status}` };
