@@ -40,16 +40,15 @@ export function discoveryRoutes(app: Hono<ScimApp>): void {
   );
 
   app.get("/ResourceTypes", (c) => {
-    const base = `${authnConfig(c.env).issuer}${ENDPOINT.scim}/ResourceTypes`;
-    const types = [
-      { id: "User", name: "User", endpoint: "/Users", schema: SCIM_SCHEMA.user },
-      { id: "Group", name: "Group", endpoint: "/Groups", schema: SCIM_SCHEMA.group },
-    ].map((t) => ({
-      schemas: [SCIM_SCHEMA.resourceType],
-      ...t,
-      meta: { resourceType: "ResourceType", location: `${base}/${t.id}` },
-    }));
+    const types = resourceTypes(authnConfig(c.env).issuer);
     return scimJson(listResponse(types, types.length, 1));
+  });
+
+  // Each ResourceType's meta.location names this path (RFC 7643 §3.1, §6): it must resolve, not 404.
+  app.get("/ResourceTypes/:id", (c) => {
+    const type = resourceTypes(authnConfig(c.env).issuer).find((t) => t.id === c.req.param("id"));
+    if (!type) throw new ScimError("not_found", "no such SCIM endpoint");
+    return scimJson(type);
   });
 
   app.get("/Schemas", (c) => {
@@ -64,4 +63,16 @@ export function discoveryRoutes(app: Hono<ScimApp>): void {
     if (!schema) throw new ScimError("not_found", "no such Schema");
     return scimJson(schema);
   });
+}
+
+function resourceTypes(issuer: string) {
+  const base = `${issuer}${ENDPOINT.scim}/ResourceTypes`;
+  return [
+    { id: "User", name: "User", endpoint: "/Users", schema: SCIM_SCHEMA.user },
+    { id: "Group", name: "Group", endpoint: "/Groups", schema: SCIM_SCHEMA.group },
+  ].map((t) => ({
+    schemas: [SCIM_SCHEMA.resourceType],
+    ...t,
+    meta: { resourceType: "ResourceType", location: `${base}/${t.id}` },
+  }));
 }

