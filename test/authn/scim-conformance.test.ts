@@ -31,4 +31,23 @@ describe("SCIM conformance", () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toEqual(scimError(404, undefined, "no such SCIM endpoint"));
   });
+
+  it("a Group PATCH of id or meta is 400 mutability, as for a User (RFC 7644 §3.5.2, RFC 7643 §3.1 readOnly)", async () => {
+    const { token } = await scimOrg();
+    const g = await group(token);
+    for (const [path, value] of [
+      ["id", "another"],
+      ["meta.created", "2020-01-01T00:00:00Z"],
+      [`${GROUP_SCHEMA}:id`, "another"],
+    ] as const) {
+      const response = await scim("PATCH", `/Groups/${g.id}`, token, {
+        schemas: [PATCH_SCHEMA],
+        Operations: [{ op: "replace", path, value }],
+      });
+      expect(response.status, path).toBe(400);
+      expect(await response.json(), path).toEqual(scimError(400, "mutability", `${path} is read-only`));
+    }
+    const unchanged = (await (await scim("GET", `/Groups/${g.id}`, token)).json()) as { id: string };
+    expect(unchanged.id).toBe(g.id);
+  });
 });

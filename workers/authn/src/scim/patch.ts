@@ -178,11 +178,16 @@ export function requireGroupPatchWithinCap(operations: Operation[]): void {
   }
 }
 
+/** The Group's readOnly attributes (RFC 7643 §3.1 `id`, `meta`), with their sub-attributes. */
+const GROUP_READ_ONLY = /^(id|meta)([.[]|$)/;
+
 export function patchGroup(current: GroupState, operations: Operation[]): GroupState {
   const next = { ...current, memberIds: [...current.memberIds] };
   for (const { op, path, value } of operations.flatMap(expand)) {
     const attribute = unqualified(path, SCIM_SCHEMA.group);
     const key = attribute.toLowerCase();
+    // §3.5.2: a readOnly attribute is 400 mutability (as for a User), not an unknown path.
+    if (GROUP_READ_ONLY.test(key)) throw new ScimError("mutability", `${path} is read-only`);
     const filtered = MEMBER_FILTER.exec(attribute);
     if (filtered?.[1] !== undefined) {
       if (op !== "remove") throw new ScimError("invalidPath", "a filtered members path is only for remove");
