@@ -50,4 +50,34 @@ describe("SCIM conformance", () => {
     const unchanged = (await (await scim("GET", `/Groups/${g.id}`, token)).json()) as { id: string };
     expect(unchanged.id).toBe(g.id);
   });
+
+  it("a filter's attribute may be qualified with the resource's core schema URN (RFC 7644 §3.4.2.2, §3.10)", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    const users = await scim(
+      "GET",
+      `/Users?filter=${encodeURIComponent(`${USER_SCHEMA}:userName eq "${person.userName}"`)}`,
+      token,
+    );
+    expect(users.status).toBe(200);
+    const found = (await users.json()) as { totalResults: number; Resources: { id: string }[] };
+    expect(found.totalResults).toBe(1);
+    expect(found.Resources.map((u) => u.id)).toEqual([person.id]);
+    const g = await group(token);
+    const groups = await scim(
+      "GET",
+      `/Groups?filter=${encodeURIComponent(`${GROUP_SCHEMA.toUpperCase()}:DISPLAYNAME eq "${g.displayName}"`)}`,
+      token,
+    );
+    expect(groups.status).toBe(200);
+    expect(((await groups.json()) as { Resources: { id: string }[] }).Resources.map((x) => x.id)).toEqual([g.id]);
+    // Another resource's schema names no attribute of this one: still refused, never a wider answer.
+    const crossed = await scim(
+      "GET",
+      `/Users?filter=${encodeURIComponent(`${GROUP_SCHEMA}:userName eq "${person.userName}"`)}`,
+      token,
+    );
+    expect(crossed.status).toBe(400);
+    expect(((await crossed.json()) as { scimType: string; status: string }).scimType).toBe("invalidFilter");
+  });
 });

@@ -11,7 +11,7 @@ import { changeGroup, GROUP_FILTERS, listGroups, requireGroup, writeGroup } from
 import { scimBody, scimJson } from "./http.ts";
 import { patchGroup, patchOperations, requireGroupPatchWithinCap } from "./patch.ts";
 import { listQuery } from "./query.ts";
-import { groupResource, groupStateFromBody, listResponse } from "./resources.ts";
+import { groupResource, groupStateFromBody, listResponse, SCIM_SCHEMA } from "./resources.ts";
 import { settleOwedRoles } from "./roles.ts";
 
 /**
@@ -34,7 +34,7 @@ async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
 
 export function groupRoutes(app: Hono<ScimApp>): void {
   app.get("/Groups", async (c) => {
-    const query = listQuery(new URL(c.req.url).searchParams, GROUP_FILTERS);
+    const query = listQuery(new URL(c.req.url).searchParams, GROUP_FILTERS, SCIM_SCHEMA.group);
     const { groups, total } = await listGroups(drizzle(c.env.DB), c.var.scim.orgId, query);
     const issuer = authnConfig(c.env).issuer;
     return scimJson(

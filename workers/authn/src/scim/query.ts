@@ -20,19 +20,28 @@ export interface ListQuery {
   count: number;
 }
 
-const EQ = /^\s*([A-Za-z][\w.]*)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i;
+// The attribute as written, checked against `allowed` after its schema URN is taken off.
+const EQ = /^\s*([^\s"]+)\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$/i;
 
 /**
  * `allowed` maps the attribute as written (compared case-insensitively,
  * RFC 7644 §3.4.2.2: attribute names are case-insensitive) to the name the
- * caller uses.
+ * caller uses. `schema` is the resource's core schema URN: §3.10 lets a
+ * filter name an attribute fully qualified by it (`urn:…:core:2.0:User:userName`),
+ * which was refused as `invalidFilter`; any other URN still is.
  */
-export function listQuery(params: URLSearchParams, allowed: Readonly<Record<string, string>>): ListQuery {
+export function listQuery(
+  params: URLSearchParams,
+  allowed: Readonly<Record<string, string>>,
+  schema: string,
+): ListQuery {
   const raw = params.get("filter");
   let filter: EqFilter | undefined;
   if (raw !== null) {
     const match = EQ.exec(raw);
-    const name = match?.[1]?.toLowerCase();
+    const prefix = `${schema.toLowerCase()}:`;
+    const written = match?.[1]?.toLowerCase();
+    const name = written?.startsWith(prefix) ? written.slice(prefix.length) : written;
     // Own keys only: `constructor` and its kin are no attribute of ours.
     const attribute = name !== undefined && Object.hasOwn(allowed, name) ? allowed[name] : undefined;
     if (!match || attribute === undefined) {

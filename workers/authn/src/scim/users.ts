@@ -14,6 +14,7 @@ import { listQuery } from "./query.ts";
 import {
   bodyNamesActive,
   listResponse,
+  SCIM_SCHEMA,
   type StoredUser,
   type UserState,
   userResource,
@@ -76,7 +77,7 @@ async function apply(
 
 export function userRoutes(app: Hono<ScimApp>): void {
   app.get("/Users", async (c) => {
-    const query = listQuery(new URL(c.req.url).searchParams, USER_FILTERS);
+    const query = listQuery(new URL(c.req.url).searchParams, USER_FILTERS, SCIM_SCHEMA.user);
     const { users, total } = await listUsers(drizzle(c.env.DB), c.var.scim.orgId, query);
     const issuer = authnConfig(c.env).issuer;
     return scimJson(
