@@ -1,3 +1,4 @@
+import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
 import { OutboundUrlError } from "../../../../shared/http/outbound-url.ts";
 import { readStreamCapped } from "../../../../shared/http/read-body.ts";
 import { logJson } from "../../../../shared/observability/log.ts";
@@ -123,6 +124,13 @@ function tokensFrom(fields: Record<string, unknown>): UpstreamTokens {
   const tokenType = fields.token_type;
   if (typeof accessToken !== "string" || accessToken === "" || accessToken.length > MAX_TOKEN_LENGTH)
     throw new VaultError("ERR_VAULT_UPSTREAM", "token response without a usable access_token");
+  // The gateway sends this text as the upstream Authorization (RFC 6750 §2.1), so it must be an HTTP
+  // field value as it stands (RFC 9110 §5.5; RFC 6749 Appendix A.12 allows visible characters only):
+  // with CR, LF or NUL the gateway refuses it at every use (502 ERR_SAVED_TOKEN_UNUSABLE), and edge
+  // whitespace would be trimmed into another token. Refused as it arrives, so such a token is never
+  // saved nor audited as issued; the message names the fault, never the token.
+  if (!isHeaderSafeIdentifier(accessToken))
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response's access_token is no header field value");
   // RFC 6749 §7.1: we can only put a bearer token on a request (RFC 6750 §2.1).
   if (typeof tokenType !== "string" || tokenType.toLowerCase() !== "bearer")
     throw new VaultError("ERR_VAULT_UPSTREAM", "token response's token_type is not Bearer");
