@@ -178,7 +178,9 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   ): Promise<SsfPollResponse> {
     if (this.outbox.getMeta(META.active) === "1") await this.feed();
     this.outbox.acknowledge(streamId, ack);
-    if (held || maxEvents === 0) return { sets: {}, moreAvailable: false };
+    if (held) return { sets: {}, moreAvailable: false };
+    // RFC 8936 §2.2: `moreAvailable` tells an acknowledge-only poll whether unacknowledged SETs still wait.
+    if (maxEvents === 0) return { sets: {}, moreAvailable: this.outbox.unacknowledged(streamId, 0).more };
     const limit = Math.min(maxEvents, MAX_POLL_EVENTS);
     let found = this.outbox.unacknowledged(streamId, limit);
     const deadline = Date.now() + Math.min(waitMs, LONG_POLL_MAX_MS);
