@@ -107,7 +107,7 @@ export function registerAccessRequestCommands(program: Command): void {
   ).action(async (id: string, options: ApproveOptions) => {
     const decided = await new AdminApi(options).request<{ access_request: AccessRequest; grant: Grant }>(
       "POST",
-      `/orgs/${options.org}/access-requests/${encodeURIComponent(id)}/approve`,
+      `/orgs/${encodeURIComponent(options.org)}/access-requests/${encodeURIComponent(id)}/approve`,
       {
         ...(options.tools ? { tools: options.tools } : {}),
         ...(options.scopes ? { scopes: options.scopes } : {}),
@@ -134,7 +134,7 @@ export function registerAccessRequestCommands(program: Command): void {
   ).action(async (id: string, options: DecideOptions) => {
     const decided = await new AdminApi(options).request<{ access_request: AccessRequest }>(
       "POST",
-      `/orgs/${options.org}/access-requests/${encodeURIComponent(id)}/deny`,
+      `/orgs/${encodeURIComponent(options.org)}/access-requests/${encodeURIComponent(id)}/deny`,
       options.note ? { note: options.note } : {},
     );
     printResult(options.json, decided, () => keyValueTable(requestRows(decided.access_request)));

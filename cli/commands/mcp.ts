@@ -114,16 +114,20 @@ export function registerMcpCommands(program: Command): void {
         "a vault provider of the org (id or name) whose saved token the gateway sends the server instead of the agent's",
       ),
   ).action(async (options: RegisterOptions) => {
-    const created = await new AdminApi(options).request<McpServer>("POST", `/orgs/${options.org}/mcp-servers`, {
-      name: options.name,
-      upstream: options.upstream,
-      tools: options.tool,
-      owner: options.owner,
-      ...(options.scopes ? { scopes: options.scopes } : {}),
-      ...(options.description ? { description: options.description } : {}),
-      ...(options.disabled ? { status: "disabled" } : {}),
-      ...(options.savedConnection ? { saved_connection: options.savedConnection } : {}),
-    });
+    const created = await new AdminApi(options).request<McpServer>(
+      "POST",
+      `/orgs/${encodeURIComponent(options.org)}/mcp-servers`,
+      {
+        name: options.name,
+        upstream: options.upstream,
+        tools: options.tool,
+        owner: options.owner,
+        ...(options.scopes ? { scopes: options.scopes } : {}),
+        ...(options.description ? { description: options.description } : {}),
+        ...(options.disabled ? { status: "disabled" } : {}),
+        ...(options.savedConnection ? { saved_connection: options.savedConnection } : {}),
+      },
+    );
     printResult(options.json, created, () =>
       keyValueTable([
         ["name", created.name],
@@ -149,7 +153,7 @@ export function registerMcpCommands(program: Command): void {
   ).action(async (options: CommonOptions & { org: string }) => {
     const listed = await new AdminApi(options).request<{ servers: McpServer[] }>(
       "GET",
-      `/orgs/${options.org}/mcp-servers`,
+      `/orgs/${encodeURIComponent(options.org)}/mcp-servers`,
     );
     printResult(options.json, listed, () =>
       columnsTable(

@@ -59,6 +59,7 @@ export class AdminApi {
   }
 
   async #call(path: string, request: DpopRequest): Promise<Response> {
+    refuseDotSegments(path);
     const token = await (this.#token ??= this.#fetchToken());
     const url = `${this.#issuer}${ENDPOINT.admin}${path}`;
     if (token.dpop) return token.dpop.send(url, request, token.accessToken);
@@ -113,4 +114,17 @@ export class AdminApi {
     if (dpop) return dpop.send(url, request);
     return send(url, request);
   }
+}
+
+/**
+ * An id or `--org` of `.` or `..` is a dot segment, which fetch resolves away (RFC 3986 §5.2.4,
+ * WHATWG URL), so the request would go to another resource than the command names:
+ * `access-request deny .. --org X` as POST /orgs/X/deny, `--org ..` without the org at all.
+ * encodeURIComponent keeps dots as they are (and turns `%2e` into `%252e`, no dot), so the
+ * path is checked whole before anything is sent.
+ */
+function refuseDotSegments(path: string): void {
+  const segments = (path.split(/[?#]/, 1)[0] ?? "").split("/");
+  if (segments.some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment)))
+    throw new CliError("an id or --org cannot be . or .. (it would address another resource)");
 }
