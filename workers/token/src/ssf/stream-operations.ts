@@ -257,6 +257,18 @@ export class StreamOperations {
     }
     const errored = Object.keys(setErrs);
     if (errored.length > 1000) throw new HttpError("invalid_body", "setErrs: at most 1000 entries");
+    // RFC 8936 §2.4.1: each member is jti → RFC 8935 §2.3 `{err, description}`; anything else is a
+    // malformed request and must not count as an acknowledgement of a SET the receiver never read.
+    for (const [jti, report] of Object.entries(setErrs as Record<string, unknown>)) {
+      const { err, description } = (typeof report === "object" && report !== null ? report : {}) as Body;
+      if (
+        jti.length > 64 ||
+        typeof err !== "string" ||
+        (description !== undefined && typeof description !== "string")
+      ) {
+        throw new HttpError("invalid_body", "setErrs: an object of jti → {err, description}");
+      }
+    }
     for (const jti of errored) console.warn("ssf receiver reported a SET error", stream.streamId, jti.slice(0, 64));
     const maxEvents = body.maxEvents ?? 100;
     if (typeof maxEvents !== "number" || !Number.isInteger(maxEvents) || maxEvents < 0) {
