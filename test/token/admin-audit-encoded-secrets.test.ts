@@ -6,43 +6,12 @@
 // works, or a SCIM token, readable by anyone who reads the org's trail.
 // DESIGN, "Audit": nothing in an audit event carries a secret. The request
 // log line (shared/observability/log.ts loggablePath) is held to the same.
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { auditedAction, captureLogs, everyAuditedDetail } from "./audit-secrets-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 
 afterEach(() => vi.restoreAllMocks());
-
-function captureLogs(): string[] {
-  const logged: string[] = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-    });
-  }
-  return logged;
-}
-
-/** The org's admin.action event for `action` that answered `status`. */
-async function auditedAction(orgId: string, action: string, status: number): Promise<Record<string, unknown>> {
-  return vi.waitFor(async () => {
-    const { results } = await env.AUDIT_DB.prepare(
-      "SELECT detail FROM audit_event WHERE kind = 'admin.action' AND org_id = ?",
-    )
-      .bind(orgId)
-      .all<{ detail: string }>();
-    const found = results
-      .map((row) => JSON.parse(row.detail) as Record<string, unknown>)
-      .find((detail) => detail.action === action && detail.status === status);
-    if (!found) throw new Error("not audited yet");
-    return found;
-  }, 10_000);
-}
-
-async function everyAuditedDetail(orgId: string): Promise<string> {
-  const { results } = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE org_id = ?").bind(orgId).all();
-  return JSON.stringify(results);
-}
 
 describe("admin API: a percent-encoded secret in the path", () => {
   it("an invite, its first letter percent-encoded, in place of its jti: 404, the path audited as [jws]", async () => {

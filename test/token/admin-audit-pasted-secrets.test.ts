@@ -3,45 +3,14 @@
 // not_found, and neither the admin.action audit event (path or detail) nor
 // the request log keeps the secret, which still works. DESIGN, "Audit":
 // nothing in an audit event carries a secret.
-import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { loggablePath } from "../../shared/observability/log.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { auditedAction, captureLogs, everyAuditedDetail } from "./audit-secrets-fixtures.ts";
 import { createTestOrg } from "./clients-fixtures.ts";
 import { AUDIENCE } from "./fixtures.ts";
 
 afterEach(() => vi.restoreAllMocks());
-
-function captureLogs(): string[] {
-  const logged: string[] = [];
-  for (const level of ["log", "info", "warn", "error"] as const) {
-    vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
-      logged.push(args.map(String).join(" "));
-    });
-  }
-  return logged;
-}
-
-/** The org's admin.action event whose detail names `action`. */
-async function auditedAction(orgId: string, action: string): Promise<Record<string, unknown>> {
-  return vi.waitFor(async () => {
-    const { results } = await env.AUDIT_DB.prepare(
-      "SELECT detail FROM audit_event WHERE kind = 'admin.action' AND org_id = ?",
-    )
-      .bind(orgId)
-      .all<{ detail: string }>();
-    const found = results
-      .map((row) => JSON.parse(row.detail) as Record<string, unknown>)
-      .find((detail) => detail.action === action);
-    if (!found) throw new Error("not audited yet");
-    return found;
-  }, 10_000);
-}
-
-async function everyAuditedDetail(orgId: string): Promise<string> {
-  const { results } = await env.AUDIT_DB.prepare("SELECT detail FROM audit_event WHERE org_id = ?").bind(orgId).all();
-  return JSON.stringify(results);
-}
 
 describe("admin API: a secret pasted where an id belongs", () => {
   it("a SCIM token in place of its id: 404 not_found; audited and logged as [secret]; the token still listed", async () => {

@@ -1,4 +1,3 @@
-import type { Context } from "hono";
 import { AUDIT_CAPS, TRUNCATED } from "../../../../shared/audit/caps.ts";
 import { AUDIT_OUTCOMES } from "../../../../shared/audit/record-audit.ts";
 import {
@@ -18,7 +17,7 @@ import { orgExists } from "./orgs.ts";
 import { requireReach } from "./authorize.ts";
 import type { AdminApp, AdminEnv } from "./types.ts";
 import { auditSchemas } from "../openapi/schemas.ts";
-import { invalidQuery } from "./query.ts";
+import { invalidQuery, knownQuery } from "./query.ts";
 import { route } from "./route.ts";
 
 /** A stored field is at most its cap plus the truncation mark; nothing longer can match. */
@@ -72,7 +71,7 @@ export function auditTrailRoutes(admin: AdminApp): void {
       orgAdmins: "self",
     },
     async (c) => {
-      const params = readParameters(c, QUERY_PARAMETERS);
+      const params = knownQuery(c, QUERY_PARAMETERS);
       const query: AuditQuery = { limit: limitOf(params.limit, DEFAULT_QUERY_LIMIT, MAX_QUERY_LIMIT) };
       const chain = text("org", params.org, 128);
       const subject = text("subject", params.subject, FIELD_MAX);
@@ -129,7 +128,7 @@ export function auditTrailRoutes(admin: AdminApp): void {
       orgAdmins: "self",
     },
     async (c) => {
-      const params = readParameters(c, VERIFY_PARAMETERS);
+      const params = knownQuery(c, VERIFY_PARAMETERS);
       const chain = text("org", params.org, 128);
       if (chain === undefined) invalidQuery("org", "required (an org id, or platform)");
       requireReach(c, chain);
@@ -153,22 +152,6 @@ export function auditTrailRoutes(admin: AdminApp): void {
       return c.json(report);
     },
   );
-}
-
-/** The query string, each known parameter at most once; an unknown one is refused. */
-function readParameters<const T extends string>(
-  c: Context<AdminEnv>,
-  allowed: readonly T[],
-): Partial<Record<T, string>> {
-  const out: Partial<Record<T, string>> = {};
-  for (const [name, value] of new URL(c.req.url).searchParams) {
-    if (!(allowed as readonly string[]).includes(name)) {
-      invalidQuery(name, `unknown query parameter (known: ${allowed.join(", ")})`);
-    }
-    if (out[name as T] !== undefined) invalidQuery(name, "given more than once");
-    out[name as T] = value;
-  }
-  return out;
 }
 
 function text(name: string, value: string | undefined, max: number): string | undefined {
