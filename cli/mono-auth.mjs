@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `mono-auth`, the operators' CLI: `mono-auth <noun> <verb> [--flags]`.
-// The commands are TypeScript under cli/, which Node 22 runs directly (type
-// stripping), as bench/run.mjs does; this entry only checks the Node version.
+// The commands are TypeScript under cli/, run from a bundle of them that
+// is rebuilt whenever they change (bundled-entry.mjs); this entry checks
+// the Node version first.
 const major = Number(process.versions.node.split(".")[0]);
 if (major < 22) {
   console.error(
@@ -10,5 +11,6 @@ if (major < 22) {
   process.exit(1);
 }
 
-const { run } = await import("./main.ts");
+const { cliEntry } = await import("./bundled-entry.mjs");
+const { run } = await import(await cliEntry());
 process.exitCode = await run(process.argv);

@@ -29,10 +29,15 @@ function leaves(command: Command, prefix: string[] = []): { words: string[]; com
 
 describe("mono-auth operator surface", () => {
   it("--help for every command lists its flags, --url and --json among them", async () => {
-    const all = leaves(buildProgram());
+    const program = await buildProgram();
+    const all = leaves(program);
     expect(all.map(({ words }) => words.join(" "))).toEqual(
       expect.arrayContaining(["init", "keys list", "keys rotate", "user list", "org list", "client rotate"]),
     );
+    // A run loads only the noun it names (cli/main.ts): each noun's module registers that noun alone.
+    for (const noun of program.commands.map((command) => command.name())) {
+      expect((await buildProgram(noun)).commands.map((command) => command.name())).toEqual([noun]);
+    }
     // Every leaf's help as commander renders it, in this process: one child
     // process per command cost this file a minute and proves nothing more.
     for (const { words, command } of all) {
