@@ -126,7 +126,7 @@ describe("admin API: DELETE /orgs/{org} whose cut-off after the delete is owed",
 
     expect(await orgRevocations(orgId)).toBe(1);
     expect(await isRevoked(token)).toBe(true);
-    expect(await inFlightTokenRevoked(orgId)).toBe(true);
+    expect(await inFlightTokenRevoked(orgId, undefined, row.created_at)).toBe(true);
     expect(await owedRows(orgId)).toEqual([]);
   });
 });
