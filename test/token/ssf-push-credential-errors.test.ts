@@ -15,8 +15,8 @@ function answering(err: string): PushTransport {
   };
 }
 
-describe("SSF push: a 400 about our credentials keeps the SET (RFC 8935 §2.4)", () => {
-  it("authentication_failed and access_denied are retried, never dropped", async () => {
+describe("SSF push: a 400 about our credentials or key keeps the SET (RFC 8935 §2.4)", () => {
+  it("authentication_failed, access_denied and invalid_key are retried, never dropped", async () => {
     expect(await pushSet(answering("authentication_failed"), ENDPOINT, "Bearer x", SET)).toEqual({
       kind: "retry",
       error: "400 authentication_failed",
@@ -24,6 +24,11 @@ describe("SSF push: a 400 about our credentials keeps the SET (RFC 8935 §2.4)",
     expect(await pushSet(answering("access_denied"), ENDPOINT, "Bearer x", SET)).toEqual({
       kind: "retry",
       error: "400 access_denied",
+    });
+    // A receiver still holding our JWKS from before a rotation: it takes the same SET once it refetches.
+    expect(await pushSet(answering("invalid_key"), ENDPOINT, undefined, SET)).toEqual({
+      kind: "retry",
+      error: "400 invalid_key",
     });
   });
 

@@ -45,9 +45,7 @@ function answering(status: number, body: string): PushTransport {
 describe("SSF push: a receiver's 400 body is read to a cap (RFC 8935 §2.3)", () => {
   it("a 64 MiB streamed 400 body: retried as an unreadable error, after reading no more than the cap", async () => {
     const { transport, seen } = streamingReceiver(HUGE);
-    const started = Date.now();
     expect(await pushSet(transport, ENDPOINT, undefined, SET)).toEqual({ kind: "retry", error: "400 without err" });
-    expect(Date.now() - started).toBeLessThan(2_000);
     // readStreamCapped stops at the first chunk past the cap.
     expect(seen.pulled).toBeLessThanOrEqual(MAX_PUSH_ERROR_BODY_BYTES + CHUNK);
     expect(seen.cancelled).toBe(true);
@@ -62,10 +60,10 @@ describe("SSF push: a receiver's 400 body is read to a cap (RFC 8935 §2.3)", ()
   });
 
   it("an error body within the cap still drops the SET with the receiver's err", async () => {
-    const body = JSON.stringify({ err: "invalid_key", description: "unknown kid" });
+    const body = JSON.stringify({ err: "invalid_audience", description: "not ours" });
     expect(await pushSet(answering(400, body), ENDPOINT, undefined, SET)).toEqual({
       kind: "rejected",
-      err: "invalid_key",
+      err: "invalid_audience",
     });
     expect(await pushSet(answering(400, "not json"), ENDPOINT, undefined, SET)).toEqual({
       kind: "retry",

@@ -12,8 +12,16 @@ export type PushOutcome =
 /** How SETs leave the Worker: `fetch`, or an egress service (SSF_PUSH_OUTBOUND). */
 export type PushTransport = Pick<Fetcher, "fetch">;
 
-/** RFC 8935 §2.4 error codes that say nothing against the SET itself: it is sent again later. */
-const NOT_ABOUT_THE_SET: ReadonlySet<string> = new Set(["authentication_failed", "access_denied"]);
+/**
+ * RFC 8935 §2.4 error codes that say nothing against the SET itself: it is
+ * sent again later. `authentication_failed` and `access_denied` refuse the
+ * transmitter's credentials or rights; `invalid_key` the key the SET is
+ * signed with, which after a rotation of ours is most often a receiver
+ * still holding our old JWKS: it takes the same SET once it fetches our keys
+ * again. Dropped, a revocation's SET was lost for good once the receiver
+ * was fixed; retried, it waits with backoff until the outbox's retention.
+ */
+const NOT_ABOUT_THE_SET: ReadonlySet<string> = new Set(["authentication_failed", "access_denied", "invalid_key"]);
 
 /** A receiver that does not answer in this long is retried. */
 const PUSH_TIMEOUT_MS = 10_000;
@@ -73,8 +81,6 @@ export async function pushSet(
     const body = await errorBody(response);
     const err = typeof body === "object" && body !== null ? (body as { err?: unknown }).err : undefined;
     if (typeof err !== "string") return { kind: "retry", error: "400 without err" };
-    // RFC 8935 §2.4: `authentication_failed` and `access_denied` refuse the transmitter's credentials or
-    // rights, not the SET: dropped, a revocation's SET was lost for good once the receiver fixed them.
     if (NOT_ABOUT_THE_SET.has(err)) return { kind: "retry", error: `400 ${err}` };
     return { kind: "rejected", err: err.slice(0, 64) };
   }
