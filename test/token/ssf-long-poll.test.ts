@@ -29,4 +29,22 @@ describe("long poll (RFC 8936 §2.4)", () => {
     const transmitter = env.SSF_TRANSMITTER.getByName(ssfTransmitterName(client.orgId as string));
     expect(await transmitter.poll(streamId, [], 10, false, 50)).toEqual({ sets: {}, moreAvailable: false });
   });
+
+  it("on a paused stream, waits its time before answering none, so a receiver polling in a loop pauses too", async () => {
+    const client = await registerReceiver();
+    const token = await receiverToken(client);
+    const streamId = await createStream(token);
+    const transmitter = env.SSF_TRANSMITTER.getByName(ssfTransmitterName(client.orgId as string));
+    let answered = false;
+    const held = transmitter.poll(streamId, [], 10, true, 3_000).then((answer) => {
+      answered = true;
+      return answer;
+    });
+    // A call to the same object after the poll: answered at once (as it was), the poll had settled before it.
+    await transmitter.stats(streamId);
+    expect(answered).toBe(false);
+    expect(await held).toEqual({ sets: {}, moreAvailable: false });
+    // returnImmediately: a held poll still answers at once.
+    expect(await transmitter.poll(streamId, [], 10, true, 0)).toEqual({ sets: {}, moreAvailable: false });
+  });
 });

@@ -166,8 +166,8 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
    * after a revocation already sees it. With none to answer and
    * `waitMs` > 0 (a long poll), it waits until a SET for the stream arrives
    * (each one the feed or a verification adds wakes it) or `waitMs` passes.
-   * `held` answers none at once (a paused or disabled stream) but still
-   * takes acknowledgements.
+   * `held` (a paused or disabled stream) answers none, at once or once
+   * `waitMs` passes, but still takes acknowledgements.
    */
   async poll(
     streamId: string,
@@ -178,7 +178,13 @@ export class SsfTransmitter extends DurableObject<TokenEnv> {
   ): Promise<SsfPollResponse> {
     if (this.outbox.getMeta(META.active) === "1") await this.feed();
     this.outbox.acknowledge(streamId, ack);
-    if (held) return { sets: {}, moreAvailable: false };
+    if (held) {
+      // RFC 8936 §2.4: a long poll answers once it has a SET to give or its time is up, and a paused
+      // or disabled stream gives none: it waits its time. Answered at once, a receiver polling in a
+      // loop polled without a pause for as long as its stream was paused.
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(waitMs, LONG_POLL_MAX_MS)));
+      return { sets: {}, moreAvailable: false };
+    }
     // RFC 8936 §2.2: `moreAvailable` tells an acknowledge-only poll whether unacknowledged SETs still wait.
     if (maxEvents === 0) return { sets: {}, moreAvailable: this.outbox.unacknowledged(streamId, 0).more };
     const limit = Math.min(maxEvents, MAX_POLL_EVENTS);
