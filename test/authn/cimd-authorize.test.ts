@@ -12,6 +12,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import { mcpServer } from "../../shared/db/mcp-schema.ts";
+import { AUTH_ERROR_PAGE } from "../../workers/authn/src/pages/auth-error.tsx";
 import { ISSUER, oidc, pkce, type TokenResponse } from "./oidc-helpers.ts";
 
 const { authorize, authorizeAndConsent, codeRequest, signUp, tokenRequest } = oidc;
@@ -31,7 +32,7 @@ function mcpRequest(clientId: string, challenge: string, overrides: Record<strin
   });
 }
 
-/** What the authorize endpoint answered: a redirect to the client, or an error body. */
+/** What the authorize endpoint answered: a redirect to the client or to the error page, or an error body. */
 async function refusal(params: Record<string, string>, cookie: string) {
   const response = await authorize(params, cookie);
   const location = response.headers.get("Location") ?? "";
@@ -43,10 +44,11 @@ async function refusal(params: Record<string, string>, cookie: string) {
       description: url.searchParams.get("error_description"),
     };
   }
-  const search = location ? new URL(location, ISSUER).searchParams : undefined;
+  const target = location ? new URL(location, ISSUER) : undefined;
+  const search = target?.searchParams;
   const body = search ? null : ((await response.json().catch(() => null)) as Record<string, string> | null);
   return {
-    to: "provider",
+    to: target?.pathname === AUTH_ERROR_PAGE ? "error page" : "provider",
     status: response.status,
     error: search?.get("error") ?? body?.error ?? null,
     description: search?.get("error_description") ?? body?.error_description ?? null,
@@ -84,7 +86,8 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     const person = await signUp();
     const { challenge } = await pkce();
     const answer = await refusal(mcpRequest("https://client.example.test/clients/mismatch", challenge), person.cookie);
-    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    // RFC 6749 §4.1.2.1: the person is told on the error page, never sent to the client.
+    expect(answer).toMatchObject({ to: "error page", status: 302, error: "invalid_client" });
     expect(answer.description).toContain("ERR_CIMD_CLIENT_ID_MISMATCH");
   });
 
@@ -93,7 +96,8 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     const { challenge } = await pkce();
     const clientId = "https://client.example.test/clients/skip-consent";
     const answer = await refusal(mcpRequest(clientId, challenge, { prompt: "none" }), person.cookie);
-    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    // RFC 6749 §4.1.2.1: the person is told on the error page, never sent to the client.
+    expect(answer).toMatchObject({ to: "error page", status: 302, error: "invalid_client" });
     expect(answer.description).toContain("ERR_CIMD_INVALID_DOCUMENT");
     const stored = await env.DB.prepare("SELECT count(*) AS n FROM oidc_client WHERE client_id = ?")
       .bind(clientId)
@@ -105,7 +109,8 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
     const person = await signUp();
     const { challenge } = await pkce();
     const answer = await refusal(mcpRequest("https://169.254.169.254/clients/good", challenge), person.cookie);
-    expect(answer).toMatchObject({ to: "provider", error: "invalid_client" });
+    // RFC 6749 §4.1.2.1: the person is told on the error page, never sent to the client.
+    expect(answer).toMatchObject({ to: "error page", status: 302, error: "invalid_client" });
     expect(answer.description).toContain("ERR_CIMD_FORBIDDEN_ADDRESS");
   });
 
@@ -116,7 +121,7 @@ describe("MCP clients by Client ID Metadata Document at the authorization endpoi
       mcpRequest(CLIENT_ID, challenge, { redirect_uri: "https://client.example.test/callback/other" }),
       person.cookie,
     );
-    expect(answer).toMatchObject({ to: "provider", error: "invalid_redirect" });
+    expect(answer).toMatchObject({ to: "error page", status: 302, error: "invalid_redirect" });
   });
 
   it("refuses a resource a metadata-document client may not have: invalid_target", async () => {

@@ -11,6 +11,7 @@ import { consoleApp } from "./console/app.tsx";
 import { capRequestBody } from "./http/capped-body.ts";
 import { refuseIllFormedBody } from "./http/well-formed-body.ts";
 import { consentPageHeaders, showConsent, submitConsent } from "./oidc/consent.tsx";
+import { unresolvedClientPage } from "./mcp-clients/unresolved-client-page.ts";
 import { checkAuthorizeRequest } from "./oidc/authorize-request-checks.ts";
 import { closedTokenPath } from "./oidc/grant-entrypoint.ts";
 import { logoutPagesInOurLook } from "./oidc/logout-pages.tsx";
@@ -68,6 +69,9 @@ app.get(ENDPOINT.health, () => healthResponse("authn"));
 // RFC 7636 §4.2, is refused before Better Auth, which let both through, as invalid_request at the client's
 // registered redirect URI (oidc/authorize-request-checks.ts).
 app.use(OIDC_ENDPOINT.authorize, checkAuthorizeRequest);
+// A client_id whose metadata document was refused is told on the error page, not in Better Auth's bare
+// JSON 400, and never redirected to (mcp-clients/unresolved-client-page.ts).
+app.use(OIDC_ENDPOINT.authorize, unresolvedClientPage);
 // A signed-out person's authorization request (oidc/resume-authorization.ts) or vault connect link
 // (console/vault-confirm.tsx) resumes after they sign in and pass their second factor; a sign-out, an
 // RP-initiated logout or a deleted account that ends the session here drops it.

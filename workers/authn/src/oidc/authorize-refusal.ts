@@ -62,23 +62,31 @@ export async function refuseAuthorization(
   description: string,
   error: AuthorizeErrorCode = "invalid_request",
 ): Promise<Response> {
-  const { issuer } = authnConfig(c.env);
   const redirectUri = await registeredRedirectUri(c.env.DB, params);
-  let target: URL;
-  if (redirectUri !== undefined) {
-    target = new URL(redirectUri);
-    target.searchParams.set("error", error);
-    target.searchParams.set("error_description", description);
-    const state = single(params, "state");
-    if (state) target.searchParams.set("state", state);
-    target.searchParams.set("iss", issuer);
-  } else {
-    target = new URL(`${issuer}${AUTH_ERROR_PAGE}`);
-    target.searchParams.set("error", error);
-    target.searchParams.set("error_description", description);
-  }
+  if (redirectUri === undefined) return toErrorPage(c, error, description);
+  const target = new URL(redirectUri);
+  target.searchParams.set("error", error);
+  target.searchParams.set("error_description", description);
+  const state = single(params, "state");
+  if (state) target.searchParams.set("state", state);
+  target.searchParams.set("iss", authnConfig(c.env).issuer);
+  return answerWith(c.req.raw, target);
+}
+
+/**
+ * RFC 6749 §4.1.2.1: the person is told, on the error page, and nothing goes
+ * to the client, whose identity or redirect URI is in doubt.
+ */
+export function toErrorPage(c: RefusalContext, error: string, description: string): Response {
+  const target = new URL(`${authnConfig(c.env).issuer}${AUTH_ERROR_PAGE}`);
+  target.searchParams.set("error", error);
+  target.searchParams.set("error_description", description);
+  return answerWith(c.req.raw, target);
+}
+
+/** Better Auth's shape: a 302, or `{redirect, url}` to a caller that asked for JSON. */
+function answerWith(request: Request, target: URL): Response {
   const headers = { "Cache-Control": "no-store" };
-  const request = c.req.raw;
   const wantsJson =
     request.headers.get("Sec-Fetch-Mode") === "cors" ||
     (request.headers.get("Accept") ?? "").includes("application/json");
