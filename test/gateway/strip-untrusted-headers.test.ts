@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { setForwardingHeaders } from "../../workers/gateway/src/forward/forwarding-headers.ts";
+import { setForwardingHeaders, VIA_PSEUDONYM } from "../../workers/gateway/src/forward/forwarding-headers.ts";
 import { stripUntrustedHeaders } from "../../workers/gateway/src/forward/strip-untrusted-headers.ts";
 
 const PROTECTED = { keepCredentials: false };
@@ -220,7 +220,21 @@ describe("setForwardingHeaders", () => {
       "x-forwarded-proto": "https",
       "x-forwarded-host": "id.example.com",
       forwarded: 'for=203.0.113.7;host="id.example.com";proto=https',
+      via: "1.1 mono-auth-gateway",
     });
+  });
+
+  it("adds the gateway's Via entry after the caller's, with the protocol it received (RFC 9110 §7.6.3)", () => {
+    const viaOf = (headers: HeadersInit, cf?: { httpProtocol: string }) => {
+      const request = new Request("https://id.example.com/api/echo", { headers, ...(cf ? { cf } : {}) });
+      const out = stripUntrustedHeaders(request.headers, PROTECTED);
+      setForwardingHeaders(out, request);
+      return out.get("Via");
+    };
+    expect(viaOf({ Via: "1.1 corporate-proxy" })).toBe(`1.1 corporate-proxy, 1.1 ${VIA_PSEUDONYM}`);
+    expect(viaOf({}, { httpProtocol: "HTTP/2" })).toBe(`2 ${VIA_PSEUDONYM}`);
+    expect(viaOf({}, { httpProtocol: "HTTP/3" })).toBe(`3 ${VIA_PSEUDONYM}`);
+    expect(viaOf({}, { httpProtocol: "SPDY/3.1" })).toBe(`1.1 ${VIA_PSEUDONYM}`);
   });
 
   it("quotes an IPv6 node (RFC 7239 §6) and says unknown for an address that is not one", () => {
