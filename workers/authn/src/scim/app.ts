@@ -20,6 +20,7 @@
 import { Hono } from "hono";
 import { ScimError, scimErrorResponse } from "../../../../shared/errors/scim.ts";
 import { answerUnsupportedMethods } from "../../../../shared/http/unsupported-methods.ts";
+import { attributeProjection } from "./attribute-projection.ts";
 import { auditScimWrites } from "./audit.ts";
 import { authenticateScim, type ScimApp } from "./authenticate.ts";
 import { discoveryRoutes } from "./discovery.ts";
@@ -29,6 +30,8 @@ import { userRoutes } from "./users.ts";
 export function scimApp(): Hono<ScimApp> {
   const app = new Hono<ScimApp>();
   app.use("*", authenticateScim, auditScimWrites);
+  // RFC 7644 §3.4.2.5, §3.9: `attributes` / `excludedAttributes` on every User and Group answer.
+  for (const path of ["/Users", "/Users/:id", "/Groups", "/Groups/:id"]) app.use(path, attributeProjection);
   discoveryRoutes(app);
   userRoutes(app);
   groupRoutes(app);
