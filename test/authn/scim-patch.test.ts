@@ -74,6 +74,39 @@ describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
     }
   });
 
+  it("a core attribute this server does not keep is passed over, as POST and PUT do; the rest of the PATCH lands", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    await startSession(person.id);
+    expect(await sessionCount(person.id)).toBe(1);
+    // What Microsoft Entra sends beside `active`: attributes of RFC 7643 §4.1 this server does not store.
+    const response = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch(
+        { op: "Add", path: "title", value: "Engineer" },
+        { op: "Replace", path: 'addresses[type eq "work"].formatted', value: "1 Main St" },
+        { op: "Add", path: "phoneNumbers", value: [{ type: "work", value: "+1 555 0100" }] },
+        { op: "Replace", path: `${USER_URN}:preferredLanguage`, value: "en" },
+        { op: "Replace", path: "name.formatted", value: "Ada Lovelace" },
+        { op: "Add", value: { nickName: "ada", displayName: "Ada L." } },
+        { op: "Remove", path: "roles" },
+        { op: "Replace", path: "active", value: false },
+      ),
+    );
+    expect(response.status, await response.clone().text()).toBe(200);
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ active: false, displayName: "Ada L." });
+    expect(body).not.toHaveProperty("title");
+    expect(await sessionCount(person.id)).toBe(0);
+    // A name no schema has is still 400 invalidPath, and the password is never taken as set.
+    for (const path of ["shoeSize", "password"]) {
+      const refused = await scim("PATCH", `/Users/${person.id}`, token, patch({ op: "replace", path, value: "x" }));
+      expect(await refused.json(), path).toEqual(scimError(400, "invalidPath", `no attribute ${path}`));
+    }
+  });
+
   it("a Group's qualified members path removes the member, and with them the admin role", async () => {
     const { orgId, token } = await scimOrg();
     const person = await provision(token);

@@ -4,9 +4,9 @@
  * PATCH and PUT share one write path and one set of checks. Paths are the
  * attributes resources.ts keeps (case-insensitive, RFC 7644 §3.10), bare or
  * qualified with the resource's core schema URN (§3.10: `urn:…:core:2.0:User:active`
- * is `active`); an extension attribute (`urn:…`) is ignored like any
- * attribute this server does not store (§3.3); any other unknown path is a
- * 400 `invalidPath`.
+ * is `active`); an extension attribute (`urn:…`) and a core User attribute
+ * this server does not store are ignored, as POST and PUT ignore them
+ * (§3.3); any other unknown path is a 400 `invalidPath`.
  */
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import {
@@ -86,6 +86,18 @@ function unqualified(path: string, schema: string): string {
 /** The User's readOnly attributes (RFC 7643 §3.1 `id`, `meta`; §4.1.2 `groups`), with their sub-attributes. */
 const READ_ONLY = /^(id|meta|groups)([.[]|$)/;
 
+/**
+ * RFC 7643 §4.1's User attributes this server does not keep (all but the
+ * password, which a directory must not believe it set: still `invalidPath`),
+ * bare, with a sub-attribute or with a value filter. A POST or PUT naming
+ * one is taken without it (§3.3); a PATCH naming one failed as a whole, so
+ * Microsoft Entra's updates, which carry `title`, `addresses[type eq
+ * "work"].formatted` and the like beside `active`, lost the `active` too.
+ * Now a PATCH passes over it the same way.
+ */
+const UNKEPT_USER_ATTRIBUTE =
+  /^(?:name\.(?:formatted|middlename|honorificprefix|honorificsuffix)$|(?:nickname|profileurl|title|usertype|preferredlanguage|locale|timezone|phonenumbers|ims|photos|addresses|entitlements|roles|x509certificates)(?:[.[]|$))/;
+
 /** `emails.value`, `emails[type eq "work"].value`, `emails[type eq "work"]`: the paths directories write the address with. */
 const EMAIL_PATH = /^emails(?:\[(.*)\])?(\.value)?$/;
 /** The one comparison an emails filter makes here (RFC 7644 §3.4.2.2 `eq`), on the lower-cased path. */
@@ -126,6 +138,7 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
     if (email && !namesTheAddress(email[1], next.email)) continue;
     // §3.5.2: a readOnly attribute is 400 mutability, not an unknown path.
     if (READ_ONLY.test(key)) throw new ScimError("mutability", `${path} is read-only`);
+    if (UNKEPT_USER_ATTRIBUTE.test(key)) continue;
     if (op === "remove") {
       if (key === "externalid") next.externalId = null;
       else if (key === "displayname") next.displayName = null;
