@@ -8,6 +8,7 @@ import {
 } from "../../shared/contracts/headers.ts";
 import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../shared/contracts/tokens.ts";
 import { gatewayFetch, memberClaims, type TestSigner, testSigner } from "./signed-token.ts";
+import { privateCacheControl } from "../../workers/gateway/src/forward/downstream-response.ts";
 
 // Requests an attacker would send, through the real gateway to the real demo
 // service's echo (ENDPOINT.demoEcho), which answers with exactly the headers
@@ -315,6 +316,17 @@ describe("hostile downstream answers: the identity origin serves only what it sh
     expect(response.headers.get("Content-Type")).toBe("application/json");
     expect(response.headers.get("X-Content-Type-Options")).toBe("nosniff");
     expect(response.headers.get("Content-Security-Policy")).toContain("sandbox");
+  });
+
+  it("makes every answer private: a shared cache never keeps one person's answer for the next (RFC 9111 §3.5)", async () => {
+    const cached = async (headers: string[]) => (await answered(headers)).headers.get("Cache-Control");
+    expect(await cached(["Cache-Control: public, max-age=600, s-maxage=3600"])).toBe("private, max-age=600");
+    expect(await cached([])).toBe("private");
+    expect(await cached(["Cache-Control: must-revalidate, max-age=0"])).toBe("private, must-revalidate, max-age=0");
+    // A private naming fields lets a shared cache keep the rest: the bare one replaces it.
+    expect(await cached(['Cache-Control: private="Set-Cookie", max-age=60'])).toBe("private, max-age=60");
+    expect(privateCacheControl('no-cache="Accept, Range", PUBLIC')).toBe('private, no-cache="Accept, Range"');
+    expect(privateCacheControl("no-store, public")).toBe("no-store");
   });
 
   it("keeps a Location within the origin", async () => {

@@ -19,6 +19,8 @@ export interface ResponsePolicy {
  *   (shared/contracts/headers.ts, DOWNSTREAM_RESPONSE_HEADERS): no
  *   `Set-Cookie`, no CORS, no `Clear-Site-Data`; `Location` only within the
  *   origin (no open redirect from the identity origin);
+ * - every answer is for its caller alone: `Cache-Control` says `private`
+ *   (privateCacheControl), so no shared cache keeps it for others;
  * - `X-Content-Type-Options: nosniff` stops a browser from guessing an
  *   active type for a passive one, and a sandboxing CSP keeps anything that
  *   still renders from running script or being framed.
@@ -36,6 +38,7 @@ export function filterDownstreamResponse(response: Response, requestUrl: URL, po
   for (const [name, value] of response.headers) {
     if (passes(name)) headers.append(name, value);
   }
+  headers.set("Cache-Control", privateCacheControl(response.headers.get("Cache-Control")));
   const location = sameOriginLocation(response.headers.get("Location"), requestUrl);
   if (location) headers.set("Location", location);
   headers.set("X-Content-Type-Options", "nosniff");
@@ -43,6 +46,39 @@ export function filterDownstreamResponse(response: Response, requestUrl: URL, po
     headers.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox");
   }
   return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
+}
+
+/**
+ * RFC 9111 §3.5 lets a shared cache (a corporate proxy, a CDN in front of
+ * the origin) store the answer to an authenticated request when it says
+ * `public`, `s-maxage` or `must-revalidate`, and serve it to the next
+ * person who asks, without the gateway ever seeing their token: a
+ * downstream's `public` on a per-person answer would be an authorization
+ * bypass at that cache. So every protected answer is `private` (§5.2.2.7:
+ * no shared cache stores it; the caller's own may, as it asked), with
+ * `public` and `s-maxage` taken out; `no-store` stays as it is. The
+ * directives are split on commas outside quoted strings (§5.2).
+ */
+export function privateCacheControl(value: string | null): string {
+  const directives = (value ?? "").match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? [];
+  const kept: string[] = [];
+  let noStore = false;
+  let isPrivate = false;
+  for (const raw of directives) {
+    const directive = raw.trim();
+    if (directive === "") continue;
+    const name = (directive.split("=")[0] ?? "").trim().toLowerCase();
+    if (name === "public" || name === "s-maxage") continue;
+    if (name === "no-store") noStore = true;
+    // A `private` naming fields (§5.2.2.7) lets a shared cache keep the rest: the bare one replaces it.
+    if (name === "private") {
+      isPrivate = true;
+      continue;
+    }
+    kept.push(directive);
+  }
+  // `no-store` alone already keeps it out of every cache.
+  return noStore && !isPrivate ? kept.join(", ") : ["private", ...kept].join(", ");
 }
 
 /** Judged once per name and isolate, like the request side's (strip-untrusted-headers.ts). */
