@@ -6,9 +6,9 @@ type Register = (program: Command) => void;
 
 /**
  * Every noun's commands, in the order help lists them. A run loads only the
- * module of the noun it names: loading all of them (jose's module graph
- * among theirs) was half of every run's start-up. Help, and a word that is
- * no noun, load them all.
+ * modules of the noun it names: from the sources, loading every noun's was
+ * half of a run's start-up; in the bundle (bundled-entry.mjs) the others
+ * are never initialised. Help, and a word that is no noun, load them all.
  */
 const NOUNS: readonly (readonly [noun: string, load: () => Promise<Register>])[] = [
   ["init", async () => (await import("./commands/init.ts")).registerInitCommand],
