@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "no
 import { readFile } from "node:fs/promises";
 import { isBuiltin } from "node:module";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const SOURCE = join(ROOT, "cli", "main.ts");
@@ -63,7 +63,7 @@ async function build() {
     format: "esm",
     target: "node22",
     logLevel: "silent",
-    plugins: [packagesFromCheckout, pinImportMeta(inputs)],
+    plugins: [packagesFromCheckout(inputs), pinImportMeta(inputs)],
   });
   renameSync(temporary, BUNDLE);
   const manifestTemporary = `${MANIFEST}.${process.pid}.tmp`;
@@ -76,15 +76,24 @@ async function build() {
  * bundle cannot `require` into; wrangler is large and loaded only by the
  * commands that run it) and are imported by their location in the
  * checkout's node_modules, so the bundle works from any cache directory.
+ * Each location is an input too: a package updated in place (its entry
+ * file moved or rewritten) makes the next run rebuild rather than import
+ * a file that is gone.
  */
-const packagesFromCheckout = {
-  name: "packages-from-checkout",
-  setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, ({ path }) =>
-      isBuiltin(path) ? { path, external: true } : { path: import.meta.resolve(path), external: true },
-    );
-  },
-};
+function packagesFromCheckout(inputs) {
+  return {
+    name: "packages-from-checkout",
+    setup(build) {
+      build.onResolve({ filter: /^[^./]/ }, ({ path }) => {
+        if (isBuiltin(path)) return { path, external: true };
+        const url = import.meta.resolve(path);
+        const file = fileURLToPath(url);
+        inputs[relative(ROOT, file)] = statSync(file).mtimeMs;
+        return { path: url, external: true };
+      });
+    },
+  };
+}
 
 /**
  * Loads each source of the checkout for the bundle, noting its mtime before

@@ -32,20 +32,23 @@ describe("the CLI's bundle", () => {
     expect(statSync(join(cache, "main.mjs")).mtimeMs).toBe(built);
   });
 
-  it("is rebuilt when a source it holds changed since it was built", async () => {
-    const cache = freshCache();
-    expect((await orgHelp(cache)).code).toBe(0);
-    // As if cli/commands/org.ts had been edited after the bundle was built,
-    // which then would answer 7 for any command.
-    const manifest = manifestOf(cache);
-    manifest.inputs["cli/commands/org.ts"] = 0;
-    writeFileSync(join(cache, "inputs.json"), JSON.stringify(manifest));
-    writeFileSync(join(cache, "main.mjs"), "export async function run() { return 7; }\n");
+  it("is rebuilt when a source it holds, or a package it imports, changed since it was built", async () => {
+    // A package updated in place may have moved the file the bundle imports by its location.
+    for (const input of ["cli/commands/org.ts", "node_modules/commander/index.js"]) {
+      const cache = freshCache();
+      expect((await orgHelp(cache)).code).toBe(0);
+      // As if the input had changed after the bundle was built, which then would answer 7 for any command.
+      const manifest = manifestOf(cache);
+      expect(manifest.inputs[input], input).toBe(statSync(join(ROOT, input)).mtimeMs);
+      manifest.inputs[input] = 0;
+      writeFileSync(join(cache, "inputs.json"), JSON.stringify(manifest));
+      writeFileSync(join(cache, "main.mjs"), "export async function run() { return 7; }\n");
 
-    const run = await orgHelp(cache);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toContain("Usage: mono-auth org");
-    expect(manifestOf(cache).inputs["cli/commands/org.ts"]).toBe(statSync(join(ROOT, "cli/commands/org.ts")).mtimeMs);
+      const run = await orgHelp(cache);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain("Usage: mono-auth org");
+      expect(manifestOf(cache).inputs[input], input).toBe(statSync(join(ROOT, input)).mtimeMs);
+    }
   });
 
   it("runs the sources when no bundle can be written", async () => {
