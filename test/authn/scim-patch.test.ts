@@ -182,7 +182,7 @@ describe("SCIM PATCH paths", { timeout: 60_000 }, () => {
     );
   });
 
-  it("an emails filter for another type than the work address changes nothing; a malformed one is 400 invalidFilter", async () => {
+  it("an add or remove through an emails filter for another type than the work address changes nothing; a malformed filter is 400 invalidFilter", async () => {
     const { token } = await scimOrg();
     const person = await provision(token);
     const address = async () =>

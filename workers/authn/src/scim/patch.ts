@@ -117,7 +117,8 @@ function namesTheAddress(filter: string | undefined, address: string): boolean {
   const text = quoted?.replace(/\\(.)/g, "$1");
   if (attribute === "primary" && bool !== undefined) return bool === "true";
   if (attribute === "type" && text !== undefined) return text === "work";
-  if (attribute === "value" && text !== undefined) return text === address;
+  // RFC 7643 §4.1.2: emails' `value` is caseExact false (the path reaching here is lower-cased, as the address is).
+  if (attribute === "value" && text !== undefined) return text.toLowerCase() === address;
   throw new ScimError(
     "invalidFilter",
     'an emails filter must be one `type eq "…"`, `value eq "…"` or `primary eq true`',
@@ -134,8 +135,16 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
   for (const { op, path, value } of operations.flatMap(expand)) {
     const key = unqualified(path, SCIM_SCHEMA.user).toLowerCase();
     const email = key === "emails" ? undefined : EMAIL_PATH.exec(key);
-    // An email this server does not keep: nothing to add, replace or remove.
-    if (email && !namesTheAddress(email[1], next.email)) continue;
+    if (email && !namesTheAddress(email[1], next.email)) {
+      // RFC 7644 §3.5.2.3: a replace whose value filter matches no record SHALL be 400 noTarget; the
+      // User has the one (work) address, so `[type eq "home"]` matches none. Passing over it answered
+      // 200 for a change that never happened. An `add` or `remove` still passes over it: §3.5.2.1
+      // gives an add through a filter no meaning, and Microsoft Entra sends email changes as `add` of
+      // `emails[type eq "…"].value` (Microsoft Q&A 1684621), beside `active`, which must still land; §3.5.2.2 asks a
+      // remove only to take away what matches, which is nothing.
+      if (op === "replace") throw new ScimError("noTarget", `${path} matches no email of this User`);
+      continue;
+    }
     // §3.5.2: a readOnly attribute is 400 mutability, not an unknown path.
     if (READ_ONLY.test(key)) throw new ScimError("mutability", `${path} is read-only`);
     if (UNKEPT_USER_ATTRIBUTE.test(key)) continue;
@@ -175,7 +184,8 @@ const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
 /**
  * 400 `invalidValue` when a Group PATCH's operations together name more
  * than MAX_GROUP_MEMBERS members (resources.ts): each value of a
- * `members` operation, and each `members[value eq "…"]` removal. Checked
+ * `members` operation, and each `members[value eq "…"]` removal (a
+ * replace names two: the member and the one in its place). Checked
  * as the body is read, before anything owed is settled or the Group read:
  * a request past the cap is the directory's mistake whatever the state.
  */
@@ -202,10 +212,10 @@ export function patchGroup(current: GroupState, operations: Operation[]): GroupS
     // §3.5.2: a readOnly attribute is 400 mutability (as for a User), not an unknown path.
     if (GROUP_READ_ONLY.test(key)) throw new ScimError("mutability", `${path} is read-only`);
     const filtered = MEMBER_FILTER.exec(attribute);
-    if (filtered?.[1] !== undefined) {
-      if (op !== "remove") throw new ScimError("invalidPath", "a filtered members path is only for remove");
-      const id = filtered[1];
-      next.memberIds = next.memberIds.filter((m) => m !== id);
+    if (filtered?.[1] !== undefined) next.memberIds = patchMember(op, path, filtered[1], filtered[2], value, next);
+    else if (key.startsWith("members[")) {
+      // §3.12: a filter this server cannot compare, not an attribute it lacks.
+      throw new ScimError("invalidFilter", 'a members filter must be `members[value eq "…"]`');
     } else if (key === "members") {
       const ids = value === undefined ? [] : memberIdsOf(Array.isArray(value) ? value : [value]);
       if (op === "add") next.memberIds = [...new Set([...next.memberIds, ...ids])];
@@ -220,4 +230,52 @@ export function patchGroup(current: GroupState, operations: Operation[]): GroupS
     } else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
   }
   return next;
+}
+
+/**
+ * One operation on `members[value eq "id"]`, answering the member ids after it.
+ *
+ * remove (RFC 7644 §3.5.2.2: "the values matched by the filter are
+ * removed"): a person who is not a member leaves the Group as it was, 200.
+ * §3.5.2.2 names no error for a filter that matches nothing (only §3.5.2.3's
+ * replace does), and directories deliver at least once: Okta removes a
+ * member with exactly this path and retries one whose answer it lost, and
+ * Microsoft Entra's `remove` of `members` with `value: [{ value: id }]`
+ * (patchGroup) likewise takes out someone already gone. A 400 there would
+ * fail a removal that had landed and set the directory retrying it.
+ *
+ * replace (§3.5.2.3: "all matching record values SHALL be replaced"): the
+ * member is exchanged for the one the value names, the rest stay; with no
+ * such member, 400 `noTarget` ("no record match was made"). The value is
+ * that one member record (`{ value }`, or a list of exactly it).
+ *
+ * add: §3.5.2.1 gives a value filter no meaning (an add to `members`
+ * appends), so 400 `invalidPath` rather than a guess. A sub-attribute is
+ * `value` (immutable, RFC 7643 §2.2: replace the member record instead) or
+ * `display` / `$ref` (readOnly): 400 `mutability`.
+ */
+function patchMember(
+  op: Op,
+  path: string,
+  id: string,
+  subAttribute: string | undefined,
+  value: unknown,
+  current: GroupState,
+): string[] {
+  const ids = current.memberIds;
+  if (subAttribute !== undefined) {
+    if (["value", "display", "$ref"].includes(subAttribute.toLowerCase())) {
+      throw new ScimError("mutability", `${path} cannot be changed; replace the member instead`);
+    }
+    throw new ScimError("invalidPath", `no attribute ${path}`);
+  }
+  if (op === "add") throw new ScimError("invalidPath", "a filtered members path is only for remove and replace");
+  if (op === "remove") return ids.filter((m) => m !== id);
+  if (!ids.includes(id)) throw new ScimError("noTarget", `${path} matches no member of this Group`);
+  const records = Array.isArray(value) ? value : [value];
+  const [replacement] = records.length === 1 ? memberIdsOf(records) : [];
+  if (replacement === undefined) {
+    throw new ScimError("invalidValue", "a filtered members replace takes one member, { value }");
+  }
+  return [...new Set(ids.map((m) => (m === id ? replacement : m)))];
 }
