@@ -178,8 +178,12 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
   return next;
 }
 
-/** `members[value eq "id"]`: the one filter a member removal names (§3.5.2.2). */
-const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\]$/i;
+/**
+ * `members[value eq "id"]`, optionally with a sub-attribute: the one member
+ * filter (RFC 7644 §3.5.2 valuePath) this server reads. Member ids are
+ * case-exact, so the id keeps its case.
+ */
+const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\](?:\.([^.[\]]+))?$/i;
 
 /**
  * 400 `invalidValue` when a Group PATCH's operations together name more
@@ -193,7 +197,7 @@ export function requireGroupPatchWithinCap(operations: Operation[]): void {
   let named = 0;
   for (const { path, value } of operations.flatMap(expand)) {
     const attribute = unqualified(path, SCIM_SCHEMA.group);
-    if (MEMBER_FILTER.test(attribute)) named += 1;
+    if (MEMBER_FILTER.test(attribute)) named += op === "replace" ? 2 : 1;
     else if (attribute.toLowerCase() === "members" && value !== undefined) {
       named += Array.isArray(value) ? value.length : 1;
     }
