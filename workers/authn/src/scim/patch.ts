@@ -195,7 +195,7 @@ const MEMBER_FILTER = /^members\[\s*value\s+eq\s+"([^"]+)"\s*\](?:\.([^.[\]]+))?
  */
 export function requireGroupPatchWithinCap(operations: Operation[]): void {
   let named = 0;
-  for (const { path, value } of operations.flatMap(expand)) {
+  for (const { op, path, value } of operations.flatMap(expand)) {
     const attribute = unqualified(path, SCIM_SCHEMA.group);
     if (MEMBER_FILTER.test(attribute)) named += op === "replace" ? 2 : 1;
     else if (attribute.toLowerCase() === "members" && value !== undefined) {
