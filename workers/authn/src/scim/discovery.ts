@@ -57,8 +57,10 @@ export function discoveryRoutes(app: Hono<ScimApp>): void {
   });
 
   app.get("/Schemas/:id", (c) => {
+    // A schema's id is its URN, which RFC 7644 §3.10 reads in any case (resources.ts namesSchema).
+    const id = c.req.param("id").toLowerCase();
     const schema = schemaResources(`${authnConfig(c.env).issuer}${ENDPOINT.scim}/Schemas`).find(
-      (s) => s.id === c.req.param("id"),
+      (s) => s.id.toLowerCase() === id,
     );
     if (!schema) throw new ScimError("not_found", "no such Schema");
     return scimJson(schema);

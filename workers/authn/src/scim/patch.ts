@@ -17,6 +17,7 @@ import {
   isObject,
   MAX_GROUP_MEMBERS,
   memberIdsOf,
+  namesSchema,
   optionalText,
   requiredText,
   SCIM_SCHEMA,
@@ -37,7 +38,7 @@ const MAX_OPERATIONS = 100;
 export function patchOperations(raw: unknown): Operation[] {
   if (!isObject(raw)) throw new ScimError("invalidSyntax", "the request body must be a JSON object");
   const body = caseless(raw);
-  if (!Array.isArray(body.schemas) || !body.schemas.includes(SCIM_SCHEMA.patchOp)) {
+  if (!namesSchema(body.schemas, SCIM_SCHEMA.patchOp)) {
     throw new ScimError("invalidSyntax", `schemas must include ${SCIM_SCHEMA.patchOp}`);
   }
   const ops = body.operations;

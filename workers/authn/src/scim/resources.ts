@@ -198,9 +198,22 @@ export function memberIdsOf(members: unknown): string[] {
   return [...new Set(members.map((m) => requiredText(caseless(m).value, "members.value")))];
 }
 
+/**
+ * Whether a body's `schemas` list names `urn`, in any case. RFC 7644 §3.10:
+ * "All facets (URN, attribute, and sub-attribute name) of the fully encoded
+ * attribute name are case insensitive", so `URN:…:core:2.0:USER:active` is
+ * `active` (patch.ts); the same URN in `schemas` names the same schema.
+ * Compared exactly, a body that named its schema in another case was 400
+ * invalidSyntax while its attribute paths in that case were read.
+ */
+export function namesSchema(schemas: unknown, urn: string): boolean {
+  const wanted = urn.toLowerCase();
+  return Array.isArray(schemas) && schemas.some((s) => typeof s === "string" && s.toLowerCase() === wanted);
+}
+
 /** RFC 7643 §3: every resource names its schemas; a body for another resource type is refused. `body` is caseless. */
 function requireSchema(body: Record<string, unknown>, schema: string): void {
-  if (!Array.isArray(body.schemas) || !body.schemas.includes(schema)) {
+  if (!namesSchema(body.schemas, schema)) {
     throw new ScimError("invalidSyntax", `schemas must include ${schema}`);
   }
 }
