@@ -31,6 +31,11 @@ export type HttpErrorCode =
   | "missing_gateway_headers"
   /** A request path the gateway cannot normalise safely (workers/gateway/src/routing/normalise-path.ts). */
   | "invalid_path"
+  /**
+   * A request header whose value its field's grammar does not allow, where the gateway must read it
+   * (an OPTIONS request's Max-Forwards, RFC 9110 §7.6.2: workers/gateway/src/forward/method-gate.ts).
+   */
+  | "invalid_header"
   /** An MCP request whose JSON-RPC body is unreadable, or whose Mcp-* headers disagree with it. */
   | "invalid_mcp_request"
   /** A downstream's refusal of a request whose gateway assertion is missing or does not verify. */
@@ -82,6 +87,7 @@ const STATUS: Record<HttpErrorCode, number> = {
   cross_origin_post: 403,
   missing_gateway_headers: 403,
   invalid_path: 400,
+  invalid_header: 400,
   invalid_mcp_request: 400,
   invalid_gateway_assertion: 403,
   upstream_response_refused: 502,

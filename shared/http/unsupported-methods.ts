@@ -1,8 +1,11 @@
 import type { Env, Hono } from "hono";
 import { httpErrorResponse } from "../errors/http.ts";
 
-/** The methods we answer on every path we serve (served, or 405), in the order `Allow` names them. */
-const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+/**
+ * The methods we answer on every path we serve (served, or 405), in the order `Allow` names them; the
+ * gateway passes these, and only these, to a public route (workers/gateway/src/forward/method-gate.ts).
+ */
+export const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
 /** Hono answers HEAD with the GET route, so HEAD is never registered itself. */
 const REGISTERED = METHODS.filter((method) => method !== "HEAD");

@@ -97,4 +97,15 @@ describe("route table", () => {
       "https",
     );
   });
+
+  it("refuses a protected route that would forward TRACE, CONNECT or a method no Worker serves (RFC 9110 §9.3.8)", () => {
+    const settings = { issuer: env.ISSUER, apiAudience: env.API_AUDIENCE };
+    const mcp = ROUTES.find((r) => r.kind === "protected" && r.mcp) as ProtectedRoute;
+    for (const method of ["TRACE", "CONNECT", "PROPFIND"]) {
+      expect(() => new RouteTable([{ ...mcp, methods: { POST: "call", [method]: "call" } }], settings)).toThrow(
+        `route ${mcp.path} names ${method}, never forwarded`,
+      );
+    }
+    expect(() => new RouteTable([{ ...mcp, methods: { POST: "call", OPTIONS: "call" } }], settings)).not.toThrow();
+  });
 });

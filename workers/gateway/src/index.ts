@@ -4,6 +4,7 @@ import { type CompiledPolicy, compilePolicy } from "../../../shared/policy/compi
 import { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { type GatewayConfig, parseGatewayConfig, tokenService } from "./config.ts";
 import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
+import { publicRouteMethodAnswer } from "./forward/method-gate.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
 import { forwardUrl, upstreamFetcher } from "./forward/upstream.ts";
@@ -109,6 +110,13 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
         health: () => gatewayHealth(env, requestId),
       });
     case "public": {
+      // TRACE, CONNECT, methods no Worker serves and an OPTIONS meant for the gateway itself are
+      // answered here, never forwarded (forward/method-gate.ts); GET and POST, nearly every request, skip it.
+      const method = request.method;
+      if (method !== "GET" && method !== "POST") {
+        const answered = publicRouteMethodAnswer(method, request.headers);
+        if (answered) return answered;
+      }
       // Login and token endpoints are where credentials are presented, and
       // their Workers set the session cookie: both pass unchanged.
       const headers = stripUntrustedHeaders(request.headers, { keepCredentials: true });
@@ -122,6 +130,8 @@ async function handle(request: Request, env: GatewayEnv, ctx: ExecutionContext, 
         forwardUrl(route.upstream, url, path),
         request,
         headers,
+        undefined,
+        method,
       );
       return tagFetched(fetched, requestId);
     }

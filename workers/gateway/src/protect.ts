@@ -10,6 +10,7 @@ import type { CompiledPolicy } from "../../../shared/policy/compile-policy.ts";
 import { decide } from "../../../shared/policy/decide.ts";
 import type { AssertionSigner } from "./assertion/assertion-signer.ts";
 import { filterDownstreamResponse } from "./forward/downstream-response.ts";
+import { optionsAsFinalRecipient } from "./forward/method-gate.ts";
 import { setForwardingHeaders } from "./forward/forwarding-headers.ts";
 import { proxy } from "./forward/proxy.ts";
 import { stripUntrustedHeaders } from "./forward/strip-untrusted-headers.ts";
@@ -72,6 +73,8 @@ export async function protect(
   deps: ProtectDeps,
 ): Promise<Response> {
   const decisionId = timeOrderedId();
+  // Read once: it is a getter into the runtime, and this path needs it several times.
+  const method = request.method;
   const mcpTrail: AuditDetail = {};
   const audit = (outcome: "allow" | "deny", claims: AccessTokenClaims | undefined, detail: AuditDetail) =>
     deps.waitUntil(
@@ -84,7 +87,7 @@ export async function protect(
         actor: claims?.act?.sub ?? null,
         clientId: claims?.client_id ?? null,
         // A token a caller put in the path (loggablePath) is not kept, as the admin API's audit does not keep it.
-        detail: { method: request.method, path: loggablePath(path), resource: route.resource, ...mcpTrail, ...detail },
+        detail: { method, path: loggablePath(path), resource: route.resource, ...mcpTrail, ...detail },
       }),
     );
   // RFC 9728 §5.1 and the MCP authorization spec: an MCP route's challenges
@@ -100,11 +103,17 @@ export async function protect(
       : {}),
   });
 
-  const action = route.methods[request.method];
+  const action = route.methods[method];
   if (action === undefined) {
     audit("deny", undefined, { error: "method_not_allowed" });
     const allowed = Object.keys(route.methods).join(", ");
     return httpErrorResponse("method_not_allowed", `use ${allowed}`, { Allow: allowed });
+  }
+  // RFC 9110 §7.6.2: a route that serves OPTIONS forwards it, so its `Max-Forwards: 0` is the gateway's
+  // to answer, about itself and before any token (forward/method-gate.ts). No route of the table does today.
+  if (method === "OPTIONS") {
+    const answered = optionsAsFinalRecipient(request.headers, Object.keys(route.methods).join(", "));
+    if (answered) return answered;
   }
 
   const auth = await authenticate(request, url, route.audienceUri, deps, {
@@ -189,7 +198,7 @@ export async function protect(
   const ip = request.headers.get(FORWARDING_HEADER.connectingIp) ?? undefined;
   const decision = decide(
     policy,
-    decisionInput(claims, route.resource, action, { method: request.method, path, ip, mcp }, gate?.attributes),
+    decisionInput(claims, route.resource, action, { method, path, ip, mcp }, gate?.attributes),
     decisionId,
   );
   if (decision.effect === "deny") {
@@ -222,7 +231,7 @@ export async function protect(
       clientId: claims.client_id,
       decisionId,
       abacFilter,
-      method: request.method,
+      method,
       path: sent.pathname,
       search: sent.search,
     }),
@@ -241,7 +250,7 @@ export async function protect(
     jti: claims.jti,
     ...(saved ? { connection_id: saved.connectionId } : {}),
   });
-  const send = () => proxy(deps.upstream, deps.target, request, headers, mcp?.body);
+  const send = () => proxy(deps.upstream, deps.target, request, headers, mcp?.body, method);
   let response = await send();
   if (vaultResource !== undefined && saved)
     response = await retryOnUpstream401(response, {

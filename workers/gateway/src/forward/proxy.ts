@@ -1,4 +1,5 @@
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
+import { forwardMaxForwards } from "./method-gate.ts";
 
 /**
  * Sends a request on to its upstream with headers the gateway has already
@@ -18,8 +19,10 @@ export async function proxy(
   request: Request,
   headers: Headers,
   body?: Uint8Array,
+  /** The request's method, when the caller has already read it (a getter into the runtime on each read). */
+  method: string = request.method,
 ): Promise<Response> {
-  const hasBody = request.method !== "GET" && request.method !== "HEAD";
+  const hasBody = method !== "GET" && method !== "HEAD";
   const sent = hasBody ? (body ?? request.body) : null;
   headers.set("Host", new URL(target).host);
   // Framing is this hop's (RFC 9112 §6.3): with no body sent, no length is
@@ -27,9 +30,12 @@ export async function proxy(
   // Worker as a request with a body stream and a method that cannot have
   // one, and the authn Worker's body reader failed on it with a 500.
   if (sent === null) headers.delete("Content-Length");
+  // RFC 9110 §7.6.2: an OPTIONS goes on with its Max-Forwards one lower (method-gate.ts; TRACE never
+  // gets here). Any other method's is passed as it came, which §7.6.2 allows ("MAY ignore").
+  if (method === "OPTIONS") forwardMaxForwards(headers);
   try {
     return await upstream.fetch(target, {
-      method: request.method,
+      method,
       headers,
       body: sent,
       redirect: "manual",

@@ -1,4 +1,5 @@
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
+import { FORWARDABLE_METHODS } from "../forward/method-gate.ts";
 import type {
   LocalRouteConfig,
   Match,
@@ -69,6 +70,11 @@ function resolveProtected(config: ProtectedRouteConfig, settings: RouteTableSett
     throw new Error(`MCP route ${config.path} must match exactly`);
   }
   checkUpstream(config.upstream);
+  // RFC 9110 §9.3.8, §9.3.6: TRACE would reflect the request (cross-site tracing) and CONNECT open a
+  // tunnel; neither, nor a method no Worker serves, is ever forwarded (forward/method-gate.ts).
+  for (const method of Object.keys(config.methods)) {
+    if (!FORWARDABLE_METHODS.includes(method)) throw new Error(`route ${config.path} names ${method}, never forwarded`);
+  }
   const resourceUri = `${settings.issuer}${config.path}`;
   return {
     ...config,
