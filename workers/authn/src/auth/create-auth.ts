@@ -14,6 +14,7 @@ import { orgDeletionHooks } from "../revocation/org-deletion.ts";
 import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
+import { consentAnsweredOnce } from "../oidc/consent-claim.ts";
 import { sessionClientsLogout } from "../oidc/backchannel-logout.ts";
 import { countSessionEnds } from "../oidc/logout-outbox.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
@@ -94,6 +95,8 @@ function createAuth(env: AuthBindings) {
       accountUnlockPlugin(env, config),
       // A handed-over grant is checked as sent to the issuer's endpoint (oidc/addressed-request.ts).
       addressedRequestPlugin,
+      // A consent request is answered once, after the provider checked its signature (oidc/consent-claim.ts).
+      consentAnsweredOnce(env.DB),
     ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {

@@ -7,11 +7,15 @@ import { organization } from "../../../../shared/db/schema.ts";
 import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { browserClientForConsent } from "../../../../shared/oidc/browser-clients.ts";
 import { getAuth } from "../auth/create-auth.ts";
+import { CONSENT_ALREADY_ANSWERED } from "./consent-claim.ts";
 import { authnConfig } from "../config.ts";
 import type { AuthnApp } from "../pages/handlers.tsx";
 import { ConsentPage, ConsentProblem } from "../pages/consent.tsx";
 import { pageSecurityHeaders } from "../security/page-headers.ts";
 import { isSameOriginPost } from "../security/same-origin.ts";
+
+/** The consent page's error code for a form posted again (RFC 6749 §10.5: what mints a code is single use). */
+export const CONSENT_ANSWERED_CODE = "consent_already_answered";
 
 /** A page's variables, and the one origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
 export type ConsentApp = {
@@ -88,7 +92,9 @@ export async function showConsent(c: ConsentContext) {
  * POST ENDPOINT.consent: the person's answer. Same-origin only (CSRF); the
  * signed request is checked by Better Auth (`/oauth2/consent`), which then
  * answers with the client's redirect URI: a code and `iss` (RFC 9207) when
- * allowed, `error=access_denied` when denied (RFC 6749 §4.1.2.1).
+ * allowed, `error=access_denied` when denied (RFC 6749 §4.1.2.1). Each form
+ * is answered once (oidc/consent-claim.ts): posted again, it gets a page
+ * with the code CONSENT_ANSWERED_CODE and nothing more.
  */
 export async function submitConsent(c: ConsentContext) {
   const config = authnConfig(c.env);
@@ -117,11 +123,26 @@ export async function submitConsent(c: ConsentContext) {
       body: JSON.stringify({ accept: accept === "true", oauth_query: oauthQuery }),
     }),
   );
-  const body = (await answer.json().catch(() => ({}))) as { url?: unknown; redirect_uri?: unknown };
+  const body = (await answer.json().catch(() => ({}))) as {
+    url?: unknown;
+    redirect_uri?: unknown;
+    error_description?: unknown;
+  };
   const target =
     typeof body.url === "string" ? body.url : typeof body.redirect_uri === "string" ? body.redirect_uri : "";
   if (!answer.ok || target === "") {
     if (answer.status === 401) return c.redirect(ENDPOINT.signIn, 303);
+    // The form was posted before (oidc/consent-claim.ts): that first answer is the one.
+    if (body.error_description === CONSENT_ALREADY_ANSWERED) {
+      return c.html(
+        <ConsentProblem
+          nonce={c.var.nonce}
+          code={CONSENT_ANSWERED_CODE}
+          message="This request was already answered. Go back to the application and start again if you need to."
+        />,
+        400,
+      );
+    }
     return c.html(<ConsentProblem nonce={c.var.nonce} message="This request has expired or was changed." />, 400);
   }
   c.set("formActionOrigin", new URL(target).origin);

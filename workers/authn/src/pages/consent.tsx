@@ -79,13 +79,18 @@ export function ConsentPage(props: ConsentPageProps) {
 }
 
 /** A consent request that cannot be shown (unknown client, tampered link). */
-export function ConsentProblem(props: { nonce: string; message: string }) {
+export function ConsentProblem(props: { nonce: string; message: string; code?: string }) {
   return (
     <Layout title="Cannot continue" nonce={props.nonce}>
       <h1>This request cannot continue</h1>
       <p class="error" role="alert" data-testid="form-error">
         {props.message}
       </p>
+      {props.code ? (
+        <p class="muted" data-testid="error-code">
+          {props.code}
+        </p>
+      ) : null}
       <p>
         <a href="/app">Back to your account</a>
       </p>
