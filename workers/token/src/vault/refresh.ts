@@ -4,7 +4,7 @@ import { vaultConnection } from "../../../../shared/db/vault-schema.ts";
 import { type ConnectionRow, sealTokens, tokenPlace } from "./connections.ts";
 import { getProvider, providerClient } from "./providers.ts";
 import { openField } from "./sealed-field.ts";
-import { requestUpstreamTokens, TOKEN_ENDPOINT_TIMEOUT_MS } from "./upstream-token.ts";
+import { isUsableRefreshToken, requestUpstreamTokens, TOKEN_ENDPOINT_TIMEOUT_MS } from "./upstream-token.ts";
 import { orgDataKey } from "./vault-key.ts";
 
 /**
@@ -56,6 +56,11 @@ export async function refreshConnection(db: D1Database, secret: string, row: Con
   try {
     const key = await orgDataKey(db, secret, row.orgId);
     const refreshToken = await openField(key, tokenPlace(row, "refresh_token"), row.refreshTokenSealed);
+    // A row saved before the provider's answer was checked for it (upstream-token.ts): a token with a
+    // control character is no refresh token (RFC 6749 Appendix A.17), so it is not presented; the
+    // access token serves while it is valid, then the use is refused and the owner reconnects.
+    if (!isUsableRefreshToken(refreshToken))
+      throw new RefreshImpossible("the connection's refresh token has a control character; reconnect");
     tokens = await requestUpstreamTokens(await providerClient(db, secret, provider), {
       grant_type: "refresh_token",
       refresh_token: refreshToken,

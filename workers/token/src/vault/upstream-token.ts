@@ -137,6 +137,11 @@ function tokensFrom(fields: Record<string, unknown>): UpstreamTokens {
   const refresh = fields.refresh_token;
   if (refresh !== undefined && (typeof refresh !== "string" || refresh === "" || refresh.length > MAX_TOKEN_LENGTH))
     throw new VaultError("ERR_VAULT_UPSTREAM", "token response with an unusable refresh_token");
+  // Only ever form-encoded back to the provider, so a control character does no harm there, but it is
+  // no refresh token (RFC 6749 Appendix A.17: 1*VSCHAR, %x20-7E): an answer carrying one is broken or
+  // forged, and it is refused whole, as a bad access_token is, rather than a grant saved on it.
+  if (typeof refresh === "string" && !isUsableRefreshToken(refresh))
+    throw new VaultError("ERR_VAULT_UPSTREAM", "token response's refresh_token has a control character");
   const lifetime = lifetimeSeconds(fields.expires_in);
   return {
     accessToken,
@@ -145,6 +150,16 @@ function tokensFrom(fields: Record<string, unknown>): UpstreamTokens {
     expiresAt: lifetime === null ? null : Date.now() + lifetime * 1000,
     scope: typeof fields.scope === "string" ? fields.scope.slice(0, 2048) : null,
   };
+}
+
+/**
+ * RFC 6749 Appendix A.17: a refresh token is `1*VSCHAR`, which no C0
+ * control character nor DEL is. Refused as the provider answers
+ * (tokensFrom), and at a refresh for a row saved before that check
+ * (refresh.ts), whose owner then reconnects.
+ */
+export function isUsableRefreshToken(token: string): boolean {
+  return !/[\x00-\x1f\x7f]/.test(token);
 }
 
 /**
