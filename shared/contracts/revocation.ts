@@ -142,5 +142,15 @@ export interface RevocationSnapshot {
  */
 export type RevocableClaims = Pick<
   AccessTokenClaims,
-  "jti" | "sub" | "client_id" | "org_id" | "iat" | "sid" | "act" | "grant_id" | "grant_chain" | "grant_chain_clients"
+  | "jti"
+  | "sub"
+  | "client_id"
+  | "org_id"
+  | "iat"
+  | "sid"
+  | "act"
+  | "grant_id"
+  | "grant_chain"
+  | "grant_chain_clients"
+  | "derived_from"
 >;

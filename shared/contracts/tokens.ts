@@ -125,7 +125,37 @@ export interface AccessTokenClaims {
    * (shared/revocation/grant-chain-clients.ts) wherever claims are read.
    */
   grant_chain_clients?: Record<string, string>;
+  /**
+   * The tokens of ours this one was derived from by RFC 8693 token exchange
+   * (each subject token, nearest last; through an ID-JAG of ours, the
+   * subject token of its exchange), each as its revocation is matched: its
+   * `jti`, `client_id` and `iat`, signed here so nothing the holder or a
+   * user changes afterwards moves it. RFC 7009 §2.1 lets a revocation also
+   * end the tokens derived from the revoked one: a `jti` entry of any of
+   * them, or a `client` cut-off of its client at or after its `iat` (the
+   * fold of that client's RFC 7009 entries, docs/revocation.md), refuses
+   * this token too (shared/revocation/derived-from.ts). At most
+   * MAX_DERIVED_FROM_LENGTH; absent on a token minted from no token of ours.
+   */
+  derived_from?: DerivedFrom[];
 }
+
+/** One token another was derived from (AccessTokenClaims.derived_from): what its revocation is matched by. */
+export interface DerivedFrom {
+  jti: string;
+  client_id: string;
+  /** Seconds since the epoch: the token's own `iat`, which a `client` cut-off compares with. */
+  iat: number;
+}
+
+/**
+ * The most tokens a `derived_from` names: the deepest delegation chain an
+ * org may allow (its `max_delegation_depth`, at most 8) is one ancestor per
+ * link, so this is what a gateway's check of a token's ancestry costs at
+ * most (three hash lookups each). An exchange whose token would name more
+ * is refused (RFC 8693 §2.2.2 `invalid_request`): exchange a token nearer its origin.
+ */
+export const MAX_DERIVED_FROM_LENGTH = 8;
 
 /** The most grants a token's `grant_chain` may name; an exchange that would need more is refused. */
 export const MAX_GRANT_CHAIN_LENGTH = 16;
@@ -195,6 +225,16 @@ export const ID_JAG_GRANTS_CLAIM = "urn:mono-auth:claim:grants";
 export const ID_JAG_GRANT_CLIENTS_CLAIM = "urn:mono-auth:claim:grant-clients";
 
 /**
+ * A private claim of the ID-JAGs we issue for our own issuer, named like
+ * ID_JAG_GRANTS_CLAIM: the tokens the grant was derived from (the subject
+ * token of its exchange last), shaped like an access token's
+ * `derived_from`. Revoking one by `jti` refuses the grant's redemption and
+ * what it is redeemed for, which carries it as `derived_from`
+ * (grants/jwt-bearer.ts).
+ */
+export const ID_JAG_DERIVED_FROM_CLAIM = "urn:mono-auth:claim:derived-from";
+
+/**
  * Claims of an Identity Assertion JWT Authorization Grant (the draft's
  * §3.1) as Mono-Auth issues and reads it. `tenant` is the org the subject
  * belongs to (§6.1: a multi-tenant issuer names the tenant).
@@ -225,6 +265,8 @@ export interface IdJagClaims {
   [ID_JAG_GRANTS_CLAIM]?: string[];
   /** Ours only (ID_JAG_GRANT_CLIENTS_CLAIM): the client of each browser grant among them. */
   [ID_JAG_GRANT_CLIENTS_CLAIM]?: Record<string, string>;
+  /** Ours only (ID_JAG_DERIVED_FROM_CLAIM): the tokens it was derived from. */
+  [ID_JAG_DERIVED_FROM_CLAIM]?: DerivedFrom[];
 }
 
 /** Seconds of clock skew every verifier tolerates on `exp`, `nbf` and `iat`. */

@@ -8,6 +8,7 @@ import {
   REQUIRED_ACCESS_TOKEN_CLAIMS,
   SIGNING_ALG,
 } from "../contracts/tokens.ts";
+import { isDerivedFrom } from "../revocation/derived-from.ts";
 import { isGrantChainClients } from "../revocation/grant-chain-clients.ts";
 import { TokenVerificationError } from "./errors.ts";
 import { COMPACT_JWS } from "./compact-jws.ts";
@@ -147,6 +148,10 @@ function checkClaimShapes(payload: Record<string, unknown>): AccessTokenClaims {
     !isGrantChainClients(payload.grant_chain_clients, payload.grant_chain)
   ) {
     throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "grant_chain_clients");
+  }
+  // The tokens it was derived from: one we could not read would escape that token's revocation (RFC 7009 §2.1).
+  if (payload.derived_from !== undefined && !isDerivedFrom(payload.derived_from)) {
+    throw new TokenVerificationError("ERR_TOKEN_CLAIM_INVALID", "derived_from");
   }
   for (const claim of ["iat", "exp"] as const) {
     if (typeof payload[claim] !== "number" || !Number.isFinite(payload[claim])) {

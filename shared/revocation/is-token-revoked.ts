@@ -1,6 +1,7 @@
 import type { RevocableClaims } from "../contracts/revocation.ts";
 import { parseClientSubjectValue, type RevocationEntry, type RevocationSnapshot } from "../contracts/revocation.ts";
 import type { ActorClaim } from "../contracts/tokens.ts";
+import { derivedFromClientCutOff, derivedFromJti } from "./derived-from.ts";
 import { isBrowserGrant, namesGrantOfClient } from "./grant-chain-clients.ts";
 
 export type { RevocableClaims } from "../contracts/revocation.ts";
@@ -13,7 +14,10 @@ export type { RevocableClaims } from "../contracts/revocation.ts";
  * was issued (shared/contracts/revocation.ts). A client cut-off matches the token's own
  * client and every client along its `act` chain (tokenClients): an actor
  * client that was revoked (disabled, deleted) must not keep delegating
- * through tokens it passed on. For callers that read one snapshot per
+ * through tokens it passed on. A token derived from others by token
+ * exchange (`derived_from`) is refused with any of them: an ancestor's `jti`
+ * entry, or a client cut-off of an ancestor's client at or after that
+ * ancestor's `iat` (derived-from.ts). For callers that read one snapshot per
  * token (the token Worker); the gateway keeps an indexed view of the same
  * rules (workers/gateway/src/trust/revocation-view.ts).
  */
@@ -30,7 +34,8 @@ export function entryRevokes(
 ): boolean {
   switch (entry.kind) {
     case "jti":
-      return entry.value === claims.jti;
+      // RFC 7009 §2.1: the revocation of a token ends what was derived from it too.
+      return entry.value === claims.jti || derivedFromJti(claims.derived_from, entry.value);
     case "session":
       return claims.sid !== undefined && entry.value === claims.sid;
     case "grant":
@@ -38,7 +43,10 @@ export function entryRevokes(
     case "subject":
       return entry.value === claims.sub && claims.iat <= entry.revokedAt;
     case "client":
-      return clients.includes(entry.value) && claims.iat <= entry.revokedAt;
+      return (
+        (clients.includes(entry.value) && claims.iat <= entry.revokedAt) ||
+        derivedFromClientCutOff(claims.derived_from, entry.value, entry.revokedAt)
+      );
     case "org":
       return entry.value === claims.org_id && claims.iat <= entry.revokedAt;
     case "client_subject": {

@@ -13,7 +13,10 @@ export type LiveEntryKey = [kind: RevocationKind, value: string, issuedAt: numbe
  * delegated from one). Sessions and grants come on top where the caller
  * counts them; so does a `client_subject` cut-off of its person at any
  * client, which only a token delegated from a browser grant that does not
- * name the grant's client meets (isCutOffForPerson).
+ * name the grant's client meets (isCutOffForPerson). And each token it
+ * was derived from (`derived_from`, shared/revocation/derived-from.ts): its
+ * jti, and its client's cut-off compared with its own `iat` — at most
+ * MAX_DERIVED_FROM_LENGTH more keys.
  */
 export function cutOffKeys(claims: RevocableClaims): LiveEntryKey[] {
   const keys: LiveEntryKey[] = [
@@ -26,6 +29,9 @@ export function cutOffKeys(claims: RevocableClaims): LiveEntryKey[] {
   const grantClients = new Set(Object.values(claims.grant_chain_clients ?? {}));
   grantClients.delete(claims.client_id);
   for (const client of grantClients) keys.push(["client_subject", clientSubjectValue(client, claims.sub), claims.iat]);
+  for (const ancestor of claims.derived_from ?? []) {
+    keys.push(["jti", ancestor.jti, 0], ["client", ancestor.client_id, ancestor.iat]);
+  }
   return keys;
 }
 

@@ -1,4 +1,5 @@
 import type { RevocableClaims } from "../../../shared/contracts/revocation.ts";
+import { isDerivedFrom } from "../../../shared/revocation/derived-from.ts";
 import { isGrantChainClients } from "../../../shared/revocation/grant-chain-clients.ts";
 
 /**
@@ -18,14 +19,15 @@ const MAX_ACT_DEPTH = 32;
 export function assertRevocableClaims(claims: unknown): asserts claims is RevocableClaims {
   if (!isRevocableClaims(claims)) {
     throw new RangeError(
-      "claims need jti, sub, client_id and org_id strings, a numeric iat, and well-formed sid, grant_id, grant_chain, grant_chain_clients and act",
+      "claims need jti, sub, client_id and org_id strings, a numeric iat, and well-formed sid, grant_id, grant_chain, grant_chain_clients, derived_from and act",
     );
   }
 }
 
 function isRevocableClaims(value: unknown): boolean {
   if (!isObject(value)) return false;
-  const { jti, sub, client_id, org_id, iat, sid, grant_id, grant_chain, grant_chain_clients, act } = value;
+  const { jti, sub, client_id, org_id, iat, sid, grant_id, grant_chain, grant_chain_clients, derived_from, act } =
+    value;
   return (
     [jti, sub, client_id, org_id].every(isText) &&
     typeof iat === "number" &&
@@ -35,6 +37,8 @@ function isRevocableClaims(value: unknown): boolean {
     (grant_chain === undefined || (Array.isArray(grant_chain) && grant_chain.every(isText))) &&
     // A client we could not line up with the chain could let a cut-off of the grant's real client miss it.
     (grant_chain_clients === undefined || isGrantChainClients(grant_chain_clients, grant_chain)) &&
+    // An ancestor we could not read would let its revocation miss the token (RFC 7009 §2.1).
+    (derived_from === undefined || isDerivedFrom(derived_from)) &&
     (act === undefined || isActChain(act))
   );
 }

@@ -6,6 +6,7 @@ import {
   type TokenRevocationOutcome,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { isDerivedFrom } from "../../../shared/revocation/derived-from.ts";
 import { cutOffKeys, isListed } from "./live-entries.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
@@ -39,6 +40,8 @@ function isClaimsShaped(revocation: TokenRevocation): boolean {
     text(claims.client_id) &&
     text(claims.sub) &&
     Number.isSafeInteger(claims.iat) &&
+    // Its ancestors are keys of alreadyRefused: one we could not read is refused, not looked up as undefined.
+    (claims.derived_from === undefined || isDerivedFrom(claims.derived_from)) &&
     Number.isSafeInteger(expiresAt) &&
     typeof revocation.byTokenClient === "boolean"
   );
@@ -148,7 +151,8 @@ function upsertJti(sql: SqlStorage, revocation: TokenRevocation, now: number, ex
 /**
  * Whether a live entry already refuses the token for as long as it lives:
  * its own jti, or a cut-off (its client or an actor's, its subject, its
- * person at its client, its org) made at or after its `iat`. A cut-off lives until its `revoked_at`
+ * person at its client, its org) made at or after its `iat`, or the same of
+ * a token it was derived from (`derived_from`: it never outlives them). A cut-off lives until its `revoked_at`
  * plus the longest token lifetime and the tolerance, so it outlives every
  * token it covers. Sessions and grants are not counted: they do not compare
  * `iat`, so nothing proves they outlive this token.

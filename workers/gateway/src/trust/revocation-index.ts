@@ -2,13 +2,13 @@ import {
   clientSubjectValue,
   parseClientSubjectValue,
   REVOCATION_KINDS,
-  type RevocationKind,
   type RevocationLogEvent,
   type RevocationSnapshot,
 } from "../../../../shared/contracts/revocation.ts";
-import type { ActorClaim, AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
+import type { ActorClaim, AccessTokenClaims, DerivedFrom } from "../../../../shared/contracts/tokens.ts";
 import { lastGrantEntryCoveredBy } from "../../../../shared/revocation/grant-entry-fold.ts";
 import { delegatedFromUnnamedBrowserGrant } from "../../../../shared/revocation/is-token-revoked.ts";
+import { attribution, grantAttribution } from "./revocation-attribution.ts";
 import { RevocationTable } from "./revocation-table.ts";
 
 const KNOWN_KINDS: ReadonlySet<string> = new Set(REVOCATION_KINDS);
@@ -213,6 +213,8 @@ export class OrgRevocations {
       const own = this.byClient.get(claims.client_id);
       if (own !== undefined && own.holds("jti", claims.jti, nowSeconds)) return true;
     }
+    // RFC 7009 §2.1: a token derived from a revoked one is refused with it (shared/revocation/derived-from.ts).
+    if (claims.derived_from !== undefined && this.revokesAncestor(claims.derived_from, nowSeconds)) return true;
     if (this.bySubject.size > 0 && (claims.grant_id !== undefined || claims.grant_chain !== undefined)) {
       // A browser grant entry sits in the tables of the person it was recorded for: the token's own `sub`.
       // A token made from a browser token (token exchange, an ID-JAG's redemption) keeps its subject's
@@ -265,6 +267,24 @@ export class OrgRevocations {
     if (entries.matches("client", claims.client_id, iat, nowSeconds)) return true;
     for (let actor: ActorClaim | undefined = claims.act; actor; actor = actor.act) {
       if (actor.client_id !== undefined && entries.matches("client", actor.client_id, iat, nowSeconds)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether a token this one was derived from is revoked: its jti (in its
+   * client's table when recorded through RFC 7009, else the shared one), or
+   * a cut-off of its client at or after its `iat`, which stands for its jti
+   * once a fold dropped it (dropCoveredJtis). At most MAX_DERIVED_FROM_LENGTH
+   * ancestors, three lookups each, nothing hashed for a kind the org has none of.
+   */
+  private revokesAncestor(ancestors: readonly DerivedFrom[], nowSeconds: number): boolean {
+    const entries = this.entries;
+    for (const ancestor of ancestors) {
+      const table = this.byClient.size > 0 ? this.byClient.get(ancestor.client_id) : undefined;
+      if (table !== undefined && table.holds("jti", ancestor.jti, nowSeconds)) return true;
+      if (entries.matches("jti", ancestor.jti, ancestor.iat, nowSeconds)) return true;
+      if (entries.matches("client", ancestor.client_id, ancestor.iat, nowSeconds)) return true;
     }
     return false;
   }
@@ -369,24 +389,4 @@ export class OrgRevocations {
     const cutsOff = kind === "subject" || kind === "client" || kind === "client_subject" || kind === "org";
     this.entries.add(kind, value, cutsOff ? revokedAt : null, expiresAt);
   }
-}
-
-/** A jti entry's token as the object attributes it, or null: anything else is held unattributed, never dropped early. */
-function attribution(
-  kind: RevocationKind,
-  clientId: string | undefined,
-  issuedAt: number | undefined,
-): { clientId: string; issuedAt: number } | null {
-  if (kind !== "jti" || typeof clientId !== "string" || clientId.length === 0) return null;
-  return typeof issuedAt === "number" && Number.isSafeInteger(issuedAt) ? { clientId, issuedAt } : null;
-}
-
-/** A browser grant entry's person and client as the object attributes them, or null: anything else is held unattributed. */
-function grantAttribution(
-  kind: RevocationKind,
-  clientId: string | undefined,
-  subject: string | undefined,
-): { subject: string; clientId: string } | null {
-  if (kind !== "grant" || typeof clientId !== "string" || clientId.length === 0) return null;
-  return typeof subject === "string" && subject.length > 0 ? { subject, clientId } : null;
 }

@@ -1,5 +1,6 @@
 import {
   GRANT_TYPE,
+  ID_JAG_DERIVED_FROM_CLAIM,
   ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANT_PROFILE,
   ID_JAG_GRANTS_CLAIM,
@@ -77,11 +78,14 @@ export const jwtBearerGrant: GrantHandler = {
     // and what it is redeemed for falls under the conservative rule (shared/revocation/is-token-revoked.ts).
     const grantClients = verified.own ? claims[ID_JAG_GRANT_CLIENTS_CLAIM] : undefined;
     const restsOnClients = grantChainClientsFor(restsOn, grantClients);
+    // …and the tokens it was derived from (RFC 7009 §2.1): one revoked by `jti` refuses it too.
+    const derivedFrom = verified.own ? claims[ID_JAG_DERIVED_FROM_CLAIM] : undefined;
     const revoked = await new RevocationReader(context.env.ORG_STATE).isRevoked({
       ...claims,
       org_id: client.orgId,
       ...(restsOn.length ? { grant_chain: restsOn } : {}),
       ...(restsOnClients ? { grant_chain_clients: restsOnClients } : {}),
+      ...(derivedFrom?.length ? { derived_from: derivedFrom } : {}),
     });
     if (revoked) throw new OAuthError("invalid_grant", "assertion: its subject or session is revoked");
 
@@ -139,6 +143,8 @@ export const jwtBearerGrant: GrantHandler = {
       // What a direct exchange would rest on (grants/token-exchange-issue.ts grantChain).
       ...(chain.length ? { grantChain: chain } : {}),
       ...(chainClients ? { grantChainClients: chainClients } : {}),
+      // …and what it was derived from, so revoking one of those tokens cuts this one off too.
+      ...(derivedFrom?.length ? { derivedFrom } : {}),
     });
     touchLastUsed(context, client.registration);
     return { minted, scope };

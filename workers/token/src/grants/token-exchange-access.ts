@@ -23,7 +23,7 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     subject.audiences,
   ]);
   const scopes = narrowScopes(requestedScopes(exchange.scope), [guardrails.scopes, subject.scopes]);
-  const { scope, notAfter, grantId, grantChain, grantChainClients } = await settleExchange(
+  const { scope, notAfter, grantId, grantChain, grantChainClients, derivedFrom } = await settleExchange(
     decision,
     context,
     [audience],
@@ -44,6 +44,8 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     ...(grantId ? { grantId } : {}),
     ...(grantChain ? { grantChain } : {}),
     ...(grantChainClients ? { grantChainClients } : {}),
+    // …and so does revoking the subject token, or one it was derived from (RFC 7009 §2.1).
+    derivedFrom,
   });
   touchLastUsed(context, client.registration);
   return { minted, scope, issuedTokenType: TOKEN_TYPE.accessToken };

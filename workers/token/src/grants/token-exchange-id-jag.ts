@@ -58,7 +58,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
     );
     scopes = narrowForeignScopes(exchange.scope, client.registration.scopes, guardrails.policy.scopeCeiling);
   }
-  const { scope, notAfter, grantId, grantChain, grantChainClients } = await settleExchange(
+  const { scope, notAfter, grantId, grantChain, grantChainClients, derivedFrom } = await settleExchange(
     decision,
     context,
     targets,
@@ -81,6 +81,8 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
       ...(grants.length ? { grants } : {}),
       // The exchange's own grant is a delegation grant: the chain's browser grants are all of them.
       ...(grantChainClients ? { grantClients: grantChainClients } : {}),
+      // Revoking the subject token, or one it was derived from, refuses the grant and what it is redeemed for.
+      derivedFrom,
       notAfter,
     },
     context.authorizedAtMs,

@@ -1,4 +1,9 @@
-import { MAX_GRANT_CHAIN_LENGTH } from "../../../../shared/contracts/tokens.ts";
+import {
+  type DerivedFrom,
+  MAX_DERIVED_FROM_LENGTH,
+  MAX_GRANT_CHAIN_LENGTH,
+} from "../../../../shared/contracts/tokens.ts";
+import { derivedFromOf } from "../../../../shared/revocation/derived-from.ts";
 import { grantChainClientsFor } from "../../../../shared/revocation/grant-chain-clients.ts";
 import { OAuthError } from "../../../../shared/errors/oauth.ts";
 import type { MintGuardrails } from "../clients/guardrails.ts";
@@ -38,6 +43,8 @@ export interface ExchangeTerms {
   grantChain?: readonly string[];
   /** The client of each browser grant of grantChain (`grant_chain_clients`); absent when it names none or one of unknown client. */
   grantChainClients?: Readonly<Record<string, string>>;
+  /** The tokens the issued one is derived from (`derived_from`): the subject token's, then the subject token. */
+  derivedFrom: DerivedFrom[];
 }
 
 /**
@@ -46,7 +53,8 @@ export interface ExchangeTerms {
  * the scopes (grants/delegation-grants.ts), narrowing the scope to what it
  * grants and the lifetime to its end; nothing is issued that would outlive
  * the tokens presented (requireLifetime), nor escape the revocation of a
- * grant the subject token rests on (grantChain); and, last, one mint is taken from
+ * grant the subject token rests on (grantChain), nor of the subject token
+ * or one it was derived from (derivedFrom); and, last, one mint is taken from
  * the client's budget (clients/mint-limit.ts), so a request refused for its
  * content does not spend it.
  */
@@ -78,6 +86,7 @@ export async function settleExchange(
   const chain = grantChain(parties.subject.grants, grantId);
   // Whose browser grants the chain names, so a cut-off of the person at one client ends exactly what rests on it there.
   const grantChainClients = grantChainClientsFor(chain, parties.subject.grantClients);
+  const derivedFrom = exchangedFrom(parties.subject);
   await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
   return {
     scope,
@@ -85,7 +94,33 @@ export async function settleExchange(
     ...(grantId ? { grantId } : {}),
     ...(chain.length ? { grantChain: chain } : {}),
     ...(grantChainClients ? { grantChainClients } : {}),
+    derivedFrom,
   };
+}
+
+/**
+ * RFC 7009 §2.1 (revoking "other tokens based on the same authorization
+ * grant"): what is made from the subject token names it and every token it
+ * was derived from, so revoking any of them by `jti` cuts this one off at
+ * every gateway and at introspection, with nothing written per token
+ * (shared/revocation/derived-from.ts). Bounded, so the token and the
+ * gateway's check stay small: past that the subject token is unacceptable
+ * by policy, RFC 8693 §2.2.2 `invalid_request`.
+ */
+function exchangedFrom(subject: ExchangeParties["subject"]): DerivedFrom[] {
+  const chain = derivedFromOf({
+    jti: subject.jti,
+    client_id: subject.clientId,
+    iat: subject.issuedAt,
+    ...(subject.derivedFrom ? { derived_from: [...subject.derivedFrom] } : {}),
+  });
+  if (chain === null) {
+    throw new OAuthError(
+      "invalid_request",
+      `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
+    );
+  }
+  return chain;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { SignJWT } from "jose";
 import {
   type ActorClaim,
+  type DerivedFrom,
+  ID_JAG_DERIVED_FROM_CLAIM,
   ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
@@ -34,6 +36,8 @@ export interface IdJagRequest {
   grants?: readonly string[];
   /** The client of each browser grant among `grants`: for our own issuer, the redeemed token's `grant_chain_clients`. */
   grantClients?: Readonly<Record<string, string>>;
+  /** The tokens the exchange's subject token was derived from, then it: for our own issuer, the redeemed token's `derived_from`. */
+  derivedFrom?: readonly DerivedFrom[];
 }
 
 export interface MintedIdJag {
@@ -83,6 +87,10 @@ export async function signIdJag(
     // …and whose browser grants those are, so a cut-off of the person at one client ends exactly what rests on it there.
     ...(request.audience === issuer && request.grants?.length && request.grantClients
       ? { [ID_JAG_GRANT_CLIENTS_CLAIM]: { ...request.grantClients } }
+      : {}),
+    // …and the tokens it was derived from (RFC 7009 §2.1): revoking one refuses the grant and its redemption.
+    ...(request.audience === issuer && request.derivedFrom?.length
+      ? { [ID_JAG_DERIVED_FROM_CLAIM]: request.derivedFrom.map((ancestor) => ({ ...ancestor })) }
       : {}),
   };
   const key = await currentSigningKey(keys);

@@ -12,6 +12,7 @@ import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
   CLOCK_TOLERANCE_SECONDS,
+  ID_JAG_DERIVED_FROM_CLAIM,
   ID_JAG_GRANT_CLIENTS_CLAIM,
   ID_JAG_GRANTS_CLAIM,
   ID_JAG_NOT_AFTER_CLAIM,
@@ -34,6 +35,7 @@ import type { OrgClient } from "../grants/grant-client.ts";
 import { databaseKeyResolver } from "../keys/database-key-resolver.ts";
 import { findTrustedIssuer } from "./trusted-issuers.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
+import { isDerivedFrom } from "../../../../shared/revocation/derived-from.ts";
 import { isGrantChainClients } from "../../../../shared/revocation/grant-chain-clients.ts";
 
 /** An ID-JAG that passed every check but the single use of its `jti` (spendIdJag). */
@@ -240,6 +242,7 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     [ID_JAG_NOT_AFTER_CLAIM]: notAfter,
     [ID_JAG_GRANTS_CLAIM]: grants,
     [ID_JAG_GRANT_CLIENTS_CLAIM]: grantClients,
+    [ID_JAG_DERIVED_FROM_CLAIM]: derivedFrom,
   } = payload as Record<string, unknown>;
   // The grant's `sub` becomes the access token's, which the gateway hands on as X-User-ID: a value that is no
   // header value as it stands (RFC 9110 §5.5, shared/contracts/headers.ts) is refused here, not signed.
@@ -268,6 +271,8 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
   if (own && grantClients !== undefined && !isGrantChainClients(grantClients, grants)) {
     throw refused("grant-clients invalid");
   }
+  // …nor the tokens it was derived from: one we could not read would escape that token's revocation.
+  if (own && derivedFrom !== undefined && !isDerivedFrom(derivedFrom)) throw refused("derived-from invalid");
   // A confirmation we could not read would silently unbind the grant.
   if (cnf !== undefined && !isConfirmation(cnf)) throw refused("cnf invalid");
   return {
@@ -289,6 +294,7 @@ function checkClaims(payload: JWTPayload, own: boolean): IdJagClaims {
     ...(own && grantClients !== undefined
       ? { [ID_JAG_GRANT_CLIENTS_CLAIM]: grantClients as Record<string, string> }
       : {}),
+    ...(own && isDerivedFrom(derivedFrom) ? { [ID_JAG_DERIVED_FROM_CLAIM]: derivedFrom } : {}),
   };
 }
 

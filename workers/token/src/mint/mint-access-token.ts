@@ -2,6 +2,7 @@ import { SignJWT } from "jose";
 import {
   type AccessTokenClaims,
   type ActorClaim,
+  type DerivedFrom,
   JWT_TYP,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
   SIGNING_ALG,
@@ -29,6 +30,8 @@ export interface AccessTokenRequest {
   grantChain?: readonly string[];
   /** The client of each browser grant of grantChain (`grant_chain_clients`, grant-chain-clients.ts grantChainClientsFor). */
   grantChainClients?: Readonly<Record<string, string>>;
+  /** The tokens it was derived from (`derived_from`): the revocation of any of them cuts it off too. */
+  derivedFrom?: readonly DerivedFrom[];
 }
 
 export interface MintedAccessToken {
@@ -80,6 +83,7 @@ export async function mintAccessToken(
     ...(request.grantChain?.length && request.grantChainClients
       ? { grant_chain_clients: { ...request.grantChainClients } }
       : {}),
+    ...(request.derivedFrom?.length ? { derived_from: request.derivedFrom.map((ancestor) => ({ ...ancestor })) } : {}),
   };
   const key = await currentSigningKey(keys);
   const token = await new SignJWT({ ...claims })

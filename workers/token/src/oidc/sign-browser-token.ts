@@ -161,6 +161,7 @@ function checkAccessTokenClaims(
   }
   if (claims.grant_chain !== undefined) throw new ClaimRefused("grant_chain");
   if (claims.grant_chain_clients !== undefined) throw new ClaimRefused("grant_chain_clients");
+  if (claims.derived_from !== undefined) throw new ClaimRefused("derived_from");
 }
 
 /**

@@ -56,7 +56,8 @@ export class RevocationReader {
  * (revocations/stream.ts, ssf/routes.ts).
  */
 export function revocableClaims(claims: RevocableClaims): RevocableClaims {
-  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients } = claims;
+  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients, derived_from } =
+    claims;
   return {
     jti,
     sub,
@@ -68,5 +69,6 @@ export function revocableClaims(claims: RevocableClaims): RevocableClaims {
     ...(grant_id !== undefined ? { grant_id } : {}),
     ...(grant_chain !== undefined ? { grant_chain } : {}),
     ...(grant_chain_clients !== undefined ? { grant_chain_clients } : {}),
+    ...(derived_from !== undefined ? { derived_from } : {}),
   };
 }

@@ -70,6 +70,7 @@ export const verifyOurAccessToken: TokenVerifier = async (token, role, context) 
       ? { grants: [...(claims.grant_id ? [claims.grant_id] : []), ...(claims.grant_chain ?? [])] }
       : {}),
     ...(grantClients !== undefined ? { grantClients } : {}),
+    ...(claims.derived_from ? { derivedFrom: claims.derived_from } : {}),
   };
   return { role, revocable: claims, unchecked };
 };

@@ -1,5 +1,5 @@
 import type { RevocableClaims } from "../../../../shared/contracts/revocation.ts";
-import type { ActorClaim } from "../../../../shared/contracts/tokens.ts";
+import type { ActorClaim, DerivedFrom } from "../../../../shared/contracts/tokens.ts";
 import type { KeyResolver } from "../../../../shared/jwt/verify-access-token.ts";
 import type { GrantContext } from "../grants/types.ts";
 import type { RevocationReader } from "../revocation/revocation-reader.ts";
@@ -40,6 +40,8 @@ export interface VerifiedToken {
    * stays under the conservative rule.
    */
   grantClients?: Readonly<Record<string, string>>;
+  /** The tokens it was derived from (`derived_from`): a token made from it names them, then it. */
+  derivedFrom?: readonly DerivedFrom[];
 }
 
 /**
