@@ -76,6 +76,22 @@ export function parseClientSubjectValue(value: string): { clientId: string; subj
   return clientSubjectValue(clientId, subject) === value ? { clientId, subject } : null;
 }
 
+/**
+ * What a token redeemed from an external IdP's ID-JAG rests on: the org's
+ * trust in that issuer (`trusted_issuer.id`, a random id per trust, so
+ * trusting the issuer again later is a new one). It rides in the token's
+ * `grant_chain` like a delegation grant, and an org that stops trusting the
+ * issuer records a `grant` revocation of it (workers/token/src/admin/
+ * trusted-issuers.ts), which refuses every token minted from that issuer's
+ * grants and every token exchanged from one, whenever issued.
+ */
+export const TRUSTED_ISSUER_GRANT_PREFIX = "trusted-issuer:";
+
+/** The `grant` value of an org's trust in an external ID-JAG issuer (TRUSTED_ISSUER_GRANT_PREFIX). */
+export function trustedIssuerGrantId(trustedIssuerId: string): string {
+  return `${TRUSTED_ISSUER_GRANT_PREFIX}${trustedIssuerId}`;
+}
+
 export interface RevocationEvent {
   orgId: string;
   kind: RevocationKind;

@@ -1,9 +1,11 @@
 import { and, asc, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { trustedIssuerGrantId } from "../../../../shared/contracts/revocation.ts";
 import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
 import { HttpError } from "../../../../shared/errors/http.ts";
 import { isLoopbackHost, isPermittedOutboundUrl } from "../../../../shared/http/outbound-url.ts";
 import { tokenConfig } from "../config.ts";
+import { revokeGrantRecordedFirst } from "../revocations/grant-revocation.ts";
 import { auditDetail } from "./audit.ts";
 import { readJsonObject } from "./body.ts";
 import { requireOrg } from "./orgs.ts";
@@ -45,6 +47,13 @@ function isIssuerIdentifier(value: string): boolean {
  * - DELETE /orgs/{org}/trusted-issuers/{id} → `{ id, deleted: true }`
  *
  * Our own issuer needs no entry. An issuer already trusted is 409 `conflict`.
+ * Removing one ends what it granted: every token redeemed from its ID-JAGs
+ * under this trust (and exchanged from those) rests on it (`grant_chain`,
+ * grants/jwt-bearer.ts), and the removal records a `grant` revocation of
+ * it in the org's Durable Object before the row goes (recorded first, as a
+ * delegation grant's: revocations/grant-revocation.ts), so a `200` means
+ * they are refused at every gateway and by introspection; `503` otherwise,
+ * with the issuer still trusted, for the retry.
  */
 export function trustedIssuerRoutes(admin: AdminApp): void {
   route(
@@ -125,13 +134,20 @@ export function trustedIssuerRoutes(admin: AdminApp): void {
       const orgId = await requireOrg(c);
       const id = c.req.param("id");
       auditDetail(c, { action: "trusted_issuer.delete", trusted_issuer_id: id });
-      const row = await drizzle(c.env.DB)
-        .delete(trustedIssuer)
-        .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.id, id)))
-        .returning()
-        .get();
-      if (!row) throw new HttpError("not_found", "no such trusted issuer in this organization");
-      return c.json({ id: row.id, deleted: true });
+      const db = drizzle(c.env.DB);
+      const ofOrg = and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.id, id));
+      const existing = await db.select({ id: trustedIssuer.id }).from(trustedIssuer).where(ofOrg).get();
+      if (!existing) throw new HttpError("not_found", "no such trusted issuer in this organization");
+      // Recorded before the row goes, on every call: a redemption that read the row just before the
+      // delete mints a token resting on the trust, which the entry refuses whenever it was issued.
+      await revokeGrantRecordedFirst(
+        c.env,
+        { orgId, grantId: trustedIssuerGrantId(existing.id), reason: "trusted issuer removed" },
+        (promise) => c.executionCtx.waitUntil(promise),
+        // Gone since it was read (a concurrent removal, which recorded its own): removed all the same.
+        { markRevoked: () => db.delete(trustedIssuer).where(ofOrg).run() },
+      );
+      return c.json({ id: existing.id, deleted: true });
     },
   );
 }

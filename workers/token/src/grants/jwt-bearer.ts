@@ -1,3 +1,4 @@
+import { trustedIssuerGrantId } from "../../../../shared/contracts/revocation.ts";
 import {
   GRANT_TYPE,
   ID_JAG_DERIVED_FROM_CLAIM,
@@ -36,7 +37,9 @@ export const AUTHORIZATION_GRANT_PROFILES: readonly string[] = [ID_JAG_GRANT_PRO
  * (id-jag/verify-id-jag.ts), then:
  *
  * - the subject is not revoked in the org (subject, session, client, org),
- *   read from the org's Durable Object;
+ *   nor, for a grant of ours, the grants and tokens it was made from; for
+ *   an external IdP's, the org's trust in it (restingGrants); read from the
+ *   org's Durable Object;
  * - the target is the request's `resource`/`audience` or the grant's one
  *   `resource`, within the grant's resources and what the client may have
  *   under its org's policy — `invalid_target`;
@@ -73,7 +76,7 @@ export const jwtBearerGrant: GrantHandler = {
     const { claims } = verified;
 
     // Our own grant names the delegation grants it rests on: a revoked one refuses the redemption too.
-    const restsOn = verified.own ? (claims[ID_JAG_GRANTS_CLAIM] ?? []) : [];
+    const restsOn = restingGrants(verified);
     // …and says whose browser grants those are; a grant of ours signed before it said so leaves them unknown,
     // and what it is redeemed for falls under the conservative rule (shared/revocation/is-token-revoked.ts).
     const grantClients = verified.own ? claims[ID_JAG_GRANT_CLIENTS_CLAIM] : undefined;
@@ -172,6 +175,21 @@ export const jwtBearerGrant: GrantHandler = {
 function redeemedNotAfter(verified: VerifiedIdJag): number | undefined {
   if (!verified.own) return undefined;
   return verified.claims[ID_JAG_NOT_AFTER_CLAIM] ?? verified.claims.exp;
+}
+
+/**
+ * The grants a token redeemed from this ID-JAG rests on (its `grant_chain`):
+ * ours names them (ID_JAG_GRANTS_CLAIM); an external IdP's rests on the
+ * org's trust in its issuer, so that removing the issuer (a `grant`
+ * revocation of trustedIssuerGrantId, admin/trusted-issuers.ts) ends what
+ * its grants bought, and what was exchanged from that, whenever minted —
+ * as an Okta or Keycloak admin expects of removing an identity provider.
+ */
+function restingGrants(verified: VerifiedIdJag): string[] {
+  if (verified.own) return verified.claims[ID_JAG_GRANTS_CLAIM] ?? [];
+  // verifyIdJag names the trust of every external grant it verified; without it nothing could end this token.
+  if (verified.trustedIssuerId === undefined) throw new Error("external ID-JAG verified without its trust");
+  return [trustedIssuerGrantId(verified.trustedIssuerId)];
 }
 
 /** RFC 8707 §2: with no resource named, the grant's own, if it names exactly one. */

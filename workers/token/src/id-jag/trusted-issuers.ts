@@ -3,6 +3,8 @@ import { drizzle } from "drizzle-orm/d1";
 import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
 
 export interface TrustedIssuer {
+  /** The trust's own id (`trusted_issuer.id`): what a token redeemed under it rests on (trustedIssuerGrantId). */
+  id: string;
   issuer: string;
   jwksUri: string;
 }
@@ -19,7 +21,7 @@ export async function findTrustedIssuer(
   issuer: string,
 ): Promise<TrustedIssuer | undefined> {
   return drizzle(db)
-    .select({ issuer: trustedIssuer.issuer, jwksUri: trustedIssuer.jwksUri })
+    .select({ id: trustedIssuer.id, issuer: trustedIssuer.issuer, jwksUri: trustedIssuer.jwksUri })
     .from(trustedIssuer)
     .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.issuer, issuer)))
     .get();

@@ -43,6 +43,12 @@ export interface VerifiedIdJag {
   claims: IdJagClaims;
   /** Issued by this issuer (token exchange, id-jag/sign-id-jag.ts), not by an external IdP. */
   own: boolean;
+  /**
+   * An external issuer's: the org's trust it was verified under
+   * (`trusted_issuer.id`). What is redeemed from it rests on that trust
+   * (trustedIssuerGrantId), so removing the issuer ends it.
+   */
+  trustedIssuerId?: string;
 }
 
 /** Longest assertion read before parsing. */
@@ -94,10 +100,10 @@ export async function verifyIdJag(assertion: string, client: OrgClient, context:
 
   const own = issuer === context.config.issuer;
   let payload: JWTPayload;
+  let trustedIssuerId: string | undefined;
   try {
-    payload = own
-      ? await verifyJwt(assertion, issuer, ownKeys(context.env.DB), [SIGNING_ALG], context)
-      : await verifyExternal(assertion, issuer, client, context);
+    if (own) payload = await verifyJwt(assertion, issuer, ownKeys(context.env.DB), [SIGNING_ALG], context);
+    else ({ payload, trustedIssuerId } = await verifyExternal(assertion, issuer, client, context));
   } catch (error) {
     throw describe(error);
   }
@@ -110,7 +116,7 @@ export async function verifyIdJag(assertion: string, client: OrgClient, context:
     throw refused("proof of possession of the grant's DPoP key required");
   }
 
-  return { claims, own };
+  return { claims, own, ...(trustedIssuerId !== undefined ? { trustedIssuerId } : {}) };
 }
 
 /**
@@ -147,13 +153,13 @@ async function verifyExternal(
   issuer: string,
   client: OrgClient,
   context: GrantContext,
-): Promise<JWTPayload> {
+): Promise<{ payload: JWTPayload; trustedIssuerId: string }> {
   const trusted = await findTrustedIssuer(context.env.DB, client.orgId, issuer);
   if (!trusted) throw refused("issuer not trusted by this org");
   const algorithms = [...CLIENT_ASSERTION_ALGS];
   const { jwksUri } = trusted;
   // The issuer may have rotated: its set is read again once when it lacks the key.
-  return verifyWithKeyReread(
+  const payload = await verifyWithKeyReread(
     issuerKeys(await remoteKeyResolver(jwksUri), jwksUri),
     async () => {
       const fresh = await refreshedRemoteKeyResolver(jwksUri);
@@ -161,6 +167,7 @@ async function verifyExternal(
     },
     (keys) => verifyJwt(assertion, issuer, keys, algorithms, context),
   );
+  return { payload, trustedIssuerId: trusted.id };
 }
 
 /** A key in a trusted issuer's JWKS that WebCrypto will not import (off its curve, the wrong size). */

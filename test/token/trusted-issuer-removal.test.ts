@@ -1,0 +1,85 @@
+// An org that stops trusting an external ID-JAG issuer ends the access it
+// granted, as removing an identity provider does at Okta or Keycloak: every
+// token redeemed from that issuer's ID-JAGs rests on the org's trust in it
+// (`grant_chain`: trusted-issuer:<id>, grants/jwt-bearer.ts), and the
+// removal records that trust's `grant` revocation in the org's Durable
+// Object before the row goes (admin/trusted-issuers.ts).
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { trustedIssuerGrantId } from "../../shared/contracts/revocation.ts";
+import { JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
+import { clientToken, createTestOrg } from "./clients-fixtures.ts";
+import { expectOAuthError } from "./fixtures.ts";
+import { jagClaims, redeem } from "./id-jag-fixtures.ts";
+import { introspected } from "./revocation-fixtures.ts";
+import { exchange, issued, registerAgent } from "./token-exchange-fixtures.ts";
+
+afterEach(() => vi.restoreAllMocks());
+
+/** An external IdP of this test's own (its JWKS stood in for: the one thing not ours), trusted by a new org. */
+async function trustedIdp() {
+  const orgId = await createTestOrg();
+  const agent = await registerAgent(orgId);
+  const idp = `https://idp-${crypto.randomUUID()}.partner.example`;
+  const jwksUri = `${idp}/jwks`;
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const jwk = { ...(await exportJWK(publicKey)), kid: "partner-1", alg: "ES256", use: "sig" };
+  const realFetch = globalThis.fetch;
+  vi.spyOn(globalThis, "fetch").mockImplementation((input, init) =>
+    String(input instanceof Request ? input.url : input) === jwksUri
+      ? Promise.resolve(Response.json({ keys: [jwk] }))
+      : realFetch(input, init),
+  );
+  const admin = await adminToken();
+  const trust = async () => {
+    const response = await adminRequest("POST", `/orgs/${orgId}/trusted-issuers`, {
+      token: admin,
+      body: { issuer: idp, jwks_uri: jwksUri },
+    });
+    expect(response.status).toBe(201);
+    return ((await response.json()) as { id: string }).id;
+  };
+  const idJag = () =>
+    new SignJWT(jagClaims(orgId, "alice@partner", agent.clientId, { iss: idp, tenant: "acme" }))
+      .setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "partner-1" })
+      .sign(privateKey);
+  const remove = (id: string) => adminRequest("DELETE", `/orgs/${orgId}/trusted-issuers/${id}`, { token: admin });
+  return { orgId, agent, trust, idJag, remove };
+}
+
+describe("removing a trusted ID-JAG issuer", () => {
+  it("ends every token redeemed from its grants, and what was exchanged from them; nothing else", async () => {
+    const { agent, trust, idJag, remove } = await trustedIdp();
+    const id = await trust();
+    const redeemed = (await issued(await redeem(agent, await idJag()))).body.access_token;
+    expect(decodeJwt(redeemed).grant_chain).toEqual([trustedIssuerGrantId(id)]);
+    const narrowed = (
+      await issued(await exchange(agent, { subject_token: redeemed, subject_token_type: TOKEN_TYPE.accessToken }))
+    ).body.access_token;
+    expect(decodeJwt(narrowed).grant_chain).toEqual([trustedIssuerGrantId(id)]);
+    const ownToken = await clientToken(agent);
+    const unredeemed = await idJag();
+
+    const removal = await remove(id);
+    expect(removal.status).toBe(200);
+    expect(await removal.json()).toEqual({ id, deleted: true });
+    expect(await introspected(redeemed, agent)).toEqual({ active: false });
+    expect(await introspected(narrowed, agent)).toEqual({ active: false });
+    // RFC 7521 §4.1.1: a grant of an issuer no longer trusted is invalid_grant.
+    await expectOAuthError(await redeem(agent, unredeemed), 400, "invalid_grant");
+    // The agent's own token never rested on the issuer.
+    expect(await introspected(ownToken, agent)).toMatchObject({ active: true });
+    // Gone: a second removal finds nothing.
+    await expectHttpError(await remove(id), 404, "not_found");
+  });
+
+  it("does not reach what the issuer grants once trusted again (a new trust)", async () => {
+    const { agent, trust, idJag, remove } = await trustedIdp();
+    expect((await remove(await trust())).status).toBe(200);
+    const again = await trust();
+    const redeemed = (await issued(await redeem(agent, await idJag()))).body.access_token;
+    expect(decodeJwt(redeemed).grant_chain).toEqual([trustedIssuerGrantId(again)]);
+    expect(await introspected(redeemed, agent)).toMatchObject({ active: true });
+  });
+});
