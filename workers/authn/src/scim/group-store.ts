@@ -13,6 +13,8 @@ import { scimGroup, scimGroupMember, scimUser } from "../../../../shared/db/sche
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { orUnavailable } from "./deprovision.ts";
+import type { FilterSchema } from "./filter.ts";
+import { filterSql, type Operand } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
 import { type GroupState, groupTooLarge, MAX_GROUP_MEMBERS, type StoredGroup } from "./resources.ts";
 import {
@@ -26,10 +28,11 @@ import {
 } from "./roles.ts";
 import { uniquely } from "./user-store.ts";
 
-export const GROUP_FILTERS: Readonly<Record<string, string>> = {
-  displayname: "displayName",
-  externalid: "externalId",
-  id: "id",
+/** What a list filter may compare (filter.ts): displayName is caseExact false (RFC 7643 §4.2), `id` and `externalId` caseExact (§3.1). */
+export const GROUP_FILTERS: FilterSchema<Operand> = {
+  displayName: { type: "string", column: scimGroup.displayNameKey, fold: true },
+  externalId: { type: "string", column: scimGroup.externalId },
+  id: { type: "string", column: scimGroup.id },
 };
 
 const GROUP_TAKEN = "a Group with this displayName already exists";
@@ -77,15 +80,8 @@ export async function requireGroup(db: DrizzleD1Database, orgId: string, id: str
 }
 
 export async function listGroups(db: DrizzleD1Database, orgId: string, query: ListQuery) {
-  const f = query.filter;
   const inOrg = eq(scimGroup.orgId, orgId);
-  const where = !f
-    ? inOrg
-    : f.attribute === "displayName"
-      ? and(inOrg, eq(scimGroup.displayNameKey, f.value.toLowerCase()))
-      : f.attribute === "externalId"
-        ? and(inOrg, eq(scimGroup.externalId, f.value))
-        : and(inOrg, eq(scimGroup.id, f.value));
+  const where = query.filter ? and(inOrg, filterSql(query.filter, GROUP_FILTERS)) : inOrg;
   const [rows, total] = await db.batch([
     db
       .select(columns)

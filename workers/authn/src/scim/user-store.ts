@@ -12,15 +12,29 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, scimGroup, scimGroupMember, scimUser, user } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { deactivationBan, liftDeactivationBan } from "./deprovision.ts";
+import type { FilterSchema } from "./filter.ts";
+import { filterSql, type Operand } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
 import { betterAuthName, type StoredUser, type UserState } from "./resources.ts";
 
-/** SCIM attribute (lower-cased) → what a filter on it compares; RFC 7643 §4.1.1 makes userName case-insensitive. */
-export const USER_FILTERS: Readonly<Record<string, string>> = {
-  username: "userName",
-  externalid: "externalId",
-  id: "id",
-  "emails.value": "email",
+/**
+ * What a list filter may compare (filter.ts, filter-sql.ts): userName is
+ * caseExact false (RFC 7643 §4.1.1), so compared by its lower-cased key;
+ * the account's address is stored lower-cased (emails' `value` is caseExact
+ * false, §4.1.2) and is the User's one email, always `work` and primary
+ * (resources.ts userResource); `id` and `externalId` are caseExact (§3.1).
+ */
+export const USER_FILTERS: FilterSchema<Operand> = {
+  userName: { type: "string", column: scimUser.userNameKey, fold: true },
+  externalId: { type: "string", column: scimUser.externalId },
+  id: { type: "string", column: scimUser.userId },
+  emails: {
+    subAttributes: {
+      value: { type: "string", column: user.email, fold: true },
+      type: { type: "string", constant: "work" },
+      primary: { type: "boolean", constant: true },
+    },
+  },
 };
 
 const columns = {
@@ -38,12 +52,7 @@ const columns = {
 
 function filterCondition(orgId: string, query: ListQuery) {
   const inOrg = eq(scimUser.orgId, orgId);
-  const f = query.filter;
-  if (!f) return inOrg;
-  if (f.attribute === "userName") return and(inOrg, eq(scimUser.userNameKey, f.value.toLowerCase()));
-  if (f.attribute === "externalId") return and(inOrg, eq(scimUser.externalId, f.value));
-  if (f.attribute === "email") return and(inOrg, eq(user.email, f.value.toLowerCase()));
-  return and(inOrg, eq(scimUser.userId, f.value));
+  return query.filter ? and(inOrg, filterSql(query.filter, USER_FILTERS)) : inOrg;
 }
 
 /** Each person's groups, in one query for the whole page. */
