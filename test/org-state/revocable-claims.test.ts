@@ -37,6 +37,10 @@ describe("OrgState: the claims a revocation check is asked about", () => {
       ["grant_chain a string", { ...good, grant_chain: "grant-1" }],
       ["act not an object", { ...good, act: "agent" }],
       ["act nested past any token's", { ...good, act: deep }],
+      // An ancestor it could not read would let that token's revocation miss this one (derived_from).
+      ["derived_from not a list", { ...good, derived_from: { jti: "j-0", client_id: "mac_c", iat: now } }],
+      ["derived_from without iat", { ...good, derived_from: [{ jti: "j-0", client_id: "mac_c" }] }],
+      ["derived_from past its cap", { ...good, derived_from: Array(9).fill({ jti: "j-0", client_id: "c", iat: 1 }) }],
     ];
     for (const [name, claims] of malformed) {
       // An RPC promise is a thenable of its own: awaited inside an async function, it is a Promise.

@@ -4,6 +4,7 @@
 // (`grant_chain`: trusted-issuer:<id>, grants/jwt-bearer.ts), and the
 // removal records that trust's `grant` revocation in the org's Durable
 // Object before the row goes (admin/trusted-issuers.ts).
+import { env } from "cloudflare:workers";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { trustedIssuerGrantId } from "../../shared/contracts/revocation.ts";
@@ -72,6 +73,24 @@ describe("removing a trusted ID-JAG issuer", () => {
     expect(await introspected(ownToken, agent)).toMatchObject({ active: true });
     // Gone: a second removal finds nothing.
     await expectHttpError(await remove(id), 404, "not_found");
+  });
+
+  it("answers 503 and keeps the issuer trusted while its cut-off cannot be recorded; the retry removes it", async () => {
+    const { orgId, agent, trust, idJag, remove } = await trustedIdp();
+    const id = await trust();
+    // The org's object records no value over 256 characters: a real refusal, no binding mocked.
+    const unrecordable = `${id}-${"x".repeat(260)}`;
+    await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(unrecordable, id).run();
+    await expectHttpError(await remove(unrecordable), 503, "temporarily_unavailable");
+    const listed = await adminRequest("GET", `/orgs/${orgId}/trusted-issuers`, { token: await adminToken() });
+    expect(((await listed.json()) as { trusted_issuers: { id: string }[] }).trusted_issuers.map((t) => t.id)).toEqual([
+      unrecordable,
+    ]);
+    expect((await redeem(agent, await idJag())).status).toBe(200);
+    // The object is back (the row its own id again): the retry records the cut-off and removes the issuer.
+    await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(id, unrecordable).run();
+    expect((await remove(id)).status).toBe(200);
+    await expectOAuthError(await redeem(agent, await idJag()), 400, "invalid_grant");
   });
 
   it("does not reach what the issuer grants once trusted again (a new trust)", async () => {
