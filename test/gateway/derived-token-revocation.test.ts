@@ -120,6 +120,13 @@ describe("gateway: tokens derived from a revoked token", () => {
     for (const view of [following, cold]) {
       expect(await Promise.all([b, c, later].map((t) => view.isRevoked(t)))).toEqual([true, true, false]);
     }
+    // The cut-off alone refuses what was derived from a token of mac_a it covers (one whose jti no entry
+    // names, as after the object's fold), at the object, by the shared rule and in both views.
+    const fromCovered = token(org, "mac_b", [token(org, "mac_a", [], cutOff - 1)]);
+    const snapshot = await stub(org).snapshot(org);
+    expect(await stub(org).areRevoked([fromCovered, later])).toEqual([true, false]);
+    expect([fromCovered, later].map((t) => isTokenRevoked(snapshot, t))).toEqual([true, false]);
+    expect([await following.isRevoked(fromCovered), await cold.isRevoked(fromCovered)]).toEqual([true, true]);
     expect(await gateway(c)).toEqual(REFUSED);
   });
 
