@@ -67,6 +67,45 @@ describe("SCIM PATCH value filters", { timeout: 60_000 }, () => {
     expect(await address(person.id)).toBe(other);
   });
 
+  it("an add of emails of another type than work, none primary, leaves the account's address; the rest of the PATCH lands", async () => {
+    const { token } = await scimOrg();
+    const person = await provision(token);
+    const before = await address(person.id);
+    const home = `${crypto.randomUUID()}@gmail.example`;
+    // Read as a new list, the home address became the account's, or (outside the org's domains) failed the PATCH.
+    for (const operation of [
+      { op: "add", path: "emails", value: [{ type: "home", value: home }] },
+      { op: "Add", value: { emails: [{ type: "other", value: home, primary: false }] } },
+    ]) {
+      const response = await scim(
+        "PATCH",
+        `/Users/${person.id}`,
+        token,
+        patch(operation, { op: "replace", path: "displayName", value: "Kept" }),
+      );
+      expect(response.status, await response.clone().text()).toBe(200);
+      expect(((await response.json()) as { displayName: string }).displayName).toBe("Kept");
+      expect(await address(person.id)).toBe(before);
+    }
+    // A work or primary one among them is the address, as before.
+    const work = `w-${crypto.randomUUID()}@${SCIM_DOMAIN}`;
+    const added = await scim(
+      "PATCH",
+      `/Users/${person.id}`,
+      token,
+      patch({
+        op: "add",
+        path: "emails",
+        value: [
+          { type: "home", value: home },
+          { type: "work", value: work },
+        ],
+      }),
+    );
+    expect(added.status).toBe(200);
+    expect(await address(person.id)).toBe(work);
+  });
+
   it("`replace members[value eq …]` exchanges that member for another; a non-member is 400 noTarget", async () => {
     const { token } = await scimOrg();
     const [ada, bob, cy] = [await provision(token), await provision(token), await provision(token)];

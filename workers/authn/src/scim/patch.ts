@@ -126,6 +126,21 @@ function namesTheAddress(filter: string | undefined, address: string): boolean {
   );
 }
 
+/**
+ * Whether an `add` to `emails` brings only emails this server does not keep:
+ * each of another type than `work`, none primary. An add appends to the
+ * list (RFC 7644 §3.5.2.1) and the account's one address stays the work,
+ * primary one; read as a new list, `[{ type: "home", … }]` became the
+ * account's address (or, outside the org's domains, failed the whole
+ * PATCH), where `add` of `emails[type eq "home"].value` passes over it.
+ */
+function onlyUnkeptEmails(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length === 0 || !value.every(isObject)) return false;
+  return value
+    .map(caseless)
+    .every((e) => e.primary !== true && typeof e.type === "string" && e.type.toLowerCase() !== "work");
+}
+
 /** Whether the operations name `active` (users.ts writes it, and the ban, only then). */
 export function namesActive(operations: Operation[]): boolean {
   return operations.flatMap(expand).some(({ path }) => unqualified(path, SCIM_SCHEMA.user).toLowerCase() === "active");
@@ -171,8 +186,9 @@ export function patchUser(current: UserState, operations: Operation[]): UserStat
       const name = caseless(value);
       if ("givenname" in name) next.givenName = optionalText(name.givenname, "name.givenName");
       if ("familyname" in name) next.familyName = optionalText(name.familyname, "name.familyName");
-    } else if (key === "emails") next.email = emailOf(next.userName, value);
-    else if (email?.[2] !== undefined) next.email = emailOf(next.userName, [{ value, primary: true }]);
+    } else if (key === "emails") {
+      if (op !== "add" || !onlyUnkeptEmails(value)) next.email = emailOf(next.userName, value);
+    } else if (email?.[2] !== undefined) next.email = emailOf(next.userName, [{ value, primary: true }]);
     else if (email) next.email = emailOf(next.userName, [value]);
     else if (!key.startsWith("urn:")) throw new ScimError("invalidPath", `no attribute ${path}`);
   }
