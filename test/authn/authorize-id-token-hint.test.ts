@@ -6,7 +6,7 @@
 // that is no ID token of ours for this client is `invalid_request`, both at
 // the client's registered redirect URI with `state` and `iss` (§3.1.2.6,
 // RFC 9207).
-import { decodeJwt } from "jose";
+import { decodeJwt, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { ISSUER, oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
 
@@ -17,6 +17,14 @@ function answer(response: Response) {
     target: `${url.origin}${url.pathname}`,
     fields: Object.fromEntries(url.searchParams),
   };
+}
+
+/** The claims signed by a key the issuer does not publish (what an ID token of a retired key is to it). */
+async function underUnpublishedKey(claims: JWTPayload): Promise<string> {
+  const { privateKey } = await generateKeyPair("ES256");
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "ES256", typ: "JWT", kid: `retired-${crypto.randomUUID()}` })
+    .sign(privateKey);
 }
 
 /** A person who signed in to a client once (their ID token), and a request of that client for them. */
@@ -73,6 +81,8 @@ describe("OIDC Core §3.1.2.1 id_token_hint at the authorization endpoint", () =
       ["a signature that is not the issuer's", `${header}.${payload}.${"A".repeat(86)}`],
       ["another client's ID token", elsewhere.tokens.id_token ?? ""],
       ["an access token of ours", elsewhere.tokens.access_token],
+      // Right in every claim, under a key the issuer no longer publishes: a retired key's ID token.
+      ["an ID token under a retired key", await underUnpublishedKey(decodeJwt(hint))],
     ];
     for (const [what, value] of cases) {
       const sent = oidc.codeRequest(client.clientId, challenge, { id_token_hint: value });

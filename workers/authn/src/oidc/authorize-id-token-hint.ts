@@ -22,7 +22,15 @@ export interface HintProblem {
  * - a hint that is not an ID token of ours for this client (verified as at
  *   RP-initiated logout, oidc/logout-hint.ts: ES256, `typ` JWT, the issuer's
  *   key, `iss`, `aud` the request's `client_id`; its `exp` may have passed)
- *   is an invalid parameter value, `invalid_request`;
+ *   is an invalid parameter value, `invalid_request` (RFC 6749 §4.1.2.1).
+ *   That includes one of ours whose key was retired since: nothing can
+ *   tell any more whom it names, and unlike at logout (where such a hint is
+ *   dropped and the person asked, RP-Initiated Logout 1.0 §2, §4) dropping
+ *   it here would answer with whoever is signed in, silently under
+ *   prompt=none — the very thing the client sent the hint to rule out. A
+ *   positive response needs "the End-User identified by the ID Token"
+ *   (§3.1.2.1), so the client is told, and asks again without the hint (or
+ *   with a fresh one);
  * - a session of another person is `login_required`.
  * No session: the provider sends the person to sign in (or answers
  * prompt=none with `login_required` itself), and the request, resumed after

@@ -10,9 +10,6 @@ type LogoutContext = { Bindings: AuthnEnv; Variables: { body: Uint8Array<ArrayBu
 
 const HINT = "id_token_hint";
 
-/** Not base64url of a JSON object: no JOSE header can be read from it (RFC 7515 §7.1). */
-const VOID_HEADER = "unverified";
-
 /** A query copy and a body copy of one hint at most: more is no logout request, and each costs a signature check. */
 const MAX_HINTS = 2;
 
@@ -33,19 +30,35 @@ const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
  * and `sid` present. Expiry is not checked: §2 says the OP SHOULD accept an
  * ID token whose `exp` has passed.
  *
+ * A hint that fails — forged, another client's, or one of ours whose key
+ * was retired, so that nothing can tell any more that we issued it — is
+ * taken out of the request, and Better Auth answers it as a request without
+ * a hint. §4: when a validation fails, "the information that failed to
+ * validate MUST NOT be used", so neither the person, the session nor the
+ * client (`aud`) it names may steer the logout; the hint is only RECOMMENDED
+ * (§2), so the request itself stands. §2: "the OP MUST ask the End-User"
+ * whether to log out "if an id_token_hint was not provided or if the
+ * supplied ID Token does not belong to the current OP session", so a
+ * browser, signed in or not, gets the confirmation page, never a logout
+ * without it; the post-logout redirect then rests only on what the request
+ * names itself (`client_id` and a `post_logout_redirect_uri` registered for
+ * it exactly, §3's "other means of confirming the legitimacy"). A request
+ * that is not a navigation gets Better Auth's `400 invalid_request` for a
+ * logout it cannot confirm (or `invalid_client` for the `client_id` it
+ * names). Before, Better Auth saw the hint voided and answered `401
+ * invalid_token`, its error page to a signed-out browser: the person an RP
+ * sent to log out after a key rotation was shown an error.
+ *
  * The body is read as better-call reads it for Better Auth: by its media
- * type (JSON or a form; anything else Better Auth refuses, 415), the last of
- * a repeated form field winning, the body's value over the query's. A hint
- * that fails, whatever its shape (jose's base64url decoding takes padding and
- * whitespace in a signature our pattern would not), reaches Better Auth with
- * its header and signature voided (voided() below), so its own invalid-hint
- * path answers (the
- * confirmation page for a signed-in browser, otherwise `401 invalid_token`, or
- * its client's refusal when the hint names an unknown client or one without
- * logout): one behaviour for every refused hint, whichever check refused it.
- * More than MAX_HINTS different hints in one request are all refused
- * unverified. While the issuer's keys cannot be read (the token Worker's
- * `jwks()`), no hint verifies (fail closed: the session stays).
+ * type (JSON or a form; anything else Better Auth refuses, 415), the body's
+ * value over the query's. Whatever its shape (jose's base64url decoding
+ * takes padding and whitespace in a signature our pattern would not), a
+ * refused hint is dropped wherever it came, every copy of it, and a hint
+ * that verified stays. More than MAX_HINTS different hints in one request
+ * are all refused. While the issuer's keys cannot be read (the token
+ * Worker's `jwks()`), no hint verifies (fail closed: confirmation, the
+ * session stays). A refused hint never reaches Better Auth, so it fetches no
+ * key for it.
  */
 export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) => {
   const request = c.req.raw;
@@ -70,13 +83,13 @@ export const pinLogoutHint: MiddlewareHandler<LogoutContext> = async (c, next) =
   }
   if (refused.size === 0) return next();
 
-  const voided = (value: string) => (refused.has(value) ? voidedHint(value) : value);
-  if (url.searchParams.has(HINT)) url.search = rewritten(url.searchParams, voided).toString();
+  if (url.searchParams.has(HINT)) url.search = withoutRefused(url.searchParams, refused).toString();
   let nextBody: Uint8Array<ArrayBuffer> = body;
-  if (json && typeof json[HINT] === "string") {
-    nextBody = new TextEncoder().encode(JSON.stringify({ ...json, [HINT]: voided(json[HINT]) }));
+  if (json && typeof json[HINT] === "string" && refused.has(json[HINT])) {
+    const { [HINT]: _refused, ...rest } = json;
+    nextBody = new TextEncoder().encode(JSON.stringify(rest));
   } else if (form?.has(HINT)) {
-    nextBody = new TextEncoder().encode(rewritten(form, voided).toString());
+    nextBody = new TextEncoder().encode(withoutRefused(form, refused).toString());
   }
   c.req.raw = new Request(url, {
     method: request.method,
@@ -146,23 +159,10 @@ function requestedClientId(
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
-/**
- * The hint voided: its payload kept between a header that is no JWS header
- * and an empty signature, so Better Auth still finds the client named in the
- * payload (jose's decodeJwt reads nothing else) and then fails the hint as it
- * reads the header, before it would fetch the issuer's JWKS to check a
- * signature: a refused hint costs no outbound request (which, in a test
- * runtime with no server at the issuer's URL, also failed as an unhandled
- * rejection). A value of fewer segments becomes one it cannot decode at all.
- */
-function voidedHint(hint: string): string {
-  const [, payload] = hint.split(".");
-  return payload === undefined ? VOID_HEADER : `${VOID_HEADER}.${payload}.`;
-}
-
-function rewritten(params: URLSearchParams, voided: (value: string) => string): URLSearchParams {
+/** The parameters without every copy of a refused hint (RP-Initiated Logout §4: it MUST NOT be used). */
+function withoutRefused(params: URLSearchParams, refused: ReadonlySet<string>): URLSearchParams {
   const out = new URLSearchParams();
-  for (const [name, value] of params) out.append(name, name === HINT ? voided(value) : value);
+  for (const [name, value] of params) if (!(name === HINT && refused.has(value))) out.append(name, value);
   return out;
 }
 
