@@ -93,6 +93,29 @@ describe("removing a trusted ID-JAG issuer", () => {
     await expectOAuthError(await redeem(agent, await idJag()), 400, "invalid_grant");
   });
 
+  it("leaves nothing redeemed in the race with it alive once it answers, whichever runs first", async () => {
+    const { agent, trust, idJag, remove } = await trustedIdp();
+    const id = await trust();
+    const grants = await Promise.all(Array.from({ length: 6 }, () => idJag()));
+    // Fired at once: redemptions and two removals. Every interleaving must end with no redeemed token active.
+    const [removals, redemptions] = await Promise.all([
+      Promise.all([remove(id), remove(id)]),
+      Promise.all(grants.map((grant) => redeem(agent, grant))),
+    ]);
+    // Each removal either removed it (recording the cut-off first) or found it gone already.
+    const statuses = removals.map((r) => r.status);
+    expect(statuses.every((status) => status === 200 || status === 404)).toBe(true);
+    expect(statuses).toContain(200);
+    for (const response of redemptions) {
+      if (response.status === 200) {
+        const { access_token } = (await response.json()) as { access_token: string };
+        expect(await introspected(access_token, agent)).toEqual({ active: false });
+      } else {
+        await expectOAuthError(response, 400, "invalid_grant");
+      }
+    }
+  });
+
   it("does not reach what the issuer grants once trusted again (a new trust)", async () => {
     const { agent, trust, idJag, remove } = await trustedIdp();
     expect((await remove(await trust())).status).toBe(200);

@@ -20,6 +20,32 @@ import { member } from "../../../../shared/db/schema.ts";
  * deactivation, both a `user_ban` row) gets none either, read in the same
  * statement: the ban also revokes their tokens, but a refresh racing that
  * must not mint a token that postdates every cut-off.
+ *
+ * A removal (or ban) that lands after this read and before Better Auth
+ * writes the tokens leaves no token past its cut-off. Better Auth fixes the
+ * grant's `iat` in whole seconds when it starts building the tokens
+ * (`createUserTokens`), before it calls this check (`customTokenResponseFields`,
+ * and for a JWT `customAccessTokenClaims`); the JWT carries that `iat`, and
+ * an opaque token's row stores it as `created_at` (`iat` × 1000), which
+ * userinfo (oidc/userinfo-revocation.ts) and introspection read back as its
+ * `iat`. The removal paths record a cut-off after their delete (Better
+ * Auth's member hooks and the admin API owe it in an `owed_member_cutoff`
+ * row, recorded by the cron if the after step fails; a SCIM deactivation
+ * writes the ban, read here, before its cut-off; a deleted person's opaque
+ * rows go with them, foreign key), and a cut-off refuses
+ * a token whose `iat` is at or before its second (`revoked_at >= iat`,
+ * workers/org-state/src/live-entries.ts), the same second included. So
+ * `iat` ≤ this read < the delete ≤ the cut-off
+ * (test/authn/oidc-opaque-token-cutoff.test.ts). What this cannot close: the
+ * cut-off's second is the org object's clock and `iat` this isolate's, so
+ * a token checked within the skew between the two clocks before a second
+ * boundary that the removal crosses can carry an `iat` one second past the
+ * cut-off: a window as wide as the skew, milliseconds between synchronised
+ * clocks (the grant fold, org-state browser-grant-revocation.ts, allows
+ * CLOCK_TOLERANCE_SECONDS for the same reason). Closing it would mean back-dating Better Auth's
+ * `iat` or widening every subject cut-off by the tolerance (refusing the
+ * person's fresh tokens for seconds after every role change), neither ours
+ * to do here.
  */
 export async function orgIdClaim(db: D1Database, userId: string | undefined, orgId: string | undefined) {
   if (!userId || !orgId) {
