@@ -22,14 +22,16 @@ export async function runOrgAlarm(
   const recorded = store.recordedOrg();
   // Never under another org's KV key: a row from before names were checked may name one.
   const orgId = recorded !== undefined && store.isOwnOrg(recorded) ? recorded : undefined;
-  const version = store.version();
   // A mirror write too soon after the last (revocation-mirror.ts, nextMirrorAt) waits for its turn.
-  let mirrorDueAt: number | null = null;
-  if (orgId !== undefined && mirror.isBehind(version)) {
-    const notBefore = mirror.notBefore();
-    if (Date.now() >= notBefore) await mirror.write(snapshot(orgId));
-    else mirrorDueAt = notBefore;
+  if (orgId !== undefined && mirror.isBehind(store.version()) && Date.now() >= mirror.notBefore()) {
+    await mirror.write(snapshot(orgId));
   }
+  // Read after the KV put, not before: the input gate opens for that I/O, so
+  // a revoke may run meanwhile and set its own alarm 5 s out, which the
+  // setAlarm below replaces. Its version is not in the snapshot just
+  // written, so the mirror must stay due for it here, or it waited for the
+  // first entry to expire (an hour).
+  const mirrorDueAt = orgId !== undefined && mirror.isBehind(store.version()) ? mirror.notBefore() : null;
   // An older event may expire before its entry's row (a later revocation
   // of the same value extends the row, not the event), so both tables set the next alarm.
   const next = store.sql
