@@ -23,7 +23,8 @@ export interface OrgStateRpc {
   /**
    * Records a revocation and returns the org's new revocation version.
    * Resolves only once the entry is durably stored; throws otherwise.
-   * `jtiExpiresAt`: a jti entry's token's `exp`. `slackSeconds` (only for
+   * `jtiExpiresAt`: a jti entry's token's `exp` (an integer ≥ 0, else a
+   * RangeError). `slackSeconds` (only for
    * kind `grant`, an integer 0..MAX_REVOCATION_SLACK_SECONDS, else a
    * RangeError): the entry lives that much longer than the longest token
    * lifetime from now, and its log event says so (`expires_at`).

@@ -69,6 +69,8 @@ export class RevocationReader {
    * exchange checks its subject and actor tokens with one round trip.
    */
   areRevoked(claims: readonly RevocableClaims[]): boolean[] {
+    // A failed read the caller fails closed on, as isRevoked's refusal of its claims, not a TypeError from the loop.
+    if (!Array.isArray(claims)) throw new RangeError("areRevoked takes a list of claims");
     for (const one of claims) {
       this.store.assertOwnOrg(one?.org_id);
       assertRevocableClaims(one);

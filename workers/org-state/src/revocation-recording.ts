@@ -46,7 +46,7 @@ export class RevocationRecorder {
    * (MAX_REVOCATION_SLACK_SECONDS says why, and why only `grant`).
    */
   async revoke(event: RevocationEvent, jtiExpiresAt?: number, slackSeconds?: number): Promise<number> {
-    this.store.assertOwnOrg(event.orgId);
+    this.store.assertOwnOrg(event?.orgId);
     if (!KINDS.has(event.kind)) throw new RangeError(`unknown revocation kind ${String(event.kind)}`);
     if (typeof event.value !== "string" || event.value.length === 0 || event.value.length > 256) {
       throw new RangeError("revocation value must be 1..256 characters");
@@ -60,6 +60,13 @@ export class RevocationRecorder {
       throw new RangeError(`revocation slack must be an integer 0..${MAX_REVOCATION_SLACK_SECONDS} seconds`);
     }
     if (slack > 0 && event.kind !== "grant") throw new RangeError("only a grant revocation takes a slack");
+    // The entry lives until this exp (RFC 7519 §4.1.4, a NumericDate; ours
+    // are whole seconds). Unchecked, a null became 5 (null + 5) and a -1
+    // became 4: the entry was stored already expired and the call answered
+    // a version for a revocation nothing enforced; a NaN threw from SQLite.
+    if (jtiExpiresAt !== undefined && (!Number.isSafeInteger(jtiExpiresAt) || jtiExpiresAt < 0)) {
+      throw new RangeError("jtiExpiresAt must be the token's exp: a non-negative integer of seconds");
+    }
     const now = Math.floor(Date.now() / 1000);
     // A verifier still accepts a token up to the clock tolerance past its
     // `exp`, so the entry must outlive that too.

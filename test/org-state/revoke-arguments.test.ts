@@ -1,0 +1,54 @@
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { RevocableClaims } from "../../shared/contracts/org-state.ts";
+import type { RevocationEvent } from "../../shared/contracts/revocation.ts";
+import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+
+const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
+const newOrg = () => `org-${crypto.randomUUID()}`;
+
+describe("OrgState.revoke: a malformed jtiExpiresAt is refused, never recorded as an entry that is already dead", () => {
+  it("refuses a token expiry that is not a non-negative integer (null, -1, NaN, a string) with a RangeError and records nothing", async () => {
+    const org = newOrg();
+    const inAnHour = Math.floor(Date.now() / 1000) + 3600;
+    const malformed: unknown[] = [String(inAnHour), Number.NaN, inAnHour + 0.5, -1, Number.POSITIVE_INFINITY, null];
+    for (const jtiExpiresAt of malformed) {
+      await expect(
+        (async () => stub(org).revoke({ orgId: org, kind: "jti", value: "j1", reason: "t" }, jtiExpiresAt as number))(),
+        String(jtiExpiresAt),
+      ).rejects.toThrow("jtiExpiresAt must be the token's exp: a non-negative integer of seconds");
+    }
+    const snapshot = await stub(org).snapshot(org);
+    expect(snapshot.version).toBe(0);
+    expect(snapshot.entries).toEqual([]);
+  });
+
+  it("still records a jti entry until its token's exp plus the clock tolerance", async () => {
+    const org = newOrg();
+    const exp = Math.floor(Date.now() / 1000) + 600;
+    expect(await stub(org).revoke({ orgId: org, kind: "jti", value: "j1", reason: "t" }, exp)).toBe(1);
+    expect((await stub(org).snapshot(org)).entries).toMatchObject([{ kind: "jti", value: "j1", expiresAt: exp + 5 }]);
+  });
+});
+
+describe("OrgState: a missing argument is a typed refusal, not a TypeError from inside the object", () => {
+  it("revoke without an event is ERR_ORG_STATE_WRONG_ORG", async () => {
+    const org = newOrg();
+    await expect((async () => stub(org).revoke(null as unknown as RevocationEvent))()).rejects.toThrow(
+      /^ERR_ORG_STATE_WRONG_ORG/,
+    );
+  });
+
+  it("areRevoked with something other than a list is the claims RangeError", async () => {
+    const org = newOrg();
+    await runInDurableObject(stub(org), async (instance) => {
+      for (const claims of [null, "x", { length: 1 }]) {
+        await expect(
+          (async () => instance.areRevoked(claims as unknown as RevocableClaims[]))(),
+          String(claims),
+        ).rejects.toThrow(/^areRevoked takes a list of claims/);
+      }
+    });
+  });
+});
