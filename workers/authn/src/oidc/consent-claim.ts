@@ -20,8 +20,8 @@ export const CONSENT_ALREADY_ANSWERED = "the consent request was already answere
  * Better Auth checks only the signature and the expiry, so the same form
  * posted again within the minute (a replay, a second tab, a double click)
  * was answered again: another authorization code for one authorization
- * request (RFC 6749 §10.5: a code is single use, and so must be what mints
- * it; RFC 9700 §4.5 for the replay of a captured request). So the request's
+ * request (RFC 6749 §10.5: codes "MUST be short lived and single-use", and
+ * a form that mints one each time it is posted makes that moot). So the request's
  * signature is claimed first, in one conditional INSERT into `verification`:
  * D1 runs statements one at a time, so of any number of concurrent posts of
  * one form exactly one inserts the row and goes on to Better Auth; the
