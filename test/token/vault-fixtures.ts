@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { expect, vi } from "vitest";
+import { afterEach, beforeEach, expect, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { VAULT_CONNECT_LINK, VAULT_PATH } from "../../shared/contracts/vault.ts";
 import { member, session } from "../../shared/db/schema.ts";
@@ -210,4 +210,48 @@ export async function connectOrgAsAdmin(admin: { token: string }, orgId: string,
   const done = await callback(await atProvider(new URL(authorization_url)), admin);
   expect(done.status).toBe(200);
   return ((await done.json()) as { connection: ConnectionView }).connection;
+}
+
+/** A spoiler of one token the provider answers with; null: as issued. */
+export type TokenSpoiler = ((token: string) => string) | null;
+
+/**
+ * The provider's token endpoint (routed to vault-fixtures' upstream), with
+ * one field of its 200 answers spoiled while a test sets a spoiler: for the
+ * checks of what a provider may hand the vault. Call at a file's top level;
+ * it installs and removes its fetch spy around each test.
+ */
+export function spoilableTokenAnswers(field: "access_token" | "refresh_token"): { spoil(spoiler: TokenSpoiler): void } {
+  let spoiler: TokenSpoiler = null;
+  beforeEach(() => {
+    spoiler = null;
+    const realFetch = globalThis.fetch;
+    vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
+      const request = new Request(input, init);
+      const url = new URL(request.url);
+      if (url.origin !== UPSTREAM) return realFetch(input, init);
+      const answer = await upstream().fetch(request);
+      if (!spoiler || url.pathname !== "/token" || answer.status !== 200) return answer;
+      const body = (await answer.json()) as Record<string, unknown>;
+      body[field] = spoiler(String(body[field]));
+      return Response.json(body);
+    });
+  });
+  afterEach(() => {
+    spoiler = null;
+    vi.restoreAllMocks();
+  });
+  return {
+    spoil(next) {
+      spoiler = next;
+    },
+  };
+}
+
+/** How many vault connections an org holds. */
+export async function connectionsOf(orgId: string): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM vault_connection WHERE org_id = ?")
+    .bind(orgId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
 }

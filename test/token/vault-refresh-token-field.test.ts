@@ -1,5 +1,5 @@
 import { env, exports } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { tokenPlace } from "../../workers/token/src/vault/connections.ts";
 import { sealField } from "../../workers/token/src/vault/sealed-field.ts";
 import { orgDataKey, vaultSecret } from "../../workers/token/src/vault/vault-key.ts";
@@ -11,10 +11,10 @@ import {
   callback,
   connectAsUser,
   connectionRow,
+  connectionsOf,
   createProvider,
+  spoilableTokenAnswers,
   startAsUser,
-  UPSTREAM,
-  upstream,
   upstreamRequests,
 } from "./vault-fixtures.ts";
 
@@ -23,8 +23,8 @@ import {
 // token: the answer carrying it is refused whole, as a bad access_token is (vault-token-field-value
 // .test.ts), and a row saved before that check never presents its refresh token again.
 
-/** How the provider's token endpoint spoils the refresh token it issues; null: as issued. */
-let spoil: ((token: string) => string) | null = null;
+/** The provider's token answers, their refresh_token spoiled while a test says so. */
+const answers = spoilableTokenAnswers("refresh_token");
 
 const SPOILERS: [string, (token: string) => string][] = [
   ["a NUL", (t) => `${t}\u0000`],
@@ -34,32 +34,6 @@ const SPOILERS: [string, (token: string) => string][] = [
   ["a tab inside", (t) => `${t.slice(0, 4)}\t${t.slice(4)}`],
   ["DEL", (t) => `${t}\u007f`],
 ];
-
-beforeEach(() => {
-  spoil = null;
-  const realFetch = globalThis.fetch;
-  vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
-    const request = new Request(input, init);
-    const url = new URL(request.url);
-    if (url.origin !== UPSTREAM) return realFetch(input, init);
-    const answer = await upstream().fetch(request);
-    if (!spoil || url.pathname !== "/token" || answer.status !== 200) return answer;
-    const body = (await answer.json()) as Record<string, unknown>;
-    body.refresh_token = spoil(String(body.refresh_token));
-    return Response.json(body);
-  });
-});
-afterEach(() => {
-  spoil = null;
-  vi.restoreAllMocks();
-});
-
-async function connectionsOf(orgId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(*) AS n FROM vault_connection WHERE org_id = ?")
-    .bind(orgId)
-    .first<{ n: number }>();
-  return row?.n ?? 0;
-}
 
 /** A person's connection with a bound agent, and the gateway's ask for its token. */
 async function connected() {
@@ -86,9 +60,9 @@ describe("a provider's refresh token with a control character (RFC 6749 Appendix
       const s = await seedSession();
       const provider = await createProvider(s.orgId);
       const back = await atProvider(await startAsUser(s, provider.name));
-      spoil = spoiler;
+      answers.spoil(spoiler);
       const refused = await expectOAuthError(await callback(back, s), 502, "connection_failed");
-      spoil = null;
+      answers.spoil(null);
       expect(refused.error_description, name).toBe(
         "ERR_VAULT_UPSTREAM: token response's refresh_token has a control character",
       );
@@ -101,9 +75,9 @@ describe("a provider's refresh token with a control character (RFC 6749 Appendix
     for (const [name, spoiler] of SPOILERS) {
       const { connection, provider, ask } = await connected();
       const before = await connectionRow(connection.id);
-      spoil = spoiler;
+      answers.spoil(spoiler);
       const result = await ask(true);
-      spoil = null;
+      answers.spoil(null);
       expect(result, name).toEqual({ ok: false, refusal: "saved_connection_expired", connectionId: connection.id });
       const after = await connectionRow(connection.id);
       expect([after.accessTokenSealed, after.refreshTokenSealed], name).toEqual([
