@@ -9,6 +9,7 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { COMPACT_JWS } from "../../../../shared/jwt/compact-jws.ts";
 import { TokenVerificationError } from "../../../../shared/jwt/errors.ts";
 import { verifyAccessToken } from "../../../../shared/jwt/verify-access-token.ts";
+import { revocableClaims } from "../../../../shared/revocation/revocable-claims.ts";
 import { authnConfig, tokenService } from "../config.ts";
 import { ISSUER_KEYS } from "./issuer-keys.ts";
 import { storedTokenForm } from "./stored-token.ts";
@@ -72,8 +73,7 @@ async function refusalFor(env: AuthnEnv, presented: Presented): Promise<Response
         resolveKey: ISSUER_KEYS.resolver(tokenService(env)),
       });
       // Only what a revocation can match crosses to the object, as from the token Worker.
-      const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients } = verified;
-      claims = { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients };
+      claims = revocableClaims(verified);
     } catch (error) {
       if (!(error instanceof TokenVerificationError)) throw error;
       return invalidToken(presented, error);

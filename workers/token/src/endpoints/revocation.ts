@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { NO_STORE_HEADERS, OAuthError } from "../../../../shared/errors/oauth.ts";
 import { recordTokenRevocation } from "../../../../shared/revocation/record-revocation.ts";
 import { browserRevocation } from "../oidc/browser-revocation.ts";
-import { revocableClaims } from "../revocation/revocation-reader.ts";
+import { revocableClaims } from "../../../../shared/revocation/revocable-claims.ts";
 import { mayManageToken } from "../presented-tokens/managing-client.ts";
 import { managementErrorResponse, readManagementRequest } from "../presented-tokens/management-request.ts";
 import { RequestSpends } from "../replay/request-spends.ts";

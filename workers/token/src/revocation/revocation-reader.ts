@@ -1,5 +1,6 @@
 import type { OrgStateNamespace, RevocableClaims } from "../../../../shared/contracts/org-state.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { revocableClaims } from "../../../../shared/revocation/revocable-claims.ts";
 
 /**
  * Asks each org's Durable Object, the source of truth, whether a token is
@@ -48,27 +49,4 @@ export class RevocationReader {
     );
     return answers;
   }
-}
-
-/**
- * Only the claims a revocation can match, and nothing else of the token,
- * cross to the object: for a check, and kept with a live subscription
- * (revocations/stream.ts, ssf/routes.ts).
- */
-export function revocableClaims(claims: RevocableClaims): RevocableClaims {
-  const { jti, sub, client_id, org_id, iat, sid, act, grant_id, grant_chain, grant_chain_clients, derived_from } =
-    claims;
-  return {
-    jti,
-    sub,
-    client_id,
-    org_id,
-    iat,
-    ...(sid !== undefined ? { sid } : {}),
-    ...(act !== undefined ? { act } : {}),
-    ...(grant_id !== undefined ? { grant_id } : {}),
-    ...(grant_chain !== undefined ? { grant_chain } : {}),
-    ...(grant_chain_clients !== undefined ? { grant_chain_clients } : {}),
-    ...(derived_from !== undefined ? { derived_from } : {}),
-  };
 }

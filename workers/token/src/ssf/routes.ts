@@ -5,7 +5,7 @@ import { SSF_PATH } from "../../../../shared/contracts/ssf.ts";
 import { HttpError, httpErrorResponse, internalErrorResponse } from "../../../../shared/errors/http.ts";
 import { BodyTooLargeError } from "../../../../shared/http/read-body.ts";
 import { readJsonObject } from "../../../../shared/http/read-json.ts";
-import { revocableClaims } from "../revocation/revocation-reader.ts";
+import { revocableClaims } from "../../../../shared/revocation/revocable-claims.ts";
 import { forwardRevocationStream } from "../revocations/stream.ts";
 import { authorizeOrgClient, type OrgPrincipal, requireSameOrg } from "./authorize.ts";
 import { StreamOperations } from "./stream-operations.ts";
