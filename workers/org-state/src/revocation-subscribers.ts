@@ -9,6 +9,7 @@ import {
 } from "../../../shared/contracts/revocation.ts";
 import { httpErrorResponse } from "../../../shared/errors/http.ts";
 import { entryRevokes } from "../../../shared/revocation/is-token-revoked.ts";
+import { assertRevocableClaims } from "./revocable-claims.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
 /** RFC 6455 §7.4.1 1008 (policy violation): the subscription's credential has ended. */
@@ -144,9 +145,15 @@ export class RevocationSubscribers {
     const frame = JSON.stringify(message);
     const now = Math.floor(Date.now() / 1000);
     const entry = { kind: event.kind, value: event.value, revokedAt: event.revoked_at };
-    const ended = (credential: SubscriberCredential | undefined | null) =>
-      credential != null &&
-      (now >= credential.until || (credential.claims !== undefined && entryRevokes(entry, credential.claims)));
+    const ended = (credential: SubscriberCredential | undefined | null) => {
+      if (credential == null) return false;
+      try {
+        return now >= credential.until || (credential.claims !== undefined && entryRevokes(entry, credential.claims));
+      } catch {
+        // One a socket kept from before connect checked its claims: closed, never a throw after the commit.
+        return true;
+      }
+    };
     for (const socket of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
       if (ended(socket.deserializeAttachment() as SubscriberCredential | null)) {
         closeQuietly(socket);
@@ -248,7 +255,11 @@ function readCredential(raw: string | null): SubscriberCredential | undefined | 
     const parsed = JSON.parse(raw) as Partial<SubscriberCredential>;
     if (typeof parsed.until !== "number") return null;
     const claims = parsed.claims;
-    if (claims !== undefined && (typeof claims.sub !== "string" || typeof claims.iat !== "number")) return null;
+    // Whole claims, as isRevoked takes them: publish() reads them at every
+    // event (entryRevokes walks derived_from and act), and one it could not
+    // read threw there, after the commit, so the recording answered an error
+    // and the gateway channels after it in the fan-out never heard of it.
+    if (claims !== undefined) assertRevocableClaims(claims);
     return { until: parsed.until, ...(claims !== undefined ? { claims } : {}) };
   } catch {
     return null;
