@@ -29,8 +29,15 @@ async function backlog(orgId: string, people: string[]): Promise<string[]> {
   return people;
 }
 
-async function revoked(orgId: string, people: string[]): Promise<boolean[]> {
-  return Promise.all(people.map((userId) => inFlightTokenRevoked(orgId, userId)));
+/**
+ * Whether each person's token minted at `mintedAt` (ms: as the first write
+ * over the backlog began, so before any cut-off it records) is refused.
+ * Not "a second before the check": several writes of 50 object calls each
+ * take longer than that on a loaded machine, and the check then failed with
+ * nothing wrong (as in 3c01998).
+ */
+async function revoked(orgId: string, people: string[], mintedAt: number): Promise<boolean[]> {
+  return Promise.all(people.map((userId) => inFlightTokenRevoked(orgId, userId, mintedAt)));
 }
 
 const engineering = { schemas: [GROUP_SCHEMA], displayName: "Engineering" };
@@ -44,12 +51,13 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
       Array.from({ length: 2 * SHARE + 20 }, () => crypto.randomUUID()),
     );
 
+    const writing = Date.now();
     const first = await scim("POST", "/Groups", token, engineering);
     await expectUnavailable(first, STILL_OWED);
     // The oldest share recorded and cleared, nothing after it; the write not made.
     expect(await owedRows(orgId)).toEqual(people.slice(SHARE));
-    expect(await revoked(orgId, people.slice(0, SHARE))).toEqual(Array(SHARE).fill(true));
-    expect(await revoked(orgId, people.slice(SHARE, SHARE + 3))).toEqual([false, false, false]);
+    expect(await revoked(orgId, people.slice(0, SHARE), writing)).toEqual(Array(SHARE).fill(true));
+    expect(await revoked(orgId, people.slice(SHARE, SHARE + 3), writing)).toEqual([false, false, false]);
     const none = await scim("GET", "/Groups", token);
     expect(await none.json()).toMatchObject({ totalResults: 0 });
 
@@ -62,7 +70,7 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
     expect(third.status).toBe(201);
     expect(await third.json()).toMatchObject({ displayName: "Engineering", members: [] });
     expect(await owedRows(orgId)).toEqual([]);
-    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+    expect((await revoked(orgId, people, writing)).every(Boolean)).toBe(true);
   });
 
   it("a backlog of exactly one share is recorded and the write answered at once", async () => {
@@ -71,10 +79,11 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
       orgId,
       Array.from({ length: SHARE }, () => crypto.randomUUID()),
     );
+    const writing = Date.now();
     const written = await scim("POST", "/Groups", token, engineering);
     expect(written.status).toBe(201);
     expect(await owedRows(orgId)).toEqual([]);
-    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+    expect((await revoked(orgId, people, writing)).every(Boolean)).toBe(true);
   });
 
   it("a row the org's object refuses stays and the write is 503, but the rows after it in the share are recorded and cleared", async () => {
@@ -83,10 +92,11 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
     const others = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
     await backlog(orgId, [refused, ...others]);
 
+    const writing = Date.now();
     const written = await scim("POST", "/Groups", token, engineering);
     await expectUnavailable(written, NOT_RECORDED);
     expect(await owedRows(orgId)).toEqual([refused]);
-    expect(await revoked(orgId, others)).toEqual([true, true, true]);
+    expect(await revoked(orgId, others, writing)).toEqual([true, true, true]);
   });
 
   it("race: concurrent Group writes over a backlog each settle a share; every row is recorded once the retries land", async () => {
@@ -96,6 +106,7 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
       Array.from({ length: SHARE + 10 }, () => crypto.randomUUID()),
     );
     const names = ["Sales", "Support", "Research"];
+    const writing = Date.now();
     const answers = await Promise.all(
       names.map((displayName) => scim("POST", "/Groups", token, { schemas: [GROUP_SCHEMA], displayName })),
     );
@@ -108,7 +119,7 @@ describe("a SCIM Group write over a backlog of owed role cut-offs", { timeout: 6
       expect(retried.status).toBe(201);
     }
     expect(await owedRows(orgId)).toEqual([]);
-    expect((await revoked(orgId, people)).every(Boolean)).toBe(true);
+    expect((await revoked(orgId, people, writing)).every(Boolean)).toBe(true);
     const listed = await (await scim("GET", "/Groups", token)).json();
     expect(listed).toMatchObject({ totalResults: 3 });
   });
