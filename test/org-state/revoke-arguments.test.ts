@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/org-state.ts";
-import type { RevocationEvent } from "../../shared/contracts/revocation.ts";
+import type { RevocationEvent, TokenRevocation } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 
 const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
@@ -51,4 +51,24 @@ describe("OrgState: a missing argument is a typed refusal, not a TypeError from 
       }
     });
   });
+});
+
+describe("OrgState.revokeToken: claims are checked as isRevoked checks them", () => {
+  it("refuses an act chain that loops (structured clone carries cycles) with the claims RangeError, and keeps answering", async () => {
+    const org = newOrg();
+    const actor: Record<string, unknown> = { client_id: "agent" };
+    actor.act = actor;
+    const revocation = {
+      claims: { jti: "t1", sub: "u1", client_id: "c1", org_id: org, iat: Math.floor(Date.now() / 1000), act: actor },
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+      byTokenClient: true,
+      reason: "t",
+    } as unknown as TokenRevocation;
+    // Unchecked, the walk of `act` for the token's clients pushed until the array overflowed: seconds of the
+    // org's one thread and gigabytes of its memory, then a RangeError no caller could tell from a bug.
+    await expect((async () => stub(org).revokeToken(revocation))()).rejects.toThrow(/^claims need/);
+    const snapshot = await stub(org).snapshot(org);
+    expect(snapshot.version).toBe(0);
+    expect(snapshot.entries).toEqual([]);
+  }, 20_000);
 });

@@ -15,6 +15,7 @@ import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../
 import { dropCoveredBrowserGrants, storeBrowserGrantRevocation } from "./browser-grant-revocation.ts";
 import type { OrgStore } from "./org-store.ts";
 import { OrgMismatchError } from "./own-org.ts";
+import { assertRevocableClaims } from "./revocable-claims.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 import { MIRROR_DELAY_MS } from "./revocation-mirror.ts";
 import type { RevocationSubscribers } from "./revocation-subscribers.ts";
@@ -147,6 +148,10 @@ export class RevocationRecorder {
    */
   async revokeToken(revocation: TokenRevocation): Promise<TokenRevocationOutcome> {
     this.store.assertOwnOrg(revocation?.claims?.org_id);
+    // As isRevoked checks them (revocable-claims.ts): the fold's lookups walk
+    // `act`, and a cycle, which RPC's structured clone carries, held the
+    // object's one thread until the walk's array overflowed.
+    assertRevocableClaims(revocation.claims);
     const orgId = revocation.claims.org_id;
     const now = Math.floor(Date.now() / 1000);
     const recorded = this.store.transaction(() => {
