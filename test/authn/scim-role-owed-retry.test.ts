@@ -55,10 +55,12 @@ describe("a SCIM Group write retried after its second cut-off was not recorded",
     await leftOwed(orgId, userId, groupId);
     expect(await inFlightTokenRevoked(orgId, userId)).toBe(false);
 
+    // The in-flight token is minted as the retry begins, not a second before the check (as in 3c01998).
+    const retrying = Date.now();
     const retried = await scim("PATCH", `/Groups/${groupId}`, token, emptyMembers);
     expect(retried.status).toBe(200);
     expect(await retried.json()).toMatchObject({ id: groupId, members: [] });
-    expect(await inFlightTokenRevoked(orgId, userId)).toBe(true);
+    expect(await inFlightTokenRevoked(orgId, userId, retrying)).toBe(true);
     expect(await owedRows(orgId)).toEqual([]);
   });
 
@@ -67,10 +69,11 @@ describe("a SCIM Group write retried after its second cut-off was not recorded",
     const { userId, groupId } = await directoryAdmin(orgId);
     await leftOwed(orgId, userId, groupId, true);
 
+    const retrying = Date.now();
     const retried = await scim("DELETE", `/Groups/${groupId}`, token);
     expect(retried.status).toBe(404);
     expect(await retried.json()).toEqual(scimError(404, undefined, "no such Group"));
-    expect(await inFlightTokenRevoked(orgId, userId)).toBe(true);
+    expect(await inFlightTokenRevoked(orgId, userId, retrying)).toBe(true);
     expect(await owedRows(orgId)).toEqual([]);
   });
 
@@ -79,9 +82,10 @@ describe("a SCIM Group write retried after its second cut-off was not recorded",
     const { userId, groupId } = await directoryAdmin(orgId);
     await leftOwed(orgId, userId, groupId);
 
+    const writing = Date.now();
     const other = await scim("POST", "/Groups", token, { schemas: [GROUP_SCHEMA], displayName: "Engineering" });
     expect(other.status).toBe(201);
-    expect(await inFlightTokenRevoked(orgId, userId)).toBe(true);
+    expect(await inFlightTokenRevoked(orgId, userId, writing)).toBe(true);
     expect(await owedRows(orgId)).toEqual([]);
   });
 
