@@ -3,10 +3,12 @@ import { type AccessTokenClaims, type DerivedFrom, MAX_DERIVED_FROM_LENGTH } fro
 /*
  * The `derived_from` claim (shared/contracts/tokens.ts): the tokens of ours
  * a token was derived from by RFC 8693 token exchange, directly or through
- * an ID-JAG of ours. RFC 7009 §2.1 lets the server revoke "other tokens
- * based on the same authorization grant" with the one presented; an
- * operator revoking a stolen token expects everything made from it to stop
- * too. So a token is refused when any token it was derived from is:
+ * an ID-JAG of ours — the subject token and, when an agent acted, its actor
+ * token (§2.1: the agent's own access token), each with its own ancestry.
+ * RFC 7009 §2.1 lets the server revoke "other tokens based on the same
+ * authorization grant" with the one presented; an operator revoking a
+ * stolen token (a person's, or an agent's own) expects everything made from
+ * it to stop too. So a token is refused when any token it was derived from is:
  *
  * - by a `jti` entry of that token (RFC 7009 at our revocation endpoint, an
  *   operator's revoke-by-jti), whenever it was issued; or
@@ -24,8 +26,9 @@ import { type AccessTokenClaims, type DerivedFrom, MAX_DERIVED_FROM_LENGTH } fro
  * MAX_DERIVED_FROM_LENGTH ancestors. An ancestor's other revocations reach
  * its descendants through claims they share already: `sid`, `sub`, `org_id`,
  * `act` and the grants (`grant_id`, `grant_chain`). A descendant never
- * outlives an ancestor (an exchange caps `exp` at the subject token's), so
- * the ancestor's `jti` entry, kept until its token's `exp`, outlives it.
+ * outlives an ancestor (an exchange caps `exp` at the subject and actor
+ * tokens'), so the ancestor's `jti` entry, kept until its token's `exp`,
+ * outlives it.
  */
 
 /** Whether `value` is a `derived_from` claim: at most MAX_DERIVED_FROM_LENGTH ancestors, each fully named. */
@@ -44,15 +47,27 @@ function isText(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
 }
 
+type Lineage = Pick<AccessTokenClaims, "jti" | "client_id" | "iat" | "derived_from">;
+
 /**
- * The `derived_from` of a token made from `subject` (a subject token of an
- * exchange): the subject's own ancestry, then the subject itself. Longer
- * than MAX_DERIVED_FROM_LENGTH: null, for the caller to refuse.
+ * The `derived_from` of a token made from `tokens` (the tokens of ours an
+ * exchange presented, RFC 8693 §2.1: the actor token, then the subject
+ * token): each one's own ancestry, then the token itself, in that order,
+ * naming each `jti` once (where it first appears, so every ancestor still
+ * precedes what was made from it, and the subject token comes last unless
+ * the actor's ancestry already named it). Longer than
+ * MAX_DERIVED_FROM_LENGTH: null, for the caller to refuse.
  */
-export function derivedFromOf(
-  subject: Pick<AccessTokenClaims, "jti" | "client_id" | "iat" | "derived_from">,
-): DerivedFrom[] | null {
-  const chain = [...(subject.derived_from ?? []), { jti: subject.jti, client_id: subject.client_id, iat: subject.iat }];
+export function derivedFromOf(tokens: readonly Lineage[]): DerivedFrom[] | null {
+  const chain: DerivedFrom[] = [];
+  const named = new Set<string>();
+  for (const token of tokens) {
+    for (const { jti, client_id, iat } of [...(token.derived_from ?? []), token]) {
+      if (named.has(jti)) continue;
+      named.add(jti);
+      chain.push({ jti, client_id, iat });
+    }
+  }
   return chain.length > MAX_DERIVED_FROM_LENGTH ? null : chain;
 }
 

@@ -48,24 +48,27 @@ async function lineage() {
   await grantDelegation(orgId, userId, b);
   const root = await userToken(orgId, userId, { clientId: a.clientId });
   const narrowed = await narrow(a, root);
-  const delegated = (await issued(await exchange(b, delegationParams(narrowed, await clientToken(b))))).body
-    .access_token;
+  const actor = await clientToken(b);
+  const delegated = (await issued(await exchange(b, delegationParams(narrowed, actor)))).body.access_token;
   const jagParams = { resource: AUDIENCE, scope: "documents:read" };
   const redeemed = (await issued(await redeem(b, (await delegatedIdJag(b, narrowed, jagParams)).access_token))).body
     .access_token;
   const unredeemedJag = (await delegatedIdJag(b, narrowed, jagParams)).access_token;
   const unrelated = await narrow(a, await userToken(orgId, userId, { clientId: a.clientId }));
-  return { orgId, a, b, root, narrowed, delegated, redeemed, unredeemedJag, unrelated };
+  return { orgId, a, b, actor, root, narrowed, delegated, redeemed, unredeemedJag, unrelated };
 }
 
 describe("tokens derived from a revoked token (derived_from)", () => {
   it("name every token they were derived from, nearest last", async () => {
-    const { root, narrowed, delegated, redeemed } = await lineage();
+    const { b, actor, root, narrowed, delegated, redeemed } = await lineage();
     expect(decodeJwt(root).derived_from).toBeUndefined();
     expect(decodeJwt(narrowed).derived_from).toEqual([ancestor(root)]);
-    expect(decodeJwt(delegated).derived_from).toEqual([ancestor(root), ancestor(narrowed)]);
-    // Through an ID-JAG of ours: what the exchange would have named (the grant itself is single use).
-    expect(decodeJwt(redeemed).derived_from).toEqual([ancestor(root), ancestor(narrowed)]);
+    // The actor token first (test/token/actor-token-revocation.test.ts), then the subject token's lineage.
+    expect(decodeJwt(delegated).derived_from).toEqual([ancestor(actor), ancestor(root), ancestor(narrowed)]);
+    // Through an ID-JAG of ours: what the exchange would have named (the grant itself is single use), its
+    // actor a fresh token of B's (id-jag-fixtures.ts delegatedIdJag).
+    const anActor = { jti: expect.any(String), client_id: b.clientId, iat: expect.any(Number) };
+    expect(decodeJwt(redeemed).derived_from).toEqual([anActor, ancestor(root), ancestor(narrowed)]);
   });
 
   it("are inactive and exchange nothing once their root is revoked by RFC 7009; unrelated tokens stay", async () => {

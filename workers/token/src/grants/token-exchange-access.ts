@@ -44,7 +44,7 @@ export const issueExchangedAccessToken: ExchangeIssuer = async (decision, contex
     ...(grantId ? { grantId } : {}),
     ...(grantChain ? { grantChain } : {}),
     ...(grantChainClients ? { grantChainClients } : {}),
-    // …and so does revoking the subject token, or one it was derived from (RFC 7009 §2.1).
+    // …and so does revoking the subject or actor token, or one they were derived from (RFC 7009 §2.1).
     derivedFrom,
   });
   touchLastUsed(context, client.registration);

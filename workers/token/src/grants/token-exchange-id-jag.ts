@@ -81,7 +81,7 @@ export const issueIdJagByExchange: ExchangeIssuer = async (decision, context) =>
       ...(grants.length ? { grants } : {}),
       // The exchange's own grant is a delegation grant: the chain's browser grants are all of them.
       ...(grantChainClients ? { grantClients: grantChainClients } : {}),
-      // Revoking the subject token, or one it was derived from, refuses the grant and what it is redeemed for.
+      // Revoking the subject or actor token, or one they were derived from, refuses the grant and what it is redeemed for.
       derivedFrom,
       notAfter,
     },

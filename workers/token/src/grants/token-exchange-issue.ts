@@ -2,6 +2,7 @@ import {
   type DerivedFrom,
   MAX_DERIVED_FROM_LENGTH,
   MAX_GRANT_CHAIN_LENGTH,
+  TOKEN_TYPE,
 } from "../../../../shared/contracts/tokens.ts";
 import { derivedFromOf } from "../../../../shared/revocation/derived-from.ts";
 import { grantChainClientsFor } from "../../../../shared/revocation/grant-chain-clients.ts";
@@ -12,6 +13,7 @@ import { chooseDelegation, type DelegationGrant, requireDelegation } from "./del
 import type { ExchangeRequest } from "./token-exchange.ts";
 import type { OrgClient } from "./grant-client.ts";
 import { type ExchangeParties, requireLifetime } from "./token-exchange-parties.ts";
+import type { VerifiedToken } from "../subject-tokens/types.ts";
 import type { GrantContext, IssuedToken } from "./types.ts";
 
 /** Everything a token exchange has established before it decides what to issue. */
@@ -43,7 +45,7 @@ export interface ExchangeTerms {
   grantChain?: readonly string[];
   /** The client of each browser grant of grantChain (`grant_chain_clients`); absent when it names none or one of unknown client. */
   grantChainClients?: Readonly<Record<string, string>>;
-  /** The tokens the issued one is derived from (`derived_from`): the subject token's, then the subject token. */
+  /** The tokens the issued one is derived from (`derived_from`): the actor token's and it, then the subject token's and it. */
   derivedFrom: DerivedFrom[];
 }
 
@@ -53,8 +55,8 @@ export interface ExchangeTerms {
  * the scopes (grants/delegation-grants.ts), narrowing the scope to what it
  * grants and the lifetime to its end; nothing is issued that would outlive
  * the tokens presented (requireLifetime), nor escape the revocation of a
- * grant the subject token rests on (grantChain), nor of the subject token
- * or one it was derived from (derivedFrom); and, last, one mint is taken from
+ * grant the subject token rests on (grantChain), nor of the subject or
+ * actor token or one they were derived from (derivedFrom); and, last, one mint is taken from
  * the client's budget (clients/mint-limit.ts), so a request refused for its
  * content does not spend it.
  */
@@ -86,7 +88,7 @@ export async function settleExchange(
   const chain = grantChain(parties.subject.grants, grantId);
   // Whose browser grants the chain names, so a cut-off of the person at one client ends exactly what rests on it there.
   const grantChainClients = grantChainClientsFor(chain, parties.subject.grantClients);
-  const derivedFrom = exchangedFrom(parties.subject);
+  const derivedFrom = exchangedFrom(parties);
   await takeMint(context.env, client.clientId, guardrails.policy.mintsPerMinutePerClient);
   return {
     scope,
@@ -103,24 +105,36 @@ export async function settleExchange(
  * grant"): what is made from the subject token names it and every token it
  * was derived from, so revoking any of them by `jti` cuts this one off at
  * every gateway and at introspection, with nothing written per token
- * (shared/revocation/derived-from.ts). Bounded, so the token and the
- * gateway's check stay small: past that the subject token is unacceptable
- * by policy, RFC 8693 §2.2.2 `invalid_request`.
+ * (shared/revocation/derived-from.ts). So does an actor token of ours (the
+ * agent's own access token, RFC 8693 §2.1): the token issued was obtained
+ * with it, so an operator revoking an agent's stolen token ends what it
+ * obtained too, not only the token itself. Bounded, so the token and the
+ * gateway's check stay small: past that the tokens presented are
+ * unacceptable by policy, RFC 8693 §2.2.2 `invalid_request` ("either the
+ * subject_token or actor_token").
  */
-function exchangedFrom(subject: ExchangeParties["subject"]): DerivedFrom[] {
-  const chain = derivedFromOf({
-    jti: subject.jti,
-    client_id: subject.clientId,
-    iat: subject.issuedAt,
-    ...(subject.derivedFrom ? { derived_from: [...subject.derivedFrom] } : {}),
-  });
-  if (chain === null) {
-    throw new OAuthError(
-      "invalid_request",
-      `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
-    );
-  }
-  return chain;
+function exchangedFrom({ subject, actor }: ExchangeParties): DerivedFrom[] {
+  const own = actor?.type === TOKEN_TYPE.accessToken ? [lineage(actor), lineage(subject)] : [lineage(subject)];
+  const chain = derivedFromOf(own);
+  if (chain !== null) return chain;
+  // Name the token to present nearer its origin: the subject token alone is too deep, or only the two together.
+  const subjectAlone = own.length > 1 && derivedFromOf([lineage(subject)]) !== null;
+  throw new OAuthError(
+    "invalid_request",
+    subjectAlone
+      ? `the subject_token and actor_token were derived through more than ${MAX_DERIVED_FROM_LENGTH} tokens together; present tokens nearer their origin`
+      : `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
+  );
+}
+
+/** A presented token as a `derived_from` is made of: its jti, client and iat, and its own ancestry. */
+function lineage(token: VerifiedToken) {
+  return {
+    jti: token.jti,
+    client_id: token.clientId,
+    iat: token.issuedAt,
+    ...(token.derivedFrom ? { derived_from: [...token.derivedFrom] } : {}),
+  };
 }
 
 /**

@@ -8,6 +8,8 @@ import type { OrgClient } from "./grant-client.ts";
 /** Who the token to issue is about, and who acts for them. */
 export interface ExchangeParties {
   subject: VerifiedToken;
+  /** The actor token (RFC 8693 §2.1), when the client presented one: an ancestor of the token issued too. */
+  actor?: VerifiedToken;
   /** The `act` of the token to issue (RFC 8693 §4.1). */
   act?: ActorClaim;
   /**
@@ -93,6 +95,7 @@ export function resolveParties(
   }
   return {
     subject,
+    ...(actor ? { actor } : {}),
     ...(act ? { act } : {}),
     delegated,
     notAfter: Math.min(subject.expiresAt, actor?.expiresAt ?? Number.POSITIVE_INFINITY),
