@@ -34,3 +34,18 @@ describe("OrgState's alarm: a revocation recorded while it writes the KV mirror"
     expect(after.alarm ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(after.notBefore);
   });
 });
+
+describe("OrgState's alarm: an object that stopped between a recording's commit and its setAlarm", () => {
+  it("sets the alarm again when it starts, so what it holds is still pruned and mirrored", async () => {
+    const org = newOrg();
+    await stub(org).revoke({ orgId: org, kind: "session", value: "s1", reason: "t" });
+    // The recording is committed; the crash took the alarm it would have set.
+    await runInDurableObject(stub(org), (_instance, state) => state.storage.deleteAlarm());
+    expect(await runInDurableObject(stub(org), (_instance, state) => state.storage.getAlarm())).toBeNull();
+    await runInDurableObject(stub(org), (_instance, state) => state.abort?.("stopped by the test")).catch(() => {});
+    // The next call starts the object again.
+    expect((await stub(org).snapshot(org)).version).toBe(1);
+    const alarm = await runInDurableObject(stub(org), (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+  });
+});

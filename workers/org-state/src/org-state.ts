@@ -15,7 +15,7 @@ import { runOrgAlarm } from "./org-alarm.ts";
 import { OrgStore } from "./org-store.ts";
 import { publishPolicyVersion, readPolicyPublication } from "./policy-publication.ts";
 import { RevocationLog } from "./revocation-log.ts";
-import { RevocationMirror } from "./revocation-mirror.ts";
+import { MIRROR_DELAY_MS, RevocationMirror } from "./revocation-mirror.ts";
 import { RevocationReader } from "./revocation-reads.ts";
 import { RevocationRecorder } from "./revocation-recording.ts";
 import { RevocationSubscribers } from "./revocation-subscribers.ts";
@@ -64,6 +64,8 @@ export class OrgState extends DurableObject<OrgStateBindings> implements OrgStat
     }));
     this.recorder = new RevocationRecorder(this.store, this.log, this.subscribers);
     this.reader = new RevocationReader(this.store, this.log);
+    // Before any call: an alarm a stop between a commit and its setAlarm lost (OrgStore.rearmAlarm).
+    void ctx.blockConcurrencyWhile(() => this.store.rearmAlarm(MIRROR_DELAY_MS));
   }
 
   /**

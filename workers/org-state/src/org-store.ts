@@ -100,6 +100,22 @@ export class OrgStore {
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
+  /**
+   * At start, an alarm `delayMs` from now if none is set while entries or
+   * events are held. A recording commits, then awaits before it sets its
+   * alarm (RevocationRecorder.announce): an object stopped between the two
+   * (an eviction, a deploy, a failed machine) kept entries no alarm would
+   * prune and a KV mirror behind until the org's next recording, if any
+   * came. A spare alarm finds nothing to do (org-alarm.ts is idempotent).
+   */
+  async rearmAlarm(delayMs: number): Promise<void> {
+    const held = this.sql
+      .exec("SELECT 1 FROM revocation UNION ALL SELECT 1 FROM revocation_event LIMIT 1")
+      .toArray().length;
+    if (held === 0 || (await this.ctx.storage.getAlarm()) !== null) return;
+    await this.ctx.storage.setAlarm(Date.now() + delayMs);
+  }
+
   /** Sets the next alarm to `at` (ms) outright: for the alarm itself, which knows what is due next. */
   async setAlarm(at: number): Promise<void> {
     await this.ctx.storage.setAlarm(at);
