@@ -148,3 +148,40 @@ describe("gateway: tokens derived from a revoked token", () => {
     expect(await gateway(otherTrust)).toEqual({ status: 200 });
   });
 });
+
+describe("gateway: tokens obtained with a revoked actor token", () => {
+  /**
+   * T_u a person's token, T_a the agent's own; D exchanged from T_u with
+   * T_a as actor (RFC 8693 §2.1) names T_a, then T_u
+   * (workers/token/src/grants/token-exchange-issue.ts); D2 the same from
+   * T_u with the agent's other token T_a2.
+   */
+  function delegation(org: string) {
+    const tU = token(org, "mac_user_app");
+    const asAgent = (claims: Claims): Claims => ({ ...claims, sub: "mac_agent" });
+    const [tA, tA2] = [asAgent(token(org, "mac_agent")), asAgent(token(org, "mac_agent"))];
+    const act = { sub: "mac_agent", client_id: "mac_agent" };
+    const d = { ...token(org, "mac_agent", [tA, tU]), act };
+    const d2 = { ...token(org, "mac_agent", [tA2, tU]), act };
+    return { tU, tA, d, d2 };
+  }
+
+  it("refuses D once the agent revokes T_a by RFC 7009, and serves T_u and D2", async () => {
+    const org = `org-${crypto.randomUUID()}`;
+    const { tU, tA, d, d2 } = delegation(org);
+    expect(await gateway(d)).toEqual({ status: 200 });
+    expect(await revokeByItsClient(tA)).toMatchObject({ recorded: "jti" });
+    expect(await gateway(d)).toEqual(REFUSED);
+    expect(await gateway(tU)).toEqual({ status: 200 });
+    expect(await gateway(d2)).toEqual({ status: 200 });
+  });
+
+  it("refuses D once an operator revokes T_a by jti, and serves T_u and D2", async () => {
+    const org = `org-${crypto.randomUUID()}`;
+    const { tU, tA, d, d2 } = delegation(org);
+    await stub(org).revoke({ orgId: org, kind: "jti", value: tA.jti, reason: "agent credential stolen" });
+    expect(await gateway(d)).toEqual(REFUSED);
+    expect(await gateway(tU)).toEqual({ status: 200 });
+    expect(await gateway(d2)).toEqual({ status: 200 });
+  });
+});
