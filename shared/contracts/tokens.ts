@@ -127,8 +127,9 @@ export interface AccessTokenClaims {
   grant_chain_clients?: Record<string, string>;
   /**
    * The tokens of ours this one was derived from by RFC 8693 token exchange
-   * (each subject token, nearest last; through an ID-JAG of ours, the
-   * subject token of its exchange), each as its revocation is matched: its
+   * (each subject token, nearest last, and each actor token of ours, §2.1,
+   * before the subject token it acted on; through an ID-JAG of ours, those
+   * of its exchange), each jti once, each as its revocation is matched: its
    * `jti`, `client_id` and `iat`, signed here so nothing the holder or a
    * user changes afterwards moves it. RFC 7009 §2.1 lets a revocation also
    * end the tokens derived from the revoked one: a `jti` entry of any of
@@ -149,11 +150,15 @@ export interface DerivedFrom {
 }
 
 /**
- * The most tokens a `derived_from` names: the deepest delegation chain an
- * org may allow (its `max_delegation_depth`, at most 8) is one ancestor per
- * link, so this is what a gateway's check of a token's ancestry costs at
- * most (three hash lookups each). An exchange whose token would name more
- * is refused (RFC 8693 §2.2.2 `invalid_request`): exchange a token nearer its origin.
+ * The most tokens a `derived_from` names, so a gateway's check of a token's
+ * ancestry costs at most three hash lookups each, and the token stays under
+ * the gateway's Authorization cap (test/gateway/largest-token.test.ts). An
+ * exchange whose token would name more is refused (RFC 8693 §2.2.2
+ * `invalid_request`): present tokens nearer their origin. Each `act` level
+ * names its subject token and the first an actor token too, so a chain
+ * deeper than this minus one is never issued, whatever an org's
+ * `max_delegation_depth` (at most 8) says; by distinct agents, each with its
+ * own actor token, at most half of this.
  */
 export const MAX_DERIVED_FROM_LENGTH = 8;
 
@@ -226,8 +231,9 @@ export const ID_JAG_GRANT_CLIENTS_CLAIM = "urn:mono-auth:claim:grant-clients";
 
 /**
  * A private claim of the ID-JAGs we issue for our own issuer, named like
- * ID_JAG_GRANTS_CLAIM: the tokens the grant was derived from (the subject
- * token of its exchange last), shaped like an access token's
+ * ID_JAG_GRANTS_CLAIM: the tokens the grant was derived from (its
+ * exchange's actor token of ours, then the subject token's, the subject
+ * token last), shaped like an access token's
  * `derived_from`. Revoking one by `jti` refuses the grant's redemption and
  * what it is redeemed for, which carries it as `derived_from`
  * (grants/jwt-bearer.ts).
