@@ -21,7 +21,7 @@ export function discoveryRoutes(app: Hono<ScimApp>): void {
       schemas: [SCIM_SCHEMA.serviceProviderConfig],
       patch: { supported: true },
       bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
-      // eq, ne, co, sw, ew, pr with and, or, not on the attributes each store offers (scim/filter.ts).
+      // eq, ne, co, sw, ew, pr with and, or, not on the attributes each store offers (scim/filter.ts; a Group's members: eq, pr).
       filter: { supported: true, maxResults: MAX_RESULTS },
       changePassword: { supported: false },
       sort: { supported: false },

@@ -10,7 +10,7 @@
  * case for and reads `%` and `_` in the value as wildcards.
  */
 import { type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import type { CompareOp, Filter, FilterSchema, Typed } from "./filter.ts";
+import type { CompareOp, Filter, MultiValued, Typed } from "./filter.ts";
 
 /**
  * What one attribute compares against: a column (`fold`: it holds the value
@@ -20,10 +20,20 @@ import type { CompareOp, Filter, FilterSchema, Typed } from "./filter.ts";
  */
 export type Operand = Typed & ({ column: SQLWrapper; fold?: boolean } | { constant: string | boolean });
 
+/**
+ * A multi-valued attribute: `rows` (when its values are rows of another
+ * table) turns a condition on one value's sub-attributes into one on the
+ * resource, an EXISTS over that table's rows of it; without it the
+ * sub-attributes are the resource's own columns or constants.
+ */
+export type MultiOperand = MultiValued<Operand> & { readonly rows?: (condition: SQL) => SQL };
+
+export type OperandSchema = Readonly<Record<string, Operand | MultiOperand>>;
+
 const TRUE = sql`1`;
 const FALSE = sql`0`;
 
-export function filterSql(filter: Filter, attributes: FilterSchema<Operand>): SQL {
+export function filterSql(filter: Filter, attributes: OperandSchema): SQL {
   switch (filter.kind) {
     case "and":
       return sql`(${filterSql(filter.left, attributes)} and ${filterSql(filter.right, attributes)})`;
@@ -34,7 +44,9 @@ export function filterSql(filter: Filter, attributes: FilterSchema<Operand>): SQ
     case "some": {
       const multi = attributes[filter.attribute];
       if (multi === undefined || !("subAttributes" in multi)) throw new Error(`no multi-valued ${filter.attribute}`);
-      return filterSql(filter.filter, multi.subAttributes);
+      const condition = filterSql(filter.filter, multi.subAttributes);
+      // EXISTS is 0 or 1, never NULL, as `not` needs.
+      return multi.rows ? multi.rows(condition) : condition;
     }
     case "present":
       return present(operand(attributes, filter.attribute));
@@ -49,7 +61,7 @@ export function filterSql(filter: Filter, attributes: FilterSchema<Operand>): SQ
   }
 }
 
-function operand(attributes: FilterSchema<Operand>, name: string): Operand {
+function operand(attributes: OperandSchema, name: string): Operand {
   const found = attributes[name];
   if (found === undefined || "subAttributes" in found) throw new Error(`no attribute ${name}`);
   return found;

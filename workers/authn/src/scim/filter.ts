@@ -5,7 +5,8 @@
  * joined by `and` (binding tighter than `or`, as §3.4.2.2's precedence
  * table has it), `or`, `not (…)` and parentheses, and value paths on a
  * multi-valued attribute (`emails[type eq "work"]`, with Microsoft Entra's
- * `emails[type eq "work"].value eq "…"`). Anything else, `gt`/`ge`/`lt`/`le`
+ * `emails[type eq "work"].value eq "…"`), and a Group's `members eq "…"`
+ * (MultiValued.bare: Entra checks membership so before a PATCH). Anything else, `gt`/`ge`/`lt`/`le`
  * and attributes not offered included, is 400 `invalidFilter` (§3.12:
  * "the specified attribute and filter comparison combination is not
  * supported"), never a silently wider answer.
@@ -29,11 +30,19 @@ export type Filter =
 
 export interface Typed {
   readonly type: "string" | "boolean";
+  /** The only comparisons (besides `pr`) it takes, and why; every one when absent. */
+  readonly only?: { readonly operators: readonly CompareOp[]; readonly why: string };
 }
 
 /** A multi-valued complex attribute: what its value paths may compare. */
 export interface MultiValued<T extends Typed> {
   readonly subAttributes: Readonly<Record<string, T>>;
+  /**
+   * The sub-attribute a comparison of the bare name compares (`members eq
+   * "…"` as `members.value eq "…"`, `members pr` as some member's value
+   * present); without it the bare name takes only a value path.
+   */
+  readonly bare?: string;
 }
 
 /** What a resource lets a filter name, by attribute name as the schema spells it (compared case-insensitively). */
@@ -86,6 +95,8 @@ class Parser<T extends Typed> {
   private at = 0;
   private depth = 0;
   private comparisons = 0;
+  /** Inside a value path, its attribute: a refusal names `members.value`, not `value`. */
+  private within: string | undefined;
 
   constructor(
     private readonly tokens: Token[],
@@ -143,11 +154,19 @@ class Parser<T extends Typed> {
     const [head = "", sub] = path.split(/\.(.*)/s);
     const found = lookup(this.schema, head);
     if (found && "subAttributes" in found[1]) {
-      const [attribute, { subAttributes }] = found as [string, MultiValued<T>];
-      if (sub !== undefined) return { kind: "some", attribute, filter: this.compare(subAttributes, sub) };
+      const [attribute, { subAttributes, bare }] = found as [string, MultiValued<T>];
+      if (sub !== undefined) {
+        return { kind: "some", attribute, filter: this.compare(subAttributes, sub, undefined, `${attribute}.${sub}`) };
+      }
+      if (bare !== undefined && this.tokens[this.at]?.kind === "word") {
+        // RFC 7644 §3.4.2.2: a multi-valued attribute matches if any of its values does.
+        return { kind: "some", attribute, filter: this.compare(subAttributes, bare, undefined, attribute) };
+      }
       this.expect("[");
       if (++this.depth > MAX_FILTER_DEPTH) throw invalid(`nests deeper than ${MAX_FILTER_DEPTH} levels`);
+      this.within = attribute;
       const inner = this.or(subAttributes);
+      this.within = undefined;
       this.depth--;
       this.expect("]");
       const next = this.tokens[this.at];
@@ -157,7 +176,11 @@ class Parser<T extends Typed> {
       return {
         kind: "some",
         attribute,
-        filter: { kind: "and", left: inner, right: this.compare(subAttributes, next.text.slice(1)) },
+        filter: {
+          kind: "and",
+          left: inner,
+          right: this.compare(subAttributes, next.text.slice(1), undefined, `${attribute}${next.text}`),
+        },
       };
     }
     // `userName.x` is no attribute: only a bare name is looked up as found.
@@ -165,35 +188,43 @@ class Parser<T extends Typed> {
   }
 
   private comparison(scope: Readonly<Record<string, T>>): Filter {
-    return this.compare(scope, this.word("an attribute name"));
+    const written = this.word("an attribute name");
+    return this.compare(scope, written, undefined, this.within ? `${this.within}.${written}` : written);
   }
 
   private compare(
     table: FilterSchema<T> | Readonly<Record<string, T>>,
     written: string,
     found = lookup(table, written),
+    /** The name the filter compares, for a refusal's detail. */
+    label = written,
   ): Filter {
     if (!found || "subAttributes" in found[1]) {
       const names = Object.keys(table).join(", ");
       throw invalid(`cannot filter on ${written.slice(0, 64)}; it filters on ${names}`);
     }
-    const [attribute, { type }] = found as [string, T];
+    const [attribute, { type, only }] = found as [string, T];
     if (++this.comparisons > MAX_FILTER_COMPARISONS) {
       throw invalid(`makes more than ${MAX_FILTER_COMPARISONS} comparisons`);
     }
     const op = this.word("an operator").toLowerCase();
     if (op === "pr") return { kind: "present", attribute };
+    if (only && !(only.operators as readonly string[]).includes(op)) {
+      throw invalid(
+        `${label.slice(0, 64)} takes only ${only.operators.join(", ")} or pr, not ${op.slice(0, 32)}: ${only.why}`,
+      );
+    }
     if (UNSUPPORTED_OPERATORS.includes(op)) throw invalid(`${op} is not supported; use eq, ne, co, sw, ew or pr`);
     if (!OPERATORS.includes(op)) throw invalid(`${op.slice(0, 32)} is no operator`);
     const value = this.tokens[this.at++];
     if (type === "boolean") {
       const bool = value?.kind === "word" ? value.text.toLowerCase() : undefined;
       if ((op !== "eq" && op !== "ne") || (bool !== "true" && bool !== "false")) {
-        throw invalid(`${attribute} is a boolean: eq or ne true or false`);
+        throw invalid(`${label.slice(0, 64)} is a boolean: eq or ne true or false`);
       }
       return { kind: "compare", attribute, op, value: bool === "true" };
     }
-    if (value?.kind !== "string") throw invalid(`${attribute} is compared with a "quoted string"`);
+    if (value?.kind !== "string") throw invalid(`${label.slice(0, 64)} is compared with a "quoted string"`);
     return { kind: "compare", attribute, op: op as CompareOp, value: jsonString(value.text) };
   }
 

@@ -13,8 +13,7 @@ import { scimGroup, scimGroupMember, scimUser } from "../../../../shared/db/sche
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { clearOwedMemberCutoffs } from "../../../../shared/revocation/owed-member-cutoffs.ts";
 import { orUnavailable } from "./deprovision.ts";
-import type { FilterSchema } from "./filter.ts";
-import { filterSql, type Operand } from "./filter-sql.ts";
+import { filterSql, type OperandSchema } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
 import { type GroupState, groupTooLarge, MAX_GROUP_MEMBERS, type StoredGroup } from "./resources.ts";
 import {
@@ -28,11 +27,31 @@ import {
 } from "./roles.ts";
 import { uniquely } from "./user-store.ts";
 
-/** What a list filter may compare (filter.ts): displayName is caseExact false (RFC 7643 §4.2), `id` and `externalId` caseExact (§3.1). */
-export const GROUP_FILTERS: FilterSchema<Operand> = {
+/**
+ * What a list filter may compare (filter.ts): displayName is caseExact
+ * false (RFC 7643 §4.2), `id` and `externalId` caseExact (§3.1). `members`
+ * (its `value`, a User id, caseExact) is there for Microsoft Entra, which
+ * checks a membership with `id eq "…" and members eq "…"` before a PATCH:
+ * an EXISTS over the group's member rows, which hold only this org's
+ * people (insertMembers), as the Group row itself is this org's.
+ */
+export const GROUP_FILTERS: OperandSchema = {
   displayName: { type: "string", column: scimGroup.displayNameKey, fold: true },
   externalId: { type: "string", column: scimGroup.externalId },
   id: { type: "string", column: scimGroup.id },
+  members: {
+    bare: "value",
+    subAttributes: {
+      value: {
+        type: "string",
+        column: scimGroupMember.userId,
+        // ne would read as "has someone else" where a directory means "is not a member"; co/sw/ew on an opaque id find nobody meant.
+        only: { operators: ["eq"], why: 'members are matched by User id; not (members eq "…") for a non-member' },
+      },
+    },
+    rows: (condition) =>
+      sql`exists (select 1 from ${scimGroupMember} where ${scimGroupMember.groupId} = ${scimGroup.id} and ${condition})`,
+  },
 };
 
 const GROUP_TAKEN = "a Group with this displayName already exists";

@@ -12,8 +12,7 @@ import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { member, scimGroup, scimGroupMember, scimUser, user } from "../../../../shared/db/schema.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 import { deactivationBan, liftDeactivationBan } from "./deprovision.ts";
-import type { FilterSchema } from "./filter.ts";
-import { filterSql, type Operand } from "./filter-sql.ts";
+import { filterSql, type OperandSchema } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
 import { betterAuthName, type StoredUser, type UserState } from "./resources.ts";
 
@@ -24,7 +23,7 @@ import { betterAuthName, type StoredUser, type UserState } from "./resources.ts"
  * false, §4.1.2) and is the User's one email, always `work` and primary
  * (resources.ts userResource); `id` and `externalId` are caseExact (§3.1).
  */
-export const USER_FILTERS: FilterSchema<Operand> = {
+export const USER_FILTERS: OperandSchema = {
   userName: { type: "string", column: scimUser.userNameKey, fold: true },
   externalId: { type: "string", column: scimUser.externalId },
   id: { type: "string", column: scimUser.userId },
