@@ -8,7 +8,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ID_JAG_DERIVED_FROM_CLAIM, MAX_DERIVED_FROM_LENGTH, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
-import { clientToken, type TestClient } from "./clients-fixtures.ts";
+import { clientToken, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
 import { delegatedIdJag, redeem } from "./id-jag-fixtures.ts";
 import { introspected, revoke } from "./revocation-fixtures.ts";
@@ -18,6 +18,7 @@ import {
   grantDelegation,
   issued,
   orgWithAgent,
+  registerAgent,
   userToken,
 } from "./token-exchange-fixtures.ts";
 
@@ -147,6 +148,27 @@ describe("the actor token is an ancestor of what it obtained (derived_from)", ()
       "invalid_request",
     );
     expect(alone.error_description).toBe(
+      `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
+    );
+  });
+  it("bounds a chain of distinct agents at 4 links, whatever the org's max_delegation_depth", async () => {
+    const { orgId, userId, agent } = await orgWithAgent();
+    await setOrgPolicy(orgId, { maxDelegationDepth: 8 });
+    const agents = [agent, ...(await Promise.all([1, 2, 3, 4].map(() => registerAgent(orgId))))];
+    for (const each of agents) await grantDelegation(orgId, userId, each);
+    // Each link names its subject token and its agent's own token: 2, 4, 6, 8.
+    let token = await userToken(orgId, userId);
+    for (const each of agents.slice(0, 4)) {
+      token = (await issued(await delegate(each, token, await clientToken(each)))).body.access_token;
+    }
+    expect((decodeJwt(token).derived_from as unknown[]).length).toBe(MAX_DERIVED_FROM_LENGTH);
+    const fifth = agents[4] as TestClient;
+    const refused = await expectOAuthError(
+      await delegate(fifth, token, await clientToken(fifth)),
+      400,
+      "invalid_request",
+    );
+    expect(refused.error_description).toBe(
       `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
     );
   });
