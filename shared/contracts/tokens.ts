@@ -150,17 +150,23 @@ export interface DerivedFrom {
 }
 
 /**
- * The most tokens a `derived_from` names, so a gateway's check of a token's
- * ancestry costs at most three hash lookups each, and the token stays under
- * the gateway's Authorization cap (test/gateway/largest-token.test.ts). An
- * exchange whose token would name more is refused (RFC 8693 §2.2.2
- * `invalid_request`): present tokens nearer their origin. Each `act` level
- * names its subject token and the first an actor token too, so a chain
- * deeper than this minus one is never issued, whatever an org's
- * `max_delegation_depth` (at most 8) says; by distinct agents, each with its
- * own actor token, at most half of this.
+ * The deepest `act` chain (RFC 8693 §4.1) an org's `max_delegation_depth`
+ * may allow, and the verifier follows (shared/jwt/verify-access-token.ts).
  */
-export const MAX_DERIVED_FROM_LENGTH = 8;
+export const MAX_DELEGATION_DEPTH = 8;
+
+/**
+ * The most tokens a `derived_from` names: two per delegation link (the
+ * subject token and the agent's own actor token) at the deepest chain an
+ * org may allow (MAX_DELEGATION_DEPTH), so a chain of distinct
+ * agents is bounded by the org's policy, not by this list. A gateway's check
+ * of a token's ancestry costs at most three hash lookups each, and the
+ * largest token stays under the gateway's Authorization cap
+ * (test/gateway/largest-token.test.ts). An exchange whose token would name
+ * more is refused (RFC 8693 §2.2.2 `invalid_request`): present tokens
+ * nearer their origin.
+ */
+export const MAX_DERIVED_FROM_LENGTH = 2 * MAX_DELEGATION_DEPTH;
 
 /** The most grants a token's `grant_chain` may name; an exchange that would need more is refused. */
 export const MAX_GRANT_CHAIN_LENGTH = 16;

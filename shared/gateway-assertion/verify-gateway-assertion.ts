@@ -59,8 +59,8 @@ export interface VerifyOptions {
 /**
  * Usually a few hundred bytes, but it carries the forwarded path (up to the
  * gateway's 8 KiB MAX_PATH_LENGTH) and the token's subject and actor chain
- * (from an Authorization header of up to 4 KiB), base64url-encoded: about
- * 17 KiB at worst. A cap below that refused genuine assertions for long
+ * (from an Authorization header of up to 8 KiB), base64url-encoded: about
+ * 22 KiB at worst. A cap below that refused genuine assertions for long
  * paths as ERR_ASSERTION_MALFORMED; anything past this one is not one of
  * the gateway's.
  */

@@ -4,6 +4,7 @@ import {
   CLOCK_TOLERANCE_SECONDS,
   JWT_TYP,
   MAX_ACCESS_TOKEN_TTL_SECONDS,
+  MAX_DELEGATION_DEPTH,
   MAX_GRANT_CHAIN_LENGTH,
   REQUIRED_ACCESS_TOKEN_CLAIMS,
   SIGNING_ALG,
@@ -178,7 +179,7 @@ function isGrantChain(value: unknown): boolean {
 
 /** RFC 8693 §4.1: `act` is an object with a `sub`, nesting for chains (bounded). */
 function isActor(value: unknown, depth: number): boolean {
-  if (depth > 8 || typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  if (depth > MAX_DELEGATION_DEPTH || typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const act = value as Record<string, unknown>;
   return isNonEmptyString(act.sub) && (act.act === undefined || isActor(act.act, depth + 1));
 }

@@ -82,7 +82,7 @@ export function grantChainClientsFor(
     if (!Object.hasOwn(known, grant)) return undefined;
     const client = known[grant] as string;
     // A metadata document client's id is a URL of up to 2,048 characters: copied into a delegated token
-    // it could push the token past the gateway's Authorization cap (4,096 bytes) and refuse it. Such a
+    // it could push the token past the gateway's Authorization cap (8 KiB) and refuse it. Such a
     // token is left without the claim instead, under the conservative rule: more refusals, never fewer.
     if (client.length > MAX_NAMED_CLIENT_ID_LENGTH) return undefined;
     clients.push([grant, client]);

@@ -5,6 +5,7 @@ import { ALL_SCOPES } from "../../shared/contracts/scopes.ts";
 import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
+  MAX_DELEGATION_DEPTH,
   MAX_DERIVED_FROM_LENGTH,
   MAX_GRANT_CHAIN_LENGTH,
 } from "../../shared/contracts/tokens.ts";
@@ -34,12 +35,10 @@ const betterAuthId = (c: string) => c.repeat(32);
 
 /**
  * Each `act` level is one exchange with an actor token (RFC 8693 §4.1),
- * which names its subject token in `derived_from`, and the first also names
- * an actor token: a chain `depth` levels deep names at least depth + 1
- * tokens, so MAX_DERIVED_FROM_LENGTH - 1 is the deepest any token carries,
- * whatever the org's `max_delegation_depth` (at most 8) allows.
+ * which names its subject token and the agent's own token in
+ * `derived_from`: the deepest chain an org may allow fills it.
  */
-const DEEPEST_ACT = MAX_DERIVED_FROM_LENGTH - 1;
+const DEEPEST_ACT = MAX_DELEGATION_DEPTH;
 
 function largestClaims(): Record<string, unknown> {
   let act: ActorClaim | undefined;
@@ -75,7 +74,7 @@ describe("the largest token a legitimate chain can produce", () => {
   it("fits the gateway's Authorization cap with the DPoP scheme and its cnf", async () => {
     // RFC 7638 thumbprint: 43 characters, as our keys' kid (keys/generate-key.ts); the test key's is longer.
     const bound = await signer.sign({ ...largestClaims(), cnf: { jkt: "J".repeat(43) } });
-    // ~3,950 bytes with this issuer and audience: ~150 to spare for a deployment's longer `iss` and `aud`.
+    // About 5 KiB with this issuer and audience: some 3 KiB to spare for a deployment's longer `iss` and `aud`.
     expect(`DPoP ${bound}`.length).toBeLessThanOrEqual(MAX_AUTHORIZATION_HEADER_BYTES);
   });
 

@@ -6,7 +6,12 @@
 // The gateway's side: test/gateway/actor-token-revocation.test.ts.
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
-import { ID_JAG_DERIVED_FROM_CLAIM, MAX_DERIVED_FROM_LENGTH, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
+import {
+  ID_JAG_DERIVED_FROM_CLAIM,
+  MAX_DELEGATION_DEPTH,
+  MAX_DERIVED_FROM_LENGTH,
+  TOKEN_TYPE,
+} from "../../shared/contracts/tokens.ts";
 import { adminRequest, adminToken } from "./admin-fixtures.ts";
 import { clientToken, setOrgPolicy, type TestClient } from "./clients-fixtures.ts";
 import { AUDIENCE, expectOAuthError } from "./fixtures.ts";
@@ -126,12 +131,13 @@ describe("the actor token is an ancestor of what it obtained (derived_from)", ()
   it(`refuses an exchange whose subject and actor together were derived through more than ${MAX_DERIVED_FROM_LENGTH}`, async () => {
     const { orgId, userId, agent } = await orgWithAgent();
     await grantDelegation(orgId, userId, agent);
-    // Subject: T_u and 3 narrowings (4 tokens); actor: T_a and 3 narrowings (4): 8 in all, the most allowed.
-    const subject = await narrowed(agent, await userToken(orgId, userId, { clientId: agent.clientId }), 3);
-    const actor = await narrowed(agent, await clientToken(agent), 3);
+    // Subject: T_u and its narrowings; actor: T_a and as many: half the list each, the most allowed in all.
+    const half = MAX_DERIVED_FROM_LENGTH / 2;
+    const subject = await narrowed(agent, await userToken(orgId, userId, { clientId: agent.clientId }), half - 1);
+    const actor = await narrowed(agent, await clientToken(agent), half - 1);
     const atCap = (await issued(await delegate(agent, subject, actor))).body.access_token;
     expect((decodeJwt(atCap).derived_from as unknown[]).length).toBe(MAX_DERIVED_FROM_LENGTH);
-    // One more link on the actor's side: 9, though each alone is under the cap (RFC 8693 §2.2.2).
+    // One more link on the actor's side: one past the list, though each alone is under it (RFC 8693 §2.2.2).
     const together = await expectOAuthError(
       await delegate(agent, subject, await narrow(agent, actor)),
       400,
@@ -141,7 +147,7 @@ describe("the actor token is an ancestor of what it obtained (derived_from)", ()
       `the subject_token and actor_token were derived through more than ${MAX_DERIVED_FROM_LENGTH} tokens together; present tokens nearer their origin`,
     );
     // A subject token too deep alone keeps its own answer, whatever the actor.
-    const deepSubject = await narrowed(agent, subject, MAX_DERIVED_FROM_LENGTH - 3);
+    const deepSubject = await narrowed(agent, subject, MAX_DERIVED_FROM_LENGTH - (half - 1));
     const alone = await expectOAuthError(
       await delegate(agent, deepSubject, await clientToken(agent)),
       400,
@@ -151,25 +157,25 @@ describe("the actor token is an ancestor of what it obtained (derived_from)", ()
       `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
     );
   });
-  it("bounds a chain of distinct agents at 4 links, whatever the org's max_delegation_depth", async () => {
+  it("lets a chain of distinct agents reach the org's deepest max_delegation_depth, and refuses it one deeper", async () => {
     const { orgId, userId, agent } = await orgWithAgent();
-    await setOrgPolicy(orgId, { maxDelegationDepth: 8 });
-    const agents = [agent, ...(await Promise.all([1, 2, 3, 4].map(() => registerAgent(orgId))))];
+    await setOrgPolicy(orgId, { maxDelegationDepth: MAX_DELEGATION_DEPTH });
+    const others = await Promise.all(Array.from({ length: MAX_DELEGATION_DEPTH }, () => registerAgent(orgId)));
+    const agents = [agent, ...others];
     for (const each of agents) await grantDelegation(orgId, userId, each);
-    // Each link names its subject token and its agent's own token: 2, 4, 6, 8.
+    // Each link names its subject token and its agent's own token: 2, 4, … MAX_DERIVED_FROM_LENGTH.
     let token = await userToken(orgId, userId);
-    for (const each of agents.slice(0, 4)) {
+    for (const each of agents.slice(0, MAX_DELEGATION_DEPTH)) {
       token = (await issued(await delegate(each, token, await clientToken(each)))).body.access_token;
     }
     expect((decodeJwt(token).derived_from as unknown[]).length).toBe(MAX_DERIVED_FROM_LENGTH);
-    const fifth = agents[4] as TestClient;
+    // One link more is the org's policy to refuse (RFC 8693 §2.2.2), before the list's own bound.
+    const last = agents[MAX_DELEGATION_DEPTH] as TestClient;
     const refused = await expectOAuthError(
-      await delegate(fifth, token, await clientToken(fifth)),
+      await delegate(last, token, await clientToken(last)),
       400,
       "invalid_request",
     );
-    expect(refused.error_description).toBe(
-      `the subject_token was derived through ${MAX_DERIVED_FROM_LENGTH} tokens already; exchange one nearer its origin`,
-    );
+    expect(refused.error_description).toBe(`delegation chain longer than the org allows (${MAX_DELEGATION_DEPTH})`);
   });
 });

@@ -1,6 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { ALL_SCOPES } from "../../../../shared/contracts/scopes.ts";
-import { MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../../shared/contracts/tokens.ts";
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, MAX_DELEGATION_DEPTH } from "../../../../shared/contracts/tokens.ts";
 import { orgTokenPolicy } from "../../../../shared/db/machine-schema.ts";
 import { DEFAULT_ORG_TOKEN_POLICY, loadOrgTokenPolicy, type OrgTokenPolicy } from "../clients/org-policy.ts";
 import { joinList } from "../clients/stored-client.ts";
@@ -13,8 +13,6 @@ import { optionalBoolean, optionalInteger, optionalList, onlyFields } from "./va
 import { tokenPolicySchemas } from "../openapi/schemas.ts";
 import { route } from "./route.ts";
 
-/** The verifier follows `act` chains at most this deep (shared/jwt/verify-access-token.ts). */
-const MAX_DELEGATION_DEPTH = 8;
 const MIN_TTL_SECONDS = 30;
 /** Far above any real client: a mint per millisecond. */
 const MAX_MINTS_PER_MINUTE = 60_000;

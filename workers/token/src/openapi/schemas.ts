@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RECORDABLE_REVOCATION_KINDS } from "../../../../shared/contracts/revocation.ts";
+import { MAX_DELEGATION_DEPTH } from "../../../../shared/contracts/tokens.ts";
 
 /**
  * The admin API's request and response shapes for its OpenAPI document
@@ -89,7 +90,7 @@ export const tokenPolicySchemas = {
     max_ttl_agent_seconds: z.number().int().nullable().optional(),
     allowed_audiences: list.nullable().optional(),
     scope_ceiling: list.nullable().optional(),
-    max_delegation_depth: z.number().int().min(0).max(8).optional(),
+    max_delegation_depth: z.number().int().min(0).max(MAX_DELEGATION_DEPTH).optional(),
     require_dpop_for_agents: z.boolean().optional(),
     mints_per_minute_per_client: z.number().int().min(1).optional(),
   }),
