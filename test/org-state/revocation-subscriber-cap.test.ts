@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { GATEWAY_CHANNEL_PATH } from "../../shared/contracts/revocation.ts";
+import { GATEWAY_CHANNEL_PATH, SUBSCRIBER_CREDENTIAL_HEADER } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { MAX_REVOCATION_SUBSCRIBERS } from "../../workers/org-state/src/revocation-subscribers.ts";
 
@@ -12,12 +12,23 @@ function newOrg() {
   return `org-${crypto.randomUUID()}`;
 }
 
-function connectSocket(orgId: string, path = "/revocations/stream"): Promise<Response> {
-  return stub(orgId).fetch(`https://org-state${path}`, { headers: { Upgrade: "websocket" } });
+/** A client's subscription, as the token Worker opens it for a client holding `revocations:read`. */
+function clientCredential(orgId: string): Record<string, string> {
+  const claims = { jti: crypto.randomUUID(), sub: "svc", client_id: "svc", org_id: orgId, iat: 1 };
+  return { [SUBSCRIBER_CREDENTIAL_HEADER]: JSON.stringify({ until: Math.floor(Date.now() / 1000) + 600, claims }) };
 }
 
-function connectSse(orgId: string): Promise<Response> {
-  return stub(orgId).fetch("https://org-state/revocations/stream", { headers: { Accept: "text/event-stream" } });
+/** A client's WebSocket subscription; `internal`: the object's own Workers' (the SSF transmitter's), no credential. */
+function connectSocket(orgId: string, path = "/revocations/stream", internal = false): Promise<Response> {
+  const credential = internal || path === GATEWAY_CHANNEL_PATH ? {} : clientCredential(orgId);
+  return stub(orgId).fetch(`https://org-state${path}`, { headers: { Upgrade: "websocket", ...credential } });
+}
+
+function connectSse(orgId: string, internal = false): Promise<Response> {
+  const credential = internal ? {} : clientCredential(orgId);
+  return stub(orgId).fetch("https://org-state/revocations/stream", {
+    headers: { Accept: "text/event-stream", ...credential },
+  });
 }
 
 async function openSockets(orgId: string, count: number): Promise<WebSocket[]> {
@@ -40,7 +51,7 @@ async function expectRefused(response: Response): Promise<void> {
 }
 
 describe("OrgState: live revocation subscribers per org are bounded", () => {
-  it("past the cap a WebSocket or SSE subscriber is 429 rate_limited; gateway channels and other orgs are not counted", async () => {
+  it("past the cap a client's WebSocket or SSE subscriber is 429 rate_limited; gateway channels, the object's own feeds and other orgs are not counted", async () => {
     const orgId = newOrg();
     const sockets = await openSockets(orgId, MAX_REVOCATION_SUBSCRIBERS);
     await expectRefused(await connectSocket(orgId));
@@ -50,6 +61,14 @@ describe("OrgState: live revocation subscribers per org are bounded", () => {
     expect(gateway.status).toBe(101);
     gateway.webSocket?.accept();
     expect((await connectSocket(newOrg())).status).toBe(101);
+    // Nor the object's own Workers' feeds (the SSF transmitter's): clients holding every slot would otherwise
+    // push the transmitter onto polling.
+    const transmitter = await connectSocket(orgId, "/revocations/stream", true);
+    expect(transmitter.status).toBe(101);
+    transmitter.webSocket?.accept();
+    const internalSse = await connectSse(orgId, true);
+    expect(internalSse.status).toBe(200);
+    await expectRefused(await connectSocket(orgId));
     // The subscribers it holds still get every event.
     const received = new Promise<string>((resolve) =>
       sockets[0]?.addEventListener("message", (event) => resolve(String(event.data))),
@@ -58,6 +77,8 @@ describe("OrgState: live revocation subscribers per org are bounded", () => {
     expect(JSON.parse(await received)).toMatchObject({ type: "revocation", value: "j-cap" });
     for (const socket of sockets) socket.close(1000, "done");
     gateway.webSocket?.close(1000, "done");
+    transmitter.webSocket?.close(1000, "done");
+    await internalSse.body?.cancel();
   });
 
   it("a slot is freed when a subscriber goes: a WebSocket closed, or an SSE reader that cancelled its stream", async () => {

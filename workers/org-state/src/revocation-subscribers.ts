@@ -18,6 +18,8 @@ const CREDENTIAL_ENDED_REASON = "the credential that opened this stream has ende
 
 /** The hibernation tag every subscriber socket carries. */
 const SUBSCRIBER_TAG = "revocation-subscriber";
+/** The second tag of a client's subscriber socket (one with a credential): what the cap counts. */
+const CLIENT_SUBSCRIBER_TAG = "revocation-client-subscriber";
 /** The tag of gateways' push channels (workers/gateway/src/trust/revocation-channel.ts). */
 const GATEWAY_TAG = "gateway-channel";
 
@@ -30,7 +32,11 @@ const GATEWAY_TAG = "gateway-channel";
  * bounded number of WebSockets in all (32,768), gateway channels included:
  * unbounded, one client's connections slowed every revoke and could leave
  * no room for the gateways' push channels. A service needs one stream, an
- * operator a few; past this the connect is 429 rate_limited.
+ * operator a few; past this the connect is 429 rate_limited. Only clients'
+ * subscriptions (with a credential) count and are refused: the object's own
+ * Workers' (the SSF transmitter's feed) are neither, or any client of the
+ * org holding every slot pushed the transmitter onto polling (a second of
+ * delay per delivery and a read per second, as docs/ssf.md says of polling).
  */
 export const MAX_REVOCATION_SUBSCRIBERS = 100;
 
@@ -109,14 +115,14 @@ export class RevocationSubscribers {
     if (credential === null) return httpErrorResponse("invalid_body", "malformed subscriber credential");
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
     if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) return this.connectGateway(position);
-    if (this.ctx.getWebSockets(SUBSCRIBER_TAG).length + this.sseWriters.size >= MAX_REVOCATION_SUBSCRIBERS) {
+    if (credential !== undefined && this.clientSubscribers() >= MAX_REVOCATION_SUBSCRIBERS) {
       return httpErrorResponse("rate_limited", "too many live revocation subscribers for this org; retry later", {
         "retry-after": "60",
       });
     }
     if (upgrade) {
       const { 0: client, 1: server } = new WebSocketPair();
-      this.ctx.acceptWebSocket(server, [SUBSCRIBER_TAG]);
+      this.ctx.acceptWebSocket(server, credential ? [SUBSCRIBER_TAG, CLIENT_SUBSCRIBER_TAG] : [SUBSCRIBER_TAG]);
       // Kept with the socket, so it outlives the object's hibernation.
       server.serializeAttachment(credential ?? null);
       this.backlog(position, (message) => server.send(JSON.stringify(message)));
@@ -137,6 +143,13 @@ export class RevocationSubscribers {
       });
     }
     return httpErrorResponse("invalid_body", "connect with a WebSocket upgrade or Accept: text/event-stream");
+  }
+
+  /** Live subscribers with a credential (clients'), WebSocket and SSE: what MAX_REVOCATION_SUBSCRIBERS bounds. */
+  private clientSubscribers(): number {
+    let count = this.ctx.getWebSockets(CLIENT_SUBSCRIBER_TAG).length;
+    for (const credential of this.sseWriters.values()) if (credential !== undefined) count++;
+    return count;
   }
 
   /** Sends a just-recorded event to every subscriber and gateway; call it right after the write. */
