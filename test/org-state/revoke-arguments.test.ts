@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/org-state.ts";
 import type { RevocationEvent, TokenRevocation } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { MAX_ARE_REVOKED_CLAIMS } from "../../workers/org-state/src/revocation-reads.ts";
 
 const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 const newOrg = () => `org-${crypto.randomUUID()}`;
@@ -49,6 +50,20 @@ describe("OrgState: a missing argument is a typed refusal, not a TypeError from 
           String(claims),
         ).rejects.toThrow(/^areRevoked takes a list of claims/);
       }
+    });
+  });
+
+  it("areRevoked with more claims than it judges at once is a RangeError, and the bound itself is answered", async () => {
+    const org = newOrg();
+    const claims = (n: number): RevocableClaims[] =>
+      Array.from({ length: n }, () => ({ jti: crypto.randomUUID(), sub: "u1", client_id: "c1", org_id: org, iat: 1 }));
+    await runInDurableObject(stub(org), async (instance) => {
+      await expect((async () => instance.areRevoked(claims(MAX_ARE_REVOKED_CLAIMS + 1)))()).rejects.toThrow(
+        `areRevoked takes at most ${MAX_ARE_REVOKED_CLAIMS} claims`,
+      );
+      expect(await instance.areRevoked(claims(MAX_ARE_REVOKED_CLAIMS))).toEqual(
+        Array(MAX_ARE_REVOKED_CLAIMS).fill(false),
+      );
     });
   });
 });

@@ -16,6 +16,9 @@ import type { RevocationLog } from "./revocation-log.ts";
  * views up to date, and the token Worker checking tokens against the
  * source of truth. Nothing here writes.
  */
+/** The most tokens one areRevoked call judges (its callers send two: a token exchange's subject and actor). */
+export const MAX_ARE_REVOKED_CLAIMS = 64;
+
 export class RevocationReader {
   constructor(
     private readonly store: OrgStore,
@@ -71,6 +74,10 @@ export class RevocationReader {
   areRevoked(claims: readonly RevocableClaims[]): boolean[] {
     // A failed read the caller fails closed on, as isRevoked's refusal of its claims, not a TypeError from the loop.
     if (!Array.isArray(claims)) throw new RangeError("areRevoked takes a list of claims");
+    // Bounded like every other input of the object's one thread: a caller asks for a subject and an actor token.
+    if (claims.length > MAX_ARE_REVOKED_CLAIMS) {
+      throw new RangeError(`areRevoked takes at most ${MAX_ARE_REVOKED_CLAIMS} claims`);
+    }
     for (const one of claims) {
       this.store.assertOwnOrg(one?.org_id);
       assertRevocableClaims(one);
