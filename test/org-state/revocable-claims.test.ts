@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { RevocableClaims } from "../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { MAX_DERIVED_FROM_LENGTH } from "../../shared/contracts/tokens.ts";
 
 function stub(orgId: string) {
   return env.ORG_STATE.getByName(orgStateName(orgId));
@@ -40,7 +41,10 @@ describe("OrgState: the claims a revocation check is asked about", () => {
       // An ancestor it could not read would let that token's revocation miss this one (derived_from).
       ["derived_from not a list", { ...good, derived_from: { jti: "j-0", client_id: "mac_c", iat: now } }],
       ["derived_from without iat", { ...good, derived_from: [{ jti: "j-0", client_id: "mac_c" }] }],
-      ["derived_from past its cap", { ...good, derived_from: Array(9).fill({ jti: "j-0", client_id: "c", iat: 1 }) }],
+      [
+        "derived_from past its cap",
+        { ...good, derived_from: Array(MAX_DERIVED_FROM_LENGTH + 1).fill({ jti: "j-0", client_id: "c", iat: 1 }) },
+      ],
     ];
     for (const [name, claims] of malformed) {
       // An RPC promise is a thenable of its own: awaited inside an async function, it is a Promise.
