@@ -16,8 +16,8 @@ import type { RevocationLog } from "./revocation-log.ts";
  * views up to date, and the token Worker checking tokens against the
  * source of truth. Nothing here writes.
  */
-/** The most tokens one areRevoked call judges (its callers send two: a token exchange's subject and actor). */
-export const MAX_ARE_REVOKED_CLAIMS = 64;
+/** The most tokens one areRevoked call judges: its callers send two (a token exchange's subject and actor), a batch check more. */
+export const MAX_ARE_REVOKED_CLAIMS = 1000;
 
 export class RevocationReader {
   constructor(
