@@ -328,10 +328,14 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a 
         { grantId: grantId(), clientId: "", subject: "user_a" },
         { grantId: grantId(), clientId: "oidc_a", subject: "" },
         { grantId: grantId(), clientId: "oidc_a", subject: "x".repeat(257) },
+        // A delegation grant's id: its entry must outlive the person's subject cut-offs, which drop browser ones.
+        { grantId: `dg_${crypto.randomUUID()}`, clientId: "oidc_a", subject: "user_a" },
       ]) {
         const error = await refusal({ orgId: org, reason: "r", ...bad });
         expect(error).toBeInstanceOf(RangeError);
-        expect(error).toMatchObject({ message: "browser grant revocation needs grantId, clientId and subject" });
+        expect(error).toMatchObject({
+          message: "browser grant revocation needs a browser grantId, clientId and subject",
+        });
       }
       const other = await refusal({ orgId: newOrg(), grantId: grantId(), clientId: "c", subject: "s", reason: "r" });
       expect(other).toBeInstanceOf(OrgMismatchError);

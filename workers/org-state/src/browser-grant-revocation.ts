@@ -6,6 +6,7 @@ import {
   type RevocationLogEvent,
 } from "../../../shared/contracts/revocation.ts";
 import { CLOCK_TOLERANCE_SECONDS, MAX_ACCESS_TOKEN_TTL_SECONDS } from "../../../shared/contracts/tokens.ts";
+import { isBrowserGrant } from "../../../shared/revocation/grant-chain-clients.ts";
 import { lastGrantEntryCoveredBy } from "../../../shared/revocation/grant-entry-fold.ts";
 import type { RevocationLog } from "./revocation-log.ts";
 
@@ -37,7 +38,14 @@ export function migrateGrantColumns(sql: SqlStorage): void {
 
 function isGrantShaped(revocation: BrowserGrantRevocation): boolean {
   const text = (value: unknown) => typeof value === "string" && value.length > 0 && value.length <= 256;
-  return text(revocation?.grantId) && text(revocation.clientId) && text(revocation.subject);
+  // A browser grant's id only: a delegation grant's entry recorded here would be dropped by the
+  // person's next `subject` cut-off (dropCoveredBrowserGrants), while it must outlive it.
+  return (
+    text(revocation?.grantId) &&
+    isBrowserGrant(revocation.grantId) &&
+    text(revocation.clientId) &&
+    text(revocation.subject)
+  );
 }
 
 /**
@@ -98,7 +106,9 @@ export function storeBrowserGrantRevocation(
   revocation: BrowserGrantRevocation,
   now: number,
 ): { outcome: BrowserGrantRevocationOutcome["recorded"]; events: RevocationLogEvent[] } {
-  if (!isGrantShaped(revocation)) throw new RangeError("browser grant revocation needs grantId, clientId and subject");
+  if (!isGrantShaped(revocation)) {
+    throw new RangeError("browser grant revocation needs a browser grantId, clientId and subject");
+  }
   const { grantId, clientId, subject } = revocation;
   const reason = String(revocation.reason ?? "");
   const ceiling = now + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
