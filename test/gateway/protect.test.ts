@@ -4,6 +4,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { anonymousRefusalsSince } from "../support/runtime/anonymous-refusal-rows.ts";
+import { MAX_AUTHORIZATION_HEADER_BYTES } from "../../workers/gateway/src/trust/bearer-token.ts";
 import { memberClaims as claims, type TestSigner, testSigner } from "./signed-token.ts";
 
 // The gateway with the real demo service behind it and the real per-org
@@ -152,7 +153,7 @@ describe("gateway: denials", () => {
     for (const value of [
       "Bearer",
       "Bearer a b",
-      `Bearer ${"a".repeat(5000)}`,
+      `Bearer ${"a".repeat(MAX_AUTHORIZATION_HEADER_BYTES)}`,
       // Ours beside another scheme's, and a token without its scheme: malformed, not another scheme.
       `Basic dXNlcjpwYXNz, Bearer ${token}`,
       token,
