@@ -3,6 +3,7 @@ import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/a
 import { CLOCK_TOLERANCE_SECONDS } from "../../../../shared/contracts/tokens.ts";
 import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../../shared/contracts/oidc.ts";
+import { bodyText } from "../http/body-text.ts";
 
 /** Better Auth's consent endpoint, as its router names the path (without the API prefix). */
 const CONSENT_PATH = OIDC_ENDPOINT.consent.slice(ENDPOINT.authApi.length);
@@ -46,12 +47,7 @@ export function consentAnsweredOnce(db: D1Database): BetterAuthPlugin {
         {
           matcher: (ctx) => ctx.path === CONSENT_PATH,
           handler: createAuthMiddleware(async (ctx) => {
-            const body: unknown = ctx.body;
-            const oauthQuery =
-              body && typeof body === "object" && "oauth_query" in body && typeof body.oauth_query === "string"
-                ? body.oauth_query
-                : "";
-            const signed = new URLSearchParams(oauthQuery);
+            const signed = new URLSearchParams(bodyText(ctx.body, "oauth_query"));
             const signature = signed.get("sig");
             const exp = Number(signed.get("exp"));
             // Nothing signed: Better Auth's own "missing oauth query" answer follows.

@@ -31,6 +31,7 @@ import { ENDPOINT } from "../../../../shared/contracts/endpoints.ts";
 import type { AuthnConfig } from "../config.ts";
 import { type MailEnv, mailSender } from "../email/mail-sender.ts";
 import { ssoSignInMessage } from "../email/templates.ts";
+import { bodyText } from "../http/body-text.ts";
 
 /** The reset of a managed account's password is refused with this code. */
 export const PASSWORD_MANAGED_BY_SSO = "PASSWORD_MANAGED_BY_SSO";
@@ -91,18 +92,14 @@ export function managedAccountResets(db: D1Database): BetterAuthPlugin {
         {
           matcher: (ctx) => ctx.path === REQUEST_PASSWORD_RESET,
           handler: createAuthMiddleware(async (ctx) => {
-            const body: unknown = ctx.body;
-            if (body && typeof body === "object" && "email" in body && typeof body.email === "string") {
-              await decideByEmail(db, body.email);
-            }
+            const email = bodyText(ctx.body, "email");
+            if (email) await decideByEmail(db, email);
           }),
         },
         {
           matcher: (ctx) => ctx.path === RESET_PASSWORD,
           handler: createAuthMiddleware(async (ctx) => {
-            const body: unknown = ctx.body;
-            const fromBody =
-              body && typeof body === "object" && "token" in body && typeof body.token === "string" ? body.token : "";
+            const fromBody = bodyText(ctx.body, "token");
             const token = fromBody || (typeof ctx.query?.token === "string" ? ctx.query.token : "");
             if (!token) return;
             const identifier = resetTokenIdentifier(token);

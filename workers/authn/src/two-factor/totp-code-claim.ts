@@ -2,6 +2,7 @@ import type { BetterAuthPlugin } from "better-auth";
 import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
 import { BETTER_AUTH_PLUGIN_COOKIE } from "../../../../shared/contracts/cookies.ts";
 import { usedTotpIdentifier } from "../../../../shared/contracts/second-factor.ts";
+import { bodyText } from "../http/body-text.ts";
 
 const VERIFY_TOTP = "/two-factor/verify-totp";
 /** A claimed code outlives its validity window (30 s steps, one step of drift each way). */
@@ -25,9 +26,7 @@ export function totpCodeClaim(db: D1Database): BetterAuthPlugin {
         {
           matcher: (ctx) => ctx.path === VERIFY_TOTP,
           handler: createAuthMiddleware(async (ctx) => {
-            const body: unknown = ctx.body;
-            const code =
-              body && typeof body === "object" && "code" in body && typeof body.code === "string" ? body.code : "";
+            const code = bodyText(ctx.body, "code");
             if (!code) return;
             const now = Date.now();
             // Enabling 2FA or stepping a session up: the session's person.

@@ -1,5 +1,6 @@
 import { PASSKEY_ERROR_CODES, passkey } from "@better-auth/passkey";
 import { APIError, createAuthMiddleware, getSessionFromCtx } from "better-auth/api";
+import { bodyText } from "../../http/body-text.ts";
 
 /** Endpoints that name a passkey by its id, for its owner only. */
 const OWNED_PASSKEY_PATHS: ReadonlySet<string> = new Set(["/passkey/update-passkey", "/passkey/delete-passkey"]);
@@ -39,8 +40,7 @@ export function passkeyPlugin(issuer: string) {
     const current = await getSessionFromCtx(ctx, { disableCookieCache: true });
     // No session: Better Auth's own session middleware answers 401.
     if (!current) return;
-    const body: unknown = ctx.body;
-    const id = body && typeof body === "object" && "id" in body && typeof body.id === "string" ? body.id : "";
+    const id = bodyText(ctx.body, "id");
     const owned = await ctx.context.adapter.findOne<{ id: string }>({
       model: "passkey",
       where: [
