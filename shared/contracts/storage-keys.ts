@@ -51,6 +51,8 @@ export const ORG_STATE_META = {
   mirrorVersion: "mirror_version",
   /** When (ms) the next KV mirror write may run. */
   mirrorNotBefore: "mirror_not_before",
+  /** KV mirror writes failed in a row since the last that succeeded: the retry's backoff (revocation-mirror.ts). */
+  mirrorFailures: "mirror_failures",
 } as const;
 
 /** Keys of the `meta(key, value)` table in an `SsfTransmitter` object's storage (workers/token/src/ssf). */

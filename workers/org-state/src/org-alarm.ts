@@ -6,9 +6,12 @@ import type { RevocationMirror } from "./revocation-mirror.ts";
 /**
  * The org object's alarm (OrgState.alarm): drops what has expired and
  * brings the KV mirror up to date. Idempotent: a repeated or early run
- * deletes nothing live and writes the mirror only when it is behind; if the
- * mirror write fails the runtime retries the alarm, and the cleanup simply
- * finds nothing left to do.
+ * deletes nothing live and writes the mirror only when it is behind. A
+ * failed mirror write does not throw: the runtime retries a throwing alarm
+ * only a few times and then drops it, leaving the mirror behind and nothing
+ * due to prune what expires later. The mirror counts the failure and puts
+ * its next attempt off by a bounded backoff (RevocationMirror.write), which
+ * the next alarm below is set for, so it catches up by itself.
  */
 export async function runOrgAlarm(
   store: OrgStore,
