@@ -127,9 +127,17 @@ describe("SCIM list filters", { timeout: 60_000 }, () => {
         'userName.value eq "x"',
         "cannot filter on userName.value; it filters on userName, externalId, id, emails",
       ],
-      ["Users", 'emails[display eq "x"]', "cannot filter on display; it filters on value, type, primary"],
+      [
+        "Users",
+        'emails[display eq "x"]',
+        "cannot filter on emails.display; it filters on emails.value, emails.type, emails.primary",
+      ],
       ["Users", "constructor pr", "cannot filter on constructor; it filters on userName, externalId, id, emails"],
-      ["Groups", 'members.display eq "x"', "cannot filter on display; it filters on value"],
+      [
+        "Groups",
+        'members.display eq "x"',
+        'cannot filter on members.display; it filters on members.value: members are matched by User id (members eq "…")',
+      ],
     ];
     for (const [resource, filter, detail] of cases) await refused(token, resource, filter, detail);
   });

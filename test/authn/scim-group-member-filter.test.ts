@@ -126,14 +126,15 @@ describe("SCIM Group list filtered on members", { timeout: 60_000 }, () => {
     }
     expect(await ids(token, `members eq ${JSON.stringify(alice.id)} or members eq "\\"'"`)).toEqual([eng]);
     const many = Array.from({ length: 17 }, () => `members eq "${alice.id}"`).join(" or ");
+    const byId = 'it filters on members.value: members are matched by User id (members eq "…")';
     const cases: [string, string][] = [
       [`members eq "${"x".repeat(1020)}"`, "longer than 1024 characters"],
       [many, "makes more than 16 comparisons"],
       [`members eq "${alice.id}`, "cannot read it at character 12 (a string without its closing quote?)"],
       ["members eq 1", 'members is compared with a "quoted string"'],
       ["members", 'expected "["'],
-      ['members.display eq "x"', "cannot filter on display; it filters on value"],
-      ['members[type eq "User"]', "cannot filter on type; it filters on value"],
+      ['members.display eq "x"', `cannot filter on members.display; ${byId}`],
+      ['members[type eq "User"]', `cannot filter on members.type; ${byId}`],
       ['owner eq "x"', "cannot filter on owner; it filters on displayName, externalId, id, members"],
     ];
     for (const [filter, detail] of cases) await refused(token, filter, detail);

@@ -7,7 +7,8 @@
  * multi-valued attribute (`emails[type eq "work"]`, with Microsoft Entra's
  * `emails[type eq "work"].value eq "…"`), and a Group's `members eq "…"`
  * (MultiValued.bare: Entra checks membership so before a PATCH). Anything else, `gt`/`ge`/`lt`/`le`
- * and attributes not offered included, is 400 `invalidFilter` (§3.12:
+ * and attributes not offered included (a User's `members`, a member's `display`), is 400
+ * `invalidFilter` naming the attribute as written, `members.display` (§3.12:
  * "the specified attribute and filter comparison combination is not
  * supported"), never a silently wider answer.
  *
@@ -43,6 +44,14 @@ export interface MultiValued<T extends Typed> {
    * present); without it the bare name takes only a value path.
    */
   readonly bare?: string;
+  /** Why it filters on these sub-attributes only, told with the refusal of another (`members.display`). */
+  readonly why?: string;
+}
+
+/** Inside a multi-valued attribute: its name and what it offers, for a refusal's detail. */
+interface Within<T extends Typed> {
+  readonly attribute: string;
+  readonly multi: MultiValued<T>;
 }
 
 /** What a resource lets a filter name, by attribute name as the schema spells it (compared case-insensitively). */
@@ -96,7 +105,7 @@ class Parser<T extends Typed> {
   private depth = 0;
   private comparisons = 0;
   /** Inside a value path, its attribute: a refusal names `members.value`, not `value`. */
-  private within: string | undefined;
+  private within: Within<T> | undefined;
 
   constructor(
     private readonly tokens: Token[],
@@ -154,17 +163,23 @@ class Parser<T extends Typed> {
     const [head = "", sub] = path.split(/\.(.*)/s);
     const found = lookup(this.schema, head);
     if (found && "subAttributes" in found[1]) {
-      const [attribute, { subAttributes, bare }] = found as [string, MultiValued<T>];
+      const [attribute, multi] = found as [string, MultiValued<T>];
+      const { subAttributes, bare } = multi;
+      const within = { attribute, multi };
       if (sub !== undefined) {
-        return { kind: "some", attribute, filter: this.compare(subAttributes, sub, undefined, `${attribute}.${sub}`) };
+        return {
+          kind: "some",
+          attribute,
+          filter: this.compare(subAttributes, sub, undefined, `${attribute}.${sub}`, within),
+        };
       }
       if (bare !== undefined && this.tokens[this.at]?.kind === "word") {
         // RFC 7644 §3.4.2.2: a multi-valued attribute matches if any of its values does.
-        return { kind: "some", attribute, filter: this.compare(subAttributes, bare, undefined, attribute) };
+        return { kind: "some", attribute, filter: this.compare(subAttributes, bare, undefined, attribute, within) };
       }
       this.expect("[");
       if (++this.depth > MAX_FILTER_DEPTH) throw invalid(`nests deeper than ${MAX_FILTER_DEPTH} levels`);
-      this.within = attribute;
+      this.within = within;
       const inner = this.or(subAttributes);
       this.within = undefined;
       this.depth--;
@@ -179,7 +194,7 @@ class Parser<T extends Typed> {
         filter: {
           kind: "and",
           left: inner,
-          right: this.compare(subAttributes, next.text.slice(1), undefined, `${attribute}${next.text}`),
+          right: this.compare(subAttributes, next.text.slice(1), undefined, `${attribute}${next.text}`, within),
         },
       };
     }
@@ -189,7 +204,8 @@ class Parser<T extends Typed> {
 
   private comparison(scope: Readonly<Record<string, T>>): Filter {
     const written = this.word("an attribute name");
-    return this.compare(scope, written, undefined, this.within ? `${this.within}.${written}` : written);
+    const within = this.within;
+    return this.compare(scope, written, undefined, within ? `${within.attribute}.${written}` : written, within);
   }
 
   private compare(
@@ -198,10 +214,18 @@ class Parser<T extends Typed> {
     found = lookup(table, written),
     /** The name the filter compares, for a refusal's detail. */
     label = written,
+    /** The multi-valued attribute whose sub-attributes `table` holds, if any. */
+    within?: Within<T>,
   ): Filter {
     if (!found || "subAttributes" in found[1]) {
-      const names = Object.keys(table).join(", ");
-      throw invalid(`cannot filter on ${written.slice(0, 64)}; it filters on ${names}`);
+      // RFC 7644 §3.4.2.2, §3.12: an attribute this resource does not filter on is invalidFilter,
+      // named as the filter wrote it (`members.display`, not `display`), with what it may name instead.
+      if (!within) {
+        throw invalid(`cannot filter on ${written.slice(0, 64)}; it filters on ${Object.keys(table).join(", ")}`);
+      }
+      const names = Object.keys(table).map((sub) => `${within.attribute}.${sub}`);
+      const why = within.multi.why ? `: ${within.multi.why}` : "";
+      throw invalid(`cannot filter on ${label.slice(0, 64)}; it filters on ${names.join(", ")}${why}`);
     }
     const [attribute, { type, only }] = found as [string, T];
     if (++this.comparisons > MAX_FILTER_COMPARISONS) {

@@ -41,6 +41,9 @@ export const GROUP_FILTERS: OperandSchema = {
   id: { type: "string", column: scimGroup.id },
   members: {
     bare: "value",
+    // A membership row holds the member's User id only; `display` (their userName now), `$ref` and
+    // `type` are derived for answers, and neither Entra nor Okta filters on them (docs/endpoints.md).
+    why: 'members are matched by User id (members eq "…")',
     subAttributes: {
       value: {
         type: "string",
