@@ -2,7 +2,9 @@
  * Single-use markers (client-assertion, DPoP-proof and ID-JAG `jti`s): a
  * value is accepted once per scope, under any concurrency. The store is the
  * `ReplayGuard` Durable Object (workers/org-state), one object per scope, so
- * the check is strongly consistent; never KV.
+ * the check is strongly consistent; never KV. A scope too busy for one
+ * object is split into shards, each value always in the same one
+ * (idJagReplayScope), so single use still holds.
  */
 export interface ReplayGuardRpc {
   /**
@@ -57,14 +59,28 @@ export function replayGuardName(scope: string): string {
 /** How many objects share the browser provider's grant turns (REPLAY_SCOPE.browserGrant). */
 export const BROWSER_GRANT_SHARDS = 64;
 
+/**
+ * How many objects share one issuer's ID-JAG markers (REPLAY_SCOPE.idJag).
+ * A `jti` is single use globally per issuer (the ID-JAG draft §4.4.1), so
+ * every redemption of an IdP's grants, in every org that trusts it, spends
+ * one; in a single object they all waited on its one thread. A power of two,
+ * so the jti's hash picks each shard equally often.
+ */
+export const ID_JAG_REPLAY_SHARDS = 32;
+
 /** What a marker is single-use within: each scope is one ReplayGuard object. */
 export const REPLAY_SCOPE = {
   /** RFC 7523 §3 item 7: a client assertion's `jti`, once per client. */
   clientAssertion: (clientId: string) => `client-assertion:${clientId}`,
   /** RFC 9449 §11.1: a DPoP proof's `jti`, once per key (its RFC 7638 thumbprint). */
   dpop: (jkt: string) => `dpop:${jkt}`,
-  /** The ID-JAG draft: an ID-JAG's `jti`, once per issuer, globally. */
-  idJag: (issuer: string) => `id-jag:${issuer}`,
+  /**
+   * The ID-JAG draft: an ID-JAG's `jti`, once per issuer, globally: one of
+   * ID_JAG_REPLAY_SHARDS objects per issuer, chosen by the jti
+   * (idJagReplayScope). The shard comes first: an issuer is a URL, colons
+   * and all, and a name must not read as another issuer's.
+   */
+  idJag: (shard: number, issuer: string) => `id-jag:${shard}:${issuer}`,
   /**
    * The browser provider's single-use grants (an authorization code, a
    * refresh token), taken in turns: one of BROWSER_GRANT_SHARDS objects,
@@ -73,3 +89,15 @@ export const REPLAY_SCOPE = {
    */
   browserGrant: (shard: number) => `browser-grant:${shard}`,
 } as const;
+
+/**
+ * The scope an ID-JAG's `jti` is spent in: the issuer's shard the first
+ * four bytes of the jti's SHA-256 pick (big-endian, modulo
+ * ID_JAG_REPLAY_SHARDS). One (issuer, jti) always names one object, so the
+ * object's check-and-set still lets exactly one redemption pass; an issuer
+ * that bunches its jtis into one shard only slows its own redemptions.
+ */
+export async function idJagReplayScope(issuer: string, jti: string): Promise<string> {
+  const digest = new DataView(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(jti)));
+  return REPLAY_SCOPE.idJag(digest.getUint32(0) % ID_JAG_REPLAY_SHARDS, issuer);
+}

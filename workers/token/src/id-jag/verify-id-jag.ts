@@ -7,7 +7,7 @@ import {
   jwtVerify,
 } from "jose";
 import { isHeaderSafeIdentifier } from "../../../../shared/contracts/headers.ts";
-import { REPLAY_SCOPE, replayGuardName } from "../../../../shared/contracts/replay.ts";
+import { idJagReplayScope, replayGuardName } from "../../../../shared/contracts/replay.ts";
 import {
   type ActorClaim,
   CLIENT_ID_PREFIX,
@@ -120,15 +120,16 @@ export async function verifyIdJag(assertion: string, client: OrgClient, context:
 }
 
 /**
- * Spends the ID-JAG's `jti` in the ReplayGuard scope `id-jag:<iss>`
- * (strongly consistent, one object per issuer, never KV): of any number of
- * concurrent redemptions exactly one passes, the rest are `invalid_grant`.
+ * Spends the ID-JAG's `jti` in the ReplayGuard scope `id-jag:<shard>:<iss>`
+ * (strongly consistent, never KV; the jti picks one of the issuer's
+ * ID_JAG_REPLAY_SHARDS objects, always the same, idJagReplayScope): of any
+ * number of concurrent redemptions exactly one passes, the rest are `invalid_grant`.
  * The grant calls it last, once every other check held, so a request
  * refused for anything else leaves the grant to its rightful holder.
  */
 export async function spendIdJag(verified: VerifiedIdJag, context: GrantContext): Promise<void> {
   const { iss, jti, exp } = verified.claims;
-  const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(REPLAY_SCOPE.idJag(iss)));
+  const guard = context.env.REPLAY_GUARD.getByName(replayGuardName(await idJagReplayScope(iss, jti)));
   if (!(await guard.consume(jti, exp + CLOCK_TOLERANCE_SECONDS))) throw refused("jti already used");
 }
 
