@@ -130,6 +130,42 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
     expect(((await bearer.json()) as TokenResponse).token_type).toBe("Bearer");
   });
 
+  // RFC 9449 §4.3 step 9 has us compare after RFC 3986 normalisation, so the machine grants take
+  // /oauth2/%74oken for /oauth2/token (dpop-token-endpoint.test.ts); Better Auth, which checks a
+  // browser grant's proof again, compares the URLs as the WHATWG parser writes them and refuses any
+  // fragment. Those proofs were passed on and refused there, in its words; now here, with our code.
+  it("a proof Better Auth would refuse — the endpoint spelled with escapes, or with a fragment — is ERR_DPOP_HTU here, and spends no refresh token", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const path = ENDPOINT.token.slice(0, ENDPOINT.token.lastIndexOf("/"));
+    for (const htu of [
+      `${ISSUER}${path}/%74oken`,
+      `${ISSUER}${path}/%74%6f%6b%65%6e`,
+      `${HTU}#token`,
+      `${HTU}?request=1#x`,
+    ]) {
+      const response = await refresh(
+        tokens.refresh_token ?? "",
+        client,
+        await dpopProof(key, { htm: "POST", htu, nonce }),
+      );
+      const body = await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_HTU");
+      expect(body.error_description, htu).toBe("ERR_DPOP_HTU: the DPoP proof's htu does not match the request URI");
+      expect(response.headers.get(DPOP_HEADER.nonce)).toBeTruthy();
+    }
+    // What both judge alike passes: a query (ignored by both) and an empty fragment (none, to the WHATWG parser).
+    const bound = await expectBoundTo(
+      await refresh(
+        tokens.refresh_token ?? "",
+        client,
+        await dpopProof(key, { htm: "POST", htu: `${HTU}?x=1#`, nonce }),
+      ),
+      key,
+    );
+    expect(bound.refresh_token).toBeTruthy();
+  });
+
   it("a proof's jti is spent once: its replay is invalid_dpop_proof (ERR_DPOP_REPLAY), as for the machine grants", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     const key = await dpopKey();

@@ -10,6 +10,8 @@ import { grantTurn, oneUseAtATime } from "./grant-turns.ts";
 import { namedClient } from "./named-client.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 import { describedValue } from "../http/read-form.ts";
+import { tokenConfig } from "../config.ts";
+import { requireBrowserProviderHtu } from "../dpop/browser-provider-htu.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
 export const BROWSER_GRANT_TYPES: readonly string[] = [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken];
@@ -35,6 +37,8 @@ export async function forwardBrowserGrant(
   request: Request,
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
+  // A proof Better Auth would refuse is refused here, with our code, before any turn or pre-check.
+  requireBrowserProviderHtu(request.headers, tokenConfig(env));
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   const grantType = params.get("grant_type") ?? "";
   const code = grantType === OIDC_GRANT_TYPE.authorizationCode;
