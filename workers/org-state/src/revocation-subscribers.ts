@@ -41,6 +41,41 @@ const GATEWAY_TAG = "gateway-channel";
 export const MAX_REVOCATION_SUBSCRIBERS = 100;
 
 /**
+ * Gateway push channels (GATEWAY_CHANNEL_PATH) one org's object holds at
+ * most. Only our gateway Workers open them, one per isolate serving the org
+ * (renewed after 20 s of a 25 s life, so briefly two), but nothing else
+ * bounded them: a bug that opened one per request, or a flood of isolates,
+ * grew the object's sockets, the memory behind them and every revocation's
+ * synchronous fan-out without limit, and could take every WebSocket the
+ * object accepts (32,768), subscribers' included. The load model's large
+ * tenant (docs/revocation.md: 300 locations × 20 isolates) holds 6,000, and
+ * 7,500 with renewals overlapping; 10,000 leaves room above that and keeps
+ * two thirds of the object's sockets free. Past it a connect is refused
+ * 429 rate_limited, as a subscriber past its cap is: the channels already
+ * open keep their push, and the refused isolate's view pulls within the
+ * staleness bound (workers/gateway/src/trust/revocation-channel.ts closes a
+ * channel whose connect brought no socket), trying again at most once a
+ * second while it has traffic. Refusing the newcomer, not dropping the
+ * oldest: a dropped isolate would reconnect at its next request and drop
+ * another, so every channel churned.
+ */
+export const MAX_GATEWAY_CHANNELS = 10_000;
+
+/**
+ * How often a full object counts its gateway channels again. The count is
+ * kept as channels are accepted and taken exactly from the runtime
+ * (getWebSockets) only when it reaches the cap: listing up to 10,000 sockets
+ * at every connect (hundreds a second for a large tenant) would be the
+ * object's main work. So a closed channel's slot is seen within this.
+ */
+export const GATEWAY_CHANNEL_RECOUNT_MS = 1_000;
+
+/** The bounds a RevocationSubscribers enforces (the defaults above; a test may choose smaller). */
+export interface SubscriberLimits {
+  gatewayChannels: number;
+}
+
+/**
  * Events an SSE subscriber may leave unread before it is dropped. Its
  * stream is written without waiting (the fan-out is synchronous), so what
  * it does not read stays queued in the object's memory: a reader that never
@@ -96,11 +131,15 @@ const encoder = new TextEncoder();
 export class RevocationSubscribers {
   /** SSE subscribers, each with the credential it connected with (undefined: an internal one). */
   private readonly sseWriters = new Map<WritableStreamDefaultWriter<Uint8Array>, SubscriberCredential | undefined>();
+  /** Gateway channels at the last count plus those accepted since (closed ones not taken off: see gatewayChannelsFull). */
+  private gatewayChannels: number | undefined;
+  private gatewayChannelsCountedAt = 0;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly log: RevocationLog,
     private readonly versions: () => ObjectVersions,
+    private readonly limits: SubscriberLimits = { gatewayChannels: MAX_GATEWAY_CHANNELS },
   ) {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -114,7 +153,14 @@ export class RevocationSubscribers {
     const credential = readCredential(request.headers.get(SUBSCRIBER_CREDENTIAL_HEADER));
     if (credential === null) return httpErrorResponse("invalid_body", "malformed subscriber credential");
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) return this.connectGateway(position);
+    if (upgrade && url.pathname === GATEWAY_CHANNEL_PATH) {
+      if (this.gatewayChannelsFull()) {
+        return httpErrorResponse("rate_limited", "too many gateway channels for this org; pull instead", {
+          "retry-after": "60",
+        });
+      }
+      return this.connectGateway(position);
+    }
     if (credential !== undefined && this.clientSubscribers() >= MAX_REVOCATION_SUBSCRIBERS) {
       return httpErrorResponse("rate_limited", "too many live revocation subscribers for this org; retry later", {
         "retry-after": "60",
@@ -150,6 +196,23 @@ export class RevocationSubscribers {
     let count = this.ctx.getWebSockets(CLIENT_SUBSCRIBER_TAG).length;
     for (const credential of this.sseWriters.values()) if (credential !== undefined) count++;
     return count;
+  }
+
+  /**
+   * Whether the object holds MAX_GATEWAY_CHANNELS channels. The kept count
+   * only grows between counts, so it can read full early but never late;
+   * when it does, the runtime's list is counted, at most once per
+   * GATEWAY_CHANNEL_RECOUNT_MS (and once after a wake from hibernation,
+   * which forgets the count).
+   */
+  private gatewayChannelsFull(): boolean {
+    const now = Date.now();
+    const stale = now - this.gatewayChannelsCountedAt >= GATEWAY_CHANNEL_RECOUNT_MS;
+    if (this.gatewayChannels === undefined || (this.gatewayChannels >= this.limits.gatewayChannels && stale)) {
+      this.gatewayChannels = this.ctx.getWebSockets(GATEWAY_TAG).length;
+      this.gatewayChannelsCountedAt = now;
+    }
+    return this.gatewayChannels >= this.limits.gatewayChannels;
   }
 
   /** Sends a just-recorded event to every subscriber and gateway; call it right after the write. */
@@ -199,6 +262,7 @@ export class RevocationSubscribers {
   private connectGateway(after: number): Response {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [GATEWAY_TAG]);
+    this.gatewayChannels = (this.gatewayChannels ?? 0) + 1;
     const send = (message: GatewayChannelMessage) => server.send(JSON.stringify(message));
     const versions = this.versions();
     if (versions.version - after > REVOCATION_CHANGES_PAGE) {
