@@ -68,6 +68,20 @@ function attributePath(written: string): AttributePath {
   return { schema, attribute: match[1] as string, subAttribute: match[2] };
 }
 
+/**
+ * Whether an answer shaped by `projection` carries any of `attribute` of a
+ * resource of core schema `schema`, so a store need not read what the
+ * projection would drop: `members` for `excludedAttributes=members` or
+ * `attributes=displayName`, not for `excludedAttributes=members.display`.
+ * Decides as project() does: paths qualified by another schema name nothing.
+ */
+export function returnsAttribute(projection: Projection | undefined, schema: string, attribute: string): boolean {
+  if (projection === undefined) return true;
+  const [urn, name] = [schema.toLowerCase(), attribute.toLowerCase()];
+  const named = projection.paths.filter((p) => (p.schema === undefined || p.schema === urn) && p.attribute === name);
+  return projection.mode === "selected" ? named.length > 0 : !named.some((p) => p.subAttribute === undefined);
+}
+
 /** The resource as the projection asks for it. */
 export function project(resource: Record<string, unknown>, projection: Projection): Record<string, unknown> {
   const schemas = Array.isArray(resource.schemas) ? resource.schemas.map((s) => String(s).toLowerCase()) : [];

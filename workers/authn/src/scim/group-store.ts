@@ -15,7 +15,7 @@ import { clearOwedMemberCutoffs } from "../../../../shared/revocation/owed-membe
 import { orUnavailable } from "./deprovision.ts";
 import { filterSql, type OperandSchema } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
-import { type GroupState, groupTooLarge, MAX_GROUP_MEMBERS, type StoredGroup } from "./resources.ts";
+import { type GroupState, type GroupView, groupTooLarge, MAX_GROUP_MEMBERS, type StoredGroup } from "./resources.ts";
 import {
   currentRoles,
   oweChangedRoles,
@@ -90,18 +90,46 @@ async function withMembers(db: DrizzleD1Database, rows: GroupRow[]): Promise<Sto
   });
 }
 
-export async function requireGroup(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredGroup> {
+async function requireGroupRow(db: DrizzleD1Database, orgId: string, id: string): Promise<GroupRow> {
   const row = await db
     .select(columns)
     .from(scimGroup)
     .where(and(eq(scimGroup.orgId, orgId), eq(scimGroup.id, id)))
     .get();
-  const found = row ? (await withMembers(db, [row]))[0] : undefined;
+  if (!row) throw new ScimError("not_found", "no such Group");
+  return row;
+}
+
+/** The Group and all its members, as a write starts from (changeGroup). */
+export async function requireGroup(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredGroup> {
+  const [found] = await withMembers(db, [await requireGroupRow(db, orgId, id)]);
   if (!found) throw new ScimError("not_found", "no such Group");
   return found;
 }
 
-export async function listGroups(db: DrizzleD1Database, orgId: string, query: ListQuery) {
+/**
+ * The Group an answer shows; `members`: whether the answer returns them
+ * (attribute-projection.ts returnsAttribute). RFC 7644 §3.4.2.5 lets a
+ * client leave them out, and Microsoft Entra does on every lookup
+ * (`excludedAttributes=members`): its member rows, up to MAX_GROUP_MEMBERS,
+ * are then not read at all rather than read and dropped.
+ */
+export async function groupAnswer(
+  db: DrizzleD1Database,
+  orgId: string,
+  id: string,
+  members: boolean,
+): Promise<GroupView> {
+  return members ? requireGroup(db, orgId, id) : requireGroupRow(db, orgId, id);
+}
+
+/** A page of the org's Groups; `members` as for groupAnswer. */
+export async function listGroups(
+  db: DrizzleD1Database,
+  orgId: string,
+  query: ListQuery,
+  members: boolean,
+): Promise<{ groups: GroupView[]; total: number }> {
   const inOrg = eq(scimGroup.orgId, orgId);
   const where = query.filter ? and(inOrg, filterSql(query.filter, GROUP_FILTERS)) : inOrg;
   const [rows, total] = await db.batch([
@@ -114,7 +142,7 @@ export async function listGroups(db: DrizzleD1Database, orgId: string, query: Li
       .offset(query.startIndex - 1),
     db.select({ n: count() }).from(scimGroup).where(where),
   ]);
-  return { groups: await withMembers(db, rows), total: total[0]?.n ?? 0 };
+  return { groups: members ? await withMembers(db, rows) : rows, total: total[0]?.n ?? 0 };
 }
 
 /**

@@ -7,7 +7,8 @@ import type { Context, Hono } from "hono";
 import { authnConfig } from "../config.ts";
 import type { ScimApp } from "./authenticate.ts";
 import { orUnavailable } from "./deprovision.ts";
-import { changeGroup, GROUP_FILTERS, listGroups, requireGroup, writeGroup } from "./group-store.ts";
+import { projectionOf, returnsAttribute } from "./attribute-projection.ts";
+import { changeGroup, GROUP_FILTERS, groupAnswer, listGroups, writeGroup } from "./group-store.ts";
 import { scimBody, scimJson } from "./http.ts";
 import { patchGroup, patchOperations, requireGroupPatchWithinCap } from "./patch.ts";
 import { listQuery } from "./query.ts";
@@ -26,8 +27,17 @@ function settleOwed(c: Context<ScimApp>): Promise<void> {
   return orUnavailable(() => settleOwedRoles(c.env, c.var.scim.orgId));
 }
 
+/**
+ * Whether this request's answer returns members (RFC 7644 §3.4.2.5, §3.9: reads and the answers of
+ * writes alike); when not, their rows are not read. The projection was read and checked before
+ * the handler ran (attribute-projection.ts), which shapes the answer itself.
+ */
+function returnsMembers(c: Context<ScimApp>): boolean {
+  return returnsAttribute(projectionOf(new URL(c.req.url).searchParams), SCIM_SCHEMA.group, "members");
+}
+
 async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
-  const stored = await requireGroup(drizzle(c.env.DB), c.var.scim.orgId, id);
+  const stored = await groupAnswer(drizzle(c.env.DB), c.var.scim.orgId, id, returnsMembers(c));
   const resource = groupResource(authnConfig(c.env).issuer, stored);
   return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
 }
@@ -35,7 +45,7 @@ async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
 export function groupRoutes(app: Hono<ScimApp>): void {
   app.get("/Groups", async (c) => {
     const query = listQuery(new URL(c.req.url).searchParams, GROUP_FILTERS, SCIM_SCHEMA.group);
-    const { groups, total } = await listGroups(drizzle(c.env.DB), c.var.scim.orgId, query);
+    const { groups, total } = await listGroups(drizzle(c.env.DB), c.var.scim.orgId, query, returnsMembers(c));
     const issuer = authnConfig(c.env).issuer;
     return scimJson(
       listResponse(

@@ -53,6 +53,9 @@ export interface StoredGroup extends GroupState {
   members: { id: string; userName: string }[];
 }
 
+/** A Group as answered: its members only when the answer returns them (group-store.ts groupAnswer). */
+export type GroupView = Omit<StoredGroup, "members" | "memberIds"> & { members?: StoredGroup["members"] };
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -260,13 +263,18 @@ export function userResource(issuer: string, u: StoredUser) {
   };
 }
 
-export function groupResource(issuer: string, g: StoredGroup) {
+/** `members` left out when not read (group-store.ts groupAnswer: the answer's projection drops them). */
+export function groupResource(issuer: string, g: GroupView) {
   return {
     schemas: [SCIM_SCHEMA.group],
     id: g.id,
     ...(g.externalId ? { externalId: g.externalId } : {}),
     displayName: g.displayName,
-    members: g.members.map((m) => ({ value: m.id, display: m.userName, $ref: location(issuer, "Users", m.id) })),
+    ...(g.members
+      ? {
+          members: g.members.map((m) => ({ value: m.id, display: m.userName, $ref: location(issuer, "Users", m.id) })),
+        }
+      : {}),
     meta: {
       resourceType: "Group",
       created: g.createdAt.toISOString(),
