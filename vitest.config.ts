@@ -202,7 +202,13 @@ export default defineConfig({
           "test/support/runtime/cimd-host/wrangler.toml",
         ],
         // A scripted IdP that never answers is cut off in a second, not the default ten (test/authn/sso-upstream-limits.test.ts).
-        vars: { SSO_UPSTREAM_TIMEOUT_MS: "1000" },
+        vars: {
+          SSO_UPSTREAM_TIMEOUT_MS: "1000",
+          // An anonymous refusal's audit aggregate is queued after 50 ms, not the default 1 s
+          // (shared/audit/anonymous-refusals.ts): the email-helpers `call` waits out every request's
+          // background work, and a wrong password or a limit's 429 each held it a whole second.
+          ANONYMOUS_REFUSAL_WINDOW_MS: "50",
+        },
         // The resolver's tests route https://*.example.test to that host as a real server.
         serviceBindings: { CIMD_HOST: "mono-auth-test-cimd-host", CIMD_OUTBOUND: "mono-auth-test-cimd-host" },
       }),

@@ -29,6 +29,22 @@ import type { AuditDetailValue, AuditEventInput } from "./record-audit.ts";
 export const ANONYMOUS_REFUSAL_WINDOW_MS = 1_000;
 
 /**
+ * A producer's env may shorten the window, never lengthen it: its var
+ * ANONYMOUS_REFUSAL_WINDOW_MS, a whole number of ms from 0 to the default;
+ * anything else is the default. No wrangler.toml sets it. The authn Worker's
+ * tests do (vitest.config.ts): their helper waits out each request's
+ * background work, and a whole window for every anonymous refusal added up
+ * to tens of seconds of waiting that tested nothing.
+ */
+export type AnonymousRefusalSink = AuditSink & { readonly ANONYMOUS_REFUSAL_WINDOW_MS?: string };
+
+function windowMs(sink: AnonymousRefusalSink): number {
+  const value = sink.ANONYMOUS_REFUSAL_WINDOW_MS;
+  if (typeof value !== "string" || !/^\d{1,4}$/.test(value)) return ANONYMOUS_REFUSAL_WINDOW_MS;
+  return Math.min(Number(value), ANONYMOUS_REFUSAL_WINDOW_MS);
+}
+
+/**
  * Distinct keys an isolate holds at once. An attacker can vary the path with
  * every request; past this many keys in a window, new paths and grant types
  * are folded into one OTHER_TARGET key per (kind, outcome, error).
@@ -78,7 +94,7 @@ function keyOf(event: AuditEventInput, fields: Record<string, string>): string {
  * batch is sent); for the others, at once.
  */
 export function aggregateAnonymousRefusal(
-  sink: AuditSink,
+  sink: AnonymousRefusalSink,
   event: AuditEventInput,
   detail: Readonly<Record<string, AuditDetailValue>>,
 ): Promise<void> {
@@ -112,7 +128,7 @@ export function aggregateAnonymousRefusal(
     lastAt: now,
   };
   pending.set(key, aggregate);
-  return new Promise<void>((resolve) => setTimeout(resolve, ANONYMOUS_REFUSAL_WINDOW_MS)).then(async () => {
+  return new Promise<void>((resolve) => setTimeout(resolve, windowMs(sink))).then(async () => {
     // Closed before sending: a refusal that arrives while it is being sent opens the next window.
     pending.delete(key);
     await queueAuditRecord(sink, {

@@ -114,6 +114,41 @@ describe("anonymous refusals", () => {
     expect(other[0]?.count).toBe(total - own.length);
   });
 
+  it("a Worker's ANONYMOUS_REFUSAL_WINDOW_MS may shorten the window, never lengthen it", async () => {
+    /** How long the first refusal of a key of its own is held (its window, then its batch's send), and its row. */
+    async function held(windowVar: string | undefined, refusals = 1) {
+      const grant = `urn:test:${crypto.randomUUID()}`;
+      const sink = windowVar === undefined ? env : { ...env, ANONYMOUS_REFUSAL_WINDOW_MS: windowVar };
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: refusals }, () =>
+          recordAuditInBackground(sink, {
+            kind: "token.refused",
+            outcome: "refused",
+            detail: { grant_type: grant, error: "unsupported_grant_type" },
+          }),
+        ),
+      );
+      const ms = Date.now() - started;
+      const rows = await arrivedRows(
+        "SELECT detail FROM audit_event WHERE kind = 'token.refused' AND json_extract(detail, '$.grant_type') = ?",
+        grant,
+      );
+      return { ms, details: rows.map((r) => JSON.parse(r.detail) as AggregateDetail) };
+    }
+    // Shorter: refusals made together still fold into one row.
+    const short = await held("0", 4);
+    expect(short.ms).toBeLessThan(ANONYMOUS_REFUSAL_WINDOW_MS);
+    expect(short.details).toHaveLength(1);
+    expect(short.details[0]?.count).toBe(4);
+    // Longer, or not a whole number of ms: the default (held in parallel, one window's wait for all).
+    const others = await Promise.all(["5000", "-1", "", "0.5", "1e3x"].map((value) => held(value)));
+    for (const other of others) {
+      expect(other.ms).toBeGreaterThanOrEqual(ANONYMOUS_REFUSAL_WINDOW_MS);
+      expect(other.ms).toBeLessThan(5_000);
+    }
+  });
+
   it("an authenticated refusal is never aggregated", async () => {
     const subject = `user-${crypto.randomUUID()}`;
     await Promise.all(
