@@ -35,12 +35,29 @@ export const MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT = 1_000;
 /**
  * The org-wide ceiling on live entries of every kind, past which any RFC
  * 7009 revocation (a resource server's of another client's token too) is
- * folded into its token's client's cut-off. Nothing is ever refused for it:
- * the other kinds are bounded by people and admins (members, sessions,
- * clients, grants), and a refused revocation would leave a token honoured.
+ * folded into its token's client's cut-off. Nothing is refused at it: a
+ * refused revocation would leave a token honoured, and a fold needs no more
+ * room. The kinds that cannot fold stop at MAX_REVOCATION_ENTRIES_PER_ORG.
  * 100,000 is what the gateway's view is sized and measured for (docs/revocation.md).
  */
 export const MAX_LIVE_REVOCATIONS_PER_ORG = 100_000;
+
+/**
+ * The most entries of every kind an org's object holds: a recording that
+ * would add one more is refused (RevocationCapacityError,
+ * ERR_ORG_STATE_REVOCATIONS_FULL), recording nothing, and its producer
+ * answers 503 as for any recording that failed. The kinds other than RFC
+ * 7009's have no fold: a person's sessions, members' cut-offs, clients and
+ * grants each live an hour, and nothing but the people and admins making
+ * them bounded how many, so a script signing in and out, or a bug, grew the
+ * object's table, its snapshot and every gateway's view without limit.
+ * Above MAX_LIVE_REVOCATIONS_PER_ORG, so RFC 7009 keeps folding between the
+ * two (a fold adds at most its client's cut-off and drops the entries it
+ * covers: refused only when it drops none), and 20% above what the gateway's view is
+ * measured for. A recording that adds no row (a cut-off moved forward) is
+ * never refused: it is what ends the tokens issued since.
+ */
+export const MAX_REVOCATION_ENTRIES_PER_ORG = 120_000;
 
 /**
  * The most live browser-grant entries (RFC 7009 §2.1: a `grant` revocation

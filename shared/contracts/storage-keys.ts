@@ -53,6 +53,8 @@ export const ORG_STATE_META = {
   mirrorNotBefore: "mirror_not_before",
   /** KV mirror writes failed in a row since the last that succeeded: the retry's backoff (revocation-mirror.ts). */
   mirrorFailures: "mirror_failures",
+  /** How many rows the `revocation` table holds, kept by triggers (revocation-capacity.ts). */
+  entryRows: "entry_rows",
 } as const;
 
 /** Keys of the `meta(key, value)` table in an `SsfTransmitter` object's storage (workers/token/src/ssf). */

@@ -1,6 +1,7 @@
 import { ORG_STATE_META } from "../../../shared/contracts/storage-keys.ts";
 import { migrateGrantColumns } from "./browser-grant-revocation.ts";
 import { isOwnOrg, OrgMismatchError } from "./own-org.ts";
+import { assertEntryRoom, entryUsage, installEntryAccounting } from "./revocation-capacity.ts";
 import { migrateTokenColumns } from "./token-revocation.ts";
 
 /**
@@ -37,11 +38,26 @@ export class OrgStore {
     `);
     migrateTokenColumns(this.sql);
     migrateGrantColumns(this.sql);
+    installEntryAccounting(this.sql);
   }
 
   /** Runs `body` as one storage transaction: all of its writes commit, or none. */
   transaction<T>(body: () => T): T {
     return this.ctx.storage.transactionSync(body);
+  }
+
+  /**
+   * A recording's transaction: `body`'s writes commit only if the org's
+   * entries stay within their cap (revocation-capacity.ts); otherwise none
+   * do and RevocationCapacityError is thrown.
+   */
+  recordingTransaction<T>(body: () => T): T {
+    return this.transaction(() => {
+      const before = entryUsage(this.sql);
+      const result = body();
+      assertEntryRoom(this.sql, before, Math.floor(Date.now() / 1000));
+      return result;
+    });
   }
 
   /** The org the first revocation recorded, if any (own-org.ts says when it is the authority). */

@@ -78,7 +78,7 @@ export class RevocationRecorder {
         : ceiling + slack;
     // Entry, version and log event are one transaction: a subscriber that
     // sees version N can always read event N.
-    const logged = this.store.transaction(() => {
+    const logged = this.store.recordingTransaction(() => {
       this.store.rememberOrg(event.orgId);
       this.store.sql.exec(
         `INSERT INTO revocation (kind, value, revoked_at, expires_at) VALUES (?, ?, ?, ?)
@@ -131,7 +131,7 @@ export class RevocationRecorder {
     const now = Math.floor(Date.now() / 1000);
     // As revoke(): a cut-off outlives every token it covers, the clock tolerance included.
     const expiresAt = now + MAX_ACCESS_TOKEN_TTL_SECONDS + CLOCK_TOLERANCE_SECONDS;
-    const stored = this.store.transaction(() => {
+    const stored = this.store.recordingTransaction(() => {
       this.store.rememberOrg(orgId);
       const nextSeq = () => this.store.bumpVersion();
       return storeSubjectRevocations(this.store.sql, this.log, nextSeq, events, now, expiresAt);
@@ -154,7 +154,7 @@ export class RevocationRecorder {
     assertRevocableClaims(revocation.claims);
     const orgId = revocation.claims.org_id;
     const now = Math.floor(Date.now() / 1000);
-    const recorded = this.store.transaction(() => {
+    const recorded = this.store.recordingTransaction(() => {
       this.store.rememberOrg(orgId);
       return storeTokenRevocation(this.store.sql, this.log, () => this.store.bumpVersion(), revocation, now);
     });
@@ -174,7 +174,7 @@ export class RevocationRecorder {
     this.store.assertOwnOrg(revocation?.orgId);
     const { orgId } = revocation;
     const now = Math.floor(Date.now() / 1000);
-    const recorded = this.store.transaction(() => {
+    const recorded = this.store.recordingTransaction(() => {
       this.store.rememberOrg(orgId);
       return storeBrowserGrantRevocation(this.store.sql, this.log, () => this.store.bumpVersion(), revocation, now);
     });
