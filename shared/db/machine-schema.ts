@@ -152,6 +152,13 @@ export const trustedIssuer = sqliteTable(
     issuer: text("issuer").notNull(),
     jwksUri: text("jwks_uri").notNull(),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * When a removal withdrew the trust (null: trusted). The row stays until
+     * the removal has recorded its cut-off to the end, so a removal that
+     * fails after withdrawing it leaves the row for its retry to finish
+     * (workers/token/src/admin/trusted-issuers.ts); no redemption reads it.
+     */
+    removingSince: integer("removing_since", { mode: "timestamp_ms" }),
   },
   (table) => [uniqueIndex("trusted_issuer_org_issuer_idx").on(table.orgId, table.issuer)],
 );

@@ -12,6 +12,7 @@ import { JWT_TYP, TOKEN_TYPE } from "../../shared/contracts/tokens.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
 import { clientToken, createTestOrg } from "./clients-fixtures.ts";
 import { expectOAuthError } from "./fixtures.ts";
+import { grantEvents } from "./grant-revocation-fixtures.ts";
 import { jagClaims, redeem } from "./id-jag-fixtures.ts";
 import { introspected } from "./revocation-fixtures.ts";
 import { exchange, issued, registerAgent } from "./token-exchange-fixtures.ts";
@@ -46,8 +47,29 @@ async function trustedIdp() {
       .setProtectedHeader({ alg: "ES256", typ: JWT_TYP.idJag, kid: "partner-1" })
       .sign(privateKey);
   const remove = (id: string) => adminRequest("DELETE", `/orgs/${orgId}/trusted-issuers/${id}`, { token: admin });
-  return { orgId, agent, trust, idJag, remove };
+  const listed = async () => {
+    const response = await adminRequest("GET", `/orgs/${orgId}/trusted-issuers`, { token: admin });
+    return ((await response.json()) as { trusted_issuers: { id: string }[] }).trusted_issuers.map((t) => t.id);
+  };
+  const retrust = () =>
+    adminRequest("POST", `/orgs/${orgId}/trusted-issuers`, { token: admin, body: { issuer: idp, jwks_uri: jwksUri } });
+  return { orgId, agent, trust, idJag, remove, listed, retrust };
 }
+
+/** D1 refuses to delete this one row (a trigger: a real D1 error, no binding mocked) until the returned function is called. */
+async function refuseDeletion(id: string): Promise<() => Promise<void>> {
+  const trigger = `refuse_${crypto.randomUUID().replaceAll("-", "")}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER ${trigger} BEFORE DELETE ON trusted_issuer WHEN OLD.id = '${id}'
+     BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+  ).run();
+  return async () => {
+    await env.DB.prepare(`DROP TRIGGER ${trigger}`).run();
+  };
+}
+
+const rowCount = async (id: string) =>
+  (await env.DB.prepare("SELECT count(*) AS n FROM trusted_issuer WHERE id = ?").bind(id).first<{ n: number }>())?.n;
 
 describe("removing a trusted ID-JAG issuer", () => {
   it("ends every token redeemed from its grants, and what was exchanged from them; nothing else", async () => {
@@ -76,21 +98,61 @@ describe("removing a trusted ID-JAG issuer", () => {
   });
 
   it("answers 503 and keeps the issuer trusted while its cut-off cannot be recorded; the retry removes it", async () => {
-    const { orgId, agent, trust, idJag, remove } = await trustedIdp();
+    const { agent, trust, idJag, remove, listed } = await trustedIdp();
     const id = await trust();
     // The org's object records no value over 256 characters: a real refusal, no binding mocked.
     const unrecordable = `${id}-${"x".repeat(260)}`;
     await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(unrecordable, id).run();
     await expectHttpError(await remove(unrecordable), 503, "temporarily_unavailable");
-    const listed = await adminRequest("GET", `/orgs/${orgId}/trusted-issuers`, { token: await adminToken() });
-    expect(((await listed.json()) as { trusted_issuers: { id: string }[] }).trusted_issuers.map((t) => t.id)).toEqual([
-      unrecordable,
-    ]);
+    expect(await listed()).toEqual([unrecordable]);
     expect((await redeem(agent, await idJag())).status).toBe(200);
     // The object is back (the row its own id again): the retry records the cut-off and removes the issuer.
     await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(id, unrecordable).run();
     expect((await remove(id)).status).toBe(200);
     await expectOAuthError(await redeem(agent, await idJag()), 400, "invalid_grant");
+  });
+
+  // The removal withdraws the trust, records the cut-off (again after D1 when D1 was slow) and only then
+  // deletes the row. It deleted the row before its last recording: one that failed after a slow delete
+  // answered 503 with the row gone, the retry found nothing (404) and the cut-off was never recorded.
+  it("a removal that fails after withdrawing the trust answers 503 and leaves the row to its retry, which finishes it", async () => {
+    const { orgId, agent, trust, idJag, remove, listed, retrust } = await trustedIdp();
+    const id = await trust();
+    const redeemed = (await issued(await redeem(agent, await idJag()))).body.access_token;
+
+    // D1 fails after the object has the cut-off: 503, the trust already withdrawn, the row kept.
+    const allow = await refuseDeletion(id);
+    try {
+      await expectHttpError(await remove(id), 503, "temporarily_unavailable");
+    } finally {
+      await allow();
+    }
+    expect(await rowCount(id)).toBe(1);
+    const refused = await expectOAuthError(await redeem(agent, await idJag()), 400, "invalid_grant");
+    expect(refused.error_description).toBe("assertion: issuer not trusted by this org");
+    expect(await introspected(redeemed, agent)).toEqual({ active: false });
+    expect(await listed()).toEqual([]);
+    // Its unfinished removal holds the issuer's place: trusting it again waits for the retry.
+    const again = await expectHttpError(await retrust(), 409, "conflict");
+    expect(again.error_description).toContain(id);
+
+    // The retry's own recording fails (the object records no value over 256 characters): 503, the row still kept.
+    const unrecordable = `${id}-${"x".repeat(260)}`;
+    await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(unrecordable, id).run();
+    await expectHttpError(await remove(unrecordable), 503, "temporarily_unavailable");
+    expect(await rowCount(unrecordable)).toBe(1);
+    await env.DB.prepare("UPDATE trusted_issuer SET id = ? WHERE id = ?").bind(id, unrecordable).run();
+
+    // The object is back: the retry records the cut-off, then deletes the row; only now is it gone.
+    const retriedAt = Math.floor(Date.now() / 1000);
+    const done = await remove(id);
+    expect(done.status).toBe(200);
+    expect(await done.json()).toEqual({ id, deleted: true });
+    expect(await rowCount(id)).toBe(0);
+    const events = await grantEvents(orgId, trustedIssuerGrantId(id));
+    expect(events.at(-1)?.revoked_at).toBeGreaterThanOrEqual(retriedAt);
+    await expectHttpError(await remove(id), 404, "not_found");
+    expect((await retrust()).status).toBe(201);
   });
 
   it("leaves nothing redeemed in the race with it alive once it answers, whichever runs first", async () => {

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { trustedIssuer } from "../../../../shared/db/machine-schema.ts";
 
@@ -13,7 +13,7 @@ export interface TrustedIssuer {
  * The external identity provider an org trusts to issue ID-JAGs to us
  * (`trusted_issuer`, managed through the admin API), or undefined. Read
  * from D1 on every redemption: an issuer an org stopped trusting a moment
- * ago must not mint again.
+ * ago must not mint again, nor one whose removal has begun (`removing_since`).
  */
 export async function findTrustedIssuer(
   db: D1Database,
@@ -23,6 +23,6 @@ export async function findTrustedIssuer(
   return drizzle(db)
     .select({ id: trustedIssuer.id, issuer: trustedIssuer.issuer, jwksUri: trustedIssuer.jwksUri })
     .from(trustedIssuer)
-    .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.issuer, issuer)))
+    .where(and(eq(trustedIssuer.orgId, orgId), eq(trustedIssuer.issuer, issuer), isNull(trustedIssuer.removingSince)))
     .get();
 }

@@ -1,0 +1,1 @@
+ALTER TABLE `trusted_issuer` ADD `removing_since` integer;
