@@ -15,6 +15,7 @@ import { revocationReason } from "../revocation/record-or-refuse.ts";
 import { revokeSessionEverywhere } from "../revocation/session-revocation.ts";
 import { addressedRequestPlugin } from "../oidc/addressed-request.ts";
 import { consentAnsweredOnce } from "../oidc/consent-claim.ts";
+import { consentNeedsActiveOrg } from "../oidc/consent-org.ts";
 import { sessionClientsLogout } from "../oidc/backchannel-logout.ts";
 import { countSessionEnds } from "../oidc/logout-outbox.ts";
 import { oidcRuntime } from "../oidc/runtime.ts";
@@ -97,6 +98,8 @@ function createAuth(env: AuthBindings) {
       addressedRequestPlugin,
       // A consent request is answered once, after the provider checked its signature (oidc/consent-claim.ts).
       consentAnsweredOnce(env.DB),
+      // An allow needs the session's active org, checked as the token endpoint checks its code (oidc/consent-org.ts).
+      consentNeedsActiveOrg(env.DB),
     ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {

@@ -8,6 +8,7 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { browserClientForConsent } from "../../../../shared/oidc/browser-clients.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { CONSENT_ALREADY_ANSWERED } from "./consent-claim.ts";
+import { CONSENT_NEEDS_ORG } from "./consent-org.ts";
 import { authnConfig } from "../config.ts";
 import type { AuthnApp } from "../pages/handlers.tsx";
 import { ConsentPage, ConsentProblem } from "../pages/consent.tsx";
@@ -16,6 +17,10 @@ import { isSameOriginPost } from "../security/same-origin.ts";
 
 /** The consent page's error code for a form posted again (RFC 6749 §10.5: what mints a code is single use). */
 export const CONSENT_ANSWERED_CODE = "consent_already_answered";
+
+/** The consent page's error code for a session with no active org of the person's (oidc/consent-org.ts). */
+export const NO_ACTIVE_ORG_CODE = "no_active_organization";
+const NO_ACTIVE_ORG_MESSAGE = "Choose an organization, then start again from the application.";
 
 /** A page's variables, and the one origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
 export type ConsentApp = {
@@ -69,7 +74,12 @@ export async function showConsent(c: ConsentContext) {
         .where(eq(organization.id, orgId))
         .get()
     : undefined;
-  if (!org) return problem("Choose an organization before you allow access.");
+  if (!org) {
+    return c.html(
+      <ConsentProblem nonce={c.var.nonce} code={NO_ACTIVE_ORG_CODE} message={NO_ACTIVE_ORG_MESSAGE} />,
+      400,
+    );
+  }
 
   const scopes = (url.searchParams.get("scope") ?? "").split(" ").filter(Boolean);
   const redirect = new URL(redirectUri);
@@ -140,6 +150,13 @@ export async function submitConsent(c: ConsentContext) {
           code={CONSENT_ANSWERED_CODE}
           message="This request was already answered. Go back to the application and start again if you need to."
         />,
+        400,
+      );
+    }
+    // No active org of the person's when allowed (oidc/consent-org.ts): no consent, no code.
+    if (body.error_description === CONSENT_NEEDS_ORG) {
+      return c.html(
+        <ConsentProblem nonce={c.var.nonce} code={NO_ACTIVE_ORG_CODE} message={NO_ACTIVE_ORG_MESSAGE} />,
         400,
       );
     }

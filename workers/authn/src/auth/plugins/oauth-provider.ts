@@ -34,6 +34,11 @@ export interface OidcRuntime {
   orgResources?: { plugin: BetterAuthPlugin; assertActiveIn: (orgId: string, resources?: string[]) => Promise<void> };
 }
 
+/** The session's active org, which a consent and its grant are for (Better Auth's organization plugin keeps it). */
+function activeOrg(session: unknown): string | undefined {
+  return (session as { activeOrganizationId?: string | null } | undefined)?.activeOrganizationId ?? undefined;
+}
+
 const signerUnavailable: IssuerSign = async () => {
   throw new Error("no signer: the plugins were built without bindings");
 };
@@ -135,11 +140,12 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       // access token's `org_id` (oidc/org-claim.ts).
       postLogin: {
         page: ENDPOINT.consent,
-        shouldRedirect: () => false,
-        consentReferenceId: ({ session }) => {
-          const active = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
-          return active ?? undefined;
-        },
+        // With no active org, an authorize never skips to a code on an earlier consent (Better Auth
+        // then looks consents up by person and client alone, whatever their org): the code would be of
+        // no org, which every token request refuses. The consent page asks for an org instead
+        // (oidc/consent.tsx), and `prompt=none` is `interaction_required` (OIDC Core §3.1.2.6).
+        shouldRedirect: ({ session }) => !activeOrg(session),
+        consentReferenceId: ({ session }) => activeOrg(session),
       },
       // Every token a code or refresh token yields, before any is minted: Better Auth calls
       // customAccessTokenClaims for a JWT access token only, so a grant that names no RFC 8707
