@@ -41,8 +41,8 @@ const MAX_STATE_LENGTH = 256;
  * (ssf/routes.ts, the org taken from the client's token) and the admin API
  * (admin/ssf-streams.ts, the org from the path, for operators) both call
  * these. Each change is written to D1 first, then the org's transmitter
- * object is told; a stream of another org is 403 `forbidden`, an unknown
- * one 404 `not_found`.
+ * object is told; a stream of another org is 404 `not_found`, as an
+ * unknown one (stream() below).
  */
 export class StreamOperations {
   constructor(
