@@ -9,7 +9,7 @@ import { AUDIENCE, seedSession } from "./fixtures.ts";
 import { agentRequest, PURGE } from "./mcp-access-fixtures.ts";
 import { createVersion } from "./policies-fixtures.ts";
 import { seedMember } from "./token-exchange-fixtures.ts";
-import { bindAgent, connectOrgAsAdmin, createProvider } from "./vault-fixtures.ts";
+import { bindAgent, connectOrgAsAdmin, createProvider, operatorConnectLink } from "./vault-fixtures.ts";
 
 // The world of test/token/admin-object-isolation.test.ts: two orgs, each
 // holding one object of every kind the admin API names by a path parameter,
@@ -41,6 +41,8 @@ export interface OrgObjects {
   vaultProviderId: string;
   /** A saved connection through that provider, with `clientId` bound to it. */
   vaultConnectionId: string;
+  /** An operator's connect link for the org's own connection through that provider, not yet confirmed. */
+  connectLink: string;
 }
 
 async function answered<T>(response: Response, what: string, status = 201): Promise<T> {
@@ -121,6 +123,7 @@ export async function orgWithEveryObject(operator: string, policyVersions: numbe
 
   const connection = await connectOrgAsAdmin(owner, orgId, provider.id);
   await bindAgent(orgId, connection.id, client.client_id, operator);
+  const connectLink = await operatorConnectLink(orgId, provider.id);
 
   return {
     orgId,
@@ -138,6 +141,7 @@ export async function orgWithEveryObject(operator: string, policyVersions: numbe
     scimTokenId: scim.id,
     vaultProviderId: provider.id,
     vaultConnectionId: connection.id,
+    connectLink,
   };
 }
 

@@ -5,144 +5,27 @@
 // never the object, never a change to it, never a 403 that would say it
 // exists elsewhere. admin/authorize.ts checks only the org in the path; each
 // route must then look its object up in that org, and this file holds every
-// route to it. The routes come from the OpenAPI document the Worker serves,
-// so a route added with an object in its path and no case here fails the
-// coverage check below until one is written.
+// route to it (the cases: admin-object-isolation-cases.ts). The routes come
+// from the OpenAPI document the Worker serves, so a route added with an
+// object in its path and no case fails the coverage check below until one is
+// written. An object named in a body or query field (REFERENCES) gets the
+// answer an unknown value gets, too. One world for the whole file: two orgs
+// with one object of every kind each (admin-object-isolation-fixtures.ts).
 import { exports } from "cloudflare:workers";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { adminRequest, adminToken, expectHttpError } from "./admin-fixtures.ts";
-import { type OrgObjects, orgState, orgWithEveryObject } from "./admin-object-isolation-fixtures.ts";
+import {
+  CASES,
+  type Ids,
+  type IsolationCase,
+  PLATFORM_WIDE,
+  REFERENCES,
+  type Sent,
+  type World,
+} from "./admin-object-isolation-cases.ts";
+import { orgState, orgWithEveryObject } from "./admin-object-isolation-fixtures.ts";
 import { routeUpstream } from "./vault-fixtures.ts";
-
-interface World {
-  a: OrgObjects;
-  b: OrgObjects;
-}
-
-type Ids = Record<string, string>;
-
-/** One call under org A's path that names another org's object. */
-interface IsolationCase {
-  /** What the variant names, when a route has more than one. */
-  label?: string;
-  /** The other org's ids the call names (in its path or body), by the name `request` reads them by. */
-  foreign: (w: World) => Ids;
-  /** The path's parameters besides {org}, and the body; default: the foreign ids are the parameters. */
-  request?: (ids: Ids, w: World) => { params: Ids; body?: unknown };
-  /** Ids nobody holds in their place (default: each foreign id with its letters and digits redrawn). */
-  absent?: Ids;
-  /** Default 404 `not_found`. */
-  expected?: { status: number; code: string };
-}
-
-const withBody =
-  (body: unknown) =>
-  (ids: Ids): { params: Ids; body: unknown } => ({ params: ids, body });
-
-const B = {
-  accessRequest: (w: World) => ({ id: w.b.accessRequestId }),
-  mcpGrant: (w: World) => ({ id: w.b.mcpGrantId }),
-  client: (w: World) => ({ id: w.b.clientId }),
-  delegationGrant: (w: World) => ({ id: w.b.delegationGrantId }),
-  invite: (w: World) => ({ jti: w.b.inviteJti }),
-  mcpServer: (w: World) => ({ name: w.b.mcpServerName }),
-  member: (w: World) => ({ userId: w.b.memberId }),
-  policyVersion: (w: World) => ({ version: String(w.b.policyVersion) }),
-  scimToken: (w: World) => ({ id: w.b.scimTokenId }),
-  ssfStream: (w: World) => ({ id: w.b.ssfStreamId }),
-  trustedIssuer: (w: World) => ({ id: w.b.trustedIssuerId }),
-  vaultConnection: (w: World) => ({ id: w.b.vaultConnectionId }),
-  vaultProvider: (w: World) => ({ id: w.b.vaultProviderId }),
-};
-
-/** Org B has one policy version more than org A: B's newest number is none of A's, and neither is this. */
-const NO_VERSION = { version: "999999999" };
-
-/**
- * Every admin route under `/orgs/{org}/` with an object in its path, as the
- * OpenAPI document names it. A body is one the route would take for an
- * object of the caller's own org, so only the object's org can refuse it.
- */
-const CASES: Record<string, IsolationCase[]> = {
-  "get /orgs/{org}/access-requests/{id}": [{ foreign: B.accessRequest }],
-  "post /orgs/{org}/access-requests/{id}/approve": [{ foreign: B.accessRequest, request: withBody({}) }],
-  "post /orgs/{org}/access-requests/{id}/deny": [{ foreign: B.accessRequest, request: withBody({ note: "no" }) }],
-  "delete /orgs/{org}/mcp-grants/{id}": [{ foreign: B.mcpGrant }],
-  "get /orgs/{org}/clients/{id}": [{ foreign: B.client }],
-  "patch /orgs/{org}/clients/{id}": [{ foreign: B.client, request: withBody({ client_name: "renamed" }) }],
-  "delete /orgs/{org}/clients/{id}": [{ foreign: B.client }],
-  "post /orgs/{org}/clients/{id}/rotate-secret": [{ foreign: B.client }],
-  "post /orgs/{org}/clients/{id}/disable": [{ foreign: B.client }],
-  "delete /orgs/{org}/delegation-grants/{id}": [{ foreign: B.delegationGrant }],
-  "delete /orgs/{org}/invites/{jti}": [{ foreign: B.invite }],
-  "get /orgs/{org}/mcp-servers/{name}": [{ foreign: B.mcpServer }],
-  "patch /orgs/{org}/mcp-servers/{name}": [{ foreign: B.mcpServer, request: withBody({ description: "changed" }) }],
-  "delete /orgs/{org}/mcp-servers/{name}": [{ foreign: B.mcpServer }],
-  "delete /orgs/{org}/members/{userId}": [{ foreign: B.member }],
-  "patch /orgs/{org}/members/{userId}": [{ foreign: B.member, request: withBody({ role: "admin" }) }],
-  "get /orgs/{org}/policies/{version}": [{ foreign: B.policyVersion, absent: NO_VERSION }],
-  "post /orgs/{org}/policies/{version}/test": [{ foreign: B.policyVersion, absent: NO_VERSION }],
-  "post /orgs/{org}/policies/{version}/publish": [{ foreign: B.policyVersion, absent: NO_VERSION }],
-  "post /orgs/{org}/policies/{version}/rollback": [
-    { foreign: B.policyVersion, absent: NO_VERSION, request: withBody({ run_tests: false }) },
-  ],
-  "delete /orgs/{org}/scim-tokens/{id}": [{ foreign: B.scimToken }],
-  "get /orgs/{org}/ssf/streams/{id}": [{ foreign: B.ssfStream }],
-  "delete /orgs/{org}/ssf/streams/{id}": [{ foreign: B.ssfStream }],
-  "get /orgs/{org}/ssf/streams/{id}/status": [{ foreign: B.ssfStream }],
-  "post /orgs/{org}/ssf/streams/{id}/status": [{ foreign: B.ssfStream, request: withBody({ status: "paused" }) }],
-  "delete /orgs/{org}/trusted-issuers/{id}": [{ foreign: B.trustedIssuer }],
-  // Refused to everyone for every id, an org's own included: the same answer says nothing of B's.
-  "get /orgs/{org}/vault/connections/{id}/token": [
-    { foreign: B.vaultConnection, expected: { status: 403, code: "saved_token_not_readable" } },
-  ],
-  "get /orgs/{org}/vault/connections/{id}": [{ foreign: B.vaultConnection }],
-  "delete /orgs/{org}/vault/connections/{id}": [{ foreign: B.vaultConnection }],
-  "post /orgs/{org}/vault/connections/{id}/agents": [
-    {
-      label: "B's connection, A's own agent",
-      foreign: B.vaultConnection,
-      request: (ids, w) => ({ params: ids, body: { client_id: w.a.clientId } }),
-    },
-    {
-      label: "A's own connection, B's agent",
-      foreign: (w) => ({ client: w.b.clientId }),
-      request: (ids, w) => ({ params: { id: w.a.vaultConnectionId }, body: { client_id: ids.client } }),
-    },
-  ],
-  "delete /orgs/{org}/vault/connections/{id}/agents/{client}": [
-    {
-      label: "B's connection and its bound agent",
-      foreign: (w) => ({ id: w.b.vaultConnectionId, client: w.b.clientId }),
-    },
-    {
-      label: "A's own connection, B's agent",
-      foreign: (w) => ({ client: w.b.clientId }),
-      request: (ids, w) => ({ params: { id: w.a.vaultConnectionId, client: ids.client as string } }),
-    },
-  ],
-  "get /orgs/{org}/vault/providers/{id}": [{ foreign: B.vaultProvider }],
-  "patch /orgs/{org}/vault/providers/{id}": [{ foreign: B.vaultProvider, request: withBody({ name: "renamed" }) }],
-  "delete /orgs/{org}/vault/providers/{id}": [{ foreign: B.vaultProvider }],
-  "post /orgs/{org}/vault/providers/{id}/connect": [{ foreign: B.vaultProvider, request: withBody({}) }],
-};
-
-/**
- * Routes with an object in the path but no org: platform-wide, for platform
- * operators only (admin/authorize.ts), whose reach is every org's objects.
- * An org admin naming another org's person or OIDC client there is 403 `forbidden`.
- */
-const PLATFORM_WIDE: ReadonlySet<string> = new Set([
-  "get /oidc-clients/{id}",
-  "patch /oidc-clients/{id}",
-  "post /oidc-clients/{id}/rotate-secret",
-  "delete /oidc-clients/{id}",
-  "get /users/{id}/sessions",
-  "post /users/{id}/sign-out",
-  "post /users/{id}/ban",
-  "delete /users/{id}/ban",
-]);
 
 type Caller = (method: string, path: string, body: unknown, w: World, operator: string) => Promise<Response>;
 
@@ -173,17 +56,59 @@ function redrawn(id: string): string {
     .replace(/[0-9]/g, () => pick("0123456789"));
 }
 
-function concrete(template: string, orgId: string, params: Ids): string {
-  return template.replace(/\{([^}]+)\}/g, (_all, name: string) => {
-    const value = name === "org" ? orgId : params[name];
+function concrete(template: string, orgId: string, sent: Sent): string {
+  const path = template.replace(/\{([^}]+)\}/g, (_all, name: string) => {
+    const value = name === "org" ? orgId : sent.params[name];
     if (value === undefined) throw new Error(`${template}: no value for {${name}}`);
     return encodeURIComponent(value);
   });
+  return sent.query ? `${path}?${new URLSearchParams(sent.query)}` : path;
 }
 
 /** A description with these ids blanked out, to compare two answers that name different ids. */
 function blanked(description: string, ids: string[]): string {
   return ids.reduce((text, id) => text.replaceAll(id, "<id>"), description);
+}
+
+/**
+ * Calls `route` under org A's path naming org B's objects, then naming ids
+ * nobody holds: the exact answer, the same for both (B's object is not told
+ * apart from nothing), nothing of B's in it, and neither org changed.
+ */
+async function expectIsolated(route: string, isolation: IsolationCase, call: Caller): Promise<void> {
+  const [method, template] = route.split(" ") as [string, string];
+  const { a, b } = world;
+  const expected = isolation.expected ?? { status: 404, code: "not_found" };
+  const foreign = isolation.foreign(world);
+  const absent = isolation.absent ?? Object.fromEntries(Object.entries(foreign).map(([k, v]) => [k, redrawn(v)]));
+  const request = isolation.request ?? ((ids: Ids): Sent => ({ params: ids }));
+  const send = (sent: Sent) =>
+    call(method.toUpperCase(), concrete(template, a.orgId, sent), sent.body, world, operator);
+  const ids = [...Object.values(foreign), ...Object.values(absent)];
+  const [beforeA, beforeB] = await Promise.all([orgState(a.orgId), orgState(b.orgId)]);
+
+  const answer = await send(request(foreign, world));
+  const text = await answer.clone().text();
+  // Nothing of B's in the answer: neither its org's id nor its owner's.
+  expect(text).not.toContain(b.orgId);
+  expect(text).not.toContain(b.owner.userId);
+  const none = await send(request(absent, world));
+  if (expected.code === undefined) {
+    expect(answer.status, text).toBe(expected.status);
+    expect(none.status).toBe(expected.status);
+    expect(blanked(text, ids)).toBe(blanked(await none.text(), ids));
+  } else {
+    const refused = await expectHttpError(answer, expected.status, expected.code);
+    // The route's own refusal, not the router's for a path it does not serve.
+    expect(refused.error_description).not.toMatch(/^no such (endpoint|admin route)$/);
+    const nobody = await expectHttpError(none, expected.status, expected.code);
+    expect(blanked(refused.error_description as string, ids)).toBe(blanked(nobody.error_description as string, ids));
+  }
+
+  // Neither org changed: every D1 row each holds, its revocations and its published policy.
+  const [afterA, afterB] = await Promise.all([orgState(a.orgId), orgState(b.orgId)]);
+  expect(afterB).toEqual(beforeB);
+  expect(afterA).toEqual(beforeA);
 }
 
 let world: World;
@@ -214,7 +139,7 @@ describe("admin API: another org's object under one's own org's path", () => {
     const missing = inOrg.filter((r) => !(r in CASES));
     expect(
       missing,
-      "routes naming an object under /orgs/{org}/ without a case in CASES (admin-object-isolation.test.ts): add one",
+      "routes naming an object under /orgs/{org}/ without a case in CASES (admin-object-isolation-cases.ts): add one",
     ).toEqual([]);
     expect(
       platform.filter((r) => !PLATFORM_WIDE.has(r)),
@@ -223,6 +148,13 @@ describe("admin API: another org's object under one's own org's path", () => {
     expect(
       Object.keys(CASES).filter((r) => !inOrg.includes(r)),
       "cases for routes the Worker no longer serves",
+    ).toEqual([]);
+    const served = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method} ${path}`),
+    );
+    expect(
+      Object.keys(REFERENCES).filter((r) => !served.includes(r)),
+      "REFERENCES cases for routes the Worker no longer serves",
     ).toEqual([]);
     expect(
       [...PLATFORM_WIDE].filter((r) => !platform.includes(r)),
@@ -256,59 +188,12 @@ describe("admin API: another org's object under one's own org's path", () => {
     expect(state.policy_publication).toMatchObject({ version: 1 });
   });
 
-  for (const [route, cases] of Object.entries(CASES)) {
-    const [method, template] = route.split(" ") as [string, string];
+  for (const [route, cases] of [CASES, REFERENCES].flatMap((t) => Object.entries(t).map(([r, c]) => [r, c] as const))) {
     for (const isolation of cases) {
       for (const [who, call] of CALLERS) {
-        const name = `${route}${isolation.label ? ` (${isolation.label})` : ""}, by ${who}`;
-        it(name, async () => {
-          const { a, b } = world;
-          const expected = isolation.expected ?? { status: 404, code: "not_found" };
-          const foreign = isolation.foreign(world);
-          const absent =
-            isolation.absent ?? Object.fromEntries(Object.entries(foreign).map(([k, v]) => [k, redrawn(v)]));
-          const request = isolation.request ?? ((ids: Ids): { params: Ids; body?: unknown } => ({ params: ids }));
-          const [beforeA, beforeB] = await Promise.all([orgState(a.orgId), orgState(b.orgId)]);
-
-          const named = request(foreign, world);
-          const answer = await call(
-            method.toUpperCase(),
-            concrete(template, a.orgId, named.params),
-            named.body,
-            world,
-            operator,
-          );
-          const text = await answer.clone().text();
-          const refused = await expectHttpError(answer, expected.status, expected.code);
-          // The route's own refusal, not the router's for a path it does not serve.
-          expect(refused.error_description).not.toMatch(/^no such (endpoint|admin route)$/);
-          // Nothing of B's in the answer: neither its org's id nor its owner's.
-          expect(text).not.toContain(b.orgId);
-          expect(text).not.toContain(b.owner.userId);
-
-          // An id nobody holds gets the same answer: B's object is not told apart from nothing.
-          const control = request(absent, world);
-          const none = await expectHttpError(
-            await call(
-              method.toUpperCase(),
-              concrete(template, a.orgId, control.params),
-              control.body,
-              world,
-              operator,
-            ),
-            expected.status,
-            expected.code,
-          );
-          const ids = [...Object.values(foreign), ...Object.values(absent)];
-          expect(blanked(refused.error_description as string, ids)).toBe(
-            blanked(none.error_description as string, ids),
-          );
-
-          // Neither org changed: every D1 row each holds, its revocations and its published policy.
-          const [afterA, afterB] = await Promise.all([orgState(a.orgId), orgState(b.orgId)]);
-          expect(afterB).toEqual(beforeB);
-          expect(afterA).toEqual(beforeA);
-        });
+        if (isolation.consoleOnly && call !== asOwnerOfA) continue;
+        it(`${route}${isolation.label ? ` (${isolation.label})` : ""}, by ${who}`, () =>
+          expectIsolated(route, isolation, call));
       }
     }
   }
