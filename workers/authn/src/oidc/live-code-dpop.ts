@@ -1,5 +1,6 @@
 import { isDpopProofError, verifyDpopProof } from "better-auth/oauth2";
 import type { BrowserGrantAnswer } from "../../../../shared/contracts/oidc-grants.ts";
+import { BROWSER_PROVIDER_DPOP } from "./dpop-proof-options.ts";
 
 /** A code grant's DPoP proof (RFC 9449 §4), as the token Worker handed it over, and the URL it must name. */
 export interface PresentedProof {
@@ -22,8 +23,8 @@ export interface PresentedProof {
  * "MUST ... check that the JWK thumbprint of the key ... matches"), "DPoP
  * proof key does not match the bound token". Better Auth verifies any
  * proof it is handed there too, bound code or not, so a proof it would
- * refuse that the token Worker accepted (ES384, which only the token Worker
- * takes) is refused here with its description as well.
+ * refuse that the token Worker accepted is refused here with its
+ * description as well.
  *
  * The proof is checked with Better Auth's own `verifyDpopProof`, against the
  * URL its endpoint is handed, so the thumbprint it compares is of a key whose
@@ -43,12 +44,13 @@ export async function dpopBindingRefusal(
     return required ? invalidDpopProof("DPoP proof header is required") : undefined;
   }
   try {
-    // Better Auth's own defaults (age window, algorithms): the oauth-provider is configured with no `dpop` options.
+    // The provider's own options (dpop-proof-options.ts: the advertised algorithms; its default age window).
     await verifyDpopProof({
       proofJwt: presented.proof,
       method: "POST",
       url: presented.tokenEndpoint,
       expectedJkt: dpopJkt,
+      signingAlgorithms: BROWSER_PROVIDER_DPOP.signingAlgorithms,
     });
     return undefined;
   } catch (error) {

@@ -8,6 +8,7 @@ import { ALL_SCOPES } from "../../../../../shared/contracts/scopes.ts";
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, SIGNING_ALG } from "../../../../../shared/contracts/tokens.ts";
 import { hashSecret, verifySecret } from "../../../../../shared/crypto/secret-hash.ts";
 import { assertClientOrg } from "../../mcp-clients/org-clients.ts";
+import { BROWSER_PROVIDER_DPOP } from "../../oidc/dpop-proof-options.ts";
 import type { JWTPayload } from "jose";
 
 /** The jwt plugin's `sign` hook: Better Auth builds the claims, the one issuer signs them. */
@@ -129,6 +130,8 @@ export function oauthProviderPlugins(issuer: string, runtime?: OidcRuntime) {
       // RFC 9700 §4.14.2 / GHSA-pw9m-5jxm-xr6h: any second use of a rotated
       // refresh token is replay, and ends the family.
       refreshTokenReuseInterval: 0,
+      // RFC 9449 §4.3 step 5: the algorithms the metadata advertises and the token Worker verifies, not Better Auth's defaults.
+      dpop: BROWSER_PROVIDER_DPOP,
       generateClientId: () => `${OIDC_CLIENT_ID_PREFIX}${randomId()}`,
       // An https client_id is a Client ID Metadata Document (mcp-clients/), the MCP spec's preferred registration.
       extensions: runtime?.clientDiscovery ? [{ clientDiscovery: runtime.clientDiscovery }] : [],
