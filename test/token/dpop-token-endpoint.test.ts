@@ -206,6 +206,26 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
     await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_HTU");
   });
 
+  // RFC 7515 §4.1.9: typ is a media type, case-insensitive, `application/` optional (as jose's own
+  // `typ` check reads it). Only the browser provider's grants, which Better Auth judges again and which
+  // takes "dpop+jwt" alone, refuse the other spellings (oidc-dpop.test.ts).
+  it("takes a typ spelled as the same media type (RFC 7515 §4.1.9): application/dpop+jwt, DPoP+JWT", async () => {
+    const client = await registerTestClient();
+    const key = await dpopKey();
+    const nonce = await learnNonce(client, key);
+    for (const typ of ["application/dpop+jwt", "DPoP+JWT", "application/DPoP+JWT"]) {
+      const response = await clientCredentials(client, {
+        DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ } }),
+      });
+      expect(response.status, typ).toBe(200);
+      expect(decodeJwt(((await response.json()) as TokenBody).access_token).cnf).toEqual({ jkt: key.jkt });
+    }
+    const other = await clientCredentials(client, {
+      DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ: "application/jwt" } }),
+    });
+    await expectRefusal(other, "invalid_dpop_proof", "ERR_DPOP_TYP");
+  });
+
   it("a nonce from an earlier window is stale: use_dpop_nonce with a fresh one", async () => {
     const client = await registerTestClient();
     const key = await dpopKey();

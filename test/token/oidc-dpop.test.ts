@@ -21,6 +21,9 @@ const HTU = `${ISSUER}${ENDPOINT.token}`;
 /** The provider's internal path, which answers 404 from the internet. */
 const INTERNAL_HTU = `${ISSUER}${OIDC_ENDPOINT.token}`;
 
+/** `typ` spellings RFC 7515 §4.1.9 makes the same media type as `dpop+jwt`, which Better Auth refuses. */
+const VARIANT_TYPS = ["application/dpop+jwt", "DPoP+JWT", "application/DPoP+JWT"];
+
 interface ErrorBody {
   error: string;
   error_description: string;
@@ -165,6 +168,30 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
       key,
     );
     expect(bound.refresh_token).toBeTruthy();
+  });
+
+  // RFC 7515 §4.1.9 makes typ a media type, case-insensitive with `application/` optional, and our shared
+  // check takes each spelling, at the machine grants too (dpop-proof.test.ts, dpop-token-endpoint.test.ts);
+  // Better Auth, which checks a browser grant's proof again, takes "dpop+jwt" exactly (RFC 9449 §4.2's
+  // value). Those proofs were passed on and refused there, in its words; now here, with our code.
+  it("a proof whose typ is spelled otherwise — application/dpop+jwt, DPoP+JWT — is ERR_DPOP_TYP here, and spends no refresh token", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    for (const typ of VARIANT_TYPS) {
+      const response = await refresh(
+        tokens.refresh_token ?? "",
+        client,
+        await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ } }),
+      );
+      const body = await expectRefusal(response, "invalid_dpop_proof", "ERR_DPOP_TYP");
+      expect(body.error_description, typ).toBe("ERR_DPOP_TYP: the DPoP proof's typ is not dpop+jwt");
+      expect(response.headers.get(DPOP_HEADER.nonce)).toBeTruthy();
+    }
+    await expectBoundTo(
+      await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, { htm: "POST", htu: HTU, nonce })),
+      key,
+    );
   });
 
   it("a proof's jti is spent once: its replay is invalid_dpop_proof (ERR_DPOP_REPLAY), as for the machine grants", async () => {
@@ -330,6 +357,19 @@ describe("RFC 9449 §10: a code requested with dpop_jkt is checked against the p
       await expectBoundTo(await refresh(tokens.refresh_token ?? "", client, await proofOf(key)), key);
     },
   );
+
+  it("a proof whose typ is spelled otherwise is ERR_DPOP_TYP before the hand-over, and the code stays redeemable", async () => {
+    const client = await oidc.browserClient();
+    const key = await dpopKey();
+    const fields = await boundCode(client, key.jkt);
+    const nonce = await currentDpopNonce(env.KEY_ENCRYPTION_SECRET, Math.floor(Date.now() / 1000));
+    for (const typ of VARIANT_TYPS) {
+      const proof = await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ } });
+      const body = await expectRefusal(await tokenRequest(fields, client, proof), "invalid_dpop_proof", "ERR_DPOP_TYP");
+      expect(body.error_description, typ).toBe("ERR_DPOP_TYP: the DPoP proof's typ is not dpop+jwt");
+    }
+    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
+  });
 
   it("6 proofless requests and the bound key's redemption fired at once: the redemption is always 200", async () => {
     for (let round = 0; round < 3; round++) {

@@ -11,7 +11,7 @@ import { namedClient } from "./named-client.ts";
 import { NO_STORE_HEADERS, OAuthError, type OAuthErrorCode } from "../../../../shared/errors/oauth.ts";
 import { describedValue } from "../http/read-form.ts";
 import { tokenConfig } from "../config.ts";
-import { requireBrowserProviderHtu } from "../dpop/browser-provider-htu.ts";
+import { requireBrowserProviderProof } from "../dpop/browser-provider-proof.ts";
 
 /** Grants of the browser OpenID provider (the authn Worker's Better Auth `oauth-provider`). */
 export const BROWSER_GRANT_TYPES: readonly string[] = [OIDC_GRANT_TYPE.authorizationCode, OIDC_GRANT_TYPE.refreshToken];
@@ -38,7 +38,7 @@ export async function forwardBrowserGrant(
   params: ReadonlyMap<string, string>,
 ): Promise<Response> {
   // A proof Better Auth would refuse is refused here, with our code, before any turn or pre-check.
-  requireBrowserProviderHtu(request.headers, tokenConfig(env));
+  requireBrowserProviderProof(request.headers, tokenConfig(env));
   const optional = (name: string) => request.headers.get(name) ?? undefined;
   const grantType = params.get("grant_type") ?? "";
   const code = grantType === OIDC_GRANT_TYPE.authorizationCode;
