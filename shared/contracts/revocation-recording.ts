@@ -60,6 +60,22 @@ export const MAX_LIVE_REVOCATIONS_PER_ORG = 100_000;
 export const MAX_REVOCATION_ENTRIES_PER_ORG = 120_000;
 
 /**
+ * The most bytes an org's entries may take in its snapshot (an upper bound
+ * the object keeps as it writes: workers/org-state/src/revocation-capacity.ts),
+ * past which a recording that adds to them is refused like one past
+ * MAX_REVOCATION_ENTRIES_PER_ORG. A gateway reads the whole snapshot in one
+ * RPC answer (OrgState.sync), and Workers RPC refuses a value over 32 MiB:
+ * at the entry cap alone, values, clients and people of 256 characters
+ * outside Latin-1 (two bytes each) made a snapshot of ~195 MB, so every
+ * gateway isolate of the org without a view failed closed. 24 MiB keeps a
+ * quarter of the limit spare, and the KV mirror's JSON of ASCII ids (ours)
+ * under KV's 25 MiB value limit. An org of RFC 7009 entries (a UUID and a
+ * client id each) reaches the entry cap first; one of browser grant
+ * entries (three ids each) this, at ~110,000.
+ */
+export const MAX_REVOCATION_SNAPSHOT_BYTES = 24 * 1024 * 1024;
+
+/**
  * The most live browser-grant entries (RFC 7009 §2.1: a `grant` revocation
  * of a browser refresh token's authorization, or of one whose refresh token
  * was reused) one person's grants to one client keep in an org. The next

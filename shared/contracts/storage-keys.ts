@@ -55,6 +55,8 @@ export const ORG_STATE_META = {
   mirrorFailures: "mirror_failures",
   /** How many rows the `revocation` table holds, kept by triggers (revocation-capacity.ts). */
   entryRows: "entry_rows",
+  /** What those rows cost in the snapshot over RPC, an upper bound in bytes, kept by triggers (revocation-capacity.ts). */
+  entryBytes: "entry_bytes",
 } as const;
 
 /** Keys of the `meta(key, value)` table in an `SsfTransmitter` object's storage (workers/token/src/ssf). */

@@ -7,10 +7,11 @@ import {
   clientSubjectValue,
   type RevocableClaims,
 } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { ORG_STATE_META, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import { CLOCK_TOLERANCE_SECONDS as TOLERANCE } from "../../shared/contracts/tokens.ts";
 import { migrateGrantColumns } from "../../workers/org-state/src/browser-grant-revocation.ts";
 import type { OrgState } from "../../workers/org-state/src/org-state.ts";
+import { ENTRY_ACCOUNTING_TRIGGERS, installEntryAccounting } from "../../workers/org-state/src/revocation-capacity.ts";
 import { ERR_ORG_STATE_WRONG_ORG, OrgMismatchError } from "../../workers/org-state/src/own-org.ts";
 
 // One person authorizing a browser client and revoking its refresh token,
@@ -421,6 +422,9 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a 
     await revokeGrant(org, "user_a");
     await runInDurableObject(stub(org), (_instance, state) => {
       const sql = state.storage.sql;
+      // Nor the entry accounting (revocation-capacity.ts), whose triggers read the columns dropped here.
+      for (const trigger of ENTRY_ACCOUNTING_TRIGGERS) sql.exec(`DROP TRIGGER ${trigger}`);
+      sql.exec("DELETE FROM meta WHERE key IN (?, ?)", ORG_STATE_META.entryRows, ORG_STATE_META.entryBytes);
       sql.exec("DROP INDEX revocation_by_subject");
       sql.exec("ALTER TABLE revocation DROP COLUMN subject");
       sql.exec(
@@ -430,6 +434,7 @@ describe("OrgState.revokeBrowserGrant: one person's browser grant entries for a 
       );
       migrateGrantColumns(sql);
       migrateGrantColumns(sql);
+      installEntryAccounting(sql);
       const columns = sql
         .exec<{ name: string }>("PRAGMA table_info(revocation)")
         .toArray()

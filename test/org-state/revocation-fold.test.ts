@@ -6,8 +6,9 @@ import {
   MAX_LIVE_REVOCATIONS_PER_ORG,
   type RevocableClaims,
 } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { ORG_STATE_META, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { OrgState } from "../../workers/org-state/src/org-state.ts";
+import { ENTRY_ACCOUNTING_TRIGGERS, installEntryAccounting } from "../../workers/org-state/src/revocation-capacity.ts";
 import { ERR_ORG_STATE_WRONG_ORG } from "../../workers/org-state/src/own-org.ts";
 import { migrateTokenColumns } from "../../workers/org-state/src/token-revocation.ts";
 
@@ -171,10 +172,18 @@ describe("OrgState.revokeToken: one client's RFC 7009 revocations fold at the ca
     await stub(org).revoke({ orgId: org, kind: "jti", value: "from-before", reason: "test" });
     await runInDurableObject(stub(org), (_instance, state) => {
       // The table as such an object holds it, then what its next start runs.
+      // Nor the entry accounting (revocation-capacity.ts), whose triggers read the columns dropped here.
+      for (const trigger of ENTRY_ACCOUNTING_TRIGGERS) state.storage.sql.exec(`DROP TRIGGER ${trigger}`);
+      state.storage.sql.exec(
+        "DELETE FROM meta WHERE key IN (?, ?)",
+        ORG_STATE_META.entryRows,
+        ORG_STATE_META.entryBytes,
+      );
       state.storage.sql.exec("DROP INDEX revocation_by_client");
       state.storage.sql.exec("ALTER TABLE revocation DROP COLUMN client_id");
       state.storage.sql.exec("ALTER TABLE revocation DROP COLUMN issued_at");
       migrateTokenColumns(state.storage.sql);
+      installEntryAccounting(state.storage.sql);
     });
     await attributedRows(org, "mac_a", MAX_LIVE_JTI_REVOCATIONS_PER_CLIENT);
     expect(await revokeToken(org, token(org, "mac_a"))).toMatchObject({ recorded: "client" });

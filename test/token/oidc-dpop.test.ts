@@ -188,6 +188,9 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
       expect(body.error_description, typ).toBe("ERR_DPOP_TYP: the DPoP proof's typ is not dpop+jwt");
       expect(response.headers.get(DPOP_HEADER.nonce)).toBeTruthy();
     }
+    // §4.3's order, and Better Auth's: typ (step 4) before htu (step 9).
+    const both = await dpopProof(key, { htm: "POST", htu: `${HTU}#x`, nonce, header: { typ: "DPoP+JWT" } });
+    await expectRefusal(await refresh(tokens.refresh_token ?? "", client, both), "invalid_dpop_proof", "ERR_DPOP_TYP");
     await expectBoundTo(
       await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, { htm: "POST", htu: HTU, nonce })),
       key,
