@@ -71,7 +71,7 @@ export const MAX_REVOCATION_ENTRIES_PER_ORG = 120_000;
  * quarter of the limit spare, and the KV mirror's JSON of ASCII ids (ours)
  * under KV's 25 MiB value limit. An org of RFC 7009 entries (a UUID and a
  * client id each) reaches the entry cap first; one of browser grant
- * entries (three ids each) this, at ~110,000.
+ * entries (three ids each) this, at ~107,000.
  */
 export const MAX_REVOCATION_SNAPSHOT_BYTES = 24 * 1024 * 1024;
 
