@@ -52,15 +52,23 @@ function isMethodNotAllowed(handler: unknown): boolean {
  */
 const SCIM_METHOD_NOT_ALLOWED = { method: "POST", path: `${ENDPOINT.scim}/Users/:id` };
 
-/** The Worker's own routes: not its middleware, not the 405 answers registered last (but one of SCIM's), not Better Auth's. */
-const ROUTES = authn.routes.filter(
-  (r) =>
-    r.method !== "ALL" &&
-    !r.path.endsWith("*") &&
-    (!isMethodNotAllowed(r.handler) ||
-      (r.method === SCIM_METHOD_NOT_ALLOWED.method && r.path === SCIM_METHOD_NOT_ALLOWED.path)) &&
-    !(r.path.startsWith(ENDPOINT.authApi) && !OWN_AUTH_API_PATHS.includes(r.path)),
-);
+/**
+ * The Worker's own routes: not its middleware, not the 405 answers registered
+ * last (but one of SCIM's), not Better Auth's. Each method and path once: a
+ * route registered with a middleware of its own (`app.get(path, headers,
+ * page)`: /app, /sign-out, the error page) is one entry per handler in
+ * Hono's list, and was swept once per entry, the same requests again.
+ */
+const ROUTES = authn.routes
+  .filter(
+    (r) =>
+      r.method !== "ALL" &&
+      !r.path.endsWith("*") &&
+      (!isMethodNotAllowed(r.handler) ||
+        (r.method === SCIM_METHOD_NOT_ALLOWED.method && r.path === SCIM_METHOD_NOT_ALLOWED.path)) &&
+      !(r.path.startsWith(ENDPOINT.authApi) && !OWN_AUTH_API_PATHS.includes(r.path)),
+  )
+  .filter((r, i, all) => all.findIndex((o) => o.method === r.method && o.path === r.path) === i);
 const OAUTH_PATHS: readonly string[] = [
   ENDPOINT.sessionToken,
   OIDC_ENDPOINT.token,
@@ -116,6 +124,9 @@ describe.concurrent("hostile input at the authn Worker's own routes: never a 5xx
       (r) => r.path.startsWith(ENDPOINT.scim) && isMethodNotAllowed(r.handler),
     );
     expect(scimMethodNotAllowed.length).toBeGreaterThan(30);
+    // A route with a middleware of its own is in Hono's list twice, and swept once.
+    expect(authn.routes.filter((r) => r.method === "GET" && r.path === ENDPOINT.app).length).toBeGreaterThan(1);
+    expect(named.filter((n) => n === `GET ${ENDPOINT.app}`)).toHaveLength(1);
     expect(named.filter((n) => scimMethodNotAllowed.some((r) => n === `${r.method} ${r.path}`))).toEqual([
       `${SCIM_METHOD_NOT_ALLOWED.method} ${SCIM_METHOD_NOT_ALLOWED.path}`,
     ]);
