@@ -7,9 +7,15 @@ import {
   MAX_REVOCATION_ENTRIES_PER_ORG,
   type RevocationKind,
 } from "../../shared/contracts/revocation.ts";
-import { orgStateName } from "../../shared/contracts/storage-keys.ts";
+import { ORG_STATE_META, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { OrgState } from "../../workers/org-state/src/org-state.ts";
-import { ERR_ORG_STATE_REVOCATIONS_FULL } from "../../workers/org-state/src/revocation-capacity.ts";
+import {
+  ENTRY_ACCOUNTING_TRIGGERS,
+  ENTRY_OVERHEAD_BYTES,
+  ERR_ORG_STATE_REVOCATIONS_FULL,
+  entryUsage,
+  installEntryAccounting,
+} from "../../workers/org-state/src/revocation-capacity.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
 const newOrg = () => `org-${crypto.randomUUID()}`;
@@ -156,6 +162,28 @@ describe("OrgState: an org's revocation entries of every kind are bounded", () =
     // Its cut-off is one row more, the five it covers five fewer.
     expect(outcome.recorded).toBe("client");
     expect(await rows(orgId)).toBe(MAX_REVOCATION_ENTRIES_PER_ORG - 4);
+  });
+
+  it("an object from before the accounting measures its rows once at start, not at every start", async () => {
+    const orgId = newOrg();
+    await stub(orgId).revoke({ orgId, kind: "session", value: "s1", reason: "t" });
+    await stub(orgId).revoke({ orgId, kind: "grant", value: "\u4e00\u4e00", reason: "t" });
+    const measured = await runInDurableObject(stub(orgId), (_instance, state) => {
+      const sql = state.storage.sql;
+      for (const trigger of ENTRY_ACCOUNTING_TRIGGERS) sql.exec(`DROP TRIGGER ${trigger}`);
+      sql.exec("DELETE FROM meta WHERE key IN (?, ?)", ORG_STATE_META.entryRows, ORG_STATE_META.entryBytes);
+      installEntryAccounting(sql);
+      const first = entryUsage(sql);
+      // Its next start reads the kept counts (here changed by hand, so a second measure would show).
+      sql.exec("UPDATE meta SET value = 7 WHERE key = ?", ORG_STATE_META.entryRows);
+      installEntryAccounting(sql);
+      const kept = entryUsage(sql).rows;
+      sql.exec("UPDATE meta SET value = ? WHERE key = ?", first.rows, ORG_STATE_META.entryRows);
+      return { first, kept };
+    });
+    // Two rows: a session id of two ASCII characters and a grant of two two-byte ones.
+    expect(measured.first).toEqual({ rows: 2, bytes: 2 * ENTRY_OVERHEAD_BYTES + 2 + 4 });
+    expect(measured.kept).toBe(7);
   });
 
   it("expired entries the alarm has not pruned yet do not count", async () => {

@@ -70,12 +70,20 @@ export const ENTRY_ACCOUNTING_TRIGGERS = [
 export function installEntryAccounting(sql: SqlStorage): void {
   const rows = ORG_STATE_META.entryRows;
   const bytes = ORG_STATE_META.entryBytes;
-  sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES (?, (SELECT count(*) FROM revocation))", rows);
-  sql.exec(
-    `INSERT OR IGNORE INTO meta (key, value)
-     VALUES (?, (SELECT ifnull(sum(${rowBytes("revocation")}), 0) FROM revocation))`,
-    bytes,
+  // Measured only when absent: the subqueries read every row, and an object starts at every wake from hibernation.
+  const held = new Set(
+    sql
+      .exec<{ key: string }>("SELECT key FROM meta WHERE key IN (?, ?)", rows, bytes)
+      .toArray()
+      .map((row) => row.key),
   );
+  if (!held.has(rows)) sql.exec("INSERT INTO meta (key, value) VALUES (?, (SELECT count(*) FROM revocation))", rows);
+  if (!held.has(bytes)) {
+    sql.exec(
+      `INSERT INTO meta (key, value) VALUES (?, (SELECT ifnull(sum(${rowBytes("revocation")}), 0) FROM revocation))`,
+      bytes,
+    );
+  }
   sql.exec(`
     CREATE TRIGGER IF NOT EXISTS revocation_rows_insert AFTER INSERT ON revocation BEGIN
       UPDATE meta SET value = value + 1 WHERE key = '${rows}';
