@@ -182,11 +182,15 @@ describe("outbound URL guard: tenant-set URLs never name an internal host (on a 
         audiences: [adminAudience(PUBLIC_ISSUER)],
       });
       const token = await tokenFor(operator, adminAudience(PUBLIC_ISSUER));
-      for (const url of INTERNAL_URLS) {
-        const response = await call(target.method, target.path(orgId), token, target.body(url));
-        const problem = await expectHttpError(response, 400, "invalid_body");
-        expect(problem.detail, url).toMatch(new RegExp(`^${target.field.replace(".", "\\.")}: `));
-      }
+      // Refused before anything is stored, so the addresses are independent: sent at once, each
+      // call waits out its own audit batch alongside the others rather than one after another.
+      await Promise.all(
+        INTERNAL_URLS.map(async (url) => {
+          const response = await call(target.method, target.path(orgId), token, target.body(url));
+          const problem = await expectHttpError(response, 400, "invalid_body");
+          expect(problem.detail, url).toMatch(new RegExp(`^${target.field.replace(".", "\\.")}: `));
+        }),
+      );
       const accepted = await call(target.method, target.path(orgId), token, target.body(PUBLIC_URL));
       expect([200, 201]).toContain(accepted.status);
     });
@@ -197,13 +201,15 @@ describe("outbound URL guard: tenant-set URLs never name an internal host (on a 
     const audience = ssfAudience(PUBLIC_ISSUER);
     const receiver = await registerTestClient({ orgId, scopes: [SCOPE.ssfManage], audiences: [audience] });
     const token = await tokenFor(receiver, audience);
-    for (const url of INTERNAL_URLS) {
-      const response = await call("POST", `${ENDPOINT.ssf}/streams`, token, {
-        delivery: { method: SSF_DELIVERY.push, endpoint_url: url },
-      });
-      const body = await expectOAuthError(response, 400, "invalid_body");
-      expect(String(body.error_description), url).toMatch(/^delivery\.endpoint_url: /);
-    }
+    await Promise.all(
+      INTERNAL_URLS.map(async (url) => {
+        const response = await call("POST", `${ENDPOINT.ssf}/streams`, token, {
+          delivery: { method: SSF_DELIVERY.push, endpoint_url: url },
+        });
+        const body = await expectOAuthError(response, 400, "invalid_body");
+        expect(String(body.error_description), url).toMatch(/^delivery\.endpoint_url: /);
+      }),
+    );
     const created = await call("POST", `${ENDPOINT.ssf}/streams`, token, {
       delivery: { method: SSF_DELIVERY.push, endpoint_url: "https://receiver.example.com/events" },
     });
