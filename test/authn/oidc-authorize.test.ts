@@ -2,9 +2,10 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BrowserClientInputError, checkRedirectUri } from "../../shared/oidc/browser-clients.ts";
+import { consentFormFields } from "../support/consent-form.ts";
 import { ISSUER, oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
 
-const { answerConsent, authorize, browserClient, codeRequest, showConsentPage, signUp } = oidc;
+const { answerConsent, authorize, browserClient, codeRequest, consentForm, showConsentPage, signUp } = oidc;
 
 /** The redirect back to the client, as the query (or, for a refused response type, fragment) it carries. */
 function answer(response: Response) {
@@ -148,7 +149,7 @@ describe("consent page", () => {
     expect(page.headers.get("Content-Security-Policy")).toContain("form-action 'self' https://rp.example.test");
     expect(page.headers.get("X-Frame-Options")).toBe("DENY");
 
-    const denied = await answerConsent(new URL(location, ISSUER).search.slice(1), false, person.cookie);
+    const denied = await answerConsent(consentFormFields(html), false, person.cookie);
     expect(denied.status).toBe(303);
     const { target, fields } = answer(denied);
     expect(target).toBe(REDIRECT_URI);
@@ -176,7 +177,7 @@ describe("consent page", () => {
     const location =
       (await authorize(codeRequest(client.clientId, challenge), person.cookie)).headers.get("Location") ?? "";
     const response = await answerConsent(
-      new URL(location, ISSUER).search.slice(1),
+      await consentForm(location, person.cookie),
       true,
       person.cookie,
       "https://evil.example",
@@ -189,9 +190,10 @@ describe("consent page", () => {
     const { person, client, challenge } = await setUp();
     const location =
       (await authorize(codeRequest(client.clientId, challenge), person.cookie)).headers.get("Location") ?? "";
-    const query = new URL(location, ISSUER).searchParams;
+    const form = await consentForm(location, person.cookie);
+    const query = new URLSearchParams(form.oauth_query);
     query.set("scope", "openid documents:read ssf:manage");
-    const response = await answerConsent(query.toString(), true, person.cookie);
+    const response = await answerConsent({ ...form, oauth_query: query.toString() }, true, person.cookie);
     expect(response.status).toBe(400);
     expect(response.headers.get("Location")).toBeNull();
   });

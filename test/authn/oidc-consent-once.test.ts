@@ -12,7 +12,7 @@ import { CONSENT_ANSWERED_CODE } from "../../workers/authn/src/oidc/consent.tsx"
 import { api } from "./helpers.ts";
 import { ISSUER, oidc, pkce, REDIRECT_URI } from "./oidc-helpers.ts";
 
-/** A person at the consent page of a new client: the form's signed request. */
+/** A person at the consent page of a new client: the page's form (its signed request and the org it showed). */
 async function atConsentPage() {
   const person = await oidc.signUp();
   const client = await oidc.browserClient();
@@ -21,7 +21,7 @@ async function atConsentPage() {
   const first = await oidc.authorize(request, person.cookie);
   const location = first.headers.get("Location") ?? "";
   expect(new URL(location, ISSUER).pathname).toBe(ENDPOINT.consent);
-  return { person, request, oauthQuery: new URL(location, ISSUER).search.slice(1) };
+  return { person, request, form: await oidc.consentForm(location, person.cookie) };
 }
 
 type Outcome = { kind: "code" | "access_denied" | "answered" | "other"; detail: string };
@@ -44,13 +44,13 @@ async function outcome(response: Response, state: string): Promise<Outcome> {
 
 describe("a consent request is answered once", () => {
   it("the same form posted again, allow or deny, is refused with consent_already_answered and mints nothing", async () => {
-    const { person, request, oauthQuery } = await atConsentPage();
-    expect(await outcome(await oidc.answerConsent(oauthQuery, true, person.cookie), request.state ?? "")).toEqual({
+    const { person, request, form } = await atConsentPage();
+    expect(await outcome(await oidc.answerConsent(form, true, person.cookie), request.state ?? "")).toEqual({
       kind: "code",
       detail: "",
     });
     for (const accept of [true, false]) {
-      const again = await oidc.answerConsent(oauthQuery, accept, person.cookie);
+      const again = await oidc.answerConsent(form, accept, person.cookie);
       expect(again.headers.get("Location")).toBeNull();
       expect({ accept, ...(await outcome(again, request.state ?? "")) }).toEqual({
         accept,
@@ -61,29 +61,29 @@ describe("a consent request is answered once", () => {
   });
 
   it("Better Auth's own consent endpoint refuses it too: 400 invalid_request", async () => {
-    const { person, request, oauthQuery } = await atConsentPage();
-    const denied = await api("/oauth2/consent", { accept: false, oauth_query: oauthQuery }, { Cookie: person.cookie });
+    const { person, request, form } = await atConsentPage();
+    const denied = await api("/oauth2/consent", { ...form, accept: false }, { Cookie: person.cookie });
     expect(denied.status).toBe(200);
     expect(new URL(((await denied.json()) as { url: string }).url).searchParams.get("error")).toBe("access_denied");
-    const again = await api("/oauth2/consent", { accept: true, oauth_query: oauthQuery }, { Cookie: person.cookie });
+    const again = await api("/oauth2/consent", { ...form, accept: true }, { Cookie: person.cookie });
     expect({ status: again.status, body: await again.json() }).toEqual({
       status: 400,
       body: { error: "invalid_request", error_description: CONSENT_ALREADY_ANSWERED },
     });
     // And through the page, the same request stays answered.
-    expect(await outcome(await oidc.answerConsent(oauthQuery, true, person.cookie), request.state ?? "")).toEqual({
+    expect(await outcome(await oidc.answerConsent(form, true, person.cookie), request.state ?? "")).toEqual({
       kind: "answered",
       detail: "",
     });
   });
 
   it("of concurrent posts of one form exactly one is answered, whichever runs first", async () => {
-    const { person, request, oauthQuery } = await atConsentPage();
+    const { person, request, form } = await atConsentPage();
     const accepts = [true, false, true, true];
     const outcomes = await Promise.all(
       accepts.map(async (accept) => ({
         accept,
-        ...(await outcome(await oidc.answerConsent(oauthQuery, accept, person.cookie), request.state ?? "")),
+        ...(await outcome(await oidc.answerConsent(form, accept, person.cookie), request.state ?? "")),
       })),
     );
     const answered = outcomes.filter((one) => one.kind !== "answered");

@@ -18,14 +18,14 @@ async function consentRows(clientId: string, userId: string) {
   return results;
 }
 
-/** The consent page's signed request for a new authorization request of the client. */
+/** The consent page of a new authorization request of the client, shown: its form. */
 async function consentForm(clientId: string, cookie: string, scope: string) {
   const { challenge } = await pkce();
   const request = oidc.codeRequest(clientId, challenge, { scope });
   const first = await oidc.authorize(request, cookie);
   const location = new URL(first.headers.get("Location") ?? "", ISSUER);
   expect(location.pathname).toBe(ENDPOINT.consent);
-  return { state: request.state ?? "", oauthQuery: location.search.slice(1) };
+  return { state: request.state ?? "", form: await oidc.consentForm(location.toString(), cookie) };
 }
 
 function codeFor(response: Response, state: string) {
@@ -46,7 +46,7 @@ describe("a person's consent to a client in an org is one row", () => {
     const scope = "openid profile documents:read";
     const forms = [];
     for (let tab = 0; tab < 4; tab++) forms.push(await consentForm(client.clientId, person.cookie, scope));
-    const answers = await Promise.all(forms.map((form) => oidc.answerConsent(form.oauthQuery, true, person.cookie)));
+    const answers = await Promise.all(forms.map((form) => oidc.answerConsent(form.form, true, person.cookie)));
     for (const [i, answer] of answers.entries()) {
       const state = forms[i]?.state ?? "";
       expect(codeFor(answer, state)).toEqual({ status: 303, target: REDIRECT_URI, state, code: true, expected: state });

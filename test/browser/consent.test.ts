@@ -4,7 +4,8 @@
 // it, and lands on the client's redirect URI with a code, the state and the
 // issuer (RFC 9207); the code then redeems at the one token endpoint. A
 // signed-out person is sent to sign in first and comes back to the consent
-// page; denying sends access_denied to the client.
+// page; denying sends access_denied to the client. An org switched in another tab between the page
+// and Allow is refused (the allow is for the org the page showed).
 // Screenshots go to test/artifacts/ (git-ignored).
 import { mkdirSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
@@ -154,6 +155,68 @@ it("a signed-out person is sent to sign in and, once signed in, comes straight b
   expect(back.searchParams.get("error")).toBe("access_denied");
   expect(back.searchParams.get("state")).toBe("resume-me");
   expect(back.searchParams.get("iss")).toBe(system.origin);
+  await context.close();
+});
+
+it("an org switched in another tab between the page and Allow: refused with consent_organization_changed, nothing sent to the client", async () => {
+  // The page names the org the consent is for; the form carries it (oidc/consent-org-binding.ts), so
+  // an allow after the person moved to another org in a second tab is no consent for either org.
+  const client = await operator.json<{ client_id: string }>(
+    ...["oidc-client", "create", "--name", "Team Board", "--redirect-uri", REDIRECT_URI, "--scope", "openid"],
+  );
+  const context = await browser.newContext();
+  const consentTab = await context.newPage();
+  const reachedClient: string[] = [];
+  await consentTab.route(`${REDIRECT_URI}**`, (route) => {
+    reachedClient.push(route.request().url());
+    return route.fulfill({ status: 200, body: "back" });
+  });
+  await consentTab.goto(`${system.origin}${ENDPOINT.signUp}`);
+  await consentTab.getByLabel("Name").fill("Grace Hopper");
+  await consentTab.getByLabel("Email").fill(`grace-${crypto.randomUUID().slice(0, 8)}@example.com`);
+  await consentTab.getByLabel("Password").fill("a long enough passphrase");
+  await consentTab.getByRole("button", { name: "Create account" }).click();
+  await consentTab.waitForURL(`${system.origin}${ENDPOINT.app}`);
+  // A second org, the first staying active (as the app's script creates one).
+  const created = await context.request.post(`${system.origin}${ENDPOINT.authApi}/organization/create`, {
+    headers: { Origin: system.origin },
+    data: {
+      name: "Compiler Team",
+      slug: `compiler-${crypto.randomUUID().slice(0, 8)}`,
+      keepCurrentActiveOrganization: true,
+    },
+  });
+  expect(created.status()).toBe(200);
+
+  const { challenge } = await pkcePair();
+  const authorize = new URL(`${system.origin}${OIDC_ENDPOINT.authorize}`);
+  for (const [name, value] of Object.entries({
+    response_type: "code",
+    client_id: client.client_id,
+    redirect_uri: REDIRECT_URI,
+    scope: "openid",
+    state: "switched",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+  })) {
+    authorize.searchParams.set(name, value);
+  }
+  await consentTab.goto(authorize.href);
+  await consentTab.waitForURL(`${system.origin}${ENDPOINT.consent}?**`);
+  await expect.poll(() => consentTab.getByTestId("consent-org").textContent()).toBe("Grace Hopper's organization");
+
+  const accountTab = await context.newPage();
+  await accountTab.goto(`${system.origin}${ENDPOINT.account}`);
+  await accountTab.getByRole("button", { name: "Switch to Compiler Team" }).click();
+  await accountTab.waitForURL(`${system.origin}${ENDPOINT.account}?done=org-switched`);
+
+  await consentTab.getByTestId("consent-approve").click();
+  await expect.poll(() => consentTab.getByTestId("error-code").textContent()).toBe("consent_organization_changed");
+  await expect
+    .poll(() => consentTab.getByTestId("form-error").textContent())
+    .toContain("You switched to another organization after this page was shown");
+  await consentTab.screenshot({ path: `${ARTIFACTS}/consent-org-changed.png` });
+  expect(reachedClient).toEqual([]);
   await context.close();
 });
 

@@ -7,6 +7,7 @@
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { answerConsentPage } from "../support/consent-form.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
 import { gatewayVerdict } from "../support/gateway-verdict.ts";
 import { type RunningSystem, startSystem } from "../support/system.ts";
@@ -88,7 +89,7 @@ async function signIn(browser: CookieBrowser, config: client.Configuration) {
   let callback = first;
   if (!first.href.startsWith(REDIRECT_URI)) {
     expect(first.pathname).toBe(ENDPOINT.consent);
-    const answer = await browser.post(ENDPOINT.consent, { oauth_query: first.search.slice(1), accept: "true" });
+    const answer = await answerConsentPage(browser, first);
     expect(answer.status).toBe(303);
     callback = new URL(answer.headers.get("Location") ?? "");
   }

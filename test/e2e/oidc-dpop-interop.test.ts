@@ -7,6 +7,7 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { answerConsentPage } from "../support/consent-form.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
 import { discoveredRp } from "../support/openid-client-rp.ts";
 import { type OperatorCli, operatorCli } from "../support/operator-cli.ts";
@@ -57,7 +58,7 @@ describe("openid-client with DPoP at the issuer's one token endpoint (RFC 9449)"
         ? new URL(authorized.headers.get("Location") ?? "", system.origin)
         : new URL(((await authorized.json()) as { url: string }).url, system.origin);
     expect(consent.pathname).toBe(ENDPOINT.consent);
-    const answer = await browser.post(ENDPOINT.consent, { oauth_query: consent.search.slice(1), accept: "true" });
+    const answer = await answerConsentPage(browser, consent);
     expect(answer.status).toBe(303);
 
     const tokens = await client.authorizationCodeGrant(

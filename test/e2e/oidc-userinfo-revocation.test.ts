@@ -13,6 +13,7 @@ import { decodeJwt } from "jose";
 import * as client from "openid-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { answerConsentPage } from "../support/consent-form.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { CookieBrowser } from "../support/cookie-browser.ts";
 import { discoveredRp } from "../support/openid-client-rp.ts";
@@ -76,7 +77,7 @@ async function accessToken(browser: CookieBrowser, resource?: string): Promise<s
   });
   let callback = await redirectTarget(await browser.get(url.href));
   if (callback.pathname === ENDPOINT.consent) {
-    const answer = await browser.post(ENDPOINT.consent, { oauth_query: callback.search.slice(1), accept: "true" });
+    const answer = await answerConsentPage(browser, callback);
     expect(answer.status).toBe(303);
     callback = new URL(answer.headers.get("Location") ?? "");
   }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { BACKCHANNEL_LOGOUT_EVENT } from "../../shared/contracts/oidc.ts";
 import { JWT_TYP, SIGNING_ALG } from "../../shared/contracts/tokens.ts";
+import { answerConsentPage } from "./consent-form.ts";
 import { CookieBrowser } from "./cookie-browser.ts";
 import {
   authorizationRequest,
@@ -189,7 +190,7 @@ export async function tokensFor(
 /** The consent page answered "Allow": where it sends the browser (the client's callback with the code). */
 async function consented(browser: CookieBrowser, consent: URL): Promise<URL> {
   expect(consent.pathname).toBe(ENDPOINT.consent);
-  const answer = await browser.post(ENDPOINT.consent, { oauth_query: consent.search.slice(1), accept: "true" });
+  const answer = await answerConsentPage(browser, consent);
   expect(answer.status).toBe(303);
   return new URL(answer.headers.get("Location") ?? "");
 }

@@ -3,6 +3,7 @@ import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DEMO_MCP_SERVER, mcpResource } from "../../shared/contracts/mcp.ts";
 import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER } from "../../shared/contracts/tokens.ts";
+import { answerConsentPage } from "./consent-form.ts";
 import { CookieBrowser } from "./cookie-browser.ts";
 import { pkcePair } from "./pkce.ts";
 import { ASSERTING_CLIENT } from "./runtime/cimd-host/assertion-signer.ts";
@@ -52,7 +53,7 @@ export async function consentedCode(system: RunningSystem, request: CodeRequest)
     system.origin,
   );
   expect(target.pathname).toBe(ENDPOINT.consent);
-  const consent = await browser.post(ENDPOINT.consent, { oauth_query: target.search.slice(1), accept: "true" });
+  const consent = await answerConsentPage(browser, target);
   expect(consent.status).toBe(303);
   const callback = new URL(consent.headers.get("Location") ?? "");
   expect(`${callback.origin}${callback.pathname}`).toBe(request.redirectUri);

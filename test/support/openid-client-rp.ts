@@ -8,6 +8,7 @@
 import * as client from "openid-client";
 import { afterAll, beforeAll, expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
+import { consentFormFields } from "./consent-form.ts";
 import { CookieBrowser } from "./cookie-browser.ts";
 import { type OperatorCli, operatorCli } from "./operator-cli.ts";
 import { type RunningSystem, startSystem } from "./system.ts";
@@ -142,11 +143,10 @@ export function openidClientRp(): OpenidClientRp {
     expect(consentLocation.pathname).toBe(ENDPOINT.consent);
     const page = await browser.get(consentLocation.href);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("openid-client RP");
-    const answer = await browser.post(ENDPOINT.consent, {
-      oauth_query: consentLocation.search.slice(1),
-      accept: "true",
-    });
+    const html = await page.text();
+    expect(html).toContain("openid-client RP");
+    // The page's form as shown: the signed request and the org it named (oidc/consent-org-binding.ts).
+    const answer = await browser.post(ENDPOINT.consent, { ...consentFormFields(html), accept: "true" });
     expect(answer.status).toBe(303);
     return new URL(answer.headers.get("Location") ?? "");
   }

@@ -6,6 +6,7 @@ import { createLocalJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { ENDPOINT } from "../../../shared/contracts/endpoints.ts";
 import { OIDC_ENDPOINT } from "../../../shared/contracts/oidc.ts";
 import { type BrowserClientInput, registerBrowserClient } from "../../../shared/oidc/browser-clients.ts";
+import { type ConsentForm, consentFormOf } from "../consent-form.ts";
 import { clientAddress } from "../credential-limits.ts";
 
 export const REDIRECT_URI = "https://rp.example.test/callback";
@@ -137,13 +138,18 @@ export function oidcDriver(world: OidcWorld) {
     return world.authn(new Request(new URL(location, origin), { headers: { Cookie: cookie }, redirect: "manual" }));
   }
 
-  /** POST /consent as the consent page's form does. */
-  function answerConsent(oauthQuery: string, accept: boolean, cookie: string, from = origin) {
+  /** The consent page at `location` shown to the person: its form's fields, as their browser would post them. */
+  async function consentForm(location: string, cookie: string): Promise<ConsentForm> {
+    return consentFormOf(await showConsentPage(location, cookie));
+  }
+
+  /** POST /consent as the consent page's form does: the fields read from the page (consentForm), and the button. */
+  function answerConsent(form: ConsentForm, accept: boolean, cookie: string, from = origin) {
     return world.authn(
       new Request(`${origin}${ENDPOINT.consent}`, {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded", Cookie: cookie, Origin: from },
-        body: new URLSearchParams({ oauth_query: oauthQuery, accept: String(accept) }),
+        body: new URLSearchParams({ ...form, accept: String(accept) }),
         redirect: "manual",
       }),
     );
@@ -160,7 +166,7 @@ export function oidcDriver(world: OidcWorld) {
     if (first.status !== 302 || !location.includes(`${ENDPOINT.consent}?`)) {
       throw new Error(`authorize did not ask for consent: ${first.status} ${location} ${await first.text()}`);
     }
-    const consent = await answerConsent(new URL(location, origin).search.slice(1), true, cookie);
+    const consent = await answerConsent(await consentForm(location, cookie), true, cookie);
     if (consent.status !== 303) throw new Error(`consent failed: ${consent.status} ${await consent.text()}`);
     return new URL(consent.headers.get("Location") ?? "");
   }
@@ -216,6 +222,7 @@ export function oidcDriver(world: OidcWorld) {
     codeRequest,
     authorize,
     showConsentPage,
+    consentForm,
     answerConsent,
     authorizeAndConsent,
     tokenRequest,

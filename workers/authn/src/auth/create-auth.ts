@@ -98,8 +98,9 @@ function createAuth(env: AuthBindings) {
       addressedRequestPlugin,
       // A consent request is answered once, after the provider checked its signature (oidc/consent-claim.ts).
       consentAnsweredOnce(env.DB),
-      // An allow needs the session's active org, checked as the token endpoint checks its code (oidc/consent-org.ts).
-      consentNeedsActiveOrg(env.DB),
+      // An allow is for the org its page showed, still the session's active org, checked as the
+      // token endpoint checks its code (oidc/consent-org.ts).
+      consentNeedsActiveOrg(env.DB, config.betterAuthSecret),
     ],
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {

@@ -8,7 +8,8 @@ import { httpErrorResponse } from "../../../../shared/errors/http.ts";
 import { browserClientForConsent } from "../../../../shared/oidc/browser-clients.ts";
 import { getAuth } from "../auth/create-auth.ts";
 import { CONSENT_ALREADY_ANSWERED } from "./consent-claim.ts";
-import { CONSENT_NEEDS_ORG } from "./consent-org.ts";
+import { CONSENT_NEEDS_ORG, CONSENT_ORG_CHANGED } from "./consent-org.ts";
+import { bindConsentOrg, CONSENT_ORG_FIELD } from "./consent-org-binding.ts";
 import { authnConfig } from "../config.ts";
 import type { AuthnApp } from "../pages/handlers.tsx";
 import { ConsentPage, ConsentProblem } from "../pages/consent.tsx";
@@ -21,6 +22,11 @@ export const CONSENT_ANSWERED_CODE = "consent_already_answered";
 /** The consent page's error code for a session with no active org of the person's (oidc/consent-org.ts). */
 export const NO_ACTIVE_ORG_CODE = "no_active_organization";
 const NO_ACTIVE_ORG_MESSAGE = "Choose an organization, then start again from the application.";
+
+/** The consent page's error code for an allow after the active org changed from the one the page showed (oidc/consent-org.ts). */
+export const ORG_CHANGED_CODE = "consent_organization_changed";
+const ORG_CHANGED_MESSAGE =
+  "You switched to another organization after this page was shown, so nothing was allowed. Start again from the application to answer for the organization you are in now.";
 
 /** A page's variables, and the one origin its form's redirect may go to (consentPageHeaders widens form-action by it). */
 export type ConsentApp = {
@@ -49,6 +55,8 @@ export const consentPageHeaders: MiddlewareHandler<ConsentApp> = async (c, next)
  * signed-in person whose consent it needs, with the signed request in the
  * query. Shows the client, the org (the session's active org, which the
  * tokens will carry as `org_id`), the scopes and the RFC 8707 resources.
+ * The form carries the org it showed, bound to the signed request
+ * (oidc/consent-org-binding.ts): an allow is for that org or for none.
  */
 export async function showConsent(c: ConsentContext) {
   const url = new URL(c.req.url);
@@ -82,6 +90,8 @@ export async function showConsent(c: ConsentContext) {
   }
 
   const scopes = (url.searchParams.get("scope") ?? "").split(" ").filter(Boolean);
+  const signature = url.searchParams.get("sig") ?? "";
+  const consentOrg = await bindConsentOrg(authnConfig(c.env).betterAuthSecret, signature, orgId ?? "");
   const redirect = new URL(redirectUri);
   c.set("formActionOrigin", redirect.origin);
   return c.html(
@@ -93,6 +103,7 @@ export async function showConsent(c: ConsentContext) {
       resources={[...new Set(url.searchParams.getAll("resource"))]}
       orgName={org.name}
       oauthQuery={url.search.slice(1)}
+      consentOrg={consentOrg}
       redirectHost={redirect.host}
     />,
   );
@@ -104,7 +115,9 @@ export async function showConsent(c: ConsentContext) {
  * answers with the client's redirect URI: a code and `iss` (RFC 9207) when
  * allowed, `error=access_denied` when denied (RFC 6749 §4.1.2.1). Each form
  * is answered once (oidc/consent-claim.ts): posted again, it gets a page
- * with the code CONSENT_ANSWERED_CODE and nothing more.
+ * with the code CONSENT_ANSWERED_CODE and nothing more. An allow is for the
+ * org the page showed (oidc/consent-org.ts): after a switch to another org
+ * it gets a page with the code ORG_CHANGED_CODE and nothing more.
  */
 export async function submitConsent(c: ConsentContext) {
   const config = authnConfig(c.env);
@@ -114,6 +127,7 @@ export async function submitConsent(c: ConsentContext) {
   const form = await c.req.raw.formData().catch(() => new FormData());
   const oauthQuery = form.get("oauth_query");
   const accept = form.get("accept");
+  const consentOrg = form.get(CONSENT_ORG_FIELD);
   if (typeof oauthQuery !== "string" || oauthQuery === "" || (accept !== "true" && accept !== "false")) {
     return c.html(<ConsentProblem nonce={c.var.nonce} message="The consent form was incomplete." />, 400);
   }
@@ -130,7 +144,12 @@ export async function submitConsent(c: ConsentContext) {
     new Request(`${config.issuer}${OIDC_ENDPOINT.consent}`, {
       method: "POST",
       headers,
-      body: JSON.stringify({ accept: accept === "true", oauth_query: oauthQuery }),
+      body: JSON.stringify({
+        accept: accept === "true",
+        oauth_query: oauthQuery,
+        // Absent from a form that is not the page's: Better Auth's endpoint then refuses the allow.
+        ...(typeof consentOrg === "string" ? { [CONSENT_ORG_FIELD]: consentOrg } : {}),
+      }),
     }),
   );
   const body = (await answer.json().catch(() => ({}))) as {
@@ -159,6 +178,10 @@ export async function submitConsent(c: ConsentContext) {
         <ConsentProblem nonce={c.var.nonce} code={NO_ACTIVE_ORG_CODE} message={NO_ACTIVE_ORG_MESSAGE} />,
         400,
       );
+    }
+    // Allowed after a switch to another org than the page showed (oidc/consent-org.ts): no consent, no code.
+    if (body.error_description === CONSENT_ORG_CHANGED) {
+      return c.html(<ConsentProblem nonce={c.var.nonce} code={ORG_CHANGED_CODE} message={ORG_CHANGED_MESSAGE} />, 400);
     }
     return c.html(<ConsentProblem nonce={c.var.nonce} message="This request has expired or was changed." />, 400);
   }

@@ -1,3 +1,4 @@
+import { CONSENT_ORG_FIELD } from "../oidc/consent-org-binding.ts";
 import { Layout } from "./layout.tsx";
 
 export interface ConsentPageProps {
@@ -14,6 +15,8 @@ export interface ConsentPageProps {
   orgName: string;
   /** The signed authorization request (Better Auth's `oauth_query`), posted back as is. */
   oauthQuery: string;
+  /** The org shown, bound to that request (oidc/consent-org-binding.ts): an allow is for it alone. */
+  consentOrg: string;
   /** Where the client gets the answer: shown so a person sees which site it goes to. */
   redirectHost: string;
 }
@@ -67,6 +70,7 @@ export function ConsentPage(props: ConsentPageProps) {
       )}
       <form class="card" method="post" action="/consent">
         <input type="hidden" name="oauth_query" value={props.oauthQuery} />
+        <input type="hidden" name={CONSENT_ORG_FIELD} value={props.consentOrg} />
         <button type="submit" name="accept" value="true" data-testid="consent-approve">
           Allow
         </button>
