@@ -40,6 +40,9 @@ export interface StoredUser extends UserState {
   groups: { id: string; displayName: string }[];
 }
 
+/** A User as answered: their groups only when the answer returns them (user-store.ts userAnswer). */
+export type UserView = Omit<StoredUser, "groups"> & { groups?: StoredUser["groups"] };
+
 export interface GroupState {
   displayName: string;
   externalId: string | null;
@@ -236,7 +239,8 @@ function location(issuer: string, kind: "Users" | "Groups", id: string): string 
   return `${issuer}${ENDPOINT.scim}/${kind}/${encodeURIComponent(id)}`;
 }
 
-export function userResource(issuer: string, u: StoredUser) {
+/** `groups` left out when not read (user-store.ts userAnswer: the answer's projection drops them). */
+export function userResource(issuer: string, u: UserView) {
   return {
     schemas: [SCIM_SCHEMA.user],
     id: u.id,
@@ -249,11 +253,15 @@ export function userResource(issuer: string, u: StoredUser) {
     displayName: betterAuthName(u),
     emails: [{ value: u.email, primary: true, type: "work" }],
     active: u.active,
-    groups: u.groups.map((g) => ({
-      value: g.id,
-      display: g.displayName,
-      $ref: location(issuer, "Groups", g.id),
-    })),
+    ...(u.groups
+      ? {
+          groups: u.groups.map((g) => ({
+            value: g.id,
+            display: g.displayName,
+            $ref: location(issuer, "Groups", g.id),
+          })),
+        }
+      : {}),
     meta: {
       resourceType: "User",
       created: u.createdAt.toISOString(),

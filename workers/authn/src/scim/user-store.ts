@@ -14,7 +14,7 @@ import { ScimError } from "../../../../shared/errors/scim.ts";
 import { deactivationBan, liftDeactivationBan } from "./deprovision.ts";
 import { filterSql, type OperandSchema } from "./filter-sql.ts";
 import type { ListQuery } from "./query.ts";
-import { betterAuthName, type StoredUser, type UserState } from "./resources.ts";
+import { betterAuthName, type StoredUser, type UserState, type UserView } from "./resources.ts";
 
 /**
  * What a list filter may compare (filter.ts, filter-sql.ts): userName is
@@ -75,24 +75,43 @@ async function withGroups(db: DrizzleD1Database, rows: Omit<StoredUser, "groups"
   }));
 }
 
-export async function findUser(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredUser | undefined> {
+/** Or 404: a User of another org is, to this org's directory, no User at all. */
+async function requireUserRow(db: DrizzleD1Database, orgId: string, id: string): Promise<UserView> {
   const row = await db
     .select(columns)
     .from(scimUser)
     .innerJoin(user, eq(user.id, scimUser.userId))
     .where(and(eq(scimUser.orgId, orgId), eq(scimUser.userId, id)))
     .get();
-  return row ? (await withGroups(db, [row]))[0] : undefined;
+  if (!row) throw new ScimError("not_found", "no such User");
+  return row;
 }
 
-/** Or 404: a User of another org is, to this org's directory, no User at all. */
+/** The User and their groups, as a write starts from (users.ts changeUser); or 404 as requireUserRow. */
 export async function requireUser(db: DrizzleD1Database, orgId: string, id: string): Promise<StoredUser> {
-  const found = await findUser(db, orgId, id);
+  const [found] = await withGroups(db, [await requireUserRow(db, orgId, id)]);
   if (!found) throw new ScimError("not_found", "no such User");
   return found;
 }
 
-export async function listUsers(db: DrizzleD1Database, orgId: string, query: ListQuery) {
+/**
+ * The User an answer shows; `groups`: whether the answer returns them
+ * (attribute-projection.ts returnsAttribute). RFC 7644 §3.4.2.5 lets a
+ * client leave them out (`excludedAttributes=groups`, or `attributes=`
+ * naming none): their memberships are then not read at all rather than
+ * read and dropped by the projection.
+ */
+export async function userAnswer(db: DrizzleD1Database, orgId: string, id: string, groups: boolean): Promise<UserView> {
+  return groups ? requireUser(db, orgId, id) : requireUserRow(db, orgId, id);
+}
+
+/** A page of the org's Users; `groups` as for userAnswer. */
+export async function listUsers(
+  db: DrizzleD1Database,
+  orgId: string,
+  query: ListQuery,
+  groups: boolean,
+): Promise<{ users: UserView[]; total: number }> {
   const where = filterCondition(orgId, query);
   const [rows, total] = await db.batch([
     db
@@ -105,7 +124,7 @@ export async function listUsers(db: DrizzleD1Database, orgId: string, query: Lis
       .offset(query.startIndex - 1),
     db.select({ n: count() }).from(scimUser).innerJoin(user, eq(user.id, scimUser.userId)).where(where),
   ]);
-  return { users: await withGroups(db, rows), total: total[0]?.n ?? 0 };
+  return { users: groups ? await withGroups(db, rows) : rows, total: total[0]?.n ?? 0 };
 }
 
 function isUniqueViolation(error: unknown): boolean {

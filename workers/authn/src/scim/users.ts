@@ -5,6 +5,7 @@
 import { drizzle } from "drizzle-orm/d1";
 import type { Context, Hono } from "hono";
 import { authnConfig } from "../config.ts";
+import { projectionOf, returnsAttribute } from "./attribute-projection.ts";
 import type { ScimApp } from "./authenticate.ts";
 import { deleteUser, endAccess, liftDeactivationBan } from "./deprovision.ts";
 import { scimJson, scimBody } from "./http.ts";
@@ -20,11 +21,20 @@ import {
   userResource,
   userStateFromBody,
 } from "./resources.ts";
-import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser } from "./user-store.ts";
+import { insertUser, listUsers, requireUser, USER_FILTERS, updateUser, userAnswer } from "./user-store.ts";
 import { ScimError } from "../../../../shared/errors/scim.ts";
 
+/**
+ * Whether this request's answer returns the person's groups (RFC 7644 §3.4.2.5, §3.9: reads and
+ * the answers of writes alike); when not, their memberships are not read. The projection was read
+ * and checked before the handler ran (attribute-projection.ts), which shapes the answer itself.
+ */
+function returnsGroups(c: Context<ScimApp>): boolean {
+  return returnsAttribute(projectionOf(new URL(c.req.url).searchParams), SCIM_SCHEMA.user, "groups");
+}
+
 async function answer(c: Context<ScimApp>, id: string, status: 200 | 201) {
-  const stored = await requireUser(drizzle(c.env.DB), c.var.scim.orgId, id);
+  const stored = await userAnswer(drizzle(c.env.DB), c.var.scim.orgId, id, returnsGroups(c));
   const resource = userResource(authnConfig(c.env).issuer, stored);
   return scimJson(resource, status, status === 201 ? { Location: resource.meta.location } : undefined);
 }
@@ -70,7 +80,7 @@ async function apply(
 ) {
   const { orgId } = c.var.scim;
   await changeUser(c, id, change);
-  const stored = await requireUser(drizzle(c.env.DB), orgId, id);
+  const stored = await userAnswer(drizzle(c.env.DB), orgId, id, returnsGroups(c));
   if (!stored.active) await endAccess(c.env, orgId, id, "scim-deactivated");
   return scimJson(userResource(authnConfig(c.env).issuer, stored));
 }
@@ -78,7 +88,7 @@ async function apply(
 export function userRoutes(app: Hono<ScimApp>): void {
   app.get("/Users", async (c) => {
     const query = listQuery(new URL(c.req.url).searchParams, USER_FILTERS, SCIM_SCHEMA.user);
-    const { users, total } = await listUsers(drizzle(c.env.DB), c.var.scim.orgId, query);
+    const { users, total } = await listUsers(drizzle(c.env.DB), c.var.scim.orgId, query, returnsGroups(c));
     const issuer = authnConfig(c.env).issuer;
     return scimJson(
       listResponse(
