@@ -1,6 +1,7 @@
 import type { OrgStateNamespace } from "../../../../shared/contracts/org-state.ts";
 import { GATEWAY_CHANNEL_PATH, type GatewayChannelMessage } from "../../../../shared/contracts/revocation.ts";
 import { orgStateName } from "../../../../shared/contracts/storage-keys.ts";
+import { CHANNEL_RETRY_MS, channelRetryDelayMs } from "./channel-retry-delay.ts";
 import type { OrgRevocations } from "./revocation-index.ts";
 
 export interface ChannelOptions {
@@ -20,9 +21,6 @@ const RENEW_AT = 0.8;
 
 /** Within a Worker's 30 s of waitUntil after a response, with room to spare. */
 export const CHANNEL_MAX_AGE_MS = 25_000;
-
-/** A channel that ended early is not replaced sooner than this, so an unreachable object is not hammered. */
-export const CHANNEL_RETRY_MS = 1_000;
 
 /**
  * Push from the org's Durable Object to one isolate: a WebSocket to the
@@ -44,12 +42,16 @@ export const CHANNEL_RETRY_MS = 1_000;
  *
  * The socket is created in one request's context and kept alive by its
  * waitUntil, so a channel lives at most maxAgeMs (opened again by a later
- * request while the org has traffic).
+ * request while the org has traffic). One that ended early is not replaced
+ * before `retryAt`: a second after it opened, or when the object's refusal
+ * said to come back (channel-retry-delay.ts).
  */
 export class RevocationChannel {
   private readonly pings: number[] = [];
   readonly openedAt = Date.now();
   private closed = false;
+  /** No successor connects before this (ms): see channel-retry-delay.ts. */
+  private holdOffUntil = this.openedAt + CHANNEL_RETRY_MS;
   /** Whether this channel counts in the view's policyChannels. */
   private followsPolicy = false;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -78,6 +80,16 @@ export class RevocationChannel {
     return !this.closed && Date.now() - this.openedAt < this.options.maxAgeMs * RENEW_AT;
   }
 
+  /** Whether it has ended (closed, refused or failed), rather than connecting or open. */
+  get ended(): boolean {
+    return this.closed;
+  }
+
+  /** When a successor may connect once this one has ended. */
+  get retryAt(): number {
+    return this.holdOffUntil;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -104,9 +116,16 @@ export class RevocationChannel {
         .getByName(orgStateName(this.view.orgId))
         .fetch(url, { headers: { Upgrade: "websocket" } });
       const socket = response.webSocket;
-      if (!socket || this.closed) {
-        socket?.close(1000, "done");
+      if (!socket) {
+        // Refused (an object at MAX_GATEWAY_CHANNELS answers 429 with
+        // Retry-After): the view pulls within the bound meanwhile.
+        this.holdOffUntil = Math.max(this.holdOffUntil, Date.now() + channelRetryDelayMs(response));
+        response.body?.cancel().catch(() => undefined);
         this.close();
+        return;
+      }
+      if (this.closed) {
+        socket.close(1000, "done");
         return;
       }
       this.socket = socket;

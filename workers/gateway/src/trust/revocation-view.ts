@@ -1,6 +1,6 @@
 import type { AccessTokenClaims } from "../../../../shared/contracts/tokens.ts";
 import { SingleFlight } from "../../../../shared/isolate/single-flight.ts";
-import { CHANNEL_RETRY_MS, RevocationChannel } from "./revocation-channel.ts";
+import { RevocationChannel } from "./revocation-channel.ts";
 import type { OrgRevocations } from "./revocation-index.ts";
 import { pullRevocations, type RevocationSource } from "./revocation-sync.ts";
 
@@ -144,11 +144,18 @@ export class RevocationView {
     }
   }
 
-  /** Opens (or replaces, when it nears its end or follows a replaced view) the org's push channel. */
+  /**
+   * Opens (or replaces, when it nears its end or follows a replaced view) the
+   * org's push channel. One that ended early (failed, or refused by a full
+   * object) holds its successor off until its `retryAt`, whichever view it
+   * followed: the view pulls within the bound meanwhile, and an object that
+   * said when to come back (Retry-After) is not asked sooner.
+   */
   private keepChannel(view: OrgRevocations, context: CheckContext): void {
     if (!this.push || !context.waitUntil) return;
     const channel = this.channels.get(view.orgId);
-    if (channel?.view === view && (channel.live || Date.now() - channel.openedAt < CHANNEL_RETRY_MS)) return;
+    if (channel?.ended && Date.now() < channel.retryAt) return;
+    if (channel?.view === view && channel.live) return;
     if (channel && channel.view !== view) channel.close();
     this.channels.set(
       view.orgId,
