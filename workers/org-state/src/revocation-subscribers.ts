@@ -54,8 +54,8 @@ export const MAX_REVOCATION_SUBSCRIBERS = 100;
  * 429 rate_limited, as a subscriber past its cap is: the channels already
  * open keep their push, and the refused isolate's view pulls within the
  * staleness bound (workers/gateway/src/trust/revocation-channel.ts closes a
- * channel whose connect brought no socket), trying again at most once a
- * second while it has traffic. Refusing the newcomer, not dropping the
+ * channel whose connect brought no socket), trying again no sooner than
+ * the refusal's Retry-After (channel-retry-delay.ts there). Refusing the newcomer, not dropping the
  * oldest: a dropped isolate would reconnect at its next request and drop
  * another, so every channel churned.
  */
