@@ -1,7 +1,9 @@
 /**
  * Why a DPoP proof (RFC 9449) was refused. Each code is stable (tests, audit
  * records and the `error_description` a client sees use it) and names the
- * step of RFC 9449 §4.3's checklist it fails, or the section that asks for it.
+ * step of RFC 9449 §4.3's checklist it fails, or the section that asks for it
+ * (RFC 7519's, for the JWT claims RFC 9449 does not require but a JWT that
+ * carries them must honour).
  */
 export type DpopErrorCode =
   | "ERR_DPOP_MISSING"
@@ -16,6 +18,8 @@ export type DpopErrorCode =
   | "ERR_DPOP_HTU"
   | "ERR_DPOP_NONCE"
   | "ERR_DPOP_IAT"
+  | "ERR_DPOP_EXP"
+  | "ERR_DPOP_NBF"
   | "ERR_DPOP_ATH"
   | "ERR_DPOP_KEY_BINDING"
   | "ERR_DPOP_REPLAY"
@@ -23,7 +27,7 @@ export type DpopErrorCode =
   | "ERR_DPOP_NOT_BOUND";
 
 interface CodeInfo {
-  /** The RFC 9449 clause the check comes from. */
+  /** The RFC 9449 clause the check comes from (or the other RFC's, named). */
   clause: string;
   /** What a client may be told: enough to fix its proof, nothing more. */
   description: string;
@@ -42,6 +46,8 @@ const INFO: Record<DpopErrorCode, CodeInfo> = {
   ERR_DPOP_HTU: { clause: "§4.3 step 9", description: "the DPoP proof's htu does not match the request URI" },
   ERR_DPOP_NONCE: { clause: "§4.3 step 10, §8", description: "the DPoP proof must carry the server's current nonce" },
   ERR_DPOP_IAT: { clause: "§4.3 step 11, §11.1", description: "the DPoP proof's iat is outside the accepted window" },
+  ERR_DPOP_EXP: { clause: "RFC 7519 §4.1.4", description: "the DPoP proof's exp has passed" },
+  ERR_DPOP_NBF: { clause: "RFC 7519 §4.1.5", description: "the DPoP proof's nbf has not come yet" },
   ERR_DPOP_ATH: { clause: "§4.3 step 12", description: "the DPoP proof's ath does not match the access token" },
   ERR_DPOP_KEY_BINDING: { clause: "§4.3 step 12, §7.1", description: "the DPoP proof's key is not the token's key" },
   ERR_DPOP_REPLAY: { clause: "§11.1", description: "the DPoP proof was already used" },

@@ -130,6 +130,18 @@ export async function verifyDpopProof(proof: string, expect: DpopProofExpectatio
   if (typeof iat !== "number" || !Number.isFinite(iat)) throw new DpopProofError("ERR_DPOP_IAT", "iat not a number");
   if (iat > expect.now + expect.clockToleranceSeconds) throw new DpopProofError("ERR_DPOP_IAT", "iat in the future");
   if (expect.now - iat > expect.maxAgeSeconds) throw new DpopProofError("ERR_DPOP_IAT", "proof too old");
+  // RFC 9449 requires neither exp nor nbf, but a JWT that carries them MUST NOT be accepted past its exp
+  // or before its nbf (RFC 7519 §4.1.4, §4.1.5), with the same leeway for clock skew as iat.
+  if (claims.exp !== undefined) {
+    const exp = claims.exp;
+    if (typeof exp !== "number" || !Number.isFinite(exp)) throw new DpopProofError("ERR_DPOP_EXP", "exp not a number");
+    if (exp <= expect.now - expect.clockToleranceSeconds) throw new DpopProofError("ERR_DPOP_EXP", "proof expired");
+  }
+  if (claims.nbf !== undefined) {
+    const nbf = claims.nbf;
+    if (typeof nbf !== "number" || !Number.isFinite(nbf)) throw new DpopProofError("ERR_DPOP_NBF", "nbf not a number");
+    if (nbf > expect.now + expect.clockToleranceSeconds) throw new DpopProofError("ERR_DPOP_NBF", "nbf ahead");
+  }
 
   const jkt = await calculateJwkThumbprint(jwk, "sha256");
 
@@ -163,7 +175,7 @@ function isDpopTyp(typ: unknown): boolean {
   return t === JWT_TYP.dpopProof || t === `application/${JWT_TYP.dpopProof}`;
 }
 
-/** §4.3 step 7: the `jwk` header is a public key, of the type `alg` needs; only its public members are used. */
+/** §4.3 step 7: the `jwk` header is a public key, of the type `alg` needs, for verifying; only its public members are used. */
 function publicJwk(value: unknown, alg: keyof typeof KEY_SHAPE): JWK {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new DpopProofError("ERR_DPOP_JWK", "jwk header missing or not an object");
@@ -171,6 +183,15 @@ function publicJwk(value: unknown, alg: keyof typeof KEY_SHAPE): JWK {
   const jwk = value as Record<string, unknown>;
   for (const member of PRIVATE_JWK_MEMBERS) {
     if (jwk[member] !== undefined) throw new DpopProofError("ERR_DPOP_JWK", `private member ${member}`);
+  }
+  // RFC 7517 §4.2, §4.3: a key declared for another use, or for operations that are not verifying a
+  // signature, is not one a proof may be verified with. A public key's one operation on a signature is
+  // `verify` (and key_ops values are unique), so key_ops, when present, is exactly ["verify"]: what
+  // WebCrypto, and so the browser provider's own check of these proofs, will import a public key for.
+  if (jwk.use !== undefined && jwk.use !== "sig") throw new DpopProofError("ERR_DPOP_JWK", "use is not sig");
+  const keyOps = jwk.key_ops;
+  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.length === 1 && keyOps[0] === "verify")) {
+    throw new DpopProofError("ERR_DPOP_JWK", "key_ops is not [verify]");
   }
   const shape = KEY_SHAPE[alg];
   if (jwk.kty !== shape.kty || (shape.crv !== undefined && jwk.crv !== shape.crv)) {

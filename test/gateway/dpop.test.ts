@@ -29,12 +29,23 @@ function get(headers: HeadersInit, url = URL_ECHO, method = "GET") {
   return exports.default.fetch(new Request(url, { method, headers }));
 }
 
-async function proofFor(token: string, options: { htm?: string; htu?: string; iat?: number; signer?: DpopKey } = {}) {
+interface ProofFor {
+  htm?: string;
+  htu?: string;
+  iat?: number;
+  signer?: DpopKey;
+  claims?: Record<string, unknown>;
+  header?: Record<string, unknown>;
+}
+
+async function proofFor(token: string, options: ProofFor = {}) {
   return dpopProof(options.signer ?? key, {
     htm: options.htm ?? "GET",
     htu: options.htu ?? URL_ECHO,
     accessToken: token,
     iat: options.iat,
+    claims: options.claims,
+    header: options.header,
   });
 }
 
@@ -112,6 +123,27 @@ describe("gateway: DPoP-bound tokens (RFC 9449 §7)", () => {
     for (const [proof, code] of cases) {
       await expectDpopChallenge(await get({ Authorization: `DPoP ${token}`, DPoP: proof }), "invalid_dpop_proof", code);
     }
+  });
+
+  it("refuses a proof past its exp or before its nbf (RFC 7519 §4.1.4-§4.1.5), or whose jwk is not for verifying (RFC 7517 §4.2-§4.3)", async () => {
+    const token = await boundToken();
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [ProofFor, string][] = [
+      [{ claims: { exp: now - 30 } }, "ERR_DPOP_EXP"],
+      [{ claims: { exp: "never" } }, "ERR_DPOP_EXP"],
+      [{ claims: { nbf: now + 30 } }, "ERR_DPOP_NBF"],
+      [{ header: { jwk: { ...key.publicJwk, key_ops: ["sign"] } } }, "ERR_DPOP_JWK"],
+      [{ header: { jwk: { ...key.publicJwk, use: "enc" } } }, "ERR_DPOP_JWK"],
+    ];
+    for (const [options, code] of cases) {
+      const response = await get({ Authorization: `DPoP ${token}`, DPoP: await proofFor(token, options) });
+      await expectDpopChallenge(response, "invalid_dpop_proof", code);
+    }
+    const good = await proofFor(token, {
+      claims: { exp: now + 30, nbf: now },
+      header: { jwk: { ...key.publicJwk, use: "sig", key_ops: ["verify"] } },
+    });
+    expect((await get({ Authorization: `DPoP ${token}`, DPoP: good })).status).toBe(200);
   });
 
   it("compares htu after RFC 3986 §6.2.2 percent-encoding normalisation (RFC 9449 §4.3 step 9), never decoding a reserved character", async () => {

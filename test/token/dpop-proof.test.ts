@@ -137,6 +137,33 @@ describe("DPoP proof verification (RFC 9449 §4.3)", () => {
     }
   });
 
+  // RFC 7517 §4.2/§4.3: a key whose `use` or `key_ops` says it is not for verifying signatures is not
+  // one a proof may be verified with; WebCrypto, and so Better Auth's check, refuses such a key_ops too.
+  it("steps 6-7: a jwk whose use is not sig, or whose key_ops is anything but [verify], is ERR_DPOP_JWK", async () => {
+    const key = await dpopKey();
+    for (const extra of [
+      { use: "enc" },
+      { use: "SIG" },
+      { use: 1 },
+      { key_ops: ["sign"] },
+      { key_ops: ["sign", "verify"] },
+      { key_ops: ["verify", "verify"] },
+      { key_ops: ["encrypt"] },
+      { key_ops: [] },
+      { key_ops: "verify" },
+      { use: "sig", key_ops: ["sign"] },
+    ]) {
+      const proof = await dpopProof(key, { htm: "POST", htu: URI, header: { jwk: { ...key.publicJwk, ...extra } } });
+      expect(await refusal(verifyDpopProof(proof, expectations())), JSON.stringify(extra)).toBe("ERR_DPOP_JWK");
+    }
+    for (const extra of [{ use: "sig" }, { key_ops: ["verify"] }, { use: "sig", key_ops: ["verify"] }]) {
+      const proof = await dpopProof(key, { htm: "POST", htu: URI, header: { jwk: { ...key.publicJwk, ...extra } } });
+      await expect(verifyDpopProof(proof, expectations()), JSON.stringify(extra)).resolves.toMatchObject({
+        jkt: key.jkt,
+      });
+    }
+  });
+
   it("step 8: another method, or the same in another case, is ERR_DPOP_HTM", async () => {
     const key = await dpopKey();
     for (const htm of ["GET", "post"]) {
@@ -221,6 +248,31 @@ describe("DPoP proof verification (RFC 9449 §4.3)", () => {
       const proof = await dpopProof(key, { htm: "POST", htu: URI, iat });
       await expect(verifyDpopProof(proof, expectations())).resolves.toBeDefined();
     }
+  });
+
+  // RFC 9449 asks for neither, but RFC 7519 §4.1.4/§4.1.5: a JWT past its exp or before its nbf MUST NOT be
+  // accepted; with the same clock tolerance as iat's.
+  it("RFC 7519 §4.1.4-§4.1.5: a proof past its exp is ERR_DPOP_EXP, before its nbf ERR_DPOP_NBF", async () => {
+    const key = await dpopKey();
+    const cases: [Record<string, unknown>, DpopErrorCode][] = [
+      [{ exp: now() - 6 }, "ERR_DPOP_EXP"],
+      [{ exp: now() - 3600 }, "ERR_DPOP_EXP"],
+      [{ exp: "later" }, "ERR_DPOP_EXP"],
+      [{ exp: null }, "ERR_DPOP_EXP"],
+      [{ nbf: now() + 7 }, "ERR_DPOP_NBF"],
+      [{ nbf: now() + 3600 }, "ERR_DPOP_NBF"],
+      [{ nbf: "now" }, "ERR_DPOP_NBF"],
+      [{ nbf: [1] }, "ERR_DPOP_NBF"],
+    ];
+    for (const [claims, code] of cases) {
+      const proof = await dpopProof(key, { htm: "POST", htu: URI, claims });
+      expect(await refusal(verifyDpopProof(proof, expectations())), JSON.stringify(claims)).toBe(code);
+    }
+    for (const claims of [{ exp: now() + 60 }, { exp: now() - 3 }, { nbf: now() }, { nbf: now() + 3 }]) {
+      const proof = await dpopProof(key, { htm: "POST", htu: URI, claims });
+      await expect(verifyDpopProof(proof, expectations()), JSON.stringify(claims)).resolves.toBeDefined();
+    }
+    expect(new DpopProofError("ERR_DPOP_EXP").publicDescription).toMatch(/^ERR_DPOP_EXP: /);
   });
 
   it("step 12: ath of another token is ERR_DPOP_ATH; a token bound to another key is ERR_DPOP_KEY_BINDING", async () => {

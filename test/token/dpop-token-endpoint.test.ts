@@ -68,6 +68,10 @@ async function learnNonce(client: TestClient, key: DpopKey): Promise<string> {
   return nonce as string;
 }
 
+function secondsFromNow(seconds: number): number {
+  return Math.floor(Date.now() / 1000) + seconds;
+}
+
 async function requireDpop(client: TestClient): Promise<void> {
   await env.DB.prepare("UPDATE oauth_client SET require_dpop = 1 WHERE client_id = ?").bind(client.clientId).run();
 }
@@ -164,6 +168,38 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
       ],
       [{ DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ: "JWT" } }) }, "ERR_DPOP_TYP"],
       [{ DPoP: "garbage" }, "ERR_DPOP_MALFORMED"],
+      // RFC 7519 §4.1.4/§4.1.5: past its exp, or before its nbf, a JWT is not accepted.
+      [
+        { DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce, claims: { exp: secondsFromNow(-60) } }) },
+        "ERR_DPOP_EXP",
+      ],
+      [
+        { DPoP: await dpopProof(key, { htm: "POST", htu: HTU, nonce, claims: { nbf: secondsFromNow(60) } }) },
+        "ERR_DPOP_NBF",
+      ],
+      // RFC 7517 §4.2/§4.3: a key declared for something else than verifying signatures.
+      [
+        {
+          DPoP: await dpopProof(key, {
+            htm: "POST",
+            htu: HTU,
+            nonce,
+            header: { jwk: { ...key.publicJwk, key_ops: ["sign"] } },
+          }),
+        },
+        "ERR_DPOP_JWK",
+      ],
+      [
+        {
+          DPoP: await dpopProof(key, {
+            htm: "POST",
+            htu: HTU,
+            nonce,
+            header: { jwk: { ...key.publicJwk, use: "enc" } },
+          }),
+        },
+        "ERR_DPOP_JWK",
+      ],
     ];
     for (const [headers, code] of cases) {
       const response = await clientCredentials(client, headers);

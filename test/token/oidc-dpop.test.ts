@@ -197,6 +197,47 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
     );
   });
 
+  // Better Auth verifies these proofs again with jose's jwtVerify (exp and nbf, with no clock tolerance)
+  // after importing the jwk through WebCrypto (key_ops is the key's usages): such proofs passed our check,
+  // were refused there in its words and spent the refresh token's turn. RFC 7519 §4.1.4/§4.1.5 and RFC
+  // 7517 §4.2/§4.3 make them wrong for every grant; the shared check refuses them now, with our code.
+  it("a proof past its exp, before its nbf, or whose jwk is not for verifying (key_ops, use) is refused here with its code, and spends no refresh token", async () => {
+    const { tokens, client } = await oidc.issuedTokens();
+    const key = await dpopKey();
+    const nonce = await learnNonce(tokens.refresh_token ?? "", client, key);
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [Parameters<typeof dpopProof>[1], string][] = [
+      [{ htm: "POST", htu: HTU, nonce, claims: { exp: now - 60 } }, "ERR_DPOP_EXP"],
+      [{ htm: "POST", htu: HTU, nonce, claims: { exp: "soon" } }, "ERR_DPOP_EXP"],
+      [{ htm: "POST", htu: HTU, nonce, claims: { nbf: now + 60 } }, "ERR_DPOP_NBF"],
+      [{ htm: "POST", htu: HTU, nonce, header: { jwk: { ...key.publicJwk, key_ops: ["sign"] } } }, "ERR_DPOP_JWK"],
+      [{ htm: "POST", htu: HTU, nonce, header: { jwk: { ...key.publicJwk, use: "enc" } } }, "ERR_DPOP_JWK"],
+    ];
+    for (const [options, code] of cases) {
+      const response = await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, options));
+      await expectRefusal(response, "invalid_dpop_proof", code);
+      expect(response.headers.get(DPOP_HEADER.nonce)).toBeTruthy();
+    }
+    // Within the shared check's clock tolerance, but not Better Auth's (none): refused here too.
+    const edge: [Parameters<typeof dpopProof>[1], string][] = [
+      [{ htm: "POST", htu: HTU, nonce, claims: { exp: now - 1 } }, "ERR_DPOP_EXP"],
+      [{ htm: "POST", htu: HTU, nonce, claims: { nbf: now + 3 } }, "ERR_DPOP_NBF"],
+    ];
+    for (const [options, code] of edge) {
+      const response = await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, options));
+      await expectRefusal(response, "invalid_dpop_proof", code);
+    }
+    // None reached the provider: the refresh token binds, with exp, nbf, use and key_ops that allow the proof.
+    const good = await dpopProof(key, {
+      htm: "POST",
+      htu: HTU,
+      nonce,
+      claims: { exp: now + 60, nbf: now - 1 },
+      header: { jwk: { ...key.publicJwk, use: "sig", key_ops: ["verify"] } },
+    });
+    await expectBoundTo(await refresh(tokens.refresh_token ?? "", client, good), key);
+  });
+
   it("a proof's jti is spent once: its replay is invalid_dpop_proof (ERR_DPOP_REPLAY), as for the machine grants", async () => {
     const { tokens, client } = await oidc.issuedTokens();
     const key = await dpopKey();

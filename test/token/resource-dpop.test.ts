@@ -198,6 +198,26 @@ describe.each(SURFACES)("DPoP-bound tokens at the $name (RFC 9449 §7.1)", (surf
     await expectDpopRefusal(surface, await call(surface.path, auth), "invalid_dpop_proof", "ERR_DPOP_MISSING");
   });
 
+  it("refuses a proof past its exp or before its nbf (RFC 7519 §4.1.4-§4.1.5), or whose jwk is not for verifying (RFC 7517 §4.2-§4.3)", async () => {
+    const { key, token, proof } = await bound();
+    const auth = `DPoP ${token}`;
+    const now = Math.floor(Date.now() / 1000);
+    const cases: [Partial<ProofOptions>, string][] = [
+      [{ claims: { exp: now - 30 } }, "ERR_DPOP_EXP"],
+      [{ claims: { nbf: now + 30 } }, "ERR_DPOP_NBF"],
+      [{ header: { jwk: { ...key.publicJwk, key_ops: ["sign"] } } }, "ERR_DPOP_JWK"],
+      [{ header: { jwk: { ...key.publicJwk, use: "enc" } } }, "ERR_DPOP_JWK"],
+    ];
+    for (const [options, code] of cases) {
+      await expectDpopRefusal(
+        surface,
+        await call(surface.path, auth, await proof(options)),
+        "invalid_dpop_proof",
+        code,
+      );
+    }
+  });
+
   it("an unbound token: Bearer still works, the DPoP scheme is refused invalid_token (ERR_DPOP_NOT_BOUND)", async () => {
     const token = await clientToken(await surface.bearerClient(), surface.audience);
     expect((await call(surface.path, `Bearer ${token}`)).status).toBe(200);
