@@ -11,23 +11,13 @@ import {
 } from "../../workers/gateway/src/trust/channel-retry-delay.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
 import { MAX_GATEWAY_CHANNELS } from "../../workers/org-state/src/revocation-subscribers.ts";
+import { viewToken } from "./revocation-view-fixtures.ts";
 
 const newOrg = () => `org-${crypto.randomUUID()}`;
 const stub = (orgId: string) => env.ORG_STATE.getByName(orgStateName(orgId));
 
-function token(orgId: string): AccessTokenClaims {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: "i",
-    aud: "a",
-    sub: "u",
-    exp: now + 600,
-    iat: now,
-    jti: crypto.randomUUID(),
-    client_id: "c",
-    org_id: orgId,
-  };
-}
+// Outlives the test's faked minute.
+const token = (orgId: string) => viewToken(orgId, {}, 600);
 
 function channelConnect(orgId: string): Promise<Response> {
   return stub(orgId).fetch(`https://org-state${GATEWAY_CHANNEL_PATH}?after=0`, { headers: { Upgrade: "websocket" } });

@@ -4,20 +4,9 @@ import type { OrgStateNamespace } from "../../shared/contracts/org-state.ts";
 import { orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { viewToken } from "./revocation-view-fixtures.ts";
 
-function token(orgId: string): AccessTokenClaims {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: "i",
-    aud: "a",
-    sub: "u",
-    exp: now + 60,
-    iat: now,
-    jti: crypto.randomUUID(),
-    client_id: "c",
-    org_id: orgId,
-  };
-}
+const token = (orgId: string) => viewToken(orgId);
 
 /**
  * The real org-state namespace, with an outage we switch on: while it is

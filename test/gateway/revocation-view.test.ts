@@ -5,21 +5,9 @@ import { REVOCATION_SYNC_TAIL, type RevocationSync } from "../../shared/contract
 import { CACHE_KEY, KV_KEY, orgStateName } from "../../shared/contracts/storage-keys.ts";
 import type { AccessTokenClaims } from "../../shared/contracts/tokens.ts";
 import { RevocationView } from "../../workers/gateway/src/trust/revocation-view.ts";
+import { viewToken } from "./revocation-view-fixtures.ts";
 
-function token(orgId: string, overrides: Partial<AccessTokenClaims> = {}): AccessTokenClaims {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: "i",
-    aud: "a",
-    sub: "u",
-    exp: now + 60,
-    iat: now,
-    jti: crypto.randomUUID(),
-    client_id: "c",
-    org_id: orgId,
-    ...overrides,
-  };
-}
+const token = (orgId: string, overrides: Partial<AccessTokenClaims> = {}) => viewToken(orgId, overrides);
 
 const newOrg = () => `org-${crypto.randomUUID()}`;
 
