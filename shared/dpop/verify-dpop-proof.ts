@@ -193,6 +193,11 @@ function publicJwk(value: unknown, alg: keyof typeof KEY_SHAPE): JWK {
   if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.length === 1 && keyOps[0] === "verify")) {
     throw new DpopProofError("ERR_DPOP_JWK", "key_ops is not [verify]");
   }
+  // WebCrypto's own JWK member (JsonWebKey `ext`, a boolean): any other value is no key it imports, so
+  // not one the browser provider's check of these proofs (through WebCrypto) would verify either.
+  if (jwk.ext !== undefined && typeof jwk.ext !== "boolean") {
+    throw new DpopProofError("ERR_DPOP_JWK", "ext is not a boolean");
+  }
   const shape = KEY_SHAPE[alg];
   if (jwk.kty !== shape.kty || (shape.crv !== undefined && jwk.crv !== shape.crv)) {
     throw new DpopProofError("ERR_DPOP_JWK", `${String(jwk.kty)}/${String(jwk.crv)} is not a key for ${alg}`);

@@ -139,7 +139,7 @@ describe("DPoP proof verification (RFC 9449 §4.3)", () => {
 
   // RFC 7517 §4.2/§4.3: a key whose `use` or `key_ops` says it is not for verifying signatures is not
   // one a proof may be verified with; WebCrypto, and so Better Auth's check, refuses such a key_ops too.
-  it("steps 6-7: a jwk whose use is not sig, or whose key_ops is anything but [verify], is ERR_DPOP_JWK", async () => {
+  it("steps 6-7: a jwk whose use is not sig, whose key_ops is anything but [verify], or whose ext is not a boolean, is ERR_DPOP_JWK", async () => {
     const key = await dpopKey();
     for (const extra of [
       { use: "enc" },
@@ -152,11 +152,20 @@ describe("DPoP proof verification (RFC 9449 §4.3)", () => {
       { key_ops: [] },
       { key_ops: "verify" },
       { use: "sig", key_ops: ["sign"] },
+      // WebCrypto's JsonWebKey member: a boolean, or the key is not one WebCrypto (and so Better Auth) imports.
+      { ext: "yes" },
+      { ext: 1 },
     ]) {
       const proof = await dpopProof(key, { htm: "POST", htu: URI, header: { jwk: { ...key.publicJwk, ...extra } } });
       expect(await refusal(verifyDpopProof(proof, expectations())), JSON.stringify(extra)).toBe("ERR_DPOP_JWK");
     }
-    for (const extra of [{ use: "sig" }, { key_ops: ["verify"] }, { use: "sig", key_ops: ["verify"] }]) {
+    for (const extra of [
+      { use: "sig" },
+      { key_ops: ["verify"] },
+      { use: "sig", key_ops: ["verify"] },
+      { ext: true },
+      { ext: false },
+    ]) {
       const proof = await dpopProof(key, { htm: "POST", htu: URI, header: { jwk: { ...key.publicJwk, ...extra } } });
       await expect(verifyDpopProof(proof, expectations()), JSON.stringify(extra)).resolves.toMatchObject({
         jkt: key.jkt,

@@ -212,6 +212,7 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
       [{ htm: "POST", htu: HTU, nonce, claims: { nbf: now + 60 } }, "ERR_DPOP_NBF"],
       [{ htm: "POST", htu: HTU, nonce, header: { jwk: { ...key.publicJwk, key_ops: ["sign"] } } }, "ERR_DPOP_JWK"],
       [{ htm: "POST", htu: HTU, nonce, header: { jwk: { ...key.publicJwk, use: "enc" } } }, "ERR_DPOP_JWK"],
+      [{ htm: "POST", htu: HTU, nonce, header: { jwk: { ...key.publicJwk, ext: "yes" } } }, "ERR_DPOP_JWK"],
     ];
     for (const [options, code] of cases) {
       const response = await refresh(tokens.refresh_token ?? "", client, await dpopProof(key, options));
