@@ -244,7 +244,7 @@ describe("DPoP at the token endpoint (RFC 9449 §5, §8)", () => {
 
   // RFC 7515 §4.1.9: typ is a media type, case-insensitive, `application/` optional (as jose's own
   // `typ` check reads it). Only the browser provider's grants, which Better Auth judges again and which
-  // takes "dpop+jwt" alone, refuse the other spellings (oidc-dpop.test.ts).
+  // takes "dpop+jwt" alone, refuse the other spellings (oidc-dpop.test.ts, oidc-dpop-bound-code.test.ts).
   it("takes a typ spelled as the same media type (RFC 7515 §4.1.9): application/dpop+jwt, DPoP+JWT", async () => {
     const client = await registerTestClient();
     const key = await dpopKey();

@@ -3,71 +3,25 @@
 // the advertised token_endpoint, its nonce, its jti once) before it hands
 // the grant to the authn Worker, whose Better Auth binds the token and
 // checks the proof against the same advertised URL.
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { DPOP_HEADER } from "../../shared/contracts/headers.ts";
-import { DPOP_SIGNING_ALGS } from "../../shared/contracts/tokens.ts";
-import { OIDC_ENDPOINT } from "../../shared/contracts/oidc.ts";
 import { currentDpopNonce, DPOP_NONCE_WINDOW_SECONDS } from "../../workers/token/src/dpop/nonce.ts";
-import { clientAddress } from "../support/credential-limits.ts";
-import { type Client, pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
-import { type DpopKey, dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
+import { pkce, REDIRECT_URI, type TokenResponse } from "../support/runtime/browser-oidc.ts";
+import { dpopKey, dpopProof } from "../support/runtime/dpop-proof.ts";
+import {
+  expectBoundTo,
+  expectRefusal,
+  HTU,
+  INTERNAL_HTU,
+  learnNonce,
+  refresh,
+  tokenRequest,
+  VARIANT_TYPS,
+} from "./oidc-dpop-fixtures.ts";
 import { API, ISSUER, oidc } from "./oidc-fixture.ts";
-
-/** What RFC 9449 §4.3 has a client sign: the `token_endpoint` of the metadata. */
-const HTU = `${ISSUER}${ENDPOINT.token}`;
-/** The provider's internal path, which answers 404 from the internet. */
-const INTERNAL_HTU = `${ISSUER}${OIDC_ENDPOINT.token}`;
-
-/** `typ` spellings RFC 7515 §4.1.9 makes the same media type as `dpop+jwt`, which Better Auth refuses. */
-const VARIANT_TYPS = ["application/dpop+jwt", "DPoP+JWT", "application/DPoP+JWT"];
-
-interface ErrorBody {
-  error: string;
-  error_description: string;
-}
-
-/** A token request to the one token endpoint, with the client's secret and any DPoP proof. */
-function tokenRequest(fields: Record<string, string>, client: Client, proof?: string): Promise<Response> {
-  const headers: Record<string, string> = {
-    "Content-Type": "application/x-www-form-urlencoded",
-    "cf-connecting-ip": clientAddress(),
-    Authorization: `Basic ${btoa(`${client.clientId}:${client.clientSecret}`)}`,
-  };
-  if (proof !== undefined) headers[DPOP_HEADER.proof] = proof;
-  return exports.default.fetch(new Request(HTU, { method: "POST", headers, body: new URLSearchParams(fields) }));
-}
-
-function refresh(refreshToken: string, client: Client, proof?: string): Promise<Response> {
-  return tokenRequest({ grant_type: "refresh_token", refresh_token: refreshToken }, client, proof);
-}
-
-async function expectRefusal(response: Response, error: string, code?: string): Promise<ErrorBody> {
-  const body = (await response.json()) as ErrorBody;
-  expect({ status: response.status, error: body.error }).toEqual({ status: 400, error });
-  expect(response.headers.get("Cache-Control")).toBe("no-store");
-  if (code) expect(body.error_description.startsWith(`${code}:`)).toBe(true);
-  return body;
-}
-
-/** RFC 9449 §8: the first proof, without a nonce, is answered `use_dpop_nonce` with the nonce to use. */
-async function learnNonce(refreshToken: string, client: Client, key: DpopKey): Promise<string> {
-  const response = await refresh(refreshToken, client, await dpopProof(key, { htm: "POST", htu: HTU }));
-  await expectRefusal(response, "use_dpop_nonce", "ERR_DPOP_NONCE");
-  const nonce = response.headers.get(DPOP_HEADER.nonce);
-  expect(nonce).toBeTruthy();
-  return nonce as string;
-}
-
-async function expectBoundTo(response: Response, key: DpopKey): Promise<TokenResponse> {
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as TokenResponse;
-  expect(body.token_type).toBe("DPoP");
-  expect(decodeJwt(body.access_token).cnf).toEqual({ jkt: key.jkt });
-  return body;
-}
 
 describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", () => {
   it("a refresh whose proof names the advertised token_endpoint gets a DPoP-bound token, and the next nonce", async () => {
@@ -308,134 +262,5 @@ describe("DPoP on the browser provider's grants at ENDPOINT.token (RFC 9449)", (
     const response = await refresh(tokens.refresh_token ?? "", client);
     expect(response.status).toBe(200);
     expect(response.headers.get(DPOP_HEADER.nonce)).toBeNull();
-  });
-});
-
-describe("RFC 9449 §10: a code requested with dpop_jkt is checked against the proof before it is spent", () => {
-  /** An authorization bound to `jkt`: the code's token request fields. */
-  async function boundCode(client: Client, jkt: string | undefined, cookie?: string) {
-    const person = cookie ? undefined : await oidc.signUp();
-    const { verifier, challenge } = await pkce();
-    const back = await oidc.authorizeAndConsent(
-      oidc.codeRequest(client.clientId, challenge, { dpop_jkt: jkt }),
-      cookie ?? person?.cookie ?? "",
-    );
-    return {
-      grant_type: "authorization_code",
-      code: back.searchParams.get("code") ?? "",
-      redirect_uri: REDIRECT_URI,
-      code_verifier: verifier,
-      resource: API,
-    };
-  }
-
-  /** A proof the token Worker accepts now: the advertised htu and the current nonce. */
-  async function proofOf(key: DpopKey): Promise<string> {
-    const nonce = await currentDpopNonce(env.KEY_ENCRYPTION_SECRET, Math.floor(Date.now() / 1000));
-    return dpopProof(key, { htm: "POST", htu: HTU, nonce });
-  }
-
-  async function expectDpopRefusal(response: Response, description: string) {
-    const body = await expectRefusal(response, "invalid_dpop_proof");
-    expect(body.error_description).toBe(description);
-  }
-
-  it("no proof: 400 invalid_dpop_proof 'DPoP proof header is required', and the code then redeems with the key's proof", async () => {
-    const client = await oidc.browserClient();
-    const key = await dpopKey();
-    const fields = await boundCode(client, key.jkt);
-    await expectDpopRefusal(await tokenRequest(fields, client), "DPoP proof header is required");
-    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
-  });
-
-  it("a verified proof of another key: 400 invalid_dpop_proof, and the bound key's proof then redeems", async () => {
-    const client = await oidc.browserClient();
-    const key = await dpopKey();
-    const fields = await boundCode(client, key.jkt);
-    const other = await dpopKey();
-    await expectDpopRefusal(
-      await tokenRequest(fields, client, await proofOf(other)),
-      "DPoP proof key does not match the bound token",
-    );
-    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
-  });
-
-  it("a public client's bound code sent without the proof by anyone naming it stays redeemable", async () => {
-    const client = await oidc.browserClient({ type: "public" });
-    const key = await dpopKey();
-    const fields = { ...(await boundCode(client, key.jkt)), client_id: client.clientId };
-    const response = await oidc.tokenRequest(fields);
-    await expectDpopRefusal(response, "DPoP proof header is required");
-    const headers = {
-      "Content-Type": "application/x-www-form-urlencoded",
-      "cf-connecting-ip": clientAddress(),
-      [DPOP_HEADER.proof]: await proofOf(key),
-    };
-    const redeemed = await exports.default.fetch(
-      new Request(HTU, { method: "POST", headers, body: new URLSearchParams(fields) }),
-    );
-    await expectBoundTo(redeemed, key);
-  });
-
-  it("a client registered with dpop_bound_access_tokens: a code of it sent without a proof is refused and stays live", async () => {
-    const client = await oidc.browserClient();
-    // RFC 9449 §5.2, as the client's row says it (its metadata document, for a CIMD client).
-    await env.DB.prepare("UPDATE oidc_client SET dpop_bound_access_tokens = 1 WHERE client_id = ?1")
-      .bind(client.clientId)
-      .run();
-    const fields = await boundCode(client, undefined);
-    await expectDpopRefusal(await tokenRequest(fields, client), "DPoP proof header is required");
-    const key = await dpopKey();
-    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
-  });
-
-  // The metadata advertises DPOP_SIGNING_ALGS, and the provider is configured with that one list
-  // (workers/authn/src/oidc/dpop-proof-options.ts): with Better Auth's defaults (no ES384) an ES384 proof
-  // passed here and was refused there, in its words, and the client could never use the key it had chosen.
-  it.each(DPOP_SIGNING_ALGS)(
-    "%s: a proof of it binds a code's tokens and the refresh's, as for the machine grants",
-    async (alg) => {
-      const client = await oidc.browserClient();
-      const key = await dpopKey(alg);
-      const fields = await boundCode(client, key.jkt);
-      const tokens = await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
-      await expectBoundTo(await refresh(tokens.refresh_token ?? "", client, await proofOf(key)), key);
-    },
-  );
-
-  it("a proof whose typ is spelled otherwise is ERR_DPOP_TYP before the hand-over, and the code stays redeemable", async () => {
-    const client = await oidc.browserClient();
-    const key = await dpopKey();
-    const fields = await boundCode(client, key.jkt);
-    const nonce = await currentDpopNonce(env.KEY_ENCRYPTION_SECRET, Math.floor(Date.now() / 1000));
-    for (const typ of VARIANT_TYPS) {
-      const proof = await dpopProof(key, { htm: "POST", htu: HTU, nonce, header: { typ } });
-      const body = await expectRefusal(await tokenRequest(fields, client, proof), "invalid_dpop_proof", "ERR_DPOP_TYP");
-      expect(body.error_description, typ).toBe("ERR_DPOP_TYP: the DPoP proof's typ is not dpop+jwt");
-    }
-    await expectBoundTo(await tokenRequest(fields, client, await proofOf(key)), key);
-  });
-
-  it("6 proofless requests and the bound key's redemption fired at once: the redemption is always 200", async () => {
-    for (let round = 0; round < 3; round++) {
-      const client = await oidc.browserClient();
-      const key = await dpopKey();
-      const fields = await boundCode(client, key.jkt);
-      const proof = await proofOf(key);
-      const [legit, ...proofless] = await Promise.all([
-        tokenRequest(fields, client, proof),
-        ...Array.from({ length: 6 }, () => tokenRequest(fields, client)),
-      ]);
-      await expectBoundTo(legit as Response, key);
-      // Each waits for the code's turn: before the redemption it is refused and the code stays; after it, it is
-      // the code's own client using it again (RFC 6749 §4.1.2), invalid_grant.
-      for (const response of proofless) {
-        const body = (await response.json()) as ErrorBody;
-        expect([
-          { status: 400, error: "invalid_dpop_proof", error_description: "DPoP proof header is required" },
-          { status: 400, error: "invalid_grant", error_description: "invalid code" },
-        ]).toContainEqual({ status: response.status, ...body });
-      }
-    }
   });
 });
