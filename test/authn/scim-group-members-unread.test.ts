@@ -4,21 +4,19 @@
 // and each lookup read up to MAX_GROUP_MEMBERS rows only for the projection to drop them. D1 tells
 // no caller what a Worker's statements read, so the stores are run here with drizzle's own query
 // logger over the real D1 (nothing mocked); the routes' answers are checked through the Worker.
-import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { projectionOf, returnsAttribute } from "../../workers/authn/src/scim/attribute-projection.ts";
 import { groupAnswer, listGroups } from "../../workers/authn/src/scim/group-store.ts";
 import { SCIM_SCHEMA } from "../../workers/authn/src/scim/resources.ts";
-import { directoryGroup, directoryPeople, GROUP_SCHEMA, scim, scimOrg, USER_SCHEMA } from "./scim-helpers.ts";
-
-/** A drizzle over the real D1 that records the SQL of each statement it runs on its own (not in a batch). */
-function recordingDb() {
-  const statements: string[] = [];
-  const db = drizzle(env.DB, { logger: { logQuery: (query) => statements.push(query) } });
-  const memberReads = () => statements.filter((s) => s.includes('"scim_group_member"')).length;
-  return { db, statements, memberReads };
-}
+import {
+  directoryGroup,
+  directoryPeople,
+  GROUP_SCHEMA,
+  scim,
+  scimOrg,
+  USER_SCHEMA,
+  recordingDb,
+} from "./scim-helpers.ts";
 
 const returnsMembers = (query: string) =>
   returnsAttribute(projectionOf(new URLSearchParams(query)), SCIM_SCHEMA.group, "members");
@@ -58,14 +56,14 @@ describe("a Group answer without members reads no member row", { timeout: 60_000
     const lean = recordingDb();
     const listed = await listGroups(lean.db, orgId, query, false);
     const got = await groupAnswer(lean.db, orgId, groupId, false);
-    expect(lean.memberReads()).toBe(0);
+    expect(lean.membershipReads()).toBe(0);
     expect(listed.groups.map((g) => [g.id, g.members])).toEqual([[groupId, undefined]]);
     expect(got.members).toBeUndefined();
 
     const full = recordingDb();
     const listedFull = await listGroups(full.db, orgId, query, true);
     const gotFull = await groupAnswer(full.db, orgId, groupId, true);
-    expect(full.memberReads()).toBe(2);
+    expect(full.membershipReads()).toBe(2);
     expect(listedFull.groups[0]?.members?.map((m) => m.id).sort()).toEqual([...people].sort());
     expect(gotFull.members?.map((m) => m.id).sort()).toEqual([...people].sort());
   });

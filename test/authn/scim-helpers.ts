@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import { drizzle } from "drizzle-orm/d1";
 import { expect } from "vitest";
 import { ENDPOINT } from "../../shared/contracts/endpoints.ts";
 import { generateScimToken } from "../../shared/crypto/scim-token.ts";
@@ -216,4 +217,17 @@ export async function owedRows(orgId: string): Promise<string[]> {
     .bind(orgId)
     .all<{ user_id: string }>();
   return rows.results.map((r) => r.user_id);
+}
+
+/**
+ * A drizzle over the real D1 that records the SQL of each statement it runs
+ * on its own (not in a batch), and counts those that read Group memberships
+ * (a Group's members, a User's groups): what an answer that leaves them out
+ * must not read.
+ */
+export function recordingDb() {
+  const statements: string[] = [];
+  const db = drizzle(env.DB, { logger: { logQuery: (query) => statements.push(query) } });
+  const membershipReads = () => statements.filter((s) => s.includes('"scim_group_member"')).length;
+  return { db, statements, membershipReads };
 }

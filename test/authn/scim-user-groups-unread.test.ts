@@ -5,8 +5,6 @@
 // As for a Group's members (scim-group-members-unread.test.ts), D1 tells no caller what a Worker's
 // statements read, so the stores are run here with drizzle's own query logger over the real D1
 // (nothing mocked); the routes' answers are checked through the Worker.
-import { env } from "cloudflare:workers";
-import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import { projectionOf, returnsAttribute } from "../../workers/authn/src/scim/attribute-projection.ts";
 import { SCIM_SCHEMA } from "../../workers/authn/src/scim/resources.ts";
@@ -19,15 +17,8 @@ import {
   scim,
   scimOrg,
   USER_SCHEMA,
+  recordingDb,
 } from "./scim-helpers.ts";
-
-/** A drizzle over the real D1 that records the SQL of each statement it runs on its own (not in a batch). */
-function recordingDb() {
-  const statements: string[] = [];
-  const db = drizzle(env.DB, { logger: { logQuery: (query) => statements.push(query) } });
-  const groupReads = () => statements.filter((s) => s.includes('"scim_group_member"')).length;
-  return { db, statements, groupReads };
-}
 
 const returnsGroups = (query: string) =>
   returnsAttribute(projectionOf(new URLSearchParams(query)), SCIM_SCHEMA.user, "groups");
@@ -66,7 +57,7 @@ describe("a User answer without groups reads no membership", { timeout: 60_000 }
     const lean = recordingDb();
     const listed = await listUsers(lean.db, orgId, query, false);
     const got = await userAnswer(lean.db, orgId, person, false);
-    expect(lean.groupReads()).toBe(0);
+    expect(lean.membershipReads()).toBe(0);
     expect(listed.users.map((u) => u.groups).filter((g) => g !== undefined)).toEqual([]);
     expect(listed.users.map((u) => u.id).sort()).toEqual([...people].sort());
     expect(got.groups).toBeUndefined();
@@ -74,7 +65,7 @@ describe("a User answer without groups reads no membership", { timeout: 60_000 }
     const full = recordingDb();
     const listedFull = await listUsers(full.db, orgId, query, true);
     const gotFull = await userAnswer(full.db, orgId, person, true);
-    expect(full.groupReads()).toBe(2);
+    expect(full.membershipReads()).toBe(2);
     expect(listedFull.users.map((u) => u.groups?.map((g) => g.id))).toEqual(people.map(() => [groupId]));
     expect(gotFull.groups?.map((g) => g.id)).toEqual([groupId]);
   });
